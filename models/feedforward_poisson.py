@@ -1,0 +1,52 @@
+"""Feed-forward LIF population driven by Poisson spike sources: the equivalence benchmark network.
+
+``n_neurons`` IF_curr_exp cells (PyNN defaults: tau_m 20 ms, cm 1 nF, tau_syn 5 ms, v_thresh -50 mV)
+receive ``n_inputs`` independent Poisson sources at ``rate_hz`` through fixed-probability excitatory
+connections (``p_connect``) with weights drawn uniformly from ``[w_low, w_high]`` nA and delays
+uniformly from 1..``max_delay_ms``. Optionally ``recurrent_p`` adds random excitatory recurrence
+(weight ``recurrent_weight``). Every random draw comes from ``seed``.
+
+This is the network of target-semantics.md's equivalence table (200 neurons, 100 sources at 10 Hz,
+5 s): what the SpiNNaker and Lava targets must match the reference on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurodeploy.description import FixedProbability, Network, Semantics
+from neurodeploy.errors import ValidationError
+
+NAME = "feedforward-poisson"
+
+
+def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float, rng: np.random.Generator):
+    """Bernoulli-per-tick Poisson trains on the dt grid (at most one spike per tick)."""
+    ticks = int(round(duration_ms / dt_ms))
+    fires = rng.random((n, ticks)) < rate_hz * dt_ms / 1000.0
+    return [np.round(np.flatnonzero(row) * dt_ms, 9).tolist() for row in fires]
+
+
+def build(n_neurons: int = 200, n_inputs: int = 100, rate_hz: float = 10.0, duration_ms: float = 5000.0,
+          p_connect: float = 0.2, w_low: float = 0.5, w_high: float = 1.5, max_delay_ms: float = 4.0,
+          recurrent_p: float = 0.0, recurrent_weight: float = 0.2, dt_ms: float = 1.0, seed: int = 1) -> Network:
+    where = f"model '{NAME}'"
+    if not 0 <= w_low <= w_high:
+        raise ValidationError(where, "w_high", f"needs 0 <= w_low <= w_high, got {w_low} and {w_high}")
+    if rate_hz * dt_ms / 1000.0 > 1:
+        raise ValidationError(where, "rate_hz", f"{rate_hz} Hz needs more than one spike per tick of {dt_ms} ms")
+    rng = np.random.default_rng(seed)
+    network = Network(NAME, Semantics(dt=dt_ms), seed=seed, duration=duration_ms)
+    network.spike_source("inputs", poisson_spike_times(n_inputs, rate_hz, duration_ms, dt_ms, rng))
+    network.population("neurons", n_neurons)
+    connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
+    count = len(connector.connect(n_inputs, n_neurons, rng)[0])
+    max_delay_ticks = int(round(max_delay_ms / dt_ms))
+    network.project("inputs", "neurons", connector, weight=rng.uniform(w_low, w_high, count),
+                    delay=rng.integers(1, max_delay_ticks + 1, count) * dt_ms, label="inputs->neurons")
+    if recurrent_p > 0:
+        network.project("neurons", "neurons", FixedProbability(recurrent_p, allow_self_connections=False,
+                                                               seed=int(rng.integers(2**31))),
+                        weight=recurrent_weight, delay=dt_ms, label="neurons->neurons")
+    network.record("neurons")
+    network.record("inputs")
+    return network

@@ -1,0 +1,90 @@
+"""Backends: one small interface, found through the ``neurodeploy.backends`` entry-point group.
+
+A backend module imports the description layer and its own dependency only. Importing this
+registry imports no backend: each is loaded when asked for by name.
+"""
+from __future__ import annotations
+
+import abc
+from importlib.metadata import entry_points
+from typing import Callable, ClassVar
+
+from neurodeploy.description import Network
+from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.runs.rundir import RunResult
+
+ENTRY_POINT_GROUP = "neurodeploy.backends"
+
+Progress = Callable[[float], None]
+"""Called with the fraction of simulated time done (0..1) during long runs."""
+
+
+class Backend(abc.ABC):
+    """Runs a validated network for a duration and returns its recordings."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    options: ClassVar[dict[str, tuple]] = {}
+    """Backend-specific options: name -> (allowed values, default)."""
+
+    @abc.abstractmethod
+    def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+        """Simulate ``duration_ms`` (a multiple of dt) and return spikes, traces and final weights."""
+
+
+def _entry_points():
+    return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def backend_names() -> list[str]:
+    return sorted(_entry_points())
+
+
+def backend_class(name: str) -> type[Backend]:
+    entries = _entry_points()
+    if name not in entries:
+        raise ValidationError("option --backend", None, f"unknown backend '{name}' (available: {', '.join(sorted(entries))})")
+    try:
+        return entries[name].load()
+    except ImportError as error:
+        raise BackendError(f"backend '{name}' cannot be loaded: {error}") from error
+
+
+def make_backend(name: str, **options) -> Backend:
+    cls = backend_class(name)
+    for key, value in options.items():
+        if key not in cls.options:
+            known = ", ".join(cls.options) or "none"
+            raise ValidationError(f"backend '{name}'", key, f"unknown option (known: {known})")
+        allowed, _default = cls.options[key]
+        if allowed is not None and value not in allowed:
+            raise ValidationError(f"backend '{name}'", key, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+    return cls(**options)
+
+
+class LoweringRegistry:
+    """Maps description types to a backend's lowering functions (Nengo's builder registry): adding a
+    neuron or plasticity type to a backend means registering one function here."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self._functions: dict[type, Callable] = {}
+        self._refusals: dict[type, str] = {}
+
+    def register(self, description_type: type):
+        def decorator(function):
+            self._functions[description_type] = function
+            return function
+        return decorator
+
+    def refuse(self, description_type: type, reason: str):
+        """Declare a type this backend does not run, with the reason users will read."""
+        self._refusals[description_type] = reason
+
+    def lookup(self, description_type: type) -> Callable:
+        for cls in description_type.__mro__:
+            if cls in self._refusals:
+                raise BackendError(f"the {self.backend} backend does not run {cls.__name__}: {self._refusals[cls]}")
+            if cls in self._functions:
+                return self._functions[cls]
+        raise BackendError(f"the {self.backend} backend cannot lower {description_type.__name__}")

@@ -1,0 +1,107 @@
+"""The Brian2 reference backend: float64, step-exact discrete-time semantics (``mode="discrete"``),
+or the continuous-time model at a small step for statistics (``mode="physics"``)."""
+from __future__ import annotations
+
+import time
+
+import brian2 as b2
+import numpy as np
+
+from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends.brian2 import discrete, physics
+from neurodeploy.backends.brian2.context import BuildContext
+from neurodeploy.description import Network, SpikeSource
+from neurodeploy.errors import BackendError
+from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.runs.rundir import RunResult
+
+LOWERINGS = {"discrete": discrete, "physics": physics}
+
+# V is recorded after the integration step and before threshold and reset, once per tick.
+V_RECORDING = {"when": "thresholds", "order": -10}
+
+
+class Brian2Backend(Backend):
+    name = "brian2"
+    summary = "Brian2 float64 reference: step-exact per-tick semantics (mode=physics: exact ODEs, statistics only)"
+    options = {"mode": (tuple(LOWERINGS), "discrete"), "physics_dt": (None, 0.1)}
+
+    def __init__(self, mode: str = "discrete", physics_dt: float = 0.1):
+        self.mode = mode
+        self.physics_dt = float(physics_dt)
+
+    def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+        network.validate()
+        semantics = network.semantics
+        model_ticks = semantics.ticks(duration_ms, "run", "duration")
+        if model_ticks < 1:
+            raise BackendError(f"duration {duration_ms:g} ms is shorter than one tick ({semantics.dt:g} ms)")
+        dt_ms = semantics.dt if self.mode == "discrete" else self._physics_step(semantics.dt)
+        steps = int(round(model_ticks * semantics.dt / dt_ms))
+        context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock*"))
+        lowering = LOWERINGS[self.mode]
+        b2.prefs.codegen.target = "numpy"
+
+        # Look every lowering up before making any Brian2 object: unsupported features fail first.
+        population_lowerings = [lowering.POPULATIONS.lookup(p.cell) for p in network.populations.values()]
+        projection_lowerings = [lowering.PROJECTIONS.lookup(type(p.plasticity)) for p in network.projections.values()]
+        groups, objects = {}, []
+        for index, (population, lower) in enumerate(zip(network.populations.values(), population_lowerings)):
+            group, extras = lower(population, context, f"population_{index}")
+            groups[population.label] = group
+            objects += [group, *extras]
+        for index, source in enumerate(network.spike_sources.values()):
+            groups[source.label] = _spike_generator(source, context, f"source_{index}")
+            objects.append(groups[source.label])
+        plastic = {}
+        for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
+            synapses = lower(projection, context, groups[projection.pre], groups[projection.post], f"projection_{index}")
+            objects.append(synapses)
+            if projection.plasticity is not None:
+                plastic[projection.label] = synapses
+        spike_monitors, v_monitors = {}, {}
+        for label, variables in network.recordings.items():
+            if "spikes" in variables:
+                spike_monitors[label] = b2.SpikeMonitor(groups[label], record=True)
+                objects.append(spike_monitors[label])
+            if "v" in variables:
+                v_monitors[label] = b2.StateMonitor(groups[label], "v", record=True, **V_RECORDING)
+                objects.append(v_monitors[label])
+
+        started = time.perf_counter()
+        b2.Network(*objects).run(steps * dt_ms * b2.ms, namespace={}, report=_reporter(progress),
+                                 report_period=1 * b2.second)
+        wall = time.perf_counter() - started
+
+        spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, {
+            label: (network.size_of(label), monitor.i[:], np.round(monitor.t_[:] / (dt_ms * 1e-3)))
+            for label, monitor in spike_monitors.items()})
+        traces = {label: {"v": np.asarray(monitor.v[:]).T.copy()} for label, monitor in v_monitors.items()}
+        weights = {}
+        for label, synapses in plastic.items():
+            connections = network.connections(label)
+            weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}
+        return RunResult(spikes, traces, weights, versions={"brian2": b2.__version__, "numpy": np.__version__},
+                         details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall})
+
+    def _physics_step(self, model_dt: float) -> float:
+        ratio = model_dt / self.physics_dt
+        if self.physics_dt <= 0 or abs(ratio - round(ratio)) > 1e-9:
+            raise BackendError(f"physics_dt {self.physics_dt:g} ms must divide the model's dt ({model_dt:g} ms)")
+        return self.physics_dt
+
+
+def _spike_generator(source: SpikeSource, context: BuildContext, name: str) -> b2.SpikeGeneratorGroup:
+    counts = [len(times) for times in source.spike_times]
+    indices = np.repeat(np.arange(source.size), counts)
+    times = np.concatenate(source.spike_times) if sum(counts) else np.empty(0)
+    return b2.SpikeGeneratorGroup(source.size, indices, times * b2.ms, clock=context.clock, name=name)
+
+
+def _reporter(progress: Progress | None):
+    if progress is None:
+        return None
+
+    def report(elapsed, completed, start, duration):
+        progress(float(completed))
+    return report

@@ -1,0 +1,150 @@
+"""Step-exact lowering: the discrete-time semantics as Brian2 per-tick code, no ODE solver.
+
+Brian2's schedule per tick is ``groups`` (our ``run_regularly`` update), ``thresholds``,
+``synapses``, ``resets``. Steps 2 and 4 of the semantics run in ``groups``; the threshold and reset
+are Brian2's; input delivered in the ``synapses`` slot of tick ``k`` is used by the update of tick
+``k + 1``, so a connection with delay ``d`` ticks is a Brian2 pathway delay of ``d - 1`` ticks.
+"""
+from __future__ import annotations
+
+import brian2 as b2
+
+from neurodeploy.backends import LoweringRegistry
+from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
+from neurodeploy.description import STDP, IFCurrExp, Population, Projection
+
+POPULATIONS = LoweringRegistry("brian2 (discrete)")
+PROJECTIONS = LoweringRegistry("brian2 (discrete)")
+
+RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}
+
+
+@POPULATIONS.register(IFCurrExp)
+def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+    """Steps 2 and 4 in float64 with an integer refractory counter (held ticks after a spike)."""
+    semantics = context.network.semantics
+    group = b2.NeuronGroup(
+        population.size,
+        """
+        v : 1
+        isyn_exc : 1
+        isyn_inh : 1
+        refractory_left : integer
+        v_rest : 1 (constant)
+        v_reset : 1 (constant)
+        v_thresh : 1 (constant)
+        i_offset : 1 (constant)
+        resistance : 1 (constant)
+        decay_m : 1 (constant)
+        decay_exc : 1 (constant)
+        decay_inh : 1 (constant)
+        init_exc : 1 (constant)
+        init_inh : 1 (constant)
+        refractory_ticks : integer (constant)
+        """,
+        threshold=f"v {semantics.threshold} v_thresh",
+        reset="v = v_reset\nrefractory_left = refractory_ticks",
+        clock=context.clock, name=name, namespace={})
+    value = population.value
+    for variable in ("v_rest", "v_reset", "v_thresh", "i_offset", "v", "isyn_exc", "isyn_inh"):
+        setattr(group, variable, value(variable))
+    group.resistance = value("tau_m") / value("cm")
+    group.decay_m = semantics.decay(value("tau_m"))
+    group.decay_exc = semantics.decay(value("tau_syn_E"))
+    group.decay_inh = semantics.decay(value("tau_syn_I"))
+    group.init_exc = semantics.init_factor(value("tau_syn_E"))
+    group.init_inh = semantics.init_factor(value("tau_syn_I"))
+    group.refractory_ticks = semantics.refractory_ticks(value("tau_refrac"))
+    # (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical.
+    update = group.run_regularly(
+        """
+        integrating = int(refractory_left <= 0)
+        a = (isyn_exc - isyn_inh + i_offset) * resistance + v_rest
+        v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
+        refractory_left -= 1 - integrating
+        isyn_exc *= decay_exc
+        isyn_inh *= decay_inh
+        """, when="groups", name=f"{name}_update")
+    return group, [update]
+
+
+@PROJECTIONS.register(type(None))
+def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
+    network = context.network
+    receptor = RECEPTOR_VARIABLE[projection.receptor]
+    synapses = b2.Synapses(source, target, "w : 1 (constant)",
+                           on_pre=f"isyn_{receptor}_post += init_{receptor}_post * w",
+                           clock=context.clock, name=name, namespace={})
+    connections = connect_synapses(synapses, network, projection)
+    synapses.w = connections.weight
+    synapses.delay = (connections.delay_ticks - 1) * network.semantics.dt * b2.ms
+    return synapses
+
+
+@PROJECTIONS.register(STDP)
+def stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
+    """Pair STDP with the declared semantics.
+
+    Every event of a synapse is processed ``d - 1`` ticks late, where the spike it delivers enters
+    the ring: lags are unchanged and the delivered weight is the one the update produced. Post
+    events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
+    ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
+    """
+    network = context.network
+    rule: STDP = projection.plasticity
+    semantics = rule.semantics
+    receptor = RECEPTOR_VARIABLE[projection.receptor]
+    deliver = f"isyn_{receptor}_post += init_{receptor}_post * w"
+    if semantics.traces == "all_to_all":
+        pre_trace = "r = r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) + 1"
+        post_trace = "o = o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) + 1"
+    else:
+        pre_trace, post_trace = "r = 1", "o = 1"
+    if rule.weight_dependence == "additive":
+        potentiation = "a_plus * r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus)"
+        depression = "a_minus * o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus)"
+    else:
+        potentiation = "a_plus * r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) * (w_max - w_run)"
+        depression = "a_minus * o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) * (w_run - w_min)"
+    on_pre = [
+        deliver if semantics.delivered_weight == "before_update" else "",
+        f"w_run = clip(w_run - {depression}, w_min, w_max)",
+        pre_trace,
+        "t_pre_last = t_in_timesteps",
+        "w = w_run",
+        deliver if semantics.delivered_weight == "after_update" else "",
+    ]
+    on_post = [
+        post_trace,
+        "t_post_last = t_in_timesteps",
+        f"w_run = clip(w_run + {potentiation}, w_min, w_max)",
+        "w = w_run" if semantics.weight_update == "at_each_spike" else "",
+    ]
+    a_plus, a_minus = rule.amplitudes
+    synapses = b2.Synapses(
+        source, target,
+        """
+        w : 1
+        w_run : 1
+        r : 1
+        o : 1
+        t_pre_last : integer
+        t_post_last : integer
+        """,
+        on_pre="\n".join(line for line in on_pre if line),
+        on_post="\n".join(line for line in on_post if line),
+        clock=context.clock, name=name,
+        namespace={"a_plus": a_plus, "a_minus": a_minus, "tau_plus": rule.tau_plus,
+                   "tau_minus": rule.tau_minus, "w_min": rule.w_min, "w_max": rule.w_max,
+                   "dt_ms": network.semantics.dt})
+    connections = connect_synapses(synapses, network, projection)
+    synapses.w = connections.weight
+    synapses.w_run = connections.weight
+    dt = network.semantics.dt * b2.ms
+    processing_lag = connections.delay_ticks - 1
+    post_shift = connections.delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
+    synapses.pre.delay = processing_lag * dt
+    synapses.post.delay = (processing_lag + post_shift) * dt
+    # Brian2 runs pre pathways (order -1) before post pathways (+1) within a tick.
+    synapses.post.order = -2 if semantics.coincident_spikes == "post_first" else 1
+    return synapses

@@ -1,0 +1,173 @@
+"""Where models and targets come from: the repository's ``models/`` and ``targets/`` folders, plus
+folders listed in ``NEURODEPLOY_MODEL_PATH`` / ``NEURODEPLOY_TARGET_PATH`` (os.pathsep-separated).
+
+A model family is a Python file defining ``NAME`` (its registered name), a module docstring whose
+first line is its summary, and ``build(**params) -> Network``. ``MODEL`` arguments are a registered
+name, a ``.json``/``.yaml`` network file, or ``path.py:function``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+
+import yaml
+
+from neurodeploy.description import Network, io
+from neurodeploy.errors import ValidationError
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def _folders(default: str, variable: str) -> list[Path]:
+    extra = [Path(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
+    return [*extra, REPOSITORY / default]
+
+
+def _import_file(path: Path) -> ModuleType:
+    name = f"neurodeploy_models.{path.stem}"
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"model file '{path}'", None, "cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(eq=False)
+class ModelFamily:
+    """A registered model: its name, summary and builder (and the module, for extras it defines)."""
+
+    name: str
+    summary: str
+    path: Path
+    module: ModuleType
+
+    @property
+    def build(self) -> Callable[..., Network]:
+        return self.module.build
+
+
+def model_families() -> dict[str, ModelFamily]:
+    families = {}
+    for folder in _folders("models", "NEURODEPLOY_MODEL_PATH"):
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            if path.name.startswith("_"):
+                continue
+            module = _import_file(path)
+            name = getattr(module, "NAME", None)
+            if name is None or not callable(getattr(module, "build", None)) or name in families:
+                continue
+            summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+            families[name] = ModelFamily(name, summary, path, module)
+    return families
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A network and where it came from, as recorded in a run's manifest."""
+
+    network: Network
+    name: str
+    source: str
+    parameters: dict = field(default_factory=dict)
+    family: ModelFamily | None = None
+
+    def manifest(self) -> dict:
+        return {"name": self.name, "source": self.source, "parameters": self.parameters}
+
+
+def parse_parameters(pairs) -> dict:
+    """``KEY=VALUE`` strings to a dict; values are read as YAML (numbers, booleans, lists)."""
+    parameters = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key:
+            raise ValidationError("option --param", None, f"expected KEY=VALUE, got {pair!r}")
+        try:
+            parameters[key] = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError:
+            parameters[key] = text
+    return parameters
+
+
+def _call_builder(builder: Callable, parameters: dict, what: str) -> Network:
+    signature = inspect.signature(builder)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    if not accepts_any:
+        for key in parameters:
+            if key not in signature.parameters:
+                accepted = ", ".join(signature.parameters) or "none"
+                raise ValidationError("option --param", key, f"{what} has no such parameter (accepted: {accepted})")
+    network = builder(**parameters)
+    if not isinstance(network, Network):
+        raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
+    return network.validate()
+
+
+def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | None]:
+    path_part, colon, function_name = reference.rpartition(":")
+    if colon and path_part.endswith(".py"):
+        path = Path(path_part)
+        if not path.is_file():
+            raise ValidationError(f"model '{reference}'", None, f"no such file '{path}'")
+        builder = getattr(_import_file(path.resolve()), function_name, None)
+        if not callable(builder):
+            raise ValidationError(f"model '{reference}'", None, f"'{path}' defines no function '{function_name}'")
+        return reference, str(path), builder, None
+    families = model_families()
+    if reference not in families:
+        raise ValidationError(f"model '{reference}'", None,
+                              f"unknown model (registered: {', '.join(families) or 'none'}; "
+                              "or give a .json/.yaml file or path.py:function)")
+    family = families[reference]
+    return family.name, str(family.path), family.build, family
+
+
+def load_model(reference: str, parameters: dict | None = None, seed: int | None = None) -> LoadedModel:
+    """Resolve a MODEL argument into a validated network. ``seed`` becomes the network's seed and,
+    when the builder takes a ``seed`` parameter not given explicitly, that parameter too."""
+    parameters = dict(parameters or {})
+    if Path(reference).suffix.lower() in io.SUFFIXES:
+        if parameters:
+            raise ValidationError("option --param", next(iter(parameters)),
+                                  "parameters apply to model builders, not to network files")
+        network = io.load(reference)
+        name, source, family = network.name, str(Path(reference)), None
+    else:
+        name, source, builder, family = _resolve_builder(reference)
+        if seed is not None and "seed" in inspect.signature(builder).parameters and "seed" not in parameters:
+            parameters["seed"] = seed
+        network = _call_builder(builder, parameters, f"model '{name}'")
+    if seed is not None:
+        network.seed = seed
+    return LoadedModel(network, name, source, parameters, family)
+
+
+@dataclass(eq=False)
+class TargetDescription:
+    """A deployment target described as data (``targets/*.yaml``)."""
+
+    name: str
+    summary: str
+    path: Path
+    data: dict
+
+
+def target_descriptions() -> dict[str, TargetDescription]:
+    targets = {}
+    for folder in _folders("targets", "NEURODEPLOY_TARGET_PATH"):
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            data = io.parse(path.read_text(), "yaml", f"target file '{path}'")
+            if not isinstance(data, dict) or "name" not in data:
+                raise ValidationError(f"target file '{path}'", "name", "is required")
+            targets.setdefault(data["name"], TargetDescription(data["name"], data.get("summary", ""), path, data))
+    return targets

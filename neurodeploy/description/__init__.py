@@ -1,0 +1,16 @@
+"""The model-description layer: one description of a spiking network, with explicit meaning.
+
+It imports no backend. Read :mod:`.semantics` for what a tick means, :mod:`.cells` for neuron
+types, :mod:`.connectors`, :mod:`.plasticity` and :mod:`.network` for the rest.
+"""
+from neurodeploy.description.cells import CELL_TYPES, IFCurrExp
+from neurodeploy.description.connectors import AllToAll, FixedProbability, FromList, OneToOne
+from neurodeploy.description.io import load, save
+from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
+from neurodeploy.description.plasticity import STDP, STDPSemantics
+from neurodeploy.description.semantics import Semantics
+
+__all__ = [
+    "AllToAll", "CELL_TYPES", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network",
+    "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "load", "save",
+]

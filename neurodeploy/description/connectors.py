@@ -1,0 +1,149 @@
+"""Connectors: rules that produce connection index arrays, never one object per synapse.
+
+``connect(n_pre, n_post, rng)`` returns ``(pre, post)`` int64 arrays of local indices (within the
+projection's pre and post slices). Generated connections are ordered by ``(pre, post)``; a from-list
+keeps its own order. Per-synapse weights and delays follow that order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurodeploy.description import values
+from neurodeploy.errors import ValidationError
+
+
+def _without_self(pre: np.ndarray, post: np.ndarray, allow_self: bool):
+    if allow_self:
+        return pre, post
+    keep = pre != post
+    return pre[keep], post[keep]
+
+
+class Connector:
+    kind: str
+    FIELDS: tuple = ()
+
+    def connect(self, n_pre: int, n_post: int, rng: np.random.Generator):
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **{name: values.to_plain(getattr(self, name)) for name in self.FIELDS}}
+
+
+@dataclass(eq=False)
+class OneToOne(Connector):
+    """Pre ``i`` to post ``i``; both sides must have the same size."""
+
+    kind = "one_to_one"
+
+    def connect(self, n_pre, n_post, rng):
+        if n_pre != n_post:
+            raise ValidationError("connector one_to_one", None,
+                                  f"needs pre and post of the same size, got {n_pre} and {n_post}")
+        index = np.arange(n_pre, dtype=np.int64)
+        return index, index.copy()
+
+
+@dataclass(eq=False)
+class AllToAll(Connector):
+    """Every pre to every post; without self-connections, pairs with equal local index are left out
+    (whether or not pre and post are the same population)."""
+
+    kind = "all_to_all"
+    allow_self_connections: bool = True
+    FIELDS = ("allow_self_connections",)
+
+    def __post_init__(self):
+        values.boolean(self.allow_self_connections, "connector all_to_all", "allow_self_connections")
+
+    def connect(self, n_pre, n_post, rng):
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        return _without_self(pre, post, self.allow_self_connections)
+
+
+@dataclass(eq=False)
+class FixedProbability(Connector):
+    """Each pair independently with probability ``p``, drawn from ``seed`` (or, when ``seed`` is
+    None, from the network's seed and the projection's label)."""
+
+    kind = "fixed_probability"
+    p: float = 0.1
+    allow_self_connections: bool = True
+    seed: int | None = None
+    FIELDS = ("p", "allow_self_connections", "seed")
+
+    def __post_init__(self):
+        where = "connector fixed_probability"
+        self.p = values.number(self.p, None, where, "p")
+        if not 0.0 <= self.p <= 1.0:
+            raise ValidationError(where, "p", f"must be a probability in [0, 1], got {self.p:g}")
+        values.boolean(self.allow_self_connections, where, "allow_self_connections")
+        if self.seed is not None:
+            self.seed = values.integer(self.seed, where, "seed", minimum=0)
+
+    def connect(self, n_pre, n_post, rng):
+        if self.seed is not None:
+            rng = np.random.default_rng(self.seed)
+        flat = _bernoulli_positions(n_pre * n_post, self.p, rng)
+        pre, post = np.divmod(flat, n_post)
+        return _without_self(pre, post, self.allow_self_connections)
+
+
+def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions of successes in ``total`` Bernoulli(p) trials, via geometric gaps: memory is
+    proportional to the number of connections, not to ``n_pre * n_post``."""
+    if p == 0.0 or total == 0:
+        return np.empty(0, dtype=np.int64)
+    if p == 1.0:
+        return np.arange(total, dtype=np.int64)
+    expected = total * p
+    chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
+    pieces, last = [], -1
+    while True:
+        positions = last + np.cumsum(rng.geometric(p, size=chunk), dtype=np.int64)
+        pieces.append(positions[positions < total])
+        if positions[-1] >= total:
+            return np.concatenate(pieces)
+        last = int(positions[-1])
+
+
+@dataclass(eq=False)
+class FromList(Connector):
+    """Explicit connections: ``pre[k] -> post[k]`` (local indices)."""
+
+    kind = "from_list"
+    pre: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    post: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    FIELDS = ("pre", "post")
+
+    def __post_init__(self):
+        where = "connector from_list"
+        for name in self.FIELDS:
+            array = np.asarray(getattr(self, name))
+            if array.ndim != 1:
+                raise ValidationError(where, name, f"expected a flat list of indices, got shape {array.shape}")
+        if len(self.pre) != len(self.post):
+            raise ValidationError(where, "post", f"has {len(self.post)} entries but pre has {len(self.pre)}")
+
+    def connect(self, n_pre, n_post, rng):
+        where = "connector from_list"
+        return (values.index_array(self.pre, where, "pre", n_pre, f"a pre side of {n_pre} neurons"),
+                values.index_array(self.post, where, "post", n_post, f"a post side of {n_post} neurons"))
+
+
+CONNECTORS: dict[str, type[Connector]] = {
+    cls.kind: cls for cls in (OneToOne, AllToAll, FixedProbability, FromList)}
+
+
+def connector_from_dict(data, where: str) -> Connector:
+    if not isinstance(data, dict) or "kind" not in data:
+        raise ValidationError(where, "connector", "expected a mapping with a 'kind'")
+    kind = data["kind"]
+    cls = CONNECTORS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValidationError(where, "connector.kind", f"unknown connector {kind!r} (known: {', '.join(CONNECTORS)})")
+    values.check_keys(data, ("kind",) + cls.FIELDS, f"{where} connector")
+    return cls(**{name: data[name] for name in cls.FIELDS if name in data})

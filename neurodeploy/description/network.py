@@ -1,0 +1,415 @@
+"""A network: populations, spike sources, projections, recordings and the semantics that give them
+meaning. Objects validate themselves when made; :meth:`Network.validate` checks what needs the whole
+network (labels, sizes, index ranges, delays against dt)."""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from neurodeploy.description import values
+from neurodeploy.description.cells import CELL_TYPES, CellType
+from neurodeploy.description.connectors import Connector, connector_from_dict
+from neurodeploy.description.plasticity import STDP
+from neurodeploy.description.semantics import Semantics
+from neurodeploy.errors import ValidationError
+
+FORMAT = "neurodeploy.network"
+FORMAT_VERSION = 1
+RECEPTORS = ("excitatory", "inhibitory")
+
+
+@dataclass(eq=False)
+class Population:
+    """``size`` neurons of one cell type. Parameters and initial values are scalars or one value per
+    neuron, in the cell type's units; missing ones take the cell type's defaults."""
+
+    label: str
+    size: int
+    cell_type: str = "IF_curr_exp"
+    parameters: dict = field(default_factory=dict)
+    initial_values: dict = field(default_factory=dict)
+
+    FIELDS = ("label", "size", "cell_type", "parameters", "initial_values")
+
+    def __post_init__(self):
+        self.label = values.label(self.label, "population")
+        where = f"population '{self.label}'"
+        self.size = values.integer(self.size, where, "size", minimum=1)
+        self.cell_type = values.choice(self.cell_type, tuple(CELL_TYPES), where, "cell_type")
+        cell = self.cell
+        self.parameters = self._resolve(self.parameters, cell.parameters, "parameters", {})
+        self.initial_values = self._resolve(self.initial_values, cell.initial_values, "initial_values",
+                                            self.parameters)
+
+    @property
+    def cell(self) -> type[CellType]:
+        return CELL_TYPES[self.cell_type]
+
+    def _resolve(self, given, spec, group: str, defaults_from: dict) -> dict:
+        where = f"population '{self.label}'"
+        if not isinstance(given, dict):
+            raise ValidationError(where, group, "expected a mapping of names to values")
+        for name in given:
+            if name not in spec:
+                raise ValidationError(where, f"{group}.{name}",
+                                      f"unknown for {self.cell_type} (known: {', '.join(spec)})")
+        resolved = {}
+        for name, parameter in spec.items():
+            if name in given:
+                value = values.number_or_array(given[name], parameter.unit, where, f"{group}.{name}", self.size)
+            elif isinstance(parameter.default, str):
+                value = defaults_from[parameter.default]
+            else:
+                value = parameter.default
+            if parameter.positive:
+                values.check_range(value, where, f"{group}.{name}", parameter.unit, above=0)
+            if parameter.non_negative:
+                values.check_range(value, where, f"{group}.{name}", parameter.unit, at_least=0)
+            resolved[name] = value
+        return resolved
+
+    def value(self, name: str) -> np.ndarray:
+        """A parameter or initial value as one float64 per neuron."""
+        source = self.parameters if name in self.parameters else self.initial_values
+        return np.broadcast_to(np.asarray(source[name], dtype=np.float64), (self.size,)).copy()
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "size": self.size, "cell_type": self.cell_type,
+                "parameters": {k: values.to_plain(v) for k, v in self.parameters.items()},
+                "initial_values": {k: values.to_plain(v) for k, v in self.initial_values.items()}}
+
+
+@dataclass(eq=False)
+class SpikeSource:
+    """``size`` neurons that fire at given times: ``spike_times[i]`` lists neuron ``i``'s times (ms,
+    strictly increasing, multiples of dt). A time ``t`` fires in tick ``t / dt``."""
+
+    label: str
+    size: int
+    spike_times: list = field(default_factory=list)
+
+    FIELDS = ("label", "size", "spike_times")
+    recordables = ("spikes",)
+
+    def __post_init__(self):
+        self.label = values.label(self.label, "spike source")
+        where = f"spike source '{self.label}'"
+        self.size = values.integer(self.size, where, "size", minimum=1)
+        self.spike_times = checked_spike_times(self.spike_times, self.size, where)
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "size": self.size, "spike_times": [t.tolist() for t in self.spike_times]}
+
+
+def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
+    """One strictly increasing, finite, non-negative float64 array per neuron."""
+    if not isinstance(spike_times, (list, tuple)):
+        raise ValidationError(where, "spike_times", "expected one list of times (ms) per neuron")
+    if len(spike_times) != size:
+        raise ValidationError(where, "spike_times", f"has {len(spike_times)} lists but there are {size} neurons")
+    checked = []
+    for index, times in enumerate(spike_times):
+        field_name = f"spike_times[{index}]"
+        if not isinstance(times, (list, tuple, np.ndarray)):
+            raise ValidationError(where, field_name, f"expected a list of times (ms), got {times!r}")
+        array = values.number_or_array(list(times), "ms", where, field_name)
+        values.check_range(array, where, field_name, "ms", at_least=0)
+        if np.any(np.diff(array) <= 0):
+            bad = int(np.argmax(np.diff(array) <= 0))
+            raise ValidationError(where, field_name, f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
+        checked.append(array)
+    return checked
+
+
+@dataclass(eq=False)
+class Projection:
+    """Connections from ``pre`` to ``post`` (populations or spike sources; ``post`` a population).
+
+    ``pre_slice`` / ``post_slice`` (``[start, stop)``) restrict either side to a contiguous view;
+    connector indices are local to the views. ``weight`` (nA, non-negative: the ``receptor`` gives
+    the sign) and ``delay`` (ms, a positive multiple of dt) are scalars or one value per connection.
+    """
+
+    label: str
+    pre: str
+    post: str
+    connector: Connector
+    weight: float | np.ndarray = 0.0
+    delay: float | np.ndarray = 1.0
+    receptor: str = "excitatory"
+    plasticity: STDP | None = None
+    pre_slice: tuple | None = None
+    post_slice: tuple | None = None
+
+    def __post_init__(self):
+        self.label = values.label(self.label, "projection")
+        where = f"projection '{self.label}'"
+        self.pre = values.label(self.pre, where, "pre")
+        self.post = values.label(self.post, where, "post")
+        if not isinstance(self.connector, Connector):
+            raise ValidationError(where, "connector", f"expected a connector, got {self.connector!r}")
+        self.weight = values.number_or_array(self.weight, "nA", where, "weight")
+        values.check_range(self.weight, where, "weight", "nA", at_least=0)
+        self.delay = values.number_or_array(self.delay, "ms", where, "delay")
+        values.check_range(self.delay, where, "delay", "ms", above=0)
+        self.receptor = values.choice(self.receptor, RECEPTORS, where, "receptor")
+        if self.plasticity is not None:
+            if not isinstance(self.plasticity, STDP):
+                raise ValidationError(where, "plasticity", f"expected STDP, got {self.plasticity!r}")
+            self.plasticity.validate(where)
+            low, high = self.plasticity.w_min, self.plasticity.w_max
+            if np.any((np.atleast_1d(self.weight) < low) | (np.atleast_1d(self.weight) > high)):
+                raise ValidationError(where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}] nA")
+        self.pre_slice = self._slice(self.pre_slice, "pre_slice")
+        self.post_slice = self._slice(self.post_slice, "post_slice")
+
+    def _slice(self, value, name):
+        if value is None:
+            return None
+        where = f"projection '{self.label}'"
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ValidationError(where, name, f"expected [start, stop), got {value!r}")
+        start, stop = (values.integer(v, where, name, minimum=0) for v in value)
+        if stop <= start:
+            raise ValidationError(where, name, f"needs start < stop, got [{start}, {stop})")
+        return (start, stop)
+
+    def to_dict(self) -> dict:
+        data = {"label": self.label, "pre": self.pre, "post": self.post,
+                "connector": self.connector.to_dict(),
+                "weight": values.to_plain(self.weight), "delay": values.to_plain(self.delay),
+                "receptor": self.receptor}
+        if self.plasticity is not None:
+            data["plasticity"] = self.plasticity.to_dict()
+        for name in ("pre_slice", "post_slice"):
+            if getattr(self, name) is not None:
+                data[name] = list(getattr(self, name))
+        return data
+
+    @classmethod
+    def from_dict(cls, data) -> "Projection":
+        where = f"projection '{data.get('label')}'" if isinstance(data, dict) else "projection"
+        values.check_keys(data, ("label", "pre", "post", "connector", "weight", "delay", "receptor",
+                                 "plasticity", "pre_slice", "post_slice"), where,
+                          required=("label", "pre", "post", "connector"))
+        fields = dict(data)
+        fields["connector"] = connector_from_dict(data["connector"], where)
+        if data.get("plasticity") is not None:
+            fields["plasticity"] = STDP.from_dict(data["plasticity"], where)
+        return cls(**fields)
+
+
+class Connections(NamedTuple):
+    """A projection's synapses as arrays: global pre and post indices, weight (nA), delay (ticks)."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    delay_ticks: np.ndarray
+
+
+class Network:
+    """The whole description. Labels of populations and spike sources share one namespace."""
+
+    def __init__(self, name: str = "network", semantics: Semantics | None = None, seed: int = 0,
+                 duration: float | None = None):
+        self.name = values.label(name, "network", "name")
+        self.semantics = semantics if semantics is not None else Semantics()
+        if not isinstance(self.semantics, Semantics):
+            raise ValidationError("network", "semantics", "expected a Semantics block")
+        self.seed = values.integer(seed, "network", "seed", minimum=0)
+        self.duration = None if duration is None else values.number(duration, "ms", "network", "duration")
+        if self.duration is not None:
+            values.check_range(self.duration, "network", "duration", "ms", above=0)
+        self.populations: dict[str, Population] = {}
+        self.spike_sources: dict[str, SpikeSource] = {}
+        self.projections: dict[str, Projection] = {}
+        self.recordings: dict[str, tuple[str, ...]] = {}
+        self._connections: dict[str, Connections] = {}
+
+    # --- building ------------------------------------------------------------------------------
+
+    def add(self, item):
+        """Add a Population, SpikeSource or Projection; labels must be unique."""
+        if isinstance(item, (Population, SpikeSource)):
+            if item.label in self.populations or item.label in self.spike_sources:
+                raise ValidationError(f"{_kind(item)} '{item.label}'", "label", "duplicate label: already used in this network")
+            (self.populations if isinstance(item, Population) else self.spike_sources)[item.label] = item
+        elif isinstance(item, Projection):
+            if item.label in self.projections:
+                raise ValidationError(f"projection '{item.label}'", "label", "duplicate label: already used in this network")
+            for side in ("pre", "post"):
+                self._check_endpoint(item, side)
+            self.projections[item.label] = item
+        else:
+            raise ValidationError("network", None, f"cannot add {item!r}")
+        self._connections.clear()
+        return item
+
+    def population(self, label, size, cell_type="IF_curr_exp", parameters=None, initial_values=None):
+        return self.add(Population(label, size, cell_type, parameters or {}, initial_values or {}))
+
+    def spike_source(self, label, spike_times, size=None):
+        return self.add(SpikeSource(label, len(spike_times) if size is None else size, spike_times))
+
+    def project(self, pre, post, connector, weight=0.0, delay=1.0, receptor="excitatory", plasticity=None,
+                label=None, pre_slice=None, post_slice=None):
+        pre, post = _label_of(pre), _label_of(post)
+        label = label or f"{pre}->{post}"
+        return self.add(Projection(label, pre, post, connector, weight, delay, receptor, plasticity,
+                                   pre_slice, post_slice))
+
+    def record(self, label, variables=("spikes",)):
+        """Record ``variables`` of a population (``spikes``, ``v``) or spike source (``spikes``)."""
+        label = _label_of(label)
+        where = f"recording '{label}'"
+        target = self.populations.get(label) or self.spike_sources.get(label)
+        if target is None:
+            raise ValidationError(where, "population", f"unknown population or spike source '{label}'")
+        if isinstance(variables, str) or not isinstance(variables, (list, tuple)):
+            raise ValidationError(where, "variables", f"expected a list of variable names, got {variables!r}")
+        allowed = target.recordables if isinstance(target, SpikeSource) else target.cell.recordables
+        for variable in variables:
+            values.choice(variable, allowed, where, "variables")
+        self.recordings[label] = tuple(dict.fromkeys(variables))
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def size_of(self, label: str) -> int:
+        return (self.populations.get(label) or self.spike_sources[label]).size
+
+    def connections(self, label: str) -> Connections:
+        """The synapses of one projection (computed once, vectorized)."""
+        if label not in self._connections:
+            self._connections[label] = self._build_connections(self.projections[label])
+        return self._connections[label]
+
+    def _build_connections(self, projection: Projection) -> Connections:
+        where = f"projection '{projection.label}'"
+        pre_offset, n_pre = self._view(projection, "pre")
+        post_offset, n_post = self._view(projection, "post")
+        seed_sequence = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(projection.label.encode()),))
+        try:
+            pre, post = projection.connector.connect(n_pre, n_post, np.random.default_rng(seed_sequence))
+        except ValidationError as error:
+            field_name = "connector" if error.field is None else f"connector.{error.field}"
+            raise ValidationError(where, field_name, error.message) from None
+        count = len(pre)
+        weight = values.number_or_array(projection.weight, "nA", where, "weight", count, "connections")
+        delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections")
+        delay_ticks = self.semantics.ticks(delay, where, "delay")
+        return Connections(pre + pre_offset, post + post_offset,
+                           np.broadcast_to(weight, (count,)).astype(np.float64),
+                           np.broadcast_to(delay_ticks, (count,)).astype(np.int64))
+
+    def _view(self, projection: Projection, side: str) -> tuple[int, int]:
+        size = self.size_of(getattr(projection, side))
+        view = getattr(projection, f"{side}_slice")
+        if view is None:
+            return 0, size
+        if view[1] > size:
+            raise ValidationError(f"projection '{projection.label}'", f"{side}_slice",
+                                  f"[{view[0]}, {view[1]}) is out of range for '{getattr(projection, side)}' of size {size}")
+        return view[0], view[1] - view[0]
+
+    def _check_endpoint(self, projection: Projection, side: str):
+        label = getattr(projection, side)
+        allowed = (self.populations,) if side == "post" else (self.populations, self.spike_sources)
+        if not any(label in group for group in allowed):
+            kind = "population" if side == "post" else "population or spike source"
+            raise ValidationError(f"projection '{projection.label}'", side, f"unknown {kind} '{label}'")
+
+    def validate(self) -> "Network":
+        """Check everything that needs the whole network; return self."""
+        for source in self.spike_sources.values():
+            for index, times in enumerate(source.spike_times):
+                self.semantics.ticks(times, f"spike source '{source.label}'", f"spike_times[{index}]")
+        for projection in self.projections.values():
+            for side in ("pre", "post"):
+                self._check_endpoint(projection, side)
+            self.connections(projection.label)
+        for label in self.recordings:
+            if label not in self.populations and label not in self.spike_sources:
+                raise ValidationError(f"recording '{label}'", "population", f"unknown population or spike source '{label}'")
+        return self
+
+    def with_spike_times(self, stimulus: dict) -> "Network":
+        """A copy whose spike sources fire at the times in ``stimulus`` (label -> lists per neuron)."""
+        if not isinstance(stimulus, dict):
+            raise ValidationError("stimulus", None, "expected a mapping of spike-source labels to lists of times")
+        data = self.to_dict()
+        sources = {source["label"]: source for source in data["spike_sources"]}
+        for label, spike_times in stimulus.items():
+            if label not in sources:
+                known = ", ".join(sources) or "none"
+                raise ValidationError("stimulus", str(label), f"unknown spike source (known: {known})")
+            where = f"stimulus for '{label}'"
+            sources[label]["spike_times"] = [t.tolist() for t in
+                                             checked_spike_times(spike_times, sources[label]["size"], where)]
+        return Network.from_dict(data)
+
+    # --- serialization -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": FORMAT_VERSION, "name": self.name, "seed": self.seed,
+            "duration": self.duration, "semantics": self.semantics.to_dict(),
+            "populations": [p.to_dict() for p in self.populations.values()],
+            "spike_sources": [s.to_dict() for s in self.spike_sources.values()],
+            "projections": [p.to_dict() for p in self.projections.values()],
+            "recordings": {label: list(variables) for label, variables in self.recordings.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data) -> "Network":
+        values.check_keys(data, ("format", "version", "name", "seed", "duration", "semantics", "populations",
+                                 "spike_sources", "projections", "recordings"), "network", required=("format",))
+        if data["format"] != FORMAT:
+            raise ValidationError("network", "format", f"expected {FORMAT!r}, got {data['format']!r}")
+        if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+            raise ValidationError("network", "version", f"this neurodeploy reads version {FORMAT_VERSION}, got {data['version']!r}")
+        semantics = Semantics.from_dict(data.get("semantics", {}))
+        network = cls(data.get("name", "network"), semantics, data.get("seed", 0), data.get("duration"))
+        for key, make in (("populations", _population_from_dict), ("spike_sources", _source_from_dict),
+                          ("projections", Projection.from_dict)):
+            items = data.get(key, [])
+            if not isinstance(items, list):
+                raise ValidationError("network", key, "expected a list")
+            for item in items:
+                network.add(make(item))
+        recordings = data.get("recordings", {})
+        if not isinstance(recordings, dict):
+            raise ValidationError("network", "recordings", "expected a mapping of labels to variable lists")
+        for label, variables in recordings.items():
+            network.record(label, variables)
+        return network.validate()
+
+    def __eq__(self, other):
+        return isinstance(other, Network) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return (f"Network({self.name!r}: {len(self.populations)} populations, {len(self.spike_sources)} "
+                f"spike sources, {len(self.projections)} projections)")
+
+
+def _population_from_dict(data) -> Population:
+    where = f"population '{data.get('label')}'" if isinstance(data, dict) else "population"
+    values.check_keys(data, Population.FIELDS, where, required=("label", "size"))
+    return Population(**data)
+
+
+def _source_from_dict(data) -> SpikeSource:
+    where = f"spike source '{data.get('label')}'" if isinstance(data, dict) else "spike source"
+    values.check_keys(data, SpikeSource.FIELDS, where, required=("label", "size"))
+    return SpikeSource(**data)
+
+
+def _kind(item) -> str:
+    return "population" if isinstance(item, Population) else "spike source"
+
+
+def _label_of(item) -> str:
+    return item.label if isinstance(item, (Population, SpikeSource)) else item

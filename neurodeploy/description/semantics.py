@@ -1,0 +1,115 @@
+"""What a network means, tick by tick: the semantics block and the numbers derived from it.
+
+Every backend runs in ticks of ``dt``. Per tick, for each neuron (the order is part of the meaning):
+
+1. ``input``: synaptic input arriving this tick is added, ``I_x += init_x * w``;
+2. ``integrate``: if not refractory, ``a = (I_exc - I_inh + i_offset) * R + v_rest`` with
+   ``R = tau_m / cm`` and ``V = a - exp(-dt/tau_m) * (a - V)``; otherwise the refractory counter is
+   decremented and ``V`` is held;
+3. ``threshold``: if ``V >= v_thresh`` (or ``>``), the neuron spikes, ``V = v_reset`` and the
+   refractory counter is set to ``ceil(tau_refrac / dt)``;
+4. ``decay``: ``I_x *= exp(-dt/tau_x)``, also while refractory.
+
+A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
+``n + d``. Spike times are ``n * dt``.
+
+The functions below compute the derived constants once, so every backend uses the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodeploy.description import values
+from neurodeploy.errors import ValidationError
+
+UPDATE_ORDER = ("input", "integrate", "threshold", "decay")
+DELAY_CONVENTIONS = ("arrive_n_plus_d",)
+THRESHOLDS = (">=", ">")
+RESETS = ("to_v_reset",)
+REFRACTORY_ROUNDING = ("ceil",)
+SYNAPTIC_INIT = ("mean_first_tick", "none")
+
+# Relative slack when dividing times by dt, so 0.3/0.1 counts as 3 ticks: values within this
+# fraction of a tick of an integer are that integer; anything further off is an error, never rounded.
+TICK_TOLERANCE = 1e-9
+
+
+@dataclass(eq=False)
+class Semantics:
+    """The discrete-time meaning of a network (see the module docstring).
+
+    ``threshold``: spike when ``V >= v_thresh`` (sPyNNaker) or ``V > v_thresh``.
+    ``reset``: ``to_v_reset`` sets ``V = v_reset`` at the spike.
+    ``refractory``: ``ceil`` holds ``V`` for ``ceil(tau_refrac/dt)`` ticks after the spike tick.
+    ``delay_convention``: ``arrive_n_plus_d``, a spike in tick n with delay d is input in tick n+d.
+    ``synaptic_init``: ``mean_first_tick`` scales each arriving weight by
+    ``init = (tau/dt) (1 - exp(-dt/tau))``, the mean of the PSC over its first tick (sPyNNaker);
+    ``none`` adds the weight unscaled.
+    """
+
+    dt: float = 1.0
+    threshold: str = ">="
+    reset: str = "to_v_reset"
+    refractory: str = "ceil"
+    delay_convention: str = "arrive_n_plus_d"
+    synaptic_init: str = "mean_first_tick"
+    update_order: tuple = UPDATE_ORDER
+
+    FIELDS = ("dt", "threshold", "reset", "refractory", "delay_convention", "synaptic_init", "update_order")
+
+    def __post_init__(self):
+        where = "semantics"
+        self.dt = values.number(self.dt, "ms", where, "dt")
+        values.check_range(self.dt, where, "dt", "ms", above=0)
+        values.choice(self.threshold, THRESHOLDS, where, "threshold")
+        values.choice(self.reset, RESETS, where, "reset")
+        values.choice(self.refractory, REFRACTORY_ROUNDING, where, "refractory")
+        values.choice(self.delay_convention, DELAY_CONVENTIONS, where, "delay_convention")
+        values.choice(self.synaptic_init, SYNAPTIC_INIT, where, "synaptic_init")
+        if tuple(self.update_order) != UPDATE_ORDER:
+            raise ValidationError(where, "update_order",
+                                  f"only {list(UPDATE_ORDER)} is defined, got {list(self.update_order)}")
+        self.update_order = UPDATE_ORDER
+
+    def to_dict(self) -> dict:
+        return {name: (list(self.update_order) if name == "update_order" else getattr(self, name))
+                for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, data) -> "Semantics":
+        values.check_keys(data, cls.FIELDS, "semantics")
+        return cls(**data)
+
+    def __eq__(self, other):
+        return isinstance(other, Semantics) and self.to_dict() == other.to_dict()
+
+    # --- derived constants, one function each -------------------------------------------------
+
+    def ticks(self, time_ms, where: str, field: str) -> np.ndarray | int:
+        """Exact number of ticks in ``time_ms`` (scalar or array); an error if not a multiple of dt."""
+        ratio = np.asarray(time_ms, dtype=np.float64) / self.dt
+        rounded = np.round(ratio)
+        off = np.abs(ratio - rounded) > TICK_TOLERANCE * np.maximum(1.0, np.abs(ratio))
+        if np.any(off):
+            bad = np.atleast_1d(np.asarray(time_ms, dtype=np.float64))[np.atleast_1d(off)][0]
+            raise ValidationError(where, field, f"{bad:g} ms is not a multiple of dt = {self.dt:g} ms")
+        result = rounded.astype(np.int64)
+        return int(result) if result.ndim == 0 else result
+
+    def decay(self, tau_ms):
+        """Per-tick decay factor ``exp(-dt/tau)``."""
+        return np.exp(-self.dt / np.asarray(tau_ms, dtype=np.float64))
+
+    def init_factor(self, tau_ms):
+        """Scale applied to a weight when it arrives: the PSC's mean over its first tick, or 1."""
+        tau = np.asarray(tau_ms, dtype=np.float64)
+        if self.synaptic_init == "none":
+            return np.ones_like(tau)
+        return (tau / self.dt) * -np.expm1(-self.dt / tau)
+
+    def refractory_ticks(self, tau_refrac_ms):
+        """Ticks ``V`` is held after the spike tick: ``ceil(tau_refrac/dt)``."""
+        ratio = np.asarray(tau_refrac_ms, dtype=np.float64) / self.dt
+        return np.ceil(ratio - TICK_TOLERANCE * np.maximum(1.0, ratio)).astype(np.int64)

@@ -1,0 +1,170 @@
+"""Checked conversion of user values (numbers, unit strings, arrays) to canonical float64.
+
+Canonical units are PyNN's: mV, nA, ms, nF (and MOhm, Hz). A value may be a plain number (already in
+the canonical unit), a string such as ``"270 pF"``, or a ``quantities.Quantity``; anything else, or a
+unit of the wrong dimension, is a :class:`ValidationError` naming the object and field.
+"""
+from __future__ import annotations
+
+import numbers
+import re
+
+import numpy as np
+import quantities as pq
+
+from neurodeploy.errors import ValidationError
+
+_QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z0-9_/*^ ]*)?\s*$")
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _scalar(value, unit: str | None, where: str, field: str) -> float:
+    if isinstance(value, bool):
+        raise ValidationError(where, field, f"expected a number{_in(unit)}, got a boolean {value!r}")
+    if isinstance(value, pq.Quantity):
+        if unit is None:
+            raise ValidationError(where, field, f"expected a plain number, got the quantity {value}")
+        try:
+            converted = float(value.rescale(unit).magnitude)
+        except ValueError:
+            raise ValidationError(where, field, f"expected a value in {unit}, got {value} (wrong unit)") from None
+        return converted
+    if isinstance(value, str):
+        match = _QUANTITY_TEXT.match(value)
+        if match is None:
+            raise ValidationError(where, field, f"expected a number{_in(unit)}, got {_describe(value)}")
+        magnitude, unit_text = float(match.group(1)), match.group(2)
+        if unit_text is None:
+            return magnitude
+        if unit is None:
+            raise ValidationError(where, field, f"expected a plain number, got {value!r}")
+        try:
+            return float(pq.Quantity(magnitude, unit_text.strip()).rescale(unit).magnitude)
+        except LookupError:
+            raise ValidationError(where, field, f"unknown unit '{unit_text.strip()}' in {value!r}") from None
+        except ValueError:
+            raise ValidationError(where, field, f"expected a value in {unit}, got {value!r} (wrong unit)") from None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise ValidationError(where, field, f"expected a number{_in(unit)}, got {_describe(value)}")
+
+
+def _in(unit: str | None) -> str:
+    return f" in {unit}" if unit else ""
+
+
+def number(value, unit: str | None, where: str, field: str) -> float:
+    """One finite float in ``unit``."""
+    result = _scalar(value, unit, where, field)
+    if not np.isfinite(result):
+        raise ValidationError(where, field, f"must be finite, got {result}")
+    return result
+
+
+def number_or_array(value, unit: str | None, where: str, field: str, size: int | None = None,
+                    size_name: str = "neurons"):
+    """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse)."""
+    if isinstance(value, (list, tuple, np.ndarray)) or (
+            isinstance(value, pq.Quantity) and np.ndim(value) > 0):
+        if isinstance(value, pq.Quantity):
+            try:
+                array = np.asarray(value.rescale(unit).magnitude, dtype=np.float64)
+            except ValueError:
+                raise ValidationError(where, field, f"expected values in {unit} (wrong unit)") from None
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+            array = value.astype(np.float64, copy=True)
+        else:
+            array = np.array([_scalar(v, unit, where, field) for v in value], dtype=np.float64)
+        if array.ndim != 1:
+            raise ValidationError(where, field, f"expected a number or a flat list, got shape {array.shape}")
+        if size is not None and array.size != size:
+            raise ValidationError(where, field, f"has {array.size} values but there are {size} {size_name}")
+        bad = ~np.isfinite(array)
+        if bad.any():
+            raise ValidationError(where, field, f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite")
+        return array
+    return number(value, unit, where, field)
+
+
+def integer(value, where: str, field: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValidationError(where, field, f"expected an integer, got {_describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValidationError(where, field, f"must be >= {minimum}, got {value}")
+    return value
+
+
+def choice(value, options, where: str, field: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValidationError(where, field, f"must be one of {', '.join(map(repr, options))}, got {_describe(value)}")
+    return value
+
+
+def label(value, where: str, field: str = "label") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(where, field, f"expected a non-empty string, got {_describe(value)}")
+    return value
+
+
+def boolean(value, where: str, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(where, field, f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def index_array(value, where: str, field: str, bound: int, bound_name: str) -> np.ndarray:
+    """Integer indices in ``[0, bound)``."""
+    array = np.asarray(value)
+    if array.ndim != 1:
+        raise ValidationError(where, field, f"expected a flat list of indices, got shape {array.shape}")
+    if array.size and array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+            raise ValidationError(where, field, "indices must be integers")
+        array = array.astype(np.int64)
+    elif array.size and array.dtype.kind not in "iu":
+        raise ValidationError(where, field, f"indices must be integers, got {array.dtype} values")
+    array = array.astype(np.int64)
+    bad = (array < 0) | (array >= bound)
+    if bad.any():
+        raise ValidationError(where, field, f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})")
+    return array
+
+
+def check_range(value, where: str, field: str, unit: str, *, above=None, at_least=None):
+    """Bounds on a scalar or array: strictly ``> above`` or ``>= at_least``."""
+    values = np.atleast_1d(value)
+    if above is not None and np.any(values <= above):
+        worst = values[values <= above][0]
+        raise ValidationError(where, field, f"must be > {above:g} {unit}, got {worst:g} {unit}")
+    if at_least is not None and np.any(values < at_least):
+        worst = values[values < at_least][0]
+        raise ValidationError(where, field, f"must be >= {at_least:g} {unit}, got {worst:g} {unit}")
+
+
+def check_keys(data, allowed, where: str, required=()):
+    """Unknown or missing keys in a loaded mapping."""
+    if not isinstance(data, dict):
+        raise ValidationError(where, None, f"expected a mapping, got {_describe(data)}")
+    for key in data:
+        if key not in allowed:
+            raise ValidationError(where, str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in data:
+            raise ValidationError(where, key, "is required")
+
+
+def to_plain(value):
+    """float64 scalars and arrays as JSON/YAML-ready Python floats and lists (exact repr round trip)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,23 @@
+"""Errors users see: one line naming the object and the field, never a bare traceback."""
+
+
+class NeurodeployError(Exception):
+    """Base of every error the toolchain reports to users as a one-line message."""
+
+
+class ValidationError(NeurodeployError, ValueError):
+    """Bad input in a network description, a stimulus or a command-line option.
+
+    ``where`` names the object (``population 'CA3cue'``), ``field`` the offending field.
+    """
+
+    def __init__(self, where: str, field: str | None, message: str):
+        self.where = where
+        self.field = field
+        self.message = message
+        location = where if field is None else f"{where}, field '{field}'"
+        super().__init__(f"{location}: {message}")
+
+
+class BackendError(NeurodeployError):
+    """A backend cannot run a (valid) network: unsupported feature or a failure of its dependency."""

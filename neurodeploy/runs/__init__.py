@@ -1,0 +1,1 @@
+"""Spike records, run directories and comparisons: what every backend produces and every command reads."""

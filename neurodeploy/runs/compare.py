@@ -1,0 +1,207 @@
+"""How far a run is from a reference run of the same model, per population and overall.
+
+Spike matching is one-to-one per neuron: *same tick* counts spikes at identical ticks; *within k
+ticks* is the largest one-to-one matching with ``|tick difference| <= k`` (greedy over sorted ticks,
+which is optimal on a line). Fractions are of the reference's spikes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurodeploy.errors import ValidationError
+from neurodeploy.runs.records import SpikeRecord
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Pass criteria; the defaults are the SpiNNaker feed-forward bounds of target-semantics.md."""
+
+    min_same_tick: float = 0.98
+    min_within_one: float = 0.995
+    max_rate_error: float = 0.015
+
+
+@dataclass(eq=False)
+class PopulationComparison:
+    label: str
+    neurons: int
+    reference_spikes: int
+    run_spikes: int
+    same_tick: int
+    within_one: int
+    mean_abs_count_difference: float
+    max_abs_count_difference: int
+    worst_neuron: int
+    reference_rate_hz: float
+    run_rate_hz: float
+    van_rossum: float
+
+    @property
+    def same_tick_fraction(self) -> float:
+        return _fraction(self.same_tick, self.reference_spikes, self.run_spikes)
+
+    @property
+    def within_one_fraction(self) -> float:
+        return _fraction(self.within_one, self.reference_spikes, self.run_spikes)
+
+    @property
+    def rate_error(self) -> float:
+        """Relative population-rate difference (0 when both are silent)."""
+        if self.reference_rate_hz == 0:
+            return 0.0 if self.run_rate_hz == 0 else float("inf")
+        return abs(self.run_rate_hz - self.reference_rate_hz) / self.reference_rate_hz
+
+    def to_dict(self) -> dict:
+        return {"neurons": self.neurons, "reference_spikes": self.reference_spikes, "run_spikes": self.run_spikes,
+                "same_tick": self.same_tick, "within_one": self.within_one,
+                "same_tick_fraction": self.same_tick_fraction, "within_one_fraction": self.within_one_fraction,
+                "mean_abs_count_difference": self.mean_abs_count_difference,
+                "max_abs_count_difference": self.max_abs_count_difference, "worst_neuron": self.worst_neuron,
+                "reference_rate_hz": self.reference_rate_hz, "run_rate_hz": self.run_rate_hz,
+                "rate_error": _finite_or_none(self.rate_error), "van_rossum": self.van_rossum}
+
+
+def _fraction(matched: int, reference: int, run: int) -> float:
+    """Matched fraction of reference spikes; two silent runs agree perfectly, a silent reference
+    against spikes does not."""
+    if reference == 0:
+        return 1.0 if run == 0 else 0.0
+    return matched / reference
+
+
+def _finite_or_none(value: float):
+    return value if np.isfinite(value) else None
+
+
+@dataclass(eq=False)
+class Comparison:
+    populations: dict[str, PopulationComparison]
+    overall: PopulationComparison
+    thresholds: Thresholds
+    van_rossum_tau_ms: float
+    inputs: tuple[str, ...] = ()
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "failures": self.failures,
+                "thresholds": vars(self.thresholds), "van_rossum_tau_ms": self.van_rossum_tau_ms,
+                "inputs_not_judged": list(self.inputs),
+                "overall": self.overall.to_dict(),
+                "populations": {label: item.to_dict() for label, item in self.populations.items()}}
+
+    def table(self) -> str:
+        header = (f"{'population':<22} {'ref spikes':>10} {'run spikes':>10} {'same tick':>9} {'±1 tick':>8} "
+                  f"{'|Δcount| mean/max':>17} {'rate ref/run (Hz)':>19} {'van Rossum':>10}")
+        rows = [header, "-" * len(header)]
+        for item in [*self.populations.values(), self.overall]:
+            name = f"{item.label} (input)" if item.label in self.inputs else item.label
+            rows.append(f"{name:<22} {item.reference_spikes:>10} {item.run_spikes:>10} "
+                        f"{item.same_tick_fraction:>9.2%} {item.within_one_fraction:>8.2%} "
+                        f"{item.mean_abs_count_difference:>11.3f}/{item.max_abs_count_difference:<5} "
+                        f"{item.reference_rate_hz:>9.2f}/{item.run_rate_hz:<9.2f} {item.van_rossum:>10.4f}")
+        verdict = "PASS" if self.passed else "FAIL: " + "; ".join(self.failures)
+        t = self.thresholds
+        rows.append(f"thresholds: same tick >= {t.min_same_tick:.2%}, ±1 tick >= {t.min_within_one:.2%}, "
+                    f"rate error <= {t.max_rate_error:.2%}  ->  {verdict}")
+        return "\n".join(rows)
+
+
+def matched_within(reference: np.ndarray, run: np.ndarray, tolerance: int) -> int:
+    """Largest one-to-one matching of two sorted tick arrays with ``|a - b| <= tolerance``."""
+    if tolerance == 0:
+        return int(np.intersect1d(reference, run, assume_unique=True).size)
+    if np.array_equal(reference, run):
+        return int(reference.size)
+    matched = i = j = 0
+    while i < reference.size and j < run.size:
+        difference = int(run[j]) - int(reference[i])
+        if abs(difference) <= tolerance:
+            matched, i, j = matched + 1, i + 1, j + 1
+        elif difference < 0:
+            j += 1
+        else:
+            i += 1
+    return matched
+
+
+def _van_rossum(reference: list[np.ndarray], run: list[np.ndarray], duration_ms: float, tau_ms: float) -> float:
+    """Mean per-neuron van Rossum distance (elephant), skipping identical trains (distance 0)."""
+    import neo
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import van_rossum_distance
+
+    distances = []
+    for ref_times, run_times in zip(reference, run):
+        if np.array_equal(ref_times, run_times):
+            distances.append(0.0)
+            continue
+        trains = [neo.SpikeTrain(times, units=pq.ms, t_stop=duration_ms * pq.ms) for times in (ref_times, run_times)]
+        distances.append(float(van_rossum_distance(trains, time_constant=tau_ms * pq.ms)[0, 1]))
+    return float(np.mean(distances)) if distances else 0.0
+
+
+def _compare_population(label, reference: SpikeRecord, run: SpikeRecord, tau_ms) -> PopulationComparison:
+    ref_ticks, run_ticks = reference.ticks(label), run.ticks(label)
+    ref_counts = np.array([t.size for t in ref_ticks])
+    run_counts = np.array([t.size for t in run_ticks])
+    differences = np.abs(run_counts - ref_counts)
+    seconds = reference.duration_ms / 1000.0
+    return PopulationComparison(
+        label=label, neurons=len(ref_ticks), reference_spikes=int(ref_counts.sum()), run_spikes=int(run_counts.sum()),
+        same_tick=sum(matched_within(a, b, 0) for a, b in zip(ref_ticks, run_ticks)),
+        within_one=sum(matched_within(a, b, 1) for a, b in zip(ref_ticks, run_ticks)),
+        mean_abs_count_difference=float(differences.mean()), max_abs_count_difference=int(differences.max()),
+        worst_neuron=int(differences.argmax()),
+        reference_rate_hz=float(ref_counts.sum() / (len(ref_ticks) * seconds)),
+        run_rate_hz=float(run_counts.sum() / (len(run_ticks) * seconds)),
+        van_rossum=_van_rossum(reference.populations[label], run.populations[label], reference.duration_ms, tau_ms))
+
+
+def _overall(items: list[PopulationComparison], seconds: float) -> PopulationComparison:
+    def total(name):
+        return sum(getattr(item, name) for item in items)
+    neurons = total("neurons")
+    worst = max(items, key=lambda item: item.max_abs_count_difference)
+    return PopulationComparison(
+        label="overall", neurons=neurons, reference_spikes=total("reference_spikes"), run_spikes=total("run_spikes"),
+        same_tick=total("same_tick"), within_one=total("within_one"),
+        mean_abs_count_difference=float(sum(i.mean_abs_count_difference * i.neurons for i in items) / neurons),
+        max_abs_count_difference=worst.max_abs_count_difference, worst_neuron=worst.worst_neuron,
+        reference_rate_hz=total("reference_spikes") / (neurons * seconds),
+        run_rate_hz=total("run_spikes") / (neurons * seconds),
+        van_rossum=float(sum(i.van_rossum * i.neurons for i in items) / neurons))
+
+
+def compare(run: SpikeRecord, reference: SpikeRecord, thresholds: Thresholds = Thresholds(),
+            van_rossum_tau_ms: float = 5.0, inputs: tuple[str, ...] = ()) -> Comparison:
+    """Compare ``run`` with ``reference`` (same populations, sizes, dt and duration).
+
+    ``inputs`` (spike sources) are listed but left out of the overall figures and the verdict:
+    they fire where they were told to on every backend."""
+    where = "compare"
+    if run.dt_ms != reference.dt_ms:
+        raise ValidationError(where, "dt_ms", f"runs have different time steps ({run.dt_ms:g} vs {reference.dt_ms:g} ms): "
+                              "tick matching needs equal steps")
+    if run.duration_ms != reference.duration_ms:
+        raise ValidationError(where, "duration_ms", f"runs have different durations ({run.duration_ms:g} vs {reference.duration_ms:g} ms)")
+    if run.sizes() != reference.sizes():
+        raise ValidationError(where, "populations", f"runs record different populations or sizes: {run.sizes()} vs {reference.sizes()}")
+    items = {label: _compare_population(label, reference, run, van_rossum_tau_ms) for label in reference.populations}
+    judged = [item for label, item in items.items() if label not in inputs]
+    if not judged:
+        raise ValidationError(where, "populations", "no recorded population other than spike sources to compare")
+    overall = _overall(judged, reference.duration_ms / 1000.0)
+    failures = []
+    if overall.same_tick_fraction < thresholds.min_same_tick:
+        failures.append(f"same-tick match {overall.same_tick_fraction:.2%} < {thresholds.min_same_tick:.2%}")
+    if overall.within_one_fraction < thresholds.min_within_one:
+        failures.append(f"±1-tick match {overall.within_one_fraction:.2%} < {thresholds.min_within_one:.2%}")
+    if overall.rate_error > thresholds.max_rate_error:
+        failures.append(f"population rate error {overall.rate_error:.2%} > {thresholds.max_rate_error:.2%}")
+    return Comparison(items, overall, thresholds, van_rossum_tau_ms, tuple(inputs), failures)

@@ -1,0 +1,83 @@
+"""Spike records: the ``spikes.json`` form other tools read, and its conversion to neo.
+
+``{"dt_ms": 1.0, "duration_ms": 90.0, "backend": "brian2",
+   "populations": {"LABEL": {"size": N, "spike_times_ms": [[t, ...], ...one list per neuron]}}}``
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodeploy.errors import ValidationError
+
+
+@dataclass(eq=False)
+class SpikeRecord:
+    """Spike times (ms) per population, one float64 array per neuron, on a grid of ``dt_ms``."""
+
+    dt_ms: float
+    duration_ms: float
+    backend: str
+    populations: dict[str, list[np.ndarray]]
+
+    @classmethod
+    def from_ticks(cls, dt_ms, duration_ms, backend, ticks: dict[str, tuple[int, np.ndarray, np.ndarray]]):
+        """From ``{label: (size, neuron_indices, tick_indices)}`` as simulators report spikes."""
+        populations = {}
+        for label, (size, neurons, tick_indices) in ticks.items():
+            neurons = np.asarray(neurons, dtype=np.int64)
+            tick_indices = np.asarray(tick_indices, dtype=np.int64)
+            order = np.lexsort((tick_indices, neurons))
+            neurons, tick_indices = neurons[order], tick_indices[order]
+            bounds = np.searchsorted(neurons, np.arange(size + 1))
+            times = tick_times(tick_indices, dt_ms)
+            populations[label] = [times[bounds[i]:bounds[i + 1]] for i in range(size)]
+        return cls(float(dt_ms), float(duration_ms), backend, populations)
+
+    def ticks(self, label: str) -> list[np.ndarray]:
+        """Spike tick indices per neuron."""
+        return [np.round(times / self.dt_ms).astype(np.int64) for times in self.populations[label]]
+
+    def sizes(self) -> dict[str, int]:
+        return {label: len(trains) for label, trains in self.populations.items()}
+
+    def to_dict(self) -> dict:
+        return {"dt_ms": self.dt_ms, "duration_ms": self.duration_ms, "backend": self.backend,
+                "populations": {label: {"size": len(trains), "spike_times_ms": [t.tolist() for t in trains]}
+                                for label, trains in self.populations.items()}}
+
+    @classmethod
+    def from_dict(cls, data, origin: str = "spikes.json") -> "SpikeRecord":
+        try:
+            populations = {}
+            for label, entry in data["populations"].items():
+                trains = [np.asarray(times, dtype=np.float64) for times in entry["spike_times_ms"]]
+                if len(trains) != entry["size"]:
+                    raise ValueError(f"population '{label}' has size {entry['size']} but {len(trains)} spike lists")
+                populations[label] = trains
+            return cls(float(data["dt_ms"]), float(data["duration_ms"]), str(data["backend"]), populations)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValidationError(origin, None, f"not a spike record: {error}") from None
+
+    def to_neo(self):
+        """A ``neo.Block`` with one Segment; one SpikeTrain per neuron, annotated with its population
+        and index (``population``, ``neuron``)."""
+        import neo
+        import quantities as pq
+
+        block = neo.Block(name="neurodeploy run", backend=self.backend)
+        segment = neo.Segment(name="run")
+        block.segments.append(segment)
+        for label, trains in self.populations.items():
+            for index, times in enumerate(trains):
+                segment.spiketrains.append(neo.SpikeTrain(
+                    times, units=pq.ms, t_start=0.0 * pq.ms, t_stop=self.duration_ms * pq.ms,
+                    sampling_period=self.dt_ms * pq.ms, name=f"{label}[{index}]",
+                    population=label, neuron=index))
+        return block
+
+
+def tick_times(ticks, dt_ms: float) -> np.ndarray:
+    """Time in ms of tick indices: ``n * dt``, rounded to 1e-9 ms so 3 * 0.1 is written 0.3."""
+    return np.round(np.asarray(ticks, dtype=np.float64) * dt_ms, 9)

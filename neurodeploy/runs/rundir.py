@@ -1,0 +1,108 @@
+"""Run directories, written atomically: a reader sees the previous complete run or the new one,
+never a half-written directory.
+
+A run directory holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.npz``
+(``LABEL.v``: ticks x neurons) and ``weights.npz`` (final weights of plastic projections:
+``LABEL.pre``, ``LABEL.post``, ``LABEL.weight``), plus any extra JSON documents a command adds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.runs.records import SpikeRecord
+
+MANIFEST = "manifest.json"
+SPIKES = "spikes.json"
+
+
+@dataclass(eq=False)
+class RunResult:
+    """What a backend returns: spikes, recorded state traces, final plastic weights, versions."""
+
+    spikes: SpikeRecord
+    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+
+
+def write_json_atomically(path: Path, data) -> None:
+    path = Path(path)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        json.dump(data, handle, indent=1)
+        handle.write("\n")
+    os.replace(handle.name, path)
+
+
+def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
+    """Write a complete run directory at ``out``, replacing an earlier run there."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
+        raise NeurodeployError(f"--out '{out}' exists and is not a run directory: refusing to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.writing-"))
+    try:
+        _write_json(staging / MANIFEST, manifest)
+        _write_json(staging / SPIKES, result.spikes.to_dict())
+        for name, data in (documents or {}).items():
+            _write_json(staging / name, data)
+        if result.traces:
+            np.savez_compressed(staging / "traces.npz", **{f"{label}.{variable}": array
+                                                         for label, variables in result.traces.items()
+                                                         for variable, array in variables.items()})
+        if result.weights:
+            np.savez_compressed(staging / "weights.npz", **{f"{label}.{key}": array
+                                                          for label, arrays in result.weights.items()
+                                                          for key, array in arrays.items()})
+        _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w") as handle:
+        json.dump(data, handle, indent=1)
+        handle.write("\n")
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.rename(out, retired / "run")
+    os.rename(staging, out)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@dataclass(eq=False)
+class Run:
+    """A run directory read back."""
+
+    path: Path
+    manifest: dict
+    spikes: SpikeRecord
+
+
+def read_run(path) -> Run:
+    path = Path(path)
+    where = f"run directory '{path}'"
+    for name in (MANIFEST, SPIKES):
+        if not (path / name).is_file():
+            raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+        spikes_data = json.loads((path / SPIKES).read_text())
+    except json.JSONDecodeError as error:
+        raise ValidationError(where, None, f"unreadable JSON: {error}") from None
+    return Run(path, manifest, SpikeRecord.from_dict(spikes_data, f"{path / SPIKES}"))

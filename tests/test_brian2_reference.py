@@ -1,0 +1,242 @@
+"""The Brian2 reference against values derived by hand from the semantics (target-semantics.md).
+
+Notation: E = exp(-dt/tau_m), D = exp(-dt/tau_syn), R = tau_m/cm, init = (tau_syn/dt)(1 - D).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import neurodeploy as nd
+from conftest import run_reference
+
+
+def single_neuron(i_offset=0.0, **parameters):
+    net = nd.Network("one")
+    net.population("P", 1, parameters={"i_offset": i_offset, **parameters})
+    net.record("P", ["spikes", "v"])
+    return net
+
+
+def test_membrane_trace_under_constant_current():
+    # tau_m 10 ms, cm 1 nF (R = 10 MOhm), 1 nA: a = v_rest + 10 mV, V_n = a - E^n (a - v_rest).
+    result = run_reference(single_neuron(i_offset=1.0, tau_m=10.0, cm=1.0), 30.0)
+    v = result.traces["P"]["v"][:, 0]
+    n = np.arange(1, 31)
+    expected = -55.0 - np.exp(-n / 10.0) * 10.0
+    np.testing.assert_allclose(v, expected, rtol=0, atol=1e-12)
+    assert v[0] == pytest.approx(-65.0 + 10.0 * (1 - math.exp(-0.1)), abs=1e-12)  # -64.048374180...
+    assert v[0] == pytest.approx(-64.04837418035960, abs=1e-12)
+    assert not any(len(t) for t in result.spikes.populations["P"])
+
+
+def psp_network(weight, delay=1.0, receptor="excitatory", **semantics):
+    net = nd.Network("psp", nd.Semantics(**semantics))
+    net.spike_source("S", [[5.0]])
+    net.population("P", 1, parameters={"tau_m": 10.0, "cm": 0.5, "tau_syn_E": 2.0, "tau_syn_I": 2.0})
+    net.project("S", "P", nd.OneToOne(), weight=weight, delay=delay, receptor=receptor)
+    net.record("P", ["spikes", "v"])
+    return net
+
+
+def test_psp_shape_and_peak():
+    # Input arrives in tick 6 (spike in tick 5, delay 1). Tick k >= 6: I_k = init*w*D^(k-6),
+    # V_k - v_rest = (1-E) R init w sum_{j=0}^{k-6} D^j E^(k-6-j).
+    w, E, D, R = 1.0, math.exp(-0.1), math.exp(-0.5), 20.0
+    init = 2.0 * (1 - D)
+    result = run_reference(psp_network(w), 40.0)
+    v = result.traces["P"]["v"][:, 0] + 65.0
+    assert np.all(v[:6] == 0.0)
+    expected = [(1 - E) * R * init * w * sum(D ** j * E ** (m - j) for j in range(m + 1)) for m in range(34)]
+    np.testing.assert_allclose(v[6:], expected, rtol=1e-12, atol=1e-12)
+    peak_tick = int(np.argmax(v))
+    assert peak_tick == 6 + int(np.argmax(expected))
+    assert peak_tick == 9  # rises while D^m > E^m (1-E)/(1-D) ... first decreasing step after m = 3
+    assert v[6] == pytest.approx((1 - E) * R * init, rel=1e-12)  # 1.4976... mV in the arrival tick
+
+
+def test_inhibitory_psp_is_the_mirror_image():
+    excitatory = run_reference(psp_network(1.0), 20.0).traces["P"]["v"][:, 0] + 65.0
+    inhibitory = run_reference(psp_network(1.0, receptor="inhibitory"), 20.0).traces["P"]["v"][:, 0] + 65.0
+    np.testing.assert_allclose(inhibitory, -excitatory, rtol=0, atol=1e-12)
+
+
+def test_init_factor_is_applied_or_not_as_declared():
+    scaled = run_reference(psp_network(1.0), 10.0).traces["P"]["v"][6, 0] + 65.0
+    unscaled = run_reference(psp_network(1.0, synaptic_init="none"), 10.0).traces["P"]["v"][6, 0] + 65.0
+    assert scaled / unscaled == pytest.approx(2.0 * (1 - math.exp(-0.5)), rel=1e-12)
+
+
+@pytest.mark.parametrize("delay", [1, 2, 5, 17])
+def test_delay_arrival_tick(delay):
+    # The source fires in tick 5; with delay d the input enters in tick 5 + d, not a tick earlier.
+    result = run_reference(psp_network(1.0, delay=float(delay)), 30.0)
+    v = result.traces["P"]["v"][:, 0]
+    first_change = int(np.flatnonzero(v != -65.0)[0])
+    assert first_change == 5 + delay
+    strong = run_reference(psp_network(50.0, delay=float(delay)), 30.0)
+    assert strong.spikes.populations["P"][0].tolist()[0] == 5.0 + delay
+
+
+@pytest.mark.parametrize("tau_refrac, held_ticks", [(0.0, 0), (0.1, 1), (1.0, 1), (2.0, 2), (2.5, 3), (5.0, 5)])
+def test_refractory_period_holds_v_for_ceil_ticks(tau_refrac, held_ticks):
+    # A current so large that V crosses threshold in the first tick it integrates: the neuron
+    # fires every held_ticks + 1 ticks, and V stays at v_reset in the held ticks.
+    result = run_reference(single_neuron(i_offset=100.0, tau_refrac=tau_refrac), 40.0)
+    spikes = result.spikes.populations["P"][0]
+    assert np.all(np.diff(spikes) == held_ticks + 1)
+    assert spikes[0] == 0.0
+    v = result.traces["P"]["v"][:, 0]
+    for spike in spikes[:-1].astype(int):
+        held = v[spike + 1: spike + 1 + held_ticks]
+        assert np.all(held == -65.0)
+
+
+@pytest.mark.parametrize("comparison, fires", [(">=", True), (">", False)])
+def test_threshold_comparison_is_explicit(comparison, fires):
+    # V starts exactly at v_rest = v_thresh and no input keeps it there bit for bit; after a reset
+    # below it, V only approaches v_rest and never reaches it again.
+    net = nd.Network("edge", nd.Semantics(threshold=comparison))
+    net.population("P", 1, parameters={"v_rest": -50.0, "v_reset": -60.0, "v_thresh": -50.0})
+    net.record("P", ["spikes"])
+    spikes = run_reference(net, 10.0).spikes.populations["P"][0]
+    assert spikes.tolist() == ([0.0] if fires else [])
+
+
+def test_threshold_is_tested_while_refractory():
+    # Step 3 is not conditioned on refractoriness: with v_reset at threshold, V held at v_reset
+    # spikes again in every held tick.
+    net = nd.Network("held")
+    net.population("P", 1, parameters={"v_rest": -50.0, "v_reset": -50.0, "v_thresh": -50.0, "tau_refrac": 3.0})
+    net.record("P", ["spikes"])
+    assert run_reference(net, 5.0).spikes.populations["P"][0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+# --- STDP -------------------------------------------------------------------------------------
+
+TAU_PLUS, TAU_MINUS, A_PLUS, A_MINUS, W0 = 4.0, 5.0, 0.1, 0.12, 0.5
+
+
+def stdp_pair(lag, delay=1, final_pre=40.0, semantics=None, dependence="additive", pre_times=(10.0,)):
+    """A pre spike at 10 and a post spike at t_post = 10 + lag - delay, so that the post spike seen
+    shifted by the delay lies ``lag`` ticks after the pre spike. The post cell is driven by a
+    separate strong input one tick ahead; a last pre spike at ``final_pre`` commits lazy updates."""
+    t_post = 10.0 + lag - delay
+    net = nd.Network("pair")
+    times = list(pre_times) + ([final_pre] if final_pre else [])
+    net.spike_source("pre", [times])
+    net.spike_source("drive", [[t_post - 1.0]])
+    net.population("post", 1, parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 0.3})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0, delay=1.0)
+    rule = nd.STDP(tau_plus=TAU_PLUS, tau_minus=TAU_MINUS, A_plus=A_PLUS, A_minus=A_MINUS, w_min=0.0, w_max=1.0,
+                   weight_dependence=dependence, semantics=semantics or nd.STDPSemantics())
+    net.project("pre", "post", nd.OneToOne(), weight=W0, delay=float(delay), plasticity=rule, label="plastic")
+    net.record("post", ["spikes"])
+    result = run_reference(net, 60.0)
+    assert result.spikes.populations["post"][0].tolist() == [t_post]
+    return result.weights["plastic"]["weight"][0], 10.0 + lag
+
+
+def final_depression(shifted_post):
+    return A_MINUS * math.exp(-(40.0 - shifted_post) / TAU_MINUS)
+
+
+@pytest.mark.parametrize("delay", [1, 2])
+@pytest.mark.parametrize("lag", [-2, -1, 0, 1, 2])
+def test_spynnaker_stdp_pair(lag, delay):
+    weight, shifted_post = stdp_pair(lag, delay)
+    if lag > 0:
+        expected = W0 + A_PLUS * math.exp(-lag / TAU_PLUS)
+    elif lag == 0:
+        expected = W0 - A_MINUS  # no earlier pre to potentiate against; depression at zero lag
+    else:
+        expected = W0 - A_MINUS * math.exp(lag / TAU_MINUS)
+    expected -= final_depression(shifted_post)
+    assert weight == pytest.approx(expected, abs=1e-12)
+
+
+def test_coincident_spikes_pre_first_potentiates_at_zero_lag():
+    weight, shifted_post = stdp_pair(0, semantics=nd.STDPSemantics(coincident_spikes="pre_first"))
+    assert weight == pytest.approx(W0 + A_PLUS - final_depression(shifted_post), abs=1e-12)
+
+
+def test_post_shift_none_uses_the_unshifted_post_time():
+    # With delay 2 and no shift, a post spike at 9 is one tick *before* the pre at 10.
+    weight, _ = stdp_pair(1, delay=2, semantics=nd.STDPSemantics(post_spike_shift="none"))
+    assert weight == pytest.approx(W0 - A_MINUS * math.exp(-1 / TAU_MINUS) - A_MINUS * math.exp(-31 / TAU_MINUS),
+                                   abs=1e-12)
+
+
+def test_lazy_update_is_invisible_until_the_next_pre_spike():
+    lazy, _ = stdp_pair(1, final_pre=None)
+    assert lazy == W0
+    eager, _ = stdp_pair(1, final_pre=None, semantics=nd.STDPSemantics(weight_update="at_each_spike"))
+    assert eager == pytest.approx(W0 + A_PLUS * math.exp(-1 / TAU_PLUS), abs=1e-12)
+
+
+def test_amplitude_scaled_by_w_max():
+    net_weight, _ = stdp_pair(1, semantics=nd.STDPSemantics(amplitude="scaled_by_w_max"))
+    assert net_weight == pytest.approx(W0 + A_PLUS * math.exp(-1 / TAU_PLUS) - final_depression(11.0), abs=1e-12)
+
+
+def test_multiplicative_weight_dependence():
+    weight, shifted_post = stdp_pair(1, dependence="multiplicative")
+    after_post = W0 + A_PLUS * math.exp(-1 / TAU_PLUS) * (1.0 - W0)
+    expected = after_post - A_MINUS * math.exp(-(40.0 - shifted_post) / TAU_MINUS) * (after_post - 0.0)
+    assert weight == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("traces, pre_trace", [("all_to_all", math.exp(-2 / TAU_PLUS) + 1), ("nearest", 1.0)])
+def test_pre_traces_accumulate_or_not(traces, pre_trace):
+    # Pre spikes at 8 and 10, shifted post at 11: potentiation uses the trace at the last pre.
+    weight, shifted_post = stdp_pair(1, pre_times=(8.0, 10.0), semantics=nd.STDPSemantics(traces=traces))
+    expected = W0 + A_PLUS * pre_trace * math.exp(-1 / TAU_PLUS) - final_depression(shifted_post)
+    assert weight == pytest.approx(expected, abs=1e-12)
+
+
+def test_weights_clamp_at_bounds():
+    net = nd.Network("clamp")
+    net.spike_source("pre", [[10.0, 12.0, 14.0, 40.0]])
+    net.spike_source("drive", [[11.0, 13.0, 15.0]])
+    net.population("post", 1, parameters={"tau_syn_E": 0.3, "tau_refrac": 0.0})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0)
+    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.0, w_max=1.0)
+    net.project("pre", "post", nd.OneToOne(), weight=0.9, plasticity=rule, label="plastic")
+    assert run_reference(net, 50.0).weights["plastic"]["weight"][0] == 1.0
+
+
+def test_delivered_weight_before_or_after_update():
+    # Post spike at 9, seen at 10 (delay 1): the pre spike at 10 is at zero lag, o = 1, and the
+    # depression halves the weight. after_update delivers 0.5, before_update the old 1.0. The
+    # plastic input's share of V in tick 11 (V minus V without the pre spike) shows which.
+    def plastic_share(delivered):
+        def v_at_11(pre_times):
+            net = nd.Network("delivered")
+            net.spike_source("pre", [pre_times])
+            net.spike_source("drive", [[8.0]])
+            net.population("post", 1, parameters={"tau_syn_E": 0.3})
+            net.project("drive", "post", nd.OneToOne(), weight=200.0)
+            rule = nd.STDP(A_plus=0.0, A_minus=0.5, w_max=1.0,
+                           semantics=nd.STDPSemantics(delivered_weight=delivered))
+            net.project("pre", "post", nd.OneToOne(), weight=1.0, plasticity=rule, label="plastic")
+            net.record("post", ["spikes", "v"])
+            result = run_reference(net, 20.0)
+            assert result.spikes.populations["post"][0].tolist() == [9.0]
+            return result.traces["post"]["v"][11, 0]
+        return v_at_11([10.0]) - v_at_11([])
+    after, before = plastic_share("after_update"), plastic_share("before_update")
+    assert before > 0
+    assert after / before == pytest.approx(0.5, rel=1e-9)
+
+
+def test_physics_mode_runs_static_networks_and_rejects_stdp(small_network):
+    # The continuous PSP starts at the spike arrival (t = 6 ms) and rises within the tick, where the
+    # discrete model sees the input's first-tick mean: the first spikes fall in the same tick.
+    net = psp_network(50.0)
+    physics = run_reference(net, 20.0, mode="physics", physics_dt=0.1)
+    discrete = run_reference(net, 20.0)
+    assert physics.spikes.dt_ms == 0.1
+    assert discrete.spikes.populations["P"][0][0] == 6.0
+    assert 6.0 < physics.spikes.populations["P"][0][0] < 7.0
+    with pytest.raises(nd.BackendError, match="does not run STDP: physics mode runs static projections only"):
+        run_reference(small_network, 10.0, mode="physics")

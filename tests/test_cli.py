@@ -1,0 +1,154 @@
+"""The command line: exit codes, one-line errors, run directories, compare."""
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import neurodeploy as nd
+from neurodeploy.cli import main
+
+COMMANDS = ["models", "targets", "backends", "validate", "run", "compare"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def network_file(tmp_path, small_network):
+    return nd.save(small_network, tmp_path / "small.json")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert len(result.output.split("\n")) > 3
+
+
+def test_lists_are_one_line_each():
+    models = invoke("models")
+    assert models.exit_code == 0 and "feedforward-poisson" in models.output
+    assert all(len(line.split()) > 2 for line in models.output.strip().splitlines())
+    assert "brian2" in invoke("backends").output
+    assert invoke("targets").exit_code == 0
+
+
+def test_validate_accepts_a_good_file(network_file):
+    result = invoke("validate", network_file)
+    assert result.exit_code == 0 and "ok:" in result.output
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d["populations"][0]["parameters"].update(tau_m=float("nan")), "field 'parameters.tau_m'"),
+    (lambda d: d["projections"][0].update(delay=0.5), "field 'delay'"),
+    (lambda d: d["projections"][0].update(post="nowhere"), "field 'post'"),
+    (lambda d: d.update(populations=d["populations"] * 2), "field 'label': duplicate"),
+])
+def test_validate_rejects_bad_files_with_exit_2_and_one_line(tmp_path, network_file, change, expected):
+    data = json.loads(network_file.read_text())
+    change(data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert expected in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_validate_reports_syntax_errors_and_unknown_models(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("populations: [\n")
+    assert invoke("validate", broken).exit_code == 2
+    unknown = invoke("validate", "no-such-model")
+    assert unknown.exit_code == 2 and "unknown model" in unknown.output
+
+
+def test_run_writes_a_complete_run_directory(tmp_path, network_file):
+    out = tmp_path / "run"
+    result = invoke("run", network_file, "--out", out, "--seed", 5)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"]["name"] == "small" and manifest["backend"]["name"] == "brian2"
+    assert manifest["seed"] == 5 and manifest["dt_ms"] == 1.0 and manifest["duration_ms"] == 30.0
+    assert {"brian2", "numpy", "neurodeploy", "python"} <= set(manifest["versions"]) and manifest["wall_time_s"] > 0
+    spikes = json.loads((out / "spikes.json").read_text())
+    assert set(spikes["populations"]) == {"A", "S"} and spikes["populations"]["S"]["spike_times_ms"][0] == [1.0, 5.0]
+    assert (out / "traces.npz").exists() and (out / "weights.npz").exists()
+
+
+def test_run_with_a_stimulus_and_a_builder_with_params(tmp_path):
+    stimulus = tmp_path / "stim.json"
+    stimulus.write_text(json.dumps({"inputs": [[10.0, 20.0]] + [[]] * 4}))
+    out = tmp_path / "ff"
+    result = invoke("run", "feedforward-poisson", "--param", "n_inputs=5", "--param", "n_neurons=3",
+                    "--duration", 50, "--stimulus", stimulus, "--out", out)
+    assert result.exit_code == 0, result.output
+    spikes = json.loads((out / "spikes.json").read_text())
+    assert spikes["populations"]["inputs"]["spike_times_ms"] == [[10.0, 20.0], [], [], [], []]
+    assert json.loads((out / "manifest.json").read_text())["model"]["parameters"] == {"n_inputs": 5, "n_neurons": 3}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--param", "nonsense=1"], "has no such parameter"),
+    (["--param", "novalue"], "expected KEY=VALUE"),
+    (["--backend", "quantum"], "unknown backend"),
+    (["--backend-option", "mode=dream"], "must be one of"),
+    (["--duration", "10.5"], "not a multiple of dt"),
+])
+def test_run_rejects_bad_options_with_exit_2(tmp_path, args, words):
+    result = invoke("run", "feedforward-poisson", "--param", "n_neurons=2", *args, "--out", tmp_path / "x")
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_run_rejects_bad_stimulus(tmp_path, network_file):
+    stimulus = tmp_path / "stim.json"
+    stimulus.write_text(json.dumps({"S": [[1.0]]}))
+    result = invoke("run", network_file, "--stimulus", stimulus, "--out", tmp_path / "x")
+    assert result.exit_code == 2 and "stimulus for 'S', field 'spike_times'" in result.output
+
+
+def test_run_needs_a_duration_when_the_model_has_none(tmp_path):
+    net = nd.Network("no-duration")
+    net.population("P", 1)
+    path = nd.save(net, tmp_path / "n.yaml")
+    result = invoke("run", path, "--out", tmp_path / "x")
+    assert result.exit_code == 2 and "--duration" in result.output
+
+
+def test_compare_self_and_shifted(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out).exit_code == 0
+    same = invoke("compare", out, out, "--json")
+    assert same.exit_code == 0
+    document = json.loads(same.output)
+    assert document["passed"] and document["overall"]["same_tick_fraction"] == 1.0
+    assert json.loads((out / "compare.json").read_text()) == document
+    assert document["inputs_not_judged"] == ["S"]
+
+    moved = tmp_path / "moved"
+    assert invoke("run", network_file, "--out", moved).exit_code == 0
+    spikes = json.loads((moved / "spikes.json").read_text())
+    for population in spikes["populations"].values():
+        population["spike_times_ms"] = [[t + 1.0 for t in times] for times in population["spike_times_ms"]]
+    (moved / "spikes.json").write_text(json.dumps(spikes))
+    result = invoke("compare", moved, out)
+    assert result.exit_code == 1 and "FAIL" in result.output
+    document = json.loads((moved / "compare.json").read_text())
+    assert document["overall"]["same_tick"] == 0 and document["overall"]["within_one_fraction"] == 1.0
+
+
+def test_compare_refuses_different_models_and_missing_runs(tmp_path, network_file):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert invoke("run", network_file, "--out", a).exit_code == 0
+    assert invoke("run", "feedforward-poisson", "--param", "n_neurons=2", "--duration", 20, "--out", b).exit_code == 0
+    assert invoke("compare", a, b).exit_code == 2
+    missing = invoke("compare", a, tmp_path / "nothing")
+    assert missing.exit_code == 2 and "has no manifest.json" in missing.output
+
+
+def test_installed_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "neurodeploy", "models"], capture_output=True, text=True)
+    assert result.returncode == 0 and "feedforward-poisson" in result.stdout

@@ -1,0 +1,187 @@
+"""The description layer: validation messages, round trip, connectors, semantics constants."""
+import copy
+import math
+
+import numpy as np
+import pytest
+
+import neurodeploy as nd
+from neurodeploy.description import io
+
+
+def mutated(network, change):
+    data = copy.deepcopy(network.to_dict())
+    change(data)
+    return data
+
+
+def population(data, label):
+    return next(p for p in data["populations"] if p["label"] == label)
+
+
+def projection(data, label):
+    return next(p for p in data["projections"] if p["label"] == label)
+
+
+# Each bad input: (what to change, expected text in "where", expected field, words of the message).
+BAD_INPUTS = {
+    "unknown parameter": (lambda d: population(d, "A")["parameters"].update(tau_mm=3.0),
+                          "population 'A'", "parameters.tau_mm", "unknown"),
+    "wrong type": (lambda d: population(d, "A")["parameters"].update(tau_m="fast"),
+                   "population 'A'", "parameters.tau_m", "expected a number"),
+    "wrong unit": (lambda d: population(d, "A")["parameters"].update(tau_m="3 mV"),
+                   "population 'A'", "parameters.tau_m", "wrong unit"),
+    "unknown unit": (lambda d: population(d, "A")["parameters"].update(tau_m="3 zorks"),
+                     "population 'A'", "parameters.tau_m", "unknown unit"),
+    "NaN": (lambda d: population(d, "B")["parameters"].update(v_thresh=float("nan")),
+            "population 'B'", "parameters.v_thresh", "finite"),
+    "inf in an array": (lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, float("inf"), 1.0]),
+                        "population 'A'", "parameters.i_offset", "finite"),
+    "non-positive time constant": (lambda d: population(d, "A")["parameters"].update(tau_m=0.0),
+                                   "population 'A'", "parameters.tau_m", "must be > 0"),
+    "negative delay": (lambda d: projection(d, "S->A").update(delay=-1.0), "projection 'S->A'", "delay", "must be > 0"),
+    "zero delay": (lambda d: projection(d, "S->A").update(delay=0.0), "projection 'S->A'", "delay", "must be > 0"),
+    "delay not a multiple of dt": (lambda d: projection(d, "S->A").update(delay=1.5), "projection 'S->A'", "delay",
+                                   "not a multiple of dt"),
+    "negative weight": (lambda d: projection(d, "S->A").update(weight=-2.0), "projection 'S->A'", "weight", ">= 0"),
+    "index out of range": (lambda d: projection(d, "A->A")["connector"].update(post=[1, 2]), "projection 'A->A'",
+                           "connector.post", "out of range"),
+    "per-neuron size mismatch": (lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, 1.0]),
+                                 "population 'A'", "parameters.i_offset", "2 values but there are 3 neurons"),
+    "per-synapse size mismatch": (lambda d: projection(d, "A->B").update(weight=[0.1, 0.2]), "projection 'A->B'",
+                                  "weight", "2 values but there are 6 connections"),
+    "one-to-one size mismatch": (lambda d: projection(d, "S->A").update(post="B"), "projection 'S->A'", "connector",
+                                 "same size"),
+    "spike lists size mismatch": (lambda d: d["spike_sources"][0].update(spike_times=[[1.0]]), "spike source 'S'",
+                                  "spike_times", "1 lists but there are 3 neurons"),
+    "spike time not on the grid": (lambda d: d["spike_sources"][0].update(spike_times=[[1.5], [], []]),
+                                   "spike source 'S'", "spike_times[0]", "not a multiple of dt"),
+    "unsorted spike times": (lambda d: d["spike_sources"][0].update(spike_times=[[5.0, 1.0], [], []]),
+                             "spike source 'S'", "spike_times[0]", "strictly increasing"),
+    "duplicate label": (lambda d: d["populations"].append(copy.deepcopy(d["populations"][0])), "population 'A'",
+                        "label", "duplicate"),
+    "duplicate label across kinds": (lambda d: d["populations"][0].update(label="S"), "'S'", "label",
+                                     "duplicate"),
+    "unknown population in projection": (lambda d: projection(d, "S->A").update(pre="Z"), "projection 'S->A'",
+                                         "pre", "unknown population or spike source 'Z'"),
+    "slice out of range": (lambda d: projection(d, "A->A").update(post_slice=[1, 4]), "projection 'A->A'",
+                           "post_slice", "out of range"),
+    "unknown receptor": (lambda d: projection(d, "S->A").update(receptor="exc"), "projection 'S->A'", "receptor",
+                         "must be one of"),
+    "unknown connector": (lambda d: projection(d, "S->A").update(connector={"kind": "gaussian"}),
+                          "projection 'S->A'", "connector.kind", "unknown connector"),
+    "unknown projection field": (lambda d: projection(d, "S->A").update(weigth=1.0), "projection 'S->A'", "weigth",
+                                 "unknown field"),
+    "STDP weight outside bounds": (lambda d: projection(d, "plastic").update(weight=2.0), "projection 'plastic'",
+                                   "weight", "[w_min, w_max]"),
+    "STDP unknown semantics option": (lambda d: projection(d, "plastic")["plasticity"]["semantics"].update(
+        traces="sometimes"), "stdp semantics", "traces", "must be one of"),
+    "bad dt": (lambda d: d["semantics"].update(dt=-1.0), "semantics", "dt", "must be > 0"),
+    "size not an integer": (lambda d: population(d, "B").update(size=2.5), "population 'B'", "size", "integer"),
+    "boolean as number": (lambda d: population(d, "B")["parameters"].update(cm=True), "population 'B'",
+                          "parameters.cm", "boolean"),
+    "recording of unknown variable": (lambda d: d["recordings"].update(S=["v"]), "recording 'S'", "variables",
+                                      "must be one of"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gives_one_error_naming_object_and_field(small_network, case):
+    change, where, field, words = BAD_INPUTS[case]
+    with pytest.raises(nd.ValidationError) as caught:
+        nd.Network.from_dict(mutated(small_network, change))
+    error = caught.value
+    assert where in error.where
+    assert error.field == field
+    assert words in error.message
+    assert "\n" not in str(error)
+
+
+def test_round_trip_json_and_yaml_is_exact(small_network, tmp_path):
+    for suffix in (".json", ".yaml"):
+        path = nd.save(small_network, tmp_path / f"net{suffix}")
+        loaded = nd.load(path)
+        assert loaded == small_network
+        assert io.dumps(loaded, suffix[1:]) == path.read_text()
+        assert loaded.connections("plastic").pre.tolist() == small_network.connections("plastic").pre.tolist()
+
+
+def test_round_trip_keeps_every_bit_of_floats(tmp_path):
+    net = nd.Network("floats")
+    values = [0.1 + 0.2, 1 / 3, 2 ** -40, -65.00000000000001]
+    net.population("P", 4, parameters={"v_rest": values})
+    for suffix in (".json", ".yaml"):
+        loaded = nd.load(nd.save(net, tmp_path / f"f{suffix}"))
+        assert loaded.populations["P"].parameters["v_rest"].tolist() == values
+
+
+def test_units_are_converted_to_canonical():
+    pop = nd.Population("P", 1, parameters={"cm": "270 pF", "tau_m": "0.003 s", "i_offset": "500 pA"})
+    assert pop.parameters["cm"] == pytest.approx(0.27, rel=1e-15)
+    assert pop.parameters["tau_m"] == pytest.approx(3.0, rel=1e-15)
+    assert pop.parameters["i_offset"] == pytest.approx(0.5, rel=1e-15)
+
+
+def test_initial_v_defaults_to_v_rest_per_neuron():
+    pop = nd.Population("P", 2, parameters={"v_rest": [-70.0, -60.0]})
+    assert pop.value("v").tolist() == [-70.0, -60.0]
+
+
+def test_python_api_errors_name_the_field():
+    net = nd.Network("api")
+    net.population("P", 2)
+    with pytest.raises(nd.ValidationError, match="projection 'X->P', field 'pre': unknown population"):
+        net.project("X", "P", nd.OneToOne())
+    with pytest.raises(nd.ValidationError, match="field 'label': duplicate label"):
+        net.population("P", 3)
+    with pytest.raises(nd.ValidationError, match="field 'p': must be a probability"):
+        nd.FixedProbability(1.5)
+
+
+def test_all_to_all_without_self_leaves_out_equal_local_indices():
+    pre, post = nd.AllToAll(allow_self_connections=False).connect(3, 4, None)
+    pairs = set(zip(pre.tolist(), post.tolist()))
+    assert len(pairs) == 3 * 4 - 3 and all(a != b for a, b in pairs)
+    assert list(zip(pre.tolist(), post.tolist())) == sorted(pairs)
+
+
+def test_fixed_probability_is_seeded_and_has_the_right_density():
+    connector = nd.FixedProbability(0.1, seed=42)
+    first = connector.connect(300, 400, None)
+    second = connector.connect(300, 400, None)
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    count, expected = len(first[0]), 300 * 400 * 0.1
+    assert abs(count - expected) < 5 * math.sqrt(expected * 0.9)
+    flat = first[0] * 400 + first[1]
+    assert np.all(np.diff(flat) > 0)
+    other = nd.FixedProbability(0.1, seed=43).connect(300, 400, None)
+    assert not np.array_equal(first[0][:100], other[0][:100])
+
+
+def test_fixed_probability_without_seed_follows_network_seed():
+    def build(seed):
+        net = nd.Network("seeded", seed=seed)
+        net.population("P", 50)
+        net.project("P", "P", nd.FixedProbability(0.2), label="rec")
+        return net.connections("rec").pre.tolist()
+    assert build(1) == build(1)
+    assert build(1) != build(2)
+
+
+def test_semantics_constants_match_target_semantics_md():
+    semantics = nd.Semantics()
+    assert semantics.init_factor(5.0) == pytest.approx(0.9063, abs=5e-5)
+    assert semantics.init_factor(0.3) == pytest.approx(0.2893, abs=5e-5)
+    assert nd.Semantics(synaptic_init="none").init_factor(5.0) == 1.0
+    assert semantics.refractory_ticks(np.array([0.0, 0.1, 1.0, 1.5, 2.0])).tolist() == [0, 1, 1, 2, 2]
+    assert nd.Semantics(dt=0.1).refractory_ticks(0.3) == 3
+    assert nd.Semantics(dt=0.1).ticks(0.3, "x", "y") == 3
+
+
+def test_stimulus_replaces_spike_times_and_is_checked(small_network):
+    changed = small_network.with_spike_times({"S": [[3.0], [], [4.0, 6.0]]})
+    assert [t.tolist() for t in changed.spike_sources["S"].spike_times] == [[3.0], [], [4.0, 6.0]]
+    with pytest.raises(nd.ValidationError, match="field 'Q': unknown spike source"):
+        small_network.with_spike_times({"Q": [[1.0]]})
+    with pytest.raises(nd.ValidationError, match="stimulus for 'S', field 'spike_times'"):
+        small_network.with_spike_times({"S": [[1.0]]})
