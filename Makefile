@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/neurodeploy run feedforward-poisson --backend brian2 --out runs/demo
+	$(VENV)/bin/neurodeploy run ca3-cam --param cue_size=5 --param content_size=10 \
+		--protocol models/protocols/ca3-cam-exp1.json --backend brian2 --out runs/demo-ca3-cam
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -29,10 +29,28 @@ def _folders(default: str, variable: str) -> list[Path]:
     return [*extra, REPOSITORY / default]
 
 
+MODELS_PACKAGE = "neurodeploy_models"
+
+
+def _models_package() -> ModuleType:
+    """The model folders as one package, so model files can share code (``from ._shared import x``)."""
+    package = sys.modules.get(MODELS_PACKAGE)
+    if package is None:
+        package = ModuleType(MODELS_PACKAGE)
+        package.__path__ = []
+        sys.modules[MODELS_PACKAGE] = package
+    package.__path__[:] = [str(folder) for folder in _folders("models", "NEURODEPLOY_MODEL_PATH") if folder.is_dir()]
+    return package
+
+
+def _import_model(path: Path) -> ModuleType:
+    _models_package()
+    return importlib.import_module(f"{MODELS_PACKAGE}.{path.stem}")
+
+
 def _import_file(path: Path) -> ModuleType:
-    name = f"neurodeploy_models.{path.stem}"
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
-        return sys.modules[name]
+    """A builder file outside the model folders (``path.py:function``)."""
+    name = f"neurodeploy_builder_{abs(hash(str(path)))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ValidationError(f"model file '{path}'", None, "cannot be imported")
@@ -62,7 +80,7 @@ def model_families() -> dict[str, ModelFamily]:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if path.name.startswith("_"):
                 continue
-            module = _import_file(path)
+            module = _import_model(path)
             name = getattr(module, "NAME", None)
             if name is None or not callable(getattr(module, "build", None)) or name in families:
                 continue
@@ -79,6 +97,8 @@ class LoadedModel:
     name: str
     source: str
     parameters: dict = field(default_factory=dict)
+    """The parameters given; ``arguments`` adds the builder's defaults."""
+    arguments: dict = field(default_factory=dict)
     family: ModelFamily | None = None
 
     def manifest(self) -> dict:
@@ -141,15 +161,18 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
             raise ValidationError("option --param", next(iter(parameters)),
                                   "parameters apply to model builders, not to network files")
         network = io.load(reference)
-        name, source, family = network.name, str(Path(reference)), None
+        name, source, family, arguments = network.name, str(Path(reference)), None, {}
     else:
         name, source, builder, family = _resolve_builder(reference)
         if seed is not None and "seed" in inspect.signature(builder).parameters and "seed" not in parameters:
             parameters["seed"] = seed
         network = _call_builder(builder, parameters, f"model '{name}'")
+        bound = inspect.signature(builder).bind_partial(**parameters)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
     if seed is not None:
         network.seed = seed
-    return LoadedModel(network, name, source, parameters, family)
+    return LoadedModel(network, name, source, parameters, arguments, family)
 
 
 @dataclass(eq=False)

@@ -132,6 +132,8 @@ def validate(model, params):
 @param_option
 @click.option("--stimulus", type=click.Path(dir_okay=False), metavar="FILE",
               help="JSON object: spike-source label -> one list of spike times (ms) per neuron.")
+@click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
+              help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json.")
 @click.option("--duration", type=float, metavar="MS", help="Simulated time in ms (default: the model's own).")
 @click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter).")
 @click.option("--backend-option", "backend_options", multiple=True, metavar="KEY=VALUE",
@@ -139,11 +141,17 @@ def validate(model, params):
 @click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Run directory to write (manifest.json, spikes.json, ...), replaced atomically.")
 @reports_errors
-def run(model, backend, params, stimulus, duration, seed, backend_options, out):
-    """Run MODEL on a backend and write a run directory."""
+def run(model, backend, params, stimulus, protocol, duration, seed, backend_options, out):
+    """Run MODEL on a backend and write a run directory.
+
+    With --protocol, the operations drive the model's inputs and the decoded answers are printed
+    and written to answers.json."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
+    if stimulus is not None and protocol is not None:
+        raise ValidationError("option --stimulus", None, "give either --stimulus or --protocol, not both")
     if stimulus is not None:
         loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
+    protocol_run = pipeline.apply_protocol(loaded, protocol) if protocol is not None else None
     duration_ms = pipeline.resolve_duration(loaded, duration)
     progress = ProgressLine(f"{backend} running {loaded.name}")
     try:
@@ -151,9 +159,16 @@ def run(model, backend, params, stimulus, duration, seed, backend_options, out):
                                               _key_values(backend_options, "--backend-option"), progress)
     finally:
         progress.close()
-    write_run(Path(out), manifest, result)
-    for label, trains in result.spikes.populations.items():
-        click.echo(f"{label:<24} {len(trains):>6} neurons {sum(len(t) for t in trains):>8} spikes")
+    documents = {}
+    if protocol_run is not None:
+        documents["answers.json"] = protocol_run.decode(loaded, result)
+        documents["protocol.json"] = [operation.to_dict() for operation in protocol_run.operations]
+    write_run(Path(out), manifest, result, documents)
+    if protocol_run is not None:
+        click.echo(protocol_run.protocol.table(documents["answers.json"]))
+    else:
+        for label, trains in result.spikes.populations.items():
+            click.echo(f"{label:<24} {len(trains):>6} neurons {sum(len(t) for t in trains):>8} spikes")
     click.echo(f"{backend}: {duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s -> {out}")
 
 

@@ -6,6 +6,7 @@ import datetime
 import json
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from neurodeploy import __version__
@@ -13,6 +14,7 @@ from neurodeploy.backends import Progress, make_backend
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.description import io
 from neurodeploy.errors import ValidationError
+from neurodeploy.protocols import OperationProtocol
 from neurodeploy.runs.rundir import RunResult
 
 
@@ -27,6 +29,33 @@ def read_stimulus(path) -> dict:
     if not isinstance(data, dict):
         raise ValidationError(f"stimulus file '{path}'", None, "expected a JSON object: label -> lists of times per neuron")
     return data
+
+
+@dataclass(eq=False)
+class ProtocolRun:
+    """A model driven by an operation protocol: the operations, and how to read answers back."""
+
+    protocol: OperationProtocol
+    operations: list
+
+    def decode(self, model: LoadedModel, result: RunResult) -> dict:
+        return self.protocol.decode(self.operations, result.spikes, model.arguments)
+
+
+def apply_protocol(model: LoadedModel, path) -> ProtocolRun:
+    """Replace the model's spike-source times with those of the operations in ``path``."""
+    protocol = getattr(model.family.module, "PROTOCOL", None) if model.family else None
+    if protocol is None:
+        raise ValidationError("option --protocol", None, f"model '{model.name}' takes no operation protocol")
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValidationError(f"protocol file '{path}'", None, f"cannot read: {error.strerror}") from None
+    operations = protocol.parse(io.parse(text, "json", f"protocol file '{path}'"), model.arguments)
+    model.network = model.network.with_spike_times(protocol.stimulus(operations, model.arguments))
+    model.network.duration = protocol.duration_ms(operations)
+    return ProtocolRun(protocol, operations)
 
 
 def resolve_duration(model: LoadedModel, duration: float | None) -> float:

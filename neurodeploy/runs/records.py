@@ -21,6 +21,10 @@ class SpikeRecord:
     backend: str
     populations: dict[str, list[np.ndarray]]
 
+    def __post_init__(self):
+        self.populations = {label: [np.asarray(times, dtype=np.float64) for times in trains]
+                            for label, trains in self.populations.items()}
+
     @classmethod
     def from_ticks(cls, dt_ms, duration_ms, backend, ticks: dict[str, tuple[int, np.ndarray, np.ndarray]]):
         """From ``{label: (size, neuron_indices, tick_indices)}`` as simulators report spikes."""

@@ -17,8 +17,8 @@ from neurodeploy.runs.rundir import RunResult
 
 LOWERINGS = {"discrete": discrete, "physics": physics}
 
-# V is recorded after the integration step and before threshold and reset, once per tick.
-V_RECORDING = {"when": "thresholds", "order": -10}
+# V is recorded at the end of each tick, after threshold and reset (the state the next tick starts from).
+V_RECORDING = {"when": "end"}
 
 
 class Brian2Backend(Backend):
