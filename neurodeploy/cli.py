@@ -43,17 +43,28 @@ def reports_errors(command):
 class ProgressLine:
     """Shows progress on stderr once a run has taken more than ``after_s`` seconds."""
 
-    def __init__(self, what: str, after_s: float = 2.0):
+    def __init__(self, what: str, after_s: float = 2.0, every_s: float = 2.0):
         self.what = what
-        self.after_s = after_s
+        self.after_s, self.every_s = after_s, every_s
         self.started = time.perf_counter()
-        self.shown = False
+        self.last_shown = None
+
+    @property
+    def shown(self) -> bool:
+        return self.last_shown is not None
+
+    def stage(self, text: str):
+        """Announce a stage of a long command (always shown)."""
+        self.close()
+        self.last_shown = None
+        click.echo(f"{self.what}: {text}", err=True)
 
     def __call__(self, fraction: float):
-        elapsed = time.perf_counter() - self.started
-        if elapsed < self.after_s:
+        now = time.perf_counter()
+        elapsed = now - self.started
+        if elapsed < self.after_s or (self.shown and now - self.last_shown < self.every_s and fraction < 1):
             return
-        self.shown = True
+        self.last_shown = now
         end = "\r" if sys.stderr.isatty() else "\n"
         click.echo(f"{self.what}: {fraction:6.1%} of simulated time after {elapsed:5.1f} s", err=True, nl=False)
         click.echo(end, err=True, nl=False)
@@ -126,39 +137,59 @@ def validate(model, params):
     click.echo(f"ok: {loaded.network!r}")
 
 
-@main.command()
-@model_argument
-@click.option("--backend", default="brian2", show_default=True, help="Backend to run on (see `neurodeploy backends`).")
-@param_option
-@click.option("--stimulus", type=click.Path(dir_okay=False), metavar="FILE",
-              help="JSON object: spike-source label -> one list of spike times (ms) per neuron.")
-@click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
-              help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json.")
-@click.option("--duration", type=float, metavar="MS", help="Simulated time in ms (default: the model's own).")
-@click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter).")
-@click.option("--backend-option", "backend_options", multiple=True, metavar="KEY=VALUE",
-              help="Backend option (repeatable), e.g. mode=physics for brian2.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Run directory to write (manifest.json, spikes.json, ...), replaced atomically.")
-@reports_errors
-def run(model, backend, params, stimulus, protocol, duration, seed, backend_options, out):
-    """Run MODEL on a backend and write a run directory.
+def model_inputs(command):
+    """MODEL with its parameters, seed and input (stimulus or protocol) and duration."""
+    for option in reversed([
+        model_argument, param_option,
+        click.option("--stimulus", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="JSON object: spike-source label -> one list of spike times (ms) per neuron."),
+        click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
+        click.option("--duration", type=float, metavar="MS", help="Simulated time in ms (default: the model's own)."),
+        click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
+    ]):
+        command = option(command)
+    return command
 
-    With --protocol, the operations drive the model's inputs and the decoded answers are printed
-    and written to answers.json."""
+
+def _load(model, params, stimulus, protocol, duration, seed, default_duration=None):
+    """The loaded model, its protocol run (or None) and the duration to simulate."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
     if stimulus is not None and protocol is not None:
         raise ValidationError("option --stimulus", None, "give either --stimulus or --protocol, not both")
     if stimulus is not None:
         loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
     protocol_run = pipeline.apply_protocol(loaded, protocol) if protocol is not None else None
-    duration_ms = pipeline.resolve_duration(loaded, duration)
-    progress = ProgressLine(f"{backend} running {loaded.name}")
+    if duration is None and loaded.network.duration is None and default_duration is not None:
+        duration = default_duration
+    return loaded, protocol_run, pipeline.resolve_duration(loaded, duration)
+
+
+def _progress(what: str, call):
+    progress = ProgressLine(what)
     try:
-        result, manifest = pipeline.run_model(loaded, backend, duration_ms,
-                                              _key_values(backend_options, "--backend-option"), progress)
+        return call(progress)
     finally:
         progress.close()
+
+
+@main.command()
+@model_inputs
+@click.option("--backend", default="brian2", show_default=True, help="Backend to run on (see `neurodeploy backends`).")
+@click.option("--backend-option", "backend_options", multiple=True, metavar="KEY=VALUE",
+              help="Backend option (repeatable), e.g. mode=physics for brian2.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Run directory to write (manifest.json, spikes.json, ...), replaced atomically.")
+@reports_errors
+def run(model, params, stimulus, protocol, duration, seed, backend, backend_options, out):
+    """Run MODEL on a backend and write a run directory.
+
+    With --protocol, the operations drive the model's inputs and the decoded answers are printed
+    and written to answers.json."""
+    loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
+    options = _key_values(backend_options, "--backend-option")
+    result, manifest = _progress(f"{backend} running {loaded.name}", lambda progress: pipeline.run_model(
+        loaded, backend, duration_ms, options, progress))
     documents = {}
     if protocol_run is not None:
         documents["answers.json"] = protocol_run.decode(loaded, result)
@@ -170,6 +201,85 @@ def run(model, backend, params, stimulus, protocol, duration, seed, backend_opti
         for label, trains in result.spikes.populations.items():
             click.echo(f"{label:<24} {len(trains):>6} neurons {sum(len(t) for t in trains):>8} spikes")
     click.echo(f"{backend}: {duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s -> {out}")
+
+
+target_option = click.option("--target", required=True, metavar="NAME", help="Target (see `neurodeploy targets`).")
+
+
+@main.command(name="compile")
+@model_inputs
+@target_option
+@click.option("--no-map", is_flag=True, help="Skip mapping with the target's own tools.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder for the artefacts (for SpiNNaker: pynn_script.py, graph.json) and compile.json/.txt.")
+@reports_errors
+def compile_command(model, params, stimulus, protocol, duration, seed, target, no_map, out):
+    """Compile MODEL for a target: design-rule check, quantization report, the target's artefacts and
+    (unless --no-map) the mapping report. Exits 1 when the design rules find errors.
+
+    The duration (default: the model's, else 1000 ms) sizes the recording buffers of the mapping."""
+    loaded, _, duration_ms = _load(model, params, stimulus, protocol, duration, seed, default_duration=1000.0)
+    compilation = pipeline.compile_model(loaded, target, out, duration_ms, not no_map)
+    click.echo(compilation.text())
+    click.echo(f"-> {out}")
+    if compilation.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@model_inputs
+@target_option
+@click.option("--board-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="The target's own configuration of a real board (for SpiNNaker a spynnaker.cfg with a machine "
+                   "name or spalloc server); without it the target runs on its software emulation.")
+@click.option("--min-same-tick", type=click.FloatRange(0, 1), help="Override the target's same-tick threshold.")
+@click.option("--min-within-one", type=click.FloatRange(0, 1), help="Override the target's ±1-tick threshold.")
+@click.option("--max-rate-error", type=click.FloatRange(0), help="Override the target's rate-error threshold.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder for compile/, target/, reference/, reference-float/ and deploy.json.")
+@reports_errors
+def deploy(model, params, stimulus, protocol, duration, seed, target, board_config, min_same_tick, min_within_one,
+           max_rate_error, out):
+    """Compile, check and map MODEL for a target, execute it (board if configured, else emulation), run
+    the Brian2 reference on the same input with the target's numbers, compare, and print a verdict.
+    Exits 1 when the target departs from the reference beyond the thresholds."""
+    loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
+    thresholds = None
+    if (min_same_tick, min_within_one, max_rate_error) != (None, None, None):
+        defaults = pipeline.target_toolchain(target).thresholds
+        thresholds = Thresholds(min_same_tick if min_same_tick is not None else defaults.min_same_tick,
+                                min_within_one if min_within_one is not None else defaults.min_within_one,
+                                max_rate_error if max_rate_error is not None else defaults.max_rate_error)
+    summary = _progress(f"deploy {loaded.name} on {target}", lambda progress: pipeline.deploy_model(
+        loaded, target, out, duration_ms, thresholds, protocol_run, Path(board_config) if board_config else None,
+        progress, progress.stage))
+    click.echo(_deploy_text(summary))
+    click.echo(f"-> {out}")
+    if not summary["passed"]:
+        sys.exit(EXIT_FAILED)
+
+
+def _deploy_text(summary: dict) -> str:
+    if summary["errors"]:
+        return "\n".join(["design-rule errors:", *summary["errors"], summary["verdict"]])
+    lines = []
+    mapping = summary.get("mapping")
+    if mapping:
+        lines.append(f"mapped: {mapping['application_cores']} application cores on {mapping['chips_used']} chips "
+                     f"of {summary['target']}")
+    for key, what in (("target_vs_reference", "target vs quantization-aware reference"),
+                      ("quantization_cost", "quantization-aware vs float reference (what quantization costs)")):
+        overall = summary[key]["overall"]
+        lines.append(f"{what}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
+                     f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
+                     f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}")
+    functional = summary.get("functional")
+    if functional:
+        lines.append(f"answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
+                     f"{functional['operations']} operations answer as on the reference; "
+                     f"{functional['target_agrees_with_ideal']} agree with an ideal memory")
+    lines.append(summary["verdict"] + ("" if summary["passed"] else " (" + "; ".join(summary["failures"]) + ")"))
+    return "\n".join(lines)
 
 
 @main.command(name="compare")

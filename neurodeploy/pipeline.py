@@ -1,21 +1,24 @@
-"""Running a loaded model on a backend and writing the run directory: what ``run`` (and later
-``deploy``) share. Wiring only: the numbers come from the backends and ``runs``."""
+"""What the commands share: running a loaded model on a backend, compiling it for a target, and
+deploying it (compile, map, execute, reference, compare). Wiring only: the numbers come from the
+backends, the toolchains and ``runs``."""
 from __future__ import annotations
 
 import datetime
 import json
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from neurodeploy import __version__
+from neurodeploy import __version__, catalog
 from neurodeploy.backends import Progress, make_backend
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.description import io
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.runs.compare import Thresholds, compare
+from neurodeploy.runs.rundir import RunResult, staged_directory, write_json_atomically, write_run_files
+from neurodeploy.toolchains import Compilation, toolchain
 
 
 def read_stimulus(path) -> dict:
@@ -73,16 +76,104 @@ def run_model(model: LoadedModel, backend_name: str, duration_ms: float, backend
     backend = make_backend(backend_name, **options)
     started = time.perf_counter()
     result = backend.run(model.network, duration_ms, progress=progress)
+    return result, run_manifest(model, backend.name, options, result, duration_ms, time.perf_counter() - started)
+
+
+def run_manifest(model: LoadedModel, backend_name: str, options: dict, result: RunResult, duration_ms: float,
+                 wall_time_s: float) -> dict:
     manifest = {
         "model": model.manifest(),
-        "backend": {"name": backend.name, "options": options, **result.details},
+        "backend": {"name": backend_name, "options": options, **result.details},
         "versions": {"neurodeploy": __version__, "python": platform.python_version(), **result.versions},
         "spike_sources": list(model.network.spike_sources),
         "seed": model.network.seed,
         "dt_ms": model.network.semantics.dt,
         "duration_ms": duration_ms,
-        "wall_time_s": round(time.perf_counter() - started, 3),
+        "wall_time_s": round(wall_time_s, 3),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     json.dumps(manifest)  # fail here, not half-way through writing, if a parameter is not JSON-able
-    return result, manifest
+    return manifest
+
+
+def target_toolchain(name: str):
+    return _target(name)[1]
+
+
+def _target(name: str):
+    targets = catalog.target_descriptions()
+    if name not in targets:
+        raise ValidationError("option --target", None, f"unknown target '{name}' (described: {', '.join(targets)})")
+    target = targets[name]
+    return target, toolchain(target.data.get("kind", ""))
+
+
+def _write_compilation(directory: Path, compilation: Compilation) -> None:
+    write_json_atomically(directory / "compile.json", compilation.report())
+    (directory / "compile.txt").write_text(compilation.text() + "\n")
+
+
+def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float, map_resources: bool = True):
+    """Compile for a target into ``out`` (replaced atomically): artefacts, compile.json, compile.txt."""
+    target, chain = _target(target_name)
+    with staged_directory(Path(out), marker="compile.json") as staging:
+        compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)
+        _write_compilation(staging, compilation)
+    return compilation
+
+
+def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, thresholds: Thresholds | None,
+                 protocol_run: ProtocolRun | None = None, board: Path | None = None,
+                 progress: Progress | None = None, announce=lambda stage: None) -> dict:
+    """Compile, check and map; execute on the board or the emulation; run the Brian2 reference on the
+    same input with the target's numbers (and plain float, to show what quantization costs); compare.
+    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json) atomically."""
+    target, chain = _target(target_name)
+    thresholds = thresholds or chain.thresholds
+    inputs = tuple(model.network.spike_sources)
+    with staged_directory(Path(out), marker="deploy.json") as staging:
+        announce(f"compiling, checking and mapping for {target.name}")
+        compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
+        _write_compilation(staging / "compile", compilation)
+        summary = {"model": model.manifest(), "target": target.name, "board": str(board) if board else None,
+                   "duration_ms": duration_ms, "errors": [str(f) for f in compilation.errors]}
+        if compilation.errors:
+            summary.update(passed=False, verdict=f"cannot run on {target.name}: see compile/compile.txt")
+            write_json_atomically(staging / "deploy.json", summary)
+            return summary
+        runs = {}
+        announce("executing on " + (f"the board ({board})" if board else f"the {chain.backend} emulation"))
+        started = time.perf_counter()
+        result = chain.execute(compilation, staging / "compile", duration_ms, board, progress)
+        name = f"{chain.backend} (board)" if board else chain.backend
+        runs["target"] = (model, result, run_manifest(model, name, {}, result, duration_ms,
+                                                      time.perf_counter() - started))
+        announce("running the Brian2 reference (quantization-aware, then float)")
+        quantized = replace(model, network=compilation.reference_network())
+        runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms))
+        runs["reference-float"] = (model, *run_model(model, "brian2", duration_ms))
+        answers = {}
+        for folder, (loaded, run_result, manifest) in runs.items():
+            documents = {}
+            if protocol_run is not None:
+                documents["answers.json"] = answers[folder] = protocol_run.decode(loaded, run_result)
+            write_run_files(staging / folder, manifest, run_result, documents)
+        comparison = compare(runs["target"][1].spikes, runs["reference"][1].spikes, thresholds, inputs=inputs)
+        cost = compare(runs["reference"][1].spikes, runs["reference-float"][1].spikes, thresholds, inputs=inputs)
+        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(),
+                       mapping=compilation.report().get("mapping"))
+        failures = list(comparison.failures)
+        if protocol_run is not None:
+            differing = [index for index, (a, b) in enumerate(zip(answers["target"]["operations"],
+                                                                 answers["reference"]["operations"]))
+                         if a["answer"] != b["answer"]]
+            summary["functional"] = {"operations": len(answers["target"]["operations"]),
+                                     "answers_differing_from_reference": differing,
+                                     "target_agrees_with_ideal": answers["target"]["summary"]["agree"]}
+            if differing:
+                failures.append(f"{len(differing)} operations answer differently from the reference")
+        summary.update(passed=not failures, failures=failures,
+                       verdict=("PASS" if not failures else "FAIL") + f": {chain.backend} on {target.name} vs the "
+                       "quantization-aware Brian2 reference")
+        write_json_atomically(staging / "deploy.json", summary)
+    return summary

@@ -58,7 +58,7 @@ def test_run_directory_is_never_half_written(tmp_path, monkeypatch):
 def test_write_run_refuses_to_replace_a_foreign_directory(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "thesis.tex").write_text("precious")
-    with pytest.raises(Exception, match="not a run directory"):
+    with pytest.raises(Exception, match="not an earlier output of this command"):
         write_run(tmp_path / "data", {}, RunResult(record({"A": [[1.0]]})))
     assert (tmp_path / "data" / "thesis.tex").read_text() == "precious"
 

@@ -7,6 +7,7 @@ A run directory holds ``manifest.json`` and ``spikes.json``, and when recorded, 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -42,31 +43,47 @@ def write_json_atomically(path: Path, data) -> None:
     os.replace(handle.name, path)
 
 
-def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
-    """Write a complete run directory at ``out``, replacing an earlier run there."""
+@contextlib.contextmanager
+def staged_directory(out: Path, marker: str = MANIFEST):
+    """Yield a fresh folder beside ``out``; on success it replaces ``out`` in one rename, on failure it
+    is removed. ``out`` may be absent, empty, or an earlier output (holding ``marker``)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
-        raise NeurodeployError(f"--out '{out}' exists and is not a run directory: refusing to overwrite it")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
+        raise NeurodeployError(f"--out '{out}' exists and is not an earlier output of this command: "
+                               "refusing to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.writing-"))
     try:
-        _write_json(staging / MANIFEST, manifest)
-        _write_json(staging / SPIKES, result.spikes.to_dict())
-        for name, data in (documents or {}).items():
-            _write_json(staging / name, data)
-        if result.traces:
-            np.savez_compressed(staging / "traces.npz", **{f"{label}.{variable}": array
-                                                         for label, variables in result.traces.items()
-                                                         for variable, array in variables.items()})
-        if result.weights:
-            np.savez_compressed(staging / "weights.npz", **{f"{label}.{key}": array
-                                                          for label, arrays in result.weights.items()
-                                                          for key, array in arrays.items()})
+        yield staging
         _swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out
+
+
+def write_run_files(directory: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> None:
+    """The files of a run directory, into an existing (staging) folder."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_json(directory / MANIFEST, manifest)
+    _write_json(directory / SPIKES, result.spikes.to_dict())
+    for name, data in (documents or {}).items():
+        _write_json(directory / name, data)
+    if result.traces:
+        np.savez_compressed(directory / "traces.npz", **{f"{label}.{variable}": array
+                                                       for label, variables in result.traces.items()
+                                                       for variable, array in variables.items()})
+    if result.weights:
+        np.savez_compressed(directory / "weights.npz", **{f"{label}.{key}": array
+                                                        for label, arrays in result.weights.items()
+                                                        for key, array in arrays.items()})
+
+
+def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
+    """Write a complete run directory at ``out``, replacing an earlier run there."""
+    with staged_directory(out) as staging:
+        write_run_files(staging, manifest, result, documents)
+    return Path(out)
 
 
 def _write_json(path: Path, data) -> None:

@@ -1,0 +1,53 @@
+"""The SpiNNaker target: the PyNN graph for sPyNNaker 7.x, its design rules and quantization, mapping on
+sPyNNaker's virtual board, and (without a board) a fixed-point emulation of its kernels."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends.spinnaker.graph import lower
+from neurodeploy.backends.spinnaker.kernel import Emulator
+from neurodeploy.backends.spinnaker.quantize import ring_buffer_scaling
+from neurodeploy.backends.spinnaker.rules import check_semantics
+from neurodeploy.description import Network
+from neurodeploy.errors import BackendError
+from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.runs.rundir import RunResult
+
+
+class SpinnakerBackend(Backend):
+    name = "spinnaker"
+    summary = "SpiNNaker (sPyNNaker 7.x): s16.15 fixed-point emulation of its kernels, bit-faithful without a board"
+
+    def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+        network.validate()
+        errors = [finding for finding in check_semantics(network) if finding.level == "error"]
+        if errors:
+            raise BackendError("; ".join(str(finding) for finding in errors))
+        ticks = network.semantics.ticks(duration_ms, "run", "duration")
+        graph = lower(network)
+        scaling = ring_buffer_scaling(graph)
+        record_v = [label for label, variables in network.recordings.items() if "v" in variables]
+        started = time.perf_counter()
+        spikes, traces, weights = Emulator(network, graph, scaling).run(ticks, record_v, progress)
+        wall = time.perf_counter() - started
+        recorded = {label for label, variables in network.recordings.items() if "spikes" in variables}
+        record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
+            label: (network.size_of(label), *_flatten(spikes[label])) for label in recorded})
+        return RunResult(
+            record, {label: {"v": trace} for label, trace in traces.items()},
+            {label: {"pre": network.connections(label).pre, "post": network.connections(label).post, "weight": w}
+             for label, w in weights.items()},
+            versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
+            details={"mode": "fixed-point emulation", "simulation_wall_time_s": wall,
+                     "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}})
+
+
+def _flatten(events):
+    if not events:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    neurons = np.concatenate([neurons for _, neurons in events])
+    ticks = np.concatenate([np.full(len(neurons), t) for t, neurons in events])
+    return neurons, ticks

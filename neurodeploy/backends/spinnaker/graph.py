@@ -1,0 +1,130 @@
+"""The PyNN graph a network lowers to on sPyNNaker, as data: what the standalone script builds, what
+the ring-buffer shifts are computed from, and what the emulator runs.
+
+Connectors are sPyNNaker's own where they mean exactly what the description says: OneToOne, and
+AllToAll with scalar weight and delay between whole populations (without self-connections only when
+pre and post are one population: sPyNNaker ignores ``allow_self_connections`` between different
+populations). Everything else (fixed-probability draws, from-lists, per-synapse weights or delays,
+all-to-all without self between two populations, and projections on population views) becomes a
+FromListConnector of the very synapses the description defines, between whole populations with
+global indices, so every backend runs the same synapses. (sPyNNaker 7.4.1 fails on views: its
+OneToOneConnector in create_synaptic_block, its FromListConnector when routing.)
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurodeploy.description import STDP, AllToAll, Network, OneToOne, Projection
+
+GRAPH_FILE = "graph.json"
+CONNECTIONS_FILE = "connections.npz"
+PYNN_PARAMETERS = ("cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "v_rest", "v_reset", "v_thresh", "i_offset")
+
+
+@dataclass(eq=False)
+class GraphPopulation:
+    label: str
+    size: int
+    model: str  # "IF_curr_exp" or "SpikeSourceArray"
+    parameters: dict = field(default_factory=dict)  # PyNN parameters, or {"spike_times": [...]}
+    initial_v: float | list | None = None
+    record: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class GraphProjection:
+    label: str
+    pre: str
+    post: str
+    connector: str  # OneToOneConnector, AllToAllConnector or FromListConnector
+    receptor: str
+    allow_self_connections: bool = True
+    weight: float | None = None  # scalar weight and delay of native connectors
+    delay: float | None = None
+    connections: np.ndarray | None = None  # FromListConnector rows: pre, post, weight, delay (ms)
+    stdp: dict | None = None
+
+    @property
+    def is_from_list(self) -> bool:
+        return self.connector == "FromListConnector"
+
+
+@dataclass(eq=False)
+class SpinnakerGraph:
+    dt: float
+    populations: dict[str, GraphPopulation]
+    projections: dict[str, GraphProjection]
+
+    def save(self, directory: Path) -> None:
+        """graph.json plus connections.npz (from-list rows), read by the standalone PyNN script."""
+        directory = Path(directory)
+        arrays = {label: p.connections for label, p in self.projections.items() if p.is_from_list}
+        document = {"dt": self.dt,
+                    "populations": [vars(p) for p in self.populations.values()],
+                    "projections": [{k: v for k, v in vars(p).items() if k != "connections"}
+                                    for p in self.projections.values()],
+                    "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)}}
+        (directory / GRAPH_FILE).write_text(json.dumps(document, indent=1) + "\n")
+        np.savez(directory / CONNECTIONS_FILE,
+                            **{document["from_list_keys"][label]: rows for label, rows in arrays.items()})
+
+
+def _scalar(value):
+    return float(value) if np.ndim(value) == 0 else None
+
+
+def _native_connector(projection: Projection):
+    """The sPyNNaker connector that means exactly this projection, or None (use a from-list)."""
+    weight, delay = _scalar(projection.weight), _scalar(projection.delay)
+    if weight is None or delay is None or projection.pre_slice or projection.post_slice:
+        return None
+    if isinstance(projection.connector, OneToOne):
+        return "OneToOneConnector", True
+    if isinstance(projection.connector, AllToAll):
+        if projection.connector.allow_self_connections:
+            return "AllToAllConnector", True
+        if projection.pre == projection.post:
+            return "AllToAllConnector", False
+    return None
+
+
+def lower(network: Network) -> SpinnakerGraph:
+    """The network as a PyNN graph for sPyNNaker (semantics are checked by the design rules)."""
+    populations = {}
+    for population in network.populations.values():
+        populations[population.label] = GraphPopulation(
+            population.label, population.size, "IF_curr_exp",
+            {name: _plain(population.parameters[name]) for name in PYNN_PARAMETERS},
+            _plain(population.initial_values["v"]), list(network.recordings.get(population.label, ())))
+    for source in network.spike_sources.values():
+        populations[source.label] = GraphPopulation(
+            source.label, source.size, "SpikeSourceArray", {"spike_times": [t.tolist() for t in source.spike_times]},
+            record=list(network.recordings.get(source.label, ())))
+    projections = {}
+    for projection in network.projections.values():
+        connections = network.connections(projection.label)
+        if len(connections.pre) == 0:
+            continue
+        native = _native_connector(projection)
+        graph_projection = GraphProjection(
+            projection.label, projection.pre, projection.post, native[0] if native else "FromListConnector",
+            projection.receptor, allow_self_connections=native[1] if native else True)
+        if native:
+            graph_projection.weight, graph_projection.delay = float(projection.weight), float(projection.delay)
+        else:
+            graph_projection.connections = np.column_stack([
+                connections.pre, connections.post, connections.weight,
+                connections.delay_ticks * network.semantics.dt]).astype(np.float64)
+        if isinstance(projection.plasticity, STDP):
+            rule = projection.plasticity
+            graph_projection.stdp = {name: getattr(rule, name) for name in STDP.FIELDS}
+        projections[projection.label] = graph_projection
+    return SpinnakerGraph(network.semantics.dt, populations, projections)
+
+
+def _plain(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value

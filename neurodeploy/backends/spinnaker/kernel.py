@@ -1,0 +1,257 @@
+"""A numpy emulation of sPyNNaker 7.x's IF_curr_exp kernels on a combined neuron-synapse core,
+vectorized over neurons and synapses. All state is integer, as on chip.
+
+Per tick ``t``, for every population:
+
+1. the ring-buffer slot of ``t`` is transferred: ``syn += ((w16 << shift) * init) >> 32``;
+2. if ``refract <= 0``: ``alpha = (I * R >> 15) + V_rest`` with ``I = exc - inh + I_offset``, and
+   ``V = alpha - (E * (alpha - V) >> 15)``; otherwise ``refract -= 1`` and V is held;
+3. ``V >= V_thresh`` spikes (also while refractory): ``V = V_reset``, ``refract = T_refract``;
+   the spike enters the post-event history of plastic synapses;
+4. ``syn = (syn * decay) >> 32``.
+
+Then every spike of tick ``t`` (neurons and spike sources) is processed: static synapses add their
+16-bit weight to slot ``t + d`` (saturating at 0xFFFF); plastic synapses are first updated by the
+pair rule against the post events in the window ``(t_last_pre - d, t - d]`` (sPyNNaker's deferred
+update; lookup-table exponentials, int16 traces, floor everywhere, the weight floored back to 16 bits)
+and deliver the updated weight.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.quantize import RECEPTORS, weight_units, weights_from_units
+from neurodeploy.description import Network
+
+HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
+
+
+def _per_neuron(function, *columns):
+    """Apply a scalar constant function to per-neuron parameter columns, once per distinct value."""
+    keys = list(zip(*[np.asarray(c).tolist() for c in columns]))
+    cache = {key: function(*key) for key in set(keys)}
+    return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
+
+
+class _Population:
+    def __init__(self, population, dt: float, shifts: tuple[int, int], slots: int):
+        value = population.value
+        encode = np.vectorize(fp.s1615, otypes=[np.int64])
+        self.size = population.size
+        self.v = encode(value("v"))
+        self.v_rest, self.v_reset = encode(value("v_rest")), encode(value("v_reset"))
+        self.v_thresh, self.i_offset = encode(value("v_thresh")), encode(value("i_offset"))
+        self.exp_tc, self.resistance = _per_neuron(lambda t, c: fp.membrane_constants(t, c, dt), value("tau_m"),
+                                                   value("cm"))
+        self.decay, self.init = np.stack([_per_neuron(lambda t: fp.synapse_constants(t, dt), value(name))
+                                          for name in ("tau_syn_E", "tau_syn_I")], axis=1)
+        self.t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), value("tau_refrac"))[0]
+        self.refract = np.zeros(self.size, dtype=np.int64)
+        self.syn = np.stack([encode(value(name)) for name in ("isyn_exc", "isyn_inh")])
+        self.shifts = np.array(shifts, dtype=np.int64)[:, None]
+        self.slots = slots
+        self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
+        self.history_time = np.zeros((self.size, HISTORY), dtype=np.int64)
+        self.history_trace = np.zeros((self.size, HISTORY), dtype=np.int64)
+        self.history_count = np.ones(self.size, dtype=np.int64)
+        self.tau_minus_lut = None
+
+    def step(self, t: int) -> np.ndarray:
+        slot = self.ring[t & (self.slots - 1)]
+        self.syn = fp.wrap32(self.syn + fp.decay_accum(fp.wrap32(slot << self.shifts), self.init))
+        slot[:] = 0
+        integrating = self.refract <= 0
+        current = fp.wrap32(self.syn[0] - self.syn[1] + self.i_offset)
+        alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
+        updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
+        self.v = np.where(integrating, updated, self.v)
+        self.refract = np.where(integrating, self.refract, self.refract - 1)
+        spiking = np.flatnonzero(self.v >= self.v_thresh)
+        self.v[spiking] = self.v_reset[spiking]
+        self.refract[spiking] = self.t_refract[spiking]
+        self.syn = fp.decay_accum(self.syn, self.decay)
+        if self.tau_minus_lut is not None and spiking.size:
+            self._add_post_events(t, spiking)
+        return spiking
+
+    def _add_post_events(self, t: int, neurons: np.ndarray):
+        last = self.history_count[neurons] - 1
+        last_time, last_trace = self.history_time[neurons, last], self.history_trace[neurons, last]
+        trace = fp.wrap16_signed(((last_trace * _lookup(self.tau_minus_lut, t - last_time)) >> fp.STDP_FRACTION_BITS)
+                                 + fp.STDP_ONE)
+        full = self.history_count[neurons] == HISTORY
+        shifted = neurons[full]
+        self.history_time[shifted, 1:-1] = self.history_time[shifted, 2:]
+        self.history_trace[shifted, 1:-1] = self.history_trace[shifted, 2:]
+        index = np.where(full, HISTORY - 1, self.history_count[neurons])
+        self.history_time[neurons, index] = t
+        self.history_trace[neurons, index] = trace
+        self.history_count[neurons] = np.minimum(self.history_count[neurons] + 1, HISTORY)
+
+
+def _lookup(lut: np.ndarray, delta) -> np.ndarray:
+    """maths_lut_exponential_decay: lut[delta], 0 beyond the table."""
+    delta = np.asarray(delta, dtype=np.int64)
+    inside = (delta >= 0) & (delta < lut.size)
+    return np.where(inside, lut[np.clip(delta, 0, lut.size - 1)], 0)
+
+
+@dataclass(eq=False)
+class _Rule:
+    """A pair rule in chip units."""
+
+    tau_plus_lut: np.ndarray
+    tau_minus_lut: np.ndarray
+    a_plus: int
+    a_minus: int
+    w_min: int
+    w_max: int
+    multiplicative: bool
+
+
+class _Projection:
+    """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
+
+    def __init__(self, label, connections, pre_size, post: _Population, receptor: int, shift: int,
+                 rule: _Rule | None):
+        order = np.argsort(connections.pre, kind="stable")
+        self.label, self.order = label, order
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
+        self.post_index = connections.post[order]
+        self.delay = connections.delay_ticks[order]
+        self.units = weight_units(connections.weight[order], shift)
+        self.post, self.receptor, self.shift, self.rule = post, receptor, shift, rule
+        if rule is not None:
+            self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
+            self.last_pre_trace = np.zeros(pre_size, dtype=np.int64)
+
+    def transmit(self, t: int, spiking: np.ndarray):
+        counts = self.indptr[spiking + 1] - self.indptr[spiking]
+        total = int(counts.sum())
+        if total == 0:
+            return
+        rows = np.repeat(spiking, counts)
+        synapses = np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(total)
+        if self.rule is not None:
+            self._update(t, spiking, rows, synapses)
+        slots = (t + self.delay[synapses]) & (self.post.slots - 1)
+        flat = self.post.ring.reshape(-1)
+        index = (slots * 2 + self.receptor) * self.post.size + self.post_index[synapses]
+        np.add.at(flat, index, self.units[synapses])
+        flat[index] = np.minimum(flat[index], 0xFFFF)
+
+    def _update(self, t: int, spiking: np.ndarray, rows: np.ndarray, synapses: np.ndarray):
+        rule, post = self.rule, self.post
+        last_time, last_trace = self.last_pre_time[rows], self.last_pre_trace[rows]
+        delay = self.delay[synapses]
+        begin, end = np.maximum(last_time - delay, 0), np.maximum(t - delay, 0)
+        neurons = self.post_index[synapses]
+        times, traces = post.history_time[neurons], post.history_trace[neurons]
+        valid = np.arange(HISTORY)[None, :] < post.history_count[neurons][:, None]
+        weight = self.units[synapses] << self.shift
+        for k in range(1, HISTORY):
+            in_window = valid[:, k] & (times[:, k] > begin) & (times[:, k] <= end)
+            if not in_window.any():
+                continue
+            r1 = (last_trace * _lookup(rule.tau_plus_lut, times[:, k] + delay - last_time)) >> fp.STDP_FRACTION_BITS
+            if rule.multiplicative:
+                potentiated = weight + fp.mul_accum(fp.mul_accum(rule.w_max - weight, rule.a_plus), r1 << 4)
+            else:
+                potentiated = np.minimum(weight + fp.mul_accum(rule.a_plus, r1 << 4), rule.w_max)
+            weight = np.where(in_window, potentiated, weight)
+        before_end = valid & (times <= end[:, None])
+        previous = HISTORY - 1 - np.argmax(before_end[:, ::-1], axis=1)
+        chosen = np.arange(len(synapses))
+        o1 = (traces[chosen, previous] * _lookup(rule.tau_minus_lut, t - (times[chosen, previous] + delay))
+              ) >> fp.STDP_FRACTION_BITS
+        if rule.multiplicative:
+            depressed = weight - fp.mul_accum(fp.mul_accum(weight - rule.w_min, rule.a_minus), o1 << 4)
+        else:
+            depressed = np.maximum(weight - fp.mul_accum(rule.a_minus, o1 << 4), rule.w_min)
+        weight = np.where(previous >= 1, depressed, weight)
+        self.units[synapses] = (weight >> self.shift) & 0xFFFF
+        new_trace = fp.wrap16_signed(((self.last_pre_trace[spiking] * _lookup(
+            rule.tau_plus_lut, t - self.last_pre_time[spiking])) >> fp.STDP_FRACTION_BITS) + fp.STDP_ONE)
+        self.last_pre_time[spiking] = t
+        self.last_pre_trace[spiking] = new_trace
+
+    def weights(self) -> np.ndarray:
+        """Current weights (nA) in the projection's connection order."""
+        result = np.empty(len(self.units))
+        result[self.order] = weights_from_units(self.units, self.shift)
+        return result
+
+
+def _rule(stdp: dict, dt: float, shift: int) -> _Rule:
+    return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt),
+                 fp.s1615(stdp["A_plus"]), fp.s1615(stdp["A_minus"]), fp.s1615(stdp["w_min"]),
+                 fp.s1615(stdp["w_max"]), stdp["weight_dependence"] == "multiplicative")
+
+
+class Emulator:
+    """Runs a network as sPyNNaker would, given the ring-buffer scaling it chose."""
+
+    def __init__(self, network: Network, graph, scaling):
+        dt = network.semantics.dt
+        max_delay = {label: 1 for label in network.populations}
+        for projection in network.projections.values():
+            delays = network.connections(projection.label).delay_ticks
+            if delays.size:
+                max_delay[projection.post] = max(max_delay[projection.post], int(delays.max()))
+        self.populations = {
+            label: _Population(population, dt, tuple(s.shift for s in scaling[label]),
+                               1 << int(max_delay[label]).bit_length())
+            for label, population in network.populations.items()}
+        self.source_ticks = {label: [network.semantics.ticks(t, label, "spike_times") for t in source.spike_times]
+                             for label, source in network.spike_sources.items()}
+        self.projections: dict[str, list[_Projection]] = {label: [] for label in
+                                                           [*network.populations, *network.spike_sources]}
+        self.plastic = {}
+        for label, graph_projection in graph.projections.items():
+            projection = network.projections[label]
+            post = self.populations[projection.post]
+            receptor = RECEPTORS.index(projection.receptor)
+            shift = scaling[projection.post][receptor].shift
+            rule = _rule(graph_projection.stdp, dt, shift) if graph_projection.stdp else None
+            if rule is not None:
+                post.tau_minus_lut = rule.tau_minus_lut
+            emulated = _Projection(label, network.connections(label), network.size_of(projection.pre), post,
+                                   receptor, shift, rule)
+            self.projections[projection.pre].append(emulated)
+            if rule is not None:
+                self.plastic[label] = emulated
+
+    def run(self, ticks: int, record_v=(), progress=None):
+        """Spike ticks per population and spike source, V traces (mV) of ``record_v``, final plastic weights."""
+        spikes = {label: [] for label in self.projections}
+        traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
+        source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
+        report_every = max(1, ticks // 20)
+        for t in range(ticks):
+            emitted = {label: population.step(t) for label, population in self.populations.items()}
+            for label, by_tick in source_spikes.items():
+                emitted[label] = by_tick.get(t, np.empty(0, dtype=np.int64))
+            for label, neurons in emitted.items():
+                if neurons.size:
+                    spikes[label].append((t, neurons))
+                    for projection in self.projections[label]:
+                        projection.transmit(t, neurons)
+            for label, trace in traces.items():
+                trace[t] = fp.to_float(self.populations[label].v)
+            if progress is not None and (t + 1) % report_every == 0:
+                progress((t + 1) / ticks)
+        weights = {label: projection.weights() for label, projection in self.plastic.items()}
+        return spikes, traces, weights
+
+
+def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:
+    neurons = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)] or [np.empty(0, np.int64)])
+    times = np.concatenate([np.asarray(t, dtype=np.int64) for t in trains] or [np.empty(0, np.int64)])
+    keep = times < ticks
+    by_tick = {}
+    for tick, neuron in zip(times[keep].tolist(), neurons[keep].tolist()):
+        by_tick.setdefault(tick, []).append(neuron)
+    return {tick: np.array(sorted(group), dtype=np.int64) for tick, group in by_tick.items()}

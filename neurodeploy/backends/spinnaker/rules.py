@@ -1,0 +1,157 @@
+"""Design rules for the SpiNNaker target: what sPyNNaker 7.x cannot run (errors) and where it loses
+precision (warnings). Each finding names the population or projection and what to change."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.quantize import projection_report
+from neurodeploy.description import Network, STDPSemantics
+
+RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
+# Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
+# table); a static synapse is one word, a pair-rule plastic one two half-words after a 2-word header.
+MAX_ROW_SYNAPSES = {"static": 256, "plastic": 254}
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error": cannot run; "warning": runs, with the stated loss
+    subject: str
+    message: str
+
+    def __str__(self):
+        return f"{self.level}: {self.subject}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return vars(self)
+
+
+def check_semantics(network: Network) -> list[Finding]:
+    """Meaning the sPyNNaker kernels cannot reproduce, whatever the board."""
+    findings = []
+    semantics = network.semantics
+    if semantics.threshold != ">=":
+        findings.append(Finding("error", "semantics", "sPyNNaker spikes when V >= v_thresh: set threshold to '>='"))
+    if semantics.synaptic_init != "mean_first_tick":
+        findings.append(Finding("error", "semantics", "sPyNNaker scales arriving weights by the PSC's first-tick "
+                                "mean: set synaptic_init to 'mean_first_tick'"))
+    spynnaker_stdp = STDPSemantics().to_dict()
+    rules_by_post = {}
+    for projection in network.projections.values():
+        rule = projection.plasticity
+        if rule is None:
+            continue
+        subject = f"projection '{projection.label}'"
+        for name, value in rule.semantics.to_dict().items():
+            if value != spynnaker_stdp[name]:
+                findings.append(Finding("error", subject, f"sPyNNaker runs STDP with {name} = "
+                                        f"'{spynnaker_stdp[name]}', not '{value}': change the rule's semantics"))
+        if rule.weight_dependence == "multiplicative":
+            findings.append(Finding("warning", subject, "sPyNNaker's multiplicative rule does not clamp weights to "
+                                    "[w_min, w_max]; traces above 1 can overshoot them"))
+        signature = (rule.tau_plus, rule.tau_minus, rule.A_plus, rule.A_minus, rule.w_min, rule.w_max,
+                     rule.weight_dependence)
+        earlier = rules_by_post.setdefault(projection.post, (projection.label, signature))
+        if earlier[1] != signature:
+            findings.append(Finding("error", subject, f"plastic projections into '{projection.post}' must share one "
+                                    f"STDP rule on sPyNNaker, but '{earlier[0]}' has different parameters"))
+    return findings
+
+
+def on_core_delay_ticks(neurons_per_core: int, ring_buffer_bits: int) -> int:
+    """Delay slots of one core: 2^(bits - ceil(log2 neurons) - ceil(log2 receptors))."""
+    return 2 ** (ring_buffer_bits - _bits(neurons_per_core) - _bits(RECEPTOR_TYPES))
+
+
+def _bits(n: int) -> int:
+    return 0 if n <= 1 else math.ceil(math.log2(n))
+
+
+def _longest_row(connections, per_core: int, slots: int) -> int:
+    """Most synapses from one pre neuron onto one post core, on-core and delay-extension rows apart."""
+    delayed = connections.delay_ticks > slots
+    key = (connections.pre.astype(np.int64) * 2 + delayed) * (connections.post.max() // per_core + 1) \
+        + connections.post // per_core
+    return int(np.unique(key, return_counts=True)[1].max())
+
+
+def check_target(network: Network, graph, scaling, target: dict) -> list[Finding]:
+    """Everything of :func:`check_semantics`, plus the target's resources and numeric formats."""
+    findings = check_semantics(network)
+    per_core = target["neurons_per_core"]
+    dt = network.semantics.dt
+    if dt != target["timestep_ms"]:
+        findings.append(Finding("warning", "semantics", f"dt = {dt:g} ms differs from the board's default timestep "
+                                f"({target['timestep_ms']:g} ms); sPyNNaker runs it, slower than real time below 1 ms"))
+    cores = sum(math.ceil(p.size / per_core) for p in network.populations.values())
+    cores += sum(math.ceil(s.size / per_core) for s in network.spike_sources.values())
+    if cores > target["application_cores"]:
+        findings.append(Finding("error", "network", f"needs about {cores} application cores at {per_core} neurons "
+                                f"per core; {target['name']} has {target['application_cores']}: use a larger board "
+                                "or fewer neurons"))
+    for population in network.populations.values():
+        subject = f"population '{population.label}'"
+        for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m"):
+            values = population.value(name)
+            if np.any(np.abs(values) >= 65536):
+                findings.append(Finding("error", subject, f"{name} does not fit s16.15 (|x| < 65536)"))
+        for name in ("tau_syn_E", "tau_syn_I"):
+            decay = fp.synapse_constants(float(population.value(name).min()), dt)[0]
+            if decay == 0:
+                findings.append(Finding("warning", subject, f"{name} is so short that the synaptic current decays to "
+                                        f"0 within one tick of {dt:g} ms on chip"))
+    slots = on_core_delay_ticks(per_core, target["ring_buffer_bits"])
+    report = projection_report(network, graph, scaling)
+    for label, projection in network.projections.items():
+        subject = f"projection '{label}'"
+        delays = network.connections(label).delay_ticks
+        if delays.size == 0:
+            findings.append(Finding("warning", subject, "has no synapses and is left out of the PyNN graph"))
+            continue
+        longest = int(delays.max())
+        if longest > slots * target["delay_extension_factor"]:
+            findings.append(Finding("error", subject, f"delay of {longest} ticks exceeds the {slots * target['delay_extension_factor']} "
+                                    f"ticks sPyNNaker supports with delay extensions at {per_core} neurons per core: "
+                                    "shorten it"))
+        elif longest > slots:
+            if projection.plasticity is not None:
+                findings.append(Finding("error", subject, f"STDP with a delay of {longest} ticks needs a delay "
+                                        f"extension, beyond the {slots}-tick on-core ring: shorten it to {slots}"))
+            else:
+                findings.append(Finding("warning", subject, f"delays up to {longest} ticks exceed the {slots}-tick "
+                                        "on-core ring and use delay-extension cores"))
+        row_limit = MAX_ROW_SYNAPSES["plastic" if projection.plasticity is not None else "static"]
+        longest_row = _longest_row(network.connections(label), per_core, slots)
+        if longest_row > row_limit:
+            findings.append(Finding("error", subject, f"a pre neuron has {longest_row} synapses onto one core of "
+                                    f"'{projection.post}' ({per_core} neurons per core); sPyNNaker rows hold at most "
+                                    f"{row_limit} {'plastic' if projection.plasticity is not None else 'static'} "
+                                    "synapses: connect fewer neurons"))
+        quantized = report[label]
+        if quantized["synapses_quantized_to_zero"]:
+            findings.append(Finding("warning", subject, f"{quantized['synapses_quantized_to_zero']} of "
+                                    f"{quantized['synapses']} weights are below half the resolution of "
+                                    f"{quantized['resolution_nA']:.3g} nA and become 0"))
+        if quantized["largest_relative_weight_error"] > 0.01:
+            findings.append(Finding("warning", subject, "weights lose up to "
+                                    f"{quantized['largest_relative_weight_error']:.1%} to the 16-bit format "
+                                    f"(resolution {quantized['resolution_nA']:.3g} nA)"))
+        headroom = quantized["saturation_headroom"]
+        if headroom is not None and headroom < 1:
+            findings.append(Finding("warning", subject, f"if all inputs of one '{projection.post}' neuron arrived in "
+                                    f"one tick ({quantized['worst_case_input_per_tick_nA']:.4g} nA) the ring buffer "
+                                    f"would saturate at {quantized['ring_buffer_capacity_nA']:.4g} nA"))
+        rule = projection.plasticity
+        if rule is not None:
+            for name in ("A_plus", "A_minus", "w_min", "w_max"):
+                if abs(getattr(rule, name)) >= 65536:
+                    findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536)"))
+            for name in ("tau_plus", "tau_minus"):
+                if getattr(rule, name) < dt:
+                    findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "
+                                            f"than one tick: its lookup table has {fp.stdp_lut(getattr(rule, name), dt).size} entries"))
+    return findings

@@ -1,0 +1,201 @@
+"""The SpiNNaker toolchain: compile a network for a board, map it with sPyNNaker, run it on a
+configured board or on the emulation.
+
+sPyNNaker runs in a child process whose HOME and XDG config folders are private to the output folder,
+holding a configuration this toolchain writes: the user's own ~/.spynnaker.cfg is never read or
+written. That keeps sPyNNaker's global state, its report folders and its working directory away
+from the caller too.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurodeploy.backends import Progress
+from neurodeploy.backends.spinnaker import SpinnakerBackend, pynn_script
+from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, lower
+from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
+from neurodeploy.backends.spinnaker.rules import Finding, check_target
+from neurodeploy.description import Network
+from neurodeploy.errors import BackendError
+from neurodeploy.runs.compare import Thresholds
+from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.runs.rundir import RunResult
+from neurodeploy.toolchains import Compilation, Toolchain
+
+SCRIPT = "pynn_script.py"
+MAPPING_TIMEOUT_S = 1800
+
+VIRTUAL_BOARD_CONFIG = """[Machine]
+version = {version}
+virtual_board = True
+
+[Mode]
+mode = Info
+"""
+
+
+@dataclass(eq=False)
+class Compiled(Compilation):
+    """A compiled network: the graph, the scaling sPyNNaker will choose, the findings and reports."""
+
+    network: Network
+    graph: SpinnakerGraph
+    scaling: dict
+    findings: list[Finding]
+    quantization: dict
+    target: dict
+    mapping: dict | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    def text(self) -> str:
+        return report_text(self)
+
+    def reference_network(self) -> Network:
+        return quantization_aware(self.network, self.graph, self.scaling)
+
+    def report(self) -> dict:
+        return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
+                "ring_buffer_shifts": {label: {"excitatory": pair[0].shift, "inhibitory": pair[1].shift,
+                                               "max_summed_weight_nA": [pair[0].max_summed_weight,
+                                                                        pair[1].max_summed_weight]}
+                                       for label, pair in self.scaling.items()},
+                "quantization": self.quantization, "mapping": self.mapping, "files": self.files}
+
+
+def compile_network(network: Network, target: dict, out: Path) -> Compiled:
+    """Lower, check and quantize; write graph.json, connections.npz and the standalone script."""
+    network.validate()
+    graph = lower(network)
+    scaling = ring_buffer_scaling(graph)
+    compiled = Compiled(network, graph, scaling, check_target(network, graph, scaling, target),
+                        projection_report(network, graph, scaling), target)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    graph.save(out)
+    shutil.copyfile(pynn_script.__file__, out / SCRIPT)
+    compiled.files = ["graph.json", "connections.npz", SCRIPT]
+    return compiled
+
+
+def run_with_private_config(directory: Path, config: str, arguments: list[str], what: str) -> None:
+    """Run ``python ARGUMENTS`` in ``directory`` under a private sPyNNaker configuration."""
+    home = directory / "spynnaker-home"
+    for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
+        folder.mkdir(parents=True, exist_ok=True)
+    (home / ".spynnaker.cfg").write_text(config)
+    environment = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "xdg-config"),
+                   "XDG_CONFIG_DIRS": str(home / "xdg-config-dirs")}
+    try:
+        finished = subprocess.run([sys.executable, *arguments],
+                                  cwd=directory, env=environment, capture_output=True, text=True,
+                                  timeout=MAPPING_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise BackendError(f"sPyNNaker did not finish {what} within {MAPPING_TIMEOUT_S} s") from None
+    (directory / "spynnaker.log").write_text(finished.stdout + finished.stderr)
+    if finished.returncode != 0:
+        raise BackendError(f"sPyNNaker could not {what}: {_reason(finished.stderr)} "
+                           f"(full log: {directory / 'spynnaker.log'})")
+
+
+def _reason(stderr: str) -> str:
+    """The exception line of a Python traceback, else the last line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if ("Error" in line or "Exception" in line) and ":" in line and not line.startswith("File "):
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def map_on_virtual_board(compiled: Compiled, out: Path, duration_ms: float) -> dict:
+    """Partition, place and route with sPyNNaker on a virtual board of the target's kind."""
+    config = VIRTUAL_BOARD_CONFIG.format(version=compiled.target["board_version"])
+    run_with_private_config(Path(out), config, [SCRIPT, "--duration", f"{duration_ms:g}", "--mapping", "mapping.json"],
+                            "map the network")
+    mapping = json.loads((Path(out) / "mapping.json").read_text())
+    ours = {label: [s.shift for s in pair] for label, pair in compiled.scaling.items()}
+    mapping["ring_buffer_shifts_agree"] = mapping["ring_buffer_shifts"] == ours
+    compiled.mapping = summarize(mapping)
+    return compiled.mapping
+
+
+def summarize(mapping: dict) -> dict:
+    """Chips and cores used, placements per population, SDRAM per core, routing entries."""
+    application = [p for p in mapping["placements"] if p["population"] is not None]
+    chips = sorted({tuple(p["chip"]) for p in application})
+    by_population = {}
+    for placement in application:
+        by_population.setdefault(placement["population"], []).append(
+            {"vertex": placement["vertex"], "chip": placement["chip"], "core": placement["core"],
+             "sdram_bytes": placement["sdram_bytes"]})
+    return {"application_cores": len(application), "chips_used": len(chips),
+            "system_cores": len(mapping["placements"]) - len(application),
+            "populations": by_population,
+            "routing_entries": {f"{t['chip'][0]},{t['chip'][1]}": t["entries"] for t in mapping["routing_tables"]},
+            "ring_buffer_shifts": mapping["ring_buffer_shifts"],
+            "ring_buffer_shifts_agree": mapping["ring_buffer_shifts_agree"],
+            "board_chips": mapping["chips"], "spynnaker_reports": mapping["reports"]}
+
+
+def run_on_board(out: Path, config_file: Path, duration_ms: float) -> SpikeRecord:
+    """Run the compiled script on the board the user's sPyNNaker configuration names.
+
+    Not exercised here (no board): a thin path through sPyNNaker's own run and neo read-back."""
+    run_with_private_config(Path(out), Path(config_file).read_text(),
+                            [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"], "run on the board")
+    return SpikeRecord.from_dict(json.loads((Path(out) / "board_spikes.json").read_text()), "board_spikes.json")
+
+
+def report_text(compiled: Compiled) -> str:
+    """The compile report for people: design rules, quantization per projection, mapping."""
+    lines = [f"target {compiled.target['name']}: {len(compiled.errors)} errors, "
+             f"{sum(f.level == 'warning' for f in compiled.findings)} warnings"]
+    lines += [f"  {finding}" for finding in compiled.findings]
+    lines.append("quantization (16-bit weights, per-receptor shift):")
+    lines.append(f"  {'projection':<40} {'syn':>7} {'shift':>5} {'resolution nA':>13} {'max rel err':>11} "
+                 f"{'->0':>5} {'headroom':>8}")
+    for label, item in compiled.quantization.items():
+        headroom = "-" if item["saturation_headroom"] is None else f"{item['saturation_headroom']:.2f}"
+        lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['shift']:>5} {item['resolution_nA']:>13.3g} "
+                     f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5} "
+                     f"{headroom:>8}")
+    if compiled.mapping:
+        mapping = compiled.mapping
+        lines.append(f"mapping (sPyNNaker, virtual {compiled.target['name']}): {mapping['application_cores']} "
+                     f"application cores on {mapping['chips_used']} of {mapping['board_chips']} chips, "
+                     f"{mapping['system_cores']} system cores; ring-buffer shifts "
+                     f"{'agree with' if mapping['ring_buffer_shifts_agree'] else 'DIFFER from'} the emulation's")
+        for population, placements in mapping["populations"].items():
+            where = ", ".join(f"{p['vertex']} -> chip ({p['chip'][0]},{p['chip'][1]}) core {p['core']} "
+                              f"{p['sdram_bytes'] / 1024:.0f} KiB" for p in placements)
+            lines.append(f"  {population}: {where}")
+        lines.append("  routing entries per chip: " + ", ".join(f"({k}) {v}" for k, v in mapping["routing_entries"].items()))
+    return "\n".join(lines)
+
+
+class SpinnakerToolchain(Toolchain):
+    kind = "spinnaker"
+    backend = SpinnakerBackend.name
+    # target-semantics.md: quantization-aware float vs SpiNNaker fixed point, feed-forward.
+    thresholds = Thresholds(min_same_tick=0.98, min_within_one=0.995, max_rate_error=0.015)
+
+    def compile(self, network, target, out, duration_ms, map_resources=True):
+        compiled = compile_network(network, target, out)
+        if map_resources and not compiled.errors:
+            map_on_virtual_board(compiled, out, duration_ms)
+        return compiled
+
+    def execute(self, compilation: Compiled, out: Path, duration_ms: float, board: Path | None = None,
+                progress: Progress | None = None) -> RunResult:
+        if board is None:
+            return SpinnakerBackend().run(compilation.network, duration_ms, progress)
+        return RunResult(run_on_board(out, board, duration_ms), details={"mode": "board", "config": str(board)})

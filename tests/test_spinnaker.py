@@ -1,0 +1,360 @@
+"""The SpiNNaker target: fixed-point values derived by hand, sPyNNaker's own choices on its virtual
+board, the hardware recordings, and equivalence with the quantization-aware reference."""
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neurodeploy as nd
+from conftest import ROOT, SHARED, run_reference
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.graph import lower
+from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
+from neurodeploy.backends.spinnaker.rules import check_target
+from neurodeploy.backends.spinnaker.toolchain import (SCRIPT, VIRTUAL_BOARD_CONFIG, compile_network,
+                                                      map_on_virtual_board, run_with_private_config)
+from neurodeploy.catalog import load_model, target_descriptions
+from neurodeploy.cli import main
+from neurodeploy.errors import BackendError
+from neurodeploy.runs.compare import compare
+from test_hippocampus import RECORDINGS, recorded
+
+SPINN5 = target_descriptions()["spinn5"].data
+
+
+def run_spinnaker(network, duration_ms):
+    return make_backend("spinnaker").run(network, duration_ms)
+
+
+def bits(values):
+    """Recorded V (float) back to s16.15 bits: exact, as the float is bits / 2^15."""
+    scaled = np.asarray(values) * 32768
+    assert np.all(scaled == np.round(scaled))
+    return scaled.astype(np.int64)
+
+
+# --- on-chip constants ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tau, exp_tc, decay, init", [
+    # Independent values: a separate port of spinn_common 7.4.1's exp (research notes), dt = 1 ms.
+    (20.0, 31170, 4085544196, 4188461980), (10.0, 29650, 3886339153, 4086281420),
+    (5.0, 26828, 3516490311, 3892384920), (2.0, 19874, 2605026136, 3379882318)])
+def test_on_chip_exponentials(tau, exp_tc, decay, init):
+    x = (32768 << 15) // fp.s1615(tau)  # kdivk(dt, tau) = floor(2^15 * 2^15 / tau_bits)
+    assert fp.expk(-x) == exp_tc
+    assert fp.synapse_constants(tau, 1.0) == (decay, init)
+    # The 15-bit exp is the truncated exact value; the 32-bit decay carries the quadratic series'
+    # error (about 1e-6): the chip's decays are that far from exp, which the quantization-aware
+    # reference takes over.
+    assert exp_tc == math.floor(math.exp(-x / 32768) * 32768)
+    assert 0 < abs(decay / 2**32 - math.exp(-x / 32768)) < 2e-6
+
+
+def test_encodings_and_small_constants():
+    assert fp.s1615(-65.0) == -65 * 32768 and fp.s1615(0.27) == 8847  # 0.27 * 32768 = 8847.36
+    assert fp.s1615(2.5 / 32768) == 2  # half to even
+    assert fp.membrane_constants(10.0, 1.0, 1.0) == (29650, 10 * 32768)
+    assert [fp.refractory_ticks(t, 1.0) for t in (0.0, 0.1, 1.0, 1.5, 2.0)] == [0, 1, 1, 2, 2]
+    lut = fp.stdp_lut(20.0, 1.0)
+    assert lut.size == 154 and lut[:3].tolist() == [2048, 1948, 1853] and lut[28] == 505
+
+
+# --- the kernel against hand-derived integer traces -------------------------------------------
+
+def test_membrane_under_constant_current_bit_by_bit():
+    net = nd.Network("one")
+    net.population("P", 1, parameters={"i_offset": 1.0, "tau_m": 10.0, "cm": 1.0})
+    net.record("P", ["v"])
+    v = bits(run_spinnaker(net, 20.0).traces["P"]["v"][:, 0])
+    # alpha = (I * R >> 15) + v_rest = 32768 * 327680 / 32768 - 2129920; V' = alpha - (E (alpha - V) >> 15)
+    alpha, expected, state = 327680 - 2129920, [], -2129920
+    for _ in range(20):
+        state = alpha - ((29650 * (alpha - state)) >> 15)
+        expected.append(state)
+    assert v.tolist() == expected
+    assert v[0] == -2098740  # -64.0484 mV; the float model gives -64.0484 too
+
+
+def test_one_synapse_psp_bit_by_bit():
+    net = nd.Network("psp")
+    net.spike_source("S", [[5.0]])
+    net.population("P", 1, parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 5.0})
+    net.project("S", "P", nd.OneToOne(), weight=1.0, delay=1.0)
+    net.record("P", ["v"])
+    v = bits(run_spinnaker(net, 12.0).traces["P"]["v"][:, 0])
+    # One projection of weight 1: W = 1 < 2^1, shift 1; w16 = rint(1 * 2^14) = 16384, read as 16384 << 1.
+    assert ring_buffer_scaling(lower(net))["P"][0].shift == 1
+    syn = (32768 * 3892384920) >> 32          # input times init, in tick 6 (spike in 5, delay 1)
+    state, expected = -2129920, []
+    for tick in range(6, 12):
+        alpha = ((syn * 327680) >> 15) - 2129920
+        state = alpha - ((29650 * (alpha - state)) >> 15)
+        expected.append(state)
+        syn = (syn * 3516490311) >> 32        # decay after the update
+    assert np.all(v[:6] == -2129920)
+    assert v[6:].tolist() == expected
+
+
+def test_refractory_hold_and_threshold_as_on_chip():
+    net = nd.Network("refractory")
+    net.population("P", 1, parameters={"i_offset": 100.0, "tau_refrac": 2.0})
+    net.record("P", ["spikes", "v"])
+    result = run_spinnaker(net, 12.0)
+    assert result.spikes.populations["P"][0].tolist() == [0.0, 3.0, 6.0, 9.0]
+    assert np.all(result.traces["P"]["v"][[1, 2, 4, 5], 0] == -65.0)
+
+
+@pytest.mark.parametrize("firing, saturated", [(25, False), (50, True)])
+def test_ring_buffer_saturates_at_16_bits(firing, saturated):
+    # 100 sources of 1 nA with mixed delays (1, 2, 1, 2, ...): sPyNNaker sizes the ring for a Poisson
+    # bound (3 + 5 sqrt(3) = 11.7 nA: shift 4, 2048 units per nA, capacity 0xFFFF units = 32.0 nA).
+    # 2 * firing sources fire in tick 2; the `firing` with delay 1 arrive together in tick 3.
+    net = nd.Network("saturation")
+    net.spike_source("S", [[2.0]] * (2 * firing) + [[]] * (100 - 2 * firing))
+    net.population("P", 1, parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 5.0, "v_thresh": 100.0})
+    net.project("S", "P", nd.AllToAll(), weight=1.0, delay=[1.0, 2.0] * 50, label="many")
+    net.record("P", ["v"])
+    scaling = ring_buffer_scaling(lower(net))
+    assert scaling["P"][0].shift == 4 and scaling["P"][0].max_summed_weight == pytest.approx(3 + 5 * math.sqrt(3))
+    v = bits(run_spinnaker(net, 5.0).traces["P"]["v"][:, 0])
+    units = min(firing * 2048, 0xFFFF)
+    assert (firing * 2048 > 0xFFFF) == saturated
+    syn = ((units << 4) * 3892384920) >> 32
+    alpha = ((syn * 327680) >> 15) - 2129920
+    assert v[3] == alpha - ((29650 * (alpha + 2129920)) >> 15)
+    if saturated:
+        findings = check_target(net, lower(net), scaling, SPINN5)
+        assert any("would saturate at 32 nA" in f.message for f in findings if f.level == "warning")
+
+
+def test_stdp_pair_bit_by_bit():
+    # Pre spikes at 10 and 40, post spike at 11 (driven separately), delay 1, tau+- = 20 ms, A+- = 0.5 nA.
+    net = nd.Network("pair")
+    net.spike_source("pre", [[10.0, 40.0]])
+    net.spike_source("drive", [[10.0]])
+    net.population("post", 1, parameters={"tau_syn_E": 0.3})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0)
+    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.5, w_min=0.0, w_max=1.0)
+    net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
+    net.record("post", ["spikes"])
+    result = run_spinnaker(net, 50.0)
+    assert result.spikes.populations["post"][0].tolist() == [11.0]
+    # Inhibitory shift 1 (W = w_max = 1); w = 8192 units = 16384 accum bits.
+    # Pre at 40: the post event (11, trace 2048) seen at 12, lag 2 after the pre at 10 (trace 2048):
+    # r1 = 2048 * LUT[2] >> 11 = 1853, w += 16384 * (1853 << 4) >> 15 = 14824 (below w_max 32768);
+    # then depression from that post, lag 28: o1 = LUT[28] = 505, w -= 16384 * (505 << 4) >> 15 = 4040;
+    # written back floored: (16384 + 14824 - 4040) >> 1 = 13584 units.
+    assert result.weights["plastic"]["weight"][0] == 13584 * 2.0 ** -14
+    float_rule = 0.5 + 0.5 * math.exp(-2 / 20) - 0.5 * math.exp(-28 / 20)
+    assert abs(result.weights["plastic"]["weight"][0] - float_rule) < 1e-3
+
+
+# --- sPyNNaker's own choices ------------------------------------------------------------------
+
+def test_ring_buffer_shifts_and_mapping_come_from_spynnaker(tmp_path):
+    """Our port of the shift algorithm against what sPyNNaker 7.4.1 chooses on its virtual board:
+    constant delays (sum), random delays (Poisson bound), STDP (w_max), several receptors."""
+    net = load_model("feedforward-poisson", {"n_neurons": 40, "n_inputs": 30, "duration_ms": 100.0}).network
+    net.population("other", 300)
+    net.population("learners", 100)
+    net.project("neurons", "other", nd.FixedProbability(0.3, seed=4), weight=0.7, delay=2.0, receptor="inhibitory")
+    net.project("inputs", "other", nd.AllToAll(), weight=0.05, delay=1.0)
+    net.project("inputs", "learners", nd.AllToAll(), weight=0.02, delay=1.0, plasticity=nd.STDP(w_max=0.5),
+                label="plastic")
+    compiled = compile_network(net, SPINN5, tmp_path)
+    mapping = map_on_virtual_board(compiled, tmp_path, 100.0)
+    assert mapping["ring_buffer_shifts_agree"], mapping["ring_buffer_shifts"]
+    assert mapping["ring_buffer_shifts"]["learners"] == [4, 0]  # W = 30 pre x w_max 0.5 = 15 < 2^4
+    # 300 neurons at 256 per core: two cores; placements and SDRAM per core reported
+    assert len(mapping["populations"]["other"]) == 2
+    assert all(p["sdram_bytes"] > 0 for placements in mapping["populations"].values() for p in placements)
+    assert mapping["routing_entries"] and mapping["board_chips"] == 48
+
+
+def test_pynn_graph_holds_exactly_the_described_synapses(tmp_path):
+    """The standalone script's graph, built by sPyNNaker, read back with PyNN's Projection.get."""
+    net = load_model("ca3-cam", {"cue_size": 4, "content_size": 5}).network
+    compiled = compile_network(net, SPINN5, tmp_path)
+    (tmp_path / "dump.py").write_text(
+        "import json, pyNN.spiNNaker as sim, pynn_script\n"
+        "graph, populations, projections = pynn_script.build(sim)\n"
+        "sim.run(1)\n"
+        "out = {label: [list(map(float, c)) for c in p.get(['weight', 'delay'], 'list')] for label, p in projections.items()}\n"
+        "json.dump(out, open('dump.json', 'w'))\n"
+        "sim.end()\n")
+    run_with_private_config(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["dump.py"], "build the graph")
+    built = json.loads((tmp_path / "dump.json").read_text())
+    assert set(built) == set(compiled.graph.projections)
+    for label, rows in built.items():
+        connections = net.connections(label)
+        projection = net.projections[label]
+        ours = sorted(zip(connections.pre.tolist(), connections.post.tolist(), connections.delay_ticks.tolist()))
+        theirs = sorted((int(a), int(b), int(round(d))) for a, b, _, d in rows)
+        assert ours == theirs, label
+        if projection.plasticity is None:
+            shift = compiled.scaling[projection.post][0 if projection.receptor == "excitatory" else 1].shift
+            resolution = 2.0 ** (shift - 15)
+            assert sorted(round(w / resolution) for *_, w, _ in rows) == sorted(
+                np.rint(connections.weight / resolution).astype(int).tolist()), label
+    assert "neurodeploy" not in (tmp_path / SCRIPT).read_text().replace("neurodeploy's", "").replace(
+        "by neurodeploy", "")
+
+
+def test_mapping_failure_is_a_clear_error(tmp_path):
+    net = nd.Network("huge")
+    net.population("P", 20000)
+    target = dict(SPINN5, name="pretend", board_version=3, application_cores=10**6)  # design rules let it through
+    compiled = compile_network(net, target, tmp_path)
+    with pytest.raises(BackendError, match="sPyNNaker could not map the network: .*"):
+        map_on_virtual_board(compiled, tmp_path, 10.0)
+
+
+# --- the hardware recordings and equivalence --------------------------------------------------
+
+@pytest.mark.parametrize("name", list(RECORDINGS))
+def test_spinnaker_backend_reproduces_the_hardware_recordings(name):
+    data = json.loads((SHARED / "reference" / "ca3-cam" / name).read_text())
+    c, m, expected = recorded(data)
+    network = load_model("ca3-cam", {"cue_size": c, "content_size": m}).network
+    network = network.with_spike_times({"IN": [[float(t) for t in train] for train in expected["IN"]]})
+    result = run_spinnaker(network, RECORDINGS[name])
+    for population, trains in expected.items():
+        assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
+
+
+def test_feedforward_matches_the_quantization_aware_reference():
+    network = load_model("feedforward-poisson").network  # 200 LIF, 100 Poisson sources at 10 Hz, 5 s
+    graph = lower(network)
+    scaling = ring_buffer_scaling(graph)
+    reference = run_reference(quantization_aware(network, graph, scaling), 5000.0)
+    target = run_spinnaker(network, 5000.0)
+    comparison = compare(target.spikes, reference.spikes, inputs=("inputs",))
+    assert comparison.overall.reference_spikes > 10000
+    assert comparison.overall.same_tick_fraction >= 0.98
+    assert comparison.overall.within_one_fraction >= 0.995
+    assert comparison.passed
+
+
+def test_feedforward_catches_an_injected_delay_bug():
+    """The same check fails when the target's delays are one tick longer."""
+    network = load_model("feedforward-poisson", {"duration_ms": 1000.0}).network
+    graph = lower(network)
+    reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 1000.0)
+    data = network.to_dict()
+    data["projections"][0]["delay"] = [d + 1.0 for d in data["projections"][0]["delay"]]
+    shifted = run_spinnaker(nd.Network.from_dict(data), 1000.0)
+    assert compare(shifted.spikes, reference.spikes, inputs=("inputs",)).overall.same_tick_fraction < 0.2
+
+
+def test_quantization_aware_network_carries_the_chip_numbers():
+    network = load_model("feedforward-poisson", {"duration_ms": 100.0}).network
+    graph = lower(network)
+    scaling = ring_buffer_scaling(graph)
+    quantized = quantization_aware(network, graph, scaling)
+    population = quantized.populations["neurons"]
+    exp_tc, resistance = fp.membrane_constants(20.0, 1.0, 1.0)
+    assert math.exp(-1.0 / population.value("tau_m")[0]) == pytest.approx(exp_tc / 32768, rel=1e-12)
+    assert population.value("tau_m")[0] / population.value("cm")[0] == pytest.approx(resistance / 32768, rel=1e-12)
+    resolution = 2.0 ** (scaling["neurons"][0].shift - 15)
+    weights = quantized.connections("inputs->neurons").weight
+    assert np.allclose(weights / resolution, np.round(weights / resolution), atol=1e-9)
+    assert np.max(np.abs(weights - network.connections("inputs->neurons").weight)) <= resolution / 2
+
+
+# --- design rules -----------------------------------------------------------------------------
+
+def findings_for(network, target=SPINN5):
+    graph = lower(network)
+    return check_target(network, graph, ring_buffer_scaling(graph), target)
+
+
+def test_design_rules_name_what_cannot_run():
+    net = nd.Network("bad", nd.Semantics(threshold=">"))
+    net.spike_source("S", [[1.0], [2.0]])
+    net.population("P", 2)
+    net.population("Q", 2)
+    net.project("S", "P", nd.OneToOne(), weight=1.0, delay=400.0, label="too long")
+    net.project("S", "Q", nd.AllToAll(), weight=0.1, delay=40.0, plasticity=nd.STDP(w_max=1.0), label="plastic far")
+    net.project("P", "Q", nd.AllToAll(), weight=0.1, plasticity=nd.STDP(
+        w_max=1.0, semantics=nd.STDPSemantics(post_spike_shift="none")), label="other rule")
+    messages = " | ".join(str(f) for f in findings_for(net))
+    assert "error: semantics: sPyNNaker spikes when V >= v_thresh" in messages
+    assert "projection 'too long': delay of 400 ticks exceeds the 288 ticks" in messages
+    assert "projection 'plastic far': STDP with a delay of 40 ticks needs a delay extension" in messages
+    assert "projection 'other rule': sPyNNaker runs STDP with post_spike_shift = 'synaptic_delay'" in messages
+    different = nd.Network("two rules")
+    different.spike_source("S", [[1.0]])
+    different.population("Q", 2)
+    different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=10.0), label="first")
+    different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=20.0), label="second")
+    assert ("error: projection 'second': plastic projections into 'Q' must share one STDP rule on sPyNNaker, "
+            "but 'first' has different parameters") in [str(f) for f in findings_for(different)]
+    wide = nd.Network("wide")
+    wide.spike_source("S", [[1.0]])
+    wide.population("Q", 300)
+    wide.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(), label="fan-out")
+    assert any("a pre neuron has 256 synapses onto one core of 'Q'" in str(f) and "at most 254 plastic" in str(f)
+               for f in findings_for(wide))
+
+
+def test_design_rules_warn_about_precision_and_resources():
+    net = nd.Network("lossy")
+    net.spike_source("S", [[1.0]] * 2)
+    net.population("P", 1)
+    net.project("S", "P", nd.AllToAll(), weight=[10.0, 0.0001], delay=[1.0, 40.0], label="mixed")
+    findings = findings_for(net)
+    assert all(f.level == "warning" for f in findings)
+    text = " | ".join(str(f) for f in findings)
+    assert "projection 'mixed': 1 of 2 weights are below half the resolution" in text
+    assert "projection 'mixed': delays up to 40 ticks exceed the 32-tick on-core ring" in text
+    spinn3 = target_descriptions()["spinn3"].data
+    big = nd.Network("big")
+    big.population("P", 20000)
+    assert any("needs about 79 application cores" in f.message and f.level == "error" for f in findings_for(big, spinn3))
+
+
+# --- the command line -------------------------------------------------------------------------
+
+def test_compile_writes_the_script_and_reports(tmp_path):
+    out = tmp_path / "compiled"
+    result = CliRunner().invoke(main, ["compile", "ca3-cam", "--target", "spinn3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "target spinn3: 0 errors" in result.output and "ring-buffer shifts agree" in result.output
+    report = json.loads((out / "compile.json").read_text())
+    assert report["mapping"]["application_cores"] == 10 and report["quantization"]["CA3MergeCue->OUT(cue)"]["shift"] == 4
+    assert (out / SCRIPT).exists() and (out / "graph.json").exists()
+
+
+def test_compile_exits_1_on_design_rule_errors(tmp_path):
+    net = nd.Network("bad", nd.Semantics(threshold=">"))
+    net.population("P", 1)
+    path = nd.save(net, tmp_path / "bad.yaml")
+    result = CliRunner().invoke(main, ["compile", str(path), "--target", "spinn5", "--out", str(tmp_path / "c")])
+    assert result.exit_code == 1 and "error: semantics: sPyNNaker spikes when V >= v_thresh" in result.output
+    assert not (tmp_path / "c" / "mapping.json").exists()
+
+
+def test_deploy_reports_the_verdict_with_numbers(tmp_path):
+    out = tmp_path / "deployed"
+    args = ["deploy", "feedforward-poisson", "--param", "duration_ms=1000", "--target", "spinn5", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PASS: spinnaker on spinn5" in result.output and "target vs quantization-aware reference: same tick" in result.output
+    summary = json.loads((out / "deploy.json").read_text())
+    assert summary["passed"] and summary["target_vs_reference"]["overall"]["same_tick_fraction"] >= 0.98
+    for folder in ("target", "reference", "reference-float"):
+        assert (out / folder / "spikes.json").exists()
+    failing = CliRunner().invoke(main, args + ["--min-same-tick", "1.0"])
+    assert failing.exit_code == 1 and "FAIL" in failing.output
+
+
+def test_deploy_compares_cam_answers(tmp_path):
+    out = tmp_path / "cam"
+    result = CliRunner().invoke(main, ["deploy", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+                                       "--target", "spinn5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "9/9 operations answer as on the reference" in result.output
+    assert json.loads((out / "target" / "answers.json").read_text())["summary"]["all_agree"]
