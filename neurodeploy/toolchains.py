@@ -3,6 +3,7 @@ network. Found through the ``neurodeploy.toolchains`` entry-point group, loaded 
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar
@@ -14,6 +15,21 @@ from neurodeploy.runs.compare import Thresholds
 from neurodeploy.runs.rundir import RunResult
 
 ENTRY_POINT_GROUP = "neurodeploy.toolchains"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One design-rule finding: ``error`` (cannot run) or ``warning`` (runs, with the stated loss)."""
+
+    level: str
+    subject: str
+    message: str
+
+    def __str__(self):
+        return f"{self.level}: {self.subject}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return vars(self)
 
 
 class Compilation(abc.ABC):

@@ -17,3 +17,26 @@ def test_cam_workloads_quick(tmp_path):
     for measures in rows.values():
         assert set(measures) == {"learn", "recall_cue", "recall_content", "extra_cues", "missing_cues"}
         assert all(0.0 <= value <= 1.0 for value in measures.values())
+
+
+def run_script(name, *args):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)], check=True,
+                          capture_output=True, text=True, cwd=ROOT).stdout
+
+
+def test_bench_lava_small_matches_the_hand_written_graph():
+    lines = run_script("bench_lava.py", "--neurons", 100, "--steps", 30).strip().splitlines()
+    assert lines[-1].split()[0] == "100" and lines[-1].split()[-1] == "True"
+
+
+def test_bench_compile_small():
+    lines = run_script("bench_compile.py", "--neurons", 1000).strip().splitlines()
+    assert lines[-1].split()[0] == "1000" and int(lines[-1].split()[1]) > 50000
+
+
+def test_cam_recordings_report():
+    lines = run_script("cam_recordings.py", "--backends", "brian2", "spinnaker").strip().splitlines()[1:]
+    assert len(lines) == 4
+    for line in lines:
+        fields = line.split()
+        assert fields[2] == fields[3] and fields[4] == "0"  # every hardware spike, nothing extra

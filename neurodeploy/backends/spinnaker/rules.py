@@ -3,31 +3,17 @@ precision (warnings). Each finding names the population or projection and what t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import projection_report
 from neurodeploy.description import Network, STDPSemantics
+from neurodeploy.toolchains import Finding
 
 RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
 # table); a static synapse is one word, a pair-rule plastic one two half-words after a 2-word header.
 MAX_ROW_SYNAPSES = {"static": 256, "plastic": 254}
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: str  # "error": cannot run; "warning": runs, with the stated loss
-    subject: str
-    message: str
-
-    def __str__(self):
-        return f"{self.level}: {self.subject}: {self.message}"
-
-    def to_dict(self) -> dict:
-        return vars(self)
 
 
 def check_semantics(network: Network) -> list[Finding]:

@@ -20,13 +20,13 @@ from neurodeploy.backends import Progress
 from neurodeploy.backends.spinnaker import SpinnakerBackend, pynn_script
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
-from neurodeploy.backends.spinnaker.rules import Finding, check_target
+from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.description import Network
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.compare import Thresholds
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
-from neurodeploy.toolchains import Compilation, Toolchain
+from neurodeploy.toolchains import Compilation, Finding, Toolchain
 
 SCRIPT = "pynn_script.py"
 MAPPING_TIMEOUT_S = 1800

@@ -1,0 +1,152 @@
+"""The Lava process graph of a network: one neuron process per population, one connection process per
+projection, ring-buffer sources and sinks, Monitors for voltages. No per-neuron processes.
+
+Stock Lava processes wherever they compute what the description means:
+* ``lava.proc.lif.LIF`` for a population without refractoriness, reset to v_rest, one current decay
+  for its inputs, uniform decays, and no plastic input; otherwise our ``CurrExpLIF``;
+* ``lava.proc.sparse.Sparse`` (delay 1) or ``DelaySparse`` (per-synapse delays) for static projections;
+  our ``PairSTDPSynapses`` for plastic ones;
+* ``lava.proc.io.source.RingBuffer`` for spike sources, ``lava.proc.io.sink.RingBuffer`` and
+  ``lava.proc.monitor.Monitor`` for recordings.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.io.sink import RingBuffer as SpikeSink
+from lava.proc.io.source import RingBuffer as SpikeSource
+from lava.proc.lif.process import LIF
+from lava.proc.monitor.process import Monitor
+from lava.proc.sparse.process import DelaySparse, Sparse
+from scipy.sparse import csr_matrix
+
+from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
+from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, decay_table, stdp_units,
+                                                 stock_threshold)
+from neurodeploy.description import Network
+
+
+def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
+    """Can Lava's own LIF run this population exactly as described (up to its 64-unit threshold grid)?"""
+    incoming = [p for p in network.projections.values() if p.post == label]
+    receptors = {p.receptor for p in incoming}
+    one_decay = len(receptors) <= 1 or np.array_equal(fixed.du_exc, fixed.du_inh)
+    du = fixed.du_exc if receptors != {"inhibitory"} else fixed.du_inh
+    return (not np.any(fixed.refractory_ticks) and not np.any(fixed.v_reset) and one_decay
+            and np.unique(fixed.dv).size == 1 and np.unique(du).size == 1
+            and not any(p.plasticity is not None for p in incoming)
+            and bool(np.all((stock_threshold(fixed.vth) >= 0) & (stock_threshold(fixed.vth) < 1 << 17))))
+
+
+class LavaGraph:
+    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them."""
+
+    def __init__(self, network: Network, populations: dict[str, PopulationFixed],
+                 projections: dict[str, ProjectionFixed], stock: set[str], ticks: int):
+        self.network, self.ticks, self.stock = network, ticks, stock
+        self.fixed = populations
+        self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
+        self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
+        self.plastic = {}
+        self.connections = {}
+        for label, projection in network.projections.items():
+            self.connections[label] = self._projection(label, projection, projections[label])
+        self.sinks, self.monitors, self.probes = {}, {}, {}
+        for label, variables in network.recordings.items():
+            if "spikes" in variables:
+                self.sinks[label] = SpikeSink(shape=(network.size_of(label),), buffer=ticks)
+                self._out_port(label).connect(self.sinks[label].a_in)
+            if "v" in variables:
+                self.monitors[label] = Monitor()
+                self.monitors[label].probe(self.neurons[label].v, ticks)
+
+    def probe(self, label: str, variable: str):
+        """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
+        monitor = Monitor()
+        monitor.probe(getattr(self.neurons[label], variable), self.ticks)
+        self.probes[(label, variable)] = monitor
+
+    def _neurons(self, label: str, fixed: PopulationFixed):
+        size = (self.network.size_of(label),)
+        if label in self.stock:
+            inputs = {p.receptor for p in self.network.projections.values() if p.post == label}
+            du = fixed.du_inh if inputs == {"inhibitory"} else fixed.du_exc
+            return LIF(shape=size, du=int(du[0]), dv=int(fixed.dv[0]), vth=stock_threshold(fixed.vth),
+                       bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp, u=fixed.u_exc - fixed.u_inh,
+                       v=fixed.v_init, name=f"population {label}")
+        return CurrExpLIF(shape=size, du_exc=fixed.du_exc, du_inh=fixed.du_inh, dv=fixed.dv, bias_mant=fixed.bias_mant,
+                          bias_exp=fixed.bias_exp, vth=fixed.vth, v_reset=fixed.v_reset,
+                          refractory_ticks=fixed.refractory_ticks, u_exc=fixed.u_exc, u_inh=fixed.u_inh,
+                          v=fixed.v_init, name=f"population {label}")
+
+    def _source_data(self, label: str) -> np.ndarray:
+        source = self.network.spike_sources[label]
+        data = np.zeros((source.size, self.ticks), dtype=np.int32)
+        for neuron, times in enumerate(source.spike_times):
+            ticks = self.network.semantics.ticks(times, label, "spike_times")
+            data[neuron, ticks[ticks < self.ticks]] = 1
+        return data
+
+    def _out_port(self, label: str):
+        return (self.neurons.get(label) or self.sources[label]).s_out
+
+    def _in_port(self, label: str, receptor: str):
+        neurons = self.neurons[label]
+        if label in self.stock:
+            return neurons.a_in
+        return neurons.a_in_exc if receptor == "excitatory" else neurons.a_in_inh
+
+    def _projection(self, label, projection, fixed: ProjectionFixed):
+        connections = self.network.connections(label)
+        shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
+        if projection.plasticity is not None:
+            rule = projection.plasticity
+            units = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
+            process = PairSTDPSynapses(
+                n_pre=shape[1], n_post=shape[0], pre=connections.pre, post=connections.post,
+                delays=connections.delay_ticks, weights=fixed.mantissas, weight_exp=fixed.weight_exp,
+                a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"], w_max=units["w_max"],
+                decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
+                decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
+                multiplicative=rule.weight_dependence == "multiplicative", name=f"projection {label}")
+            self._out_port(projection.post).connect(process.s_post)
+            self.plastic[label] = process
+        else:
+            sign = -1 if projection.receptor == "inhibitory" and projection.post in self.stock else 1
+            weights = csr_matrix((sign * fixed.mantissas, (connections.post, connections.pre)), shape=shape)
+            if np.all(connections.delay_ticks == 1):
+                process = Sparse(weights=weights, weight_exp=fixed.weight_exp, name=f"projection {label}")
+            else:
+                delays = csr_matrix((connections.delay_ticks - 1, (connections.post, connections.pre)), shape=shape)
+                process = DelaySparse(weights=weights, delays=delays, weight_exp=fixed.weight_exp, name=f"projection {label}")
+        self._out_port(projection.pre).connect(process.s_in)
+        process.a_out.connect(self._in_port(projection.post, projection.receptor))
+        return process
+
+    def run(self, progress=None, chunks: int = 10):
+        """Run all ticks (in chunks, reporting progress); return spike ticks, V (mV), plastic weights and
+        probed variables."""
+        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()))
+        configuration = Loihi2SimCfg(select_tag="fixed_pt")
+        done = 0
+        try:
+            for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
+                anchor.run(condition=RunSteps(num_steps=len(chunk)), run_cfg=configuration)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done / self.ticks)
+            spikes = {label: np.nonzero(sink.data.get()) for label, sink in self.sinks.items()}
+            voltages = {}
+            for label, monitor in self.monitors.items():
+                fixed = self.fixed[label]
+                v_rest = self.network.populations[label].value("v_rest")
+                raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
+                voltages[label] = v_rest + raw.reshape(self.ticks, -1) / fixed.scale
+            weights = {label: process.weights.get().astype(np.int64) for label, process in self.plastic.items()}
+            probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
+                      .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
+        finally:
+            anchor.stop()
+        return spikes, voltages, weights, probed

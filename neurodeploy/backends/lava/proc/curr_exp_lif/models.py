@@ -1,0 +1,66 @@
+"""Integer ProcessModel of CurrExpLIF (see process.py for the equations)."""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+
+UV_LIMIT = 1 << 23  # 24-bit state
+DECAY_SHIFT = 12
+DECAY_UNITY = 1 << DECAY_SHIFT
+ACTIVATION_SHIFT = 6
+
+
+def decayed(state, keep):
+    """``state * keep >> 12``, truncated toward zero (Lava's LIF)."""
+    product = state.astype(np.int64) * keep
+    return (np.sign(product) * (np.abs(product) >> DECAY_SHIFT)).astype(np.int64)
+
+
+def wrap_current(u):
+    """Lava's 24-bit wrap of the current."""
+    u = np.where(u > UV_LIMIT, u - 2 * UV_LIMIT, u)
+    return np.where(u <= -UV_LIMIT, u + 2 * UV_LIMIT, u)
+
+
+@implements(proc=CurrExpLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyCurrExpLIFFixed(PyLoihiProcessModel):
+    a_in_exc: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
+    a_in_inh: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
+    u_exc: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    u_inh: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    refractory: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    du_exc: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    du_inh: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v_reset: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    refractory_ticks: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+
+    def run_spk(self):
+        exc = self.a_in_exc.recv().astype(np.int64)
+        inh = self.a_in_inh.recv().astype(np.int64)
+        self.u_exc[:] = wrap_current(decayed(self.u_exc, DECAY_UNITY - (self.du_exc + 1)) + (exc << ACTIVATION_SHIFT))
+        self.u_inh[:] = wrap_current(decayed(self.u_inh, DECAY_UNITY - (self.du_inh + 1)) + (inh << ACTIVATION_SHIFT))
+        bias = np.left_shift(self.bias_mant.astype(np.int64), self.bias_exp)
+        integrated = np.clip(decayed(self.v, DECAY_UNITY - self.dv) + self.u_exc.astype(np.int64) - self.u_inh + bias,
+                             -UV_LIMIT + 1, UV_LIMIT - 1)
+        integrating = self.refractory <= 0
+        self.v[:] = np.where(integrating, integrated, self.v)
+        self.refractory[:] = np.where(integrating, self.refractory, self.refractory - 1)
+        spikes = self.v >= self.vth
+        self.v[spikes] = self.v_reset[spikes]
+        self.refractory[spikes] = self.refractory_ticks[spikes]
+        self.s_out.send(spikes)

@@ -1,0 +1,40 @@
+"""A current-based LIF neuron with what Lava's stock LIF lacks: separate excitatory and inhibitory
+currents (each with its own decay), a refractory period and a reset value other than 0.
+
+Per tick, in integers, truncating toward zero as Lava's bit-accurate LIF does (x = exc, inh):
+
+    u_x = sgn(y)(|y| >> 12) + (a_in_x << 6),  y = u_x (4096 - (du_x + 1))       u wraps at 24 bits
+    if refractory > 0:  refractory -= 1                                          v is held
+    else:  v = clip(sgn(z)(|z| >> 12) + u_exc - u_inh + (bias_mant << bias_exp), +-(2^23 - 1)),
+           z = v (4096 - dv)
+    if v >= vth:  spike, v = v_reset, refractory = refractory_ticks               tested every tick
+
+State widths stay within Loihi 2's: 24-bit u and v, 12-bit decays, 13-bit bias mantissa with a 3-bit
+exponent. ``v`` is the membrane potential relative to v_rest, in units of 1/scale mV.
+"""
+from __future__ import annotations
+
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+
+class CurrExpLIF(AbstractProcess):
+    def __init__(self, *, shape, du_exc, du_inh, dv, bias_mant, bias_exp, vth, v_reset, refractory_ticks,
+                 u_exc=0, u_inh=0, v=0, name=None):
+        super().__init__(shape=shape, name=name)
+        self.a_in_exc = InPort(shape=shape)
+        self.a_in_inh = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.u_exc = Var(shape=shape, init=u_exc)
+        self.u_inh = Var(shape=shape, init=u_inh)
+        self.v = Var(shape=shape, init=v)
+        self.refractory = Var(shape=shape, init=0)
+        self.du_exc = Var(shape=shape, init=du_exc)
+        self.du_inh = Var(shape=shape, init=du_inh)
+        self.dv = Var(shape=shape, init=dv)
+        self.bias_mant = Var(shape=shape, init=bias_mant)
+        self.bias_exp = Var(shape=shape, init=bias_exp)
+        self.vth = Var(shape=shape, init=vth)
+        self.v_reset = Var(shape=shape, init=v_reset)
+        self.refractory_ticks = Var(shape=shape, init=refractory_ticks)

@@ -1,0 +1,45 @@
+"""Synapses that learn by the pair rule as sPyNNaker 7.x applies it, in integers, with delays.
+
+Updates are deferred to pre spikes: a pre spike in tick t first applies, in order, every post event
+seen since the last pre spike (a post spike in tick t_post seen at T = t_post + d, for T in
+(t_last_pre, t]), each potentiating against the last pre spike, clamped to w_max; then depression
+against the latest post event at or before t (zero lag included), clamped to w_min; then it delivers
+the updated weight, which arrives d ticks later.
+
+Integer arithmetic: weights are 8-bit mantissas (shared weight_exp), traces have 8 fractional bits
+(1.0 = 256) and jump by 256 at each own spike, exponential decays are 12-bit tables
+``round(4096 exp(-k dt/tau))``; ``dw = A * trace * decay >> 20`` in weight units, floored, with
+A in weight units (additive), or ``A (w_max - w)`` / ``A (w - w_min)`` with A in 1/256 (multiplicative).
+Each post neuron keeps its last 16 post events.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+HISTORY = 16
+
+
+class PairSTDPSynapses(AbstractProcess):
+    def __init__(self, *, n_pre, n_post, pre, post, delays, weights, weight_exp, a_plus, a_minus, w_min, w_max,
+                 decay_plus, decay_minus, multiplicative=False, name=None):
+        max_delay = int(np.max(delays))
+        super().__init__(n_pre=n_pre, n_post=n_post, weight_exp=weight_exp, a_plus=a_plus, a_minus=a_minus,
+                         w_min=w_min, w_max=w_max, decay_plus=np.asarray(decay_plus), multiplicative=multiplicative,
+                         decay_minus=np.asarray(decay_minus), name=name)
+        self.s_in = InPort(shape=(n_pre,))
+        self.s_post = InPort(shape=(n_post,))
+        self.a_out = OutPort(shape=(n_post,))
+        n = len(weights)
+        self.pre = Var(shape=(n,), init=np.asarray(pre))
+        self.post = Var(shape=(n,), init=np.asarray(post))
+        self.delays = Var(shape=(n,), init=np.asarray(delays))
+        self.weights = Var(shape=(n,), init=np.asarray(weights))
+        self.a_buff = Var(shape=(n_post, max_delay), init=0)
+        self.last_pre_time = Var(shape=(n_pre,), init=-1)
+        self.last_pre_trace = Var(shape=(n_pre,), init=0)
+        self.post_times = Var(shape=(n_post, HISTORY), init=0)
+        self.post_traces = Var(shape=(n_post, HISTORY), init=0)
+        self.post_count = Var(shape=(n_post,), init=0)

@@ -1,0 +1,255 @@
+"""Float-to-fixed conversion for Loihi-class integer neurons and synapses.
+
+The membrane potential is kept relative to v_rest, ``v = S (V - v_rest)``, with one voltage scale S
+(units per mV, a power of two) per population. With ``E' = 1 - dv/4096`` the neuron's per-tick decay,
+a current I (nA) is held as ``u = S (1 - E') R I`` (R = tau_m/cm), so that ``v' = E' v + u + bias``
+is the shared model's ``V' = E' V' + (1 - E') R (I + i_offset)``. Then:
+
+* ``dv = round(4096 (1 - exp(-dt/tau_m)))``; ``du = round(4096 (1 - exp(-dt/tau_syn))) - 1`` (Lava
+  decays currents by ``4096 - (du + 1)``);
+* a weight w (nA) onto a neuron adds ``c = S (1 - E') R init' w`` to u (``init'`` the first-tick mean
+  for the implemented decay); a projection stores 8-bit mantissas ``m = round(c / 2^(e + 6))`` with the
+  smallest exponent ``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255;
+* thresholds, resets and initial values are ``round(S (x - v_rest))``; ``i_offset`` is the bias
+  ``S (1 - E') R i_offset`` as a 13-bit mantissa and 3-bit exponent;
+* S is the largest power of two keeping twice the threshold/reset range within 23 bits (v is 24-bit
+  signed) and the largest input one neuron can receive in a single tick within 21 bits of u, so the
+  activation a connection delivers in a tick fits 16 signed bits (``a << 6`` enters u):
+  thresholds and weights use the available bits. (Precision matters: on the 200-neuron benchmark
+  the same-tick match with the quantization-aware reference grows from 99.3% at S = 2^14 to 100% at
+  2^18.) Inputs sustained far above that single-tick bound can still wrap u; the design rules say so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodeploy.description import Network
+from neurodeploy.description.semantics import Semantics
+
+DECAY_UNITY = 4096
+ACTIVATION_SHIFT = 6
+WEIGHT_MANTISSA_MAX = 255
+BIAS_MANTISSA_MAX = 4095
+BIAS_EXPONENT_MAX = 7
+STATE_BITS = 24
+V_HEADROOM = 2
+
+
+@dataclass(eq=False)
+class PopulationFixed:
+    """A population's integer parameters (arrays, one value per neuron) and its voltage scale."""
+
+    scale: float
+    dv: np.ndarray
+    du_exc: np.ndarray
+    du_inh: np.ndarray
+    gain: np.ndarray  # (1 - E') R: mV per nA of current, per tick
+    init_exc: np.ndarray  # first-tick mean for the implemented current decay
+    init_inh: np.ndarray
+    vth: np.ndarray
+    v_reset: np.ndarray
+    v_init: np.ndarray
+    u_exc: np.ndarray
+    u_inh: np.ndarray
+    bias_mant: np.ndarray
+    bias_exp: np.ndarray
+    refractory_ticks: np.ndarray
+
+    def decay_v(self) -> np.ndarray:
+        return 1.0 - self.dv / DECAY_UNITY
+
+    def decay_u(self, receptor: str) -> np.ndarray:
+        return (DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY
+
+
+@dataclass(eq=False)
+class ProjectionFixed:
+    weight_exp: int
+    mantissas: np.ndarray  # per synapse, connection order
+    unit_nA: np.ndarray  # nA per mantissa unit, per synapse
+
+    @property
+    def stored_weights(self) -> np.ndarray:
+        return self.mantissas * self.unit_nA
+
+
+def decay_code(tau, dt: float) -> np.ndarray:
+    """``round(4096 (1 - exp(-dt/tau)))`` per value."""
+    return np.rint(DECAY_UNITY * -np.expm1(-dt / np.asarray(tau, dtype=np.float64))).astype(np.int64)
+
+
+def first_tick_mean(decay: np.ndarray) -> np.ndarray:
+    """``(tau/dt)(1 - D)`` for the decay D the integers implement (``-(1 - D)/ln D``); 1 when D = 0."""
+    decay = np.asarray(decay, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(decay > 0, -(1.0 - decay) / np.log(np.where(decay > 0, decay, 0.5)), 1.0)
+
+
+def _bias(values: np.ndarray):
+    """Mantissa and exponent (13-bit signed, 3-bit) of integer biases; exponent 8 marks 'too large'."""
+    exponent = np.zeros(values.shape, dtype=np.int64)
+    magnitude = np.abs(values)
+    for _ in range(BIAS_EXPONENT_MAX + 1):
+        too_big = np.rint(magnitude / 2.0 ** exponent) > BIAS_MANTISSA_MAX
+        exponent = np.where(too_big, exponent + 1, exponent)
+    return np.rint(values / 2.0 ** exponent).astype(np.int64), exponent
+
+
+def _single_tick_input(network: Network) -> dict:
+    """Per population and receptor, the largest summed weight (nA) one neuron can receive in a tick."""
+    sums = {}
+    for projection in network.projections.values():
+        connections = network.connections(projection.label)
+        weights = np.abs(connections.weight)
+        if projection.plasticity is not None:
+            weights = np.full_like(weights, projection.plasticity.w_max)
+        key = (projection.post, projection.receptor)
+        per_post = np.bincount(connections.post, weights, minlength=network.size_of(projection.post))
+        sums[key] = sums.get(key, 0) + per_post
+    return sums
+
+
+def population_fixed(network: Network) -> dict[str, PopulationFixed]:
+    semantics: Semantics = network.semantics
+    dt = semantics.dt
+    inputs = _single_tick_input(network)
+    result = {}
+    for label, population in network.populations.items():
+        value = population.value
+        dv = decay_code(value("tau_m"), dt)
+        du = {"excitatory": np.maximum(decay_code(value("tau_syn_E"), dt) - 1, 0),
+              "inhibitory": np.maximum(decay_code(value("tau_syn_I"), dt) - 1, 0)}
+        gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
+        init = {receptor: first_tick_mean((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY) for receptor in du}
+        v_rest = value("v_rest")
+        span = np.max(np.abs(np.concatenate([value("v_thresh") - v_rest, value("v_reset") - v_rest,
+                                             value("v") - v_rest])))
+        tick = np.abs(gain * value("i_offset")) + sum(gain * init[receptor] * inputs.get((label, receptor), 0.0)
+                                                     for receptor in du)
+        limits = [2.0 ** (STATE_BITS - 1) / (V_HEADROOM * span) if span > 0 else np.inf,
+                  2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf]
+        bound = min(limits)
+        scale = 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0 ** 16
+        bias_mant, bias_exp = _bias(np.rint(scale * gain * value("i_offset")))
+        result[label] = PopulationFixed(
+            scale, dv, du["excitatory"], du["inhibitory"], gain, init["excitatory"], init["inhibitory"],
+            np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
+            np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
+            np.rint(scale * (value("v") - v_rest)).astype(np.int64),
+            np.rint(scale * gain * value("isyn_exc")).astype(np.int64),
+            np.rint(scale * gain * value("isyn_inh")).astype(np.int64),
+            bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")))
+    return result
+
+
+def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) -> dict[str, ProjectionFixed]:
+    result = {}
+    for label, projection in network.projections.items():
+        connections = network.connections(label)
+        post = populations[projection.post]
+        init = post.init_exc if projection.receptor == "excitatory" else post.init_inh
+        units_per_nA = post.scale * post.gain[connections.post] * init[connections.post]  # u units per nA
+        contribution = np.abs(connections.weight) * units_per_nA
+        largest = contribution.max() if contribution.size else 0.0
+        if projection.plasticity is not None and contribution.size:
+            largest = max(largest, float((projection.plasticity.w_max * units_per_nA).max()))
+        exponent = 0
+        if largest > 0:
+            exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
+        step = 2.0 ** (exponent + ACTIVATION_SHIFT)
+        mantissas = np.minimum(np.rint(contribution / step), WEIGHT_MANTISSA_MAX).astype(np.int64)
+        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA)
+    return result
+
+
+def projection_report(network: Network, projections: dict[str, ProjectionFixed]) -> dict:
+    report = {}
+    for label, fixed in projections.items():
+        weights = np.abs(network.connections(label).weight)
+        nonzero = weights > 0
+        relative = np.abs(fixed.stored_weights[nonzero] - weights[nonzero]) / weights[nonzero]
+        report[label] = {"synapses": int(weights.size), "weight_exp": fixed.weight_exp,
+                         "mantissa_range": [int(fixed.mantissas.min()), int(fixed.mantissas.max())] if weights.size else None,
+                         "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
+                         "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (fixed.mantissas == 0)))}
+    return report
+
+
+def population_report(populations: dict[str, PopulationFixed]) -> dict:
+    def span(values):
+        values = np.unique(values)
+        return values.tolist() if values.size <= 4 else [int(values.min()), int(values.max())]
+    return {label: {"scale_units_per_mV": fixed.scale, "vth": span(fixed.vth), "v_reset": span(fixed.v_reset),
+                    "dv": span(fixed.dv), "du_exc": span(fixed.du_exc), "du_inh": span(fixed.du_inh),
+                    "bias_mant": span(fixed.bias_mant), "bias_exp": span(fixed.bias_exp),
+                    "refractory_ticks": span(fixed.refractory_ticks)}
+            for label, fixed in populations.items()}
+
+
+def quantization_aware(network: Network, populations: dict[str, PopulationFixed],
+                       projections: dict[str, ProjectionFixed], stock: set[str] = frozenset()) -> Network:
+    """The network with the numbers the integers implement, for the float reference: time constants
+    from the 12-bit decays (R kept), thresholds, resets and initial values on the 1/S grid (stock LIF:
+    threshold ``64 vth + 1`` and reset to v_rest), i_offset from the bias, weights from the mantissas."""
+    dt = network.semantics.dt
+    data = network.to_dict()
+    for entry in data["populations"]:
+        fixed = populations[entry["label"]]
+        parameters, initial = entry["parameters"], entry["initial_values"]
+        v_rest = np.asarray(parameters["v_rest"], dtype=np.float64)
+        resistance = np.asarray(parameters["tau_m"], dtype=np.float64) / np.asarray(parameters["cm"], dtype=np.float64)
+        tau_m = -dt / np.log(fixed.decay_v())
+        parameters["tau_m"] = tau_m.tolist()
+        parameters["cm"] = (tau_m / resistance).tolist()
+        for name, receptor in (("tau_syn_E", "excitatory"), ("tau_syn_I", "inhibitory")):
+            decay = fixed.decay_u(receptor)
+            parameters[name] = np.where(decay > 0, -dt / np.log(np.where(decay > 0, decay, 0.5)),
+                                        parameters[name]).tolist()
+        threshold = fixed.vth
+        if entry["label"] in stock:
+            threshold = stock_threshold(fixed.vth) * 64 + 1
+            parameters["v_reset"] = v_rest.tolist()
+        else:
+            parameters["v_reset"] = (v_rest + fixed.v_reset / fixed.scale).tolist()
+        parameters["v_thresh"] = (v_rest + threshold / fixed.scale).tolist()
+        parameters["i_offset"] = ((fixed.bias_mant * 2.0 ** fixed.bias_exp) / (fixed.scale * fixed.gain)).tolist()
+        initial["v"] = (v_rest + fixed.v_init / fixed.scale).tolist()
+        initial["isyn_exc"] = (fixed.u_exc / (fixed.scale * fixed.gain)).tolist()
+        initial["isyn_inh"] = (fixed.u_inh / (fixed.scale * fixed.gain)).tolist()
+    for entry in data["projections"]:
+        fixed = projections[entry["label"]]
+        entry["weight"] = fixed.stored_weights.tolist()
+        if "plasticity" in entry:
+            rule = entry["plasticity"]
+            unit = float(np.median(fixed.unit_nA))
+            for name, value in stdp_units(rule, fixed).items():
+                if name in ("w_min", "w_max") or rule["weight_dependence"] == "additive":
+                    rule[name] = value * unit
+                else:
+                    rule[name] = value / 256.0
+    return Network.from_dict(data)
+
+
+def stock_threshold(vth_units: np.ndarray) -> np.ndarray:
+    """Lava's LIF spikes when v > vth << 6: ``v >= T`` becomes vth = round((T - 1) / 64)."""
+    return np.rint((np.asarray(vth_units) - 1) / 64.0).astype(np.int64)
+
+
+def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
+    """A+, A- (weight units, or 1/256 for multiplicative) and w_min, w_max (weight units) of a rule.
+    A plastic projection's synapses must share one weight unit (one post neuron type)."""
+    unit = float(np.median(fixed.unit_nA))
+    amplitudes = {name: rule[name] / unit if rule["weight_dependence"] == "additive" else rule[name] * 256.0
+                  for name in ("A_plus", "A_minus")}
+    return {**{name: int(round(value)) for name, value in amplitudes.items()},
+            "w_min": int(round(rule["w_min"] / unit)), "w_max": int(round(rule["w_max"] / unit))}
+
+
+def decay_table(tau: float, dt: float) -> np.ndarray:
+    """``round(4096 exp(-k dt/tau))`` for k = 0, 1, ... while it is not 0 (a 12-bit fraction, 1.0 exact)."""
+    size = int(math.ceil(tau / dt * math.log(2 * DECAY_UNITY))) + 1
+    table = np.rint(DECAY_UNITY * np.exp(-np.arange(size) * dt / tau)).astype(np.int64)
+    return table[table > 0]

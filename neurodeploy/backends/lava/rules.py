@@ -1,0 +1,87 @@
+"""Design rules for the Loihi-class target: what the integer processes cannot run (errors) and where
+precision is lost (warnings). Each finding names the population or projection and what to change."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_UNITY, PopulationFixed, ProjectionFixed,
+                                                 decay_code)
+from neurodeploy.description import Network, STDPSemantics
+from neurodeploy.toolchains import Finding
+
+MAX_REFRACTORY_TICKS = 255
+
+
+def check_semantics(network: Network) -> list[Finding]:
+    """What the processes cannot compute, whatever the chip."""
+    findings = []
+    spynnaker_stdp = STDPSemantics().to_dict()
+    for projection in network.projections.values():
+        rule = projection.plasticity
+        if rule is None:
+            continue
+        for name, value in rule.semantics.to_dict().items():
+            if value != spynnaker_stdp[name]:
+                findings.append(Finding("error", f"projection '{projection.label}'",
+                                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rule ({name} = "
+                                        f"'{spynnaker_stdp[name]}'), not '{value}': change the rule's semantics"))
+    return findings
+
+
+def check_fixed(network: Network, populations: dict[str, PopulationFixed], projections: dict[str, ProjectionFixed],
+                target: dict | None) -> list[Finding]:
+    findings = check_semantics(network)
+    dt = network.semantics.dt
+    for label, fixed in populations.items():
+        subject = f"population '{label}'"
+        population = network.populations[label]
+        if np.any(decay_code(population.value("tau_m"), dt) >= DECAY_UNITY):
+            findings.append(Finding("warning", subject, "tau_m is so short that V forgets everything within a tick; "
+                                    "the 12-bit dv saturates at 4095"))
+        if np.any(fixed.bias_exp > BIAS_EXPONENT_MAX):
+            findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
+                                    "exponent at this voltage scale: lower it"))
+        if np.any(fixed.refractory_ticks > MAX_REFRACTORY_TICKS):
+            findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
+                                    "fit the 8-bit counter: shorten tau_refrac"))
+    for label, fixed in projections.items():
+        subject = f"projection '{label}'"
+        projection = network.projections[label]
+        delays = network.connections(label).delay_ticks
+        limit = target["max_delay_ticks"] if target else 63
+        if delays.size and delays.max() > limit:
+            findings.append(Finding("error", subject, f"delays up to {int(delays.max())} ticks exceed the {limit} "
+                                    "a Loihi 2 synapse supports: shorten them"))
+        weights = np.abs(network.connections(label).weight)
+        lost = int(np.count_nonzero((weights > 0) & (fixed.mantissas == 0)))
+        if lost:
+            findings.append(Finding("warning", subject, f"{lost} of {weights.size} weights are below half a mantissa "
+                                    f"step (2^{fixed.weight_exp + 6} units) and become 0"))
+        nonzero = weights > 0
+        if nonzero.any():
+            error = float(np.max(np.abs(fixed.stored_weights[nonzero] - weights[nonzero]) / weights[nonzero]))
+            if error > 0.01:
+                findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
+                                        f"(exponent {fixed.weight_exp})"))
+        if projection.plasticity is not None and np.ptp(fixed.unit_nA) > 1e-9 * np.max(fixed.unit_nA):
+            findings.append(Finding("error", subject, "PairSTDPSynapses needs one weight unit: give the post "
+                                    f"population '{projection.post}' uniform tau_m, cm and tau_syn"))
+    if target is not None:
+        cores = sum(cores_needed(network, target).values())
+        if cores > target["neuro_cores"]:
+            findings.append(Finding("error", "network", f"needs about {cores} neuro cores; {target['name']} has "
+                                    f"{target['neuro_cores']}: use fewer neurons or synapses"))
+    return findings
+
+
+def _synapses_into(network: Network, label: str) -> int:
+    return sum(len(network.connections(p.label).pre) for p in network.projections.values() if p.post == label)
+
+
+def cores_needed(network: Network, target: dict) -> dict:
+    """Neuro cores per population: neurons and incoming synapses against one core's share of the chip."""
+    return {label: max(math.ceil(p.size / target["neurons_per_core"]),
+                       math.ceil(_synapses_into(network, label) / target["synapses_per_core"]))
+            for label, p in network.populations.items()}

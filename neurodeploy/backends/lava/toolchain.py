@@ -1,0 +1,113 @@
+"""The Loihi-class toolchain: compile to a Lava process graph with a report, execute on Lava's
+fixed_pt models. Lava's own Loihi runtime is not public, so there is no board path here."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurodeploy.backends import Progress
+from neurodeploy.backends.lava import LavaBackend, Lowered, lower
+from neurodeploy.backends.lava.quantize import population_report, projection_report
+from neurodeploy.backends.lava.rules import check_fixed, cores_needed
+from neurodeploy.errors import BackendError
+from neurodeploy.runs.compare import Thresholds
+from neurodeploy.runs.rundir import RunResult
+from neurodeploy.toolchains import Compilation, Finding, Toolchain
+
+STOCK, OURS = "stock Lava", "neurodeploy"
+
+
+@dataclass(eq=False)
+class LoihiCompilation(Compilation):
+    lowered: Lowered
+    target: dict
+    findings: list[Finding]
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self):
+        return [f for f in self.findings if f.level == "error"]
+
+    def reference_network(self):
+        return self.lowered.reference_network()
+
+    def processes(self) -> dict:
+        network = self.lowered.network
+        populations = {label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock
+                       else ("CurrExpLIF", OURS) for label in network.populations}
+        projections = {}
+        for label, projection in network.projections.items():
+            if projection.plasticity is not None:
+                projections[label] = ("PairSTDPSynapses", OURS)
+            elif np.all(network.connections(label).delay_ticks == 1):
+                projections[label] = ("lava.proc.sparse.Sparse", STOCK)
+            else:
+                projections[label] = ("lava.proc.sparse.DelaySparse", STOCK)
+        sources = {label: ("lava.proc.io.source.RingBuffer", STOCK) for label in network.spike_sources}
+        return {"populations": populations, "projections": projections, "spike_sources": sources}
+
+    def report(self) -> dict:
+        cores = cores_needed(self.lowered.network, self.target)
+        return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
+                "processes": {kind: {label: {"process": name, "origin": origin} for label, (name, origin) in items.items()}
+                              for kind, items in self.processes().items()},
+                "quantization": {"populations": population_report(self.lowered.populations),
+                                 "projections": projection_report(self.lowered.network, self.lowered.projections)},
+                "resources": {"neuro_cores_per_population": cores, "neuro_cores": sum(cores.values()),
+                              "available": self.target["neuro_cores"]},
+                "files": self.files}
+
+    def text(self) -> str:
+        report = self.report()
+        lines = [f"target {self.target['name']}: {len(self.errors)} errors, "
+                 f"{sum(f.level == 'warning' for f in self.findings)} warnings"]
+        lines += [f"  {finding}" for finding in self.findings]
+        lines.append("processes:")
+        for kind, items in report["processes"].items():
+            for label, item in items.items():
+                lines.append(f"  {kind[:-1].replace('_', ' ')} {label}: {item['process']} ({item['origin']})")
+        lines.append("quantization per population (v relative to v_rest, in units of 1/scale mV):")
+        for label, item in report["quantization"]["populations"].items():
+            lines.append(f"  {label}: scale {item['scale_units_per_mV']:g}/mV, vth {item['vth']}, dv {item['dv']}, "
+                         f"du exc {item['du_exc']} inh {item['du_inh']}, refractory {item['refractory_ticks']}")
+        lines.append(f"  {'projection':<40} {'syn':>7} {'exp':>4} {'mantissas':>11} {'max rel err':>11} {'->0':>5}")
+        for label, item in report["quantization"]["projections"].items():
+            mantissas = "-" if item["mantissa_range"] is None else f"{item['mantissa_range'][0]}..{item['mantissa_range'][1]}"
+            lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['weight_exp']:>4} {mantissas:>11} "
+                         f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5}")
+        resources = report["resources"]
+        lines.append(f"resources: about {resources['neuro_cores']} of {resources['available']} neuro cores "
+                     f"({self.target['neurons_per_core']} neurons and {self.target['synapses_per_core']} synapses "
+                     "per core, shares of the published chip totals)")
+        return "\n".join(lines)
+
+
+class LoihiToolchain(Toolchain):
+    kind = "loihi"
+    backend = LavaBackend.name
+    # target-semantics.md: quantization-aware float vs Lava integer, feed-forward.
+    thresholds = Thresholds(min_same_tick=0.99, min_within_one=0.997, max_rate_error=0.007)
+
+    def compile(self, network, target, out, duration_ms, map_resources=True):
+        lowered = lower(network)
+        compilation = LoihiCompilation(lowered, target,
+                                       check_fixed(network, lowered.populations, lowered.projections, target))
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez(out / "lava_parameters.npz", **{
+            **{f"population.{label}.{name}": np.asarray(value) for label, fixed in lowered.populations.items()
+               for name, value in vars(fixed).items()},
+            **{f"projection.{label}.{name}": np.asarray(getattr(fixed, name)) for label, fixed in
+               lowered.projections.items() for name in ("weight_exp", "mantissas")}})
+        (out / "lava_graph.json").write_text(json.dumps(compilation.processes(), indent=1) + "\n")
+        compilation.files = ["lava_graph.json", "lava_parameters.npz"]
+        return compilation
+
+    def execute(self, compilation: LoihiCompilation, out: Path, duration_ms: float, board: Path | None = None,
+                progress: Progress | None = None) -> RunResult:
+        if board is not None:
+            raise BackendError("the loihi target runs on Lava's CPU models only: Lava's Loihi runtime is not public")
+        return LavaBackend().run(compilation.lowered.network, duration_ms, progress)

@@ -1,0 +1,273 @@
+"""The Loihi-class target on Lava: an independent integer implementation (written from
+target-semantics.md's Loihi equations and our processes' stated equations, not from the backend)
+reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence; design rules; CLI."""
+import json
+import math
+import multiprocessing
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neurodeploy as nd
+from conftest import ROOT, SHARED, run_reference
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower
+from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava.quantize import decay_table, stdp_units
+from neurodeploy.backends.lava.rules import check_fixed
+from neurodeploy.catalog import load_model, target_descriptions
+from neurodeploy.cli import main
+from neurodeploy.runs.compare import compare
+from test_hippocampus import RECORDINGS, recorded
+
+LOIHI2 = target_descriptions()["loihi2"].data
+
+
+# --- an independent integer model -------------------------------------------------------------
+
+def toward_zero(x):
+    """sgn(x) (|x| >> 12)"""
+    x = np.asarray(x, dtype=np.int64)
+    return np.sign(x) * (np.abs(x) >> 12)
+
+
+def wrap24(u):
+    u = np.where(u > 2**23, u - 2**24, u)
+    return np.where(u <= -2**23, u + 2**24, u)
+
+
+class IntegerNeurons:
+    """target-semantics.md's Loihi LIF; with ``refractory`` and two currents as CurrExpLIF states."""
+
+    def __init__(self, fixed, stock):
+        self.stock, self.f = stock, fixed
+        n = len(fixed.vth)
+        self.u = {"excitatory": fixed.u_exc.copy(), "inhibitory": fixed.u_inh.copy()}
+        if stock:
+            self.u = {"excitatory": fixed.u_exc - fixed.u_inh, "inhibitory": np.zeros(n, np.int64)}
+        self.v = fixed.v_init.copy()
+        self.refractory = np.zeros(n, np.int64)
+        self.bias = fixed.bias_mant * 2 ** fixed.bias_exp
+
+    def step(self, a_exc, a_inh):
+        f = self.f
+        if self.stock:  # one u; the inhibitory input arrives as negative activation
+            self.u["excitatory"] = wrap24(toward_zero(self.u["excitatory"] * (4096 - (f.du_exc + 1))) + ((a_exc - a_inh) << 6))
+            self.v = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] + self.bias, -(2**23 - 1), 2**23 - 1)
+            threshold = np.rint((f.vth - 1) / 64).astype(np.int64) << 6
+            spikes = self.v > threshold
+            self.v[spikes] = 0
+            return spikes
+        for receptor, a, du in (("excitatory", a_exc, f.du_exc), ("inhibitory", a_inh, f.du_inh)):
+            self.u[receptor] = wrap24(toward_zero(self.u[receptor] * (4096 - (du + 1))) + (a << 6))
+        integrated = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] - self.u["inhibitory"]
+                             + self.bias, -(2**23 - 1), 2**23 - 1)
+        held = self.refractory > 0
+        self.v = np.where(held, self.v, integrated)
+        self.refractory = np.where(held, self.refractory - 1, self.refractory)
+        spikes = self.v >= f.vth
+        self.v[spikes] = f.v_reset[spikes]
+        self.refractory[spikes] = f.refractory_ticks[spikes]
+        return spikes
+
+
+def integer_run(network, lowered, ticks):
+    """Step the integer model: spikes of tick t enter the target's u in tick t + d as (W s) << exp."""
+    populations = {label: IntegerNeurons(lowered.populations[label], label in lowered.stock)
+                   for label in network.populations}
+    pending = {label: np.zeros((ticks + 70, 2, network.size_of(label)), np.int64) for label in network.populations}
+    sources = {label: [set(network.semantics.ticks(t, label, "x").tolist()) for t in s.spike_times]
+               for label, s in network.spike_sources.items()}
+    trace = {label: {"v": [], "u_exc": [], "u_inh": [], "spikes": []} for label in network.populations}
+    for t in range(ticks):
+        fired = {}
+        for label, neurons in populations.items():
+            fired[label] = neurons.step(pending[label][t, 0], pending[label][t, 1])
+            trace[label]["v"].append(neurons.v.copy())
+            trace[label]["u_exc"].append(neurons.u["excitatory"].copy())
+            trace[label]["u_inh"].append(neurons.u["inhibitory"].copy())
+            trace[label]["spikes"].append(fired[label].copy())
+        for label, trains in sources.items():
+            fired[label] = np.array([t in train for train in trains])
+        for label, projection in network.projections.items():
+            assert projection.plasticity is None
+            c = network.connections(label)
+            active = fired[projection.pre][c.pre]
+            np.add.at(pending[projection.post], (t + c.delay_ticks[active], int(projection.receptor == "inhibitory"),
+                                                 c.post[active]),
+                      lowered.projections[label].mantissas[active] << lowered.projections[label].weight_exp)
+    return {label: {k: np.array(v) for k, v in item.items()} for label, item in trace.items()}
+
+
+def lava_run(network, ticks, probes):
+    lowered = lower(network)
+    graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
+    for label, variable in probes:
+        graph.probe(label, variable)
+    return lowered, graph.run()
+
+
+def small_network():
+    net = nd.Network("small")
+    net.spike_source("S", [[1.0, 2.0, 9.0, 15.0], [2.0, 3.0, 4.0], [5.0, 6.0, 20.0]])
+    net.population("A", 4, parameters={"tau_m": 8.0, "cm": 0.3, "tau_syn_E": 4.0, "tau_syn_I": 1.5, "tau_refrac": 2.0,
+                                        "v_reset": -70.0, "v_thresh": -58.0, "i_offset": [0.0, 0.1, 0.2, 0.35]})
+    net.population("B", 2, parameters={"tau_m": 15.0, "cm": 0.5, "tau_syn_E": 2.0, "tau_refrac": 0.0})
+    net.project("S", "A", nd.AllToAll(), weight=[0.6, 0.9, 0.3, 1.2] * 3, delay=[1.0, 2.0, 3.0, 1.0] * 3)
+    net.project("S", "A", nd.FromList([2, 0], [1, 3]), weight=0.7, delay=3.0, receptor="inhibitory", label="inh")
+    net.project("A", "B", nd.AllToAll(), weight=1.5, delay=2.0)
+    for label in ("A", "B"):
+        net.record(label, ["spikes", "v"])
+    return net
+
+
+def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
+    net = small_network()
+    ticks = 40
+    lowered, (spikes, voltages, _, probed) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
+                                                                   ("B", "u"), ("B", "v")])
+    assert lowered.stock == {"B"}  # no refractoriness, reset to rest, one current: Lava's own LIF
+    expected = integer_run(net, lowered, ticks)
+    assert np.array_equal(probed[("A", "u_exc")], expected["A"]["u_exc"])
+    assert np.array_equal(probed[("A", "u_inh")], expected["A"]["u_inh"])
+    assert np.array_equal(probed[("A", "v")], expected["A"]["v"])
+    assert np.array_equal(probed[("B", "u")], expected["B"]["u_exc"])
+    assert np.array_equal(probed[("B", "v")], expected["B"]["v"])
+    for label in ("A", "B"):
+        lava_spikes = np.zeros((ticks, net.size_of(label)), bool)
+        lava_spikes[spikes[label][1], spikes[label][0]] = True
+        assert np.array_equal(lava_spikes, expected[label]["spikes"]), label
+    assert expected["A"]["spikes"].sum() > 3 and expected["B"]["spikes"].sum() > 0
+    assert np.any(np.diff(expected["A"]["v"], axis=0) == 0)  # refractory holds happened
+
+
+def test_pair_stdp_process_follows_its_stated_integer_rule():
+    # Pre at 10 and 40, post at 11 (driven), delay 1: at the pre spike of 40 the post event (11, seen
+    # at 12) potentiates against the pre at 10 (lag 2), then depresses from it (lag 28).
+    net = nd.Network("pair")
+    net.spike_source("pre", [[10.0, 40.0]])
+    net.spike_source("drive", [[10.0]])
+    net.population("post", 1, parameters={"tau_syn_E": 0.3})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0)
+    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.5, w_min=0.0, w_max=1.0)
+    net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
+    net.record("post", ["spikes"])
+    result = make_backend("lava").run(net, 50.0)
+    assert result.spikes.populations["post"][0].tolist() == [11.0]
+    fixed = lower(net).projections["plastic"]
+    units = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
+    plus, minus = decay_table(20.0, 1.0), decay_table(20.0, 1.0)
+    assert plus[2] == round(4096 * math.exp(-0.1)) and minus[28] == round(4096 * math.exp(-1.4))
+    weight = int(fixed.mantissas[0])
+    r = 256  # pre trace after the pre at 10; post trace 256 after the post at 11
+    weight = min(weight + ((units["A_plus"] * ((r * plus[2]) >> 12)) >> 8), units["w_max"])
+    weight = max(weight - ((units["A_minus"] * ((256 * minus[28]) >> 12)) >> 8), units["w_min"])
+    assert result.weights["plastic"]["weight"][0] == pytest.approx(weight * fixed.unit_nA[0], rel=1e-12)
+    float_rule = 0.5 + 0.5 * math.exp(-0.1) - 0.5 * math.exp(-1.4)
+    assert abs(result.weights["plastic"]["weight"][0] - float_rule) < 0.01
+
+
+def test_conversion_by_hand():
+    net = nd.Network("one")
+    net.population("P", 1, parameters={"tau_m": 20.0, "cm": 1.0, "tau_syn_E": 5.0, "v_thresh": -50.0})
+    net.spike_source("S", [[1.0]])
+    net.project("S", "P", nd.OneToOne(), weight=1.0)
+    lowered = lower(net)
+    fixed = lowered.populations["P"]
+    assert fixed.dv[0] == round(4096 * (1 - math.exp(-1 / 20)))      # 200
+    assert fixed.du_exc[0] == round(4096 * (1 - math.exp(-1 / 5))) - 1  # 741
+    gain = 200 / 4096 * 20.0
+    decay = (4096 - 742) / 4096
+    init = -(1 - decay) / math.log(decay)
+    # the largest single-tick input (1 nA) must stay within 2^21 units of u; 2 x 15 mV within 2^23
+    scale = 2 ** math.floor(math.log2(min(2**23 / 30.0, 2**21 / (gain * init * 1.0))))
+    assert fixed.scale == scale and fixed.vth[0] == 15 * scale
+    c = scale * gain * init * 1.0
+    exponent = max(0, math.ceil(math.log2(c / 255)) - 6)
+    assert lowered.projections["S->P"].weight_exp == exponent
+    assert lowered.projections["S->P"].mantissas[0] == round(c / 2 ** (exponent + 6))
+    assert lowered.stock == {"P"} or fixed.refractory_ticks[0] > 0
+
+
+# --- recordings and equivalence --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(RECORDINGS))
+def test_lava_reproduces_the_hardware_recordings(name):
+    data = json.loads((SHARED / "reference" / "ca3-cam" / name).read_text())
+    c, m, expected = recorded(data)
+    network = load_model("ca3-cam", {"cue_size": c, "content_size": m}).network
+    network = network.with_spike_times({"IN": [[float(t) for t in train] for train in expected["IN"]]})
+    result = make_backend("lava").run(network, RECORDINGS[name])
+    for population, trains in expected.items():
+        assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
+
+
+def test_feedforward_matches_the_quantization_aware_reference():
+    network = load_model("feedforward-poisson").network  # 200 LIF, 100 Poisson sources at 10 Hz, 5 s
+    reference = run_reference(lower(network).reference_network(), 5000.0)
+    target = make_backend("lava").run(network, 5000.0)
+    comparison = compare(target.spikes, reference.spikes, inputs=("inputs",))
+    assert comparison.overall.reference_spikes > 10000
+    assert comparison.overall.same_tick_fraction >= 0.99
+    assert comparison.overall.within_one_fraction >= 0.997
+    assert comparison.overall.rate_error <= 0.007
+
+
+def test_lava_processes_are_stopped_on_errors_and_interrupts():
+    network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 100.0}).network
+
+    def interrupt(fraction):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        make_backend("lava").run(network, 100.0, progress=interrupt)
+    assert multiprocessing.active_children() == []
+    make_backend("lava").run(network, 50.0)
+    assert multiprocessing.active_children() == []
+
+
+# --- design rules and the command line ---------------------------------------------------------
+
+def test_design_rules_for_loihi():
+    net = nd.Network("bad")
+    net.spike_source("S", [[1.0]] * 2)
+    net.population("P", 2)
+    net.project("S", "P", nd.OneToOne(), weight=1.0, delay=70.0, label="far")
+    net.project("S", "P", nd.AllToAll(), weight=[2.0, 0.001, 2.0, 2.0], label="tiny", receptor="inhibitory")
+    net.project("S", "P", nd.AllToAll(), plasticity=nd.STDP(semantics=nd.STDPSemantics.immediate()), label="classic")
+    lowered = lower(net)
+    text = " | ".join(str(f) for f in check_fixed(net, lowered.populations, lowered.projections, LOIHI2))
+    assert "error: projection 'far': delays up to 70 ticks exceed the 62" in text
+    assert "warning: projection 'tiny': 1 of 4 weights are below half a mantissa step" in text
+    assert "error: projection 'classic': the loihi target's PairSTDPSynapses runs sPyNNaker's rule" in text
+    big = nd.Network("big")
+    big.population("P", 2_000_000)
+    lowered = lower(big)
+    assert any("needs about 245 neuro cores" in str(f) for f in check_fixed(big, lowered.populations, lowered.projections, LOIHI2))
+
+
+def test_compile_reports_stock_and_own_processes(tmp_path):
+    out = tmp_path / "loihi"
+    result = CliRunner().invoke(main, ["compile", "ca3-cam", "--target", "loihi2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "CA3cueCueRecall->CA3contCueRecall: PairSTDPSynapses (neurodeploy)" in result.output
+    assert "IN(cue)->CA3cueCueRecall: lava.proc.sparse.Sparse (stock Lava)" in result.output
+    report = json.loads((out / "compile.json").read_text())
+    assert report["resources"]["neuro_cores"] == 9 and report["resources"]["available"] == 128
+    assert report["processes"]["populations"]["OUT"] == {"process": "CurrExpLIF", "origin": "neurodeploy"}
+
+
+def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
+    out = tmp_path / "cam"
+    result = CliRunner().invoke(main, ["deploy", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+                                       "--target", "loihi2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "9/9 operations answer as on the reference" in result.output and "PASS: lava on loihi2" in result.output
+    summary = json.loads((out / "deploy.json").read_text())
+    assert summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
+
+
+def test_run_with_the_lava_backend(tmp_path):
+    result = CliRunner().invoke(main, ["run", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+                                       "--backend", "lava", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0 and "agreement with an ideal associative memory: 9/9" in result.output
