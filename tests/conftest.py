@@ -31,3 +31,17 @@ def small_network():
     net.record("A", ["spikes", "v"])
     net.record("S")
     return net
+
+
+def stdp_pair_network():
+    """Pre spikes at 10 and 40, a post spike at 11 (driven separately), delay 1, tau+- 20 ms, A+- 0.5 nA,
+    on the inhibitory receptor so that the drive does not set its weight scale."""
+    net = nd.Network("pair")
+    net.spike_source("pre", [[10.0, 40.0]])
+    net.spike_source("drive", [[10.0]])
+    net.population("post", 1, parameters={"tau_syn_E": 0.3})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0)
+    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.5, w_min=0.0, w_max=1.0)
+    net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
+    net.record("post", ["spikes"])
+    return net, rule

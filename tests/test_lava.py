@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import ROOT, SHARED, run_reference
+from conftest import stdp_pair_network, ROOT, SHARED, run_reference
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
@@ -145,14 +145,7 @@ def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
 def test_pair_stdp_process_follows_its_stated_integer_rule():
     # Pre at 10 and 40, post at 11 (driven), delay 1: at the pre spike of 40 the post event (11, seen
     # at 12) potentiates against the pre at 10 (lag 2), then depresses from it (lag 28).
-    net = nd.Network("pair")
-    net.spike_source("pre", [[10.0, 40.0]])
-    net.spike_source("drive", [[10.0]])
-    net.population("post", 1, parameters={"tau_syn_E": 0.3})
-    net.project("drive", "post", nd.OneToOne(), weight=200.0)
-    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.5, w_min=0.0, w_max=1.0)
-    net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
-    net.record("post", ["spikes"])
+    net, rule = stdp_pair_network()
     result = make_backend("lava").run(net, 50.0)
     assert result.spikes.populations["post"][0].tolist() == [11.0]
     fixed = lower(net).projections["plastic"]

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import ROOT, SHARED, run_reference
+from conftest import stdp_pair_network, ROOT, SHARED, run_reference
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
@@ -132,14 +132,7 @@ def test_ring_buffer_saturates_at_16_bits(firing, saturated):
 
 def test_stdp_pair_bit_by_bit():
     # Pre spikes at 10 and 40, post spike at 11 (driven separately), delay 1, tau+- = 20 ms, A+- = 0.5 nA.
-    net = nd.Network("pair")
-    net.spike_source("pre", [[10.0, 40.0]])
-    net.spike_source("drive", [[10.0]])
-    net.population("post", 1, parameters={"tau_syn_E": 0.3})
-    net.project("drive", "post", nd.OneToOne(), weight=200.0)
-    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.5, w_min=0.0, w_max=1.0)
-    net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
-    net.record("post", ["spikes"])
+    net, rule = stdp_pair_network()
     result = run_spinnaker(net, 50.0)
     assert result.spikes.populations["post"][0].tolist() == [11.0]
     # Inhibitory shift 1 (W = w_max = 1); w = 8192 units = 16384 accum bits.

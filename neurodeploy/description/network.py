@@ -287,6 +287,20 @@ class Network:
             self._connections[label] = self._build_connections(self.projections[label])
         return self._connections[label]
 
+    def input_per_tick(self) -> dict[tuple[str, str], np.ndarray]:
+        """Per (population, receptor), the summed weight (nA) each neuron receives if all its inputs
+        arrive in one tick, plastic synapses at w_max: a bound for fixed-point formats."""
+        sums = {}
+        for projection in self.projections.values():
+            connections = self.connections(projection.label)
+            weights = np.abs(connections.weight)
+            if projection.plasticity is not None:
+                weights = np.full_like(weights, projection.plasticity.w_max)
+            key = (projection.post, projection.receptor)
+            per_post = np.bincount(connections.post, weights, minlength=self.size_of(projection.post))
+            sums[key] = sums.get(key, 0) + per_post
+        return sums
+
     def _build_connections(self, projection: Projection) -> Connections:
         where = f"projection '{projection.label}'"
         pre_offset, n_pre = self._view(projection, "pre")

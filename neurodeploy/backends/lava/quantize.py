@@ -98,24 +98,10 @@ def _bias(values: np.ndarray):
     return np.rint(values / 2.0 ** exponent).astype(np.int64), exponent
 
 
-def _single_tick_input(network: Network) -> dict:
-    """Per population and receptor, the largest summed weight (nA) one neuron can receive in a tick."""
-    sums = {}
-    for projection in network.projections.values():
-        connections = network.connections(projection.label)
-        weights = np.abs(connections.weight)
-        if projection.plasticity is not None:
-            weights = np.full_like(weights, projection.plasticity.w_max)
-        key = (projection.post, projection.receptor)
-        per_post = np.bincount(connections.post, weights, minlength=network.size_of(projection.post))
-        sums[key] = sums.get(key, 0) + per_post
-    return sums
-
-
 def population_fixed(network: Network) -> dict[str, PopulationFixed]:
     semantics: Semantics = network.semantics
     dt = semantics.dt
-    inputs = _single_tick_input(network)
+    inputs = network.input_per_tick()
     result = {}
     for label, population in network.populations.items():
         value = population.value

@@ -151,7 +151,7 @@ def weights_from_units(units, shift: int) -> np.ndarray:
 def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
     """Per projection: shift, resolution, worst relative weight error, synapses lost to zero, and
     saturation headroom of the ring buffer it writes into."""
-    worst_input = _worst_summed_input(network)
+    worst_input = {key: float(value.max()) for key, value in network.input_per_tick().items()}
     report = {}
     for label, projection in graph.projections.items():
         receptor = scaling[projection.post][RECEPTORS.index(projection.receptor)]
@@ -174,21 +174,6 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
             if worst_input[(projection.post, projection.receptor)] > 0 else None,
         }
     return report
-
-
-def _worst_summed_input(network: Network) -> dict:
-    """Largest input one post neuron can get in one tick per receptor: every weight (at w_max for
-    plastic synapses) arriving together."""
-    sums = {}
-    for projection in network.projections.values():
-        connections = network.connections(projection.label)
-        weights = np.abs(connections.weight)
-        if projection.plasticity is not None:
-            weights = np.full_like(weights, projection.plasticity.w_max)
-        key = (projection.post, projection.receptor)
-        per_post = np.bincount(connections.post, weights, minlength=network.size_of(projection.post))
-        sums[key] = sums.get(key, 0) + per_post
-    return {key: float(value.max()) for key, value in sums.items()}
 
 
 def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Network:
