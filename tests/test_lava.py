@@ -125,7 +125,7 @@ def small_network():
 def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
     net = small_network()
     ticks = 40
-    lowered, (spikes, voltages, _, probed) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
+    lowered, (spikes, voltages, _, probed, _) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
                                                                    ("B", "u"), ("B", "v")])
     assert lowered.stock == {"B"}  # no refractoriness, reset to rest, one current: Lava's own LIF
     expected = integer_run(net, lowered, ticks)

@@ -9,8 +9,10 @@ from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, STDPSemantics
 from neurodeploy.description.semantics import Semantics
+from neurodeploy.description.structural import StructuralEngine, Synaptogenesis
 
 __all__ = [
     "AllToAll", "CELL_TYPES", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network",
-    "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "load", "save",
+    "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "StructuralEngine", "Synaptogenesis", "load",
+    "save",
 ]

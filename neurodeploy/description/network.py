@@ -14,6 +14,7 @@ from neurodeploy.description.cells import CELL_TYPES, CellType
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.semantics import Semantics
+from neurodeploy.description.structural import Synaptogenesis, check_projection
 from neurodeploy.errors import ValidationError
 
 FORMAT = "neurodeploy.network"
@@ -143,6 +144,7 @@ class Projection:
     plasticity: STDP | None = None
     pre_slice: tuple | None = None
     post_slice: tuple | None = None
+    structural: Synaptogenesis | None = None
 
     def __post_init__(self):
         self.label = values.label(self.label, "projection")
@@ -165,6 +167,12 @@ class Projection:
                 raise ValidationError(where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}] nA")
         self.pre_slice = self._slice(self.pre_slice, "pre_slice")
         self.post_slice = self._slice(self.post_slice, "post_slice")
+        if self.structural is not None:
+            if not isinstance(self.structural, Synaptogenesis):
+                raise ValidationError(where, "structural", f"expected Synaptogenesis, got {self.structural!r}")
+            if self.pre_slice or self.post_slice:
+                raise ValidationError(where, "structural", "structural projections connect whole populations")
+            self.structural.validate(where)
 
     def _slice(self, value, name):
         if value is None:
@@ -184,6 +192,8 @@ class Projection:
                 "receptor": self.receptor}
         if self.plasticity is not None:
             data["plasticity"] = self.plasticity.to_dict()
+        if self.structural is not None:
+            data["structural"] = self.structural.to_dict()
         for name in ("pre_slice", "post_slice"):
             if getattr(self, name) is not None:
                 data[name] = list(getattr(self, name))
@@ -193,12 +203,14 @@ class Projection:
     def from_dict(cls, data) -> "Projection":
         where = f"projection '{data.get('label')}'" if isinstance(data, dict) else "projection"
         values.check_keys(data, ("label", "pre", "post", "connector", "weight", "delay", "receptor",
-                                 "plasticity", "pre_slice", "post_slice"), where,
+                                 "plasticity", "pre_slice", "post_slice", "structural"), where,
                           required=("label", "pre", "post", "connector"))
         fields = dict(data)
         fields["connector"] = connector_from_dict(data["connector"], where)
         if data.get("plasticity") is not None:
             fields["plasticity"] = STDP.from_dict(data["plasticity"], where)
+        if data.get("structural") is not None:
+            fields["structural"] = Synaptogenesis.from_dict(data["structural"], where)
         return cls(**fields)
 
 
@@ -228,6 +240,7 @@ class Network:
         self.spike_sources: dict[str, SpikeSource] = {}
         self.projections: dict[str, Projection] = {}
         self.recordings: dict[str, tuple[str, ...]] = {}
+        self.connectivity_recordings: dict[str, tuple[int, ...]] = {}
         self._connections: dict[str, Connections] = {}
 
     # --- building ------------------------------------------------------------------------------
@@ -256,11 +269,11 @@ class Network:
         return self.add(SpikeSource(label, len(spike_times) if size is None else size, spike_times))
 
     def project(self, pre, post, connector, weight=0.0, delay=1.0, receptor="excitatory", plasticity=None,
-                label=None, pre_slice=None, post_slice=None):
+                label=None, pre_slice=None, post_slice=None, structural=None):
         pre, post = _label_of(pre), _label_of(post)
         label = label or f"{pre}->{post}"
         return self.add(Projection(label, pre, post, connector, weight, delay, receptor, plasticity,
-                                   pre_slice, post_slice))
+                                   pre_slice, post_slice, structural))
 
     def record(self, label, variables=("spikes",)):
         """Record ``variables`` of a population (``spikes``, ``v``) or spike source (``spikes``)."""
@@ -276,6 +289,16 @@ class Network:
             values.choice(variable, allowed, where, "variables")
         self.recordings[label] = tuple(dict.fromkeys(variables))
 
+    def record_connectivity(self, projection, ticks):
+        """Snapshot a structural projection's synapses at the start of these ticks (after rewiring)."""
+        label = projection.label if isinstance(projection, Projection) else projection
+        where = f"connectivity recording '{label}'"
+        if label not in self.projections or self.projections[label].structural is None:
+            raise ValidationError(where, "projection", f"no structural projection '{label}'")
+        if not isinstance(ticks, (list, tuple)):
+            raise ValidationError(where, "ticks", f"expected a list of ticks, got {ticks!r}")
+        self.connectivity_recordings[label] = tuple(values.integer(t, where, "ticks", minimum=0) for t in ticks)
+
     # --- queries -------------------------------------------------------------------------------
 
     def size_of(self, label: str) -> int:
@@ -289,7 +312,8 @@ class Network:
 
     def input_per_tick(self) -> dict[tuple[str, str], np.ndarray]:
         """Per (population, receptor), the summed weight (nA) each neuron receives if all its inputs
-        arrive in one tick, plastic synapses at w_max: a bound for fixed-point formats."""
+        arrive in one tick, plastic synapses at w_max and structural projections at full capacity
+        (s_max synapses of the largest weight they can hold): a bound for fixed-point formats."""
         sums = {}
         for projection in self.projections.values():
             connections = self.connections(projection.label)
@@ -297,7 +321,11 @@ class Network:
             if projection.plasticity is not None:
                 weights = np.full_like(weights, projection.plasticity.w_max)
             key = (projection.post, projection.receptor)
-            per_post = np.bincount(connections.post, weights, minlength=self.size_of(projection.post))
+            size = self.size_of(projection.post)
+            per_post = np.bincount(connections.post, weights, minlength=size)
+            if projection.structural is not None:
+                largest = max(weights.max(initial=0.0), projection.structural.initial_weight)
+                per_post = np.full(size, projection.structural.s_max * largest)
             sums[key] = sums.get(key, 0) + per_post
         return sums
 
@@ -345,6 +373,8 @@ class Network:
             for side in ("pre", "post"):
                 self._check_endpoint(projection, side)
             self.connections(projection.label)
+            if projection.structural is not None:
+                check_projection(projection, self, f"projection '{projection.label}'")
         for label in self.recordings:
             if label not in self.populations and label not in self.spike_sources:
                 raise ValidationError(f"recording '{label}'", "population", f"unknown population or spike source '{label}'")
@@ -375,12 +405,15 @@ class Network:
             "spike_sources": [s.to_dict() for s in self.spike_sources.values()],
             "projections": [p.to_dict() for p in self.projections.values()],
             "recordings": {label: list(variables) for label, variables in self.recordings.items()},
+            **({"connectivity_recordings": {label: list(ticks) for label, ticks in self.connectivity_recordings.items()}}
+               if self.connectivity_recordings else {}),
         }
 
     @classmethod
     def from_dict(cls, data) -> "Network":
         values.check_keys(data, ("format", "version", "name", "seed", "duration", "semantics", "populations",
-                                 "spike_sources", "projections", "recordings"), "network", required=("format",))
+                                 "spike_sources", "projections", "recordings", "connectivity_recordings"), "network",
+                          required=("format",))
         if data["format"] != FORMAT:
             raise ValidationError("network", "format", f"expected {FORMAT!r}, got {data['format']!r}")
         if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
@@ -399,6 +432,11 @@ class Network:
             raise ValidationError("network", "recordings", "expected a mapping of labels to variable lists")
         for label, variables in recordings.items():
             network.record(label, variables)
+        snapshots = data.get("connectivity_recordings", {})
+        if not isinstance(snapshots, dict):
+            raise ValidationError("network", "connectivity_recordings", "expected a mapping of projections to ticks")
+        for label, ticks in snapshots.items():
+            network.record_connectivity(label, ticks)
         return network.validate()
 
     def __eq__(self, other):

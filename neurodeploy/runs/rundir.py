@@ -33,6 +33,8 @@ class RunResult:
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     details: dict = field(default_factory=dict)
+    structural: dict | None = None
+    """Formation and elimination events and connectivity snapshots (structural.json)."""
 
 
 def write_json_atomically(path: Path, data) -> None:
@@ -69,6 +71,8 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
     _write_json(directory / SPIKES, result.spikes.to_dict())
     for name, data in (documents or {}).items():
         _write_json(directory / name, data)
+    if result.structural is not None:
+        _write_json(directory / "structural.json", result.structural)
     if result.traces:
         np.savez_compressed(directory / "traces.npz", **{f"{label}.{variable}": array
                                                        for label, variables in result.traces.items()

@@ -10,6 +10,7 @@ import numpy as np
 from neurodeploy.backends import Backend, Progress
 from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
+from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.records import SpikeRecord
@@ -53,12 +54,18 @@ class Brian2Backend(Backend):
         for index, source in enumerate(network.spike_sources.values()):
             groups[source.label] = _spike_generator(source, context, f"source_{index}")
             objects.append(groups[source.label])
-        plastic = {}
+        plastic, structural = {}, {}
         for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
             synapses = lower(projection, context, groups[projection.pre], groups[projection.post], f"projection_{index}")
             objects.append(synapses)
+            if projection.structural is not None:
+                structural[projection.label] = synapses
             if projection.plasticity is not None:
                 plastic[projection.label] = synapses
+        rewiring = None
+        if structural:
+            rewiring = Rewiring(network, structural, groups, context.clock)
+            objects += rewiring.objects
         spike_monitors, v_monitors = {}, {}
         for label, variables in network.recordings.items():
             if "spikes" in variables:
@@ -82,7 +89,8 @@ class Brian2Backend(Backend):
             connections = network.connections(label)
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}
         return RunResult(spikes, traces, weights, versions={"brian2": b2.__version__, "numpy": np.__version__},
-                         details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall})
+                         details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall},
+                         structural=rewiring.engine.document() if rewiring else None)
 
     def _physics_step(self, model_dt: float) -> float:
         ratio = model_dt / self.physics_dt

@@ -11,6 +11,8 @@ import brian2 as b2
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
+from neurodeploy.backends.brian2.structural import connect_candidates
+from neurodeploy.errors import BackendError
 from neurodeploy.description import STDP, IFCurrExp, Population, Projection
 
 POPULATIONS = LoweringRegistry("brian2 (discrete)")
@@ -72,6 +74,12 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
 def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
     network = context.network
     receptor = RECEPTOR_VARIABLE[projection.receptor]
+    if projection.structural is not None:
+        synapses = b2.Synapses(source, target, "w : 1\nexists : 1",
+                               on_pre=f"isyn_{receptor}_post += init_{receptor}_post * w * exists",
+                               clock=context.clock, name=name, namespace={})
+        connect_candidates(synapses, network, projection)
+        return synapses
     synapses = b2.Synapses(source, target, "w : 1 (constant)",
                            on_pre=f"isyn_{receptor}_post += init_{receptor}_post * w",
                            clock=context.clock, name=name, namespace={})
@@ -83,6 +91,9 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
 
 @PROJECTIONS.register(STDP)
 def stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
+    if projection.structural is not None:
+        raise BackendError(f"projection '{projection.label}': the brian2 backend runs structural plasticity with "
+                           "static weights only, so far")
     """Pair STDP with the declared semantics.
 
     Every event of a synapse is processed ``d - 1`` ticks late, where the spike it delivers enters

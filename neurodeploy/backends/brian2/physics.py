@@ -45,3 +45,8 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
 
 
 PROJECTIONS.refuse(STDP, "physics mode runs static projections only; use the discrete mode for STDP")
+
+
+def refuse_structural(projection: Projection):
+    if projection.structural is not None:
+        raise BackendError(f"projection '{projection.label}': structural plasticity runs in the discrete mode only")

@@ -14,6 +14,7 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  projection_fixed, quantization_aware)
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network
+from neurodeploy.description.structural import structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
@@ -53,7 +54,7 @@ class LavaBackend(Backend):
         started = time.perf_counter()
         graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
         built = time.perf_counter()
-        spikes, voltages, weights, _ = graph.run(progress)
+        spikes, voltages, weights, _, events = graph.run(progress)
         finished = time.perf_counter()
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in spikes.items()})
@@ -63,4 +64,5 @@ class LavaBackend(Backend):
                          versions={"lava-nc": metadata.version("lava-nc"),
                                    "numpy": np.__version__},
                          details={"mode": "Lava fixed_pt (CPU)", "stock_lif": sorted(lowered.stock),
-                                  "build_s": built - started, "simulation_wall_time_s": finished - built})
+                                  "build_s": built - started, "simulation_wall_time_s": finished - built},
+                         structural=structural_document(network, events) if graph.structural else None)

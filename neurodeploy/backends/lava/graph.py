@@ -23,9 +23,11 @@ from scipy.sparse import csr_matrix
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
+from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, decay_table, stdp_units,
                                                  stock_threshold)
 from neurodeploy.description import Network
+from neurodeploy.description.structural import Event
 
 
 def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
@@ -49,7 +51,7 @@ class LavaGraph:
         self.fixed = populations
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
         self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
-        self.plastic = {}
+        self.plastic, self.structural = {}, {}
         self.connections = {}
         for label, projection in network.projections.items():
             self.connections[label] = self._projection(label, projection, projections[label])
@@ -101,7 +103,17 @@ class LavaGraph:
     def _projection(self, label, projection, fixed: ProjectionFixed):
         connections = self.network.connections(label)
         shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
-        if projection.plasticity is not None:
+        if projection.structural is not None:
+            matrix = np.zeros(shape, dtype=np.int64)
+            matrix[connections.post, connections.pre] = fixed.mantissas
+            attempts, period = projection.structural.schedule(self.network.semantics.dt)
+            process = StructuralSynapses(network=self.network, label=label, mantissas=matrix,
+                                         weight_exp=fixed.weight_exp,
+                                         initial_mantissa=fixed.mantissa_of(projection.structural.initial_weight),
+                                         max_events=max(1, attempts * (self.ticks // period + 1)),
+                                         name=f"projection {label}")
+            self.structural[label] = process
+        elif projection.plasticity is not None:
             rule = projection.plasticity
             units = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
             process = PairSTDPSynapses(
@@ -145,8 +157,11 @@ class LavaGraph:
                 raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
                 voltages[label] = v_rest + raw.reshape(self.ticks, -1) / fixed.scale
             weights = {label: process.weights.get().astype(np.int64) for label, process in self.plastic.items()}
+            events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
+                      for label, process in self.structural.items()
+                      for tick, kind, pre, post in process.events.get()[:int(process.n_events.get()[0])]]
             probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
                       .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
         finally:
             anchor.stop()
-        return spikes, voltages, weights, probed
+        return spikes, voltages, weights, probed, events

@@ -70,10 +70,15 @@ class ProjectionFixed:
     weight_exp: int
     mantissas: np.ndarray  # per synapse, connection order
     unit_nA: np.ndarray  # nA per mantissa unit, per synapse
+    post_unit_nA: np.ndarray  # nA per mantissa unit, per post neuron
 
     @property
     def stored_weights(self) -> np.ndarray:
         return self.mantissas * self.unit_nA
+
+    def mantissa_of(self, weight_nA: float) -> int:
+        """A weight every post neuron stores alike (plastic and structural projections have one unit)."""
+        return int(min(round(weight_nA / float(np.median(self.post_unit_nA))), WEIGHT_MANTISSA_MAX))
 
 
 def decay_code(tau, dt: float) -> np.ndarray:
@@ -142,12 +147,16 @@ def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) 
         largest = contribution.max() if contribution.size else 0.0
         if projection.plasticity is not None and contribution.size:
             largest = max(largest, float((projection.plasticity.w_max * units_per_nA).max()))
+        if projection.structural is not None:  # every post neuron may get synapses of the initial weight
+            everywhere = post.scale * post.gain * init
+            largest = max(largest, float((projection.structural.initial_weight * everywhere).max()))
         exponent = 0
         if largest > 0:
             exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
         step = 2.0 ** (exponent + ACTIVATION_SHIFT)
         mantissas = np.minimum(np.rint(contribution / step), WEIGHT_MANTISSA_MAX).astype(np.int64)
-        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA)
+        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA,
+                                        step / (post.scale * post.gain * init))
     return result
 
 
@@ -208,6 +217,9 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
     for entry in data["projections"]:
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()
+        if "structural" in entry:
+            entry["structural"]["initial_weight"] = fixed.mantissa_of(entry["structural"]["initial_weight"]) * float(
+                np.median(fixed.post_unit_nA))
         if "plasticity" in entry:
             rule = entry["plasticity"]
             unit = float(np.median(fixed.unit_nA))

@@ -31,7 +31,7 @@ class SpinnakerBackend(Backend):
         scaling = ring_buffer_scaling(graph)
         record_v = [label for label, variables in network.recordings.items() if "v" in variables]
         started = time.perf_counter()
-        spikes, traces, weights = Emulator(network, graph, scaling).run(ticks, record_v, progress)
+        spikes, traces, weights, structural = Emulator(network, graph, scaling).run(ticks, record_v, progress)
         wall = time.perf_counter() - started
         recorded = {label for label, variables in network.recordings.items() if "spikes" in variables}
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
@@ -42,7 +42,8 @@ class SpinnakerBackend(Backend):
              for label, w in weights.items()},
             versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
             details={"mode": "fixed-point emulation", "simulation_wall_time_s": wall,
-                     "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}})
+                     "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}},
+            structural=structural)
 
 
 def _flatten(events):

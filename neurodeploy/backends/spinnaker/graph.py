@@ -47,6 +47,7 @@ class GraphProjection:
     delay: float | None = None
     connections: np.ndarray | None = None  # FromListConnector rows: pre, post, weight, delay (ms)
     stdp: dict | None = None
+    structural: dict | None = None  # Synaptogenesis parameters (StructuralMechanismStatic/STDP)
 
     @property
     def is_from_list(self) -> bool:
@@ -80,7 +81,7 @@ def _scalar(value):
 def _native_connector(projection: Projection):
     """The sPyNNaker connector that means exactly this projection, or None (use a from-list)."""
     weight, delay = _scalar(projection.weight), _scalar(projection.delay)
-    if weight is None or delay is None or projection.pre_slice or projection.post_slice:
+    if weight is None or delay is None or projection.pre_slice or projection.post_slice or projection.structural:
         return None
     if isinstance(projection.connector, OneToOne):
         return "OneToOneConnector", True
@@ -107,7 +108,7 @@ def lower(network: Network) -> SpinnakerGraph:
     projections = {}
     for projection in network.projections.values():
         connections = network.connections(projection.label)
-        if len(connections.pre) == 0:
+        if len(connections.pre) == 0 and projection.structural is None:
             continue
         native = _native_connector(projection)
         graph_projection = GraphProjection(
@@ -122,6 +123,8 @@ def lower(network: Network) -> SpinnakerGraph:
         if isinstance(projection.plasticity, STDP):
             rule = projection.plasticity
             graph_projection.stdp = {name: getattr(rule, name) for name in STDP.FIELDS}
+        if projection.structural is not None:
+            graph_projection.structural = {**projection.structural.to_dict(), "seed": network.seed}
         projections[projection.label] = graph_projection
     return SpinnakerGraph(network.semantics.dt, populations, projections)
 

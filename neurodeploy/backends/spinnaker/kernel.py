@@ -24,7 +24,7 @@ import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import RECEPTORS, weight_units, weights_from_units
-from neurodeploy.description import Network
+from neurodeploy.description import Connections, Network, StructuralEngine
 
 HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
 
@@ -185,6 +185,17 @@ class _Projection:
         return result
 
 
+def _candidates(network: Network, projection) -> Connections:
+    """Every pre-post pair of a structural projection, pre-major (synapse ``pre * n_post + post``);
+    pairs without a synapse weigh 0 and transmit nothing."""
+    n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
+    connections = network.connections(projection.label)
+    weights = np.zeros(n_pre * n_post)
+    weights[connections.pre * n_post + connections.post] = connections.weight
+    return Connections(np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), weights,
+                       np.ones(n_pre * n_post, dtype=np.int64))
+
+
 def _rule(stdp: dict, dt: float, shift: int) -> _Rule:
     return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt),
                  fp.s1615(stdp["A_plus"]), fp.s1615(stdp["A_minus"]), fp.s1615(stdp["w_min"]),
@@ -209,7 +220,7 @@ class Emulator:
                              for label, source in network.spike_sources.items()}
         self.projections: dict[str, list[_Projection]] = {label: [] for label in
                                                            [*network.populations, *network.spike_sources]}
-        self.plastic = {}
+        self.plastic, self.structural = {}, {}
         for label, graph_projection in graph.projections.items():
             projection = network.projections[label]
             post = self.populations[projection.post]
@@ -218,11 +229,17 @@ class Emulator:
             rule = _rule(graph_projection.stdp, dt, shift) if graph_projection.stdp else None
             if rule is not None:
                 post.tau_minus_lut = rule.tau_minus_lut
-            emulated = _Projection(label, network.connections(label), network.size_of(projection.pre), post,
-                                   receptor, shift, rule)
+            connections = network.connections(label)
+            if projection.structural is not None:
+                connections = _candidates(network, projection)
+            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor, shift, rule)
+            if projection.structural is not None:
+                self.structural[label] = emulated
             self.projections[projection.pre].append(emulated)
             if rule is not None:
                 self.plastic[label] = emulated
+        self.network = network
+        self.engine = StructuralEngine.for_network(network) if self.structural else None
 
     def run(self, ticks: int, record_v=(), progress=None):
         """Spike ticks per population and spike source, V traces (mV) of ``record_v``, final plastic weights."""
@@ -230,7 +247,10 @@ class Emulator:
         traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
         source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
         report_every = max(1, ticks // 20)
+        emitted = {label: np.empty(0, dtype=np.int64) for label in self.projections}
         for t in range(ticks):
+            if self.engine is not None:
+                self._rewire(t, emitted)
             emitted = {label: population.step(t) for label, population in self.populations.items()}
             for label, by_tick in source_spikes.items():
                 emitted[label] = by_tick.get(t, np.empty(0, dtype=np.int64))
@@ -244,7 +264,15 @@ class Emulator:
             if progress is not None and (t + 1) % report_every == 0:
                 progress((t + 1) / ticks)
         weights = {label: projection.weights() for label, projection in self.plastic.items()}
-        return spikes, traces, weights
+        return spikes, traces, weights, self.engine.document() if self.engine is not None else None
+
+    def _rewire(self, t: int, previous: dict):
+        """The network's structural decisions for tick t, applied to the candidate synapses' weights."""
+        for event in self.engine.step(t, lambda label: previous[self.network.projections[label].pre]):
+            emulated = self.structural[event.projection]
+            index = event.pre * emulated.post.size + event.post
+            rule = self.network.projections[event.projection].structural
+            emulated.units[index] = weight_units(rule.initial_weight, emulated.shift) if event.kind == "form" else 0
 
 
 def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:

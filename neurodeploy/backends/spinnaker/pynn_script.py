@@ -19,17 +19,34 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def _synapse(sim, projection):
+def _synapse(sim, projection, dt):
     values = {} if projection["weight"] is None else {"weight": projection["weight"], "delay": projection["delay"]}
-    rule = projection["stdp"]
+    rule, structural = projection["stdp"], projection["structural"]
+    plasticity = {}
+    if rule is not None:
+        dependence = (sim.AdditiveWeightDependence if rule["weight_dependence"] == "additive"
+                      else sim.MultiplicativeWeightDependence)
+        plasticity = {"timing_dependence": sim.SpikePairRule(tau_plus=rule["tau_plus"], tau_minus=rule["tau_minus"],
+                                                             A_plus=rule["A_plus"], A_minus=rule["A_minus"]),
+                      "weight_dependence": dependence(w_min=rule["w_min"], w_max=rule["w_max"])}
+    if structural is not None:
+        mechanism = sim.StructuralMechanismSTDP if rule is not None else sim.StructuralMechanismStatic
+        selection = (sim.LastNeuronSelection() if structural["partner_selection"] == "last_neuron"
+                     else sim.RandomSelection())
+        formation = sim.DistanceDependentFormation(
+            grid=structural["grid"], p_form_forward=structural["p_form_forward"],
+            sigma_form_forward=structural["sigma_form_forward"], p_form_lateral=structural["p_form_lateral"],
+            sigma_form_lateral=structural["sigma_form_lateral"])
+        elimination = sim.RandomByWeightElimination(
+            threshold=structural["weight_threshold"], prob_elim_depressed=structural["p_elim_dep"],
+            prob_elim_potentiated=structural["p_elim_pot"])
+        return mechanism(partner_selection=selection, formation=formation, elimination=elimination,
+                         f_rew=structural["f_rew"], initial_weight=structural["initial_weight"], initial_delay=dt,
+                         s_max=structural["s_max"], with_replacement=False, seed=structural["seed"], **plasticity,
+                         **values)
     if rule is None:
         return sim.StaticSynapse(**values)
-    dependence = (sim.AdditiveWeightDependence if rule["weight_dependence"] == "additive"
-                  else sim.MultiplicativeWeightDependence)
-    return sim.STDPMechanism(
-        timing_dependence=sim.SpikePairRule(tau_plus=rule["tau_plus"], tau_minus=rule["tau_minus"],
-                                            A_plus=rule["A_plus"], A_minus=rule["A_minus"]),
-        weight_dependence=dependence(w_min=rule["w_min"], w_max=rule["w_max"]), **values)
+    return sim.STDPMechanism(**plasticity, **values)
 
 
 def build(sim, directory=HERE):
@@ -54,14 +71,16 @@ def build(sim, directory=HERE):
     projections = {}
     for spec in graph["projections"]:
         if spec["connector"] == "FromListConnector":
-            connector = sim.FromListConnector(arrays[graph["from_list_keys"][spec["label"]]],
-                                              column_names=["weight", "delay"])
+            rows = arrays[graph["from_list_keys"][spec["label"]]]
+            # sPyNNaker 7.4.1 cannot size an empty list that carries weight columns
+            connector = (sim.FromListConnector(rows, column_names=["weight", "delay"]) if len(rows)
+                         else sim.FromListConnector([]))
         elif spec["connector"] == "OneToOneConnector":
             connector = sim.OneToOneConnector()
         else:
             connector = sim.AllToAllConnector(allow_self_connections=spec["allow_self_connections"])
         projections[spec["label"]] = sim.Projection(
-            populations[spec["pre"]], populations[spec["post"]], connector, synapse_type=_synapse(sim, spec),
+            populations[spec["pre"]], populations[spec["post"]], connector, synapse_type=_synapse(sim, spec, graph["dt"]),
             receptor_type=spec["receptor"], label=spec["label"])
     return graph, populations, projections
 

@@ -58,7 +58,9 @@ class ProjectionStats:
 
 
 def projection_stats(projection: GraphProjection, graph: SpinnakerGraph) -> ProjectionStats:
-    if projection.is_from_list:
+    if projection.is_from_list and len(projection.connections) == 0:  # an empty structural projection
+        stats = [0, 0.0, 0.0, 0.0, 0.0]
+    elif projection.is_from_list:
         rows = projection.connections
         n_conns = int(np.bincount(rows[:, 1].astype(np.int64)).max())
         weights = np.abs(rows[:, 2])
@@ -68,6 +70,9 @@ def projection_stats(projection: GraphProjection, graph: SpinnakerGraph) -> Proj
         n_conns = 1 if projection.connector == "OneToOneConnector" else n_pre
         weight = abs(projection.weight)
         stats = [n_conns, weight, 0.0, weight, 0.0]
+    if projection.structural is not None:  # new synapses get the initial weight
+        stats[3] = max(stats[3], projection.structural["initial_weight"])
+        stats[1], stats[2] = stats[3], 0.0
     if projection.stdp is not None:  # STDP sizes the ring buffer for weights that may all reach w_max
         stats[3] = max(stats[3], projection.stdp["w_max"])
         stats[1], stats[2] = stats[3], 0.0
@@ -214,4 +219,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             rule = projection["plasticity"]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
                 rule[name] = fp.s1615(rule[name]) / fp.ONE
+        if "structural" in projection:
+            rule = projection["structural"]
+            rule["initial_weight"] = float(weights_from_units(weight_units(rule["initial_weight"], shift), shift))
     return Network.from_dict(data)

@@ -14,6 +14,11 @@ RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
 # table); a static synapse is one word, a pair-rule plastic one two half-words after a 2-word header.
 MAX_ROW_SYNAPSES = {"static": 256, "plastic": 254}
+# Synaptic events one synapse core processes per second (sPyNNaker's planning figures); each rewiring
+# attempt costs as much as 17 synapses; every source is assumed to fire at 30 Hz.
+SYNAPSE_EVENTS_PER_CORE = {"static": 13_000_000, "plastic": 1_400_000}
+REWIRING_COST_SYNAPSES = 17
+ASSUMED_RATE_HZ = 30
 
 
 def check_semantics(network: Network) -> list[Finding]:
@@ -65,9 +70,49 @@ def _longest_row(connections, per_core: int, slots: int) -> int:
     return int(np.unique(key, return_counts=True)[1].max())
 
 
+def check_structural(network: Network) -> list[Finding]:
+    """sPyNNaker's conditions for StructuralMechanismStatic/STDP."""
+    findings, by_post, pairs = [], {}, {}
+    for projection in network.projections.values():
+        rule = projection.structural
+        if rule is None:
+            continue
+        subject = f"projection '{projection.label}'"
+        earlier = by_post.setdefault(projection.post, projection)
+        if earlier is not projection and (earlier.structural.to_dict(), earlier.plasticity is None) != (
+                rule.to_dict(), projection.plasticity is None):
+            findings.append(Finding("error", subject, f"structural projections into '{projection.post}' must share one "
+                                    f"rule on sPyNNaker, but '{earlier.label}' differs"))
+        elif earlier is not projection and projection.plasticity is None:
+            findings.append(Finding("error", subject, f"sPyNNaker 7.4.1 cannot merge two static structural projections "
+                                    f"into '{projection.post}' (with '{earlier.label}'; its StructuralMechanismStatic "
+                                    "comparison is unimplemented): use one, or STDP on both"))
+        pair = pairs.setdefault((projection.pre, projection.post), projection.label)
+        if pair != projection.label:
+            findings.append(Finding("error", subject, f"sPyNNaker allows one structural projection between "
+                                    f"'{projection.pre}' and '{projection.post}' ('{pair}' is one)"))
+        if rule.grid[0] > 1 and rule.grid[1] > 1:
+            findings.append(Finding("warning", subject, "on a board, sPyNNaker 7.4.1 computes grid positions with a "
+                                    "mis-scaled reciprocal (written S0.31, read as u0.32) and its own random generator: "
+                                    "formation there follows other distances and draws; the emulation follows the "
+                                    "description, so compare a board run statistically"))
+    for post, projection in by_post.items():
+        incoming = [p for p in network.projections.values() if p.post == post]
+        plastic = any(p.plasticity is not None for p in incoming)
+        capacity = (SYNAPSE_EVENTS_PER_CORE["plastic" if plastic else "static"]
+                    - REWIRING_COST_SYNAPSES * projection.structural.f_rew)
+        demand = sum(math.ceil(projection.structural.s_max * ASSUMED_RATE_HZ * network.size_of(p.pre)) for p in incoming)
+        cores = math.ceil(demand / capacity) if capacity > 0 else math.inf
+        if cores > 1:
+            findings.append(Finding("error", f"population '{post}'", f"its synapses need {cores} synapse cores by "
+                                    "sPyNNaker's estimate, but structural plasticity runs on one: reduce s_max, f_rew "
+                                    "or the pre populations"))
+    return findings
+
+
 def check_target(network: Network, graph, scaling, target: dict) -> list[Finding]:
     """Everything of :func:`check_semantics`, plus the target's resources and numeric formats."""
-    findings = check_semantics(network)
+    findings = check_semantics(network) + check_structural(network)
     per_core = target["neurons_per_core"]
     dt = network.semantics.dt
     if dt != target["timestep_ms"]:

@@ -1,0 +1,61 @@
+"""Structural plasticity on the reference: every candidate pair is a Brian2 synapse with an ``exists``
+flag; at the start of each tick a network operation runs the network's StructuralEngine (the one
+decision procedure every backend shares) and sets the flags and weights it decides."""
+from __future__ import annotations
+
+import brian2 as b2
+import numpy as np
+
+from neurodeploy.description import Network, Projection, StructuralEngine
+
+
+def connect_candidates(synapses: b2.Synapses, network: Network, projection: Projection) -> None:
+    """Synapse ``pre * n_post + post`` for every pair; the connector's pairs exist with their weights."""
+    n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
+    synapses.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+    connections = network.connections(projection.label)
+    index = connections.pre * n_post + connections.post
+    exists = np.zeros(n_pre * n_post)
+    exists[index] = 1.0
+    weights = np.zeros(n_pre * n_post)
+    weights[index] = connections.weight
+    synapses.exists = exists
+    synapses.w = weights
+    synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
+
+
+class Rewiring:
+    """The engine driven from Brian2: previous tick's spikes from monitors, events applied to flags."""
+
+    def __init__(self, network: Network, synapses: dict[str, b2.Synapses], groups: dict, clock: b2.Clock):
+        self.network, self.synapses, self.clock = network, synapses, clock
+        self.engine = StructuralEngine.for_network(network)
+        pre_labels = {network.projections[label].pre for label in self.engine.projections}
+        self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in pre_labels}
+        self.seen = {label: 0 for label in pre_labels}
+        self.operation = b2.NetworkOperation(self._step, when="start", clock=clock)
+
+    @property
+    def objects(self) -> list:
+        return [self.operation, *self.monitors.values()]
+
+    def _previous_spikes(self) -> dict[str, np.ndarray]:
+        spikes = {}
+        for label, monitor in self.monitors.items():
+            count = monitor.num_spikes
+            spikes[label] = np.unique(np.asarray(monitor.i[self.seen[label]:count]))
+            self.seen[label] = count
+        return spikes
+
+    def _step(self):
+        tick = int(round(float(self.clock.t / self.clock.dt)))
+        previous = self._previous_spikes()
+        for event in self.engine.step(tick, lambda label: previous[self.network.projections[label].pre]):
+            synapses = self.synapses[event.projection]
+            n_post = self.network.size_of(self.network.projections[event.projection].post)
+            index = event.pre * n_post + event.post
+            if event.kind == "form":
+                synapses.exists[index] = 1.0
+                synapses.w[index] = self.engine.projections[event.projection].rule.initial_weight
+            else:
+                synapses.exists[index] = 0.0

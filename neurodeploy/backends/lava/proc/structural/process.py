@@ -1,0 +1,28 @@
+"""Static synapses that form and vanish by sPyNNaker's rule (``neurodeploy.description.structural``).
+
+Every candidate pair holds an 8-bit mantissa (0 without a synapse). At the start of each tick the
+projection's ProjectionRewiring, the decision procedure every backend shares, draws from the
+projection's own stream and decides formation and elimination; the process applies them, then
+delivers the tick's spikes (``a = (W s) << weight_exp``, arriving one tick later). Events are kept in
+``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+
+class StructuralSynapses(AbstractProcess):
+    def __init__(self, *, network, label, mantissas, weight_exp, initial_mantissa, max_events, name=None):
+        projection = network.projections[label]
+        n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
+        super().__init__(network=network.to_dict(), label=label, weight_exp=weight_exp,
+                         initial_mantissa=initial_mantissa, name=name)
+        self.s_in = InPort(shape=(n_pre,))
+        self.a_out = OutPort(shape=(n_post,))
+        self.weights = Var(shape=(n_post, n_pre), init=np.asarray(mantissas))
+        self.a_buff = Var(shape=(n_post,), init=0)
+        self.events = Var(shape=(max_events, 4), init=0)
+        self.n_events = Var(shape=(1,), init=0)
