@@ -16,7 +16,7 @@ from neurodeploy.backends.spinnaker.rules import check_structural
 from neurodeploy.backends.spinnaker.toolchain import compile_network, map_on_virtual_board
 from neurodeploy.catalog import target_descriptions
 from neurodeploy.cli import main
-from neurodeploy.description.structural import ProjectionRewiring, StructuralEngine
+from neurodeploy.description.structural import ProjectionRewiring, StructuralEngine, rewiring_for
 
 
 def rewiring_network(selection="random", n_pre=16, s_max=8, p_form=0.5, sigma=2.0, p_elim=0.05, seed=4,
@@ -161,6 +161,88 @@ def test_steady_state_on_every_backend(backend):
     assert len(result.structural["connectivity"]["sp"]["end"]) == round(counts[-1] * 16)
 
 
+def rewiring_stdp_network(selection="random", a_plus=0.4, a_minus=0.5):
+    """The rewiring network with additive STDP, bounds above the firing threshold (spikes do not hang
+    on the weights) and elimination that depends on them: p_elim_dep 0.2 below 9.5 nA, 0.02 above."""
+    data = rewiring_network(selection).to_dict()
+    projection = data["projections"][0]
+    projection["plasticity"] = nd.STDP(tau_plus=16.7, tau_minus=33.7, A_plus=a_plus, A_minus=a_minus, w_min=7.0,
+                                       w_max=12.0, weight_dependence="additive").to_dict()
+    projection["structural"].update(weight_threshold=9.5, p_elim_dep=0.2, p_elim_pot=0.02)
+    return nd.Network.from_dict(data)
+
+
+def static_twin(network):
+    data = network.to_dict()
+    data["projections"][0]["plasticity"] = None
+    return nd.Network.from_dict(data)
+
+
+def by_pair(weights: dict) -> dict:
+    return {(int(a), int(b)): float(w) for a, b, w in zip(weights["pre"], weights["post"], weights["weight"])}
+
+
+@pytest.mark.parametrize("selection", ["random", "last_neuron"])
+def test_rewiring_with_stdp_same_decisions_spikes_and_weights_on_spinnaker(selection):
+    network = rewiring_stdp_network(selection)
+    reference = make_backend("brian2").run(network, 400.0)
+    spinnaker = make_backend("spinnaker").run(network, 400.0)
+    assert reference.structural != make_backend("brian2").run(static_twin(network), 400.0).structural  # STDP decides
+    assert spinnaker.structural == reference.structural
+    for ours, theirs in zip(spinnaker.spikes.populations["P"], reference.spikes.populations["P"]):
+        assert np.array_equal(ours, theirs)
+    ours, theirs = by_pair(spinnaker.weights["sp"]), by_pair(reference.weights["sp"])
+    assert set(ours) == set(theirs) == {tuple(pair) for pair in reference.structural["connectivity"]["sp"]["end"]}
+    assert max(abs(ours[pair] - theirs[pair]) for pair in ours) < 0.03  # 16-bit weights, 11-bit traces
+    assert min(theirs.values()) >= 7.0 and any(7.0 < w < 12.0 and w != 10.0 for w in theirs.values())
+
+
+def test_rewiring_with_stdp_same_decisions_on_lava():
+    # Lava's 8-bit weights move a weight near 9.5 nA by a unit (0.05 nA) and with it a decision, as
+    # arithmetic moves a spike near threshold: steps of several nA keep every comparison clear.
+    network = rewiring_stdp_network("last_neuron", a_plus=3.0, a_minus=5.0)
+    reference = make_backend("brian2").run(network, 400.0)
+    lava = make_backend("lava").run(network, 400.0)
+    assert reference.structural != make_backend("brian2").run(static_twin(network), 400.0).structural
+    assert lava.structural == reference.structural
+    for ours, theirs in zip(lava.spikes.populations["P"], reference.spikes.populations["P"]):
+        assert np.array_equal(ours, theirs)
+    ours, theirs = by_pair(lava.weights["sp"]), by_pair(reference.weights["sp"])
+    assert set(ours) == set(theirs) and max(abs(ours[pair] - theirs[pair]) for pair in ours) < 0.05
+
+
+def late_synapse_network(seed: int) -> nd.Network:
+    """S fires at 0 and 60, T makes P fire at 2; the one synapse S->P forms at a tick the seed decides."""
+    net = nd.Network("late-synapse", seed=seed)
+    net.spike_source("S", [[0.0, 60.0]])
+    net.spike_source("T", [[1.0]])
+    net.population("P", 1, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27,
+                                       "v_thresh": -62.0})
+    net.project("T", "P", nd.OneToOne(), weight=20.0, label="drive")
+    net.project("S", "P", nd.FromList([], []), weight=1.0, label="sp", plasticity=nd.STDP(
+        tau_plus=16.7, tau_minus=33.7, A_plus=0.4, A_minus=0.5, w_min=0.0, w_max=12.0, weight_dependence="additive"),
+        structural=nd.Synaptogenesis(s_max=1, f_rew=1000.0, partner_selection="random", grid=(1, 1),
+                                     p_form_forward=0.05, sigma_form_forward=1e9, p_elim_dep=0.0, p_elim_pot=0.0,
+                                     initial_weight=1.0))
+    net.record("P")
+    return net
+
+
+@pytest.mark.parametrize("backend, tolerance", [("brian2", 1e-9), ("spinnaker", 0.01), ("lava", 0.05)])
+def test_formed_synapse_takes_the_potentiation_since_the_last_pre_spike(backend, tolerance):
+    # By hand, from the declared rule: the post event (2 + delay 1) potentiates against the pre spike
+    # at 0, the pre spike at 60 depresses against it; formed before or after the post spike, the
+    # synapse ends with the same weight, and holds 1.0 until the pre spike applies the update.
+    expected = 1.0 + 0.4 * math.exp(-3 / 16.7) - 0.5 * math.exp(-57 / 33.7)
+    for seed, formed in ((4, 1), (0, 21)):
+        result = make_backend(backend).run(late_synapse_network(seed), 80.0)
+        assert result.structural["events"]["sp"] == [[formed, "form", 0, 0]]
+        assert [ticks.tolist() for ticks in result.spikes.ticks("P")] == [[2]]
+        assert result.weights["sp"]["weight"][0] == pytest.approx(expected, abs=tolerance)
+    held = make_backend(backend).run(late_synapse_network(0), 50.0).weights["sp"]["weight"][0]
+    assert held == pytest.approx(1.0, abs=tolerance)
+
+
 def test_structural_json_beside_the_spikes(tmp_path):
     network = rewiring_network()
     network.record_connectivity("sp", [100])
@@ -210,3 +292,110 @@ def test_engine_for_the_whole_network_steps_every_projection():
     engine = StructuralEngine.for_network(network)
     events = [e for tick in range(100) for e in engine.step(tick, lambda label: np.array([1, 3]))]
     assert events == engine.events and engine.document()["events"]["sp"][0][0] == events[0].tick
+
+
+# --- coincidence-driven wiring ----------------------------------------------------------------
+
+def coincidence_network(s_max=2, epoch=4.0, retention=0.5, initial=([], [])):
+    net = nd.Network("coincidence")
+    net.spike_source("S", [[]] * 3)
+    net.population("P", 2)
+    net.project("S", "P", nd.FromList(*initial), weight=1.0, label="c", structural=nd.CoincidenceWiring(
+        s_max=s_max, tau_coincidence=2.0, epoch=epoch, form_threshold=1.2, elim_threshold=0.3, retention=retention,
+        initial_weight=1.0))
+    return net
+
+
+def test_coincidence_scores_decisions_and_forgetting_by_hand():
+    rewiring = rewiring_for(coincidence_network(), "c")
+    spikes = {0: ([0, 1], [0]), 2: ([], [0, 1]), 3: ([2], [])}  # tick: (pre, post)
+    events = []
+    for tick in range(1, 20):
+        pre, post = spikes.get(tick - 1, ([], []))
+        events += [(e.tick, e.kind, e.pre, e.post) for e in rewiring.step(tick, np.array(pre), np.array(post))]
+        if tick == 4:  # by hand, before the first decision's retention: traces e^(-k/2) after k ticks
+            e1 = math.exp(-1.0)  # lag 2 ticks with tau 2 ms
+            post_0 = math.exp(-0.5) + math.exp(-1.5)  # post 0's trace at tick 3: spikes at 2 and 0
+            expected = np.array([[1 + e1, e1], [1 + e1, e1], [post_0, math.exp(-0.5)]]) * 0.5
+            assert rewiring.scores == pytest.approx(expected)
+    # pre 0 and 1 score 1 + e^-1 = 1.37 with post 0 (>= 1.2): both form at the first decision (tick 4);
+    # halved every epoch, 0.68 at 8, 0.34 at 12, 0.17 at 16 < 0.3: eliminated then.
+    assert events == [(4, "form", 0, 0), (4, "form", 1, 0), (16, "eliminate", 0, 0), (16, "eliminate", 1, 0)]
+
+
+def test_coincidence_fills_free_slots_best_score_first():
+    rewiring = rewiring_for(coincidence_network(s_max=1, retention=1.0), "c")
+    rewiring.step(1, np.array([0, 1]), np.array([1]))  # tick 0: pre 0, 1 and post 1 together: 1 each
+    rewiring.step(2, np.array([2]), np.array([]))  # tick 1: pre 2 after post 1: e^-0.5
+    rewiring.step(3, np.array([]), np.array([1]))  # tick 2: post 1 again: + e^-1 for 0, 1, + e^-0.5 for 2
+    assert rewiring.scores[:, 1] == pytest.approx([1 + math.exp(-1)] * 2 + [2 * math.exp(-0.5)])
+    events = rewiring.step(4, np.array([]), np.array([]))
+    # all three pass 1.2; pre 0 and 1 tie above pre 2 for the one slot of post 1: the lower index wins
+    assert [(e.kind, e.pre, e.post) for e in events] == [("form", 0, 1)]
+
+
+def test_connector_synapses_start_at_the_formation_threshold():
+    rewiring = rewiring_for(coincidence_network(initial=([2], [1])), "c")
+    assert rewiring.scores[2, 1] == 1.2 and rewiring.pre[1, 0] == 2
+    ticks = [e.tick for t in range(1, 21) for e in rewiring.step(t, np.array([]), np.array([]))]
+    assert ticks == [16]  # decided on 1.2 at 4, 0.6 at 8, 0.3 at 12 (not below), 0.15 at 16
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (lambda p: p["structural"].update(epoch=1.5), "structural.epoch", "not a multiple of dt"),
+    (lambda p: p["structural"].update(elim_threshold=2.0), "elim_threshold", "exceeds form_threshold"),
+    (lambda p: p["structural"].update(kind="hebb"), "structural.kind", "unknown structural rule 'hebb'"),
+    (lambda p: p.update(plasticity=nd.STDP().to_dict()), "plasticity", "static weights"),
+])
+def test_bad_coincidence_declarations(change, field, words):
+    data = coincidence_network().to_dict()
+    change(data["projections"][0])
+    with pytest.raises(nd.ValidationError) as caught:
+        nd.Network.from_dict(data)
+    assert field in str(caught.value) and words in str(caught.value)
+
+
+def associating_network() -> nd.Network:
+    """Two lines of four neurons; pairs of A and B neurons fire together in three presentations, then A
+    alone is presented once: the wired synapses make B answer."""
+    net = nd.Network("associating", seed=1)
+    a, b = [[] for _ in range(8)], [[] for _ in range(8)]
+    for presentation in range(3):
+        for k in range(4):
+            start = 10 + 40 * (presentation * 4 + k)
+            for i in (2 * k, 2 * k + 1):
+                a[i] += [start, start + 3, start + 6]
+                b[i] += [start + 1, start + 4, start + 7]
+    a[0].append(600)
+    a[1].append(600)
+    net.spike_source("XA", [[float(t) for t in train] for train in a])
+    net.spike_source("XB", [[float(t) for t in train] for train in b])
+    for label in ("A", "B"):
+        net.population(label, 8, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27,
+                                             "v_thresh": -62.0})
+        net.record(label)
+    net.project("XA", "A", nd.OneToOne(), weight=10.0, label="xa")
+    net.project("XB", "B", nd.OneToOne(), weight=10.0, label="xb")
+    net.project("A", "B", nd.FromList([], []), label="ab", structural=nd.CoincidenceWiring(
+        s_max=4, tau_coincidence=3.0, epoch=20.0, form_threshold=5.0, elim_threshold=0.5, retention=0.95,
+        initial_weight=6.0))
+    return net
+
+
+def test_coincidence_wiring_same_events_and_spikes_on_every_backend():
+    network = associating_network()
+    results = {name: make_backend(name).run(network, 620.0) for name in ("brian2", "spinnaker", "lava")}
+    reference = results["brian2"]
+    pairs = {(pre, post) for _, kind, pre, post in reference.structural["events"]["ab"] if kind == "form"}
+    assert pairs == {(i, j) for k in range(4) for i in (2 * k, 2 * k + 1) for j in (2 * k, 2 * k + 1)}
+    assert [ticks.tolist()[-1] for ticks in reference.spikes.ticks("B")[:2]] == [602, 602]  # recalled
+    for name in ("spinnaker", "lava"):
+        assert results[name].structural == reference.structural, name
+        for population in ("A", "B"):
+            assert [t.tolist() for t in results[name].spikes.ticks(population)] == \
+                [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
+
+
+def test_coincidence_wiring_is_refused_for_spinnaker_hardware(tmp_path):
+    compiled = compile_network(associating_network(), target_descriptions()["spinn5"].data, tmp_path)
+    assert any(f.level == "error" and "no sPyNNaker mechanism" in str(f) for f in compiled.findings)

@@ -9,10 +9,10 @@ from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, STDPSemantics
 from neurodeploy.description.semantics import Semantics
-from neurodeploy.description.structural import StructuralEngine, Synaptogenesis
+from neurodeploy.description.structural import CoincidenceWiring, StructuralEngine, Synaptogenesis
 
 __all__ = [
-    "AllToAll", "CELL_TYPES", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network",
+    "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network",
     "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "StructuralEngine", "Synaptogenesis", "load",
     "save",
 ]

@@ -14,7 +14,8 @@ from neurodeploy.description.cells import CELL_TYPES, CellType
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.semantics import Semantics
-from neurodeploy.description.structural import Synaptogenesis, check_projection
+from neurodeploy.description.structural import (STRUCTURAL_RULES, CoincidenceWiring, Synaptogenesis, check_projection,
+                                                structural_from_dict)
 from neurodeploy.errors import ValidationError
 
 FORMAT = "neurodeploy.network"
@@ -144,7 +145,7 @@ class Projection:
     plasticity: STDP | None = None
     pre_slice: tuple | None = None
     post_slice: tuple | None = None
-    structural: Synaptogenesis | None = None
+    structural: Synaptogenesis | CoincidenceWiring | None = None
 
     def __post_init__(self):
         self.label = values.label(self.label, "projection")
@@ -168,8 +169,9 @@ class Projection:
         self.pre_slice = self._slice(self.pre_slice, "pre_slice")
         self.post_slice = self._slice(self.post_slice, "post_slice")
         if self.structural is not None:
-            if not isinstance(self.structural, Synaptogenesis):
-                raise ValidationError(where, "structural", f"expected Synaptogenesis, got {self.structural!r}")
+            if not isinstance(self.structural, tuple(STRUCTURAL_RULES.values())):
+                raise ValidationError(where, "structural", "expected Synaptogenesis or CoincidenceWiring, got "
+                                      f"{self.structural!r}")
             if self.pre_slice or self.post_slice:
                 raise ValidationError(where, "structural", "structural projections connect whole populations")
             self.structural.validate(where)
@@ -210,7 +212,7 @@ class Projection:
         if data.get("plasticity") is not None:
             fields["plasticity"] = STDP.from_dict(data["plasticity"], where)
         if data.get("structural") is not None:
-            fields["structural"] = Synaptogenesis.from_dict(data["structural"], where)
+            fields["structural"] = structural_from_dict(data["structural"], where)
         return cls(**fields)
 
 
@@ -324,7 +326,8 @@ class Network:
             size = self.size_of(projection.post)
             per_post = np.bincount(connections.post, weights, minlength=size)
             if projection.structural is not None:
-                largest = max(weights.max(initial=0.0), projection.structural.initial_weight)
+                largest = max(weights.max(initial=0.0), projection.structural.initial_weight,
+                              projection.plasticity.w_max if projection.plasticity is not None else 0.0)
                 per_post = np.full(size, projection.structural.s_max * largest)
             sums[key] = sums.get(key, 0) + per_post
         return sums

@@ -21,10 +21,28 @@ capacity, with every random decision drawn from one stream that the description 
     ``w < weight_threshold``, or ``u3 < p_elim_pot`` otherwise.
 * **Effect.** A synapse formed or eliminated at the start of tick ``t`` transmits, or stops
   transmitting, the spikes emitted from tick ``t`` on. (Structural projections have delay 1 tick.)
+  With (additive) STDP, a formed synapse joins its pre neuron's row as sPyNNaker's does: it behaves
+  as if it had held ``initial_weight`` since that neuron's last spike, so the deferred update at the
+  next pre spike includes the post events since then; elimination compares the weight the slot holds
+  (as of the last pre spike).
 
 The stream: one ``numpy.random.Generator(PCG64)`` per structural projection, seeded with
 ``SeedSequence(network.seed, spawn_key=(crc32(b"structural"), crc32(label)))``; each tick's attempts
 draw their four numbers each, in order, from their projection's stream.
+
+``CoincidenceWiring`` is "fire together, wire together", deterministic (it draws nothing):
+
+* **Traces.** Every pre and post neuron keeps ``x(t) = x(t-1) exp(-dt/tau_coincidence) + s(t)``,
+  ``s(t)`` 1 when it spikes in tick ``t``. Each pre-post pair scores the coincidences of tick ``t``:
+  ``C += s_post(t) x_pre(t) + s_pre(t) x_post(t) - s_pre(t) s_post(t)`` (a pair firing within about
+  ``tau_coincidence`` of each other, in either order, adds ``exp(-lag dt/tau)``; in one tick, 1).
+* **Decisions** at the start of tick ``t`` for ``t`` a positive multiple of ``epoch / dt``, from the
+  scores through tick ``t - 1``, in this order: every synapse with ``C < elim_threshold`` is
+  eliminated (unused: nothing renews its score); every pair without a synapse and with
+  ``C >= form_threshold`` forms, with ``initial_weight``, into its post neuron's free slots, highest
+  score first (ties: lower pre index), never a neuron onto itself; then every score is multiplied by
+  ``retention``. The connector's synapses start with ``C = form_threshold``. Formation and
+  elimination take effect as for synaptogenesis (delay 1 tick); weights are static.
 """
 from __future__ import annotations
 
@@ -90,9 +108,6 @@ class Synaptogenesis:
     @classmethod
     def from_dict(cls, data, where: str) -> "Synaptogenesis":
         values.check_keys(data, ("kind",) + cls.FIELDS, f"{where} structural")
-        if data.get("kind", "synaptogenesis") != "synaptogenesis":
-            raise ValidationError(where, "structural.kind", f"unknown structural rule {data['kind']!r} "
-                                  "(known: 'synaptogenesis')")
         return cls(**{name: data[name] for name in cls.FIELDS if name in data})
 
     def schedule(self, dt: float) -> tuple[int, int]:
@@ -121,6 +136,66 @@ class Synaptogenesis:
         return self.s_max * partner_found * p_form / (partner_found * p_form + p_elim)
 
 
+@dataclass(eq=False)
+class CoincidenceWiring:
+    """Coincidence-driven formation and elimination of unused synapses on one projection (module
+    docstring); ``epoch`` in ms, a multiple of dt (dt itself decides every tick)."""
+
+    s_max: int = 32
+    tau_coincidence: float = 5.0
+    epoch: float = 1.0
+    form_threshold: float = 3.0
+    elim_threshold: float = 0.5
+    retention: float = 1.0
+    initial_weight: float = 0.0
+
+    FIELDS = ("s_max", "tau_coincidence", "epoch", "form_threshold", "elim_threshold", "retention",
+              "initial_weight")
+
+    def validate(self, where: str):
+        where = f"{where} coincidence wiring"
+        self.s_max = values.integer(self.s_max, where, "s_max", minimum=1)
+        for name in ("tau_coincidence", "epoch"):
+            setattr(self, name, values.number(getattr(self, name), "ms", where, name))
+            values.check_range(getattr(self, name), where, name, "ms", above=0)
+        for name in ("form_threshold", "elim_threshold"):
+            setattr(self, name, values.number(getattr(self, name), None, where, name))
+            values.check_range(getattr(self, name), where, name, "", at_least=0)
+        if self.elim_threshold > self.form_threshold:
+            raise ValidationError(where, "elim_threshold", f"{self.elim_threshold:g} exceeds form_threshold "
+                                  f"{self.form_threshold:g}: a formed synapse would be eliminated at once")
+        self.retention = values.number(self.retention, None, where, "retention")
+        if not 0.0 <= self.retention <= 1.0:
+            raise ValidationError(where, "retention", f"must lie in [0, 1], got {self.retention:g}")
+        self.initial_weight = values.number(self.initial_weight, "nA", where, "initial_weight")
+        values.check_range(self.initial_weight, where, "initial_weight", "nA", at_least=0)
+
+    def to_dict(self) -> dict:
+        return {"kind": "coincidence", **{name: getattr(self, name) for name in self.FIELDS}}
+
+    @classmethod
+    def from_dict(cls, data, where: str) -> "CoincidenceWiring":
+        values.check_keys(data, ("kind",) + cls.FIELDS, f"{where} structural")
+        return cls(**{name: data[name] for name in cls.FIELDS if name in data})
+
+    def period(self, dt: float) -> int:
+        """Ticks between decisions."""
+        return int(round(self.epoch / dt))
+
+
+STRUCTURAL_RULES = {"synaptogenesis": Synaptogenesis, "coincidence": CoincidenceWiring}
+
+
+def structural_from_dict(data, where: str):
+    if not isinstance(data, dict):
+        raise ValidationError(where, "structural", f"expected a mapping, got {data!r}")
+    kind = data.get("kind", "synaptogenesis")
+    if kind not in STRUCTURAL_RULES:
+        raise ValidationError(where, "structural.kind", f"unknown structural rule {kind!r} (known: "
+                              f"{', '.join(repr(k) for k in STRUCTURAL_RULES)})")
+    return STRUCTURAL_RULES[kind].from_dict(data, where)
+
+
 class Event(NamedTuple):
     tick: int
     kind: str  # "form" or "eliminate"
@@ -131,41 +206,43 @@ class Event(NamedTuple):
 
 
 @dataclass(eq=False)
-class ProjectionRewiring:
-    """One structural projection's slots (pre neuron per post neuron and slot, -1 when empty; their
-    weights) and its stream: the decision procedure of the module docstring."""
+class SlotRewiring:
+    """What every rule's decision procedure holds: the projection's slots (pre neuron per post neuron
+    and slot, -1 when empty) and their weights."""
 
     label: str
-    rule: Synaptogenesis
-    n_pre: int
+    rule: object
     lateral: bool
     pre: np.ndarray
     weight: np.ndarray
+
+    def synapse_counts(self) -> np.ndarray:
+        """Synapses per post neuron now."""
+        return np.count_nonzero(self.pre >= 0, axis=1)
+
+
+@dataclass(eq=False)
+class ProjectionRewiring(SlotRewiring):
+    """One synaptogenesis projection's slots and its stream: the decision procedure of the module
+    docstring."""
+
+    n_pre: int
     rng: np.random.Generator
     attempts: int
     period: int
 
     @classmethod
     def for_projection(cls, network, label: str) -> "ProjectionRewiring":
-        projection = network.projections[label]
-        rule = projection.structural
-        connections = network.connections(label)
-        n_post = network.size_of(projection.post)
-        pre = np.full((n_post, rule.s_max), -1, dtype=np.int64)
-        weight = np.zeros((n_post, rule.s_max))
-        order = np.argsort(connections.post, kind="stable")
-        posts = connections.post[order]
-        slot = np.arange(len(posts)) - np.searchsorted(posts, posts)
-        pre[posts, slot] = connections.pre[order]
-        weight[posts, slot] = connections.weight[order]
+        projection, slots = _initial_slots(network, label)
         seed = np.random.SeedSequence(network.seed, spawn_key=(STREAM_KEY, zlib.crc32(label.encode())))
-        return cls(label, rule, network.size_of(projection.pre), projection.pre == projection.post, pre, weight,
-                   np.random.default_rng(seed), *rule.schedule(network.semantics.dt))
+        return cls(*slots, network.size_of(projection.pre), np.random.default_rng(seed),
+                   *projection.structural.schedule(network.semantics.dt))
 
-    def step(self, tick: int, previous_spikes: np.ndarray | None, weights: np.ndarray | None = None) -> list[Event]:
-        """The attempts due at the start of ``tick``. ``previous_spikes``: indices of the pre neurons that
-        spiked in ``tick - 1`` (for last-neuron selection); ``weights``: the slots' current weights
-        (post x s_max) when they change (STDP), else the slots' own."""
+    def step(self, tick: int, pre_spikes: np.ndarray | None, post_spikes: np.ndarray | None = None,
+             weights: np.ndarray | None = None) -> list[Event]:
+        """The attempts due at the start of ``tick``. ``pre_spikes``: indices of the pre neurons that
+        spiked in ``tick - 1`` (for last-neuron selection; post spikes play no part); ``weights``: the
+        slots' current weights (post x s_max) when they change (STDP), else the slots' own."""
         if tick % self.period != self.period - 1:
             return []
         rule, events = self.rule, []
@@ -181,8 +258,8 @@ class ProjectionRewiring:
                 continue
             if rule.partner_selection == "random":
                 partner = int(u2 * self.n_pre)
-            elif len(previous_spikes):
-                partner = int(previous_spikes[int(u2 * len(previous_spikes))])
+            elif len(pre_spikes):
+                partner = int(pre_spikes[int(u2 * len(pre_spikes))])
             else:
                 continue
             if np.any(self.pre[post] == partner):
@@ -193,9 +270,90 @@ class ProjectionRewiring:
                 events.append(Event(tick, "form", self.label, partner, post, slot))
         return events
 
-    def synapse_counts(self) -> np.ndarray:
-        """Synapses per post neuron now."""
-        return np.count_nonzero(self.pre >= 0, axis=1)
+
+def _initial_slots(network, label: str) -> tuple:
+    """The projection, and SlotRewiring's fields with the connector's synapses in the first slots of
+    their post neuron, in connection order."""
+    projection = network.projections[label]
+    connections = network.connections(label)
+    shape = (network.size_of(projection.post), projection.structural.s_max)
+    pre, weight = np.full(shape, -1, dtype=np.int64), np.zeros(shape)
+    order = np.argsort(connections.post, kind="stable")
+    posts = connections.post[order]
+    slot = np.arange(len(posts)) - np.searchsorted(posts, posts)
+    pre[posts, slot] = connections.pre[order]
+    weight[posts, slot] = connections.weight[order]
+    return projection, (label, projection.structural, projection.pre == projection.post, pre, weight)
+
+
+@dataclass(eq=False)
+class CoincidenceRewiring(SlotRewiring):
+    """One coincidence-wired projection's slots, traces and pair scores (pre x post): the decision
+    procedure of the module docstring."""
+
+    scores: np.ndarray
+    pre_trace: np.ndarray
+    post_trace: np.ndarray
+    decay: float
+    period: int
+
+    @classmethod
+    def for_projection(cls, network, label: str) -> "CoincidenceRewiring":
+        projection, slots = _initial_slots(network, label)
+        rule, pre = projection.structural, slots[3]
+        n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
+        scores = np.zeros((n_pre, n_post))
+        occupied = pre >= 0
+        scores[pre[occupied], np.nonzero(occupied)[0]] = rule.form_threshold
+        dt = network.semantics.dt
+        return cls(*slots, scores, np.zeros(n_pre), np.zeros(n_post), float(np.exp(-dt / rule.tau_coincidence)),
+                   rule.period(dt))
+
+    def step(self, tick: int, pre_spikes: np.ndarray, post_spikes: np.ndarray,
+             weights: np.ndarray | None = None) -> list[Event]:
+        """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an epoch."""
+        if tick > 0:
+            self._score(np.asarray(pre_spikes, dtype=np.int64), np.asarray(post_spikes, dtype=np.int64))
+        if tick == 0 or tick % self.period:
+            return []
+        rule, events = self.rule, []
+        occupied = self.pre >= 0
+        posts, slots = np.nonzero(occupied & (self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]]
+                                              < rule.elim_threshold))
+        for post, slot in zip(posts.tolist(), slots.tolist()):
+            events.append(Event(tick, "eliminate", self.label, int(self.pre[post, slot]), post, slot))
+        self.pre[posts, slots] = -1
+        candidates = self.scores >= rule.form_threshold
+        connected = self.pre >= 0
+        candidates[self.pre[connected], np.nonzero(connected)[0]] = False
+        if self.lateral:
+            np.fill_diagonal(candidates, False)
+        for post in np.flatnonzero(candidates.any(axis=0)).tolist():
+            free = np.flatnonzero(self.pre[post] < 0)
+            partners = np.flatnonzero(candidates[:, post])
+            partners = partners[np.lexsort((partners, -self.scores[partners, post]))][:len(free)]
+            for slot, partner in zip(free.tolist(), partners.tolist()):
+                self.pre[post, slot] = partner
+                self.weight[post, slot] = rule.initial_weight
+                events.append(Event(tick, "form", self.label, partner, post, slot))
+        self.scores *= rule.retention
+        return events
+
+    def _score(self, pre_spikes: np.ndarray, post_spikes: np.ndarray):
+        self.pre_trace *= self.decay
+        self.pre_trace[pre_spikes] += 1.0
+        self.post_trace *= self.decay
+        self.post_trace[post_spikes] += 1.0
+        self.scores[:, post_spikes] += self.pre_trace[:, None]
+        self.scores[pre_spikes, :] += self.post_trace[None, :]
+        self.scores[np.ix_(pre_spikes, post_spikes)] -= 1.0
+
+
+def rewiring_for(network, label: str):
+    """The decision procedure of a structural projection's rule."""
+    rule = network.projections[label].structural
+    return (CoincidenceRewiring if isinstance(rule, CoincidenceWiring) else ProjectionRewiring).for_projection(
+        network, label)
 
 
 @dataclass(eq=False)
@@ -208,21 +366,33 @@ class StructuralEngine:
 
     @classmethod
     def for_network(cls, network) -> "StructuralEngine":
-        return cls(network, {label: ProjectionRewiring.for_projection(network, label)
+        return cls(network, {label: rewiring_for(network, label)
                              for label, p in network.projections.items() if p.structural is not None})
 
     def step(self, tick: int, previous_spikes: Callable[[str], np.ndarray],
              weights: Callable[[str], np.ndarray] | None = None) -> list[Event]:
-        """Every projection's attempts due at the start of ``tick``; ``previous_spikes(label)`` gives the
-        projection's pre neurons that spiked in ``tick - 1``."""
+        """Every projection's decisions due at the start of ``tick``; ``previous_spikes(population)``
+        gives the population's neurons that spiked in ``tick - 1``."""
         events = []
         for label, rewiring in self.projections.items():
-            events += rewiring.step(tick, previous_spikes(label), weights(label) if weights is not None else None)
+            projection = self.network.projections[label]
+            events += rewiring.step(tick, previous_spikes(projection.pre), previous_spikes(projection.post),
+                                    weights(label) if weights is not None else None)
         self.events += events
         return events
 
     def document(self) -> dict:
         return structural_document(self.network, self.events)
+
+
+def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarray) -> dict:
+    """Final weights of a structural projection held as candidate pairs (``pre * n_post + post``): the
+    synapses that exist, by post then pre, as runs report plastic weights."""
+    n_post = network.size_of(network.projections[label].post)
+    index = np.flatnonzero(exists)
+    pre, post = np.divmod(index, n_post)
+    order = np.lexsort((pre, post))
+    return {"pre": pre[order], "post": post[order], "weight": np.asarray(weights)[index][order]}
 
 
 def structural_document(network, events: list[Event]) -> dict:
@@ -261,6 +431,17 @@ def _sorted(pairs: set) -> list[list[int]]:
 def check_projection(projection, network, where: str):
     """What the network needs for a structural projection: delay 1, capacity for the connector's synapses."""
     rule = projection.structural
+    if isinstance(rule, CoincidenceWiring):
+        if projection.plasticity is not None:
+            raise ValidationError(where, "plasticity", "coincidence wiring keeps static weights, so far: "
+                                  "drop plasticity or use synaptogenesis")
+        period = rule.epoch / network.semantics.dt
+        if period < 1 or abs(period - round(period)) > 1e-9:
+            raise ValidationError(where, "structural.epoch", f"{rule.epoch:g} ms is not a multiple of dt "
+                                  f"{network.semantics.dt:g} ms")
+    if projection.plasticity is not None and projection.plasticity.weight_dependence != "additive":
+        raise ValidationError(where, "plasticity.weight_dependence", "structural plasticity combines with additive "
+                              "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)")
     delays = network.connections(projection.label).delay_ticks
     if np.any(delays != 1):
         raise ValidationError(where, "delay", "structural projections need a delay of 1 tick (so that formation "
@@ -269,10 +450,10 @@ def check_projection(projection, network, where: str):
     if per_post.max(initial=0) > rule.s_max:
         raise ValidationError(where, "structural.s_max", f"the connector gives a post neuron {per_post.max()} "
                               f"synapses, more than its {rule.s_max} slots")
-    post_size = network.size_of(projection.post)
-    height, width = rule.grid
-    if height * width < max(post_size, network.size_of(projection.pre)):
-        raise ValidationError(where, "structural.grid", f"{height}x{width} grid has fewer places than neurons")
+    if isinstance(rule, Synaptogenesis):
+        height, width = rule.grid
+        if height * width < max(network.size_of(projection.post), network.size_of(projection.pre)):
+            raise ValidationError(where, "structural.grid", f"{height}x{width} grid has fewer places than neurons")
     pairs = network.connections(projection.label)
     if len(set(zip(pairs.pre.tolist(), pairs.post.tolist()))) != len(pairs.pre):
         raise ValidationError(where, "connector", "a structural projection holds at most one synapse per pair")

@@ -12,6 +12,7 @@ from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource
+from neurodeploy.description.structural import existing_weights
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
@@ -86,6 +87,9 @@ class Brian2Backend(Backend):
         traces = {label: {"v": np.asarray(monitor.v[:]).T.copy()} for label, monitor in v_monitors.items()}
         weights = {}
         for label, synapses in plastic.items():
+            if network.projections[label].structural is not None:
+                weights[label] = existing_weights(network, label, np.asarray(synapses.exists[:]) > 0, synapses.w[:])
+                continue
             connections = network.connections(label)
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}
         return RunResult(spikes, traces, weights, versions={"brian2": b2.__version__, "numpy": np.__version__},

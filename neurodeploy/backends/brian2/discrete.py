@@ -8,11 +8,11 @@ are Brian2's; input delivered in the ``synapses`` slot of tick ``k`` is used by 
 from __future__ import annotations
 
 import brian2 as b2
+import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.errors import BackendError
 from neurodeploy.description import STDP, IFCurrExp, Population, Projection
 
 POPULATIONS = LoweringRegistry("brian2 (discrete)")
@@ -91,21 +91,21 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
 
 @PROJECTIONS.register(STDP)
 def stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
-    if projection.structural is not None:
-        raise BackendError(f"projection '{projection.label}': the brian2 backend runs structural plasticity with "
-                           "static weights only, so far")
     """Pair STDP with the declared semantics.
 
     Every event of a synapse is processed ``d - 1`` ticks late, where the spike it delivers enters
     the ring: lags are unchanged and the delivered weight is the one the update produced. Post
     events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
     ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
+    On a structural projection every candidate pair is a synapse with ``exists``, and ``pending``
+    sums the potentiation since the pre neuron's last spike, which a synapse formed now receives.
     """
     network = context.network
     rule: STDP = projection.plasticity
     semantics = rule.semantics
     receptor = RECEPTOR_VARIABLE[projection.receptor]
-    deliver = f"isyn_{receptor}_post += init_{receptor}_post * w"
+    structural = projection.structural is not None
+    deliver = f"isyn_{receptor}_post += init_{receptor}_post * w" + (" * exists" if structural else "")
     if semantics.traces == "all_to_all":
         pre_trace = "r = r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) + 1"
         post_trace = "o = o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) + 1"
@@ -123,11 +123,13 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         pre_trace,
         "t_pre_last = t_in_timesteps",
         "w = w_run",
+        "pending = 0" if structural else "",
         deliver if semantics.delivered_weight == "after_update" else "",
     ]
     on_post = [
         post_trace,
         "t_post_last = t_in_timesteps",
+        f"pending += {potentiation}" if structural else "",
         f"w_run = clip(w_run + {potentiation}, w_min, w_max)",
         "w = w_run" if semantics.weight_update == "at_each_spike" else "",
     ]
@@ -141,19 +143,25 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         o : 1
         t_pre_last : integer
         t_post_last : integer
-        """,
+        """ + ("exists : 1\npending : 1" if structural else ""),
         on_pre="\n".join(line for line in on_pre if line),
         on_post="\n".join(line for line in on_post if line),
         clock=context.clock, name=name,
         namespace={"a_plus": a_plus, "a_minus": a_minus, "tau_plus": rule.tau_plus,
                    "tau_minus": rule.tau_minus, "w_min": rule.w_min, "w_max": rule.w_max,
                    "dt_ms": network.semantics.dt})
-    connections = connect_synapses(synapses, network, projection)
-    synapses.w = connections.weight
-    synapses.w_run = connections.weight
+    if structural:
+        connect_candidates(synapses, network, projection)
+        synapses.w_run = synapses.w[:]
+        delay_ticks = np.ones(len(synapses), dtype=np.int64)
+    else:
+        connections = connect_synapses(synapses, network, projection)
+        synapses.w = connections.weight
+        synapses.w_run = connections.weight
+        delay_ticks = connections.delay_ticks
     dt = network.semantics.dt * b2.ms
-    processing_lag = connections.delay_ticks - 1
-    post_shift = connections.delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
+    processing_lag = delay_ticks - 1
+    post_shift = delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
     synapses.pre.delay = processing_lag * dt
     synapses.post.delay = (processing_lag + post_shift) * dt
     # Brian2 runs pre pathways (order -1) before post pathways (+1) within a tick.

@@ -21,7 +21,8 @@ def connect_candidates(synapses: b2.Synapses, network: Network, projection: Proj
     weights[index] = connections.weight
     synapses.exists = exists
     synapses.w = weights
-    synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
+    if "w_run" not in synapses.variables:
+        synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick (STDP sets its pathways)
 
 
 class Rewiring:
@@ -30,9 +31,10 @@ class Rewiring:
     def __init__(self, network: Network, synapses: dict[str, b2.Synapses], groups: dict, clock: b2.Clock):
         self.network, self.synapses, self.clock = network, synapses, clock
         self.engine = StructuralEngine.for_network(network)
-        pre_labels = {network.projections[label].pre for label in self.engine.projections}
-        self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in pre_labels}
-        self.seen = {label: 0 for label in pre_labels}
+        labels = {getattr(network.projections[label], end) for label in self.engine.projections
+                  for end in ("pre", "post")}
+        self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in labels}
+        self.seen = {label: 0 for label in labels}
         self.operation = b2.NetworkOperation(self._step, when="start", clock=clock)
 
     @property
@@ -47,15 +49,31 @@ class Rewiring:
             self.seen[label] = count
         return spikes
 
+    def _slot_weights(self, label: str) -> np.ndarray:
+        """Current weights of the projection's slots (post x s_max), for elimination by weight."""
+        slots = self.engine.projections[label].pre
+        n_post = slots.shape[0]
+        occupied = slots >= 0
+        weights = np.zeros(slots.shape)
+        weights[occupied] = np.asarray(self.synapses[label].w[:])[(slots * n_post + np.arange(n_post)[:, None])[occupied]]
+        return weights
+
     def _step(self):
         tick = int(round(float(self.clock.t / self.clock.dt)))
         previous = self._previous_spikes()
-        for event in self.engine.step(tick, lambda label: previous[self.network.projections[label].pre]):
+        events = self.engine.step(tick, previous.__getitem__, self._slot_weights)
+        for event in events:
             synapses = self.synapses[event.projection]
-            n_post = self.network.size_of(self.network.projections[event.projection].post)
-            index = event.pre * n_post + event.post
-            if event.kind == "form":
-                synapses.exists[index] = 1.0
-                synapses.w[index] = self.engine.projections[event.projection].rule.initial_weight
-            else:
+            projection = self.network.projections[event.projection]
+            index = event.pre * self.network.size_of(projection.post) + event.post
+            if event.kind == "eliminate":
                 synapses.exists[index] = 0.0
+                continue
+            synapses.exists[index] = 1.0
+            weight = projection.structural.initial_weight
+            synapses.w[index] = weight
+            rule = projection.plasticity
+            if rule is not None:  # as if held since the pre neuron's last spike
+                synapses.w_run[index] = min(weight + float(synapses.pending[index]), rule.w_max)
+                if rule.semantics.weight_update == "at_each_spike":
+                    synapses.w[index] = synapses.w_run[index]

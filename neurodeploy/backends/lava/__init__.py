@@ -14,7 +14,7 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  projection_fixed, quantization_aware)
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network
-from neurodeploy.description.structural import structural_document
+from neurodeploy.description.structural import existing_weights, structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
@@ -58,8 +58,15 @@ class LavaBackend(Backend):
         finished = time.perf_counter()
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in spikes.items()})
-        plastic = {label: {"pre": network.connections(label).pre, "post": network.connections(label).post,
-                           "weight": weights[label] * lowered.projections[label].unit_nA} for label in weights}
+        plastic = {}
+        for label, (mantissas, exists) in weights.items():
+            fixed = lowered.projections[label]
+            if network.projections[label].structural is not None:
+                plastic[label] = existing_weights(network, label, exists,
+                                                  mantissas * fixed.weight_unit)
+            else:
+                plastic[label] = {"pre": network.connections(label).pre, "post": network.connections(label).post,
+                                  "weight": mantissas * fixed.unit_nA}
         return RunResult(record, {label: {"v": v} for label, v in voltages.items()}, plastic,
                          versions={"lava-nc": metadata.version("lava-nc"),
                                    "numpy": np.__version__},

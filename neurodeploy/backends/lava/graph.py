@@ -23,6 +23,7 @@ from scipy.sparse import csr_matrix
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
+from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, decay_table, stdp_units,
                                                  stock_threshold)
@@ -103,28 +104,44 @@ class LavaGraph:
     def _projection(self, label, projection, fixed: ProjectionFixed):
         connections = self.network.connections(label)
         shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
+        rewiring = None
         if projection.structural is not None:
+            rewiring = {"network": self.network.to_dict(), "label": label,
+                        "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
+                        "max_events": max_events(self.network, label, self.ticks),
+                        "unit_nA": fixed.weight_unit}
+        if projection.structural is not None and projection.plasticity is None:
             matrix = np.zeros(shape, dtype=np.int64)
             matrix[connections.post, connections.pre] = fixed.mantissas
-            attempts, period = projection.structural.schedule(self.network.semantics.dt)
             process = StructuralSynapses(network=self.network, label=label, mantissas=matrix,
-                                         weight_exp=fixed.weight_exp,
-                                         initial_mantissa=fixed.mantissa_of(projection.structural.initial_weight),
-                                         max_events=max(1, attempts * (self.ticks // period + 1)),
-                                         name=f"projection {label}")
+                                         weight_exp=fixed.weight_exp, initial_mantissa=rewiring["initial_mantissa"],
+                                         max_events=rewiring["max_events"], name=f"projection {label}")
+            self._out_port(projection.post).connect(process.s_post)
             self.structural[label] = process
         elif projection.plasticity is not None:
             rule = projection.plasticity
             units = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
+            pre, post, delays, mantissas = connections.pre, connections.post, connections.delay_ticks, fixed.mantissas
+            if rewiring is not None:  # every candidate pair, pre-major
+                n_pre, n_post = shape[1], shape[0]
+                pre, post = np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre)
+                delays = np.ones(n_pre * n_post, dtype=np.int64)
+                mantissas = np.zeros(n_pre * n_post, dtype=np.int64)
+                index = connections.pre * n_post + connections.post
+                mantissas[index] = fixed.mantissas
+                rewiring["exists"] = np.zeros(n_pre * n_post, dtype=bool)
+                rewiring["exists"][index] = True
             process = PairSTDPSynapses(
-                n_pre=shape[1], n_post=shape[0], pre=connections.pre, post=connections.post,
-                delays=connections.delay_ticks, weights=fixed.mantissas, weight_exp=fixed.weight_exp,
-                a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"], w_max=units["w_max"],
-                decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
+                n_pre=shape[1], n_post=shape[0], pre=pre, post=post, delays=delays, weights=mantissas,
+                weight_exp=fixed.weight_exp, a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"],
+                w_max=units["w_max"], decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
                 decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
-                multiplicative=rule.weight_dependence == "multiplicative", name=f"projection {label}")
+                multiplicative=rule.weight_dependence == "multiplicative", structural=rewiring,
+                name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
             self.plastic[label] = process
+            if rewiring is not None:
+                self.structural[label] = process
         else:
             sign = -1 if projection.receptor == "inhibitory" and projection.post in self.stock else 1
             weights = csr_matrix((sign * fixed.mantissas, (connections.post, connections.pre)), shape=shape)
@@ -156,7 +173,8 @@ class LavaGraph:
                 v_rest = self.network.populations[label].value("v_rest")
                 raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
                 voltages[label] = v_rest + raw.reshape(self.ticks, -1) / fixed.scale
-            weights = {label: process.weights.get().astype(np.int64) for label, process in self.plastic.items()}
+            weights = {label: (process.weights.get().astype(np.int64), process.exists.get().astype(bool))
+                       for label, process in self.plastic.items()}
             events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
                       for label, process in self.structural.items()
                       for tick, kind, pre, post in process.events.get()[:int(process.n_events.get()[0])]]

@@ -70,15 +70,19 @@ class ProjectionFixed:
     weight_exp: int
     mantissas: np.ndarray  # per synapse, connection order
     unit_nA: np.ndarray  # nA per mantissa unit, per synapse
-    post_unit_nA: np.ndarray  # nA per mantissa unit, per post neuron
+    held_unit_nA: np.ndarray  # the same for every synapse the projection may hold (structural: any pair)
 
     @property
     def stored_weights(self) -> np.ndarray:
         return self.mantissas * self.unit_nA
 
+    @property
+    def weight_unit(self) -> float:
+        """The one unit of a plastic or structural projection's weights (the rules check it is one)."""
+        return float(np.median(self.held_unit_nA)) if self.held_unit_nA.size else 1.0
+
     def mantissa_of(self, weight_nA: float) -> int:
-        """A weight every post neuron stores alike (plastic and structural projections have one unit)."""
-        return int(min(round(weight_nA / float(np.median(self.post_unit_nA))), WEIGHT_MANTISSA_MAX))
+        return int(min(round(weight_nA / self.weight_unit), WEIGHT_MANTISSA_MAX))
 
 
 def decay_code(tau, dt: float) -> np.ndarray:
@@ -145,18 +149,18 @@ def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) 
         units_per_nA = post.scale * post.gain[connections.post] * init[connections.post]  # u units per nA
         contribution = np.abs(connections.weight) * units_per_nA
         largest = contribution.max() if contribution.size else 0.0
-        if projection.plasticity is not None and contribution.size:
-            largest = max(largest, float((projection.plasticity.w_max * units_per_nA).max()))
+        held = units_per_nA
         if projection.structural is not None:  # every post neuron may get synapses of the initial weight
-            everywhere = post.scale * post.gain * init
-            largest = max(largest, float((projection.structural.initial_weight * everywhere).max()))
+            held = post.scale * post.gain * init
+            largest = max(largest, float((projection.structural.initial_weight * held).max()))
+        if projection.plasticity is not None and held.size:
+            largest = max(largest, float((projection.plasticity.w_max * held).max()))
         exponent = 0
         if largest > 0:
             exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
         step = 2.0 ** (exponent + ACTIVATION_SHIFT)
         mantissas = np.minimum(np.rint(contribution / step), WEIGHT_MANTISSA_MAX).astype(np.int64)
-        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA,
-                                        step / (post.scale * post.gain * init))
+        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA, step / held)
     return result
 
 
@@ -218,11 +222,11 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()
         if "structural" in entry:
-            entry["structural"]["initial_weight"] = fixed.mantissa_of(entry["structural"]["initial_weight"]) * float(
-                np.median(fixed.post_unit_nA))
+            structural = entry["structural"]
+            structural["initial_weight"] = fixed.mantissa_of(structural["initial_weight"]) * fixed.weight_unit
         if "plasticity" in entry:
             rule = entry["plasticity"]
-            unit = float(np.median(fixed.unit_nA))
+            unit = fixed.weight_unit
             for name, value in stdp_units(rule, fixed).items():
                 if name in ("w_min", "w_max") or rule["weight_dependence"] == "additive":
                     rule[name] = value * unit
@@ -239,7 +243,7 @@ def stock_threshold(vth_units: np.ndarray) -> np.ndarray:
 def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
     """A+, A- (weight units, or 1/256 for multiplicative) and w_min, w_max (weight units) of a rule.
     A plastic projection's synapses must share one weight unit (one post neuron type)."""
-    unit = float(np.median(fixed.unit_nA))
+    unit = fixed.weight_unit
     amplitudes = {name: rule[name] / unit if rule["weight_dependence"] == "additive" else rule[name] * 256.0
                   for name in ("A_plus", "A_minus")}
     return {**{name: int(round(value)) for name, value in amplitudes.items()},

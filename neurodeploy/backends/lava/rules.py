@@ -65,7 +65,8 @@ def check_fixed(network: Network, populations: dict[str, PopulationFixed], proje
             if error > 0.01:
                 findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
                                         f"(exponent {fixed.weight_exp})"))
-        if projection.plasticity is not None and np.ptp(fixed.unit_nA) > 1e-9 * np.max(fixed.unit_nA):
+        units = fixed.held_unit_nA
+        if projection.plasticity is not None and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
             findings.append(Finding("error", subject, "PairSTDPSynapses needs one weight unit: give the post "
                                     f"population '{projection.post}' uniform tau_m, cm and tau_syn"))
     if target is not None:

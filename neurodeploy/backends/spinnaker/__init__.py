@@ -38,8 +38,7 @@ class SpinnakerBackend(Backend):
             label: (network.size_of(label), *_flatten(spikes[label])) for label in recorded})
         return RunResult(
             record, {label: {"v": trace} for label, trace in traces.items()},
-            {label: {"pre": network.connections(label).pre, "post": network.connections(label).post, "weight": w}
-             for label, w in weights.items()},
+            weights,
             versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
             details={"mode": "fixed-point emulation", "simulation_wall_time_s": wall,
                      "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}},

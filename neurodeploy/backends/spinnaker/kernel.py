@@ -25,6 +25,7 @@ import numpy as np
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import RECEPTORS, weight_units, weights_from_units
 from neurodeploy.description import Connections, Network, StructuralEngine
+from neurodeploy.description.structural import existing_weights
 
 HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
 
@@ -116,7 +117,7 @@ class _Projection:
     """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
 
     def __init__(self, label, connections, pre_size, post: _Population, receptor: int, shift: int,
-                 rule: _Rule | None):
+                 rule: _Rule | None, exists: np.ndarray | None = None):
         order = np.argsort(connections.pre, kind="stable")
         self.label, self.order = label, order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
@@ -124,6 +125,7 @@ class _Projection:
         self.delay = connections.delay_ticks[order]
         self.units = weight_units(connections.weight[order], shift)
         self.post, self.receptor, self.shift, self.rule = post, receptor, shift, rule
+        self.exists = None if exists is None else exists[order]  # structural: which candidate pairs are synapses
         if rule is not None:
             self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
             self.last_pre_trace = np.zeros(pre_size, dtype=np.int64)
@@ -172,7 +174,8 @@ class _Projection:
         else:
             depressed = np.maximum(weight - fp.mul_accum(rule.a_minus, o1 << 4), rule.w_min)
         weight = np.where(previous >= 1, depressed, weight)
-        self.units[synapses] = (weight >> self.shift) & 0xFFFF
+        units = (weight >> self.shift) & 0xFFFF
+        self.units[synapses] = units if self.exists is None else np.where(self.exists[synapses], units, 0)
         new_trace = fp.wrap16_signed(((self.last_pre_trace[spiking] * _lookup(
             rule.tau_plus_lut, t - self.last_pre_time[spiking])) >> fp.STDP_FRACTION_BITS) + fp.STDP_ONE)
         self.last_pre_time[spiking] = t
@@ -185,15 +188,18 @@ class _Projection:
         return result
 
 
-def _candidates(network: Network, projection) -> Connections:
-    """Every pre-post pair of a structural projection, pre-major (synapse ``pre * n_post + post``);
-    pairs without a synapse weigh 0 and transmit nothing."""
+def _candidates(network: Network, projection) -> tuple[Connections, np.ndarray]:
+    """Every pre-post pair of a structural projection, pre-major (synapse ``pre * n_post + post``), and
+    which are synapses; the others weigh 0 and transmit nothing."""
     n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
     connections = network.connections(projection.label)
+    index = connections.pre * n_post + connections.post
     weights = np.zeros(n_pre * n_post)
-    weights[connections.pre * n_post + connections.post] = connections.weight
-    return Connections(np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), weights,
-                       np.ones(n_pre * n_post, dtype=np.int64))
+    weights[index] = connections.weight
+    exists = np.zeros(n_pre * n_post, dtype=bool)
+    exists[index] = True
+    return (Connections(np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), weights,
+                        np.ones(n_pre * n_post, dtype=np.int64)), exists)
 
 
 def _rule(stdp: dict, dt: float, shift: int) -> _Rule:
@@ -229,10 +235,11 @@ class Emulator:
             rule = _rule(graph_projection.stdp, dt, shift) if graph_projection.stdp else None
             if rule is not None:
                 post.tau_minus_lut = rule.tau_minus_lut
-            connections = network.connections(label)
+            connections, exists = network.connections(label), None
             if projection.structural is not None:
-                connections = _candidates(network, projection)
-            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor, shift, rule)
+                connections, exists = _candidates(network, projection)
+            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor, shift, rule,
+                                   exists)
             if projection.structural is not None:
                 self.structural[label] = emulated
             self.projections[projection.pre].append(emulated)
@@ -247,7 +254,7 @@ class Emulator:
         traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
         source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
         report_every = max(1, ticks // 20)
-        emitted = {label: np.empty(0, dtype=np.int64) for label in self.projections}
+        emitted = {label: np.empty(0, dtype=np.int64) for label in [*self.populations, *self.source_ticks]}
         for t in range(ticks):
             if self.engine is not None:
                 self._rewire(t, emitted)
@@ -263,16 +270,38 @@ class Emulator:
                 trace[t] = fp.to_float(self.populations[label].v)
             if progress is not None and (t + 1) % report_every == 0:
                 progress((t + 1) / ticks)
-        weights = {label: projection.weights() for label, projection in self.plastic.items()}
+        weights = {}
+        for label, projection in self.plastic.items():
+            if label in self.structural:
+                exists = np.empty_like(projection.exists)
+                exists[projection.order] = projection.exists
+                weights[label] = existing_weights(self.network, label, exists, projection.weights())
+            else:
+                connections = self.network.connections(label)
+                weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
         return spikes, traces, weights, self.engine.document() if self.engine is not None else None
 
+    def _slot_weights(self, label: str) -> np.ndarray:
+        """The stored weights (nA) of a structural projection's slots, for elimination by weight."""
+        slots = self.engine.projections[label].pre
+        emulated = self.structural[label]
+        occupied = slots >= 0
+        weights = np.zeros(slots.shape)
+        index = (slots * emulated.post.size + np.arange(slots.shape[0])[:, None])[occupied]
+        weights[occupied] = weights_from_units(emulated.units[index], emulated.shift)
+        return weights
+
     def _rewire(self, t: int, previous: dict):
-        """The network's structural decisions for tick t, applied to the candidate synapses' weights."""
-        for event in self.engine.step(t, lambda label: previous[self.network.projections[label].pre]):
+        """The network's structural decisions for tick t, applied to the candidate synapses. A formed
+        plastic synapse joins its row: the row's deferred update covers it from the last pre spike."""
+        events = self.engine.step(t, previous.__getitem__, self._slot_weights)
+        for event in events:
             emulated = self.structural[event.projection]
             index = event.pre * emulated.post.size + event.post
             rule = self.network.projections[event.projection].structural
-            emulated.units[index] = weight_units(rule.initial_weight, emulated.shift) if event.kind == "form" else 0
+            formed = event.kind == "form"
+            emulated.units[index] = weight_units(rule.initial_weight, emulated.shift) if formed else 0
+            emulated.exists[index] = formed
 
 
 def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:

@@ -7,7 +7,7 @@ import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import projection_report
-from neurodeploy.description import Network, STDPSemantics
+from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
 from neurodeploy.toolchains import Finding
 
 RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
@@ -78,6 +78,12 @@ def check_structural(network: Network) -> list[Finding]:
         if rule is None:
             continue
         subject = f"projection '{projection.label}'"
+        if isinstance(rule, CoincidenceWiring):
+            findings.append(Finding("error", subject, "coincidence-driven wiring has no sPyNNaker mechanism (its "
+                                    "StructuralMechanism forms with a random or last-spiking partner and a distance "
+                                    "rule): it runs on the SpiNNaker emulation (`run --backend spinnaker`), not on "
+                                    "a board; use Synaptogenesis for hardware"))
+            continue
         earlier = by_post.setdefault(projection.post, projection)
         if earlier is not projection and (earlier.structural.to_dict(), earlier.plasticity is None) != (
                 rule.to_dict(), projection.plasticity is None):

@@ -10,6 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.pair_stdp.process import HISTORY, PairSTDPSynapses
+from neurodeploy.backends.lava.proc.rewiring import Rewiring
 
 TRACE_ONE = 256
 TRACE_MAX = (1 << 15) - 1
@@ -39,10 +40,14 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     post_times: np.ndarray = LavaPyType(np.ndarray, np.int32)
     post_traces: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     post_count: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    exists: np.ndarray = LavaPyType(np.ndarray, bool)
+    events: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_events: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.rows = None
+        self.rewiring = Rewiring(proc_params) if proc_params.get("network") is not None else None
 
     def _index(self):
         """Synapses grouped by pre neuron, so a spike reaches its row in one gather."""
@@ -58,6 +63,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         pre_spikes = np.flatnonzero(self.s_in.recv())
         post_spikes = np.flatnonzero(self.s_post.recv())
         t = self.time_step - 1  # spikes received now were emitted in the previous Lava step: our tick t
+        if self.rewiring is not None:
+            self._rewire(t)
+            self.rewiring.previous_pre, self.rewiring.previous_post = pre_spikes, post_spikes
         if post_spikes.size:
             self._add_post_events(t, post_spikes)
         self.a_buff[:, 0] = 0
@@ -66,6 +74,16 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             synapses = self._update(t, pre_spikes)
             delivered = self.weights[synapses].astype(np.int64) << self.proc_params["weight_exp"]
             np.add.at(self.a_buff, (self.post[synapses], self.delays[synapses] - 1), delivered)
+
+    def _rewire(self, t):
+        """Formation and elimination of tick t; candidate synapse ``pre * n_post + post``."""
+        n_post, unit = self.proc_params["n_post"], self.proc_params["unit_nA"]
+        weights = self.rewiring.slot_weights(lambda pre, post: self.weights[pre * n_post + post] * unit)
+        for event in self.rewiring.step(t, self.events, self.n_events, weights):
+            index = event.pre * n_post + event.post
+            formed = event.kind == "form"
+            self.weights[index] = self.proc_params["initial_mantissa"] if formed else 0
+            self.exists[index] = formed
 
     def _add_post_events(self, t, neurons):
         table = self.proc_params["decay_minus"]
@@ -117,7 +135,7 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             depressed = weight - ((p["a_minus"] * trace * (weight - p["w_min"])) >> 16)
         else:
             depressed = np.maximum(weight - ((p["a_minus"] * trace) >> 8), p["w_min"])
-        self.weights[synapses] = np.where(any_before, depressed, weight)
+        self.weights[synapses] = np.where(any_before, depressed, weight) * self.exists[synapses]
         decayed = (self.last_pre_trace[spiking].astype(np.int64)
                    * lookup(p["decay_plus"], t - self.last_pre_time[spiking])) >> DECAY_SHIFT
         self.last_pre_trace[spiking] = np.minimum(np.where(self.last_pre_time[spiking] >= 0, decayed, 0) + TRACE_ONE,

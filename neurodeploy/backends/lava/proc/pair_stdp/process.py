@@ -11,6 +11,11 @@ Integer arithmetic: weights are 8-bit mantissas (shared weight_exp), traces have
 ``round(4096 exp(-k dt/tau))``; ``dw = A * trace * decay >> 20`` in weight units, floored, with
 A in weight units (additive), or ``A (w_max - w)`` / ``A (w - w_min)`` with A in 1/256 (multiplicative).
 Each post neuron keeps its last 16 post events.
+
+With ``structural`` (a description and a projection label), the synapses are every candidate pair
+and ``exists`` says which are synapses: at the start of each tick the projection's decision
+procedure forms (``initial_mantissa``) and eliminates; a formed synapse joins its pre neuron's row,
+so the deferred update at the next pre spike covers it from that neuron's last spike.
 """
 from __future__ import annotations
 
@@ -24,11 +29,13 @@ HISTORY = 16
 
 class PairSTDPSynapses(AbstractProcess):
     def __init__(self, *, n_pre, n_post, pre, post, delays, weights, weight_exp, a_plus, a_minus, w_min, w_max,
-                 decay_plus, decay_minus, multiplicative=False, name=None):
+                 decay_plus, decay_minus, multiplicative=False, structural=None, name=None):
         max_delay = int(np.max(delays))
+        structural = structural or {}
         super().__init__(n_pre=n_pre, n_post=n_post, weight_exp=weight_exp, a_plus=a_plus, a_minus=a_minus,
                          w_min=w_min, w_max=w_max, decay_plus=np.asarray(decay_plus), multiplicative=multiplicative,
-                         decay_minus=np.asarray(decay_minus), name=name)
+                         decay_minus=np.asarray(decay_minus), name=name,
+                         **{key: value for key, value in structural.items() if key != "exists"})
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
         self.a_out = OutPort(shape=(n_post,))
@@ -43,3 +50,6 @@ class PairSTDPSynapses(AbstractProcess):
         self.post_times = Var(shape=(n_post, HISTORY), init=0)
         self.post_traces = Var(shape=(n_post, HISTORY), init=0)
         self.post_count = Var(shape=(n_post,), init=0)
+        self.exists = Var(shape=(n,), init=structural.get("exists", np.ones(n, dtype=bool)))
+        self.events = Var(shape=(structural.get("max_events", 1), 4), init=0)
+        self.n_events = Var(shape=(1,), init=0)

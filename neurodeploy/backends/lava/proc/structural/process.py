@@ -1,8 +1,9 @@
-"""Static synapses that form and vanish by sPyNNaker's rule (``neurodeploy.description.structural``).
+"""Static synapses that form and vanish by a structural rule (``neurodeploy.description.structural``).
 
 Every candidate pair holds an 8-bit mantissa (0 without a synapse). At the start of each tick the
-projection's ProjectionRewiring, the decision procedure every backend shares, draws from the
-projection's own stream and decides formation and elimination; the process applies them, then
+projection's decision procedure, the one every backend shares, decides formation and elimination
+from the previous tick's pre and post spikes (and, for synaptogenesis, the projection's own
+stream); the process applies them, then
 delivers the tick's spikes (``a = (W s) << weight_exp``, arriving one tick later). Events are kept in
 ``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them.
 """
@@ -21,6 +22,7 @@ class StructuralSynapses(AbstractProcess):
         super().__init__(network=network.to_dict(), label=label, weight_exp=weight_exp,
                          initial_mantissa=initial_mantissa, name=name)
         self.s_in = InPort(shape=(n_pre,))
+        self.s_post = InPort(shape=(n_post,))  # for rules that score coincidences
         self.a_out = OutPort(shape=(n_post,))
         self.weights = Var(shape=(n_post, n_pre), init=np.asarray(mantissas))
         self.a_buff = Var(shape=(n_post,), init=0)
