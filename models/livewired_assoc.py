@@ -27,7 +27,15 @@ Operations (``--protocol``; 1 ms ticks)
     neurons that fire in t0+1..t0+5 are the answer; the next operation may start 10 ms later.
     An ideal associative memory answers a recall with the partner of any pattern presented before.
 
-Not yet here (issue 6): neurogenesis and apoptosis (dormant neurons pruned, new ones recruited).
+Neuron turnover (``turnover=True``; the reference and the SpiNNaker emulation run it, Lava not yet)
+    A and B get ``NeuronTurnover``: every ``turnover_epoch`` ms the dormant ratio is measured
+    (dormant: silent in the epoch); a neuron silent ``dormant_epochs`` epochs in a row is pruned with
+    its synapses; a dead neuron that its input line reaches (a new pattern arrives) is recruited at
+    the next epoch's end, at rest and without synapses, and coincidence wiring then wires it. The
+    presentation that finds the neurons dead is lost; two more wire the association.
+    ``models/protocols/livewired-assoc-new-patterns.json`` shows it; ``scripts/livewired_turnover.py``
+    plots the dormant ratio and the neuron count per epoch.
+
 Reference: the rule follows "neurons that fire together wire together" (Schumacher, *Livewired
 neural networks*); the operations are this project's.
 """
@@ -35,7 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurodeploy.description import CoincidenceWiring, FromList, Network, OneToOne, values
+from neurodeploy.description import CoincidenceWiring, FromList, Network, NeuronTurnover, OneToOne, values
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.runs.records import SpikeRecord
@@ -144,7 +152,7 @@ def training_schedule(n_patterns: int, presentations: int, start: int = 10) -> l
 
 
 def build(n_patterns: int = 4, pattern_size: int = 2, presentations: int = 2, assoc_weight: float = 6.0,
-          seed: int = 1) -> Network:
+          turnover: bool = False, turnover_epoch: float = 100.0, dormant_epochs: int = 3, seed: int = 1) -> Network:
     """The network with the default schedule as its stimulus (a protocol replaces it)."""
     parameters = {"n_patterns": n_patterns, "pattern_size": pattern_size}
     n_patterns, pattern_size = _sizes(parameters, f"model '{NAME}'")
@@ -162,4 +170,8 @@ def build(n_patterns: int = 4, pattern_size: int = 2, presentations: int = 2, as
     net.project("A", "B", FromList([], []), label="A->B", structural=CoincidenceWiring(
         s_max=pattern_size, tau_coincidence=3.0, epoch=20.0, form_threshold=5.0, elim_threshold=0.5,
         retention=0.95, initial_weight=assoc_weight))
+    if values.boolean(turnover, f"model '{NAME}'", "turnover"):
+        for label in ("A", "B"):
+            net.turnover(label, NeuronTurnover(initial_alive=lines, epoch=turnover_epoch, dormant_tau=0.0,
+                                               dormant_epochs=dormant_epochs, grow_when="starved", grow_count=lines))
     return net

@@ -10,9 +10,10 @@ from neurodeploy.description.network import Connections, Network, Population, Pr
 from neurodeploy.description.plasticity import STDP, STDPSemantics
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import CoincidenceWiring, StructuralEngine, Synaptogenesis
+from neurodeploy.description.turnover import NeuronTurnover
 
 __all__ = [
-    "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network",
+    "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedProbability", "FromList", "IFCurrExp", "Network", "NeuronTurnover",
     "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "StructuralEngine", "Synaptogenesis", "load",
     "save",
 ]

@@ -16,6 +16,7 @@ from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import (STRUCTURAL_RULES, CoincidenceWiring, Synaptogenesis, check_projection,
                                                 structural_from_dict)
+from neurodeploy.description.turnover import NeuronTurnover, check_turnover
 from neurodeploy.errors import ValidationError
 
 FORMAT = "neurodeploy.network"
@@ -243,6 +244,7 @@ class Network:
         self.projections: dict[str, Projection] = {}
         self.recordings: dict[str, tuple[str, ...]] = {}
         self.connectivity_recordings: dict[str, tuple[int, ...]] = {}
+        self.turnovers: dict[str, NeuronTurnover] = {}
         self._connections: dict[str, Connections] = {}
 
     # --- building ------------------------------------------------------------------------------
@@ -290,6 +292,18 @@ class Network:
         for variable in variables:
             values.choice(variable, allowed, where, "variables")
         self.recordings[label] = tuple(dict.fromkeys(variables))
+
+    def turnover(self, population, rule: NeuronTurnover):
+        """Give a population neuron turnover (apoptosis of dormant neurons, neurogenesis)."""
+        label = _label_of(population)
+        where = f"population '{label}'"
+        if label not in self.populations:
+            raise ValidationError(where, "turnover", f"unknown population '{label}'")
+        if not isinstance(rule, NeuronTurnover):
+            raise ValidationError(where, "turnover", f"expected NeuronTurnover, got {rule!r}")
+        rule.validate(where)
+        self.turnovers[label] = rule
+        return rule
 
     def record_connectivity(self, projection, ticks):
         """Snapshot a structural projection's synapses at the start of these ticks (after rewiring)."""
@@ -378,6 +392,8 @@ class Network:
             self.connections(projection.label)
             if projection.structural is not None:
                 check_projection(projection, self, f"projection '{projection.label}'")
+        for label, rule in self.turnovers.items():
+            check_turnover(label, rule, self)
         for label in self.recordings:
             if label not in self.populations and label not in self.spike_sources:
                 raise ValidationError(f"recording '{label}'", "population", f"unknown population or spike source '{label}'")
@@ -410,12 +426,15 @@ class Network:
             "recordings": {label: list(variables) for label, variables in self.recordings.items()},
             **({"connectivity_recordings": {label: list(ticks) for label, ticks in self.connectivity_recordings.items()}}
                if self.connectivity_recordings else {}),
+            **({"turnover": {label: rule.to_dict() for label, rule in self.turnovers.items()}}
+               if self.turnovers else {}),
         }
 
     @classmethod
     def from_dict(cls, data) -> "Network":
         values.check_keys(data, ("format", "version", "name", "seed", "duration", "semantics", "populations",
-                                 "spike_sources", "projections", "recordings", "connectivity_recordings"), "network",
+                                 "spike_sources", "projections", "recordings", "connectivity_recordings", "turnover"),
+                          "network",
                           required=("format",))
         if data["format"] != FORMAT:
             raise ValidationError("network", "format", f"expected {FORMAT!r}, got {data['format']!r}")
@@ -440,6 +459,11 @@ class Network:
             raise ValidationError("network", "connectivity_recordings", "expected a mapping of projections to ticks")
         for label, ticks in snapshots.items():
             network.record_connectivity(label, ticks)
+        turnovers = data.get("turnover", {})
+        if not isinstance(turnovers, dict):
+            raise ValidationError("network", "turnover", "expected a mapping of populations to turnover rules")
+        for label, rule in turnovers.items():
+            network.turnover(label, NeuronTurnover.from_dict(rule, f"population '{label}'"))
         return network.validate()
 
     def __eq__(self, other):

@@ -53,6 +53,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
+from neurodeploy.description.turnover import PopulationTurnover
 from neurodeploy.errors import ValidationError
 
 PARTNER_SELECTIONS = ("random", "last_neuron")
@@ -216,9 +217,31 @@ class SlotRewiring:
     pre: np.ndarray
     weight: np.ndarray
 
+    alive_pre = alive_post = None  # the alive masks of populations with turnover (set by the engine)
+
     def synapse_counts(self) -> np.ndarray:
         """Synapses per post neuron now."""
         return np.count_nonzero(self.pre >= 0, axis=1)
+
+    def remove_neuron(self, tick: int, neuron: int, side: str) -> list[Event]:
+        """Eliminate every synapse from (``side`` "pre") or to ("post") a neuron that died."""
+        posts, slots = np.nonzero(self.pre == neuron) if side == "pre" else (
+            np.full(self.pre.shape[1], neuron), np.arange(self.pre.shape[1]))
+        keep = self.pre[posts, slots] >= 0
+        posts, slots = posts[keep], slots[keep]
+        events = [Event(tick, "eliminate", self.label, int(self.pre[p, k]), int(p), int(k))
+                  for p, k in zip(posts.tolist(), slots.tolist())]
+        self.pre[posts, slots] = -1
+        return events
+
+    def attach(self, tick: int, post: int, partners: np.ndarray) -> list[Event]:
+        """A new neuron's input synapses, into its first free slots."""
+        events = []
+        for slot, partner in zip(np.flatnonzero(self.pre[post] < 0).tolist(), np.asarray(partners).tolist()):
+            self.pre[post, slot] = partner
+            self.weight[post, slot] = self.rule.initial_weight
+            events.append(Event(tick, "form", self.label, int(partner), post, slot))
+        return events
 
 
 @dataclass(eq=False)
@@ -249,6 +272,8 @@ class ProjectionRewiring(SlotRewiring):
         current = self.weight if weights is None else weights
         for u0, u1, u2, u3 in self.rng.random((self.attempts, 4)):
             post, slot = int(u0 * self.pre.shape[0]), int(u1 * rule.s_max)
+            if self.alive_post is not None and not self.alive_post[post]:
+                continue
             pre = int(self.pre[post, slot])
             if pre >= 0:
                 probability = rule.p_elim_dep if current[post, slot] < rule.weight_threshold else rule.p_elim_pot
@@ -262,7 +287,7 @@ class ProjectionRewiring(SlotRewiring):
                 partner = int(pre_spikes[int(u2 * len(pre_spikes))])
             else:
                 continue
-            if np.any(self.pre[post] == partner):
+            if np.any(self.pre[post] == partner) or (self.alive_pre is not None and not self.alive_pre[partner]):
                 continue
             if u3 < rule.formation_probability(np.array([partner]), np.array([post]), self.lateral)[0]:
                 self.pre[post, slot] = partner
@@ -339,6 +364,11 @@ class CoincidenceRewiring(SlotRewiring):
         self.scores *= rule.retention
         return events
 
+    def remove_neuron(self, tick: int, neuron: int, side: str) -> list[Event]:
+        """As for every rule, and the neuron's pair scores are forgotten."""
+        (self.scores[neuron, :] if side == "pre" else self.scores[:, neuron])[...] = 0.0
+        return super().remove_neuron(tick, neuron, side)
+
     def _score(self, pre_spikes: np.ndarray, post_spikes: np.ndarray):
         self.pre_trace *= self.decay
         self.pre_trace[pre_spikes] += 1.0
@@ -361,19 +391,31 @@ class StructuralEngine:
     """All structural projections of a network, for backends that run them in one process."""
 
     network: object
-    projections: dict[str, ProjectionRewiring]
+    projections: dict[str, SlotRewiring]
+    turnovers: dict[str, PopulationTurnover] = field(default_factory=dict)
     events: list = field(default_factory=list)
+    born: dict = field(default_factory=dict)  # population -> neurons that came alive at the last step
 
     @classmethod
     def for_network(cls, network) -> "StructuralEngine":
-        return cls(network, {label: rewiring_for(network, label)
-                             for label, p in network.projections.items() if p.structural is not None})
+        engine = cls(network, {label: rewiring_for(network, label)
+                               for label, p in network.projections.items() if p.structural is not None},
+                     {label: PopulationTurnover.for_population(network, label) for label in network.turnovers})
+        for label, rewiring in engine.projections.items():
+            projection = network.projections[label]
+            for side in ("pre", "post"):
+                turnover = engine.turnovers.get(getattr(projection, side))
+                if turnover is not None:
+                    setattr(rewiring, f"alive_{side}", turnover.alive)
+        return engine
 
     def step(self, tick: int, previous_spikes: Callable[[str], np.ndarray],
              weights: Callable[[str], np.ndarray] | None = None) -> list[Event]:
-        """Every projection's decisions due at the start of ``tick``; ``previous_spikes(population)``
-        gives the population's neurons that spiked in ``tick - 1``."""
-        events = []
+        """Every population's turnover, then every projection's decisions, due at the start of ``tick``;
+        ``previous_spikes(population)`` gives the population's neurons that spiked in ``tick - 1``."""
+        events, self.born = [], {}
+        for label, turnover in self.turnovers.items():
+            events += self._turnover(tick, label, turnover, previous_spikes)
         for label, rewiring in self.projections.items():
             projection = self.network.projections[label]
             events += rewiring.step(tick, previous_spikes(projection.pre), previous_spikes(projection.post),
@@ -381,8 +423,39 @@ class StructuralEngine:
         self.events += events
         return events
 
+    def _reached(self, label: str, previous_spikes: Callable[[str], np.ndarray]) -> np.ndarray:
+        """The neurons of ``label`` that static projections' spikes of the previous tick reach."""
+        reached = [np.empty(0, dtype=np.int64)]
+        for projection in self.network.projections.values():
+            if projection.post == label and projection.structural is None:
+                connections = self.network.connections(projection.label)
+                reached.append(connections.post[np.isin(connections.pre, previous_spikes(projection.pre))])
+        return np.concatenate(reached)
+
+    def _turnover(self, tick: int, label: str, turnover: PopulationTurnover,
+                  previous_spikes: Callable[[str], np.ndarray]) -> list[Event]:
+        source = turnover.rule.input_projection
+        n_pre = self.network.size_of(self.network.projections[source].pre) if source else 0
+        dying, growing, partners = turnover.step(tick, previous_spikes(label), self._reached(label, previous_spikes),
+                                                 n_pre)
+        events = []
+        for neuron in dying.tolist():
+            for projection_label, rewiring in self.projections.items():
+                projection = self.network.projections[projection_label]
+                for side in ("post", "pre"):
+                    if getattr(projection, side) == label:
+                        events += rewiring.remove_neuron(tick, neuron, side)
+        for neuron, inputs in zip(growing.tolist(), partners):
+            events += self.projections[source].attach(tick, neuron, inputs)
+        if growing.size:
+            self.born[label] = growing
+        return events
+
     def document(self) -> dict:
-        return structural_document(self.network, self.events)
+        document = structural_document(self.network, self.events)
+        if self.turnovers:
+            document["turnover"] = {label: turnover.epochs for label, turnover in self.turnovers.items()}
+        return document
 
 
 def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarray) -> dict:

@@ -43,6 +43,8 @@ class Brian2Backend(Backend):
         context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock*"))
         lowering = LOWERINGS[self.mode]
         b2.prefs.codegen.target = "numpy"
+        if network.turnovers and self.mode != "discrete":
+            raise BackendError("neuron turnover runs in the discrete mode only")
 
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
         population_lowerings = [lowering.POPULATIONS.lookup(p.cell) for p in network.populations.values()]
@@ -64,7 +66,7 @@ class Brian2Backend(Backend):
             if projection.plasticity is not None:
                 plastic[projection.label] = synapses
         rewiring = None
-        if structural:
+        if structural or network.turnovers:
             rewiring = Rewiring(network, structural, groups, context.clock)
             objects += rewiring.objects
         spike_monitors, v_monitors = {}, {}

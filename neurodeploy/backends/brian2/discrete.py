@@ -25,6 +25,7 @@ RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}
 def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     """Steps 2 and 4 in float64 with an integer refractory counter (held ticks after a spike)."""
     semantics = context.network.semantics
+    turnover = population.label in context.network.turnovers  # dead neurons never spike
     group = b2.NeuronGroup(
         population.size,
         """
@@ -43,8 +44,8 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
         init_exc : 1 (constant)
         init_inh : 1 (constant)
         refractory_ticks : integer (constant)
-        """,
-        threshold=f"v {semantics.threshold} v_thresh",
+        """ + ("alive : 1" if turnover else ""),
+        threshold=f"v {semantics.threshold} v_thresh" + (" and alive > 0" if turnover else ""),
         reset="v = v_reset\nrefractory_left = refractory_ticks",
         clock=context.clock, name=name, namespace={})
     value = population.value

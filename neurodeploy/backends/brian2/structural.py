@@ -1,6 +1,7 @@
 """Structural plasticity on the reference: every candidate pair is a Brian2 synapse with an ``exists``
 flag; at the start of each tick a network operation runs the network's StructuralEngine (the one
-decision procedure every backend shares) and sets the flags and weights it decides."""
+decision procedure every backend shares) and sets the flags and weights it decides, and the alive
+masks of populations with turnover."""
 from __future__ import annotations
 
 import brian2 as b2
@@ -31,8 +32,12 @@ class Rewiring:
     def __init__(self, network: Network, synapses: dict[str, b2.Synapses], groups: dict, clock: b2.Clock):
         self.network, self.synapses, self.clock = network, synapses, clock
         self.engine = StructuralEngine.for_network(network)
+        self.groups = groups
         labels = {getattr(network.projections[label], end) for label in self.engine.projections
-                  for end in ("pre", "post")}
+                  for end in ("pre", "post")} | set(self.engine.turnovers) | {
+                      p.pre for p in network.projections.values() if p.post in self.engine.turnovers}
+        for label, turnover in self.engine.turnovers.items():
+            groups[label].alive = turnover.alive.astype(float)
         self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in labels}
         self.seen = {label: 0 for label in labels}
         self.operation = b2.NetworkOperation(self._step, when="start", clock=clock)
@@ -62,6 +67,14 @@ class Rewiring:
         tick = int(round(float(self.clock.t / self.clock.dt)))
         previous = self._previous_spikes()
         events = self.engine.step(tick, previous.__getitem__, self._slot_weights)
+        for label, turnover in self.engine.turnovers.items():
+            group = self.groups[label]
+            group.alive = turnover.alive.astype(float)
+            born = self.engine.born.get(label)
+            if born is not None:  # at rest, no synaptic current, not refractory
+                group.v[born] = group.v_rest[born]
+                group.isyn_exc[born] = group.isyn_inh[born] = 0.0
+                group.refractory_left[born] = 0
         for event in events:
             synapses = self.synapses[event.projection]
             projection = self.network.projections[event.projection]

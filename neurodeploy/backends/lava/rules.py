@@ -43,6 +43,9 @@ def check_fixed(network: Network, populations: dict[str, PopulationFixed], proje
         if np.any(fixed.bias_exp > BIAS_EXPONENT_MAX):
             findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
                                     "exponent at this voltage scale: lower it"))
+        if label in network.turnovers:
+            findings.append(Finding("error", subject, "neuron turnover (apoptosis, neurogenesis) is not on the Lava "
+                                    "backend yet: run it on brian2 or the spinnaker emulation"))
         if np.any(fixed.refractory_ticks > MAX_REFRACTORY_TICKS):
             findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
                                     "fit the 8-bit counter: shorten tau_refrac"))

@@ -59,6 +59,14 @@ class _Population:
         self.history_trace = np.zeros((self.size, HISTORY), dtype=np.int64)
         self.history_count = np.ones(self.size, dtype=np.int64)
         self.tau_minus_lut = None
+        self.alive = None  # with turnover: which neurons may spike
+
+    def revive(self, neurons: np.ndarray):
+        """Neurons coming alive start at rest, with no synaptic current or input."""
+        self.v[neurons] = self.v_rest[neurons]
+        self.syn[:, neurons] = 0
+        self.refract[neurons] = 0
+        self.ring[:, :, neurons] = 0
 
     def step(self, t: int) -> np.ndarray:
         slot = self.ring[t & (self.slots - 1)]
@@ -70,7 +78,8 @@ class _Population:
         updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
         self.v = np.where(integrating, updated, self.v)
         self.refract = np.where(integrating, self.refract, self.refract - 1)
-        spiking = np.flatnonzero(self.v >= self.v_thresh)
+        spiking = np.flatnonzero((self.v >= self.v_thresh) if self.alive is None
+                                 else (self.v >= self.v_thresh) & self.alive)
         self.v[spiking] = self.v_reset[spiking]
         self.refract[spiking] = self.t_refract[spiking]
         self.syn = fp.decay_accum(self.syn, self.decay)
@@ -246,7 +255,9 @@ class Emulator:
             if rule is not None:
                 self.plastic[label] = emulated
         self.network = network
-        self.engine = StructuralEngine.for_network(network) if self.structural else None
+        self.engine = StructuralEngine.for_network(network) if self.structural or network.turnovers else None
+        for label, turnover in (self.engine.turnovers if self.engine else {}).items():
+            self.populations[label].alive = turnover.alive
 
     def run(self, ticks: int, record_v=(), progress=None):
         """Spike ticks per population and spike source, V traces (mV) of ``record_v``, final plastic weights."""
@@ -295,6 +306,8 @@ class Emulator:
         """The network's structural decisions for tick t, applied to the candidate synapses. A formed
         plastic synapse joins its row: the row's deferred update covers it from the last pre spike."""
         events = self.engine.step(t, previous.__getitem__, self._slot_weights)
+        for label, neurons in self.engine.born.items():
+            self.populations[label].revive(neurons)
         for event in events:
             emulated = self.structural[event.projection]
             index = event.pre * emulated.post.size + event.post

@@ -73,6 +73,10 @@ def _longest_row(connections, per_core: int, slots: int) -> int:
 def check_structural(network: Network) -> list[Finding]:
     """sPyNNaker's conditions for StructuralMechanismStatic/STDP."""
     findings, by_post, pairs = [], {}, {}
+    for label in network.turnovers:
+        findings.append(Finding("error", f"population '{label}'", "neuron turnover (apoptosis, neurogenesis) has no "
+                                "sPyNNaker mechanism: it runs on the SpiNNaker emulation (`run --backend spinnaker`), "
+                                "not on a board"))
     for projection in network.projections.values():
         rule = projection.structural
         if rule is None:
