@@ -18,6 +18,10 @@ class ValidationError(NeurodeployError, ValueError):
         location = where if field is None else f"{where}, field '{field}'"
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self):
+        # Rebuilt from its three parts, so that it crosses process boundaries (worker pools).
+        return type(self), (self.where, self.field, self.message)
+
 
 class BackendError(NeurodeployError):
     """A backend cannot run a (valid) network: unsupported feature or a failure of its dependency."""

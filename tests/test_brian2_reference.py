@@ -78,6 +78,23 @@ def test_delay_arrival_tick(delay):
     assert strong.spikes.populations["P"][0].tolist()[0] == 5.0 + delay
 
 
+def test_runs_fed_in_segments_equal_one_piece_runs(monkeypatch):
+    # Long runs feed the spike generators segment by segment (SEGMENT_STEPS): spikes in the last tick
+    # of a segment, the first of the next and later arrive after their delay, as in one piece.
+    from neurodeploy.backends import brian2 as backend
+    edge = 50
+    monkeypatch.setattr(backend, "SEGMENT_STEPS", edge)
+    net = nd.Network("segments")
+    net.spike_source("S", [[edge - 1.0, edge + 0.0, edge + 3.0, 2 * edge + 0.0]])
+    net.population("P", 1, parameters={"tau_refrac": 0.0})
+    net.project("S", "P", nd.OneToOne(), weight=1.0, delay=2.0)
+    net.record("P", ["spikes", "v"])
+    segmented = run_reference(net, 3 * edge).traces["P"]["v"][:, 0]
+    assert int(np.flatnonzero(segmented != -65.0)[0]) == edge - 1 + 2
+    monkeypatch.setattr(backend, "SEGMENT_STEPS", 10**9)
+    assert np.array_equal(segmented, run_reference(net, 3 * edge).traces["P"]["v"][:, 0])
+
+
 @pytest.mark.parametrize("tau_refrac, held_ticks", [(0.0, 0), (0.1, 1), (1.0, 1), (2.0, 2), (2.5, 3), (5.0, 5)])
 def test_refractory_period_holds_v_for_ceil_ticks(tau_refrac, held_ticks):
     # A current so large that V crosses threshold in the first tick it integrates: the neuron

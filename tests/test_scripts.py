@@ -48,3 +48,15 @@ def test_livewired_turnover_plot(tmp_path):
     assert (tmp_path / "livewired_turnover.png").stat().st_size > 10000
     document = json.loads((tmp_path / "livewired_turnover.json").read_text())
     assert [e["alive_after"] for e in document["turnover"]["B"]] == [8, 8, 4, 4, 8, 8]
+
+
+def test_topographic_map_quick(tmp_path):
+    out = run_script("topographic_map.py", "--duration-ms", "2000", "--out", tmp_path)
+    assert "Bogdan et al. 2018" in out and "2.355" in out
+    document = json.loads((tmp_path / "topographic_map.json").read_text())
+    measures = document["measures"]
+    # STDP alone keeps its synapses: its fields by connections are the initial ones.
+    assert measures["stdp by connections"] == measures["initial"]
+    assert document["runs"]["rewiring+stdp"]["events"]["S->P"] > 0
+    assert measures["rewiring+stdp by connections"] != measures["initial"]
+    assert (tmp_path / "topographic_map.png").stat().st_size > 10000

@@ -118,7 +118,8 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
         field_name = f"spike_times[{index}]"
         if not isinstance(times, (list, tuple, np.ndarray)):
             raise ValidationError(where, field_name, f"expected a list of times (ms), got {times!r}")
-        array = values.number_or_array(list(times), "ms", where, field_name)
+        array = values.number_or_array(times if isinstance(times, np.ndarray) else list(times), "ms", where,
+                                       field_name)
         values.check_range(array, where, field_name, "ms", at_least=0)
         if np.any(np.diff(array) <= 0):
             bad = int(np.argmax(np.diff(array) <= 0))

@@ -54,8 +54,10 @@ class Brian2Backend(Backend):
             group, extras = lower(population, context, f"population_{index}")
             groups[population.label] = group
             objects += [group, *extras]
+        feeds = []
         for index, source in enumerate(network.spike_sources.values()):
-            groups[source.label] = _spike_generator(source, context, f"source_{index}")
+            feeds.append(SpikeFeed(source, context, f"source_{index}"))
+            groups[source.label] = feeds[-1].group
             objects.append(groups[source.label])
         plastic, structural = {}, {}
         for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
@@ -79,8 +81,13 @@ class Brian2Backend(Backend):
                 objects.append(v_monitors[label])
 
         started = time.perf_counter()
-        b2.Network(*objects).run(steps * dt_ms * b2.ms, namespace={}, report=_reporter(progress),
-                                 report_period=1 * b2.second)
+        simulation = b2.Network(*objects)
+        for start in range(0, steps, SEGMENT_STEPS):
+            stop = min(steps, start + SEGMENT_STEPS)
+            for feed in feeds:
+                feed.load(start, stop)
+            simulation.run((stop - start) * dt_ms * b2.ms, namespace={}, report_period=1 * b2.second,
+                           report=_reporter(progress, start / steps, (stop - start) / steps))
         wall = time.perf_counter() - started
 
         spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, {
@@ -105,17 +112,34 @@ class Brian2Backend(Backend):
         return self.physics_dt
 
 
-def _spike_generator(source: SpikeSource, context: BuildContext, name: str) -> b2.SpikeGeneratorGroup:
-    counts = [len(times) for times in source.spike_times]
-    indices = np.repeat(np.arange(source.size), counts)
-    times = np.concatenate(source.spike_times) if sum(counts) else np.empty(0)
-    return b2.SpikeGeneratorGroup(source.size, indices, times * b2.ms, clock=context.clock, name=name)
+SEGMENT_STEPS = 10000
+"""Runs go in segments of this many steps, each spike generator holding its segment's spikes only:
+Brian2's numpy spike generator copies all its spike times every step (a dtype mismatch in its
+searchsorted), which made long stimuli cost milliseconds per tick."""
 
 
-def _reporter(progress: Progress | None):
+class SpikeFeed:
+    """A spike source as a Brian2 SpikeGeneratorGroup, loaded one run segment at a time."""
+
+    def __init__(self, source: SpikeSource, context: BuildContext, name: str):
+        counts = [len(times) for times in source.spike_times]
+        indices = np.repeat(np.arange(source.size), counts)
+        times = np.concatenate(source.spike_times) if sum(counts) else np.empty(0)
+        order = np.argsort(times, kind="stable")
+        self.indices, self.times, self.dt_ms = indices[order], times[order], context.dt_ms
+        self.group = b2.SpikeGeneratorGroup(source.size, [], [] * b2.ms, clock=context.clock, name=name)
+
+    def load(self, start: int, stop: int):
+        """The spikes of steps ``start .. stop - 1``."""
+        low, high = np.searchsorted(self.times, [(start - 0.5) * self.dt_ms, (stop - 0.5) * self.dt_ms])
+        self.group.set_spikes(self.indices[low:high], self.times[low:high] * b2.ms)
+
+
+def _reporter(progress: Progress | None, done: float, share: float):
+    """Brian2's report callback for one segment, as the fraction of the whole run."""
     if progress is None:
         return None
 
     def report(elapsed, completed, start, duration):
-        progress(float(completed))
+        progress(done + share * float(completed))
     return report
