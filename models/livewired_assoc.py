@@ -27,7 +27,7 @@ Operations (``--protocol``; 1 ms ticks)
     neurons that fire in t0+1..t0+5 are the answer; the next operation may start 10 ms later.
     An ideal associative memory answers a recall with the partner of any pattern presented before.
 
-Neuron turnover (``turnover=True``; the reference and the SpiNNaker emulation run it, Lava not yet)
+Neuron turnover (``turnover=True``; the reference, the SpiNNaker emulation and Lava run it)
     A and B get ``NeuronTurnover``: every ``turnover_epoch`` ms the dormant ratio is measured
     (dormant: silent in the epoch); a neuron silent ``dormant_epochs`` epochs in a row is pruned with
     its synapses; a dead neuron that its input line reaches (a new pattern arrives) is recruited at

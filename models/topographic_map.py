@@ -27,11 +27,13 @@ A- = 0.0375 w_max (b = 1.2), additive between 0 and w_max)
     same attempt rate per slot), p_elim_dep 0.0245, p_elim_pot 1.36e-4, threshold w_max / 2, formed at
     w_max. Without: STDP alone, over the same initial synapses.
 
-Current-based, not conductance-based
-    They use IF_cond_exp with g_max 0.2 uS. Here a synapse is the current that conductance drives at
-    the middle of the subthreshold range (-60 mV): 0.2 uS x 60 mV = 12 nA excitatory, 0.2 uS x 20 mV
-    = 4 nA inhibitory (E_rev -80 mV). ``scripts/topographic_map.py`` measures whether the refinement
-    they report survives this change, and prints its numbers beside theirs.
+Current-based by default, conductance-based with ``conductance``
+    They use IF_cond_exp with g_max 0.2 uS (E_rev 0 mV excitatory, -80 mV inhibitory); so does
+    ``conductance=True``. By default a synapse is the current that conductance drives at the middle
+    of the subthreshold range (-60 mV): 0.2 uS x 60 mV = 12 nA excitatory, 0.2 uS x 20 mV = 4 nA
+    inhibitory, so that the SpiNNaker emulation and Lava (current-based only so far) run it too.
+    ``scripts/topographic_map.py [--conductance]`` measures the refinement either way and prints it
+    beside theirs.
 
 Reference: P. A. Bogdan, A. G. D. Rowley, O. Rhodes, S. B. Furber, "Structural plasticity on the
 SpiNNaker many-core neuromorphic system", Front. Neurosci. 12:434 (2018); their code is the public
@@ -50,7 +52,8 @@ NAME = "topographic-map"
 CELL = {"cm": 20.0, "tau_m": 20.0, "tau_refrac": 5.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0,
         "v_rest": -70.0, "v_reset": -70.0, "v_thresh": -50.0}
 G_MAX_US = 0.2
-DRIVING_FORCE_MV = {"excitatory": 60.0, "inhibitory": 20.0}  # E_rev (0 / -80 mV) minus -60 mV
+REVERSAL = {"e_rev_E": 0.0, "e_rev_I": -80.0}
+DRIVING_FORCE_MV = {"excitatory": 60.0, "inhibitory": 20.0}  # |E_rev - (-60 mV)|
 SLOTS = 16  # per projection and neuron: 32 per neuron in all
 FORMATION = {"forward": (0.16, 2.5), "lateral": (1.0, 1.0)}  # p_form, sigma_form
 
@@ -109,9 +112,9 @@ def initial_connections(rule: Synaptogenesis, lateral: bool, n_post: int, n_pre:
 
 def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lateral_inhibition: bool = False,
           t_stim: int = 20, sigma_stim: float = 2.0, f_base: float = 5.0, f_mean: float = 20.0,
-          snapshot_every_ms: float = 0.0, seed: int = 1) -> Network:
+          snapshot_every_ms: float = 0.0, conductance: bool = False, seed: int = 1) -> Network:
     """The network, ``duration_ms`` of stimulus (1 ms ticks). ``snapshot_every_ms`` > 0 records the
-    rewired connectivity that often."""
+    rewired connectivity that often; ``conductance`` makes ``P`` IF_cond_exp with weights in uS."""
     where = f"model '{NAME}'"
     n = values.integer(n, where, "n", minimum=4)
     if n % 2:
@@ -120,13 +123,17 @@ def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lat
     t_stim = values.integer(t_stim, where, "t_stim", minimum=1)
     rewiring = values.boolean(rewiring, where, "rewiring")
     lateral_inhibition = values.boolean(lateral_inhibition, where, "lateral_inhibition")
+    conductance = values.boolean(conductance, where, "conductance")
     # One stream each, so that a longer run starts with the same stimuli and synapses as a shorter one.
     places, spikes, wiring = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     centres = places.integers(0, n, size=(-(-ticks // t_stim), 2))
     net = Network(NAME, seed=seed, duration=float(ticks))
     net.spike_source("S", input_spike_times(stimulus_rates(centres, n, sigma_stim, f_base, f_mean), t_stim, ticks,
                                             spikes))
-    net.population("P", n * n, parameters=CELL)
+    if conductance:
+        net.population("P", n * n, "IF_cond_exp", parameters={**CELL, **REVERSAL})
+    else:
+        net.population("P", n * n, parameters=CELL)
     net.record("P")
     rule_args = dict(s_max=SLOTS, f_rew=5000.0, partner_selection="last_neuron", grid=(n, n),
                      p_form_forward=FORMATION["forward"][0], sigma_form_forward=FORMATION["forward"][1],
@@ -134,7 +141,7 @@ def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lat
                      p_elim_dep=0.0245, p_elim_pot=1.36e-4)
     for label, pre, receptor in (("S->P", "S", "excitatory"),
                                  ("P->P", "P", "inhibitory" if lateral_inhibition else "excitatory")):
-        w_max = G_MAX_US * DRIVING_FORCE_MV[receptor]
+        w_max = G_MAX_US if conductance else G_MAX_US * DRIVING_FORCE_MV[receptor]
         rule = Synaptogenesis(**rule_args, weight_threshold=w_max / 2.0, initial_weight=w_max)
         sources, targets = initial_connections(rule, pre == "P", n * n, n * n, wiring)
         stdp = STDP(tau_plus=20.0, tau_minus=64.0, A_plus=0.1 * w_max, A_minus=0.1 * 20.0 * 1.2 / 64.0 * w_max,

@@ -2,12 +2,11 @@
 dormant ratio and the number of alive neurons of A and B; print the recall answers per backend and
 whether the backends made the same structural decisions.
 
-    .venv/bin/python scripts/livewired_turnover.py [--backends brian2 spinnaker] [--out scripts/results]
+    .venv/bin/python scripts/livewired_turnover.py [--backends brian2 spinnaker lava] [--out scripts/results]
 """
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import REPOSITORY, load_model  # noqa: E402
 from neurodeploy.pipeline import apply_protocol  # noqa: E402
+from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
 
 PROTOCOL = REPOSITORY / "models" / "protocols" / "livewired-assoc-new-patterns.json"
 
@@ -40,7 +40,7 @@ def plot(turnover: dict, path: Path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", nargs="+", default=["brian2", "spinnaker"])
+    parser.add_argument("--backends", nargs="+", default=["brian2", "spinnaker", "lava"])
     parser.add_argument("--out", default=str(REPOSITORY / "scripts" / "results"))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -62,7 +62,7 @@ def main(argv=None):
         print(f"{label}: " + "  ".join(f"{e['tick']} ms DrM {e['dormant_ratio']:.2f} alive {e['alive_after']}"
                                        for e in epochs))
     plot(turnover, out / "livewired_turnover.png")
-    (out / "livewired_turnover.json").write_text(json.dumps({"same_decisions": same, "turnover": turnover}, indent=1))
+    write_json_atomically(out / "livewired_turnover.json", {"same_decisions": same, "turnover": turnover})
     print(f"plot: {out / 'livewired_turnover.png'}")
 
 

@@ -257,3 +257,63 @@ def test_physics_mode_runs_static_networks_and_rejects_stdp(small_network):
     assert 6.0 < physics.spikes.populations["P"][0][0] < 7.0
     with pytest.raises(nd.BackendError, match="does not run STDP: physics mode runs static projections only"):
         run_reference(small_network, 10.0, mode="physics")
+
+
+# --- conductance-based cells ---------------------------------------------------------------------
+
+def conductance_psp(weight, receptor="excitatory", v_rest=-65.0, **semantics):
+    net = nd.Network("cond", nd.Semantics(**semantics))
+    net.spike_source("S", [[5.0]])
+    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 0.5, "tau_syn_E": 2.0, "tau_syn_I": 2.0,
+                                                      "e_rev_E": 0.0, "e_rev_I": -80.0, "v_rest": v_rest})
+    net.project("S", "P", nd.OneToOne(), weight=weight, receptor=receptor)
+    net.record("P", ["spikes", "v"])
+    return net
+
+
+@pytest.mark.parametrize("receptor, reversal", [("excitatory", 0.0), ("inhibitory", -80.0)])
+def test_conductance_psp_drives_with_the_voltage_the_tick_starts_from(receptor, reversal):
+    # Tick k >= 6: g_k = init*w*D^(k-6); V_k = a_k - E (a_k - V_{k-1}), a_k = v_rest + R g_k (E_rev - V_{k-1}).
+    w, E, D, R = 0.05, math.exp(-0.1), math.exp(-0.5), 20.0
+    init = 2.0 * (1 - D)
+    v = run_reference(conductance_psp(w, receptor), 30.0).traces["P"]["v"][:, 0]
+    assert np.all(v[:6] == -65.0)
+    expected, previous = [], -65.0
+    for m in range(24):
+        a = -65.0 + R * init * w * D ** m * (reversal - previous)
+        previous = a - E * (a - previous)
+        expected.append(previous)
+    np.testing.assert_allclose(v[6:], expected, rtol=0, atol=1e-12)
+    assert v[6] == pytest.approx(-65.0 + (1 - E) * R * init * w * (reversal + 65.0), abs=1e-12)
+
+
+def test_conductance_input_reverses_at_the_reversal_potential():
+    # An inhibitory conductance (E_rev_I -80 mV) pulls V down from above -80 mV and up from below it:
+    # the sign of the driving force, which a current-based synapse cannot have.
+    def v6(v_rest):
+        return run_reference(conductance_psp(0.05, "inhibitory", v_rest=v_rest), 10.0).traces["P"]["v"][6, 0]
+    assert v6(-60.0) < -60.0 and v6(-90.0) > -90.0
+
+
+def test_physics_mode_runs_conductance_cells_close_to_the_ticks():
+    discrete = run_reference(conductance_psp(0.05), 30.0).traces["P"]["v"][:, 0]
+    physics = run_reference(conductance_psp(0.05), 30.0, mode="physics", physics_dt=0.1).traces["P"]["v"][:, 0]
+    # Same PSP amplitude to within the half-tick timing difference of the two modes.
+    assert (physics.max() + 65.0) == pytest.approx(discrete.max() + 65.0, rel=0.15)
+
+
+def test_weight_units_follow_the_post_cell():
+    net = nd.Network("units")
+    net.spike_source("S", [[1.0]])
+    net.population("C", 1, "IF_cond_exp")
+    net.population("I", 1)
+    net.project("S", "C", nd.OneToOne(), weight="0.2 uS", label="ok")
+    assert net.connections("ok").weight[0] == pytest.approx(0.2)
+    net.project("S", "C", nd.OneToOne(), weight="200 nS", label="ok2")
+    assert net.connections("ok2").weight[0] == pytest.approx(0.2)
+    with pytest.raises(nd.ValidationError, match="projection 'bad'.*'C' is IF_cond_exp: its weights are conductances"):
+        net.project("S", "C", nd.OneToOne(), weight="12 nA", label="bad")
+    with pytest.raises(nd.ValidationError, match="'I' is IF_curr_exp: its weights are currents \\(nA\\), got a value in uS"):
+        net.project("S", "I", nd.OneToOne(), weight=0.2, label="bad", plasticity=nd.STDP(w_max="1 uS", w_min=0.0))
+    with pytest.raises(nd.ValidationError, match="weight.*expected a current \\(nA\\) or a conductance \\(uS\\)"):
+        net.project("S", "I", nd.OneToOne(), weight="3 mV", label="bad")

@@ -125,7 +125,7 @@ def small_network():
 def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
     net = small_network()
     ticks = 40
-    lowered, (spikes, voltages, _, probed, _) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
+    lowered, (spikes, voltages, _, probed, _, _) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
                                                                    ("B", "u"), ("B", "v")])
     assert lowered.stock == {"B"}  # no refractoriness, reset to rest, one current: Lava's own LIF
     expected = integer_run(net, lowered, ticks)
@@ -156,7 +156,7 @@ def test_pair_stdp_process_follows_its_stated_integer_rule():
     r = 256  # pre trace after the pre at 10; post trace 256 after the post at 11
     weight = min(weight + ((units["A_plus"] * ((r * plus[2]) >> 12)) >> 8), units["w_max"])
     weight = max(weight - ((units["A_minus"] * ((256 * minus[28]) >> 12)) >> 8), units["w_min"])
-    assert result.weights["plastic"]["weight"][0] == pytest.approx(weight * fixed.unit_nA[0], rel=1e-12)
+    assert result.weights["plastic"]["weight"][0] == pytest.approx(weight * fixed.unit[0], rel=1e-12)
     float_rule = 0.5 + 0.5 * math.exp(-0.1) - 0.5 * math.exp(-1.4)
     assert abs(result.weights["plastic"]["weight"][0] - float_rule) < 0.01
 
@@ -183,6 +183,37 @@ def test_conversion_by_hand():
     assert lowered.stock == {"P"} or fixed.refractory_ticks[0] > 0
 
 
+def test_conductance_neuron_by_hand():
+    # CondExpLIF: u holds 2^k (1 - E') R init g, the drive is u (e_rev - v) >> k with the v the tick starts from.
+    net = nd.Network("cond")
+    net.spike_source("S", [[5.0]])
+    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 0.5, "tau_syn_E": 2.0, "e_rev_E": 0.0})
+    net.project("S", "P", nd.OneToOne(), weight=0.05)
+    net.record("P", ["v"])
+    lowered = lower(net)
+    fixed, projection = lowered.populations["P"], lowered.projections["S->P"]
+    dv, du = round(4096 * (1 - math.exp(-0.1))), round(4096 * (1 - math.exp(-0.5))) - 1  # 390, 1611
+    gain = dv / 4096 * 20.0
+    decay = (4096 - du - 1) / 4096
+    init = -(1 - decay) / math.log(decay)
+    # v's scale from the widest level, E_rev_E - v_rest = 65 mV; u's from the single-tick conductance 0.05 uS
+    assert fixed.scale == 2 ** math.floor(math.log2(2 ** 23 / 130))
+    shift = math.floor(math.log2(2 ** 21 / (gain * init * 0.05)))
+    assert fixed.conductance_shift == shift and fixed.e_rev_exc[0] == 65 * fixed.scale
+    c = 2 ** shift * gain * init * 0.05
+    exponent = max(0, math.ceil(math.log2(c / 255)) - 6)
+    mantissa = round(c / 2 ** (exponent + 6))
+    assert (projection.weight_exp, projection.mantissas[0]) == (exponent, mantissa)
+    v = np.rint((make_backend("lava").run(net, 12.0).traces["P"]["v"][:, 0] + 65.0) * fixed.scale).astype(int)
+    u, state, expected = mantissa << exponent << 6, 0, []
+    for tick in range(6, 12):
+        product = u * (65 * int(fixed.scale) - state)
+        state = (state * (4096 - dv) >> 12) + (product >> shift)  # both positive here: floor = truncation
+        expected.append(state)
+        u = u * (4096 - du - 1) >> 12
+    assert np.all(v[:6] == 0) and v[6:].tolist() == expected
+
+
 # --- recordings and equivalence --------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(RECORDINGS))
@@ -205,6 +236,18 @@ def test_feedforward_matches_the_quantization_aware_reference():
     assert comparison.overall.same_tick_fraction >= 0.99
     assert comparison.overall.within_one_fraction >= 0.997
     assert comparison.overall.rate_error <= 0.007
+
+
+def test_conductance_feedforward_matches_the_quantization_aware_reference():
+    # The benchmark with IF_cond_exp neurons, each weight the conductance driving the same current at -60 mV.
+    data = load_model("feedforward-poisson", {"duration_ms": 2000.0}).network.to_dict()
+    data["populations"][0].update(cell_type="IF_cond_exp", initial_values={"v": data["populations"][0]["initial_values"]["v"]})
+    data["projections"][0]["weight"] = (np.asarray(data["projections"][0]["weight"]) / 60.0).tolist()
+    network = nd.Network.from_dict(data)
+    reference = run_reference(lower(network).reference_network(), 2000.0)
+    overall = compare(make_backend("lava").run(network, 2000.0).spikes, reference.spikes, inputs=("inputs",)).overall
+    assert overall.reference_spikes > 2000
+    assert overall.same_tick_fraction >= 0.99 and overall.within_one_fraction >= 0.997
 
 
 def test_lava_processes_are_stopped_on_errors_and_interrupts():

@@ -98,6 +98,44 @@ def test_one_synapse_psp_bit_by_bit():
     assert v[6:].tolist() == expected
 
 
+def test_conductance_psp_bit_by_bit():
+    net = nd.Network("cond")
+    net.spike_source("S", [[5.0]])
+    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 5.0, "e_rev_E": 0.0})
+    net.project("S", "P", nd.OneToOne(), weight=0.01, delay=1.0)
+    net.record("P", ["v"])
+    v = bits(run_spinnaker(net, 12.0).traces["P"]["v"][:, 0])
+    # Conductances are held x1024: the bound is 0.01 * 1024 = 10.24 (sPyNNaker's sum term, 0.01, is
+    # left unscaled), shift 4; w16 = rint(10.24 * 2^11) = 20972. g = syn >> 10, I = g (E - V) >> 15.
+    scaling = ring_buffer_scaling(lower(net))["P"][0]
+    assert (scaling.shift, scaling.max_summed_weight, scaling.resolution) == (4, pytest.approx(10.24), 2.0 ** -11 / 1024)
+    syn = ((20972 << 4) * 3892384920) >> 32
+    state, expected = -2129920, []
+    for tick in range(6, 12):
+        current = ((syn >> 10) * (0 - state)) >> 15
+        alpha = ((current * 327680) >> 15) - 2129920
+        state = alpha - ((29650 * (alpha - state)) >> 15)
+        expected.append(state)
+        syn = (syn * 3516490311) >> 32
+    assert np.all(v[:6] == -2129920)
+    assert v[6:].tolist() == expected
+
+
+def test_inhibitory_conductance_negates_before_the_product():
+    # inh = ((-g) * (E_rev_I - V)) >> 15 floors toward -inf on the negated product, as the chip does.
+    net = nd.Network("cond-inh")
+    net.spike_source("S", [[1.0]])
+    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_I": 5.0, "e_rev_I": -80.0})
+    net.project("S", "P", nd.OneToOne(), weight=0.013, receptor="inhibitory")
+    net.record("P", ["v"])
+    v = bits(run_spinnaker(net, 3.0).traces["P"]["v"][:, 0])
+    units = round(0.013 * 1024 * 2 ** 11)  # shift 4 again (13.3 < 16)
+    g = (((units << 4) * 3892384920) >> 32) >> 10
+    inh = ((-g) * (-2621440 + 2129920)) >> 15
+    alpha = ((-inh * 327680) >> 15) - 2129920
+    assert v[2] == alpha - ((29650 * (alpha + 2129920)) >> 15)
+
+
 def test_refractory_hold_and_threshold_as_on_chip():
     net = nd.Network("refractory")
     net.population("P", 1, parameters={"i_offset": 100.0, "tau_refrac": 2.0})
@@ -149,18 +187,24 @@ def test_stdp_pair_bit_by_bit():
 
 def test_ring_buffer_shifts_and_mapping_come_from_spynnaker(tmp_path):
     """Our port of the shift algorithm against what sPyNNaker 7.4.1 chooses on its virtual board:
-    constant delays (sum), random delays (Poisson bound), STDP (w_max), several receptors."""
+    constant delays (sum), random delays (Poisson bound), STDP (w_max), several receptors, conductances."""
     net = load_model("feedforward-poisson", {"n_neurons": 40, "n_inputs": 30, "duration_ms": 100.0}).network
     net.population("other", 300)
     net.population("learners", 100)
+    net.population("conductances", 20, "IF_cond_exp")
     net.project("neurons", "other", nd.FixedProbability(0.3, seed=4), weight=0.7, delay=2.0, receptor="inhibitory")
     net.project("inputs", "other", nd.AllToAll(), weight=0.05, delay=1.0)
     net.project("inputs", "learners", nd.AllToAll(), weight=0.02, delay=1.0, plasticity=nd.STDP(w_max=0.5),
                 label="plastic")
+    net.project("inputs", "conductances", nd.AllToAll(), weight=0.02, delay=1.0)
+    net.project("neurons", "conductances", nd.FromList(list(range(40)), [i % 20 for i in range(40)]), weight=0.01,
+                delay=[1.0, 3.0] * 20, receptor="inhibitory")
     compiled = compile_network(net, SPINN5, tmp_path)
     mapping = map_on_virtual_board(compiled, tmp_path, 100.0)
     assert mapping["ring_buffer_shifts_agree"], mapping["ring_buffer_shifts"]
     assert mapping["ring_buffer_shifts"]["learners"] == [4, 0]  # W = 30 pre x w_max 0.5 = 15 < 2^4
+    # Held x1024: excitatory W = max(30 x 0.02, 1024 x 0.02) = 20.48 < 2^5 (sPyNNaker leaves 1024 out of the sum)
+    assert mapping["ring_buffer_shifts"]["conductances"][0] == 5
     # 300 neurons at 256 per core: two cores; placements and SDRAM per core reported
     assert len(mapping["populations"]["other"]) == 2
     assert all(p["sdram_bytes"] > 0 for placements in mapping["populations"].values() for p in placements)
@@ -229,6 +273,29 @@ def test_feedforward_matches_the_quantization_aware_reference():
     assert comparison.overall.same_tick_fraction >= 0.98
     assert comparison.overall.within_one_fraction >= 0.995
     assert comparison.passed
+
+
+def test_conductance_feedforward_matches_the_quantization_aware_reference():
+    # The benchmark network with IF_cond_exp neurons, each weight the conductance that drives the same
+    # current at -60 mV (E_rev_E 0 mV).
+    data = load_model("feedforward-poisson", {"duration_ms": 2000.0}).network.to_dict()
+    population = data["populations"][0]
+    population["cell_type"] = "IF_cond_exp"
+    population["initial_values"] = {"v": population["initial_values"]["v"]}
+    projection = data["projections"][0]
+    projection["weight"] = (np.asarray(projection["weight"]) / 60.0).tolist()
+    network = nd.Network.from_dict(data)
+    graph = lower(network)
+    reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 2000.0)
+    target = run_spinnaker(network, 2000.0)
+    overall = compare(target.spikes, reference.spikes, inputs=("inputs",)).overall
+    # Beyond the current-based kernel's arithmetic, the chip floors g to 2^-15 uS every tick (g = syn >> 10):
+    # about 0.5 LSB x 65 mV = 1e-3 nA less drive, 0.02 mV at R = 20 MOhm, so some spikes come a tick
+    # late (measured: 95% same tick, 98% within one, 0.25% fewer spikes; with g rounded instead of
+    # floored the emulation would match 98.6% of the reference's spikes in the same tick).
+    assert overall.reference_spikes > 2000
+    assert overall.run_spikes == pytest.approx(overall.reference_spikes, rel=0.01)
+    assert overall.same_tick_fraction >= 0.93 and overall.within_one_fraction >= 0.97
 
 
 def test_feedforward_catches_an_injected_delay_bug():

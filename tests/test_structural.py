@@ -254,6 +254,12 @@ def test_structural_json_beside_the_spikes(tmp_path):
     assert set(document["connectivity"]["sp"]) == {"100", "end"} and document["events"]["sp"][0][1] in ("form", "eliminate")
 
 
+def test_physics_mode_refuses_structural_projections():
+    # The continuous-time mode has no rewiring; running the initial synapses as static would be wrong.
+    with pytest.raises(nd.BackendError, match="projection 'sp': structural plasticity runs in the discrete mode"):
+        make_backend("brian2", mode="physics").run(rewiring_network(), 10.0)
+
+
 # --- SpiNNaker specifics --------------------------------------------------------------------
 
 def test_spinnaker_structural_design_rules():

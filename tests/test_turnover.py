@@ -1,5 +1,5 @@
 """Neuron turnover (apoptosis of dormant neurons, neurogenesis): the declared procedure against
-hand-derived epochs, on the reference and the SpiNNaker emulation, refused where it cannot run."""
+hand-derived epochs, on the reference, the SpiNNaker emulation and Lava, refused for SpiNNaker boards."""
 import zlib
 
 import numpy as np
@@ -9,7 +9,6 @@ import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker.toolchain import compile_network
 from neurodeploy.catalog import target_descriptions
-from neurodeploy.errors import BackendError
 
 
 def turnover_network() -> nd.Network:
@@ -49,19 +48,18 @@ def test_turnover_epochs_by_hand():
     assert 36 in ticks[2] and min(ticks[2]) > 30  # alive again from 30: its own line at 35 fires it
 
 
-def test_reference_and_spinnaker_emulation_agree():
+@pytest.mark.parametrize("backend", ["spinnaker", "lava"])
+def test_targets_take_the_reference_decisions(backend):
     network = turnover_network()
     reference = make_backend("brian2").run(network, 40.0)
-    emulation = make_backend("spinnaker").run(network, 40.0)
-    assert emulation.structural == reference.structural
-    assert [t.tolist() for t in emulation.spikes.ticks("P")] == [t.tolist() for t in reference.spikes.ticks("P")]
+    target = make_backend(backend).run(network, 40.0)
+    assert target.structural == reference.structural
+    assert [t.tolist() for t in target.spikes.ticks("P")] == [t.tolist() for t in reference.spikes.ticks("P")]
 
 
-def test_turnover_round_trips_and_is_refused_where_it_cannot_run(tmp_path):
+def test_turnover_round_trips_and_is_refused_for_spinnaker_boards(tmp_path):
     network = turnover_network()
     assert nd.load(nd.save(network, tmp_path / "n.yaml")) == network
-    with pytest.raises(BackendError, match="not on the Lava backend yet"):
-        make_backend("lava").run(network, 40.0)
     compiled = compile_network(network, target_descriptions()["spinn5"].data, tmp_path / "c")
     assert any(f.level == "error" and "no sPyNNaker mechanism" in str(f) for f in compiled.findings)
 
@@ -86,7 +84,7 @@ def test_starved_dead_neurons_come_alive_when_their_input_arrives():
     data = turnover_network().to_dict()
     data["turnover"]["P"].update(grow_when="starved", grow_count=6, input_projection=None, new_inputs=0)
     network = nd.Network.from_dict(data)
-    for backend in ("brian2", "spinnaker"):
+    for backend in ("brian2", "spinnaker", "lava"):
         result = make_backend(backend).run(network, 40.0)
         # lines 4, 5 reach their dead neurons at 7: alive from 10, firing at 18 and 28 (input at 17, 27);
         # line 3 reaches dead neuron 3 at 25: alive from 30. Neuron 2 died at 20 and stays dead.

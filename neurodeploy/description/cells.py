@@ -54,6 +54,32 @@ class IFCurrExp(CellType):
     }
     receptors = ("excitatory", "inhibitory")
     recordables = ("spikes", "v")
+    weight_unit = "nA"
 
 
-CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp,)}
+class IFCondExp(CellType):
+    """Conductance-based leaky integrate-and-fire neuron with exponential synaptic conductances (PyNN
+    ``IF_cond_exp``).
+
+    Continuous form: ``tau_m dV/dt = v_rest - V + R (g_exc (e_rev_E - V) + g_inh (e_rev_I - V) +
+    i_offset)``, ``tau_syn_E dg_exc/dt = -g_exc`` (likewise ``g_inh``); threshold, reset and
+    refractoriness as ``IF_curr_exp``. Per tick the conductances stand where ``IF_curr_exp`` has
+    currents, driving with the ``V`` the tick starts from (:mod:`neurodeploy.description.semantics`).
+    Units: mV, nA, ms, nF, uS (uS x mV = nA). Weights onto either receptor are conductances in uS.
+    """
+
+    name = "IF_cond_exp"
+    parameters = {**IFCurrExp.parameters,
+                  "e_rev_E": Parameter("mV", 0.0),
+                  "e_rev_I": Parameter("mV", -70.0)}
+    initial_values = {
+        "v": Parameter("mV", "v_rest"),
+        "gsyn_exc": Parameter("uS", 0.0, non_negative=True),
+        "gsyn_inh": Parameter("uS", 0.0, non_negative=True),
+    }
+    receptors = ("excitatory", "inhibitory")
+    recordables = ("spikes", "v")
+    weight_unit = "uS"
+
+
+CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp)}

@@ -133,8 +133,9 @@ class Projection:
     """Connections from ``pre`` to ``post`` (populations or spike sources; ``post`` a population).
 
     ``pre_slice`` / ``post_slice`` (``[start, stop)``) restrict either side to a contiguous view;
-    connector indices are local to the views. ``weight`` (nA, non-negative: the ``receptor`` gives
-    the sign) and ``delay`` (ms, a positive multiple of dt) are scalars or one value per connection.
+    connector indices are local to the views. ``weight`` (in the post cell's weight unit, nA or uS;
+    non-negative: the ``receptor`` gives the sign) and ``delay`` (ms, a positive multiple of dt) are
+    scalars or one value per connection.
     """
 
     label: str
@@ -156,8 +157,9 @@ class Projection:
         self.post = values.label(self.post, where, "post")
         if not isinstance(self.connector, Connector):
             raise ValidationError(where, "connector", f"expected a connector, got {self.connector!r}")
-        self.weight = values.number_or_array(self.weight, "nA", where, "weight")
-        values.check_range(self.weight, where, "weight", "nA", at_least=0)
+        self.weight_units = set()
+        self.weight = values.weight(self.weight, where, "weight", self.weight_units)
+        values.check_range(self.weight, where, "weight", "", at_least=0)
         self.delay = values.number_or_array(self.delay, "ms", where, "delay")
         values.check_range(self.delay, where, "delay", "ms", above=0)
         self.receptor = values.choice(self.receptor, RECEPTORS, where, "receptor")
@@ -261,6 +263,7 @@ class Network:
                 raise ValidationError(f"projection '{item.label}'", "label", "duplicate label: already used in this network")
             for side in ("pre", "post"):
                 self._check_endpoint(item, side)
+            self._check_weight_units(item)
             self.projections[item.label] = item
         else:
             raise ValidationError("network", None, f"cannot add {item!r}")
@@ -358,7 +361,7 @@ class Network:
             field_name = "connector" if error.field is None else f"connector.{error.field}"
             raise ValidationError(where, field_name, error.message) from None
         count = len(pre)
-        weight = values.number_or_array(projection.weight, "nA", where, "weight", count, "connections")
+        weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections")
         delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections")
         delay_ticks = self.semantics.ticks(delay, where, "delay")
         return Connections(pre + pre_offset, post + post_offset,
@@ -382,6 +385,18 @@ class Network:
             kind = "population" if side == "post" else "population or spike source"
             raise ValidationError(f"projection '{projection.label}'", side, f"unknown {kind} '{label}'")
 
+    def _check_weight_units(self, projection: Projection):
+        """Weights given with a unit must be of the kind the post cell takes (currents or conductances)."""
+        cell = self.populations[projection.post].cell
+        given = set(projection.weight_units)
+        for rule in (projection.plasticity, projection.structural):
+            given |= getattr(rule, "weight_units", set())
+        wrong = sorted(given - {cell.weight_unit})
+        if wrong:
+            kind = "conductances (uS)" if cell.weight_unit == "uS" else "currents (nA)"
+            raise ValidationError(f"projection '{projection.label}'", "weight",
+                                  f"'{projection.post}' is {cell.name}: its weights are {kind}, got a value in {wrong[0]}")
+
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""
         for source in self.spike_sources.values():
@@ -390,6 +405,7 @@ class Network:
         for projection in self.projections.values():
             for side in ("pre", "post"):
                 self._check_endpoint(projection, side)
+            self._check_weight_units(projection)
             self.connections(projection.label)
             if projection.structural is not None:
                 check_projection(projection, self, f"projection '{projection.label}'")

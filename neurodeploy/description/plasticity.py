@@ -86,21 +86,29 @@ class STDP:
     semantics: STDPSemantics = field(default_factory=STDPSemantics)
 
     FIELDS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "weight_dependence", "w_min", "w_max")
-    UNITS = {"tau_plus": "ms", "tau_minus": "ms", "A_plus": "nA", "A_minus": "nA", "w_min": "nA", "w_max": "nA"}
+    UNITS = {"tau_plus": "ms", "tau_minus": "ms", "A_plus": "weight", "A_minus": "weight", "w_min": "weight",
+             "w_max": "weight"}
 
     def validate(self, where: str):
+        """Check and convert the fields; ``weight_units`` collects the units weights were given in."""
         where = f"{where} stdp"
+        self.weight_units = set()
         for name, unit in self.UNITS.items():
-            amplitude = name.startswith("A_")
-            unit = None if amplitude and self.weight_dependence == "multiplicative" else unit
-            setattr(self, name, values.number(getattr(self, name), unit, where, name))
+            value = getattr(self, name)
+            if name.startswith("A_") and self.weight_dependence == "multiplicative":
+                value = values.number(value, None, where, name)
+            elif unit == "weight":
+                value = values.weight(value, where, name, self.weight_units, array=False)
+            else:
+                value = values.number(value, unit, where, name)
+            setattr(self, name, value)
         values.check_range(self.tau_plus, where, "tau_plus", "ms", above=0)
         values.check_range(self.tau_minus, where, "tau_minus", "ms", above=0)
-        values.check_range(self.A_plus, where, "A_plus", "nA", at_least=0)
-        values.check_range(self.A_minus, where, "A_minus", "nA", at_least=0)
-        values.check_range(self.w_min, where, "w_min", "nA", at_least=0)
+        values.check_range(self.A_plus, where, "A_plus", "", at_least=0)
+        values.check_range(self.A_minus, where, "A_minus", "", at_least=0)
+        values.check_range(self.w_min, where, "w_min", "", at_least=0)
         if self.w_max < self.w_min:
-            raise ValidationError(where, "w_max", f"must be >= w_min ({self.w_min:g} nA), got {self.w_max:g} nA")
+            raise ValidationError(where, "w_max", f"must be >= w_min ({self.w_min:g}), got {self.w_max:g}")
         values.choice(self.weight_dependence, ("additive", "multiplicative"), where, "weight_dependence")
         if not isinstance(self.semantics, STDPSemantics):
             raise ValidationError(where, "semantics", "expected STDPSemantics")

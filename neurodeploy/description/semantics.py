@@ -10,6 +10,10 @@ Every backend runs in ticks of ``dt``. Per tick, for each neuron (the order is p
    refractory counter is set to ``ceil(tau_refrac / dt)``;
 4. ``decay``: ``I_x *= exp(-dt/tau_x)``, also while refractory.
 
+Conductance-based cells (``IF_cond_exp``) keep conductances ``g_x`` where the above has currents
+(steps 1 and 4 unchanged) and in step 2 drive with the ``V`` the tick starts from:
+``a = (g_exc (e_rev_E - V) + g_inh (e_rev_I - V) + i_offset) * R + v_rest``, as sPyNNaker does.
+
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.
 

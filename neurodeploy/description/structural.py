@@ -98,9 +98,10 @@ class Synaptogenesis:
         for name in ("sigma_form_forward", "sigma_form_lateral"):
             setattr(self, name, values.number(getattr(self, name), None, where, name))
             values.check_range(getattr(self, name), where, name, "", above=0)
+        self.weight_units = set()
         for name in ("weight_threshold", "initial_weight"):
-            setattr(self, name, values.number(getattr(self, name), "nA", where, name))
-            values.check_range(getattr(self, name), where, name, "nA", at_least=0)
+            setattr(self, name, values.weight(getattr(self, name), where, name, self.weight_units, array=False))
+            values.check_range(getattr(self, name), where, name, "", at_least=0)
 
     def to_dict(self) -> dict:
         return {"kind": "synaptogenesis", **{name: list(self.grid) if name == "grid" else getattr(self, name)
@@ -168,8 +169,9 @@ class CoincidenceWiring:
         self.retention = values.number(self.retention, None, where, "retention")
         if not 0.0 <= self.retention <= 1.0:
             raise ValidationError(where, "retention", f"must lie in [0, 1], got {self.retention:g}")
-        self.initial_weight = values.number(self.initial_weight, "nA", where, "initial_weight")
-        values.check_range(self.initial_weight, where, "initial_weight", "nA", at_least=0)
+        self.weight_units = set()
+        self.initial_weight = values.weight(self.initial_weight, where, "initial_weight", self.weight_units, array=False)
+        values.check_range(self.initial_weight, where, "initial_weight", "", at_least=0)
 
     def to_dict(self) -> dict:
         return {"kind": "coincidence", **{name: getattr(self, name) for name in self.FIELDS}}
@@ -452,10 +454,8 @@ class StructuralEngine:
         return events
 
     def document(self) -> dict:
-        document = structural_document(self.network, self.events)
-        if self.turnovers:
-            document["turnover"] = {label: turnover.epochs for label, turnover in self.turnovers.items()}
-        return document
+        return structural_document(self.network, self.events,
+                                   {label: turnover.epochs for label, turnover in self.turnovers.items()})
 
 
 def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarray) -> dict:
@@ -468,11 +468,13 @@ def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarra
     return {"pre": pre[order], "post": post[order], "weight": np.asarray(weights)[index][order]}
 
 
-def structural_document(network, events: list[Event]) -> dict:
+def structural_document(network, events: list[Event], turnover: dict | None = None) -> dict:
     """Formation and elimination events ``[tick, kind, pre, post]`` per projection, and the connectivity
     (``[pre, post]`` pairs, by post then pre) at the recorded ticks and at the end, replayed from the
-    events: what a run exports as structural.json."""
+    events, and the turnover epochs per population: what a run exports as structural.json."""
     document = {"events": {}, "connectivity": {}}
+    if turnover:
+        document["turnover"] = turnover
     for label, projection in network.projections.items():
         if projection.structural is None:
             continue

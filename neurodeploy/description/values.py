@@ -1,8 +1,10 @@
 """Checked conversion of user values (numbers, unit strings, arrays) to canonical float64.
 
-Canonical units are PyNN's: mV, nA, ms, nF (and MOhm, Hz). A value may be a plain number (already in
+Canonical units are PyNN's: mV, nA, ms, nF, uS (and MOhm, Hz). A value may be a plain number (already in
 the canonical unit), a string such as ``"270 pF"``, or a ``quantities.Quantity``; anything else, or a
-unit of the wrong dimension, is a :class:`ValidationError` naming the object and field.
+unit of the wrong dimension, is a :class:`ValidationError` naming the object and field. Weights are
+currents (nA) onto current-based cells and conductances (uS) onto conductance-based ones: a weight
+given with a unit records which, so the network can check it against the cell it reaches.
 """
 from __future__ import annotations
 
@@ -53,6 +55,10 @@ def _scalar(value, unit: str | None, where: str, field: str) -> float:
     raise ValidationError(where, field, f"expected a number{_in(unit)}, got {_describe(value)}")
 
 
+def _unit(unit: str | None) -> str:
+    return f" {unit}" if unit else ""
+
+
 def _in(unit: str | None) -> str:
     return f" in {unit}" if unit else ""
 
@@ -90,6 +96,48 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
             raise ValidationError(where, field, f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite")
         return array
     return number(value, unit, where, field)
+
+
+WEIGHT_UNITS = ("nA", "uS")
+
+
+def weight(value, where: str, field: str, found: set, size: int | None = None, size_name: str = "connections",
+           array: bool = True):
+    """A weight (a number, or with ``array`` one per connection): plain numbers are in the post cell's
+    weight unit; a value with a unit is converted to nA if it is a current, to uS if a conductance,
+    and that unit is added to ``found``."""
+    unit = _weight_unit(value, where, field)
+    if unit is not None:
+        found.add(unit)
+    if not array:
+        return number(value, unit or WEIGHT_UNITS[0], where, field)
+    return number_or_array(value, unit or WEIGHT_UNITS[0], where, field, size, size_name)
+
+
+def _weight_unit(value, where: str, field: str) -> str | None:
+    """The unit of the first entry given with one (nA or uS), None if all are plain numbers."""
+    if isinstance(value, (list, tuple)):
+        items = (v for v in value if not (type(v) is float or type(v) is int))  # plain numbers: no parsing
+    else:
+        items = [value]
+    for item in items:
+        if isinstance(item, str):
+            match = _QUANTITY_TEXT.match(item)
+            if match is None or match.group(2) is None:
+                continue
+            try:
+                item = pq.Quantity(1.0, match.group(2).strip())
+            except LookupError:
+                raise ValidationError(where, field, f"unknown unit '{match.group(2).strip()}' in {item!r}") from None
+        if isinstance(item, pq.Quantity):
+            for unit in WEIGHT_UNITS:
+                try:
+                    item.rescale(unit)
+                    return unit
+                except ValueError:
+                    pass
+            raise ValidationError(where, field, f"expected a current (nA) or a conductance (uS), got {_describe(value)}")
+    return None
 
 
 def integer(value, where: str, field: str, minimum: int | None = None) -> int:
@@ -145,10 +193,10 @@ def check_range(value, where: str, field: str, unit: str, *, above=None, at_leas
     values = np.atleast_1d(value)
     if above is not None and np.any(values <= above):
         worst = values[values <= above][0]
-        raise ValidationError(where, field, f"must be > {above:g} {unit}, got {worst:g} {unit}")
+        raise ValidationError(where, field, f"must be > {above:g}{_unit(unit)}, got {worst:g}{_unit(unit)}")
     if at_least is not None and np.any(values < at_least):
         worst = values[values < at_least][0]
-        raise ValidationError(where, field, f"must be >= {at_least:g} {unit}, got {worst:g} {unit}")
+        raise ValidationError(where, field, f"must be >= {at_least:g}{_unit(unit)}, got {worst:g}{_unit(unit)}")
 
 
 def check_keys(data, allowed, where: str, required=()):

@@ -45,6 +45,9 @@ class Brian2Backend(Backend):
         b2.prefs.codegen.target = "numpy"
         if network.turnovers and self.mode != "discrete":
             raise BackendError("neuron turnover runs in the discrete mode only")
+        structural = [p.label for p in network.projections.values() if p.structural is not None]
+        if structural and self.mode != "discrete":
+            raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")
 
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
         population_lowerings = [lowering.POPULATIONS.lookup(p.cell) for p in network.populations.values()]

@@ -1,4 +1,4 @@
-"""What every Brian2 lowering function gets, and the one way synapses are connected."""
+"""What every Brian2 lowering function gets, the one way synapses are connected, and the cell types' input."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.description import Connections, Network, Projection
+from neurodeploy.description import Connections, IFCondExp, IFCurrExp, Network, Population, Projection
 
 
 @dataclass(frozen=True)
@@ -25,3 +25,16 @@ def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projec
     if not (np.array_equal(synapses.i[:], connections.pre) and np.array_equal(synapses.j[:], connections.post)):
         raise RuntimeError("Brian2 reordered synapses; per-synapse values would be misassigned")
     return connections
+
+
+# Per cell type, the input current of the membrane equation. Groups hold the synaptic state as
+# syn_exc / syn_inh: currents (initial values isyn_*) or conductances (gsyn_*).
+DRIVE = {IFCurrExp: "syn_exc - syn_inh + i_offset",
+         IFCondExp: "syn_exc * (e_rev_E - v) + syn_inh * (e_rev_I - v) + i_offset"}
+REVERSAL = {IFCurrExp: (), IFCondExp: ("e_rev_E", "e_rev_I")}
+SYNAPTIC_STATE = {IFCurrExp: "isyn", IFCondExp: "gsyn"}
+
+
+def set_synaptic_state(group: b2.NeuronGroup, population: Population):
+    group.syn_exc = population.value(f"{SYNAPTIC_STATE[population.cell]}_exc")
+    group.syn_inh = population.value(f"{SYNAPTIC_STATE[population.cell]}_inh")

@@ -11,9 +11,9 @@ import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
+from neurodeploy.backends.brian2.context import DRIVE, REVERSAL, BuildContext, connect_synapses, set_synaptic_state
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.description import STDP, IFCurrExp, Population, Projection
+from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
 
 POPULATIONS = LoweringRegistry("brian2 (discrete)")
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
@@ -22,16 +22,18 @@ RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}
 
 
 @POPULATIONS.register(IFCurrExp)
+@POPULATIONS.register(IFCondExp)
 def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     """Steps 2 and 4 in float64 with an integer refractory counter (held ticks after a spike)."""
     semantics = context.network.semantics
+    cell = population.cell
     turnover = population.label in context.network.turnovers  # dead neurons never spike
     group = b2.NeuronGroup(
         population.size,
-        """
+        f"""
         v : 1
-        isyn_exc : 1
-        isyn_inh : 1
+        syn_exc : 1
+        syn_inh : 1
         refractory_left : integer
         v_rest : 1 (constant)
         v_reset : 1 (constant)
@@ -44,13 +46,15 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
         init_exc : 1 (constant)
         init_inh : 1 (constant)
         refractory_ticks : integer (constant)
-        """ + ("alive : 1" if turnover else ""),
+        """ + "".join(f"{reversal} : 1 (constant)\n" for reversal in REVERSAL[cell])
+        + ("alive : 1" if turnover else ""),
         threshold=f"v {semantics.threshold} v_thresh" + (" and alive > 0" if turnover else ""),
         reset="v = v_reset\nrefractory_left = refractory_ticks",
         clock=context.clock, name=name, namespace={})
     value = population.value
-    for variable in ("v_rest", "v_reset", "v_thresh", "i_offset", "v", "isyn_exc", "isyn_inh"):
+    for variable in ("v_rest", "v_reset", "v_thresh", "i_offset", "v", *REVERSAL[cell]):
         setattr(group, variable, value(variable))
+    set_synaptic_state(group, population)
     group.resistance = value("tau_m") / value("cm")
     group.decay_m = semantics.decay(value("tau_m"))
     group.decay_exc = semantics.decay(value("tau_syn_E"))
@@ -60,13 +64,13 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
     group.refractory_ticks = semantics.refractory_ticks(value("tau_refrac"))
     # (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical.
     update = group.run_regularly(
-        """
+        f"""
         integrating = int(refractory_left <= 0)
-        a = (isyn_exc - isyn_inh + i_offset) * resistance + v_rest
+        a = ({DRIVE[cell]}) * resistance + v_rest
         v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
         refractory_left -= 1 - integrating
-        isyn_exc *= decay_exc
-        isyn_inh *= decay_inh
+        syn_exc *= decay_exc
+        syn_inh *= decay_inh
         """, when="groups", name=f"{name}_update")
     return group, [update]
 
@@ -77,12 +81,12 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     if projection.structural is not None:
         synapses = b2.Synapses(source, target, "w : 1\nexists : 1",
-                               on_pre=f"isyn_{receptor}_post += init_{receptor}_post * w * exists",
+                               on_pre=f"syn_{receptor}_post += init_{receptor}_post * w * exists",
                                clock=context.clock, name=name, namespace={})
         connect_candidates(synapses, network, projection)
         return synapses
     synapses = b2.Synapses(source, target, "w : 1 (constant)",
-                           on_pre=f"isyn_{receptor}_post += init_{receptor}_post * w",
+                           on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
                            clock=context.clock, name=name, namespace={})
     connections = connect_synapses(synapses, network, projection)
     synapses.w = connections.weight
@@ -106,7 +110,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     semantics = rule.semantics
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     structural = projection.structural is not None
-    deliver = f"isyn_{receptor}_post += init_{receptor}_post * w" + (" * exists" if structural else "")
+    deliver = f"syn_{receptor}_post += init_{receptor}_post * w" + (" * exists" if structural else "")
     if semantics.traces == "all_to_all":
         pre_trace = "r = r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) + 1"
         post_trace = "o = o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) + 1"

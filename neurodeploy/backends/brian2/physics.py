@@ -1,4 +1,4 @@
-"""Physics lowering: the continuous-time model (exact ODE integration at a small dt), for
+"""Physics lowering: the continuous-time model (ODEs integrated at a small dt), for
 statistical comparison only. It is not step-equivalent to any target (PSP timing differs by about
 half a tick), and supports static projections only."""
 from __future__ import annotations
@@ -6,28 +6,36 @@ from __future__ import annotations
 import brian2 as b2
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
-from neurodeploy.description import STDP, IFCurrExp, Population, Projection
+from neurodeploy.backends.brian2.context import DRIVE, REVERSAL, BuildContext, connect_synapses, set_synaptic_state
+from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
 
 POPULATIONS = LoweringRegistry("brian2 (physics)")
 PROJECTIONS = LoweringRegistry("brian2 (physics)")
 
 
+# The conductance-based membrane equation is bilinear in v and g: Runge-Kutta at the small step.
+METHOD = {IFCurrExp: "exact", IFCondExp: "rk4"}
+
+
 @POPULATIONS.register(IFCurrExp)
+@POPULATIONS.register(IFCondExp)
 def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
-    parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset")
+    cell = population.cell
+    parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
+                  *REVERSAL[cell])
     group = b2.NeuronGroup(
         population.size,
-        """
-        dv/dt = (v_rest - v + resistance * (isyn_exc - isyn_inh + i_offset)) / (tau_m * ms) : 1 (unless refractory)
+        f"""
+        dv/dt = (v_rest - v + resistance * ({DRIVE[cell]})) / (tau_m * ms) : 1 (unless refractory)
         resistance : 1 (constant)
-        disyn_exc/dt = -isyn_exc / (tau_syn_E * ms) : 1
-        disyn_inh/dt = -isyn_inh / (tau_syn_I * ms) : 1
+        dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
+        dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
         """ + "\n".join(f"{name} : 1 (constant)" for name in parameters),
-        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method="exact",
+        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=METHOD[cell],
         clock=context.clock, name=name, namespace={"ms": b2.ms})
-    for variable in parameters + ("v", "isyn_exc", "isyn_inh"):
+    for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))
+    set_synaptic_state(group, population)
     group.resistance = population.value("tau_m") / population.value("cm")
     return group, []
 
@@ -35,7 +43,7 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
 @PROJECTIONS.register(type(None))
 def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
     receptor = "exc" if projection.receptor == "excitatory" else "inh"
-    synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"isyn_{receptor}_post += w",
+    synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"syn_{receptor}_post += w",
                            clock=context.clock, name=name, namespace={})
     network = context.network
     connections = connect_synapses(synapses, network, projection)
@@ -46,7 +54,3 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
 
 PROJECTIONS.refuse(STDP, "physics mode runs static projections only; use the discrete mode for STDP")
 
-
-def refuse_structural(projection: Projection):
-    if projection.structural is not None:
-        raise BackendError(f"projection '{projection.label}': structural plasticity runs in the discrete mode only")

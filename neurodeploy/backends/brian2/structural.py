@@ -73,7 +73,7 @@ class Rewiring:
             born = self.engine.born.get(label)
             if born is not None:  # at rest, no synaptic current, not refractory
                 group.v[born] = group.v_rest[born]
-                group.isyn_exc[born] = group.isyn_inh[born] = 0.0
+                group.syn_exc[born] = group.syn_inh[born] = 0.0
                 group.refractory_left[born] = 0
         for event in events:
             synapses = self.synapses[event.projection]

@@ -54,7 +54,7 @@ class LavaBackend(Backend):
         started = time.perf_counter()
         graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
         built = time.perf_counter()
-        spikes, voltages, weights, _, events = graph.run(progress)
+        spikes, voltages, weights, _, events, turnover = graph.run(progress)
         finished = time.perf_counter()
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in spikes.items()})
@@ -66,10 +66,11 @@ class LavaBackend(Backend):
                                                   mantissas * fixed.weight_unit)
             else:
                 plastic[label] = {"pre": network.connections(label).pre, "post": network.connections(label).post,
-                                  "weight": mantissas * fixed.unit_nA}
+                                  "weight": mantissas * fixed.unit}
         return RunResult(record, {label: {"v": v} for label, v in voltages.items()}, plastic,
                          versions={"lava-nc": metadata.version("lava-nc"),
                                    "numpy": np.__version__},
                          details={"mode": "Lava fixed_pt (CPU)", "stock_lif": sorted(lowered.stock),
                                   "build_s": built - started, "simulation_wall_time_s": finished - built},
-                         structural=structural_document(network, events) if graph.structural else None)
+                         structural=structural_document(network, events, turnover)
+                         if graph.structural or turnover else None)

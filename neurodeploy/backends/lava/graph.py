@@ -21,6 +21,7 @@ from lava.proc.monitor.process import Monitor
 from lava.proc.sparse.process import DelaySparse, Sparse
 from scipy.sparse import csr_matrix
 
+from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import max_events
@@ -37,7 +38,9 @@ def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool
     receptors = {p.receptor for p in incoming}
     one_decay = len(receptors) <= 1 or np.array_equal(fixed.du_exc, fixed.du_inh)
     du = fixed.du_exc if receptors != {"inhibitory"} else fixed.du_inh
-    return (not np.any(fixed.refractory_ticks) and not np.any(fixed.v_reset) and one_decay
+    return (label not in network.turnovers and not fixed.conductance and not np.any(fixed.refractory_ticks)
+            and not np.any(fixed.v_reset)
+            and one_decay
             and np.unique(fixed.dv).size == 1 and np.unique(du).size == 1
             and not any(p.plasticity is not None for p in incoming)
             and bool(np.all((stock_threshold(fixed.vth) >= 0) & (stock_threshold(fixed.vth) < 1 << 17))))
@@ -56,6 +59,9 @@ class LavaGraph:
         self.connections = {}
         for label, projection in network.projections.items():
             self.connections[label] = self._projection(label, projection, projections[label])
+        self.reach = [self._reach(label, projection) for label in network.turnovers
+                      for projection in network.projections.values()
+                      if projection.post == label and projection.structural is None]
         self.sinks, self.monitors, self.probes = {}, {}, {}
         for label, variables in network.recordings.items():
             if "spikes" in variables:
@@ -79,10 +85,35 @@ class LavaGraph:
             return LIF(shape=size, du=int(du[0]), dv=int(fixed.dv[0]), vth=stock_threshold(fixed.vth),
                        bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp, u=fixed.u_exc - fixed.u_inh,
                        v=fixed.v_init, name=f"population {label}")
-        return CurrExpLIF(shape=size, du_exc=fixed.du_exc, du_inh=fixed.du_inh, dv=fixed.dv, bias_mant=fixed.bias_mant,
+        turnover, max_epochs = None, 1
+        if label in self.network.turnovers:
+            turnover = {"network": self.network.to_dict(), "label": label}
+            max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
+        parameters = dict(shape=size, du_exc=fixed.du_exc, du_inh=fixed.du_inh, dv=fixed.dv, bias_mant=fixed.bias_mant,
                           bias_exp=fixed.bias_exp, vth=fixed.vth, v_reset=fixed.v_reset,
                           refractory_ticks=fixed.refractory_ticks, u_exc=fixed.u_exc, u_inh=fixed.u_inh,
-                          v=fixed.v_init, name=f"population {label}")
+                          v=fixed.v_init, turnover=turnover, max_epochs=max_epochs, name=f"population {label}")
+        if fixed.conductance:
+            return CondExpLIF(e_rev_exc=fixed.e_rev_exc, e_rev_inh=fixed.e_rev_inh,
+                              conductance_shift=fixed.conductance_shift, **parameters)
+        return CurrExpLIF(**parameters)
+
+    def _reach(self, label: str, projection) -> Sparse:
+        """A static projection into a population with turnover, as counts of arriving spikes (weight 1),
+        to the population's neurons and to the structural synapses on either side of it."""
+        connections = self.network.connections(projection.label)
+        shape = (self.network.size_of(label), self.network.size_of(projection.pre))
+        ones = csr_matrix((np.ones(len(connections.pre), dtype=np.int64), (connections.post, connections.pre)), shape)
+        process = Sparse(weights=ones, name=f"reach {projection.label}")
+        self._out_port(projection.pre).connect(process.s_in)
+        process.a_out.connect(self.neurons[label].reach)
+        for structural_label, synapses in self.structural.items():
+            structural = self.network.projections[structural_label]
+            if structural.post == label:
+                process.a_out.connect(synapses.reach_post)
+            elif structural.pre == label:
+                process.a_out.connect(synapses.reach_pre)
+        return process
 
     def _source_data(self, label: str) -> np.ndarray:
         source = self.network.spike_sources[label]
@@ -109,7 +140,7 @@ class LavaGraph:
             rewiring = {"network": self.network.to_dict(), "label": label,
                         "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
                         "max_events": max_events(self.network, label, self.ticks),
-                        "unit_nA": fixed.weight_unit}
+                        "unit": fixed.weight_unit}
         if projection.structural is not None and projection.plasticity is None:
             matrix = np.zeros(shape, dtype=np.int64)
             matrix[connections.post, connections.pre] = fixed.mantissas
@@ -178,8 +209,24 @@ class LavaGraph:
             events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
                       for label, process in self.structural.items()
                       for tick, kind, pre, post in process.events.get()[:int(process.n_events.get()[0])]]
+            turnover = {label: self._epochs(label) for label in self.network.turnovers}
             probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
                       .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
         finally:
             anchor.stop()
-        return spikes, voltages, weights, probed, events
+        return spikes, voltages, weights, probed, events, turnover
+
+    def _epochs(self, label: str) -> list[dict]:
+        """The population's turnover epochs, as the shared engine records them."""
+        neurons = self.neurons[label]
+        count = int(neurons.n_epochs.get()[0])
+        rows, masks = neurons.epochs.get()[:count].astype(int), neurons.alive_after.get()[:count].astype(bool)
+        before = np.arange(self.network.size_of(label)) < self.network.turnovers[label].initial_alive
+        epochs = []
+        for (tick, alive, dormant), after in zip(rows.tolist(), masks):
+            epochs.append({"tick": tick, "alive": alive, "dormant": dormant,
+                           "dormant_ratio": float(dormant / alive) if alive else 0.0,
+                           "died": np.flatnonzero(before & ~after).tolist(),
+                           "born": np.flatnonzero(~before & after).tolist(), "alive_after": int(after.sum())})
+            before = after
+        return epochs

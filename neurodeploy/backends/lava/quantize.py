@@ -18,6 +18,11 @@ is the shared model's ``V' = E' V' + (1 - E') R (I + i_offset)``. Then:
   thresholds and weights use the available bits. (Precision matters: on the 200-neuron benchmark
   the same-tick match with the quantization-aware reference grows from 99.3% at S = 2^14 to 100% at
   2^18.) Inputs sustained far above that single-tick bound can still wrap u; the design rules say so.
+
+Conductance-based cells (CondExpLIF) hold a conductance g (uS) as ``u = K (1 - E') R g`` with its own
+power of two ``K = 2^k`` (the largest single-tick conductance input within 21 bits of u), and the
+reversal potentials as ``e = round(S (E_rev - v_rest))`` (in the range S is chosen for); the neuron
+adds ``u (e - v) >> k``, the current in v's units. Weights (uS) map to u as currents do, with K for S.
 """
 from __future__ import annotations
 
@@ -57,6 +62,18 @@ class PopulationFixed:
     bias_mant: np.ndarray
     bias_exp: np.ndarray
     refractory_ticks: np.ndarray
+    e_rev_exc: np.ndarray | None = None  # conductance-based cells: reversal potentials in v's units
+    e_rev_inh: np.ndarray | None = None
+    conductance_shift: int = 0  # k: u holds 2^k (1 - E') R g
+
+    @property
+    def conductance(self) -> bool:
+        return self.e_rev_exc is not None
+
+    @property
+    def weight_scale(self) -> float:
+        """u units per unit of (1 - E') R w: K for conductances, S for currents."""
+        return 2.0 ** self.conductance_shift if self.conductance else self.scale
 
     def decay_v(self) -> np.ndarray:
         return 1.0 - self.dv / DECAY_UNITY
@@ -69,20 +86,20 @@ class PopulationFixed:
 class ProjectionFixed:
     weight_exp: int
     mantissas: np.ndarray  # per synapse, connection order
-    unit_nA: np.ndarray  # nA per mantissa unit, per synapse
-    held_unit_nA: np.ndarray  # the same for every synapse the projection may hold (structural: any pair)
+    unit: np.ndarray  # weight (nA, or uS onto conductance-based cells) per mantissa unit, per synapse
+    held_unit: np.ndarray  # the same for every synapse the projection may hold (structural: any pair)
 
     @property
     def stored_weights(self) -> np.ndarray:
-        return self.mantissas * self.unit_nA
+        return self.mantissas * self.unit
 
     @property
     def weight_unit(self) -> float:
         """The one unit of a plastic or structural projection's weights (the rules check it is one)."""
-        return float(np.median(self.held_unit_nA)) if self.held_unit_nA.size else 1.0
+        return float(np.median(self.held_unit)) if self.held_unit.size else 1.0
 
-    def mantissa_of(self, weight_nA: float) -> int:
-        return int(min(round(weight_nA / self.weight_unit), WEIGHT_MANTISSA_MAX))
+    def mantissa_of(self, weight: float) -> int:
+        return int(min(round(weight / self.weight_unit), WEIGHT_MANTISSA_MAX))
 
 
 def decay_code(tau, dt: float) -> np.ndarray:
@@ -120,24 +137,38 @@ def population_fixed(network: Network) -> dict[str, PopulationFixed]:
         gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
         init = {receptor: first_tick_mean((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY) for receptor in du}
         v_rest = value("v_rest")
-        span = np.max(np.abs(np.concatenate([value("v_thresh") - v_rest, value("v_reset") - v_rest,
-                                             value("v") - v_rest])))
-        tick = np.abs(gain * value("i_offset")) + sum(gain * init[receptor] * inputs.get((label, receptor), 0.0)
-                                                     for receptor in du)
-        limits = [2.0 ** (STATE_BITS - 1) / (V_HEADROOM * span) if span > 0 else np.inf,
-                  2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf]
-        bound = min(limits)
-        scale = 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0 ** 16
+        conductance = population.cell_type == "IF_cond_exp"
+        levels = [value("v_thresh"), value("v_reset"), value("v")] + (
+            [value("e_rev_E"), value("e_rev_I")] if conductance else [])
+        span = np.max(np.abs(np.concatenate(levels) - np.tile(v_rest, len(levels))))
+        synaptic = sum(gain * init[receptor] * inputs.get((label, receptor), 0.0) for receptor in du)
+        tick = np.abs(gain * value("i_offset")) + (0.0 if conductance else synaptic)
+        scale = _power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * span) if span > 0 else np.inf,
+                                      2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf])
         bias_mant, bias_exp = _bias(np.rint(scale * gain * value("i_offset")))
+        state, u_scale, reversal, shift = "isyn", scale, {}, 0
+        if conductance:
+            u_scale = _power_of_two_within([2.0 ** (STATE_BITS - 3) / float(np.max(synaptic))
+                                            if np.max(synaptic) > 0 else np.inf])
+            state, shift = "gsyn", int(math.log2(u_scale))
+            reversal = {f"e_rev_{receptor}": np.rint(scale * (value(f"e_rev_{name}") - v_rest)).astype(np.int64)
+                        for receptor, name in (("exc", "E"), ("inh", "I"))}
         result[label] = PopulationFixed(
             scale, dv, du["excitatory"], du["inhibitory"], gain, init["excitatory"], init["inhibitory"],
             np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v") - v_rest)).astype(np.int64),
-            np.rint(scale * gain * value("isyn_exc")).astype(np.int64),
-            np.rint(scale * gain * value("isyn_inh")).astype(np.int64),
-            bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")))
+            np.rint(u_scale * gain * value(f"{state}_exc")).astype(np.int64),
+            np.rint(u_scale * gain * value(f"{state}_inh")).astype(np.int64),
+            bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")), conductance_shift=shift,
+            **reversal)
     return result
+
+
+def _power_of_two_within(limits: list[float]) -> float:
+    """The largest power of two within every limit (2^16 when nothing limits it)."""
+    bound = min(limits)
+    return 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0 ** 16
 
 
 def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) -> dict[str, ProjectionFixed]:
@@ -146,12 +177,12 @@ def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) 
         connections = network.connections(label)
         post = populations[projection.post]
         init = post.init_exc if projection.receptor == "excitatory" else post.init_inh
-        units_per_nA = post.scale * post.gain[connections.post] * init[connections.post]  # u units per nA
-        contribution = np.abs(connections.weight) * units_per_nA
+        units_per_weight = post.weight_scale * post.gain[connections.post] * init[connections.post]  # u per nA (uS)
+        contribution = np.abs(connections.weight) * units_per_weight
         largest = contribution.max() if contribution.size else 0.0
-        held = units_per_nA
+        held = units_per_weight
         if projection.structural is not None:  # every post neuron may get synapses of the initial weight
-            held = post.scale * post.gain * init
+            held = post.weight_scale * post.gain * init
             largest = max(largest, float((projection.structural.initial_weight * held).max()))
         if projection.plasticity is not None and held.size:
             largest = max(largest, float((projection.plasticity.w_max * held).max()))
@@ -160,7 +191,7 @@ def projection_fixed(network: Network, populations: dict[str, PopulationFixed]) 
             exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
         step = 2.0 ** (exponent + ACTIVATION_SHIFT)
         mantissas = np.minimum(np.rint(contribution / step), WEIGHT_MANTISSA_MAX).astype(np.int64)
-        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_nA, step / held)
+        result[label] = ProjectionFixed(exponent, mantissas, step / units_per_weight, step / held)
     return result
 
 
@@ -184,7 +215,9 @@ def population_report(populations: dict[str, PopulationFixed]) -> dict:
     return {label: {"scale_units_per_mV": fixed.scale, "vth": span(fixed.vth), "v_reset": span(fixed.v_reset),
                     "dv": span(fixed.dv), "du_exc": span(fixed.du_exc), "du_inh": span(fixed.du_inh),
                     "bias_mant": span(fixed.bias_mant), "bias_exp": span(fixed.bias_exp),
-                    "refractory_ticks": span(fixed.refractory_ticks)}
+                    "refractory_ticks": span(fixed.refractory_ticks),
+                    **({"conductance_shift": fixed.conductance_shift, "e_rev_exc": span(fixed.e_rev_exc),
+                        "e_rev_inh": span(fixed.e_rev_inh)} if fixed.conductance else {})}
             for label, fixed in populations.items()}
 
 
@@ -216,8 +249,12 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         parameters["v_thresh"] = (v_rest + threshold / fixed.scale).tolist()
         parameters["i_offset"] = ((fixed.bias_mant * 2.0 ** fixed.bias_exp) / (fixed.scale * fixed.gain)).tolist()
         initial["v"] = (v_rest + fixed.v_init / fixed.scale).tolist()
-        initial["isyn_exc"] = (fixed.u_exc / (fixed.scale * fixed.gain)).tolist()
-        initial["isyn_inh"] = (fixed.u_inh / (fixed.scale * fixed.gain)).tolist()
+        state = "gsyn" if fixed.conductance else "isyn"
+        initial[f"{state}_exc"] = (fixed.u_exc / (fixed.weight_scale * fixed.gain)).tolist()
+        initial[f"{state}_inh"] = (fixed.u_inh / (fixed.weight_scale * fixed.gain)).tolist()
+        if fixed.conductance:
+            parameters["e_rev_E"] = (v_rest + fixed.e_rev_exc / fixed.scale).tolist()
+            parameters["e_rev_I"] = (v_rest + fixed.e_rev_inh / fixed.scale).tolist()
     for entry in data["projections"]:
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()

@@ -43,9 +43,6 @@ def check_fixed(network: Network, populations: dict[str, PopulationFixed], proje
         if np.any(fixed.bias_exp > BIAS_EXPONENT_MAX):
             findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
                                     "exponent at this voltage scale: lower it"))
-        if label in network.turnovers:
-            findings.append(Finding("error", subject, "neuron turnover (apoptosis, neurogenesis) is not on the Lava "
-                                    "backend yet: run it on brian2 or the spinnaker emulation"))
         if np.any(fixed.refractory_ticks > MAX_REFRACTORY_TICKS):
             findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
                                     "fit the 8-bit counter: shorten tau_refrac"))
@@ -68,7 +65,7 @@ def check_fixed(network: Network, populations: dict[str, PopulationFixed], proje
             if error > 0.01:
                 findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
                                         f"(exponent {fixed.weight_exp})"))
-        units = fixed.held_unit_nA
+        units = fixed.held_unit
         if projection.plasticity is not None and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
             findings.append(Finding("error", subject, "PairSTDPSynapses needs one weight unit: give the post "
                                     f"population '{projection.post}' uniform tau_m, cm and tau_syn"))

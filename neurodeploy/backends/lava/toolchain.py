@@ -37,7 +37,8 @@ class LoihiCompilation(Compilation):
     def processes(self) -> dict:
         network = self.lowered.network
         populations = {label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock
-                       else ("CurrExpLIF", OURS) for label in network.populations}
+                       else ("CondExpLIF" if fixed.conductance else "CurrExpLIF", OURS)
+                       for label, fixed in self.lowered.populations.items()}
         projections = {}
         for label, projection in network.projections.items():
             if projection.plasticity is not None:

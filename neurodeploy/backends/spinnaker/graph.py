@@ -22,14 +22,13 @@ from neurodeploy.description import STDP, AllToAll, Network, OneToOne, Projectio
 
 GRAPH_FILE = "graph.json"
 CONNECTIONS_FILE = "connections.npz"
-PYNN_PARAMETERS = ("cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "v_rest", "v_reset", "v_thresh", "i_offset")
 
 
 @dataclass(eq=False)
 class GraphPopulation:
     label: str
     size: int
-    model: str  # "IF_curr_exp" or "SpikeSourceArray"
+    model: str  # the PyNN cell: "IF_curr_exp", "IF_cond_exp" or "SpikeSourceArray"
     parameters: dict = field(default_factory=dict)  # PyNN parameters, or {"spike_times": [...]}
     initial_v: float | list | None = None
     record: list = field(default_factory=list)
@@ -98,8 +97,8 @@ def lower(network: Network) -> SpinnakerGraph:
     populations = {}
     for population in network.populations.values():
         populations[population.label] = GraphPopulation(
-            population.label, population.size, "IF_curr_exp",
-            {name: _plain(population.parameters[name]) for name in PYNN_PARAMETERS},
+            population.label, population.size, population.cell_type,
+            {name: _plain(value) for name, value in population.parameters.items()},
             _plain(population.initial_values["v"]), list(network.recordings.get(population.label, ())))
     for source in network.spike_sources.values():
         populations[source.label] = GraphPopulation(

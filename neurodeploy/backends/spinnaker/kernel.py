@@ -1,11 +1,14 @@
-"""A numpy emulation of sPyNNaker 7.x's IF_curr_exp kernels on a combined neuron-synapse core,
-vectorized over neurons and synapses. All state is integer, as on chip.
+"""A numpy emulation of sPyNNaker 7.x's IF_curr_exp and IF_cond_exp kernels on a combined
+neuron-synapse core, vectorized over neurons and synapses. All state is integer, as on chip.
 
 Per tick ``t``, for every population:
 
 1. the ring-buffer slot of ``t`` is transferred: ``syn += ((w16 << shift) * init) >> 32``;
 2. if ``refract <= 0``: ``alpha = (I * R >> 15) + V_rest`` with ``I = exc - inh + I_offset``, and
-   ``V = alpha - (E * (alpha - V) >> 15)``; otherwise ``refract -= 1`` and V is held;
+   ``V = alpha - (E * (alpha - V) >> 15)``; otherwise ``refract -= 1`` and V is held. For
+   IF_cond_exp, ``syn`` holds 1024 g and, with the V the tick starts from,
+   ``exc = ((syn_e >> 10) * (E_rev_E - V)) >> 15``, ``inh = ((-(syn_i >> 10)) * (E_rev_I - V)) >> 15``
+   (input_type_conductance.h);
 3. ``V >= V_thresh`` spikes (also while refractory): ``V = V_reset``, ``refract = T_refract``;
    the spike enters the post-event history of plastic synapses;
 4. ``syn = (syn * decay) >> 32``.
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import RECEPTORS, weight_units, weights_from_units
+from neurodeploy.backends.spinnaker.quantize import (GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling, weight_units,
+                                                      weights_from_units)
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
 
@@ -37,6 +41,9 @@ def _per_neuron(function, *columns):
     return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
 
 
+CONDUCTANCE_SHIFT = 10  # input_type_conductance.h: g = syn >> 10 (syn holds 1024 g)
+
+
 class _Population:
     def __init__(self, population, dt: float, shifts: tuple[int, int], slots: int):
         value = population.value
@@ -45,13 +52,17 @@ class _Population:
         self.v = encode(value("v"))
         self.v_rest, self.v_reset = encode(value("v_rest")), encode(value("v_reset"))
         self.v_thresh, self.i_offset = encode(value("v_thresh")), encode(value("i_offset"))
+        self.conductance = population.cell_type == "IF_cond_exp"
+        if self.conductance:
+            self.e_rev = np.stack([encode(value("e_rev_E")), encode(value("e_rev_I"))])
         self.exp_tc, self.resistance = _per_neuron(lambda t, c: fp.membrane_constants(t, c, dt), value("tau_m"),
                                                    value("cm"))
         self.decay, self.init = np.stack([_per_neuron(lambda t: fp.synapse_constants(t, dt), value(name))
                                           for name in ("tau_syn_E", "tau_syn_I")], axis=1)
         self.t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), value("tau_refrac"))[0]
         self.refract = np.zeros(self.size, dtype=np.int64)
-        self.syn = np.stack([encode(value(name)) for name in ("isyn_exc", "isyn_inh")])
+        scale, state = (GLOBAL_WEIGHT_SCALE["IF_cond_exp"], "gsyn") if self.conductance else (1.0, "isyn")
+        self.syn = np.stack([encode(value(f"{state}_{receptor}") * scale) for receptor in ("exc", "inh")])
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
         self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
@@ -73,7 +84,13 @@ class _Population:
         self.syn = fp.wrap32(self.syn + fp.decay_accum(fp.wrap32(slot << self.shifts), self.init))
         slot[:] = 0
         integrating = self.refract <= 0
-        current = fp.wrap32(self.syn[0] - self.syn[1] + self.i_offset)
+        if self.conductance:
+            g = self.syn >> CONDUCTANCE_SHIFT
+            exc = fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - self.v))
+            inh = fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - self.v))
+        else:
+            exc, inh = self.syn
+        current = fp.wrap32(exc - inh + self.i_offset)
         alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
         updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
         self.v = np.where(integrating, updated, self.v)
@@ -125,15 +142,15 @@ class _Rule:
 class _Projection:
     """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
 
-    def __init__(self, label, connections, pre_size, post: _Population, receptor: int, shift: int,
+    def __init__(self, label, connections, pre_size, post: _Population, receptor: int, scaling: ReceptorScaling,
                  rule: _Rule | None, exists: np.ndarray | None = None):
         order = np.argsort(connections.pre, kind="stable")
         self.label, self.order = label, order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
         self.post_index = connections.post[order]
         self.delay = connections.delay_ticks[order]
-        self.units = weight_units(connections.weight[order], shift)
-        self.post, self.receptor, self.shift, self.rule = post, receptor, shift, rule
+        self.units = weight_units(connections.weight[order], scaling)
+        self.post, self.receptor, self.scaling, self.shift, self.rule = post, receptor, scaling, scaling.shift, rule
         self.exists = None if exists is None else exists[order]  # structural: which candidate pairs are synapses
         if rule is not None:
             self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
@@ -191,9 +208,9 @@ class _Projection:
         self.last_pre_trace[spiking] = new_trace
 
     def weights(self) -> np.ndarray:
-        """Current weights (nA) in the projection's connection order."""
+        """Current weights (nA or uS) in the projection's connection order."""
         result = np.empty(len(self.units))
-        result[self.order] = weights_from_units(self.units, self.shift)
+        result[self.order] = weights_from_units(self.units, self.scaling)
         return result
 
 
@@ -211,10 +228,11 @@ def _candidates(network: Network, projection) -> tuple[Connections, np.ndarray]:
                         np.ones(n_pre * n_post, dtype=np.int64)), exists)
 
 
-def _rule(stdp: dict, dt: float, shift: int) -> _Rule:
-    return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt),
-                 fp.s1615(stdp["A_plus"]), fp.s1615(stdp["A_minus"]), fp.s1615(stdp["w_min"]),
-                 fp.s1615(stdp["w_max"]), stdp["weight_dependence"] == "multiplicative")
+def _rule(stdp: dict, dt: float, weight_scale: float) -> _Rule:
+    """sPyNNaker writes the weight parameters times the cell's global weight scale."""
+    scaled = {name: fp.s1615(stdp[name] * weight_scale) for name in ("A_plus", "A_minus", "w_min", "w_max")}
+    return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt), scaled["A_plus"],
+                 scaled["A_minus"], scaled["w_min"], scaled["w_max"], stdp["weight_dependence"] == "multiplicative")
 
 
 class Emulator:
@@ -240,15 +258,15 @@ class Emulator:
             projection = network.projections[label]
             post = self.populations[projection.post]
             receptor = RECEPTORS.index(projection.receptor)
-            shift = scaling[projection.post][receptor].shift
-            rule = _rule(graph_projection.stdp, dt, shift) if graph_projection.stdp else None
+            receptor_scaling = scaling[projection.post][receptor]
+            rule = _rule(graph_projection.stdp, dt, receptor_scaling.weight_scale) if graph_projection.stdp else None
             if rule is not None:
                 post.tau_minus_lut = rule.tau_minus_lut
             connections, exists = network.connections(label), None
             if projection.structural is not None:
                 connections, exists = _candidates(network, projection)
-            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor, shift, rule,
-                                   exists)
+            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor,
+                                   receptor_scaling, rule, exists)
             if projection.structural is not None:
                 self.structural[label] = emulated
             self.projections[projection.pre].append(emulated)
@@ -293,13 +311,13 @@ class Emulator:
         return spikes, traces, weights, self.engine.document() if self.engine is not None else None
 
     def _slot_weights(self, label: str) -> np.ndarray:
-        """The stored weights (nA) of a structural projection's slots, for elimination by weight."""
+        """The stored weights (nA or uS) of a structural projection's slots, for elimination by weight."""
         slots = self.engine.projections[label].pre
         emulated = self.structural[label]
         occupied = slots >= 0
         weights = np.zeros(slots.shape)
         index = (slots * emulated.post.size + np.arange(slots.shape[0])[:, None])[occupied]
-        weights[occupied] = weights_from_units(emulated.units[index], emulated.shift)
+        weights[occupied] = weights_from_units(emulated.units[index], emulated.scaling)
         return weights
 
     def _rewire(self, t: int, previous: dict):
@@ -313,7 +331,7 @@ class Emulator:
             index = event.pre * emulated.post.size + event.post
             rule = self.network.projections[event.projection].structural
             formed = event.kind == "form"
-            emulated.units[index] = weight_units(rule.initial_weight, emulated.shift) if formed else 0
+            emulated.units[index] = weight_units(rule.initial_weight, emulated.scaling) if formed else 0
             emulated.exists[index] = formed
 
 

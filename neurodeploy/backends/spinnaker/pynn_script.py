@@ -61,7 +61,7 @@ def build(sim, directory=HERE):
             # sPyNNaker 7.4.1 fails on lists that are all empty (its spike-density check); [] means none.
             cell = sim.SpikeSourceArray(spike_times=times if any(times) else [])
         else:
-            cell = sim.IF_curr_exp(**spec["parameters"])
+            cell = getattr(sim, spec["model"])(**spec["parameters"])
         population = sim.Population(spec["size"], cell, label=spec["label"])
         if spec["initial_v"] is not None:
             population.initialize(v=spec["initial_v"])

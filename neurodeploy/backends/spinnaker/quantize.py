@@ -1,11 +1,13 @@
 """Weights and constants as sPyNNaker 7.x stores them, and what that costs.
 
 Each post population has one ring-buffer left shift ``s`` per receptor; a weight is stored as the
-unsigned 16-bit ``rint(|w| 2^(15-s))`` and read back as ``w16 2^(s-15)`` nA. ``s`` is the smallest
-with ``W < 2^s``, where ``W`` is sPyNNaker's bound on the input summed in one tick
-(``PopulationVertex.get_ring_buffer_shifts`` and ``_Stats``, ported here): with every projection's
-delays constant, ``max(sum of w_max * n_conns, largest w_max)``; otherwise a Poisson bound at 30 Hz
-per source and 5 standard deviations, capped by that sum.
+unsigned 16-bit ``rint(|w| k 2^(15-s))`` and read back as ``w16 2^(s-15) / k`` (nA, or uS onto
+conductance-based cells), ``k`` the cell's global weight scale (1, or 1024 for conductances: the chip
+holds ``1024 g``). ``s`` is the smallest with ``W < 2^s``, where ``W`` is sPyNNaker's bound on the input
+summed in one tick (``PopulationVertex.get_ring_buffer_shifts`` and ``_Stats``, ported here): with
+every projection's delays constant, ``max(sum of w_max * n_conns, k * largest w_max)``; otherwise a
+Poisson bound at 30 Hz per source and 5 standard deviations on ``k w``, capped by that sum. (sPyNNaker
+7.4.1 leaves ``k`` out of the sum; so do we.)
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ SPIKES_PER_SECOND = 30.0  # sPyNNaker's default spikes_per_second: every source 
 RING_BUFFER_SIGMA = 5.0
 POISSON_SIGMA_SUMMATION_LIMIT = 3.0
 WEIGHT_MASK = 0xFFFF
+# get_global_weight_scale of each cell's input type (InputTypeCurrent, InputTypeConductance).
+GLOBAL_WEIGHT_SCALE = {"IF_curr_exp": 1.0, "IF_cond_exp": 1024.0}
 
 
 class _RunningStats:
@@ -94,15 +98,17 @@ def _poisson_upper_bound(mean: float, std: float, rate: float, n_synapses: int, 
 
 @dataclass(frozen=True)
 class ReceptorScaling:
-    """One receptor of one population: the summed-weight bound sPyNNaker uses and the shift it picks."""
+    """One receptor of one population: the summed-weight bound sPyNNaker uses (scaled by
+    ``weight_scale``), the shift it picks, and the cell's global weight scale."""
 
     max_summed_weight: float
     shift: int
+    weight_scale: float = 1.0
 
     @property
     def resolution(self) -> float:
-        """nA per stored weight unit, 2^(s-15)."""
-        return 2.0 ** (self.shift - fp.FRACTION_BITS)
+        """Weight (nA or uS) per stored unit, 2^(s-15) / k."""
+        return 2.0 ** (self.shift - fp.FRACTION_BITS) / self.weight_scale
 
 
 def _shift_for(weight: float) -> int:
@@ -117,40 +123,40 @@ def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScalin
     steps_per_second = 1000.0 / graph.dt
     spikes_per_tick = max(1.0, SPIKES_PER_SECOND / steps_per_second)
     incoming = {label: {r: [] for r in RECEPTORS} for label, p in graph.populations.items()
-                if p.model == "IF_curr_exp"}
+                if p.model in GLOBAL_WEIGHT_SCALE}
     for projection in graph.projections.values():
         incoming[projection.post][projection.receptor].append(projection_stats(projection, graph))
     result = {}
     for label, receptors in incoming.items():
+        scale = GLOBAL_WEIGHT_SCALE[graph.populations[label].model]
         scalings = []
         for receptor in RECEPTORS:
             weights, delays, rates = _RunningStats(), _RunningStats(), _RunningStats()
             total, biggest = 0.0, 0.0
             for stats in receptors[receptor]:
-                weights.add(stats.w_mean, stats.w_var, stats.n_conns)
+                weights.add(stats.w_mean * scale, stats.w_var * scale ** 2, stats.n_conns)
                 delays.add(0.0, stats.d_var, stats.n_conns)
                 rates.add(SPIKES_PER_SECOND, 0.0, stats.n_conns)
                 total += spikes_per_tick * stats.w_max * stats.n_conns
-                biggest = max(biggest, stats.w_max)
+                biggest = max(biggest, stats.w_max * scale)
             if delays.variance == 0.0:
                 bound = max(total, biggest)
             else:
                 bound = _poisson_upper_bound(weights.mean, math.sqrt(weights.variance), rates.mean, weights.n,
                                              steps_per_second)
                 bound = max(min(bound, total), biggest)
-            scalings.append(ReceptorScaling(float(bound), _shift_for(bound)))
+            scalings.append(ReceptorScaling(float(bound), _shift_for(bound), scale))
         result[label] = tuple(scalings)
     return result
 
 
-def weight_units(weights, shift: int) -> np.ndarray:
-    """Host conversion of weights (nA) to the stored 16-bit units: rint, wrapping above 0xFFFF."""
-    return (np.rint(np.abs(np.asarray(weights, dtype=np.float64)) * 2.0 ** (fp.FRACTION_BITS - shift))
-            .astype(np.int64) & WEIGHT_MASK)
+def weight_units(weights, scaling: ReceptorScaling) -> np.ndarray:
+    """Host conversion of weights (nA or uS) to the stored 16-bit units: rint, wrapping above 0xFFFF."""
+    return np.rint(np.abs(np.asarray(weights, dtype=np.float64)) / scaling.resolution).astype(np.int64) & WEIGHT_MASK
 
 
-def weights_from_units(units, shift: int) -> np.ndarray:
-    return np.asarray(units, dtype=np.float64) * 2.0 ** (shift - fp.FRACTION_BITS)
+def weights_from_units(units, scaling: ReceptorScaling) -> np.ndarray:
+    return np.asarray(units, dtype=np.float64) * scaling.resolution
 
 
 def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
@@ -161,20 +167,21 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
     for label, projection in graph.projections.items():
         receptor = scaling[projection.post][RECEPTORS.index(projection.receptor)]
         weights = np.abs(network.connections(label).weight)
-        exact_units = weights * 2.0 ** (fp.FRACTION_BITS - receptor.shift)
-        stored = weights_from_units(weight_units(weights, receptor.shift), receptor.shift)
+        exact_units = weights / receptor.resolution
+        stored = weights_from_units(weight_units(weights, receptor), receptor)
         nonzero = weights > 0
         relative = np.abs(stored[nonzero] - weights[nonzero]) / weights[nonzero]
         capacity = WEIGHT_MASK * receptor.resolution
         report[label] = {
             "post": projection.post, "receptor": projection.receptor, "synapses": int(weights.size),
-            "connector": projection.connector, "shift": receptor.shift, "resolution_nA": receptor.resolution,
-            "expected_max_summed_weight_nA": receptor.max_summed_weight,
+            "connector": projection.connector, "weight_unit": network.populations[projection.post].cell.weight_unit,
+            "shift": receptor.shift, "resolution": receptor.resolution,
+            "expected_max_summed_weight": receptor.max_summed_weight / receptor.weight_scale,
             "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
             "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (np.rint(exact_units) == 0))),
             "weights_beyond_16_bits": int(np.count_nonzero(np.rint(exact_units) > WEIGHT_MASK)),
-            "ring_buffer_capacity_nA": capacity,
-            "worst_case_input_per_tick_nA": worst_input[(projection.post, projection.receptor)],
+            "ring_buffer_capacity": capacity,
+            "worst_case_input_per_tick": worst_input[(projection.post, projection.receptor)],
             "saturation_headroom": capacity / worst_input[(projection.post, projection.receptor)]
             if worst_input[(projection.post, projection.receptor)] > 0 else None,
         }
@@ -190,10 +197,13 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
     dt = network.semantics.dt
     data = network.to_dict()
 
-    def rounded(value):
-        return (np.vectorize(lambda v: fp.s1615(v) / fp.ONE)(np.asarray(value, dtype=np.float64))).tolist()
+    def rounded(value, scale=1.0):
+        """As held on chip in s16.15, the value times ``scale``."""
+        return (np.vectorize(lambda v: fp.s1615(v * scale) / fp.ONE / scale)(np.asarray(value, dtype=np.float64))
+                ).tolist()
 
     for population in data["populations"]:
+        scale = GLOBAL_WEIGHT_SCALE[population["cell_type"]]
         parameters = population["parameters"]
         tau_m = np.asarray(parameters["tau_m"], dtype=np.float64)
         cm = np.asarray(parameters["cm"], dtype=np.float64)
@@ -205,21 +215,23 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             tau = np.asarray(parameters[name], dtype=np.float64)
             decay = np.vectorize(lambda t: fp.synapse_constants(t, dt)[0], otypes=[np.int64])(tau)
             parameters[name] = np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), tau).tolist()
-        for name in ("v_rest", "v_reset", "v_thresh", "i_offset"):
-            parameters[name] = rounded(parameters[name])
+        for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "e_rev_E", "e_rev_I"):
+            if name in parameters:
+                parameters[name] = rounded(parameters[name])
         for name in population["initial_values"]:
-            population["initial_values"][name] = rounded(population["initial_values"][name])
+            population["initial_values"][name] = rounded(population["initial_values"][name],
+                                                         scale if name.startswith("gsyn") else 1.0)
     for projection in data["projections"]:
         if projection["label"] not in graph.projections:
             continue
-        shift = scaling[projection["post"]][RECEPTORS.index(projection["receptor"])].shift
+        receptor = scaling[projection["post"]][RECEPTORS.index(projection["receptor"])]
         weights = network.connections(projection["label"]).weight
-        projection["weight"] = weights_from_units(weight_units(weights, shift), shift).tolist()
+        projection["weight"] = weights_from_units(weight_units(weights, receptor), receptor).tolist()
         if "plasticity" in projection:
             rule = projection["plasticity"]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
-                rule[name] = fp.s1615(rule[name]) / fp.ONE
+                rule[name] = rounded(rule[name], receptor.weight_scale)
         if "structural" in projection:
             rule = projection["structural"]
-            rule["initial_weight"] = float(weights_from_units(weight_units(rule["initial_weight"], shift), shift))
+            rule["initial_weight"] = float(weights_from_units(weight_units(rule["initial_weight"], receptor), receptor))
     return Network.from_dict(data)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import projection_report
+from neurodeploy.backends.spinnaker.quantize import GLOBAL_WEIGHT_SCALE, projection_report
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
 from neurodeploy.toolchains import Finding
 
@@ -173,24 +173,27 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                                     f"{row_limit} {'plastic' if projection.plasticity is not None else 'static'} "
                                     "synapses: connect fewer neurons"))
         quantized = report[label]
+        unit = quantized["weight_unit"]
         if quantized["synapses_quantized_to_zero"]:
             findings.append(Finding("warning", subject, f"{quantized['synapses_quantized_to_zero']} of "
                                     f"{quantized['synapses']} weights are below half the resolution of "
-                                    f"{quantized['resolution_nA']:.3g} nA and become 0"))
+                                    f"{quantized['resolution']:.3g} {unit} and become 0"))
         if quantized["largest_relative_weight_error"] > 0.01:
             findings.append(Finding("warning", subject, "weights lose up to "
                                     f"{quantized['largest_relative_weight_error']:.1%} to the 16-bit format "
-                                    f"(resolution {quantized['resolution_nA']:.3g} nA)"))
+                                    f"(resolution {quantized['resolution']:.3g} {unit})"))
         headroom = quantized["saturation_headroom"]
         if headroom is not None and headroom < 1:
             findings.append(Finding("warning", subject, f"if all inputs of one '{projection.post}' neuron arrived in "
-                                    f"one tick ({quantized['worst_case_input_per_tick_nA']:.4g} nA) the ring buffer "
-                                    f"would saturate at {quantized['ring_buffer_capacity_nA']:.4g} nA"))
+                                    f"one tick ({quantized['worst_case_input_per_tick']:.4g} {unit}) the ring buffer "
+                                    f"would saturate at {quantized['ring_buffer_capacity']:.4g} {unit}"))
         rule = projection.plasticity
         if rule is not None:
+            scale = GLOBAL_WEIGHT_SCALE[network.populations[projection.post].cell_type]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
-                if abs(getattr(rule, name)) >= 65536:
-                    findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536)"))
+                if abs(getattr(rule, name)) * scale >= 65536:
+                    findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536"
+                                            + (f" / {scale:g}, the conductance scale)" if scale != 1 else ")")))
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
                     findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "

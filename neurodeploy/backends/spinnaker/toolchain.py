@@ -66,8 +66,9 @@ class Compiled(Compilation):
     def report(self) -> dict:
         return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
                 "ring_buffer_shifts": {label: {"excitatory": pair[0].shift, "inhibitory": pair[1].shift,
-                                               "max_summed_weight_nA": [pair[0].max_summed_weight,
-                                                                        pair[1].max_summed_weight]}
+                                               "max_summed_weight": [pair[0].max_summed_weight,
+                                                                     pair[1].max_summed_weight],
+                                               "weight_scale": pair[0].weight_scale}
                                        for label, pair in self.scaling.items()},
                 "quantization": self.quantization, "mapping": self.mapping, "files": self.files}
 
@@ -161,11 +162,12 @@ def report_text(compiled: Compiled) -> str:
              f"{sum(f.level == 'warning' for f in compiled.findings)} warnings"]
     lines += [f"  {finding}" for finding in compiled.findings]
     lines.append("quantization (16-bit weights, per-receptor shift):")
-    lines.append(f"  {'projection':<40} {'syn':>7} {'shift':>5} {'resolution nA':>13} {'max rel err':>11} "
+    lines.append(f"  {'projection':<40} {'syn':>7} {'shift':>5} {'resolution':>13} {'max rel err':>11} "
                  f"{'->0':>5} {'headroom':>8}")
     for label, item in compiled.quantization.items():
         headroom = "-" if item["saturation_headroom"] is None else f"{item['saturation_headroom']:.2f}"
-        lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['shift']:>5} {item['resolution_nA']:>13.3g} "
+        resolution = f"{item['resolution']:.3g} {item['weight_unit']}"
+        lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['shift']:>5} {resolution:>13} "
                      f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5} "
                      f"{headroom:>8}")
     if compiled.mapping:

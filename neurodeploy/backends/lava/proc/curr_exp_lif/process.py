@@ -9,6 +9,13 @@ Per tick, in integers, truncating toward zero as Lava's bit-accurate LIF does (x
            z = v (4096 - dv)
     if v >= vth:  spike, v = v_reset, refractory = refractory_ticks               tested every tick
 
+With ``turnover`` (a description and a population label), the process runs the population's neuron
+turnover (``neurodeploy.description.turnover``): at the start of each tick, from its spikes of the
+previous tick and the static spikes that reached it (``reach``, a count per neuron), it decides which
+neurons die (they never fire again) and which come alive (v = 0, i.e. v_rest, no current, not
+refractory); each epoch's ``[tick, alive, dormant]`` goes to ``epochs`` and the alive mask after it
+to ``alive_after``, ``n_epochs`` of them.
+
 State widths stay within Loihi 2's: 24-bit u and v, 12-bit decays, 13-bit bias mantissa with a 3-bit
 exponent. ``v`` is the membrane potential relative to v_rest, in units of 1/scale mV.
 """
@@ -21,11 +28,15 @@ from lava.magma.core.process.variable import Var
 
 class CurrExpLIF(AbstractProcess):
     def __init__(self, *, shape, du_exc, du_inh, dv, bias_mant, bias_exp, vth, v_reset, refractory_ticks,
-                 u_exc=0, u_inh=0, v=0, name=None):
-        super().__init__(shape=shape, name=name)
+                 u_exc=0, u_inh=0, v=0, turnover=None, max_epochs=1, name=None):
+        super().__init__(shape=shape, name=name, turnover=turnover)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)
+        self.reach = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
+        self.epochs = Var(shape=(max_epochs, 3), init=0)
+        self.alive_after = Var(shape=(max_epochs,) + tuple(shape), init=0)
+        self.n_epochs = Var(shape=(1,), init=0)
         self.u_exc = Var(shape=shape, init=u_exc)
         self.u_inh = Var(shape=shape, init=u_inh)
         self.v = Var(shape=shape, init=v)

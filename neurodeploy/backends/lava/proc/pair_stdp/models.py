@@ -10,7 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.pair_stdp.process import HISTORY, PairSTDPSynapses
-from neurodeploy.backends.lava.proc.rewiring import Rewiring
+from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
 
 TRACE_ONE = 256
 TRACE_MAX = (1 << 15) - 1
@@ -29,6 +29,8 @@ def lookup(table: np.ndarray, lag) -> np.ndarray:
 class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    reach_pre: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
+    reach_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
     pre: np.ndarray = LavaPyType(np.ndarray, np.int32)
     post: np.ndarray = LavaPyType(np.ndarray, np.int32)
@@ -77,9 +79,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
 
     def _rewire(self, t):
         """Formation and elimination of tick t; candidate synapse ``pre * n_post + post``."""
-        n_post, unit = self.proc_params["n_post"], self.proc_params["unit_nA"]
+        n_post, unit = self.proc_params["n_post"], self.proc_params["unit"]
         weights = self.rewiring.slot_weights(lambda pre, post: self.weights[pre * n_post + post] * unit)
-        for event in self.rewiring.step(t, self.events, self.n_events, weights):
+        for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
             index = event.pre * n_post + event.post
             formed = event.kind == "form"
             self.weights[index] = self.proc_params["initial_mantissa"] if formed else 0

@@ -15,7 +15,9 @@ Each post neuron keeps its last 16 post events.
 With ``structural`` (a description and a projection label), the synapses are every candidate pair
 and ``exists`` says which are synapses: at the start of each tick the projection's decision
 procedure forms (``initial_mantissa``) and eliminates; a formed synapse joins its pre neuron's row,
-so the deferred update at the next pre spike covers it from that neuron's last spike.
+so the deferred update at the next pre spike covers it from that neuron's last spike. With neuron
+turnover on either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each
+neuron of that side's population (see ``proc/rewiring.py``).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ class PairSTDPSynapses(AbstractProcess):
                          **{key: value for key, value in structural.items() if key != "exists"})
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
+        self.reach_pre = InPort(shape=(n_pre,))
+        self.reach_post = InPort(shape=(n_post,))
         self.a_out = OutPort(shape=(n_post,))
         n = len(weights)
         self.pre = Var(shape=(n,), init=np.asarray(pre))

@@ -9,7 +9,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from neurodeploy.backends.lava.proc.rewiring import Rewiring
+from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 
 
@@ -19,6 +19,8 @@ from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 class PyStructuralSynapsesFixed(PyLoihiProcessModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    reach_pre: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
+    reach_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
@@ -34,7 +36,7 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
         spikes = self.s_in.recv().astype(bool)
         post_spikes = np.flatnonzero(self.s_post.recv())
         tick = self.time_step - 1  # the spikes received now were emitted in our tick ``tick``
-        for event in self.rewiring.step(tick, self.events, self.n_events):
+        for event in self.rewiring.step(tick, self.events, self.n_events, reached=received_reach(self)):
             self.weights[event.post, event.pre] = self.proc_params["initial_mantissa"] if event.kind == "form" else 0
         self.a_buff[:] = np.left_shift(self.weights[:, spikes].sum(axis=1), self.proc_params["weight_exp"])
         self.rewiring.previous_pre, self.rewiring.previous_post = np.flatnonzero(spikes), post_spikes

@@ -5,7 +5,9 @@ projection's decision procedure, the one every backend shares, decides formation
 from the previous tick's pre and post spikes (and, for synaptogenesis, the projection's own
 stream); the process applies them, then
 delivers the tick's spikes (``a = (W s) << weight_exp``, arriving one tick later). Events are kept in
-``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them.
+``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them. With neuron turnover on
+either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each neuron of that
+side's population (see ``proc/rewiring.py``).
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class StructuralSynapses(AbstractProcess):
                          initial_mantissa=initial_mantissa, name=name)
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))  # for rules that score coincidences
+        self.reach_pre = InPort(shape=(n_pre,))
+        self.reach_post = InPort(shape=(n_post,))
         self.a_out = OutPort(shape=(n_post,))
         self.weights = Var(shape=(n_post, n_pre), init=np.asarray(mantissas))
         self.a_buff = Var(shape=(n_post,), init=0)
