@@ -340,6 +340,20 @@ def test_coincidence_fills_free_slots_best_score_first():
     assert [(e.kind, e.pre, e.post) for e in events] == [("form", 0, 1)]
 
 
+def test_weak_synapses_are_eliminated_whatever_their_score():
+    network = coincidence_network(retention=1.0)
+    network.projections["c"].structural.elim_weight = 0.5
+    rewiring = rewiring_for(network, "c")
+    rewiring.step(1, np.array([0, 1]), np.array([0]))  # pre 0, 1 with post 0: score 1 each... and again:
+    rewiring.step(2, np.array([0, 1]), np.array([0]))
+    assert [(e.kind, e.pre) for e in rewiring.step(4, np.array([]), np.array([]))] == [("form", 0), ("form", 1)]
+    weights = rewiring.weight.copy()
+    weights[0, 1] = 0.4  # STDP depressed the synapse from pre 1 below elim_weight; its score is still high
+    events = rewiring.step(8, np.array([]), np.array([]), weights)
+    assert [(e.kind, e.pre, e.post) for e in events] == [("eliminate", 1, 0), ("form", 1, 0)]
+    assert rewiring.scores[1, 0] >= 1.2  # used, but weak: eliminated, and formed again by its score
+
+
 def test_connector_synapses_start_at_the_formation_threshold():
     rewiring = rewiring_for(coincidence_network(initial=([2], [1])), "c")
     assert rewiring.scores[2, 1] == 1.2 and rewiring.pre[1, 0] == 2
@@ -351,7 +365,7 @@ def test_connector_synapses_start_at_the_formation_threshold():
     (lambda p: p["structural"].update(epoch=1.5), "structural.epoch", "not a multiple of dt"),
     (lambda p: p["structural"].update(elim_threshold=2.0), "elim_threshold", "exceeds form_threshold"),
     (lambda p: p["structural"].update(kind="hebb"), "structural.kind", "unknown structural rule 'hebb'"),
-    (lambda p: p.update(plasticity=nd.STDP().to_dict()), "plasticity", "static weights"),
+    (lambda p: p["structural"].update(elim_weight=2.0), "elim_weight", "every formed synapse would be eliminated"),
 ])
 def test_bad_coincidence_declarations(change, field, words):
     data = coincidence_network().to_dict()
@@ -400,6 +414,39 @@ def test_coincidence_wiring_same_events_and_spikes_on_every_backend():
         for population in ("A", "B"):
             assert [t.tolist() for t in results[name].spikes.ticks(population)] == \
                 [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
+
+
+def associating_stdp_network() -> nd.Network:
+    """The associating network with STDP on the wired synapses and weak ones eliminated; pattern 3 is
+    then presented B first, four times: its synapses are depressed below elim_weight while their
+    coincidence scores stay high."""
+    data = associating_network().to_dict()
+    b = data["spike_sources"][1]["spike_times"]
+    a = data["spike_sources"][0]["spike_times"]
+    for repeat in range(4):
+        start = 650 + 20 * repeat
+        for i in (6, 7):
+            b[i] += [start, start + 3]
+            a[i] += [start + 1, start + 4]
+    network = nd.Network.from_dict(data)
+    projection = network.projections["ab"]
+    projection.plasticity = nd.STDP(tau_plus=10.0, tau_minus=10.0, A_plus=0.3, A_minus=1.2, w_min=0.0, w_max=8.0)
+    projection.structural.elim_weight = 3.0
+    return nd.Network.from_dict(network.to_dict())
+
+
+def test_coincidence_wiring_with_stdp_eliminates_weak_synapses_on_every_backend():
+    network = associating_stdp_network()
+    results = {name: make_backend(name).run(network, 760.0) for name in ("brian2", "spinnaker", "lava")}
+    events = results["brian2"].structural["events"]["ab"]
+    weak = [(tick, pre, post) for tick, kind, pre, post in events if kind == "eliminate"]
+    assert weak and {(pre, post) for _, pre, post in weak} <= {(i, j) for i in (6, 7) for j in (6, 7)}
+    assert all(tick > 650 for tick, _, _ in weak)  # after the reversed presentations
+    # not for lack of use: their scores still pass form_threshold, so each forms again in the same decision
+    formed = {(tick, pre, post) for tick, kind, pre, post in events if kind == "form"}
+    assert set(weak) <= formed
+    for name in ("spinnaker", "lava"):
+        assert results[name].structural == results["brian2"].structural, name
 
 
 def test_coincidence_wiring_is_refused_for_spinnaker_hardware(tmp_path):

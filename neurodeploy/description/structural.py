@@ -37,12 +37,14 @@ draw their four numbers each, in order, from their projection's stream.
   ``C += s_post(t) x_pre(t) + s_pre(t) x_post(t) - s_pre(t) s_post(t)`` (a pair firing within about
   ``tau_coincidence`` of each other, in either order, adds ``exp(-lag dt/tau)``; in one tick, 1).
 * **Decisions** at the start of tick ``t`` for ``t`` a positive multiple of ``epoch / dt``, from the
-  scores through tick ``t - 1``, in this order: every synapse with ``C < elim_threshold`` is
-  eliminated (unused: nothing renews its score); every pair without a synapse and with
-  ``C >= form_threshold`` forms, with ``initial_weight``, into its post neuron's free slots, highest
-  score first (ties: lower pre index), never a neuron onto itself; then every score is multiplied by
-  ``retention``. The connector's synapses start with ``C = form_threshold``. Formation and
-  elimination take effect as for synaptogenesis (delay 1 tick); weights are static.
+  scores through tick ``t - 1``, in this order: every synapse with ``C < elim_threshold`` (unused:
+  nothing renews its score) or with a weight below ``elim_weight`` (weak) is eliminated; every pair
+  without a synapse and with ``C >= form_threshold`` forms, with ``initial_weight``, into its post
+  neuron's free slots, highest score first (ties: lower pre index), never a neuron onto itself; then
+  every score is multiplied by ``retention``. The connector's synapses start with
+  ``C = form_threshold``. Formation and elimination take effect as for synaptogenesis (delay 1
+  tick). Weights are static, or follow additive STDP as with synaptogenesis (the weight a decision
+  compares is the one the slot holds, as of its pre neuron's last spike).
 """
 from __future__ import annotations
 
@@ -150,9 +152,10 @@ class CoincidenceWiring:
     elim_threshold: float = 0.5
     retention: float = 1.0
     initial_weight: float = 0.0
+    elim_weight: float = 0.0
 
     FIELDS = ("s_max", "tau_coincidence", "epoch", "form_threshold", "elim_threshold", "retention",
-              "initial_weight")
+              "initial_weight", "elim_weight")
 
     def validate(self, where: str):
         where = f"{where} coincidence wiring"
@@ -170,8 +173,9 @@ class CoincidenceWiring:
         if not 0.0 <= self.retention <= 1.0:
             raise ValidationError(where, "retention", f"must lie in [0, 1], got {self.retention:g}")
         self.weight_units = set()
-        self.initial_weight = values.weight(self.initial_weight, where, "initial_weight", self.weight_units, array=False)
-        values.check_range(self.initial_weight, where, "initial_weight", "", at_least=0)
+        for name in ("initial_weight", "elim_weight"):
+            setattr(self, name, values.weight(getattr(self, name), where, name, self.weight_units, array=False))
+            values.check_range(getattr(self, name), where, name, "", at_least=0)
 
     def to_dict(self) -> dict:
         return {"kind": "coincidence", **{name: getattr(self, name) for name in self.FIELDS}}
@@ -338,15 +342,17 @@ class CoincidenceRewiring(SlotRewiring):
 
     def step(self, tick: int, pre_spikes: np.ndarray, post_spikes: np.ndarray,
              weights: np.ndarray | None = None) -> list[Event]:
-        """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an epoch."""
+        """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an
+        epoch. ``weights``: the slots' current weights (post x s_max) when they change (STDP), else the
+        slots' own."""
         if tick > 0:
             self._score(np.asarray(pre_spikes, dtype=np.int64), np.asarray(post_spikes, dtype=np.int64))
         if tick == 0 or tick % self.period:
             return []
         rule, events = self.rule, []
-        occupied = self.pre >= 0
-        posts, slots = np.nonzero(occupied & (self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]]
-                                              < rule.elim_threshold))
+        current = self.weight if weights is None else weights
+        unused = self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]] < rule.elim_threshold
+        posts, slots = np.nonzero((self.pre >= 0) & (unused | (current < rule.elim_weight)))
         for post, slot in zip(posts.tolist(), slots.tolist()):
             events.append(Event(tick, "eliminate", self.label, int(self.pre[post, slot]), post, slot))
         self.pre[posts, slots] = -1
@@ -507,9 +513,10 @@ def check_projection(projection, network, where: str):
     """What the network needs for a structural projection: delay 1, capacity for the connector's synapses."""
     rule = projection.structural
     if isinstance(rule, CoincidenceWiring):
-        if projection.plasticity is not None:
-            raise ValidationError(where, "plasticity", "coincidence wiring keeps static weights, so far: "
-                                  "drop plasticity or use synaptogenesis")
+        if projection.plasticity is None and rule.elim_weight > rule.initial_weight:
+            raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds initial_weight "
+                                  f"{rule.initial_weight:g} with static weights: every formed synapse would be "
+                                  "eliminated as weak")
         period = rule.epoch / network.semantics.dt
         if period < 1 or abs(period - round(period)) > 1e-9:
             raise ValidationError(where, "structural.epoch", f"{rule.epoch:g} ms is not a multiple of dt "
