@@ -122,18 +122,40 @@ def test_conductance_psp_bit_by_bit():
 
 
 def test_inhibitory_conductance_negates_before_the_product():
-    # inh = ((-g) * (E_rev_I - V)) >> 15 floors toward -inf on the negated product, as the chip does.
+    # inh = ((-g) * (E_rev_I - V)) >> 15 floors the negated product, as the chip does; with E_rev_I at
+    # -80.3 mV the product is no multiple of 2^15, so -((g * (E_rev_I - V)) >> 15) would differ by one.
     net = nd.Network("cond-inh")
     net.spike_source("S", [[1.0]])
-    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_I": 5.0, "e_rev_I": -80.0})
+    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_I": 5.0, "e_rev_I": -80.3})
     net.project("S", "P", nd.OneToOne(), weight=0.013, receptor="inhibitory")
     net.record("P", ["v"])
     v = bits(run_spinnaker(net, 3.0).traces["P"]["v"][:, 0])
     units = round(0.013 * 1024 * 2 ** 11)  # shift 4 again (13.3 < 16)
     g = (((units << 4) * 3892384920) >> 32) >> 10
-    inh = ((-g) * (-2621440 + 2129920)) >> 15
+    force = fp.s1615(-80.3) + 2129920
+    inh = ((-g) * force) >> 15
+    assert inh != -((g * force) >> 15)
     alpha = ((-inh * 327680) >> 15) - 2129920
     assert v[2] == alpha - ((29650 * (alpha + 2129920)) >> 15)
+
+
+@pytest.mark.parametrize("cell, weight, w_max", [("IF_curr_exp", 0.5, 1.0), ("IF_cond_exp", 0.005, 0.01)])
+def test_multiplicative_stdp_learns_at_the_described_rate_on_either_cell(cell, weight, w_max):
+    # sPyNNaker writes w_min and w_max times the conductance scale (1024), multiplicative A+ and A-
+    # unscaled (they are rates): the weight then moves as on the reference.
+    net = nd.Network("multiplicative")
+    net.spike_source("S", [[10.0, 30.0, 50.0, 70.0]])
+    net.spike_source("T", [[11.0, 31.0, 51.0, 71.0]])
+    net.population("P", 1, cell)
+    net.project("T", "P", nd.OneToOne(), weight=100 * w_max, label="drive")
+    net.project("S", "P", nd.OneToOne(), weight=weight, label="plastic", plasticity=nd.STDP(
+        tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012, w_min=0.0, w_max=w_max,
+        weight_dependence="multiplicative"))
+    net.record("P", ["spikes"])
+    reference, target = run_reference(net, 100.0), run_spinnaker(net, 100.0)
+    assert target.spikes.ticks("P")[0].tolist() == reference.spikes.ticks("P")[0].tolist()
+    expected = reference.weights["plastic"]["weight"][0]
+    assert expected < weight and target.weights["plastic"]["weight"][0] == pytest.approx(expected, rel=0.03)
 
 
 def test_refractory_hold_and_threshold_as_on_chip():
@@ -358,6 +380,16 @@ def test_design_rules_name_what_cannot_run():
     wide.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(), label="fan-out")
     assert any("a pre neuron has 256 synapses onto one core of 'Q'" in str(f) and "at most 254 plastic" in str(f)
                for f in findings_for(wide))
+
+
+def test_values_beyond_s1615_are_refused_not_overflowed():
+    net = nd.Network("wide")
+    net.population("P", 1, "IF_cond_exp", parameters={"e_rev_E": 70000.0}, initial_values={"gsyn_exc": 100.0})
+    with pytest.raises(BackendError) as caught:
+        run_spinnaker(net, 5.0)
+    assert "e_rev_E does not fit s16.15" in str(caught.value)
+    assert "gsyn_exc does not fit s16.15 (|x| < 65536 / 1024)" in str(caught.value)  # held x1024
+    assert any("initial gsyn_exc is not 0" in f.message for f in findings_for(net) if f.level == "warning")
 
 
 def test_design_rules_warn_about_precision_and_resources():

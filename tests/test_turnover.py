@@ -92,3 +92,27 @@ def test_starved_dead_neurons_come_alive_when_their_input_arrives():
             [(10, [], [4, 5]), (20, [2, 3], []), (30, [], [3])], backend
         ticks = [t.tolist() for t in result.spikes.ticks("P")]
         assert ticks[4] == ticks[5] == [18, 28, 38] and ticks[2] == ticks[3] == [], backend
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker", "lava"])
+def test_input_arriving_in_a_new_neurons_first_tick_is_lost(backend):
+    # Line 4 fires at 9: its spike arrives at 10, the tick neuron 4 comes alive, sent while it was dead.
+    data = turnover_network().to_dict()
+    data["turnover"]["P"].update(grow_when="starved", grow_count=6, input_projection=None, new_inputs=0)
+    data["spike_sources"][0]["spike_times"][4] = [9.0]
+    result = make_backend(backend).run(nd.Network.from_dict(data), 20.0)
+    assert result.structural["turnover"]["P"][0]["born"] == [4, 5]
+    assert result.spikes.ticks("P")[4].tolist() == []
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker", "lava"])
+def test_new_neurons_inputs_are_judged_by_their_initial_weight(backend):
+    # A coincidence-wired input projection eliminating weak synapses (below 5 nA): the inputs a new
+    # neuron gets (10 nA) are not weak, though the backend has not stored them yet when the rule decides.
+    data = turnover_network().to_dict()
+    data["projections"][1]["structural"] = nd.CoincidenceWiring(
+        s_max=2, tau_coincidence=2.0, epoch=10.0, form_threshold=100.0, elim_threshold=0.0, retention=1.0,
+        initial_weight=10.0, elim_weight=5.0).to_dict()
+    result = make_backend(backend).run(nd.Network.from_dict(data), 40.0)
+    assert result.structural["events"]["grow"] == [[30, "form", 4, 2], [30, "form", 0, 2]]
+    assert result.spikes.ticks("P")[2].tolist() == [33, 36]  # its new input from line 0 (32), its own line (35)

@@ -38,7 +38,9 @@ draw their four numbers each, in order, from their projection's stream.
   ``tau_coincidence`` of each other, in either order, adds ``exp(-lag dt/tau)``; in one tick, 1).
 * **Decisions** at the start of tick ``t`` for ``t`` a positive multiple of ``epoch / dt``, from the
   scores through tick ``t - 1``, in this order: every synapse with ``C < elim_threshold`` (unused:
-  nothing renews its score) or with a weight below ``elim_weight`` (weak) is eliminated; every pair
+  nothing renews its score) or with a weight below ``elim_weight`` (weak) is eliminated, and a weak
+  one's score is set to 0 (it starts over: it forms again only when new coincidences reach
+  ``form_threshold``); every pair
   without a synapse and with ``C >= form_threshold`` forms, with ``initial_weight``, into its post
   neuron's free slots, highest score first (ties: lower pre index), never a neuron onto itself; then
   every score is multiplied by ``retention``. The connector's synapses start with
@@ -225,6 +227,20 @@ class SlotRewiring:
 
     alive_pre = alive_post = None  # the alive masks of populations with turnover (set by the engine)
 
+    def __post_init__(self):
+        self.attached = np.zeros(self.pre.shape, dtype=bool)  # filled by turnover since the last step
+
+    def current_weights(self, weights: np.ndarray | None) -> np.ndarray:
+        """The slots' weights a decision compares: the backend's (they change with STDP; None when
+        static: the slots' own), but the slots filled since the backend read them hold their own."""
+        if weights is None:
+            current = self.weight
+        else:
+            current = np.array(weights, dtype=np.float64)
+            current[self.attached] = self.weight[self.attached]
+        self.attached[:] = False
+        return current
+
     def synapse_counts(self) -> np.ndarray:
         """Synapses per post neuron now."""
         return np.count_nonzero(self.pre >= 0, axis=1)
@@ -246,6 +262,7 @@ class SlotRewiring:
         for slot, partner in zip(np.flatnonzero(self.pre[post] < 0).tolist(), np.asarray(partners).tolist()):
             self.pre[post, slot] = partner
             self.weight[post, slot] = self.rule.initial_weight
+            self.attached[post, slot] = True
             events.append(Event(tick, "form", self.label, int(partner), post, slot))
         return events
 
@@ -272,10 +289,10 @@ class ProjectionRewiring(SlotRewiring):
         """The attempts due at the start of ``tick``. ``pre_spikes``: indices of the pre neurons that
         spiked in ``tick - 1`` (for last-neuron selection; post spikes play no part); ``weights``: the
         slots' current weights (post x s_max) when they change (STDP), else the slots' own."""
+        current = self.current_weights(weights)
         if tick % self.period != self.period - 1:
             return []
         rule, events = self.rule, []
-        current = self.weight if weights is None else weights
         for u0, u1, u2, u3 in self.rng.random((self.attempts, 4)):
             post, slot = int(u0 * self.pre.shape[0]), int(u1 * rule.s_max)
             if self.alive_post is not None and not self.alive_post[post]:
@@ -345,16 +362,19 @@ class CoincidenceRewiring(SlotRewiring):
         """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an
         epoch. ``weights``: the slots' current weights (post x s_max) when they change (STDP), else the
         slots' own."""
+        current = self.current_weights(weights)
         if tick > 0:
             self._score(np.asarray(pre_spikes, dtype=np.int64), np.asarray(post_spikes, dtype=np.int64))
         if tick == 0 or tick % self.period:
             return []
         rule, events = self.rule, []
-        current = self.weight if weights is None else weights
         unused = self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]] < rule.elim_threshold
-        posts, slots = np.nonzero((self.pre >= 0) & (unused | (current < rule.elim_weight)))
+        weak = (self.pre >= 0) & (current < rule.elim_weight)
+        posts, slots = np.nonzero((self.pre >= 0) & (unused | weak))
         for post, slot in zip(posts.tolist(), slots.tolist()):
             events.append(Event(tick, "eliminate", self.label, int(self.pre[post, slot]), post, slot))
+        weak_posts, weak_slots = np.nonzero(weak)
+        self.scores[self.pre[weak_posts, weak_slots], weak_posts] = 0.0  # a weak pair starts over
         self.pre[posts, slots] = -1
         candidates = self.scores >= rule.form_threshold
         connected = self.pre >= 0
@@ -513,6 +533,9 @@ def check_projection(projection, network, where: str):
     """What the network needs for a structural projection: delay 1, capacity for the connector's synapses."""
     rule = projection.structural
     if isinstance(rule, CoincidenceWiring):
+        if projection.plasticity is not None and rule.elim_weight > projection.plasticity.w_max:
+            raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds the STDP w_max "
+                                  f"{projection.plasticity.w_max:g}: every synapse would be eliminated as weak")
         if projection.plasticity is None and rule.elim_weight > rule.initial_weight:
             raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds initial_weight "
                                   f"{rule.initial_weight:g} with static weights: every formed synapse would be "

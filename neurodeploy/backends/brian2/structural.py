@@ -54,8 +54,11 @@ class Rewiring:
             self.seen[label] = count
         return spikes
 
-    def _slot_weights(self, label: str) -> np.ndarray:
-        """Current weights of the projection's slots (post x s_max), for elimination by weight."""
+    def _slot_weights(self, label: str) -> np.ndarray | None:
+        """Current weights of a plastic projection's slots (post x s_max), for elimination by weight
+        (static ones keep their described weights: None)."""
+        if self.network.projections[label].plasticity is None:
+            return None
         slots = self.engine.projections[label].pre
         n_post = slots.shape[0]
         occupied = slots >= 0

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import (GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling, weight_units,
-                                                      weights_from_units)
+from neurodeploy.backends.spinnaker.quantize import (GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling, stdp_scale,
+                                                      weight_units, weights_from_units)
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
 
@@ -229,8 +229,10 @@ def _candidates(network: Network, projection) -> tuple[Connections, np.ndarray]:
 
 
 def _rule(stdp: dict, dt: float, weight_scale: float) -> _Rule:
-    """sPyNNaker writes the weight parameters times the cell's global weight scale."""
-    scaled = {name: fp.s1615(stdp[name] * weight_scale) for name in ("A_plus", "A_minus", "w_min", "w_max")}
+    """sPyNNaker writes the weight parameters times the cell's global weight scale (A+ and A- too when
+    additive; multiplicative amplitudes are rates)."""
+    scaled = {name: fp.s1615(stdp[name] * stdp_scale(stdp, name, weight_scale))
+              for name in ("A_plus", "A_minus", "w_min", "w_max")}
     return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt), scaled["A_plus"],
                  scaled["A_minus"], scaled["w_min"], scaled["w_max"], stdp["weight_dependence"] == "multiplicative")
 
@@ -310,14 +312,20 @@ class Emulator:
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
         return spikes, traces, weights, self.engine.document() if self.engine is not None else None
 
-    def _slot_weights(self, label: str) -> np.ndarray:
-        """The stored weights (nA or uS) of a structural projection's slots, for elimination by weight."""
+    def _slot_weights(self, label: str) -> np.ndarray | None:
+        """The stored weights (nA or uS) of a plastic structural projection's slots, for elimination by
+        weight (static ones keep their described weights: None); a slot holding the stored initial
+        weight reports the initial weight, so that it compares with thresholds as the description's."""
+        if self.network.projections[label].plasticity is None:
+            return None
         slots = self.engine.projections[label].pre
         emulated = self.structural[label]
+        initial = self.network.projections[label].structural.initial_weight
         occupied = slots >= 0
         weights = np.zeros(slots.shape)
-        index = (slots * emulated.post.size + np.arange(slots.shape[0])[:, None])[occupied]
-        weights[occupied] = weights_from_units(emulated.units[index], emulated.scaling)
+        units = emulated.units[(slots * emulated.post.size + np.arange(slots.shape[0])[:, None])[occupied]]
+        weights[occupied] = np.where(units == weight_units(initial, emulated.scaling), initial,
+                                     weights_from_units(units, emulated.scaling))
         return weights
 
     def _rewire(self, t: int, previous: dict):

@@ -150,6 +150,13 @@ def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScalin
     return result
 
 
+def stdp_scale(rule: dict, name: str, weight_scale: float) -> float:
+    """The factor sPyNNaker writes an STDP parameter with: the global weight scale for weights and
+    additive amplitudes, 1 for multiplicative amplitudes (rates)."""
+    rate = name.startswith("A_") and rule["weight_dependence"] == "multiplicative"
+    return 1.0 if rate else weight_scale
+
+
 def weight_units(weights, scaling: ReceptorScaling) -> np.ndarray:
     """Host conversion of weights (nA or uS) to the stored 16-bit units: rint, wrapping above 0xFFFF."""
     return np.rint(np.abs(np.asarray(weights, dtype=np.float64)) / scaling.resolution).astype(np.int64) & WEIGHT_MASK
@@ -230,7 +237,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         if "plasticity" in projection:
             rule = projection["plasticity"]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
-                rule[name] = rounded(rule[name], receptor.weight_scale)
+                rule[name] = rounded(rule[name], stdp_scale(rule, name, receptor.weight_scale))
         if "structural" in projection:
             rule = projection["structural"]
             rule["initial_weight"] = float(weights_from_units(weight_units(rule["initial_weight"], receptor), receptor))

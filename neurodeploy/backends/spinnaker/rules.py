@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import GLOBAL_WEIGHT_SCALE, projection_report
+from neurodeploy.backends.spinnaker.quantize import GLOBAL_WEIGHT_SCALE, projection_report, stdp_scale
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
 from neurodeploy.toolchains import Finding
 
@@ -30,6 +30,20 @@ def check_semantics(network: Network) -> list[Finding]:
     if semantics.synaptic_init != "mean_first_tick":
         findings.append(Finding("error", "semantics", "sPyNNaker scales arriving weights by the PSC's first-tick "
                                 "mean: set synaptic_init to 'mean_first_tick'"))
+    for population in network.populations.values():
+        subject = f"population '{population.label}'"
+        scale = GLOBAL_WEIGHT_SCALE[population.cell_type]
+        held = {name: 1.0 for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v",
+                                       "e_rev_E", "e_rev_I", "isyn_exc", "isyn_inh")}
+        held.update(gsyn_exc=scale, gsyn_inh=scale)  # conductances are held x1024
+        for name, factor in held.items():
+            if (name in population.parameters or name in population.initial_values) and np.any(
+                    np.abs(population.value(name)) * factor >= 65536):
+                findings.append(Finding("error", subject, f"{name} does not fit s16.15 (|x| < 65536"
+                                        + (f" / {factor:g})" if factor != 1 else ")")))
+            if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
+                findings.append(Finding("warning", subject, f"initial {name} is not 0: the emulation starts from "
+                                        "it, a board run through the PyNN script from 0"))
     spynnaker_stdp = STDPSemantics().to_dict()
     rules_by_post = {}
     for projection in network.projections.values():
@@ -136,10 +150,6 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                                 "or fewer neurons"))
     for population in network.populations.values():
         subject = f"population '{population.label}'"
-        for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m"):
-            values = population.value(name)
-            if np.any(np.abs(values) >= 65536):
-                findings.append(Finding("error", subject, f"{name} does not fit s16.15 (|x| < 65536)"))
         for name in ("tau_syn_E", "tau_syn_I"):
             decay = fp.synapse_constants(float(population.value(name).min()), dt)[0]
             if decay == 0:
@@ -189,8 +199,9 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                                     f"would saturate at {quantized['ring_buffer_capacity']:.4g} {unit}"))
         rule = projection.plasticity
         if rule is not None:
-            scale = GLOBAL_WEIGHT_SCALE[network.populations[projection.post].cell_type]
+            weight_scale = GLOBAL_WEIGHT_SCALE[network.populations[projection.post].cell_type]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
+                scale = stdp_scale(rule.to_dict(), name, weight_scale)
                 if abs(getattr(rule, name)) * scale >= 65536:
                     findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536"
                                             + (f" / {scale:g}, the conductance scale)" if scale != 1 else ")")))

@@ -68,7 +68,8 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
         inh = self.a_in_inh.recv().astype(np.int64)
         reached = np.flatnonzero(self.reach.recv())
         if self.turnover is not None:
-            self._turnover(self.time_step - 1, reached)
+            born = self._turnover(self.time_step - 1, reached)
+            exc[born] = inh[born] = 0  # sent while they were dead: lost, as for every dead neuron
         self.u_exc[:] = wrap_current(decayed(self.u_exc, DECAY_UNITY - (self.du_exc + 1)) + (exc << ACTIVATION_SHIFT))
         self.u_inh[:] = wrap_current(decayed(self.u_inh, DECAY_UNITY - (self.du_inh + 1)) + (inh << ACTIVATION_SHIFT))
         bias = np.left_shift(self.bias_mant.astype(np.int64), self.bias_exp)
@@ -84,8 +85,9 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
         self.refractory[spikes] = self.refractory_ticks[spikes]
         self.s_out.send(spikes)
 
-    def _turnover(self, tick: int, reached: np.ndarray):
-        """The decisions due at the start of ``tick`` (this step integrates tick ``tick``)."""
+    def _turnover(self, tick: int, reached: np.ndarray) -> np.ndarray:
+        """The decisions due at the start of ``tick`` (this step integrates tick ``tick``); the neurons
+        that come alive."""
         _, growing, _ = self.turnover.step(tick, self.last_spikes, reached, self.n_pre)
         self.v[growing] = self.u_exc[growing] = self.u_inh[growing] = self.refractory[growing] = 0
         if len(self.turnover.epochs) > int(self.n_epochs[0]):
@@ -93,6 +95,7 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
             self.epochs[row] = (epoch["tick"], epoch["alive"], epoch["dormant"])
             self.alive_after[row] = self.turnover.alive
             self.n_epochs[0] = row + 1
+        return growing
 
 
 @implements(proc=CurrExpLIF, protocol=LoihiProtocol)

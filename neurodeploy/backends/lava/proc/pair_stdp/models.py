@@ -80,7 +80,10 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     def _rewire(self, t):
         """Formation and elimination of tick t; candidate synapse ``pre * n_post + post``."""
         n_post, unit = self.proc_params["n_post"], self.proc_params["unit"]
-        weights = self.rewiring.slot_weights(lambda pre, post: self.weights[pre * n_post + post] * unit)
+        initial = self.rewiring.rewiring.rule.initial_weight  # the stored initial weight reports itself
+        weights = self.rewiring.slot_weights(lambda pre, post: np.where(
+            self.weights[pre * n_post + post] == self.proc_params["initial_mantissa"], initial,
+            self.weights[pre * n_post + post] * unit))
         for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
             index = event.pre * n_post + event.post
             formed = event.kind == "form"
