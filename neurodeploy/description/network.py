@@ -169,7 +169,7 @@ class Projection:
             self.plasticity.validate(where)
             low, high = self.plasticity.w_min, self.plasticity.w_max
             if np.any((np.atleast_1d(self.weight) < low) | (np.atleast_1d(self.weight) > high)):
-                raise ValidationError(where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}] nA")
+                raise ValidationError(where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}]")
         self.pre_slice = self._slice(self.pre_slice, "pre_slice")
         self.post_slice = self._slice(self.post_slice, "post_slice")
         if self.structural is not None:
