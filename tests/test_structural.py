@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import neurodeploy as nd
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_structural
@@ -417,14 +418,23 @@ def test_coincidence_wiring_same_events_and_spikes_on_every_backend():
                 [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
 
 
-def test_static_weights_meet_thresholds_as_described_on_every_backend():
-    # initial_weight = elim_weight: not weak (not below). The targets store 6.05 as 6.0498 or so; the
-    # comparison is the description's, so nothing is eliminated for weakness anywhere.
+@pytest.mark.parametrize("plastic", [False, True])
+def test_initial_weights_meet_thresholds_as_described_on_every_backend(plastic):
+    # initial_weight = elim_weight: not weak (not below). The targets store 6.05 as 6.0498 or so; a
+    # synapse holding it compares as described, so nothing is eliminated for weakness anywhere: on the
+    # targets, and on the reference run on their numbers (deploy's), whose threshold moves with the rounding.
     network = associating_network()
     network.projections["ab"].structural.initial_weight = network.projections["ab"].structural.elim_weight = 6.05
+    if plastic:  # STDP that never changes a weight: the stored initial weight is what the targets hold
+        network.projections["ab"].plasticity = nd.STDP(A_plus=0.0, A_minus=0.0, w_min=0.0, w_max=8.0)
     network = nd.Network.from_dict(network.to_dict())
-    for name in ("brian2", "spinnaker", "lava"):
-        events = make_backend(name).run(network, 400.0).structural["events"]["ab"]
+    graph = lower(network)
+    runs = {name: make_backend(name).run(network, 400.0) for name in ("brian2", "spinnaker", "lava")}
+    runs["spinnaker-numbers"] = make_backend("brian2").run(
+        quantization_aware(network, graph, ring_buffer_scaling(graph)), 400.0)
+    runs["lava-numbers"] = make_backend("brian2").run(lava_lower(network).reference_network(), 400.0)
+    for name, result in runs.items():
+        events = result.structural["events"]["ab"]
         assert len(events) == 16 and all(kind == "form" for _, kind, _, _ in events), name
 
 

@@ -105,14 +105,18 @@ def test_input_arriving_in_a_new_neurons_first_tick_is_lost(backend):
     assert result.spikes.ticks("P")[4].tolist() == []
 
 
+@pytest.mark.parametrize("rule", [
+    nd.CoincidenceWiring(s_max=2, tau_coincidence=2.0, epoch=10.0, form_threshold=100.0, elim_threshold=0.0,
+                         retention=1.0, initial_weight=10.0, elim_weight=5.0),
+    nd.Synaptogenesis(s_max=2, grid=(3, 3), p_form_forward=0.0, p_elim_dep=1.0, p_elim_pot=0.0, f_rew=1000.0,
+                      initial_weight=10.0, weight_threshold=5.0)], ids=["coincidence", "synaptogenesis"])
 @pytest.mark.parametrize("backend", ["brian2", "spinnaker", "lava"])
-def test_new_neurons_inputs_are_judged_by_their_initial_weight(backend):
-    # A coincidence-wired input projection eliminating weak synapses (below 5 nA): the inputs a new
-    # neuron gets (10 nA) are not weak, though the backend has not stored them yet when the rule decides.
+def test_new_neurons_inputs_are_judged_by_their_initial_weight(backend, rule):
+    # A plastic input projection eliminating synapses below 5 nA (certainly, when attempted): the inputs
+    # a new neuron gets (10 nA) are not weak, though the backend has not stored them when the rule decides.
     data = turnover_network().to_dict()
-    data["projections"][1]["structural"] = nd.CoincidenceWiring(
-        s_max=2, tau_coincidence=2.0, epoch=10.0, form_threshold=100.0, elim_threshold=0.0, retention=1.0,
-        initial_weight=10.0, elim_weight=5.0).to_dict()
+    data["projections"][1].update(structural=rule.to_dict(), plasticity=nd.STDP(
+        tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012, w_min=0.0, w_max=20.0).to_dict())
     result = make_backend(backend).run(nd.Network.from_dict(data), 40.0)
     assert result.structural["events"]["grow"] == [[30, "form", 4, 2], [30, "form", 0, 2]]
     assert result.spikes.ticks("P")[2].tolist() == [33, 36]  # its new input from line 0 (32), its own line (35)

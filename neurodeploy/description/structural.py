@@ -195,6 +195,28 @@ class CoincidenceWiring:
 STRUCTURAL_RULES = {"synaptogenesis": Synaptogenesis, "coincidence": CoincidenceWiring}
 
 
+WEIGHT_THRESHOLDS = ("weight_threshold", "elim_weight")  # compared as ``weight < threshold``
+
+
+def with_rounded_weights(rule: dict, initial_weight: float, w_max: float | None = None) -> dict:
+    """A structural rule (as a dict) for a network whose weights a target rounded: ``initial_weight``
+    becomes its rounded value, and a weight threshold it would carry the initial weight across moves
+    with it (capped at the rounded ``w_max``), so a synapse holding the initial weight compares as in
+    the description, as the targets compare it."""
+    described = rule["initial_weight"]
+    rounded = dict(rule, initial_weight=initial_weight)
+    for name in WEIGHT_THRESHOLDS:
+        if name not in rule:
+            continue
+        threshold = rule[name]
+        if described >= threshold > initial_weight:
+            threshold = initial_weight
+        elif described < threshold <= initial_weight:
+            threshold = float(np.nextafter(initial_weight, np.inf))
+        rounded[name] = threshold if w_max is None else min(threshold, w_max)
+    return rounded
+
+
 def structural_from_dict(data, where: str):
     if not isinstance(data, dict):
         raise ValidationError(where, "structural", f"expected a mapping, got {data!r}")

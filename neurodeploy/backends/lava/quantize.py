@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodeploy.description import Network
+from neurodeploy.description.structural import with_rounded_weights
 from neurodeploy.description.semantics import Semantics
 
 DECAY_UNITY = 4096
@@ -258,9 +259,6 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
     for entry in data["projections"]:
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()
-        if "structural" in entry:
-            structural = entry["structural"]
-            structural["initial_weight"] = fixed.mantissa_of(structural["initial_weight"]) * fixed.weight_unit
         if "plasticity" in entry:
             rule = entry["plasticity"]
             unit = fixed.weight_unit
@@ -269,6 +267,10 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
                     rule[name] = value * unit
                 else:
                     rule[name] = value / 256.0
+        if "structural" in entry:
+            initial = fixed.mantissa_of(entry["structural"]["initial_weight"]) * fixed.weight_unit
+            entry["structural"] = with_rounded_weights(entry["structural"], initial,
+                                                       entry.get("plasticity", {}).get("w_max"))
     return Network.from_dict(data)
 
 

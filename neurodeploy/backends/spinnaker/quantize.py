@@ -20,6 +20,7 @@ from scipy import special
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
 from neurodeploy.description import Network
+from neurodeploy.description.structural import with_rounded_weights
 
 RECEPTORS = ("excitatory", "inhibitory")
 SPIKES_PER_SECOND = 30.0  # sPyNNaker's default spikes_per_second: every source is assumed to fire at it
@@ -239,6 +240,8 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
                 rule[name] = rounded(rule[name], stdp_scale(rule, name, receptor.weight_scale))
         if "structural" in projection:
-            rule = projection["structural"]
-            rule["initial_weight"] = float(weights_from_units(weight_units(rule["initial_weight"], receptor), receptor))
+            initial = float(weights_from_units(weight_units(projection["structural"]["initial_weight"], receptor),
+                                               receptor))
+            projection["structural"] = with_rounded_weights(projection["structural"], initial,
+                                                            projection.get("plasticity", {}).get("w_max"))
     return Network.from_dict(data)
