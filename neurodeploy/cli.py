@@ -273,6 +273,13 @@ def _deploy_text(summary: dict) -> str:
         lines.append(f"{what}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
                      f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
                      f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}")
+    structural = summary.get("structural")
+    if structural:
+        parted = {label: item["first_difference_tick"] for label, item in structural.items()
+                  if item["first_difference_tick"] is not None}
+        lines.append("structural decisions: " + ("as on the reference (" + ", ".join(
+            f"{label} {item['run']}" for label, item in structural.items()) + ")" if not parted else "; ".join(
+            f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())))
     functional = summary.get("functional")
     if functional:
         lines.append(f"answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"

@@ -16,7 +16,7 @@ from neurodeploy.catalog import LoadedModel
 from neurodeploy.description import io
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.runs.compare import Thresholds, compare
+from neurodeploy.runs.compare import Thresholds, compare, compare_structural
 from neurodeploy.runs.rundir import RunResult, staged_directory, write_json_atomically, write_run_files
 from neurodeploy.toolchains import Compilation, toolchain
 
@@ -163,6 +163,12 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
         summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(),
                        mapping=compilation.report().get("mapping"))
         failures = list(comparison.failures)
+        target_structural, reference_structural = runs["target"][1].structural, runs["reference"][1].structural
+        if target_structural is not None and reference_structural is not None and board is None:
+            # On a board sPyNNaker draws from its own generator: there only the statistics compare.
+            summary["structural"] = compare_structural(target_structural, reference_structural)
+            failures += [f"structural decisions of {label} part from the reference at tick {item['first_difference_tick']}"
+                         for label, item in summary["structural"].items() if item["first_difference_tick"] is not None]
         if protocol_run is not None:
             differing = [index for index, (a, b) in enumerate(zip(answers["target"]["operations"],
                                                                  answers["reference"]["operations"]))

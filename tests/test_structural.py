@@ -17,6 +17,7 @@ from neurodeploy.backends.spinnaker.rules import check_structural
 from neurodeploy.backends.spinnaker.toolchain import compile_network, map_on_virtual_board
 from neurodeploy.catalog import target_descriptions
 from neurodeploy.cli import main
+from neurodeploy.runs.compare import compare_structural
 from neurodeploy.description.structural import ProjectionRewiring, StructuralEngine, rewiring_for
 
 
@@ -253,6 +254,27 @@ def test_structural_json_beside_the_spikes(tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "run" / "structural.json").read_text())
     assert set(document["connectivity"]["sp"]) == {"100", "end"} and document["events"]["sp"][0][1] in ("form", "eliminate")
+
+
+def test_structural_decisions_are_compared_by_hand():
+    reference = {"events": {"sp": [[3, "form", 0, 1], [7, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
+                 "turnover": {"P": [{"tick": 10, "born": [4]}, {"tick": 20, "born": []}]}}
+    run = {"events": {"sp": [[3, "form", 0, 1], [9, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
+           "turnover": {"P": [{"tick": 10, "born": [4]}]}}
+    assert compare_structural(run, reference) == {
+        "sp": {"run": 2, "reference": 2, "first_difference_tick": 7},
+        "same": {"run": 1, "reference": 1, "first_difference_tick": None},
+        "turnover P": {"run": 1, "reference": 2, "first_difference_tick": 20}}
+
+
+def test_deploy_compares_structural_decisions(tmp_path):
+    path = nd.save(rewiring_network(), tmp_path / "net.json")
+    result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--duration", "400",
+                                       "--out", str(tmp_path / "deploy")])
+    assert result.exit_code == 0, result.output
+    structural = json.loads((tmp_path / "deploy" / "deploy.json").read_text())["structural"]
+    assert structural["sp"]["run"] > 100 and structural["sp"]["first_difference_tick"] is None
+    assert "structural decisions: as on the reference (sp " in result.output
 
 
 def test_physics_mode_refuses_structural_projections():

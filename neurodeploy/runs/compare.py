@@ -205,3 +205,27 @@ def compare(run: SpikeRecord, reference: SpikeRecord, thresholds: Thresholds = T
     if overall.rate_error > thresholds.max_rate_error:
         failures.append(f"population rate error {overall.rate_error:.2%} > {thresholds.max_rate_error:.2%}")
     return Comparison(items, overall, thresholds, van_rossum_tau_ms, tuple(inputs), failures)
+
+
+def compare_structural(run: dict, reference: dict) -> dict:
+    """Where a run's structural decisions part from its reference's (two structural.json documents):
+    per structural projection its events, per population with turnover its epochs, each side's count
+    and the first tick where they differ (None: identical)."""
+    pairs = {label: (run["events"].get(label, []), events) for label, events in reference["events"].items()}
+    pairs.update({f"turnover {label}": (run.get("turnover", {}).get(label, []), epochs)
+                  for label, epochs in reference.get("turnover", {}).items()})
+    result = {}
+    for label, (ours, theirs) in pairs.items():
+        result[label] = {"run": len(ours), "reference": len(theirs),
+                         "first_difference_tick": _first_difference(ours, theirs)}
+    return result
+
+
+def _first_difference(ours: list, theirs: list):
+    tick = (lambda item: item["tick"] if isinstance(item, dict) else item[0])
+    for a, b in zip(ours, theirs):
+        if a != b:
+            return min(tick(a), tick(b))
+    longer = ours[len(theirs):] or theirs[len(ours):]
+    return tick(longer[0]) if longer else None
+
