@@ -61,6 +61,20 @@ def test_inhibitory_psp_is_the_mirror_image():
     np.testing.assert_allclose(inhibitory, -excitatory, rtol=0, atol=1e-12)
 
 
+def test_a_population_may_give_its_own_init_factor():
+    network = psp_network(1.0)
+    data = network.to_dict()
+    data["populations"][0]["synaptic_init"] = {"excitatory": 0.5}
+    given = nd.Network.from_dict(data)
+    assert nd.Network.from_dict(given.to_dict()).to_dict() == given.to_dict()  # exact round trip
+    v = run_reference(given, 10.0).traces["P"]["v"][6, 0] + 65.0
+    assert v == pytest.approx((1 - math.exp(-0.1)) * 20.0 * 0.5, rel=1e-12)  # (1 - E) R init w
+    for bad, words in (({"excitatory": 0.0}, "must be > 0"), ({"dopamine": 1.0}, "unknown field")):
+        data["populations"][0]["synaptic_init"] = bad
+        with pytest.raises(nd.ValidationError, match=words):
+            nd.Network.from_dict(data)
+
+
 def test_init_factor_is_applied_or_not_as_declared():
     scaled = run_reference(psp_network(1.0), 10.0).traces["P"]["v"][6, 0] + 65.0
     unscaled = run_reference(psp_network(1.0, synaptic_init="none"), 10.0).traces["P"]["v"][6, 0] + 65.0

@@ -292,8 +292,9 @@ def test_feedforward_matches_the_quantization_aware_reference():
     target = run_spinnaker(network, 5000.0)
     comparison = compare(target.spikes, reference.spikes, inputs=("inputs",))
     assert comparison.overall.reference_spikes > 10000
-    assert comparison.overall.same_tick_fraction >= 0.98
-    assert comparison.overall.within_one_fraction >= 0.995
+    # what remains is floor arithmetic: 99.8% in the same tick, 99.94% within one (measured)
+    assert comparison.overall.same_tick_fraction >= 0.995
+    assert comparison.overall.within_one_fraction >= 0.999
     assert comparison.passed
 
 
@@ -339,6 +340,9 @@ def test_quantization_aware_network_carries_the_chip_numbers():
     population = quantized.populations["neurons"]
     exp_tc, resistance = fp.membrane_constants(20.0, 1.0, 1.0)
     assert math.exp(-1.0 / population.value("tau_m")[0]) == pytest.approx(exp_tc / 32768, rel=1e-12)
+    decay, init = fp.synapse_constants(5.0, 1.0)
+    assert math.exp(-1.0 / population.value("tau_syn_E")[0]) == pytest.approx(decay / 2 ** 32, rel=1e-12)
+    assert population.init_factor("excitatory", quantized.semantics)[0] == init / 2 ** 32  # the chip's own
     assert population.value("tau_m")[0] / population.value("cm")[0] == pytest.approx(resistance / 32768, rel=1e-12)
     resolution = 2.0 ** (scaling["neurons"][0].shift - 15)
     weights = quantized.connections("inputs->neurons").weight
@@ -390,6 +394,15 @@ def test_values_beyond_s1615_are_refused_not_overflowed():
     assert "e_rev_E does not fit s16.15" in str(caught.value)
     assert "gsyn_exc does not fit s16.15 (|x| < 65536 / 1024)" in str(caught.value)  # held x1024
     assert any("initial gsyn_exc is not 0" in f.message for f in findings_for(net) if f.level == "warning")
+
+
+@pytest.mark.parametrize("backend, words", [("spinnaker", "sPyNNaker computes the synaptic init factor"),
+                                              ("lava", "first-tick mean of their decay")])
+def test_targets_refuse_a_given_init_factor(backend, words):
+    data = load_model("feedforward-poisson", {"duration_ms": 10.0}).network.to_dict()
+    data["populations"][0]["synaptic_init"] = {"excitatory": 0.9}
+    with pytest.raises(BackendError, match=words):
+        make_backend(backend).run(nd.Network.from_dict(data), 10.0)
 
 
 def test_design_rules_warn_about_precision_and_resources():

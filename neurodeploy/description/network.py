@@ -27,15 +27,20 @@ RECEPTORS = ("excitatory", "inhibitory")
 @dataclass(eq=False)
 class Population:
     """``size`` neurons of one cell type. Parameters and initial values are scalars or one value per
-    neuron, in the cell type's units; missing ones take the cell type's defaults."""
+    neuron, in the cell type's units; missing ones take the cell type's defaults.
+
+    ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
+    the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
+    sets it (the targets compute their own and refuse it)."""
 
     label: str
     size: int
     cell_type: str = "IF_curr_exp"
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
+    synaptic_init: dict | None = None
 
-    FIELDS = ("label", "size", "cell_type", "parameters", "initial_values")
+    FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init")
 
     def __post_init__(self):
         self.label = values.label(self.label, "population")
@@ -46,6 +51,13 @@ class Population:
         self.parameters = self._resolve(self.parameters, cell.parameters, "parameters", {})
         self.initial_values = self._resolve(self.initial_values, cell.initial_values, "initial_values",
                                             self.parameters)
+        if self.synaptic_init is not None:
+            values.check_keys(self.synaptic_init, cell.receptors, f"{where} synaptic_init")
+            self.synaptic_init = {receptor: values.number_or_array(value, None, where, f"synaptic_init.{receptor}",
+                                                                   self.size)
+                                  for receptor, value in self.synaptic_init.items()}
+            for receptor, value in self.synaptic_init.items():
+                values.check_range(value, where, f"synaptic_init.{receptor}", "", above=0)
 
     @property
     def cell(self) -> type[CellType]:
@@ -79,10 +91,19 @@ class Population:
         source = self.parameters if name in self.parameters else self.initial_values
         return np.broadcast_to(np.asarray(source[name], dtype=np.float64), (self.size,)).copy()
 
+    def init_factor(self, receptor: str, semantics) -> np.ndarray:
+        """The factor arriving weights on ``receptor`` are scaled by, one per neuron."""
+        if self.synaptic_init is not None and receptor in self.synaptic_init:
+            return np.broadcast_to(np.asarray(self.synaptic_init[receptor], dtype=np.float64), (self.size,)).copy()
+        return semantics.init_factor(self.value("tau_syn_E" if receptor == "excitatory" else "tau_syn_I"))
+
     def to_dict(self) -> dict:
-        return {"label": self.label, "size": self.size, "cell_type": self.cell_type,
+        data = {"label": self.label, "size": self.size, "cell_type": self.cell_type,
                 "parameters": {k: values.to_plain(v) for k, v in self.parameters.items()},
                 "initial_values": {k: values.to_plain(v) for k, v in self.initial_values.items()}}
+        if self.synaptic_init is not None:
+            data["synaptic_init"] = {k: values.to_plain(v) for k, v in self.synaptic_init.items()}
+        return data
 
 
 @dataclass(eq=False)

@@ -59,8 +59,8 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
     group.decay_m = semantics.decay(value("tau_m"))
     group.decay_exc = semantics.decay(value("tau_syn_E"))
     group.decay_inh = semantics.decay(value("tau_syn_I"))
-    group.init_exc = semantics.init_factor(value("tau_syn_E"))
-    group.init_inh = semantics.init_factor(value("tau_syn_I"))
+    group.init_exc = population.init_factor("excitatory", semantics)
+    group.init_inh = population.init_factor("inhibitory", semantics)
     group.refractory_ticks = semantics.refractory_ticks(value("tau_refrac"))
     # (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical.
     update = group.run_regularly(

@@ -17,6 +17,10 @@ MAX_REFRACTORY_TICKS = 255
 def check_semantics(network: Network) -> list[Finding]:
     """What the processes cannot compute, whatever the chip."""
     findings = []
+    for population in network.populations.values():
+        if population.synaptic_init is not None:
+            findings.append(Finding("error", f"population '{population.label}'", "the loihi target's processes "
+                                    "scale arriving weights by the first-tick mean of their decay: drop synaptic_init"))
     spynnaker_stdp = STDPSemantics().to_dict()
     for projection in network.projections.values():
         rule = projection.plasticity

@@ -198,10 +198,10 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
 
 def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Network:
     """The network with the numbers the chip uses, for the float reference: weights as stored (16-bit
-    units times the resolution), voltages, currents and STDP parameters rounded to s16.15, and time
+    units times the resolution), voltages, currents and STDP parameters rounded to s16.15, time
     constants re-derived from the on-chip decays (``exp(-dt/tau') = exp_TC``, ``tau_m'/cm' = R``,
-    ``exp(-dt/tau_syn') = decay``). The chip's ``init`` stays within 1e-4 relative of the reference's
-    ``(tau'/dt)(1 - decay)``; lookup-table exponentials of STDP and floor arithmetic remain target-only."""
+    ``exp(-dt/tau_syn') = decay``) and the chip's own ``init`` as each population's ``synaptic_init``;
+    lookup-table exponentials of STDP and floor arithmetic remain target-only."""
     dt = network.semantics.dt
     data = network.to_dict()
 
@@ -219,10 +219,12 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         tau_chip = -dt / np.log(constants[0] / fp.ONE)
         parameters["tau_m"] = tau_chip.tolist()
         parameters["cm"] = (tau_chip / (constants[1] / fp.ONE)).tolist()
-        for name in ("tau_syn_E", "tau_syn_I"):
+        population["synaptic_init"] = {}
+        for name, receptor in (("tau_syn_E", "excitatory"), ("tau_syn_I", "inhibitory")):
             tau = np.asarray(parameters[name], dtype=np.float64)
-            decay = np.vectorize(lambda t: fp.synapse_constants(t, dt)[0], otypes=[np.int64])(tau)
+            decay, init = np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(tau)
             parameters[name] = np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), tau).tolist()
+            population["synaptic_init"][receptor] = np.maximum(init / 2.0 ** 32, 2.0 ** -32).tolist()
         for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "e_rev_E", "e_rev_I"):
             if name in parameters:
                 parameters[name] = rounded(parameters[name])

@@ -32,6 +32,9 @@ def check_semantics(network: Network) -> list[Finding]:
                                 "mean: set synaptic_init to 'mean_first_tick'"))
     for population in network.populations.values():
         subject = f"population '{population.label}'"
+        if population.synaptic_init is not None:
+            findings.append(Finding("error", subject, "sPyNNaker computes the synaptic init factor from tau_syn "
+                                    "(exp_synapse_utils.h): drop synaptic_init"))
         scale = GLOBAL_WEIGHT_SCALE[population.cell_type]
         held = {name: 1.0 for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v",
                                        "e_rev_E", "e_rev_I", "isyn_exc", "isyn_inh")}
