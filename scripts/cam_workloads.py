@@ -15,13 +15,13 @@ a learn, 6 ms after a recall).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
 from neurodeploy.backends import make_backend
 from neurodeploy.catalog import load_model, model_families
+from neurodeploy.runs.rundir import write_json_atomically
 
 model_families()  # makes the model folders importable as the neurodeploy_models package
 from neurodeploy_models._hippocampus import paper_testbench  # noqa: E402
@@ -127,8 +127,7 @@ def main(argv=None):
     document = {"model": "ca3-cam", "cue_size": args.cue_size, "content_size": args.content_size,
                 "backend": args.backend, "recalls_per_workload": args.recalls,
                 "wall_time_s": round(time.perf_counter() - started, 1), "rows": rows}
-    with open(args.out, "w") as handle:
-        json.dump(document, handle, indent=1)
+    write_json_atomically(args.out, document)
     print(f"-> {args.out}")
 
 

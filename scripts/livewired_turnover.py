@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import REPOSITORY, load_model  # noqa: E402
 from neurodeploy.pipeline import apply_protocol  # noqa: E402
-from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
+from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
 
 PROTOCOL = REPOSITORY / "models" / "protocols" / "livewired-assoc-new-patterns.json"
 
@@ -34,7 +34,7 @@ def plot(turnover: dict, path: Path):
     ratio_axis.legend()
     ratio_axis.set_title("livewired-assoc: patterns 2, 3 unused (pruned), then arriving (recruited)")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
     plt.close(figure)
 
 

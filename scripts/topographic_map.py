@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import REPOSITORY, load_model  # noqa: E402
-from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
+from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
 
 CASES = {"rewiring+stdp": True, "stdp": False}
 FORWARD = "S->P"
@@ -103,7 +103,7 @@ def plot(module, runs: dict, rows: dict, n: int, unit: str, path: Path):
         axis.set_xticks([])
         axis.set_yticks([])
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=90, format="png"))
     plt.close(figure)
 
 

@@ -37,12 +37,21 @@ class RunResult:
     """Formation and elimination events and connectivity snapshots (structural.json)."""
 
 
-def write_json_atomically(path: Path, data) -> None:
+def write_atomically(path: Path, write) -> None:
+    """Write ``path`` through ``write(temporary_path)`` beside it, then rename: never half-written."""
     path = Path(path)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        json.dump(data, handle, indent=1)
-        handle.write("\n")
-    os.replace(handle.name, path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_json_atomically(path: Path, data) -> None:
+    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=1) + "\n"))
 
 
 @contextlib.contextmanager
