@@ -1,6 +1,7 @@
 """Shared test helpers: paths and small networks."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import neurodeploy as nd
@@ -12,6 +13,17 @@ SHARED = ROOT.parent / "shared"
 
 def run_reference(network, duration_ms, **options):
     return make_backend("brian2", **options).run(network, duration_ms)
+
+
+def conductance_feedforward(duration_ms: float) -> nd.Network:
+    """The feed-forward benchmark with IF_cond_exp neurons, each weight the conductance that drives the
+    same current at -60 mV (E_rev_E 0 mV)."""
+    from neurodeploy.catalog import load_model
+    data = load_model("feedforward-poisson", {"duration_ms": duration_ms}).network.to_dict()
+    population = data["populations"][0]
+    population.update(cell_type="IF_cond_exp", initial_values={"v": population["initial_values"]["v"]})
+    data["projections"][0]["weight"] = (np.asarray(data["projections"][0]["weight"]) / 60.0).tolist()
+    return nd.Network.from_dict(data)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import stdp_pair_network, ROOT, SHARED, run_reference
+from conftest import stdp_pair_network, ROOT, SHARED, conductance_feedforward, run_reference
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
@@ -239,11 +239,7 @@ def test_feedforward_matches_the_quantization_aware_reference():
 
 
 def test_conductance_feedforward_matches_the_quantization_aware_reference():
-    # The benchmark with IF_cond_exp neurons, each weight the conductance driving the same current at -60 mV.
-    data = load_model("feedforward-poisson", {"duration_ms": 2000.0}).network.to_dict()
-    data["populations"][0].update(cell_type="IF_cond_exp", initial_values={"v": data["populations"][0]["initial_values"]["v"]})
-    data["projections"][0]["weight"] = (np.asarray(data["projections"][0]["weight"]) / 60.0).tolist()
-    network = nd.Network.from_dict(data)
+    network = conductance_feedforward(2000.0)
     reference = run_reference(lower(network).reference_network(), 2000.0)
     overall = compare(make_backend("lava").run(network, 2000.0).spikes, reference.spikes, inputs=("inputs",)).overall
     assert overall.reference_spikes > 2000

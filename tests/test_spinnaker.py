@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import stdp_pair_network, ROOT, SHARED, run_reference
+from conftest import stdp_pair_network, ROOT, SHARED, conductance_feedforward, run_reference
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
@@ -299,15 +299,7 @@ def test_feedforward_matches_the_quantization_aware_reference():
 
 
 def test_conductance_feedforward_matches_the_quantization_aware_reference():
-    # The benchmark network with IF_cond_exp neurons, each weight the conductance that drives the same
-    # current at -60 mV (E_rev_E 0 mV).
-    data = load_model("feedforward-poisson", {"duration_ms": 2000.0}).network.to_dict()
-    population = data["populations"][0]
-    population["cell_type"] = "IF_cond_exp"
-    population["initial_values"] = {"v": population["initial_values"]["v"]}
-    projection = data["projections"][0]
-    projection["weight"] = (np.asarray(projection["weight"]) / 60.0).tolist()
-    network = nd.Network.from_dict(data)
+    network = conductance_feedforward(2000.0)
     graph = lower(network)
     reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 2000.0)
     target = run_spinnaker(network, 2000.0)

@@ -23,6 +23,7 @@ class CellType:
     name: str
     parameters: dict[str, Parameter]
     initial_values: dict[str, Parameter]
+    synaptic_state: str  # the initial values' prefix of the synaptic state: isyn_exc, isyn_inh, ...
 
 
 class IFCurrExp(CellType):
@@ -55,6 +56,7 @@ class IFCurrExp(CellType):
     receptors = ("excitatory", "inhibitory")
     recordables = ("spikes", "v")
     weight_unit = "nA"
+    synaptic_state = "isyn"
 
 
 class IFCondExp(CellType):
@@ -80,6 +82,7 @@ class IFCondExp(CellType):
     receptors = ("excitatory", "inhibitory")
     recordables = ("spikes", "v")
     weight_unit = "uS"
+    synaptic_state = "gsyn"
 
 
 CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp)}

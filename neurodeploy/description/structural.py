@@ -40,10 +40,9 @@ draw their four numbers each, in order, from their projection's stream.
   scores through tick ``t - 1``, in this order: every synapse with ``C < elim_threshold`` (unused:
   nothing renews its score) or with a weight below ``elim_weight`` (weak) is eliminated, and a weak
   one's score is set to 0 (it starts over: it forms again only when new coincidences reach
-  ``form_threshold``); every pair
-  without a synapse and with ``C >= form_threshold`` forms, with ``initial_weight``, into its post
-  neuron's free slots, highest score first (ties: lower pre index), never a neuron onto itself; then
-  every score is multiplied by ``retention``. The connector's synapses start with
+  ``form_threshold``); every pair without a synapse and with ``C >= form_threshold`` forms, with
+  ``initial_weight``, into its post neuron's free slots, highest score first (ties: lower pre index),
+  never a neuron onto itself; then every score is multiplied by ``retention``. The connector's synapses start with
   ``C = form_threshold``. Formation and elimination take effect as for synaptogenesis (delay 1
   tick). Weights are static, or follow additive STDP as with synaptogenesis (the weight a decision
   compares is the one the slot holds, as of its pre neuron's last spike).
@@ -390,9 +389,10 @@ class CoincidenceRewiring(SlotRewiring):
         if tick == 0 or tick % self.period:
             return []
         rule, events = self.rule, []
+        occupied = self.pre >= 0
         unused = self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]] < rule.elim_threshold
-        weak = (self.pre >= 0) & (current < rule.elim_weight)
-        posts, slots = np.nonzero((self.pre >= 0) & (unused | weak))
+        weak = occupied & (current < rule.elim_weight)
+        posts, slots = np.nonzero((occupied & unused) | weak)
         for post, slot in zip(posts.tolist(), slots.tolist()):
             events.append(Event(tick, "eliminate", self.label, int(self.pre[post, slot]), post, slot))
         weak_posts, weak_slots = np.nonzero(weak)

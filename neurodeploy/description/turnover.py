@@ -13,12 +13,13 @@
   then up to ``grow_count`` dead neurons come alive, lowest index first and not those that died now:
   with ``grow_when = "busy"``, any dead neurons when DrM <= ``grow_below``; with ``"starved"``, the
   dead neurons targeted in the epoch by a spike on a static projection (input nobody represents:
-  a new pattern arrives). They come alive with ``v = v_rest``, no synaptic
-  current and no refractory time left; projections into the population have delay 1 tick, so the
-  input arriving in a new neuron's first tick was sent while it was dead, and is lost. Each new neuron gets ``new_inputs`` synapses on the structural projection
-  ``input_projection`` from distinct pre neurons drawn from the population's stream, with that
-  projection's initial weight; it has no output synapses until its projections' rules form them
-  (function-preserving: the rest of the network computes what it computed before).
+  a new pattern arrives). They come alive with ``v = v_rest``, no synaptic current and no refractory
+  time left; projections into the population have delay 1 tick, so the input arriving in a new
+  neuron's first tick was sent while it was dead, and is lost. Each new neuron gets ``new_inputs``
+  synapses on the structural projection ``input_projection`` from distinct pre neurons drawn from the
+  population's stream, with that projection's initial weight; it has no output synapses until its
+  projections' rules form them (function-preserving: the rest of the network computes what it
+  computed before).
 * **The stream**: ``numpy.random.Generator(PCG64)`` seeded with
   ``SeedSequence(network.seed, spawn_key=(crc32(b"turnover"), crc32(label)))``; a new neuron's inputs
   are ``rng.choice(n_pre, new_inputs, replace=False)``, new neurons in index order.
@@ -102,7 +103,7 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
     for projection in network.projections.values():
         if projection.post == label and np.any(network.connections(projection.label).delay_ticks != 1):
             raise ValidationError(where, "population", f"projections into a population with turnover have a delay "
-                                  f"of 1 tick (a new neuron starts with no input but that of its first tick, which is lost), but "
+                                  f"of 1 tick (the input of a new neuron's first tick, sent while it was dead, is lost), but "
                                   f"'{projection.label}' has longer delays")
     outgoing = [p.label for p in network.projections.values() if p.pre == label and p.structural is None]
     if outgoing:

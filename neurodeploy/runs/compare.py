@@ -228,4 +228,3 @@ def _first_difference(ours: list, theirs: list):
             return min(tick(a), tick(b))
     longer = ours[len(theirs):] or theirs[len(ours):]
     return tick(longer[0]) if longer else None
-

@@ -32,9 +32,8 @@ def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projec
 DRIVE = {IFCurrExp: "syn_exc - syn_inh + i_offset",
          IFCondExp: "syn_exc * (e_rev_E - v) + syn_inh * (e_rev_I - v) + i_offset"}
 REVERSAL = {IFCurrExp: (), IFCondExp: ("e_rev_E", "e_rev_I")}
-SYNAPTIC_STATE = {IFCurrExp: "isyn", IFCondExp: "gsyn"}
 
 
 def set_synaptic_state(group: b2.NeuronGroup, population: Population):
-    group.syn_exc = population.value(f"{SYNAPTIC_STATE[population.cell]}_exc")
-    group.syn_inh = population.value(f"{SYNAPTIC_STATE[population.cell]}_inh")
+    group.syn_exc = population.value(f"{population.cell.synaptic_state}_exc")
+    group.syn_inh = population.value(f"{population.cell.synaptic_state}_inh")

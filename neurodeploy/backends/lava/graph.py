@@ -39,8 +39,7 @@ def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool
     one_decay = len(receptors) <= 1 or np.array_equal(fixed.du_exc, fixed.du_inh)
     du = fixed.du_exc if receptors != {"inhibitory"} else fixed.du_inh
     return (label not in network.turnovers and not fixed.conductance and not np.any(fixed.refractory_ticks)
-            and not np.any(fixed.v_reset)
-            and one_decay
+            and not np.any(fixed.v_reset) and one_decay
             and np.unique(fixed.dv).size == 1 and np.unique(du).size == 1
             and not any(p.plasticity is not None for p in incoming)
             and bool(np.all((stock_threshold(fixed.vth) >= 0) & (stock_threshold(fixed.vth) < 1 << 17))))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodeploy.description import Network
+from neurodeploy.description import CELL_TYPES, Network
 from neurodeploy.description.structural import with_rounded_weights
 from neurodeploy.description.semantics import Semantics
 
@@ -147,11 +147,11 @@ def population_fixed(network: Network) -> dict[str, PopulationFixed]:
         scale = _power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * span) if span > 0 else np.inf,
                                       2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf])
         bias_mant, bias_exp = _bias(np.rint(scale * gain * value("i_offset")))
-        state, u_scale, reversal, shift = "isyn", scale, {}, 0
+        state, u_scale, reversal, shift = population.cell.synaptic_state, scale, {}, 0
         if conductance:
             u_scale = _power_of_two_within([2.0 ** (STATE_BITS - 3) / float(np.max(synaptic))
                                             if np.max(synaptic) > 0 else np.inf])
-            state, shift = "gsyn", int(math.log2(u_scale))
+            shift = int(math.log2(u_scale))
             reversal = {f"e_rev_{receptor}": np.rint(scale * (value(f"e_rev_{name}") - v_rest)).astype(np.int64)
                         for receptor, name in (("exc", "E"), ("inh", "I"))}
         result[label] = PopulationFixed(
@@ -250,7 +250,7 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         parameters["v_thresh"] = (v_rest + threshold / fixed.scale).tolist()
         parameters["i_offset"] = ((fixed.bias_mant * 2.0 ** fixed.bias_exp) / (fixed.scale * fixed.gain)).tolist()
         initial["v"] = (v_rest + fixed.v_init / fixed.scale).tolist()
-        state = "gsyn" if fixed.conductance else "isyn"
+        state = CELL_TYPES[entry["cell_type"]].synaptic_state
         initial[f"{state}_exc"] = (fixed.u_exc / (fixed.weight_scale * fixed.gain)).tolist()
         initial[f"{state}_inh"] = (fixed.u_inh / (fixed.weight_scale * fixed.gain)).tolist()
         if fixed.conductance:

@@ -61,7 +61,7 @@ class _Population:
                                           for name in ("tau_syn_E", "tau_syn_I")], axis=1)
         self.t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), value("tau_refrac"))[0]
         self.refract = np.zeros(self.size, dtype=np.int64)
-        scale, state = (GLOBAL_WEIGHT_SCALE["IF_cond_exp"], "gsyn") if self.conductance else (1.0, "isyn")
+        scale, state = GLOBAL_WEIGHT_SCALE[population.cell_type], population.cell.synaptic_state
         self.syn = np.stack([encode(value(f"{state}_{receptor}") * scale) for receptor in ("exc", "inh")])
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots

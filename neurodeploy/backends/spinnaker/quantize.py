@@ -19,7 +19,7 @@ from scipy import special
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
-from neurodeploy.description import Network
+from neurodeploy.description import CELL_TYPES, Network
 from neurodeploy.description.structural import with_rounded_weights
 
 RECEPTORS = ("excitatory", "inhibitory")
@@ -229,8 +229,8 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             if name in parameters:
                 parameters[name] = rounded(parameters[name])
         for name in population["initial_values"]:
-            population["initial_values"][name] = rounded(population["initial_values"][name],
-                                                         scale if name.startswith("gsyn") else 1.0)
+            held = name.startswith(CELL_TYPES[population["cell_type"]].synaptic_state)
+            population["initial_values"][name] = rounded(population["initial_values"][name], scale if held else 1.0)
     for projection in data["projections"]:
         if projection["label"] not in graph.projections:
             continue

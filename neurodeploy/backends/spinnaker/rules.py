@@ -35,10 +35,10 @@ def check_semantics(network: Network) -> list[Finding]:
         if population.synaptic_init is not None:
             findings.append(Finding("error", subject, "sPyNNaker computes the synaptic init factor from tau_syn "
                                     "(exp_synapse_utils.h): drop synaptic_init"))
-        scale = GLOBAL_WEIGHT_SCALE[population.cell_type]
+        scale = GLOBAL_WEIGHT_SCALE[population.cell_type]  # the synaptic state is held times it
         held = {name: 1.0 for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v",
-                                       "e_rev_E", "e_rev_I", "isyn_exc", "isyn_inh")}
-        held.update(gsyn_exc=scale, gsyn_inh=scale)  # conductances are held x1024
+                                       "e_rev_E", "e_rev_I")}
+        held.update({f"{population.cell.synaptic_state}_{receptor}": scale for receptor in ("exc", "inh")})
         for name, factor in held.items():
             if (name in population.parameters or name in population.initial_values) and np.any(
                     np.abs(population.value(name)) * factor >= 65536):

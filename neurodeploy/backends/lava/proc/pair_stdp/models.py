@@ -80,10 +80,12 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     def _rewire(self, t):
         """Formation and elimination of tick t; candidate synapse ``pre * n_post + post``."""
         n_post, unit = self.proc_params["n_post"], self.proc_params["unit"]
-        initial = self.rewiring.rewiring.rule.initial_weight  # the stored initial weight reports itself
-        weights = self.rewiring.slot_weights(lambda pre, post: np.where(
-            self.weights[pre * n_post + post] == self.proc_params["initial_mantissa"], initial,
-            self.weights[pre * n_post + post] * unit))
+        initial = self.rewiring.rewiring.rule.initial_weight
+
+        def weight_of_pair(pre, post):  # the stored initial weight reports itself
+            mantissas = self.weights[pre * n_post + post]
+            return np.where(mantissas == self.proc_params["initial_mantissa"], initial, mantissas * unit)
+        weights = self.rewiring.slot_weights(weight_of_pair)
         for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
             index = event.pre * n_post + event.post
             formed = event.kind == "form"
