@@ -331,3 +331,83 @@ def test_weight_units_follow_the_post_cell():
         net.project("S", "I", nd.OneToOne(), weight=0.2, label="bad", plasticity=nd.STDP(w_max="1 uS", w_min=0.0))
     with pytest.raises(nd.ValidationError, match="weight.*expected a current \\(nA\\) or a conductance \\(uS\\)"):
         net.project("S", "I", nd.OneToOne(), weight="3 mV", label="bad")
+
+
+# --- STDP on a declared fixed-point arithmetic ----------------------------------------------------
+
+LSB, STEP = 2.0 ** -10, 2.0 ** -6  # nA per unit; stored weights are whole 16-unit steps
+
+
+def fixed_point_run(history, post_ticks=(12, 14, 16, 18, 20), pre_ticks=(10, 30)):
+    """One plastic synapse (units: w0 512, A+ 256, A- 128, w_max 1024), tau+- 20 ms; the post cell
+    spikes at ``post_ticks``, driven separately."""
+    net = nd.Network("fixed")
+    net.spike_source("pre", [[float(t) for t in pre_ticks]])
+    net.spike_source("drive", [[t - 1.0 for t in post_ticks]])
+    net.population("post", 1, parameters={"tau_syn_E": 0.3, "tau_refrac": 0.0})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0)
+    arithmetic = nd.FixedPointSTDP(weight_lsb=LSB, weight_step=STEP, history=history)
+    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=256 * LSB, A_minus=128 * LSB, w_max=1024 * LSB,
+                   arithmetic=arithmetic)
+    net.project("pre", "post", nd.OneToOne(), weight=512 * LSB, receptor="inhibitory", plasticity=rule,
+                label="plastic")
+    net.record("post", ["spikes"])
+    result = run_reference(net, 40.0)
+    assert result.spikes.ticks("post")[0].tolist() == list(post_ticks)
+    return result.weights["plastic"]["weight"][0] / LSB
+
+
+def decay(k):
+    return math.floor(2048 * math.exp(-k / 20.0))
+
+
+def expected_units(remembered, post_ticks=(12, 14, 16, 18, 20)):
+    """By hand from FixedPointSTDP's steps: the pre spike at 10 finds no post spike and leaves r0 = 2048,
+    t0 = 10; the one at 30 (d = 1) potentiates with the ``remembered`` latest post spikes s, each by
+    floor(256 floor(2048 E(s + 1 - 10) / 2048) / 2048), and depresses by the trace of the spike at 20."""
+    w = 512
+    for s in post_ticks[-remembered:]:
+        w = min(w + 256 * decay(s + 1 - 10) // 2048, 1024)
+    trace, last = 0, 0
+    for s in post_ticks:
+        trace, last = trace * decay(s - last) // 2048 + 2048, s
+    o1 = trace * decay(30 - 20 - 1) // 2048
+    w = max(w - 128 * o1 // 2048, 0)
+    return w // 16 * 16
+
+
+@pytest.mark.parametrize("history", [3, 15])
+def test_fixed_point_stdp_remembers_the_latest_post_spikes(history):
+    weight = fixed_point_run(history)
+    assert weight == expected_units(min(history, 5))
+    assert expected_units(3) != expected_units(5)  # the memory matters here
+
+
+def test_fixed_point_stdp_floors_to_whole_steps():
+    # Post at 12 only (trace 2048): potentiation floor(256 E(3) / 2048), depression
+    # floor(128 E(17) / 2048) from 512 leave a count of units off the 16-unit grid; the store floors it.
+    weight = fixed_point_run(15, post_ticks=(12,))
+    raw = 512 + 256 * decay(3) // 2048 - 128 * decay(17) // 2048
+    assert raw % 16 and weight == raw // 16 * 16
+
+
+def test_fixed_point_arithmetic_is_validated():
+    rule = dict(tau_plus=20.0, tau_minus=20.0, A_plus=256 * LSB, A_minus=128 * LSB, w_max=1024 * LSB)
+    with pytest.raises(nd.ValidationError, match="A_plus.*whole units of weight_lsb"):
+        nd.STDP(**{**rule, "A_plus": 256.5 * LSB}, arithmetic=nd.FixedPointSTDP(LSB, STEP)).validate("p")
+    with pytest.raises(nd.ValidationError, match="trace_bits.*at most 15, got 2000"):
+        nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, trace_bits=2000)).validate("p")
+    with pytest.raises(nd.ValidationError, match="trace_width.*must exceed trace_bits"):
+        nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, trace_bits=12, trace_width=12)).validate("p")
+    with pytest.raises(nd.ValidationError, match="deferred rule"):
+        nd.STDP(**rule, semantics=nd.STDPSemantics.immediate(),
+                arithmetic=nd.FixedPointSTDP(LSB, STEP)).validate("p")
+    net = nd.Network("grid")
+    net.spike_source("pre", [[1.0]])
+    net.population("post", 1)
+    net.project("pre", "post", nd.OneToOne(), weight=520 * LSB,  # not a whole step of 16 units
+                plasticity=nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP)))
+    with pytest.raises(nd.ValidationError, match="whole steps of weight_step"):
+        net.validate()
+    loaded = nd.STDP.from_dict(nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, history=3)).to_dict(), "p")
+    assert loaded.arithmetic.to_dict() == nd.FixedPointSTDP(LSB, STEP, history=3).to_dict()

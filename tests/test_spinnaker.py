@@ -313,6 +313,48 @@ def test_conductance_feedforward_matches_the_quantization_aware_reference():
     assert overall.same_tick_fraction >= 0.93 and overall.within_one_fraction >= 0.97
 
 
+def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
+    """20 sources with random spike ticks (some a tick apart) onto 5 neurons driven to fire on their own;
+    sources and neurons all spike in tick 0 too (the edge of the post memory)."""
+    rng = np.random.default_rng(seed)
+    net = nd.Network("plastic")
+    net.spike_source("S", [np.unique(np.append(rng.choice(300, rng.integers(3, 30), replace=False), 0)).astype(float)
+                           for _ in range(20)])
+    net.spike_source("D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float) for _ in range(5)])
+    net.population("P", 5, cell, initial_values={"v": -49.0})
+    conductance = cell == "IF_cond_exp"
+    net.project("D", "P", nd.OneToOne(), weight=0.5 if conductance else 20.0)
+    if dependence == "multiplicative":
+        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.2 if conductance else 0.05,
+                       A_minus=0.2 if conductance else 0.06, w_max=0.2 if conductance else 3.0,
+                       weight_dependence=dependence)
+    else:
+        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.3, A_minus=0.12, w_max=3.0)
+    net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)
+    net.record("P")
+    return net
+
+
+@pytest.mark.parametrize("seed, dependence, delay, cell", [
+    (0, "additive", 1, "IF_curr_exp"), (2, "multiplicative", 1, "IF_curr_exp"), (4, "additive", 3, "IF_curr_exp"),
+    (5, "multiplicative", 4, "IF_curr_exp"), (1, "multiplicative", 1, "IF_cond_exp")])
+def test_stdp_on_the_chips_integers_is_the_emulation(seed, dependence, delay, cell):
+    # The quantization-aware reference runs STDP on sPyNNaker's integers (FixedPointSTDP): with neurons
+    # whose floors never decide a spike here, every spike and every final weight is the emulation's,
+    # post memories overflowing (up to 80 post spikes between sparse pre spikes), weights in flight
+    # (pre spikes a tick apart on delays of 3-4 ticks) and products beyond 32 bits (conductances,
+    # held x1024, multiplicative) included.
+    network = random_plastic_network(seed, dependence, delay, cell)
+    graph = lower(network)
+    reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 300.0)
+    target = run_spinnaker(network, 300.0)
+    assert [t.tolist() for t in target.spikes.ticks("P")] == [t.tolist() for t in reference.spikes.ticks("P")]
+    assert all(t[0] == 0 for t in target.spikes.ticks("P"))
+    weights = target.weights["S->P"]["weight"]
+    assert np.array_equal(weights, reference.weights["S->P"]["weight"])
+    assert len(np.unique(weights)) > 40  # learned apart, not all clamped to a bound
+
+
 def test_feedforward_catches_an_injected_delay_bug():
     """The same check fails when the target's delays are one tick longer."""
     network = load_model("feedforward-poisson", {"duration_ms": 1000.0}).network
@@ -395,6 +437,15 @@ def test_targets_refuse_a_given_init_factor(backend, words):
     data["populations"][0]["synaptic_init"] = {"excitatory": 0.9}
     with pytest.raises(BackendError, match=words):
         make_backend(backend).run(nd.Network.from_dict(data), 10.0)
+
+
+@pytest.mark.parametrize("backend, words", [("spinnaker", "sPyNNaker computes its own: drop arithmetic"),
+                                              ("lava", "computes its own \\(PairSTDPSynapses\\): drop arithmetic")])
+def test_targets_refuse_a_declared_stdp_arithmetic(backend, words):
+    network = random_plastic_network(0, "additive", 1)
+    graph = lower(network)
+    with pytest.raises(BackendError, match=words):  # the reference's stand-in for the chip
+        make_backend(backend).run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 10.0)
 
 
 def test_design_rules_warn_about_precision_and_resources():

@@ -7,13 +7,13 @@ from neurodeploy.description.cells import CELL_TYPES, IFCondExp, IFCurrExp
 from neurodeploy.description.connectors import AllToAll, FixedProbability, FromList, OneToOne
 from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
-from neurodeploy.description.plasticity import STDP, STDPSemantics
+from neurodeploy.description.plasticity import STDP, FixedPointSTDP, STDPSemantics
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import CoincidenceWiring, StructuralEngine, Synaptogenesis
 from neurodeploy.description.turnover import NeuronTurnover
 
 __all__ = [
-    "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedProbability", "FromList", "IFCondExp", "IFCurrExp", "Network", "NeuronTurnover",
+    "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedPointSTDP", "FixedProbability", "FromList", "IFCondExp", "IFCurrExp", "Network", "NeuronTurnover",
     "OneToOne", "Population", "Projection", "STDP", "STDPSemantics", "Semantics", "SpikeSource", "StructuralEngine", "Synaptogenesis", "load",
     "save",
 ]

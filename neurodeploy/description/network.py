@@ -418,6 +418,27 @@ class Network:
             raise ValidationError(f"projection '{projection.label}'", "weight",
                                   f"'{projection.post}' is {cell.name}: its weights are {kind}, got a value in {wrong[0]}")
 
+    def _check_fixed_point(self, projection: Projection):
+        """Weights on the rule's grid; one post-spike memory per post population."""
+        where = f"projection '{projection.label}' stdp arithmetic"
+        arithmetic = projection.plasticity.arithmetic
+        step = arithmetic.weight_step
+        for field, weights in (("weight", self.connections(projection.label).weight),
+                               ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0))):
+            scaled = np.asarray(weights, dtype=np.float64) / step
+            if np.any(np.abs(scaled - np.rint(scaled)) > arithmetic.UNIT_TOLERANCE):
+                raise ValidationError(where, field, f"weights must be whole steps of weight_step ({step:g})")
+        memory = (projection.plasticity.tau_minus, arithmetic.trace_bits, arithmetic.trace_width, arithmetic.history)
+        for other in self.projections.values():
+            rule = other.plasticity
+            if other is projection or other.post != projection.post or rule is None or rule.arithmetic is None:
+                continue
+            if memory != (rule.tau_minus, rule.arithmetic.trace_bits, rule.arithmetic.trace_width,
+                          rule.arithmetic.history):
+                raise ValidationError(where, None, f"'{projection.post}' remembers its spikes once for every "
+                                      f"fixed-point rule onto it: tau_minus, trace_bits, trace_width and history "
+                                      f"must match those of '{other.label}'")
+
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""
         for source in self.spike_sources.values():
@@ -430,6 +451,8 @@ class Network:
             self.connections(projection.label)
             if projection.structural is not None:
                 check_projection(projection, self, f"projection '{projection.label}'")
+            if projection.plasticity is not None and projection.plasticity.arithmetic is not None:
+                self._check_fixed_point(projection)
         for label, rule in self.turnovers.items():
             check_turnover(label, rule, self)
         for label in self.recordings:

@@ -21,10 +21,16 @@ them by ``w_max`` (additive only). ``weight_update = "at_pre_spike"`` makes the 
 read back) change only when a pre spike is processed (sPyNNaker's lazy update);
 ``"at_each_spike"`` applies every update when it happens. ``delivered_weight`` says whether a pre
 spike delivers the weight after (``after_update``) or before (``before_update``) its own update.
+
+``arithmetic`` (:class:`FixedPointSTDP`, optional) replaces the real-valued updates above by the
+integer ones of a fixed-point chip, so that a reference can compute what the chip computes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from neurodeploy.description import values
 from neurodeploy.errors import ValidationError
@@ -72,6 +78,103 @@ class STDPSemantics:
 
 
 @dataclass(eq=False)
+class FixedPointSTDP:
+    """The pair rule on integers, deferred to pre spikes as sPyNNaker runs it: the chip's arithmetic
+    as a declared meaning, so a float reference can compute it spike for spike.
+
+    Weights are whole units of ``weight_lsb`` (nA or uS) while updated, and stored as ``weight_bits``-bit
+    counts of ``weight_step`` (a whole number of units); A+, A-, w_min and w_max are whole units
+    (multiplicative A+ and A- whole units of 2^-rate_bits). Traces are signed ``trace_width``-bit
+    integers of 2^-b (``b = trace_bits``); over ``k`` ticks a trace decays by ``E(k) = floor(2^b
+    exp(-k dt / tau))`` while ``0 <= k`` is below the table size (``decay_table``) and by 0 otherwise;
+    every product is floored, and exact (a chip's 32-bit wrap of products, reached only near the ends
+    of its number range, is not part of this; a reference computes exactly below 2^53). Each neuron remembers its latest ``history`` spikes, each with the post trace
+    ``o = wrap(floor(o' E-(s - s') / 2^b) + 2^b)`` (``s'``, ``o'``: the spike before; 0 at first).
+
+    A pre spike in tick ``t`` on a synapse of delay ``d``, its pre neuron's previous spike at ``t0``
+    with trace ``r0`` (0 and 0 before the first), its post neuron remembering the spikes up to tick ``t``:
+
+    1. for each remembered post spike ``s`` with ``max(t0 - d, 0) < s <= t - d``, oldest first:
+       ``r1 = floor(r0 E+(s + d - t0) / 2^b)``; additive ``w = min(w + floor(A+ r1 / 2^b), w_max)``,
+       multiplicative ``w += floor(floor((w_max - w) A+ / 2^rate_bits) r1 / 2^b)`` (no clamp);
+    2. with the latest remembered ``s <= t - d`` and its trace ``o``: ``o1 = floor(o E-(t - s - d) / 2^b)``;
+       additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative
+       ``w -= floor(floor((w - w_min) A- / 2^rate_bits) o1 / 2^b)`` (no clamp);
+    3. ``w`` is floored to whole steps (modulo 2^weight_bits steps), stored and delivered;
+    4. ``r0 = wrap(floor(r0 E+(t - t0) / 2^b) + 2^b)``, ``t0 = t``.
+
+    A synapse formed by structural plasticity starts from its initial weight and is updated at its
+    pre neuron's next spike as if it had existed since the previous one.
+    """
+
+    weight_lsb: float
+    weight_step: float
+    weight_bits: int = 16
+    trace_bits: int = 11
+    trace_width: int = 16
+    rate_bits: int = 15
+    history: int = 15
+
+    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "trace_bits", "trace_width", "rate_bits", "history")
+    # Bounds of the integer fields: a 32-bit chip's words and 16-bit traces.
+    LARGEST = {"weight_bits": 32, "trace_bits": 15, "trace_width": 16, "rate_bits": 16, "history": 256}
+    UNIT_TOLERANCE = 1e-6  # of one unit: values given as floats of whole units
+
+    def validate(self, rule: "STDP", where: str):
+        where = f"{where} arithmetic"
+        self.weight_lsb = values.weight(self.weight_lsb, where, "weight_lsb", rule.weight_units, array=False)
+        self.weight_step = values.weight(self.weight_step, where, "weight_step", rule.weight_units, array=False)
+        values.check_range(self.weight_lsb, where, "weight_lsb", "", above=0)
+        self.units(self.weight_step, where, "weight_step")
+        for name, largest in self.LARGEST.items():
+            value = values.integer(getattr(self, name), where, name, minimum=1)
+            if value > largest:
+                raise ValidationError(where, name, f"must be at most {largest}, got {value}")
+            setattr(self, name, value)
+        if self.trace_width <= self.trace_bits:
+            raise ValidationError(where, "trace_width", f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
+        if self.weight_step < self.weight_lsb:
+            raise ValidationError(where, "weight_step", f"must be at least weight_lsb ({self.weight_lsb:g})")
+        if rule.semantics.to_dict() != STDPSemantics().to_dict():
+            raise ValidationError(where, None, "fixed-point arithmetic is defined for the deferred rule: give the "
+                                  "STDP semantics their defaults")
+        multiplicative = rule.weight_dependence == "multiplicative"
+        for name in ("A_plus", "A_minus", "w_min", "w_max"):
+            if name.startswith("A_") and multiplicative:
+                self.rate_units(getattr(rule, name), where, name)
+            else:
+                self.units(getattr(rule, name), where, name)
+
+    def units(self, weight, where: str, field: str) -> np.ndarray:
+        """Weights (nA or uS) as whole units of weight_lsb; an error if they are not."""
+        return self._whole(np.asarray(weight, dtype=np.float64) / self.weight_lsb, where, field,
+                           f"whole units of weight_lsb ({self.weight_lsb:g})")
+
+    def rate_units(self, rate, where: str, field: str) -> np.ndarray:
+        return self._whole(np.asarray(rate, dtype=np.float64) * 2.0 ** self.rate_bits, where, field,
+                           f"whole units of 2^-{self.rate_bits}")
+
+    def _whole(self, scaled: np.ndarray, where: str, field: str, what: str) -> np.ndarray:
+        whole = np.rint(scaled)
+        if np.any(np.abs(scaled - whole) > self.UNIT_TOLERANCE):
+            raise ValidationError(where, field, f"must be {what} under fixed-point arithmetic")
+        return whole
+
+    def decay_table(self, tau: float, dt: float) -> np.ndarray:
+        """``E(k)`` for k below the table size ``2 ceil(ln(2^b) / (dt / tau) / 2)``."""
+        size = 2 * math.ceil(math.log(2.0 ** self.trace_bits) / (dt / tau) / 2)
+        return np.floor(np.exp(np.arange(size) * -(dt / tau)) * 2.0 ** self.trace_bits)
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, data, where: str) -> "FixedPointSTDP":
+        values.check_keys(data, cls.FIELDS, f"{where} arithmetic", required=("weight_lsb", "weight_step"))
+        return cls(**data)
+
+
+@dataclass(eq=False)
 class STDP:
     """Pair-based STDP on a projection (module docstring). Times in ms, weights and amplitudes in
     nA (or dimensionless rates for multiplicative weight dependence)."""
@@ -84,6 +187,7 @@ class STDP:
     w_min: float = 0.0
     w_max: float = 1.0
     semantics: STDPSemantics = field(default_factory=STDPSemantics)
+    arithmetic: FixedPointSTDP | None = None
 
     FIELDS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "weight_dependence", "w_min", "w_max")
     UNITS = {"tau_plus": "ms", "tau_minus": "ms", "A_plus": "weight", "A_minus": "weight", "w_min": "weight",
@@ -115,6 +219,10 @@ class STDP:
         if self.weight_dependence == "multiplicative" and self.semantics.amplitude != "absolute":
             raise ValidationError(where, "semantics.amplitude",
                                   "'scaled_by_w_max' applies to additive weight dependence only")
+        if self.arithmetic is not None:
+            if not isinstance(self.arithmetic, FixedPointSTDP):
+                raise ValidationError(where, "arithmetic", f"expected FixedPointSTDP, got {self.arithmetic!r}")
+            self.arithmetic.validate(self, where)
 
     @property
     def amplitudes(self) -> tuple[float, float]:
@@ -123,13 +231,20 @@ class STDP:
         return self.A_plus * scale, self.A_minus * scale
 
     def to_dict(self) -> dict:
-        return {"kind": "stdp_pair", **{name: getattr(self, name) for name in self.FIELDS},
+        data = {"kind": "stdp_pair", **{name: getattr(self, name) for name in self.FIELDS},
                 "semantics": self.semantics.to_dict()}
+        if self.arithmetic is not None:
+            data["arithmetic"] = self.arithmetic.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data, where: str) -> "STDP":
-        values.check_keys(data, ("kind", "semantics") + cls.FIELDS, f"{where} plasticity")
+        values.check_keys(data, ("kind", "semantics", "arithmetic") + cls.FIELDS, f"{where} plasticity")
         if data.get("kind", "stdp_pair") != "stdp_pair":
             raise ValidationError(where, "plasticity.kind", f"unknown plasticity {data['kind']!r} (known: 'stdp_pair')")
         semantics = STDPSemantics.from_dict(data.get("semantics", {}), f"{where} stdp semantics")
-        return cls(**{name: data[name] for name in cls.FIELDS if name in data}, semantics=semantics)
+        arithmetic = data.get("arithmetic")
+        if arithmetic is not None:
+            arithmetic = FixedPointSTDP.from_dict(arithmetic, f"{where} stdp")
+        return cls(**{name: data[name] for name in cls.FIELDS if name in data}, semantics=semantics,
+                   arithmetic=arithmetic)

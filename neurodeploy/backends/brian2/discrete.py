@@ -12,6 +12,8 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import DRIVE, REVERSAL, BuildContext, connect_synapses, set_synaptic_state
+from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, memory_equations, post_memory_rule,
+                                                    remember_spikes)
 from neurodeploy.backends.brian2.structural import connect_candidates
 from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
 
@@ -28,6 +30,8 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
     semantics = context.network.semantics
     cell = population.cell
     turnover = population.label in context.network.turnovers  # dead neurons never spike
+    memory = post_memory_rule(context.network, population.label)
+    remember, namespace = remember_spikes(memory, semantics.dt) if memory else ("", {})
     group = b2.NeuronGroup(
         population.size,
         f"""
@@ -47,10 +51,12 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
         init_inh : 1 (constant)
         refractory_ticks : integer (constant)
         """ + "".join(f"{reversal} : 1 (constant)\n" for reversal in REVERSAL[cell])
-        + ("alive : 1" if turnover else ""),
+        + ("alive : 1\n" if turnover else "") + (memory_equations(memory) if memory else ""),
         threshold=f"v {semantics.threshold} v_thresh" + (" and alive > 0" if turnover else ""),
-        reset="v = v_reset\nrefractory_left = refractory_ticks",
-        clock=context.clock, name=name, namespace={})
+        reset="v = v_reset\nrefractory_left = refractory_ticks\n" + remember,
+        clock=context.clock, name=name, namespace=namespace)
+    if memory is not None:  # the synapses read the spikes of their tick from the memory
+        group.resetter["spike"].when = "after_thresholds"
     value = population.value
     for variable in ("v_rest", "v_reset", "v_thresh", "i_offset", "v", *REVERSAL[cell]):
         setattr(group, variable, value(variable))
@@ -84,6 +90,7 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
                                on_pre=f"syn_{receptor}_post += init_{receptor}_post * w * exists",
                                clock=context.clock, name=name, namespace={})
         connect_candidates(synapses, network, projection)
+        synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
         return synapses
     synapses = b2.Synapses(source, target, "w : 1 (constant)",
                            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
@@ -107,6 +114,8 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     """
     network = context.network
     rule: STDP = projection.plasticity
+    if rule.arithmetic is not None:
+        return fixed_point_stdp_synapses(projection, context, source, target, name)
     semantics = rule.semantics
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     structural = projection.structural is not None

@@ -22,8 +22,6 @@ def connect_candidates(synapses: b2.Synapses, network: Network, projection: Proj
     weights[index] = connections.weight
     synapses.exists = exists
     synapses.w = weights
-    if "w_run" not in synapses.variables:
-        synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick (STDP sets its pathways)
 
 
 class Rewiring:
@@ -89,7 +87,9 @@ class Rewiring:
             weight = projection.structural.initial_weight
             synapses.w[index] = weight
             rule = projection.plasticity
-            if rule is not None:  # as if held since the pre neuron's last spike
+            if rule is not None and rule.arithmetic is not None:  # its update covers the last pre spike on
+                synapses.w_acc[index] = rule.arithmetic.units(weight, f"projection '{event.projection}'", "weight")
+            elif rule is not None:  # as if held since the pre neuron's last spike
                 synapses.w_run[index] = min(weight + float(synapses.pending[index]), rule.w_max)
                 if rule.semantics.weight_update == "at_each_spike":
                     synapses.w[index] = synapses.w_run[index]

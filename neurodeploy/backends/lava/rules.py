@@ -26,6 +26,10 @@ def check_semantics(network: Network) -> list[Finding]:
         rule = projection.plasticity
         if rule is None:
             continue
+        if rule.arithmetic is not None:
+            findings.append(Finding("error", f"projection '{projection.label}'", "STDP declares a fixed-point "
+                                    "arithmetic, a reference's stand-in for a chip: the loihi target computes its own "
+                                    "(PairSTDPSynapses): drop arithmetic"))
         for name, value in rule.semantics.to_dict().items():
             if value != spynnaker_stdp[name]:
                 findings.append(Finding("error", f"projection '{projection.label}'",

@@ -125,6 +125,8 @@ def stdp_lut(tau: float, dt: float) -> np.ndarray:
 
 STDP_FRACTION_BITS = 11
 STDP_ONE = 1 << STDP_FRACTION_BITS
+STDP_TRACE_WIDTH = 16  # int16_t traces
+POST_EVENT_HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
 
 
 # --- kernel arithmetic on numpy int64 arrays holding 32-bit values ------------------------------

@@ -31,7 +31,7 @@ from neurodeploy.backends.spinnaker.quantize import (GLOBAL_WEIGHT_SCALE, RECEPT
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
 
-HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
+HISTORY = fp.POST_EVENT_HISTORY
 
 
 def _per_neuron(function, *columns):

@@ -19,7 +19,7 @@ from scipy import special
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
-from neurodeploy.description import CELL_TYPES, Network
+from neurodeploy.description import CELL_TYPES, FixedPointSTDP, Network
 from neurodeploy.description.structural import with_rounded_weights
 
 RECEPTORS = ("excitatory", "inhibitory")
@@ -158,6 +158,14 @@ def stdp_scale(rule: dict, name: str, weight_scale: float) -> float:
     return 1.0 if rate else weight_scale
 
 
+def chip_stdp_arithmetic(scaling: ReceptorScaling) -> FixedPointSTDP:
+    """sPyNNaker's pair rule on integers: weights updated in s16.15 (of ``k w``), stored in 16 bits of
+    the receptor's resolution, int16 traces of 2^-11 with lookup-table decays, 15 remembered post spikes."""
+    return FixedPointSTDP(weight_lsb=2.0 ** -fp.FRACTION_BITS / scaling.weight_scale, weight_step=scaling.resolution,
+                          weight_bits=16, trace_bits=fp.STDP_FRACTION_BITS, trace_width=fp.STDP_TRACE_WIDTH,
+                          rate_bits=fp.FRACTION_BITS, history=fp.POST_EVENT_HISTORY - 1)
+
+
 def weight_units(weights, scaling: ReceptorScaling) -> np.ndarray:
     """Host conversion of weights (nA or uS) to the stored 16-bit units: rint, wrapping above 0xFFFF."""
     return np.rint(np.abs(np.asarray(weights, dtype=np.float64)) / scaling.resolution).astype(np.int64) & WEIGHT_MASK
@@ -200,8 +208,8 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
     """The network with the numbers the chip uses, for the float reference: weights as stored (16-bit
     units times the resolution), voltages, currents and STDP parameters rounded to s16.15, time
     constants re-derived from the on-chip decays (``exp(-dt/tau') = exp_TC``, ``tau_m'/cm' = R``,
-    ``exp(-dt/tau_syn') = decay``) and the chip's own ``init`` as each population's ``synaptic_init``;
-    lookup-table exponentials of STDP and floor arithmetic remain target-only."""
+    ``exp(-dt/tau_syn') = decay``), the chip's own ``init`` as each population's ``synaptic_init`` and
+    STDP on the chip's integers (:func:`chip_stdp_arithmetic`). The neurons' own floors remain target-only."""
     dt = network.semantics.dt
     data = network.to_dict()
 
@@ -241,6 +249,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             rule = projection["plasticity"]
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
                 rule[name] = rounded(rule[name], stdp_scale(rule, name, receptor.weight_scale))
+            rule["arithmetic"] = chip_stdp_arithmetic(receptor).to_dict()
         if "structural" in projection:
             initial = float(weights_from_units(weight_units(projection["structural"]["initial_weight"], receptor),
                                                receptor))

@@ -54,6 +54,9 @@ def check_semantics(network: Network) -> list[Finding]:
         if rule is None:
             continue
         subject = f"projection '{projection.label}'"
+        if rule.arithmetic is not None:
+            findings.append(Finding("error", subject, "STDP declares a fixed-point arithmetic, a reference's stand-in "
+                                    "for a chip: sPyNNaker computes its own: drop arithmetic"))
         for name, value in rule.semantics.to_dict().items():
             if value != spynnaker_stdp[name]:
                 findings.append(Finding("error", subject, f"sPyNNaker runs STDP with {name} = "

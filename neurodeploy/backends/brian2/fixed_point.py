@@ -1,0 +1,139 @@
+"""Pair STDP on the integers a fixed-point chip computes (:class:`FixedPointSTDP`), as Brian2 code.
+
+The post population remembers its latest spikes in ``history`` pairs of variables (``mem_t_k``,
+``mem_o_k``; k = 0 oldest), updated by the reset, moved right after the threshold, before any synapse runs in the tick.
+A pre spike runs the whole deferred update on the ``update`` pathway without delay (the post memory
+as of its tick) and the ``deliver`` pathway delivers the weight it stored ``d - 1`` ticks later: with
+delays above one tick, each synapse keeps the weights in flight in ``sent_j``, the slot of tick t
+being ``t mod D`` (D the longest delay), as a later spike may change ``w`` before they arrive.
+Integers are held in float64 (exact below 2^53) and floored by ``whole``: Brian2's own ``floor``
+returns int32 here, whose products would wrap.
+"""
+from __future__ import annotations
+
+import brian2 as b2
+import numpy as np
+
+from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
+from neurodeploy.backends.brian2.structural import connect_candidates
+from neurodeploy.description import STDP, FixedPointSTDP, Network, Projection
+
+
+def post_memory_rule(network: Network, label: str) -> STDP | None:
+    """A fixed-point rule onto population ``label`` (validation makes their memories agree), or None."""
+    for projection in network.projections.values():
+        if projection.post == label and projection.plasticity is not None and projection.plasticity.arithmetic:
+            return projection.plasticity
+    return None
+
+
+def memory_equations(rule: STDP) -> str:
+    return "".join(f"mem_t_{k} : 1\nmem_o_{k} : 1\n" for k in range(rule.arithmetic.history)) + "mem_n : 1\n"
+
+
+def _wrap(expression: str, width: int) -> str:
+    """Two's-complement wrap to ``width`` bits."""
+    half = 2 ** (width - 1)
+    return f"(({expression}) + {half}) % {2 * half} - {half}"
+
+
+WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+
+
+def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
+    """``E(k)``: the table's entry for lag k, 0 outside it (negative lags included)."""
+    table = arithmetic.decay_table(tau, dt)
+
+    def decay(lag):
+        lag = np.asarray(lag, dtype=np.int64)
+        return np.where((lag >= 0) & (lag < table.size), table[np.clip(lag, 0, table.size - 1)], 0.0)
+    return b2.Function(decay, arg_units=[1], return_unit=1, stateless=True)
+
+
+def remember_spikes(rule: STDP, dt: float) -> tuple[str, dict]:
+    """Reset code remembering each spike (the new post trace, the oldest spike forgotten), and its
+    namespace."""
+    arithmetic = rule.arithmetic
+    last, one = arithmetic.history - 1, 2 ** arithmetic.trace_bits
+    shift = "\n".join(f"mem_{v}_{k} = mem_{v}_{k + 1}" for k in range(last) for v in "to")
+    code = f"""
+    trace = {_wrap(f"whole(mem_o_{last} * decay_minus(t_in_timesteps - mem_t_{last}) / {one}) + {one}",
+                   arithmetic.trace_width)}
+    {shift}
+    mem_t_{last} = t_in_timesteps
+    mem_o_{last} = trace
+    mem_n = clip(mem_n + 1, 0, {arithmetic.history})
+    """
+    return code, {"decay_minus": decay_function(arithmetic, rule.tau_minus, dt), "whole": WHOLE}
+
+
+def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
+    """The update of :class:`FixedPointSTDP` per pre spike; ``w_acc`` holds the weight in units."""
+    network, rule = context.network, projection.plasticity
+    arithmetic = rule.arithmetic
+    receptor = {"excitatory": "exc", "inhibitory": "inh"}[projection.receptor]
+    structural = projection.structural is not None
+    one, history = 2 ** arithmetic.trace_bits, arithmetic.history
+    where = f"projection '{projection.label}' stdp arithmetic"
+    multiplicative = rule.weight_dependence == "multiplicative"
+    amplitude = arithmetic.rate_units if multiplicative else arithmetic.units
+    a_plus, a_minus = (float(amplitude(getattr(rule, name), where, name)) for name in ("A_plus", "A_minus"))
+    w_min, w_max = (float(arithmetic.units(getattr(rule, name), where, name)) for name in ("w_min", "w_max"))
+    step = float(arithmetic.units(arithmetic.weight_step, where, "weight_step"))
+    rate = 2 ** arithmetic.rate_bits
+    update = [
+        "t_now = t_in_timesteps",
+        "begin = clip(t0 - d_ticks, 0, inf)",
+        "end = clip(t_now - d_ticks, 0, inf)",
+        "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
+    ]
+    for k in range(history):
+        remembered = f"int({history - k} <= mem_n_post)"
+        update += [
+            f"taken = {remembered} * int(mem_t_{k}_post > begin) * int(mem_t_{k}_post <= end)",
+            f"r1 = whole(r0 * decay_plus(mem_t_{k}_post + d_ticks - t0) / {one})",
+            f"w_acc += taken * whole(whole((w_max - w_acc) * a_plus / {rate}) * r1 / {one})" if multiplicative
+            else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
+            f"before_end = {remembered} * int(mem_t_{k}_post <= end)",
+            "latest = clip(latest + before_end, 0, 1)",
+            f"s_latest += before_end * (mem_t_{k}_post - s_latest)",
+            f"o_latest += before_end * (mem_o_{k}_post - o_latest)",
+        ]
+    update += [
+        f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {one})",
+        f"w_acc -= latest * whole(whole((w_acc - w_min) * a_minus / {rate}) * o1 / {one})" if multiplicative
+        else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
+        f"w_acc = (whole(w_acc / step) % {2 ** arithmetic.weight_bits}) * step" + (" * exists" if structural else ""),
+        "w = w_acc * weight_lsb",
+        "r0 = " + _wrap(f"whole(r0 * decay_plus(t_now - t0) / {one}) + {one}", arithmetic.trace_width),
+        "t0 = t_now",
+    ]
+    delay_ticks = 1 if structural else network.connections(projection.label).delay_ticks  # structural: 1 tick
+    in_flight = int(np.max(delay_ticks, initial=1))
+    delivered = "w"
+    if in_flight > 1:
+        update += [f"sent_{j} += int(t_now % {in_flight} == {j}) * (w - sent_{j})" for j in range(in_flight)]
+        delivered = "(" + " + ".join(f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}"
+                                     for j in range(in_flight)) + ")"
+    dt = network.semantics.dt
+    synapses = b2.Synapses(
+        source, target,
+        "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\nd_ticks : 1 (constant)\n" + ("exists : 1\n" if structural else "")
+        + "".join(f"sent_{j} : 1\n" for j in range(in_flight if in_flight > 1 else 0)),
+        on_pre={"update": "\n".join(update),
+                "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"
+                + (" * exists" if structural else "")},
+        clock=context.clock, name=name,
+        namespace={"whole": WHOLE, "a_plus": a_plus, "a_minus": a_minus, "w_min": w_min, "w_max": w_max, "step": step,
+                   "weight_lsb": arithmetic.weight_lsb, "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
+                   "decay_minus": decay_function(arithmetic, rule.tau_minus, dt)})
+    if structural:
+        connect_candidates(synapses, network, projection)
+    else:
+        synapses.w = connect_synapses(synapses, network, projection).weight
+    synapses.w_acc = arithmetic.units(synapses.w[:], where, "weight")
+    synapses.d_ticks = delay_ticks
+    synapses.update.delay = 0 * b2.ms
+    synapses.deliver.delay = (np.asarray(delay_ticks) - 1) * dt * b2.ms
+    synapses.deliver.order = synapses.update.order + 1  # a spike delivers the weight its update stored
+    return synapses
