@@ -57,3 +57,25 @@ def stdp_pair_network():
     net.project("pre", "post", nd.OneToOne(), weight=0.5, receptor="inhibitory", plasticity=rule, label="plastic")
     net.record("post", ["spikes"])
     return net, rule
+
+
+def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
+    """20 sources with random spike ticks (some a tick apart) onto 5 neurons driven to fire on their own;
+    sources and neurons all spike in tick 0 too (the edge of the post memory)."""
+    rng = np.random.default_rng(seed)
+    net = nd.Network("plastic")
+    net.spike_source("S", [np.unique(np.append(rng.choice(300, rng.integers(3, 30), replace=False), 0)).astype(float)
+                           for _ in range(20)])
+    net.spike_source("D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float) for _ in range(5)])
+    net.population("P", 5, cell, initial_values={"v": -49.0})
+    conductance = cell == "IF_cond_exp"
+    net.project("D", "P", nd.OneToOne(), weight=0.5 if conductance else 20.0)
+    if dependence == "multiplicative":
+        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.2 if conductance else 0.05,
+                       A_minus=0.2 if conductance else 0.06, w_max=0.2 if conductance else 3.0,
+                       weight_dependence=dependence)
+    else:
+        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.3, A_minus=0.12, w_max=3.0)
+    net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)
+    net.record("P")
+    return net

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import stdp_pair_network, ROOT, SHARED, conductance_feedforward, run_reference
+from conftest import ROOT, SHARED, conductance_feedforward, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
@@ -244,6 +244,21 @@ def test_conductance_feedforward_matches_the_quantization_aware_reference():
     overall = compare(make_backend("lava").run(network, 2000.0).spikes, reference.spikes, inputs=("inputs",)).overall
     assert overall.reference_spikes > 2000
     assert overall.same_tick_fraction >= 0.99 and overall.within_one_fraction >= 0.997
+
+
+@pytest.mark.parametrize("seed, dependence, delay, cell", [
+    (4, "additive", 3, "IF_curr_exp"), (5, "multiplicative", 4, "IF_curr_exp"), (1, "multiplicative", 1, "IF_cond_exp")])
+def test_stdp_on_lavas_integers_is_lava(seed, dependence, delay, cell):
+    # The quantization-aware reference runs STDP on PairSTDPSynapses' integers (FixedPointSTDP: rounded
+    # 12-bit decays, saturating traces, products floored once, int32 weights): every spike and final
+    # weight is Lava's, multiplicative weights overshooting w_max and falling below 0 included.
+    network = random_plastic_network(seed, dependence, delay, cell)
+    reference = run_reference(lower(network).reference_network(), 300.0)
+    lava = make_backend("lava").run(network, 300.0)
+    assert [t.tolist() for t in lava.spikes.ticks("P")] == [t.tolist() for t in reference.spikes.ticks("P")]
+    weights = lava.weights["S->P"]["weight"]
+    assert np.allclose(weights, reference.weights["S->P"]["weight"], rtol=0, atol=1e-12)
+    assert len(np.unique(weights)) > 30
 
 
 def test_lava_processes_are_stopped_on_errors_and_interrupts():

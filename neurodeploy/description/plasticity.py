@@ -77,47 +77,66 @@ class STDPSemantics:
                    post_spike_shift="none", coincident_spikes="pre_first")
 
 
+FIXED_POINT_OPTIONS = {
+    "decay_rounding": ("floor", "nearest"),
+    "trace_overflow": ("wrap", "saturate"),
+    "rate_product": ("floor_each", "floor_once"),
+}
+
+
 @dataclass(eq=False)
 class FixedPointSTDP:
-    """The pair rule on integers, deferred to pre spikes as sPyNNaker runs it: the chip's arithmetic
-    as a declared meaning, so a float reference can compute it spike for spike.
+    """The pair rule on integers, deferred to pre spikes as sPyNNaker runs it: a chip's arithmetic as
+    a declared meaning, so a float reference can compute it spike for spike. The defaults are
+    sPyNNaker 7.x's but for the weight units; Lava's PairSTDPSynapses is the other setting.
 
     Weights are whole units of ``weight_lsb`` (nA or uS) while updated, and stored as ``weight_bits``-bit
     counts of ``weight_step`` (a whole number of units); A+, A-, w_min and w_max are whole units
-    (multiplicative A+ and A- whole units of 2^-rate_bits). Traces are signed ``trace_width``-bit
-    integers of 2^-b (``b = trace_bits``); over ``k`` ticks a trace decays by ``E(k) = floor(2^b
-    exp(-k dt / tau))`` while ``0 <= k`` is below the table size (``decay_table``) and by 0 otherwise;
-    every product is floored, and exact (a chip's 32-bit wrap of products, reached only near the ends
-    of its number range, is not part of this; a reference computes exactly below 2^53). Each neuron remembers its latest ``history`` spikes, each with the post trace
-    ``o = wrap(floor(o' E-(s - s') / 2^b) + 2^b)`` (``s'``, ``o'``: the spike before; 0 at first).
+    (multiplicative A+ and A- whole units of 2^-rate_bits). Traces are ``trace_width``-bit signed
+    integers of 2^-b (``b = trace_bits``) that ``wrap`` or ``saturate``; over ``k >= 0`` ticks a trace
+    decays by the factor ``E(k) = R(2^c exp(-k dt / tau)) / 2^c`` (``c = decay_bits``, ``R`` floor or
+    nearest integer: ``decay_rounding``), by 0 for ``k < 0``. Every product is floored, and exact (a
+    chip's 32-bit wrap of products, reached only near the ends of its range, is not part of this; a
+    reference computes exactly below 2^53). Each neuron remembers its latest ``history`` spikes, each
+    with the post trace ``o = ovf(floor(o' E-(s - s')) + 2^b)`` (``s'``, ``o'``: the spike before, 0 at first).
 
     A pre spike in tick ``t`` on a synapse of delay ``d``, its pre neuron's previous spike at ``t0``
     with trace ``r0`` (0 and 0 before the first), its post neuron remembering the spikes up to tick ``t``:
 
-    1. for each remembered post spike ``s`` with ``max(t0 - d, 0) < s <= t - d``, oldest first:
-       ``r1 = floor(r0 E+(s + d - t0) / 2^b)``; additive ``w = min(w + floor(A+ r1 / 2^b), w_max)``,
-       multiplicative ``w += floor(floor((w_max - w) A+ / 2^rate_bits) r1 / 2^b)`` (no clamp);
-    2. with the latest remembered ``s <= t - d`` and its trace ``o``: ``o1 = floor(o E-(t - s - d) / 2^b)``;
-       additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative
-       ``w -= floor(floor((w - w_min) A- / 2^rate_bits) o1 / 2^b)`` (no clamp);
-    3. ``w`` is floored to whole steps (modulo 2^weight_bits steps), stored and delivered;
-    4. ``r0 = wrap(floor(r0 E+(t - t0) / 2^b) + 2^b)``, ``t0 = t``.
+    1. for each remembered post spike ``s`` with ``t0 - d < s <= t - d``, oldest first (a spike in tick 0
+       only with ``potentiate_tick_zero``): ``r1 = floor(r0 E+(s + d - t0))``, additive
+       ``w = min(w + floor(A+ r1 / 2^b), w_max)``, multiplicative ``w += P(w_max - w, A+, r1)``;
+    2. with the latest remembered ``s <= t - d`` and its trace ``o``: ``o1 = floor(o E-(t - s - d))``,
+       additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative ``w -= P(w - w_min, A-, o1)``;
+    3. ``w`` is floored to whole steps, wrapped to ``weight_bits`` (unsigned, or two's complement with
+       ``weight_signed``), stored and delivered;
+    4. ``r0 = ovf(floor(r0 E+(t - t0)) + 2^b)``, ``t0 = t``.
 
-    A synapse formed by structural plasticity starts from its initial weight and is updated at its
-    pre neuron's next spike as if it had existed since the previous one.
+    ``P(x, A, r)`` is ``floor(floor(x A / 2^rate_bits) r / 2^b)`` (``rate_product = "floor_each"``) or
+    ``floor(x A r / 2^(rate_bits + b))`` (``"floor_once"``); the multiplicative rule has no clamp. A
+    synapse formed by structural plasticity starts from its initial weight and is updated at its pre
+    neuron's next spike as if it had existed since the previous one.
     """
 
     weight_lsb: float
     weight_step: float
     weight_bits: int = 16
+    weight_signed: bool = False
     trace_bits: int = 11
+    decay_bits: int = 11
+    decay_rounding: str = "floor"
     trace_width: int = 16
+    trace_overflow: str = "wrap"
     rate_bits: int = 15
+    rate_product: str = "floor_each"
     history: int = 15
+    potentiate_tick_zero: bool = False
 
-    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "trace_bits", "trace_width", "rate_bits", "history")
+    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "weight_signed", "trace_bits", "decay_bits", "decay_rounding", "trace_width",
+              "trace_overflow", "rate_bits", "rate_product", "history", "potentiate_tick_zero")
     # Bounds of the integer fields: a 32-bit chip's words and 16-bit traces.
-    LARGEST = {"weight_bits": 32, "trace_bits": 15, "trace_width": 16, "rate_bits": 16, "history": 256}
+    LARGEST = {"weight_bits": 32, "trace_bits": 15, "decay_bits": 16, "trace_width": 16, "rate_bits": 16,
+               "history": 256}
     UNIT_TOLERANCE = 1e-6  # of one unit: values given as floats of whole units
 
     def validate(self, rule: "STDP", where: str):
@@ -131,6 +150,11 @@ class FixedPointSTDP:
             if value > largest:
                 raise ValidationError(where, name, f"must be at most {largest}, got {value}")
             setattr(self, name, value)
+        for name, options in FIXED_POINT_OPTIONS.items():
+            values.choice(getattr(self, name), options, where, name)
+        for name in ("weight_signed", "potentiate_tick_zero"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValidationError(where, name, f"expected true or false, got {getattr(self, name)!r}")
         if self.trace_width <= self.trace_bits:
             raise ValidationError(where, "trace_width", f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
         if self.weight_step < self.weight_lsb:
@@ -161,9 +185,11 @@ class FixedPointSTDP:
         return whole
 
     def decay_table(self, tau: float, dt: float) -> np.ndarray:
-        """``E(k)`` for k below the table size ``2 ceil(ln(2^b) / (dt / tau) / 2)``."""
-        size = 2 * math.ceil(math.log(2.0 ** self.trace_bits) / (dt / tau) / 2)
-        return np.floor(np.exp(np.arange(size) * -(dt / tau)) * 2.0 ** self.trace_bits)
+        """``2^c E(k)`` for k = 0, 1, ... up to its last non-zero entry (0 beyond)."""
+        size = math.ceil(math.log(2.0 ** (self.decay_bits + 1)) / (dt / tau)) + 1  # reaches below 1/2
+        scaled = np.exp(np.arange(size) * -(dt / tau)) * 2.0 ** self.decay_bits
+        table = np.floor(scaled) if self.decay_rounding == "floor" else np.rint(scaled)
+        return table[:np.argmax(table == 0)] if np.any(table == 0) else table
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}

@@ -31,10 +31,20 @@ def memory_equations(rule: STDP) -> str:
     return "".join(f"mem_t_{k} : 1\nmem_o_{k} : 1\n" for k in range(rule.arithmetic.history)) + "mem_n : 1\n"
 
 
-def _wrap(expression: str, width: int) -> str:
-    """Two's-complement wrap to ``width`` bits."""
-    half = 2 ** (width - 1)
-    return f"(({expression}) + {half}) % {2 * half} - {half}"
+def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
+    """A trace kept to its signed width: wrapped (two's complement) or saturated."""
+    half = 2 ** (arithmetic.trace_width - 1)
+    if arithmetic.trace_overflow == "wrap":
+        return f"(({expression}) + {half}) % {2 * half} - {half}"
+    return f"clip({expression}, {-half}, {half - 1})"
+
+
+def _stored(arithmetic: FixedPointSTDP) -> str:
+    """The weight's whole steps as the store keeps them, wrapped to weight_bits."""
+    full = 2 ** arithmetic.weight_bits
+    if arithmetic.weight_signed:
+        return f"((whole(w_acc / step) + {full // 2}) % {full} - {full // 2})"
+    return f"(whole(w_acc / step) % {full})"
 
 
 WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
@@ -54,11 +64,11 @@ def remember_spikes(rule: STDP, dt: float) -> tuple[str, dict]:
     """Reset code remembering each spike (the new post trace, the oldest spike forgotten), and its
     namespace."""
     arithmetic = rule.arithmetic
-    last, one = arithmetic.history - 1, 2 ** arithmetic.trace_bits
+    last, one, unity = arithmetic.history - 1, 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits
     shift = "\n".join(f"mem_{v}_{k} = mem_{v}_{k + 1}" for k in range(last) for v in "to")
     code = f"""
-    trace = {_wrap(f"whole(mem_o_{last} * decay_minus(t_in_timesteps - mem_t_{last}) / {one}) + {one}",
-                   arithmetic.trace_width)}
+    trace = {_overflow(f"whole(mem_o_{last} * decay_minus(t_in_timesteps - mem_t_{last}) / {unity}) + {one}",
+                       arithmetic)}
     {shift}
     mem_t_{last} = t_in_timesteps
     mem_o_{last} = trace
@@ -73,7 +83,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     arithmetic = rule.arithmetic
     receptor = {"excitatory": "exc", "inhibitory": "inh"}[projection.receptor]
     structural = projection.structural is not None
-    one, history = 2 ** arithmetic.trace_bits, arithmetic.history
+    one, unity, history = 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits, arithmetic.history
     where = f"projection '{projection.label}' stdp arithmetic"
     multiplicative = rule.weight_dependence == "multiplicative"
     amplitude = arithmetic.rate_units if multiplicative else arithmetic.units
@@ -81,18 +91,23 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     w_min, w_max = (float(arithmetic.units(getattr(rule, name), where, name)) for name in ("w_min", "w_max"))
     step = float(arithmetic.units(arithmetic.weight_step, where, "weight_step"))
     rate = 2 ** arithmetic.rate_bits
+
+    def rate_product(difference: str, amplitude: str, trace: str) -> str:
+        if arithmetic.rate_product == "floor_each":
+            return f"whole(whole({difference} * {amplitude} / {rate}) * {trace} / {one})"
+        return f"whole({difference} * {amplitude} * {trace} / {rate * one})"
     update = [
         "t_now = t_in_timesteps",
-        "begin = clip(t0 - d_ticks, 0, inf)",
-        "end = clip(t_now - d_ticks, 0, inf)",
+        "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
+        "end = t_now - d_ticks",
         "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
     ]
     for k in range(history):
         remembered = f"int({history - k} <= mem_n_post)"
         update += [
             f"taken = {remembered} * int(mem_t_{k}_post > begin) * int(mem_t_{k}_post <= end)",
-            f"r1 = whole(r0 * decay_plus(mem_t_{k}_post + d_ticks - t0) / {one})",
-            f"w_acc += taken * whole(whole((w_max - w_acc) * a_plus / {rate}) * r1 / {one})" if multiplicative
+            f"r1 = whole(r0 * decay_plus(mem_t_{k}_post + d_ticks - t0) / {unity})",
+            f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}" if multiplicative
             else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
             f"before_end = {remembered} * int(mem_t_{k}_post <= end)",
             "latest = clip(latest + before_end, 0, 1)",
@@ -100,12 +115,12 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
             f"o_latest += before_end * (mem_o_{k}_post - o_latest)",
         ]
     update += [
-        f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {one})",
-        f"w_acc -= latest * whole(whole((w_acc - w_min) * a_minus / {rate}) * o1 / {one})" if multiplicative
+        f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {unity})",
+        f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}" if multiplicative
         else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
-        f"w_acc = (whole(w_acc / step) % {2 ** arithmetic.weight_bits}) * step" + (" * exists" if structural else ""),
+        f"w_acc = {_stored(arithmetic)} * step" + (" * exists" if structural else ""),
         "w = w_acc * weight_lsb",
-        "r0 = " + _wrap(f"whole(r0 * decay_plus(t_now - t0) / {one}) + {one}", arithmetic.trace_width),
+        "r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic),
         "t0 = t_now",
     ]
     delay_ticks = 1 if structural else network.connections(projection.label).delay_ticks  # structural: 1 tick

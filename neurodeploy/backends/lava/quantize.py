@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodeploy.description import CELL_TYPES, Network
+from neurodeploy.description import CELL_TYPES, FixedPointSTDP, Network
 from neurodeploy.description.structural import with_rounded_weights
 from neurodeploy.description.semantics import Semantics
 
@@ -42,6 +42,13 @@ BIAS_MANTISSA_MAX = 4095
 BIAS_EXPONENT_MAX = 7
 STATE_BITS = 24
 V_HEADROOM = 2
+# PairSTDPSynapses' integers (proc/pair_stdp): traces of 2^-8 saturating at 2^15 - 1, decay tables of
+# 2^-12, multiplicative amplitudes of 2^-8, each post neuron's latest 16 spikes remembered.
+STDP_TRACE_BITS = 8
+STDP_DECAY_BITS = 12
+STDP_RATE_BITS = 8
+STDP_TRACE_WIDTH = 16
+STDP_HISTORY = 16
 
 
 @dataclass(eq=False)
@@ -226,7 +233,8 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
                        projections: dict[str, ProjectionFixed], stock: set[str] = frozenset()) -> Network:
     """The network with the numbers the integers implement, for the float reference: time constants
     from the 12-bit decays (R kept), thresholds, resets and initial values on the 1/S grid (stock LIF:
-    threshold ``64 vth + 1`` and reset to v_rest), i_offset from the bias, weights from the mantissas."""
+    threshold ``64 vth + 1`` and reset to v_rest), i_offset from the bias, weights from the mantissas,
+    STDP on PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`)."""
     dt = network.semantics.dt
     data = network.to_dict()
     for entry in data["populations"]:
@@ -266,7 +274,8 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
                 if name in ("w_min", "w_max") or rule["weight_dependence"] == "additive":
                     rule[name] = value * unit
                 else:
-                    rule[name] = value / 256.0
+                    rule[name] = value / 2.0 ** STDP_RATE_BITS
+            rule["arithmetic"] = pair_stdp_arithmetic(unit).to_dict()
         if "structural" in entry:
             initial = fixed.mantissa_of(entry["structural"]["initial_weight"]) * fixed.weight_unit
             entry["structural"] = with_rounded_weights(entry["structural"], initial,
@@ -279,11 +288,23 @@ def stock_threshold(vth_units: np.ndarray) -> np.ndarray:
     return np.rint((np.asarray(vth_units) - 1) / 64.0).astype(np.int64)
 
 
+def pair_stdp_arithmetic(unit: float) -> FixedPointSTDP:
+    """PairSTDPSynapses' rule on integers: weights in whole mantissas of ``unit`` held in int32,
+    rounded 12-bit decay tables, traces added and saturated, products floored once, and a post
+    spike in tick 0 potentiating as any other."""
+    return FixedPointSTDP(weight_lsb=unit, weight_step=unit, weight_bits=32, weight_signed=True,
+                          trace_bits=STDP_TRACE_BITS,
+                          decay_bits=STDP_DECAY_BITS, decay_rounding="nearest", trace_width=STDP_TRACE_WIDTH,
+                          trace_overflow="saturate", rate_bits=STDP_RATE_BITS, rate_product="floor_once",
+                          history=STDP_HISTORY, potentiate_tick_zero=True)
+
+
 def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
-    """A+, A- (weight units, or 1/256 for multiplicative) and w_min, w_max (weight units) of a rule.
+    """A+, A- (weight units, or 2^-8 for multiplicative) and w_min, w_max (weight units) of a rule.
     A plastic projection's synapses must share one weight unit (one post neuron type)."""
     unit = fixed.weight_unit
-    amplitudes = {name: rule[name] / unit if rule["weight_dependence"] == "additive" else rule[name] * 256.0
+    amplitudes = {name: rule[name] / unit if rule["weight_dependence"] == "additive"
+                  else rule[name] * 2.0 ** STDP_RATE_BITS
                   for name in ("A_plus", "A_minus")}
     return {**{name: int(round(value)) for name, value in amplitudes.items()},
             "w_min": int(round(rule["w_min"] / unit)), "w_max": int(round(rule["w_max"] / unit))}

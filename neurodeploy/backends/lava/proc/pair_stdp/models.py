@@ -11,10 +11,12 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.pair_stdp.process import HISTORY, PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
+from neurodeploy.backends.lava.quantize import STDP_DECAY_BITS, STDP_RATE_BITS, STDP_TRACE_BITS, STDP_TRACE_WIDTH
 
-TRACE_ONE = 256
-TRACE_MAX = (1 << 15) - 1
-DECAY_SHIFT = 12
+TRACE_ONE = 1 << STDP_TRACE_BITS
+TRACE_MAX = (1 << (STDP_TRACE_WIDTH - 1)) - 1
+DECAY_SHIFT = STDP_DECAY_BITS
+RATE_SHIFT = STDP_RATE_BITS + STDP_TRACE_BITS
 
 
 def lookup(table: np.ndarray, lag) -> np.ndarray:
@@ -129,9 +131,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
                 continue
             trace = (last_trace * lookup(p["decay_plus"], seen[:, k] - last_time)) >> DECAY_SHIFT
             if p["multiplicative"]:
-                potentiated = weight + ((p["a_plus"] * trace * (p["w_max"] - weight)) >> 16)
+                potentiated = weight + ((p["a_plus"] * trace * (p["w_max"] - weight)) >> RATE_SHIFT)
             else:
-                potentiated = np.minimum(weight + ((p["a_plus"] * trace) >> 8), p["w_max"])
+                potentiated = np.minimum(weight + ((p["a_plus"] * trace) >> STDP_TRACE_BITS), p["w_max"])
             weight = np.where(in_window, potentiated, weight)
         before = valid & (seen <= t)
         any_before = before.any(axis=1)
@@ -139,9 +141,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         chosen = np.arange(len(synapses))
         trace = (traces[chosen, latest] * lookup(p["decay_minus"], t - seen[chosen, latest])) >> DECAY_SHIFT
         if p["multiplicative"]:
-            depressed = weight - ((p["a_minus"] * trace * (weight - p["w_min"])) >> 16)
+            depressed = weight - ((p["a_minus"] * trace * (weight - p["w_min"])) >> RATE_SHIFT)
         else:
-            depressed = np.maximum(weight - ((p["a_minus"] * trace) >> 8), p["w_min"])
+            depressed = np.maximum(weight - ((p["a_minus"] * trace) >> STDP_TRACE_BITS), p["w_min"])
         self.weights[synapses] = np.where(any_before, depressed, weight) * self.exists[synapses]
         decayed = (self.last_pre_trace[spiking].astype(np.int64)
                    * lookup(p["decay_plus"], t - self.last_pre_time[spiking])) >> DECAY_SHIFT

@@ -26,7 +26,9 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-HISTORY = 16
+from neurodeploy.backends.lava.quantize import STDP_HISTORY
+
+HISTORY = STDP_HISTORY
 
 
 class PairSTDPSynapses(AbstractProcess):
