@@ -409,5 +409,54 @@ def test_fixed_point_arithmetic_is_validated():
                 plasticity=nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP)))
     with pytest.raises(nd.ValidationError, match="whole steps of weight_step"):
         net.validate()
+    for field, value, words in (("decay_rounding", "up", "must be one of 'floor', 'nearest'"),
+                                ("weight_signed", 1, "expected true or false")):
+        with pytest.raises(nd.ValidationError, match=f"{field}.*{words}"):
+            nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, **{field: value})).validate("p")
+    with pytest.raises(nd.ValidationError, match="v_unit.*must be > 0"):
+        nd.Population("P", 1, arithmetic={"v_unit": 0.0})
+    with pytest.raises(nd.ValidationError, match="state_bits.*at most 32"):
+        nd.Population("P", 1, arithmetic=nd.FixedPointLIF(0.01, state_bits=40))
+    population = nd.Population("P", 1, arithmetic={"v_unit": 0.01, "conductance_shift": 3})
+    assert nd.Population(**{**population.to_dict()}).to_dict() == population.to_dict()
     loaded = nd.STDP.from_dict(nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, history=3)).to_dict(), "p")
     assert loaded.arithmetic.to_dict() == nd.FixedPointSTDP(LSB, STEP, history=3).to_dict()
+
+
+# --- a membrane on a declared fixed-point arithmetic -----------------------------------------------
+
+def test_fixed_point_membrane_follows_its_stated_integers():
+    # S = 64 units per mV, 12-bit decays. By hand, from FixedPointLIF's steps: E = rint(4096 e^-1/20) /
+    # 4096, bias = rint(64 (1 - E) 20 i_offset), an input spike adds 64 (1 - E) 20 init w to u (here not
+    # a whole number: rounded), v = trunc(v E) + u_exc - u_inh + bias (toward zero: v goes below rest
+    # after the inhibitory spike at 40), spikes at level 960 (-50 mV), reset to 0 units, held 2 ticks.
+    net = nd.Network("integers")
+    net.spike_source("exc", [[3.0, 4.0, 30.0]])
+    net.spike_source("inh", [[40.0]])
+    net.population("P", 1, parameters={"i_offset": 0.6, "tau_refrac": 2.0, "v_reset": -65.0},
+                   arithmetic=nd.FixedPointLIF(v_unit=1 / 64))
+    net.project("exc", "P", nd.OneToOne(), weight=1.3)
+    net.project("inh", "P", nd.OneToOne(), weight=9.0, receptor="inhibitory")
+    net.record("P", ["spikes", "v"])
+    result = run_reference(net, 60.0)
+    keep_m, keep_u = round(4096 * math.exp(-1 / 20)), round(4096 * math.exp(-1 / 5))
+    gain = (1 - keep_m / 4096) * 20.0
+    bias = round(64 * gain * 0.6)
+    per_weight = 64 * gain * (5.0 * (1 - math.exp(-1 / 5)))
+    assert per_weight * 1.3 != round(per_weight * 1.3)
+    v, u_exc, u_inh, held, spikes, trace = 0, 0, 0, 0, [], []
+    for tick in range(60):
+        u_exc = round(u_exc + per_weight * 1.3 * sum(tick == t + 1 for t in (3, 4, 30)))
+        u_inh = round(u_inh + per_weight * 9.0 * (tick == 41))
+        if held <= 0:
+            v = math.trunc(v * keep_m / 4096) + u_exc - u_inh + bias
+        else:
+            held -= 1
+        if v >= 960:
+            spikes.append(tick)
+            v, held = 0, 2
+        u_exc, u_inh = math.trunc(u_exc * keep_u / 4096), math.trunc(u_inh * keep_u / 4096)
+        trace.append(-65.0 + v / 64)
+    assert spikes and min(trace) < -66.0
+    assert result.spikes.ticks("P")[0].tolist() == spikes
+    assert result.traces["P"]["v"][:, 0].tolist() == trace

@@ -417,13 +417,17 @@ def test_targets_refuse_a_given_init_factor(backend, words):
         make_backend(backend).run(nd.Network.from_dict(data), 10.0)
 
 
-@pytest.mark.parametrize("backend, words", [("spinnaker", "sPyNNaker computes its own: drop arithmetic"),
-                                              ("lava", "computes its own \\(PairSTDPSynapses\\): drop arithmetic")])
-def test_targets_refuse_a_declared_stdp_arithmetic(backend, words):
-    network = random_plastic_network(0, "additive", 1)
-    graph = lower(network)
-    with pytest.raises(BackendError, match=words):  # the reference's stand-in for the chip
-        make_backend(backend).run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 10.0)
+@pytest.mark.parametrize("backend", ["spinnaker", "lava"])
+def test_targets_refuse_a_declared_arithmetic(backend):
+    # The Loihi reference declares the neurons' and STDP's integers: a reference's stand-in for the chip.
+    from neurodeploy.backends.lava import lower as lava_lower
+    network = lava_lower(random_plastic_network(0, "additive", 1)).reference_network()
+    with pytest.raises(BackendError) as caught:
+        make_backend(backend).run(network, 10.0)
+    assert "population 'P'" in str(caught.value) and "projection 'S->P'" in str(caught.value)
+    assert str(caught.value).count("drop arithmetic") == 2
+    with pytest.raises(BackendError, match="population 'P': a fixed-point arithmetic runs in the discrete mode"):
+        make_backend("brian2", mode="physics").run(network, 10.0)
 
 
 def test_design_rules_warn_about_precision_and_resources():

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neurodeploy.description import values
+from neurodeploy.errors import ValidationError
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -86,3 +89,53 @@ class IFCondExp(CellType):
 
 
 CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp)}
+
+
+@dataclass(eq=False)
+class FixedPointLIF:
+    """Steps 1-4 of the semantics on integers, as Loihi-class LIF neurons (our Lava processes) run
+    them: the arithmetic as a declared meaning, so a float reference can compute it spike for spike.
+
+    With ``S = 1 / v_unit`` (units per mV), ``V - v_rest`` is an integer ``v``; every decay factor
+    ``exp(-dt / tau)`` is the fraction ``F = rint(2^c exp(-dt / tau)) / 2^c`` (``c = decay_bits``, ``E``
+    the membrane's) and ``v F`` (likewise ``u F``) is truncated toward zero; the synaptic state ``u_x``
+    is held as its effect on ``v`` in a tick, ``u = rint(S (1 - E) R I)`` (conductances:
+    ``rint(2^k (1 - E) R g)``, ``k = conductance_shift``). Levels are ``rint(S (x - v_rest))``. Per tick:
+
+    1. input: the tick's arriving weights add ``rint(sum of S (1 - E) R init_x w)`` (``2^k`` for ``S``
+       onto conductances) to ``u_x``, which wraps into ``(-2^(b-1), 2^(b-1)]`` (``b = state_bits``);
+    2. integrate, if not refractory: ``v = clip(trunc(v E) + drive + rint(S (1 - E) R i_offset),
+       -(2^(b-1) - 1), 2^(b-1) - 1)`` with ``drive = u_exc - u_inh``, or for conductances
+       ``trunc(u_exc (e_E - v) / 2^k) + trunc(u_inh (e_I - v) / 2^k)`` (``e``: the reversal levels);
+    3. threshold and reset on the levels of ``v_thresh`` and ``v_reset``;
+    4. decay: ``u_x = trunc(u_x F_x)``.
+
+    The membrane potential reads ``v_rest + v / S``.
+    """
+
+    v_unit: float
+    decay_bits: int = 12
+    state_bits: int = 24
+    conductance_shift: int = 0
+
+    FIELDS = ("v_unit", "decay_bits", "state_bits", "conductance_shift")
+
+    def validate(self, where: str):
+        where = f"{where} arithmetic"
+        self.v_unit = values.number(self.v_unit, "mV", where, "v_unit")
+        values.check_range(self.v_unit, where, "v_unit", "mV", above=0)
+        for name, lowest, highest in (("decay_bits", 1, 16), ("state_bits", 2, 32), ("conductance_shift", 0, 31)):
+            value = values.integer(getattr(self, name), where, name, minimum=lowest)
+            if value > highest:
+                raise ValidationError(where, name, f"must be at most {highest}, got {value}")
+            setattr(self, name, value)
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, data, where: str) -> "FixedPointLIF":
+        if isinstance(data, FixedPointLIF):
+            return data
+        values.check_keys(data, cls.FIELDS, f"{where} arithmetic", required=("v_unit",))
+        return cls(**data)

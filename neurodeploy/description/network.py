@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import CELL_TYPES, CellType
+from neurodeploy.description.cells import CELL_TYPES, CellType, FixedPointLIF
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.semantics import Semantics
@@ -31,7 +31,8 @@ class Population:
 
     ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
     the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
-    sets it (the targets compute their own and refuse it)."""
+    sets it (the targets compute their own and refuse it). ``arithmetic`` (optional,
+    :class:`FixedPointLIF`) declares that the neurons compute on a chip's integers, for the same use."""
 
     label: str
     size: int
@@ -39,8 +40,9 @@ class Population:
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
     synaptic_init: dict | None = None
+    arithmetic: FixedPointLIF | None = None
 
-    FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init")
+    FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
     def __post_init__(self):
         self.label = values.label(self.label, "population")
@@ -58,6 +60,9 @@ class Population:
                                   for receptor, value in self.synaptic_init.items()}
             for receptor, value in self.synaptic_init.items():
                 values.check_range(value, where, f"synaptic_init.{receptor}", "", above=0)
+        if self.arithmetic is not None:
+            self.arithmetic = FixedPointLIF.from_dict(self.arithmetic, where)
+            self.arithmetic.validate(where)
 
     @property
     def cell(self) -> type[CellType]:
@@ -103,6 +108,8 @@ class Population:
                 "initial_values": {k: values.to_plain(v) for k, v in self.initial_values.items()}}
         if self.synaptic_init is not None:
             data["synaptic_init"] = {k: values.to_plain(v) for k, v in self.synaptic_init.items()}
+        if self.arithmetic is not None:
+            data["arithmetic"] = self.arithmetic.to_dict()
         return data
 
 
@@ -291,8 +298,9 @@ class Network:
         self._connections.clear()
         return item
 
-    def population(self, label, size, cell_type="IF_curr_exp", parameters=None, initial_values=None):
-        return self.add(Population(label, size, cell_type, parameters or {}, initial_values or {}))
+    def population(self, label, size, cell_type="IF_curr_exp", parameters=None, initial_values=None, arithmetic=None):
+        return self.add(Population(label, size, cell_type, parameters or {}, initial_values or {},
+                                   arithmetic=arithmetic))
 
     def spike_source(self, label, spike_times, size=None):
         return self.add(SpikeSource(label, len(spike_times) if size is None else size, spike_times))
@@ -419,25 +427,14 @@ class Network:
                                   f"'{projection.post}' is {cell.name}: its weights are {kind}, got a value in {wrong[0]}")
 
     def _check_fixed_point(self, projection: Projection):
-        """Weights on the rule's grid; one post-spike memory per post population."""
+        """Weights on the rule's grid of stored steps."""
         where = f"projection '{projection.label}' stdp arithmetic"
-        arithmetic = projection.plasticity.arithmetic
-        step = arithmetic.weight_step
+        step = projection.plasticity.arithmetic.weight_step
         for field, weights in (("weight", self.connections(projection.label).weight),
                                ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0))):
             scaled = np.asarray(weights, dtype=np.float64) / step
-            if np.any(np.abs(scaled - np.rint(scaled)) > arithmetic.UNIT_TOLERANCE):
+            if np.any(np.abs(scaled - np.rint(scaled)) > projection.plasticity.arithmetic.UNIT_TOLERANCE):
                 raise ValidationError(where, field, f"weights must be whole steps of weight_step ({step:g})")
-        memory = (projection.plasticity.tau_minus, arithmetic.trace_bits, arithmetic.trace_width, arithmetic.history)
-        for other in self.projections.values():
-            rule = other.plasticity
-            if other is projection or other.post != projection.post or rule is None or rule.arithmetic is None:
-                continue
-            if memory != (rule.tau_minus, rule.arithmetic.trace_bits, rule.arithmetic.trace_width,
-                          rule.arithmetic.history):
-                raise ValidationError(where, None, f"'{projection.post}' remembers its spikes once for every "
-                                      f"fixed-point rule onto it: tau_minus, trace_bits, trace_width and history "
-                                      f"must match those of '{other.label}'")
 
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""

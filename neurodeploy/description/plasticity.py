@@ -153,8 +153,7 @@ class FixedPointSTDP:
         for name, options in FIXED_POINT_OPTIONS.items():
             values.choice(getattr(self, name), options, where, name)
         for name in ("weight_signed", "potentiate_tick_zero"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValidationError(where, name, f"expected true or false, got {getattr(self, name)!r}")
+            setattr(self, name, values.boolean(getattr(self, name), where, name))
         if self.trace_width <= self.trace_bits:
             raise ValidationError(where, "trace_width", f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
         if self.weight_step < self.weight_lsb:

@@ -45,6 +45,9 @@ class Brian2Backend(Backend):
         b2.prefs.codegen.target = "numpy"
         if network.turnovers and self.mode != "discrete":
             raise BackendError("neuron turnover runs in the discrete mode only")
+        integer = [p.label for p in network.populations.values() if p.arithmetic is not None]
+        if integer and self.mode != "discrete":
+            raise BackendError(f"population '{integer[0]}': a fixed-point arithmetic runs in the discrete mode only")
         structural = [p.label for p in network.projections.values() if p.structural is not None]
         if structural and self.mode != "discrete":
             raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")

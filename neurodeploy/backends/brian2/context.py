@@ -37,3 +37,16 @@ REVERSAL = {IFCurrExp: (), IFCondExp: ("e_rev_E", "e_rev_I")}
 def set_synaptic_state(group: b2.NeuronGroup, population: Population):
     group.syn_exc = population.value(f"{population.cell.synaptic_state}_exc")
     group.syn_inh = population.value(f"{population.cell.synaptic_state}_inh")
+
+
+@dataclass(frozen=True)
+class Membrane:
+    """What the float and the integer (FixedPointLIF) membranes differ in: their variables, threshold
+    variable, reset and per-tick code (steps 2 and 4), and how they are set from the population."""
+
+    equations: str
+    threshold: tuple[str, str]  # the variable compared and the level it is compared with
+    reset: str
+    update: str
+    namespace: dict
+    initialise: object  # (group, population, semantics) -> None

@@ -11,9 +11,10 @@ import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import DRIVE, REVERSAL, BuildContext, connect_synapses, set_synaptic_state
-from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, memory_equations, post_memory_rule,
-                                                    remember_spikes)
+from neurodeploy.backends.brian2.context import (DRIVE, REVERSAL, BuildContext, Membrane, connect_synapses,
+                                                set_synaptic_state)
+from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, integer_membrane, memory_equations,
+                                                    post_memories, remember_spikes)
 from neurodeploy.backends.brian2.structural import connect_candidates
 from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
 
@@ -23,23 +24,24 @@ PROJECTIONS = LoweringRegistry("brian2 (discrete)")
 RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}
 
 
-@POPULATIONS.register(IFCurrExp)
-@POPULATIONS.register(IFCondExp)
-def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
-    """Steps 2 and 4 in float64 with an integer refractory counter (held ticks after a spike)."""
-    semantics = context.network.semantics
+def float_membrane(population: Population) -> Membrane:
+    """Steps 2 and 4 in float64. (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical."""
     cell = population.cell
-    turnover = population.label in context.network.turnovers  # dead neurons never spike
-    memory = post_memory_rule(context.network, population.label)
-    remember, namespace = remember_spikes(memory, semantics.dt) if memory else ("", {})
-    group = b2.NeuronGroup(
-        population.size,
-        f"""
+
+    def initialise(group, population, semantics):
+        value = population.value
+        for variable in ("v_reset", "v_thresh", "i_offset", "v", *REVERSAL[cell]):
+            setattr(group, variable, value(variable))
+        set_synaptic_state(group, population)
+        group.resistance = value("tau_m") / value("cm")
+        group.decay_m = semantics.decay(value("tau_m"))
+        group.decay_exc = semantics.decay(value("tau_syn_E"))
+        group.decay_inh = semantics.decay(value("tau_syn_I"))
+        group.init_exc = population.init_factor("excitatory", semantics)
+        group.init_inh = population.init_factor("inhibitory", semantics)
+    return Membrane(
+        """
         v : 1
-        syn_exc : 1
-        syn_inh : 1
-        refractory_left : integer
-        v_rest : 1 (constant)
         v_reset : 1 (constant)
         v_thresh : 1 (constant)
         i_offset : 1 (constant)
@@ -47,37 +49,49 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
         decay_m : 1 (constant)
         decay_exc : 1 (constant)
         decay_inh : 1 (constant)
-        init_exc : 1 (constant)
-        init_inh : 1 (constant)
-        refractory_ticks : integer (constant)
-        """ + "".join(f"{reversal} : 1 (constant)\n" for reversal in REVERSAL[cell])
-        + ("alive : 1\n" if turnover else "") + (memory_equations(memory) if memory else ""),
-        threshold=f"v {semantics.threshold} v_thresh" + (" and alive > 0" if turnover else ""),
-        reset="v = v_reset\nrefractory_left = refractory_ticks\n" + remember,
-        clock=context.clock, name=name, namespace=namespace)
-    if memory is not None:  # the synapses read the spikes of their tick from the memory
-        group.resetter["spike"].when = "after_thresholds"
-    value = population.value
-    for variable in ("v_rest", "v_reset", "v_thresh", "i_offset", "v", *REVERSAL[cell]):
-        setattr(group, variable, value(variable))
-    set_synaptic_state(group, population)
-    group.resistance = value("tau_m") / value("cm")
-    group.decay_m = semantics.decay(value("tau_m"))
-    group.decay_exc = semantics.decay(value("tau_syn_E"))
-    group.decay_inh = semantics.decay(value("tau_syn_I"))
-    group.init_exc = population.init_factor("excitatory", semantics)
-    group.init_inh = population.init_factor("inhibitory", semantics)
-    group.refractory_ticks = semantics.refractory_ticks(value("tau_refrac"))
-    # (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical.
-    update = group.run_regularly(
-        f"""
+        """ + "".join(f"{reversal} : 1 (constant)\n" for reversal in REVERSAL[cell]),
+        ("v", "v_thresh"), "v = v_reset", f"""
         integrating = int(refractory_left <= 0)
         a = ({DRIVE[cell]}) * resistance + v_rest
         v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc *= decay_exc
         syn_inh *= decay_inh
-        """, when="groups", name=f"{name}_update")
+        """, {}, initialise)
+
+
+@POPULATIONS.register(IFCurrExp)
+@POPULATIONS.register(IFCondExp)
+def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+    """A population with an integer refractory counter (held ticks after a spike); its membrane in
+    float64, or on the integers its arithmetic declares."""
+    semantics = context.network.semantics
+    membrane = float_membrane(population) if population.arithmetic is None else integer_membrane(population)
+    turnover = population.label in context.network.turnovers  # dead neurons never spike
+    memories = post_memories(context.network, population.label)
+    remembered = [remember_spikes(prefix, rule, semantics.dt) for prefix, rule in memories.items()]
+    namespace = {name: item for _, entries in remembered for name, item in entries.items()}
+    group = b2.NeuronGroup(
+        population.size,
+        f"""
+        syn_exc : 1
+        syn_inh : 1
+        refractory_left : integer
+        v_rest : 1 (constant)
+        init_exc : 1 (constant)
+        init_inh : 1 (constant)
+        refractory_ticks : integer (constant)
+        """ + membrane.equations + ("alive : 1\n" if turnover else "")
+        + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
+        threshold=f" {semantics.threshold} ".join(membrane.threshold) + (" and alive > 0" if turnover else ""),
+        reset=f"{membrane.reset}\nrefractory_left = refractory_ticks\n" + "".join(code for code, _ in remembered),
+        clock=context.clock, name=name, namespace={**namespace, **membrane.namespace})
+    if memories:  # the synapses read the spikes of their tick from the memories
+        group.resetter["spike"].when = "after_thresholds"
+    group.v_rest = population.value("v_rest")
+    group.refractory_ticks = semantics.refractory_ticks(population.value("tau_refrac"))
+    membrane.initialise(group, population, semantics)
+    update = group.run_regularly(membrane.update, when="groups", name=f"{name}_update")
     return group, [update]
 
 

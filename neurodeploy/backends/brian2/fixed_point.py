@@ -1,7 +1,14 @@
-"""Pair STDP on the integers a fixed-point chip computes (:class:`FixedPointSTDP`), as Brian2 code.
+"""The integers a fixed-point chip computes, as Brian2 code: pair STDP (:class:`FixedPointSTDP`) and the
+LIF membrane (:class:`FixedPointLIF`).
 
-The post population remembers its latest spikes in ``history`` pairs of variables (``mem_t_k``,
-``mem_o_k``; k = 0 oldest), updated by the reset, moved right after the threshold, before any synapse runs in the tick.
+The integer membrane keeps ``v_int`` (V - v_rest in units) and the synaptic state in ``syn_exc`` /
+``syn_inh`` as u; arriving weights add ``init_x w`` (u per weight unit), a whole number up to float
+error, rounded with the wrap at the start of the next tick's update. ``v`` reads V in mV.
+
+The post population remembers its latest spikes for each fixed-point projection onto it (its own
+post trace: Lava keeps one memory per projection, sPyNNaker one per neuron for the one rule it allows)
+in ``history`` pairs of variables (``memI_t_k``, ``memI_o_k``; I the projection's index, k = 0 oldest),
+updated by the reset, moved right after the threshold, before any synapse runs in the tick.
 A pre spike runs the whole deferred update on the ``update`` pathway without delay (the post memory
 as of its tick) and the ``deliver`` pathway delivers the weight it stored ``d - 1`` ticks later: with
 delays above one tick, each synapse keeps the weights in flight in ``sent_j``, the slot of tick t
@@ -14,21 +21,24 @@ from __future__ import annotations
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends.brian2.context import BuildContext, connect_synapses
+from neurodeploy.backends.brian2.context import REVERSAL, BuildContext, Membrane, connect_synapses
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.description import STDP, FixedPointSTDP, Network, Projection
+from neurodeploy.description import STDP, FixedPointSTDP, Network, Population, Projection
 
 
-def post_memory_rule(network: Network, label: str) -> STDP | None:
-    """A fixed-point rule onto population ``label`` (validation makes their memories agree), or None."""
-    for projection in network.projections.values():
-        if projection.post == label and projection.plasticity is not None and projection.plasticity.arithmetic:
-            return projection.plasticity
-    return None
+def memory_prefix(network: Network, projection: str) -> str:
+    return f"mem{list(network.projections).index(projection)}"
 
 
-def memory_equations(rule: STDP) -> str:
-    return "".join(f"mem_t_{k} : 1\nmem_o_{k} : 1\n" for k in range(rule.arithmetic.history)) + "mem_n : 1\n"
+def post_memories(network: Network, label: str) -> dict[str, STDP]:
+    """The fixed-point rules onto population ``label``, by the prefix of their memory's variables."""
+    return {memory_prefix(network, p.label): p.plasticity for p in network.projections.values()
+            if p.post == label and p.plasticity is not None and p.plasticity.arithmetic is not None}
+
+
+def memory_equations(prefix: str, rule: STDP) -> str:
+    return "".join(f"{prefix}_t_{k} : 1\n{prefix}_o_{k} : 1\n" for k in range(rule.arithmetic.history)) \
+        + f"{prefix}_n : 1\n"
 
 
 def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
@@ -48,6 +58,61 @@ def _stored(arithmetic: FixedPointSTDP) -> str:
 
 
 WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+
+
+def integer_membrane(population: Population) -> Membrane:
+    """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first)."""
+    arithmetic, cell = population.arithmetic, population.cell
+    unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
+    conductance = bool(REVERSAL[cell])
+    shift = 2 ** arithmetic.conductance_shift
+    if conductance:
+        drive = (f"truncated(syn_exc * (e_exc - v_int) / {shift}) + truncated(syn_inh * (e_inh - v_int) / {shift})")
+    else:
+        drive = "syn_exc - syn_inh"
+    wrap = "".join(f"""
+        syn_{x} = nearest(syn_{x})
+        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in ("exc", "inh"))
+
+    def initialise(group, population, semantics):
+        value, scale = population.value, 1.0 / arithmetic.v_unit
+        keep_m = np.rint(unity * semantics.decay(value("tau_m")))
+        gain = (1.0 - keep_m / unity) * value("tau_m") / value("cm")
+        group.keep_m = keep_m
+        group.keep_exc = np.rint(unity * semantics.decay(value("tau_syn_E")))
+        group.keep_inh = np.rint(unity * semantics.decay(value("tau_syn_I")))
+        group.v_unit = arithmetic.v_unit
+        levels = {"v_int": "v", "threshold_level": "v_thresh", "reset_level": "v_reset"}
+        levels.update({"e_exc": "e_rev_E", "e_inh": "e_rev_I"} if conductance else {})
+        for variable, name in levels.items():
+            setattr(group, variable, np.rint(scale * (value(name) - value("v_rest"))))
+        group.bias = np.rint(scale * gain * value("i_offset"))
+        u_scale = 2.0 ** arithmetic.conductance_shift if conductance else scale
+        for receptor, x in (("excitatory", "exc"), ("inhibitory", "inh")):
+            setattr(group, f"syn_{x}", np.rint(u_scale * gain * value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"init_{x}", u_scale * gain * population.init_factor(receptor, semantics))
+    return Membrane(
+        """
+        v_int : 1
+        v = v_rest + v_int * v_unit : 1
+        v_unit : 1 (constant)
+        threshold_level : 1 (constant)
+        reset_level : 1 (constant)
+        bias : 1 (constant)
+        keep_m : 1 (constant)
+        keep_exc : 1 (constant)
+        keep_inh : 1 (constant)
+        """ + ("e_exc : 1 (constant)\ne_inh : 1 (constant)\n" if conductance else ""),
+        ("v_int", "threshold_level"), "v_int = reset_level", wrap + f"""
+        integrating = int(refractory_left <= 0)
+        integrated = clip(truncated(v_int * keep_m / {unity}) + {drive} + bias, {1 - half}, {half - 1})
+        v_int = integrated * integrating + v_int * (1 - integrating)
+        refractory_left -= 1 - integrating
+        syn_exc = truncated(syn_exc * keep_exc / {unity})
+        syn_inh = truncated(syn_inh * keep_inh / {unity})
+        """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise)
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
@@ -60,27 +125,29 @@ def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Func
     return b2.Function(decay, arg_units=[1], return_unit=1, stateless=True)
 
 
-def remember_spikes(rule: STDP, dt: float) -> tuple[str, dict]:
+def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
     """Reset code remembering each spike (the new post trace, the oldest spike forgotten), and its
     namespace."""
     arithmetic = rule.arithmetic
     last, one, unity = arithmetic.history - 1, 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits
-    shift = "\n".join(f"mem_{v}_{k} = mem_{v}_{k + 1}" for k in range(last) for v in "to")
+    shift = "\n".join(f"{prefix}_{v}_{k} = {prefix}_{v}_{k + 1}" for k in range(last) for v in "to")
+    decay = f"decay_minus_{prefix}"
     code = f"""
-    trace = {_overflow(f"whole(mem_o_{last} * decay_minus(t_in_timesteps - mem_t_{last}) / {unity}) + {one}",
+    trace = {_overflow(f"whole({prefix}_o_{last} * {decay}(t_in_timesteps - {prefix}_t_{last}) / {unity}) + {one}",
                        arithmetic)}
     {shift}
-    mem_t_{last} = t_in_timesteps
-    mem_o_{last} = trace
-    mem_n = clip(mem_n + 1, 0, {arithmetic.history})
+    {prefix}_t_{last} = t_in_timesteps
+    {prefix}_o_{last} = trace
+    {prefix}_n = clip({prefix}_n + 1, 0, {arithmetic.history})
     """
-    return code, {"decay_minus": decay_function(arithmetic, rule.tau_minus, dt), "whole": WHOLE}
+    return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), "whole": WHOLE}
 
 
 def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
     """The update of :class:`FixedPointSTDP` per pre spike; ``w_acc`` holds the weight in units."""
     network, rule = context.network, projection.plasticity
     arithmetic = rule.arithmetic
+    memory = memory_prefix(network, projection.label)
     receptor = {"excitatory": "exc", "inhibitory": "inh"}[projection.receptor]
     structural = projection.structural is not None
     one, unity, history = 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits, arithmetic.history
@@ -103,16 +170,16 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
     ]
     for k in range(history):
-        remembered = f"int({history - k} <= mem_n_post)"
+        remembered = f"int({history - k} <= {memory}_n_post)"
         update += [
-            f"taken = {remembered} * int(mem_t_{k}_post > begin) * int(mem_t_{k}_post <= end)",
-            f"r1 = whole(r0 * decay_plus(mem_t_{k}_post + d_ticks - t0) / {unity})",
+            f"taken = {remembered} * int({memory}_t_{k}_post > begin) * int({memory}_t_{k}_post <= end)",
+            f"r1 = whole(r0 * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
             f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}" if multiplicative
             else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
-            f"before_end = {remembered} * int(mem_t_{k}_post <= end)",
+            f"before_end = {remembered} * int({memory}_t_{k}_post <= end)",
             "latest = clip(latest + before_end, 0, 1)",
-            f"s_latest += before_end * (mem_t_{k}_post - s_latest)",
-            f"o_latest += before_end * (mem_o_{k}_post - o_latest)",
+            f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
+            f"o_latest += before_end * ({memory}_o_{k}_post - o_latest)",
         ]
     update += [
         f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {unity})",

@@ -73,7 +73,10 @@ class Rewiring:
             group.alive = turnover.alive.astype(float)
             born = self.engine.born.get(label)
             if born is not None:  # at rest, no synaptic current, not refractory
-                group.v[born] = group.v_rest[born]
+                if "v_int" in group.variables:  # an integer membrane (FixedPointLIF): V - v_rest in units
+                    group.v_int[born] = 0
+                else:
+                    group.v[born] = group.v_rest[born]
                 group.syn_exc[born] = group.syn_inh[born] = 0.0
                 group.refractory_left[born] = 0
         for event in events:

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodeploy.description import CELL_TYPES, FixedPointSTDP, Network
+from neurodeploy.description import CELL_TYPES, FixedPointLIF, FixedPointSTDP, Network
 from neurodeploy.description.structural import with_rounded_weights
 from neurodeploy.description.semantics import Semantics
 
-DECAY_UNITY = 4096
+DECAY_SHIFT = 12
+DECAY_UNITY = 1 << DECAY_SHIFT
 ACTIVATION_SHIFT = 6
 WEIGHT_MANTISSA_MAX = 255
 BIAS_MANTISSA_MAX = 4095
@@ -234,7 +235,8 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
     """The network with the numbers the integers implement, for the float reference: time constants
     from the 12-bit decays (R kept), thresholds, resets and initial values on the 1/S grid (stock LIF:
     threshold ``64 vth + 1`` and reset to v_rest), i_offset from the bias, weights from the mantissas,
-    STDP on PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`)."""
+    the neurons' integer arithmetic (FixedPointLIF: 12-bit decays truncated toward zero, 24-bit state)
+    and STDP on PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`)."""
     dt = network.semantics.dt
     data = network.to_dict()
     for entry in data["populations"]:
@@ -264,6 +266,8 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         if fixed.conductance:
             parameters["e_rev_E"] = (v_rest + fixed.e_rev_exc / fixed.scale).tolist()
             parameters["e_rev_I"] = (v_rest + fixed.e_rev_inh / fixed.scale).tolist()
+        entry["arithmetic"] = FixedPointLIF(v_unit=1.0 / fixed.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
+                                            conductance_shift=fixed.conductance_shift).to_dict()
     for entry in data["projections"]:
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()

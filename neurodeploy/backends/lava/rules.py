@@ -21,6 +21,10 @@ def check_semantics(network: Network) -> list[Finding]:
         if population.synaptic_init is not None:
             findings.append(Finding("error", f"population '{population.label}'", "the loihi target's processes "
                                     "scale arriving weights by the first-tick mean of their decay: drop synaptic_init"))
+        if population.arithmetic is not None:
+            findings.append(Finding("error", f"population '{population.label}'", "the population declares a "
+                                    "fixed-point arithmetic, a reference's stand-in for a chip: the loihi target's "
+                                    "processes compute their own: drop arithmetic"))
     spynnaker_stdp = STDPSemantics().to_dict()
     for projection in network.projections.values():
         rule = projection.plasticity

@@ -35,6 +35,9 @@ def check_semantics(network: Network) -> list[Finding]:
         if population.synaptic_init is not None:
             findings.append(Finding("error", subject, "sPyNNaker computes the synaptic init factor from tau_syn "
                                     "(exp_synapse_utils.h): drop synaptic_init"))
+        if population.arithmetic is not None:
+            findings.append(Finding("error", subject, "the population declares a fixed-point arithmetic, a "
+                                    "reference's stand-in for a chip: sPyNNaker computes its own: drop arithmetic"))
         scale = GLOBAL_WEIGHT_SCALE[population.cell_type]  # the synaptic state is held times it
         held = {name: 1.0 for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v",
                                        "e_rev_E", "e_rev_I")}

@@ -12,12 +12,10 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.rewiring import population_turnover
+from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_SHIFT, DECAY_UNITY, STATE_BITS
 from neurodeploy.description import Network
 
-UV_LIMIT = 1 << 23  # 24-bit state
-DECAY_SHIFT = 12
-DECAY_UNITY = 1 << DECAY_SHIFT
-ACTIVATION_SHIFT = 6
+UV_LIMIT = 1 << (STATE_BITS - 1)
 
 
 def decayed(state, keep):

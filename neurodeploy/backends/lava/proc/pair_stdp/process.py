@@ -2,15 +2,17 @@
 
 Updates are deferred to pre spikes: a pre spike in tick t first applies, in order, every post event
 seen since the last pre spike (a post spike in tick t_post seen at T = t_post + d, for T in
-(t_last_pre, t]), each potentiating against the last pre spike, clamped to w_max; then depression
-against the latest post event at or before t (zero lag included), clamped to w_min; then it delivers
-the updated weight, which arrives d ticks later.
+(t_last_pre, t]), each potentiating against the last pre spike (additive: clamped to w_max); then
+depression against the latest post event at or before t (zero lag included; additive: clamped to
+w_min); then it delivers the updated weight, which arrives d ticks later.
 
-Integer arithmetic: weights are 8-bit mantissas (shared weight_exp), traces have 8 fractional bits
-(1.0 = 256) and jump by 256 at each own spike, exponential decays are 12-bit tables
-``round(4096 exp(-k dt/tau))``; ``dw = A * trace * decay >> 20`` in weight units, floored, with
-A in weight units (additive), or ``A (w_max - w)`` / ``A (w - w_min)`` with A in 1/256 (multiplicative).
-Each post neuron keeps its last 16 post events.
+Integer arithmetic (``FixedPointSTDP`` with quantize.pair_stdp_arithmetic's settings states it step by
+step): weights are mantissas (shared weight_exp) held in int32, traces have 8 fractional bits (1.0 =
+256), jump by 256 at each own spike and saturate at 2^15 - 1, exponential decays are 12-bit tables
+``round(4096 exp(-k dt/tau))``; a trace decays as ``trace * decay >> 12``, and a decayed trace r
+changes the weight by ``A r >> 8`` (A in weight units, additive) or ``A r (w_max - w) >> 16`` /
+``A r (w - w_min) >> 16`` (A in 1/256, multiplicative, unclamped). Each post neuron keeps its last 16
+post events.
 
 With ``structural`` (a description and a projection label), the synapses are every candidate pair
 and ``exists`` says which are synapses: at the start of each tick the projection's decision
