@@ -417,7 +417,11 @@ def test_fixed_point_arithmetic_is_validated():
         nd.Population("P", 1, arithmetic={"v_unit": 0.0})
     with pytest.raises(nd.ValidationError, match="state_bits.*at most 32"):
         nd.Population("P", 1, arithmetic=nd.FixedPointLIF(0.01, state_bits=40))
-    population = nd.Population("P", 1, arithmetic={"v_unit": 0.01, "conductance_shift": 3})
+    with pytest.raises(nd.ValidationError, match="conductance_shift.*IF_curr_exp has none"):
+        nd.Population("P", 1, arithmetic={"v_unit": 0.01, "conductance_shift": 3})
+    with pytest.raises(nd.ValidationError, match="'combined' needs .* equal tau_syn_E and tau_syn_I"):
+        nd.Population("P", 1, parameters={"tau_syn_I": 10.0}, arithmetic={"v_unit": 0.01, "currents": "combined"})
+    population = nd.Population("P", 1, "IF_cond_exp", arithmetic={"v_unit": 0.01, "conductance_shift": 3})
     assert nd.Population(**{**population.to_dict()}).to_dict() == population.to_dict()
     loaded = nd.STDP.from_dict(nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, history=3)).to_dict(), "p")
     assert loaded.arithmetic.to_dict() == nd.FixedPointSTDP(LSB, STEP, history=3).to_dict()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from neurodeploy.description import values
 from neurodeploy.errors import ValidationError
 
@@ -103,7 +105,9 @@ class FixedPointLIF:
     ``rint(2^k (1 - E) R g)``, ``k = conductance_shift``). Levels are ``rint(S (x - v_rest))``. Per tick:
 
     1. input: the tick's arriving weights add ``rint(sum of S (1 - E) R init_x w)`` (``2^k`` for ``S``
-       onto conductances) to ``u_x``, which wraps into ``(-2^(b-1), 2^(b-1)]`` (``b = state_bits``);
+       onto conductances) to ``u_x``, which then wraps once by ``2^b`` into ``(-2^(b-1), 2^(b-1)]``
+       (``b = state_bits``); with ``currents = "combined"`` (Lava's own LIF: one current, equal
+       synaptic decays) ``u_exc - u_inh`` is the one current, and ``u_inh`` 0;
     2. integrate, if not refractory: ``v = clip(trunc(v E) + drive + rint(S (1 - E) R i_offset),
        -(2^(b-1) - 1), 2^(b-1) - 1)`` with ``drive = u_exc - u_inh``, or for conductances
        ``trunc(u_exc (e_E - v) / 2^k) + trunc(u_inh (e_I - v) / 2^k)`` (``e``: the reversal levels);
@@ -117,10 +121,12 @@ class FixedPointLIF:
     decay_bits: int = 12
     state_bits: int = 24
     conductance_shift: int = 0
+    currents: str = "separate"
 
-    FIELDS = ("v_unit", "decay_bits", "state_bits", "conductance_shift")
+    FIELDS = ("v_unit", "decay_bits", "state_bits", "conductance_shift", "currents")
 
-    def validate(self, where: str):
+    def validate(self, where: str, population):
+        """Check the fields, and that they fit ``population``'s cell type and parameters."""
         where = f"{where} arithmetic"
         self.v_unit = values.number(self.v_unit, "mV", where, "v_unit")
         values.check_range(self.v_unit, where, "v_unit", "mV", above=0)
@@ -129,6 +135,14 @@ class FixedPointLIF:
             if value > highest:
                 raise ValidationError(where, name, f"must be at most {highest}, got {value}")
             setattr(self, name, value)
+        values.choice(self.currents, ("separate", "combined"), where, "currents")
+        conductance = population.cell_type == "IF_cond_exp"
+        if self.conductance_shift and not conductance:
+            raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
+        if self.currents == "combined" and (conductance or np.any(population.value("tau_syn_E")
+                                                                   != population.value("tau_syn_I"))):
+            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal tau_syn_E "
+                                  "and tau_syn_I")
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}

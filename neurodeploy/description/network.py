@@ -62,7 +62,7 @@ class Population:
                 values.check_range(value, where, f"synaptic_init.{receptor}", "", above=0)
         if self.arithmetic is not None:
             self.arithmetic = FixedPointLIF.from_dict(self.arithmetic, where)
-            self.arithmetic.validate(where)
+            self.arithmetic.validate(where, self)
 
     @property
     def cell(self) -> type[CellType]:

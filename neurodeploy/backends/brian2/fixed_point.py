@@ -72,7 +72,8 @@ def integer_membrane(population: Population) -> Membrane:
         drive = (f"truncated(syn_exc * (e_exc - v_int) / {shift}) + truncated(syn_inh * (e_inh - v_int) / {shift})")
     else:
         drive = "syn_exc - syn_inh"
-    wrap = "".join(f"""
+    combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
+    wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
         syn_{x} = nearest(syn_{x})
         syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in ("exc", "inh"))
 

@@ -26,8 +26,8 @@ from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
-from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, decay_table, stdp_units,
-                                                 stock_threshold)
+from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, before_first_decay, decay_table,
+                                                 stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
 
@@ -79,18 +79,18 @@ class LavaGraph:
     def _neurons(self, label: str, fixed: PopulationFixed):
         size = (self.network.size_of(label),)
         if label in self.stock:
-            inputs = {p.receptor for p in self.network.projections.values() if p.post == label}
-            du = fixed.du_inh if inputs == {"inhibitory"} else fixed.du_exc
+            du = fixed.du_inh if stock_receptor(self.network, label) == "inhibitory" else fixed.du_exc
             return LIF(shape=size, du=int(du[0]), dv=int(fixed.dv[0]), vth=stock_threshold(fixed.vth),
-                       bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp, u=fixed.u_exc - fixed.u_inh,
-                       v=fixed.v_init, name=f"population {label}")
+                       bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp,
+                       u=before_first_decay(fixed.u_exc - fixed.u_inh, du), v=fixed.v_init, name=f"population {label}")
         turnover, max_epochs = None, 1
         if label in self.network.turnovers:
             turnover = {"network": self.network.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
         parameters = dict(shape=size, du_exc=fixed.du_exc, du_inh=fixed.du_inh, dv=fixed.dv, bias_mant=fixed.bias_mant,
                           bias_exp=fixed.bias_exp, vth=fixed.vth, v_reset=fixed.v_reset,
-                          refractory_ticks=fixed.refractory_ticks, u_exc=fixed.u_exc, u_inh=fixed.u_inh,
+                          refractory_ticks=fixed.refractory_ticks, u_exc=before_first_decay(fixed.u_exc, fixed.du_exc),
+                          u_inh=before_first_decay(fixed.u_inh, fixed.du_inh),
                           v=fixed.v_init, turnover=turnover, max_epochs=max_epochs, name=f"population {label}")
         if fixed.conductance:
             return CondExpLIF(e_rev_exc=fixed.e_rev_exc, e_rev_inh=fixed.e_rev_inh,

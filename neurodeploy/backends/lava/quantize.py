@@ -116,6 +116,16 @@ def decay_code(tau, dt: float) -> np.ndarray:
     return np.rint(DECAY_UNITY * -np.expm1(-dt / np.asarray(tau, dtype=np.float64))).astype(np.int64)
 
 
+def before_first_decay(u_first: np.ndarray, du: np.ndarray) -> np.ndarray:
+    """The current to start a neuron from so that its first decay (truncated toward zero) leaves
+    ``u_first``: Lava's neurons decay u before they first use it, the semantics use the initial value
+    as given. (A decay of 0 cannot start from anything but 0: the design rules say so.)"""
+    keep = DECAY_UNITY - (np.asarray(du, dtype=np.int64) + 1)
+    u_first = np.asarray(u_first, dtype=np.int64)
+    magnitude = -(-np.abs(u_first) * DECAY_UNITY // np.maximum(keep, 1))
+    return np.where(keep > 0, np.sign(u_first) * magnitude, 0)
+
+
 def first_tick_mean(decay: np.ndarray) -> np.ndarray:
     """``(tau/dt)(1 - D)`` for the decay D the integers implement (``-(1 - D)/ln D``); 1 when D = 0."""
     decay = np.asarray(decay, dtype=np.float64)
@@ -266,8 +276,14 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         if fixed.conductance:
             parameters["e_rev_E"] = (v_rest + fixed.e_rev_exc / fixed.scale).tolist()
             parameters["e_rev_I"] = (v_rest + fixed.e_rev_inh / fixed.scale).tolist()
+        entry["synaptic_init"] = {"excitatory": fixed.init_exc.tolist(), "inhibitory": fixed.init_inh.tolist()}
+        combined = entry["label"] in stock  # Lava's LIF keeps one current: u_exc - u_inh, one decay
+        if combined:
+            parameters["tau_syn_E"] = parameters["tau_syn_I"] = parameters[
+                "tau_syn_I" if stock_receptor(network, entry["label"]) == "inhibitory" else "tau_syn_E"]
         entry["arithmetic"] = FixedPointLIF(v_unit=1.0 / fixed.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
-                                            conductance_shift=fixed.conductance_shift).to_dict()
+                                            conductance_shift=fixed.conductance_shift,
+                                            currents="combined" if combined else "separate").to_dict()
     for entry in data["projections"]:
         fixed = projections[entry["label"]]
         entry["weight"] = fixed.stored_weights.tolist()
@@ -285,6 +301,13 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
             entry["structural"] = with_rounded_weights(entry["structural"], initial,
                                                        entry.get("plasticity", {}).get("w_max"))
     return Network.from_dict(data)
+
+
+def stock_receptor(network: Network, label: str) -> str:
+    """The receptor whose decay Lava's LIF (one current) gives a population: the inhibitory one only
+    when all its input is inhibitory."""
+    inputs = {p.receptor for p in network.projections.values() if p.post == label}
+    return "inhibitory" if inputs == {"inhibitory"} else "excitatory"
 
 
 def stock_threshold(vth_units: np.ndarray) -> np.ndarray:

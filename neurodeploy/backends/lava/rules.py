@@ -17,6 +17,12 @@ MAX_REFRACTORY_TICKS = 255
 def check_semantics(network: Network) -> list[Finding]:
     """What the processes cannot compute, whatever the chip."""
     findings = []
+    if network.semantics.threshold != ">=":
+        findings.append(Finding("error", "semantics", "the loihi target's neurons spike when v >= vth: set threshold "
+                                "to '>='"))
+    if network.semantics.synaptic_init != "mean_first_tick":
+        findings.append(Finding("error", "semantics", "the loihi target's weights carry the first-tick mean of their "
+                                "current's decay: set synaptic_init to 'mean_first_tick'"))
     for population in network.populations.values():
         if population.synaptic_init is not None:
             findings.append(Finding("error", f"population '{population.label}'", "the loihi target's processes "
@@ -52,6 +58,10 @@ def check_fixed(network: Network, populations: dict[str, PopulationFixed], proje
         if np.any(decay_code(population.value("tau_m"), dt) >= DECAY_UNITY):
             findings.append(Finding("warning", subject, "tau_m is so short that V forgets everything within a tick; "
                                     "the 12-bit dv saturates at 4095"))
+        for state, du in ((fixed.u_exc, fixed.du_exc), (fixed.u_inh, fixed.du_inh)):
+            if np.any((state != 0) & (du >= DECAY_UNITY - 1)):
+                findings.append(Finding("warning", subject, "a synaptic state decays to 0 within a tick here, so its "
+                                        "non-zero initial value is lost: Lava's neurons decay it before first use"))
         if np.any(fixed.bias_exp > BIAS_EXPONENT_MAX):
             findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
                                     "exponent at this voltage scale: lower it"))
