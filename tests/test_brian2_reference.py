@@ -421,6 +421,12 @@ def test_fixed_point_arithmetic_is_validated():
         nd.Population("P", 1, arithmetic={"v_unit": 0.01, "conductance_shift": 3})
     with pytest.raises(nd.ValidationError, match="'combined' needs .* equal tau_syn_E and tau_syn_I"):
         nd.Population("P", 1, parameters={"tau_syn_I": 10.0}, arithmetic={"v_unit": 0.01, "currents": "combined"})
+    with pytest.raises(nd.ValidationError, match="input_limit.*inhibitory.*is required"):
+        nd.Population("P", 1, arithmetic={"kind": "accumulator", "input_limit": {"excitatory": 1.0}})
+    with pytest.raises(nd.ValidationError, match="kind.*must be one of 'fixed_point', 'accumulator'"):
+        nd.Population("P", 1, arithmetic={"kind": "float", "v_unit": 0.01})
+    accumulators = nd.Population("P", 1, arithmetic=nd.AccumulatorLIF({"excitatory": 2.0, "inhibitory": 1.0}))
+    assert nd.Population(**accumulators.to_dict()).to_dict() == accumulators.to_dict()
     population = nd.Population("P", 1, "IF_cond_exp", arithmetic={"v_unit": 0.01, "conductance_shift": 3})
     assert nd.Population(**{**population.to_dict()}).to_dict() == population.to_dict()
     loaded = nd.STDP.from_dict(nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, history=3)).to_dict(), "p")
@@ -463,4 +469,36 @@ def test_fixed_point_membrane_follows_its_stated_integers():
         trace.append(-65.0 + v / 64)
     assert spikes and min(trace) < -66.0
     assert result.spikes.ticks("P")[0].tolist() == spikes
+    assert result.traces["P"]["v"][:, 0].tolist() == trace
+
+
+def test_accumulator_membrane_follows_its_stated_integers():
+    # s16.15 accumulators (sPyNNaker's kernel as AccumulatorLIF states it), by hand in Python integers:
+    # products floored (// on the exact integer products), u0.32 decay and init, the input capped at
+    # 1 nA per tick (two spikes of 0.8 nA arrive together in tick 5), i_offset 0.5 nA.
+    net = nd.Network("accumulators")
+    net.spike_source("in", [[4.0], [4.0, 20.0]])
+    net.population("P", 1, parameters={"i_offset": 1.2}, arithmetic=nd.AccumulatorLIF(
+        input_limit={"excitatory": 1.0, "inhibitory": 1.0}))
+    net.project("in", "P", nd.AllToAll(), weight=0.8)
+    net.record("P", ["spikes", "v"])
+    result = run_reference(net, 40.0)
+    one = 32768
+    resistance, keep = round(one * 20.0), round(one * math.exp(-1 / 20))
+    decay, init = round(2 ** 32 * math.exp(-1 / 5)), round(2 ** 32 * 5 * (1 - math.exp(-1 / 5)))
+    v, s, held, spikes, trace = -65 * one, 0, 0, [], []
+    for tick in range(40):
+        arriving = {5: 1.6, 21: 0.8}.get(tick, 0.0)
+        s += round(one * min(arriving, 1.0)) * init // 2 ** 32
+        if held <= 0:
+            a = (s + round(one * 1.2)) * resistance // one - 65 * one
+            v = a - keep * (a - v) // one
+        else:
+            held -= 1
+        if v >= -50 * one:
+            spikes.append(tick)
+            v, held = -65 * one, 1
+        s = s * decay // 2 ** 32
+        trace.append(v / one)
+    assert spikes and result.spikes.ticks("P")[0].tolist() == spikes
     assert result.traces["P"]["v"][:, 0].tolist() == trace

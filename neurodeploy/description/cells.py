@@ -123,6 +123,7 @@ class FixedPointLIF:
     conductance_shift: int = 0
     currents: str = "separate"
 
+    KIND = "fixed_point"
     FIELDS = ("v_unit", "decay_bits", "state_bits", "conductance_shift", "currents")
 
     def validate(self, where: str, population):
@@ -145,11 +146,72 @@ class FixedPointLIF:
                                   "and tau_syn_I")
 
     def to_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.FIELDS}
+        return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
 
-    @classmethod
-    def from_dict(cls, data, where: str) -> "FixedPointLIF":
-        if isinstance(data, FixedPointLIF):
-            return data
-        values.check_keys(data, cls.FIELDS, f"{where} arithmetic", required=("v_unit",))
-        return cls(**data)
+
+@dataclass(eq=False)
+class AccumulatorLIF:
+    """Steps 1-4 of the semantics on signed fixed-point accumulators, as sPyNNaker's IF_curr_exp and
+    IF_cond_exp kernels compute them: the arithmetic as a declared meaning, so a float reference can
+    compute it spike for spike.
+
+    Quantities are 32-bit integers of ``2^-f`` (``f = fraction_bits``): V and the levels in mV
+    (``rint(2^f x)``), i_offset, the synaptic state ``s_x`` (nA, or ``weight_scale`` times uS), ``R =
+    rint(2^f tau_m / cm)`` and ``E = rint(2^f exp(-dt / tau_m))``; synaptic decays ``D_x = rint(2^32
+    exp(-dt / tau_x))`` and init factors ``c_x = rint(2^32 init_x)`` are fractions of 2^32. A product
+    ``a * b`` is ``floor(a b / 2^f)``; with a fraction of 2^32, ``floor(a d / 2^32)``. Per tick:
+
+    1. input: the weights arriving on a receptor, summed and capped at ``input_limit`` (the ring
+       buffer's), add ``floor(rint(2^f weight_scale w) c_x / 2^32)`` to ``s_x``;
+    2. integrate, if not refractory: ``I = s_exc - s_inh + i_offset``, or with conductances
+       ``g_x = floor(s_x / 2^conductance_shift)``, ``I = g_exc * (e_E - V) - (-g_inh) * (e_I - V) +
+       i_offset`` (V the tick's start); ``a = I * R + v_rest``, ``V = a - E * (a - V)``;
+    3. threshold and reset on the levels;
+    4. decay: ``s_x = floor(s_x D_x / 2^32)``.
+
+    Sums wrap at 32 bits (products do not: a chip's wrap there is reached only near the ends of its range).
+    """
+
+    input_limit: dict
+    fraction_bits: int = 15
+    weight_scale: float = 1.0
+    conductance_shift: int = 10
+
+    KIND = "accumulator"
+    FIELDS = ("input_limit", "fraction_bits", "weight_scale", "conductance_shift")
+
+    def validate(self, where: str, population):
+        where = f"{where} arithmetic"
+        values.check_keys(self.input_limit, population.cell.receptors, f"{where} input_limit",
+                          required=population.cell.receptors)
+        self.input_limit = {receptor: values.number(limit, None, where, f"input_limit.{receptor}")
+                            for receptor, limit in self.input_limit.items()}
+        for receptor, limit in self.input_limit.items():
+            values.check_range(limit, where, f"input_limit.{receptor}", "", above=0)
+        self.fraction_bits = values.integer(self.fraction_bits, where, "fraction_bits", minimum=0)
+        self.conductance_shift = values.integer(self.conductance_shift, where, "conductance_shift", minimum=0)
+        if self.fraction_bits > 20 or self.conductance_shift > 20:
+            raise ValidationError(where, "fraction_bits" if self.fraction_bits > 20 else "conductance_shift",
+                                  "must be at most 20")
+        self.weight_scale = values.number(self.weight_scale, None, where, "weight_scale")
+        values.check_range(self.weight_scale, where, "weight_scale", "", above=0)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
+
+
+MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, AccumulatorLIF)}
+
+
+def membrane_arithmetic(data, where: str):
+    """A population's ``arithmetic`` from its mapping (``kind``: fixed_point, the default, or accumulator)."""
+    if isinstance(data, tuple(MEMBRANE_ARITHMETICS.values())):
+        return data
+    if not isinstance(data, dict):
+        raise ValidationError(f"{where} arithmetic", None, f"expected a mapping, got {data!r}")
+    kind = values.choice(data.get("kind", FixedPointLIF.KIND), tuple(MEMBRANE_ARITHMETICS), f"{where} arithmetic",
+                         "kind")
+    cls = MEMBRANE_ARITHMETICS[kind]
+    fields = {key: value for key, value in data.items() if key != "kind"}
+    values.check_keys(fields, cls.FIELDS, f"{where} arithmetic", required=cls.FIELDS[:1])
+    return cls(**fields)

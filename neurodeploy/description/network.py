@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import CELL_TYPES, CellType, FixedPointLIF
+from neurodeploy.description.cells import CELL_TYPES, AccumulatorLIF, CellType, FixedPointLIF, membrane_arithmetic
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.semantics import Semantics
@@ -32,7 +32,8 @@ class Population:
     ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
     the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
     sets it (the targets compute their own and refuse it). ``arithmetic`` (optional,
-    :class:`FixedPointLIF`) declares that the neurons compute on a chip's integers, for the same use."""
+    :class:`FixedPointLIF` or :class:`AccumulatorLIF`) declares that the neurons compute on a chip's
+    integers, for the same use."""
 
     label: str
     size: int
@@ -40,7 +41,7 @@ class Population:
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
     synaptic_init: dict | None = None
-    arithmetic: FixedPointLIF | None = None
+    arithmetic: FixedPointLIF | AccumulatorLIF | None = None
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
@@ -61,7 +62,7 @@ class Population:
             for receptor, value in self.synaptic_init.items():
                 values.check_range(value, where, f"synaptic_init.{receptor}", "", above=0)
         if self.arithmetic is not None:
-            self.arithmetic = FixedPointLIF.from_dict(self.arithmetic, where)
+            self.arithmetic = membrane_arithmetic(self.arithmetic, where)
             self.arithmetic.validate(where, self)
 
     @property

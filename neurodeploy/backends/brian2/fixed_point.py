@@ -23,7 +23,7 @@ import numpy as np
 
 from neurodeploy.backends.brian2.context import REVERSAL, BuildContext, Membrane, connect_synapses
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.description import STDP, FixedPointSTDP, Network, Population, Projection
+from neurodeploy.description import STDP, AccumulatorLIF, FixedPointSTDP, Network, Population, Projection
 
 
 def memory_prefix(network: Network, projection: str) -> str:
@@ -45,7 +45,7 @@ def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
     """A trace kept to its signed width: wrapped (two's complement) or saturated."""
     half = 2 ** (arithmetic.trace_width - 1)
     if arithmetic.trace_overflow == "wrap":
-        return f"(({expression}) + {half}) % {2 * half} - {half}"
+        return f"((({expression}) + {half}) % {2 * half} - {half})"
     return f"clip({expression}, {-half}, {half - 1})"
 
 
@@ -63,6 +63,69 @@ NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float"
 
 
 def integer_membrane(population: Population) -> Membrane:
+    """The membrane on the integers the population's arithmetic declares."""
+    if isinstance(population.arithmetic, AccumulatorLIF):
+        return accumulator_membrane(population)
+    return relative_membrane(population)
+
+
+def _constants(*names: str) -> str:
+    return "".join(f"{name} : 1 (constant)\n" for name in names)
+
+
+def _wrap32(expression: str) -> str:
+    return f"((({expression}) + 2147483648.0) % 4294967296.0 - 2147483648.0)"
+
+
+def accumulator_membrane(population: Population) -> Membrane:
+    """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x``), 2 and 4 of
+    :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
+    arithmetic, cell = population.arithmetic, population.cell
+    one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
+    conductance = bool(REVERSAL[cell])
+    transfer = "".join(f"""
+        s_{x} = {_wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / 4294967296.0)")}
+        syn_{x} = 0""" for x in ("exc", "inh"))
+    if conductance:
+        current = (f"whole(whole(s_exc / {shift}) * {_wrap32('e_exc - v_bits')} / {one})"
+                   f" - whole(-whole(s_inh / {shift}) * {_wrap32('e_inh - v_bits')} / {one})")
+    else:
+        current = "s_exc - s_inh"
+
+    def initialise(group, population, semantics):
+        value = population.value
+        bits = lambda x: np.rint(one * np.asarray(x, dtype=np.float64))  # noqa: E731
+        group.lsb = 1.0 / one
+        group.v_bits, group.threshold_level, group.reset_level = bits(value("v")), bits(value("v_thresh")), bits(
+            value("v_reset"))
+        group.rest_bits, group.offset_bits = bits(value("v_rest")), bits(value("i_offset"))
+        group.resistance_bits = bits(value("tau_m") / value("cm"))
+        group.keep_m = bits(semantics.decay(value("tau_m")))
+        if conductance:
+            group.e_exc, group.e_inh = bits(value("e_rev_E")), bits(value("e_rev_I"))
+        for receptor, x, tau in (("excitatory", "exc", "tau_syn_E"), ("inhibitory", "inh", "tau_syn_I")):
+            setattr(group, f"s_{x}", bits(arithmetic.weight_scale * value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"d_{x}", np.rint(2.0 ** 32 * semantics.decay(value(tau))))
+            setattr(group, f"c_{x}", np.rint(2.0 ** 32 * population.init_factor(receptor, semantics)))
+            setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
+            setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
+    return Membrane(
+        "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + _constants(
+            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", "d_exc",
+            "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *(("e_exc", "e_inh") if conductance else ())),
+        ("v_bits", "threshold_level"), "v_bits = reset_level", transfer + f"""
+        integrating = int(refractory_left <= 0)
+        current = {_wrap32(f"{current} + offset_bits")}
+        a = {_wrap32(f"whole(current * resistance_bits / {one}) + rest_bits")}
+        integrated = {_wrap32(f"a - whole(keep_m * {_wrap32('a - v_bits')} / {one})")}
+        v_bits = integrated * integrating + v_bits * (1 - integrating)
+        refractory_left -= 1 - integrating
+        s_exc = whole(s_exc * d_exc / 4294967296.0)
+        s_inh = whole(s_inh * d_inh / 4294967296.0)
+        """, {"whole": WHOLE, "nearest": NEAREST}, initialise)
+
+
+def relative_membrane(population: Population) -> Membrane:
     """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first)."""
     arithmetic, cell = population.arithmetic, population.cell
     unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
@@ -95,17 +158,9 @@ def integer_membrane(population: Population) -> Membrane:
             setattr(group, f"syn_{x}", np.rint(u_scale * gain * value(f"{cell.synaptic_state}_{x}")))
             setattr(group, f"init_{x}", u_scale * gain * population.init_factor(receptor, semantics))
     return Membrane(
-        """
-        v_int : 1
-        v = v_rest + v_int * v_unit : 1
-        v_unit : 1 (constant)
-        threshold_level : 1 (constant)
-        reset_level : 1 (constant)
-        bias : 1 (constant)
-        keep_m : 1 (constant)
-        keep_exc : 1 (constant)
-        keep_inh : 1 (constant)
-        """ + ("e_exc : 1 (constant)\ne_inh : 1 (constant)\n" if conductance else ""),
+        "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + _constants(
+            "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh",
+            *(("e_exc", "e_inh") if conductance else ())),
         ("v_int", "threshold_level"), "v_int = reset_level", wrap + f"""
         integrating = int(refractory_left <= 0)
         integrated = clip(truncated(v_int * keep_m / {unity}) + {drive} + bias, {1 - half}, {half - 1})

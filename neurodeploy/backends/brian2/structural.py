@@ -73,8 +73,11 @@ class Rewiring:
             group.alive = turnover.alive.astype(float)
             born = self.engine.born.get(label)
             if born is not None:  # at rest, no synaptic current, not refractory
-                if "v_int" in group.variables:  # an integer membrane (FixedPointLIF): V - v_rest in units
+                if "v_int" in group.variables:  # FixedPointLIF: V - v_rest in units
                     group.v_int[born] = 0
+                elif "v_bits" in group.variables:  # AccumulatorLIF: V in units, its synaptic state apart
+                    group.v_bits[born] = group.rest_bits[born]
+                    group.s_exc[born] = group.s_inh[born] = 0.0
                 else:
                     group.v[born] = group.v_rest[born]
                 group.syn_exc[born] = group.syn_inh[born] = 0.0

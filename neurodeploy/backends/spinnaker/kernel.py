@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import (GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling, stdp_scale,
-                                                      weight_units, weights_from_units)
+from neurodeploy.backends.spinnaker.quantize import (CONDUCTANCE_SHIFT, GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling,
+                                                      stdp_scale, weight_units, weights_from_units)
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
 
@@ -41,7 +41,6 @@ def _per_neuron(function, *columns):
     return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
 
 
-CONDUCTANCE_SHIFT = 10  # input_type_conductance.h: g = syn >> 10 (syn holds 1024 g)
 
 
 class _Population:

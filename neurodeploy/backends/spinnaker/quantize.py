@@ -19,10 +19,11 @@ from scipy import special
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
-from neurodeploy.description import CELL_TYPES, FixedPointSTDP, Network
+from neurodeploy.description import CELL_TYPES, AccumulatorLIF, FixedPointSTDP, Network
 from neurodeploy.description.structural import with_rounded_weights
 
 RECEPTORS = ("excitatory", "inhibitory")
+CONDUCTANCE_SHIFT = 10  # input_type_conductance.h: g = syn >> 10 (syn holds 1024 g)
 SPIKES_PER_SECOND = 30.0  # sPyNNaker's default spikes_per_second: every source is assumed to fire at it
 RING_BUFFER_SIGMA = 5.0
 POISSON_SIGMA_SUMMATION_LIMIT = 3.0
@@ -208,8 +209,9 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
     """The network with the numbers the chip uses, for the float reference: weights as stored (16-bit
     units times the resolution), voltages, currents and STDP parameters rounded to s16.15, time
     constants re-derived from the on-chip decays (``exp(-dt/tau') = exp_TC``, ``tau_m'/cm' = R``,
-    ``exp(-dt/tau_syn') = decay``), the chip's own ``init`` as each population's ``synaptic_init`` and
-    STDP on the chip's integers (:func:`chip_stdp_arithmetic`). The neurons' own floors remain target-only."""
+    ``exp(-dt/tau_syn') = decay``), the chip's own ``init`` as each population's ``synaptic_init``, the
+    neurons on the chip's accumulators (AccumulatorLIF, with the ring buffers' caps) and STDP on its
+    integers (:func:`chip_stdp_arithmetic`)."""
     dt = network.semantics.dt
     data = network.to_dict()
 
@@ -239,6 +241,12 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         for name in population["initial_values"]:
             held = name.startswith(CELL_TYPES[population["cell_type"]].synaptic_state)
             population["initial_values"][name] = rounded(population["initial_values"][name], scale if held else 1.0)
+    for population in data["populations"]:
+        receptors = scaling[population["label"]]
+        population["arithmetic"] = AccumulatorLIF(
+            input_limit={name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, receptors)},
+            fraction_bits=fp.FRACTION_BITS, weight_scale=GLOBAL_WEIGHT_SCALE[population["cell_type"]],
+            conductance_shift=CONDUCTANCE_SHIFT).to_dict()
     for projection in data["projections"]:
         if projection["label"] not in graph.projections:
             continue
