@@ -6,6 +6,7 @@ import pytest
 
 import neurodeploy as nd
 from neurodeploy.backends import make_backend
+from neurodeploy.catalog import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -18,7 +19,6 @@ def run_reference(network, duration_ms, **options):
 def conductance_feedforward(duration_ms: float) -> nd.Network:
     """The feed-forward benchmark with IF_cond_exp neurons, each weight the conductance that drives the
     same current at -60 mV (E_rev_E 0 mV)."""
-    from neurodeploy.catalog import load_model
     data = load_model("feedforward-poisson", {"duration_ms": duration_ms}).network.to_dict()
     population = data["populations"][0]
     population.update(cell_type="IF_cond_exp", initial_values={"v": population["initial_values"]["v"]})
@@ -79,3 +79,23 @@ def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
     net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)
     net.record("P")
     return net
+
+
+def feedforward_variant(variant: str) -> nd.Network:
+    """200 LIF driven by 100 Poisson sources at 10 Hz for 2 s, excited and inhibited, starting with
+    synaptic current: "stock" (no refractory period, reset to rest, one current decay: Lava's own LIF
+    runs it), "own" (an inhibitory current decaying to 0 within a tick on Lava) or "conductance"."""
+    network = conductance_feedforward(2000.0) if variant == "conductance" else load_model(
+        "feedforward-poisson", {"duration_ms": 2000.0}).network
+    data = network.to_dict()
+    population = data["populations"][0]
+    state = "gsyn" if variant == "conductance" else "isyn"
+    population["initial_values"][f"{state}_exc"] = 0.004 if variant == "conductance" else 0.3
+    if variant == "stock":
+        population["parameters"].update(tau_refrac=0.0, v_reset=-65.0)
+    if variant == "own":
+        population["parameters"].update(tau_syn_I=0.1)
+    inhibition = {**data["projections"][0], "label": "inputs-|neurons", "receptor": "inhibitory"}
+    inhibition["weight"] = (np.asarray(inhibition["weight"]) * (0.3 if variant == "own" else 0.2)).tolist()
+    data["projections"].append(inhibition)
+    return nd.Network.from_dict(data)

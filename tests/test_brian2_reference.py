@@ -475,7 +475,7 @@ def test_fixed_point_membrane_follows_its_stated_integers():
 def test_accumulator_membrane_follows_its_stated_integers():
     # s16.15 accumulators (sPyNNaker's kernel as AccumulatorLIF states it), by hand in Python integers:
     # products floored (// on the exact integer products), u0.32 decay and init, the input capped at
-    # 1 nA per tick (two spikes of 0.8 nA arrive together in tick 5), i_offset 0.5 nA.
+    # 1 nA per tick (two spikes of 0.8 nA arrive together in tick 5), i_offset 1.2 nA.
     net = nd.Network("accumulators")
     net.spike_source("in", [[4.0], [4.0, 20.0]])
     net.population("P", 1, parameters={"i_offset": 1.2}, arithmetic=nd.AccumulatorLIF(

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import ROOT, SHARED, conductance_feedforward, random_plastic_network, run_reference, stdp_pair_network
+from conftest import (ROOT, SHARED, feedforward_variant, random_plastic_network, run_reference,
+                      stdp_pair_network)
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
@@ -227,31 +228,11 @@ def test_lava_reproduces_the_hardware_recordings(name):
         assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
 
 
-def feedforward(variant: str) -> nd.Network:
-    """200 LIF driven by 100 Poisson sources at 10 Hz for 2 s, excited and inhibited, starting with
-    synaptic current: on Lava's stock LIF (no refractory period, reset to rest, one current decay),
-    our CurrExpLIF (with an inhibitory current that decays to 0 within a tick), or our CondExpLIF."""
-    network = conductance_feedforward(2000.0) if variant == "conductance" else load_model(
-        "feedforward-poisson", {"duration_ms": 2000.0}).network
-    data = network.to_dict()
-    population = data["populations"][0]
-    state = "gsyn" if variant == "conductance" else "isyn"
-    population["initial_values"][f"{state}_exc"] = 0.004 if variant == "conductance" else 0.3
-    if variant == "stock":
-        population["parameters"].update(tau_refrac=0.0, v_reset=-65.0)
-    if variant == "own":
-        population["parameters"].update(tau_syn_I=0.1)
-    inhibition = {**data["projections"][0], "label": "inputs-|neurons", "receptor": "inhibitory"}
-    inhibition["weight"] = (np.asarray(inhibition["weight"]) * (0.3 if variant == "own" else 0.2)).tolist()
-    data["projections"].append(inhibition)
-    return nd.Network.from_dict(data)
-
-
 @pytest.mark.parametrize("variant", ["stock", "own", "conductance"])
 def test_feedforward_is_the_quantization_aware_reference(variant):
     # The reference on Lava's numbers and integers (FixedPointLIF) fires every spike in Lava's tick
     # (with a float membrane: 99.7% in the same tick, 99.6% with conductances).
-    network = feedforward(variant)
+    network = feedforward_variant(variant)
     lowered = lower(network)
     assert (lowered.stock == {"neurons"}) == (variant == "stock")
     reference = run_reference(lowered.reference_network(), 2000.0)

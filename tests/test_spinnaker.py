@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import ROOT, SHARED, conductance_feedforward, random_plastic_network, run_reference, stdp_pair_network
+from conftest import (ROOT, SHARED, feedforward_variant, random_plastic_network, run_reference,
+                      stdp_pair_network)
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
@@ -284,13 +285,13 @@ def test_spinnaker_backend_reproduces_the_hardware_recordings(name):
         assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
 
 
-@pytest.mark.parametrize("conductance", [False, True])
-def test_feedforward_is_the_quantization_aware_reference(conductance):
+@pytest.mark.parametrize("variant", ["own", "conductance"])
+def test_feedforward_is_the_quantization_aware_reference(variant):
     # The reference on the chip's numbers and accumulators (AccumulatorLIF: floored products, u0.32
     # decays, g = s >> 10, the ring buffer's cap) has the emulation's every spike and every V, bit for
-    # bit. (With a float membrane: 99.8% in the same tick; 96% with conductances, whose g the chip floors.)
-    network = conductance_feedforward(2000.0) if conductance else load_model(
-        "feedforward-poisson", {"duration_ms": 2000.0}).network  # 200 LIF, 100 Poisson sources at 10 Hz
+    # bit, with excitation, inhibition and initial synaptic state. (With a float membrane: 99.8% in the
+    # same tick; 96% with conductances, whose g the chip floors.)
+    network = feedforward_variant(variant)
     network.record("neurons", ("spikes", "v"))
     graph = lower(network)
     reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 2000.0)
@@ -298,6 +299,20 @@ def test_feedforward_is_the_quantization_aware_reference(conductance):
     assert sum(len(t) for t in reference.spikes.ticks("neurons")) > 4000
     assert [t.tolist() for t in target.spikes.ticks("neurons")] == [t.tolist() for t in reference.spikes.ticks("neurons")]
     assert np.array_equal(target.traces["neurons"]["v"], reference.traces["neurons"]["v"])
+
+
+def test_the_reference_holds_refractory_periods_for_the_chips_tick_count():
+    # dt = 0.3 ms is 9830/32768 on chip: tau_refrac 0.6 ms is 3 ticks there (ceil of 2.0001), 2 in float.
+    net = nd.Network("refractory", semantics=nd.Semantics(dt=0.3))
+    net.population("P", 1, parameters={"i_offset": 3.0, "tau_refrac": 0.6})
+    net.record("P", ("spikes", "v"))
+    graph = lower(net)
+    reference = run_reference(quantization_aware(net, graph, ring_buffer_scaling(graph)), 30.0)
+    target = run_spinnaker(net, 30.0)
+    assert fp.refractory_ticks(0.6, 0.3) == 3
+    assert len(target.spikes.ticks("P")[0]) > 3
+    assert target.spikes.ticks("P")[0].tolist() == reference.spikes.ticks("P")[0].tolist()
+    assert np.array_equal(target.traces["P"]["v"], reference.traces["P"]["v"])
 
 
 @pytest.mark.parametrize("seed, dependence, delay, cell", [

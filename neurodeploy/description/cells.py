@@ -169,7 +169,8 @@ class AccumulatorLIF:
     3. threshold and reset on the levels;
     4. decay: ``s_x = floor(s_x D_x / 2^32)``.
 
-    Sums wrap at 32 bits (products do not: a chip's wrap there is reached only near the ends of its range).
+    Sums wrap at 32 bits (products do not: a chip's wrap there is reached only near the ends of its
+    range; a reference computes them exactly below 2^53, that is for states below about 2^21 units).
     """
 
     input_limit: dict

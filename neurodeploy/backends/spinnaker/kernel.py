@@ -41,8 +41,6 @@ def _per_neuron(function, *columns):
     return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
 
 
-
-
 class _Population:
     def __init__(self, population, dt: float, shifts: tuple[int, int], slots: int):
         value = population.value

@@ -233,8 +233,12 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         for name, receptor in (("tau_syn_E", "excitatory"), ("tau_syn_I", "inhibitory")):
             tau = np.asarray(parameters[name], dtype=np.float64)
             decay, init = np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(tau)
-            parameters[name] = np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), tau).tolist()
+            # A decay of 0 on chip: a time constant so short that exp(-dt/tau) is 0 in float64 too.
+            parameters[name] = np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), dt / 1000.0).tolist()
             population["synaptic_init"][receptor] = np.maximum(init / 2.0 ** 32, 2.0 ** -32).tolist()
+        refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
+            np.asarray(parameters["tau_refrac"], dtype=np.float64))
+        parameters["tau_refrac"] = (refractory * dt).tolist()  # the chip's count of ticks, from its s16.15 quotient
         for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "e_rev_E", "e_rev_I"):
             if name in parameters:
                 parameters[name] = rounded(parameters[name])
