@@ -132,10 +132,7 @@ class FixedPointLIF:
         self.v_unit = values.number(self.v_unit, "mV", where, "v_unit")
         values.check_range(self.v_unit, where, "v_unit", "mV", above=0)
         for name, lowest, highest in (("decay_bits", 1, 16), ("state_bits", 2, 32), ("conductance_shift", 0, 31)):
-            value = values.integer(getattr(self, name), where, name, minimum=lowest)
-            if value > highest:
-                raise ValidationError(where, name, f"must be at most {highest}, got {value}")
-            setattr(self, name, value)
+            setattr(self, name, values.integer(getattr(self, name), where, name, minimum=lowest, maximum=highest))
         values.choice(self.currents, ("separate", "combined"), where, "currents")
         conductance = population.cell_type == "IF_cond_exp"
         if self.conductance_shift and not conductance:
@@ -189,11 +186,9 @@ class AccumulatorLIF:
                             for receptor, limit in self.input_limit.items()}
         for receptor, limit in self.input_limit.items():
             values.check_range(limit, where, f"input_limit.{receptor}", "", above=0)
-        self.fraction_bits = values.integer(self.fraction_bits, where, "fraction_bits", minimum=0)
-        self.conductance_shift = values.integer(self.conductance_shift, where, "conductance_shift", minimum=0)
-        if self.fraction_bits > 20 or self.conductance_shift > 20:
-            raise ValidationError(where, "fraction_bits" if self.fraction_bits > 20 else "conductance_shift",
-                                  "must be at most 20")
+        self.fraction_bits = values.integer(self.fraction_bits, where, "fraction_bits", minimum=0, maximum=20)
+        self.conductance_shift = values.integer(self.conductance_shift, where, "conductance_shift", minimum=0,
+                                                maximum=20)
         self.weight_scale = values.number(self.weight_scale, None, where, "weight_scale")
         values.check_range(self.weight_scale, where, "weight_scale", "", above=0)
 

@@ -146,10 +146,7 @@ class FixedPointSTDP:
         values.check_range(self.weight_lsb, where, "weight_lsb", "", above=0)
         self.units(self.weight_step, where, "weight_step")
         for name, largest in self.LARGEST.items():
-            value = values.integer(getattr(self, name), where, name, minimum=1)
-            if value > largest:
-                raise ValidationError(where, name, f"must be at most {largest}, got {value}")
-            setattr(self, name, value)
+            setattr(self, name, values.integer(getattr(self, name), where, name, minimum=1, maximum=largest))
         for name, options in FIXED_POINT_OPTIONS.items():
             values.choice(getattr(self, name), options, where, name)
         for name in ("weight_signed", "potentiate_tick_zero"):

@@ -140,7 +140,7 @@ def _weight_unit(value, where: str, field: str) -> str | None:
     return None
 
 
-def integer(value, where: str, field: str, minimum: int | None = None) -> int:
+def integer(value, where: str, field: str, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -149,6 +149,8 @@ def integer(value, where: str, field: str, minimum: int | None = None) -> int:
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValidationError(where, field, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValidationError(where, field, f"must be at most {maximum}, got {value}")
     return value
 
 

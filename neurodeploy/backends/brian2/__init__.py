@@ -75,7 +75,7 @@ class Brian2Backend(Backend):
                 plastic[projection.label] = synapses
         rewiring = None
         if structural or network.turnovers:
-            rewiring = Rewiring(network, structural, groups, context.clock)
+            rewiring = Rewiring(network, structural, groups, context.clock, context.at_rest)
             objects += rewiring.objects
         spike_monitors, v_monitors = {}, {}
         for label, variables in network.recordings.items():

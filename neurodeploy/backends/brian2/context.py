@@ -1,7 +1,7 @@
 """What every Brian2 lowering function gets, the one way synapses are connected, and the cell types' input."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import brian2 as b2
 import numpy as np
@@ -16,6 +16,8 @@ class BuildContext:
     """The simulation step: the network's dt (discrete mode) or the physics step."""
     clock: b2.Clock
     """One clock of that step for every object."""
+    at_rest: dict = field(default_factory=dict)
+    """Per population lowered, its membrane's state at rest (``Membrane.at_rest``), for revived neurons."""
 
 
 def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projection) -> Connections:
@@ -25,6 +27,14 @@ def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projec
     if not (np.array_equal(synapses.i[:], connections.pre) and np.array_equal(synapses.j[:], connections.post)):
         raise RuntimeError("Brian2 reordered synapses; per-synapse values would be misassigned")
     return connections
+
+
+RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}  # syn_exc, init_exc, ... per receptor
+
+
+def constants(*names: str) -> str:
+    """Brian2 declarations of per-neuron (or per-synapse) constants."""
+    return "".join(f"{name} : 1 (constant)\n" for name in names)
 
 
 # Per cell type, the input current of the membrane equation. Groups hold the synaptic state as
@@ -50,3 +60,4 @@ class Membrane:
     update: str
     namespace: dict
     initialise: object  # (group, population, semantics) -> None
+    at_rest: dict  # variable -> expression: the membrane at rest, besides no synaptic input, not refractory

@@ -11,8 +11,8 @@ import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import (DRIVE, REVERSAL, BuildContext, Membrane, connect_synapses,
-                                                set_synaptic_state)
+from neurodeploy.backends.brian2.context import (DRIVE, RECEPTOR_VARIABLE, REVERSAL, BuildContext, Membrane,
+                                                connect_synapses, constants, set_synaptic_state)
 from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, integer_membrane, memory_equations,
                                                     post_memories, remember_spikes)
 from neurodeploy.backends.brian2.structural import connect_candidates
@@ -20,8 +20,6 @@ from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Proj
 
 POPULATIONS = LoweringRegistry("brian2 (discrete)")
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
-
-RECEPTOR_VARIABLE = {"excitatory": "exc", "inhibitory": "inh"}
 
 
 def float_membrane(population: Population) -> Membrane:
@@ -37,19 +35,11 @@ def float_membrane(population: Population) -> Membrane:
         group.decay_m = semantics.decay(value("tau_m"))
         group.decay_exc = semantics.decay(value("tau_syn_E"))
         group.decay_inh = semantics.decay(value("tau_syn_I"))
-        group.init_exc = population.init_factor("excitatory", semantics)
-        group.init_inh = population.init_factor("inhibitory", semantics)
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
     return Membrane(
-        """
-        v : 1
-        v_reset : 1 (constant)
-        v_thresh : 1 (constant)
-        i_offset : 1 (constant)
-        resistance : 1 (constant)
-        decay_m : 1 (constant)
-        decay_exc : 1 (constant)
-        decay_inh : 1 (constant)
-        """ + "".join(f"{reversal} : 1 (constant)\n" for reversal in REVERSAL[cell]),
+        "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh",
+                              *REVERSAL[cell]),
         ("v", "v_thresh"), "v = v_reset", f"""
         integrating = int(refractory_left <= 0)
         a = ({DRIVE[cell]}) * resistance + v_rest
@@ -57,7 +47,7 @@ def float_membrane(population: Population) -> Membrane:
         refractory_left -= 1 - integrating
         syn_exc *= decay_exc
         syn_inh *= decay_inh
-        """, {}, initialise)
+        """, {}, initialise, {"v": "v_rest"})
 
 
 @POPULATIONS.register(IFCurrExp)
@@ -91,6 +81,7 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
     group.v_rest = population.value("v_rest")
     group.refractory_ticks = semantics.refractory_ticks(population.value("tau_refrac"))
     membrane.initialise(group, population, semantics)
+    context.at_rest[population.label] = membrane.at_rest
     update = group.run_regularly(membrane.update, when="groups", name=f"{name}_update")
     return group, [update]
 

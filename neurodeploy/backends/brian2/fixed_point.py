@@ -21,7 +21,8 @@ from __future__ import annotations
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends.brian2.context import REVERSAL, BuildContext, Membrane, connect_synapses
+from neurodeploy.backends.brian2.context import (RECEPTOR_VARIABLE, REVERSAL, BuildContext, Membrane, connect_synapses,
+                                                constants)
 from neurodeploy.backends.brian2.structural import connect_candidates
 from neurodeploy.description import STDP, AccumulatorLIF, FixedPointSTDP, Network, Population, Projection
 
@@ -41,22 +42,32 @@ def memory_equations(prefix: str, rule: STDP) -> str:
         + f"{prefix}_n : 1\n"
 
 
+def _signed_wrap(expression: str, bits: int) -> str:
+    """Two's complement wrap to ``bits`` (float literals: Brian2 would read large integers as int32)."""
+    half = float(2 ** (bits - 1))
+    return f"((({expression}) + {half}) % {2 * half} - {half})"
+
+
 def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
     """A trace kept to its signed width: wrapped (two's complement) or saturated."""
-    half = 2 ** (arithmetic.trace_width - 1)
     if arithmetic.trace_overflow == "wrap":
-        return f"((({expression}) + {half}) % {2 * half} - {half})"
+        return _signed_wrap(expression, arithmetic.trace_width)
+    half = 2 ** (arithmetic.trace_width - 1)
     return f"clip({expression}, {-half}, {half - 1})"
 
 
 def _stored(arithmetic: FixedPointSTDP) -> str:
     """The weight's whole steps as the store keeps them, wrapped to weight_bits."""
-    full = 2 ** arithmetic.weight_bits
     if arithmetic.weight_signed:
-        return f"((whole(w_acc / step) + {full // 2}) % {full} - {full // 2})"
-    return f"(whole(w_acc / step) % {full})"
+        return _signed_wrap("whole(w_acc / step)", arithmetic.weight_bits)
+    return f"(whole(w_acc / step) % {float(2 ** arithmetic.weight_bits)})"
 
 
+def _wrap32(expression: str) -> str:
+    return _signed_wrap(expression, 32)
+
+
+FRACTION_32 = float(2 ** 32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
 WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
@@ -69,14 +80,6 @@ def integer_membrane(population: Population) -> Membrane:
     return relative_membrane(population)
 
 
-def _constants(*names: str) -> str:
-    return "".join(f"{name} : 1 (constant)\n" for name in names)
-
-
-def _wrap32(expression: str) -> str:
-    return f"((({expression}) + 2147483648.0) % 4294967296.0 - 2147483648.0)"
-
-
 def accumulator_membrane(population: Population) -> Membrane:
     """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x``), 2 and 4 of
     :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
@@ -84,8 +87,8 @@ def accumulator_membrane(population: Population) -> Membrane:
     one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
     conductance = bool(REVERSAL[cell])
     transfer = "".join(f"""
-        s_{x} = {_wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / 4294967296.0)")}
-        syn_{x} = 0""" for x in ("exc", "inh"))
+        s_{x} = {_wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / {FRACTION_32})")}
+        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
     if conductance:
         current = (f"whole(whole(s_exc / {shift}) * {_wrap32('e_exc - v_bits')} / {one})"
                    f" - whole(-whole(s_inh / {shift}) * {_wrap32('e_inh - v_bits')} / {one})")
@@ -103,14 +106,14 @@ def accumulator_membrane(population: Population) -> Membrane:
         group.keep_m = bits(semantics.decay(value("tau_m")))
         if conductance:
             group.e_exc, group.e_inh = bits(value("e_rev_E")), bits(value("e_rev_I"))
-        for receptor, x, tau in (("excitatory", "exc", "tau_syn_E"), ("inhibitory", "inh", "tau_syn_I")):
+        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), ("tau_syn_E", "tau_syn_I")):
             setattr(group, f"s_{x}", bits(arithmetic.weight_scale * value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(2.0 ** 32 * semantics.decay(value(tau))))
-            setattr(group, f"c_{x}", np.rint(2.0 ** 32 * population.init_factor(receptor, semantics)))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(value(tau))))
+            setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
             setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
             setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
     return Membrane(
-        "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + _constants(
+        "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
             "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", "d_exc",
             "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *(("e_exc", "e_inh") if conductance else ())),
         ("v_bits", "threshold_level"), "v_bits = reset_level", transfer + f"""
@@ -120,9 +123,9 @@ def accumulator_membrane(population: Population) -> Membrane:
         integrated = {_wrap32(f"a - whole(keep_m * {_wrap32('a - v_bits')} / {one})")}
         v_bits = integrated * integrating + v_bits * (1 - integrating)
         refractory_left -= 1 - integrating
-        s_exc = whole(s_exc * d_exc / 4294967296.0)
-        s_inh = whole(s_inh * d_inh / 4294967296.0)
-        """, {"whole": WHOLE, "nearest": NEAREST}, initialise)
+        s_exc = whole(s_exc * d_exc / {FRACTION_32})
+        s_inh = whole(s_inh * d_inh / {FRACTION_32})
+        """, {"whole": WHOLE, "nearest": NEAREST}, initialise, {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0"})
 
 
 def relative_membrane(population: Population) -> Membrane:
@@ -138,7 +141,7 @@ def relative_membrane(population: Population) -> Membrane:
     combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
     wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
         syn_{x} = nearest(syn_{x})
-        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in ("exc", "inh"))
+        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in RECEPTOR_VARIABLE.values())
 
     def initialise(group, population, semantics):
         value, scale = population.value, 1.0 / arithmetic.v_unit
@@ -154,11 +157,11 @@ def relative_membrane(population: Population) -> Membrane:
             setattr(group, variable, np.rint(scale * (value(name) - value("v_rest"))))
         group.bias = np.rint(scale * gain * value("i_offset"))
         u_scale = 2.0 ** arithmetic.conductance_shift if conductance else scale
-        for receptor, x in (("excitatory", "exc"), ("inhibitory", "inh")):
+        for receptor, x in RECEPTOR_VARIABLE.items():
             setattr(group, f"syn_{x}", np.rint(u_scale * gain * value(f"{cell.synaptic_state}_{x}")))
             setattr(group, f"init_{x}", u_scale * gain * population.init_factor(receptor, semantics))
     return Membrane(
-        "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + _constants(
+        "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + constants(
             "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh",
             *(("e_exc", "e_inh") if conductance else ())),
         ("v_int", "threshold_level"), "v_int = reset_level", wrap + f"""
@@ -168,7 +171,7 @@ def relative_membrane(population: Population) -> Membrane:
         refractory_left -= 1 - integrating
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
-        """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise)
+        """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise, {"v_int": "0"})
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
@@ -204,7 +207,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     network, rule = context.network, projection.plasticity
     arithmetic = rule.arithmetic
     memory = memory_prefix(network, projection.label)
-    receptor = {"excitatory": "exc", "inhibitory": "inh"}[projection.receptor]
+    receptor = RECEPTOR_VARIABLE[projection.receptor]
     structural = projection.structural is not None
     one, unity, history = 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits, arithmetic.history
     where = f"projection '{projection.label}' stdp arithmetic"

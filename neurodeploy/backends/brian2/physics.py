@@ -6,7 +6,8 @@ from __future__ import annotations
 import brian2 as b2
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import DRIVE, REVERSAL, BuildContext, connect_synapses, set_synaptic_state
+from neurodeploy.backends.brian2.context import (DRIVE, RECEPTOR_VARIABLE, REVERSAL, BuildContext, connect_synapses,
+                                                set_synaptic_state)
 from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
 
 POPULATIONS = LoweringRegistry("brian2 (physics)")
@@ -42,7 +43,7 @@ def lif_group(population: Population, context: BuildContext, name: str) -> tuple
 
 @PROJECTIONS.register(type(None))
 def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
-    receptor = "exc" if projection.receptor == "excitatory" else "inh"
+    receptor = RECEPTOR_VARIABLE[projection.receptor]
     synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"syn_{receptor}_post += w",
                            clock=context.clock, name=name, namespace={})
     network = context.network

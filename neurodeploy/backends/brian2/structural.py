@@ -27,8 +27,9 @@ def connect_candidates(synapses: b2.Synapses, network: Network, projection: Proj
 class Rewiring:
     """The engine driven from Brian2: previous tick's spikes from monitors, events applied to flags."""
 
-    def __init__(self, network: Network, synapses: dict[str, b2.Synapses], groups: dict, clock: b2.Clock):
-        self.network, self.synapses, self.clock = network, synapses, clock
+    def __init__(self, network: Network, synapses: dict[str, b2.Synapses], groups: dict, clock: b2.Clock,
+                 at_rest: dict):
+        self.network, self.synapses, self.clock, self.at_rest = network, synapses, clock, at_rest
         self.engine = StructuralEngine.for_network(network)
         self.groups = groups
         labels = {getattr(network.projections[label], end) for label in self.engine.projections
@@ -73,13 +74,8 @@ class Rewiring:
             group.alive = turnover.alive.astype(float)
             born = self.engine.born.get(label)
             if born is not None:  # at rest, no synaptic current, not refractory
-                if "v_int" in group.variables:  # FixedPointLIF: V - v_rest in units
-                    group.v_int[born] = 0
-                elif "v_bits" in group.variables:  # AccumulatorLIF: V in units, its synaptic state apart
-                    group.v_bits[born] = group.rest_bits[born]
-                    group.s_exc[born] = group.s_inh[born] = 0.0
-                else:
-                    group.v[born] = group.v_rest[born]
+                for variable, expression in self.at_rest[label].items():
+                    getattr(group, variable)[born] = expression
                 group.syn_exc[born] = group.syn_inh[born] = 0.0
                 group.refractory_left[born] = 0
         for event in events:
