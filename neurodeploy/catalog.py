@@ -11,6 +11,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -18,8 +19,8 @@ from typing import Callable
 
 import yaml
 
-from neurodeploy.description import Network, io
-from neurodeploy.errors import ValidationError
+from neurodeploy.description import Network, io, values
+from neurodeploy.errors import NeurodeployError, ValidationError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -43,9 +44,22 @@ def _models_package() -> ModuleType:
     return package
 
 
+def _failure(error: BaseException) -> str:
+    """An exception from user code in one line: its type and first line (``SystemExit`` says its code)."""
+    if isinstance(error, SystemExit):
+        return f"sys.exit({error.code!r})"
+    text = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _import_model(path: Path) -> ModuleType:
     _models_package()
-    return importlib.import_module(f"{MODELS_PACKAGE}.{path.stem}")
+    name = f"{MODELS_PACKAGE}.{path.stem}"
+    try:
+        return importlib.import_module(name)
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        raise ValidationError(f"model file '{path}'", None, f"cannot be imported: {_failure(error)}") from None
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -56,7 +70,11 @@ def _import_file(path: Path) -> ModuleType:
         raise ValidationError(f"model file '{path}'", None, "cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        raise ValidationError(f"model file '{path}'", None, f"cannot be imported: {_failure(error)}") from None
     return module
 
 
@@ -80,9 +98,14 @@ def model_families() -> dict[str, ModelFamily]:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if path.name.startswith("_"):
                 continue
-            module = _import_model(path)
+            try:
+                module = _import_model(path)
+            except ValidationError as error:
+                # One broken file must not take every model down: it is left out, and said so.
+                print(f"warning: {error} (skipped)", file=sys.stderr)
+                continue
             name = getattr(module, "NAME", None)
-            if name is None or not callable(getattr(module, "build", None)) or name in families:
+            if not isinstance(name, str) or not callable(getattr(module, "build", None)) or name in families:
                 continue
             summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
             families[name] = ModelFamily(name, summary, path, module)
@@ -119,7 +142,43 @@ def parse_parameters(pairs) -> dict:
     return parameters
 
 
-def _call_builder(builder: Callable, parameters: dict, what: str) -> Network:
+SCALAR_TYPES = (bool, int, float, str)
+
+
+def _declared_types(parameter: inspect.Parameter, hints: dict) -> tuple[set, bool]:
+    """The scalar types a builder parameter declares (annotation, else the default's type) and whether
+    None is allowed; no types when it declares none of them (lists, arrays: passed as given)."""
+    annotation = hints.get(parameter.name, inspect.Parameter.empty)
+    if annotation is inspect.Parameter.empty:
+        default = parameter.default
+        return ({type(default)} if type(default) in SCALAR_TYPES else set()), default is None
+    options = typing.get_args(annotation) or (annotation,)
+    return {t for t in options if t in SCALAR_TYPES}, type(None) in options or parameter.default is None
+
+
+def typed_parameter(value, types: set, optional: bool, where: str, key: str):
+    """``value`` as the type the builder declares: numbers written as text (YAML 1.1 reads ``2e2`` as a
+    string) become floats, integers stay integers, anything else is refused."""
+    if not types or (optional and value is None):
+        return value
+    if bool in types and isinstance(value, bool):
+        return value
+    if float in types:
+        return values.number(value, None, where, key)
+    if int in types:
+        number = values.number(value, None, where, key) if isinstance(value, str) else value
+        return values.integer(number, where, key)
+    if str in types and isinstance(value, str):
+        return value
+    if types == {bool}:
+        return values.boolean(value, where, key)
+    names = " or ".join(sorted(t.__name__ for t in types))
+    raise ValidationError(where, key, f"expected {names}, got {value!r}"[:200])
+
+
+def _call_builder(builder: Callable, parameters: dict, what: str, source: str, trusted: bool) -> Network:
+    """Call a builder on parameters checked against its signature. A builder that is not the
+    repository's own (``trusted``) and raises is bad input: one line naming it and the exception."""
     signature = inspect.signature(builder)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     if not accepts_any:
@@ -127,7 +186,23 @@ def _call_builder(builder: Callable, parameters: dict, what: str) -> Network:
             if key not in signature.parameters:
                 accepted = ", ".join(signature.parameters) or "none"
                 raise ValidationError("option --param", key, f"{what} has no such parameter (accepted: {accepted})")
-    network = builder(**parameters)
+    try:
+        hints = typing.get_type_hints(builder)
+    except Exception:  # an annotation that does not evaluate: fall back on the defaults' types
+        hints = {}
+    for key, value in parameters.items():
+        if key in signature.parameters:
+            types, optional = _declared_types(signature.parameters[key], hints)
+            parameters[key] = typed_parameter(value, types, optional, f"{what} parameters", key)
+    try:
+        network = builder(**parameters)
+    except NeurodeployError:
+        raise
+    except (Exception, SystemExit) as error:
+        if trusted and not isinstance(error, SystemExit):
+            raise
+        raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
+                              f"failed: {_failure(error)}") from None
     if not isinstance(network, Network):
         raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
     return network.validate()
@@ -166,7 +241,8 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
         name, source, builder, family = _resolve_builder(reference)
         if seed is not None and "seed" in inspect.signature(builder).parameters and "seed" not in parameters:
             parameters["seed"] = seed
-        network = _call_builder(builder, parameters, f"model '{name}'")
+        trusted = Path(source).resolve().parent == REPOSITORY / "models"
+        network = _call_builder(builder, parameters, f"model '{name}'", source, trusted)
         bound = inspect.signature(builder).bind_partial(**parameters)
         bound.apply_defaults()
         arguments = dict(bound.arguments)

@@ -26,7 +26,7 @@ class SpinnakerBackend(Backend):
         errors = [finding for finding in check_semantics(network) if finding.level == "error"]
         if errors:
             raise BackendError("; ".join(str(finding) for finding in errors))
-        ticks = network.semantics.ticks(duration_ms, "run", "duration")
+        ticks = network.semantics.duration_ticks(duration_ms)
         graph = lower(network)
         scaling = ring_buffer_scaling(graph)
         record_v = [label for label, variables in network.recordings.items() if "v" in variables]
