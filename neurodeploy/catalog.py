@@ -261,12 +261,121 @@ class TargetDescription:
     data: dict
 
 
-def target_descriptions() -> dict[str, TargetDescription]:
-    targets = {}
+class TargetField(typing.NamedTuple):
+    """One key of a target file: an ``integer`` or ``number`` of at least ``minimum`` (a number: above
+    ``above``) and at most ``maximum``, or a ``mapping``; ``required`` when a toolchain reads it."""
+
+    kind: str
+    required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    above: float | None = None
+
+
+COMMON_TARGET_FIELDS = {"name": TargetField("label", True), "summary": TargetField("text"),
+                        "kind": TargetField("label", True)}
+# What each kind's toolchain reads from its target file (backends/<kind>/rules.py and toolchain.py), and
+# the figures the files carry for people.
+TARGET_SCHEMAS = {
+    "spinnaker": {
+        "board_version": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1, 2**16),
+        "timestep_ms": TargetField("number", True, above=0), "application_cores": TargetField("integer", True, 1),
+        "ring_buffer_bits": TargetField("integer", True, 1, 32),
+        "delay_extension_factor": TargetField("integer", True, 1),
+        "chips": TargetField("integer", False, 1), "cores_per_chip": TargetField("integer", False, 1),
+        "sdram_per_chip_bytes": TargetField("integer", False, 1), "dtcm_per_core_bytes": TargetField("integer", False, 1),
+        "itcm_per_core_bytes": TargetField("integer", False, 1),
+        "router_entries_per_chip": TargetField("integer", False, 1), "clock_hz": TargetField("integer", False, 1),
+        "structural_plasticity_synapse_cores": TargetField("integer", False, 0),
+        "numeric_format": TargetField("mapping")},
+    "loihi": {
+        "neuro_cores": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1),
+        "synapses_per_core": TargetField("integer", True, 1), "max_delay_ticks": TargetField("integer", True, 1),
+        "embedded_processors": TargetField("integer", False, 0), "neurons_per_chip": TargetField("integer", False, 1),
+        "synapses_per_chip": TargetField("integer", False, 1), "timestep_ms": TargetField("number", False, above=0),
+        "numeric_format": TargetField("mapping")},
+}
+
+
+def checked_target(data, origin: str) -> dict:
+    """A target file's content checked against the schema of its kind: required keys, no unknown ones,
+    types and ranges. Kinds without a schema (a toolchain installed from elsewhere) get the common keys."""
+    if not isinstance(data, dict):
+        raise ValidationError(origin, None, "expected a mapping of target figures")
+    for key, spec in COMMON_TARGET_FIELDS.items():
+        if spec.required and key not in data:
+            raise ValidationError(origin, key, "is required")
+    kind = values.label(data["kind"], origin, "kind")
+    schema = {**COMMON_TARGET_FIELDS, **TARGET_SCHEMAS.get(kind, {})}
+    values.check_keys(data, schema if kind in TARGET_SCHEMAS else {**data, **schema}, origin,
+                      required=[key for key, spec in schema.items() if spec.required])
+    for key, spec in schema.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if spec.kind == "label":
+            values.label(value, origin, key)
+        elif spec.kind == "text":
+            if not isinstance(value, str) or not value.isprintable():
+                raise ValidationError(origin, key, "expected one line of text")
+        elif spec.kind == "mapping":
+            if not isinstance(value, dict):
+                raise ValidationError(origin, key, "expected a mapping")
+        elif spec.kind == "integer":
+            values.integer(value, origin, key, spec.minimum, spec.maximum)
+        else:
+            if isinstance(value, str):
+                raise ValidationError(origin, key, f"expected a number, got {value!r}")
+            values.check_range(values.number(value, None, origin, key), origin, key, "", above=spec.above)
+    return data
+
+
+@dataclass(eq=False)
+class _TargetFile:
+    path: Path
+    name: str | None
+    description: TargetDescription | None
+    error: ValidationError | None
+
+
+def _target_files() -> list[_TargetFile]:
+    """Every target file, read and checked; a broken one carries its error (and its name if readable)."""
+    files = []
     for folder in _folders("targets", "NEURODEPLOY_TARGET_PATH"):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            data = io.parse(path.read_text(), "yaml", f"target file '{path}'")
-            if not isinstance(data, dict) or "name" not in data:
-                raise ValidationError(f"target file '{path}'", "name", "is required")
-            targets.setdefault(data["name"], TargetDescription(data["name"], data.get("summary", ""), path, data))
+            origin = f"target file '{path}'"
+            data = None
+            try:
+                data = io.read(path, "yaml", origin)
+                checked = checked_target(data, origin)
+            except ValidationError as error:
+                name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+                files.append(_TargetFile(path, name, None, error))
+                continue
+            files.append(_TargetFile(path, checked["name"], TargetDescription(
+                checked["name"], checked.get("summary", ""), path, checked), None))
+    return files
+
+
+def target_descriptions() -> dict[str, TargetDescription]:
+    """The valid targets by name (the first file of a name wins); broken files are left out with a
+    warning on stderr."""
+    targets = {}
+    for item in _target_files():
+        if item.error is not None:
+            print(f"warning: {item.error} (skipped)", file=sys.stderr)
+        elif item.name not in targets:
+            targets[item.name] = item.description
     return targets
+
+
+def target_description(name: str) -> TargetDescription:
+    """The target called ``name``; its file's error if that file is broken."""
+    files = _target_files()
+    for item in files:
+        if item.name == name:
+            if item.error is not None:
+                raise item.error
+            return item.description
+    described = ", ".join(dict.fromkeys(item.name for item in files if item.error is None)) or "none"
+    raise ValidationError("option --target", None, f"unknown target '{name}' (described: {described})")

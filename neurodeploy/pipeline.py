@@ -105,11 +105,8 @@ def target_toolchain(name: str):
 
 
 def _target(name: str):
-    targets = catalog.target_descriptions()
-    if name not in targets:
-        raise ValidationError("option --target", None, f"unknown target '{name}' (described: {', '.join(targets)})")
-    target = targets[name]
-    return target, toolchain(target.data.get("kind", ""))
+    target = catalog.target_description(name)
+    return target, toolchain(target.data["kind"])
 
 
 def _write_compilation(directory: Path, compilation: Compilation) -> None:
