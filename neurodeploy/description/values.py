@@ -148,9 +148,9 @@ def integer(value, where: str, field: str, minimum: int | None = None, maximum: 
             raise ValidationError(where, field, f"expected an integer, got {_describe(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValidationError(where, field, f"must be >= {minimum}, got {value}")
+        raise ValidationError(where, field, f"must be >= {minimum}, got {_describe(value)}")
     if maximum is not None and value > maximum:
-        raise ValidationError(where, field, f"must be at most {maximum}, got {value}")
+        raise ValidationError(where, field, f"must be at most {maximum}, got {_describe(value)}")
     return value
 
 
