@@ -299,7 +299,8 @@ TARGET_SCHEMAS = {
 
 def checked_target(data, origin: str) -> dict:
     """A target file's content checked against the schema of its kind: required keys, no unknown ones,
-    types and ranges. Kinds without a schema (a toolchain installed from elsewhere) get the common keys."""
+    types and ranges (numbers written as text become floats). Kinds without a schema (a toolchain
+    installed from elsewhere) get the common keys."""
     if not isinstance(data, dict):
         raise ValidationError(origin, None, "expected a mapping of target figures")
     for key, spec in COMMON_TARGET_FIELDS.items():
@@ -324,9 +325,8 @@ def checked_target(data, origin: str) -> dict:
         elif spec.kind == "integer":
             values.integer(value, origin, key, spec.minimum, spec.maximum)
         else:
-            if isinstance(value, str):
-                raise ValidationError(origin, key, f"expected a number, got {value!r}")
-            values.check_range(values.number(value, None, origin, key), origin, key, "", above=spec.above)
+            data[key] = values.number(value, None, origin, key)  # YAML 1.1 reads 2e2 as text
+            values.check_range(data[key], origin, key, "", above=spec.above)
     return data
 
 

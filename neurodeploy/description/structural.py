@@ -56,8 +56,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.turnover import PopulationTurnover
 from neurodeploy.description.semantics import MAX_TICKS
+from neurodeploy.description.turnover import PopulationTurnover
 from neurodeploy.errors import ValidationError
 
 PARTNER_SELECTIONS = ("random", "last_neuron")
