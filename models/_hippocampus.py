@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neurodeploy.description import values
+from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.runs.records import SpikeRecord
@@ -157,10 +158,10 @@ class CamProtocol(OperationProtocol):
         if not isinstance(item, dict) or "op" not in item:
             raise ValidationError(where, "op", "expected an object with an 'op'")
         op = item["op"]
-        if op not in self.operations:
+        if not isinstance(op, str) or op not in self.operations:
             raise ValidationError(where, "op", f"{self.model} runs {', '.join(self.operations)}; got {op!r}")
         values.check_keys(item, OPERATION_FIELDS[op], where, required=OPERATION_FIELDS[op])
-        t = values.integer(item["t"], where, "t", minimum=0)
+        t = values.integer(item["t"], where, "t", minimum=0, maximum=MAX_TICKS)
         where = f"protocol operation {index} ({op} at t={t} ms)"
         cue = None
         if "cue" in item:

@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neurodeploy.description import CoincidenceWiring, FromList, Network, NeuronTurnover, OneToOne, values
+from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.runs.records import SpikeRecord
@@ -80,10 +81,10 @@ class AssociationProtocol(OperationProtocol):
         operations = []
         for index, item in enumerate(data):
             where = f"protocol operation {index}"
-            if not isinstance(item, dict) or item.get("op") not in SPACING:
+            if not isinstance(item, dict) or not isinstance(item.get("op"), str) or item["op"] not in SPACING:
                 raise ValidationError(where, "op", f"{NAME} runs 'present' and 'recall'; got {item!r}")
             values.check_keys(item, ("op", "pattern", "t"), where, required=("op", "pattern", "t"))
-            t = values.integer(item["t"], where, "t", minimum=0)
+            t = values.integer(item["t"], where, "t", minimum=0, maximum=MAX_TICKS)
             where = f"protocol operation {index} ({item['op']} at t={t} ms)"
             pattern = values.integer(item["pattern"], where, "pattern", minimum=0)
             if pattern >= n_patterns:

@@ -11,6 +11,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -18,8 +19,8 @@ from typing import Callable
 
 import yaml
 
-from neurodeploy.description import Network, io
-from neurodeploy.errors import ValidationError
+from neurodeploy.description import Network, io, values
+from neurodeploy.errors import NeurodeployError, ValidationError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -43,9 +44,22 @@ def _models_package() -> ModuleType:
     return package
 
 
+def _failure(error: BaseException) -> str:
+    """An exception from user code in one line: its type and first line (``SystemExit`` says its code)."""
+    if isinstance(error, SystemExit):
+        return f"sys.exit({error.code!r})"
+    text = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _import_model(path: Path) -> ModuleType:
     _models_package()
-    return importlib.import_module(f"{MODELS_PACKAGE}.{path.stem}")
+    name = f"{MODELS_PACKAGE}.{path.stem}"
+    try:
+        return importlib.import_module(name)
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        raise ValidationError(f"model file '{path}'", None, f"cannot be imported: {_failure(error)}") from None
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -56,7 +70,11 @@ def _import_file(path: Path) -> ModuleType:
         raise ValidationError(f"model file '{path}'", None, "cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        raise ValidationError(f"model file '{path}'", None, f"cannot be imported: {_failure(error)}") from None
     return module
 
 
@@ -80,9 +98,14 @@ def model_families() -> dict[str, ModelFamily]:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if path.name.startswith("_"):
                 continue
-            module = _import_model(path)
+            try:
+                module = _import_model(path)
+            except ValidationError as error:
+                # One broken file must not take every model down: it is left out, and said so.
+                print(f"warning: {error} (skipped)", file=sys.stderr)
+                continue
             name = getattr(module, "NAME", None)
-            if name is None or not callable(getattr(module, "build", None)) or name in families:
+            if not isinstance(name, str) or not callable(getattr(module, "build", None)) or name in families:
                 continue
             summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
             families[name] = ModelFamily(name, summary, path, module)
@@ -119,7 +142,43 @@ def parse_parameters(pairs) -> dict:
     return parameters
 
 
-def _call_builder(builder: Callable, parameters: dict, what: str) -> Network:
+SCALAR_TYPES = (bool, int, float, str)
+
+
+def _declared_types(parameter: inspect.Parameter, hints: dict) -> tuple[set, bool]:
+    """The scalar types a builder parameter declares (annotation, else the default's type) and whether
+    None is allowed; no types when it declares none of them (lists, arrays: passed as given)."""
+    annotation = hints.get(parameter.name, inspect.Parameter.empty)
+    if annotation is inspect.Parameter.empty:
+        default = parameter.default
+        return ({type(default)} if type(default) in SCALAR_TYPES else set()), default is None
+    options = typing.get_args(annotation) or (annotation,)
+    return {t for t in options if t in SCALAR_TYPES}, type(None) in options or parameter.default is None
+
+
+def typed_parameter(value, types: set, optional: bool, where: str, key: str):
+    """``value`` as the type the builder declares: numbers written as text (YAML 1.1 reads ``2e2`` as a
+    string) become floats, integers stay integers, anything else is refused."""
+    if not types or (optional and value is None):
+        return value
+    if bool in types and isinstance(value, bool):
+        return value
+    if float in types:
+        return values.number(value, None, where, key)
+    if int in types:
+        number = values.number(value, None, where, key) if isinstance(value, str) else value
+        return values.integer(number, where, key)
+    if str in types and isinstance(value, str):
+        return value
+    if types == {bool}:
+        return values.boolean(value, where, key)
+    names = " or ".join(sorted(t.__name__ for t in types))
+    raise ValidationError(where, key, f"expected {names}, got {value!r}"[:200])
+
+
+def _call_builder(builder: Callable, parameters: dict, what: str, source: str, trusted: bool) -> Network:
+    """Call a builder on parameters checked against its signature. A builder that is not the
+    repository's own (``trusted``) and raises is bad input: one line naming it and the exception."""
     signature = inspect.signature(builder)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     if not accepts_any:
@@ -127,7 +186,23 @@ def _call_builder(builder: Callable, parameters: dict, what: str) -> Network:
             if key not in signature.parameters:
                 accepted = ", ".join(signature.parameters) or "none"
                 raise ValidationError("option --param", key, f"{what} has no such parameter (accepted: {accepted})")
-    network = builder(**parameters)
+    try:
+        hints = typing.get_type_hints(builder)
+    except Exception:  # an annotation that does not evaluate: fall back on the defaults' types
+        hints = {}
+    for key, value in parameters.items():
+        if key in signature.parameters:
+            types, optional = _declared_types(signature.parameters[key], hints)
+            parameters[key] = typed_parameter(value, types, optional, f"{what} parameters", key)
+    try:
+        network = builder(**parameters)
+    except NeurodeployError:
+        raise
+    except (Exception, SystemExit) as error:
+        if trusted and not isinstance(error, SystemExit):
+            raise
+        raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
+                              f"failed: {_failure(error)}") from None
     if not isinstance(network, Network):
         raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
     return network.validate()
@@ -166,7 +241,8 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
         name, source, builder, family = _resolve_builder(reference)
         if seed is not None and "seed" in inspect.signature(builder).parameters and "seed" not in parameters:
             parameters["seed"] = seed
-        network = _call_builder(builder, parameters, f"model '{name}'")
+        trusted = Path(source).resolve().parent == REPOSITORY / "models"
+        network = _call_builder(builder, parameters, f"model '{name}'", source, trusted)
         bound = inspect.signature(builder).bind_partial(**parameters)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
@@ -185,12 +261,121 @@ class TargetDescription:
     data: dict
 
 
-def target_descriptions() -> dict[str, TargetDescription]:
-    targets = {}
+class TargetField(typing.NamedTuple):
+    """One key of a target file: an ``integer`` or ``number`` of at least ``minimum`` (a number: above
+    ``above``) and at most ``maximum``, or a ``mapping``; ``required`` when a toolchain reads it."""
+
+    kind: str
+    required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    above: float | None = None
+
+
+COMMON_TARGET_FIELDS = {"name": TargetField("label", True), "summary": TargetField("text"),
+                        "kind": TargetField("label", True)}
+# What each kind's toolchain reads from its target file (backends/<kind>/rules.py and toolchain.py), and
+# the figures the files carry for people.
+TARGET_SCHEMAS = {
+    "spinnaker": {
+        "board_version": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1, 2**16),
+        "timestep_ms": TargetField("number", True, above=0), "application_cores": TargetField("integer", True, 1),
+        "ring_buffer_bits": TargetField("integer", True, 1, 32),
+        "delay_extension_factor": TargetField("integer", True, 1),
+        "chips": TargetField("integer", False, 1), "cores_per_chip": TargetField("integer", False, 1),
+        "sdram_per_chip_bytes": TargetField("integer", False, 1), "dtcm_per_core_bytes": TargetField("integer", False, 1),
+        "itcm_per_core_bytes": TargetField("integer", False, 1),
+        "router_entries_per_chip": TargetField("integer", False, 1), "clock_hz": TargetField("integer", False, 1),
+        "structural_plasticity_synapse_cores": TargetField("integer", False, 0),
+        "numeric_format": TargetField("mapping")},
+    "loihi": {
+        "neuro_cores": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1),
+        "synapses_per_core": TargetField("integer", True, 1), "max_delay_ticks": TargetField("integer", True, 1),
+        "embedded_processors": TargetField("integer", False, 0), "neurons_per_chip": TargetField("integer", False, 1),
+        "synapses_per_chip": TargetField("integer", False, 1), "timestep_ms": TargetField("number", False, above=0),
+        "numeric_format": TargetField("mapping")},
+}
+
+
+def checked_target(data, origin: str) -> dict:
+    """A target file's content checked against the schema of its kind: required keys, no unknown ones,
+    types and ranges (numbers written as text become floats). Kinds without a schema (a toolchain
+    installed from elsewhere) get the common keys."""
+    if not isinstance(data, dict):
+        raise ValidationError(origin, None, "expected a mapping of target figures")
+    for key, spec in COMMON_TARGET_FIELDS.items():
+        if spec.required and key not in data:
+            raise ValidationError(origin, key, "is required")
+    kind = values.label(data["kind"], origin, "kind")
+    schema = {**COMMON_TARGET_FIELDS, **TARGET_SCHEMAS.get(kind, {})}
+    values.check_keys(data, schema if kind in TARGET_SCHEMAS else {**data, **schema}, origin,
+                      required=[key for key, spec in schema.items() if spec.required])
+    for key, spec in schema.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if spec.kind == "label":
+            values.label(value, origin, key)
+        elif spec.kind == "text":
+            if not isinstance(value, str) or not value.isprintable():
+                raise ValidationError(origin, key, "expected one line of text")
+        elif spec.kind == "mapping":
+            if not isinstance(value, dict):
+                raise ValidationError(origin, key, "expected a mapping")
+        elif spec.kind == "integer":
+            values.integer(value, origin, key, spec.minimum, spec.maximum)
+        else:
+            data[key] = values.number(value, None, origin, key)  # YAML 1.1 reads 2e2 as text
+            values.check_range(data[key], origin, key, "", above=spec.above)
+    return data
+
+
+@dataclass(eq=False)
+class _TargetFile:
+    path: Path
+    name: str | None
+    description: TargetDescription | None
+    error: ValidationError | None
+
+
+def _target_files() -> list[_TargetFile]:
+    """Every target file, read and checked; a broken one carries its error (and its name if readable)."""
+    files = []
     for folder in _folders("targets", "NEURODEPLOY_TARGET_PATH"):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            data = io.parse(path.read_text(), "yaml", f"target file '{path}'")
-            if not isinstance(data, dict) or "name" not in data:
-                raise ValidationError(f"target file '{path}'", "name", "is required")
-            targets.setdefault(data["name"], TargetDescription(data["name"], data.get("summary", ""), path, data))
+            origin = f"target file '{path}'"
+            data = None
+            try:
+                data = io.read(path, "yaml", origin)
+                checked = checked_target(data, origin)
+            except ValidationError as error:
+                name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+                files.append(_TargetFile(path, name, None, error))
+                continue
+            files.append(_TargetFile(path, checked["name"], TargetDescription(
+                checked["name"], checked.get("summary", ""), path, checked), None))
+    return files
+
+
+def target_descriptions() -> dict[str, TargetDescription]:
+    """The valid targets by name (the first file of a name wins); broken files are left out with a
+    warning on stderr."""
+    targets = {}
+    for item in _target_files():
+        if item.error is not None:
+            print(f"warning: {item.error} (skipped)", file=sys.stderr)
+        elif item.name not in targets:
+            targets[item.name] = item.description
     return targets
+
+
+def target_description(name: str) -> TargetDescription:
+    """The target called ``name``; its file's error if that file is broken."""
+    files = _target_files()
+    for item in files:
+        if item.name == name:
+            if item.error is not None:
+                raise item.error
+            return item.description
+    described = ", ".join(dict.fromkeys(item.name for item in files if item.error is None)) or "none"
+    raise ValidationError("option --target", None, f"unknown target '{name}' (described: {described})")

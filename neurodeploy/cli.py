@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ import click
 
 from neurodeploy import __version__, catalog, pipeline
 from neurodeploy.backends import backend_class, backend_names
-from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import Thresholds, compare
 from neurodeploy.runs.rundir import read_run, write_json_atomically, write_run
 
@@ -74,6 +75,37 @@ class ProgressLine:
             click.echo("", err=True)
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option in a range; click's FloatRange lets nan (and inf when unbounded) through."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number.", param, ctx)
+        return number
+
+
+class OneLineErrors(click.Group):
+    """Click's own refusals (an option value out of range, a missing argument) as one line and exit 2,
+    like every other bad input, instead of click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as error:
+            command = error.ctx.info_name + ": " if getattr(error, "ctx", None) is not None else ""
+            click.echo(f"error: {command}{one_line(error.format_message())}", err=True)
+            sys.exit(EXIT_BAD_INPUT if isinstance(error, click.UsageError) else error.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 def _key_values(pairs, option: str) -> dict:
     try:
         return catalog.parse_parameters(pairs)
@@ -86,7 +118,7 @@ param_option = click.option("--param", "params", multiple=True, metavar="KEY=VAL
                             help="Model parameter (repeatable); VALUE is read as YAML: 5, 0.3, true, [1, 4].")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="neurodeploy")
 def main():
     """Describe a spiking network once, run it on neuromorphic targets, and prove each target
@@ -145,7 +177,7 @@ def model_inputs(command):
                      help="JSON object: spike-source label -> one list of spike times (ms) per neuron."),
         click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
                      help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
-        click.option("--duration", type=float, metavar="MS", help="Simulated time in ms (default: the model's own)."),
+        click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS", help="Simulated time in ms (default: the model's own)."),
         click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
     ]):
         command = option(command)
@@ -157,12 +189,13 @@ def _load(model, params, stimulus, protocol, duration, seed, default_duration=No
     loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
     if stimulus is not None and protocol is not None:
         raise ValidationError("option --stimulus", None, "give either --stimulus or --protocol, not both")
-    if stimulus is not None:
-        loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
+    spike_times = pipeline.read_stimulus(stimulus) if stimulus is not None else None
+    if spike_times is not None:
+        loaded.network = loaded.network.with_spike_times(spike_times)
     protocol_run = pipeline.apply_protocol(loaded, protocol) if protocol is not None else None
     if duration is None and loaded.network.duration is None and default_duration is not None:
         duration = default_duration
-    return loaded, protocol_run, pipeline.resolve_duration(loaded, duration)
+    return loaded, protocol_run, pipeline.resolve_duration(loaded, duration, protocol_run, spike_times)
 
 
 def _progress(what: str, call):
@@ -232,9 +265,9 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
 @click.option("--board-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
               help="The target's own configuration of a real board (for SpiNNaker a spynnaker.cfg with a machine "
                    "name or spalloc server); without it the target runs on its software emulation.")
-@click.option("--min-same-tick", type=click.FloatRange(0, 1), help="Override the target's same-tick threshold.")
-@click.option("--min-within-one", type=click.FloatRange(0, 1), help="Override the target's ±1-tick threshold.")
-@click.option("--max-rate-error", type=click.FloatRange(0), help="Override the target's rate-error threshold.")
+@click.option("--min-same-tick", type=FiniteFloat(0, 1), help="Override the target's same-tick threshold.")
+@click.option("--min-within-one", type=FiniteFloat(0, 1), help="Override the target's ±1-tick threshold.")
+@click.option("--max-rate-error", type=FiniteFloat(0), help="Override the target's rate-error threshold.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Folder for compile/, target/, reference/, reference-float/ and deploy.json.")
 @reports_errors
@@ -293,13 +326,13 @@ def _deploy_text(summary: dict) -> str:
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("reference_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout instead of the table.")
-@click.option("--min-same-tick", type=click.FloatRange(0, 1), default=Thresholds.min_same_tick, show_default=True,
+@click.option("--min-same-tick", type=FiniteFloat(0, 1), default=Thresholds.min_same_tick, show_default=True,
               help="Least fraction of reference spikes matched in the same tick.")
-@click.option("--min-within-one", type=click.FloatRange(0, 1), default=Thresholds.min_within_one, show_default=True,
+@click.option("--min-within-one", type=FiniteFloat(0, 1), default=Thresholds.min_within_one, show_default=True,
               help="Least fraction of reference spikes matched within ±1 tick.")
-@click.option("--max-rate-error", type=click.FloatRange(0), default=Thresholds.max_rate_error, show_default=True,
+@click.option("--max-rate-error", type=FiniteFloat(0), default=Thresholds.max_rate_error, show_default=True,
               help="Largest relative difference of the overall rate.")
-@click.option("--tau", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True, metavar="MS",
+@click.option("--tau", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True, metavar="MS",
               help="Time constant of the van Rossum distance.")
 @reports_errors
 def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_one, max_rate_error, tau):

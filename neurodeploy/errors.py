@@ -1,6 +1,12 @@
 """Errors users see: one line naming the object and the field, never a bare traceback."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (newline, control, lone surrogate) escaped,
+    so a message built from a user's name stays one line and can be written anywhere."""
+    return "".join(character if character.isprintable() else ascii(character)[1:-1] for character in text)
+
+
 class NeurodeployError(Exception):
     """Base of every error the toolchain reports to users as a one-line message."""
 
@@ -16,7 +22,7 @@ class ValidationError(NeurodeployError, ValueError):
         self.field = field
         self.message = message
         location = where if field is None else f"{where}, field '{field}'"
-        super().__init__(f"{location}: {message}")
+        super().__init__(one_line(f"{location}: {message}"))
 
     def __reduce__(self):
         # Rebuilt from its three parts, so that it crosses process boundaries (worker pools).

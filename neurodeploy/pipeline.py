@@ -23,14 +23,10 @@ from neurodeploy.toolchains import Compilation, toolchain
 
 def read_stimulus(path) -> dict:
     """A stimulus file: a JSON object mapping spike-source labels to one list of times (ms) per neuron."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ValidationError(f"stimulus file '{path}'", None, f"cannot read: {error.strerror}") from None
-    data = io.parse(text, "json", f"stimulus file '{path}'")
+    origin = f"stimulus file '{path}'"
+    data = io.read(path, "json", origin)
     if not isinstance(data, dict):
-        raise ValidationError(f"stimulus file '{path}'", None, "expected a JSON object: label -> lists of times per neuron")
+        raise ValidationError(origin, None, "expected a JSON object: label -> lists of times per neuron")
     return data
 
 
@@ -50,23 +46,31 @@ def apply_protocol(model: LoadedModel, path) -> ProtocolRun:
     protocol = getattr(model.family.module, "PROTOCOL", None) if model.family else None
     if protocol is None:
         raise ValidationError("option --protocol", None, f"model '{model.name}' takes no operation protocol")
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ValidationError(f"protocol file '{path}'", None, f"cannot read: {error.strerror}") from None
-    operations = protocol.parse(io.parse(text, "json", f"protocol file '{path}'"), model.arguments)
+    operations = protocol.parse(io.read(path, "json", f"protocol file '{path}'"), model.arguments)
     model.network = model.network.with_spike_times(protocol.stimulus(operations, model.arguments))
     model.network.duration = protocol.duration_ms(operations)
     return ProtocolRun(protocol, operations)
 
 
-def resolve_duration(model: LoadedModel, duration: float | None) -> float:
-    if duration is not None:
-        return duration
-    if model.network.duration is None:
-        raise ValidationError("option --duration", None, f"is required: model '{model.name}' declares no duration")
-    return model.network.duration
+def resolve_duration(model: LoadedModel, duration: float | None, protocol_run: ProtocolRun | None = None,
+                     stimulus: dict | None = None) -> float:
+    """The duration to simulate: ``duration`` or the model's own, a positive whole number of ticks. It
+    may not cut a protocol short, nor leave spikes of a ``stimulus`` (label -> times per neuron) unsent."""
+    where = "option --duration"
+    if duration is None:
+        if model.network.duration is None:
+            raise ValidationError(where, None, f"is required: model '{model.name}' declares no duration")
+        duration = model.network.duration
+    elif protocol_run is not None and duration < model.network.duration:
+        raise ValidationError(where, None, f"{duration:g} ms ends before the protocol does: its operations need "
+                              f"{model.network.duration:g} ms")
+    model.network.semantics.duration_ticks(duration, where, None)
+    for label in stimulus or {}:
+        for index, times in enumerate(model.network.spike_sources[label].spike_times):
+            if times.size and times[-1] >= duration:
+                raise ValidationError(f"stimulus for '{label}'", f"spike_times[{index}]",
+                                      f"{times[-1]:g} ms is not within the run's {duration:g} ms")
+    return float(duration)
 
 
 def run_model(model: LoadedModel, backend_name: str, duration_ms: float, backend_options: dict | None = None,
@@ -101,11 +105,8 @@ def target_toolchain(name: str):
 
 
 def _target(name: str):
-    targets = catalog.target_descriptions()
-    if name not in targets:
-        raise ValidationError("option --target", None, f"unknown target '{name}' (described: {', '.join(targets)})")
-    target = targets[name]
-    return target, toolchain(target.data.get("kind", ""))
+    target = catalog.target_description(name)
+    return target, toolchain(target.data["kind"])
 
 
 def _write_compilation(directory: Path, compilation: Compilation) -> None:

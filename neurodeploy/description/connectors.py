@@ -94,7 +94,8 @@ class FixedProbability(Connector):
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Positions of successes in ``total`` Bernoulli(p) trials, via geometric gaps: memory is
-    proportional to the number of connections, not to ``n_pre * n_post``."""
+    proportional to the number of connections, not to ``n_pre * n_post``. A gap reaching past
+    ``total`` ends the draw (for a tiny ``p`` the generator returns gaps that would overflow a sum)."""
     if p == 0.0 or total == 0:
         return np.empty(0, dtype=np.int64)
     if p == 1.0:
@@ -103,9 +104,13 @@ def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.n
     chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
     pieces, last = [], -1
     while True:
-        positions = last + np.cumsum(rng.geometric(p, size=chunk), dtype=np.int64)
+        gaps = np.minimum(rng.geometric(p, size=chunk), total + 1)
+        # Where the positions pass ``total``, found in float64 so the running sum cannot wrap round;
+        # the positions before it are summed exactly (each below ``total``).
+        inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
+        positions = last + np.cumsum(gaps[:inside], dtype=np.int64)
         pieces.append(positions[positions < total])
-        if positions[-1] >= total:
+        if inside < chunk:
             return np.concatenate(pieces)
         last = int(positions[-1])
 
@@ -122,7 +127,10 @@ class FromList(Connector):
     def __post_init__(self):
         where = "connector from_list"
         for name in self.FIELDS:
-            array = np.asarray(getattr(self, name))
+            try:
+                array = np.asarray(getattr(self, name))
+            except ValueError:  # ragged nested lists
+                raise ValidationError(where, name, "expected a flat list of indices, got nested lists") from None
             if array.ndim != 1:
                 raise ValidationError(where, name, f"expected a flat list of indices, got shape {array.shape}")
         if len(self.pre) != len(self.post):

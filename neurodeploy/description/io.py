@@ -36,18 +36,39 @@ def save(network: Network, path) -> Path:
 
 
 def parse(text: str, fmt: str, origin: str):
-    """Parsed JSON/YAML data; a syntax error becomes a ValidationError naming ``origin``."""
+    """Parsed JSON/YAML data; a syntax error, nesting too deep for the parser or an integer too long
+    to convert becomes a ValidationError naming ``origin``."""
     try:
         return json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ValidationError(origin, None, f"not valid {fmt.upper()}: {str(error).splitlines()[0]}") from None
+        raise ValidationError(origin, None, f"not valid {fmt.upper()}: {_first_line(error)}") from None
+    except RecursionError:
+        raise ValidationError(origin, None, f"not readable {fmt.upper()}: nested too deeply") from None
+    except ValueError as error:  # Python's limit on the digits of an integer
+        raise ValidationError(origin, None, f"not readable {fmt.upper()}: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
+def read_text(path, origin: str) -> str:
+    """A file's text, which must be UTF-8."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ValidationError(origin, None, f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ValidationError(origin, None, f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                              f"{error.start})") from None
+
+
+def read(path, fmt: str, origin: str):
+    """The parsed content of a JSON or YAML file."""
+    return parse(read_text(path, origin), fmt, origin)
 
 
 def load(path) -> Network:
     path = Path(path)
-    fmt = _format_of(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ValidationError(f"file '{path}'", None, f"cannot read: {error.strerror}") from None
-    return Network.from_dict(parse(text, fmt, f"file '{path}'"))
+    origin = f"file '{path}'"
+    return Network.from_dict(read(path, _format_of(path), origin))

@@ -393,7 +393,7 @@ class Network:
         count = len(pre)
         weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections")
         delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections")
-        delay_ticks = self.semantics.ticks(delay, where, "delay")
+        delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1)
         return Connections(pre + pre_offset, post + post_offset,
                            np.broadcast_to(weight, (count,)).astype(np.float64),
                            np.broadcast_to(delay_ticks, (count,)).astype(np.int64))
@@ -439,6 +439,8 @@ class Network:
 
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""
+        for population in self.populations.values():
+            self.semantics.refractory_ticks(population.value("tau_refrac"), f"population '{population.label}'")
         for source in self.spike_sources.values():
             for index, times in enumerate(source.spike_times):
                 self.semantics.ticks(times, f"spike source '{source.label}'", f"spike_times[{index}]")

@@ -38,6 +38,11 @@ SYNAPTIC_INIT = ("mean_first_tick", "none")
 # Relative slack when dividing times by dt, so 0.3/0.1 counts as 3 ticks: values within this
 # fraction of a tick of an integer are that integer; anything further off is an error, never rounded.
 TICK_TOLERANCE = 1e-9
+# The slack never reaches a noticeable part of a tick, however large the count.
+MAX_TICK_SLACK = 1e-3
+# Tick counts every backend holds in a 32-bit integer (Brian2's and Lava's delays and spike times):
+# a time beyond it would wrap round, so it is refused instead.
+MAX_TICKS = 2**31 - 1
 
 
 @dataclass(eq=False)
@@ -91,16 +96,30 @@ class Semantics:
 
     # --- derived constants, one function each -------------------------------------------------
 
-    def ticks(self, time_ms, where: str, field: str) -> np.ndarray | int:
-        """Exact number of ticks in ``time_ms`` (scalar or array); an error if not a multiple of dt."""
-        ratio = np.asarray(time_ms, dtype=np.float64) / self.dt
+    def ticks(self, time_ms, where: str, field: str, minimum: int = 0) -> np.ndarray | int:
+        """Exact number of ticks in ``time_ms`` (scalar or array): every time becomes ticks here, so every
+        time is checked here: finite, a whole number of ticks, at least ``minimum`` ticks and at most
+        ``MAX_TICKS``."""
+        times = np.asarray(time_ms, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            ratio = times / self.dt
+        bad = ~np.isfinite(ratio) | (ratio < minimum - 0.5) | (ratio > MAX_TICKS + 0.5)
+        if np.any(bad):
+            time = np.atleast_1d(times)[np.atleast_1d(bad)][0]
+            raise ValidationError(where, field, f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
+                                  f"a whole number of ticks from {minimum} to {MAX_TICKS} is needed")
         rounded = np.round(ratio)
-        off = np.abs(ratio - rounded) > TICK_TOLERANCE * np.maximum(1.0, np.abs(ratio))
+        slack = np.minimum(TICK_TOLERANCE * np.maximum(1.0, np.abs(ratio)), MAX_TICK_SLACK)
+        off = np.abs(ratio - rounded) > slack
         if np.any(off):
-            bad = np.atleast_1d(np.asarray(time_ms, dtype=np.float64))[np.atleast_1d(off)][0]
-            raise ValidationError(where, field, f"{bad:g} ms is not a multiple of dt = {self.dt:g} ms")
+            time = np.atleast_1d(times)[np.atleast_1d(off)][0]
+            raise ValidationError(where, field, f"{time:g} ms is not a multiple of dt = {self.dt:g} ms")
         result = rounded.astype(np.int64)
         return int(result) if result.ndim == 0 else result
+
+    def duration_ticks(self, duration_ms, where: str = "run", field: str = "duration") -> int:
+        """Ticks of a run: a positive whole number of ticks."""
+        return self.ticks(values.number(duration_ms, "ms", where, field), where, field, minimum=1)
 
     def decay(self, tau_ms):
         """Per-tick decay factor ``exp(-dt/tau)``."""
@@ -113,7 +132,14 @@ class Semantics:
             return np.ones_like(tau)
         return (tau / self.dt) * -np.expm1(-self.dt / tau)
 
-    def refractory_ticks(self, tau_refrac_ms):
-        """Ticks ``V`` is held after the spike tick: ``ceil(tau_refrac/dt)``."""
-        ratio = np.asarray(tau_refrac_ms, dtype=np.float64) / self.dt
-        return np.ceil(ratio - TICK_TOLERANCE * np.maximum(1.0, ratio)).astype(np.int64)
+    def refractory_ticks(self, tau_refrac_ms, where: str = "population", field: str = "parameters.tau_refrac"):
+        """Ticks ``V`` is held after the spike tick: ``ceil(tau_refrac/dt)``, at most ``MAX_TICKS``."""
+        tau_refrac = np.asarray(tau_refrac_ms, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            ratio = tau_refrac / self.dt
+        if np.any(ratio > MAX_TICKS):
+            time = np.atleast_1d(tau_refrac)[np.atleast_1d(ratio > MAX_TICKS)][0]
+            raise ValidationError(where, field, f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
+                                  f"at most {MAX_TICKS} ticks are possible")
+        slack = np.minimum(TICK_TOLERANCE * np.maximum(1.0, ratio), MAX_TICK_SLACK)
+        return np.ceil(ratio - slack).astype(np.int64)

@@ -56,6 +56,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
+from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.description.turnover import PopulationTurnover
 from neurodeploy.errors import ValidationError
 
@@ -562,10 +563,7 @@ def check_projection(projection, network, where: str):
             raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds initial_weight "
                                   f"{rule.initial_weight:g} with static weights: every formed synapse would be "
                                   "eliminated as weak")
-        period = rule.epoch / network.semantics.dt
-        if period < 1 or abs(period - round(period)) > 1e-9:
-            raise ValidationError(where, "structural.epoch", f"{rule.epoch:g} ms is not a multiple of dt "
-                                  f"{network.semantics.dt:g} ms")
+        network.semantics.ticks(rule.epoch, where, "structural.epoch", minimum=1)
     if projection.plasticity is not None and projection.plasticity.weight_dependence != "additive":
         raise ValidationError(where, "plasticity.weight_dependence", "structural plasticity combines with additive "
                               "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)")
@@ -578,6 +576,9 @@ def check_projection(projection, network, where: str):
         raise ValidationError(where, "structural.s_max", f"the connector gives a post neuron {per_post.max()} "
                               f"synapses, more than its {rule.s_max} slots")
     if isinstance(rule, Synaptogenesis):
+        if rule.schedule(network.semantics.dt)[1] > MAX_TICKS:
+            raise ValidationError(where, "structural.f_rew", f"{rule.f_rew:g} Hz attempts less than once in the "
+                                  f"{MAX_TICKS} ticks a run can count")
         height, width = rule.grid
         if height * width < max(network.size_of(projection.post), network.size_of(projection.pre)):
             raise ValidationError(where, "structural.grid", f"{height}x{width} grid has fewer places than neurons")

@@ -89,9 +89,7 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
     size = network.size_of(label)
     if rule.initial_alive > size:
         raise ValidationError(where, "initial_alive", f"{rule.initial_alive} exceeds the population's {size} neurons")
-    period = rule.epoch / network.semantics.dt
-    if period < 1 or abs(period - round(period)) > 1e-9:
-        raise ValidationError(where, "epoch", f"{rule.epoch:g} ms is not a multiple of dt {network.semantics.dt:g} ms")
+    network.semantics.ticks(rule.epoch, where, "epoch", minimum=1)
     if rule.input_projection is not None:
         projection = network.projections.get(rule.input_projection)
         if projection is None or projection.post != label or projection.structural is None:

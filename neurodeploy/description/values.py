@@ -148,9 +148,9 @@ def integer(value, where: str, field: str, minimum: int | None = None, maximum: 
             raise ValidationError(where, field, f"expected an integer, got {_describe(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValidationError(where, field, f"must be >= {minimum}, got {value}")
+        raise ValidationError(where, field, f"must be >= {minimum}, got {_describe(value)}")
     if maximum is not None and value > maximum:
-        raise ValidationError(where, field, f"must be at most {maximum}, got {value}")
+        raise ValidationError(where, field, f"must be at most {maximum}, got {_describe(value)}")
     return value
 
 
@@ -161,8 +161,14 @@ def choice(value, options, where: str, field: str) -> str:
 
 
 def label(value, where: str, field: str = "label") -> str:
+    """A name that prints on one line and is written to JSON and file names: printable characters only
+    (no newline or other control character, no lone surrogate)."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(where, field, f"expected a non-empty string, got {_describe(value)}")
+    if not value.isprintable():
+        bad = next(character for character in value if not character.isprintable())
+        raise ValidationError(where, field, f"must be printable text, got {ascii(value)[:60]} (character "
+                              f"U+{ord(bad):04X})")
     return value
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurodeploy.description import values
 from neurodeploy.errors import ValidationError
 from neurodeploy.runs.records import SpikeRecord
 
@@ -21,6 +22,13 @@ class Thresholds:
     min_same_tick: float = 0.98
     min_within_one: float = 0.995
     max_rate_error: float = 0.015
+
+    def __post_init__(self):
+        for name in ("min_same_tick", "min_within_one", "max_rate_error"):
+            number = values.number(getattr(self, name), None, "thresholds", name)
+            values.check_range(number, "thresholds", name, "", at_least=0)
+            if name != "max_rate_error" and number > 1:
+                raise ValidationError("thresholds", name, f"is a fraction in [0, 1], got {number:g}")
 
 
 @dataclass(eq=False)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurodeploy.description import values
+from neurodeploy.description.semantics import Semantics
 from neurodeploy.errors import ValidationError
 
 
@@ -53,16 +55,30 @@ class SpikeRecord:
 
     @classmethod
     def from_dict(cls, data, origin: str = "spikes.json") -> "SpikeRecord":
+        """A record read back, checked as any input: a positive dt, a duration of whole ticks, populations
+        of at least one neuron, each spike a tick of the run (``0 <= t < duration``) in increasing order."""
+        values.check_keys(data, ("dt_ms", "duration_ms", "backend", "populations"), origin,
+                          required=("dt_ms", "duration_ms", "backend", "populations"))
         try:
-            populations = {}
-            for label, entry in data["populations"].items():
-                trains = [np.asarray(times, dtype=np.float64) for times in entry["spike_times_ms"]]
-                if len(trains) != entry["size"]:
-                    raise ValueError(f"population '{label}' has size {entry['size']} but {len(trains)} spike lists")
-                populations[label] = trains
-            return cls(float(data["dt_ms"]), float(data["duration_ms"]), str(data["backend"]), populations)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ValidationError(origin, None, f"not a spike record: {error}") from None
+            semantics = Semantics(dt=data["dt_ms"])
+        except ValidationError as error:
+            raise ValidationError(origin, "dt_ms", error.message) from None
+        duration = values.number(data["duration_ms"], "ms", origin, "duration_ms")
+        semantics.duration_ticks(duration, origin, "duration_ms")
+        backend = values.label(data["backend"], origin, "backend")
+        if not isinstance(data["populations"], dict):
+            raise ValidationError(origin, "populations", "expected a mapping of population labels to spike trains")
+        populations = {}
+        for label, entry in data["populations"].items():
+            where = f"{origin} population '{values.label(label, origin, 'populations')}'"
+            values.check_keys(entry, ("size", "spike_times_ms"), where, required=("size", "spike_times_ms"))
+            size = values.integer(entry["size"], where, "size", minimum=1)
+            trains = entry["spike_times_ms"]
+            if not isinstance(trains, list) or len(trains) != size:
+                raise ValidationError(where, "spike_times_ms", f"expected {size} lists of spike times, one per neuron")
+            populations[label] = [_checked_train(times, semantics, duration, where, f"spike_times_ms[{index}]")
+                                  for index, times in enumerate(trains)]
+        return cls(semantics.dt, duration, backend, populations)
 
     def to_neo(self):
         """A ``neo.Block`` with one Segment; one SpikeTrain per neuron, annotated with its population
@@ -80,6 +96,19 @@ class SpikeRecord:
                     sampling_period=self.dt_ms * pq.ms, name=f"{label}[{index}]",
                     population=label, neuron=index))
         return block
+
+
+def _checked_train(times, semantics: Semantics, duration: float, where: str, field: str) -> np.ndarray:
+    if not isinstance(times, list):
+        raise ValidationError(where, field, f"expected a list of times (ms), got {type(times).__name__}")
+    array = np.atleast_1d(values.number_or_array(times, "ms", where, field))
+    ticks = semantics.ticks(array, where, field)
+    if np.any(array >= duration):
+        raise ValidationError(where, field, f"{array[array >= duration][0]:g} ms is not within the run's "
+                              f"{duration:g} ms")
+    if np.any(np.diff(ticks) <= 0):
+        raise ValidationError(where, field, "times must be strictly increasing")
+    return array
 
 
 def tick_times(ticks, dt_ms: float) -> np.ndarray:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodeploy.description import io
 from neurodeploy.errors import NeurodeployError, ValidationError
 from neurodeploy.runs.records import SpikeRecord
 
@@ -130,9 +131,14 @@ def read_run(path) -> Run:
     for name in (MANIFEST, SPIKES):
         if not (path / name).is_file():
             raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)")
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-        spikes_data = json.loads((path / SPIKES).read_text())
-    except json.JSONDecodeError as error:
-        raise ValidationError(where, None, f"unreadable JSON: {error}") from None
-    return Run(path, manifest, SpikeRecord.from_dict(spikes_data, f"{path / SPIKES}"))
+    origin = f"{path / MANIFEST}"
+    manifest = io.read(path / MANIFEST, "json", origin)
+    if not isinstance(manifest, dict):
+        raise ValidationError(origin, None, "expected a JSON object (a run's manifest)")
+    if not isinstance(manifest.get("model"), dict) or not isinstance(manifest["model"].get("name"), str):
+        raise ValidationError(origin, "model", "expected an object with the model's name")
+    sources = manifest.get("spike_sources", [])
+    if not isinstance(sources, list) or not all(isinstance(label, str) for label in sources):
+        raise ValidationError(origin, "spike_sources", "expected a list of labels")
+    spikes = SpikeRecord.from_dict(io.read(path / SPIKES, "json", f"{path / SPIKES}"), f"{path / SPIKES}")
+    return Run(path, manifest, spikes)

@@ -35,9 +35,7 @@ class Brian2Backend(Backend):
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         network.validate()
         semantics = network.semantics
-        model_ticks = semantics.ticks(duration_ms, "run", "duration")
-        if model_ticks < 1:
-            raise BackendError(f"duration {duration_ms:g} ms is shorter than one tick ({semantics.dt:g} ms)")
+        model_ticks = semantics.duration_ticks(duration_ms)
         dt_ms = semantics.dt if self.mode == "discrete" else self._physics_step(semantics.dt)
         steps = int(round(model_ticks * semantics.dt / dt_ms))
         context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock*"))

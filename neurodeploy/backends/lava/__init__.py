@@ -50,7 +50,7 @@ class LavaBackend(Backend):
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
             raise BackendError("; ".join(str(f) for f in errors))
-        ticks = network.semantics.ticks(duration_ms, "run", "duration")
+        ticks = network.semantics.duration_ticks(duration_ms)
         started = time.perf_counter()
         graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
         built = time.perf_counter()

@@ -26,14 +26,15 @@ class SpinnakerBackend(Backend):
         errors = [finding for finding in check_semantics(network) if finding.level == "error"]
         if errors:
             raise BackendError("; ".join(str(finding) for finding in errors))
-        ticks = network.semantics.ticks(duration_ms, "run", "duration")
+        ticks = network.semantics.duration_ticks(duration_ms)
         graph = lower(network)
         scaling = ring_buffer_scaling(graph)
         record_v = [label for label, variables in network.recordings.items() if "v" in variables]
         started = time.perf_counter()
         spikes, traces, weights, structural = Emulator(network, graph, scaling).run(ticks, record_v, progress)
         wall = time.perf_counter() - started
-        recorded = {label for label, variables in network.recordings.items() if "spikes" in variables}
+        # In the order the network records them (a set would follow the hash seed, and so would spikes.json).
+        recorded = [label for label, variables in network.recordings.items() if "spikes" in variables]
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), *_flatten(spikes[label])) for label in recorded})
         return RunResult(
