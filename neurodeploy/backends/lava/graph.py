@@ -30,6 +30,8 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
+from neurodeploy.errors import BackendError
+from neurodeploy.processes import forked_children_end_with_parent, stopped_on_exit
 
 
 def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
@@ -46,7 +48,8 @@ def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool
 
 
 class LavaGraph:
-    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them."""
+    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them (also on
+    errors and signals), with workers that die with this process."""
 
     def __init__(self, network: Network, populations: dict[str, PopulationFixed],
                  projections: dict[str, ProjectionFixed], stock: set[str], ticks: int):
@@ -187,10 +190,13 @@ class LavaGraph:
     def run(self, progress=None, chunks: int = 10):
         """Run all ticks (in chunks, reporting progress); return spike ticks, V (mV), plastic weights and
         probed variables."""
-        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()))
+        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
+        if anchor is None:
+            raise BackendError(f"network '{self.network.name}' has neither populations nor spike sources to run")
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
-        try:
+        forked_children_end_with_parent()
+        with stopped_on_exit("the lava run", anchor.stop):
             for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
                 anchor.run(condition=RunSteps(num_steps=len(chunk)), run_cfg=configuration)
                 done += len(chunk)
@@ -211,8 +217,6 @@ class LavaGraph:
             turnover = {label: self._epochs(label) for label in self.network.turnovers}
             probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
                       .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
-        finally:
-            anchor.stop()
         return spikes, voltages, weights, probed, events, turnover
 
     def _epochs(self, label: str) -> list[dict]:

@@ -1,0 +1,186 @@
+"""Processes neurodeploy starts end with it.
+
+Lava forks its workers (multiprocessing's ``fork`` start method, from the thread that calls ``run``).
+Every forked child asks the kernel to SIGKILL it when its parent dies (``PR_SET_PDEATHSIG``), so even a
+SIGKILLed CLI leaves no worker behind, and it ignores the termination signals: a Ctrl-C reaches the
+whole process group, and the parent, not each worker, decides how the run stops. multiprocessing's
+resource tracker is started by fork+exec (no fork hooks) but exits once every copy of its pipe is
+closed, that is with the parent and the forked children; it ignores the termination signals itself.
+
+In the parent a termination signal raises :class:`Interrupted` in the main thread (like
+``KeyboardInterrupt``), so that every ``finally`` on the way out runs; :func:`stopped_on_exit` stops a
+running engine there within a bounded time, killing its workers if the engine cannot stop itself.
+"""
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
+
+from neurodeploy.errors import BackendError
+
+TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+STOP_WITHIN_S = 10.0
+
+
+class Interrupted(BaseException):
+    """A termination signal arrived. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` on the way out swallows it."""
+
+    def __init__(self, signum: int):
+        self.signal = signal.Signals(signum)
+        self.stopped: list[str] = []  # what was stopped on the way out, for the one line the user sees
+        super().__init__(self.signal.name)
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signal
+
+
+_interrupted: Interrupted | None = None
+
+
+def _raise_interrupted(signum, frame):
+    global _interrupted
+    if _interrupted is None:
+        _interrupted = Interrupted(signum)
+        raise _interrupted
+    # Later signals (a second Ctrl-C, SIGHUP after SIGINT) must not break the cleanup of the first.
+
+
+@contextmanager
+def termination_signals_raise():
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread (the
+    first one only: later ones must not break the cleanup it starts). A signal the process was started
+    with ignored (``nohup``) stays ignored; the previous handlers come back after the block."""
+    global _interrupted
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _interrupted = None
+    previous = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
+    for signum, handler in previous.items():
+        if handler != signal.SIG_IGN:
+            signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+_parent_pid: int | None = None
+_hooks_registered = False
+
+
+def _before_fork():
+    global _parent_pid
+    _parent_pid = os.getpid()
+    # Held back until the child has set its own dispositions (it would run the parent's handler).
+    signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATION_SIGNALS)
+
+
+def _after_fork_in_parent():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
+
+
+def _after_fork_in_child():
+    for signum in TERMINATION_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        os._exit(1)  # a worker that could outlive us must not run
+    if os.getppid() != _parent_pid:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def forked_children_end_with_parent() -> None:
+    """From now on every child this process forks dies with it and leaves signals to it (Linux; elsewhere
+    nothing changes)."""
+    global _hooks_registered
+    if _hooks_registered or not sys.platform.startswith("linux"):
+        return
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
+    _hooks_registered = True
+    _start_resource_tracker_ignoring_hangup()
+
+
+def _start_resource_tracker_ignoring_hangup() -> None:
+    """The resource tracker ignores SIGINT and SIGTERM itself, not the SIGHUP of a closing terminal,
+    which would kill it (and have multiprocessing warn and start another). An ignored signal stays
+    ignored across exec, so it is started here with SIGHUP ignored (and held back, not lost, meanwhile)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+
+def _kill_workers() -> None:
+    for child in multiprocessing.active_children():
+        child.kill()
+    for child in multiprocessing.active_children():
+        child.join(1.0)
+
+
+def _stop_within(what: str, stop, within_s: float) -> BaseException | None:
+    """Call ``stop()`` in a helper thread, so that a stop that hangs (a worker died) cannot hold the
+    process; kill the workers if it fails or hangs. Returns what went wrong, if anything."""
+    failure: list[BaseException] = []
+
+    def call_stop():
+        try:
+            stop()
+        except BaseException as error:  # handed to the calling thread
+            failure.append(error)
+
+    stopper = threading.Thread(target=call_stop, name=f"stop {what}", daemon=True)
+    stopper.start()
+    interrupted = None
+    while stopper.is_alive():
+        try:
+            stopper.join(within_s)
+            break
+        except Interrupted as signal_during_stop:  # let the stop finish, then report the signal
+            interrupted = signal_during_stop
+            interrupted.stopped.append(what)
+    if stopper.is_alive() or failure:
+        _kill_workers()
+    if interrupted is not None:
+        return interrupted
+    if failure:
+        return BackendError(f"{what} did not stop cleanly: {type(failure[0]).__name__}: {failure[0]}")
+    if stopper.is_alive():
+        return BackendError(f"{what} did not stop within {within_s:g} s; its workers were killed")
+    return None
+
+
+@contextmanager
+def stopped_on_exit(what: str, stop, within_s: float = STOP_WITHIN_S):
+    """Run the body, then always call ``stop()``: on return, on error and on a signal. Whatever went
+    wrong in the body is what is raised; a failed stop is raised only after a body that succeeded."""
+    try:
+        yield
+    except Interrupted as interrupted:
+        interrupted.stopped.append(what)
+        _stop_within(what, stop, within_s)
+        raise
+    except BaseException:
+        _stop_within(what, stop, within_s)
+        raise
+    problem = _stop_within(what, stop, within_s)
+    if problem is not None:
+        raise problem
