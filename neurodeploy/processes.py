@@ -44,36 +44,58 @@ class Interrupted(BaseException):
         return 128 + self.signal
 
 
-_interrupted: Interrupted | None = None
+class _Signals:
+    """What the handler does now: raise, hold the signal back (while Lava forks its workers) or only
+    note it (while cleaning up, which a second Ctrl-C must not break)."""
+    first: Interrupted | None = None
+    holding = False
+    cleaning_up = False
 
 
-def _raise_interrupted(signum, frame):
-    global _interrupted
-    if _interrupted is None:
-        _interrupted = Interrupted(signum)
-        raise _interrupted
-    # Later signals (a second Ctrl-C, SIGHUP after SIGINT) must not break the cleanup of the first.
+def _on_termination_signal(signum, frame):
+    if _Signals.first is None:
+        _Signals.first = Interrupted(signum)
+    if not (_Signals.holding or _Signals.cleaning_up):
+        # Raised again on every signal until handled: one raised inside a fork hook or a __del__ is lost.
+        raise Interrupted(_Signals.first.signal)
 
 
 @contextmanager
 def termination_signals_raise():
-    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread (the
-    first one only: later ones must not break the cleanup it starts). A signal the process was started
-    with ignored (``nohup``) stays ignored; the previous handlers come back after the block."""
-    global _interrupted
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread. A signal
+    the process was started with ignored (``nohup``) stays ignored; the previous handlers come back after
+    the block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _interrupted = None
+    _Signals.first, _Signals.holding, _Signals.cleaning_up = None, False, False
     previous = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
     for signum, handler in previous.items():
         if handler != signal.SIG_IGN:
-            signal.signal(signum, _raise_interrupted)
+            signal.signal(signum, _on_termination_signal)
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def cleaning_up() -> None:
+    """From now on termination signals are only noted: the process is already on its way out."""
+    _Signals.cleaning_up = True
+
+
+@contextmanager
+def signals_held():
+    """Termination signals wait until the end of the block (Lava starting its workers, which a stop
+    cannot end cleanly), then raise."""
+    _Signals.holding = True
+    try:
+        yield
+    finally:
+        _Signals.holding = False
+    if _Signals.first is not None and not _Signals.cleaning_up:
+        raise Interrupted(_Signals.first.signal)
 
 
 _parent_pid: int | None = None
@@ -133,7 +155,7 @@ def _kill_workers() -> None:
     for child in multiprocessing.active_children():
         child.kill()
     for child in multiprocessing.active_children():
-        child.join(1.0)
+        multiprocessing.Process.join(child, 1.0)  # Lava's SystemProcess.join takes no timeout
 
 
 def _stop_within(what: str, stop, within_s: float) -> BaseException | None:
@@ -155,6 +177,7 @@ def _stop_within(what: str, stop, within_s: float) -> BaseException | None:
             stopper.join(within_s)
             break
         except Interrupted as signal_during_stop:  # let the stop finish, then report the signal
+            cleaning_up()
             interrupted = signal_during_stop
             interrupted.stopped.append(what)
     if stopper.is_alive() or failure:
@@ -175,6 +198,7 @@ def stopped_on_exit(what: str, stop, within_s: float = STOP_WITHIN_S):
     try:
         yield
     except Interrupted as interrupted:
+        cleaning_up()
         interrupted.stopped.append(what)
         _stop_within(what, stop, within_s)
         raise

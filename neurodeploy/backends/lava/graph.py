@@ -31,7 +31,7 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
 from neurodeploy.errors import BackendError
-from neurodeploy.processes import forked_children_end_with_parent, stopped_on_exit
+from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 
 def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
@@ -196,9 +196,18 @@ class LavaGraph:
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
         forked_children_end_with_parent()
+        executable = anchor.compile(configuration)
         with stopped_on_exit("the lava run", anchor.stop):
             for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
-                anchor.run(condition=RunSteps(num_steps=len(chunk)), run_cfg=configuration)
+                if done == 0:
+                    # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
+                    # waits until the first steps are under way.
+                    with signals_held():
+                        anchor.create_runtime(executable=executable)
+                        anchor.run(condition=RunSteps(num_steps=len(chunk), blocking=False))
+                    anchor.wait()
+                else:
+                    anchor.run(condition=RunSteps(num_steps=len(chunk)))
                 done += len(chunk)
                 if progress is not None:
                     progress(done / self.ticks)
