@@ -104,16 +104,22 @@ _hooks_registered = False
 
 def _before_fork():
     global _parent_pid
-    _parent_pid = os.getpid()
-    # Held back until the child has set its own dispositions (it would run the parent's handler).
-    signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATION_SIGNALS)
+    if _tied_depth:
+        _parent_pid = os.getpid()
+        # Held back until the child has set its own dispositions (it would run the parent's handler).
+        signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATION_SIGNALS)
 
 
 def _after_fork_in_parent():
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
+    if _tied_depth:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
 
 
 def _after_fork_in_child():
+    global _tied_depth
+    if not _tied_depth:
+        return
+    _tied_depth = 0  # the child's own children are its business
     for signum in TERMINATION_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
@@ -124,16 +130,28 @@ def _after_fork_in_child():
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def forked_children_end_with_parent() -> None:
-    """From now on every child this process forks dies with it and leaves signals to it (Linux; elsewhere
-    nothing changes)."""
-    global _hooks_registered
-    if _hooks_registered or not sys.platform.startswith("linux"):
+_tied_depth = 0
+
+
+@contextmanager
+def forked_children_end_with_parent():
+    """Within the block, every child this process forks dies with it and leaves termination signals to
+    it (Linux; elsewhere nothing changes). Only within the block: other users of multiprocessing keep
+    ``Process.terminate()`` working."""
+    global _hooks_registered, _tied_depth
+    if not sys.platform.startswith("linux"):
+        yield
         return
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                        after_in_child=_after_fork_in_child)
-    _hooks_registered = True
+    if not _hooks_registered:
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
+        _hooks_registered = True
     _start_resource_tracker_ignoring_hangup()
+    _tied_depth += 1
+    try:
+        yield
+    finally:
+        _tied_depth -= 1
 
 
 def _start_resource_tracker_ignoring_hangup() -> None:

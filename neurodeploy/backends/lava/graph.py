@@ -30,7 +30,7 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import ValidationError
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 
@@ -192,12 +192,12 @@ class LavaGraph:
         probed variables."""
         anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
         if anchor is None:
-            raise BackendError(f"network '{self.network.name}' has neither populations nor spike sources to run")
+            raise ValidationError(f"network '{self.network.name}'", None, "has neither populations nor spike sources: "
+                                  "nothing to run on lava")
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
-        forked_children_end_with_parent()
         executable = anchor.compile(configuration)
-        with stopped_on_exit("the lava run", anchor.stop):
+        with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
             for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
                 if done == 0:
                     # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
