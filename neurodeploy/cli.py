@@ -7,13 +7,16 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
 
-from neurodeploy import __version__, catalog, pipeline
+from neurodeploy import __version__, catalog, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import Thresholds, compare
@@ -23,21 +26,52 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+def internal_error_log(error: BaseException) -> Path:
+    """Write the full trace of an unexpected error to a new file in the user's cache folder; its path."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "neurodeploy" / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"internal-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    path.write_text(f"neurodeploy {__version__}, python {sys.version.split()[0]}\n"
+                    f"command: {' '.join(sys.argv)}\n\n{trace}", errors="backslashreplace")
+    return path
+
+
+def _fail(message: str, code: int):
+    click.echo(one_line(message), err=True)
+    sys.exit(code)
+
+
 def reports_errors(command):
-    """Turn toolchain errors into one line on stderr and an exit code, never a traceback."""
+    """Whatever happens in a command ends in one line on stderr and an exit code, never a traceback:
+    bad input 2, a toolchain failure 1, an unexpected error 1 with the trace in a log file, a
+    termination signal 128 + its number after stopping what was running."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except ValidationError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except NeurodeployError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(EXIT_FAILED)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        with processes.termination_signals_raise():
+            try:
+                return command(*args, **kwargs)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise  # click's own ways out of a command, answered by click
+            except ValidationError as error:
+                _fail(f"error: {error}", EXIT_BAD_INPUT)
+            except NeurodeployError as error:
+                _fail(f"error: {error}", EXIT_FAILED)
+            except processes.Interrupted as interrupted:
+                stopped = f": stopped {' and '.join(interrupted.stopped)}" if interrupted.stopped else ""
+                _fail(f"interrupted by {interrupted.signal.name}{stopped}", interrupted.exit_code)
+            except KeyboardInterrupt:
+                _fail("interrupted by SIGINT", 128 + signal.SIGINT)
+            except SystemExit as exit_request:  # our own exits are click.exceptions.Exit: this is user code's
+                _fail(f"error: model code called sys.exit({exit_request.code!r}) during the command",
+                      EXIT_BAD_INPUT)
+            except Exception as error:
+                try:
+                    where = f"full trace in {internal_error_log(error)}"
+                except OSError as unwritable:
+                    where = f"no trace kept: cannot write a log: {unwritable}"
+                _fail(f"internal error: {type(error).__name__}: {error} ({where})", EXIT_FAILED)
     return wrapper
 
 
@@ -256,7 +290,7 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
     click.echo(compilation.text())
     click.echo(f"-> {out}")
     if compilation.errors:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @main.command()
@@ -289,7 +323,7 @@ def deploy(model, params, stimulus, protocol, duration, seed, target, board_conf
     click.echo(_deploy_text(summary))
     click.echo(f"-> {out}")
     if not summary["passed"]:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 def _deploy_text(summary: dict) -> str:
@@ -356,5 +390,5 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
         click.echo(comparison.table())
     if not comparison.passed:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 

@@ -49,7 +49,7 @@ class LavaBackend(Backend):
         lowered = lower(network)
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
-            raise BackendError("; ".join(str(f) for f in errors))
+            raise BackendError("; ".join(f"{f.subject}: {f.message}" for f in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
         started = time.perf_counter()
         graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)

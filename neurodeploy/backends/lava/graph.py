@@ -30,6 +30,8 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
+from neurodeploy.errors import ValidationError
+from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 
 def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
@@ -46,7 +48,8 @@ def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool
 
 
 class LavaGraph:
-    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them."""
+    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them (also on
+    errors and signals), with workers that die with this process."""
 
     def __init__(self, network: Network, populations: dict[str, PopulationFixed],
                  projections: dict[str, ProjectionFixed], stock: set[str], ticks: int):
@@ -187,12 +190,24 @@ class LavaGraph:
     def run(self, progress=None, chunks: int = 10):
         """Run all ticks (in chunks, reporting progress); return spike ticks, V (mV), plastic weights and
         probed variables."""
-        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()))
+        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
+        if anchor is None:
+            raise ValidationError(f"network '{self.network.name}'", None, "has neither populations nor spike sources: "
+                                  "nothing to run on lava")
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
-        try:
+        executable = anchor.compile(configuration)
+        with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
             for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
-                anchor.run(condition=RunSteps(num_steps=len(chunk)), run_cfg=configuration)
+                if done == 0:
+                    # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
+                    # waits until the first steps are under way.
+                    with signals_held():
+                        anchor.create_runtime(executable=executable)
+                        anchor.run(condition=RunSteps(num_steps=len(chunk), blocking=False))
+                    anchor.wait()
+                else:
+                    anchor.run(condition=RunSteps(num_steps=len(chunk)))
                 done += len(chunk)
                 if progress is not None:
                     progress(done / self.ticks)
@@ -211,8 +226,6 @@ class LavaGraph:
             turnover = {label: self._epochs(label) for label in self.network.turnovers}
             probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
                       .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
-        finally:
-            anchor.stop()
         return spikes, voltages, weights, probed, events, turnover
 
     def _epochs(self, label: str) -> list[dict]:

@@ -25,7 +25,7 @@ class SpinnakerBackend(Backend):
         network.validate()
         errors = [finding for finding in check_semantics(network) if finding.level == "error"]
         if errors:
-            raise BackendError("; ".join(str(finding) for finding in errors))
+            raise BackendError("; ".join(f"{finding.subject}: {finding.message}" for finding in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
         graph = lower(network)
         scaling = ring_buffer_scaling(graph)

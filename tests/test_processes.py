@@ -1,0 +1,131 @@
+"""No process left behind and no traceback: signals during a Lava run, SIGKILL of the CLI, and
+unexpected errors in a command."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from neurodeploy import pipeline
+from neurodeploy.cli import main
+from neurodeploy.errors import NeurodeployError
+
+ROOT = Path(__file__).resolve().parent.parent
+# Long enough to be still running when signalled: the run is never meant to finish.
+LAVA_RUN = ["run", "feedforward-poisson", "--param", "n_neurons=20", "--param", "n_inputs=10",
+            "--duration", "100000", "--backend", "lava"]
+
+
+def start_lava_run(tmp_path):
+    """The CLI in a session of its own, returned once Lava's workers run (the tracker, the shared
+    memory server and one worker per Lava process)."""
+    cli = subprocess.Popen([sys.executable, "-m", "neurodeploy", *LAVA_RUN, "--out", str(tmp_path / "run")],
+                           cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    parent = psutil.Process(cli.pid)
+    deadline = time.monotonic() + 60
+    while len(parent.children(recursive=True)) < 5:
+        assert cli.poll() is None, cli.communicate()
+        assert time.monotonic() < deadline, "Lava's workers did not start"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return cli, parent.children(recursive=True)
+
+
+def in_session(session: int) -> list[int]:
+    alive = []
+    for pid in psutil.pids():
+        try:
+            if os.getsid(pid) == session and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            pass
+    return alive
+
+
+def gone_within(pids_alive, seconds: float) -> list[int]:
+    """What is still alive after ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while (alive := pids_alive()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive
+
+
+@pytest.mark.parametrize("send, code", [
+    (lambda cli: os.killpg(cli.pid, signal.SIGINT), 130),  # Ctrl-C in a terminal: the whole group
+    (lambda cli: cli.send_signal(signal.SIGTERM), 143),
+])
+def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
+    cli, workers = start_lava_run(tmp_path)
+    send(cli)
+    try:
+        _, stderr = cli.communicate(timeout=15)
+    finally:
+        cli.kill()
+    assert cli.returncode == code
+    assert stderr.strip() == "interrupted by " + signal.Signals(code - 128).name + ": stopped the lava run"
+    assert gone_within(lambda: in_session(cli.pid), 5) == []
+
+
+def test_lava_workers_die_with_a_killed_cli(tmp_path):
+    cli, workers = start_lava_run(tmp_path)
+    cli.kill()
+    cli.wait()
+    assert gone_within(lambda: [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE],
+                       10) == []
+
+
+def invoke(monkeypatch, tmp_path, *args):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def fails_in_run(monkeypatch, error: BaseException):
+    def run_model(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(pipeline, "run_model", run_model)
+
+
+@pytest.mark.parametrize("error", [RecursionError("maximum recursion depth exceeded"), MemoryError(),
+                                   UnicodeError("bad\nbytes"), OSError(5, "Input/output error")])
+def test_an_unexpected_error_is_one_line_with_the_trace_in_a_log(monkeypatch, tmp_path, error):
+    fails_in_run(monkeypatch, error)
+    result = invoke(monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out",
+                    tmp_path / "run")
+    assert result.exit_code == 1
+    line = result.stderr.rstrip("\n")
+    assert "\n" not in line and line.startswith(f"internal error: {type(error).__name__}: ")
+    logs = list((tmp_path / "cache" / "neurodeploy" / "logs").iterdir())
+    assert len(logs) == 1 and line.endswith(f"(full trace in {logs[0]})")
+    trace = logs[0].read_text()
+    assert "Traceback" in trace and "in run_model" in trace and type(error).__name__ in trace
+
+
+def test_a_message_with_a_newline_stays_one_line(monkeypatch, tmp_path):
+    fails_in_run(monkeypatch, NeurodeployError("population 'a\nb': cannot run"))
+    result = invoke(monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out",
+                    tmp_path / "run")
+    assert result.exit_code == 1
+    assert result.stderr == "error: population 'a\\nb': cannot run\n"
+
+
+def test_a_builder_calling_sys_exit_is_bad_input(monkeypatch, tmp_path):
+    builder = tmp_path / "builder.py"
+    builder.write_text("import sys\n\ndef build():\n    sys.exit(7)\n")
+    result = invoke(monkeypatch, tmp_path, "validate", f"{builder}:build")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "7" in result.stderr
+
+
+def test_lava_refuses_a_network_with_nothing_to_run(monkeypatch, tmp_path):
+    builder = tmp_path / "empty.py"
+    builder.write_text("from neurodeploy.description import Network, Semantics\n\n"
+                       "def build():\n    return Network('empty', Semantics(dt=1.0), duration=10.0)\n")
+    result = invoke(monkeypatch, tmp_path, "run", f"{builder}:build", "--backend", "lava", "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert result.stderr == "error: network 'empty': has neither populations nor spike sources: nothing to run on lava\n"
