@@ -342,20 +342,23 @@ class Run:
 def read_run(path) -> Run:
     path = Path(path)
     where = f"run directory '{path}'"
-    for _ in range(3):  # a rerun may remove the version between resolving and reading: resolve again
-        folder = Path(os.path.realpath(path / MANIFEST)).parent
-        for name in (MANIFEST, SPIKES):
-            if not (folder / name).is_file():
-                raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)")
+    for _ in range(10):
+        folder = Path(os.path.realpath(path / MANIFEST)).parent  # both files from one version
         try:
-            manifest = json.loads((folder / MANIFEST).read_text())
-            spikes_data = json.loads((folder / SPIKES).read_text())
-        except FileNotFoundError:
-            continue
+            manifest_text, spikes_text = ((folder / name).read_text() for name in (MANIFEST, SPIKES))
+        except OSError:
+            if Path(os.path.realpath(path / MANIFEST)).parent != folder:
+                continue  # a rerun published a new version and removed this one while it was read
+            for name in (MANIFEST, SPIKES):
+                if not (folder / name).is_file():
+                    raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)") from None
+            raise
+        try:
+            manifest, spikes_data = json.loads(manifest_text), json.loads(spikes_text)
         except json.JSONDecodeError as error:
             raise ValidationError(where, None, f"unreadable JSON: {error}") from None
         return Run(path, manifest, SpikeRecord.from_dict(spikes_data, f"{path / SPIKES}"), folder)
-    raise NeurodeployError(f"{where} was rewritten while it was read: read it again")
+    raise NeurodeployError(f"{where} was rewritten faster than it could be read: read it again")
 
 
 def write_document(run: Run, name: str, data) -> Path:
