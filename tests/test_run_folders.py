@@ -307,3 +307,22 @@ def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_
             (staging / "manifest.json").write_text("{}")
             raise KeyboardInterrupt
     assert snapshot(out) == before and len(versions(out)) == 1
+
+
+def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
+    out = tmp_path / "run"
+    release_read, release_write = os.pipe()
+    with staged_directory(out, "run") as staging:
+        write_run_files(staging, {"seed": 1}, result("first"))
+        child = os.fork()  # as a Lava worker is forked while the run holds the lock
+        if child == 0:
+            os.close(release_write)
+            os.read(release_read, 1)
+            os._exit(0)
+    try:
+        write_run(out, {"seed": 2}, result("second"))
+        assert read_run(out).manifest["seed"] == 2
+    finally:
+        os.close(release_write)
+        os.waitpid(child, 0)
+        os.close(release_read)

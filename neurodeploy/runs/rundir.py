@@ -116,7 +116,7 @@ def staged_directory(out: Path, command: str):
         _remove_unused_store(out, existed)
         raise
     finally:
-        os.close(lock)
+        _unlock(lock)
 
 
 def write_run_files(directory: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> None:
@@ -172,6 +172,26 @@ def _check_writable(out: Path) -> bool:
     return True
 
 
+_held_locks: set[int] = set()
+
+
+def _forget_inherited_locks() -> None:
+    """A forked child (a Lava worker) shares its parent's flock: close its copy so that a child left behind
+    does not keep ``--out`` locked after its parent has gone."""
+    for descriptor in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_locks)
+
+
+def _unlock(descriptor: int) -> None:
+    _held_locks.discard(descriptor)
+    os.close(descriptor)
+
+
 def _lock(out: Path) -> int:
     """An exclusive flock on ``out``'s store (created, with ``out``, if absent), refused if held."""
     store = out / STORE
@@ -198,6 +218,7 @@ def _lock(out: Path) -> int:
         if current:  # not a lock file that its holder removed before we locked it
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+            _held_locks.add(descriptor)
             return descriptor
         os.close(descriptor)
 
@@ -391,5 +412,5 @@ def write_document(run: Run, name: str, data) -> Path:
         if relative == name and not os.path.lexists(out / name):
             os.symlink(_link_target(name), out / name)
     finally:
-        os.close(lock)
+        _unlock(lock)
     return run.path / name
