@@ -114,7 +114,8 @@ def _write_compilation(directory: Path, compilation: Compilation) -> None:
 
 
 def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float, map_resources: bool = True):
-    """Compile for a target into ``out`` (published atomically, see ``runs.rundir``): artefacts, compile.json, compile.txt."""
+    """Compile for a target into ``out`` (published atomically, see ``runs.rundir``): artefacts, compile.json,
+    compile.txt."""
     target, chain = _target(target_name)
     with staged_directory(Path(out), "compile") as staging:
         compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)

@@ -61,7 +61,8 @@ def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_pa
         (project / "manifest.json").write_text("{}\n")
     before = snapshot(project)
     assert_one_line_refusal(invoke("run", network_file, "--out", project), "did not write", "src")
-    assert snapshot(project) == before and sorted(os.listdir(project)) == sorted(["src"] + ["manifest.json"] * with_manifest)
+    assert snapshot(project) == before
+    assert sorted(os.listdir(project)) == sorted(["src"] + ["manifest.json"] * with_manifest)
 
 
 def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
@@ -72,7 +73,8 @@ def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
     (out / "plots" / "raster.png").write_bytes(b"\x89PNG")
     assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
-    assert (out / "notes.md").read_text() == "what I saw\n" and (out / "plots" / "raster.png").read_bytes() == b"\x89PNG"
+    assert (out / "notes.md").read_text() == "what I saw\n"
+    assert (out / "plots" / "raster.png").read_bytes() == b"\x89PNG"
     assert len(versions(out)) == 1 and not (out / "plots").is_symlink()
 
 
@@ -268,7 +270,8 @@ def test_compare_never_overwrites_a_file_in_a_folder_without_marker(tmp_path, ne
     legacy.mkdir()
     for name in ("manifest.json", "spikes.json"):
         (legacy / name).write_bytes((out / name).read_bytes())
-    assert invoke("compare", legacy, out).exit_code == 0 and json.loads((legacy / "compare.json").read_text())["passed"]
+    assert invoke("compare", legacy, out).exit_code == 0
+    assert json.loads((legacy / "compare.json").read_text())["passed"]
     (legacy / "compare.json").write_text("my notes\n")
     assert_one_line_refusal(invoke("compare", legacy, out), "compare.json that neurodeploy cannot tell it wrote")
     assert (legacy / "compare.json").read_text() == "my notes\n"
@@ -281,8 +284,8 @@ def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(arguments, 1, "mapping...\n", "Traceback ...\nRuntimeError: no route\n")
     monkeypatch.setattr(toolchain.subprocess, "run", failing_spynnaker)
     out = tmp_path / "deployed"
-    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20", "--target", "spinn5",
-                     "--out", out)
+    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
+                     "--target", "spinn5", "--out", out)
     assert outcome.exit_code == 1 and "RuntimeError: no route" in outcome.output
     log = Path(outcome.output.split("(full log: ")[1].split(")")[0])
     assert log.read_text() == "mapping...\nTraceback ...\nRuntimeError: no route\n"

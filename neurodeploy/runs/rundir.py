@@ -164,7 +164,10 @@ def _check_writable(out: Path) -> bool:
     store = out / STORE
     if store.is_dir() and not store.is_symlink():
         return True
-    entries = sorted(os.listdir(out))
+    try:
+        entries = sorted(os.listdir(out))
+    except OSError as error:
+        raise ValidationError("option --out", None, f"cannot read '{out}': {error.strerror}") from None
     if entries:
         shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
         raise ValidationError("option --out", None, f"'{out}' is a folder neurodeploy did not write (it holds "
