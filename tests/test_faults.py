@@ -76,7 +76,7 @@ def test_a_kill_at_any_line_of_publishing_keeps_one_complete_run_and_the_users_f
     assert in_child_killed_at(0, lambda: deploy_like(out, "second"), count_file) == 0
     lines = int(count_file.read_text())
     deploy_like(out, "first")
-    points = sorted(random.Random(5).sample(range(1, lines + 1), min(lines, 150)))
+    points = sorted(random.Random(5).sample(range(1, lines + 1), min(lines, 100)))
     outcomes = set()
     for point in points:
         assert in_child_killed_at(point, lambda: deploy_like(out, "second")) == KILLED
