@@ -14,7 +14,8 @@ import pytest
 
 from neurodeploy.runs import rundir
 from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import STORE, RunResult, read_run, staged_directory, write_run_files
+from neurodeploy.runs.rundir import (MARKER, STORE, RunResult, read_run, staged_directory, write_document,
+                                     write_run_files)
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = 77
@@ -90,6 +91,23 @@ def test_a_kill_at_any_line_of_publishing_keeps_one_complete_run_and_the_users_f
         assert len(versions(out)) == 1
         assert all(os.path.exists(out / name) for name in os.listdir(out)), "a dangling link was left"
     assert outcomes == {"first", "second"}, "kill points must fall both before and after the swap"
+
+
+def test_a_kill_while_compare_json_is_added_leaves_nothing_the_next_run_would_keep(tmp_path):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+
+    def add_comparison():
+        write_document(read_run(out / "target"), "compare.json", {"passed": True})
+    count_file = tmp_path / "count"
+    assert in_child_killed_at(0, add_comparison, count_file) == 0
+    for point in range(1, int(count_file.read_text()) + 1):
+        assert in_child_killed_at(point, add_comparison) == KILLED
+        assert read_run(out / "target").spikes.backend == "first"
+        deploy_like(out, "first")
+        version = out / STORE / "current"
+        files = {path.relative_to(version).as_posix() for path in version.rglob("*") if path.is_file()}
+        assert files == set(json.loads((version / MARKER).read_text())["files"]) | {MARKER}, point
 
 
 # --- signals to the command line ------------------------------------------------------------------------------

@@ -385,6 +385,20 @@ def read_run(path) -> Run:
     raise NeurodeployError(f"{where} was rewritten faster than it could be read: read it again")
 
 
+def _write_json_through_store(store: Path, path: Path, data) -> None:
+    """Write ``path``, inside a published version, by renaming a temporary file made in ``store``: a kill leaves
+    that file where the next writer removes it, not inside the version where it would be kept as a user's."""
+    handle, temporary = tempfile.mkstemp(dir=store, prefix="writing-")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=1)
+            stream.write("\n")
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+
+
 def write_document(run: Run, name: str, data) -> Path:
     """Add a JSON document (compare.json) to a run read by ``read_run``, as a file neurodeploy wrote: into
     the version that was read, named in its marker, so the next run into the folder replaces it."""
@@ -408,10 +422,10 @@ def write_document(run: Run, name: str, data) -> Path:
         if relative == name and os.path.lexists(out / name) and not _is_ours(out, name):
             raise ValidationError(f"run directory '{run.path}'", None, f"holds a {name} neurodeploy did not "
                                   "write: move it away")
-        write_json_atomically(version / relative, data)
         marker = _marker(version)
         marker["files"] = sorted(set(marker["files"]) | {relative})
-        write_json_atomically(version / MARKER, marker)
+        _write_json_through_store(out / STORE, version / MARKER, marker)  # first: never a file it does not name
+        _write_json_through_store(out / STORE, version / relative, data)
         if relative == name and not os.path.lexists(out / name):
             os.symlink(_link_target(name), out / name)
     finally:
