@@ -41,8 +41,11 @@ def snapshot(folder: Path) -> dict:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def versions(out: Path) -> list[str]:
-    return sorted(entry for entry in os.listdir(out / STORE) if entry not in ("lock", "current"))
+def left_behind(out: Path) -> list[str]:
+    """Version folders besides the current one: once a run is published, at most the run before it (kept
+    for readers that were resolving its links), plus a run cut short until the next run removes it."""
+    current = os.readlink(out / STORE / "current")
+    return sorted(entry for entry in os.listdir(out / STORE) if entry not in ("lock", "current", current))
 
 
 def assert_one_line_refusal(outcome, *fragments):
@@ -75,7 +78,7 @@ def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
     assert (out / "notes.md").read_text() == "what I saw\n"
     assert (out / "plots" / "raster.png").read_bytes() == b"\x89PNG"
-    assert len(versions(out)) == 1 and not (out / "plots").is_symlink()
+    assert len(left_behind(out)) <= 1 and not (out / "plots").is_symlink()
 
 
 def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
@@ -98,7 +101,7 @@ def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
             write_run_files(staging / "target", {"model": {"name": "third"}}, result("third"))
             (staging / "target" / "mine.txt").write_text("ours\n")
     assert (out / "target" / "mine.txt").read_text() == "mine\n" and read_run(out / "target").spikes.backend == "second"
-    assert len(versions(out)) == 1
+    assert len(left_behind(out)) <= 1
 
 
 def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_path):
@@ -119,7 +122,7 @@ def test_out_dot_writes_into_an_empty_working_folder_and_refuses_a_full_one(tmp_
     assert invoke("run", network_file, "--out", ".", "--seed", 1).exit_code == 0
     assert invoke("run", network_file, "--out", ".", "--seed", 2).exit_code == 0
     assert read_run(empty).manifest["seed"] == 2 and sorted(os.listdir(tmp_path)) == ["empty", "small.json"]
-    assert len(versions(empty)) == 1
+    assert len(left_behind(empty)) <= 1
     full = tmp_path / "full"
     full.mkdir()
     (full / "thesis.tex").write_text("precious")
@@ -178,7 +181,7 @@ def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_fold
         write_run_files(staging, {"seed": 7}, result("holder"))
     assert read_run(out).manifest["seed"] == 7
     assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
-    assert read_run(out).manifest["seed"] == 2 and len(versions(out)) == 1
+    assert read_run(out).manifest["seed"] == 2 and len(left_behind(out)) <= 1
 
 
 def test_two_simultaneous_runs_end_serialized_or_with_one_clean_refusal(tmp_path, network_file):
@@ -197,7 +200,7 @@ def test_two_simultaneous_runs_end_serialized_or_with_one_clean_refusal(tmp_path
         if code == 2:
             assert stderr.strip().count("\n") == 0 and "is being written by another neurodeploy" in stderr
     winners = {seed for seed, (code, _) in zip((1, 2), outcomes) if code == 0}
-    assert read_run(out).manifest["seed"] in winners and len(versions(out)) == 1
+    assert read_run(out).manifest["seed"] in winners and len(left_behind(out)) <= 1
 
 
 READER = textwrap.dedent("""
@@ -293,7 +296,7 @@ def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
     # The next run into the folder removes the failed attempt.
     with staged_directory(out, "deploy") as staging:
         (staging / "deploy.json").write_text("{}")
-    assert not log.exists() and len(versions(out)) == 1
+    assert not log.exists() and left_behind(out) == []
 
 
 def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_path):
@@ -309,7 +312,7 @@ def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_
         with staged_directory(out, "run") as staging:
             (staging / "manifest.json").write_text("{}")
             raise KeyboardInterrupt
-    assert snapshot(out) == before and len(versions(out)) == 1
+    assert snapshot(out) == before and left_behind(out) == []
 
 
 def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):

@@ -13,12 +13,15 @@ Why this shape:
 
 - A new run is written into a fresh version folder and published by one ``rename`` of a link over
   ``current``: a reader of ``OUT/manifest.json`` finds the old complete run or the new one, never none. A kill
-  at any point leaves the old run in place; what it left half-written is removed by the next writer.
+  at any point leaves one complete run in place; what it left half-written is removed by the next writer.
 - Only a folder that is new, empty, or holds the store is written; any other folder (with or without a
   ``manifest.json``) is refused. Within it only the entries named in the marker are replaced: files a user
   adds beside them stay where they are, and files added inside a folder neurodeploy wrote (``compile/``) are
   hard-linked into the new version before the swap. A user's entry whose name a run needs is refused, not
   replaced.
+- The previous version is removed by the next writer, not at the swap: resolving ``OUT/manifest.json`` is
+  several steps, and a reader that passed ``current`` just before a swap must still find the files it was
+  resolving. So at rest the store holds the current run and the one before it.
 - ``--out .`` and an existing empty folder work like any other: the folder itself is never renamed. Links
   are relative, so a run folder can be moved, copied or archived whole.
 - A second writer to the same folder is refused at once (exit 2, naming the holder's pid) rather than made
@@ -261,8 +264,8 @@ def _is_ours(out: Path, name: str) -> bool:
 
 
 def _tidy(out: Path) -> None:
-    """Under the lock: remove what a killed or failed writer left (version folders other than the current
-    one, half-made links) and links to entries the current version does not have."""
+    """Under the lock, before writing: remove every version but the current one (the previous run, what a
+    killed or failed writer left) and the links a killed writer left half-made."""
     store = out / STORE
     current = _current_version(store)
     for entry in os.listdir(store):
@@ -273,7 +276,13 @@ def _tidy(out: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    shown = set(os.listdir(store / current)) - {MARKER} if current else set()
+    _remove_stale_links(out)
+
+
+def _remove_stale_links(out: Path) -> None:
+    """Links to entries the current version does not have."""
+    current = _current_version(out / STORE)
+    shown = set(os.listdir(out / STORE / current)) - {MARKER} if current else set()
     for name in os.listdir(out):
         if name not in shown and _is_ours(out, name):
             (out / name).unlink()
@@ -316,7 +325,7 @@ def _publish(out: Path, staging: Path, command: str) -> None:
     swap = store / f"{CURRENT}.{staging.name}"
     os.symlink(staging.name, swap)
     os.replace(swap, store / CURRENT)
-    _tidy(out)
+    _remove_stale_links(out)  # the previous version stays until the next writer: see the module's docstring
 
 
 def _carry_over(previous: Path, staging: Path, out: Path) -> None:
