@@ -281,8 +281,10 @@ def _tidy(out: Path) -> None:
 
 def _remove_stale_links(out: Path) -> None:
     """Links to entries the current version does not have."""
-    current = _current_version(out / STORE)
-    shown = set(os.listdir(out / STORE / current)) - {MARKER} if current else set()
+    try:
+        shown = set(os.listdir(out / STORE / CURRENT)) - {MARKER}
+    except FileNotFoundError:  # no run published yet (or its version was deleted by hand)
+        shown = set()
     for name in os.listdir(out):
         if name not in shown and _is_ours(out, name):
             (out / name).unlink()
