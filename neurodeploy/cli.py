@@ -20,7 +20,7 @@ from neurodeploy import __version__, catalog, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import Thresholds, compare
-from neurodeploy.runs.rundir import read_run, write_json_atomically, write_run
+from neurodeploy.runs.rundir import read_run, staged_directory, write_document, write_run_files
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -246,7 +246,8 @@ def _progress(what: str, call):
 @click.option("--backend-option", "backend_options", multiple=True, metavar="KEY=VALUE",
               help="Backend option (repeatable), e.g. mode=physics for brian2.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Run directory to write (manifest.json, spikes.json, ...), replaced atomically.")
+              help="Run folder to write (manifest.json, spikes.json, ...): new, empty or an earlier run; "
+                   "published atomically, files you add to it are kept.")
 @reports_errors
 def run(model, params, stimulus, protocol, duration, seed, backend, backend_options, out):
     """Run MODEL on a backend and write a run directory.
@@ -255,13 +256,14 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
     and written to answers.json."""
     loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
     options = _key_values(backend_options, "--backend-option")
-    result, manifest = _progress(f"{backend} running {loaded.name}", lambda progress: pipeline.run_model(
-        loaded, backend, duration_ms, options, progress))
-    documents = {}
-    if protocol_run is not None:
-        documents["answers.json"] = protocol_run.decode(loaded, result)
-        documents["protocol.json"] = [operation.to_dict() for operation in protocol_run.operations]
-    write_run(Path(out), manifest, result, documents)
+    with staged_directory(Path(out), "run") as staging:  # refuses a folder it must not write before running
+        result, manifest = _progress(f"{backend} running {loaded.name}", lambda progress: pipeline.run_model(
+            loaded, backend, duration_ms, options, progress))
+        documents = {}
+        if protocol_run is not None:
+            documents["answers.json"] = protocol_run.decode(loaded, result)
+            documents["protocol.json"] = [operation.to_dict() for operation in protocol_run.operations]
+        write_run_files(staging, manifest, result, documents)
     if protocol_run is not None:
         click.echo(protocol_run.protocol.table(documents["answers.json"]))
     else:
@@ -383,7 +385,7 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
     document = {"run": str(run_dir), "reference": str(reference_dir),
                 "run_backend": run_record.spikes.backend, "reference_backend": reference.spikes.backend,
                 **comparison.to_dict()}
-    write_json_atomically(Path(run_dir) / "compare.json", document)
+    write_document(run_record, "compare.json", document)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:

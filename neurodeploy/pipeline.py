@@ -115,9 +115,10 @@ def _write_compilation(directory: Path, compilation: Compilation) -> None:
 
 
 def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float, map_resources: bool = True):
-    """Compile for a target into ``out`` (replaced atomically): artefacts, compile.json, compile.txt."""
+    """Compile for a target into ``out`` (published atomically, see ``runs.rundir``): artefacts, compile.json,
+    compile.txt."""
     target, chain = _target(target_name)
-    with staged_directory(Path(out), marker="compile.json") as staging:
+    with staged_directory(Path(out), "compile") as staging:
         compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)
         _write_compilation(staging, compilation)
     return compilation
@@ -132,7 +133,7 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
     target, chain = _target(target_name)
     thresholds = thresholds or chain.thresholds
     inputs = tuple(model.network.spike_sources)
-    with staged_directory(Path(out), marker="deploy.json") as staging:
+    with staged_directory(Path(out), "deploy") as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)

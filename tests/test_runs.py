@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from neurodeploy.errors import ValidationError
 from neurodeploy.runs import rundir
 from neurodeploy.runs.compare import Thresholds, compare, matched_within
 from neurodeploy.runs.records import SpikeRecord
@@ -58,7 +59,7 @@ def test_run_directory_is_never_half_written(tmp_path, monkeypatch):
 def test_write_run_refuses_to_replace_a_foreign_directory(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "thesis.tex").write_text("precious")
-    with pytest.raises(Exception, match="not an earlier output of this command"):
+    with pytest.raises(ValidationError, match="is a folder neurodeploy did not write"):
         write_run(tmp_path / "data", {}, RunResult(record({"A": [[1.0]]})))
     assert (tmp_path / "data" / "thesis.tex").read_text() == "precious"
 

@@ -55,9 +55,16 @@ def _first_line(error: Exception) -> str:
 def read_text(path, origin: str) -> str:
     """A file's text, which must be UTF-8."""
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        data = Path(path).read_bytes()
     except OSError as error:
         raise ValidationError(origin, None, f"cannot read: {error.strerror}") from None
+    return decode(data, origin)
+
+
+def decode(data: bytes, origin: str) -> str:
+    """Bytes read from ``origin`` as UTF-8 text."""
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValidationError(origin, None, f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                               f"{error.start})") from None

@@ -1,15 +1,47 @@
-"""Run directories, written atomically: a reader sees the previous complete run or the new one,
-never a half-written directory.
+"""Run folders that never lose a file and are never seen half-written.
 
-A run directory holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.npz``
-(``LABEL.v``: ticks x neurons) and ``weights.npz`` (final weights of plastic projections:
-``LABEL.pre``, ``LABEL.post``, ``LABEL.weight``), plus any extra JSON documents a command adds.
+``--out`` stays a real folder (a user's symlink given as ``--out`` is followed, never replaced). neurodeploy
+keeps its output in a hidden store inside it and shows it through one relative link per entry it wrote:
+
+    OUT/manifest.json -> .neurodeploy/current/manifest.json   (each entry neurodeploy wrote, as a link)
+    OUT/notes.md                                              (a user's file: never moved or deleted)
+    OUT/.neurodeploy/current -> version-...                   (the one link a new run swaps)
+    OUT/.neurodeploy/version-.../.neurodeploy-run.json        (the marker: the command and every file it wrote)
+    OUT/.neurodeploy/lock                                     (flock: one writer at a time)
+
+Why this shape:
+
+- A new run is written into a fresh version folder and published by one ``rename`` of a link over
+  ``current``: a reader of ``OUT/manifest.json`` finds the old complete run or the new one, never none. A kill
+  at any point leaves one complete run in place; what it left half-written is removed by the next writer.
+- Only a folder that is new, empty, or holds the store is written; any other folder (with or without a
+  ``manifest.json``) is refused. Within it only the entries named in the marker are replaced: files a user
+  adds beside them stay where they are, and files added inside a folder neurodeploy wrote (``compile/``) are
+  hard-linked into the new version before the swap. A user's entry whose name a run needs is refused, not
+  replaced.
+- The previous version is removed by the next writer, not at the swap: resolving ``OUT/manifest.json`` is
+  several steps, and a reader that passed ``current`` just before a swap must still find the files it was
+  resolving. So at rest the store holds the current run and the one before it.
+- ``--out .`` and an existing empty folder work like any other: the folder itself is never renamed. Links
+  are relative, so a run folder can be moved, copied or archived whole.
+- A second writer to the same folder is refused at once (exit 2, naming the holder's pid) rather than made
+  to wait: a deploy can hold the lock for minutes, and a silent wait looks like a hang. The lock also proves
+  that no live process owns a leftover version folder, so the next writer removes them.
+- The version folder of a run that failed in its backend (not on bad input) is kept until the next run into
+  the folder, so that the logs an error message names (``compile/spynnaker.log``) can still be read.
+
+A run holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.npz`` (``LABEL.v``: ticks x
+neurons) and ``weights.npz`` (final weights of plastic projections: ``LABEL.pre``, ``LABEL.post``,
+``LABEL.weight``), plus any extra JSON documents a command adds.
 """
 from __future__ import annotations
 
 import contextlib
+import datetime
+import fcntl
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -17,12 +49,18 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodeploy import __version__
 from neurodeploy.description import io
 from neurodeploy.errors import NeurodeployError, ValidationError
 from neurodeploy.runs.records import SpikeRecord
 
 MANIFEST = "manifest.json"
 SPIKES = "spikes.json"
+STORE = ".neurodeploy"
+MARKER = ".neurodeploy-run.json"
+CURRENT = "current"
+LOCK = "lock"
+VERSION = "version-"
 
 
 @dataclass(eq=False)
@@ -56,21 +94,33 @@ def write_json_atomically(path: Path, data) -> None:
 
 
 @contextlib.contextmanager
-def staged_directory(out: Path, marker: str = MANIFEST):
-    """Yield a fresh folder beside ``out``; on success it replaces ``out`` in one rename, on failure it
-    is removed. ``out`` may be absent, empty, or an earlier output (holding ``marker``)."""
+def staged_directory(out: Path, command: str):
+    """Yield an empty folder (an absolute path) for the output of ``command``; on success it becomes what
+    ``out`` shows, in one rename; on failure ``out`` is left as it was. Refuses, before anything runs, a
+    folder neurodeploy did not write, the output of another command, and a folder another run is writing."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        raise NeurodeployError(f"--out '{out}' exists and is not an earlier output of this command: "
-                               "refusing to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.writing-"))
+    existed = _check_writable(out)
+    lock = _lock(out)
+    staging = None
     try:
+        _tidy(out)
+        previous = _marker(out / STORE / CURRENT)
+        if previous is not None and previous.get("command") != command:
+            raise ValidationError("option --out", None, f"'{out}' holds the output of `neurodeploy "
+                                  f"{previous.get('command')}`, not of `{command}`: choose another folder")
+        staging = _new_version(out / STORE)
         yield staging
-        _swap_into_place(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _publish(out, staging, command)
+    except BaseException as error:
+        if staging is not None and _current_version(out / STORE) != staging.name:
+            kept_for_logs = (isinstance(error, NeurodeployError) and not isinstance(error, ValidationError)
+                             and any(staging.iterdir()))
+            if not kept_for_logs:
+                shutil.rmtree(staging, ignore_errors=True)
+        _remove_unused_store(out, existed)
         raise
+    finally:
+        _unlock(lock)
 
 
 def write_run_files(directory: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> None:
@@ -95,7 +145,7 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
 
 def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
     """Write a complete run directory at ``out``, replacing an earlier run there."""
-    with staged_directory(out) as staging:
+    with staged_directory(out, "run") as staging:
         write_run_files(staging, manifest, result, documents)
     return Path(out)
 
@@ -106,14 +156,212 @@ def _write_json(path: Path, data) -> None:
         handle.write("\n")
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
+def _check_writable(out: Path) -> bool:
+    """Whether ``out`` exists; refuses what is not a new, empty or neurodeploy-written folder."""
+    if out.is_symlink() and not out.exists():
+        raise ValidationError("option --out", None, f"'{out}' is a link to '{os.readlink(out)}', which does "
+                              "not exist: create that folder or give another --out")
     if not out.exists():
-        os.rename(staging, out)
+        return False
+    if not out.is_dir():
+        raise ValidationError("option --out", None, f"'{out}' is a file, not a folder")
+    store = out / STORE
+    if store.is_dir() and not store.is_symlink():
+        return True
+    try:
+        entries = sorted(os.listdir(out))
+    except OSError as error:
+        raise ValidationError("option --out", None, f"cannot read '{out}': {error.strerror}") from None
+    if entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise ValidationError("option --out", None, f"'{out}' is a folder neurodeploy did not write (it holds "
+                              f"{shown}): give a new or empty folder")
+    return True
+
+
+_held_locks: set[int] = set()
+
+
+def _forget_inherited_locks() -> None:
+    """A forked child (a Lava worker) shares its parent's flock: close its copy so that a child left behind
+    does not keep ``--out`` locked after its parent has gone."""
+    for descriptor in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_locks)
+
+
+def _unlock(descriptor: int) -> None:
+    _held_locks.discard(descriptor)
+    os.close(descriptor)
+
+
+def _lock(out: Path) -> int:
+    """An exclusive flock on ``out``'s store (created, with ``out``, if absent), refused if held."""
+    store = out / STORE
+    path = store / LOCK
+    while True:
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # a failed first run removed the store in between: make it again
+        except OSError as error:
+            raise ValidationError("option --out", None, f"cannot write '{out}': {error.strerror}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(descriptor)
+            raise ValidationError("option --out", None, f"'{out}' is being written by another neurodeploy "
+                                  f"(pid {holder}): wait for it to finish or choose another folder") from None
+        try:
+            current = os.stat(path).st_ino == os.fstat(descriptor).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:  # not a lock file that its holder removed before we locked it
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+            _held_locks.add(descriptor)
+            return descriptor
+        os.close(descriptor)
+
+
+def _current_version(store: Path) -> str | None:
+    try:
+        return os.readlink(store / CURRENT)
+    except FileNotFoundError:
+        return None
+
+
+def _marker(version: Path) -> dict | None:
+    try:
+        return json.loads((version / MARKER).read_text())
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _new_version(store: Path) -> Path:
+    while True:
+        version = store / f"{VERSION}{secrets.token_hex(6)}"
+        try:
+            version.mkdir()
+        except FileExistsError:
+            continue
+        return version.absolute()
+
+
+def _link_target(name: str) -> str:
+    return f"{STORE}/{CURRENT}/{name}"
+
+
+def _is_ours(out: Path, name: str) -> bool:
+    """Whether ``out/name`` is a link neurodeploy made (only those are ever replaced or removed)."""
+    path = out / name
+    return path.is_symlink() and os.readlink(path) == _link_target(name)
+
+
+def _tidy(out: Path) -> None:
+    """Under the lock, before writing: remove every version but the current one (the previous run, what a
+    killed or failed writer left) and the links a killed writer left half-made."""
+    store = out / STORE
+    current = _current_version(store)
+    for entry in os.listdir(store):
+        if entry in (LOCK, CURRENT, current):
+            continue
+        path = store / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    _remove_stale_links(out)
+
+
+def _remove_stale_links(out: Path) -> None:
+    """Links to entries the current version does not have."""
+    try:
+        shown = set(os.listdir(out / STORE / CURRENT)) - {MARKER}
+    except FileNotFoundError:  # no run published yet (or its version was deleted by hand)
+        shown = set()
+    for name in os.listdir(out):
+        if name not in shown and _is_ours(out, name):
+            (out / name).unlink()
+
+
+def _written(version: Path) -> tuple[list[str], list[str]]:
+    """Every file and folder under ``version``, as relative paths."""
+    files, folders = [], []
+    for root, directories, names in os.walk(version):
+        relative = Path(root).relative_to(version)
+        for name in list(directories):
+            if (Path(root) / name).is_symlink():
+                directories.remove(name)
+                names.append(name)
+            else:
+                folders.append((relative / name).as_posix())
+        files += [(relative / name).as_posix() for name in names]
+    return sorted(files), sorted(folders)
+
+
+def _publish(out: Path, staging: Path, command: str) -> None:
+    """Make ``staging`` the version ``out`` shows, in one rename, keeping every file a user added."""
+    store = out / STORE
+    names = sorted(os.listdir(staging))
+    for name in names:
+        if os.path.lexists(out / name) and not _is_ours(out, name):
+            raise ValidationError("option --out", None, f"'{out / name}' was not written by neurodeploy but "
+                                  "this run writes an entry of that name: move it away and run again")
+    files, folders = _written(staging)
+    previous = _current_version(store)
+    if previous is not None:
+        _carry_over(store / previous, staging, out)
+    write_json_atomically(staging / MARKER, {
+        "command": command, "neurodeploy": __version__,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "files": files, "folders": folders})
+    for name in names:
+        if not os.path.lexists(out / name):
+            os.symlink(_link_target(name), out / name)
+    swap = store / f"{CURRENT}.{staging.name}"
+    os.symlink(staging.name, swap)
+    os.replace(swap, store / CURRENT)
+    _remove_stale_links(out)  # the previous version stays until the next writer: see the module's docstring
+
+
+def _carry_over(previous: Path, staging: Path, out: Path) -> None:
+    """Hard-link into ``staging`` every file a user added inside the previous version's folders."""
+    marker = _marker(previous) or {}
+    ours = set(marker.get("files", ())) | set(marker.get("folders", ())) | {MARKER}
+    files, folders = _written(previous)
+    for relative in folders:
+        if relative not in ours:
+            (staging / relative).mkdir(parents=True, exist_ok=True)
+    for relative in files:
+        if relative in ours:
+            continue
+        if os.path.lexists(staging / relative):
+            raise ValidationError("option --out", None, f"'{out / relative}' was added by a user but this run "
+                                  "writes a file of that name: move it away and run again")
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(previous / relative, staging / relative, follow_symlinks=False)
+        except OSError:  # a file system without hard links
+            shutil.copy2(previous / relative, staging / relative, follow_symlinks=False)
+
+
+def _remove_unused_store(out: Path, existed: bool) -> None:
+    """After a failed first run: leave ``out`` as it was found (absent or empty) unless something is kept."""
+    store = out / STORE
+    if set(os.listdir(store)) != {LOCK}:
         return
-    retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.rename(out, retired / "run")
-    os.rename(staging, out)
-    shutil.rmtree(retired, ignore_errors=True)
+    (store / LOCK).unlink()
+    store.rmdir()
+    if not existed:
+        with contextlib.suppress(OSError):
+            out.rmdir()
 
 
 @dataclass(eq=False)
@@ -123,16 +371,33 @@ class Run:
     path: Path
     manifest: dict
     spikes: SpikeRecord
+    folder: Path | None = None
+    """Where the files were read (``path`` with links resolved once, so both come from one version)."""
 
 
 def read_run(path) -> Run:
     path = Path(path)
     where = f"run directory '{path}'"
-    for name in (MANIFEST, SPIKES):
-        if not (path / name).is_file():
-            raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)")
-    origin = f"{path / MANIFEST}"
-    manifest = io.read(path / MANIFEST, "json", origin)
+    for _ in range(10):
+        folder = Path(os.path.realpath(path / MANIFEST)).parent  # both files from one version
+        try:
+            manifest_bytes, spikes_bytes = ((folder / name).read_bytes() for name in (MANIFEST, SPIKES))
+        except OSError as error:
+            if Path(os.path.realpath(path / MANIFEST)).parent != folder:
+                continue  # a rerun published a new version and removed this one while it was read
+            for name in (MANIFEST, SPIKES):
+                if not (folder / name).is_file():
+                    raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)") from None
+            raise ValidationError(where, None, f"cannot read: {error.strerror}") from None
+        return Run(path, _manifest(manifest_bytes, f"{path / MANIFEST}"),
+                   SpikeRecord.from_dict(io.parse(io.decode(spikes_bytes, f"{path / SPIKES}"), "json",
+                                                  f"{path / SPIKES}"), f"{path / SPIKES}"), folder)
+    raise NeurodeployError(f"{where} was rewritten faster than it could be read: read it again")
+
+
+def _manifest(data: bytes, origin: str) -> dict:
+    """A run's manifest, checked for what ``compare`` reads from it."""
+    manifest = io.parse(io.decode(data, origin), "json", origin)
     if not isinstance(manifest, dict):
         raise ValidationError(origin, None, "expected a JSON object (a run's manifest)")
     if not isinstance(manifest.get("model"), dict) or not isinstance(manifest["model"].get("name"), str):
@@ -140,5 +405,52 @@ def read_run(path) -> Run:
     sources = manifest.get("spike_sources", [])
     if not isinstance(sources, list) or not all(isinstance(label, str) for label in sources):
         raise ValidationError(origin, "spike_sources", "expected a list of labels")
-    spikes = SpikeRecord.from_dict(io.read(path / SPIKES, "json", f"{path / SPIKES}"), f"{path / SPIKES}")
-    return Run(path, manifest, spikes)
+    return manifest
+
+
+def _write_json_through_store(store: Path, path: Path, data) -> None:
+    """Write ``path``, inside a published version, by renaming a temporary file made in ``store``: a kill leaves
+    that file where the next writer removes it, not inside the version where it would be kept as a user's."""
+    handle, temporary = tempfile.mkstemp(dir=store, prefix="writing-")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=1)
+            stream.write("\n")
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+
+
+def write_document(run: Run, name: str, data) -> Path:
+    """Add a JSON document (compare.json) to a run read by ``read_run``, as a file neurodeploy wrote: into
+    the version that was read, named in its marker, so the next run into the folder replaces it."""
+    folder = run.folder or Path(os.path.realpath(run.path))
+    version = next((parent for parent in (folder, *folder.parents)
+                    if parent.parent.name == STORE and (parent / MARKER).is_file()), None)
+    if version is None:  # written by hand or by an older neurodeploy: add, but never overwrite
+        target = run.path / name
+        if os.path.lexists(target):
+            raise ValidationError(f"run directory '{run.path}'", None, f"already holds a {name} that neurodeploy "
+                                  "cannot tell it wrote (the folder has no marker): move it away")
+        write_json_atomically(target, data)
+        return target
+    out = version.parent.parent
+    relative = (folder / name).relative_to(version).as_posix()
+    lock = _lock(out)
+    try:
+        if _current_version(out / STORE) != version.name:
+            raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command "
+                                   "again")
+        if relative == name and os.path.lexists(out / name) and not _is_ours(out, name):
+            raise ValidationError(f"run directory '{run.path}'", None, f"holds a {name} neurodeploy did not "
+                                  "write: move it away")
+        marker = _marker(version)
+        marker["files"] = sorted(set(marker["files"]) | {relative})
+        _write_json_through_store(out / STORE, version / MARKER, marker)  # first: never a file it does not name
+        _write_json_through_store(out / STORE, version / relative, data)
+        if relative == name and not os.path.lexists(out / name):
+            os.symlink(_link_target(name), out / name)
+    finally:
+        _unlock(lock)
+    return run.path / name

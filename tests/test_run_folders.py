@@ -1,0 +1,334 @@
+"""Run folders: never a file lost, never a run seen half-written, one writer at a time."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neurodeploy as nd
+from neurodeploy.cli import main
+from neurodeploy.errors import ValidationError
+from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.runs.rundir import (MARKER, STORE, RunResult, read_run, staged_directory, write_document, write_run,
+                                     write_run_files)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def network_file(tmp_path, small_network):
+    return nd.save(small_network, tmp_path / "small.json")
+
+
+def result(name: str) -> RunResult:
+    """A run whose spikes name it (as their backend), so a reader can tell which run a file belongs to."""
+    return RunResult(SpikeRecord(1.0, 10.0, name, {"A": [np.array([1.0, 2.0])]}))
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes (links followed), as a user would see them."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def left_behind(out: Path) -> list[str]:
+    """Version folders besides the current one: once a run is published, at most the run before it (kept
+    for readers that were resolving its links), plus a run cut short until the next run removes it."""
+    current = os.readlink(out / STORE / "current")
+    return sorted(entry for entry in os.listdir(out / STORE) if entry not in ("lock", "current", current))
+
+
+def assert_one_line_refusal(outcome, *fragments):
+    assert outcome.exit_code == 2, outcome.output
+    assert outcome.output.count("\n") == 1 and "Traceback" not in outcome.output
+    for fragment in fragments:
+        assert fragment in outcome.output
+
+
+@pytest.mark.parametrize("with_manifest", [True, False])
+def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_path, network_file, with_manifest):
+    project = tmp_path / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("code\n")
+    if with_manifest:
+        (project / "manifest.json").write_text("{}\n")
+    before = snapshot(project)
+    assert_one_line_refusal(invoke("run", network_file, "--out", project), "did not write", "src")
+    assert snapshot(project) == before
+    assert sorted(os.listdir(project)) == sorted(["src"] + ["manifest.json"] * with_manifest)
+
+
+def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
+    (out / "notes.md").write_text("what I saw\n")
+    (out / "plots").mkdir()
+    (out / "plots" / "raster.png").write_bytes(b"\x89PNG")
+    assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+    assert (out / "notes.md").read_text() == "what I saw\n"
+    assert (out / "plots" / "raster.png").read_bytes() == b"\x89PNG"
+    assert len(left_behind(out)) <= 1 and not (out / "plots").is_symlink()
+
+
+def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
+    out = tmp_path / "deployed"
+
+    def deploy_like(name):
+        with staged_directory(out, "deploy") as staging:
+            write_run_files(staging / "target", {"model": {"name": name}}, result(name))
+    deploy_like("first")
+    (out / "target" / "mine.txt").write_text("mine\n")
+    (out / "target" / "figures").mkdir()
+    (out / "target" / "figures" / "a.svg").write_text("<svg/>")
+    deploy_like("second")
+    assert read_run(out / "target").spikes.backend == "second"
+    assert (out / "target" / "mine.txt").read_text() == "mine\n"
+    assert (out / "target" / "figures" / "a.svg").read_text() == "<svg/>"
+    # A run that would write where the user put a file is refused; the user's file and the old run stay.
+    with pytest.raises(ValidationError, match="mine.txt' was added by a user"):
+        with staged_directory(out, "deploy") as staging:
+            write_run_files(staging / "target", {"model": {"name": "third"}}, result("third"))
+            (staging / "target" / "mine.txt").write_text("ours\n")
+    assert (out / "target" / "mine.txt").read_text() == "mine\n" and read_run(out / "target").spikes.backend == "second"
+    assert len(left_behind(out)) <= 1
+
+
+def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    (out / "spikes.json").unlink()
+    (out / "spikes.json").write_text("my own spikes\n")
+    with pytest.raises(ValidationError, match="spikes.json' was not written by neurodeploy"):
+        write_run(out, {"model": {"name": "second"}}, result("second"))
+    assert (out / "spikes.json").read_text() == "my own spikes\n"
+    assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
+
+
+def test_out_dot_writes_into_an_empty_working_folder_and_refuses_a_full_one(tmp_path, network_file, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    assert invoke("run", network_file, "--out", ".", "--seed", 1).exit_code == 0
+    assert invoke("run", network_file, "--out", ".", "--seed", 2).exit_code == 0
+    assert read_run(empty).manifest["seed"] == 2 and sorted(os.listdir(tmp_path)) == ["empty", "small.json"]
+    assert len(left_behind(empty)) <= 1
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "thesis.tex").write_text("precious")
+    monkeypatch.chdir(full)
+    assert_one_line_refusal(invoke("run", network_file, "--out", "."), "'.' is a folder neurodeploy did not write")
+    assert os.listdir(full) == ["thesis.tex"]
+
+
+def test_a_symlinked_out_is_followed_never_replaced(tmp_path, network_file):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to("real")
+    for seed in (1, 2):
+        assert invoke("run", network_file, "--out", link, "--seed", seed).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == "real"
+    assert read_run(real).manifest["seed"] == 2 and (real / STORE).is_dir()
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to("nowhere")
+    assert_one_line_refusal(invoke("run", network_file, "--out", dangling), "which does not exist")
+    assert os.readlink(dangling) == "nowhere" and not (tmp_path / "nowhere").exists()
+    foreign = tmp_path / "foreign"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "table.csv").write_text("1,2\n")
+    foreign.symlink_to("data")
+    assert_one_line_refusal(invoke("run", network_file, "--out", foreign), "did not write")
+    assert os.listdir(tmp_path / "data") == ["table.csv"]
+
+
+def test_relative_out_can_be_moved_and_copied_whole(tmp_path, network_file, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", network_file, "--out", "a/b/run").exit_code == 0
+    os.rename("a/b/run", "moved")
+    subprocess.run(["cp", "-r", "moved", "copied"], check=True)
+    assert invoke("run", network_file, "--out", "moved", "--seed", 9).exit_code == 0
+    assert read_run(Path("moved")).manifest["seed"] == 9 and read_run(Path("copied")).manifest["seed"] == 3
+    assert sorted(os.listdir("a/b")) == []
+
+
+def test_the_output_of_another_command_is_refused(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out).exit_code == 0
+    before = snapshot(out)
+    assert_one_line_refusal(invoke("compile", network_file, "--target", "spinn5", "--no-map", "--out", out),
+                            "holds the output of `neurodeploy run`, not of `compile`")
+    assert snapshot(out) == before
+
+
+def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_folder(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
+    with staged_directory(out, "run") as staging:
+        assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
+                                f"is being written by another neurodeploy (pid {os.getpid()})")
+        assert read_run(out).manifest["seed"] == 1
+        write_run_files(staging, {"seed": 7}, result("holder"))
+    assert read_run(out).manifest["seed"] == 7
+    assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
+    assert read_run(out).manifest["seed"] == 2 and len(left_behind(out)) <= 1
+
+
+def test_two_simultaneous_runs_end_serialized_or_with_one_clean_refusal(tmp_path, network_file):
+    out = tmp_path / "run"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = [subprocess.Popen([sys.executable, "-m", "neurodeploy", "run", str(network_file), "--out", str(out),
+                              "--seed", str(seed)], cwd=tmp_path, env=environment, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for seed in (1, 2)]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    for run in runs:
+        run.stdout.close()
+        run.stderr.close()
+    assert sorted(code for code, _ in outcomes) in ([0, 0], [0, 2]), outcomes
+    assert all("Traceback" not in stderr for _, stderr in outcomes)
+    for code, stderr in outcomes:
+        if code == 2:
+            assert stderr.strip().count("\n") == 0 and "is being written by another neurodeploy" in stderr
+    winners = {seed for seed, (code, _) in zip((1, 2), outcomes) if code == 0}
+    assert read_run(out).manifest["seed"] in winners and len(left_behind(out)) <= 1
+
+
+READER = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from neurodeploy.runs.rundir import read_run
+    out, ready, stop = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    reads, seen, problems = 0, set(), []
+    ready.touch()
+    while not stop.exists():
+        reads += 1
+        try:
+            seen.add(json.loads((out / "manifest.json").read_text())["model"]["name"])
+            if reads % 20 == 0:  # the whole run, less often: its spikes are large
+                run = read_run(out)
+                if run.manifest["model"]["name"] != run.spikes.backend:
+                    problems.append(f"manifest of {run.manifest['model']['name']} with spikes of {run.spikes.backend}")
+        except Exception as error:
+            problems.append(repr(error))
+    print(json.dumps({"reads": reads, "seen": sorted(seen), "problems": problems[:5], "count": len(problems)}))
+""")
+
+
+def test_a_reader_polling_during_reruns_always_finds_one_complete_run(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "run-0"}}, result("run-0"))
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(out), str(ready), str(stop)], env={
+        **os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    try:
+        while not ready.exists() and reader.poll() is None:
+            time.sleep(0.05)
+        for index in range(1, 301):  # many small reruns: the old two-rename swap failed this reader hundreds of times
+            spikes = np.arange(2000.0 if index % 10 == 0 else 2.0)
+            write_run(out, {"model": {"name": f"run-{index}"}},
+                      RunResult(SpikeRecord(1.0, 10.0, f"run-{index}", {"A": [spikes]})))
+    finally:
+        stop.touch()
+    report = json.loads(reader.communicate(timeout=60)[0])
+    assert report["count"] == 0, report["problems"]
+    assert report["reads"] > 1000 and len(report["seen"]) > 50
+
+
+def test_compare_json_is_recorded_as_written_by_neurodeploy(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out).exit_code == 0
+    assert invoke("compare", out, out).exit_code == 0
+    marker = json.loads((out / STORE / "current" / MARKER).read_text())
+    assert "compare.json" in marker["files"] and json.loads((out / "compare.json").read_text())["passed"]
+    (out / "notes.md").write_text("mine\n")
+    assert invoke("run", network_file, "--out", out, "--seed", 4).exit_code == 0
+    assert not os.path.lexists(out / "compare.json"), "a comparison of the previous run must go with it"
+    assert (out / "notes.md").read_text() == "mine\n"
+
+
+def test_compare_into_a_folder_inside_a_run_updates_that_runs_marker(tmp_path):
+    out = tmp_path / "deployed"
+    with staged_directory(out, "deploy") as staging:
+        write_run_files(staging / "target", {"model": {"name": "m"}}, result("target"))
+    path = write_document(read_run(out / "target"), "compare.json", {"passed": True})
+    assert path == out / "target" / "compare.json" and json.loads(path.read_text()) == {"passed": True}
+    assert "target/compare.json" in json.loads((out / STORE / "current" / MARKER).read_text())["files"]
+    assert sorted(os.listdir(out)) == [STORE, "target"]
+
+
+def test_compare_never_overwrites_a_file_in_a_folder_without_marker(tmp_path, network_file):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out).exit_code == 0
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("manifest.json", "spikes.json"):
+        (legacy / name).write_bytes((out / name).read_bytes())
+    assert invoke("compare", legacy, out).exit_code == 0
+    assert json.loads((legacy / "compare.json").read_text())["passed"]
+    (legacy / "compare.json").write_text("my notes\n")
+    assert_one_line_refusal(invoke("compare", legacy, out), "compare.json that neurodeploy cannot tell it wrote")
+    assert (legacy / "compare.json").read_text() == "my notes\n"
+
+
+def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
+    from neurodeploy.backends.spinnaker import toolchain
+
+    def failing_spynnaker(arguments, **kwargs):
+        return subprocess.CompletedProcess(arguments, 1, "mapping...\n", "Traceback ...\nRuntimeError: no route\n")
+    monkeypatch.setattr(toolchain.subprocess, "run", failing_spynnaker)
+    out = tmp_path / "deployed"
+    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
+                     "--target", "spinn5", "--out", out)
+    assert outcome.exit_code == 1 and "RuntimeError: no route" in outcome.output
+    log = Path(outcome.output.split("(full log: ")[1].split(")")[0])
+    assert log.read_text() == "mapping...\nTraceback ...\nRuntimeError: no route\n"
+    assert not os.path.lexists(out / "deploy.json")
+    # The next run into the folder removes the failed attempt.
+    with staged_directory(out, "deploy") as staging:
+        (staging / "deploy.json").write_text("{}")
+    assert not log.exists() and left_behind(out) == []
+
+
+def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ValidationError):
+        with staged_directory(out, "run") as staging:
+            (staging / "manifest.json").write_text("{}")
+            raise ValidationError("stimulus", None, "bad")
+    assert not out.exists()
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    before = snapshot(out)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_directory(out, "run") as staging:
+            (staging / "manifest.json").write_text("{}")
+            raise KeyboardInterrupt
+    assert snapshot(out) == before and left_behind(out) == []
+
+
+def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
+    out = tmp_path / "run"
+    release_read, release_write = os.pipe()
+    with staged_directory(out, "run") as staging:
+        write_run_files(staging, {"seed": 1}, result("first"))
+        child = os.fork()  # as a Lava worker is forked while the run holds the lock
+        if child == 0:
+            os.close(release_write)
+            os.read(release_read, 1)
+            os._exit(0)
+    try:
+        write_run(out, {"seed": 2}, result("second"))
+        assert read_run(out).manifest["seed"] == 2
+    finally:
+        os.close(release_write)
+        os.waitpid(child, 0)
+        os.close(release_read)
