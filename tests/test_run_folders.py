@@ -178,7 +178,7 @@ def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_fold
         assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
                                 f"is being written by another neurodeploy (pid {os.getpid()})")
         assert read_run(out).manifest["seed"] == 1
-        write_run_files(staging, {"seed": 7}, result("holder"))
+        write_run_files(staging, {"model": {"name": "holder"}, "seed": 7}, result("holder"))
     assert read_run(out).manifest["seed"] == 7
     assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
     assert read_run(out).manifest["seed"] == 2 and len(left_behind(out)) <= 1
