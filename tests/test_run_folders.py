@@ -236,7 +236,7 @@ def test_a_reader_polling_during_reruns_always_finds_one_complete_run(tmp_path):
         for index in range(1, 301):  # many small reruns: the old two-rename swap failed this reader hundreds of times
             spikes = np.arange(2000.0 if index % 10 == 0 else 2.0)
             write_run(out, {"model": {"name": f"run-{index}"}},
-                      RunResult(SpikeRecord(1.0, 10.0, f"run-{index}", {"A": [spikes]})))
+                      RunResult(SpikeRecord(1.0, 2000.0, f"run-{index}", {"A": [spikes]})))
     finally:
         stop.touch()
     report = json.loads(reader.communicate(timeout=60)[0])
@@ -319,14 +319,14 @@ def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
     out = tmp_path / "run"
     release_read, release_write = os.pipe()
     with staged_directory(out, "run") as staging:
-        write_run_files(staging, {"seed": 1}, result("first"))
+        write_run_files(staging, {"model": {"name": "first"}, "seed": 1}, result("first"))
         child = os.fork()  # as a Lava worker is forked while the run holds the lock
         if child == 0:
             os.close(release_write)
             os.read(release_read, 1)
             os._exit(0)
     try:
-        write_run(out, {"seed": 2}, result("second"))
+        write_run(out, {"model": {"name": "second"}, "seed": 2}, result("second"))
         assert read_run(out).manifest["seed"] == 2
     finally:
         os.close(release_write)
