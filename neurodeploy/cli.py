@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import click
 
 from neurodeploy import __version__, catalog, pipeline
 from neurodeploy.backends import backend_class, backend_names
+from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployError, ValidationError
 from neurodeploy.runs.compare import Thresholds, compare
 from neurodeploy.runs.rundir import read_run, write_json_atomically, write_run
@@ -26,8 +28,14 @@ def reports_errors(command):
     """Turn toolchain errors into one line on stderr and an exit code, never a traceback."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        previous_cap = resource.getrlimit(resource.RLIMIT_DATA)
         try:
+            cap = cap_memory()
             return command(*args, **kwargs)
+        except MemoryError:
+            click.echo(f"error: out of memory: an allocation exceeds the memory limit of {resources.format_size(cap)} "
+                       f"({resources.RAISE_IT})", err=True)
+            sys.exit(EXIT_BAD_INPUT)
         except ValidationError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_BAD_INPUT)
@@ -37,7 +45,41 @@ def reports_errors(command):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        finally:
+            resource.setrlimit(resource.RLIMIT_DATA, previous_cap)
+            resources.set_memory_limit(None)
     return wrapper
+
+
+def cap_memory() -> int:
+    """Cap the data segment of this process (and of the children it starts) at the memory limit, so
+    that an allocation the estimates missed raises MemoryError instead of exhausting the machine."""
+    limit = resources.memory_limit()
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    address_space, _ = resource.getrlimit(resource.RLIMIT_AS)  # a cap set by the caller holds too
+    return limit if address_space == resource.RLIM_INFINITY else min(limit, address_space)
+
+
+class MemorySize(click.ParamType):
+    """A size in bytes: 8GB, 512MB, 2GiB."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return resources.parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+memory_limit_option = click.option(
+    "--memory-limit", type=MemorySize(), expose_value=False, metavar="SIZE",
+    callback=lambda ctx, param, value: resources.set_memory_limit(value),
+    help=f"Refuse, before allocating, what would need more memory than this (e.g. 8GB; default: "
+         f"${resources.ENVIRONMENT_VARIABLE}, else the memory available now).")
 
 
 class ProgressLine:
@@ -130,6 +172,7 @@ def backends():
 @main.command()
 @model_argument
 @param_option
+@memory_limit_option
 @reports_errors
 def validate(model, params):
     """Check a model: exit 0, or exit 2 with a one-line error naming the object and field."""
@@ -147,6 +190,7 @@ def model_inputs(command):
                      help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
         click.option("--duration", type=float, metavar="MS", help="Simulated time in ms (default: the model's own)."),
         click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
+        memory_limit_option,
     ]):
         command = option(command)
     return command
