@@ -51,10 +51,15 @@ def reports_errors(command):
     return wrapper
 
 
+SMALLEST_CAP = 10**9
+"""The process cap is never below this: loading the backends' libraries needs a few hundred MB, and
+OpenBLAS spins instead of failing when it cannot get its buffers."""
+
+
 def cap_memory() -> int:
     """Cap the data segment of this process (and of the children it starts) at the memory limit, so
     that an allocation the estimates missed raises MemoryError instead of exhausting the machine."""
-    limit = resources.memory_limit()
+    limit = max(resources.memory_limit(), SMALLEST_CAP)
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     address_space, _ = resource.getrlimit(resource.RLIMIT_AS)  # a cap set by the caller holds too
