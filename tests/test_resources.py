@@ -90,7 +90,7 @@ REFUSED = [
     (["run", "feedforward-poisson", "--duration", "1e12", "--backend", "spinnaker"],
      "recording 'neurons': about 2.0e13 recorded spikes need about"),
     (["run", "feedforward-poisson", "--duration", "1e12", "--backend", "lava"],
-     "spike source 'inputs': 100 inputs over 1.0e12 ticks need about"),
+     "recording 'neurons': spikes of 200 neurons over 1.0e12 ticks need about"),
     (["deploy", "feedforward-poisson", "--duration", "1e12", "--target", "loihi2"], "1.0e12 ticks need about"),
 ]
 
