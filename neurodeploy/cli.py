@@ -8,6 +8,7 @@ import functools
 import json
 import math
 import os
+import resource
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ import click
 
 from neurodeploy import __version__, catalog, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
+from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import Thresholds, compare
 from neurodeploy.runs.rundir import read_run, staged_directory, write_document, write_run_files
@@ -49,11 +51,16 @@ def reports_errors(command):
     termination signal 128 + its number after stopping what was running."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        previous_cap = resource.getrlimit(resource.RLIMIT_DATA)
         with processes.termination_signals_raise():
             try:
+                cap = cap_memory()
                 return command(*args, **kwargs)
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise  # click's own ways out of a command, answered by click
+            except MemoryError:
+                _fail(f"error: out of memory: an allocation exceeds the memory limit of {resources.format_size(cap)} "
+                      f"({resources.RAISE_IT})", EXIT_BAD_INPUT)
             except ValidationError as error:
                 _fail(f"error: {error}", EXIT_BAD_INPUT)
             except NeurodeployError as error:
@@ -72,7 +79,46 @@ def reports_errors(command):
                 except OSError as unwritable:
                     where = f"no trace kept: cannot write a log: {unwritable}"
                 _fail(f"internal error: {type(error).__name__}: {error} ({where})", EXIT_FAILED)
+            finally:
+                resource.setrlimit(resource.RLIMIT_DATA, previous_cap)
+                resources.set_memory_limit(None)
     return wrapper
+
+
+SMALLEST_CAP = 10**9
+"""The process cap is never below this: loading the backends' libraries needs a few hundred MB, and
+OpenBLAS spins instead of failing when it cannot get its buffers."""
+
+
+def cap_memory() -> int:
+    """Cap the data segment of this process (and of the children it starts) at the memory limit, so
+    that an allocation the estimates missed raises MemoryError instead of exhausting the machine."""
+    limit = max(resources.memory_limit(), SMALLEST_CAP)
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    address_space, _ = resource.getrlimit(resource.RLIMIT_AS)  # a cap set by the caller holds too
+    return limit if address_space == resource.RLIM_INFINITY else min(limit, address_space)
+
+
+class MemorySize(click.ParamType):
+    """A size in bytes: 8GB, 512MB, 2GiB."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return resources.parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+memory_limit_option = click.option(
+    "--memory-limit", type=MemorySize(), expose_value=False, metavar="SIZE",
+    callback=lambda ctx, param, value: resources.set_memory_limit(value),
+    help=f"Refuse, before allocating, what would need more memory than this (e.g. 8GB; default: "
+         f"${resources.ENVIRONMENT_VARIABLE}, else the memory available now).")
 
 
 class ProgressLine:
@@ -196,6 +242,7 @@ def backends():
 @main.command()
 @model_argument
 @param_option
+@memory_limit_option
 @reports_errors
 def validate(model, params):
     """Check a model: exit 0, or exit 2 with a one-line error naming the object and field."""
@@ -213,6 +260,7 @@ def model_inputs(command):
                      help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
         click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS", help="Simulated time in ms (default: the model's own)."),
         click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
+        memory_limit_option,
     ]):
         command = option(command)
     return command

@@ -78,6 +78,7 @@ def run_model(model: LoadedModel, backend_name: str, duration_ms: float, backend
     """Run the model; return the result and the manifest describing the run."""
     options = dict(backend_options or {})
     backend = make_backend(backend_name, **options)
+    backend.estimate_memory(model.network, duration_ms).check()
     started = time.perf_counter()
     result = backend.run(model.network, duration_ms, progress=progress)
     return result, run_manifest(model, backend.name, options, result, duration_ms, time.perf_counter() - started)
@@ -118,6 +119,7 @@ def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float,
     """Compile for a target into ``out`` (published atomically, see ``runs.rundir``): artefacts, compile.json,
     compile.txt."""
     target, chain = _target(target_name)
+    chain.estimate_memory(model.network, duration_ms).check()
     with staged_directory(Path(out), "compile") as staging:
         compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)
         _write_compilation(staging, compilation)
@@ -133,6 +135,8 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
     target, chain = _target(target_name)
     thresholds = thresholds or chain.thresholds
     inputs = tuple(model.network.spike_sources)
+    for step in (chain, make_backend(chain.backend), make_backend("brian2")):
+        step.estimate_memory(model.network, duration_ms).check()
     with staged_directory(Path(out), "deploy") as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)

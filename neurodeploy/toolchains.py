@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from neurodeploy.backends import Progress
 from neurodeploy.description import Network
+from neurodeploy.description.resources import MemoryEstimate
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.runs.compare import Thresholds
 from neurodeploy.runs.rundir import RunResult
@@ -65,6 +66,11 @@ class Toolchain(abc.ABC):
                 ) -> Compilation:
         """Lower, check, quantize, write the target's artefacts into ``out``, and (unless the design rules
         fail or ``map_resources`` is False) map it with the target's own tools."""
+
+    @abc.abstractmethod
+    def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
+        """The peak memory ``compile`` would need (mapping with the target's tools runs in a child
+        process capped by the same limit), from the description alone."""
 
     @abc.abstractmethod
     def execute(self, compilation: Compilation, out: Path, duration_ms: float, board: Path | None = None,

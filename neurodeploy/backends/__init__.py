@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 from typing import Callable, ClassVar
 
 from neurodeploy.description import Network
+from neurodeploy.description.resources import MemoryEstimate
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.runs.rundir import RunResult
 
@@ -30,6 +31,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         """Simulate ``duration_ms`` (a multiple of dt) and return spikes, traces and final weights."""
+
+    @abc.abstractmethod
+    def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
+        """The peak memory ``run`` would need, from the description alone (nothing generated)."""
 
 
 def _entry_points():

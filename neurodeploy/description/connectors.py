@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurodeploy.description import values
+from neurodeploy.description.resources import BYTES_PER_GENERATED_SYNAPSE, count_text, refuse_above_limit
 from neurodeploy.errors import ValidationError
 
 
@@ -26,6 +27,18 @@ class Connector:
     FIELDS: tuple = ()
 
     def connect(self, n_pre: int, n_post: int, rng: np.random.Generator):
+        """The connections, refused before generating them when they would not fit the memory limit."""
+        expected = self.expected_count(n_pre, n_post)
+        refuse_above_limit(expected * BYTES_PER_GENERATED_SYNAPSE, f"connector {self.kind}", None,
+                           f"{count_text(expected)} synapses")
+        return self.generate(n_pre, n_post, rng)
+
+    def expected_count(self, n_pre: int, n_post: int) -> float:
+        """How many connections ``connect`` makes (a little above the mean for random ones), computed
+        without making them."""
+        raise NotImplementedError
+
+    def generate(self, n_pre: int, n_post: int, rng: np.random.Generator):
         raise NotImplementedError
 
     def to_dict(self) -> dict:
@@ -38,7 +51,10 @@ class OneToOne(Connector):
 
     kind = "one_to_one"
 
-    def connect(self, n_pre, n_post, rng):
+    def expected_count(self, n_pre, n_post):
+        return float(min(n_pre, n_post))
+
+    def generate(self, n_pre, n_post, rng):
         if n_pre != n_post:
             raise ValidationError("connector one_to_one", None,
                                   f"needs pre and post of the same size, got {n_pre} and {n_post}")
@@ -58,7 +74,10 @@ class AllToAll(Connector):
     def __post_init__(self):
         values.boolean(self.allow_self_connections, "connector all_to_all", "allow_self_connections")
 
-    def connect(self, n_pre, n_post, rng):
+    def expected_count(self, n_pre, n_post):
+        return float(n_pre) * n_post - (0 if self.allow_self_connections else min(n_pre, n_post))
+
+    def generate(self, n_pre, n_post, rng):
         pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
         post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
         return _without_self(pre, post, self.allow_self_connections)
@@ -84,7 +103,11 @@ class FixedProbability(Connector):
         if self.seed is not None:
             self.seed = values.integer(self.seed, where, "seed", minimum=0)
 
-    def connect(self, n_pre, n_post, rng):
+    def expected_count(self, n_pre, n_post):
+        mean = float(n_pre) * n_post * self.p
+        return mean + 6.0 * np.sqrt(mean)
+
+    def generate(self, n_pre, n_post, rng):
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         flat = _bernoulli_positions(n_pre * n_post, self.p, rng)
@@ -136,7 +159,10 @@ class FromList(Connector):
         if len(self.pre) != len(self.post):
             raise ValidationError(where, "post", f"has {len(self.post)} entries but pre has {len(self.pre)}")
 
-    def connect(self, n_pre, n_post, rng):
+    def expected_count(self, n_pre, n_post):
+        return float(len(self.pre))
+
+    def generate(self, n_pre, n_post, rng):
         where = "connector from_list"
         return (values.index_array(self.pre, where, "pre", n_pre, f"a pre side of {n_pre} neurons"),
                 values.index_array(self.post, where, "post", n_post, f"a post side of {n_post} neurons"))

@@ -13,6 +13,8 @@ from neurodeploy.description import values
 from neurodeploy.description.cells import CELL_TYPES, AccumulatorLIF, CellType, FixedPointLIF, membrane_arithmetic
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
+from neurodeploy.description.resources import (BYTES_PER_GENERATED_SYNAPSE, BYTES_PER_NEURON_VALUE, count_text,
+                                               refuse_above_limit, synapse_count)
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import (STRUCTURAL_RULES, CoincidenceWiring, Synaptogenesis, check_projection,
                                                 structural_from_dict)
@@ -51,6 +53,8 @@ class Population:
         self.size = values.integer(self.size, where, "size", minimum=1)
         self.cell_type = values.choice(self.cell_type, tuple(CELL_TYPES), where, "cell_type")
         cell = self.cell
+        refuse_above_limit(self.size * (len(cell.parameters) + len(cell.initial_values)) * BYTES_PER_NEURON_VALUE,
+                           where, "size", f"{count_text(self.size)} neurons")
         self.parameters = self._resolve(self.parameters, cell.parameters, "parameters", {})
         self.initial_values = self._resolve(self.initial_values, cell.initial_values, "initial_values",
                                             self.parameters)
@@ -130,6 +134,10 @@ class SpikeSource:
         self.label = values.label(self.label, "spike source")
         where = f"spike source '{self.label}'"
         self.size = values.integer(self.size, where, "size", minimum=1)
+        if isinstance(self.spike_times, (list, tuple)):
+            spikes = sum(len(times) for times in self.spike_times if isinstance(times, (list, tuple, np.ndarray)))
+            refuse_above_limit((self.size + spikes) * BYTES_PER_NEURON_VALUE, where, "spike_times",
+                               f"{count_text(spikes)} spike times")
         self.spike_times = checked_spike_times(self.spike_times, self.size, where)
 
     def to_dict(self) -> dict:
@@ -293,6 +301,9 @@ class Network:
             for side in ("pre", "post"):
                 self._check_endpoint(item, side)
             self._check_weight_units(item)
+            synapses = synapse_count(self, item)
+            refuse_above_limit(synapses * BYTES_PER_GENERATED_SYNAPSE, f"projection '{item.label}'", "connector",
+                               f"{count_text(synapses)} synapses")
             self.projections[item.label] = item
         else:
             raise ValidationError("network", None, f"cannot add {item!r}")
@@ -385,6 +396,10 @@ class Network:
         pre_offset, n_pre = self._view(projection, "pre")
         post_offset, n_post = self._view(projection, "post")
         seed_sequence = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(projection.label.encode()),))
+        held = sum(len(connections.pre) for connections in self._connections.values())
+        expected = projection.connector.expected_count(n_pre, n_post)
+        refuse_above_limit((held + expected) * BYTES_PER_GENERATED_SYNAPSE, where, "connector",
+                           f"{count_text(expected)} synapses (with the {count_text(held)} generated before)")
         try:
             pre, post = projection.connector.connect(n_pre, n_post, np.random.default_rng(seed_sequence))
         except ValidationError as error:
