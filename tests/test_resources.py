@@ -80,18 +80,21 @@ REFUSED = [
     (["validate", "fixed_probability"], "projection 'E->E', field 'connector': 8.1e8 synapses need about"),
     (["run", "delay", "--backend", "brian2"], "projection 'S->E': delays of 1.0e9 ticks need about"),
     (["run", "delay", "--backend", "spinnaker"], "population 'E': ring buffers of 1.1e9 ticks need about"),
-    (["run", "dt", "--backend", "brian2"], "projection 'S->E': delays of 1.0e9 ticks need about"),
-    (["run", "dt", "--backend", "lava"], "recording 'E': spikes of 10 neurons over 1.0e11 ticks need about"),
+    # Within the bound on ticks (2^31 - 1), which refuses --duration 100 at this dt before any estimate.
+    (["run", "dt", "--duration", "1", "--backend", "brian2"], "projection 'S->E': delays of 1.0e9 ticks need about"),
+    (["run", "dt", "--duration", "1", "--backend", "lava"],
+     "recording 'E': spikes of 10 neurons over 1.0e9 ticks need about"),
     (["validate", "feedforward-poisson", "--param", "n_neurons=10000000"],
      "connector fixed_probability: 2.0e8 synapses need about"),
     (["validate", "ca3-cam", "--param", "cue_size=100000"], "1.0e10 synapses need about"),
-    (["run", "feedforward-poisson", "--duration", "1e12", "--backend", "brian2"],
-     "recording 'neurons': about 2.0e13 recorded spikes need about"),
-    (["run", "feedforward-poisson", "--duration", "1e12", "--backend", "spinnaker"],
-     "recording 'neurons': about 2.0e13 recorded spikes need about"),
-    (["run", "feedforward-poisson", "--duration", "1e12", "--backend", "lava"],
-     "recording 'neurons': spikes of 200 neurons over 1.0e12 ticks need about"),
-    (["deploy", "feedforward-poisson", "--duration", "1e12", "--target", "loihi2"], "1.0e12 ticks need about"),
+    # The longest duration the bound on ticks lets through (--duration 1e12 is refused by that bound).
+    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "brian2"],
+     "recording 'neurons': about 4.0e9 recorded spikes need about"),
+    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "spinnaker"],
+     "recording 'neurons': about 4.0e9 recorded spikes need about"),
+    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "lava"],
+     "recording 'neurons': spikes of 200 neurons over 2.0e8 ticks need about"),
+    (["deploy", "feedforward-poisson", "--duration", "2e8", "--target", "loihi2"], "2.0e8 ticks need about"),
 ]
 
 
