@@ -318,17 +318,21 @@ def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_
 def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
     out = tmp_path / "run"
     release_read, release_write = os.pipe()
+    ready_read, ready_write = os.pipe()
     with staged_directory(out, "run") as staging:
         write_run_files(staging, {"model": {"name": "first"}, "seed": 1}, result("first"))
         child = os.fork()  # as a Lava worker is forked while the run holds the lock
         if child == 0:
             os.close(release_write)
+            os.write(ready_write, b"1")  # its fork hooks have run
             os.read(release_read, 1)
             os._exit(0)
+        os.read(ready_read, 1)
     try:
         write_run(out, {"model": {"name": "second"}, "seed": 2}, result("second"))
         assert read_run(out).manifest["seed"] == 2
     finally:
         os.close(release_write)
         os.waitpid(child, 0)
-        os.close(release_read)
+        for descriptor in (release_read, ready_read, ready_write):
+            os.close(descriptor)
