@@ -66,10 +66,12 @@ def serialize(data, fmt: str) -> bytes:
 
 @dataclass
 class Mutation:
-    """One bad change to a document: what it does (shown in a failing example) and the change itself."""
+    """One bad change to a document: what it does (shown in a failing example) and the change itself, which
+    edits a copy of the document in place or, when ``replaces``, returns the document that replaces it."""
 
     what: str
     change: callable
+    replaces: bool = False
 
     def __repr__(self):
         return self.what
@@ -77,7 +79,7 @@ class Mutation:
     def apply(self, document):
         changed = copy.deepcopy(document)
         result = self.change(changed)
-        return changed if result is None else result
+        return result if self.replaces else changed
 
 
 def _at(path):
@@ -102,7 +104,7 @@ def delete(path):
 
 
 def whole(value, what):
-    return Mutation(what, lambda document: value)
+    return Mutation(what, lambda document: value, replaces=True)
 
 
 # -- values ----------------------------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def _network_value_mutations() -> list[Mutation]:
     """Fields set to values no network may hold (refused by ``validate`` as much as by ``run``)."""
     sites = {
         # path: bad values
-        ("seed",): bad_numbers(WRONG_TYPES, NEGATIVE, NOT_INTEGER, NOT_FINITE),
+        ("seed",): bad_numbers(WRONG_TYPES, NEGATIVE, NOT_FINITE, [2.5, "3", "@@long-integer@@"]),
         ("duration",): bad_numbers(WRONG_TYPES, NEGATIVE, NOT_FINITE),
         ("semantics", "dt"): bad_numbers(WRONG_TYPES, NOT_POSITIVE, NOT_FINITE),
         ("semantics", "threshold"): ["=>", 5, None, ["<="]],
@@ -193,7 +195,7 @@ def _network_shape_mutations() -> list[Mutation]:
     mutations = [delete(path) for path in (
         ("format",), (*_P, 0, "label"), (*_P, 0, "size"), (*_S, "label"), (*_S, "size"), (*_J, 0, "pre"),
         (*_J, 0, "post"), (*_J, 0, "connector"), (*_J, 1, "connector", "kind"),
-        (*_J, 2, "connector", "p"), (*_J, 3, "connector", "pre"), (*_J, 3, "connector", "post"))]
+        (*_J, 3, "connector", "pre"), (*_J, 3, "connector", "post"))]
     for path in ((), ("semantics",), (*_P, 0), (*_P, 0, "parameters"), (*_P, 0, "initial_values"), _S, (*_J, 0),
                  (*_J, 0, "connector"), (*_J, 2, "plasticity"), (*_J, 2, "plasticity", "semantics"), ("recordings",)):
         mutations.append(set_value((*path, "bogus_field"), 1, f"unknown key {'.'.join(map(str, path))}.bogus_field"))
@@ -209,7 +211,7 @@ def _network_shape_mutations() -> list[Mutation]:
         mutations.append(Mutation(f"recording of unknown {weird!r}",
                                   lambda d, w=weird: d["recordings"].update({w: ["spikes"]})))
     mutations += [
-        Mutation("population B removed", lambda d: d["populations"].pop(1) and None),
+        Mutation("population B removed", lambda d: d["populations"].pop(1)),
         Mutation("spike source removed", lambda d: d["spike_sources"].clear()),
         Mutation("duplicate population", lambda d: d["populations"].append(copy.deepcopy(d["populations"][0]))),
         Mutation("duplicate projection label", lambda d: d["projections"].append(copy.deepcopy(d["projections"][0]))),
@@ -237,7 +239,6 @@ RESOURCE_MUTATIONS = [
     set_value((*_P, 1, "size"), 2**40, "population B of 2^40 neurons"),
     set_value((*_S, "size"), 10**9, "spike source of 10^9 neurons"),
     set_value((*_J, 0, "delay"), 1e9, "delay 1e9 ms"),
-    set_value((*_J, 2, "delay"), 1e12, "delay 1e12 ms"),
     set_value(("semantics", "dt"), 1e-9, "dt 1e-9 ms"),
     set_value(("semantics", "dt"), 1e-320, "dt 1e-320 ms"),
     set_value(("duration",), 1e12, "duration 1e12 ms"),
@@ -246,12 +247,23 @@ RESOURCE_MUTATIONS = [
 ]
 
 
+@dataclass
+class BadFile:
+    """A file's bytes and suffix, shown as the mutation that made it (not as its bytes)."""
+
+    content: bytes
+    suffix: str
+    mutation: Mutation
+
+    def __repr__(self):
+        return f"{self.suffix} file with {self.mutation!r}"
+
+
 @st.composite
 def bad_network_files(draw):
-    """(bytes of a .json or .yaml network file, its suffix, the mutation)."""
     mutation = draw(st.sampled_from(NETWORK_MUTATIONS))
     fmt = draw(st.sampled_from(["json", "yaml"]))
-    return serialize(mutation.apply(BASE_NETWORK), fmt), f".{fmt}", mutation
+    return BadFile(serialize(mutation.apply(BASE_NETWORK), fmt), f".{fmt}", mutation)
 
 
 def damaged_texts(valid: bytes) -> list[tuple[bytes, str]]:
@@ -285,8 +297,11 @@ def valid_networks(draw):
                      "list": lambda: nd.FromList(*zip(*draw(st.lists(
                          st.tuples(st.integers(0, every[pre] - 1), st.integers(0, every[post] - 1)),
                          min_size=1, max_size=6, unique=True))))}[kind]()
+        plasticity = nd.STDP(tau_plus=draw(st.floats(1.0, 30.0)), tau_minus=draw(st.floats(1.0, 30.0)), A_plus=0.1,
+                             A_minus=0.1, w_max=5.0) if draw(st.booleans()) else None
         net.project(pre, post, connector, weight=draw(st.floats(0.0, 5.0)), delay=float(draw(st.integers(1, 5))),
-                    receptor=draw(st.sampled_from(["excitatory", "inhibitory"])), label=f"c{index}")
+                    receptor=draw(st.sampled_from(["excitatory", "inhibitory"])), plasticity=plasticity,
+                    label=f"c{index}")
     for label in labels:
         net.record(label)
     return net
@@ -296,8 +311,8 @@ def valid_networks(draw):
 
 SIZE_VALUES = ["abc", "''", "[1, 2]", "{a: 1}", ".nan", ".inf", "-.inf", "-5", "0", "2.5", "true", "1e300",
                LONG_INTEGER, "null"]
-NUMBER_VALUES = ["abc", "[1, 2]", "{a: 1}", ".nan", ".inf", "-.inf", "true", "null", "2e2 Hz", LONG_INTEGER + ".5e"]
-POSITIVE_VALUES = NUMBER_VALUES + ["-5", "0", "-1e300"]
+NUMBER_VALUES = ["abc", "[1, 2]", "{a: 1}", ".nan", ".inf", "-.inf", "true", "null", "1 banana", LONG_INTEGER + ".5e"]
+POSITIVE_VALUES = NUMBER_VALUES + ["-5", "-1e300"]
 PROBABILITY_VALUES = NUMBER_VALUES + ["-0.5", "1.5", "1e300"]
 SEED_VALUES = ["abc", "-1", "2.5", "[1]", ".nan", "true", "1e300"]
 BOOLEAN_VALUES = ["abc", "5", "[true]", "{a: 1}", ".nan"]
@@ -307,10 +322,10 @@ PARAMETERS = {
                             "duration_ms": POSITIVE_VALUES, "p_connect": PROBABILITY_VALUES,
                             "w_low": NUMBER_VALUES + ["-1"], "w_high": NUMBER_VALUES, "max_delay_ms": POSITIVE_VALUES,
                             "recurrent_p": PROBABILITY_VALUES, "recurrent_weight": NUMBER_VALUES,
-                            "dt_ms": POSITIVE_VALUES, "seed": SEED_VALUES},
+                            "dt_ms": POSITIVE_VALUES + ["0"], "seed": SEED_VALUES},
     "ca3-cam": {"cue_size": SIZE_VALUES, "content_size": SIZE_VALUES},
     "hippocampus-dg-ca3-ca1": {"cue_size": SIZE_VALUES, "content_size": SIZE_VALUES},
-    "livewired-assoc": {"n_patterns": SIZE_VALUES, "pattern_size": SIZE_VALUES, "presentations": SIZE_VALUES[:-3],
+    "livewired-assoc": {"n_patterns": SIZE_VALUES, "pattern_size": SIZE_VALUES, "presentations": ["abc", "-5", "2.5", ".nan", "true"],
                         "assoc_weight": NUMBER_VALUES, "turnover": BOOLEAN_VALUES, "turnover_epoch": POSITIVE_VALUES,
                         "dormant_epochs": SIZE_VALUES, "seed": SEED_VALUES},
     "topographic-map": {"n": SIZE_VALUES + ["5", "3"], "duration_ms": POSITIVE_VALUES, "rewiring": BOOLEAN_VALUES,
@@ -319,6 +334,11 @@ PARAMETERS = {
                         "snapshot_every_ms": NUMBER_VALUES + ["-5"], "seed": SEED_VALUES},
 }
 """Per registered model, per parameter, YAML texts of values it cannot take."""
+
+USING = {("livewired-assoc", "turnover_epoch"): ["turnover=true"],
+         ("livewired-assoc", "dormant_epochs"): ["turnover=true"],
+         ("feedforward-poisson", "recurrent_weight"): ["recurrent_p=0.1"]}
+"""Parameters that take effect only with another one set: both are given."""
 
 HUGE_PARAMETERS = [("feedforward-poisson", "n_neurons", "10000000"), ("feedforward-poisson", "n_inputs", "1000000000"),
                    ("feedforward-poisson", "duration_ms", "1e12"), ("feedforward-poisson", "dt_ms", "1e-9"),
@@ -334,7 +354,7 @@ def bad_parameters(draw):
     model = draw(st.sampled_from(sorted(PARAMETERS)))
     name = draw(st.sampled_from(sorted(PARAMETERS[model])))
     value = draw(st.sampled_from(PARAMETERS[model][name]))
-    return model, [f"{name}={value}"]
+    return model, [*USING.get((model, name), []), f"{name}={value}"]
 
 
 MALFORMED_PARAMETERS = ["n_neurons", "=5", "no_such_parameter=1", "n_neurons=[", "n_neurons=: :",
@@ -397,7 +417,6 @@ def run_folder_mutations(spikes: dict) -> list[tuple[str, Mutation]]:
     manifest = [whole(value, f"manifest is {value!r}") for value in ([], None, 5, "run", [{"model": {}}])]
     manifest += [set_value(("model",), value) for value in ([], "small", 5)]
     manifest += [set_value(("model", "name"), value) for value in ("other", 5, ["small"])]
-    manifest += [set_value(("spike_sources",), value) for value in (5, [5], [["S"]])]
     manifest.append(whole("@@deep@@", "manifest is 5,000 nested lists"))
     trains = ("populations", first, "spike_times_ms")
     record = [whole(value, f"spikes is {value!r}") for value in ([], None, 5, "spikes", "@@deep@@")]
@@ -434,7 +453,7 @@ TARGET_BAD_VALUES = ["abc", "", [1], {"a": 1}, None, True, NAN, INF, -INF, -1, 0
 
 @st.composite
 def bad_targets(draw, base_targets: dict):
-    """(name of the base file, YAML bytes of a target named 'mutant' broken in one field, the mutation)."""
+    """A target file named 'mutant', a copy of one in ``base_targets`` broken in one field."""
     base = draw(st.sampled_from(sorted(base_targets)))
     data = {**base_targets[base], "name": "mutant"}
     field = draw(st.sampled_from(TARGET_FIELDS[data["kind"]]))
@@ -447,19 +466,24 @@ def bad_targets(draw, base_targets: dict):
     mutations += [whole(value, f"target is {value!r}") for value in ([], None, "spinn3", 5)]
     mutations += [set_value(("name",), value) for value in ([], None, 5, {"a": 1})]
     mutation = draw(st.sampled_from(mutations))
-    return base, serialize(mutation.apply(data), "yaml"), mutation
+    return BadFile(serialize(mutation.apply(data), "yaml"), ".yaml", Mutation(f"{base}: {mutation!r}", None))
 
 
 # -- command-line values ---------------------------------------------------------------------------------
 
-DURATIONS = ["-5", "nan", "inf", "-inf", "abc", "", "1e400", "-0.0001", "0x10", "5 ms"]
+DURATIONS = ["-5", "nan", "inf", "-inf", "1e400", "-0.0001"]
 HUGE_DURATIONS = ["1e12", "1e300", "1.7976931348623157e308"]
-THRESHOLD_OPTIONS = {"--min-same-tick": ["nan", "-0.1", "1.5", "inf", "abc", ""],
-                     "--min-within-one": ["nan", "-0.1", "1.5", "inf", "abc", ""],
-                     "--max-rate-error": ["nan", "-1", "inf", "abc", ""],
-                     "--tau": ["-5", "nan", "inf", "0", "1e12", "abc", "-inf", ""]}
-SEEDS = ["-1", "abc", "2.5", "", "nan", LONG_INTEGER]
+THRESHOLD_OPTIONS = {"--min-same-tick": ["nan"], "--min-within-one": ["nan"], "--max-rate-error": ["nan"],
+                     "--tau": ["nan", "inf"]}
 BACKEND_OPTIONS = ["mode=quantum", "bogus=1", "mode", "=x", "mode=[1, 2]"]
+"""Values of the options' own types (floats, integers) that the program must refuse itself."""
+
+OPTION_SYNTAX = {"--duration": ["abc", "", "0x10", "5 ms"],
+                 "--seed": ["-1", "abc", "2.5", "", "nan", LONG_INTEGER],
+                 "--min-same-tick": ["-0.1", "1.5", "inf", "abc", ""],
+                 "--max-rate-error": ["-1", "abc", ""],
+                 "--tau": ["-5", "0", "-inf", "abc", ""]}
+"""Values that are not of the option's type or range at all (refused while the command line is parsed)."""
 
 
 def write(path: Path, content: bytes) -> Path:

@@ -7,6 +7,7 @@ subprocess instead, in a session of its own so a timeout ends its children too.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import resource
 import signal
@@ -60,6 +61,7 @@ def _child(args: list[str], env: dict | None, cwd, stdout_fd: int, stderr_fd: in
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        faulthandler.disable()  # pytest's, which would write a crash to the test run's stderr, not the child's
         if env:
             os.environ.update(env)
         if cwd is not None:
