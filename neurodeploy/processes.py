@@ -120,13 +120,19 @@ def _after_fork_in_child():
     if not _tied_depth:
         return
     _tied_depth = 0  # the child's own children are its business
+    end_with_parent(_parent_pid)
+
+
+def end_with_parent(parent_pid: int | None = None) -> None:
+    """In a new child (a fork hook, or ``preexec_fn`` of a subprocess): die when the parent dies, and
+    leave the termination signals to the parent."""
     for signum in TERMINATION_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(1)  # a worker that could outlive us must not run
-    if os.getppid() != _parent_pid:  # the parent died before the request took effect
+    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before the request took effect
         os.kill(os.getpid(), signal.SIGKILL)
 
 

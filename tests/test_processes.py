@@ -129,3 +129,20 @@ def test_lava_refuses_a_network_with_nothing_to_run(monkeypatch, tmp_path):
     result = invoke(monkeypatch, tmp_path, "run", f"{builder}:build", "--backend", "lava", "--out", tmp_path / "run")
     assert result.exit_code == 2
     assert result.stderr == "error: network 'empty': has neither populations nor spike sources: nothing to run on lava\n"
+
+
+def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
+    cli = subprocess.Popen([sys.executable, "-m", "neurodeploy", "compile", "feedforward-poisson", "--target", "spinn5",
+                            "--out", str(tmp_path / "compiled")], cwd=ROOT, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(cli.pid)
+    deadline = time.monotonic() + 60
+    while not (mapping := parent.children(recursive=True)):
+        assert cli.poll() is None, "the compile ended before its mapping process was seen"
+        assert time.monotonic() < deadline, "no mapping process started"
+        time.sleep(0.05)
+    cli.kill()
+    cli.wait()
+    # Within a second, well before the mapping would have finished by itself.
+    assert gone_within(lambda: [p.pid for p in mapping if p.is_running() and p.status() != psutil.STATUS_ZOMBIE],
+                       1.0) == []

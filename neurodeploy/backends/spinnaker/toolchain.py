@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from neurodeploy.backends import Progress
@@ -23,6 +24,7 @@ from neurodeploy.backends.spinnaker.quantize import projection_report, quantizat
 from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.description import Network, resources
 from neurodeploy.errors import BackendError
+from neurodeploy.processes import end_with_parent
 from neurodeploy.runs.compare import Thresholds
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
@@ -99,7 +101,7 @@ def run_with_private_config(directory: Path, config: str, arguments: list[str], 
     try:
         finished = subprocess.run([sys.executable, *arguments],
                                   cwd=directory, env=environment, capture_output=True, text=True,
-                                  timeout=MAPPING_TIMEOUT_S)
+                                  timeout=MAPPING_TIMEOUT_S, preexec_fn=partial(end_with_parent, os.getpid()))
     except subprocess.TimeoutExpired:
         raise BackendError(f"sPyNNaker did not finish {what} within {MAPPING_TIMEOUT_S} s") from None
     (directory / "spynnaker.log").write_text(finished.stdout + finished.stderr)
