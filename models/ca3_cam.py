@@ -55,12 +55,12 @@ PROTOCOL = CamProtocol(NAME, OneHotLayout, Timing(first=5, spacing={"learn": 7, 
 def build(cue_size: int = 5, content_size: int = 10) -> Network:
     c, m = check_sizes(cue_size, content_size, f"model '{NAME}'")
     net = Network(NAME, seed=0)
-    net.spike_source("IN", [[] for _ in range(c + m)])
     cells = {"CA3cueCueRecall": (c, SLOW), "CA3cueContRecall": (c, FAST), "CA3contCueRecall": (m, SLOW),
              "CA3contContRecall": (m, SLOW), "CA3contCond": (m, FAST), "CA3contCondInt": (1, FAST),
              "CA3MergeCue": (c, SLOW), "CA3MergeCont": (m, SLOW), "OUT": (c + m, {**SLOW, "v_thresh": -57.5})}
     for label, (size, parameters) in cells.items():
-        net.population(label, size, parameters=parameters, initial_values=INITIAL)
+        net.population(label, size, parameters=parameters, initial_values=INITIAL)  # each checks its own size
+    net.spike_source("IN", [[] for _ in range(c + m)])
 
     def connect(pre, post, connector, weight, delay, receptor="excitatory", label=None, **options):
         net.project(pre, post, connector, weight, delay, receptor, label=label or f"{pre}->{post}", **options)

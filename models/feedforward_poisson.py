@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurodeploy.description import FixedProbability, Network, Semantics
+from neurodeploy.description import FixedProbability, Network, Semantics, resources
 from neurodeploy.errors import ValidationError
 
 NAME = "feedforward-poisson"
 
 
 def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float, rng: np.random.Generator):
-    """Bernoulli-per-tick Poisson trains on the dt grid (at most one spike per tick)."""
-    ticks = int(round(duration_ms / dt_ms))
-    fires = rng.random((n, ticks)) < rate_hz * dt_ms / 1000.0
-    return [np.round(np.flatnonzero(row) * dt_ms, 9).tolist() for row in fires]
+    """Bernoulli-per-tick Poisson trains on the dt grid (at most one spike per tick), drawn one neuron at a
+    time: the draws of one neuron, not of all, are held at once."""
+    where = f"model '{NAME}'"
+    ticks = Semantics(dt=dt_ms).duration_ticks(duration_ms, where, "duration_ms")
+    resources.refuse_above_limit(8.0 * ticks, where, "duration_ms", f"draws for {resources.count_text(ticks)} ticks")
+    chance = rate_hz * dt_ms / 1000.0
+    return [np.round(np.flatnonzero(rng.random(ticks) < chance) * dt_ms, 9).tolist() for _ in range(n)]
 
 
 def build(n_neurons: int = 200, n_inputs: int = 100, rate_hz: float = 10.0, duration_ms: float = 5000.0,

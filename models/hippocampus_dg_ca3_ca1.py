@@ -68,11 +68,11 @@ def build(cue_size: int = 5, content_size: int = 10) -> Network:
     c, m = check_sizes(cue_size, content_size, f"model '{NAME}'")
     b = c.bit_length()
     net = Network(NAME, seed=0)
-    net.spike_source("IN", [[] for _ in range(b + m)])
     slow_high = {**SLOW, "v_thresh": -57.5}
     for label, size, parameters in (("DG", c, DG_CELL), ("CA3cue", c, SLOW), ("CA3cont", m, slow_high),
                                     ("CA1", b, slow_high), ("OUT", b + m, slow_high)):
-        net.population(label, size, parameters=parameters, initial_values=INITIAL)
+        net.population(label, size, parameters=parameters, initial_values=INITIAL)  # each checks its own size
+    net.spike_source("IN", [[] for _ in range(b + m)])
 
     codes = np.arange(1, c + 1)
     has_bit = (codes[:, None] >> np.arange(b)[None, :]) & 1  # [cell, bit]

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurodeploy.description import CoincidenceWiring, FromList, Network, NeuronTurnover, OneToOne, values
+from neurodeploy.description import CoincidenceWiring, FromList, Network, NeuronTurnover, OneToOne, resources, values
 from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
@@ -152,20 +152,28 @@ def training_schedule(n_patterns: int, presentations: int, start: int = 10) -> l
     return operations + [{"op": "recall", "pattern": k, "t": t + SPACING["recall"] * k} for k in range(n_patterns)]
 
 
+OPERATION_BYTES = 2048
+"""Memory an operation of the schedule takes while it is written out and parsed (an over-estimate)."""
+
+
 def build(n_patterns: int = 4, pattern_size: int = 2, presentations: int = 2, assoc_weight: float = 6.0,
           turnover: bool = False, turnover_epoch: float = 100.0, dormant_epochs: int = 3, seed: int = 1) -> Network:
     """The network with the default schedule as its stimulus (a protocol replaces it)."""
     parameters = {"n_patterns": n_patterns, "pattern_size": pattern_size}
     n_patterns, pattern_size = _sizes(parameters, f"model '{NAME}'")
     presentations = values.integer(presentations, f"model '{NAME}'", "presentations", minimum=0)
-    operations = PROTOCOL.parse(training_schedule(n_patterns, presentations), parameters)
     lines = n_patterns * pattern_size
-    net = Network(NAME, seed=seed, duration=PROTOCOL.duration_ms(operations))
+    net = Network(NAME, seed=seed)
+    for label in ("A", "B"):
+        net.population(label, lines, parameters=CELL)  # checks its size before the schedule is written out
+        net.record(label)
+    count = (presentations + 1) * n_patterns
+    resources.refuse_above_limit(OPERATION_BYTES * count, f"model '{NAME}'", "n_patterns",
+                                 f"a schedule of {resources.count_text(count)} operations")
+    operations = PROTOCOL.parse(training_schedule(n_patterns, presentations), parameters)
+    net.duration = PROTOCOL.duration_ms(operations)
     for label, trains in PROTOCOL.stimulus(operations, parameters).items():
         net.spike_source(label, trains)
-    for label in ("A", "B"):
-        net.population(label, lines, parameters=CELL)
-        net.record(label)
     net.project("XA", "A", OneToOne(), weight=10.0, label="XA->A")
     net.project("XB", "B", OneToOne(), weight=10.0, label="XB->B")
     net.project("A", "B", FromList([], []), label="A->B", structural=CoincidenceWiring(

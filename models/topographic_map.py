@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurodeploy.description import STDP, FromList, Network, Synaptogenesis, values
+from neurodeploy.description import STDP, FromList, Network, Semantics, Synaptogenesis, resources, values
 from neurodeploy.errors import ValidationError
 
 NAME = "topographic-map"
@@ -119,11 +119,14 @@ def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lat
     n = values.integer(n, where, "n", minimum=4)
     if n % 2:
         raise ValidationError(where, "n", f"the receptive-field measure needs an even grid side, got {n}")
-    ticks = values.integer(duration_ms, where, "duration_ms", minimum=1)
+    ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
     t_stim = values.integer(t_stim, where, "t_stim", minimum=1)
     rewiring = values.boolean(rewiring, where, "rewiring")
     lateral_inhibition = values.boolean(lateral_inhibition, where, "lateral_inhibition")
     conductance = values.boolean(conductance, where, "conductance")
+    spikes_expected = n * n * (f_base + f_mean) * ticks / 1000.0
+    resources.refuse_above_limit(16.0 * ticks / t_stim + 24.0 * spikes_expected, where, "duration_ms",
+                                 f"stimulus places and about {resources.count_text(spikes_expected)} input spikes")
     # One stream each, so that a longer run starts with the same stimuli and synapses as a shorter one.
     places, spikes, wiring = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     centres = places.integers(0, n, size=(-(-ticks // t_stim), 2))

@@ -139,6 +139,8 @@ def parse_parameters(pairs) -> dict:
             parameters[key] = yaml.safe_load(text) if text else ""
         except yaml.YAMLError:
             parameters[key] = text
+        except (RecursionError, ValueError):  # nested too deeply; an integer past Python's digit limit
+            raise ValidationError("option --param", key, f"cannot read the value {text[:40]!r}...") from None
     return parameters
 
 
@@ -196,6 +198,12 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
             parameters[key] = typed_parameter(value, types, optional, f"{what} parameters", key)
     try:
         network = builder(**parameters)
+    except ValidationError as error:
+        if not parameters:
+            raise
+        given = ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
+        within = error.where[len(what):] if error.where.startswith(what) else f": {error.where}"
+        raise ValidationError(f"{what} with {given}{within}", error.field, error.message) from None
     except NeurodeployError:
         raise
     except (Exception, SystemExit) as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import re
 from dataclasses import dataclass, field
 
@@ -67,7 +68,8 @@ def set_memory_limit(limit: int | None) -> None:
 
 
 def memory_limit() -> int:
-    """The explicit limit, else ``NEURODEPLOY_MEMORY_LIMIT``, else the memory available now."""
+    """The explicit limit, else ``NEURODEPLOY_MEMORY_LIMIT``, else the memory available now (or less, where
+    whoever started this process capped its memory)."""
     if _explicit_limit is not None:
         return _explicit_limit
     if os.environ.get(ENVIRONMENT_VARIABLE):
@@ -75,7 +77,8 @@ def memory_limit() -> int:
             return parse_size(os.environ[ENVIRONMENT_VARIABLE])
         except ValueError as error:
             raise ValidationError(f"environment variable {ENVIRONMENT_VARIABLE}", None, str(error)) from None
-    return psutil.virtual_memory().available
+    caps = [resource.getrlimit(kind)[0] for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA)]
+    return min([psutil.virtual_memory().available, *(cap for cap in caps if cap != resource.RLIM_INFINITY)])
 
 
 def refuse_above_limit(need: float, where: str, field_name: str | None, what: str) -> None:

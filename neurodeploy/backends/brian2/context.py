@@ -23,7 +23,10 @@ class BuildContext:
 def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projection) -> Connections:
     """Create the projection's synapses in connection order, so per-synapse arrays line up."""
     connections = network.connections(projection.label)
-    synapses.connect(i=connections.pre, j=connections.post)
+    if connections.pre.size:
+        synapses.connect(i=connections.pre, j=connections.post)
+    else:  # Brian2 cannot take empty index arrays; connect(False) declares that there are no synapses
+        synapses.connect(False)
     if not (np.array_equal(synapses.i[:], connections.pre) and np.array_equal(synapses.j[:], connections.post)):
         raise RuntimeError("Brian2 reordered synapses; per-synapse values would be misassigned")
     return connections
