@@ -3,7 +3,8 @@ folders listed in ``NEURODEPLOY_MODEL_PATH`` / ``NEURODEPLOY_TARGET_PATH`` (os.p
 
 A model family is a Python file defining ``NAME`` (its registered name), a module docstring whose
 first line is its summary, and ``build(**params) -> Network``. ``MODEL`` arguments are a registered
-name, a ``.json``/``.yaml`` network file, or ``path.py:function``.
+name, a ``.json``/``.yaml`` network file, or ``path.py:function``. A builder's annotations type its
+``--param`` values, and ``Annotated[float, Range(above=0)]`` bounds them, before it runs.
 """
 from __future__ import annotations
 
