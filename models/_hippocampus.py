@@ -31,11 +31,6 @@ OPERATION_FIELDS = {"learn": ("op", "t", "cue", "content"), "recall_cue": ("op",
 HOLD_TICKS = {"learn": 3, "recall_cue": 1, "recall_content": 1}
 
 
-def check_sizes(cue_size, content_size, where: str) -> tuple[int, int]:
-    return (values.integer(cue_size, where, "cue_size", minimum=1),
-            values.integer(content_size, where, "content_size", minimum=1))
-
-
 @dataclass(frozen=True)
 class Operation:
     index: int

@@ -43,17 +43,21 @@ Memory", Neural Networks 178, 106474 (2024), doi:10.1016/j.neunet.2024.106474.
 """
 from __future__ import annotations
 
-from neurodeploy.description import STDP, AllToAll, Network, OneToOne
+from typing import Annotated
 
-from ._hippocampus import FAST, INITIAL, SLOW, STDP_PARAMETERS, CamProtocol, OneHotLayout, Timing, check_sizes
+from neurodeploy.description import STDP, AllToAll, Network, OneToOne
+from neurodeploy.description.values import Range
+
+from ._hippocampus import FAST, INITIAL, SLOW, STDP_PARAMETERS, CamProtocol, OneHotLayout, Timing
 
 NAME = "ca3-cam"
 
 PROTOCOL = CamProtocol(NAME, OneHotLayout, Timing(first=5, spacing={"learn": 7, "recall_cue": 6, "recall_content": 6}))
 
 
-def build(cue_size: int = 5, content_size: int = 10) -> Network:
-    c, m = check_sizes(cue_size, content_size, f"model '{NAME}'")
+def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
+          content_size: Annotated[int, Range(at_least=1)] = 10) -> Network:
+    c, m = cue_size, content_size
     net = Network(NAME, seed=0)
     cells = {"CA3cueCueRecall": (c, SLOW), "CA3cueContRecall": (c, FAST), "CA3contCueRecall": (m, SLOW),
              "CA3contContRecall": (m, SLOW), "CA3contCond": (m, FAST), "CA3contCondInt": (1, FAST),

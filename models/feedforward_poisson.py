@@ -11,9 +11,12 @@ This is the network of target-semantics.md's equivalence table (200 neurons, 100
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from neurodeploy.description import FixedProbability, Network, Semantics, resources
+from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 
 NAME = "feedforward-poisson"
@@ -29,21 +32,33 @@ def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float
     return [np.round(np.flatnonzero(rng.random(ticks) < chance) * dt_ms, 9).tolist() for _ in range(n)]
 
 
-def build(n_neurons: int = 200, n_inputs: int = 100, rate_hz: float = 10.0, duration_ms: float = 5000.0,
-          p_connect: float = 0.2, w_low: float = 0.5, w_high: float = 1.5, max_delay_ms: float = 4.0,
-          recurrent_p: float = 0.0, recurrent_weight: float = 0.2, dt_ms: float = 1.0, seed: int = 1) -> Network:
+def build(n_neurons: Annotated[int, Range(at_least=1)] = 200,
+          n_inputs: Annotated[int, Range(at_least=1)] = 100,
+          rate_hz: Annotated[float, Range(above=0)] = 10.0,
+          duration_ms: Annotated[float, Range(above=0)] = 5000.0,
+          p_connect: Annotated[float, Range(at_least=0, at_most=1)] = 0.2,
+          w_low: Annotated[float, Range(at_least=0)] = 0.5,
+          w_high: Annotated[float, Range(at_least=0)] = 1.5,
+          max_delay_ms: Annotated[float, Range(above=0)] = 4.0,
+          recurrent_p: Annotated[float, Range(at_least=0, at_most=1)] = 0.0,
+          recurrent_weight: Annotated[float, Range(at_least=0)] = 0.2,
+          dt_ms: Annotated[float, Range(above=0)] = 1.0,
+          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
     where = f"model '{NAME}'"
     if not 0 <= w_low <= w_high:
         raise ValidationError(where, "w_high", f"needs 0 <= w_low <= w_high, got {w_low} and {w_high}")
     if rate_hz * dt_ms / 1000.0 > 1:
         raise ValidationError(where, "rate_hz", f"{rate_hz} Hz needs more than one spike per tick of {dt_ms} ms")
+    max_delay_ticks = int(round(max_delay_ms / dt_ms))
+    if max_delay_ticks < 1:
+        raise ValidationError(where, "max_delay_ms", f"{max_delay_ms} ms rounds to no tick of {dt_ms} ms; a delay "
+                              "is at least one tick")
     rng = np.random.default_rng(seed)
     network = Network(NAME, Semantics(dt=dt_ms), seed=seed, duration=duration_ms)
     network.spike_source("inputs", poisson_spike_times(n_inputs, rate_hz, duration_ms, dt_ms, rng))
     network.population("neurons", n_neurons)
     connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
     count = len(connector.connect(n_inputs, n_neurons, rng)[0])
-    max_delay_ticks = int(round(max_delay_ms / dt_ms))
     network.project("inputs", "neurons", connector, weight=rng.uniform(w_low, w_high, count),
                     delay=rng.integers(1, max_delay_ticks + 1, count) * dt_ms, label="inputs->neurons")
     if recurrent_p > 0:

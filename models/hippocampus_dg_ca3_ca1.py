@@ -30,11 +30,14 @@ Parameters: ``cue_size`` (c), ``content_size`` (m). From the authors' sPyMem lib
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from neurodeploy.description import STDP, AllToAll, FromList, Network, OneToOne
+from neurodeploy.description.values import Range
 
-from ._hippocampus import FAST, INITIAL, SLOW, STDP_PARAMETERS, CamProtocol, Layout, Timing, check_sizes
+from ._hippocampus import FAST, INITIAL, SLOW, STDP_PARAMETERS, CamProtocol, Layout, Timing
 
 NAME = "hippocampus-dg-ca3-ca1"
 
@@ -64,8 +67,9 @@ PROTOCOL = CamProtocol(NAME, BinaryLayout, Timing(first=4, spacing={"learn": 7, 
                        operations=("learn", "recall_cue"))
 
 
-def build(cue_size: int = 5, content_size: int = 10) -> Network:
-    c, m = check_sizes(cue_size, content_size, f"model '{NAME}'")
+def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
+          content_size: Annotated[int, Range(at_least=1)] = 10) -> Network:
+    c, m = cue_size, content_size
     b = c.bit_length()
     net = Network(NAME, seed=0)
     slow_high = {**SLOW, "v_thresh": -57.5}

@@ -42,9 +42,11 @@ neural networks*); the operations are this project's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from neurodeploy.description import CoincidenceWiring, FromList, Network, NeuronTurnover, OneToOne, resources, values
 from neurodeploy.description.semantics import MAX_TICKS
+from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.runs.records import SpikeRecord
@@ -156,12 +158,16 @@ OPERATION_BYTES = 2048
 """Memory an operation of the schedule takes while it is written out and parsed (an over-estimate)."""
 
 
-def build(n_patterns: int = 4, pattern_size: int = 2, presentations: int = 2, assoc_weight: float = 6.0,
-          turnover: bool = False, turnover_epoch: float = 100.0, dormant_epochs: int = 3, seed: int = 1) -> Network:
+def build(n_patterns: Annotated[int, Range(at_least=1)] = 4,
+          pattern_size: Annotated[int, Range(at_least=1)] = 2,
+          presentations: Annotated[int, Range(at_least=0)] = 2,
+          assoc_weight: Annotated[float, Range(at_least=0)] = 6.0,
+          turnover: bool = False,
+          turnover_epoch: Annotated[float, Range(above=0)] = 100.0,
+          dormant_epochs: Annotated[int, Range(at_least=1)] = 3,
+          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
     """The network with the default schedule as its stimulus (a protocol replaces it)."""
     parameters = {"n_patterns": n_patterns, "pattern_size": pattern_size}
-    n_patterns, pattern_size = _sizes(parameters, f"model '{NAME}'")
-    presentations = values.integer(presentations, f"model '{NAME}'", "presentations", minimum=0)
     lines = n_patterns * pattern_size
     net = Network(NAME, seed=seed)
     for label in ("A", "B"):
@@ -179,7 +185,7 @@ def build(n_patterns: int = 4, pattern_size: int = 2, presentations: int = 2, as
     net.project("A", "B", FromList([], []), label="A->B", structural=CoincidenceWiring(
         s_max=pattern_size, tau_coincidence=3.0, epoch=20.0, form_threshold=5.0, elim_threshold=0.5,
         retention=0.95, initial_weight=assoc_weight))
-    if values.boolean(turnover, f"model '{NAME}'", "turnover"):
+    if turnover:
         for label in ("A", "B"):
             net.turnover(label, NeuronTurnover(initial_alive=lines, epoch=turnover_epoch, dormant_tau=0.0,
                                                dormant_epochs=dormant_epochs, grow_when="starved", grow_count=lines))

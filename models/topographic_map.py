@@ -42,9 +42,13 @@ topographic mapping and receptive field development", Neural Networks 23 (2010).
 """
 from __future__ import annotations
 
+import math
+from typing import Annotated
+
 import numpy as np
 
 from neurodeploy.description import STDP, FromList, Network, Semantics, Synaptogenesis, resources, values
+from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 
 NAME = "topographic-map"
@@ -55,6 +59,7 @@ G_MAX_US = 0.2
 REVERSAL = {"e_rev_E": 0.0, "e_rev_I": -80.0}
 DRIVING_FORCE_MV = {"excitatory": 60.0, "inhibitory": 20.0}  # |E_rev - (-60 mV)|
 SLOTS = 16  # per projection and neuron: 32 per neuron in all
+SMALLEST_SIDE = math.isqrt(SLOTS - 1) + 1  # least grid side whose n * n places hold SLOTS distinct partners
 FORMATION = {"forward": (0.16, 2.5), "lateral": (1.0, 1.0)}  # p_form, sigma_form
 
 # The published runs after 300 s without lateral inhibition (Bogdan et al. 2018 and their repository
@@ -110,20 +115,24 @@ def initial_connections(rule: Synaptogenesis, lateral: bool, n_post: int, n_pre:
     return np.array(pre), np.array(post)
 
 
-def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lateral_inhibition: bool = False,
-          t_stim: int = 20, sigma_stim: float = 2.0, f_base: float = 5.0, f_mean: float = 20.0,
-          snapshot_every_ms: float = 0.0, conductance: bool = False, seed: int = 1) -> Network:
+def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
+          duration_ms: Annotated[float, Range(at_least=1)] = 300000.0,
+          rewiring: bool = True,
+          lateral_inhibition: bool = False,
+          t_stim: Annotated[int, Range(at_least=1)] = 20,
+          sigma_stim: Annotated[float, Range(above=0)] = 2.0,
+          f_base: Annotated[float, Range(at_least=0)] = 5.0,
+          f_mean: Annotated[float, Range(above=0)] = 20.0,
+          snapshot_every_ms: Annotated[float, Range(at_least=0)] = 0.0,
+          conductance: bool = False,
+          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
     """The network, ``duration_ms`` of stimulus (1 ms ticks). ``snapshot_every_ms`` > 0 records the
-    rewired connectivity that often; ``conductance`` makes ``P`` IF_cond_exp with weights in uS."""
+    rewired connectivity that often; ``conductance`` makes ``P`` IF_cond_exp with weights in uS.
+    The grid side ``n`` is even for the receptive-field measure (a place opposite each centre)."""
     where = f"model '{NAME}'"
-    n = values.integer(n, where, "n", minimum=4)
     if n % 2:
         raise ValidationError(where, "n", f"the receptive-field measure needs an even grid side, got {n}")
     ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
-    t_stim = values.integer(t_stim, where, "t_stim", minimum=1)
-    rewiring = values.boolean(rewiring, where, "rewiring")
-    lateral_inhibition = values.boolean(lateral_inhibition, where, "lateral_inhibition")
-    conductance = values.boolean(conductance, where, "conductance")
     spikes_expected = n * n * (f_base + f_mean) * ticks / 1000.0
     resources.refuse_above_limit(16.0 * ticks / t_stim + 24.0 * spikes_expected, where, "duration_ms",
                                  f"stimulus places and about {resources.count_text(spikes_expected)} input spikes")
@@ -131,8 +140,11 @@ def build(n: int = 16, duration_ms: float = 300000.0, rewiring: bool = True, lat
     places, spikes, wiring = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     centres = places.integers(0, n, size=(-(-ticks // t_stim), 2))
     net = Network(NAME, seed=seed, duration=float(ticks))
-    net.spike_source("S", input_spike_times(stimulus_rates(centres, n, sigma_stim, f_base, f_mean), t_stim, ticks,
-                                            spikes))
+    rates = stimulus_rates(centres, n, sigma_stim, f_base, f_mean)
+    if not (np.all(rates >= 0) and np.all(rates <= 1000.0)):
+        raise ValidationError(where, "f_mean", f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates span "
+                              f"{rates.min():g}..{rates.max():g} Hz, not within 0..1000 Hz (one spike per tick)")
+    net.spike_source("S", input_spike_times(rates, t_stim, ticks, spikes))
     if conductance:
         net.population("P", n * n, "IF_cond_exp", parameters={**CELL, **REVERSAL})
     else:

@@ -3,7 +3,8 @@ folders listed in ``NEURODEPLOY_MODEL_PATH`` / ``NEURODEPLOY_TARGET_PATH`` (os.p
 
 A model family is a Python file defining ``NAME`` (its registered name), a module docstring whose
 first line is its summary, and ``build(**params) -> Network``. ``MODEL`` arguments are a registered
-name, a ``.json``/``.yaml`` network file, or ``path.py:function``.
+name, a ``.json``/``.yaml`` network file, or ``path.py:function``. A builder's annotations type its
+``--param`` values, and ``Annotated[float, Range(above=0)]`` bounds them, before it runs.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, UnionType
 from typing import Callable
 
 import yaml
@@ -147,15 +148,29 @@ def parse_parameters(pairs) -> dict:
 SCALAR_TYPES = (bool, int, float, str)
 
 
-def _declared_types(parameter: inspect.Parameter, hints: dict) -> tuple[set, bool]:
-    """The scalar types a builder parameter declares (annotation, else the default's type) and whether
-    None is allowed; no types when it declares none of them (lists, arrays: passed as given)."""
+def _options(hint, ranges: list) -> list:
+    """The types a hint allows (the members of a union), adding the ``Range`` items of any
+    ``Annotated`` among them to ``ranges``."""
+    if typing.get_origin(hint) is typing.Annotated:
+        ranges += [item for item in hint.__metadata__ if isinstance(item, values.Range)]
+        hint = typing.get_args(hint)[0]
+    if typing.get_origin(hint) in (typing.Union, UnionType):
+        return [option for member in typing.get_args(hint) for option in _options(member, ranges)]
+    return [hint]
+
+
+def _declared_types(parameter: inspect.Parameter, hints: dict) -> tuple[set, bool, list[values.Range]]:
+    """The scalar types a builder parameter declares (annotation, else the default's type), whether
+    None is allowed, and the ranges it declares (``Annotated[float, Range(...)]``); no types when it
+    declares none of them (lists, arrays: passed as given)."""
     annotation = hints.get(parameter.name, inspect.Parameter.empty)
     if annotation is inspect.Parameter.empty:
         default = parameter.default
-        return ({type(default)} if type(default) in SCALAR_TYPES else set()), default is None
-    options = typing.get_args(annotation) or (annotation,)
-    return {t for t in options if t in SCALAR_TYPES}, type(None) in options or parameter.default is None
+        return ({type(default)} if type(default) in SCALAR_TYPES else set()), default is None, []
+    ranges = []
+    options = _options(annotation, ranges)
+    optional = type(None) in options or parameter.default is None
+    return {t for t in options if t in SCALAR_TYPES}, optional, ranges
 
 
 def typed_parameter(value, types: set, optional: bool, where: str, key: str):
@@ -189,13 +204,16 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
                 accepted = ", ".join(signature.parameters) or "none"
                 raise ValidationError("option --param", key, f"{what} has no such parameter (accepted: {accepted})")
     try:
-        hints = typing.get_type_hints(builder)
+        hints = typing.get_type_hints(builder, include_extras=True)
     except Exception:  # an annotation that does not evaluate: fall back on the defaults' types
         hints = {}
     for key, value in parameters.items():
         if key in signature.parameters:
-            types, optional = _declared_types(signature.parameters[key], hints)
-            parameters[key] = typed_parameter(value, types, optional, f"{what} parameters", key)
+            declared, optional, ranges = _declared_types(signature.parameters[key], hints)
+            value = typed_parameter(value, declared, optional, f"{what} parameters", key)
+            for bounds in ranges if value is not None else ():
+                value = bounds.check(value, f"{what} parameters", key)
+            parameters[key] = value
     try:
         network = builder(**parameters)
     except ValidationError as error:

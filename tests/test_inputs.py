@@ -208,6 +208,60 @@ def test_user_builder_parameters_are_typed(tmp_path):
     assert model.parameters == {"n": 3, "rate": 200.0} and model.network.populations["P"].size == 3
 
 
+RANGED_BUILDER = '''
+from typing import Annotated, Optional
+from neurodeploy import Network
+from neurodeploy.description.values import Range
+
+def ranged(n: Annotated[int, Range(at_least=1)] = 1, p: Annotated[float, Range(at_least=0, at_most=1)] = 0.5,
+           rate: Optional[Annotated[float, Range(above=0)]] = None):
+    network = Network("user")
+    network.population("P", n)
+    return network
+'''
+
+
+@pytest.mark.parametrize("param, words", [
+    ("n=0", "must be >= 1, got 0"), ("p=1.5", "must be <= 1, got 1.5"), ("p=-0.5", "must be >= 0, got -0.5"),
+    ("rate=0", "must be > 0, got 0"),
+])
+def test_user_builders_declare_ranges_checked_before_they_run(tmp_path, param, words):
+    path = tmp_path / "builders.py"
+    path.write_text(RANGED_BUILDER)
+    field = param.partition("=")[0]
+    refused(invoke("validate", f"{path}:ranged", "--param", param), "parameters", f"field '{field}'", words)
+
+
+def test_values_at_a_declared_bound_are_accepted(tmp_path):
+    path = tmp_path / "builders.py"
+    path.write_text(RANGED_BUILDER)
+    for parameters in ({"n": 1, "p": 0}, {"p": 1.0, "rate": 1e-9}, {"rate": None}):
+        assert catalog.load_model(f"{path}:ranged", parameters).parameters == parameters
+    assert catalog.load_model("feedforward-poisson", {"p_connect": 1, "n_neurons": 1, "n_inputs": 1,
+                                                      "duration_ms": 10}).network.connections("inputs->neurons").pre.size == 1
+    assert catalog.load_model("topographic-map", {"n": 4, "duration_ms": 10}).network.populations["P"].size == 16
+    assert catalog.load_model("livewired-assoc", {"presentations": 0}).network.duration > 0
+
+
+def test_an_integer_range_compares_integers_exactly():
+    from neurodeploy.description.values import Range
+    assert Range(above=0.5).check(1, "here", "k") == 1
+    with pytest.raises(nd.ValidationError, match="must be >= 1, got 0"):
+        Range(above=0.5).check(0, "here", "k")
+    with pytest.raises(nd.ValidationError, match="must be at most 2"):
+        Range(at_most=2).check(10**400, "here", "k")
+
+
+@pytest.mark.parametrize("model, param, field, words", [
+    ("feedforward-poisson", "max_delay_ms=0.3", "max_delay_ms", "no tick"),
+    ("topographic-map", "f_mean=200", "f_mean", "within 0..1000 Hz"),
+    ("topographic-map", "f_mean=1", "f_mean", "within 0..1000 Hz"),
+])
+def test_model_families_refuse_parameters_that_only_fail_together(model, param, field, words):
+    refused(invoke("validate", model, "--param", param, "--param", "duration_ms=10"), f"model '{model}'",
+            f"field '{field}'", words)
+
+
 def test_a_broken_model_file_is_skipped_with_a_warning(tmp_path):
     (tmp_path / "broken.py").write_text("NAME = 'broken'\ndef build(:\n")
     (tmp_path / "fine.py").write_text('"""A fine model."""\nNAME = "fine-user-model"\n' + USER_BUILDERS

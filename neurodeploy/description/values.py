@@ -8,8 +8,10 @@ given with a unit records which, so the network can check it against the cell it
 """
 from __future__ import annotations
 
+import math
 import numbers
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import quantities as pq
@@ -196,8 +198,8 @@ def index_array(value, where: str, field: str, bound: int, bound_name: str) -> n
     return array
 
 
-def check_range(value, where: str, field: str, unit: str, *, above=None, at_least=None):
-    """Bounds on a scalar or array: strictly ``> above`` or ``>= at_least``."""
+def check_range(value, where: str, field: str, unit: str, *, above=None, at_least=None, at_most=None):
+    """Bounds on a scalar or array: strictly ``> above`` or ``>= at_least``, and ``<= at_most``."""
     values = np.atleast_1d(value)
     if above is not None and np.any(values <= above):
         worst = values[values <= above][0]
@@ -205,6 +207,29 @@ def check_range(value, where: str, field: str, unit: str, *, above=None, at_leas
     if at_least is not None and np.any(values < at_least):
         worst = values[values < at_least][0]
         raise ValidationError(where, field, f"must be >= {at_least:g}{_unit(unit)}, got {worst:g}{_unit(unit)}")
+    if at_most is not None and np.any(values > at_most):
+        worst = values[values > at_most][0]
+        raise ValidationError(where, field, f"must be <= {at_most:g}{_unit(unit)}, got {worst:g}{_unit(unit)}")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds a builder declares on a parameter, ``rate_hz: Annotated[float, Range(above=0)]``: the
+    catalog checks a value against them before the builder runs, and the signature shows them."""
+
+    above: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def check(self, value, where: str, field: str):
+        """``value`` (already of the declared type) within the bounds; integers are compared exactly."""
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            least = [math.ceil(self.at_least)] if self.at_least is not None else []
+            least += [math.floor(self.above) + 1] if self.above is not None else []
+            return integer(value, where, field, max(least, default=None),
+                           None if self.at_most is None else math.floor(self.at_most))
+        check_range(value, where, field, "", above=self.above, at_least=self.at_least, at_most=self.at_most)
+        return value
 
 
 def check_keys(data, allowed, where: str, required=()):
