@@ -27,8 +27,11 @@ def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float
     time: the draws of one neuron, not of all, are held at once."""
     where = f"model '{NAME}'"
     ticks = Semantics(dt=dt_ms).duration_ticks(duration_ms, where, "duration_ms")
-    resources.refuse_above_limit(8.0 * ticks, where, "duration_ms", f"draws for {resources.count_text(ticks)} ticks")
     chance = rate_hz * dt_ms / 1000.0
+    # One neuron's draws, then per neuron a list of times and its array (objects, pointers, floats).
+    resources.refuse_above_limit(8.0 * ticks + n * (200.0 + 48.0 * ticks * chance), where, None,
+                                 f"Poisson trains of {resources.count_text(n)} inputs over "
+                                 f"{resources.count_text(ticks)} ticks")
     return [np.round(np.flatnonzero(rng.random(ticks) < chance) * dt_ms, 9).tolist() for _ in range(n)]
 
 

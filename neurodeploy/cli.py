@@ -176,13 +176,16 @@ class OneLineErrors(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:  # no command: the help, as click shows it
+            error.show()
+            sys.exit(EXIT_BAD_INPUT)
         except click.ClickException as error:
             command = error.ctx.info_name + ": " if getattr(error, "ctx", None) is not None else ""
             click.echo(f"error: {command}{one_line(error.format_message())}", err=True)
             sys.exit(EXIT_BAD_INPUT if isinstance(error, click.UsageError) else error.exit_code)
-        except click.Abort:
-            click.echo("aborted", err=True)
-            sys.exit(EXIT_FAILED)
+        except click.Abort:  # Ctrl-C while click reads the command line
+            click.echo("interrupted by SIGINT", err=True)
+            sys.exit(128 + signal.SIGINT)
         sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -27,6 +27,8 @@ from neurodeploy.errors import BackendError
 TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 STOP_WITHIN_S = 10.0
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+"""Resolved here, in the parent: a forked child of a threaded process must not load libraries."""
 
 
 class Interrupted(BaseException):
@@ -129,8 +131,7 @@ def end_with_parent(parent_pid: int | None = None) -> None:
     for signum in TERMINATION_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+    if _prctl is not None and _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(1)  # a worker that could outlive us must not run
     if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before the request took effect
         os.kill(os.getpid(), signal.SIGKILL)

@@ -15,6 +15,7 @@ import yaml
 from hypothesis import strategies as st
 
 import neurodeploy as nd
+from conftest import build_small_network
 
 NAN, INF = float("nan"), float("inf")
 DEEP = 5000
@@ -28,24 +29,6 @@ RAW_PLACEHOLDERS = {
 }
 NON_UTF8_PLACEHOLDER = "@@non-utf8@@"
 
-
-def small_network() -> nd.Network:
-    """Every kind of object in a few neurons: two populations, a spike source, static, plastic, sliced and
-    listed projections (the network of conftest's ``small_network`` fixture)."""
-    net = nd.Network("small", seed=3, duration=30.0)
-    net.spike_source("S", [[1.0, 5.0], [2.0], []])
-    net.population("A", 3, parameters={"tau_m": 10.0, "i_offset": [0.0, 0.5, 1.0]}, initial_values={"v": -60.0})
-    net.population("B", 2, parameters={"cm": "250 pF"})
-    net.project("S", "A", nd.OneToOne(), weight=30.0, delay=1.0)
-    net.project("A", "B", nd.AllToAll(), weight=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], delay=[1, 2, 3, 1, 2, 3],
-                receptor="inhibitory")
-    net.project("S", "B", nd.FixedProbability(0.5, seed=7), weight=0.5, delay=2.0,
-                plasticity=nd.STDP(tau_plus=3, tau_minus=3, A_plus=0.1, A_minus=0.1, w_max=1.0), label="plastic")
-    net.project("A", "A", nd.FromList([0, 1], [0, 1]), weight=1.0, delay=1.0, label="A->A", pre_slice=(0, 2),
-                post_slice=(1, 3))
-    net.record("A", ["spikes", "v"])
-    net.record("S")
-    return net
 
 
 def serialize(data, fmt: str) -> bytes:
@@ -124,7 +107,7 @@ def bad_numbers(*groups):
 
 # -- network descriptions --------------------------------------------------------------------------------
 
-BASE_NETWORK = small_network().to_dict()
+BASE_NETWORK = build_small_network().to_dict()
 
 _P = ("populations",)
 _S = ("spike_sources", 0)

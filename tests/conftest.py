@@ -28,7 +28,11 @@ def conductance_feedforward(duration_ms: float) -> nd.Network:
 
 @pytest.fixture
 def small_network():
-    """Two populations, a spike source, static and plastic projections: every kind of object."""
+    return build_small_network()
+
+
+def build_small_network() -> nd.Network:
+    """Two populations, a spike source, static, plastic, sliced and listed projections: every kind of object."""
     net = nd.Network("small", seed=3, duration=30.0)
     net.spike_source("S", [[1.0, 5.0], [2.0], []])
     net.population("A", 3, parameters={"tau_m": 10.0, "i_offset": [0.0, 0.5, 1.0]}, initial_values={"v": -60.0})

@@ -294,7 +294,7 @@ def test_damaged_files_answer_in_one_line(tmp_path, network_file):
 
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["projections"][3]["connector"].update(pre=[[0, 1], [1]]),
-     ("connector from_list", "field 'pre'", "nested lists")),
+     ("projection '", "field 'connector.pre'", "nested lists")),
     (lambda d: set_label(d, "S\ud800"), ("field 'label'", "printable", "U+D800")),
     (lambda d: set_label(d, "S\nT"), ("field 'label'", "printable", "U+000A")),
     (lambda d: set_label(d, "S\x1b[31m"), ("field 'label'", "printable", "U+001B")),
@@ -399,7 +399,7 @@ def test_generated_connections_keep_their_probability():
 
 # --- determinism ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", ["spinnaker", "brian2"])
+@pytest.mark.parametrize("backend", ["spinnaker", "brian2", "lava"])
 def test_same_seed_same_bytes_whatever_the_hash_seed(tmp_path, backend):
     net = nd.Network("many", seed=4, duration=20.0)
     net.spike_source("S", [[1.0, 2.0, 3.0]] * 4)

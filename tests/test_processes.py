@@ -59,6 +59,7 @@ def gone_within(pids_alive, seconds: float) -> list[int]:
 @pytest.mark.parametrize("send, code", [
     (lambda cli: os.killpg(cli.pid, signal.SIGINT), 130),  # Ctrl-C in a terminal: the whole group
     (lambda cli: cli.send_signal(signal.SIGTERM), 143),
+    (lambda cli: os.killpg(cli.pid, signal.SIGHUP), 129),  # the terminal closed
 ])
 def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
     cli, workers = start_lava_run(tmp_path)
@@ -120,15 +121,6 @@ def test_a_builder_calling_sys_exit_is_bad_input(monkeypatch, tmp_path):
     result = invoke(monkeypatch, tmp_path, "validate", f"{builder}:build")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "7" in result.stderr
-
-
-def test_lava_refuses_a_network_with_nothing_to_run(monkeypatch, tmp_path):
-    builder = tmp_path / "empty.py"
-    builder.write_text("from neurodeploy.description import Network, Semantics\n\n"
-                       "def build():\n    return Network('empty', Semantics(dt=1.0), duration=10.0)\n")
-    result = invoke(monkeypatch, tmp_path, "run", f"{builder}:build", "--backend", "lava", "--out", tmp_path / "run")
-    assert result.exit_code == 2
-    assert result.stderr == "error: network 'empty': has neither populations nor spike sources: nothing to run on lava\n"
 
 
 def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):

@@ -28,7 +28,8 @@ from bad_inputs import (BACKEND_OPTIONS, BASE_NETWORK, BASE_PROTOCOL, BASE_STIMU
                         HUGE_PARAMETERS, LONG_INTEGER, MALFORMED_PARAMETERS, OPTION_SYNTAX, PROTOCOL_MUTATIONS,
                         RESOURCE_MUTATIONS, STIMULUS_MUTATIONS, THRESHOLD_OPTIONS, bad_network_files, bad_parameters,
                         bad_targets,
-                        damaged_texts, run_folder_mutations, serialize, small_network, valid_networks, write)
+                        damaged_texts, run_folder_mutations, serialize, valid_networks, write)
+from conftest import build_small_network
 from reliability import ROOT, assert_one_line, assert_refused, assert_succeeded, invoke, invoke_subprocess
 
 
@@ -54,7 +55,7 @@ def scratch(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def network_file(tmp_path_factory) -> Path:
-    return nd.save(small_network(), tmp_path_factory.mktemp("network") / "small.json")
+    return nd.save(build_small_network(), tmp_path_factory.mktemp("network") / "small.json")
 
 
 @pytest.fixture(scope="module")

@@ -138,12 +138,15 @@ def test_memory_limit_option_raises_the_limit_until_the_process_cap_stops_it(mod
 
 
 def test_an_allocation_the_estimates_miss_is_one_line(tmp_path):
-    # feedforward-poisson draws its input trains itself, for the whole duration: the process cap stops it.
-    code, _, stderr, _ = capped(["-m", "neurodeploy", "validate", "feedforward-poisson", "--param",
-                                 "duration_ms=1.0e+12"])
+    # A user's builder allocates what no description object can see: the process cap stops it.
+    builder = tmp_path / "hungry.py"
+    builder.write_text("import numpy as np\n\ndef build():\n    return np.ones(10**10)\n")
+    code, _, stderr, seconds = capped(["-m", "neurodeploy", "validate", f"{builder}:build"])
     assert code == 2
-    assert stderr.strip().splitlines() == [
-        "error: out of memory: an allocation exceeds the memory limit of 2.0 GB (raise it with --memory-limit)"]
+    assert stderr.strip().splitlines() == [f"error: function 'build' in '{builder}': failed: MemoryError: "
+                                           "Unable to allocate 74.5 GiB for an array with shape (10000000000,) and "
+                                           "data type float64"]
+    assert seconds < 30
 
 
 def test_a_tiny_connection_probability_draws_nothing_and_returns(models):

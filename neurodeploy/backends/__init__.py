@@ -32,9 +32,10 @@ class Backend(abc.ABC):
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         """Simulate ``duration_ms`` (a multiple of dt) and return spikes, traces and final weights."""
 
-    @abc.abstractmethod
     def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
-        """The peak memory ``run`` would need, from the description alone (nothing generated)."""
+        """The peak memory ``run`` would need, from the description alone (nothing generated). A backend
+        that does not estimate is bounded only by the process's memory cap."""
+        return MemoryEstimate(f"{self.name} backend")
 
 
 def _entry_points():

@@ -180,4 +180,8 @@ def connector_from_dict(data, where: str) -> Connector:
     if cls is None:
         raise ValidationError(where, "connector.kind", f"unknown connector {kind!r} (known: {', '.join(CONNECTORS)})")
     values.check_keys(data, ("kind",) + cls.FIELDS, f"{where} connector")
-    return cls(**{name: data[name] for name in cls.FIELDS if name in data})
+    try:
+        return cls(**{name: data[name] for name in cls.FIELDS if name in data})
+    except ValidationError as error:  # the connector names itself, not the projection it belongs to
+        raise ValidationError(where, f"connector.{error.field}" if error.field else "connector",
+                              error.message) from None

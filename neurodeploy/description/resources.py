@@ -54,6 +54,7 @@ def parse_size(text) -> int:
 
 def format_size(size: float) -> str:
     """``40 GB``, ``1.5 GB``, ``300 MB``: decimal units."""
+    size = _as_float(size)
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if size >= scale:
             scaled = size / scale
@@ -91,10 +92,21 @@ def refuse_above_limit(need: float, where: str, field_name: str | None, what: st
 
 def count_text(number: float) -> str:
     """A count for messages: whole when below a million, else ``1.0e9``."""
+    number = _as_float(number)
     if number < 1e6:
         return f"{number:.0f}"
+    if math.isinf(number):
+        return "more than 1e308"
     mantissa, exponent = f"{number:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def _as_float(number) -> float:
+    """A count or size as a float; a Python integer past the float range is infinite."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf
 
 
 @dataclass(frozen=True)
@@ -171,7 +183,7 @@ def candidate_pairs(network, projection) -> float:
 
 
 def max_delay_ticks(network, projection) -> float:
-    return float(np.max(projection.delay)) / network.semantics.dt
+    return float(np.max(projection.delay, initial=0.0)) / network.semantics.dt
 
 
 def source_spikes(source) -> int:

@@ -77,9 +77,9 @@ class Semantics:
         values.choice(self.refractory, REFRACTORY_ROUNDING, where, "refractory")
         values.choice(self.delay_convention, DELAY_CONVENTIONS, where, "delay_convention")
         values.choice(self.synaptic_init, SYNAPTIC_INIT, where, "synaptic_init")
-        if tuple(self.update_order) != UPDATE_ORDER:
+        if not isinstance(self.update_order, (list, tuple)) or tuple(self.update_order) != UPDATE_ORDER:
             raise ValidationError(where, "update_order",
-                                  f"only {list(UPDATE_ORDER)} is defined, got {list(self.update_order)}")
+                                  f"only {list(UPDATE_ORDER)} is defined, got {values.describe(self.update_order)}")
         self.update_order = UPDATE_ORDER
 
     def to_dict(self) -> dict:

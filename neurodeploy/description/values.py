@@ -21,7 +21,8 @@ from neurodeploy.errors import ValidationError
 _QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z0-9_/*^ ]*)?\s*$")
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
+    """A value as it may appear in a one-line message: its repr, cut short."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -40,7 +41,7 @@ def _scalar(value, unit: str | None, where: str, field: str) -> float:
     if isinstance(value, str):
         match = _QUANTITY_TEXT.match(value)
         if match is None:
-            raise ValidationError(where, field, f"expected a number{_in(unit)}, got {_describe(value)}")
+            raise ValidationError(where, field, f"expected a number{_in(unit)}, got {describe(value)}")
         magnitude, unit_text = float(match.group(1)), match.group(2)
         if unit_text is None:
             return magnitude
@@ -53,8 +54,11 @@ def _scalar(value, unit: str | None, where: str, field: str) -> float:
         except ValueError:
             raise ValidationError(where, field, f"expected a value in {unit}, got {value!r} (wrong unit)") from None
     if isinstance(value, numbers.Real):
-        return float(value)
-    raise ValidationError(where, field, f"expected a number{_in(unit)}, got {_describe(value)}")
+        try:
+            return float(value)
+        except OverflowError:  # an integer past the float range
+            raise ValidationError(where, field, f"{describe(value)} is too large for a number") from None
+    raise ValidationError(where, field, f"expected a number{_in(unit)}, got {describe(value)}")
 
 
 def _unit(unit: str | None) -> str:
@@ -138,7 +142,7 @@ def _weight_unit(value, where: str, field: str) -> str | None:
                     return unit
                 except ValueError:
                     pass
-            raise ValidationError(where, field, f"expected a current (nA) or a conductance (uS), got {_describe(value)}")
+            raise ValidationError(where, field, f"expected a current (nA) or a conductance (uS), got {describe(value)}")
     return None
 
 
@@ -147,18 +151,18 @@ def integer(value, where: str, field: str, minimum: int | None = None, maximum: 
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise ValidationError(where, field, f"expected an integer, got {_describe(value)}")
+            raise ValidationError(where, field, f"expected an integer, got {describe(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValidationError(where, field, f"must be >= {minimum}, got {_describe(value)}")
+        raise ValidationError(where, field, f"must be >= {minimum}, got {describe(value)}")
     if maximum is not None and value > maximum:
-        raise ValidationError(where, field, f"must be at most {maximum}, got {_describe(value)}")
+        raise ValidationError(where, field, f"must be at most {maximum}, got {describe(value)}")
     return value
 
 
 def choice(value, options, where: str, field: str) -> str:
     if not isinstance(value, str) or value not in options:
-        raise ValidationError(where, field, f"must be one of {', '.join(map(repr, options))}, got {_describe(value)}")
+        raise ValidationError(where, field, f"must be one of {', '.join(map(repr, options))}, got {describe(value)}")
     return value
 
 
@@ -166,7 +170,7 @@ def label(value, where: str, field: str = "label") -> str:
     """A name that prints on one line and is written to JSON and file names: printable characters only
     (no newline or other control character, no lone surrogate)."""
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(where, field, f"expected a non-empty string, got {_describe(value)}")
+        raise ValidationError(where, field, f"expected a non-empty string, got {describe(value)}")
     if not value.isprintable():
         bad = next(character for character in value if not character.isprintable())
         raise ValidationError(where, field, f"must be printable text, got {ascii(value)[:60]} (character "
@@ -176,7 +180,7 @@ def label(value, where: str, field: str = "label") -> str:
 
 def boolean(value, where: str, field: str) -> bool:
     if not isinstance(value, bool):
-        raise ValidationError(where, field, f"expected true or false, got {_describe(value)}")
+        raise ValidationError(where, field, f"expected true or false, got {describe(value)}")
     return value
 
 
@@ -235,7 +239,7 @@ class Range:
 def check_keys(data, allowed, where: str, required=()):
     """Unknown or missing keys in a loaded mapping."""
     if not isinstance(data, dict):
-        raise ValidationError(where, None, f"expected a mapping, got {_describe(data)}")
+        raise ValidationError(where, None, f"expected a mapping, got {describe(data)}")
     for key in data:
         if key not in allowed:
             raise ValidationError(where, str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")

@@ -12,9 +12,9 @@ from neurodeploy.backends import Backend, Progress
 from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
-from neurodeploy.description import Network, SpikeSource, resources
+from neurodeploy.description import Network, SpikeSource, resources, values
 from neurodeploy.description.structural import existing_weights
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import RunResult
 
@@ -38,7 +38,8 @@ class Brian2Backend(Backend):
 
     def __init__(self, mode: str = "discrete", physics_dt: float = 0.1):
         self.mode = mode
-        self.physics_dt = float(physics_dt)
+        self.physics_dt = values.number(physics_dt, "ms", f"backend '{self.name}'", "physics_dt")
+        values.check_range(self.physics_dt, f"backend '{self.name}'", "physics_dt", "ms", above=0)
 
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         network.validate()
@@ -127,8 +128,9 @@ class Brian2Backend(Backend):
 
     def _physics_step(self, model_dt: float) -> float:
         ratio = model_dt / self.physics_dt
-        if self.physics_dt <= 0 or abs(ratio - round(ratio)) > 1e-9:
-            raise BackendError(f"physics_dt {self.physics_dt:g} ms must divide the model's dt ({model_dt:g} ms)")
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValidationError(f"backend '{self.name}'", "physics_dt",
+                                  f"{self.physics_dt:g} ms must divide the model's dt ({model_dt:g} ms)")
         return self.physics_dt
 
 

@@ -30,7 +30,6 @@ from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed
                                                  stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
-from neurodeploy.errors import ValidationError
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 
@@ -191,9 +190,8 @@ class LavaGraph:
         """Run all ticks (in chunks, reporting progress); return spike ticks, V (mV), plastic weights and
         probed variables."""
         anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
-        if anchor is None:
-            raise ValidationError(f"network '{self.network.name}'", None, "has neither populations nor spike sources: "
-                                  "nothing to run on lava")
+        if anchor is None:  # nothing to simulate: an empty run, as on the other backends
+            return {}, {}, {}, {}, [], {}
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
         executable = anchor.compile(configuration)
