@@ -228,7 +228,7 @@ def test_description_objects_refuse_their_own_size_before_allocating(limit):
         network.project("A", "A", nd.AllToAll())
     with pytest.raises(ValidationError, match=r"connector fixed_probability: 5.0e9 synapses need about 3\d\d GB"):
         nd.FixedProbability(0.5).connect(100000, 100000, np.random.default_rng(0))
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 5  # what allocating would take is far longer
 
 
 def test_the_limit_comes_from_the_environment_and_sizes_read_as_people_write_them(monkeypatch):

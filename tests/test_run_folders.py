@@ -241,7 +241,7 @@ def test_a_reader_polling_during_reruns_always_finds_one_complete_run(tmp_path):
         stop.touch()
     report = json.loads(reader.communicate(timeout=60)[0])
     assert report["count"] == 0, report["problems"]
-    assert report["reads"] > 1000 and len(report["seen"]) > 50
+    assert report["reads"] > 200 and len(report["seen"]) > 10  # it did read while runs were published
 
 
 def test_compare_json_is_recorded_as_written_by_neurodeploy(tmp_path, network_file):

@@ -23,9 +23,8 @@ LOWERINGS = {"discrete": discrete, "physics": physics}
 COSTS = resources.Costs(
     baseline=150e6, per_neuron=350, per_synapse=130, per_plastic_synapse=220, per_recorded_value=32,
     per_recorded_spike=80, per_source_spike=160, per_delay_slot=32)
-"""Measured with the numpy code generator: 134 MB for a tiny run, 290 bytes per neuron, 109 per static
-and 180 per STDP synapse, 24 per recorded V value (a growing monitor), 66 per recorded and 132 per
-input spike, 24 per tick of a projection's longest delay (its spike queue)."""
+"""Bytes per item with the numpy code generator, measured and rounded up (docs/reliability.md); a recorded
+V value is a growing monitor's, a delay slot a tick of a projection's spike queue."""
 
 # V is recorded at the end of each tick, after threshold and reset (the state the next tick starts from).
 V_RECORDING = {"when": "end"}

@@ -83,6 +83,6 @@ COSTS = resources.Costs(
     baseline=400e6, per_neuron=2000, per_synapse=700, per_plastic_synapse=1400, per_recorded_value=48,
     per_recorded_spike=0, per_source_spike=160, per_delay_slot=0, per_recorded_neuron_tick=16,
     per_source_neuron_tick=16)
-"""Measured over the process and its Lava workers: 350 MB for a tiny run, 1,560 bytes per neuron, 550
-per static synapse, 40 per recorded V value, 17 per neuron and tick of a spike source and its recorder
-together (both hold every tick). Plastic synapses are taken at twice the static cost."""
+"""Bytes per item over the process and its Lava workers, measured and rounded up (docs/reliability.md); a
+spike source and its recorder both hold every tick. Plastic synapses are taken at twice the static cost
+(not measured)."""

@@ -90,8 +90,8 @@ class LoihiCompilation(Compilation):
 COMPILE_COSTS = resources.Costs(
     baseline=80e6, per_neuron=400, per_synapse=110, per_plastic_synapse=110, per_recorded_value=0,
     per_recorded_spike=0, per_source_spike=160)
-"""Measured: 70 MB for a tiny compile, 86 bytes per synapse (the connections, their mantissas and
-lava_parameters.npz)."""
+"""Bytes per item of a compile, measured and rounded up (docs/reliability.md): a synapse is its
+connection, its mantissa and lava_parameters.npz."""
 
 
 class LoihiToolchain(Toolchain):

@@ -60,9 +60,8 @@ class SpinnakerBackend(Backend):
 COSTS = resources.Costs(
     baseline=80e6, per_neuron=400, per_synapse=150, per_plastic_synapse=600, per_recorded_value=12,
     per_recorded_spike=96, per_source_spike=190)
-"""Measured on the emulation: 70 MB for a tiny run, 320 bytes per neuron, 120 per static synapse and
-480 per STDP synapse (all of one tick's updates at once), 8.3 per recorded V value, 75 per recorded and
-152 per input spike."""
+"""Bytes per item on the emulation, measured and rounded up (docs/reliability.md); an STDP synapse holds
+all of one tick's updates at once."""
 
 RING_BUFFER_BYTES_PER_NEURON_TICK = 16
 """Two receptors of int64 per neuron, for a power of two of ticks above the longest delay (allocated

@@ -189,8 +189,8 @@ def report_text(compiled: Compiled) -> str:
 COMPILE_COSTS = resources.Costs(
     baseline=80e6, per_neuron=400, per_synapse=130, per_plastic_synapse=130, per_recorded_value=0,
     per_recorded_spike=0, per_source_spike=190)
-"""Measured: 70 MB for a tiny compile, 109 bytes per synapse (the connections, the graph's from-list rows
-and connections.npz); spike sources are written out as lists like the emulation reads them."""
+"""Bytes per item of a compile, measured and rounded up (docs/reliability.md): a synapse is its connection,
+the graph's from-list row and connections.npz; spike sources are written out as the emulation reads them."""
 
 
 class SpinnakerToolchain(Toolchain):
