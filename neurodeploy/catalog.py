@@ -216,7 +216,10 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
             parameters[key] = value
     try:
         network = builder(**parameters)
-    except ValidationError as error:
+        if not isinstance(network, Network):
+            raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
+        return network.validate()
+    except ValidationError as error:  # named with the parameters that led to it
         if not parameters:
             raise
         given = ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
@@ -229,9 +232,6 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
             raise
         raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
                               f"failed: {_failure(error)}") from None
-    if not isinstance(network, Network):
-        raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
-    return network.validate()
 
 
 def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | None]:

@@ -3,6 +3,7 @@ meaning. Objects validate themselves when made; :meth:`Network.validate` checks 
 network (labels, sizes, index ranges, delays against dt)."""
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -150,6 +151,9 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
         raise ValidationError(where, "spike_times", "expected one list of times (ms) per neuron")
     if len(spike_times) != size:
         raise ValidationError(where, "spike_times", f"has {len(spike_times)} lists but there are {size} neurons")
+    fast = _plain_spike_times(spike_times)
+    if fast is not None:
+        return fast
     checked = []
     for index, times in enumerate(spike_times):
         field_name = f"spike_times[{index}]"
@@ -163,6 +167,29 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
             raise ValidationError(where, field_name, f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
         checked.append(array)
     return checked
+
+
+def _plain_spike_times(spike_times) -> list[np.ndarray] | None:
+    """The checked trains, vectorized, when every train is a list of plain numbers that pass the checks;
+    None otherwise (the per-neuron check then names the first fault)."""
+    if not all(type(times) is list for times in spike_times):
+        return None
+    lengths = np.fromiter(map(len, spike_times), dtype=np.int64, count=len(spike_times))
+    flat_items = itertools.chain.from_iterable(spike_times)
+    if any(type(value) is not float and type(value) is not int for value in flat_items):
+        return None
+    flat = np.fromiter(itertools.chain.from_iterable(spike_times), dtype=np.float64, count=int(lengths.sum()))
+    ends = np.cumsum(lengths)
+    steps = np.diff(flat)
+    steps[ends[:-1][(lengths[:-1] > 0) & (ends[:-1] < flat.size)] - 1] = np.inf  # across trains: no order
+    if not (np.all(np.isfinite(flat)) and np.all(flat >= 0) and np.all(steps > 0)):
+        return None
+    return [flat[end - length:end] if length else _NO_SPIKES
+            for end, length in zip(ends.tolist(), lengths.tolist())]
+
+
+_NO_SPIKES = np.empty(0, dtype=np.float64)
+_NO_SPIKES.flags.writeable = False  # shared by every silent train
 
 
 @dataclass(eq=False)
@@ -457,8 +484,12 @@ class Network:
         for population in self.populations.values():
             self.semantics.refractory_ticks(population.value("tau_refrac"), f"population '{population.label}'")
         for source in self.spike_sources.values():
-            for index, times in enumerate(source.spike_times):
-                self.semantics.ticks(times, f"spike source '{source.label}'", f"spike_times[{index}]")
+            where = f"spike source '{source.label}'"
+            try:  # all trains at once; train by train only to name the one at fault
+                self.semantics.ticks(np.concatenate([np.empty(0), *source.spike_times]), where, "spike_times")
+            except ValidationError:
+                for index, times in enumerate(source.spike_times):
+                    self.semantics.ticks(times, where, f"spike_times[{index}]")
         for projection in self.projections.values():
             for side in ("pre", "post"):
                 self._check_endpoint(projection, side)
