@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import neurodeploy as nd
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
+from neurodeploy.runs import rundir
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import (MARKER, STORE, RunResult, read_run, staged_directory, write_document, write_run,
                                      write_run_files)
@@ -33,6 +34,12 @@ def network_file(tmp_path, small_network):
 def result(name: str) -> RunResult:
     """A run whose spikes name it (as their backend), so a reader can tell which run a file belongs to."""
     return RunResult(SpikeRecord(1.0, 10.0, name, {"A": [np.array([1.0, 2.0])]}))
+
+
+def deploy_like(out: Path, name: str) -> None:
+    """An output with a run in a folder (``target/``), as ``deploy`` writes."""
+    with staged_directory(out, "deploy") as staging:
+        write_run_files(staging / "target", {"model": {"name": name}}, result(name))
 
 
 def snapshot(folder: Path) -> dict:
@@ -83,15 +90,11 @@ def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
 
 def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
     out = tmp_path / "deployed"
-
-    def deploy_like(name):
-        with staged_directory(out, "deploy") as staging:
-            write_run_files(staging / "target", {"model": {"name": name}}, result(name))
-    deploy_like("first")
+    deploy_like(out, "first")
     (out / "target" / "mine.txt").write_text("mine\n")
     (out / "target" / "figures").mkdir()
     (out / "target" / "figures" / "a.svg").write_text("<svg/>")
-    deploy_like("second")
+    deploy_like(out, "second")
     assert read_run(out / "target").spikes.backend == "second"
     assert (out / "target" / "mine.txt").read_text() == "mine\n"
     assert (out / "target" / "figures" / "a.svg").read_text() == "<svg/>"
@@ -102,6 +105,70 @@ def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
             (staging / "target" / "mine.txt").write_text("ours\n")
     assert (out / "target" / "mine.txt").read_text() == "mine\n" and read_run(out / "target").spikes.backend == "second"
     assert len(left_behind(out)) <= 1
+
+
+def test_a_file_written_into_the_replaced_version_survives_the_next_rerun(tmp_path):
+    """A shell whose working folder was ``OUT/target`` before a rerun still writes into the version the rerun
+    replaced: the next rerun must carry those files over, not delete them with that version."""
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    stale_working_folder = Path(os.path.realpath(out / "target"))
+    deploy_like(out, "second")
+    (stale_working_folder / "notes.md").write_text("written after the rerun\n")
+    (stale_working_folder / "figures").mkdir()
+    (stale_working_folder / "figures" / "a.svg").write_text("<svg/>")
+    for name in ("third", "fourth"):
+        deploy_like(out, name)
+        assert read_run(out / "target").spikes.backend == name
+        assert (out / "target" / "notes.md").read_text() == "written after the rerun\n"
+        assert (out / "target" / "figures" / "a.svg").read_text() == "<svg/>"
+        assert len(left_behind(out)) <= 1
+
+
+def test_a_file_written_while_a_rerun_publishes_survives(tmp_path, monkeypatch):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    shown = Path(os.path.realpath(out / "target"))
+    carry_over = rundir._carry_over
+
+    def then_a_user_writes(*args):
+        carried = carry_over(*args)
+        (shown / "late.txt").write_text("late\n")  # after the carry-over, before the swap
+        return carried
+    monkeypatch.setattr(rundir, "_carry_over", then_a_user_writes)
+    deploy_like(out, "second")
+    monkeypatch.undo()
+    deploy_like(out, "third")
+    assert (out / "target" / "late.txt").read_text() == "late\n"
+
+
+def test_a_users_later_changes_to_carried_files_hold_and_nothing_piles_up(tmp_path):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    (out / "target" / "old.txt").write_text("old\n")
+    (out / "target" / "notes.md").write_text("draft\n")
+    deploy_like(out, "second")
+    (out / "target" / "old.txt").unlink()
+    saved = out / "target" / ".notes.md.swp"  # an editor saves by writing a new file and renaming it
+    saved.write_text("final\n")
+    os.replace(saved, out / "target" / "notes.md")
+    for name in ("third", "fourth"):
+        deploy_like(out, name)
+        assert not os.path.lexists(out / "target" / "old.txt")
+        assert (out / "target" / "notes.md").read_text() == "final\n"
+        assert len(left_behind(out)) <= 1
+
+
+def test_a_replaced_version_is_kept_when_its_users_file_cannot_be_carried_over(tmp_path):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    stale_working_folder = Path(os.path.realpath(out / "target"))
+    deploy_like(out, "second")
+    (stale_working_folder / "notes.md").write_text("from the old shell\n")
+    (out / "target" / "notes.md").write_text("from the new shell\n")
+    deploy_like(out, "third")
+    assert (out / "target" / "notes.md").read_text() == "from the new shell\n"
+    assert (stale_working_folder / "notes.md").read_text() == "from the old shell\n"
 
 
 def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_path):

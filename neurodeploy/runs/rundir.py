@@ -22,6 +22,12 @@ Why this shape:
 - The previous version is removed by the next writer, not at the swap: resolving ``OUT/manifest.json`` is
   several steps, and a reader that passed ``current`` just before a swap must still find the files it was
   resolving. So at rest the store holds the current run and the one before it.
+- Nothing neurodeploy did not write is deleted. A user can still write into the previous version after the
+  swap (a shell whose working folder is ``OUT/compile`` stays in the version it resolved to; a file written
+  during the swap): before removing that version, the next writer hard-links such files into the current one
+  at the same path. The marker records, by inode, what the swap carried over, so a user's later deletion or
+  rewrite of a carried file is not undone. If a different file of the same name is already there, the old
+  version folder is kept (under ``.neurodeploy/``) rather than either file lost.
 - ``--out .`` and an existing empty folder work like any other: the folder itself is never renamed. Links
   are relative, so a run folder can be moved, copied or archived whole.
 - A second writer to the same folder is refused at once (exit 2, naming the holder's pid) rather than made
@@ -266,7 +272,9 @@ def _is_ours(out: Path, name: str) -> bool:
 
 def _tidy(out: Path) -> None:
     """Under the lock, before writing: remove every version but the current one (the previous run, what a
-    killed or failed writer left) and the links a killed writer left half-made."""
+    killed or failed writer left) and the links a killed writer left half-made. A version that was shown
+    first gives the current one every file a user added to it after it was replaced; it is kept if one of
+    them cannot be carried over (a different file of the same name is there)."""
     store = out / STORE
     current = _current_version(store)
     for entry in os.listdir(store):
@@ -274,10 +282,44 @@ def _tidy(out: Path) -> None:
             continue
         path = store / entry
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            if current is None or _rescue_users_files(path, store / current):
+                shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
     _remove_stale_links(out)
+
+
+def _rescue_users_files(version: Path, current: Path) -> bool:
+    """Hard-link into ``current`` the files a user added to ``version`` that the run which replaced it did not
+    carry over (written through a shell whose working folder was ``OUT/compile`` when it still resolved into
+    ``version``, or written while that run was publishing); never overwrites. Whether ``version`` holds no
+    file of a user that ``current`` lacks, so that it can be removed."""
+    marker = _marker(version)
+    shown = _marker(current) or {}
+    if marker is None or marker.get("previous") == current.name:
+        return True  # never shown (a run cut short, or one that failed): only neurodeploy wrote into it
+    # What the run that replaced ``version`` carried over, by inode: a user's later change there (even a
+    # deletion, or an editor's save by rename) is theirs to keep. Of an older version, nothing is known.
+    taken = shown.get("carried", {}) if shown.get("previous") == version.name else {}
+    ours = set(marker.get("files", ())) | set(marker.get("folders", ())) | {MARKER}
+    files, folders = _written(version)
+    removable = True
+    for relative in folders + files:  # a folder before the files in it
+        source = version / relative
+        if relative in ours or taken.get(relative) == os.lstat(source).st_ino:
+            continue
+        target = current / relative
+        try:
+            if relative in folders:
+                target.mkdir(parents=True, exist_ok=True)
+            elif not os.path.lexists(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(source, target)
+            elif os.lstat(target).st_ino != os.lstat(source).st_ino:
+                removable = False  # a different file of that name: keep both
+        except OSError:  # a user's file where this one's folder would go
+            removable = False
+    return removable
 
 
 def _remove_stale_links(out: Path) -> None:
@@ -316,12 +358,11 @@ def _publish(out: Path, staging: Path, command: str) -> None:
                                   "this run writes an entry of that name: move it away and run again")
     files, folders = _written(staging)
     previous = _current_version(store)
-    if previous is not None:
-        _carry_over(store / previous, staging, out)
+    carried = _carry_over(store / previous, staging, out) if previous is not None else {}
     write_json_atomically(staging / MARKER, {
         "command": command, "neurodeploy": __version__,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "files": files, "folders": folders})
+        "files": files, "folders": folders, "previous": previous, "carried": carried})
     for name in names:
         if not os.path.lexists(out / name):
             os.symlink(_link_target(name), out / name)
@@ -331,14 +372,17 @@ def _publish(out: Path, staging: Path, command: str) -> None:
     _remove_stale_links(out)  # the previous version stays until the next writer: see the module's docstring
 
 
-def _carry_over(previous: Path, staging: Path, out: Path) -> None:
-    """Hard-link into ``staging`` every file a user added inside the previous version's folders."""
+def _carry_over(previous: Path, staging: Path, out: Path) -> dict[str, int]:
+    """Hard-link into ``staging`` every file a user added inside the previous version's folders; return what
+    was carried (relative path: inode in ``previous``), for ``_rescue_users_files``."""
     marker = _marker(previous) or {}
     ours = set(marker.get("files", ())) | set(marker.get("folders", ())) | {MARKER}
     files, folders = _written(previous)
+    carried = {}
     for relative in folders:
         if relative not in ours:
             (staging / relative).mkdir(parents=True, exist_ok=True)
+            carried[relative] = os.lstat(previous / relative).st_ino
     for relative in files:
         if relative in ours:
             continue
@@ -346,10 +390,16 @@ def _carry_over(previous: Path, staging: Path, out: Path) -> None:
             raise ValidationError("option --out", None, f"'{out / relative}' was added by a user but this run "
                                   "writes a file of that name: move it away and run again")
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(previous / relative, staging / relative, follow_symlinks=False)
-        except OSError:  # a file system without hard links
-            shutil.copy2(previous / relative, staging / relative, follow_symlinks=False)
+        carried[relative] = os.lstat(previous / relative).st_ino
+        _link_or_copy(previous / relative, staging / relative)
+    return carried
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _remove_unused_store(out: Path, existed: bool) -> None:
