@@ -120,7 +120,7 @@ def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float,
     compile.txt."""
     target, chain = _target(target_name)
     chain.estimate_memory(model.network, duration_ms).check()
-    with staged_directory(Path(out), "compile") as staging:
+    with staged_directory(Path(out), "compile", ("compile.json", "compile.txt")) as staging:
         compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)
         _write_compilation(staging, compilation)
     return compilation
@@ -137,7 +137,7 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
     inputs = tuple(model.network.spike_sources)
     for step in (chain, make_backend(chain.backend), make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    with staged_directory(Path(out), "deploy") as staging:
+    with staged_directory(Path(out), "deploy", ("compile", "deploy.json")) as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
+from neurodeploy import pipeline
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
 from neurodeploy.runs import rundir
@@ -62,17 +64,26 @@ def assert_one_line_refusal(outcome, *fragments):
         assert fragment in outcome.output
 
 
-@pytest.mark.parametrize("with_manifest", [True, False])
-def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_path, network_file, with_manifest):
+def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_path, network_file):
     project = tmp_path / "proj"
     (project / "src").mkdir(parents=True)
     (project / "src" / "main.py").write_text("code\n")
-    if with_manifest:
-        (project / "manifest.json").write_text("{}\n")
     before = snapshot(project)
     assert_one_line_refusal(invoke("run", network_file, "--out", project), "did not write", "src")
-    assert snapshot(project) == before
-    assert sorted(os.listdir(project)) == sorted(["src"] + ["manifest.json"] * with_manifest)
+    assert snapshot(project) == before and os.listdir(project) == ["src"]
+
+
+@pytest.mark.parametrize("output", ["manifest.json", "compile.json", "deploy.json"])
+def test_a_folder_written_by_an_older_neurodeploy_is_refused_saying_so(tmp_path, network_file, output):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / output).write_text("{}\n")
+    (project / "spikes.json").write_text("{}\n")
+    before = snapshot(project)
+    assert_one_line_refusal(invoke("run", network_file, "--out", project),
+                            f"'{project}' holds a {output} but no .neurodeploy store: written by hand or by an older "
+                            "neurodeploy; move it away or give a new folder")
+    assert snapshot(project) == before and sorted(os.listdir(project)) == sorted([output, "spikes.json"])
 
 
 def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
@@ -180,6 +191,38 @@ def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_pat
         write_run(out, {"model": {"name": "second"}}, result("second"))
     assert (out / "spikes.json").read_text() == "my own spikes\n"
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
+
+
+def test_a_users_entry_named_like_an_output_is_refused_before_the_simulation_runs(tmp_path, network_file,
+                                                                                  monkeypatch):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
+    (out / "spikes.json").unlink()
+    (out / "spikes.json").write_text("my own spikes\n")
+
+    def simulation(*args, **kwargs):
+        raise AssertionError("the simulation ran before the folder was checked")
+    monkeypatch.setattr(pipeline, "run_model", simulation)
+    assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
+                            "spikes.json' was not written by neurodeploy")
+    assert (out / "spikes.json").read_text() == "my own spikes\n" and read_run(out).manifest["seed"] == 1
+
+
+def test_a_users_deploy_json_is_refused_before_anything_is_compiled(tmp_path, monkeypatch):
+    from neurodeploy.backends.spinnaker import toolchain
+    out = tmp_path / "deployed"
+    with staged_directory(out, "deploy") as staging:
+        (staging / "compile").mkdir()
+        (staging / "deploy.json").write_text("{}\n")
+    (out / "deploy.json").unlink()
+    (out / "deploy.json").write_text("my verdict\n")
+
+    def compiler(*args, **kwargs):
+        raise AssertionError("compiled before the folder was checked")
+    monkeypatch.setattr(toolchain, "compile_network", compiler)
+    assert_one_line_refusal(invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
+                                   "--target", "spinn5", "--out", out), "deploy.json' was not written by neurodeploy")
+    assert (out / "deploy.json").read_text() == "my verdict\n"
 
 
 def test_out_dot_writes_into_an_empty_working_folder_and_refuses_a_full_one(tmp_path, network_file, monkeypatch):
@@ -333,18 +376,49 @@ def test_compare_into_a_folder_inside_a_run_updates_that_runs_marker(tmp_path):
     assert sorted(os.listdir(out)) == [STORE, "target"]
 
 
-def test_compare_never_overwrites_a_file_in_a_folder_without_marker(tmp_path, network_file):
+def test_compare_of_a_folder_without_marker_replaces_only_its_own_compare_json(tmp_path, network_file):
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out).exit_code == 0
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     for name in ("manifest.json", "spikes.json"):
         (legacy / name).write_bytes((out / name).read_bytes())
-    assert invoke("compare", legacy, out).exit_code == 0
-    assert json.loads((legacy / "compare.json").read_text())["passed"]
+    for tau in (5, 7):  # as an older neurodeploy did: the second comparison replaces the first
+        outcome = invoke("compare", legacy, out, "--tau", tau)
+        assert outcome.exit_code == 0 and "same tick" in outcome.stdout and outcome.stderr == "", outcome.output
+        assert json.loads((legacy / "compare.json").read_text())["van_rossum_tau_ms"] == tau
     (legacy / "compare.json").write_text("my notes\n")
-    assert_one_line_refusal(invoke("compare", legacy, out), "compare.json that neurodeploy cannot tell it wrote")
+    outcome = invoke("compare", legacy, out)
+    assert outcome.exit_code == 0 and "same tick" in outcome.stdout, outcome.output
+    assert outcome.stderr.count("\n") == 1 and "compare.json' was not written by neurodeploy" in outcome.stderr
     assert (legacy / "compare.json").read_text() == "my notes\n"
+
+
+def test_a_comparison_waits_for_a_short_writer_instead_of_refusing(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    run = read_run(out)
+    holder = rundir._lock(out)  # another neurodeploy adding its compare.json
+    releaser = threading.Timer(0.2, rundir._unlock, [holder])
+    releaser.start()
+    try:
+        path = write_document(run, "compare.json", {"passed": True})
+    finally:
+        releaser.join()
+    assert json.loads(path.read_text()) == {"passed": True}
+
+
+def test_a_comparison_refuses_with_one_line_when_the_writer_holds_on(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    monkeypatch.setattr(rundir, "DOCUMENT_LOCK_WAIT_S", 0.1)
+    holder = rundir._lock(out)
+    try:
+        with pytest.raises(ValidationError, match=f"being written by another neurodeploy \\(pid {os.getpid()}\\)"):
+            write_document(read_run(out), "compare.json", {"passed": True})
+    finally:
+        rundir._unlock(holder)
+    assert not os.path.lexists(out / "compare.json")
 
 
 def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
@@ -380,6 +454,21 @@ def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_
             (staging / "manifest.json").write_text("{}")
             raise KeyboardInterrupt
     assert snapshot(out) == before and left_behind(out) == []
+
+
+def test_a_failed_first_run_meeting_a_second_first_run_reports_its_own_error(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    unlink = Path.unlink
+
+    def and_another_writer_opens_the_lock(self, *args, **kwargs):
+        unlink(self, *args, **kwargs)
+        if self.name == "lock":
+            self.touch()  # a second first run to the same --out creates the lock file anew
+    monkeypatch.setattr(Path, "unlink", and_another_writer_opens_the_lock)
+    with pytest.raises(ValidationError, match="bad stimulus"):
+        with staged_directory(out, "run"):
+            raise ValidationError("stimulus", None, "bad stimulus")
+    assert (out / STORE / "lock").is_file(), "the second writer's store must stay"
 
 
 def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
