@@ -166,8 +166,10 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
             write_run_files(staging / folder, manifest, run_result, documents)
         comparison = compare(runs["target"][1].spikes, runs["reference"][1].spikes, thresholds, inputs=inputs)
         cost = compare(runs["reference"][1].spikes, runs["reference-float"][1].spikes, thresholds, inputs=inputs)
-        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(),
-                       mapping=compilation.report().get("mapping"))
+        mapping = compilation.report().get("mapping")
+        if mapping and mapping.get("spynnaker_reports"):  # recorded from compile/: here relative to ``out``
+            mapping = {**mapping, "spynnaker_reports": f"compile/{mapping['spynnaker_reports']}"}
+        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(), mapping=mapping)
         failures = list(comparison.failures)
         target_structural, reference_structural = runs["target"][1].structural, runs["reference"][1].structural
         if target_structural is not None and reference_structural is not None and board is None:

@@ -272,6 +272,19 @@ def test_relative_out_can_be_moved_and_copied_whole(tmp_path, network_file, monk
     assert sorted(os.listdir("a/b")) == []
 
 
+def test_the_paths_a_deploy_records_resolve_after_the_folder_is_moved(tmp_path):
+    out = tmp_path / "deployed"
+    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--param", "n_inputs=5",
+                     "--duration", "20", "--target", "spinn5", "--out", out)
+    assert outcome.exit_code == 0, outcome.output
+    moved = tmp_path / "moved"
+    os.rename(out, moved)
+    reports = json.loads((moved / "deploy.json").read_text())["mapping"]["spynnaker_reports"]
+    assert not os.path.isabs(reports) and (moved / reports).is_dir()
+    compiled = json.loads((moved / "compile" / "compile.json").read_text())["mapping"]["spynnaker_reports"]
+    assert (moved / "compile" / compiled).resolve() == (moved / reports).resolve()
+
+
 def test_the_output_of_another_command_is_refused(tmp_path, network_file):
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out).exit_code == 0
