@@ -22,7 +22,8 @@ from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import Thresholds, compare
-from neurodeploy.runs.rundir import read_run, staged_directory, write_document, write_run_files
+from neurodeploy.runs.rundir import (MANIFEST, SPIKES, read_run, staged_directory, write_document,
+                                     write_run_files)
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -307,7 +308,8 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
     and written to answers.json."""
     loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
     options = _key_values(backend_options, "--backend-option")
-    with staged_directory(Path(out), "run") as staging:  # refuses a folder it must not write before running
+    writes = (MANIFEST, SPIKES, *(("answers.json", "protocol.json") if protocol_run is not None else ()))
+    with staged_directory(Path(out), "run", writes) as staging:  # refuses a folder it must not write before running
         result, manifest = _progress(f"{backend} running {loaded.name}", lambda progress: pipeline.run_model(
             loaded, backend, duration_ms, options, progress))
         documents = {}
@@ -436,12 +438,18 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
     document = {"run": str(run_dir), "reference": str(reference_dir),
                 "run_backend": run_record.spikes.backend, "reference_backend": reference.spikes.backend,
                 **comparison.to_dict()}
-    write_document(run_record, "compare.json", document)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
         click.echo(comparison.table())
+    if write_document(run_record, "compare.json", document, _is_comparison) is None:
+        click.echo(one_line(f"warning: '{Path(run_dir) / 'compare.json'}' was not written by neurodeploy: left as "
+                            "it is, this comparison is not saved"), err=True)
     if not comparison.passed:
         raise click.exceptions.Exit(EXIT_FAILED)
 
+
+def _is_comparison(document) -> bool:
+    """Whether ``document`` is a compare.json neurodeploy wrote (every version wrote these keys)."""
+    return isinstance(document, dict) and {"run", "reference", "passed"} <= document.keys()

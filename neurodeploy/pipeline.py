@@ -120,7 +120,7 @@ def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float,
     compile.txt."""
     target, chain = _target(target_name)
     chain.estimate_memory(model.network, duration_ms).check()
-    with staged_directory(Path(out), "compile") as staging:
+    with staged_directory(Path(out), "compile", ("compile.json", "compile.txt")) as staging:
         compilation = chain.compile(model.network, target.data, staging, duration_ms, map_resources)
         _write_compilation(staging, compilation)
     return compilation
@@ -137,7 +137,7 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
     inputs = tuple(model.network.spike_sources)
     for step in (chain, make_backend(chain.backend), make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    with staged_directory(Path(out), "deploy") as staging:
+    with staged_directory(Path(out), "deploy", ("compile", "deploy.json")) as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)
@@ -166,8 +166,10 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
             write_run_files(staging / folder, manifest, run_result, documents)
         comparison = compare(runs["target"][1].spikes, runs["reference"][1].spikes, thresholds, inputs=inputs)
         cost = compare(runs["reference"][1].spikes, runs["reference-float"][1].spikes, thresholds, inputs=inputs)
-        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(),
-                       mapping=compilation.report().get("mapping"))
+        mapping = compilation.report().get("mapping")
+        if mapping and mapping.get("spynnaker_reports"):  # recorded from compile/: here relative to ``out``
+            mapping = {**mapping, "spynnaker_reports": f"compile/{mapping['spynnaker_reports']}"}
+        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(), mapping=mapping)
         failures = list(comparison.failures)
         target_structural, reference_structural = runs["target"][1].structural, runs["reference"][1].structural
         if target_structural is not None and reference_structural is not None and board is None:

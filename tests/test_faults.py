@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from neurodeploy.runs import rundir
@@ -76,6 +77,7 @@ def test_a_kill_at_any_line_of_publishing_keeps_one_complete_run_and_the_users_f
     deploy_like(out, "first")
     (out / "notes.md").write_text("mine\n")
     (out / "target" / "mine.txt").write_text("mine too\n")
+    deploy_like(out, "first")  # counted as in the loop below: with a previous version for the writer to tidy
     count_file = tmp_path / "count"
     assert in_child_killed_at(0, lambda: deploy_like(out, "second"), count_file) == 0
     lines = int(count_file.read_text())
@@ -129,14 +131,31 @@ def neurodeploy(cwd: Path, *args) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def finished(process: subprocess.Popen) -> tuple[int, str]:
-    """Wait for the command, then end what it left in its process group (others test that nothing is left)."""
+def session_survivors(session: int) -> list[str]:
+    """The live processes (zombies are dead) of ``session``: the command's, started in a session of its own."""
+    survivors = []
+    for process in psutil.process_iter(["status", "cmdline"]):
+        try:
+            if os.getsid(process.pid) == session and process.info["status"] != psutil.STATUS_ZOMBIE:
+                survivors.append(" ".join(process.info["cmdline"] or ()) or str(process.pid))
+        except OSError:  # ended while listed
+            pass
+    return survivors
+
+
+def finished(process: subprocess.Popen) -> tuple[int, str, list[str]]:
+    """Wait for the command and for the processes of its session, which must end with it (their kernel-sent
+    signal can take a moment); then end whatever is left anyway, so that a failing test leaks nothing.
+    Returns the exit code, stderr and what survived the command."""
     process.wait(timeout=120)
+    deadline = time.monotonic() + 30
+    while (survivors := session_survivors(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    return process.returncode, process.communicate(timeout=30)[1]
+    return process.returncode, process.communicate(timeout=30)[1], survivors
 
 
 def seed_shown(out: Path, command: str) -> int:
@@ -151,13 +170,14 @@ def seed_shown(out: Path, command: str) -> int:
     return seed
 
 
-@pytest.mark.parametrize("command, signals", [(RUN, SIGNALS), (DEPLOY, [SIGNALS[5], SIGNALS[2], SIGNALS[1]])],
-                         ids=["run", "deploy"])
-def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind(tmp_path, command, signals):
+@pytest.mark.parametrize("command, signals, progress", [
+    (RUN, SIGNALS, "brian2 running feedforward-poisson: "),
+    (DEPLOY, [SIGNALS[5], SIGNALS[2], SIGNALS[1]], "deploy feedforward-poisson on spinn5: ")], ids=["run", "deploy"])
+def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind(tmp_path, command, signals, progress):
     kind = command[0]
     started = time.monotonic()
-    code, stderr = finished(neurodeploy(tmp_path, *command, "--seed", 1, "--out", "out"))
-    assert code == 0, stderr
+    code, stderr, survivors = finished(neurodeploy(tmp_path, *command, "--seed", 1, "--out", "out"))
+    assert code == 0 and not survivors, (stderr, survivors)
     full_run_s = time.monotonic() - started
     out = tmp_path / "out"
     (out / "notes.md").write_text("mine\n")
@@ -172,15 +192,19 @@ def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind
             (os.killpg if to_group else os.kill)(process.pid, number)
         except ProcessLookupError:
             pass  # it had finished
-        code, stderr = finished(process)
+        code, stderr, survivors = finished(process)
+        assert not survivors, (number, to_group, "outlived the command", survivors)
+        if number != signal.SIGKILL:  # its answer to the signal: one line at most (besides the progress shown)
+            answer = [line for line in stderr.splitlines() if not line.startswith(progress)]
+            assert len(answer) <= 1 and "Traceback" not in stderr, (number, to_group, code, stderr)
         seed = seed_shown(out, kind)
         assert seed in (shown, attempt), (number, to_group, code, stderr)
         shown = seed
         assert (out / "notes.md").read_text() == "mine\n"
         assert kind == "run" or (out / "target" / "plot.svg").read_text() == "<svg/>"
         assert len(left_behind(out)) <= 2, "more than the previous run and the attempt cut short"
-    code, stderr = finished(neurodeploy(tmp_path, *command, "--seed", 99, "--out", "out"))
-    assert code == 0, stderr
+    code, stderr, survivors = finished(neurodeploy(tmp_path, *command, "--seed", 99, "--out", "out"))
+    assert code == 0 and not survivors, (stderr, survivors)
     assert seed_shown(out, kind) == 99 and len(left_behind(out)) <= 1 and sorted(os.listdir(tmp_path)) == ["out"]
     assert (out / "notes.md").read_text() == "mine\n"
     assert kind == "run" or (out / "target" / "plot.svg").read_text() == "<svg/>"

@@ -9,6 +9,7 @@ values. Their example counts are fixed and derandomized so that CI runs the same
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,7 +31,7 @@ from bad_inputs import (BACKEND_OPTIONS, BASE_NETWORK, BASE_PROTOCOL, BASE_STIMU
                         bad_targets,
                         damaged_texts, run_folder_mutations, serialize, valid_networks, write)
 from conftest import build_small_network
-from reliability import ROOT, assert_one_line, assert_refused, assert_succeeded, invoke, invoke_subprocess
+from reliability import ROOT, assert_refused, assert_succeeded, invoke, invoke_subprocess
 
 
 def examples(count: int):
@@ -279,67 +280,73 @@ def _user_files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _assert_kept_or_refused(outcome, kept: dict[str, bytes], folder: Path, answered=(0,)):
-    """Writing onto a user's folder either refuses (exit 2, one line) or answers; the user's files stay."""
-    assert "Traceback" not in outcome.stdout + outcome.stderr, outcome.describe()
-    assert outcome.exit_code in (*answered, 2), outcome.describe()
-    if outcome.exit_code == 2:
-        assert_one_line(outcome)
-    for name, content in kept.items():
-        assert (folder / name).is_file() and (folder / name).read_bytes() == content, \
-            f"{name} lost or changed:\n{outcome.describe()}"
+def _shown_through_links(folder: Path) -> set[str]:
+    """The entries of ``folder`` that are neurodeploy's links into its store."""
+    return {name for name in os.listdir(folder) if os.path.islink(folder / name)
+            and os.readlink(folder / name).startswith(".neurodeploy/current/")}
 
 
-@pytest.mark.parametrize("command, marker", [("run", "manifest.json"), ("compile", "compile.json")])
-def test_a_user_folder_that_looks_like_an_earlier_output_keeps_its_files(tmp_path, network_file, command, marker):
+@pytest.mark.parametrize("command, output", [("run", "manifest.json"), ("compile", "compile.json")])
+def test_a_user_folder_that_looks_like_an_earlier_output_keeps_its_files(tmp_path, network_file, command, output):
     project = tmp_path / "proj"
-    write(project / marker, b"{}\n")
+    write(project / output, b"{}\n")
     write(project / "src" / "main.py", b"code\n")
+    before = _user_files(project)
     extra = ["--target", "spinn3", "--no-map"] if command == "compile" else []
-    outcome = invoke(command, network_file, *extra, "--out", project)
-    _assert_kept_or_refused(outcome, {"src/main.py": b"code\n"}, project)
+    assert_refused(invoke(command, network_file, *extra, "--out", project), naming="by an older neurodeploy")
+    assert _user_files(project) == before and sorted(os.listdir(project)) == sorted([output, "src"])
 
 
 def test_deploy_onto_a_user_folder_with_a_deploy_json_keeps_its_files(tmp_path, network_file):
     project = tmp_path / "proj"
     write(project / "deploy.json", b"{}\n")
     write(project / "src" / "main.py", b"code\n")
-    outcome = invoke("deploy", network_file, "--target", "spinn3", "--out", project)
-    # Exit 1 is a verdict (the emulation departs from the reference), not a refusal of the folder.
-    _assert_kept_or_refused(outcome, {"src/main.py": b"code\n"}, project, answered=(0, 1))
+    before = _user_files(project)
+    assert_refused(invoke("deploy", network_file, "--target", "spinn3", "--out", project),
+                   naming="by an older neurodeploy")
+    assert _user_files(project) == before and sorted(os.listdir(project)) == ["deploy.json", "src"]
 
 
 def test_notes_added_to_a_run_folder_survive_the_next_run(tmp_path, network_file):
     out = tmp_path / "run"
-    assert_succeeded(invoke("run", network_file, "--out", out))
+    assert_succeeded(invoke("run", network_file, "--out", out, "--seed", 1))
     write(out / "notes.txt", b"my notes\n")
-    outcome = invoke("run", network_file, "--out", out)
-    _assert_kept_or_refused(outcome, {"notes.txt": b"my notes\n"}, out)
+    assert_succeeded(invoke("run", network_file, "--out", out, "--seed", 2))
+    assert (out / "notes.txt").read_bytes() == b"my notes\n"
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
 
 
 def test_out_dot_neither_fails_nor_leaves_folders_behind(tmp_path, network_file):
     work = tmp_path / "work"
+    work.mkdir()
+    assert_succeeded(invoke("run", network_file, "--out", ".", "--seed", 1, cwd=work))
     write(work / "mine.txt", b"mine\n")
-    outcome = invoke("run", network_file, "--out", ".", cwd=work)
-    _assert_kept_or_refused(outcome, {"mine.txt": b"mine\n"}, work)
+    assert_succeeded(invoke("run", network_file, "--out", ".", "--seed", 2, cwd=work))
+    assert (work / "mine.txt").read_bytes() == b"mine\n"
+    assert json.loads((work / "manifest.json").read_text())["seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"], "staging or old folders left beside --out ."
-    assert not [p.name for p in work.iterdir() if p.name.startswith("..old") or ".writing" in p.name]
+    shown = _shown_through_links(work)
+    assert {"manifest.json", "spikes.json"} <= shown and set(os.listdir(work)) == shown | {".neurodeploy", "mine.txt"}
 
 
 def test_a_symlinked_out_keeps_the_folder_it_points_to(tmp_path, network_file):
     real = tmp_path / "real"
-    write(real / "mine.txt", b"mine\n")
+    real.mkdir()
     link = tmp_path / "link"
     link.symlink_to(real, target_is_directory=True)
-    outcome = invoke("run", network_file, "--out", link)
-    _assert_kept_or_refused(outcome, {"mine.txt": b"mine\n"}, real)
-    assert real.is_dir() and not real.is_symlink()
+    assert_succeeded(invoke("run", network_file, "--out", link, "--seed", 1))
+    write(real / "mine.txt", b"mine\n")
+    assert_succeeded(invoke("run", network_file, "--out", link, "--seed", 2))
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.is_dir() and not real.is_symlink() and (real / "mine.txt").read_bytes() == b"mine\n"
+    assert json.loads((link / "manifest.json").read_text())["seed"] == 2 and "manifest.json" in _shown_through_links(real)
 
 
 def test_refusing_an_existing_out_is_bad_input(tmp_path, network_file):
     occupied = tmp_path / "occupied"
     write(occupied / "mine.txt", b"mine\n")
-    _assert_kept_or_refused(invoke("run", network_file, "--out", occupied), {"mine.txt": b"mine\n"}, occupied)
+    assert_refused(invoke("run", network_file, "--out", occupied), naming=str(occupied))
+    assert os.listdir(occupied) == ["mine.txt"] and (occupied / "mine.txt").read_bytes() == b"mine\n"
     a_file = write(tmp_path / "a-file", b"mine\n")
     assert_refused(invoke("run", network_file, "--out", a_file))
     assert a_file.read_bytes() == b"mine\n"

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
+from neurodeploy import pipeline
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
+from neurodeploy.runs import rundir
 from neurodeploy.runs.records import SpikeRecord
 from neurodeploy.runs.rundir import (MARKER, STORE, RunResult, read_run, staged_directory, write_document, write_run,
                                      write_run_files)
@@ -33,6 +36,12 @@ def network_file(tmp_path, small_network):
 def result(name: str) -> RunResult:
     """A run whose spikes name it (as their backend), so a reader can tell which run a file belongs to."""
     return RunResult(SpikeRecord(1.0, 10.0, name, {"A": [np.array([1.0, 2.0])]}))
+
+
+def deploy_like(out: Path, name: str) -> None:
+    """An output with a run in a folder (``target/``), as ``deploy`` writes."""
+    with staged_directory(out, "deploy") as staging:
+        write_run_files(staging / "target", {"model": {"name": name}}, result(name))
 
 
 def snapshot(folder: Path) -> dict:
@@ -55,17 +64,26 @@ def assert_one_line_refusal(outcome, *fragments):
         assert fragment in outcome.output
 
 
-@pytest.mark.parametrize("with_manifest", [True, False])
-def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_path, network_file, with_manifest):
+def test_a_folder_neurodeploy_did_not_write_is_refused_and_left_as_it_was(tmp_path, network_file):
     project = tmp_path / "proj"
     (project / "src").mkdir(parents=True)
     (project / "src" / "main.py").write_text("code\n")
-    if with_manifest:
-        (project / "manifest.json").write_text("{}\n")
     before = snapshot(project)
     assert_one_line_refusal(invoke("run", network_file, "--out", project), "did not write", "src")
-    assert snapshot(project) == before
-    assert sorted(os.listdir(project)) == sorted(["src"] + ["manifest.json"] * with_manifest)
+    assert snapshot(project) == before and os.listdir(project) == ["src"]
+
+
+@pytest.mark.parametrize("output", ["manifest.json", "compile.json", "deploy.json"])
+def test_a_folder_written_by_an_older_neurodeploy_is_refused_saying_so(tmp_path, network_file, output):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / output).write_text("{}\n")
+    (project / "spikes.json").write_text("{}\n")
+    before = snapshot(project)
+    assert_one_line_refusal(invoke("run", network_file, "--out", project),
+                            f"'{project}' holds a {output} but no .neurodeploy store: written by hand or by an older "
+                            "neurodeploy; move it away or give a new folder")
+    assert snapshot(project) == before and sorted(os.listdir(project)) == sorted([output, "spikes.json"])
 
 
 def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
@@ -83,15 +101,11 @@ def test_files_a_user_adds_survive_reruns(tmp_path, network_file):
 
 def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
     out = tmp_path / "deployed"
-
-    def deploy_like(name):
-        with staged_directory(out, "deploy") as staging:
-            write_run_files(staging / "target", {"model": {"name": name}}, result(name))
-    deploy_like("first")
+    deploy_like(out, "first")
     (out / "target" / "mine.txt").write_text("mine\n")
     (out / "target" / "figures").mkdir()
     (out / "target" / "figures" / "a.svg").write_text("<svg/>")
-    deploy_like("second")
+    deploy_like(out, "second")
     assert read_run(out / "target").spikes.backend == "second"
     assert (out / "target" / "mine.txt").read_text() == "mine\n"
     assert (out / "target" / "figures" / "a.svg").read_text() == "<svg/>"
@@ -104,6 +118,70 @@ def test_files_a_user_adds_inside_a_folder_neurodeploy_wrote_survive(tmp_path):
     assert len(left_behind(out)) <= 1
 
 
+def test_a_file_written_into_the_replaced_version_survives_the_next_rerun(tmp_path):
+    """A shell whose working folder was ``OUT/target`` before a rerun still writes into the version the rerun
+    replaced: the next rerun must carry those files over, not delete them with that version."""
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    stale_working_folder = Path(os.path.realpath(out / "target"))
+    deploy_like(out, "second")
+    (stale_working_folder / "notes.md").write_text("written after the rerun\n")
+    (stale_working_folder / "figures").mkdir()
+    (stale_working_folder / "figures" / "a.svg").write_text("<svg/>")
+    for name in ("third", "fourth"):
+        deploy_like(out, name)
+        assert read_run(out / "target").spikes.backend == name
+        assert (out / "target" / "notes.md").read_text() == "written after the rerun\n"
+        assert (out / "target" / "figures" / "a.svg").read_text() == "<svg/>"
+        assert len(left_behind(out)) <= 1
+
+
+def test_a_file_written_while_a_rerun_publishes_survives(tmp_path, monkeypatch):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    shown = Path(os.path.realpath(out / "target"))
+    carry_over = rundir._carry_over
+
+    def then_a_user_writes(*args):
+        carried = carry_over(*args)
+        (shown / "late.txt").write_text("late\n")  # after the carry-over, before the swap
+        return carried
+    monkeypatch.setattr(rundir, "_carry_over", then_a_user_writes)
+    deploy_like(out, "second")
+    monkeypatch.undo()
+    deploy_like(out, "third")
+    assert (out / "target" / "late.txt").read_text() == "late\n"
+
+
+def test_a_users_later_changes_to_carried_files_hold_and_nothing_piles_up(tmp_path):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    (out / "target" / "old.txt").write_text("old\n")
+    (out / "target" / "notes.md").write_text("draft\n")
+    deploy_like(out, "second")
+    (out / "target" / "old.txt").unlink()
+    saved = out / "target" / ".notes.md.swp"  # an editor saves by writing a new file and renaming it
+    saved.write_text("final\n")
+    os.replace(saved, out / "target" / "notes.md")
+    for name in ("third", "fourth"):
+        deploy_like(out, name)
+        assert not os.path.lexists(out / "target" / "old.txt")
+        assert (out / "target" / "notes.md").read_text() == "final\n"
+        assert len(left_behind(out)) <= 1
+
+
+def test_a_replaced_version_is_kept_when_its_users_file_cannot_be_carried_over(tmp_path):
+    out = tmp_path / "deployed"
+    deploy_like(out, "first")
+    stale_working_folder = Path(os.path.realpath(out / "target"))
+    deploy_like(out, "second")
+    (stale_working_folder / "notes.md").write_text("from the old shell\n")
+    (out / "target" / "notes.md").write_text("from the new shell\n")
+    deploy_like(out, "third")
+    assert (out / "target" / "notes.md").read_text() == "from the new shell\n"
+    assert (stale_working_folder / "notes.md").read_text() == "from the old shell\n"
+
+
 def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_path):
     out = tmp_path / "run"
     write_run(out, {"model": {"name": "first"}}, result("first"))
@@ -113,6 +191,38 @@ def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_pat
         write_run(out, {"model": {"name": "second"}}, result("second"))
     assert (out / "spikes.json").read_text() == "my own spikes\n"
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
+
+
+def test_a_users_entry_named_like_an_output_is_refused_before_the_simulation_runs(tmp_path, network_file,
+                                                                                  monkeypatch):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
+    (out / "spikes.json").unlink()
+    (out / "spikes.json").write_text("my own spikes\n")
+
+    def simulation(*args, **kwargs):
+        raise AssertionError("the simulation ran before the folder was checked")
+    monkeypatch.setattr(pipeline, "run_model", simulation)
+    assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
+                            "spikes.json' was not written by neurodeploy")
+    assert (out / "spikes.json").read_text() == "my own spikes\n" and read_run(out).manifest["seed"] == 1
+
+
+def test_a_users_deploy_json_is_refused_before_anything_is_compiled(tmp_path, monkeypatch):
+    from neurodeploy.backends.spinnaker import toolchain
+    out = tmp_path / "deployed"
+    with staged_directory(out, "deploy") as staging:
+        (staging / "compile").mkdir()
+        (staging / "deploy.json").write_text("{}\n")
+    (out / "deploy.json").unlink()
+    (out / "deploy.json").write_text("my verdict\n")
+
+    def compiler(*args, **kwargs):
+        raise AssertionError("compiled before the folder was checked")
+    monkeypatch.setattr(toolchain, "compile_network", compiler)
+    assert_one_line_refusal(invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
+                                   "--target", "spinn5", "--out", out), "deploy.json' was not written by neurodeploy")
+    assert (out / "deploy.json").read_text() == "my verdict\n"
 
 
 def test_out_dot_writes_into_an_empty_working_folder_and_refuses_a_full_one(tmp_path, network_file, monkeypatch):
@@ -160,6 +270,19 @@ def test_relative_out_can_be_moved_and_copied_whole(tmp_path, network_file, monk
     assert invoke("run", network_file, "--out", "moved", "--seed", 9).exit_code == 0
     assert read_run(Path("moved")).manifest["seed"] == 9 and read_run(Path("copied")).manifest["seed"] == 3
     assert sorted(os.listdir("a/b")) == []
+
+
+def test_the_paths_a_deploy_records_resolve_after_the_folder_is_moved(tmp_path):
+    out = tmp_path / "deployed"
+    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--param", "n_inputs=5",
+                     "--duration", "20", "--target", "spinn5", "--out", out)
+    assert outcome.exit_code == 0, outcome.output
+    moved = tmp_path / "moved"
+    os.rename(out, moved)
+    reports = json.loads((moved / "deploy.json").read_text())["mapping"]["spynnaker_reports"]
+    assert not os.path.isabs(reports) and (moved / reports).is_dir()
+    compiled = json.loads((moved / "compile" / "compile.json").read_text())["mapping"]["spynnaker_reports"]
+    assert (moved / "compile" / compiled).resolve() == (moved / reports).resolve()
 
 
 def test_the_output_of_another_command_is_refused(tmp_path, network_file):
@@ -266,18 +389,49 @@ def test_compare_into_a_folder_inside_a_run_updates_that_runs_marker(tmp_path):
     assert sorted(os.listdir(out)) == [STORE, "target"]
 
 
-def test_compare_never_overwrites_a_file_in_a_folder_without_marker(tmp_path, network_file):
+def test_compare_of_a_folder_without_marker_replaces_only_its_own_compare_json(tmp_path, network_file):
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out).exit_code == 0
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     for name in ("manifest.json", "spikes.json"):
         (legacy / name).write_bytes((out / name).read_bytes())
-    assert invoke("compare", legacy, out).exit_code == 0
-    assert json.loads((legacy / "compare.json").read_text())["passed"]
+    for tau in (5, 7):  # as an older neurodeploy did: the second comparison replaces the first
+        outcome = invoke("compare", legacy, out, "--tau", tau)
+        assert outcome.exit_code == 0 and "same tick" in outcome.stdout and outcome.stderr == "", outcome.output
+        assert json.loads((legacy / "compare.json").read_text())["van_rossum_tau_ms"] == tau
     (legacy / "compare.json").write_text("my notes\n")
-    assert_one_line_refusal(invoke("compare", legacy, out), "compare.json that neurodeploy cannot tell it wrote")
+    outcome = invoke("compare", legacy, out)
+    assert outcome.exit_code == 0 and "same tick" in outcome.stdout, outcome.output
+    assert outcome.stderr.count("\n") == 1 and "compare.json' was not written by neurodeploy" in outcome.stderr
     assert (legacy / "compare.json").read_text() == "my notes\n"
+
+
+def test_a_comparison_waits_for_a_short_writer_instead_of_refusing(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    run = read_run(out)
+    holder = rundir._lock(out)  # another neurodeploy adding its compare.json
+    releaser = threading.Timer(0.2, rundir._unlock, [holder])
+    releaser.start()
+    try:
+        path = write_document(run, "compare.json", {"passed": True})
+    finally:
+        releaser.join()
+    assert json.loads(path.read_text()) == {"passed": True}
+
+
+def test_a_comparison_refuses_with_one_line_when_the_writer_holds_on(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    write_run(out, {"model": {"name": "first"}}, result("first"))
+    monkeypatch.setattr(rundir, "DOCUMENT_LOCK_WAIT_S", 0.1)
+    holder = rundir._lock(out)
+    try:
+        with pytest.raises(ValidationError, match=f"being written by another neurodeploy \\(pid {os.getpid()}\\)"):
+            write_document(read_run(out), "compare.json", {"passed": True})
+    finally:
+        rundir._unlock(holder)
+    assert not os.path.lexists(out / "compare.json")
 
 
 def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
@@ -313,6 +467,21 @@ def test_a_failed_first_run_leaves_no_folder_and_a_failed_rerun_the_old_one(tmp_
             (staging / "manifest.json").write_text("{}")
             raise KeyboardInterrupt
     assert snapshot(out) == before and left_behind(out) == []
+
+
+def test_a_failed_first_run_meeting_a_second_first_run_reports_its_own_error(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    unlink = Path.unlink
+
+    def and_another_writer_opens_the_lock(self, *args, **kwargs):
+        unlink(self, *args, **kwargs)
+        if self.name == "lock":
+            self.touch()  # a second first run to the same --out creates the lock file anew
+    monkeypatch.setattr(Path, "unlink", and_another_writer_opens_the_lock)
+    with pytest.raises(ValidationError, match="bad stimulus"):
+        with staged_directory(out, "run"):
+            raise ValidationError("stimulus", None, "bad stimulus")
+    assert (out / STORE / "lock").is_file(), "the second writer's store must stay"
 
 
 def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):

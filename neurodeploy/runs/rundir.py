@@ -14,19 +14,27 @@ Why this shape:
 - A new run is written into a fresh version folder and published by one ``rename`` of a link over
   ``current``: a reader of ``OUT/manifest.json`` finds the old complete run or the new one, never none. A kill
   at any point leaves one complete run in place; what it left half-written is removed by the next writer.
-- Only a folder that is new, empty, or holds the store is written; any other folder (with or without a
-  ``manifest.json``) is refused. Within it only the entries named in the marker are replaced: files a user
-  adds beside them stay where they are, and files added inside a folder neurodeploy wrote (``compile/``) are
-  hard-linked into the new version before the swap. A user's entry whose name a run needs is refused, not
-  replaced.
+- Only a folder that is new, empty, or holds the store is written; any other folder (one with a
+  ``manifest.json`` is named as written by hand or by an older neurodeploy) is refused. Within it only the
+  entries named in the marker are replaced: files a user adds beside them stay where they are, and files
+  added inside a folder neurodeploy wrote (``compile/``) are hard-linked into the new version before the
+  swap. A user's entry whose name a run needs is refused, not replaced: before the run for the names the
+  command always writes, at the swap for the others.
 - The previous version is removed by the next writer, not at the swap: resolving ``OUT/manifest.json`` is
   several steps, and a reader that passed ``current`` just before a swap must still find the files it was
   resolving. So at rest the store holds the current run and the one before it.
+- Nothing neurodeploy did not write is deleted. A user can still write into the previous version after the
+  swap (a shell whose working folder is ``OUT/compile`` stays in the version it resolved to; a file written
+  during the swap): before removing that version, the next writer hard-links such files into the current one
+  at the same path. The marker records, by inode, what the swap carried over, so a user's later deletion or
+  rewrite of a carried file is not undone. If a different file of the same name is already there, the old
+  version folder is kept (under ``.neurodeploy/``) rather than either file lost.
 - ``--out .`` and an existing empty folder work like any other: the folder itself is never renamed. Links
   are relative, so a run folder can be moved, copied or archived whole.
 - A second writer to the same folder is refused at once (exit 2, naming the holder's pid) rather than made
-  to wait: a deploy can hold the lock for minutes, and a silent wait looks like a hang. The lock also proves
-  that no live process owns a leftover version folder, so the next writer removes them.
+  to wait: a deploy can hold the lock for minutes, and a silent wait looks like a hang. Adding a document
+  (``compare``) holds it for milliseconds, so such a write waits a few seconds before it is refused. The lock
+  also proves that no live process owns a leftover version folder, so the next writer removes them.
 - The version folder of a run that failed in its backend (not on bad input) is kept until the next run into
   the folder, so that the logs an error message names (``compile/spynnaker.log``) can still be read.
 
@@ -44,6 +52,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +70,11 @@ MARKER = ".neurodeploy-run.json"
 CURRENT = "current"
 LOCK = "lock"
 VERSION = "version-"
+OUTPUTS = (MANIFEST, "compile.json", "deploy.json")
+"""What an older neurodeploy wrote into a run folder (which has no store)."""
+DOCUMENT_LOCK_WAIT_S = 10.0
+"""How long adding a document (compare.json) waits for another writer: such writes take milliseconds,
+so only a run holds the lock longer."""
 
 
 @dataclass(eq=False)
@@ -94,10 +108,12 @@ def write_json_atomically(path: Path, data) -> None:
 
 
 @contextlib.contextmanager
-def staged_directory(out: Path, command: str):
+def staged_directory(out: Path, command: str, writes: tuple[str, ...] = ()):
     """Yield an empty folder (an absolute path) for the output of ``command``; on success it becomes what
     ``out`` shows, in one rename; on failure ``out`` is left as it was. Refuses, before anything runs, a
-    folder neurodeploy did not write, the output of another command, and a folder another run is writing."""
+    folder neurodeploy did not write, the output of another command, a folder another run is writing, and a
+    user's entry named like one of ``writes`` (the entries the command always writes; any other clash is
+    refused when the output is published)."""
     out = Path(out)
     existed = _check_writable(out)
     lock = _lock(out)
@@ -108,6 +124,8 @@ def staged_directory(out: Path, command: str):
         if previous is not None and previous.get("command") != command:
             raise ValidationError("option --out", None, f"'{out}' holds the output of `neurodeploy "
                                   f"{previous.get('command')}`, not of `{command}`: choose another folder")
+        for name in writes:
+            _refuse_users_entry(out, name)
         staging = _new_version(out / STORE)
         yield staging
         _publish(out, staging, command)
@@ -145,7 +163,7 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
 
 def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
     """Write a complete run directory at ``out``, replacing an earlier run there."""
-    with staged_directory(out, "run") as staging:
+    with staged_directory(out, "run", (MANIFEST, SPIKES, *(documents or {}))) as staging:
         write_run_files(staging, manifest, result, documents)
     return Path(out)
 
@@ -172,6 +190,10 @@ def _check_writable(out: Path) -> bool:
         entries = sorted(os.listdir(out))
     except OSError as error:
         raise ValidationError("option --out", None, f"cannot read '{out}': {error.strerror}") from None
+    older = next((name for name in OUTPUTS if name in entries), None)
+    if older is not None:
+        raise ValidationError("option --out", None, f"'{out}' holds a {older} but no {STORE} store: written by "
+                              "hand or by an older neurodeploy; move it away or give a new folder")
     if entries:
         shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
         raise ValidationError("option --out", None, f"'{out}' is a folder neurodeploy did not write (it holds "
@@ -199,10 +221,12 @@ def _unlock(descriptor: int) -> None:
     os.close(descriptor)
 
 
-def _lock(out: Path) -> int:
-    """An exclusive flock on ``out``'s store (created, with ``out``, if absent), refused if held."""
+def _lock(out: Path, wait_s: float = 0.0) -> int:
+    """An exclusive flock on ``out``'s store (created, with ``out``, if absent), refused if held longer than
+    ``wait_s``."""
     store = out / STORE
     path = store / LOCK
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             store.mkdir(parents=True, exist_ok=True)
@@ -214,6 +238,10 @@ def _lock(out: Path) -> int:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if time.monotonic() < deadline:
+                os.close(descriptor)
+                time.sleep(0.05)
+                continue
             holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(descriptor)
             raise ValidationError("option --out", None, f"'{out}' is being written by another neurodeploy "
@@ -266,7 +294,9 @@ def _is_ours(out: Path, name: str) -> bool:
 
 def _tidy(out: Path) -> None:
     """Under the lock, before writing: remove every version but the current one (the previous run, what a
-    killed or failed writer left) and the links a killed writer left half-made."""
+    killed or failed writer left) and the links a killed writer left half-made. A version that was shown
+    first gives the current one every file a user added to it after it was replaced; it is kept if one of
+    them cannot be carried over (a different file of the same name is there)."""
     store = out / STORE
     current = _current_version(store)
     for entry in os.listdir(store):
@@ -274,10 +304,44 @@ def _tidy(out: Path) -> None:
             continue
         path = store / entry
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            if current is None or _rescue_users_files(path, store / current):
+                shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
     _remove_stale_links(out)
+
+
+def _rescue_users_files(version: Path, current: Path) -> bool:
+    """Hard-link into ``current`` the files a user added to ``version`` that the run which replaced it did not
+    carry over (written through a shell whose working folder was ``OUT/compile`` when it still resolved into
+    ``version``, or written while that run was publishing); never overwrites. Whether ``version`` holds no
+    file of a user that ``current`` lacks, so that it can be removed."""
+    marker = _marker(version)
+    shown = _marker(current) or {}
+    if marker is None or marker.get("previous") == current.name:
+        return True  # never shown (a run cut short, or one that failed): only neurodeploy wrote into it
+    # What the run that replaced ``version`` carried over, by inode: a user's later change there (even a
+    # deletion, or an editor's save by rename) is theirs to keep. Of an older version, nothing is known.
+    taken = shown.get("carried", {}) if shown.get("previous") == version.name else {}
+    ours = set(marker.get("files", ())) | set(marker.get("folders", ())) | {MARKER}
+    files, folders = _written(version)
+    removable = True
+    for relative in folders + files:  # a folder before the files in it
+        source = version / relative
+        if relative in ours or taken.get(relative) == os.lstat(source).st_ino:
+            continue
+        target = current / relative
+        try:
+            if relative in folders:
+                target.mkdir(parents=True, exist_ok=True)
+            elif not os.path.lexists(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(source, target)
+            elif os.lstat(target).st_ino != os.lstat(source).st_ino:
+                removable = False  # a different file of that name: keep both
+        except OSError:  # a user's file where this one's folder would go
+            removable = False
+    return removable
 
 
 def _remove_stale_links(out: Path) -> None:
@@ -311,17 +375,14 @@ def _publish(out: Path, staging: Path, command: str) -> None:
     store = out / STORE
     names = sorted(os.listdir(staging))
     for name in names:
-        if os.path.lexists(out / name) and not _is_ours(out, name):
-            raise ValidationError("option --out", None, f"'{out / name}' was not written by neurodeploy but "
-                                  "this run writes an entry of that name: move it away and run again")
+        _refuse_users_entry(out, name)
     files, folders = _written(staging)
     previous = _current_version(store)
-    if previous is not None:
-        _carry_over(store / previous, staging, out)
+    carried = _carry_over(store / previous, staging, out) if previous is not None else {}
     write_json_atomically(staging / MARKER, {
         "command": command, "neurodeploy": __version__,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "files": files, "folders": folders})
+        "files": files, "folders": folders, "previous": previous, "carried": carried})
     for name in names:
         if not os.path.lexists(out / name):
             os.symlink(_link_target(name), out / name)
@@ -331,14 +392,23 @@ def _publish(out: Path, staging: Path, command: str) -> None:
     _remove_stale_links(out)  # the previous version stays until the next writer: see the module's docstring
 
 
-def _carry_over(previous: Path, staging: Path, out: Path) -> None:
-    """Hard-link into ``staging`` every file a user added inside the previous version's folders."""
+def _refuse_users_entry(out: Path, name: str) -> None:
+    if os.path.lexists(out / name) and not _is_ours(out, name):
+        raise ValidationError("option --out", None, f"'{out / name}' was not written by neurodeploy but this run "
+                              "writes an entry of that name: move it away and run again")
+
+
+def _carry_over(previous: Path, staging: Path, out: Path) -> dict[str, int]:
+    """Hard-link into ``staging`` every file a user added inside the previous version's folders; return what
+    was carried (relative path: inode in ``previous``), for ``_rescue_users_files``."""
     marker = _marker(previous) or {}
     ours = set(marker.get("files", ())) | set(marker.get("folders", ())) | {MARKER}
     files, folders = _written(previous)
+    carried = {}
     for relative in folders:
         if relative not in ours:
             (staging / relative).mkdir(parents=True, exist_ok=True)
+            carried[relative] = os.lstat(previous / relative).st_ino
     for relative in files:
         if relative in ours:
             continue
@@ -346,10 +416,16 @@ def _carry_over(previous: Path, staging: Path, out: Path) -> None:
             raise ValidationError("option --out", None, f"'{out / relative}' was added by a user but this run "
                                   "writes a file of that name: move it away and run again")
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(previous / relative, staging / relative, follow_symlinks=False)
-        except OSError:  # a file system without hard links
-            shutil.copy2(previous / relative, staging / relative, follow_symlinks=False)
+        carried[relative] = os.lstat(previous / relative).st_ino
+        _link_or_copy(previous / relative, staging / relative)
+    return carried
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _remove_unused_store(out: Path, existed: bool) -> None:
@@ -358,10 +434,12 @@ def _remove_unused_store(out: Path, existed: bool) -> None:
     if set(os.listdir(store)) != {LOCK}:
         return
     (store / LOCK).unlink()
-    store.rmdir()
-    if not existed:
-        with contextlib.suppress(OSError):
+    try:
+        store.rmdir()
+        if not existed:
             out.rmdir()
+    except OSError:  # another first run into ``out`` has just made its lock: the store is its now
+        pass
 
 
 @dataclass(eq=False)
@@ -422,30 +500,32 @@ def _write_json_through_store(store: Path, path: Path, data) -> None:
             os.remove(temporary)
 
 
-def write_document(run: Run, name: str, data) -> Path:
+def write_document(run: Run, name: str, data, is_earlier=lambda document: False) -> Path | None:
     """Add a JSON document (compare.json) to a run read by ``read_run``, as a file neurodeploy wrote: into
-    the version that was read, named in its marker, so the next run into the folder replaces it."""
+    the version that was read, named in its marker, so the next run into the folder replaces it. Returns
+    None, writing nothing, where a user's file of that name is: in a folder without a marker (written by hand
+    or by an older neurodeploy) that is any file ``is_earlier`` (given the parsed JSON) does not recognise
+    as an earlier document of this kind."""
     folder = run.folder or Path(os.path.realpath(run.path))
     version = next((parent for parent in (folder, *folder.parents)
                     if parent.parent.name == STORE and (parent / MARKER).is_file()), None)
-    if version is None:  # written by hand or by an older neurodeploy: add, but never overwrite
+    if version is None:
         target = run.path / name
-        if os.path.lexists(target):
-            raise ValidationError(f"run directory '{run.path}'", None, f"already holds a {name} that neurodeploy "
-                                  "cannot tell it wrote (the folder has no marker): move it away")
+        if os.path.lexists(target) and not _holds_earlier(target, is_earlier):
+            return None
         write_json_atomically(target, data)
         return target
     out = version.parent.parent
     relative = (folder / name).relative_to(version).as_posix()
-    lock = _lock(out)
+    lock = _lock(out, DOCUMENT_LOCK_WAIT_S)
     try:
         if _current_version(out / STORE) != version.name:
             raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command "
                                    "again")
-        if relative == name and os.path.lexists(out / name) and not _is_ours(out, name):
-            raise ValidationError(f"run directory '{run.path}'", None, f"holds a {name} neurodeploy did not "
-                                  "write: move it away")
         marker = _marker(version)
+        if (relative == name and os.path.lexists(out / name) and not _is_ours(out, name)
+                or os.path.lexists(version / relative) and relative not in marker["files"]):
+            return None
         marker["files"] = sorted(set(marker["files"]) | {relative})
         _write_json_through_store(out / STORE, version / MARKER, marker)  # first: never a file it does not name
         _write_json_through_store(out / STORE, version / relative, data)
@@ -454,3 +534,13 @@ def write_document(run: Run, name: str, data) -> Path:
     finally:
         _unlock(lock)
     return run.path / name
+
+
+def _holds_earlier(path: Path, is_earlier) -> bool:
+    """Whether ``path`` is a regular file whose JSON ``is_earlier`` recognises."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        return bool(is_earlier(json.loads(path.read_bytes())))
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
+        return False

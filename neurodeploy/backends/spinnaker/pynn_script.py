@@ -12,6 +12,7 @@ writes placements, SDRAM per core, routing-table sizes and the ring-buffer shift
 """
 import argparse
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -98,7 +99,8 @@ def spikes_document(graph, populations, duration):
 
 
 def mapping_document(populations, duration, dt):
-    """Where sPyNNaker put everything, from its own data view."""
+    """Where sPyNNaker put everything, from its own data view (its reports folder relative to the working
+    folder, so that the folder can be moved)."""
     from spynnaker.pyNN.data import SpynnakerDataView
     timesteps = int(round(duration / dt))
     placements = []
@@ -114,7 +116,7 @@ def mapping_document(populations, duration, dt):
               for label, population in populations.items() if hasattr(population._vertex, "get_ring_buffer_shifts")}
     return {"placements": placements,
             "routing_tables": [{"chip": [t.x, t.y], "entries": t.number_of_entries} for t in tables],
-            "ring_buffer_shifts": shifts, "reports": str(SpynnakerDataView.get_run_dir_path()),
+            "ring_buffer_shifts": shifts, "reports": os.path.relpath(SpynnakerDataView.get_run_dir_path()),
             "chips": SpynnakerDataView.get_machine().n_chips}
 
 
