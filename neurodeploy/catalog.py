@@ -215,7 +215,15 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
                 value = bounds.check(value, f"{what} parameters", key)
             parameters[key] = value
     try:
-        network = builder(**parameters)
+        try:
+            network = builder(**parameters)
+        except NeurodeployError:
+            raise
+        except (Exception, SystemExit) as error:
+            if trusted and not isinstance(error, SystemExit):
+                raise
+            raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
+                                  f"failed: {_failure(error)}") from None
         if not isinstance(network, Network):
             raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
         return network.validate()
@@ -225,13 +233,6 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
         given = ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
         within = error.where[len(what):] if error.where.startswith(what) else f": {error.where}"
         raise ValidationError(f"{what} with {given}{within}", error.field, error.message) from None
-    except NeurodeployError:
-        raise
-    except (Exception, SystemExit) as error:
-        if trusted and not isinstance(error, SystemExit):
-            raise
-        raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
-                              f"failed: {_failure(error)}") from None
 
 
 def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | None]:

@@ -137,7 +137,8 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
     inputs = tuple(model.network.spike_sources)
     for step in (chain, make_backend(chain.backend), make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    with staged_directory(Path(out), "deploy", ("compile", "deploy.json")) as staging:
+    always_written = ("compile", "target", "reference", "reference-float", "deploy.json")
+    with staged_directory(Path(out), "deploy", always_written) as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)

@@ -417,3 +417,15 @@ def test_same_seed_same_bytes_whatever_the_hash_seed(tmp_path, backend):
         written.append((out / "spikes.json").read_bytes())
     assert written[0] == written[1] == written[2]
     assert list(json.loads(written[0])["populations"]) == [f"pop{index}" for index in range(6)]
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["spike_sources"][0]["spike_times"][0].append(10**400), "spike_times[0]"),
+    (lambda d: d["projections"][1].update(weight=[0.1, 10**400, 0.3, 0.4, 0.5, 0.6]), "weight"),
+])
+def test_integers_past_the_float_range_in_lists_answer_in_one_line(tmp_path, network_file, change, field):
+    data = json.loads(Path(network_file).read_text())
+    change(data)
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(data))
+    refused(invoke("validate", path), f"field '{field}'", "is too large for a number")

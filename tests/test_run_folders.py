@@ -505,3 +505,27 @@ def test_a_forked_child_left_behind_does_not_keep_the_folder_locked(tmp_path):
         os.waitpid(child, 0)
         for descriptor in (release_read, ready_read, ready_write):
             os.close(descriptor)
+
+
+def test_a_working_folder_that_was_deleted_is_refused_at_once(tmp_path, network_file):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    command = [sys.executable, "-m", "neurodeploy", "run", str(network_file), "--out", "res"]
+    script = f"import os, subprocess, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); " \
+             f"sys.exit(subprocess.run({command!r}, env={{**os.environ, 'PYTHONPATH': {str(ROOT)!r}}}).returncode)"
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr == "error: option --out: cannot write 'res': No such file or directory\n"
+
+
+@pytest.mark.parametrize("damage", ["[1,2", "[]", '{"files": 3}'])
+def test_a_damaged_marker_is_refused_in_one_line(tmp_path, network_file, damage):
+    out = tmp_path / "run"
+    assert invoke("run", network_file, "--out", out).exit_code == 0
+    (out / STORE / "current" / MARKER).write_text(damage)
+    before = snapshot(out)
+    for args in (("compare", out, out), ("run", network_file, "--out", out)):  # compare prints its table first
+        outcome = invoke(*args)
+        assert outcome.exit_code == 2 and outcome.stderr.count("\n") == 1, outcome.output
+        assert MARKER in outcome.stderr and "cannot tell which files it wrote" in outcome.stderr
+    assert snapshot(out) == before

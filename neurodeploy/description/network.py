@@ -169,6 +169,20 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
     return checked
 
 
+def _groups_of_spikes(trains, spikes_per_group: int = 1 << 20):
+    """(index of the first train, trains) in groups of about ``spikes_per_group`` spikes: checks of many
+    trains at once, with temporaries of bounded size."""
+    first, group, count = 0, [], 0
+    for index, times in enumerate(trains):
+        group.append(times)
+        count += len(times)
+        if count >= spikes_per_group:
+            yield first, group
+            first, group, count = index + 1, [], 0
+    if group:
+        yield first, group
+
+
 def _plain_spike_times(spike_times) -> list[np.ndarray] | None:
     """The checked trains, vectorized, when every train is a list of plain numbers that pass the checks;
     None otherwise (the per-neuron check then names the first fault)."""
@@ -178,7 +192,10 @@ def _plain_spike_times(spike_times) -> list[np.ndarray] | None:
     flat_items = itertools.chain.from_iterable(spike_times)
     if any(type(value) is not float and type(value) is not int for value in flat_items):
         return None
-    flat = np.fromiter(itertools.chain.from_iterable(spike_times), dtype=np.float64, count=int(lengths.sum()))
+    try:
+        flat = np.fromiter(itertools.chain.from_iterable(spike_times), dtype=np.float64, count=int(lengths.sum()))
+    except OverflowError:  # an integer past the float range: named by the per-neuron check
+        return None
     ends = np.cumsum(lengths)
     steps = np.diff(flat)
     steps[ends[:-1][(lengths[:-1] > 0) & (ends[:-1] < flat.size)] - 1] = np.inf  # across trains: no order
@@ -485,11 +502,12 @@ class Network:
             self.semantics.refractory_ticks(population.value("tau_refrac"), f"population '{population.label}'")
         for source in self.spike_sources.values():
             where = f"spike source '{source.label}'"
-            try:  # all trains at once; train by train only to name the one at fault
-                self.semantics.ticks(np.concatenate([np.empty(0), *source.spike_times]), where, "spike_times")
-            except ValidationError:
-                for index, times in enumerate(source.spike_times):
-                    self.semantics.ticks(times, where, f"spike_times[{index}]")
+            for first, trains in _groups_of_spikes(source.spike_times):
+                try:  # many trains at once; train by train only to name the one at fault
+                    self.semantics.ticks(np.concatenate([np.empty(0), *trains]), where, "spike_times")
+                except ValidationError:
+                    for index, times in enumerate(trains, first):
+                        self.semantics.ticks(times, where, f"spike_times[{index}]")
         for projection in self.projections.values():
             for side in ("pre", "post"):
                 self._check_endpoint(projection, side)

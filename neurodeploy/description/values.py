@@ -89,7 +89,8 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
                 raise ValidationError(where, field, f"expected values in {unit} (wrong unit)") from None
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
             array = value.astype(np.float64, copy=True)
-        elif all(type(v) is float or type(v) is int for v in value):  # plain numbers: no per-entry parsing
+        elif all(type(v) is float or type(v) is int for v in value) and not any(
+                type(v) is int and abs(v) > 2**1023 for v in value):  # plain numbers: no per-entry parsing
             array = np.array(value, dtype=np.float64)
         else:
             array = np.array([_scalar(v, unit, where, field) for v in value], dtype=np.float64)

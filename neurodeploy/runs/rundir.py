@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -227,12 +228,19 @@ def _lock(out: Path, wait_s: float = 0.0) -> int:
     store = out / STORE
     path = store / LOCK
     deadline = time.monotonic() + wait_s
+    attempts = 0
     while True:
         try:
             store.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # also a parent that is gone (a deleted working folder)
+            raise ValidationError("option --out", None, f"cannot write '{out}': {error.strerror}") from None
+        try:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
-            continue  # a failed first run removed the store in between: make it again
+            attempts += 1
+            if attempts < 100:
+                continue  # a failed first run removed the store in between: make it again
+            raise ValidationError("option --out", None, f"cannot write '{out}': it keeps disappearing") from None
         except OSError as error:
             raise ValidationError("option --out", None, f"cannot write '{out}': {error.strerror}") from None
         try:
@@ -266,10 +274,18 @@ def _current_version(store: Path) -> str | None:
 
 
 def _marker(version: Path) -> dict | None:
+    """A version's marker; None where there is none. A damaged one is refused: what it protects is unknown."""
     try:
-        return json.loads((version / MARKER).read_text())
+        marker = json.loads((version / MARKER).read_text())
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, ValueError) as error:
+        raise ValidationError(f"run folder store '{version}'", MARKER, f"cannot be read ({error}): neurodeploy "
+                              "cannot tell which files it wrote; move the folder away") from None
+    if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
+        raise ValidationError(f"run folder store '{version}'", MARKER, "is damaged: neurodeploy cannot tell which "
+                              "files it wrote; move the folder away")
+    return marker
 
 
 def _new_version(store: Path) -> Path:
@@ -422,9 +438,14 @@ def _carry_over(previous: Path, staging: Path, out: Path) -> dict[str, int]:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (a copy where links cannot be made); never over a file."""
     try:
         os.link(source, target, follow_symlinks=False)
-    except OSError:  # a file system without hard links
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EMLINK, errno.EXDEV, errno.EOPNOTSUPP):
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
         shutil.copy2(source, target, follow_symlinks=False)
 
 
