@@ -529,3 +529,16 @@ def test_a_damaged_marker_is_refused_in_one_line(tmp_path, network_file, damage)
         assert outcome.exit_code == 2 and outcome.stderr.count("\n") == 1, outcome.output
         assert MARKER in outcome.stderr and "cannot tell which files it wrote" in outcome.stderr
     assert snapshot(out) == before
+
+
+def test_a_users_file_in_a_folder_the_next_runs_do_not_write_stays_in_sight(tmp_path):
+    out = tmp_path / "run"
+    with staged_directory(out, "run") as staging:
+        write_run_files(staging, {"model": {"name": "first"}}, result("first"))
+        (staging / "compile").mkdir()
+    old_folder = (out / "compile").resolve()  # a shell whose working folder is OUT/compile
+    write_run(out, {"model": {"name": "second"}}, result("second"))  # writes no compile/
+    (old_folder / "notes.md").write_text("mine")
+    for name in ("third", "fourth"):
+        write_run(out, {"model": {"name": name}}, result(name))
+    assert (out / "compile" / "notes.md").read_text() == "mine"

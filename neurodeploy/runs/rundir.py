@@ -324,7 +324,16 @@ def _tidy(out: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    if current is not None:
+        _link_entries(out, store / current)  # a folder rescued into it shows in ``out`` too
     _remove_stale_links(out)
+
+
+def _link_entries(out: Path, version: Path) -> None:
+    """A link in ``out`` to each top-level entry of ``version`` that has none (a user's entry is left alone)."""
+    for name in sorted(os.listdir(version)):
+        if name != MARKER and not os.path.lexists(out / name):
+            os.symlink(_link_target(name), out / name)
 
 
 def _rescue_users_files(version: Path, current: Path) -> bool:
@@ -399,9 +408,7 @@ def _publish(out: Path, staging: Path, command: str) -> None:
         "command": command, "neurodeploy": __version__,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "files": files, "folders": folders, "previous": previous, "carried": carried})
-    for name in names:
-        if not os.path.lexists(out / name):
-            os.symlink(_link_target(name), out / name)
+    _link_entries(out, staging)  # the run's own entries and what was carried over into the version
     swap = store / f"{CURRENT}.{staging.name}"
     os.symlink(staging.name, swap)
     os.replace(swap, store / CURRENT)
