@@ -20,6 +20,10 @@ from neurodeploy.runs.rundir import RunResult
 
 LOWERINGS = {"discrete": discrete, "physics": physics}
 
+# A run interrupted while its network is built leaves Brian2 objects that never ran: Brian2 would warn of
+# each, in many lines, as the process exits after its one-line answer.
+b2.BrianLogger.suppress_name("unused_brian_object")
+
 COSTS = resources.Costs(
     baseline=150e6, per_neuron=350, per_synapse=130, per_plastic_synapse=220, per_recorded_value=32,
     per_recorded_spike=80, per_source_spike=160, per_delay_slot=32)
