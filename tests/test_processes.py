@@ -138,3 +138,20 @@ def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
     # Within a second, well before the mapping would have finished by itself.
     assert gone_within(lambda: [p.pid for p in mapping if p.is_running() and p.status() != psutil.STATUS_ZOMBIE],
                        1.0) == []
+
+
+def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():
+    # SIGINT arrives as the command line's modules start loading, before it takes over the signals.
+    script = ("import builtins, os, signal, sys\n"
+              "import neurodeploy.__main__ as entry\n"
+              "load = builtins.__import__\n"
+              "def interrupting(name, *args, **kwargs):\n"
+              "    if name == 'neurodeploy.cli':\n"
+              "        os.kill(os.getpid(), signal.SIGINT)\n"
+              "    return load(name, *args, **kwargs)\n"
+              "builtins.__import__ = interrupting\n"
+              "sys.argv = ['neurodeploy', 'models']\n"
+              "entry.main()\n")
+    finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 130
+    assert finished.stderr == "interrupted by SIGINT\n" and finished.stdout == ""
