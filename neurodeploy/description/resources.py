@@ -160,11 +160,6 @@ class Costs:
     per_source_neuron_tick: float = 0.0  # backends whose spike sources hold every tick
 
 
-def ticks(duration_ms: float, semantics) -> float:
-    """Ticks in ``duration_ms`` as a float: never wraps, whatever the duration or dt."""
-    return float(duration_ms) / semantics.dt
-
-
 def view_size(network, projection, side: str) -> int:
     """Neurons on one side of a projection (its slice, if it has one)."""
     size, view = network.size_of(getattr(projection, side)), getattr(projection, f"{side}_slice")
@@ -194,7 +189,7 @@ def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEsti
     """The estimate every backend shares: neurons, synapses, delays, spike sources and recordings."""
     result = MemoryEstimate(step)
     result.add("run", "the process and its libraries", costs.baseline)
-    run_ticks = ticks(duration_ms, network.semantics)
+    run_ticks = float(duration_ms) / network.semantics.dt  # a float: never wraps, whatever the duration
     for population in network.populations.values():
         result.add(f"population '{population.label}'", f"{count_text(population.size)} neurons",
                    population.size * costs.per_neuron)
