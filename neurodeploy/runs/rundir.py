@@ -185,12 +185,13 @@ def _check_writable(out: Path) -> bool:
     if not out.is_dir():
         raise ValidationError("option --out", None, f"'{out}' is a file, not a folder")
     store = out / STORE
-    if store.is_dir() and not store.is_symlink():
-        return True
     try:
         entries = sorted(os.listdir(out))
     except OSError as error:
         raise ValidationError("option --out", None, f"cannot read '{out}': {error.strerror}") from None
+    # Listed first, then the store looked at: a first run making the store in between is then seen.
+    if store.is_dir() and not store.is_symlink():
+        return True
     older = next((name for name in OUTPUTS if name in entries), None)
     if older is not None:
         raise ValidationError("option --out", None, f"'{out}' holds a {older} but no {STORE} store: written by "
