@@ -72,12 +72,26 @@ def termination_signals_raise():
         return
     _Signals.first, _Signals.holding, _Signals.cleaning_up = None, False, False
     previous = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
+    previous_hook = sys.unraisablehook
+
+    def raised_again(unraisable):
+        # Raised inside a finalizer (a weakref callback, a __del__), where Python prints and drops it: sent
+        # again from another thread, to be raised once the finalizer is over, where the command can answer it.
+        if isinstance(unraisable.exc_value, Interrupted):
+            again = threading.Timer(0.05, os.kill, (os.getpid(), unraisable.exc_value.signal))
+            again.daemon = True
+            again.start()
+        else:
+            previous_hook(unraisable)
+
     for signum, handler in previous.items():
         if handler != signal.SIG_IGN:
             signal.signal(signum, _on_termination_signal)
+    sys.unraisablehook = raised_again
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

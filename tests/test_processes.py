@@ -155,3 +155,22 @@ def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():
     finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert finished.returncode == 130
     assert finished.stderr == "interrupted by SIGINT\n" and finished.stdout == ""
+
+
+def test_a_signal_raised_inside_a_finalizer_is_not_lost(capsys):
+    from neurodeploy import processes
+    import weakref
+
+    class Tracked:
+        pass
+
+    with pytest.raises(processes.Interrupted) as interrupted:
+        with processes.termination_signals_raise():
+            tracked = Tracked()
+            finalizer = weakref.ref(tracked, lambda ref: os.kill(os.getpid(), signal.SIGTERM))
+            del tracked  # the signal is raised inside the weakref callback, where Python drops exceptions
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert interrupted.value.exit_code == 143 and finalizer() is None
+    assert "Exception ignored" not in capsys.readouterr().err
