@@ -87,7 +87,9 @@ class LoweringRegistry:
         """Declare a type this backend does not run, with the reason users will read."""
         self._refusals[description_type] = reason
 
-    def lookup(self, description_type: type) -> Callable:
+    def lookup(self, description: object) -> Callable:
+        """The function registered for ``description`` (an object or its type), through its class hierarchy."""
+        description_type = description if isinstance(description, type) else type(description)
         for cls in description_type.__mro__:
             if cls in self._refusals:
                 raise BackendError(f"the {self.backend} backend does not run {cls.__name__}: {self._refusals[cls]}")

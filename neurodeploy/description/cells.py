@@ -1,7 +1,8 @@
 """Neuron types: parameter names, units, defaults and bounds, as data (PyNN's standard cells)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from neurodeploy.errors import ValidationError
 
 @dataclass(frozen=True)
 class Parameter:
-    """One parameter or initial value: canonical unit, default and what makes it valid.
+    """What one parameter or initial value of a cell type is: canonical unit, default, bounds.
 
     ``default`` may name another parameter (``"v_rest"``): the initial ``v`` defaults to ``v_rest``.
     """
@@ -22,16 +23,145 @@ class Parameter:
     non_negative: bool = False
 
 
+def parameter(unit: str, default: float | str, *, initial: bool = False, **bounds):
+    """A cell type's field: its value (a scalar or one float per neuron) with its spec as metadata.
+    A default naming another field is resolved when the cell is checked (the field holds None)."""
+    spec = Parameter(unit, default, **bounds)
+    return field(default=None if isinstance(default, str) else default,
+                 metadata={"initial_value" if initial else "parameter": spec})
+
+
+# --- the parts a cell is composed of (sPyNNaker's builds: neuron model + synapse + input type) -----
+
+@dataclass(frozen=True)
+class CurrentInput:
+    """Synaptic state is a current (nA) added to the membrane's drive; weights are currents."""
+
+    weight_unit: ClassVar[str] = "nA"
+    state: ClassVar[str] = "isyn"  # the initial values' prefix: isyn_exc, isyn_inh
+
+
+@dataclass(frozen=True)
+class ConductanceInput:
+    """Synaptic state is a conductance (uS) driving towards its receptor's reversal potential with the V
+    the tick starts from; weights are conductances."""
+
+    weight_unit: ClassVar[str] = "uS"
+    state: ClassVar[str] = "gsyn"
+    reversal: ClassVar[dict[str, str]] = {"excitatory": "e_rev_E", "inhibitory": "e_rev_I"}
+
+
+@dataclass(frozen=True)
+class ExponentialSynapse:
+    """Per receptor, one synaptic state that arriving weights jump (times ``init``) and that decays by
+    ``exp(-dt / tau_syn_x)`` each tick."""
+
+    time_constants: ClassVar[dict[str, str]] = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}
+
+
+@dataclass(frozen=True)
+class LeakyIntegrate:
+    """The leaky membrane of :mod:`neurodeploy.description.semantics` (steps 2 and 3), with reset to
+    ``v_reset`` and refractoriness."""
+
+
+@dataclass(frozen=True, eq=False)
 class CellType:
-    """Base of neuron types; subclasses are pure data plus a docstring with their equations."""
+    """Base of neuron types: a small typed node (NIR's) holding its parameters and initial values, each
+    a scalar or one float per neuron, composed of parts (sPyNNaker's builds) that backends lower.
 
-    name: str
-    parameters: dict[str, Parameter]
-    initial_values: dict[str, Parameter]
-    synaptic_state: str  # the initial values' prefix of the synaptic state: isyn_exc, isyn_inh, ...
+    The meaning per tick is in the subclass's docstring and :mod:`neurodeploy.description.semantics`.
+    Its fields may be given as users write them (``"10 ms"``); :meth:`checked` converts and bounds them.
+    """
+
+    name: ClassVar[str]
+    neuron: ClassVar[object]
+    synapse: ClassVar[object]
+    input: ClassVar[object]
+    receptors: ClassVar[tuple[str, ...]] = ("excitatory", "inhibitory")
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "v")
+
+    @classmethod
+    def parameter_specs(cls) -> dict[str, Parameter]:
+        return {f.name: f.metadata["parameter"] for f in fields(cls) if "parameter" in f.metadata}
+
+    @classmethod
+    def initial_value_specs(cls) -> dict[str, Parameter]:
+        return {f.name: f.metadata["initial_value"] for f in fields(cls) if "initial_value" in f.metadata}
+
+    @classmethod
+    def specs(cls) -> dict[str, Parameter]:
+        return {**cls.parameter_specs(), **cls.initial_value_specs()}
+
+    @property
+    def weight_unit(self) -> str:
+        return self.input.weight_unit
+
+    @property
+    def synaptic_state(self) -> str:
+        return self.input.state
+
+    @property
+    def parameters(self) -> dict:
+        return {name: getattr(self, name) for name in self.parameter_specs()}
+
+    @property
+    def initial_values(self) -> dict:
+        return {name: getattr(self, name) for name in self.initial_value_specs()}
+
+    @classmethod
+    def named_values(cls, parameters: dict, initial_values: dict, where: str) -> dict:
+        """Fields from mappings of names to values as a user writes them; unknown names are errors."""
+        given = {}
+        for group, spec, items in (("parameters", cls.parameter_specs(), parameters),
+                                   ("initial_values", cls.initial_value_specs(), initial_values)):
+            if not isinstance(items, dict):
+                raise ValidationError(where, group, "expected a mapping of names to values")
+            for name, value in items.items():
+                if name not in spec:
+                    raise ValidationError(where, f"{group}.{name}", f"unknown for {cls.name} (known: {', '.join(spec)})")
+                given[name] = value
+        return given
+
+    def checked(self, where: str, size: int) -> "CellType":
+        """This cell with every field a finite float or ``size`` float64s in its unit, within bounds, and
+        defaults that name another field resolved."""
+        resolved = {}
+        for group, spec in (("parameters", self.parameter_specs()), ("initial_values", self.initial_value_specs())):
+            for name, parameter in spec.items():
+                value = getattr(self, name)
+                if value is None:
+                    value = resolved[parameter.default]
+                else:
+                    value = values.number_or_array(value, parameter.unit, where, f"{group}.{name}", size)
+                if parameter.positive:
+                    values.check_range(value, where, f"{group}.{name}", parameter.unit, above=0)
+                if parameter.non_negative:
+                    values.check_range(value, where, f"{group}.{name}", parameter.unit, at_least=0)
+                resolved[name] = value
+        return replace(self, **resolved)
 
 
-class IFCurrExp(CellType):
+@dataclass(frozen=True, eq=False)
+class LIFParameters(CellType):
+    """The leaky integrate-and-fire parameters every LIF with exponential synapses shares."""
+
+    neuron: ClassVar[object] = LeakyIntegrate()
+    synapse: ClassVar[object] = ExponentialSynapse()
+
+    cm: float | np.ndarray = parameter("nF", 1.0, positive=True)
+    tau_m: float | np.ndarray = parameter("ms", 20.0, positive=True)
+    tau_refrac: float | np.ndarray = parameter("ms", 0.1, non_negative=True)
+    tau_syn_E: float | np.ndarray = parameter("ms", 5.0, positive=True)
+    tau_syn_I: float | np.ndarray = parameter("ms", 5.0, positive=True)
+    v_rest: float | np.ndarray = parameter("mV", -65.0)
+    v_reset: float | np.ndarray = parameter("mV", -65.0)
+    v_thresh: float | np.ndarray = parameter("mV", -50.0)
+    i_offset: float | np.ndarray = parameter("nA", 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class IFCurrExp(LIFParameters):
     """Current-based leaky integrate-and-fire neuron with exponential synapses (PyNN ``IF_curr_exp``).
 
     Continuous form: ``tau_m dV/dt = v_rest - V + R (I_exc - I_inh + i_offset)``, ``R = tau_m / cm``,
@@ -41,30 +171,16 @@ class IFCurrExp(CellType):
     Weights onto either receptor are non-negative magnitudes in nA; the receptor gives the sign.
     """
 
-    name = "IF_curr_exp"
-    parameters = {
-        "cm": Parameter("nF", 1.0, positive=True),
-        "tau_m": Parameter("ms", 20.0, positive=True),
-        "tau_refrac": Parameter("ms", 0.1, non_negative=True),
-        "tau_syn_E": Parameter("ms", 5.0, positive=True),
-        "tau_syn_I": Parameter("ms", 5.0, positive=True),
-        "v_rest": Parameter("mV", -65.0),
-        "v_reset": Parameter("mV", -65.0),
-        "v_thresh": Parameter("mV", -50.0),
-        "i_offset": Parameter("nA", 0.0),
-    }
-    initial_values = {
-        "v": Parameter("mV", "v_rest"),
-        "isyn_exc": Parameter("nA", 0.0),
-        "isyn_inh": Parameter("nA", 0.0),
-    }
-    receptors = ("excitatory", "inhibitory")
-    recordables = ("spikes", "v")
-    weight_unit = "nA"
-    synaptic_state = "isyn"
+    name: ClassVar[str] = "IF_curr_exp"
+    input: ClassVar[object] = CurrentInput()
+
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)
 
 
-class IFCondExp(CellType):
+@dataclass(frozen=True, eq=False)
+class IFCondExp(LIFParameters):
     """Conductance-based leaky integrate-and-fire neuron with exponential synaptic conductances (PyNN
     ``IF_cond_exp``).
 
@@ -75,19 +191,14 @@ class IFCondExp(CellType):
     Units: mV, nA, ms, nF, uS (uS x mV = nA). Weights onto either receptor are conductances in uS.
     """
 
-    name = "IF_cond_exp"
-    parameters = {**IFCurrExp.parameters,
-                  "e_rev_E": Parameter("mV", 0.0),
-                  "e_rev_I": Parameter("mV", -70.0)}
-    initial_values = {
-        "v": Parameter("mV", "v_rest"),
-        "gsyn_exc": Parameter("uS", 0.0, non_negative=True),
-        "gsyn_inh": Parameter("uS", 0.0, non_negative=True),
-    }
-    receptors = ("excitatory", "inhibitory")
-    recordables = ("spikes", "v")
-    weight_unit = "uS"
-    synaptic_state = "gsyn"
+    name: ClassVar[str] = "IF_cond_exp"
+    input: ClassVar[object] = ConductanceInput()
+
+    e_rev_E: float | np.ndarray = parameter("mV", 0.0)
+    e_rev_I: float | np.ndarray = parameter("mV", -70.0)
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    gsyn_exc: float | np.ndarray = parameter("uS", 0.0, initial=True, non_negative=True)
+    gsyn_inh: float | np.ndarray = parameter("uS", 0.0, initial=True, non_negative=True)
 
 
 CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp)}
@@ -134,7 +245,7 @@ class FixedPointLIF:
         for name, lowest, highest in (("decay_bits", 1, 16), ("state_bits", 2, 32), ("conductance_shift", 0, 31)):
             setattr(self, name, values.integer(getattr(self, name), where, name, minimum=lowest, maximum=highest))
         values.choice(self.currents, ("separate", "combined"), where, "currents")
-        conductance = population.cell_type == "IF_cond_exp"
+        conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
             raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
         if self.currents == "combined" and (conductance or np.any(population.value("tau_syn_E")

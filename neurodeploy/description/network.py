@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -27,10 +27,12 @@ FORMAT_VERSION = 1
 RECEPTORS = ("excitatory", "inhibitory")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, init=False)
 class Population:
-    """``size`` neurons of one cell type. Parameters and initial values are scalars or one value per
-    neuron, in the cell type's units; missing ones take the cell type's defaults.
+    """``size`` neurons of one cell type: ``cell`` is a typed cell (:mod:`.cells`) whose fields are
+    scalars or one value per neuron, in the cell type's units; missing ones take the cell type's defaults.
+    It is made from a cell, or from a cell type's name with ``parameters`` and ``initial_values`` mappings
+    (the serialized form); :func:`dataclasses.replace` makes a changed copy, checked again.
 
     ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
     the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
@@ -40,27 +42,29 @@ class Population:
 
     label: str
     size: int
-    cell_type: str = "IF_curr_exp"
-    parameters: dict = field(default_factory=dict)
-    initial_values: dict = field(default_factory=dict)
+    cell: CellType
     synaptic_init: dict | None = None
     arithmetic: FixedPointLIF | AccumulatorLIF | None = None
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
-    def __post_init__(self):
-        self.label = values.label(self.label, "population")
+    def __init__(self, label: str, size: int, cell_type: str | CellType = "IF_curr_exp", parameters: dict | None = None,
+                 initial_values: dict | None = None, synaptic_init: dict | None = None, arithmetic=None, *,
+                 cell: CellType | None = None):
+        self.label = values.label(label, "population")
         where = f"population '{self.label}'"
-        self.size = values.integer(self.size, where, "size", minimum=1)
-        self.cell_type = values.choice(self.cell_type, tuple(CELL_TYPES), where, "cell_type")
-        cell = self.cell
-        refuse_above_limit(self.size * (len(cell.parameters) + len(cell.initial_values)) * BYTES_PER_NEURON_VALUE,
-                           where, "size", f"{count_text(self.size)} neurons")
-        self.parameters = self._resolve(self.parameters, cell.parameters, "parameters", {})
-        self.initial_values = self._resolve(self.initial_values, cell.initial_values, "initial_values",
-                                            self.parameters)
+        self.size = values.integer(size, where, "size", minimum=1)
+        cell = cell_type if cell is None else cell
+        if not isinstance(cell, CellType):
+            cell = CELL_TYPES[values.choice(cell, tuple(CELL_TYPES), where, "cell_type")]()
+        cell = replace(cell, **cell.named_values(parameters or {}, initial_values or {}, where))
+        refuse_above_limit(self.size * len(cell.specs()) * BYTES_PER_NEURON_VALUE, where, "size",
+                           f"{count_text(self.size)} neurons")
+        self.cell = cell.checked(where, self.size)
+        self.synaptic_init = synaptic_init
+        self.arithmetic = arithmetic
         if self.synaptic_init is not None:
-            values.check_keys(self.synaptic_init, cell.receptors, f"{where} synaptic_init")
+            values.check_keys(self.synaptic_init, self.cell.receptors, f"{where} synaptic_init")
             self.synaptic_init = {receptor: values.number_or_array(value, None, where, f"synaptic_init.{receptor}",
                                                                    self.size)
                                   for receptor, value in self.synaptic_init.items()}
@@ -71,36 +75,20 @@ class Population:
             self.arithmetic.validate(where, self)
 
     @property
-    def cell(self) -> type[CellType]:
-        return CELL_TYPES[self.cell_type]
+    def cell_type(self) -> str:
+        return self.cell.name
 
-    def _resolve(self, given, spec, group: str, defaults_from: dict) -> dict:
-        where = f"population '{self.label}'"
-        if not isinstance(given, dict):
-            raise ValidationError(where, group, "expected a mapping of names to values")
-        for name in given:
-            if name not in spec:
-                raise ValidationError(where, f"{group}.{name}",
-                                      f"unknown for {self.cell_type} (known: {', '.join(spec)})")
-        resolved = {}
-        for name, parameter in spec.items():
-            if name in given:
-                value = values.number_or_array(given[name], parameter.unit, where, f"{group}.{name}", self.size)
-            elif isinstance(parameter.default, str):
-                value = defaults_from[parameter.default]
-            else:
-                value = parameter.default
-            if parameter.positive:
-                values.check_range(value, where, f"{group}.{name}", parameter.unit, above=0)
-            if parameter.non_negative:
-                values.check_range(value, where, f"{group}.{name}", parameter.unit, at_least=0)
-            resolved[name] = value
-        return resolved
+    @property
+    def parameters(self) -> dict:
+        return self.cell.parameters
+
+    @property
+    def initial_values(self) -> dict:
+        return self.cell.initial_values
 
     def value(self, name: str) -> np.ndarray:
         """A parameter or initial value as one float64 per neuron."""
-        source = self.parameters if name in self.parameters else self.initial_values
-        return np.broadcast_to(np.asarray(source[name], dtype=np.float64), (self.size,)).copy()
+        return np.broadcast_to(np.asarray(getattr(self.cell, name), dtype=np.float64), (self.size,)).copy()
 
     def init_factor(self, receptor: str, semantics) -> np.ndarray:
         """The factor arriving weights on ``receptor`` are scaled by, one per neuron."""
@@ -538,6 +526,25 @@ class Network:
             sources[label]["spike_times"] = [t.tolist() for t in
                                              checked_spike_times(spike_times, sources[label]["size"], where)]
         return Network.from_dict(data)
+
+    def replaced(self, populations: dict | None = None, projections: dict | None = None) -> "Network":
+        """A validated copy in which the populations and projections given by label are replaced (the typed
+        transforms of quantization-aware references make them with :func:`dataclasses.replace`)."""
+        populations, projections = populations or {}, projections or {}
+        for label in [*populations, *projections]:
+            if label not in self.populations and label not in self.projections:
+                raise ValidationError("network", None, f"cannot replace unknown '{label}'")
+        copy = Network(self.name, self.semantics, self.seed, self.duration)
+        for label, population in self.populations.items():
+            copy.add(populations.get(label, population))
+        for source in self.spike_sources.values():
+            copy.add(source)
+        for label, projection in self.projections.items():
+            copy.add(projections.get(label, projection))
+        copy.recordings = dict(self.recordings)
+        copy.connectivity_recordings = dict(self.connectivity_recordings)
+        copy.turnovers = dict(self.turnovers)
+        return copy.validate()
 
     # --- serialization -------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ def float_membrane(population: Population) -> Membrane:
 
     def initialise(group, population, semantics):
         value = population.value
-        for variable in ("v_reset", "v_thresh", "i_offset", "v", *REVERSAL[cell]):
+        for variable in ("v_reset", "v_thresh", "i_offset", "v", *REVERSAL[type(cell)]):
             setattr(group, variable, value(variable))
         set_synaptic_state(group, population)
         group.resistance = value("tau_m") / value("cm")
@@ -39,10 +39,10 @@ def float_membrane(population: Population) -> Membrane:
             setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
     return Membrane(
         "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh",
-                              *REVERSAL[cell]),
+                              *REVERSAL[type(cell)]),
         ("v", "v_thresh"), "v = v_reset", f"""
         integrating = int(refractory_left <= 0)
-        a = ({DRIVE[cell]}) * resistance + v_rest
+        a = ({DRIVE[type(cell)]}) * resistance + v_rest
         v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc *= decay_exc

@@ -85,7 +85,7 @@ def accumulator_membrane(population: Population) -> Membrane:
     :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
     arithmetic, cell = population.arithmetic, population.cell
     one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
-    conductance = bool(REVERSAL[cell])
+    conductance = bool(REVERSAL[type(cell)])
     transfer = "".join(f"""
         s_{x} = {_wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / {FRACTION_32})")}
         syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
@@ -132,7 +132,7 @@ def relative_membrane(population: Population) -> Membrane:
     """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first)."""
     arithmetic, cell = population.arithmetic, population.cell
     unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
-    conductance = bool(REVERSAL[cell])
+    conductance = bool(REVERSAL[type(cell)])
     shift = 2 ** arithmetic.conductance_shift
     if conductance:
         drive = (f"truncated(syn_exc * (e_exc - v_int) / {shift}) + truncated(syn_inh * (e_inh - v_int) / {shift})")

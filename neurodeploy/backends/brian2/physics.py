@@ -23,16 +23,16 @@ METHOD = {IFCurrExp: "exact", IFCondExp: "rk4"}
 def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     cell = population.cell
     parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
-                  *REVERSAL[cell])
+                  *REVERSAL[type(cell)])
     group = b2.NeuronGroup(
         population.size,
         f"""
-        dv/dt = (v_rest - v + resistance * ({DRIVE[cell]})) / (tau_m * ms) : 1 (unless refractory)
+        dv/dt = (v_rest - v + resistance * ({DRIVE[type(cell)]})) / (tau_m * ms) : 1 (unless refractory)
         resistance : 1 (constant)
         dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
         dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
         """ + "\n".join(f"{name} : 1 (constant)" for name in parameters),
-        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=METHOD[cell],
+        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=METHOD[type(cell)],
         clock=context.clock, name=name, namespace={"ms": b2.ms})
     for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))

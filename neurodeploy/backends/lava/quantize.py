@@ -270,7 +270,7 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
         parameters["v_thresh"] = (v_rest + threshold / fixed.scale).tolist()
         parameters["i_offset"] = ((fixed.bias_mant * 2.0 ** fixed.bias_exp) / (fixed.scale * fixed.gain)).tolist()
         initial["v"] = (v_rest + fixed.v_init / fixed.scale).tolist()
-        state = CELL_TYPES[entry["cell_type"]].synaptic_state
+        state = CELL_TYPES[entry["cell_type"]].input.state
         initial[f"{state}_exc"] = (fixed.u_exc / (fixed.weight_scale * fixed.gain)).tolist()
         initial[f"{state}_inh"] = (fixed.u_inh / (fixed.weight_scale * fixed.gain)).tolist()
         if fixed.conductance:

@@ -243,7 +243,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
             if name in parameters:
                 parameters[name] = rounded(parameters[name])
         for name in population["initial_values"]:
-            held = name.startswith(CELL_TYPES[population["cell_type"]].synaptic_state)
+            held = name.startswith(CELL_TYPES[population["cell_type"]].input.state)
             population["initial_values"][name] = rounded(population["initial_values"][name], scale if held else 1.0)
     for population in data["populations"]:
         receptors = scaling[population["label"]]
