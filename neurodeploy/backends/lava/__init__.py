@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import metadata
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.lava.graph import LavaGraph, stock_eligible
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, population_fixed,
                                                  projection_fixed, quantization_aware)
@@ -16,8 +16,7 @@ from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources
 from neurodeploy.description.structural import existing_weights, structural_document
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 
 @dataclass(eq=False)

@@ -7,15 +7,14 @@ import time
 
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_semantics
 from neurodeploy.description import Network, resources
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 
 class SpinnakerBackend(Backend):
