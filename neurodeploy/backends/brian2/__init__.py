@@ -8,15 +8,14 @@ from dataclasses import replace
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
 from neurodeploy.description.structural import existing_weights
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 LOWERINGS = {"discrete": discrete, "physics": physics}
 

@@ -234,6 +234,20 @@ def _rule(stdp: dict, dt: float, weight_scale: float) -> _Rule:
                  scaled["A_minus"], scaled["w_min"], scaled["w_max"], stdp["weight_dependence"] == "multiplicative")
 
 
+@dataclass(frozen=True, eq=False)
+class EmulatedRun:
+    """What the emulation computed, in its own terms (ticks, neuron indices, mV, described weight units)."""
+
+    spikes: dict[str, list[tuple[int, np.ndarray]]]
+    """Per population and spike source, the ticks with spikes and the neurons that spiked then."""
+    traces: dict[str, np.ndarray]
+    """V (mV) of each population recorded, ticks x neurons."""
+    weights: dict[str, dict[str, np.ndarray]]
+    """Final weights of the plastic projections (``pre``, ``post``, ``weight``)."""
+    structural: dict | None
+    """The structural engine's document (formations, eliminations, turnover), None without one."""
+
+
 class Emulator:
     """Runs a network as sPyNNaker would, given the ring-buffer scaling it chose."""
 
@@ -276,8 +290,8 @@ class Emulator:
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
 
-    def run(self, ticks: int, record_v=(), progress=None):
-        """Spike ticks per population and spike source, V traces (mV) of ``record_v``, final plastic weights."""
+    def run(self, ticks: int, record_v=(), progress=None) -> EmulatedRun:
+        """Run ``ticks`` ticks, recording V of the populations ``record_v`` names."""
         spikes = {label: [] for label in self.projections}
         traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
         source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
@@ -307,7 +321,7 @@ class Emulator:
             else:
                 connections = self.network.connections(label)
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
-        return spikes, traces, weights, self.engine.document() if self.engine is not None else None
+        return EmulatedRun(spikes, traces, weights, self.engine.document() if self.engine is not None else None)
 
     def _slot_weights(self, label: str) -> np.ndarray | None:
         """The stored weights (nA or uS) of a plastic structural projection's slots, for elimination by

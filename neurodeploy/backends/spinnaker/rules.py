@@ -7,8 +7,8 @@ import numpy as np
 
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import GLOBAL_WEIGHT_SCALE, projection_report, stdp_scale
+from neurodeploy.compilation import Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
-from neurodeploy.toolchains import Finding
 
 RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
