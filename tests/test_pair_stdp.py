@@ -1,11 +1,17 @@
 """The shared integer pair-STDP core (backends/pair_stdp.py) on each chip's formats, against integers
 derived by hand here."""
 import numpy as np
+import pytest
+from conftest import random_plastic_network, run_reference
 
-from neurodeploy.backends.lava.quantize import decay_table, pair_stdp_arithmetic
+from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.backends.lava.quantize import decay_table, pair_stdp_arithmetic, stdp_units
 from neurodeploy.backends.pair_stdp import PairSTDPRule
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import ReceptorScaling, chip_stdp_arithmetic
+from neurodeploy.backends.spinnaker.graph import lower as spinnaker_lower
+from neurodeploy.backends.spinnaker.quantize import (ReceptorScaling, chip_stdp_arithmetic, ring_buffer_scaling,
+                                                      stdp_scale)
+from neurodeploy.backends.spinnaker.quantize import quantization_aware as spinnaker_quantization_aware
 
 # sPyNNaker: weights in s16.15 (k = 1), stored in 16-bit steps of 2^4 (shift 4), traces of 2^-11,
 # lut[k] = floor(2048 exp(-k/20)): lut[1, 2, 4, 5, 7, 9, 11, 28, 30, 35] = 1948, 1853, 1676, 1594,
@@ -133,3 +139,67 @@ def test_post_traces_wrap_on_spinnaker_and_saturate_on_lava_and_the_histories_ke
     _, _, history = run(lava_rule(tau_minus=200.0), set(), post, 0, ticks=300)
     assert history.count[0] == 16 and history.times[0].tolist() == list(range(284, 300))  # the latest 16
     assert history.traces[0].tolist() == o_lava[284:]
+
+
+def core_weights(network, rule: PairSTDPRule, post_ticks, duration_ticks: int) -> np.ndarray:
+    """Final weights (nA) of the plastic projection S->P of ``network`` with the core alone, fed the
+    sources' spikes and the given post spikes."""
+    arithmetic = rule.arithmetic
+    connections = network.connections("S->P")
+    stored = np.rint(connections.weight / arithmetic.weight_step).astype(np.int64)
+    history = rule.history(network.size_of("P"))
+    source = network.spike_sources["S"]
+    pre_ticks = [network.semantics.ticks(train, "S", "spike_times") for train in source.spike_times]
+    last_time = np.zeros(len(pre_ticks), dtype=np.int64)
+    last_trace = np.zeros(len(pre_ticks), dtype=np.int64)
+    for t in range(duration_ticks):
+        posts = np.array([i for i, ticks in enumerate(post_ticks) if t in ticks], dtype=np.int64)
+        if posts.size:
+            history.add(t, posts)
+        spiking = np.array([i for i, ticks in enumerate(pre_ticks) if t in ticks], dtype=np.int64)
+        if spiking.size:
+            synapses = np.flatnonzero(np.isin(connections.pre, spiking))
+            stored[synapses], last_trace[spiking] = rule.update(
+                t, history, last_time[spiking], last_trace[spiking],
+                np.searchsorted(spiking, connections.pre[synapses]), connections.delay_ticks[synapses],
+                connections.post[synapses], stored[synapses])
+            last_time[spiking] = t
+    return stored * arithmetic.weight_step
+
+
+@pytest.mark.parametrize("chip, seed, dependence, delay", [
+    ("spinnaker", 0, "additive", 1), ("spinnaker", 5, "multiplicative", 4),
+    ("lava", 4, "additive", 3), ("lava", 1, "multiplicative", 1)])
+def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay):
+    # The same random spike trains (post memories overflowing, pre spikes a tick apart) through the
+    # Brian2 reference on the chip's FixedPointSTDP and through the core built as the chip builds it
+    # (its own tables and integer parameters): every final weight the same.
+    network = random_plastic_network(seed, dependence, delay)
+    if chip == "spinnaker":
+        graph = spinnaker_lower(network)
+        scaling = ring_buffer_scaling(graph)
+        quantized = spinnaker_quantization_aware(network, graph, scaling)
+        stdp = network.projections["S->P"].plasticity
+        receptor = scaling["P"][0]
+        arithmetic = chip_stdp_arithmetic(receptor)
+        integers = {name: fp.s1615(getattr(stdp, name) * stdp_scale(stdp.to_dict(), name, receptor.weight_scale))
+                    for name in ("A_plus", "A_minus", "w_min", "w_max")}
+        tables = fp.stdp_lut(stdp.tau_plus, 1.0), fp.stdp_lut(stdp.tau_minus, 1.0)
+        product_bits = fp.PRODUCT_BITS
+    else:
+        lowered = lava_lower(network)
+        quantized = lowered.reference_network()
+        fixed = lowered.projections["S->P"]
+        stdp = network.projections["S->P"].plasticity
+        arithmetic = pair_stdp_arithmetic(fixed.weight_unit)
+        integers = stdp_units({name: getattr(stdp, name) for name in stdp.FIELDS}, fixed)
+        tables = decay_table(stdp.tau_plus, 1.0), decay_table(stdp.tau_minus, 1.0)
+        product_bits = None
+    rule = PairSTDPRule(arithmetic, *tables, integers["A_plus"], integers["A_minus"], integers["w_min"],
+                        integers["w_max"], dependence == "multiplicative", product_bits)
+    reference = run_reference(quantized, 300.0)
+    post_ticks = [set(ticks.tolist()) for ticks in reference.spikes.ticks("P")]
+    assert sum(map(len, post_ticks)) > 100
+    weights = core_weights(quantized, rule, post_ticks, 300)
+    assert np.allclose(weights, reference.weights["S->P"]["weight"], rtol=0, atol=1e-12)
+    assert len(np.unique(weights)) > 30
