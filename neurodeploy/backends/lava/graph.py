@@ -29,7 +29,7 @@ from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, before_first_decay, decay_table,
-                                                 stdp_units, stock_receptor, stock_threshold)
+                                                 pair_stdp_arithmetic, stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
@@ -189,6 +189,7 @@ class LavaGraph:
                 weight_exp=fixed.weight_exp, a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"],
                 w_max=units["w_max"], decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
                 decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
+                arithmetic=pair_stdp_arithmetic(fixed.weight_unit),
                 multiplicative=rule.weight_dependence == "multiplicative", structural=rewiring,
                 name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
