@@ -22,6 +22,8 @@ weight floored back to 16 bits) and deliver the updated weight.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
