@@ -225,7 +225,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     update = [
         "t_now = t_in_timesteps",
         "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
-        "end = t_now - d_ticks",
+        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = clip(t_now - d_ticks, 0, inf)",
         "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
     ]
     for k in range(history):
