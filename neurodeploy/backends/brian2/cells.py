@@ -213,6 +213,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
     arithmetic, cell = population.arithmetic, population.cell
     drive = INPUTS.lookup(cell.input)
     unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
+    synaptic = drive.fixed_point_drive(arithmetic)
     combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
     wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
         syn_{x} = nearest(syn_{x})
@@ -240,7 +241,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
             "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh", *drive.reversal),
         ("v_int", "threshold_level"), lif_reset("v_int", "reset_level"), wrap + f"""
         integrating = int(refractory_left <= 0)
-        integrated = clip(truncated(v_int * keep_m / {unity}) + {drive.fixed_point_drive(arithmetic)} + bias, {1 - half}, {half - 1})
+        integrated = clip(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
         v_int = integrated * integrating + v_int * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc = truncated(syn_exc * keep_exc / {unity})

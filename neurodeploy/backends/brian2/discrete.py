@@ -2,8 +2,9 @@
 
 Brian2's schedule per tick is ``groups`` (our ``run_regularly`` update), ``thresholds``,
 ``synapses``, ``resets``. Steps 2 and 4 of the semantics run in ``groups`` (each cell type's code is
-in ``cells.py``); the threshold and reset are Brian2's; input delivered in the ``synapses`` slot of tick ``k`` is used by the update of tick
-``k + 1``, so a connection with delay ``d`` ticks is a Brian2 pathway delay of ``d - 1`` ticks.
+in ``cells.py``); the threshold and reset are Brian2's; input delivered in the ``synapses`` slot of
+tick ``k`` is used by the update of tick ``k + 1``, so a connection with delay ``d`` ticks is a Brian2
+pathway delay of ``d - 1`` ticks.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def population_lowering(population: Population):
     return partial(neuron_group, membrane_lowering(population))
 
 
-def neuron_group(make_membrane, population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+def neuron_group(make_membrane, population: Population, context: BuildContext,
+                 name: str) -> tuple[b2.NeuronGroup, list]:
     """A population as its cell's membrane, with what the network adds to any cell: the input projections
     deliver to, life (turnover: dead neurons never spike) and the memories of its spikes that fixed-point
     STDP onto it reads."""
