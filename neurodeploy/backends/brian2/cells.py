@@ -25,6 +25,7 @@ none) then that registry's entry for its cell type.
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Callable
 
@@ -52,7 +53,7 @@ ARITHMETICS.register(FixedPointLIF)(FIXED_POINT)
 ARITHMETICS.register(AccumulatorLIF)(ACCUMULATOR)
 
 INPUTS = LoweringRegistry("brian2")
-"""Input type (``cell.input``) -> its drive on Brian2."""
+"""Input type (``cell.input``) -> its :class:`InputDrive`."""
 
 
 @dataclass(frozen=True)
@@ -84,30 +85,53 @@ def wrap32(expression: str) -> str:
 
 # --- input types: what a synaptic state adds to the membrane's drive ------------------------------
 
-class CurrentDrive:
+class InputDrive(abc.ABC):
+    """What an input type adds to a membrane's drive, in every arithmetic a membrane runs in."""
+
+    drive: str
+    """float64: the input current from ``syn_exc``, ``syn_inh``, ``v`` and the cell's parameters."""
+    method: str
+    """Brian2's integration method for the physics mode's equations with this drive."""
+    reversal: dict[str, str]
+    """The reversal potentials kept as constants: integer membranes hold a level (the key) of each
+    parameter (the value), float64 ones the parameter itself."""
+
+    @abc.abstractmethod
+    def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
+        """FixedPointLIF step 2's ``drive``, from ``syn_x`` (u) and ``v_int``."""
+
+    @abc.abstractmethod
+    def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
+        """``syn_x`` per (1 - E) R times the synaptic state: S, or 2^k for conductances."""
+
+    @abc.abstractmethod
+    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
+        """AccumulatorLIF step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
+
+
+class CurrentDrive(InputDrive):
     """Synaptic currents add to the drive (sPyNNaker's ``input_type_current``)."""
 
     drive = "syn_exc - syn_inh + i_offset"
-    method = "exact"  # physics: the equations are linear
-    reversal: dict[str, str] = {}  # integer level -> the parameter it holds: none
+    method = "exact"  # the equations are linear
+    reversal = {}
 
     def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
         return "syn_exc - syn_inh"
 
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
-        """The integer synaptic state per unit of its effect on V in a tick (mV): S."""
         return 1.0 / arithmetic.v_unit
 
     def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
         return "s_exc - s_inh"
 
 
-class ConductanceDrive:
+class ConductanceDrive(InputDrive):
     """Synaptic conductances drive towards their reversal potentials with the V the tick starts from
     (sPyNNaker's ``input_type_conductance``)."""
 
     drive = "syn_exc * (e_rev_E - v) + syn_inh * (e_rev_I - v) + i_offset"
-    method = "rk4"  # physics: the membrane equation is bilinear in v and g
+    method = "rk4"  # the membrane equation is bilinear in v and g
     reversal = {"e_exc": "e_rev_E", "e_inh": "e_rev_I"}
 
     def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
