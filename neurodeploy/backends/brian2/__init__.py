@@ -62,7 +62,7 @@ class Brian2Backend(Backend):
             raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")
 
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
-        population_lowerings = [lowering.POPULATIONS.lookup(p.cell) for p in network.populations.values()]
+        population_lowerings = [lowering.population_lowering(p) for p in network.populations.values()]
         projection_lowerings = [lowering.PROJECTIONS.lookup(type(p.plasticity)) for p in network.projections.values()]
         groups, objects = {}, []
         for index, (population, lower) in enumerate(zip(network.populations.values(), population_lowerings)):
