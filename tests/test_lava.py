@@ -200,7 +200,7 @@ def test_conductance_neuron_by_hand():
     # v's scale from the widest level, E_rev_E - v_rest = 65 mV; u's from the single-tick conductance 0.05 uS
     assert fixed.scale == 2 ** math.floor(math.log2(2 ** 23 / 130))
     shift = math.floor(math.log2(2 ** 21 / (gain * init * 0.05)))
-    assert fixed.conductance_shift == shift and fixed.e_rev_exc[0] == 65 * fixed.scale
+    assert fixed.input.conductance_shift == shift and fixed.input.e_rev_exc[0] == 65 * fixed.scale
     c = 2 ** shift * gain * init * 0.05
     exponent = max(0, math.ceil(math.log2(c / 255)) - 6)
     mantissa = round(c / 2 ** (exponent + 6))
