@@ -13,8 +13,8 @@ The general formats (voltage scale S, 12-bit decays, 8-bit weight mantissas) are
 """
 from __future__ import annotations
 
-import math
 import abc
+import math
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -35,14 +35,13 @@ from neurodeploy.toolchains import Finding
 CELLS = LoweringRegistry("lava")
 INPUTS = LoweringRegistry("lava")
 MAX_REFRACTORY_TICKS = 255
-RECEPTORS = ("excitatory", "inhibitory")
 
 
 def population_fixed(network: Network) -> dict:
     """Every population's numbers, by its cell type's registration."""
     inputs = network.input_per_tick()
-    return {label: CELLS.lookup(population.cell).quantized(
-                population, network.semantics, {receptor: inputs.get((label, receptor), 0.0) for receptor in RECEPTORS})
+    return {label: CELLS.lookup(population.cell).quantized(population, network.semantics, {
+                receptor: inputs.get((label, receptor), 0.0) for receptor in population.cell.receptors})
             for label, population in network.populations.items()}
 
 
@@ -112,7 +111,7 @@ class ConductanceFixed:
 
     @staticmethod
     def levels(population: Population) -> list[np.ndarray]:
-        return [population.value(population.cell.input.reversal[receptor]) for receptor in RECEPTORS]
+        return [population.value(population.cell.input.reversal[receptor]) for receptor in population.cell.receptors]
 
     @staticmethod
     def drive_per_tick(synaptic: np.ndarray):
@@ -179,6 +178,10 @@ class CellFixed(abc.ABC):
         """The compile report's entry."""
 
     @abc.abstractmethod
+    def summary(self) -> str:
+        """The compile text's line: the scale and the numbers that matter most."""
+
+    @abc.abstractmethod
     def findings(self, subject: str) -> list[Finding]:
         """The loihi2 design rules these numbers break."""
 
@@ -238,7 +241,8 @@ class LIFFixed(CellFixed):
         value, dt = population.value, semantics.dt
         time_constants = population.cell.synapse.time_constants
         dv = decay_code(value("tau_m"), dt)
-        du = {receptor: np.maximum(decay_code(value(time_constants[receptor]), dt) - 1, 0) for receptor in RECEPTORS}
+        du = {receptor: np.maximum(decay_code(value(time_constants[receptor]), dt) - 1, 0)
+              for receptor in population.cell.receptors}
         gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
         init = {receptor: first_tick_mean((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY) for receptor in du}
         v_rest = value("v_rest")
@@ -268,7 +272,8 @@ class LIFFixed(CellFixed):
         return (DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY
 
     def units_per_weight(self, receptor: str) -> np.ndarray:
-        return self.input.u_scale(self.scale) * self.gain * (self.init_exc if receptor == "excitatory" else self.init_inh)
+        init = self.init_exc if receptor == "excitatory" else self.init_inh
+        return self.input.u_scale(self.scale) * self.gain * init
 
     def arrays(self) -> dict:
         return {**{name: value for name, value in vars(self).items() if name != "input"}, **vars(self.input)}
@@ -312,6 +317,10 @@ class LIFFixed(CellFixed):
                 "dv": span(self.dv), "du_exc": span(self.du_exc), "du_inh": span(self.du_inh),
                 "bias_mant": span(self.bias_mant), "bias_exp": span(self.bias_exp),
                 "refractory_ticks": span(self.refractory_ticks), **self.input.report()}
+
+    def summary(self) -> str:
+        return (f"scale {self.scale:g}/mV, vth {span(self.vth)}, dv {span(self.dv)}, du exc {span(self.du_exc)} "
+                f"inh {span(self.du_inh)}, refractory {span(self.refractory_ticks)}")
 
     def findings(self, subject: str) -> list[Finding]:
         findings = []

@@ -135,11 +135,12 @@ def quantization_aware(network: Network, populations: dict, projections: dict[st
     PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`) and structural rules that compare the
     rounded weights as the targets do."""
     dt = network.semantics.dt
-    replaced = {label: populations[label].reference(
-                    population, dt, stock_receptor(network, label) if label in stock else None)
-                for label, population in network.populations.items()}
-    return network.replaced(populations=replaced, projections={
-        label: quantized_projection(projection, projections[label]) for label, projection in network.projections.items()})
+    return network.replaced(
+        populations={label: populations[label].reference(population, dt,
+                                                          stock_receptor(network, label) if label in stock else None)
+                     for label, population in network.populations.items()},
+        projections={label: quantized_projection(projection, projections[label])
+                     for label, projection in network.projections.items()})
 
 
 def quantized_projection(projection, fixed: ProjectionFixed):

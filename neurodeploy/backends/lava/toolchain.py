@@ -56,7 +56,8 @@ class LoihiCompilation(Compilation):
         return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
                 "processes": {kind: {label: {"process": name, "origin": origin} for label, (name, origin) in items.items()}
                               for kind, items in self.processes().items()},
-                "quantization": {"populations": {label: fixed.report() for label, fixed in self.lowered.populations.items()},
+                "quantization": {"populations": {label: fixed.report()
+                                                 for label, fixed in self.lowered.populations.items()},
                                  "projections": projection_report(self.lowered.network, self.lowered.projections)},
                 "resources": {"neuro_cores_per_population": cores, "neuro_cores": sum(cores.values()),
                               "available": self.target["neuro_cores"]},
@@ -72,9 +73,7 @@ class LoihiCompilation(Compilation):
             for label, item in items.items():
                 lines.append(f"  {kind[:-1].replace('_', ' ')} {label}: {item['process']} ({item['origin']})")
         lines.append("quantization per population (v relative to v_rest, in units of 1/scale mV):")
-        for label, item in report["quantization"]["populations"].items():
-            lines.append(f"  {label}: scale {item['scale_units_per_mV']:g}/mV, vth {item['vth']}, dv {item['dv']}, "
-                         f"du exc {item['du_exc']} inh {item['du_inh']}, refractory {item['refractory_ticks']}")
+        lines += [f"  {label}: {fixed.summary()}" for label, fixed in self.lowered.populations.items()]
         lines.append(f"  {'projection':<40} {'syn':>7} {'exp':>4} {'mantissas':>11} {'max rel err':>11} {'->0':>5}")
         for label, item in report["quantization"]["projections"].items():
             mantissas = "-" if item["mantissa_range"] is None else f"{item['mantissa_range'][0]}..{item['mantissa_range'][1]}"
