@@ -298,8 +298,8 @@ def quantization_aware(network: Network, populations: dict[str, PopulationFixed]
             rule["arithmetic"] = pair_stdp_arithmetic(unit).to_dict()
         if "structural" in entry:
             initial = fixed.mantissa_of(entry["structural"]["initial_weight"]) * fixed.weight_unit
-            entry["structural"] = with_rounded_weights(entry["structural"], initial,
-                                                       entry.get("plasticity", {}).get("w_max"))
+            entry["structural"] = with_rounded_weights(network.projections[entry["label"]].structural, initial,
+                                                       entry.get("plasticity", {}).get("w_max")).to_dict()
     return Network.from_dict(data)
 
 
