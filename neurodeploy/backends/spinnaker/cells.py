@@ -10,8 +10,8 @@ its parts' lowerings. A part's lowering holds, for its own numbers:
   tick (s16.15 bits, the arithmetic of :mod:`.fixedpoint`);
 * the chip's numbers as fields of a typed copy of the cell (``chip_values``), for the
   quantization-aware reference;
-* the fields the chip holds in s16.15, with the factor it holds them times (``held``), and the
-  design-rule findings of its own.
+* the fields the chip holds in s16.15, with the factor it holds them times, and the design-rule
+  findings of its own (``findings``).
 
 A new cell type registers its :class:`CellBuild` here, and a lowering for each part no earlier cell
 type has.
@@ -37,7 +37,7 @@ def build(cell: CellType | type[CellType]) -> "CellBuild":
     return LOWERINGS.lookup(cell)
 
 
-def held(value, scale: float = 1.0):
+def on_chip(value, scale: float = 1.0):
     """``value`` as the chip holds ``value * scale`` in s16.15, read back (a float, or one per neuron)."""
     rounded = np.vectorize(lambda v: fp.s1615(v * scale) / fp.ONE / scale, otypes=[np.float64])(
         np.asarray(value, dtype=np.float64))
@@ -62,11 +62,21 @@ def _per_neuron(function, *columns) -> np.ndarray:
     return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
 
 
+class _Part:
+    """A part's lowering: its integer state for one population (an instance, made by ``build``), and
+    what it contributes to the reference and the design rules (class-level)."""
+
+    @staticmethod
+    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
+        """``(level, message)`` for what sPyNNaker loses of this part of ``population``."""
+        return iter(())
+
+
 # --- neuron models (with their threshold type) --------------------------------------------------
 
 @LOWERINGS.register(LeakyIntegrate)
 @dataclass(eq=False)
-class NeuronModelLIF:
+class NeuronModelLIF(_Part):
     """neuron_model_lif_impl.h with threshold_type_static.h, on s16.15 bits per neuron. In a tick with
     input current ``I`` (``exc - inh + i_offset``): if not refractory, ``alpha = I * R + v_rest`` and
     ``V = alpha - exp_TC * (alpha - V)``, otherwise the countdown goes on and V is held; then
@@ -122,7 +132,7 @@ class NeuronModelLIF:
             np.asarray(cell.tau_refrac, dtype=np.float64))
         return {"tau_m": _field(tau_chip), "cm": _field(tau_chip / (constants[1] / fp.ONE)),
                 "tau_refrac": _field(refractory * dt),
-                **{name: held(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
+                **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
 
     @staticmethod
     def arithmetic(input_limit: dict, input_type) -> AccumulatorLIF:
@@ -130,16 +140,12 @@ class NeuronModelLIF:
         return AccumulatorLIF(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
                               weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
 
-    @staticmethod
-    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
-        return iter(())
-
 
 # --- synapse types -------------------------------------------------------------------------------
 
 @LOWERINGS.register(ExponentialSynapse)
 @dataclass(eq=False)
-class SynapseTypeExponential:
+class SynapseTypeExponential(_Part):
     """synapse_types_exponential_impl.h: per receptor (rows ``RECEPTORS``) a state that the tick's
     ring-buffer input joins times ``init`` and that decays by ``decay`` at the end of the tick, both
     u0.32 fractions computed on chip from the time constant (exp_synapse_utils.h)."""
@@ -198,7 +204,7 @@ class SynapseTypeExponential:
 
 # --- input types (neuron/input_types/input_type_current.h, input_type_conductance.h) -----------
 
-class _InputType:
+class _InputType(_Part):
     """What input types share: the synaptic state is held times the global weight scale, from the cell's
     initial values named after the state (``isyn_exc``)."""
 
@@ -218,15 +224,11 @@ class _InputType:
 
     @classmethod
     def chip_values(cls, cell) -> dict:
-        return {name: held(getattr(cell, name), factor) for name, factor in cls.held(cell).items()}
+        return {name: on_chip(getattr(cell, name), factor) for name, factor in cls.held(cell).items()}
 
     @staticmethod
     def _state_fields(cell) -> list[str]:
         return [f"{cell.input.state}_{suffix}" for suffix in ("exc", "inh")]
-
-    @staticmethod
-    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
-        return iter(())
 
 
 @LOWERINGS.register(CurrentInput)
@@ -306,7 +308,7 @@ class CellBuild:
         """``(level, message)`` for what the chip cannot hold of ``population`` or loses of it."""
         for name, factor in self.held(population.cell).items():
             if np.any(np.abs(population.value(name)) * factor >= 65536):
-                yield "error", (f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")"))
+                yield "error", f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")")
             if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
                 yield "warning", (f"initial {name} is not 0: the emulation starts from it, a board run through the "
                                   "PyNN script from 0")

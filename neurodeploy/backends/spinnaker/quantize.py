@@ -228,7 +228,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         if rule is not None:
             written = rule.to_dict()
             rule = changes["plasticity"] = replace(
-                rule, **{name: cells.held(written[name], stdp_scale(written, name, receptor.weight_scale))
+                rule, **{name: cells.on_chip(written[name], stdp_scale(written, name, receptor.weight_scale))
                          for name in ("A_plus", "A_minus", "w_min", "w_max")},
                 arithmetic=chip_stdp_arithmetic(receptor))
         if projection.structural is not None:

@@ -196,7 +196,7 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                 scale = stdp_scale(rule.to_dict(), name, weight_scale)
                 if abs(getattr(rule, name)) * scale >= 65536:
                     findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536"
-                                            + (f" / {scale:g}, the conductance scale)" if scale != 1 else ")")))
+                                            + (f" / {scale:g}, the cell's weight scale)" if scale != 1 else ")")))
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
                     findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "
