@@ -14,7 +14,7 @@ from neurodeploy.description import values
 from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.results import SpikeRecord
 
 # Every cell is IF_curr_exp with these; "slow" and "fast" differ in cm and tau_m (network_config.json).
 COMMON = {"i_offset": 0.0, "tau_refrac": 1.0, "tau_syn_E": 0.3, "tau_syn_I": 0.3, "v_rest": -60.0,

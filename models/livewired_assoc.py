@@ -49,7 +49,7 @@ from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.results import SpikeRecord
 
 NAME = "livewired-assoc"
 

@@ -19,9 +19,10 @@ import click
 
 from neurodeploy import __version__, catalog, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
+from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
-from neurodeploy.runs.compare import Thresholds, compare
+from neurodeploy.runs.compare import compare
 from neurodeploy.runs.rundir import (MANIFEST, SPIKES, read_run, staged_directory, write_document,
                                      write_run_files)
 

@@ -11,14 +11,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from neurodeploy import __version__, catalog
-from neurodeploy.backends import Progress, make_backend
+from neurodeploy.backends import make_backend
 from neurodeploy.catalog import LoadedModel
+from neurodeploy.compilation import Compilation, Thresholds
 from neurodeploy.description import io
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.runs.compare import Thresholds, compare, compare_structural
-from neurodeploy.runs.rundir import RunResult, staged_directory, write_json_atomically, write_run_files
-from neurodeploy.toolchains import Compilation, toolchain
+from neurodeploy.results import Progress, RunResult
+from neurodeploy.runs.compare import compare, compare_structural
+from neurodeploy.runs.rundir import staged_directory, write_json_atomically, write_run_files
+from neurodeploy.toolchains import toolchain
 
 
 def read_stimulus(path) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 
-from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.results import SpikeRecord
 
 
 class OperationProtocol(abc.ABC):

@@ -71,7 +71,7 @@ def main(argv=None):
         lowered = lower(net)
         graph = LavaGraph(net, lowered.populations, lowered.projections, lowered.stock, args.steps)
         compiled = time.perf_counter()
-        spikes, *_ = graph.run(chunks=1)
+        spikes = graph.run(chunks=1).spikes
         ours_run = time.perf_counter() - compiled
 
         started_hand = time.perf_counter()

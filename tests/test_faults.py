@@ -13,9 +13,9 @@ import numpy as np
 import psutil
 import pytest
 
+from neurodeploy.results import RunResult, SpikeRecord
 from neurodeploy.runs import rundir
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import (MARKER, STORE, RunResult, read_run, staged_directory, write_document,
+from neurodeploy.runs.rundir import (MARKER, STORE, read_run, staged_directory, write_document,
                                      write_run_files)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from conftest import ROOT, SHARED, run_reference
 from neurodeploy.catalog import load_model, model_families
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
-from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.results import SpikeRecord
 
 model_families()
 from neurodeploy_models._hippocampus import paper_testbench  # noqa: E402

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 import neurodeploy as nd
 from neurodeploy import catalog, pipeline
 from neurodeploy.cli import main
+from neurodeploy.compilation import Thresholds
 from neurodeploy.description.connectors import _bernoulli_positions
 from neurodeploy.description.semantics import MAX_TICKS
-from neurodeploy.runs.compare import Thresholds
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

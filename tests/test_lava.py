@@ -126,8 +126,8 @@ def small_network():
 def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
     net = small_network()
     ticks = 40
-    lowered, (spikes, voltages, _, probed, _, _) = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"),
-                                                                   ("B", "u"), ("B", "v")])
+    lowered, run = lava_run(net, ticks, [("A", "u_exc"), ("A", "u_inh"), ("A", "v"), ("B", "u"), ("B", "v")])
+    probed = run.probed
     assert lowered.stock == {"B"}  # no refractoriness, reset to rest, one current: Lava's own LIF
     expected = integer_run(net, lowered, ticks)
     assert np.array_equal(probed[("A", "u_exc")], expected["A"]["u_exc"])
@@ -137,7 +137,8 @@ def test_integer_model_reproduces_lava_u_v_and_spikes_exactly():
     assert np.array_equal(probed[("B", "v")], expected["B"]["v"])
     for label in ("A", "B"):
         lava_spikes = np.zeros((ticks, net.size_of(label)), bool)
-        lava_spikes[spikes[label][1], spikes[label][0]] = True
+        neurons, tick_indices = run.spikes[label]
+        lava_spikes[tick_indices, neurons] = True
         assert np.array_equal(lava_spikes, expected[label]["spikes"]), label
     assert expected["A"]["spikes"].sum() > 3 and expected["B"]["spikes"].sum() > 0
     assert np.any(np.diff(expected["A"]["v"], axis=0) == 0)  # refractory holds happened

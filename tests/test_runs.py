@@ -4,11 +4,12 @@ import json
 import numpy as np
 import pytest
 
+from neurodeploy.compilation import Thresholds
 from neurodeploy.errors import ValidationError
+from neurodeploy.results import RunResult, SpikeRecord
 from neurodeploy.runs import rundir
-from neurodeploy.runs.compare import Thresholds, compare, matched_within
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult, read_run, write_run
+from neurodeploy.runs.compare import compare, matched_within
+from neurodeploy.runs.rundir import read_run, write_run
 
 
 def record(trains_by_population, backend="test", duration=100.0, dt=1.0):

@@ -1,7 +1,9 @@
 """Backends: one small interface, found through the ``neurodeploy.backends`` entry-point group.
 
-A backend module imports the description layer and its own dependency only. Importing this
-registry imports no backend: each is loaded when asked for by name.
+A backend package imports the description layer, the types every layer shares (``neurodeploy.results``,
+``neurodeploy.compilation``) and its own dependency, never another backend (tests/test_architecture.py
+checks the import graph). Importing this registry imports no backend: each is loaded when asked for by
+name.
 """
 from __future__ import annotations
 
@@ -12,12 +14,9 @@ from typing import Callable, ClassVar
 from neurodeploy.description import Network
 from neurodeploy.description.resources import MemoryEstimate
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult
 
 ENTRY_POINT_GROUP = "neurodeploy.backends"
-
-Progress = Callable[[float], None]
-"""Called with the fraction of simulated time done (0..1) during long runs."""
 
 
 class Backend(abc.ABC):

@@ -144,16 +144,13 @@ class CellType:
 
 @dataclass(frozen=True, eq=False)
 class LIFParameters(CellType):
-    """The leaky integrate-and-fire parameters every LIF with exponential synapses shares."""
+    """The leaky integrate-and-fire membrane's parameters."""
 
     neuron: ClassVar[object] = LeakyIntegrate()
-    synapse: ClassVar[object] = ExponentialSynapse()
 
     cm: float | np.ndarray = parameter("nF", 1.0, positive=True)
     tau_m: float | np.ndarray = parameter("ms", 20.0, positive=True)
     tau_refrac: float | np.ndarray = parameter("ms", 0.1, non_negative=True)
-    tau_syn_E: float | np.ndarray = parameter("ms", 5.0, positive=True)
-    tau_syn_I: float | np.ndarray = parameter("ms", 5.0, positive=True)
     v_rest: float | np.ndarray = parameter("mV", -65.0)
     v_reset: float | np.ndarray = parameter("mV", -65.0)
     v_thresh: float | np.ndarray = parameter("mV", -50.0)
@@ -161,7 +158,17 @@ class LIFParameters(CellType):
 
 
 @dataclass(frozen=True, eq=False)
-class IFCurrExp(LIFParameters):
+class ExponentialSynapseParameters(CellType):
+    """The time constants of exponential synapses, one per receptor."""
+
+    synapse: ClassVar[object] = ExponentialSynapse()
+
+    tau_syn_E: float | np.ndarray = parameter("ms", 5.0, positive=True)
+    tau_syn_I: float | np.ndarray = parameter("ms", 5.0, positive=True)
+
+
+@dataclass(frozen=True, eq=False)
+class IFCurrExp(LIFParameters, ExponentialSynapseParameters):
     """Current-based leaky integrate-and-fire neuron with exponential synapses (PyNN ``IF_curr_exp``).
 
     Continuous form: ``tau_m dV/dt = v_rest - V + R (I_exc - I_inh + i_offset)``, ``R = tau_m / cm``,
@@ -180,7 +187,7 @@ class IFCurrExp(LIFParameters):
 
 
 @dataclass(frozen=True, eq=False)
-class IFCondExp(LIFParameters):
+class IFCondExp(LIFParameters, ExponentialSynapseParameters):
     """Conductance-based leaky integrate-and-fire neuron with exponential synaptic conductances (PyNN
     ``IF_cond_exp``).
 

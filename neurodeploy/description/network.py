@@ -94,7 +94,7 @@ class Population:
         """The factor arriving weights on ``receptor`` are scaled by, one per neuron."""
         if self.synaptic_init is not None and receptor in self.synaptic_init:
             return np.broadcast_to(np.asarray(self.synaptic_init[receptor], dtype=np.float64), (self.size,)).copy()
-        return semantics.init_factor(self.value("tau_syn_E" if receptor == "excitatory" else "tau_syn_I"))
+        return semantics.init_factor(self.value(self.cell.synapse.time_constants[receptor]))
 
     def to_dict(self) -> dict:
         data = {"label": self.label, "size": self.size, "cell_type": self.cell_type,

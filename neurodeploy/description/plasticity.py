@@ -104,9 +104,10 @@ class FixedPointSTDP:
     with trace ``r0`` (0 and 0 before the first), its post neuron remembering the spikes up to tick ``t``:
 
     1. for each remembered post spike ``s`` with ``t0 - d < s <= t - d``, oldest first (a spike in tick 0
-       only with ``potentiate_tick_zero``): ``r1 = floor(r0 E+(s + d - t0))``, additive
+       only with ``potentiate_tick_zero``; without it times are unsigned, as on sPyNNaker: both ends of the
+       window are ``max(., 0)``): ``r1 = floor(r0 E+(s + d - t0))``, additive
        ``w = min(w + floor(A+ r1 / 2^b), w_max)``, multiplicative ``w += P(w_max - w, A+, r1)``;
-    2. with the latest remembered ``s <= t - d`` and its trace ``o``: ``o1 = floor(o E-(t - s - d))``,
+    2. with the latest remembered ``s`` at or before the window's end and its trace ``o``: ``o1 = floor(o E-(t - s - d))``,
        additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative ``w -= P(w - w_min, A-, o1)``;
     3. ``w`` is floored to whole steps, wrapped to ``weight_bits`` (unsigned, or two's complement with
        ``weight_signed``), stored and delivered;

@@ -486,19 +486,18 @@ class StructuralEngine:
                   previous_spikes: Callable[[str], np.ndarray]) -> list[Event]:
         source = turnover.rule.input_projection
         n_pre = self.network.size_of(self.network.projections[source].pre) if source else 0
-        dying, growing, partners = turnover.step(tick, previous_spikes(label), self._reached(label, previous_spikes),
-                                                 n_pre)
+        change = turnover.step(tick, previous_spikes(label), self._reached(label, previous_spikes), n_pre)
         events = []
-        for neuron in dying.tolist():
+        for neuron in change.dying.tolist():
             for projection_label, rewiring in self.projections.items():
                 projection = self.network.projections[projection_label]
                 for side in ("post", "pre"):
                     if getattr(projection, side) == label:
                         events += rewiring.remove_neuron(tick, neuron, side)
-        for neuron, inputs in zip(growing.tolist(), partners):
+        for neuron, inputs in zip(change.growing.tolist(), change.partners):
             events += self.projections[source].attach(tick, neuron, inputs)
-        if growing.size:
-            self.born[label] = growing
+        if change.growing.size:
+            self.born[label] = change.growing
         return events
 
     def document(self) -> dict:

@@ -109,6 +109,18 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
                               f"only (a new neuron starts without output), but '{outgoing[0]}' is static")
 
 
+@dataclass(frozen=True, eq=False)
+class TurnoverChange:
+    """What one tick's turnover decides for a population: empty but at an epoch's end."""
+
+    dying: np.ndarray
+    """The neurons that die (indices)."""
+    growing: np.ndarray
+    """The neurons that come alive."""
+    partners: list
+    """Per neuron that comes alive, its input partners (pre indices on the rule's input projection)."""
+
+
 @dataclass(eq=False)
 class PopulationTurnover:
     """One population's alive mask, spike counts and dormancy streaks, and its stream."""
@@ -131,8 +143,7 @@ class PopulationTurnover:
                    np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64), np.random.default_rng(seed),
                    int(round(rule.epoch / network.semantics.dt)), [])
 
-    def step(self, tick: int, previous_spikes: np.ndarray, reached: np.ndarray, n_pre: int
-             ) -> tuple[np.ndarray, np.ndarray, list]:
+    def step(self, tick: int, previous_spikes: np.ndarray, reached: np.ndarray, n_pre: int) -> TurnoverChange:
         """Count the spikes of ``tick - 1`` and the neurons static spikes ``reached``; at an epoch's
         end, the neurons that die, those that come alive, and each new neuron's input partners (pre
         indices on ``input_projection``)."""
@@ -140,7 +151,7 @@ class PopulationTurnover:
         self.counts[np.asarray(previous_spikes, dtype=np.int64)] += 1
         self.starved[np.asarray(reached, dtype=np.int64)] |= ~self.alive[np.asarray(reached, dtype=np.int64)]
         if tick == 0 or tick % self.period:
-            return none, none, []
+            return TurnoverChange(none, none, [])
         rule, alive = self.rule, self.alive.copy()
         mean = self.counts[alive].mean() if alive.any() else 0.0
         dormant = alive & (self.counts <= rule.dormant_tau * mean)
@@ -161,4 +172,4 @@ class PopulationTurnover:
                             "alive_after": int(self.alive.sum())})
         self.counts[:] = 0
         self.starved[:] = False
-        return dying, growing, partners
+        return TurnoverChange(dying, growing, partners)

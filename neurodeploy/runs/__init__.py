@@ -1,1 +1,2 @@
-"""Spike records, run directories and comparisons: what every backend produces and every command reads."""
+"""Run directories and comparisons: how commands write runs and read them back (what a run holds is
+``neurodeploy.results``)."""

@@ -10,25 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurodeploy.description import values
+from neurodeploy.compilation import Thresholds
 from neurodeploy.errors import ValidationError
-from neurodeploy.runs.records import SpikeRecord
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Pass criteria; the defaults are the SpiNNaker feed-forward bounds of target-semantics.md."""
-
-    min_same_tick: float = 0.98
-    min_within_one: float = 0.995
-    max_rate_error: float = 0.015
-
-    def __post_init__(self):
-        for name in ("min_same_tick", "min_within_one", "max_rate_error"):
-            number = values.number(getattr(self, name), None, "thresholds", name)
-            values.check_range(number, "thresholds", name, "", at_least=0)
-            if name != "max_rate_error" and number > 1:
-                raise ValidationError("thresholds", name, f"is a fraction in [0, 1], got {number:g}")
+from neurodeploy.results import SpikeRecord
 
 
 @dataclass(eq=False)

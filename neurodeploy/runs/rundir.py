@@ -54,7 +54,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,7 @@ import numpy as np
 from neurodeploy import __version__
 from neurodeploy.description import io
 from neurodeploy.errors import NeurodeployError, ValidationError
-from neurodeploy.runs.records import SpikeRecord
+from neurodeploy.results import RunResult, SpikeRecord
 
 MANIFEST = "manifest.json"
 SPIKES = "spikes.json"
@@ -76,19 +76,6 @@ OUTPUTS = (MANIFEST, "compile.json", "deploy.json")
 DOCUMENT_LOCK_WAIT_S = 10.0
 """How long adding a document (compare.json) waits for another writer: such writes take milliseconds,
 so only a run holds the lock longer."""
-
-
-@dataclass(eq=False)
-class RunResult:
-    """What a backend returns: spikes, recorded state traces, final plastic weights, versions."""
-
-    spikes: SpikeRecord
-    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
-    structural: dict | None = None
-    """Formation and elimination events and connectivity snapshots (structural.json)."""
 
 
 def write_atomically(path: Path, write) -> None:

@@ -8,15 +8,14 @@ from dataclasses import replace
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
 from neurodeploy.description.structural import existing_weights
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 LOWERINGS = {"discrete": discrete, "physics": physics}
 
@@ -63,7 +62,7 @@ class Brian2Backend(Backend):
             raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")
 
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
-        population_lowerings = [lowering.POPULATIONS.lookup(p.cell) for p in network.populations.values()]
+        population_lowerings = [lowering.population_lowering(p) for p in network.populations.values()]
         projection_lowerings = [lowering.PROJECTIONS.lookup(type(p.plasticity)) for p in network.projections.values()]
         groups, objects = {}, []
         for index, (population, lower) in enumerate(zip(network.populations.values(), population_lowerings)):

@@ -1,86 +1,59 @@
 """Step-exact lowering: the discrete-time semantics as Brian2 per-tick code, no ODE solver.
 
 Brian2's schedule per tick is ``groups`` (our ``run_regularly`` update), ``thresholds``,
-``synapses``, ``resets``. Steps 2 and 4 of the semantics run in ``groups``; the threshold and reset
-are Brian2's; input delivered in the ``synapses`` slot of tick ``k`` is used by the update of tick
-``k + 1``, so a connection with delay ``d`` ticks is a Brian2 pathway delay of ``d - 1`` ticks.
+``synapses``, ``resets``. Steps 2 and 4 of the semantics run in ``groups`` (each cell type's code is
+in ``cells.py``); the threshold and reset are Brian2's; input delivered in the ``synapses`` slot of
+tick ``k`` is used by the update of tick ``k + 1``, so a connection with delay ``d`` ticks is a Brian2
+pathway delay of ``d - 1`` ticks.
 """
 from __future__ import annotations
+
+from functools import partial
 
 import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import (DRIVE, RECEPTOR_VARIABLE, REVERSAL, BuildContext, Membrane,
-                                                connect_synapses, constants, set_synaptic_state)
-from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, integer_membrane, memory_equations,
-                                                    post_memories, remember_spikes)
+from neurodeploy.backends.brian2.cells import membrane_lowering
+from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
+from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, memory_equations, post_memories,
+                                                    remember_spikes)
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
+from neurodeploy.description import STDP, Population, Projection
 
-POPULATIONS = LoweringRegistry("brian2 (discrete)")
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
 
-
-def float_membrane(population: Population) -> Membrane:
-    """Steps 2 and 4 in float64. (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical."""
-    cell = population.cell
-
-    def initialise(group, population, semantics):
-        value = population.value
-        for variable in ("v_reset", "v_thresh", "i_offset", "v", *REVERSAL[type(cell)]):
-            setattr(group, variable, value(variable))
-        set_synaptic_state(group, population)
-        group.resistance = value("tau_m") / value("cm")
-        group.decay_m = semantics.decay(value("tau_m"))
-        group.decay_exc = semantics.decay(value("tau_syn_E"))
-        group.decay_inh = semantics.decay(value("tau_syn_I"))
-        for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
-    return Membrane(
-        "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh",
-                              *REVERSAL[type(cell)]),
-        ("v", "v_thresh"), "v = v_reset", f"""
-        integrating = int(refractory_left <= 0)
-        a = ({DRIVE[type(cell)]}) * resistance + v_rest
-        v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
-        refractory_left -= 1 - integrating
-        syn_exc *= decay_exc
-        syn_inh *= decay_inh
-        """, {}, initialise, {"v": "v_rest"})
+INPUT = "".join(f"syn_{x} : 1\ninit_{x} : 1 (constant)\n" for x in RECEPTOR_VARIABLE.values())
+"""Every cell's input: projections add ``init_x w`` to ``syn_x``; what it means is the cell's membrane."""
 
 
-@POPULATIONS.register(IFCurrExp)
-@POPULATIONS.register(IFCondExp)
-def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
-    """A population with an integer refractory counter (held ticks after a spike); its membrane in
-    float64, or on the integers its arithmetic declares."""
+def population_lowering(population: Population):
+    """The function making the population's group, its membrane found for its cell type and arithmetic
+    (``cells.py``) now: an unsupported one fails before any Brian2 object is made."""
+    return partial(neuron_group, membrane_lowering(population))
+
+
+def neuron_group(make_membrane, population: Population, context: BuildContext,
+                 name: str) -> tuple[b2.NeuronGroup, list]:
+    """A population as its cell's membrane, with what the network adds to any cell: the input projections
+    deliver to, life (turnover: dead neurons never spike) and the memories of its spikes that fixed-point
+    STDP onto it reads."""
     semantics = context.network.semantics
-    membrane = float_membrane(population) if population.arithmetic is None else integer_membrane(population)
-    turnover = population.label in context.network.turnovers  # dead neurons never spike
+    membrane = make_membrane(population, semantics)
+    turnover = population.label in context.network.turnovers
     memories = post_memories(context.network, population.label)
     remembered = [remember_spikes(prefix, rule, semantics.dt) for prefix, rule in memories.items()]
     namespace = {name: item for _, entries in remembered for name, item in entries.items()}
     group = b2.NeuronGroup(
         population.size,
-        f"""
-        syn_exc : 1
-        syn_inh : 1
-        refractory_left : integer
-        v_rest : 1 (constant)
-        init_exc : 1 (constant)
-        init_inh : 1 (constant)
-        refractory_ticks : integer (constant)
-        """ + membrane.equations + ("alive : 1\n" if turnover else "")
+        INPUT + membrane.equations + ("alive : 1\n" if turnover else "")
         + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
         threshold=f" {semantics.threshold} ".join(membrane.threshold) + (" and alive > 0" if turnover else ""),
-        reset=f"{membrane.reset}\nrefractory_left = refractory_ticks\n" + "".join(code for code, _ in remembered),
+        reset=membrane.reset + "".join(code for code, _ in remembered),
         clock=context.clock, name=name, namespace={**namespace, **membrane.namespace})
     if memories:  # the synapses read the spikes of their tick from the memories
         group.resetter["spike"].when = "after_thresholds"
-    group.v_rest = population.value("v_rest")
-    group.refractory_ticks = semantics.refractory_ticks(population.value("tau_refrac"))
-    membrane.initialise(group, population, semantics)
+    membrane.initialise(group)
     context.at_rest[population.label] = membrane.at_rest
     update = group.run_regularly(membrane.update, when="groups", name=f"{name}_update")
     return group, [update]

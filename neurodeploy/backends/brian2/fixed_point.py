@@ -1,9 +1,5 @@
-"""The integers a fixed-point chip computes, as Brian2 code: pair STDP (:class:`FixedPointSTDP`) and the
-LIF membrane (:class:`FixedPointLIF`).
-
-The integer membrane keeps ``v_int`` (V - v_rest in units) and the synaptic state in ``syn_exc`` /
-``syn_inh`` as u; arriving weights add ``init_x w`` (u per weight unit), a whole number up to float
-error, rounded with the wrap at the start of the next tick's update. ``v`` reads V in mV.
+"""The integers a fixed-point chip computes, as Brian2 code: pair STDP (:class:`FixedPointSTDP`), and the
+integer primitives the membranes on a declared arithmetic (``cells.py``) use too.
 
 The post population remembers its latest spikes for each fixed-point projection onto it (its own
 post trace: Lava keeps one memory per projection, sPyNNaker one per neuron for the one rule it allows)
@@ -21,10 +17,9 @@ from __future__ import annotations
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends.brian2.context import (RECEPTOR_VARIABLE, REVERSAL, BuildContext, Membrane, connect_synapses,
-                                                constants)
+from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
 from neurodeploy.backends.brian2.structural import connect_candidates
-from neurodeploy.description import STDP, AccumulatorLIF, FixedPointSTDP, Network, Population, Projection
+from neurodeploy.description import STDP, FixedPointSTDP, Network, Projection
 
 
 def memory_prefix(network: Network, projection: str) -> str:
@@ -42,7 +37,7 @@ def memory_equations(prefix: str, rule: STDP) -> str:
         + f"{prefix}_n : 1\n"
 
 
-def _signed_wrap(expression: str, bits: int) -> str:
+def signed_wrap(expression: str, bits: int) -> str:
     """Two's complement wrap to ``bits`` (float literals: Brian2 would read large integers as int32)."""
     half = float(2 ** (bits - 1))
     return f"((({expression}) + {half}) % {2 * half} - {half})"
@@ -51,7 +46,7 @@ def _signed_wrap(expression: str, bits: int) -> str:
 def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
     """A trace kept to its signed width: wrapped (two's complement) or saturated."""
     if arithmetic.trace_overflow == "wrap":
-        return _signed_wrap(expression, arithmetic.trace_width)
+        return signed_wrap(expression, arithmetic.trace_width)
     half = 2 ** (arithmetic.trace_width - 1)
     return f"clip({expression}, {-half}, {half - 1})"
 
@@ -59,119 +54,14 @@ def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
 def _stored(arithmetic: FixedPointSTDP) -> str:
     """The weight's whole steps as the store keeps them, wrapped to weight_bits."""
     if arithmetic.weight_signed:
-        return _signed_wrap("whole(w_acc / step)", arithmetic.weight_bits)
+        return signed_wrap("whole(w_acc / step)", arithmetic.weight_bits)
     return f"(whole(w_acc / step) % {float(2 ** arithmetic.weight_bits)})"
-
-
-def _wrap32(expression: str) -> str:
-    return _signed_wrap(expression, 32)
 
 
 FRACTION_32 = float(2 ** 32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
 WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
-
-
-def integer_membrane(population: Population) -> Membrane:
-    """The membrane on the integers the population's arithmetic declares."""
-    if isinstance(population.arithmetic, AccumulatorLIF):
-        return accumulator_membrane(population)
-    return relative_membrane(population)
-
-
-def accumulator_membrane(population: Population) -> Membrane:
-    """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x``), 2 and 4 of
-    :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
-    arithmetic, cell = population.arithmetic, population.cell
-    one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
-    conductance = bool(REVERSAL[type(cell)])
-    transfer = "".join(f"""
-        s_{x} = {_wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / {FRACTION_32})")}
-        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
-    if conductance:
-        current = (f"whole(whole(s_exc / {shift}) * {_wrap32('e_exc - v_bits')} / {one})"
-                   f" - whole(-whole(s_inh / {shift}) * {_wrap32('e_inh - v_bits')} / {one})")
-    else:
-        current = "s_exc - s_inh"
-
-    def initialise(group, population, semantics):
-        value = population.value
-        bits = lambda x: np.rint(one * np.asarray(x, dtype=np.float64))  # noqa: E731
-        group.lsb = 1.0 / one
-        group.v_bits, group.threshold_level, group.reset_level = bits(value("v")), bits(value("v_thresh")), bits(
-            value("v_reset"))
-        group.rest_bits, group.offset_bits = bits(value("v_rest")), bits(value("i_offset"))
-        group.resistance_bits = bits(value("tau_m") / value("cm"))
-        group.keep_m = bits(semantics.decay(value("tau_m")))
-        if conductance:
-            group.e_exc, group.e_inh = bits(value("e_rev_E")), bits(value("e_rev_I"))
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), ("tau_syn_E", "tau_syn_I")):
-            setattr(group, f"s_{x}", bits(arithmetic.weight_scale * value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(value(tau))))
-            setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
-            setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
-            setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
-    return Membrane(
-        "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
-            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", "d_exc",
-            "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *(("e_exc", "e_inh") if conductance else ())),
-        ("v_bits", "threshold_level"), "v_bits = reset_level", transfer + f"""
-        integrating = int(refractory_left <= 0)
-        current = {_wrap32(f"{current} + offset_bits")}
-        a = {_wrap32(f"whole(current * resistance_bits / {one}) + rest_bits")}
-        integrated = {_wrap32(f"a - whole(keep_m * {_wrap32('a - v_bits')} / {one})")}
-        v_bits = integrated * integrating + v_bits * (1 - integrating)
-        refractory_left -= 1 - integrating
-        s_exc = whole(s_exc * d_exc / {FRACTION_32})
-        s_inh = whole(s_inh * d_inh / {FRACTION_32})
-        """, {"whole": WHOLE, "nearest": NEAREST}, initialise, {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0"})
-
-
-def relative_membrane(population: Population) -> Membrane:
-    """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first)."""
-    arithmetic, cell = population.arithmetic, population.cell
-    unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
-    conductance = bool(REVERSAL[type(cell)])
-    shift = 2 ** arithmetic.conductance_shift
-    if conductance:
-        drive = (f"truncated(syn_exc * (e_exc - v_int) / {shift}) + truncated(syn_inh * (e_inh - v_int) / {shift})")
-    else:
-        drive = "syn_exc - syn_inh"
-    combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
-    wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
-        syn_{x} = nearest(syn_{x})
-        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in RECEPTOR_VARIABLE.values())
-
-    def initialise(group, population, semantics):
-        value, scale = population.value, 1.0 / arithmetic.v_unit
-        keep_m = np.rint(unity * semantics.decay(value("tau_m")))
-        gain = (1.0 - keep_m / unity) * value("tau_m") / value("cm")
-        group.keep_m = keep_m
-        group.keep_exc = np.rint(unity * semantics.decay(value("tau_syn_E")))
-        group.keep_inh = np.rint(unity * semantics.decay(value("tau_syn_I")))
-        group.v_unit = arithmetic.v_unit
-        levels = {"v_int": "v", "threshold_level": "v_thresh", "reset_level": "v_reset"}
-        levels.update({"e_exc": "e_rev_E", "e_inh": "e_rev_I"} if conductance else {})
-        for variable, name in levels.items():
-            setattr(group, variable, np.rint(scale * (value(name) - value("v_rest"))))
-        group.bias = np.rint(scale * gain * value("i_offset"))
-        u_scale = 2.0 ** arithmetic.conductance_shift if conductance else scale
-        for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"syn_{x}", np.rint(u_scale * gain * value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"init_{x}", u_scale * gain * population.init_factor(receptor, semantics))
-    return Membrane(
-        "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + constants(
-            "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh",
-            *(("e_exc", "e_inh") if conductance else ())),
-        ("v_int", "threshold_level"), "v_int = reset_level", wrap + f"""
-        integrating = int(refractory_left <= 0)
-        integrated = clip(truncated(v_int * keep_m / {unity}) + {drive} + bias, {1 - half}, {half - 1})
-        v_int = integrated * integrating + v_int * (1 - integrating)
-        refractory_left -= 1 - integrating
-        syn_exc = truncated(syn_exc * keep_exc / {unity})
-        syn_inh = truncated(syn_inh * keep_inh / {unity})
-        """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise, {"v_int": "0"})
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
@@ -225,7 +115,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     update = [
         "t_now = t_in_timesteps",
         "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
-        "end = t_now - d_ticks",
+        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = clip(t_now - d_ticks, 0, inf)",
         "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
     ]
     for k in range(history):

@@ -6,39 +6,16 @@ from __future__ import annotations
 import brian2 as b2
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.brian2.context import (DRIVE, RECEPTOR_VARIABLE, REVERSAL, BuildContext, connect_synapses,
-                                                set_synaptic_state)
-from neurodeploy.description import STDP, IFCondExp, IFCurrExp, Population, Projection
+from neurodeploy.backends.brian2.cells import PHYSICS
+from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
+from neurodeploy.description import STDP, Population, Projection
 
-POPULATIONS = LoweringRegistry("brian2 (physics)")
 PROJECTIONS = LoweringRegistry("brian2 (physics)")
 
 
-# The conductance-based membrane equation is bilinear in v and g: Runge-Kutta at the small step.
-METHOD = {IFCurrExp: "exact", IFCondExp: "rk4"}
-
-
-@POPULATIONS.register(IFCurrExp)
-@POPULATIONS.register(IFCondExp)
-def lif_group(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
-    cell = population.cell
-    parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
-                  *REVERSAL[type(cell)])
-    group = b2.NeuronGroup(
-        population.size,
-        f"""
-        dv/dt = (v_rest - v + resistance * ({DRIVE[type(cell)]})) / (tau_m * ms) : 1 (unless refractory)
-        resistance : 1 (constant)
-        dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
-        dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
-        """ + "\n".join(f"{name} : 1 (constant)" for name in parameters),
-        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=METHOD[type(cell)],
-        clock=context.clock, name=name, namespace={"ms": b2.ms})
-    for variable in parameters + ("v",):
-        setattr(group, variable, population.value(variable))
-    set_synaptic_state(group, population)
-    group.resistance = population.value("tau_m") / population.value("cm")
-    return group, []
+def population_lowering(population: Population):
+    """The function making the population's group: its cell type's equations (``cells.PHYSICS``)."""
+    return PHYSICS.lookup(population.cell)
 
 
 @PROJECTIONS.register(type(None))

@@ -73,11 +73,10 @@ class Rewiring:
             group = self.groups[label]
             group.alive = turnover.alive.astype(float)
             born = self.engine.born.get(label)
-            if born is not None:  # at rest, no synaptic current, not refractory
+            if born is not None:  # its membrane at rest, no input
                 for variable, expression in self.at_rest[label].items():
                     getattr(group, variable)[born] = expression
                 group.syn_exc[born] = group.syn_inh[born] = 0.0
-                group.refractory_left[born] = 0
         for event in events:
             synapses = self.synapses[event.projection]
             projection = self.network.projections[event.projection]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import metadata
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.lava.graph import LavaGraph, stock_eligible
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, population_fixed,
                                                  projection_fixed, quantization_aware)
@@ -16,8 +16,7 @@ from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources
 from neurodeploy.description.structural import existing_weights, structural_document
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 
 @dataclass(eq=False)
@@ -54,12 +53,12 @@ class LavaBackend(Backend):
         started = time.perf_counter()
         graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
         built = time.perf_counter()
-        spikes, voltages, weights, _, events, turnover = graph.run(progress)
+        run = graph.run(progress)
         finished = time.perf_counter()
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
-            label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in spikes.items()})
+            label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in run.spikes.items()})
         plastic = {}
-        for label, (mantissas, exists) in weights.items():
+        for label, (mantissas, exists) in run.weights.items():
             fixed = lowered.projections[label]
             if network.projections[label].structural is not None:
                 plastic[label] = existing_weights(network, label, exists,
@@ -67,13 +66,13 @@ class LavaBackend(Backend):
             else:
                 plastic[label] = {"pre": network.connections(label).pre, "post": network.connections(label).post,
                                   "weight": mantissas * fixed.unit}
-        return RunResult(record, {label: {"v": v} for label, v in voltages.items()}, plastic,
+        return RunResult(record, {label: {"v": v} for label, v in run.voltages.items()}, plastic,
                          versions={"lava-nc": metadata.version("lava-nc"),
                                    "numpy": np.__version__},
                          details={"mode": "Lava fixed_pt (CPU)", "stock_lif": sorted(lowered.stock),
                                   "build_s": built - started, "simulation_wall_time_s": finished - built},
-                         structural=structural_document(network, events, turnover)
-                         if graph.structural or turnover else None)
+                         structural=structural_document(network, run.events, run.turnover)
+                         if graph.structural or run.turnover else None)
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         return resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)

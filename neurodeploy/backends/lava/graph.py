@@ -11,6 +11,8 @@ Stock Lava processes wherever they compute what the description means:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
@@ -27,7 +29,7 @@ from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, before_first_decay, decay_table,
-                                                 stdp_units, stock_receptor, stock_threshold)
+                                                 pair_stdp_arithmetic, stdp_units, stock_receptor, stock_threshold)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
@@ -44,6 +46,25 @@ def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool
             and np.unique(fixed.dv).size == 1 and np.unique(du).size == 1
             and not any(p.plasticity is not None for p in incoming)
             and bool(np.all((stock_threshold(fixed.vth) >= 0) & (stock_threshold(fixed.vth) < 1 << 17))))
+
+
+@dataclass(frozen=True, eq=False)
+class LavaRun:
+    """What the processes held at the end of a run, read out before they stopped (empty for a network
+    with nothing to simulate)."""
+
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per recorded population, the neuron and the tick index of each spike."""
+    voltages: dict[str, np.ndarray] = field(default_factory=dict)
+    """V (mV) of each population recorded, ticks x neurons."""
+    weights: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per plastic projection, the weight mantissas of its synapses and which of them exist."""
+    probed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    """The integer state ``probe`` asked for, per (population, variable), ticks x neurons."""
+    events: list[Event] = field(default_factory=list)
+    """Formations and eliminations of the structural projections."""
+    turnover: dict[str, list[dict]] = field(default_factory=dict)
+    """Each turnover population's epochs."""
 
 
 class LavaGraph:
@@ -168,6 +189,7 @@ class LavaGraph:
                 weight_exp=fixed.weight_exp, a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"],
                 w_max=units["w_max"], decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
                 decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
+                arithmetic=pair_stdp_arithmetic(fixed.weight_unit),
                 multiplicative=rule.weight_dependence == "multiplicative", structural=rewiring,
                 name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
@@ -186,12 +208,11 @@ class LavaGraph:
         process.a_out.connect(self._in_port(projection.post, projection.receptor))
         return process
 
-    def run(self, progress=None, chunks: int = 10):
-        """Run all ticks (in chunks, reporting progress); return spike ticks, V (mV), plastic weights and
-        probed variables."""
+    def run(self, progress=None, chunks: int = 10) -> LavaRun:
+        """Run all ticks (in chunks, reporting progress)."""
         anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
         if anchor is None:  # nothing to simulate: an empty run, as on the other backends
-            return {}, {}, {}, {}, [], {}
+            return LavaRun()
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
         executable = anchor.compile(configuration)
@@ -224,7 +245,7 @@ class LavaGraph:
             turnover = {label: self._epochs(label) for label in self.network.turnovers}
             probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
                       .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
-        return spikes, voltages, weights, probed, events, turnover
+        return LavaRun(spikes, voltages, weights, probed, events, turnover)
 
     def _epochs(self, label: str) -> list[dict]:
         """The population's turnover epochs, as the shared engine records them."""

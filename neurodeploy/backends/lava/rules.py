@@ -8,8 +8,8 @@ import numpy as np
 
 from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_UNITY, PopulationFixed, ProjectionFixed,
                                                  decay_code)
+from neurodeploy.compilation import Finding
 from neurodeploy.description import Network, STDPSemantics
-from neurodeploy.toolchains import Finding
 
 MAX_REFRACTORY_TICKS = 255
 

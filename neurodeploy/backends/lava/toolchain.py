@@ -8,15 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodeploy.backends import Progress
 from neurodeploy.backends.lava import LavaBackend, Lowered, lower
 from neurodeploy.backends.lava.quantize import population_report, projection_report
 from neurodeploy.backends.lava.rules import check_fixed, cores_needed
+from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
 from neurodeploy.description import resources
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.compare import Thresholds
-from neurodeploy.runs.rundir import RunResult
-from neurodeploy.toolchains import Compilation, Finding, Toolchain
+from neurodeploy.results import Progress, RunResult
 
 STOCK, OURS = "stock Lava", "neurodeploy"
 

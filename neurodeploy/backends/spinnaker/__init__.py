@@ -7,15 +7,14 @@ import time
 
 import numpy as np
 
-from neurodeploy.backends import Backend, Progress
+from neurodeploy.backends import Backend
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_semantics
 from neurodeploy.description import Network, resources
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 
 class SpinnakerBackend(Backend):
@@ -32,19 +31,19 @@ class SpinnakerBackend(Backend):
         scaling = ring_buffer_scaling(graph)
         record_v = [label for label, variables in network.recordings.items() if "v" in variables]
         started = time.perf_counter()
-        spikes, traces, weights, structural = Emulator(network, graph, scaling).run(ticks, record_v, progress)
+        emulated = Emulator(network, graph, scaling).run(ticks, record_v, progress)
         wall = time.perf_counter() - started
         # In the order the network records them (a set would follow the hash seed, and so would spikes.json).
         recorded = [label for label, variables in network.recordings.items() if "spikes" in variables]
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
-            label: (network.size_of(label), *_flatten(spikes[label])) for label in recorded})
+            label: (network.size_of(label), *_flatten(emulated.spikes[label])) for label in recorded})
         return RunResult(
-            record, {label: {"v": trace} for label, trace in traces.items()},
-            weights,
+            record, {label: {"v": trace} for label, trace in emulated.traces.items()},
+            emulated.weights,
             versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
             details={"mode": "fixed-point emulation", "simulation_wall_time_s": wall,
                      "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}},
-            structural=structural)
+            structural=emulated.structural)
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         estimate = resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)

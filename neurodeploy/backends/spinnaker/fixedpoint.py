@@ -127,6 +127,7 @@ STDP_FRACTION_BITS = 11
 STDP_ONE = 1 << STDP_FRACTION_BITS
 STDP_TRACE_WIDTH = 16  # int16_t traces
 POST_EVENT_HISTORY = 16  # post events kept per neuron, the first a dummy at time 0 (post_events.h)
+PRODUCT_BITS = 32  # an accum product lands in a 32-bit register
 
 
 # --- kernel arithmetic on numpy int64 arrays holding 32-bit values ------------------------------
@@ -144,8 +145,3 @@ def mul_accum(a, b):
 def decay_accum(x, decay_u032):
     """accum * u0.32 decay: floor((x * d) >> 32). |x| < 2^31 and d < 2^32 keep the product in int64."""
     return (np.asarray(x, dtype=np.int64) * np.asarray(decay_u032, dtype=np.int64)) >> 32
-
-
-def wrap16_signed(x):
-    """int16 wrap (STDP traces are int16)."""
-    return ((np.asarray(x, dtype=np.int64) + (1 << 15)) & 0xFFFF) - (1 << 15)

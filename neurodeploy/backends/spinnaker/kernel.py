@@ -15,8 +15,9 @@ where each part states its arithmetic):
 Then every spike of tick ``t`` (neurons and spike sources) is processed: static synapses add their
 16-bit weight to slot ``t + d`` (saturating at 0xFFFF); plastic synapses are first updated by the
 pair rule against the post events in the window ``(t_last_pre - d, t - d]`` (sPyNNaker's deferred
-update; lookup-table exponentials, int16 traces, floor everywhere, the weight floored back to 16 bits)
-and deliver the updated weight.
+update, run by the shared integer core ``backends/pair_stdp.py`` on :func:`chip_stdp_arithmetic`'s
+formats: lookup-table exponentials, int16 traces, floor everywhere, products in 32-bit registers, the
+weight floored back to 16 bits) and deliver the updated weight.
 """
 from __future__ import annotations
 
@@ -24,14 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import (RECEPTORS, ReceptorScaling, stdp_scale, weight_units,
-                                                      weights_from_units)
+from neurodeploy.backends.spinnaker.quantize import (RECEPTORS, ReceptorScaling, chip_stdp_arithmetic, stdp_scale,
+                                                      weight_units, weights_from_units)
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
-
-HISTORY = fp.POST_EVENT_HISTORY
 
 
 class _Population:
@@ -47,10 +47,7 @@ class _Population:
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
         self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
-        self.history_time = np.zeros((self.size, HISTORY), dtype=np.int64)
-        self.history_trace = np.zeros((self.size, HISTORY), dtype=np.int64)
-        self.history_count = np.ones(self.size, dtype=np.int64)
-        self.tau_minus_lut = None
+        self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
 
     @property
@@ -69,57 +66,23 @@ class _Population:
         slot[:] = 0
         spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
         self.synapses.shape()
-        if self.tau_minus_lut is not None and spiking.size:
-            self._add_post_events(t, spiking)
+        if self.history is not None and spiking.size:
+            self.history.add(t, spiking)
         return spiking
-
-    def _add_post_events(self, t: int, neurons: np.ndarray):
-        last = self.history_count[neurons] - 1
-        last_time, last_trace = self.history_time[neurons, last], self.history_trace[neurons, last]
-        trace = fp.wrap16_signed(((last_trace * _lookup(self.tau_minus_lut, t - last_time)) >> fp.STDP_FRACTION_BITS)
-                                 + fp.STDP_ONE)
-        full = self.history_count[neurons] == HISTORY
-        shifted = neurons[full]
-        self.history_time[shifted, 1:-1] = self.history_time[shifted, 2:]
-        self.history_trace[shifted, 1:-1] = self.history_trace[shifted, 2:]
-        index = np.where(full, HISTORY - 1, self.history_count[neurons])
-        self.history_time[neurons, index] = t
-        self.history_trace[neurons, index] = trace
-        self.history_count[neurons] = np.minimum(self.history_count[neurons] + 1, HISTORY)
-
-
-def _lookup(lut: np.ndarray, delta) -> np.ndarray:
-    """maths_lut_exponential_decay: lut[delta], 0 beyond the table."""
-    delta = np.asarray(delta, dtype=np.int64)
-    inside = (delta >= 0) & (delta < lut.size)
-    return np.where(inside, lut[np.clip(delta, 0, lut.size - 1)], 0)
-
-
-@dataclass(eq=False)
-class _Rule:
-    """A pair rule in chip units."""
-
-    tau_plus_lut: np.ndarray
-    tau_minus_lut: np.ndarray
-    a_plus: int
-    a_minus: int
-    w_min: int
-    w_max: int
-    multiplicative: bool
 
 
 class _Projection:
     """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
 
     def __init__(self, label, connections, pre_size, post: _Population, receptor: int, scaling: ReceptorScaling,
-                 rule: _Rule | None, exists: np.ndarray | None = None):
+                 rule: PairSTDPRule | None, exists: np.ndarray | None = None):
         order = np.argsort(connections.pre, kind="stable")
         self.label, self.order = label, order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
         self.post_index = connections.post[order]
         self.delay = connections.delay_ticks[order]
         self.units = weight_units(connections.weight[order], scaling)
-        self.post, self.receptor, self.scaling, self.shift, self.rule = post, receptor, scaling, scaling.shift, rule
+        self.post, self.receptor, self.scaling, self.rule = post, receptor, scaling, rule
         self.exists = None if exists is None else exists[order]  # structural: which candidate pairs are synapses
         if rule is not None:
             self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
@@ -130,51 +93,23 @@ class _Projection:
         total = int(counts.sum())
         if total == 0:
             return
-        rows = np.repeat(spiking, counts)
         synapses = np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(total)
         if self.rule is not None:
-            self._update(t, spiking, rows, synapses)
+            self._update(t, spiking, counts, synapses)
         slots = (t + self.delay[synapses]) & (self.post.slots - 1)
         flat = self.post.ring.reshape(-1)
         index = (slots * 2 + self.receptor) * self.post.size + self.post_index[synapses]
         np.add.at(flat, index, self.units[synapses])
         flat[index] = np.minimum(flat[index], 0xFFFF)
 
-    def _update(self, t: int, spiking: np.ndarray, rows: np.ndarray, synapses: np.ndarray):
-        rule, post = self.rule, self.post
-        last_time, last_trace = self.last_pre_time[rows], self.last_pre_trace[rows]
-        delay = self.delay[synapses]
-        begin, end = np.maximum(last_time - delay, 0), np.maximum(t - delay, 0)
-        neurons = self.post_index[synapses]
-        times, traces = post.history_time[neurons], post.history_trace[neurons]
-        valid = np.arange(HISTORY)[None, :] < post.history_count[neurons][:, None]
-        weight = self.units[synapses] << self.shift
-        for k in range(1, HISTORY):
-            in_window = valid[:, k] & (times[:, k] > begin) & (times[:, k] <= end)
-            if not in_window.any():
-                continue
-            r1 = (last_trace * _lookup(rule.tau_plus_lut, times[:, k] + delay - last_time)) >> fp.STDP_FRACTION_BITS
-            if rule.multiplicative:
-                potentiated = weight + fp.mul_accum(fp.mul_accum(rule.w_max - weight, rule.a_plus), r1 << 4)
-            else:
-                potentiated = np.minimum(weight + fp.mul_accum(rule.a_plus, r1 << 4), rule.w_max)
-            weight = np.where(in_window, potentiated, weight)
-        before_end = valid & (times <= end[:, None])
-        previous = HISTORY - 1 - np.argmax(before_end[:, ::-1], axis=1)
-        chosen = np.arange(len(synapses))
-        o1 = (traces[chosen, previous] * _lookup(rule.tau_minus_lut, t - (times[chosen, previous] + delay))
-              ) >> fp.STDP_FRACTION_BITS
-        if rule.multiplicative:
-            depressed = weight - fp.mul_accum(fp.mul_accum(weight - rule.w_min, rule.a_minus), o1 << 4)
-        else:
-            depressed = np.maximum(weight - fp.mul_accum(rule.a_minus, o1 << 4), rule.w_min)
-        weight = np.where(previous >= 1, depressed, weight)
-        units = (weight >> self.shift) & 0xFFFF
+    def _update(self, t: int, spiking: np.ndarray, counts: np.ndarray, synapses: np.ndarray):
+        units, traces = self.rule.update(
+            t, self.post.history, self.last_pre_time[spiking], self.last_pre_trace[spiking],
+            np.repeat(np.arange(spiking.size), counts), self.delay[synapses], self.post_index[synapses],
+            self.units[synapses])
         self.units[synapses] = units if self.exists is None else np.where(self.exists[synapses], units, 0)
-        new_trace = fp.wrap16_signed(((self.last_pre_trace[spiking] * _lookup(
-            rule.tau_plus_lut, t - self.last_pre_time[spiking])) >> fp.STDP_FRACTION_BITS) + fp.STDP_ONE)
         self.last_pre_time[spiking] = t
-        self.last_pre_trace[spiking] = new_trace
+        self.last_pre_trace[spiking] = traces
 
     def weights(self) -> np.ndarray:
         """Current weights (nA or uS) in the projection's connection order."""
@@ -197,13 +132,29 @@ def _candidates(network: Network, projection) -> tuple[Connections, np.ndarray]:
                         np.ones(n_pre * n_post, dtype=np.int64)), exists)
 
 
-def _rule(stdp: dict, dt: float, weight_scale: float) -> _Rule:
-    """sPyNNaker writes the weight parameters times the cell's global weight scale (A+ and A- too when
-    additive; multiplicative amplitudes are rates)."""
-    scaled = {name: fp.s1615(stdp[name] * stdp_scale(stdp, name, weight_scale))
+def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
+    """sPyNNaker's rule on its integers: lookup-table decays, and the weight parameters written times the
+    cell's global weight scale (A+ and A- too when additive; multiplicative amplitudes are rates)."""
+    scaled = {name: fp.s1615(stdp[name] * stdp_scale(stdp, name, scaling.weight_scale))
               for name in ("A_plus", "A_minus", "w_min", "w_max")}
-    return _Rule(fp.stdp_lut(stdp["tau_plus"], dt), fp.stdp_lut(stdp["tau_minus"], dt), scaled["A_plus"],
-                 scaled["A_minus"], scaled["w_min"], scaled["w_max"], stdp["weight_dependence"] == "multiplicative")
+    return PairSTDPRule(chip_stdp_arithmetic(scaling), fp.stdp_lut(stdp["tau_plus"], dt),
+                        fp.stdp_lut(stdp["tau_minus"], dt), scaled["A_plus"], scaled["A_minus"], scaled["w_min"],
+                        scaled["w_max"], stdp["weight_dependence"] == "multiplicative",
+                        product_bits=fp.PRODUCT_BITS)
+
+
+@dataclass(frozen=True, eq=False)
+class EmulatedRun:
+    """What the emulation computed, in its own terms (ticks, neuron indices, mV, described weight units)."""
+
+    spikes: dict[str, list[tuple[int, np.ndarray]]]
+    """Per population and spike source, the ticks with spikes and the neurons that spiked then."""
+    traces: dict[str, np.ndarray]
+    """V (mV) of each population recorded, ticks x neurons."""
+    weights: dict[str, dict[str, np.ndarray]]
+    """Final weights of the plastic projections (``pre``, ``post``, ``weight``)."""
+    structural: dict | None
+    """The structural engine's document (formations, eliminations, turnover), None without one."""
 
 
 class Emulator:
@@ -230,9 +181,9 @@ class Emulator:
             post = self.populations[projection.post]
             receptor = RECEPTORS.index(projection.receptor)
             receptor_scaling = scaling[projection.post][receptor]
-            rule = _rule(graph_projection.stdp, dt, receptor_scaling.weight_scale) if graph_projection.stdp else None
-            if rule is not None:
-                post.tau_minus_lut = rule.tau_minus_lut
+            rule = _rule(graph_projection.stdp, dt, receptor_scaling) if graph_projection.stdp else None
+            if rule is not None:  # sPyNNaker keeps one memory of post spikes per neuron
+                post.history = rule.history(post.size)
             connections, exists = network.connections(label), None
             if projection.structural is not None:
                 connections, exists = _candidates(network, projection)
@@ -248,8 +199,8 @@ class Emulator:
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
 
-    def run(self, ticks: int, record_v=(), progress=None):
-        """Spike ticks per population and spike source, V traces (mV) of ``record_v``, final plastic weights."""
+    def run(self, ticks: int, record_v=(), progress=None) -> EmulatedRun:
+        """Run ``ticks`` ticks, recording V of the populations ``record_v`` names."""
         spikes = {label: [] for label in self.projections}
         traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
         source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
@@ -279,7 +230,7 @@ class Emulator:
             else:
                 connections = self.network.connections(label)
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
-        return spikes, traces, weights, self.engine.document() if self.engine is not None else None
+        return EmulatedRun(spikes, traces, weights, self.engine.document() if self.engine is not None else None)
 
     def _slot_weights(self, label: str) -> np.ndarray | None:
         """The stored weights (nA or uS) of a plastic structural projection's slots, for elimination by

@@ -8,8 +8,8 @@ import numpy as np
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import projection_report, stdp_scale
+from neurodeploy.compilation import Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
-from neurodeploy.toolchains import Finding
 
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
 # table); a static synapse is one word, a pair-rule plastic one two half-words after a 2-word header.

@@ -17,18 +17,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from neurodeploy.backends import Progress
 from neurodeploy.backends.spinnaker import SpinnakerBackend, pynn_script
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
+from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
 from neurodeploy.description import Network, resources
 from neurodeploy.errors import BackendError
 from neurodeploy.processes import end_with_parent
-from neurodeploy.runs.compare import Thresholds
-from neurodeploy.runs.records import SpikeRecord
-from neurodeploy.runs.rundir import RunResult
-from neurodeploy.toolchains import Compilation, Finding, Toolchain
+from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 SCRIPT = "pynn_script.py"
 MAPPING_TIMEOUT_S = 1800

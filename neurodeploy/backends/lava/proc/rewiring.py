@@ -51,12 +51,12 @@ class Rewiring:
         events = []
         for sides, turnover, n_pre in self.turnovers:
             spikes = self.previous_post if sides[0] == "post" else self.previous_pre
-            dying, growing, partners = turnover.step(tick, spikes, reached[sides[0]], n_pre)
-            for neuron in dying.tolist():
+            change = turnover.step(tick, spikes, reached[sides[0]], n_pre)
+            for neuron in change.dying.tolist():
                 for side in sides:
                     events += self.rewiring.remove_neuron(tick, neuron, side)
             if turnover.rule.input_projection == self.label:
-                for neuron, inputs in zip(growing.tolist(), partners):
+                for neuron, inputs in zip(change.growing.tolist(), change.partners):
                     events += self.rewiring.attach(tick, neuron, inputs)
         events += self.rewiring.step(tick, self.previous_pre, self.previous_post, weights)
         for event in events:

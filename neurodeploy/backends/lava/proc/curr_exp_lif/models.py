@@ -86,7 +86,7 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
     def _turnover(self, tick: int, reached: np.ndarray) -> np.ndarray:
         """The decisions due at the start of ``tick`` (this step integrates tick ``tick``); the neurons
         that come alive."""
-        _, growing, _ = self.turnover.step(tick, self.last_spikes, reached, self.n_pre)
+        growing = self.turnover.step(tick, self.last_spikes, reached, self.n_pre).growing
         self.v[growing] = self.u_exc[growing] = self.u_inh[growing] = self.refractory[growing] = 0
         if len(self.turnover.epochs) > int(self.n_epochs[0]):
             epoch, row = self.turnover.epochs[-1], int(self.n_epochs[0])

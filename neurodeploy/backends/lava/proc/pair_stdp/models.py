@@ -9,20 +9,9 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from neurodeploy.backends.lava.proc.pair_stdp.process import HISTORY, PairSTDPSynapses
+from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
-from neurodeploy.backends.lava.quantize import STDP_DECAY_BITS, STDP_RATE_BITS, STDP_TRACE_BITS, STDP_TRACE_WIDTH
-
-TRACE_ONE = 1 << STDP_TRACE_BITS
-TRACE_MAX = (1 << (STDP_TRACE_WIDTH - 1)) - 1
-DECAY_SHIFT = STDP_DECAY_BITS
-RATE_SHIFT = STDP_RATE_BITS + STDP_TRACE_BITS
-
-
-def lookup(table: np.ndarray, lag) -> np.ndarray:
-    lag = np.asarray(lag, dtype=np.int64)
-    inside = (lag >= 0) & (lag < table.size)
-    return np.where(inside, table[np.clip(lag, 0, table.size - 1)], 0)
+from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 
 
 @implements(proc=PairSTDPSynapses, protocol=LoihiProtocol)
@@ -52,6 +41,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         super().__init__(proc_params)
         self.rows = None
         self.rewiring = Rewiring(proc_params) if proc_params.get("network") is not None else None
+        p = proc_params
+        self.rule = PairSTDPRule(p["arithmetic"], p["decay_plus"], p["decay_minus"], p["a_plus"], p["a_minus"],
+                                 p["w_min"], p["w_max"], p["multiplicative"])
 
     def _index(self):
         """Synapses grouped by pre neuron, so a spike reaches its row in one gather."""
@@ -71,7 +63,7 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             self._rewire(t)
             self.rewiring.previous_pre, self.rewiring.previous_post = pre_spikes, post_spikes
         if post_spikes.size:
-            self._add_post_events(t, post_spikes)
+            self._history().add(t, post_spikes)
         self.a_buff[:, 0] = 0
         self.a_buff[:] = np.roll(self.a_buff, -1, axis=1)
         if pre_spikes.size:
@@ -94,60 +86,19 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             self.weights[index] = self.proc_params["initial_mantissa"] if formed else 0
             self.exists[index] = formed
 
-    def _add_post_events(self, t, neurons):
-        table = self.proc_params["decay_minus"]
-        count = self.post_count[neurons]
-        last = np.maximum(count - 1, 0)
-        previous = np.where(count > 0, self.post_traces[neurons, last], 0)
-        lag = t - self.post_times[neurons, last]
-        trace = np.minimum(((previous.astype(np.int64) * lookup(table, lag)) >> DECAY_SHIFT) + TRACE_ONE, TRACE_MAX)
-        full = count == HISTORY
-        shifted = neurons[full]
-        self.post_times[shifted, :-1] = self.post_times[shifted, 1:]
-        self.post_traces[shifted, :-1] = self.post_traces[shifted, 1:]
-        slot = np.where(full, HISTORY - 1, count)
-        self.post_times[neurons, slot] = t
-        self.post_traces[neurons, slot] = trace
-        self.post_count[neurons] = np.minimum(count + 1, HISTORY)
+    def _history(self) -> PostHistory:
+        """The post spikes this projection remembers, held in the process's Vars."""
+        return PostHistory(self.rule, self.post_times, self.post_traces, self.post_count)
 
     def _update(self, t, spiking):
-        p = self.proc_params
         counts = self.indptr[spiking + 1] - self.indptr[spiking]
         total = int(counts.sum())
-        rows = np.repeat(spiking, counts)
         synapses = self.order[np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(total)]
-        last_time = self.last_pre_time[rows].astype(np.int64)
-        last_trace = self.last_pre_trace[rows].astype(np.int64)
-        has_last = last_time >= 0
-        delay = self.delays[synapses].astype(np.int64)
-        neurons = self.post[synapses]
-        seen = self.post_times[neurons].astype(np.int64) + delay[:, None]  # post events as this synapse sees them
-        traces = self.post_traces[neurons].astype(np.int64)
-        valid = np.arange(HISTORY)[None, :] < self.post_count[neurons][:, None]
-        weight = self.weights[synapses].astype(np.int64)
-        for k in range(HISTORY):
-            in_window = valid[:, k] & has_last & (seen[:, k] > last_time) & (seen[:, k] <= t)
-            if not in_window.any():
-                continue
-            trace = (last_trace * lookup(p["decay_plus"], seen[:, k] - last_time)) >> DECAY_SHIFT
-            if p["multiplicative"]:
-                potentiated = weight + ((p["a_plus"] * trace * (p["w_max"] - weight)) >> RATE_SHIFT)
-            else:
-                potentiated = np.minimum(weight + ((p["a_plus"] * trace) >> STDP_TRACE_BITS), p["w_max"])
-            weight = np.where(in_window, potentiated, weight)
-        before = valid & (seen <= t)
-        any_before = before.any(axis=1)
-        latest = HISTORY - 1 - np.argmax(before[:, ::-1], axis=1)
-        chosen = np.arange(len(synapses))
-        trace = (traces[chosen, latest] * lookup(p["decay_minus"], t - seen[chosen, latest])) >> DECAY_SHIFT
-        if p["multiplicative"]:
-            depressed = weight - ((p["a_minus"] * trace * (weight - p["w_min"])) >> RATE_SHIFT)
-        else:
-            depressed = np.maximum(weight - ((p["a_minus"] * trace) >> STDP_TRACE_BITS), p["w_min"])
-        self.weights[synapses] = np.where(any_before, depressed, weight) * self.exists[synapses]
-        decayed = (self.last_pre_trace[spiking].astype(np.int64)
-                   * lookup(p["decay_plus"], t - self.last_pre_time[spiking])) >> DECAY_SHIFT
-        self.last_pre_trace[spiking] = np.minimum(np.where(self.last_pre_time[spiking] >= 0, decayed, 0) + TRACE_ONE,
-                                                  TRACE_MAX)
+        weights, traces = self.rule.update(
+            t, self._history(), self.last_pre_time[spiking], self.last_pre_trace[spiking],
+            np.repeat(np.arange(spiking.size), counts), self.delays[synapses], self.post[synapses],
+            self.weights[synapses])
+        self.weights[synapses] = weights * self.exists[synapses]
+        self.last_pre_trace[spiking] = traces
         self.last_pre_time[spiking] = t
         return synapses

@@ -6,13 +6,13 @@ seen since the last pre spike (a post spike in tick t_post seen at T = t_post + 
 depression against the latest post event at or before t (zero lag included; additive: clamped to
 w_min); then it delivers the updated weight, which arrives d ticks later.
 
-Integer arithmetic (``FixedPointSTDP`` with quantize.pair_stdp_arithmetic's settings states it step by
-step): weights are mantissas (shared weight_exp) held in int32, traces have 8 fractional bits (1.0 =
-256), jump by 256 at each own spike and saturate at 2^15 - 1, exponential decays are 12-bit tables
-``round(4096 exp(-k dt/tau))``; a trace decays as ``trace * decay >> 12``, and a decayed trace r
-changes the weight by ``A r >> 8`` (A in weight units, additive) or ``A r (w_max - w) >> 16`` /
-``A r (w - w_min) >> 16`` (A in 1/256, multiplicative, unclamped). Each post neuron keeps its last 16
-post events.
+Integer arithmetic: ``arithmetic`` (quantize.pair_stdp_arithmetic's ``FixedPointSTDP``) states it step by
+step, and the shared core ``backends/pair_stdp.py`` runs it: weights are mantissas (shared weight_exp)
+held in int32, traces have 8 fractional bits (1.0 = 256), jump by 256 at each own spike and saturate at
+2^15 - 1, exponential decays are 12-bit tables ``round(4096 exp(-k dt/tau))``; a trace decays as
+``trace * decay >> 12``, and a decayed trace r changes the weight by ``A r >> 8`` (A in weight units,
+additive) or ``A r (w_max - w) >> 16`` / ``A r (w - w_min) >> 16`` (A in 1/256, multiplicative,
+unclamped). Each post neuron keeps its last 16 post events.
 
 With ``structural`` (a description and a projection label), the synapses are every candidate pair
 and ``exists`` says which are synapses: at the start of each tick the projection's decision
@@ -28,19 +28,17 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from neurodeploy.backends.lava.quantize import STDP_HISTORY
-
-HISTORY = STDP_HISTORY
+from neurodeploy.description import FixedPointSTDP
 
 
 class PairSTDPSynapses(AbstractProcess):
     def __init__(self, *, n_pre, n_post, pre, post, delays, weights, weight_exp, a_plus, a_minus, w_min, w_max,
-                 decay_plus, decay_minus, multiplicative=False, structural=None, name=None):
+                 decay_plus, decay_minus, arithmetic: FixedPointSTDP, multiplicative=False, structural=None, name=None):
         max_delay = int(np.max(delays))
         structural = structural or {}
         super().__init__(n_pre=n_pre, n_post=n_post, weight_exp=weight_exp, a_plus=a_plus, a_minus=a_minus,
                          w_min=w_min, w_max=w_max, decay_plus=np.asarray(decay_plus), multiplicative=multiplicative,
-                         decay_minus=np.asarray(decay_minus), name=name,
+                         decay_minus=np.asarray(decay_minus), arithmetic=arithmetic, name=name,
                          **{key: value for key, value in structural.items() if key != "exists"})
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
@@ -53,10 +51,10 @@ class PairSTDPSynapses(AbstractProcess):
         self.delays = Var(shape=(n,), init=np.asarray(delays))
         self.weights = Var(shape=(n,), init=np.asarray(weights))
         self.a_buff = Var(shape=(n_post, max_delay), init=0)
-        self.last_pre_time = Var(shape=(n_pre,), init=-1)
+        self.last_pre_time = Var(shape=(n_pre,), init=0)
         self.last_pre_trace = Var(shape=(n_pre,), init=0)
-        self.post_times = Var(shape=(n_post, HISTORY), init=0)
-        self.post_traces = Var(shape=(n_post, HISTORY), init=0)
+        self.post_times = Var(shape=(n_post, arithmetic.history), init=0)
+        self.post_traces = Var(shape=(n_post, arithmetic.history), init=0)
         self.post_count = Var(shape=(n_post,), init=0)
         self.exists = Var(shape=(n,), init=structural.get("exists", np.ones(n, dtype=bool)))
         self.events = Var(shape=(structural.get("max_events", 1), 4), init=0)

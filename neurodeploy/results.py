@@ -1,17 +1,24 @@
-"""Spike records: the ``spikes.json`` form other tools read, and its conversion to neo.
+"""What a run produces, whichever backend or board ran it: its spike record and its result. Backends,
+toolchains and run folders all speak these types, so they live here, below all of them.
+
+A spike record is the ``spikes.json`` form other tools read (and converts to neo):
 
 ``{"dt_ms": 1.0, "duration_ms": 90.0, "backend": "brian2",
    "populations": {"LABEL": {"size": N, "spike_times_ms": [[t, ...], ...one list per neuron]}}}``
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from neurodeploy.description import values
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.errors import ValidationError
+
+Progress = Callable[[float], None]
+"""Called with the fraction of simulated time done (0..1) during long runs."""
 
 
 @dataclass(eq=False)
@@ -114,3 +121,16 @@ def _checked_train(times, semantics: Semantics, duration: float, where: str, fie
 def tick_times(ticks, dt_ms: float) -> np.ndarray:
     """Time in ms of tick indices: ``n * dt``, rounded to 1e-9 ms so 3 * 0.1 is written 0.3."""
     return np.round(np.asarray(ticks, dtype=np.float64) * dt_ms, 9)
+
+
+@dataclass(eq=False)
+class RunResult:
+    """What a backend returns: spikes, recorded state traces, final plastic weights, versions."""
+
+    spikes: SpikeRecord
+    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    structural: dict | None = None
+    """Formation and elimination events and connectivity snapshots (structural.json)."""

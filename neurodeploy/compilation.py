@@ -1,0 +1,92 @@
+"""What compiling for a target means, shared by the toolchains that implement it and the pipeline that
+drives them: the Toolchain interface, the Compilation it returns, its design-rule Findings, and the
+Thresholds of agreement a deploy demands. Interfaces and values only: found and loaded by
+``neurodeploy.toolchains``, implemented in ``neurodeploy/backends/*/toolchain.py``."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from neurodeploy.description import Network, values
+from neurodeploy.description.resources import MemoryEstimate
+from neurodeploy.errors import ValidationError
+from neurodeploy.results import Progress, RunResult
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One design-rule finding: ``error`` (cannot run) or ``warning`` (runs, with the stated loss)."""
+
+    level: str
+    subject: str
+    message: str
+
+    def __str__(self):
+        return f"{self.level}: {self.subject}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return vars(self)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Pass criteria; the defaults are the SpiNNaker feed-forward bounds of target-semantics.md."""
+
+    min_same_tick: float = 0.98
+    min_within_one: float = 0.995
+    max_rate_error: float = 0.015
+
+    def __post_init__(self):
+        for name in ("min_same_tick", "min_within_one", "max_rate_error"):
+            number = values.number(getattr(self, name), None, "thresholds", name)
+            values.check_range(number, "thresholds", name, "", at_least=0)
+            if name != "max_rate_error" and number > 1:
+                raise ValidationError("thresholds", name, f"is a fraction in [0, 1], got {number:g}")
+
+
+class Compilation(abc.ABC):
+    """A network compiled for one target: design-rule findings and reports."""
+
+    @property
+    @abc.abstractmethod
+    def errors(self) -> list:
+        """Findings that stop the network from running on the target."""
+
+    @abc.abstractmethod
+    def report(self) -> dict:
+        """Everything the compile found, for compile.json."""
+
+    @abc.abstractmethod
+    def text(self) -> str:
+        """The same for people."""
+
+    @abc.abstractmethod
+    def reference_network(self) -> Network:
+        """The network with the numbers the target really uses (quantization-aware reference)."""
+
+
+class Toolchain(abc.ABC):
+    kind: ClassVar[str]
+    backend: ClassVar[str]
+    """The backend that executes this kind of target without hardware."""
+    thresholds: ClassVar[Thresholds]
+    """Default agreement a deploy demands against the quantization-aware reference."""
+
+    @abc.abstractmethod
+    def compile(self, network: Network, target: dict, out: Path, duration_ms: float, map_resources: bool = True
+                ) -> Compilation:
+        """Lower, check, quantize, write the target's artefacts into ``out``, and (unless the design rules
+        fail or ``map_resources`` is False) map it with the target's own tools."""
+
+    def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
+        """The peak memory ``compile`` would need (mapping with the target's tools runs in a child
+        process capped by the same limit), from the description alone. A toolchain that does not
+        estimate is bounded only by the process's memory cap."""
+        return MemoryEstimate(f"{self.kind} compile step")
+
+    @abc.abstractmethod
+    def execute(self, compilation: Compilation, out: Path, duration_ms: float, board: Path | None = None,
+                progress: Progress | None = None) -> RunResult:
+        """Run on the board ``board`` configures, or on the software emulation."""

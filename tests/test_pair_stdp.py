@@ -1,0 +1,205 @@
+"""The shared integer pair-STDP core (backends/pair_stdp.py) on each chip's formats, against integers
+derived by hand here."""
+import numpy as np
+import pytest
+from conftest import random_plastic_network, run_reference
+
+from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.backends.lava.quantize import decay_table, pair_stdp_arithmetic, stdp_units
+from neurodeploy.backends.pair_stdp import PairSTDPRule
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.graph import lower as spinnaker_lower
+from neurodeploy.backends.spinnaker.quantize import (ReceptorScaling, chip_stdp_arithmetic, ring_buffer_scaling,
+                                                      stdp_scale)
+from neurodeploy.backends.spinnaker.quantize import quantization_aware as spinnaker_quantization_aware
+
+# sPyNNaker: weights in s16.15 (k = 1), stored in 16-bit steps of 2^4 (shift 4), traces of 2^-11,
+# lut[k] = floor(2048 exp(-k/20)): lut[1, 2, 4, 5, 7, 9, 11, 28, 30, 35] = 1948, 1853, 1676, 1594,
+# 1443, 1305, 1181, 505, 456, 355.
+SPINNAKER = chip_stdp_arithmetic(ReceptorScaling(1.0, 4))
+LUT = fp.stdp_lut(20.0, 1.0)
+# Lava: weights in mantissas, traces of 2^-8 saturating, E[k] = round(4096 exp(-k/20)):
+# E[1, 2, 4, 5, 7, 11, 28, 35] = 3896, 3706, 3354, 3190, 2886, 2363, 1010, 712.
+LAVA = pair_stdp_arithmetic(1.0)
+E = decay_table(20.0, 1.0)
+
+
+def spinnaker_rule(multiplicative=False, tau_minus=20.0):
+    # A+ 0.5, A- 0.25, w_max 1.0 (nA, or rates when multiplicative) in s16.15: 16384, 8192, 32768
+    return PairSTDPRule(SPINNAKER, LUT, fp.stdp_lut(tau_minus, 1.0), 16384, 8192, 0, 32768, multiplicative,
+                        product_bits=fp.PRODUCT_BITS)
+
+
+def lava_rule(multiplicative=False, tau_minus=20.0):
+    # additive: A+ 20, A- 10 mantissas; multiplicative: A+ 128, A- 64 (of 2^-8); w in [0, 100]
+    amplitudes = (128, 64) if multiplicative else (20, 10)
+    return PairSTDPRule(LAVA, E, decay_table(tau_minus, 1.0), *amplitudes, 0, 100, multiplicative)
+
+
+def run(rule, pre_ticks, post_ticks, stored, delay=1, ticks=50):
+    """One synapse: the post spikes of each tick remembered first, then the pre spike's update."""
+    history = rule.history(1)
+    last_time, last_trace = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    weights, traces = [], []
+    for t in range(ticks):
+        if t in post_ticks:
+            history.add(t, np.array([0]))
+        if t in pre_ticks:
+            new, trace = rule.update(t, history, last_time, last_trace, np.array([0]), np.array([delay]),
+                                     np.array([0]), np.array([stored]))
+            stored, last_time[:], last_trace[:] = int(new[0]), t, trace
+            weights.append(stored)
+            traces.append(int(trace[0]))
+    return weights, traces, history
+
+
+def test_tables_hold_the_values_the_derivations_use():
+    assert [LUT[k] for k in (1, 2, 4, 5, 7, 9, 11, 28, 30, 35)] == [1948, 1853, 1676, 1594, 1443, 1305, 1181, 505,
+                                                                     456, 355]
+    assert [E[k] for k in (1, 2, 4, 5, 7, 11, 28, 35)] == [3896, 3706, 3354, 3190, 2886, 2363, 1010, 712]
+    assert SPINNAKER.weight_step / SPINNAKER.weight_lsb == 16
+
+
+def test_additive_rule_on_spinnakers_integers():
+    # Pre at 0, 5, 40; post at 0 and 11; delay 1; w = 1024 steps = 16384.
+    # Post traces: 2048 at 0, floor(2048 lut[11] / 2048) + 2048 = 3229 at 11.
+    # t=0: window (max(0-1, 0), max(0-1, 0)] = (0, 0]: nothing; the post spike at 0 (<= 0) depresses
+    #   by floor(8192 floor(2048 lut[-1] / 2048) / 2048) = 0. Stored 1024; pre trace 0 + 2048.
+    # t=5: window (0, 4]: the post spike at 0 is never potentiating (unsigned times); depression from
+    #   it: o1 = floor(2048 lut[4] / 2048) = 1676, w = 16384 - 4 * 1676 = 9680 -> 605 steps;
+    #   pre trace floor(2048 lut[5] / 2048) + 2048 = 3642.
+    # t=40 (w = 605 * 16 = 9680): window (4, 39] holds 11: r1 = floor(3642 lut[7] / 2048) = 2566,
+    #   w = min(9680 + floor(16384 * 2566 / 2048), 32768) = 30208; depression from 11:
+    #   o1 = floor(3229 lut[28] / 2048) = 796, w = 30208 - 4 * 796 = 27024 -> 1689 steps;
+    #   pre trace floor(3642 lut[35] / 2048) + 2048 = 631 + 2048 = 2679.
+    weights, traces, history = run(spinnaker_rule(), {0, 5, 40}, {0, 11}, 1024)
+    assert weights == [1024, 605, 1689]
+    assert traces == [2048, 3642, 2679]
+    assert history.traces[0, :2].tolist() == [2048, 3229] and history.count[0] == 2
+
+
+def test_additive_rule_on_lavas_integers():
+    # The same spikes; w = 50 mantissas. Post traces: 256 at 0, floor(256 E[11] / 4096) + 256 = 403 at 11.
+    # t=0: window (0-1, 0-1]: nothing, no post spike at or before -1. Pre trace 256.
+    # t=5: window (-1, 4] holds 0 (a post spike in tick 0 potentiates): r1 = floor(256 E[1] / 4096) = 243,
+    #   w = min(50 + floor(20 * 243 / 256), 100) = 68; depression from 0: o1 = floor(256 E[4] / 4096)
+    #   = 209, w = 68 - floor(10 * 209 / 256) = 60; pre trace floor(256 E[5] / 4096) + 256 = 455.
+    # t=40: window (4, 39] holds 11: r1 = floor(455 E[7] / 4096) = 320, w = 60 + floor(20 * 320 / 256) = 85;
+    #   depression from 11: o1 = floor(403 E[28] / 4096) = 99, w = 85 - floor(10 * 99 / 256) = 82;
+    #   pre trace floor(455 E[35] / 4096) + 256 = 79 + 256 = 335.
+    weights, traces, history = run(lava_rule(), {0, 5, 40}, {0, 11}, 50)
+    assert weights == [50, 60, 82]
+    assert traces == [256, 455, 335]
+    assert history.traces[0, :2].tolist() == [256, 403] and history.count[0] == 2
+
+
+def test_multiplicative_rule_floors_each_product_on_spinnaker_and_once_on_lava():
+    # Pre at 0 and 3, post at 1, delay 1. The post spike (seen at 2) potentiates against the pre at 0
+    # (lag 2), then depresses at lag 1.
+    # sPyNNaker, w = 1024 steps = 16384: r1 = floor(2048 lut[2] / 2048) = 1853,
+    #   w += floor(floor((32768 - 16384) 16384 / 2^15) 1853 / 2^11) = floor(8192 * 1853 / 2048) = 7412 -> 23796;
+    #   o1 = floor(2048 lut[1] / 2048) = 1948, w -= floor(floor(23796 * 8192 / 2^15) 1948 / 2^11)
+    #   = floor(5949 * 1948 / 2048) = 5658 -> 18138 -> 1133 steps.
+    weights, _, _ = run(spinnaker_rule(multiplicative=True), {0, 3}, {1}, 1024)
+    assert weights == [1024, 1133]
+    # Lava, w = 50: r1 = floor(256 E[2] / 4096) = 231, w += floor(128 * 231 * 50 / 2^16) = 22 -> 72;
+    #   o1 = floor(256 E[1] / 4096) = 243, w -= floor(64 * 243 * 72 / 2^16) = 17 -> 55.
+    weights, _, _ = run(lava_rule(multiplicative=True), {0, 3}, {1}, 50)
+    assert weights == [50, 55]
+
+
+def test_a_pre_spike_within_the_delay_of_tick_zero_depresses_by_zero_on_spinnaker_only():
+    # Post at 0, pre at 1 on a delay of 3, w below w_min: sPyNNaker's window ends at max(1 - 3, 0) = 0,
+    # so the post spike at 0 depresses, by 0 (its lag -2 is outside the table), and the clamp lifts w
+    # to w_min; on Lava's signed times the window ends at -2 and nothing happens.
+    spinnaker = spinnaker_rule()
+    spinnaker.w_min = 16 * 100
+    assert run(spinnaker, {1}, {0}, 50, delay=3)[0] == [100]
+    lava = lava_rule()
+    lava.w_min = 10
+    assert run(lava, {1}, {0}, 5, delay=3)[0] == [5]
+
+
+def test_post_traces_wrap_on_spinnaker_and_saturate_on_lava_and_the_histories_keep_their_lengths():
+    # A post spike in each of 300 ticks, tau_minus 200 ms: o = ovf(floor(o k / 2^c) + 2^b), with
+    # k = lut[1] = floor(2048 exp(-1/200)) = 2037 (c = 11, int16 wrap) on sPyNNaker and
+    # k = E[1] = round(4096 exp(-1/200)) = 4076 (c = 12, saturating at 2^15 - 1) on Lava.
+    assert fp.stdp_lut(200.0, 1.0)[1] == 2037 and decay_table(200.0, 1.0)[1] == 4076
+    o_spinnaker, o_lava, o, q = [], [], 0, 0
+    for _ in range(300):
+        o = ((o * 2037 // 2048 + 2048 + 2 ** 15) % 2 ** 16) - 2 ** 15
+        q = min(q * 4076 // 4096 + 256, 2 ** 15 - 1)
+        o_spinnaker.append(o)
+        o_lava.append(q)
+    assert min(o_spinnaker) < 0 and o_lava[-1] == 2 ** 15 - 1  # wrapped; saturated
+    post = set(range(300))
+    _, _, history = run(spinnaker_rule(tau_minus=200.0), set(), post, 0, ticks=300)
+    assert history.count[0] == 15 and history.times[0].tolist() == list(range(285, 300))  # the latest 15
+    assert history.traces[0].tolist() == o_spinnaker[285:]
+    _, _, history = run(lava_rule(tau_minus=200.0), set(), post, 0, ticks=300)
+    assert history.count[0] == 16 and history.times[0].tolist() == list(range(284, 300))  # the latest 16
+    assert history.traces[0].tolist() == o_lava[284:]
+
+
+def core_weights(network, rule: PairSTDPRule, post_ticks, duration_ticks: int) -> np.ndarray:
+    """Final weights (nA) of the plastic projection S->P of ``network`` with the core alone, fed the
+    sources' spikes and the given post spikes."""
+    arithmetic = rule.arithmetic
+    connections = network.connections("S->P")
+    stored = np.rint(connections.weight / arithmetic.weight_step).astype(np.int64)
+    history = rule.history(network.size_of("P"))
+    source = network.spike_sources["S"]
+    pre_ticks = [network.semantics.ticks(train, "S", "spike_times") for train in source.spike_times]
+    last_time = np.zeros(len(pre_ticks), dtype=np.int64)
+    last_trace = np.zeros(len(pre_ticks), dtype=np.int64)
+    for t in range(duration_ticks):
+        posts = np.array([i for i, ticks in enumerate(post_ticks) if t in ticks], dtype=np.int64)
+        if posts.size:
+            history.add(t, posts)
+        spiking = np.array([i for i, ticks in enumerate(pre_ticks) if t in ticks], dtype=np.int64)
+        if spiking.size:
+            synapses = np.flatnonzero(np.isin(connections.pre, spiking))
+            stored[synapses], last_trace[spiking] = rule.update(
+                t, history, last_time[spiking], last_trace[spiking],
+                np.searchsorted(spiking, connections.pre[synapses]), connections.delay_ticks[synapses],
+                connections.post[synapses], stored[synapses])
+            last_time[spiking] = t
+    return stored * arithmetic.weight_step
+
+
+@pytest.mark.parametrize("chip, seed, dependence, delay", [
+    ("spinnaker", 0, "additive", 1), ("spinnaker", 5, "multiplicative", 4),
+    ("lava", 4, "additive", 3), ("lava", 1, "multiplicative", 1)])
+def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay):
+    # The same random spike trains (post memories overflowing, pre spikes a tick apart) through the
+    # Brian2 reference on the chip's FixedPointSTDP and through the core built as the chip builds it
+    # (its own tables and integer parameters): every final weight the same.
+    network = random_plastic_network(seed, dependence, delay)
+    if chip == "spinnaker":
+        graph = spinnaker_lower(network)
+        scaling = ring_buffer_scaling(graph)
+        quantized = spinnaker_quantization_aware(network, graph, scaling)
+        stdp = network.projections["S->P"].plasticity
+        receptor = scaling["P"][0]
+        arithmetic = chip_stdp_arithmetic(receptor)
+        integers = {name: fp.s1615(getattr(stdp, name) * stdp_scale(stdp.to_dict(), name, receptor.weight_scale))
+                    for name in ("A_plus", "A_minus", "w_min", "w_max")}
+        tables = fp.stdp_lut(stdp.tau_plus, 1.0), fp.stdp_lut(stdp.tau_minus, 1.0)
+        product_bits = fp.PRODUCT_BITS
+    else:
+        lowered = lava_lower(network)
+        quantized = lowered.reference_network()
+        fixed = lowered.projections["S->P"]
+        stdp = network.projections["S->P"].plasticity
+        arithmetic = pair_stdp_arithmetic(fixed.weight_unit)
+        integers = stdp_units({name: getattr(stdp, name) for name in stdp.FIELDS}, fixed)
+        tables = decay_table(stdp.tau_plus, 1.0), decay_table(stdp.tau_minus, 1.0)
+        product_bits = None
+    rule = PairSTDPRule(arithmetic, *tables, integers["A_plus"], integers["A_minus"], integers["w_min"],
+                        integers["w_max"], dependence == "multiplicative", product_bits)
+    reference = run_reference(quantized, 300.0)
+    post_ticks = [set(ticks.tolist()) for ticks in reference.spikes.ticks("P")]
+    assert sum(map(len, post_ticks)) > 100
+    weights = core_weights(quantized, rule, post_ticks, 300)
+    assert np.allclose(weights, reference.weights["S->P"]["weight"], rtol=0, atol=1e-12)
+    assert len(np.unique(weights)) > 30
