@@ -1,7 +1,7 @@
 """Feed-forward LIF population driven by Poisson spike sources: the equivalence benchmark network.
 
-``n_neurons`` IF_curr_exp cells (PyNN defaults: tau_m 20 ms, cm 1 nF, tau_syn 5 ms, v_thresh -50 mV)
-receive ``n_inputs`` independent Poisson sources at ``rate_hz`` through fixed-probability excitatory
+``n_neurons`` cells of ``cell_type`` (IF_curr_exp by default: PyNN defaults, tau_m 20 ms, cm 1 nF, tau_syn
+5 ms, v_thresh -50 mV; any registered cell type, with its defaults and ``i_offset``) receive ``n_inputs`` independent Poisson sources at ``rate_hz`` through fixed-probability excitatory
 connections (``p_connect``) with weights drawn uniformly from ``[w_low, w_high]`` nA and delays
 uniformly from 1..``max_delay_ms``. Optionally ``recurrent_p`` adds random excitatory recurrence
 (weight ``recurrent_weight``). Every random draw comes from ``seed``.
@@ -46,6 +46,8 @@ def build(n_neurons: Annotated[int, Range(at_least=1)] = 200,
           recurrent_p: Annotated[float, Range(at_least=0, at_most=1)] = 0.0,
           recurrent_weight: Annotated[float, Range(at_least=0)] = 0.2,
           dt_ms: Annotated[float, Range(above=0)] = 1.0,
+          cell_type: str = "IF_curr_exp",
+          i_offset: float = 0.0,
           seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
     where = f"model '{NAME}'"
     if not 0 <= w_low <= w_high:
@@ -59,7 +61,7 @@ def build(n_neurons: Annotated[int, Range(at_least=1)] = 200,
     rng = np.random.default_rng(seed)
     network = Network(NAME, Semantics(dt=dt_ms), seed=seed, duration=duration_ms)
     network.spike_source("inputs", poisson_spike_times(n_inputs, rate_hz, duration_ms, dt_ms, rng))
-    network.population("neurons", n_neurons)
+    network.population("neurons", n_neurons, cell_type, {"i_offset": i_offset})
     connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
     count = len(connector.connect(n_inputs, n_neurons, rng)[0])
     network.project("inputs", "neurons", connector, weight=rng.uniform(w_low, w_high, count),

@@ -123,6 +123,9 @@ class CellType:
                 given[name] = value
         return given
 
+    def check_times(self, semantics, where: str):
+        """Check the cell's times against the network's dt (a cell with none has nothing to check)."""
+
     def checked(self, where: str, size: int) -> "CellType":
         """This cell with every field a finite float or ``size`` float64s in its unit, within bounds, and
         defaults that name another field resolved."""
@@ -155,6 +158,10 @@ class LIFParameters(CellType):
     v_reset: float | np.ndarray = parameter("mV", -65.0)
     v_thresh: float | np.ndarray = parameter("mV", -50.0)
     i_offset: float | np.ndarray = parameter("nA", 0.0)
+
+    def check_times(self, semantics, where: str):
+        """The refractory period is a whole number of ticks that fits the run's counters."""
+        semantics.refractory_ticks(np.asarray(self.tau_refrac, dtype=np.float64), where)
 
 
 @dataclass(frozen=True, eq=False)

@@ -487,7 +487,7 @@ class Network:
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""
         for population in self.populations.values():
-            self.semantics.refractory_ticks(population.value("tau_refrac"), f"population '{population.label}'")
+            population.cell.check_times(self.semantics, f"population '{population.label}'")
         for source in self.spike_sources.values():
             where = f"spike source '{source.label}'"
             for first, trains in _groups_of_spikes(source.spike_times):
