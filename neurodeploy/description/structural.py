@@ -341,18 +341,23 @@ class ProjectionRewiring(SlotRewiring):
         return events
 
 
-def _initial_slots(network, label: str) -> tuple:
-    """The projection, and SlotRewiring's fields with the connector's synapses in the first slots of
-    their post neuron, in connection order."""
-    projection = network.projections[label]
-    connections = network.connections(label)
-    shape = (network.size_of(projection.post), projection.structural.s_max)
-    pre, weight = np.full(shape, -1, dtype=np.int64), np.zeros(shape)
+def slot_table(network, label: str, values, empty) -> np.ndarray:
+    """Per-connection values of a structural projection in its slots (post x s_max): the connector's
+    synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
+    projection, connections = network.projections[label], network.connections(label)
+    values = np.asarray(values)
+    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty, dtype=values.dtype)
     order = np.argsort(connections.post, kind="stable")
     posts = connections.post[order]
-    slot = np.arange(len(posts)) - np.searchsorted(posts, posts)
-    pre[posts, slot] = connections.pre[order]
-    weight[posts, slot] = connections.weight[order]
+    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = values[order]
+    return table
+
+
+def _initial_slots(network, label: str) -> tuple:
+    """The projection, and SlotRewiring's fields with the connector's synapses in their slots."""
+    projection, connections = network.projections[label], network.connections(label)
+    pre = slot_table(network, label, connections.pre.astype(np.int64), -1)
+    weight = slot_table(network, label, connections.weight.astype(np.float64), 0.0)
     return projection, (label, projection.structural, projection.pre == projection.post, pre, weight)
 
 
@@ -507,14 +512,13 @@ class StructuralEngine:
                                    {label: turnover.epochs for label, turnover in self.turnovers.items()})
 
 
-def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarray) -> dict:
-    """Final weights of a structural projection held as candidate pairs (``pre * n_post + post``): the
-    synapses that exist, by post then pre, as runs report plastic weights."""
-    n_post = network.size_of(network.projections[label].post)
-    index = np.flatnonzero(exists)
-    pre, post = np.divmod(index, n_post)
-    order = np.lexsort((pre, post))
-    return {"pre": pre[order], "post": post[order], "weight": np.asarray(weights)[index][order]}
+def slot_synapses(pre: np.ndarray, weight: np.ndarray) -> dict:
+    """The synapses a slot table (post x s_max: pre neuron or -1, weight) holds, by post then pre, as
+    runs report plastic weights."""
+    posts, slots = np.nonzero(pre >= 0)
+    pres = pre[posts, slots]
+    order = np.lexsort((pres, posts))
+    return {"pre": pres[order], "post": posts[order], "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order]}
 
 
 def structural_document(network, events: list[Event], turnover: dict | None = None) -> dict:
