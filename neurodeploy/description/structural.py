@@ -82,6 +82,8 @@ class Synaptogenesis:
     weight_threshold: float = 0.0
     initial_weight: float = 0.0
 
+    PAIR_BYTES = 0  # state per pre-post pair: none, the slots hold it all
+
     FIELDS = ("s_max", "f_rew", "partner_selection", "grid", "p_form_forward", "sigma_form_forward",
               "p_form_lateral", "sigma_form_lateral", "p_elim_dep", "p_elim_pot", "weight_threshold",
               "initial_weight")
@@ -155,6 +157,8 @@ class CoincidenceWiring:
     retention: float = 1.0
     initial_weight: float = 0.0
     elim_weight: float = 0.0
+
+    PAIR_BYTES = 8  # state per pre-post pair: its score (float64), in each process deciding (CoincidenceRewiring)
 
     FIELDS = ("s_max", "tau_coincidence", "epoch", "form_threshold", "elim_threshold", "retention",
               "initial_weight", "elim_weight")
@@ -363,8 +367,13 @@ def _initial_slots(network, label: str) -> tuple:
 
 @dataclass(eq=False)
 class CoincidenceRewiring(SlotRewiring):
-    """One coincidence-wired projection's slots, traces and pair scores (pre x post): the decision
-    procedure of the module docstring."""
+    """One coincidence-wired projection's slots, traces and pair scores: the decision procedure of the
+    module docstring.
+
+    The scores are dense, pre x post in float64 (``CoincidenceWiring.PAIR_BYTES`` a pair): every pair
+    without a synapse can still form, and a score never returns to exactly 0 once a pair's neurons
+    have fired (traces decay without reaching 0), so neither keeping the pairs that can form nor a
+    sparse store bounds them below N_pre x N_post; the synapses themselves are the O(N_post s_max) slots."""
 
     scores: np.ndarray
     pre_trace: np.ndarray
