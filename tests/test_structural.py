@@ -11,7 +11,9 @@ from click.testing import CliRunner
 import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.backends.lava.graph import LavaGraph
 from neurodeploy.backends.spinnaker.graph import lower
+from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_structural
 from neurodeploy.backends.spinnaker.toolchain import compile_network, map_on_virtual_board
@@ -243,6 +245,22 @@ def test_formed_synapse_takes_the_potentiation_since_the_last_pre_spike(backend,
         assert result.weights["sp"]["weight"][0] == pytest.approx(expected, abs=tolerance)
     held = make_backend(backend).run(late_synapse_network(0), 50.0).weights["sp"]["weight"][0]
     assert held == pytest.approx(1.0, abs=tolerance)
+
+
+@pytest.mark.parametrize("plastic", [False, True])
+def test_backends_hold_slots_not_candidate_pairs(plastic):
+    # 1,000 inputs onto 16 neurons of 8 slots: 128 synapses on the targets, not 16,000 candidate pairs
+    network = rewiring_network(n_pre=1000)
+    if plastic:
+        network.projections["sp"].plasticity = nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0)
+        network = nd.Network.from_dict(network.to_dict())
+    graph = lower(network)
+    emulated = Emulator(network, graph, ring_buffer_scaling(graph)).structural["sp"]
+    assert emulated.pre.shape == emulated.units.shape == (128,)
+    lowered = lava_lower(network)
+    process = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10).structural["sp"]
+    assert process.pre.shape == process.weights.shape == ((128,) if plastic else (16, 8))
+    assert "128 synapse slots" in str(make_backend("brian2").estimate_memory(network, 10.0))
 
 
 def test_structural_json_beside_the_spikes(tmp_path):

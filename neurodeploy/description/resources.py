@@ -151,7 +151,7 @@ class Costs:
     baseline: float  # the process with the backend imported and a tiny network run
     per_neuron: float
     per_synapse: float  # static; includes generating the connections
-    per_plastic_synapse: float  # also every candidate pair of a structural projection
+    per_plastic_synapse: float  # also every slot of a structural projection
     per_recorded_value: float  # v, per neuron and tick
     per_recorded_spike: float
     per_source_spike: float
@@ -172,9 +172,9 @@ def synapse_count(network, projection) -> float:
                                                view_size(network, projection, "post"))
 
 
-def candidate_pairs(network, projection) -> float:
-    """Pairs a structural projection's backends keep a slot for: every pre-post pair."""
-    return float(network.size_of(projection.pre)) * network.size_of(projection.post)
+def structural_slots(network, projection) -> float:
+    """Synapses a structural projection's backends hold: its rule's ``s_max`` slots per post neuron."""
+    return float(network.size_of(projection.post)) * projection.structural.s_max
 
 
 def max_delay_ticks(network, projection) -> float:
@@ -201,11 +201,14 @@ def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEsti
     for projection in network.projections.values():
         where = f"projection '{projection.label}'"
         plastic = projection.plasticity is not None or projection.structural is not None
-        synapses = candidate_pairs(network, projection) if projection.structural is not None \
+        synapses = structural_slots(network, projection) if projection.structural is not None \
             else synapse_count(network, projection)
-        kind = "candidate synapses" if projection.structural is not None else "synapses"
+        kind = "synapse slots" if projection.structural is not None else "synapses"
         result.add(where, f"{count_text(synapses)} {kind}",
                    synapses * (costs.per_plastic_synapse if plastic else costs.per_synapse))
+        if projection.structural is not None and projection.structural.PAIR_BYTES:
+            pairs = float(network.size_of(projection.pre)) * network.size_of(projection.post)
+            result.add(where, f"{count_text(pairs)} pair scores", pairs * projection.structural.PAIR_BYTES)
         result.add(where, f"delays of {count_text(max_delay_ticks(network, projection))} ticks",
                    max_delay_ticks(network, projection) * costs.per_delay_slot)
     seconds = float(duration_ms) / 1000.0

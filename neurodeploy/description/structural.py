@@ -82,6 +82,8 @@ class Synaptogenesis:
     weight_threshold: float = 0.0
     initial_weight: float = 0.0
 
+    PAIR_BYTES = 0  # state per pre-post pair: none, the slots hold it all
+
     FIELDS = ("s_max", "f_rew", "partner_selection", "grid", "p_form_forward", "sigma_form_forward",
               "p_form_lateral", "sigma_form_lateral", "p_elim_dep", "p_elim_pot", "weight_threshold",
               "initial_weight")
@@ -155,6 +157,8 @@ class CoincidenceWiring:
     retention: float = 1.0
     initial_weight: float = 0.0
     elim_weight: float = 0.0
+
+    PAIR_BYTES = 8  # state per pre-post pair: its score (float64), in each process deciding (CoincidenceRewiring)
 
     FIELDS = ("s_max", "tau_coincidence", "epoch", "form_threshold", "elim_threshold", "retention",
               "initial_weight", "elim_weight")
@@ -341,25 +345,35 @@ class ProjectionRewiring(SlotRewiring):
         return events
 
 
-def _initial_slots(network, label: str) -> tuple:
-    """The projection, and SlotRewiring's fields with the connector's synapses in the first slots of
-    their post neuron, in connection order."""
-    projection = network.projections[label]
-    connections = network.connections(label)
-    shape = (network.size_of(projection.post), projection.structural.s_max)
-    pre, weight = np.full(shape, -1, dtype=np.int64), np.zeros(shape)
+def slot_table(network, label: str, values, empty) -> np.ndarray:
+    """Per-connection values of a structural projection in its slots (post x s_max): the connector's
+    synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
+    projection, connections = network.projections[label], network.connections(label)
+    values = np.asarray(values)
+    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty, dtype=values.dtype)
     order = np.argsort(connections.post, kind="stable")
     posts = connections.post[order]
-    slot = np.arange(len(posts)) - np.searchsorted(posts, posts)
-    pre[posts, slot] = connections.pre[order]
-    weight[posts, slot] = connections.weight[order]
+    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = values[order]
+    return table
+
+
+def _initial_slots(network, label: str) -> tuple:
+    """The projection, and SlotRewiring's fields with the connector's synapses in their slots."""
+    projection, connections = network.projections[label], network.connections(label)
+    pre = slot_table(network, label, connections.pre.astype(np.int64), -1)
+    weight = slot_table(network, label, connections.weight.astype(np.float64), 0.0)
     return projection, (label, projection.structural, projection.pre == projection.post, pre, weight)
 
 
 @dataclass(eq=False)
 class CoincidenceRewiring(SlotRewiring):
-    """One coincidence-wired projection's slots, traces and pair scores (pre x post): the decision
-    procedure of the module docstring."""
+    """One coincidence-wired projection's slots, traces and pair scores: the decision procedure of the
+    module docstring.
+
+    The scores are dense, pre x post in float64 (``CoincidenceWiring.PAIR_BYTES`` a pair): every pair
+    without a synapse can still form, and a score never returns to exactly 0 once a pair's neurons
+    have fired (traces decay without reaching 0), so neither keeping the pairs that can form nor a
+    sparse store bounds them below N_pre x N_post; the synapses themselves are the O(N_post s_max) slots."""
 
     scores: np.ndarray
     pre_trace: np.ndarray
@@ -506,14 +520,13 @@ class StructuralEngine:
                                    {label: turnover.epochs for label, turnover in self.turnovers.items()})
 
 
-def existing_weights(network, label: str, exists: np.ndarray, weights: np.ndarray) -> dict:
-    """Final weights of a structural projection held as candidate pairs (``pre * n_post + post``): the
-    synapses that exist, by post then pre, as runs report plastic weights."""
-    n_post = network.size_of(network.projections[label].post)
-    index = np.flatnonzero(exists)
-    pre, post = np.divmod(index, n_post)
-    order = np.lexsort((pre, post))
-    return {"pre": pre[order], "post": post[order], "weight": np.asarray(weights)[index][order]}
+def slot_synapses(pre: np.ndarray, weight: np.ndarray) -> dict:
+    """The synapses a slot table (post x s_max: pre neuron or -1, weight) holds, by post then pre, as
+    runs report plastic weights."""
+    posts, slots = np.nonzero(pre >= 0)
+    pres = pre[posts, slots]
+    order = np.lexsort((pres, posts))
+    return {"pre": pres[order], "post": posts[order], "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order]}
 
 
 def structural_document(network, events: list[Event], turnover: dict | None = None) -> dict:

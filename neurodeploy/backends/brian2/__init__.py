@@ -13,7 +13,6 @@ from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
-from neurodeploy.description.structural import existing_weights
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
@@ -84,7 +83,7 @@ class Brian2Backend(Backend):
                 plastic[projection.label] = synapses
         rewiring = None
         if structural or network.turnovers:
-            rewiring = Rewiring(network, structural, groups, context.clock, context.at_rest)
+            rewiring = Rewiring(network, structural, groups, context)
             objects += rewiring.objects
         spike_monitors, v_monitors = {}, {}
         for label, variables in network.recordings.items():
@@ -112,7 +111,7 @@ class Brian2Backend(Backend):
         weights = {}
         for label, synapses in plastic.items():
             if network.projections[label].structural is not None:
-                weights[label] = existing_weights(network, label, np.asarray(synapses.exists[:]) > 0, synapses.w[:])
+                weights[label] = rewiring.synapses_of(label)
                 continue
             connections = network.connections(label)
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}

@@ -18,6 +18,8 @@ class BuildContext:
     """One clock of that step for every object."""
     at_rest: dict = field(default_factory=dict)
     """Per population lowered, its membrane's state at rest (``cells.Membrane.at_rest``), for revived neurons."""
+    slots: dict = field(default_factory=dict)
+    """Per structural projection lowered, its slots (``structural.Slots``)."""
 
 
 def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projection) -> Connections:

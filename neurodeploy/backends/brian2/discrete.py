@@ -18,7 +18,7 @@ from neurodeploy.backends.brian2.cells import membrane_lowering
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
 from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, memory_equations, post_memories,
                                                     remember_spikes)
-from neurodeploy.backends.brian2.structural import connect_candidates
+from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, Population, Projection
 
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
@@ -63,11 +63,11 @@ def neuron_group(make_membrane, population: Population, context: BuildContext,
 def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
     network = context.network
     receptor = RECEPTOR_VARIABLE[projection.receptor]
-    if projection.structural is not None:
-        synapses = b2.Synapses(source, target, "w : 1\nexists : 1",
-                               on_pre=f"syn_{receptor}_post += init_{receptor}_post * w * exists",
+    if projection.structural is not None:  # its slots, fired by their relay
+        synapses = b2.Synapses(slot_relay(projection, context, source, name), target, "w : 1",
+                               on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
                                clock=context.clock, name=name, namespace={})
-        connect_candidates(synapses, network, projection)
+        connect_slots(synapses, network, projection)
         synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
         return synapses
     synapses = b2.Synapses(source, target, "w : 1 (constant)",
@@ -87,8 +87,8 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     the ring: lags are unchanged and the delivered weight is the one the update produced. Post
     events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
     ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
-    On a structural projection every candidate pair is a synapse with ``exists``, and ``pending``
-    sums the potentiation since the pre neuron's last spike, which a synapse formed now receives.
+    A structural projection's synapses are its slots, fired by their relay (``structural``); its pre
+    neurons' rows keep their traces, which a synapse formed in a slot takes over.
     """
     network = context.network
     rule: STDP = projection.plasticity
@@ -97,7 +97,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     semantics = rule.semantics
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     structural = projection.structural is not None
-    deliver = f"syn_{receptor}_post += init_{receptor}_post * w" + (" * exists" if structural else "")
+    deliver = f"syn_{receptor}_post += init_{receptor}_post * w"
     if semantics.traces == "all_to_all":
         pre_trace = "r = r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) + 1"
         post_trace = "o = o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) + 1"
@@ -115,19 +115,19 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         pre_trace,
         "t_pre_last = t_in_timesteps",
         "w = w_run",
-        "pending = 0" if structural else "",
         deliver if semantics.delivered_weight == "after_update" else "",
     ]
     on_post = [
         post_trace,
         "t_post_last = t_in_timesteps",
-        f"pending += {potentiation}" if structural else "",
         f"w_run = clip(w_run + {potentiation}, w_min, w_max)",
         "w = w_run" if semantics.weight_update == "at_each_spike" else "",
     ]
     a_plus, a_minus = rule.amplitudes
+    namespace = {"a_plus": a_plus, "a_minus": a_minus, "tau_plus": rule.tau_plus, "tau_minus": rule.tau_minus,
+                 "w_min": rule.w_min, "w_max": rule.w_max, "dt_ms": network.semantics.dt}
     synapses = b2.Synapses(
-        source, target,
+        slot_relay(projection, context, source, name) if structural else source, target,
         """
         w : 1
         w_run : 1
@@ -135,17 +135,16 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         o : 1
         t_pre_last : integer
         t_post_last : integer
-        """ + ("exists : 1\npending : 1" if structural else ""),
+        """,
         on_pre="\n".join(line for line in on_pre if line),
         on_post="\n".join(line for line in on_post if line),
-        clock=context.clock, name=name,
-        namespace={"a_plus": a_plus, "a_minus": a_minus, "tau_plus": rule.tau_plus,
-                   "tau_minus": rule.tau_minus, "w_min": rule.w_min, "w_max": rule.w_max,
-                   "dt_ms": network.semantics.dt})
+        clock=context.clock, name=name, namespace=namespace)
     if structural:
-        connect_candidates(synapses, network, projection)
+        connect_slots(synapses, network, projection)
         synapses.w_run = synapses.w[:]
         delay_ticks = np.ones(len(synapses), dtype=np.int64)
+        pre_rows(projection, context, source, target, "r : 1\nt_pre_last : integer",
+                 f"{pre_trace}\nt_pre_last = t_in_timesteps", namespace, name)
     else:
         connections = connect_synapses(synapses, network, projection)
         synapses.w = connections.weight

@@ -18,7 +18,7 @@ import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
-from neurodeploy.backends.brian2.structural import connect_candidates
+from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, FixedPointSTDP, Network, Projection
 
 
@@ -130,14 +130,15 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
             f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
             f"o_latest += before_end * ({memory}_o_{k}_post - o_latest)",
         ]
+    pre_trace = ["r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic),
+                 "t0 = t_now"]
     update += [
         f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {unity})",
         f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}" if multiplicative
         else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
-        f"w_acc = {_stored(arithmetic)} * step" + (" * exists" if structural else ""),
+        f"w_acc = {_stored(arithmetic)} * step",
         "w = w_acc * weight_lsb",
-        "r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic),
-        "t0 = t_now",
+        *pre_trace,
     ]
     delay_ticks = 1 if structural else network.connections(projection.label).delay_ticks  # structural: 1 tick
     in_flight = int(np.max(delay_ticks, initial=1))
@@ -147,19 +148,20 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         delivered = "(" + " + ".join(f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}"
                                      for j in range(in_flight)) + ")"
     dt = network.semantics.dt
+    namespace = {"whole": WHOLE, "a_plus": a_plus, "a_minus": a_minus, "w_min": w_min, "w_max": w_max, "step": step,
+                 "weight_lsb": arithmetic.weight_lsb, "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
+                 "decay_minus": decay_function(arithmetic, rule.tau_minus, dt)}
     synapses = b2.Synapses(
-        source, target,
-        "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\nd_ticks : 1 (constant)\n" + ("exists : 1\n" if structural else "")
+        slot_relay(projection, context, source, name) if structural else source, target,
+        "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\nd_ticks : 1 (constant)\n"
         + "".join(f"sent_{j} : 1\n" for j in range(in_flight if in_flight > 1 else 0)),
         on_pre={"update": "\n".join(update),
-                "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"
-                + (" * exists" if structural else "")},
-        clock=context.clock, name=name,
-        namespace={"whole": WHOLE, "a_plus": a_plus, "a_minus": a_minus, "w_min": w_min, "w_max": w_max, "step": step,
-                   "weight_lsb": arithmetic.weight_lsb, "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
-                   "decay_minus": decay_function(arithmetic, rule.tau_minus, dt)})
+                "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"},
+        clock=context.clock, name=name, namespace=namespace)
     if structural:
-        connect_candidates(synapses, network, projection)
+        connect_slots(synapses, network, projection)
+        pre_rows(projection, context, source, target, "r0 : 1\nt0 : 1", "\n".join(["t_now = t_in_timesteps", *pre_trace]),
+                 namespace, name)
     else:
         synapses.w = connect_synapses(synapses, network, projection).weight
     synapses.w_acc = arithmetic.units(synapses.w[:], where, "weight")

@@ -14,7 +14,7 @@ from neurodeploy.backends.lava.graph import LavaGraph
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources
-from neurodeploy.description.structural import existing_weights, structural_document
+from neurodeploy.description.structural import slot_synapses, structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
@@ -59,11 +59,12 @@ class LavaBackend(Backend):
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in run.spikes.items()})
         plastic = {}
-        for label, (mantissas, exists) in run.weights.items():
+        for label, (mantissas, pre) in run.weights.items():
             fixed = lowered.projections[label]
-            if network.projections[label].structural is not None:
-                plastic[label] = existing_weights(network, label, exists,
-                                                  mantissas * fixed.weight_unit)
+            structural = network.projections[label].structural
+            if structural is not None:
+                plastic[label] = slot_synapses(pre.reshape(-1, structural.s_max),
+                                               mantissas.reshape(-1, structural.s_max) * fixed.weight_unit)
             else:
                 plastic[label] = {"pre": network.connections(label).pre, "post": network.connections(label).post,
                                   "weight": mantissas * fixed.unit}

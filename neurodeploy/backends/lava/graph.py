@@ -29,7 +29,7 @@ from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (ProjectionFixed, decay_table, pair_stdp_arithmetic, stdp_units,
                                                  stock_receptor)
 from neurodeploy.description import Network
-from neurodeploy.description.structural import Event
+from neurodeploy.description.structural import Event, slot_table
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 
@@ -43,7 +43,8 @@ class LavaRun:
     voltages: dict[str, np.ndarray] = field(default_factory=dict)
     """V (mV) of each population recorded, ticks x neurons."""
     weights: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """Per plastic projection, the weight mantissas of its synapses and which of them exist."""
+    """Per plastic projection, the weight mantissas of its synapses and their pre neurons (a structural
+    projection's synapses are its slots, -1 when empty)."""
     probed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """The integer state ``probe`` asked for, per (population, variable), ticks x neurons."""
     events: list[Event] = field(default_factory=list)
@@ -135,10 +136,11 @@ class LavaGraph:
                         "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
                         "max_events": max_events(self.network, label, self.ticks),
                         "unit": fixed.weight_unit}
+        if projection.structural is not None:  # slots: post x s_max, pre neuron (-1 empty) and mantissa
+            slot_pre = slot_table(self.network, label, connections.pre.astype(np.int64), -1)
+            slot_mantissas = slot_table(self.network, label, np.asarray(fixed.mantissas, dtype=np.int64), 0)
         if projection.structural is not None and projection.plasticity is None:
-            matrix = np.zeros(shape, dtype=np.int64)
-            matrix[connections.post, connections.pre] = fixed.mantissas
-            process = StructuralSynapses(network=self.network, label=label, mantissas=matrix,
+            process = StructuralSynapses(network=self.network, label=label, pre=slot_pre, mantissas=slot_mantissas,
                                          weight_exp=fixed.weight_exp, initial_mantissa=rewiring["initial_mantissa"],
                                          max_events=rewiring["max_events"], name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
@@ -147,15 +149,10 @@ class LavaGraph:
             rule = projection.plasticity
             units = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
             pre, post, delays, mantissas = connections.pre, connections.post, connections.delay_ticks, fixed.mantissas
-            if rewiring is not None:  # every candidate pair, pre-major
-                n_pre, n_post = shape[1], shape[0]
-                pre, post = np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre)
-                delays = np.ones(n_pre * n_post, dtype=np.int64)
-                mantissas = np.zeros(n_pre * n_post, dtype=np.int64)
-                index = connections.pre * n_post + connections.post
-                mantissas[index] = fixed.mantissas
-                rewiring["exists"] = np.zeros(n_pre * n_post, dtype=bool)
-                rewiring["exists"][index] = True
+            if rewiring is not None:  # the slots, synapse ``post * s_max + slot``
+                pre, mantissas = slot_pre.reshape(-1), slot_mantissas.reshape(-1)
+                post = np.repeat(np.arange(shape[0]), slot_pre.shape[1])
+                delays = np.ones(pre.size, dtype=np.int64)
             process = PairSTDPSynapses(
                 n_pre=shape[1], n_post=shape[0], pre=pre, post=post, delays=delays, weights=mantissas,
                 weight_exp=fixed.weight_exp, a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"],
@@ -209,7 +206,7 @@ class LavaGraph:
                 v_rest = self.network.populations[label].value("v_rest")
                 raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
                 voltages[label] = v_rest + raw.reshape(self.ticks, -1) / fixed.scale
-            weights = {label: (process.weights.get().astype(np.int64), process.exists.get().astype(bool))
+            weights = {label: (process.weights.get().astype(np.int64), process.pre.get().astype(np.int64))
                        for label, process in self.plastic.items()}
             events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
                       for label, process in self.structural.items()

@@ -30,8 +30,8 @@ from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.quantize import (RECEPTORS, ReceptorScaling, chip_stdp_arithmetic, stdp_scale,
                                                       weight_units, weights_from_units)
-from neurodeploy.description import Connections, Network, StructuralEngine
-from neurodeploy.description.structural import existing_weights
+from neurodeploy.description import Network, StructuralEngine
+from neurodeploy.description.structural import slot_synapses
 
 
 class _Population:
@@ -75,39 +75,43 @@ class _Projection:
     """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
 
     def __init__(self, label, connections, pre_size, post: _Population, receptor: int, scaling: ReceptorScaling,
-                 rule: PairSTDPRule | None, exists: np.ndarray | None = None):
+                 rule: PairSTDPRule | None):
         order = np.argsort(connections.pre, kind="stable")
         self.label, self.order = label, order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
-        self.post_index = connections.post[order]
-        self.delay = connections.delay_ticks[order]
-        self.units = weight_units(connections.weight[order], scaling)
+        self._synapses(connections.post[order], connections.delay_ticks[order],
+                       weight_units(connections.weight[order], scaling), pre_size, post, receptor, scaling, rule)
+
+    def _synapses(self, post_index, delay, units, pre_size, post, receptor, scaling, rule):
+        self.post_index, self.delay, self.units = post_index, delay, units
         self.post, self.receptor, self.scaling, self.rule = post, receptor, scaling, rule
-        self.exists = None if exists is None else exists[order]  # structural: which candidate pairs are synapses
         if rule is not None:
             self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
             self.last_pre_trace = np.zeros(pre_size, dtype=np.int64)
 
-    def transmit(self, t: int, spiking: np.ndarray):
+    def rows(self, spiking: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The synapses of the spiking pre neurons, and the pre neuron of each."""
         counts = self.indptr[spiking + 1] - self.indptr[spiking]
-        total = int(counts.sum())
-        if total == 0:
+        rows = np.repeat(spiking, counts)
+        return rows, np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(rows.size)
+
+    def transmit(self, t: int, spiking: np.ndarray):
+        rows, synapses = self.rows(spiking)
+        if self.rule is not None:  # also with no synapse in the rows: their pre traces go on (slots fill later)
+            self._update(t, spiking, rows, synapses)
+        if synapses.size == 0:
             return
-        synapses = np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(total)
-        if self.rule is not None:
-            self._update(t, spiking, counts, synapses)
         slots = (t + self.delay[synapses]) & (self.post.slots - 1)
         flat = self.post.ring.reshape(-1)
         index = (slots * 2 + self.receptor) * self.post.size + self.post_index[synapses]
         np.add.at(flat, index, self.units[synapses])
         flat[index] = np.minimum(flat[index], 0xFFFF)
 
-    def _update(self, t: int, spiking: np.ndarray, counts: np.ndarray, synapses: np.ndarray):
+    def _update(self, t: int, spiking: np.ndarray, rows: np.ndarray, synapses: np.ndarray):
         units, traces = self.rule.update(
             t, self.post.history, self.last_pre_time[spiking], self.last_pre_trace[spiking],
-            np.repeat(np.arange(spiking.size), counts), self.delay[synapses], self.post_index[synapses],
-            self.units[synapses])
-        self.units[synapses] = units if self.exists is None else np.where(self.exists[synapses], units, 0)
+            np.searchsorted(spiking, rows), self.delay[synapses], self.post_index[synapses], self.units[synapses])
+        self.units[synapses] = units
         self.last_pre_time[spiking] = t
         self.last_pre_trace[spiking] = traces
 
@@ -118,18 +122,37 @@ class _Projection:
         return result
 
 
-def _candidates(network: Network, projection) -> tuple[Connections, np.ndarray]:
-    """Every pre-post pair of a structural projection, pre-major (synapse ``pre * n_post + post``), and
-    which are synapses; the others weigh 0 and transmit nothing."""
-    n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
-    connections = network.connections(projection.label)
-    index = connections.pre * n_post + connections.post
-    weights = np.zeros(n_pre * n_post)
-    weights[index] = connections.weight
-    exists = np.zeros(n_pre * n_post, dtype=bool)
-    exists[index] = True
-    return (Connections(np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), weights,
-                        np.ones(n_pre * n_post, dtype=np.int64)), exists)
+class _SlotProjection(_Projection):
+    """A structural projection as sPyNNaker's rewiring holds it: ``s_max`` slots per post neuron
+    (synapse ``post * s_max + slot``), each holding a pre neuron (-1: empty) and a weight; a spike
+    reaches the slots holding its neuron in one gather over the table. Memory O(N_post s_max)."""
+
+    def __init__(self, label, pre: np.ndarray, weight: np.ndarray, pre_size, post: _Population, receptor: int,
+                 scaling: ReceptorScaling, rule: PairSTDPRule | None):
+        self.label, self.s_max = label, pre.shape[1]
+        self.pre = pre.reshape(-1).copy()
+        self._synapses(np.repeat(np.arange(pre.shape[0]), self.s_max), np.ones(self.pre.size, dtype=np.int64),
+                       weight_units(weight.reshape(-1), scaling), pre_size, post, receptor, scaling, rule)
+        self.spiked = np.zeros(pre_size + 1, dtype=bool)  # the last entry stands for the empty slots' -1
+
+    def rows(self, spiking: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.spiked[spiking] = True
+        synapses = np.flatnonzero(self.spiked[self.pre])
+        self.spiked[spiking] = False
+        return self.pre[synapses], synapses
+
+    def place(self, post: int, slot: int, pre: int, units: int):
+        """A synapse formed (pre >= 0, weighing ``units``) or eliminated (pre -1) in a slot."""
+        index = post * self.s_max + slot
+        self.pre[index], self.units[index] = pre, units
+
+    def slot_units(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table: pre neurons and stored weights, post x s_max."""
+        return self.pre.reshape(-1, self.s_max), self.units.reshape(-1, self.s_max)
+
+    def synapses(self) -> dict:
+        pre, units = self.slot_units()
+        return slot_synapses(pre, weights_from_units(units, self.scaling))
 
 
 def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
@@ -176,6 +199,9 @@ class Emulator:
         self.projections: dict[str, list[_Projection]] = {label: [] for label in
                                                            [*network.populations, *network.spike_sources]}
         self.plastic, self.structural = {}, {}
+        self.network = network
+        self.engine = StructuralEngine.for_network(network) if any(
+            p.structural is not None for p in network.projections.values()) or network.turnovers else None
         for label, graph_projection in graph.projections.items():
             projection = network.projections[label]
             post = self.populations[projection.post]
@@ -184,18 +210,17 @@ class Emulator:
             rule = _rule(graph_projection.stdp, dt, receptor_scaling) if graph_projection.stdp else None
             if rule is not None:  # sPyNNaker keeps one memory of post spikes per neuron
                 post.history = rule.history(post.size)
-            connections, exists = network.connections(label), None
             if projection.structural is not None:
-                connections, exists = _candidates(network, projection)
-            emulated = _Projection(label, connections, network.size_of(projection.pre), post, receptor,
-                                   receptor_scaling, rule, exists)
-            if projection.structural is not None:
+                slots = self.engine.projections[label]
+                emulated = _SlotProjection(label, slots.pre, slots.weight, network.size_of(projection.pre), post,
+                                           receptor, receptor_scaling, rule)
                 self.structural[label] = emulated
+            else:
+                emulated = _Projection(label, network.connections(label), network.size_of(projection.pre), post,
+                                       receptor, receptor_scaling, rule)
             self.projections[projection.pre].append(emulated)
             if rule is not None:
                 self.plastic[label] = emulated
-        self.network = network
-        self.engine = StructuralEngine.for_network(network) if self.structural or network.turnovers else None
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
 
@@ -224,9 +249,7 @@ class Emulator:
         weights = {}
         for label, projection in self.plastic.items():
             if label in self.structural:
-                exists = np.empty_like(projection.exists)
-                exists[projection.order] = projection.exists
-                weights[label] = existing_weights(self.network, label, exists, projection.weights())
+                weights[label] = projection.synapses()
             else:
                 connections = self.network.connections(label)
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
@@ -238,29 +261,25 @@ class Emulator:
         weight reports the initial weight, so that it compares with thresholds as the description's."""
         if self.network.projections[label].plasticity is None:
             return None
-        slots = self.engine.projections[label].pre
         emulated = self.structural[label]
         initial = self.network.projections[label].structural.initial_weight
-        occupied = slots >= 0
-        weights = np.zeros(slots.shape)
-        units = emulated.units[(slots * emulated.post.size + np.arange(slots.shape[0])[:, None])[occupied]]
-        weights[occupied] = np.where(units == weight_units(initial, emulated.scaling), initial,
-                                     weights_from_units(units, emulated.scaling))
-        return weights
+        slots, units = emulated.slot_units()
+        return np.where(slots < 0, 0.0, np.where(units == weight_units(initial, emulated.scaling), initial,
+                                                 weights_from_units(units, emulated.scaling)))
 
     def _rewire(self, t: int, previous: dict):
-        """The network's structural decisions for tick t, applied to the candidate synapses. A formed
-        plastic synapse joins its row: the row's deferred update covers it from the last pre spike."""
+        """The network's structural decisions for tick t, applied to the slots. A formed plastic synapse
+        joins its row: the row's deferred update covers it from the last pre spike."""
         events = self.engine.step(t, previous.__getitem__, self._slot_weights)
         for label, neurons in self.engine.born.items():
             self.populations[label].revive(neurons)
         for event in events:
             emulated = self.structural[event.projection]
-            index = event.pre * emulated.post.size + event.post
             rule = self.network.projections[event.projection].structural
-            formed = event.kind == "form"
-            emulated.units[index] = weight_units(rule.initial_weight, emulated.scaling) if formed else 0
-            emulated.exists[index] = formed
+            if event.kind == "form":
+                emulated.place(event.post, event.slot, event.pre, weight_units(rule.initial_weight, emulated.scaling))
+            else:
+                emulated.place(event.post, event.slot, -1, 0)
 
 
 def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:

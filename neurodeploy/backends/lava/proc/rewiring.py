@@ -65,14 +65,6 @@ class Rewiring:
             count_var[0] = count + 1
         return events
 
-    def slot_weights(self, weight_of_pair) -> np.ndarray:
-        """The slots' weights (post x s_max) from a function of (pre, post) arrays."""
-        slots = self.rewiring.pre
-        occupied = slots >= 0
-        weights = np.zeros(slots.shape)
-        weights[occupied] = weight_of_pair(slots[occupied], np.nonzero(occupied)[0])
-        return weights
-
 
 def received_reach(model) -> dict:
     """Per side, the neurons that static spikes of the previous tick reach, from the model's

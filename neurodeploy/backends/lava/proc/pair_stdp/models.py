@@ -33,7 +33,6 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     post_times: np.ndarray = LavaPyType(np.ndarray, np.int32)
     post_traces: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     post_count: np.ndarray = LavaPyType(np.ndarray, np.int32)
-    exists: np.ndarray = LavaPyType(np.ndarray, bool)
     events: np.ndarray = LavaPyType(np.ndarray, np.int32)
     n_events: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
@@ -46,14 +45,27 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
                                  p["w_min"], p["w_max"], p["multiplicative"])
 
     def _index(self):
-        """Synapses grouped by pre neuron, so a spike reaches its row in one gather."""
+        """Synapses grouped by pre neuron, so a spike reaches its row in one gather (structural: the
+        slots change, a spike finds its slots in the table)."""
         order = np.argsort(self.pre, kind="stable")
         self.order = order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre[order], minlength=self.proc_params["n_pre"]))])
         self.rows = True
 
+    def _synapses_of(self, spiking):
+        """The synapses of the spiking pre neurons, and the pre neuron of each."""
+        if self.rewiring is not None:
+            spiked = np.zeros(self.proc_params["n_pre"] + 1, dtype=bool)  # the last entry for the empty slots' -1
+            spiked[spiking] = True
+            synapses = np.flatnonzero(spiked[self.pre])
+            return self.pre[synapses], synapses
+        counts = self.indptr[spiking + 1] - self.indptr[spiking]
+        rows = np.repeat(spiking, counts)
+        return rows, self.order[np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts)
+                                + np.arange(rows.size)]
+
     def run_spk(self):
-        if self.rows is None:
+        if self.rows is None and self.rewiring is None:
             self._index()
         self.a_out.send(self.a_buff[:, 0])
         pre_spikes = np.flatnonzero(self.s_in.recv())
@@ -72,33 +84,29 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             np.add.at(self.a_buff, (self.post[synapses], self.delays[synapses] - 1), delivered)
 
     def _rewire(self, t):
-        """Formation and elimination of tick t; candidate synapse ``pre * n_post + post``."""
-        n_post, unit = self.proc_params["n_post"], self.proc_params["unit"]
+        """Formation and elimination of tick t in the slots (synapse ``post * s_max + slot``)."""
+        p = self.proc_params
+        s_max = self.rewiring.rewiring.rule.s_max
         initial = self.rewiring.rewiring.rule.initial_weight
-
-        def weight_of_pair(pre, post):  # the stored initial weight reports itself
-            mantissas = self.weights[pre * n_post + post]
-            return np.where(mantissas == self.proc_params["initial_mantissa"], initial, mantissas * unit)
-        weights = self.rewiring.slot_weights(weight_of_pair)
+        mantissas = self.weights.reshape(-1, s_max)  # the stored initial weight reports itself
+        weights = np.where(self.pre.reshape(-1, s_max) < 0, 0.0,
+                           np.where(mantissas == p["initial_mantissa"], initial, mantissas * p["unit"]))
         for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
-            index = event.pre * n_post + event.post
+            index = event.post * s_max + event.slot
             formed = event.kind == "form"
-            self.weights[index] = self.proc_params["initial_mantissa"] if formed else 0
-            self.exists[index] = formed
+            self.pre[index] = event.pre if formed else -1
+            self.weights[index] = p["initial_mantissa"] if formed else 0
 
     def _history(self) -> PostHistory:
         """The post spikes this projection remembers, held in the process's Vars."""
         return PostHistory(self.rule, self.post_times, self.post_traces, self.post_count)
 
     def _update(self, t, spiking):
-        counts = self.indptr[spiking + 1] - self.indptr[spiking]
-        total = int(counts.sum())
-        synapses = self.order[np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(total)]
+        rows, synapses = self._synapses_of(spiking)
         weights, traces = self.rule.update(
             t, self._history(), self.last_pre_time[spiking], self.last_pre_trace[spiking],
-            np.repeat(np.arange(spiking.size), counts), self.delays[synapses], self.post[synapses],
-            self.weights[synapses])
-        self.weights[synapses] = weights * self.exists[synapses]
+            np.searchsorted(spiking, rows), self.delays[synapses], self.post[synapses], self.weights[synapses])
+        self.weights[synapses] = weights
         self.last_pre_trace[spiking] = traces
         self.last_pre_time[spiking] = t
         return synapses

@@ -14,9 +14,10 @@ held in int32, traces have 8 fractional bits (1.0 = 256), jump by 256 at each ow
 additive) or ``A r (w_max - w) >> 16`` / ``A r (w - w_min) >> 16`` (A in 1/256, multiplicative,
 unclamped). Each post neuron keeps its last 16 post events.
 
-With ``structural`` (a description and a projection label), the synapses are every candidate pair
-and ``exists`` says which are synapses: at the start of each tick the projection's decision
-procedure forms (``initial_mantissa``) and eliminates; a formed synapse joins its pre neuron's row,
+With ``structural`` (a description and a projection label), the synapses are the projection's slots,
+``s_max`` per post neuron (synapse ``post * s_max + slot``, ``pre`` -1 when empty): at the start of
+each tick the projection's decision procedure forms (``initial_mantissa``) and eliminates, and a spike
+reaches the slots holding its neuron (one gather over the table); a formed synapse joins its pre neuron's row,
 so the deferred update at the next pre spike covers it from that neuron's last spike. With neuron
 turnover on either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each
 neuron of that side's population (see ``proc/rewiring.py``).
@@ -38,8 +39,7 @@ class PairSTDPSynapses(AbstractProcess):
         structural = structural or {}
         super().__init__(n_pre=n_pre, n_post=n_post, weight_exp=weight_exp, a_plus=a_plus, a_minus=a_minus,
                          w_min=w_min, w_max=w_max, decay_plus=np.asarray(decay_plus), multiplicative=multiplicative,
-                         decay_minus=np.asarray(decay_minus), arithmetic=arithmetic, name=name,
-                         **{key: value for key, value in structural.items() if key != "exists"})
+                         decay_minus=np.asarray(decay_minus), arithmetic=arithmetic, name=name, **structural)
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
         self.reach_pre = InPort(shape=(n_pre,))
@@ -56,6 +56,5 @@ class PairSTDPSynapses(AbstractProcess):
         self.post_times = Var(shape=(n_post, arithmetic.history), init=0)
         self.post_traces = Var(shape=(n_post, arithmetic.history), init=0)
         self.post_count = Var(shape=(n_post,), init=0)
-        self.exists = Var(shape=(n,), init=structural.get("exists", np.ones(n, dtype=bool)))
         self.events = Var(shape=(structural.get("max_events", 1), 4), init=0)
         self.n_events = Var(shape=(1,), init=0)

@@ -22,6 +22,7 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
     reach_pre: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     reach_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
+    pre: np.ndarray = LavaPyType(np.ndarray, np.int32)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     events: np.ndarray = LavaPyType(np.ndarray, np.int32)
@@ -33,10 +34,13 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
 
     def run_spk(self):
         self.a_out.send(self.a_buff)
-        spikes = self.s_in.recv().astype(bool)
+        spikes = np.append(self.s_in.recv().astype(bool), False)  # the last entry for the empty slots' -1
         post_spikes = np.flatnonzero(self.s_post.recv())
         tick = self.time_step - 1  # the spikes received now were emitted in our tick ``tick``
         for event in self.rewiring.step(tick, self.events, self.n_events, reached=received_reach(self)):
-            self.weights[event.post, event.pre] = self.proc_params["initial_mantissa"] if event.kind == "form" else 0
-        self.a_buff[:] = np.left_shift(self.weights[:, spikes].sum(axis=1), self.proc_params["weight_exp"])
-        self.rewiring.previous_pre, self.rewiring.previous_post = np.flatnonzero(spikes), post_spikes
+            formed = event.kind == "form"
+            self.pre[event.post, event.slot] = event.pre if formed else -1
+            self.weights[event.post, event.slot] = self.proc_params["initial_mantissa"] if formed else 0
+        delivered = np.where(spikes[self.pre], self.weights, 0).sum(axis=1)
+        self.a_buff[:] = np.left_shift(delivered, self.proc_params["weight_exp"])
+        self.rewiring.previous_pre, self.rewiring.previous_post = np.flatnonzero(spikes[:-1]), post_spikes
