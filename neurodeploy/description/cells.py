@@ -51,12 +51,32 @@ class ConductanceInput:
     reversal: ClassVar[dict[str, str]] = {"excitatory": "e_rev_E", "inhibitory": "e_rev_I"}
 
 
+STATE_SUFFIX = {"excitatory": "exc", "inhibitory": "inh"}
+"""Per receptor, the suffix of its synaptic state's initial value (``isyn_exc``)."""
+
+
 @dataclass(frozen=True)
 class ExponentialSynapse:
     """Per receptor, one synaptic state that arriving weights jump (times ``init``) and that decays by
-    ``exp(-dt / tau_syn_x)`` each tick."""
+    ``exp(-dt / tau_syn_x)`` each tick.
+
+    A synapse part states its per-tick numbers, so that nothing else reads its parameters: the factor
+    arriving weights are scaled by (step 1), the decay (step 4) and the state the first tick starts from.
+    """
 
     time_constants: ClassVar[dict[str, str]] = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}
+
+    def init_factor(self, cell, receptor: str, semantics):
+        """The factor a weight arriving on ``receptor`` is scaled by (a scalar, or one per neuron)."""
+        return semantics.init_factor(getattr(cell, self.time_constants[receptor]))
+
+    def decay(self, cell, receptor: str, semantics):
+        """The state's factor at the end of a tick."""
+        return semantics.decay(getattr(cell, self.time_constants[receptor]))
+
+    def initial_input(self, cell, receptor: str, semantics):
+        """The synaptic state the first tick starts from: the initial value itself."""
+        return np.asarray(getattr(cell, f"{cell.input.state}_{STATE_SUFFIX[receptor]}"), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -262,10 +282,9 @@ class FixedPointLIF:
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
             raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
-        if self.currents == "combined" and (conductance or np.any(population.value("tau_syn_E")
-                                                                   != population.value("tau_syn_I"))):
-            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal tau_syn_E "
-                                  "and tau_syn_I")
+        if self.currents == "combined" and (conductance or not _equal_time_constants(population)):
+            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal "
+                                  + " and ".join(population.cell.synapse.time_constants.values()))
 
     def to_dict(self) -> dict:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
@@ -319,6 +338,12 @@ class AccumulatorLIF:
 
     def to_dict(self) -> dict:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
+
+
+def _equal_time_constants(population) -> bool:
+    """Do the receptors' synapses share their time constants (the synapse part's), neuron by neuron?"""
+    time_constants = [population.value(name) for name in population.cell.synapse.time_constants.values()]
+    return all(np.array_equal(tau, time_constants[0]) for tau in time_constants)
 
 
 MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, AccumulatorLIF)}

@@ -151,10 +151,10 @@ INPUTS.register(CurrentInput)(CurrentDrive())
 INPUTS.register(ConductanceInput)(ConductanceDrive())
 
 
-def set_synaptic_state(group: b2.NeuronGroup, population: Population):
-    """``syn_exc`` / ``syn_inh`` from the initial currents or conductances."""
-    group.syn_exc = population.value(f"{population.cell.synaptic_state}_exc")
-    group.syn_inh = population.value(f"{population.cell.synaptic_state}_inh")
+def set_synaptic_state(group: b2.NeuronGroup, population: Population, semantics):
+    """``syn_exc`` / ``syn_inh``: the synaptic state the first tick starts from (currents or conductances)."""
+    for receptor, x in RECEPTOR_VARIABLE.items():
+        setattr(group, f"syn_{x}", population.initial_input(receptor, semantics))
 
 
 # --- IF_curr_exp, IF_cond_exp: leaky integrate-and-fire, exponential synapses ------------------------
@@ -162,21 +162,22 @@ def set_synaptic_state(group: b2.NeuronGroup, population: Population):
 @PHYSICS.register(LIFParameters)
 def lif_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     drive = INPUTS.lookup(population.cell.input)
-    parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
+    time_constants = population.cell.synapse.time_constants
+    parameters = ("tau_m", *time_constants.values(), "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
                   *drive.reversal.values())
     group = b2.NeuronGroup(
         population.size,
         f"""
         dv/dt = (v_rest - v + resistance * ({drive.drive})) / (tau_m * ms) : 1 (unless refractory)
         resistance : 1 (constant)
-        dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
-        dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
-        """ + "\n".join(f"{name} : 1 (constant)" for name in parameters),
+        """ + "".join(f"dsyn_{x}/dt = -syn_{x} / ({time_constants[receptor]} * ms) : 1\n"
+                      for receptor, x in RECEPTOR_VARIABLE.items())
+        + "\n".join(f"{name} : 1 (constant)" for name in parameters),
         threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=drive.method,
         clock=context.clock, name=name, namespace={"ms": b2.ms})
     for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))
-    set_synaptic_state(group, population)
+    set_synaptic_state(group, population, context.network.semantics)
     group.resistance = population.value("tau_m") / population.value("cm")
     return group, []
 
@@ -210,12 +211,11 @@ def lif_float(population: Population, semantics) -> Membrane:
         initialise_lif(group, population, semantics)
         for variable in ("v_reset", "v_thresh", "i_offset", "v", *reversal):
             setattr(group, variable, value(variable))
-        set_synaptic_state(group, population)
+        set_synaptic_state(group, population, semantics)
         group.resistance = value("tau_m") / value("cm")
         group.decay_m = semantics.decay(value("tau_m"))
-        group.decay_exc = semantics.decay(value("tau_syn_E"))
-        group.decay_inh = semantics.decay(value("tau_syn_I"))
         for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
             setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
     return Membrane(
         LIF_STATE + "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc",
@@ -249,8 +249,6 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         keep_m = np.rint(unity * semantics.decay(value("tau_m")))
         gain = (1.0 - keep_m / unity) * value("tau_m") / value("cm")
         group.keep_m = keep_m
-        group.keep_exc = np.rint(unity * semantics.decay(value("tau_syn_E")))
-        group.keep_inh = np.rint(unity * semantics.decay(value("tau_syn_I")))
         group.v_unit = arithmetic.v_unit
         levels = {"v_int": "v", "threshold_level": "v_thresh", "reset_level": "v_reset", **drive.reversal}
         for variable, name in levels.items():
@@ -258,7 +256,8 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         group.bias = np.rint(scale * gain * value("i_offset"))
         units = drive.fixed_point_units(arithmetic)
         for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"syn_{x}", np.rint(units * gain * value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
+            setattr(group, f"syn_{x}", np.rint(units * gain * population.initial_input(receptor, semantics)))
             setattr(group, f"init_{x}", units * gain * population.init_factor(receptor, semantics))
     return Membrane(
         LIF_STATE + "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + constants(
@@ -296,9 +295,9 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
         group.keep_m = bits(semantics.decay(value("tau_m")))
         for level, name in drive.reversal.items():
             setattr(group, level, bits(value(name)))
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), ("tau_syn_E", "tau_syn_I")):
-            setattr(group, f"s_{x}", bits(arithmetic.weight_scale * value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(value(tau))))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"s_{x}", bits(arithmetic.weight_scale * population.initial_input(receptor, semantics)))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
             setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
             setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
