@@ -4,6 +4,8 @@ reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence;
 import json
 import math
 import multiprocessing
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -19,6 +21,8 @@ from neurodeploy.backends.lava.quantize import decay_table, stdp_units
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.catalog import load_model, target_descriptions
 from neurodeploy.cli import main
+from neurodeploy.description.cells import CellType, CurrentInput, parameter
+from neurodeploy.errors import BackendError
 from neurodeploy.runs.compare import compare
 from test_hippocampus import RECORDINGS, recorded
 
@@ -201,7 +205,7 @@ def test_conductance_neuron_by_hand():
     # v's scale from the widest level, E_rev_E - v_rest = 65 mV; u's from the single-tick conductance 0.05 uS
     assert fixed.scale == 2 ** math.floor(math.log2(2 ** 23 / 130))
     shift = math.floor(math.log2(2 ** 21 / (gain * init * 0.05)))
-    assert fixed.conductance_shift == shift and fixed.e_rev_exc[0] == 65 * fixed.scale
+    assert fixed.input.conductance_shift == shift and fixed.input.e_rev_exc[0] == 65 * fixed.scale
     c = 2 ** shift * gain * init * 0.05
     exponent = max(0, math.ceil(math.log2(c / 255)) - 6)
     mantissa = round(c / 2 ** (exponent + 6))
@@ -214,6 +218,35 @@ def test_conductance_neuron_by_hand():
         expected.append(state)
         u = u * (4096 - du - 1) >> 12
     assert np.all(v[:6] == 0) and v[6:].tolist() == expected
+
+
+def test_cells_lower_through_their_class_and_the_reference_is_typed():
+    # A cell type is lowered by the registration of the nearest class it derives from, composed with its
+    # input type's; one Lava has none for is refused in one line. The reference holds numpy arrays.
+    @dataclass(frozen=True, eq=False)
+    class SlowIFCondExp(nd.IFCondExp):
+        name: ClassVar[str] = "slow_IF_cond_exp"
+
+    @dataclass(frozen=True, eq=False)
+    class Unknown(CellType):
+        name: ClassVar[str] = "unknown"
+        input: ClassVar[object] = CurrentInput()
+        tau_refrac: float = parameter("ms", 0.0)
+
+    net = nd.Network("sub")
+    net.spike_source("S", [[1.0]])
+    net.population("P", 3, SlowIFCondExp(tau_m=40.0))
+    net.project("S", "P", nd.AllToAll(), weight=0.01)
+    lowered = lower(net)
+    fixed = lowered.populations["P"]
+    assert fixed.input.conductance_shift > 0 and fixed.process_type.__name__ == "CondExpLIF"
+    assert fixed.dv[0] == round(4096 * (1 - math.exp(-1 / 40)))
+    reference = lowered.reference_network().populations["P"]
+    assert type(reference.cell) is SlowIFCondExp and isinstance(reference.cell.e_rev_E, np.ndarray)
+    assert np.array_equal(reference.cell.e_rev_E, fixed.input.e_rev_exc / fixed.scale - 65.0)
+    net.population("Q", 1, Unknown())
+    with pytest.raises(BackendError, match="the lava backend cannot lower Unknown"):
+        lower(net)
 
 
 # --- recordings and equivalence --------------------------------------------------------------

@@ -50,7 +50,7 @@ draw their four numbers each, in order, from their projection's stream.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -198,23 +198,28 @@ STRUCTURAL_RULES = {"synaptogenesis": Synaptogenesis, "coincidence": Coincidence
 WEIGHT_THRESHOLDS = ("weight_threshold", "elim_weight")  # compared as ``weight < threshold``
 
 
-def with_rounded_weights(rule: dict, initial_weight: float, w_max: float | None = None) -> dict:
-    """A structural rule (as a dict) for a network whose weights a target rounded: ``initial_weight``
-    becomes its rounded value, and a weight threshold it would carry the initial weight across moves
-    with it (capped at the rounded ``w_max``), so a synapse holding the initial weight compares as in
-    the description, as the targets compare it."""
-    described = rule["initial_weight"]
-    rounded = dict(rule, initial_weight=initial_weight)
+def rounded_weights(rule, initial_weight: float, w_max: float | None = None):
+    """A structural rule for a network whose weights a target rounded: ``initial_weight`` becomes its
+    rounded value, and a weight threshold it would carry the initial weight across moves with it (capped
+    at the rounded ``w_max``), so a synapse holding the initial weight compares as in the description,
+    as the targets compare it."""
+    described = rule.initial_weight
+    changes = {"initial_weight": initial_weight}
     for name in WEIGHT_THRESHOLDS:
-        if name not in rule:
+        if name not in rule.FIELDS:
             continue
-        threshold = rule[name]
+        threshold = getattr(rule, name)
         if described >= threshold > initial_weight:
             threshold = initial_weight
         elif described < threshold <= initial_weight:
             threshold = float(np.nextafter(initial_weight, np.inf))
-        rounded[name] = threshold if w_max is None else min(threshold, w_max)
-    return rounded
+        changes[name] = threshold if w_max is None else min(threshold, w_max)
+    return replace(rule, **changes)
+
+
+def with_rounded_weights(rule: dict, initial_weight: float, w_max: float | None = None) -> dict:
+    """:func:`rounded_weights` of a rule given as a dict."""
+    return rounded_weights(structural_from_dict(rule, "structural"), initial_weight, w_max).to_dict()
 
 
 def structural_from_dict(data, where: str):

@@ -9,9 +9,9 @@ from importlib import metadata
 import numpy as np
 
 from neurodeploy.backends import Backend
-from neurodeploy.backends.lava.graph import LavaGraph, stock_eligible
-from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, population_fixed,
-                                                 projection_fixed, quantization_aware)
+from neurodeploy.backends.lava.cells import CellFixed, population_fixed
+from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources
 from neurodeploy.description.structural import existing_weights, structural_document
@@ -21,10 +21,11 @@ from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 @dataclass(eq=False)
 class Lowered:
-    """A network in the integers the Lava processes use, and which populations run on stock LIF."""
+    """A network in the integers the Lava processes use (each population's its cell type's, :mod:`.cells`),
+    and which populations run on stock LIF."""
 
     network: Network
-    populations: dict[str, PopulationFixed]
+    populations: dict[str, CellFixed]
     projections: dict[str, ProjectionFixed]
     stock: set[str]
 
@@ -36,7 +37,7 @@ def lower(network: Network) -> Lowered:
     network.validate()
     populations = population_fixed(network)
     projections = projection_fixed(network, populations)
-    stock = {label for label, fixed in populations.items() if stock_eligible(network, label, fixed)}
+    stock = {label for label, fixed in populations.items() if fixed.runs_on_stock_lif(network, label)}
     return Lowered(network, populations, projections, stock)
 
 

@@ -2,8 +2,8 @@
 projection, ring-buffer sources and sinks, Monitors for voltages. No per-neuron processes.
 
 Stock Lava processes wherever they compute what the description means:
-* ``lava.proc.lif.LIF`` for a population without refractoriness, reset to v_rest, one current decay
-  for its inputs, uniform decays, and no plastic input; otherwise our ``CurrExpLIF``;
+* ``lava.proc.lif.LIF`` for a population whose cell type's numbers it runs exactly, otherwise our own
+  process for them (:mod:`.cells`: ``CurrExpLIF``, ``CondExpLIF``);
 * ``lava.proc.sparse.Sparse`` (delay 1) or ``DelaySparse`` (per-synapse delays) for static projections;
   our ``PairSTDPSynapses`` for plastic ones;
 * ``lava.proc.io.source.RingBuffer`` for spike sources, ``lava.proc.io.sink.RingBuffer`` and
@@ -18,34 +18,19 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as SpikeSink
 from lava.proc.io.source import RingBuffer as SpikeSource
-from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 from lava.proc.sparse.process import DelaySparse, Sparse
 from scipy.sparse import csr_matrix
 
-from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
-from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.cells import CellFixed
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
-from neurodeploy.backends.lava.quantize import (PopulationFixed, ProjectionFixed, before_first_decay, decay_table,
-                                                 pair_stdp_arithmetic, stdp_units, stock_receptor, stock_threshold)
+from neurodeploy.backends.lava.quantize import (ProjectionFixed, decay_table, pair_stdp_arithmetic, stdp_units,
+                                                 stock_receptor)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
-
-
-def stock_eligible(network: Network, label: str, fixed: PopulationFixed) -> bool:
-    """Can Lava's own LIF run this population exactly as described (up to its 64-unit threshold grid)?"""
-    incoming = [p for p in network.projections.values() if p.post == label]
-    receptors = {p.receptor for p in incoming}
-    one_decay = len(receptors) <= 1 or np.array_equal(fixed.du_exc, fixed.du_inh)
-    du = fixed.du_exc if receptors != {"inhibitory"} else fixed.du_inh
-    return (label not in network.turnovers and not fixed.conductance and not np.any(fixed.refractory_ticks)
-            and not np.any(fixed.v_reset) and one_decay
-            and np.unique(fixed.dv).size == 1 and np.unique(du).size == 1
-            and not any(p.plasticity is not None for p in incoming)
-            and bool(np.all((stock_threshold(fixed.vth) >= 0) & (stock_threshold(fixed.vth) < 1 << 17))))
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +56,7 @@ class LavaGraph:
     """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them (also on
     errors and signals), with workers that die with this process."""
 
-    def __init__(self, network: Network, populations: dict[str, PopulationFixed],
+    def __init__(self, network: Network, populations: dict[str, CellFixed],
                  projections: dict[str, ProjectionFixed], stock: set[str], ticks: int):
         self.network, self.ticks, self.stock = network, ticks, stock
         self.fixed = populations
@@ -99,26 +84,13 @@ class LavaGraph:
         monitor.probe(getattr(self.neurons[label], variable), self.ticks)
         self.probes[(label, variable)] = monitor
 
-    def _neurons(self, label: str, fixed: PopulationFixed):
-        size = (self.network.size_of(label),)
-        if label in self.stock:
-            du = fixed.du_inh if stock_receptor(self.network, label) == "inhibitory" else fixed.du_exc
-            return LIF(shape=size, du=int(du[0]), dv=int(fixed.dv[0]), vth=stock_threshold(fixed.vth),
-                       bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp,
-                       u=before_first_decay(fixed.u_exc - fixed.u_inh, du), v=fixed.v_init, name=f"population {label}")
+    def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
         if label in self.network.turnovers:
             turnover = {"network": self.network.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
-        parameters = dict(shape=size, du_exc=fixed.du_exc, du_inh=fixed.du_inh, dv=fixed.dv, bias_mant=fixed.bias_mant,
-                          bias_exp=fixed.bias_exp, vth=fixed.vth, v_reset=fixed.v_reset,
-                          refractory_ticks=fixed.refractory_ticks, u_exc=before_first_decay(fixed.u_exc, fixed.du_exc),
-                          u_inh=before_first_decay(fixed.u_inh, fixed.du_inh),
-                          v=fixed.v_init, turnover=turnover, max_epochs=max_epochs, name=f"population {label}")
-        if fixed.conductance:
-            return CondExpLIF(e_rev_exc=fixed.e_rev_exc, e_rev_inh=fixed.e_rev_inh,
-                              conductance_shift=fixed.conductance_shift, **parameters)
-        return CurrExpLIF(**parameters)
+        return fixed.process(f"population {label}", self.network.size_of(label),
+                             stock_receptor(self.network, label) if label in self.stock else None, turnover, max_epochs)
 
     def _reach(self, label: str, projection) -> Sparse:
         """A static projection into a population with turnover, as counts of arriving spikes (weight 1),

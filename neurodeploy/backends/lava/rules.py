@@ -1,17 +1,16 @@
 """Design rules for the Loihi-class target: what the integer processes cannot run (errors) and where
-precision is lost (warnings). Each finding names the population or projection and what to change."""
+precision is lost (warnings). Each finding names the population or projection and what to change; a
+population's come from its cell type's numbers (:mod:`.cells`)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_UNITY, PopulationFixed, ProjectionFixed,
-                                                 decay_code)
+from neurodeploy.backends.lava.cells import CellFixed
+from neurodeploy.backends.lava.quantize import ProjectionFixed
 from neurodeploy.compilation import Finding
 from neurodeploy.description import Network, STDPSemantics
-
-MAX_REFRACTORY_TICKS = 255
 
 
 def check_semantics(network: Network) -> list[Finding]:
@@ -48,26 +47,11 @@ def check_semantics(network: Network) -> list[Finding]:
     return findings
 
 
-def check_fixed(network: Network, populations: dict[str, PopulationFixed], projections: dict[str, ProjectionFixed],
+def check_fixed(network: Network, populations: dict[str, CellFixed], projections: dict[str, ProjectionFixed],
                 target: dict | None) -> list[Finding]:
     findings = check_semantics(network)
-    dt = network.semantics.dt
     for label, fixed in populations.items():
-        subject = f"population '{label}'"
-        population = network.populations[label]
-        if np.any(decay_code(population.value("tau_m"), dt) >= DECAY_UNITY):
-            findings.append(Finding("warning", subject, "tau_m is so short that V forgets everything within a tick; "
-                                    "the 12-bit dv saturates at 4095"))
-        for state, du in ((fixed.u_exc, fixed.du_exc), (fixed.u_inh, fixed.du_inh)):
-            if np.any((state != 0) & (du >= DECAY_UNITY - 1)):
-                findings.append(Finding("warning", subject, "a synaptic state decays to 0 within a tick here, so its "
-                                        "non-zero initial value is lost: Lava's neurons decay it before first use"))
-        if np.any(fixed.bias_exp > BIAS_EXPONENT_MAX):
-            findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
-                                    "exponent at this voltage scale: lower it"))
-        if np.any(fixed.refractory_ticks > MAX_REFRACTORY_TICKS):
-            findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
-                                    "fit the 8-bit counter: shorten tau_refrac"))
+        findings += fixed.findings(f"population '{label}'")
     for label, fixed in projections.items():
         subject = f"projection '{label}'"
         projection = network.projections[label]

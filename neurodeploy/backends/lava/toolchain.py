@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from neurodeploy.backends.lava import LavaBackend, Lowered, lower
-from neurodeploy.backends.lava.quantize import population_report, projection_report
+from neurodeploy.backends.lava.quantize import projection_report
 from neurodeploy.backends.lava.rules import check_fixed, cores_needed
 from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
 from neurodeploy.description import resources
@@ -36,7 +36,7 @@ class LoihiCompilation(Compilation):
     def processes(self) -> dict:
         network = self.lowered.network
         populations = {label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock
-                       else ("CondExpLIF" if fixed.conductance else "CurrExpLIF", OURS)
+                       else (fixed.process_type.__name__, OURS)
                        for label, fixed in self.lowered.populations.items()}
         projections = {}
         for label, projection in network.projections.items():
@@ -54,7 +54,8 @@ class LoihiCompilation(Compilation):
         return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
                 "processes": {kind: {label: {"process": name, "origin": origin} for label, (name, origin) in items.items()}
                               for kind, items in self.processes().items()},
-                "quantization": {"populations": population_report(self.lowered.populations),
+                "quantization": {"populations": {label: fixed.report()
+                                                 for label, fixed in self.lowered.populations.items()},
                                  "projections": projection_report(self.lowered.network, self.lowered.projections)},
                 "resources": {"neuro_cores_per_population": cores, "neuro_cores": sum(cores.values()),
                               "available": self.target["neuro_cores"]},
@@ -70,9 +71,7 @@ class LoihiCompilation(Compilation):
             for label, item in items.items():
                 lines.append(f"  {kind[:-1].replace('_', ' ')} {label}: {item['process']} ({item['origin']})")
         lines.append("quantization per population (v relative to v_rest, in units of 1/scale mV):")
-        for label, item in report["quantization"]["populations"].items():
-            lines.append(f"  {label}: scale {item['scale_units_per_mV']:g}/mV, vth {item['vth']}, dv {item['dv']}, "
-                         f"du exc {item['du_exc']} inh {item['du_inh']}, refractory {item['refractory_ticks']}")
+        lines += [f"  {label}: {fixed.summary()}" for label, fixed in self.lowered.populations.items()]
         lines.append(f"  {'projection':<40} {'syn':>7} {'exp':>4} {'mantissas':>11} {'max rel err':>11} {'->0':>5}")
         for label, item in report["quantization"]["projections"].items():
             mantissas = "-" if item["mantissa_range"] is None else f"{item['mantissa_range'][0]}..{item['mantissa_range'][1]}"
@@ -106,7 +105,7 @@ class LoihiToolchain(Toolchain):
         out.mkdir(parents=True, exist_ok=True)
         np.savez(out / "lava_parameters.npz", **{
             **{f"population.{label}.{name}": np.asarray(value) for label, fixed in lowered.populations.items()
-               for name, value in vars(fixed).items()},
+               for name, value in fixed.arrays().items()},
             **{f"projection.{label}.{name}": np.asarray(getattr(fixed, name)) for label, fixed in
                lowered.projections.items() for name in ("weight_exp", "mantissas")}})
         (out / "lava_graph.json").write_text(json.dumps(compilation.processes(), indent=1) + "\n")

@@ -1,0 +1,372 @@
+"""What Lava runs for each cell type, in one place: Nengo's builder registry, looked up through the cell's
+class (``CELLS``), as PyNN keeps one translation per standard cell and simulator.
+
+A cell type's registration is the class of its fixed-point numbers. Its ``quantized`` converts a
+population (the quantize step), and the numbers know the rest: the Process they become (Lava's own
+``lava.proc.lif.LIF`` where that computes them exactly, else our integer processes in ``proc/``) with its
+constructor arguments, their entry in the compile report, the loihi2 design rules they break, and the
+quantization-aware reference made from them. Where Lava composes, so does this module: a LIF's input
+type (sPyNNaker's current or conductance input) is its own registration (``INPUTS``), the part of the
+numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive).
+
+The general formats (voltage scale S, 12-bit decays, 8-bit weight mantissas) are in :mod:`.quantize`.
+"""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import numpy as np
+from lava.proc.lif.process import LIF
+
+from neurodeploy.backends import LoweringRegistry
+from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
+from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, DECAY_UNITY, STATE_BITS, V_HEADROOM,
+                                                 before_first_decay, bias, decay_code, first_tick_mean,
+                                                 power_of_two_within, stock_threshold)
+from neurodeploy.description import FixedPointLIF, Network, Population
+from neurodeploy.description.cells import ConductanceInput, CurrentInput, LIFParameters
+from neurodeploy.description.semantics import Semantics
+from neurodeploy.compilation import Finding
+
+CELLS = LoweringRegistry("lava")
+INPUTS = LoweringRegistry("lava")
+MAX_REFRACTORY_TICKS = 255
+
+
+def population_fixed(network: Network) -> dict:
+    """Every population's numbers, by its cell type's registration."""
+    inputs = network.input_per_tick()
+    return {label: CELLS.lookup(population.cell).quantized(population, network.semantics, {
+                receptor: inputs.get((label, receptor), 0.0) for receptor in population.cell.receptors})
+            for label, population in network.populations.items()}
+
+
+def span(values: np.ndarray) -> list:
+    """A report's summary of integers: up to four distinct values, else the range."""
+    values = np.unique(values)
+    return values.tolist() if values.size <= 4 else [int(values.min()), int(values.max())]
+
+
+# --- input types: what u holds and how it drives v -------------------------------------------------
+
+@INPUTS.register(CurrentInput)
+@dataclass(eq=False)
+class CurrentFixed:
+    """Currents: u holds ``S (1 - E') R I`` in v's units and drives v as ``u_exc - u_inh`` (CurrExpLIF;
+    Lava's LIF holds one such current)."""
+
+    lif_process: ClassVar[type] = CurrExpLIF
+    on_stock_lif: ClassVar[bool] = True
+    conductance_shift: ClassVar[int] = 0
+
+    @staticmethod
+    def levels(population: Population) -> list[np.ndarray]:
+        """Potentials v must hold besides threshold, reset and initial value."""
+        return []
+
+    @staticmethod
+    def drive_per_tick(synaptic: np.ndarray):
+        """The single-tick synaptic input in v's units (it bounds S)."""
+        return synaptic
+
+    @classmethod
+    def quantized(cls, population: Population, scale: float, synaptic: np.ndarray) -> "CurrentFixed":
+        return cls()
+
+    @staticmethod
+    def u_scale(scale: float) -> float:
+        """u units per unit of (1 - E') R w, with v's scale S."""
+        return scale
+
+    def arguments(self) -> dict:
+        """The LIF process's arguments for this input type."""
+        return {}
+
+    def report(self) -> dict:
+        return {}
+
+    def reference_fields(self, population: Population, scale: float) -> dict:
+        """The cell's fields these numbers change, besides the LIF's."""
+        return {}
+
+
+@INPUTS.register(ConductanceInput)
+@dataclass(eq=False)
+class ConductanceFixed:
+    """Conductances: u holds ``K (1 - E') R g`` with its own power of two ``K = 2^k`` (the largest
+    single-tick conductance input within 21 bits of u), the reversal potentials are levels of v,
+    ``e = round(S (E_rev - v_rest))`` (in the range S is chosen for), and the drive is ``u (e - v) >> k``,
+    the current in v's units (CondExpLIF). Weights (uS) map to u as currents do, with K for S."""
+
+    conductance_shift: int  # k
+    e_rev_exc: np.ndarray
+    e_rev_inh: np.ndarray
+
+    lif_process: ClassVar[type] = CondExpLIF
+    on_stock_lif: ClassVar[bool] = False
+
+    @staticmethod
+    def levels(population: Population) -> list[np.ndarray]:
+        return [population.value(population.cell.input.reversal[receptor]) for receptor in population.cell.receptors]
+
+    @staticmethod
+    def drive_per_tick(synaptic: np.ndarray):
+        return 0.0  # u has its own scale
+
+    @classmethod
+    def quantized(cls, population: Population, scale: float, synaptic: np.ndarray) -> "ConductanceFixed":
+        u_scale = power_of_two_within([2.0 ** (STATE_BITS - 3) / float(np.max(synaptic))
+                                       if np.max(synaptic) > 0 else np.inf])
+        v_rest = population.value("v_rest")
+        e_rev_exc, e_rev_inh = (np.rint(scale * (level - v_rest)).astype(np.int64)
+                                for level in cls.levels(population))
+        return cls(int(math.log2(u_scale)), e_rev_exc, e_rev_inh)
+
+    def u_scale(self, scale: float) -> float:
+        return 2.0 ** self.conductance_shift
+
+    def arguments(self) -> dict:
+        return {"e_rev_exc": self.e_rev_exc, "e_rev_inh": self.e_rev_inh, "conductance_shift": self.conductance_shift}
+
+    def report(self) -> dict:
+        return {"conductance_shift": self.conductance_shift, "e_rev_exc": span(self.e_rev_exc),
+                "e_rev_inh": span(self.e_rev_inh)}
+
+    def reference_fields(self, population: Population, scale: float) -> dict:
+        v_rest = population.value("v_rest")
+        reversal = population.cell.input.reversal
+        return {reversal["excitatory"]: v_rest + self.e_rev_exc / scale,
+                reversal["inhibitory"]: v_rest + self.e_rev_inh / scale}
+
+
+# --- cell types ------------------------------------------------------------------------------------
+
+class CellFixed(abc.ABC):
+    """What a cell type's registration is: its numbers, and what Lava runs for them."""
+
+    scale: float  # v's units per mV: a voltage trace reads ``v_rest + v / scale``
+
+    @classmethod
+    @abc.abstractmethod
+    def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "CellFixed":
+        """The numbers of ``population``; ``synaptic_input``: per receptor, the weight each neuron
+        receives if all its inputs arrive in one tick."""
+
+    @abc.abstractmethod
+    def units_per_weight(self, receptor: str) -> np.ndarray:
+        """Per neuron, the units of synaptic state a unit of weight arriving on ``receptor`` adds."""
+
+    def runs_on_stock_lif(self, network: Network, label: str) -> bool:
+        """Can Lava's own LIF run the population exactly?"""
+        return False
+
+    @property
+    @abc.abstractmethod
+    def process_type(self) -> type:
+        """Our Process for these numbers."""
+
+    @abc.abstractmethod
+    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
+        """The neurons' Process (Lava's LIF when ``stock_receptor`` is given)."""
+
+    @abc.abstractmethod
+    def report(self) -> dict:
+        """The compile report's entry."""
+
+    @abc.abstractmethod
+    def summary(self) -> str:
+        """The compile text's line: the scale and the numbers that matter most."""
+
+    @abc.abstractmethod
+    def findings(self, subject: str) -> list[Finding]:
+        """The loihi2 design rules these numbers break."""
+
+    @abc.abstractmethod
+    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
+        """The population of the quantization-aware reference."""
+
+    def arrays(self) -> dict:
+        """The numbers by name, for the compile's parameter file."""
+        return dict(vars(self))
+
+
+@CELLS.register(LIFParameters)
+@dataclass(eq=False)
+class LIFFixed(CellFixed):
+    """A LIF population with exponential synapses in integers (arrays, one value per neuron), run by
+    CurrExpLIF or CondExpLIF (by its input type), or by Lava's LIF where that is exact.
+
+    The membrane potential is kept relative to v_rest, ``v = S (V - v_rest)``. With ``E' = 1 - dv/4096``
+    the neuron's per-tick decay, a current I (nA) is held as ``u = S (1 - E') R I`` (R = tau_m/cm), so
+    that ``v' = E' v + u + bias`` is the shared model's ``V' = E' V' + (1 - E') R (I + i_offset)``:
+
+    * ``dv = round(4096 (1 - exp(-dt/tau_m)))``; ``du = round(4096 (1 - exp(-dt/tau_syn))) - 1`` (Lava
+      decays currents by ``4096 - (du + 1)``);
+    * a weight w (nA) onto a neuron adds ``S (1 - E') R init' w`` to u (``init'`` the first-tick mean
+      for the implemented decay);
+    * thresholds, resets and initial values are ``round(S (x - v_rest))``; ``i_offset`` is the bias
+      ``S (1 - E') R i_offset`` as a 13-bit mantissa and 3-bit exponent;
+    * S is the largest power of two keeping twice the range of the levels (threshold, reset, initial
+      value and the input type's) within 23 bits (v is 24-bit signed) and the largest input one neuron
+      can receive in a single tick within 21 bits of u, so the activation a connection delivers in a
+      tick fits 16 signed bits (``a << 6`` enters u): thresholds and weights use the available bits.
+      (Precision matters: on the 200-neuron benchmark the same-tick match with the quantization-aware
+      reference grows from 99.3% at S = 2^14 to 100% at 2^18.) Inputs sustained far above that
+      single-tick bound can still wrap u; the design rules say so.
+    """
+
+    scale: float  # S, units per mV
+    dv: np.ndarray
+    du_exc: np.ndarray
+    du_inh: np.ndarray
+    gain: np.ndarray  # (1 - E') R: mV per nA of current, per tick
+    init_exc: np.ndarray  # first-tick mean for the implemented current decay
+    init_inh: np.ndarray
+    vth: np.ndarray
+    v_reset: np.ndarray
+    v_init: np.ndarray
+    u_exc: np.ndarray
+    u_inh: np.ndarray
+    bias_mant: np.ndarray
+    bias_exp: np.ndarray
+    refractory_ticks: np.ndarray
+    input: CurrentFixed | ConductanceFixed
+
+    @classmethod
+    def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "LIFFixed":
+        value, dt = population.value, semantics.dt
+        time_constants = population.cell.synapse.time_constants
+        dv = decay_code(value("tau_m"), dt)
+        du = {receptor: np.maximum(decay_code(value(time_constants[receptor]), dt) - 1, 0)
+              for receptor in population.cell.receptors}
+        gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
+        init = {receptor: first_tick_mean((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY) for receptor in du}
+        v_rest = value("v_rest")
+        input_type = INPUTS.lookup(population.cell.input)
+        levels = [value("v_thresh"), value("v_reset"), value("v")] + input_type.levels(population)
+        level_span = np.max(np.abs(np.concatenate(levels) - np.tile(v_rest, len(levels))))
+        synaptic = sum(gain * init[receptor] * synaptic_input[receptor] for receptor in du)
+        tick = np.abs(gain * value("i_offset")) + input_type.drive_per_tick(synaptic)
+        scale = power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span) if level_span > 0 else np.inf,
+                                     2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf])
+        bias_mant, bias_exp = bias(np.rint(scale * gain * value("i_offset")))
+        part = input_type.quantized(population, scale, synaptic)
+        u_scale, state = part.u_scale(scale), population.cell.synaptic_state
+        return cls(
+            scale, dv, du["excitatory"], du["inhibitory"], gain, init["excitatory"], init["inhibitory"],
+            np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
+            np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
+            np.rint(scale * (value("v") - v_rest)).astype(np.int64),
+            np.rint(u_scale * gain * value(f"{state}_exc")).astype(np.int64),
+            np.rint(u_scale * gain * value(f"{state}_inh")).astype(np.int64),
+            bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")), part)
+
+    def decay_v(self) -> np.ndarray:
+        return 1.0 - self.dv / DECAY_UNITY
+
+    def decay_u(self, receptor: str) -> np.ndarray:
+        return (DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY
+
+    def units_per_weight(self, receptor: str) -> np.ndarray:
+        init = self.init_exc if receptor == "excitatory" else self.init_inh
+        return self.input.u_scale(self.scale) * self.gain * init
+
+    def arrays(self) -> dict:
+        return {**{name: value for name, value in vars(self).items() if name != "input"}, **vars(self.input)}
+
+    # --- the Process ---
+
+    def runs_on_stock_lif(self, network: Network, label: str) -> bool:
+        """Exactly as described, up to its 64-unit threshold grid, if it holds one current."""
+        incoming = [p for p in network.projections.values() if p.post == label]
+        receptors = {p.receptor for p in incoming}
+        one_decay = len(receptors) <= 1 or np.array_equal(self.du_exc, self.du_inh)
+        du = self.du_exc if receptors != {"inhibitory"} else self.du_inh
+        return (label not in network.turnovers and self.input.on_stock_lif and not np.any(self.refractory_ticks)
+                and not np.any(self.v_reset) and one_decay
+                and np.unique(self.dv).size == 1 and np.unique(du).size == 1
+                and not any(p.plasticity is not None for p in incoming)
+                and bool(np.all((stock_threshold(self.vth) >= 0) & (stock_threshold(self.vth) < 1 << 17))))
+
+    @property
+    def process_type(self) -> type:
+        return self.input.lif_process
+
+    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
+        """The neurons' Process: Lava's LIF with the decay of ``stock_receptor`` (its one current), or
+        without it ours, running ``turnover`` if given."""
+        if stock_receptor is not None:
+            du = self.du_inh if stock_receptor == "inhibitory" else self.du_exc
+            return LIF(shape=(size,), du=int(du[0]), dv=int(self.dv[0]), vth=stock_threshold(self.vth),
+                       bias_mant=self.bias_mant, bias_exp=self.bias_exp,
+                       u=before_first_decay(self.u_exc - self.u_inh, du), v=self.v_init, name=name)
+        return self.process_type(
+            shape=(size,), du_exc=self.du_exc, du_inh=self.du_inh, dv=self.dv, bias_mant=self.bias_mant,
+            bias_exp=self.bias_exp, vth=self.vth, v_reset=self.v_reset, refractory_ticks=self.refractory_ticks,
+            u_exc=before_first_decay(self.u_exc, self.du_exc), u_inh=before_first_decay(self.u_inh, self.du_inh),
+            v=self.v_init, turnover=turnover, max_epochs=max_epochs, name=name, **self.input.arguments())
+
+    # --- what the compile says about them ---
+
+    def report(self) -> dict:
+        return {"scale_units_per_mV": self.scale, "vth": span(self.vth), "v_reset": span(self.v_reset),
+                "dv": span(self.dv), "du_exc": span(self.du_exc), "du_inh": span(self.du_inh),
+                "bias_mant": span(self.bias_mant), "bias_exp": span(self.bias_exp),
+                "refractory_ticks": span(self.refractory_ticks), **self.input.report()}
+
+    def summary(self) -> str:
+        return (f"scale {self.scale:g}/mV, vth {span(self.vth)}, dv {span(self.dv)}, du exc {span(self.du_exc)} "
+                f"inh {span(self.du_inh)}, refractory {span(self.refractory_ticks)}")
+
+    def findings(self, subject: str) -> list[Finding]:
+        findings = []
+        if np.any(self.dv >= DECAY_UNITY):
+            findings.append(Finding("warning", subject, "tau_m is so short that V forgets everything within a tick; "
+                                    "the 12-bit dv saturates at 4095"))
+        for state, du in ((self.u_exc, self.du_exc), (self.u_inh, self.du_inh)):
+            if np.any((state != 0) & (du >= DECAY_UNITY - 1)):
+                findings.append(Finding("warning", subject, "a synaptic state decays to 0 within a tick here, so its "
+                                        "non-zero initial value is lost: Lava's neurons decay it before first use"))
+        if np.any(self.bias_exp > BIAS_EXPONENT_MAX):
+            findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
+                                    "exponent at this voltage scale: lower it"))
+        if np.any(self.refractory_ticks > MAX_REFRACTORY_TICKS):
+            findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
+                                    "fit the 8-bit counter: shorten tau_refrac"))
+        return findings
+
+    # --- the quantization-aware reference ---
+
+    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
+        """The population with the numbers the integers implement: time constants from the 12-bit decays
+        (R kept), thresholds, resets and initial values on the 1/S grid (Lava's LIF, the one current of
+        ``stock_receptor``: threshold ``64 vth + 1``, reset to v_rest and both decays its receptor's),
+        i_offset from the bias, and the neurons' integer arithmetic (FixedPointLIF)."""
+        value, cell = population.value, population.cell
+        v_rest = value("v_rest")
+        tau_m = -dt / np.log(self.decay_v())
+        tau_syn = {}
+        for receptor, name in cell.synapse.time_constants.items():
+            decay = self.decay_u(receptor)
+            tau_syn[name] = np.where(decay > 0, -dt / np.log(np.where(decay > 0, decay, 0.5)), value(name))
+        threshold, v_reset = self.vth, v_rest + self.v_reset / self.scale
+        if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay
+            threshold, v_reset = stock_threshold(self.vth) * 64 + 1, cell.v_rest
+            tau_syn = dict.fromkeys(tau_syn, tau_syn[cell.synapse.time_constants[stock_receptor]])
+        state = cell.synaptic_state
+        fields = {"tau_m": tau_m, "cm": tau_m / (value("tau_m") / value("cm")), **tau_syn, "v_reset": v_reset,
+                  "v_thresh": v_rest + threshold / self.scale,
+                  "i_offset": (self.bias_mant * 2.0 ** self.bias_exp) / (self.scale * self.gain),
+                  "v": v_rest + self.v_init / self.scale,
+                  f"{state}_exc": self.u_exc / (self.input.u_scale(self.scale) * self.gain),
+                  f"{state}_inh": self.u_inh / (self.input.u_scale(self.scale) * self.gain),
+                  **self.input.reference_fields(population, self.scale)}
+        arithmetic = FixedPointLIF(v_unit=1.0 / self.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
+                                   conductance_shift=self.input.conductance_shift,
+                                   currents="separate" if stock_receptor is None else "combined")
+        return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
+                       synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})
