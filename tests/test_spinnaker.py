@@ -1,7 +1,9 @@
 """The SpiNNaker target: fixed-point values derived by hand, sPyNNaker's own choices on its virtual
 board, the hardware recordings, and equivalence with the quantization-aware reference."""
+import dataclasses
 import json
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import neurodeploy as nd
 from conftest import (ROOT, SHARED, feedforward_variant, random_plastic_network, run_reference,
                       stdp_pair_network)
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
@@ -18,6 +21,7 @@ from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.backends.spinnaker.toolchain import (SCRIPT, VIRTUAL_BOARD_CONFIG, compile_network,
                                                       map_on_virtual_board, run_with_private_config)
 from neurodeploy.catalog import load_model, target_descriptions
+from neurodeploy.description.cells import CurrentInput, LIFParameters
 from neurodeploy.cli import main
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.compare import compare
@@ -362,6 +366,49 @@ def test_quantization_aware_network_carries_the_chip_numbers():
     weights = quantized.connections("inputs->neurons").weight
     assert np.allclose(weights / resolution, np.round(weights / resolution), atol=1e-9)
     assert np.max(np.abs(weights - network.connections("inputs->neurons").weight)) <= resolution / 2
+
+
+def test_quantization_aware_reference_is_a_typed_copy_on_the_chips_numbers():
+    # Per-neuron fields stay numpy arrays; the conductance is held x1024 in s16.15, so an initial
+    # 0.004 uS is rint(0.004 * 1024 * 2^15) = 134218 units of 2^-25; e_rev_E 0.1 mV is 3277 / 2^15.
+    net = nd.Network("typed")
+    net.spike_source("S", [[1.0], [2.0]])
+    net.population("P", 2, "IF_cond_exp", parameters={"tau_m": [10.0, 20.0], "e_rev_E": 0.1},
+                   initial_values={"gsyn_exc": 0.004})
+    net.project("S", "P", nd.OneToOne(), weight=[0.01, 0.02], delay=1.0,
+                plasticity=nd.STDP(A_plus=0.001, A_minus=0.001, w_min=0.0, w_max=0.03))
+    graph = lower(net)
+    scaling = ring_buffer_scaling(graph)
+    quantized = quantization_aware(net, graph, scaling)
+    cell = quantized.populations["P"].cell
+    assert type(cell) is nd.IFCondExp and cell.gsyn_exc == 134218 / 2 ** 25 and cell.e_rev_E == 3277 / 2 ** 15
+    assert isinstance(cell.tau_m, np.ndarray) and cell.tau_m.shape == (2,)
+    projection = quantized.projections["S->P"]
+    resolution = scaling["P"][0].resolution
+    assert isinstance(projection.weight, np.ndarray)
+    assert projection.weight.tolist() == [np.rint(w / resolution) * resolution for w in (0.01, 0.02)]
+    assert projection.plasticity.w_max == fp.s1615(0.03 * 1024) / 2 ** 15 / 1024
+    assert net.populations["P"].cell.gsyn_exc == 0.004 and net.projections["S->P"].plasticity.w_max == 0.03
+
+
+def test_a_cell_type_lowers_through_its_class_or_is_refused_by_name():
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Variant(nd.IFCondExp):  # a subclass is built as its registered base
+        pass
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Unregistered(LIFParameters):
+        name: ClassVar[str] = "unregistered"
+        input: ClassVar[object] = CurrentInput()
+        v: float = -65.0
+        isyn_exc: float = 0.0
+        isyn_inh: float = 0.0
+
+    assert cells.build(Variant) == cells.build(nd.IFCondExp) and cells.build(Variant).input.weight_scale == 1024
+    net = nd.Network("unknown")
+    net.add(nd.Population("P", 1, Unregistered()))
+    with pytest.raises(BackendError, match="the spinnaker backend cannot lower Unregistered"):
+        run_spinnaker(net, 10.0)
 
 
 # --- design rules -----------------------------------------------------------------------------

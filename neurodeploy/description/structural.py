@@ -217,11 +217,6 @@ def rounded_weights(rule, initial_weight: float, w_max: float | None = None):
     return replace(rule, **changes)
 
 
-def with_rounded_weights(rule: dict, initial_weight: float, w_max: float | None = None) -> dict:
-    """:func:`rounded_weights` of a rule given as a dict."""
-    return rounded_weights(structural_from_dict(rule, "structural"), initial_weight, w_max).to_dict()
-
-
 def structural_from_dict(data, where: str):
     if not isinstance(data, dict):
         raise ValidationError(where, "structural", f"expected a mapping, got {data!r}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.description import STDP, AllToAll, Network, OneToOne, Projection
 
 GRAPH_FILE = "graph.json"
@@ -28,10 +29,15 @@ CONNECTIONS_FILE = "connections.npz"
 class GraphPopulation:
     label: str
     size: int
-    model: str  # the PyNN cell: "IF_curr_exp", "IF_cond_exp" or "SpikeSourceArray"
+    model: str  # the PyNN cell (:mod:`.cells`) or "SpikeSourceArray"
     parameters: dict = field(default_factory=dict)  # PyNN parameters, or {"spike_times": [...]}
     initial_v: float | list | None = None
     record: list = field(default_factory=list)
+    weight_scale: float | None = None  # the cell's global weight scale (its input type's); None for sources
+
+    def script_spec(self) -> dict:
+        """What the PyNN script builds the population from."""
+        return {k: v for k, v in vars(self).items() if k != "weight_scale"}
 
 
 @dataclass(eq=False)
@@ -64,7 +70,7 @@ class SpinnakerGraph:
         directory = Path(directory)
         arrays = {label: p.connections for label, p in self.projections.items() if p.is_from_list}
         document = {"dt": self.dt,
-                    "populations": [vars(p) for p in self.populations.values()],
+                    "populations": [p.script_spec() for p in self.populations.values()],
                     "projections": [{k: v for k, v in vars(p).items() if k != "connections"}
                                     for p in self.projections.values()],
                     "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)}}
@@ -96,10 +102,12 @@ def lower(network: Network) -> SpinnakerGraph:
     """The network as a PyNN graph for sPyNNaker (semantics are checked by the design rules)."""
     populations = {}
     for population in network.populations.values():
+        build = cells.build(population.cell)
         populations[population.label] = GraphPopulation(
-            population.label, population.size, population.cell_type,
-            {name: _plain(value) for name, value in population.parameters.items()},
-            _plain(population.initial_values["v"]), list(network.recordings.get(population.label, ())))
+            population.label, population.size, build.model,
+            {name: _plain(value) for name, value in build.parameters(population.cell).items()},
+            _plain(population.initial_values["v"]), list(network.recordings.get(population.label, ())),
+            build.input.weight_scale)
     for source in network.spike_sources.values():
         populations[source.label] = GraphPopulation(
             source.label, source.size, "SpikeSourceArray", {"spike_times": [t.tolist() for t in source.spike_times]},

@@ -1,17 +1,16 @@
-"""A numpy emulation of sPyNNaker 7.x's IF_curr_exp and IF_cond_exp kernels on a combined
-neuron-synapse core, vectorized over neurons and synapses. All state is integer, as on chip.
+"""A numpy emulation of sPyNNaker 7.x's neuron kernels on a combined neuron-synapse core, vectorized over
+neurons and synapses. All state is integer, as on chip.
 
-Per tick ``t``, for every population:
+Per tick ``t``, every population runs the parts of its cell as sPyNNaker builds them (:mod:`.cells`,
+where each part states its arithmetic):
 
-1. the ring-buffer slot of ``t`` is transferred: ``syn += ((w16 << shift) * init) >> 32``;
-2. if ``refract <= 0``: ``alpha = (I * R >> 15) + V_rest`` with ``I = exc - inh + I_offset``, and
-   ``V = alpha - (E * (alpha - V) >> 15)``; otherwise ``refract -= 1`` and V is held. For
-   IF_cond_exp, ``syn`` holds 1024 g and, with the V the tick starts from,
-   ``exc = ((syn_e >> 10) * (E_rev_E - V)) >> 15``, ``inh = ((-(syn_i >> 10)) * (E_rev_I - V)) >> 15``
-   (input_type_conductance.h);
-3. ``V >= V_thresh`` spikes (also while refractory): ``V = V_reset``, ``refract = T_refract``;
-   the spike enters the post-event history of plastic synapses;
-4. ``syn = (syn * decay) >> 32``.
+1. the ring-buffer slot of ``t`` joins the synaptic state (exponential: ``syn += ((w16 << shift) *
+   init) >> 32``);
+2. the input type makes the tick's excitatory and inhibitory input of the synaptic state (current:
+   the state itself; conductance: times the driving force of the V the tick starts from); the neuron
+   model integrates it unless refractory, and ``V >= V_thresh`` spikes (also while refractory): V is
+   reset and the neuron refractory; the spike enters the post-event history of plastic synapses;
+3. the synaptic state decays (exponential: ``syn = (syn * decay) >> 32``).
 
 Then every spike of tick ``t`` (neurons and spike sources) is processed: static synapses add their
 16-bit weight to slot ``t + d`` (saturating at 0xFFFF); plastic synapses are first updated by the
@@ -27,74 +26,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import (CONDUCTANCE_SHIFT, GLOBAL_WEIGHT_SCALE, RECEPTORS, ReceptorScaling,
-                                                      chip_stdp_arithmetic, stdp_scale, weight_units,
-                                                      weights_from_units)
+from neurodeploy.backends.spinnaker.quantize import (RECEPTORS, ReceptorScaling, chip_stdp_arithmetic, stdp_scale,
+                                                      weight_units, weights_from_units)
 from neurodeploy.description import Connections, Network, StructuralEngine
 from neurodeploy.description.structural import existing_weights
 
 
-def _per_neuron(function, *columns):
-    """Apply a scalar constant function to per-neuron parameter columns, once per distinct value."""
-    keys = list(zip(*[np.asarray(c).tolist() for c in columns]))
-    cache = {key: function(*key) for key in set(keys)}
-    return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
-
-
 class _Population:
+    """A population on its core: the parts of its cell as sPyNNaker builds them (:mod:`.cells`), the
+    ring buffers they read and the post-event history of plastic synapses."""
+
     def __init__(self, population, dt: float, shifts: tuple[int, int], slots: int):
-        value = population.value
-        encode = np.vectorize(fp.s1615, otypes=[np.int64])
+        build = cells.build(population.cell)
         self.size = population.size
-        self.v = encode(value("v"))
-        self.v_rest, self.v_reset = encode(value("v_rest")), encode(value("v_reset"))
-        self.v_thresh, self.i_offset = encode(value("v_thresh")), encode(value("i_offset"))
-        self.conductance = population.cell_type == "IF_cond_exp"
-        if self.conductance:
-            self.e_rev = np.stack([encode(value("e_rev_E")), encode(value("e_rev_I"))])
-        self.exp_tc, self.resistance = _per_neuron(lambda t, c: fp.membrane_constants(t, c, dt), value("tau_m"),
-                                                   value("cm"))
-        self.decay, self.init = np.stack([_per_neuron(lambda t: fp.synapse_constants(t, dt), value(name))
-                                          for name in ("tau_syn_E", "tau_syn_I")], axis=1)
-        self.t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), value("tau_refrac"))[0]
-        self.refract = np.zeros(self.size, dtype=np.int64)
-        scale, state = GLOBAL_WEIGHT_SCALE[population.cell_type], population.cell.synaptic_state
-        self.syn = np.stack([encode(value(f"{state}_{receptor}") * scale) for receptor in ("exc", "inh")])
+        self.neurons = build.neuron.build(population, dt)
+        self.input = build.input.build(population)
+        self.synapses = build.synapse.build(population, dt, build.input.initial_state(population))
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
         self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
         self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
 
+    @property
+    def v(self) -> np.ndarray:
+        return self.neurons.v
+
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at rest, with no synaptic current or input."""
-        self.v[neurons] = self.v_rest[neurons]
-        self.syn[:, neurons] = 0
-        self.refract[neurons] = 0
+        self.neurons.revive(neurons)
+        self.synapses.revive(neurons)
         self.ring[:, :, neurons] = 0
 
     def step(self, t: int) -> np.ndarray:
         slot = self.ring[t & (self.slots - 1)]
-        self.syn = fp.wrap32(self.syn + fp.decay_accum(fp.wrap32(slot << self.shifts), self.init))
+        self.synapses.receive(fp.wrap32(slot << self.shifts))
         slot[:] = 0
-        integrating = self.refract <= 0
-        if self.conductance:
-            g = self.syn >> CONDUCTANCE_SHIFT
-            exc = fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - self.v))
-            inh = fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - self.v))
-        else:
-            exc, inh = self.syn
-        current = fp.wrap32(exc - inh + self.i_offset)
-        alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
-        updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
-        self.v = np.where(integrating, updated, self.v)
-        self.refract = np.where(integrating, self.refract, self.refract - 1)
-        spiking = np.flatnonzero((self.v >= self.v_thresh) if self.alive is None
-                                 else (self.v >= self.v_thresh) & self.alive)
-        self.v[spiking] = self.v_reset[spiking]
-        self.refract[spiking] = self.t_refract[spiking]
-        self.syn = fp.decay_accum(self.syn, self.decay)
+        spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
+        self.synapses.shape()
         if self.history is not None and spiking.size:
             self.history.add(t, spiking)
         return spiking

@@ -12,24 +12,22 @@ Poisson bound at 30 Hz per source and 5 standard deviations on ``k w``, capped b
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
 
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.cells import RECEPTORS
 from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
-from neurodeploy.description import CELL_TYPES, AccumulatorLIF, FixedPointSTDP, Network
-from neurodeploy.description.structural import with_rounded_weights
+from neurodeploy.description import FixedPointSTDP, Network
+from neurodeploy.description.structural import rounded_weights
 
-RECEPTORS = ("excitatory", "inhibitory")
-CONDUCTANCE_SHIFT = 10  # input_type_conductance.h: g = syn >> 10 (syn holds 1024 g)
 SPIKES_PER_SECOND = 30.0  # sPyNNaker's default spikes_per_second: every source is assumed to fire at it
 RING_BUFFER_SIGMA = 5.0
 POISSON_SIGMA_SUMMATION_LIMIT = 3.0
 WEIGHT_MASK = 0xFFFF
-# get_global_weight_scale of each cell's input type (InputTypeCurrent, InputTypeConductance).
-GLOBAL_WEIGHT_SCALE = {"IF_curr_exp": 1.0, "IF_cond_exp": 1024.0}
 
 
 class _RunningStats:
@@ -125,12 +123,12 @@ def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScalin
     steps_per_second = 1000.0 / graph.dt
     spikes_per_tick = max(1.0, SPIKES_PER_SECOND / steps_per_second)
     incoming = {label: {r: [] for r in RECEPTORS} for label, p in graph.populations.items()
-                if p.model in GLOBAL_WEIGHT_SCALE}
+                if p.weight_scale is not None}
     for projection in graph.projections.values():
         incoming[projection.post][projection.receptor].append(projection_stats(projection, graph))
     result = {}
     for label, receptors in incoming.items():
-        scale = GLOBAL_WEIGHT_SCALE[graph.populations[label].model]
+        scale = graph.populations[label].weight_scale
         scalings = []
         for receptor in RECEPTORS:
             weights, delays, rates = _RunningStats(), _RunningStats(), _RunningStats()
@@ -206,65 +204,36 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
 
 
 def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Network:
-    """The network with the numbers the chip uses, for the float reference: weights as stored (16-bit
-    units times the resolution), voltages, currents and STDP parameters rounded to s16.15, time
-    constants re-derived from the on-chip decays (``exp(-dt/tau') = exp_TC``, ``tau_m'/cm' = R``,
-    ``exp(-dt/tau_syn') = decay``), the chip's own ``init`` as each population's ``synaptic_init``, the
-    neurons on the chip's accumulators (AccumulatorLIF, with the ring buffers' caps) and STDP on its
+    """The network with the numbers the chip uses, for the float reference, made by typed transforms:
+    each cell as its parts hold it on chip (:meth:`.cells.CellBuild.chip_cell`: voltages and currents
+    in s16.15, time constants re-derived from the on-chip constants), the chip's own ``init`` as each
+    population's ``synaptic_init``, the neurons on the chip's arithmetic (with the ring buffers' caps),
+    weights as stored (16-bit units times the resolution) and STDP parameters in s16.15 on the chip's
     integers (:func:`chip_stdp_arithmetic`)."""
     dt = network.semantics.dt
-    data = network.to_dict()
-
-    def rounded(value, scale=1.0):
-        """As held on chip in s16.15, the value times ``scale``."""
-        return (np.vectorize(lambda v: fp.s1615(v * scale) / fp.ONE / scale)(np.asarray(value, dtype=np.float64))
-                ).tolist()
-
-    for population in data["populations"]:
-        scale = GLOBAL_WEIGHT_SCALE[population["cell_type"]]
-        parameters = population["parameters"]
-        tau_m = np.asarray(parameters["tau_m"], dtype=np.float64)
-        cm = np.asarray(parameters["cm"], dtype=np.float64)
-        constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, dt), otypes=[np.int64, np.int64])(tau_m, cm)
-        tau_chip = -dt / np.log(constants[0] / fp.ONE)
-        parameters["tau_m"] = tau_chip.tolist()
-        parameters["cm"] = (tau_chip / (constants[1] / fp.ONE)).tolist()
-        population["synaptic_init"] = {}
-        for name, receptor in (("tau_syn_E", "excitatory"), ("tau_syn_I", "inhibitory")):
-            tau = np.asarray(parameters[name], dtype=np.float64)
-            decay, init = np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(tau)
-            # A decay of 0 on chip: a time constant so short that exp(-dt/tau) is 0 in float64 too.
-            parameters[name] = np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), dt / 1000.0).tolist()
-            population["synaptic_init"][receptor] = np.maximum(init / 2.0 ** 32, 2.0 ** -32).tolist()
-        refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
-            np.asarray(parameters["tau_refrac"], dtype=np.float64))
-        parameters["tau_refrac"] = (refractory * dt).tolist()  # the chip's count of ticks, from its s16.15 quotient
-        for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "e_rev_E", "e_rev_I"):
-            if name in parameters:
-                parameters[name] = rounded(parameters[name])
-        for name in population["initial_values"]:
-            held = name.startswith(CELL_TYPES[population["cell_type"]].input.state)
-            population["initial_values"][name] = rounded(population["initial_values"][name], scale if held else 1.0)
-    for population in data["populations"]:
-        receptors = scaling[population["label"]]
-        population["arithmetic"] = AccumulatorLIF(
-            input_limit={name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, receptors)},
-            fraction_bits=fp.FRACTION_BITS, weight_scale=GLOBAL_WEIGHT_SCALE[population["cell_type"]],
-            conductance_shift=CONDUCTANCE_SHIFT).to_dict()
-    for projection in data["projections"]:
-        if projection["label"] not in graph.projections:
+    populations = {}
+    for label, population in network.populations.items():
+        build = cells.build(population.cell)
+        input_limit = {name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, scaling[label])}
+        populations[label] = replace(population, cell=build.chip_cell(population.cell, dt),
+                                     synaptic_init=build.synapse.chip_init(population.cell, dt),
+                                     arithmetic=build.neuron.arithmetic(input_limit, build.input))
+    projections = {}
+    for label, projection in network.projections.items():
+        if label not in graph.projections:
             continue
-        receptor = scaling[projection["post"]][RECEPTORS.index(projection["receptor"])]
-        weights = network.connections(projection["label"]).weight
-        projection["weight"] = weights_from_units(weight_units(weights, receptor), receptor).tolist()
-        if "plasticity" in projection:
-            rule = projection["plasticity"]
-            for name in ("A_plus", "A_minus", "w_min", "w_max"):
-                rule[name] = rounded(rule[name], stdp_scale(rule, name, receptor.weight_scale))
-            rule["arithmetic"] = chip_stdp_arithmetic(receptor).to_dict()
-        if "structural" in projection:
-            initial = float(weights_from_units(weight_units(projection["structural"]["initial_weight"], receptor),
-                                               receptor))
-            projection["structural"] = with_rounded_weights(projection["structural"], initial,
-                                                            projection.get("plasticity", {}).get("w_max"))
-    return Network.from_dict(data)
+        receptor = scaling[projection.post][RECEPTORS.index(projection.receptor)]
+        changes = {"weight": weights_from_units(weight_units(network.connections(label).weight, receptor), receptor)}
+        rule = projection.plasticity
+        if rule is not None:
+            written = rule.to_dict()
+            rule = changes["plasticity"] = replace(
+                rule, **{name: cells.on_chip(written[name], stdp_scale(written, name, receptor.weight_scale))
+                         for name in ("A_plus", "A_minus", "w_min", "w_max")},
+                arithmetic=chip_stdp_arithmetic(receptor))
+        if projection.structural is not None:
+            initial = float(weights_from_units(weight_units(projection.structural.initial_weight, receptor), receptor))
+            changes["structural"] = rounded_weights(projection.structural, initial,
+                                                    None if rule is None else rule.w_max)
+        projections[label] = replace(projection, **changes)
+    return network.replaced(populations=populations, projections=projections)

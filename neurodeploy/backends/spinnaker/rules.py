@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import numpy as np
 
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import GLOBAL_WEIGHT_SCALE, projection_report, stdp_scale
+from neurodeploy.backends.spinnaker.quantize import projection_report, stdp_scale
 from neurodeploy.compilation import Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
 
-RECEPTOR_TYPES = 2  # IF_curr_exp: excitatory, inhibitory
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
 # table); a static synapse is one word, a pair-rule plastic one two half-words after a 2-word header.
 MAX_ROW_SYNAPSES = {"static": 256, "plastic": 254}
@@ -38,18 +38,8 @@ def check_semantics(network: Network) -> list[Finding]:
         if population.arithmetic is not None:
             findings.append(Finding("error", subject, "the population declares a fixed-point arithmetic, a "
                                     "reference's stand-in for a chip: sPyNNaker computes its own: drop arithmetic"))
-        scale = GLOBAL_WEIGHT_SCALE[population.cell_type]  # the synaptic state is held times it
-        held = {name: 1.0 for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v",
-                                       "e_rev_E", "e_rev_I")}
-        held.update({f"{population.cell.synaptic_state}_{receptor}": scale for receptor in ("exc", "inh")})
-        for name, factor in held.items():
-            if (name in population.parameters or name in population.initial_values) and np.any(
-                    np.abs(population.value(name)) * factor >= 65536):
-                findings.append(Finding("error", subject, f"{name} does not fit s16.15 (|x| < 65536"
-                                        + (f" / {factor:g})" if factor != 1 else ")")))
-            if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
-                findings.append(Finding("warning", subject, f"initial {name} is not 0: the emulation starts from "
-                                        "it, a board run through the PyNN script from 0"))
+        for level, message in cells.build(population.cell).findings(population, semantics.dt):
+            findings.append(Finding(level, subject, message))
     spynnaker_stdp = STDPSemantics().to_dict()
     rules_by_post = {}
     for projection in network.projections.values():
@@ -78,7 +68,7 @@ def check_semantics(network: Network) -> list[Finding]:
 
 def on_core_delay_ticks(neurons_per_core: int, ring_buffer_bits: int) -> int:
     """Delay slots of one core: 2^(bits - ceil(log2 neurons) - ceil(log2 receptors))."""
-    return 2 ** (ring_buffer_bits - _bits(neurons_per_core) - _bits(RECEPTOR_TYPES))
+    return 2 ** (ring_buffer_bits - _bits(neurons_per_core) - _bits(len(cells.RECEPTORS)))
 
 
 def _bits(n: int) -> int:
@@ -157,13 +147,6 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
         findings.append(Finding("error", "network", f"needs about {cores} application cores at {per_core} neurons "
                                 f"per core; {target['name']} has {target['application_cores']}: use a larger board "
                                 "or fewer neurons"))
-    for population in network.populations.values():
-        subject = f"population '{population.label}'"
-        for name in ("tau_syn_E", "tau_syn_I"):
-            decay = fp.synapse_constants(float(population.value(name).min()), dt)[0]
-            if decay == 0:
-                findings.append(Finding("warning", subject, f"{name} is so short that the synaptic current decays to "
-                                        f"0 within one tick of {dt:g} ms on chip"))
     slots = on_core_delay_ticks(per_core, target["ring_buffer_bits"])
     report = projection_report(network, graph, scaling)
     for label, projection in network.projections.items():
@@ -208,12 +191,12 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                                     f"would saturate at {quantized['ring_buffer_capacity']:.4g} {unit}"))
         rule = projection.plasticity
         if rule is not None:
-            weight_scale = GLOBAL_WEIGHT_SCALE[network.populations[projection.post].cell_type]
+            weight_scale = cells.build(network.populations[projection.post].cell).input.weight_scale
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
                 scale = stdp_scale(rule.to_dict(), name, weight_scale)
                 if abs(getattr(rule, name)) * scale >= 65536:
                     findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536"
-                                            + (f" / {scale:g}, the conductance scale)" if scale != 1 else ")")))
+                                            + (f" / {scale:g}, the cell's weight scale)" if scale != 1 else ")")))
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
                     findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "

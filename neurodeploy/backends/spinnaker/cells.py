@@ -1,0 +1,320 @@
+"""What sPyNNaker 7.x builds for each cell type, and all the SpiNNaker backend derives from it, in one place.
+
+sPyNNaker composes a neuron from parts (``spynnaker/pyNN/models/neuron/builds``): a neuron model
+with its threshold type, a synapse type and an input type. Here each part of a description's cell
+(``cell.neuron``, ``cell.synapse``, ``cell.input``) is lowered by a class registered for that part,
+and each cell type by a :class:`CellBuild` naming the PyNN model sPyNNaker runs it as, composed of
+its parts' lowerings. A part's lowering holds, for its own numbers:
+
+* the per-neuron integer state and constants the emulator keeps (``build``) and what they do in a
+  tick (s16.15 bits, the arithmetic of :mod:`.fixedpoint`);
+* the chip's numbers as fields of a typed copy of the cell (``chip_values``), for the
+  quantization-aware reference;
+* the fields the chip holds in s16.15, with the factor it holds them times, and the design-rule
+  findings of its own (``findings``).
+
+A new cell type registers its :class:`CellBuild` here, and a lowering for each part no earlier cell
+type has.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar, Iterator
+
+import numpy as np
+
+from neurodeploy.backends import LoweringRegistry
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.description.cells import (AccumulatorLIF, CellType, ConductanceInput, CurrentInput,
+                                           ExponentialSynapse, IFCondExp, IFCurrExp, LeakyIntegrate)
+
+LOWERINGS = LoweringRegistry("spinnaker")
+RECEPTORS = ("excitatory", "inhibitory")  # rows of the synaptic state and of the ring buffers
+
+
+def build(cell: CellType | type[CellType]) -> "CellBuild":
+    """What sPyNNaker builds for ``cell`` (an instance or its type)."""
+    return LOWERINGS.lookup(cell)
+
+
+def on_chip(value, scale: float = 1.0):
+    """``value`` as the chip holds ``value * scale`` in s16.15, read back (a float, or one per neuron)."""
+    rounded = np.vectorize(lambda v: fp.s1615(v * scale) / fp.ONE / scale, otypes=[np.float64])(
+        np.asarray(value, dtype=np.float64))
+    return _field(rounded)
+
+
+def _field(array: np.ndarray):
+    """A cell field: a float, or one float64 per neuron."""
+    return float(array) if array.ndim == 0 else array
+
+
+def _encoded(population, name: str, scale: float = 1.0) -> np.ndarray:
+    """A field of every neuron as s16.15 bits of the value times ``scale``."""
+    return np.vectorize(fp.s1615, otypes=[np.int64])(population.value(name) * scale)
+
+
+def _per_neuron(function, *columns) -> np.ndarray:
+    """Apply a scalar constant function to per-neuron columns, once per distinct value; one row per
+    value the function returns."""
+    keys = list(zip(*[np.asarray(c).tolist() for c in columns]))
+    cache = {key: function(*key) for key in set(keys)}
+    return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
+
+
+class _Part:
+    """A part's lowering: its integer state for one population (an instance, made by ``build``), and
+    what it contributes to the reference and the design rules (class-level)."""
+
+    @staticmethod
+    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
+        """``(level, message)`` for what sPyNNaker loses of this part of ``population``."""
+        return iter(())
+
+
+# --- neuron models (with their threshold type) --------------------------------------------------
+
+@LOWERINGS.register(LeakyIntegrate)
+@dataclass(eq=False)
+class NeuronModelLIF(_Part):
+    """neuron_model_lif_impl.h with threshold_type_static.h, on s16.15 bits per neuron. In a tick with
+    input current ``I`` (``exc - inh + i_offset``): if not refractory, ``alpha = I * R + v_rest`` and
+    ``V = alpha - exp_TC * (alpha - V)``, otherwise the countdown goes on and V is held; then
+    ``V >= v_thresh`` spikes (also while refractory): ``V = v_reset``, countdown ``T_refract``."""
+
+    held_fields: ClassVar[tuple[str, ...]] = ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v")
+
+    v: np.ndarray
+    v_rest: np.ndarray
+    v_reset: np.ndarray
+    v_thresh: np.ndarray
+    i_offset: np.ndarray
+    exp_tc: np.ndarray
+    resistance: np.ndarray
+    t_refract: np.ndarray
+    refract: np.ndarray
+
+    @classmethod
+    def build(cls, population, dt: float) -> "NeuronModelLIF":
+        exp_tc, resistance = _per_neuron(lambda t, c: fp.membrane_constants(t, c, dt), population.value("tau_m"),
+                                         population.value("cm"))
+        t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), population.value("tau_refrac"))[0]
+        return cls(*(_encoded(population, name) for name in ("v", "v_rest", "v_reset", "v_thresh", "i_offset")),
+                   exp_tc, resistance, t_refract, np.zeros(population.size, dtype=np.int64))
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        """One tick on the input drive; the neurons that spike (only ``alive`` ones, when given)."""
+        integrating = self.refract <= 0
+        current = fp.wrap32(exc - inh + self.i_offset)
+        alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
+        updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
+        self.v = np.where(integrating, updated, self.v)
+        self.refract = np.where(integrating, self.refract, self.refract - 1)
+        reached = self.v >= self.v_thresh
+        spiking = np.flatnonzero(reached if alive is None else reached & alive)
+        self.v[spiking] = self.v_reset[spiking]
+        self.refract[spiking] = self.t_refract[spiking]
+        return spiking
+
+    def revive(self, neurons: np.ndarray):
+        """Neurons coming alive start at rest, not refractory."""
+        self.v[neurons] = self.v_rest[neurons]
+        self.refract[neurons] = 0
+
+    @staticmethod
+    def chip_values(cell, dt: float) -> dict:
+        """Time constants re-derived from the on-chip constants (``exp(-dt/tau_m') = exp_TC``,
+        ``tau_m'/cm' = R``, the refractory period a whole count of ticks), voltages and currents in s16.15."""
+        constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, dt), otypes=[np.int64, np.int64])(
+            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64))
+        tau_chip = -dt / np.log(constants[0] / fp.ONE)
+        refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
+            np.asarray(cell.tau_refrac, dtype=np.float64))
+        return {"tau_m": _field(tau_chip), "cm": _field(tau_chip / (constants[1] / fp.ONE)),
+                "tau_refrac": _field(refractory * dt),
+                **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
+
+    @staticmethod
+    def arithmetic(input_limit: dict, input_type) -> AccumulatorLIF:
+        """The LIF kernel's arithmetic, for a float reference to compute it spike for spike."""
+        return AccumulatorLIF(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
+                              weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
+
+
+# --- synapse types -------------------------------------------------------------------------------
+
+@LOWERINGS.register(ExponentialSynapse)
+@dataclass(eq=False)
+class SynapseTypeExponential(_Part):
+    """synapse_types_exponential_impl.h: per receptor (rows ``RECEPTORS``) a state that the tick's
+    ring-buffer input joins times ``init`` and that decays by ``decay`` at the end of the tick, both
+    u0.32 fractions computed on chip from the time constant (exp_synapse_utils.h)."""
+
+    state: np.ndarray
+    decay: np.ndarray
+    init: np.ndarray
+
+    @classmethod
+    def build(cls, population, dt: float, initial: np.ndarray) -> "SynapseTypeExponential":
+        time_constants = population.cell.synapse.time_constants
+        decay, init = np.stack([_per_neuron(lambda t: fp.synapse_constants(t, dt), population.value(time_constants[r]))
+                                for r in RECEPTORS], axis=1)
+        return cls(initial, decay, init)
+
+    def receive(self, inputs: np.ndarray):
+        """The tick's ring-buffer slot (s16.15 bits, per receptor) joins the state."""
+        self.state = fp.wrap32(self.state + fp.decay_accum(inputs, self.init))
+
+    def shape(self):
+        """The end of the tick: every state decays."""
+        self.state = fp.decay_accum(self.state, self.decay)
+
+    def revive(self, neurons: np.ndarray):
+        self.state[:, neurons] = 0
+
+    @staticmethod
+    def chip_values(cell, dt: float) -> dict:
+        """Time constants re-derived from the on-chip decays (``exp(-dt/tau_syn') = decay``)."""
+        values = {}
+        for name in cell.synapse.time_constants.values():
+            decay = SynapseTypeExponential._constants(getattr(cell, name), dt)[0]
+            # A decay of 0 on chip: a time constant so short that exp(-dt/tau) is 0 in float64 too.
+            values[name] = _field(np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), dt / 1000.0))
+        return values
+
+    @staticmethod
+    def chip_init(cell, dt: float) -> dict:
+        """The chip's own ``init`` per receptor, as a population's ``synaptic_init``."""
+        return {receptor: _field(np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt)[1]
+                                            / 2.0 ** 32, 2.0 ** -32))
+                for receptor, name in cell.synapse.time_constants.items()}
+
+    @staticmethod
+    def _constants(tau, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        return np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(
+            np.asarray(tau, dtype=np.float64))
+
+    @staticmethod
+    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
+        for name in population.cell.synapse.time_constants.values():
+            if fp.synapse_constants(float(population.value(name).min()), dt)[0] == 0:
+                yield "warning", (f"{name} is so short that the synaptic current decays to 0 within one tick of "
+                                  f"{dt:g} ms on chip")
+
+
+# --- input types (neuron/input_types/input_type_current.h, input_type_conductance.h) -----------
+
+class _InputType(_Part):
+    """What input types share: the synaptic state is held times the global weight scale, from the cell's
+    initial values named after the state (``isyn_exc``)."""
+
+    weight_scale: ClassVar[float]
+    accumulator_fields: ClassVar[dict] = {}  # AccumulatorLIF's fields beyond the weight scale
+    reversal_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def initial_state(cls, population) -> np.ndarray:
+        """Per receptor, the synaptic state's initial s16.15 bits."""
+        return np.stack([_encoded(population, name, cls.weight_scale) for name in cls._state_fields(population.cell)])
+
+    @classmethod
+    def held(cls, cell) -> dict[str, float]:
+        return {**{name: 1.0 for name in cls.reversal_fields},
+                **{name: cls.weight_scale for name in cls._state_fields(cell)}}
+
+    @classmethod
+    def chip_values(cls, cell) -> dict:
+        return {name: on_chip(getattr(cell, name), factor) for name, factor in cls.held(cell).items()}
+
+    @staticmethod
+    def _state_fields(cell) -> list[str]:
+        return [f"{cell.input.state}_{suffix}" for suffix in ("exc", "inh")]
+
+
+@LOWERINGS.register(CurrentInput)
+@dataclass(eq=False)
+class InputTypeCurrent(_InputType):
+    """input_type_current.h: the synaptic state is the current; weights are written as they are."""
+
+    weight_scale: ClassVar[float] = 1.0  # get_global_weight_scale
+
+    @classmethod
+    def build(cls, population) -> "InputTypeCurrent":
+        return cls()
+
+    def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The excitatory and inhibitory input of the tick, from the synaptic state."""
+        return state[0], state[1]
+
+
+@LOWERINGS.register(ConductanceInput)
+@dataclass(eq=False)
+class InputTypeConductance(_InputType):
+    """input_type_conductance.h: the synaptic state holds ``2^shift g`` (weights are written times the
+    global weight scale ``2^shift``), and drives towards the reversal potentials with the V the tick
+    starts from: ``exc = (s_exc >> shift) * (E_rev_E - V)``, ``inh = (-(s_inh >> shift)) * (E_rev_I - V)``."""
+
+    shift: ClassVar[int] = 10
+    weight_scale: ClassVar[float] = float(1 << shift)
+    accumulator_fields: ClassVar[dict] = {"conductance_shift": shift}
+    reversal_fields: ClassVar[tuple[str, ...]] = tuple(ConductanceInput.reversal[r] for r in RECEPTORS)
+
+    e_rev: np.ndarray  # per receptor, s16.15 bits
+
+    @classmethod
+    def build(cls, population) -> "InputTypeConductance":
+        return cls(np.stack([_encoded(population, name) for name in cls.reversal_fields]))
+
+    def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g = state >> self.shift
+        return (fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - v)),
+                fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - v)))
+
+
+# --- cell types ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CellBuild:
+    """What sPyNNaker builds for a cell type: the PyNN model it runs it as, and its parts' lowerings."""
+
+    model: str
+    neuron: type
+    synapse: type
+    input: type
+
+    @classmethod
+    def register(cls, cell_type: type[CellType], model: str):
+        LOWERINGS.register(cell_type)(cls(model, *(LOWERINGS.lookup(part) for part in (
+            cell_type.neuron, cell_type.synapse, cell_type.input))))
+
+    @property
+    def parts(self) -> tuple[type, ...]:
+        return self.neuron, self.synapse, self.input
+
+    def parameters(self, cell) -> dict:
+        """The PyNN model's parameters: the cell's, under PyNN's names (its own)."""
+        return cell.parameters
+
+    def held(self, cell) -> dict[str, float]:
+        """The fields the chip holds in s16.15, each with the factor it holds them times."""
+        return {**{name: 1.0 for name in self.neuron.held_fields}, **self.input.held(cell)}
+
+    def chip_cell(self, cell, dt: float) -> CellType:
+        """The cell with the numbers the chip computes with (a typed copy)."""
+        return replace(cell, **self.neuron.chip_values(cell, dt), **self.synapse.chip_values(cell, dt),
+                       **self.input.chip_values(cell))
+
+    def findings(self, population, dt: float) -> Iterator[tuple[str, str]]:
+        """``(level, message)`` for what the chip cannot hold of ``population`` or loses of it."""
+        for name, factor in self.held(population.cell).items():
+            if np.any(np.abs(population.value(name)) * factor >= 65536):
+                yield "error", f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")")
+            if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
+                yield "warning", (f"initial {name} is not 0: the emulation starts from it, a board run through the "
+                                  "PyNN script from 0")
+        for part in self.parts:
+            yield from part.findings(population, dt)
+
+
+CellBuild.register(IFCurrExp, "IF_curr_exp")
+CellBuild.register(IFCondExp, "IF_cond_exp")
