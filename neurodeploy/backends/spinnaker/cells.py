@@ -239,7 +239,7 @@ class InputTypeCurrent(_InputType):
     weight_scale: ClassVar[float] = 1.0  # get_global_weight_scale
 
     @classmethod
-    def build(cls, population) -> "InputTypeCurrent":
+    def build(cls, population, dt: float) -> "InputTypeCurrent":
         return cls()
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +262,7 @@ class InputTypeConductance(_InputType):
     e_rev: np.ndarray  # per receptor, s16.15 bits
 
     @classmethod
-    def build(cls, population) -> "InputTypeConductance":
+    def build(cls, population, dt: float) -> "InputTypeConductance":
         return cls(np.stack([_encoded(population, name) for name in cls.reversal_fields]))
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
