@@ -7,7 +7,9 @@ population (the quantize step), and the numbers know the rest: the Process they 
 constructor arguments, their entry in the compile report, the loihi2 design rules they break, and the
 quantization-aware reference made from them. Where Lava composes, so does this module: a LIF's input
 type (sPyNNaker's current or conductance input) is its own registration (``INPUTS``), the part of the
-numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive).
+numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive), and so
+is its synapse type (``SYNAPSES``: u's decay and what a weight adds; ``IF_curr_delta`` is a LIF whose u
+forgets itself every tick).
 
 The general formats (voltage scale S, 12-bit decays, 8-bit weight mantissas) are in :mod:`.quantize`.
 """
@@ -28,8 +30,8 @@ from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, 
                                                  before_first_decay, bias, decay_code, first_tick_mean,
                                                  power_of_two_within, stock_threshold)
 from neurodeploy.description import FixedPointLIF, Network, Population
-from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, ExponentialSynapse,
-                                           LIFParameters)
+from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, DeltaSynapse,
+                                           ExponentialSynapse, LIFParameters)
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.compilation import Finding
 
@@ -179,6 +181,29 @@ class ExponentialFixed:
         return initial_input
 
 
+@SYNAPSES.register(DeltaSynapse)
+class DeltaFixed:
+    """Delta synapses: ``du = 4095``, so Lava keeps ``4096 - (du + 1) = 0`` of u each tick and u is the
+    tick's input alone (Lava's own LIF computes this exactly); a weight w adds as the current ``w / dt``."""
+
+    @staticmethod
+    def du(population: Population, receptor: str, semantics: Semantics) -> np.ndarray:
+        return np.full(population.size, DECAY_UNITY - 1, dtype=np.int64)
+
+    @staticmethod
+    def init(decay: np.ndarray, semantics: Semantics) -> np.ndarray:
+        return np.full(np.shape(decay), 1.0 / semantics.dt)
+
+    @staticmethod
+    def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
+        return {}
+
+    @staticmethod
+    def initial_value(initial_input: np.ndarray, dt: float) -> np.ndarray:
+        """The charge whose current is ``initial_input``."""
+        return initial_input * dt
+
+
 # --- cell types ------------------------------------------------------------------------------------
 
 class CellFixed(abc.ABC):
@@ -233,8 +258,9 @@ class CellFixed(abc.ABC):
 @CELLS.register(LIFParameters)
 @dataclass(eq=False)
 class LIFFixed(CellFixed):
-    """A LIF population with exponential synapses in integers (arrays, one value per neuron), run by
-    CurrExpLIF or CondExpLIF (by its input type), or by Lava's LIF where that is exact.
+    """A LIF population in integers (arrays, one value per neuron), run by CurrExpLIF or CondExpLIF (by its
+    input type), or by Lava's LIF where that is exact; its synapse part's registration (``SYNAPSES``:
+    exponential or delta) gives u's decays and what a weight adds.
 
     The membrane potential is kept relative to v_rest, ``v = S (V - v_rest)``. With ``E' = 1 - dv/4096``
     the neuron's per-tick decay, a current I (nA) is held as ``u = S (1 - E') R I`` (R = tau_m/cm), so
