@@ -51,12 +51,52 @@ class ConductanceInput:
     reversal: ClassVar[dict[str, str]] = {"excitatory": "e_rev_E", "inhibitory": "e_rev_I"}
 
 
+STATE_SUFFIX = {"excitatory": "exc", "inhibitory": "inh"}
+"""Per receptor, the suffix of its synaptic state's initial value (``isyn_exc``)."""
+
+
 @dataclass(frozen=True)
 class ExponentialSynapse:
     """Per receptor, one synaptic state that arriving weights jump (times ``init``) and that decays by
-    ``exp(-dt / tau_syn_x)`` each tick."""
+    ``exp(-dt / tau_syn_x)`` each tick.
+
+    A synapse part states its per-tick numbers, so that nothing else reads its parameters: the factor
+    arriving weights are scaled by (step 1), the decay (step 4) and the state the first tick starts from.
+    """
 
     time_constants: ClassVar[dict[str, str]] = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}
+
+    def init_factor(self, cell, receptor: str, semantics):
+        """The factor a weight arriving on ``receptor`` is scaled by (a scalar, or one per neuron)."""
+        return semantics.init_factor(getattr(cell, self.time_constants[receptor]))
+
+    def decay(self, cell, receptor: str, semantics):
+        """The state's factor at the end of a tick."""
+        return semantics.decay(getattr(cell, self.time_constants[receptor]))
+
+    def initial_input(self, cell, receptor: str, semantics):
+        """The synaptic state the first tick starts from: the initial value itself."""
+        return np.asarray(getattr(cell, f"{cell.input.state}_{STATE_SUFFIX[receptor]}"), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DeltaSynapse:
+    """Per receptor, the charge (nA ms) of the weights arriving in a tick, which drives the membrane as
+    the current ``charge / dt`` in that tick only (``init = 1 / dt``) and is then gone (decay 0): input
+    arriving while the neuron is refractory is lost. As sPyNNaker's delta synapse and input type."""
+
+    time_constants: ClassVar[dict[str, str]] = {}
+
+    def init_factor(self, cell, receptor: str, semantics):
+        return 1.0 / semantics.dt
+
+    def decay(self, cell, receptor: str, semantics):
+        return 0.0
+
+    def initial_input(self, cell, receptor: str, semantics):
+        """The initial value is a charge present in the first tick: its current."""
+        charge = getattr(cell, f"{cell.input.state}_{STATE_SUFFIX[receptor]}")
+        return np.asarray(charge, dtype=np.float64) / semantics.dt
 
 
 @dataclass(frozen=True)
@@ -215,7 +255,38 @@ class IFCondExp(LIFParameters, ExponentialSynapseParameters):
     gsyn_inh: float | np.ndarray = parameter("uS", 0.0, initial=True, non_negative=True)
 
 
-CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp)}
+@dataclass(frozen=True, eq=False)
+class IFCurrDelta(LIFParameters):
+    """Leaky integrate-and-fire neuron whose synapses deliver charge at once (PyNN ``IF_curr_delta``, as
+    sPyNNaker 7.x computes it: LIF, delta synapse, delta input type): no synaptic current, no tau_syn.
+
+    Per tick (the steps of :mod:`neurodeploy.description.semantics`):
+
+    1. input: ``I_x = q_x / dt``, ``q_x`` the sum of the weights arriving on receptor x this tick
+       (charges, nA ms), with the initial ``isyn_x`` present in the first tick;
+    2. integrate, if not refractory: ``a = (I_exc - I_inh + i_offset) R + v_rest``,
+       ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E = exp(-dt / tau_m)``; otherwise V is held;
+    3. threshold and reset as ``IF_curr_exp``;
+    4. ``q_x = 0``, also while refractory: input arriving then is lost.
+
+    A weight w thus moves V by ``(w / dt) R (1 - E) = (w / cm) (tau_m / dt) (1 - exp(-dt / tau_m))``,
+    which approaches ``w / cm`` (PyNN's "a spike adds its weight to V", weights in mV when cm is 1 nF) as
+    dt shrinks against tau_m, and falls a little short of it otherwise: sPyNNaker integrates the charge
+    as a current held for the tick, and this is what it computes. In continuous time (Brian2's physics
+    mode) the charge q moves V by ``q / cm`` at its arrival. Units: mV, nA, ms, nF; weights and the
+    synaptic state are charges in nA ms, written as plain numbers (sPyNNaker takes the same numbers).
+    """
+
+    name: ClassVar[str] = "IF_curr_delta"
+    synapse: ClassVar[object] = DeltaSynapse()
+    input: ClassVar[object] = CurrentInput()
+
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+
+
+CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp, IFCurrDelta)}
 
 
 @dataclass(eq=False)
@@ -238,6 +309,8 @@ class FixedPointLIF:
        ``trunc(u_exc (e_E - v) / 2^k) + trunc(u_inh (e_I - v) / 2^k)`` (``e``: the reversal levels);
     3. threshold and reset on the levels of ``v_thresh`` and ``v_reset``;
     4. decay: ``u_x = trunc(u_x F_x)``.
+
+    The synapse part gives ``init_x`` and ``exp(-dt / tau_x)``: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
 
     The membrane potential reads ``v_rest + v / S``.
     """
@@ -262,10 +335,9 @@ class FixedPointLIF:
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
             raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
-        if self.currents == "combined" and (conductance or np.any(population.value("tau_syn_E")
-                                                                   != population.value("tau_syn_I"))):
-            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal tau_syn_E "
-                                  "and tau_syn_I")
+        if self.currents == "combined" and (conductance or not _equal_time_constants(population)):
+            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal "
+                                  + " and ".join(population.cell.synapse.time_constants.values()))
 
     def to_dict(self) -> dict:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
@@ -290,6 +362,10 @@ class AccumulatorLIF:
        i_offset`` (V the tick's start); ``a = I * R + v_rest``, ``V = a - E * (a - V)``;
     3. threshold and reset on the levels;
     4. decay: ``s_x = floor(s_x D_x / 2^32)``.
+
+    With a delta synapse (``IF_curr_delta``, sPyNNaker's delta input type), step 1 adds ``rint(2^f
+    weight_scale w)`` (no ``c_x``), step 2's synaptic current is ``s_exc * sf - s_inh * sf`` with ``sf =
+    floor(2^(2f) / rint(2^f dt))`` (1/dt as the chip divides it), and step 4 sets ``s_x = 0``.
 
     Sums wrap at 32 bits (products do not: a chip's wrap there is reached only near the ends of its
     range; a reference computes them exactly below 2^53, that is for states below about 2^21 units).
@@ -319,6 +395,12 @@ class AccumulatorLIF:
 
     def to_dict(self) -> dict:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
+
+
+def _equal_time_constants(population) -> bool:
+    """Do the receptors' synapses share their time constants (the synapse part's), neuron by neuron?"""
+    time_constants = [population.value(name) for name in population.cell.synapse.time_constants.values()]
+    return all(np.array_equal(tau, time_constants[0]) for tau in time_constants)
 
 
 MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, AccumulatorLIF)}

@@ -88,13 +88,26 @@ class Population:
 
     def value(self, name: str) -> np.ndarray:
         """A parameter or initial value as one float64 per neuron."""
-        return np.broadcast_to(np.asarray(getattr(self.cell, name), dtype=np.float64), (self.size,)).copy()
+        return self.per_neuron(getattr(self.cell, name))
+
+    def per_neuron(self, value) -> np.ndarray:
+        """A scalar or one value per neuron as one float64 per neuron."""
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (self.size,)).copy()
 
     def init_factor(self, receptor: str, semantics) -> np.ndarray:
-        """The factor arriving weights on ``receptor`` are scaled by, one per neuron."""
+        """The factor arriving weights on ``receptor`` are scaled by, one per neuron: ``synaptic_init``'s
+        if given, else the cell's synapse part's."""
         if self.synaptic_init is not None and receptor in self.synaptic_init:
-            return np.broadcast_to(np.asarray(self.synaptic_init[receptor], dtype=np.float64), (self.size,)).copy()
-        return semantics.init_factor(self.value(self.cell.synapse.time_constants[receptor]))
+            return self.per_neuron(self.synaptic_init[receptor])
+        return self.per_neuron(self.cell.synapse.init_factor(self.cell, receptor, semantics))
+
+    def synaptic_decay(self, receptor: str, semantics) -> np.ndarray:
+        """The synaptic state's factor at the end of a tick (the synapse part's), one per neuron."""
+        return self.per_neuron(self.cell.synapse.decay(self.cell, receptor, semantics))
+
+    def initial_input(self, receptor: str, semantics) -> np.ndarray:
+        """The synaptic state the first tick starts from (the synapse part's, from the initial values)."""
+        return self.per_neuron(self.cell.synapse.initial_input(self.cell, receptor, semantics))
 
     def to_dict(self) -> dict:
         data = {"label": self.label, "size": self.size, "cell_type": self.cell_type,

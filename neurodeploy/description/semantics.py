@@ -13,6 +13,8 @@ Every backend runs in ticks of ``dt``. Per tick, for each neuron (the order is p
 Conductance-based cells (``IF_cond_exp``) keep conductances ``g_x`` where the above has currents
 (steps 1 and 4 unchanged) and in step 2 drive with the ``V`` the tick starts from:
 ``a = (g_exc (e_rev_E - V) + g_inh (e_rev_I - V) + i_offset) * R + v_rest``, as sPyNNaker does.
+Delta synapses (``IF_curr_delta``) have ``init_x = 1/dt`` and ``exp(-dt/tau_x) = 0``: ``I_x`` is the
+charge arriving in the tick over dt, gone at its end.
 
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.

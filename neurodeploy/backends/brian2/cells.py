@@ -11,6 +11,10 @@ Where each cell type's per-tick code is:
   - discrete mode on :class:`FixedPointLIF`'s integers: :func:`lif_fixed_point` (in ``FIXED_POINT``);
   - discrete mode on :class:`AccumulatorLIF`'s integers: :func:`lif_accumulator` (in ``ACCUMULATOR``).
 
+- ``IF_curr_delta`` (:class:`LIFParameters` with a delta synapse): float64 and FixedPointLIF by the LIF
+  membranes above (its synapse part's init and decay do it); physics mode :func:`delta_physics` (V jumps
+  by the charge over cm); AccumulatorLIF :func:`delta_accumulator` (sPyNNaker's 1/dt scaling after the sum).
+
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
   in float64 (both modes) and in each integer arithmetic, and the reversal potentials it keeps as constants.
@@ -37,7 +41,7 @@ from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
 from neurodeploy.description.cells import (AccumulatorLIF, ConductanceInput, CurrentInput, FixedPointLIF,
-                                           LIFParameters)
+                                           IFCurrDelta, LIFParameters)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
@@ -151,10 +155,10 @@ INPUTS.register(CurrentInput)(CurrentDrive())
 INPUTS.register(ConductanceInput)(ConductanceDrive())
 
 
-def set_synaptic_state(group: b2.NeuronGroup, population: Population):
-    """``syn_exc`` / ``syn_inh`` from the initial currents or conductances."""
-    group.syn_exc = population.value(f"{population.cell.synaptic_state}_exc")
-    group.syn_inh = population.value(f"{population.cell.synaptic_state}_inh")
+def set_synaptic_state(group: b2.NeuronGroup, population: Population, semantics):
+    """``syn_exc`` / ``syn_inh``: the synaptic state the first tick starts from (currents or conductances)."""
+    for receptor, x in RECEPTOR_VARIABLE.items():
+        setattr(group, f"syn_{x}", population.initial_input(receptor, semantics))
 
 
 # --- IF_curr_exp, IF_cond_exp: leaky integrate-and-fire, exponential synapses ------------------------
@@ -162,21 +166,22 @@ def set_synaptic_state(group: b2.NeuronGroup, population: Population):
 @PHYSICS.register(LIFParameters)
 def lif_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     drive = INPUTS.lookup(population.cell.input)
-    parameters = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
+    time_constants = population.cell.synapse.time_constants
+    parameters = ("tau_m", *time_constants.values(), "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
                   *drive.reversal.values())
     group = b2.NeuronGroup(
         population.size,
         f"""
         dv/dt = (v_rest - v + resistance * ({drive.drive})) / (tau_m * ms) : 1 (unless refractory)
         resistance : 1 (constant)
-        dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
-        dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
-        """ + "\n".join(f"{name} : 1 (constant)" for name in parameters),
+        """ + "".join(f"dsyn_{x}/dt = -syn_{x} / ({time_constants[receptor]} * ms) : 1\n"
+                      for receptor, x in RECEPTOR_VARIABLE.items())
+        + "\n".join(f"{name} : 1 (constant)" for name in parameters),
         threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=drive.method,
         clock=context.clock, name=name, namespace={"ms": b2.ms})
     for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))
-    set_synaptic_state(group, population)
+    set_synaptic_state(group, population, context.network.semantics)
     group.resistance = population.value("tau_m") / population.value("cm")
     return group, []
 
@@ -210,12 +215,11 @@ def lif_float(population: Population, semantics) -> Membrane:
         initialise_lif(group, population, semantics)
         for variable in ("v_reset", "v_thresh", "i_offset", "v", *reversal):
             setattr(group, variable, value(variable))
-        set_synaptic_state(group, population)
+        set_synaptic_state(group, population, semantics)
         group.resistance = value("tau_m") / value("cm")
         group.decay_m = semantics.decay(value("tau_m"))
-        group.decay_exc = semantics.decay(value("tau_syn_E"))
-        group.decay_inh = semantics.decay(value("tau_syn_I"))
         for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
             setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
     return Membrane(
         LIF_STATE + "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc",
@@ -249,8 +253,6 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         keep_m = np.rint(unity * semantics.decay(value("tau_m")))
         gain = (1.0 - keep_m / unity) * value("tau_m") / value("cm")
         group.keep_m = keep_m
-        group.keep_exc = np.rint(unity * semantics.decay(value("tau_syn_E")))
-        group.keep_inh = np.rint(unity * semantics.decay(value("tau_syn_I")))
         group.v_unit = arithmetic.v_unit
         levels = {"v_int": "v", "threshold_level": "v_thresh", "reset_level": "v_reset", **drive.reversal}
         for variable, name in levels.items():
@@ -258,7 +260,8 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         group.bias = np.rint(scale * gain * value("i_offset"))
         units = drive.fixed_point_units(arithmetic)
         for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"syn_{x}", np.rint(units * gain * value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
+            setattr(group, f"syn_{x}", np.rint(units * gain * population.initial_input(receptor, semantics)))
             setattr(group, f"init_{x}", units * gain * population.init_factor(receptor, semantics))
     return Membrane(
         LIF_STATE + "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + constants(
@@ -275,10 +278,24 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
 
 @ACCUMULATOR.register(LIFParameters)
 def lif_accumulator(population: Population, semantics) -> Membrane:
-    """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x``), 2 and 4 of
-    :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
-    arithmetic, cell = population.arithmetic, population.cell
-    drive = INPUTS.lookup(cell.input)
+    """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x`` times ``init``), 2 and 4
+    of :class:`AccumulatorLIF`, the synaptic current from the input type."""
+    arithmetic = population.arithmetic
+    drive = INPUTS.lookup(population.cell.input)
+    return accumulator_membrane(
+        population, semantics, drive.accumulator_current(arithmetic), drive.reversal,
+        {receptor: population.init_factor(receptor, semantics) for receptor in RECEPTOR_VARIABLE},
+        {receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
+         for receptor in RECEPTOR_VARIABLE})
+
+
+def accumulator_membrane(population: Population, semantics, current: str, reversal: dict, init: dict,
+                         state: dict) -> Membrane:
+    """An :class:`AccumulatorLIF` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
+    state, which the tick's weights join times ``init`` (per receptor) and from which ``current`` (an
+    expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I; ``state``
+    is the synaptic state of the first tick."""
+    arithmetic = population.arithmetic
     one = 2 ** arithmetic.fraction_bits
     transfer = "".join(f"""
         s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / {FRACTION_32})")}
@@ -294,21 +311,21 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
         group.rest_bits, group.offset_bits = bits(value("v_rest")), bits(value("i_offset"))
         group.resistance_bits = bits(value("tau_m") / value("cm"))
         group.keep_m = bits(semantics.decay(value("tau_m")))
-        for level, name in drive.reversal.items():
+        for level, name in reversal.items():
             setattr(group, level, bits(value(name)))
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), ("tau_syn_E", "tau_syn_I")):
-            setattr(group, f"s_{x}", bits(arithmetic.weight_scale * value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(value(tau))))
-            setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"s_{x}", bits(state[receptor]))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
+            setattr(group, f"c_{x}", np.rint(FRACTION_32 * init[receptor]))
             setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
             setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
     return Membrane(
         LIF_STATE + "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
             "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", "d_exc",
-            "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *drive.reversal),
+            "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *reversal),
         ("v_bits", "threshold_level"), lif_reset("v_bits", "reset_level"), transfer + f"""
         integrating = int(refractory_left <= 0)
-        current = {wrap32(f"{drive.accumulator_current(arithmetic)} + offset_bits")}
+        current = {wrap32(f"{current} + offset_bits")}
         a = {wrap32(f"whole(current * resistance_bits / {one}) + rest_bits")}
         integrated = {wrap32(f"a - whole(keep_m * {wrap32('a - v_bits')} / {one})")}
         v_bits = integrated * integrating + v_bits * (1 - integrating)
@@ -317,3 +334,53 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
         s_inh = whole(s_inh * d_inh / {FRACTION_32})
         """, {"whole": WHOLE, "nearest": NEAREST}, initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"})
+
+
+# --- IF_curr_delta: leaky integrate-and-fire, delta synapses ---------------------------------------
+# In float64 and on FixedPointLIF's integers the LIF membranes above run it as they are: its synapse
+# part's init (1/dt) and decay (0) make ``syn_x`` the tick's charge over dt, emptied at the tick's end.
+
+@PHYSICS.register(IFCurrDelta)
+def delta_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+    """The membrane's ODE without synaptic currents: the charge ``syn_x`` that projections deliver in a
+    step moves V by ``(syn_exc - syn_inh) / cm`` before the threshold is checked, unless refractory
+    (Brian2 holds V then; the charge is lost), and is gone."""
+    parameters = ("tau_m", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset")
+    group = b2.NeuronGroup(
+        population.size, """
+        dv/dt = (v_rest - v + resistance * i_offset) / (tau_m * ms) : 1 (unless refractory)
+        syn_exc : 1
+        syn_inh : 1
+        """ + constants(*parameters, "resistance", "capacitance"),
+        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method="exact",
+        clock=context.clock, name=name, namespace={"ms": b2.ms})
+    for variable in parameters + ("v",):
+        setattr(group, variable, population.value(variable))
+    group.capacitance = population.value("cm")
+    group.resistance = population.value("tau_m") / population.value("cm")
+    for receptor, x in RECEPTOR_VARIABLE.items():
+        setattr(group, f"syn_{x}", population.value(f"{population.cell.synaptic_state}_{x}"))
+    jump = group.run_regularly("""
+        v += (syn_exc - syn_inh) / capacitance * int(not_refractory)
+        syn_exc = 0
+        syn_inh = 0
+        """, when="before_thresholds", name=f"{name}_charge")
+    return group, [jump]
+
+
+@ACCUMULATOR.register(IFCurrDelta)
+def delta_accumulator(population: Population, semantics) -> Membrane:
+    """:class:`AccumulatorLIF` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
+    ``s_x`` unscaled, the synaptic current is ``floor(s_x sf / 2^f)`` per receptor, and ``s_x`` is then 0."""
+    one = 2 ** population.arithmetic.fraction_bits
+    sf = delta_scale(population.arithmetic, semantics.dt)
+    return accumulator_membrane(
+        population, semantics, f"whole(s_exc * {sf} / {one}) - whole(s_inh * {sf} / {one})", {},
+        dict.fromkeys(RECEPTOR_VARIABLE, 1.0),
+        {receptor: population.initial_input(receptor, semantics) * semantics.dt for receptor in RECEPTOR_VARIABLE})
+
+
+def delta_scale(arithmetic: AccumulatorLIF, dt: float) -> int:
+    """``sf = floor(2^(2f) / rint(2^f dt))``: 1/dt as the chip divides it."""
+    one = 2 ** arithmetic.fraction_bits
+    return one * one // int(np.rint(one * dt))

@@ -7,7 +7,9 @@ population (the quantize step), and the numbers know the rest: the Process they 
 constructor arguments, their entry in the compile report, the loihi2 design rules they break, and the
 quantization-aware reference made from them. Where Lava composes, so does this module: a LIF's input
 type (sPyNNaker's current or conductance input) is its own registration (``INPUTS``), the part of the
-numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive).
+numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive), and so
+is its synapse type (``SYNAPSES``: u's decay and what a weight adds; ``IF_curr_delta`` is a LIF whose u
+forgets itself every tick).
 
 The general formats (voltage scale S, 12-bit decays, 8-bit weight mantissas) are in :mod:`.quantize`.
 """
@@ -28,12 +30,14 @@ from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, 
                                                  before_first_decay, bias, decay_code, first_tick_mean,
                                                  power_of_two_within, stock_threshold)
 from neurodeploy.description import FixedPointLIF, Network, Population
-from neurodeploy.description.cells import ConductanceInput, CurrentInput, LIFParameters
+from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, DeltaSynapse,
+                                           ExponentialSynapse, LIFParameters)
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.compilation import Finding
 
 CELLS = LoweringRegistry("lava")
 INPUTS = LoweringRegistry("lava")
+SYNAPSES = LoweringRegistry("lava")
 MAX_REFRACTORY_TICKS = 255
 
 
@@ -143,6 +147,63 @@ class ConductanceFixed:
                 reversal["inhibitory"]: v_rest + self.e_rev_inh / scale}
 
 
+# --- synapse types: how u decays and what a weight adds to it ------------------------------------
+
+@SYNAPSES.register(ExponentialSynapse)
+class ExponentialFixed:
+    """Exponential synapses: ``du = round(4096 (1 - exp(-dt/tau_syn))) - 1`` (Lava decays u by ``4096 -
+    (du + 1)``); a weight adds its first-tick mean for that decay."""
+
+    @staticmethod
+    def du(population: Population, receptor: str, semantics: Semantics) -> np.ndarray:
+        tau = population.value(population.cell.synapse.time_constants[receptor])
+        return np.maximum(decay_code(tau, semantics.dt) - 1, 0)
+
+    @staticmethod
+    def init(decay: np.ndarray, semantics: Semantics) -> np.ndarray:
+        """The factor a weight arriving is scaled by, for the decay the integers implement."""
+        return first_tick_mean(decay)
+
+    @staticmethod
+    def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
+        """The time constants the decays implement (Lava's LIF: both its one receptor's)."""
+        time_constants, value = population.cell.synapse.time_constants, population.value
+        tau_syn = {name: np.where(decays[receptor] > 0, -dt / np.log(np.where(decays[receptor] > 0,
+                                                                               decays[receptor], 0.5)), value(name))
+                   for receptor, name in time_constants.items()}
+        if stock_receptor is not None:
+            return dict.fromkeys(tau_syn, tau_syn[time_constants[stock_receptor]])
+        return tau_syn
+
+    @staticmethod
+    def initial_value(initial_input: np.ndarray, dt: float) -> np.ndarray:
+        """The initial value (``isyn_exc``) whose first tick's state is ``initial_input``."""
+        return initial_input
+
+
+@SYNAPSES.register(DeltaSynapse)
+class DeltaFixed:
+    """Delta synapses: ``du = 4095``, so Lava keeps ``4096 - (du + 1) = 0`` of u each tick and u is the
+    tick's input alone (Lava's own LIF computes this exactly); a weight w adds as the current ``w / dt``."""
+
+    @staticmethod
+    def du(population: Population, receptor: str, semantics: Semantics) -> np.ndarray:
+        return np.full(population.size, DECAY_UNITY - 1, dtype=np.int64)
+
+    @staticmethod
+    def init(decay: np.ndarray, semantics: Semantics) -> np.ndarray:
+        return np.full(np.shape(decay), 1.0 / semantics.dt)
+
+    @staticmethod
+    def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
+        return {}
+
+    @staticmethod
+    def initial_value(initial_input: np.ndarray, dt: float) -> np.ndarray:
+        """The charge whose current is ``initial_input``."""
+        return initial_input * dt
+
+
 # --- cell types ------------------------------------------------------------------------------------
 
 class CellFixed(abc.ABC):
@@ -197,8 +258,9 @@ class CellFixed(abc.ABC):
 @CELLS.register(LIFParameters)
 @dataclass(eq=False)
 class LIFFixed(CellFixed):
-    """A LIF population with exponential synapses in integers (arrays, one value per neuron), run by
-    CurrExpLIF or CondExpLIF (by its input type), or by Lava's LIF where that is exact.
+    """A LIF population in integers (arrays, one value per neuron), run by CurrExpLIF or CondExpLIF (by its
+    input type), or by Lava's LIF where that is exact; its synapse part's registration (``SYNAPSES``:
+    exponential or delta) gives u's decays and what a weight adds.
 
     The membrane potential is kept relative to v_rest, ``v = S (V - v_rest)``. With ``E' = 1 - dv/4096``
     the neuron's per-tick decay, a current I (nA) is held as ``u = S (1 - E') R I`` (R = tau_m/cm), so
@@ -239,12 +301,11 @@ class LIFFixed(CellFixed):
     @classmethod
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "LIFFixed":
         value, dt = population.value, semantics.dt
-        time_constants = population.cell.synapse.time_constants
+        synapse = SYNAPSES.lookup(population.cell.synapse)
         dv = decay_code(value("tau_m"), dt)
-        du = {receptor: np.maximum(decay_code(value(time_constants[receptor]), dt) - 1, 0)
-              for receptor in population.cell.receptors}
+        du = {receptor: synapse.du(population, receptor, semantics) for receptor in population.cell.receptors}
         gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
-        init = {receptor: first_tick_mean((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY) for receptor in du}
+        init = {receptor: synapse.init((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY, semantics) for receptor in du}
         v_rest = value("v_rest")
         input_type = INPUTS.lookup(population.cell.input)
         levels = [value("v_thresh"), value("v_reset"), value("v")] + input_type.levels(population)
@@ -255,14 +316,15 @@ class LIFFixed(CellFixed):
                                      2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf])
         bias_mant, bias_exp = bias(np.rint(scale * gain * value("i_offset")))
         part = input_type.quantized(population, scale, synaptic)
-        u_scale, state = part.u_scale(scale), population.cell.synaptic_state
+        u_scale = part.u_scale(scale)
+        u = {receptor: np.rint(u_scale * gain * population.initial_input(receptor, semantics)).astype(np.int64)
+             for receptor in du}
         return cls(
             scale, dv, du["excitatory"], du["inhibitory"], gain, init["excitatory"], init["inhibitory"],
             np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v") - v_rest)).astype(np.int64),
-            np.rint(u_scale * gain * value(f"{state}_exc")).astype(np.int64),
-            np.rint(u_scale * gain * value(f"{state}_inh")).astype(np.int64),
+            u["excitatory"], u["inhibitory"],
             bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")), part)
 
     def decay_v(self) -> np.ndarray:
@@ -349,21 +411,18 @@ class LIFFixed(CellFixed):
         value, cell = population.value, population.cell
         v_rest = value("v_rest")
         tau_m = -dt / np.log(self.decay_v())
-        tau_syn = {}
-        for receptor, name in cell.synapse.time_constants.items():
-            decay = self.decay_u(receptor)
-            tau_syn[name] = np.where(decay > 0, -dt / np.log(np.where(decay > 0, decay, 0.5)), value(name))
+        synapse = SYNAPSES.lookup(cell.synapse)
         threshold, v_reset = self.vth, v_rest + self.v_reset / self.scale
         if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay
             threshold, v_reset = stock_threshold(self.vth) * 64 + 1, cell.v_rest
-            tau_syn = dict.fromkeys(tau_syn, tau_syn[cell.synapse.time_constants[stock_receptor]])
-        state = cell.synaptic_state
-        fields = {"tau_m": tau_m, "cm": tau_m / (value("tau_m") / value("cm")), **tau_syn, "v_reset": v_reset,
+        u = {"excitatory": self.u_exc, "inhibitory": self.u_inh}
+        fields = {"tau_m": tau_m, "cm": tau_m / (value("tau_m") / value("cm")), "v_reset": v_reset,
+                  **synapse.reference_fields(population, {r: self.decay_u(r) for r in u}, dt, stock_receptor),
                   "v_thresh": v_rest + threshold / self.scale,
                   "i_offset": (self.bias_mant * 2.0 ** self.bias_exp) / (self.scale * self.gain),
                   "v": v_rest + self.v_init / self.scale,
-                  f"{state}_exc": self.u_exc / (self.input.u_scale(self.scale) * self.gain),
-                  f"{state}_inh": self.u_inh / (self.input.u_scale(self.scale) * self.gain),
+                  **{f"{cell.synaptic_state}_{STATE_SUFFIX[receptor]}": synapse.initial_value(
+                      u[receptor] / (self.input.u_scale(self.scale) * self.gain), dt) for receptor in u},
                   **self.input.reference_fields(population, self.scale)}
         arithmetic = FixedPointLIF(v_unit=1.0 / self.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
                                    conductance_shift=self.input.conductance_shift,

@@ -25,8 +25,8 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.description.cells import (AccumulatorLIF, CellType, ConductanceInput, CurrentInput,
-                                           ExponentialSynapse, IFCondExp, IFCurrExp, LeakyIntegrate)
+from neurodeploy.description.cells import (AccumulatorLIF, CellType, ConductanceInput, CurrentInput, DeltaSynapse,
+                                           ExponentialSynapse, IFCondExp, IFCurrDelta, IFCurrExp, LeakyIntegrate)
 
 LOWERINGS = LoweringRegistry("spinnaker")
 RECEPTORS = ("excitatory", "inhibitory")  # rows of the synaptic state and of the ring buffers
@@ -202,6 +202,38 @@ class SynapseTypeExponential(_Part):
                                   f"{dt:g} ms on chip")
 
 
+@LOWERINGS.register(DeltaSynapse)
+@dataclass(eq=False)
+class SynapseTypeDelta(_Part):
+    """synapse_types_delta_impl.h: per receptor a state that the tick's ring-buffer input joins as it is
+    (no ``init``) and that is 0 at the end of every tick, refractory or not (an input arriving while the
+    neuron is refractory is never read)."""
+
+    state: np.ndarray
+
+    @classmethod
+    def build(cls, population, dt: float, initial: np.ndarray) -> "SynapseTypeDelta":
+        return cls(initial)
+
+    def receive(self, inputs: np.ndarray):
+        self.state = fp.wrap32(self.state + inputs)
+
+    def shape(self):
+        self.state = np.zeros_like(self.state)
+
+    def revive(self, neurons: np.ndarray):
+        self.state[:, neurons] = 0
+
+    @staticmethod
+    def chip_values(cell, dt: float) -> dict:
+        return {}
+
+    @staticmethod
+    def chip_init(cell, dt: float) -> None:
+        """No ``init``: the reference's arithmetic (AccumulatorLIF with a delta synapse) adds none."""
+        return None
+
+
 # --- input types (neuron/input_types/input_type_current.h, input_type_conductance.h) -----------
 
 class _InputType(_Part):
@@ -239,7 +271,7 @@ class InputTypeCurrent(_InputType):
     weight_scale: ClassVar[float] = 1.0  # get_global_weight_scale
 
     @classmethod
-    def build(cls, population) -> "InputTypeCurrent":
+    def build(cls, population, dt: float) -> "InputTypeCurrent":
         return cls()
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,13 +294,28 @@ class InputTypeConductance(_InputType):
     e_rev: np.ndarray  # per receptor, s16.15 bits
 
     @classmethod
-    def build(cls, population) -> "InputTypeConductance":
+    def build(cls, population, dt: float) -> "InputTypeConductance":
         return cls(np.stack([_encoded(population, name) for name in cls.reversal_fields]))
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = state >> self.shift
         return (fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - v)),
                 fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - v)))
+
+
+@dataclass(eq=False)
+class InputTypeDelta(InputTypeCurrent):
+    """input_type_delta.h: the synaptic state is a charge, and the tick's input is it times ``sf =
+    floor(2^30 / S(dt))`` (1/dt as ``kdivk(1.0k, dt)`` computes it on chip), each receptor floored apart."""
+
+    sf: int
+
+    @classmethod
+    def build(cls, population, dt: float) -> "InputTypeDelta":
+        return cls(fp.kdivk(fp.ONE, fp.s1615(dt)))
+
+    def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return fp.mul_accum(state[0], self.sf), fp.mul_accum(state[1], self.sf)
 
 
 # --- cell types ----------------------------------------------------------------------------------
@@ -283,9 +330,11 @@ class CellBuild:
     input: type
 
     @classmethod
-    def register(cls, cell_type: type[CellType], model: str):
-        LOWERINGS.register(cell_type)(cls(model, *(LOWERINGS.lookup(part) for part in (
-            cell_type.neuron, cell_type.synapse, cell_type.input))))
+    def register(cls, cell_type: type[CellType], model: str, **parts: type):
+        """Register the build of ``cell_type``: its parts' lowerings, but for ``parts`` (by name) that
+        sPyNNaker composes otherwise."""
+        found = {name: LOWERINGS.lookup(getattr(cell_type, name)) for name in ("neuron", "synapse", "input")}
+        LOWERINGS.register(cell_type)(cls(model, **{**found, **parts}))
 
     @property
     def parts(self) -> tuple[type, ...]:
@@ -318,3 +367,5 @@ class CellBuild:
 
 CellBuild.register(IFCurrExp, "IF_curr_exp")
 CellBuild.register(IFCondExp, "IF_cond_exp")
+# sPyNNaker's delta input type scales the charge by 1/dt where the description's delta synapse does.
+CellBuild.register(IFCurrDelta, "IF_curr_delta", input=InputTypeDelta)

@@ -42,7 +42,7 @@ class _Population:
         build = cells.build(population.cell)
         self.size = population.size
         self.neurons = build.neuron.build(population, dt)
-        self.input = build.input.build(population)
+        self.input = build.input.build(population, dt)
         self.synapses = build.synapse.build(population, dt, build.input.initial_state(population))
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
