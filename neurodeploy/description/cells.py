@@ -272,10 +272,11 @@ class FixedPointLIF:
 
 
 @dataclass(eq=False)
-class AccumulatorLIF:
-    """Steps 1-4 of the semantics on signed fixed-point accumulators, as sPyNNaker's IF_curr_exp and
-    IF_cond_exp kernels compute them: the arithmetic as a declared meaning, so a float reference can
-    compute it spike for spike.
+class Accumulator:
+    """Steps 1-4 of the semantics on signed fixed-point accumulators, as sPyNNaker's kernels compute them:
+    the arithmetic as a declared meaning, so a float reference can compute it spike for spike. Below, the
+    LIF's step 2 (IF_curr_exp, IF_cond_exp); a cell type with another neuron model states its step on
+    these integers in its neuron part's docstring.
 
     Quantities are 32-bit integers of ``2^-f`` (``f = fraction_bits``): V and the levels in mV
     (``rint(2^f x)``), i_offset, the synaptic state ``s_x`` (nA, or ``weight_scale`` times uS), ``R =
@@ -321,7 +322,9 @@ class AccumulatorLIF:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
 
 
-MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, AccumulatorLIF)}
+AccumulatorLIF = Accumulator  # its name while only LIFs used it (public: scripts import it)
+
+MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, Accumulator)}
 
 
 def membrane_arithmetic(data, where: str):

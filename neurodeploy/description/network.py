@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import CELL_TYPES, AccumulatorLIF, CellType, FixedPointLIF, membrane_arithmetic
+from neurodeploy.description.cells import CELL_TYPES, Accumulator, CellType, FixedPointLIF, membrane_arithmetic
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.resources import (BYTES_PER_GENERATED_SYNAPSE, BYTES_PER_NEURON_VALUE, count_text,
@@ -37,14 +37,14 @@ class Population:
     ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
     the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
     sets it (the targets compute their own and refuse it). ``arithmetic`` (optional,
-    :class:`FixedPointLIF` or :class:`AccumulatorLIF`) declares that the neurons compute on a chip's
+    :class:`FixedPointLIF` or :class:`Accumulator`) declares that the neurons compute on a chip's
     integers, for the same use."""
 
     label: str
     size: int
     cell: CellType
     synaptic_init: dict | None = None
-    arithmetic: FixedPointLIF | AccumulatorLIF | None = None
+    arithmetic: FixedPointLIF | Accumulator | None = None
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 

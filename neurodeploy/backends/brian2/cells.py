@@ -9,7 +9,7 @@ Where each cell type's per-tick code is:
   - physics mode, the continuous-time equations: :func:`lif_physics` (in ``PHYSICS``);
   - discrete mode in float64: :func:`lif_float` (in ``FLOAT``);
   - discrete mode on :class:`FixedPointLIF`'s integers: :func:`lif_fixed_point` (in ``FIXED_POINT``);
-  - discrete mode on :class:`AccumulatorLIF`'s integers: :func:`lif_accumulator` (in ``ACCUMULATOR``).
+  - discrete mode on :class:`Accumulator`'s integers: :func:`lif_accumulator` (in ``ACCUMULATOR``).
 
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
@@ -36,7 +36,7 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
-from neurodeploy.description.cells import (AccumulatorLIF, ConductanceInput, CurrentInput, FixedPointLIF,
+from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, FixedPointLIF,
                                            LIFParameters)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
@@ -44,13 +44,13 @@ PHYSICS = LoweringRegistry("brian2 (physics)")
 
 FLOAT = LoweringRegistry("brian2 (discrete)")
 FIXED_POINT = LoweringRegistry("brian2 (discrete, FixedPointLIF arithmetic)")
-ACCUMULATOR = LoweringRegistry("brian2 (discrete, AccumulatorLIF arithmetic)")
+ACCUMULATOR = LoweringRegistry("brian2 (discrete, Accumulator arithmetic)")
 """Per arithmetic, cell type -> ``(population, semantics) -> Membrane``."""
 
 ARITHMETICS = LoweringRegistry("brian2 (discrete)")
 ARITHMETICS.register(type(None))(FLOAT)
 ARITHMETICS.register(FixedPointLIF)(FIXED_POINT)
-ARITHMETICS.register(AccumulatorLIF)(ACCUMULATOR)
+ARITHMETICS.register(Accumulator)(ACCUMULATOR)
 
 INPUTS = LoweringRegistry("brian2")
 """Input type (``cell.input``) -> its :class:`InputDrive`."""
@@ -105,8 +105,8 @@ class InputDrive(abc.ABC):
         """``syn_x`` per (1 - E) R times the synaptic state: S, or 2^k for conductances."""
 
     @abc.abstractmethod
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
-        """AccumulatorLIF step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
+        """Accumulator step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
 
 
 class CurrentDrive(InputDrive):
@@ -122,7 +122,7 @@ class CurrentDrive(InputDrive):
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
         return 1.0 / arithmetic.v_unit
 
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
         return "s_exc - s_inh"
 
 
@@ -141,7 +141,7 @@ class ConductanceDrive(InputDrive):
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
         return 2.0 ** arithmetic.conductance_shift
 
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
         one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
         return (f"whole(whole(s_exc / {shift}) * {wrap32('e_exc - v_bits')} / {one})"
                 f" - whole(-whole(s_inh / {shift}) * {wrap32('e_inh - v_bits')} / {one})")
@@ -276,7 +276,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
 @ACCUMULATOR.register(LIFParameters)
 def lif_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x``), 2 and 4 of
-    :class:`AccumulatorLIF`; ``v_bits`` holds V in units of 2^-f mV."""
+    :class:`Accumulator`; ``v_bits`` holds V in units of 2^-f mV."""
     arithmetic, cell = population.arithmetic, population.cell
     drive = INPUTS.lookup(cell.input)
     one = 2 ** arithmetic.fraction_bits

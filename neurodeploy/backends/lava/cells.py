@@ -174,6 +174,10 @@ class CellFixed(abc.ABC):
         """The neurons' Process (Lava's LIF when ``stock_receptor`` is given)."""
 
     @abc.abstractmethod
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        """The membrane potential (mV) of the process's ``v`` (ticks x neurons)."""
+
+    @abc.abstractmethod
     def report(self) -> dict:
         """The compile report's entry."""
 
@@ -311,6 +315,10 @@ class LIFFixed(CellFixed):
             v=self.v_init, turnover=turnover, max_epochs=max_epochs, name=name, **self.input.arguments())
 
     # --- what the compile says about them ---
+
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        """v is relative to v_rest."""
+        return population.value("v_rest") + v / self.scale
 
     def report(self) -> dict:
         return {"scale_units_per_mV": self.scale, "vth": span(self.vth), "v_reset": span(self.v_reset),

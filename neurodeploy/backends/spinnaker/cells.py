@@ -25,7 +25,7 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.description.cells import (AccumulatorLIF, CellType, ConductanceInput, CurrentInput,
+from neurodeploy.description.cells import (Accumulator, CellType, ConductanceInput, CurrentInput,
                                            ExponentialSynapse, IFCondExp, IFCurrExp, LeakyIntegrate)
 
 LOWERINGS = LoweringRegistry("spinnaker")
@@ -135,10 +135,10 @@ class NeuronModelLIF(_Part):
                 **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
 
     @staticmethod
-    def arithmetic(input_limit: dict, input_type) -> AccumulatorLIF:
+    def arithmetic(input_limit: dict, input_type) -> Accumulator:
         """The LIF kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return AccumulatorLIF(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
-                              weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
+        return Accumulator(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
+                           weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
 
 
 # --- synapse types -------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ class _InputType(_Part):
     initial values named after the state (``isyn_exc``)."""
 
     weight_scale: ClassVar[float]
-    accumulator_fields: ClassVar[dict] = {}  # AccumulatorLIF's fields beyond the weight scale
+    accumulator_fields: ClassVar[dict] = {}  # Accumulator's fields beyond the weight scale
     reversal_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -309,9 +309,10 @@ class CellBuild:
         for name, factor in self.held(population.cell).items():
             if np.any(np.abs(population.value(name)) * factor >= 65536):
                 yield "error", f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")")
-            if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
-                yield "warning", (f"initial {name} is not 0: the emulation starts from it, a board run through the "
-                                  "PyNN script from 0")
+            default = population.cell.initial_value_specs().get(name)
+            if default is not None and name != "v" and np.any(population.value(name) != default.default):
+                yield "warning", (f"initial {name} is not {default.default:g}: the emulation starts from it, a board "
+                                  f"run through the PyNN script from {default.default:g}")
         for part in self.parts:
             yield from part.findings(population, dt)
 
