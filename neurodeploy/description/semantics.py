@@ -14,6 +14,10 @@ Conductance-based cells (``IF_cond_exp``) keep conductances ``g_x`` where the ab
 (steps 1 and 4 unchanged) and in step 2 drive with the ``V`` the tick starts from:
 ``a = (g_exc (e_rev_E - V) + g_inh (e_rev_I - V) + i_offset) * R + v_rest``, as sPyNNaker does.
 
+Other neuron models replace steps 2 and 3 with their own, stated in their cell type's docstring
+(:mod:`.cells`; ``Izhikevich``: one midpoint step of its two variables, no refractoriness); steps 1 and 4
+and the delays are the same.
+
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.
 
