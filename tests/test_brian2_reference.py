@@ -425,7 +425,7 @@ def test_fixed_point_arithmetic_is_validated():
         nd.Population("P", 1, arithmetic={"kind": "accumulator", "input_limit": {"excitatory": 1.0}})
     with pytest.raises(nd.ValidationError, match="kind.*must be one of 'fixed_point', 'accumulator'"):
         nd.Population("P", 1, arithmetic={"kind": "float", "v_unit": 0.01})
-    accumulators = nd.Population("P", 1, arithmetic=nd.AccumulatorLIF({"excitatory": 2.0, "inhibitory": 1.0}))
+    accumulators = nd.Population("P", 1, arithmetic=nd.Accumulator({"excitatory": 2.0, "inhibitory": 1.0}))
     assert nd.Population(**accumulators.to_dict()).to_dict() == accumulators.to_dict()
     population = nd.Population("P", 1, "IF_cond_exp", arithmetic={"v_unit": 0.01, "conductance_shift": 3})
     assert nd.Population(**{**population.to_dict()}).to_dict() == population.to_dict()
@@ -473,12 +473,12 @@ def test_fixed_point_membrane_follows_its_stated_integers():
 
 
 def test_accumulator_membrane_follows_its_stated_integers():
-    # s16.15 accumulators (sPyNNaker's kernel as AccumulatorLIF states it), by hand in Python integers:
+    # s16.15 accumulators (sPyNNaker's kernel as Accumulator states it), by hand in Python integers:
     # products floored (// on the exact integer products), u0.32 decay and init, the input capped at
     # 1 nA per tick (two spikes of 0.8 nA arrive together in tick 5), i_offset 1.2 nA.
     net = nd.Network("accumulators")
     net.spike_source("in", [[4.0], [4.0, 20.0]])
-    net.population("P", 1, parameters={"i_offset": 1.2}, arithmetic=nd.AccumulatorLIF(
+    net.population("P", 1, parameters={"i_offset": 1.2}, arithmetic=nd.Accumulator(
         input_limit={"excitatory": 1.0, "inhibitory": 1.0}))
     net.project("in", "P", nd.AllToAll(), weight=0.8)
     net.record("P", ["spikes", "v"])

@@ -93,7 +93,7 @@ SPYNNAKER_EXAMPLES = {
 
 @pytest.mark.parametrize("example", list(SPYNNAKER_EXAMPLES))
 def test_accumulator_reference_is_spynnakers_arithmetic(example):
-    # AccumulatorLIF with a delta synapse: the weight enters unscaled, I = floor(s sf / 2^15) with
+    # Accumulator with a delta synapse: the weight enters unscaled, I = floor(s sf / 2^15) with
     # sf = floor(2^30 / rint(2^15 dt)), the LIF closed form floored, s = 0 after the tick.
     weight, receptor, dt, expected = SPYNNAKER_EXAMPLES[example]
     result = run_reference(one_neuron([(0, weight)], receptor, dt, ACCUMULATOR), 4 * dt)

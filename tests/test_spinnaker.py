@@ -291,7 +291,7 @@ def test_spinnaker_backend_reproduces_the_hardware_recordings(name):
 
 @pytest.mark.parametrize("variant", ["own", "conductance"])
 def test_feedforward_is_the_quantization_aware_reference(variant):
-    # The reference on the chip's numbers and accumulators (AccumulatorLIF: floored products, u0.32
+    # The reference on the chip's numbers and accumulators (Accumulator: floored products, u0.32
     # decays, g = s >> 10, the ring buffer's cap) has the emulation's every spike and every V, bit for
     # bit, with excitation, inhibition and initial synaptic state. (With a float membrane: 99.8% in the
     # same tick; 96% with conductances, whose g the chip floors.)

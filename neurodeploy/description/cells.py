@@ -286,7 +286,79 @@ class IFCurrDelta(LIFParameters):
     isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
 
 
-CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp, IFCurrDelta)}
+# --- Izhikevich (PyNN ``Izhikevich``, sPyNNaker's ``IZK_curr_exp``) ------------------------------------
+
+@dataclass(frozen=True)
+class QuadraticIntegrate:
+    """Izhikevich's quadratic membrane with its recovery variable, stepped as sPyNNaker's kernel steps it
+    (neuron_model_izh_impl.h): one midpoint (RK2) step of ``h`` per tick, a spike at ``v_thresh`` resets
+    ``v`` to ``c``, adds ``d`` to ``u`` and makes the next tick's step ``spike_step`` times longer; no
+    refractoriness. The constants are the model's, not parameters (sPyNNaker's, and its fixed threshold).
+
+    On integers of ``2^-f`` (``one = 2^f``; v in mV, u, i_offset and the synaptic state in mV/ms = nA,
+    a and b per ms, h in ms: each ``rint(one x)``; a product ``x * y`` is ``floor(x y / one)``, a half
+    ``floor(x / 2)``), with ``M = rint(one quadratic)``, ``K = rint(one linear)``, ``C = rint(one constant)``,
+    the step ``h = rint(one dt)`` and after a spike ``h * floor(one spike_step)`` (sPyNNaker truncates
+    the literal 1.85), the tick's ``I`` and ``h``::
+
+        pre = I + C - U                    alpha = pre + (V * M + K) * V
+        eta = V + half(alpha * h)          p = h * a
+        beta = half((V * b - U) * p)       (the order sPyNNaker's binary computes, reassociated by GCC)
+        V' = V + (pre - beta + (eta * M + K) * eta) * h
+        U' = U + (eta * b - (U + beta)) * p
+
+    then ``V' >= rint(one v_thresh)`` spikes: ``V = c``, ``U = U' + d``, the next step ``h * floor(one
+    spike_step)``. The arithmetics (:class:`Accumulator`, :class:`FixedPointIzhikevich`) say the rest:
+    ``f``, how sums overflow, and the synapses.
+    """
+
+    quadratic: ClassVar[float] = 0.04  # 1/(mV ms)
+    linear: ClassVar[float] = 5.0  # 1/ms
+    constant: ClassVar[float] = 140.0  # mV/ms
+    v_thresh: ClassVar[float] = 30.0  # mV: sPyNNaker's _IZK_THRESHOLD
+    spike_step: ClassVar[float] = 1.85  # the step after a spike, in ticks (SIMPLE_TQ_OFFSET)
+
+    def step(self, v, u, current, h, a, b):
+        """One midpoint step of ``h`` ms in float64: ``(v', u')``, the formulas of the integer form
+        with exact products."""
+        pre = current + self.constant - u
+        alpha = pre + (self.quadratic * v + self.linear) * v
+        eta = v + h * alpha / 2
+        beta = (b * v - u) * (h * a) / 2
+        return (v + (pre - beta + (self.quadratic * eta + self.linear) * eta) * h,
+                u + (b * eta - (u + beta)) * (h * a))
+
+
+@dataclass(frozen=True, eq=False)
+class Izhikevich(ExponentialSynapseParameters):
+    """Izhikevich's neuron with current-based exponential synapses, as sPyNNaker runs PyNN's
+    ``Izhikevich`` (``IZK_curr_exp``; PyNN's own has delta synapses, sPyNNaker's ``tau_syn_E/I``).
+
+    Continuous form: ``dv/dt = 0.04 v^2 + 5 v + 140 - u + I``, ``du/dt = a (b v - u)``,
+    ``I = I_exc - I_inh + i_offset`` (nA added to mV/ms: no membrane capacitance), synapses as
+    ``IF_curr_exp``'s; when ``v`` reaches 30 mV: ``v = c``, ``u += d``. Per tick (the semantics' steps, with
+    :class:`QuadraticIntegrate`'s step in float64): 1. input as ``IF_curr_exp``; 2. one midpoint step of
+    ``h`` from ``(v, u)`` with that tick's ``I``, ``h = dt``, or ``1.85 dt`` in the tick after a spike; 3.
+    ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d``; no refractoriness; 4. decay as
+    ``IF_curr_exp``. Units: mV, ms, nA; a and b per ms, d in mV/ms (PyNN's).
+    """
+
+    name: ClassVar[str] = "Izhikevich"
+    neuron: ClassVar[object] = QuadraticIntegrate()
+    input: ClassVar[object] = CurrentInput()
+
+    a: float | np.ndarray = parameter("1/ms", 0.02)
+    b: float | np.ndarray = parameter("1/ms", 0.2)
+    c: float | np.ndarray = parameter("mV", -65.0)
+    d: float | np.ndarray = parameter("mV/ms", 2.0)
+    i_offset: float | np.ndarray = parameter("nA", 0.0)
+    v: float | np.ndarray = parameter("mV", -70.0, initial=True)
+    u: float | np.ndarray = parameter("mV/ms", -14.0, initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)
+
+
+CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp, IFCurrDelta, Izhikevich)}
 
 
 @dataclass(eq=False)
@@ -344,10 +416,11 @@ class FixedPointLIF:
 
 
 @dataclass(eq=False)
-class AccumulatorLIF:
-    """Steps 1-4 of the semantics on signed fixed-point accumulators, as sPyNNaker's IF_curr_exp and
-    IF_cond_exp kernels compute them: the arithmetic as a declared meaning, so a float reference can
-    compute it spike for spike.
+class Accumulator:
+    """Steps 1-4 of the semantics on signed fixed-point accumulators, as sPyNNaker's kernels compute them:
+    the arithmetic as a declared meaning, so a float reference can compute it spike for spike. Below, the
+    LIF's step 2 (IF_curr_exp, IF_cond_exp); a cell type with another neuron model states its step on
+    these integers in its neuron part's docstring.
 
     Quantities are 32-bit integers of ``2^-f`` (``f = fraction_bits``): V and the levels in mV
     (``rint(2^f x)``), i_offset, the synaptic state ``s_x`` (nA, or ``weight_scale`` times uS), ``R =
@@ -403,7 +476,7 @@ def _equal_time_constants(population) -> bool:
     return all(np.array_equal(tau, time_constants[0]) for tau in time_constants)
 
 
-MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, AccumulatorLIF)}
+MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, Accumulator)}
 
 
 def membrane_arithmetic(data, where: str):
@@ -418,3 +491,47 @@ def membrane_arithmetic(data, where: str):
     fields = {key: value for key, value in data.items() if key != "kind"}
     values.check_keys(fields, cls.FIELDS, f"{where} arithmetic", required=cls.FIELDS[:1])
     return cls(**fields)
+
+
+# --- Izhikevich on Loihi-class integers (our Lava process) -------------------------------------------
+
+@dataclass(eq=False)
+class FixedPointIzhikevich:
+    """:class:`QuadraticIntegrate`'s integer form in the widths of a Loihi-class neuron (our Lava
+    process, which a Loihi 2 would run as microcode): the arithmetic as a declared meaning, so a float
+    reference can compute it spike for spike.
+
+    V, U, the levels, i_offset and the synaptic states ``s_x`` are integers of ``2^-f`` (``f =
+    fraction_bits``); every decay ``exp(-dt / tau_x)`` is the fraction ``F = rint(2^c exp(-dt / tau_x)) /
+    2^c`` (``c = decay_bits``) and ``s F`` is truncated toward zero; ``V`` and ``U`` are held within
+    ``b = state_bits`` signed bits. Per tick:
+
+    1. input: the tick's arriving weights add ``rint(sum of 2^f init_x w)`` to ``s_x``, which then wraps
+       once by ``2^b`` into ``(-2^(b-1), 2^(b-1)]``;
+    2. integrate: :class:`QuadraticIntegrate`'s step with ``I = s_exc - s_inh + i_offset``, its
+       intermediates exact, then ``V'`` and ``U'`` clipped to ``+-(2^(b-1) - 1)``;
+    3. threshold and reset as :class:`QuadraticIntegrate` says (``U + d`` clipped likewise);
+    4. decay: ``s_x = trunc(s_x F_x)``.
+
+    The membrane potential reads ``V / 2^f``.
+    """
+
+    fraction_bits: int
+    decay_bits: int = 12
+    state_bits: int = 24
+
+    KIND = "fixed_point_izhikevich"
+    FIELDS = ("fraction_bits", "decay_bits", "state_bits")
+
+    def validate(self, where: str, population):
+        where = f"{where} arithmetic"
+        for name, lowest, highest in (("fraction_bits", 1, 20), ("decay_bits", 1, 16), ("state_bits", 2, 32)):
+            setattr(self, name, values.integer(getattr(self, name), where, name, minimum=lowest, maximum=highest))
+        if not isinstance(population.cell.neuron, QuadraticIntegrate):
+            raise ValidationError(where, "kind", f"{self.KIND} is Izhikevich's; {population.cell_type} is not")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
+
+
+MEMBRANE_ARITHMETICS[FixedPointIzhikevich.KIND] = FixedPointIzhikevich

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import CELL_TYPES, AccumulatorLIF, CellType, FixedPointLIF, membrane_arithmetic
+from neurodeploy.description.cells import CELL_TYPES, Accumulator, CellType, FixedPointLIF, membrane_arithmetic
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.resources import (BYTES_PER_GENERATED_SYNAPSE, BYTES_PER_NEURON_VALUE, count_text,
@@ -37,14 +37,14 @@ class Population:
     ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
     the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
     sets it (the targets compute their own and refuse it). ``arithmetic`` (optional,
-    :class:`FixedPointLIF` or :class:`AccumulatorLIF`) declares that the neurons compute on a chip's
+    :class:`FixedPointLIF` or :class:`Accumulator`) declares that the neurons compute on a chip's
     integers, for the same use."""
 
     label: str
     size: int
     cell: CellType
     synaptic_init: dict | None = None
-    arithmetic: FixedPointLIF | AccumulatorLIF | None = None
+    arithmetic: FixedPointLIF | Accumulator | None = None
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
@@ -491,11 +491,11 @@ class Network:
         """Weights on the rule's grid of stored steps."""
         where = f"projection '{projection.label}' stdp arithmetic"
         step = projection.plasticity.arithmetic.weight_step
-        for field, weights in (("weight", self.connections(projection.label).weight),
-                               ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0))):
+        for name, weights in (("weight", self.connections(projection.label).weight),
+                              ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0))):
             scaled = np.asarray(weights, dtype=np.float64) / step
             if np.any(np.abs(scaled - np.rint(scaled)) > projection.plasticity.arithmetic.UNIT_TOLERANCE):
-                raise ValidationError(where, field, f"weights must be whole steps of weight_step ({step:g})")
+                raise ValidationError(where, name, f"weights must be whole steps of weight_step ({step:g})")
 
     def validate(self) -> "Network":
         """Check everything that needs the whole network; return self."""

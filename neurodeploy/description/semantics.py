@@ -16,6 +16,10 @@ Conductance-based cells (``IF_cond_exp``) keep conductances ``g_x`` where the ab
 Delta synapses (``IF_curr_delta``) have ``init_x = 1/dt`` and ``exp(-dt/tau_x) = 0``: ``I_x`` is the
 charge arriving in the tick over dt, gone at its end.
 
+Other neuron models replace steps 2 and 3 with their own, stated in their cell type's docstring
+(:mod:`.cells`; ``Izhikevich``: one midpoint step of its two variables, no refractoriness); steps 1 and 4
+and the delays are the same.
+
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.
 

@@ -9,11 +9,11 @@ Where each cell type's per-tick code is:
   - physics mode, the continuous-time equations: :func:`lif_physics` (in ``PHYSICS``);
   - discrete mode in float64: :func:`lif_float` (in ``FLOAT``);
   - discrete mode on :class:`FixedPointLIF`'s integers: :func:`lif_fixed_point` (in ``FIXED_POINT``);
-  - discrete mode on :class:`AccumulatorLIF`'s integers: :func:`lif_accumulator` (in ``ACCUMULATOR``).
+  - discrete mode on :class:`Accumulator`'s integers: :func:`lif_accumulator` (in ``ACCUMULATOR``).
 
 - ``IF_curr_delta`` (:class:`LIFParameters` with a delta synapse): float64 and FixedPointLIF by the LIF
   membranes above (its synapse part's init and decay do it); physics mode :func:`delta_physics` (V jumps
-  by the charge over cm); AccumulatorLIF :func:`delta_accumulator` (sPyNNaker's 1/dt scaling after the sum).
+  by the charge over cm); Accumulator :func:`delta_accumulator` (sPyNNaker's 1/dt scaling after the sum).
 
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
@@ -40,21 +40,21 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
-from neurodeploy.description.cells import (AccumulatorLIF, ConductanceInput, CurrentInput, FixedPointLIF,
-                                           IFCurrDelta, LIFParameters)
+from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, FixedPointIzhikevich,
+                                           FixedPointLIF, IFCurrDelta, Izhikevich, LIFParameters)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
 
 FLOAT = LoweringRegistry("brian2 (discrete)")
 FIXED_POINT = LoweringRegistry("brian2 (discrete, FixedPointLIF arithmetic)")
-ACCUMULATOR = LoweringRegistry("brian2 (discrete, AccumulatorLIF arithmetic)")
+ACCUMULATOR = LoweringRegistry("brian2 (discrete, Accumulator arithmetic)")
 """Per arithmetic, cell type -> ``(population, semantics) -> Membrane``."""
 
 ARITHMETICS = LoweringRegistry("brian2 (discrete)")
 ARITHMETICS.register(type(None))(FLOAT)
 ARITHMETICS.register(FixedPointLIF)(FIXED_POINT)
-ARITHMETICS.register(AccumulatorLIF)(ACCUMULATOR)
+ARITHMETICS.register(Accumulator)(ACCUMULATOR)
 
 INPUTS = LoweringRegistry("brian2")
 """Input type (``cell.input``) -> its :class:`InputDrive`."""
@@ -109,8 +109,8 @@ class InputDrive(abc.ABC):
         """``syn_x`` per (1 - E) R times the synaptic state: S, or 2^k for conductances."""
 
     @abc.abstractmethod
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
-        """AccumulatorLIF step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
+        """Accumulator step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
 
 
 class CurrentDrive(InputDrive):
@@ -126,7 +126,7 @@ class CurrentDrive(InputDrive):
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
         return 1.0 / arithmetic.v_unit
 
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
         return "s_exc - s_inh"
 
 
@@ -145,7 +145,7 @@ class ConductanceDrive(InputDrive):
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
         return 2.0 ** arithmetic.conductance_shift
 
-    def accumulator_current(self, arithmetic: AccumulatorLIF) -> str:
+    def accumulator_current(self, arithmetic: Accumulator) -> str:
         one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
         return (f"whole(whole(s_exc / {shift}) * {wrap32('e_exc - v_bits')} / {one})"
                 f" - whole(-whole(s_inh / {shift}) * {wrap32('e_inh - v_bits')} / {one})")
@@ -279,7 +279,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
 @ACCUMULATOR.register(LIFParameters)
 def lif_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x`` times ``init``), 2 and 4
-    of :class:`AccumulatorLIF`, the synaptic current from the input type."""
+    of :class:`Accumulator`, the synaptic current from the input type."""
     arithmetic = population.arithmetic
     drive = INPUTS.lookup(population.cell.input)
     return accumulator_membrane(
@@ -291,7 +291,7 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
 
 def accumulator_membrane(population: Population, semantics, current: str, reversal: dict, init: dict,
                          state: dict) -> Membrane:
-    """An :class:`AccumulatorLIF` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
+    """An :class:`Accumulator` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
     state, which the tick's weights join times ``init`` (per receptor) and from which ``current`` (an
     expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I; ``state``
     is the synaptic state of the first tick."""
@@ -370,7 +370,7 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
 
 @ACCUMULATOR.register(IFCurrDelta)
 def delta_accumulator(population: Population, semantics) -> Membrane:
-    """:class:`AccumulatorLIF` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
+    """:class:`Accumulator` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
     ``s_x`` unscaled, the synaptic current is ``floor(s_x sf / 2^f)`` per receptor, and ``s_x`` is then 0."""
     one = 2 ** population.arithmetic.fraction_bits
     sf = delta_scale(population.arithmetic, semantics.dt)
@@ -380,7 +380,177 @@ def delta_accumulator(population: Population, semantics) -> Membrane:
         {receptor: population.initial_input(receptor, semantics) * semantics.dt for receptor in RECEPTOR_VARIABLE})
 
 
-def delta_scale(arithmetic: AccumulatorLIF, dt: float) -> int:
+def delta_scale(arithmetic: Accumulator, dt: float) -> int:
     """``sf = floor(2^(2f) / rint(2^f dt))``: 1/dt as the chip divides it."""
     one = 2 ** arithmetic.fraction_bits
     return one * one // int(np.rint(one * dt))
+
+
+# --- Izhikevich: quadratic membrane with recovery, exponential current synapses ---------------------
+# Float64 (FLOAT), sPyNNaker's accumulators (ACCUMULATOR) and the Loihi-class integers of our Lava process
+# (FIXED_POINT_IZHIKEVICH, its own arithmetic); the step is QuadraticIntegrate's, ``h`` the tick's step.
+
+FIXED_POINT_IZHIKEVICH = LoweringRegistry("brian2 (discrete, FixedPointIzhikevich arithmetic)")
+ARITHMETICS.register(FixedPointIzhikevich)(FIXED_POINT_IZHIKEVICH)
+
+
+@PHYSICS.register(Izhikevich)
+def izhikevich_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+    neuron = population.cell.neuron
+    parameters = ("a", "b", "c", "d", "i_offset", "tau_syn_E", "tau_syn_I")
+    group = b2.NeuronGroup(
+        population.size,
+        f"""
+        dv/dt = ({neuron.quadratic} * v**2 + {neuron.linear} * v + {neuron.constant} - u + syn_exc - syn_inh
+                 + i_offset) / ms : 1
+        du/dt = a * (b * v - u) / ms : 1
+        dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
+        dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
+        """ + constants(*parameters),
+        threshold=f"v >= {neuron.v_thresh}", reset="v = c\nu += d", method="rk4", clock=context.clock, name=name,
+        namespace={"ms": b2.ms})
+    for variable in parameters + ("v", "u"):
+        setattr(group, variable, population.value(variable))
+    set_synaptic_state(group, population, context.network.semantics)
+    return group, []
+
+
+def izhikevich_synapses(group: b2.NeuronGroup, population: Population, semantics):
+    for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), population.cell.synapse.time_constants.values()):
+        setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
+        setattr(group, f"decay_{x}", semantics.decay(population.value(tau)))
+
+
+@FLOAT.register(Izhikevich)
+def izhikevich_float(population: Population, semantics) -> Membrane:
+    """Steps 2 and 4 in float64, the step's formulas as :meth:`QuadraticIntegrate.step` writes them."""
+    neuron = population.cell.neuron
+    m, k, c = neuron.quadratic, neuron.linear, neuron.constant
+
+    def initialise(group):
+        for variable in ("a", "b", "c", "d", "i_offset", "v", "u"):
+            setattr(group, variable, population.value(variable))
+        set_synaptic_state(group, population, semantics)
+        izhikevich_synapses(group, population, semantics)
+        group.h = semantics.dt
+    return Membrane(
+        "v : 1\nu : 1\nh : 1\n" + constants("a", "b", "c", "d", "i_offset", "decay_exc", "decay_inh"),
+        ("v", repr(neuron.v_thresh)), f"v = c\nu = u + d\nh = {neuron.spike_step * semantics.dt!r}\n", f"""
+        pre = syn_exc - syn_inh + i_offset + {c} - u
+        alpha = pre + ({m} * v + {k}) * v
+        eta = v + h * alpha / 2
+        beta = (b * v - u) * (h * a) / 2
+        v_next = v + (pre - beta + ({m} * eta + {k}) * eta) * h
+        u = u + (b * eta - (u + beta)) * (h * a)
+        v = v_next
+        h = {semantics.dt!r}
+        syn_exc *= decay_exc
+        syn_inh *= decay_inh
+        """, {}, initialise, {"v": "c", "u": "b * c", "h": repr(semantics.dt)})
+
+
+def izhikevich_integer_step(one: int, neuron, sum_of) -> str:
+    """QuadraticIntegrate's integer step on ``v_q``, ``u_q``, ``current``, ``h_q`` and the parameters'
+    integers (``a_q``, ``b_q``), to ``v_next`` and ``u_next``; ``sum_of`` keeps a sum in its width."""
+    m, k, c = (float(np.rint(one * x)) for x in (neuron.quadratic, neuron.linear, neuron.constant))
+
+    def product(x: str, y) -> str:
+        return f"whole(({x}) * ({y}) / {one})"
+    square = product(sum_of(product("v_q", m) + f" + {k}"), "v_q")
+    drift = product(sum_of(product("v_q", "b_q") + " - u_q"), "p")
+    recovery = product(sum_of(product("eta", "b_q") + " - " + sum_of("u_q + beta")), "p")
+    return f"""
+        pre = {sum_of(f"current + {c} - u_q")}
+        alpha = {sum_of(f"pre + {square}")}
+        eta = {sum_of(f"v_q + whole({product('alpha', 'h_q')} / 2)")}
+        p = {product('h_q', 'a_q')}
+        beta = whole({drift} / 2)
+        quadratic = {product(sum_of(product('eta', m) + f" + {k}"), 'eta')}
+        v_next = {sum_of(f"v_q + {product(sum_of('pre - beta + quadratic'), 'h_q')}")}
+        u_next = {sum_of(f"u_q + {recovery}")}
+        """
+
+
+def izhikevich_integers(group: b2.NeuronGroup, population: Population, semantics, one: int):
+    """The parameters, state and steps as integers of ``1 / one``."""
+    bits = lambda x: np.rint(one * np.asarray(x, dtype=np.float64))  # noqa: E731
+    value, neuron = population.value, population.cell.neuron
+    group.lsb = 1.0 / one
+    for variable in ("a", "b", "d", "v", "u"):
+        setattr(group, f"{variable}_q", bits(value(variable)))
+    group.reset_level, group.offset_q = bits(value("c")), bits(value("i_offset"))
+    group.step_q = bits(semantics.dt)
+    group.spike_step_q = np.floor(group.step_q[:] * np.floor(one * neuron.spike_step) / one)
+    group.h_q = group.step_q[:]
+
+
+IZHIKEVICH_INTEGERS = ("lsb", "a_q", "b_q", "d_q", "reset_level", "offset_q", "step_q", "spike_step_q")
+
+
+@ACCUMULATOR.register(Izhikevich)
+def izhikevich_accumulator(population: Population, semantics) -> Membrane:
+    """Steps 1 (as :func:`lif_accumulator`), 2 and 4 of :class:`Accumulator` with Izhikevich's step:
+    sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
+    arithmetic, cell = population.arithmetic, population.cell
+    one = 2 ** arithmetic.fraction_bits
+    units = one * arithmetic.weight_scale
+    transfer = "".join(f"""
+        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {units}) * c_{x} / {FRACTION_32})")}
+        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
+
+    def initialise(group):
+        izhikevich_integers(group, population, semantics, one)
+        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
+            setattr(group, f"s_{x}", np.rint(units * population.value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(population.value(tau))))
+            setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
+            setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
+            setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
+    return Membrane(
+        "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
+            *IZHIKEVICH_INTEGERS, "d_exc", "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh"),
+        ("v_q", repr(float(np.rint(one * cell.neuron.v_thresh)))),
+        f"v_q = reset_level\nu_q = {wrap32('u_q + d_q')}\nh_q = spike_step_q\n",
+        transfer + f"\n        current = {wrap32('s_exc - s_inh + offset_q')}"
+        + izhikevich_integer_step(one, cell.neuron, wrap32) + f"""
+        v_q = v_next
+        u_q = u_next
+        h_q = step_q
+        s_exc = whole(s_exc * d_exc / {FRACTION_32})
+        s_inh = whole(s_inh * d_inh / {FRACTION_32})
+        """, {"whole": WHOLE, "nearest": NEAREST}, initialise,
+        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0",
+         "s_inh": "0"})
+
+
+@FIXED_POINT_IZHIKEVICH.register(Izhikevich)
+def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
+    """Steps 1 (the wrap), 2, 3 and 4 of :class:`FixedPointIzhikevich`: ``syn_x`` holds the synaptic state
+    in units of 2^-f, whole numbers up to float error until the wrap rounds them."""
+    arithmetic, cell = population.arithmetic, population.cell
+    one, unity, half = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
+    held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731
+    wrap = "".join(f"""
+        syn_{x} = nearest(syn_{x})
+        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
+                   for x in RECEPTOR_VARIABLE.values())
+
+    def initialise(group):
+        izhikevich_integers(group, population, semantics, one)
+        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
+            setattr(group, f"syn_{x}", np.rint(one * population.value(f"{cell.synaptic_state}_{x}")))
+            setattr(group, f"keep_{x}", np.rint(unity * semantics.decay(population.value(tau))))
+            setattr(group, f"init_{x}", one * population.init_factor(receptor, semantics))
+    return Membrane(
+        "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + constants(*IZHIKEVICH_INTEGERS, "keep_exc", "keep_inh"),
+        ("v_q", repr(float(np.rint(one * cell.neuron.v_thresh)))),
+        f"v_q = reset_level\nu_q = {held('u_q + d_q')}\nh_q = spike_step_q\n",
+        wrap + "\n        current = syn_exc - syn_inh + offset_q"
+        + izhikevich_integer_step(one, cell.neuron, lambda x: f"({x})") + f"""
+        v_q = {held('v_next')}
+        u_q = {held('u_next')}
+        h_q = step_q
+        syn_exc = truncated(syn_exc * keep_exc / {unity})
+        syn_inh = truncated(syn_inh * keep_inh / {unity})
+        """, {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST}, initialise,
+        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"})

@@ -26,12 +26,15 @@ from lava.proc.lif.process import LIF
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
 from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, DECAY_UNITY, STATE_BITS, V_HEADROOM,
                                                  before_first_decay, bias, decay_code, first_tick_mean,
                                                  power_of_two_within, stock_threshold)
 from neurodeploy.description import FixedPointLIF, Network, Population
 from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, DeltaSynapse,
                                            ExponentialSynapse, LIFParameters)
+from neurodeploy.description.cells import FixedPointIzhikevich, Izhikevich
+from neurodeploy.errors import BackendError
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.compilation import Finding
 
@@ -235,6 +238,10 @@ class CellFixed(abc.ABC):
         """The neurons' Process (Lava's LIF when ``stock_receptor`` is given)."""
 
     @abc.abstractmethod
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        """The membrane potential (mV) of the process's ``v`` (ticks x neurons)."""
+
+    @abc.abstractmethod
     def report(self) -> dict:
         """The compile report's entry."""
 
@@ -374,6 +381,10 @@ class LIFFixed(CellFixed):
 
     # --- what the compile says about them ---
 
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        """v is relative to v_rest."""
+        return population.value("v_rest") + v / self.scale
+
     def report(self) -> dict:
         return {"scale_units_per_mV": self.scale, "vth": span(self.vth), "v_reset": span(self.v_reset),
                 "dv": span(self.dv), "du_exc": span(self.du_exc), "du_inh": span(self.du_inh),
@@ -427,5 +438,126 @@ class LIFFixed(CellFixed):
         arithmetic = FixedPointLIF(v_unit=1.0 / self.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
                                    conductance_shift=self.input.conductance_shift,
                                    currents="separate" if stock_receptor is None else "combined")
+        return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
+                       synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})
+
+
+# --- Izhikevich: our integer process, which a Loihi 2 would run as microcode -----------------------
+
+@CELLS.register(Izhikevich)
+@dataclass(eq=False)
+class IzhikevichFixed(CellFixed):
+    """An Izhikevich population in integers of ``1 / scale`` (``scale = 2^f``; arrays, one value per
+    neuron), run by CurrExpIzhikevich: :class:`FixedPointIzhikevich`'s arithmetic, sPyNNaker's step.
+
+    v, u, c, d, i_offset, the synaptic states, a, b and the step (ms) are ``rint(scale x)``; the step after
+    a spike is ``floor(step floor(1.85 scale) / scale)``; synaptic decays are 12-bit, ``du =
+    round(4096 (1 - exp(-dt/tau_syn)))`` (kept below 4096), the state keeping ``4096 - du``; a weight w (nA)
+    adds ``scale init' w`` (``init'`` the first-tick mean of that decay). ``scale`` is the largest power of
+    two (at most 2^16) that keeps twice the largest of |c|, |v|, |u| and the threshold within 23 bits and
+    the largest input one neuron can receive in a tick, with i_offset, within 21 bits (a connection's
+    activation fits 16 signed bits, ``a << 6`` enters the state).
+    """
+
+    scale: float
+    fraction_bits: int
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    i_offset: np.ndarray
+    du_exc: np.ndarray
+    du_inh: np.ndarray
+    init_exc: np.ndarray
+    init_inh: np.ndarray
+    vth: np.ndarray
+    step: np.ndarray
+    spike_step: np.ndarray
+    v_init: np.ndarray
+    u_init: np.ndarray
+    s_exc: np.ndarray
+    s_inh: np.ndarray
+
+    @classmethod
+    def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "IzhikevichFixed":
+        value, neuron = population.value, population.cell.neuron
+        time_constants = population.cell.synapse.time_constants
+        du = {receptor: np.minimum(decay_code(value(time_constants[receptor]), semantics.dt), DECAY_UNITY - 1)
+              for receptor in population.cell.receptors}
+        init = {receptor: first_tick_mean((DECAY_UNITY - du[receptor]) / DECAY_UNITY) for receptor in du}
+        level_span = max(float(np.max(np.abs(value(name)))) for name in ("c", "v", "u"))
+        level_span = max(level_span, neuron.v_thresh)
+        tick = np.abs(value("i_offset")) + sum(init[receptor] * synaptic_input[receptor] for receptor in du)
+        scale = min(power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span),
+                                         2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0
+                                         else np.inf]), 2.0 ** 16)
+        levels = lambda name: np.rint(scale * value(name)).astype(np.int64)  # noqa: E731
+        step = np.full(population.size, int(np.rint(scale * semantics.dt)), dtype=np.int64)
+        state = population.cell.synaptic_state
+        return cls(scale, int(math.log2(scale)), levels("a"), levels("b"), levels("c"), levels("d"),
+                   levels("i_offset"), du["excitatory"], du["inhibitory"], init["excitatory"], init["inhibitory"],
+                   np.full(population.size, int(np.rint(scale * neuron.v_thresh)), dtype=np.int64), step,
+                   step * int(math.floor(scale * neuron.spike_step)) // int(scale), levels("v"), levels("u"),
+                   levels(f"{state}_exc"), levels(f"{state}_inh"))
+
+    def units_per_weight(self, receptor: str) -> np.ndarray:
+        return self.scale * (self.init_exc if receptor == "excitatory" else self.init_inh)
+
+    @property
+    def process_type(self) -> type:
+        return CurrExpIzhikevich
+
+    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
+        if turnover is not None:
+            raise BackendError(f"{name}: CurrExpIzhikevich runs no neuron turnover")
+        return CurrExpIzhikevich(
+            shape=(size,), fraction_bits=self.fraction_bits, a=self.a, b=self.b, c=self.c, d=self.d,
+            i_offset=self.i_offset, du_exc=self.du_exc, du_inh=self.du_inh, vth=self.vth, step=self.step,
+            spike_step=self.spike_step, v=self.v_init, u=self.u_init, s_exc=self.s_exc, s_inh=self.s_inh, name=name)
+
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        return v / self.scale
+
+    def report(self) -> dict:
+        return {"scale_units_per_mV": self.scale, "fraction_bits": self.fraction_bits, "a": span(self.a),
+                "b": span(self.b), "c": span(self.c), "d": span(self.d), "i_offset": span(self.i_offset),
+                "vth": span(self.vth), "step": span(self.step), "spike_step": span(self.spike_step),
+                "du_exc": span(self.du_exc), "du_inh": span(self.du_inh)}
+
+    def summary(self) -> str:
+        return (f"scale {self.scale:g}/mV (2^{self.fraction_bits}), a {span(self.a)}, b {span(self.b)}, "
+                f"step {span(self.step)} then {span(self.spike_step)} after a spike, du exc {span(self.du_exc)} "
+                f"inh {span(self.du_inh)}")
+
+    def findings(self, subject: str) -> list[Finding]:
+        findings = [Finding("warning", subject, "Loihi 2 runs Izhikevich neurons only as custom microcode (no "
+                            "built-in neuron model squares v): it needs two 24-bit state variables (v, u) besides "
+                            "the step h and the synaptic currents, the square of v per step (a 24 x 24-bit product, "
+                            "48 bits before the shift) and 32-bit intermediate sums; CurrExpIzhikevich computes it "
+                            f"on integers of 2^-{self.fraction_bits}")]
+        if self.fraction_bits < 1:
+            findings.append(Finding("error", subject, "v, u or the input per tick are too large for 24-bit state "
+                                    "with a fraction bit: lower the weights, i_offset or the levels"))
+        elif self.fraction_bits < 10:
+            findings.append(Finding("warning", subject, f"v and u keep only {self.fraction_bits} fraction bits (the "
+                                    "levels or the input per tick are large): a, b and 0.04 lose precision"))
+        if np.any(self.a == 0) or np.any(self.b == 0):
+            findings.append(Finding("warning", subject, f"a or b is below 2^-{self.fraction_bits + 1} and becomes 0"))
+        return findings
+
+    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
+        """The population with the numbers the integers implement: parameters and initial values on the
+        1/scale grid, time constants from the 12-bit decays, and the integer arithmetic
+        (FixedPointIzhikevich)."""
+        cell = population.cell
+        tau_syn = {name: -dt / np.log((DECAY_UNITY - (self.du_exc if receptor == "excitatory" else self.du_inh))
+                                      / DECAY_UNITY) for receptor, name in cell.synapse.time_constants.items()}
+        state = cell.synaptic_state
+        fields = {"a": self.a / self.scale, "b": self.b / self.scale, "c": self.c / self.scale,
+                  "d": self.d / self.scale, "i_offset": self.i_offset / self.scale, "v": self.v_init / self.scale,
+                  "u": self.u_init / self.scale, f"{state}_exc": self.s_exc / self.scale,
+                  f"{state}_inh": self.s_inh / self.scale, **tau_syn}
+        arithmetic = FixedPointIzhikevich(fraction_bits=self.fraction_bits, decay_bits=DECAY_SHIFT,
+                                          state_bits=STATE_BITS)
         return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
                        synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})

@@ -202,10 +202,8 @@ class LavaGraph:
             spikes = {label: np.nonzero(sink.data.get()) for label, sink in self.sinks.items()}
             voltages = {}
             for label, monitor in self.monitors.items():
-                fixed = self.fixed[label]
-                v_rest = self.network.populations[label].value("v_rest")
                 raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
-                voltages[label] = v_rest + raw.reshape(self.ticks, -1) / fixed.scale
+                voltages[label] = self.fixed[label].voltage(raw.reshape(self.ticks, -1), self.network.populations[label])
             weights = {label: (process.weights.get().astype(np.int64), process.pre.get().astype(np.int64))
                        for label, process in self.plastic.items()}
             events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)

@@ -70,7 +70,7 @@ class LoihiCompilation(Compilation):
         for kind, items in report["processes"].items():
             for label, item in items.items():
                 lines.append(f"  {kind[:-1].replace('_', ' ')} {label}: {item['process']} ({item['origin']})")
-        lines.append("quantization per population (v relative to v_rest, in units of 1/scale mV):")
+        lines.append("quantization per population (v in units of 1/scale mV):")
         lines += [f"  {label}: {fixed.summary()}" for label, fixed in self.lowered.populations.items()]
         lines.append(f"  {'projection':<40} {'syn':>7} {'exp':>4} {'mantissas':>11} {'max rel err':>11} {'->0':>5}")
         for label, item in report["quantization"]["projections"].items():

@@ -25,8 +25,9 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.description.cells import (AccumulatorLIF, CellType, ConductanceInput, CurrentInput, DeltaSynapse,
+from neurodeploy.description.cells import (Accumulator, CellType, ConductanceInput, CurrentInput, DeltaSynapse,
                                            ExponentialSynapse, IFCondExp, IFCurrDelta, IFCurrExp, LeakyIntegrate)
+from neurodeploy.description.cells import Izhikevich, QuadraticIntegrate
 
 LOWERINGS = LoweringRegistry("spinnaker")
 RECEPTORS = ("excitatory", "inhibitory")  # rows of the synaptic state and of the ring buffers
@@ -135,10 +136,10 @@ class NeuronModelLIF(_Part):
                 **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
 
     @staticmethod
-    def arithmetic(input_limit: dict, input_type) -> AccumulatorLIF:
+    def arithmetic(input_limit: dict, input_type) -> Accumulator:
         """The LIF kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return AccumulatorLIF(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
-                              weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
+        return Accumulator(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
+                           weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
 
 
 # --- synapse types -------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ class SynapseTypeDelta(_Part):
 
     @staticmethod
     def chip_init(cell, dt: float) -> None:
-        """No ``init``: the reference's arithmetic (AccumulatorLIF with a delta synapse) adds none."""
+        """No ``init``: the reference's arithmetic (Accumulator with a delta synapse) adds none."""
         return None
 
 
@@ -241,7 +242,7 @@ class _InputType(_Part):
     initial values named after the state (``isyn_exc``)."""
 
     weight_scale: ClassVar[float]
-    accumulator_fields: ClassVar[dict] = {}  # AccumulatorLIF's fields beyond the weight scale
+    accumulator_fields: ClassVar[dict] = {}  # Accumulator's fields beyond the weight scale
     reversal_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -358,9 +359,10 @@ class CellBuild:
         for name, factor in self.held(population.cell).items():
             if np.any(np.abs(population.value(name)) * factor >= 65536):
                 yield "error", f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")")
-            if name in population.initial_values and name != "v" and np.any(population.value(name) != 0):
-                yield "warning", (f"initial {name} is not 0: the emulation starts from it, a board run through the "
-                                  "PyNN script from 0")
+            default = population.cell.initial_value_specs().get(name)
+            if default is not None and name != "v" and np.any(population.value(name) != default.default):
+                yield "warning", (f"initial {name} is not {default.default:g}: the emulation starts from it, a board "
+                                  f"run through the PyNN script from {default.default:g}")
         for part in self.parts:
             yield from part.findings(population, dt)
 
@@ -369,3 +371,81 @@ CellBuild.register(IFCurrExp, "IF_curr_exp")
 CellBuild.register(IFCondExp, "IF_cond_exp")
 # sPyNNaker's delta input type scales the charge by 1/dt where the description's delta synapse does.
 CellBuild.register(IFCurrDelta, "IF_curr_delta", input=InputTypeDelta)
+
+
+# --- Izhikevich: neuron_model_izh_impl.h (sPyNNaker's IZK_curr_exp, PyNN's Izhikevich) -------------
+
+@LOWERINGS.register(QuadraticIntegrate)
+@dataclass(eq=False)
+class NeuronModelIzh(_Part):
+    """neuron_model_izh_impl.h with threshold_type_static.h at 30 mV, on s16.15 bits per neuron, as the
+    7.4.1 binary computes it: :class:`QuadraticIntegrate`'s integer step with f = 15 (0.04 held as
+    1311 / 2^15, the half as a product with 0.5, beta in the order GCC reassociated), every product
+    ``mul`` (floor), every sum wrapping at 32 bits. ``h`` is each neuron's ``this_h``: ``S(dt)``, and in
+    the tick after a spike ``mul(S(dt), 60620)`` (1.85 truncated). No refractoriness."""
+
+    held_fields: ClassVar[tuple[str, ...]] = ("a", "b", "c", "d", "i_offset", "v", "u")
+
+    v: np.ndarray
+    u: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    i_offset: np.ndarray
+    h: np.ndarray
+    reset_h: np.ndarray
+
+    @classmethod
+    def build(cls, population, dt: float) -> "NeuronModelIzh":
+        reset_h = np.full(population.size, fp.s1615(dt), dtype=np.int64)
+        return cls(*(_encoded(population, name) for name in ("v", "u", "a", "b", "c", "d", "i_offset")),
+                   reset_h.copy(), reset_h)
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        neuron, mul, wrap = QuadraticIntegrate(), fp.mul_accum, fp.wrap32
+        m, k, c = (fp.s1615(x) for x in (neuron.quadratic, neuron.linear, neuron.constant))
+        half = fp.s1615(0.5)
+        v, u, h = self.v, self.u, self.h
+        pre = wrap(wrap(exc - inh + self.i_offset) + c - u)
+        alpha = wrap(pre + mul(wrap(mul(v, m) + k), v))
+        eta = wrap(v + mul(mul(alpha, h), half))
+        p = mul(h, self.a)
+        beta = mul(mul(wrap(mul(v, self.b) - u), p), half)
+        v_next = wrap(v + mul(wrap(pre - beta + mul(wrap(mul(eta, m) + k), eta)), h))
+        u_next = wrap(u + mul(wrap(mul(eta, self.b) - wrap(u + beta)), p))
+        reached = v_next >= fp.s1615(neuron.v_thresh)
+        spiking = reached if alive is None else reached & alive
+        self.v = np.where(spiking, self.c, v_next)
+        self.u = np.where(spiking, wrap(u_next + self.d), u_next)
+        self.h = np.where(spiking, mul(self.reset_h, int(fp.ONE * neuron.spike_step)), self.reset_h)
+        return np.flatnonzero(spiking)
+
+    def revive(self, neurons: np.ndarray):
+        """Neurons coming alive start at the reset, with the recovery at its nullcline there."""
+        self.v[neurons] = self.c[neurons]
+        self.u[neurons] = fp.mul_accum(self.b[neurons], self.c[neurons])
+        self.h[neurons] = self.reset_h[neurons]
+
+    @staticmethod
+    def chip_values(cell, dt: float) -> dict:
+        """Parameters and initial values in s16.15 (the step's constants are the model's own)."""
+        return {name: on_chip(getattr(cell, name)) for name in NeuronModelIzh.held_fields}
+
+    @staticmethod
+    def arithmetic(input_limit: dict, input_type) -> Accumulator:
+        """The kernel's arithmetic, for a float reference to compute it spike for spike."""
+        return Accumulator(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
+                           weight_scale=input_type.weight_scale)
+
+    @staticmethod
+    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
+        h = fp.s1615(dt)
+        a = _encoded(population, "a")
+        held = (h * a >> fp.FRACTION_BITS) / np.maximum(h * a / fp.ONE, 1e-300)
+        if np.any((a != 0) & (held < 0.99)):
+            yield "warning", (f"a dt is held as floor(2^15 a dt) / 2^15 per tick: at dt = {dt:g} ms the recovery "
+                              f"runs up to {1 - float(np.min(held[a != 0])):.0%} slow; a larger a or dt loses less")
+
+
+CellBuild.register(Izhikevich, "Izhikevich")
