@@ -69,9 +69,9 @@ def main(argv=None):
         net = network(neurons, args.steps)
         started = time.perf_counter()
         lowered = lower(net)
-        graph = LavaGraph(net, lowered.populations, lowered.projections, lowered.stock, args.steps)
+        graph = LavaGraph(net, lowered.populations, lowered.projections, lowered.stock, args.steps, chunks=1)
         compiled = time.perf_counter()
-        spikes = graph.run(chunks=1).spikes
+        spikes = graph.run().spikes
         ours_run = time.perf_counter() - compiled
 
         started_hand = time.perf_counter()

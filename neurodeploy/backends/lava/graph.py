@@ -1,13 +1,16 @@
 """The Lava process graph of a network: one neuron process per population, one connection process per
-projection, ring-buffer sources and sinks, Monitors for voltages. No per-neuron processes.
+projection, ring-buffer sources, recorders that pass results to the host. No per-neuron processes.
 
 Stock Lava processes wherever they compute what the description means:
 * ``lava.proc.lif.LIF`` for a population whose cell type's numbers it runs exactly, otherwise our own
   process for them (:mod:`.cells`: ``CurrExpLIF``, ``CondExpLIF``);
 * ``lava.proc.sparse.Sparse`` (delay 1) or ``DelaySparse`` (per-synapse delays) for static projections;
   our ``PairSTDPSynapses`` for plastic ones;
-* ``lava.proc.io.source.RingBuffer`` for spike sources, ``lava.proc.io.sink.RingBuffer`` and
-  ``lava.proc.monitor.Monitor`` for recordings.
+* ``lava.proc.io.source.RingBuffer`` for spike sources.
+
+What a run produced (spikes, voltages, final weights, structural events) reaches the host through our
+recorders' external pipes (:mod:`.proc.readout`), not ``Var.get``, which Lava 0.10 transfers one
+element at a time; so reading results back costs about what copying them does.
 """
 from __future__ import annotations
 
@@ -16,14 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
-from lava.proc.io.sink import RingBuffer as SpikeSink
 from lava.proc.io.source import RingBuffer as SpikeSource
-from lava.proc.monitor.process import Monitor
 from lava.proc.sparse.process import DelaySparse, Sparse
 from scipy.sparse import csr_matrix
 
 from neurodeploy.backends.lava.cells import CellFixed
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
+from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (ProjectionFixed, decay_table, pair_stdp_arithmetic, stdp_units,
@@ -54,12 +56,14 @@ class LavaRun:
 
 
 class LavaGraph:
-    """Builds the processes; ``run`` executes them on Lava's fixed_pt models and always stops them (also on
-    errors and signals), with workers that die with this process."""
+    """Builds the processes; ``run`` executes them on Lava's fixed_pt models, in ``chunks`` runs (progress is
+    reported after each), and always stops them (also on errors and signals), with workers that die with
+    this process."""
 
     def __init__(self, network: Network, populations: dict[str, CellFixed],
-                 projections: dict[str, ProjectionFixed], stock: set[str], ticks: int):
+                 projections: dict[str, ProjectionFixed], stock: set[str], ticks: int, chunks: int = 10):
         self.network, self.ticks, self.stock = network, ticks, stock
+        self.chunks = [len(chunk) for chunk in np.array_split(np.arange(ticks), min(chunks, ticks)) if len(chunk)]
         self.fixed = populations
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
         self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
@@ -70,20 +74,35 @@ class LavaGraph:
         self.reach = [self._reach(label, projection) for label in network.turnovers
                       for projection in network.projections.values()
                       if projection.post == label and projection.structural is None]
-        self.sinks, self.monitors, self.probes = {}, {}, {}
+        self.spike_recorders, self.voltages, self.probes = {}, {}, {}
         for label, variables in network.recordings.items():
             if "spikes" in variables:
-                self.sinks[label] = SpikeSink(shape=(network.size_of(label),), buffer=ticks)
-                self._out_port(label).connect(self.sinks[label].a_in)
+                self.spike_recorders[label] = SpikeRecorder(shape=(network.size_of(label),), buffer=max(self.chunks),
+                                                            name=f"spikes of {label}")
+                self._out_port(label).connect(self.spike_recorders[label].a_in)
             if "v" in variables:
-                self.monitors[label] = Monitor()
-                self.monitors[label].probe(self.neurons[label].v, ticks)
+                self.voltages[label] = self._trace(self.neurons[label].v)
+        self.final = {}  # per process name and Var name, a recorder of the Var's value at the end
+        for label, process in self.plastic.items():
+            self._read_at_end(process, "weights", *(("pre",) if label in self.structural else ()))
+        for process in self.structural.values():
+            self._read_at_end(process, "events", "n_events")
+        for label in network.turnovers:
+            self._read_at_end(self.neurons[label], "epochs", "alive_after", "n_epochs")
 
     def probe(self, label: str, variable: str):
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
-        monitor = Monitor()
-        monitor.probe(getattr(self.neurons[label], variable), self.ticks)
-        self.probes[(label, variable)] = monitor
+        self.probes[(label, variable)] = self._trace(getattr(self.neurons[label], variable))
+
+    def _trace(self, var) -> VarRecorder:
+        return VarRecorder(var=var, every_tick=True, last_tick=self.ticks, buffer=max(self.chunks),
+                           name=f"{var.name} of {var.process.name}")
+
+    def _read_at_end(self, process, *names: str):
+        for name in names:
+            var = getattr(process, name)
+            self.final[(process.name, name)] = VarRecorder(var=var, every_tick=False, last_tick=self.ticks,
+                                                           name=f"final {name} of {process.name}")
 
     def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
@@ -177,48 +196,54 @@ class LavaGraph:
         process.a_out.connect(self._in_port(projection.post, projection.receptor))
         return process
 
-    def run(self, progress=None, chunks: int = 10) -> LavaRun:
-        """Run all ticks (in chunks, reporting progress)."""
+    def run(self, progress=None) -> LavaRun:
+        """Run all ticks, taking the recorders' messages after each chunk (their pipes hold one chunk)."""
         anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
         if anchor is None:  # nothing to simulate: an empty run, as on the other backends
             return LavaRun()
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
+        rasters = {label: [] for label in self.spike_recorders}
+        traces = {recorder: [] for recorder in (*self.voltages.values(), *self.probes.values())}
         executable = anchor.compile(configuration)
         with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
-            for chunk in np.array_split(np.arange(self.ticks), min(chunks, self.ticks)):
+            for steps in self.chunks:
                 if done == 0:
                     # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
                     # waits until the first steps are under way.
                     with signals_held():
                         anchor.create_runtime(executable=executable)
-                        anchor.run(condition=RunSteps(num_steps=len(chunk), blocking=False))
+                        anchor.run(condition=RunSteps(num_steps=steps, blocking=False))
                     anchor.wait()
                 else:
-                    anchor.run(condition=RunSteps(num_steps=len(chunk)))
-                done += len(chunk)
+                    anchor.run(condition=RunSteps(num_steps=steps))
+                done += steps
+                for label, recorder in self.spike_recorders.items():
+                    rasters[label].append(recorder.receive(steps))
+                for recorder, chunks in traces.items():
+                    chunks.append(recorder.receive(steps))
                 if progress is not None:
                     progress(done / self.ticks)
-            spikes = {label: np.nonzero(sink.data.get()) for label, sink in self.sinks.items()}
-            voltages = {}
-            for label, monitor in self.monitors.items():
-                raw = np.asarray(monitor.get_data()[self.neurons[label].name]["v"], dtype=np.float64)
-                voltages[label] = self.fixed[label].voltage(raw.reshape(self.ticks, -1), self.network.populations[label])
-            weights = {label: (process.weights.get().astype(np.int64), process.pre.get().astype(np.int64))
-                       for label, process in self.plastic.items()}
-            events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
-                      for label, process in self.structural.items()
-                      for tick, kind, pre, post in process.events.get()[:int(process.n_events.get()[0])]]
-            turnover = {label: self._epochs(label) for label in self.network.turnovers}
-            probed = {(label, variable): np.asarray(monitor.get_data()[self.neurons[label].name][variable])
-                      .reshape(self.ticks, -1).astype(np.int64) for (label, variable), monitor in self.probes.items()}
+            final = {key: recorder.receive()[0] for key, recorder in self.final.items()}
+        spikes = {label: np.nonzero(np.concatenate(chunks).T) for label, chunks in rasters.items()}
+        voltages = {label: self.fixed[label].voltage(np.concatenate(traces[recorder]).astype(np.float64),
+                                                     self.network.populations[label])
+                    for label, recorder in self.voltages.items()}
+        probed = {key: np.concatenate(traces[recorder]) for key, recorder in self.probes.items()}
+        weights = {label: (final[(process.name, "weights")], final[(process.name, "pre")] if label in self.structural
+                           else self.network.connections(label).pre.astype(np.int64))
+                   for label, process in self.plastic.items()}
+        events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
+                  for label, process in self.structural.items()
+                  for tick, kind, pre, post in final[(process.name, "events")][:final[(process.name, "n_events")][0]]]
+        turnover = {label: self._epochs(label, final) for label in self.network.turnovers}
         return LavaRun(spikes, voltages, weights, probed, events, turnover)
 
-    def _epochs(self, label: str) -> list[dict]:
+    def _epochs(self, label: str, final: dict) -> list[dict]:
         """The population's turnover epochs, as the shared engine records them."""
-        neurons = self.neurons[label]
-        count = int(neurons.n_epochs.get()[0])
-        rows, masks = neurons.epochs.get()[:count].astype(int), neurons.alive_after.get()[:count].astype(bool)
+        name = self.neurons[label].name
+        count = int(final[(name, "n_epochs")][0])
+        rows, masks = final[(name, "epochs")][:count], final[(name, "alive_after")][:count].astype(bool)
         before = np.arange(self.network.size_of(label)) < self.network.turnovers[label].initial_alive
         epochs = []
         for (tick, alive, dormant), after in zip(rows.tolist(), masks):

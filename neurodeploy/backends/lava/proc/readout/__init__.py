@@ -1,0 +1,1 @@
+"""Recorders that hand results to the host through external pipes (see process.py)."""

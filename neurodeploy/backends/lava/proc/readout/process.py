@@ -1,0 +1,51 @@
+"""Recorders that hand what a run produced to the host through external pipes, one whole array per
+message, instead of ``Var.get``: Lava 0.10 sends a Var to the host one element at a time (a round
+trip of the runtime's management channels per element, see ``PyLoihiProcessModel._get_var``), so
+reading a neurons x ticks buffer back took far longer than simulating it.
+
+* ``SpikeRecorder`` receives a population's spikes each tick and sends them packed 8 per byte.
+* ``VarRecorder`` reads a Var of another process through a RefPort (as Lava's Monitor does, in the
+  management phase after the tick's spiking phase): every tick (a voltage trace) or once, at the
+  run's last tick (final weights, structural events).
+
+The host takes the messages with ``receive`` after each ``run``: a pipe holds ``buffer`` messages, so
+it must have room for every message of the longest run between two receives.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort, RefPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+
+def _received(port: OutPort, count: int) -> np.ndarray:
+    """The next ``count`` messages of a recorder's pipe, stacked."""
+    pipe = port.external_pipe_csp_recv_port
+    return np.stack([pipe.recv() for _ in range(count)]) if count else np.empty((0,) + pipe.shape, dtype=pipe.d_type)
+
+
+class SpikeRecorder(AbstractProcess):
+    def __init__(self, *, shape: tuple[int], buffer: int, name=None):
+        super().__init__(shape=shape, name=name)
+        self.a_in = InPort(shape=shape)
+        self.packed = OutPort(shape=(-(-shape[0] // 8),))
+        self.packed.flag_external_pipe(buffer_size=buffer)
+
+    def receive(self, ticks: int) -> np.ndarray:
+        """The spikes of the next ``ticks`` ticks, ticks x neurons (bool)."""
+        packed = _received(self.packed, ticks).astype(np.uint8)
+        return np.unpackbits(packed, axis=1, count=self.a_in.shape[0], bitorder="little").astype(bool)
+
+
+class VarRecorder(AbstractProcess):
+    def __init__(self, *, var: Var, every_tick: bool, last_tick: int, buffer: int = 1, name=None):
+        super().__init__(every_tick=every_tick, last_tick=last_tick, name=name)
+        self.ref = RefPort(shape=var.shape)
+        self.ref.connect_var(var)
+        self.values = OutPort(shape=var.shape)
+        self.values.flag_external_pipe(buffer_size=buffer)
+
+    def receive(self, count: int = 1) -> np.ndarray:
+        """The next ``count`` readings, stacked (int64)."""
+        return _received(self.values, count).astype(np.int64)
