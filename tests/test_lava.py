@@ -324,6 +324,40 @@ def test_lava_processes_are_stopped_on_errors_and_interrupts():
     assert multiprocessing.active_children() == []
 
 
+def test_recorders_pass_to_the_host_what_lavas_stock_sink_and_var_get_hold():
+    """A hand-made raster (neurons beyond a packed word's 64 bits, silent ticks, a silent neuron) through
+    Lava's stock ring buffers and our recorders, taken in uneven chunks; a Var read at the last tick."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
+
+    neurons, ticks, chunks = 150, 23, (10, 1, 12)
+    raster = np.random.default_rng(3).random((neurons, ticks)) < 0.2
+    raster[:, [0, 4, 5, ticks - 1]] = False
+    raster[77] = False
+    raster[149, 7] = raster[64, 8] = raster[63, 8] = True
+    source = Source(data=raster.astype(np.int32))
+    sink, recorder = Sink(shape=(neurons,), buffer=ticks), SpikeRecorder(shape=(neurons,), buffer=max(chunks))
+    final = VarRecorder(var=source.data, every_tick=False, last_tick=ticks)
+    source.s_out.connect(sink.a_in)
+    source.s_out.connect(recorder.a_in)
+    received = []
+    try:
+        for steps in chunks:
+            source.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            received.append(recorder.receive(steps))
+        stock = sink.data.get().astype(bool)
+        data = final.receive()[0]
+    finally:
+        source.stop()
+    assert stock.shape == (neurons, ticks) and np.array_equal(stock, raster)
+    assert np.array_equal(np.concatenate(received).T, stock)
+    assert data.dtype == np.int64 and np.array_equal(data, raster)
+
+
 # --- design rules and the command line ---------------------------------------------------------
 
 def test_design_rules_for_loihi():

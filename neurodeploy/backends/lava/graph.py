@@ -15,6 +15,7 @@ element at a time; so reading results back costs about what copying them does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
@@ -107,10 +108,18 @@ class LavaGraph:
     def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
         if label in self.network.turnovers:
-            turnover = {"network": self.network.to_dict(), "label": label}
+            turnover = {"network": self.decisions.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
         return fixed.process(f"population {label}", self.network.size_of(label),
                              stock_receptor(self.network, label) if label in self.stock else None, turnover, max_epochs)
+
+    @cached_property
+    def decisions(self) -> Network:
+        """The description that structural and turnover processes rebuild to take their decisions: the
+        network without its spike sources' trains, which no decision reads (a long run's trains would
+        otherwise be copied into every such process)."""
+        return self.network.with_spike_times({label: [[]] * source.size
+                                              for label, source in self.network.spike_sources.items()})
 
     def _reach(self, label: str, projection) -> Sparse:
         """A static projection into a population with turnover, as counts of arriving spikes (weight 1),
@@ -151,7 +160,7 @@ class LavaGraph:
         shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
         rewiring = None
         if projection.structural is not None:
-            rewiring = {"network": self.network.to_dict(), "label": label,
+            rewiring = {"network": self.decisions.to_dict(), "label": label,
                         "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
                         "max_events": max_events(self.network, label, self.ticks),
                         "unit": fixed.weight_unit}
@@ -159,7 +168,7 @@ class LavaGraph:
             slot_pre = slot_table(self.network, label, connections.pre.astype(np.int64), -1)
             slot_mantissas = slot_table(self.network, label, np.asarray(fixed.mantissas, dtype=np.int64), 0)
         if projection.structural is not None and projection.plasticity is None:
-            process = StructuralSynapses(network=self.network, label=label, pre=slot_pre, mantissas=slot_mantissas,
+            process = StructuralSynapses(network=self.decisions, label=label, pre=slot_pre, mantissas=slot_mantissas,
                                          weight_exp=fixed.weight_exp, initial_mantissa=rewiring["initial_mantissa"],
                                          max_events=rewiring["max_events"], name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
