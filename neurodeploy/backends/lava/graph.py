@@ -64,7 +64,7 @@ class LavaGraph:
     def __init__(self, network: Network, populations: dict[str, CellFixed],
                  projections: dict[str, ProjectionFixed], stock: set[str], ticks: int, chunks: int = 10):
         self.network, self.ticks, self.stock = network, ticks, stock
-        self.chunks = [len(chunk) for chunk in np.array_split(np.arange(ticks), min(chunks, ticks)) if len(chunk)]
+        self.chunks = [len(chunk) for chunk in np.array_split(np.arange(ticks), min(chunks, ticks))]
         self.fixed = populations
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
         self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
@@ -108,13 +108,13 @@ class LavaGraph:
     def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
         if label in self.network.turnovers:
-            turnover = {"network": self.decisions.to_dict(), "label": label}
+            turnover = {"network": self.decision_network.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
         return fixed.process(f"population {label}", self.network.size_of(label),
                              stock_receptor(self.network, label) if label in self.stock else None, turnover, max_epochs)
 
     @cached_property
-    def decisions(self) -> Network:
+    def decision_network(self) -> Network:
         """The description that structural and turnover processes rebuild to take their decisions: the
         network without its spike sources' trains, which no decision reads (a long run's trains would
         otherwise be copied into every such process)."""
@@ -160,7 +160,7 @@ class LavaGraph:
         shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
         rewiring = None
         if projection.structural is not None:
-            rewiring = {"network": self.decisions.to_dict(), "label": label,
+            rewiring = {"network": self.decision_network.to_dict(), "label": label,
                         "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
                         "max_events": max_events(self.network, label, self.ticks),
                         "unit": fixed.weight_unit}
@@ -168,8 +168,9 @@ class LavaGraph:
             slot_pre = slot_table(self.network, label, connections.pre.astype(np.int64), -1)
             slot_mantissas = slot_table(self.network, label, np.asarray(fixed.mantissas, dtype=np.int64), 0)
         if projection.structural is not None and projection.plasticity is None:
-            process = StructuralSynapses(network=self.decisions, label=label, pre=slot_pre, mantissas=slot_mantissas,
-                                         weight_exp=fixed.weight_exp, initial_mantissa=rewiring["initial_mantissa"],
+            process = StructuralSynapses(network=self.decision_network, label=label, pre=slot_pre,
+                                         mantissas=slot_mantissas, weight_exp=fixed.weight_exp,
+                                         initial_mantissa=rewiring["initial_mantissa"],
                                          max_events=rewiring["max_events"], name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
             self.structural[label] = process
@@ -212,7 +213,7 @@ class LavaGraph:
             return LavaRun()
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
-        rasters = {label: [] for label in self.spike_recorders}
+        fired = {label: [] for label in self.spike_recorders}  # per chunk, the (tick, neuron) of each spike
         traces = {recorder: [] for recorder in (*self.voltages.values(), *self.probes.values())}
         executable = anchor.compile(configuration)
         with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
@@ -226,15 +227,20 @@ class LavaGraph:
                     anchor.wait()
                 else:
                     anchor.run(condition=RunSteps(num_steps=steps))
-                done += steps
                 for label, recorder in self.spike_recorders.items():
-                    rasters[label].append(recorder.receive(steps))
+                    ticks, neurons = np.nonzero(recorder.receive(steps))
+                    fired[label].append((ticks + done, neurons))
+                done += steps
                 for recorder, chunks in traces.items():
                     chunks.append(recorder.receive(steps))
                 if progress is not None:
                     progress(done / self.ticks)
             final = {key: recorder.receive()[0] for key, recorder in self.final.items()}
-        spikes = {label: np.nonzero(np.concatenate(chunks).T) for label, chunks in rasters.items()}
+        spikes = {}
+        for label, chunks in fired.items():
+            ticks, neurons = (np.concatenate(parts) for parts in zip(*chunks))
+            order = np.lexsort((ticks, neurons))
+            spikes[label] = (neurons[order], ticks[order])
         voltages = {label: self.fixed[label].voltage(np.concatenate(traces[recorder]).astype(np.float64),
                                                      self.network.populations[label])
                     for label, recorder in self.voltages.items()}
