@@ -341,7 +341,7 @@ def test_recorders_pass_to_the_host_what_lavas_stock_sink_and_var_get_hold():
     raster[149, 7] = raster[64, 8] = raster[63, 8] = True
     source = Source(data=raster.astype(np.int32))
     sink, recorder = Sink(shape=(neurons,), buffer=ticks), SpikeRecorder(shape=(neurons,), buffer=max(chunks))
-    final = VarRecorder(var=source.data, every_tick=False, last_tick=ticks)
+    final = VarRecorder(vars=[source.data], every_tick=False, last_tick=ticks)
     source.s_out.connect(sink.a_in)
     source.s_out.connect(recorder.a_in)
     received = []
@@ -350,7 +350,7 @@ def test_recorders_pass_to_the_host_what_lavas_stock_sink_and_var_get_hold():
             source.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
             received.append(recorder.receive(steps))
         stock = sink.data.get().astype(bool)
-        data = final.receive()[0]
+        data = final.receive(0)[0]
     finally:
         source.stop()
     assert stock.shape == (neurons, ticks) and np.array_equal(stock, raster)

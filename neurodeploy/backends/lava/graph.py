@@ -56,6 +56,11 @@ class LavaRun:
     """Each turnover population's epochs."""
 
 
+def _key(var) -> tuple[str, str]:
+    """A Var by its process's name and its own."""
+    return var.process.name, var.name
+
+
 class LavaGraph:
     """Builds the processes; ``run`` executes them on Lava's fixed_pt models, in ``chunks`` runs (progress is
     reported after each), and always stops them (also on errors and signals), with workers that die with
@@ -82,28 +87,27 @@ class LavaGraph:
                                                             name=f"spikes of {label}")
                 self._out_port(label).connect(self.spike_recorders[label].a_in)
             if "v" in variables:
-                self.voltages[label] = self._trace(self.neurons[label].v)
-        self.final = {}  # per process name and Var name, a recorder of the Var's value at the end
-        for label, process in self.plastic.items():
-            self._read_at_end(process, "weights", *(("pre",) if label in self.structural else ()))
-        for process in self.structural.values():
-            self._read_at_end(process, "events", "n_events")
-        for label in network.turnovers:
-            self._read_at_end(self.neurons[label], "epochs", "alive_after", "n_epochs")
+                self.voltages[label] = self.neurons[label].v
+        self.final = [process.weights for process in self.plastic.values()]  # the Vars read at the end
+        self.final += [getattr(process, name) for process in self.structural.values()
+                       for name in ("pre", "events", "n_events")]
+        self.final += [getattr(self.neurons[label], name) for label in network.turnovers
+                       for name in ("epochs", "alive_after", "n_epochs")]
 
     def probe(self, label: str, variable: str):
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
-        self.probes[(label, variable)] = self._trace(getattr(self.neurons[label], variable))
+        self.probes[(label, variable)] = getattr(self.neurons[label], variable)
 
-    def _trace(self, var) -> VarRecorder:
-        return VarRecorder(var=var, every_tick=True, last_tick=self.ticks, buffer=max(self.chunks),
-                           name=f"{var.name} of {var.process.name}")
-
-    def _read_at_end(self, process, *names: str):
-        for name in names:
-            var = getattr(process, name)
-            self.final[(process.name, name)] = VarRecorder(var=var, every_tick=False, last_tick=self.ticks,
-                                                           name=f"final {name} of {process.name}")
+    def _recorders(self, variables: list, every_tick: bool) -> dict:
+        """Recorders of these Vars, as few as hold them: per Var (its process's name and its name), the
+        recorder and slot that reads it."""
+        slots, variables = {}, list({_key(var): var for var in variables}.values())
+        for first in range(0, len(variables), VarRecorder.SLOTS):
+            group = variables[first:first + VarRecorder.SLOTS]
+            recorder = VarRecorder(vars=group, every_tick=every_tick, last_tick=self.ticks,
+                                   buffer=max(self.chunks) if every_tick else 1)
+            slots.update({_key(var): (recorder, slot) for slot, var in enumerate(group)})
+        return slots
 
     def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
@@ -214,7 +218,9 @@ class LavaGraph:
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
         fired = {label: [] for label in self.spike_recorders}  # per chunk, the (tick, neuron) of each spike
-        traces = {recorder: [] for recorder in (*self.voltages.values(), *self.probes.values())}
+        traced = self._recorders([*self.voltages.values(), *self.probes.values()], True)
+        finals = self._recorders(self.final, False)
+        traces = {key: [] for key in traced}
         executable = anchor.compile(configuration)
         with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
             for steps in self.chunks:
@@ -231,20 +237,21 @@ class LavaGraph:
                     ticks, neurons = np.nonzero(recorder.receive(steps))
                     fired[label].append((ticks + done, neurons))
                 done += steps
-                for recorder, chunks in traces.items():
-                    chunks.append(recorder.receive(steps))
+                for key, (recorder, slot) in traced.items():
+                    traces[key].append(recorder.receive(slot, steps))
                 if progress is not None:
                     progress(done / self.ticks)
-            final = {key: recorder.receive()[0] for key, recorder in self.final.items()}
+            final = {key: recorder.receive(slot)[0] for key, (recorder, slot) in finals.items()}
         spikes = {}
         for label, chunks in fired.items():
             ticks, neurons = (np.concatenate(parts) for parts in zip(*chunks))
             order = np.lexsort((ticks, neurons))
             spikes[label] = (neurons[order], ticks[order])
-        voltages = {label: self.fixed[label].voltage(np.concatenate(traces[recorder]).astype(np.float64),
+        traces = {key: np.concatenate(chunks) for key, chunks in traces.items()}
+        voltages = {label: self.fixed[label].voltage(traces[_key(var)].astype(np.float64),
                                                      self.network.populations[label])
-                    for label, recorder in self.voltages.items()}
-        probed = {key: np.concatenate(traces[recorder]) for key, recorder in self.probes.items()}
+                    for label, var in self.voltages.items()}
+        probed = {key: traces[_key(var)] for key, var in self.probes.items()}
         weights = {label: (final[(process.name, "weights")], final[(process.name, "pre")] if label in self.structural
                            else self.network.connections(label).pre.astype(np.int64))
                    for label, process in self.plastic.items()}

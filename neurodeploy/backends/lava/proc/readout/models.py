@@ -27,11 +27,16 @@ class PySpikeRecorderFixed(PyLoihiProcessModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PyVarRecorderFixed(PyLoihiProcessModel):
-    ref: PyRefPort = LavaPyType(PyRefPort.VEC_DENSE, np.int64)
-    values: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    """Its ports ``ref_i`` and ``values_i`` for every slot are set below the class."""
 
     def post_guard(self):
         return self.proc_params["every_tick"] or self.time_step == self.proc_params["last_tick"]
 
     def run_post_mgmt(self):
-        self.values.send(self.ref.read())
+        for slot in range(self.proc_params["used"]):
+            getattr(self, f"values_{slot}").send(getattr(self, f"ref_{slot}").read())
+
+
+for _slot in range(VarRecorder.SLOTS):
+    setattr(PyVarRecorderFixed, f"ref_{_slot}", LavaPyType(PyRefPort.VEC_DENSE, np.int64))
+    setattr(PyVarRecorderFixed, f"values_{_slot}", LavaPyType(PyOutPort.VEC_DENSE, np.int64))

@@ -4,7 +4,7 @@ trip of the runtime's management channels per element, see ``PyLoihiProcessModel
 reading a neurons x ticks buffer back took far longer than simulating it.
 
 * ``SpikeRecorder`` receives a population's spikes each tick and sends them packed 8 per byte.
-* ``VarRecorder`` reads a Var of another process through a RefPort (as Lava's Monitor does, in the
+* ``VarRecorder`` reads Vars of other processes through RefPorts (as Lava's Monitor does, in the
   management phase after the tick's spiking phase): every tick (a voltage trace) or once, at the
   run's last tick (final weights, structural events).
 
@@ -39,13 +39,26 @@ class SpikeRecorder(AbstractProcess):
 
 
 class VarRecorder(AbstractProcess):
-    def __init__(self, *, var: Var, every_tick: bool, last_tick: int, buffer: int = 1, name=None):
-        super().__init__(every_tick=every_tick, last_tick=last_tick, name=name)
-        self.ref = RefPort(shape=var.shape)
-        self.ref.connect_var(var)
-        self.values = OutPort(shape=var.shape)
-        self.values.flag_external_pipe(buffer_size=buffer)
+    """Up to ``SLOTS`` Vars in one process (each process costs every tick a round of the runtime's phase
+    messages): slot ``i`` reads ``vars[i]`` through ``ref_i`` and sends it on ``values_i``; the model
+    declares every slot, so the unused ones are present but connected to nothing."""
 
-    def receive(self, count: int = 1) -> np.ndarray:
-        """The next ``count`` readings, stacked (int64)."""
-        return _received(self.values, count).astype(np.int64)
+    SLOTS = 8
+
+    def __init__(self, *, vars: list[Var], every_tick: bool, last_tick: int, buffer: int = 1, name=None):
+        if not 0 < len(vars) <= self.SLOTS:
+            raise ValueError(f"a VarRecorder reads 1 to {self.SLOTS} Vars, not {len(vars)}")
+        super().__init__(every_tick=every_tick, last_tick=last_tick, used=len(vars), name=name)
+        for slot in range(self.SLOTS):
+            var = vars[slot] if slot < len(vars) else None
+            ref = RefPort(shape=var.shape if var is not None else (1,))
+            values = OutPort(shape=ref.shape)
+            if var is not None:
+                ref.connect_var(var)
+                values.flag_external_pipe(buffer_size=buffer)
+            setattr(self, f"ref_{slot}", ref)
+            setattr(self, f"values_{slot}", values)
+
+    def receive(self, slot: int, count: int = 1) -> np.ndarray:
+        """The next ``count`` readings of a slot, stacked (int64)."""
+        return _received(getattr(self, f"values_{slot}"), count).astype(np.int64)
