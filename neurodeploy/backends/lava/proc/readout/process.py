@@ -26,6 +26,9 @@ def _received(port: OutPort, count: int) -> np.ndarray:
 
 
 class SpikeRecorder(AbstractProcess):
+    """The spikes a population sends each tick, ``packed`` 8 neurons per byte (the pipe's shared memory
+    holds a chunk of ticks)."""
+
     def __init__(self, *, shape: tuple[int], buffer: int, name=None):
         super().__init__(shape=shape, name=name)
         self.a_in = InPort(shape=shape)
