@@ -345,15 +345,16 @@ class ProjectionRewiring(SlotRewiring):
         return events
 
 
-def slot_table(network, label: str, values, empty) -> np.ndarray:
+def slot_table(network, label: str, per_connection, empty) -> np.ndarray:
     """Per-connection values of a structural projection in its slots (post x s_max): the connector's
     synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
     projection, connections = network.projections[label], network.connections(label)
-    values = np.asarray(values)
-    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty, dtype=values.dtype)
+    per_connection = np.asarray(per_connection)
+    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty,
+                    dtype=per_connection.dtype)
     order = np.argsort(connections.post, kind="stable")
     posts = connections.post[order]
-    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = values[order]
+    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = per_connection[order]
     return table
 
 
