@@ -142,7 +142,8 @@ class LavaGraph:
         if projection.structural is not None and projection.plasticity is None:
             process = StructuralSynapses(network=self.network, label=label, pre=slot_pre, mantissas=slot_mantissas,
                                          weight_exp=fixed.weight_exp, initial_mantissa=rewiring["initial_mantissa"],
-                                         max_events=rewiring["max_events"], name=f"projection {label}")
+                                         unit=rewiring["unit"], max_events=rewiring["max_events"],
+                                         name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
             self.structural[label] = process
         elif projection.plasticity is not None:
