@@ -1,6 +1,7 @@
 """Structural plasticity (sPyNNaker's synaptogenesis): the declaration, the shared decision procedure
 against an independent expectation (the stationary birth-death chain and the issue's analytic k*),
 and the three backends making the same decisions."""
+import dataclasses
 import json
 import math
 
@@ -12,6 +13,7 @@ import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
@@ -567,3 +569,20 @@ def test_static_structural_weights_compare_as_stored(target):
     assert eliminations(make_backend("brian2").run(network, 100.0)) == 0
     assert eliminations(reference) > 5
     assert ours.structural == reference.structural
+
+
+def test_lava_refuses_structural_synapses_onto_neurons_of_different_weight_units():
+    # StructuralSynapses forms every synapse with one initial mantissa: onto neurons whose weights have
+    # different units (here tau_m per neuron) that is a different weight per neuron, which the rule's
+    # one initial weight cannot describe.
+    network = rewiring_network()
+    population = network.populations["P"]
+    network = network.replaced(populations={"P": dataclasses.replace(
+        population, cell=dataclasses.replace(population.cell, tau_m=np.linspace(3.0, 4.5, 16)))})
+    lowered = lava_lower(network)
+    assert np.ptp(lowered.projections["sp"].held_unit) > 0
+    findings = [f for f in check_fixed(network, lowered.populations, lowered.projections, None)
+                if f.level == "error"]
+    assert [f.subject for f in findings] == ["projection 'sp'"] and "StructuralSynapses" in findings[0].message
+    with pytest.raises(nd.BackendError, match="StructuralSynapses needs one weight unit"):
+        make_backend("lava").run(network, 10.0)

@@ -72,9 +72,12 @@ def check_fixed(network: Network, populations: dict[str, CellFixed], projections
                 findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
                                         f"(exponent {fixed.weight_exp})"))
         units = fixed.held_unit
-        if projection.plasticity is not None and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
-            findings.append(Finding("error", subject, "PairSTDPSynapses needs one weight unit: give the post "
-                                    f"population '{projection.post}' uniform tau_m, cm and tau_syn"))
+        held = projection.plasticity is not None or projection.structural is not None
+        if held and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
+            process = "PairSTDPSynapses" if projection.plasticity is not None else "StructuralSynapses"
+            findings.append(Finding("error", subject, f"{process} needs one weight unit (its rule's weights, a "
+                                    "formed synapse's included, are mantissas of it): give the post population "
+                                    f"'{projection.post}' uniform tau_m, cm and tau_syn"))
     if target is not None:
         cores = sum(cores_needed(network, target).values())
         if cores > target["neuro_cores"]:
