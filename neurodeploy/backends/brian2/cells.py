@@ -1,5 +1,7 @@
 """Everything a cell type means on Brian2, as registrations found through the class hierarchy (Nengo's
-builder registry): a new cell type on Brian2 is new registrations here, nothing elsewhere.
+builder registry): a new cell type on Brian2 is new registrations here, nothing elsewhere. Each
+registration states the parts it computes (``neuron=LeakyIntegrate``, ...): a subclass composed of another
+part is refused, not lowered as its base.
 
 Where each cell type's per-tick code is:
 
@@ -40,8 +42,9 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
-from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, FixedPointIzhikevich,
-                                           FixedPointLIF, IFCurrDelta, Izhikevich, LIFParameters)
+from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, DeltaSynapse,
+                                           ExponentialSynapse, FixedPointIzhikevich, FixedPointLIF, IFCurrDelta,
+                                           Izhikevich, LeakyIntegrate, LIFParameters, QuadraticIntegrate)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
@@ -163,7 +166,7 @@ def set_synaptic_state(group: b2.NeuronGroup, population: Population, semantics)
 
 # --- IF_curr_exp, IF_cond_exp: leaky integrate-and-fire, exponential synapses ------------------------
 
-@PHYSICS.register(LIFParameters)
+@PHYSICS.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
 def lif_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     drive = INPUTS.lookup(population.cell.input)
     time_constants = population.cell.synapse.time_constants
@@ -204,7 +207,7 @@ def initialise_lif(group: b2.NeuronGroup, population: Population, semantics):
     group.refractory_ticks = semantics.refractory_ticks(population.value("tau_refrac"))
 
 
-@FLOAT.register(LIFParameters)
+@FLOAT.register(LIFParameters, neuron=LeakyIntegrate)
 def lif_float(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 in float64. (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical."""
     drive = INPUTS.lookup(population.cell.input)
@@ -234,7 +237,7 @@ def lif_float(population: Population, semantics) -> Membrane:
         """, {}, initialise, {"v": "v_rest", "refractory_left": "0"})
 
 
-@FIXED_POINT.register(LIFParameters)
+@FIXED_POINT.register(LIFParameters, neuron=LeakyIntegrate)
 def lif_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first). ``v_int`` holds V - v_rest in units,
     ``syn_x`` the synaptic state as u, whole numbers up to float error until the wrap rounds them."""
@@ -276,7 +279,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise, {"v_int": "0", "refractory_left": "0"})
 
 
-@ACCUMULATOR.register(LIFParameters)
+@ACCUMULATOR.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
 def lif_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x`` times ``init``), 2 and 4
     of :class:`Accumulator`, the synaptic current from the input type."""
@@ -340,7 +343,7 @@ def accumulator_membrane(population: Population, semantics, current: str, revers
 # In float64 and on FixedPointLIF's integers the LIF membranes above run it as they are: its synapse
 # part's init (1/dt) and decay (0) make ``syn_x`` the tick's charge over dt, emptied at the tick's end.
 
-@PHYSICS.register(IFCurrDelta)
+@PHYSICS.register(IFCurrDelta, neuron=LeakyIntegrate, synapse=DeltaSynapse)
 def delta_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     """The membrane's ODE without synaptic currents: the charge ``syn_x`` that projections deliver in a
     step moves V by ``(syn_exc - syn_inh) / cm`` before the threshold is checked, unless refractory
@@ -368,7 +371,7 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
     return group, [jump]
 
 
-@ACCUMULATOR.register(IFCurrDelta)
+@ACCUMULATOR.register(IFCurrDelta, neuron=LeakyIntegrate, synapse=DeltaSynapse)
 def delta_accumulator(population: Population, semantics) -> Membrane:
     """:class:`Accumulator` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
     ``s_x`` unscaled, the synaptic current is ``floor(s_x sf / 2^f)`` per receptor, and ``s_x`` is then 0."""
@@ -391,10 +394,11 @@ def delta_scale(arithmetic: Accumulator, dt: float) -> int:
 # (FIXED_POINT_IZHIKEVICH, its own arithmetic); the step is QuadraticIntegrate's, ``h`` the tick's step.
 
 FIXED_POINT_IZHIKEVICH = LoweringRegistry("brian2 (discrete, FixedPointIzhikevich arithmetic)")
+IZHIKEVICH_PARTS = {"neuron": QuadraticIntegrate, "synapse": ExponentialSynapse, "input": CurrentInput}
 ARITHMETICS.register(FixedPointIzhikevich)(FIXED_POINT_IZHIKEVICH)
 
 
-@PHYSICS.register(Izhikevich)
+@PHYSICS.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     neuron = population.cell.neuron
     parameters = ("a", "b", "c", "d", "i_offset", "tau_syn_E", "tau_syn_I")
@@ -421,7 +425,7 @@ def izhikevich_synapses(group: b2.NeuronGroup, population: Population, semantics
         setattr(group, f"decay_{x}", semantics.decay(population.value(tau)))
 
 
-@FLOAT.register(Izhikevich)
+@FLOAT.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_float(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 in float64, the step's formulas as :meth:`QuadraticIntegrate.step` writes them."""
     neuron = population.cell.neuron
@@ -487,7 +491,7 @@ def izhikevich_integers(group: b2.NeuronGroup, population: Population, semantics
 IZHIKEVICH_INTEGERS = ("lsb", "a_q", "b_q", "d_q", "reset_level", "offset_q", "step_q", "spike_step_q")
 
 
-@ACCUMULATOR.register(Izhikevich)
+@ACCUMULATOR.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (as :func:`lif_accumulator`), 2 and 4 of :class:`Accumulator` with Izhikevich's step:
     sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
@@ -523,7 +527,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
          "s_inh": "0"})
 
 
-@FIXED_POINT_IZHIKEVICH.register(Izhikevich)
+@FIXED_POINT_IZHIKEVICH.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 1 (the wrap), 2, 3 and 4 of :class:`FixedPointIzhikevich`: ``syn_x`` holds the synaptic state
     in units of 2^-f, whole numbers up to float error until the wrap rounds them."""
