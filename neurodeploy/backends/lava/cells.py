@@ -214,6 +214,7 @@ class CellFixed(abc.ABC):
     """What a cell type's registration is: its numbers, and what Lava runs for them."""
 
     scale: float  # v's units per mV: a voltage trace reads ``v_rest + v / scale``
+    runs_turnover: ClassVar[bool] = True  # does the Process run neuron turnover?
 
     @classmethod
     @abc.abstractmethod
@@ -459,6 +460,8 @@ class IzhikevichFixed(CellFixed):
     the largest input one neuron can receive in a tick, with i_offset, within 21 bits (a connection's
     activation fits 16 signed bits, ``a << 6`` enters the state).
     """
+
+    runs_turnover: ClassVar[bool] = False
 
     scale: float
     fraction_bits: int

@@ -52,6 +52,9 @@ def check_fixed(network: Network, populations: dict[str, CellFixed], projections
     findings = check_semantics(network)
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
+        if label in network.turnovers and not fixed.runs_turnover:
+            findings.append(Finding("error", f"population '{label}'", f"{fixed.process_type.__name__} runs no "
+                                    "neuron turnover: drop the population's turnover"))
     for label, fixed in projections.items():
         subject = f"projection '{label}'"
         projection = network.projections[label]
