@@ -17,6 +17,11 @@ Where each cell type's per-tick code is:
   membranes above (its synapse part's init and decay do it); physics mode :func:`delta_physics` (V jumps
   by the charge over cm); Accumulator :func:`delta_accumulator` (sPyNNaker's 1/dt scaling after the sum).
 
+- ``Izhikevich`` (:class:`QuadraticIntegrate`, exponential current synapses): physics mode
+  :func:`izhikevich_physics`; discrete mode in float64 :func:`izhikevich_float`, on Accumulator's integers
+  :func:`izhikevich_accumulator` (sPyNNaker's kernel) and on :class:`FixedPointIzhikevich`'s (our Lava
+  process's, in ``FIXED_POINT_IZHIKEVICH``) :func:`izhikevich_fixed_point`.
+
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
   in float64 (both modes) and in each integer arithmetic, and the reversal potentials it keeps as constants.
@@ -137,9 +142,10 @@ class ConductanceDrive(InputDrive):
     """Synaptic conductances drive towards their reversal potentials with the V the tick starts from
     (sPyNNaker's ``input_type_conductance``)."""
 
-    drive = "syn_exc * (e_rev_E - v) + syn_inh * (e_rev_I - v) + i_offset"
+    drive = "".join(f"syn_{x} * ({ConductanceInput.reversal[receptor]} - v) + "
+                    for receptor, x in RECEPTOR_VARIABLE.items()) + "i_offset"
     method = "rk4"  # the membrane equation is bilinear in v and g
-    reversal = {"e_exc": "e_rev_E", "e_inh": "e_rev_I"}
+    reversal = {f"e_{x}": ConductanceInput.reversal[receptor] for receptor, x in RECEPTOR_VARIABLE.items()}
 
     def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
         shift = 2 ** arithmetic.conductance_shift
@@ -420,9 +426,9 @@ def izhikevich_physics(population: Population, context: BuildContext, name: str)
 
 
 def izhikevich_synapses(group: b2.NeuronGroup, population: Population, semantics):
-    for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), population.cell.synapse.time_constants.values()):
+    for receptor, x in RECEPTOR_VARIABLE.items():
         setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
-        setattr(group, f"decay_{x}", semantics.decay(population.value(tau)))
+        setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
 
 
 @FLOAT.register(Izhikevich, **IZHIKEVICH_PARTS)
@@ -504,9 +510,9 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
-            setattr(group, f"s_{x}", np.rint(units * population.value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(population.value(tau))))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"s_{x}", np.rint(units * population.initial_input(receptor, semantics)))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
             setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
             setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
@@ -541,9 +547,9 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
-            setattr(group, f"syn_{x}", np.rint(one * population.value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"keep_{x}", np.rint(unity * semantics.decay(population.value(tau))))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"syn_{x}", np.rint(one * population.initial_input(receptor, semantics)))
+            setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"init_{x}", one * population.init_factor(receptor, semantics))
     return Membrane(
         "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + constants(*IZHIKEVICH_INTEGERS, "keep_exc", "keep_inh"),
