@@ -107,7 +107,7 @@ def test_an_unknown_cell_type_or_part_is_refused_by_name(mode):
 
 @pytest.mark.parametrize("backend, options, arithmetic", [
     ("brian2", {"mode": "discrete"}, None), ("brian2", {"mode": "physics"}, None),
-    ("brian2", {}, nd.FixedPointLIF(v_unit=1 / 64)), ("spinnaker", {}, None), ("lava", {}, None)])
+    ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})), ("spinnaker", {}, None), ("lava", {}, None)])
 def test_a_lif_parameterised_cell_with_another_neuron_part_is_refused(backend, options, arithmetic):
     network = network_of(IFCurrAdaptive(), arithmetic)
     with pytest.raises(BackendError, match=r"backend lowers \w+ with neuron LeakyIntegrate; IFCurrAdaptive's neuron "
@@ -116,8 +116,8 @@ def test_a_lif_parameterised_cell_with_another_neuron_part_is_refused(backend, o
 
 
 def test_a_cell_type_is_refused_in_an_arithmetic_it_has_no_membrane_for():
-    network = network_of(PerfectIntegrator(), nd.FixedPointLIF(v_unit=1 / 64))
-    with pytest.raises(BackendError, match=r"^the brian2 \(discrete, FixedPointLIF arithmetic\) backend cannot "
+    network = network_of(PerfectIntegrator(), nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0}))
+    with pytest.raises(BackendError, match=r"^the brian2 \(discrete, Accumulator arithmetic\) backend cannot "
                                            r"lower PerfectIntegrator$"):
         make_backend("brian2").run(network, 10.0)
 
