@@ -58,6 +58,7 @@ CELL = {"cm": 20.0, "tau_m": 20.0, "tau_refrac": 5.0, "tau_syn_E": 5.0, "tau_syn
 G_MAX_US = 0.2
 REVERSAL = {"e_rev_E": 0.0, "e_rev_I": -80.0}
 DRIVING_FORCE_MV = {"excitatory": 60.0, "inhibitory": 20.0}  # |E_rev - (-60 mV)|
+PAPER_SIDE, SIGMA_STIM = 16, 2.0  # the published grid side and stimulus width (grid cells)
 SLOTS = 16  # per projection and neuron: 32 per neuron in all
 SMALLEST_SIDE = math.isqrt(SLOTS - 1) + 1  # least grid side whose n * n places hold SLOTS distinct partners
 FORMATION = {"forward": (0.16, 2.5), "lateral": (1.0, 1.0)}  # p_form, sigma_form
@@ -120,19 +121,22 @@ def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
           rewiring: bool = True,
           lateral_inhibition: bool = False,
           t_stim: Annotated[int, Range(at_least=1)] = 20,
-          sigma_stim: Annotated[float, Range(above=0)] = 2.0,
+          sigma_stim: Annotated[float | None, Range(above=0)] = None,
           f_base: Annotated[float, Range(at_least=0)] = 5.0,
           f_mean: Annotated[float, Range(above=0)] = 20.0,
           snapshot_every_ms: Annotated[float, Range(at_least=0)] = 0.0,
           conductance: bool = False,
           seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
-    """The network, ``duration_ms`` of stimulus (1 ms ticks). ``snapshot_every_ms`` > 0 records the
+    """The network, ``duration_ms`` of stimulus (1 ms ticks). ``sigma_stim`` is the blob's width in grid
+    cells, by default the paper's 2 on 16x16 scaled with the grid (the same blob on any ``n``, so the
+    rates stay within one spike per tick). ``snapshot_every_ms`` > 0 records the
     rewired connectivity that often; ``conductance`` makes ``P`` IF_cond_exp with weights in uS.
     The grid side ``n`` is even for the receptive-field measure (a place opposite each centre)."""
     where = f"model '{NAME}'"
     if n % 2:
         raise ValidationError(where, "n", f"the receptive-field measure needs an even grid side, got {n}")
     ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
+    sigma_stim = SIGMA_STIM * n / PAPER_SIDE if sigma_stim is None else sigma_stim
     spikes_expected = n * n * (f_base + f_mean) * ticks / 1000.0
     resources.refuse_above_limit(16.0 * ticks / t_stim + 24.0 * spikes_expected, where, "duration_ms",
                                  f"stimulus places and about {resources.count_text(spikes_expected)} input spikes")

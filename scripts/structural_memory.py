@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from neurodeploy.catalog import load_model  # noqa: E402
 
 STRUCTURAL = ("S->P", "P->P")
-STIMULUS_SIGMA = 2.0  # places on the 16x16 grid; scaled with n, the blob covers the same share of the grid
 
 
 def _brian2_state(record: dict):
@@ -91,7 +90,7 @@ MEASURE = {"brian2": _brian2_state, "spinnaker": _spinnaker_state, "lava": _lava
 def _child(backend: str, n: int, duration_ms: float):
     """The run itself (in its own process); prints its structural state and wall time as JSON."""
     from neurodeploy.backends import make_backend
-    network = load_model("topographic-map", {"n": n, "duration_ms": duration_ms, "sigma_stim": STIMULUS_SIGMA * n / 16}).network
+    network = load_model("topographic-map", {"n": n, "duration_ms": duration_ms}).network  # the blob scales with n
     record = {"projections": list(network.projections)}
     MEASURE[backend](record)
     started = time.perf_counter()

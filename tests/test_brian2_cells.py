@@ -40,6 +40,19 @@ class IFCurrShunt(IFCurrExp):
     input: ClassVar[object] = ShuntInput()
 
 
+@dataclass(frozen=True)
+class AdaptiveThreshold:
+    """A neuron part no backend lowers."""
+
+
+@dataclass(frozen=True, eq=False)
+class IFCurrAdaptive(IFCurrExp):
+    """LIF parameters on another neuron part: none of the LIF's lowerings computes it."""
+
+    name: ClassVar[str] = "IF_curr_adaptive"
+    neuron: ClassVar[object] = AdaptiveThreshold()
+
+
 @dataclass(frozen=True, eq=False)
 class PerfectIntegrator(CellType):
     """A test's own cell type: a spike adds its weight to V in the arrival tick, no leak; threshold,
@@ -92,9 +105,19 @@ def test_an_unknown_cell_type_or_part_is_refused_by_name(mode):
         make_backend("brian2", mode=mode).run(network_of(IFCurrShunt()), 10.0)
 
 
+@pytest.mark.parametrize("backend, options, arithmetic", [
+    ("brian2", {"mode": "discrete"}, None), ("brian2", {"mode": "physics"}, None),
+    ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})), ("spinnaker", {}, None), ("lava", {}, None)])
+def test_a_lif_parameterised_cell_with_another_neuron_part_is_refused(backend, options, arithmetic):
+    network = network_of(IFCurrAdaptive(), arithmetic)
+    with pytest.raises(BackendError, match=r"backend lowers \w+ with neuron LeakyIntegrate; IFCurrAdaptive's neuron "
+                                           r"is AdaptiveThreshold: register a lowering for it$"):
+        make_backend(backend, **options).run(network, 10.0)
+
+
 def test_a_cell_type_is_refused_in_an_arithmetic_it_has_no_membrane_for():
-    network = network_of(PerfectIntegrator(), nd.FixedPointLIF(v_unit=1 / 64))
-    with pytest.raises(BackendError, match=r"^the brian2 \(discrete, FixedPointLIF arithmetic\) backend cannot "
+    network = network_of(PerfectIntegrator(), nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0}))
+    with pytest.raises(BackendError, match=r"^the brian2 \(discrete, Accumulator arithmetic\) backend cannot "
                                            r"lower PerfectIntegrator$"):
         make_backend("brian2").run(network, 10.0)
 

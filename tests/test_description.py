@@ -82,6 +82,18 @@ BAD_INPUTS = {
                           "parameters.cm", "boolean"),
     "recording of unknown variable": (lambda d: d["recordings"].update(S=["v"]), "recording 'S'", "variables",
                                       "must be one of"),
+    "null parameter": (lambda d: population(d, "A")["parameters"].update(tau_m=None), "population 'A'",
+                       "parameters.tau_m", "expected a number"),
+    "null initial value": (lambda d: population(d, "A")["initial_values"].update(v=None), "population 'A'",
+                           "initial_values.v", "expected a number"),
+    "parameters not a mapping": (lambda d: population(d, "A").update(parameters=[]), "population 'A'", "parameters",
+                                 "mapping"),
+    "two spike times in one tick": (lambda d: d["spike_sources"][0].update(spike_times=[[], [2.0, 2.0 + 1e-10], []]),
+                                    "spike source 'S'", "spike_times[1]", "two times in tick 2"),
+    "fixed-point LIF arithmetic on Izhikevich": (
+        lambda d: population(d, "B").update(cell_type="Izhikevich", parameters={}, initial_values={},
+                                            arithmetic={"kind": "fixed_point", "v_unit": 0.01}),
+        "population 'B' arithmetic", "kind", "leaky integrate-and-fire"),
 }
 
 
@@ -185,3 +197,48 @@ def test_stimulus_replaces_spike_times_and_is_checked(small_network):
         small_network.with_spike_times({"Q": [[1.0]]})
     with pytest.raises(nd.ValidationError, match="stimulus for 'S', field 'spike_times'"):
         small_network.with_spike_times({"S": [[1.0]]})
+
+
+def test_a_population_is_replaced_as_a_typed_copy_checked_again(small_network):
+    """dataclasses.replace on a population and its cell makes a new, validated population; the network's
+    replaced() swaps it in by label and refuses what does not fit."""
+    from dataclasses import replace
+    population = small_network.populations["A"]
+    faster = replace(population, cell=replace(population.cell, tau_m=np.array([5.0, 6.0, 7.0])))
+    copy_ = small_network.replaced(populations={"A": faster})
+    assert copy_.populations["A"].value("tau_m").tolist() == [5.0, 6.0, 7.0]
+    assert small_network.populations["A"].value("tau_m").tolist() == population.value("tau_m").tolist()
+    with pytest.raises(nd.ValidationError, match="parameters.tau_m.*must be > 0"):
+        replace(population, cell=replace(population.cell, tau_m=-1.0))
+    with pytest.raises(TypeError):
+        replace(population.cell, tau_mm=5.0)  # a misspelled field cannot be written
+    with pytest.raises(nd.ValidationError, match="unknown population 'Z'"):
+        small_network.replaced(populations={"Z": faster})
+    with pytest.raises(nd.ValidationError, match="labelled 'B'"):
+        small_network.replaced(populations={"B": faster})
+    with pytest.raises(nd.ValidationError, match="cell_type"):
+        nd.Population("P", 2, "IF_cond_exp", cell=nd.IFCurrExp())
+
+
+def test_a_cells_arrays_are_frozen_with_it():
+    population = nd.Population("P", 3, parameters={"tau_m": [10.0, 20.0, 30.0]})
+    with pytest.raises(ValueError):
+        population.cell.tau_m[0] = 1.0
+
+
+def test_accumulator_arithmetic_written_by_an_earlier_version_loads():
+    data = {"label": "P", "size": 1, "cell_type": "IF_curr_exp", "parameters": {}, "initial_values": {},
+            "arithmetic": {"kind": "accumulator", "input_limit": {"excitatory": 2.0, "inhibitory": 1.0},
+                           "fraction_bits": 15, "weight_scale": 1.0, "conductance_shift": 10}}
+    population = nd.Population(**data)
+    assert isinstance(population.arithmetic, nd.Accumulator) and population.to_dict()["arithmetic"] == data["arithmetic"]
+
+
+def test_weights_onto_delta_synapses_are_charges():
+    net = nd.Network("q")
+    net.spike_source("S", [[1.0]])
+    net.population("P", 1, "IF_curr_delta")
+    net.project("S", "P", nd.OneToOne(), weight="5 nA*ms")
+    assert net.validate().connections("S->P").weight.tolist() == [5.0]
+    with pytest.raises(nd.ValidationError, match="charges \\(nA\\*ms\\), got a value in nA"):
+        net.project("S", "P", nd.OneToOne(), weight="5 nA", label="current")

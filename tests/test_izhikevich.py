@@ -14,6 +14,7 @@ import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.cells import IzhikevichFixed
+from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.backends.spinnaker import cells as spinnaker_cells
 from neurodeploy.backends.spinnaker import graph as spinnaker_graph
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
@@ -134,6 +135,18 @@ def test_loihi2_design_rules_name_the_microcode_it_needs():
     microcode = [f for f in findings if "microcode" in f.message]
     assert len(microcode) == 1 and microcode[0].level == "warning"
     assert all(word in microcode[0].message for word in ("two 24-bit state variables", "square", "48 bits"))
+
+
+def test_loihi2_design_rules_refuse_turnover():
+    # CurrExpIzhikevich runs no neuron turnover: compile says so, and run refuses before building the graph.
+    net = network()
+    net.turnover("P", nd.NeuronTurnover(initial_alive=1, epoch=10.0, dormant_tau=0.2, dormant_epochs=2))
+    lowered = lower(net)
+    errors = [f for f in check_fixed(net, lowered.populations, lowered.projections, None) if f.level == "error"]
+    assert [(f.subject, f.message) for f in errors] == [
+        ("population 'P'", "CurrExpIzhikevich runs no neuron turnover: drop the population's turnover")]
+    with pytest.raises(nd.BackendError, match="^population 'P': CurrExpIzhikevich runs no neuron turnover"):
+        make_backend("lava").run(net, 10.0)
 
 
 BENCHMARK = ["feedforward-poisson", "--param", "cell_type=Izhikevich", "--param", "i_offset=5",

@@ -108,6 +108,26 @@ def test_multiplicative_rule_floors_each_product_on_spinnaker_and_once_on_lava()
     assert weights == [50, 55]
 
 
+def test_spinnakers_products_wrap_at_32_bits():
+    # Shift 15 (weights in 16-bit steps of 2^15 of s16.15), A+ 49152 nA = 1610612736 = 786432 * 2^11,
+    # A- 0.25 nA = 8192, w in [0, 65535 nA = 2147450880]; pre at 0, 1, 5, post at 2, delay 1, w = 50000
+    # steps = 1638400000. Pre traces: 2048; floor(2048 lut[1] / 2048) + 2048 = 3996;
+    # floor(3996 lut[4] / 2048) + 2048 = 3270 + 2048 = 5318.
+    # t=5: window (0, 4] holds 2: r1 = floor(3996 lut[2] / 2048) = 3615, floor(A+ r1 / 2^11) = 786432 * 3615
+    #   = 2842951680 >= 2^31, held in 32 bits as 2842951680 - 2^32 = -1452015616: w = 186384384 (below
+    #   w_max, no clamp); depression from 2: o1 = floor(2048 lut[2] / 2048) = 1853, floor(8192 * 1853 / 2^11)
+    #   = 7412, w = 186376972 -> floor(w / 2^15) = 5687 steps. Exact products clamp at w_max instead:
+    #   2147450880 - 7412 -> 65534 steps.
+    chip = chip_stdp_arithmetic(ReceptorScaling(1.0, 15))
+    a_plus, a_minus, w_max = fp.s1615(49152.0), fp.s1615(0.25), fp.s1615(65535.0)
+    assert (a_plus, a_minus, w_max) == (1610612736, 8192, 2147450880)
+    wrapping = PairSTDPRule(chip, LUT, LUT, a_plus, a_minus, 0, w_max, False, product_bits=fp.PRODUCT_BITS)
+    weights, traces, _ = run(wrapping, {0, 1, 5}, {2}, 50000)
+    assert weights == [50000, 50000, 5687] and traces == [2048, 3996, 5318]
+    exact = PairSTDPRule(chip, LUT, LUT, a_plus, a_minus, 0, w_max, False)
+    assert run(exact, {0, 1, 5}, {2}, 50000)[0] == [50000, 50000, 65534]
+
+
 def test_a_pre_spike_within_the_delay_of_tick_zero_depresses_by_zero_on_spinnaker_only():
     # Post at 0, pre at 1 on a delay of 3, w below w_min: sPyNNaker's window ends at max(1 - 3, 0) = 0,
     # so the post spike at 0 depresses, by 0 (its lag -2 is outside the table), and the clamp lifts w

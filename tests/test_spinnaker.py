@@ -411,6 +411,32 @@ def test_a_cell_type_lowers_through_its_class_or_is_refused_by_name():
         run_spinnaker(net, 10.0)
 
 
+def test_a_subclass_composed_of_another_part_is_refused_not_built_as_its_base():
+    # IF_curr_exp is an exponential synapse on chip: a subclass with a delta synapse is no model
+    # sPyNNaker runs (its delta input type comes with IF_curr_delta), so it is refused, not emulated as
+    # IF_curr_exp; Lava, which composes its numbers from the cell's own parts, runs it.
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class DeltaCurrExp(nd.IFCurrExp):
+        synapse: ClassVar[object] = nd.IFCurrDelta.synapse
+
+    def network(cell):
+        net = nd.Network("delta-curr-exp")
+        net.spike_source("S", [[1.0]])
+        net.add(nd.Population("P", 1, cell))
+        net.project("S", "P", nd.OneToOne(), weight=2.0)
+        net.record("P", ["v"])
+        return net
+
+    with pytest.raises(BackendError, match="lowers IFCurrExp with synapse ExponentialSynapse; DeltaCurrExp's "
+                                           "synapse is DeltaSynapse"):
+        run_spinnaker(network(DeltaCurrExp()), 10.0)
+    with pytest.raises(BackendError, match="DeltaCurrExp"):
+        cells.build(DeltaCurrExp)
+    lava = make_backend("lava")
+    v = lava.run(network(DeltaCurrExp()), 10.0).traces["P"]["v"]
+    assert np.ptp(v) > 0 and np.array_equal(v, lava.run(network(nd.IFCurrDelta()), 10.0).traces["P"]["v"])
+
+
 # --- design rules -----------------------------------------------------------------------------
 
 def findings_for(network, target=SPINN5):

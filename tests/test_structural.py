@@ -1,6 +1,7 @@
 """Structural plasticity (sPyNNaker's synaptogenesis): the declaration, the shared decision procedure
 against an independent expectation (the stationary birth-death chain and the issue's analytic k*),
 and the three backends making the same decisions."""
+import dataclasses
 import json
 import math
 
@@ -12,6 +13,7 @@ import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
@@ -524,3 +526,63 @@ def test_coincidence_wiring_with_stdp_eliminates_weak_synapses_on_every_backend(
 def test_coincidence_wiring_is_refused_for_spinnaker_hardware(tmp_path):
     compiled = compile_network(associating_network(), target_descriptions()["spinn5"].data, tmp_path)
     assert any(f.level == "error" and "no sPyNNaker mechanism" in str(f) for f in compiled.findings)
+
+
+def rounding_network(weight: float, threshold: float) -> nd.Network:
+    """16 silent inputs, one static structural synapse each onto its own neuron, eliminated at a
+    chance of one half a visit when below ``threshold``, never otherwise; nothing forms."""
+    net = nd.Network("rounding", seed=2)
+    net.spike_source("S", [[] for _ in range(16)])
+    net.population("P", 16, parameters={"tau_m": 3.0, "cm": 0.27})
+    net.project("S", "P", nd.OneToOne(), weight=weight, label="sp", structural=nd.Synaptogenesis(
+        s_max=1, f_rew=1000.0, partner_selection="random", grid=(4, 4), p_form_forward=0.0, p_elim_dep=0.5,
+        p_elim_pot=0.0, weight_threshold=threshold, initial_weight=0.0))
+    return net
+
+
+def eliminations(result) -> int:
+    return sum(kind == "eliminate" for _, kind, _, _ in result.structural["events"]["sp"])
+
+
+@pytest.mark.parametrize("target", ["spinnaker", "lava"])
+def test_static_structural_weights_compare_as_stored(target):
+    # The weight sits 0.2 of a stored step above the threshold and is stored rounded down, below it:
+    # the target eliminates by the weight it holds, as its quantization-aware reference does, where
+    # the description's run (the float weight, above) eliminates nothing.
+    def step_of(network):
+        if target == "spinnaker":
+            graph = lower(network)
+            return ring_buffer_scaling(graph)["P"][0].resolution
+        return lava_lower(network).projections["sp"].weight_unit
+
+    step = step_of(rounding_network(1.0, 1.0))
+    threshold = (round(1.0 / step) + 0.1) * step
+    network = rounding_network(threshold + 0.2 * step, threshold)
+    assert step_of(network) == step
+    if target == "spinnaker":
+        graph = lower(network)
+        reference_network = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    else:
+        reference_network = lava_lower(network).reference_network()
+    reference = make_backend("brian2").run(reference_network, 100.0)
+    ours = make_backend(target).run(network, 100.0)
+    assert eliminations(make_backend("brian2").run(network, 100.0)) == 0
+    assert eliminations(reference) > 5
+    assert ours.structural == reference.structural
+
+
+def test_lava_refuses_structural_synapses_onto_neurons_of_different_weight_units():
+    # StructuralSynapses forms every synapse with one initial mantissa: onto neurons whose weights have
+    # different units (here tau_m per neuron) that is a different weight per neuron, which the rule's
+    # one initial weight cannot describe.
+    network = rewiring_network()
+    population = network.populations["P"]
+    network = network.replaced(populations={"P": dataclasses.replace(
+        population, cell=dataclasses.replace(population.cell, tau_m=np.linspace(3.0, 4.5, 16)))})
+    lowered = lava_lower(network)
+    assert np.ptp(lowered.projections["sp"].held_unit) > 0
+    findings = [f for f in check_fixed(network, lowered.populations, lowered.projections, None)
+                if f.level == "error"]
+    assert [f.subject for f in findings] == ["projection 'sp'"] and "StructuralSynapses" in findings[0].message
+    with pytest.raises(nd.BackendError, match="StructuralSynapses needs one weight unit"):
+        make_backend("lava").run(network, 10.0)

@@ -74,11 +74,16 @@ class LoweringRegistry:
     def __init__(self, backend: str):
         self.backend = backend
         self._functions: dict[type, Callable] = {}
+        self._parts: dict[type, dict[str, type]] = {}
         self._refusals: dict[type, str] = {}
 
-    def register(self, description_type: type):
+    def register(self, description_type: type, **parts: type):
+        """Register a function for ``description_type`` and its subclasses. ``parts`` (a cell's, by
+        attribute: ``neuron=LeakyIntegrate``) are the part types the function computes: a subclass
+        composed of another part is refused, not lowered as if it had that one."""
         def decorator(function):
             self._functions[description_type] = function
+            self._parts[description_type] = parts
             return function
         return decorator
 
@@ -93,5 +98,11 @@ class LoweringRegistry:
             if cls in self._refusals:
                 raise BackendError(f"the {self.backend} backend does not run {cls.__name__}: {self._refusals[cls]}")
             if cls in self._functions:
+                for name, part in self._parts[cls].items():
+                    found = getattr(description, name)
+                    if not isinstance(found, part):
+                        raise BackendError(f"the {self.backend} backend lowers {cls.__name__} with {name} "
+                                           f"{part.__name__}; {description_type.__name__}'s {name} is "
+                                           f"{type(found).__name__}: register a lowering for it")
                 return self._functions[cls]
         raise BackendError(f"the {self.backend} backend cannot lower {description_type.__name__}")

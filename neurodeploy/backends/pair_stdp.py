@@ -11,7 +11,7 @@ Without ``potentiate_tick_zero`` the rule's times are unsigned, as sPyNNaker's: 
 and, in a pre spike's first ``d`` ticks, is the one it depresses against (a lag below zero: by 0).
 
 Synapses are taken as arrays (a batch of the spiking pre neurons' rows, however they are stored), so
-the core serves candidate pairs, slot tables and fixed connections alike.
+the core serves slot tables (structural projections) and fixed connections alike.
 """
 from __future__ import annotations
 

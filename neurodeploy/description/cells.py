@@ -86,6 +86,7 @@ class DeltaSynapse:
     arriving while the neuron is refractory is lost. As sPyNNaker's delta synapse and input type."""
 
     time_constants: ClassVar[dict[str, str]] = {}
+    weight_unit: ClassVar[str] = "nA*ms"
 
     def init_factor(self, cell, receptor: str, semantics):
         return 1.0 / semantics.dt
@@ -135,7 +136,9 @@ class CellType:
 
     @property
     def weight_unit(self) -> str:
-        return self.input.weight_unit
+        """The unit of weights onto the cell: the synapse part's if it has one (delta: charges), else the
+        input type's."""
+        return getattr(self.synapse, "weight_unit", self.input.weight_unit)
 
     @property
     def synaptic_state(self) -> str:
@@ -160,6 +163,8 @@ class CellType:
             for name, value in items.items():
                 if name not in spec:
                     raise ValidationError(where, f"{group}.{name}", f"unknown for {cls.name} (known: {', '.join(spec)})")
+                if value is None:  # None is the "not given" of the fields: refused as any non-number
+                    values.number(value, spec[name].unit, where, f"{group}.{name}")
                 given[name] = value
         return given
 
@@ -173,10 +178,13 @@ class CellType:
         for group, spec in (("parameters", self.parameter_specs()), ("initial_values", self.initial_value_specs())):
             for name, parameter in spec.items():
                 value = getattr(self, name)
-                if value is None:
+                if value is None and isinstance(parameter.default, str):
                     value = resolved[parameter.default]
                 else:
                     value = values.number_or_array(value, parameter.unit, where, f"{group}.{name}", size)
+                    if isinstance(value, np.ndarray):  # a frozen cell's arrays are frozen too (and shared)
+                        value = value.copy() if value.flags.writeable else value
+                        value.flags.writeable = False
                 if parameter.positive:
                     values.check_range(value, where, f"{group}.{name}", parameter.unit, above=0)
                 if parameter.non_negative:
@@ -309,7 +317,8 @@ class QuadraticIntegrate:
 
     then ``V' >= rint(one v_thresh)`` spikes: ``V = c``, ``U = U' + d``, the next step ``h * floor(one
     spike_step)``. The arithmetics (:class:`Accumulator`, :class:`FixedPointIzhikevich`) say the rest:
-    ``f``, how sums overflow, and the synapses.
+    ``f``, how sums overflow, and the synapses. A neuron that comes alive (neuron turnover) starts at
+    ``v = c``, ``u = b c`` and the step ``dt``.
     """
 
     quadratic: ClassVar[float] = 0.04  # 1/(mV ms)
@@ -404,6 +413,9 @@ class FixedPointLIF:
         for name, lowest, highest in (("decay_bits", 1, 16), ("state_bits", 2, 32), ("conductance_shift", 0, 31)):
             setattr(self, name, values.integer(getattr(self, name), where, name, minimum=lowest, maximum=highest))
         values.choice(self.currents, ("separate", "combined"), where, "currents")
+        if not isinstance(population.cell.neuron, LeakyIntegrate):
+            raise ValidationError(where, "kind", f"fixed_point is the arithmetic of leaky integrate-and-fire neurons; "
+                                  f"{population.cell_type} is not one")
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
             raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
@@ -480,7 +492,8 @@ MEMBRANE_ARITHMETICS = {cls.KIND: cls for cls in (FixedPointLIF, Accumulator)}
 
 
 def membrane_arithmetic(data, where: str):
-    """A population's ``arithmetic`` from its mapping (``kind``: fixed_point, the default, or accumulator)."""
+    """A population's ``arithmetic`` from its mapping (``kind``: fixed_point, the default, accumulator or
+    fixed_point_izhikevich)."""
     if isinstance(data, tuple(MEMBRANE_ARITHMETICS.values())):
         return data
     if not isinstance(data, dict):

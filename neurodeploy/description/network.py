@@ -11,7 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import CELL_TYPES, Accumulator, CellType, FixedPointLIF, membrane_arithmetic
+from neurodeploy.description.cells import (CELL_TYPES, Accumulator, CellType, FixedPointIzhikevich, FixedPointLIF,
+                                           membrane_arithmetic)
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.resources import (BYTES_PER_GENERATED_SYNAPSE, BYTES_PER_NEURON_VALUE, count_text,
@@ -30,34 +31,39 @@ RECEPTORS = ("excitatory", "inhibitory")
 @dataclass(eq=False, init=False)
 class Population:
     """``size`` neurons of one cell type: ``cell`` is a typed cell (:mod:`.cells`) whose fields are
-    scalars or one value per neuron, in the cell type's units; missing ones take the cell type's defaults.
-    It is made from a cell, or from a cell type's name with ``parameters`` and ``initial_values`` mappings
-    (the serialized form); :func:`dataclasses.replace` makes a changed copy, checked again.
+    scalars or one value per neuron, in the cell type's units; missing ones take the cell type's defaults
+    (a default naming another field, as ``v`` naming ``v_rest``, is resolved once, when the cell is made).
+    It is made from a cell (``cell=``, or in place of ``cell_type``), or from a cell type's name with
+    ``parameters`` and ``initial_values`` mappings (the serialized form), IF_curr_exp when neither is
+    given; :func:`dataclasses.replace` makes a changed copy, checked again.
 
-    ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor
-    the semantics derive from tau_syn for arriving weights: a reference run on a target's exact numbers
-    sets it (the targets compute their own and refuse it). ``arithmetic`` (optional,
-    :class:`FixedPointLIF` or :class:`Accumulator`) declares that the neurons compute on a chip's
+    ``synaptic_init`` (optional, per receptor, a scalar or one value per neuron) replaces the factor the
+    cell's synapse part gives arriving weights: a reference run on a target's exact numbers sets it (the
+    targets compute their own and refuse it). ``arithmetic`` (optional: :class:`FixedPointLIF`,
+    :class:`Accumulator` or :class:`FixedPointIzhikevich`) declares that the neurons compute on a chip's
     integers, for the same use."""
 
     label: str
     size: int
     cell: CellType
     synaptic_init: dict | None = None
-    arithmetic: FixedPointLIF | Accumulator | None = None
+    arithmetic: FixedPointLIF | Accumulator | FixedPointIzhikevich | None = None
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
-    def __init__(self, label: str, size: int, cell_type: str | CellType = "IF_curr_exp", parameters: dict | None = None,
+    def __init__(self, label: str, size: int, cell_type: str | CellType | None = None, parameters: dict | None = None,
                  initial_values: dict | None = None, synaptic_init: dict | None = None, arithmetic=None, *,
                  cell: CellType | None = None):
         self.label = values.label(label, "population")
         where = f"population '{self.label}'"
         self.size = values.integer(size, where, "size", minimum=1)
-        cell = cell_type if cell is None else cell
+        if cell is not None and cell_type is not None:
+            raise ValidationError(where, "cell_type", "give a cell type's name or a cell, not both")
+        cell = (cell_type or "IF_curr_exp") if cell is None else cell
         if not isinstance(cell, CellType):
             cell = CELL_TYPES[values.choice(cell, tuple(CELL_TYPES), where, "cell_type")]()
-        cell = replace(cell, **cell.named_values(parameters or {}, initial_values or {}, where))
+        cell = replace(cell, **cell.named_values({} if parameters is None else parameters,
+                                                 {} if initial_values is None else initial_values, where))
         refuse_above_limit(self.size * len(cell.specs()) * BYTES_PER_NEURON_VALUE, where, "size",
                            f"{count_text(self.size)} neurons")
         self.cell = cell.checked(where, self.size)
@@ -168,6 +174,20 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
             raise ValidationError(where, field_name, f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
         checked.append(array)
     return checked
+
+
+def _check_one_spike_per_tick(ticks: np.ndarray, trains: list, first: int, where: str):
+    """A neuron fires at most once in a tick (``ticks``: the trains' times in ticks, concatenated): two
+    times within one tick would be one spike on some backends and two on others."""
+    ends = np.cumsum([len(times) for times in trains])
+    repeated = np.diff(ticks) == 0
+    boundaries = ends[:-1] - 1  # the step from one train's last time to the next train's first
+    repeated[boundaries[(boundaries >= 0) & (boundaries < repeated.size)]] = False
+    if np.any(repeated):
+        position = int(np.argmax(repeated))
+        index = int(np.searchsorted(ends, position, side="right"))
+        raise ValidationError(where, f"spike_times[{first + index}]", f"two times in tick {int(ticks[position])} "
+                              "(a neuron fires at most once per tick)")
 
 
 def _groups_of_spikes(trains, spikes_per_group: int = 1 << 20):
@@ -355,9 +375,9 @@ class Network:
         self._connections.clear()
         return item
 
-    def population(self, label, size, cell_type="IF_curr_exp", parameters=None, initial_values=None, arithmetic=None):
-        return self.add(Population(label, size, cell_type, parameters or {}, initial_values or {},
-                                   arithmetic=arithmetic))
+    def population(self, label, size, cell_type=None, parameters=None, initial_values=None, arithmetic=None):
+        """Add a population of ``cell_type`` (a name or a cell; IF_curr_exp by default)."""
+        return self.add(Population(label, size, cell_type, parameters, initial_values, arithmetic=arithmetic))
 
     def spike_source(self, label, spike_times, size=None):
         return self.add(SpikeSource(label, len(spike_times) if size is None else size, spike_times))
@@ -476,16 +496,16 @@ class Network:
             raise ValidationError(f"projection '{projection.label}'", side, f"unknown {kind} '{label}'")
 
     def _check_weight_units(self, projection: Projection):
-        """Weights given with a unit must be of the kind the post cell takes (currents or conductances)."""
+        """Weights given with a unit must be of the kind the post cell takes (currents, conductances, charges)."""
         cell = self.populations[projection.post].cell
         given = set(projection.weight_units)
         for rule in (projection.plasticity, projection.structural):
             given |= getattr(rule, "weight_units", set())
         wrong = sorted(given - {cell.weight_unit})
         if wrong:
-            kind = "conductances (uS)" if cell.weight_unit == "uS" else "currents (nA)"
             raise ValidationError(f"projection '{projection.label}'", "weight",
-                                  f"'{projection.post}' is {cell.name}: its weights are {kind}, got a value in {wrong[0]}")
+                                  f"'{projection.post}' is {cell.name}: its weights are "
+                                  f"{values.WEIGHT_KINDS[cell.weight_unit]}, got a value in {wrong[0]}")
 
     def _check_fixed_point(self, projection: Projection):
         """Weights on the rule's grid of stored steps."""
@@ -505,10 +525,11 @@ class Network:
             where = f"spike source '{source.label}'"
             for first, trains in _groups_of_spikes(source.spike_times):
                 try:  # many trains at once; train by train only to name the one at fault
-                    self.semantics.ticks(np.concatenate([np.empty(0), *trains]), where, "spike_times")
+                    ticks = self.semantics.ticks(np.concatenate([np.empty(0), *trains]), where, "spike_times")
                 except ValidationError:
                     for index, times in enumerate(trains, first):
                         self.semantics.ticks(times, where, f"spike_times[{index}]")
+                _check_one_spike_per_tick(ticks, trains, first, where)
         for projection in self.projections.values():
             for side in ("pre", "post"):
                 self._check_endpoint(projection, side)
@@ -544,9 +565,14 @@ class Network:
         """A validated copy in which the populations and projections given by label are replaced (the typed
         transforms of quantization-aware references make them with :func:`dataclasses.replace`)."""
         populations, projections = populations or {}, projections or {}
-        for label in [*populations, *projections]:
-            if label not in self.populations and label not in self.projections:
-                raise ValidationError("network", None, f"cannot replace unknown '{label}'")
+        for kind, replacements, known, cls in (("population", populations, self.populations, Population),
+                                               ("projection", projections, self.projections, Projection)):
+            for label, item in replacements.items():
+                if label not in known:
+                    raise ValidationError("network", None, f"cannot replace unknown {kind} '{label}'")
+                if not isinstance(item, cls) or item.label != label:
+                    raise ValidationError(f"{kind} '{label}'", None, f"must be replaced by a {cls.__name__} labelled "
+                                          f"'{label}', got {item!r}")
         copy = Network(self.name, self.semantics, self.seed, self.duration)
         for label, population in self.populations.items():
             copy.add(populations.get(label, population))

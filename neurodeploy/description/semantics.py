@@ -61,7 +61,8 @@ class Semantics:
     ``delay_convention``: ``arrive_n_plus_d``, a spike in tick n with delay d is input in tick n+d.
     ``synaptic_init``: ``mean_first_tick`` scales each arriving weight by
     ``init = (tau/dt) (1 - exp(-dt/tau))``, the mean of the PSC over its first tick (sPyNNaker);
-    ``none`` adds the weight unscaled.
+    ``none`` adds the weight unscaled. Both are for exponential synapses: a delta synapse's factor is
+    ``1/dt`` (its weight is a charge delivered in one tick), whichever is chosen.
     """
 
     dt: float = 1.0

@@ -257,8 +257,10 @@ class SlotRewiring:
         self.attached = np.zeros(self.pre.shape, dtype=bool)  # filled by turnover since the last step
 
     def current_weights(self, weights: np.ndarray | None) -> np.ndarray:
-        """The slots' weights a decision compares: the backend's (they change with STDP; None when
-        static: the slots' own), but the slots filled since the backend read them hold their own."""
+        """The slots' weights a decision compares: the ones the backend holds (a target's stored, rounded
+        ones, static or plastic, as its quantization-aware reference holds them; None: the slots' own,
+        for a backend holding the described weights), but the slots filled since the backend read them
+        hold their own."""
         if weights is None:
             current = self.weight
         else:
@@ -314,7 +316,7 @@ class ProjectionRewiring(SlotRewiring):
              weights: np.ndarray | None = None) -> list[Event]:
         """The attempts due at the start of ``tick``. ``pre_spikes``: indices of the pre neurons that
         spiked in ``tick - 1`` (for last-neuron selection; post spikes play no part); ``weights``: the
-        slots' current weights (post x s_max) when they change (STDP), else the slots' own."""
+        weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
         current = self.current_weights(weights)
         if tick % self.period != self.period - 1:
             return []
@@ -345,15 +347,16 @@ class ProjectionRewiring(SlotRewiring):
         return events
 
 
-def slot_table(network, label: str, values, empty) -> np.ndarray:
+def slot_table(network, label: str, per_connection, empty) -> np.ndarray:
     """Per-connection values of a structural projection in its slots (post x s_max): the connector's
     synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
     projection, connections = network.projections[label], network.connections(label)
-    values = np.asarray(values)
-    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty, dtype=values.dtype)
+    per_connection = np.asarray(per_connection)
+    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty,
+                    dtype=per_connection.dtype)
     order = np.argsort(connections.post, kind="stable")
     posts = connections.post[order]
-    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = values[order]
+    table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = per_connection[order]
     return table
 
 
@@ -396,8 +399,7 @@ class CoincidenceRewiring(SlotRewiring):
     def step(self, tick: int, pre_spikes: np.ndarray, post_spikes: np.ndarray,
              weights: np.ndarray | None = None) -> list[Event]:
         """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an
-        epoch. ``weights``: the slots' current weights (post x s_max) when they change (STDP), else the
-        slots' own."""
+        epoch. ``weights``: the weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
         current = self.current_weights(weights)
         if tick > 0:
             self._score(np.asarray(pre_spikes, dtype=np.int64), np.asarray(post_spikes, dtype=np.int64))

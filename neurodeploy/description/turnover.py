@@ -13,8 +13,8 @@
   then up to ``grow_count`` dead neurons come alive, lowest index first and not those that died now:
   with ``grow_when = "busy"``, any dead neurons when DrM <= ``grow_below``; with ``"starved"``, the
   dead neurons targeted in the epoch by a spike on a static projection (input nobody represents:
-  a new pattern arrives). They come alive with ``v = v_rest``, no synaptic current and no refractory
-  time left; projections into the population have delay 1 tick, so the input arriving in a new
+  a new pattern arrives). They come alive at their neuron part's rest (LIF: ``v = v_rest`` and no
+  refractory time left; Izhikevich: see ``QuadraticIntegrate``), with no synaptic current; projections into the population have delay 1 tick, so the input arriving in a new
   neuron's first tick was sent while it was dead, and is lost. Each new neuron gets ``new_inputs``
   synapses on the structural projection ``input_projection`` from distinct pre neurons drawn from the
   population's stream, with that projection's initial weight; it has no output synapses until its

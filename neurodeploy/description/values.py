@@ -105,14 +105,15 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
     return number(value, unit, where, field)
 
 
-WEIGHT_UNITS = ("nA", "uS")
+WEIGHT_UNITS = ("nA", "uS", "nA*ms")
+WEIGHT_KINDS = {"nA": "currents (nA)", "uS": "conductances (uS)", "nA*ms": "charges (nA*ms)"}
 
 
 def weight(value, where: str, field: str, found: set, size: int | None = None, size_name: str = "connections",
            array: bool = True):
     """A weight (a number, or with ``array`` one per connection): plain numbers are in the post cell's
-    weight unit; a value with a unit is converted to nA if it is a current, to uS if a conductance,
-    and that unit is added to ``found``."""
+    weight unit; a value with a unit is converted to nA if it is a current, to uS if a conductance, to
+    nA*ms if a charge, and that unit is added to ``found``."""
     unit = _weight_unit(value, where, field)
     if unit is not None:
         found.add(unit)
@@ -122,7 +123,7 @@ def weight(value, where: str, field: str, found: set, size: int | None = None, s
 
 
 def _weight_unit(value, where: str, field: str) -> str | None:
-    """The unit of the first entry given with one (nA or uS), None if all are plain numbers."""
+    """The unit of the first entry given with one (one of WEIGHT_UNITS), None if all are plain numbers."""
     if isinstance(value, (list, tuple)):
         items = (v for v in value if not (type(v) is float or type(v) is int))  # plain numbers: no parsing
     else:
@@ -143,7 +144,8 @@ def _weight_unit(value, where: str, field: str) -> str | None:
                     return unit
                 except ValueError:
                     pass
-            raise ValidationError(where, field, f"expected a current (nA) or a conductance (uS), got {describe(value)}")
+            raise ValidationError(where, field, f"expected a current (nA), a conductance (uS) or a charge (nA*ms), "
+                                  f"got {describe(value)}")
     return None
 
 

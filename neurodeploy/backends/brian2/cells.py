@@ -1,5 +1,7 @@
 """Everything a cell type means on Brian2, as registrations found through the class hierarchy (Nengo's
-builder registry): a new cell type on Brian2 is new registrations here, nothing elsewhere.
+builder registry): a new cell type on Brian2 is new registrations here, nothing elsewhere. Each
+registration states the parts it computes (``neuron=LeakyIntegrate``, ...): a subclass composed of another
+part is refused, not lowered as its base.
 
 Where each cell type's per-tick code is:
 
@@ -14,6 +16,11 @@ Where each cell type's per-tick code is:
 - ``IF_curr_delta`` (:class:`LIFParameters` with a delta synapse): float64 and FixedPointLIF by the LIF
   membranes above (its synapse part's init and decay do it); physics mode :func:`delta_physics` (V jumps
   by the charge over cm); Accumulator :func:`delta_accumulator` (sPyNNaker's 1/dt scaling after the sum).
+
+- ``Izhikevich`` (:class:`QuadraticIntegrate`, exponential current synapses): physics mode
+  :func:`izhikevich_physics`; discrete mode in float64 :func:`izhikevich_float`, on Accumulator's integers
+  :func:`izhikevich_accumulator` (sPyNNaker's kernel) and on :class:`FixedPointIzhikevich`'s (our Lava
+  process's, in ``FIXED_POINT_IZHIKEVICH``) :func:`izhikevich_fixed_point`.
 
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
@@ -40,8 +47,9 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
-from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, FixedPointIzhikevich,
-                                           FixedPointLIF, IFCurrDelta, Izhikevich, LIFParameters)
+from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, DeltaSynapse,
+                                           ExponentialSynapse, FixedPointIzhikevich, FixedPointLIF, IFCurrDelta,
+                                           Izhikevich, LeakyIntegrate, LIFParameters, QuadraticIntegrate)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
@@ -134,9 +142,10 @@ class ConductanceDrive(InputDrive):
     """Synaptic conductances drive towards their reversal potentials with the V the tick starts from
     (sPyNNaker's ``input_type_conductance``)."""
 
-    drive = "syn_exc * (e_rev_E - v) + syn_inh * (e_rev_I - v) + i_offset"
+    drive = "".join(f"syn_{x} * ({ConductanceInput.reversal[receptor]} - v) + "
+                    for receptor, x in RECEPTOR_VARIABLE.items()) + "i_offset"
     method = "rk4"  # the membrane equation is bilinear in v and g
-    reversal = {"e_exc": "e_rev_E", "e_inh": "e_rev_I"}
+    reversal = {f"e_{x}": ConductanceInput.reversal[receptor] for receptor, x in RECEPTOR_VARIABLE.items()}
 
     def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
         shift = 2 ** arithmetic.conductance_shift
@@ -163,7 +172,7 @@ def set_synaptic_state(group: b2.NeuronGroup, population: Population, semantics)
 
 # --- IF_curr_exp, IF_cond_exp: leaky integrate-and-fire, exponential synapses ------------------------
 
-@PHYSICS.register(LIFParameters)
+@PHYSICS.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
 def lif_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     drive = INPUTS.lookup(population.cell.input)
     time_constants = population.cell.synapse.time_constants
@@ -204,7 +213,7 @@ def initialise_lif(group: b2.NeuronGroup, population: Population, semantics):
     group.refractory_ticks = semantics.refractory_ticks(population.value("tau_refrac"))
 
 
-@FLOAT.register(LIFParameters)
+@FLOAT.register(LIFParameters, neuron=LeakyIntegrate)
 def lif_float(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 in float64. (x * 1 + y * 0) is exactly x in float64: the held V is bit-identical."""
     drive = INPUTS.lookup(population.cell.input)
@@ -234,7 +243,7 @@ def lif_float(population: Population, semantics) -> Membrane:
         """, {}, initialise, {"v": "v_rest", "refractory_left": "0"})
 
 
-@FIXED_POINT.register(LIFParameters)
+@FIXED_POINT.register(LIFParameters, neuron=LeakyIntegrate)
 def lif_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first). ``v_int`` holds V - v_rest in units,
     ``syn_x`` the synaptic state as u, whole numbers up to float error until the wrap rounds them."""
@@ -276,7 +285,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise, {"v_int": "0", "refractory_left": "0"})
 
 
-@ACCUMULATOR.register(LIFParameters)
+@ACCUMULATOR.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
 def lif_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (the tick's summed input ``syn_x``, in weight units, enters ``s_x`` times ``init``), 2 and 4
     of :class:`Accumulator`, the synaptic current from the input type."""
@@ -340,7 +349,7 @@ def accumulator_membrane(population: Population, semantics, current: str, revers
 # In float64 and on FixedPointLIF's integers the LIF membranes above run it as they are: its synapse
 # part's init (1/dt) and decay (0) make ``syn_x`` the tick's charge over dt, emptied at the tick's end.
 
-@PHYSICS.register(IFCurrDelta)
+@PHYSICS.register(IFCurrDelta, neuron=LeakyIntegrate, synapse=DeltaSynapse)
 def delta_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     """The membrane's ODE without synaptic currents: the charge ``syn_x`` that projections deliver in a
     step moves V by ``(syn_exc - syn_inh) / cm`` before the threshold is checked, unless refractory
@@ -368,7 +377,7 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
     return group, [jump]
 
 
-@ACCUMULATOR.register(IFCurrDelta)
+@ACCUMULATOR.register(IFCurrDelta, neuron=LeakyIntegrate, synapse=DeltaSynapse)
 def delta_accumulator(population: Population, semantics) -> Membrane:
     """:class:`Accumulator` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
     ``s_x`` unscaled, the synaptic current is ``floor(s_x sf / 2^f)`` per receptor, and ``s_x`` is then 0."""
@@ -391,10 +400,11 @@ def delta_scale(arithmetic: Accumulator, dt: float) -> int:
 # (FIXED_POINT_IZHIKEVICH, its own arithmetic); the step is QuadraticIntegrate's, ``h`` the tick's step.
 
 FIXED_POINT_IZHIKEVICH = LoweringRegistry("brian2 (discrete, FixedPointIzhikevich arithmetic)")
+IZHIKEVICH_PARTS = {"neuron": QuadraticIntegrate, "synapse": ExponentialSynapse, "input": CurrentInput}
 ARITHMETICS.register(FixedPointIzhikevich)(FIXED_POINT_IZHIKEVICH)
 
 
-@PHYSICS.register(Izhikevich)
+@PHYSICS.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     neuron = population.cell.neuron
     parameters = ("a", "b", "c", "d", "i_offset", "tau_syn_E", "tau_syn_I")
@@ -416,12 +426,12 @@ def izhikevich_physics(population: Population, context: BuildContext, name: str)
 
 
 def izhikevich_synapses(group: b2.NeuronGroup, population: Population, semantics):
-    for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), population.cell.synapse.time_constants.values()):
+    for receptor, x in RECEPTOR_VARIABLE.items():
         setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
-        setattr(group, f"decay_{x}", semantics.decay(population.value(tau)))
+        setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
 
 
-@FLOAT.register(Izhikevich)
+@FLOAT.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_float(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 in float64, the step's formulas as :meth:`QuadraticIntegrate.step` writes them."""
     neuron = population.cell.neuron
@@ -487,7 +497,7 @@ def izhikevich_integers(group: b2.NeuronGroup, population: Population, semantics
 IZHIKEVICH_INTEGERS = ("lsb", "a_q", "b_q", "d_q", "reset_level", "offset_q", "step_q", "spike_step_q")
 
 
-@ACCUMULATOR.register(Izhikevich)
+@ACCUMULATOR.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (as :func:`lif_accumulator`), 2 and 4 of :class:`Accumulator` with Izhikevich's step:
     sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
@@ -500,9 +510,9 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
-            setattr(group, f"s_{x}", np.rint(units * population.value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * semantics.decay(population.value(tau))))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"s_{x}", np.rint(units * population.initial_input(receptor, semantics)))
+            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
             setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
             setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
@@ -523,7 +533,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
          "s_inh": "0"})
 
 
-@FIXED_POINT_IZHIKEVICH.register(Izhikevich)
+@FIXED_POINT_IZHIKEVICH.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 1 (the wrap), 2, 3 and 4 of :class:`FixedPointIzhikevich`: ``syn_x`` holds the synaptic state
     in units of 2^-f, whole numbers up to float error until the wrap rounds them."""
@@ -537,9 +547,9 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
-        for (receptor, x), tau in zip(RECEPTOR_VARIABLE.items(), cell.synapse.time_constants.values()):
-            setattr(group, f"syn_{x}", np.rint(one * population.value(f"{cell.synaptic_state}_{x}")))
-            setattr(group, f"keep_{x}", np.rint(unity * semantics.decay(population.value(tau))))
+        for receptor, x in RECEPTOR_VARIABLE.items():
+            setattr(group, f"syn_{x}", np.rint(one * population.initial_input(receptor, semantics)))
+            setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"init_{x}", one * population.init_factor(receptor, semantics))
     return Membrane(
         "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + constants(*IZHIKEVICH_INTEGERS, "keep_exc", "keep_inh"),

@@ -1,7 +1,8 @@
 """What Lava runs for each cell type, in one place: Nengo's builder registry, looked up through the cell's
 class (``CELLS``), as PyNN keeps one translation per standard cell and simulator.
 
-A cell type's registration is the class of its fixed-point numbers. Its ``quantized`` converts a
+A cell type's registration is the class of its fixed-point numbers, stating the parts they compute
+(a subclass with another neuron part is refused, not run as a LIF). Its ``quantized`` converts a
 population (the quantize step), and the numbers know the rest: the Process they become (Lava's own
 ``lava.proc.lif.LIF`` where that computes them exactly, else our integer processes in ``proc/``) with its
 constructor arguments, their entry in the compile report, the loihi2 design rules they break, and the
@@ -32,8 +33,8 @@ from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, 
                                                  power_of_two_within, stock_threshold)
 from neurodeploy.description import FixedPointLIF, Network, Population
 from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, DeltaSynapse,
-                                           ExponentialSynapse, LIFParameters)
-from neurodeploy.description.cells import FixedPointIzhikevich, Izhikevich
+                                           ExponentialSynapse, LeakyIntegrate, LIFParameters)
+from neurodeploy.description.cells import FixedPointIzhikevich, Izhikevich, QuadraticIntegrate
 from neurodeploy.errors import BackendError
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.compilation import Finding
@@ -213,6 +214,7 @@ class CellFixed(abc.ABC):
     """What a cell type's registration is: its numbers, and what Lava runs for them."""
 
     scale: float  # v's units per mV: a voltage trace reads ``v_rest + v / scale``
+    runs_turnover: ClassVar[bool] = True  # does the Process run neuron turnover?
 
     @classmethod
     @abc.abstractmethod
@@ -262,7 +264,7 @@ class CellFixed(abc.ABC):
         return dict(vars(self))
 
 
-@CELLS.register(LIFParameters)
+@CELLS.register(LIFParameters, neuron=LeakyIntegrate)
 @dataclass(eq=False)
 class LIFFixed(CellFixed):
     """A LIF population in integers (arrays, one value per neuron), run by CurrExpLIF or CondExpLIF (by its
@@ -444,7 +446,7 @@ class LIFFixed(CellFixed):
 
 # --- Izhikevich: our integer process, which a Loihi 2 would run as microcode -----------------------
 
-@CELLS.register(Izhikevich)
+@CELLS.register(Izhikevich, neuron=QuadraticIntegrate, synapse=ExponentialSynapse, input=CurrentInput)
 @dataclass(eq=False)
 class IzhikevichFixed(CellFixed):
     """An Izhikevich population in integers of ``1 / scale`` (``scale = 2^f``; arrays, one value per
@@ -458,6 +460,8 @@ class IzhikevichFixed(CellFixed):
     the largest input one neuron can receive in a tick, with i_offset, within 21 bits (a connection's
     activation fits 16 signed bits, ``a << 6`` enters the state).
     """
+
+    runs_turnover: ClassVar[bool] = False
 
     scale: float
     fraction_bits: int

@@ -3,9 +3,10 @@ projection, ring-buffer sources, recorders that pass results to the host. No per
 
 Stock Lava processes wherever they compute what the description means:
 * ``lava.proc.lif.LIF`` for a population whose cell type's numbers it runs exactly, otherwise our own
-  process for them (:mod:`.cells`: ``CurrExpLIF``, ``CondExpLIF``);
+  process for them (:mod:`.cells`: ``CurrExpLIF``, ``CondExpLIF``, ``CurrExpIzhikevich``);
 * ``lava.proc.sparse.Sparse`` (delay 1) or ``DelaySparse`` (per-synapse delays) for static projections;
-  our ``PairSTDPSynapses`` for plastic ones;
+  our ``PairSTDPSynapses`` for plastic ones, ``StructuralSynapses`` for static structural ones (plastic
+  structural ones are ``PairSTDPSynapses`` on slots);
 * ``lava.proc.io.source.RingBuffer`` for spike sources.
 
 What a run produced (spikes, voltages, final weights, structural events) reaches the host through our
@@ -174,7 +175,7 @@ class LavaGraph:
         if projection.structural is not None and projection.plasticity is None:
             process = StructuralSynapses(network=self.decision_network, label=label, pre=slot_pre,
                                          mantissas=slot_mantissas, weight_exp=fixed.weight_exp,
-                                         initial_mantissa=rewiring["initial_mantissa"],
+                                         initial_mantissa=rewiring["initial_mantissa"], unit=rewiring["unit"],
                                          max_events=rewiring["max_events"], name=f"projection {label}")
             self._out_port(projection.post).connect(process.s_post)
             self.structural[label] = process

@@ -52,6 +52,9 @@ def check_fixed(network: Network, populations: dict[str, CellFixed], projections
     findings = check_semantics(network)
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
+        if label in network.turnovers and not fixed.runs_turnover:
+            findings.append(Finding("error", f"population '{label}'", f"{fixed.process_type.__name__} runs no "
+                                    "neuron turnover: drop the population's turnover"))
     for label, fixed in projections.items():
         subject = f"projection '{label}'"
         projection = network.projections[label]
@@ -72,9 +75,12 @@ def check_fixed(network: Network, populations: dict[str, CellFixed], projections
                 findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
                                         f"(exponent {fixed.weight_exp})"))
         units = fixed.held_unit
-        if projection.plasticity is not None and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
-            findings.append(Finding("error", subject, "PairSTDPSynapses needs one weight unit: give the post "
-                                    f"population '{projection.post}' uniform tau_m, cm and tau_syn"))
+        held = projection.plasticity is not None or projection.structural is not None
+        if held and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
+            process = "PairSTDPSynapses" if projection.plasticity is not None else "StructuralSynapses"
+            findings.append(Finding("error", subject, f"{process} needs one weight unit (its rule's weights, a "
+                                    "formed synapse's included, are mantissas of it): give the post population "
+                                    f"'{projection.post}' uniform tau_m, cm and tau_syn"))
     if target is not None:
         cores = sum(cores_needed(network, target).values())
         if cores > target["neuro_cores"]:

@@ -333,9 +333,12 @@ class CellBuild:
     @classmethod
     def register(cls, cell_type: type[CellType], model: str, **parts: type):
         """Register the build of ``cell_type``: its parts' lowerings, but for ``parts`` (by name) that
-        sPyNNaker composes otherwise."""
-        found = {name: LOWERINGS.lookup(getattr(cell_type, name)) for name in ("neuron", "synapse", "input")}
-        LOWERINGS.register(cell_type)(cls(model, **{**found, **parts}))
+        sPyNNaker composes otherwise. The build is the PyNN model's, composed of these parts: a subclass
+        with another part is refused (no model sPyNNaker runs is that composition), not built as this one."""
+        names = ("neuron", "synapse", "input")
+        found = {name: LOWERINGS.lookup(getattr(cell_type, name)) for name in names}
+        LOWERINGS.register(cell_type, **{name: type(getattr(cell_type, name)) for name in names})(
+            cls(model, **{**found, **parts}))
 
     @property
     def parts(self) -> tuple[type, ...]:

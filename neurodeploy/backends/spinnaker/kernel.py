@@ -255,12 +255,11 @@ class Emulator:
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
         return EmulatedRun(spikes, traces, weights, self.engine.document() if self.engine is not None else None)
 
-    def _slot_weights(self, label: str) -> np.ndarray | None:
-        """The stored weights (nA or uS) of a plastic structural projection's slots, for elimination by
-        weight (static ones keep their described weights: None); a slot holding the stored initial
-        weight reports the initial weight, so that it compares with thresholds as the description's."""
-        if self.network.projections[label].plasticity is None:
-            return None
+    def _slot_weights(self, label: str) -> np.ndarray:
+        """The stored weights (nA or uS) of a structural projection's slots, static or plastic, for
+        elimination by weight: a decision compares what the chip holds, as the quantization-aware
+        reference does (its weights are the stored ones); a slot holding the stored initial weight
+        reports the initial weight, so that it compares with thresholds as the description's."""
         emulated = self.structural[label]
         initial = self.network.projections[label].structural.initial_weight
         slots, units = emulated.slot_units()

@@ -31,6 +31,7 @@ class Rewiring:
         network = Network.from_dict(proc_params["network"])
         self.label = proc_params["label"]
         self.rewiring = rewiring_for(network, self.label)
+        self.initial_mantissa, self.unit = proc_params["initial_mantissa"], proc_params["unit"]
         self.previous_pre = self.previous_post = NONE
         projection = network.projections[self.label]
         self.turnovers = []  # (sides the population is on, its procedure, n_pre), in the network's order
@@ -42,12 +43,21 @@ class Rewiring:
                     setattr(self.rewiring, f"alive_{side}", turnover.alive)
                 self.turnovers.append((sides, turnover, n_pre))
 
-    def step(self, tick: int, events_var: np.ndarray, count_var: np.ndarray, weights: np.ndarray | None = None,
-             reached: dict | None = None) -> list[Event]:
+    def slot_weights(self, pre: np.ndarray, mantissas: np.ndarray) -> np.ndarray:
+        """The weights (nA or uS) the slots (post x s_max: pre neuron or -1, mantissa) hold, static or
+        plastic, for elimination by weight: a decision compares what the integers hold, as the
+        quantization-aware reference does (its weights are the stored ones); a slot holding the initial
+        weight's mantissa reports the initial weight, so that it compares with thresholds as the
+        description's."""
+        return np.where(pre < 0, 0.0, np.where(mantissas == self.initial_mantissa, self.rewiring.rule.initial_weight,
+                                               mantissas * self.unit))
+
+    def step(self, tick: int, events_var: np.ndarray, count_var: np.ndarray, weights: np.ndarray,
+             reached: dict) -> list[Event]:
         """The decisions of ``tick`` (from the spikes of ``tick - 1``): turnover first, as the shared
-        engine orders them, then the rule's; recorded as (tick, 1 form / 0 eliminate, pre, post) rows
-        (``events_var`` has room for every event the run can have). ``reached``: per side, the
-        neurons static spikes of ``tick - 1`` reach."""
+        engine orders them, then the rule's, on the slots' ``weights`` (:meth:`slot_weights`); recorded
+        as (tick, 1 form / 0 eliminate, pre, post) rows (``events_var`` has room for every event the run
+        can have). ``reached``: per side, the neurons static spikes of ``tick - 1`` reach."""
         events = []
         for sides, turnover, n_pre in self.turnovers:
             spikes = self.previous_post if sides[0] == "post" else self.previous_pre

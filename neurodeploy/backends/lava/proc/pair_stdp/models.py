@@ -87,10 +87,7 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         """Formation and elimination of tick t in the slots (synapse ``post * s_max + slot``)."""
         p = self.proc_params
         s_max = self.rewiring.rewiring.rule.s_max
-        initial = self.rewiring.rewiring.rule.initial_weight
-        mantissas = self.weights.reshape(-1, s_max)  # the stored initial weight reports itself
-        weights = np.where(self.pre.reshape(-1, s_max) < 0, 0.0,
-                           np.where(mantissas == p["initial_mantissa"], initial, mantissas * p["unit"]))
+        weights = self.rewiring.slot_weights(self.pre.reshape(-1, s_max), self.weights.reshape(-1, s_max))
         for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
             index = event.post * s_max + event.slot
             formed = event.kind == "form"

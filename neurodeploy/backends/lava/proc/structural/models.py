@@ -37,7 +37,8 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
         spikes = np.append(self.s_in.recv().astype(bool), False)  # the last entry for the empty slots' -1
         post_spikes = np.flatnonzero(self.s_post.recv())
         tick = self.time_step - 1  # the spikes received now were emitted in our tick ``tick``
-        for event in self.rewiring.step(tick, self.events, self.n_events, reached=received_reach(self)):
+        weights = self.rewiring.slot_weights(self.pre, self.weights)
+        for event in self.rewiring.step(tick, self.events, self.n_events, weights, received_reach(self)):
             formed = event.kind == "form"
             self.pre[event.post, event.slot] = event.pre if formed else -1
             self.weights[event.post, event.slot] = self.proc_params["initial_mantissa"] if formed else 0

@@ -4,8 +4,8 @@ Each post neuron has ``s_max`` slots, each holding a pre neuron (-1: empty) and 
 (memory O(N_post s_max), not one weight per candidate pair). At the start of each tick the
 projection's decision procedure, the one every backend shares, decides formation and elimination
 from the previous tick's pre and post spikes (and, for synaptogenesis, the projection's own
-stream); the process applies them, then
-delivers the tick's spikes (each post neuron sums the mantissas of its slots whose pre neuron spiked,
+stream) and the weights the slots hold (mantissas of ``unit``, as the quantization-aware reference
+holds them); the process applies them, then delivers the tick's spikes (each post neuron sums the mantissas of its slots whose pre neuron spiked,
 ``<< weight_exp``, arriving one tick later). Events are kept in
 ``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them. With neuron turnover on
 either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each neuron of that
@@ -20,11 +20,11 @@ from lava.magma.core.process.variable import Var
 
 
 class StructuralSynapses(AbstractProcess):
-    def __init__(self, *, network, label, pre, mantissas, weight_exp, initial_mantissa, max_events, name=None):
+    def __init__(self, *, network, label, pre, mantissas, weight_exp, initial_mantissa, unit, max_events, name=None):
         projection = network.projections[label]
         n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
         super().__init__(network=network.to_dict(), label=label, weight_exp=weight_exp,
-                         initial_mantissa=initial_mantissa, name=name)
+                         initial_mantissa=initial_mantissa, unit=unit, name=name)
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))  # for rules that score coincidences
         self.reach_pre = InPort(shape=(n_pre,))
