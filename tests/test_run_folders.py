@@ -1,6 +1,7 @@
 """Run folders: never a file lost, never a run seen half-written, one writer at a time."""
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -305,6 +306,25 @@ def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_fold
     assert read_run(out).manifest["seed"] == 7
     assert invoke("run", network_file, "--out", out, "--seed", 2).exit_code == 0
     assert read_run(out).manifest["seed"] == 2 and len(left_behind(out)) <= 1
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_what_a_command_writes_gets_the_permissions_the_users_umask_gives(tmp_path, network_file, umask):
+    """As a plain open() and mkdir() would make them: readable by colleagues under umask 022, private under 077."""
+    def cli(*args):
+        finished = subprocess.run([sys.executable, "-m", "neurodeploy", *map(str, args)], cwd=tmp_path, umask=umask,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+        assert finished.returncode == 0, finished.stderr
+
+    run, compiled = tmp_path / "run", tmp_path / "compiled"
+    cli("run", network_file, "--out", run)
+    cli("compare", run, run)  # compare.json joins the published version through the store
+    cli("compile", network_file, "--target", "spinn3", "--no-map", "--out", compiled)
+    modes = {path.relative_to(tmp_path).as_posix(): oct(stat.S_IMODE(path.lstat().st_mode))
+             for folder in (run, compiled) for path in (folder, *folder.rglob("*")) if not path.is_symlink()}
+    written = {os.path.basename(name) for name in modes}
+    assert {MARKER, "manifest.json", "spikes.json", "compare.json", "compile.json", STORE, "lock"} <= written
+    assert modes == {name: oct(0o777 & ~umask if (tmp_path / name).is_dir() else 0o666 & ~umask) for name in modes}
 
 
 def test_two_simultaneous_runs_end_serialized_or_with_one_clean_refusal(tmp_path, network_file):

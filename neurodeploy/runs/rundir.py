@@ -52,7 +52,6 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +77,23 @@ DOCUMENT_LOCK_WAIT_S = 10.0
 so only a run holds the lock longer."""
 
 
+def _new_file(folder: Path, prefix: str) -> tuple[int, str]:
+    """A new file in ``folder`` (a descriptor open for writing, and its path), to be renamed into place. Made
+    with the mode a plain ``open()`` gives (0666 less the umask), not ``tempfile.mkstemp``'s 0600: the rename
+    keeps the mode, and colleagues sharing a machine read each other's results."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+
+
 def write_atomically(path: Path, write) -> None:
     """Write ``path`` through ``write(temporary_path)`` beside it, then rename: never half-written."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    handle, temporary = _new_file(path.parent, f".{path.name}.")
     os.close(handle)
     try:
         write(temporary)
@@ -223,7 +235,7 @@ def _lock(out: Path, wait_s: float = 0.0) -> int:
         except OSError as error:  # also a parent that is gone (a deleted working folder)
             raise ValidationError("option --out", None, f"cannot write '{out}': {error.strerror}") from None
         try:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except FileNotFoundError:
             attempts += 1
             if attempts < 100:
@@ -505,7 +517,7 @@ def _manifest(data: bytes, origin: str) -> dict:
 def _write_json_through_store(store: Path, path: Path, data) -> None:
     """Write ``path``, inside a published version, by renaming a temporary file made in ``store``: a kill leaves
     that file where the next writer removes it, not inside the version where it would be kept as a user's."""
-    handle, temporary = tempfile.mkstemp(dir=store, prefix="writing-")
+    handle, temporary = _new_file(store, "writing-")
     try:
         with os.fdopen(handle, "w") as stream:
             json.dump(data, stream, indent=1)
