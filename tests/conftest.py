@@ -9,7 +9,16 @@ from neurodeploy.backends import make_backend
 from neurodeploy.catalog import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+CAM_RECORDINGS = ROOT.parent / "shared" / "reference" / "ca3-cam"
+
+
+@pytest.fixture
+def cam_recordings() -> Path:
+    """The CA3 CAM's SpiNNaker hardware recordings: shared material beside the checkout (CI always has it), not
+    part of it, so a test that needs them is skipped, saying why, in a checkout without them."""
+    if not CAM_RECORDINGS.is_dir():
+        pytest.skip(f"needs ../shared/reference/ca3-cam/ (the CAM's hardware recordings): no {CAM_RECORDINGS}")
+    return CAM_RECORDINGS
 
 
 def run_reference(network, duration_ms, **options):

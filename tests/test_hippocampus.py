@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SHARED, run_reference
+from conftest import ROOT, run_reference
 from neurodeploy.catalog import load_model, model_families
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
@@ -14,7 +14,6 @@ from neurodeploy.results import SpikeRecord
 model_families()
 from neurodeploy_models._hippocampus import paper_testbench  # noqa: E402
 
-REFERENCE = SHARED / "reference" / "ca3-cam"
 PROTOCOLS = ROOT / "models" / "protocols"
 INTERNAL = ["CA3cueCueRecall", "CA3contCueRecall", "CA3contCond", "CA3contCondInt", "CA3cueContRecall",
             "CA3contContRecall", "CA3MergeCue", "CA3MergeCont"]
@@ -52,8 +51,8 @@ def assert_ideal(answers):
     assert answers["unexplained_out_spikes"] == [] and answers["summary"]["all_agree"]
 
 
-def test_parameters_are_the_original_ones():
-    config = json.loads((REFERENCE / "network_config.json").read_text())
+def test_parameters_are_the_original_ones(cam_recordings):
+    config = json.loads((cam_recordings / "network_config.json").read_text())
     c, m = 5, 10
     net = load_model("ca3-cam", {"cue_size": c, "content_size": m}).network
     names = {f"{name}L": name for name in INTERNAL}
@@ -84,8 +83,8 @@ def test_parameters_are_the_original_ones():
 
 
 @pytest.mark.parametrize("name", list(RECORDINGS))
-def test_hardware_recording_reproduced_spike_for_spike(name):
-    recording = json.loads((REFERENCE / name).read_text())
+def test_hardware_recording_reproduced_spike_for_spike(cam_recordings, name):
+    recording = json.loads((cam_recordings / name).read_text())
     c, m, expected = recorded(recording)
     network = load_model("ca3-cam", {"cue_size": c, "content_size": m}).network
     network = network.with_spike_times({"IN": [[float(t) for t in train] for train in expected["IN"]]})
@@ -99,8 +98,9 @@ def test_hardware_recording_reproduced_spike_for_spike(name):
 
 @pytest.mark.parametrize("protocol_file, recording", [("ca3-cam-exp1.json", "exp1_recorded_spikes.json"),
                                                       ("ca3-cam-exp3-state-map.json", "exp3_recorded_spikes.json")])
-def test_protocol_files_give_the_recorded_inputs_and_decode_the_hardware_output(protocol_file, recording):
-    data = json.loads((REFERENCE / recording).read_text())
+def test_protocol_files_give_the_recorded_inputs_and_decode_the_hardware_output(cam_recordings, protocol_file,
+                                                                                recording):
+    data = json.loads((cam_recordings / recording).read_text())
     c, m, expected = recorded(data)
     loaded = load_model("ca3-cam", {"cue_size": c, "content_size": m})
     protocol = loaded.family.module.PROTOCOL
@@ -113,8 +113,8 @@ def test_protocol_files_give_the_recorded_inputs_and_decode_the_hardware_output(
     assert_ideal(protocol.decode(operations, hardware, loaded.arguments))
 
 
-def test_testbench_generator_gives_the_exp2_input():
-    reference = json.loads((REFERENCE / "exp2_input_spikes.json").read_text())
+def test_testbench_generator_gives_the_exp2_input(cam_recordings):
+    reference = json.loads((cam_recordings / "exp2_input_spikes.json").read_text())
     operations = paper_testbench(5, 10)
     assert operations == json.loads((PROTOCOLS / "ca3-cam-exp2-testbench.json").read_text())
     loaded = load_model("ca3-cam", {"cue_size": 5, "content_size": 10})

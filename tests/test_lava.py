@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import (ROOT, SHARED, feedforward_variant, random_plastic_network, run_reference,
+from conftest import (ROOT, feedforward_variant, random_plastic_network, run_reference,
                       stdp_pair_network)
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
@@ -252,8 +252,8 @@ def test_cells_lower_through_their_class_and_the_reference_is_typed():
 # --- recordings and equivalence --------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(RECORDINGS))
-def test_lava_reproduces_the_hardware_recordings(name):
-    data = json.loads((SHARED / "reference" / "ca3-cam" / name).read_text())
+def test_lava_reproduces_the_hardware_recordings(cam_recordings, name):
+    data = json.loads((cam_recordings / name).read_text())
     c, m, expected = recorded(data)
     network = load_model("ca3-cam", {"cue_size": c, "content_size": m}).network
     network = network.with_spike_times({"IN": [[float(t) for t in train] for train in expected["IN"]]})

@@ -34,8 +34,9 @@ def test_bench_compile_small():
     assert lines[-1].split()[0] == "1000" and int(lines[-1].split()[1]) > 50000
 
 
-def test_cam_recordings_report():
-    lines = run_script("cam_recordings.py", "--backends", "brian2", "spinnaker").strip().splitlines()[1:]
+def test_cam_recordings_report(cam_recordings):
+    lines = run_script("cam_recordings.py", "--shared", cam_recordings.parents[1], "--backends", "brian2",
+                       "spinnaker").strip().splitlines()[1:]
     assert len(lines) == 4
     for line in lines:
         fields = line.split()
