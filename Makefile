@@ -28,6 +28,7 @@ demo: $(STAMP)
 		--protocol models/protocols/ca3-cam-exp1.json --backend brian2 --out runs/demo-ca3-cam
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 clean:

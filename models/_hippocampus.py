@@ -144,7 +144,8 @@ class CamProtocol(OperationProtocol):
             gap, needed = following.t - current.t, self.timing.spacing[current.op]
             if gap < needed:
                 raise ValidationError(current.describe(), "t",
-                                      f"the next operation ({following.op} at t={following.t} ms) comes {gap} ms later; "
+                                      f"the next operation ({following.op} at t={following.t} ms) comes {gap} ms "
+                                      "later; "
                                       f"{self.model} needs {needed} ms after a {current.op}")
         return operations
 
@@ -162,7 +163,8 @@ class CamProtocol(OperationProtocol):
         if "cue" in item:
             cue = values.integer(item["cue"], where, "cue", minimum=0)
             if cue >= layout.cue_size:
-                raise ValidationError(where, "cue", f"{cue} is out of range: cue_size is {layout.cue_size} (0..{layout.cue_size - 1})")
+                raise ValidationError(where, "cue", f"{cue} is out of range: cue_size is {layout.cue_size} "
+                                      f"(0..{layout.cue_size - 1})")
         content = ()
         if "content" in item:
             if not isinstance(item["content"], list):

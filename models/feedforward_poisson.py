@@ -1,7 +1,8 @@
 """Feed-forward LIF population driven by Poisson spike sources: the equivalence benchmark network.
 
 ``n_neurons`` cells of ``cell_type`` (IF_curr_exp by default: PyNN defaults, tau_m 20 ms, cm 1 nF, tau_syn
-5 ms, v_thresh -50 mV; any registered cell type, with its defaults and ``i_offset``) receive ``n_inputs`` independent Poisson sources at ``rate_hz`` through fixed-probability excitatory
+5 ms, v_thresh -50 mV; any registered cell type, with its defaults and ``i_offset``) receive ``n_inputs``
+independent Poisson sources at ``rate_hz`` through fixed-probability excitatory
 connections (``p_connect``) with weights drawn uniformly from ``[w_low, w_high]`` nA and delays
 uniformly from 1..``max_delay_ms``. Optionally ``recurrent_p`` adds random excitatory recurrence
 (weight ``recurrent_weight``). Every random draw comes from ``seed``.

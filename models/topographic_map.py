@@ -146,7 +146,8 @@ def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
     net = Network(NAME, seed=seed, duration=float(ticks))
     rates = stimulus_rates(centres, n, sigma_stim, f_base, f_mean)
     if not (np.all(rates >= 0) and np.all(rates <= 1000.0)):
-        raise ValidationError(where, "f_mean", f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates span "
+        raise ValidationError(where, "f_mean", f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates "
+                              "span "
                               f"{rates.min():g}..{rates.max():g} Hz, not within 0..1000 Hz (one spike per tick)")
     net.spike_source("S", input_spike_times(rates, t_stim, ticks, spikes))
     if conductance:

@@ -23,8 +23,7 @@ from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import compare
-from neurodeploy.runs.rundir import (MANIFEST, SPIKES, read_run, staged_directory, write_document,
-                                     write_run_files)
+from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -263,7 +262,8 @@ def model_inputs(command):
                      help="JSON object: spike-source label -> one list of spike times (ms) per neuron."),
         click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
                      help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
-        click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS", help="Simulated time in ms (default: the model's own)."),
+        click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS",
+                     help="Simulated time in ms (default: the model's own)."),
         click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
         memory_limit_option,
     ]):

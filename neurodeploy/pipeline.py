@@ -178,7 +178,8 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
         if target_structural is not None and reference_structural is not None and board is None:
             # On a board sPyNNaker draws from its own generator: there only the statistics compare.
             summary["structural"] = compare_structural(target_structural, reference_structural)
-            failures += [f"structural decisions of {label} part from the reference at tick {item['first_difference_tick']}"
+            failures += [f"structural decisions of {label} part from the reference at tick "
+                         f"{item['first_difference_tick']}"
                          for label, item in summary["structural"].items() if item["first_difference_tick"] is not None]
         if protocol_run is not None:
             differing = [index for index, (a, b) in enumerate(zip(answers["target"]["operations"],

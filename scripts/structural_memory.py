@@ -138,7 +138,8 @@ def main():
         for n in args.sides:
             runs.append(measure(backend, n, args.duration_ms))
             run = runs[-1]
-            print(f"{backend:9s} n={n:3d} ({run['neurons']:5d} neurons): peak RSS {run['peak_rss_bytes'] / 2**20:7.1f} MiB, "
+            print(f"{backend:9s} n={n:3d} ({run['neurons']:5d} neurons): "
+                  f"peak RSS {run['peak_rss_bytes'] / 2**20:7.1f} MiB, "
                   f"structural state {run['structural_state_bytes'] / 2**20:7.2f} MiB "
                   f"({run['structural_bytes_per_neuron']:.0f} B/neuron), {run['wall_s']:.1f} s", flush=True)
     growth = {}

@@ -13,7 +13,6 @@ spread over time and final feedforward fields) to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

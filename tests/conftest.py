@@ -79,7 +79,8 @@ def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
     net = nd.Network("plastic")
     net.spike_source("S", [np.unique(np.append(rng.choice(300, rng.integers(3, 30), replace=False), 0)).astype(float)
                            for _ in range(20)])
-    net.spike_source("D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float) for _ in range(5)])
+    net.spike_source("D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float)
+                           for _ in range(5)])
     net.population("P", 5, cell, initial_values={"v": -49.0})
     conductance = cell == "IF_cond_exp"
     net.project("D", "P", nd.OneToOne(), weight=0.5 if conductance else 20.0)

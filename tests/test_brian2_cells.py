@@ -107,7 +107,8 @@ def test_an_unknown_cell_type_or_part_is_refused_by_name(mode):
 
 @pytest.mark.parametrize("backend, options, arithmetic", [
     ("brian2", {"mode": "discrete"}, None), ("brian2", {"mode": "physics"}, None),
-    ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})), ("spinnaker", {}, None), ("lava", {}, None)])
+    ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})), ("spinnaker", {}, None),
+    ("lava", {}, None)])
 def test_a_lif_parameterised_cell_with_another_neuron_part_is_refused(backend, options, arithmetic):
     network = network_of(IFCurrAdaptive(), arithmetic)
     with pytest.raises(BackendError, match=r"backend lowers \w+ with neuron LeakyIntegrate; IFCurrAdaptive's neuron "

@@ -327,7 +327,8 @@ def test_weight_units_follow_the_post_cell():
     assert net.connections("ok2").weight[0] == pytest.approx(0.2)
     with pytest.raises(nd.ValidationError, match="projection 'bad'.*'C' is IF_cond_exp: its weights are conductances"):
         net.project("S", "C", nd.OneToOne(), weight="12 nA", label="bad")
-    with pytest.raises(nd.ValidationError, match="'I' is IF_curr_exp: its weights are currents \\(nA\\), got a value in uS"):
+    with pytest.raises(nd.ValidationError,
+                       match="'I' is IF_curr_exp: its weights are currents \\(nA\\), got a value in uS"):
         net.project("S", "I", nd.OneToOne(), weight=0.2, label="bad", plasticity=nd.STDP(w_max="1 uS", w_min=0.0))
     with pytest.raises(nd.ValidationError,
                        match="weight.*expected a current \\(nA\\), a conductance \\(uS\\) or a charge \\(nA\\*ms\\)"):

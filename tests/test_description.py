@@ -231,7 +231,8 @@ def test_accumulator_arithmetic_written_by_an_earlier_version_loads():
             "arithmetic": {"kind": "accumulator", "input_limit": {"excitatory": 2.0, "inhibitory": 1.0},
                            "fraction_bits": 15, "weight_scale": 1.0, "conductance_shift": 10}}
     population = nd.Population(**data)
-    assert isinstance(population.arithmetic, nd.Accumulator) and population.to_dict()["arithmetic"] == data["arithmetic"]
+    assert isinstance(population.arithmetic, nd.Accumulator)
+    assert population.to_dict()["arithmetic"] == data["arithmetic"]
 
 
 def test_weights_onto_delta_synapses_are_charges():

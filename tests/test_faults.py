@@ -15,8 +15,7 @@ import pytest
 
 from neurodeploy.results import RunResult, SpikeRecord
 from neurodeploy.runs import rundir
-from neurodeploy.runs.rundir import (MARKER, STORE, read_run, staged_directory, write_document,
-                                     write_run_files)
+from neurodeploy.runs.rundir import MARKER, STORE, read_run, staged_directory, write_document, write_run_files
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = 77

@@ -46,7 +46,8 @@ def cam_run(cue_size, content_size, operations, model="ca3-cam"):
 
 
 def assert_ideal(answers):
-    wrong = [(item["t"], item["op"], item["answer"], item["ideal"]) for item in answers["operations"] if not item["agrees"]]
+    wrong = [(item["t"], item["op"], item["answer"], item["ideal"])
+             for item in answers["operations"] if not item["agrees"]]
     assert not wrong, wrong[:3]
     assert answers["unexplained_out_spikes"] == [] and answers["summary"]["all_agree"]
 
@@ -62,7 +63,8 @@ def test_parameters_are_the_original_ones(cam_recordings):
         assert population.parameters == parameters, original
         assert population.initial_values["v"] == config["initNeuronParameters"][original]["vInit"]
     projections = {p.label: p for p in net.projections.values()}
-    by_original = {"IL-CA3cueCueRecallL": "IN(cue)->CA3cueCueRecall", "IL-CA3contCueRecallL": "IN(content)->CA3contCueRecall",
+    by_original = {"IL-CA3cueCueRecallL": "IN(cue)->CA3cueCueRecall",
+                   "IL-CA3contCueRecallL": "IN(content)->CA3contCueRecall",
                    "CA3cueCueRecallL-CA3cueContRecallL-inh": "CA3cueCueRecall->CA3cueContRecall(inh)",
                    "CA3mergeCueL-OL": "CA3MergeCue->OUT(cue)", "CA3mergeContL-OL": "CA3MergeCont->OUT(content)"}
     for original, synapse in config["synParameters"].items():
@@ -178,9 +180,11 @@ PROTOCOL_ERRORS = [
     ([{"op": "learn", "cue": 5, "content": [2], "t": 0}], "field 'cue'", "cue_size is 5"),
     ([{"op": "learn", "cue": 1, "content": [10], "t": 0}], "field 'content'", "content_size is 10"),
     ([{"op": "learn", "cue": 1, "content": [], "t": 0}], "field 'content'", "cannot store an empty content"),
-    ([{"op": "forget", "cue": 1, "t": 0}], "protocol operation 0, field 'op'", "runs learn, recall_cue, recall_content"),
+    ([{"op": "forget", "cue": 1, "t": 0}], "protocol operation 0, field 'op'",
+     "runs learn, recall_cue, recall_content"),
     ([{"op": "recall_cue", "t": 0}], "field 'cue'", "is required"),
-    ([{"op": "recall_cue", "cue": 1, "t": 10}, {"op": "recall_cue", "cue": 1, "t": 2}], "operation 0", "comes -8 ms later"),
+    ([{"op": "recall_cue", "cue": 1, "t": 10}, {"op": "recall_cue", "cue": 1, "t": 2}], "operation 0",
+     "comes -8 ms later"),
     ({"op": "learn"}, "protocol", "expected a JSON list"),
 ]
 
@@ -218,7 +222,8 @@ def test_decoder_reports_wrong_missing_and_stray_spikes():
     answers = protocol.decode(operations, SpikeRecord(1.0, 50.0, "synthetic", {"OUT": out}), loaded.arguments)
     agrees = [item["agrees"] for item in answers["operations"]]
     assert agrees == [True, False, False]
-    assert answers["operations"][1]["answer"]["content"] == [0] and answers["operations"][1]["ideal"]["content"] == [0, 2]
+    assert answers["operations"][1]["answer"]["content"] == [0]
+    assert answers["operations"][1]["ideal"]["content"] == [0, 2]
     assert answers["operations"][2]["answer"]["cues"] == [0] and answers["operations"][2]["ideal"]["cues"] == [1]
     assert answers["unexplained_out_spikes"] == [[40, 6]] and not answers["summary"]["all_agree"]
     assert "DIFFERS" in protocol.table(answers)
@@ -234,12 +239,14 @@ def test_run_with_protocol_prints_and_writes_answers(tmp_path):
     assert "learn cue 3 = {1,3,4,8}" in result.output and "forgot {5,6}" in result.output
     answers = json.loads((out / "answers.json").read_text())
     assert answers["summary"]["all_agree"] and len(answers["operations"]) == 9
-    assert json.loads((out / "protocol.json").read_text())[6] == {"op": "learn", "t": 60, "cue": 3, "content": [1, 3, 4, 8]}
+    assert json.loads((out / "protocol.json").read_text())[6] == {"op": "learn", "t": 60, "cue": 3,
+                                                                  "content": [1, 3, 4, 8]}
     assert json.loads((out / "spikes.json").read_text())["duration_ms"] == 90.0
 
 
 def test_protocol_needs_a_model_that_takes_one(tmp_path):
     path = tmp_path / "ops.json"
     path.write_text("[]")
-    result = CliRunner().invoke(main, ["run", "feedforward-poisson", "--protocol", str(path), "--out", str(tmp_path / "x")])
+    result = CliRunner().invoke(main, ["run", "feedforward-poisson", "--protocol", str(path),
+                                       "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "takes no operation protocol" in result.output

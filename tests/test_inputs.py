@@ -237,8 +237,9 @@ def test_values_at_a_declared_bound_are_accepted(tmp_path):
     path.write_text(RANGED_BUILDER)
     for parameters in ({"n": 1, "p": 0}, {"p": 1.0, "rate": 1e-9}, {"rate": None}):
         assert catalog.load_model(f"{path}:ranged", parameters).parameters == parameters
-    assert catalog.load_model("feedforward-poisson", {"p_connect": 1, "n_neurons": 1, "n_inputs": 1,
-                                                      "duration_ms": 10}).network.connections("inputs->neurons").pre.size == 1
+    network = catalog.load_model("feedforward-poisson", {"p_connect": 1, "n_neurons": 1, "n_inputs": 1,
+                                                         "duration_ms": 10}).network
+    assert network.connections("inputs->neurons").pre.size == 1
     assert catalog.load_model("topographic-map", {"n": 4, "duration_ms": 10}).network.populations["P"].size == 16
     assert catalog.load_model("livewired-assoc", {"presentations": 0}).network.duration > 0
 
@@ -411,7 +412,8 @@ def test_same_seed_same_bytes_whatever_the_hash_seed(tmp_path, backend):
     written = []
     for hash_seed in ("1", "2", "3"):
         out = tmp_path / f"out{hash_seed}"
-        subprocess.run([sys.executable, "-m", "neurodeploy", "run", str(model), "--backend", backend, "--out", str(out)],
+        subprocess.run([sys.executable, "-m", "neurodeploy", "run", str(model), "--backend", backend,
+                        "--out", str(out)],
                        cwd=REPOSITORY, check=True, capture_output=True,
                        env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPOSITORY)})
         written.append((out / "spikes.json").read_bytes())

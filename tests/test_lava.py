@@ -12,8 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import (ROOT, feedforward_variant, random_plastic_network, run_reference,
-                      stdp_pair_network)
+from conftest import ROOT, feedforward_variant, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
@@ -23,7 +22,6 @@ from neurodeploy.catalog import load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.description.cells import CellType, CurrentInput, parameter
 from neurodeploy.errors import BackendError
-from neurodeploy.runs.compare import compare
 from test_hippocampus import RECORDINGS, recorded
 
 LOIHI2 = target_descriptions()["loihi2"].data
@@ -58,8 +56,10 @@ class IntegerNeurons:
     def step(self, a_exc, a_inh):
         f = self.f
         if self.stock:  # one u; the inhibitory input arrives as negative activation
-            self.u["excitatory"] = wrap24(toward_zero(self.u["excitatory"] * (4096 - (f.du_exc + 1))) + ((a_exc - a_inh) << 6))
-            self.v = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] + self.bias, -(2**23 - 1), 2**23 - 1)
+            self.u["excitatory"] = wrap24(toward_zero(self.u["excitatory"] * (4096 - (f.du_exc + 1)))
+                                          + ((a_exc - a_inh) << 6))
+            self.v = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] + self.bias,
+                             -(2**23 - 1), 2**23 - 1)
             threshold = np.rint((f.vth - 1) / 64).astype(np.int64) << 6
             spikes = self.v > threshold
             self.v[spikes] = 0
@@ -272,11 +272,13 @@ def test_feedforward_is_the_quantization_aware_reference(variant):
     reference = run_reference(lowered.reference_network(), 2000.0)
     target = make_backend("lava").run(network, 2000.0)
     assert sum(len(t) for t in reference.spikes.ticks("neurons")) > 5000
-    assert [t.tolist() for t in target.spikes.ticks("neurons")] == [t.tolist() for t in reference.spikes.ticks("neurons")]
+    assert ([t.tolist() for t in target.spikes.ticks("neurons")]
+            == [t.tolist() for t in reference.spikes.ticks("neurons")])
 
 
 @pytest.mark.parametrize("seed, dependence, delay, cell", [
-    (4, "additive", 3, "IF_curr_exp"), (5, "multiplicative", 4, "IF_curr_exp"), (1, "multiplicative", 1, "IF_cond_exp")])
+    (4, "additive", 3, "IF_curr_exp"), (5, "multiplicative", 4, "IF_curr_exp"),
+    (1, "multiplicative", 1, "IF_cond_exp")])
 def test_stdp_on_lavas_integers_is_lava(seed, dependence, delay, cell):
     # The quantization-aware reference runs STDP on PairSTDPSynapses' integers (FixedPointSTDP: rounded
     # 12-bit decays, saturating traces, products floored once, int32 weights): every spike and final
@@ -378,7 +380,8 @@ def test_design_rules_for_loihi():
     big = nd.Network("big")
     big.population("P", 2_000_000)
     lowered = lower(big)
-    assert any("needs about 245 neuro cores" in str(f) for f in check_fixed(big, lowered.populations, lowered.projections, LOIHI2))
+    findings = check_fixed(big, lowered.populations, lowered.projections, LOIHI2)
+    assert any("needs about 245 neuro cores" in str(f) for f in findings)
 
 
 def test_compile_reports_stock_and_own_processes(tmp_path):
@@ -394,7 +397,8 @@ def test_compile_reports_stock_and_own_processes(tmp_path):
 
 def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
     out = tmp_path / "cam"
-    result = CliRunner().invoke(main, ["deploy", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+    result = CliRunner().invoke(main, ["deploy", "ca3-cam",
+                                       "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
                                        "--target", "loihi2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "9/9 operations answer as on the reference" in result.output and "PASS: lava on loihi2" in result.output

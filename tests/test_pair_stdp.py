@@ -2,15 +2,19 @@
 derived by hand here."""
 import numpy as np
 import pytest
-from conftest import random_plastic_network, run_reference
 
+from conftest import random_plastic_network, run_reference
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.lava.quantize import decay_table, pair_stdp_arithmetic, stdp_units
 from neurodeploy.backends.pair_stdp import PairSTDPRule
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower as spinnaker_lower
-from neurodeploy.backends.spinnaker.quantize import (ReceptorScaling, chip_stdp_arithmetic, ring_buffer_scaling,
-                                                      stdp_scale)
+from neurodeploy.backends.spinnaker.quantize import (
+    ReceptorScaling,
+    chip_stdp_arithmetic,
+    ring_buffer_scaling,
+    stdp_scale,
+)
 from neurodeploy.backends.spinnaker.quantize import quantization_aware as spinnaker_quantization_aware
 
 # sPyNNaker: weights in s16.15 (k = 1), stored in 16-bit steps of 2^4 (shift 4), traces of 2^-11,

@@ -158,8 +158,9 @@ def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():
 
 
 def test_a_signal_raised_inside_a_finalizer_is_not_lost(capsys):
-    from neurodeploy import processes
     import weakref
+
+    from neurodeploy import processes
 
     class Tracked:
         pass

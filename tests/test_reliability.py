@@ -14,22 +14,41 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import elephant.spike_train_dissimilarity  # noqa: F401  imported once here (seconds), not in every forked child
 import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import elephant.spike_train_dissimilarity  # noqa: F401  imported once here (seconds), not in every forked child
 import neurodeploy as nd
 import neurodeploy.backends.brian2  # noqa: F401
 import neurodeploy.backends.lava.toolchain  # noqa: F401
 import neurodeploy.backends.spinnaker.toolchain  # noqa: F401
 import neurodeploy.cli  # noqa: F401
-from bad_inputs import (BACKEND_OPTIONS, BASE_NETWORK, BASE_PROTOCOL, BASE_STIMULUS, DURATIONS, HUGE_DURATIONS,
-                        HUGE_PARAMETERS, LONG_INTEGER, MALFORMED_PARAMETERS, OPTION_SYNTAX, PROTOCOL_MUTATIONS,
-                        RESOURCE_MUTATIONS, STIMULUS_MUTATIONS, THRESHOLD_OPTIONS, bad_network_files, bad_parameters,
-                        bad_targets,
-                        damaged_texts, run_folder_mutations, serialize, valid_networks, write)
+from bad_inputs import (
+    BACKEND_OPTIONS,
+    BASE_NETWORK,
+    BASE_PROTOCOL,
+    BASE_STIMULUS,
+    DURATIONS,
+    HUGE_DURATIONS,
+    HUGE_PARAMETERS,
+    LONG_INTEGER,
+    MALFORMED_PARAMETERS,
+    OPTION_SYNTAX,
+    PROTOCOL_MUTATIONS,
+    RESOURCE_MUTATIONS,
+    STIMULUS_MUTATIONS,
+    THRESHOLD_OPTIONS,
+    bad_network_files,
+    bad_parameters,
+    bad_targets,
+    damaged_texts,
+    run_folder_mutations,
+    serialize,
+    valid_networks,
+    write,
+)
 from conftest import build_small_network
 from reliability import ROOT, assert_refused, assert_succeeded, invoke, invoke_subprocess
 
@@ -339,7 +358,8 @@ def test_a_symlinked_out_keeps_the_folder_it_points_to(tmp_path, network_file):
     assert_succeeded(invoke("run", network_file, "--out", link, "--seed", 2))
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.is_dir() and not real.is_symlink() and (real / "mine.txt").read_bytes() == b"mine\n"
-    assert json.loads((link / "manifest.json").read_text())["seed"] == 2 and "manifest.json" in _shown_through_links(real)
+    assert json.loads((link / "manifest.json").read_text())["seed"] == 2
+    assert "manifest.json" in _shown_through_links(real)
 
 
 def test_refusing_an_existing_out_is_bad_input(tmp_path, network_file):

@@ -122,8 +122,9 @@ def test_a_compile_step_refuses_what_its_lowering_would_not_fit(tmp_path, target
                                  "--out", str(tmp_path / "out")], memory_limit="150MB")
     assert code == 2
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: projection 'E->E': 1.0e6 synapses need about "), stderr
-    assert f"on the {step}" in lines[0] and lines[0].endswith("above the memory limit of 150 MB (raise it with --memory-limit)")
+    assert len(lines) == 1 and lines[0].startswith("error: projection 'E->E': 1.0e6 synapses need about "), stderr
+    assert f"on the {step}" in lines[0]
+    assert lines[0].endswith("above the memory limit of 150 MB (raise it with --memory-limit)")
     assert not (tmp_path / "out").exists()
 
 

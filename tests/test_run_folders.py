@@ -19,8 +19,15 @@ from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
 from neurodeploy.results import RunResult, SpikeRecord
 from neurodeploy.runs import rundir
-from neurodeploy.runs.rundir import (MARKER, STORE, read_run, staged_directory, write_document, write_run,
-                                     write_run_files)
+from neurodeploy.runs.rundir import (
+    MARKER,
+    STORE,
+    read_run,
+    staged_directory,
+    write_document,
+    write_run,
+    write_run_files,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

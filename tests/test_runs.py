@@ -19,7 +19,8 @@ def record(trains_by_population, backend="test", duration=100.0, dt=1.0):
 
 def shifted(spikes: SpikeRecord, ticks: int) -> SpikeRecord:
     return SpikeRecord(spikes.dt_ms, spikes.duration_ms, spikes.backend,
-                       {label: [t + ticks * spikes.dt_ms for t in trains] for label, trains in spikes.populations.items()})
+                       {label: [t + ticks * spikes.dt_ms for t in trains]
+                        for label, trains in spikes.populations.items()})
 
 
 def test_spikes_json_has_the_exact_published_form(tmp_path):
@@ -48,7 +49,8 @@ def test_run_directory_is_never_half_written(tmp_path, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(rundir.np, "savez_compressed", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        write_run(out, {"model": {"name": "second"}}, RunResult(record({"A": [[2.0]]}), traces={"A": {"v": np.zeros((1, 1))}}))
+        write_run(out, {"model": {"name": "second"}},
+                  RunResult(record({"A": [[2.0]]}), traces={"A": {"v": np.zeros((1, 1))}}))
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
     assert read_run(out).spikes.populations["A"][0].tolist() == [1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]

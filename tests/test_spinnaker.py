@@ -10,19 +10,23 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import (ROOT, feedforward_variant, random_plastic_network, run_reference,
-                      stdp_pair_network)
+from conftest import ROOT, feedforward_variant, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
-from neurodeploy.backends.spinnaker.toolchain import (SCRIPT, VIRTUAL_BOARD_CONFIG, compile_network,
-                                                      map_on_virtual_board, run_with_private_config)
+from neurodeploy.backends.spinnaker.toolchain import (
+    SCRIPT,
+    VIRTUAL_BOARD_CONFIG,
+    compile_network,
+    map_on_virtual_board,
+    run_with_private_config,
+)
 from neurodeploy.catalog import load_model, target_descriptions
-from neurodeploy.description.cells import CurrentInput, LIFParameters
 from neurodeploy.cli import main
+from neurodeploy.description.cells import CurrentInput, LIFParameters
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.compare import compare
 from test_hippocampus import RECORDINGS, recorded
@@ -113,7 +117,8 @@ def test_conductance_psp_bit_by_bit():
     # Conductances are held x1024: the bound is 0.01 * 1024 = 10.24 (sPyNNaker's sum term, 0.01, is
     # left unscaled), shift 4; w16 = rint(10.24 * 2^11) = 20972. g = syn >> 10, I = g (E - V) >> 15.
     scaling = ring_buffer_scaling(lower(net))["P"][0]
-    assert (scaling.shift, scaling.max_summed_weight, scaling.resolution) == (4, pytest.approx(10.24), 2.0 ** -11 / 1024)
+    assert ((scaling.shift, scaling.max_summed_weight, scaling.resolution)
+            == (4, pytest.approx(10.24), 2.0 ** -11 / 1024))
     syn = ((20972 << 4) * 3892384920) >> 32
     state, expected = -2129920, []
     for tick in range(6, 12):
@@ -246,7 +251,8 @@ def test_pynn_graph_holds_exactly_the_described_synapses(tmp_path):
         "import json, pyNN.spiNNaker as sim, pynn_script\n"
         "graph, populations, projections = pynn_script.build(sim)\n"
         "sim.run(1)\n"
-        "out = {label: [list(map(float, c)) for c in p.get(['weight', 'delay'], 'list')] for label, p in projections.items()}\n"
+        "out = {label: [list(map(float, c)) for c in p.get(['weight', 'delay'], 'list')]\n"
+        "       for label, p in projections.items()}\n"
         "json.dump(out, open('dump.json', 'w'))\n"
         "sim.end()\n")
     run_with_private_config(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["dump.py"], "build the graph")
@@ -301,7 +307,8 @@ def test_feedforward_is_the_quantization_aware_reference(variant):
     reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 2000.0)
     target = run_spinnaker(network, 2000.0)
     assert sum(len(t) for t in reference.spikes.ticks("neurons")) > 4000
-    assert [t.tolist() for t in target.spikes.ticks("neurons")] == [t.tolist() for t in reference.spikes.ticks("neurons")]
+    assert ([t.tolist() for t in target.spikes.ticks("neurons")]
+            == [t.tolist() for t in reference.spikes.ticks("neurons")])
     assert np.array_equal(target.traces["neurons"]["v"], reference.traces["neurons"]["v"])
 
 
@@ -518,7 +525,8 @@ def test_design_rules_warn_about_precision_and_resources():
     spinn3 = target_descriptions()["spinn3"].data
     big = nd.Network("big")
     big.population("P", 20000)
-    assert any("needs about 79 application cores" in f.message and f.level == "error" for f in findings_for(big, spinn3))
+    assert any("needs about 79 application cores" in f.message and f.level == "error"
+               for f in findings_for(big, spinn3))
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -529,7 +537,8 @@ def test_compile_writes_the_script_and_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert "target spinn3: 0 errors" in result.output and "ring-buffer shifts agree" in result.output
     report = json.loads((out / "compile.json").read_text())
-    assert report["mapping"]["application_cores"] == 10 and report["quantization"]["CA3MergeCue->OUT(cue)"]["shift"] == 4
+    assert report["mapping"]["application_cores"] == 10
+    assert report["quantization"]["CA3MergeCue->OUT(cue)"]["shift"] == 4
     assert (out / SCRIPT).exists() and (out / "graph.json").exists()
 
 
@@ -547,7 +556,8 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
     args = ["deploy", "feedforward-poisson", "--param", "duration_ms=1000", "--target", "spinn5", "--out", str(out)]
     result = CliRunner().invoke(main, args + ["--min-same-tick", "1.0"])
     assert result.exit_code == 0, result.output
-    assert "PASS: spinnaker on spinn5" in result.output and "target vs quantization-aware reference: same tick" in result.output
+    assert "PASS: spinnaker on spinn5" in result.output
+    assert "target vs quantization-aware reference: same tick" in result.output
     summary = json.loads((out / "deploy.json").read_text())
     assert summary["passed"] and summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
     for folder in ("target", "reference", "reference-float"):
@@ -566,7 +576,8 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
 
 def test_deploy_compares_cam_answers(tmp_path):
     out = tmp_path / "cam"
-    result = CliRunner().invoke(main, ["deploy", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+    result = CliRunner().invoke(main, ["deploy", "ca3-cam",
+                                       "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
                                        "--target", "spinn5", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "9/9 operations answer as on the reference" in result.output

@@ -21,8 +21,8 @@ from neurodeploy.backends.spinnaker.rules import check_structural
 from neurodeploy.backends.spinnaker.toolchain import compile_network, map_on_virtual_board
 from neurodeploy.catalog import target_descriptions
 from neurodeploy.cli import main
-from neurodeploy.runs.compare import compare_structural
 from neurodeploy.description.structural import ProjectionRewiring, StructuralEngine, rewiring_for
+from neurodeploy.runs.compare import compare_structural
 
 
 def rewiring_network(selection="random", n_pre=16, s_max=8, p_form=0.5, sigma=2.0, p_elim=0.05, seed=4,
@@ -273,7 +273,8 @@ def test_structural_json_beside_the_spikes(tmp_path):
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "run" / "structural.json").read_text())
-    assert set(document["connectivity"]["sp"]) == {"100", "end"} and document["events"]["sp"][0][1] in ("form", "eliminate")
+    assert set(document["connectivity"]["sp"]) == {"100", "end"}
+    assert document["events"]["sp"][0][1] in ("form", "eliminate")
 
 
 def test_structural_decisions_are_compared_by_hand():

@@ -6,7 +6,6 @@ sits within hundredths of a millivolt of threshold), the same statistics after."
 import numpy as np
 import pytest
 
-import neurodeploy as nd
 from neurodeploy.backends import make_backend
 from neurodeploy.catalog import load_model
 from neurodeploy.errors import ValidationError

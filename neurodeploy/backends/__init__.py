@@ -48,7 +48,8 @@ def backend_names() -> list[str]:
 def backend_class(name: str) -> type[Backend]:
     entries = _entry_points()
     if name not in entries:
-        raise ValidationError("option --backend", None, f"unknown backend '{name}' (available: {', '.join(sorted(entries))})")
+        raise ValidationError("option --backend", None,
+                              f"unknown backend '{name}' (available: {', '.join(sorted(entries))})")
     try:
         return entries[name].load()
     except ImportError as error:
@@ -63,7 +64,8 @@ def make_backend(name: str, **options) -> Backend:
             raise ValidationError(f"backend '{name}'", key, f"unknown option (known: {known})")
         allowed, _default = cls.options[key]
         if allowed is not None and value not in allowed:
-            raise ValidationError(f"backend '{name}'", key, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+            raise ValidationError(f"backend '{name}'", key,
+                                  f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
     return cls(**options)
 
 

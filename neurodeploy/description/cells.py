@@ -162,7 +162,8 @@ class CellType:
                 raise ValidationError(where, group, "expected a mapping of names to values")
             for name, value in items.items():
                 if name not in spec:
-                    raise ValidationError(where, f"{group}.{name}", f"unknown for {cls.name} (known: {', '.join(spec)})")
+                    raise ValidationError(where, f"{group}.{name}",
+                                          f"unknown for {cls.name} (known: {', '.join(spec)})")
                 if value is None:  # None is the "not given" of the fields: refused as any non-number
                     values.number(value, spec[name].unit, where, f"{group}.{name}")
                 given[name] = value
@@ -418,7 +419,8 @@ class FixedPointLIF:
                                   f"{population.cell_type} is not one")
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
-            raise ValidationError(where, "conductance_shift", f"applies to conductances; {population.cell_type} has none")
+            raise ValidationError(where, "conductance_shift",
+                                  f"applies to conductances; {population.cell_type} has none")
         if self.currents == "combined" and (conductance or not _equal_time_constants(population)):
             raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal "
                                   + " and ".join(population.cell.synapse.time_constants.values()))

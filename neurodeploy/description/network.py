@@ -11,15 +11,31 @@ from typing import NamedTuple
 import numpy as np
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import (CELL_TYPES, Accumulator, CellType, FixedPointIzhikevich, FixedPointLIF,
-                                           membrane_arithmetic)
+from neurodeploy.description.cells import (
+    CELL_TYPES,
+    Accumulator,
+    CellType,
+    FixedPointIzhikevich,
+    FixedPointLIF,
+    membrane_arithmetic,
+)
 from neurodeploy.description.connectors import Connector, connector_from_dict
 from neurodeploy.description.plasticity import STDP
-from neurodeploy.description.resources import (BYTES_PER_GENERATED_SYNAPSE, BYTES_PER_NEURON_VALUE, count_text,
-                                               refuse_above_limit, synapse_count)
+from neurodeploy.description.resources import (
+    BYTES_PER_GENERATED_SYNAPSE,
+    BYTES_PER_NEURON_VALUE,
+    count_text,
+    refuse_above_limit,
+    synapse_count,
+)
 from neurodeploy.description.semantics import Semantics
-from neurodeploy.description.structural import (STRUCTURAL_RULES, CoincidenceWiring, Synaptogenesis, check_projection,
-                                                structural_from_dict)
+from neurodeploy.description.structural import (
+    STRUCTURAL_RULES,
+    CoincidenceWiring,
+    Synaptogenesis,
+    check_projection,
+    structural_from_dict,
+)
 from neurodeploy.description.turnover import NeuronTurnover, check_turnover
 from neurodeploy.errors import ValidationError
 
@@ -171,7 +187,8 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
         values.check_range(array, where, field_name, "ms", at_least=0)
         if np.any(np.diff(array) <= 0):
             bad = int(np.argmax(np.diff(array) <= 0))
-            raise ValidationError(where, field_name, f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
+            raise ValidationError(where, field_name,
+                                  f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
         checked.append(array)
     return checked
 
@@ -271,7 +288,8 @@ class Projection:
             self.plasticity.validate(where)
             low, high = self.plasticity.w_min, self.plasticity.w_max
             if np.any((np.atleast_1d(self.weight) < low) | (np.atleast_1d(self.weight) > high)):
-                raise ValidationError(where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}]")
+                raise ValidationError(where, "weight",
+                                      f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}]")
         self.pre_slice = self._slice(self.pre_slice, "pre_slice")
         self.post_slice = self._slice(self.post_slice, "post_slice")
         if self.structural is not None:
@@ -358,11 +376,13 @@ class Network:
         """Add a Population, SpikeSource or Projection; labels must be unique."""
         if isinstance(item, (Population, SpikeSource)):
             if item.label in self.populations or item.label in self.spike_sources:
-                raise ValidationError(f"{_kind(item)} '{item.label}'", "label", "duplicate label: already used in this network")
+                raise ValidationError(f"{_kind(item)} '{item.label}'", "label",
+                                      "duplicate label: already used in this network")
             (self.populations if isinstance(item, Population) else self.spike_sources)[item.label] = item
         elif isinstance(item, Projection):
             if item.label in self.projections:
-                raise ValidationError(f"projection '{item.label}'", "label", "duplicate label: already used in this network")
+                raise ValidationError(f"projection '{item.label}'", "label",
+                                      "duplicate label: already used in this network")
             for side in ("pre", "post"):
                 self._check_endpoint(item, side)
             self._check_weight_units(item)
@@ -485,7 +505,8 @@ class Network:
             return 0, size
         if view[1] > size:
             raise ValidationError(f"projection '{projection.label}'", f"{side}_slice",
-                                  f"[{view[0]}, {view[1]}) is out of range for '{getattr(projection, side)}' of size {size}")
+                                  f"[{view[0]}, {view[1]}) is out of range for '{getattr(projection, side)}' of "
+                                  f"size {size}")
         return view[0], view[1] - view[0]
 
     def _check_endpoint(self, projection: Projection, side: str):
@@ -543,7 +564,8 @@ class Network:
             check_turnover(label, rule, self)
         for label in self.recordings:
             if label not in self.populations and label not in self.spike_sources:
-                raise ValidationError(f"recording '{label}'", "population", f"unknown population or spike source '{label}'")
+                raise ValidationError(f"recording '{label}'", "population",
+                                      f"unknown population or spike source '{label}'")
         return self
 
     def with_spike_times(self, stimulus: dict) -> "Network":
@@ -595,7 +617,8 @@ class Network:
             "spike_sources": [s.to_dict() for s in self.spike_sources.values()],
             "projections": [p.to_dict() for p in self.projections.values()],
             "recordings": {label: list(variables) for label, variables in self.recordings.items()},
-            **({"connectivity_recordings": {label: list(ticks) for label, ticks in self.connectivity_recordings.items()}}
+            **({"connectivity_recordings": {label: list(ticks)
+                                            for label, ticks in self.connectivity_recordings.items()}}
                if self.connectivity_recordings else {}),
             **({"turnover": {label: rule.to_dict() for label, rule in self.turnovers.items()}}
                if self.turnovers else {}),
@@ -610,7 +633,8 @@ class Network:
         if data["format"] != FORMAT:
             raise ValidationError("network", "format", f"expected {FORMAT!r}, got {data['format']!r}")
         if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-            raise ValidationError("network", "version", f"this neurodeploy reads version {FORMAT_VERSION}, got {data['version']!r}")
+            raise ValidationError("network", "version",
+                                  f"this neurodeploy reads version {FORMAT_VERSION}, got {data['version']!r}")
         semantics = Semantics.from_dict(data.get("semantics", {}))
         network = cls(data.get("name", "network"), semantics, data.get("seed", 0), data.get("duration"))
         for key, make in (("populations", _population_from_dict), ("spike_sources", _source_from_dict),

@@ -107,7 +107,8 @@ class FixedPointSTDP:
        only with ``potentiate_tick_zero``; without it times are unsigned, as on sPyNNaker: both ends of the
        window are ``max(., 0)``): ``r1 = floor(r0 E+(s + d - t0))``, additive
        ``w = min(w + floor(A+ r1 / 2^b), w_max)``, multiplicative ``w += P(w_max - w, A+, r1)``;
-    2. with the latest remembered ``s`` at or before the window's end and its trace ``o``: ``o1 = floor(o E-(t - s - d))``,
+    2. with the latest remembered ``s`` at or before the window's end and its trace ``o``:
+       ``o1 = floor(o E-(t - s - d))``,
        additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative ``w -= P(w - w_min, A-, o1)``;
     3. ``w`` is floored to whole steps, wrapped to ``weight_bits`` (unsigned, or two's complement with
        ``weight_signed``), stored and delivered;
@@ -133,8 +134,8 @@ class FixedPointSTDP:
     history: int = 15
     potentiate_tick_zero: bool = False
 
-    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "weight_signed", "trace_bits", "decay_bits", "decay_rounding", "trace_width",
-              "trace_overflow", "rate_bits", "rate_product", "history", "potentiate_tick_zero")
+    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "weight_signed", "trace_bits", "decay_bits", "decay_rounding",
+              "trace_width", "trace_overflow", "rate_bits", "rate_product", "history", "potentiate_tick_zero")
     # Bounds of the integer fields: a 32-bit chip's words and 16-bit traces.
     LARGEST = {"weight_bits": 32, "trace_bits": 15, "decay_bits": 16, "trace_width": 16, "rate_bits": 16,
                "history": 256}
@@ -153,7 +154,8 @@ class FixedPointSTDP:
         for name in ("weight_signed", "potentiate_tick_zero"):
             setattr(self, name, values.boolean(getattr(self, name), where, name))
         if self.trace_width <= self.trace_bits:
-            raise ValidationError(where, "trace_width", f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
+            raise ValidationError(where, "trace_width",
+                                  f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
         if self.weight_step < self.weight_lsb:
             raise ValidationError(where, "weight_step", f"must be at least weight_lsb ({self.weight_lsb:g})")
         if rule.semantics.to_dict() != STDPSemantics().to_dict():

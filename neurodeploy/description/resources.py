@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import re
+import resource
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,7 +195,8 @@ def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEsti
                    population.size * costs.per_neuron)
     for source in network.spike_sources.values():
         where = f"spike source '{source.label}'"
-        result.add(where, f"{count_text(source_spikes(source))} input spikes", source_spikes(source) * costs.per_source_spike)
+        result.add(where, f"{count_text(source_spikes(source))} input spikes",
+                   source_spikes(source) * costs.per_source_spike)
         result.add(where, f"{count_text(source.size)} inputs over {count_text(run_ticks)} ticks",
                    source.size * run_ticks * costs.per_source_neuron_tick)
     for projection in network.projections.values():

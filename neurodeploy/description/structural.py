@@ -528,7 +528,8 @@ def slot_synapses(pre: np.ndarray, weight: np.ndarray) -> dict:
     posts, slots = np.nonzero(pre >= 0)
     pres = pre[posts, slots]
     order = np.lexsort((pres, posts))
-    return {"pre": pres[order], "post": posts[order], "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order]}
+    return {"pre": pres[order], "post": posts[order],
+            "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order]}
 
 
 def structural_document(network, events: list[Event], turnover: dict | None = None) -> dict:

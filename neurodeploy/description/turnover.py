@@ -14,7 +14,8 @@
   with ``grow_when = "busy"``, any dead neurons when DrM <= ``grow_below``; with ``"starved"``, the
   dead neurons targeted in the epoch by a spike on a static projection (input nobody represents:
   a new pattern arrives). They come alive at their neuron part's rest (LIF: ``v = v_rest`` and no
-  refractory time left; Izhikevich: see ``QuadraticIntegrate``), with no synaptic current; projections into the population have delay 1 tick, so the input arriving in a new
+  refractory time left; Izhikevich: see ``QuadraticIntegrate``), with no synaptic current; projections into
+  the population have delay 1 tick, so the input arriving in a new
   neuron's first tick was sent while it was dead, and is lost. Each new neuron gets ``new_inputs``
   synapses on the structural projection ``input_projection`` from distinct pre neurons drawn from the
   population's stream, with that projection's initial weight; it has no output synapses until its
@@ -101,7 +102,8 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
     for projection in network.projections.values():
         if projection.post == label and np.any(network.connections(projection.label).delay_ticks != 1):
             raise ValidationError(where, "population", f"projections into a population with turnover have a delay "
-                                  f"of 1 tick (the input of a new neuron's first tick, sent while it was dead, is lost), but "
+                                  "of 1 tick (the input of a new neuron's first tick, sent while it was dead, is "
+                                  "lost), but "
                                   f"'{projection.label}' has longer delays")
     outgoing = [p.label for p in network.projections.values() if p.pre == label and p.structural is None]
     if outgoing:

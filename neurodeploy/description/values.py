@@ -100,7 +100,8 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
             raise ValidationError(where, field, f"has {array.size} values but there are {size} {size_name}")
         bad = ~np.isfinite(array)
         if bad.any():
-            raise ValidationError(where, field, f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite")
+            raise ValidationError(where, field,
+                                  f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite")
         return array
     return number(value, unit, where, field)
 
@@ -201,7 +202,8 @@ def index_array(value, where: str, field: str, bound: int, bound_name: str) -> n
     array = array.astype(np.int64)
     bad = (array < 0) | (array >= bound)
     if bad.any():
-        raise ValidationError(where, field, f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})")
+        raise ValidationError(where, field,
+                              f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})")
     return array
 
 

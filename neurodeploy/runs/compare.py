@@ -178,12 +178,15 @@ def compare(run: SpikeRecord, reference: SpikeRecord, thresholds: Thresholds = T
     they fire where they were told to on every backend."""
     where = "compare"
     if run.dt_ms != reference.dt_ms:
-        raise ValidationError(where, "dt_ms", f"runs have different time steps ({run.dt_ms:g} vs {reference.dt_ms:g} ms): "
+        raise ValidationError(where, "dt_ms", f"runs have different time steps ({run.dt_ms:g} vs "
+                              f"{reference.dt_ms:g} ms): "
                               "tick matching needs equal steps")
     if run.duration_ms != reference.duration_ms:
-        raise ValidationError(where, "duration_ms", f"runs have different durations ({run.duration_ms:g} vs {reference.duration_ms:g} ms)")
+        raise ValidationError(where, "duration_ms",
+                              f"runs have different durations ({run.duration_ms:g} vs {reference.duration_ms:g} ms)")
     if run.sizes() != reference.sizes():
-        raise ValidationError(where, "populations", f"runs record different populations or sizes: {run.sizes()} vs {reference.sizes()}")
+        raise ValidationError(where, "populations",
+                              f"runs record different populations or sizes: {run.sizes()} vs {reference.sizes()}")
     items = {label: _compare_population(label, reference, run, van_rossum_tau_ms) for label in reference.populations}
     judged = [item for label, item in items.items() if label not in inputs]
     if not judged:
@@ -214,7 +217,9 @@ def compare_structural(run: dict, reference: dict) -> dict:
 
 
 def _first_difference(ours: list, theirs: list):
-    tick = (lambda item: item["tick"] if isinstance(item, dict) else item[0])
+    def tick(item):
+        return item["tick"] if isinstance(item, dict) else item[0]
+
     for a, b in zip(ours, theirs):
         if a != b:
             return min(tick(a), tick(b))

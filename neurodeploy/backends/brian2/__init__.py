@@ -75,7 +75,8 @@ class Brian2Backend(Backend):
             objects.append(groups[source.label])
         plastic, structural = {}, {}
         for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
-            synapses = lower(projection, context, groups[projection.pre], groups[projection.post], f"projection_{index}")
+            synapses = lower(projection, context, groups[projection.pre], groups[projection.post],
+                             f"projection_{index}")
             objects.append(synapses)
             if projection.structural is not None:
                 structural[projection.label] = synapses

@@ -47,9 +47,20 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
 from neurodeploy.description import Population
-from neurodeploy.description.cells import (Accumulator, ConductanceInput, CurrentInput, DeltaSynapse,
-                                           ExponentialSynapse, FixedPointIzhikevich, FixedPointLIF, IFCurrDelta,
-                                           Izhikevich, LeakyIntegrate, LIFParameters, QuadraticIntegrate)
+from neurodeploy.description.cells import (
+    Accumulator,
+    ConductanceInput,
+    CurrentInput,
+    DeltaSynapse,
+    ExponentialSynapse,
+    FixedPointIzhikevich,
+    FixedPointLIF,
+    IFCurrDelta,
+    Izhikevich,
+    LeakyIntegrate,
+    LIFParameters,
+    QuadraticIntegrate,
+)
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
@@ -254,7 +265,8 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
     combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
     wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
         syn_{x} = nearest(syn_{x})
-        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))""" for x in RECEPTOR_VARIABLE.values())
+        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
+        for x in RECEPTOR_VARIABLE.values())
 
     def initialise(group):
         value, scale = population.value, 1.0 / arithmetic.v_unit
@@ -306,8 +318,9 @@ def accumulator_membrane(population: Population, semantics, current: str, revers
     is the synaptic state of the first tick."""
     arithmetic = population.arithmetic
     one = 2 ** arithmetic.fraction_bits
+    scale = one * arithmetic.weight_scale
     transfer = "".join(f"""
-        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {one * arithmetic.weight_scale}) * c_{x} / {FRACTION_32})")}
+        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
         syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
 
     def initialise(group):

@@ -16,8 +16,12 @@ import numpy as np
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.cells import membrane_lowering
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
-from neurodeploy.backends.brian2.fixed_point import (fixed_point_stdp_synapses, memory_equations, post_memories,
-                                                    remember_spikes)
+from neurodeploy.backends.brian2.fixed_point import (
+    fixed_point_stdp_synapses,
+    memory_equations,
+    post_memories,
+    remember_spikes,
+)
 from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, Population, Projection
 

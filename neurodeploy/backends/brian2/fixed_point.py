@@ -160,8 +160,8 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         clock=context.clock, name=name, namespace=namespace)
     if structural:
         connect_slots(synapses, network, projection)
-        pre_rows(projection, context, source, target, "r0 : 1\nt0 : 1", "\n".join(["t_now = t_in_timesteps", *pre_trace]),
-                 namespace, name)
+        pre_rows(projection, context, source, target, "r0 : 1\nt0 : 1",
+                 "\n".join(["t_now = t_in_timesteps", *pre_trace]), namespace, name)
     else:
         synapses.w = connect_synapses(synapses, network, projection).weight
     synapses.w_acc = arithmetic.units(synapses.w[:], where, "weight")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
 from importlib import metadata
+
 import numpy as np
 
 from neurodeploy.backends import Backend

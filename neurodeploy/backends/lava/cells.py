@@ -28,16 +28,35 @@ from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
-from neurodeploy.backends.lava.quantize import (BIAS_EXPONENT_MAX, DECAY_SHIFT, DECAY_UNITY, STATE_BITS, V_HEADROOM,
-                                                 before_first_decay, bias, decay_code, first_tick_mean,
-                                                 power_of_two_within, stock_threshold)
-from neurodeploy.description import FixedPointLIF, Network, Population
-from neurodeploy.description.cells import (STATE_SUFFIX, ConductanceInput, CurrentInput, DeltaSynapse,
-                                           ExponentialSynapse, LeakyIntegrate, LIFParameters)
-from neurodeploy.description.cells import FixedPointIzhikevich, Izhikevich, QuadraticIntegrate
-from neurodeploy.errors import BackendError
-from neurodeploy.description.semantics import Semantics
+from neurodeploy.backends.lava.quantize import (
+    BIAS_EXPONENT_MAX,
+    DECAY_SHIFT,
+    DECAY_UNITY,
+    STATE_BITS,
+    V_HEADROOM,
+    before_first_decay,
+    bias,
+    decay_code,
+    first_tick_mean,
+    power_of_two_within,
+    stock_threshold,
+)
 from neurodeploy.compilation import Finding
+from neurodeploy.description import FixedPointLIF, Network, Population
+from neurodeploy.description.cells import (
+    STATE_SUFFIX,
+    ConductanceInput,
+    CurrentInput,
+    DeltaSynapse,
+    ExponentialSynapse,
+    FixedPointIzhikevich,
+    Izhikevich,
+    LeakyIntegrate,
+    LIFParameters,
+    QuadraticIntegrate,
+)
+from neurodeploy.description.semantics import Semantics
+from neurodeploy.errors import BackendError
 
 CELLS = LoweringRegistry("lava")
 INPUTS = LoweringRegistry("lava")

@@ -30,8 +30,13 @@ from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
-from neurodeploy.backends.lava.quantize import (ProjectionFixed, decay_table, pair_stdp_arithmetic, stdp_units,
-                                                 stock_receptor)
+from neurodeploy.backends.lava.quantize import (
+    ProjectionFixed,
+    decay_table,
+    pair_stdp_arithmetic,
+    stdp_units,
+    stock_receptor,
+)
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event, slot_table
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
@@ -206,7 +211,8 @@ class LavaGraph:
                 process = Sparse(weights=weights, weight_exp=fixed.weight_exp, name=f"projection {label}")
             else:
                 delays = csr_matrix((connections.delay_ticks - 1, (connections.post, connections.pre)), shape=shape)
-                process = DelaySparse(weights=weights, delays=delays, weight_exp=fixed.weight_exp, name=f"projection {label}")
+                process = DelaySparse(weights=weights, delays=delays, weight_exp=fixed.weight_exp,
+                                      name=f"projection {label}")
         self._out_port(projection.pre).connect(process.s_in)
         process.a_out.connect(self._in_port(projection.post, projection.receptor))
         return process

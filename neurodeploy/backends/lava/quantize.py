@@ -122,7 +122,8 @@ def projection_report(network: Network, projections: dict[str, ProjectionFixed])
         nonzero = weights > 0
         relative = np.abs(fixed.stored_weights[nonzero] - weights[nonzero]) / weights[nonzero]
         report[label] = {"synapses": int(weights.size), "weight_exp": fixed.weight_exp,
-                         "mantissa_range": [int(fixed.mantissas.min()), int(fixed.mantissas.max())] if weights.size else None,
+                         "mantissa_range": ([int(fixed.mantissas.min()), int(fixed.mantissas.max())]
+                                            if weights.size else None),
                          "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
                          "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (fixed.mantissas == 0)))}
     return report

@@ -52,7 +52,8 @@ class LoihiCompilation(Compilation):
     def report(self) -> dict:
         cores = cores_needed(self.lowered.network, self.target)
         return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
-                "processes": {kind: {label: {"process": name, "origin": origin} for label, (name, origin) in items.items()}
+                "processes": {kind: {label: {"process": name, "origin": origin}
+                                     for label, (name, origin) in items.items()}
                               for kind, items in self.processes().items()},
                 "quantization": {"populations": {label: fixed.report()
                                                  for label, fixed in self.lowered.populations.items()},
@@ -74,7 +75,8 @@ class LoihiCompilation(Compilation):
         lines += [f"  {label}: {fixed.summary()}" for label, fixed in self.lowered.populations.items()]
         lines.append(f"  {'projection':<40} {'syn':>7} {'exp':>4} {'mantissas':>11} {'max rel err':>11} {'->0':>5}")
         for label, item in report["quantization"]["projections"].items():
-            mantissas = "-" if item["mantissa_range"] is None else f"{item['mantissa_range'][0]}..{item['mantissa_range'][1]}"
+            mantissa_range = item["mantissa_range"]
+            mantissas = "-" if mantissa_range is None else f"{mantissa_range[0]}..{mantissa_range[1]}"
             lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['weight_exp']:>4} {mantissas:>11} "
                          f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5}")
         resources = report["resources"]

@@ -25,9 +25,20 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.description.cells import (Accumulator, CellType, ConductanceInput, CurrentInput, DeltaSynapse,
-                                           ExponentialSynapse, IFCondExp, IFCurrDelta, IFCurrExp, LeakyIntegrate)
-from neurodeploy.description.cells import Izhikevich, QuadraticIntegrate
+from neurodeploy.description.cells import (
+    Accumulator,
+    CellType,
+    ConductanceInput,
+    CurrentInput,
+    DeltaSynapse,
+    ExponentialSynapse,
+    IFCondExp,
+    IFCurrDelta,
+    IFCurrExp,
+    Izhikevich,
+    LeakyIntegrate,
+    QuadraticIntegrate,
+)
 
 LOWERINGS = LoweringRegistry("spinnaker")
 RECEPTORS = ("excitatory", "inhibitory")  # rows of the synaptic state and of the ring buffers

@@ -28,8 +28,14 @@ import numpy as np
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.quantize import (RECEPTORS, ReceptorScaling, chip_stdp_arithmetic, stdp_scale,
-                                                      weight_units, weights_from_units)
+from neurodeploy.backends.spinnaker.quantize import (
+    RECEPTORS,
+    ReceptorScaling,
+    chip_stdp_arithmetic,
+    stdp_scale,
+    weight_units,
+    weights_from_units,
+)
 from neurodeploy.description import Network, StructuralEngine
 from neurodeploy.description.structural import slot_synapses
 
@@ -282,7 +288,8 @@ class Emulator:
 
 
 def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:
-    neurons = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)] or [np.empty(0, np.int64)])
+    neurons = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)]
+                             or [np.empty(0, np.int64)])
     times = np.concatenate([np.asarray(t, dtype=np.int64) for t in trains] or [np.empty(0, np.int64)])
     keep = times < ticks
     by_tick = {}

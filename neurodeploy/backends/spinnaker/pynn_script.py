@@ -81,8 +81,8 @@ def build(sim, directory=HERE):
         else:
             connector = sim.AllToAllConnector(allow_self_connections=spec["allow_self_connections"])
         projections[spec["label"]] = sim.Projection(
-            populations[spec["pre"]], populations[spec["post"]], connector, synapse_type=_synapse(sim, spec, graph["dt"]),
-            receptor_type=spec["receptor"], label=spec["label"])
+            populations[spec["pre"]], populations[spec["post"]], connector,
+            synapse_type=_synapse(sim, spec, graph["dt"]), receptor_type=spec["receptor"], label=spec["label"])
     return graph, populations, projections
 
 
@@ -94,7 +94,8 @@ def spikes_document(graph, populations, duration):
             continue
         trains = population.get_data("spikes").segments[0].spiketrains
         document["populations"][label] = {
-            "size": population.size, "spike_times_ms": [np.round(np.asarray(t.magnitude, float), 9).tolist() for t in trains]}
+            "size": population.size,
+            "spike_times_ms": [np.round(np.asarray(t.magnitude, float), 9).tolist() for t in trains]}
     return document
 
 
@@ -130,7 +131,8 @@ def main():
     graph, populations, _ = build(sim)
     sim.run(args.duration)
     if args.mapping:
-        pathlib.Path(args.mapping).write_text(json.dumps(mapping_document(populations, args.duration, graph["dt"]), indent=1))
+        mapping = mapping_document(populations, args.duration, graph["dt"])
+        pathlib.Path(args.mapping).write_text(json.dumps(mapping, indent=1))
     if args.spikes:
         pathlib.Path(args.spikes).write_text(json.dumps(spikes_document(graph, populations, args.duration)))
     sim.end()

@@ -3,6 +3,7 @@ precision (warnings). Each finding names the population or projection and what t
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from neurodeploy.backends.spinnaker import cells
@@ -116,15 +117,16 @@ def check_structural(network: Network) -> list[Finding]:
                                     f"'{projection.pre}' and '{projection.post}' ('{pair}' is one)"))
         if rule.grid[0] > 1 and rule.grid[1] > 1:
             findings.append(Finding("warning", subject, "on a board, sPyNNaker 7.4.1 computes grid positions with a "
-                                    "mis-scaled reciprocal (written S0.31, read as u0.32) and its own random generator: "
-                                    "formation there follows other distances and draws; the emulation follows the "
-                                    "description, so compare a board run statistically"))
+                                    "mis-scaled reciprocal (written S0.31, read as u0.32) and its own random "
+                                    "generator: formation there follows other distances and draws; the emulation "
+                                    "follows the description, so compare a board run statistically"))
     for post, projection in by_post.items():
         incoming = [p for p in network.projections.values() if p.post == post]
         plastic = any(p.plasticity is not None for p in incoming)
         capacity = (SYNAPSE_EVENTS_PER_CORE["plastic" if plastic else "static"]
                     - REWIRING_COST_SYNAPSES * projection.structural.f_rew)
-        demand = sum(math.ceil(projection.structural.s_max * ASSUMED_RATE_HZ * network.size_of(p.pre)) for p in incoming)
+        demand = sum(math.ceil(projection.structural.s_max * ASSUMED_RATE_HZ * network.size_of(p.pre))
+                     for p in incoming)
         cores = math.ceil(demand / capacity) if capacity > 0 else math.inf
         if cores > 1:
             findings.append(Finding("error", f"population '{post}'", f"its synapses need {cores} synapse cores by "
@@ -157,7 +159,8 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
             continue
         longest = int(delays.max())
         if longest > slots * target["delay_extension_factor"]:
-            findings.append(Finding("error", subject, f"delay of {longest} ticks exceeds the {slots * target['delay_extension_factor']} "
+            findings.append(Finding("error", subject, f"delay of {longest} ticks exceeds the "
+                                    f"{slots * target['delay_extension_factor']} "
                                     f"ticks sPyNNaker supports with delay extensions at {per_core} neurons per core: "
                                     "shorten it"))
         elif longest > slots:
@@ -200,5 +203,6 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
                     findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "
-                                            f"than one tick: its lookup table has {fp.stdp_lut(getattr(rule, name), dt).size} entries"))
+                                            "than one tick: its lookup table has "
+                                            f"{fp.stdp_lut(getattr(rule, name), dt).size} entries"))
     return findings

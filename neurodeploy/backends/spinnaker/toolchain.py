@@ -151,7 +151,8 @@ def run_on_board(out: Path, config_file: Path, duration_ms: float) -> SpikeRecor
 
     Not exercised here (no board): a thin path through sPyNNaker's own run and neo read-back."""
     run_with_private_config(Path(out), Path(config_file).read_text(),
-                            [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"], "run on the board")
+                            [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"],
+                            "run on the board")
     return SpikeRecord.from_dict(json.loads((Path(out) / "board_spikes.json").read_text()), "board_spikes.json")
 
 
@@ -179,7 +180,8 @@ def report_text(compiled: Compiled) -> str:
             where = ", ".join(f"{p['vertex']} -> chip ({p['chip'][0]},{p['chip'][1]}) core {p['core']} "
                               f"{p['sdram_bytes'] / 1024:.0f} KiB" for p in placements)
             lines.append(f"  {population}: {where}")
-        lines.append("  routing entries per chip: " + ", ".join(f"({k}) {v}" for k, v in mapping["routing_entries"].items()))
+        lines.append("  routing entries per chip: "
+                     + ", ".join(f"({k}) {v}" for k, v in mapping["routing_entries"].items()))
     return "\n".join(lines)
 
 

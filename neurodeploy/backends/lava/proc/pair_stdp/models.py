@@ -49,7 +49,8 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         slots change, a spike finds its slots in the table)."""
         order = np.argsort(self.pre, kind="stable")
         self.order = order
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre[order], minlength=self.proc_params["n_pre"]))])
+        per_pre = np.bincount(self.pre[order], minlength=self.proc_params["n_pre"])
+        self.indptr = np.concatenate([[0], np.cumsum(per_pre)])
         self.rows = True
 
     def _synapses_of(self, spiking):

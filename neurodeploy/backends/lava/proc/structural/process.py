@@ -5,7 +5,8 @@ Each post neuron has ``s_max`` slots, each holding a pre neuron (-1: empty) and 
 projection's decision procedure, the one every backend shares, decides formation and elimination
 from the previous tick's pre and post spikes (and, for synaptogenesis, the projection's own
 stream) and the weights the slots hold (mantissas of ``unit``, as the quantization-aware reference
-holds them); the process applies them, then delivers the tick's spikes (each post neuron sums the mantissas of its slots whose pre neuron spiked,
+holds them); the process applies them, then delivers the tick's spikes (each post neuron sums the mantissas
+of its slots whose pre neuron spiked,
 ``<< weight_exp``, arriving one tick later). Events are kept in
 ``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them. With neuron turnover on
 either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each neuron of that
