@@ -181,6 +181,7 @@ def deploy(target: str, tmp_path, duration_ms: float) -> dict:
     return json.loads((out / "deploy.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["spinn5", "loihi2"])
 def test_deploy_delta_benchmark_matches_the_quantization_aware_reference(target, tmp_path):
     neurons = deploy(target, tmp_path, 300.0)["target_vs_reference"]["populations"]["neurons"]

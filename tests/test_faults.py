@@ -169,6 +169,7 @@ def seed_shown(out: Path, command: str) -> int:
     return seed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command, signals, progress", [
     (RUN, SIGNALS, "brian2 running feedforward-poisson: "),
     (DEPLOY, [SIGNALS[5], SIGNALS[2], SIGNALS[1]], "deploy feedforward-poisson on spinn5: ")], ids=["run", "deploy"])

@@ -400,6 +400,7 @@ def test_generated_connections_keep_their_probability():
 
 # --- determinism ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["spinnaker", "brian2", "lava"])
 def test_same_seed_same_bytes_whatever_the_hash_seed(tmp_path, backend):
     net = nd.Network("many", seed=4, duration=20.0)

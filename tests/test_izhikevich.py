@@ -153,6 +153,7 @@ BENCHMARK = ["feedforward-poisson", "--param", "cell_type=Izhikevich", "--param"
              "--param", "w_low=1", "--param", "w_high=3"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["spinn5", "loihi2"])
 def test_deploy_benchmark_matches_the_quantization_aware_reference(target, tmp_path):
     out = tmp_path / target

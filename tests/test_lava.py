@@ -262,6 +262,7 @@ def test_lava_reproduces_the_hardware_recordings(cam_recordings, name):
         assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["stock", "own", "conductance"])
 def test_feedforward_is_the_quantization_aware_reference(variant):
     # The reference on Lava's numbers and integers (FixedPointLIF) fires every spike in Lava's tick
@@ -292,6 +293,7 @@ def test_stdp_on_lavas_integers_is_lava(seed, dependence, delay, cell):
     assert len(np.unique(weights)) > 30
 
 
+@pytest.mark.slow
 def test_saturating_traces_and_two_rules_onto_one_population_on_lava():
     # Sources firing in 80% of ticks with tau+- of 300 and 900 ms drive every trace to its 2^15 - 1
     # ceiling; an inhibitory projection with its own rule remembers the post spikes with its own tau-.
@@ -395,6 +397,7 @@ def test_compile_reports_stock_and_own_processes(tmp_path):
     assert report["processes"]["populations"]["OUT"] == {"process": "CurrExpLIF", "origin": "neurodeploy"}
 
 
+@pytest.mark.slow
 def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
     out = tmp_path / "cam"
     result = CliRunner().invoke(main, ["deploy", "ca3-cam",
@@ -406,6 +409,7 @@ def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
     assert summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
 
 
+@pytest.mark.slow
 def test_run_with_the_lava_backend(tmp_path):
     result = CliRunner().invoke(main, ["run", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
                                        "--backend", "lava", "--out", str(tmp_path / "r")])

@@ -40,6 +40,7 @@ def test_two_presentations_wire_each_association(tmp_path, backend):
     assert formed == {(i, j) for k in range(3) for i in range(3 * k, 3 * k + 3) for j in range(3 * k, 3 * k + 3)}
 
 
+@pytest.mark.slow
 def test_backends_make_the_same_decisions_and_spikes(tmp_path):
     model = load_model("livewired-assoc")
     run = apply_protocol(model, PROTOCOLS / "livewired-assoc-learn-forget.json")

@@ -96,6 +96,7 @@ def network_commands(path: Path, out: Path) -> list[list]:
 
 # -- properties: bad inputs of every kind ----------------------------------------------------------------
 
+@pytest.mark.slow
 @examples(520)
 @given(bad_network_files(), st.integers(0, 4))
 def test_bad_model_files_are_refused_by_every_command(scratch, file, command):
@@ -112,6 +113,7 @@ def test_model_files_too_large_to_run_are_refused_before_allocating(scratch, mut
     assert_refused(invoke("run", path, "--backend", backend, "--out", folder / "out"))
 
 
+@pytest.mark.slow
 @examples(180)
 @given(bad_parameters(), st.booleans())
 def test_bad_model_parameters_are_refused(scratch, drawn, running):
@@ -125,6 +127,7 @@ def test_bad_model_parameters_are_refused(scratch, drawn, running):
     assert_refused(outcome)
 
 
+@pytest.mark.slow
 @examples(len(HUGE_PARAMETERS))
 @given(st.sampled_from(HUGE_PARAMETERS))
 def test_model_parameters_too_large_to_run_are_refused(scratch, huge):
@@ -156,6 +159,7 @@ def test_bad_protocol_files_are_refused(scratch, mutation):
     assert_refused(invoke("run", "ca3-cam", "--protocol", protocol, "--out", folder / "out"))
 
 
+@pytest.mark.slow
 @examples(110)
 @given(st.data())
 def test_bad_run_folders_are_refused_by_compare(scratch, run_pair, data):
@@ -244,6 +248,7 @@ def test_option_values_of_the_wrong_type_are_refused_in_one_line(tmp_path, netwo
     assert_refused(invoke(*[names.get(arg, arg) for arg in case]))
 
 
+@pytest.mark.slow
 @examples(15)
 @given(valid_networks())
 def test_valid_generated_networks_validate_and_run(scratch, network):

@@ -156,6 +156,7 @@ def test_a_tiny_connection_probability_draws_nothing_and_returns(models):
     assert seconds < 30
 
 
+@pytest.mark.slow
 def test_normal_models_still_run_under_a_modest_limit(tmp_path):
     code, _, stderr, _ = capped(["-m", "neurodeploy", "run", "feedforward-poisson", "--backend", "spinnaker",
                                  "--out", str(tmp_path / "ff")], memory_limit="1GB")

@@ -3,9 +3,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_cam_workloads_quick(tmp_path):
     out = tmp_path / "cam.json"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "cam_workloads.py"), "--quick", "--out", str(out)],
@@ -43,6 +46,7 @@ def test_cam_recordings_report(cam_recordings):
         assert fields[2] == fields[3] and fields[4] == "0"  # every hardware spike, nothing extra
 
 
+@pytest.mark.slow
 def test_livewired_turnover_plot(tmp_path):
     out = run_script("livewired_turnover.py", "--out", tmp_path)
     assert "12/12" in out
@@ -52,6 +56,7 @@ def test_livewired_turnover_plot(tmp_path):
     assert [e["alive_after"] for e in document["turnover"]["B"]] == [8, 8, 4, 4, 8, 8]
 
 
+@pytest.mark.slow
 def test_topographic_map_quick(tmp_path):
     out = run_script("topographic_map.py", "--duration-ms", "2000", "--out", tmp_path)
     assert "Bogdan et al. 2018" in out and "2.355" in out

@@ -295,6 +295,7 @@ def test_spinnaker_backend_reproduces_the_hardware_recordings(cam_recordings, na
         assert [ticks.tolist() for ticks in result.spikes.ticks(population)] == trains, population
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["own", "conductance"])
 def test_feedforward_is_the_quantization_aware_reference(variant):
     # The reference on the chip's numbers and accumulators (Accumulator: floored products, u0.32
@@ -346,6 +347,7 @@ def test_stdp_on_the_chips_integers_is_the_emulation(seed, dependence, delay, ce
     assert len(np.unique(weights)) > 40  # learned apart, not all clamped to a bound
 
 
+@pytest.mark.slow
 def test_feedforward_catches_an_injected_delay_bug():
     """The same check fails when the target's delays are one tick longer."""
     network = load_model("feedforward-poisson", {"duration_ms": 1000.0}).network
@@ -551,6 +553,7 @@ def test_compile_exits_1_on_design_rule_errors(tmp_path):
     assert not (tmp_path / "c" / "mapping.json").exists()
 
 
+@pytest.mark.slow
 def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
     out = tmp_path / "deployed"
     args = ["deploy", "feedforward-poisson", "--param", "duration_ms=1000", "--target", "spinn5", "--out", str(out)]
@@ -574,6 +577,7 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
     assert failing.exit_code == 1 and "FAIL" in failing.output
 
 
+@pytest.mark.slow
 def test_deploy_compares_cam_answers(tmp_path):
     out = tmp_path / "cam"
     result = CliRunner().invoke(main, ["deploy", "ca3-cam",

@@ -288,6 +288,7 @@ def test_structural_decisions_are_compared_by_hand():
         "turnover P": {"run": 1, "reference": 2, "first_difference_tick": 20}}
 
 
+@pytest.mark.slow
 def test_deploy_compares_structural_decisions(tmp_path):
     path = nd.save(rewiring_network(), tmp_path / "net.json")
     result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--duration", "400",

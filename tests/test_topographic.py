@@ -134,6 +134,7 @@ def test_reference_and_emulation_agree_in_statistics():
         assert abs(synapses[0] - synapses[1]) < 3 * np.sqrt(events[0] + events[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conductance", [False, True])
 def test_on_lavas_numbers_the_reference_is_lava(conductance):
     # Run on Lava's numbers (8-bit weights, the neurons' 12-bit decays and 24-bit integers, STDP on
@@ -160,6 +161,7 @@ def test_conductance_version_on_the_emulation_fires_as_the_reference():
     assert counts[0] > 2000 and counts[1] == pytest.approx(counts[0], rel=0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conductance", [False, True])
 def test_on_the_chips_numbers_the_reference_is_the_emulation(conductance):
     # The reference run on the chip's numbers (quantization_aware: stored weights, on-chip decays and
