@@ -121,22 +121,22 @@ def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
           rewiring: bool = True,
           lateral_inhibition: bool = False,
           t_stim: Annotated[int, Range(at_least=1)] = 20,
-          sigma_stim: Annotated[float | None, Range(above=0)] = None,
+          sigma_stim: Annotated[float, Range(above=0)] = SIGMA_STIM,
           f_base: Annotated[float, Range(at_least=0)] = 5.0,
           f_mean: Annotated[float, Range(above=0)] = 20.0,
           snapshot_every_ms: Annotated[float, Range(at_least=0)] = 0.0,
           conductance: bool = False,
           seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
-    """The network, ``duration_ms`` of stimulus (1 ms ticks). ``sigma_stim`` is the blob's width in grid
-    cells, by default the paper's 2 on 16x16 scaled with the grid (the same blob on any ``n``, so the
-    rates stay within one spike per tick). ``snapshot_every_ms`` > 0 records the
+    """The network, ``duration_ms`` of stimulus (1 ms ticks). ``sigma_stim`` is the blob's width in cells
+    of the paper's 16x16 grid, scaled to a grid of side ``n`` (the same blob on any grid, so the rates
+    stay within one spike per tick). ``snapshot_every_ms`` > 0 records the
     rewired connectivity that often; ``conductance`` makes ``P`` IF_cond_exp with weights in uS.
     The grid side ``n`` is even for the receptive-field measure (a place opposite each centre)."""
     where = f"model '{NAME}'"
     if n % 2:
         raise ValidationError(where, "n", f"the receptive-field measure needs an even grid side, got {n}")
     ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
-    sigma_stim = SIGMA_STIM * n / PAPER_SIDE if sigma_stim is None else sigma_stim
+    sigma_cells = sigma_stim * n / PAPER_SIDE
     spikes_expected = n * n * (f_base + f_mean) * ticks / 1000.0
     resources.refuse_above_limit(16.0 * ticks / t_stim + 24.0 * spikes_expected, where, "duration_ms",
                                  f"stimulus places and about {resources.count_text(spikes_expected)} input spikes")
@@ -144,7 +144,7 @@ def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
     places, spikes, wiring = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     centres = places.integers(0, n, size=(-(-ticks // t_stim), 2))
     net = Network(NAME, seed=seed, duration=float(ticks))
-    rates = stimulus_rates(centres, n, sigma_stim, f_base, f_mean)
+    rates = stimulus_rates(centres, n, sigma_cells, f_base, f_mean)
     if not (np.all(rates >= 0) and np.all(rates <= 1000.0)):
         raise ValidationError(where, "f_mean", f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates "
                               "span "

@@ -18,6 +18,7 @@ from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
 from neurodeploy.backends.lava.quantize import decay_table, stdp_units
 from neurodeploy.backends.lava.rules import check_fixed
+from neurodeploy.backends.lava.toolchain import LoihiToolchain
 from neurodeploy.catalog import load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.description.cells import CellType, CurrentInput, parameter
@@ -414,3 +415,89 @@ def test_run_with_the_lava_backend(tmp_path):
     result = CliRunner().invoke(main, ["run", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
                                        "--backend", "lava", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0 and "agreement with an ideal associative memory: 9/9" in result.output
+
+
+def test_unconnected_parts_all_run_as_on_the_reference():
+    # Lava compiles what is connected to one process: two source->population chains, a recorded source
+    # with nothing else and nine populations driven by i_offset alone (twelve parts: more than one
+    # joining recorder holds) all run, spike for spike as the quantization-aware reference.
+    network = nd.Network("parts")
+    for part in ("1", "2"):
+        network.spike_source(f"S{part}", [[1.0, 2.0, 3.0, 12.0], [5.0, 6.0]])
+        network.population(f"P{part}", 2)
+        network.project(f"S{part}", f"P{part}", nd.AllToAll(), weight=2.0 * float(part))
+    network.spike_source("alone", [[2.0, 7.0], [], [9.0]])
+    network.spike_source("unread", [[1.0]])
+    for k in range(9):
+        network.population(f"I{k}", 2, parameters={"i_offset": [0.8 + 0.05 * k, 1.2 + 0.1 * k]})
+    for label in [*network.populations, "alone"]:
+        network.record(label, ["spikes"])
+    network.record("I3", ["spikes", "v"])
+    reference = run_reference(lower(network).reference_network(), 60.0)
+    lava = make_backend("lava").run(network, 60.0)
+    for label in [*network.populations, "alone"]:
+        assert [t.tolist() for t in lava.spikes.ticks(label)] == [t.tolist() for t in reference.spikes.ticks(label)], label
+        assert sum(len(t) for t in lava.spikes.ticks(label)) > 0, label
+    assert lava.traces["I3"]["v"].shape == (60, 2)
+
+
+def test_recorders_pipes_end_with_the_run():
+    # Lava starts a listening thread per host end of a pipe, which its stop leaves running.
+    import threading
+    network = small_network()
+    baseline = threading.active_count()
+    for _ in range(2):
+        make_backend("lava").run(network, 20.0)
+        assert threading.active_count() == baseline
+
+    def interrupt(fraction):
+        raise RuntimeError("during the run")
+    with pytest.raises(RuntimeError):
+        make_backend("lava").run(network, 20.0, progress=interrupt)
+    assert threading.active_count() == baseline
+
+
+def test_chunks_are_bounded_by_the_recorders_shared_memory(monkeypatch):
+    # 14 neurons' v and spikes: 14 * 8 + 2 bytes a tick, 20 ticks in 2,400 bytes: 200 ticks in 10 runs
+    # by default, in 10 runs of 20 ticks when the pipes may hold 2,400 bytes, in 100 runs when 300 bytes.
+    import neurodeploy.backends.lava.graph as graph
+    network = nd.Network("chunks")
+    network.population("P", 14, parameters={"i_offset": np.linspace(0.8, 2.0, 14)})
+    network.record("P", ["spikes", "v"])
+    runs = {}
+    for pipes_bytes in (graph.PIPES_BYTES, 2400, 300):
+        monkeypatch.setattr(graph, "PIPES_BYTES", pipes_bytes)
+        reports = []
+        result = make_backend("lava").run(network, 200.0, progress=reports.append)
+        runs[pipes_bytes] = (len(reports), [t.tolist() for t in result.spikes.ticks("P")], result.traces["P"]["v"])
+        assert reports[-1] == 1.0
+    assert [count for count, _, _ in runs.values()] == [10, 10, 100]
+    (_, spikes, v), *others = runs.values()
+    assert sum(map(len, spikes)) > 50
+    assert all(other_spikes == spikes and np.array_equal(other_v, v) for _, other_spikes, other_v in others)
+
+
+def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
+    from test_structural import rewiring_network
+    network = rewiring_network()
+    network.project("S", "P", nd.OneToOne(), weight=0.5, label="static")
+    network.project("S", "P", nd.OneToOne(), weight=0.5, delay=3.0, label="delayed")
+    network.project("S", "P", nd.OneToOne(), weight=0.5, plasticity=nd.STDP(w_max=1.0), label="plastic")
+    network.project("S", "P", nd.FromList([0], [1]), weight=1.0, label="plastic structural", plasticity=nd.STDP(
+        w_max=12.0), structural=network.projections["sp"].structural)
+    network.population("Q", 3, "IF_cond_exp")
+    network.project("P", "Q", nd.AllToAll(), weight=0.01, label="P->Q")
+    network.population("L", 3, parameters={"tau_refrac": 0.0, "v_reset": -65.0})
+    network.project("S", "L", nd.AllToAll(), weight=0.5, label="S->L")
+    lowered = lower(network)
+    assert lowered.stock == {"L"}
+    processes = LoihiToolchain().compile(network, LOIHI2, tmp_path, 10.0).processes()
+    graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10)
+    built = {"populations": graph.neurons, "projections": graph.connections, "spike_sources": graph.sources}
+    assert {kind: {label: name for label, (name, _) in items.items()} for kind, items in processes.items()} == {
+        kind: {label: (type(process).__name__ if type(process).__module__.startswith("neurodeploy") else
+                       f"{type(process).__module__.removesuffix('.process')}.{type(process).__name__}")
+               for label, process in items.items()} for kind, items in built.items()}
+    assert processes["projections"]["sp"] == ("StructuralSynapses", "neurodeploy")
+    assert {name for items in processes.values() for name, _ in items.values()} >= {
+        "lava.proc.sparse.Sparse", "lava.proc.sparse.DelaySparse", "PairSTDPSynapses", "lava.proc.lif.LIF"}

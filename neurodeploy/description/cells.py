@@ -183,8 +183,7 @@ class CellType:
                     value = resolved[parameter.default]
                 else:
                     value = values.number_or_array(value, parameter.unit, where, f"{group}.{name}", size)
-                    if isinstance(value, np.ndarray):  # a frozen cell's arrays are frozen too (and shared)
-                        value = value.copy() if value.flags.writeable else value
+                    if isinstance(value, np.ndarray):  # a fresh array: frozen with the cell (and shared)
                         value.flags.writeable = False
                 if parameter.positive:
                     values.check_range(value, where, f"{group}.{name}", parameter.unit, above=0)
@@ -416,7 +415,7 @@ class FixedPointLIF:
         values.choice(self.currents, ("separate", "combined"), where, "currents")
         if not isinstance(population.cell.neuron, LeakyIntegrate):
             raise ValidationError(where, "kind", f"fixed_point is the arithmetic of leaky integrate-and-fire neurons; "
-                                  f"{population.cell_type} is not one")
+                                  f"{population.cell_type} is not one (Izhikevich: fixed_point_izhikevich)")
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
             raise ValidationError(where, "conductance_shift",

@@ -75,7 +75,7 @@ class Population:
         self.size = values.integer(size, where, "size", minimum=1)
         if cell is not None and cell_type is not None:
             raise ValidationError(where, "cell_type", "give a cell type's name or a cell, not both")
-        cell = (cell_type or "IF_curr_exp") if cell is None else cell
+        cell = ("IF_curr_exp" if cell_type is None else cell_type) if cell is None else cell
         if not isinstance(cell, CellType):
             cell = CELL_TYPES[values.choice(cell, tuple(CELL_TYPES), where, "cell_type")]()
         cell = replace(cell, **cell.named_values({} if parameters is None else parameters,
@@ -526,7 +526,7 @@ class Network:
         if wrong:
             raise ValidationError(f"projection '{projection.label}'", "weight",
                                   f"'{projection.post}' is {cell.name}: its weights are "
-                                  f"{values.WEIGHT_KINDS[cell.weight_unit]}, got a value in {wrong[0]}")
+                                  f"{values.WEIGHT_KINDS.get(cell.weight_unit, cell.weight_unit)}, got a value in {wrong[0]}")
 
     def _check_fixed_point(self, projection: Projection):
         """Weights on the rule's grid of stored steps."""

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -256,17 +257,16 @@ class SlotRewiring:
     def __post_init__(self):
         self.attached = np.zeros(self.pre.shape, dtype=bool)  # filled by turnover since the last step
 
-    def current_weights(self, weights: np.ndarray | None) -> np.ndarray:
+    def current_weights(self, weights) -> np.ndarray:
         """The slots' weights a decision compares: the ones the backend holds (a target's stored, rounded
-        ones, static or plastic, as its quantization-aware reference holds them; None: the slots' own,
-        for a backend holding the described weights), but the slots filled since the backend read them
-        hold their own."""
-        if weights is None:
-            current = self.weight
-        else:
-            current = np.array(weights, dtype=np.float64)
-            current[self.attached] = self.weight[self.attached]
-        self.attached[:] = False
+        ones, static or plastic, as its quantization-aware reference holds them; given as an array or a
+        function returning one, called only when a decision needs it; None: the slots' own, for a backend
+        holding the described weights), but the slots filled in this tick hold their own."""
+        held = weights() if callable(weights) else weights
+        if held is None:
+            return self.weight
+        current = np.array(held, dtype=np.float64)
+        current[self.attached] = self.weight[self.attached]
         return current
 
     def synapse_counts(self) -> np.ndarray:
@@ -317,9 +317,11 @@ class ProjectionRewiring(SlotRewiring):
         """The attempts due at the start of ``tick``. ``pre_spikes``: indices of the pre neurons that
         spiked in ``tick - 1`` (for last-neuron selection; post spikes play no part); ``weights``: the
         weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
-        current = self.current_weights(weights)
         if tick % self.period != self.period - 1:
+            self.attached[:] = False
             return []
+        current = self.current_weights(weights)
+        self.attached[:] = False
         rule, events = self.rule, []
         for u0, u1, u2, u3 in self.rng.random((self.attempts, 4)):
             post, slot = int(u0 * self.pre.shape[0]), int(u1 * rule.s_max)
@@ -400,11 +402,13 @@ class CoincidenceRewiring(SlotRewiring):
              weights: np.ndarray | None = None) -> list[Event]:
         """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an
         epoch. ``weights``: the weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
-        current = self.current_weights(weights)
         if tick > 0:
             self._score(np.asarray(pre_spikes, dtype=np.int64), np.asarray(post_spikes, dtype=np.int64))
         if tick == 0 or tick % self.period:
+            self.attached[:] = False
             return []
+        current = self.current_weights(weights)
+        self.attached[:] = False
         rule, events = self.rule, []
         occupied = self.pre >= 0
         unused = self.scores[np.maximum(self.pre, 0), np.arange(len(self.pre))[:, None]] < rule.elim_threshold
@@ -486,7 +490,7 @@ class StructuralEngine:
         for label, rewiring in self.projections.items():
             projection = self.network.projections[label]
             events += rewiring.step(tick, previous_spikes(projection.pre), previous_spikes(projection.post),
-                                    weights(label) if weights is not None else None)
+                                    None if weights is None else partial(weights, label))
         self.events += events
         return events
 

@@ -49,7 +49,7 @@ def _scalar(value, unit: str | None, where: str, field: str) -> float:
             raise ValidationError(where, field, f"expected a plain number, got {value!r}")
         try:
             return float(pq.Quantity(magnitude, unit_text.strip()).rescale(unit).magnitude)
-        except LookupError:
+        except (LookupError, SyntaxError):  # quantities parses unit text with eval
             raise ValidationError(where, field, f"unknown unit '{unit_text.strip()}' in {value!r}") from None
         except ValueError:
             raise ValidationError(where, field, f"expected a value in {unit}, got {value!r} (wrong unit)") from None
@@ -80,8 +80,9 @@ def number(value, unit: str | None, where: str, field: str) -> float:
 def number_or_array(value, unit: str | None, where: str, field: str, size: int | None = None,
                     size_name: str = "neurons"):
     """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse)."""
-    if isinstance(value, (list, tuple, np.ndarray)) or (
-            isinstance(value, pq.Quantity) and np.ndim(value) > 0):
+    if isinstance(value, np.ndarray) and value.ndim == 0 and not isinstance(value, pq.Quantity):
+        value = value.item()  # a numpy scalar in an array
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
         if isinstance(value, pq.Quantity):
             try:
                 array = np.asarray(value.rescale(unit).magnitude, dtype=np.float64)
@@ -136,7 +137,7 @@ def _weight_unit(value, where: str, field: str) -> str | None:
                 continue
             try:
                 item = pq.Quantity(1.0, match.group(2).strip())
-            except LookupError:
+            except (LookupError, SyntaxError):  # quantities parses unit text with eval
                 raise ValidationError(where, field, f"unknown unit '{match.group(2).strip()}' in {item!r}") from None
         if isinstance(item, pq.Quantity):
             for unit in WEIGHT_UNITS:

@@ -84,6 +84,7 @@ COSTS = resources.Costs(
     baseline=400e6, per_neuron=2000, per_synapse=700, per_plastic_synapse=1400, per_recorded_value=48,
     per_recorded_spike=0, per_source_spike=160, per_delay_slot=0, per_recorded_neuron_tick=16,
     per_source_neuron_tick=16)
-"""Bytes per item over the process and its Lava workers, measured and rounded up (docs/reliability.md); a
-spike source and its recorder both hold every tick. Plastic synapses are taken at twice the static cost
-(not measured)."""
+"""Bytes per item over the process and its Lava workers, measured and rounded up (docs/reliability.md) when
+a spike source and its recorder both held every tick: the source still does, the recorders' pipes now hold
+one run of a chunk of ticks (at most ``graph.PIPES_BYTES`` together), so per recorded neuron tick this is an
+upper bound. Plastic synapses are taken at twice the static cost (not measured)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from lava.magma.compiler.compiler_graphs import find_processes
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.source import RingBuffer as SpikeSource
@@ -62,6 +63,10 @@ class LavaRun:
     """Each turnover population's epochs."""
 
 
+PIPES_BYTES = 8 << 20
+"""The shared memory the recorders' pipes hold together (a run's messages, between two receives)."""
+
+
 def _key(var) -> tuple[str, str]:
     """A Var by its process's name and its own."""
     return var.process.name, var.name
@@ -74,8 +79,7 @@ class LavaGraph:
 
     def __init__(self, network: Network, populations: dict[str, CellFixed],
                  projections: dict[str, ProjectionFixed], stock: set[str], ticks: int, chunks: int = 10):
-        self.network, self.ticks, self.stock = network, ticks, stock
-        self.chunks = [len(chunk) for chunk in np.array_split(np.arange(ticks), min(chunks, ticks))]
+        self.network, self.ticks, self.stock, self.least_chunks = network, ticks, stock, chunks
         self.fixed = populations
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
         self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
@@ -86,14 +90,10 @@ class LavaGraph:
         self.reach = [self._reach(label, projection) for label in network.turnovers
                       for projection in network.projections.values()
                       if projection.post == label and projection.structural is None]
-        self.spike_recorders, self.voltages, self.probes = {}, {}, {}
-        for label, variables in network.recordings.items():
-            if "spikes" in variables:
-                self.spike_recorders[label] = SpikeRecorder(shape=(network.size_of(label),), buffer=max(self.chunks),
-                                                            name=f"spikes of {label}")
-                self._out_port(label).connect(self.spike_recorders[label].a_in)
-            if "v" in variables:
-                self.voltages[label] = self.neurons[label].v
+        self.recorded_spikes = [label for label, variables in network.recordings.items() if "spikes" in variables]
+        self.voltages = {label: self.neurons[label].v for label, variables in network.recordings.items()
+                         if "v" in variables}
+        self.probes = {}
         self.final = [process.weights for process in self.plastic.values()]  # the Vars read at the end
         self.final += [getattr(process, name) for process in self.structural.values()
                        for name in ("pre", "events", "n_events")]
@@ -104,14 +104,23 @@ class LavaGraph:
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
         self.probes[(label, variable)] = getattr(self.neurons[label], variable)
 
-    def _recorders(self, variables: list, every_tick: bool) -> dict:
+    def _chunks(self, traced: list) -> list[int]:
+        """The ticks of each run between two receives: at least ``least_chunks`` runs (a progress report
+        after each), and few enough ticks in each that the recorders' pipes, which hold a run's messages,
+        share at most ``PIPES_BYTES`` of shared memory."""
+        message_bytes = sum(-(-self.network.size_of(label) // 8) for label in self.recorded_spikes)
+        message_bytes += sum(var.size * np.dtype(np.int64).itemsize for var in {_key(var): var for var in traced}.values())
+        most_ticks = max(1, PIPES_BYTES // max(message_bytes, 1))
+        count = max(min(self.least_chunks, self.ticks), -(-self.ticks // most_ticks))
+        return [len(chunk) for chunk in np.array_split(np.arange(self.ticks), count)]
+
+    def _recorders(self, variables: list, every_tick: bool, buffer: int) -> dict:
         """Recorders of these Vars, as few as hold them: per Var (its process's name and its name), the
         recorder and slot that reads it."""
         slots, variables = {}, list({_key(var): var for var in variables}.values())
         for first in range(0, len(variables), VarRecorder.SLOTS):
             group = variables[first:first + VarRecorder.SLOTS]
-            recorder = VarRecorder(vars=group, every_tick=every_tick, last_tick=self.ticks,
-                                   buffer=max(self.chunks) if every_tick else 1)
+            recorder = VarRecorder(vars=group, every_tick=every_tick, last_tick=self.ticks, buffer=buffer)
             slots.update({_key(var): (recorder, slot) for slot, var in enumerate(group)})
         return slots
 
@@ -217,20 +226,62 @@ class LavaGraph:
         process.a_out.connect(self._in_port(projection.post, projection.receptor))
         return process
 
+    def _joined(self, processes: list):
+        """The process to compile from, which reaches every part of the graph (None when no part has a
+        result), and the recorders that join its unconnected parts: Lava compiles only the processes
+        connected to the one it is called on. A recorder reads, at the last tick, one Var of each part
+        (a population's ``v``, or for a spike source with nothing but its recorder, the recorder's
+        ``tie``); when the parts outnumber a recorder's slots, each further recorder also reads the last
+        Var of the one before, so the recorders are joined too. A part with neither (a spike source that
+        nothing reads) computes nothing anyone sees and is left out."""
+        seen, ties = set(), []
+        for process in processes:
+            if process.id in seen:
+                continue
+            part = find_processes(process)
+            seen.update(member.id for member in part)
+            neurons = [member for member in self.neurons.values() if member in part]
+            recorders = [member for member in part if isinstance(member, SpikeRecorder)]
+            if neurons or recorders:
+                ties.append(neurons[0].v if neurons else recorders[0].tie)
+        if len(ties) < 2:
+            return (ties[0].process if ties else None), []
+        step = VarRecorder.SLOTS - 1
+        joins = [VarRecorder(vars=ties[first:first + VarRecorder.SLOTS], every_tick=False, last_tick=self.ticks,
+                             name="parts joined") for first in range(0, len(ties) - 1, step)]
+        return joins[0], joins
+
     def run(self, progress=None) -> LavaRun:
         """Run all ticks, taking the recorders' messages after each chunk (their pipes hold one chunk)."""
-        anchor = next(iter(self.neurons.values()), None) or next(iter(self.sources.values()), None)
-        if anchor is None:  # nothing to simulate: an empty run, as on the other backends
+        traced_vars = [*self.voltages.values(), *self.probes.values()]
+        chunks = self._chunks(traced_vars)
+        spike_recorders = {}
+        for label in self.recorded_spikes:
+            spike_recorders[label] = SpikeRecorder(shape=(self.network.size_of(label),), buffer=max(chunks),
+                                                   name=f"spikes of {label}")
+            self._out_port(label).connect(spike_recorders[label].a_in)
+        traced = self._recorders(traced_vars, True, max(chunks))
+        finals = self._recorders(self.final, False, 1)
+        anchor, joins = self._joined([*self.neurons.values(), *self.sources.values(), *spike_recorders.values()])
+        if anchor is None:  # nothing to simulate that anyone reads: an empty run, as on the other backends
             return LavaRun()
+        recorders = [*spike_recorders.values(), *{id(recorder): recorder for recorder, _ in
+                                                  [*traced.values(), *finals.values()]}.values(), *joins]
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
-        fired = {label: [] for label in self.spike_recorders}  # per chunk, the (tick, neuron) of each spike
-        traced = self._recorders([*self.voltages.values(), *self.probes.values()], True)
-        finals = self._recorders(self.final, False)
+        fired = {label: [] for label in spike_recorders}  # per chunk, the (tick, neuron) of each spike
         traces = {key: [] for key in traced}
         executable = anchor.compile(configuration)
-        with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
-            for steps in self.chunks:
+
+        def stop():
+            try:
+                anchor.stop()
+            finally:
+                for recorder in recorders:
+                    recorder.close()
+
+        with forked_children_end_with_parent(), stopped_on_exit("the lava run", stop):
+            for steps in chunks:
                 if done == 0:
                     # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
                     # waits until the first steps are under way.
@@ -240,7 +291,7 @@ class LavaGraph:
                     anchor.wait()
                 else:
                     anchor.run(condition=RunSteps(num_steps=steps))
-                for label, recorder in self.spike_recorders.items():
+                for label, recorder in spike_recorders.items():
                     ticks, neurons = np.nonzero(recorder.receive(steps))
                     fired[label].append((ticks + done, neurons))
                 done += steps

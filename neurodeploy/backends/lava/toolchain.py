@@ -40,8 +40,10 @@ class LoihiCompilation(Compilation):
                        for label, fixed in self.lowered.populations.items()}
         projections = {}
         for label, projection in network.projections.items():
-            if projection.plasticity is not None:
+            if projection.plasticity is not None:  # on slots when it is also structural
                 projections[label] = ("PairSTDPSynapses", OURS)
+            elif projection.structural is not None:
+                projections[label] = ("StructuralSynapses", OURS)
             elif np.all(network.connections(label).delay_ticks == 1):
                 projections[label] = ("lava.proc.sparse.Sparse", STOCK)
             else:

@@ -52,10 +52,10 @@ class Rewiring:
         return np.where(pre < 0, 0.0, np.where(mantissas == self.initial_mantissa, self.rewiring.rule.initial_weight,
                                                mantissas * self.unit))
 
-    def step(self, tick: int, events_var: np.ndarray, count_var: np.ndarray, weights: np.ndarray,
-             reached: dict) -> list[Event]:
+    def step(self, tick: int, events_var: np.ndarray, count_var: np.ndarray, weights, reached: dict) -> list[Event]:
         """The decisions of ``tick`` (from the spikes of ``tick - 1``): turnover first, as the shared
-        engine orders them, then the rule's, on the slots' ``weights`` (:meth:`slot_weights`); recorded
+        engine orders them, then the rule's, on the slots' ``weights`` (a function giving :meth:`slot_weights`,
+        called only on a decision's tick); recorded
         as (tick, 1 form / 0 eliminate, pre, post) rows (``events_var`` has room for every event the run
         can have). ``reached``: per side, the neurons static spikes of ``tick - 1`` reach."""
         events = []

@@ -1,6 +1,8 @@
 """Integer ProcessModel of PairSTDPSynapses (see process.py for the rule)."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -88,7 +90,7 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         """Formation and elimination of tick t in the slots (synapse ``post * s_max + slot``)."""
         p = self.proc_params
         s_max = self.rewiring.rewiring.rule.s_max
-        weights = self.rewiring.slot_weights(self.pre.reshape(-1, s_max), self.weights.reshape(-1, s_max))
+        weights = partial(self.rewiring.slot_weights, self.pre.reshape(-1, s_max), self.weights.reshape(-1, s_max))
         for event in self.rewiring.step(t, self.events, self.n_events, weights, received_reach(self)):
             index = event.post * s_max + event.slot
             formed = event.kind == "form"

@@ -18,6 +18,7 @@ from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRec
 class PySpikeRecorderFixed(PyLoihiProcessModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     packed: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.uint8, precision=8)
+    tie: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self):
         self.packed.send(np.packbits(self.a_in.recv().astype(bool), bitorder="little"))

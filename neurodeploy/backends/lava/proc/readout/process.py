@@ -19,6 +19,13 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 
+def _closed(port: OutPort) -> None:
+    """End the host end of a pipe: Lava starts a thread that listens on it, which ``Runtime.stop``
+    leaves running (with its semaphores)."""
+    if hasattr(port, "external_pipe_csp_recv_port"):  # the runtime was built
+        port.external_pipe_csp_recv_port.join()
+
+
 def _received(port: OutPort, count: int) -> np.ndarray:
     """The next ``count`` messages of a recorder's pipe, stacked."""
     pipe = port.external_pipe_csp_recv_port
@@ -27,13 +34,19 @@ def _received(port: OutPort, count: int) -> np.ndarray:
 
 class SpikeRecorder(AbstractProcess):
     """The spikes a population sends each tick, ``packed`` 8 neurons per byte (the pipe's shared memory
-    holds a chunk of ticks)."""
+    holds a chunk of ticks). ``tie`` holds nothing: a VarRecorder reads it to join a spike source that
+    has nothing else connected into a compiled graph."""
 
     def __init__(self, *, shape: tuple[int], buffer: int, name=None):
         super().__init__(shape=shape, name=name)
         self.a_in = InPort(shape=shape)
         self.packed = OutPort(shape=(-(-shape[0] // 8),))
         self.packed.flag_external_pipe(buffer_size=buffer)
+        self.tie = Var(shape=(1,), init=0)
+
+    def close(self) -> None:
+        """End the host end of its pipe, after the runtime stopped."""
+        _closed(self.packed)
 
     def receive(self, ticks: int) -> np.ndarray:
         """The spikes of the next ``ticks`` ticks, ticks x neurons (bool)."""
@@ -61,6 +74,11 @@ class VarRecorder(AbstractProcess):
                 values.flag_external_pipe(buffer_size=buffer)
             setattr(self, f"ref_{slot}", ref)
             setattr(self, f"values_{slot}", values)
+
+    def close(self) -> None:
+        """End the host ends of its pipes, after the runtime stopped."""
+        for slot in range(self.proc_params["used"]):
+            _closed(getattr(self, f"values_{slot}"))
 
     def receive(self, slot: int, count: int = 1) -> np.ndarray:
         """The next ``count`` readings of a slot, stacked (int64)."""

@@ -1,6 +1,8 @@
 """ProcessModel of StructuralSynapses: the shared decision procedure, then integer delivery."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -37,7 +39,7 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
         spikes = np.append(self.s_in.recv().astype(bool), False)  # the last entry for the empty slots' -1
         post_spikes = np.flatnonzero(self.s_post.recv())
         tick = self.time_step - 1  # the spikes received now were emitted in our tick ``tick``
-        weights = self.rewiring.slot_weights(self.pre, self.weights)
+        weights = partial(self.rewiring.slot_weights, self.pre, self.weights)
         for event in self.rewiring.step(tick, self.events, self.n_events, weights, received_reach(self)):
             formed = event.kind == "form"
             self.pre[event.post, event.slot] = event.pre if formed else -1
