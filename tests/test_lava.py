@@ -436,7 +436,8 @@ def test_unconnected_parts_all_run_as_on_the_reference():
     reference = run_reference(lower(network).reference_network(), 60.0)
     lava = make_backend("lava").run(network, 60.0)
     for label in [*network.populations, "alone"]:
-        assert [t.tolist() for t in lava.spikes.ticks(label)] == [t.tolist() for t in reference.spikes.ticks(label)], label
+        assert ([t.tolist() for t in lava.spikes.ticks(label)]
+                == [t.tolist() for t in reference.spikes.ticks(label)]), label
         assert sum(len(t) for t in lava.spikes.ticks(label)) > 0, label
     assert lava.traces["I3"]["v"].shape == (60, 2)
 

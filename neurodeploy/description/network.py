@@ -526,7 +526,8 @@ class Network:
         if wrong:
             raise ValidationError(f"projection '{projection.label}'", "weight",
                                   f"'{projection.post}' is {cell.name}: its weights are "
-                                  f"{values.WEIGHT_KINDS.get(cell.weight_unit, cell.weight_unit)}, got a value in {wrong[0]}")
+                                  f"{values.WEIGHT_KINDS.get(cell.weight_unit, cell.weight_unit)}, "
+                                  f"got a value in {wrong[0]}")
 
     def _check_fixed_point(self, projection: Projection):
         """Weights on the rule's grid of stored steps."""

@@ -109,7 +109,8 @@ class LavaGraph:
         after each), and few enough ticks in each that the recorders' pipes, which hold a run's messages,
         share at most ``PIPES_BYTES`` of shared memory."""
         message_bytes = sum(-(-self.network.size_of(label) // 8) for label in self.recorded_spikes)
-        message_bytes += sum(var.size * np.dtype(np.int64).itemsize for var in {_key(var): var for var in traced}.values())
+        message_bytes += sum(var.size * np.dtype(np.int64).itemsize
+                             for var in {_key(var): var for var in traced}.values())
         most_ticks = max(1, PIPES_BYTES // max(message_bytes, 1))
         count = max(min(self.least_chunks, self.ticks), -(-self.ticks // most_ticks))
         return [len(chunk) for chunk in np.array_split(np.arange(self.ticks), count)]
