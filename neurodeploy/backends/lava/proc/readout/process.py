@@ -23,7 +23,11 @@ def _closed(port: OutPort) -> None:
     """End the host end of a pipe: Lava starts a thread that listens on it, which ``Runtime.stop``
     leaves running (with its semaphores)."""
     if hasattr(port, "external_pipe_csp_recv_port"):  # the runtime was built
-        port.external_pipe_csp_recv_port.join()
+        receiver = port.external_pipe_csp_recv_port
+        receiver.join()  # releases the thread's semaphore: it ends on its own, soon
+        thread = getattr(receiver, "thread", None)
+        if thread is not None:
+            thread.join(timeout=10.0)
 
 
 def _received(port: OutPort, count: int) -> np.ndarray:
