@@ -1,5 +1,6 @@
-"""Where models and targets come from: the repository's ``models/`` and ``targets/`` folders, plus
-folders listed in ``NEURODEPLOY_MODEL_PATH`` / ``NEURODEPLOY_TARGET_PATH`` (os.pathsep-separated).
+"""Where models and targets come from: the package's own ``neurodeploy/models/`` and
+``neurodeploy/targets/`` folders (package data, so an installed wheel has them), plus folders listed in
+``NEURODEPLOY_MODEL_PATH`` / ``NEURODEPLOY_TARGET_PATH`` (os.pathsep-separated), which come first.
 
 A model family is a Python file defining ``NAME`` (its registered name), a module docstring whose
 first line is its summary, and ``build(**params) -> Network``. ``MODEL`` arguments are a registered
@@ -8,6 +9,7 @@ name, a ``.json``/``.yaml`` network file, or ``path.py:function``. A builder's a
 """
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import inspect
 import os
@@ -23,12 +25,21 @@ import yaml
 from neurodeploy.description import Network, io, values
 from neurodeploy.errors import NeurodeployError, ValidationError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+
+def _packaged(folder: str) -> Path:
+    """A data folder shipped inside the package. It is searched and imported from as a folder, which
+    an installed wheel (always unpacked) or a clone provides."""
+    return Path(str(importlib.resources.files("neurodeploy").joinpath(folder))).resolve()
 
 
-def _folders(default: str, variable: str) -> list[Path]:
+MODELS = _packaged("models")
+"""The packaged model families; their protocols are in ``MODELS / "protocols"``."""
+TARGETS = _packaged("targets")
+
+
+def _folders(packaged: Path, variable: str) -> list[Path]:
     extra = [Path(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
-    return [*extra, REPOSITORY / default]
+    return [*extra, packaged]
 
 
 MODELS_PACKAGE = "neurodeploy_models"
@@ -41,7 +52,7 @@ def _models_package() -> ModuleType:
         package = ModuleType(MODELS_PACKAGE)
         package.__path__ = []
         sys.modules[MODELS_PACKAGE] = package
-    package.__path__[:] = [str(folder) for folder in _folders("models", "NEURODEPLOY_MODEL_PATH") if folder.is_dir()]
+    package.__path__[:] = [str(folder) for folder in _folders(MODELS, "NEURODEPLOY_MODEL_PATH") if folder.is_dir()]
     return package
 
 
@@ -95,7 +106,7 @@ class ModelFamily:
 
 def model_families() -> dict[str, ModelFamily]:
     families = {}
-    for folder in _folders("models", "NEURODEPLOY_MODEL_PATH"):
+    for folder in _folders(MODELS, "NEURODEPLOY_MODEL_PATH"):
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if path.name.startswith("_"):
                 continue
@@ -268,7 +279,7 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
         name, source, builder, family = _resolve_builder(reference)
         if seed is not None and "seed" in inspect.signature(builder).parameters and "seed" not in parameters:
             parameters["seed"] = seed
-        trusted = Path(source).resolve().parent == REPOSITORY / "models"
+        trusted = Path(source).resolve().parent == MODELS
         network = _call_builder(builder, parameters, f"model '{name}'", source, trusted)
         bound = inspect.signature(builder).bind_partial(**parameters)
         bound.apply_defaults()
@@ -280,7 +291,7 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
 
 @dataclass(eq=False)
 class TargetDescription:
-    """A deployment target described as data (``targets/*.yaml``)."""
+    """A deployment target described as data (``neurodeploy/targets/*.yaml``)."""
 
     name: str
     summary: str
@@ -369,7 +380,7 @@ class _TargetFile:
 def _target_files() -> list[_TargetFile]:
     """Every target file, read and checked; a broken one carries its error (and its name if readable)."""
     files = []
-    for folder in _folders("targets", "NEURODEPLOY_TARGET_PATH"):
+    for folder in _folders(TARGETS, "NEURODEPLOY_TARGET_PATH"):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             origin = f"target file '{path}'"
             data = None

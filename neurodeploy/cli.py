@@ -219,7 +219,7 @@ def models():
     """List the registered model families, one line each."""
     families = catalog.model_families()
     if not families:
-        click.echo("no models registered (looked in models/ and NEURODEPLOY_MODEL_PATH)")
+        click.echo(f"no models registered (looked in {catalog.MODELS} and NEURODEPLOY_MODEL_PATH)")
     for name, family in families.items():
         click.echo(f"{name:<26} {family.summary}")
 
@@ -227,10 +227,10 @@ def models():
 @main.command()
 @reports_errors
 def targets():
-    """List the deployment targets described in targets/, one line each."""
+    """List the deployment targets described in the package and NEURODEPLOY_TARGET_PATH, one line each."""
     descriptions = catalog.target_descriptions()
     if not descriptions:
-        click.echo("no targets described (looked in targets/ and NEURODEPLOY_TARGET_PATH)")
+        click.echo(f"no targets described (looked in {catalog.TARGETS} and NEURODEPLOY_TARGET_PATH)")
     for name, target in descriptions.items():
         click.echo(f"{name:<26} {target.summary}")
 

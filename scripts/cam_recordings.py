@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 from neurodeploy.backends import make_backend
-from neurodeploy.catalog import REPOSITORY, load_model
+from neurodeploy.catalog import MODELS, load_model
+
+ROOT = Path(__file__).resolve().parent.parent
 
 EXPERIMENTS = {"exp1_recorded_spikes.json": ("ca3-cam-exp1.json", 90.0),
                "exp3_recorded_spikes.json": ("ca3-cam-exp3-state-map.json", 140.0)}
@@ -30,7 +32,7 @@ def recorded(recording: dict, label: str, size: int) -> list[set]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", default=str(REPOSITORY.parent / "shared"))
+    parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--backends", nargs="+", default=["brian2", "spinnaker", "lava"])
     args = parser.parse_args(argv)
     print(f"{'experiment':<28} {'backend':<10} {'hardware spikes':>15} {'reproduced':>10} {'extra':>6} "
@@ -42,7 +44,7 @@ def main(argv=None):
         for backend in args.backends:
             model = load_model("ca3-cam", parameters)
             protocol = model.family.module.PROTOCOL
-            operations = protocol.parse(json.loads((REPOSITORY / "models" / "protocols" / protocol_file).read_text()),
+            operations = protocol.parse(json.loads((MODELS / "protocols" / protocol_file).read_text()),
                                         model.arguments)
             network = model.network.with_spike_times(protocol.stimulus(operations, model.arguments))
             result = make_backend(backend).run(network, duration)

@@ -15,11 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from neurodeploy.backends import make_backend  # noqa: E402
-from neurodeploy.catalog import REPOSITORY, load_model  # noqa: E402
+from neurodeploy.catalog import MODELS, load_model  # noqa: E402
 from neurodeploy.pipeline import apply_protocol  # noqa: E402
 from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
 
-PROTOCOL = REPOSITORY / "models" / "protocols" / "livewired-assoc-new-patterns.json"
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = MODELS / "protocols" / "livewired-assoc-new-patterns.json"
 
 
 def plot(turnover: dict, path: Path):
@@ -41,7 +42,7 @@ def plot(turnover: dict, path: Path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", nargs="+", default=["brian2", "spinnaker", "lava"])
-    parser.add_argument("--out", default=str(REPOSITORY / "scripts" / "results"))
+    parser.add_argument("--out", default=str(ROOT / "scripts" / "results"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

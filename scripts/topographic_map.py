@@ -26,9 +26,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from neurodeploy.backends import make_backend  # noqa: E402
-from neurodeploy.catalog import REPOSITORY, load_model  # noqa: E402
+from neurodeploy.catalog import load_model  # noqa: E402
 from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 CASES = {"rewiring+stdp": True, "stdp": False}
 FORWARD = "S->P"
 
@@ -113,7 +114,7 @@ def main(argv=None):
     parser.add_argument("--lateral-inhibition", action="store_true")
     parser.add_argument("--conductance", action="store_true", help="IF_cond_exp neurons, as Bogdan et al.")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", default=str(REPOSITORY / "scripts" / "results"))
+    parser.add_argument("--out", default=str(ROOT / "scripts" / "results"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ backend, a toolchain or a model family be added without touching the others.
   ``neurodeploy/backends/``, and itself: never another backend, ``toolchains``, ``runs``, ``pipeline``,
   ``catalog`` or ``cli``. The registry and those shared modules import no backend package.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
-- A model family (``models/``) imports the description layer, ``errors``, ``protocols``, ``results``
+- A model family (``neurodeploy/models/``) imports the description layer, ``errors``, ``protocols``, ``results``
   and its own helpers.
 - A simulator (Brian2, Lava, PyNN/sPyNNaker) is imported only by its own backend.
 - Nothing imports ``neurodeploy.cli`` but ``neurodeploy.__main__``.
@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-PACKAGES = {"neurodeploy": REPOSITORY / "neurodeploy", "neurodeploy_models": REPOSITORY / "models"}
+MODELS = REPOSITORY / "neurodeploy" / "models"  # package data, imported as neurodeploy_models by the catalog
+PACKAGES = {"neurodeploy": REPOSITORY / "neurodeploy", "neurodeploy_models": MODELS}
 BACKENDS = sorted(path.parent.name for path in (REPOSITORY / "neurodeploy" / "backends").glob("*/__init__.py"))
 SIMULATORS = {"brian2": ("brian2",), "lava": ("lava",), "spinnaker": ("pyNN", "spynnaker")}
 SHARED_TYPES = ("neurodeploy.results", "neurodeploy.compilation")
@@ -34,6 +35,8 @@ def source_modules() -> dict[str, Path]:
     modules = {}
     for package, root in PACKAGES.items():
         for path in sorted(root.rglob("*.py")):
+            if package == "neurodeploy" and path.is_relative_to(MODELS):
+                continue
             parts = path.relative_to(root).with_suffix("").parts
             modules[".".join((package, *(parts[:-1] if parts[-1] == "__init__" else parts)))] = path
     return modules
