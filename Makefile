@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt pip setuptools wheel
 	$(PY) -m pip install -q --disable-pip-version-check --only-binary=:all: -c constraints.txt \
 		$$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' constraints.txt | grep -vix 'pip\|setuptools\|wheel')
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e '.[test,spinnaker,lava]'
 	$(PY) -m pip check
 	@touch $@
 

@@ -21,7 +21,7 @@ from neurodeploy import __version__, catalog, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
-from neurodeploy.errors import NeurodeployError, ValidationError, one_line
+from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
 from neurodeploy.runs.compare import compare
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
@@ -238,9 +238,13 @@ def targets():
 @main.command()
 @reports_errors
 def backends():
-    """List the installed backends, one line each."""
+    """List the backends, one line each: what each runs, or why it cannot load and how to install it."""
     for name in backend_names():
-        click.echo(f"{name:<26} {backend_class(name).summary}")
+        try:
+            summary = backend_class(name).summary
+        except BackendError as error:
+            summary = f"not available: {error} (pip install 'neurodeploy[{name}]')"
+        click.echo(f"{name:<26} {summary}")
 
 
 @main.command()

@@ -152,3 +152,34 @@ def test_compare_refuses_different_models_and_missing_runs(tmp_path, network_fil
 def test_installed_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "neurodeploy", "models"], capture_output=True, text=True)
     assert result.returncode == 0 and "feedforward-poisson" in result.stdout
+
+
+def test_backends_says_which_cannot_load_and_how_to_install_it():
+    """lava-nc is an extra: without it the lava backend is listed as not available, with the extra to
+    install, and the others as usual (a child process whose import of lava fails, as in such an install)."""
+    code = ("import sys, importlib.abc\n"
+            "class NoLava(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'lava' or name.startswith('lava.'):\n"
+            "            raise ImportError(f'No module named {name!r}')\n"
+            "sys.meta_path.insert(0, NoLava())\n"
+            "from neurodeploy.cli import main\n"
+            "main(['backends'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert "not available" in lines["lava"] and "pip install 'neurodeploy[lava]'" in lines["lava"]
+    assert "not available" not in lines["brian2"] and "not available" not in lines["spinnaker"]
+
+
+def test_mapping_without_spynnaker_is_one_line_naming_the_extra(tmp_path, monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "spynnaker" else find_spec(name, *rest))
+    result = invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "spinn5",
+                    "--out", tmp_path / "c")
+    assert result.exit_code == 1
+    assert "pip install 'neurodeploy[spinnaker]' (or compile with --no-map)" in result.output
+    assert invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "spinn5", "--no-map",
+                  "--out", tmp_path / "d").exit_code == 0

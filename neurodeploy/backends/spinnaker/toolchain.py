@@ -8,6 +8,7 @@ from the caller too.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -89,6 +90,9 @@ def compile_network(network: Network, target: dict, out: Path) -> Compiled:
 
 def run_with_private_config(directory: Path, config: str, arguments: list[str], what: str) -> None:
     """Run ``python ARGUMENTS`` in ``directory`` under a private sPyNNaker configuration."""
+    if importlib.util.find_spec("spynnaker") is None:
+        raise BackendError(f"sPyNNaker is needed to {what} and is not installed: pip install 'neurodeploy[spinnaker]' "
+                           "(or compile with --no-map)")
     home = directory / "spynnaker-home"
     for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
         folder.mkdir(parents=True, exist_ok=True)
