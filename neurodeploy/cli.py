@@ -243,7 +243,7 @@ def backends():
         try:
             summary = backend_class(name).summary
         except BackendError as error:
-            summary = f"not available: {error} (pip install 'neurodeploy[{name}]')"
+            summary = f"not available: {error}"
         click.echo(f"{name:<26} {summary}")
 
 

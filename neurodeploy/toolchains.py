@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from neurodeploy.backends import install_hint
 from neurodeploy.compilation import Toolchain
 from neurodeploy.errors import BackendError, ValidationError
 
@@ -19,4 +20,4 @@ def toolchain(kind: str) -> Toolchain:
     try:
         return entries[kind].load()()
     except ImportError as error:
-        raise BackendError(f"toolchain '{kind}' cannot be loaded: {error}") from error
+        raise BackendError(f"toolchain '{kind}' cannot be loaded: {error}{install_hint(error)}") from error

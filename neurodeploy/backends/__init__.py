@@ -41,6 +41,16 @@ def _entry_points():
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+EXTRAS = {"lava": "lava", "pyNN": "spinnaker", "spynnaker": "spinnaker"}
+"""The optional dependencies' top-level modules, and the extra of ``pip install 'neurodeploy[EXTRA]'`` giving each."""
+
+
+def install_hint(error: ImportError) -> str:
+    """How to install what an import missed, when it is one of the optional dependencies."""
+    extra = EXTRAS.get((error.name or "").split(".")[0])
+    return f" (pip install 'neurodeploy[{extra}]')" if extra else ""
+
+
 def backend_names() -> list[str]:
     return sorted(_entry_points())
 
@@ -53,7 +63,7 @@ def backend_class(name: str) -> type[Backend]:
     try:
         return entries[name].load()
     except ImportError as error:
-        raise BackendError(f"backend '{name}' cannot be loaded: {error}") from error
+        raise BackendError(f"backend '{name}' cannot be loaded: {error}{install_hint(error)}") from error
 
 
 def make_backend(name: str, **options) -> Backend:
