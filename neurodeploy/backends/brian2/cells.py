@@ -310,18 +310,45 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
          for receptor in RECEPTOR_VARIABLE})
 
 
+ACCUMULATOR_SYNAPSES = "s_exc : 1\ns_inh : 1\n" + constants("d_exc", "d_inh", "c_exc", "c_inh", "limit_exc",
+                                                             "limit_inh")
+"""The synaptic state of :class:`Accumulator` (``s_x``) and its constants, whatever the neuron."""
+
+ACCUMULATOR_DECAY = f"""
+        s_exc = whole(s_exc * d_exc / {FRACTION_32})
+        s_inh = whole(s_inh * d_inh / {FRACTION_32})
+        """
+"""Step 4 of :class:`Accumulator`: ``s_x`` times its u0.32 decay, floored."""
+
+
+def accumulator_transfer(arithmetic) -> str:
+    """Step 1 of :class:`Accumulator`: the tick's summed weights ``syn_x``, capped by the ring buffer and
+    rounded to weight units, join ``s_x`` times the u0.32 ``init``; sums wrap at 32 bits."""
+    scale = 2 ** arithmetic.fraction_bits * arithmetic.weight_scale
+    return "".join(f"""
+        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
+        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
+
+
+def initialise_accumulator_synapses(group, population: Population, semantics, init: dict, state: dict):
+    """``s_x`` from ``state`` (per receptor, in weight units times the weight scale), the decays, the
+    ``init`` factors and the ring buffers' caps; ``syn_x`` sums the tick's weights unscaled."""
+    one = 2 ** population.arithmetic.fraction_bits
+    for receptor, x in RECEPTOR_VARIABLE.items():
+        setattr(group, f"s_{x}", np.rint(one * np.asarray(state[receptor], dtype=np.float64)))
+        setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
+        setattr(group, f"c_{x}", np.rint(FRACTION_32 * init[receptor]))
+        setattr(group, f"limit_{x}", population.arithmetic.input_limit[receptor])
+        setattr(group, f"init_{x}", 1.0)
+
+
 def accumulator_membrane(population: Population, semantics, current: str, reversal: dict, init: dict,
                          state: dict) -> Membrane:
     """An :class:`Accumulator` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
     state, which the tick's weights join times ``init`` (per receptor) and from which ``current`` (an
     expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I; ``state``
     is the synaptic state of the first tick."""
-    arithmetic = population.arithmetic
-    one = 2 ** arithmetic.fraction_bits
-    scale = one * arithmetic.weight_scale
-    transfer = "".join(f"""
-        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
-        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
+    one = 2 ** population.arithmetic.fraction_bits
 
     def initialise(group):
         value = population.value
@@ -335,26 +362,20 @@ def accumulator_membrane(population: Population, semantics, current: str, revers
         group.keep_m = bits(semantics.decay(value("tau_m")))
         for level, name in reversal.items():
             setattr(group, level, bits(value(name)))
-        for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"s_{x}", bits(state[receptor]))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
-            setattr(group, f"c_{x}", np.rint(FRACTION_32 * init[receptor]))
-            setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
-            setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
+        initialise_accumulator_synapses(group, population, semantics, init, state)
     return Membrane(
-        LIF_STATE + "v_bits : 1\nv = v_bits * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
-            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", "d_exc",
-            "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh", *reversal),
-        ("v_bits", "threshold_level"), lif_reset("v_bits", "reset_level"), transfer + f"""
+        LIF_STATE + "v_bits : 1\nv = v_bits * lsb : 1\n" + ACCUMULATOR_SYNAPSES + constants(
+            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m",
+            *reversal),
+        ("v_bits", "threshold_level"), lif_reset("v_bits", "reset_level"),
+        accumulator_transfer(population.arithmetic) + f"""
         integrating = int(refractory_left <= 0)
         current = {wrap32(f"{current} + offset_bits")}
         a = {wrap32(f"whole(current * resistance_bits / {one}) + rest_bits")}
         integrated = {wrap32(f"a - whole(keep_m * {wrap32('a - v_bits')} / {one})")}
         v_bits = integrated * integrating + v_bits * (1 - integrating)
         refractory_left -= 1 - integrating
-        s_exc = whole(s_exc * d_exc / {FRACTION_32})
-        s_inh = whole(s_inh * d_inh / {FRACTION_32})
-        """, {"whole": WHOLE, "nearest": NEAREST}, initialise,
+        """ + ACCUMULATOR_DECAY, {"whole": WHOLE, "nearest": NEAREST}, initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"})
 
 
@@ -516,32 +537,24 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
     sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
     arithmetic, cell = population.arithmetic, population.cell
     one = 2 ** arithmetic.fraction_bits
-    units = one * arithmetic.weight_scale
-    transfer = "".join(f"""
-        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {units}) * c_{x} / {FRACTION_32})")}
-        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
-        for receptor, x in RECEPTOR_VARIABLE.items():
-            setattr(group, f"s_{x}", np.rint(units * population.initial_input(receptor, semantics)))
-            setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
-            setattr(group, f"c_{x}", np.rint(FRACTION_32 * population.init_factor(receptor, semantics)))
-            setattr(group, f"limit_{x}", arithmetic.input_limit[receptor])
-            setattr(group, f"init_{x}", 1.0)  # syn_x sums the tick's weights
+        initialise_accumulator_synapses(
+            group, population, semantics,
+            {receptor: population.init_factor(receptor, semantics) for receptor in RECEPTOR_VARIABLE},
+            {receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
+             for receptor in RECEPTOR_VARIABLE})
     return Membrane(
-        "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\ns_exc : 1\ns_inh : 1\n" + constants(
-            *IZHIKEVICH_INTEGERS, "d_exc", "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh"),
+        "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + ACCUMULATOR_SYNAPSES + constants(*IZHIKEVICH_INTEGERS),
         ("v_q", repr(float(np.rint(one * cell.neuron.v_thresh)))),
         f"v_q = reset_level\nu_q = {wrap32('u_q + d_q')}\nh_q = spike_step_q\n",
-        transfer + f"\n        current = {wrap32('s_exc - s_inh + offset_q')}"
-        + izhikevich_integer_step(one, cell.neuron, wrap32) + f"""
+        accumulator_transfer(arithmetic) + f"\n        current = {wrap32('s_exc - s_inh + offset_q')}"
+        + izhikevich_integer_step(one, cell.neuron, wrap32) + """
         v_q = v_next
         u_q = u_next
         h_q = step_q
-        s_exc = whole(s_exc * d_exc / {FRACTION_32})
-        s_inh = whole(s_inh * d_inh / {FRACTION_32})
-        """, {"whole": WHOLE, "nearest": NEAREST}, initialise,
+        """ + ACCUMULATOR_DECAY, {"whole": WHOLE, "nearest": NEAREST}, initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0",
          "s_inh": "0"})
 
