@@ -254,6 +254,15 @@ def lif_float(population: Population, semantics) -> Membrane:
         """, {}, initialise, {"v": "v_rest", "refractory_left": "0"})
 
 
+def wrapped_state(half: int) -> str:
+    """Step 1's wrap of the synaptic state on a Loihi-class chip: ``syn_x`` rounded to a whole number of
+    units, wrapped once into ``(-half, half]``."""
+    return "".join(f"""
+        syn_{x} = nearest(syn_{x})
+        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
+        for x in RECEPTOR_VARIABLE.values())
+
+
 @FIXED_POINT.register(LIFParameters, neuron=LeakyIntegrate)
 def lif_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 of :class:`FixedPointLIF` (step 1's wrap first). ``v_int`` holds V - v_rest in units,
@@ -263,10 +272,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
     unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
     synaptic = drive.fixed_point_drive(arithmetic)
     combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
-    wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + "".join(f"""
-        syn_{x} = nearest(syn_{x})
-        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
-        for x in RECEPTOR_VARIABLE.values())
+    wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + wrapped_state(half)
 
     def initialise(group):
         value, scale = population.value, 1.0 / arithmetic.v_unit
@@ -566,10 +572,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     arithmetic, cell = population.arithmetic, population.cell
     one, unity, half = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
     held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731
-    wrap = "".join(f"""
-        syn_{x} = nearest(syn_{x})
-        syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
-                   for x in RECEPTOR_VARIABLE.values())
+    wrap = wrapped_state(half)
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
