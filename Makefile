@@ -1,35 +1,48 @@
-# neurodeploy: `make demo` and `make test` set up .venv (Python 3.10, pinned set) when needed.
+# neurodeploy: `make demo` and `make test` set up both environments when needed: .venv (Python 3.13, the
+# pinned set of constraints.txt) and .venv-lava (Python 3.10, the Lava worker's, made by `neurodeploy setup-lava`).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LAVA_VENV := .venv-lava
+LAVA_STAMP := $(LAVA_VENV)/.installed
+LAVA_CONSTRAINTS := neurodeploy/backends/lava/worker-constraints.txt
 
-# lava-nc 0.10 needs Python 3.10: python3.10 on PATH if it runs, else pyenv's 3.10.13.
-PYTHON310 := $(shell for p in python3.10 "$$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python3.10"; do \
-	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo "$$p"; break; }; done)
+# The first of these that runs and is the right version: on PATH, else pyenv's.
+find_python = $(shell for p in python$(1) "$$(pyenv root 2>/dev/null)/versions/$(2)/bin/python$(1)"; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(1)".split("."))))' 2>/dev/null \
+	&& { echo "$$p"; break; }; done)
+PYTHON313 := $(call find_python,3.13,3.13.0)
+PYTHON310 := $(call find_python,3.10,3.10.13)
 
 .PHONY: setup demo test clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(LAVA_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
-		if [ -z "$(PYTHON310)" ]; then echo "error: Python 3.10 not found (tried python3.10 and pyenv's 3.10.13)" >&2; exit 1; fi; \
-		echo "creating $(VENV) with $(PYTHON310)"; "$(PYTHON310)" -m venv $(VENV); fi
+		if [ -z "$(PYTHON313)" ]; then echo "error: Python 3.13 not found (tried python3.13 and pyenv's 3.13.0)" >&2; exit 1; fi; \
+		echo "creating $(VENV) with $(PYTHON313)"; "$(PYTHON313)" -m venv $(VENV); fi
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt pip setuptools wheel
 	$(PY) -m pip install -q --disable-pip-version-check --only-binary=:all: -c constraints.txt \
 		$$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' constraints.txt | grep -vix 'pip\|setuptools\|wheel')
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e '.[test,spinnaker,lava]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e '.[test,spinnaker]'
 	$(PY) -m pip check
 	@touch $@
 
-demo: $(STAMP)
+$(LAVA_STAMP): $(STAMP) $(LAVA_CONSTRAINTS)
+	@if [ -z "$(PYTHON310)" ]; then echo "error: Python 3.10 not found (tried python3.10 and pyenv's 3.10.13)" >&2; exit 1; fi
+	$(VENV)/bin/neurodeploy setup-lava --python "$(PYTHON310)" $(LAVA_VENV)
+	@touch $@
+
+demo: setup
 	$(VENV)/bin/neurodeploy run ca3-cam --param cue_size=5 --param content_size=10 \
 		--protocol models/protocols/ca3-cam-exp1.json --backend brian2 --out runs/demo-ca3-cam
 
-test: $(STAMP)
+test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+	$(LAVA_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/lava_env tests/lava_env
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LAVA_VENV) build *.egg-info
