@@ -241,10 +241,26 @@ def backends():
     """List the backends, one line each: what each runs, or why it cannot load and how to install it."""
     for name in backend_names():
         try:
-            summary = backend_class(name).summary
+            backend = backend_class(name)
+            problem = backend.unavailable()
+            summary = backend.summary if problem is None else f"not available: {problem}"
         except BackendError as error:
             summary = f"not available: {error}"
         click.echo(f"{name:<26} {summary}")
+
+
+@main.command("setup-lava")
+@click.argument("path", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
+@click.option("--python", "python", type=click.Path(dir_okay=False, exists=True), metavar="PYTHON3.10",
+              help="The Python 3.10 to create it with (default: python3.10 on PATH, else pyenv's).")
+@reports_errors
+def setup_lava(path, python):
+    """Create the Lava environment the lava backend and the loihi2 target run their worker in: Python 3.10
+    with lava-nc and numpy 1.x, pinned, linked to this neurodeploy. DIR: default .venv-lava in a clone,
+    else $XDG_DATA_HOME/neurodeploy/venv-lava; another DIR is used when NEURODEPLOY_LAVA_ENV names it."""
+    from neurodeploy.backends.lava.environment import create, default_location
+
+    create(Path(path) if path else default_location(), python, echo=click.echo)
 
 
 @main.command()

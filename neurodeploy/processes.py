@@ -145,6 +145,12 @@ def end_with_parent(parent_pid: int | None = None) -> None:
     for signum in TERMINATION_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION_SIGNALS)
+    die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux), and die now if ``parent_pid``,
+    the parent it was started by, is already gone."""
     if _prctl is not None and _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(1)  # a worker that could outlive us must not run
     if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before the request took effect

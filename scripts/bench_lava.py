@@ -2,7 +2,9 @@
 hand-written Lava graph of the same network (stock LIF, Sparse, ring-buffer source and sink, with
 the same integer parameters), for 10^3 to 10^4 neurons. Both must produce the same spikes.
 
-    .venv/bin/python scripts/bench_lava.py [--neurons 1000 3000 10000] [--steps 200]
+    .venv-lava/bin/python scripts/bench_lava.py [--neurons 1000 3000 10000] [--steps 200]
+
+It runs in the Lava environment (Python 3.10, lava-nc), where the graph is built and run in-process.
 """
 from __future__ import annotations
 

@@ -94,7 +94,14 @@ def _child(backend: str, n: int, duration_ms: float):
     record = {"projections": list(network.projections)}
     MEASURE[backend](record)
     started = time.perf_counter()
-    make_backend(backend).run(network, duration_ms)
+    if backend == "lava":  # this is the Lava environment (see measure): the graph runs here, where it is measured
+        from neurodeploy.backends.lava import lower
+        from neurodeploy.backends.lava.graph import LavaGraph
+        lowered = lower(network)
+        LavaGraph(network, lowered.populations, lowered.projections, lowered.stock,
+                  network.semantics.duration_ticks(duration_ms)).run()
+    else:
+        make_backend(backend).run(network, duration_ms)
     print(json.dumps({"structural_state_bytes": record["bytes"], "wall_s": time.perf_counter() - started,
                       "slots": int(sum(network.size_of(network.projections[label].post)
                                        * network.projections[label].structural.s_max for label in STRUCTURAL)),
@@ -105,7 +112,11 @@ def _child(backend: str, n: int, duration_ms: float):
 
 def measure(backend: str, n: int, duration_ms: float) -> dict:
     """One run in a fresh process; peak RSS of it and its descendants, sampled every 20 ms."""
-    child = subprocess.Popen([sys.executable, __file__, "--child", backend, str(n), str(duration_ms)],
+    python = sys.executable
+    if backend == "lava":  # Lava runs only in the Lava environment
+        from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
+        python = str(LavaEnvironment(default_location()).python)
+    child = subprocess.Popen([python, __file__, "--child", backend, str(n), str(duration_ms)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     process, peak = psutil.Process(child.pid), 0
     while child.poll() is None:

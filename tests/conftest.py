@@ -113,3 +113,6 @@ def feedforward_variant(variant: str) -> nd.Network:
     inhibition["weight"] = (np.asarray(inhibition["weight"]) * (0.3 if variant == "own" else 0.2)).tolist()
     data["projections"].append(inhibition)
     return nd.Network.from_dict(data)
+
+
+collect_ignore = ["lava_env"]  # run inside the Lava environment (see the Makefile's test target)

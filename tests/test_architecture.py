@@ -11,7 +11,8 @@ backend, a toolchain or a model family be added without touching the others.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
 - A model family (``neurodeploy/models/``) imports the description layer, ``errors``, ``protocols``, ``results``
   and its own helpers.
-- A simulator (Brian2, Lava, PyNN/sPyNNaker) is imported only by its own backend.
+- A simulator (Brian2, Lava, PyNN/sPyNNaker) is imported only by its own backend; Lava only by the modules
+  of the Lava worker (``graph``, ``worker``, ``proc``), which the main process never imports.
 - Nothing imports ``neurodeploy.cli`` but ``neurodeploy.__main__``.
 """
 from __future__ import annotations
@@ -26,6 +27,8 @@ MODELS = REPOSITORY / "neurodeploy" / "models"  # package data, imported as neur
 PACKAGES = {"neurodeploy": REPOSITORY / "neurodeploy", "neurodeploy_models": MODELS}
 BACKENDS = sorted(path.parent.name for path in (REPOSITORY / "neurodeploy" / "backends").glob("*/__init__.py"))
 SIMULATORS = {"brian2": ("brian2",), "lava": ("lava",), "spinnaker": ("pyNN", "spynnaker")}
+LAVA_WORKER = ("neurodeploy.backends.lava.graph", "neurodeploy.backends.lava.worker", "neurodeploy.backends.lava.proc")
+"""The modules that run in the Lava environment's worker process."""
 SHARED_TYPES = ("neurodeploy.results", "neurodeploy.compilation")
 SHARED = ("neurodeploy.errors", "neurodeploy.processes", "neurodeploy.protocols", *SHARED_TYPES)
 
@@ -117,6 +120,9 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
         for backend, libraries in SIMULATORS.items():
             if inside(imported, *libraries) and backend_of(module) != backend:
                 found.append(f"{where}: only the {backend} backend imports its simulator")
+        if (inside(imported, "lava", *LAVA_WORKER) and backend_of(module) == "lava"
+                and not inside(module, *LAVA_WORKER)):
+            found.append(f"{where}: the main process never imports Lava, only the Lava worker's modules do")
     return found
 
 
@@ -144,6 +150,8 @@ def test_the_import_graph_keeps_its_layers():
      "imports neurodeploy.results: the description layer"),
     ("neurodeploy.description.cells", "import brian2", "imports brian2: only the brian2 backend"),
     ("neurodeploy.backends.lava.graph", "from pyNN import spiNNaker", "only the spinnaker backend"),
+    ("neurodeploy.backends.lava.cells", "from lava.proc.lif.process import LIF", "the main process never imports Lava"),
+    ("neurodeploy.backends.lava.launcher", "from .graph import LavaGraph", "the main process never imports Lava"),
     ("neurodeploy.pipeline", "def f():\n    import neurodeploy.cli", "imports neurodeploy.cli: nothing imports"),
     ("neurodeploy_models.ca3_cam", "from neurodeploy.backends import make_backend", "a model family"),
 ])
@@ -156,6 +164,7 @@ def test_a_broken_layer_is_named(module, source, expected):
     ("neurodeploy.backends.spinnaker.rules", "from neurodeploy.compilation import Finding\n"
                                              "from neurodeploy.backends.spinnaker import fixedpoint as fp"),
     ("neurodeploy.backends.lava.proc.structural.models", "from ..rewiring import Rewiring\nimport lava.magma"),
+    ("neurodeploy.backends.lava.worker", "def f():\n    from neurodeploy.backends.lava.graph import LavaGraph"),
     ("neurodeploy.backends.brian2", "from neurodeploy.backends import Backend\nfrom . import discrete"),
     ("neurodeploy.__main__", "from neurodeploy.cli import main"),
     ("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing"),

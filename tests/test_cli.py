@@ -154,22 +154,29 @@ def test_installed_entry_point_runs():
     assert result.returncode == 0 and "feedforward-poisson" in result.stdout
 
 
-def test_backends_says_which_cannot_load_and_how_to_install_it():
-    """lava-nc is an extra: without it the lava backend is listed as not available, with the extra to
-    install, and the others as usual (a child process whose import of lava fails, as in such an install)."""
-    code = ("import sys, importlib.abc\n"
-            "class NoLava(importlib.abc.MetaPathFinder):\n"
-            "    def find_spec(self, name, path, target=None):\n"
-            "        if name == 'lava' or name.startswith('lava.'):\n"
-            "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-            "sys.meta_path.insert(0, NoLava())\n"
-            "from neurodeploy.cli import main\n"
-            "main(['backends'])\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
-    assert "not available" in lines["lava"] and "pip install 'neurodeploy[lava]'" in lines["lava"]
+def test_without_the_lava_environment_backends_says_how_to_create_it_and_the_rest_works(tmp_path, monkeypatch):
+    """Lava runs in an environment of its own: without it the lava backend is listed as not available with
+    the command that creates it, a lava run refuses with that line, and a loihi2 compile (lowered in this
+    process) and the other backends work."""
+    monkeypatch.setenv("NEURODEPLOY_LAVA_ENV", str(tmp_path / "no-such-env"))
+    lines = {line.split()[0]: line for line in invoke("backends").output.splitlines()}
+    assert "not available" in lines["lava"] and "neurodeploy setup-lava" in lines["lava"]
+    assert str(tmp_path / "no-such-env") in lines["lava"]
     assert "not available" not in lines["brian2"] and "not available" not in lines["spinnaker"]
+    run = invoke("run", "feedforward-poisson", "--param", "n_neurons=2", "--backend", "lava", "--out", tmp_path / "r")
+    assert run.exit_code == 1 and "neurodeploy setup-lava" in run.output and not (tmp_path / "r").exists()
+    compiled = invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2",
+                      "--out", tmp_path / "c")
+    assert compiled.exit_code == 0 and (tmp_path / "c" / "lava_parameters.npz").is_file()
+
+
+def test_the_main_environment_has_no_lava():
+    """lava-nc (Python 3.10, numpy<2) lives only in the Lava environment."""
+    import importlib.util
+
+    import numpy
+    assert importlib.util.find_spec("lava") is None
+    assert sys.version_info >= (3, 12) and int(numpy.__version__.split(".")[0]) >= 2
 
 
 def test_without_spynnaker_compile_says_it_did_not_map_and_names_the_extra(tmp_path, monkeypatch):

@@ -3,22 +3,25 @@ target-semantics.md's Loihi equations and our processes' stated equations, not f
 reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence; design rules; CLI."""
 import json
 import math
-import multiprocessing
+import re
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import psutil
 import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT, feedforward_variant, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
-from neurodeploy.backends.lava import lower
-from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava import lower, write_parameters
+from neurodeploy.backends.lava.environment import MARKER, LavaEnvironment
+from neurodeploy.backends.lava.launcher import run_in_worker
 from neurodeploy.backends.lava.quantize import decay_table, stdp_units
 from neurodeploy.backends.lava.rules import check_fixed
-from neurodeploy.backends.lava.toolchain import LoihiToolchain
 from neurodeploy.catalog import load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.description.cells import CellType, CurrentInput, parameter
@@ -108,10 +111,7 @@ def integer_run(network, lowered, ticks):
 
 def lava_run(network, ticks, probes):
     lowered = lower(network)
-    graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
-    for label, variable in probes:
-        graph.probe(label, variable)
-    return lowered, graph.run()
+    return lowered, run_in_worker(lowered, ticks, probes=probes)
 
 
 def small_network():
@@ -240,7 +240,7 @@ def test_cells_lower_through_their_class_and_the_reference_is_typed():
     net.project("S", "P", nd.AllToAll(), weight=0.01)
     lowered = lower(net)
     fixed = lowered.populations["P"]
-    assert fixed.input.conductance_shift > 0 and fixed.process_type.__name__ == "CondExpLIF"
+    assert fixed.input.conductance_shift > 0 and fixed.process_type == "CondExpLIF"
     assert fixed.dv[0] == round(4096 * (1 - math.exp(-1 / 40)))
     reference = lowered.reference_network().populations["P"]
     assert type(reference.cell) is SlowIFCondExp and isinstance(reference.cell.e_rev_E, np.ndarray)
@@ -324,43 +324,9 @@ def test_lava_processes_are_stopped_on_errors_and_interrupts():
         raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
         make_backend("lava").run(network, 100.0, progress=interrupt)
-    assert multiprocessing.active_children() == []
+    assert psutil.Process().children(recursive=True) == []
     make_backend("lava").run(network, 50.0)
-    assert multiprocessing.active_children() == []
-
-
-def test_recorders_pass_to_the_host_what_lavas_stock_sink_and_var_get_hold():
-    """A hand-made raster (neurons beyond a packed word's 64 bits, silent ticks, a silent neuron) through
-    Lava's stock ring buffers and our recorders, taken in uneven chunks; a Var read at the last tick."""
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-
-    from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
-
-    neurons, ticks, chunks = 150, 23, (10, 1, 12)
-    raster = np.random.default_rng(3).random((neurons, ticks)) < 0.2
-    raster[:, [0, 4, 5, ticks - 1]] = False
-    raster[77] = False
-    raster[149, 7] = raster[64, 8] = raster[63, 8] = True
-    source = Source(data=raster.astype(np.int32))
-    sink, recorder = Sink(shape=(neurons,), buffer=ticks), SpikeRecorder(shape=(neurons,), buffer=max(chunks))
-    final = VarRecorder(vars=[source.data], every_tick=False, last_tick=ticks)
-    source.s_out.connect(sink.a_in)
-    source.s_out.connect(recorder.a_in)
-    received = []
-    try:
-        for steps in chunks:
-            source.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-            received.append(recorder.receive(steps))
-        stock = sink.data.get().astype(bool)
-        data = final.receive(0)[0]
-    finally:
-        source.stop()
-    assert stock.shape == (neurons, ticks) and np.array_equal(stock, raster)
-    assert np.array_equal(np.concatenate(received).T, stock)
-    assert data.dtype == np.int64 and np.array_equal(data, raster)
+    assert psutil.Process().children(recursive=True) == []
 
 
 # --- design rules and the command line ---------------------------------------------------------
@@ -442,63 +408,46 @@ def test_unconnected_parts_all_run_as_on_the_reference():
     assert lava.traces["I3"]["v"].shape == (60, 2)
 
 
-def test_recorders_pipes_end_with_the_run():
-    # Lava starts a listening thread per host end of a pipe, which its stop leaves running.
-    import threading
+# --- the worker in the Lava environment ---------------------------------------------------------
+
+def test_the_worker_runs_the_numbers_it_was_sent_or_refuses_with_its_log(tmp_path):
+    """The worker checks the compiled parameters against its own lowering: a mantissa changed in the file
+    is refused, naming it, with the worker's log kept for the user."""
     network = small_network()
-    baseline = threading.active_count()
-    for _ in range(2):
-        make_backend("lava").run(network, 20.0)
-        assert threading.active_count() == baseline
-
-    def interrupt(fraction):
-        raise RuntimeError("during the run")
-    with pytest.raises(RuntimeError):
-        make_backend("lava").run(network, 20.0, progress=interrupt)
-    assert threading.active_count() == baseline
-
-
-def test_chunks_are_bounded_by_the_recorders_shared_memory(monkeypatch):
-    # 14 neurons' v and spikes: 14 * 8 + 2 bytes a tick, 20 ticks in 2,400 bytes: 200 ticks in 10 runs
-    # by default, in 10 runs of 20 ticks when the pipes may hold 2,400 bytes, in 100 runs when 300 bytes.
-    import neurodeploy.backends.lava.graph as graph
-    network = nd.Network("chunks")
-    network.population("P", 14, parameters={"i_offset": np.linspace(0.8, 2.0, 14)})
-    network.record("P", ["spikes", "v"])
-    runs = {}
-    for pipes_bytes in (graph.PIPES_BYTES, 2400, 300):
-        monkeypatch.setattr(graph, "PIPES_BYTES", pipes_bytes)
-        reports = []
-        result = make_backend("lava").run(network, 200.0, progress=reports.append)
-        runs[pipes_bytes] = (len(reports), [t.tolist() for t in result.spikes.ticks("P")], result.traces["P"]["v"])
-        assert reports[-1] == 1.0
-    assert [count for count, _, _ in runs.values()] == [10, 10, 100]
-    (_, spikes, v), *others = runs.values()
-    assert sum(map(len, spikes)) > 50
-    assert all(other_spikes == spikes and np.array_equal(other_v, v) for _, other_spikes, other_v in others)
-
-
-def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
-    from test_structural import rewiring_network
-    network = rewiring_network()
-    network.project("S", "P", nd.OneToOne(), weight=0.5, label="static")
-    network.project("S", "P", nd.OneToOne(), weight=0.5, delay=3.0, label="delayed")
-    network.project("S", "P", nd.OneToOne(), weight=0.5, plasticity=nd.STDP(w_max=1.0), label="plastic")
-    network.project("S", "P", nd.FromList([0], [1]), weight=1.0, label="plastic structural", plasticity=nd.STDP(
-        w_max=12.0), structural=network.projections["sp"].structural)
-    network.population("Q", 3, "IF_cond_exp")
-    network.project("P", "Q", nd.AllToAll(), weight=0.01, label="P->Q")
-    network.population("L", 3, parameters={"tau_refrac": 0.0, "v_reset": -65.0})
-    network.project("S", "L", nd.AllToAll(), weight=0.5, label="S->L")
     lowered = lower(network)
-    assert lowered.stock == {"L"}
-    processes = LoihiToolchain().compile(network, LOIHI2, tmp_path, 10.0).processes()
-    graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10)
-    built = {"populations": graph.neurons, "projections": graph.connections, "spike_sources": graph.sources}
-    assert {kind: {label: name for label, (name, _) in items.items()} for kind, items in processes.items()} == {
-        kind: {label: (type(process).__name__ if type(process).__module__.startswith("neurodeploy") else
-                       f"{type(process).__module__.removesuffix('.process')}.{type(process).__name__}")
-               for label, process in items.items()} for kind, items in built.items()}
-    assert processes["projections"]["sp"] == ("StructuralSynapses", "neurodeploy")
-    assert {name for items in processes.values() for name, _ in items.values()} >= {
-        "lava.proc.sparse.Sparse", "lava.proc.sparse.DelaySparse", "PairSTDPSynapses", "lava.proc.lif.LIF"}
+    write_parameters(lowered, tmp_path / "sent.npz")
+    with np.load(tmp_path / "sent.npz") as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["projection.inh.mantissas"] = arrays["projection.inh.mantissas"] + 1
+    np.savez(tmp_path / "tampered.npz", **arrays)
+    with pytest.raises(BackendError, match=r"other numbers than the main process sent \(projection\.inh\.mantissas\)"
+                                           r".*\(log: (.*worker\.log)\)") as refused:
+        run_in_worker(lowered, 10, parameters=tmp_path / "tampered.npz")
+    log = Path(re.search(r"\(log: (.*)\)$", str(refused.value)).group(1))
+    assert log.is_file()
+    shutil.rmtree(log.parent)
+    assert run_in_worker(lowered, 10, parameters=tmp_path / "sent.npz").spikes.keys() == {"A", "B"}
+
+
+def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
+    network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
+    backend = make_backend("lava", timeout="3 s")
+    with pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
+        backend.run(network, 100000.0)
+    assert psutil.Process().children(recursive=True) == []
+    shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
+
+
+def test_a_failing_worker_is_one_error_with_its_log(tmp_path):
+    """A worker that dies (here a Python that exits with a message before running anything) is one line
+    with its exit and the log that holds what it said."""
+    environment = LavaEnvironment(tmp_path / "env")
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    environment.python.write_text("#!/bin/sh\necho 'cannot start: no lava here' >&2\nexit 7\n")
+    environment.python.chmod(0o755)
+    (tmp_path / "env" / MARKER).write_text(json.dumps(environment.expected_marker()))
+    with pytest.raises(BackendError, match=r"^the Lava worker failed: exit code 7 \(log: .*worker\.log\)$") as failed:
+        run_in_worker(lower(small_network()), 10, environment=environment)
+    log = Path(re.search(r"\(log: (.*)\)$", str(failed.value)).group(1))
+    assert log.read_text() == "cannot start: no lava here\n"
+    shutil.rmtree(log.parent)

@@ -1,9 +1,11 @@
-"""No process left behind and no traceback: signals during a Lava run, SIGKILL of the CLI, and
-unexpected errors in a command."""
+"""No process left behind and no traceback: signals during a Lava run (the CLI, its Lava worker in the
+Lava environment and the worker's own Lava processes), SIGKILL of the CLI, and unexpected errors in a
+command."""
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,14 +24,14 @@ LAVA_RUN = ["run", "feedforward-poisson", "--param", "n_neurons=20", "--param", 
 
 
 def start_lava_run(tmp_path):
-    """The CLI in a session of its own, returned once Lava's workers run (the tracker, the shared
-    memory server and one worker per Lava process)."""
+    """The CLI in a session of its own, returned once Lava runs: its worker (in a session of its own) and
+    the worker's children (the tracker, the shared memory server and one process per Lava process)."""
     cli = subprocess.Popen([sys.executable, "-m", "neurodeploy", *LAVA_RUN, "--out", str(tmp_path / "run")],
                            cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
     parent = psutil.Process(cli.pid)
     deadline = time.monotonic() + 60
-    while len(parent.children(recursive=True)) < 5:
+    while len(parent.children(recursive=True)) < 6:
         assert cli.poll() is None, cli.communicate()
         assert time.monotonic() < deadline, "Lava's workers did not start"
         time.sleep(0.1)
@@ -62,6 +64,7 @@ def gone_within(pids_alive, seconds: float) -> list[int]:
     (lambda cli: os.killpg(cli.pid, signal.SIGHUP), 129),  # the terminal closed
 ])
 def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
+    started = time.time()
     cli, workers = start_lava_run(tmp_path)
     send(cli)
     try:
@@ -70,15 +73,21 @@ def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
         cli.kill()
     assert cli.returncode == code
     assert stderr.strip() == "interrupted by " + signal.Signals(code - 128).name + ": stopped the lava run"
-    assert gone_within(lambda: in_session(cli.pid), 5) == []
+    assert gone_within(lambda: in_session(cli.pid) + alive(workers), 5) == []
+    assert not any(path.name.startswith("neurodeploy-lava-") for path in Path(tempfile.gettempdir()).iterdir()
+                   if path.stat().st_mtime >= started)
 
 
-def test_lava_workers_die_with_a_killed_cli(tmp_path):
+def alive(processes: list[psutil.Process]) -> list[int]:
+    return [p.pid for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_lava_worker_and_its_processes_die_with_a_killed_cli(tmp_path):
     cli, workers = start_lava_run(tmp_path)
+    assert any("neurodeploy.backends.lava.worker" in " ".join(worker.cmdline()) for worker in workers)
     cli.kill()
     cli.wait()
-    assert gone_within(lambda: [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE],
-                       10) == []
+    assert gone_within(lambda: alive(workers), 10) == []
 
 
 def invoke(monkeypatch, tmp_path, *args):

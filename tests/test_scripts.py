@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from conftest import ROOT
+from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 
 
 @pytest.mark.slow
@@ -22,13 +23,14 @@ def test_cam_workloads_quick(tmp_path):
         assert all(0.0 <= value <= 1.0 for value in measures.values())
 
 
-def run_script(name, *args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)], check=True,
+def run_script(name, *args, python=sys.executable):
+    return subprocess.run([str(python), str(ROOT / "scripts" / name), *map(str, args)], check=True,
                           capture_output=True, text=True, cwd=ROOT).stdout
 
 
 def test_bench_lava_small_matches_the_hand_written_graph():
-    lines = run_script("bench_lava.py", "--neurons", 100, "--steps", 30).strip().splitlines()
+    lines = run_script("bench_lava.py", "--neurons", 100, "--steps", 30,
+                       python=LavaEnvironment(default_location()).python).strip().splitlines()
     assert lines[-1].split()[0] == "100" and lines[-1].split()[-1] == "True"
 
 

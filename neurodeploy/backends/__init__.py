@@ -31,6 +31,12 @@ class Backend(abc.ABC):
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         """Simulate ``duration_ms`` (a multiple of dt) and return spikes, traces and final weights."""
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this backend cannot run here although it loads (an environment of its own is missing),
+        in words that say what to do; None when it can."""
+        return None
+
     def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
         """The peak memory ``run`` would need, from the description alone (nothing generated). A backend
         that does not estimate is bounded only by the process's memory cap."""
@@ -41,7 +47,7 @@ def _entry_points():
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-EXTRAS = {"lava": "lava", "pyNN": "spinnaker", "spynnaker": "spinnaker"}
+EXTRAS = {"pyNN": "spinnaker", "spynnaker": "spinnaker"}
 """The optional dependencies' top-level modules, and the extra of ``pip install 'neurodeploy[EXTRA]'`` giving each."""
 
 

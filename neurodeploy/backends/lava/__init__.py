@@ -1,19 +1,22 @@
 """The Loihi-class target: Lava process graphs run on Lava's bit-accurate (fixed_pt) CPU models, with
-our own integer processes where Lava's stock ones do not compute what the model means."""
+our own integer processes where Lava's stock ones do not compute what the model means.
+
+This process lowers the network (the integers, the checks, the quantization-aware reference); Lava runs
+in a worker process in the Lava environment (:mod:`.launcher`, :mod:`.worker`), which needs Python 3.10
+and numpy 1.x: no module imported here imports Lava."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from neurodeploy.backends import Backend
 from neurodeploy.backends.lava.cells import CellFixed, population_fixed
-from neurodeploy.backends.lava.graph import LavaGraph
+from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
-from neurodeploy.description import Network, resources
+from neurodeploy.description import Network, resources, values
 from neurodeploy.description.structural import slot_synapses, structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
@@ -41,21 +44,45 @@ def lower(network: Network) -> Lowered:
     return Lowered(network, populations, projections, stock)
 
 
+def parameter_arrays(lowered: Lowered) -> dict[str, np.ndarray]:
+    """The lowered numbers by name: the compile's ``lava_parameters.npz``, what the worker is sent."""
+    return {**{f"population.{label}.{name}": np.asarray(value) for label, fixed in lowered.populations.items()
+               for name, value in fixed.arrays().items()},
+            **{f"projection.{label}.{name}": np.asarray(getattr(fixed, name)) for label, fixed in
+               lowered.projections.items() for name in ("weight_exp", "mantissas")}}
+
+
+def write_parameters(lowered: Lowered, path: Path) -> None:
+    with open(path, "wb") as file:
+        np.savez(file, **parameter_arrays(lowered))
+
+
 class LavaBackend(Backend):
     name = "lava"
-    summary = "Loihi-class: Lava process graph on Lava's bit-accurate fixed_pt models (plus our integer processes)"
+    summary = ("Loihi-class: Lava process graph on Lava's bit-accurate fixed_pt models (plus our integer processes), "
+               "in the Lava environment's worker")
+    options = {"timeout": (None, None)}
 
-    def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+    def __init__(self, timeout: float | None = None):
+        self.timeout_s = None if timeout is None else values.number(timeout, "s", f"backend '{self.name}'", "timeout")
+        if self.timeout_s is not None:
+            values.check_range(self.timeout_s, f"backend '{self.name}'", "timeout", "s", above=0)
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return LavaEnvironment(default_location()).problem()
+
+    def run(self, network: Network, duration_ms: float, progress: Progress | None = None,
+            parameters: Path | None = None) -> RunResult:
+        """``parameters``: the compile's ``lava_parameters.npz``, when run from one."""
+        from neurodeploy.backends.lava.launcher import run_in_worker
+
         lowered = lower(network)
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
             raise BackendError("; ".join(f"{f.subject}: {f.message}" for f in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
-        started = time.perf_counter()
-        graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks)
-        built = time.perf_counter()
-        run = graph.run(progress)
-        finished = time.perf_counter()
+        run = run_in_worker(lowered, ticks, progress, parameters=parameters, timeout_s=self.timeout_s)
         record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
             label: (network.size_of(label), neurons, ticks_) for label, (neurons, ticks_) in run.spikes.items()})
         plastic = {}
@@ -69,12 +96,12 @@ class LavaBackend(Backend):
                 plastic[label] = {"pre": network.connections(label).pre, "post": network.connections(label).post,
                                   "weight": mantissas * fixed.unit}
         return RunResult(record, {label: {"v": v} for label, v in run.voltages.items()}, plastic,
-                         versions={"lava-nc": metadata.version("lava-nc"),
-                                   "numpy": np.__version__},
-                         details={"mode": "Lava fixed_pt (CPU)", "stock_lif": sorted(lowered.stock),
-                                  "build_s": built - started, "simulation_wall_time_s": finished - built},
+                         versions=run.about.get("versions", {}),
+                         details={"mode": "Lava fixed_pt (CPU), in the Lava environment's worker",
+                                  "stock_lif": sorted(lowered.stock), "build_s": run.about.get("build_s"),
+                                  "simulation_wall_time_s": run.about.get("simulation_wall_time_s")},
                          structural=structural_document(network, run.events, run.turnover)
-                         if graph.structural or run.turnover else None)
+                         if run.about.get("structural") or run.turnover else None)
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         return resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)

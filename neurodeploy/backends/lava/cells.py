@@ -4,8 +4,9 @@ class (``CELLS``), as PyNN keeps one translation per standard cell and simulator
 A cell type's registration is the class of its fixed-point numbers, stating the parts they compute
 (a subclass with another neuron part is refused, not run as a LIF). Its ``quantized`` converts a
 population (the quantize step), and the numbers know the rest: the Process they become (Lava's own
-``lava.proc.lif.LIF`` where that computes them exactly, else our integer processes in ``proc/``) with its
-constructor arguments, their entry in the compile report, the loihi2 design rules they break, and the
+``lava.proc.lif.LIF`` where that computes them exactly, else our integer processes in ``proc/``), by name
+with its constructor arguments (this module imports no Lava: the main process lowers, the Lava worker
+builds the processes, :mod:`.graph`), their entry in the compile report, the loihi2 design rules they break, and the
 quantization-aware reference made from them. Where Lava composes, so does this module: a LIF's input
 type (sPyNNaker's current or conductance input) is its own registration (``INPUTS``), the part of the
 numbers that sets u's scale and chooses the drive (CondExpLIF is CurrExpLIF with another drive), and so
@@ -22,12 +23,8 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
-from lava.proc.lif.process import LIF
 
 from neurodeploy.backends import LoweringRegistry
-from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
-from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
-from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
 from neurodeploy.backends.lava.quantize import (
     BIAS_EXPONENT_MAX,
     DECAY_SHIFT,
@@ -86,7 +83,7 @@ class CurrentFixed:
     """Currents: u holds ``S (1 - E') R I`` in v's units and drives v as ``u_exc - u_inh`` (CurrExpLIF;
     Lava's LIF holds one such current)."""
 
-    lif_process: ClassVar[type] = CurrExpLIF
+    lif_process: ClassVar[str] = "CurrExpLIF"
     on_stock_lif: ClassVar[bool] = True
     conductance_shift: ClassVar[int] = 0
 
@@ -133,7 +130,7 @@ class ConductanceFixed:
     e_rev_exc: np.ndarray
     e_rev_inh: np.ndarray
 
-    lif_process: ClassVar[type] = CondExpLIF
+    lif_process: ClassVar[str] = "CondExpLIF"
     on_stock_lif: ClassVar[bool] = False
 
     @staticmethod
@@ -251,12 +248,13 @@ class CellFixed(abc.ABC):
 
     @property
     @abc.abstractmethod
-    def process_type(self) -> type:
-        """Our Process for these numbers."""
+    def process_type(self) -> str:
+        """The class name of our Process for these numbers (in :mod:`.proc`)."""
 
     @abc.abstractmethod
-    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
-        """The neurons' Process (Lava's LIF when ``stock_receptor`` is given)."""
+    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
+        """The neurons' Process, as the name of its class (``LIF``, Lava's, when ``stock_receptor`` is given)
+        and its constructor's arguments."""
 
     @abc.abstractmethod
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
@@ -383,22 +381,22 @@ class LIFFixed(CellFixed):
                 and bool(np.all((stock_threshold(self.vth) >= 0) & (stock_threshold(self.vth) < 1 << 17))))
 
     @property
-    def process_type(self) -> type:
+    def process_type(self) -> str:
         return self.input.lif_process
 
-    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
+    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
         """The neurons' Process: Lava's LIF with the decay of ``stock_receptor`` (its one current), or
         without it ours, running ``turnover`` if given."""
         if stock_receptor is not None:
             du = self.du_inh if stock_receptor == "inhibitory" else self.du_exc
-            return LIF(shape=(size,), du=int(du[0]), dv=int(self.dv[0]), vth=stock_threshold(self.vth),
-                       bias_mant=self.bias_mant, bias_exp=self.bias_exp,
-                       u=before_first_decay(self.u_exc - self.u_inh, du), v=self.v_init, name=name)
-        return self.process_type(
+            return "LIF", dict(shape=(size,), du=int(du[0]), dv=int(self.dv[0]), vth=stock_threshold(self.vth),
+                               bias_mant=self.bias_mant, bias_exp=self.bias_exp,
+                               u=before_first_decay(self.u_exc - self.u_inh, du), v=self.v_init)
+        return self.process_type, dict(
             shape=(size,), du_exc=self.du_exc, du_inh=self.du_inh, dv=self.dv, bias_mant=self.bias_mant,
             bias_exp=self.bias_exp, vth=self.vth, v_reset=self.v_reset, refractory_ticks=self.refractory_ticks,
             u_exc=before_first_decay(self.u_exc, self.du_exc), u_inh=before_first_decay(self.u_inh, self.du_inh),
-            v=self.v_init, turnover=turnover, max_epochs=max_epochs, name=name, **self.input.arguments())
+            v=self.v_init, turnover=turnover, max_epochs=max_epochs, **self.input.arguments())
 
     # --- what the compile says about them ---
 
@@ -527,16 +525,16 @@ class IzhikevichFixed(CellFixed):
         return self.scale * (self.init_exc if receptor == "excitatory" else self.init_inh)
 
     @property
-    def process_type(self) -> type:
-        return CurrExpIzhikevich
+    def process_type(self) -> str:
+        return "CurrExpIzhikevich"
 
-    def process(self, name: str, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int):
+    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
         if turnover is not None:
-            raise BackendError(f"{name}: CurrExpIzhikevich runs no neuron turnover")
-        return CurrExpIzhikevich(
+            raise BackendError("CurrExpIzhikevich runs no neuron turnover")
+        return self.process_type, dict(
             shape=(size,), fraction_bits=self.fraction_bits, a=self.a, b=self.b, c=self.c, d=self.d,
             i_offset=self.i_offset, du_exc=self.du_exc, du_inh=self.du_inh, vth=self.vth, step=self.step,
-            spike_step=self.spike_step, v=self.v_init, u=self.u_init, s_exc=self.s_exc, s_inh=self.s_inh, name=name)
+            spike_step=self.spike_step, v=self.v_init, u=self.u_init, s_exc=self.s_exc, s_inh=self.s_inh)
 
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         return v / self.scale

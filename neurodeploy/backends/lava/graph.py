@@ -15,7 +15,6 @@ element at a time; so reading results back costs about what copying them does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -23,10 +22,15 @@ from lava.magma.compiler.compiler_graphs import find_processes
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.source import RingBuffer as SpikeSource
+from lava.proc.lif.process import LIF
 from lava.proc.sparse.process import DelaySparse, Sparse
 from scipy.sparse import csr_matrix
 
 from neurodeploy.backends.lava.cells import CellFixed
+from neurodeploy.backends.lava.exchange import LavaRun
+from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
+from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
 from neurodeploy.backends.lava.proc.rewiring import max_events
@@ -42,27 +46,8 @@ from neurodeploy.description import Network
 from neurodeploy.description.structural import Event, slot_table
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
-
-@dataclass(frozen=True, eq=False)
-class LavaRun:
-    """What the processes held at the end of a run, read out before they stopped (empty for a network
-    with nothing to simulate)."""
-
-    spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """Per recorded population, the neuron and the tick index of each spike."""
-    voltages: dict[str, np.ndarray] = field(default_factory=dict)
-    """V (mV) of each population recorded, ticks x neurons."""
-    weights: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """Per plastic projection, the weight mantissas of its synapses and their pre neurons (a structural
-    projection's synapses are its slots, -1 when empty)."""
-    probed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    """The integer state ``probe`` asked for, per (population, variable), ticks x neurons."""
-    events: list[Event] = field(default_factory=list)
-    """Formations and eliminations of the structural projections."""
-    turnover: dict[str, list[dict]] = field(default_factory=dict)
-    """Each turnover population's epochs."""
-
-
+NEURON_PROCESSES = {process.__name__: process for process in (LIF, CurrExpLIF, CondExpLIF, CurrExpIzhikevich)}
+"""The neuron Processes by the names :mod:`.cells` gives them."""
 PIPES_BYTES = 8 << 20
 """The shared memory the recorders' pipes hold together (a run's messages, between two receives)."""
 
@@ -130,8 +115,10 @@ class LavaGraph:
         if label in self.network.turnovers:
             turnover = {"network": self.decision_network.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
-        return fixed.process(f"population {label}", self.network.size_of(label),
-                             stock_receptor(self.network, label) if label in self.stock else None, turnover, max_epochs)
+        name, arguments = fixed.process(self.network.size_of(label),
+                                        stock_receptor(self.network, label) if label in self.stock else None,
+                                        turnover, max_epochs)
+        return NEURON_PROCESSES[name](name=f"population {label}", **arguments)
 
     @cached_property
     def decision_network(self) -> Network:

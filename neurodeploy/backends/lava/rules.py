@@ -53,7 +53,7 @@ def check_fixed(network: Network, populations: dict[str, CellFixed], projections
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
         if label in network.turnovers and not fixed.runs_turnover:
-            findings.append(Finding("error", f"population '{label}'", f"{fixed.process_type.__name__} runs no "
+            findings.append(Finding("error", f"population '{label}'", f"{fixed.process_type} runs no "
                                     "neuron turnover: drop the population's turnover"))
     for label, fixed in projections.items():
         subject = f"projection '{label}'"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodeploy.backends.lava import LavaBackend, Lowered, lower
+from neurodeploy.backends.lava import LavaBackend, Lowered, lower, write_parameters
+from neurodeploy.backends.lava.exchange import PARAMETERS
 from neurodeploy.backends.lava.quantize import projection_report
 from neurodeploy.backends.lava.rules import check_fixed, cores_needed
 from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
@@ -36,7 +37,7 @@ class LoihiCompilation(Compilation):
     def processes(self) -> dict:
         network = self.lowered.network
         populations = {label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock
-                       else (fixed.process_type.__name__, OURS)
+                       else (fixed.process_type, OURS)
                        for label, fixed in self.lowered.populations.items()}
         projections = {}
         for label, projection in network.projections.items():
@@ -107,13 +108,9 @@ class LoihiToolchain(Toolchain):
                                        check_fixed(network, lowered.populations, lowered.projections, target))
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        np.savez(out / "lava_parameters.npz", **{
-            **{f"population.{label}.{name}": np.asarray(value) for label, fixed in lowered.populations.items()
-               for name, value in fixed.arrays().items()},
-            **{f"projection.{label}.{name}": np.asarray(getattr(fixed, name)) for label, fixed in
-               lowered.projections.items() for name in ("weight_exp", "mantissas")}})
+        write_parameters(lowered, out / PARAMETERS)
         (out / "lava_graph.json").write_text(json.dumps(compilation.processes(), indent=1) + "\n")
-        compilation.files = ["lava_graph.json", "lava_parameters.npz"]
+        compilation.files = ["lava_graph.json", PARAMETERS]
         return compilation
 
     def estimate_memory(self, network, duration_ms):
@@ -123,4 +120,4 @@ class LoihiToolchain(Toolchain):
                 progress: Progress | None = None) -> RunResult:
         if board is not None:
             raise BackendError("the loihi target runs on Lava's CPU models only: Lava's Loihi runtime is not public")
-        return LavaBackend().run(compilation.lowered.network, duration_ms, progress)
+        return LavaBackend().run(compilation.lowered.network, duration_ms, progress, parameters=Path(out) / PARAMETERS)

@@ -1,0 +1,117 @@
+"""Runs a lowered network in the Lava worker (:mod:`.worker`, in the Lava environment) and reads back what
+it produced: the main process never imports Lava.
+
+The worker runs in a session of its own (a terminal's Ctrl-C reaches this process, which decides how the
+run stops), dies with this process (``PR_SET_PDEATHSIG``, also when this one is SIGKILLed), and is always
+stopped: on return, on errors, on a termination signal and on the timeout, first asked (SIGTERM: it
+stops Lava), then killed with everything it started. Its failures come back as one error naming its log,
+kept with the exchanged files; after a clean run the folder is removed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from neurodeploy.backends.lava import Lowered, write_parameters
+from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
+from neurodeploy.backends.lava.exchange import (
+    ERROR,
+    LOG,
+    NETWORK,
+    PARAMETERS,
+    PARENT_PID,
+    REQUEST,
+    RESULT,
+    LavaRun,
+    read_progress,
+    read_result,
+)
+from neurodeploy.description import io
+from neurodeploy.errors import BackendError
+from neurodeploy.processes import STOP_WITHIN_S, Interrupted, stopped_on_exit
+from neurodeploy.results import Progress
+
+POLL_S = 0.1
+KILL_AFTER_S = STOP_WITHIN_S + 5.0
+"""How long a worker asked to stop has before it is killed: its own stop of Lava is bounded by
+``STOP_WITHIN_S``."""
+
+
+def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None, probes=(),
+                  parameters: Path | None = None, timeout_s: float | None = None,
+                  environment: LavaEnvironment | None = None) -> LavaRun:
+    """Run ``ticks`` of the lowered network in the Lava worker. ``parameters``: the compile's
+    ``lava_parameters.npz`` (written here when not given); ``probes``: (population, variable) pairs of
+    integer state to record."""
+    environment = environment or LavaEnvironment(default_location())
+    environment.require()
+    folder = Path(tempfile.mkdtemp(prefix="neurodeploy-lava-"))
+    io.save(lowered.network, folder / NETWORK)
+    if parameters is None:
+        write_parameters(lowered, folder / PARAMETERS)
+    else:
+        shutil.copyfile(parameters, folder / PARAMETERS)
+    (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes]}))
+    with open(folder / LOG, "wb") as log:
+        worker = subprocess.Popen(
+            [str(environment.python), "-m", "neurodeploy.backends.lava.worker", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, PARENT_PID: str(os.getpid()), "PYTHONNOUSERSITE": "1"})
+
+    def stop():
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(KILL_AFTER_S)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # whatever is left of its session: Lava's workers, a worker that would not stop
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        worker.wait()
+
+    started = time.monotonic()
+    try:
+        _watch(worker, folder, stop, started, timeout_s, progress)
+    except Interrupted:  # the user stopped it: nothing to look into
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if worker.returncode != 0 or not (folder / RESULT).exists():
+        raise BackendError(_failure(folder, worker.returncode))
+    run = read_result(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return run
+
+
+def _watch(worker, folder: Path, stop, started: float, timeout_s: float | None, progress: Progress | None) -> None:
+    """Wait for the worker, passing on its progress; stop it on the way out, whatever the way."""
+    with stopped_on_exit("the lava run", stop, KILL_AFTER_S + 5.0):
+        while worker.poll() is None:
+            if timeout_s is not None and time.monotonic() - started > timeout_s:
+                raise BackendError(f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
+                                   f"stopped (log: {folder / LOG})")
+            try:
+                worker.wait(POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+            fraction = read_progress(folder)
+            if progress is not None and fraction is not None:
+                progress(fraction)
+
+
+def _failure(folder: Path, code: int) -> str:
+    log = folder / LOG
+    try:
+        message = (folder / ERROR).read_text().strip()
+    except FileNotFoundError:
+        message = ""
+    if code < 0:
+        message = f"killed by {signal.Signals(-code).name}" + (f" ({message})" if message else "")
+    return f"the Lava worker failed: {message or f'exit code {code}'} (log: {log})"
