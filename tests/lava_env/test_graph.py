@@ -118,3 +118,17 @@ def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
     assert processes["projections"]["sp"] == ("StructuralSynapses", "neurodeploy")
     assert {name for items in processes.values() for name, _ in items.values()} >= {
         "lava.proc.sparse.Sparse", "lava.proc.sparse.DelaySparse", "PairSTDPSynapses", "lava.proc.lif.LIF"}
+
+
+@pytest.mark.parametrize("plastic", [False, True])
+def test_structural_processes_hold_slots_not_candidate_pairs(plastic):
+    # 1,000 inputs onto 16 neurons of 8 slots: 128 synapses, not 16,000 candidate pairs
+    network = nd.Network("rewiring", seed=4)
+    network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(1000)])
+    network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
+    network.project("S", "P", nd.FromList([0, 1], [0, 5]), weight=10.0, label="sp", structural=nd.Synaptogenesis(
+        s_max=8, grid=(32, 32), initial_weight=10.0, weight_threshold=0.5),
+        plasticity=nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0) if plastic else None)
+    lowered = lower(network)
+    process = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10).structural["sp"]
+    assert process.pre.shape == process.weights.shape == ((128,) if plastic else (16, 8))
