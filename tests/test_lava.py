@@ -410,23 +410,27 @@ def test_unconnected_parts_all_run_as_on_the_reference():
 
 # --- the worker in the Lava environment ---------------------------------------------------------
 
-def test_the_worker_runs_the_numbers_it_was_sent_or_refuses_with_its_log(tmp_path):
-    """The worker checks the compiled parameters against its own lowering: a mantissa changed in the file
-    is refused, naming it, with the worker's log kept for the user."""
+def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them(tmp_path):
+    """The worker runs the compiled parameters, not a lowering of its own: with the input projection's
+    mantissas zeroed in the file, A's neuron without bias no longer fires; a file that lacks a
+    population's numbers is one error naming what is missing, with the worker's log kept."""
     network = small_network()
     lowered = lower(network)
     write_parameters(lowered, tmp_path / "sent.npz")
     with np.load(tmp_path / "sent.npz") as stored:
         arrays = {name: stored[name] for name in stored.files}
-    arrays["projection.inh.mantissas"] = arrays["projection.inh.mantissas"] + 1
-    np.savez(tmp_path / "tampered.npz", **arrays)
-    with pytest.raises(BackendError, match=r"other numbers than the main process sent \(projection\.inh\.mantissas\)"
-                                           r".*\(log: (.*worker\.log)\)") as refused:
-        run_in_worker(lowered, 10, parameters=tmp_path / "tampered.npz")
-    log = Path(re.search(r"\(log: (.*)\)$", str(refused.value)).group(1))
+    sent = run_in_worker(lowered, 40, parameters=tmp_path / "sent.npz")
+    assert 0 in sent.spikes["A"][0]  # A's neuron 0 has no bias: S drives it
+    silenced = {**arrays, "projection.S->A.mantissas": np.zeros_like(arrays["projection.S->A.mantissas"])}
+    np.savez(tmp_path / "silenced.npz", **silenced)
+    quiet = run_in_worker(lowered, 40, parameters=tmp_path / "silenced.npz")
+    assert 0 not in quiet.spikes["A"][0] and quiet.spikes["A"][0].size < sent.spikes["A"][0].size
+    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "population.B.dv"})
+    with pytest.raises(BackendError, match=r"do not hold the lowered network: 'dv'.*\(log: (.*worker\.log)\)") as bad:
+        run_in_worker(lowered, 40, parameters=tmp_path / "partial.npz")
+    log = Path(re.search(r"\(log: (.*)\)$", str(bad.value)).group(1))
     assert log.is_file()
     shutil.rmtree(log.parent)
-    assert run_in_worker(lowered, 10, parameters=tmp_path / "sent.npz").spikes.keys() == {"A", "B"}
 
 
 def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():

@@ -105,6 +105,10 @@ class LoweringRegistry:
             return function
         return decorator
 
+    def functions(self) -> list[Callable]:
+        """What is registered, in the order of registration."""
+        return list(self._functions.values())
+
     def refuse(self, description_type: type, reason: str):
         """Declare a type this backend does not run, with the reason users will read."""
         self._refusals[description_type] = reason

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from neurodeploy.backends import Backend
-from neurodeploy.backends.lava.cells import CellFixed, population_fixed
+from neurodeploy.backends.lava.cells import CellFixed, numbers_from, population_fixed
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
@@ -45,16 +45,41 @@ def lower(network: Network) -> Lowered:
 
 
 def parameter_arrays(lowered: Lowered) -> dict[str, np.ndarray]:
-    """The lowered numbers by name: the compile's ``lava_parameters.npz``, what the worker is sent."""
+    """The lowered numbers by name: the compile's ``lava_parameters.npz``, what the worker runs."""
     return {**{f"population.{label}.{name}": np.asarray(value) for label, fixed in lowered.populations.items()
                for name, value in fixed.arrays().items()},
-            **{f"projection.{label}.{name}": np.asarray(getattr(fixed, name)) for label, fixed in
-               lowered.projections.items() for name in ("weight_exp", "mantissas")}}
+            **{f"projection.{label}.{name}": np.asarray(value) for label, fixed in lowered.projections.items()
+               for name, value in vars(fixed).items()}}
 
 
 def write_parameters(lowered: Lowered, path: Path) -> None:
     with open(path, "wb") as file:
         np.savez(file, **parameter_arrays(lowered))
+
+
+def number_types(lowered: Lowered) -> dict:
+    """What the parameter file does not say: each population's class of numbers (and of its input's), and
+    which populations run on Lava's stock LIF."""
+    return {"populations": {label: fixed.types() for label, fixed in lowered.populations.items()},
+            "stock": sorted(lowered.stock)}
+
+
+def lowered_from(network: Network, types: dict, arrays: dict[str, np.ndarray]) -> Lowered:
+    """The lowered network rebuilt from ``number_types`` and the parameter file, as the main process made
+    it (the worker lowers nothing itself: a cell type defined in the user's script, which the description
+    names by its base, and another numpy are no concern of its)."""
+    grouped: dict[tuple[str, str], dict] = {}
+    for name, value in arrays.items():
+        kind, rest = name.split(".", 1)
+        label, field_name = rest.rsplit(".", 1)  # labels may hold dots, field names do not
+        grouped.setdefault((kind, label), {})[field_name] = value.item() if value.ndim == 0 else value
+    try:
+        populations = {label: numbers_from(names, grouped[("population", label)])
+                       for label, names in types["populations"].items()}
+        projections = {label: ProjectionFixed(**grouped[("projection", label)]) for label in network.projections}
+    except (KeyError, TypeError) as error:
+        raise BackendError(f"the compiled parameters do not hold the lowered network: {error}") from None
+    return Lowered(network, populations, projections, set(types["stock"]))
 
 
 class LavaBackend(Backend):

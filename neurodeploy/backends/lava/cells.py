@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -280,6 +280,10 @@ class CellFixed(abc.ABC):
         """The numbers by name, for the compile's parameter file."""
         return dict(vars(self))
 
+    def types(self) -> list[str]:
+        """The classes of these numbers, by name, as :func:`numbers_from` takes them."""
+        return [type(self).__name__]
+
 
 @CELLS.register(LIFParameters, neuron=LeakyIntegrate)
 @dataclass(eq=False)
@@ -365,6 +369,9 @@ class LIFFixed(CellFixed):
 
     def arrays(self) -> dict:
         return {**{name: value for name, value in vars(self).items() if name != "input"}, **vars(self.input)}
+
+    def types(self) -> list[str]:
+        return [type(self).__name__, type(self.input).__name__]
 
     # --- the Process ---
 
@@ -582,3 +589,14 @@ class IzhikevichFixed(CellFixed):
                                           state_bits=STATE_BITS)
         return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
                        synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})
+
+
+def numbers_from(types: list[str], arrays: dict) -> CellFixed:
+    """A population's numbers from their classes' names (``CellFixed.types``) and the arrays of the
+    parameter file: how the worker gets them from the main process."""
+    classes = {cls.__name__: cls for cls in (*CELLS.functions(), *INPUTS.functions())}
+    numbers, *parts = (classes[name] for name in types)
+    arguments = {field.name: arrays[field.name] for field in fields(numbers) if field.name != "input"}
+    if parts:
+        arguments["input"] = parts[0](**{field.name: arrays[field.name] for field in fields(parts[0])})
+    return numbers(**arguments)

@@ -2,9 +2,9 @@
 request, the worker its progress and result (or its error). Both sides import this module, the worker
 under Python 3.10 and numpy 1.x, so it imports no Lava and nothing newer.
 
-* ``request.json``: the duration in ticks, the integer state to probe, the names of the other files;
-* ``network.json``: the description (``io.save``), which the worker lowers again;
-* ``lava_parameters.npz``: the lowered numbers (the compile's), which the worker's lowering must equal;
+* ``request.json``: the duration in ticks, the integer state to probe, the classes of the lowered numbers;
+* ``network.json``: the description (``io.save``): populations, connections, sources, rules, recordings;
+* ``lava_parameters.npz``: the lowered numbers (the compile's own in a deploy), which the worker runs;
 * ``progress``: the fraction of ticks run, rewritten after each chunk;
 * ``result.json`` and ``result.npz``: what the run produced (:class:`LavaRun`), written once it is complete;
 * ``error.txt``: the worker's one-line error, when it refuses or fails (the trace is in ``worker.log``).

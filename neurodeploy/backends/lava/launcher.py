@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from neurodeploy.backends.lava import Lowered, write_parameters
+from neurodeploy.backends.lava import Lowered, number_types, write_parameters
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.exchange import (
     ERROR,
@@ -57,7 +57,8 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
         write_parameters(lowered, folder / PARAMETERS)
     else:
         shutil.copyfile(parameters, folder / PARAMETERS)
-    (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes]}))
+    (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes],
+                                              "numbers": number_types(lowered)}))
     with open(folder / LOG, "wb") as log:
         worker = subprocess.Popen(
             [str(environment.python), "-m", "neurodeploy.backends.lava.worker", str(folder)],
