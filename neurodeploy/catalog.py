@@ -5,7 +5,8 @@
 A model family is a Python file defining ``NAME`` (its registered name), a module docstring whose
 first line is its summary, and ``build(**params) -> Network``. ``MODEL`` arguments are a registered
 name, a ``.json``/``.yaml`` network file, or ``path.py:function``. A builder's annotations type its
-``--param`` values, and ``Annotated[float, Range(above=0)]`` bounds them, before it runs.
+``--param`` values, and ``Annotated[float, Range(above=0)]`` bounds them, before it runs. A model
+folder's ``protocols/`` holds its families' operation protocols, which ``--protocol`` takes by name.
 """
 from __future__ import annotations
 
@@ -122,6 +123,44 @@ def model_families() -> dict[str, ModelFamily]:
             summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
             families[name] = ModelFamily(name, summary, path, module)
     return families
+
+
+PROTOCOLS = "protocols"
+"""The folder of a model folder holding its families' protocols, ``<family>-<what>.json``."""
+
+
+def protocol_files() -> dict[str, Path]:
+    """The protocols of the model folders by name (the file's stem); a user folder's come first, and the
+    first of a name wins."""
+    files = {}
+    for folder in _folders(MODELS, "NEURODEPLOY_MODEL_PATH"):
+        protocols = folder / PROTOCOLS
+        for path in sorted(protocols.glob("*.json")) if protocols.is_dir() else []:
+            files.setdefault(path.stem, path)
+    return files
+
+
+def family_protocols(families) -> dict[str, list[str]]:
+    """The protocol names each family ships: a protocol belongs to the family its name starts with
+    (followed by ``-``), the longest such name if several do."""
+    shipped = {name: [] for name in families}
+    for protocol in protocol_files():
+        owners = [name for name in families if protocol.startswith(f"{name}-")]
+        if owners:
+            shipped[max(owners, key=len)].append(protocol)
+    return shipped
+
+
+def protocol_path(reference) -> Path:
+    """A ``--protocol`` argument: a file that exists, else the name of a protocol in the model folders."""
+    path = Path(reference)
+    if os.path.exists(path):  # False, not an error, for a name the system cannot look up (too long)
+        return path
+    files = protocol_files()
+    if str(reference) in files:
+        return files[str(reference)]
+    raise ValidationError("option --protocol", None, f"'{reference}' is neither a file nor a protocol name "
+                          f"(protocols: {', '.join(files) or 'none'})")
 
 
 @dataclass(eq=False)

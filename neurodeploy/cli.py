@@ -216,12 +216,16 @@ def main():
 @main.command()
 @reports_errors
 def models():
-    """List the registered model families, one line each."""
+    """List the registered model families, one line each, and under a family the protocols it ships
+    (names for --protocol)."""
     families = catalog.model_families()
     if not families:
         click.echo(f"no models registered (looked in {catalog.MODELS} and NEURODEPLOY_MODEL_PATH)")
+    shipped = catalog.family_protocols(families)
     for name, family in families.items():
         click.echo(f"{name:<26} {family.summary}")
+        if shipped[name]:
+            click.echo(f"{'':<26} protocols: {', '.join(shipped[name])}")
 
 
 @main.command()
@@ -280,8 +284,9 @@ def model_inputs(command):
         model_argument, param_option,
         click.option("--stimulus", type=click.Path(dir_okay=False), metavar="FILE",
                      help="JSON object: spike-source label -> one list of spike times (ms) per neuron."),
-        click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="JSON list of operations for models that take them (ca3-cam); answers go to answers.json."),
+        click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE|NAME",
+                     help="JSON list of operations for models that take them (ca3-cam), or the name of one a model "
+                          "family ships (see `neurodeploy models`); answers go to answers.json."),
         click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS",
                      help="Simulated time in ms (default: the model's own)."),
         click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),

@@ -43,11 +43,13 @@ class ProtocolRun:
         return self.protocol.decode(self.operations, result.spikes, model.arguments)
 
 
-def apply_protocol(model: LoadedModel, path) -> ProtocolRun:
-    """Replace the model's spike-source times with those of the operations in ``path``."""
+def apply_protocol(model: LoadedModel, reference) -> ProtocolRun:
+    """Replace the model's spike-source times with those of the operations in ``reference``, a protocol
+    file or the name of one in the model folders."""
     protocol = getattr(model.family.module, "PROTOCOL", None) if model.family else None
     if protocol is None:
         raise ValidationError("option --protocol", None, f"model '{model.name}' takes no operation protocol")
+    path = catalog.protocol_path(reference)
     operations = protocol.parse(io.read(path, "json", f"protocol file '{path}'"), model.arguments)
     model.network = model.network.with_spike_times(protocol.stimulus(operations, model.arguments))
     model.network.duration = protocol.duration_ms(operations)

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
+from conftest import ROOT
 from neurodeploy.cli import main
 
 COMMANDS = ["models", "targets", "backends", "validate", "run", "compare"]
@@ -31,7 +32,8 @@ def test_every_command_explains_itself(command):
 def test_lists_are_one_line_each():
     models = invoke("models")
     assert models.exit_code == 0 and "feedforward-poisson" in models.output
-    assert all(len(line.split()) > 2 for line in models.output.strip().splitlines())
+    families = [line for line in models.output.strip().splitlines() if not line[0].isspace()]
+    assert all(len(line.split()) > 2 for line in families)
     assert "brian2" in invoke("backends").output
     assert invoke("targets").exit_code == 0
 
@@ -189,3 +191,98 @@ def test_without_spynnaker_compile_says_it_did_not_map_and_names_the_extra(tmp_p
     assert result.exit_code == 0, result.output
     assert "warning: mapping: not mapped: sPyNNaker is not installed (pip install 'neurodeploy[spinnaker]')" \
         in result.output
+
+
+# --- protocols by name -------------------------------------------------------------------------------------
+
+PROTOCOLS = ROOT / "models" / "protocols"
+CAM = ["ca3-cam", "--param", "cue_size=5", "--param", "content_size=10"]
+
+
+def listed_protocols(output: str) -> dict:
+    """Family -> the protocol names ``neurodeploy models`` shows on the indented line under it."""
+    shipped, family = {}, None
+    for line in output.splitlines():
+        if not line[0].isspace():
+            family = line.split()[0]
+        else:
+            label, _, names = line.strip().partition(": ")
+            assert label == "protocols" and family not in shipped, line
+            shipped[family] = names.split(", ")
+    return shipped
+
+
+def test_models_shows_the_protocols_each_family_ships():
+    listed = invoke("models")
+    assert listed.exit_code == 0, listed.output
+    assert listed_protocols(listed.output) == {
+        "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
+        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"]}
+
+
+def test_a_protocol_name_runs_as_its_file_from_any_folder(tmp_path, monkeypatch):
+    by_file = invoke("run", *CAM, "--protocol", PROTOCOLS / "ca3-cam-exp1.json", "--out", tmp_path / "file")
+    assert by_file.exit_code == 0, by_file.output
+    monkeypatch.chdir(tmp_path)
+    by_name = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "name")
+    assert by_name.exit_code == 0, by_name.output
+    operations = json.loads((PROTOCOLS / "ca3-cam-exp1.json").read_text())
+    assert [(o["op"], o["t"]) for o in json.loads((tmp_path / "name" / "protocol.json").read_text())] \
+        == [(o["op"], o["t"]) for o in operations]
+    assert json.loads((tmp_path / "name" / "answers.json").read_text()) \
+        == json.loads((tmp_path / "file" / "answers.json").read_text())
+
+
+@pytest.mark.parametrize("path", ["ca3-cam-exp1", "mine/ca3-cam-exp1.json"])
+def test_a_protocol_file_that_exists_wins_over_a_name(tmp_path, monkeypatch, path):
+    """A file in the working folder is read, even one called as a packaged protocol: this one asks for a
+    cue the model lacks, which the packaged protocol does not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / path).parent.mkdir(exist_ok=True)
+    (tmp_path / path).write_text(json.dumps([{"op": "recall_cue", "cue": 7, "t": 0}]))
+    result = invoke("run", *CAM, "--protocol", path, "--out", "x")
+    assert result.exit_code == 2 and "field 'cue': 7 is out of range" in result.output, result.output
+
+
+@pytest.mark.parametrize("command, options", [("run", []), ("compile", ["--target", "spinn5", "--no-map"]),
+                                              ("deploy", ["--target", "spinn5"])])
+def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkeypatch, command, options):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(command, *CAM, "--protocol", "ca3-cam-exp9", *options, "--out", "x")
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: option --protocol: 'ca3-cam-exp9' is neither a file nor a protocol name")
+    assert result.output.rstrip().removesuffix(")").split("(protocols: ")[1].split(", ") \
+        == ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map", "livewired-assoc-learn-forget",
+            "livewired-assoc-new-patterns"]
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_protocol_name_too_long_for_a_path_is_bad_input(tmp_path):
+    result = invoke("run", *CAM, "--protocol", "p" * 5000, "--out", tmp_path / "x")
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: option --protocol: 'ppp")
+
+
+def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
+    """Its protocols are listed under the family with the longest name they start with, and taken by name
+    before the packaged ones."""
+    folder = tmp_path / "models"
+    (folder / "protocols").mkdir(parents=True)
+    (folder / "big_cam.py").write_text('"""The CA3 CAM under a name of my own."""\n'
+                                       "from neurodeploy_models.ca3_cam import PROTOCOL, build  # noqa: F401\n"
+                                       'NAME = "ca3-cam-big"\n')
+    (folder / "protocols" / "ca3-cam-big-recall.json").write_text(json.dumps(
+        [{"op": "learn", "cue": 1, "content": [2, 3], "t": 0}, {"op": "recall_cue", "cue": 1, "t": 10}]))
+    (folder / "protocols" / "ca3-cam-exp1.json").write_text(json.dumps([{"op": "recall_cue", "cue": 7, "t": 0}]))
+    monkeypatch.setenv("NEURODEPLOY_MODEL_PATH", str(folder))
+    assert listed_protocols(invoke("models").output) == {
+        "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
+        "ca3-cam-big": ["ca3-cam-big-recall"],
+        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"]}
+    monkeypatch.chdir(tmp_path)
+    shadowed = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "x")
+    assert shadowed.exit_code == 2 and "field 'cue': 7 is out of range" in shadowed.output, shadowed.output
+    mine = invoke("run", "ca3-cam-big", "--protocol", "ca3-cam-big-recall", "--out", "big")
+    assert mine.exit_code == 0, mine.output
+    recall = json.loads((tmp_path / "big" / "answers.json").read_text())["operations"][1]
+    assert recall["op"] == "recall_cue" and recall["answer"]["content"] == [2, 3]
