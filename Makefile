@@ -37,7 +37,7 @@ $(LAVA_STAMP): $(STAMP) $(LAVA_CONSTRAINTS)
 
 demo: setup
 	$(VENV)/bin/neurodeploy run ca3-cam --param cue_size=5 --param content_size=10 \
-		--protocol models/protocols/ca3-cam-exp1.json --backend brian2 --out runs/demo-ca3-cam
+		--protocol ca3-cam-exp1 --backend brian2 --out runs/demo-ca3-cam
 
 test: setup
 	$(PY) -m ruff check .
