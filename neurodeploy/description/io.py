@@ -10,6 +10,10 @@ from neurodeploy.description.network import Network
 from neurodeploy.errors import ValidationError
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+NESTING_LIMIT = 100
+"""The deepest nesting of lists and mappings a file may have. A description needs a handful of levels; the
+parsers' own limits are no bound to rely on (Python 3.10's JSON reader refuses a thousand, 3.13's reads
+thousands)."""
 
 
 def _format_of(path: Path) -> str:
@@ -36,16 +40,33 @@ def save(network: Network, path) -> Path:
 
 
 def parse(text: str, fmt: str, origin: str):
-    """Parsed JSON/YAML data; a syntax error, nesting too deep for the parser or an integer too long
-    to convert becomes a ValidationError naming ``origin``."""
+    """Parsed JSON/YAML data; a syntax error, nesting deeper than ``NESTING_LIMIT`` or than the parser
+    handles, or an integer too long to convert becomes a ValidationError naming ``origin``."""
+    too_deep = ValidationError(origin, None, f"not readable {fmt.upper()}: nested too deeply")
     try:
-        return json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise ValidationError(origin, None, f"not valid {fmt.upper()}: {_first_line(error)}") from None
     except RecursionError:
-        raise ValidationError(origin, None, f"not readable {fmt.upper()}: nested too deeply") from None
+        raise too_deep from None
     except ValueError as error:  # Python's limit on the digits of an integer
         raise ValidationError(origin, None, f"not readable {fmt.upper()}: {_first_line(error)}") from None
+    if _nested_deeper_than(data, NESTING_LIMIT):
+        raise too_deep
+    return data
+
+
+def _nested_deeper_than(data, limit: int) -> bool:
+    """Whether lists and mappings in ``data`` nest more than ``limit`` deep (walked level by level, as
+    recursion would reach Python's own limit first)."""
+    containers = (list, dict)
+    level = [data] if isinstance(data, containers) else []
+    for _ in range(limit):
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, containers)]
+        if not level:
+            return False
+    return True
 
 
 def _first_line(error: Exception) -> str:
