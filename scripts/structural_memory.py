@@ -33,7 +33,9 @@ STRUCTURAL = ("S->P", "P->P")
 
 
 def _brian2_state(record: dict):
-    """Sum the Brian2 arrays of the structural projections' synapses, relays and rows when the network runs."""
+    """Sum the Brian2 arrays of the structural projections' synapses, relays and rows when the network runs,
+    each array once: the synapses' delays are their pathways' in some Brian2 versions (2.8), their own and
+    also named ``delay`` in others (2.11)."""
     import brian2 as b2
     run = b2.Network.run
 
@@ -42,10 +44,14 @@ def _brian2_state(record: dict):
             names = {f"projection_{index}" for index, label in enumerate(record["projections"]) if label in STRUCTURAL}
             owners = [obj for obj in self.objects if obj.name in names
                       or obj.name.rsplit("_", 1)[0] in names and obj.name.rsplit("_", 1)[1] in ("slots", "rows")]
-            record["bytes"] = int(sum(variable.get_value().nbytes for obj in owners
-                                      for variable in obj.variables.values()
-                                      if isinstance(variable, b2.core.variables.ArrayVariable)
-                                      and variable.owner.name == obj.name))
+            arrays = {}
+            for obj in owners:
+                holders = [obj, *getattr(obj, "_pathways", [])]
+                for holder in holders:
+                    arrays.update((id(variable), variable) for variable in holder.variables.values()
+                                  if isinstance(variable, b2.core.variables.ArrayVariable)
+                                  and variable.owner.name in {h.name for h in holders})
+            record["bytes"] = int(sum(variable.get_value().nbytes for variable in arrays.values()))
         return run(self, *args, **kwargs)
     b2.Network.run = measured
 
