@@ -22,12 +22,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ["run", "ca3-cam", "--param", "cue_size=5", "--param", "content_size=10", "--backend", "brian2"]
 ENV = {key: value for key, value in os.environ.items()
-       if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NEURODEPLOY_MODEL_PATH", "NEURODEPLOY_TARGET_PATH")}
+       if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NEURODEPLOY_MODEL_PATH", "NEURODEPLOY_TARGET_PATH",
+                      "NEURODEPLOY_LAVA_ENV", "XDG_DATA_HOME")}
 
 
-def run(command, cwd: Path, timeout: float = 300) -> str:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=timeout)
+def run(command, cwd: Path, timeout: float = 300, env: dict | None = None) -> str:
+    done = subprocess.run([str(part) for part in command], cwd=cwd, env={**ENV, **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -93,3 +94,27 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
     answers = json.loads((empty / "x" / "answers.json").read_text())
     assert answers == json.loads((tmp_path / "clone" / "answers.json").read_text())
     assert len(answers["operations"]) == 9
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_sets_up_the_lava_environment_and_runs_lava_as_the_clone(installed, tmp_path):
+    """Outside a clone the Lava environment goes to the user's data folder: missing, `backends` says how to
+    create it; `setup-lava` creates it there, linked to the installed package; a lava run from an empty
+    folder then gives the clone's spikes."""
+    empty, data = tmp_path / "elsewhere", tmp_path / "data"
+    empty.mkdir()
+    user = {"XDG_DATA_HOME": str(data)}
+    backends = {line.split()[0]: line for line in run([installed / "neurodeploy", "backends"], empty, env=user)
+                .splitlines()}
+    assert "not available" in backends["lava"] and "neurodeploy setup-lava" in backends["lava"]
+    assert str(data / "neurodeploy" / "venv-lava") in backends["lava"]
+    run([installed / "neurodeploy", "setup-lava"], empty, timeout=1200, env=user)
+    linked = data / "neurodeploy" / "venv-lava" / "lib" / "python3.10" / "site-packages" / "neurodeploy"
+    assert linked.resolve() == (installed.parent / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+                                / "site-packages" / "neurodeploy").resolve()
+    small = ["run", "feedforward-poisson", "--param", "n_neurons=20", "--duration", "300", "--backend", "lava"]
+    run([installed / "neurodeploy", *small, "--out", "x"], empty, env=user)
+    run([sys.executable, "-m", "neurodeploy", *small, "--out", tmp_path / "clone"], ROOT)
+    spikes = json.loads((empty / "x" / "spikes.json").read_text())
+    assert spikes["populations"] == json.loads((tmp_path / "clone" / "spikes.json").read_text())["populations"]
+    assert sum(map(len, spikes["populations"]["neurons"]["spike_times_ms"])) > 100
