@@ -455,3 +455,14 @@ def test_a_failing_worker_is_one_error_with_its_log(tmp_path):
     log = Path(re.search(r"\(log: (.*)\)$", str(failed.value)).group(1))
     assert log.read_text() == "cannot start: no lava here\n"
     shutil.rmtree(log.parent)
+
+
+def test_the_worker_runs_the_linked_package_whatever_the_folder_and_pythonpath(tmp_path, monkeypatch):
+    """Run from a folder (and with a PYTHONPATH) holding another ``neurodeploy``, as from an older clone,
+    the worker still runs the package the Lava environment links, the one the main process runs."""
+    (tmp_path / "neurodeploy").mkdir()
+    (tmp_path / "neurodeploy" / "__init__.py").write_text("raise ImportError('not the linked neurodeploy')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    run = run_in_worker(lower(small_network()), 40)
+    assert 0 in run.spikes["A"][0]  # as in the run of the numbers it was sent above

@@ -60,10 +60,12 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
     (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes],
                                               "numbers": number_types(lowered)}))
     with open(folder / LOG, "wb") as log:
+        # Isolated (-I): the linked package, never a ``neurodeploy`` (or ``numpy``...) of the user's folder or
+        # PYTHONPATH, which ``-m`` would put first; run in the exchange folder, which holds anything it leaves.
         worker = subprocess.Popen(
-            [str(environment.python), "-m", "neurodeploy.backends.lava.worker", str(folder)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, PARENT_PID: str(os.getpid()), "PYTHONNOUSERSITE": "1"})
+            [str(environment.python), "-I", "-m", "neurodeploy.backends.lava.worker", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder,
+            env={**os.environ, PARENT_PID: str(os.getpid())})
 
     def stop():
         if worker.poll() is None:
