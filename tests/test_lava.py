@@ -5,6 +5,7 @@ import json
 import math
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -317,16 +318,25 @@ def test_saturating_traces_and_two_rules_onto_one_population_on_lava():
     assert all(len(np.unique(lava.weights[label]["weight"])) > 2 for label in ("B->P", "B-|P"))  # not all at a bound
 
 
-def test_lava_processes_are_stopped_on_errors_and_interrupts():
+def test_lava_processes_are_stopped_on_errors_and_interrupts(tmp_path, monkeypatch):
+    """Nothing is left behind, neither a process nor the exchange folder, whether the run is interrupted,
+    the caller's progress fails or the run ends."""
     network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 100.0}).network
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     def interrupt(fraction):
         raise KeyboardInterrupt
+
+    def fail(fraction):
+        raise RuntimeError("the progress display broke")
     with pytest.raises(KeyboardInterrupt):
         make_backend("lava").run(network, 100.0, progress=interrupt)
-    assert psutil.Process().children(recursive=True) == []
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="the progress display broke"):
+        make_backend("lava").run(network, 100.0, progress=fail)
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
     make_backend("lava").run(network, 50.0)
-    assert psutil.Process().children(recursive=True) == []
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
 
 
 # --- design rules and the command line ---------------------------------------------------------
