@@ -264,7 +264,10 @@ def setup_lava(path, python):
     else $XDG_DATA_HOME/neurodeploy/venv-lava; another DIR is used when NEURODEPLOY_LAVA_ENV names it."""
     from neurodeploy.backends.lava.environment import create, default_location
 
-    create(Path(path) if path else default_location(), python, echo=click.echo)
+    created = create(Path(path) if path else default_location(), python, echo=click.echo)
+    if created.path.resolve() != default_location().resolve():
+        click.echo(f"the lava backend looks for it at {default_location()}: set NEURODEPLOY_LAVA_ENV={created.path} "
+                   "to use this one")
 
 
 @main.command()

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -210,6 +211,21 @@ def test_setup_lava_completes_an_environment_whose_creation_was_interrupted(tmp_
     created = lava_environment.create(tmp_path / "env", python, echo=lambda line: None)
     assert subprocess.run([created.python, "-m", "pip", "--version"], capture_output=True).returncode == 0
     assert installs == ["installing pip", "installing the pinned packages"] and created.problem() is None
+
+
+def test_setup_lava_in_another_folder_says_how_to_use_it(tmp_path, monkeypatch):
+    """An environment made elsewhere than where the backend looks is used only through NEURODEPLOY_LAVA_ENV:
+    set-up says so (the set-up itself is left out: it installs from the network)."""
+    from neurodeploy.backends.lava import environment as lava_environment
+    monkeypatch.delenv("NEURODEPLOY_LAVA_ENV", raising=False)
+    monkeypatch.setattr(lava_environment, "create",
+                        lambda path, python, echo: lava_environment.LavaEnvironment(Path(path).absolute()))
+    elsewhere = invoke("setup-lava", tmp_path / "lava")
+    assert elsewhere.exit_code == 0 and f"set NEURODEPLOY_LAVA_ENV={tmp_path / 'lava'} to use this one" \
+        in elsewhere.output
+    monkeypatch.setenv("NEURODEPLOY_LAVA_ENV", str(tmp_path / "lava"))
+    assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava", tmp_path / "lava").output
+    assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava").output
 
 
 def test_the_main_environment_has_no_lava():
