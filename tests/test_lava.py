@@ -6,6 +6,8 @@ import math
 import re
 import shutil
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -443,11 +445,45 @@ def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them
     shutil.rmtree(log.parent)
 
 
+def still_running(processes: list[psutil.Process], within_s: float = 5.0) -> list[int]:
+    """Which of ``processes`` still run after ``within_s`` (polled): a killed worker's own children are
+    orphans, no longer among this process's children, so they are looked up by what was seen running."""
+    def runs(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    deadline = time.monotonic() + within_s
+    while True:
+        running = [process.pid for process in processes if runs(process)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.2)
+
+
 def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
     network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
     backend = make_backend("lava", timeout="3 s")
-    with pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
-        backend.run(network, 100000.0)
+    seen, done = {}, threading.Event()
+
+    def note_the_processes():  # the worker, its tracker and Lava's processes, as they start
+        while not done.wait(0.1):
+            for process in psutil.Process().children(recursive=True):
+                try:
+                    seen.setdefault(process.pid, (process, " ".join(process.cmdline())))
+                except psutil.NoSuchProcess:
+                    pass
+    watcher = threading.Thread(target=note_the_processes)
+    watcher.start()
+    try:
+        with pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") \
+                as late:
+            backend.run(network, 100000.0)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command in seen.values())
+    assert still_running([process for process, _ in seen.values()]) == []
     assert psutil.Process().children(recursive=True) == []
     shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
 
