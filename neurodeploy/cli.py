@@ -255,8 +255,9 @@ def backends():
 
 @main.command("setup-lava")
 @click.argument("path", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
-@click.option("--python", "python", type=click.Path(dir_okay=False, exists=True), metavar="PYTHON3.10",
-              help="The Python 3.10 to create it with (default: python3.10 on PATH, else pyenv's).")
+@click.option("--python", "python", metavar="PYTHON3.10",
+              help="The Python 3.10 to create it with, a path or a command on PATH (default: python3.10 on PATH, "
+                   "else pyenv's).")
 @reports_errors
 def setup_lava(path, python):
     """Create the Lava environment the lava backend and the loihi2 target run their worker in: Python 3.10
