@@ -1,8 +1,10 @@
 """The Loihi-class target on Lava: an independent integer implementation (written from
 target-semantics.md's Loihi equations and our processes' stated equations, not from the backend)
 reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence; design rules; CLI."""
+import contextlib
 import json
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -20,8 +22,8 @@ from click.testing import CliRunner
 import neurodeploy as nd
 from conftest import ROOT, feedforward_variant, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
-from neurodeploy.backends.lava import lower, write_parameters
-from neurodeploy.backends.lava.environment import MARKER, LavaEnvironment
+from neurodeploy.backends.lava import launcher, lower, write_parameters
+from neurodeploy.backends.lava.environment import MARKER, LavaEnvironment, default_location
 from neurodeploy.backends.lava.launcher import run_in_worker
 from neurodeploy.backends.lava.quantize import decay_table, stdp_units
 from neurodeploy.backends.lava.rules import check_fixed
@@ -461,30 +463,60 @@ def still_running(processes: list[psutil.Process], within_s: float = 5.0) -> lis
         time.sleep(0.2)
 
 
-def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
-    network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
-    backend = make_backend("lava", timeout="3 s")
+@contextlib.contextmanager
+def processes_seen():
+    """What this process's descendants were while the block ran, noted as they start (the worker, its
+    tracker and Lava's processes): pid -> (process, command line, the shared memory it mapped)."""
     seen, done = {}, threading.Event()
 
-    def note_the_processes():  # the worker, its tracker and Lava's processes, as they start
+    def note():
         while not done.wait(0.1):
             for process in psutil.Process().children(recursive=True):
                 try:
-                    seen.setdefault(process.pid, (process, " ".join(process.cmdline())))
-                except psutil.NoSuchProcess:
+                    with open(f"/proc/{process.pid}/maps") as maps:
+                        shared = set(re.findall(r"/dev/shm/\S+", maps.read()))
+                    _, _, before = seen.get(process.pid, (None, None, set()))
+                    seen[process.pid] = (process, " ".join(process.cmdline()), before | shared)
+                except (OSError, psutil.NoSuchProcess):
                     pass
-    watcher = threading.Thread(target=note_the_processes)
+    watcher = threading.Thread(target=note)
     watcher.start()
     try:
-        with pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") \
-                as late:
-            backend.run(network, 100000.0)
+        yield seen
     finally:
         done.set()
         watcher.join()
-    assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command in seen.values())
-    assert still_running([process for process, _ in seen.values()]) == []
+
+
+def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
+    network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
+    backend = make_backend("lava", timeout="3 s")
+    with processes_seen() as seen, pytest.raises(
+            BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
+        backend.run(network, 100000.0)
+    assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command, _ in seen.values())
+    assert still_running([process for process, _, _ in seen.values()]) == []
     assert psutil.Process().children(recursive=True) == []
+    shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
+
+
+def test_a_worker_that_will_not_stop_is_killed_and_leaves_no_shared_memory(tmp_path, monkeypatch):
+    """A worker that ignores the request to stop (started with SIGTERM ignored) is killed with Lava's
+    processes, and its resource tracker still unlinks the shared memory they mapped."""
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    environment = LavaEnvironment(tmp_path / "env")
+    python = LavaEnvironment(default_location()).python
+    environment.python.write_text(f"#!/bin/sh\ntrap '' TERM\nexec '{python}' \"$@\"\n")
+    environment.python.chmod(0o755)
+    (tmp_path / "env" / MARKER).write_text(json.dumps(environment.expected_marker()))
+    monkeypatch.setattr(launcher, "KILL_AFTER_S", 1.0)
+    network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
+    with processes_seen() as seen, pytest.raises(BackendError, match="did not finish within the timeout") as late:
+        run_in_worker(lower(network), 100000, timeout_s=3.0, environment=environment)
+    shared = set().union(*(mapped for _, _, mapped in seen.values()))
+    assert len(seen) >= 4 and shared
+    assert still_running([process for process, _, _ in seen.values()]) == []
+    assert sorted(path for path in shared if os.path.exists(path)) == []
     shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
 
 

@@ -41,6 +41,9 @@ POLL_S = 0.1
 KILL_AFTER_S = STOP_WITHIN_S + 5.0
 """How long a worker asked to stop has before it is killed: its own stop of Lava is bounded by
 ``STOP_WITHIN_S``."""
+CLEAN_UP_S = 3.0
+"""How long the session of a worker killed by a signal has to end by itself (its resource tracker
+unlinking the shared memory of Lava's processes) before the rest is killed."""
 
 
 def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None, probes=(),
@@ -69,20 +72,7 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder,
                 env={**os.environ, PARENT_PID: str(os.getpid())})
 
-        def stop():
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(KILL_AFTER_S)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:  # whatever is left of its session: Lava's workers, a worker that would not stop
-                os.killpg(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            worker.wait()
-
-        timed_out = _watch(worker, folder, stop, timeout_s, progress)
+        timed_out = _watch(worker, folder, lambda: _stop(worker), timeout_s, progress)
         kept = timed_out or worker.returncode != 0 or not (folder / RESULT).exists()
         if timed_out:
             raise BackendError(f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
@@ -95,11 +85,34 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _stop(worker: subprocess.Popen) -> None:
+    """Ask the worker to stop (it stops Lava), kill it if it has not within ``KILL_AFTER_S``, then kill what
+    is left of its session. A worker that died by a signal stopped no Lava: its Lava processes die with it
+    and its resource tracker, once their pipes are closed, unlinks the shared memory they held, so the
+    session is given ``CLEAN_UP_S`` to end by itself (killed at once, the tracker left the memory in
+    /dev/shm)."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(KILL_AFTER_S)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    deadline = time.monotonic() + (CLEAN_UP_S if worker.returncode < 0 else 0.0)
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(worker.pid, 0)
+            time.sleep(POLL_S / 2)
+        os.killpg(worker.pid, signal.SIGKILL)  # whatever is left: Lava's processes, a tracker that hangs
+    except ProcessLookupError:  # the session has ended
+        pass
+
+
 def _watch(worker, folder: Path, stop, timeout_s: float | None, progress: Progress | None) -> bool:
     """Wait for the worker, passing on its progress, until it ends or the timeout passes (True); stop it on
     the way out, whatever the way."""
     started = time.monotonic()
-    with stopped_on_exit("the lava run", stop, KILL_AFTER_S + 5.0):
+    with stopped_on_exit("the lava run", stop, KILL_AFTER_S + CLEAN_UP_S + 5.0):
         while worker.poll() is None:
             if timeout_s is not None and time.monotonic() - started > timeout_s:
                 return True
