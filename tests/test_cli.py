@@ -184,20 +184,20 @@ def setup_lava_python() -> str:
 
 def test_setup_lava_refuses_another_python_and_a_folder_holding_one(tmp_path, monkeypatch):
     """Given a Python other than 3.10 (by path, or as a command on PATH, as make passes python3.10), or a
-    folder that is a virtual environment of another Python (the main one, say), set-up refuses in one line
-    before it changes anything."""
+    folder that is a virtual environment of another Python (the main one, say), set-up refuses in one line,
+    as bad input (exit 2), before it changes anything."""
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python3.x").symlink_to(sys.executable)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     for python in (sys.executable, "python3.x"):
         wrong = invoke("setup-lava", tmp_path / "env", "--python", python)
-        assert wrong.exit_code == 1 and wrong.output.count("\n") == 1
+        assert wrong.exit_code == 2 and wrong.output.count("\n") == 1
         assert f"needs Python 3.10 (lava-nc 0.10 runs on no other); {python} is 3.{sys.version_info[1]}" \
             in wrong.output and not (tmp_path / "env").exists()
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "main"], check=True)
     before = sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*"))
     other = invoke("setup-lava", tmp_path / "main", "--python", setup_lava_python())
-    assert other.exit_code == 1 and other.output.count("\n") == 1
+    assert other.exit_code == 2 and other.output.count("\n") == 1
     assert f"{tmp_path / 'main'} holds a Python 3.{sys.version_info[1]}, not the Lava environment's 3.10" \
         in other.output
     assert sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*")) == before

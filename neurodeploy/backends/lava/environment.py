@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import BackendError, ValidationError
 
 ENVIRONMENT_VARIABLE = "NEURODEPLOY_LAVA_ENV"
 PYTHON_VERSION = (3, 10)
@@ -108,14 +108,14 @@ def create(path: Path, python: str | None = None, echo=print) -> LavaEnvironment
     version = _version(python)
     if version != PYTHON_VERSION:
         found = "not runnable" if version is None else ".".join(map(str, version))
-        raise BackendError(f"the Lava environment needs Python 3.10 (lava-nc 0.10 runs on no other); {python} "
-                           f"is {found}")
+        raise ValidationError("option --python", None, f"the Lava environment needs Python 3.10 (lava-nc 0.10 "
+                              f"runs on no other); {python} is {found}")
     if environment.python.exists():
         version = _version(str(environment.python))
         if version != PYTHON_VERSION:
             found = "no runnable Python" if version is None else f"a Python {'.'.join(map(str, version))}"
-            raise BackendError(f"{environment.path} holds {found}, not the Lava environment's 3.10: remove it or "
-                               "choose another folder")
+            raise ValidationError("setup-lava", "DIR", f"{environment.path} holds {found}, not the Lava "
+                                  "environment's 3.10: remove it or choose another folder")
     (environment.path / MARKER).unlink(missing_ok=True)
     if not (environment.python.exists() and _has_pip(environment.python)):  # new, or its creation interrupted
         echo(f"creating {environment.path} with {python}")
