@@ -5,8 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAVA_VENV := .venv-lava
-LAVA_STAMP := $(LAVA_VENV)/.installed
-LAVA_CONSTRAINTS := neurodeploy/backends/lava/worker-constraints.txt
 
 # The first of these that runs and is the right version: on PATH, else pyenv's.
 find_python = $(shell for p in python$(1) "$$(pyenv root 2>/dev/null)/versions/$(2)/bin/python$(1)"; do \
@@ -15,9 +13,9 @@ find_python = $(shell for p in python$(1) "$$(pyenv root 2>/dev/null)/versions/$
 PYTHON313 := $(call find_python,3.13,3.13.0)
 PYTHON310 := $(call find_python,3.10,3.10.13)
 
-.PHONY: setup demo test clean
+.PHONY: setup lava-env demo test clean
 
-setup: $(STAMP) $(LAVA_STAMP)
+setup: $(STAMP) lava-env
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -30,10 +28,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip check
 	@touch $@
 
-$(LAVA_STAMP): $(STAMP) $(LAVA_CONSTRAINTS)
-	@if [ -z "$(PYTHON310)" ]; then echo "error: Python 3.10 not found (tried python3.10 and pyenv's 3.10.13)" >&2; exit 1; fi
-	$(VENV)/bin/neurodeploy setup-lava --python "$(PYTHON310)" $(LAVA_VENV)
-	@touch $@
+# The Lava environment's own marker says whether it is ready for this clone and these pins (a stamp file
+# would not see a moved clone, new worker pins or an interrupted `neurodeploy setup-lava`).
+lava-env: $(STAMP)
+	@$(PY) -c 'import sys; from pathlib import Path; from neurodeploy.backends.lava.environment import LavaEnvironment; \
+		sys.exit(LavaEnvironment(Path("$(LAVA_VENV)").absolute()).problem() is not None)' || { \
+		if [ -z "$(PYTHON310)" ]; then echo "error: Python 3.10 not found (tried python3.10 and pyenv's 3.10.13)" >&2; \
+		exit 1; fi; \
+		echo "$(VENV)/bin/neurodeploy setup-lava --python $(PYTHON310) $(LAVA_VENV)"; \
+		$(VENV)/bin/neurodeploy setup-lava --python "$(PYTHON310)" $(LAVA_VENV); }
 
 demo: setup
 	$(VENV)/bin/neurodeploy run ca3-cam --param cue_size=5 --param content_size=10 \

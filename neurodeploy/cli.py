@@ -255,8 +255,9 @@ def backends():
 
 @main.command("setup-lava")
 @click.argument("path", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
-@click.option("--python", "python", type=click.Path(dir_okay=False, exists=True), metavar="PYTHON3.10",
-              help="The Python 3.10 to create it with (default: python3.10 on PATH, else pyenv's).")
+@click.option("--python", "python", metavar="PYTHON3.10",
+              help="The Python 3.10 to create it with, a path or a command on PATH (default: python3.10 on PATH, "
+                   "else pyenv's).")
 @reports_errors
 def setup_lava(path, python):
     """Create the Lava environment the lava backend and the loihi2 target run their worker in: Python 3.10
@@ -264,7 +265,10 @@ def setup_lava(path, python):
     else $XDG_DATA_HOME/neurodeploy/venv-lava; another DIR is used when NEURODEPLOY_LAVA_ENV names it."""
     from neurodeploy.backends.lava.environment import create, default_location
 
-    create(Path(path) if path else default_location(), python, echo=click.echo)
+    created = create(Path(path) if path else default_location(), python, echo=click.echo)
+    if created.path.resolve() != default_location().resolve():
+        click.echo(f"the lava backend looks for it at {default_location()}: set NEURODEPLOY_LAVA_ENV={created.path} "
+                   "to use this one")
 
 
 @main.command()

@@ -1,7 +1,9 @@
 """The command line: exit codes, one-line errors, run directories, compare."""
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -170,6 +172,66 @@ def test_without_the_lava_environment_backends_says_how_to_create_it_and_the_res
     compiled = invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2",
                       "--out", tmp_path / "c")
     assert compiled.exit_code == 0 and (tmp_path / "c" / "lava_parameters.npz").is_file()
+
+
+def setup_lava_python() -> str:
+    from neurodeploy.backends.lava.environment import find_python
+    python = find_python()
+    if python is None:
+        pytest.skip("no Python 3.10 on PATH or in pyenv to set up a Lava environment with")
+    return python
+
+
+def test_setup_lava_refuses_another_python_and_a_folder_holding_one(tmp_path, monkeypatch):
+    """Given a Python other than 3.10 (by path, or as a command on PATH, as make passes python3.10), or a
+    folder that is a virtual environment of another Python (the main one, say), set-up refuses in one line,
+    as bad input (exit 2), before it changes anything."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python3.x").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    for python in (sys.executable, "python3.x"):
+        wrong = invoke("setup-lava", tmp_path / "env", "--python", python)
+        assert wrong.exit_code == 2 and wrong.output.count("\n") == 1
+        assert f"needs Python 3.10 (lava-nc 0.10 runs on no other); {python} is 3.{sys.version_info[1]}" \
+            in wrong.output and not (tmp_path / "env").exists()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "main"], check=True)
+    before = sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*"))
+    other = invoke("setup-lava", tmp_path / "main", "--python", setup_lava_python())
+    assert other.exit_code == 2 and other.output.count("\n") == 1
+    assert f"{tmp_path / 'main'} holds a Python 3.{sys.version_info[1]}, not the Lava environment's 3.10" \
+        in other.output
+    assert sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*")) == before
+
+
+def test_setup_lava_completes_an_environment_whose_creation_was_interrupted(tmp_path, monkeypatch):
+    """Interrupted while ``venv`` installed pip, the environment has a Python but no pip: set-up again
+    completes it instead of failing on the missing pip (the packages from the index are left out here:
+    this test installs nothing from the network)."""
+    from neurodeploy.backends.lava import environment as lava_environment
+    python = setup_lava_python()
+    subprocess.run([python, "-m", "venv", "--without-pip", tmp_path / "env"], check=True)
+    check = lava_environment._check
+    installs = []
+    monkeypatch.setattr(lava_environment, "_check",
+                        lambda command, what: installs.append(what) if "install" in command else check(command, what))
+    created = lava_environment.create(tmp_path / "env", python, echo=lambda line: None)
+    assert subprocess.run([created.python, "-m", "pip", "--version"], capture_output=True).returncode == 0
+    assert installs == ["installing pip", "installing the pinned packages"] and created.problem() is None
+
+
+def test_setup_lava_in_another_folder_says_how_to_use_it(tmp_path, monkeypatch):
+    """An environment made elsewhere than where the backend looks is used only through NEURODEPLOY_LAVA_ENV:
+    set-up says so (the set-up itself is left out: it installs from the network)."""
+    from neurodeploy.backends.lava import environment as lava_environment
+    monkeypatch.delenv("NEURODEPLOY_LAVA_ENV", raising=False)
+    monkeypatch.setattr(lava_environment, "create",
+                        lambda path, python, echo: lava_environment.LavaEnvironment(Path(path).absolute()))
+    elsewhere = invoke("setup-lava", tmp_path / "lava")
+    assert elsewhere.exit_code == 0 and f"set NEURODEPLOY_LAVA_ENV={tmp_path / 'lava'} to use this one" \
+        in elsewhere.output
+    monkeypatch.setenv("NEURODEPLOY_LAVA_ENV", str(tmp_path / "lava"))
+    assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava", tmp_path / "lava").output
+    assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava").output
 
 
 def test_the_main_environment_has_no_lava():

@@ -1,10 +1,15 @@
 """The Loihi-class target on Lava: an independent integer implementation (written from
 target-semantics.md's Loihi equations and our processes' stated equations, not from the backend)
 reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence; design rules; CLI."""
+import contextlib
 import json
 import math
+import os
 import re
 import shutil
+import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -17,8 +22,8 @@ from click.testing import CliRunner
 import neurodeploy as nd
 from conftest import ROOT, feedforward_variant, random_plastic_network, run_reference, stdp_pair_network
 from neurodeploy.backends import make_backend
-from neurodeploy.backends.lava import lower, write_parameters
-from neurodeploy.backends.lava.environment import MARKER, LavaEnvironment
+from neurodeploy.backends.lava import launcher, lower, write_parameters
+from neurodeploy.backends.lava.environment import MARKER, LavaEnvironment, default_location
 from neurodeploy.backends.lava.launcher import run_in_worker
 from neurodeploy.backends.lava.quantize import decay_table, stdp_units
 from neurodeploy.backends.lava.rules import check_fixed
@@ -317,16 +322,25 @@ def test_saturating_traces_and_two_rules_onto_one_population_on_lava():
     assert all(len(np.unique(lava.weights[label]["weight"])) > 2 for label in ("B->P", "B-|P"))  # not all at a bound
 
 
-def test_lava_processes_are_stopped_on_errors_and_interrupts():
+def test_lava_processes_are_stopped_on_errors_and_interrupts(tmp_path, monkeypatch):
+    """Nothing is left behind, neither a process nor the exchange folder, whether the run is interrupted,
+    the caller's progress fails or the run ends."""
     network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 100.0}).network
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     def interrupt(fraction):
         raise KeyboardInterrupt
+
+    def fail(fraction):
+        raise RuntimeError("the progress display broke")
     with pytest.raises(KeyboardInterrupt):
         make_backend("lava").run(network, 100.0, progress=interrupt)
-    assert psutil.Process().children(recursive=True) == []
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="the progress display broke"):
+        make_backend("lava").run(network, 100.0, progress=fail)
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
     make_backend("lava").run(network, 50.0)
-    assert psutil.Process().children(recursive=True) == []
+    assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
 
 
 # --- design rules and the command line ---------------------------------------------------------
@@ -433,12 +447,76 @@ def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them
     shutil.rmtree(log.parent)
 
 
+def still_running(processes: list[psutil.Process], within_s: float = 5.0) -> list[int]:
+    """Which of ``processes`` still run after ``within_s`` (polled): a killed worker's own children are
+    orphans, no longer among this process's children, so they are looked up by what was seen running."""
+    def runs(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    deadline = time.monotonic() + within_s
+    while True:
+        running = [process.pid for process in processes if runs(process)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def processes_seen():
+    """What this process's descendants were while the block ran, noted as they start (the worker, its
+    tracker and Lava's processes): pid -> (process, command line, the shared memory it mapped)."""
+    seen, done = {}, threading.Event()
+
+    def note():
+        while not done.wait(0.1):
+            for process in psutil.Process().children(recursive=True):
+                try:
+                    with open(f"/proc/{process.pid}/maps") as maps:
+                        shared = set(re.findall(r"/dev/shm/\S+", maps.read()))
+                    _, _, before = seen.get(process.pid, (None, None, set()))
+                    seen[process.pid] = (process, " ".join(process.cmdline()), before | shared)
+                except (OSError, psutil.NoSuchProcess):
+                    pass
+    watcher = threading.Thread(target=note)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
+
+
 def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
     network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
     backend = make_backend("lava", timeout="3 s")
-    with pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
+    with processes_seen() as seen, pytest.raises(
+            BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
         backend.run(network, 100000.0)
+    assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command, _ in seen.values())
+    assert still_running([process for process, _, _ in seen.values()]) == []
     assert psutil.Process().children(recursive=True) == []
+    shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
+
+
+def test_a_worker_that_will_not_stop_is_killed_and_leaves_no_shared_memory(tmp_path, monkeypatch):
+    """A worker that ignores the request to stop (started with SIGTERM ignored) is killed with Lava's
+    processes, and its resource tracker still unlinks the shared memory they mapped."""
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    environment = LavaEnvironment(tmp_path / "env")
+    python = LavaEnvironment(default_location()).python
+    environment.python.write_text(f"#!/bin/sh\ntrap '' TERM\nexec '{python}' \"$@\"\n")
+    environment.python.chmod(0o755)
+    (tmp_path / "env" / MARKER).write_text(json.dumps(environment.expected_marker()))
+    monkeypatch.setattr(launcher, "KILL_AFTER_S", 1.0)
+    network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
+    with processes_seen() as seen, pytest.raises(BackendError, match="did not finish within the timeout") as late:
+        run_in_worker(lower(network), 100000, timeout_s=3.0, environment=environment)
+    shared = set().union(*(mapped for _, _, mapped in seen.values()))
+    assert len(seen) >= 4 and shared
+    assert still_running([process for process, _, _ in seen.values()]) == []
+    assert sorted(path for path in shared if os.path.exists(path)) == []
     shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
 
 
@@ -455,3 +533,14 @@ def test_a_failing_worker_is_one_error_with_its_log(tmp_path):
     log = Path(re.search(r"\(log: (.*)\)$", str(failed.value)).group(1))
     assert log.read_text() == "cannot start: no lava here\n"
     shutil.rmtree(log.parent)
+
+
+def test_the_worker_runs_the_linked_package_whatever_the_folder_and_pythonpath(tmp_path, monkeypatch):
+    """Run from a folder (and with a PYTHONPATH) holding another ``neurodeploy``, as from an older clone,
+    the worker still runs the package the Lava environment links, the one the main process runs."""
+    (tmp_path / "neurodeploy").mkdir()
+    (tmp_path / "neurodeploy" / "__init__.py").write_text("raise ImportError('not the linked neurodeploy')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    run = run_in_worker(lower(small_network()), 40)
+    assert 0 in run.spikes["A"][0]  # as in the run of the numbers it was sent above

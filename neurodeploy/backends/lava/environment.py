@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import BackendError, ValidationError
 
 ENVIRONMENT_VARIABLE = "NEURODEPLOY_LAVA_ENV"
 PYTHON_VERSION = (3, 10)
@@ -98,7 +98,8 @@ def _version(python: str) -> tuple | None:
 def create(path: Path, python: str | None = None, echo=print) -> LavaEnvironment:
     """Create (or complete, or bring up to date) the Lava environment at ``path`` with ``python`` (a 3.10;
     found on PATH or pyenv when not given): the pinned packages from the registry, then the link to this
-    package. The marker is written last: an interrupted set-up is never taken for a complete one."""
+    package; a folder holding another Python is refused. The marker is written last: an interrupted set-up
+    is never taken for a complete one, and the next set-up completes it."""
     environment = LavaEnvironment(Path(path).absolute())
     python = python or find_python()
     if python is None:
@@ -107,10 +108,16 @@ def create(path: Path, python: str | None = None, echo=print) -> LavaEnvironment
     version = _version(python)
     if version != PYTHON_VERSION:
         found = "not runnable" if version is None else ".".join(map(str, version))
-        raise BackendError(f"the Lava environment needs Python 3.10 (lava-nc 0.10 runs on no other); {python} "
-                           f"is {found}")
+        raise ValidationError("option --python", None, f"the Lava environment needs Python 3.10 (lava-nc 0.10 "
+                              f"runs on no other); {python} is {found}")
+    if environment.python.exists():
+        version = _version(str(environment.python))
+        if version != PYTHON_VERSION:
+            found = "no runnable Python" if version is None else f"a Python {'.'.join(map(str, version))}"
+            raise ValidationError("setup-lava", "DIR", f"{environment.path} holds {found}, not the Lava "
+                                  "environment's 3.10: remove it or choose another folder")
     (environment.path / MARKER).unlink(missing_ok=True)
-    if not environment.python.exists():
+    if not (environment.python.exists() and _has_pip(environment.python)):  # new, or its creation interrupted
         echo(f"creating {environment.path} with {python}")
         _check([python, "-m", "venv", str(environment.path)], "creating the virtual environment")
     constraints = environment.path / "worker-constraints.txt"
@@ -133,6 +140,11 @@ def create(path: Path, python: str | None = None, echo=print) -> LavaEnvironment
     environment.require()
     echo(f"the Lava environment is ready: {environment.path} (neurodeploy linked from {PACKAGE})")
     return environment
+
+
+def _has_pip(python: Path) -> bool:
+    """False for a virtual environment whose creation was interrupted before it installed pip."""
+    return subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
 def _check(command: list[str], what: str) -> None:

@@ -5,7 +5,7 @@ The worker runs in a session of its own (a terminal's Ctrl-C reaches this proces
 run stops), dies with this process (``PR_SET_PDEATHSIG``, also when this one is SIGKILLed), and is always
 stopped: on return, on errors, on a termination signal and on the timeout, first asked (SIGTERM: it
 stops Lava), then killed with everything it started. Its failures come back as one error naming its log,
-kept with the exchanged files; after a clean run the folder is removed.
+kept with the exchanged files; on any other way out the folder is removed.
 """
 from __future__ import annotations
 
@@ -34,13 +34,16 @@ from neurodeploy.backends.lava.exchange import (
 )
 from neurodeploy.description import io
 from neurodeploy.errors import BackendError
-from neurodeploy.processes import STOP_WITHIN_S, Interrupted, stopped_on_exit
+from neurodeploy.processes import STOP_WITHIN_S, stopped_on_exit
 from neurodeploy.results import Progress
 
 POLL_S = 0.1
 KILL_AFTER_S = STOP_WITHIN_S + 5.0
 """How long a worker asked to stop has before it is killed: its own stop of Lava is bounded by
 ``STOP_WITHIN_S``."""
+CLEAN_UP_S = 3.0
+"""How long the session of a worker killed by a signal has to end by itself (its resource tracker
+unlinking the shared memory of Lava's processes) before the rest is killed."""
 
 
 def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None, probes=(),
@@ -52,52 +55,67 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
     environment = environment or LavaEnvironment(default_location())
     environment.require()
     folder = Path(tempfile.mkdtemp(prefix="neurodeploy-lava-"))
-    io.save(lowered.network, folder / NETWORK)
-    if parameters is None:
-        write_parameters(lowered, folder / PARAMETERS)
-    else:
-        shutil.copyfile(parameters, folder / PARAMETERS)
-    (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes],
-                                              "numbers": number_types(lowered)}))
-    with open(folder / LOG, "wb") as log:
-        worker = subprocess.Popen(
-            [str(environment.python), "-m", "neurodeploy.backends.lava.worker", str(folder)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, PARENT_PID: str(os.getpid()), "PYTHONNOUSERSITE": "1"})
-
-    def stop():
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(KILL_AFTER_S)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # whatever is left of its session: Lava's workers, a worker that would not stop
-            os.killpg(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        worker.wait()
-
-    started = time.monotonic()
+    kept = False  # a failure of the worker's keeps the folder, which its message names; nothing else does
     try:
-        _watch(worker, folder, stop, started, timeout_s, progress)
-    except Interrupted:  # the user stopped it: nothing to look into
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    if worker.returncode != 0 or not (folder / RESULT).exists():
-        raise BackendError(_failure(folder, worker.returncode))
-    run = read_result(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-    return run
+        io.save(lowered.network, folder / NETWORK)
+        if parameters is None:
+            write_parameters(lowered, folder / PARAMETERS)
+        else:
+            shutil.copyfile(parameters, folder / PARAMETERS)
+        (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes],
+                                                  "numbers": number_types(lowered)}))
+        with open(folder / LOG, "wb") as log:
+            # Isolated (-I): the linked package, never a ``neurodeploy`` (or ``numpy``...) of the user's folder
+            # or PYTHONPATH, which ``-m`` would put first; run in the exchange folder, which holds what it leaves.
+            worker = subprocess.Popen(
+                [str(environment.python), "-I", "-m", "neurodeploy.backends.lava.worker", str(folder)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder,
+                env={**os.environ, PARENT_PID: str(os.getpid())})
+
+        timed_out = _watch(worker, folder, lambda: _stop(worker), timeout_s, progress)
+        kept = timed_out or worker.returncode != 0 or not (folder / RESULT).exists()
+        if timed_out:
+            raise BackendError(f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
+                               f"stopped (log: {folder / LOG})")
+        if kept:
+            raise BackendError(_failure(folder, worker.returncode))
+        return read_result(folder)
+    finally:
+        if not kept:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def _watch(worker, folder: Path, stop, started: float, timeout_s: float | None, progress: Progress | None) -> None:
-    """Wait for the worker, passing on its progress; stop it on the way out, whatever the way."""
-    with stopped_on_exit("the lava run", stop, KILL_AFTER_S + 5.0):
+def _stop(worker: subprocess.Popen) -> None:
+    """Ask the worker to stop (it stops Lava), kill it if it has not within ``KILL_AFTER_S``, then kill what
+    is left of its session. A worker that died by a signal stopped no Lava: its Lava processes die with it
+    and its resource tracker, once their pipes are closed, unlinks the shared memory they held, so the
+    session is given ``CLEAN_UP_S`` to end by itself (killed at once, the tracker left the memory in
+    /dev/shm)."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(KILL_AFTER_S)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    deadline = time.monotonic() + (CLEAN_UP_S if worker.returncode < 0 else 0.0)
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(worker.pid, 0)
+            time.sleep(POLL_S / 2)
+        os.killpg(worker.pid, signal.SIGKILL)  # whatever is left: Lava's processes, a tracker that hangs
+    except ProcessLookupError:  # the session has ended
+        pass
+
+
+def _watch(worker, folder: Path, stop, timeout_s: float | None, progress: Progress | None) -> bool:
+    """Wait for the worker, passing on its progress, until it ends or the timeout passes (True); stop it on
+    the way out, whatever the way."""
+    started = time.monotonic()
+    with stopped_on_exit("the lava run", stop, KILL_AFTER_S + CLEAN_UP_S + 5.0):
         while worker.poll() is None:
             if timeout_s is not None and time.monotonic() - started > timeout_s:
-                raise BackendError(f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
-                                   f"stopped (log: {folder / LOG})")
+                return True
             try:
                 worker.wait(POLL_S)
             except subprocess.TimeoutExpired:
@@ -105,6 +123,7 @@ def _watch(worker, folder: Path, stop, started: float, timeout_s: float | None, 
             fraction = read_progress(folder)
             if progress is not None and fraction is not None:
                 progress(fraction)
+    return False
 
 
 def _failure(folder: Path, code: int) -> str:
