@@ -44,6 +44,7 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 	$(LAVA_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/lava_env tests/lava_env
 

@@ -3,6 +3,7 @@ against a Brian2 reference.
 
 The description layer is the public API (``nd.Network``, ``nd.STDP``, ...). It is loaded when first used,
 so that the command line can answer a Ctrl-C while Python is still loading it."""
+
 import importlib
 
 __version__ = "0.1.0"

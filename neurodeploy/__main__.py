@@ -1,5 +1,6 @@
 """``python -m neurodeploy`` and the ``neurodeploy`` command. A Ctrl-C while Python loads the toolchain,
 before the command line takes over the signals, ends in one line too."""
+
 import os
 import signal
 
@@ -12,6 +13,7 @@ def _interrupted_while_loading(signum, frame):
 def main():
     previous = signal.signal(signal.SIGINT, _interrupted_while_loading)
     from neurodeploy.cli import main as command_line
+
     signal.signal(signal.SIGINT, previous)
     command_line()
 

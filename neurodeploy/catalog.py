@@ -8,6 +8,7 @@ name, a ``.json``/``.yaml`` network file, or ``path.py:function``. A builder's a
 ``--param`` values, and ``Annotated[float, Range(above=0)]`` bounds them, before it runs. A model
 folder's ``protocols/`` holds its families' operation protocols, which ``--protocol`` takes by name.
 """
+
 from __future__ import annotations
 
 import importlib.resources
@@ -159,8 +160,11 @@ def protocol_path(reference) -> Path:
     files = protocol_files()
     if str(reference) in files:
         return files[str(reference)]
-    raise ValidationError("option --protocol", None, f"'{reference}' is neither a file nor a protocol name "
-                          f"(protocols: {', '.join(files) or 'none'})")
+    raise ValidationError(
+        "option --protocol",
+        None,
+        f"'{reference}' is neither a file nor a protocol name (protocols: {', '.join(files) or 'none'})",
+    )
 
 
 @dataclass(eq=False)
@@ -272,8 +276,9 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
         except (Exception, SystemExit) as error:
             if trusted and not isinstance(error, SystemExit):
                 raise
-            raise ValidationError(f"function '{builder.__name__}' in '{source}'", None,
-                                  f"failed: {_failure(error)}") from None
+            raise ValidationError(
+                f"function '{builder.__name__}' in '{source}'", None, f"failed: {_failure(error)}"
+            ) from None
         if not isinstance(network, Network):
             raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
         return network.validate()
@@ -281,7 +286,7 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
         if not parameters:
             raise
         given = ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
-        within = error.where[len(what):] if error.where.startswith(what) else f": {error.where}"
+        within = error.where[len(what) :] if error.where.startswith(what) else f": {error.where}"
         raise ValidationError(f"{what} with {given}{within}", error.field, error.message) from None
 
 
@@ -297,9 +302,12 @@ def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | 
         return reference, str(path), builder, None
     families = model_families()
     if reference not in families:
-        raise ValidationError(f"model '{reference}'", None,
-                              f"unknown model (registered: {', '.join(families) or 'none'}; "
-                              "or give a .json/.yaml file or path.py:function)")
+        raise ValidationError(
+            f"model '{reference}'",
+            None,
+            f"unknown model (registered: {', '.join(families) or 'none'}; "
+            "or give a .json/.yaml file or path.py:function)",
+        )
     family = families[reference]
     return family.name, str(family.path), family.build, family
 
@@ -310,8 +318,9 @@ def load_model(reference: str, parameters: dict | None = None, seed: int | None 
     parameters = dict(parameters or {})
     if Path(reference).suffix.lower() in io.SUFFIXES:
         if parameters:
-            raise ValidationError("option --param", next(iter(parameters)),
-                                  "parameters apply to model builders, not to network files")
+            raise ValidationError(
+                "option --param", next(iter(parameters)), "parameters apply to model builders, not to network files"
+            )
         network = io.load(reference)
         name, source, family, arguments = network.name, str(Path(reference)), None, {}
     else:
@@ -349,29 +358,42 @@ class TargetField(typing.NamedTuple):
     above: float | None = None
 
 
-COMMON_TARGET_FIELDS = {"name": TargetField("label", True), "summary": TargetField("text"),
-                        "kind": TargetField("label", True)}
+COMMON_TARGET_FIELDS = {
+    "name": TargetField("label", True),
+    "summary": TargetField("text"),
+    "kind": TargetField("label", True),
+}
 # What each kind's toolchain reads from its target file (backends/<kind>/rules.py and toolchain.py), and
 # the figures the files carry for people.
 TARGET_SCHEMAS = {
     "spinnaker": {
-        "board_version": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1, 2**16),
-        "timestep_ms": TargetField("number", True, above=0), "application_cores": TargetField("integer", True, 1),
+        "board_version": TargetField("integer", True, 1),
+        "neurons_per_core": TargetField("integer", True, 1, 2**16),
+        "timestep_ms": TargetField("number", True, above=0),
+        "application_cores": TargetField("integer", True, 1),
         "ring_buffer_bits": TargetField("integer", True, 1, 32),
         "delay_extension_factor": TargetField("integer", True, 1),
-        "chips": TargetField("integer", False, 1), "cores_per_chip": TargetField("integer", False, 1),
+        "chips": TargetField("integer", False, 1),
+        "cores_per_chip": TargetField("integer", False, 1),
         "sdram_per_chip_bytes": TargetField("integer", False, 1),
         "dtcm_per_core_bytes": TargetField("integer", False, 1),
         "itcm_per_core_bytes": TargetField("integer", False, 1),
-        "router_entries_per_chip": TargetField("integer", False, 1), "clock_hz": TargetField("integer", False, 1),
+        "router_entries_per_chip": TargetField("integer", False, 1),
+        "clock_hz": TargetField("integer", False, 1),
         "structural_plasticity_synapse_cores": TargetField("integer", False, 0),
-        "numeric_format": TargetField("mapping")},
+        "numeric_format": TargetField("mapping"),
+    },
     "loihi": {
-        "neuro_cores": TargetField("integer", True, 1), "neurons_per_core": TargetField("integer", True, 1),
-        "synapses_per_core": TargetField("integer", True, 1), "max_delay_ticks": TargetField("integer", True, 1),
-        "embedded_processors": TargetField("integer", False, 0), "neurons_per_chip": TargetField("integer", False, 1),
-        "synapses_per_chip": TargetField("integer", False, 1), "timestep_ms": TargetField("number", False, above=0),
-        "numeric_format": TargetField("mapping")},
+        "neuro_cores": TargetField("integer", True, 1),
+        "neurons_per_core": TargetField("integer", True, 1),
+        "synapses_per_core": TargetField("integer", True, 1),
+        "max_delay_ticks": TargetField("integer", True, 1),
+        "embedded_processors": TargetField("integer", False, 0),
+        "neurons_per_chip": TargetField("integer", False, 1),
+        "synapses_per_chip": TargetField("integer", False, 1),
+        "timestep_ms": TargetField("number", False, above=0),
+        "numeric_format": TargetField("mapping"),
+    },
 }
 
 
@@ -386,8 +408,12 @@ def checked_target(data, origin: str) -> dict:
             raise ValidationError(origin, key, "is required")
     kind = values.label(data["kind"], origin, "kind")
     schema = {**COMMON_TARGET_FIELDS, **TARGET_SCHEMAS.get(kind, {})}
-    values.check_keys(data, schema if kind in TARGET_SCHEMAS else {**data, **schema}, origin,
-                      required=[key for key, spec in schema.items() if spec.required])
+    values.check_keys(
+        data,
+        schema if kind in TARGET_SCHEMAS else {**data, **schema},
+        origin,
+        required=[key for key, spec in schema.items() if spec.required],
+    )
     for key, spec in schema.items():
         if key not in data:
             continue
@@ -430,8 +456,14 @@ def _target_files() -> list[_TargetFile]:
                 name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
                 files.append(_TargetFile(path, name, None, error))
                 continue
-            files.append(_TargetFile(path, checked["name"], TargetDescription(
-                checked["name"], checked.get("summary", ""), path, checked), None))
+            files.append(
+                _TargetFile(
+                    path,
+                    checked["name"],
+                    TargetDescription(checked["name"], checked.get("summary", ""), path, checked),
+                    None,
+                )
+            )
     return files
 
 

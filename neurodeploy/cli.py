@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 a comparison failed its thresholds or a backend failed, 2 bad input.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,10 @@ def internal_error_log(error: BaseException) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"internal-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    path.write_text(f"neurodeploy {__version__}, python {sys.version.split()[0]}\n"
-                    f"command: {' '.join(sys.argv)}\n\n{trace}", errors="backslashreplace")
+    path.write_text(
+        f"neurodeploy {__version__}, python {sys.version.split()[0]}\ncommand: {' '.join(sys.argv)}\n\n{trace}",
+        errors="backslashreplace",
+    )
     return path
 
 
@@ -50,6 +53,7 @@ def reports_errors(command):
     """Whatever happens in a command ends in one line on stderr and an exit code, never a traceback:
     bad input 2, a toolchain failure 1, an unexpected error 1 with the trace in a log file, a
     termination signal 128 + its number after stopping what was running."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         previous_cap = resource.getrlimit(resource.RLIMIT_DATA)
@@ -60,8 +64,11 @@ def reports_errors(command):
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise  # click's own ways out of a command, answered by click
             except MemoryError:
-                _fail(f"error: out of memory: an allocation exceeds the memory limit of {resources.format_size(cap)} "
-                      f"({resources.RAISE_IT})", EXIT_BAD_INPUT)
+                _fail(
+                    f"error: out of memory: an allocation exceeds the memory limit of {resources.format_size(cap)} "
+                    f"({resources.RAISE_IT})",
+                    EXIT_BAD_INPUT,
+                )
             except ValidationError as error:
                 _fail(f"error: {error}", EXIT_BAD_INPUT)
             except NeurodeployError as error:
@@ -72,8 +79,7 @@ def reports_errors(command):
             except KeyboardInterrupt:
                 _fail("interrupted by SIGINT", 128 + signal.SIGINT)
             except SystemExit as exit_request:  # our own exits are click.exceptions.Exit: this is user code's
-                _fail(f"error: model code called sys.exit({exit_request.code!r}) during the command",
-                      EXIT_BAD_INPUT)
+                _fail(f"error: model code called sys.exit({exit_request.code!r}) during the command", EXIT_BAD_INPUT)
             except Exception as error:
                 try:
                     where = f"full trace in {internal_error_log(error)}"
@@ -83,6 +89,7 @@ def reports_errors(command):
             finally:
                 resource.setrlimit(resource.RLIMIT_DATA, previous_cap)
                 resources.set_memory_limit(None)
+
     return wrapper
 
 
@@ -116,10 +123,14 @@ class MemorySize(click.ParamType):
 
 
 memory_limit_option = click.option(
-    "--memory-limit", type=MemorySize(), expose_value=False, metavar="SIZE",
+    "--memory-limit",
+    type=MemorySize(),
+    expose_value=False,
+    metavar="SIZE",
     callback=lambda ctx, param, value: resources.set_memory_limit(value),
     help=f"Refuse, before allocating, what would need more memory than this (e.g. 8GB; default: "
-         f"${resources.ENVIRONMENT_VARIABLE}, else the memory available now).")
+    f"${resources.ENVIRONMENT_VARIABLE}, else the memory available now).",
+)
 
 
 class ProgressLine:
@@ -198,8 +209,13 @@ def _key_values(pairs, option: str) -> dict:
 
 
 model_argument = click.argument("model", metavar="MODEL")
-param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-                            help="Model parameter (repeatable); VALUE is read as YAML: 5, 0.3, true, [1, 4].")
+param_option = click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Model parameter (repeatable); VALUE is read as YAML: 5, 0.3, true, [1, 4].",
+)
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,9 +271,12 @@ def backends():
 
 @main.command("setup-lava")
 @click.argument("path", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
-@click.option("--python", "python", metavar="PYTHON3.10",
-              help="The Python 3.10 to create it with, a path or a command on PATH (default: python3.10 on PATH, "
-                   "else pyenv's).")
+@click.option(
+    "--python",
+    "python",
+    metavar="PYTHON3.10",
+    help="The Python 3.10 to create it with, a path or a command on PATH (default: python3.10 on PATH, else pyenv's).",
+)
 @reports_errors
 def setup_lava(path, python):
     """Create the Lava environment the lava backend and the loihi2 target run their worker in: Python 3.10
@@ -267,8 +286,10 @@ def setup_lava(path, python):
 
     created = create(Path(path) if path else default_location(), python, echo=click.echo)
     if created.path.resolve() != default_location().resolve():
-        click.echo(f"the lava backend looks for it at {default_location()}: set NEURODEPLOY_LAVA_ENV={created.path} "
-                   "to use this one")
+        click.echo(
+            f"the lava backend looks for it at {default_location()}: set NEURODEPLOY_LAVA_ENV={created.path} "
+            "to use this one"
+        )
 
 
 @main.command()
@@ -284,18 +305,35 @@ def validate(model, params):
 
 def model_inputs(command):
     """MODEL with its parameters, seed and input (stimulus or protocol) and duration."""
-    for option in reversed([
-        model_argument, param_option,
-        click.option("--stimulus", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="JSON object: spike-source label -> one list of spike times (ms) per neuron."),
-        click.option("--protocol", type=click.Path(dir_okay=False), metavar="FILE|NAME",
-                     help="JSON list of operations for models that take them (ca3-cam), or the name of one a model "
-                          "family ships (see `neurodeploy models`); answers go to answers.json."),
-        click.option("--duration", type=FiniteFloat(min=0, min_open=True), metavar="MS",
-                     help="Simulated time in ms (default: the model's own)."),
-        click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."),
-        memory_limit_option,
-    ]):
+    for option in reversed(
+        [
+            model_argument,
+            param_option,
+            click.option(
+                "--stimulus",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="JSON object: spike-source label -> one list of spike times (ms) per neuron.",
+            ),
+            click.option(
+                "--protocol",
+                type=click.Path(dir_okay=False),
+                metavar="FILE|NAME",
+                help="JSON list of operations for models that take them (ca3-cam), or the name of one a model "
+                "family ships (see `neurodeploy models`); answers go to answers.json.",
+            ),
+            click.option(
+                "--duration",
+                type=FiniteFloat(min=0, min_open=True),
+                metavar="MS",
+                help="Simulated time in ms (default: the model's own).",
+            ),
+            click.option(
+                "--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter)."
+            ),
+            memory_limit_option,
+        ]
+    ):
         command = option(command)
     return command
 
@@ -325,11 +363,21 @@ def _progress(what: str, call):
 @main.command()
 @model_inputs
 @click.option("--backend", default="brian2", show_default=True, help="Backend to run on (see `neurodeploy backends`).")
-@click.option("--backend-option", "backend_options", multiple=True, metavar="KEY=VALUE",
-              help="Backend option (repeatable), e.g. mode=physics for brian2.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Run folder to write (manifest.json, spikes.json, ...): new, empty or an earlier run; "
-                   "published atomically, files you add to it are kept.")
+@click.option(
+    "--backend-option",
+    "backend_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Backend option (repeatable), e.g. mode=physics for brian2.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Run folder to write (manifest.json, spikes.json, ...): new, empty or an earlier run; "
+    "published atomically, files you add to it are kept.",
+)
 @reports_errors
 def run(model, params, stimulus, protocol, duration, seed, backend, backend_options, out):
     """Run MODEL on a backend and write a run directory.
@@ -340,8 +388,10 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
     options = _key_values(backend_options, "--backend-option")
     writes = (MANIFEST, SPIKES, *(("answers.json", "protocol.json") if protocol_run is not None else ()))
     with staged_directory(Path(out), "run", writes) as staging:  # refuses a folder it must not write before running
-        result, manifest = _progress(f"{backend} running {loaded.name}", lambda progress: pipeline.run_model(
-            loaded, backend, duration_ms, options, progress))
+        result, manifest = _progress(
+            f"{backend} running {loaded.name}",
+            lambda progress: pipeline.run_model(loaded, backend, duration_ms, options, progress),
+        )
         documents = {}
         if protocol_run is not None:
             documents["answers.json"] = protocol_run.decode(loaded, result)
@@ -362,8 +412,13 @@ target_option = click.option("--target", required=True, metavar="NAME", help="Ta
 @model_inputs
 @target_option
 @click.option("--no-map", is_flag=True, help="Skip mapping with the target's own tools.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Folder for the artefacts (for SpiNNaker: pynn_script.py, graph.json) and compile.json/.txt.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Folder for the artefacts (for SpiNNaker: pynn_script.py, graph.json) and compile.json/.txt.",
+)
 @reports_errors
 def compile_command(model, params, stimulus, protocol, duration, seed, target, no_map, out):
     """Compile MODEL for a target: design-rule check, quantization report, the target's artefacts and
@@ -381,17 +436,38 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
 @main.command()
 @model_inputs
 @target_option
-@click.option("--board-config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="The target's own configuration of a real board (for SpiNNaker a spynnaker.cfg with a machine "
-                   "name or spalloc server); without it the target runs on its software emulation.")
+@click.option(
+    "--board-config",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="The target's own configuration of a real board (for SpiNNaker a spynnaker.cfg with a machine "
+    "name or spalloc server); without it the target runs on its software emulation.",
+)
 @click.option("--min-same-tick", type=FiniteFloat(0, 1), help="Override the target's same-tick threshold.")
 @click.option("--min-within-one", type=FiniteFloat(0, 1), help="Override the target's ±1-tick threshold.")
 @click.option("--max-rate-error", type=FiniteFloat(0), help="Override the target's rate-error threshold.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Folder for compile/, target/, reference/, reference-float/ and deploy.json.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Folder for compile/, target/, reference/, reference-float/ and deploy.json.",
+)
 @reports_errors
-def deploy(model, params, stimulus, protocol, duration, seed, target, board_config, min_same_tick, min_within_one,
-           max_rate_error, out):
+def deploy(
+    model,
+    params,
+    stimulus,
+    protocol,
+    duration,
+    seed,
+    target,
+    board_config,
+    min_same_tick,
+    min_within_one,
+    max_rate_error,
+    out,
+):
     """Compile, check and map MODEL for a target, execute it (board if configured, else emulation), run
     the Brian2 reference on the same input with the target's numbers, compare, and print a verdict.
     Exits 1 when the target departs from the reference beyond the thresholds."""
@@ -399,12 +475,25 @@ def deploy(model, params, stimulus, protocol, duration, seed, target, board_conf
     thresholds = None
     if (min_same_tick, min_within_one, max_rate_error) != (None, None, None):
         defaults = pipeline.target_toolchain(target).thresholds
-        thresholds = Thresholds(min_same_tick if min_same_tick is not None else defaults.min_same_tick,
-                                min_within_one if min_within_one is not None else defaults.min_within_one,
-                                max_rate_error if max_rate_error is not None else defaults.max_rate_error)
-    summary = _progress(f"deploy {loaded.name} on {target}", lambda progress: pipeline.deploy_model(
-        loaded, target, out, duration_ms, thresholds, protocol_run, Path(board_config) if board_config else None,
-        progress, progress.stage))
+        thresholds = Thresholds(
+            min_same_tick if min_same_tick is not None else defaults.min_same_tick,
+            min_within_one if min_within_one is not None else defaults.min_within_one,
+            max_rate_error if max_rate_error is not None else defaults.max_rate_error,
+        )
+    summary = _progress(
+        f"deploy {loaded.name} on {target}",
+        lambda progress: pipeline.deploy_model(
+            loaded,
+            target,
+            out,
+            duration_ms,
+            thresholds,
+            protocol_run,
+            Path(board_config) if board_config else None,
+            progress,
+            progress.stage,
+        ),
+    )
     click.echo(_deploy_text(summary))
     click.echo(f"-> {out}")
     if not summary["passed"]:
@@ -417,26 +506,44 @@ def _deploy_text(summary: dict) -> str:
     lines = []
     mapping = summary.get("mapping")
     if mapping:
-        lines.append(f"mapped: {mapping['application_cores']} application cores on {mapping['chips_used']} chips "
-                     f"of {summary['target']}")
-    for key, what in (("target_vs_reference", "target vs quantization-aware reference"),
-                      ("quantization_cost", "quantization-aware vs float reference (what quantization costs)")):
+        lines.append(
+            f"mapped: {mapping['application_cores']} application cores on {mapping['chips_used']} chips "
+            f"of {summary['target']}"
+        )
+    for key, what in (
+        ("target_vs_reference", "target vs quantization-aware reference"),
+        ("quantization_cost", "quantization-aware vs float reference (what quantization costs)"),
+    ):
         overall = summary[key]["overall"]
-        lines.append(f"{what}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
-                     f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
-                     f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}")
+        lines.append(
+            f"{what}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
+            f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
+            f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}"
+        )
     structural = summary.get("structural")
     if structural:
-        parted = {label: item["first_difference_tick"] for label, item in structural.items()
-                  if item["first_difference_tick"] is not None}
-        lines.append("structural decisions: " + ("as on the reference (" + ", ".join(
-            f"{label} {item['run']}" for label, item in structural.items()) + ")" if not parted else "; ".join(
-            f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())))
+        parted = {
+            label: item["first_difference_tick"]
+            for label, item in structural.items()
+            if item["first_difference_tick"] is not None
+        }
+        lines.append(
+            "structural decisions: "
+            + (
+                "as on the reference ("
+                + ", ".join(f"{label} {item['run']}" for label, item in structural.items())
+                + ")"
+                if not parted
+                else "; ".join(f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())
+            )
+        )
     functional = summary.get("functional")
     if functional:
-        lines.append(f"answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
-                     f"{functional['operations']} operations answer as on the reference; "
-                     f"{functional['target_agrees_with_ideal']} agree with an ideal memory")
+        lines.append(
+            f"answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
+            f"{functional['operations']} operations answer as on the reference; "
+            f"{functional['target_agrees_with_ideal']} agree with an ideal memory"
+        )
     lines.append(summary["verdict"] + ("" if summary["passed"] else " (" + "; ".join(summary["failures"]) + ")"))
     return "\n".join(lines)
 
@@ -445,14 +552,35 @@ def _deploy_text(summary: dict) -> str:
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("reference_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout instead of the table.")
-@click.option("--min-same-tick", type=FiniteFloat(0, 1), default=Thresholds.min_same_tick, show_default=True,
-              help="Least fraction of reference spikes matched in the same tick.")
-@click.option("--min-within-one", type=FiniteFloat(0, 1), default=Thresholds.min_within_one, show_default=True,
-              help="Least fraction of reference spikes matched within ±1 tick.")
-@click.option("--max-rate-error", type=FiniteFloat(0), default=Thresholds.max_rate_error, show_default=True,
-              help="Largest relative difference of the overall rate.")
-@click.option("--tau", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True, metavar="MS",
-              help="Time constant of the van Rossum distance.")
+@click.option(
+    "--min-same-tick",
+    type=FiniteFloat(0, 1),
+    default=Thresholds.min_same_tick,
+    show_default=True,
+    help="Least fraction of reference spikes matched in the same tick.",
+)
+@click.option(
+    "--min-within-one",
+    type=FiniteFloat(0, 1),
+    default=Thresholds.min_within_one,
+    show_default=True,
+    help="Least fraction of reference spikes matched within ±1 tick.",
+)
+@click.option(
+    "--max-rate-error",
+    type=FiniteFloat(0),
+    default=Thresholds.max_rate_error,
+    show_default=True,
+    help="Largest relative difference of the overall rate.",
+)
+@click.option(
+    "--tau",
+    type=FiniteFloat(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    metavar="MS",
+    help="Time constant of the van Rossum distance.",
+)
 @reports_errors
 def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_one, max_rate_error, tau):
     """Compare RUN_DIR with REFERENCE_DIR (two runs of the same model); write RUN_DIR/compare.json.
@@ -462,20 +590,33 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
     models = run_record.manifest.get("model", {}).get("name"), reference.manifest.get("model", {}).get("name")
     if models[0] != models[1]:
         raise ValidationError("compare", "model", f"runs are of different models ('{models[0]}' vs '{models[1]}')")
-    comparison = compare(run_record.spikes, reference.spikes,
-                         Thresholds(min_same_tick, min_within_one, max_rate_error), tau,
-                         inputs=tuple(reference.manifest.get("spike_sources", ())))
-    document = {"run": str(run_dir), "reference": str(reference_dir),
-                "run_backend": run_record.spikes.backend, "reference_backend": reference.spikes.backend,
-                **comparison.to_dict()}
+    comparison = compare(
+        run_record.spikes,
+        reference.spikes,
+        Thresholds(min_same_tick, min_within_one, max_rate_error),
+        tau,
+        inputs=tuple(reference.manifest.get("spike_sources", ())),
+    )
+    document = {
+        "run": str(run_dir),
+        "reference": str(reference_dir),
+        "run_backend": run_record.spikes.backend,
+        "reference_backend": reference.spikes.backend,
+        **comparison.to_dict(),
+    }
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
         click.echo(comparison.table())
     if write_document(run_record, "compare.json", document, _is_comparison) is None:
-        click.echo(one_line(f"warning: '{Path(run_dir) / 'compare.json'}' was not written by neurodeploy: left as "
-                            "it is, this comparison is not saved"), err=True)
+        click.echo(
+            one_line(
+                f"warning: '{Path(run_dir) / 'compare.json'}' was not written by neurodeploy: left as "
+                "it is, this comparison is not saved"
+            ),
+            err=True,
+        )
     if not comparison.passed:
         raise click.exceptions.Exit(EXIT_FAILED)
 

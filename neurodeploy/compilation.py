@@ -2,6 +2,7 @@
 drives them: the Toolchain interface, the Compilation it returns, its design-rule Findings, and the
 Thresholds of agreement a deploy demands. Interfaces and values only: found and loaded by
 ``neurodeploy.toolchains``, implemented in ``neurodeploy/backends/*/toolchain.py``."""
+
 from __future__ import annotations
 
 import abc
@@ -75,8 +76,9 @@ class Toolchain(abc.ABC):
     """Default agreement a deploy demands against the quantization-aware reference."""
 
     @abc.abstractmethod
-    def compile(self, network: Network, target: dict, out: Path, duration_ms: float, map_resources: bool = True
-                ) -> Compilation:
+    def compile(
+        self, network: Network, target: dict, out: Path, duration_ms: float, map_resources: bool = True
+    ) -> Compilation:
         """Lower, check, quantize, write the target's artefacts into ``out``, and (unless the design rules
         fail or ``map_resources`` is False) map it with the target's own tools."""
 
@@ -87,6 +89,12 @@ class Toolchain(abc.ABC):
         return MemoryEstimate(f"{self.kind} compile step")
 
     @abc.abstractmethod
-    def execute(self, compilation: Compilation, out: Path, duration_ms: float, board: Path | None = None,
-                progress: Progress | None = None) -> RunResult:
+    def execute(
+        self,
+        compilation: Compilation,
+        out: Path,
+        duration_ms: float,
+        board: Path | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
         """Run on the board ``board`` configures, or on the software emulation."""

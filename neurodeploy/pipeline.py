@@ -1,6 +1,7 @@
 """What the commands share: running a loaded model on a backend, compiling it for a target, and
 deploying it (compile, map, execute, reference, compare). Wiring only: the numbers come from the
 backends, the toolchains and ``runs``."""
+
 from __future__ import annotations
 
 import datetime
@@ -56,8 +57,9 @@ def apply_protocol(model: LoadedModel, reference) -> ProtocolRun:
     return ProtocolRun(protocol, operations)
 
 
-def resolve_duration(model: LoadedModel, duration: float | None, protocol_run: ProtocolRun | None = None,
-                     stimulus: dict | None = None) -> float:
+def resolve_duration(
+    model: LoadedModel, duration: float | None, protocol_run: ProtocolRun | None = None, stimulus: dict | None = None
+) -> float:
     """The duration to simulate: ``duration`` or the model's own, a positive whole number of ticks. It
     may not cut a protocol short, nor leave spikes of a ``stimulus`` (label -> times per neuron) unsent."""
     where = "option --duration"
@@ -66,19 +68,30 @@ def resolve_duration(model: LoadedModel, duration: float | None, protocol_run: P
             raise ValidationError(where, None, f"is required: model '{model.name}' declares no duration")
         duration = model.network.duration
     elif protocol_run is not None and duration < model.network.duration:
-        raise ValidationError(where, None, f"{duration:g} ms ends before the protocol does: its operations need "
-                              f"{model.network.duration:g} ms")
+        raise ValidationError(
+            where,
+            None,
+            f"{duration:g} ms ends before the protocol does: its operations need {model.network.duration:g} ms",
+        )
     model.network.semantics.duration_ticks(duration, where, None)
     for label in stimulus or {}:
         for index, times in enumerate(model.network.spike_sources[label].spike_times):
             if times.size and times[-1] >= duration:
-                raise ValidationError(f"stimulus for '{label}'", f"spike_times[{index}]",
-                                      f"{times[-1]:g} ms is not within the run's {duration:g} ms")
+                raise ValidationError(
+                    f"stimulus for '{label}'",
+                    f"spike_times[{index}]",
+                    f"{times[-1]:g} ms is not within the run's {duration:g} ms",
+                )
     return float(duration)
 
 
-def run_model(model: LoadedModel, backend_name: str, duration_ms: float, backend_options: dict | None = None,
-              progress: Progress | None = None) -> tuple[RunResult, dict]:
+def run_model(
+    model: LoadedModel,
+    backend_name: str,
+    duration_ms: float,
+    backend_options: dict | None = None,
+    progress: Progress | None = None,
+) -> tuple[RunResult, dict]:
     """Run the model; return the result and the manifest describing the run."""
     options = dict(backend_options or {})
     backend = make_backend(backend_name, **options)
@@ -88,8 +101,9 @@ def run_model(model: LoadedModel, backend_name: str, duration_ms: float, backend
     return result, run_manifest(model, backend.name, options, result, duration_ms, time.perf_counter() - started)
 
 
-def run_manifest(model: LoadedModel, backend_name: str, options: dict, result: RunResult, duration_ms: float,
-                 wall_time_s: float) -> dict:
+def run_manifest(
+    model: LoadedModel, backend_name: str, options: dict, result: RunResult, duration_ms: float, wall_time_s: float
+) -> dict:
     manifest = {
         "model": model.manifest(),
         "backend": {"name": backend_name, "options": options, **result.details},
@@ -130,9 +144,17 @@ def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float,
     return compilation
 
 
-def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, thresholds: Thresholds | None,
-                 protocol_run: ProtocolRun | None = None, board: Path | None = None,
-                 progress: Progress | None = None, announce=lambda stage: None) -> dict:
+def deploy_model(
+    model: LoadedModel,
+    target_name: str,
+    out,
+    duration_ms: float,
+    thresholds: Thresholds | None,
+    protocol_run: ProtocolRun | None = None,
+    board: Path | None = None,
+    progress: Progress | None = None,
+    announce=lambda stage: None,
+) -> dict:
     """Compile, check and map; execute on the board or the emulation; run the Brian2 reference on the
     same input with the target's numbers (and plain float, to show what quantization costs); compare.
     Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json) atomically."""
@@ -146,8 +168,13 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)
-        summary = {"model": model.manifest(), "target": target.name, "board": str(board) if board else None,
-                   "duration_ms": duration_ms, "errors": [str(f) for f in compilation.errors]}
+        summary = {
+            "model": model.manifest(),
+            "target": target.name,
+            "board": str(board) if board else None,
+            "duration_ms": duration_ms,
+            "errors": [str(f) for f in compilation.errors],
+        }
         if compilation.errors:
             summary.update(passed=False, verdict=f"cannot run on {target.name}: see compile/compile.txt")
             write_json_atomically(staging / "deploy.json", summary)
@@ -157,8 +184,11 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
         started = time.perf_counter()
         result = chain.execute(compilation, staging / "compile", duration_ms, board, progress)
         name = f"{chain.backend} (board)" if board else chain.backend
-        runs["target"] = (model, result, run_manifest(model, name, {}, result, duration_ms,
-                                                      time.perf_counter() - started))
+        runs["target"] = (
+            model,
+            result,
+            run_manifest(model, name, {}, result, duration_ms, time.perf_counter() - started),
+        )
         announce("running the Brian2 reference (quantization-aware, then float)")
         quantized = replace(model, network=compilation.reference_network())
         runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms))
@@ -180,20 +210,29 @@ def deploy_model(model: LoadedModel, target_name: str, out, duration_ms: float, 
         if target_structural is not None and reference_structural is not None and board is None:
             # On a board sPyNNaker draws from its own generator: there only the statistics compare.
             summary["structural"] = compare_structural(target_structural, reference_structural)
-            failures += [f"structural decisions of {label} part from the reference at tick "
-                         f"{item['first_difference_tick']}"
-                         for label, item in summary["structural"].items() if item["first_difference_tick"] is not None]
+            failures += [
+                f"structural decisions of {label} part from the reference at tick {item['first_difference_tick']}"
+                for label, item in summary["structural"].items()
+                if item["first_difference_tick"] is not None
+            ]
         if protocol_run is not None:
-            differing = [index for index, (a, b) in enumerate(zip(answers["target"]["operations"],
-                                                                 answers["reference"]["operations"]))
-                         if a["answer"] != b["answer"]]
-            summary["functional"] = {"operations": len(answers["target"]["operations"]),
-                                     "answers_differing_from_reference": differing,
-                                     "target_agrees_with_ideal": answers["target"]["summary"]["agree"]}
+            differing = [
+                index
+                for index, (a, b) in enumerate(zip(answers["target"]["operations"], answers["reference"]["operations"]))
+                if a["answer"] != b["answer"]
+            ]
+            summary["functional"] = {
+                "operations": len(answers["target"]["operations"]),
+                "answers_differing_from_reference": differing,
+                "target_agrees_with_ideal": answers["target"]["summary"]["agree"],
+            }
             if differing:
                 failures.append(f"{len(differing)} operations answer differently from the reference")
-        summary.update(passed=not failures, failures=failures,
-                       verdict=("PASS" if not failures else "FAIL") + f": {chain.backend} on {target.name} vs the "
-                       "quantization-aware Brian2 reference")
+        summary.update(
+            passed=not failures,
+            failures=failures,
+            verdict=("PASS" if not failures else "FAIL") + f": {chain.backend} on {target.name} vs the "
+            "quantization-aware Brian2 reference",
+        )
         write_json_atomically(staging / "deploy.json", summary)
     return summary

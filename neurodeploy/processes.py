@@ -11,6 +11,7 @@ In the parent a termination signal raises :class:`Interrupted` in the main threa
 ``KeyboardInterrupt``), so that every ``finally`` on the way out runs; :func:`stopped_on_exit` stops a
 running engine there within a bounded time, killing its workers if the engine cannot stop itself.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -49,6 +50,7 @@ class Interrupted(BaseException):
 class _Signals:
     """What the handler does now: raise, hold the signal back (while Lava forks its workers) or only
     note it (while cleaning up, which a second Ctrl-C must not break)."""
+
     first: Interrupted | None = None
     holding = False
     cleaning_up = False
@@ -170,8 +172,9 @@ def forked_children_end_with_parent():
         yield
         return
     if not _hooks_registered:
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                            after_in_child=_after_fork_in_child)
+        os.register_at_fork(
+            before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+        )
         _hooks_registered = True
     _start_resource_tracker_ignoring_hangup()
     _tied_depth += 1

@@ -4,6 +4,7 @@ A model family offering ``--protocol`` defines ``PROTOCOL``, an :class:`Operatio
 JSON list of operations into spike-source times (rejecting operations that break the model's timing),
 and reads a run's spikes back into answers per operation.
 """
+
 from __future__ import annotations
 
 import abc

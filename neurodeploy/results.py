@@ -6,6 +6,7 @@ A spike record is the ``spikes.json`` form other tools read (and converts to neo
 ``{"dt_ms": 1.0, "duration_ms": 90.0, "backend": "brian2",
    "populations": {"LABEL": {"size": N, "spike_times_ms": [[t, ...], ...one list per neuron]}}}``
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ class SpikeRecord:
     populations: dict[str, list[np.ndarray]]
 
     def __post_init__(self):
-        self.populations = {label: [np.asarray(times, dtype=np.float64) for times in trains]
-                            for label, trains in self.populations.items()}
+        self.populations = {
+            label: [np.asarray(times, dtype=np.float64) for times in trains]
+            for label, trains in self.populations.items()
+        }
 
     @classmethod
     def from_ticks(cls, dt_ms, duration_ms, backend, ticks: dict[str, tuple[int, np.ndarray, np.ndarray]]):
@@ -45,7 +48,7 @@ class SpikeRecord:
             neurons, tick_indices = neurons[order], tick_indices[order]
             bounds = np.searchsorted(neurons, np.arange(size + 1))
             times = tick_times(tick_indices, dt_ms)
-            populations[label] = [times[bounds[i]:bounds[i + 1]] for i in range(size)]
+            populations[label] = [times[bounds[i] : bounds[i + 1]] for i in range(size)]
         return cls(float(dt_ms), float(duration_ms), backend, populations)
 
     def ticks(self, label: str) -> list[np.ndarray]:
@@ -56,16 +59,26 @@ class SpikeRecord:
         return {label: len(trains) for label, trains in self.populations.items()}
 
     def to_dict(self) -> dict:
-        return {"dt_ms": self.dt_ms, "duration_ms": self.duration_ms, "backend": self.backend,
-                "populations": {label: {"size": len(trains), "spike_times_ms": [t.tolist() for t in trains]}
-                                for label, trains in self.populations.items()}}
+        return {
+            "dt_ms": self.dt_ms,
+            "duration_ms": self.duration_ms,
+            "backend": self.backend,
+            "populations": {
+                label: {"size": len(trains), "spike_times_ms": [t.tolist() for t in trains]}
+                for label, trains in self.populations.items()
+            },
+        }
 
     @classmethod
     def from_dict(cls, data, origin: str = "spikes.json") -> "SpikeRecord":
         """A record read back, checked as any input: a positive dt, a duration of whole ticks, populations
         of at least one neuron, each spike a tick of the run (``0 <= t < duration``) in increasing order."""
-        values.check_keys(data, ("dt_ms", "duration_ms", "backend", "populations"), origin,
-                          required=("dt_ms", "duration_ms", "backend", "populations"))
+        values.check_keys(
+            data,
+            ("dt_ms", "duration_ms", "backend", "populations"),
+            origin,
+            required=("dt_ms", "duration_ms", "backend", "populations"),
+        )
         try:
             semantics = Semantics(dt=data["dt_ms"])
         except ValidationError as error:
@@ -83,8 +96,10 @@ class SpikeRecord:
             trains = entry["spike_times_ms"]
             if not isinstance(trains, list) or len(trains) != size:
                 raise ValidationError(where, "spike_times_ms", f"expected {size} lists of spike times, one per neuron")
-            populations[label] = [_checked_train(times, semantics, duration, where, f"spike_times_ms[{index}]")
-                                  for index, times in enumerate(trains)]
+            populations[label] = [
+                _checked_train(times, semantics, duration, where, f"spike_times_ms[{index}]")
+                for index, times in enumerate(trains)
+            ]
         return cls(semantics.dt, duration, backend, populations)
 
     def to_neo(self):
@@ -98,10 +113,18 @@ class SpikeRecord:
         block.segments.append(segment)
         for label, trains in self.populations.items():
             for index, times in enumerate(trains):
-                segment.spiketrains.append(neo.SpikeTrain(
-                    times, units=pq.ms, t_start=0.0 * pq.ms, t_stop=self.duration_ms * pq.ms,
-                    sampling_period=self.dt_ms * pq.ms, name=f"{label}[{index}]",
-                    population=label, neuron=index))
+                segment.spiketrains.append(
+                    neo.SpikeTrain(
+                        times,
+                        units=pq.ms,
+                        t_start=0.0 * pq.ms,
+                        t_stop=self.duration_ms * pq.ms,
+                        sampling_period=self.dt_ms * pq.ms,
+                        name=f"{label}[{index}]",
+                        population=label,
+                        neuron=index,
+                    )
+                )
         return block
 
 
@@ -111,8 +134,9 @@ def _checked_train(times, semantics: Semantics, duration: float, where: str, fie
     array = np.atleast_1d(values.number_or_array(times, "ms", where, field))
     ticks = semantics.ticks(array, where, field)
     if np.any(array >= duration):
-        raise ValidationError(where, field, f"{array[array >= duration][0]:g} ms is not within the run's "
-                              f"{duration:g} ms")
+        raise ValidationError(
+            where, field, f"{array[array >= duration][0]:g} ms is not within the run's {duration:g} ms"
+        )
     if np.any(np.diff(ticks) <= 0):
         raise ValidationError(where, field, "times must be strictly increasing")
     return array

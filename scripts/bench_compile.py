@@ -4,6 +4,7 @@ for the SpiNNaker target (no mapping), and report the time of each stage.
     .venv/bin/python scripts/bench_compile.py                     # 10^3 .. 10^5 neurons, ~100 synapses each
     .venv/bin/python scripts/bench_compile.py --neurons 100000 --fan-in 100
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ def main(argv=None):
     parser.add_argument("--fan-in", type=int, default=100, help="synapses per neuron")
     args = parser.parse_args(argv)
     target = target_descriptions()["spinn5"].data
-    print(f"{'neurons':>8} {'synapses':>10} {'build+validate':>14} {'lower':>7} {'scaling':>8} {'rules+report':>12} "
-          f"{'write':>7} {'total s':>8}")
+    print(
+        f"{'neurons':>8} {'synapses':>10} {'build+validate':>14} {'lower':>7} {'scaling':>8} {'rules+report':>12} "
+        f"{'write':>7} {'total s':>8}"
+    )
     for neurons in args.neurons:
         times = [time.perf_counter()]
         network = build(neurons, args.fan_in).validate()
@@ -50,8 +53,12 @@ def main(argv=None):
             graph.save(folder)
         times.append(time.perf_counter())
         stages = [b - a for a, b in zip(times, times[1:])]
-        print(f"{neurons:>8} {synapses:>10} " + " ".join(f"{s:>{w}.2f}" for s, w in zip(stages, (14, 7, 8, 12, 7)))
-              + f" {times[-1] - times[0]:>8.2f}", flush=True)
+        print(
+            f"{neurons:>8} {synapses:>10} "
+            + " ".join(f"{s:>{w}.2f}" for s, w in zip(stages, (14, 7, 8, 12, 7)))
+            + f" {times[-1] - times[0]:>8.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

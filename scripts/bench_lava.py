@@ -6,6 +6,7 @@ the same integer parameters), for 10^3 to 10^4 neurons. Both must produce the sa
 
 It runs in the Lava environment (Python 3.10, lava-nc), where the graph is built and run in-process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,18 @@ def hand_written(net: Network, lowered, steps: int):
     for i, times in enumerate(net.spike_sources["inputs"].spike_times):
         data[i, times.astype(int)] = 1
     source = Source(data=data)
-    sparse = Sparse(weights=csr_matrix((weights.mantissas, (c.post, c.pre)),
-                                       shape=(net.size_of("neurons"), net.size_of("inputs"))),
-                    weight_exp=weights.weight_exp)
-    lif = LIF(shape=(net.size_of("neurons"),), du=int(fixed.du_exc[0]), dv=int(fixed.dv[0]),
-              vth=stock_threshold(fixed.vth), bias_mant=fixed.bias_mant, bias_exp=fixed.bias_exp)
+    sparse = Sparse(
+        weights=csr_matrix((weights.mantissas, (c.post, c.pre)), shape=(net.size_of("neurons"), net.size_of("inputs"))),
+        weight_exp=weights.weight_exp,
+    )
+    lif = LIF(
+        shape=(net.size_of("neurons"),),
+        du=int(fixed.du_exc[0]),
+        dv=int(fixed.dv[0]),
+        vth=stock_threshold(fixed.vth),
+        bias_mant=fixed.bias_mant,
+        bias_exp=fixed.bias_exp,
+    )
     sink = Sink(shape=(net.size_of("neurons"),), buffer=steps)
     source.s_out.connect(sparse.s_in)
     sparse.a_out.connect(lif.a_in)
@@ -65,8 +73,10 @@ def main(argv=None):
     parser.add_argument("--neurons", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args(argv)
-    print(f"{'neurons':>8} {'synapses':>9} {'ours: compile s':>15} {'run ms/step':>11} "
-          f"{'hand-written: build s':>21} {'run ms/step':>11} {'same spikes':>11}")
+    print(
+        f"{'neurons':>8} {'synapses':>9} {'ours: compile s':>15} {'run ms/step':>11} "
+        f"{'hand-written: build s':>21} {'run ms/step':>11} {'same spikes':>11}"
+    )
     for neurons in args.neurons:
         net = network(neurons, args.steps)
         started = time.perf_counter()
@@ -86,9 +96,12 @@ def main(argv=None):
             lif.stop()
         hand_run = time.perf_counter() - built
         same = all(np.array_equal(a, b) for a, b in zip(spikes["neurons"], hand_spikes))
-        print(f"{neurons:>8} {len(net.connections('in').pre):>9} {compiled - started:>15.2f} "
-              f"{1000 * ours_run / args.steps:>11.1f} {built - started_hand:>21.2f} "
-              f"{1000 * hand_run / args.steps:>11.1f} {str(same):>11}", flush=True)
+        print(
+            f"{neurons:>8} {len(net.connections('in').pre):>9} {compiled - started:>15.2f} "
+            f"{1000 * ours_run / args.steps:>11.1f} {built - started_hand:>21.2f} "
+            f"{1000 * hand_run / args.steps:>11.1f} {str(same):>11}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ a learn, 6 ms after a recall).
     .venv/bin/python scripts/cam_workloads.py --out cam_workloads.json            # full grid, minutes
     .venv/bin/python scripts/cam_workloads.py --quick --out /tmp/cam_quick.json   # smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,17 +27,22 @@ from neurodeploy.runs.rundir import write_json_atomically
 model_families()  # makes the model folders importable as the neurodeploy_models package
 from neurodeploy_models._hippocampus import paper_testbench  # noqa: E402
 
-SPACINGS = {"paper (14 ms)": {"learn": 14, "recall_cue": 14, "recall_content": 14},
-            "minimum (7/6 ms)": {"learn": 7, "recall_cue": 6, "recall_content": 6}}
+SPACINGS = {
+    "paper (14 ms)": {"learn": 14, "recall_cue": 14, "recall_content": 14},
+    "minimum (7/6 ms)": {"learn": 7, "recall_cue": 6, "recall_content": 6},
+}
 
 
-SCENARIOS = {"single-bit queries": {"query_bits": (1, 1), "relearn_rate": 0.0},
-             "multi-bit queries": {"query_bits": (2, 3), "relearn_rate": 0.0},
-             "relearning": {"query_bits": (1, 1), "relearn_rate": 0.2}}
+SCENARIOS = {
+    "single-bit queries": {"query_bits": (1, 1), "relearn_rate": 0.0},
+    "multi-bit queries": {"query_bits": (2, 3), "relearn_rate": 0.0},
+    "relearning": {"query_bits": (1, 1), "relearn_rate": 0.2},
+}
 
 
 def random_workload(rng, cue_size, content_size, memories, density, recalls, query_bits, relearn_rate, spacing):
     """Learn ``memories`` random cues, then ``recalls`` random operations; times follow ``spacing``."""
+
     def content():
         bits = np.flatnonzero(rng.random(content_size) < density)
         return sorted(bits.tolist()) if bits.size else [int(rng.integers(content_size))]
@@ -51,8 +57,9 @@ def random_workload(rng, cue_size, content_size, memories, density, recalls, que
             operations.append({"op": "recall_cue", "cue": int(rng.choice(stored))})
         else:
             size = int(rng.integers(query_bits[0], query_bits[1] + 1))
-            operations.append({"op": "recall_content",
-                               "content": sorted(rng.choice(content_size, size=size, replace=False).tolist())})
+            operations.append(
+                {"op": "recall_content", "content": sorted(rng.choice(content_size, size=size, replace=False).tolist())}
+            )
     return timed(operations, spacing)
 
 
@@ -90,8 +97,9 @@ def main(argv=None):
     parser.add_argument("--cue-size", type=int, default=16)
     parser.add_argument("--content-size", type=int, default=16)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--loads", type=float, nargs="+", default=[0.25, 0.5, 1.0],
-                        help="fractions of the cues that hold a memory")
+    parser.add_argument(
+        "--loads", type=float, nargs="+", default=[0.25, 0.5, 1.0], help="fractions of the cues that hold a memory"
+    )
     parser.add_argument("--densities", type=float, nargs="+", default=[0.1, 0.25, 0.5], help="content-bit density")
     parser.add_argument("--recalls", type=int, default=40)
     parser.add_argument("--backend", default="brian2")
@@ -105,8 +113,7 @@ def main(argv=None):
     rows, started = [], time.perf_counter()
     print(_header())
     for spacing_name, spacing in SPACINGS.items():
-        answers = run_protocol(model, timed(paper_testbench(args.cue_size, args.content_size), spacing),
-                               args.backend)
+        answers = run_protocol(model, timed(paper_testbench(args.cue_size, args.content_size), spacing), args.backend)
         rows.append({"workload": "paper testbench", "spacing": spacing_name, "seeds": 1, "mean": measures(answers)})
         print(_row(rows[-1]), flush=True)
         for scenario, options in SCENARIOS.items():
@@ -116,30 +123,53 @@ def main(argv=None):
                     per_seed = []
                     for seed in range(args.seeds):
                         rng = np.random.default_rng([seed, memories, int(density * 1000), len(rows)])
-                        operations = random_workload(rng, args.cue_size, args.content_size, memories, density,
-                                                     args.recalls, spacing=spacing, **options)
+                        operations = random_workload(
+                            rng,
+                            args.cue_size,
+                            args.content_size,
+                            memories,
+                            density,
+                            args.recalls,
+                            spacing=spacing,
+                            **options,
+                        )
                         per_seed.append(measures(run_protocol(model, operations, args.backend)))
-                    rows.append({"workload": f"{scenario}: {memories} memories, density {density:g}",
-                                 "spacing": spacing_name, "seeds": args.seeds,
-                                 "mean": {k: float(np.mean([s[k] for s in per_seed])) for k in MEASURES},
-                                 "worst_seed": {k: float(min(s[k] for s in per_seed)) for k in MEASURES[:3]}})
+                    rows.append(
+                        {
+                            "workload": f"{scenario}: {memories} memories, density {density:g}",
+                            "spacing": spacing_name,
+                            "seeds": args.seeds,
+                            "mean": {k: float(np.mean([s[k] for s in per_seed])) for k in MEASURES},
+                            "worst_seed": {k: float(min(s[k] for s in per_seed)) for k in MEASURES[:3]},
+                        }
+                    )
                     print(_row(rows[-1]), flush=True)
-    document = {"model": "ca3-cam", "cue_size": args.cue_size, "content_size": args.content_size,
-                "backend": args.backend, "recalls_per_workload": args.recalls,
-                "wall_time_s": round(time.perf_counter() - started, 1), "rows": rows}
+    document = {
+        "model": "ca3-cam",
+        "cue_size": args.cue_size,
+        "content_size": args.content_size,
+        "backend": args.backend,
+        "recalls_per_workload": args.recalls,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "rows": rows,
+    }
     write_json_atomically(args.out, document)
     print(f"-> {args.out}")
 
 
 def _header() -> str:
-    return (f"{'workload':<46} {'spacing':<17} {'learn':>6} {'by cue':>7} {'by content':>10} "
-            f"{'(extra cues':>11} {'missing)':>9}")
+    return (
+        f"{'workload':<46} {'spacing':<17} {'learn':>6} {'by cue':>7} {'by content':>10} "
+        f"{'(extra cues':>11} {'missing)':>9}"
+    )
 
 
 def _row(row) -> str:
     m = row["mean"]
-    return (f"{row['workload']:<46} {row['spacing']:<17} {m['learn']:>6.1%} {m['recall_cue']:>7.1%} "
-            f"{m['recall_content']:>10.1%} {m['extra_cues']:>11.1%} {m['missing_cues']:>9.1%}")
+    return (
+        f"{row['workload']:<46} {row['spacing']:<17} {m['learn']:>6.1%} {m['recall_cue']:>7.1%} "
+        f"{m['recall_content']:>10.1%} {m['extra_cues']:>11.1%} {m['missing_cues']:>9.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ as each target's quantization-aware reference, and what quantization costs again
 
 Writes cell_types.json to ``--out``; each deploy's folder goes to a temporary directory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,22 @@ TARGETS = ("spinn5", "loihi2")
 def deploy(cell_type: str, parameters: dict, target: str, duration_ms: float, folder: Path) -> dict:
     """One ``neurodeploy deploy`` and the numbers of its verdict for the benchmark's neurons."""
     out = folder / f"{cell_type}-{target}"
-    command = [sys.executable, "-m", "neurodeploy", "deploy", "feedforward-poisson", "--target", target,
-               "--param", f"cell_type={cell_type}", *[f"--param={k}={v}" for k, v in parameters.items()],
-               "--duration", str(duration_ms), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "neurodeploy",
+        "deploy",
+        "feedforward-poisson",
+        "--target",
+        target,
+        "--param",
+        f"cell_type={cell_type}",
+        *[f"--param={k}={v}" for k, v in parameters.items()],
+        "--duration",
+        str(duration_ms),
+        "--out",
+        str(out),
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode not in (0, 1):
@@ -39,14 +53,20 @@ def deploy(cell_type: str, parameters: dict, target: str, duration_ms: float, fo
     report = json.loads((out / "deploy.json").read_text())
     target_side = report["target_vs_reference"]["populations"]["neurons"]
     cost = report["quantization_cost"]["populations"]["neurons"]
-    return {"cell_type": cell_type, "target": target, "parameters": parameters, "duration_ms": duration_ms,
-            "passed": report["passed"], "spikes": target_side["run_spikes"],
-            "reference_spikes": target_side["reference_spikes"],
-            "same_tick_vs_reference": target_side["same_tick_fraction"],
-            "within_one_vs_reference": target_side["within_one_fraction"],
-            "reference_same_tick_vs_float": cost["same_tick_fraction"],
-            "reference_within_one_vs_float": cost["within_one_fraction"],
-            "wall_s": time.perf_counter() - started}
+    return {
+        "cell_type": cell_type,
+        "target": target,
+        "parameters": parameters,
+        "duration_ms": duration_ms,
+        "passed": report["passed"],
+        "spikes": target_side["run_spikes"],
+        "reference_spikes": target_side["reference_spikes"],
+        "same_tick_vs_reference": target_side["same_tick_fraction"],
+        "within_one_vs_reference": target_side["within_one_fraction"],
+        "reference_same_tick_vs_float": cost["same_tick_fraction"],
+        "reference_within_one_vs_float": cost["within_one_fraction"],
+        "wall_s": time.perf_counter() - started,
+    }
 
 
 def main():
@@ -55,14 +75,20 @@ def main():
     parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "results")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        runs = [deploy(cell_type, parameters, target, args.duration_ms, Path(folder))
-                for cell_type, parameters in CELL_TYPES.items() for target in TARGETS]
+        runs = [
+            deploy(cell_type, parameters, target, args.duration_ms, Path(folder))
+            for cell_type, parameters in CELL_TYPES.items()
+            for target in TARGETS
+        ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cell_types.json").write_text(json.dumps({"model": "feedforward-poisson", "runs": runs}, indent=1)
-                                              + "\n")
+    (args.out / "cell_types.json").write_text(
+        json.dumps({"model": "feedforward-poisson", "runs": runs}, indent=1) + "\n"
+    )
     for run in runs:
-        print(f"{run['cell_type']:<14} {run['target']:<7} spikes {run['spikes']:>6}  same tick vs its reference "
-              f"{run['same_tick_vs_reference']:.2%}  reference vs float {run['reference_same_tick_vs_float']:.2%}")
+        print(
+            f"{run['cell_type']:<14} {run['target']:<7} spikes {run['spikes']:>6}  same tick vs its reference "
+            f"{run['same_tick_vs_reference']:.2%}  reference vs float {run['reference_same_tick_vs_float']:.2%}"
+        )
 
 
 if __name__ == "__main__":

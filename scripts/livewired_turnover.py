@@ -4,6 +4,7 @@ whether the backends made the same structural decisions.
 
     .venv/bin/python scripts/livewired_turnover.py [--backends brian2 spinnaker lava] [--out scripts/results]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,10 @@ def main(argv=None):
     print(f"same formation, elimination, pruning and recruitment on {', '.join(args.backends)}: {same}")
     turnover = first["structural"]["turnover"]
     for label, epochs in turnover.items():
-        print(f"{label}: " + "  ".join(f"{e['tick']} ms DrM {e['dormant_ratio']:.2f} alive {e['alive_after']}"
-                                       for e in epochs))
+        print(
+            f"{label}: "
+            + "  ".join(f"{e['tick']} ms DrM {e['dormant_ratio']:.2f} alive {e['alive_after']}" for e in epochs)
+        )
     plot(turnover, out / "livewired_turnover.png")
     write_json_atomically(out / "livewired_turnover.json", {"same_decisions": same, "turnover": turnover})
     print(f"plot: {out / 'livewired_turnover.png'}")

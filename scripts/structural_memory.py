@@ -12,6 +12,7 @@ store would hold. Structural state per neuron is constant in n when it is O(N_po
 
 Writes structural_memory.json to ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,28 +38,39 @@ def _brian2_state(record: dict):
     each array once: the synapses' delays are their pathways' in some Brian2 versions (2.8), their own and
     also named ``delay`` in others (2.11)."""
     import brian2 as b2
+
     run = b2.Network.run
 
     def measured(self, *args, **kwargs):
         if "bytes" not in record:
             names = {f"projection_{index}" for index, label in enumerate(record["projections"]) if label in STRUCTURAL}
-            owners = [obj for obj in self.objects if obj.name in names
-                      or obj.name.rsplit("_", 1)[0] in names and obj.name.rsplit("_", 1)[1] in ("slots", "rows")]
+            owners = [
+                obj
+                for obj in self.objects
+                if obj.name in names
+                or obj.name.rsplit("_", 1)[0] in names
+                and obj.name.rsplit("_", 1)[1] in ("slots", "rows")
+            ]
             arrays = {}
             for obj in owners:
                 holders = [obj, *getattr(obj, "_pathways", [])]
                 for holder in holders:
-                    arrays.update((id(variable), variable) for variable in holder.variables.values()
-                                  if isinstance(variable, b2.core.variables.ArrayVariable)
-                                  and variable.owner.name in {h.name for h in holders})
+                    arrays.update(
+                        (id(variable), variable)
+                        for variable in holder.variables.values()
+                        if isinstance(variable, b2.core.variables.ArrayVariable)
+                        and variable.owner.name in {h.name for h in holders}
+                    )
             record["bytes"] = int(sum(variable.get_value().nbytes for variable in arrays.values()))
         return run(self, *args, **kwargs)
+
     b2.Network.run = measured
 
 
 def _spinnaker_state(record: dict):
     """Sum the emulator's arrays of its structural projections and the decision procedure's tables."""
     from neurodeploy.backends.spinnaker import kernel
+
     run = kernel.Emulator.run
 
     def measured(self, *args, **kwargs):
@@ -69,6 +81,7 @@ def _spinnaker_state(record: dict):
             total += rewiring.pre.nbytes + rewiring.weight.nbytes + rewiring.attached.nbytes
         record["bytes"] = int(total)
         return run(self, *args, **kwargs)
+
     kernel.Emulator.run = measured
 
 
@@ -77,6 +90,7 @@ def _lava_state(record: dict):
     they build counted from the description (one copy per process)."""
     from neurodeploy.backends.lava import graph
     from neurodeploy.description.structural import rewiring_for
+
     run = graph.LavaGraph.run
 
     def measured(self, *args, **kwargs):
@@ -87,6 +101,7 @@ def _lava_state(record: dict):
             total += rewiring.pre.nbytes + rewiring.weight.nbytes + rewiring.attached.nbytes
         record["bytes"] = int(total)
         return run(self, *args, **kwargs)
+
     graph.LavaGraph.run = measured
 
 
@@ -96,6 +111,7 @@ MEASURE = {"brian2": _brian2_state, "spinnaker": _spinnaker_state, "lava": _lava
 def _child(backend: str, n: int, duration_ms: float):
     """The run itself (in its own process); prints its structural state and wall time as JSON."""
     from neurodeploy.backends import make_backend
+
     network = load_model("topographic-map", {"n": n, "duration_ms": duration_ms}).network  # the blob scales with n
     record = {"projections": list(network.projections)}
     MEASURE[backend](record)
@@ -103,17 +119,38 @@ def _child(backend: str, n: int, duration_ms: float):
     if backend == "lava":  # this is the Lava environment (see measure): the graph runs here, where it is measured
         from neurodeploy.backends.lava import lower
         from neurodeploy.backends.lava.graph import LavaGraph
+
         lowered = lower(network)
-        LavaGraph(network, lowered.populations, lowered.projections, lowered.stock,
-                  network.semantics.duration_ticks(duration_ms)).run()
+        LavaGraph(
+            network,
+            lowered.populations,
+            lowered.projections,
+            lowered.stock,
+            network.semantics.duration_ticks(duration_ms),
+        ).run()
     else:
         make_backend(backend).run(network, duration_ms)
-    print(json.dumps({"structural_state_bytes": record["bytes"], "wall_s": time.perf_counter() - started,
-                      "slots": int(sum(network.size_of(network.projections[label].post)
-                                       * network.projections[label].structural.s_max for label in STRUCTURAL)),
-                      "candidate_pairs": int(sum(network.size_of(network.projections[label].pre)
-                                                 * network.size_of(network.projections[label].post)
-                                                 for label in STRUCTURAL))}))
+    print(
+        json.dumps(
+            {
+                "structural_state_bytes": record["bytes"],
+                "wall_s": time.perf_counter() - started,
+                "slots": int(
+                    sum(
+                        network.size_of(network.projections[label].post) * network.projections[label].structural.s_max
+                        for label in STRUCTURAL
+                    )
+                ),
+                "candidate_pairs": int(
+                    sum(
+                        network.size_of(network.projections[label].pre)
+                        * network.size_of(network.projections[label].post)
+                        for label in STRUCTURAL
+                    )
+                ),
+            }
+        )
+    )
 
 
 def measure(backend: str, n: int, duration_ms: float) -> dict:
@@ -121,9 +158,14 @@ def measure(backend: str, n: int, duration_ms: float) -> dict:
     python = sys.executable
     if backend == "lava":  # Lava runs only in the Lava environment
         from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
+
         python = str(LavaEnvironment(default_location()).python)
-    child = subprocess.Popen([python, __file__, "--child", backend, str(n), str(duration_ms)],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    child = subprocess.Popen(
+        [python, __file__, "--child", backend, str(n), str(duration_ms)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     process, peak = psutil.Process(child.pid), 0
     while child.poll() is None:
         try:
@@ -136,8 +178,15 @@ def measure(backend: str, n: int, duration_ms: float) -> dict:
     if child.returncode:
         raise RuntimeError(f"{backend} n={n} ended with exit code {child.returncode}")
     result = json.loads(output.strip().splitlines()[-1])
-    return {"backend": backend, "n": n, "neurons": n * n, "duration_ms": duration_ms, "peak_rss_bytes": peak,
-            **result, "structural_bytes_per_neuron": result["structural_state_bytes"] / (n * n)}
+    return {
+        "backend": backend,
+        "n": n,
+        "neurons": n * n,
+        "duration_ms": duration_ms,
+        "peak_rss_bytes": peak,
+        **result,
+        "structural_bytes_per_neuron": result["structural_state_bytes"] / (n * n),
+    }
 
 
 def main():
@@ -155,20 +204,34 @@ def main():
         for n in args.sides:
             runs.append(measure(backend, n, args.duration_ms))
             run = runs[-1]
-            print(f"{backend:9s} n={n:3d} ({run['neurons']:5d} neurons): "
-                  f"peak RSS {run['peak_rss_bytes'] / 2**20:7.1f} MiB, "
-                  f"structural state {run['structural_state_bytes'] / 2**20:7.2f} MiB "
-                  f"({run['structural_bytes_per_neuron']:.0f} B/neuron), {run['wall_s']:.1f} s", flush=True)
+            print(
+                f"{backend:9s} n={n:3d} ({run['neurons']:5d} neurons): "
+                f"peak RSS {run['peak_rss_bytes'] / 2**20:7.1f} MiB, "
+                f"structural state {run['structural_state_bytes'] / 2**20:7.2f} MiB "
+                f"({run['structural_bytes_per_neuron']:.0f} B/neuron), {run['wall_s']:.1f} s",
+                flush=True,
+            )
     growth = {}
     for backend in args.backends:
         mine = sorted((r for r in runs if r["backend"] == backend), key=lambda r: r["n"])
         per_neuron = [r["structural_bytes_per_neuron"] for r in mine]
-        growth[backend] = {"bytes_per_neuron": per_neuron,
-                           "largest_over_smallest_per_neuron": per_neuron[-1] / per_neuron[0]}
+        growth[backend] = {
+            "bytes_per_neuron": per_neuron,
+            "largest_over_smallest_per_neuron": per_neuron[-1] / per_neuron[0],
+        }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "structural_memory.json").write_text(json.dumps(
-        {"model": "topographic-map", "runs": runs, "growth": growth,
-         "machine": {"python": platform.python_version(), "cpus": psutil.cpu_count()}}, indent=1) + "\n")
+    (args.out / "structural_memory.json").write_text(
+        json.dumps(
+            {
+                "model": "topographic-map",
+                "runs": runs,
+                "growth": growth,
+                "machine": {"python": platform.python_version(), "cpus": psutil.cpu_count()},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ On the reference, 300 s of simulated time take about 4 min with rewiring and 1 m
 (one core each). Writes topographic_map[_inhibition][_conductance].json and .png (receptive-field
 spread over time and final feedforward fields) to ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,12 +35,27 @@ CASES = {"rewiring+stdp": True, "stdp": False}
 FORWARD = "S->P"
 
 
-def run_case(case: str, backend: str, duration_ms: float, lateral_inhibition: bool, conductance: bool,
-             snapshot_ms: float, seed: int):
+def run_case(
+    case: str,
+    backend: str,
+    duration_ms: float,
+    lateral_inhibition: bool,
+    conductance: bool,
+    snapshot_ms: float,
+    seed: int,
+):
     """One case's run: the initial and final feedforward synapses, snapshots, spike count, wall time."""
-    model = load_model("topographic-map", {"duration_ms": duration_ms, "rewiring": CASES[case], "seed": seed,
-                                           "lateral_inhibition": lateral_inhibition, "conductance": conductance,
-                                           "snapshot_every_ms": snapshot_ms})
+    model = load_model(
+        "topographic-map",
+        {
+            "duration_ms": duration_ms,
+            "rewiring": CASES[case],
+            "seed": seed,
+            "lateral_inhibition": lateral_inhibition,
+            "conductance": conductance,
+            "snapshot_every_ms": snapshot_ms,
+        },
+    )
     network = model.network
     initial = network.connections(FORWARD)
     started = time.time()
@@ -53,13 +69,16 @@ def run_case(case: str, backend: str, duration_ms: float, lateral_inhibition: bo
     result = make_backend(backend).run(network, duration_ms, progress=progress)
     final = result.weights[FORWARD]
     snapshots = (result.structural or {}).get("connectivity", {}).get(FORWARD, {})
-    return {"initial": {"pre": initial.pre, "post": initial.post},
-            "final": {"pre": final["pre"], "post": final["post"], "weight": final["weight"]},
-            "snapshots": {int(tick): np.asarray(pairs).reshape(-1, 2) for tick, pairs in snapshots.items()
-                          if tick != "end"},
-            "spikes": int(sum(len(t) for t in result.spikes.ticks("P"))),
-            "events": {label: len(events) for label, events in (result.structural or {}).get("events", {}).items()},
-            "wall_s": time.time() - started}
+    return {
+        "initial": {"pre": initial.pre, "post": initial.post},
+        "final": {"pre": final["pre"], "post": final["post"], "weight": final["weight"]},
+        "snapshots": {
+            int(tick): np.asarray(pairs).reshape(-1, 2) for tick, pairs in snapshots.items() if tick != "end"
+        },
+        "spikes": int(sum(len(t) for t in result.spikes.ticks("P"))),
+        "events": {label: len(events) for label, events in (result.structural or {}).get("events", {}).items()},
+        "wall_s": time.time() - started,
+    }
 
 
 def measure(module, runs: dict, n: int) -> dict:
@@ -85,8 +104,12 @@ def plot(module, runs: dict, rows: dict, n: int, unit: str, path: Path):
     if snapshots:
         ticks = sorted(snapshots)
         spread = [module.refinement(snapshots[t][:, 0], snapshots[t][:, 1], None, n)["sigma_aff"] for t in ticks]
-        axes[0].plot([0] + [t / 1000 for t in ticks], [rows["initial"]["sigma_aff"]] + spread, marker=".",
-                     label="rewiring+stdp, by connections")
+        axes[0].plot(
+            [0] + [t / 1000 for t in ticks],
+            [rows["initial"]["sigma_aff"]] + spread,
+            marker=".",
+            label="rewiring+stdp, by connections",
+        )
     axes[0].axhline(rows["stdp by weights"]["sigma_aff"], color="grey", linestyle="--", label="stdp, by weights (end)")
     axes[0].set_xlabel("simulated time (s)")
     axes[0].set_ylabel("mean receptive-field spread sigma_aff")
@@ -120,31 +143,59 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     snapshot_ms = max(1.0, round(args.duration_ms / 20))
     with ProcessPoolExecutor(max_workers=min(len(CASES), os.cpu_count() or 1)) as pool:
-        futures = {case: pool.submit(run_case, case, args.backend, args.duration_ms, args.lateral_inhibition,
-                                     args.conductance, snapshot_ms, args.seed) for case in CASES}
+        futures = {
+            case: pool.submit(
+                run_case,
+                case,
+                args.backend,
+                args.duration_ms,
+                args.lateral_inhibition,
+                args.conductance,
+                snapshot_ms,
+                args.seed,
+            )
+            for case in CASES
+        }
         runs = {case: future.result() for case, future in futures.items()}
     module = load_model("topographic-map", {"duration_ms": 1}).family.module
     n = 16
     rows = measure(module, runs, n)
     published = module.PUBLISHED if not args.lateral_inhibition else {}
-    print(f"topographic-map on {args.backend}, {args.duration_ms / 1000:g} s, seed {args.seed}"
-          f"{', lateral inhibition' if args.lateral_inhibition else ''}"
-          f"{', conductance-based' if args.conductance else ''}")
+    print(
+        f"topographic-map on {args.backend}, {args.duration_ms / 1000:g} s, seed {args.seed}"
+        f"{', lateral inhibition' if args.lateral_inhibition else ''}"
+        f"{', conductance-based' if args.conductance else ''}"
+    )
     print(table(rows, published))
     for case, run in runs.items():
-        print(f"{case}: {run['spikes'] / (n * n) / (args.duration_ms / 1000):.1f} Hz mean rate, "
-              f"events {run['events']}, {run['wall_s']:.0f} s wall")
+        print(
+            f"{case}: {run['spikes'] / (n * n) / (args.duration_ms / 1000):.1f} Hz mean rate, "
+            f"events {run['events']}, {run['wall_s']:.0f} s wall"
+        )
     refined = rows["rewiring+stdp by connections"]["sigma_aff"] < rows["stdp by weights"]["sigma_aff"]
     print(f"rewiring refines the map beyond STDP alone: {refined}")
-    stem = ("topographic_map" + ("_inhibition" if args.lateral_inhibition else "")
-            + ("_conductance" if args.conductance else ""))
-    write_json_atomically(out / f"{stem}.json", {
-        "backend": args.backend, "duration_ms": args.duration_ms, "seed": args.seed,
-        "lateral_inhibition": args.lateral_inhibition, "conductance": args.conductance, "published": published,
-        "rewiring_refines": refined,
-        "measures": {name: {"sigma_aff": row["sigma_aff"], "AD": row["AD"]} for name, row in rows.items()},
-        "runs": {case: {"spikes": run["spikes"], "events": run["events"], "wall_s": run["wall_s"]}
-                 for case, run in runs.items()}})
+    stem = (
+        "topographic_map"
+        + ("_inhibition" if args.lateral_inhibition else "")
+        + ("_conductance" if args.conductance else "")
+    )
+    write_json_atomically(
+        out / f"{stem}.json",
+        {
+            "backend": args.backend,
+            "duration_ms": args.duration_ms,
+            "seed": args.seed,
+            "lateral_inhibition": args.lateral_inhibition,
+            "conductance": args.conductance,
+            "published": published,
+            "rewiring_refines": refined,
+            "measures": {name: {"sigma_aff": row["sigma_aff"], "AD": row["AD"]} for name, row in rows.items()},
+            "runs": {
+                case: {"spikes": run["spikes"], "events": run["events"], "wall_s": run["wall_s"]}
+                for case, run in runs.items()
+            },
+        },
+    )
     plot(module, runs, rows, n, "uS" if args.conductance else "nA", out / f"{stem}.png")
     print(f"results: {out / stem}.json, .png")
     return 0

@@ -1,4 +1,5 @@
 """Shared test helpers: paths and small networks."""
+
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,21 @@ def build_small_network() -> nd.Network:
     net.population("A", 3, parameters={"tau_m": 10.0, "i_offset": [0.0, 0.5, 1.0]}, initial_values={"v": -60.0})
     net.population("B", 2, parameters={"cm": "250 pF"})
     net.project("S", "A", nd.OneToOne(), weight=30.0, delay=1.0)
-    net.project("A", "B", nd.AllToAll(), weight=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], delay=[1, 2, 3, 1, 2, 3],
-                receptor="inhibitory")
-    net.project("S", "B", nd.FixedProbability(0.5, seed=7), weight=0.5, delay=2.0,
-                plasticity=nd.STDP(tau_plus=3, tau_minus=3, A_plus=0.1, A_minus=0.1, w_max=1.0), label="plastic")
-    net.project("A", "A", nd.FromList([0, 1], [0, 1]), weight=1.0, delay=1.0, label="A->A", pre_slice=(0, 2),
-                post_slice=(1, 3))
+    net.project(
+        "A", "B", nd.AllToAll(), weight=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], delay=[1, 2, 3, 1, 2, 3], receptor="inhibitory"
+    )
+    net.project(
+        "S",
+        "B",
+        nd.FixedProbability(0.5, seed=7),
+        weight=0.5,
+        delay=2.0,
+        plasticity=nd.STDP(tau_plus=3, tau_minus=3, A_plus=0.1, A_minus=0.1, w_max=1.0),
+        label="plastic",
+    )
+    net.project(
+        "A", "A", nd.FromList([0, 1], [0, 1]), weight=1.0, delay=1.0, label="A->A", pre_slice=(0, 2), post_slice=(1, 3)
+    )
     net.record("A", ["spikes", "v"])
     net.record("S")
     return net
@@ -77,17 +87,25 @@ def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
     sources and neurons all spike in tick 0 too (the edge of the post memory)."""
     rng = np.random.default_rng(seed)
     net = nd.Network("plastic")
-    net.spike_source("S", [np.unique(np.append(rng.choice(300, rng.integers(3, 30), replace=False), 0)).astype(float)
-                           for _ in range(20)])
-    net.spike_source("D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float)
-                           for _ in range(5)])
+    net.spike_source(
+        "S",
+        [np.unique(np.append(rng.choice(300, rng.integers(3, 30), replace=False), 0)).astype(float) for _ in range(20)],
+    )
+    net.spike_source(
+        "D", [np.sort(rng.choice(300, rng.integers(10, 80), replace=False)).astype(float) for _ in range(5)]
+    )
     net.population("P", 5, cell, initial_values={"v": -49.0})
     conductance = cell == "IF_cond_exp"
     net.project("D", "P", nd.OneToOne(), weight=0.5 if conductance else 20.0)
     if dependence == "multiplicative":
-        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.2 if conductance else 0.05,
-                       A_minus=0.2 if conductance else 0.06, w_max=0.2 if conductance else 3.0,
-                       weight_dependence=dependence)
+        rule = nd.STDP(
+            tau_plus=20.0,
+            tau_minus=30.0,
+            A_plus=0.2 if conductance else 0.05,
+            A_minus=0.2 if conductance else 0.06,
+            w_max=0.2 if conductance else 3.0,
+            weight_dependence=dependence,
+        )
     else:
         rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.3, A_minus=0.12, w_max=3.0)
     net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)
@@ -99,8 +117,11 @@ def feedforward_variant(variant: str) -> nd.Network:
     """200 LIF driven by 100 Poisson sources at 10 Hz for 2 s, excited and inhibited, starting with
     synaptic current: "stock" (no refractory period, reset to rest, one current decay: Lava's own LIF
     runs it), "own" (an inhibitory current decaying to 0 within a tick on Lava) or "conductance"."""
-    network = conductance_feedforward(2000.0) if variant == "conductance" else load_model(
-        "feedforward-poisson", {"duration_ms": 2000.0}).network
+    network = (
+        conductance_feedforward(2000.0)
+        if variant == "conductance"
+        else load_model("feedforward-poisson", {"duration_ms": 2000.0}).network
+    )
     data = network.to_dict()
     population = data["populations"][0]
     state = "gsyn" if variant == "conductance" else "isyn"

@@ -5,6 +5,7 @@ limit, so each generated example costs a fork, not an interpreter start, and a r
 failed example instead of a machine out of memory. Backends that start processes of their own (Lava) run in a
 subprocess instead, in a session of its own so a timeout ends its children too.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -43,9 +44,11 @@ class Outcome:
         return self.exit_code is None
 
     def describe(self) -> str:
-        return (f"neurodeploy {' '.join(self.args)}\n  -> exit {self.exit_code} after {self.seconds:.1f} s"
-                f"{' (killed: hung)' if self.hung else ''}\n  stdout: {self.stdout[-1500:]!r}\n"
-                f"  stderr: {self.stderr[-3000:]!r}")
+        return (
+            f"neurodeploy {' '.join(self.args)}\n  -> exit {self.exit_code} after {self.seconds:.1f} s"
+            f"{' (killed: hung)' if self.hung else ''}\n  stdout: {self.stdout[-1500:]!r}\n"
+            f"  stderr: {self.stderr[-3000:]!r}"
+        )
 
 
 def _child(args: list[str], env: dict | None, cwd, stdout_fd: int, stderr_fd: int, memory_bytes: int):
@@ -68,6 +71,7 @@ def _child(args: list[str], env: dict | None, cwd, stdout_fd: int, stderr_fd: in
             os.chdir(cwd)
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         from neurodeploy.cli import main
+
         try:
             main(args, prog_name="neurodeploy", standalone_mode=True)
             code = 0
@@ -94,8 +98,9 @@ def _child(args: list[str], env: dict | None, cwd, stdout_fd: int, stderr_fd: in
         os._exit(code & 0xFF)
 
 
-def invoke(*args, env: dict | None = None, cwd=None, time_limit_s: float = TIME_LIMIT_S,
-           memory_bytes: int = MEMORY_LIMIT_BYTES) -> Outcome:
+def invoke(
+    *args, env: dict | None = None, cwd=None, time_limit_s: float = TIME_LIMIT_S, memory_bytes: int = MEMORY_LIMIT_BYTES
+) -> Outcome:
     """Run ``neurodeploy ARGS`` in a forked child; kill it (and its process group) at the time limit."""
     args = [os.fsdecode(a) if isinstance(a, (bytes, os.PathLike)) else str(a) for a in args]
     sys.stdout.flush()
@@ -125,9 +130,15 @@ def invoke_subprocess(*args, env: dict | None = None, cwd=None, time_limit_s: fl
     args = [os.fsdecode(a) if isinstance(a, (bytes, os.PathLike)) else str(a) for a in args]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "neurodeploy", *args], cwd=cwd or ROOT, env=environment,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "neurodeploy", *args],
+        cwd=cwd or ROOT,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=time_limit_s)
         exit_code = process.returncode
@@ -135,8 +146,13 @@ def invoke_subprocess(*args, env: dict | None = None, cwd=None, time_limit_s: fl
         _kill_group(process.pid)
         stdout, stderr = process.communicate()
         exit_code = None
-    return Outcome(args, exit_code, stdout.decode("utf-8", "backslashreplace"),
-                   stderr.decode("utf-8", "backslashreplace"), time.monotonic() - started)
+    return Outcome(
+        args,
+        exit_code,
+        stdout.decode("utf-8", "backslashreplace"),
+        stderr.decode("utf-8", "backslashreplace"),
+        time.monotonic() - started,
+    )
 
 
 def _kill_group(pid: int):

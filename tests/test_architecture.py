@@ -15,6 +15,7 @@ backend, a toolchain or a model family be added without touching the others.
   of the Lava worker (``graph``, ``worker``, ``proc``), which the main process never imports.
 - Nothing imports ``neurodeploy.cli`` but ``neurodeploy.__main__``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,8 +63,10 @@ def imports(module: str, source: str, is_package: bool = False) -> list[tuple[in
             if node.level:
                 anchor = package.rsplit(".", node.level - 1)[0]
                 base = f"{anchor}.{base}" if base else anchor
-            found += [(node.lineno, f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
-                      for alias in node.names]
+            found += [
+                (node.lineno, f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
+                for alias in node.names
+            ]
     return list(dict.fromkeys(found))
 
 
@@ -81,28 +84,57 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     """What ``module`` may import of neurodeploy: packages (with everything in them), single modules, and
     the rule's words; None for the top layer (cli, pipeline, catalog, toolchains), which wires the others."""
     backend = backend_of(module)
-    registry = ("neurodeploy.backends", *(name for name in MODULES if name.startswith("neurodeploy.backends.")
-                                          and name.count(".") == 2 and backend_of(name) is None))
+    registry = (
+        "neurodeploy.backends",
+        *(
+            name
+            for name in MODULES
+            if name.startswith("neurodeploy.backends.") and name.count(".") == 2 and backend_of(name) is None
+        ),
+    )
     below_backends = ("neurodeploy.description", *SHARED_TYPES, "neurodeploy.errors", "neurodeploy.processes")
     if inside(module, "neurodeploy.description"):
-        return ("neurodeploy.description", "neurodeploy.errors"), (), \
-            "the description layer imports only itself and errors"
+        return (
+            ("neurodeploy.description", "neurodeploy.errors"),
+            (),
+            "the description layer imports only itself and errors",
+        )
     if inside(module, *SHARED):
-        return ("neurodeploy.description", *SHARED), (), \
-            "a shared module imports only the description layer and shared modules"
+        return (
+            ("neurodeploy.description", *SHARED),
+            (),
+            "a shared module imports only the description layer and shared modules",
+        )
     if backend is not None:
-        return (*below_backends, f"neurodeploy.backends.{backend}"), registry, \
-            f"backend '{backend}' imports the description layer, shared types and modules, and itself only"
+        return (
+            (*below_backends, f"neurodeploy.backends.{backend}"),
+            registry,
+            f"backend '{backend}' imports the description layer, shared types and modules, and itself only",
+        )
     if inside(module, "neurodeploy.backends"):
-        return below_backends, registry, \
-            "the backend registry and shared backend modules import no backend, only what backends share"
+        return (
+            below_backends,
+            registry,
+            "the backend registry and shared backend modules import no backend, only what backends share",
+        )
     if inside(module, "neurodeploy.runs"):
-        return ("neurodeploy.description", *SHARED, "neurodeploy.runs"), ("neurodeploy",), \
-            "run folders import no backend, toolchain, pipeline, catalog or cli"
+        return (
+            ("neurodeploy.description", *SHARED, "neurodeploy.runs"),
+            ("neurodeploy",),
+            "run folders import no backend, toolchain, pipeline, catalog or cli",
+        )
     if inside(module, "neurodeploy_models"):
-        return ("neurodeploy.description", "neurodeploy.errors", "neurodeploy.protocols", "neurodeploy.results",
-                "neurodeploy_models"), (), \
-            "a model family imports the description layer, errors, protocols and results only"
+        return (
+            (
+                "neurodeploy.description",
+                "neurodeploy.errors",
+                "neurodeploy.protocols",
+                "neurodeploy.results",
+                "neurodeploy_models",
+            ),
+            (),
+            "a model family imports the description layer, errors, protocols and results only",
+        )
     return None
 
 
@@ -114,69 +146,110 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
         where = f"{module} (line {line}) imports {imported}"
         if imported == "neurodeploy.cli" and module != "neurodeploy.__main__":
             found.append(f"{where}: nothing imports the command line")
-        elif rule is not None and inside(imported, "neurodeploy", "neurodeploy_models") \
-                and not inside(imported, *rule[0]) and imported not in rule[1]:
+        elif (
+            rule is not None
+            and inside(imported, "neurodeploy", "neurodeploy_models")
+            and not inside(imported, *rule[0])
+            and imported not in rule[1]
+        ):
             found.append(f"{where}: {rule[2]}")
         for backend, libraries in SIMULATORS.items():
             if inside(imported, *libraries) and backend_of(module) != backend:
                 found.append(f"{where}: only the {backend} backend imports its simulator")
-        if (inside(imported, "lava", *LAVA_WORKER) and backend_of(module) == "lava"
-                and not inside(module, *LAVA_WORKER)):
+        if inside(imported, "lava", *LAVA_WORKER) and backend_of(module) == "lava" and not inside(module, *LAVA_WORKER):
             found.append(f"{where}: the main process never imports Lava, only the Lava worker's modules do")
     return found
 
 
 def test_the_import_graph_keeps_its_layers():
-    assert {"neurodeploy.description.network", "neurodeploy.backends.spinnaker.rules",
-            "neurodeploy.backends.lava.proc.pair_stdp.models", "neurodeploy.runs.rundir",
-            "neurodeploy_models.ca3_cam"} <= MODULES.keys()
+    assert {
+        "neurodeploy.description.network",
+        "neurodeploy.backends.spinnaker.rules",
+        "neurodeploy.backends.lava.proc.pair_stdp.models",
+        "neurodeploy.runs.rundir",
+        "neurodeploy_models.ca3_cam",
+    } <= MODULES.keys()
     assert BACKENDS == ["brian2", "lava", "spinnaker"]
-    found = [problem for module, path in MODULES.items()
-             for problem in violations(module, path.read_text(), path.name == "__init__.py")]
+    found = [
+        problem
+        for module, path in MODULES.items()
+        for problem in violations(module, path.read_text(), path.name == "__init__.py")
+    ]
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("module, source, expected", [
-    ("neurodeploy.backends.spinnaker.rules", "from neurodeploy.toolchains import Finding",
-     "neurodeploy.backends.spinnaker.rules (line 1) imports neurodeploy.toolchains: backend 'spinnaker'"),
-    ("neurodeploy.backends.lava.toolchain", "from neurodeploy.runs.compare import compare",
-     "imports neurodeploy.runs.compare: backend 'lava'"),
-    ("neurodeploy.backends.spinnaker.kernel", "def f():\n    from ..lava.graph import LavaGraph",
-     "(line 2) imports neurodeploy.backends.lava.graph: backend 'spinnaker'"),
-    ("neurodeploy.backends.spinnaker.kernel", "from neurodeploy.backends import lava",
-     "imports neurodeploy.backends.lava: backend 'spinnaker'"),
-    ("neurodeploy.backends", "import neurodeploy.backends.brian2", "shared backend modules import no backend"),
-    ("neurodeploy.description.network", "from neurodeploy.results import SpikeRecord",
-     "imports neurodeploy.results: the description layer"),
-    ("neurodeploy.description.cells", "import brian2", "imports brian2: only the brian2 backend"),
-    ("neurodeploy.backends.lava.graph", "from pyNN import spiNNaker", "only the spinnaker backend"),
-    ("neurodeploy.backends.lava.cells", "from lava.proc.lif.process import LIF", "the main process never imports Lava"),
-    ("neurodeploy.backends.lava.launcher", "from .graph import LavaGraph", "the main process never imports Lava"),
-    ("neurodeploy.pipeline", "def f():\n    import neurodeploy.cli", "imports neurodeploy.cli: nothing imports"),
-    ("neurodeploy_models.ca3_cam", "from neurodeploy.backends import make_backend", "a model family"),
-])
+@pytest.mark.parametrize(
+    "module, source, expected",
+    [
+        (
+            "neurodeploy.backends.spinnaker.rules",
+            "from neurodeploy.toolchains import Finding",
+            "neurodeploy.backends.spinnaker.rules (line 1) imports neurodeploy.toolchains: backend 'spinnaker'",
+        ),
+        (
+            "neurodeploy.backends.lava.toolchain",
+            "from neurodeploy.runs.compare import compare",
+            "imports neurodeploy.runs.compare: backend 'lava'",
+        ),
+        (
+            "neurodeploy.backends.spinnaker.kernel",
+            "def f():\n    from ..lava.graph import LavaGraph",
+            "(line 2) imports neurodeploy.backends.lava.graph: backend 'spinnaker'",
+        ),
+        (
+            "neurodeploy.backends.spinnaker.kernel",
+            "from neurodeploy.backends import lava",
+            "imports neurodeploy.backends.lava: backend 'spinnaker'",
+        ),
+        ("neurodeploy.backends", "import neurodeploy.backends.brian2", "shared backend modules import no backend"),
+        (
+            "neurodeploy.description.network",
+            "from neurodeploy.results import SpikeRecord",
+            "imports neurodeploy.results: the description layer",
+        ),
+        ("neurodeploy.description.cells", "import brian2", "imports brian2: only the brian2 backend"),
+        ("neurodeploy.backends.lava.graph", "from pyNN import spiNNaker", "only the spinnaker backend"),
+        (
+            "neurodeploy.backends.lava.cells",
+            "from lava.proc.lif.process import LIF",
+            "the main process never imports Lava",
+        ),
+        ("neurodeploy.backends.lava.launcher", "from .graph import LavaGraph", "the main process never imports Lava"),
+        ("neurodeploy.pipeline", "def f():\n    import neurodeploy.cli", "imports neurodeploy.cli: nothing imports"),
+        ("neurodeploy_models.ca3_cam", "from neurodeploy.backends import make_backend", "a model family"),
+    ],
+)
 def test_a_broken_layer_is_named(module, source, expected):
     found = violations(module, source)
     assert len(found) == 1 and expected in found[0], found
 
 
-@pytest.mark.parametrize("module, source", [
-    ("neurodeploy.backends.spinnaker.rules", "from neurodeploy.compilation import Finding\n"
-                                             "from neurodeploy.backends.spinnaker import fixedpoint as fp"),
-    ("neurodeploy.backends.lava.proc.structural.models", "from ..rewiring import Rewiring\nimport lava.magma"),
-    ("neurodeploy.backends.lava.worker", "def f():\n    from neurodeploy.backends.lava.graph import LavaGraph"),
-    ("neurodeploy.backends.brian2", "from neurodeploy.backends import Backend\nfrom . import discrete"),
-    ("neurodeploy.__main__", "from neurodeploy.cli import main"),
-    ("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing"),
-])
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        (
+            "neurodeploy.backends.spinnaker.rules",
+            "from neurodeploy.compilation import Finding\nfrom neurodeploy.backends.spinnaker import fixedpoint as fp",
+        ),
+        ("neurodeploy.backends.lava.proc.structural.models", "from ..rewiring import Rewiring\nimport lava.magma"),
+        ("neurodeploy.backends.lava.worker", "def f():\n    from neurodeploy.backends.lava.graph import LavaGraph"),
+        ("neurodeploy.backends.brian2", "from neurodeploy.backends import Backend\nfrom . import discrete"),
+        ("neurodeploy.__main__", "from neurodeploy.cli import main"),
+        ("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing"),
+    ],
+)
 def test_what_each_layer_may_import_passes(module, source):
     assert violations(module, source, is_package=module == "neurodeploy.backends.brian2") == []
 
 
 def test_relative_imports_and_imported_submodules_are_resolved():
-    assert imports("neurodeploy.backends.lava.proc.structural.models", "from ..rewiring import Rewiring, max_events") \
-        == [(1, "neurodeploy.backends.lava.proc.rewiring")]
-    assert imports("neurodeploy.backends.brian2", "from . import discrete, physics", is_package=True) \
-        == [(1, "neurodeploy.backends.brian2.discrete"), (1, "neurodeploy.backends.brian2.physics")]
-    assert imports("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing") \
-        == [(1, "neurodeploy_models._hippocampus")]
+    assert imports(
+        "neurodeploy.backends.lava.proc.structural.models", "from ..rewiring import Rewiring, max_events"
+    ) == [(1, "neurodeploy.backends.lava.proc.rewiring")]
+    assert imports("neurodeploy.backends.brian2", "from . import discrete, physics", is_package=True) == [
+        (1, "neurodeploy.backends.brian2.discrete"),
+        (1, "neurodeploy.backends.brian2.physics"),
+    ]
+    assert imports("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing") == [
+        (1, "neurodeploy_models._hippocampus")
+    ]

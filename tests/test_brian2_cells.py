@@ -1,5 +1,6 @@
 """Brian2's cell registry (backends/brian2/cells.py): cell types and their parts are lowered by lookup, an
 unknown one is refused by name, and a new one needs registrations there only."""
+
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -77,15 +78,22 @@ def perfect_integrator(population, semantics) -> cells.Membrane:
         for variable in ("v", "v_reset", "v_thresh"):
             setattr(group, variable, population.value(variable))
         group.init_exc = group.init_inh = 1.0
+
     return cells.Membrane(
-        cells.LIF_STATE + "v : 1\n" + cells.constants("v_reset", "v_thresh"), ("v", "v_thresh"),
-        cells.lif_reset("v", "v_reset"), """
+        cells.LIF_STATE + "v : 1\n" + cells.constants("v_reset", "v_thresh"),
+        ("v", "v_thresh"),
+        cells.lif_reset("v", "v_reset"),
+        """
         integrating = int(refractory_left <= 0)
         v = (v + syn_exc - syn_inh) * integrating + v * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc = 0
         syn_inh = 0
-        """, {}, initialise, {"v": "v_rest", "refractory_left": "0"})
+        """,
+        {},
+        initialise,
+        {"v": "v_rest", "refractory_left": "0"},
+    )
 
 
 def network_of(cell, arithmetic=None) -> nd.Network:
@@ -105,21 +113,33 @@ def test_an_unknown_cell_type_or_part_is_refused_by_name(mode):
         make_backend("brian2", mode=mode).run(network_of(IFCurrShunt()), 10.0)
 
 
-@pytest.mark.parametrize("backend, options, arithmetic", [
-    ("brian2", {"mode": "discrete"}, None), ("brian2", {"mode": "physics"}, None),
-    ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})), ("spinnaker", {}, None),
-    ("lava", {}, None)])
+@pytest.mark.parametrize(
+    "backend, options, arithmetic",
+    [
+        ("brian2", {"mode": "discrete"}, None),
+        ("brian2", {"mode": "physics"}, None),
+        ("brian2", {}, nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0})),
+        ("spinnaker", {}, None),
+        ("lava", {}, None),
+    ],
+)
 def test_a_lif_parameterised_cell_with_another_neuron_part_is_refused(backend, options, arithmetic):
     network = network_of(IFCurrAdaptive(), arithmetic)
-    with pytest.raises(BackendError, match=r"backend lowers \w+ with neuron LeakyIntegrate; IFCurrAdaptive's neuron "
-                                           r"is AdaptiveThreshold: register a lowering for it$"):
+    with pytest.raises(
+        BackendError,
+        match=r"backend lowers \w+ with neuron LeakyIntegrate; IFCurrAdaptive's neuron "
+        r"is AdaptiveThreshold: register a lowering for it$",
+    ):
         make_backend(backend, **options).run(network, 10.0)
 
 
 def test_a_cell_type_is_refused_in_an_arithmetic_it_has_no_membrane_for():
     network = network_of(PerfectIntegrator(), nd.Accumulator({"excitatory": 2.0, "inhibitory": 2.0}))
-    with pytest.raises(BackendError, match=r"^the brian2 \(discrete, Accumulator arithmetic\) backend cannot "
-                                           r"lower PerfectIntegrator$"):
+    with pytest.raises(
+        BackendError,
+        match=r"^the brian2 \(discrete, Accumulator arithmetic\) backend cannot "
+        r"lower PerfectIntegrator$",
+    ):
         make_backend("brian2").run(network, 10.0)
 
 

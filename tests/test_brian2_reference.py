@@ -2,6 +2,7 @@
 
 Notation: E = exp(-dt/tau_m), D = exp(-dt/tau_syn), R = tau_m/cm, init = (tau_syn/dt)(1 - D).
 """
+
 import math
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_psp_shape_and_peak():
     result = run_reference(psp_network(w), 40.0)
     v = result.traces["P"]["v"][:, 0] + 65.0
     assert np.all(v[:6] == 0.0)
-    expected = [(1 - E) * R * init * w * sum(D ** j * E ** (m - j) for j in range(m + 1)) for m in range(34)]
+    expected = [(1 - E) * R * init * w * sum(D**j * E ** (m - j) for j in range(m + 1)) for m in range(34)]
     np.testing.assert_allclose(v[6:], expected, rtol=1e-12, atol=1e-12)
     peak_tick = int(np.argmax(v))
     assert peak_tick == 6 + int(np.argmax(expected))
@@ -96,6 +97,7 @@ def test_runs_fed_in_segments_equal_one_piece_runs(monkeypatch):
     # Long runs feed the spike generators segment by segment (SEGMENT_STEPS): spikes in the last tick
     # of a segment, the first of the next and later arrive after their delay, as in one piece.
     from neurodeploy.backends import brian2 as backend
+
     edge = 50
     monkeypatch.setattr(backend, "SEGMENT_STEPS", edge)
     net = nd.Network("segments")
@@ -119,7 +121,7 @@ def test_refractory_period_holds_v_for_ceil_ticks(tau_refrac, held_ticks):
     assert spikes[0] == 0.0
     v = result.traces["P"]["v"][:, 0]
     for spike in spikes[:-1].astype(int):
-        held = v[spike + 1: spike + 1 + held_ticks]
+        held = v[spike + 1 : spike + 1 + held_ticks]
         assert np.all(held == -65.0)
 
 
@@ -159,8 +161,16 @@ def stdp_pair(lag, delay=1, final_pre=40.0, semantics=None, dependence="additive
     net.spike_source("drive", [[t_post - 1.0]])
     net.population("post", 1, parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 0.3})
     net.project("drive", "post", nd.OneToOne(), weight=200.0, delay=1.0)
-    rule = nd.STDP(tau_plus=TAU_PLUS, tau_minus=TAU_MINUS, A_plus=A_PLUS, A_minus=A_MINUS, w_min=0.0, w_max=1.0,
-                   weight_dependence=dependence, semantics=semantics or nd.STDPSemantics())
+    rule = nd.STDP(
+        tau_plus=TAU_PLUS,
+        tau_minus=TAU_MINUS,
+        A_plus=A_PLUS,
+        A_minus=A_MINUS,
+        w_min=0.0,
+        w_max=1.0,
+        weight_dependence=dependence,
+        semantics=semantics or nd.STDPSemantics(),
+    )
     net.project("pre", "post", nd.OneToOne(), weight=W0, delay=float(delay), plasticity=rule, label="plastic")
     net.record("post", ["spikes"])
     result = run_reference(net, 60.0)
@@ -194,8 +204,9 @@ def test_coincident_spikes_pre_first_potentiates_at_zero_lag():
 def test_post_shift_none_uses_the_unshifted_post_time():
     # With delay 2 and no shift, a post spike at 9 is one tick *before* the pre at 10.
     weight, _ = stdp_pair(1, delay=2, semantics=nd.STDPSemantics(post_spike_shift="none"))
-    assert weight == pytest.approx(W0 - A_MINUS * math.exp(-1 / TAU_MINUS) - A_MINUS * math.exp(-31 / TAU_MINUS),
-                                   abs=1e-12)
+    assert weight == pytest.approx(
+        W0 - A_MINUS * math.exp(-1 / TAU_MINUS) - A_MINUS * math.exp(-31 / TAU_MINUS), abs=1e-12
+    )
 
 
 def test_lazy_update_is_invisible_until_the_next_pre_spike():
@@ -247,14 +258,15 @@ def test_delivered_weight_before_or_after_update():
             net.spike_source("drive", [[8.0]])
             net.population("post", 1, parameters={"tau_syn_E": 0.3})
             net.project("drive", "post", nd.OneToOne(), weight=200.0)
-            rule = nd.STDP(A_plus=0.0, A_minus=0.5, w_max=1.0,
-                           semantics=nd.STDPSemantics(delivered_weight=delivered))
+            rule = nd.STDP(A_plus=0.0, A_minus=0.5, w_max=1.0, semantics=nd.STDPSemantics(delivered_weight=delivered))
             net.project("pre", "post", nd.OneToOne(), weight=1.0, plasticity=rule, label="plastic")
             net.record("post", ["spikes", "v"])
             result = run_reference(net, 20.0)
             assert result.spikes.populations["post"][0].tolist() == [9.0]
             return result.traces["post"]["v"][11, 0]
+
         return v_at_11([10.0]) - v_at_11([])
+
     after, before = plastic_share("after_update"), plastic_share("before_update")
     assert before > 0
     assert after / before == pytest.approx(0.5, rel=1e-9)
@@ -275,11 +287,24 @@ def test_physics_mode_runs_static_networks_and_rejects_stdp(small_network):
 
 # --- conductance-based cells ---------------------------------------------------------------------
 
+
 def conductance_psp(weight, receptor="excitatory", v_rest=-65.0, **semantics):
     net = nd.Network("cond", nd.Semantics(**semantics))
     net.spike_source("S", [[5.0]])
-    net.population("P", 1, "IF_cond_exp", parameters={"tau_m": 10.0, "cm": 0.5, "tau_syn_E": 2.0, "tau_syn_I": 2.0,
-                                                      "e_rev_E": 0.0, "e_rev_I": -80.0, "v_rest": v_rest})
+    net.population(
+        "P",
+        1,
+        "IF_cond_exp",
+        parameters={
+            "tau_m": 10.0,
+            "cm": 0.5,
+            "tau_syn_E": 2.0,
+            "tau_syn_I": 2.0,
+            "e_rev_E": 0.0,
+            "e_rev_I": -80.0,
+            "v_rest": v_rest,
+        },
+    )
     net.project("S", "P", nd.OneToOne(), weight=weight, receptor=receptor)
     net.record("P", ["spikes", "v"])
     return net
@@ -294,7 +319,7 @@ def test_conductance_psp_drives_with_the_voltage_the_tick_starts_from(receptor, 
     assert np.all(v[:6] == -65.0)
     expected, previous = [], -65.0
     for m in range(24):
-        a = -65.0 + R * init * w * D ** m * (reversal - previous)
+        a = -65.0 + R * init * w * D**m * (reversal - previous)
         previous = a - E * (a - previous)
         expected.append(previous)
     np.testing.assert_allclose(v[6:], expected, rtol=0, atol=1e-12)
@@ -306,6 +331,7 @@ def test_conductance_input_reverses_at_the_reversal_potential():
     # the sign of the driving force, which a current-based synapse cannot have.
     def v6(v_rest):
         return run_reference(conductance_psp(0.05, "inhibitory", v_rest=v_rest), 10.0).traces["P"]["v"][6, 0]
+
     assert v6(-60.0) < -60.0 and v6(-90.0) > -90.0
 
 
@@ -327,17 +353,20 @@ def test_weight_units_follow_the_post_cell():
     assert net.connections("ok2").weight[0] == pytest.approx(0.2)
     with pytest.raises(nd.ValidationError, match="projection 'bad'.*'C' is IF_cond_exp: its weights are conductances"):
         net.project("S", "C", nd.OneToOne(), weight="12 nA", label="bad")
-    with pytest.raises(nd.ValidationError,
-                       match="'I' is IF_curr_exp: its weights are currents \\(nA\\), got a value in uS"):
+    with pytest.raises(
+        nd.ValidationError, match="'I' is IF_curr_exp: its weights are currents \\(nA\\), got a value in uS"
+    ):
         net.project("S", "I", nd.OneToOne(), weight=0.2, label="bad", plasticity=nd.STDP(w_max="1 uS", w_min=0.0))
-    with pytest.raises(nd.ValidationError,
-                       match="weight.*expected a current \\(nA\\), a conductance \\(uS\\) or a charge \\(nA\\*ms\\)"):
+    with pytest.raises(
+        nd.ValidationError,
+        match="weight.*expected a current \\(nA\\), a conductance \\(uS\\) or a charge \\(nA\\*ms\\)",
+    ):
         net.project("S", "I", nd.OneToOne(), weight="3 mV", label="bad")
 
 
 # --- STDP on a declared fixed-point arithmetic ----------------------------------------------------
 
-LSB, STEP = 2.0 ** -10, 2.0 ** -6  # nA per unit; stored weights are whole 16-unit steps
+LSB, STEP = 2.0**-10, 2.0**-6  # nA per unit; stored weights are whole 16-unit steps
 
 
 def fixed_point_run(history, post_ticks=(12, 14, 16, 18, 20), pre_ticks=(10, 30)):
@@ -349,10 +378,10 @@ def fixed_point_run(history, post_ticks=(12, 14, 16, 18, 20), pre_ticks=(10, 30)
     net.population("post", 1, parameters={"tau_syn_E": 0.3, "tau_refrac": 0.0})
     net.project("drive", "post", nd.OneToOne(), weight=200.0)
     arithmetic = nd.FixedPointSTDP(weight_lsb=LSB, weight_step=STEP, history=history)
-    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=256 * LSB, A_minus=128 * LSB, w_max=1024 * LSB,
-                   arithmetic=arithmetic)
-    net.project("pre", "post", nd.OneToOne(), weight=512 * LSB, receptor="inhibitory", plasticity=rule,
-                label="plastic")
+    rule = nd.STDP(
+        tau_plus=20.0, tau_minus=20.0, A_plus=256 * LSB, A_minus=128 * LSB, w_max=1024 * LSB, arithmetic=arithmetic
+    )
+    net.project("pre", "post", nd.OneToOne(), weight=512 * LSB, receptor="inhibitory", plasticity=rule, label="plastic")
     net.record("post", ["spikes"])
     result = run_reference(net, 40.0)
     assert result.spikes.ticks("post")[0].tolist() == list(post_ticks)
@@ -402,17 +431,23 @@ def test_fixed_point_arithmetic_is_validated():
     with pytest.raises(nd.ValidationError, match="trace_width.*must exceed trace_bits"):
         nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, trace_bits=12, trace_width=12)).validate("p")
     with pytest.raises(nd.ValidationError, match="deferred rule"):
-        nd.STDP(**rule, semantics=nd.STDPSemantics.immediate(),
-                arithmetic=nd.FixedPointSTDP(LSB, STEP)).validate("p")
+        nd.STDP(**rule, semantics=nd.STDPSemantics.immediate(), arithmetic=nd.FixedPointSTDP(LSB, STEP)).validate("p")
     net = nd.Network("grid")
     net.spike_source("pre", [[1.0]])
     net.population("post", 1)
-    net.project("pre", "post", nd.OneToOne(), weight=520 * LSB,  # not a whole step of 16 units
-                plasticity=nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP)))
+    net.project(
+        "pre",
+        "post",
+        nd.OneToOne(),
+        weight=520 * LSB,  # not a whole step of 16 units
+        plasticity=nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP)),
+    )
     with pytest.raises(nd.ValidationError, match="whole steps of weight_step"):
         net.validate()
-    for field, value, words in (("decay_rounding", "up", "must be one of 'floor', 'nearest'"),
-                                ("weight_signed", 1, "expected true or false")):
+    for field, value, words in (
+        ("decay_rounding", "up", "must be one of 'floor', 'nearest'"),
+        ("weight_signed", 1, "expected true or false"),
+    ):
         with pytest.raises(nd.ValidationError, match=f"{field}.*{words}"):
             nd.STDP(**rule, arithmetic=nd.FixedPointSTDP(LSB, STEP, **{field: value})).validate("p")
     with pytest.raises(nd.ValidationError, match="v_unit.*must be > 0"):
@@ -437,6 +472,7 @@ def test_fixed_point_arithmetic_is_validated():
 
 # --- a membrane on a declared fixed-point arithmetic -----------------------------------------------
 
+
 def test_fixed_point_membrane_follows_its_stated_integers():
     # S = 64 units per mV, 12-bit decays. By hand, from FixedPointLIF's steps: E = rint(4096 e^-1/20) /
     # 4096, bias = rint(64 (1 - E) 20 i_offset), an input spike adds 64 (1 - E) 20 init w to u (here not
@@ -445,8 +481,12 @@ def test_fixed_point_membrane_follows_its_stated_integers():
     net = nd.Network("integers")
     net.spike_source("exc", [[3.0, 4.0, 30.0]])
     net.spike_source("inh", [[40.0]])
-    net.population("P", 1, parameters={"i_offset": 0.6, "tau_refrac": 2.0, "v_reset": -65.0},
-                   arithmetic=nd.FixedPointLIF(v_unit=1 / 64))
+    net.population(
+        "P",
+        1,
+        parameters={"i_offset": 0.6, "tau_refrac": 2.0, "v_reset": -65.0},
+        arithmetic=nd.FixedPointLIF(v_unit=1 / 64),
+    )
     net.project("exc", "P", nd.OneToOne(), weight=1.3)
     net.project("inh", "P", nd.OneToOne(), weight=9.0, receptor="inhibitory")
     net.record("P", ["spikes", "v"])
@@ -480,18 +520,22 @@ def test_accumulator_membrane_follows_its_stated_integers():
     # 1 nA per tick (two spikes of 0.8 nA arrive together in tick 5), i_offset 1.2 nA.
     net = nd.Network("accumulators")
     net.spike_source("in", [[4.0], [4.0, 20.0]])
-    net.population("P", 1, parameters={"i_offset": 1.2}, arithmetic=nd.Accumulator(
-        input_limit={"excitatory": 1.0, "inhibitory": 1.0}))
+    net.population(
+        "P",
+        1,
+        parameters={"i_offset": 1.2},
+        arithmetic=nd.Accumulator(input_limit={"excitatory": 1.0, "inhibitory": 1.0}),
+    )
     net.project("in", "P", nd.AllToAll(), weight=0.8)
     net.record("P", ["spikes", "v"])
     result = run_reference(net, 40.0)
     one = 32768
     resistance, keep = round(one * 20.0), round(one * math.exp(-1 / 20))
-    decay, init = round(2 ** 32 * math.exp(-1 / 5)), round(2 ** 32 * 5 * (1 - math.exp(-1 / 5)))
+    decay, init = round(2**32 * math.exp(-1 / 5)), round(2**32 * 5 * (1 - math.exp(-1 / 5)))
     v, s, held, spikes, trace = -65 * one, 0, 0, [], []
     for tick in range(40):
         arriving = {5: 1.6, 21: 0.8}.get(tick, 0.0)
-        s += round(one * min(arriving, 1.0)) * init // 2 ** 32
+        s += round(one * min(arriving, 1.0)) * init // 2**32
         if held <= 0:
             a = (s + round(one * 1.2)) * resistance // one - 65 * one
             v = a - keep * (a - v) // one
@@ -500,7 +544,7 @@ def test_accumulator_membrane_follows_its_stated_integers():
         if v >= -50 * one:
             spikes.append(tick)
             v, held = -65 * one, 1
-        s = s * decay // 2 ** 32
+        s = s * decay // 2**32
         trace.append(v / one)
     assert spikes and result.spikes.ticks("P")[0].tolist() == spikes
     assert result.traces["P"]["v"][:, 0].tolist() == trace

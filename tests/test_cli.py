@@ -1,4 +1,5 @@
 """The command line: exit codes, one-line errors, run directories, compare."""
+
 import json
 import os
 import subprocess
@@ -45,12 +46,15 @@ def test_validate_accepts_a_good_file(network_file):
     assert result.exit_code == 0 and "ok:" in result.output
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda d: d["populations"][0]["parameters"].update(tau_m=float("nan")), "field 'parameters.tau_m'"),
-    (lambda d: d["projections"][0].update(delay=0.5), "field 'delay'"),
-    (lambda d: d["projections"][0].update(post="nowhere"), "field 'post'"),
-    (lambda d: d.update(populations=d["populations"] * 2), "field 'label': duplicate"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda d: d["populations"][0]["parameters"].update(tau_m=float("nan")), "field 'parameters.tau_m'"),
+        (lambda d: d["projections"][0].update(delay=0.5), "field 'delay'"),
+        (lambda d: d["projections"][0].update(post="nowhere"), "field 'post'"),
+        (lambda d: d.update(populations=d["populations"] * 2), "field 'label': duplicate"),
+    ],
+)
 def test_validate_rejects_bad_files_with_exit_2_and_one_line(tmp_path, network_file, change, expected):
     data = json.loads(network_file.read_text())
     change(data)
@@ -86,21 +90,36 @@ def test_run_with_a_stimulus_and_a_builder_with_params(tmp_path):
     stimulus = tmp_path / "stim.json"
     stimulus.write_text(json.dumps({"inputs": [[10.0, 20.0]] + [[]] * 4}))
     out = tmp_path / "ff"
-    result = invoke("run", "feedforward-poisson", "--param", "n_inputs=5", "--param", "n_neurons=3",
-                    "--duration", 50, "--stimulus", stimulus, "--out", out)
+    result = invoke(
+        "run",
+        "feedforward-poisson",
+        "--param",
+        "n_inputs=5",
+        "--param",
+        "n_neurons=3",
+        "--duration",
+        50,
+        "--stimulus",
+        stimulus,
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     spikes = json.loads((out / "spikes.json").read_text())
     assert spikes["populations"]["inputs"]["spike_times_ms"] == [[10.0, 20.0], [], [], [], []]
     assert json.loads((out / "manifest.json").read_text())["model"]["parameters"] == {"n_inputs": 5, "n_neurons": 3}
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--param", "nonsense=1"], "has no such parameter"),
-    (["--param", "novalue"], "expected KEY=VALUE"),
-    (["--backend", "quantum"], "unknown backend"),
-    (["--backend-option", "mode=dream"], "must be one of"),
-    (["--duration", "10.5"], "not a multiple of dt"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--param", "nonsense=1"], "has no such parameter"),
+        (["--param", "novalue"], "expected KEY=VALUE"),
+        (["--backend", "quantum"], "unknown backend"),
+        (["--backend-option", "mode=dream"], "must be one of"),
+        (["--duration", "10.5"], "not a multiple of dt"),
+    ],
+)
 def test_run_rejects_bad_options_with_exit_2(tmp_path, args, words):
     result = invoke("run", "feedforward-poisson", "--param", "n_neurons=2", *args, "--out", tmp_path / "x")
     assert result.exit_code == 2 and words in result.output, result.output
@@ -169,13 +188,15 @@ def test_without_the_lava_environment_backends_says_how_to_create_it_and_the_res
     assert "not available" not in lines["brian2"] and "not available" not in lines["spinnaker"]
     run = invoke("run", "feedforward-poisson", "--param", "n_neurons=2", "--backend", "lava", "--out", tmp_path / "r")
     assert run.exit_code == 1 and "neurodeploy setup-lava" in run.output and not (tmp_path / "r").exists()
-    compiled = invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2",
-                      "--out", tmp_path / "c")
+    compiled = invoke(
+        "compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2", "--out", tmp_path / "c"
+    )
     assert compiled.exit_code == 0 and (tmp_path / "c" / "lava_parameters.npz").is_file()
 
 
 def setup_lava_python() -> str:
     from neurodeploy.backends.lava.environment import find_python
+
     python = find_python()
     if python is None:
         pytest.skip("no Python 3.10 on PATH or in pyenv to set up a Lava environment with")
@@ -192,14 +213,17 @@ def test_setup_lava_refuses_another_python_and_a_folder_holding_one(tmp_path, mo
     for python in (sys.executable, "python3.x"):
         wrong = invoke("setup-lava", tmp_path / "env", "--python", python)
         assert wrong.exit_code == 2 and wrong.output.count("\n") == 1
-        assert f"needs Python 3.10 (lava-nc 0.10 runs on no other); {python} is 3.{sys.version_info[1]}" \
-            in wrong.output and not (tmp_path / "env").exists()
+        assert (
+            f"needs Python 3.10 (lava-nc 0.10 runs on no other); {python} is 3.{sys.version_info[1]}" in wrong.output
+            and not (tmp_path / "env").exists()
+        )
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "main"], check=True)
     before = sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*"))
     other = invoke("setup-lava", tmp_path / "main", "--python", setup_lava_python())
     assert other.exit_code == 2 and other.output.count("\n") == 1
-    assert f"{tmp_path / 'main'} holds a Python 3.{sys.version_info[1]}, not the Lava environment's 3.10" \
-        in other.output
+    assert (
+        f"{tmp_path / 'main'} holds a Python 3.{sys.version_info[1]}, not the Lava environment's 3.10" in other.output
+    )
     assert sorted(path.relative_to(tmp_path) for path in (tmp_path / "main").rglob("*")) == before
 
 
@@ -208,12 +232,16 @@ def test_setup_lava_completes_an_environment_whose_creation_was_interrupted(tmp_
     completes it instead of failing on the missing pip (the packages from the index are left out here:
     this test installs nothing from the network)."""
     from neurodeploy.backends.lava import environment as lava_environment
+
     python = setup_lava_python()
     subprocess.run([python, "-m", "venv", "--without-pip", tmp_path / "env"], check=True)
     check = lava_environment._check
     installs = []
-    monkeypatch.setattr(lava_environment, "_check",
-                        lambda command, what: installs.append(what) if "install" in command else check(command, what))
+    monkeypatch.setattr(
+        lava_environment,
+        "_check",
+        lambda command, what: installs.append(what) if "install" in command else check(command, what),
+    )
     created = lava_environment.create(tmp_path / "env", python, echo=lambda line: None)
     assert subprocess.run([created.python, "-m", "pip", "--version"], capture_output=True).returncode == 0
     assert installs == ["installing pip", "installing the pinned packages"] and created.problem() is None
@@ -223,12 +251,15 @@ def test_setup_lava_in_another_folder_says_how_to_use_it(tmp_path, monkeypatch):
     """An environment made elsewhere than where the backend looks is used only through NEURODEPLOY_LAVA_ENV:
     set-up says so (the set-up itself is left out: it installs from the network)."""
     from neurodeploy.backends.lava import environment as lava_environment
+
     monkeypatch.delenv("NEURODEPLOY_LAVA_ENV", raising=False)
-    monkeypatch.setattr(lava_environment, "create",
-                        lambda path, python, echo: lava_environment.LavaEnvironment(Path(path).absolute()))
+    monkeypatch.setattr(
+        lava_environment, "create", lambda path, python, echo: lava_environment.LavaEnvironment(Path(path).absolute())
+    )
     elsewhere = invoke("setup-lava", tmp_path / "lava")
-    assert elsewhere.exit_code == 0 and f"set NEURODEPLOY_LAVA_ENV={tmp_path / 'lava'} to use this one" \
-        in elsewhere.output
+    assert (
+        elsewhere.exit_code == 0 and f"set NEURODEPLOY_LAVA_ENV={tmp_path / 'lava'} to use this one" in elsewhere.output
+    )
     monkeypatch.setenv("NEURODEPLOY_LAVA_ENV", str(tmp_path / "lava"))
     assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava", tmp_path / "lava").output
     assert "NEURODEPLOY_LAVA_ENV" not in invoke("setup-lava").output
@@ -239,20 +270,26 @@ def test_the_main_environment_has_no_lava():
     import importlib.util
 
     import numpy
+
     assert importlib.util.find_spec("lava") is None
     assert sys.version_info >= (3, 12) and int(numpy.__version__.split(".")[0]) >= 2
 
 
 def test_without_spynnaker_compile_says_it_did_not_map_and_names_the_extra(tmp_path, monkeypatch):
     import importlib.util
+
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *rest: None if name == "spynnaker" else find_spec(name, *rest))
-    result = invoke("compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "spinn5",
-                    "--out", tmp_path / "c")
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *rest: None if name == "spynnaker" else find_spec(name, *rest)
+    )
+    result = invoke(
+        "compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "spinn5", "--out", tmp_path / "c"
+    )
     assert result.exit_code == 0, result.output
-    assert "warning: mapping: not mapped: sPyNNaker is not installed (pip install 'neurodeploy[spinnaker]')" \
+    assert (
+        "warning: mapping: not mapped: sPyNNaker is not installed (pip install 'neurodeploy[spinnaker]')"
         in result.output
+    )
 
 
 # --- protocols by name -------------------------------------------------------------------------------------
@@ -279,7 +316,8 @@ def test_models_shows_the_protocols_each_family_ships():
     assert listed.exit_code == 0, listed.output
     assert listed_protocols(listed.output) == {
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
-        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"]}
+        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+    }
 
 
 def test_a_protocol_name_runs_as_its_file_from_any_folder(tmp_path, monkeypatch):
@@ -289,10 +327,12 @@ def test_a_protocol_name_runs_as_its_file_from_any_folder(tmp_path, monkeypatch)
     by_name = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "name")
     assert by_name.exit_code == 0, by_name.output
     operations = json.loads((PROTOCOLS / "ca3-cam-exp1.json").read_text())
-    assert [(o["op"], o["t"]) for o in json.loads((tmp_path / "name" / "protocol.json").read_text())] \
-        == [(o["op"], o["t"]) for o in operations]
-    assert json.loads((tmp_path / "name" / "answers.json").read_text()) \
-        == json.loads((tmp_path / "file" / "answers.json").read_text())
+    assert [(o["op"], o["t"]) for o in json.loads((tmp_path / "name" / "protocol.json").read_text())] == [
+        (o["op"], o["t"]) for o in operations
+    ]
+    assert json.loads((tmp_path / "name" / "answers.json").read_text()) == json.loads(
+        (tmp_path / "file" / "answers.json").read_text()
+    )
 
 
 @pytest.mark.parametrize("path", ["ca3-cam-exp1", "mine/ca3-cam-exp1.json"])
@@ -306,16 +346,22 @@ def test_a_protocol_file_that_exists_wins_over_a_name(tmp_path, monkeypatch, pat
     assert result.exit_code == 2 and "field 'cue': 7 is out of range" in result.output, result.output
 
 
-@pytest.mark.parametrize("command, options", [("run", []), ("compile", ["--target", "spinn5", "--no-map"]),
-                                              ("deploy", ["--target", "spinn5"])])
+@pytest.mark.parametrize(
+    "command, options",
+    [("run", []), ("compile", ["--target", "spinn5", "--no-map"]), ("deploy", ["--target", "spinn5"])],
+)
 def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkeypatch, command, options):
     monkeypatch.chdir(tmp_path)
     result = invoke(command, *CAM, "--protocol", "ca3-cam-exp9", *options, "--out", "x")
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert result.output.startswith("error: option --protocol: 'ca3-cam-exp9' is neither a file nor a protocol name")
-    assert result.output.rstrip().removesuffix(")").split("(protocols: ")[1].split(", ") \
-        == ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map", "livewired-assoc-learn-forget",
-            "livewired-assoc-new-patterns"]
+    assert result.output.rstrip().removesuffix(")").split("(protocols: ")[1].split(", ") == [
+        "ca3-cam-exp1",
+        "ca3-cam-exp2-testbench",
+        "ca3-cam-exp3-state-map",
+        "livewired-assoc-learn-forget",
+        "livewired-assoc-new-patterns",
+    ]
     assert not (tmp_path / "x").exists()
 
 
@@ -330,17 +376,21 @@ def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
     before the packaged ones."""
     folder = tmp_path / "models"
     (folder / "protocols").mkdir(parents=True)
-    (folder / "big_cam.py").write_text('"""The CA3 CAM under a name of my own."""\n'
-                                       "from neurodeploy_models.ca3_cam import PROTOCOL, build  # noqa: F401\n"
-                                       'NAME = "ca3-cam-big"\n')
-    (folder / "protocols" / "ca3-cam-big-recall.json").write_text(json.dumps(
-        [{"op": "learn", "cue": 1, "content": [2, 3], "t": 0}, {"op": "recall_cue", "cue": 1, "t": 10}]))
+    (folder / "big_cam.py").write_text(
+        '"""The CA3 CAM under a name of my own."""\n'
+        "from neurodeploy_models.ca3_cam import PROTOCOL, build  # noqa: F401\n"
+        'NAME = "ca3-cam-big"\n'
+    )
+    (folder / "protocols" / "ca3-cam-big-recall.json").write_text(
+        json.dumps([{"op": "learn", "cue": 1, "content": [2, 3], "t": 0}, {"op": "recall_cue", "cue": 1, "t": 10}])
+    )
     (folder / "protocols" / "ca3-cam-exp1.json").write_text(json.dumps([{"op": "recall_cue", "cue": 7, "t": 0}]))
     monkeypatch.setenv("NEURODEPLOY_MODEL_PATH", str(folder))
     assert listed_protocols(invoke("models").output) == {
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
         "ca3-cam-big": ["ca3-cam-big-recall"],
-        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"]}
+        "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+    }
     monkeypatch.chdir(tmp_path)
     shadowed = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "x")
     assert shadowed.exit_code == 2 and "field 'cue': 7 is out of range" in shadowed.output, shadowed.output

@@ -2,6 +2,7 @@
 charge / dt, gone at the tick's end, lost while refractory), hand-derived traces on the float reference,
 on each chip's integers (sPyNNaker 7.4.1's, from its binaries; Lava's) and on the emulations, and the
 200-neuron benchmark deployed to spinn5 and loihi2 against the quantization-aware reference."""
+
 import json
 import math
 import subprocess
@@ -31,8 +32,14 @@ def one_neuron(weights, receptor="excitatory", dt=1.0, arithmetic=None, **parame
     net = nd.Network("delta", nd.Semantics(dt=dt))
     net.spike_source("S", [[round(k * dt, 9)] for k, _ in weights])
     net.population("P", 1, "IF_curr_delta", parameters, arithmetic=arithmetic)
-    net.project("S", "P", nd.FromList(list(range(len(weights))), [0] * len(weights)), weight=[w for _, w in weights],
-                delay=dt, receptor=receptor)
+    net.project(
+        "S",
+        "P",
+        nd.FromList(list(range(len(weights))), [0] * len(weights)),
+        weight=[w for _, w in weights],
+        delay=dt,
+        receptor=receptor,
+    )
     net.record("P", ["spikes", "v"])
     return net
 
@@ -97,21 +104,21 @@ def test_accumulator_reference_is_spynnakers_arithmetic(example):
     # sf = floor(2^30 / rint(2^15 dt)), the LIF closed form floored, s = 0 after the tick.
     weight, receptor, dt, expected = SPYNNAKER_EXAMPLES[example]
     result = run_reference(one_neuron([(0, weight)], receptor, dt, ACCUMULATOR), 4 * dt)
-    assert [round(v * 2 ** 15) for v in trace(result)] == [-2129920] + expected
+    assert [round(v * 2**15) for v in trace(result)] == [-2129920] + expected
 
 
 def test_accumulator_reference_loses_input_while_refractory():
     # Example D: 16 nA ms spikes in its arrival tick (V would be -1618560 >= -1638400); the next tick is
     # refractory and the 16 arriving then is never read; at rest afterwards.
     result = run_reference(one_neuron([(0, 16.0), (1, 16.0)], arithmetic=ACCUMULATOR), 4.0)
-    assert spike_ticks(result) == [1] and [round(v * 2 ** 15) for v in trace(result)] == [-2129920] * 4
+    assert spike_ticks(result) == [1] and [round(v * 2**15) for v in trace(result)] == [-2129920] * 4
 
 
 @pytest.mark.parametrize("example", list(SPYNNAKER_EXAMPLES))
 def test_spinnaker_emulation_by_hand(example):
     weight, receptor, dt, expected = SPYNNAKER_EXAMPLES[example]
     result = make_backend("spinnaker").run(one_neuron([(0, weight)], receptor, dt), 4 * dt)
-    assert [round(v * 2 ** 15) for v in trace(result)] == [-2129920] + expected
+    assert [round(v * 2**15) for v in trace(result)] == [-2129920] + expected
 
 
 def test_spinnaker_emulation_loses_input_while_refractory():
@@ -127,13 +134,13 @@ def test_lava_integers_by_hand():
     net = one_neuron([(0, 5.0)])
     lowered = lower(net)
     fixed, projection = lowered.populations["P"], lowered.projections["S->P"]
-    assert (fixed.dv[0], fixed.du_exc[0], fixed.scale) == (200, 4095, 2 ** 18)
+    assert (fixed.dv[0], fixed.du_exc[0], fixed.scale) == (200, 4095, 2**18)
     assert (projection.weight_exp, projection.mantissas[0]) == (7, 156)
     expected = [0, 1277952, 1215552, 1156198]
-    lava = np.rint((np.array(trace(make_backend("lava").run(net, 4.0))) + 65.0) * 2 ** 18).astype(int)
+    lava = np.rint((np.array(trace(make_backend("lava").run(net, 4.0))) + 65.0) * 2**18).astype(int)
     assert lava.tolist() == expected
     reference = run_reference(lowered.reference_network(), 4.0)  # FixedPointLIF: F = 0, init 1 / dt
-    assert np.rint((np.array(trace(reference)) + 65.0) * 2 ** 18).astype(int).tolist() == expected
+    assert np.rint((np.array(trace(reference)) + 65.0) * 2**18).astype(int).tolist() == expected
 
 
 @pytest.mark.parametrize("stock", [False, True])
@@ -152,8 +159,11 @@ def test_quantization_reports_and_design_rules():
     # loihi2: u forgets itself every tick (du 4095); a charge present at the start is lost there (Lava
     # decays u before its first use), which its design rules say.
     build = spinnaker_cells.build(IFCurrDelta)
-    assert (build.model, build.synapse, build.input) == ("IF_curr_delta", spinnaker_cells.SynapseTypeDelta,
-                                                         spinnaker_cells.InputTypeDelta)
+    assert (build.model, build.synapse, build.input) == (
+        "IF_curr_delta",
+        spinnaker_cells.SynapseTypeDelta,
+        spinnaker_cells.InputTypeDelta,
+    )
     assert build.input.weight_scale == 1.0
     net = one_neuron([(0, 5.0)])
     fixed = lower(net).populations["P"]
@@ -172,9 +182,27 @@ def deploy(target: str, tmp_path, duration_ms: float) -> dict:
     """``neurodeploy deploy`` of the 200-neuron benchmark with IF_curr_delta (about 25 Hz), its comparison
     against the quantization-aware reference."""
     out = tmp_path / target
-    command = [sys.executable, "-m", "neurodeploy", "deploy", "feedforward-poisson", "--target", target,
-               "--param", "cell_type=IF_curr_delta", "--param", "w_low=2.0", "--param", "w_high=4.0",
-               "--param", "i_offset=0.2", "--duration", str(duration_ms), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "neurodeploy",
+        "deploy",
+        "feedforward-poisson",
+        "--target",
+        target,
+        "--param",
+        "cell_type=IF_curr_delta",
+        "--param",
+        "w_low=2.0",
+        "--param",
+        "w_high=4.0",
+        "--param",
+        "i_offset=0.2",
+        "--duration",
+        str(duration_ms),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS" in done.stdout

@@ -1,4 +1,5 @@
 """The description layer: validation messages, round trip, connectors, semantics constants."""
+
 import copy
 import math
 
@@ -25,75 +26,194 @@ def projection(data, label):
 
 # Each bad input: (what to change, expected text in "where", expected field, words of the message).
 BAD_INPUTS = {
-    "unknown parameter": (lambda d: population(d, "A")["parameters"].update(tau_mm=3.0),
-                          "population 'A'", "parameters.tau_mm", "unknown"),
-    "wrong type": (lambda d: population(d, "A")["parameters"].update(tau_m="fast"),
-                   "population 'A'", "parameters.tau_m", "expected a number"),
-    "wrong unit": (lambda d: population(d, "A")["parameters"].update(tau_m="3 mV"),
-                   "population 'A'", "parameters.tau_m", "wrong unit"),
-    "unknown unit": (lambda d: population(d, "A")["parameters"].update(tau_m="3 zorks"),
-                     "population 'A'", "parameters.tau_m", "unknown unit"),
-    "NaN": (lambda d: population(d, "B")["parameters"].update(v_thresh=float("nan")),
-            "population 'B'", "parameters.v_thresh", "finite"),
-    "inf in an array": (lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, float("inf"), 1.0]),
-                        "population 'A'", "parameters.i_offset", "finite"),
-    "non-positive time constant": (lambda d: population(d, "A")["parameters"].update(tau_m=0.0),
-                                   "population 'A'", "parameters.tau_m", "must be > 0"),
+    "unknown parameter": (
+        lambda d: population(d, "A")["parameters"].update(tau_mm=3.0),
+        "population 'A'",
+        "parameters.tau_mm",
+        "unknown",
+    ),
+    "wrong type": (
+        lambda d: population(d, "A")["parameters"].update(tau_m="fast"),
+        "population 'A'",
+        "parameters.tau_m",
+        "expected a number",
+    ),
+    "wrong unit": (
+        lambda d: population(d, "A")["parameters"].update(tau_m="3 mV"),
+        "population 'A'",
+        "parameters.tau_m",
+        "wrong unit",
+    ),
+    "unknown unit": (
+        lambda d: population(d, "A")["parameters"].update(tau_m="3 zorks"),
+        "population 'A'",
+        "parameters.tau_m",
+        "unknown unit",
+    ),
+    "NaN": (
+        lambda d: population(d, "B")["parameters"].update(v_thresh=float("nan")),
+        "population 'B'",
+        "parameters.v_thresh",
+        "finite",
+    ),
+    "inf in an array": (
+        lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, float("inf"), 1.0]),
+        "population 'A'",
+        "parameters.i_offset",
+        "finite",
+    ),
+    "non-positive time constant": (
+        lambda d: population(d, "A")["parameters"].update(tau_m=0.0),
+        "population 'A'",
+        "parameters.tau_m",
+        "must be > 0",
+    ),
     "negative delay": (lambda d: projection(d, "S->A").update(delay=-1.0), "projection 'S->A'", "delay", "must be > 0"),
     "zero delay": (lambda d: projection(d, "S->A").update(delay=0.0), "projection 'S->A'", "delay", "must be > 0"),
-    "delay not a multiple of dt": (lambda d: projection(d, "S->A").update(delay=1.5), "projection 'S->A'", "delay",
-                                   "not a multiple of dt"),
+    "delay not a multiple of dt": (
+        lambda d: projection(d, "S->A").update(delay=1.5),
+        "projection 'S->A'",
+        "delay",
+        "not a multiple of dt",
+    ),
     "negative weight": (lambda d: projection(d, "S->A").update(weight=-2.0), "projection 'S->A'", "weight", ">= 0"),
-    "index out of range": (lambda d: projection(d, "A->A")["connector"].update(post=[1, 2]), "projection 'A->A'",
-                           "connector.post", "out of range"),
-    "per-neuron size mismatch": (lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, 1.0]),
-                                 "population 'A'", "parameters.i_offset", "2 values but there are 3 neurons"),
-    "per-synapse size mismatch": (lambda d: projection(d, "A->B").update(weight=[0.1, 0.2]), "projection 'A->B'",
-                                  "weight", "2 values but there are 6 connections"),
-    "one-to-one size mismatch": (lambda d: projection(d, "S->A").update(post="B"), "projection 'S->A'", "connector",
-                                 "same size"),
-    "spike lists size mismatch": (lambda d: d["spike_sources"][0].update(spike_times=[[1.0]]), "spike source 'S'",
-                                  "spike_times", "1 lists but there are 3 neurons"),
-    "spike time not on the grid": (lambda d: d["spike_sources"][0].update(spike_times=[[1.5], [], []]),
-                                   "spike source 'S'", "spike_times[0]", "not a multiple of dt"),
-    "unsorted spike times": (lambda d: d["spike_sources"][0].update(spike_times=[[5.0, 1.0], [], []]),
-                             "spike source 'S'", "spike_times[0]", "strictly increasing"),
-    "duplicate label": (lambda d: d["populations"].append(copy.deepcopy(d["populations"][0])), "population 'A'",
-                        "label", "duplicate"),
-    "duplicate label across kinds": (lambda d: d["populations"][0].update(label="S"), "'S'", "label",
-                                     "duplicate"),
-    "unknown population in projection": (lambda d: projection(d, "S->A").update(pre="Z"), "projection 'S->A'",
-                                         "pre", "unknown population or spike source 'Z'"),
-    "slice out of range": (lambda d: projection(d, "A->A").update(post_slice=[1, 4]), "projection 'A->A'",
-                           "post_slice", "out of range"),
-    "unknown receptor": (lambda d: projection(d, "S->A").update(receptor="exc"), "projection 'S->A'", "receptor",
-                         "must be one of"),
-    "unknown connector": (lambda d: projection(d, "S->A").update(connector={"kind": "gaussian"}),
-                          "projection 'S->A'", "connector.kind", "unknown connector"),
-    "unknown projection field": (lambda d: projection(d, "S->A").update(weigth=1.0), "projection 'S->A'", "weigth",
-                                 "unknown field"),
-    "STDP weight outside bounds": (lambda d: projection(d, "plastic").update(weight=2.0), "projection 'plastic'",
-                                   "weight", "[w_min, w_max]"),
-    "STDP unknown semantics option": (lambda d: projection(d, "plastic")["plasticity"]["semantics"].update(
-        traces="sometimes"), "stdp semantics", "traces", "must be one of"),
+    "index out of range": (
+        lambda d: projection(d, "A->A")["connector"].update(post=[1, 2]),
+        "projection 'A->A'",
+        "connector.post",
+        "out of range",
+    ),
+    "per-neuron size mismatch": (
+        lambda d: population(d, "A")["parameters"].update(i_offset=[0.0, 1.0]),
+        "population 'A'",
+        "parameters.i_offset",
+        "2 values but there are 3 neurons",
+    ),
+    "per-synapse size mismatch": (
+        lambda d: projection(d, "A->B").update(weight=[0.1, 0.2]),
+        "projection 'A->B'",
+        "weight",
+        "2 values but there are 6 connections",
+    ),
+    "one-to-one size mismatch": (
+        lambda d: projection(d, "S->A").update(post="B"),
+        "projection 'S->A'",
+        "connector",
+        "same size",
+    ),
+    "spike lists size mismatch": (
+        lambda d: d["spike_sources"][0].update(spike_times=[[1.0]]),
+        "spike source 'S'",
+        "spike_times",
+        "1 lists but there are 3 neurons",
+    ),
+    "spike time not on the grid": (
+        lambda d: d["spike_sources"][0].update(spike_times=[[1.5], [], []]),
+        "spike source 'S'",
+        "spike_times[0]",
+        "not a multiple of dt",
+    ),
+    "unsorted spike times": (
+        lambda d: d["spike_sources"][0].update(spike_times=[[5.0, 1.0], [], []]),
+        "spike source 'S'",
+        "spike_times[0]",
+        "strictly increasing",
+    ),
+    "duplicate label": (
+        lambda d: d["populations"].append(copy.deepcopy(d["populations"][0])),
+        "population 'A'",
+        "label",
+        "duplicate",
+    ),
+    "duplicate label across kinds": (lambda d: d["populations"][0].update(label="S"), "'S'", "label", "duplicate"),
+    "unknown population in projection": (
+        lambda d: projection(d, "S->A").update(pre="Z"),
+        "projection 'S->A'",
+        "pre",
+        "unknown population or spike source 'Z'",
+    ),
+    "slice out of range": (
+        lambda d: projection(d, "A->A").update(post_slice=[1, 4]),
+        "projection 'A->A'",
+        "post_slice",
+        "out of range",
+    ),
+    "unknown receptor": (
+        lambda d: projection(d, "S->A").update(receptor="exc"),
+        "projection 'S->A'",
+        "receptor",
+        "must be one of",
+    ),
+    "unknown connector": (
+        lambda d: projection(d, "S->A").update(connector={"kind": "gaussian"}),
+        "projection 'S->A'",
+        "connector.kind",
+        "unknown connector",
+    ),
+    "unknown projection field": (
+        lambda d: projection(d, "S->A").update(weigth=1.0),
+        "projection 'S->A'",
+        "weigth",
+        "unknown field",
+    ),
+    "STDP weight outside bounds": (
+        lambda d: projection(d, "plastic").update(weight=2.0),
+        "projection 'plastic'",
+        "weight",
+        "[w_min, w_max]",
+    ),
+    "STDP unknown semantics option": (
+        lambda d: projection(d, "plastic")["plasticity"]["semantics"].update(traces="sometimes"),
+        "stdp semantics",
+        "traces",
+        "must be one of",
+    ),
     "bad dt": (lambda d: d["semantics"].update(dt=-1.0), "semantics", "dt", "must be > 0"),
     "size not an integer": (lambda d: population(d, "B").update(size=2.5), "population 'B'", "size", "integer"),
-    "boolean as number": (lambda d: population(d, "B")["parameters"].update(cm=True), "population 'B'",
-                          "parameters.cm", "boolean"),
-    "recording of unknown variable": (lambda d: d["recordings"].update(S=["v"]), "recording 'S'", "variables",
-                                      "must be one of"),
-    "null parameter": (lambda d: population(d, "A")["parameters"].update(tau_m=None), "population 'A'",
-                       "parameters.tau_m", "expected a number"),
-    "null initial value": (lambda d: population(d, "A")["initial_values"].update(v=None), "population 'A'",
-                           "initial_values.v", "expected a number"),
-    "parameters not a mapping": (lambda d: population(d, "A").update(parameters=[]), "population 'A'", "parameters",
-                                 "mapping"),
-    "two spike times in one tick": (lambda d: d["spike_sources"][0].update(spike_times=[[], [2.0, 2.0 + 1e-10], []]),
-                                    "spike source 'S'", "spike_times[1]", "two times in tick 2"),
+    "boolean as number": (
+        lambda d: population(d, "B")["parameters"].update(cm=True),
+        "population 'B'",
+        "parameters.cm",
+        "boolean",
+    ),
+    "recording of unknown variable": (
+        lambda d: d["recordings"].update(S=["v"]),
+        "recording 'S'",
+        "variables",
+        "must be one of",
+    ),
+    "null parameter": (
+        lambda d: population(d, "A")["parameters"].update(tau_m=None),
+        "population 'A'",
+        "parameters.tau_m",
+        "expected a number",
+    ),
+    "null initial value": (
+        lambda d: population(d, "A")["initial_values"].update(v=None),
+        "population 'A'",
+        "initial_values.v",
+        "expected a number",
+    ),
+    "parameters not a mapping": (
+        lambda d: population(d, "A").update(parameters=[]),
+        "population 'A'",
+        "parameters",
+        "mapping",
+    ),
+    "two spike times in one tick": (
+        lambda d: d["spike_sources"][0].update(spike_times=[[], [2.0, 2.0 + 1e-10], []]),
+        "spike source 'S'",
+        "spike_times[1]",
+        "two times in tick 2",
+    ),
     "fixed-point LIF arithmetic on Izhikevich": (
-        lambda d: population(d, "B").update(cell_type="Izhikevich", parameters={}, initial_values={},
-                                            arithmetic={"kind": "fixed_point", "v_unit": 0.01}),
-        "population 'B' arithmetic", "kind", "leaky integrate-and-fire"),
+        lambda d: population(d, "B").update(
+            cell_type="Izhikevich", parameters={}, initial_values={}, arithmetic={"kind": "fixed_point", "v_unit": 0.01}
+        ),
+        "population 'B' arithmetic",
+        "kind",
+        "leaky integrate-and-fire",
+    ),
 }
 
 
@@ -120,7 +240,7 @@ def test_round_trip_json_and_yaml_is_exact(small_network, tmp_path):
 
 def test_round_trip_keeps_every_bit_of_floats(tmp_path):
     net = nd.Network("floats")
-    values = [0.1 + 0.2, 1 / 3, 2 ** -40, -65.00000000000001]
+    values = [0.1 + 0.2, 1 / 3, 2**-40, -65.00000000000001]
     net.population("P", 4, parameters={"v_rest": values})
     for suffix in (".json", ".yaml"):
         loaded = nd.load(nd.save(net, tmp_path / f"f{suffix}"))
@@ -176,6 +296,7 @@ def test_fixed_probability_without_seed_follows_network_seed():
         net.population("P", 50)
         net.project("P", "P", nd.FixedProbability(0.2), label="rec")
         return net.connections("rec").pre.tolist()
+
     assert build(1) == build(1)
     assert build(1) != build(2)
 
@@ -203,6 +324,7 @@ def test_a_population_is_replaced_as_a_typed_copy_checked_again(small_network):
     """dataclasses.replace on a population and its cell makes a new, validated population; the network's
     replaced() swaps it in by label and refuses what does not fit."""
     from dataclasses import replace
+
     population = small_network.populations["A"]
     faster = replace(population, cell=replace(population.cell, tau_m=np.array([5.0, 6.0, 7.0])))
     copy_ = small_network.replaced(populations={"A": faster})
@@ -227,9 +349,20 @@ def test_a_cells_arrays_are_frozen_with_it():
 
 
 def test_accumulator_arithmetic_written_by_an_earlier_version_loads():
-    data = {"label": "P", "size": 1, "cell_type": "IF_curr_exp", "parameters": {}, "initial_values": {},
-            "arithmetic": {"kind": "accumulator", "input_limit": {"excitatory": 2.0, "inhibitory": 1.0},
-                           "fraction_bits": 15, "weight_scale": 1.0, "conductance_shift": 10}}
+    data = {
+        "label": "P",
+        "size": 1,
+        "cell_type": "IF_curr_exp",
+        "parameters": {},
+        "initial_values": {},
+        "arithmetic": {
+            "kind": "accumulator",
+            "input_limit": {"excitatory": 2.0, "inhibitory": 1.0},
+            "fraction_bits": 15,
+            "weight_scale": 1.0,
+            "conductance_shift": 10,
+        },
+    }
     population = nd.Population(**data)
     assert isinstance(population.arithmetic, nd.Accumulator)
     assert population.to_dict()["arithmetic"] == data["arithmetic"]

@@ -1,5 +1,6 @@
 """Faults while a run folder is written: a kill at any point leaves the previous run (or the new one) complete,
 the files a user added, and nothing that piles up once the next run has been written."""
+
 import json
 import os
 import random
@@ -30,6 +31,7 @@ def left_behind(out: Path) -> list[str]:
 
 # --- a kill at every step of publishing, in a forked writer ---------------------------------------------------
 
+
 def deploy_like(out: Path, name: str) -> None:
     """An output with a top-level run, a run in a folder, and one entry only this version has."""
     with staged_directory(out, "deploy") as staging:
@@ -57,7 +59,9 @@ def in_child_killed_at(line: int, action, count_file: Path | None = None) -> int
                     if executed == line:
                         os._exit(KILLED)
                 return each_line
+
             return each_line
+
         sys.settrace(in_rundir)
         try:
             action()
@@ -103,6 +107,7 @@ def test_a_kill_while_compare_json_is_added_leaves_nothing_the_next_run_would_ke
 
     def add_comparison():
         write_document(read_run(out / "target"), "compare.json", {"passed": True})
+
     count_file = tmp_path / "count"
     assert in_child_killed_at(0, add_comparison, count_file) == 0
     for point in range(1, int(count_file.read_text()) + 1):
@@ -117,17 +122,39 @@ def test_a_kill_while_compare_json_is_added_leaves_nothing_the_next_run_would_ke
 # --- signals to the command line ------------------------------------------------------------------------------
 
 RUN = ["run", "feedforward-poisson", "--param", "n_neurons=20", "--duration", "200"]
-DEPLOY = ["deploy", "feedforward-poisson", "--param", "n_neurons=2", "--param", "n_inputs=5", "--duration", "20",
-          "--target", "spinn5"]
-SIGNALS = [(signal.SIGKILL, False), (signal.SIGKILL, True), (signal.SIGTERM, False), (signal.SIGTERM, True),
-           (signal.SIGINT, False), (signal.SIGINT, True)]
+DEPLOY = [
+    "deploy",
+    "feedforward-poisson",
+    "--param",
+    "n_neurons=2",
+    "--param",
+    "n_inputs=5",
+    "--duration",
+    "20",
+    "--target",
+    "spinn5",
+]
+SIGNALS = [
+    (signal.SIGKILL, False),
+    (signal.SIGKILL, True),
+    (signal.SIGTERM, False),
+    (signal.SIGTERM, True),
+    (signal.SIGINT, False),
+    (signal.SIGINT, True),
+]
 """(signal, to the whole process group?): Ctrl-C in a terminal signals the group; kill(1) the process."""
 
 
 def neurodeploy(cwd: Path, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "neurodeploy", *map(str, args)], cwd=cwd,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "neurodeploy", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def session_survivors(session: int) -> list[str]:
@@ -170,9 +197,14 @@ def seed_shown(out: Path, command: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command, signals, progress", [
-    (RUN, SIGNALS, "brian2 running feedforward-poisson: "),
-    (DEPLOY, [SIGNALS[5], SIGNALS[2], SIGNALS[1]], "deploy feedforward-poisson on spinn5: ")], ids=["run", "deploy"])
+@pytest.mark.parametrize(
+    "command, signals, progress",
+    [
+        (RUN, SIGNALS, "brian2 running feedforward-poisson: "),
+        (DEPLOY, [SIGNALS[5], SIGNALS[2], SIGNALS[1]], "deploy feedforward-poisson on spinn5: "),
+    ],
+    ids=["run", "deploy"],
+)
 def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind(tmp_path, command, signals, progress):
     kind = command[0]
     started = time.monotonic()

@@ -3,6 +3,7 @@ sPyNNaker 7.4.1's integer step (the worked examples of research/spynnaker-delta-
 binary), of the Lava process's integers and of the float64 step, the design rules each target states, and
 the 200-neuron feed-forward benchmark deployed to spinn5 and loihi2 against its quantization-aware
 reference."""
+
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from neurodeploy.backends.spinnaker import graph as spinnaker_graph
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.description.cells import Accumulator, FixedPointIzhikevich, Izhikevich
 
-ONE = 2 ** 15  # s16.15
+ONE = 2**15  # s16.15
 
 
 def network(ticks_dt=1.0, arithmetic=None, **fields):
@@ -62,8 +63,7 @@ def test_the_reference_on_the_chips_accumulators_computes_spynnakers_bits(fields
 
 
 @pytest.mark.parametrize("fields, dt, expected, spikes", CHIP_EXAMPLES + [SYNAPTIC_EXAMPLE])
-def test_spinnaker_emulation_and_its_quantization_aware_reference_compute_spynnakers_bits(fields, dt, expected,
-                                                                                        spikes):
+def test_spinnaker_emulation_and_its_quantization_aware_reference_compute_spynnakers_bits(fields, dt, expected, spikes):
     net = network(dt, **fields)
     emulated = make_backend("spinnaker").run(net, len(expected) * dt)
     assert bits(emulated) == expected and spike_ticks(emulated) == spikes
@@ -115,7 +115,11 @@ def test_lava_integers_by_hand():
     fixed = lower(net).populations["P"]
     assert isinstance(fixed, IzhikevichFixed) and fixed.fraction_bits == 15
     assert (fixed.du_exc.tolist(), fixed.s_exc.tolist(), fixed.step.tolist(), fixed.spike_step.tolist()) == (
-        [742], [65536], [32768], [60620])
+        [742],
+        [65536],
+        [32768],
+        [60620],
+    )
     result = make_backend("lava").run(net, 3.0)
     assert bits(result) == [-2245567, -2223550, -2216793]
     # The reference on the process's arithmetic computes the same integers.
@@ -144,21 +148,47 @@ def test_loihi2_design_rules_refuse_turnover():
     lowered = lower(net)
     errors = [f for f in check_fixed(net, lowered.populations, lowered.projections, None) if f.level == "error"]
     assert [(f.subject, f.message) for f in errors] == [
-        ("population 'P'", "CurrExpIzhikevich runs no neuron turnover: drop the population's turnover")]
+        ("population 'P'", "CurrExpIzhikevich runs no neuron turnover: drop the population's turnover")
+    ]
     with pytest.raises(nd.BackendError, match="^population 'P': CurrExpIzhikevich runs no neuron turnover"):
         make_backend("lava").run(net, 10.0)
 
 
-BENCHMARK = ["feedforward-poisson", "--param", "cell_type=Izhikevich", "--param", "i_offset=5",
-             "--param", "w_low=1", "--param", "w_high=3"]
+BENCHMARK = [
+    "feedforward-poisson",
+    "--param",
+    "cell_type=Izhikevich",
+    "--param",
+    "i_offset=5",
+    "--param",
+    "w_low=1",
+    "--param",
+    "w_high=3",
+]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["spinn5", "loihi2"])
 def test_deploy_benchmark_matches_the_quantization_aware_reference(target, tmp_path):
     out = tmp_path / target
-    completed = subprocess.run([sys.executable, "-m", "neurodeploy", "deploy", *BENCHMARK, "--duration", "300",
-                                "--target", target, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neurodeploy",
+            "deploy",
+            *BENCHMARK,
+            "--duration",
+            "300",
+            "--target",
+            target,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stderr
     verdict = json.loads((out / "deploy.json").read_text())["target_vs_reference"]["overall"]
     assert verdict["reference_spikes"] > 1000 and verdict["same_tick_fraction"] == 1.0

@@ -1,6 +1,7 @@
 """The Loihi-class target on Lava: an independent integer implementation (written from
 target-semantics.md's Loihi equations and our processes' stated equations, not from the backend)
 reproduces Lava's u, v and spikes exactly; the hardware recordings; equivalence; design rules; CLI."""
+
 import contextlib
 import json
 import math
@@ -38,6 +39,7 @@ LOIHI2 = target_descriptions()["loihi2"].data
 
 # --- an independent integer model -------------------------------------------------------------
 
+
 def toward_zero(x):
     """sgn(x) (|x| >> 12)"""
     x = np.asarray(x, dtype=np.int64)
@@ -46,7 +48,7 @@ def toward_zero(x):
 
 def wrap24(u):
     u = np.where(u > 2**23, u - 2**24, u)
-    return np.where(u <= -2**23, u + 2**24, u)
+    return np.where(u <= -(2**23), u + 2**24, u)
 
 
 class IntegerNeurons:
@@ -60,23 +62,28 @@ class IntegerNeurons:
             self.u = {"excitatory": fixed.u_exc - fixed.u_inh, "inhibitory": np.zeros(n, np.int64)}
         self.v = fixed.v_init.copy()
         self.refractory = np.zeros(n, np.int64)
-        self.bias = fixed.bias_mant * 2 ** fixed.bias_exp
+        self.bias = fixed.bias_mant * 2**fixed.bias_exp
 
     def step(self, a_exc, a_inh):
         f = self.f
         if self.stock:  # one u; the inhibitory input arrives as negative activation
-            self.u["excitatory"] = wrap24(toward_zero(self.u["excitatory"] * (4096 - (f.du_exc + 1)))
-                                          + ((a_exc - a_inh) << 6))
-            self.v = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] + self.bias,
-                             -(2**23 - 1), 2**23 - 1)
+            self.u["excitatory"] = wrap24(
+                toward_zero(self.u["excitatory"] * (4096 - (f.du_exc + 1))) + ((a_exc - a_inh) << 6)
+            )
+            self.v = np.clip(
+                toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] + self.bias, -(2**23 - 1), 2**23 - 1
+            )
             threshold = np.rint((f.vth - 1) / 64).astype(np.int64) << 6
             spikes = self.v > threshold
             self.v[spikes] = 0
             return spikes
         for receptor, a, du in (("excitatory", a_exc, f.du_exc), ("inhibitory", a_inh, f.du_inh)):
             self.u[receptor] = wrap24(toward_zero(self.u[receptor] * (4096 - (du + 1))) + (a << 6))
-        integrated = np.clip(toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] - self.u["inhibitory"]
-                             + self.bias, -(2**23 - 1), 2**23 - 1)
+        integrated = np.clip(
+            toward_zero(self.v * (4096 - f.dv)) + self.u["excitatory"] - self.u["inhibitory"] + self.bias,
+            -(2**23 - 1),
+            2**23 - 1,
+        )
         held = self.refractory > 0
         self.v = np.where(held, self.v, integrated)
         self.refractory = np.where(held, self.refractory - 1, self.refractory)
@@ -88,11 +95,14 @@ class IntegerNeurons:
 
 def integer_run(network, lowered, ticks):
     """Step the integer model: spikes of tick t enter the target's u in tick t + d as (W s) << exp."""
-    populations = {label: IntegerNeurons(lowered.populations[label], label in lowered.stock)
-                   for label in network.populations}
+    populations = {
+        label: IntegerNeurons(lowered.populations[label], label in lowered.stock) for label in network.populations
+    }
     pending = {label: np.zeros((ticks + 70, 2, network.size_of(label)), np.int64) for label in network.populations}
-    sources = {label: [set(network.semantics.ticks(t, label, "x").tolist()) for t in s.spike_times]
-               for label, s in network.spike_sources.items()}
+    sources = {
+        label: [set(network.semantics.ticks(t, label, "x").tolist()) for t in s.spike_times]
+        for label, s in network.spike_sources.items()
+    }
     trace = {label: {"v": [], "u_exc": [], "u_inh": [], "spikes": []} for label in network.populations}
     for t in range(ticks):
         fired = {}
@@ -108,9 +118,11 @@ def integer_run(network, lowered, ticks):
             assert projection.plasticity is None
             c = network.connections(label)
             active = fired[projection.pre][c.pre]
-            np.add.at(pending[projection.post], (t + c.delay_ticks[active], int(projection.receptor == "inhibitory"),
-                                                 c.post[active]),
-                      lowered.projections[label].mantissas[active] << lowered.projections[label].weight_exp)
+            np.add.at(
+                pending[projection.post],
+                (t + c.delay_ticks[active], int(projection.receptor == "inhibitory"), c.post[active]),
+                lowered.projections[label].mantissas[active] << lowered.projections[label].weight_exp,
+            )
     return {label: {k: np.array(v) for k, v in item.items()} for label, item in trace.items()}
 
 
@@ -122,8 +134,20 @@ def lava_run(network, ticks, probes):
 def small_network():
     net = nd.Network("small")
     net.spike_source("S", [[1.0, 2.0, 9.0, 15.0], [2.0, 3.0, 4.0], [5.0, 6.0, 20.0]])
-    net.population("A", 4, parameters={"tau_m": 8.0, "cm": 0.3, "tau_syn_E": 4.0, "tau_syn_I": 1.5, "tau_refrac": 2.0,
-                                        "v_reset": -70.0, "v_thresh": -58.0, "i_offset": [0.0, 0.1, 0.2, 0.35]})
+    net.population(
+        "A",
+        4,
+        parameters={
+            "tau_m": 8.0,
+            "cm": 0.3,
+            "tau_syn_E": 4.0,
+            "tau_syn_I": 1.5,
+            "tau_refrac": 2.0,
+            "v_reset": -70.0,
+            "v_thresh": -58.0,
+            "i_offset": [0.0, 0.1, 0.2, 0.35],
+        },
+    )
     net.population("B", 2, parameters={"tau_m": 15.0, "cm": 0.5, "tau_syn_E": 2.0, "tau_refrac": 0.0})
     net.project("S", "A", nd.AllToAll(), weight=[0.6, 0.9, 0.3, 1.2] * 3, delay=[1.0, 2.0, 3.0, 1.0] * 3)
     net.project("S", "A", nd.FromList([2, 0], [1, 3]), weight=0.7, delay=3.0, receptor="inhibitory", label="inh")
@@ -180,7 +204,7 @@ def test_conversion_by_hand():
     net.project("S", "P", nd.OneToOne(), weight=1.0)
     lowered = lower(net)
     fixed = lowered.populations["P"]
-    assert fixed.dv[0] == round(4096 * (1 - math.exp(-1 / 20)))      # 200
+    assert fixed.dv[0] == round(4096 * (1 - math.exp(-1 / 20)))  # 200
     assert fixed.du_exc[0] == round(4096 * (1 - math.exp(-1 / 5))) - 1  # 741
     gain = 200 / 4096 * 20.0
     decay = (4096 - 742) / 4096
@@ -209,10 +233,10 @@ def test_conductance_neuron_by_hand():
     decay = (4096 - du - 1) / 4096
     init = -(1 - decay) / math.log(decay)
     # v's scale from the widest level, E_rev_E - v_rest = 65 mV; u's from the single-tick conductance 0.05 uS
-    assert fixed.scale == 2 ** math.floor(math.log2(2 ** 23 / 130))
-    shift = math.floor(math.log2(2 ** 21 / (gain * init * 0.05)))
+    assert fixed.scale == 2 ** math.floor(math.log2(2**23 / 130))
+    shift = math.floor(math.log2(2**21 / (gain * init * 0.05)))
     assert fixed.input.conductance_shift == shift and fixed.input.e_rev_exc[0] == 65 * fixed.scale
-    c = 2 ** shift * gain * init * 0.05
+    c = 2**shift * gain * init * 0.05
     exponent = max(0, math.ceil(math.log2(c / 255)) - 6)
     mantissa = round(c / 2 ** (exponent + 6))
     assert (projection.weight_exp, projection.mantissas[0]) == (exponent, mantissa)
@@ -257,6 +281,7 @@ def test_cells_lower_through_their_class_and_the_reference_is_typed():
 
 # --- recordings and equivalence --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(RECORDINGS))
 def test_lava_reproduces_the_hardware_recordings(cam_recordings, name):
     data = json.loads((cam_recordings / name).read_text())
@@ -279,13 +304,19 @@ def test_feedforward_is_the_quantization_aware_reference(variant):
     reference = run_reference(lowered.reference_network(), 2000.0)
     target = make_backend("lava").run(network, 2000.0)
     assert sum(len(t) for t in reference.spikes.ticks("neurons")) > 5000
-    assert ([t.tolist() for t in target.spikes.ticks("neurons")]
-            == [t.tolist() for t in reference.spikes.ticks("neurons")])
+    assert [t.tolist() for t in target.spikes.ticks("neurons")] == [
+        t.tolist() for t in reference.spikes.ticks("neurons")
+    ]
 
 
-@pytest.mark.parametrize("seed, dependence, delay, cell", [
-    (4, "additive", 3, "IF_curr_exp"), (5, "multiplicative", 4, "IF_curr_exp"),
-    (1, "multiplicative", 1, "IF_cond_exp")])
+@pytest.mark.parametrize(
+    "seed, dependence, delay, cell",
+    [
+        (4, "additive", 3, "IF_curr_exp"),
+        (5, "multiplicative", 4, "IF_curr_exp"),
+        (1, "multiplicative", 1, "IF_cond_exp"),
+    ],
+)
 def test_stdp_on_lavas_integers_is_lava(seed, dependence, delay, cell):
     # The quantization-aware reference runs STDP on PairSTDPSynapses' integers (FixedPointSTDP: rounded
     # 12-bit decays, saturating traces, products floored once, int32 weights): every spike and final
@@ -306,13 +337,31 @@ def test_saturating_traces_and_two_rules_onto_one_population_on_lava():
     network = random_plastic_network(6, "additive", 2)
     data = network.to_dict()
     rng = np.random.default_rng(6)
-    data["spike_sources"].append({"label": "B", "size": 10, "spike_times": [
-        np.flatnonzero(rng.random(300) < 0.8).astype(float).tolist() for _ in range(10)]})
+    data["spike_sources"].append(
+        {
+            "label": "B",
+            "size": 10,
+            "spike_times": [np.flatnonzero(rng.random(300) < 0.8).astype(float).tolist() for _ in range(10)],
+        }
+    )
     network = nd.Network.from_dict(data)
-    network.project("B", "P", nd.AllToAll(), weight=0.2, plasticity=nd.STDP(
-        tau_plus=300.0, tau_minus=300.0, A_plus=0.01, A_minus=0.012, w_max=1.0), label="B->P")
-    network.project("B", "P", nd.AllToAll(), weight=0.5, receptor="inhibitory", plasticity=nd.STDP(
-        tau_plus=300.0, tau_minus=900.0, A_plus=0.01, A_minus=0.011, w_max=1.0), label="B-|P")
+    network.project(
+        "B",
+        "P",
+        nd.AllToAll(),
+        weight=0.2,
+        plasticity=nd.STDP(tau_plus=300.0, tau_minus=300.0, A_plus=0.01, A_minus=0.012, w_max=1.0),
+        label="B->P",
+    )
+    network.project(
+        "B",
+        "P",
+        nd.AllToAll(),
+        weight=0.5,
+        receptor="inhibitory",
+        plasticity=nd.STDP(tau_plus=300.0, tau_minus=900.0, A_plus=0.01, A_minus=0.011, w_max=1.0),
+        label="B-|P",
+    )
     lowered = lower(network)
     reference = run_reference(lowered.reference_network(), 300.0)
     lava = make_backend("lava").run(network, 300.0)
@@ -333,6 +382,7 @@ def test_lava_processes_are_stopped_on_errors_and_interrupts(tmp_path, monkeypat
 
     def fail(fraction):
         raise RuntimeError("the progress display broke")
+
     with pytest.raises(KeyboardInterrupt):
         make_backend("lava").run(network, 100.0, progress=interrupt)
     assert psutil.Process().children(recursive=True) == [] and list(tmp_path.iterdir()) == []
@@ -344,6 +394,7 @@ def test_lava_processes_are_stopped_on_errors_and_interrupts(tmp_path, monkeypat
 
 
 # --- design rules and the command line ---------------------------------------------------------
+
 
 def test_design_rules_for_loihi():
     net = nd.Network("bad", semantics=nd.Semantics(threshold=">", synaptic_init="none"))
@@ -381,9 +432,19 @@ def test_compile_reports_stock_and_own_processes(tmp_path):
 @pytest.mark.slow
 def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
     out = tmp_path / "cam"
-    result = CliRunner().invoke(main, ["deploy", "ca3-cam",
-                                       "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
-                                       "--target", "loihi2", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "deploy",
+            "ca3-cam",
+            "--protocol",
+            str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+            "--target",
+            "loihi2",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "9/9 operations answer as on the reference" in result.output and "PASS: lava on loihi2" in result.output
     summary = json.loads((out / "deploy.json").read_text())
@@ -392,8 +453,19 @@ def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
 
 @pytest.mark.slow
 def test_run_with_the_lava_backend(tmp_path):
-    result = CliRunner().invoke(main, ["run", "ca3-cam", "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
-                                       "--backend", "lava", "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "ca3-cam",
+            "--protocol",
+            str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+            "--backend",
+            "lava",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 0 and "agreement with an ideal associative memory: 9/9" in result.output
 
 
@@ -416,13 +488,15 @@ def test_unconnected_parts_all_run_as_on_the_reference():
     reference = run_reference(lower(network).reference_network(), 60.0)
     lava = make_backend("lava").run(network, 60.0)
     for label in [*network.populations, "alone"]:
-        assert ([t.tolist() for t in lava.spikes.ticks(label)]
-                == [t.tolist() for t in reference.spikes.ticks(label)]), label
+        assert [t.tolist() for t in lava.spikes.ticks(label)] == [t.tolist() for t in reference.spikes.ticks(label)], (
+            label
+        )
         assert sum(len(t) for t in lava.spikes.ticks(label)) > 0, label
     assert lava.traces["I3"]["v"].shape == (60, 2)
 
 
 # --- the worker in the Lava environment ---------------------------------------------------------
+
 
 def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them(tmp_path):
     """The worker runs the compiled parameters, not a lowering of its own: with the input projection's
@@ -450,11 +524,13 @@ def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them
 def still_running(processes: list[psutil.Process], within_s: float = 5.0) -> list[int]:
     """Which of ``processes`` still run after ``within_s`` (polled): a killed worker's own children are
     orphans, no longer among this process's children, so they are looked up by what was seen running."""
+
     def runs(process: psutil.Process) -> bool:
         try:
             return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return False
+
     deadline = time.monotonic() + within_s
     while True:
         running = [process.pid for process in processes if runs(process)]
@@ -479,6 +555,7 @@ def processes_seen():
                     seen[process.pid] = (process, " ".join(process.cmdline()), before | shared)
                 except (OSError, psutil.NoSuchProcess):
                     pass
+
     watcher = threading.Thread(target=note)
     watcher.start()
     try:
@@ -491,8 +568,10 @@ def processes_seen():
 def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
     network = load_model("feedforward-poisson", {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100000.0}).network
     backend = make_backend("lava", timeout="3 s")
-    with processes_seen() as seen, pytest.raises(
-            BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late:
+    with (
+        processes_seen() as seen,
+        pytest.raises(BackendError, match=r"did not finish within the timeout of 3 s and was stopped \(log: ") as late,
+    ):
         backend.run(network, 100000.0)
     assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command, _ in seen.values())
     assert still_running([process for process, _, _ in seen.values()]) == []

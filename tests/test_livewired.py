@@ -1,5 +1,6 @@
 """The livewired associative memory: few-shot wiring by coincidence, recall, forgetting, on every
 backend, judged against an ideal associative memory and against each other."""
+
 import json
 
 import pytest
@@ -53,15 +54,22 @@ def test_backends_make_the_same_decisions_and_spikes(tmp_path):
         decoded, result = results[name]
         assert decoded == reference_answers and result.structural == reference.structural, name
         for population in ("A", "B"):
-            assert [t.tolist() for t in result.spikes.ticks(population)] == \
-                [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
+            assert [t.tolist() for t in result.spikes.ticks(population)] == [
+                t.tolist() for t in reference.spikes.ticks(population)
+            ], (name, population)
 
 
-@pytest.mark.parametrize("operations, words", [
-    ([{"op": "present", "pattern": 0, "t": 0}, {"op": "recall", "pattern": 0, "t": 15}], "needs 20 ms after a present"),
-    ([{"op": "recall", "pattern": 4, "t": 0}], "pattern 4 is out of range"),
-    ([{"op": "learn", "pattern": 0, "t": 0}], "runs 'present' and 'recall'"),
-])
+@pytest.mark.parametrize(
+    "operations, words",
+    [
+        (
+            [{"op": "present", "pattern": 0, "t": 0}, {"op": "recall", "pattern": 0, "t": 15}],
+            "needs 20 ms after a present",
+        ),
+        ([{"op": "recall", "pattern": 4, "t": 0}], "pattern 4 is out of range"),
+        ([{"op": "learn", "pattern": 0, "t": 0}], "runs 'present' and 'recall'"),
+    ],
+)
 def test_bad_operations_are_named(tmp_path, operations, words):
     with pytest.raises(ValidationError) as caught:
         protocol_run(tmp_path, operations)
@@ -79,8 +87,9 @@ def test_turnover_prunes_unused_patterns_and_recruits_arriving_ones(tmp_path):
     assert [item["presentations_before"] for item in decoded["operations"] if item["pattern"] >= 2] == [3, 3]
     for label in ("A", "B"):
         epochs = reference.structural["turnover"][label]
-        assert [(e["tick"], e["died"], e["born"], e["alive_after"]) for e in epochs if e["died"] or e["born"]] == \
-            [(300, [4, 5, 6, 7], [], 4), (500, [], [4, 5, 6, 7], 8)]
+        assert [(e["tick"], e["died"], e["born"], e["alive_after"]) for e in epochs if e["died"] or e["born"]] == [
+            (300, [4, 5, 6, 7], [], 4),
+            (500, [], [4, 5, 6, 7], 8),
+        ]
     for target in ("spinnaker", "lava"):
         assert results[target][0] == decoded and results[target][1].structural == reference.structural, target
-

@@ -1,5 +1,6 @@
 """The shared integer pair-STDP core (backends/pair_stdp.py) on each chip's formats, against integers
 derived by hand here."""
+
 import numpy as np
 import pytest
 
@@ -30,8 +31,9 @@ E = decay_table(20.0, 1.0)
 
 def spinnaker_rule(multiplicative=False, tau_minus=20.0):
     # A+ 0.5, A- 0.25, w_max 1.0 (nA, or rates when multiplicative) in s16.15: 16384, 8192, 32768
-    return PairSTDPRule(SPINNAKER, LUT, fp.stdp_lut(tau_minus, 1.0), 16384, 8192, 0, 32768, multiplicative,
-                        product_bits=fp.PRODUCT_BITS)
+    return PairSTDPRule(
+        SPINNAKER, LUT, fp.stdp_lut(tau_minus, 1.0), 16384, 8192, 0, 32768, multiplicative, product_bits=fp.PRODUCT_BITS
+    )
 
 
 def lava_rule(multiplicative=False, tau_minus=20.0):
@@ -49,8 +51,9 @@ def run(rule, pre_ticks, post_ticks, stored, delay=1, ticks=50):
         if t in post_ticks:
             history.add(t, np.array([0]))
         if t in pre_ticks:
-            new, trace = rule.update(t, history, last_time, last_trace, np.array([0]), np.array([delay]),
-                                     np.array([0]), np.array([stored]))
+            new, trace = rule.update(
+                t, history, last_time, last_trace, np.array([0]), np.array([delay]), np.array([0]), np.array([stored])
+            )
             stored, last_time[:], last_trace[:] = int(new[0]), t, trace
             weights.append(stored)
             traces.append(int(trace[0]))
@@ -58,8 +61,18 @@ def run(rule, pre_ticks, post_ticks, stored, delay=1, ticks=50):
 
 
 def test_tables_hold_the_values_the_derivations_use():
-    assert [LUT[k] for k in (1, 2, 4, 5, 7, 9, 11, 28, 30, 35)] == [1948, 1853, 1676, 1594, 1443, 1305, 1181, 505,
-                                                                     456, 355]
+    assert [LUT[k] for k in (1, 2, 4, 5, 7, 9, 11, 28, 30, 35)] == [
+        1948,
+        1853,
+        1676,
+        1594,
+        1443,
+        1305,
+        1181,
+        505,
+        456,
+        355,
+    ]
     assert [E[k] for k in (1, 2, 4, 5, 7, 11, 28, 35)] == [3896, 3706, 3354, 3190, 2886, 2363, 1010, 712]
     assert SPINNAKER.weight_step / SPINNAKER.weight_lsb == 16
 
@@ -151,11 +164,11 @@ def test_post_traces_wrap_on_spinnaker_and_saturate_on_lava_and_the_histories_ke
     assert fp.stdp_lut(200.0, 1.0)[1] == 2037 and decay_table(200.0, 1.0)[1] == 4076
     o_spinnaker, o_lava, o, q = [], [], 0, 0
     for _ in range(300):
-        o = ((o * 2037 // 2048 + 2048 + 2 ** 15) % 2 ** 16) - 2 ** 15
-        q = min(q * 4076 // 4096 + 256, 2 ** 15 - 1)
+        o = ((o * 2037 // 2048 + 2048 + 2**15) % 2**16) - 2**15
+        q = min(q * 4076 // 4096 + 256, 2**15 - 1)
         o_spinnaker.append(o)
         o_lava.append(q)
-    assert min(o_spinnaker) < 0 and o_lava[-1] == 2 ** 15 - 1  # wrapped; saturated
+    assert min(o_spinnaker) < 0 and o_lava[-1] == 2**15 - 1  # wrapped; saturated
     post = set(range(300))
     _, _, history = run(spinnaker_rule(tau_minus=200.0), set(), post, 0, ticks=300)
     assert history.count[0] == 15 and history.times[0].tolist() == list(range(285, 300))  # the latest 15
@@ -184,16 +197,28 @@ def core_weights(network, rule: PairSTDPRule, post_ticks, duration_ticks: int) -
         if spiking.size:
             synapses = np.flatnonzero(np.isin(connections.pre, spiking))
             stored[synapses], last_trace[spiking] = rule.update(
-                t, history, last_time[spiking], last_trace[spiking],
-                np.searchsorted(spiking, connections.pre[synapses]), connections.delay_ticks[synapses],
-                connections.post[synapses], stored[synapses])
+                t,
+                history,
+                last_time[spiking],
+                last_trace[spiking],
+                np.searchsorted(spiking, connections.pre[synapses]),
+                connections.delay_ticks[synapses],
+                connections.post[synapses],
+                stored[synapses],
+            )
             last_time[spiking] = t
     return stored * arithmetic.weight_step
 
 
-@pytest.mark.parametrize("chip, seed, dependence, delay", [
-    ("spinnaker", 0, "additive", 1), ("spinnaker", 5, "multiplicative", 4),
-    ("lava", 4, "additive", 3), ("lava", 1, "multiplicative", 1)])
+@pytest.mark.parametrize(
+    "chip, seed, dependence, delay",
+    [
+        ("spinnaker", 0, "additive", 1),
+        ("spinnaker", 5, "multiplicative", 4),
+        ("lava", 4, "additive", 3),
+        ("lava", 1, "multiplicative", 1),
+    ],
+)
 def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay):
     # The same random spike trains (post memories overflowing, pre spikes a tick apart) through the
     # Brian2 reference on the chip's FixedPointSTDP and through the core built as the chip builds it
@@ -206,8 +231,10 @@ def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip
         stdp = network.projections["S->P"].plasticity
         receptor = scaling["P"][0]
         arithmetic = chip_stdp_arithmetic(receptor)
-        integers = {name: fp.s1615(getattr(stdp, name) * stdp_scale(stdp.to_dict(), name, receptor.weight_scale))
-                    for name in ("A_plus", "A_minus", "w_min", "w_max")}
+        integers = {
+            name: fp.s1615(getattr(stdp, name) * stdp_scale(stdp.to_dict(), name, receptor.weight_scale))
+            for name in ("A_plus", "A_minus", "w_min", "w_max")
+        }
         tables = fp.stdp_lut(stdp.tau_plus, 1.0), fp.stdp_lut(stdp.tau_minus, 1.0)
         product_bits = fp.PRODUCT_BITS
     else:
@@ -219,8 +246,16 @@ def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip
         integers = stdp_units({name: getattr(stdp, name) for name in stdp.FIELDS}, fixed)
         tables = decay_table(stdp.tau_plus, 1.0), decay_table(stdp.tau_minus, 1.0)
         product_bits = None
-    rule = PairSTDPRule(arithmetic, *tables, integers["A_plus"], integers["A_minus"], integers["w_min"],
-                        integers["w_max"], dependence == "multiplicative", product_bits)
+    rule = PairSTDPRule(
+        arithmetic,
+        *tables,
+        integers["A_plus"],
+        integers["A_minus"],
+        integers["w_min"],
+        integers["w_max"],
+        dependence == "multiplicative",
+        product_bits,
+    )
     reference = run_reference(quantized, 300.0)
     post_ticks = [set(ticks.tolist()) for ticks in reference.spikes.ticks("P")]
     assert sum(map(len, post_ticks)) > 100

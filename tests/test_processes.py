@@ -1,6 +1,7 @@
 """No process left behind and no traceback: signals during a Lava run (the CLI, its Lava worker in the
 Lava environment and the worker's own Lava processes), SIGKILL of the CLI, and unexpected errors in a
 command."""
+
 import os
 import signal
 import subprocess
@@ -18,17 +19,33 @@ from neurodeploy.errors import NeurodeployError
 
 ROOT = Path(__file__).resolve().parent.parent
 # Long enough to be still running when signalled: the run is never meant to finish.
-LAVA_RUN = ["run", "feedforward-poisson", "--param", "n_neurons=20", "--param", "n_inputs=10",
-            "--duration", "100000", "--backend", "lava"]
+LAVA_RUN = [
+    "run",
+    "feedforward-poisson",
+    "--param",
+    "n_neurons=20",
+    "--param",
+    "n_inputs=10",
+    "--duration",
+    "100000",
+    "--backend",
+    "lava",
+]
 
 
 def start_lava_run(tmp_path):
     """The CLI in a session of its own, returned once Lava runs: its worker (in a session of its own) and
     the worker's children (the tracker, the shared memory server and one process per Lava process)."""
     (tmp_path / "tmp").mkdir()  # its temporary folder, apart from other runs on the machine
-    cli = subprocess.Popen([sys.executable, "-m", "neurodeploy", *LAVA_RUN, "--out", str(tmp_path / "run")],
-                           cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "neurodeploy", *LAVA_RUN, "--out", str(tmp_path / "run")],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
     parent = psutil.Process(cli.pid)
     deadline = time.monotonic() + 60
     while len(parent.children(recursive=True)) < 6:
@@ -58,11 +75,14 @@ def gone_within(pids_alive, seconds: float) -> list[int]:
     return alive
 
 
-@pytest.mark.parametrize("send, code", [
-    (lambda cli: os.killpg(cli.pid, signal.SIGINT), 130),  # Ctrl-C in a terminal: the whole group
-    (lambda cli: cli.send_signal(signal.SIGTERM), 143),
-    (lambda cli: os.killpg(cli.pid, signal.SIGHUP), 129),  # the terminal closed
-])
+@pytest.mark.parametrize(
+    "send, code",
+    [
+        (lambda cli: os.killpg(cli.pid, signal.SIGINT), 130),  # Ctrl-C in a terminal: the whole group
+        (lambda cli: cli.send_signal(signal.SIGTERM), 143),
+        (lambda cli: os.killpg(cli.pid, signal.SIGHUP), 129),  # the terminal closed
+    ],
+)
 def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
     cli, workers = start_lava_run(tmp_path)
     send(cli)
@@ -96,15 +116,19 @@ def invoke(monkeypatch, tmp_path, *args):
 def fails_in_run(monkeypatch, error: BaseException):
     def run_model(*args, **kwargs):
         raise error
+
     monkeypatch.setattr(pipeline, "run_model", run_model)
 
 
-@pytest.mark.parametrize("error", [RecursionError("maximum recursion depth exceeded"), UnicodeError("bad\nbytes"),
-                                   OSError(5, "Input/output error")])  # MemoryError: the memory limit, exit 2
+@pytest.mark.parametrize(
+    "error",
+    [RecursionError("maximum recursion depth exceeded"), UnicodeError("bad\nbytes"), OSError(5, "Input/output error")],
+)  # MemoryError: the memory limit, exit 2
 def test_an_unexpected_error_is_one_line_with_the_trace_in_a_log(monkeypatch, tmp_path, error):
     fails_in_run(monkeypatch, error)
-    result = invoke(monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out",
-                    tmp_path / "run")
+    result = invoke(
+        monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out", tmp_path / "run"
+    )
     assert result.exit_code == 1
     line = result.stderr.rstrip("\n")
     assert "\n" not in line and line.startswith(f"internal error: {type(error).__name__}: ")
@@ -116,8 +140,9 @@ def test_an_unexpected_error_is_one_line_with_the_trace_in_a_log(monkeypatch, tm
 
 def test_a_message_with_a_newline_stays_one_line(monkeypatch, tmp_path):
     fails_in_run(monkeypatch, NeurodeployError("population 'a\nb': cannot run"))
-    result = invoke(monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out",
-                    tmp_path / "run")
+    result = invoke(
+        monkeypatch, tmp_path, "run", "feedforward-poisson", "--param", "n_neurons=2", "--out", tmp_path / "run"
+    )
     assert result.exit_code == 1
     assert result.stderr == "error: population 'a\\nb': cannot run\n"
 
@@ -131,9 +156,23 @@ def test_a_builder_calling_sys_exit_is_bad_input(monkeypatch, tmp_path):
 
 
 def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
-    cli = subprocess.Popen([sys.executable, "-m", "neurodeploy", "compile", "feedforward-poisson", "--target", "spinn5",
-                            "--out", str(tmp_path / "compiled")], cwd=ROOT, start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "neurodeploy",
+            "compile",
+            "feedforward-poisson",
+            "--target",
+            "spinn5",
+            "--out",
+            str(tmp_path / "compiled"),
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     parent = psutil.Process(cli.pid)
     deadline = time.monotonic() + 60
     while not (mapping := parent.children(recursive=True)):
@@ -143,22 +182,26 @@ def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
     cli.kill()
     cli.wait()
     # Within a second, well before the mapping would have finished by itself.
-    assert gone_within(lambda: [p.pid for p in mapping if p.is_running() and p.status() != psutil.STATUS_ZOMBIE],
-                       1.0) == []
+    assert (
+        gone_within(lambda: [p.pid for p in mapping if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 1.0)
+        == []
+    )
 
 
 def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():
     # SIGINT arrives as the command line's modules start loading, before it takes over the signals.
-    script = ("import builtins, os, signal, sys\n"
-              "import neurodeploy.__main__ as entry\n"
-              "load = builtins.__import__\n"
-              "def interrupting(name, *args, **kwargs):\n"
-              "    if name == 'neurodeploy.cli':\n"
-              "        os.kill(os.getpid(), signal.SIGINT)\n"
-              "    return load(name, *args, **kwargs)\n"
-              "builtins.__import__ = interrupting\n"
-              "sys.argv = ['neurodeploy', 'models']\n"
-              "entry.main()\n")
+    script = (
+        "import builtins, os, signal, sys\n"
+        "import neurodeploy.__main__ as entry\n"
+        "load = builtins.__import__\n"
+        "def interrupting(name, *args, **kwargs):\n"
+        "    if name == 'neurodeploy.cli':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return load(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupting\n"
+        "sys.argv = ['neurodeploy', 'models']\n"
+        "entry.main()\n"
+    )
     finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert finished.returncode == 130
     assert finished.stderr == "interrupted by SIGINT\n" and finished.stdout == ""

@@ -6,6 +6,7 @@ The property tests draw bad inputs of every kind the program reads (``bad_inputs
 parameters, stimulus and protocol files, run folders given to ``compare``, target files and command-line
 values. Their example counts are fixed and derandomized so that CI runs the same examples every time.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,10 +57,15 @@ from reliability import ROOT, assert_refused, assert_succeeded, invoke, invoke_s
 def examples(count: int):
     """Fixed, derandomized examples without shrinking: a failing example is reported as drawn (each is one
     small mutation already), and a hanging one costs one time limit, not one per shrink step."""
-    return settings(max_examples=count, deadline=None, derandomize=True, database=None,
-                    phases=[Phase.explicit, Phase.generate], print_blob=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                           HealthCheck.filter_too_much])
+    return settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +75,7 @@ def scratch(tmp_path_factory):
 
     def folder() -> Path:
         return Path(tempfile.mkdtemp(dir=root))
+
     yield folder
     shutil.rmtree(root, ignore_errors=True)
 
@@ -89,12 +96,17 @@ def run_pair(tmp_path_factory, network_file):
 
 def network_commands(path: Path, out: Path) -> list[list]:
     """Every command that reads a model file."""
-    return [["validate", path], ["run", path, "--out", out], ["run", path, "--backend", "spinnaker", "--out", out],
-            ["compile", path, "--target", "spinn3", "--no-map", "--out", out],
-            ["compile", path, "--target", "loihi2", "--no-map", "--out", out]]
+    return [
+        ["validate", path],
+        ["run", path, "--out", out],
+        ["run", path, "--backend", "spinnaker", "--out", out],
+        ["compile", path, "--target", "spinn3", "--no-map", "--out", out],
+        ["compile", path, "--target", "loihi2", "--no-map", "--out", out],
+    ]
 
 
 # -- properties: bad inputs of every kind ----------------------------------------------------------------
+
 
 @pytest.mark.slow
 @examples(520)
@@ -132,8 +144,9 @@ def test_bad_model_parameters_are_refused(scratch, drawn, running):
 @given(st.sampled_from(HUGE_PARAMETERS))
 def test_model_parameters_too_large_to_run_are_refused(scratch, huge):
     model, name, value = huge
-    assert_refused(invoke("run", model, "--param", f"{name}={value}", "--duration", 10,
-                          "--out", scratch() / "out"), naming=name)
+    assert_refused(
+        invoke("run", model, "--param", f"{name}={value}", "--duration", 10, "--out", scratch() / "out"), naming=name
+    )
 
 
 @examples(len(MALFORMED_PARAMETERS))
@@ -147,8 +160,7 @@ def test_malformed_parameter_options_are_refused(parameter):
 def test_bad_stimulus_files_are_refused(scratch, network_file, mutation, backend):
     folder = scratch()
     stimulus = write(folder / "stimulus.json", serialize(mutation.apply(BASE_STIMULUS), "json"))
-    assert_refused(invoke("run", network_file, "--stimulus", stimulus, "--backend", backend,
-                          "--out", folder / "out"))
+    assert_refused(invoke("run", network_file, "--stimulus", stimulus, "--backend", backend, "--out", folder / "out"))
 
 
 @examples(100)
@@ -184,20 +196,34 @@ def test_bad_target_files_are_refused(scratch, network_file, base_targets, data)
     target = data.draw(bad_targets(base_targets))
     folder = scratch()
     write(folder / "targets" / "mutant.yaml", target.content)
-    assert_refused(invoke("compile", network_file, "--target", "mutant", "--no-map", "--out", folder / "out",
-                          env={"NEURODEPLOY_TARGET_PATH": str(folder / "targets")}))
+    assert_refused(
+        invoke(
+            "compile",
+            network_file,
+            "--target",
+            "mutant",
+            "--no-map",
+            "--out",
+            folder / "out",
+            env={"NEURODEPLOY_TARGET_PATH": str(folder / "targets")},
+        )
+    )
 
 
 def _cli_value_cases(network_file: Path, runs: tuple[Path, Path], out: Path) -> list[list]:
     cases = []
     for duration in DURATIONS:
-        cases += [["run", network_file, "--duration", duration, "--out", out],
-                  ["run", network_file, "--backend", "spinnaker", "--duration", duration, "--out", out],
-                  ["compile", network_file, "--target", "spinn3", "--no-map", "--duration", duration, "--out", out],
-                  ["deploy", network_file, "--target", "spinn3", "--duration", duration, "--out", out]]
+        cases += [
+            ["run", network_file, "--duration", duration, "--out", out],
+            ["run", network_file, "--backend", "spinnaker", "--duration", duration, "--out", out],
+            ["compile", network_file, "--target", "spinn3", "--no-map", "--duration", duration, "--out", out],
+            ["deploy", network_file, "--target", "spinn3", "--duration", duration, "--out", out],
+        ]
     for duration in HUGE_DURATIONS:
-        cases += [["run", network_file, "--duration", duration, "--out", out],
-                  ["run", network_file, "--backend", "spinnaker", "--duration", duration, "--out", out]]
+        cases += [
+            ["run", network_file, "--duration", duration, "--out", out],
+            ["run", network_file, "--backend", "spinnaker", "--duration", duration, "--out", out],
+        ]
     for option, values in THRESHOLD_OPTIONS.items():
         for value in values:
             cases.append(["compare", *runs, option, value])
@@ -205,16 +231,18 @@ def _cli_value_cases(network_file: Path, runs: tuple[Path, Path], out: Path) -> 
                 cases.append(["deploy", network_file, "--target", "spinn3", option, value, "--out", out])
     for option in BACKEND_OPTIONS:
         cases.append(["run", network_file, "--backend-option", option, "--out", out])
-    cases += [["run", network_file, "--backend", "nosuch", "--out", out],
-              ["run", network_file, "--backend", "", "--out", out],
-              ["compile", network_file, "--target", "nosuch", "--out", out],
-              ["run", network_file, "--stimulus", network_file, "--protocol", network_file, "--out", out],
-              ["validate", "feedforward-poisson", "--param", "n_neurons=5", "--param", "n_neurons=abc"],
-              ["run", "ca3-cam", "--out", out],
-              ["validate", network_file, "--param", "n_neurons=5"],
-              ["validate", "nosuch.py:build"],
-              ["validate", "nosuch.txt"],
-              ["compare", runs[0], runs[0].parent / "nowhere"]]
+    cases += [
+        ["run", network_file, "--backend", "nosuch", "--out", out],
+        ["run", network_file, "--backend", "", "--out", out],
+        ["compile", network_file, "--target", "nosuch", "--out", out],
+        ["run", network_file, "--stimulus", network_file, "--protocol", network_file, "--out", out],
+        ["validate", "feedforward-poisson", "--param", "n_neurons=5", "--param", "n_neurons=abc"],
+        ["run", "ca3-cam", "--out", out],
+        ["validate", network_file, "--param", "n_neurons=5"],
+        ["validate", "nosuch.py:build"],
+        ["validate", "nosuch.txt"],
+        ["compare", runs[0], runs[0].parent / "nowhere"],
+    ]
     return cases
 
 
@@ -230,14 +258,19 @@ def test_bad_command_line_values_are_refused(scratch, network_file, run_pair, da
 def _option_syntax_cases():
     cases = []
     for option, values in OPTION_SYNTAX.items():
-        command = ["compare", "RUN", "REFERENCE"] if option in ("--tau", "--max-rate-error", "--min-same-tick") \
+        command = (
+            ["compare", "RUN", "REFERENCE"]
+            if option in ("--tau", "--max-rate-error", "--min-same-tick")
             else ["run", "NETWORK", "--out", "OUT"]
+        )
         cases += [pytest.param([*command, option, value], id=f"{option}={value[:12]}") for value in values]
-    cases += [pytest.param(["run", "NETWORK", "--out", "NETWORK"], id="--out=a-file"),
-              pytest.param(["compare", "RUN", "NETWORK"], id="compare-a-file"),
-              pytest.param(["run", "NETWORK", "--out"], id="--out-without-value"),
-              pytest.param(["run", "NETWORK", "--out", "OUT", "--no-such-option"], id="unknown-option"),
-              pytest.param(["no-such-command"], id="unknown-command")]
+    cases += [
+        pytest.param(["run", "NETWORK", "--out", "NETWORK"], id="--out=a-file"),
+        pytest.param(["compare", "RUN", "NETWORK"], id="compare-a-file"),
+        pytest.param(["run", "NETWORK", "--out"], id="--out-without-value"),
+        pytest.param(["run", "NETWORK", "--out", "OUT", "--no-such-option"], id="unknown-option"),
+        pytest.param(["no-such-command"], id="unknown-command"),
+    ]
     return cases
 
 
@@ -283,8 +316,16 @@ def test_damaged_files_are_refused(tmp_path, network_file, run_pair, kind, damag
         outcome = invoke("run", "ca3-cam", "--protocol", file, "--out", tmp_path / "out")
     elif kind == "target":
         write(tmp_path / "targets" / "mutant.yaml", content)
-        outcome = invoke("compile", network_file, "--target", "mutant", "--no-map", "--out", tmp_path / "out",
-                         env={"NEURODEPLOY_TARGET_PATH": str(tmp_path / "targets")})
+        outcome = invoke(
+            "compile",
+            network_file,
+            "--target",
+            "mutant",
+            "--no-map",
+            "--out",
+            tmp_path / "out",
+            env={"NEURODEPLOY_TARGET_PATH": str(tmp_path / "targets")},
+        )
     else:
         run = shutil.copytree(run_pair[0], tmp_path / "run")
         write(run / "spikes.json", content)
@@ -293,6 +334,7 @@ def test_damaged_files_are_refused(tmp_path, network_file, run_pair, kind, damag
 
 
 # -- regression: the issue's examples, one test each ------------------------------------------------------
+
 
 def network_with(tmp_path: Path, change, name="network.json") -> Path:
     data = json.loads(json.dumps(BASE_NETWORK))
@@ -306,8 +348,11 @@ def _user_files(folder: Path) -> dict[str, bytes]:
 
 def _shown_through_links(folder: Path) -> set[str]:
     """The entries of ``folder`` that are neurodeploy's links into its store."""
-    return {name for name in os.listdir(folder) if os.path.islink(folder / name)
-            and os.readlink(folder / name).startswith(".neurodeploy/current/")}
+    return {
+        name
+        for name in os.listdir(folder)
+        if os.path.islink(folder / name) and os.readlink(folder / name).startswith(".neurodeploy/current/")
+    }
 
 
 @pytest.mark.parametrize("command, output", [("run", "manifest.json"), ("compile", "compile.json")])
@@ -326,8 +371,9 @@ def test_deploy_onto_a_user_folder_with_a_deploy_json_keeps_its_files(tmp_path, 
     write(project / "deploy.json", b"{}\n")
     write(project / "src" / "main.py", b"code\n")
     before = _user_files(project)
-    assert_refused(invoke("deploy", network_file, "--target", "spinn3", "--out", project),
-                   naming="by an older neurodeploy")
+    assert_refused(
+        invoke("deploy", network_file, "--target", "spinn3", "--out", project), naming="by an older neurodeploy"
+    )
     assert _user_files(project) == before and sorted(os.listdir(project)) == ["deploy.json", "src"]
 
 
@@ -384,15 +430,24 @@ def test_delays_that_do_not_fit_a_tick_count_are_refused(tmp_path, delay):
 
 
 def test_a_protocol_longer_than_the_duration_is_refused(tmp_path):
-    outcome = invoke("run", "ca3-cam", "--protocol", ROOT / "models" / "protocols" / "ca3-cam-exp1.json",
-                     "--duration", 30, "--out", tmp_path / "out")
+    outcome = invoke(
+        "run",
+        "ca3-cam",
+        "--protocol",
+        ROOT / "models" / "protocols" / "ca3-cam-exp1.json",
+        "--duration",
+        30,
+        "--out",
+        tmp_path / "out",
+    )
     assert_refused(outcome, naming="duration")
     assert not (tmp_path / "out").exists()
 
 
 def test_compare_refuses_nan_thresholds(run_pair):
-    assert_refused(invoke("compare", *run_pair, "--min-same-tick", "nan", "--min-within-one", "nan",
-                          "--max-rate-error", "nan"))
+    assert_refused(
+        invoke("compare", *run_pair, "--min-same-tick", "nan", "--min-within-one", "nan", "--max-rate-error", "nan")
+    )
 
 
 def test_a_subnormal_connection_probability_is_answered_in_time(tmp_path):
@@ -412,21 +467,26 @@ def test_a_billion_synapses_are_refused_by_estimate(tmp_path):
         data["projections"] = [data["projections"][1]]
         data["projections"][0].update(weight=0.1, delay=1.0)
         data["recordings"] = {}
+
     assert_refused(invoke("run", network_with(tmp_path, billion), "--out", tmp_path / "out"))
 
 
 @pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
-@pytest.mark.parametrize("change", [
-    pytest.param(lambda d: d["projections"][0].update(delay=1e9), id="delay-1e9-ms"),
-    pytest.param(lambda d: d["semantics"].update(dt=1e-9), id="dt-1e-9-ms"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d["projections"][0].update(delay=1e9), id="delay-1e9-ms"),
+        pytest.param(lambda d: d["semantics"].update(dt=1e-9), id="dt-1e-9-ms"),
+    ],
+)
 def test_runs_that_cannot_fit_in_memory_are_refused(tmp_path, backend, change):
     outcome = invoke("run", network_with(tmp_path, change), "--backend", backend, "--out", tmp_path / "out")
     assert_refused(outcome)
 
 
-@pytest.mark.parametrize("model, parameter", [("feedforward-poisson", "n_neurons=10000000"),
-                                              ("ca3-cam", "cue_size=100000")])
+@pytest.mark.parametrize(
+    "model, parameter", [("feedforward-poisson", "n_neurons=10000000"), ("ca3-cam", "cue_size=100000")]
+)
 def test_model_sizes_that_cannot_fit_in_memory_are_refused(tmp_path, model, parameter):
     outcome = invoke("run", model, "--param", parameter, "--duration", 10, "--out", tmp_path / "out")
     assert_refused(outcome, naming=parameter.split("=")[0])
@@ -434,20 +494,25 @@ def test_model_sizes_that_cannot_fit_in_memory_are_refused(tmp_path, model, para
 
 @pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
 def test_a_duration_of_1e12_ms_is_refused(tmp_path, network_file, backend):
-    assert_refused(invoke("run", network_file, "--backend", backend, "--duration", "1e12",
-                          "--out", tmp_path / "out"), naming="duration")
+    assert_refused(
+        invoke("run", network_file, "--backend", backend, "--duration", "1e12", "--out", tmp_path / "out"),
+        naming="duration",
+    )
 
 
 @pytest.mark.parametrize("duration", ["-5", "nan", "inf"])
 def test_bad_durations_are_refused_on_spinnaker(tmp_path, network_file, duration):
-    assert_refused(invoke("run", network_file, "--backend", "spinnaker", "--duration", duration,
-                          "--out", tmp_path / "out"), naming="duration")
+    assert_refused(
+        invoke("run", network_file, "--backend", "spinnaker", "--duration", duration, "--out", tmp_path / "out"),
+        naming="duration",
+    )
 
 
 @pytest.mark.parametrize("duration", ["-5", "nan", "inf"])
 def test_bad_durations_are_refused_on_lava(tmp_path, network_file, duration):
-    outcome = invoke_subprocess("run", network_file, "--backend", "lava", "--duration", duration,
-                                "--out", tmp_path / "out")
+    outcome = invoke_subprocess(
+        "run", network_file, "--backend", "lava", "--duration", duration, "--out", tmp_path / "out"
+    )
     assert_refused(outcome, naming="duration")
 
 
@@ -456,8 +521,20 @@ def test_a_parameter_of_the_wrong_type_is_refused_before_the_builder_runs():
 
 
 def test_a_parameter_in_exponent_notation_is_a_number(tmp_path):
-    outcome = invoke("run", "feedforward-poisson", "--param", "rate_hz=2e2", "--param", "n_neurons=3",
-                     "--param", "n_inputs=3", "--duration", 20, "--out", tmp_path / "out")
+    outcome = invoke(
+        "run",
+        "feedforward-poisson",
+        "--param",
+        "rate_hz=2e2",
+        "--param",
+        "n_neurons=3",
+        "--param",
+        "n_inputs=3",
+        "--duration",
+        20,
+        "--out",
+        tmp_path / "out",
+    )
     assert_succeeded(outcome)
     parameters = json.loads((tmp_path / "out" / "manifest.json").read_text())["model"]["parameters"]
     assert parameters["rate_hz"] == 200.0 and isinstance(parameters["rate_hz"], float)
@@ -524,17 +601,34 @@ def test_compare_refuses_spike_times_outside_the_run(tmp_path, run_pair, time):
         trains = spikes["populations"]["A"]["spike_times_ms"]
         trains[0] = sorted(trains[0] + [time])
         return spikes
+
     assert_refused(invoke("compare", _broken_run(run_pair, tmp_path, "spikes.json", outside), run_pair[1]))
 
 
-@pytest.mark.parametrize("empty", [
-    pytest.param(lambda spikes: {**spikes, "populations": {}}, id="no-populations"),
-    pytest.param(lambda spikes: {**spikes, "populations": {label: {"size": 0, "spike_times_ms": []}
-                                                          for label in spikes["populations"]}}, id="no-neurons"),
-    pytest.param(lambda spikes: {**spikes, "duration_ms": 0.0, "populations": {
-        label: {**entry, "spike_times_ms": [[] for _ in entry["spike_times_ms"]]}
-        for label, entry in spikes["populations"].items()}}, id="zero-duration"),
-])
+@pytest.mark.parametrize(
+    "empty",
+    [
+        pytest.param(lambda spikes: {**spikes, "populations": {}}, id="no-populations"),
+        pytest.param(
+            lambda spikes: {
+                **spikes,
+                "populations": {label: {"size": 0, "spike_times_ms": []} for label in spikes["populations"]},
+            },
+            id="no-neurons",
+        ),
+        pytest.param(
+            lambda spikes: {
+                **spikes,
+                "duration_ms": 0.0,
+                "populations": {
+                    label: {**entry, "spike_times_ms": [[] for _ in entry["spike_times_ms"]]}
+                    for label, entry in spikes["populations"].items()
+                },
+            },
+            id="zero-duration",
+        ),
+    ],
+)
 def test_compare_refuses_empty_runs(tmp_path, run_pair, empty):
     run = shutil.copytree(run_pair[0], tmp_path / "run")
     reference = shutil.copytree(run_pair[1], tmp_path / "reference")
@@ -544,10 +638,13 @@ def test_compare_refuses_empty_runs(tmp_path, run_pair, empty):
     assert_refused(invoke("compare", run, reference))
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param(lambda t: t.pop("neurons_per_core"), id="neurons_per_core-missing"),
-    pytest.param(lambda t: t.update(neurons_per_core=-1), id="neurons_per_core--1"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda t: t.pop("neurons_per_core"), id="neurons_per_core-missing"),
+        pytest.param(lambda t: t.update(neurons_per_core=-1), id="neurons_per_core--1"),
+    ],
+)
 @pytest.mark.parametrize("base", ["spinn3", "loihi2"])
 def test_malformed_target_files_are_refused(tmp_path, network_file, base, change):
     target = yaml.safe_load((ROOT / "targets" / f"{base}.yaml").read_text())
@@ -555,8 +652,10 @@ def test_malformed_target_files_are_refused(tmp_path, network_file, base, change
     change(target)
     write(tmp_path / "targets" / "mutant.yaml", yaml.safe_dump(target).encode())
     env = {"NEURODEPLOY_TARGET_PATH": str(tmp_path / "targets")}
-    assert_refused(invoke("compile", network_file, "--target", "mutant", "--no-map", "--out", tmp_path / "out",
-                          env=env), naming="neurons_per_core")
+    assert_refused(
+        invoke("compile", network_file, "--target", "mutant", "--no-map", "--out", tmp_path / "out", env=env),
+        naming="neurons_per_core",
+    )
 
 
 def test_lava_answers_a_network_without_populations_as_brian2_does(tmp_path):
@@ -605,10 +704,12 @@ def test_a_builder_exit_status_does_not_leak(tmp_path):
 @pytest.mark.parametrize("plastic", [True, False], ids=["plastic", "static"])
 def test_a_projection_that_draws_no_synapses_runs(tmp_path, backend, plastic):
     """Valid input that the valid-network property found crashing: a projection without synapses."""
+
     def empty(data):
         data["projections"][2]["connector"]["p"] = 0.0
         if not plastic:
             del data["projections"][2]["plasticity"]
+
     path = network_with(tmp_path, empty)
     assert_succeeded(invoke("run", path, "--backend", backend, "--out", tmp_path / "out"))
 
@@ -626,7 +727,8 @@ def test_spinnaker_spikes_are_the_same_bytes_under_any_hash_seed(tmp_path):
     outputs = []
     for hash_seed in ("1", "2"):  # these two order a set of the labels differently
         out = tmp_path / f"run-{hash_seed}"
-        assert_succeeded(invoke_subprocess("run", path, "--backend", "spinnaker", "--out", out,
-                                           env={"PYTHONHASHSEED": hash_seed}))
+        assert_succeeded(
+            invoke_subprocess("run", path, "--backend", "spinnaker", "--out", out, env={"PYTHONHASHSEED": hash_seed})
+        )
         outputs.append((out / "spikes.json").read_bytes())
     assert outputs[0] == outputs[1]

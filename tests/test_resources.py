@@ -2,6 +2,7 @@
 its cause and estimate, fast; estimates over-estimate the measured peak, within a small factor; normal
 models still run. Commands run in a subprocess capped at a few GB of address space, so a regression
 fails the test instead of exhausting the machine."""
+
 import json
 import os
 import resource
@@ -34,16 +35,31 @@ def capped(arguments, memory_limit="2GB", cwd=ROOT):
     if memory_limit is not None:
         environment[resources.ENVIRONMENT_VARIABLE] = memory_limit
     started = time.perf_counter()
-    finished = subprocess.run([sys.executable, *arguments], cwd=cwd, env=environment, capture_output=True, text=True,
-                              timeout=TIMEOUT_S, preexec_fn=_cap_address_space)
+    finished = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=_cap_address_space,
+    )
     return finished.returncode, finished.stdout, finished.stderr, time.perf_counter() - started
 
 
-def network_file(directory: Path, name: str, populations, projections, semantics=None, spike_sources=(),
-                 recordings=None) -> Path:
-    data = {"format": "neurodeploy.network", "name": name, "seed": 0, "duration": 100.0,
-            "populations": list(populations), "spike_sources": list(spike_sources), "projections": list(projections),
-            "recordings": recordings or {populations[0]["label"]: ["spikes"]}}
+def network_file(
+    directory: Path, name: str, populations, projections, semantics=None, spike_sources=(), recordings=None
+) -> Path:
+    data = {
+        "format": "neurodeploy.network",
+        "name": name,
+        "seed": 0,
+        "duration": 100.0,
+        "populations": list(populations),
+        "spike_sources": list(spike_sources),
+        "projections": list(projections),
+        "recordings": recordings or {populations[0]["label"]: ["spikes"]},
+    }
     if semantics:
         data["semantics"] = semantics
     path = directory / f"{name}.json"
@@ -62,16 +78,24 @@ def models(tmp_path_factory):
 
     one_input = [{"label": "S", "size": 1, "spike_times": [[1.0]]}]
     small = [{"label": "E", "size": 10}]
-    delayed = [{"label": "S->E", "pre": "S", "post": "E", "connector": {"kind": "all_to_all"}, "weight": 2.0,
-                "delay": 1e9}]
+    delayed = [
+        {"label": "S->E", "pre": "S", "post": "E", "connector": {"kind": "all_to_all"}, "weight": 2.0, "delay": 1e9}
+    ]
     return {
         "all_to_all": network_file(directory, "all_to_all", big, between_big({"kind": "all_to_all"})),
-        "fixed_probability": network_file(directory, "fixed_probability", big,
-                                          between_big({"kind": "fixed_probability", "p": 0.9})),
+        "fixed_probability": network_file(
+            directory, "fixed_probability", big, between_big({"kind": "fixed_probability", "p": 0.9})
+        ),
         "tiny_p": network_file(directory, "tiny_p", big, between_big({"kind": "fixed_probability", "p": 1e-320})),
         "delay": network_file(directory, "delay", small, delayed, spike_sources=one_input),
-        "dt": network_file(directory, "dt", small, [{**delayed[0], "delay": 1.0}], semantics={"dt": 1e-9},
-                           spike_sources=[{"label": "S", "size": 1, "spike_times": [[1e-9]]}]),
+        "dt": network_file(
+            directory,
+            "dt",
+            small,
+            [{**delayed[0], "delay": 1.0}],
+            semantics={"dt": 1e-9},
+            spike_sources=[{"label": "S", "size": 1, "spike_times": [[1e-9]]}],
+        ),
     }
 
 
@@ -82,18 +106,28 @@ REFUSED = [
     (["run", "delay", "--backend", "spinnaker"], "population 'E': ring buffers of 1.1e9 ticks need about"),
     # Within the bound on ticks (2^31 - 1), which refuses --duration 100 at this dt before any estimate.
     (["run", "dt", "--duration", "1", "--backend", "brian2"], "projection 'S->E': delays of 1.0e9 ticks need about"),
-    (["run", "dt", "--duration", "1", "--backend", "lava"],
-     "recording 'E': spikes of 10 neurons over 1.0e9 ticks need about"),
-    (["validate", "feedforward-poisson", "--param", "n_neurons=10000000"],
-     "connector fixed_probability: 2.0e8 synapses need about"),
+    (
+        ["run", "dt", "--duration", "1", "--backend", "lava"],
+        "recording 'E': spikes of 10 neurons over 1.0e9 ticks need about",
+    ),
+    (
+        ["validate", "feedforward-poisson", "--param", "n_neurons=10000000"],
+        "connector fixed_probability: 2.0e8 synapses need about",
+    ),
     (["validate", "ca3-cam", "--param", "cue_size=100000"], "1.0e10 synapses need about"),
     # The longest duration the bound on ticks lets through (--duration 1e12 is refused by that bound).
-    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "brian2"],
-     "recording 'neurons': about 4.0e9 recorded spikes need about"),
-    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "spinnaker"],
-     "recording 'neurons': about 4.0e9 recorded spikes need about"),
-    (["run", "feedforward-poisson", "--duration", "2e8", "--backend", "lava"],
-     "recording 'neurons': spikes of 200 neurons over 2.0e8 ticks need about"),
+    (
+        ["run", "feedforward-poisson", "--duration", "2e8", "--backend", "brian2"],
+        "recording 'neurons': about 4.0e9 recorded spikes need about",
+    ),
+    (
+        ["run", "feedforward-poisson", "--duration", "2e8", "--backend", "spinnaker"],
+        "recording 'neurons': about 4.0e9 recorded spikes need about",
+    ),
+    (
+        ["run", "feedforward-poisson", "--duration", "2e8", "--backend", "lava"],
+        "recording 'neurons': spikes of 200 neurons over 2.0e8 ticks need about",
+    ),
     (["deploy", "feedforward-poisson", "--duration", "2e8", "--target", "loihi2"], "2.0e8 ticks need about"),
 ]
 
@@ -115,11 +149,25 @@ def test_unbounded_inputs_are_refused_by_estimate_in_one_line(models, tmp_path, 
 @pytest.mark.parametrize("target, step", [("spinn5", "spinnaker compile step"), ("loihi2", "loihi compile step")])
 def test_a_compile_step_refuses_what_its_lowering_would_not_fit(tmp_path, target, step):
     # The description's own connections fit the limit, the compile step's copies of them do not.
-    model = network_file(tmp_path, "medium", [{"label": "E", "size": 1000}], [
-        {"label": "E->E", "pre": "E", "post": "E", "connector": {"kind": "fixed_probability", "p": 1.0},
-         "weight": 0.001, "delay": 1.0}])
-    code, _, stderr, _ = capped(["-m", "neurodeploy", "compile", str(model), "--target", target, "--no-map",
-                                 "--out", str(tmp_path / "out")], memory_limit="150MB")
+    model = network_file(
+        tmp_path,
+        "medium",
+        [{"label": "E", "size": 1000}],
+        [
+            {
+                "label": "E->E",
+                "pre": "E",
+                "post": "E",
+                "connector": {"kind": "fixed_probability", "p": 1.0},
+                "weight": 0.001,
+                "delay": 1.0,
+            }
+        ],
+    )
+    code, _, stderr, _ = capped(
+        ["-m", "neurodeploy", "compile", str(model), "--target", target, "--no-map", "--out", str(tmp_path / "out")],
+        memory_limit="150MB",
+    )
     assert code == 2
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: projection 'E->E': 1.0e6 synapses need about "), stderr
@@ -135,7 +183,8 @@ def test_memory_limit_option_raises_the_limit_until_the_process_cap_stops_it(mod
     assert code == 2
     assert stderr.strip().splitlines() == [
         f"error: out of memory: an allocation exceeds the memory limit of "
-        f"{resources.format_size(ADDRESS_SPACE_CAP)} (raise it with --memory-limit)"]
+        f"{resources.format_size(ADDRESS_SPACE_CAP)} (raise it with --memory-limit)"
+    ]
 
 
 def test_an_allocation_the_estimates_miss_is_one_line(tmp_path):
@@ -144,9 +193,11 @@ def test_an_allocation_the_estimates_miss_is_one_line(tmp_path):
     builder.write_text("import numpy as np\n\ndef build():\n    return np.ones(10**10)\n")
     code, _, stderr, seconds = capped(["-m", "neurodeploy", "validate", f"{builder}:build"])
     assert code == 2
-    assert stderr.strip().splitlines() == [f"error: function 'build' in '{builder}': failed: MemoryError: "
-                                           "Unable to allocate 74.5 GiB for an array with shape (10000000000,) and "
-                                           "data type float64"]
+    assert stderr.strip().splitlines() == [
+        f"error: function 'build' in '{builder}': failed: MemoryError: "
+        "Unable to allocate 74.5 GiB for an array with shape (10000000000,) and "
+        "data type float64"
+    ]
     assert seconds < 30
 
 
@@ -158,12 +209,26 @@ def test_a_tiny_connection_probability_draws_nothing_and_returns(models):
 
 @pytest.mark.slow
 def test_normal_models_still_run_under_a_modest_limit(tmp_path):
-    code, _, stderr, _ = capped(["-m", "neurodeploy", "run", "feedforward-poisson", "--backend", "spinnaker",
-                                 "--out", str(tmp_path / "ff")], memory_limit="1GB")
+    code, _, stderr, _ = capped(
+        ["-m", "neurodeploy", "run", "feedforward-poisson", "--backend", "spinnaker", "--out", str(tmp_path / "ff")],
+        memory_limit="1GB",
+    )
     assert code == 0, stderr
-    code, stdout, stderr, _ = capped(["-m", "neurodeploy", "run", "ca3-cam", "--protocol",
-                                      str(ROOT / "models/protocols/ca3-cam-exp1.json"), "--backend", "brian2",
-                                      "--out", str(tmp_path / "cam")], memory_limit=None)
+    code, stdout, stderr, _ = capped(
+        [
+            "-m",
+            "neurodeploy",
+            "run",
+            "ca3-cam",
+            "--protocol",
+            str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+            "--backend",
+            "brian2",
+            "--out",
+            str(tmp_path / "cam"),
+        ],
+        memory_limit=None,
+    )
     assert code == 0, stderr
     assert (tmp_path / "cam" / "answers.json").is_file()
 
@@ -196,18 +261,26 @@ def test_estimate_is_a_modest_over_estimate_of_the_measured_peak(backend):
 
 # --- the description layer, in process -------------------------------------------------------------
 
+
 @pytest.fixture
 def limit():
     def set_limit(size):
         resources.set_memory_limit(size)
+
     yield set_limit
     resources.set_memory_limit(None)
 
 
-@pytest.mark.parametrize("connector, n_pre, n_post", [
-    (nd.AllToAll(), 30, 40), (nd.AllToAll(allow_self_connections=False), 30, 40),
-    (nd.AllToAll(allow_self_connections=False), 40, 40), (nd.OneToOne(), 25, 25),
-    (nd.FromList([0, 1, 2, 2], [3, 3, 1, 0]), 3, 4)])
+@pytest.mark.parametrize(
+    "connector, n_pre, n_post",
+    [
+        (nd.AllToAll(), 30, 40),
+        (nd.AllToAll(allow_self_connections=False), 30, 40),
+        (nd.AllToAll(allow_self_connections=False), 40, 40),
+        (nd.OneToOne(), 25, 25),
+        (nd.FromList([0, 1, 2, 2], [3, 3, 1, 0]), 3, 4),
+    ],
+)
 def test_exact_connectors_count_their_synapses_without_generating_them(connector, n_pre, n_post):
     assert connector.expected_count(n_pre, n_post) == len(connector.connect(n_pre, n_post, None)[0])
 
@@ -235,7 +308,12 @@ def test_description_objects_refuse_their_own_size_before_allocating(limit):
 
 def test_the_limit_comes_from_the_environment_and_sizes_read_as_people_write_them(monkeypatch):
     assert [resources.parse_size(text) for text in ("8GB", "512 MB", "2GiB", "1.5e9", "100")] == [
-        8 * 10**9, 512 * 10**6, 2 * 2**30, 1_500_000_000, 100]
+        8 * 10**9,
+        512 * 10**6,
+        2 * 2**30,
+        1_500_000_000,
+        100,
+    ]
     for bad in ("abc", "-1GB", "8 parsecs", "0"):
         with pytest.raises(ValueError):
             resources.parse_size(bad)
@@ -253,7 +331,9 @@ def test_a_refusal_names_the_largest_item_and_the_whole(limit):
     estimate.add("recording 'R'", "v", 0.3e9)
     with pytest.raises(ValidationError) as refusal:
         estimate.check()
-    assert str(refusal.value) == ("projection 'P': 5 synapses need about 900 MB on the test backend (about 1.2 GB "
-                                  "in all), above the memory limit of 1.0 GB (raise it with --memory-limit)")
+    assert str(refusal.value) == (
+        "projection 'P': 5 synapses need about 900 MB on the test backend (about 1.2 GB "
+        "in all), above the memory limit of 1.0 GB (raise it with --memory-limit)"
+    )
     limit(2 * 10**9)
     assert estimate.check() is estimate

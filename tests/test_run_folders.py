@@ -1,4 +1,5 @@
 """Run folders: never a file lost, never a run seen half-written, one writer at a time."""
+
 import json
 import os
 import stat
@@ -54,8 +55,9 @@ def deploy_like(out: Path, name: str) -> None:
 
 def snapshot(folder: Path) -> dict:
     """Every file under ``folder`` with its bytes (links followed), as a user would see them."""
-    return {path.relative_to(folder).as_posix(): path.read_bytes()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
 
 
 def left_behind(out: Path) -> list[str]:
@@ -88,9 +90,11 @@ def test_a_folder_written_by_an_older_neurodeploy_is_refused_saying_so(tmp_path,
     (project / output).write_text("{}\n")
     (project / "spikes.json").write_text("{}\n")
     before = snapshot(project)
-    assert_one_line_refusal(invoke("run", network_file, "--out", project),
-                            f"'{project}' holds a {output} but no .neurodeploy store: written by hand or by an older "
-                            "neurodeploy; move it away or give a new folder")
+    assert_one_line_refusal(
+        invoke("run", network_file, "--out", project),
+        f"'{project}' holds a {output} but no .neurodeploy store: written by hand or by an older "
+        "neurodeploy; move it away or give a new folder",
+    )
     assert snapshot(project) == before and sorted(os.listdir(project)) == sorted([output, "spikes.json"])
 
 
@@ -154,6 +158,7 @@ def test_a_file_written_while_a_rerun_publishes_survives(tmp_path, monkeypatch):
         carried = carry_over(*args)
         (shown / "late.txt").write_text("late\n")  # after the carry-over, before the swap
         return carried
+
     monkeypatch.setattr(rundir, "_carry_over", then_a_user_writes)
     deploy_like(out, "second")
     monkeypatch.undo()
@@ -201,8 +206,7 @@ def test_an_entry_of_the_user_where_a_run_writes_is_refused_not_replaced(tmp_pat
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
 
 
-def test_a_users_entry_named_like_an_output_is_refused_before_the_simulation_runs(tmp_path, network_file,
-                                                                                  monkeypatch):
+def test_a_users_entry_named_like_an_output_is_refused_before_the_simulation_runs(tmp_path, network_file, monkeypatch):
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
     (out / "spikes.json").unlink()
@@ -210,14 +214,17 @@ def test_a_users_entry_named_like_an_output_is_refused_before_the_simulation_run
 
     def simulation(*args, **kwargs):
         raise AssertionError("the simulation ran before the folder was checked")
+
     monkeypatch.setattr(pipeline, "run_model", simulation)
-    assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
-                            "spikes.json' was not written by neurodeploy")
+    assert_one_line_refusal(
+        invoke("run", network_file, "--out", out, "--seed", 2), "spikes.json' was not written by neurodeploy"
+    )
     assert (out / "spikes.json").read_text() == "my own spikes\n" and read_run(out).manifest["seed"] == 1
 
 
 def test_a_users_deploy_json_is_refused_before_anything_is_compiled(tmp_path, monkeypatch):
     from neurodeploy.backends.spinnaker import toolchain
+
     out = tmp_path / "deployed"
     with staged_directory(out, "deploy") as staging:
         (staging / "compile").mkdir()
@@ -227,9 +234,23 @@ def test_a_users_deploy_json_is_refused_before_anything_is_compiled(tmp_path, mo
 
     def compiler(*args, **kwargs):
         raise AssertionError("compiled before the folder was checked")
+
     monkeypatch.setattr(toolchain, "compile_network", compiler)
-    assert_one_line_refusal(invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
-                                   "--target", "spinn5", "--out", out), "deploy.json' was not written by neurodeploy")
+    assert_one_line_refusal(
+        invoke(
+            "deploy",
+            "feedforward-poisson",
+            "--param",
+            "n_neurons=2",
+            "--duration",
+            "20",
+            "--target",
+            "spinn5",
+            "--out",
+            out,
+        ),
+        "deploy.json' was not written by neurodeploy",
+    )
     assert (out / "deploy.json").read_text() == "my verdict\n"
 
 
@@ -283,8 +304,20 @@ def test_relative_out_can_be_moved_and_copied_whole(tmp_path, network_file, monk
 @pytest.mark.slow
 def test_the_paths_a_deploy_records_resolve_after_the_folder_is_moved(tmp_path):
     out = tmp_path / "deployed"
-    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--param", "n_inputs=5",
-                     "--duration", "20", "--target", "spinn5", "--out", out)
+    outcome = invoke(
+        "deploy",
+        "feedforward-poisson",
+        "--param",
+        "n_neurons=2",
+        "--param",
+        "n_inputs=5",
+        "--duration",
+        "20",
+        "--target",
+        "spinn5",
+        "--out",
+        out,
+    )
     assert outcome.exit_code == 0, outcome.output
     moved = tmp_path / "moved"
     os.rename(out, moved)
@@ -298,8 +331,10 @@ def test_the_output_of_another_command_is_refused(tmp_path, network_file):
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out).exit_code == 0
     before = snapshot(out)
-    assert_one_line_refusal(invoke("compile", network_file, "--target", "spinn5", "--no-map", "--out", out),
-                            "holds the output of `neurodeploy run`, not of `compile`")
+    assert_one_line_refusal(
+        invoke("compile", network_file, "--target", "spinn5", "--no-map", "--out", out),
+        "holds the output of `neurodeploy run`, not of `compile`",
+    )
     assert snapshot(out) == before
 
 
@@ -307,8 +342,10 @@ def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_fold
     out = tmp_path / "run"
     assert invoke("run", network_file, "--out", out, "--seed", 1).exit_code == 0
     with staged_directory(out, "run") as staging:
-        assert_one_line_refusal(invoke("run", network_file, "--out", out, "--seed", 2),
-                                f"is being written by another neurodeploy (pid {os.getpid()})")
+        assert_one_line_refusal(
+            invoke("run", network_file, "--out", out, "--seed", 2),
+            f"is being written by another neurodeploy (pid {os.getpid()})",
+        )
         assert read_run(out).manifest["seed"] == 1
         write_run_files(staging, {"model": {"name": "holder"}, "seed": 7}, result("holder"))
     assert read_run(out).manifest["seed"] == 7
@@ -319,16 +356,26 @@ def test_a_second_writer_is_refused_with_one_line_while_the_first_holds_the_fold
 @pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask 022", "umask 077"])
 def test_what_a_command_writes_gets_the_permissions_the_users_umask_gives(tmp_path, network_file, umask):
     """As a plain open() and mkdir() would make them: readable by colleagues under umask 022, private under 077."""
+
     def cli(*args):
-        finished = subprocess.run([sys.executable, "-m", "neurodeploy", *map(str, args)], cwd=tmp_path, umask=umask,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+        finished = subprocess.run(
+            [sys.executable, "-m", "neurodeploy", *map(str, args)],
+            cwd=tmp_path,
+            umask=umask,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+        )
         assert finished.returncode == 0, finished.stderr
 
     run = tmp_path / "run"
     cli("run", network_file, "--out", run)  # the marker is written atomically, as compile.json and deploy.json are
     cli("compare", run, run)  # compare.json joins the published version through the store
-    modes = {path.relative_to(tmp_path).as_posix(): oct(stat.S_IMODE(path.lstat().st_mode))
-             for path in (run, *run.rglob("*")) if not path.is_symlink()}
+    modes = {
+        path.relative_to(tmp_path).as_posix(): oct(stat.S_IMODE(path.lstat().st_mode))
+        for path in (run, *run.rglob("*"))
+        if not path.is_symlink()
+    }
     written = {os.path.basename(name) for name in modes}
     assert {MARKER, "manifest.json", "spikes.json", "traces.npz", "compare.json", STORE, "lock"} <= written
     assert modes == {name: oct(0o777 & ~umask if (tmp_path / name).is_dir() else 0o666 & ~umask) for name in modes}
@@ -337,9 +384,17 @@ def test_what_a_command_writes_gets_the_permissions_the_users_umask_gives(tmp_pa
 def test_two_simultaneous_runs_end_serialized_or_with_one_clean_refusal(tmp_path, network_file):
     out = tmp_path / "run"
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.Popen([sys.executable, "-m", "neurodeploy", "run", str(network_file), "--out", str(out),
-                              "--seed", str(seed)], cwd=tmp_path, env=environment, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for seed in (1, 2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "neurodeploy", "run", str(network_file), "--out", str(out), "--seed", str(seed)],
+            cwd=tmp_path,
+            env=environment,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for seed in (1, 2)
+    ]
     outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
     for run in runs:
         run.stdout.close()
@@ -378,15 +433,22 @@ def test_a_reader_polling_during_reruns_always_finds_one_complete_run(tmp_path):
     out = tmp_path / "run"
     write_run(out, {"model": {"name": "run-0"}}, result("run-0"))
     ready, stop = tmp_path / "ready", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(out), str(ready), str(stop)], env={
-        **os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(out), str(ready), str(stop)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         while not ready.exists() and reader.poll() is None:
             time.sleep(0.05)
         for index in range(1, 301):  # many small reruns: the old two-rename swap failed this reader hundreds of times
             spikes = np.arange(2000.0 if index % 10 == 0 else 2.0)
-            write_run(out, {"model": {"name": f"run-{index}"}},
-                      RunResult(SpikeRecord(1.0, 2000.0, f"run-{index}", {"A": [spikes]})))
+            write_run(
+                out,
+                {"model": {"name": f"run-{index}"}},
+                RunResult(SpikeRecord(1.0, 2000.0, f"run-{index}", {"A": [spikes]})),
+            )
     finally:
         stop.touch()
     report = json.loads(reader.communicate(timeout=60)[0])
@@ -466,10 +528,21 @@ def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
 
     def failing_spynnaker(arguments, **kwargs):
         return subprocess.CompletedProcess(arguments, 1, "mapping...\n", "Traceback ...\nRuntimeError: no route\n")
+
     monkeypatch.setattr(toolchain.subprocess, "run", failing_spynnaker)
     out = tmp_path / "deployed"
-    outcome = invoke("deploy", "feedforward-poisson", "--param", "n_neurons=2", "--duration", "20",
-                     "--target", "spinn5", "--out", out)
+    outcome = invoke(
+        "deploy",
+        "feedforward-poisson",
+        "--param",
+        "n_neurons=2",
+        "--duration",
+        "20",
+        "--target",
+        "spinn5",
+        "--out",
+        out,
+    )
     assert outcome.exit_code == 1 and "RuntimeError: no route" in outcome.output
     log = Path(outcome.output.split("(full log: ")[1].split(")")[0])
     assert log.read_text() == "mapping...\nTraceback ...\nRuntimeError: no route\n"
@@ -504,6 +577,7 @@ def test_a_failed_first_run_meeting_a_second_first_run_reports_its_own_error(tmp
         unlink(self, *args, **kwargs)
         if self.name == "lock":
             self.touch()  # a second first run to the same --out creates the lock file anew
+
     monkeypatch.setattr(Path, "unlink", and_another_writer_opens_the_lock)
     with pytest.raises(ValidationError, match="bad stimulus"):
         with staged_directory(out, "run"):
@@ -538,8 +612,10 @@ def test_a_working_folder_that_was_deleted_is_refused_at_once(tmp_path, network_
     gone = tmp_path / "gone"
     gone.mkdir()
     command = [sys.executable, "-m", "neurodeploy", "run", str(network_file), "--out", "res"]
-    script = f"import os, subprocess, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); " \
-             f"sys.exit(subprocess.run({command!r}, env={{**os.environ, 'PYTHONPATH': {str(ROOT)!r}}}).returncode)"
+    script = (
+        f"import os, subprocess, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
+        f"sys.exit(subprocess.run({command!r}, env={{**os.environ, 'PYTHONPATH': {str(ROOT)!r}}}).returncode)"
+    )
     finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert finished.returncode == 2, finished.stderr
     assert finished.stderr == "error: option --out: cannot write 'res': No such file or directory\n"

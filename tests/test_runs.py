@@ -1,4 +1,5 @@
 """Spike records, atomic run directories and the comparison metrics."""
+
 import json
 
 import numpy as np
@@ -13,22 +14,33 @@ from neurodeploy.runs.rundir import read_run, write_run
 
 
 def record(trains_by_population, backend="test", duration=100.0, dt=1.0):
-    return SpikeRecord(dt, duration, backend, {label: [np.asarray(t, dtype=float) for t in trains]
-                                              for label, trains in trains_by_population.items()})
+    return SpikeRecord(
+        dt,
+        duration,
+        backend,
+        {label: [np.asarray(t, dtype=float) for t in trains] for label, trains in trains_by_population.items()},
+    )
 
 
 def shifted(spikes: SpikeRecord, ticks: int) -> SpikeRecord:
-    return SpikeRecord(spikes.dt_ms, spikes.duration_ms, spikes.backend,
-                       {label: [t + ticks * spikes.dt_ms for t in trains]
-                        for label, trains in spikes.populations.items()})
+    return SpikeRecord(
+        spikes.dt_ms,
+        spikes.duration_ms,
+        spikes.backend,
+        {label: [t + ticks * spikes.dt_ms for t in trains] for label, trains in spikes.populations.items()},
+    )
 
 
 def test_spikes_json_has_the_exact_published_form(tmp_path):
     spikes = SpikeRecord.from_ticks(1.0, 90.0, "brian2", {"OUT": (3, np.array([2, 0, 2]), np.array([7.0, 5.0, 9.0]))})
     write_run(tmp_path / "run", {"model": {"name": "m"}}, RunResult(spikes))
     data = json.loads((tmp_path / "run" / "spikes.json").read_text())
-    assert data == {"dt_ms": 1.0, "duration_ms": 90.0, "backend": "brian2",
-                    "populations": {"OUT": {"size": 3, "spike_times_ms": [[5.0], [], [7.0, 9.0]]}}}
+    assert data == {
+        "dt_ms": 1.0,
+        "duration_ms": 90.0,
+        "backend": "brian2",
+        "populations": {"OUT": {"size": 3, "spike_times_ms": [[5.0], [], [7.0, 9.0]]}},
+    }
     assert read_run(tmp_path / "run").spikes.to_dict() == data
 
 
@@ -47,10 +59,12 @@ def test_run_directory_is_never_half_written(tmp_path, monkeypatch):
 
     def broken_savez(*args, **kwargs):
         raise OSError("disk full")
+
     monkeypatch.setattr(rundir.np, "savez_compressed", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        write_run(out, {"model": {"name": "second"}},
-                  RunResult(record({"A": [[2.0]]}), traces={"A": {"v": np.zeros((1, 1))}}))
+        write_run(
+            out, {"model": {"name": "second"}}, RunResult(record({"A": [[2.0]]}), traces={"A": {"v": np.zeros((1, 1))}})
+        )
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "first"
     assert read_run(out).spikes.populations["A"][0].tolist() == [1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]

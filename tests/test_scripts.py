@@ -1,4 +1,5 @@
 """The measurement scripts run and report what they claim to (quick grids; the full runs are in the README)."""
+
 import json
 import subprocess
 import sys
@@ -12,8 +13,12 @@ from neurodeploy.backends.lava.environment import LavaEnvironment, default_locat
 @pytest.mark.slow
 def test_cam_workloads_quick(tmp_path):
     out = tmp_path / "cam.json"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "cam_workloads.py"), "--quick", "--out", str(out)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cam_workloads.py"), "--quick", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     document = json.loads(out.read_text())
     rows = {(row["workload"], row["spacing"]): row["mean"] for row in document["rows"]}
     assert len(rows) == 8
@@ -24,13 +29,21 @@ def test_cam_workloads_quick(tmp_path):
 
 
 def run_script(name, *args, python=sys.executable):
-    return subprocess.run([str(python), str(ROOT / "scripts" / name), *map(str, args)], check=True,
-                          capture_output=True, text=True, cwd=ROOT).stdout
+    return subprocess.run(
+        [str(python), str(ROOT / "scripts" / name), *map(str, args)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
 
 
 def test_bench_lava_small_matches_the_hand_written_graph():
-    lines = run_script("bench_lava.py", "--neurons", 100, "--steps", 30,
-                       python=LavaEnvironment(default_location()).python).strip().splitlines()
+    lines = (
+        run_script("bench_lava.py", "--neurons", 100, "--steps", 30, python=LavaEnvironment(default_location()).python)
+        .strip()
+        .splitlines()
+    )
     assert lines[-1].split()[0] == "100" and lines[-1].split()[-1] == "True"
 
 
@@ -40,8 +53,11 @@ def test_bench_compile_small():
 
 
 def test_cam_recordings_report(cam_recordings):
-    lines = run_script("cam_recordings.py", "--shared", cam_recordings.parents[1], "--backends", "brian2",
-                       "spinnaker").strip().splitlines()[1:]
+    lines = (
+        run_script("cam_recordings.py", "--shared", cam_recordings.parents[1], "--backends", "brian2", "spinnaker")
+        .strip()
+        .splitlines()[1:]
+    )
     assert len(lines) == 4
     for line in lines:
         fields = line.split()

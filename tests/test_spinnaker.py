@@ -1,5 +1,6 @@
 """The SpiNNaker target: fixed-point values derived by hand, sPyNNaker's own choices on its virtual
 board, the hardware recordings, and equivalence with the quantization-aware reference."""
+
 import dataclasses
 import json
 import math
@@ -47,10 +48,17 @@ def bits(values):
 
 # --- on-chip constants ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tau, exp_tc, decay, init", [
-    # Independent values: a separate port of spinn_common 7.4.1's exp (research notes), dt = 1 ms.
-    (20.0, 31170, 4085544196, 4188461980), (10.0, 29650, 3886339153, 4086281420),
-    (5.0, 26828, 3516490311, 3892384920), (2.0, 19874, 2605026136, 3379882318)])
+
+@pytest.mark.parametrize(
+    "tau, exp_tc, decay, init",
+    [
+        # Independent values: a separate port of spinn_common 7.4.1's exp (research notes), dt = 1 ms.
+        (20.0, 31170, 4085544196, 4188461980),
+        (10.0, 29650, 3886339153, 4086281420),
+        (5.0, 26828, 3516490311, 3892384920),
+        (2.0, 19874, 2605026136, 3379882318),
+    ],
+)
 def test_on_chip_exponentials(tau, exp_tc, decay, init):
     x = (32768 << 15) // fp.s1615(tau)  # kdivk(dt, tau) = floor(2^15 * 2^15 / tau_bits)
     assert fp.expk(-x) == exp_tc
@@ -72,6 +80,7 @@ def test_encodings_and_small_constants():
 
 
 # --- the kernel against hand-derived integer traces -------------------------------------------
+
 
 def test_membrane_under_constant_current_bit_by_bit():
     net = nd.Network("one")
@@ -96,13 +105,13 @@ def test_one_synapse_psp_bit_by_bit():
     v = bits(run_spinnaker(net, 12.0).traces["P"]["v"][:, 0])
     # One projection of weight 1: W = 1 < 2^1, shift 1; w16 = rint(1 * 2^14) = 16384, read as 16384 << 1.
     assert ring_buffer_scaling(lower(net))["P"][0].shift == 1
-    syn = (32768 * 3892384920) >> 32          # input times init, in tick 6 (spike in 5, delay 1)
+    syn = (32768 * 3892384920) >> 32  # input times init, in tick 6 (spike in 5, delay 1)
     state, expected = -2129920, []
     for tick in range(6, 12):
         alpha = ((syn * 327680) >> 15) - 2129920
         state = alpha - ((29650 * (alpha - state)) >> 15)
         expected.append(state)
-        syn = (syn * 3516490311) >> 32        # decay after the update
+        syn = (syn * 3516490311) >> 32  # decay after the update
     assert np.all(v[:6] == -2129920)
     assert v[6:].tolist() == expected
 
@@ -117,8 +126,7 @@ def test_conductance_psp_bit_by_bit():
     # Conductances are held x1024: the bound is 0.01 * 1024 = 10.24 (sPyNNaker's sum term, 0.01, is
     # left unscaled), shift 4; w16 = rint(10.24 * 2^11) = 20972. g = syn >> 10, I = g (E - V) >> 15.
     scaling = ring_buffer_scaling(lower(net))["P"][0]
-    assert ((scaling.shift, scaling.max_summed_weight, scaling.resolution)
-            == (4, pytest.approx(10.24), 2.0 ** -11 / 1024))
+    assert (scaling.shift, scaling.max_summed_weight, scaling.resolution) == (4, pytest.approx(10.24), 2.0**-11 / 1024)
     syn = ((20972 << 4) * 3892384920) >> 32
     state, expected = -2129920, []
     for tick in range(6, 12):
@@ -140,7 +148,7 @@ def test_inhibitory_conductance_negates_before_the_product():
     net.project("S", "P", nd.OneToOne(), weight=0.013, receptor="inhibitory")
     net.record("P", ["v"])
     v = bits(run_spinnaker(net, 3.0).traces["P"]["v"][:, 0])
-    units = round(0.013 * 1024 * 2 ** 11)  # shift 4 again (13.3 < 16)
+    units = round(0.013 * 1024 * 2**11)  # shift 4 again (13.3 < 16)
     g = (((units << 4) * 3892384920) >> 32) >> 10
     force = fp.s1615(-80.3) + 2129920
     inh = ((-g) * force) >> 15
@@ -158,9 +166,22 @@ def test_multiplicative_stdp_learns_at_the_described_rate_on_either_cell(cell, w
     net.spike_source("T", [[11.0, 31.0, 51.0, 71.0]])
     net.population("P", 1, cell)
     net.project("T", "P", nd.OneToOne(), weight=100 * w_max, label="drive")
-    net.project("S", "P", nd.OneToOne(), weight=weight, label="plastic", plasticity=nd.STDP(
-        tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012, w_min=0.0, w_max=w_max,
-        weight_dependence="multiplicative"))
+    net.project(
+        "S",
+        "P",
+        nd.OneToOne(),
+        weight=weight,
+        label="plastic",
+        plasticity=nd.STDP(
+            tau_plus=20.0,
+            tau_minus=20.0,
+            A_plus=0.01,
+            A_minus=0.012,
+            w_min=0.0,
+            w_max=w_max,
+            weight_dependence="multiplicative",
+        ),
+    )
     net.record("P", ["spikes"])
     reference, target = run_reference(net, 100.0), run_spinnaker(net, 100.0)
     assert target.spikes.ticks("P")[0].tolist() == reference.spikes.ticks("P")[0].tolist()
@@ -210,12 +231,13 @@ def test_stdp_pair_bit_by_bit():
     # r1 = 2048 * LUT[2] >> 11 = 1853, w += 16384 * (1853 << 4) >> 15 = 14824 (below w_max 32768);
     # then depression from that post, lag 28: o1 = LUT[28] = 505, w -= 16384 * (505 << 4) >> 15 = 4040;
     # written back floored: (16384 + 14824 - 4040) >> 1 = 13584 units.
-    assert result.weights["plastic"]["weight"][0] == 13584 * 2.0 ** -14
+    assert result.weights["plastic"]["weight"][0] == 13584 * 2.0**-14
     float_rule = 0.5 + 0.5 * math.exp(-2 / 20) - 0.5 * math.exp(-28 / 20)
     assert abs(result.weights["plastic"]["weight"][0] - float_rule) < 1e-3
 
 
 # --- sPyNNaker's own choices ------------------------------------------------------------------
+
 
 def test_ring_buffer_shifts_and_mapping_come_from_spynnaker(tmp_path):
     """Our port of the shift algorithm against what sPyNNaker 7.4.1 chooses on its virtual board:
@@ -226,11 +248,18 @@ def test_ring_buffer_shifts_and_mapping_come_from_spynnaker(tmp_path):
     net.population("conductances", 20, "IF_cond_exp")
     net.project("neurons", "other", nd.FixedProbability(0.3, seed=4), weight=0.7, delay=2.0, receptor="inhibitory")
     net.project("inputs", "other", nd.AllToAll(), weight=0.05, delay=1.0)
-    net.project("inputs", "learners", nd.AllToAll(), weight=0.02, delay=1.0, plasticity=nd.STDP(w_max=0.5),
-                label="plastic")
+    net.project(
+        "inputs", "learners", nd.AllToAll(), weight=0.02, delay=1.0, plasticity=nd.STDP(w_max=0.5), label="plastic"
+    )
     net.project("inputs", "conductances", nd.AllToAll(), weight=0.02, delay=1.0)
-    net.project("neurons", "conductances", nd.FromList(list(range(40)), [i % 20 for i in range(40)]), weight=0.01,
-                delay=[1.0, 3.0] * 20, receptor="inhibitory")
+    net.project(
+        "neurons",
+        "conductances",
+        nd.FromList(list(range(40)), [i % 20 for i in range(40)]),
+        weight=0.01,
+        delay=[1.0, 3.0] * 20,
+        receptor="inhibitory",
+    )
     compiled = compile_network(net, SPINN5, tmp_path)
     mapping = map_on_virtual_board(compiled, tmp_path, 100.0)
     assert mapping["ring_buffer_shifts_agree"], mapping["ring_buffer_shifts"]
@@ -254,7 +283,8 @@ def test_pynn_graph_holds_exactly_the_described_synapses(tmp_path):
         "out = {label: [list(map(float, c)) for c in p.get(['weight', 'delay'], 'list')]\n"
         "       for label, p in projections.items()}\n"
         "json.dump(out, open('dump.json', 'w'))\n"
-        "sim.end()\n")
+        "sim.end()\n"
+    )
     run_with_private_config(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["dump.py"], "build the graph")
     built = json.loads((tmp_path / "dump.json").read_text())
     assert set(built) == set(compiled.graph.projections)
@@ -268,9 +298,11 @@ def test_pynn_graph_holds_exactly_the_described_synapses(tmp_path):
             shift = compiled.scaling[projection.post][0 if projection.receptor == "excitatory" else 1].shift
             resolution = 2.0 ** (shift - 15)
             assert sorted(round(w / resolution) for *_, w, _ in rows) == sorted(
-                np.rint(connections.weight / resolution).astype(int).tolist()), label
+                np.rint(connections.weight / resolution).astype(int).tolist()
+            ), label
     assert "neurodeploy" not in (tmp_path / SCRIPT).read_text().replace("neurodeploy's", "").replace(
-        "by neurodeploy", "")
+        "by neurodeploy", ""
+    )
 
 
 def test_mapping_failure_is_a_clear_error(tmp_path):
@@ -283,6 +315,7 @@ def test_mapping_failure_is_a_clear_error(tmp_path):
 
 
 # --- the hardware recordings and equivalence --------------------------------------------------
+
 
 @pytest.mark.parametrize("name", list(RECORDINGS))
 def test_spinnaker_backend_reproduces_the_hardware_recordings(cam_recordings, name):
@@ -308,8 +341,9 @@ def test_feedforward_is_the_quantization_aware_reference(variant):
     reference = run_reference(quantization_aware(network, graph, ring_buffer_scaling(graph)), 2000.0)
     target = run_spinnaker(network, 2000.0)
     assert sum(len(t) for t in reference.spikes.ticks("neurons")) > 4000
-    assert ([t.tolist() for t in target.spikes.ticks("neurons")]
-            == [t.tolist() for t in reference.spikes.ticks("neurons")])
+    assert [t.tolist() for t in target.spikes.ticks("neurons")] == [
+        t.tolist() for t in reference.spikes.ticks("neurons")
+    ]
     assert np.array_equal(target.traces["neurons"]["v"], reference.traces["neurons"]["v"])
 
 
@@ -327,9 +361,16 @@ def test_the_reference_holds_refractory_periods_for_the_chips_tick_count():
     assert np.array_equal(target.traces["P"]["v"], reference.traces["P"]["v"])
 
 
-@pytest.mark.parametrize("seed, dependence, delay, cell", [
-    (0, "additive", 1, "IF_curr_exp"), (2, "multiplicative", 1, "IF_curr_exp"), (4, "additive", 3, "IF_curr_exp"),
-    (5, "multiplicative", 4, "IF_curr_exp"), (1, "multiplicative", 1, "IF_cond_exp")])
+@pytest.mark.parametrize(
+    "seed, dependence, delay, cell",
+    [
+        (0, "additive", 1, "IF_curr_exp"),
+        (2, "multiplicative", 1, "IF_curr_exp"),
+        (4, "additive", 3, "IF_curr_exp"),
+        (5, "multiplicative", 4, "IF_curr_exp"),
+        (1, "multiplicative", 1, "IF_cond_exp"),
+    ],
+)
 def test_stdp_on_the_chips_integers_is_the_emulation(seed, dependence, delay, cell):
     # The quantization-aware reference runs STDP on sPyNNaker's integers (FixedPointSTDP): with neurons
     # whose floors never decide a spike here, every spike and every final weight is the emulation's,
@@ -368,8 +409,8 @@ def test_quantization_aware_network_carries_the_chip_numbers():
     exp_tc, resistance = fp.membrane_constants(20.0, 1.0, 1.0)
     assert math.exp(-1.0 / population.value("tau_m")[0]) == pytest.approx(exp_tc / 32768, rel=1e-12)
     decay, init = fp.synapse_constants(5.0, 1.0)
-    assert math.exp(-1.0 / population.value("tau_syn_E")[0]) == pytest.approx(decay / 2 ** 32, rel=1e-12)
-    assert population.init_factor("excitatory", quantized.semantics)[0] == init / 2 ** 32  # the chip's own
+    assert math.exp(-1.0 / population.value("tau_syn_E")[0]) == pytest.approx(decay / 2**32, rel=1e-12)
+    assert population.init_factor("excitatory", quantized.semantics)[0] == init / 2**32  # the chip's own
     assert population.value("tau_m")[0] / population.value("cm")[0] == pytest.approx(resistance / 32768, rel=1e-12)
     resolution = 2.0 ** (scaling["neurons"][0].shift - 15)
     weights = quantized.connections("inputs->neurons").weight
@@ -382,21 +423,28 @@ def test_quantization_aware_reference_is_a_typed_copy_on_the_chips_numbers():
     # 0.004 uS is rint(0.004 * 1024 * 2^15) = 134218 units of 2^-25; e_rev_E 0.1 mV is 3277 / 2^15.
     net = nd.Network("typed")
     net.spike_source("S", [[1.0], [2.0]])
-    net.population("P", 2, "IF_cond_exp", parameters={"tau_m": [10.0, 20.0], "e_rev_E": 0.1},
-                   initial_values={"gsyn_exc": 0.004})
-    net.project("S", "P", nd.OneToOne(), weight=[0.01, 0.02], delay=1.0,
-                plasticity=nd.STDP(A_plus=0.001, A_minus=0.001, w_min=0.0, w_max=0.03))
+    net.population(
+        "P", 2, "IF_cond_exp", parameters={"tau_m": [10.0, 20.0], "e_rev_E": 0.1}, initial_values={"gsyn_exc": 0.004}
+    )
+    net.project(
+        "S",
+        "P",
+        nd.OneToOne(),
+        weight=[0.01, 0.02],
+        delay=1.0,
+        plasticity=nd.STDP(A_plus=0.001, A_minus=0.001, w_min=0.0, w_max=0.03),
+    )
     graph = lower(net)
     scaling = ring_buffer_scaling(graph)
     quantized = quantization_aware(net, graph, scaling)
     cell = quantized.populations["P"].cell
-    assert type(cell) is nd.IFCondExp and cell.gsyn_exc == 134218 / 2 ** 25 and cell.e_rev_E == 3277 / 2 ** 15
+    assert type(cell) is nd.IFCondExp and cell.gsyn_exc == 134218 / 2**25 and cell.e_rev_E == 3277 / 2**15
     assert isinstance(cell.tau_m, np.ndarray) and cell.tau_m.shape == (2,)
     projection = quantized.projections["S->P"]
     resolution = scaling["P"][0].resolution
     assert isinstance(projection.weight, np.ndarray)
     assert projection.weight.tolist() == [np.rint(w / resolution) * resolution for w in (0.01, 0.02)]
-    assert projection.plasticity.w_max == fp.s1615(0.03 * 1024) / 2 ** 15 / 1024
+    assert projection.plasticity.w_max == fp.s1615(0.03 * 1024) / 2**15 / 1024
     assert net.populations["P"].cell.gsyn_exc == 0.004 and net.projections["S->P"].plasticity.w_max == 0.03
 
 
@@ -436,8 +484,9 @@ def test_a_subclass_composed_of_another_part_is_refused_not_built_as_its_base():
         net.record("P", ["v"])
         return net
 
-    with pytest.raises(BackendError, match="lowers IFCurrExp with synapse ExponentialSynapse; DeltaCurrExp's "
-                                           "synapse is DeltaSynapse"):
+    with pytest.raises(
+        BackendError, match="lowers IFCurrExp with synapse ExponentialSynapse; DeltaCurrExp's synapse is DeltaSynapse"
+    ):
         run_spinnaker(network(DeltaCurrExp()), 10.0)
     with pytest.raises(BackendError, match="DeltaCurrExp"):
         cells.build(DeltaCurrExp)
@@ -447,6 +496,7 @@ def test_a_subclass_composed_of_another_part_is_refused_not_built_as_its_base():
 
 
 # --- design rules -----------------------------------------------------------------------------
+
 
 def findings_for(network, target=SPINN5):
     graph = lower(network)
@@ -460,8 +510,14 @@ def test_design_rules_name_what_cannot_run():
     net.population("Q", 2)
     net.project("S", "P", nd.OneToOne(), weight=1.0, delay=400.0, label="too long")
     net.project("S", "Q", nd.AllToAll(), weight=0.1, delay=40.0, plasticity=nd.STDP(w_max=1.0), label="plastic far")
-    net.project("P", "Q", nd.AllToAll(), weight=0.1, plasticity=nd.STDP(
-        w_max=1.0, semantics=nd.STDPSemantics(post_spike_shift="none")), label="other rule")
+    net.project(
+        "P",
+        "Q",
+        nd.AllToAll(),
+        weight=0.1,
+        plasticity=nd.STDP(w_max=1.0, semantics=nd.STDPSemantics(post_spike_shift="none")),
+        label="other rule",
+    )
     messages = " | ".join(str(f) for f in findings_for(net))
     assert "error: semantics: sPyNNaker spikes when V >= v_thresh" in messages
     assert "projection 'too long': delay of 400 ticks exceeds the 288 ticks" in messages
@@ -472,14 +528,18 @@ def test_design_rules_name_what_cannot_run():
     different.population("Q", 2)
     different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=10.0), label="first")
     different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=20.0), label="second")
-    assert ("error: projection 'second': plastic projections into 'Q' must share one STDP rule on sPyNNaker, "
-            "but 'first' has different parameters") in [str(f) for f in findings_for(different)]
+    assert (
+        "error: projection 'second': plastic projections into 'Q' must share one STDP rule on sPyNNaker, "
+        "but 'first' has different parameters"
+    ) in [str(f) for f in findings_for(different)]
     wide = nd.Network("wide")
     wide.spike_source("S", [[1.0]])
     wide.population("Q", 300)
     wide.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(), label="fan-out")
-    assert any("a pre neuron has 256 synapses onto one core of 'Q'" in str(f) and "at most 254 plastic" in str(f)
-               for f in findings_for(wide))
+    assert any(
+        "a pre neuron has 256 synapses onto one core of 'Q'" in str(f) and "at most 254 plastic" in str(f)
+        for f in findings_for(wide)
+    )
 
 
 def test_values_beyond_s1615_are_refused_not_overflowed():
@@ -492,8 +552,10 @@ def test_values_beyond_s1615_are_refused_not_overflowed():
     assert any("initial gsyn_exc is not 0" in f.message for f in findings_for(net) if f.level == "warning")
 
 
-@pytest.mark.parametrize("backend, words", [("spinnaker", "sPyNNaker computes the synaptic init factor"),
-                                              ("lava", "first-tick mean of their decay")])
+@pytest.mark.parametrize(
+    "backend, words",
+    [("spinnaker", "sPyNNaker computes the synaptic init factor"), ("lava", "first-tick mean of their decay")],
+)
 def test_targets_refuse_a_given_init_factor(backend, words):
     data = load_model("feedforward-poisson", {"duration_ms": 10.0}).network.to_dict()
     data["populations"][0]["synaptic_init"] = {"excitatory": 0.9}
@@ -505,6 +567,7 @@ def test_targets_refuse_a_given_init_factor(backend, words):
 def test_targets_refuse_a_declared_arithmetic(backend):
     # The Loihi reference declares the neurons' and STDP's integers: a reference's stand-in for the chip.
     from neurodeploy.backends.lava import lower as lava_lower
+
     network = lava_lower(random_plastic_network(0, "additive", 1)).reference_network()
     with pytest.raises(BackendError) as caught:
         make_backend(backend).run(network, 10.0)
@@ -527,11 +590,13 @@ def test_design_rules_warn_about_precision_and_resources():
     spinn3 = target_descriptions()["spinn3"].data
     big = nd.Network("big")
     big.population("P", 20000)
-    assert any("needs about 79 application cores" in f.message and f.level == "error"
-               for f in findings_for(big, spinn3))
+    assert any(
+        "needs about 79 application cores" in f.message and f.level == "error" for f in findings_for(big, spinn3)
+    )
 
 
 # --- the command line -------------------------------------------------------------------------
+
 
 def test_compile_writes_the_script_and_reports(tmp_path):
     out = tmp_path / "compiled"
@@ -567,11 +632,13 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
         assert (out / folder / "spikes.json").exists()
     # A kernel whose delays are one tick long (an injected bug) fails the verdict.
     from neurodeploy.backends.spinnaker import kernel
+
     built = kernel._Projection.__init__
 
     def one_tick_late(self, *args, **kwargs):
         built(self, *args, **kwargs)
         self.delay = self.delay + 1
+
     monkeypatch.setattr(kernel._Projection, "__init__", one_tick_late)
     failing = CliRunner().invoke(main, args[:-1] + [str(tmp_path / "late")])
     assert failing.exit_code == 1 and "FAIL" in failing.output
@@ -580,9 +647,19 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_deploy_compares_cam_answers(tmp_path):
     out = tmp_path / "cam"
-    result = CliRunner().invoke(main, ["deploy", "ca3-cam",
-                                       "--protocol", str(ROOT / "models/protocols/ca3-cam-exp1.json"),
-                                       "--target", "spinn5", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "deploy",
+            "ca3-cam",
+            "--protocol",
+            str(ROOT / "models/protocols/ca3-cam-exp1.json"),
+            "--target",
+            "spinn5",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "9/9 operations answer as on the reference" in result.output
     assert json.loads((out / "target" / "answers.json").read_text())["summary"]["all_agree"]

@@ -1,6 +1,7 @@
 """Structural plasticity (sPyNNaker's synaptogenesis): the declaration, the shared decision procedure
 against an independent expectation (the stationary birth-death chain and the issue's analytic k*),
 and the three backends making the same decisions."""
+
 import dataclasses
 import json
 import math
@@ -24,17 +25,42 @@ from neurodeploy.description.structural import ProjectionRewiring, StructuralEng
 from neurodeploy.runs.compare import compare_structural
 
 
-def rewiring_network(selection="random", n_pre=16, s_max=8, p_form=0.5, sigma=2.0, p_elim=0.05, seed=4,
-                     initial=([0, 1], [0, 5]), weight=10.0):
+def rewiring_network(
+    selection="random",
+    n_pre=16,
+    s_max=8,
+    p_form=0.5,
+    sigma=2.0,
+    p_elim=0.05,
+    seed=4,
+    initial=([0, 1], [0, 5]),
+    weight=10.0,
+):
     """Sources firing regularly into 16 neurons through a structural projection; by default each input
     spike alone makes its post neuron fire (a regime where spike times do not hang on arithmetic)."""
     net = nd.Network("rewiring", seed=seed)
     net.spike_source("S", [[float(t) for t in range(i % 5, 400, 7)] for i in range(n_pre)])
-    net.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27,
-                                        "v_thresh": -62.0})
-    net.project("S", "P", nd.FromList(*initial), weight=weight, label="sp", structural=nd.Synaptogenesis(
-        s_max=s_max, partner_selection=selection, grid=(32, 32) if n_pre > 256 else (4, 4), p_form_forward=p_form,
-        sigma_form_forward=sigma, p_elim_dep=p_elim, p_elim_pot=p_elim, initial_weight=weight, weight_threshold=0.5))
+    net.population(
+        "P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27, "v_thresh": -62.0}
+    )
+    net.project(
+        "S",
+        "P",
+        nd.FromList(*initial),
+        weight=weight,
+        label="sp",
+        structural=nd.Synaptogenesis(
+            s_max=s_max,
+            partner_selection=selection,
+            grid=(32, 32) if n_pre > 256 else (4, 4),
+            p_form_forward=p_form,
+            sigma_form_forward=sigma,
+            p_elim_dep=p_elim,
+            p_elim_pot=p_elim,
+            initial_weight=weight,
+            weight_threshold=0.5,
+        ),
+    )
     net.record("P")
     return net
 
@@ -62,15 +88,19 @@ def counts_over_time(events: list, initial_pairs: int, n_post: int, ticks: int, 
 
 # --- the declaration --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, field, words", [
-    (lambda p: p.update(delay=2.0), "delay", "delay of 1 tick"),
-    (lambda p: p["structural"].update(s_max=1), "structural.s_max", "more than its 1 slots"),
-    (lambda p: p["structural"].update(grid=[2, 2]), "structural.grid", "fewer places than neurons"),
-    (lambda p: p["structural"].update(p_elim_dep=1.5), "p_elim_dep", "probability"),
-    (lambda p: p["structural"].update(partner_selection="nearest"), "partner_selection", "must be one of"),
-    (lambda p: p["connector"].update(pre=[0, 0], post=[0, 0]), "connector", "one synapse per pair"),
-    (lambda p: p.update(post_slice=[0, 8]), "structural", "whole populations"),
-])
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        (lambda p: p.update(delay=2.0), "delay", "delay of 1 tick"),
+        (lambda p: p["structural"].update(s_max=1), "structural.s_max", "more than its 1 slots"),
+        (lambda p: p["structural"].update(grid=[2, 2]), "structural.grid", "fewer places than neurons"),
+        (lambda p: p["structural"].update(p_elim_dep=1.5), "p_elim_dep", "probability"),
+        (lambda p: p["structural"].update(partner_selection="nearest"), "partner_selection", "must be one of"),
+        (lambda p: p["connector"].update(pre=[0, 0], post=[0, 0]), "connector", "one synapse per pair"),
+        (lambda p: p.update(post_slice=[0, 8]), "structural", "whole populations"),
+    ],
+)
 def test_bad_structural_declarations(change, field, words):
     data = rewiring_network(initial=([0, 1], [0, 0])).to_dict()
     change(data["projections"][0])
@@ -89,18 +119,21 @@ def test_round_trip_and_connectivity_recordings(tmp_path):
 
 
 def test_formation_probability_on_a_periodic_grid():
-    rule = nd.Synaptogenesis(grid=(16, 16), p_form_forward=0.16, sigma_form_forward=2.5, p_form_lateral=1.0,
-                             sigma_form_lateral=1.0)
+    rule = nd.Synaptogenesis(
+        grid=(16, 16), p_form_forward=0.16, sigma_form_forward=2.5, p_form_lateral=1.0, sigma_form_lateral=1.0
+    )
     # neuron 15 sits at (0, 15): one column from neuron 0 across the edge; 17 at (1, 1): distance^2 2
     p = rule.formation_probability(np.array([0, 0, 0]), np.array([15, 17, 8 * 16 + 8]), False)
-    assert p.tolist() == pytest.approx([0.16 * math.exp(-1 / 12.5), 0.16 * math.exp(-2 / 12.5),
-                                        0.16 * math.exp(-128 / 12.5)])
+    assert p.tolist() == pytest.approx(
+        [0.16 * math.exp(-1 / 12.5), 0.16 * math.exp(-2 / 12.5), 0.16 * math.exp(-128 / 12.5)]
+    )
     assert rule.formation_probability(np.array([0]), np.array([1]), True)[0] == pytest.approx(math.exp(-0.5))
     assert nd.Synaptogenesis(f_rew=1e4).schedule(1.0) == (10, 1)
     assert nd.Synaptogenesis(f_rew=100).schedule(1.0) == (1, 10)
 
 
 # --- the decision procedure against independent expectations ----------------------------------
+
 
 @pytest.mark.parametrize("n_pre, s_max", [(16, 8), (1024, 16)])
 def test_steady_state_synapse_count(n_pre, s_max):
@@ -129,6 +162,7 @@ def test_each_attempt_takes_four_draws_whatever_the_state():
 
 
 # --- backends -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("selection", ["random", "last_neuron"])
 def test_reference_and_spinnaker_make_the_same_decisions_and_spikes(selection):
@@ -171,8 +205,15 @@ def rewiring_stdp_network(selection="random", a_plus=0.4, a_minus=0.5):
     on the weights) and elimination that depends on them: p_elim_dep 0.2 below 9.5 nA, 0.02 above."""
     data = rewiring_network(selection).to_dict()
     projection = data["projections"][0]
-    projection["plasticity"] = nd.STDP(tau_plus=16.7, tau_minus=33.7, A_plus=a_plus, A_minus=a_minus, w_min=7.0,
-                                       w_max=12.0, weight_dependence="additive").to_dict()
+    projection["plasticity"] = nd.STDP(
+        tau_plus=16.7,
+        tau_minus=33.7,
+        A_plus=a_plus,
+        A_minus=a_minus,
+        w_min=7.0,
+        w_max=12.0,
+        weight_dependence="additive",
+    ).to_dict()
     projection["structural"].update(weight_threshold=9.5, p_elim_dep=0.2, p_elim_pot=0.02)
     return nd.Network.from_dict(data)
 
@@ -221,14 +262,31 @@ def late_synapse_network(seed: int) -> nd.Network:
     net = nd.Network("late-synapse", seed=seed)
     net.spike_source("S", [[0.0, 60.0]])
     net.spike_source("T", [[1.0]])
-    net.population("P", 1, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27,
-                                       "v_thresh": -62.0})
+    net.population(
+        "P", 1, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27, "v_thresh": -62.0}
+    )
     net.project("T", "P", nd.OneToOne(), weight=20.0, label="drive")
-    net.project("S", "P", nd.FromList([], []), weight=1.0, label="sp", plasticity=nd.STDP(
-        tau_plus=16.7, tau_minus=33.7, A_plus=0.4, A_minus=0.5, w_min=0.0, w_max=12.0, weight_dependence="additive"),
-        structural=nd.Synaptogenesis(s_max=1, f_rew=1000.0, partner_selection="random", grid=(1, 1),
-                                     p_form_forward=0.05, sigma_form_forward=1e9, p_elim_dep=0.0, p_elim_pot=0.0,
-                                     initial_weight=1.0))
+    net.project(
+        "S",
+        "P",
+        nd.FromList([], []),
+        weight=1.0,
+        label="sp",
+        plasticity=nd.STDP(
+            tau_plus=16.7, tau_minus=33.7, A_plus=0.4, A_minus=0.5, w_min=0.0, w_max=12.0, weight_dependence="additive"
+        ),
+        structural=nd.Synaptogenesis(
+            s_max=1,
+            f_rew=1000.0,
+            partner_selection="random",
+            grid=(1, 1),
+            p_form_forward=0.05,
+            sigma_form_forward=1e9,
+            p_elim_dep=0.0,
+            p_elim_pot=0.0,
+            initial_weight=1.0,
+        ),
+    )
     net.record("P")
     return net
 
@@ -265,8 +323,9 @@ def test_structural_json_beside_the_spikes(tmp_path):
     network = rewiring_network()
     network.record_connectivity("sp", [100])
     path = nd.save(network, tmp_path / "net.json")
-    result = CliRunner().invoke(main, ["run", str(path), "--backend", "spinnaker", "--duration", "200",
-                                       "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        main, ["run", str(path), "--backend", "spinnaker", "--duration", "200", "--out", str(tmp_path / "run")]
+    )
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "run" / "structural.json").read_text())
     assert set(document["connectivity"]["sp"]) == {"100", "end"}
@@ -274,21 +333,27 @@ def test_structural_json_beside_the_spikes(tmp_path):
 
 
 def test_structural_decisions_are_compared_by_hand():
-    reference = {"events": {"sp": [[3, "form", 0, 1], [7, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
-                 "turnover": {"P": [{"tick": 10, "born": [4]}, {"tick": 20, "born": []}]}}
-    run = {"events": {"sp": [[3, "form", 0, 1], [9, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
-           "turnover": {"P": [{"tick": 10, "born": [4]}]}}
+    reference = {
+        "events": {"sp": [[3, "form", 0, 1], [7, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
+        "turnover": {"P": [{"tick": 10, "born": [4]}, {"tick": 20, "born": []}]},
+    }
+    run = {
+        "events": {"sp": [[3, "form", 0, 1], [9, "eliminate", 0, 1]], "same": [[2, "form", 1, 1]]},
+        "turnover": {"P": [{"tick": 10, "born": [4]}]},
+    }
     assert compare_structural(run, reference) == {
         "sp": {"run": 2, "reference": 2, "first_difference_tick": 7},
         "same": {"run": 1, "reference": 1, "first_difference_tick": None},
-        "turnover P": {"run": 1, "reference": 2, "first_difference_tick": 20}}
+        "turnover P": {"run": 1, "reference": 2, "first_difference_tick": 20},
+    }
 
 
 @pytest.mark.slow
 def test_deploy_compares_structural_decisions(tmp_path):
     path = nd.save(rewiring_network(), tmp_path / "net.json")
-    result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--duration", "400",
-                                       "--out", str(tmp_path / "deploy")])
+    result = CliRunner().invoke(
+        main, ["deploy", str(path), "--target", "spinn5", "--duration", "400", "--out", str(tmp_path / "deploy")]
+    )
     assert result.exit_code == 0, result.output
     structural = json.loads((tmp_path / "deploy" / "deploy.json").read_text())["structural"]
     assert structural["sp"]["run"] > 100 and structural["sp"]["first_difference_tick"] is None
@@ -302,6 +367,7 @@ def test_physics_mode_refuses_structural_projections():
 
 
 # --- SpiNNaker specifics --------------------------------------------------------------------
+
 
 def test_spinnaker_structural_design_rules():
     # 16000 sources x s_max 32 x 30 Hz = 15.4M events/s; a static core does 13M less 17 x f_rew.
@@ -330,6 +396,7 @@ def test_saturation_from_growth_is_reported():
     network.projections["sp"].structural.initial_weight = 2.5
     graph = lower(network)
     from neurodeploy.backends.spinnaker.rules import check_target
+
     findings = check_target(network, graph, ring_buffer_scaling(graph), target_descriptions()["spinn5"].data)
     assert any("if all inputs of one 'P' neuron arrived in one tick (20 nA)" in str(f) for f in findings)
 
@@ -343,13 +410,27 @@ def test_engine_for_the_whole_network_steps_every_projection():
 
 # --- coincidence-driven wiring ----------------------------------------------------------------
 
+
 def coincidence_network(s_max=2, epoch=4.0, retention=0.5, initial=([], [])):
     net = nd.Network("coincidence")
     net.spike_source("S", [[]] * 3)
     net.population("P", 2)
-    net.project("S", "P", nd.FromList(*initial), weight=1.0, label="c", structural=nd.CoincidenceWiring(
-        s_max=s_max, tau_coincidence=2.0, epoch=epoch, form_threshold=1.2, elim_threshold=0.3, retention=retention,
-        initial_weight=1.0))
+    net.project(
+        "S",
+        "P",
+        nd.FromList(*initial),
+        weight=1.0,
+        label="c",
+        structural=nd.CoincidenceWiring(
+            s_max=s_max,
+            tau_coincidence=2.0,
+            epoch=epoch,
+            form_threshold=1.2,
+            elim_threshold=0.3,
+            retention=retention,
+            initial_weight=1.0,
+        ),
+    )
     return net
 
 
@@ -403,12 +484,15 @@ def test_connector_synapses_start_at_the_formation_threshold():
     assert ticks == [16]  # decided on 1.2 at 4, 0.6 at 8, 0.3 at 12 (not below), 0.15 at 16
 
 
-@pytest.mark.parametrize("change, field, words", [
-    (lambda p: p["structural"].update(epoch=1.5), "structural.epoch", "not a multiple of dt"),
-    (lambda p: p["structural"].update(elim_threshold=2.0), "elim_threshold", "exceeds form_threshold"),
-    (lambda p: p["structural"].update(kind="hebb"), "structural.kind", "unknown structural rule 'hebb'"),
-    (lambda p: p["structural"].update(elim_weight=2.0), "elim_weight", "every formed synapse would be eliminated"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        (lambda p: p["structural"].update(epoch=1.5), "structural.epoch", "not a multiple of dt"),
+        (lambda p: p["structural"].update(elim_threshold=2.0), "elim_threshold", "exceeds form_threshold"),
+        (lambda p: p["structural"].update(kind="hebb"), "structural.kind", "unknown structural rule 'hebb'"),
+        (lambda p: p["structural"].update(elim_weight=2.0), "elim_weight", "every formed synapse would be eliminated"),
+    ],
+)
 def test_bad_coincidence_declarations(change, field, words):
     data = coincidence_network().to_dict()
     change(data["projections"][0])
@@ -433,14 +517,27 @@ def associating_network() -> nd.Network:
     net.spike_source("XA", [[float(t) for t in train] for train in a])
     net.spike_source("XB", [[float(t) for t in train] for train in b])
     for label in ("A", "B"):
-        net.population(label, 8, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27,
-                                             "v_thresh": -62.0})
+        net.population(
+            label, 8, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27, "v_thresh": -62.0}
+        )
         net.record(label)
     net.project("XA", "A", nd.OneToOne(), weight=10.0, label="xa")
     net.project("XB", "B", nd.OneToOne(), weight=10.0, label="xb")
-    net.project("A", "B", nd.FromList([], []), label="ab", structural=nd.CoincidenceWiring(
-        s_max=4, tau_coincidence=3.0, epoch=20.0, form_threshold=5.0, elim_threshold=0.5, retention=0.95,
-        initial_weight=6.0))
+    net.project(
+        "A",
+        "B",
+        nd.FromList([], []),
+        label="ab",
+        structural=nd.CoincidenceWiring(
+            s_max=4,
+            tau_coincidence=3.0,
+            epoch=20.0,
+            form_threshold=5.0,
+            elim_threshold=0.5,
+            retention=0.95,
+            initial_weight=6.0,
+        ),
+    )
     return net
 
 
@@ -454,8 +551,9 @@ def test_coincidence_wiring_same_events_and_spikes_on_every_backend():
     for name in ("spinnaker", "lava"):
         assert results[name].structural == reference.structural, name
         for population in ("A", "B"):
-            assert [t.tolist() for t in results[name].spikes.ticks(population)] == \
-                [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
+            assert [t.tolist() for t in results[name].spikes.ticks(population)] == [
+                t.tolist() for t in reference.spikes.ticks(population)
+            ], (name, population)
 
 
 @pytest.mark.parametrize("plastic", [False, True])
@@ -471,7 +569,8 @@ def test_initial_weights_meet_thresholds_as_described_on_every_backend(plastic):
     graph = lower(network)
     runs = {name: make_backend(name).run(network, 400.0) for name in ("brian2", "spinnaker", "lava")}
     runs["spinnaker-numbers"] = make_backend("brian2").run(
-        quantization_aware(network, graph, ring_buffer_scaling(graph)), 400.0)
+        quantization_aware(network, graph, ring_buffer_scaling(graph)), 400.0
+    )
     runs["lava-numbers"] = make_backend("brian2").run(lava_lower(network).reference_network(), 400.0)
     for name, result in runs.items():
         events = result.structural["events"]["ab"]
@@ -509,13 +608,15 @@ def test_coincidence_wiring_with_stdp_eliminates_weak_synapses_on_every_backend(
     formed = {(tick, pre, post) for tick, kind, pre, post in events if kind == "form"}
     assert not set(weak) & formed
     assert {(tick, pre, post) for tick, pre, post in formed if tick > 660} == {
-        (720, i, j) for i in (6, 7) for j in (6, 7)}
+        (720, i, j) for i in (6, 7) for j in (6, 7)
+    }
     reference = results["brian2"]
     for name, tolerance in (("spinnaker", 0.01), ("lava", 0.05)):  # 16-bit and 8-bit weights
         assert results[name].structural == reference.structural, name
         for population in ("A", "B"):
-            assert [t.tolist() for t in results[name].spikes.ticks(population)] == \
-                [t.tolist() for t in reference.spikes.ticks(population)], (name, population)
+            assert [t.tolist() for t in results[name].spikes.ticks(population)] == [
+                t.tolist() for t in reference.spikes.ticks(population)
+            ], (name, population)
         ours, theirs = by_pair(results[name].weights["ab"]), by_pair(reference.weights["ab"])
         assert set(ours) == set(theirs) and max(abs(ours[pair] - theirs[pair]) for pair in ours) < tolerance
     assert min(by_pair(reference.weights["ab"]).values()) < 5.0  # STDP moved the wired weights
@@ -532,9 +633,24 @@ def rounding_network(weight: float, threshold: float) -> nd.Network:
     net = nd.Network("rounding", seed=2)
     net.spike_source("S", [[] for _ in range(16)])
     net.population("P", 16, parameters={"tau_m": 3.0, "cm": 0.27})
-    net.project("S", "P", nd.OneToOne(), weight=weight, label="sp", structural=nd.Synaptogenesis(
-        s_max=1, f_rew=1000.0, partner_selection="random", grid=(4, 4), p_form_forward=0.0, p_elim_dep=0.5,
-        p_elim_pot=0.0, weight_threshold=threshold, initial_weight=0.0))
+    net.project(
+        "S",
+        "P",
+        nd.OneToOne(),
+        weight=weight,
+        label="sp",
+        structural=nd.Synaptogenesis(
+            s_max=1,
+            f_rew=1000.0,
+            partner_selection="random",
+            grid=(4, 4),
+            p_form_forward=0.0,
+            p_elim_dep=0.5,
+            p_elim_pot=0.0,
+            weight_threshold=threshold,
+            initial_weight=0.0,
+        ),
+    )
     return net
 
 
@@ -575,12 +691,16 @@ def test_lava_refuses_structural_synapses_onto_neurons_of_different_weight_units
     # one initial weight cannot describe.
     network = rewiring_network()
     population = network.populations["P"]
-    network = network.replaced(populations={"P": dataclasses.replace(
-        population, cell=dataclasses.replace(population.cell, tau_m=np.linspace(3.0, 4.5, 16)))})
+    network = network.replaced(
+        populations={
+            "P": dataclasses.replace(
+                population, cell=dataclasses.replace(population.cell, tau_m=np.linspace(3.0, 4.5, 16))
+            )
+        }
+    )
     lowered = lava_lower(network)
     assert np.ptp(lowered.projections["sp"].held_unit) > 0
-    findings = [f for f in check_fixed(network, lowered.populations, lowered.projections, None)
-                if f.level == "error"]
+    findings = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
     assert [f.subject for f in findings] == ["projection 'sp'"] and "StructuralSynapses" in findings[0].message
     with pytest.raises(nd.BackendError, match="StructuralSynapses needs one weight unit"):
         make_backend("lava").run(network, 10.0)

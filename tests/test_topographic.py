@@ -3,6 +3,7 @@ describe it, and the reference against the SpiNNaker emulation: on the chip's nu
 spikes, decisions and weights; on the described (float) numbers, the same until the first threshold
 crossing that the chip's fixed-point arithmetic flips (this network has no margin: some neuron always
 sits within hundredths of a millivolt of threshold), the same statistics after."""
+
 import numpy as np
 import pytest
 
@@ -72,7 +73,11 @@ def test_the_network_as_described(module):
         assert len(set(zip(connections.pre.tolist(), connections.post.tolist()))) == 16 * N * N
         rule = network.projections[label].structural
         assert (rule.p_form_forward, rule.sigma_form_forward, rule.p_form_lateral, rule.sigma_form_lateral) == (
-            0.16, 2.5, 1.0, 1.0)
+            0.16,
+            2.5,
+            1.0,
+            1.0,
+        )
         assert rule.s_max == 16 and rule.weight_threshold == pytest.approx(6.0) and rule.initial_weight == 12.0
         stdp = network.projections[label].plasticity
         assert (stdp.A_plus, stdp.A_minus, stdp.w_max) == pytest.approx((1.2, 0.45, 12.0))
@@ -84,8 +89,10 @@ def test_the_network_as_described(module):
     inhibited = load_model("topographic-map", {"duration_ms": 10, "lateral_inhibition": True}).network
     assert inhibited.projections["P->P"].receptor == "inhibitory"
     assert inhibited.projections["P->P"].plasticity.w_max == pytest.approx(4.0)
-    assert load_model("topographic-map", {"duration_ms": 10, "rewiring": False}).network.projections[
-        "S->P"].structural is None
+    assert (
+        load_model("topographic-map", {"duration_ms": 10, "rewiring": False}).network.projections["S->P"].structural
+        is None
+    )
     with pytest.raises(ValidationError, match="even grid side"):
         load_model("topographic-map", {"n": 15})
 
@@ -141,6 +148,7 @@ def test_on_lavas_numbers_the_reference_is_lava(conductance):
     # PairSTDPSynapses' integers), the reference fires spike for spike as Lava, rewires alike and ends
     # with the same weights (measured: 2 s, 17984 spikes, 104 events; 300 ms here).
     from neurodeploy.backends.lava import lower
+
     network = load_model("topographic-map", {"duration_ms": 300, "conductance": conductance}).network
     reference = make_backend("brian2").run(lower(network).reference_network(), 300.0)
     lava = make_backend("lava").run(network, 300.0)
@@ -171,6 +179,7 @@ def test_on_the_chips_numbers_the_reference_is_the_emulation(conductance):
     # ring buffers saturating; 300 ms here).
     from neurodeploy.backends.spinnaker.graph import lower
     from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
+
     network = load_model("topographic-map", {"duration_ms": 300, "conductance": conductance}).network
     graph = lower(network)
     reference = make_backend("brian2").run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 300.0)
@@ -182,4 +191,3 @@ def test_on_the_chips_numbers_the_reference_is_the_emulation(conductance):
     for label in ("S->P", "P->P"):
         for key in ("pre", "post", "weight"):
             assert np.array_equal(emulation.weights[label][key], reference.weights[label][key])
-

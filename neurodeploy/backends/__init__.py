@@ -5,6 +5,7 @@ A backend package imports the description layer, the types every layer shares (`
 checks the import graph). Importing this registry imports no backend: each is loaded when asked for by
 name.
 """
+
 from __future__ import annotations
 
 import abc
@@ -64,8 +65,9 @@ def backend_names() -> list[str]:
 def backend_class(name: str) -> type[Backend]:
     entries = _entry_points()
     if name not in entries:
-        raise ValidationError("option --backend", None,
-                              f"unknown backend '{name}' (available: {', '.join(sorted(entries))})")
+        raise ValidationError(
+            "option --backend", None, f"unknown backend '{name}' (available: {', '.join(sorted(entries))})"
+        )
     try:
         return entries[name].load()
     except ImportError as error:
@@ -80,8 +82,9 @@ def make_backend(name: str, **options) -> Backend:
             raise ValidationError(f"backend '{name}'", key, f"unknown option (known: {known})")
         allowed, _default = cls.options[key]
         if allowed is not None and value not in allowed:
-            raise ValidationError(f"backend '{name}'", key,
-                                  f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+            raise ValidationError(
+                f"backend '{name}'", key, f"must be one of {', '.join(map(str, allowed))}, got {value!r}"
+            )
     return cls(**options)
 
 
@@ -99,10 +102,12 @@ class LoweringRegistry:
         """Register a function for ``description_type`` and its subclasses. ``parts`` (a cell's, by
         attribute: ``neuron=LeakyIntegrate``) are the part types the function computes: a subclass
         composed of another part is refused, not lowered as if it had that one."""
+
         def decorator(function):
             self._functions[description_type] = function
             self._parts[description_type] = parts
             return function
+
         return decorator
 
     def functions(self) -> list[Callable]:
@@ -123,8 +128,10 @@ class LoweringRegistry:
                 for name, part in self._parts[cls].items():
                     found = getattr(description, name)
                     if not isinstance(found, part):
-                        raise BackendError(f"the {self.backend} backend lowers {cls.__name__} with {name} "
-                                           f"{part.__name__}; {description_type.__name__}'s {name} is "
-                                           f"{type(found).__name__}: register a lowering for it")
+                        raise BackendError(
+                            f"the {self.backend} backend lowers {cls.__name__} with {name} "
+                            f"{part.__name__}; {description_type.__name__}'s {name} is "
+                            f"{type(found).__name__}: register a lowering for it"
+                        )
                 return self._functions[cls]
         raise BackendError(f"the {self.backend} backend cannot lower {description_type.__name__}")

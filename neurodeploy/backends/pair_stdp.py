@@ -13,6 +13,7 @@ and, in a pre spike's first ``d`` ticks, is the one it depresses against (a lag 
 Synapses are taken as arrays (a batch of the spiking pre neurons' rows, however they are stored), so
 the core serves slot tables (structural projections) and fixed connections alike.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,12 @@ class PairSTDPRule:
     def history(self, neurons: int) -> "PostHistory":
         """An empty memory of post spikes for ``neurons`` post neurons."""
         length = self.arithmetic.history
-        return PostHistory(self, np.zeros((neurons, length), dtype=np.int64),
-                           np.zeros((neurons, length), dtype=np.int64), np.zeros(neurons, dtype=np.int64))
+        return PostHistory(
+            self,
+            np.zeros((neurons, length), dtype=np.int64),
+            np.zeros((neurons, length), dtype=np.int64),
+            np.zeros(neurons, dtype=np.int64),
+        )
 
     def trace_after_spike(self, trace, table: np.ndarray, lag) -> np.ndarray:
         """``ovf(floor(trace E(lag)) + 2^b)``: a trace jumping at its own neuron's spike."""
@@ -88,9 +93,17 @@ class PairSTDPRule:
             return self._product((difference * amplitude * trace) >> (self.arithmetic.rate_bits + b))
         return self._product((self._product((difference * amplitude) >> self.arithmetic.rate_bits) * trace) >> b)
 
-    def update(self, t: int, history: "PostHistory", last_time: np.ndarray, last_trace: np.ndarray,
-               rows: np.ndarray, delay: np.ndarray, post: np.ndarray, stored: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        self,
+        t: int,
+        history: "PostHistory",
+        last_time: np.ndarray,
+        last_trace: np.ndarray,
+        rows: np.ndarray,
+        delay: np.ndarray,
+        post: np.ndarray,
+        stored: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The deferred update of the synapses of the pre neurons spiking in tick ``t`` (steps 1 to 4 of
         :class:`FixedPointSTDP`). ``last_time``, ``last_trace``: each spiking pre neuron's previous
         spike and trace (0 and 0 before the first); per synapse, ``rows`` (its pre neuron's index in

@@ -3,15 +3,16 @@
 It imports no backend. Read :mod:`.semantics` for what a tick means, :mod:`.cells` for neuron
 types, :mod:`.connectors`, :mod:`.plasticity` and :mod:`.network` for the rest.
 """
+
 from neurodeploy.description.cells import (
-                                           CELL_TYPES,
-                                           Accumulator,
-                                           FixedPointIzhikevich,
-                                           FixedPointLIF,
-                                           IFCondExp,
-                                           IFCurrDelta,
-                                           IFCurrExp,
-                                           Izhikevich,
+    CELL_TYPES,
+    Accumulator,
+    FixedPointIzhikevich,
+    FixedPointLIF,
+    IFCondExp,
+    IFCurrDelta,
+    IFCurrExp,
+    Izhikevich,
 )
 from neurodeploy.description.connectors import AllToAll, FixedProbability, FromList, OneToOne
 from neurodeploy.description.io import load, save
@@ -22,8 +23,31 @@ from neurodeploy.description.structural import CoincidenceWiring, StructuralEngi
 from neurodeploy.description.turnover import NeuronTurnover
 
 __all__ = [
-    "Accumulator", "AllToAll", "CELL_TYPES", "CoincidenceWiring", "Connections", "FixedPointIzhikevich",
-    "FixedPointLIF", "FixedPointSTDP", "FixedProbability", "FromList", "IFCondExp", "IFCurrDelta", "IFCurrExp",
-    "Izhikevich", "Network", "NeuronTurnover", "OneToOne", "Population", "Projection", "STDP", "STDPSemantics",
-    "Semantics", "SpikeSource", "StructuralEngine", "Synaptogenesis", "load", "save",
+    "Accumulator",
+    "AllToAll",
+    "CELL_TYPES",
+    "CoincidenceWiring",
+    "Connections",
+    "FixedPointIzhikevich",
+    "FixedPointLIF",
+    "FixedPointSTDP",
+    "FixedProbability",
+    "FromList",
+    "IFCondExp",
+    "IFCurrDelta",
+    "IFCurrExp",
+    "Izhikevich",
+    "Network",
+    "NeuronTurnover",
+    "OneToOne",
+    "Population",
+    "Projection",
+    "STDP",
+    "STDPSemantics",
+    "Semantics",
+    "SpikeSource",
+    "StructuralEngine",
+    "Synaptogenesis",
+    "load",
+    "save",
 ]

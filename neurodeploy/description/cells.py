@@ -1,4 +1,5 @@
 """Neuron types: parameter names, units, defaults and bounds, as data (PyNN's standard cells)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
@@ -27,11 +28,14 @@ def parameter(unit: str, default: float | str, *, initial: bool = False, **bound
     """A cell type's field: its value (a scalar or one float per neuron) with its spec as metadata.
     A default naming another field is resolved when the cell is checked (the field holds None)."""
     spec = Parameter(unit, default, **bounds)
-    return field(default=None if isinstance(default, str) else default,
-                 metadata={"initial_value" if initial else "parameter": spec})
+    return field(
+        default=None if isinstance(default, str) else default,
+        metadata={"initial_value" if initial else "parameter": spec},
+    )
 
 
 # --- the parts a cell is composed of (sPyNNaker's builds: neuron model + synapse + input type) -----
+
 
 @dataclass(frozen=True)
 class CurrentInput:
@@ -156,14 +160,17 @@ class CellType:
     def named_values(cls, parameters: dict, initial_values: dict, where: str) -> dict:
         """Fields from mappings of names to values as a user writes them; unknown names are errors."""
         given = {}
-        for group, spec, items in (("parameters", cls.parameter_specs(), parameters),
-                                   ("initial_values", cls.initial_value_specs(), initial_values)):
+        for group, spec, items in (
+            ("parameters", cls.parameter_specs(), parameters),
+            ("initial_values", cls.initial_value_specs(), initial_values),
+        ):
             if not isinstance(items, dict):
                 raise ValidationError(where, group, "expected a mapping of names to values")
             for name, value in items.items():
                 if name not in spec:
-                    raise ValidationError(where, f"{group}.{name}",
-                                          f"unknown for {cls.name} (known: {', '.join(spec)})")
+                    raise ValidationError(
+                        where, f"{group}.{name}", f"unknown for {cls.name} (known: {', '.join(spec)})"
+                    )
                 if value is None:  # None is the "not given" of the fields: refused as any non-number
                     values.number(value, spec[name].unit, where, f"{group}.{name}")
                 given[name] = value
@@ -296,6 +303,7 @@ class IFCurrDelta(LIFParameters):
 
 # --- Izhikevich (PyNN ``Izhikevich``, sPyNNaker's ``IZK_curr_exp``) ------------------------------------
 
+
 @dataclass(frozen=True)
 class QuadraticIntegrate:
     """Izhikevich's quadratic membrane with its recovery variable, stepped as sPyNNaker's kernel steps it
@@ -334,8 +342,7 @@ class QuadraticIntegrate:
         alpha = pre + (self.quadratic * v + self.linear) * v
         eta = v + h * alpha / 2
         beta = (b * v - u) * (h * a) / 2
-        return (v + (pre - beta + (self.quadratic * eta + self.linear) * eta) * h,
-                u + (b * eta - (u + beta)) * (h * a))
+        return (v + (pre - beta + (self.quadratic * eta + self.linear) * eta) * h, u + (b * eta - (u + beta)) * (h * a))
 
 
 @dataclass(frozen=True, eq=False)
@@ -414,15 +421,24 @@ class FixedPointLIF:
             setattr(self, name, values.integer(getattr(self, name), where, name, minimum=lowest, maximum=highest))
         values.choice(self.currents, ("separate", "combined"), where, "currents")
         if not isinstance(population.cell.neuron, LeakyIntegrate):
-            raise ValidationError(where, "kind", f"fixed_point is the arithmetic of leaky integrate-and-fire neurons; "
-                                  f"{population.cell_type} is not one (Izhikevich: fixed_point_izhikevich)")
+            raise ValidationError(
+                where,
+                "kind",
+                f"fixed_point is the arithmetic of leaky integrate-and-fire neurons; "
+                f"{population.cell_type} is not one (Izhikevich: fixed_point_izhikevich)",
+            )
         conductance = isinstance(population.cell.input, ConductanceInput)
         if self.conductance_shift and not conductance:
-            raise ValidationError(where, "conductance_shift",
-                                  f"applies to conductances; {population.cell_type} has none")
+            raise ValidationError(
+                where, "conductance_shift", f"applies to conductances; {population.cell_type} has none"
+            )
         if self.currents == "combined" and (conductance or not _equal_time_constants(population)):
-            raise ValidationError(where, "currents", "'combined' needs current-based synapses with equal "
-                                  + " and ".join(population.cell.synapse.time_constants.values()))
+            raise ValidationError(
+                where,
+                "currents",
+                "'combined' needs current-based synapses with equal "
+                + " and ".join(population.cell.synapse.time_constants.values()),
+            )
 
     def to_dict(self) -> dict:
         return {"kind": self.KIND, **{name: getattr(self, name) for name in self.FIELDS}}
@@ -467,15 +483,19 @@ class Accumulator:
 
     def validate(self, where: str, population):
         where = f"{where} arithmetic"
-        values.check_keys(self.input_limit, population.cell.receptors, f"{where} input_limit",
-                          required=population.cell.receptors)
-        self.input_limit = {receptor: values.number(limit, None, where, f"input_limit.{receptor}")
-                            for receptor, limit in self.input_limit.items()}
+        values.check_keys(
+            self.input_limit, population.cell.receptors, f"{where} input_limit", required=population.cell.receptors
+        )
+        self.input_limit = {
+            receptor: values.number(limit, None, where, f"input_limit.{receptor}")
+            for receptor, limit in self.input_limit.items()
+        }
         for receptor, limit in self.input_limit.items():
             values.check_range(limit, where, f"input_limit.{receptor}", "", above=0)
         self.fraction_bits = values.integer(self.fraction_bits, where, "fraction_bits", minimum=0, maximum=20)
-        self.conductance_shift = values.integer(self.conductance_shift, where, "conductance_shift", minimum=0,
-                                                maximum=20)
+        self.conductance_shift = values.integer(
+            self.conductance_shift, where, "conductance_shift", minimum=0, maximum=20
+        )
         self.weight_scale = values.number(self.weight_scale, None, where, "weight_scale")
         values.check_range(self.weight_scale, where, "weight_scale", "", above=0)
 
@@ -499,8 +519,9 @@ def membrane_arithmetic(data, where: str):
         return data
     if not isinstance(data, dict):
         raise ValidationError(f"{where} arithmetic", None, f"expected a mapping, got {data!r}")
-    kind = values.choice(data.get("kind", FixedPointLIF.KIND), tuple(MEMBRANE_ARITHMETICS), f"{where} arithmetic",
-                         "kind")
+    kind = values.choice(
+        data.get("kind", FixedPointLIF.KIND), tuple(MEMBRANE_ARITHMETICS), f"{where} arithmetic", "kind"
+    )
     cls = MEMBRANE_ARITHMETICS[kind]
     fields = {key: value for key, value in data.items() if key != "kind"}
     values.check_keys(fields, cls.FIELDS, f"{where} arithmetic", required=cls.FIELDS[:1])
@@ -508,6 +529,7 @@ def membrane_arithmetic(data, where: str):
 
 
 # --- Izhikevich on Loihi-class integers (our Lava process) -------------------------------------------
+
 
 @dataclass(eq=False)
 class FixedPointIzhikevich:

@@ -4,6 +4,7 @@
 projection's pre and post slices). Generated connections are ordered by ``(pre, post)``; a from-list
 keeps its own order. Per-synapse weights and delays follow that order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ class Connector:
     def connect(self, n_pre: int, n_post: int, rng: np.random.Generator):
         """The connections, refused before generating them when they would not fit the memory limit."""
         expected = self.expected_count(n_pre, n_post)
-        refuse_above_limit(expected * BYTES_PER_GENERATED_SYNAPSE, f"connector {self.kind}", None,
-                           f"{count_text(expected)} synapses")
+        refuse_above_limit(
+            expected * BYTES_PER_GENERATED_SYNAPSE, f"connector {self.kind}", None, f"{count_text(expected)} synapses"
+        )
         return self.generate(n_pre, n_post, rng)
 
     def expected_count(self, n_pre: int, n_post: int) -> float:
@@ -56,8 +58,9 @@ class OneToOne(Connector):
 
     def generate(self, n_pre, n_post, rng):
         if n_pre != n_post:
-            raise ValidationError("connector one_to_one", None,
-                                  f"needs pre and post of the same size, got {n_pre} and {n_post}")
+            raise ValidationError(
+                "connector one_to_one", None, f"needs pre and post of the same size, got {n_pre} and {n_post}"
+            )
         index = np.arange(n_pre, dtype=np.int64)
         return index, index.copy()
 
@@ -164,12 +167,13 @@ class FromList(Connector):
 
     def generate(self, n_pre, n_post, rng):
         where = "connector from_list"
-        return (values.index_array(self.pre, where, "pre", n_pre, f"a pre side of {n_pre} neurons"),
-                values.index_array(self.post, where, "post", n_post, f"a post side of {n_post} neurons"))
+        return (
+            values.index_array(self.pre, where, "pre", n_pre, f"a pre side of {n_pre} neurons"),
+            values.index_array(self.post, where, "post", n_post, f"a post side of {n_post} neurons"),
+        )
 
 
-CONNECTORS: dict[str, type[Connector]] = {
-    cls.kind: cls for cls in (OneToOne, AllToAll, FixedProbability, FromList)}
+CONNECTORS: dict[str, type[Connector]] = {cls.kind: cls for cls in (OneToOne, AllToAll, FixedProbability, FromList)}
 
 
 def connector_from_dict(data, where: str) -> Connector:
@@ -183,5 +187,6 @@ def connector_from_dict(data, where: str) -> Connector:
     try:
         return cls(**{name: data[name] for name in cls.FIELDS if name in data})
     except ValidationError as error:  # the connector names itself, not the projection it belongs to
-        raise ValidationError(where, f"connector.{error.field}" if error.field else "connector",
-                              error.message) from None
+        raise ValidationError(
+            where, f"connector.{error.field}" if error.field else "connector", error.message
+        ) from None

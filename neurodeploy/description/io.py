@@ -1,4 +1,5 @@
 """Save and load networks as JSON or YAML, with exact round trip (floats are written as repr)."""
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,12 @@ def _nested_deeper_than(data, limit: int) -> bool:
     containers = (list, dict)
     level = [data] if isinstance(data, containers) else []
     for _ in range(limit):
-        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, containers)]
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, containers)
+        ]
         if not level:
             return False
     return True
@@ -87,8 +92,9 @@ def decode(data: bytes, origin: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValidationError(origin, None, f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
-                              f"{error.start})") from None
+        raise ValidationError(
+            origin, None, f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+        ) from None
 
 
 def read(path, fmt: str, origin: str):

@@ -1,6 +1,7 @@
 """A network: populations, spike sources, projections, recordings and the semantics that give them
 meaning. Objects validate themselves when made; :meth:`Network.validate` checks what needs the whole
 network (labels, sizes, index ranges, delays against dt)."""
+
 from __future__ import annotations
 
 import itertools
@@ -67,9 +68,18 @@ class Population:
 
     FIELDS = ("label", "size", "cell_type", "parameters", "initial_values", "synaptic_init", "arithmetic")
 
-    def __init__(self, label: str, size: int, cell_type: str | CellType | None = None, parameters: dict | None = None,
-                 initial_values: dict | None = None, synaptic_init: dict | None = None, arithmetic=None, *,
-                 cell: CellType | None = None):
+    def __init__(
+        self,
+        label: str,
+        size: int,
+        cell_type: str | CellType | None = None,
+        parameters: dict | None = None,
+        initial_values: dict | None = None,
+        synaptic_init: dict | None = None,
+        arithmetic=None,
+        *,
+        cell: CellType | None = None,
+    ):
         self.label = values.label(label, "population")
         where = f"population '{self.label}'"
         self.size = values.integer(size, where, "size", minimum=1)
@@ -78,18 +88,24 @@ class Population:
         cell = ("IF_curr_exp" if cell_type is None else cell_type) if cell is None else cell
         if not isinstance(cell, CellType):
             cell = CELL_TYPES[values.choice(cell, tuple(CELL_TYPES), where, "cell_type")]()
-        cell = replace(cell, **cell.named_values({} if parameters is None else parameters,
-                                                 {} if initial_values is None else initial_values, where))
-        refuse_above_limit(self.size * len(cell.specs()) * BYTES_PER_NEURON_VALUE, where, "size",
-                           f"{count_text(self.size)} neurons")
+        cell = replace(
+            cell,
+            **cell.named_values(
+                {} if parameters is None else parameters, {} if initial_values is None else initial_values, where
+            ),
+        )
+        refuse_above_limit(
+            self.size * len(cell.specs()) * BYTES_PER_NEURON_VALUE, where, "size", f"{count_text(self.size)} neurons"
+        )
         self.cell = cell.checked(where, self.size)
         self.synaptic_init = synaptic_init
         self.arithmetic = arithmetic
         if self.synaptic_init is not None:
             values.check_keys(self.synaptic_init, self.cell.receptors, f"{where} synaptic_init")
-            self.synaptic_init = {receptor: values.number_or_array(value, None, where, f"synaptic_init.{receptor}",
-                                                                   self.size)
-                                  for receptor, value in self.synaptic_init.items()}
+            self.synaptic_init = {
+                receptor: values.number_or_array(value, None, where, f"synaptic_init.{receptor}", self.size)
+                for receptor, value in self.synaptic_init.items()
+            }
             for receptor, value in self.synaptic_init.items():
                 values.check_range(value, where, f"synaptic_init.{receptor}", "", above=0)
         if self.arithmetic is not None:
@@ -132,9 +148,13 @@ class Population:
         return self.per_neuron(self.cell.synapse.initial_input(self.cell, receptor, semantics))
 
     def to_dict(self) -> dict:
-        data = {"label": self.label, "size": self.size, "cell_type": self.cell_type,
-                "parameters": {k: values.to_plain(v) for k, v in self.parameters.items()},
-                "initial_values": {k: values.to_plain(v) for k, v in self.initial_values.items()}}
+        data = {
+            "label": self.label,
+            "size": self.size,
+            "cell_type": self.cell_type,
+            "parameters": {k: values.to_plain(v) for k, v in self.parameters.items()},
+            "initial_values": {k: values.to_plain(v) for k, v in self.initial_values.items()},
+        }
         if self.synaptic_init is not None:
             data["synaptic_init"] = {k: values.to_plain(v) for k, v in self.synaptic_init.items()}
         if self.arithmetic is not None:
@@ -160,8 +180,9 @@ class SpikeSource:
         self.size = values.integer(self.size, where, "size", minimum=1)
         if isinstance(self.spike_times, (list, tuple)):
             spikes = sum(len(times) for times in self.spike_times if isinstance(times, (list, tuple, np.ndarray)))
-            refuse_above_limit((self.size + spikes) * BYTES_PER_NEURON_VALUE, where, "spike_times",
-                               f"{count_text(spikes)} spike times")
+            refuse_above_limit(
+                (self.size + spikes) * BYTES_PER_NEURON_VALUE, where, "spike_times", f"{count_text(spikes)} spike times"
+            )
         self.spike_times = checked_spike_times(self.spike_times, self.size, where)
 
     def to_dict(self) -> dict:
@@ -182,13 +203,13 @@ def checked_spike_times(spike_times, size: int, where: str) -> list[np.ndarray]:
         field_name = f"spike_times[{index}]"
         if not isinstance(times, (list, tuple, np.ndarray)):
             raise ValidationError(where, field_name, f"expected a list of times (ms), got {times!r}")
-        array = values.number_or_array(times if isinstance(times, np.ndarray) else list(times), "ms", where,
-                                       field_name)
+        array = values.number_or_array(times if isinstance(times, np.ndarray) else list(times), "ms", where, field_name)
         values.check_range(array, where, field_name, "ms", at_least=0)
         if np.any(np.diff(array) <= 0):
             bad = int(np.argmax(np.diff(array) <= 0))
-            raise ValidationError(where, field_name,
-                                  f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})")
+            raise ValidationError(
+                where, field_name, f"times must be strictly increasing ({array[bad]:g} then {array[bad + 1]:g})"
+            )
         checked.append(array)
     return checked
 
@@ -203,8 +224,11 @@ def _check_one_spike_per_tick(ticks: np.ndarray, trains: list, first: int, where
     if np.any(repeated):
         position = int(np.argmax(repeated))
         index = int(np.searchsorted(ends, position, side="right"))
-        raise ValidationError(where, f"spike_times[{first + index}]", f"two times in tick {int(ticks[position])} "
-                              "(a neuron fires at most once per tick)")
+        raise ValidationError(
+            where,
+            f"spike_times[{first + index}]",
+            f"two times in tick {int(ticks[position])} (a neuron fires at most once per tick)",
+        )
 
 
 def _groups_of_spikes(trains, spikes_per_group: int = 1 << 20):
@@ -239,8 +263,7 @@ def _plain_spike_times(spike_times) -> list[np.ndarray] | None:
     steps[ends[:-1][(lengths[:-1] > 0) & (ends[:-1] < flat.size)] - 1] = np.inf  # across trains: no order
     if not (np.all(np.isfinite(flat)) and np.all(flat >= 0) and np.all(steps > 0)):
         return None
-    return [flat[end - length:end] if length else _NO_SPIKES
-            for end, length in zip(ends.tolist(), lengths.tolist())]
+    return [flat[end - length : end] if length else _NO_SPIKES for end, length in zip(ends.tolist(), lengths.tolist())]
 
 
 _NO_SPIKES = np.empty(0, dtype=np.float64)
@@ -288,14 +311,16 @@ class Projection:
             self.plasticity.validate(where)
             low, high = self.plasticity.w_min, self.plasticity.w_max
             if np.any((np.atleast_1d(self.weight) < low) | (np.atleast_1d(self.weight) > high)):
-                raise ValidationError(where, "weight",
-                                      f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}]")
+                raise ValidationError(
+                    where, "weight", f"initial weights must lie in [w_min, w_max] = [{low:g}, {high:g}]"
+                )
         self.pre_slice = self._slice(self.pre_slice, "pre_slice")
         self.post_slice = self._slice(self.post_slice, "post_slice")
         if self.structural is not None:
             if not isinstance(self.structural, tuple(STRUCTURAL_RULES.values())):
-                raise ValidationError(where, "structural", "expected Synaptogenesis or CoincidenceWiring, got "
-                                      f"{self.structural!r}")
+                raise ValidationError(
+                    where, "structural", f"expected Synaptogenesis or CoincidenceWiring, got {self.structural!r}"
+                )
             if self.pre_slice or self.post_slice:
                 raise ValidationError(where, "structural", "structural projections connect whole populations")
             self.structural.validate(where)
@@ -312,10 +337,15 @@ class Projection:
         return (start, stop)
 
     def to_dict(self) -> dict:
-        data = {"label": self.label, "pre": self.pre, "post": self.post,
-                "connector": self.connector.to_dict(),
-                "weight": values.to_plain(self.weight), "delay": values.to_plain(self.delay),
-                "receptor": self.receptor}
+        data = {
+            "label": self.label,
+            "pre": self.pre,
+            "post": self.post,
+            "connector": self.connector.to_dict(),
+            "weight": values.to_plain(self.weight),
+            "delay": values.to_plain(self.delay),
+            "receptor": self.receptor,
+        }
         if self.plasticity is not None:
             data["plasticity"] = self.plasticity.to_dict()
         if self.structural is not None:
@@ -328,9 +358,24 @@ class Projection:
     @classmethod
     def from_dict(cls, data) -> "Projection":
         where = f"projection '{data.get('label')}'" if isinstance(data, dict) else "projection"
-        values.check_keys(data, ("label", "pre", "post", "connector", "weight", "delay", "receptor",
-                                 "plasticity", "pre_slice", "post_slice", "structural"), where,
-                          required=("label", "pre", "post", "connector"))
+        values.check_keys(
+            data,
+            (
+                "label",
+                "pre",
+                "post",
+                "connector",
+                "weight",
+                "delay",
+                "receptor",
+                "plasticity",
+                "pre_slice",
+                "post_slice",
+                "structural",
+            ),
+            where,
+            required=("label", "pre", "post", "connector"),
+        )
         fields = dict(data)
         fields["connector"] = connector_from_dict(data["connector"], where)
         if data.get("plasticity") is not None:
@@ -352,8 +397,9 @@ class Connections(NamedTuple):
 class Network:
     """The whole description. Labels of populations and spike sources share one namespace."""
 
-    def __init__(self, name: str = "network", semantics: Semantics | None = None, seed: int = 0,
-                 duration: float | None = None):
+    def __init__(
+        self, name: str = "network", semantics: Semantics | None = None, seed: int = 0, duration: float | None = None
+    ):
         self.name = values.label(name, "network", "name")
         self.semantics = semantics if semantics is not None else Semantics()
         if not isinstance(self.semantics, Semantics):
@@ -376,19 +422,25 @@ class Network:
         """Add a Population, SpikeSource or Projection; labels must be unique."""
         if isinstance(item, (Population, SpikeSource)):
             if item.label in self.populations or item.label in self.spike_sources:
-                raise ValidationError(f"{_kind(item)} '{item.label}'", "label",
-                                      "duplicate label: already used in this network")
+                raise ValidationError(
+                    f"{_kind(item)} '{item.label}'", "label", "duplicate label: already used in this network"
+                )
             (self.populations if isinstance(item, Population) else self.spike_sources)[item.label] = item
         elif isinstance(item, Projection):
             if item.label in self.projections:
-                raise ValidationError(f"projection '{item.label}'", "label",
-                                      "duplicate label: already used in this network")
+                raise ValidationError(
+                    f"projection '{item.label}'", "label", "duplicate label: already used in this network"
+                )
             for side in ("pre", "post"):
                 self._check_endpoint(item, side)
             self._check_weight_units(item)
             synapses = synapse_count(self, item)
-            refuse_above_limit(synapses * BYTES_PER_GENERATED_SYNAPSE, f"projection '{item.label}'", "connector",
-                               f"{count_text(synapses)} synapses")
+            refuse_above_limit(
+                synapses * BYTES_PER_GENERATED_SYNAPSE,
+                f"projection '{item.label}'",
+                "connector",
+                f"{count_text(synapses)} synapses",
+            )
             self.projections[item.label] = item
         else:
             raise ValidationError("network", None, f"cannot add {item!r}")
@@ -402,12 +454,27 @@ class Network:
     def spike_source(self, label, spike_times, size=None):
         return self.add(SpikeSource(label, len(spike_times) if size is None else size, spike_times))
 
-    def project(self, pre, post, connector, weight=0.0, delay=1.0, receptor="excitatory", plasticity=None,
-                label=None, pre_slice=None, post_slice=None, structural=None):
+    def project(
+        self,
+        pre,
+        post,
+        connector,
+        weight=0.0,
+        delay=1.0,
+        receptor="excitatory",
+        plasticity=None,
+        label=None,
+        pre_slice=None,
+        post_slice=None,
+        structural=None,
+    ):
         pre, post = _label_of(pre), _label_of(post)
         label = label or f"{pre}->{post}"
-        return self.add(Projection(label, pre, post, connector, weight, delay, receptor, plasticity,
-                                   pre_slice, post_slice, structural))
+        return self.add(
+            Projection(
+                label, pre, post, connector, weight, delay, receptor, plasticity, pre_slice, post_slice, structural
+            )
+        )
 
     def record(self, label, variables=("spikes",)):
         """Record ``variables`` of a population (``spikes``, ``v``) or spike source (``spikes``)."""
@@ -470,8 +537,11 @@ class Network:
             size = self.size_of(projection.post)
             per_post = np.bincount(connections.post, weights, minlength=size)
             if projection.structural is not None:
-                largest = max(weights.max(initial=0.0), projection.structural.initial_weight,
-                              projection.plasticity.w_max if projection.plasticity is not None else 0.0)
+                largest = max(
+                    weights.max(initial=0.0),
+                    projection.structural.initial_weight,
+                    projection.plasticity.w_max if projection.plasticity is not None else 0.0,
+                )
                 per_post = np.full(size, projection.structural.s_max * largest)
             sums[key] = sums.get(key, 0) + per_post
         return sums
@@ -483,8 +553,12 @@ class Network:
         seed_sequence = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(projection.label.encode()),))
         held = sum(len(connections.pre) for connections in self._connections.values())
         expected = projection.connector.expected_count(n_pre, n_post)
-        refuse_above_limit((held + expected) * BYTES_PER_GENERATED_SYNAPSE, where, "connector",
-                           f"{count_text(expected)} synapses (with the {count_text(held)} generated before)")
+        refuse_above_limit(
+            (held + expected) * BYTES_PER_GENERATED_SYNAPSE,
+            where,
+            "connector",
+            f"{count_text(expected)} synapses (with the {count_text(held)} generated before)",
+        )
         try:
             pre, post = projection.connector.connect(n_pre, n_post, np.random.default_rng(seed_sequence))
         except ValidationError as error:
@@ -494,9 +568,12 @@ class Network:
         weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections")
         delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections")
         delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1)
-        return Connections(pre + pre_offset, post + post_offset,
-                           np.broadcast_to(weight, (count,)).astype(np.float64),
-                           np.broadcast_to(delay_ticks, (count,)).astype(np.int64))
+        return Connections(
+            pre + pre_offset,
+            post + post_offset,
+            np.broadcast_to(weight, (count,)).astype(np.float64),
+            np.broadcast_to(delay_ticks, (count,)).astype(np.int64),
+        )
 
     def _view(self, projection: Projection, side: str) -> tuple[int, int]:
         size = self.size_of(getattr(projection, side))
@@ -504,9 +581,11 @@ class Network:
         if view is None:
             return 0, size
         if view[1] > size:
-            raise ValidationError(f"projection '{projection.label}'", f"{side}_slice",
-                                  f"[{view[0]}, {view[1]}) is out of range for '{getattr(projection, side)}' of "
-                                  f"size {size}")
+            raise ValidationError(
+                f"projection '{projection.label}'",
+                f"{side}_slice",
+                f"[{view[0]}, {view[1]}) is out of range for '{getattr(projection, side)}' of size {size}",
+            )
         return view[0], view[1] - view[0]
 
     def _check_endpoint(self, projection: Projection, side: str):
@@ -524,17 +603,22 @@ class Network:
             given |= getattr(rule, "weight_units", set())
         wrong = sorted(given - {cell.weight_unit})
         if wrong:
-            raise ValidationError(f"projection '{projection.label}'", "weight",
-                                  f"'{projection.post}' is {cell.name}: its weights are "
-                                  f"{values.WEIGHT_KINDS.get(cell.weight_unit, cell.weight_unit)}, "
-                                  f"got a value in {wrong[0]}")
+            raise ValidationError(
+                f"projection '{projection.label}'",
+                "weight",
+                f"'{projection.post}' is {cell.name}: its weights are "
+                f"{values.WEIGHT_KINDS.get(cell.weight_unit, cell.weight_unit)}, "
+                f"got a value in {wrong[0]}",
+            )
 
     def _check_fixed_point(self, projection: Projection):
         """Weights on the rule's grid of stored steps."""
         where = f"projection '{projection.label}' stdp arithmetic"
         step = projection.plasticity.arithmetic.weight_step
-        for name, weights in (("weight", self.connections(projection.label).weight),
-                              ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0))):
+        for name, weights in (
+            ("weight", self.connections(projection.label).weight),
+            ("structural.initial_weight", getattr(projection.structural, "initial_weight", 0.0)),
+        ):
             scaled = np.asarray(weights, dtype=np.float64) / step
             if np.any(np.abs(scaled - np.rint(scaled)) > projection.plasticity.arithmetic.UNIT_TOLERANCE):
                 raise ValidationError(where, name, f"weights must be whole steps of weight_step ({step:g})")
@@ -565,8 +649,9 @@ class Network:
             check_turnover(label, rule, self)
         for label in self.recordings:
             if label not in self.populations and label not in self.spike_sources:
-                raise ValidationError(f"recording '{label}'", "population",
-                                      f"unknown population or spike source '{label}'")
+                raise ValidationError(
+                    f"recording '{label}'", "population", f"unknown population or spike source '{label}'"
+                )
         return self
 
     def with_spike_times(self, stimulus: dict) -> "Network":
@@ -580,22 +665,28 @@ class Network:
                 known = ", ".join(sources) or "none"
                 raise ValidationError("stimulus", str(label), f"unknown spike source (known: {known})")
             where = f"stimulus for '{label}'"
-            sources[label]["spike_times"] = [t.tolist() for t in
-                                             checked_spike_times(spike_times, sources[label]["size"], where)]
+            sources[label]["spike_times"] = [
+                t.tolist() for t in checked_spike_times(spike_times, sources[label]["size"], where)
+            ]
         return Network.from_dict(data)
 
     def replaced(self, populations: dict | None = None, projections: dict | None = None) -> "Network":
         """A validated copy in which the populations and projections given by label are replaced (the typed
         transforms of quantization-aware references make them with :func:`dataclasses.replace`)."""
         populations, projections = populations or {}, projections or {}
-        for kind, replacements, known, cls in (("population", populations, self.populations, Population),
-                                               ("projection", projections, self.projections, Projection)):
+        for kind, replacements, known, cls in (
+            ("population", populations, self.populations, Population),
+            ("projection", projections, self.projections, Projection),
+        ):
             for label, item in replacements.items():
                 if label not in known:
                     raise ValidationError("network", None, f"cannot replace unknown {kind} '{label}'")
                 if not isinstance(item, cls) or item.label != label:
-                    raise ValidationError(f"{kind} '{label}'", None, f"must be replaced by a {cls.__name__} labelled "
-                                          f"'{label}', got {item!r}")
+                    raise ValidationError(
+                        f"{kind} '{label}'",
+                        None,
+                        f"must be replaced by a {cls.__name__} labelled '{label}', got {item!r}",
+                    )
         copy = Network(self.name, self.semantics, self.seed, self.duration)
         for label, population in self.populations.items():
             copy.add(populations.get(label, population))
@@ -612,34 +703,66 @@ class Network:
 
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "name": self.name, "seed": self.seed,
-            "duration": self.duration, "semantics": self.semantics.to_dict(),
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "seed": self.seed,
+            "duration": self.duration,
+            "semantics": self.semantics.to_dict(),
             "populations": [p.to_dict() for p in self.populations.values()],
             "spike_sources": [s.to_dict() for s in self.spike_sources.values()],
             "projections": [p.to_dict() for p in self.projections.values()],
             "recordings": {label: list(variables) for label, variables in self.recordings.items()},
-            **({"connectivity_recordings": {label: list(ticks)
-                                            for label, ticks in self.connectivity_recordings.items()}}
-               if self.connectivity_recordings else {}),
-            **({"turnover": {label: rule.to_dict() for label, rule in self.turnovers.items()}}
-               if self.turnovers else {}),
+            **(
+                {
+                    "connectivity_recordings": {
+                        label: list(ticks) for label, ticks in self.connectivity_recordings.items()
+                    }
+                }
+                if self.connectivity_recordings
+                else {}
+            ),
+            **(
+                {"turnover": {label: rule.to_dict() for label, rule in self.turnovers.items()}}
+                if self.turnovers
+                else {}
+            ),
         }
 
     @classmethod
     def from_dict(cls, data) -> "Network":
-        values.check_keys(data, ("format", "version", "name", "seed", "duration", "semantics", "populations",
-                                 "spike_sources", "projections", "recordings", "connectivity_recordings", "turnover"),
-                          "network",
-                          required=("format",))
+        values.check_keys(
+            data,
+            (
+                "format",
+                "version",
+                "name",
+                "seed",
+                "duration",
+                "semantics",
+                "populations",
+                "spike_sources",
+                "projections",
+                "recordings",
+                "connectivity_recordings",
+                "turnover",
+            ),
+            "network",
+            required=("format",),
+        )
         if data["format"] != FORMAT:
             raise ValidationError("network", "format", f"expected {FORMAT!r}, got {data['format']!r}")
         if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-            raise ValidationError("network", "version",
-                                  f"this neurodeploy reads version {FORMAT_VERSION}, got {data['version']!r}")
+            raise ValidationError(
+                "network", "version", f"this neurodeploy reads version {FORMAT_VERSION}, got {data['version']!r}"
+            )
         semantics = Semantics.from_dict(data.get("semantics", {}))
         network = cls(data.get("name", "network"), semantics, data.get("seed", 0), data.get("duration"))
-        for key, make in (("populations", _population_from_dict), ("spike_sources", _source_from_dict),
-                          ("projections", Projection.from_dict)):
+        for key, make in (
+            ("populations", _population_from_dict),
+            ("spike_sources", _source_from_dict),
+            ("projections", Projection.from_dict),
+        ):
             items = data.get(key, [])
             if not isinstance(items, list):
                 raise ValidationError("network", key, "expected a list")
@@ -666,8 +789,10 @@ class Network:
         return isinstance(other, Network) and self.to_dict() == other.to_dict()
 
     def __repr__(self):
-        return (f"Network({self.name!r}: {len(self.populations)} populations, {len(self.spike_sources)} "
-                f"spike sources, {len(self.projections)} projections)")
+        return (
+            f"Network({self.name!r}: {len(self.populations)} populations, {len(self.spike_sources)} "
+            f"spike sources, {len(self.projections)} projections)"
+        )
 
 
 def _population_from_dict(data) -> Population:

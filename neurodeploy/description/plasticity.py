@@ -25,6 +25,7 @@ spike delivers the weight after (``after_update``) or before (``before_update``)
 ``arithmetic`` (:class:`FixedPointSTDP`, optional) replaces the real-valued updates above by the
 integer ones of a fixed-point chip, so that a reference can compute what the chip computes.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,12 @@ class STDPSemantics:
     def immediate(cls) -> "STDPSemantics":
         """The textbook online rule (Brian2's STDP example): every update at its spike, no delay
         shift, a pre spike delivers the weight it found."""
-        return cls(weight_update="at_each_spike", delivered_weight="before_update",
-                   post_spike_shift="none", coincident_spikes="pre_first")
+        return cls(
+            weight_update="at_each_spike",
+            delivered_weight="before_update",
+            post_spike_shift="none",
+            coincident_spikes="pre_first",
+        )
 
 
 FIXED_POINT_OPTIONS = {
@@ -134,11 +139,30 @@ class FixedPointSTDP:
     history: int = 15
     potentiate_tick_zero: bool = False
 
-    FIELDS = ("weight_lsb", "weight_step", "weight_bits", "weight_signed", "trace_bits", "decay_bits", "decay_rounding",
-              "trace_width", "trace_overflow", "rate_bits", "rate_product", "history", "potentiate_tick_zero")
+    FIELDS = (
+        "weight_lsb",
+        "weight_step",
+        "weight_bits",
+        "weight_signed",
+        "trace_bits",
+        "decay_bits",
+        "decay_rounding",
+        "trace_width",
+        "trace_overflow",
+        "rate_bits",
+        "rate_product",
+        "history",
+        "potentiate_tick_zero",
+    )
     # Bounds of the integer fields: a 32-bit chip's words and 16-bit traces.
-    LARGEST = {"weight_bits": 32, "trace_bits": 15, "decay_bits": 16, "trace_width": 16, "rate_bits": 16,
-               "history": 256}
+    LARGEST = {
+        "weight_bits": 32,
+        "trace_bits": 15,
+        "decay_bits": 16,
+        "trace_width": 16,
+        "rate_bits": 16,
+        "history": 256,
+    }
     UNIT_TOLERANCE = 1e-6  # of one unit: values given as floats of whole units
 
     def validate(self, rule: "STDP", where: str):
@@ -154,13 +178,17 @@ class FixedPointSTDP:
         for name in ("weight_signed", "potentiate_tick_zero"):
             setattr(self, name, values.boolean(getattr(self, name), where, name))
         if self.trace_width <= self.trace_bits:
-            raise ValidationError(where, "trace_width",
-                                  f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0")
+            raise ValidationError(
+                where, "trace_width", f"must exceed trace_bits ({self.trace_bits}): a trace holds 1.0"
+            )
         if self.weight_step < self.weight_lsb:
             raise ValidationError(where, "weight_step", f"must be at least weight_lsb ({self.weight_lsb:g})")
         if rule.semantics.to_dict() != STDPSemantics().to_dict():
-            raise ValidationError(where, None, "fixed-point arithmetic is defined for the deferred rule: give the "
-                                  "STDP semantics their defaults")
+            raise ValidationError(
+                where,
+                None,
+                "fixed-point arithmetic is defined for the deferred rule: give the STDP semantics their defaults",
+            )
         multiplicative = rule.weight_dependence == "multiplicative"
         for name in ("A_plus", "A_minus", "w_min", "w_max"):
             if name.startswith("A_") and multiplicative:
@@ -170,12 +198,20 @@ class FixedPointSTDP:
 
     def units(self, weight, where: str, field: str) -> np.ndarray:
         """Weights (nA or uS) as whole units of weight_lsb; an error if they are not."""
-        return self._whole(np.asarray(weight, dtype=np.float64) / self.weight_lsb, where, field,
-                           f"whole units of weight_lsb ({self.weight_lsb:g})")
+        return self._whole(
+            np.asarray(weight, dtype=np.float64) / self.weight_lsb,
+            where,
+            field,
+            f"whole units of weight_lsb ({self.weight_lsb:g})",
+        )
 
     def rate_units(self, rate, where: str, field: str) -> np.ndarray:
-        return self._whole(np.asarray(rate, dtype=np.float64) * 2.0 ** self.rate_bits, where, field,
-                           f"whole units of 2^-{self.rate_bits}")
+        return self._whole(
+            np.asarray(rate, dtype=np.float64) * 2.0**self.rate_bits,
+            where,
+            field,
+            f"whole units of 2^-{self.rate_bits}",
+        )
 
     def _whole(self, scaled: np.ndarray, where: str, field: str, what: str) -> np.ndarray:
         whole = np.rint(scaled)
@@ -186,9 +222,9 @@ class FixedPointSTDP:
     def decay_table(self, tau: float, dt: float) -> np.ndarray:
         """``2^c E(k)`` for k = 0, 1, ... up to its last non-zero entry (0 beyond)."""
         size = math.ceil(math.log(2.0 ** (self.decay_bits + 1)) / (dt / tau)) + 1  # reaches below 1/2
-        scaled = np.exp(np.arange(size) * -(dt / tau)) * 2.0 ** self.decay_bits
+        scaled = np.exp(np.arange(size) * -(dt / tau)) * 2.0**self.decay_bits
         table = np.floor(scaled) if self.decay_rounding == "floor" else np.rint(scaled)
-        return table[:np.argmax(table == 0)] if np.any(table == 0) else table
+        return table[: np.argmax(table == 0)] if np.any(table == 0) else table
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -215,8 +251,14 @@ class STDP:
     arithmetic: FixedPointSTDP | None = None
 
     FIELDS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "weight_dependence", "w_min", "w_max")
-    UNITS = {"tau_plus": "ms", "tau_minus": "ms", "A_plus": "weight", "A_minus": "weight", "w_min": "weight",
-             "w_max": "weight"}
+    UNITS = {
+        "tau_plus": "ms",
+        "tau_minus": "ms",
+        "A_plus": "weight",
+        "A_minus": "weight",
+        "w_min": "weight",
+        "w_max": "weight",
+    }
 
     def validate(self, where: str):
         """Check and convert the fields; ``weight_units`` collects the units weights were given in."""
@@ -242,8 +284,9 @@ class STDP:
         if not isinstance(self.semantics, STDPSemantics):
             raise ValidationError(where, "semantics", "expected STDPSemantics")
         if self.weight_dependence == "multiplicative" and self.semantics.amplitude != "absolute":
-            raise ValidationError(where, "semantics.amplitude",
-                                  "'scaled_by_w_max' applies to additive weight dependence only")
+            raise ValidationError(
+                where, "semantics.amplitude", "'scaled_by_w_max' applies to additive weight dependence only"
+            )
         if self.arithmetic is not None:
             if not isinstance(self.arithmetic, FixedPointSTDP):
                 raise ValidationError(where, "arithmetic", f"expected FixedPointSTDP, got {self.arithmetic!r}")
@@ -256,8 +299,11 @@ class STDP:
         return self.A_plus * scale, self.A_minus * scale
 
     def to_dict(self) -> dict:
-        data = {"kind": "stdp_pair", **{name: getattr(self, name) for name in self.FIELDS},
-                "semantics": self.semantics.to_dict()}
+        data = {
+            "kind": "stdp_pair",
+            **{name: getattr(self, name) for name in self.FIELDS},
+            "semantics": self.semantics.to_dict(),
+        }
         if self.arithmetic is not None:
             data["arithmetic"] = self.arithmetic.to_dict()
         return data
@@ -271,5 +317,6 @@ class STDP:
         arithmetic = data.get("arithmetic")
         if arithmetic is not None:
             arithmetic = FixedPointSTDP.from_dict(arithmetic, f"{where} stdp")
-        return cls(**{name: data[name] for name in cls.FIELDS if name in data}, semantics=semantics,
-                   arithmetic=arithmetic)
+        return cls(
+            **{name: data[name] for name in cls.FIELDS if name in data}, semantics=semantics, arithmetic=arithmetic
+        )

@@ -6,6 +6,7 @@ toolchain turns the counts into bytes with its own measured costs (:class:`Costs
 one line naming the largest cause, a run or compile whose estimate exceeds the limit. The limit is
 the machine's available memory unless ``--memory-limit`` or ``NEURODEPLOY_MEMORY_LIMIT`` sets it.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,22 @@ ASSUMED_RATE_HZ = 100.0
 """The mean rate assumed for recorded populations: their spikes are not known before the run (spike
 sources' are, and are counted exactly). A run firing faster is still stopped by the process cap."""
 
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-          "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*")
 
 _explicit_limit: int | None = None
@@ -86,8 +101,11 @@ def refuse_above_limit(need: float, where: str, field_name: str | None, what: st
     """A ValidationError when ``need`` bytes (for ``what``) exceed the limit."""
     limit = memory_limit()
     if need > limit:
-        raise ValidationError(where, field_name, f"{what} need about {format_size(need)}, above the memory limit "
-                                                 f"of {format_size(limit)} ({RAISE_IT})")
+        raise ValidationError(
+            where,
+            field_name,
+            f"{what} need about {format_size(need)}, above the memory limit of {format_size(limit)} ({RAISE_IT})",
+        )
 
 
 def count_text(number: float) -> str:
@@ -137,9 +155,13 @@ class MemoryEstimate:
         if self.total > limit:
             largest = max(self.costs, key=lambda cost: cost.bytes)
             whole = "" if largest.bytes > 0.9 * self.total else f" (about {format_size(self.total)} in all)"
-            raise ValidationError(largest.where, None, f"{largest.what} need about {format_size(largest.bytes)} on the "
-                                  f"{self.step}{whole}, above the memory limit of {format_size(limit)} "
-                                  f"({RAISE_IT})")
+            raise ValidationError(
+                largest.where,
+                None,
+                f"{largest.what} need about {format_size(largest.bytes)} on the "
+                f"{self.step}{whole}, above the memory limit of {format_size(limit)} "
+                f"({RAISE_IT})",
+            )
         return self
 
 
@@ -168,8 +190,9 @@ def view_size(network, projection, side: str) -> int:
 
 def synapse_count(network, projection) -> float:
     """Synapses a projection will have (expected for random connectors), without generating them."""
-    return projection.connector.expected_count(view_size(network, projection, "pre"),
-                                               view_size(network, projection, "post"))
+    return projection.connector.expected_count(
+        view_size(network, projection, "pre"), view_size(network, projection, "post")
+    )
 
 
 def structural_slots(network, projection) -> float:
@@ -191,37 +214,59 @@ def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEsti
     result.add("run", "the process and its libraries", costs.baseline)
     run_ticks = float(duration_ms) / network.semantics.dt  # a float: never wraps, whatever the duration
     for population in network.populations.values():
-        result.add(f"population '{population.label}'", f"{count_text(population.size)} neurons",
-                   population.size * costs.per_neuron)
+        result.add(
+            f"population '{population.label}'",
+            f"{count_text(population.size)} neurons",
+            population.size * costs.per_neuron,
+        )
     for source in network.spike_sources.values():
         where = f"spike source '{source.label}'"
-        result.add(where, f"{count_text(source_spikes(source))} input spikes",
-                   source_spikes(source) * costs.per_source_spike)
-        result.add(where, f"{count_text(source.size)} inputs over {count_text(run_ticks)} ticks",
-                   source.size * run_ticks * costs.per_source_neuron_tick)
+        result.add(
+            where, f"{count_text(source_spikes(source))} input spikes", source_spikes(source) * costs.per_source_spike
+        )
+        result.add(
+            where,
+            f"{count_text(source.size)} inputs over {count_text(run_ticks)} ticks",
+            source.size * run_ticks * costs.per_source_neuron_tick,
+        )
     for projection in network.projections.values():
         where = f"projection '{projection.label}'"
         plastic = projection.plasticity is not None or projection.structural is not None
-        synapses = structural_slots(network, projection) if projection.structural is not None \
+        synapses = (
+            structural_slots(network, projection)
+            if projection.structural is not None
             else synapse_count(network, projection)
+        )
         kind = "synapse slots" if projection.structural is not None else "synapses"
-        result.add(where, f"{count_text(synapses)} {kind}",
-                   synapses * (costs.per_plastic_synapse if plastic else costs.per_synapse))
+        result.add(
+            where,
+            f"{count_text(synapses)} {kind}",
+            synapses * (costs.per_plastic_synapse if plastic else costs.per_synapse),
+        )
         if projection.structural is not None and projection.structural.PAIR_BYTES:
             pairs = float(network.size_of(projection.pre)) * network.size_of(projection.post)
             result.add(where, f"{count_text(pairs)} pair scores", pairs * projection.structural.PAIR_BYTES)
-        result.add(where, f"delays of {count_text(max_delay_ticks(network, projection))} ticks",
-                   max_delay_ticks(network, projection) * costs.per_delay_slot)
+        result.add(
+            where,
+            f"delays of {count_text(max_delay_ticks(network, projection))} ticks",
+            max_delay_ticks(network, projection) * costs.per_delay_slot,
+        )
     seconds = float(duration_ms) / 1000.0
     for label, variables in network.recordings.items():
         size = network.size_of(label)
         where = f"recording '{label}'"
         if "v" in variables:
-            result.add(where, f"v of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
-                       size * run_ticks * costs.per_recorded_value)
+            result.add(
+                where,
+                f"v of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
+                size * run_ticks * costs.per_recorded_value,
+            )
         if "spikes" in variables:
-            result.add(where, f"spikes of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
-                       size * run_ticks * costs.per_recorded_neuron_tick)
+            result.add(
+                where,
+                f"spikes of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
+                size * run_ticks * costs.per_recorded_neuron_tick,
+            )
             if label in network.populations:
                 expected = size * min(run_ticks, ASSUMED_RATE_HZ * seconds)
                 result.add(where, f"about {count_text(expected)} recorded spikes", expected * costs.per_recorded_spike)

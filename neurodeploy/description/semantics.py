@@ -25,6 +25,7 @@ A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1
 
 The functions below compute the derived constants once, so every backend uses the same numbers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,13 +86,15 @@ class Semantics:
         values.choice(self.delay_convention, DELAY_CONVENTIONS, where, "delay_convention")
         values.choice(self.synaptic_init, SYNAPTIC_INIT, where, "synaptic_init")
         if not isinstance(self.update_order, (list, tuple)) or tuple(self.update_order) != UPDATE_ORDER:
-            raise ValidationError(where, "update_order",
-                                  f"only {list(UPDATE_ORDER)} is defined, got {values.describe(self.update_order)}")
+            raise ValidationError(
+                where, "update_order", f"only {list(UPDATE_ORDER)} is defined, got {values.describe(self.update_order)}"
+            )
         self.update_order = UPDATE_ORDER
 
     def to_dict(self) -> dict:
-        return {name: (list(self.update_order) if name == "update_order" else getattr(self, name))
-                for name in self.FIELDS}
+        return {
+            name: (list(self.update_order) if name == "update_order" else getattr(self, name)) for name in self.FIELDS
+        }
 
     @classmethod
     def from_dict(cls, data) -> "Semantics":
@@ -113,8 +116,12 @@ class Semantics:
         bad = ~np.isfinite(ratio) | (ratio < minimum - 0.5) | (ratio > MAX_TICKS + 0.5)
         if np.any(bad):
             time = np.atleast_1d(times)[np.atleast_1d(bad)][0]
-            raise ValidationError(where, field, f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
-                                  f"a whole number of ticks from {minimum} to {MAX_TICKS} is needed")
+            raise ValidationError(
+                where,
+                field,
+                f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
+                f"a whole number of ticks from {minimum} to {MAX_TICKS} is needed",
+            )
         rounded = np.round(ratio)
         slack = np.minimum(TICK_TOLERANCE * np.maximum(1.0, np.abs(ratio)), MAX_TICK_SLACK)
         off = np.abs(ratio - rounded) > slack
@@ -146,7 +153,11 @@ class Semantics:
             ratio = tau_refrac / self.dt
         if np.any(ratio > MAX_TICKS):
             time = np.atleast_1d(tau_refrac)[np.atleast_1d(ratio > MAX_TICKS)][0]
-            raise ValidationError(where, field, f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
-                                  f"at most {MAX_TICKS} ticks are possible")
+            raise ValidationError(
+                where,
+                field,
+                f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
+                f"at most {MAX_TICKS} ticks are possible",
+            )
         slack = np.minimum(TICK_TOLERANCE * np.maximum(1.0, ratio), MAX_TICK_SLACK)
         return np.ceil(ratio - slack).astype(np.int64)

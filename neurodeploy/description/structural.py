@@ -47,6 +47,7 @@ draw their four numbers each, in order, from their projection's stream.
   tick). Weights are static, or follow additive STDP as with synaptogenesis (the weight a decision
   compares is the one the slot holds, as of its pre neuron's last spike).
 """
+
 from __future__ import annotations
 
 import zlib
@@ -85,9 +86,20 @@ class Synaptogenesis:
 
     PAIR_BYTES = 0  # state per pre-post pair: none, the slots hold it all
 
-    FIELDS = ("s_max", "f_rew", "partner_selection", "grid", "p_form_forward", "sigma_form_forward",
-              "p_form_lateral", "sigma_form_lateral", "p_elim_dep", "p_elim_pot", "weight_threshold",
-              "initial_weight")
+    FIELDS = (
+        "s_max",
+        "f_rew",
+        "partner_selection",
+        "grid",
+        "p_form_forward",
+        "sigma_form_forward",
+        "p_form_lateral",
+        "sigma_form_lateral",
+        "p_elim_dep",
+        "p_elim_pot",
+        "weight_threshold",
+        "initial_weight",
+    )
 
     def validate(self, where: str):
         where = f"{where} synaptogenesis"
@@ -111,8 +123,10 @@ class Synaptogenesis:
             values.check_range(getattr(self, name), where, name, "", at_least=0)
 
     def to_dict(self) -> dict:
-        return {"kind": "synaptogenesis", **{name: list(self.grid) if name == "grid" else getattr(self, name)
-                                             for name in self.FIELDS}}
+        return {
+            "kind": "synaptogenesis",
+            **{name: list(self.grid) if name == "grid" else getattr(self, name) for name in self.FIELDS},
+        }
 
     @classmethod
     def from_dict(cls, data, where: str) -> "Synaptogenesis":
@@ -132,12 +146,16 @@ class Synaptogenesis:
         dx = np.abs(pre % width - post % width) % width
         dy = np.minimum(dy, height - dy)
         dx = np.minimum(dx, width - dx)
-        p, sigma = ((self.p_form_lateral, self.sigma_form_lateral) if lateral
-                    else (self.p_form_forward, self.sigma_form_forward))
+        p, sigma = (
+            (self.p_form_lateral, self.sigma_form_lateral)
+            if lateral
+            else (self.p_form_forward, self.sigma_form_forward)
+        )
         return p * np.exp(-(dx * dx + dy * dy) / (2.0 * sigma * sigma))
 
-    def steady_state_synapses(self, partner_found: float = 1.0, p_form: float | None = None,
-                              p_elim: float | None = None) -> float:
+    def steady_state_synapses(
+        self, partner_found: float = 1.0, p_form: float | None = None, p_elim: float | None = None
+    ) -> float:
         """``k* = s_max q p_form / (q p_form + p_elim)``: synapses per post neuron at equilibrium, for a
         partner found with probability q and constant formation and elimination probabilities."""
         p_form = self.p_form_forward if p_form is None else p_form
@@ -161,8 +179,16 @@ class CoincidenceWiring:
 
     PAIR_BYTES = 8  # state per pre-post pair: its score (float64), in each process deciding (CoincidenceRewiring)
 
-    FIELDS = ("s_max", "tau_coincidence", "epoch", "form_threshold", "elim_threshold", "retention",
-              "initial_weight", "elim_weight")
+    FIELDS = (
+        "s_max",
+        "tau_coincidence",
+        "epoch",
+        "form_threshold",
+        "elim_threshold",
+        "retention",
+        "initial_weight",
+        "elim_weight",
+    )
 
     def validate(self, where: str):
         where = f"{where} coincidence wiring"
@@ -174,8 +200,12 @@ class CoincidenceWiring:
             setattr(self, name, values.number(getattr(self, name), None, where, name))
             values.check_range(getattr(self, name), where, name, "", at_least=0)
         if self.elim_threshold > self.form_threshold:
-            raise ValidationError(where, "elim_threshold", f"{self.elim_threshold:g} exceeds form_threshold "
-                                  f"{self.form_threshold:g}: a formed synapse would be eliminated at once")
+            raise ValidationError(
+                where,
+                "elim_threshold",
+                f"{self.elim_threshold:g} exceeds form_threshold "
+                f"{self.form_threshold:g}: a formed synapse would be eliminated at once",
+            )
         self.retention = values.number(self.retention, None, where, "retention")
         if not 0.0 <= self.retention <= 1.0:
             raise ValidationError(where, "retention", f"must lie in [0, 1], got {self.retention:g}")
@@ -227,8 +257,11 @@ def structural_from_dict(data, where: str):
         raise ValidationError(where, "structural", f"expected a mapping, got {data!r}")
     kind = data.get("kind", "synaptogenesis")
     if kind not in STRUCTURAL_RULES:
-        raise ValidationError(where, "structural.kind", f"unknown structural rule {kind!r} (known: "
-                              f"{', '.join(repr(k) for k in STRUCTURAL_RULES)})")
+        raise ValidationError(
+            where,
+            "structural.kind",
+            f"unknown structural rule {kind!r} (known: {', '.join(repr(k) for k in STRUCTURAL_RULES)})",
+        )
     return STRUCTURAL_RULES[kind].from_dict(data, where)
 
 
@@ -275,12 +308,17 @@ class SlotRewiring:
 
     def remove_neuron(self, tick: int, neuron: int, side: str) -> list[Event]:
         """Eliminate every synapse from (``side`` "pre") or to ("post") a neuron that died."""
-        posts, slots = np.nonzero(self.pre == neuron) if side == "pre" else (
-            np.full(self.pre.shape[1], neuron), np.arange(self.pre.shape[1]))
+        posts, slots = (
+            np.nonzero(self.pre == neuron)
+            if side == "pre"
+            else (np.full(self.pre.shape[1], neuron), np.arange(self.pre.shape[1]))
+        )
         keep = self.pre[posts, slots] >= 0
         posts, slots = posts[keep], slots[keep]
-        events = [Event(tick, "eliminate", self.label, int(self.pre[p, k]), int(p), int(k))
-                  for p, k in zip(posts.tolist(), slots.tolist())]
+        events = [
+            Event(tick, "eliminate", self.label, int(self.pre[p, k]), int(p), int(k))
+            for p, k in zip(posts.tolist(), slots.tolist())
+        ]
         self.pre[posts, slots] = -1
         return events
 
@@ -309,11 +347,20 @@ class ProjectionRewiring(SlotRewiring):
     def for_projection(cls, network, label: str) -> "ProjectionRewiring":
         projection, slots = _initial_slots(network, label)
         seed = np.random.SeedSequence(network.seed, spawn_key=(STREAM_KEY, zlib.crc32(label.encode())))
-        return cls(*slots, network.size_of(projection.pre), np.random.default_rng(seed),
-                   *projection.structural.schedule(network.semantics.dt))
+        return cls(
+            *slots,
+            network.size_of(projection.pre),
+            np.random.default_rng(seed),
+            *projection.structural.schedule(network.semantics.dt),
+        )
 
-    def step(self, tick: int, pre_spikes: np.ndarray | None, post_spikes: np.ndarray | None = None,
-             weights: np.ndarray | None = None) -> list[Event]:
+    def step(
+        self,
+        tick: int,
+        pre_spikes: np.ndarray | None,
+        post_spikes: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> list[Event]:
         """The attempts due at the start of ``tick``. ``pre_spikes``: indices of the pre neurons that
         spiked in ``tick - 1`` (for last-neuron selection; post spikes play no part); ``weights``: the
         weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
@@ -354,8 +401,7 @@ def slot_table(network, label: str, per_connection, empty) -> np.ndarray:
     synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
     projection, connections = network.projections[label], network.connections(label)
     per_connection = np.asarray(per_connection)
-    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty,
-                    dtype=per_connection.dtype)
+    table = np.full((network.size_of(projection.post), projection.structural.s_max), empty, dtype=per_connection.dtype)
     order = np.argsort(connections.post, kind="stable")
     posts = connections.post[order]
     table[posts, np.arange(len(posts)) - np.searchsorted(posts, posts)] = per_connection[order]
@@ -395,11 +441,18 @@ class CoincidenceRewiring(SlotRewiring):
         occupied = pre >= 0
         scores[pre[occupied], np.nonzero(occupied)[0]] = rule.form_threshold
         dt = network.semantics.dt
-        return cls(*slots, scores, np.zeros(n_pre), np.zeros(n_post), float(np.exp(-dt / rule.tau_coincidence)),
-                   rule.period(dt))
+        return cls(
+            *slots,
+            scores,
+            np.zeros(n_pre),
+            np.zeros(n_post),
+            float(np.exp(-dt / rule.tau_coincidence)),
+            rule.period(dt),
+        )
 
-    def step(self, tick: int, pre_spikes: np.ndarray, post_spikes: np.ndarray,
-             weights: np.ndarray | None = None) -> list[Event]:
+    def step(
+        self, tick: int, pre_spikes: np.ndarray, post_spikes: np.ndarray, weights: np.ndarray | None = None
+    ) -> list[Event]:
         """Score the spikes of ``tick - 1`` (pre and post neuron indices); decide when ``tick`` ends an
         epoch. ``weights``: the weights the backend's slots hold (post x s_max; :meth:`current_weights`)."""
         if tick > 0:
@@ -427,7 +480,7 @@ class CoincidenceRewiring(SlotRewiring):
         for post in np.flatnonzero(candidates.any(axis=0)).tolist():
             free = np.flatnonzero(self.pre[post] < 0)
             partners = np.flatnonzero(candidates[:, post])
-            partners = partners[np.lexsort((partners, -self.scores[partners, post]))][:len(free)]
+            partners = partners[np.lexsort((partners, -self.scores[partners, post]))][: len(free)]
             for slot, partner in zip(free.tolist(), partners.tolist()):
                 self.pre[post, slot] = partner
                 self.weight[post, slot] = rule.initial_weight
@@ -454,7 +507,8 @@ def rewiring_for(network, label: str):
     """The decision procedure of a structural projection's rule."""
     rule = network.projections[label].structural
     return (CoincidenceRewiring if isinstance(rule, CoincidenceWiring) else ProjectionRewiring).for_projection(
-        network, label)
+        network, label
+    )
 
 
 @dataclass(eq=False)
@@ -469,9 +523,15 @@ class StructuralEngine:
 
     @classmethod
     def for_network(cls, network) -> "StructuralEngine":
-        engine = cls(network, {label: rewiring_for(network, label)
-                               for label, p in network.projections.items() if p.structural is not None},
-                     {label: PopulationTurnover.for_population(network, label) for label in network.turnovers})
+        engine = cls(
+            network,
+            {
+                label: rewiring_for(network, label)
+                for label, p in network.projections.items()
+                if p.structural is not None
+            },
+            {label: PopulationTurnover.for_population(network, label) for label in network.turnovers},
+        )
         for label, rewiring in engine.projections.items():
             projection = network.projections[label]
             for side in ("pre", "post"):
@@ -480,8 +540,12 @@ class StructuralEngine:
                     setattr(rewiring, f"alive_{side}", turnover.alive)
         return engine
 
-    def step(self, tick: int, previous_spikes: Callable[[str], np.ndarray],
-             weights: Callable[[str], np.ndarray] | None = None) -> list[Event]:
+    def step(
+        self,
+        tick: int,
+        previous_spikes: Callable[[str], np.ndarray],
+        weights: Callable[[str], np.ndarray] | None = None,
+    ) -> list[Event]:
         """Every population's turnover, then every projection's decisions, due at the start of ``tick``;
         ``previous_spikes(population)`` gives the population's neurons that spiked in ``tick - 1``."""
         events, self.born = [], {}
@@ -489,8 +553,12 @@ class StructuralEngine:
             events += self._turnover(tick, label, turnover, previous_spikes)
         for label, rewiring in self.projections.items():
             projection = self.network.projections[label]
-            events += rewiring.step(tick, previous_spikes(projection.pre), previous_spikes(projection.post),
-                                    None if weights is None else partial(weights, label))
+            events += rewiring.step(
+                tick,
+                previous_spikes(projection.pre),
+                previous_spikes(projection.post),
+                None if weights is None else partial(weights, label),
+            )
         self.events += events
         return events
 
@@ -503,8 +571,9 @@ class StructuralEngine:
                 reached.append(connections.post[np.isin(connections.pre, previous_spikes(projection.pre))])
         return np.concatenate(reached)
 
-    def _turnover(self, tick: int, label: str, turnover: PopulationTurnover,
-                  previous_spikes: Callable[[str], np.ndarray]) -> list[Event]:
+    def _turnover(
+        self, tick: int, label: str, turnover: PopulationTurnover, previous_spikes: Callable[[str], np.ndarray]
+    ) -> list[Event]:
         source = turnover.rule.input_projection
         n_pre = self.network.size_of(self.network.projections[source].pre) if source else 0
         change = turnover.step(tick, previous_spikes(label), self._reached(label, previous_spikes), n_pre)
@@ -522,8 +591,9 @@ class StructuralEngine:
         return events
 
     def document(self) -> dict:
-        return structural_document(self.network, self.events,
-                                   {label: turnover.epochs for label, turnover in self.turnovers.items()})
+        return structural_document(
+            self.network, self.events, {label: turnover.epochs for label, turnover in self.turnovers.items()}
+        )
 
 
 def slot_synapses(pre: np.ndarray, weight: np.ndarray) -> dict:
@@ -532,8 +602,11 @@ def slot_synapses(pre: np.ndarray, weight: np.ndarray) -> dict:
     posts, slots = np.nonzero(pre >= 0)
     pres = pre[posts, slots]
     order = np.lexsort((pres, posts))
-    return {"pre": pres[order], "post": posts[order],
-            "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order]}
+    return {
+        "pre": pres[order],
+        "post": posts[order],
+        "weight": np.asarray(weight, dtype=np.float64)[posts, slots][order],
+    }
 
 
 def structural_document(network, events: list[Event], turnover: dict | None = None) -> dict:
@@ -576,28 +649,50 @@ def check_projection(projection, network, where: str):
     rule = projection.structural
     if isinstance(rule, CoincidenceWiring):
         if projection.plasticity is not None and rule.elim_weight > projection.plasticity.w_max:
-            raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds the STDP w_max "
-                                  f"{projection.plasticity.w_max:g}: every synapse would be eliminated as weak")
+            raise ValidationError(
+                where,
+                "structural.elim_weight",
+                f"{rule.elim_weight:g} exceeds the STDP w_max "
+                f"{projection.plasticity.w_max:g}: every synapse would be eliminated as weak",
+            )
         if projection.plasticity is None and rule.elim_weight > rule.initial_weight:
-            raise ValidationError(where, "structural.elim_weight", f"{rule.elim_weight:g} exceeds initial_weight "
-                                  f"{rule.initial_weight:g} with static weights: every formed synapse would be "
-                                  "eliminated as weak")
+            raise ValidationError(
+                where,
+                "structural.elim_weight",
+                f"{rule.elim_weight:g} exceeds initial_weight "
+                f"{rule.initial_weight:g} with static weights: every formed synapse would be "
+                "eliminated as weak",
+            )
         network.semantics.ticks(rule.epoch, where, "structural.epoch", minimum=1)
     if projection.plasticity is not None and projection.plasticity.weight_dependence != "additive":
-        raise ValidationError(where, "plasticity.weight_dependence", "structural plasticity combines with additive "
-                              "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)")
+        raise ValidationError(
+            where,
+            "plasticity.weight_dependence",
+            "structural plasticity combines with additive "
+            "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)",
+        )
     delays = network.connections(projection.label).delay_ticks
     if np.any(delays != 1):
-        raise ValidationError(where, "delay", "structural projections need a delay of 1 tick (so that formation "
-                              "and elimination take effect for the spikes emitted from their tick on)")
+        raise ValidationError(
+            where,
+            "delay",
+            "structural projections need a delay of 1 tick (so that formation "
+            "and elimination take effect for the spikes emitted from their tick on)",
+        )
     per_post = np.bincount(network.connections(projection.label).post, minlength=network.size_of(projection.post))
     if per_post.max(initial=0) > rule.s_max:
-        raise ValidationError(where, "structural.s_max", f"the connector gives a post neuron {per_post.max()} "
-                              f"synapses, more than its {rule.s_max} slots")
+        raise ValidationError(
+            where,
+            "structural.s_max",
+            f"the connector gives a post neuron {per_post.max()} synapses, more than its {rule.s_max} slots",
+        )
     if isinstance(rule, Synaptogenesis):
         if rule.schedule(network.semantics.dt)[1] > MAX_TICKS:
-            raise ValidationError(where, "structural.f_rew", f"{rule.f_rew:g} Hz attempts less than once in the "
-                                  f"{MAX_TICKS} ticks a run can count")
+            raise ValidationError(
+                where,
+                "structural.f_rew",
+                f"{rule.f_rew:g} Hz attempts less than once in the {MAX_TICKS} ticks a run can count",
+            )
         height, width = rule.grid
         if height * width < max(network.size_of(projection.post), network.size_of(projection.pre)):
             raise ValidationError(where, "structural.grid", f"{height}x{width} grid has fewer places than neurons")

@@ -25,6 +25,7 @@
   ``SeedSequence(network.seed, spawn_key=(crc32(b"turnover"), crc32(label)))``; a new neuron's inputs
   are ``rng.choice(n_pre, new_inputs, replace=False)``, new neurons in index order.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -53,8 +54,17 @@ class NeuronTurnover:
     input_projection: str | None = None
     new_inputs: int = 0
 
-    FIELDS = ("initial_alive", "epoch", "dormant_tau", "dormant_epochs", "grow_when", "grow_below", "grow_count",
-              "input_projection", "new_inputs")
+    FIELDS = (
+        "initial_alive",
+        "epoch",
+        "dormant_tau",
+        "dormant_epochs",
+        "grow_when",
+        "grow_below",
+        "grow_count",
+        "input_projection",
+        "new_inputs",
+    )
 
     def validate(self, where: str):
         where = f"{where} turnover"
@@ -94,21 +104,31 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
     if rule.input_projection is not None:
         projection = network.projections.get(rule.input_projection)
         if projection is None or projection.post != label or projection.structural is None:
-            raise ValidationError(where, "input_projection", f"'{rule.input_projection}' is not a structural "
-                                  f"projection into '{label}'")
+            raise ValidationError(
+                where, "input_projection", f"'{rule.input_projection}' is not a structural projection into '{label}'"
+            )
         if rule.new_inputs > min(projection.structural.s_max, network.size_of(projection.pre)):
-            raise ValidationError(where, "new_inputs", f"{rule.new_inputs} exceed the slots or pre neurons of "
-                                  f"'{rule.input_projection}'")
+            raise ValidationError(
+                where, "new_inputs", f"{rule.new_inputs} exceed the slots or pre neurons of '{rule.input_projection}'"
+            )
     for projection in network.projections.values():
         if projection.post == label and np.any(network.connections(projection.label).delay_ticks != 1):
-            raise ValidationError(where, "population", f"projections into a population with turnover have a delay "
-                                  "of 1 tick (the input of a new neuron's first tick, sent while it was dead, is "
-                                  "lost), but "
-                                  f"'{projection.label}' has longer delays")
+            raise ValidationError(
+                where,
+                "population",
+                f"projections into a population with turnover have a delay "
+                "of 1 tick (the input of a new neuron's first tick, sent while it was dead, is "
+                "lost), but "
+                f"'{projection.label}' has longer delays",
+            )
     outgoing = [p.label for p in network.projections.values() if p.pre == label and p.structural is None]
     if outgoing:
-        raise ValidationError(where, "population", f"a population with turnover sends structural projections "
-                              f"only (a new neuron starts without output), but '{outgoing[0]}' is static")
+        raise ValidationError(
+            where,
+            "population",
+            f"a population with turnover sends structural projections "
+            f"only (a new neuron starts without output), but '{outgoing[0]}' is static",
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,9 +161,17 @@ class PopulationTurnover:
     def for_population(cls, network, label: str) -> "PopulationTurnover":
         rule, size = network.turnovers[label], network.size_of(label)
         seed = np.random.SeedSequence(network.seed, spawn_key=(STREAM_KEY, zlib.crc32(label.encode())))
-        return cls(label, rule, np.arange(size) < rule.initial_alive, np.zeros(size, dtype=np.int64),
-                   np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64), np.random.default_rng(seed),
-                   int(round(rule.epoch / network.semantics.dt)), [])
+        return cls(
+            label,
+            rule,
+            np.arange(size) < rule.initial_alive,
+            np.zeros(size, dtype=np.int64),
+            np.zeros(size, dtype=bool),
+            np.zeros(size, dtype=np.int64),
+            np.random.default_rng(seed),
+            int(round(rule.epoch / network.semantics.dt)),
+            [],
+        )
 
     def step(self, tick: int, previous_spikes: np.ndarray, reached: np.ndarray, n_pre: int) -> TurnoverChange:
         """Count the spikes of ``tick - 1`` and the neurons static spikes ``reached``; at an epoch's
@@ -163,15 +191,23 @@ class PopulationTurnover:
         self.alive[dying] = False
         growing = none
         if rule.grow_when == "starved":
-            growing = np.flatnonzero(~alive & self.starved)[:rule.grow_count]
+            growing = np.flatnonzero(~alive & self.starved)[: rule.grow_count]
         elif ratio <= rule.grow_below:
-            growing = np.flatnonzero(~alive)[:rule.grow_count]
+            growing = np.flatnonzero(~alive)[: rule.grow_count]
         self.alive[growing] = True
         self.streak[dying] = self.streak[growing] = 0
         partners = [self.rng.choice(n_pre, rule.new_inputs, replace=False) for _ in growing] if n_pre else []
-        self.epochs.append({"tick": tick, "alive": int(alive.sum()), "dormant": int(dormant.sum()),
-                            "dormant_ratio": ratio, "died": dying.tolist(), "born": growing.tolist(),
-                            "alive_after": int(self.alive.sum())})
+        self.epochs.append(
+            {
+                "tick": tick,
+                "alive": int(alive.sum()),
+                "dormant": int(dormant.sum()),
+                "dormant_ratio": ratio,
+                "died": dying.tolist(),
+                "born": growing.tolist(),
+                "alive_after": int(self.alive.sum()),
+            }
+        )
         self.counts[:] = 0
         self.starved[:] = False
         return TurnoverChange(dying, growing, partners)

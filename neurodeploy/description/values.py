@@ -6,6 +6,7 @@ unit of the wrong dimension, is a :class:`ValidationError` naming the object and
 currents (nA) onto current-based cells and conductances (uS) onto conductance-based ones: a weight
 given with a unit records which, so the network can check it against the cell it reaches.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,9 @@ def number(value, unit: str | None, where: str, field: str) -> float:
     return result
 
 
-def number_or_array(value, unit: str | None, where: str, field: str, size: int | None = None,
-                    size_name: str = "neurons"):
+def number_or_array(
+    value, unit: str | None, where: str, field: str, size: int | None = None, size_name: str = "neurons"
+):
     """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse)."""
     if isinstance(value, np.ndarray) and value.ndim == 0 and not isinstance(value, pq.Quantity):
         value = value.item()  # a numpy scalar in an array
@@ -91,7 +93,8 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
             array = value.astype(np.float64, copy=True)
         elif all(type(v) is float or type(v) is int for v in value) and not any(
-                type(v) is int and abs(v) > 2**1023 for v in value):  # plain numbers: no per-entry parsing
+            type(v) is int and abs(v) > 2**1023 for v in value
+        ):  # plain numbers: no per-entry parsing
             array = np.array(value, dtype=np.float64)
         else:
             array = np.array([_scalar(v, unit, where, field) for v in value], dtype=np.float64)
@@ -101,8 +104,9 @@ def number_or_array(value, unit: str | None, where: str, field: str, size: int |
             raise ValidationError(where, field, f"has {array.size} values but there are {size} {size_name}")
         bad = ~np.isfinite(array)
         if bad.any():
-            raise ValidationError(where, field,
-                                  f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite")
+            raise ValidationError(
+                where, field, f"entry {int(np.argmax(bad))} is {array[bad][0]}: values must be finite"
+            )
         return array
     return number(value, unit, where, field)
 
@@ -111,8 +115,15 @@ WEIGHT_UNITS = ("nA", "uS", "nA*ms")
 WEIGHT_KINDS = {"nA": "currents (nA)", "uS": "conductances (uS)", "nA*ms": "charges (nA*ms)"}
 
 
-def weight(value, where: str, field: str, found: set, size: int | None = None, size_name: str = "connections",
-           array: bool = True):
+def weight(
+    value,
+    where: str,
+    field: str,
+    found: set,
+    size: int | None = None,
+    size_name: str = "connections",
+    array: bool = True,
+):
     """A weight (a number, or with ``array`` one per connection): plain numbers are in the post cell's
     weight unit; a value with a unit is converted to nA if it is a current, to uS if a conductance, to
     nA*ms if a charge, and that unit is added to ``found``."""
@@ -146,8 +157,9 @@ def _weight_unit(value, where: str, field: str) -> str | None:
                     return unit
                 except ValueError:
                     pass
-            raise ValidationError(where, field, f"expected a current (nA), a conductance (uS) or a charge (nA*ms), "
-                                  f"got {describe(value)}")
+            raise ValidationError(
+                where, field, f"expected a current (nA), a conductance (uS) or a charge (nA*ms), got {describe(value)}"
+            )
     return None
 
 
@@ -178,8 +190,9 @@ def label(value, where: str, field: str = "label") -> str:
         raise ValidationError(where, field, f"expected a non-empty string, got {describe(value)}")
     if not value.isprintable():
         bad = next(character for character in value if not character.isprintable())
-        raise ValidationError(where, field, f"must be printable text, got {ascii(value)[:60]} (character "
-                              f"U+{ord(bad):04X})")
+        raise ValidationError(
+            where, field, f"must be printable text, got {ascii(value)[:60]} (character U+{ord(bad):04X})"
+        )
     return value
 
 
@@ -203,8 +216,9 @@ def index_array(value, where: str, field: str, bound: int, bound_name: str) -> n
     array = array.astype(np.int64)
     bad = (array < 0) | (array >= bound)
     if bad.any():
-        raise ValidationError(where, field,
-                              f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})")
+        raise ValidationError(
+            where, field, f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})"
+        )
     return array
 
 
@@ -236,8 +250,13 @@ class Range:
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             least = [math.ceil(self.at_least)] if self.at_least is not None else []
             least += [math.floor(self.above) + 1] if self.above is not None else []
-            return integer(value, where, field, max(least, default=None),
-                           None if self.at_most is None else math.floor(self.at_most))
+            return integer(
+                value,
+                where,
+                field,
+                max(least, default=None),
+                None if self.at_most is None else math.floor(self.at_most),
+            )
         check_range(value, where, field, "", above=self.above, at_least=self.at_least, at_most=self.at_most)
         return value
 

@@ -6,6 +6,7 @@ G. Jimenez-Moreno, "Bio-inspired computational memory model of the Hippocampus: 
 neuromorphic spike-based Content-Addressable Memory", Neural Networks 178, 106474 (2024),
 doi:10.1016/j.neunet.2024.106474.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,15 @@ from neurodeploy.protocols import OperationProtocol
 from neurodeploy.results import SpikeRecord
 
 # Every cell is IF_curr_exp with these; "slow" and "fast" differ in cm and tau_m (network_config.json).
-COMMON = {"i_offset": 0.0, "tau_refrac": 1.0, "tau_syn_E": 0.3, "tau_syn_I": 0.3, "v_rest": -60.0,
-          "v_reset": -60.0, "v_thresh": -57.0}
+COMMON = {
+    "i_offset": 0.0,
+    "tau_refrac": 1.0,
+    "tau_syn_E": 0.3,
+    "tau_syn_I": 0.3,
+    "v_rest": -60.0,
+    "v_reset": -60.0,
+    "v_thresh": -57.0,
+}
 SLOW = {**COMMON, "cm": 0.27, "tau_m": 3.0}
 FAST = {**COMMON, "cm": 0.14, "tau_m": 0.5}
 INITIAL = {"v": -60.0}
@@ -26,8 +34,11 @@ INITIAL = {"v": -60.0}
 # Both STDP projections of the original: sPyNNaker's pair rule, A+ and A- in nA (absolute).
 STDP_PARAMETERS = {"tau_plus": 3.0, "tau_minus": 3.0, "A_plus": 6.0, "A_minus": 6.0, "w_min": 0.0, "w_max": 6.0}
 
-OPERATION_FIELDS = {"learn": ("op", "t", "cue", "content"), "recall_cue": ("op", "t", "cue"),
-                    "recall_content": ("op", "t", "content")}
+OPERATION_FIELDS = {
+    "learn": ("op", "t", "cue", "content"),
+    "recall_cue": ("op", "t", "cue"),
+    "recall_content": ("op", "t", "content"),
+}
 HOLD_TICKS = {"learn": 3, "recall_cue": 1, "recall_content": 1}
 
 
@@ -106,23 +117,50 @@ class IdealMemory:
             old = self.contents.get(operation.cue, set())
             self.contents[operation.cue] = query
             stored = {"cue": [operation.cue], "content": sorted(query)}
-            return {**stored, "forgotten": sorted(old - query), "stray_cues": [],
-                    "cue_again": stored["cue"], "content_again": stored["content"]}
+            return {
+                **stored,
+                "forgotten": sorted(old - query),
+                "stray_cues": [],
+                "cue_again": stored["cue"],
+                "content_again": stored["content"],
+            }
         if operation.op == "recall_cue":
-            return {"cue": [operation.cue], "content": sorted(self.contents.get(operation.cue, set())),
-                    "stray_content": [], "stray_cues": []}
-        return {"content": sorted(query), "cues": sorted(k for k, bits in self.contents.items() if bits & query),
-                "stray_cues": [], "stray_content": []}
+            return {
+                "cue": [operation.cue],
+                "content": sorted(self.contents.get(operation.cue, set())),
+                "stray_content": [],
+                "stray_cues": [],
+            }
+        return {
+            "content": sorted(query),
+            "cues": sorted(k for k, bits in self.contents.items() if bits & query),
+            "stray_cues": [],
+            "stray_content": [],
+        }
 
 
 # Which OUT part is read at which tick after ``first`` for each answer field.
 READOUT = {
-    "learn": {"cue": (0, "cue"), "content": (0, "content"), "forgotten": (1, "content"),
-              "stray_cues": (1, "cue"), "cue_again": (2, "cue"), "content_again": (2, "content")},
-    "recall_cue": {"cue": (0, "cue"), "stray_content": (0, "content"), "content": (1, "content"),
-                   "stray_cues": (1, "cue")},
-    "recall_content": {"content": (0, "content"), "stray_cues": (0, "cue"), "cues": (1, "cue"),
-                       "stray_content": (1, "content")},
+    "learn": {
+        "cue": (0, "cue"),
+        "content": (0, "content"),
+        "forgotten": (1, "content"),
+        "stray_cues": (1, "cue"),
+        "cue_again": (2, "cue"),
+        "content_again": (2, "content"),
+    },
+    "recall_cue": {
+        "cue": (0, "cue"),
+        "stray_content": (0, "content"),
+        "content": (1, "content"),
+        "stray_cues": (1, "cue"),
+    },
+    "recall_content": {
+        "content": (0, "content"),
+        "stray_cues": (0, "cue"),
+        "cues": (1, "cue"),
+        "stray_content": (1, "content"),
+    },
 }
 
 
@@ -143,10 +181,13 @@ class CamProtocol(OperationProtocol):
         for current, following in zip(operations, operations[1:]):
             gap, needed = following.t - current.t, self.timing.spacing[current.op]
             if gap < needed:
-                raise ValidationError(current.describe(), "t",
-                                      f"the next operation ({following.op} at t={following.t} ms) comes {gap} ms "
-                                      "later; "
-                                      f"{self.model} needs {needed} ms after a {current.op}")
+                raise ValidationError(
+                    current.describe(),
+                    "t",
+                    f"the next operation ({following.op} at t={following.t} ms) comes {gap} ms "
+                    "later; "
+                    f"{self.model} needs {needed} ms after a {current.op}",
+                )
         return operations
 
     def _operation(self, index, item, layout: Layout) -> Operation:
@@ -163,22 +204,35 @@ class CamProtocol(OperationProtocol):
         if "cue" in item:
             cue = values.integer(item["cue"], where, "cue", minimum=0)
             if cue >= layout.cue_size:
-                raise ValidationError(where, "cue", f"{cue} is out of range: cue_size is {layout.cue_size} "
-                                      f"(0..{layout.cue_size - 1})")
+                raise ValidationError(
+                    where, "cue", f"{cue} is out of range: cue_size is {layout.cue_size} (0..{layout.cue_size - 1})"
+                )
         content = ()
         if "content" in item:
             if not isinstance(item["content"], list):
                 raise ValidationError(where, "content", "expected a list of content-bit indices")
             content = tuple(values.integer(bit, where, "content", minimum=0) for bit in item["content"])
             if any(bit >= layout.content_size for bit in content):
-                raise ValidationError(where, "content", f"bit {max(content)} is out of range: content_size is "
-                                      f"{layout.content_size} (0..{layout.content_size - 1})")
+                raise ValidationError(
+                    where,
+                    "content",
+                    f"bit {max(content)} is out of range: content_size is "
+                    f"{layout.content_size} (0..{layout.content_size - 1})",
+                )
             if len(set(content)) != len(content):
                 raise ValidationError(where, "content", "repeats a bit")
             if not content:
-                raise ValidationError(where, "content", "needs at least one bit" + (
-                    "" if op == "recall_content" else ": the network cannot store an empty content (it would "
-                    "forget the cue's content on recall by cue but keep its cue on recall by content)"))
+                raise ValidationError(
+                    where,
+                    "content",
+                    "needs at least one bit"
+                    + (
+                        ""
+                        if op == "recall_content"
+                        else ": the network cannot store an empty content (it would "
+                        "forget the cue's content on recall by cue but keep its cue on recall by content)"
+                    ),
+                )
         return Operation(index, op, t, cue, tuple(sorted(content)))
 
     def stimulus(self, operations, parameters):
@@ -213,17 +267,27 @@ class CamProtocol(OperationProtocol):
                     answer[name] = sorted(n - layout.cue_width for n in neurons if n >= layout.cue_width)
             ideal = oracle.answer(operation)
             answers.append({**operation.to_dict(), "answer": answer, "ideal": ideal, "agrees": answer == ideal})
-        unexplained = sorted([tick, neuron] for tick, neurons in fired.items() if tick not in explained
-                             for neuron in neurons)
+        unexplained = sorted(
+            [tick, neuron] for tick, neurons in fired.items() if tick not in explained for neuron in neurons
+        )
         by_type = {}
         for item in answers:
             counts = by_type.setdefault(item["op"], {"operations": 0, "agree": 0})
             counts["operations"] += 1
             counts["agree"] += int(item["agrees"])
-        return {"model": self.model, "cue_size": layout.cue_size, "content_size": layout.content_size,
-                "operations": answers, "unexplained_out_spikes": unexplained,
-                "summary": {"operations": len(answers), "agree": sum(int(a["agrees"]) for a in answers),
-                            "by_type": by_type, "all_agree": all(a["agrees"] for a in answers) and not unexplained}}
+        return {
+            "model": self.model,
+            "cue_size": layout.cue_size,
+            "content_size": layout.content_size,
+            "operations": answers,
+            "unexplained_out_spikes": unexplained,
+            "summary": {
+                "operations": len(answers),
+                "agree": sum(int(a["agrees"]) for a in answers),
+                "by_type": by_type,
+                "all_agree": all(a["agrees"] for a in answers) and not unexplained,
+            },
+        }
 
     def table(self, answers):
         rows = [f"{'#':>3} {'t ms':>5}  {'operation':<34} {'answer':<46} ideal"]
@@ -267,8 +331,9 @@ def _describe_answer(op, answer) -> str:
     return text + "".join(f", {key} {_bits(value)}" for key, value in strays.items())
 
 
-def paper_testbench(cue_size: int, content_size: int, spacing: int = 14, start: int = 1,
-                       with_recall_by_content: bool = True) -> list[dict]:
+def paper_testbench(
+    cue_size: int, content_size: int, spacing: int = 14, start: int = 1, with_recall_by_content: bool = True
+) -> list[dict]:
     """The paper's testbench (exp2): learn every cue, recall each by cue and by each content bit,
     relearn all with complemented content, recall, restore the originals, recall.
 

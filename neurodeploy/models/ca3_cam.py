@@ -41,6 +41,7 @@ are in ../shared/reference/ca3-cam/. Cite: D. Casanueva-Morato et al., "Bio-insp
 memory model of the Hippocampus: an approach to a neuromorphic spike-based Content-Addressable
 Memory", Neural Networks 178, 106474 (2024), doi:10.1016/j.neunet.2024.106474.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -55,13 +56,22 @@ NAME = "ca3-cam"
 PROTOCOL = CamProtocol(NAME, OneHotLayout, Timing(first=5, spacing={"learn": 7, "recall_cue": 6, "recall_content": 6}))
 
 
-def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
-          content_size: Annotated[int, Range(at_least=1)] = 10) -> Network:
+def build(
+    cue_size: Annotated[int, Range(at_least=1)] = 5, content_size: Annotated[int, Range(at_least=1)] = 10
+) -> Network:
     c, m = cue_size, content_size
     net = Network(NAME, seed=0)
-    cells = {"CA3cueCueRecall": (c, SLOW), "CA3cueContRecall": (c, FAST), "CA3contCueRecall": (m, SLOW),
-             "CA3contContRecall": (m, SLOW), "CA3contCond": (m, FAST), "CA3contCondInt": (1, FAST),
-             "CA3MergeCue": (c, SLOW), "CA3MergeCont": (m, SLOW), "OUT": (c + m, {**SLOW, "v_thresh": -57.5})}
+    cells = {
+        "CA3cueCueRecall": (c, SLOW),
+        "CA3cueContRecall": (c, FAST),
+        "CA3contCueRecall": (m, SLOW),
+        "CA3contContRecall": (m, SLOW),
+        "CA3contCond": (m, FAST),
+        "CA3contCondInt": (1, FAST),
+        "CA3MergeCue": (c, SLOW),
+        "CA3MergeCont": (m, SLOW),
+        "OUT": (c + m, {**SLOW, "v_thresh": -57.5}),
+    }
     for label, (size, parameters) in cells.items():
         net.population(label, size, parameters=parameters, initial_values=INITIAL)  # each checks its own size
     net.spike_source("IN", [[] for _ in range(c + m)])
@@ -72,12 +82,18 @@ def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
     every = AllToAll()
     others = AllToAll(allow_self_connections=False)
     connect("IN", "CA3cueCueRecall", OneToOne(), 6.0, 1.0, label="IN(cue)->CA3cueCueRecall", pre_slice=(0, c))
-    connect("IN", "CA3contCueRecall", OneToOne(), 6.0, 1.0, label="IN(content)->CA3contCueRecall",
-            pre_slice=(c, c + m))
+    connect("IN", "CA3contCueRecall", OneToOne(), 6.0, 1.0, label="IN(content)->CA3contCueRecall", pre_slice=(c, c + m))
     connect("CA3cueCueRecall", "CA3cueContRecall", OneToOne(), 6.0, 2.0)
     if c > 1:
-        connect("CA3cueCueRecall", "CA3cueContRecall", others, 6.0 * m, 3.0, "inhibitory",
-                label="CA3cueCueRecall->CA3cueContRecall(inh)")
+        connect(
+            "CA3cueCueRecall",
+            "CA3cueContRecall",
+            others,
+            6.0 * m,
+            3.0,
+            "inhibitory",
+            label="CA3cueCueRecall->CA3cueContRecall(inh)",
+        )
     connect("CA3cueCueRecall", "CA3contCond", every, 6.0, 2.0, "inhibitory")
     connect("CA3contCueRecall", "CA3contCond", OneToOne(), 9.0, 1.0)
     connect("CA3contCueRecall", "CA3contCondInt", every, 6.0, 1.0)

@@ -10,6 +10,7 @@ uniformly from 1..``max_delay_ms``. Optionally ``recurrent_p`` adds random excit
 This is the network of target-semantics.md's equivalence table (200 neurons, 100 sources at 10 Hz,
 5 s): what the SpiNNaker and Lava targets must match the reference on.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -30,26 +31,31 @@ def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float
     ticks = Semantics(dt=dt_ms).duration_ticks(duration_ms, where, "duration_ms")
     chance = rate_hz * dt_ms / 1000.0
     # One neuron's draws, then per neuron a list of times and its array (objects, pointers, floats).
-    resources.refuse_above_limit(8.0 * ticks + n * (200.0 + 48.0 * ticks * chance), where, None,
-                                 f"Poisson trains of {resources.count_text(n)} inputs over "
-                                 f"{resources.count_text(ticks)} ticks")
+    resources.refuse_above_limit(
+        8.0 * ticks + n * (200.0 + 48.0 * ticks * chance),
+        where,
+        None,
+        f"Poisson trains of {resources.count_text(n)} inputs over {resources.count_text(ticks)} ticks",
+    )
     return [np.round(np.flatnonzero(rng.random(ticks) < chance) * dt_ms, 9).tolist() for _ in range(n)]
 
 
-def build(n_neurons: Annotated[int, Range(at_least=1)] = 200,
-          n_inputs: Annotated[int, Range(at_least=1)] = 100,
-          rate_hz: Annotated[float, Range(above=0)] = 10.0,
-          duration_ms: Annotated[float, Range(above=0)] = 5000.0,
-          p_connect: Annotated[float, Range(at_least=0, at_most=1)] = 0.2,
-          w_low: Annotated[float, Range(at_least=0)] = 0.5,
-          w_high: Annotated[float, Range(at_least=0)] = 1.5,
-          max_delay_ms: Annotated[float, Range(above=0)] = 4.0,
-          recurrent_p: Annotated[float, Range(at_least=0, at_most=1)] = 0.0,
-          recurrent_weight: Annotated[float, Range(at_least=0)] = 0.2,
-          dt_ms: Annotated[float, Range(above=0)] = 1.0,
-          cell_type: str = "IF_curr_exp",
-          i_offset: float = 0.0,
-          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
+def build(
+    n_neurons: Annotated[int, Range(at_least=1)] = 200,
+    n_inputs: Annotated[int, Range(at_least=1)] = 100,
+    rate_hz: Annotated[float, Range(above=0)] = 10.0,
+    duration_ms: Annotated[float, Range(above=0)] = 5000.0,
+    p_connect: Annotated[float, Range(at_least=0, at_most=1)] = 0.2,
+    w_low: Annotated[float, Range(at_least=0)] = 0.5,
+    w_high: Annotated[float, Range(at_least=0)] = 1.5,
+    max_delay_ms: Annotated[float, Range(above=0)] = 4.0,
+    recurrent_p: Annotated[float, Range(at_least=0, at_most=1)] = 0.0,
+    recurrent_weight: Annotated[float, Range(at_least=0)] = 0.2,
+    dt_ms: Annotated[float, Range(above=0)] = 1.0,
+    cell_type: str = "IF_curr_exp",
+    i_offset: float = 0.0,
+    seed: Annotated[int, Range(at_least=0)] = 1,
+) -> Network:
     where = f"model '{NAME}'"
     if not 0 <= w_low <= w_high:
         raise ValidationError(where, "w_high", f"needs 0 <= w_low <= w_high, got {w_low} and {w_high}")
@@ -57,20 +63,32 @@ def build(n_neurons: Annotated[int, Range(at_least=1)] = 200,
         raise ValidationError(where, "rate_hz", f"{rate_hz} Hz needs more than one spike per tick of {dt_ms} ms")
     max_delay_ticks = int(round(max_delay_ms / dt_ms))
     if max_delay_ticks < 1:
-        raise ValidationError(where, "max_delay_ms", f"{max_delay_ms} ms rounds to no tick of {dt_ms} ms; a delay "
-                              "is at least one tick")
+        raise ValidationError(
+            where, "max_delay_ms", f"{max_delay_ms} ms rounds to no tick of {dt_ms} ms; a delay is at least one tick"
+        )
     rng = np.random.default_rng(seed)
     network = Network(NAME, Semantics(dt=dt_ms), seed=seed, duration=duration_ms)
     network.spike_source("inputs", poisson_spike_times(n_inputs, rate_hz, duration_ms, dt_ms, rng))
     network.population("neurons", n_neurons, cell_type, {"i_offset": i_offset})
     connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
     count = len(connector.connect(n_inputs, n_neurons, rng)[0])
-    network.project("inputs", "neurons", connector, weight=rng.uniform(w_low, w_high, count),
-                    delay=rng.integers(1, max_delay_ticks + 1, count) * dt_ms, label="inputs->neurons")
+    network.project(
+        "inputs",
+        "neurons",
+        connector,
+        weight=rng.uniform(w_low, w_high, count),
+        delay=rng.integers(1, max_delay_ticks + 1, count) * dt_ms,
+        label="inputs->neurons",
+    )
     if recurrent_p > 0:
-        network.project("neurons", "neurons", FixedProbability(recurrent_p, allow_self_connections=False,
-                                                               seed=int(rng.integers(2**31))),
-                        weight=recurrent_weight, delay=dt_ms, label="neurons->neurons")
+        network.project(
+            "neurons",
+            "neurons",
+            FixedProbability(recurrent_p, allow_self_connections=False, seed=int(rng.integers(2**31))),
+            weight=recurrent_weight,
+            delay=dt_ms,
+            label="neurons->neurons",
+        )
     network.record("neurons")
     network.record("inputs")
     return network

@@ -28,6 +28,7 @@ Operations and latencies (1 ms ticks, operation at t0)
 Parameters: ``cue_size`` (c), ``content_size`` (m). From the authors' sPyMem library
 (``hippocampus_bioinspired_dg_ca1``); cite Casanueva-Morato et al., Neural Networks 178, 106474 (2024).
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -63,18 +64,25 @@ class BinaryLayout(Layout):
         return [code - 1] if code else []
 
 
-PROTOCOL = CamProtocol(NAME, BinaryLayout, Timing(first=4, spacing={"learn": 7, "recall_cue": 5}),
-                       operations=("learn", "recall_cue"))
+PROTOCOL = CamProtocol(
+    NAME, BinaryLayout, Timing(first=4, spacing={"learn": 7, "recall_cue": 5}), operations=("learn", "recall_cue")
+)
 
 
-def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
-          content_size: Annotated[int, Range(at_least=1)] = 10) -> Network:
+def build(
+    cue_size: Annotated[int, Range(at_least=1)] = 5, content_size: Annotated[int, Range(at_least=1)] = 10
+) -> Network:
     c, m = cue_size, content_size
     b = c.bit_length()
     net = Network(NAME, seed=0)
     slow_high = {**SLOW, "v_thresh": -57.5}
-    for label, size, parameters in (("DG", c, DG_CELL), ("CA3cue", c, SLOW), ("CA3cont", m, slow_high),
-                                    ("CA1", b, slow_high), ("OUT", b + m, slow_high)):
+    for label, size, parameters in (
+        ("DG", c, DG_CELL),
+        ("CA3cue", c, SLOW),
+        ("CA3cont", m, slow_high),
+        ("CA1", b, slow_high),
+        ("OUT", b + m, slow_high),
+    ):
         net.population(label, size, parameters=parameters, initial_values=INITIAL)  # each checks its own size
     net.spike_source("IN", [[] for _ in range(b + m)])
 
@@ -82,12 +90,21 @@ def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
     has_bit = (codes[:, None] >> np.arange(b)[None, :]) & 1  # [cell, bit]
     cell, bit = np.nonzero(has_bit)
     ones = has_bit.sum(axis=1)
-    net.project("IN", "DG", FromList(bit, cell), weight=DG_DRIVE / ones[cell], delay=1.0,
-                label="IN(cue)->DG", pre_slice=(0, b))
+    net.project(
+        "IN", "DG", FromList(bit, cell), weight=DG_DRIVE / ones[cell], delay=1.0, label="IN(cue)->DG", pre_slice=(0, b)
+    )
     cell_off, bit_off = np.nonzero(1 - has_bit)
     if len(cell_off):
-        net.project("IN", "DG", FromList(bit_off, cell_off), weight=DG_DRIVE, delay=1.0, receptor="inhibitory",
-                    label="IN(cue)->DG(inh)", pre_slice=(0, b))
+        net.project(
+            "IN",
+            "DG",
+            FromList(bit_off, cell_off),
+            weight=DG_DRIVE,
+            delay=1.0,
+            receptor="inhibitory",
+            label="IN(cue)->DG(inh)",
+            pre_slice=(0, b),
+        )
     if c > 1:
         net.project("DG", "DG", AllToAll(allow_self_connections=False), weight=2.5, delay=1.0, receptor="inhibitory")
     net.project("DG", "CA3cue", OneToOne(), weight=6.0, delay=1.0)
@@ -95,8 +112,9 @@ def build(cue_size: Annotated[int, Range(at_least=1)] = 5,
     net.project("CA3cue", "CA3cont", AllToAll(), weight=0.0, delay=1.0, plasticity=STDP(**STDP_PARAMETERS))
     net.project("CA3cue", "CA1", FromList(cell, bit), weight=6.0, delay=1.0)
     net.project("CA1", "OUT", OneToOne(), weight=6.0, delay=1.0, label="CA1->OUT(cue)", post_slice=(0, b))
-    net.project("CA3cont", "OUT", OneToOne(), weight=6.0, delay=2.0, label="CA3cont->OUT(content)",
-                post_slice=(b, b + m))
+    net.project(
+        "CA3cont", "OUT", OneToOne(), weight=6.0, delay=2.0, label="CA3cont->OUT(content)", post_slice=(b, b + m)
+    )
     for label in ("IN", "DG", "CA3cue", "CA3cont", "CA1", "OUT"):
         net.record(label)
     return net

@@ -39,6 +39,7 @@ Neuron turnover (``turnover=True``; the reference, the SpiNNaker emulation and L
 Reference: the rule follows "neurons that fire together wire together" (Schumacher, *Livewired
 neural networks*); the operations are this project's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,8 +72,10 @@ class Operation:
 
 
 def _sizes(parameters: dict, where: str) -> tuple[int, int]:
-    return (values.integer(parameters.get("n_patterns", 4), where, "n_patterns", minimum=1),
-            values.integer(parameters.get("pattern_size", 2), where, "pattern_size", minimum=1))
+    return (
+        values.integer(parameters.get("n_patterns", 4), where, "n_patterns", minimum=1),
+        values.integer(parameters.get("pattern_size", 2), where, "pattern_size", minimum=1),
+    )
 
 
 class AssociationProtocol(OperationProtocol):
@@ -94,9 +97,12 @@ class AssociationProtocol(OperationProtocol):
             operations.append(Operation(index, item["op"], t, pattern))
         for current, following in zip(operations, operations[1:]):
             if following.t - current.t < SPACING[current.op]:
-                raise ValidationError(f"protocol operation {current.index} ({current.op} at t={current.t} ms)", "t",
-                                      f"the next operation comes {following.t - current.t} ms later; {NAME} needs "
-                                      f"{SPACING[current.op]} ms after a {current.op}")
+                raise ValidationError(
+                    f"protocol operation {current.index} ({current.op} at t={current.t} ms)",
+                    "t",
+                    f"the next operation comes {following.t - current.t} ms later; {NAME} needs "
+                    f"{SPACING[current.op]} ms after a {current.op}",
+                )
         return operations
 
     def stimulus(self, operations, parameters):
@@ -126,18 +132,33 @@ class AssociationProtocol(OperationProtocol):
             answer = [n for n, ticks in enumerate(trains) if ((ticks >= start) & (ticks <= stop)).any()]
             partner = list(range(operation.pattern * size, (operation.pattern + 1) * size))
             ideal = partner if operation.pattern in presented else []
-            answers.append({**operation.to_dict(), "presentations_before": presented.get(operation.pattern, 0),
-                            "answer": answer, "ideal": ideal, "agrees": answer == ideal})
-        return {"model": NAME, "operations": answers,
-                "summary": {"recalls": len(answers), "agree": sum(a["agrees"] for a in answers),
-                            "all_agree": all(a["agrees"] for a in answers)}}
+            answers.append(
+                {
+                    **operation.to_dict(),
+                    "presentations_before": presented.get(operation.pattern, 0),
+                    "answer": answer,
+                    "ideal": ideal,
+                    "agrees": answer == ideal,
+                }
+            )
+        return {
+            "model": NAME,
+            "operations": answers,
+            "summary": {
+                "recalls": len(answers),
+                "agree": sum(a["agrees"] for a in answers),
+                "all_agree": all(a["agrees"] for a in answers),
+            },
+        }
 
     def table(self, answers):
         rows = [f"{'t ms':>6}  {'recall':<10} {'presented':>9}  {'answer (B neurons)':<24} ideal"]
         for item in answers["operations"]:
             verdict = "same" if item["agrees"] else f"DIFFERS: {item['ideal']}"
-            rows.append(f"{item['t']:>6}  pattern {item['pattern']:<2} {item['presentations_before']:>9}  "
-                        f"{str(item['answer']):<24} {verdict}")
+            rows.append(
+                f"{item['t']:>6}  pattern {item['pattern']:<2} {item['presentations_before']:>9}  "
+                f"{str(item['answer']):<24} {verdict}"
+            )
         summary = answers["summary"]
         rows.append(f"agreement with an ideal associative memory: {summary['agree']}/{summary['recalls']} recalls")
         return "\n".join(rows)
@@ -148,8 +169,11 @@ PROTOCOL = AssociationProtocol()
 
 def training_schedule(n_patterns: int, presentations: int, start: int = 10) -> list[dict]:
     """Every pattern presented ``presentations`` times, interleaved, then each recalled once."""
-    operations = [{"op": "present", "pattern": k, "t": start + SPACING["present"] * (r * n_patterns + k)}
-                  for r in range(presentations) for k in range(n_patterns)]
+    operations = [
+        {"op": "present", "pattern": k, "t": start + SPACING["present"] * (r * n_patterns + k)}
+        for r in range(presentations)
+        for k in range(n_patterns)
+    ]
     t = start + SPACING["present"] * presentations * n_patterns
     return operations + [{"op": "recall", "pattern": k, "t": t + SPACING["recall"] * k} for k in range(n_patterns)]
 
@@ -158,14 +182,16 @@ OPERATION_BYTES = 2048
 """Memory an operation of the schedule takes while it is written out and parsed (an over-estimate)."""
 
 
-def build(n_patterns: Annotated[int, Range(at_least=1)] = 4,
-          pattern_size: Annotated[int, Range(at_least=1)] = 2,
-          presentations: Annotated[int, Range(at_least=0)] = 2,
-          assoc_weight: Annotated[float, Range(at_least=0)] = 6.0,
-          turnover: bool = False,
-          turnover_epoch: Annotated[float, Range(above=0)] = 100.0,
-          dormant_epochs: Annotated[int, Range(at_least=1)] = 3,
-          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
+def build(
+    n_patterns: Annotated[int, Range(at_least=1)] = 4,
+    pattern_size: Annotated[int, Range(at_least=1)] = 2,
+    presentations: Annotated[int, Range(at_least=0)] = 2,
+    assoc_weight: Annotated[float, Range(at_least=0)] = 6.0,
+    turnover: bool = False,
+    turnover_epoch: Annotated[float, Range(above=0)] = 100.0,
+    dormant_epochs: Annotated[int, Range(at_least=1)] = 3,
+    seed: Annotated[int, Range(at_least=0)] = 1,
+) -> Network:
     """The network with the default schedule as its stimulus (a protocol replaces it)."""
     parameters = {"n_patterns": n_patterns, "pattern_size": pattern_size}
     lines = n_patterns * pattern_size
@@ -174,19 +200,44 @@ def build(n_patterns: Annotated[int, Range(at_least=1)] = 4,
         net.population(label, lines, parameters=CELL)  # checks its size before the schedule is written out
         net.record(label)
     count = (presentations + 1) * n_patterns
-    resources.refuse_above_limit(OPERATION_BYTES * count, f"model '{NAME}'", "n_patterns",
-                                 f"a schedule of {resources.count_text(count)} operations")
+    resources.refuse_above_limit(
+        OPERATION_BYTES * count,
+        f"model '{NAME}'",
+        "n_patterns",
+        f"a schedule of {resources.count_text(count)} operations",
+    )
     operations = PROTOCOL.parse(training_schedule(n_patterns, presentations), parameters)
     net.duration = PROTOCOL.duration_ms(operations)
     for label, trains in PROTOCOL.stimulus(operations, parameters).items():
         net.spike_source(label, trains)
     net.project("XA", "A", OneToOne(), weight=10.0, label="XA->A")
     net.project("XB", "B", OneToOne(), weight=10.0, label="XB->B")
-    net.project("A", "B", FromList([], []), label="A->B", structural=CoincidenceWiring(
-        s_max=pattern_size, tau_coincidence=3.0, epoch=20.0, form_threshold=5.0, elim_threshold=0.5,
-        retention=0.95, initial_weight=assoc_weight))
+    net.project(
+        "A",
+        "B",
+        FromList([], []),
+        label="A->B",
+        structural=CoincidenceWiring(
+            s_max=pattern_size,
+            tau_coincidence=3.0,
+            epoch=20.0,
+            form_threshold=5.0,
+            elim_threshold=0.5,
+            retention=0.95,
+            initial_weight=assoc_weight,
+        ),
+    )
     if turnover:
         for label in ("A", "B"):
-            net.turnover(label, NeuronTurnover(initial_alive=lines, epoch=turnover_epoch, dormant_tau=0.0,
-                                               dormant_epochs=dormant_epochs, grow_when="starved", grow_count=lines))
+            net.turnover(
+                label,
+                NeuronTurnover(
+                    initial_alive=lines,
+                    epoch=turnover_epoch,
+                    dormant_tau=0.0,
+                    dormant_epochs=dormant_epochs,
+                    grow_when="starved",
+                    grow_count=lines,
+                ),
+            )
     return net

@@ -40,6 +40,7 @@ SpiNNaker many-core neuromorphic system", Front. Neurosci. 12:434 (2018); their 
 repository pabogdan/neurogenesis. S. A. Bamford, A. F. Murray, D. J. Willshaw, "Synaptic rewiring for
 topographic mapping and receptive field development", Neural Networks 23 (2010).
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,16 @@ from neurodeploy.errors import ValidationError
 
 NAME = "topographic-map"
 
-CELL = {"cm": 20.0, "tau_m": 20.0, "tau_refrac": 5.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0,
-        "v_rest": -70.0, "v_reset": -70.0, "v_thresh": -50.0}
+CELL = {
+    "cm": 20.0,
+    "tau_m": 20.0,
+    "tau_refrac": 5.0,
+    "tau_syn_E": 5.0,
+    "tau_syn_I": 5.0,
+    "v_rest": -70.0,
+    "v_reset": -70.0,
+    "v_thresh": -50.0,
+}
 G_MAX_US = 0.2
 REVERSAL = {"e_rev_E": 0.0, "e_rev_I": -80.0}
 DRIVING_FORCE_MV = {"excitatory": 60.0, "inhibitory": 20.0}  # |E_rev - (-60 mV)|
@@ -66,8 +75,7 @@ FORMATION = {"forward": (0.16, 2.5), "lateral": (1.0, 1.0)}  # p_form, sigma_for
 # The published runs after 300 s without lateral inhibition (Bogdan et al. 2018 and their repository
 # pabogdan/neurogenesis; 2.355 is the initial wiring of Bamford et al.'s data they start from), for
 # scripts to print beside ours.
-PUBLISHED = {"initial": {"sigma_aff": 2.355}, "rewiring+stdp": {"sigma_aff": 1.47},
-             "stdp": {"sigma_aff": 1.91}}
+PUBLISHED = {"initial": {"sigma_aff": 2.355}, "rewiring+stdp": {"sigma_aff": 1.47}, "stdp": {"sigma_aff": 1.91}}
 
 
 def stimulus_rates(centres: np.ndarray, n: int, sigma_stim: float, f_base: float, f_mean: float) -> np.ndarray:
@@ -77,7 +85,7 @@ def stimulus_rates(centres: np.ndarray, n: int, sigma_stim: float, f_base: float
     dy = np.abs(rows[None, :] - centres[:, :1]) % n
     dx = np.abs(cols[None, :] - centres[:, 1:]) % n
     d2 = np.minimum(dy, n - dy) ** 2 + np.minimum(dx, n - dx) ** 2
-    blob = np.exp(-d2 / (2.0 * sigma_stim ** 2))
+    blob = np.exp(-d2 / (2.0 * sigma_stim**2))
     return f_base + (f_mean - f_base) * blob / blob.mean(axis=1, keepdims=True)
 
 
@@ -116,17 +124,19 @@ def initial_connections(rule: Synaptogenesis, lateral: bool, n_post: int, n_pre:
     return np.array(pre), np.array(post)
 
 
-def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
-          duration_ms: Annotated[float, Range(at_least=1)] = 300000.0,
-          rewiring: bool = True,
-          lateral_inhibition: bool = False,
-          t_stim: Annotated[int, Range(at_least=1)] = 20,
-          sigma_stim: Annotated[float, Range(above=0)] = SIGMA_STIM,
-          f_base: Annotated[float, Range(at_least=0)] = 5.0,
-          f_mean: Annotated[float, Range(above=0)] = 20.0,
-          snapshot_every_ms: Annotated[float, Range(at_least=0)] = 0.0,
-          conductance: bool = False,
-          seed: Annotated[int, Range(at_least=0)] = 1) -> Network:
+def build(
+    n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
+    duration_ms: Annotated[float, Range(at_least=1)] = 300000.0,
+    rewiring: bool = True,
+    lateral_inhibition: bool = False,
+    t_stim: Annotated[int, Range(at_least=1)] = 20,
+    sigma_stim: Annotated[float, Range(above=0)] = SIGMA_STIM,
+    f_base: Annotated[float, Range(at_least=0)] = 5.0,
+    f_mean: Annotated[float, Range(above=0)] = 20.0,
+    snapshot_every_ms: Annotated[float, Range(at_least=0)] = 0.0,
+    conductance: bool = False,
+    seed: Annotated[int, Range(at_least=0)] = 1,
+) -> Network:
     """The network, ``duration_ms`` of stimulus (1 ms ticks). ``sigma_stim`` is the blob's width in cells
     of the paper's 16x16 grid, scaled to a grid of side ``n`` (the same blob on any grid, so the rates
     stay within one spike per tick). ``snapshot_every_ms`` > 0 records the
@@ -138,36 +148,68 @@ def build(n: Annotated[int, Range(at_least=SMALLEST_SIDE)] = 16,
     ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
     sigma_cells = sigma_stim * n / PAPER_SIDE
     spikes_expected = n * n * (f_base + f_mean) * ticks / 1000.0
-    resources.refuse_above_limit(16.0 * ticks / t_stim + 24.0 * spikes_expected, where, "duration_ms",
-                                 f"stimulus places and about {resources.count_text(spikes_expected)} input spikes")
+    resources.refuse_above_limit(
+        16.0 * ticks / t_stim + 24.0 * spikes_expected,
+        where,
+        "duration_ms",
+        f"stimulus places and about {resources.count_text(spikes_expected)} input spikes",
+    )
     # One stream each, so that a longer run starts with the same stimuli and synapses as a shorter one.
     places, spikes, wiring = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     centres = places.integers(0, n, size=(-(-ticks // t_stim), 2))
     net = Network(NAME, seed=seed, duration=float(ticks))
     rates = stimulus_rates(centres, n, sigma_cells, f_base, f_mean)
     if not (np.all(rates >= 0) and np.all(rates <= 1000.0)):
-        raise ValidationError(where, "f_mean", f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates "
-                              "span "
-                              f"{rates.min():g}..{rates.max():g} Hz, not within 0..1000 Hz (one spike per tick)")
+        raise ValidationError(
+            where,
+            "f_mean",
+            f"with f_base {f_base:g} Hz and sigma_stim {sigma_stim:g} the rates "
+            "span "
+            f"{rates.min():g}..{rates.max():g} Hz, not within 0..1000 Hz (one spike per tick)",
+        )
     net.spike_source("S", input_spike_times(rates, t_stim, ticks, spikes))
     if conductance:
         net.population("P", n * n, "IF_cond_exp", parameters={**CELL, **REVERSAL})
     else:
         net.population("P", n * n, parameters=CELL)
     net.record("P")
-    rule_args = dict(s_max=SLOTS, f_rew=5000.0, partner_selection="last_neuron", grid=(n, n),
-                     p_form_forward=FORMATION["forward"][0], sigma_form_forward=FORMATION["forward"][1],
-                     p_form_lateral=FORMATION["lateral"][0], sigma_form_lateral=FORMATION["lateral"][1],
-                     p_elim_dep=0.0245, p_elim_pot=1.36e-4)
-    for label, pre, receptor in (("S->P", "S", "excitatory"),
-                                 ("P->P", "P", "inhibitory" if lateral_inhibition else "excitatory")):
+    rule_args = dict(
+        s_max=SLOTS,
+        f_rew=5000.0,
+        partner_selection="last_neuron",
+        grid=(n, n),
+        p_form_forward=FORMATION["forward"][0],
+        sigma_form_forward=FORMATION["forward"][1],
+        p_form_lateral=FORMATION["lateral"][0],
+        sigma_form_lateral=FORMATION["lateral"][1],
+        p_elim_dep=0.0245,
+        p_elim_pot=1.36e-4,
+    )
+    for label, pre, receptor in (
+        ("S->P", "S", "excitatory"),
+        ("P->P", "P", "inhibitory" if lateral_inhibition else "excitatory"),
+    ):
         w_max = G_MAX_US if conductance else G_MAX_US * DRIVING_FORCE_MV[receptor]
         rule = Synaptogenesis(**rule_args, weight_threshold=w_max / 2.0, initial_weight=w_max)
         sources, targets = initial_connections(rule, pre == "P", n * n, n * n, wiring)
-        stdp = STDP(tau_plus=20.0, tau_minus=64.0, A_plus=0.1 * w_max, A_minus=0.1 * 20.0 * 1.2 / 64.0 * w_max,
-                    w_min=0.0, w_max=w_max)
-        net.project(pre, "P", FromList(sources, targets), weight=w_max, receptor=receptor, label=label,
-                    plasticity=stdp, structural=rule if rewiring else None)
+        stdp = STDP(
+            tau_plus=20.0,
+            tau_minus=64.0,
+            A_plus=0.1 * w_max,
+            A_minus=0.1 * 20.0 * 1.2 / 64.0 * w_max,
+            w_min=0.0,
+            w_max=w_max,
+        )
+        net.project(
+            pre,
+            "P",
+            FromList(sources, targets),
+            weight=w_max,
+            receptor=receptor,
+            label=label,
+            plasticity=stdp,
+            structural=rule if rewiring else None,
+        )
         if rewiring and snapshot_every_ms > 0:
             every = values.integer(snapshot_every_ms, where, "snapshot_every_ms", minimum=1)
             net.record_connectivity(label, list(range(every, ticks, every)))
@@ -196,8 +238,12 @@ def refinement(pre: np.ndarray, post: np.ndarray, weight: np.ndarray | None, n: 
     empty = field.sum(axis=(1, 2)) == 0
     sigma = np.where(empty, 0.0, (sigma_rows + sigma_cols) / 2.0)
     deviation = np.where(empty, 0.0, np.hypot(*offset))
-    return {"sigma_aff": float(sigma.mean()), "AD": float(deviation.mean()), "sigma_per_neuron": sigma,
-            "AD_per_neuron": deviation}
+    return {
+        "sigma_aff": float(sigma.mean()),
+        "AD": float(deviation.mean()),
+        "sigma_per_neuron": sigma,
+        "AD_per_neuron": deviation,
+    }
 
 
 def _axis_centre(marginal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

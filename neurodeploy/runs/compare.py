@@ -4,6 +4,7 @@ Spike matching is one-to-one per neuron: *same tick* counts spikes at identical 
 ticks* is the largest one-to-one matching with ``|tick difference| <= k`` (greedy over sorted ticks,
 which is optimal on a line). Fractions are of the reference's spikes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,13 +47,22 @@ class PopulationComparison:
         return abs(self.run_rate_hz - self.reference_rate_hz) / self.reference_rate_hz
 
     def to_dict(self) -> dict:
-        return {"neurons": self.neurons, "reference_spikes": self.reference_spikes, "run_spikes": self.run_spikes,
-                "same_tick": self.same_tick, "within_one": self.within_one,
-                "same_tick_fraction": self.same_tick_fraction, "within_one_fraction": self.within_one_fraction,
-                "mean_abs_count_difference": self.mean_abs_count_difference,
-                "max_abs_count_difference": self.max_abs_count_difference, "worst_neuron": self.worst_neuron,
-                "reference_rate_hz": self.reference_rate_hz, "run_rate_hz": self.run_rate_hz,
-                "rate_error": _finite_or_none(self.rate_error), "van_rossum": self.van_rossum}
+        return {
+            "neurons": self.neurons,
+            "reference_spikes": self.reference_spikes,
+            "run_spikes": self.run_spikes,
+            "same_tick": self.same_tick,
+            "within_one": self.within_one,
+            "same_tick_fraction": self.same_tick_fraction,
+            "within_one_fraction": self.within_one_fraction,
+            "mean_abs_count_difference": self.mean_abs_count_difference,
+            "max_abs_count_difference": self.max_abs_count_difference,
+            "worst_neuron": self.worst_neuron,
+            "reference_rate_hz": self.reference_rate_hz,
+            "run_rate_hz": self.run_rate_hz,
+            "rate_error": _finite_or_none(self.rate_error),
+            "van_rossum": self.van_rossum,
+        }
 
 
 def _fraction(matched: int, reference: int, run: int) -> float:
@@ -81,26 +91,36 @@ class Comparison:
         return not self.failures
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "failures": self.failures,
-                "thresholds": vars(self.thresholds), "van_rossum_tau_ms": self.van_rossum_tau_ms,
-                "inputs_not_judged": list(self.inputs),
-                "overall": self.overall.to_dict(),
-                "populations": {label: item.to_dict() for label, item in self.populations.items()}}
+        return {
+            "passed": self.passed,
+            "failures": self.failures,
+            "thresholds": vars(self.thresholds),
+            "van_rossum_tau_ms": self.van_rossum_tau_ms,
+            "inputs_not_judged": list(self.inputs),
+            "overall": self.overall.to_dict(),
+            "populations": {label: item.to_dict() for label, item in self.populations.items()},
+        }
 
     def table(self) -> str:
-        header = (f"{'population':<22} {'ref spikes':>10} {'run spikes':>10} {'same tick':>9} {'±1 tick':>8} "
-                  f"{'|Δcount| mean/max':>17} {'rate ref/run (Hz)':>19} {'van Rossum':>10}")
+        header = (
+            f"{'population':<22} {'ref spikes':>10} {'run spikes':>10} {'same tick':>9} {'±1 tick':>8} "
+            f"{'|Δcount| mean/max':>17} {'rate ref/run (Hz)':>19} {'van Rossum':>10}"
+        )
         rows = [header, "-" * len(header)]
         for item in [*self.populations.values(), self.overall]:
             name = f"{item.label} (input)" if item.label in self.inputs else item.label
-            rows.append(f"{name:<22} {item.reference_spikes:>10} {item.run_spikes:>10} "
-                        f"{item.same_tick_fraction:>9.2%} {item.within_one_fraction:>8.2%} "
-                        f"{item.mean_abs_count_difference:>11.3f}/{item.max_abs_count_difference:<5} "
-                        f"{item.reference_rate_hz:>9.2f}/{item.run_rate_hz:<9.2f} {item.van_rossum:>10.4f}")
+            rows.append(
+                f"{name:<22} {item.reference_spikes:>10} {item.run_spikes:>10} "
+                f"{item.same_tick_fraction:>9.2%} {item.within_one_fraction:>8.2%} "
+                f"{item.mean_abs_count_difference:>11.3f}/{item.max_abs_count_difference:<5} "
+                f"{item.reference_rate_hz:>9.2f}/{item.run_rate_hz:<9.2f} {item.van_rossum:>10.4f}"
+            )
         verdict = "PASS" if self.passed else "FAIL: " + "; ".join(self.failures)
         t = self.thresholds
-        rows.append(f"thresholds: same tick >= {t.min_same_tick:.2%}, ±1 tick >= {t.min_within_one:.2%}, "
-                    f"rate error <= {t.max_rate_error:.2%}  ->  {verdict}")
+        rows.append(
+            f"thresholds: same tick >= {t.min_same_tick:.2%}, ±1 tick >= {t.min_within_one:.2%}, "
+            f"rate error <= {t.max_rate_error:.2%}  ->  {verdict}"
+        )
         return "\n".join(rows)
 
 
@@ -145,48 +165,71 @@ def _compare_population(label, reference: SpikeRecord, run: SpikeRecord, tau_ms)
     differences = np.abs(run_counts - ref_counts)
     seconds = reference.duration_ms / 1000.0
     return PopulationComparison(
-        label=label, neurons=len(ref_ticks), reference_spikes=int(ref_counts.sum()), run_spikes=int(run_counts.sum()),
+        label=label,
+        neurons=len(ref_ticks),
+        reference_spikes=int(ref_counts.sum()),
+        run_spikes=int(run_counts.sum()),
         same_tick=sum(matched_within(a, b, 0) for a, b in zip(ref_ticks, run_ticks)),
         within_one=sum(matched_within(a, b, 1) for a, b in zip(ref_ticks, run_ticks)),
-        mean_abs_count_difference=float(differences.mean()), max_abs_count_difference=int(differences.max()),
+        mean_abs_count_difference=float(differences.mean()),
+        max_abs_count_difference=int(differences.max()),
         worst_neuron=int(differences.argmax()),
         reference_rate_hz=float(ref_counts.sum() / (len(ref_ticks) * seconds)),
         run_rate_hz=float(run_counts.sum() / (len(run_ticks) * seconds)),
-        van_rossum=_van_rossum(reference.populations[label], run.populations[label], reference.duration_ms, tau_ms))
+        van_rossum=_van_rossum(reference.populations[label], run.populations[label], reference.duration_ms, tau_ms),
+    )
 
 
 def _overall(items: list[PopulationComparison], seconds: float) -> PopulationComparison:
     def total(name):
         return sum(getattr(item, name) for item in items)
+
     neurons = total("neurons")
     worst = max(items, key=lambda item: item.max_abs_count_difference)
     return PopulationComparison(
-        label="overall", neurons=neurons, reference_spikes=total("reference_spikes"), run_spikes=total("run_spikes"),
-        same_tick=total("same_tick"), within_one=total("within_one"),
+        label="overall",
+        neurons=neurons,
+        reference_spikes=total("reference_spikes"),
+        run_spikes=total("run_spikes"),
+        same_tick=total("same_tick"),
+        within_one=total("within_one"),
         mean_abs_count_difference=float(sum(i.mean_abs_count_difference * i.neurons for i in items) / neurons),
-        max_abs_count_difference=worst.max_abs_count_difference, worst_neuron=worst.worst_neuron,
+        max_abs_count_difference=worst.max_abs_count_difference,
+        worst_neuron=worst.worst_neuron,
         reference_rate_hz=total("reference_spikes") / (neurons * seconds),
         run_rate_hz=total("run_spikes") / (neurons * seconds),
-        van_rossum=float(sum(i.van_rossum * i.neurons for i in items) / neurons))
+        van_rossum=float(sum(i.van_rossum * i.neurons for i in items) / neurons),
+    )
 
 
-def compare(run: SpikeRecord, reference: SpikeRecord, thresholds: Thresholds = Thresholds(),
-            van_rossum_tau_ms: float = 5.0, inputs: tuple[str, ...] = ()) -> Comparison:
+def compare(
+    run: SpikeRecord,
+    reference: SpikeRecord,
+    thresholds: Thresholds = Thresholds(),
+    van_rossum_tau_ms: float = 5.0,
+    inputs: tuple[str, ...] = (),
+) -> Comparison:
     """Compare ``run`` with ``reference`` (same populations, sizes, dt and duration).
 
     ``inputs`` (spike sources) are listed but left out of the overall figures and the verdict:
     they fire where they were told to on every backend."""
     where = "compare"
     if run.dt_ms != reference.dt_ms:
-        raise ValidationError(where, "dt_ms", f"runs have different time steps ({run.dt_ms:g} vs "
-                              f"{reference.dt_ms:g} ms): "
-                              "tick matching needs equal steps")
+        raise ValidationError(
+            where,
+            "dt_ms",
+            f"runs have different time steps ({run.dt_ms:g} vs "
+            f"{reference.dt_ms:g} ms): "
+            "tick matching needs equal steps",
+        )
     if run.duration_ms != reference.duration_ms:
-        raise ValidationError(where, "duration_ms",
-                              f"runs have different durations ({run.duration_ms:g} vs {reference.duration_ms:g} ms)")
+        raise ValidationError(
+            where, "duration_ms", f"runs have different durations ({run.duration_ms:g} vs {reference.duration_ms:g} ms)"
+        )
     if run.sizes() != reference.sizes():
-        raise ValidationError(where, "populations",
-                              f"runs record different populations or sizes: {run.sizes()} vs {reference.sizes()}")
+        raise ValidationError(
+            where, "populations", f"runs record different populations or sizes: {run.sizes()} vs {reference.sizes()}"
+        )
     items = {label: _compare_population(label, reference, run, van_rossum_tau_ms) for label in reference.populations}
     judged = [item for label, item in items.items() if label not in inputs]
     if not judged:
@@ -207,12 +250,19 @@ def compare_structural(run: dict, reference: dict) -> dict:
     per structural projection its events, per population with turnover its epochs, each side's count
     and the first tick where they differ (None: identical)."""
     pairs = {label: (run["events"].get(label, []), events) for label, events in reference["events"].items()}
-    pairs.update({f"turnover {label}": (run.get("turnover", {}).get(label, []), epochs)
-                  for label, epochs in reference.get("turnover", {}).items()})
+    pairs.update(
+        {
+            f"turnover {label}": (run.get("turnover", {}).get(label, []), epochs)
+            for label, epochs in reference.get("turnover", {}).items()
+        }
+    )
     result = {}
     for label, (ours, theirs) in pairs.items():
-        result[label] = {"run": len(ours), "reference": len(theirs),
-                         "first_difference_tick": _first_difference(ours, theirs)}
+        result[label] = {
+            "run": len(ours),
+            "reference": len(theirs),
+            "first_difference_tick": _first_difference(ours, theirs),
+        }
     return result
 
 
@@ -223,5 +273,5 @@ def _first_difference(ours: list, theirs: list):
     for a, b in zip(ours, theirs):
         if a != b:
             return min(tick(a), tick(b))
-    longer = ours[len(theirs):] or theirs[len(ours):]
+    longer = ours[len(theirs) :] or theirs[len(ours) :]
     return tick(longer[0]) if longer else None

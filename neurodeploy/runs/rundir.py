@@ -42,6 +42,7 @@ A run holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.n
 neurons) and ``weights.npz`` (final weights of plastic projections: ``LABEL.pre``, ``LABEL.post``,
 ``LABEL.weight``), plus any extra JSON documents a command adds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -122,8 +123,12 @@ def staged_directory(out: Path, command: str, writes: tuple[str, ...] = ()):
         _tidy(out)
         previous = _marker(out / STORE / CURRENT)
         if previous is not None and previous.get("command") != command:
-            raise ValidationError("option --out", None, f"'{out}' holds the output of `neurodeploy "
-                                  f"{previous.get('command')}`, not of `{command}`: choose another folder")
+            raise ValidationError(
+                "option --out",
+                None,
+                f"'{out}' holds the output of `neurodeploy "
+                f"{previous.get('command')}`, not of `{command}`: choose another folder",
+            )
         for name in writes:
             _refuse_users_entry(out, name)
         staging = _new_version(out / STORE)
@@ -131,8 +136,11 @@ def staged_directory(out: Path, command: str, writes: tuple[str, ...] = ()):
         _publish(out, staging, command)
     except BaseException as error:
         if staging is not None and _current_version(out / STORE) != staging.name:
-            kept_for_logs = (isinstance(error, NeurodeployError) and not isinstance(error, ValidationError)
-                             and any(staging.iterdir()))
+            kept_for_logs = (
+                isinstance(error, NeurodeployError)
+                and not isinstance(error, ValidationError)
+                and any(staging.iterdir())
+            )
             if not kept_for_logs:
                 shutil.rmtree(staging, ignore_errors=True)
         _remove_unused_store(out, existed)
@@ -152,13 +160,19 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
     if result.structural is not None:
         _write_json(directory / "structural.json", result.structural)
     if result.traces:
-        np.savez_compressed(directory / "traces.npz", **{f"{label}.{variable}": array
-                                                       for label, variables in result.traces.items()
-                                                       for variable, array in variables.items()})
+        np.savez_compressed(
+            directory / "traces.npz",
+            **{
+                f"{label}.{variable}": array
+                for label, variables in result.traces.items()
+                for variable, array in variables.items()
+            },
+        )
     if result.weights:
-        np.savez_compressed(directory / "weights.npz", **{f"{label}.{key}": array
-                                                        for label, arrays in result.weights.items()
-                                                        for key, array in arrays.items()})
+        np.savez_compressed(
+            directory / "weights.npz",
+            **{f"{label}.{key}": array for label, arrays in result.weights.items() for key, array in arrays.items()},
+        )
 
 
 def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:
@@ -177,8 +191,12 @@ def _write_json(path: Path, data) -> None:
 def _check_writable(out: Path) -> bool:
     """Whether ``out`` exists; refuses what is not a new, empty or neurodeploy-written folder."""
     if out.is_symlink() and not out.exists():
-        raise ValidationError("option --out", None, f"'{out}' is a link to '{os.readlink(out)}', which does "
-                              "not exist: create that folder or give another --out")
+        raise ValidationError(
+            "option --out",
+            None,
+            f"'{out}' is a link to '{os.readlink(out)}', which does "
+            "not exist: create that folder or give another --out",
+        )
     if not out.exists():
         return False
     if not out.is_dir():
@@ -193,12 +211,19 @@ def _check_writable(out: Path) -> bool:
         return True
     older = next((name for name in OUTPUTS if name in entries), None)
     if older is not None:
-        raise ValidationError("option --out", None, f"'{out}' holds a {older} but no {STORE} store: written by "
-                              "hand or by an older neurodeploy; move it away or give a new folder")
+        raise ValidationError(
+            "option --out",
+            None,
+            f"'{out}' holds a {older} but no {STORE} store: written by "
+            "hand or by an older neurodeploy; move it away or give a new folder",
+        )
     if entries:
         shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-        raise ValidationError("option --out", None, f"'{out}' is a folder neurodeploy did not write (it holds "
-                              f"{shown}): give a new or empty folder")
+        raise ValidationError(
+            "option --out",
+            None,
+            f"'{out}' is a folder neurodeploy did not write (it holds {shown}): give a new or empty folder",
+        )
     return True
 
 
@@ -252,8 +277,12 @@ def _lock(out: Path, wait_s: float = 0.0) -> int:
                 continue
             holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(descriptor)
-            raise ValidationError("option --out", None, f"'{out}' is being written by another neurodeploy "
-                                  f"(pid {holder}): wait for it to finish or choose another folder") from None
+            raise ValidationError(
+                "option --out",
+                None,
+                f"'{out}' is being written by another neurodeploy "
+                f"(pid {holder}): wait for it to finish or choose another folder",
+            ) from None
         try:
             current = os.stat(path).st_ino == os.fstat(descriptor).st_ino
         except FileNotFoundError:
@@ -280,11 +309,17 @@ def _marker(version: Path) -> dict | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError) as error:
-        raise ValidationError(f"run folder store '{version}'", MARKER, f"cannot be read ({error}): neurodeploy "
-                              "cannot tell which files it wrote; move the folder away") from None
+        raise ValidationError(
+            f"run folder store '{version}'",
+            MARKER,
+            f"cannot be read ({error}): neurodeploy cannot tell which files it wrote; move the folder away",
+        ) from None
     if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
-        raise ValidationError(f"run folder store '{version}'", MARKER, "is damaged: neurodeploy cannot tell which "
-                              "files it wrote; move the folder away")
+        raise ValidationError(
+            f"run folder store '{version}'",
+            MARKER,
+            "is damaged: neurodeploy cannot tell which files it wrote; move the folder away",
+        )
     return marker
 
 
@@ -404,10 +439,18 @@ def _publish(out: Path, staging: Path, command: str) -> None:
     files, folders = _written(staging)
     previous = _current_version(store)
     carried = _carry_over(store / previous, staging, out) if previous is not None else {}
-    write_json_atomically(staging / MARKER, {
-        "command": command, "neurodeploy": __version__,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "files": files, "folders": folders, "previous": previous, "carried": carried})
+    write_json_atomically(
+        staging / MARKER,
+        {
+            "command": command,
+            "neurodeploy": __version__,
+            "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "files": files,
+            "folders": folders,
+            "previous": previous,
+            "carried": carried,
+        },
+    )
     _link_entries(out, staging)  # the run's own entries and what was carried over into the version
     swap = store / f"{CURRENT}.{staging.name}"
     os.symlink(staging.name, swap)
@@ -417,8 +460,12 @@ def _publish(out: Path, staging: Path, command: str) -> None:
 
 def _refuse_users_entry(out: Path, name: str) -> None:
     if os.path.lexists(out / name) and not _is_ours(out, name):
-        raise ValidationError("option --out", None, f"'{out / name}' was not written by neurodeploy but this run "
-                              "writes an entry of that name: move it away and run again")
+        raise ValidationError(
+            "option --out",
+            None,
+            f"'{out / name}' was not written by neurodeploy but this run "
+            "writes an entry of that name: move it away and run again",
+        )
 
 
 def _carry_over(previous: Path, staging: Path, out: Path) -> dict[str, int]:
@@ -436,8 +483,12 @@ def _carry_over(previous: Path, staging: Path, out: Path) -> dict[str, int]:
         if relative in ours:
             continue
         if os.path.lexists(staging / relative):
-            raise ValidationError("option --out", None, f"'{out / relative}' was added by a user but this run "
-                                  "writes a file of that name: move it away and run again")
+            raise ValidationError(
+                "option --out",
+                None,
+                f"'{out / relative}' was added by a user but this run "
+                "writes a file of that name: move it away and run again",
+            )
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         carried[relative] = os.lstat(previous / relative).st_ino
         _link_or_copy(previous / relative, staging / relative)
@@ -495,9 +546,14 @@ def read_run(path) -> Run:
                 if not (folder / name).is_file():
                     raise ValidationError(where, None, f"has no {name} (is it the --out of a run?)") from None
             raise ValidationError(where, None, f"cannot read: {error.strerror}") from None
-        return Run(path, _manifest(manifest_bytes, f"{path / MANIFEST}"),
-                   SpikeRecord.from_dict(io.parse(io.decode(spikes_bytes, f"{path / SPIKES}"), "json",
-                                                  f"{path / SPIKES}"), f"{path / SPIKES}"), folder)
+        return Run(
+            path,
+            _manifest(manifest_bytes, f"{path / MANIFEST}"),
+            SpikeRecord.from_dict(
+                io.parse(io.decode(spikes_bytes, f"{path / SPIKES}"), "json", f"{path / SPIKES}"), f"{path / SPIKES}"
+            ),
+            folder,
+        )
     raise NeurodeployError(f"{where} was rewritten faster than it could be read: read it again")
 
 
@@ -535,8 +591,10 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     or by an older neurodeploy) that is any file ``is_earlier`` (given the parsed JSON) does not recognise
     as an earlier document of this kind."""
     folder = run.folder or Path(os.path.realpath(run.path))
-    version = next((parent for parent in (folder, *folder.parents)
-                    if parent.parent.name == STORE and (parent / MARKER).is_file()), None)
+    version = next(
+        (parent for parent in (folder, *folder.parents) if parent.parent.name == STORE and (parent / MARKER).is_file()),
+        None,
+    )
     if version is None:
         target = run.path / name
         if os.path.lexists(target) and not _holds_earlier(target, is_earlier):
@@ -548,11 +606,15 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     lock = _lock(out, DOCUMENT_LOCK_WAIT_S)
     try:
         if _current_version(out / STORE) != version.name:
-            raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command "
-                                   "again")
+            raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command again")
         marker = _marker(version)
-        if (relative == name and os.path.lexists(out / name) and not _is_ours(out, name)
-                or os.path.lexists(version / relative) and relative not in marker["files"]):
+        if (
+            relative == name
+            and os.path.lexists(out / name)
+            and not _is_ours(out, name)
+            or os.path.lexists(version / relative)
+            and relative not in marker["files"]
+        ):
             return None
         marker["files"] = sorted(set(marker["files"]) | {relative})
         _write_json_through_store(out / STORE, version / MARKER, marker)  # first: never a file it does not name

@@ -1,5 +1,6 @@
 """The process graph in the process that runs it: the processes the compile report names, our recorders
 against Lava's stock sink and Var reads, the pipes' threads and shared memory."""
+
 import threading
 
 import numpy as np
@@ -68,6 +69,7 @@ def test_recorders_pipes_end_with_the_run():
 
     def interrupt(fraction):
         raise RuntimeError("during the run")
+
     with pytest.raises(RuntimeError):
         run_graph(network, 20.0, progress=interrupt)
     assert threading.active_count() == baseline
@@ -87,21 +89,36 @@ def test_chunks_are_bounded_by_the_recorders_shared_memory(monkeypatch):
     assert [count for count, _, _ in runs.values()] == [10, 10, 100]
     (_, (neurons, ticks), v), *others = runs.values()
     assert len(ticks) > 50
-    assert all(np.array_equal(other_neurons, neurons) and np.array_equal(other_ticks, ticks)
-               and np.array_equal(other_v, v) for _, (other_neurons, other_ticks), other_v in others)
+    assert all(
+        np.array_equal(other_neurons, neurons) and np.array_equal(other_ticks, ticks) and np.array_equal(other_v, v)
+        for _, (other_neurons, other_ticks), other_v in others
+    )
 
 
 def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
     network = nd.Network("rewiring", seed=4)
     network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(16)])
     network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
-    network.project("S", "P", nd.FromList([0, 1], [0, 5]), weight=10.0, label="sp", structural=nd.Synaptogenesis(
-        s_max=8, grid=(4, 4), initial_weight=10.0, weight_threshold=0.5))
+    network.project(
+        "S",
+        "P",
+        nd.FromList([0, 1], [0, 5]),
+        weight=10.0,
+        label="sp",
+        structural=nd.Synaptogenesis(s_max=8, grid=(4, 4), initial_weight=10.0, weight_threshold=0.5),
+    )
     network.project("S", "P", nd.OneToOne(), weight=0.5, label="static")
     network.project("S", "P", nd.OneToOne(), weight=0.5, delay=3.0, label="delayed")
     network.project("S", "P", nd.OneToOne(), weight=0.5, plasticity=nd.STDP(w_max=1.0), label="plastic")
-    network.project("S", "P", nd.FromList([0], [1]), weight=1.0, label="plastic structural", plasticity=nd.STDP(
-        w_max=12.0), structural=network.projections["sp"].structural)
+    network.project(
+        "S",
+        "P",
+        nd.FromList([0], [1]),
+        weight=1.0,
+        label="plastic structural",
+        plasticity=nd.STDP(w_max=12.0),
+        structural=network.projections["sp"].structural,
+    )
     network.population("Q", 3, "IF_cond_exp")
     network.project("P", "Q", nd.AllToAll(), weight=0.01, label="P->Q")
     network.population("L", 3, parameters={"tau_refrac": 0.0, "v_reset": -65.0})
@@ -112,12 +129,23 @@ def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
     graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10)
     built = {"populations": graph.neurons, "projections": graph.connections, "spike_sources": graph.sources}
     assert {kind: {label: name for label, (name, _) in items.items()} for kind, items in processes.items()} == {
-        kind: {label: (type(process).__name__ if type(process).__module__.startswith("neurodeploy") else
-                       f"{type(process).__module__.removesuffix('.process')}.{type(process).__name__}")
-               for label, process in items.items()} for kind, items in built.items()}
+        kind: {
+            label: (
+                type(process).__name__
+                if type(process).__module__.startswith("neurodeploy")
+                else f"{type(process).__module__.removesuffix('.process')}.{type(process).__name__}"
+            )
+            for label, process in items.items()
+        }
+        for kind, items in built.items()
+    }
     assert processes["projections"]["sp"] == ("StructuralSynapses", "neurodeploy")
     assert {name for items in processes.values() for name, _ in items.values()} >= {
-        "lava.proc.sparse.Sparse", "lava.proc.sparse.DelaySparse", "PairSTDPSynapses", "lava.proc.lif.LIF"}
+        "lava.proc.sparse.Sparse",
+        "lava.proc.sparse.DelaySparse",
+        "PairSTDPSynapses",
+        "lava.proc.lif.LIF",
+    }
 
 
 @pytest.mark.parametrize("plastic", [False, True])
@@ -126,9 +154,15 @@ def test_structural_processes_hold_slots_not_candidate_pairs(plastic):
     network = nd.Network("rewiring", seed=4)
     network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(1000)])
     network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
-    network.project("S", "P", nd.FromList([0, 1], [0, 5]), weight=10.0, label="sp", structural=nd.Synaptogenesis(
-        s_max=8, grid=(32, 32), initial_weight=10.0, weight_threshold=0.5),
-        plasticity=nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0) if plastic else None)
+    network.project(
+        "S",
+        "P",
+        nd.FromList([0, 1], [0, 5]),
+        weight=10.0,
+        label="sp",
+        structural=nd.Synaptogenesis(s_max=8, grid=(32, 32), initial_weight=10.0, weight_threshold=0.5),
+        plasticity=nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0) if plastic else None,
+    )
     lowered = lower(network)
     process = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10).structural["sp"]
     assert process.pre.shape == process.weights.shape == ((128,) if plastic else (16, 8))

@@ -1,5 +1,6 @@
 """The Brian2 reference backend: float64, step-exact discrete-time semantics (``mode="discrete"``),
 or the continuous-time model at a small step for statistics (``mode="physics"``)."""
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,15 @@ LOWERINGS = {"discrete": discrete, "physics": physics}
 b2.BrianLogger.suppress_name("unused_brian_object")
 
 COSTS = resources.Costs(
-    baseline=150e6, per_neuron=350, per_synapse=130, per_plastic_synapse=220, per_recorded_value=32,
-    per_recorded_spike=80, per_source_spike=160, per_delay_slot=32)
+    baseline=150e6,
+    per_neuron=350,
+    per_synapse=130,
+    per_plastic_synapse=220,
+    per_recorded_value=32,
+    per_recorded_spike=80,
+    per_source_spike=160,
+    per_delay_slot=32,
+)
 """Bytes per item with the numpy code generator, measured and rounded up (docs/reliability.md); a recorded
 V value is a growing monitor's, a delay slot a tick of a projection's spike queue."""
 
@@ -75,8 +83,9 @@ class Brian2Backend(Backend):
             objects.append(groups[source.label])
         plastic, structural = {}, {}
         for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
-            synapses = lower(projection, context, groups[projection.pre], groups[projection.post],
-                             f"projection_{index}")
+            synapses = lower(
+                projection, context, groups[projection.pre], groups[projection.post], f"projection_{index}"
+            )
             objects.append(synapses)
             if projection.structural is not None:
                 structural[projection.label] = synapses
@@ -101,13 +110,23 @@ class Brian2Backend(Backend):
             stop = min(steps, start + SEGMENT_STEPS)
             for feed in feeds:
                 feed.load(start, stop)
-            simulation.run((stop - start) * dt_ms * b2.ms, namespace={}, report_period=1 * b2.second,
-                           report=_reporter(progress, start / steps, (stop - start) / steps))
+            simulation.run(
+                (stop - start) * dt_ms * b2.ms,
+                namespace={},
+                report_period=1 * b2.second,
+                report=_reporter(progress, start / steps, (stop - start) / steps),
+            )
         wall = time.perf_counter() - started
 
-        spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, {
-            label: (network.size_of(label), monitor.i[:], np.round(monitor.t_[:] / (dt_ms * 1e-3)))
-            for label, monitor in spike_monitors.items()})
+        spikes = SpikeRecord.from_ticks(
+            dt_ms,
+            model_ticks * semantics.dt,
+            self.name,
+            {
+                label: (network.size_of(label), monitor.i[:], np.round(monitor.t_[:] / (dt_ms * 1e-3)))
+                for label, monitor in spike_monitors.items()
+            },
+        )
         traces = {label: {"v": np.asarray(monitor.v[:]).T.copy()} for label, monitor in v_monitors.items()}
         weights = {}
         for label, synapses in plastic.items():
@@ -116,23 +135,36 @@ class Brian2Backend(Backend):
                 continue
             connections = network.connections(label)
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}
-        return RunResult(spikes, traces, weights, versions={"brian2": b2.__version__, "numpy": np.__version__},
-                         details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall},
-                         structural=rewiring.engine.document() if rewiring else None)
+        return RunResult(
+            spikes,
+            traces,
+            weights,
+            versions={"brian2": b2.__version__, "numpy": np.__version__},
+            details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall},
+            structural=rewiring.engine.document() if rewiring else None,
+        )
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         """In physics mode every tick of the model is ``dt / physics_dt`` steps: recordings and delay
         queues scale with them."""
         steps = 1.0 if self.mode == "discrete" else network.semantics.dt / self.physics_dt
-        costs = COSTS if steps == 1.0 else replace(COSTS, per_recorded_value=COSTS.per_recorded_value * steps,
-                                                   per_delay_slot=COSTS.per_delay_slot * steps)
+        costs = (
+            COSTS
+            if steps == 1.0
+            else replace(
+                COSTS, per_recorded_value=COSTS.per_recorded_value * steps, per_delay_slot=COSTS.per_delay_slot * steps
+            )
+        )
         return resources.estimate(network, duration_ms, f"{self.name} backend", costs)
 
     def _physics_step(self, model_dt: float) -> float:
         ratio = model_dt / self.physics_dt
         if abs(ratio - round(ratio)) > 1e-9:
-            raise ValidationError(f"backend '{self.name}'", "physics_dt",
-                                  f"{self.physics_dt:g} ms must divide the model's dt ({model_dt:g} ms)")
+            raise ValidationError(
+                f"backend '{self.name}'",
+                "physics_dt",
+                f"{self.physics_dt:g} ms must divide the model's dt ({model_dt:g} ms)",
+            )
         return self.physics_dt
 
 
@@ -166,4 +198,5 @@ def _reporter(progress: Progress | None, done: float, share: float):
 
     def report(elapsed, completed, start, duration):
         progress(done + share * float(completed))
+
     return report

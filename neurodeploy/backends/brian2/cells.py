@@ -34,6 +34,7 @@ input arrives in ``syn_exc`` / ``syn_inh``, to which projections add ``init_x w`
 these for every cell. The membrane found for a population is ``ARITHMETICS`` (its arithmetic, float64 for
 none) then that registry's entry for its cell type.
 """
+
 from __future__ import annotations
 
 import abc
@@ -108,6 +109,7 @@ def wrap32(expression: str) -> str:
 
 # --- input types: what a synaptic state adds to the membrane's drive ------------------------------
 
+
 class InputDrive(abc.ABC):
     """What an input type adds to a membrane's drive, in every arithmetic a membrane runs in."""
 
@@ -153,22 +155,28 @@ class ConductanceDrive(InputDrive):
     """Synaptic conductances drive towards their reversal potentials with the V the tick starts from
     (sPyNNaker's ``input_type_conductance``)."""
 
-    drive = "".join(f"syn_{x} * ({ConductanceInput.reversal[receptor]} - v) + "
-                    for receptor, x in RECEPTOR_VARIABLE.items()) + "i_offset"
+    drive = (
+        "".join(
+            f"syn_{x} * ({ConductanceInput.reversal[receptor]} - v) + " for receptor, x in RECEPTOR_VARIABLE.items()
+        )
+        + "i_offset"
+    )
     method = "rk4"  # the membrane equation is bilinear in v and g
     reversal = {f"e_{x}": ConductanceInput.reversal[receptor] for receptor, x in RECEPTOR_VARIABLE.items()}
 
     def fixed_point_drive(self, arithmetic: FixedPointLIF) -> str:
-        shift = 2 ** arithmetic.conductance_shift
+        shift = 2**arithmetic.conductance_shift
         return f"truncated(syn_exc * (e_exc - v_int) / {shift}) + truncated(syn_inh * (e_inh - v_int) / {shift})"
 
     def fixed_point_units(self, arithmetic: FixedPointLIF) -> float:
-        return 2.0 ** arithmetic.conductance_shift
+        return 2.0**arithmetic.conductance_shift
 
     def accumulator_current(self, arithmetic: Accumulator) -> str:
-        one, shift = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.conductance_shift
-        return (f"whole(whole(s_exc / {shift}) * {wrap32('e_exc - v_bits')} / {one})"
-                f" - whole(-whole(s_inh / {shift}) * {wrap32('e_inh - v_bits')} / {one})")
+        one, shift = 2**arithmetic.fraction_bits, 2**arithmetic.conductance_shift
+        return (
+            f"whole(whole(s_exc / {shift}) * {wrap32('e_exc - v_bits')} / {one})"
+            f" - whole(-whole(s_inh / {shift}) * {wrap32('e_inh - v_bits')} / {one})"
+        )
 
 
 INPUTS.register(CurrentInput)(CurrentDrive())
@@ -183,22 +191,40 @@ def set_synaptic_state(group: b2.NeuronGroup, population: Population, semantics)
 
 # --- IF_curr_exp, IF_cond_exp: leaky integrate-and-fire, exponential synapses ------------------------
 
+
 @PHYSICS.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
 def lif_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
     drive = INPUTS.lookup(population.cell.input)
     time_constants = population.cell.synapse.time_constants
-    parameters = ("tau_m", *time_constants.values(), "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset",
-                  *drive.reversal.values())
+    parameters = (
+        "tau_m",
+        *time_constants.values(),
+        "tau_refrac",
+        "v_rest",
+        "v_reset",
+        "v_thresh",
+        "i_offset",
+        *drive.reversal.values(),
+    )
     group = b2.NeuronGroup(
         population.size,
         f"""
         dv/dt = (v_rest - v + resistance * ({drive.drive})) / (tau_m * ms) : 1 (unless refractory)
         resistance : 1 (constant)
-        """ + "".join(f"dsyn_{x}/dt = -syn_{x} / ({time_constants[receptor]} * ms) : 1\n"
-                      for receptor, x in RECEPTOR_VARIABLE.items())
+        """
+        + "".join(
+            f"dsyn_{x}/dt = -syn_{x} / ({time_constants[receptor]} * ms) : 1\n"
+            for receptor, x in RECEPTOR_VARIABLE.items()
+        )
         + "\n".join(f"{name} : 1 (constant)" for name in parameters),
-        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method=drive.method,
-        clock=context.clock, name=name, namespace={"ms": b2.ms})
+        threshold="v >= v_thresh",
+        reset="v = v_reset",
+        refractory="tau_refrac * ms",
+        method=drive.method,
+        clock=context.clock,
+        name=name,
+        namespace={"ms": b2.ms},
+    )
     for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))
     set_synaptic_state(group, population, context.network.semantics)
@@ -241,26 +267,36 @@ def lif_float(population: Population, semantics) -> Membrane:
         for receptor, x in RECEPTOR_VARIABLE.items():
             setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
             setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
+
     return Membrane(
-        LIF_STATE + "v : 1\n" + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc",
-                                          "decay_inh", *reversal),
-        ("v", "v_thresh"), lif_reset("v", "v_reset"), f"""
+        LIF_STATE
+        + "v : 1\n"
+        + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh", *reversal),
+        ("v", "v_thresh"),
+        lif_reset("v", "v_reset"),
+        f"""
         integrating = int(refractory_left <= 0)
         a = ({drive.drive}) * resistance + v_rest
         v = (a - decay_m * (a - v)) * integrating + v * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc *= decay_exc
         syn_inh *= decay_inh
-        """, {}, initialise, {"v": "v_rest", "refractory_left": "0"})
+        """,
+        {},
+        initialise,
+        {"v": "v_rest", "refractory_left": "0"},
+    )
 
 
 def wrapped_state(half: int) -> str:
     """Step 1's wrap of the synaptic state on a Loihi-class chip: ``syn_x`` rounded to a whole number of
     units, wrapped once into ``(-half, half]``."""
-    return "".join(f"""
+    return "".join(
+        f"""
         syn_{x} = nearest(syn_{x})
         syn_{x} += {2 * half} * (int(syn_{x} <= {-half}) - int(syn_{x} > {half}))"""
-        for x in RECEPTOR_VARIABLE.values())
+        for x in RECEPTOR_VARIABLE.values()
+    )
 
 
 @FIXED_POINT.register(LIFParameters, neuron=LeakyIntegrate)
@@ -269,7 +305,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
     ``syn_x`` the synaptic state as u, whole numbers up to float error until the wrap rounds them."""
     arithmetic, cell = population.arithmetic, population.cell
     drive = INPUTS.lookup(cell.input)
-    unity, half = 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
+    unity, half = 2**arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
     synaptic = drive.fixed_point_drive(arithmetic)
     combined = arithmetic.currents == "combined"  # one current: syn_exc holds u_exc - u_inh
     wrap = ("\n        syn_exc = syn_exc - syn_inh\n        syn_inh = 0" if combined else "") + wrapped_state(half)
@@ -290,17 +326,28 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
             setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"syn_{x}", np.rint(units * gain * population.initial_input(receptor, semantics)))
             setattr(group, f"init_{x}", units * gain * population.init_factor(receptor, semantics))
+
     return Membrane(
-        LIF_STATE + "v_int : 1\nv = v_rest + v_int * v_unit : 1\n" + constants(
-            "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh", *drive.reversal),
-        ("v_int", "threshold_level"), lif_reset("v_int", "reset_level"), wrap + f"""
+        LIF_STATE
+        + "v_int : 1\nv = v_rest + v_int * v_unit : 1\n"
+        + constants(
+            "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh", *drive.reversal
+        ),
+        ("v_int", "threshold_level"),
+        lif_reset("v_int", "reset_level"),
+        wrap
+        + f"""
         integrating = int(refractory_left <= 0)
         integrated = clip(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
         v_int = integrated * integrating + v_int * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
-        """, {"truncated": TRUNCATED, "nearest": NEAREST}, initialise, {"v_int": "0", "refractory_left": "0"})
+        """,
+        {"truncated": TRUNCATED, "nearest": NEAREST},
+        initialise,
+        {"v_int": "0", "refractory_left": "0"},
+    )
 
 
 @ACCUMULATOR.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
@@ -310,14 +357,21 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
     arithmetic = population.arithmetic
     drive = INPUTS.lookup(population.cell.input)
     return accumulator_membrane(
-        population, semantics, drive.accumulator_current(arithmetic), drive.reversal,
+        population,
+        semantics,
+        drive.accumulator_current(arithmetic),
+        drive.reversal,
         {receptor: population.init_factor(receptor, semantics) for receptor in RECEPTOR_VARIABLE},
-        {receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
-         for receptor in RECEPTOR_VARIABLE})
+        {
+            receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
+            for receptor in RECEPTOR_VARIABLE
+        },
+    )
 
 
-ACCUMULATOR_SYNAPSES = "s_exc : 1\ns_inh : 1\n" + constants("d_exc", "d_inh", "c_exc", "c_inh", "limit_exc",
-                                                             "limit_inh")
+ACCUMULATOR_SYNAPSES = "s_exc : 1\ns_inh : 1\n" + constants(
+    "d_exc", "d_inh", "c_exc", "c_inh", "limit_exc", "limit_inh"
+)
 """The synaptic state of :class:`Accumulator` (``s_x``) and its constants, whatever the neuron."""
 
 ACCUMULATOR_DECAY = f"""
@@ -330,16 +384,19 @@ ACCUMULATOR_DECAY = f"""
 def accumulator_transfer(arithmetic) -> str:
     """Step 1 of :class:`Accumulator`: the tick's summed weights ``syn_x``, capped by the ring buffer and
     rounded to weight units, join ``s_x`` times the u0.32 ``init``; sums wrap at 32 bits."""
-    scale = 2 ** arithmetic.fraction_bits * arithmetic.weight_scale
-    return "".join(f"""
+    scale = 2**arithmetic.fraction_bits * arithmetic.weight_scale
+    return "".join(
+        f"""
         s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
-        syn_{x} = 0""" for x in RECEPTOR_VARIABLE.values())
+        syn_{x} = 0"""
+        for x in RECEPTOR_VARIABLE.values()
+    )
 
 
 def initialise_accumulator_synapses(group, population: Population, semantics, init: dict, state: dict):
     """``s_x`` from ``state`` (per receptor, in weight units times the weight scale), the decays, the
     ``init`` factors and the ring buffers' caps; ``syn_x`` sums the tick's weights unscaled."""
-    one = 2 ** population.arithmetic.fraction_bits
+    one = 2**population.arithmetic.fraction_bits
     for receptor, x in RECEPTOR_VARIABLE.items():
         setattr(group, f"s_{x}", np.rint(one * np.asarray(state[receptor], dtype=np.float64)))
         setattr(group, f"d_{x}", np.rint(FRACTION_32 * population.synaptic_decay(receptor, semantics)))
@@ -348,46 +405,61 @@ def initialise_accumulator_synapses(group, population: Population, semantics, in
         setattr(group, f"init_{x}", 1.0)
 
 
-def accumulator_membrane(population: Population, semantics, current: str, reversal: dict, init: dict,
-                         state: dict) -> Membrane:
+def accumulator_membrane(
+    population: Population, semantics, current: str, reversal: dict, init: dict, state: dict
+) -> Membrane:
     """An :class:`Accumulator` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
     state, which the tick's weights join times ``init`` (per receptor) and from which ``current`` (an
     expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I; ``state``
     is the synaptic state of the first tick."""
-    one = 2 ** population.arithmetic.fraction_bits
+    one = 2**population.arithmetic.fraction_bits
 
     def initialise(group):
         value = population.value
         bits = lambda x: np.rint(one * np.asarray(x, dtype=np.float64))  # noqa: E731
         initialise_lif(group, population, semantics)
         group.lsb = 1.0 / one
-        group.v_bits, group.threshold_level, group.reset_level = bits(value("v")), bits(value("v_thresh")), bits(
-            value("v_reset"))
+        group.v_bits, group.threshold_level, group.reset_level = (
+            bits(value("v")),
+            bits(value("v_thresh")),
+            bits(value("v_reset")),
+        )
         group.rest_bits, group.offset_bits = bits(value("v_rest")), bits(value("i_offset"))
         group.resistance_bits = bits(value("tau_m") / value("cm"))
         group.keep_m = bits(semantics.decay(value("tau_m")))
         for level, name in reversal.items():
             setattr(group, level, bits(value(name)))
         initialise_accumulator_synapses(group, population, semantics, init, state)
+
     return Membrane(
-        LIF_STATE + "v_bits : 1\nv = v_bits * lsb : 1\n" + ACCUMULATOR_SYNAPSES + constants(
-            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m",
-            *reversal),
-        ("v_bits", "threshold_level"), lif_reset("v_bits", "reset_level"),
-        accumulator_transfer(population.arithmetic) + f"""
+        LIF_STATE
+        + "v_bits : 1\nv = v_bits * lsb : 1\n"
+        + ACCUMULATOR_SYNAPSES
+        + constants(
+            "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", *reversal
+        ),
+        ("v_bits", "threshold_level"),
+        lif_reset("v_bits", "reset_level"),
+        accumulator_transfer(population.arithmetic)
+        + f"""
         integrating = int(refractory_left <= 0)
         current = {wrap32(f"{current} + offset_bits")}
         a = {wrap32(f"whole(current * resistance_bits / {one}) + rest_bits")}
         integrated = {wrap32(f"a - whole(keep_m * {wrap32('a - v_bits')} / {one})")}
         v_bits = integrated * integrating + v_bits * (1 - integrating)
         refractory_left -= 1 - integrating
-        """ + ACCUMULATOR_DECAY, {"whole": WHOLE, "nearest": NEAREST}, initialise,
-        {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"})
+        """
+        + ACCUMULATOR_DECAY,
+        {"whole": WHOLE, "nearest": NEAREST},
+        initialise,
+        {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
+    )
 
 
 # --- IF_curr_delta: leaky integrate-and-fire, delta synapses ---------------------------------------
 # In float64 and on FixedPointLIF's integers the LIF membranes above run it as they are: its synapse
 # part's init (1/dt) and decay (0) make ``syn_x`` the tick's charge over dt, emptied at the tick's end.
+
 
 @PHYSICS.register(IFCurrDelta, neuron=LeakyIntegrate, synapse=DeltaSynapse)
 def delta_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
@@ -396,24 +468,36 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
     (Brian2 holds V then; the charge is lost), and is gone."""
     parameters = ("tau_m", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset")
     group = b2.NeuronGroup(
-        population.size, """
+        population.size,
+        """
         dv/dt = (v_rest - v + resistance * i_offset) / (tau_m * ms) : 1 (unless refractory)
         syn_exc : 1
         syn_inh : 1
-        """ + constants(*parameters, "resistance", "capacitance"),
-        threshold="v >= v_thresh", reset="v = v_reset", refractory="tau_refrac * ms", method="exact",
-        clock=context.clock, name=name, namespace={"ms": b2.ms})
+        """
+        + constants(*parameters, "resistance", "capacitance"),
+        threshold="v >= v_thresh",
+        reset="v = v_reset",
+        refractory="tau_refrac * ms",
+        method="exact",
+        clock=context.clock,
+        name=name,
+        namespace={"ms": b2.ms},
+    )
     for variable in parameters + ("v",):
         setattr(group, variable, population.value(variable))
     group.capacitance = population.value("cm")
     group.resistance = population.value("tau_m") / population.value("cm")
     for receptor, x in RECEPTOR_VARIABLE.items():
         setattr(group, f"syn_{x}", population.value(f"{population.cell.synaptic_state}_{x}"))
-    jump = group.run_regularly("""
+    jump = group.run_regularly(
+        """
         v += (syn_exc - syn_inh) / capacitance * int(not_refractory)
         syn_exc = 0
         syn_inh = 0
-        """, when="before_thresholds", name=f"{name}_charge")
+        """,
+        when="before_thresholds",
+        name=f"{name}_charge",
+    )
     return group, [jump]
 
 
@@ -421,17 +505,21 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
 def delta_accumulator(population: Population, semantics) -> Membrane:
     """:class:`Accumulator` with a delta synapse (sPyNNaker's delta input type): the tick's weights join
     ``s_x`` unscaled, the synaptic current is ``floor(s_x sf / 2^f)`` per receptor, and ``s_x`` is then 0."""
-    one = 2 ** population.arithmetic.fraction_bits
+    one = 2**population.arithmetic.fraction_bits
     sf = delta_scale(population.arithmetic, semantics.dt)
     return accumulator_membrane(
-        population, semantics, f"whole(s_exc * {sf} / {one}) - whole(s_inh * {sf} / {one})", {},
+        population,
+        semantics,
+        f"whole(s_exc * {sf} / {one}) - whole(s_inh * {sf} / {one})",
+        {},
         dict.fromkeys(RECEPTOR_VARIABLE, 1.0),
-        {receptor: population.initial_input(receptor, semantics) * semantics.dt for receptor in RECEPTOR_VARIABLE})
+        {receptor: population.initial_input(receptor, semantics) * semantics.dt for receptor in RECEPTOR_VARIABLE},
+    )
 
 
 def delta_scale(arithmetic: Accumulator, dt: float) -> int:
     """``sf = floor(2^(2f) / rint(2^f dt))``: 1/dt as the chip divides it."""
-    one = 2 ** arithmetic.fraction_bits
+    one = 2**arithmetic.fraction_bits
     return one * one // int(np.rint(one * dt))
 
 
@@ -456,9 +544,15 @@ def izhikevich_physics(population: Population, context: BuildContext, name: str)
         du/dt = a * (b * v - u) / ms : 1
         dsyn_exc/dt = -syn_exc / (tau_syn_E * ms) : 1
         dsyn_inh/dt = -syn_inh / (tau_syn_I * ms) : 1
-        """ + constants(*parameters),
-        threshold=f"v >= {neuron.v_thresh}", reset="v = c\nu += d", method="rk4", clock=context.clock, name=name,
-        namespace={"ms": b2.ms})
+        """
+        + constants(*parameters),
+        threshold=f"v >= {neuron.v_thresh}",
+        reset="v = c\nu += d",
+        method="rk4",
+        clock=context.clock,
+        name=name,
+        namespace={"ms": b2.ms},
+    )
     for variable in parameters + ("v", "u"):
         setattr(group, variable, population.value(variable))
     set_synaptic_state(group, population, context.network.semantics)
@@ -483,9 +577,12 @@ def izhikevich_float(population: Population, semantics) -> Membrane:
         set_synaptic_state(group, population, semantics)
         izhikevich_synapses(group, population, semantics)
         group.h = semantics.dt
+
     return Membrane(
         "v : 1\nu : 1\nh : 1\n" + constants("a", "b", "c", "d", "i_offset", "decay_exc", "decay_inh"),
-        ("v", repr(neuron.v_thresh)), f"v = c\nu = u + d\nh = {neuron.spike_step * semantics.dt!r}\n", f"""
+        ("v", repr(neuron.v_thresh)),
+        f"v = c\nu = u + d\nh = {neuron.spike_step * semantics.dt!r}\n",
+        f"""
         pre = syn_exc - syn_inh + i_offset + {c} - u
         alpha = pre + ({m} * v + {k}) * v
         eta = v + h * alpha / 2
@@ -496,7 +593,11 @@ def izhikevich_float(population: Population, semantics) -> Membrane:
         h = {semantics.dt!r}
         syn_exc *= decay_exc
         syn_inh *= decay_inh
-        """, {}, initialise, {"v": "c", "u": "b * c", "h": repr(semantics.dt)})
+        """,
+        {},
+        initialise,
+        {"v": "c", "u": "b * c", "h": repr(semantics.dt)},
+    )
 
 
 def izhikevich_integer_step(one: int, neuron, sum_of) -> str:
@@ -506,6 +607,7 @@ def izhikevich_integer_step(one: int, neuron, sum_of) -> str:
 
     def product(x: str, y) -> str:
         return f"whole(({x}) * ({y}) / {one})"
+
     square = product(sum_of(product("v_q", m) + f" + {k}"), "v_q")
     drift = product(sum_of(product("v_q", "b_q") + " - u_q"), "p")
     recovery = product(sum_of(product("eta", "b_q") + " - " + sum_of("u_q + beta")), "p")
@@ -513,9 +615,9 @@ def izhikevich_integer_step(one: int, neuron, sum_of) -> str:
         pre = {sum_of(f"current + {c} - u_q")}
         alpha = {sum_of(f"pre + {square}")}
         eta = {sum_of(f"v_q + whole({product('alpha', 'h_q')} / 2)")}
-        p = {product('h_q', 'a_q')}
+        p = {product("h_q", "a_q")}
         beta = whole({drift} / 2)
-        quadratic = {product(sum_of(product('eta', m) + f" + {k}"), 'eta')}
+        quadratic = {product(sum_of(product("eta", m) + f" + {k}"), "eta")}
         v_next = {sum_of(f"v_q + {product(sum_of('pre - beta + quadratic'), 'h_q')}")}
         u_next = {sum_of(f"u_q + {recovery}")}
         """
@@ -542,27 +644,38 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (as :func:`lif_accumulator`), 2 and 4 of :class:`Accumulator` with Izhikevich's step:
     sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
     arithmetic, cell = population.arithmetic, population.cell
-    one = 2 ** arithmetic.fraction_bits
+    one = 2**arithmetic.fraction_bits
 
     def initialise(group):
         izhikevich_integers(group, population, semantics, one)
         initialise_accumulator_synapses(
-            group, population, semantics,
+            group,
+            population,
+            semantics,
             {receptor: population.init_factor(receptor, semantics) for receptor in RECEPTOR_VARIABLE},
-            {receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
-             for receptor in RECEPTOR_VARIABLE})
+            {
+                receptor: arithmetic.weight_scale * population.initial_input(receptor, semantics)
+                for receptor in RECEPTOR_VARIABLE
+            },
+        )
+
     return Membrane(
         "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + ACCUMULATOR_SYNAPSES + constants(*IZHIKEVICH_INTEGERS),
         ("v_q", repr(float(np.rint(one * cell.neuron.v_thresh)))),
         f"v_q = reset_level\nu_q = {wrap32('u_q + d_q')}\nh_q = spike_step_q\n",
-        accumulator_transfer(arithmetic) + f"\n        current = {wrap32('s_exc - s_inh + offset_q')}"
-        + izhikevich_integer_step(one, cell.neuron, wrap32) + """
+        accumulator_transfer(arithmetic)
+        + f"\n        current = {wrap32('s_exc - s_inh + offset_q')}"
+        + izhikevich_integer_step(one, cell.neuron, wrap32)
+        + """
         v_q = v_next
         u_q = u_next
         h_q = step_q
-        """ + ACCUMULATOR_DECAY, {"whole": WHOLE, "nearest": NEAREST}, initialise,
-        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0",
-         "s_inh": "0"})
+        """
+        + ACCUMULATOR_DECAY,
+        {"whole": WHOLE, "nearest": NEAREST},
+        initialise,
+        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
+    )
 
 
 @FIXED_POINT_IZHIKEVICH.register(Izhikevich, **IZHIKEVICH_PARTS)
@@ -570,7 +683,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 1 (the wrap), 2, 3 and 4 of :class:`FixedPointIzhikevich`: ``syn_x`` holds the synaptic state
     in units of 2^-f, whole numbers up to float error until the wrap rounds them."""
     arithmetic, cell = population.arithmetic, population.cell
-    one, unity, half = 2 ** arithmetic.fraction_bits, 2 ** arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
+    one, unity, half = 2**arithmetic.fraction_bits, 2**arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
     held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731
     wrap = wrapped_state(half)
 
@@ -580,16 +693,22 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
             setattr(group, f"syn_{x}", np.rint(one * population.initial_input(receptor, semantics)))
             setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"init_{x}", one * population.init_factor(receptor, semantics))
+
     return Membrane(
         "v_q : 1\nu_q : 1\nh_q : 1\nv = v_q * lsb : 1\n" + constants(*IZHIKEVICH_INTEGERS, "keep_exc", "keep_inh"),
         ("v_q", repr(float(np.rint(one * cell.neuron.v_thresh)))),
         f"v_q = reset_level\nu_q = {held('u_q + d_q')}\nh_q = spike_step_q\n",
-        wrap + "\n        current = syn_exc - syn_inh + offset_q"
-        + izhikevich_integer_step(one, cell.neuron, lambda x: f"({x})") + f"""
-        v_q = {held('v_next')}
-        u_q = {held('u_next')}
+        wrap
+        + "\n        current = syn_exc - syn_inh + offset_q"
+        + izhikevich_integer_step(one, cell.neuron, lambda x: f"({x})")
+        + f"""
+        v_q = {held("v_next")}
+        u_q = {held("u_next")}
         h_q = step_q
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
-        """, {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST}, initialise,
-        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"})
+        """,
+        {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST},
+        initialise,
+        {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
+    )

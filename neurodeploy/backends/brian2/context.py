@@ -1,4 +1,5 @@
 """What every Brian2 lowering function gets, and the one way synapses are connected."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ in ``cells.py``); the threshold and reset are Brian2's; input delivered in the `
 tick ``k`` is used by the update of tick ``k + 1``, so a connection with delay ``d`` ticks is a Brian2
 pathway delay of ``d - 1`` ticks.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -37,8 +38,9 @@ def population_lowering(population: Population):
     return partial(neuron_group, membrane_lowering(population))
 
 
-def neuron_group(make_membrane, population: Population, context: BuildContext,
-                 name: str) -> tuple[b2.NeuronGroup, list]:
+def neuron_group(
+    make_membrane, population: Population, context: BuildContext, name: str
+) -> tuple[b2.NeuronGroup, list]:
     """A population as its cell's membrane, with what the network adds to any cell: the input projections
     deliver to, life (turnover: dead neurons never spike) and the memories of its spikes that fixed-point
     STDP onto it reads."""
@@ -50,11 +52,16 @@ def neuron_group(make_membrane, population: Population, context: BuildContext,
     namespace = {name: item for _, entries in remembered for name, item in entries.items()}
     group = b2.NeuronGroup(
         population.size,
-        INPUT + membrane.equations + ("alive : 1\n" if turnover else "")
+        INPUT
+        + membrane.equations
+        + ("alive : 1\n" if turnover else "")
         + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
         threshold=f" {semantics.threshold} ".join(membrane.threshold) + (" and alive > 0" if turnover else ""),
         reset=membrane.reset + "".join(code for code, _ in remembered),
-        clock=context.clock, name=name, namespace={**namespace, **membrane.namespace})
+        clock=context.clock,
+        name=name,
+        namespace={**namespace, **membrane.namespace},
+    )
     if memories:  # the synapses read the spikes of their tick from the memories
         group.resetter["spike"].when = "after_thresholds"
     membrane.initialise(group)
@@ -68,15 +75,27 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
     network = context.network
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     if projection.structural is not None:  # its slots, fired by their relay
-        synapses = b2.Synapses(slot_relay(projection, context, source, name), target, "w : 1",
-                               on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
-                               clock=context.clock, name=name, namespace={})
+        synapses = b2.Synapses(
+            slot_relay(projection, context, source, name),
+            target,
+            "w : 1",
+            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
+            clock=context.clock,
+            name=name,
+            namespace={},
+        )
         connect_slots(synapses, network, projection)
         synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
         return synapses
-    synapses = b2.Synapses(source, target, "w : 1 (constant)",
-                           on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
-                           clock=context.clock, name=name, namespace={})
+    synapses = b2.Synapses(
+        source,
+        target,
+        "w : 1 (constant)",
+        on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
+        clock=context.clock,
+        name=name,
+        namespace={},
+    )
     connections = connect_synapses(synapses, network, projection)
     synapses.w = connections.weight
     synapses.delay = (connections.delay_ticks - 1) * network.semantics.dt * b2.ms
@@ -128,10 +147,18 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         "w = w_run" if semantics.weight_update == "at_each_spike" else "",
     ]
     a_plus, a_minus = rule.amplitudes
-    namespace = {"a_plus": a_plus, "a_minus": a_minus, "tau_plus": rule.tau_plus, "tau_minus": rule.tau_minus,
-                 "w_min": rule.w_min, "w_max": rule.w_max, "dt_ms": network.semantics.dt}
+    namespace = {
+        "a_plus": a_plus,
+        "a_minus": a_minus,
+        "tau_plus": rule.tau_plus,
+        "tau_minus": rule.tau_minus,
+        "w_min": rule.w_min,
+        "w_max": rule.w_max,
+        "dt_ms": network.semantics.dt,
+    }
     synapses = b2.Synapses(
-        slot_relay(projection, context, source, name) if structural else source, target,
+        slot_relay(projection, context, source, name) if structural else source,
+        target,
         """
         w : 1
         w_run : 1
@@ -142,13 +169,24 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         """,
         on_pre="\n".join(line for line in on_pre if line),
         on_post="\n".join(line for line in on_post if line),
-        clock=context.clock, name=name, namespace=namespace)
+        clock=context.clock,
+        name=name,
+        namespace=namespace,
+    )
     if structural:
         connect_slots(synapses, network, projection)
         synapses.w_run = synapses.w[:]
         delay_ticks = np.ones(len(synapses), dtype=np.int64)
-        pre_rows(projection, context, source, target, "r : 1\nt_pre_last : integer",
-                 f"{pre_trace}\nt_pre_last = t_in_timesteps", namespace, name)
+        pre_rows(
+            projection,
+            context,
+            source,
+            target,
+            "r : 1\nt_pre_last : integer",
+            f"{pre_trace}\nt_pre_last = t_in_timesteps",
+            namespace,
+            name,
+        )
     else:
         connections = connect_synapses(synapses, network, projection)
         synapses.w = connections.weight

@@ -12,6 +12,7 @@ being ``t mod D`` (D the longest delay), as a later spike may change ``w`` befor
 Integers are held in float64 (exact below 2^53) and floored by ``whole``: Brian2's own ``floor``
 returns int32 here, whose products would wrap.
 """
+
 from __future__ import annotations
 
 import brian2 as b2
@@ -28,13 +29,18 @@ def memory_prefix(network: Network, projection: str) -> str:
 
 def post_memories(network: Network, label: str) -> dict[str, STDP]:
     """The fixed-point rules onto population ``label``, by the prefix of their memory's variables."""
-    return {memory_prefix(network, p.label): p.plasticity for p in network.projections.values()
-            if p.post == label and p.plasticity is not None and p.plasticity.arithmetic is not None}
+    return {
+        memory_prefix(network, p.label): p.plasticity
+        for p in network.projections.values()
+        if p.post == label and p.plasticity is not None and p.plasticity.arithmetic is not None
+    }
 
 
 def memory_equations(prefix: str, rule: STDP) -> str:
-    return "".join(f"{prefix}_t_{k} : 1\n{prefix}_o_{k} : 1\n" for k in range(rule.arithmetic.history)) \
+    return (
+        "".join(f"{prefix}_t_{k} : 1\n{prefix}_o_{k} : 1\n" for k in range(rule.arithmetic.history))
         + f"{prefix}_n : 1\n"
+    )
 
 
 def signed_wrap(expression: str, bits: int) -> str:
@@ -55,10 +61,10 @@ def _stored(arithmetic: FixedPointSTDP) -> str:
     """The weight's whole steps as the store keeps them, wrapped to weight_bits."""
     if arithmetic.weight_signed:
         return signed_wrap("whole(w_acc / step)", arithmetic.weight_bits)
-    return f"(whole(w_acc / step) % {float(2 ** arithmetic.weight_bits)})"
+    return f"(whole(w_acc / step) % {float(2**arithmetic.weight_bits)})"
 
 
-FRACTION_32 = float(2 ** 32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
+FRACTION_32 = float(2**32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
 WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
 NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
@@ -71,6 +77,7 @@ def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Func
     def decay(lag):
         lag = np.asarray(lag, dtype=np.int64)
         return np.where((lag >= 0) & (lag < table.size), table[np.clip(lag, 0, table.size - 1)], 0.0)
+
     return b2.Function(decay, arg_units=[1], return_unit=1, stateless=True)
 
 
@@ -78,12 +85,15 @@ def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
     """Reset code remembering each spike (the new post trace, the oldest spike forgotten), and its
     namespace."""
     arithmetic = rule.arithmetic
-    last, one, unity = arithmetic.history - 1, 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits
+    last, one, unity = arithmetic.history - 1, 2**arithmetic.trace_bits, 2**arithmetic.decay_bits
     shift = "\n".join(f"{prefix}_{v}_{k} = {prefix}_{v}_{k + 1}" for k in range(last) for v in "to")
     decay = f"decay_minus_{prefix}"
     code = f"""
-    trace = {_overflow(f"whole({prefix}_o_{last} * {decay}(t_in_timesteps - {prefix}_t_{last}) / {unity}) + {one}",
-                       arithmetic)}
+    trace = {
+        _overflow(
+            f"whole({prefix}_o_{last} * {decay}(t_in_timesteps - {prefix}_t_{last}) / {unity}) + {one}", arithmetic
+        )
+    }
     {shift}
     {prefix}_t_{last} = t_in_timesteps
     {prefix}_o_{last} = trace
@@ -99,42 +109,46 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     memory = memory_prefix(network, projection.label)
     receptor = RECEPTOR_VARIABLE[projection.receptor]
     structural = projection.structural is not None
-    one, unity, history = 2 ** arithmetic.trace_bits, 2 ** arithmetic.decay_bits, arithmetic.history
+    one, unity, history = 2**arithmetic.trace_bits, 2**arithmetic.decay_bits, arithmetic.history
     where = f"projection '{projection.label}' stdp arithmetic"
     multiplicative = rule.weight_dependence == "multiplicative"
     amplitude = arithmetic.rate_units if multiplicative else arithmetic.units
     a_plus, a_minus = (float(amplitude(getattr(rule, name), where, name)) for name in ("A_plus", "A_minus"))
     w_min, w_max = (float(arithmetic.units(getattr(rule, name), where, name)) for name in ("w_min", "w_max"))
     step = float(arithmetic.units(arithmetic.weight_step, where, "weight_step"))
-    rate = 2 ** arithmetic.rate_bits
+    rate = 2**arithmetic.rate_bits
 
     def rate_product(difference: str, amplitude: str, trace: str) -> str:
         if arithmetic.rate_product == "floor_each":
             return f"whole(whole({difference} * {amplitude} / {rate}) * {trace} / {one})"
         return f"whole({difference} * {amplitude} * {trace} / {rate * one})"
+
     update = [
         "t_now = t_in_timesteps",
         "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
         "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = clip(t_now - d_ticks, 0, inf)",
-        "latest = 0 * t0", "s_latest = 0 * t0", "o_latest = 0 * t0",  # per synapse, not scalars
+        "latest = 0 * t0",
+        "s_latest = 0 * t0",
+        "o_latest = 0 * t0",  # per synapse, not scalars
     ]
     for k in range(history):
         remembered = f"int({history - k} <= {memory}_n_post)"
         update += [
             f"taken = {remembered} * int({memory}_t_{k}_post > begin) * int({memory}_t_{k}_post <= end)",
             f"r1 = whole(r0 * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
-            f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}" if multiplicative
+            f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}"
+            if multiplicative
             else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
             f"before_end = {remembered} * int({memory}_t_{k}_post <= end)",
             "latest = clip(latest + before_end, 0, 1)",
             f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
             f"o_latest += before_end * ({memory}_o_{k}_post - o_latest)",
         ]
-    pre_trace = ["r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic),
-                 "t0 = t_now"]
+    pre_trace = ["r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic), "t0 = t_now"]
     update += [
         f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {unity})",
-        f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}" if multiplicative
+        f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}"
+        if multiplicative
         else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
         f"w_acc = {_stored(arithmetic)} * step",
         "w = w_acc * weight_lsb",
@@ -145,23 +159,47 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     delivered = "w"
     if in_flight > 1:
         update += [f"sent_{j} += int(t_now % {in_flight} == {j}) * (w - sent_{j})" for j in range(in_flight)]
-        delivered = "(" + " + ".join(f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}"
-                                     for j in range(in_flight)) + ")"
+        delivered = (
+            "("
+            + " + ".join(
+                f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}" for j in range(in_flight)
+            )
+            + ")"
+        )
     dt = network.semantics.dt
-    namespace = {"whole": WHOLE, "a_plus": a_plus, "a_minus": a_minus, "w_min": w_min, "w_max": w_max, "step": step,
-                 "weight_lsb": arithmetic.weight_lsb, "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
-                 "decay_minus": decay_function(arithmetic, rule.tau_minus, dt)}
+    namespace = {
+        "whole": WHOLE,
+        "a_plus": a_plus,
+        "a_minus": a_minus,
+        "w_min": w_min,
+        "w_max": w_max,
+        "step": step,
+        "weight_lsb": arithmetic.weight_lsb,
+        "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
+        "decay_minus": decay_function(arithmetic, rule.tau_minus, dt),
+    }
     synapses = b2.Synapses(
-        slot_relay(projection, context, source, name) if structural else source, target,
+        slot_relay(projection, context, source, name) if structural else source,
+        target,
         "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\nd_ticks : 1 (constant)\n"
         + "".join(f"sent_{j} : 1\n" for j in range(in_flight if in_flight > 1 else 0)),
-        on_pre={"update": "\n".join(update),
-                "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"},
-        clock=context.clock, name=name, namespace=namespace)
+        on_pre={"update": "\n".join(update), "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"},
+        clock=context.clock,
+        name=name,
+        namespace=namespace,
+    )
     if structural:
         connect_slots(synapses, network, projection)
-        pre_rows(projection, context, source, target, "r0 : 1\nt0 : 1",
-                 "\n".join(["t_now = t_in_timesteps", *pre_trace]), namespace, name)
+        pre_rows(
+            projection,
+            context,
+            source,
+            target,
+            "r0 : 1\nt0 : 1",
+            "\n".join(["t_now = t_in_timesteps", *pre_trace]),
+            namespace,
+            name,
+        )
     else:
         synapses.w = connect_synapses(synapses, network, projection).weight
     synapses.w_acc = arithmetic.units(synapses.w[:], where, "weight")

@@ -1,6 +1,7 @@
 """Physics lowering: the continuous-time model (ODEs integrated at a small dt), for
 statistical comparison only. It is not step-equivalent to any target (PSP timing differs by about
 half a tick), and supports static projections only."""
+
 from __future__ import annotations
 
 import brian2 as b2
@@ -21,8 +22,15 @@ def population_lowering(population: Population):
 @PROJECTIONS.register(type(None))
 def static_synapses(projection: Projection, context: BuildContext, source, target, name: str):
     receptor = RECEPTOR_VARIABLE[projection.receptor]
-    synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"syn_{receptor}_post += w",
-                           clock=context.clock, name=name, namespace={})
+    synapses = b2.Synapses(
+        source,
+        target,
+        "w : 1 (constant)",
+        on_pre=f"syn_{receptor}_post += w",
+        clock=context.clock,
+        name=name,
+        namespace={},
+    )
     network = context.network
     connections = connect_synapses(synapses, network, projection)
     synapses.w = connections.weight
@@ -31,4 +39,3 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
 
 
 PROJECTIONS.refuse(STDP, "physics mode runs static projections only; use the discrete mode for STDP")
-

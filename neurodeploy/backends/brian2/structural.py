@@ -22,6 +22,7 @@ draw falls below its probability, so any pair with a probability above 0 can: wi
 nearly every pair, and coincidence wiring has no distance at all); delivery and STDP in numpy (a
 second copy of the targets' arithmetic, no longer an independent check).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -57,8 +58,15 @@ def slot_relay(projection: Projection, context: BuildContext, source, name: str)
     network = context.network
     connections = network.connections(projection.label)
     table = slot_table(network, projection.label, connections.pre.astype(np.int64), -1)
-    relay = b2.NeuronGroup(table.size, "fired : boolean", threshold="fired", clock=context.clock, order=2,
-                           name=f"{name}_slots", namespace={})
+    relay = b2.NeuronGroup(
+        table.size,
+        "fired : boolean",
+        threshold="fired",
+        clock=context.clock,
+        order=2,
+        name=f"{name}_slots",
+        namespace={},
+    )
     context.slots[projection.label] = Slots(table, source, relay)
     return relay
 
@@ -73,12 +81,21 @@ def connect_slots(synapses: b2.Synapses, network: Network, projection: Projectio
     synapses.w = slot_table(network, projection.label, network.connections(projection.label).weight, 0.0).reshape(-1)
 
 
-def pre_rows(projection: Projection, context: BuildContext, source, target, variables: str, on_pre: str,
-             namespace: dict, name: str):
+def pre_rows(
+    projection: Projection,
+    context: BuildContext,
+    source,
+    target,
+    variables: str,
+    on_pre: str,
+    namespace: dict,
+    name: str,
+):
     """The pre neurons' rows of a plastic structural projection: one synapse per pre neuron (onto the
     first post neuron, which it leaves alone) running the projection's pre-spike trace code."""
-    rows = b2.Synapses(source, target, variables, on_pre=on_pre, clock=context.clock, name=f"{name}_rows",
-                       namespace=namespace)
+    rows = b2.Synapses(
+        source, target, variables, on_pre=on_pre, clock=context.clock, name=f"{name}_rows", namespace=namespace
+    )
     rows.connect(i=np.arange(source.N), j=0)
     context.slots[projection.label].rows = rows
 
@@ -91,24 +108,32 @@ class Rewiring:
         self.slots = context.slots
         self.engine = StructuralEngine.for_network(network)
         self.groups = groups
-        labels = {getattr(network.projections[label], end) for label in self.engine.projections
-                  for end in ("pre", "post")} | set(self.engine.turnovers) | {
-                      p.pre for p in network.projections.values() if p.post in self.engine.turnovers}
+        labels = (
+            {getattr(network.projections[label], end) for label in self.engine.projections for end in ("pre", "post")}
+            | set(self.engine.turnovers)
+            | {p.pre for p in network.projections.values() if p.post in self.engine.turnovers}
+        )
         for label, turnover in self.engine.turnovers.items():
             groups[label].alive = turnover.alive.astype(float)
         self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in labels}
         self.seen = {label: 0 for label in labels}
         # float STDP: the post neurons' spike ticks, for the potentiation a formed synapse takes
-        self.post_ticks = {p.post: [[] for _ in range(network.size_of(p.post))] for label, p in
-                           network.projections.items()
-                           if label in self.slots and p.plasticity is not None and p.plasticity.arithmetic is None}
+        self.post_ticks = {
+            p.post: [[] for _ in range(network.size_of(p.post))]
+            for label, p in network.projections.items()
+            if label in self.slots and p.plasticity is not None and p.plasticity.arithmetic is None
+        }
         self.operation = b2.NetworkOperation(self._step, when="start", clock=context.clock)
         self.relays = b2.NetworkOperation(self._fire, when="thresholds", order=1, clock=context.clock)
 
     @property
     def objects(self) -> list:
-        return [self.operation, self.relays, *self.monitors.values(),
-                *(item for slots in self.slots.values() for item in (slots.relay, slots.rows) if item is not None)]
+        return [
+            self.operation,
+            self.relays,
+            *self.monitors.values(),
+            *(item for slots in self.slots.values() for item in (slots.relay, slots.rows) if item is not None),
+        ]
 
     def synapses_of(self, label: str) -> dict:
         """A structural projection's synapses now and their weights, by post then pre."""
@@ -123,7 +148,7 @@ class Rewiring:
         spikes = {}
         for label, monitor in self.monitors.items():
             count = monitor.num_spikes
-            spikes[label] = np.unique(np.asarray(monitor.i[self.seen[label]:count]))
+            spikes[label] = np.unique(np.asarray(monitor.i[self.seen[label] : count]))
             self.seen[label] = count
         return spikes
 
@@ -182,9 +207,10 @@ class Rewiring:
         ticks = self.post_ticks[projection.post][post]
         first = last - shift + (1 if semantics.coincident_spikes == "post_first" else 0)
         pending = 0.0
-        for spike in ticks[bisect.bisect_left(ticks, first):bisect.bisect_right(ticks, tick - 1 - shift)]:
-            pending += rule.amplitudes[0] * trace * np.exp(-(spike + shift - last) * self.network.semantics.dt
-                                                          / rule.tau_plus)
+        for spike in ticks[bisect.bisect_left(ticks, first) : bisect.bisect_right(ticks, tick - 1 - shift)]:
+            pending += (
+                rule.amplitudes[0] * trace * np.exp(-(spike + shift - last) * self.network.semantics.dt / rule.tau_plus)
+            )
         synapses.w_run[index] = min(weight + pending, rule.w_max)
         if semantics.weight_update == "at_each_spike":
             synapses.w[index] = synapses.w_run[index]

@@ -15,6 +15,7 @@ forgets itself every tick).
 
 The general formats (voltage scale S, 12-bit decays, 8-bit weight mantissas) are in :mod:`.quantize`.
 """
+
 from __future__ import annotations
 
 import abc
@@ -64,9 +65,14 @@ MAX_REFRACTORY_TICKS = 255
 def population_fixed(network: Network) -> dict:
     """Every population's numbers, by its cell type's registration."""
     inputs = network.input_per_tick()
-    return {label: CELLS.lookup(population.cell).quantized(population, network.semantics, {
-                receptor: inputs.get((label, receptor), 0.0) for receptor in population.cell.receptors})
-            for label, population in network.populations.items()}
+    return {
+        label: CELLS.lookup(population.cell).quantized(
+            population,
+            network.semantics,
+            {receptor: inputs.get((label, receptor), 0.0) for receptor in population.cell.receptors},
+        )
+        for label, population in network.populations.items()
+    }
 
 
 def span(values: np.ndarray) -> list:
@@ -76,6 +82,7 @@ def span(values: np.ndarray) -> list:
 
 
 # --- input types: what u holds and how it drives v -------------------------------------------------
+
 
 @INPUTS.register(CurrentInput)
 @dataclass(eq=False)
@@ -143,31 +150,37 @@ class ConductanceFixed:
 
     @classmethod
     def quantized(cls, population: Population, scale: float, synaptic: np.ndarray) -> "ConductanceFixed":
-        u_scale = power_of_two_within([2.0 ** (STATE_BITS - 3) / float(np.max(synaptic))
-                                       if np.max(synaptic) > 0 else np.inf])
+        u_scale = power_of_two_within(
+            [2.0 ** (STATE_BITS - 3) / float(np.max(synaptic)) if np.max(synaptic) > 0 else np.inf]
+        )
         v_rest = population.value("v_rest")
-        e_rev_exc, e_rev_inh = (np.rint(scale * (level - v_rest)).astype(np.int64)
-                                for level in cls.levels(population))
+        e_rev_exc, e_rev_inh = (np.rint(scale * (level - v_rest)).astype(np.int64) for level in cls.levels(population))
         return cls(int(math.log2(u_scale)), e_rev_exc, e_rev_inh)
 
     def u_scale(self, scale: float) -> float:
-        return 2.0 ** self.conductance_shift
+        return 2.0**self.conductance_shift
 
     def arguments(self) -> dict:
         return {"e_rev_exc": self.e_rev_exc, "e_rev_inh": self.e_rev_inh, "conductance_shift": self.conductance_shift}
 
     def report(self) -> dict:
-        return {"conductance_shift": self.conductance_shift, "e_rev_exc": span(self.e_rev_exc),
-                "e_rev_inh": span(self.e_rev_inh)}
+        return {
+            "conductance_shift": self.conductance_shift,
+            "e_rev_exc": span(self.e_rev_exc),
+            "e_rev_inh": span(self.e_rev_inh),
+        }
 
     def reference_fields(self, population: Population, scale: float) -> dict:
         v_rest = population.value("v_rest")
         reversal = population.cell.input.reversal
-        return {reversal["excitatory"]: v_rest + self.e_rev_exc / scale,
-                reversal["inhibitory"]: v_rest + self.e_rev_inh / scale}
+        return {
+            reversal["excitatory"]: v_rest + self.e_rev_exc / scale,
+            reversal["inhibitory"]: v_rest + self.e_rev_inh / scale,
+        }
 
 
 # --- synapse types: how u decays and what a weight adds to it ------------------------------------
+
 
 @SYNAPSES.register(ExponentialSynapse)
 class ExponentialFixed:
@@ -188,9 +201,12 @@ class ExponentialFixed:
     def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
         """The time constants the decays implement (Lava's LIF: both its one receptor's)."""
         time_constants, value = population.cell.synapse.time_constants, population.value
-        tau_syn = {name: np.where(decays[receptor] > 0, -dt / np.log(np.where(decays[receptor] > 0,
-                                                                               decays[receptor], 0.5)), value(name))
-                   for receptor, name in time_constants.items()}
+        tau_syn = {
+            name: np.where(
+                decays[receptor] > 0, -dt / np.log(np.where(decays[receptor] > 0, decays[receptor], 0.5)), value(name)
+            )
+            for receptor, name in time_constants.items()
+        }
         if stock_receptor is not None:
             return dict.fromkeys(tau_syn, tau_syn[time_constants[stock_receptor]])
         return tau_syn
@@ -225,6 +241,7 @@ class DeltaFixed:
 
 
 # --- cell types ------------------------------------------------------------------------------------
+
 
 class CellFixed(abc.ABC):
     """What a cell type's registration is: its numbers, and what Lava runs for them."""
@@ -342,20 +359,37 @@ class LIFFixed(CellFixed):
         level_span = np.max(np.abs(np.concatenate(levels) - np.tile(v_rest, len(levels))))
         synaptic = sum(gain * init[receptor] * synaptic_input[receptor] for receptor in du)
         tick = np.abs(gain * value("i_offset")) + input_type.drive_per_tick(synaptic)
-        scale = power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span) if level_span > 0 else np.inf,
-                                     2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf])
+        scale = power_of_two_within(
+            [
+                2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span) if level_span > 0 else np.inf,
+                2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf,
+            ]
+        )
         bias_mant, bias_exp = bias(np.rint(scale * gain * value("i_offset")))
         part = input_type.quantized(population, scale, synaptic)
         u_scale = part.u_scale(scale)
-        u = {receptor: np.rint(u_scale * gain * population.initial_input(receptor, semantics)).astype(np.int64)
-             for receptor in du}
+        u = {
+            receptor: np.rint(u_scale * gain * population.initial_input(receptor, semantics)).astype(np.int64)
+            for receptor in du
+        }
         return cls(
-            scale, dv, du["excitatory"], du["inhibitory"], gain, init["excitatory"], init["inhibitory"],
+            scale,
+            dv,
+            du["excitatory"],
+            du["inhibitory"],
+            gain,
+            init["excitatory"],
+            init["inhibitory"],
             np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
             np.rint(scale * (value("v") - v_rest)).astype(np.int64),
-            u["excitatory"], u["inhibitory"],
-            bias_mant, bias_exp, semantics.refractory_ticks(value("tau_refrac")), part)
+            u["excitatory"],
+            u["inhibitory"],
+            bias_mant,
+            bias_exp,
+            semantics.refractory_ticks(value("tau_refrac")),
+            part,
+        )
 
     def decay_v(self) -> np.ndarray:
         return 1.0 - self.dv / DECAY_UNITY
@@ -381,11 +415,17 @@ class LIFFixed(CellFixed):
         receptors = {p.receptor for p in incoming}
         one_decay = len(receptors) <= 1 or np.array_equal(self.du_exc, self.du_inh)
         du = self.du_exc if receptors != {"inhibitory"} else self.du_inh
-        return (label not in network.turnovers and self.input.on_stock_lif and not np.any(self.refractory_ticks)
-                and not np.any(self.v_reset) and one_decay
-                and np.unique(self.dv).size == 1 and np.unique(du).size == 1
-                and not any(p.plasticity is not None for p in incoming)
-                and bool(np.all((stock_threshold(self.vth) >= 0) & (stock_threshold(self.vth) < 1 << 17))))
+        return (
+            label not in network.turnovers
+            and self.input.on_stock_lif
+            and not np.any(self.refractory_ticks)
+            and not np.any(self.v_reset)
+            and one_decay
+            and np.unique(self.dv).size == 1
+            and np.unique(du).size == 1
+            and not any(p.plasticity is not None for p in incoming)
+            and bool(np.all((stock_threshold(self.vth) >= 0) & (stock_threshold(self.vth) < 1 << 17)))
+        )
 
     @property
     def process_type(self) -> str:
@@ -396,14 +436,33 @@ class LIFFixed(CellFixed):
         without it ours, running ``turnover`` if given."""
         if stock_receptor is not None:
             du = self.du_inh if stock_receptor == "inhibitory" else self.du_exc
-            return "LIF", dict(shape=(size,), du=int(du[0]), dv=int(self.dv[0]), vth=stock_threshold(self.vth),
-                               bias_mant=self.bias_mant, bias_exp=self.bias_exp,
-                               u=before_first_decay(self.u_exc - self.u_inh, du), v=self.v_init)
+            return "LIF", dict(
+                shape=(size,),
+                du=int(du[0]),
+                dv=int(self.dv[0]),
+                vth=stock_threshold(self.vth),
+                bias_mant=self.bias_mant,
+                bias_exp=self.bias_exp,
+                u=before_first_decay(self.u_exc - self.u_inh, du),
+                v=self.v_init,
+            )
         return self.process_type, dict(
-            shape=(size,), du_exc=self.du_exc, du_inh=self.du_inh, dv=self.dv, bias_mant=self.bias_mant,
-            bias_exp=self.bias_exp, vth=self.vth, v_reset=self.v_reset, refractory_ticks=self.refractory_ticks,
-            u_exc=before_first_decay(self.u_exc, self.du_exc), u_inh=before_first_decay(self.u_inh, self.du_inh),
-            v=self.v_init, turnover=turnover, max_epochs=max_epochs, **self.input.arguments())
+            shape=(size,),
+            du_exc=self.du_exc,
+            du_inh=self.du_inh,
+            dv=self.dv,
+            bias_mant=self.bias_mant,
+            bias_exp=self.bias_exp,
+            vth=self.vth,
+            v_reset=self.v_reset,
+            refractory_ticks=self.refractory_ticks,
+            u_exc=before_first_decay(self.u_exc, self.du_exc),
+            u_inh=before_first_decay(self.u_inh, self.du_inh),
+            v=self.v_init,
+            turnover=turnover,
+            max_epochs=max_epochs,
+            **self.input.arguments(),
+        )
 
     # --- what the compile says about them ---
 
@@ -412,30 +471,63 @@ class LIFFixed(CellFixed):
         return population.value("v_rest") + v / self.scale
 
     def report(self) -> dict:
-        return {"scale_units_per_mV": self.scale, "vth": span(self.vth), "v_reset": span(self.v_reset),
-                "dv": span(self.dv), "du_exc": span(self.du_exc), "du_inh": span(self.du_inh),
-                "bias_mant": span(self.bias_mant), "bias_exp": span(self.bias_exp),
-                "refractory_ticks": span(self.refractory_ticks), **self.input.report()}
+        return {
+            "scale_units_per_mV": self.scale,
+            "vth": span(self.vth),
+            "v_reset": span(self.v_reset),
+            "dv": span(self.dv),
+            "du_exc": span(self.du_exc),
+            "du_inh": span(self.du_inh),
+            "bias_mant": span(self.bias_mant),
+            "bias_exp": span(self.bias_exp),
+            "refractory_ticks": span(self.refractory_ticks),
+            **self.input.report(),
+        }
 
     def summary(self) -> str:
-        return (f"scale {self.scale:g}/mV, vth {span(self.vth)}, dv {span(self.dv)}, du exc {span(self.du_exc)} "
-                f"inh {span(self.du_inh)}, refractory {span(self.refractory_ticks)}")
+        return (
+            f"scale {self.scale:g}/mV, vth {span(self.vth)}, dv {span(self.dv)}, du exc {span(self.du_exc)} "
+            f"inh {span(self.du_inh)}, refractory {span(self.refractory_ticks)}"
+        )
 
     def findings(self, subject: str) -> list[Finding]:
         findings = []
         if np.any(self.dv >= DECAY_UNITY):
-            findings.append(Finding("warning", subject, "tau_m is so short that V forgets everything within a tick; "
-                                    "the 12-bit dv saturates at 4095"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    "tau_m is so short that V forgets everything within a tick; the 12-bit dv saturates at 4095",
+                )
+            )
         for state, du in ((self.u_exc, self.du_exc), (self.u_inh, self.du_inh)):
             if np.any((state != 0) & (du >= DECAY_UNITY - 1)):
-                findings.append(Finding("warning", subject, "a synaptic state decays to 0 within a tick here, so its "
-                                        "non-zero initial value is lost: Lava's neurons decay it before first use"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        subject,
+                        "a synaptic state decays to 0 within a tick here, so its "
+                        "non-zero initial value is lost: Lava's neurons decay it before first use",
+                    )
+                )
         if np.any(self.bias_exp > BIAS_EXPONENT_MAX):
-            findings.append(Finding("error", subject, "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
-                                    "exponent at this voltage scale: lower it"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "i_offset is too large for a 13-bit bias mantissa with a 3-bit "
+                    "exponent at this voltage scale: lower it",
+                )
+            )
         if np.any(self.refractory_ticks > MAX_REFRACTORY_TICKS):
-            findings.append(Finding("error", subject, f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
-                                    "fit the 8-bit counter: shorten tau_refrac"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"refractory periods above {MAX_REFRACTORY_TICKS} ticks do not "
+                    "fit the 8-bit counter: shorten tau_refrac",
+                )
+            )
         return findings
 
     # --- the quantization-aware reference ---
@@ -453,22 +545,39 @@ class LIFFixed(CellFixed):
         if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay
             threshold, v_reset = stock_threshold(self.vth) * 64 + 1, cell.v_rest
         u = {"excitatory": self.u_exc, "inhibitory": self.u_inh}
-        fields = {"tau_m": tau_m, "cm": tau_m / (value("tau_m") / value("cm")), "v_reset": v_reset,
-                  **synapse.reference_fields(population, {r: self.decay_u(r) for r in u}, dt, stock_receptor),
-                  "v_thresh": v_rest + threshold / self.scale,
-                  "i_offset": (self.bias_mant * 2.0 ** self.bias_exp) / (self.scale * self.gain),
-                  "v": v_rest + self.v_init / self.scale,
-                  **{f"{cell.synaptic_state}_{STATE_SUFFIX[receptor]}": synapse.initial_value(
-                      u[receptor] / (self.input.u_scale(self.scale) * self.gain), dt) for receptor in u},
-                  **self.input.reference_fields(population, self.scale)}
-        arithmetic = FixedPointLIF(v_unit=1.0 / self.scale, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS,
-                                   conductance_shift=self.input.conductance_shift,
-                                   currents="separate" if stock_receptor is None else "combined")
-        return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
-                       synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})
+        fields = {
+            "tau_m": tau_m,
+            "cm": tau_m / (value("tau_m") / value("cm")),
+            "v_reset": v_reset,
+            **synapse.reference_fields(population, {r: self.decay_u(r) for r in u}, dt, stock_receptor),
+            "v_thresh": v_rest + threshold / self.scale,
+            "i_offset": (self.bias_mant * 2.0**self.bias_exp) / (self.scale * self.gain),
+            "v": v_rest + self.v_init / self.scale,
+            **{
+                f"{cell.synaptic_state}_{STATE_SUFFIX[receptor]}": synapse.initial_value(
+                    u[receptor] / (self.input.u_scale(self.scale) * self.gain), dt
+                )
+                for receptor in u
+            },
+            **self.input.reference_fields(population, self.scale),
+        }
+        arithmetic = FixedPointLIF(
+            v_unit=1.0 / self.scale,
+            decay_bits=DECAY_SHIFT,
+            state_bits=STATE_BITS,
+            conductance_shift=self.input.conductance_shift,
+            currents="separate" if stock_receptor is None else "combined",
+        )
+        return replace(
+            population,
+            cell=replace(cell, **fields),
+            arithmetic=arithmetic,
+            synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh},
+        )
 
 
 # --- Izhikevich: our integer process, which a Loihi 2 would run as microcode -----------------------
+
 
 @CELLS.register(Izhikevich, neuron=QuadraticIntegrate, synapse=ExponentialSynapse, input=CurrentInput)
 @dataclass(eq=False)
@@ -510,23 +619,46 @@ class IzhikevichFixed(CellFixed):
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "IzhikevichFixed":
         value, neuron = population.value, population.cell.neuron
         time_constants = population.cell.synapse.time_constants
-        du = {receptor: np.minimum(decay_code(value(time_constants[receptor]), semantics.dt), DECAY_UNITY - 1)
-              for receptor in population.cell.receptors}
+        du = {
+            receptor: np.minimum(decay_code(value(time_constants[receptor]), semantics.dt), DECAY_UNITY - 1)
+            for receptor in population.cell.receptors
+        }
         init = {receptor: first_tick_mean((DECAY_UNITY - du[receptor]) / DECAY_UNITY) for receptor in du}
         level_span = max(float(np.max(np.abs(value(name)))) for name in ("c", "v", "u"))
         level_span = max(level_span, neuron.v_thresh)
         tick = np.abs(value("i_offset")) + sum(init[receptor] * synaptic_input[receptor] for receptor in du)
-        scale = min(power_of_two_within([2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span),
-                                         2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0
-                                         else np.inf]), 2.0 ** 16)
+        scale = min(
+            power_of_two_within(
+                [
+                    2.0 ** (STATE_BITS - 1) / (V_HEADROOM * level_span),
+                    2.0 ** (STATE_BITS - 3) / float(np.max(tick)) if np.max(tick) > 0 else np.inf,
+                ]
+            ),
+            2.0**16,
+        )
         levels = lambda name: np.rint(scale * value(name)).astype(np.int64)  # noqa: E731
         step = np.full(population.size, int(np.rint(scale * semantics.dt)), dtype=np.int64)
         state = population.cell.synaptic_state
-        return cls(scale, int(math.log2(scale)), levels("a"), levels("b"), levels("c"), levels("d"),
-                   levels("i_offset"), du["excitatory"], du["inhibitory"], init["excitatory"], init["inhibitory"],
-                   np.full(population.size, int(np.rint(scale * neuron.v_thresh)), dtype=np.int64), step,
-                   step * int(math.floor(scale * neuron.spike_step)) // int(scale), levels("v"), levels("u"),
-                   levels(f"{state}_exc"), levels(f"{state}_inh"))
+        return cls(
+            scale,
+            int(math.log2(scale)),
+            levels("a"),
+            levels("b"),
+            levels("c"),
+            levels("d"),
+            levels("i_offset"),
+            du["excitatory"],
+            du["inhibitory"],
+            init["excitatory"],
+            init["inhibitory"],
+            np.full(population.size, int(np.rint(scale * neuron.v_thresh)), dtype=np.int64),
+            step,
+            step * int(math.floor(scale * neuron.spike_step)) // int(scale),
+            levels("v"),
+            levels("u"),
+            levels(f"{state}_exc"),
+            levels(f"{state}_inh"),
+        )
 
     def units_per_weight(self, receptor: str) -> np.ndarray:
         return self.scale * (self.init_exc if receptor == "excitatory" else self.init_inh)
@@ -539,36 +671,80 @@ class IzhikevichFixed(CellFixed):
         if turnover is not None:
             raise BackendError("CurrExpIzhikevich runs no neuron turnover")
         return self.process_type, dict(
-            shape=(size,), fraction_bits=self.fraction_bits, a=self.a, b=self.b, c=self.c, d=self.d,
-            i_offset=self.i_offset, du_exc=self.du_exc, du_inh=self.du_inh, vth=self.vth, step=self.step,
-            spike_step=self.spike_step, v=self.v_init, u=self.u_init, s_exc=self.s_exc, s_inh=self.s_inh)
+            shape=(size,),
+            fraction_bits=self.fraction_bits,
+            a=self.a,
+            b=self.b,
+            c=self.c,
+            d=self.d,
+            i_offset=self.i_offset,
+            du_exc=self.du_exc,
+            du_inh=self.du_inh,
+            vth=self.vth,
+            step=self.step,
+            spike_step=self.spike_step,
+            v=self.v_init,
+            u=self.u_init,
+            s_exc=self.s_exc,
+            s_inh=self.s_inh,
+        )
 
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         return v / self.scale
 
     def report(self) -> dict:
-        return {"scale_units_per_mV": self.scale, "fraction_bits": self.fraction_bits, "a": span(self.a),
-                "b": span(self.b), "c": span(self.c), "d": span(self.d), "i_offset": span(self.i_offset),
-                "vth": span(self.vth), "step": span(self.step), "spike_step": span(self.spike_step),
-                "du_exc": span(self.du_exc), "du_inh": span(self.du_inh)}
+        return {
+            "scale_units_per_mV": self.scale,
+            "fraction_bits": self.fraction_bits,
+            "a": span(self.a),
+            "b": span(self.b),
+            "c": span(self.c),
+            "d": span(self.d),
+            "i_offset": span(self.i_offset),
+            "vth": span(self.vth),
+            "step": span(self.step),
+            "spike_step": span(self.spike_step),
+            "du_exc": span(self.du_exc),
+            "du_inh": span(self.du_inh),
+        }
 
     def summary(self) -> str:
-        return (f"scale {self.scale:g}/mV (2^{self.fraction_bits}), a {span(self.a)}, b {span(self.b)}, "
-                f"step {span(self.step)} then {span(self.spike_step)} after a spike, du exc {span(self.du_exc)} "
-                f"inh {span(self.du_inh)}")
+        return (
+            f"scale {self.scale:g}/mV (2^{self.fraction_bits}), a {span(self.a)}, b {span(self.b)}, "
+            f"step {span(self.step)} then {span(self.spike_step)} after a spike, du exc {span(self.du_exc)} "
+            f"inh {span(self.du_inh)}"
+        )
 
     def findings(self, subject: str) -> list[Finding]:
-        findings = [Finding("warning", subject, "Loihi 2 runs Izhikevich neurons only as custom microcode (no "
-                            "built-in neuron model squares v): it needs two 24-bit state variables (v, u) besides "
-                            "the step h and the synaptic currents, the square of v per step (a 24 x 24-bit product, "
-                            "48 bits before the shift) and 32-bit intermediate sums; CurrExpIzhikevich computes it "
-                            f"on integers of 2^-{self.fraction_bits}")]
+        findings = [
+            Finding(
+                "warning",
+                subject,
+                "Loihi 2 runs Izhikevich neurons only as custom microcode (no "
+                "built-in neuron model squares v): it needs two 24-bit state variables (v, u) besides "
+                "the step h and the synaptic currents, the square of v per step (a 24 x 24-bit product, "
+                "48 bits before the shift) and 32-bit intermediate sums; CurrExpIzhikevich computes it "
+                f"on integers of 2^-{self.fraction_bits}",
+            )
+        ]
         if self.fraction_bits < 1:
-            findings.append(Finding("error", subject, "v, u or the input per tick are too large for 24-bit state "
-                                    "with a fraction bit: lower the weights, i_offset or the levels"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "v, u or the input per tick are too large for 24-bit state "
+                    "with a fraction bit: lower the weights, i_offset or the levels",
+                )
+            )
         elif self.fraction_bits < 10:
-            findings.append(Finding("warning", subject, f"v and u keep only {self.fraction_bits} fraction bits (the "
-                                    "levels or the input per tick are large): a, b and 0.04 lose precision"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    f"v and u keep only {self.fraction_bits} fraction bits (the "
+                    "levels or the input per tick are large): a, b and 0.04 lose precision",
+                )
+            )
         if np.any(self.a == 0) or np.any(self.b == 0):
             findings.append(Finding("warning", subject, f"a or b is below 2^-{self.fraction_bits + 1} and becomes 0"))
         return findings
@@ -578,17 +754,32 @@ class IzhikevichFixed(CellFixed):
         1/scale grid, time constants from the 12-bit decays, and the integer arithmetic
         (FixedPointIzhikevich)."""
         cell = population.cell
-        tau_syn = {name: -dt / np.log((DECAY_UNITY - (self.du_exc if receptor == "excitatory" else self.du_inh))
-                                      / DECAY_UNITY) for receptor, name in cell.synapse.time_constants.items()}
+        tau_syn = {
+            name: -dt / np.log((DECAY_UNITY - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY)
+            for receptor, name in cell.synapse.time_constants.items()
+        }
         state = cell.synaptic_state
-        fields = {"a": self.a / self.scale, "b": self.b / self.scale, "c": self.c / self.scale,
-                  "d": self.d / self.scale, "i_offset": self.i_offset / self.scale, "v": self.v_init / self.scale,
-                  "u": self.u_init / self.scale, f"{state}_exc": self.s_exc / self.scale,
-                  f"{state}_inh": self.s_inh / self.scale, **tau_syn}
-        arithmetic = FixedPointIzhikevich(fraction_bits=self.fraction_bits, decay_bits=DECAY_SHIFT,
-                                          state_bits=STATE_BITS)
-        return replace(population, cell=replace(cell, **fields), arithmetic=arithmetic,
-                       synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh})
+        fields = {
+            "a": self.a / self.scale,
+            "b": self.b / self.scale,
+            "c": self.c / self.scale,
+            "d": self.d / self.scale,
+            "i_offset": self.i_offset / self.scale,
+            "v": self.v_init / self.scale,
+            "u": self.u_init / self.scale,
+            f"{state}_exc": self.s_exc / self.scale,
+            f"{state}_inh": self.s_inh / self.scale,
+            **tau_syn,
+        }
+        arithmetic = FixedPointIzhikevich(
+            fraction_bits=self.fraction_bits, decay_bits=DECAY_SHIFT, state_bits=STATE_BITS
+        )
+        return replace(
+            population,
+            cell=replace(cell, **fields),
+            arithmetic=arithmetic,
+            synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh},
+        )
 
 
 def numbers_from(types: list[str], arrays: dict) -> CellFixed:

@@ -7,6 +7,7 @@ the code the main process runs.
 Where it is: ``$NEURODEPLOY_LAVA_ENV`` if set; in a clone, ``.venv-lava`` beside ``pyproject.toml``;
 otherwise ``$XDG_DATA_HOME/neurodeploy/venv-lava`` (``~/.local/share/...``).
 """
+
 from __future__ import annotations
 
 import glob
@@ -51,8 +52,7 @@ class LavaEnvironment:
         return self.path / "bin" / "python"
 
     def expected_marker(self) -> dict:
-        return {"package": str(PACKAGE),
-                "constraints_sha256": hashlib.sha256(constraints_text().encode()).hexdigest()}
+        return {"package": str(PACKAGE), "constraints_sha256": hashlib.sha256(constraints_text().encode()).hexdigest()}
 
     def problem(self) -> str | None:
         """Why the worker cannot run here (None when it can), in words that say what to do."""
@@ -64,8 +64,7 @@ class LavaEnvironment:
         except (OSError, ValueError):
             return f"the Lava environment at {self.path} was not completed: {create}"
         if marker != self.expected_marker():
-            return (f"the Lava environment at {self.path} was set up for another neurodeploy or set of pins: "
-                    f"{create}")
+            return f"the Lava environment at {self.path} was set up for another neurodeploy or set of pins: {create}"
         return None
 
     def require(self) -> None:
@@ -88,8 +87,9 @@ def find_python() -> str | None:
 
 def _version(python: str) -> tuple | None:
     try:
-        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return tuple(map(int, out.stdout.split())) if out.returncode == 0 else None
@@ -103,33 +103,47 @@ def create(path: Path, python: str | None = None, echo=print) -> LavaEnvironment
     environment = LavaEnvironment(Path(path).absolute())
     python = python or find_python()
     if python is None:
-        raise BackendError("the Lava environment needs Python 3.10 (lava-nc 0.10 runs on no other): none found on "
-                           "PATH or in pyenv; give one with --python")
+        raise BackendError(
+            "the Lava environment needs Python 3.10 (lava-nc 0.10 runs on no other): none found on "
+            "PATH or in pyenv; give one with --python"
+        )
     version = _version(python)
     if version != PYTHON_VERSION:
         found = "not runnable" if version is None else ".".join(map(str, version))
-        raise ValidationError("option --python", None, f"the Lava environment needs Python 3.10 (lava-nc 0.10 "
-                              f"runs on no other); {python} is {found}")
+        raise ValidationError(
+            "option --python",
+            None,
+            f"the Lava environment needs Python 3.10 (lava-nc 0.10 runs on no other); {python} is {found}",
+        )
     if environment.python.exists():
         version = _version(str(environment.python))
         if version != PYTHON_VERSION:
             found = "no runnable Python" if version is None else f"a Python {'.'.join(map(str, version))}"
-            raise ValidationError("setup-lava", "DIR", f"{environment.path} holds {found}, not the Lava "
-                                  "environment's 3.10: remove it or choose another folder")
+            raise ValidationError(
+                "setup-lava",
+                "DIR",
+                f"{environment.path} holds {found}, not the Lava "
+                "environment's 3.10: remove it or choose another folder",
+            )
     (environment.path / MARKER).unlink(missing_ok=True)
     if not (environment.python.exists() and _has_pip(environment.python)):  # new, or its creation interrupted
         echo(f"creating {environment.path} with {python}")
         _check([python, "-m", "venv", str(environment.path)], "creating the virtual environment")
     constraints = environment.path / "worker-constraints.txt"
     constraints.write_text(constraints_text())
-    pins = [line.split("==")[0] for line in constraints_text().splitlines()
-            if "==" in line and not line.startswith("#")]
+    pins = [
+        line.split("==")[0] for line in constraints_text().splitlines() if "==" in line and not line.startswith("#")
+    ]
     pip = [str(environment.python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", str(constraints)]
     echo(f"installing lava-nc and {len(pins) - 1} other pinned packages into {environment.path}")
     _check([*pip, "pip"], "installing pip")
     _check([*pip, "--only-binary=:all:", *[pin for pin in pins if pin != "pip"]], "installing the pinned packages")
-    site = subprocess.run([str(environment.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(environment.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     link = Path(site) / "neurodeploy"
     if link.is_symlink() or link.is_file():
         link.unlink()

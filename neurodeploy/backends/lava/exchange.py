@@ -9,6 +9,7 @@ under Python 3.10 and numpy 1.x, so it imports no Lava and nothing newer.
 * ``result.json`` and ``result.npz``: what the run produced (:class:`LavaRun`), written once it is complete;
 * ``error.txt``: the worker's one-line error, when it refuses or fails (the trace is in ``worker.log``).
 """
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,9 @@ def write_result(folder: Path, run: LavaRun) -> None:
         "voltages": {label: stored(v) for label, v in run.voltages.items()},
         "weights": {label: [stored(mantissas), stored(pre)] for label, (mantissas, pre) in run.weights.items()},
         "probed": [[label, variable, stored(values)] for (label, variable), values in run.probed.items()],
-        "events": [[event.tick, event.kind, event.projection, event.pre, event.post, event.slot]
-                   for event in run.events],
+        "events": [
+            [event.tick, event.kind, event.projection, event.pre, event.post, event.slot] for event in run.events
+        ],
         "turnover": run.turnover,
         "about": run.about,
     }
@@ -100,4 +102,6 @@ def read_result(folder: Path) -> LavaRun:
         weights={label: (arrays[mantissas], arrays[pre]) for label, (mantissas, pre) in index["weights"].items()},
         probed={(label, variable): arrays[name] for label, variable, name in index["probed"]},
         events=[Event(*event) for event in index["events"]],
-        turnover=index["turnover"], about=index["about"])
+        turnover=index["turnover"],
+        about=index["about"],
+    )

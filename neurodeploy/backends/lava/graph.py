@@ -13,6 +13,7 @@ What a run produced (spikes, voltages, final weights, structural events) reaches
 recorders' external pipes (:mod:`.proc.readout`), not ``Var.get``, which Lava 0.10 transfers one
 element at a time; so reading results back costs about what copying them does.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -62,8 +63,15 @@ class LavaGraph:
     reported after each), and always stops them (also on errors and signals), with workers that die with
     this process."""
 
-    def __init__(self, network: Network, populations: dict[str, CellFixed],
-                 projections: dict[str, ProjectionFixed], stock: set[str], ticks: int, chunks: int = 10):
+    def __init__(
+        self,
+        network: Network,
+        populations: dict[str, CellFixed],
+        projections: dict[str, ProjectionFixed],
+        stock: set[str],
+        ticks: int,
+        chunks: int = 10,
+    ):
         self.network, self.ticks, self.stock, self.least_chunks = network, ticks, stock, chunks
         self.fixed = populations
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
@@ -72,18 +80,26 @@ class LavaGraph:
         self.connections = {}
         for label, projection in network.projections.items():
             self.connections[label] = self._projection(label, projection, projections[label])
-        self.reach = [self._reach(label, projection) for label in network.turnovers
-                      for projection in network.projections.values()
-                      if projection.post == label and projection.structural is None]
+        self.reach = [
+            self._reach(label, projection)
+            for label in network.turnovers
+            for projection in network.projections.values()
+            if projection.post == label and projection.structural is None
+        ]
         self.recorded_spikes = [label for label, variables in network.recordings.items() if "spikes" in variables]
-        self.voltages = {label: self.neurons[label].v for label, variables in network.recordings.items()
-                         if "v" in variables}
+        self.voltages = {
+            label: self.neurons[label].v for label, variables in network.recordings.items() if "v" in variables
+        }
         self.probes = {}
         self.final = [process.weights for process in self.plastic.values()]  # the Vars read at the end
-        self.final += [getattr(process, name) for process in self.structural.values()
-                       for name in ("pre", "events", "n_events")]
-        self.final += [getattr(self.neurons[label], name) for label in network.turnovers
-                       for name in ("epochs", "alive_after", "n_epochs")]
+        self.final += [
+            getattr(process, name) for process in self.structural.values() for name in ("pre", "events", "n_events")
+        ]
+        self.final += [
+            getattr(self.neurons[label], name)
+            for label in network.turnovers
+            for name in ("epochs", "alive_after", "n_epochs")
+        ]
 
     def probe(self, label: str, variable: str):
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
@@ -94,8 +110,9 @@ class LavaGraph:
         after each), and few enough ticks in each that the recorders' pipes, which hold a run's messages,
         share at most ``PIPES_BYTES`` of shared memory."""
         message_bytes = sum(-(-self.network.size_of(label) // 8) for label in self.recorded_spikes)
-        message_bytes += sum(var.size * np.dtype(np.int64).itemsize
-                             for var in {_key(var): var for var in traced}.values())
+        message_bytes += sum(
+            var.size * np.dtype(np.int64).itemsize for var in {_key(var): var for var in traced}.values()
+        )
         most_ticks = max(1, PIPES_BYTES // max(message_bytes, 1))
         count = max(min(self.least_chunks, self.ticks), -(-self.ticks // most_ticks))
         return [len(chunk) for chunk in np.array_split(np.arange(self.ticks), count)]
@@ -105,7 +122,7 @@ class LavaGraph:
         recorder and slot that reads it."""
         slots, variables = {}, list({_key(var): var for var in variables}.values())
         for first in range(0, len(variables), VarRecorder.SLOTS):
-            group = variables[first:first + VarRecorder.SLOTS]
+            group = variables[first : first + VarRecorder.SLOTS]
             recorder = VarRecorder(vars=group, every_tick=every_tick, last_tick=self.ticks, buffer=buffer)
             slots.update({_key(var): (recorder, slot) for slot, var in enumerate(group)})
         return slots
@@ -115,9 +132,12 @@ class LavaGraph:
         if label in self.network.turnovers:
             turnover = {"network": self.decision_network.to_dict(), "label": label}
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
-        name, arguments = fixed.process(self.network.size_of(label),
-                                        stock_receptor(self.network, label) if label in self.stock else None,
-                                        turnover, max_epochs)
+        name, arguments = fixed.process(
+            self.network.size_of(label),
+            stock_receptor(self.network, label) if label in self.stock else None,
+            turnover,
+            max_epochs,
+        )
         return NEURON_PROCESSES[name](name=f"population {label}", **arguments)
 
     @cached_property
@@ -125,8 +145,9 @@ class LavaGraph:
         """The description that structural and turnover processes rebuild to take their decisions: the
         network without its spike sources' trains, which no decision reads (a long run's trains would
         otherwise be copied into every such process)."""
-        return self.network.with_spike_times({label: [[]] * source.size
-                                              for label, source in self.network.spike_sources.items()})
+        return self.network.with_spike_times(
+            {label: [[]] * source.size for label, source in self.network.spike_sources.items()}
+        )
 
     def _reach(self, label: str, projection) -> Sparse:
         """A static projection into a population with turnover, as counts of arriving spikes (weight 1),
@@ -167,18 +188,28 @@ class LavaGraph:
         shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
         rewiring = None
         if projection.structural is not None:
-            rewiring = {"network": self.decision_network.to_dict(), "label": label,
-                        "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
-                        "max_events": max_events(self.network, label, self.ticks),
-                        "unit": fixed.weight_unit}
+            rewiring = {
+                "network": self.decision_network.to_dict(),
+                "label": label,
+                "initial_mantissa": fixed.mantissa_of(projection.structural.initial_weight),
+                "max_events": max_events(self.network, label, self.ticks),
+                "unit": fixed.weight_unit,
+            }
         if projection.structural is not None:  # slots: post x s_max, pre neuron (-1 empty) and mantissa
             slot_pre = slot_table(self.network, label, connections.pre.astype(np.int64), -1)
             slot_mantissas = slot_table(self.network, label, np.asarray(fixed.mantissas, dtype=np.int64), 0)
         if projection.structural is not None and projection.plasticity is None:
-            process = StructuralSynapses(network=self.decision_network, label=label, pre=slot_pre,
-                                         mantissas=slot_mantissas, weight_exp=fixed.weight_exp,
-                                         initial_mantissa=rewiring["initial_mantissa"], unit=rewiring["unit"],
-                                         max_events=rewiring["max_events"], name=f"projection {label}")
+            process = StructuralSynapses(
+                network=self.decision_network,
+                label=label,
+                pre=slot_pre,
+                mantissas=slot_mantissas,
+                weight_exp=fixed.weight_exp,
+                initial_mantissa=rewiring["initial_mantissa"],
+                unit=rewiring["unit"],
+                max_events=rewiring["max_events"],
+                name=f"projection {label}",
+            )
             self._out_port(projection.post).connect(process.s_post)
             self.structural[label] = process
         elif projection.plasticity is not None:
@@ -190,13 +221,24 @@ class LavaGraph:
                 post = np.repeat(np.arange(shape[0]), slot_pre.shape[1])
                 delays = np.ones(pre.size, dtype=np.int64)
             process = PairSTDPSynapses(
-                n_pre=shape[1], n_post=shape[0], pre=pre, post=post, delays=delays, weights=mantissas,
-                weight_exp=fixed.weight_exp, a_plus=units["A_plus"], a_minus=units["A_minus"], w_min=units["w_min"],
-                w_max=units["w_max"], decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
+                n_pre=shape[1],
+                n_post=shape[0],
+                pre=pre,
+                post=post,
+                delays=delays,
+                weights=mantissas,
+                weight_exp=fixed.weight_exp,
+                a_plus=units["A_plus"],
+                a_minus=units["A_minus"],
+                w_min=units["w_min"],
+                w_max=units["w_max"],
+                decay_plus=decay_table(rule.tau_plus, self.network.semantics.dt),
                 decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
                 arithmetic=pair_stdp_arithmetic(fixed.weight_unit),
-                multiplicative=rule.weight_dependence == "multiplicative", structural=rewiring,
-                name=f"projection {label}")
+                multiplicative=rule.weight_dependence == "multiplicative",
+                structural=rewiring,
+                name=f"projection {label}",
+            )
             self._out_port(projection.post).connect(process.s_post)
             self.plastic[label] = process
             if rewiring is not None:
@@ -208,8 +250,9 @@ class LavaGraph:
                 process = Sparse(weights=weights, weight_exp=fixed.weight_exp, name=f"projection {label}")
             else:
                 delays = csr_matrix((connections.delay_ticks - 1, (connections.post, connections.pre)), shape=shape)
-                process = DelaySparse(weights=weights, delays=delays, weight_exp=fixed.weight_exp,
-                                      name=f"projection {label}")
+                process = DelaySparse(
+                    weights=weights, delays=delays, weight_exp=fixed.weight_exp, name=f"projection {label}"
+                )
         self._out_port(projection.pre).connect(process.s_in)
         process.a_out.connect(self._in_port(projection.post, projection.receptor))
         return process
@@ -235,8 +278,15 @@ class LavaGraph:
         if len(ties) < 2:
             return (ties[0].process if ties else None), []
         step = VarRecorder.SLOTS - 1
-        joins = [VarRecorder(vars=ties[first:first + VarRecorder.SLOTS], every_tick=False, last_tick=self.ticks,
-                             name="parts joined") for first in range(0, len(ties) - 1, step)]
+        joins = [
+            VarRecorder(
+                vars=ties[first : first + VarRecorder.SLOTS],
+                every_tick=False,
+                last_tick=self.ticks,
+                name="parts joined",
+            )
+            for first in range(0, len(ties) - 1, step)
+        ]
         return joins[0], joins
 
     def run(self, progress=None) -> LavaRun:
@@ -245,16 +295,20 @@ class LavaGraph:
         chunks = self._chunks(traced_vars)
         spike_recorders = {}
         for label in self.recorded_spikes:
-            spike_recorders[label] = SpikeRecorder(shape=(self.network.size_of(label),), buffer=max(chunks),
-                                                   name=f"spikes of {label}")
+            spike_recorders[label] = SpikeRecorder(
+                shape=(self.network.size_of(label),), buffer=max(chunks), name=f"spikes of {label}"
+            )
             self._out_port(label).connect(spike_recorders[label].a_in)
         traced = self._recorders(traced_vars, True, max(chunks))
         finals = self._recorders(self.final, False, 1)
         anchor, joins = self._joined([*self.neurons.values(), *self.sources.values(), *spike_recorders.values()])
         if anchor is None:  # nothing to simulate that anyone reads: an empty run, as on the other backends
             return LavaRun()
-        recorders = [*spike_recorders.values(), *{id(recorder): recorder for recorder, _ in
-                                                  [*traced.values(), *finals.values()]}.values(), *joins]
+        recorders = [
+            *spike_recorders.values(),
+            *{id(recorder): recorder for recorder, _ in [*traced.values(), *finals.values()]}.values(),
+            *joins,
+        ]
         configuration = Loihi2SimCfg(select_tag="fixed_pt")
         done = 0
         fired = {label: [] for label in spike_recorders}  # per chunk, the (tick, neuron) of each spike
@@ -294,16 +348,25 @@ class LavaGraph:
             order = np.lexsort((ticks, neurons))
             spikes[label] = (neurons[order], ticks[order])
         traces = {key: np.concatenate(chunks) for key, chunks in traces.items()}
-        voltages = {label: self.fixed[label].voltage(traces[_key(var)].astype(np.float64),
-                                                     self.network.populations[label])
-                    for label, var in self.voltages.items()}
+        voltages = {
+            label: self.fixed[label].voltage(traces[_key(var)].astype(np.float64), self.network.populations[label])
+            for label, var in self.voltages.items()
+        }
         probed = {key: traces[_key(var)] for key, var in self.probes.items()}
-        weights = {label: (final[(process.name, "weights")], final[(process.name, "pre")] if label in self.structural
-                           else self.network.connections(label).pre.astype(np.int64))
-                   for label, process in self.plastic.items()}
-        events = [Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
-                  for label, process in self.structural.items()
-                  for tick, kind, pre, post in final[(process.name, "events")][:final[(process.name, "n_events")][0]]]
+        weights = {
+            label: (
+                final[(process.name, "weights")],
+                final[(process.name, "pre")]
+                if label in self.structural
+                else self.network.connections(label).pre.astype(np.int64),
+            )
+            for label, process in self.plastic.items()
+        }
+        events = [
+            Event(int(tick), "form" if kind else "eliminate", label, int(pre), int(post), -1)
+            for label, process in self.structural.items()
+            for tick, kind, pre, post in final[(process.name, "events")][: final[(process.name, "n_events")][0]]
+        ]
         turnover = {label: self._epochs(label, final) for label in self.network.turnovers}
         return LavaRun(spikes, voltages, weights, probed, events, turnover)
 
@@ -315,9 +378,16 @@ class LavaGraph:
         before = np.arange(self.network.size_of(label)) < self.network.turnovers[label].initial_alive
         epochs = []
         for (tick, alive, dormant), after in zip(rows.tolist(), masks):
-            epochs.append({"tick": tick, "alive": alive, "dormant": dormant,
-                           "dormant_ratio": float(dormant / alive) if alive else 0.0,
-                           "died": np.flatnonzero(before & ~after).tolist(),
-                           "born": np.flatnonzero(~before & after).tolist(), "alive_after": int(after.sum())})
+            epochs.append(
+                {
+                    "tick": tick,
+                    "alive": alive,
+                    "dormant": dormant,
+                    "dormant_ratio": float(dormant / alive) if alive else 0.0,
+                    "died": np.flatnonzero(before & ~after).tolist(),
+                    "born": np.flatnonzero(~before & after).tolist(),
+                    "alive_after": int(after.sum()),
+                }
+            )
             before = after
         return epochs

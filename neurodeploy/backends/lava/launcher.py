@@ -7,6 +7,7 @@ stopped: on return, on errors, on a termination signal and on the timeout, first
 stops Lava), then killed with everything it started. Its failures come back as one error naming its log,
 kept with the exchanged files; on any other way out the folder is removed.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,15 @@ CLEAN_UP_S = 3.0
 unlinking the shared memory of Lava's processes) before the rest is killed."""
 
 
-def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None, probes=(),
-                  parameters: Path | None = None, timeout_s: float | None = None,
-                  environment: LavaEnvironment | None = None) -> LavaRun:
+def run_in_worker(
+    lowered: Lowered,
+    ticks: int,
+    progress: Progress | None = None,
+    probes=(),
+    parameters: Path | None = None,
+    timeout_s: float | None = None,
+    environment: LavaEnvironment | None = None,
+) -> LavaRun:
     """Run ``ticks`` of the lowered network in the Lava worker. ``parameters``: the compile's
     ``lava_parameters.npz`` (written here when not given); ``probes``: (population, variable) pairs of
     integer state to record."""
@@ -62,21 +69,29 @@ def run_in_worker(lowered: Lowered, ticks: int, progress: Progress | None = None
             write_parameters(lowered, folder / PARAMETERS)
         else:
             shutil.copyfile(parameters, folder / PARAMETERS)
-        (folder / REQUEST).write_text(json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes],
-                                                  "numbers": number_types(lowered)}))
+        (folder / REQUEST).write_text(
+            json.dumps({"ticks": ticks, "probes": [list(probe) for probe in probes], "numbers": number_types(lowered)})
+        )
         with open(folder / LOG, "wb") as log:
             # Isolated (-I): the linked package, never a ``neurodeploy`` (or ``numpy``...) of the user's folder
             # or PYTHONPATH, which ``-m`` would put first; run in the exchange folder, which holds what it leaves.
             worker = subprocess.Popen(
                 [str(environment.python), "-I", "-m", "neurodeploy.backends.lava.worker", str(folder)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder,
-                env={**os.environ, PARENT_PID: str(os.getpid())})
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=folder,
+                env={**os.environ, PARENT_PID: str(os.getpid())},
+            )
 
         timed_out = _watch(worker, folder, lambda: _stop(worker), timeout_s, progress)
         kept = timed_out or worker.returncode != 0 or not (folder / RESULT).exists()
         if timed_out:
-            raise BackendError(f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
-                               f"stopped (log: {folder / LOG})")
+            raise BackendError(
+                f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
+                f"stopped (log: {folder / LOG})"
+            )
         if kept:
             raise BackendError(_failure(folder, worker.returncode))
         return read_result(folder)

@@ -6,6 +6,7 @@ cell type). A projection stores 8-bit mantissas ``m = round(c / 2^(e + 6))`` wit
 ``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255. Decays are 12-bit,
 ``round(4096 (1 - exp(-dt/tau)))``; biases a 13-bit mantissa and 3-bit exponent.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,15 +81,15 @@ def bias(values: np.ndarray):
     exponent = np.zeros(values.shape, dtype=np.int64)
     magnitude = np.abs(values)
     for _ in range(BIAS_EXPONENT_MAX + 1):
-        too_big = np.rint(magnitude / 2.0 ** exponent) > BIAS_MANTISSA_MAX
+        too_big = np.rint(magnitude / 2.0**exponent) > BIAS_MANTISSA_MAX
         exponent = np.where(too_big, exponent + 1, exponent)
-    return np.rint(values / 2.0 ** exponent).astype(np.int64), exponent
+    return np.rint(values / 2.0**exponent).astype(np.int64), exponent
 
 
 def power_of_two_within(limits: list[float]) -> float:
     """The largest power of two within every limit (2^16 when nothing limits it)."""
     bound = min(limits)
-    return 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0 ** 16
+    return 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0**16
 
 
 def projection_fixed(network: Network, populations: dict) -> dict[str, ProjectionFixed]:
@@ -121,27 +122,36 @@ def projection_report(network: Network, projections: dict[str, ProjectionFixed])
         weights = np.abs(network.connections(label).weight)
         nonzero = weights > 0
         relative = np.abs(fixed.stored_weights[nonzero] - weights[nonzero]) / weights[nonzero]
-        report[label] = {"synapses": int(weights.size), "weight_exp": fixed.weight_exp,
-                         "mantissa_range": ([int(fixed.mantissas.min()), int(fixed.mantissas.max())]
-                                            if weights.size else None),
-                         "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
-                         "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (fixed.mantissas == 0)))}
+        report[label] = {
+            "synapses": int(weights.size),
+            "weight_exp": fixed.weight_exp,
+            "mantissa_range": ([int(fixed.mantissas.min()), int(fixed.mantissas.max())] if weights.size else None),
+            "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
+            "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (fixed.mantissas == 0))),
+        }
     return report
 
 
-def quantization_aware(network: Network, populations: dict, projections: dict[str, ProjectionFixed],
-                       stock: set[str] = frozenset()) -> Network:
+def quantization_aware(
+    network: Network, populations: dict, projections: dict[str, ProjectionFixed], stock: set[str] = frozenset()
+) -> Network:
     """The network with the numbers the integers implement, for the float reference: each population's
     as its cell type's numbers give them (:mod:`.cells`), weights from the mantissas, STDP on
     PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`) and structural rules that compare the
     rounded weights as the targets do."""
     dt = network.semantics.dt
     return network.replaced(
-        populations={label: populations[label].reference(population, dt,
-                                                          stock_receptor(network, label) if label in stock else None)
-                     for label, population in network.populations.items()},
-        projections={label: quantized_projection(projection, projections[label])
-                     for label, projection in network.projections.items()})
+        populations={
+            label: populations[label].reference(
+                population, dt, stock_receptor(network, label) if label in stock else None
+            )
+            for label, population in network.populations.items()
+        },
+        projections={
+            label: quantized_projection(projection, projections[label])
+            for label, projection in network.projections.items()
+        },
+    )
 
 
 def quantized_projection(projection, fixed: ProjectionFixed):
@@ -149,13 +159,17 @@ def quantized_projection(projection, fixed: ProjectionFixed):
     weights rounded."""
     unit, rule, structural = fixed.weight_unit, projection.plasticity, projection.structural
     if rule is not None:
-        amounts = {name: value * unit if name in ("w_min", "w_max") or rule.weight_dependence == "additive"
-                   else value / 2.0 ** STDP_RATE_BITS
-                   for name, value in stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed).items()}
+        amounts = {
+            name: value * unit
+            if name in ("w_min", "w_max") or rule.weight_dependence == "additive"
+            else value / 2.0**STDP_RATE_BITS
+            for name, value in stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed).items()
+        }
         rule = replace(rule, **amounts, arithmetic=pair_stdp_arithmetic(unit))
     if structural is not None:
-        structural = rounded_weights(structural, fixed.mantissa_of(structural.initial_weight) * unit,
-                                     None if rule is None else rule.w_max)
+        structural = rounded_weights(
+            structural, fixed.mantissa_of(structural.initial_weight) * unit, None if rule is None else rule.w_max
+        )
     return replace(projection, weight=fixed.stored_weights, plasticity=rule, structural=structural)
 
 
@@ -175,22 +189,36 @@ def pair_stdp_arithmetic(unit: float) -> FixedPointSTDP:
     """PairSTDPSynapses' rule on integers: weights in whole mantissas of ``unit`` held in int32,
     rounded 12-bit decay tables, traces added and saturated, products floored once, and a post
     spike in tick 0 potentiating as any other."""
-    return FixedPointSTDP(weight_lsb=unit, weight_step=unit, weight_bits=32, weight_signed=True,
-                          trace_bits=STDP_TRACE_BITS,
-                          decay_bits=STDP_DECAY_BITS, decay_rounding="nearest", trace_width=STDP_TRACE_WIDTH,
-                          trace_overflow="saturate", rate_bits=STDP_RATE_BITS, rate_product="floor_once",
-                          history=STDP_HISTORY, potentiate_tick_zero=True)
+    return FixedPointSTDP(
+        weight_lsb=unit,
+        weight_step=unit,
+        weight_bits=32,
+        weight_signed=True,
+        trace_bits=STDP_TRACE_BITS,
+        decay_bits=STDP_DECAY_BITS,
+        decay_rounding="nearest",
+        trace_width=STDP_TRACE_WIDTH,
+        trace_overflow="saturate",
+        rate_bits=STDP_RATE_BITS,
+        rate_product="floor_once",
+        history=STDP_HISTORY,
+        potentiate_tick_zero=True,
+    )
 
 
 def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
     """A+, A- (weight units, or 2^-8 for multiplicative) and w_min, w_max (weight units) of a rule.
     A plastic projection's synapses must share one weight unit (one post neuron type)."""
     unit = fixed.weight_unit
-    amplitudes = {name: rule[name] / unit if rule["weight_dependence"] == "additive"
-                  else rule[name] * 2.0 ** STDP_RATE_BITS
-                  for name in ("A_plus", "A_minus")}
-    return {**{name: int(round(value)) for name, value in amplitudes.items()},
-            "w_min": int(round(rule["w_min"] / unit)), "w_max": int(round(rule["w_max"] / unit))}
+    amplitudes = {
+        name: rule[name] / unit if rule["weight_dependence"] == "additive" else rule[name] * 2.0**STDP_RATE_BITS
+        for name in ("A_plus", "A_minus")
+    }
+    return {
+        **{name: int(round(value)) for name, value in amplitudes.items()},
+        "w_min": int(round(rule["w_min"] / unit)),
+        "w_max": int(round(rule["w_max"] / unit)),
+    }
 
 
 def decay_table(tau: float, dt: float) -> np.ndarray:

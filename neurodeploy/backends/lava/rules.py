@@ -1,6 +1,7 @@
 """Design rules for the Loihi-class target: what the integer processes cannot run (errors) and where
 precision is lost (warnings). Each finding names the population or projection and what to change; a
 population's come from its cell type's numbers (:mod:`.cells`)."""
+
 from __future__ import annotations
 
 import math
@@ -17,75 +18,140 @@ def check_semantics(network: Network) -> list[Finding]:
     """What the processes cannot compute, whatever the chip."""
     findings = []
     if network.semantics.threshold != ">=":
-        findings.append(Finding("error", "semantics", "the loihi target's neurons spike when v >= vth: set threshold "
-                                "to '>='"))
+        findings.append(
+            Finding("error", "semantics", "the loihi target's neurons spike when v >= vth: set threshold to '>='")
+        )
     if network.semantics.synaptic_init != "mean_first_tick":
-        findings.append(Finding("error", "semantics", "the loihi target's weights carry the first-tick mean of their "
-                                "current's decay: set synaptic_init to 'mean_first_tick'"))
+        findings.append(
+            Finding(
+                "error",
+                "semantics",
+                "the loihi target's weights carry the first-tick mean of their "
+                "current's decay: set synaptic_init to 'mean_first_tick'",
+            )
+        )
     for population in network.populations.values():
         if population.synaptic_init is not None:
-            findings.append(Finding("error", f"population '{population.label}'", "the loihi target's processes "
-                                    "scale arriving weights by the first-tick mean of their decay: drop synaptic_init"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"population '{population.label}'",
+                    "the loihi target's processes "
+                    "scale arriving weights by the first-tick mean of their decay: drop synaptic_init",
+                )
+            )
         if population.arithmetic is not None:
-            findings.append(Finding("error", f"population '{population.label}'", "the population declares a "
-                                    "fixed-point arithmetic, a reference's stand-in for a chip: the loihi target's "
-                                    "processes compute their own: drop arithmetic"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"population '{population.label}'",
+                    "the population declares a "
+                    "fixed-point arithmetic, a reference's stand-in for a chip: the loihi target's "
+                    "processes compute their own: drop arithmetic",
+                )
+            )
     spynnaker_stdp = STDPSemantics().to_dict()
     for projection in network.projections.values():
         rule = projection.plasticity
         if rule is None:
             continue
         if rule.arithmetic is not None:
-            findings.append(Finding("error", f"projection '{projection.label}'", "STDP declares a fixed-point "
-                                    "arithmetic, a reference's stand-in for a chip: the loihi target computes its own "
-                                    "(PairSTDPSynapses): drop arithmetic"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"projection '{projection.label}'",
+                    "STDP declares a fixed-point "
+                    "arithmetic, a reference's stand-in for a chip: the loihi target computes its own "
+                    "(PairSTDPSynapses): drop arithmetic",
+                )
+            )
         for name, value in rule.semantics.to_dict().items():
             if value != spynnaker_stdp[name]:
-                findings.append(Finding("error", f"projection '{projection.label}'",
-                                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rule ({name} = "
-                                        f"'{spynnaker_stdp[name]}'), not '{value}': change the rule's semantics"))
+                findings.append(
+                    Finding(
+                        "error",
+                        f"projection '{projection.label}'",
+                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rule ({name} = "
+                        f"'{spynnaker_stdp[name]}'), not '{value}': change the rule's semantics",
+                    )
+                )
     return findings
 
 
-def check_fixed(network: Network, populations: dict[str, CellFixed], projections: dict[str, ProjectionFixed],
-                target: dict | None) -> list[Finding]:
+def check_fixed(
+    network: Network, populations: dict[str, CellFixed], projections: dict[str, ProjectionFixed], target: dict | None
+) -> list[Finding]:
     findings = check_semantics(network)
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
         if label in network.turnovers and not fixed.runs_turnover:
-            findings.append(Finding("error", f"population '{label}'", f"{fixed.process_type} runs no "
-                                    "neuron turnover: drop the population's turnover"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"population '{label}'",
+                    f"{fixed.process_type} runs no neuron turnover: drop the population's turnover",
+                )
+            )
     for label, fixed in projections.items():
         subject = f"projection '{label}'"
         projection = network.projections[label]
         delays = network.connections(label).delay_ticks
         limit = target["max_delay_ticks"] if target else 63
         if delays.size and delays.max() > limit:
-            findings.append(Finding("error", subject, f"delays up to {int(delays.max())} ticks exceed the {limit} "
-                                    "a Loihi 2 synapse supports: shorten them"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"delays up to {int(delays.max())} ticks exceed the {limit} "
+                    "a Loihi 2 synapse supports: shorten them",
+                )
+            )
         weights = np.abs(network.connections(label).weight)
         lost = int(np.count_nonzero((weights > 0) & (fixed.mantissas == 0)))
         if lost:
-            findings.append(Finding("warning", subject, f"{lost} of {weights.size} weights are below half a mantissa "
-                                    f"step (2^{fixed.weight_exp + 6} units) and become 0"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    f"{lost} of {weights.size} weights are below half a mantissa "
+                    f"step (2^{fixed.weight_exp + 6} units) and become 0",
+                )
+            )
         nonzero = weights > 0
         if nonzero.any():
             error = float(np.max(np.abs(fixed.stored_weights[nonzero] - weights[nonzero]) / weights[nonzero]))
             if error > 0.01:
-                findings.append(Finding("warning", subject, f"weights lose up to {error:.1%} to 8-bit mantissas "
-                                        f"(exponent {fixed.weight_exp})"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        subject,
+                        f"weights lose up to {error:.1%} to 8-bit mantissas (exponent {fixed.weight_exp})",
+                    )
+                )
         units = fixed.held_unit
         held = projection.plasticity is not None or projection.structural is not None
         if held and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
             process = "PairSTDPSynapses" if projection.plasticity is not None else "StructuralSynapses"
-            findings.append(Finding("error", subject, f"{process} needs one weight unit (its rule's weights, a "
-                                    "formed synapse's included, are mantissas of it): give the post population "
-                                    f"'{projection.post}' uniform tau_m, cm and tau_syn"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"{process} needs one weight unit (its rule's weights, a "
+                    "formed synapse's included, are mantissas of it): give the post population "
+                    f"'{projection.post}' uniform tau_m, cm and tau_syn",
+                )
+            )
     if target is not None:
         cores = sum(cores_needed(network, target).values())
         if cores > target["neuro_cores"]:
-            findings.append(Finding("error", "network", f"needs about {cores} neuro cores; {target['name']} has "
-                                    f"{target['neuro_cores']}: use fewer neurons or synapses"))
+            findings.append(
+                Finding(
+                    "error",
+                    "network",
+                    f"needs about {cores} neuro cores; {target['name']} has "
+                    f"{target['neuro_cores']}: use fewer neurons or synapses",
+                )
+            )
     return findings
 
 
@@ -95,6 +161,10 @@ def _synapses_into(network: Network, label: str) -> int:
 
 def cores_needed(network: Network, target: dict) -> dict:
     """Neuro cores per population: neurons and incoming synapses against one core's share of the chip."""
-    return {label: max(math.ceil(p.size / target["neurons_per_core"]),
-                       math.ceil(_synapses_into(network, label) / target["synapses_per_core"]))
-            for label, p in network.populations.items()}
+    return {
+        label: max(
+            math.ceil(p.size / target["neurons_per_core"]),
+            math.ceil(_synapses_into(network, label) / target["synapses_per_core"]),
+        )
+        for label, p in network.populations.items()
+    }

@@ -1,5 +1,6 @@
 """The Loihi-class toolchain: compile to a Lava process graph with a report, execute on Lava's
 fixed_pt models. Lava's own Loihi runtime is not public, so there is no board path here."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,10 @@ class LoihiCompilation(Compilation):
 
     def processes(self) -> dict:
         network = self.lowered.network
-        populations = {label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock
-                       else (fixed.process_type, OURS)
-                       for label, fixed in self.lowered.populations.items()}
+        populations = {
+            label: ("lava.proc.lif.LIF", STOCK) if label in self.lowered.stock else (fixed.process_type, OURS)
+            for label, fixed in self.lowered.populations.items()
+        }
         projections = {}
         for label, projection in network.projections.items():
             if projection.plasticity is not None:  # on slots when it is also structural
@@ -54,21 +56,31 @@ class LoihiCompilation(Compilation):
 
     def report(self) -> dict:
         cores = cores_needed(self.lowered.network, self.target)
-        return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
-                "processes": {kind: {label: {"process": name, "origin": origin}
-                                     for label, (name, origin) in items.items()}
-                              for kind, items in self.processes().items()},
-                "quantization": {"populations": {label: fixed.report()
-                                                 for label, fixed in self.lowered.populations.items()},
-                                 "projections": projection_report(self.lowered.network, self.lowered.projections)},
-                "resources": {"neuro_cores_per_population": cores, "neuro_cores": sum(cores.values()),
-                              "available": self.target["neuro_cores"]},
-                "files": self.files}
+        return {
+            "target": self.target["name"],
+            "findings": [f.to_dict() for f in self.findings],
+            "processes": {
+                kind: {label: {"process": name, "origin": origin} for label, (name, origin) in items.items()}
+                for kind, items in self.processes().items()
+            },
+            "quantization": {
+                "populations": {label: fixed.report() for label, fixed in self.lowered.populations.items()},
+                "projections": projection_report(self.lowered.network, self.lowered.projections),
+            },
+            "resources": {
+                "neuro_cores_per_population": cores,
+                "neuro_cores": sum(cores.values()),
+                "available": self.target["neuro_cores"],
+            },
+            "files": self.files,
+        }
 
     def text(self) -> str:
         report = self.report()
-        lines = [f"target {self.target['name']}: {len(self.errors)} errors, "
-                 f"{sum(f.level == 'warning' for f in self.findings)} warnings"]
+        lines = [
+            f"target {self.target['name']}: {len(self.errors)} errors, "
+            f"{sum(f.level == 'warning' for f in self.findings)} warnings"
+        ]
         lines += [f"  {finding}" for finding in self.findings]
         lines.append("processes:")
         for kind, items in report["processes"].items():
@@ -80,18 +92,28 @@ class LoihiCompilation(Compilation):
         for label, item in report["quantization"]["projections"].items():
             mantissa_range = item["mantissa_range"]
             mantissas = "-" if mantissa_range is None else f"{mantissa_range[0]}..{mantissa_range[1]}"
-            lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['weight_exp']:>4} {mantissas:>11} "
-                         f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5}")
+            lines.append(
+                f"  {label[:40]:<40} {item['synapses']:>7} {item['weight_exp']:>4} {mantissas:>11} "
+                f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5}"
+            )
         resources = report["resources"]
-        lines.append(f"resources: about {resources['neuro_cores']} of {resources['available']} neuro cores "
-                     f"({self.target['neurons_per_core']} neurons and {self.target['synapses_per_core']} synapses "
-                     "per core, shares of the published chip totals)")
+        lines.append(
+            f"resources: about {resources['neuro_cores']} of {resources['available']} neuro cores "
+            f"({self.target['neurons_per_core']} neurons and {self.target['synapses_per_core']} synapses "
+            "per core, shares of the published chip totals)"
+        )
         return "\n".join(lines)
 
 
 COMPILE_COSTS = resources.Costs(
-    baseline=80e6, per_neuron=400, per_synapse=110, per_plastic_synapse=110, per_recorded_value=0,
-    per_recorded_spike=0, per_source_spike=160)
+    baseline=80e6,
+    per_neuron=400,
+    per_synapse=110,
+    per_plastic_synapse=110,
+    per_recorded_value=0,
+    per_recorded_spike=0,
+    per_source_spike=160,
+)
 """Bytes per item of a compile, measured and rounded up (docs/reliability.md): a synapse is its
 connection, its mantissa and lava_parameters.npz."""
 
@@ -104,8 +126,9 @@ class LoihiToolchain(Toolchain):
 
     def compile(self, network, target, out, duration_ms, map_resources=True):
         lowered = lower(network)
-        compilation = LoihiCompilation(lowered, target,
-                                       check_fixed(network, lowered.populations, lowered.projections, target))
+        compilation = LoihiCompilation(
+            lowered, target, check_fixed(network, lowered.populations, lowered.projections, target)
+        )
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         write_parameters(lowered, out / PARAMETERS)
@@ -116,8 +139,14 @@ class LoihiToolchain(Toolchain):
     def estimate_memory(self, network, duration_ms):
         return resources.estimate(network, duration_ms, f"{self.kind} compile step", COMPILE_COSTS)
 
-    def execute(self, compilation: LoihiCompilation, out: Path, duration_ms: float, board: Path | None = None,
-                progress: Progress | None = None) -> RunResult:
+    def execute(
+        self,
+        compilation: LoihiCompilation,
+        out: Path,
+        duration_ms: float,
+        board: Path | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
         if board is not None:
             raise BackendError("the loihi target runs on Lava's CPU models only: Lava's Loihi runtime is not public")
         return LavaBackend().run(compilation.lowered.network, duration_ms, progress, parameters=Path(out) / PARAMETERS)

@@ -7,6 +7,7 @@ graph, runs it and writes the result (:mod:`.exchange`). It dies with the proces
 termination signal stops Lava and ends it with 128 + the signal's number; a failure ends it with one line
 in ``error.txt`` (the trace goes to its log).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,12 +52,17 @@ def run(folder: Path) -> LavaRun:
     built = time.perf_counter()
     result = graph.run(lambda fraction: write_progress(folder, fraction))
     finished = time.perf_counter()
-    about = {"versions": {"lava-nc": metadata.version("lava-nc"), "numpy (Lava worker)": np.__version__,
-                          "python (Lava worker)": platform.python_version()},
-             "build_s": built - started, "simulation_wall_time_s": finished - built,
-             "structural": bool(graph.structural)}
-    return LavaRun(result.spikes, result.voltages, result.weights, result.probed, result.events, result.turnover,
-                   about)
+    about = {
+        "versions": {
+            "lava-nc": metadata.version("lava-nc"),
+            "numpy (Lava worker)": np.__version__,
+            "python (Lava worker)": platform.python_version(),
+        },
+        "build_s": built - started,
+        "simulation_wall_time_s": finished - built,
+        "structural": bool(graph.structural),
+    }
+    return LavaRun(result.spikes, result.voltages, result.weights, result.probed, result.events, result.turnover, about)
 
 
 def main(argv: list[str]) -> int:

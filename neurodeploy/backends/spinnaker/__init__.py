@@ -1,5 +1,6 @@
 """The SpiNNaker target: the PyNN graph for sPyNNaker 7.x, its design rules and quantization, mapping on
 sPyNNaker's virtual board, and (without a board) a fixed-point emulation of its kernels."""
+
 from __future__ import annotations
 
 import math
@@ -35,30 +36,51 @@ class SpinnakerBackend(Backend):
         wall = time.perf_counter() - started
         # In the order the network records them (a set would follow the hash seed, and so would spikes.json).
         recorded = [label for label, variables in network.recordings.items() if "spikes" in variables]
-        record = SpikeRecord.from_ticks(network.semantics.dt, ticks * network.semantics.dt, self.name, {
-            label: (network.size_of(label), *_flatten(emulated.spikes[label])) for label in recorded})
+        record = SpikeRecord.from_ticks(
+            network.semantics.dt,
+            ticks * network.semantics.dt,
+            self.name,
+            {label: (network.size_of(label), *_flatten(emulated.spikes[label])) for label in recorded},
+        )
         return RunResult(
-            record, {label: {"v": trace} for label, trace in emulated.traces.items()},
+            record,
+            {label: {"v": trace} for label, trace in emulated.traces.items()},
             emulated.weights,
             versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
-            details={"mode": "fixed-point emulation", "simulation_wall_time_s": wall,
-                     "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()}},
-            structural=emulated.structural)
+            details={
+                "mode": "fixed-point emulation",
+                "simulation_wall_time_s": wall,
+                "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()},
+            },
+            structural=emulated.structural,
+        )
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         estimate = resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)
         for population in network.populations.values():
-            delays = [resources.max_delay_ticks(network, p) for p in network.projections.values()
-                      if p.post == population.label]
+            delays = [
+                resources.max_delay_ticks(network, p)
+                for p in network.projections.values()
+                if p.post == population.label
+            ]
             slots = 2.0 ** math.ceil(math.log2(max(delays, default=1.0) + 1))
-            estimate.add(f"population '{population.label}'", f"ring buffers of {resources.count_text(slots)} ticks",
-                         slots * RING_BUFFER_BYTES_PER_NEURON_TICK * population.size)
+            estimate.add(
+                f"population '{population.label}'",
+                f"ring buffers of {resources.count_text(slots)} ticks",
+                slots * RING_BUFFER_BYTES_PER_NEURON_TICK * population.size,
+            )
         return estimate
 
 
 COSTS = resources.Costs(
-    baseline=80e6, per_neuron=400, per_synapse=150, per_plastic_synapse=600, per_recorded_value=12,
-    per_recorded_spike=96, per_source_spike=190)
+    baseline=80e6,
+    per_neuron=400,
+    per_synapse=150,
+    per_plastic_synapse=600,
+    per_recorded_value=12,
+    per_recorded_spike=96,
+    per_source_spike=190,
+)
 """Bytes per item on the emulation, measured and rounded up (docs/reliability.md); an STDP synapse holds
 all of one tick's updates at once."""
 

@@ -16,6 +16,7 @@ its parts' lowerings. A part's lowering holds, for its own numbers:
 A new cell type registers its :class:`CellBuild` here, and a lowering for each part no earlier cell
 type has.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -52,7 +53,8 @@ def build(cell: CellType | type[CellType]) -> "CellBuild":
 def on_chip(value, scale: float = 1.0):
     """``value`` as the chip holds ``value * scale`` in s16.15, read back (a float, or one per neuron)."""
     rounded = np.vectorize(lambda v: fp.s1615(v * scale) / fp.ONE / scale, otypes=[np.float64])(
-        np.asarray(value, dtype=np.float64))
+        np.asarray(value, dtype=np.float64)
+    )
     return _field(rounded)
 
 
@@ -86,6 +88,7 @@ class _Part:
 
 # --- neuron models (with their threshold type) --------------------------------------------------
 
+
 @LOWERINGS.register(LeakyIntegrate)
 @dataclass(eq=False)
 class NeuronModelLIF(_Part):
@@ -108,11 +111,17 @@ class NeuronModelLIF(_Part):
 
     @classmethod
     def build(cls, population, dt: float) -> "NeuronModelLIF":
-        exp_tc, resistance = _per_neuron(lambda t, c: fp.membrane_constants(t, c, dt), population.value("tau_m"),
-                                         population.value("cm"))
+        exp_tc, resistance = _per_neuron(
+            lambda t, c: fp.membrane_constants(t, c, dt), population.value("tau_m"), population.value("cm")
+        )
         t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), population.value("tau_refrac"))[0]
-        return cls(*(_encoded(population, name) for name in ("v", "v_rest", "v_reset", "v_thresh", "i_offset")),
-                   exp_tc, resistance, t_refract, np.zeros(population.size, dtype=np.int64))
+        return cls(
+            *(_encoded(population, name) for name in ("v", "v_rest", "v_reset", "v_thresh", "i_offset")),
+            exp_tc,
+            resistance,
+            t_refract,
+            np.zeros(population.size, dtype=np.int64),
+        )
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
         """One tick on the input drive; the neurons that spike (only ``alive`` ones, when given)."""
@@ -138,22 +147,32 @@ class NeuronModelLIF(_Part):
         """Time constants re-derived from the on-chip constants (``exp(-dt/tau_m') = exp_TC``,
         ``tau_m'/cm' = R``, the refractory period a whole count of ticks), voltages and currents in s16.15."""
         constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, dt), otypes=[np.int64, np.int64])(
-            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64))
+            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64)
+        )
         tau_chip = -dt / np.log(constants[0] / fp.ONE)
         refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
-            np.asarray(cell.tau_refrac, dtype=np.float64))
-        return {"tau_m": _field(tau_chip), "cm": _field(tau_chip / (constants[1] / fp.ONE)),
-                "tau_refrac": _field(refractory * dt),
-                **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")}}
+            np.asarray(cell.tau_refrac, dtype=np.float64)
+        )
+        return {
+            "tau_m": _field(tau_chip),
+            "cm": _field(tau_chip / (constants[1] / fp.ONE)),
+            "tau_refrac": _field(refractory * dt),
+            **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")},
+        }
 
     @staticmethod
     def arithmetic(input_limit: dict, input_type) -> Accumulator:
         """The LIF kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return Accumulator(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
-                           weight_scale=input_type.weight_scale, **input_type.accumulator_fields)
+        return Accumulator(
+            input_limit=input_limit,
+            fraction_bits=fp.FRACTION_BITS,
+            weight_scale=input_type.weight_scale,
+            **input_type.accumulator_fields,
+        )
 
 
 # --- synapse types -------------------------------------------------------------------------------
+
 
 @LOWERINGS.register(ExponentialSynapse)
 @dataclass(eq=False)
@@ -169,8 +188,13 @@ class SynapseTypeExponential(_Part):
     @classmethod
     def build(cls, population, dt: float, initial: np.ndarray) -> "SynapseTypeExponential":
         time_constants = population.cell.synapse.time_constants
-        decay, init = np.stack([_per_neuron(lambda t: fp.synapse_constants(t, dt), population.value(time_constants[r]))
-                                for r in RECEPTORS], axis=1)
+        decay, init = np.stack(
+            [
+                _per_neuron(lambda t: fp.synapse_constants(t, dt), population.value(time_constants[r]))
+                for r in RECEPTORS
+            ],
+            axis=1,
+        )
         return cls(initial, decay, init)
 
     def receive(self, inputs: np.ndarray):
@@ -191,27 +215,33 @@ class SynapseTypeExponential(_Part):
         for name in cell.synapse.time_constants.values():
             decay = SynapseTypeExponential._constants(getattr(cell, name), dt)[0]
             # A decay of 0 on chip: a time constant so short that exp(-dt/tau) is 0 in float64 too.
-            values[name] = _field(np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0 ** 32), dt / 1000.0))
+            values[name] = _field(np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0**32), dt / 1000.0))
         return values
 
     @staticmethod
     def chip_init(cell, dt: float) -> dict:
         """The chip's own ``init`` per receptor, as a population's ``synaptic_init``."""
-        return {receptor: _field(np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt)[1]
-                                            / 2.0 ** 32, 2.0 ** -32))
-                for receptor, name in cell.synapse.time_constants.items()}
+        return {
+            receptor: _field(
+                np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt)[1] / 2.0**32, 2.0**-32)
+            )
+            for receptor, name in cell.synapse.time_constants.items()
+        }
 
     @staticmethod
     def _constants(tau, dt: float) -> tuple[np.ndarray, np.ndarray]:
         return np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(
-            np.asarray(tau, dtype=np.float64))
+            np.asarray(tau, dtype=np.float64)
+        )
 
     @staticmethod
     def findings(population, dt: float) -> Iterator[tuple[str, str]]:
         for name in population.cell.synapse.time_constants.values():
             if fp.synapse_constants(float(population.value(name).min()), dt)[0] == 0:
-                yield "warning", (f"{name} is so short that the synaptic current decays to 0 within one tick of "
-                                  f"{dt:g} ms on chip")
+                yield (
+                    "warning",
+                    (f"{name} is so short that the synaptic current decays to 0 within one tick of {dt:g} ms on chip"),
+                )
 
 
 @LOWERINGS.register(DeltaSynapse)
@@ -248,6 +278,7 @@ class SynapseTypeDelta(_Part):
 
 # --- input types (neuron/input_types/input_type_current.h, input_type_conductance.h) -----------
 
+
 class _InputType(_Part):
     """What input types share: the synaptic state is held times the global weight scale, from the cell's
     initial values named after the state (``isyn_exc``)."""
@@ -263,8 +294,10 @@ class _InputType(_Part):
 
     @classmethod
     def held(cls, cell) -> dict[str, float]:
-        return {**{name: 1.0 for name in cls.reversal_fields},
-                **{name: cls.weight_scale for name in cls._state_fields(cell)}}
+        return {
+            **{name: 1.0 for name in cls.reversal_fields},
+            **{name: cls.weight_scale for name in cls._state_fields(cell)},
+        }
 
     @classmethod
     def chip_values(cls, cell) -> dict:
@@ -311,8 +344,7 @@ class InputTypeConductance(_InputType):
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = state >> self.shift
-        return (fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - v)),
-                fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - v)))
+        return (fp.mul_accum(g[0], fp.wrap32(self.e_rev[0] - v)), fp.mul_accum(-g[1], fp.wrap32(self.e_rev[1] - v)))
 
 
 @dataclass(eq=False)
@@ -332,6 +364,7 @@ class InputTypeDelta(InputTypeCurrent):
 
 # --- cell types ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CellBuild:
     """What sPyNNaker builds for a cell type: the PyNN model it runs it as, and its parts' lowerings."""
@@ -349,7 +382,8 @@ class CellBuild:
         names = ("neuron", "synapse", "input")
         found = {name: LOWERINGS.lookup(getattr(cell_type, name)) for name in names}
         LOWERINGS.register(cell_type, **{name: type(getattr(cell_type, name)) for name in names})(
-            cls(model, **{**found, **parts}))
+            cls(model, **{**found, **parts})
+        )
 
     @property
     def parts(self) -> tuple[type, ...]:
@@ -365,8 +399,12 @@ class CellBuild:
 
     def chip_cell(self, cell, dt: float) -> CellType:
         """The cell with the numbers the chip computes with (a typed copy)."""
-        return replace(cell, **self.neuron.chip_values(cell, dt), **self.synapse.chip_values(cell, dt),
-                       **self.input.chip_values(cell))
+        return replace(
+            cell,
+            **self.neuron.chip_values(cell, dt),
+            **self.synapse.chip_values(cell, dt),
+            **self.input.chip_values(cell),
+        )
 
     def findings(self, population, dt: float) -> Iterator[tuple[str, str]]:
         """``(level, message)`` for what the chip cannot hold of ``population`` or loses of it."""
@@ -375,8 +413,13 @@ class CellBuild:
                 yield "error", f"{name} does not fit s16.15 (|x| < 65536" + (f" / {factor:g})" if factor != 1 else ")")
             default = population.cell.initial_value_specs().get(name)
             if default is not None and name != "v" and np.any(population.value(name) != default.default):
-                yield "warning", (f"initial {name} is not {default.default:g}: the emulation starts from it, a board "
-                                  f"run through the PyNN script from {default.default:g}")
+                yield (
+                    "warning",
+                    (
+                        f"initial {name} is not {default.default:g}: the emulation starts from it, a board "
+                        f"run through the PyNN script from {default.default:g}"
+                    ),
+                )
         for part in self.parts:
             yield from part.findings(population, dt)
 
@@ -388,6 +431,7 @@ CellBuild.register(IFCurrDelta, "IF_curr_delta", input=InputTypeDelta)
 
 
 # --- Izhikevich: neuron_model_izh_impl.h (sPyNNaker's IZK_curr_exp, PyNN's Izhikevich) -------------
+
 
 @LOWERINGS.register(QuadraticIntegrate)
 @dataclass(eq=False)
@@ -413,8 +457,11 @@ class NeuronModelIzh(_Part):
     @classmethod
     def build(cls, population, dt: float) -> "NeuronModelIzh":
         reset_h = np.full(population.size, fp.s1615(dt), dtype=np.int64)
-        return cls(*(_encoded(population, name) for name in ("v", "u", "a", "b", "c", "d", "i_offset")),
-                   reset_h.copy(), reset_h)
+        return cls(
+            *(_encoded(population, name) for name in ("v", "u", "a", "b", "c", "d", "i_offset")),
+            reset_h.copy(),
+            reset_h,
+        )
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
         neuron, mul, wrap = QuadraticIntegrate(), fp.mul_accum, fp.wrap32
@@ -449,8 +496,9 @@ class NeuronModelIzh(_Part):
     @staticmethod
     def arithmetic(input_limit: dict, input_type) -> Accumulator:
         """The kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return Accumulator(input_limit=input_limit, fraction_bits=fp.FRACTION_BITS,
-                           weight_scale=input_type.weight_scale)
+        return Accumulator(
+            input_limit=input_limit, fraction_bits=fp.FRACTION_BITS, weight_scale=input_type.weight_scale
+        )
 
     @staticmethod
     def findings(population, dt: float) -> Iterator[tuple[str, str]]:
@@ -458,8 +506,13 @@ class NeuronModelIzh(_Part):
         a = _encoded(population, "a")
         held = (h * a >> fp.FRACTION_BITS) / np.maximum(h * a / fp.ONE, 1e-300)
         if np.any((a != 0) & (held < 0.99)):
-            yield "warning", (f"a dt is held as floor(2^15 a dt) / 2^15 per tick: at dt = {dt:g} ms the recovery "
-                              f"runs up to {1 - float(np.min(held[a != 0])):.0%} slow; a larger a or dt loses less")
+            yield (
+                "warning",
+                (
+                    f"a dt is held as floor(2^15 a dt) / 2^15 per tick: at dt = {dt:g} ms the recovery "
+                    f"runs up to {1 - float(np.min(held[a != 0])):.0%} slow; a larger a or dt loses less"
+                ),
+            )
 
 
 CellBuild.register(Izhikevich, "Izhikevich")

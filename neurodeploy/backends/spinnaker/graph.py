@@ -10,6 +10,7 @@ FromListConnector of the very synapses the description defines, between whole po
 global indices, so every backend runs the same synapses. (sPyNNaker 7.4.1 fails on views: its
 OneToOneConnector in create_synaptic_block, its FromListConnector when routing.)
 """
+
 from __future__ import annotations
 
 import json
@@ -69,14 +70,18 @@ class SpinnakerGraph:
         """graph.json plus connections.npz (from-list rows), read by the standalone PyNN script."""
         directory = Path(directory)
         arrays = {label: p.connections for label, p in self.projections.items() if p.is_from_list}
-        document = {"dt": self.dt,
-                    "populations": [p.script_spec() for p in self.populations.values()],
-                    "projections": [{k: v for k, v in vars(p).items() if k != "connections"}
-                                    for p in self.projections.values()],
-                    "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)}}
+        document = {
+            "dt": self.dt,
+            "populations": [p.script_spec() for p in self.populations.values()],
+            "projections": [
+                {k: v for k, v in vars(p).items() if k != "connections"} for p in self.projections.values()
+            ],
+            "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)},
+        }
         (directory / GRAPH_FILE).write_text(json.dumps(document, indent=1) + "\n")
-        np.savez(directory / CONNECTIONS_FILE,
-                            **{document["from_list_keys"][label]: rows for label, rows in arrays.items()})
+        np.savez(
+            directory / CONNECTIONS_FILE, **{document["from_list_keys"][label]: rows for label, rows in arrays.items()}
+        )
 
 
 def _scalar(value):
@@ -104,14 +109,22 @@ def lower(network: Network) -> SpinnakerGraph:
     for population in network.populations.values():
         build = cells.build(population.cell)
         populations[population.label] = GraphPopulation(
-            population.label, population.size, build.model,
+            population.label,
+            population.size,
+            build.model,
             {name: _plain(value) for name, value in build.parameters(population.cell).items()},
-            _plain(population.initial_values["v"]), list(network.recordings.get(population.label, ())),
-            build.input.weight_scale)
+            _plain(population.initial_values["v"]),
+            list(network.recordings.get(population.label, ())),
+            build.input.weight_scale,
+        )
     for source in network.spike_sources.values():
         populations[source.label] = GraphPopulation(
-            source.label, source.size, "SpikeSourceArray", {"spike_times": [t.tolist() for t in source.spike_times]},
-            record=list(network.recordings.get(source.label, ())))
+            source.label,
+            source.size,
+            "SpikeSourceArray",
+            {"spike_times": [t.tolist() for t in source.spike_times]},
+            record=list(network.recordings.get(source.label, ())),
+        )
     projections = {}
     for projection in network.projections.values():
         connections = network.connections(projection.label)
@@ -119,14 +132,19 @@ def lower(network: Network) -> SpinnakerGraph:
             continue
         native = _native_connector(projection)
         graph_projection = GraphProjection(
-            projection.label, projection.pre, projection.post, native[0] if native else "FromListConnector",
-            projection.receptor, allow_self_connections=native[1] if native else True)
+            projection.label,
+            projection.pre,
+            projection.post,
+            native[0] if native else "FromListConnector",
+            projection.receptor,
+            allow_self_connections=native[1] if native else True,
+        )
         if native:
             graph_projection.weight, graph_projection.delay = float(projection.weight), float(projection.delay)
         else:
-            graph_projection.connections = np.column_stack([
-                connections.pre, connections.post, connections.weight,
-                connections.delay_ticks * network.semantics.dt]).astype(np.float64)
+            graph_projection.connections = np.column_stack(
+                [connections.pre, connections.post, connections.weight, connections.delay_ticks * network.semantics.dt]
+            ).astype(np.float64)
         if isinstance(projection.plasticity, STDP):
             rule = projection.plasticity
             graph_projection.stdp = {name: getattr(rule, name) for name in STDP.FIELDS}

@@ -19,6 +19,7 @@ update, run by the shared integer core ``backends/pair_stdp.py`` on :func:`chip_
 formats: lookup-table exponentials, int16 traces, floor everywhere, products in 32-bit registers, the
 weight floored back to 16 bits) and deliver the updated weight.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,13 +81,29 @@ class _Population:
 class _Projection:
     """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
 
-    def __init__(self, label, connections, pre_size, post: _Population, receptor: int, scaling: ReceptorScaling,
-                 rule: PairSTDPRule | None):
+    def __init__(
+        self,
+        label,
+        connections,
+        pre_size,
+        post: _Population,
+        receptor: int,
+        scaling: ReceptorScaling,
+        rule: PairSTDPRule | None,
+    ):
         order = np.argsort(connections.pre, kind="stable")
         self.label, self.order = label, order
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
-        self._synapses(connections.post[order], connections.delay_ticks[order],
-                       weight_units(connections.weight[order], scaling), pre_size, post, receptor, scaling, rule)
+        self._synapses(
+            connections.post[order],
+            connections.delay_ticks[order],
+            weight_units(connections.weight[order], scaling),
+            pre_size,
+            post,
+            receptor,
+            scaling,
+            rule,
+        )
 
     def _synapses(self, post_index, delay, units, pre_size, post, receptor, scaling, rule):
         self.post_index, self.delay, self.units = post_index, delay, units
@@ -115,8 +132,15 @@ class _Projection:
 
     def _update(self, t: int, spiking: np.ndarray, rows: np.ndarray, synapses: np.ndarray):
         units, traces = self.rule.update(
-            t, self.post.history, self.last_pre_time[spiking], self.last_pre_trace[spiking],
-            np.searchsorted(spiking, rows), self.delay[synapses], self.post_index[synapses], self.units[synapses])
+            t,
+            self.post.history,
+            self.last_pre_time[spiking],
+            self.last_pre_trace[spiking],
+            np.searchsorted(spiking, rows),
+            self.delay[synapses],
+            self.post_index[synapses],
+            self.units[synapses],
+        )
         self.units[synapses] = units
         self.last_pre_time[spiking] = t
         self.last_pre_trace[spiking] = traces
@@ -133,12 +157,29 @@ class _SlotProjection(_Projection):
     (synapse ``post * s_max + slot``), each holding a pre neuron (-1: empty) and a weight; a spike
     reaches the slots holding its neuron in one gather over the table. Memory O(N_post s_max)."""
 
-    def __init__(self, label, pre: np.ndarray, weight: np.ndarray, pre_size, post: _Population, receptor: int,
-                 scaling: ReceptorScaling, rule: PairSTDPRule | None):
+    def __init__(
+        self,
+        label,
+        pre: np.ndarray,
+        weight: np.ndarray,
+        pre_size,
+        post: _Population,
+        receptor: int,
+        scaling: ReceptorScaling,
+        rule: PairSTDPRule | None,
+    ):
         self.label, self.s_max = label, pre.shape[1]
         self.pre = pre.reshape(-1).copy()
-        self._synapses(np.repeat(np.arange(pre.shape[0]), self.s_max), np.ones(self.pre.size, dtype=np.int64),
-                       weight_units(weight.reshape(-1), scaling), pre_size, post, receptor, scaling, rule)
+        self._synapses(
+            np.repeat(np.arange(pre.shape[0]), self.s_max),
+            np.ones(self.pre.size, dtype=np.int64),
+            weight_units(weight.reshape(-1), scaling),
+            pre_size,
+            post,
+            receptor,
+            scaling,
+            rule,
+        )
         self.spiked = np.zeros(pre_size + 1, dtype=bool)  # the last entry stands for the empty slots' -1
 
     def rows(self, spiking: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,12 +205,21 @@ class _SlotProjection(_Projection):
 def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
     """sPyNNaker's rule on its integers: lookup-table decays, and the weight parameters written times the
     cell's global weight scale (A+ and A- too when additive; multiplicative amplitudes are rates)."""
-    scaled = {name: fp.s1615(stdp[name] * stdp_scale(stdp, name, scaling.weight_scale))
-              for name in ("A_plus", "A_minus", "w_min", "w_max")}
-    return PairSTDPRule(chip_stdp_arithmetic(scaling), fp.stdp_lut(stdp["tau_plus"], dt),
-                        fp.stdp_lut(stdp["tau_minus"], dt), scaled["A_plus"], scaled["A_minus"], scaled["w_min"],
-                        scaled["w_max"], stdp["weight_dependence"] == "multiplicative",
-                        product_bits=fp.PRODUCT_BITS)
+    scaled = {
+        name: fp.s1615(stdp[name] * stdp_scale(stdp, name, scaling.weight_scale))
+        for name in ("A_plus", "A_minus", "w_min", "w_max")
+    }
+    return PairSTDPRule(
+        chip_stdp_arithmetic(scaling),
+        fp.stdp_lut(stdp["tau_plus"], dt),
+        fp.stdp_lut(stdp["tau_minus"], dt),
+        scaled["A_plus"],
+        scaled["A_minus"],
+        scaled["w_min"],
+        scaled["w_max"],
+        stdp["weight_dependence"] == "multiplicative",
+        product_bits=fp.PRODUCT_BITS,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,17 +247,25 @@ class Emulator:
             if delays.size:
                 max_delay[projection.post] = max(max_delay[projection.post], int(delays.max()))
         self.populations = {
-            label: _Population(population, dt, tuple(s.shift for s in scaling[label]),
-                               1 << int(max_delay[label]).bit_length())
-            for label, population in network.populations.items()}
-        self.source_ticks = {label: [network.semantics.ticks(t, label, "spike_times") for t in source.spike_times]
-                             for label, source in network.spike_sources.items()}
-        self.projections: dict[str, list[_Projection]] = {label: [] for label in
-                                                           [*network.populations, *network.spike_sources]}
+            label: _Population(
+                population, dt, tuple(s.shift for s in scaling[label]), 1 << int(max_delay[label]).bit_length()
+            )
+            for label, population in network.populations.items()
+        }
+        self.source_ticks = {
+            label: [network.semantics.ticks(t, label, "spike_times") for t in source.spike_times]
+            for label, source in network.spike_sources.items()
+        }
+        self.projections: dict[str, list[_Projection]] = {
+            label: [] for label in [*network.populations, *network.spike_sources]
+        }
         self.plastic, self.structural = {}, {}
         self.network = network
-        self.engine = StructuralEngine.for_network(network) if any(
-            p.structural is not None for p in network.projections.values()) or network.turnovers else None
+        self.engine = (
+            StructuralEngine.for_network(network)
+            if any(p.structural is not None for p in network.projections.values()) or network.turnovers
+            else None
+        )
         for label, graph_projection in graph.projections.items():
             projection = network.projections[label]
             post = self.populations[projection.post]
@@ -218,12 +276,27 @@ class Emulator:
                 post.history = rule.history(post.size)
             if projection.structural is not None:
                 slots = self.engine.projections[label]
-                emulated = _SlotProjection(label, slots.pre, slots.weight, network.size_of(projection.pre), post,
-                                           receptor, receptor_scaling, rule)
+                emulated = _SlotProjection(
+                    label,
+                    slots.pre,
+                    slots.weight,
+                    network.size_of(projection.pre),
+                    post,
+                    receptor,
+                    receptor_scaling,
+                    rule,
+                )
                 self.structural[label] = emulated
             else:
-                emulated = _Projection(label, network.connections(label), network.size_of(projection.pre), post,
-                                       receptor, receptor_scaling, rule)
+                emulated = _Projection(
+                    label,
+                    network.connections(label),
+                    network.size_of(projection.pre),
+                    post,
+                    receptor,
+                    receptor_scaling,
+                    rule,
+                )
             self.projections[projection.pre].append(emulated)
             if rule is not None:
                 self.plastic[label] = emulated
@@ -269,8 +342,13 @@ class Emulator:
         emulated = self.structural[label]
         initial = self.network.projections[label].structural.initial_weight
         slots, units = emulated.slot_units()
-        return np.where(slots < 0, 0.0, np.where(units == weight_units(initial, emulated.scaling), initial,
-                                                 weights_from_units(units, emulated.scaling)))
+        return np.where(
+            slots < 0,
+            0.0,
+            np.where(
+                units == weight_units(initial, emulated.scaling), initial, weights_from_units(units, emulated.scaling)
+            ),
+        )
 
     def _rewire(self, t: int, previous: dict):
         """The network's structural decisions for tick t, applied to the slots. A formed plastic synapse
@@ -288,8 +366,9 @@ class Emulator:
 
 
 def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:
-    neurons = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)]
-                             or [np.empty(0, np.int64)])
+    neurons = np.concatenate(
+        [np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)] or [np.empty(0, np.int64)]
+    )
     times = np.concatenate([np.asarray(t, dtype=np.int64) for t in trains] or [np.empty(0, np.int64)])
     keep = times < ticks
     by_tick = {}

@@ -10,6 +10,7 @@ or virtual_board = True to map without running). ``--spikes`` writes the recorde
 neurodeploy's spikes.json form (not on a virtual board, which simulates nothing); ``--mapping``
 writes placements, SDRAM per core, routing-table sizes and the ring-buffer shifts sPyNNaker chose.
 """
+
 import argparse
 import json
 import os
@@ -25,26 +26,47 @@ def _synapse(sim, projection, dt):
     rule, structural = projection["stdp"], projection["structural"]
     plasticity = {}
     if rule is not None:
-        dependence = (sim.AdditiveWeightDependence if rule["weight_dependence"] == "additive"
-                      else sim.MultiplicativeWeightDependence)
-        plasticity = {"timing_dependence": sim.SpikePairRule(tau_plus=rule["tau_plus"], tau_minus=rule["tau_minus"],
-                                                             A_plus=rule["A_plus"], A_minus=rule["A_minus"]),
-                      "weight_dependence": dependence(w_min=rule["w_min"], w_max=rule["w_max"])}
+        dependence = (
+            sim.AdditiveWeightDependence
+            if rule["weight_dependence"] == "additive"
+            else sim.MultiplicativeWeightDependence
+        )
+        plasticity = {
+            "timing_dependence": sim.SpikePairRule(
+                tau_plus=rule["tau_plus"], tau_minus=rule["tau_minus"], A_plus=rule["A_plus"], A_minus=rule["A_minus"]
+            ),
+            "weight_dependence": dependence(w_min=rule["w_min"], w_max=rule["w_max"]),
+        }
     if structural is not None:
         mechanism = sim.StructuralMechanismSTDP if rule is not None else sim.StructuralMechanismStatic
-        selection = (sim.LastNeuronSelection() if structural["partner_selection"] == "last_neuron"
-                     else sim.RandomSelection())
+        selection = (
+            sim.LastNeuronSelection() if structural["partner_selection"] == "last_neuron" else sim.RandomSelection()
+        )
         formation = sim.DistanceDependentFormation(
-            grid=structural["grid"], p_form_forward=structural["p_form_forward"],
-            sigma_form_forward=structural["sigma_form_forward"], p_form_lateral=structural["p_form_lateral"],
-            sigma_form_lateral=structural["sigma_form_lateral"])
+            grid=structural["grid"],
+            p_form_forward=structural["p_form_forward"],
+            sigma_form_forward=structural["sigma_form_forward"],
+            p_form_lateral=structural["p_form_lateral"],
+            sigma_form_lateral=structural["sigma_form_lateral"],
+        )
         elimination = sim.RandomByWeightElimination(
-            threshold=structural["weight_threshold"], prob_elim_depressed=structural["p_elim_dep"],
-            prob_elim_potentiated=structural["p_elim_pot"])
-        return mechanism(partner_selection=selection, formation=formation, elimination=elimination,
-                         f_rew=structural["f_rew"], initial_weight=structural["initial_weight"], initial_delay=dt,
-                         s_max=structural["s_max"], with_replacement=False, seed=structural["seed"], **plasticity,
-                         **values)
+            threshold=structural["weight_threshold"],
+            prob_elim_depressed=structural["p_elim_dep"],
+            prob_elim_potentiated=structural["p_elim_pot"],
+        )
+        return mechanism(
+            partner_selection=selection,
+            formation=formation,
+            elimination=elimination,
+            f_rew=structural["f_rew"],
+            initial_weight=structural["initial_weight"],
+            initial_delay=dt,
+            s_max=structural["s_max"],
+            with_replacement=False,
+            seed=structural["seed"],
+            **plasticity,
+            **values,
+        )
     if rule is None:
         return sim.StaticSynapse(**values)
     return sim.STDPMechanism(**plasticity, **values)
@@ -74,15 +96,23 @@ def build(sim, directory=HERE):
         if spec["connector"] == "FromListConnector":
             rows = arrays[graph["from_list_keys"][spec["label"]]]
             # sPyNNaker 7.4.1 cannot size an empty list that carries weight columns
-            connector = (sim.FromListConnector(rows, column_names=["weight", "delay"]) if len(rows)
-                         else sim.FromListConnector([]))
+            connector = (
+                sim.FromListConnector(rows, column_names=["weight", "delay"])
+                if len(rows)
+                else sim.FromListConnector([])
+            )
         elif spec["connector"] == "OneToOneConnector":
             connector = sim.OneToOneConnector()
         else:
             connector = sim.AllToAllConnector(allow_self_connections=spec["allow_self_connections"])
         projections[spec["label"]] = sim.Projection(
-            populations[spec["pre"]], populations[spec["post"]], connector,
-            synapse_type=_synapse(sim, spec, graph["dt"]), receptor_type=spec["receptor"], label=spec["label"])
+            populations[spec["pre"]],
+            populations[spec["post"]],
+            connector,
+            synapse_type=_synapse(sim, spec, graph["dt"]),
+            receptor_type=spec["receptor"],
+            label=spec["label"],
+        )
     return graph, populations, projections
 
 
@@ -95,7 +125,8 @@ def spikes_document(graph, populations, duration):
         trains = population.get_data("spikes").segments[0].spiketrains
         document["populations"][label] = {
             "size": population.size,
-            "spike_times_ms": [np.round(np.asarray(t.magnitude, float), 9).tolist() for t in trains]}
+            "spike_times_ms": [np.round(np.asarray(t.magnitude, float), 9).tolist() for t in trains],
+        }
     return document
 
 
@@ -103,22 +134,35 @@ def mapping_document(populations, duration, dt):
     """Where sPyNNaker put everything, from its own data view (its reports folder relative to the working
     folder, so that the folder can be moved)."""
     from spynnaker.pyNN.data import SpynnakerDataView
+
     timesteps = int(round(duration / dt))
     placements = []
     for placement in SpynnakerDataView.iterate_placemements():
         vertex = placement.vertex
         application = getattr(vertex, "app_vertex", None)
         label = application.label if application is not None else None
-        placements.append({"chip": [placement.x, placement.y], "core": placement.p, "vertex": vertex.label,
-                           "population": label if label in populations else None,
-                           "sdram_bytes": int(vertex.sdram_required.get_total_sdram(timesteps))})
+        placements.append(
+            {
+                "chip": [placement.x, placement.y],
+                "core": placement.p,
+                "vertex": vertex.label,
+                "population": label if label in populations else None,
+                "sdram_bytes": int(vertex.sdram_required.get_total_sdram(timesteps)),
+            }
+        )
     tables = SpynnakerDataView.get_uncompressed().routing_tables
-    shifts = {label: [int(s) for s in population._vertex.get_ring_buffer_shifts()]
-              for label, population in populations.items() if hasattr(population._vertex, "get_ring_buffer_shifts")}
-    return {"placements": placements,
-            "routing_tables": [{"chip": [t.x, t.y], "entries": t.number_of_entries} for t in tables],
-            "ring_buffer_shifts": shifts, "reports": os.path.relpath(SpynnakerDataView.get_run_dir_path()),
-            "chips": SpynnakerDataView.get_machine().n_chips}
+    shifts = {
+        label: [int(s) for s in population._vertex.get_ring_buffer_shifts()]
+        for label, population in populations.items()
+        if hasattr(population._vertex, "get_ring_buffer_shifts")
+    }
+    return {
+        "placements": placements,
+        "routing_tables": [{"chip": [t.x, t.y], "entries": t.number_of_entries} for t in tables],
+        "ring_buffer_shifts": shifts,
+        "reports": os.path.relpath(SpynnakerDataView.get_run_dir_path()),
+        "chips": SpynnakerDataView.get_machine().n_chips,
+    }
 
 
 def main():
@@ -128,6 +172,7 @@ def main():
     parser.add_argument("--mapping", help="write the mapping here (JSON)")
     args = parser.parse_args()
     import pyNN.spiNNaker as sim
+
     graph, populations, _ = build(sim)
     sim.run(args.duration)
     if args.mapping:

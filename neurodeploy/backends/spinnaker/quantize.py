@@ -9,6 +9,7 @@ every projection's delays constant, ``max(sum of w_max * n_conns, k * largest w_
 Poisson bound at 30 Hz per source and 5 standard deviations on ``k w``, capped by that sum. (sPyNNaker
 7.4.1 leaves ``k`` out of the sum; so do we.)
 """
+
 from __future__ import annotations
 
 import math
@@ -85,14 +86,18 @@ def projection_stats(projection: GraphProjection, graph: SpinnakerGraph) -> Proj
 
 def _poisson_upper_bound(mean: float, std: float, rate: float, n_synapses: int, steps_per_second: float) -> float:
     average = n_synapses * rate / steps_per_second
-    poisson_variance = average * mean ** 2
+    poisson_variance = average * mean**2
     upper = int(round(average + POISSON_SIGMA_SUMMATION_LIMIT * math.sqrt(average)))
     weight_variance = 0.0
     if std > 0:
         big_ratio = math.log(average) * upper - special.gammaln(1 + upper)
         if -701.0 < big_ratio < 701.0 and big_ratio != 0.0:
-            weight_variance = math.exp(-average + math.log(average) + 2.0 * math.log(std) + math.log(
-                math.exp(average) * special.gammaincc(1 + upper, average) - math.exp(big_ratio)))
+            weight_variance = math.exp(
+                -average
+                + math.log(average)
+                + 2.0 * math.log(std)
+                + math.log(math.exp(average) * special.gammaincc(1 + upper, average) - math.exp(big_ratio))
+            )
     return average * mean + RING_BUFFER_SIGMA * math.sqrt(poisson_variance + weight_variance)
 
 
@@ -115,15 +120,16 @@ def _shift_for(weight: float) -> int:
     if weight <= 0:
         return 0
     power = int(math.ceil(max(0.0, math.log2(weight))))
-    return power + 1 if 2 ** power <= weight else power
+    return power + 1 if 2**power <= weight else power
 
 
 def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScaling, ReceptorScaling]]:
     """Per population, (excitatory, inhibitory) scaling exactly as sPyNNaker 7.4.1 chooses it."""
     steps_per_second = 1000.0 / graph.dt
     spikes_per_tick = max(1.0, SPIKES_PER_SECOND / steps_per_second)
-    incoming = {label: {r: [] for r in RECEPTORS} for label, p in graph.populations.items()
-                if p.weight_scale is not None}
+    incoming = {
+        label: {r: [] for r in RECEPTORS} for label, p in graph.populations.items() if p.weight_scale is not None
+    }
     for projection in graph.projections.values():
         incoming[projection.post][projection.receptor].append(projection_stats(projection, graph))
     result = {}
@@ -134,7 +140,7 @@ def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScalin
             weights, delays, rates = _RunningStats(), _RunningStats(), _RunningStats()
             total, biggest = 0.0, 0.0
             for stats in receptors[receptor]:
-                weights.add(stats.w_mean * scale, stats.w_var * scale ** 2, stats.n_conns)
+                weights.add(stats.w_mean * scale, stats.w_var * scale**2, stats.n_conns)
                 delays.add(0.0, stats.d_var, stats.n_conns)
                 rates.add(SPIKES_PER_SECOND, 0.0, stats.n_conns)
                 total += spikes_per_tick * stats.w_max * stats.n_conns
@@ -142,8 +148,9 @@ def ring_buffer_scaling(graph: SpinnakerGraph) -> dict[str, tuple[ReceptorScalin
             if delays.variance == 0.0:
                 bound = max(total, biggest)
             else:
-                bound = _poisson_upper_bound(weights.mean, math.sqrt(weights.variance), rates.mean, weights.n,
-                                             steps_per_second)
+                bound = _poisson_upper_bound(
+                    weights.mean, math.sqrt(weights.variance), rates.mean, weights.n, steps_per_second
+                )
                 bound = max(min(bound, total), biggest)
             scalings.append(ReceptorScaling(float(bound), _shift_for(bound), scale))
         result[label] = tuple(scalings)
@@ -160,9 +167,15 @@ def stdp_scale(rule: dict, name: str, weight_scale: float) -> float:
 def chip_stdp_arithmetic(scaling: ReceptorScaling) -> FixedPointSTDP:
     """sPyNNaker's pair rule on integers: weights updated in s16.15 (of ``k w``), stored in 16 bits of
     the receptor's resolution, int16 traces of 2^-11 with lookup-table decays, 15 remembered post spikes."""
-    return FixedPointSTDP(weight_lsb=2.0 ** -fp.FRACTION_BITS / scaling.weight_scale, weight_step=scaling.resolution,
-                          weight_bits=16, trace_bits=fp.STDP_FRACTION_BITS, trace_width=fp.STDP_TRACE_WIDTH,
-                          rate_bits=fp.FRACTION_BITS, history=fp.POST_EVENT_HISTORY - 1)
+    return FixedPointSTDP(
+        weight_lsb=2.0**-fp.FRACTION_BITS / scaling.weight_scale,
+        weight_step=scaling.resolution,
+        weight_bits=16,
+        trace_bits=fp.STDP_FRACTION_BITS,
+        trace_width=fp.STDP_TRACE_WIDTH,
+        rate_bits=fp.FRACTION_BITS,
+        history=fp.POST_EVENT_HISTORY - 1,
+    )
 
 
 def weight_units(weights, scaling: ReceptorScaling) -> np.ndarray:
@@ -188,9 +201,13 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
         relative = np.abs(stored[nonzero] - weights[nonzero]) / weights[nonzero]
         capacity = WEIGHT_MASK * receptor.resolution
         report[label] = {
-            "post": projection.post, "receptor": projection.receptor, "synapses": int(weights.size),
-            "connector": projection.connector, "weight_unit": network.populations[projection.post].cell.weight_unit,
-            "shift": receptor.shift, "resolution": receptor.resolution,
+            "post": projection.post,
+            "receptor": projection.receptor,
+            "synapses": int(weights.size),
+            "connector": projection.connector,
+            "weight_unit": network.populations[projection.post].cell.weight_unit,
+            "shift": receptor.shift,
+            "resolution": receptor.resolution,
             "expected_max_summed_weight": receptor.max_summed_weight / receptor.weight_scale,
             "largest_relative_weight_error": float(relative.max()) if relative.size else 0.0,
             "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (np.rint(exact_units) == 0))),
@@ -198,7 +215,8 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
             "ring_buffer_capacity": capacity,
             "worst_case_input_per_tick": worst_input[(projection.post, projection.receptor)],
             "saturation_headroom": capacity / worst_input[(projection.post, projection.receptor)]
-            if worst_input[(projection.post, projection.receptor)] > 0 else None,
+            if worst_input[(projection.post, projection.receptor)] > 0
+            else None,
         }
     return report
 
@@ -215,9 +233,12 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
     for label, population in network.populations.items():
         build = cells.build(population.cell)
         input_limit = {name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, scaling[label])}
-        populations[label] = replace(population, cell=build.chip_cell(population.cell, dt),
-                                     synaptic_init=build.synapse.chip_init(population.cell, dt),
-                                     arithmetic=build.neuron.arithmetic(input_limit, build.input))
+        populations[label] = replace(
+            population,
+            cell=build.chip_cell(population.cell, dt),
+            synaptic_init=build.synapse.chip_init(population.cell, dt),
+            arithmetic=build.neuron.arithmetic(input_limit, build.input),
+        )
     projections = {}
     for label, projection in network.projections.items():
         if label not in graph.projections:
@@ -228,12 +249,17 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         if rule is not None:
             written = rule.to_dict()
             rule = changes["plasticity"] = replace(
-                rule, **{name: cells.on_chip(written[name], stdp_scale(written, name, receptor.weight_scale))
-                         for name in ("A_plus", "A_minus", "w_min", "w_max")},
-                arithmetic=chip_stdp_arithmetic(receptor))
+                rule,
+                **{
+                    name: cells.on_chip(written[name], stdp_scale(written, name, receptor.weight_scale))
+                    for name in ("A_plus", "A_minus", "w_min", "w_max")
+                },
+                arithmetic=chip_stdp_arithmetic(receptor),
+            )
         if projection.structural is not None:
             initial = float(weights_from_units(weight_units(projection.structural.initial_weight, receptor), receptor))
-            changes["structural"] = rounded_weights(projection.structural, initial,
-                                                    None if rule is None else rule.w_max)
+            changes["structural"] = rounded_weights(
+                projection.structural, initial, None if rule is None else rule.w_max
+            )
         projections[label] = replace(projection, **changes)
     return network.replaced(populations=populations, projections=projections)

@@ -1,5 +1,6 @@
 """Design rules for the SpiNNaker target: what sPyNNaker 7.x cannot run (errors) and where it loses
 precision (warnings). Each finding names the population or projection and what to change."""
+
 from __future__ import annotations
 
 import math
@@ -29,16 +30,34 @@ def check_semantics(network: Network) -> list[Finding]:
     if semantics.threshold != ">=":
         findings.append(Finding("error", "semantics", "sPyNNaker spikes when V >= v_thresh: set threshold to '>='"))
     if semantics.synaptic_init != "mean_first_tick":
-        findings.append(Finding("error", "semantics", "sPyNNaker scales arriving weights by the PSC's first-tick "
-                                "mean: set synaptic_init to 'mean_first_tick'"))
+        findings.append(
+            Finding(
+                "error",
+                "semantics",
+                "sPyNNaker scales arriving weights by the PSC's first-tick "
+                "mean: set synaptic_init to 'mean_first_tick'",
+            )
+        )
     for population in network.populations.values():
         subject = f"population '{population.label}'"
         if population.synaptic_init is not None:
-            findings.append(Finding("error", subject, "sPyNNaker computes the synaptic init factor from tau_syn "
-                                    "(exp_synapse_utils.h): drop synaptic_init"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "sPyNNaker computes the synaptic init factor from tau_syn "
+                    "(exp_synapse_utils.h): drop synaptic_init",
+                )
+            )
         if population.arithmetic is not None:
-            findings.append(Finding("error", subject, "the population declares a fixed-point arithmetic, a "
-                                    "reference's stand-in for a chip: sPyNNaker computes its own: drop arithmetic"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "the population declares a fixed-point arithmetic, a "
+                    "reference's stand-in for a chip: sPyNNaker computes its own: drop arithmetic",
+                )
+            )
         for level, message in cells.build(population.cell).findings(population, semantics.dt):
             findings.append(Finding(level, subject, message))
     spynnaker_stdp = STDPSemantics().to_dict()
@@ -49,21 +68,52 @@ def check_semantics(network: Network) -> list[Finding]:
             continue
         subject = f"projection '{projection.label}'"
         if rule.arithmetic is not None:
-            findings.append(Finding("error", subject, "STDP declares a fixed-point arithmetic, a reference's stand-in "
-                                    "for a chip: sPyNNaker computes its own: drop arithmetic"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "STDP declares a fixed-point arithmetic, a reference's stand-in "
+                    "for a chip: sPyNNaker computes its own: drop arithmetic",
+                )
+            )
         for name, value in rule.semantics.to_dict().items():
             if value != spynnaker_stdp[name]:
-                findings.append(Finding("error", subject, f"sPyNNaker runs STDP with {name} = "
-                                        f"'{spynnaker_stdp[name]}', not '{value}': change the rule's semantics"))
+                findings.append(
+                    Finding(
+                        "error",
+                        subject,
+                        f"sPyNNaker runs STDP with {name} = "
+                        f"'{spynnaker_stdp[name]}', not '{value}': change the rule's semantics",
+                    )
+                )
         if rule.weight_dependence == "multiplicative":
-            findings.append(Finding("warning", subject, "sPyNNaker's multiplicative rule does not clamp weights to "
-                                    "[w_min, w_max]; traces above 1 can overshoot them"))
-        signature = (rule.tau_plus, rule.tau_minus, rule.A_plus, rule.A_minus, rule.w_min, rule.w_max,
-                     rule.weight_dependence)
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    "sPyNNaker's multiplicative rule does not clamp weights to "
+                    "[w_min, w_max]; traces above 1 can overshoot them",
+                )
+            )
+        signature = (
+            rule.tau_plus,
+            rule.tau_minus,
+            rule.A_plus,
+            rule.A_minus,
+            rule.w_min,
+            rule.w_max,
+            rule.weight_dependence,
+        )
         earlier = rules_by_post.setdefault(projection.post, (projection.label, signature))
         if earlier[1] != signature:
-            findings.append(Finding("error", subject, f"plastic projections into '{projection.post}' must share one "
-                                    f"STDP rule on sPyNNaker, but '{earlier[0]}' has different parameters"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"plastic projections into '{projection.post}' must share one "
+                    f"STDP rule on sPyNNaker, but '{earlier[0]}' has different parameters",
+                )
+            )
     return findings
 
 
@@ -79,8 +129,9 @@ def _bits(n: int) -> int:
 def _longest_row(connections, per_core: int, slots: int) -> int:
     """Most synapses from one pre neuron onto one post core, on-core and delay-extension rows apart."""
     delayed = connections.delay_ticks > slots
-    key = (connections.pre.astype(np.int64) * 2 + delayed) * (connections.post.max() // per_core + 1) \
-        + connections.post // per_core
+    key = (connections.pre.astype(np.int64) * 2 + delayed) * (
+        connections.post.max() // per_core + 1
+    ) + connections.post // per_core
     return int(np.unique(key, return_counts=True)[1].max())
 
 
@@ -88,50 +139,97 @@ def check_structural(network: Network) -> list[Finding]:
     """sPyNNaker's conditions for StructuralMechanismStatic/STDP."""
     findings, by_post, pairs = [], {}, {}
     for label in network.turnovers:
-        findings.append(Finding("error", f"population '{label}'", "neuron turnover (apoptosis, neurogenesis) has no "
-                                "sPyNNaker mechanism: it runs on the SpiNNaker emulation (`run --backend spinnaker`), "
-                                "not on a board"))
+        findings.append(
+            Finding(
+                "error",
+                f"population '{label}'",
+                "neuron turnover (apoptosis, neurogenesis) has no "
+                "sPyNNaker mechanism: it runs on the SpiNNaker emulation (`run --backend spinnaker`), "
+                "not on a board",
+            )
+        )
     for projection in network.projections.values():
         rule = projection.structural
         if rule is None:
             continue
         subject = f"projection '{projection.label}'"
         if isinstance(rule, CoincidenceWiring):
-            findings.append(Finding("error", subject, "coincidence-driven wiring has no sPyNNaker mechanism (its "
-                                    "StructuralMechanism forms with a random or last-spiking partner and a distance "
-                                    "rule): it runs on the SpiNNaker emulation (`run --backend spinnaker`), not on "
-                                    "a board; use Synaptogenesis for hardware"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    "coincidence-driven wiring has no sPyNNaker mechanism (its "
+                    "StructuralMechanism forms with a random or last-spiking partner and a distance "
+                    "rule): it runs on the SpiNNaker emulation (`run --backend spinnaker`), not on "
+                    "a board; use Synaptogenesis for hardware",
+                )
+            )
             continue
         earlier = by_post.setdefault(projection.post, projection)
         if earlier is not projection and (earlier.structural.to_dict(), earlier.plasticity is None) != (
-                rule.to_dict(), projection.plasticity is None):
-            findings.append(Finding("error", subject, f"structural projections into '{projection.post}' must share one "
-                                    f"rule on sPyNNaker, but '{earlier.label}' differs"))
+            rule.to_dict(),
+            projection.plasticity is None,
+        ):
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"structural projections into '{projection.post}' must share one "
+                    f"rule on sPyNNaker, but '{earlier.label}' differs",
+                )
+            )
         elif earlier is not projection and projection.plasticity is None:
-            findings.append(Finding("error", subject, f"sPyNNaker 7.4.1 cannot merge two static structural projections "
-                                    f"into '{projection.post}' (with '{earlier.label}'; its StructuralMechanismStatic "
-                                    "comparison is unimplemented): use one, or STDP on both"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"sPyNNaker 7.4.1 cannot merge two static structural projections "
+                    f"into '{projection.post}' (with '{earlier.label}'; its StructuralMechanismStatic "
+                    "comparison is unimplemented): use one, or STDP on both",
+                )
+            )
         pair = pairs.setdefault((projection.pre, projection.post), projection.label)
         if pair != projection.label:
-            findings.append(Finding("error", subject, f"sPyNNaker allows one structural projection between "
-                                    f"'{projection.pre}' and '{projection.post}' ('{pair}' is one)"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"sPyNNaker allows one structural projection between "
+                    f"'{projection.pre}' and '{projection.post}' ('{pair}' is one)",
+                )
+            )
         if rule.grid[0] > 1 and rule.grid[1] > 1:
-            findings.append(Finding("warning", subject, "on a board, sPyNNaker 7.4.1 computes grid positions with a "
-                                    "mis-scaled reciprocal (written S0.31, read as u0.32) and its own random "
-                                    "generator: formation there follows other distances and draws; the emulation "
-                                    "follows the description, so compare a board run statistically"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    "on a board, sPyNNaker 7.4.1 computes grid positions with a "
+                    "mis-scaled reciprocal (written S0.31, read as u0.32) and its own random "
+                    "generator: formation there follows other distances and draws; the emulation "
+                    "follows the description, so compare a board run statistically",
+                )
+            )
     for post, projection in by_post.items():
         incoming = [p for p in network.projections.values() if p.post == post]
         plastic = any(p.plasticity is not None for p in incoming)
-        capacity = (SYNAPSE_EVENTS_PER_CORE["plastic" if plastic else "static"]
-                    - REWIRING_COST_SYNAPSES * projection.structural.f_rew)
-        demand = sum(math.ceil(projection.structural.s_max * ASSUMED_RATE_HZ * network.size_of(p.pre))
-                     for p in incoming)
+        capacity = (
+            SYNAPSE_EVENTS_PER_CORE["plastic" if plastic else "static"]
+            - REWIRING_COST_SYNAPSES * projection.structural.f_rew
+        )
+        demand = sum(
+            math.ceil(projection.structural.s_max * ASSUMED_RATE_HZ * network.size_of(p.pre)) for p in incoming
+        )
         cores = math.ceil(demand / capacity) if capacity > 0 else math.inf
         if cores > 1:
-            findings.append(Finding("error", f"population '{post}'", f"its synapses need {cores} synapse cores by "
-                                    "sPyNNaker's estimate, but structural plasticity runs on one: reduce s_max, f_rew "
-                                    "or the pre populations"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"population '{post}'",
+                    f"its synapses need {cores} synapse cores by "
+                    "sPyNNaker's estimate, but structural plasticity runs on one: reduce s_max, f_rew "
+                    "or the pre populations",
+                )
+            )
     return findings
 
 
@@ -141,14 +239,26 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
     per_core = target["neurons_per_core"]
     dt = network.semantics.dt
     if dt != target["timestep_ms"]:
-        findings.append(Finding("warning", "semantics", f"dt = {dt:g} ms differs from the board's default timestep "
-                                f"({target['timestep_ms']:g} ms); sPyNNaker runs it, slower than real time below 1 ms"))
+        findings.append(
+            Finding(
+                "warning",
+                "semantics",
+                f"dt = {dt:g} ms differs from the board's default timestep "
+                f"({target['timestep_ms']:g} ms); sPyNNaker runs it, slower than real time below 1 ms",
+            )
+        )
     cores = sum(math.ceil(p.size / per_core) for p in network.populations.values())
     cores += sum(math.ceil(s.size / per_core) for s in network.spike_sources.values())
     if cores > target["application_cores"]:
-        findings.append(Finding("error", "network", f"needs about {cores} application cores at {per_core} neurons "
-                                f"per core; {target['name']} has {target['application_cores']}: use a larger board "
-                                "or fewer neurons"))
+        findings.append(
+            Finding(
+                "error",
+                "network",
+                f"needs about {cores} application cores at {per_core} neurons "
+                f"per core; {target['name']} has {target['application_cores']}: use a larger board "
+                "or fewer neurons",
+            )
+        )
     slots = on_core_delay_ticks(per_core, target["ring_buffer_bits"])
     report = projection_report(network, graph, scaling)
     for label, projection in network.projections.items():
@@ -159,50 +269,104 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
             continue
         longest = int(delays.max())
         if longest > slots * target["delay_extension_factor"]:
-            findings.append(Finding("error", subject, f"delay of {longest} ticks exceeds the "
-                                    f"{slots * target['delay_extension_factor']} "
-                                    f"ticks sPyNNaker supports with delay extensions at {per_core} neurons per core: "
-                                    "shorten it"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"delay of {longest} ticks exceeds the "
+                    f"{slots * target['delay_extension_factor']} "
+                    f"ticks sPyNNaker supports with delay extensions at {per_core} neurons per core: "
+                    "shorten it",
+                )
+            )
         elif longest > slots:
             if projection.plasticity is not None:
-                findings.append(Finding("error", subject, f"STDP with a delay of {longest} ticks needs a delay "
-                                        f"extension, beyond the {slots}-tick on-core ring: shorten it to {slots}"))
+                findings.append(
+                    Finding(
+                        "error",
+                        subject,
+                        f"STDP with a delay of {longest} ticks needs a delay "
+                        f"extension, beyond the {slots}-tick on-core ring: shorten it to {slots}",
+                    )
+                )
             else:
-                findings.append(Finding("warning", subject, f"delays up to {longest} ticks exceed the {slots}-tick "
-                                        "on-core ring and use delay-extension cores"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        subject,
+                        f"delays up to {longest} ticks exceed the {slots}-tick "
+                        "on-core ring and use delay-extension cores",
+                    )
+                )
         row_limit = MAX_ROW_SYNAPSES["plastic" if projection.plasticity is not None else "static"]
         longest_row = _longest_row(network.connections(label), per_core, slots)
         if longest_row > row_limit:
-            findings.append(Finding("error", subject, f"a pre neuron has {longest_row} synapses onto one core of "
-                                    f"'{projection.post}' ({per_core} neurons per core); sPyNNaker rows hold at most "
-                                    f"{row_limit} {'plastic' if projection.plasticity is not None else 'static'} "
-                                    "synapses: connect fewer neurons"))
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"a pre neuron has {longest_row} synapses onto one core of "
+                    f"'{projection.post}' ({per_core} neurons per core); sPyNNaker rows hold at most "
+                    f"{row_limit} {'plastic' if projection.plasticity is not None else 'static'} "
+                    "synapses: connect fewer neurons",
+                )
+            )
         quantized = report[label]
         unit = quantized["weight_unit"]
         if quantized["synapses_quantized_to_zero"]:
-            findings.append(Finding("warning", subject, f"{quantized['synapses_quantized_to_zero']} of "
-                                    f"{quantized['synapses']} weights are below half the resolution of "
-                                    f"{quantized['resolution']:.3g} {unit} and become 0"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    f"{quantized['synapses_quantized_to_zero']} of "
+                    f"{quantized['synapses']} weights are below half the resolution of "
+                    f"{quantized['resolution']:.3g} {unit} and become 0",
+                )
+            )
         if quantized["largest_relative_weight_error"] > 0.01:
-            findings.append(Finding("warning", subject, "weights lose up to "
-                                    f"{quantized['largest_relative_weight_error']:.1%} to the 16-bit format "
-                                    f"(resolution {quantized['resolution']:.3g} {unit})"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    "weights lose up to "
+                    f"{quantized['largest_relative_weight_error']:.1%} to the 16-bit format "
+                    f"(resolution {quantized['resolution']:.3g} {unit})",
+                )
+            )
         headroom = quantized["saturation_headroom"]
         if headroom is not None and headroom < 1:
-            findings.append(Finding("warning", subject, f"if all inputs of one '{projection.post}' neuron arrived in "
-                                    f"one tick ({quantized['worst_case_input_per_tick']:.4g} {unit}) the ring buffer "
-                                    f"would saturate at {quantized['ring_buffer_capacity']:.4g} {unit}"))
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    f"if all inputs of one '{projection.post}' neuron arrived in "
+                    f"one tick ({quantized['worst_case_input_per_tick']:.4g} {unit}) the ring buffer "
+                    f"would saturate at {quantized['ring_buffer_capacity']:.4g} {unit}",
+                )
+            )
         rule = projection.plasticity
         if rule is not None:
             weight_scale = cells.build(network.populations[projection.post].cell).input.weight_scale
             for name in ("A_plus", "A_minus", "w_min", "w_max"):
                 scale = stdp_scale(rule.to_dict(), name, weight_scale)
                 if abs(getattr(rule, name)) * scale >= 65536:
-                    findings.append(Finding("error", subject, f"STDP {name} does not fit s16.15 (|x| < 65536"
-                                            + (f" / {scale:g}, the cell's weight scale)" if scale != 1 else ")")))
+                    findings.append(
+                        Finding(
+                            "error",
+                            subject,
+                            f"STDP {name} does not fit s16.15 (|x| < 65536"
+                            + (f" / {scale:g}, the cell's weight scale)" if scale != 1 else ")"),
+                        )
+                    )
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
-                    findings.append(Finding("warning", subject, f"STDP {name} = {getattr(rule, name):g} ms is shorter "
-                                            "than one tick: its lookup table has "
-                                            f"{fp.stdp_lut(getattr(rule, name), dt).size} entries"))
+                    findings.append(
+                        Finding(
+                            "warning",
+                            subject,
+                            f"STDP {name} = {getattr(rule, name):g} ms is shorter "
+                            "than one tick: its lookup table has "
+                            f"{fp.stdp_lut(getattr(rule, name), dt).size} entries",
+                        )
+                    )
     return findings

@@ -6,6 +6,7 @@ holding a configuration this toolchain writes: the user's own ~/.spynnaker.cfg i
 written. That keeps sPyNNaker's global state, its report folders and its working directory away
 from the caller too.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -64,13 +65,22 @@ class Compiled(Compilation):
         return quantization_aware(self.network, self.graph, self.scaling)
 
     def report(self) -> dict:
-        return {"target": self.target["name"], "findings": [f.to_dict() for f in self.findings],
-                "ring_buffer_shifts": {label: {"excitatory": pair[0].shift, "inhibitory": pair[1].shift,
-                                               "max_summed_weight": [pair[0].max_summed_weight,
-                                                                     pair[1].max_summed_weight],
-                                               "weight_scale": pair[0].weight_scale}
-                                       for label, pair in self.scaling.items()},
-                "quantization": self.quantization, "mapping": self.mapping, "files": self.files}
+        return {
+            "target": self.target["name"],
+            "findings": [f.to_dict() for f in self.findings],
+            "ring_buffer_shifts": {
+                label: {
+                    "excitatory": pair[0].shift,
+                    "inhibitory": pair[1].shift,
+                    "max_summed_weight": [pair[0].max_summed_weight, pair[1].max_summed_weight],
+                    "weight_scale": pair[0].weight_scale,
+                }
+                for label, pair in self.scaling.items()
+            },
+            "quantization": self.quantization,
+            "mapping": self.mapping,
+            "files": self.files,
+        }
 
 
 def compile_network(network: Network, target: dict, out: Path) -> Compiled:
@@ -78,8 +88,14 @@ def compile_network(network: Network, target: dict, out: Path) -> Compiled:
     network.validate()
     graph = lower(network)
     scaling = ring_buffer_scaling(graph)
-    compiled = Compiled(network, graph, scaling, check_target(network, graph, scaling, target),
-                        projection_report(network, graph, scaling), target)
+    compiled = Compiled(
+        network,
+        graph,
+        scaling,
+        check_target(network, graph, scaling, target),
+        projection_report(network, graph, scaling),
+        target,
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     graph.save(out)
@@ -99,18 +115,29 @@ def run_with_private_config(directory: Path, config: str, arguments: list[str], 
     for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
         folder.mkdir(parents=True, exist_ok=True)
     (home / ".spynnaker.cfg").write_text(config)
-    environment = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "xdg-config"),
-                   "XDG_CONFIG_DIRS": str(home / "xdg-config-dirs")}
+    environment = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "xdg-config"),
+        "XDG_CONFIG_DIRS": str(home / "xdg-config-dirs"),
+    }
     try:
-        finished = subprocess.run([sys.executable, *arguments],
-                                  cwd=directory, env=environment, capture_output=True, text=True,
-                                  timeout=MAPPING_TIMEOUT_S, preexec_fn=partial(end_with_parent, os.getpid()))
+        finished = subprocess.run(
+            [sys.executable, *arguments],
+            cwd=directory,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=MAPPING_TIMEOUT_S,
+            preexec_fn=partial(end_with_parent, os.getpid()),
+        )
     except subprocess.TimeoutExpired:
         raise BackendError(f"sPyNNaker did not finish {what} within {MAPPING_TIMEOUT_S} s") from None
     (directory / "spynnaker.log").write_text(finished.stdout + finished.stderr)
     if finished.returncode != 0:
-        raise BackendError(f"sPyNNaker could not {what}: {_reason(finished.stderr)} "
-                           f"(full log: {directory / 'spynnaker.log'})")
+        raise BackendError(
+            f"sPyNNaker could not {what}: {_reason(finished.stderr)} (full log: {directory / 'spynnaker.log'})"
+        )
 
 
 def _reason(stderr: str) -> str:
@@ -125,8 +152,9 @@ def _reason(stderr: str) -> str:
 def map_on_virtual_board(compiled: Compiled, out: Path, duration_ms: float) -> dict:
     """Partition, place and route with sPyNNaker on a virtual board of the target's kind."""
     config = VIRTUAL_BOARD_CONFIG.format(version=compiled.target["board_version"])
-    run_with_private_config(Path(out), config, [SCRIPT, "--duration", f"{duration_ms:g}", "--mapping", "mapping.json"],
-                            "map the network")
+    run_with_private_config(
+        Path(out), config, [SCRIPT, "--duration", f"{duration_ms:g}", "--mapping", "mapping.json"], "map the network"
+    )
     mapping = json.loads((Path(out) / "mapping.json").read_text())
     ours = {label: [s.shift for s in pair] for label, pair in compiled.scaling.items()}
     mapping["ring_buffer_shifts_agree"] = mapping["ring_buffer_shifts"] == ours
@@ -141,59 +169,89 @@ def summarize(mapping: dict) -> dict:
     by_population = {}
     for placement in application:
         by_population.setdefault(placement["population"], []).append(
-            {"vertex": placement["vertex"], "chip": placement["chip"], "core": placement["core"],
-             "sdram_bytes": placement["sdram_bytes"]})
-    return {"application_cores": len(application), "chips_used": len(chips),
-            "system_cores": len(mapping["placements"]) - len(application),
-            "populations": by_population,
-            "routing_entries": {f"{t['chip'][0]},{t['chip'][1]}": t["entries"] for t in mapping["routing_tables"]},
-            "ring_buffer_shifts": mapping["ring_buffer_shifts"],
-            "ring_buffer_shifts_agree": mapping["ring_buffer_shifts_agree"],
-            "board_chips": mapping["chips"], "spynnaker_reports": mapping["reports"]}
+            {
+                "vertex": placement["vertex"],
+                "chip": placement["chip"],
+                "core": placement["core"],
+                "sdram_bytes": placement["sdram_bytes"],
+            }
+        )
+    return {
+        "application_cores": len(application),
+        "chips_used": len(chips),
+        "system_cores": len(mapping["placements"]) - len(application),
+        "populations": by_population,
+        "routing_entries": {f"{t['chip'][0]},{t['chip'][1]}": t["entries"] for t in mapping["routing_tables"]},
+        "ring_buffer_shifts": mapping["ring_buffer_shifts"],
+        "ring_buffer_shifts_agree": mapping["ring_buffer_shifts_agree"],
+        "board_chips": mapping["chips"],
+        "spynnaker_reports": mapping["reports"],
+    }
 
 
 def run_on_board(out: Path, config_file: Path, duration_ms: float) -> SpikeRecord:
     """Run the compiled script on the board the user's sPyNNaker configuration names.
 
     Not exercised here (no board): a thin path through sPyNNaker's own run and neo read-back."""
-    run_with_private_config(Path(out), Path(config_file).read_text(),
-                            [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"],
-                            "run on the board")
+    run_with_private_config(
+        Path(out),
+        Path(config_file).read_text(),
+        [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"],
+        "run on the board",
+    )
     return SpikeRecord.from_dict(json.loads((Path(out) / "board_spikes.json").read_text()), "board_spikes.json")
 
 
 def report_text(compiled: Compiled) -> str:
     """The compile report for people: design rules, quantization per projection, mapping."""
-    lines = [f"target {compiled.target['name']}: {len(compiled.errors)} errors, "
-             f"{sum(f.level == 'warning' for f in compiled.findings)} warnings"]
+    lines = [
+        f"target {compiled.target['name']}: {len(compiled.errors)} errors, "
+        f"{sum(f.level == 'warning' for f in compiled.findings)} warnings"
+    ]
     lines += [f"  {finding}" for finding in compiled.findings]
     lines.append("quantization (16-bit weights, per-receptor shift):")
-    lines.append(f"  {'projection':<40} {'syn':>7} {'shift':>5} {'resolution':>13} {'max rel err':>11} "
-                 f"{'->0':>5} {'headroom':>8}")
+    lines.append(
+        f"  {'projection':<40} {'syn':>7} {'shift':>5} {'resolution':>13} {'max rel err':>11} "
+        f"{'->0':>5} {'headroom':>8}"
+    )
     for label, item in compiled.quantization.items():
         headroom = "-" if item["saturation_headroom"] is None else f"{item['saturation_headroom']:.2f}"
         resolution = f"{item['resolution']:.3g} {item['weight_unit']}"
-        lines.append(f"  {label[:40]:<40} {item['synapses']:>7} {item['shift']:>5} {resolution:>13} "
-                     f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5} "
-                     f"{headroom:>8}")
+        lines.append(
+            f"  {label[:40]:<40} {item['synapses']:>7} {item['shift']:>5} {resolution:>13} "
+            f"{item['largest_relative_weight_error']:>11.2e} {item['synapses_quantized_to_zero']:>5} "
+            f"{headroom:>8}"
+        )
     if compiled.mapping:
         mapping = compiled.mapping
-        lines.append(f"mapping (sPyNNaker, virtual {compiled.target['name']}): {mapping['application_cores']} "
-                     f"application cores on {mapping['chips_used']} of {mapping['board_chips']} chips, "
-                     f"{mapping['system_cores']} system cores; ring-buffer shifts "
-                     f"{'agree with' if mapping['ring_buffer_shifts_agree'] else 'DIFFER from'} the emulation's")
+        lines.append(
+            f"mapping (sPyNNaker, virtual {compiled.target['name']}): {mapping['application_cores']} "
+            f"application cores on {mapping['chips_used']} of {mapping['board_chips']} chips, "
+            f"{mapping['system_cores']} system cores; ring-buffer shifts "
+            f"{'agree with' if mapping['ring_buffer_shifts_agree'] else 'DIFFER from'} the emulation's"
+        )
         for population, placements in mapping["populations"].items():
-            where = ", ".join(f"{p['vertex']} -> chip ({p['chip'][0]},{p['chip'][1]}) core {p['core']} "
-                              f"{p['sdram_bytes'] / 1024:.0f} KiB" for p in placements)
+            where = ", ".join(
+                f"{p['vertex']} -> chip ({p['chip'][0]},{p['chip'][1]}) core {p['core']} "
+                f"{p['sdram_bytes'] / 1024:.0f} KiB"
+                for p in placements
+            )
             lines.append(f"  {population}: {where}")
-        lines.append("  routing entries per chip: "
-                     + ", ".join(f"({k}) {v}" for k, v in mapping["routing_entries"].items()))
+        lines.append(
+            "  routing entries per chip: " + ", ".join(f"({k}) {v}" for k, v in mapping["routing_entries"].items())
+        )
     return "\n".join(lines)
 
 
 COMPILE_COSTS = resources.Costs(
-    baseline=80e6, per_neuron=400, per_synapse=130, per_plastic_synapse=130, per_recorded_value=0,
-    per_recorded_spike=0, per_source_spike=190)
+    baseline=80e6,
+    per_neuron=400,
+    per_synapse=130,
+    per_plastic_synapse=130,
+    per_recorded_value=0,
+    per_recorded_spike=0,
+    per_source_spike=190,
+)
 """Bytes per item of a compile, measured and rounded up (docs/reliability.md): a synapse is its connection,
 the graph's from-list row and connections.npz; spike sources are written out as the emulation reads them."""
 
@@ -208,8 +266,9 @@ class SpinnakerToolchain(Toolchain):
         compiled = compile_network(network, target, out)
         if map_resources and not compiled.errors:
             if importlib.util.find_spec("spynnaker") is None:  # the emulation runs without: say what is missing
-                compiled.findings.append(Finding("warning", "mapping", "not mapped: sPyNNaker is not installed "
-                                                 f"({SPYNNAKER_EXTRA})"))
+                compiled.findings.append(
+                    Finding("warning", "mapping", f"not mapped: sPyNNaker is not installed ({SPYNNAKER_EXTRA})")
+                )
             else:
                 map_on_virtual_board(compiled, out, duration_ms)
         return compiled
@@ -217,8 +276,14 @@ class SpinnakerToolchain(Toolchain):
     def estimate_memory(self, network, duration_ms):
         return resources.estimate(network, duration_ms, f"{self.kind} compile step", COMPILE_COSTS)
 
-    def execute(self, compilation: Compiled, out: Path, duration_ms: float, board: Path | None = None,
-                progress: Progress | None = None) -> RunResult:
+    def execute(
+        self,
+        compilation: Compiled,
+        out: Path,
+        duration_ms: float,
+        board: Path | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
         if board is None:
             return SpinnakerBackend().run(compilation.network, duration_ms, progress)
         return RunResult(run_on_board(out, board, duration_ms), details={"mode": "board", "config": str(board)})

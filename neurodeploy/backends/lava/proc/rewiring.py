@@ -8,6 +8,7 @@ copy of the population's ``PopulationTurnover``, fed the same spikes of the prev
 same "reached" counts (static spikes arriving, through a ``reach`` port), so every copy draws the
 same numbers and takes the same decisions, at the start of the same tick.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,11 @@ class Rewiring:
         quantization-aware reference does (its weights are the stored ones); a slot holding the initial
         weight's mantissa reports the initial weight, so that it compares with thresholds as the
         description's."""
-        return np.where(pre < 0, 0.0, np.where(mantissas == self.initial_mantissa, self.rewiring.rule.initial_weight,
-                                               mantissas * self.unit))
+        return np.where(
+            pre < 0,
+            0.0,
+            np.where(mantissas == self.initial_mantissa, self.rewiring.rule.initial_weight, mantissas * self.unit),
+        )
 
     def step(self, tick: int, events_var: np.ndarray, count_var: np.ndarray, weights, reached: dict) -> list[Event]:
         """The decisions of ``tick`` (from the spikes of ``tick - 1``): turnover first, as the shared

@@ -1,4 +1,5 @@
 """Integer ProcessModel of CondExpLIF (see process.py for the equations)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,5 +27,6 @@ class PyCondExpLIFFixed(AbstractPyExpLIFFixed):
 
     def drive(self) -> np.ndarray:
         v, shift = self.v.astype(np.int64), int(self.conductance_shift[0])
-        return (shifted(self.u_exc.astype(np.int64) * (self.e_rev_exc - v), shift)
-                + shifted(self.u_inh.astype(np.int64) * (self.e_rev_inh - v), shift))
+        return shifted(self.u_exc.astype(np.int64) * (self.e_rev_exc - v), shift) + shifted(
+            self.u_inh.astype(np.int64) * (self.e_rev_inh - v), shift
+        )

@@ -11,6 +11,7 @@ Per tick, in integers, as CurrExpLIF except the drive of step 2 (x = exc, inh; k
 ``e_rev_x`` the reversal potential in v's units (relative to v_rest), so ``drive`` is the current
 ``g (E_rev - V)`` in v's units, as CurrExpLIF's ``u_exc - u_inh``.
 """
+
 from __future__ import annotations
 
 from lava.magma.core.process.variable import Var

@@ -1,5 +1,6 @@
 """Integer ProcessModel of CurrExpLIF (see process.py for the equations), and the base that
 CondExpLIF's model shares."""
+
 from __future__ import annotations
 
 import numpy as np

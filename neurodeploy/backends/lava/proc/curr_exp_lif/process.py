@@ -19,6 +19,7 @@ to ``alive_after``, ``n_epochs`` of them.
 State widths stay within Loihi 2's: 24-bit u and v, 12-bit decays, 13-bit bias mantissa with a 3-bit
 exponent. ``v`` is the membrane potential relative to v_rest, in units of 1/scale mV.
 """
+
 from __future__ import annotations
 
 from lava.magma.core.process.ports.ports import InPort, OutPort
@@ -27,8 +28,25 @@ from lava.magma.core.process.variable import Var
 
 
 class CurrExpLIF(AbstractProcess):
-    def __init__(self, *, shape, du_exc, du_inh, dv, bias_mant, bias_exp, vth, v_reset, refractory_ticks,
-                 u_exc=0, u_inh=0, v=0, turnover=None, max_epochs=1, name=None):
+    def __init__(
+        self,
+        *,
+        shape,
+        du_exc,
+        du_inh,
+        dv,
+        bias_mant,
+        bias_exp,
+        vth,
+        v_reset,
+        refractory_ticks,
+        u_exc=0,
+        u_inh=0,
+        v=0,
+        turnover=None,
+        max_epochs=1,
+        name=None,
+    ):
         super().__init__(shape=shape, name=name, turnover=turnover)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)

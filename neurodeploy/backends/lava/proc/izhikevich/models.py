@@ -1,4 +1,5 @@
 """Integer ProcessModel of CurrExpIzhikevich (see process.py for the equations)."""
+
 from __future__ import annotations
 
 import numpy as np

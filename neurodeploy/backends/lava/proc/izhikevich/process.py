@@ -20,6 +20,7 @@ units. Per tick (x = exc, inh):
 State (v, u, h, s_x) stays within 24 bits; the step's intermediates are wider (a square of v needs
 twice its width), which microcode on a chip would have to provide.
 """
+
 from __future__ import annotations
 
 from lava.magma.core.process.ports.ports import InPort, OutPort
@@ -28,8 +29,27 @@ from lava.magma.core.process.variable import Var
 
 
 class CurrExpIzhikevich(AbstractProcess):
-    def __init__(self, *, shape, fraction_bits, a, b, c, d, i_offset, du_exc, du_inh, vth, step, spike_step,
-                 v, u, s_exc=0, s_inh=0, name=None):
+    def __init__(
+        self,
+        *,
+        shape,
+        fraction_bits,
+        a,
+        b,
+        c,
+        d,
+        i_offset,
+        du_exc,
+        du_inh,
+        vth,
+        step,
+        spike_step,
+        v,
+        u,
+        s_exc=0,
+        s_inh=0,
+        name=None,
+    ):
         super().__init__(shape=shape, name=name, fraction_bits=fraction_bits)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)

@@ -1,4 +1,5 @@
 """Integer ProcessModel of PairSTDPSynapses (see process.py for the rule)."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -43,8 +44,16 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
         self.rows = None
         self.rewiring = Rewiring(proc_params) if proc_params.get("network") is not None else None
         p = proc_params
-        self.rule = PairSTDPRule(p["arithmetic"], p["decay_plus"], p["decay_minus"], p["a_plus"], p["a_minus"],
-                                 p["w_min"], p["w_max"], p["multiplicative"])
+        self.rule = PairSTDPRule(
+            p["arithmetic"],
+            p["decay_plus"],
+            p["decay_minus"],
+            p["a_plus"],
+            p["a_minus"],
+            p["w_min"],
+            p["w_max"],
+            p["multiplicative"],
+        )
 
     def _index(self):
         """Synapses grouped by pre neuron, so a spike reaches its row in one gather (structural: the
@@ -64,8 +73,9 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             return self.pre[synapses], synapses
         counts = self.indptr[spiking + 1] - self.indptr[spiking]
         rows = np.repeat(spiking, counts)
-        return rows, self.order[np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts)
-                                + np.arange(rows.size)]
+        return rows, self.order[
+            np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(rows.size)
+        ]
 
     def run_spk(self):
         if self.rows is None and self.rewiring is None:
@@ -104,8 +114,15 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
     def _update(self, t, spiking):
         rows, synapses = self._synapses_of(spiking)
         weights, traces = self.rule.update(
-            t, self._history(), self.last_pre_time[spiking], self.last_pre_trace[spiking],
-            np.searchsorted(spiking, rows), self.delays[synapses], self.post[synapses], self.weights[synapses])
+            t,
+            self._history(),
+            self.last_pre_time[spiking],
+            self.last_pre_trace[spiking],
+            np.searchsorted(spiking, rows),
+            self.delays[synapses],
+            self.post[synapses],
+            self.weights[synapses],
+        )
         self.weights[synapses] = weights
         self.last_pre_trace[spiking] = traces
         self.last_pre_time[spiking] = t

@@ -22,6 +22,7 @@ so the deferred update at the next pre spike covers it from that neuron's last s
 turnover on either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each
 neuron of that side's population (see ``proc/rewiring.py``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,13 +34,44 @@ from neurodeploy.description import FixedPointSTDP
 
 
 class PairSTDPSynapses(AbstractProcess):
-    def __init__(self, *, n_pre, n_post, pre, post, delays, weights, weight_exp, a_plus, a_minus, w_min, w_max,
-                 decay_plus, decay_minus, arithmetic: FixedPointSTDP, multiplicative=False, structural=None, name=None):
+    def __init__(
+        self,
+        *,
+        n_pre,
+        n_post,
+        pre,
+        post,
+        delays,
+        weights,
+        weight_exp,
+        a_plus,
+        a_minus,
+        w_min,
+        w_max,
+        decay_plus,
+        decay_minus,
+        arithmetic: FixedPointSTDP,
+        multiplicative=False,
+        structural=None,
+        name=None,
+    ):
         max_delay = int(np.max(delays))
         structural = structural or {}
-        super().__init__(n_pre=n_pre, n_post=n_post, weight_exp=weight_exp, a_plus=a_plus, a_minus=a_minus,
-                         w_min=w_min, w_max=w_max, decay_plus=np.asarray(decay_plus), multiplicative=multiplicative,
-                         decay_minus=np.asarray(decay_minus), arithmetic=arithmetic, name=name, **structural)
+        super().__init__(
+            n_pre=n_pre,
+            n_post=n_post,
+            weight_exp=weight_exp,
+            a_plus=a_plus,
+            a_minus=a_minus,
+            w_min=w_min,
+            w_max=w_max,
+            decay_plus=np.asarray(decay_plus),
+            multiplicative=multiplicative,
+            decay_minus=np.asarray(decay_minus),
+            arithmetic=arithmetic,
+            name=name,
+            **structural,
+        )
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
         self.reach_pre = InPort(shape=(n_pre,))

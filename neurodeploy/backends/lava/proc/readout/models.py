@@ -1,4 +1,5 @@
 """ProcessModels of the recorders: they pass what they receive or read straight to their pipe."""
+
 from __future__ import annotations
 
 import numpy as np

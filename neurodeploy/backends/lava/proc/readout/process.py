@@ -11,6 +11,7 @@ reading a neurons x ticks buffer back took far longer than simulating it.
 The host takes the messages with ``receive`` after each ``run``: a pipe holds ``buffer`` messages, so
 it must have room for every message of the longest run between two receives.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """ProcessModel of StructuralSynapses: the shared decision procedure, then integer delivery."""
+
 from __future__ import annotations
 
 from functools import partial

@@ -12,6 +12,7 @@ of its slots whose pre neuron spiked,
 either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each neuron of that
 side's population (see ``proc/rewiring.py``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,14 @@ class StructuralSynapses(AbstractProcess):
     def __init__(self, *, network, label, pre, mantissas, weight_exp, initial_mantissa, unit, max_events, name=None):
         projection = network.projections[label]
         n_pre, n_post = network.size_of(projection.pre), network.size_of(projection.post)
-        super().__init__(network=network.to_dict(), label=label, weight_exp=weight_exp,
-                         initial_mantissa=initial_mantissa, unit=unit, name=name)
+        super().__init__(
+            network=network.to_dict(),
+            label=label,
+            weight_exp=weight_exp,
+            initial_mantissa=initial_mantissa,
+            unit=unit,
+            name=name,
+        )
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))  # for rules that score coincidences
         self.reach_pre = InPort(shape=(n_pre,))
