@@ -16,7 +16,7 @@ from neurodeploy.backends import make_backend
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.compilation import Compilation, Thresholds
 from neurodeploy.description import io
-from neurodeploy.errors import ValidationError
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.results import Progress, RunResult
 from neurodeploy.runs.compare import compare, compare_structural
@@ -161,7 +161,11 @@ def deploy_model(
     target, chain = _target(target_name)
     thresholds = thresholds or chain.thresholds
     inputs = tuple(model.network.spike_sources)
-    for step in (chain, make_backend(chain.backend), make_backend("brian2")):
+    executor = make_backend(chain.backend)
+    problem = None if board else executor.unavailable()
+    if problem is not None:  # before the compile, which would be for nothing
+        raise BackendError(problem)
+    for step in (chain, executor, make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
     always_written = ("compile", "target", "reference", "reference-float", "deploy.json")
     with staged_directory(Path(out), "deploy", always_written) as staging:

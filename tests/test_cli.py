@@ -192,6 +192,11 @@ def test_without_the_lava_environment_backends_says_how_to_create_it_and_the_res
         "compile", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2", "--out", tmp_path / "c"
     )
     assert compiled.exit_code == 0 and (tmp_path / "c" / "lava_parameters.npz").is_file()
+    deployed = invoke(
+        "deploy", "feedforward-poisson", "--param", "n_neurons=2", "--target", "loihi2", "--out", tmp_path / "d"
+    )
+    assert deployed.exit_code == 1 and "neurodeploy setup-lava" in deployed.output
+    assert "compiling" not in deployed.output and not (tmp_path / "d").exists()
 
 
 def setup_lava_python() -> str:
