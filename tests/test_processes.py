@@ -106,6 +106,38 @@ def test_the_lava_worker_and_its_processes_die_with_a_killed_cli(tmp_path):
     cli.kill()
     cli.wait()
     assert gone_within(lambda: alive(workers), 10) == []
+    # The killed command could not remove its exchange folder: the next lava run does, and keeps a folder
+    # kept for a failure's log and one whose command still runs.
+    [abandoned] = (tmp_path / "tmp").glob("neurodeploy-lava-*")
+    kept, running = (
+        tmp_path / "tmp" / f"neurodeploy-lava-{cli.pid}-kept",
+        tmp_path / "tmp" / f"neurodeploy-lava-{os.getpid()}-x",
+    )
+    kept.mkdir()
+    (kept / "kept").touch()
+    running.mkdir()
+    next_run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neurodeploy",
+            *LAVA_RUN[:-4],
+            "--duration",
+            "20",
+            "--backend",
+            "lava",
+            "--out",
+            str(tmp_path / "next"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+    assert next_run.returncode == 0, next_run.stderr
+    # (multiprocessing's own pymp-* folder of the killed worker stays: it holds at most a socket)
+    left = [path for path in (tmp_path / "tmp").iterdir() if not path.name.startswith("pymp-")]
+    assert sorted(left) == sorted([kept, running]) and not abandoned.exists()
 
 
 def invoke(monkeypatch, tmp_path, *args):

@@ -5,7 +5,8 @@ The worker runs in a session of its own (a terminal's Ctrl-C reaches this proces
 run stops), dies with this process (``PR_SET_PDEATHSIG``, also when this one is SIGKILLed), and is always
 stopped: on return, on errors, on a termination signal and on the timeout, first asked (SIGTERM: it
 stops Lava), then killed with everything it started. Its failures come back as one error naming its log,
-kept with the exchanged files; on any other way out the folder is removed.
+kept with the exchanged files; on any other way out the folder is removed. A command that was SIGKILLed
+cannot remove its folder: the next run removes the folders of commands that are gone, unless kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 from neurodeploy.backends.lava import Lowered, number_types, write_parameters
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
@@ -38,6 +41,10 @@ from neurodeploy.errors import BackendError
 from neurodeploy.processes import STOP_WITHIN_S, stopped_on_exit
 from neurodeploy.results import Progress
 
+FOLDER_PREFIX = "neurodeploy-lava-"
+"""Exchange folders are ``FOLDER_PREFIX<pid of the command>-<random>`` in the temporary folder."""
+KEPT = "kept"
+"""The file marking a folder kept for its log."""
 POLL_S = 0.1
 KILL_AFTER_S = STOP_WITHIN_S + 5.0
 """How long a worker asked to stop has before it is killed: its own stop of Lava is bounded by
@@ -61,7 +68,8 @@ def run_in_worker(
     integer state to record."""
     environment = environment or LavaEnvironment(default_location())
     environment.require()
-    folder = Path(tempfile.mkdtemp(prefix="neurodeploy-lava-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+    remove_abandoned(folder.parent)
     kept = False  # a failure of the worker's keeps the folder, which its message names; nothing else does
     try:
         io.save(lowered.network, folder / NETWORK)
@@ -87,6 +95,8 @@ def run_in_worker(
 
         timed_out = _watch(worker, folder, lambda: _stop(worker), timeout_s, progress)
         kept = timed_out or worker.returncode != 0 or not (folder / RESULT).exists()
+        if kept:
+            (folder / KEPT).touch()
         if timed_out:
             raise BackendError(
                 f"the Lava worker did not finish within the timeout of {timeout_s:g} s and was "
@@ -97,6 +107,24 @@ def run_in_worker(
         return read_result(folder)
     finally:
         if not kept:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned(root: Path) -> None:
+    """Remove this user's exchange folders whose command is gone (SIGKILLed before it could), except the
+    ones kept for a failure, whose log an error message named."""
+    for folder in root.glob(f"{FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(FOLDER_PREFIX) :].split("-")[0]
+        try:
+            abandoned = (
+                owner.isdigit()
+                and not psutil.pid_exists(int(owner))
+                and folder.stat().st_uid == os.getuid()
+                and not (folder / KEPT).exists()
+            )
+        except OSError:  # removed meanwhile
+            continue
+        if abandoned:
             shutil.rmtree(folder, ignore_errors=True)
 
 
