@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import MODELS, load_model  # noqa: E402
+from neurodeploy.description.io import write_atomically  # noqa: E402
 from neurodeploy.pipeline import apply_protocol  # noqa: E402
-from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
+from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = MODELS / "protocols" / "livewired-assoc-new-patterns.json"

@@ -28,7 +28,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import load_model  # noqa: E402
-from neurodeploy.runs.rundir import write_atomically, write_json_atomically  # noqa: E402
+from neurodeploy.description.io import write_atomically  # noqa: E402
+from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {"rewiring+stdp": True, "stdp": False}

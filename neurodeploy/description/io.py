@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 
 import yaml
@@ -24,6 +26,32 @@ def _format_of(path: Path) -> str:
         raise ValidationError(f"file '{path}'", None, "expected a .json, .yaml or .yml file") from None
 
 
+def new_file(folder: Path, prefix: str) -> tuple[int, str]:
+    """A new file in ``folder`` (a descriptor open for writing, and its path), to be renamed into place. Made
+    with the mode a plain ``open()`` gives (0666 less the umask), not ``tempfile.mkstemp``'s 0600: the rename
+    keeps the mode, and colleagues sharing a machine read each other's results."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write ``path`` through ``write(temporary_path)`` beside it, then rename: never half-written."""
+    path = Path(path)
+    handle, temporary = new_file(path.parent, f".{path.name}.")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
 def dumps(network: Network, fmt: str = "json") -> str:
     data = network.to_dict()
     if fmt == "json":
@@ -34,9 +62,7 @@ def dumps(network: Network, fmt: str = "json") -> str:
 def save(network: Network, path) -> Path:
     path = Path(path)
     text = dumps(network, _format_of(path))
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    write_atomically(path, lambda temporary: Path(temporary).write_text(text))
     return path
 
 

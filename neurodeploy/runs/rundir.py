@@ -61,6 +61,7 @@ import numpy as np
 
 from neurodeploy import __version__
 from neurodeploy.description import io
+from neurodeploy.description.io import new_file, write_atomically
 from neurodeploy.errors import NeurodeployError, ValidationError
 from neurodeploy.results import RunResult, SpikeRecord
 
@@ -76,32 +77,6 @@ OUTPUTS = (MANIFEST, "compile.json", "deploy.json")
 DOCUMENT_LOCK_WAIT_S = 10.0
 """How long adding a document (compare.json) waits for another writer: such writes take milliseconds,
 so only a run holds the lock longer."""
-
-
-def _new_file(folder: Path, prefix: str) -> tuple[int, str]:
-    """A new file in ``folder`` (a descriptor open for writing, and its path), to be renamed into place. Made
-    with the mode a plain ``open()`` gives (0666 less the umask), not ``tempfile.mkstemp``'s 0600: the rename
-    keeps the mode, and colleagues sharing a machine read each other's results."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    while True:
-        path = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}")
-        try:
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:
-            continue
-
-
-def write_atomically(path: Path, write) -> None:
-    """Write ``path`` through ``write(temporary_path)`` beside it, then rename: never half-written."""
-    path = Path(path)
-    handle, temporary = _new_file(path.parent, f".{path.name}.")
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def write_json_atomically(path: Path, data) -> None:
@@ -573,7 +548,7 @@ def _manifest(data: bytes, origin: str) -> dict:
 def _write_json_through_store(store: Path, path: Path, data) -> None:
     """Write ``path``, inside a published version, by renaming a temporary file made in ``store``: a kill leaves
     that file where the next writer removes it, not inside the version where it would be kept as a user's."""
-    handle, temporary = _new_file(store, "writing-")
+    handle, temporary = new_file(store, "writing-")
     try:
         with os.fdopen(handle, "w") as stream:
             json.dump(data, stream, indent=1)

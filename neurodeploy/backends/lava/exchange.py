@@ -13,12 +13,12 @@ under Python 3.10 and numpy 1.x, so it imports no Lava and nothing newer.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from neurodeploy.description.io import write_atomically
 from neurodeploy.description.structural import Event
 
 REQUEST, NETWORK, PARAMETERS = "request.json", "network.json", "lava_parameters.npz"
@@ -49,15 +49,8 @@ class LavaRun:
     """The worker's versions and timings."""
 
 
-def write_atomically(path: Path, write) -> None:
-    """``write(temporary_path)``, then rename: a reader sees the whole file or none."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def write_progress(folder: Path, fraction: float) -> None:
-    write_atomically(folder / PROGRESS, lambda path: path.write_text(f"{fraction:.6f}\n"))
+    write_atomically(folder / PROGRESS, lambda path: Path(path).write_text(f"{fraction:.6f}\n"))
 
 
 def read_progress(folder: Path) -> float | None:
@@ -88,8 +81,13 @@ def write_result(folder: Path, run: LavaRun) -> None:
         "turnover": run.turnover,
         "about": run.about,
     }
-    write_atomically(folder / ARRAYS, lambda path: np.savez(open(path, "wb"), **arrays))
-    write_atomically(folder / RESULT, lambda path: path.write_text(json.dumps(index)))
+
+    def save_arrays(path: str) -> None:
+        with open(path, "wb") as file:  # a file, not a name: np.savez would add ".npz" to the temporary one
+            np.savez(file, **arrays)
+
+    write_atomically(folder / ARRAYS, save_arrays)
+    write_atomically(folder / RESULT, lambda path: Path(path).write_text(json.dumps(index)))
 
 
 def read_result(folder: Path) -> LavaRun:

@@ -29,11 +29,11 @@ from neurodeploy.backends.lava.exchange import (
     PARENT_PID,
     REQUEST,
     LavaRun,
-    write_atomically,
     write_progress,
     write_result,
 )
 from neurodeploy.description import io
+from neurodeploy.description.io import write_atomically
 from neurodeploy.errors import NeurodeployError
 from neurodeploy.processes import Interrupted, die_with_parent, termination_signals_raise
 
@@ -81,7 +81,9 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # anything else: its trace to the log, one line to the main process
         traceback.print_exc()
         message = f"{type(error).__name__}: {error}"
-    write_atomically(folder / ERROR, lambda path: path.write_text(message.splitlines()[0] if message else "failed"))
+    write_atomically(
+        folder / ERROR, lambda path: Path(path).write_text(message.splitlines()[0] if message else "failed")
+    )
     return 1
 
 
