@@ -498,6 +498,11 @@ def test_unconnected_parts_all_run_as_on_the_reference():
 # --- the worker in the Lava environment ---------------------------------------------------------
 
 
+def logged(error: BackendError) -> Path:
+    """The worker's log an error names."""
+    return Path(re.search(r"\(log: (.*)\)$", str(error)).group(1))
+
+
 def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them(tmp_path):
     """The worker runs the compiled parameters, not a lowering of its own: with the input projection's
     mantissas zeroed in the file, A's neuron without bias no longer fires; a file that lacks a
@@ -516,7 +521,7 @@ def test_the_worker_runs_the_numbers_it_was_sent_and_refuses_a_file_without_them
     np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "population.B.dv"})
     with pytest.raises(BackendError, match=r"do not hold the lowered network: 'dv'.*\(log: (.*worker\.log)\)") as bad:
         run_in_worker(lowered, 40, parameters=tmp_path / "partial.npz")
-    log = Path(re.search(r"\(log: (.*)\)$", str(bad.value)).group(1))
+    log = logged(bad.value)
     assert log.is_file()
     shutil.rmtree(log.parent)
 
@@ -576,7 +581,7 @@ def test_a_worker_past_its_timeout_is_stopped_with_everything_it_started():
     assert len(seen) >= 4 and any("neurodeploy.backends.lava.worker" in command for _, command, _ in seen.values())
     assert still_running([process for process, _, _ in seen.values()]) == []
     assert psutil.Process().children(recursive=True) == []
-    shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
+    shutil.rmtree(logged(late.value).parent)
 
 
 def test_a_worker_that_will_not_stop_is_killed_and_leaves_no_shared_memory(tmp_path, monkeypatch):
@@ -596,7 +601,7 @@ def test_a_worker_that_will_not_stop_is_killed_and_leaves_no_shared_memory(tmp_p
     assert len(seen) >= 4 and shared
     assert still_running([process for process, _, _ in seen.values()]) == []
     assert sorted(path for path in shared if os.path.exists(path)) == []
-    shutil.rmtree(Path(re.search(r"\(log: (.*)\)$", str(late.value)).group(1)).parent)
+    shutil.rmtree(logged(late.value).parent)
 
 
 def test_a_failing_worker_is_one_error_with_its_log(tmp_path):
@@ -609,7 +614,7 @@ def test_a_failing_worker_is_one_error_with_its_log(tmp_path):
     (tmp_path / "env" / MARKER).write_text(json.dumps(environment.expected_marker()))
     with pytest.raises(BackendError, match=r"^the Lava worker failed: exit code 7 \(log: .*worker\.log\)$") as failed:
         run_in_worker(lower(small_network()), 10, environment=environment)
-    log = Path(re.search(r"\(log: (.*)\)$", str(failed.value)).group(1))
+    log = logged(failed.value)
     assert log.read_text() == "cannot start: no lava here\n"
     shutil.rmtree(log.parent)
 

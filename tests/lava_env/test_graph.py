@@ -25,6 +25,24 @@ def run_graph(network, duration_ms, progress=None):
     return LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, ticks).run(progress)
 
 
+def rewiring_network(n_pre: int, plasticity=None):
+    """Regular sources into 16 neurons through a structural projection "sp" of 8 slots."""
+    network = nd.Network("rewiring", seed=4)
+    network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(n_pre)])
+    network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
+    grid = (4, 4) if n_pre <= 16 else (32, 32)
+    network.project(
+        "S",
+        "P",
+        nd.FromList([0, 1], [0, 5]),
+        weight=10.0,
+        label="sp",
+        structural=nd.Synaptogenesis(s_max=8, grid=grid, initial_weight=10.0, weight_threshold=0.5),
+        plasticity=plasticity,
+    )
+    return network
+
+
 def driven_population(size: int):
     network = nd.Network("driven")
     network.population("P", size, parameters={"i_offset": np.linspace(0.8, 2.0, size)})
@@ -96,17 +114,7 @@ def test_chunks_are_bounded_by_the_recorders_shared_memory(monkeypatch):
 
 
 def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
-    network = nd.Network("rewiring", seed=4)
-    network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(16)])
-    network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
-    network.project(
-        "S",
-        "P",
-        nd.FromList([0, 1], [0, 5]),
-        weight=10.0,
-        label="sp",
-        structural=nd.Synaptogenesis(s_max=8, grid=(4, 4), initial_weight=10.0, weight_threshold=0.5),
-    )
+    network = rewiring_network(16)
     network.project("S", "P", nd.OneToOne(), weight=0.5, label="static")
     network.project("S", "P", nd.OneToOne(), weight=0.5, delay=3.0, label="delayed")
     network.project("S", "P", nd.OneToOne(), weight=0.5, plasticity=nd.STDP(w_max=1.0), label="plastic")
@@ -151,18 +159,7 @@ def test_compile_report_names_the_processes_the_graph_builds(tmp_path):
 @pytest.mark.parametrize("plastic", [False, True])
 def test_structural_processes_hold_slots_not_candidate_pairs(plastic):
     # 1,000 inputs onto 16 neurons of 8 slots: 128 synapses, not 16,000 candidate pairs
-    network = nd.Network("rewiring", seed=4)
-    network.spike_source("S", [[float(t) for t in range(i % 5, 40, 7)] for i in range(1000)])
-    network.population("P", 16, parameters={"tau_refrac": 2.0, "tau_syn_E": 0.3, "tau_m": 3.0, "cm": 0.27})
-    network.project(
-        "S",
-        "P",
-        nd.FromList([0, 1], [0, 5]),
-        weight=10.0,
-        label="sp",
-        structural=nd.Synaptogenesis(s_max=8, grid=(32, 32), initial_weight=10.0, weight_threshold=0.5),
-        plasticity=nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0) if plastic else None,
-    )
+    network = rewiring_network(1000, nd.STDP(A_plus=0.1, A_minus=0.1, w_min=0.0, w_max=12.0) if plastic else None)
     lowered = lower(network)
     process = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, 10).structural["sp"]
     assert process.pre.shape == process.weights.shape == ((128,) if plastic else (16, 8))
