@@ -177,7 +177,10 @@ class CellType:
         return given
 
     def check_times(self, semantics, where: str):
-        """Check the cell's times against the network's dt (a cell with none has nothing to check)."""
+        """Check the cell's times against the network's dt: the synapses' time constants must have a
+        decay under the discretization."""
+        for name in getattr(self.synapse, "time_constants", {}).values():
+            semantics.check_time_constant(getattr(self, name), where, f"parameters.{name}")
 
     def checked(self, where: str, size: int) -> "CellType":
         """This cell with every field a finite float or ``size`` float64s in its unit, within bounds, and
@@ -215,7 +218,10 @@ class LIFParameters(CellType):
     i_offset: float | np.ndarray = parameter("nA", 0.0)
 
     def check_times(self, semantics, where: str):
-        """The refractory period is a whole number of ticks that fits the run's counters."""
+        """The refractory period is a whole number of ticks that fits the run's counters; tau_m has a
+        decay under the discretization."""
+        super().check_times(semantics, where)
+        semantics.check_time_constant(self.tau_m, where, "parameters.tau_m")
         semantics.refractory_ticks(np.asarray(self.tau_refrac, dtype=np.float64), where)
 
 

@@ -4,11 +4,18 @@ Every backend runs in ticks of ``dt``. Per tick, for each neuron (the order is p
 
 1. ``input``: synaptic input arriving this tick is added, ``I_x += init_x * w``;
 2. ``integrate``: if not refractory, ``a = (I_exc - I_inh + i_offset) * R + v_rest`` with
-   ``R = tau_m / cm`` and ``V = a - exp(-dt/tau_m) * (a - V)``; otherwise the refractory counter is
+   ``R = tau_m / cm`` and ``V = a - E_m * (a - V)``; otherwise the refractory counter is
    decremented and ``V`` is held;
-3. ``threshold``: if ``V >= v_thresh`` (or ``>``), the neuron spikes, ``V = v_reset`` and the
-   refractory counter is set to ``ceil(tau_refrac / dt)``;
-4. ``decay``: ``I_x *= exp(-dt/tau_x)``, also while refractory.
+3. ``threshold``: if ``V >= v_thresh`` (or ``>``), the neuron spikes, ``V`` is reset (``V = v_reset``,
+   or by subtraction ``V -= v_thresh - v_reset``) and the refractory counter is set to
+   ``ceil(tau_refrac / dt)``;
+4. ``decay``: ``I_x *= E_x``, also while refractory.
+
+``E = exp(-dt/tau)`` is each time constant's decay per tick (``discretization: exact``: the exact
+solution with the input held over the tick), or ``E = 1 - dt/tau`` (``euler``: forward Euler, as
+snnTorch, Norse and the NIR paper's Lava conversion step their ODEs; ``dt <= tau`` is required).
+The discretization governs the cells' decays (membrane and synapses); plasticity traces and
+structural rules keep the decays their own docstrings state.
 
 Conductance-based cells (``IF_cond_exp``) keep conductances ``g_x`` where the above has currents
 (steps 1 and 4 unchanged) and in step 2 drive with the ``V`` the tick starts from:
@@ -38,7 +45,8 @@ from neurodeploy.errors import ValidationError
 UPDATE_ORDER = ("input", "integrate", "threshold", "decay")
 DELAY_CONVENTIONS = ("arrive_n_plus_d",)
 THRESHOLDS = (">=", ">")
-RESETS = ("to_v_reset",)
+RESETS = ("to_v_reset", "subtract")
+DISCRETIZATIONS = ("exact", "euler")
 REFRACTORY_ROUNDING = ("ceil",)
 SYNAPTIC_INIT = ("mean_first_tick", "none")
 
@@ -57,7 +65,10 @@ class Semantics:
     """The discrete-time meaning of a network (see the module docstring).
 
     ``threshold``: spike when ``V >= v_thresh`` (sPyNNaker) or ``V > v_thresh``.
-    ``reset``: ``to_v_reset`` sets ``V = v_reset`` at the spike.
+    ``reset``: ``to_v_reset`` sets ``V = v_reset`` at the spike; ``subtract`` lowers ``V`` by
+    ``v_thresh - v_reset`` (NIR's and snnTorch's ``v -= v_threshold``, whose ``v_reset`` is 0), keeping
+    the overshoot.
+    ``discretization``: ``exact`` decays by ``exp(-dt/tau)`` per tick, ``euler`` by ``1 - dt/tau``.
     ``refractory``: ``ceil`` holds ``V`` for ``ceil(tau_refrac/dt)`` ticks after the spike tick.
     ``delay_convention``: ``arrive_n_plus_d``, a spike in tick n with delay d is input in tick n+d.
     ``synaptic_init``: ``mean_first_tick`` scales each arriving weight by
@@ -73,8 +84,18 @@ class Semantics:
     delay_convention: str = "arrive_n_plus_d"
     synaptic_init: str = "mean_first_tick"
     update_order: tuple = UPDATE_ORDER
+    discretization: str = "exact"
 
-    FIELDS = ("dt", "threshold", "reset", "refractory", "delay_convention", "synaptic_init", "update_order")
+    FIELDS = (
+        "dt",
+        "threshold",
+        "reset",
+        "refractory",
+        "delay_convention",
+        "synaptic_init",
+        "update_order",
+        "discretization",
+    )
 
     def __post_init__(self):
         where = "semantics"
@@ -85,6 +106,7 @@ class Semantics:
         values.choice(self.refractory, REFRACTORY_ROUNDING, where, "refractory")
         values.choice(self.delay_convention, DELAY_CONVENTIONS, where, "delay_convention")
         values.choice(self.synaptic_init, SYNAPTIC_INIT, where, "synaptic_init")
+        values.choice(self.discretization, DISCRETIZATIONS, where, "discretization")
         if not isinstance(self.update_order, (list, tuple)) or tuple(self.update_order) != UPDATE_ORDER:
             raise ValidationError(
                 where, "update_order", f"only {list(UPDATE_ORDER)} is defined, got {values.describe(self.update_order)}"
@@ -136,13 +158,41 @@ class Semantics:
         return self.ticks(values.number(duration_ms, "ms", where, field), where, field, minimum=1)
 
     def decay(self, tau_ms):
-        """Per-tick decay factor ``exp(-dt/tau)``."""
-        return np.exp(-self.dt / np.asarray(tau_ms, dtype=np.float64))
+        """Per-tick decay factor: ``exp(-dt/tau)``, or ``1 - dt/tau`` under ``euler``."""
+        tau = np.asarray(tau_ms, dtype=np.float64)
+        if self.discretization == "euler":
+            return 1.0 - self.dt / tau
+        return np.exp(-self.dt / tau)
+
+    def time_constant(self, decay):
+        """The time constant (ms) whose per-tick decay is ``decay`` (the inverse of :meth:`decay`);
+        infinite for a decay of 1, as a quantized decay may round to."""
+        decay = np.asarray(decay, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            if self.discretization == "euler":
+                return self.dt / (1.0 - decay)
+            return -self.dt / np.log(decay)
+
+    def check_time_constant(self, tau_ms, where: str, field: str):
+        """Under ``euler`` a time constant below dt would make the decay negative (the state would
+        oscillate): refused, naming it."""
+        tau = np.asarray(tau_ms, dtype=np.float64)
+        if self.discretization == "euler" and np.any(tau < self.dt):
+            shortest = float(np.min(tau))
+            raise ValidationError(
+                where,
+                field,
+                f"{shortest:g} ms is shorter than dt = {self.dt:g} ms: forward Euler's decay 1 - dt/tau "
+                "would be negative (use discretization 'exact' or a smaller dt)",
+            )
 
     def init_factor(self, tau_ms):
-        """Scale applied to a weight when it arrives: the PSC's mean over its first tick, or 1."""
+        """Scale applied to a weight when it arrives: the PSC's mean over its first tick
+        (``(tau/dt)(1 - E)``: 1 under ``euler``, which holds the state over the tick), or 1."""
         tau = np.asarray(tau_ms, dtype=np.float64)
         if self.synaptic_init == "none":
+            return np.ones_like(tau)
+        if self.discretization == "euler":
             return np.ones_like(tau)
         return (tau / self.dt) * -np.expm1(-self.dt / tau)
 
