@@ -57,7 +57,7 @@ def hand_written(net: Network, lowered, steps: int):
         shape=(net.size_of("neurons"),),
         du=int(fixed.du_exc[0]),
         dv=int(fixed.dv[0]),
-        vth=stock_threshold(fixed.vth),
+        vth=stock_threshold(fixed.vth, net.semantics.threshold),
         bias_mant=fixed.bias_mant,
         bias_exp=fixed.bias_exp,
     )

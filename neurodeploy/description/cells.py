@@ -178,8 +178,8 @@ class CellType:
 
     def check_times(self, semantics, where: str):
         """Check the cell's times against the network's dt: the synapses' time constants must have a
-        decay under the discretization."""
-        for name in getattr(self.synapse, "time_constants", {}).values():
+        decay under the discretization (a cell without a synapse part has none)."""
+        for name in getattr(getattr(self, "synapse", None), "time_constants", {}).values():
             semantics.check_time_constant(getattr(self, name), where, f"parameters.{name}")
 
     def checked(self, where: str, size: int) -> "CellType":
@@ -389,10 +389,11 @@ class FixedPointLIF:
     them: the arithmetic as a declared meaning, so a float reference can compute it spike for spike.
 
     With ``S = 1 / v_unit`` (units per mV), ``V - v_rest`` is an integer ``v``; every decay factor
-    ``exp(-dt / tau)`` is the fraction ``F = rint(2^c exp(-dt / tau)) / 2^c`` (``c = decay_bits``, ``E``
-    the membrane's) and ``v F`` (likewise ``u F``) is truncated toward zero; the synaptic state ``u_x``
-    is held as its effect on ``v`` in a tick, ``u = rint(S (1 - E) R I)`` (conductances:
-    ``rint(2^k (1 - E) R g)``, ``k = conductance_shift``). Levels are ``rint(S (x - v_rest))``. Per tick:
+    ``D`` of the semantics (``Semantics.decay``: ``exp(-dt / tau)``, or ``1 - dt / tau`` under ``euler``)
+    is the fraction ``F = rint(2^c D) / 2^c`` (``c = decay_bits``, ``E`` the membrane's) and ``v F``
+    (likewise ``u F``) is truncated toward zero; the synaptic state ``u_x`` is held as its effect on ``v``
+    in a tick, ``u = rint(S (1 - E) R I)`` (conductances: ``rint(2^k (1 - E) R g)``,
+    ``k = conductance_shift``). Levels are ``rint(S (x - v_rest))``. Per tick:
 
     1. input: the tick's arriving weights add ``rint(sum of S (1 - E) R init_x w)`` (``2^k`` for ``S``
        onto conductances) to ``u_x``, which then wraps once by ``2^b`` into ``(-2^(b-1), 2^(b-1)]``
@@ -401,10 +402,12 @@ class FixedPointLIF:
     2. integrate, if not refractory: ``v = clip(trunc(v E) + drive + rint(S (1 - E) R i_offset),
        -(2^(b-1) - 1), 2^(b-1) - 1)`` with ``drive = u_exc - u_inh``, or for conductances
        ``trunc(u_exc (e_E - v) / 2^k) + trunc(u_inh (e_I - v) / 2^k)`` (``e``: the reversal levels);
-    3. threshold and reset on the levels of ``v_thresh`` and ``v_reset``;
+    3. threshold and reset on the levels of ``v_thresh`` and ``v_reset``: ``v`` compared with the
+       threshold level by the semantics' threshold, then ``v = level(v_reset)``, or under ``reset:
+       subtract`` ``v -= level(v_thresh) - level(v_reset)``;
     4. decay: ``u_x = trunc(u_x F_x)``.
 
-    The synapse part gives ``init_x`` and ``exp(-dt / tau_x)``: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
+    The synapse part gives ``init_x`` and the decay ``D_x``: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
 
     The membrane potential reads ``v_rest + v / S``.
     """

@@ -32,12 +32,14 @@ from neurodeploy.backends.lava.quantize import (
     DECAY_UNITY,
     STATE_BITS,
     V_HEADROOM,
+    arrival_factor,
     before_first_decay,
     bias,
     decay_code,
-    first_tick_mean,
+    implemented_time_constant,
     power_of_two_within,
     stock_threshold,
+    stock_threshold_offset,
 )
 from neurodeploy.compilation import Finding
 from neurodeploy.description import FixedPointLIF, Network, Population
@@ -184,27 +186,28 @@ class ConductanceFixed:
 
 @SYNAPSES.register(ExponentialSynapse)
 class ExponentialFixed:
-    """Exponential synapses: ``du = round(4096 (1 - exp(-dt/tau_syn))) - 1`` (Lava decays u by ``4096 -
-    (du + 1)``); a weight adds its first-tick mean for that decay."""
+    """Exponential synapses: ``du = round(4096 (1 - E)) - 1`` with E the semantics' decay of tau_syn (Lava
+    decays u by ``4096 - (du + 1)``); a weight adds the semantics' init factor for that decay (the
+    first-tick mean, or 1)."""
 
     @staticmethod
     def du(population: Population, receptor: str, semantics: Semantics) -> np.ndarray:
         tau = population.value(population.cell.synapse.time_constants[receptor])
-        return np.maximum(decay_code(tau, semantics.dt) - 1, 0)
+        return np.maximum(decay_code(tau, semantics) - 1, 0)
 
     @staticmethod
     def init(decay: np.ndarray, semantics: Semantics) -> np.ndarray:
         """The factor a weight arriving is scaled by, for the decay the integers implement."""
-        return first_tick_mean(decay)
+        return arrival_factor(decay, semantics)
 
     @staticmethod
-    def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
+    def reference_fields(
+        population: Population, decays: dict, semantics: Semantics, stock_receptor: str | None
+    ) -> dict:
         """The time constants the decays implement (Lava's LIF: both its one receptor's)."""
         time_constants, value = population.cell.synapse.time_constants, population.value
         tau_syn = {
-            name: np.where(
-                decays[receptor] > 0, -dt / np.log(np.where(decays[receptor] > 0, decays[receptor], 0.5)), value(name)
-            )
+            name: implemented_time_constant(decays[receptor], semantics, value(name))
             for receptor, name in time_constants.items()
         }
         if stock_receptor is not None:
@@ -231,7 +234,9 @@ class DeltaFixed:
         return np.full(np.shape(decay), 1.0 / semantics.dt)
 
     @staticmethod
-    def reference_fields(population: Population, decays: dict, dt: float, stock_receptor: str | None) -> dict:
+    def reference_fields(
+        population: Population, decays: dict, semantics: Semantics, stock_receptor: str | None
+    ) -> dict:
         return {}
 
     @staticmethod
@@ -269,9 +274,11 @@ class CellFixed(abc.ABC):
         """The class name of our Process for these numbers (in :mod:`.proc`)."""
 
     @abc.abstractmethod
-    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
+    def process(
+        self, size: int, semantics: Semantics, stock_receptor: str | None, turnover: dict | None, max_epochs: int
+    ) -> tuple:
         """The neurons' Process, as the name of its class (``LIF``, Lava's, when ``stock_receptor`` is given)
-        and its constructor's arguments."""
+        and its constructor's arguments, for the network's ``semantics``."""
 
     @abc.abstractmethod
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
@@ -290,7 +297,7 @@ class CellFixed(abc.ABC):
         """The loihi2 design rules these numbers break."""
 
     @abc.abstractmethod
-    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
+    def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
         """The population of the quantization-aware reference."""
 
     def arrays(self) -> dict:
@@ -313,11 +320,14 @@ class LIFFixed(CellFixed):
     the neuron's per-tick decay, a current I (nA) is held as ``u = S (1 - E') R I`` (R = tau_m/cm), so
     that ``v' = E' v + u + bias`` is the shared model's ``V' = E' V' + (1 - E') R (I + i_offset)``:
 
-    * ``dv = round(4096 (1 - exp(-dt/tau_m)))``; ``du = round(4096 (1 - exp(-dt/tau_syn))) - 1`` (Lava
-      decays currents by ``4096 - (du + 1)``);
-    * a weight w (nA) onto a neuron adds ``S (1 - E') R init' w`` to u (``init'`` the first-tick mean
-      for the implemented decay);
-    * thresholds, resets and initial values are ``round(S (x - v_rest))``; ``i_offset`` is the bias
+    * ``dv = round(4096 (1 - E_m))``; ``du = round(4096 (1 - E_syn)) - 1`` (Lava decays currents by
+      ``4096 - (du + 1)``), with E the semantics' decays (``exp(-dt/tau)``, or ``1 - dt/tau`` under
+      ``euler``);
+    * a weight w (nA) onto a neuron adds ``S (1 - E') R init' w`` to u (``init'`` the semantics' init
+      factor for the implemented decay: the first-tick mean, or 1);
+    * thresholds, resets and initial values are ``round(S (x - v_rest))``; the process compares v with
+      vth as the semantics' threshold does and resets to v_reset or subtracts ``vth - v_reset`` (Lava's
+      LIF, which resets to 0, runs neither subtraction nor a v_reset off rest); ``i_offset`` is the bias
       ``S (1 - E') R i_offset`` as a 13-bit mantissa and 3-bit exponent;
     * S is the largest power of two keeping twice the range of the levels (threshold, reset, initial
       value and the input type's) within 23 bits (v is 24-bit signed) and the largest input one neuron
@@ -333,7 +343,7 @@ class LIFFixed(CellFixed):
     du_exc: np.ndarray
     du_inh: np.ndarray
     gain: np.ndarray  # (1 - E') R: mV per nA of current, per tick
-    init_exc: np.ndarray  # first-tick mean for the implemented current decay
+    init_exc: np.ndarray  # the init factor for the implemented current decay
     init_inh: np.ndarray
     vth: np.ndarray
     v_reset: np.ndarray
@@ -347,9 +357,9 @@ class LIFFixed(CellFixed):
 
     @classmethod
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "LIFFixed":
-        value, dt = population.value, semantics.dt
+        value = population.value
         synapse = SYNAPSES.lookup(population.cell.synapse)
-        dv = decay_code(value("tau_m"), dt)
+        dv = decay_code(value("tau_m"), semantics)
         du = {receptor: synapse.du(population, receptor, semantics) for receptor in population.cell.receptors}
         gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
         init = {receptor: synapse.init((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY, semantics) for receptor in du}
@@ -410,13 +420,15 @@ class LIFFixed(CellFixed):
     # --- the Process ---
 
     def runs_on_stock_lif(self, network: Network, label: str) -> bool:
-        """Exactly as described, up to its 64-unit threshold grid, if it holds one current."""
+        """Exactly as described, up to its 64-unit threshold grid, if it holds one current and resets to rest."""
         incoming = [p for p in network.projections.values() if p.post == label]
         receptors = {p.receptor for p in incoming}
         one_decay = len(receptors) <= 1 or np.array_equal(self.du_exc, self.du_inh)
         du = self.du_exc if receptors != {"inhibitory"} else self.du_inh
+        vth = stock_threshold(self.vth, network.semantics.threshold)
         return (
-            label not in network.turnovers
+            network.semantics.reset == "to_v_reset"
+            and label not in network.turnovers
             and self.input.on_stock_lif
             and not np.any(self.refractory_ticks)
             and not np.any(self.v_reset)
@@ -424,23 +436,25 @@ class LIFFixed(CellFixed):
             and np.unique(self.dv).size == 1
             and np.unique(du).size == 1
             and not any(p.plasticity is not None for p in incoming)
-            and bool(np.all((stock_threshold(self.vth) >= 0) & (stock_threshold(self.vth) < 1 << 17)))
+            and bool(np.all((vth >= 0) & (vth < 1 << 17)))
         )
 
     @property
     def process_type(self) -> str:
         return self.input.lif_process
 
-    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
+    def process(
+        self, size: int, semantics: Semantics, stock_receptor: str | None, turnover: dict | None, max_epochs: int
+    ) -> tuple:
         """The neurons' Process: Lava's LIF with the decay of ``stock_receptor`` (its one current), or
-        without it ours, running ``turnover`` if given."""
+        without it ours, running ``turnover`` if given, with the semantics' threshold and reset."""
         if stock_receptor is not None:
             du = self.du_inh if stock_receptor == "inhibitory" else self.du_exc
             return "LIF", dict(
                 shape=(size,),
                 du=int(du[0]),
                 dv=int(self.dv[0]),
-                vth=stock_threshold(self.vth),
+                vth=stock_threshold(self.vth, semantics.threshold),
                 bias_mant=self.bias_mant,
                 bias_exp=self.bias_exp,
                 u=before_first_decay(self.u_exc - self.u_inh, du),
@@ -459,6 +473,8 @@ class LIFFixed(CellFixed):
             u_exc=before_first_decay(self.u_exc, self.du_exc),
             u_inh=before_first_decay(self.u_inh, self.du_inh),
             v=self.v_init,
+            threshold=semantics.threshold,
+            reset=semantics.reset,
             turnover=turnover,
             max_epochs=max_epochs,
             **self.input.arguments(),
@@ -532,24 +548,26 @@ class LIFFixed(CellFixed):
 
     # --- the quantization-aware reference ---
 
-    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
-        """The population with the numbers the integers implement: time constants from the 12-bit decays
-        (R kept), thresholds, resets and initial values on the 1/S grid (Lava's LIF, the one current of
-        ``stock_receptor``: threshold ``64 vth + 1``, reset to v_rest and both decays its receptor's),
-        i_offset from the bias, and the neurons' integer arithmetic (FixedPointLIF)."""
-        value, cell = population.value, population.cell
+    def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
+        """The population with the numbers the integers implement: time constants whose decays
+        (``Semantics.decay``) are the 12-bit ones (R kept), thresholds, resets and initial values on the
+        1/S grid (Lava's LIF, the one current of ``stock_receptor``: threshold on its 64-unit grid, reset to
+        v_rest and both decays its receptor's), i_offset from the bias, and the neurons' integer
+        arithmetic (FixedPointLIF)."""
+        value, cell, dt = population.value, population.cell, semantics.dt
         v_rest = value("v_rest")
-        tau_m = -dt / np.log(self.decay_v())
+        tau_m = semantics.time_constant(self.decay_v())
         synapse = SYNAPSES.lookup(cell.synapse)
         threshold, v_reset = self.vth, v_rest + self.v_reset / self.scale
         if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay
-            threshold, v_reset = stock_threshold(self.vth) * 64 + 1, cell.v_rest
+            offset = stock_threshold_offset(semantics.threshold)
+            threshold, v_reset = stock_threshold(self.vth, semantics.threshold) * 64 + offset, cell.v_rest
         u = {"excitatory": self.u_exc, "inhibitory": self.u_inh}
         fields = {
             "tau_m": tau_m,
             "cm": tau_m / (value("tau_m") / value("cm")),
             "v_reset": v_reset,
-            **synapse.reference_fields(population, {r: self.decay_u(r) for r in u}, dt, stock_receptor),
+            **synapse.reference_fields(population, {r: self.decay_u(r) for r in u}, semantics, stock_receptor),
             "v_thresh": v_rest + threshold / self.scale,
             "i_offset": (self.bias_mant * 2.0**self.bias_exp) / (self.scale * self.gain),
             "v": v_rest + self.v_init / self.scale,
@@ -587,8 +605,9 @@ class IzhikevichFixed(CellFixed):
 
     v, u, c, d, i_offset, the synaptic states, a, b and the step (ms) are ``rint(scale x)``; the step after
     a spike is ``floor(step floor(1.85 scale) / scale)``; synaptic decays are 12-bit, ``du =
-    round(4096 (1 - exp(-dt/tau_syn)))`` (kept below 4096), the state keeping ``4096 - du``; a weight w (nA)
-    adds ``scale init' w`` (``init'`` the first-tick mean of that decay). ``scale`` is the largest power of
+    round(4096 (1 - E_syn))`` (E_syn the semantics' decay, kept below 4096), the state keeping ``4096 - du``;
+    a weight w (nA) adds ``scale init' w`` (``init'`` the semantics' init factor for that decay); the
+    threshold compares as the semantics' does. ``scale`` is the largest power of
     two (at most 2^16) that keeps twice the largest of |c|, |v|, |u| and the threshold within 23 bits and
     the largest input one neuron can receive in a tick, with i_offset, within 21 bits (a connection's
     activation fits 16 signed bits, ``a << 6`` enters the state).
@@ -620,10 +639,10 @@ class IzhikevichFixed(CellFixed):
         value, neuron = population.value, population.cell.neuron
         time_constants = population.cell.synapse.time_constants
         du = {
-            receptor: np.minimum(decay_code(value(time_constants[receptor]), semantics.dt), DECAY_UNITY - 1)
+            receptor: np.minimum(decay_code(value(time_constants[receptor]), semantics), DECAY_UNITY - 1)
             for receptor in population.cell.receptors
         }
-        init = {receptor: first_tick_mean((DECAY_UNITY - du[receptor]) / DECAY_UNITY) for receptor in du}
+        init = {receptor: arrival_factor((DECAY_UNITY - du[receptor]) / DECAY_UNITY, semantics) for receptor in du}
         level_span = max(float(np.max(np.abs(value(name)))) for name in ("c", "v", "u"))
         level_span = max(level_span, neuron.v_thresh)
         tick = np.abs(value("i_offset")) + sum(init[receptor] * synaptic_input[receptor] for receptor in du)
@@ -667,7 +686,9 @@ class IzhikevichFixed(CellFixed):
     def process_type(self) -> str:
         return "CurrExpIzhikevich"
 
-    def process(self, size: int, stock_receptor: str | None, turnover: dict | None, max_epochs: int) -> tuple:
+    def process(
+        self, size: int, semantics: Semantics, stock_receptor: str | None, turnover: dict | None, max_epochs: int
+    ) -> tuple:
         if turnover is not None:
             raise BackendError("CurrExpIzhikevich runs no neuron turnover")
         return self.process_type, dict(
@@ -687,6 +708,7 @@ class IzhikevichFixed(CellFixed):
             u=self.u_init,
             s_exc=self.s_exc,
             s_inh=self.s_inh,
+            threshold=semantics.threshold,
         )
 
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
@@ -749,13 +771,15 @@ class IzhikevichFixed(CellFixed):
             findings.append(Finding("warning", subject, f"a or b is below 2^-{self.fraction_bits + 1} and becomes 0"))
         return findings
 
-    def reference(self, population: Population, dt: float, stock_receptor: str | None) -> Population:
+    def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
         """The population with the numbers the integers implement: parameters and initial values on the
-        1/scale grid, time constants from the 12-bit decays, and the integer arithmetic
+        1/scale grid, time constants whose decays are the 12-bit ones, and the integer arithmetic
         (FixedPointIzhikevich)."""
         cell = population.cell
         tau_syn = {
-            name: -dt / np.log((DECAY_UNITY - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY)
+            name: semantics.time_constant(
+                (DECAY_UNITY - (self.du_exc if receptor == "excitatory" else self.du_inh)) / DECAY_UNITY
+            )
             for receptor, name in cell.synapse.time_constants.items()
         }
         state = cell.synaptic_state

@@ -134,6 +134,7 @@ class LavaGraph:
             max_epochs = self.ticks // int(round(self.network.turnovers[label].epoch / self.network.semantics.dt)) + 1
         name, arguments = fixed.process(
             self.network.size_of(label),
+            self.network.semantics,
             stock_receptor(self.network, label) if label in self.stock else None,
             turnover,
             max_epochs,

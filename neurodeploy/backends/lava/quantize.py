@@ -3,8 +3,9 @@
 Each population has one voltage scale S (units per mV, a power of two), and holds a weight w as its
 effect on the synaptic state u in a tick, ``c = U w`` (per neuron, :mod:`.cells` says what U is for each
 cell type). A projection stores 8-bit mantissas ``m = round(c / 2^(e + 6))`` with the smallest exponent
-``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255. Decays are 12-bit,
-``round(4096 (1 - exp(-dt/tau)))``; biases a 13-bit mantissa and 3-bit exponent.
+``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255. The cells' decays are 12-bit,
+``round(4096 (1 - E))`` with ``E`` the semantics' decay (``Semantics.decay``); biases a 13-bit mantissa and
+3-bit exponent.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from neurodeploy.description import FixedPointSTDP, Network
+from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import rounded_weights
 
 DECAY_SHIFT = 12
@@ -54,9 +56,12 @@ class ProjectionFixed:
         return int(min(round(weight / self.weight_unit), WEIGHT_MANTISSA_MAX))
 
 
-def decay_code(tau, dt: float) -> np.ndarray:
-    """``round(4096 (1 - exp(-dt/tau)))`` per value."""
-    return np.rint(DECAY_UNITY * -np.expm1(-dt / np.asarray(tau, dtype=np.float64))).astype(np.int64)
+def decay_code(tau, semantics: Semantics) -> np.ndarray:
+    """``round(4096 (1 - E))`` per value, ``E`` the semantics' decay of ``tau`` (``exp(-dt/tau)`` computed
+    as ``expm1`` keeps its precision where ``dt/tau`` is small)."""
+    tau = np.asarray(tau, dtype=np.float64)
+    lost = -np.expm1(-semantics.dt / tau) if semantics.discretization == "exact" else 1.0 - semantics.decay(tau)
+    return np.rint(DECAY_UNITY * lost).astype(np.int64)
 
 
 def before_first_decay(u_first: np.ndarray, du: np.ndarray) -> np.ndarray:
@@ -69,11 +74,18 @@ def before_first_decay(u_first: np.ndarray, du: np.ndarray) -> np.ndarray:
     return np.where(keep > 0, np.sign(u_first) * magnitude, 0)
 
 
-def first_tick_mean(decay: np.ndarray) -> np.ndarray:
-    """``(tau/dt)(1 - D)`` for the decay D the integers implement (``-(1 - D)/ln D``); 1 when D = 0."""
+def implemented_time_constant(decay: np.ndarray, semantics: Semantics, otherwise) -> np.ndarray:
+    """The time constant whose decay (``Semantics.decay``) is the decay D the integers implement;
+    ``otherwise`` where D = 0, which no time constant has under ``exact``."""
     decay = np.asarray(decay, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(decay > 0, -(1.0 - decay) / np.log(np.where(decay > 0, decay, 0.5)), 1.0)
+    return np.where(decay > 0, semantics.time_constant(np.where(decay > 0, decay, 0.5)), otherwise)
+
+
+def arrival_factor(decay: np.ndarray, semantics: Semantics) -> np.ndarray:
+    """The semantics' init factor (``Semantics.init_factor``) for the decay D the integers implement:
+    under ``exact`` the first-tick mean ``-(1 - D)/ln D`` (1 when D = 0), else 1."""
+    decay = np.asarray(decay, dtype=np.float64)
+    return np.where(decay > 0, semantics.init_factor(implemented_time_constant(decay, semantics, 1.0)), 1.0)
 
 
 def bias(values: np.ndarray):
@@ -139,11 +151,10 @@ def quantization_aware(
     as its cell type's numbers give them (:mod:`.cells`), weights from the mantissas, STDP on
     PairSTDPSynapses' integers (:func:`pair_stdp_arithmetic`) and structural rules that compare the
     rounded weights as the targets do."""
-    dt = network.semantics.dt
     return network.replaced(
         populations={
             label: populations[label].reference(
-                population, dt, stock_receptor(network, label) if label in stock else None
+                population, network.semantics, stock_receptor(network, label) if label in stock else None
             )
             for label, population in network.populations.items()
         },
@@ -180,9 +191,15 @@ def stock_receptor(network: Network, label: str) -> str:
     return "inhibitory" if inputs == {"inhibitory"} else "excitatory"
 
 
-def stock_threshold(vth_units: np.ndarray) -> np.ndarray:
-    """Lava's LIF spikes when v > vth << 6: ``v >= T`` becomes vth = round((T - 1) / 64)."""
-    return np.rint((np.asarray(vth_units) - 1) / 64.0).astype(np.int64)
+def stock_threshold(vth_units: np.ndarray, threshold: str) -> np.ndarray:
+    """Lava's LIF spikes when v > vth << 6: ``v > T`` becomes vth = round(T / 64), ``v >= T``
+    (``v > T - 1``) vth = round((T - 1) / 64)."""
+    return np.rint((np.asarray(vth_units) - stock_threshold_offset(threshold)) / 64.0).astype(np.int64)
+
+
+def stock_threshold_offset(threshold: str) -> int:
+    """What Lava's LIF's ``v > 64 vth`` is, as the semantics' comparison: ``v > 64 vth``, or ``v >= 64 vth + 1``."""
+    return 1 if threshold == ">=" else 0
 
 
 def pair_stdp_arithmetic(unit: float) -> FixedPointSTDP:

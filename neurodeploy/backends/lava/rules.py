@@ -15,21 +15,9 @@ from neurodeploy.description import Network, STDPSemantics
 
 
 def check_semantics(network: Network) -> list[Finding]:
-    """What the processes cannot compute, whatever the chip."""
+    """What the processes cannot compute, whatever the chip (the network's semantics they all compute:
+    either threshold, either reset, either discretization and either synaptic_init)."""
     findings = []
-    if network.semantics.threshold != ">=":
-        findings.append(
-            Finding("error", "semantics", "the loihi target's neurons spike when v >= vth: set threshold to '>='")
-        )
-    if network.semantics.synaptic_init != "mean_first_tick":
-        findings.append(
-            Finding(
-                "error",
-                "semantics",
-                "the loihi target's weights carry the first-tick mean of their "
-                "current's decay: set synaptic_init to 'mean_first_tick'",
-            )
-        )
     for population in network.populations.values():
         if population.synaptic_init is not None:
             findings.append(

@@ -31,6 +31,11 @@ def wrap_current(u):
     return np.where(u <= -UV_LIMIT, u + 2 * UV_LIMIT, u)
 
 
+def crossed(v: np.ndarray, vth: np.ndarray, threshold: str) -> np.ndarray:
+    """The neurons whose v is past vth by the semantics' threshold, ``>=`` or ``>``."""
+    return v > vth if threshold == ">" else v >= vth
+
+
 class AbstractPyExpLIFFixed(PyLoihiProcessModel):
     """Everything but the synaptic drive of step 2 (``drive``), which is what the cell types differ in."""
 
@@ -56,6 +61,7 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
+        self.threshold, self.subtract = proc_params["threshold"], proc_params["reset"] == "subtract"
         self.turnover = None
         if proc_params.get("turnover") is not None:
             network = Network.from_dict(proc_params["turnover"]["network"])
@@ -76,11 +82,14 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
         integrating = self.refractory <= 0
         self.v[:] = np.where(integrating, integrated, self.v)
         self.refractory[:] = np.where(integrating, self.refractory, self.refractory - 1)
-        spikes = self.v >= self.vth
+        spikes = crossed(self.v, self.vth, self.threshold)
         if self.turnover is not None:
             spikes &= self.turnover.alive
             self.last_spikes = np.flatnonzero(spikes)
-        self.v[spikes] = self.v_reset[spikes]
+        if self.subtract:
+            self.v[spikes] -= self.vth[spikes] - self.v_reset[spikes]
+        else:
+            self.v[spikes] = self.v_reset[spikes]
         self.refractory[spikes] = self.refractory_ticks[spikes]
         self.s_out.send(spikes)
 

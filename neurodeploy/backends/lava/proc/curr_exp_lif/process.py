@@ -1,5 +1,6 @@
 """A current-based LIF neuron with what Lava's stock LIF lacks: separate excitatory and inhibitory
-currents (each with its own decay), a refractory period and a reset value other than 0.
+currents (each with its own decay), a refractory period, a reset value other than 0, reset by
+subtraction and the threshold ``v >= vth`` besides Lava's ``v > vth``.
 
 Per tick, in integers, truncating toward zero as Lava's bit-accurate LIF does (x = exc, inh):
 
@@ -7,7 +8,8 @@ Per tick, in integers, truncating toward zero as Lava's bit-accurate LIF does (x
     if refractory > 0:  refractory -= 1                                          v is held
     else:  v = clip(sgn(z)(|z| >> 12) + u_exc - u_inh + (bias_mant << bias_exp), +-(2^23 - 1)),
            z = v (4096 - dv)
-    if v >= vth:  spike, v = v_reset, refractory = refractory_ticks               tested every tick
+    if v >= vth (threshold '>='; '>': v > vth):  spike, refractory = refractory_ticks,   tested every tick
+        v = v_reset (reset 'to_v_reset'), or v -= vth - v_reset (reset 'subtract')
 
 With ``turnover`` (a description and a population label), the process runs the population's neuron
 turnover (``neurodeploy.description.turnover``): at the start of each tick, from its spikes of the
@@ -43,11 +45,13 @@ class CurrExpLIF(AbstractProcess):
         u_exc=0,
         u_inh=0,
         v=0,
+        threshold=">=",
+        reset="to_v_reset",
         turnover=None,
         max_epochs=1,
         name=None,
     ):
-        super().__init__(shape=shape, name=name, turnover=turnover)
+        super().__init__(shape=shape, name=name, threshold=threshold, reset=reset, turnover=turnover)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)
         self.reach = InPort(shape=shape)

@@ -10,7 +10,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from neurodeploy.backends.lava.proc.curr_exp_lif.models import UV_LIMIT, decayed, wrap_current
+from neurodeploy.backends.lava.proc.curr_exp_lif.models import UV_LIMIT, crossed, decayed, wrap_current
 from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
 from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_UNITY
 from neurodeploy.description.cells import QuadraticIntegrate
@@ -41,7 +41,7 @@ class PyCurrExpIzhikevichFixed(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.fraction_bits = proc_params["fraction_bits"]
+        self.fraction_bits, self.threshold = proc_params["fraction_bits"], proc_params["threshold"]
         one, neuron = 1 << self.fraction_bits, QuadraticIntegrate()
         self.m, self.k, self.c_ = (int(np.rint(one * x)) for x in (neuron.quadratic, neuron.linear, neuron.constant))
 
@@ -62,7 +62,7 @@ class PyCurrExpIzhikevichFixed(PyLoihiProcessModel):
         self.v[:] = np.clip(v + self.product(pre - beta + quadratic, h), 1 - UV_LIMIT, UV_LIMIT - 1)
         self.u[:] = np.clip(u + self.product(self.product(eta, b) - (u + beta), p), 1 - UV_LIMIT, UV_LIMIT - 1)
         self.h[:] = self.step
-        spikes = self.v >= self.vth
+        spikes = crossed(self.v, self.vth, self.threshold)
         self.v[spikes] = self.c[spikes]
         self.u[spikes] = np.clip(self.u[spikes].astype(np.int64) + self.d[spikes], 1 - UV_LIMIT, UV_LIMIT - 1)
         self.h[spikes] = self.spike_step[spikes]

@@ -14,7 +14,8 @@ units. Per tick (x = exc, inh):
     v = clip24(v + (pre - beta + (eta * M + K) * eta) * h)
     u = clip24(u + (eta * b - (u + beta)) * p)
     h = step
-    if v >= vth:  spike, v = c, u = clip24(u + d), h = spike_step          (no refractoriness)
+    if v >= vth (threshold '>='; '>': v > vth):  spike, v = c, u = clip24(u + d), h = spike_step
+                                                                            (no refractoriness)
     s_x = sgn(y)(|y| >> 12),  y = s_x (4096 - du_x)
 
 State (v, u, h, s_x) stays within 24 bits; the step's intermediates are wider (a square of v needs
@@ -48,9 +49,10 @@ class CurrExpIzhikevich(AbstractProcess):
         u,
         s_exc=0,
         s_inh=0,
+        threshold=">=",
         name=None,
     ):
-        super().__init__(shape=shape, name=name, fraction_bits=fraction_bits)
+        super().__init__(shape=shape, name=name, fraction_bits=fraction_bits, threshold=threshold)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
