@@ -131,8 +131,8 @@ def lava_run(network, ticks, probes):
     return lowered, run_in_worker(lowered, ticks, probes=probes)
 
 
-def small_network():
-    net = nd.Network("small")
+def small_network(semantics=None):
+    net = nd.Network("small", semantics=semantics)
     net.spike_source("S", [[1.0, 2.0, 9.0, 15.0], [2.0, 3.0, 4.0], [5.0, 6.0, 20.0]])
     net.population(
         "A",
@@ -277,6 +277,89 @@ def test_cells_lower_through_their_class_and_the_reference_is_typed():
     net.population("Q", 1, Unknown())
     with pytest.raises(BackendError, match="the lava backend cannot lower Unknown"):
         lower(net)
+
+
+# --- the semantics' variants: discretization, reset, threshold, synaptic_init -----------------
+
+
+def one_neuron_each(semantics: nd.Semantics, charge: float) -> nd.Network:
+    """A delta and an exponential neuron (ours: v_reset off rest) and, under ``to_v_reset``, an exponential
+    one on Lava's LIF, each receiving ``charge`` (nA ms; nA onto the exponential ones) in ticks 1 and 2."""
+    net = nd.Network("one each", semantics=semantics)
+    net.spike_source("S", [[0.0, 1.0]])
+    common = {"tau_m": 16.0, "cm": 1.0, "v_thresh": -55.0, "tau_refrac": 0.0}
+    net.population("delta", 1, "IF_curr_delta", parameters={**common, "v_reset": -60.0})
+    net.population("exp", 1, parameters={**common, "v_reset": -60.0, "tau_syn_E": 4.0})
+    stock = semantics.reset == "to_v_reset"
+    if stock:
+        net.population("stock", 1, parameters={**common, "v_reset": -65.0, "tau_syn_E": 4.0})
+    for label in ("delta", "exp") + (("stock",) if stock else ()):
+        net.project("S", label, nd.OneToOne(), weight=charge, label=label)
+        net.record(label, ["spikes", "v"])
+    return net
+
+
+def by_hand(keep_v, keep_u, arriving, vth, v_reset, subtract, ticks):
+    """Our processes' stated integer step for one neuron, '>' threshold (every value here is positive, so
+    ``>> 12`` truncates toward zero)."""
+    u = v = 0
+    trace, spikes = [], []
+    for tick in range(ticks):
+        u = (u * keep_u >> 12) + arriving.get(tick, 0)
+        v = (v * keep_v >> 12) + u
+        spikes.append(v > vth)
+        if v > vth:
+            v = v - (vth - v_reset) if subtract else v_reset
+        trace.append(v)
+    return trace, spikes
+
+
+@pytest.mark.parametrize("discretization, reset", [("euler", "subtract"), ("exact", "to_v_reset")])
+def test_one_neuron_by_hand_under_the_semantics_variants(discretization, reset):
+    # tau_m 16 ms, tau_syn 4 ms, dt 1 ms. Euler: the membrane keeps 4096 (1 - 1/16) of 4096, the current
+    # 4096 (1 - 1/4), and (1 - E) R = 1 mV/nA; exact: 12-bit roundings of exp(-1/16) and exp(-1/4). Each
+    # input moves v by exactly the threshold's 10 mV, so with '>' the first lands on the threshold and
+    # does not fire; the second does. S: 2 x 10 mV within 2^23 and a 10 mV tick within 2^21 units.
+    semantics = nd.Semantics(threshold=">", reset=reset, discretization=discretization, synaptic_init="none")
+    euler = discretization == "euler"
+    dv = 4096 // 16 if euler else round(4096 * (1 - math.exp(-1 / 16)))  # 256 or 248
+    du = 4096 // 4 if euler else round(4096 * (1 - math.exp(-1 / 4)))  # 1024 or 906
+    gain = dv / 4096 * 16.0
+    net = one_neuron_each(semantics, 10.0 / gain)
+    lowered = lower(net)
+    scale = 2 ** math.floor(math.log2(min(2**23 / 20.0, 2**21 / 10.0)))
+    assert lowered.stock == (set() if reset == "subtract" else {"stock"})
+    ticks = 8
+    run = run_in_worker(lowered, ticks, probes=[(label, "v") for label in net.populations])
+    vth, v_reset = 10 * scale, 5 * scale
+    for label in net.populations:
+        fixed, projection = lowered.populations[label], lowered.projections[label]
+        assert (fixed.scale, fixed.dv[0], fixed.du_exc[0] + 1) == (scale, dv, 4096 if label == "delta" else du)
+        assert int(projection.mantissas[0]) << (projection.weight_exp + 6) == vth  # 10 mV in one tick
+        keep_u = 0 if label == "delta" else 4096 - du
+        expected_v, expected_spikes = by_hand(
+            4096 - dv, keep_u, {1: vth, 2: vth}, vth, 0 if label == "stock" else v_reset, reset == "subtract", ticks
+        )
+        assert run.probed[(label, "v")][:, 0].tolist() == expected_v, label
+        assert expected_v[1] == vth and not expected_spikes[1]  # on the threshold: no spike under '>'
+        fired = np.zeros(ticks, bool)
+        fired[run.spikes[label][1]] = True
+        assert fired.tolist() == expected_spikes, label
+    assert sum(expected_spikes) >= (3 if reset == "subtract" else 1)
+
+
+def test_euler_subtract_strict_threshold_and_unscaled_weights_are_the_reference_on_lava():
+    # Lava's integers and the quantization-aware reference (brian2 on FixedPointLIF) agree spike for
+    # spike for a network of excitation, inhibition, delays and refractoriness under all four variants.
+    semantics = nd.Semantics(threshold=">", reset="subtract", discretization="euler", synaptic_init="none")
+    network = small_network(semantics)
+    lowered = lower(network)
+    assert lowered.stock == set()
+    reference = run_reference(lowered.reference_network(), 60.0)
+    lava = make_backend("lava").run(network, 60.0)
+    for label in ("A", "B"):
+        assert [t.tolist() for t in lava.spikes.ticks(label)] == [t.tolist() for t in reference.spikes.ticks(label)]
+    assert sum(len(t) for t in lava.spikes.ticks("A")) > 5 and sum(len(t) for t in lava.spikes.ticks("B")) > 0
 
 
 # --- recordings and equivalence --------------------------------------------------------------
@@ -449,6 +532,22 @@ def test_deploy_on_loihi_compares_cam_answers_and_reports_the_verdict(tmp_path):
     assert "9/9 operations answer as on the reference" in result.output and "PASS: lava on loihi2" in result.output
     summary = json.loads((out / "deploy.json").read_text())
     assert summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
+
+
+@pytest.mark.slow
+def test_deploy_on_loihi_of_an_euler_subtract_strict_threshold_network(tmp_path):
+    semantics = nd.Semantics(threshold=">", reset="subtract", discretization="euler", synaptic_init="none")
+    path = nd.save(small_network(semantics), tmp_path / "small.json")
+    out = tmp_path / "deploy"
+    result = CliRunner().invoke(
+        main, ["deploy", str(path), "--target", "loihi2", "--duration", "60", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "PASS: lava on loihi2" in result.output
+    summary = json.loads((out / "deploy.json").read_text())
+    assert summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
+    compiled = json.loads((out / "compile" / "compile.json").read_text())
+    assert not [f for f in compiled["findings"] if f["level"] == "error"]
 
 
 @pytest.mark.slow
