@@ -57,11 +57,8 @@ class ProjectionFixed:
 
 
 def decay_code(tau, semantics: Semantics) -> np.ndarray:
-    """``round(4096 (1 - E))`` per value, ``E`` the semantics' decay of ``tau`` (``exp(-dt/tau)`` computed
-    as ``expm1`` keeps its precision where ``dt/tau`` is small)."""
-    tau = np.asarray(tau, dtype=np.float64)
-    lost = -np.expm1(-semantics.dt / tau) if semantics.discretization == "exact" else 1.0 - semantics.decay(tau)
-    return np.rint(DECAY_UNITY * lost).astype(np.int64)
+    """``round(4096 (1 - E))`` per value, ``E`` the semantics' decay of ``tau`` (``Semantics.decay``)."""
+    return np.rint(DECAY_UNITY * (1.0 - semantics.decay(tau))).astype(np.int64)
 
 
 def before_first_decay(u_first: np.ndarray, du: np.ndarray) -> np.ndarray:
