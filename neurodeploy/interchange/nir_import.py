@@ -5,12 +5,16 @@ and MOhm, stepped as the semantics block's ``discretization`` says (``exact`` or
 
 - ``Input`` (top level): a spike source labelled with the node's name, one neuron per channel.
 - ``LIF``: ``IF_curr_delta`` with ``tau_m = tau``, ``cm = tau_m / r``, ``v_rest = v_leak``, no refractory
-  period. A weight ``w`` is the input ``w`` held over one tick: the charge ``w dt``. An ``Affine`` bias is
-  the constant current ``i_offset``.
+  period. A weight ``w`` is the input ``w`` held over one tick: the charge ``w dt``. An ``Affine`` bias
+  ``b`` is the constant current ``i_offset = b``.
 - ``CubaLIF``: ``IF_curr_exp`` with ``tau_syn_E = tau_syn_I = tau_syn``; a weight ``w`` becomes the
   synaptic state reached by ``w_in w`` held over one tick, ``w_in w (1 - E_syn)`` (``E_syn`` the
-  synapse's decay per tick); a bias ``b`` feeds the synapse every tick: ``i_offset = w_in b`` with the
-  initial ``isyn_exc = -w_in b E_syn`` (its transient from 0).
+  synapse's decay per tick); a bias ``b`` feeds the synapse every tick: ``i_offset = w_in b``.
+- A bias reaches its node over an edge as every input does, one tick after the run starts: an initial
+  synaptic state cancels it in tick 0 (``isyn_exc = -b dt``, a charge, onto ``LIF``; ``-w_in b`` onto
+  ``CubaLIF``, whose transient then starts in tick 1). So an imported network is its source's
+  (snnTorch's step) one tick later per edge, from the first tick on. A bias delayed by a ``Delay`` node
+  would start later still: refused.
 - ``Affine``, ``Linear``, ``Scale``, ``Flatten``, ``Conv1d``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``
   and ``Delay`` between a source (an ``Input`` or a spiking node) and a spiking node compose into that
   pair's synapses: positive weights excitatory, negative ones inhibitory with their magnitude, zeros
@@ -368,6 +372,13 @@ class _Import:
         """Each channel's paths move to a later delay class."""
         delay = self._per_channel(name, "delay", node.delay, signal)
         ticks = self.network.semantics.ticks(delay * MS_PER_SECOND, self._where(name), "delay")
+        if np.any(signal.bias[ticks > 0] != 0):
+            raise ValidationError(
+                self._where(name),
+                "delay",
+                "delays a bias: a constant input that starts later than one tick into the run cannot be expressed "
+                "(put the Affine with the bias after the Delay)",
+            )
         paths = {}
         for (source, before), path in signal.paths.items():
             for extra in np.unique(ticks):
@@ -479,6 +490,7 @@ class _Import:
                 v_reset=_compact(p["v_reset"]),
                 tau_refrac=0.0,
                 i_offset=_compact(bias),
+                isyn_exc=_compact(-bias * self.network.semantics.dt),
             )
         else:
             p = self._parameters(name, node, ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"))
@@ -494,7 +506,7 @@ class _Import:
                 v_reset=_compact(p["v_reset"]),
                 tau_refrac=0.0,
                 i_offset=_compact(current),
-                isyn_exc=_compact(-current * self._synaptic_decay(name, tau_syn)),
+                isyn_exc=_compact(-current),
             )
         population = Population(name, size, cell=cell)
         metadata = _neurodeploy_metadata(node.metadata, f"{self._where(name)} metadata", NODE_FIELDS)
