@@ -455,3 +455,23 @@ def test_the_braille_hidden_layer_is_snntorchs_raster_one_tick_later():
         raster[np.rint(times / 0.1).astype(int), neuron] = 1
     assert raster[0].sum() == 0
     np.testing.assert_array_equal(raster[1:], snntorch)
+
+
+def test_conv1d_lowers_as_a_convolution_along_one_axis(tmp_path):
+    """Conv1d over (C, N) is Conv2d over (C, 1, N) with a kernel one row high."""
+    rng = np.random.default_rng(2)
+    weight = rng.normal(size=(3, 2, 3))
+    expected = reference_matrix(
+        lambda x: conv2d_reference(x, weight[:, :, None, :], (1, 2), (0, 1), (1, 2), 1), (2, 1, 7)
+    )
+    conv = nir.Conv1d(input_shape=7, weight=weight, stride=2, padding=1, dilation=2, groups=1, bias=np.zeros(3))
+    path = graph_file(
+        tmp_path,
+        {
+            "input": nir.Input(input_type=np.array([2, 7])),
+            "conv": conv,
+            "neurons": lif(2e-3, 1.0, 0.0, 1.0, size=expected.shape[0]),
+        },
+        [("input", "conv"), ("conv", "neurons")],
+    )
+    np.testing.assert_allclose(signed_matrix(read_graph(path, DT), "neurons", "input"), expected, atol=1e-12)
