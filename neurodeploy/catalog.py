@@ -26,6 +26,7 @@ import yaml
 
 from neurodeploy.description import Network, io, values
 from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.interchange.nir_import import latency_report, read_graph
 
 
 def _packaged(folder: str) -> Path:
@@ -178,6 +179,8 @@ class LoadedModel:
     """The parameters given; ``arguments`` adds the builder's defaults."""
     arguments: dict = field(default_factory=dict)
     family: ModelFamily | None = None
+    notes: list = field(default_factory=list)
+    """Lines the command line prints about the model (an imported NIR graph's latency per layer)."""
 
     def manifest(self) -> dict:
         return {"name": self.name, "source": self.source, "parameters": self.parameters}
@@ -312,10 +315,40 @@ def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | 
     return family.name, str(family.path), family.build, family
 
 
-def load_model(reference: str, parameters: dict | None = None, seed: int | None = None) -> LoadedModel:
+NIR_SUFFIX = ".nir"
+NIR_OPTIONS = ("dt", "discretization", "reset", "threshold")
+"""The options of a NIR graph's import (:func:`neurodeploy.interchange.nir_import.read_graph`), given on
+the command line as ``--dt``, ``--discretization``, ``--reset``, ``--threshold``."""
+
+
+def load_model(
+    reference: str, parameters: dict | None = None, seed: int | None = None, nir_options: dict | None = None
+) -> LoadedModel:
     """Resolve a MODEL argument into a validated network. ``seed`` becomes the network's seed and,
-    when the builder takes a ``seed`` parameter not given explicitly, that parameter too."""
+    when the builder takes a ``seed`` parameter not given explicitly, that parameter too. A ``.nir`` file
+    is imported with ``nir_options`` (see ``NIR_OPTIONS``), which no other model takes."""
     parameters = dict(parameters or {})
+    nir_options = {key: value for key, value in (nir_options or {}).items() if value is not None}
+    is_graph = Path(reference).suffix.lower() == NIR_SUFFIX
+    if nir_options and not is_graph:
+        key = next(iter(nir_options))
+        raise ValidationError(
+            f"option --{key}", None, f"applies to NIR graphs ({NIR_SUFFIX} files), not to model '{reference}'"
+        )
+    if is_graph:
+        if parameters:
+            raise ValidationError(
+                "option --param", next(iter(parameters)), "parameters apply to model builders, not to NIR graphs"
+            )
+        values.check_keys(nir_options, NIR_OPTIONS, "NIR options")
+        network = read_graph(
+            reference, **{("dt_ms" if key == "dt" else key): value for key, value in nir_options.items()}
+        )
+        if seed is not None:
+            network.seed = seed
+        return LoadedModel(
+            network, network.name, str(Path(reference)), nir_options, dict(nir_options), notes=latency_report(network)
+        )
     if Path(reference).suffix.lower() in io.SUFFIXES:
         if parameters:
             raise ValidationError(

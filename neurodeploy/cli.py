@@ -209,6 +209,60 @@ def _key_values(pairs, option: str) -> dict:
 
 
 model_argument = click.argument("model", metavar="MODEL")
+
+
+def _nir_option(name: str, help_text: str, **kwargs):
+    """An option of a NIR graph's import, kept in the context (see :func:`_nir_options`) so the commands
+    taking MODEL keep their signatures."""
+
+    def keep(ctx, param, value):
+        ctx.meta.setdefault("nir_options", {})[name] = value
+
+    return click.option(f"--{name}", expose_value=False, callback=keep, help=help_text, **kwargs)
+
+
+NIR_OPTIONS = [
+    _nir_option(
+        "dt",
+        "Time step in ms of a NIR graph (MODEL.nir): required unless the graph's neurodeploy metadata gives it.",
+        type=FiniteFloat(min=0, min_open=True),
+        metavar="MS",
+    ),
+    _nir_option(
+        "discretization",
+        "How a NIR graph's ODEs are stepped: exact (exp(-dt/tau)) or euler (1 - dt/tau, as snnTorch and Norse). "
+        "Default: the graph's metadata, else exact.",
+        type=click.Choice(["exact", "euler"]),
+    ),
+    _nir_option(
+        "reset",
+        "A NIR graph's reset: to_v_reset or subtract (v -= v_threshold). Default: the graph's metadata, else "
+        "to_v_reset.",
+        type=click.Choice(["to_v_reset", "subtract"]),
+    ),
+    _nir_option(
+        "threshold",
+        "A NIR graph's spike condition: '>' or '>='. Default: the graph's metadata, else '>'.",
+        type=click.Choice([">", ">="]),
+    ),
+]
+
+
+def nir_options(command):
+    for option in reversed(NIR_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _nir_options() -> dict:
+    return click.get_current_context().meta.get("nir_options", {})
+
+
+def _echo_notes(loaded):
+    for line in loaded.notes:
+        click.echo(line)
+
+
 param_option = click.option(
     "--param",
     "params",
@@ -224,8 +278,9 @@ def main():
     """Describe a spiking network once, run it on neuromorphic targets, and prove each target
     against the Brian2 reference.
 
-    MODEL is a registered model name (see `neurodeploy models`), a .json/.yaml network file, or
-    path.py:function returning a Network.
+    MODEL is a registered model name (see `neurodeploy models`), a .json/.yaml network file,
+    path.py:function returning a Network, or a NIR graph (.nir, imported with --dt and the options
+    --discretization, --reset, --threshold; its Input nodes are the stimulus's labels).
     """
 
 
@@ -295,12 +350,15 @@ def setup_lava(path, python):
 @main.command()
 @model_argument
 @param_option
+@nir_options
 @memory_limit_option
 @reports_errors
 def validate(model, params):
-    """Check a model: exit 0, or exit 2 with a one-line error naming the object and field."""
-    loaded = catalog.load_model(model, _key_values(params, "--param"))
+    """Check a model: exit 0, or exit 2 with a one-line error naming the object and field. A NIR graph's
+    latency per layer is printed too."""
+    loaded = catalog.load_model(model, _key_values(params, "--param"), nir_options=_nir_options())
     click.echo(f"ok: {loaded.network!r}")
+    _echo_notes(loaded)
 
 
 def model_inputs(command):
@@ -309,6 +367,7 @@ def model_inputs(command):
         [
             model_argument,
             param_option,
+            *NIR_OPTIONS,
             click.option(
                 "--stimulus",
                 type=click.Path(dir_okay=False),
@@ -340,7 +399,7 @@ def model_inputs(command):
 
 def _load(model, params, stimulus, protocol, duration, seed, default_duration=None):
     """The loaded model, its protocol run (or None) and the duration to simulate."""
-    loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
+    loaded = catalog.load_model(model, _key_values(params, "--param"), seed, _nir_options())
     if stimulus is not None and protocol is not None:
         raise ValidationError("option --stimulus", None, "give either --stimulus or --protocol, not both")
     spike_times = pipeline.read_stimulus(stimulus) if stimulus is not None else None
@@ -402,6 +461,7 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
     else:
         for label, trains in result.spikes.populations.items():
             click.echo(f"{label:<24} {len(trains):>6} neurons {sum(len(t) for t in trains):>8} spikes")
+    _echo_notes(loaded)
     click.echo(f"{backend}: {duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s -> {out}")
 
 

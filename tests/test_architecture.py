@@ -9,6 +9,8 @@ backend, a toolchain or a model family be added without touching the others.
   ``neurodeploy/backends/``, and itself: never another backend, ``toolchains``, ``runs``, ``pipeline``,
   ``catalog`` or ``cli``. The registry and those shared modules import no backend package.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
+- Interchange (``neurodeploy/interchange/``: NIR import and export) imports the description layer, ``errors``
+  and itself; it alone imports the ``nir`` package.
 - A model family (``neurodeploy/models/``) imports the description layer, ``errors``, ``protocols``, ``results``
   and its own helpers.
 - A simulator (Brian2, Lava, PyNN/sPyNNaker) is imported only by its own backend; Lava only by the modules
@@ -117,6 +119,12 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
             registry,
             "the backend registry and shared backend modules import no backend, only what backends share",
         )
+    if inside(module, "neurodeploy.interchange"):
+        return (
+            ("neurodeploy.description", "neurodeploy.errors", "neurodeploy.interchange"),
+            (),
+            "interchange imports the description layer, errors and itself only",
+        )
     if inside(module, "neurodeploy.runs"):
         return (
             ("neurodeploy.description", *SHARED, "neurodeploy.runs"),
@@ -156,6 +164,8 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
         for backend, libraries in SIMULATORS.items():
             if inside(imported, *libraries) and backend_of(module) != backend:
                 found.append(f"{where}: only the {backend} backend imports its simulator")
+        if inside(imported, "nir") and not inside(module, "neurodeploy.interchange"):
+            found.append(f"{where}: only neurodeploy.interchange imports the nir package")
         if inside(imported, "lava", *LAVA_WORKER) and backend_of(module) == "lava" and not inside(module, *LAVA_WORKER):
             found.append(f"{where}: the main process never imports Lava, only the Lava worker's modules do")
     return found
@@ -217,6 +227,9 @@ def test_the_import_graph_keeps_its_layers():
         ("neurodeploy.backends.lava.launcher", "from .graph import LavaGraph", "the main process never imports Lava"),
         ("neurodeploy.pipeline", "def f():\n    import neurodeploy.cli", "imports neurodeploy.cli: nothing imports"),
         ("neurodeploy_models.ca3_cam", "from neurodeploy.backends import make_backend", "a model family"),
+        ("neurodeploy.interchange.nir_import", "from neurodeploy.backends import make_backend", "interchange imports"),
+        ("neurodeploy.interchange.nir_import", "from neurodeploy.runs import rundir", "interchange imports"),
+        ("neurodeploy.catalog", "import nir", "only neurodeploy.interchange imports the nir package"),
     ],
 )
 def test_a_broken_layer_is_named(module, source, expected):
@@ -236,6 +249,7 @@ def test_a_broken_layer_is_named(module, source, expected):
         ("neurodeploy.backends.brian2", "from neurodeploy.backends import Backend\nfrom . import discrete"),
         ("neurodeploy.__main__", "from neurodeploy.cli import main"),
         ("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing"),
+        ("neurodeploy.interchange.nir_import", "import nir\nfrom neurodeploy.description.cells import IFCurrExp"),
     ],
 )
 def test_what_each_layer_may_import_passes(module, source):
