@@ -12,9 +12,9 @@ carries the one-tick minimum delay implicitly; longer delays put a ``Delay`` nod
 tick, per pre neuron) before the weights, so a bias is never delayed.
 
 NIR has no tick, discretization, threshold comparison, reset mode, refractoriness or initial state: the
-graph's metadata (``METADATA_KEY``) holds the semantics, name, seed, duration and recordings, and each
-neuron node's holds its cell type, ``tau_refrac``, ``i_offset`` and initial values, which replace what
-the importer would derive (the bias, v starting at v_leak, no refractoriness). :attr:`Export.unseen` says
+graph's metadata (``METADATA_KEY``) holds the semantics, name, seed and duration, and each neuron node's
+its cell type, ``tau_refrac``, ``i_offset`` and initial values, which replace what the importer would
+derive (the bias, v starting at v_leak, no refractoriness). Recordings are not exported. :attr:`Export.unseen` says
 which of them a reader of plain NIR would miss.
 """
 
@@ -33,8 +33,11 @@ from neurodeploy.description.resources import count_text, refuse_above_limit
 from neurodeploy.errors import ValidationError
 
 METADATA_KEY = "neurodeploy"
-"""The key of the graph's and neuron nodes' metadata this module writes and the importer reads."""
-METADATA_VERSION = 1
+"""The key of the graph's and neuron nodes' metadata this module writes and the importer reads (its
+``nir_import.METADATA_KEY``, ``GRAPH_FIELDS`` and ``NODE_FIELDS``)."""
+SEMANTICS_METADATA = ("dt", "threshold", "reset", "refractory", "delay_convention", "discretization")
+"""The semantics fields the graph's metadata holds (``update_order`` has one value, ``synaptic_init`` is
+``SYNAPTIC_INIT``)."""
 SYNAPTIC_INIT = "none"
 """The weights fold the description's init factors in: the import adds them unscaled."""
 NODE_TYPES = {"IF_curr_delta": "LIF", "IF_curr_exp": "CubaLIF"}
@@ -42,7 +45,7 @@ NO_NODE = {
     "IF_cond_exp": "NIR has no conductance-based neuron",
     "Izhikevich": "NIR has no Izhikevich neuron",
 }
-NEURON_METADATA = ("tau_refrac", "i_offset", "v", "isyn_exc", "isyn_inh")
+NEURON_METADATA = {"parameters": ("tau_refrac", "i_offset"), "initial_values": ("v", "isyn_exc", "isyn_inh")}
 """The cell's values a NIR neuron node does not carry (or carries only as a bias), kept in its metadata."""
 BYTES_PER_DENSE_WEIGHT = 16
 """A float64 matrix entry, and its copy when ``nir.write`` serializes the graph."""
@@ -261,7 +264,10 @@ def _neuron_node(population, semantics) -> nir.NIRNode:
         "metadata": {
             METADATA_KEY: {
                 "cell_type": population.cell_type,
-                **{name: _plain(getattr(population.cell, name)) for name in NEURON_METADATA},
+                **{
+                    group: {name: _plain(getattr(population.cell, name)) for name in names}
+                    for group, names in NEURON_METADATA.items()
+                },
             }
         },
     }
@@ -291,16 +297,12 @@ def _output_populations(network: Network, groups) -> list[str]:
 
 
 def _graph_metadata(network: Network) -> dict:
-    """The semantics and what else the description has beyond nodes and edges. Recorded variables are
-    comma-separated text (HDF5 reads a list of strings back as bytes)."""
+    """The semantics, name, seed and duration: what the description has beyond nodes and edges."""
     metadata = {
-        "version": METADATA_VERSION,
+        **{name: getattr(network.semantics, name) for name in SEMANTICS_METADATA},
+        "synaptic_init": SYNAPTIC_INIT,
         "name": network.name,
         "seed": network.seed,
-        **{name: getattr(network.semantics, name) for name in ("dt", "threshold", "reset", "refractory")},
-        "discretization": network.semantics.discretization,
-        "synaptic_init": SYNAPTIC_INIT,
-        "recordings": {label: ",".join(variables) for label, variables in network.recordings.items()},
     }
     if network.duration is not None:
         metadata["duration"] = network.duration
