@@ -18,10 +18,10 @@ from neurodeploy.description import resources
 from neurodeploy.interchange import nir_export
 
 
-def tiny(discretization="exact", synaptic_init="mean_first_tick") -> nd.Network:
+def tiny(discretization="exact", synaptic_init="mean_first_tick", **semantics) -> nd.Network:
     """S (2 sources) -> A (3 IF_curr_exp, tau_syn 2 ms) in one tick, excitatory and inhibitory onto one
     pair; A -> B (2 IF_curr_delta, i_offset 0.3 nA) inhibitory in 3 ticks; dt 0.5 ms."""
-    semantics = nd.Semantics(dt=0.5, discretization=discretization, synaptic_init=synaptic_init)
+    semantics = nd.Semantics(dt=0.5, discretization=discretization, synaptic_init=synaptic_init, **semantics)
     net = nd.Network("tiny", semantics, seed=4, duration=20.0)
     net.spike_source("S", [[0.5, 3.0], [1.0]])
     net.population(
@@ -32,7 +32,7 @@ def tiny(discretization="exact", synaptic_init="mean_first_tick") -> nd.Network:
         {"v": -60.0},
     )
     net.population("B", 2, "IF_curr_delta", {"tau_m": 20.0, "cm": 2.0, "tau_refrac": 0.0, "i_offset": 0.3})
-    net.project("S", "A", nd.FromList([0, 1], [0, 2]), weight=[1.0, 2.0], delay=0.5, label="S->A")
+    net.project("S", "A", nd.FromList([0, 1], [0, 2]), weight=[1.0, 4.0], delay=0.5, label="S->A")
     net.project("S", "A", nd.FromList([0], [0]), weight=0.25, delay=0.5, receptor="inhibitory", label="S-|A")
     net.project("A", "B", nd.AllToAll(), weight=0.4, delay=1.5, receptor="inhibitory")
     net.record("B")
@@ -71,7 +71,7 @@ def test_nir_reads_the_export_with_the_numbers_derived_by_hand(tmp_path):
     assert b.tau.tolist() == pytest.approx([0.02] * 2) and b.r.tolist() == pytest.approx([10.0] * 2)
     # A's synaptic state jumps by init w = (tau_syn/dt)(1 - E) w; an input held over a tick raises it by (1 - E):
     # NIR's weight is (tau_syn/dt) w = 4 w, the inhibitory 0.25 on the same pair subtracted.
-    np.testing.assert_allclose(graph.nodes["S->A"].weight, [[4 * (1.0 - 0.25), 0.0], [0.0, 0.0], [0.0, 8.0]])
+    np.testing.assert_allclose(graph.nodes["S->A"].weight, [[4 * (1.0 - 0.25), 0.0], [0.0, 0.0], [0.0, 16.0]])
     # B's weights are charges: the tick's current is q / dt = -0.4 / 0.5; the bias is i_offset.
     affine = graph.nodes["A->B delay 3 weights"]
     np.testing.assert_allclose(affine.weight, [[-0.8] * 3] * 2)
@@ -95,11 +95,11 @@ def test_nir_reads_the_export_with_the_numbers_derived_by_hand(tmp_path):
 def test_weights_follow_the_discretization_and_synaptic_init():
     # euler: init 1 and 1 - E = dt / tau_syn: again (tau_syn / dt) w
     euler = nir_export.to_graph(tiny("euler")).graph.nodes["S->A"].weight
-    np.testing.assert_allclose(euler, [[3.0, 0.0], [0.0, 0.0], [0.0, 8.0]])
+    np.testing.assert_allclose(euler, [[3.0, 0.0], [0.0, 0.0], [0.0, 16.0]])
     # no init scaling: the weight itself is the jump, w / (1 - exp(-dt / tau_syn))
     unscaled = nir_export.to_graph(tiny(synaptic_init="none")).graph.nodes["S->A"].weight
     rise = 1.0 - math.exp(-0.25)
-    np.testing.assert_allclose(unscaled, [[0.75 / rise, 0.0], [0.0, 0.0], [0.0, 2.0 / rise]])
+    np.testing.assert_allclose(unscaled, [[0.75 / rise, 0.0], [0.0, 0.0], [0.0, 4.0 / rise]])
 
 
 def test_a_bias_only_where_a_plain_reader_computes_it_exactly():
@@ -191,13 +191,20 @@ def test_the_command_writes_the_graph_and_stimulus_and_says_what_plain_nir_misse
 # --- round trip through the importer -----------------------------------------------------------------
 
 SMALL = {
-    "feedforward-poisson": {"n_neurons": 20, "n_inputs": 10, "duration_ms": 100.0, "recurrent_p": 0.2},
+    "feedforward-poisson": {
+        "n_neurons": 20,
+        "n_inputs": 10,
+        "duration_ms": 100.0,
+        "rate_hz": 200.0,
+        "w_high": 3.0,
+        "recurrent_p": 0.2,
+    },
     "topographic-map": {"duration_ms": 20.0, "rewiring": False},
 }
 """Parameters that keep a family's network small; the others are small by default."""
 VARIANTS = [
-    ("feedforward-poisson", {"cell_type": "IF_curr_delta", "i_offset": 0.2, "w_low": 5.0, "w_high": 15.0}),
-    ("feedforward-poisson", {"i_offset": 0.5, "dt_ms": 0.5, "max_delay_ms": 3.0}),
+    ("feedforward-poisson", {**SMALL["feedforward-poisson"], "cell_type": "IF_curr_delta", "i_offset": 0.2}),
+    ("feedforward-poisson", {**SMALL["feedforward-poisson"], "i_offset": 0.5, "dt_ms": 0.5, "max_delay_ms": 3.0}),
 ]
 """Variants of a static family that reach the other cell type, a bias and another dt."""
 DURATION_MS = 60.0
@@ -285,7 +292,20 @@ def test_import_of_an_export_is_the_same_network(tmp_path, family, parameters):
         with pytest.raises(nd.ValidationError, match="NIR graphs are static"):
             nir_export.to_graph(original)
         return
-    path = tmp_path / "model.nir"
+    assert_round_trip(original, tmp_path / "model.nir")
+
+
+@pytest.mark.parametrize(
+    "semantics",
+    [{}, {"discretization": "euler"}, {"discretization": "euler", "reset": "subtract", "threshold": ">"}],
+    ids=["exact", "euler", "euler-subtract"],
+)
+def test_the_semantics_come_back_with_the_graph(tmp_path, semantics):
+    assert_round_trip(tiny(**semantics), tmp_path / "tiny.nir")
+
+
+def assert_round_trip(original: nd.Network, path):
+    """Export, import: the same network, and the same spikes on Brian2 (some of them in populations)."""
     nir_export.write(original, path)
     imported = read_graph(path)
     assert_same_network(original, imported)
@@ -293,6 +313,6 @@ def test_import_of_an_export_is_the_same_network(tmp_path, family, parameters):
         for label in network.populations:
             network.record(label)
     spikes = [run_reference(network, DURATION_MS).spikes for network in (original, imported)]
-    assert sum(len(train) for trains in spikes[0].populations.values() for train in trains) > 0
+    assert sum(len(train) for label in original.populations for train in spikes[0].populations[label]) > 0
     for label in original.populations:
         assert [t.tolist() for t in spikes[1].populations[label]] == [t.tolist() for t in spikes[0].populations[label]]
