@@ -89,6 +89,7 @@ def test_nir_reads_the_export_with_the_numbers_derived_by_hand(tmp_path):
         "the one tick every connection takes (Delay nodes hold only the delay beyond it)",
         "the threshold comparison V >= v_thresh (NIR's neurons spike on v > v_th)",
         "the refractory periods of A",
+        "the initial values of B",  # a plain import cancels B's bias in tick 0 (a charge of -0.3 * 0.5 nA ms)
     ]
 
 
@@ -102,19 +103,19 @@ def test_weights_follow_the_discretization_and_synaptic_init():
     np.testing.assert_allclose(unscaled, [[0.75 / rise, 0.0], [0.0, 0.0], [0.0, 4.0 / rise]])
 
 
-def test_a_bias_only_where_a_plain_reader_computes_it_exactly():
+def test_i_offset_is_a_bias_and_the_start_it_implies_is_said():
     net = tiny()
     offset = nd.Population("A", 3, "IF_curr_exp", {**net.populations["A"].parameters, "i_offset": 0.5})
     exported = nir_export.to_graph(net.replaced(populations={"A": offset}))
-    assert isinstance(exported.graph.nodes["S->A"], nir.Linear)  # CubaLIF's current would rise from 0
-    assert "the i_offset, which no bias carries exactly, of A" in exported.unseen
-    start = -0.5 * math.exp(-0.25)  # the state the bias's rise starts from
-    started = nd.Population(
-        "A", 3, "IF_curr_exp", offset.parameters, {"isyn_exc": start, "v": -60.0}
-    )  # with it, the bias is exact
+    assert exported.graph.nodes["S->A"].bias.tolist() == [0.5] * 3  # i_offset = w_in b, w_in 1
+    # a plain import starts the bias one tick into the run (a synaptic state of -b cancels it in tick 0)
+    assert exported.unseen[-1] == "the initial values of A, B"
+    started = nd.Population("A", 3, "IF_curr_exp", offset.parameters, {"isyn_exc": -0.5, "v": -60.0})
     exported = nir_export.to_graph(net.replaced(populations={"A": started}))
-    assert exported.graph.nodes["S->A"].bias.tolist() == [0.5] * 3
-    assert not any("i_offset" in phrase or "initial" in phrase for phrase in exported.unseen)
+    assert exported.unseen[-1] == "the initial values of B"
+    unfed = nd.Network("unfed")
+    unfed.population("P", 1, "IF_curr_delta", {"i_offset": 1.0})
+    assert "the i_offset, which no weight node carries as a bias, of P" in nir_export.to_graph(unfed).unseen
 
 
 def static_network(**changes) -> nd.Network:

@@ -9,13 +9,15 @@ the import turns back into the same per-tick input: for ``LIF`` the current of t
 dt), for ``CubaLIF`` the input held over a tick that raises the synaptic state by the description's
 effective weight (``init`` times the weight; ``1 - E_syn`` of it under either discretization). Every edge
 carries the one-tick minimum delay implicitly; longer delays put a ``Delay`` node (the delay beyond that
-tick, per pre neuron) before the weights, so a bias is never delayed.
+tick, per pre neuron) before the weights, so a bias is never delayed. Under reset by subtraction the
+nodes' potentials are shifted by ``v_reset`` (NIR's, snnTorch's ``v -= v_threshold`` has ``v_reset`` 0).
 
 NIR has no tick, discretization, threshold comparison, reset mode, refractoriness or initial state: the
 graph's metadata (``METADATA_KEY``) holds the semantics, name, seed and duration, and each neuron node's
-its cell type, ``tau_refrac``, ``i_offset`` and initial values, which replace what the importer would
-derive (the bias, v starting at v_leak, no refractoriness). Recordings are not exported. :attr:`Export.unseen` says
-which of them a reader of plain NIR would miss.
+its cell type, ``tau_refrac``, ``i_offset`` and initial values (and under subtraction the unshifted
+potentials), which replace what the importer would derive (the bias, which it starts one tick into the
+run; v at v_leak; no refractoriness). Recordings are not exported. :attr:`Export.unseen` says which of
+them a reader of plain NIR would miss.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ NO_NODE = {
 }
 NEURON_METADATA = {"parameters": ("tau_refrac", "i_offset"), "initial_values": ("v", "isyn_exc", "isyn_inh")}
 """The cell's values a NIR neuron node does not carry (or carries only as a bias), kept in its metadata."""
+SHIFTED = ("v_rest", "v_thresh", "v_reset")
+"""Under reset by subtraction the node's potentials are these less v_reset (NIR's subtraction of
+v_threshold is then the description's of v_thresh - v_reset); the metadata keeps them as they are."""
 BYTES_PER_DENSE_WEIGHT = 16
 """A float64 matrix entry, and its copy when ``nir.write`` serializes the graph."""
 SECONDS_PER_MS = 1e-3
@@ -102,7 +107,7 @@ def to_graph(network: Network) -> Export:
         population = network.populations[post]
         weights = _nir_weights(population, matrix, semantics)
         bias = None
-        if post not in biased and _bias_is_exact(population, semantics):
+        if post not in biased and np.any(population.value("i_offset")):
             bias = population.value("i_offset")
             biased.add(post)
         weight_name = names.new(f"{pre}->{post}" + ("" if delay == 1 else f" delay {delay} weights"))
@@ -118,7 +123,7 @@ def to_graph(network: Network) -> Export:
     for population in network.populations.values():
         if population.label not in biased and np.any(population.value("i_offset") != 0):
             offsets.append(population.label)
-        if not _starts_as_nir_does(population, population.label in biased):
+        if not _starts_as_nir_does(population, semantics, population.label in biased):
             started.append(population.label)
     for label in _output_populations(network, groups):
         output = names.new(f"{label} output")
@@ -131,10 +136,13 @@ def to_graph(network: Network) -> Export:
     if semantics.threshold != ">":
         unseen.append(f"the threshold comparison V {semantics.threshold} v_thresh (NIR's neurons spike on v > v_th)")
     if semantics.reset != "to_v_reset":
-        unseen.append(f"the reset '{semantics.reset}' (NIR's neurons reset to v_reset)")
+        unseen.append(
+            f"the reset '{semantics.reset}' (NIR's neurons reset to v_reset; the nodes' potentials are the "
+            "populations' less v_reset, so that v -= v_threshold subtracts v_thresh - v_reset)"
+        )
     for what, labels in (
         ("refractory periods", refractory),
-        ("i_offset, which no bias carries exactly,", offsets),
+        ("i_offset, which no weight node carries as a bias,", offsets),
         ("initial values", started),
     ):
         if labels:
@@ -229,47 +237,36 @@ def _nir_weights(population, effective: np.ndarray, semantics) -> np.ndarray:
     return effective / (1.0 - population.synaptic_decay("excitatory", semantics))[:, None]
 
 
-def _bias_is_exact(population, semantics) -> bool:
-    """Whether a bias of ``i_offset`` on an incoming weight node means, to a plain NIR reader, what the
-    population computes: always for LIF (a constant current); for CubaLIF, whose synaptic current rises
-    from 0 towards a bias, when the initial synaptic state is that rise's start, ``-i_offset E_syn``."""
-    offset = population.value("i_offset")
-    if not np.any(offset):
-        return False
-    if population.cell_type == "IF_curr_delta":
-        return True
-    state = population.value("isyn_exc") - population.value("isyn_inh")
-    return bool(np.array_equal(state, -offset * population.synaptic_decay("excitatory", semantics)))
-
-
-def _starts_as_nir_does(population, biased: bool) -> bool:
-    """Whether the population starts where a plain NIR reader starts it: v at v_leak and no synaptic
-    state (for a biased CubaLIF, the start of the bias's rise, which :func:`_bias_is_exact` checked)."""
+def _starts_as_nir_does(population, semantics, biased: bool) -> bool:
+    """Whether the population starts as the import of plain NIR starts it: v at v_leak, and a synaptic
+    state that cancels the bias in the first tick (a bias arrives over an edge, one tick into the run),
+    or none."""
     if not np.array_equal(population.value("v"), population.value("v_rest")):
         return False
-    if biased and population.cell_type == "IF_curr_exp":
-        return True
-    return not (np.any(population.value("isyn_exc")) or np.any(population.value("isyn_inh")))
+    offset = population.value("i_offset") if biased else np.zeros(population.size)
+    if population.cell_type == "IF_curr_delta":
+        offset = offset * semantics.dt  # a delta synapse's state is a charge
+    return np.array_equal(population.value("isyn_exc") - population.value("isyn_inh"), -offset)
 
 
 def _neuron_node(population, semantics) -> nir.NIRNode:
     """LIF or CubaLIF with the population's parameters, one value per neuron, in NIR's seconds; its
     metadata holds what the node cannot."""
     tau_m = population.value("tau_m")
+    kept = {
+        group: {name: _plain(getattr(population.cell, name)) for name in names}
+        for group, names in NEURON_METADATA.items()
+    }
+    shift = np.zeros(population.size)
+    if semantics.reset == "subtract":
+        shift = population.value("v_reset")
+        kept["parameters"].update({name: _plain(getattr(population.cell, name)) for name in SHIFTED})
     common = {
         "r": tau_m / population.value("cm"),
-        "v_leak": population.value("v_rest"),
-        "v_threshold": population.value("v_thresh"),
-        "v_reset": population.value("v_reset"),
-        "metadata": {
-            METADATA_KEY: {
-                "cell_type": population.cell_type,
-                **{
-                    group: {name: _plain(getattr(population.cell, name)) for name in names}
-                    for group, names in NEURON_METADATA.items()
-                },
-            }
-        },
+        "v_leak": population.value("v_rest") - shift,
+        "v_threshold": population.value("v_thresh") - shift,
+        "v_reset": population.value("v_reset") - shift,
+        "metadata": {METADATA_KEY: {"cell_type": population.cell_type, **kept}},
     }
     if population.cell_type == "IF_curr_delta":
         return nir.LIF(tau=tau_m * SECONDS_PER_MS, **common)
