@@ -26,7 +26,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nir
 import numpy as np
 
 from neurodeploy.description.io import write_atomically
@@ -64,7 +63,7 @@ class Export:
     """The graph, the spike sources' times (label -> one list of ms per neuron), and what a reader of
     plain NIR would not see, one phrase each."""
 
-    graph: nir.NIRGraph
+    graph: object  # nir.NIRGraph
     stimulus: dict[str, list[list[float]]]
     unseen: list[str] = field(default_factory=list)
 
@@ -81,7 +80,7 @@ def write(network: Network, path) -> Export:
     if path.suffix.lower() != ".nir":
         raise ValidationError(f"file '{path}'", None, "expected a .nir file")
     exported = to_graph(network)
-    write_atomically(path, lambda temporary: nir.write(temporary, exported.graph))
+    write_atomically(path, lambda temporary: nir_module().write(temporary, exported.graph))
     text = json.dumps(exported.stimulus) + "\n"
     write_atomically(stimulus_path(path), lambda temporary: Path(temporary).write_text(text))
     return exported
@@ -89,6 +88,7 @@ def write(network: Network, path) -> Export:
 
 def to_graph(network: Network) -> Export:
     """The NIR graph of ``network``'s static part; a ValidationError for what NIR cannot hold."""
+    nir = nir_module()
     network.validate()
     _refuse_dynamics(network)
     groups = _weight_groups(network)
@@ -148,6 +148,17 @@ def to_graph(network: Network) -> Export:
         if labels:
             unseen.append(f"the {what} of {', '.join(labels)}")
     return Export(nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata), _stimulus(network), unseen)
+
+
+def nir_module():
+    """The ``nir`` package, or one error naming what to install."""
+    try:
+        import nir
+    except ImportError as error:
+        raise ValidationError(
+            "NIR export", None, f"writing NIR graphs needs the package '{error.name or 'nir'}' (pip install nir)"
+        ) from None
+    return nir
 
 
 def _refuse_dynamics(network: Network):
@@ -249,7 +260,7 @@ def _starts_as_nir_does(population, semantics, biased: bool) -> bool:
     return np.array_equal(population.value("isyn_exc") - population.value("isyn_inh"), -offset)
 
 
-def _neuron_node(population, semantics) -> nir.NIRNode:
+def _neuron_node(population, semantics):
     """LIF or CubaLIF with the population's parameters, one value per neuron, in NIR's seconds; its
     metadata holds what the node cannot."""
     tau_m = population.value("tau_m")
@@ -268,6 +279,7 @@ def _neuron_node(population, semantics) -> nir.NIRNode:
         "v_reset": population.value("v_reset") - shift,
         "metadata": {METADATA_KEY: {"cell_type": population.cell_type, **kept}},
     }
+    nir = nir_module()
     if population.cell_type == "IF_curr_delta":
         return nir.LIF(tau=tau_m * SECONDS_PER_MS, **common)
     return nir.CubaLIF(
