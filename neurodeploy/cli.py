@@ -684,3 +684,41 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
 def _is_comparison(document) -> bool:
     """Whether ``document`` is a compare.json neurodeploy wrote (every version wrote these keys)."""
     return isinstance(document, dict) and {"run", "reference", "passed"} <= document.keys()
+
+
+@main.command(name="export")
+@model_argument
+@param_option
+@click.option("--seed", type=click.IntRange(min=0), help="The network's seed (and the model's seed parameter).")
+@click.option(
+    "--stimulus",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="JSON object: spike-source label -> one list of spike times (ms) per neuron, exported in place of "
+    "the model's own.",
+)
+@click.option("--to", "to_format", required=True, type=click.Choice(["nir"]), help="The format to write.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.nir",
+    help="The graph to write; the spike sources' times go beside it to FILE.stimulus.json.",
+)
+@memory_limit_option
+@reports_errors
+def export_command(model, params, seed, stimulus, to_format, out):
+    """Write MODEL's static part (populations, projections, delays, biases) as a NIR graph; networks that
+    change as they run (STDP, rewiring, turnover) are refused. Prints what a reader of plain NIR would not
+    see (the graph's metadata keeps it for neurodeploy's import)."""
+    from neurodeploy.interchange import nir_export
+
+    loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
+    if stimulus is not None:
+        loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
+    exported = nir_export.write(loaded.network, Path(out))
+    nodes = exported.graph.nodes
+    click.echo(f"{len(nodes)} nodes, {len(exported.graph.edges)} edges -> {out}, {nir_export.stimulus_path(out)}")
+    click.echo("a plain NIR reader does not see (kept in the graph's metadata):")
+    for phrase in exported.unseen:
+        click.echo(f"  {phrase}")
