@@ -706,6 +706,7 @@ def _is_comparison(document) -> bool:
     help="The graph to write; the spike sources' times go beside it to FILE.stimulus.json.",
 )
 @memory_limit_option
+@nir_options
 @reports_errors
 def export_command(model, params, seed, stimulus, to_format, out):
     """Write MODEL's static part (populations, projections, delays, biases) as a NIR graph; networks that
@@ -713,7 +714,7 @@ def export_command(model, params, seed, stimulus, to_format, out):
     see (the graph's metadata keeps it for neurodeploy's import)."""
     from neurodeploy.interchange import nir_export
 
-    loaded = catalog.load_model(model, _key_values(params, "--param"), seed)
+    loaded = catalog.load_model(model, _key_values(params, "--param"), seed, _nir_options())
     if stimulus is not None:
         loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
     exported = nir_export.write(loaded.network, Path(out))

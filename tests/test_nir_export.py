@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import run_reference
+from conftest import ROOT, run_reference
 from neurodeploy.catalog import load_model, model_families
 from neurodeploy.cli import main
 from neurodeploy.description import resources
-from neurodeploy.interchange import nir_export
+from neurodeploy.interchange import nir_export, nir_import
 
 
 def tiny(discretization="exact", synaptic_init="mean_first_tick", **semantics) -> nd.Network:
@@ -214,9 +214,6 @@ DURATION_MS = 60.0
 def read_graph(path):
     """The importer's reading of a graph (its metadata giving dt and the semantics), with the stimulus
     written beside it."""
-    nir_import = pytest.importorskip("neurodeploy.interchange.nir_import")
-    if not hasattr(nir_import, "read_graph"):
-        pytest.skip("the NIR importer (nir_import.read_graph) is not merged yet")
     network = nir_import.read_graph(path)
     return network.with_spike_times(json.loads(nir_export.stimulus_path(path).read_text()))
 
@@ -317,3 +314,15 @@ def assert_round_trip(original: nd.Network, path):
     assert sum(len(train) for label in original.populations for train in spikes[0].populations[label]) > 0
     for label in original.populations:
         assert [t.tolist() for t in spikes[1].populations[label]] == [t.tolist() for t in spikes[0].populations[label]]
+
+
+@pytest.mark.parametrize("graph, reset", [("bias_zero", "to_v_reset"), ("noBias_subtract", "subtract")])
+def test_an_imported_public_graph_exports_to_the_same_network(tmp_path, graph, reset):
+    """The NIR paper's Braille graphs (dotted node names, biases, a recurrent edge) survive import, export
+    and import again."""
+    path = ROOT.parent / "shared" / "external" / "nir-paper-braille-srnn" / f"braille_noDelay_{graph}.nir"
+    if not path.is_file():
+        pytest.skip(f"needs ../shared/external beside the checkout: no {path}")
+    original = nir_import.read_graph(path, dt_ms=0.1, discretization="euler", reset=reset, threshold=">")
+    original = original.with_spike_times({"input": [[0.1 * k for k in range(3, 200, 7)]] * 12})
+    assert_round_trip(original, tmp_path / "braille.nir")

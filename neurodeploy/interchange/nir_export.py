@@ -54,7 +54,7 @@ v_threshold is then the description's of v_thresh - v_reset); the metadata keeps
 BYTES_PER_DENSE_WEIGHT = 16
 """A float64 matrix entry, and its copy when ``nir.write`` serializes the graph."""
 SECONDS_PER_MS = 1e-3
-NAME_SEPARATORS = {"/": "HDF5 separates groups with it", ".": "NIR names a subgraph's nodes with it"}
+NAME_SEPARATORS = {"/": "HDF5 separates groups with it"}
 STIMULUS_SUFFIX = ".stimulus.json"
 
 
