@@ -62,7 +62,8 @@ STATE_SUFFIX = {"excitatory": "exc", "inhibitory": "inh"}
 @dataclass(frozen=True)
 class ExponentialSynapse:
     """Per receptor, one synaptic state that arriving weights jump (times ``init``) and that decays by
-    ``exp(-dt / tau_syn_x)`` each tick.
+    ``E_x`` each tick (the semantics' decay of ``tau_syn_x``: ``exp(-dt / tau_syn_x)``, or ``1 - dt /
+    tau_syn_x`` under ``euler``).
 
     A synapse part states its per-tick numbers, so that nothing else reads its parameters: the factor
     arriving weights are scaled by (step 1), the decay (step 4) and the state the first tick starts from.
@@ -106,8 +107,8 @@ class DeltaSynapse:
 
 @dataclass(frozen=True)
 class LeakyIntegrate:
-    """The leaky membrane of :mod:`neurodeploy.description.semantics` (steps 2 and 3), with reset to
-    ``v_reset`` and refractoriness."""
+    """The leaky membrane of :mod:`neurodeploy.description.semantics` (steps 2 and 3), with the semantics'
+    reset (to ``v_reset``, or by subtraction) and refractoriness."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,7 +180,7 @@ class CellType:
     def check_times(self, semantics, where: str):
         """Check the cell's times against the network's dt: the synapses' time constants must have a
         decay under the discretization."""
-        for name in getattr(self.synapse, "time_constants", {}).values():
+        for name in getattr(getattr(self, "synapse", None), "time_constants", {}).values():
             semantics.check_time_constant(getattr(self, name), where, f"parameters.{name}")
 
     def checked(self, where: str, size: int) -> "CellType":
@@ -286,11 +287,13 @@ class IFCurrDelta(LIFParameters):
     1. input: ``I_x = q_x / dt``, ``q_x`` the sum of the weights arriving on receptor x this tick
        (charges, nA ms), with the initial ``isyn_x`` present in the first tick;
     2. integrate, if not refractory: ``a = (I_exc - I_inh + i_offset) R + v_rest``,
-       ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E = exp(-dt / tau_m)``; otherwise V is held;
+       ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E`` the semantics' decay of ``tau_m``; otherwise V is
+       held;
     3. threshold and reset as ``IF_curr_exp``;
     4. ``q_x = 0``, also while refractory: input arriving then is lost.
 
-    A weight w thus moves V by ``(w / dt) R (1 - E) = (w / cm) (tau_m / dt) (1 - exp(-dt / tau_m))``,
+    A weight w thus moves V by ``(w / dt) R (1 - E)``, with ``discretization: exact`` ``(w / cm) (tau_m /
+    dt) (1 - exp(-dt / tau_m))``,
     which approaches ``w / cm`` (PyNN's "a spike adds its weight to V", weights in mV when cm is 1 nF) as
     dt shrinks against tau_m, and falls a little short of it otherwise: sPyNNaker integrates the charge
     as a current held for the tick, and this is what it computes. In continuous time (Brian2's physics
@@ -361,7 +364,8 @@ class Izhikevich(ExponentialSynapseParameters):
     ``IF_curr_exp``'s; when ``v`` reaches 30 mV: ``v = c``, ``u += d``. Per tick (the semantics' steps, with
     :class:`QuadraticIntegrate`'s step in float64): 1. input as ``IF_curr_exp``; 2. one midpoint step of
     ``h`` from ``(v, u)`` with that tick's ``I``, ``h = dt``, or ``1.85 dt`` in the tick after a spike; 3.
-    ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d``; no refractoriness; 4. decay as
+    ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d`` (no reset by subtraction: a
+    backend refuses ``reset: subtract``); no refractoriness; 4. decay as
     ``IF_curr_exp``. Units: mV, ms, nA; a and b per ms, d in mV/ms (PyNN's).
     """
 
@@ -389,7 +393,8 @@ class FixedPointLIF:
     them: the arithmetic as a declared meaning, so a float reference can compute it spike for spike.
 
     With ``S = 1 / v_unit`` (units per mV), ``V - v_rest`` is an integer ``v``; every decay factor
-    ``exp(-dt / tau)`` is the fraction ``F = rint(2^c exp(-dt / tau)) / 2^c`` (``c = decay_bits``, ``E``
+    (the semantics' decay of its time constant, ``exp(-dt / tau)`` or ``1 - dt / tau`` under ``euler``)
+    is the fraction ``F = rint(2^c decay) / 2^c`` (``c = decay_bits``, ``E``
     the membrane's) and ``v F`` (likewise ``u F``) is truncated toward zero; the synaptic state ``u_x``
     is held as its effect on ``v`` in a tick, ``u = rint(S (1 - E) R I)`` (conductances:
     ``rint(2^k (1 - E) R g)``, ``k = conductance_shift``). Levels are ``rint(S (x - v_rest))``. Per tick:
@@ -401,10 +406,11 @@ class FixedPointLIF:
     2. integrate, if not refractory: ``v = clip(trunc(v E) + drive + rint(S (1 - E) R i_offset),
        -(2^(b-1) - 1), 2^(b-1) - 1)`` with ``drive = u_exc - u_inh``, or for conductances
        ``trunc(u_exc (e_E - v) / 2^k) + trunc(u_inh (e_I - v) / 2^k)`` (``e``: the reversal levels);
-    3. threshold and reset on the levels of ``v_thresh`` and ``v_reset``;
+    3. threshold and reset on the levels of ``v_thresh`` and ``v_reset`` (by subtraction: ``v -=
+       level(v_thresh) - level(v_reset)``);
     4. decay: ``u_x = trunc(u_x F_x)``.
 
-    The synapse part gives ``init_x`` and ``exp(-dt / tau_x)``: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
+    The synapse part gives ``init_x`` and the decay: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
 
     The membrane potential reads ``v_rest + v / S``.
     """
@@ -459,8 +465,9 @@ class Accumulator:
 
     Quantities are 32-bit integers of ``2^-f`` (``f = fraction_bits``): V and the levels in mV
     (``rint(2^f x)``), i_offset, the synaptic state ``s_x`` (nA, or ``weight_scale`` times uS), ``R =
-    rint(2^f tau_m / cm)`` and ``E = rint(2^f exp(-dt / tau_m))``; synaptic decays ``D_x = rint(2^32
-    exp(-dt / tau_x))`` and init factors ``c_x = rint(2^32 init_x)`` are fractions of 2^32. A product
+    rint(2^f tau_m / cm)`` and ``E = rint(2^f E_m)``; synaptic decays ``D_x = rint(2^32 E_x)`` and init
+    factors ``c_x = rint(2^32 init_x)`` are fractions of 2^32 (``E`` the semantics' decays: ``exp(-dt /
+    tau)``, or ``1 - dt / tau`` under ``euler``). A product
     ``a * b`` is ``floor(a b / 2^f)``; with a fraction of 2^32, ``floor(a d / 2^32)``. Per tick:
 
     1. input: the weights arriving on a receptor, summed and capped at ``input_limit`` (the ring
@@ -468,7 +475,7 @@ class Accumulator:
     2. integrate, if not refractory: ``I = s_exc - s_inh + i_offset``, or with conductances
        ``g_x = floor(s_x / 2^conductance_shift)``, ``I = g_exc * (e_E - V) - (-g_inh) * (e_I - V) +
        i_offset`` (V the tick's start); ``a = I * R + v_rest``, ``V = a - E * (a - V)``;
-    3. threshold and reset on the levels;
+    3. threshold and reset on the levels (by subtraction: ``V -= level(v_thresh) - level(v_reset)``);
     4. decay: ``s_x = floor(s_x D_x / 2^32)``.
 
     With a delta synapse (``IF_curr_delta``, sPyNNaker's delta input type), step 1 adds ``rint(2^f
@@ -544,8 +551,9 @@ class FixedPointIzhikevich:
     reference can compute it spike for spike.
 
     V, U, the levels, i_offset and the synaptic states ``s_x`` are integers of ``2^-f`` (``f =
-    fraction_bits``); every decay ``exp(-dt / tau_x)`` is the fraction ``F = rint(2^c exp(-dt / tau_x)) /
-    2^c`` (``c = decay_bits``) and ``s F`` is truncated toward zero; ``V`` and ``U`` are held within
+    fraction_bits``); every decay (the semantics' decay of ``tau_x``: ``exp(-dt / tau_x)``, or ``1 - dt /
+    tau_x`` under ``euler``) is the fraction ``F = rint(2^c decay) / 2^c`` (``c = decay_bits``) and ``s F``
+    is truncated toward zero; ``V`` and ``U`` are held within
     ``b = state_bits`` signed bits. Per tick:
 
     1. input: the tick's arriving weights add ``rint(sum of 2^f init_x w)`` to ``s_x``, which then wraps
