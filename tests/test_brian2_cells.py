@@ -82,7 +82,7 @@ def perfect_integrator(population, semantics) -> cells.Membrane:
     return cells.Membrane(
         cells.LIF_STATE + "v : 1\n" + cells.constants("v_reset", "v_thresh"),
         ("v", "v_thresh"),
-        cells.lif_reset("v", "v_reset"),
+        cells.lif_reset(semantics, "v", "v_thresh", "v_reset"),
         """
         integrating = int(refractory_left <= 0)
         v = (v + syn_exc - syn_inh) * integrating + v * (1 - integrating)

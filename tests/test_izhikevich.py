@@ -78,12 +78,12 @@ def test_spinnaker_step_by_hand():
     # Example C's tick 5 at dt = 0.1: X = floor(V 6554 / 2^15) - U = 29079, p = floor(3277 * 655 / 2^15) = 65,
     # beta = floor(floor(29079 * 65 / 2^15) / 2) = 28; then V' = -2121091, U' = -458543.
     net = network(0.1, i_offset=10.0, v=-2147496 / ONE, u=-458605 / ONE)
-    neurons = spinnaker_cells.build(net.populations["P"].cell).neuron.build(net.populations["P"], 0.1)
+    neurons = spinnaker_cells.build(net.populations["P"].cell).neuron.build(net.populations["P"], nd.Semantics(dt=0.1))
     assert neurons.step(np.zeros(1, np.int64), np.zeros(1, np.int64), None).size == 0
     assert (neurons.v.tolist(), neurons.u.tolist(), neurons.h.tolist()) == ([-2121091], [-458543], [3277])
     # Example B's tick 1 from (V, U) = (-850559, -456130): V' >= 30 mV, V = c, U = -444504 + 65536, h = 60620.
     net = network(i_offset=40.0, v=-850559 / ONE, u=-456130 / ONE)
-    neurons = spinnaker_cells.build(net.populations["P"].cell).neuron.build(net.populations["P"], 1.0)
+    neurons = spinnaker_cells.build(net.populations["P"].cell).neuron.build(net.populations["P"], nd.Semantics(dt=1.0))
     assert neurons.step(np.zeros(1, np.int64), np.zeros(1, np.int64), None).tolist() == [0]
     assert (neurons.v.tolist(), neurons.u.tolist(), neurons.h.tolist()) == ([-2129920], [-378968], [60620])
 

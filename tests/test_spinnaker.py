@@ -504,7 +504,7 @@ def findings_for(network, target=SPINN5):
 
 
 def test_design_rules_name_what_cannot_run():
-    net = nd.Network("bad", nd.Semantics(threshold=">"))
+    net = nd.Network("bad", nd.Semantics(reset="subtract"))
     net.spike_source("S", [[1.0], [2.0]])
     net.population("P", 2)
     net.population("Q", 2)
@@ -519,7 +519,10 @@ def test_design_rules_name_what_cannot_run():
         label="other rule",
     )
     messages = " | ".join(str(f) for f in findings_for(net))
-    assert "error: semantics: sPyNNaker spikes when V >= v_thresh" in messages
+    assert (
+        "error: semantics: sPyNNaker's LIF neuron models reset V to v_reset: reset 'subtract' needs a neuron model "
+        "whose neuron_model_has_spiked subtracts v_thresh - v_reset"
+    ) in messages
     assert "projection 'too long': delay of 400 ticks exceeds the 288 ticks" in messages
     assert "projection 'plastic far': STDP with a delay of 40 ticks needs a delay extension" in messages
     assert "projection 'other rule': sPyNNaker runs STDP with post_spike_shift = 'synaptic_delay'" in messages
@@ -610,11 +613,11 @@ def test_compile_writes_the_script_and_reports(tmp_path):
 
 
 def test_compile_exits_1_on_design_rule_errors(tmp_path):
-    net = nd.Network("bad", nd.Semantics(threshold=">"))
+    net = nd.Network("bad", nd.Semantics(reset="subtract"))
     net.population("P", 1)
     path = nd.save(net, tmp_path / "bad.yaml")
     result = CliRunner().invoke(main, ["compile", str(path), "--target", "spinn5", "--out", str(tmp_path / "c")])
-    assert result.exit_code == 1 and "error: semantics: sPyNNaker spikes when V >= v_thresh" in result.output
+    assert result.exit_code == 1 and "error: semantics: sPyNNaker's LIF neuron models reset V" in result.output
     assert not (tmp_path / "c" / "mapping.json").exists()
 
 

@@ -62,7 +62,8 @@ STATE_SUFFIX = {"excitatory": "exc", "inhibitory": "inh"}
 @dataclass(frozen=True)
 class ExponentialSynapse:
     """Per receptor, one synaptic state that arriving weights jump (times ``init``) and that decays by
-    ``exp(-dt / tau_syn_x)`` each tick.
+    ``E_x`` each tick (the semantics' decay of ``tau_syn_x``: ``exp(-dt / tau_syn_x)``, or ``1 - dt /
+    tau_syn_x`` under ``euler``).
 
     A synapse part states its per-tick numbers, so that nothing else reads its parameters: the factor
     arriving weights are scaled by (step 1), the decay (step 4) and the state the first tick starts from.
@@ -106,8 +107,8 @@ class DeltaSynapse:
 
 @dataclass(frozen=True)
 class LeakyIntegrate:
-    """The leaky membrane of :mod:`neurodeploy.description.semantics` (steps 2 and 3), with reset to
-    ``v_reset`` and refractoriness."""
+    """The leaky membrane of :mod:`neurodeploy.description.semantics` (steps 2 and 3), with the semantics'
+    reset (to ``v_reset``, or by subtraction) and refractoriness."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,11 +287,13 @@ class IFCurrDelta(LIFParameters):
     1. input: ``I_x = q_x / dt``, ``q_x`` the sum of the weights arriving on receptor x this tick
        (charges, nA ms), with the initial ``isyn_x`` present in the first tick;
     2. integrate, if not refractory: ``a = (I_exc - I_inh + i_offset) R + v_rest``,
-       ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E = exp(-dt / tau_m)``; otherwise V is held;
+       ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E`` the semantics' decay of ``tau_m``; otherwise V is
+       held;
     3. threshold and reset as ``IF_curr_exp``;
     4. ``q_x = 0``, also while refractory: input arriving then is lost.
 
-    A weight w thus moves V by ``(w / dt) R (1 - E) = (w / cm) (tau_m / dt) (1 - exp(-dt / tau_m))``,
+    A weight w thus moves V by ``(w / dt) R (1 - E)``, with ``discretization: exact`` ``(w / cm) (tau_m /
+    dt) (1 - exp(-dt / tau_m))``,
     which approaches ``w / cm`` (PyNN's "a spike adds its weight to V", weights in mV when cm is 1 nF) as
     dt shrinks against tau_m, and falls a little short of it otherwise: sPyNNaker integrates the charge
     as a current held for the tick, and this is what it computes. In continuous time (Brian2's physics
@@ -361,7 +364,8 @@ class Izhikevich(ExponentialSynapseParameters):
     ``IF_curr_exp``'s; when ``v`` reaches 30 mV: ``v = c``, ``u += d``. Per tick (the semantics' steps, with
     :class:`QuadraticIntegrate`'s step in float64): 1. input as ``IF_curr_exp``; 2. one midpoint step of
     ``h`` from ``(v, u)`` with that tick's ``I``, ``h = dt``, or ``1.85 dt`` in the tick after a spike; 3.
-    ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d``; no refractoriness; 4. decay as
+    ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d`` (no reset by subtraction: a
+    backend refuses ``reset: subtract``); no refractoriness; 4. decay as
     ``IF_curr_exp``. Units: mV, ms, nA; a and b per ms, d in mV/ms (PyNN's).
     """
 
@@ -462,8 +466,9 @@ class Accumulator:
 
     Quantities are 32-bit integers of ``2^-f`` (``f = fraction_bits``): V and the levels in mV
     (``rint(2^f x)``), i_offset, the synaptic state ``s_x`` (nA, or ``weight_scale`` times uS), ``R =
-    rint(2^f tau_m / cm)`` and ``E = rint(2^f exp(-dt / tau_m))``; synaptic decays ``D_x = rint(2^32
-    exp(-dt / tau_x))`` and init factors ``c_x = rint(2^32 init_x)`` are fractions of 2^32. A product
+    rint(2^f tau_m / cm)`` and ``E = rint(2^f E_m)``; synaptic decays ``D_x = rint(2^32 E_x)`` and init
+    factors ``c_x = rint(2^32 init_x)`` are fractions of 2^32 (``E`` the semantics' decays: ``exp(-dt /
+    tau)``, or ``1 - dt / tau`` under ``euler``). A product
     ``a * b`` is ``floor(a b / 2^f)``; with a fraction of 2^32, ``floor(a d / 2^32)``. Per tick:
 
     1. input: the weights arriving on a receptor, summed and capped at ``input_limit`` (the ring
@@ -471,7 +476,7 @@ class Accumulator:
     2. integrate, if not refractory: ``I = s_exc - s_inh + i_offset``, or with conductances
        ``g_x = floor(s_x / 2^conductance_shift)``, ``I = g_exc * (e_E - V) - (-g_inh) * (e_I - V) +
        i_offset`` (V the tick's start); ``a = I * R + v_rest``, ``V = a - E * (a - V)``;
-    3. threshold and reset on the levels;
+    3. threshold and reset on the levels (by subtraction: ``V -= level(v_thresh) - level(v_reset)``);
     4. decay: ``s_x = floor(s_x D_x / 2^32)``.
 
     With a delta synapse (``IF_curr_delta``, sPyNNaker's delta input type), step 1 adds ``rint(2^f
@@ -547,8 +552,9 @@ class FixedPointIzhikevich:
     reference can compute it spike for spike.
 
     V, U, the levels, i_offset and the synaptic states ``s_x`` are integers of ``2^-f`` (``f =
-    fraction_bits``); every decay ``exp(-dt / tau_x)`` is the fraction ``F = rint(2^c exp(-dt / tau_x)) /
-    2^c`` (``c = decay_bits``) and ``s F`` is truncated toward zero; ``V`` and ``U`` are held within
+    fraction_bits``); every decay (the semantics' decay of ``tau_x``: ``exp(-dt / tau_x)``, or ``1 - dt /
+    tau_x`` under ``euler``) is the fraction ``F = rint(2^c decay) / 2^c`` (``c = decay_bits``) and ``s F``
+    is truncated toward zero; ``V`` and ``U`` are held within
     ``b = state_bits`` signed bits. Per tick:
 
     1. input: the tick's arriving weights add ``rint(sum of 2^f init_x w)`` to ``s_x``, which then wraps

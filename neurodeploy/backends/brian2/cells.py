@@ -62,6 +62,7 @@ from neurodeploy.description.cells import (
     LIFParameters,
     QuadraticIntegrate,
 )
+from neurodeploy.errors import ValidationError
 
 PHYSICS = LoweringRegistry("brian2 (physics)")
 """Cell type -> ``(population, context, name) -> (NeuronGroup, extra objects)``."""
@@ -217,8 +218,8 @@ def lif_physics(population: Population, context: BuildContext, name: str) -> tup
             for receptor, x in RECEPTOR_VARIABLE.items()
         )
         + "\n".join(f"{name} : 1 (constant)" for name in parameters),
-        threshold="v >= v_thresh",
-        reset="v = v_reset",
+        threshold=f"v {context.network.semantics.threshold} v_thresh",
+        reset=physics_reset(context.network.semantics),
         refractory="tau_refrac * ms",
         method=drive.method,
         clock=context.clock,
@@ -232,6 +233,11 @@ def lif_physics(population: Population, context: BuildContext, name: str) -> tup
     return group, []
 
 
+def physics_reset(semantics) -> str:
+    """The LIF's reset in the physics mode, as the semantics declare it."""
+    return "v -= v_thresh - v_reset" if semantics.reset == "subtract" else "v = v_reset"
+
+
 LIF_STATE = """
 refractory_left : integer
 refractory_ticks : integer (constant)
@@ -241,8 +247,20 @@ v_rest : 1 (constant)
 still held) and v_rest."""
 
 
-def lif_reset(variable: str, level: str) -> str:
-    return f"{variable} = {level}\nrefractory_left = refractory_ticks\n"
+def lif_reset(semantics, variable: str, threshold: str, reset: str) -> str:
+    """Step 3's reset of ``variable`` (``threshold`` and ``reset`` its levels), and the refractory count."""
+    lowered = f"{variable} -= {threshold} - {reset}" if semantics.reset == "subtract" else f"{variable} = {reset}"
+    return f"{lowered}\nrefractory_left = refractory_ticks\n"
+
+
+def refuse_subtraction(population: Population, semantics):
+    """Izhikevich's reset sets v to c and adds d to u: there is no reset by subtraction to lower."""
+    if semantics.reset == "subtract":
+        raise ValidationError(
+            f"population '{population.label}'",
+            "semantics.reset",
+            f"{population.cell_type} resets v to c; 'subtract' is defined for leaky integrate-and-fire cells",
+        )
 
 
 def initialise_lif(group: b2.NeuronGroup, population: Population, semantics):
@@ -273,7 +291,7 @@ def lif_float(population: Population, semantics) -> Membrane:
         + "v : 1\n"
         + constants("v_reset", "v_thresh", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh", *reversal),
         ("v", "v_thresh"),
-        lif_reset("v", "v_reset"),
+        lif_reset(semantics, "v", "v_thresh", "v_reset"),
         f"""
         integrating = int(refractory_left <= 0)
         a = ({drive.drive}) * resistance + v_rest
@@ -334,7 +352,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
             "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh", *drive.reversal
         ),
         ("v_int", "threshold_level"),
-        lif_reset("v_int", "reset_level"),
+        lif_reset(semantics, "v_int", "threshold_level", "reset_level"),
         wrap
         + f"""
         integrating = int(refractory_left <= 0)
@@ -439,7 +457,7 @@ def accumulator_membrane(
             "lsb", "threshold_level", "reset_level", "rest_bits", "offset_bits", "resistance_bits", "keep_m", *reversal
         ),
         ("v_bits", "threshold_level"),
-        lif_reset("v_bits", "reset_level"),
+        lif_reset(semantics, "v_bits", "threshold_level", "reset_level"),
         accumulator_transfer(population.arithmetic)
         + f"""
         integrating = int(refractory_left <= 0)
@@ -475,8 +493,8 @@ def delta_physics(population: Population, context: BuildContext, name: str) -> t
         syn_inh : 1
         """
         + constants(*parameters, "resistance", "capacitance"),
-        threshold="v >= v_thresh",
-        reset="v = v_reset",
+        threshold=f"v {context.network.semantics.threshold} v_thresh",
+        reset=physics_reset(context.network.semantics),
         refractory="tau_refrac * ms",
         method="exact",
         clock=context.clock,
@@ -534,6 +552,7 @@ ARITHMETICS.register(FixedPointIzhikevich)(FIXED_POINT_IZHIKEVICH)
 
 @PHYSICS.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_physics(population: Population, context: BuildContext, name: str) -> tuple[b2.NeuronGroup, list]:
+    refuse_subtraction(population, context.network.semantics)
     neuron = population.cell.neuron
     parameters = ("a", "b", "c", "d", "i_offset", "tau_syn_E", "tau_syn_I")
     group = b2.NeuronGroup(
@@ -568,6 +587,7 @@ def izhikevich_synapses(group: b2.NeuronGroup, population: Population, semantics
 @FLOAT.register(Izhikevich, **IZHIKEVICH_PARTS)
 def izhikevich_float(population: Population, semantics) -> Membrane:
     """Steps 2 and 4 in float64, the step's formulas as :meth:`QuadraticIntegrate.step` writes them."""
+    refuse_subtraction(population, semantics)
     neuron = population.cell.neuron
     m, k, c = neuron.quadratic, neuron.linear, neuron.constant
 
@@ -643,6 +663,7 @@ IZHIKEVICH_INTEGERS = ("lsb", "a_q", "b_q", "d_q", "reset_level", "offset_q", "s
 def izhikevich_accumulator(population: Population, semantics) -> Membrane:
     """Steps 1 (as :func:`lif_accumulator`), 2 and 4 of :class:`Accumulator` with Izhikevich's step:
     sums wrap at 32 bits; ``v_q`` and ``u_q`` hold V and U in units of 2^-f."""
+    refuse_subtraction(population, semantics)
     arithmetic, cell = population.arithmetic, population.cell
     one = 2**arithmetic.fraction_bits
 
@@ -682,6 +703,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
 def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     """Steps 1 (the wrap), 2, 3 and 4 of :class:`FixedPointIzhikevich`: ``syn_x`` holds the synaptic state
     in units of 2^-f, whole numbers up to float error until the wrap rounds them."""
+    refuse_subtraction(population, semantics)
     arithmetic, cell = population.arithmetic, population.cell
     one, unity, half = 2**arithmetic.fraction_bits, 2**arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
     held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731

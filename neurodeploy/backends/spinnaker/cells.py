@@ -19,6 +19,7 @@ type has.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator
 
@@ -68,6 +69,18 @@ def _encoded(population, name: str, scale: float = 1.0) -> np.ndarray:
     return np.vectorize(fp.s1615, otypes=[np.int64])(population.value(name) * scale)
 
 
+def handed_time_constant(tau, semantics):
+    """The time constant sPyNNaker is handed for ``tau``: its cores decay by ``exp(-dt / tau')``, so
+    ``tau'`` is the exact discretization's time constant of the semantics' decay (under ``euler``
+    ``tau' = -dt / ln(1 - dt / tau)``; ``tau`` itself under ``exact``). A decay of 0 (``tau = dt`` under
+    ``euler``) is handed ``dt / 16``, whose decay the chip computes as 0."""
+    if semantics.discretization == "exact":
+        return tau
+    decay = semantics.decay(tau)
+    exact = dataclasses.replace(semantics, discretization="exact")
+    return _field(np.where(decay > 0, exact.time_constant(np.maximum(decay, 2.0**-64)), semantics.dt / 16))
+
+
 def _per_neuron(function, *columns) -> np.ndarray:
     """Apply a scalar constant function to per-neuron columns, once per distinct value; one row per
     value the function returns."""
@@ -85,6 +98,16 @@ class _Part:
         """``(level, message)`` for what sPyNNaker loses of this part of ``population``."""
         return iter(())
 
+    @staticmethod
+    def handed_values(cell, semantics) -> dict:
+        """The fields of ``cell`` sPyNNaker is handed otherwise than described, for the semantics."""
+        return {}
+
+    @staticmethod
+    def pynn_values(cell, semantics) -> dict:
+        """The fields a board is given otherwise than the emulation holds them (the threshold's comparison)."""
+        return {}
+
 
 # --- neuron models (with their threshold type) --------------------------------------------------
 
@@ -95,7 +118,11 @@ class NeuronModelLIF(_Part):
     """neuron_model_lif_impl.h with threshold_type_static.h, on s16.15 bits per neuron. In a tick with
     input current ``I`` (``exc - inh + i_offset``): if not refractory, ``alpha = I * R + v_rest`` and
     ``V = alpha - exp_TC * (alpha - V)``, otherwise the countdown goes on and V is held; then
-    ``V >= v_thresh`` spikes (also while refractory): ``V = v_reset``, countdown ``T_refract``."""
+    ``V >= v_thresh`` spikes (also while refractory): ``V = v_reset``, countdown ``T_refract``.
+
+    The emulation also computes what the semantics declare beyond sPyNNaker's model: ``V > v_thresh``
+    (on the bits, what ``V >= v_thresh + 1 LSB`` computes on a board) and the reset by subtraction,
+    ``V -= v_thresh - v_reset`` (no sPyNNaker model does; the design rules refuse it for a board)."""
 
     held_fields: ClassVar[tuple[str, ...]] = ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v")
 
@@ -108,9 +135,13 @@ class NeuronModelLIF(_Part):
     resistance: np.ndarray
     t_refract: np.ndarray
     refract: np.ndarray
+    strict: bool  # threshold '>'
+    subtract: bool  # reset by subtraction
 
     @classmethod
-    def build(cls, population, dt: float) -> "NeuronModelLIF":
+    def build(cls, population, semantics) -> "NeuronModelLIF":
+        """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
+        dt = semantics.dt
         exp_tc, resistance = _per_neuron(
             lambda t, c: fp.membrane_constants(t, c, dt), population.value("tau_m"), population.value("cm")
         )
@@ -121,6 +152,8 @@ class NeuronModelLIF(_Part):
             resistance,
             t_refract,
             np.zeros(population.size, dtype=np.int64),
+            semantics.threshold == ">",
+            semantics.reset == "subtract",
         )
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
@@ -131,9 +164,12 @@ class NeuronModelLIF(_Part):
         updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
         self.v = np.where(integrating, updated, self.v)
         self.refract = np.where(integrating, self.refract, self.refract - 1)
-        reached = self.v >= self.v_thresh
+        reached = self.v > self.v_thresh if self.strict else self.v >= self.v_thresh
         spiking = np.flatnonzero(reached if alive is None else reached & alive)
-        self.v[spiking] = self.v_reset[spiking]
+        if self.subtract:
+            self.v[spiking] = fp.wrap32(self.v[spiking] - (self.v_thresh[spiking] - self.v_reset[spiking]))
+        else:
+            self.v[spiking] = self.v_reset[spiking]
         self.refract[spiking] = self.t_refract[spiking]
         return spiking
 
@@ -143,13 +179,28 @@ class NeuronModelLIF(_Part):
         self.refract[neurons] = 0
 
     @staticmethod
-    def chip_values(cell, dt: float) -> dict:
-        """Time constants re-derived from the on-chip constants (``exp(-dt/tau_m') = exp_TC``,
-        ``tau_m'/cm' = R``, the refractory period a whole count of ticks), voltages and currents in s16.15."""
+    def handed_values(cell, semantics) -> dict:
+        """``tau_m`` as :func:`handed_time_constant` hands it, ``cm`` keeping ``R = tau_m / cm``."""
+        tau_m = handed_time_constant(cell.tau_m, semantics)
+        return {"tau_m": tau_m, "cm": _field(np.asarray(cell.cm) * (np.asarray(tau_m) / np.asarray(cell.tau_m)))}
+
+    @staticmethod
+    def pynn_values(cell, semantics) -> dict:
+        """``V > v_thresh`` is ``V >= v_thresh + 1 LSB`` on the bits: the threshold's bits plus one."""
+        if semantics.threshold != ">":
+            return {}
+        return {"v_thresh": _field(np.vectorize(lambda v: (fp.s1615(v) + 1) / fp.ONE)(np.asarray(cell.v_thresh)))}
+
+    @staticmethod
+    def chip_values(cell, semantics) -> dict:
+        """Time constants re-derived from the on-chip constants (the semantics' decay of tau_m' is
+        exp_TC, ``tau_m'/cm' = R``, the refractory period a whole count of ticks), voltages and currents
+        in s16.15; ``cell`` as handed to sPyNNaker."""
+        dt = semantics.dt
         constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, dt), otypes=[np.int64, np.int64])(
             np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64)
         )
-        tau_chip = -dt / np.log(constants[0] / fp.ONE)
+        tau_chip = semantics.time_constant(constants[0] / fp.ONE)
         refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
             np.asarray(cell.tau_refrac, dtype=np.float64)
         )
@@ -209,24 +260,46 @@ class SynapseTypeExponential(_Part):
         self.state[:, neurons] = 0
 
     @staticmethod
-    def chip_values(cell, dt: float) -> dict:
-        """Time constants re-derived from the on-chip decays (``exp(-dt/tau_syn') = decay``)."""
+    def handed_values(cell, semantics) -> dict:
+        return {
+            name: handed_time_constant(getattr(cell, name), semantics) for name in cell.synapse.time_constants.values()
+        }
+
+    @staticmethod
+    def chip_values(cell, semantics) -> dict:
+        """Time constants re-derived from the on-chip decays (the semantics' decay of tau_syn' is the
+        chip's); ``cell`` as handed to sPyNNaker."""
         values = {}
         for name in cell.synapse.time_constants.values():
-            decay = SynapseTypeExponential._constants(getattr(cell, name), dt)[0]
-            # A decay of 0 on chip: a time constant so short that exp(-dt/tau) is 0 in float64 too.
-            values[name] = _field(np.where(decay > 0, -dt / np.log(np.maximum(decay, 1) / 2.0**32), dt / 1000.0))
+            decay = SynapseTypeExponential._constants(getattr(cell, name), semantics.dt)[0]
+            # A decay of 0 on chip: a time constant whose decay is a quarter of the LSB, which rounds to 0.
+            values[name] = _field(semantics.time_constant(np.maximum(decay, 0.25) / 2.0**32))
         return values
 
     @staticmethod
     def chip_init(cell, dt: float) -> dict:
-        """The chip's own ``init`` per receptor, as a population's ``synaptic_init``."""
+        """The chip's own ``init`` per receptor, as a population's ``synaptic_init``; ``cell`` as handed."""
         return {
             receptor: _field(
                 np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt)[1] / 2.0**32, 2.0**-32)
             )
             for receptor, name in cell.synapse.time_constants.items()
         }
+
+    @staticmethod
+    def weight_factor(cell, semantics) -> dict | None:
+        """Per receptor, what the host multiplies weights by so that the chip's ``init`` (computed from
+        the handed time constant: the first-tick mean of ``exp``) adds what the semantics' does: None for
+        sPyNNaker's own meaning (``exact`` with ``mean_first_tick``); else the semantics' factor over the
+        chip's (``cell`` as described)."""
+        if semantics.discretization == "exact" and semantics.synaptic_init == "mean_first_tick":
+            return None
+        handed = SynapseTypeExponential.handed_values(cell, semantics)
+        factors = {}
+        for receptor, name in cell.synapse.time_constants.items():
+            chip = SynapseTypeExponential._constants(handed[name], semantics.dt)[1] / 2.0**32
+            factors[receptor] = _field(semantics.init_factor(getattr(cell, name)) / np.maximum(chip, 2.0**-32))
+        return factors
 
     @staticmethod
     def _constants(tau, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -267,12 +340,17 @@ class SynapseTypeDelta(_Part):
         self.state[:, neurons] = 0
 
     @staticmethod
-    def chip_values(cell, dt: float) -> dict:
+    def chip_values(cell, semantics) -> dict:
         return {}
 
     @staticmethod
     def chip_init(cell, dt: float) -> None:
         """No ``init``: the reference's arithmetic (Accumulator with a delta synapse) adds none."""
+        return None
+
+    @staticmethod
+    def weight_factor(cell, semantics) -> None:
+        """Weights are charges as described, whatever the semantics: the input type scales them by 1/dt."""
         return None
 
 
@@ -389,20 +467,38 @@ class CellBuild:
     def parts(self) -> tuple[type, ...]:
         return self.neuron, self.synapse, self.input
 
-    def parameters(self, cell) -> dict:
-        """The PyNN model's parameters: the cell's, under PyNN's names (its own)."""
-        return cell.parameters
+    def handed(self, cell, semantics) -> CellType:
+        """The cell with the time constants sPyNNaker is handed for the semantics' discretization
+        (:func:`handed_time_constant`): what its host and cores compute their constants from."""
+        if semantics.discretization == "exact":
+            return cell
+        return replace(
+            cell, **self.neuron.handed_values(cell, semantics), **self.synapse.handed_values(cell, semantics)
+        )
+
+    def parameters(self, cell, semantics) -> dict:
+        """The PyNN model's parameters: the handed cell's, under PyNN's names (its own), with the threshold
+        a board compares ``>=`` with (the neuron part's ``pynn_values``)."""
+        return {**self.handed(cell, semantics).parameters, **self.neuron.pynn_values(cell, semantics)}
+
+    def weight_factor(self, population, receptor: str, semantics) -> np.ndarray | None:
+        """Per neuron of ``population``, what the host multiplies the weights onto ``receptor`` by (the
+        synapse part's ``weight_factor``), or None: written as described."""
+        factors = self.synapse.weight_factor(population.cell, semantics)
+        return None if factors is None else population.per_neuron(factors[receptor])
 
     def held(self, cell) -> dict[str, float]:
         """The fields the chip holds in s16.15, each with the factor it holds them times."""
         return {**{name: 1.0 for name in self.neuron.held_fields}, **self.input.held(cell)}
 
-    def chip_cell(self, cell, dt: float) -> CellType:
-        """The cell with the numbers the chip computes with (a typed copy)."""
+    def chip_cell(self, cell, semantics) -> CellType:
+        """The cell with the numbers the chip computes with (a typed copy), its time constants those whose
+        decay under the semantics is the chip's."""
+        handed = self.handed(cell, semantics)
         return replace(
             cell,
-            **self.neuron.chip_values(cell, dt),
-            **self.synapse.chip_values(cell, dt),
+            **self.neuron.chip_values(handed, semantics),
+            **self.synapse.chip_values(handed, semantics),
             **self.input.chip_values(cell),
         )
 
@@ -453,14 +549,16 @@ class NeuronModelIzh(_Part):
     i_offset: np.ndarray
     h: np.ndarray
     reset_h: np.ndarray
+    strict: bool  # threshold '>' (the emulation's; sPyNNaker's threshold is fixed)
 
     @classmethod
-    def build(cls, population, dt: float) -> "NeuronModelIzh":
-        reset_h = np.full(population.size, fp.s1615(dt), dtype=np.int64)
+    def build(cls, population, semantics) -> "NeuronModelIzh":
+        reset_h = np.full(population.size, fp.s1615(semantics.dt), dtype=np.int64)
         return cls(
             *(_encoded(population, name) for name in ("v", "u", "a", "b", "c", "d", "i_offset")),
             reset_h.copy(),
             reset_h,
+            semantics.threshold == ">",
         )
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
@@ -475,7 +573,8 @@ class NeuronModelIzh(_Part):
         beta = mul(mul(wrap(mul(v, self.b) - u), p), half)
         v_next = wrap(v + mul(wrap(pre - beta + mul(wrap(mul(eta, m) + k), eta)), h))
         u_next = wrap(u + mul(wrap(mul(eta, self.b) - wrap(u + beta)), p))
-        reached = v_next >= fp.s1615(neuron.v_thresh)
+        threshold = fp.s1615(neuron.v_thresh)
+        reached = v_next > threshold if self.strict else v_next >= threshold
         spiking = reached if alive is None else reached & alive
         self.v = np.where(spiking, self.c, v_next)
         self.u = np.where(spiking, wrap(u_next + self.d), u_next)
@@ -489,7 +588,7 @@ class NeuronModelIzh(_Part):
         self.h[neurons] = self.reset_h[neurons]
 
     @staticmethod
-    def chip_values(cell, dt: float) -> dict:
+    def chip_values(cell, semantics) -> dict:
         """Parameters and initial values in s16.15 (the step's constants are the model's own)."""
         return {name: on_chip(getattr(cell, name)) for name in NeuronModelIzh.held_fields}
 

@@ -9,6 +9,11 @@ all-to-all without self between two populations, and projections on population v
 FromListConnector of the very synapses the description defines, between whole populations with
 global indices, so every backend runs the same synapses. (sPyNNaker 7.4.1 fails on views: its
 OneToOneConnector in create_synaptic_block, its FromListConnector when routing.)
+
+The semantics sPyNNaker does not compute itself are handed to it as numbers (:mod:`.cells`): under
+``euler`` the time constants whose exponential decay is ``1 - dt / tau``; with ``threshold: '>'`` the
+threshold one LSB up; where the semantics' init factor is not sPyNNaker's (``synaptic_init: none``,
+``euler``) the weights divided by the chip's (:func:`host_weights`).
 """
 
 from __future__ import annotations
@@ -88,10 +93,26 @@ def _scalar(value):
     return float(value) if np.ndim(value) == 0 else None
 
 
-def _native_connector(projection: Projection):
-    """The sPyNNaker connector that means exactly this projection, or None (use a from-list)."""
+def weight_factor(network: Network, projection: Projection) -> np.ndarray | None:
+    """Per post neuron, what the host multiplies the projection's weights by (None: written as described)."""
+    population = network.populations[projection.post]
+    return cells.build(population.cell).weight_factor(population, projection.receptor, network.semantics)
+
+
+def host_weights(network: Network, label: str) -> np.ndarray:
+    """The weights of a projection's connections as the host writes them for sPyNNaker."""
+    connections = network.connections(label)
+    factor = weight_factor(network, network.projections[label])
+    return connections.weight if factor is None else connections.weight * factor[connections.post]
+
+
+def _native_connector(projection: Projection, factor: np.ndarray | None):
+    """The sPyNNaker connector that means exactly this projection, or None (use a from-list): a scalar
+    weight stays one when every post neuron's weight factor is the same."""
     weight, delay = _scalar(projection.weight), _scalar(projection.delay)
     if weight is None or delay is None or projection.pre_slice or projection.post_slice or projection.structural:
+        return None
+    if factor is not None and np.any(factor != factor[0]):
         return None
     if isinstance(projection.connector, OneToOne):
         return "OneToOneConnector", True
@@ -112,7 +133,7 @@ def lower(network: Network) -> SpinnakerGraph:
             population.label,
             population.size,
             build.model,
-            {name: _plain(value) for name, value in build.parameters(population.cell).items()},
+            {name: _plain(value) for name, value in build.parameters(population.cell, network.semantics).items()},
             _plain(population.initial_values["v"]),
             list(network.recordings.get(population.label, ())),
             build.input.weight_scale,
@@ -130,7 +151,8 @@ def lower(network: Network) -> SpinnakerGraph:
         connections = network.connections(projection.label)
         if len(connections.pre) == 0 and projection.structural is None:
             continue
-        native = _native_connector(projection)
+        factor = weight_factor(network, projection)
+        native = _native_connector(projection, factor)
         graph_projection = GraphProjection(
             projection.label,
             projection.pre,
@@ -140,10 +162,12 @@ def lower(network: Network) -> SpinnakerGraph:
             allow_self_connections=native[1] if native else True,
         )
         if native:
-            graph_projection.weight, graph_projection.delay = float(projection.weight), float(projection.delay)
+            scale = 1.0 if factor is None else float(factor[0])
+            graph_projection.weight, graph_projection.delay = float(projection.weight) * scale, float(projection.delay)
         else:
+            weights = host_weights(network, projection.label)
             graph_projection.connections = np.column_stack(
-                [connections.pre, connections.post, connections.weight, connections.delay_ticks * network.semantics.dt]
+                [connections.pre, connections.post, weights, connections.delay_ticks * network.semantics.dt]
             ).astype(np.float64)
         if isinstance(projection.plasticity, STDP):
             rule = projection.plasticity

@@ -8,8 +8,9 @@ where each part states its arithmetic):
    init) >> 32``);
 2. the input type makes the tick's excitatory and inhibitory input of the synaptic state (current:
    the state itself; conductance: times the driving force of the V the tick starts from); the neuron
-   model integrates it unless refractory, and ``V >= V_thresh`` spikes (also while refractory): V is
-   reset and the neuron refractory; the spike enters the post-event history of plastic synapses;
+   model integrates it unless refractory, and ``V >= V_thresh`` (or ``>``, as the semantics declare)
+   spikes (also while refractory): V is reset (to ``v_reset``, or by subtraction) and the neuron
+   refractory; the spike enters the post-event history of plastic synapses;
 3. the synaptic state decays (exponential: ``syn = (syn * decay) >> 32``).
 
 Then every spike of tick ``t`` (neurons and spike sources) is processed: static synapses add their
@@ -22,13 +23,14 @@ weight floored back to 16 bits) and deliver the updated weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.graph import host_weights
 from neurodeploy.backends.spinnaker.quantize import (
     RECEPTORS,
     ReceptorScaling,
@@ -42,13 +44,15 @@ from neurodeploy.description.structural import slot_synapses
 
 
 class _Population:
-    """A population on its core: the parts of its cell as sPyNNaker builds them (:mod:`.cells`), the
-    ring buffers they read and the post-event history of plastic synapses."""
+    """A population on its core: the parts of its cell as sPyNNaker builds them (:mod:`.cells`) from the
+    cell it is handed, the ring buffers they read and the post-event history of plastic synapses."""
 
-    def __init__(self, population, dt: float, shifts: tuple[int, int], slots: int):
+    def __init__(self, population, semantics, shifts: tuple[int, int], slots: int):
         build = cells.build(population.cell)
+        population = replace(population, cell=build.handed(population.cell, semantics))
+        dt = semantics.dt
         self.size = population.size
-        self.neurons = build.neuron.build(population, dt)
+        self.neurons = build.neuron.build(population, semantics)
         self.input = build.input.build(population, dt)
         self.synapses = build.synapse.build(population, dt, build.input.initial_state(population))
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
@@ -85,6 +89,7 @@ class _Projection:
         self,
         label,
         connections,
+        weights,
         pre_size,
         post: _Population,
         receptor: int,
@@ -97,7 +102,7 @@ class _Projection:
         self._synapses(
             connections.post[order],
             connections.delay_ticks[order],
-            weight_units(connections.weight[order], scaling),
+            weight_units(weights[order], scaling),
             pre_size,
             post,
             receptor,
@@ -248,7 +253,10 @@ class Emulator:
                 max_delay[projection.post] = max(max_delay[projection.post], int(delays.max()))
         self.populations = {
             label: _Population(
-                population, dt, tuple(s.shift for s in scaling[label]), 1 << int(max_delay[label]).bit_length()
+                population,
+                network.semantics,
+                tuple(s.shift for s in scaling[label]),
+                1 << int(max_delay[label]).bit_length(),
             )
             for label, population in network.populations.items()
         }
@@ -291,6 +299,7 @@ class Emulator:
                 emulated = _Projection(
                     label,
                     network.connections(label),
+                    host_weights(network, label),
                     network.size_of(projection.pre),
                     post,
                     receptor,

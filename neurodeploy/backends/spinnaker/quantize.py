@@ -21,7 +21,7 @@ from scipy import special
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.cells import RECEPTORS
-from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph
+from neurodeploy.backends.spinnaker.graph import GraphProjection, SpinnakerGraph, host_weights, weight_factor
 from neurodeploy.description import FixedPointSTDP, Network
 from neurodeploy.description.structural import rounded_weights
 
@@ -194,7 +194,9 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
     report = {}
     for label, projection in graph.projections.items():
         receptor = scaling[projection.post][RECEPTORS.index(projection.receptor)]
-        weights = np.abs(network.connections(label).weight)
+        weights = np.abs(host_weights(network, label))
+        factor = weight_factor(network, network.projections[label])
+        worst = worst_input[(projection.post, projection.receptor)] * (1.0 if factor is None else float(factor.max()))
         exact_units = weights / receptor.resolution
         stored = weights_from_units(weight_units(weights, receptor), receptor)
         nonzero = weights > 0
@@ -213,10 +215,8 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
             "synapses_quantized_to_zero": int(np.count_nonzero(nonzero & (np.rint(exact_units) == 0))),
             "weights_beyond_16_bits": int(np.count_nonzero(np.rint(exact_units) > WEIGHT_MASK)),
             "ring_buffer_capacity": capacity,
-            "worst_case_input_per_tick": worst_input[(projection.post, projection.receptor)],
-            "saturation_headroom": capacity / worst_input[(projection.post, projection.receptor)]
-            if worst_input[(projection.post, projection.receptor)] > 0
-            else None,
+            "worst_case_input_per_tick": worst,
+            "saturation_headroom": capacity / worst if worst > 0 else None,
         }
     return report
 
@@ -224,19 +224,20 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
 def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Network:
     """The network with the numbers the chip uses, for the float reference, made by typed transforms:
     each cell as its parts hold it on chip (:meth:`.cells.CellBuild.chip_cell`: voltages and currents
-    in s16.15, time constants re-derived from the on-chip constants), the chip's own ``init`` as each
-    population's ``synaptic_init``, the neurons on the chip's arithmetic (with the ring buffers' caps),
-    weights as stored (16-bit units times the resolution) and STDP parameters in s16.15 on the chip's
-    integers (:func:`chip_stdp_arithmetic`)."""
-    dt = network.semantics.dt
+    in s16.15, time constants whose decay under the semantics is the chip's), the chip's own ``init``
+    as each population's ``synaptic_init``, the neurons on the chip's arithmetic (with the ring buffers'
+    caps), weights as stored (the host's weights in 16-bit units times the resolution) and STDP
+    parameters in s16.15 on the chip's integers (:func:`chip_stdp_arithmetic`). The semantics stay the
+    network's: the reference computes the threshold's comparison and the reset as declared."""
+    semantics = network.semantics
     populations = {}
     for label, population in network.populations.items():
         build = cells.build(population.cell)
         input_limit = {name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, scaling[label])}
         populations[label] = replace(
             population,
-            cell=build.chip_cell(population.cell, dt),
-            synaptic_init=build.synapse.chip_init(population.cell, dt),
+            cell=build.chip_cell(population.cell, semantics),
+            synaptic_init=build.synapse.chip_init(build.handed(population.cell, semantics), semantics.dt),
             arithmetic=build.neuron.arithmetic(input_limit, build.input),
         )
     projections = {}
@@ -244,7 +245,7 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         if label not in graph.projections:
             continue
         receptor = scaling[projection.post][RECEPTORS.index(projection.receptor)]
-        changes = {"weight": weights_from_units(weight_units(network.connections(label).weight, receptor), receptor)}
+        changes = {"weight": weights_from_units(weight_units(host_weights(network, label), receptor), receptor)}
         rule = projection.plasticity
         if rule is not None:
             written = rule.to_dict()

@@ -4,11 +4,13 @@ precision (warnings). Each finding names the population or projection and what t
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.graph import weight_factor
 from neurodeploy.backends.spinnaker.quantize import projection_report, stdp_scale
 from neurodeploy.compilation import Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
@@ -24,22 +26,23 @@ ASSUMED_RATE_HZ = 30
 
 
 def check_semantics(network: Network) -> list[Finding]:
-    """Meaning the sPyNNaker kernels cannot reproduce, whatever the board."""
+    """Meaning the sPyNNaker kernels cannot reproduce, whatever the board (the emulation refuses it too).
+    ``threshold: '>'``, ``euler`` and ``synaptic_init: none`` are handed to sPyNNaker as numbers
+    (:mod:`.graph`); the reset by subtraction only the emulation computes (:func:`check_target`)."""
     findings = []
     semantics = network.semantics
-    if semantics.threshold != ">=":
-        findings.append(Finding("error", "semantics", "sPyNNaker spikes when V >= v_thresh: set threshold to '>='"))
-    if semantics.synaptic_init != "mean_first_tick":
-        findings.append(
-            Finding(
-                "error",
-                "semantics",
-                "sPyNNaker scales arriving weights by the PSC's first-tick "
-                "mean: set synaptic_init to 'mean_first_tick'",
-            )
-        )
     for population in network.populations.values():
         subject = f"population '{population.label}'"
+        build = cells.build(population.cell)
+        if semantics.reset == "subtract" and not isinstance(population.cell.neuron, cells.LeakyIntegrate):
+            findings.append(
+                Finding(
+                    "error",
+                    subject,
+                    f"{population.cell_type} resets v to c; reset 'subtract' is defined for leaky "
+                    "integrate-and-fire cells",
+                )
+            )
         if population.synaptic_init is not None:
             findings.append(
                 Finding(
@@ -58,8 +61,21 @@ def check_semantics(network: Network) -> list[Finding]:
                     "reference's stand-in for a chip: sPyNNaker computes its own: drop arithmetic",
                 )
             )
-        for level, message in cells.build(population.cell).findings(population, semantics.dt):
+        handed = replace(population, cell=build.handed(population.cell, semantics))
+        for level, message in build.findings(handed, semantics.dt):
             findings.append(Finding(level, subject, message))
+    for projection in network.projections.values():
+        if (projection.plasticity or projection.structural) and weight_factor(network, projection) is not None:
+            findings.append(
+                Finding(
+                    "error",
+                    f"projection '{projection.label}'",
+                    f"sPyNNaker is handed the weights onto '{projection.post}' divided by its synaptic init "
+                    f"factor (synaptic_init '{semantics.synaptic_init}', discretization "
+                    f"'{semantics.discretization}'): its plasticity would learn the divided weights; use "
+                    "discretization 'exact' with synaptic_init 'mean_first_tick'",
+                )
+            )
     spynnaker_stdp = STDPSemantics().to_dict()
     rules_by_post = {}
     for projection in network.projections.values():
@@ -234,8 +250,30 @@ def check_structural(network: Network) -> list[Finding]:
 
 
 def check_target(network: Network, graph, scaling, target: dict) -> list[Finding]:
-    """Everything of :func:`check_semantics`, plus the target's resources and numeric formats."""
+    """Everything of :func:`check_semantics`, plus the semantics only the emulation computes, the target's
+    resources and numeric formats."""
     findings = check_semantics(network) + check_structural(network)
+    if network.semantics.reset == "subtract":
+        findings.append(
+            Finding(
+                "error",
+                "semantics",
+                "sPyNNaker's LIF neuron models reset V to v_reset: reset 'subtract' needs a neuron model whose "
+                "neuron_model_has_spiked subtracts v_thresh - v_reset (the SpiNNaker emulation, `run --backend "
+                "spinnaker`, computes it); use reset 'to_v_reset' for a board",
+            )
+        )
+    if network.semantics.threshold == ">":
+        for population in network.populations.values():
+            if not isinstance(population.cell.neuron, cells.LeakyIntegrate):
+                findings.append(
+                    Finding(
+                        "error",
+                        f"population '{population.label}'",
+                        f"sPyNNaker's {population.cell_type} spikes at a fixed V >= its threshold: threshold '>' "
+                        "runs on the SpiNNaker emulation only; use '>='",
+                    )
+                )
     per_core = target["neurons_per_core"]
     dt = network.semantics.dt
     if dt != target["timestep_ms"]:
