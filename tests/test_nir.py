@@ -457,6 +457,48 @@ def test_the_braille_hidden_layer_is_snntorchs_raster_one_tick_later():
     np.testing.assert_array_equal(raster[1:], snntorch)
 
 
+def snntorch_subtract_step(graph, taxels, flag_from_previous_step: bool) -> np.ndarray:
+    """The hidden layer of the Braille subtract graph stepped in numpy as snnTorch's RSynaptic does
+    (euler: syn = alpha syn + W x + W_rec spk, mem = beta mem + syn, spike on mem > 1, subtract 1),
+    optionally with snnTorch's ``reset_delay=False`` bookkeeping: a flag set when the membrane after a
+    subtraction is still above threshold raises the next step's threshold by one more."""
+    cell, dt = graph.nodes["lif1.lif"], 1e-4
+    alpha, beta = 1 - dt / cell.tau_syn, 1 - dt / cell.tau_mem
+    weight, recurrent = graph.nodes["fc1"].weight, graph.nodes["lif1.w_rec"].weight
+    syn = mem = spk = np.zeros(weight.shape[0])
+    raster = []
+    for x in taxels.astype(np.float64):
+        flag = (mem > 1.0) if flag_from_previous_step else np.zeros_like(mem)
+        syn = alpha * syn + weight @ x + recurrent @ spk
+        mem = beta * mem + syn
+        spk = (mem - flag > 1.0).astype(np.float64)
+        mem = mem - spk
+        raster.append(spk)
+    return np.array(raster)
+
+
+def test_the_braille_subtract_graph_is_nirs_subtraction_and_snntorch_differs_only_by_its_reset_flag():
+    """braille_noDelay_noBias_subtract.nir on brian2 (euler, reset by subtraction, '>'): lif1.lif is a
+    numpy step of the graph's equations one tick later, exactly. snnTorch's recorded raster differs from
+    it, and is that step with snnTorch's reset flag (``reset_delay=False`` tests the threshold against
+    a membrane lowered once more while the previous step's reset flag is set), exactly: the difference is
+    snnTorch's bookkeeping, not the graph's meaning."""
+    folder = external(BRAILLE)
+    taxels = np.load(folder / "derived_input_sample0.npy")
+    snntorch = np.load(folder / "snntorch_activity_noDelay_noBias_subtract.npy")
+    graph = nir.read(folder / "braille_noDelay_noBias_subtract.nir")
+    network = read_graph(folder / "braille_noDelay_noBias_subtract.nir", 0.1, "euler", "subtract", ">")
+    stimulus = {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in taxels.T]}
+    result = run(network, (len(taxels) + 1) * 0.1, stimulus)
+    raster = np.zeros((len(taxels) + 1, snntorch.shape[1]))
+    for neuron, times in enumerate(result.spikes.populations["lif1.lif"]):
+        raster[np.rint(times / 0.1).astype(int), neuron] = 1
+    assert raster[0].sum() == 0
+    np.testing.assert_array_equal(raster[1:], snntorch_subtract_step(graph, taxels, flag_from_previous_step=False))
+    np.testing.assert_array_equal(snntorch_subtract_step(graph, taxels, flag_from_previous_step=True), snntorch)
+    assert np.count_nonzero(raster[1:] != snntorch) > 0
+
+
 def test_conv1d_lowers_as_a_convolution_along_one_axis(tmp_path):
     """Conv1d over (C, N) is Conv2d over (C, 1, N) with a kernel one row high."""
     rng = np.random.default_rng(2)
