@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neurodeploy.backends import Backend
-from neurodeploy.backends.lava.cells import CellFixed, numbers_from, population_fixed
+from neurodeploy.backends.lava.cells import QUANTIZATIONS, CellFixed, numbers_from, population_fixed
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
@@ -37,9 +37,11 @@ class Lowered:
         return quantization_aware(self.network, self.populations, self.projections, self.stock)
 
 
-def lower(network: Network) -> Lowered:
+def lower(network: Network, quantization: str = "neurodeploy") -> Lowered:
+    """``quantization``: ``neurodeploy`` (our integers, :mod:`.cells`) or ``nir-paper`` (the NIR paper's
+    conversion of a NIR LIF to Lava's stock LIF: :class:`.cells.NirPaperLIFFixed`)."""
     network.validate()
-    populations = population_fixed(network)
+    populations = population_fixed(network, quantization)
     projections = projection_fixed(network, populations)
     stock = {label for label, fixed in populations.items() if fixed.runs_on_stock_lif(network, label)}
     return Lowered(network, populations, projections, stock)
@@ -100,9 +102,10 @@ class LavaBackend(Backend):
         "Loihi-class: Lava process graph on Lava's bit-accurate fixed_pt models (plus our integer processes), "
         "in the Lava environment's worker"
     )
-    options = {"timeout": (None, None)}
+    options = {"timeout": (None, None), "quantization": (QUANTIZATIONS, "neurodeploy")}
 
-    def __init__(self, timeout: float | None = None):
+    def __init__(self, timeout: float | None = None, quantization: str = "neurodeploy"):
+        self.quantization = values.choice(quantization, QUANTIZATIONS, f"backend '{self.name}'", "quantization")
         self.timeout_s = None if timeout is None else values.number(timeout, "s", f"backend '{self.name}'", "timeout")
         if self.timeout_s is not None:
             values.check_range(self.timeout_s, f"backend '{self.name}'", "timeout", "s", above=0)
@@ -117,7 +120,7 @@ class LavaBackend(Backend):
         """``parameters``: the compile's ``lava_parameters.npz``, when run from one."""
         from neurodeploy.backends.lava.launcher import run_in_worker
 
-        lowered = lower(network)
+        lowered = lower(network, self.quantization)
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
             raise BackendError("; ".join(f"{f.subject}: {f.message}" for f in errors))
@@ -151,6 +154,7 @@ class LavaBackend(Backend):
             details={
                 "mode": "Lava fixed_pt (CPU), in the Lava environment's worker",
                 "stock_lif": sorted(lowered.stock),
+                "quantization": self.quantization,
                 "build_s": run.about.get("build_s"),
                 "simulation_wall_time_s": run.about.get("simulation_wall_time_s"),
             },

@@ -27,6 +27,7 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.lava.quantize import (
+    ACTIVATION_SHIFT,
     BIAS_EXPONENT_MAX,
     DECAY_SHIFT,
     DECAY_UNITY,
@@ -64,11 +65,19 @@ SYNAPSES = LoweringRegistry("lava")
 MAX_REFRACTORY_TICKS = 255
 
 
-def population_fixed(network: Network) -> dict:
-    """Every population's numbers, by its cell type's registration."""
+QUANTIZATIONS = ("neurodeploy", "nir-paper")
+
+
+def population_fixed(network: Network, quantization: str = "neurodeploy") -> dict:
+    """Every population's numbers, by its cell type's registration (``neurodeploy``), or all by the NIR
+    paper's conversion (``nir-paper``: :class:`NirPaperLIFFixed`, which refuses what it cannot express)."""
     inputs = network.input_per_tick()
+    if quantization == "nir-paper":
+        problems = nir_paper_problems(network)
+        if problems:
+            raise BackendError("the nir-paper quantization cannot lower this network: " + "; ".join(problems))
     return {
-        label: CELLS.lookup(population.cell).quantized(
+        label: (NirPaperLIFFixed if quantization == "nir-paper" else CELLS.lookup(population.cell)).quantized(
             population,
             network.semantics,
             {receptor: inputs.get((label, receptor), 0.0) for receptor in population.cell.receptors},
@@ -263,6 +272,16 @@ class CellFixed(abc.ABC):
     @abc.abstractmethod
     def units_per_weight(self, receptor: str) -> np.ndarray:
         """Per neuron, the units of synaptic state a unit of weight arriving on ``receptor`` adds."""
+
+    def mantissa_units(self, receptor: str) -> np.ndarray:
+        """Per neuron, the units per unit of weight that a weight's mantissa is rounded from: those it
+        adds, unless the numbers follow another converter's weight formula."""
+        return self.units_per_weight(receptor)
+
+    @staticmethod
+    def mantissa(steps: np.ndarray) -> np.ndarray:
+        """A weight's mantissa from its size in mantissa steps: the nearest."""
+        return np.rint(steps).astype(np.int64)
 
     def runs_on_stock_lif(self, network: Network, label: str) -> bool:
         """Can Lava's own LIF run the population exactly?"""
@@ -806,10 +825,144 @@ class IzhikevichFixed(CellFixed):
         )
 
 
+# --- the NIR paper's conversion: Lava's stock LIF configured as paper/nir_to_lava.py does -----------
+
+NIR_PAPER_SCALE = 2.0**14  # (int(v 131071) >> 9) << 6: 2^14 units per unit of v
+NIR_PAPER_THRESHOLD_UNITS = 131071  # the paper's 17-bit threshold scale, before its >> 9
+NIR_PAPER_WEIGHT_SCALE = 256  # the paper's int(256 w): mantissas of 2^6 units of v
+INTEGER_SLACK = 1e-9  # relative: a weight recovered as charge / dt lands within this of the paper's product
+
+
+def leak_fraction(tau, semantics: Semantics) -> np.ndarray:
+    """``1 - E`` of a time constant: ``dt / tau`` under ``euler`` (the paper's ``dt / tau`` bit for bit), else
+    ``1 - exp(-dt / tau)``."""
+    tau = np.asarray(tau, dtype=np.float64)
+    return semantics.dt / tau if semantics.discretization == "euler" else -np.expm1(-semantics.dt / tau)
+
+
+def nir_paper_threshold(v_thresh: np.ndarray) -> np.ndarray:
+    """The paper's ``int(v_threshold * 131071) >> 9``: the stock LIF's vth, 2^6 units each."""
+    return np.right_shift(np.trunc(np.asarray(v_thresh) * NIR_PAPER_THRESHOLD_UNITS).astype(np.int64), 9)
+
+
+def nir_paper_problems(network: Network) -> list[str]:
+    """What Lava's stock LIF, configured as the paper does, cannot compute: each in words that say what
+    to change (empty when it can)."""
+    semantics = network.semantics
+    problems = []
+    if semantics.threshold != ">":
+        problems.append("threshold '>=': the paper's Lava LIF spikes on v > vth: use threshold '>'")
+    if semantics.reset != "to_v_reset":
+        problems.append(f"reset '{semantics.reset}': Lava's stock LIF sets v to 0 at a spike: use to_v_reset")
+    inputs = network.input_per_tick()
+    for label, population in network.populations.items():
+        subject, cell, value = f"population '{label}'", population.cell, population.value
+        if not (
+            isinstance(cell, LIFParameters)
+            and isinstance(cell.neuron, LeakyIntegrate)
+            and isinstance(cell.synapse, DeltaSynapse)
+            and isinstance(cell.input, CurrentInput)
+        ):
+            problems.append(
+                f"{subject} is {population.cell_type}: the paper's Lava conversion configures a NIR LIF "
+                "(IF_curr_delta) only (it has no Lava process for a CubaLIF)"
+            )
+            continue
+        for name, what in (
+            ("v_rest", "v_leak: the paper drops it (no bias), its LIF leaks to 0"),
+            ("v_reset", "v_reset: Lava's stock LIF resets to 0"),
+            ("v", "the initial v: the paper's LIF starts from 0"),
+            ("i_offset", "i_offset: the paper refuses a bias"),
+            ("tau_refrac", "tau_refrac: Lava's stock LIF has no refractory period"),
+        ):
+            if np.any(value(name) != 0):
+                problems.append(f"{subject}: {name} must be 0 ({what})")
+        if any(np.any(population.initial_input(receptor, semantics) != 0) for receptor in cell.receptors):
+            problems.append(f"{subject}: the initial synaptic charge must be 0 (the paper's LIF starts with u = 0)")
+        vth = nir_paper_threshold(value("v_thresh"))
+        if np.any(vth < 0) or np.any(vth >= 1 << 17):
+            problems.append(f"{subject}: v_thresh must be within [0, 512) for the stock LIF's 17-bit vth")
+        units_per_charge = NIR_PAPER_SCALE * value("tau_m") / value("cm") * leak_fraction(value("tau_m"), semantics)
+        tick = units_per_charge / semantics.dt * sum(inputs.get((label, r), 0.0) for r in cell.receptors)
+        if np.max(tick) > 2.0 ** (STATE_BITS - 3):
+            problems.append(
+                f"{subject}: its inputs in one tick can exceed 2^{STATE_BITS - 3} units of u at the paper's "
+                "2^14 units per unit of v: lower the weights"
+            )
+        if label in network.turnovers:
+            problems.append(f"{subject}: the paper's stock LIF runs no neuron turnover")
+    for label, projection in network.projections.items():
+        if projection.plasticity is not None or projection.structural is not None:
+            problems.append(f"projection '{label}': the paper's conversion has static weights only")
+    return problems
+
+
+@dataclass(eq=False)
+class NirPaperLIFFixed(LIFFixed):
+    """A NIR LIF (an ``IF_curr_delta`` population with v_rest = v_reset = 0, no refractoriness or bias)
+    in the integers the NIR paper's ``paper/nir_to_lava.py`` gives Lava's stock LIF, with ``1 - E`` the
+    semantics' (``dt / tau`` under ``euler``, the paper's):
+
+    * v is held at ``S = 2^14`` units per unit of v; ``dv = int(4095 (1 - E_m))``; ``du = 4095`` (Lava's
+      ``+1`` on du makes the current last one tick);
+    * the threshold is ``(int(v_thresh 131071) >> 9) << 6``, spiking when v is above it, reset to 0;
+    * a charge q onto a neuron is the NIR weight ``w = q / dt`` and adds the paper's
+      ``int(256 r w (1 - E_m)) << 6`` (``mantissa_gain`` is ``r (1 - E_m)``), truncated as the paper's
+      ``astype(int32)`` does; the weight exponent grows past 0 only where that exceeds 255.
+
+    ``gain`` stays the implemented ``(dv / 4096) R``, so the quantization-aware reference rebuilt from
+    these numbers (:meth:`LIFFixed.reference`) adds each stored weight's ``mantissa << 6`` exactly.
+    """
+
+    mantissa_gain: np.ndarray = None  # r (1 - E_m): what the paper's weight formula multiplies by
+
+    @classmethod
+    def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "NirPaperLIFFixed":
+        value, size = population.value, population.size
+        resistance = value("tau_m") / value("cm")
+        fraction = leak_fraction(value("tau_m"), semantics)
+        dv = np.trunc(fraction * (DECAY_UNITY - 1)).astype(np.int64)
+        zeros = np.zeros(size, dtype=np.int64)
+        delta = np.full(size, DECAY_UNITY - 1, dtype=np.int64)
+        init = np.full(size, 1.0 / semantics.dt)
+        return cls(
+            scale=NIR_PAPER_SCALE,
+            dv=dv,
+            du_exc=delta,
+            du_inh=delta.copy(),
+            gain=(dv / DECAY_UNITY) * resistance,
+            init_exc=init,
+            init_inh=init.copy(),
+            vth=nir_paper_threshold(value("v_thresh")) << ACTIVATION_SHIFT,
+            v_reset=zeros,
+            v_init=zeros.copy(),
+            u_exc=zeros.copy(),
+            u_inh=zeros.copy(),
+            bias_mant=zeros.copy(),
+            bias_exp=zeros.copy(),
+            refractory_ticks=zeros.copy(),
+            input=CurrentFixed(),
+            mantissa_gain=fraction * resistance,
+        )
+
+    def mantissa_units(self, receptor: str) -> np.ndarray:
+        init = self.init_exc if receptor == "excitatory" else self.init_inh
+        return self.scale * self.mantissa_gain * init
+
+    @staticmethod
+    def mantissa(steps: np.ndarray) -> np.ndarray:
+        """The paper's ``astype(int32)``: toward zero (the steps are magnitudes), a product landing within
+        ``INTEGER_SLACK`` below an integer counted as that integer."""
+        return np.floor(np.asarray(steps) * (1.0 + INTEGER_SLACK)).astype(np.int64)
+
+    def summary(self) -> str:
+        return "nir-paper: " + super().summary()
+
+
 def numbers_from(types: list[str], arrays: dict) -> CellFixed:
     """A population's numbers from their classes' names (``CellFixed.types``) and the arrays of the
     parameter file: how the worker gets them from the main process."""
-    classes = {cls.__name__: cls for cls in (*CELLS.functions(), *INPUTS.functions())}
+    classes = {cls.__name__: cls for cls in (*CELLS.functions(), *INPUTS.functions(), NirPaperLIFFixed)}
     numbers, *parts = (classes[name] for name in types)
     arguments = {field.name: arrays[field.name] for field in fields(numbers) if field.name != "input"}
     if parts:

@@ -3,7 +3,8 @@
 Each population has one voltage scale S (units per mV, a power of two), and holds a weight w as its
 effect on the synaptic state u in a tick, ``c = U w`` (per neuron, :mod:`.cells` says what U is for each
 cell type). A projection stores 8-bit mantissas ``m = round(c / 2^(e + 6))`` with the smallest exponent
-``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255. The cells' decays are 12-bit,
+``e >= 0`` keeping its largest weight (w_max for plastic ones) within 255 (a population's numbers may
+round c from another converter's formula: ``CellFixed.mantissa_units`` and ``mantissa``). The cells' decays are 12-bit,
 ``round(4096 (1 - E))`` with ``E`` the semantics' decay (``Semantics.decay``); biases a 13-bit mantissa and
 3-bit exponent.
 """
@@ -106,9 +107,10 @@ def projection_fixed(network: Network, populations: dict) -> dict[str, Projectio
     result = {}
     for label, projection in network.projections.items():
         connections = network.connections(label)
-        per_neuron = populations[projection.post].units_per_weight(projection.receptor)  # u per nA (uS)
+        post = populations[projection.post]
+        per_neuron = post.units_per_weight(projection.receptor)  # u per nA (uS)
         units_per_weight = per_neuron[connections.post]
-        contribution = np.abs(connections.weight) * units_per_weight
+        contribution = np.abs(connections.weight) * post.mantissa_units(projection.receptor)[connections.post]
         largest = contribution.max() if contribution.size else 0.0
         held = units_per_weight
         if projection.structural is not None:  # every post neuron may get synapses of the initial weight
@@ -120,7 +122,7 @@ def projection_fixed(network: Network, populations: dict) -> dict[str, Projectio
         if largest > 0:
             exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
         step = 2.0 ** (exponent + ACTIVATION_SHIFT)
-        mantissas = np.minimum(np.rint(contribution / step), WEIGHT_MANTISSA_MAX).astype(np.int64)
+        mantissas = np.minimum(post.mantissa(contribution / step), WEIGHT_MANTISSA_MAX)
         result[label] = ProjectionFixed(exponent, mantissas, step / units_per_weight, step / held)
     return result
 
