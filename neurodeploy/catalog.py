@@ -392,6 +392,7 @@ class TargetField(typing.NamedTuple):
 
 
 COMMON_TARGET_FIELDS = {
+    "base": TargetField("label"),
     "name": TargetField("label", True),
     "summary": TargetField("text"),
     "kind": TargetField("label", True),
@@ -426,6 +427,7 @@ TARGET_SCHEMAS = {
         "synapses_per_chip": TargetField("integer", False, 1),
         "timestep_ms": TargetField("number", False, above=0),
         "numeric_format": TargetField("mapping"),
+        "quantization": TargetField("label"),
     },
 }
 
@@ -475,28 +477,47 @@ class _TargetFile:
     error: ValidationError | None
 
 
+def _with_base(data, origin: str, raw: dict[str, dict]) -> dict:
+    """A target file's figures over those of the target its ``base`` names (a variant of a chip: the same
+    figures, another choice such as Lava's ``quantization``). A base may not have a base itself."""
+    if not isinstance(data, dict) or "base" not in data:
+        return data
+    base = values.label(data["base"], origin, "base")
+    if base not in raw:
+        raise ValidationError(origin, "base", f"no target named '{base}' (targets: {', '.join(sorted(raw))})")
+    if "base" in raw[base]:
+        raise ValidationError(origin, "base", f"'{base}' has a base of its own: name the chip's own target")
+    return {**raw[base], **{key: value for key, value in data.items() if key != "base"}}
+
+
 def _target_files() -> list[_TargetFile]:
     """Every target file, read and checked; a broken one carries its error (and its name if readable)."""
-    files = []
+    read = []
     for folder in _folders(TARGETS, "NEURODEPLOY_TARGET_PATH"):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             origin = f"target file '{path}'"
-            data = None
             try:
-                data = io.read(path, "yaml", origin)
-                checked = checked_target(data, origin)
+                read.append((path, origin, io.read(path, "yaml", origin), None))
             except ValidationError as error:
-                name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
-                files.append(_TargetFile(path, name, None, error))
-                continue
-            files.append(
-                _TargetFile(
-                    path,
-                    checked["name"],
-                    TargetDescription(checked["name"], checked.get("summary", ""), path, checked),
-                    None,
-                )
-            )
+                read.append((path, origin, None, error))
+    raw = {
+        data["name"]: data
+        for _, _, data, _ in read
+        if isinstance(data, dict) and isinstance(data.get("name"), str)
+    }
+    files = []
+    for path, origin, data, error in read:
+        if error is not None:
+            files.append(_TargetFile(path, None, None, error))
+            continue
+        try:
+            checked = checked_target(_with_base(data, origin, raw), origin)
+        except ValidationError as error:
+            name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+            files.append(_TargetFile(path, name, None, error))
+            continue
+        description = TargetDescription(checked["name"], checked.get("summary", ""), path, checked)
+        files.append(_TargetFile(path, checked["name"], description, None))
     return files
 
 

@@ -562,3 +562,19 @@ def test_integers_past_the_float_range_in_lists_answer_in_one_line(tmp_path, net
     path = tmp_path / "huge.json"
     path.write_text(json.dumps(data))
     refused(invoke("validate", path), f"field '{field}'", "is too large for a number")
+
+
+def test_a_target_variant_takes_its_base_figures_and_names_a_missing_base(tmp_path):
+    (tmp_path / "variant.yaml").write_text("name: variant\nbase: loihi2\nsummary: loihi2, other integers\n")
+    (tmp_path / "orphan.yaml").write_text("name: orphan\nbase: loihi9\n")
+    (tmp_path / "chained.yaml").write_text("name: chained\nbase: variant\n")
+    env = {"NEURODEPLOY_TARGET_PATH": str(tmp_path)}
+    listed = invoke("targets", env=env)
+    assert "variant" in listed.stdout and "loihi2, other integers" in listed.stdout
+    assert "no target named 'loihi9'" in listed.stderr and "'variant' has a base of its own" in listed.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEURODEPLOY_TARGET_PATH", str(tmp_path))
+        variant, base = catalog.target_description("variant").data, catalog.target_description("loihi2").data
+    assert {key: value for key, value in variant.items() if key not in ("name", "summary")} == {
+        key: value for key, value in base.items() if key not in ("name", "summary")
+    }

@@ -157,3 +157,39 @@ def test_the_cli_takes_the_quantization_as_a_backend_option(tmp_path):
     refused = run("nir-paper")
     assert refused.exit_code != 0 and "nir-paper quantization cannot lower this network" in refused.output
     assert "threshold '>='" in refused.output
+
+
+@pytest.mark.slow
+def test_deploy_to_the_nir_paper_variant_of_loihi2_runs_the_papers_integers(tmp_path):
+    """loihi2-nir-paper is loihi2's figures with the paper's quantization: the compile reports the
+    paper's dv and threshold, and the target equals its quantization-aware reference."""
+    if not NIR_PAPER_LIF.is_dir():
+        pytest.skip(f"needs ../shared/external beside the checkout: no {NIR_PAPER_LIF}")
+    rows = np.loadtxt(NIR_PAPER_LIF / "lif_norse.csv", delimiter=",")
+    stimulus = tmp_path / "input.json"
+    stimulus.write_text(json.dumps({"input": [[round(t * DT, 6) for t in np.flatnonzero(rows[:, 0])]]}))
+    out = tmp_path / "deploy"
+    result = CliRunner().invoke(
+        main,
+        [
+            "deploy",
+            str(NIR_PAPER_LIF / "lif_norse.nir"),
+            "--dt",
+            str(DT),
+            "--discretization",
+            "euler",
+            "--stimulus",
+            str(stimulus),
+            "--duration",
+            "100",
+            "--target",
+            "loihi2-nir-paper",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = (out / "compile" / "compile.txt").read_text()
+    assert f"dv [{int(DT / 2.5 * 4095)}]" in report and f"vth [{(int(0.1 * 131071) >> 9) << 6}]" in report
+    verdict = json.loads((out / "deploy.json").read_text())
+    assert verdict["passed"] and verdict["target_vs_reference"]["populations"]["1"]["same_tick_fraction"] == 1.0

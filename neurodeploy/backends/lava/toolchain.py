@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from neurodeploy.backends.lava import LavaBackend, Lowered, lower, write_parameters
+from neurodeploy.backends.lava.cells import QUANTIZATIONS
 from neurodeploy.backends.lava.exchange import PARAMETERS
 from neurodeploy.backends.lava.quantize import projection_report
 from neurodeploy.backends.lava.rules import check_fixed, cores_needed
 from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
-from neurodeploy.description import resources
+from neurodeploy.description import resources, values
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult
 
@@ -118,6 +119,12 @@ COMPILE_COSTS = resources.Costs(
 connection, its mantissa and lava_parameters.npz."""
 
 
+def quantization(target: dict) -> str:
+    """The target's choice of Lava integers (``quantization``, as the backend's option of that name)."""
+    where = f"target '{target['name']}'"
+    return values.choice(target.get("quantization", "neurodeploy"), QUANTIZATIONS, where, "quantization")
+
+
 class LoihiToolchain(Toolchain):
     kind = "loihi"
     backend = LavaBackend.name
@@ -125,7 +132,7 @@ class LoihiToolchain(Toolchain):
     thresholds = Thresholds(min_same_tick=0.99, min_within_one=0.997, max_rate_error=0.007)
 
     def compile(self, network, target, out, duration_ms, map_resources=True):
-        lowered = lower(network)
+        lowered = lower(network, quantization(target))
         compilation = LoihiCompilation(
             lowered, target, check_fixed(network, lowered.populations, lowered.projections, target)
         )
@@ -149,4 +156,5 @@ class LoihiToolchain(Toolchain):
     ) -> RunResult:
         if board is not None:
             raise BackendError("the loihi target runs on Lava's CPU models only: Lava's Loihi runtime is not public")
-        return LavaBackend().run(compilation.lowered.network, duration_ms, progress, parameters=Path(out) / PARAMETERS)
+        backend = LavaBackend(quantization=quantization(compilation.target))
+        return backend.run(compilation.lowered.network, duration_ms, progress, parameters=Path(out) / PARAMETERS)
