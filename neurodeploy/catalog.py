@@ -500,11 +500,7 @@ def _target_files() -> list[_TargetFile]:
                 read.append((path, origin, io.read(path, "yaml", origin), None))
             except ValidationError as error:
                 read.append((path, origin, None, error))
-    raw = {
-        data["name"]: data
-        for _, _, data, _ in read
-        if isinstance(data, dict) and isinstance(data.get("name"), str)
-    }
+    raw = {data["name"]: data for _, _, data, _ in read if isinstance(data, dict) and isinstance(data.get("name"), str)}
     files = []
     for path, origin, data, error in read:
         if error is not None:
