@@ -113,7 +113,13 @@ def main():
             results[graph] = {
                 "reset": reset,
                 "peers": {
-                    peer: {"spikes": int(raster.sum()), "cosine_vs_snntorch": cosine_of_mean_rates(raster, snntorch)}
+                    peer: {
+                        "spikes": int(raster.sum()),
+                        **{
+                            f"cosine_vs_{other}": cosine_of_mean_rates(raster, theirs)
+                            for other, theirs in recorded.items()
+                        },
+                    }
                     for peer, raster in recorded.items()
                 },
                 "backends": {

@@ -440,6 +440,58 @@ def test_the_nir_papers_lif_on_brian2_is_norse_one_tick_later(tmp_path):
     assert v[0] == 0.0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["spinnaker", "lava"])
+def test_the_nir_papers_lif_runs_on_the_other_backends_under_its_node_name(tmp_path, backend):
+    """The same command on the emulation and on Lava: the LIF node's spikes under its name, at Norse's steps
+    one tick later (the emulation's s16.15 decays may move a spike that waits on the threshold)."""
+    folder = external(LIF_GRAPH)
+    norse = np.loadtxt(folder / "lif_norse.csv", delimiter=",")
+    stimulus = tmp_path / "stimulus.json"
+    stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(norse[:, 0])]]}))
+    out = tmp_path / "run"
+    result = invoke(
+        "run", folder / "lif_norse.nir", "--dt", 0.1, "--discretization", "euler", "--stimulus", stimulus,
+        "--duration", 100, "--backend", backend, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ticks = np.rint(
+        np.array(json.loads((out / "spikes.json").read_text())["populations"]["1"]["spike_times_ms"][0]) / 0.1
+    )
+    expected = np.flatnonzero(norse[:, 2]) + 1
+    assert len(ticks) == len(expected) and np.all(np.abs(ticks - expected) <= 10)
+    if backend == "lava":
+        assert ticks.tolist() == expected.tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
+@pytest.mark.parametrize("graph", ["lif", "braille"])
+def test_the_nir_papers_graphs_deploy_and_pass_against_the_quantization_aware_reference(tmp_path, target, graph):
+    """deploy of lif_norse.nir and of the Braille network (biases, reset to 0) under euler: each target
+    computes what its quantization-aware reference computes, spike for spike."""
+    if graph == "lif":
+        folder, name = external(LIF_GRAPH), "lif_norse.nir"
+        rows = np.loadtxt(folder / "lif_norse.csv", delimiter=",")
+        channels, duration = [rows[:, 0]], 100
+    else:
+        folder, name = external(BRAILLE), "braille_noDelay_bias_zero.nir"
+        taxels = np.load(folder / "derived_input_sample0.npy")
+        channels, duration = list(taxels.T), (len(taxels) + 1) * 0.1
+    stimulus = tmp_path / "stimulus.json"
+    stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(c)] for c in channels]}))
+    out = tmp_path / "deploy"
+    result = invoke(
+        "deploy", folder / name, "--dt", 0.1, "--discretization", "euler", "--stimulus", stimulus,
+        "--duration", round(duration, 6), "--target", target, "--min-same-tick", 1.0, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((out / "deploy.json").read_text())
+    assert verdict["passed"]
+    for population in verdict["target_vs_reference"]["populations"].values():
+        assert population["same_tick_fraction"] == 1.0 and population["run_spikes"] > 0
+
+
 def test_the_braille_hidden_layer_is_snntorchs_raster_one_tick_later():
     """braille_noDelay_bias_zero.nir on brian2 (euler, reset to 0, '>'): lif1.lif fires exactly as
     snnTorch's hidden layer, one tick later (the input edge; the recurrent edge is one tick in both)."""
