@@ -10,8 +10,7 @@ import pytest
 
 import neurodeploy as nd
 from conftest import run_reference
-from neurodeploy.backends import make_backend
-from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.errors import ValidationError
 from neurodeploy.interchange import nir_export
 from neurodeploy.interchange.nir_import import read_graph
 
@@ -122,3 +121,172 @@ def test_perfect_integrator_by_hand(discretization):
         v += arriving(tick) / 2.0 - 0.05
         expected.append(v)
     np.testing.assert_allclose(v_trace(run_reference(net, TICKS * DT)), expected, rtol=1e-12, atol=1e-15)
+
+
+# --- NIR: LI, CubaLI, IF, I ----------------------------------------------------------------------
+
+INPUT_TICKS = [2, 5]  # the input's spikes; each is the input w held over the next tick
+WEIGHT, BIAS = 1.5, 0.2
+
+
+def nir_graph(tmp_path, neuron, name="graph.nir"):
+    """Input -> Affine(WEIGHT, BIAS) -> neuron -> Output."""
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "w": nir.Affine(weight=np.array([[WEIGHT]]), bias=np.array([BIAS])),
+        "neuron": neuron,
+        "output": nir.Output(output_type=np.array([1])),
+    }
+    path = tmp_path / name
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=[("input", "w"), ("w", "neuron"), ("neuron", "output")]))
+    return path
+
+
+def nir_input(tick: int) -> float:
+    """NIR's input in a tick: the weight one tick after a spike, the bias from the first tick on (one edge)."""
+    return WEIGHT * ((tick - 1) in INPUT_TICKS) + BIAS * (tick >= 1)
+
+
+def imported_run(path, discretization):
+    network = read_graph(path, DT, discretization=discretization)
+    network = network.with_spike_times({"input": [[t * DT for t in INPUT_TICKS]]})
+    return network, run_reference(network, TICKS * DT)
+
+
+def one(value):
+    return np.array([value], dtype=np.float64)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_li_is_the_leaky_integrator_of_its_input(tmp_path, discretization):
+    # tau dv/dt = v_leak - v + r u, u held over each tick: v -> (v_leak + r u) - E (v_leak + r u - v), from v_leak.
+    tau_s, r, v_leak = 2e-3, 3.0, -0.5
+    network, result = imported_run(
+        nir_graph(tmp_path, nir.LI(tau=one(tau_s), r=one(r), v_leak=one(v_leak))), discretization
+    )
+    assert network.populations["neuron"].cell_type == "LI_curr_delta"
+    assert network.recordings["neuron"] == ("v",) or list(network.recordings["neuron"]) == ["v"]
+    e, v, expected = decay(tau_s * 1e3, discretization), v_leak, []
+    for tick in range(TICKS):
+        a = v_leak + r * nir_input(tick)
+        v = a - e * (a - v)
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_cuba_li_is_the_synapse_then_the_leaky_integrator(tmp_path, discretization):
+    # The synaptic state reaches (1 - E_syn) of w_in u held over the tick: syn = E_syn syn + (1 - E_syn) w_in u;
+    # then the membrane as LI with r syn (snnTorch's syn = alpha syn + x, mem = beta mem + syn under euler
+    # when dt/tau_syn w_in = 1 and dt/tau_mem r = 1).
+    tau_syn_s, tau_mem_s, r, v_leak, w_in = 1e-3, 4e-3, 2.0, 0.25, 1.5
+    node = nir.CubaLI(tau_syn=one(tau_syn_s), tau_mem=one(tau_mem_s), r=one(r), v_leak=one(v_leak), w_in=one(w_in))
+    network, result = imported_run(nir_graph(tmp_path, node), discretization)
+    assert network.populations["neuron"].cell_type == "LI_curr_exp"
+    e_s, e_m = decay(tau_syn_s * 1e3, discretization), decay(tau_mem_s * 1e3, discretization)
+    syn, v, expected = 0.0, v_leak, []
+    for tick in range(TICKS):
+        syn = e_s * syn + (1 - e_s) * w_in * nir_input(tick)
+        a = v_leak + r * syn
+        v = a - e_m * (a - v)
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_if_integrates_without_leak_and_resets(tmp_path, discretization):
+    # dv/dt = r u: v += r u dt (seconds) under either discretization, from 0; v > v_threshold spikes, v = v_reset.
+    r, threshold, reset = 1e3, 1.0, -0.25
+    node = nir.IF(r=one(r), v_threshold=one(threshold), v_reset=one(reset))
+    network, result = imported_run(nir_graph(tmp_path, node), discretization)
+    assert network.populations["neuron"].cell_type == "PIF_curr_delta"
+    v, expected, spikes = 0.0, [], []
+    for tick in range(TICKS):
+        v += r * nir_input(tick) * DT * 1e-3
+        if v > threshold:
+            v = reset
+            spikes.append(tick)
+        expected.append(v)
+    assert spikes  # the graph's numbers reach the threshold
+    assert result.spikes.ticks("neuron")[0].tolist() == spikes
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_i_integrates_its_input(tmp_path, discretization):
+    r = 400.0
+    network, result = imported_run(nir_graph(tmp_path, nir.I(r=one(r))), discretization)
+    assert network.populations["neuron"].cell_type == "PI_curr_delta"
+    expected = np.cumsum([r * nir_input(tick) * DT * 1e-3 for tick in range(TICKS)])
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+def test_a_node_that_never_spikes_feeds_only_an_output(tmp_path):
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "readout": nir.LI(tau=one(2e-3), r=one(1.0), v_leak=one(0.0)),
+        "w": nir.Linear(weight=np.array([[1.0]])),
+        "lif": nir.LIF(tau=one(2e-3), r=one(1.0), v_leak=one(0.0), v_threshold=one(1.0), v_reset=one(0.0)),
+    }
+    path = tmp_path / "graph.nir"
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=[("input", "readout"), ("readout", "w"), ("w", "lif")]))
+    with pytest.raises(ValidationError, match="NIR node 'readout'.*never spikes.*only an Output"):
+        read_graph(path, DT)
+
+
+def mixed_network(discretization) -> nd.Network:
+    """Every new cell: a source onto PIF_curr_delta and PI_curr_delta, the PIF onto LI_curr_exp and
+    LI_curr_delta, with refractoriness, offsets and initial values the import alone would not give."""
+    net = nd.Network("mixed", nd.Semantics(dt=DT, discretization=discretization, threshold=">", synaptic_init="none"))
+    net.spike_source("S", [[0.0, 1.0, 1.5], [0.5, 2.0]])
+    net.population(
+        "pif",
+        2,
+        "PIF_curr_delta",
+        {"cm": 0.5, "v_thresh": 1.0, "v_reset": 0.0, "tau_refrac": 0.5, "i_offset": 0.1},
+        {"v": 0.2},
+    )
+    net.population("pi", 1, "PI_curr_delta", {"cm": 2.0, "i_offset": -0.05})
+    net.population("li", 2, "LI_curr_delta", {"cm": 1.0, "tau_m": 3.0, "v_rest": 0.5})
+    net.population(
+        "cuba",
+        1,
+        "LI_curr_exp",
+        {"cm": 1.0, "tau_m": 3.0, "v_rest": 0.0, "tau_syn_E": 1.0, "tau_syn_I": 1.0, "i_offset": 0.3},
+    )
+    net.project("S", "pif", nd.AllToAll(), weight=0.4, delay=DT)
+    net.project("S", "pi", nd.AllToAll(), weight=[0.3, 0.6], delay=2 * DT, receptor="inhibitory")
+    net.project("pif", "li", nd.OneToOne(), weight=0.7, delay=DT)
+    net.project("pif", "cuba", nd.AllToAll(), weight=[1.2, 0.8], delay=DT)
+    net.record("pif", ["spikes", "v"])
+    for label in ("pi", "li", "cuba"):
+        net.record(label, ["v"])
+    return net.validate()
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_export_then_import_is_the_same_network_and_traces(tmp_path, discretization):
+    original = mixed_network(discretization)
+    path = tmp_path / "mixed.nir"
+    exported = nir_export.write(original, path)
+    kinds = {name: type(node).__name__ for name, node in exported.graph.nodes.items()}
+    assert {kinds[label] for label in ("pif", "pi", "li", "cuba")} == {"IF", "I", "LI", "CubaLI"}
+    nir.read(path)
+    imported = read_graph(path).with_spike_times(exported.stimulus)
+    for label, population in original.populations.items():
+        again = imported.populations[label]
+        assert again.cell_type == population.cell_type
+        for name in (*population.parameters, *population.initial_values):
+            np.testing.assert_allclose(again.value(name), population.value(name), rtol=1e-12, err_msg=f"{label} {name}")
+    runs = [run_reference(network, 6.0) for network in (original, imported)]
+    assert len(runs[0].spikes.ticks("pif")[0]) > 0
+    assert runs[1].spikes.ticks("pif")[0].tolist() == runs[0].spikes.ticks("pif")[0].tolist()
+    for label in original.populations:
+        np.testing.assert_allclose(runs[1].traces[label]["v"], runs[0].traces[label]["v"], rtol=1e-12, atol=1e-12)
+
+
+def test_a_read_out_that_projects_cannot_be_exported():
+    net = mixed_network("exact")
+    net.project("li", "pi", nd.AllToAll(), weight=1.0, delay=DT, label="from the read-out")
+    with pytest.raises(ValidationError, match="population 'li'.*never spikes"):
+        nir_export.to_graph(net)
