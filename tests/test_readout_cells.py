@@ -3,14 +3,19 @@ hand-derived traces on the float reference under both discretizations, the NIR n
 (LI, CubaLI, IF, I) with their traces, export and import again, and the backends and targets that refuse
 them."""
 
+import json
 import math
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import run_reference
-from neurodeploy.errors import ValidationError
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.cli import main
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.interchange import nir_export
 from neurodeploy.interchange.nir_import import read_graph
 
@@ -290,3 +295,40 @@ def test_a_read_out_that_projects_cannot_be_exported():
     net.project("li", "pi", nd.AllToAll(), weight=1.0, delay=DT, label="from the read-out")
     with pytest.raises(ValidationError, match="population 'li'.*never spikes"):
         nir_export.to_graph(net)
+
+
+# --- backends and targets without these cells -------------------------------------------------------
+
+REFUSALS = {
+    "spinn5": {
+        "LI": "sPyNNaker has no neuron model without a threshold",
+        "leakless": "sPyNNaker has no neuron model without leak",
+    },
+    "loihi2": {"LI": "no threshold of Lava's LIF is out of reach", "leakless": "Lava's LIF with dv = 0"},
+}
+
+
+@pytest.mark.parametrize("target", list(REFUSALS))
+@pytest.mark.parametrize(
+    "cell_type, parameters, kind",
+    [
+        ("LI_curr_delta", {}, "LI"),
+        ("LI_curr_exp", {}, "LI"),
+        ("PIF_curr_delta", {"v_thresh": 3.0, "v_reset": -1.0}, "leakless"),
+        ("PI_curr_delta", {}, "leakless"),
+    ],
+)
+def test_the_targets_refuse_them_saying_what_the_chip_would_need(tmp_path, target, cell_type, parameters, kind):
+    net = one_neuron(cell_type, parameters, "exact")
+    net.record("P", ["v"])
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps(net.to_dict()))
+    done = CliRunner().invoke(main, ["compile", str(model), "--target", target, "--out", str(tmp_path / "out")])
+    assert done.exit_code != 0
+    assert REFUSALS[target][kind] in done.output
+    backend = {"spinn5": "spinnaker", "loihi2": "lava"}[target]
+    with pytest.raises(BackendError, match=f"the {backend} backend does not run"):
+        if backend == "spinnaker":
+            make_backend("spinnaker").run(net, 2.0)
+        else:
+            lava_lower(net)
