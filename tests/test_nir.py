@@ -343,10 +343,6 @@ def test_a_subgraph_is_flattened_with_dotted_names(tmp_path):
 @pytest.mark.parametrize(
     "node, words",
     [
-        (nir.IF(r=one(1.0), v_threshold=one(1.0), v_reset=one(0.0)), "without leak"),
-        (nir.LI(tau=one(1e-3), r=one(1.0), v_leak=one(0.0)), "never spikes"),
-        (nir.CubaLI(tau_syn=one(1e-3), tau_mem=one(1e-3), r=one(1.0), v_leak=one(0.0)), "never spikes"),
-        (nir.I(r=one(1.0)), "without leak or threshold"),
         (nir.Threshold(threshold=one(1.0)), "without a membrane"),
         (lif(float("nan"), 1.0, 0.0, 1.0), "not finite"),
         (lif(2e-3, -1.0, 0.0, 1.0), "must be positive"),

@@ -111,6 +111,25 @@ class LeakyIntegrate:
     reset (to ``v_reset``, or by subtraction) and refractoriness."""
 
 
+@dataclass(frozen=True)
+class LeakyMembrane:
+    """The leaky membrane's step 2 without step 3: V integrates and leaks, and never spikes or resets (no
+    threshold, no refractoriness). A read-out: its V is the output."""
+
+
+@dataclass(frozen=True)
+class PerfectIntegrate:
+    """A membrane without leak, the limit of :class:`LeakyIntegrate` as ``tau_m`` grows with ``cm`` fixed.
+    Step 2, if not refractory: ``V += (dt / cm) (I_exc - I_inh + i_offset)``, the tick's current held over
+    the tick (both discretizations give this); step 3 as :class:`LeakyIntegrate`'s (threshold, reset,
+    refractoriness)."""
+
+
+@dataclass(frozen=True)
+class PerfectMembrane:
+    """:class:`PerfectIntegrate`'s step 2 without step 3: V integrates without leak and never spikes."""
+
+
 @dataclass(frozen=True, eq=False)
 class CellType:
     """Base of neuron types: a small typed node (NIR's) holding its parameters and initial values, each
@@ -310,6 +329,117 @@ class IFCurrDelta(LIFParameters):
     isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
 
 
+# --- membranes without a threshold or without leak (NIR's LI, CubaLI, IF and I) ----------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LIParameters(CellType):
+    """The leaky integrator's parameters: a leaky membrane without threshold, reset or refractoriness."""
+
+    neuron: ClassVar[object] = LeakyMembrane()
+    input: ClassVar[object] = CurrentInput()
+    recordables: ClassVar[tuple[str, ...]] = ("v",)
+
+    cm: float | np.ndarray = parameter("nF", 1.0, positive=True)
+    tau_m: float | np.ndarray = parameter("ms", 20.0, positive=True)
+    v_rest: float | np.ndarray = parameter("mV", -65.0)
+    i_offset: float | np.ndarray = parameter("nA", 0.0)
+
+    def check_times(self, semantics, where: str):
+        super().check_times(semantics, where)
+        semantics.check_time_constant(self.tau_m, where, "parameters.tau_m")
+
+
+@dataclass(frozen=True, eq=False)
+class LICurrDelta(LIParameters):
+    """Leaky integrator with delta synapses: ``IF_curr_delta`` without threshold, reset and refractory
+    period (NIR's ``LI``). It never spikes; its V is its output.
+
+    Per tick: 1. input ``I_x = q_x / dt`` as ``IF_curr_delta``; 2. ``a = (I_exc - I_inh + i_offset) R +
+    v_rest``, ``V = a - E (a - V)``, ``R = tau_m / cm``, ``E`` the semantics' decay of ``tau_m``; 3. none;
+    4. ``q_x = 0``. Units: mV, nA, ms, nF; weights and the synaptic state are charges in nA ms.
+    """
+
+    name: ClassVar[str] = "LI_curr_delta"
+    synapse: ClassVar[object] = DeltaSynapse()
+
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+
+
+@dataclass(frozen=True, eq=False)
+class LICurrExp(LIParameters, ExponentialSynapseParameters):
+    """Leaky integrator with exponential current synapses: ``IF_curr_exp`` without threshold, reset and
+    refractory period (NIR's ``CubaLI``). It never spikes; its V is its output.
+
+    Per tick: steps 1, 2 and 4 of ``IF_curr_exp`` (input ``I_x += init_x w``; ``a = (I_exc - I_inh +
+    i_offset) R + v_rest``, ``V = a - E (a - V)``; ``I_x *= E_x``), no step 3. Units: mV, nA, ms, nF;
+    weights are currents in nA.
+    """
+
+    name: ClassVar[str] = "LI_curr_exp"
+
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)
+
+
+@dataclass(frozen=True, eq=False)
+class PerfectParameters(CellType):
+    """A membrane without leak: its capacitance and constant current, and delta synapses."""
+
+    synapse: ClassVar[object] = DeltaSynapse()
+    input: ClassVar[object] = CurrentInput()
+
+    cm: float | np.ndarray = parameter("nF", 1.0, positive=True)
+    i_offset: float | np.ndarray = parameter("nA", 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class PIFCurrDelta(PerfectParameters):
+    """Perfect (non-leaky) integrate-and-fire neuron with delta synapses (NIR's ``IF``: ``dV/dt = I /
+    cm``), the limit of ``IF_curr_delta`` as ``tau_m`` grows with ``cm`` fixed.
+
+    Per tick: 1. input ``I_x = q_x / dt`` as ``IF_curr_delta``; 2. if not refractory ``V += (dt / cm)
+    (I_exc - I_inh + i_offset)``, so a charge q moves V by ``q / cm`` under both discretizations; otherwise
+    V is held; 3. threshold, reset and refractoriness as ``IF_curr_delta``; 4. ``q_x = 0``. V starts at
+    ``v_reset`` unless given. Units: mV, nA, ms, nF; weights and the synaptic state are charges in nA ms.
+    """
+
+    name: ClassVar[str] = "PIF_curr_delta"
+    neuron: ClassVar[object] = PerfectIntegrate()
+
+    tau_refrac: float | np.ndarray = parameter("ms", 0.1, non_negative=True)
+    v_reset: float | np.ndarray = parameter("mV", 0.0)
+    v_thresh: float | np.ndarray = parameter("mV", 1.0)
+    v: float | np.ndarray = parameter("mV", "v_reset", initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+
+    def check_times(self, semantics, where: str):
+        super().check_times(semantics, where)
+        semantics.refractory_ticks(np.asarray(self.tau_refrac, dtype=np.float64), where)
+
+
+@dataclass(frozen=True, eq=False)
+class PICurrDelta(PerfectParameters):
+    """Perfect integrator with delta synapses (NIR's ``I``: ``dV/dt = I / cm``): ``PIF_curr_delta``
+    without threshold, reset and refractory period. It never spikes; its V is its output.
+
+    Per tick: 1. input ``I_x = q_x / dt``; 2. ``V += (dt / cm) (I_exc - I_inh + i_offset)``; 3. none;
+    4. ``q_x = 0``. Units: mV, nA, ms, nF; weights and the synaptic state are charges in nA ms.
+    """
+
+    name: ClassVar[str] = "PI_curr_delta"
+    neuron: ClassVar[object] = PerfectMembrane()
+    recordables: ClassVar[tuple[str, ...]] = ("v",)
+
+    v: float | np.ndarray = parameter("mV", 0.0, initial=True)
+    isyn_exc: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+    isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
+
+
 # --- Izhikevich (PyNN ``Izhikevich``, sPyNNaker's ``IZK_curr_exp``) ------------------------------------
 
 
@@ -384,7 +514,10 @@ class Izhikevich(ExponentialSynapseParameters):
     isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)
 
 
-CELL_TYPES: dict[str, type[CellType]] = {cls.name: cls for cls in (IFCurrExp, IFCondExp, IFCurrDelta, Izhikevich)}
+CELL_TYPES: dict[str, type[CellType]] = {
+    cls.name: cls
+    for cls in (IFCurrExp, IFCondExp, IFCurrDelta, Izhikevich, LICurrDelta, LICurrExp, PIFCurrDelta, PICurrDelta)
+}
 
 
 @dataclass(eq=False)

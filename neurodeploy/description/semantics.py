@@ -24,8 +24,9 @@ Delta synapses (``IF_curr_delta``) have ``init_x = 1/dt`` and ``exp(-dt/tau_x) =
 charge arriving in the tick over dt, gone at its end.
 
 Other neuron models replace steps 2 and 3 with their own, stated in their cell type's docstring
-(:mod:`.cells`; ``Izhikevich``: one midpoint step of its two variables, no refractoriness); steps 1 and 4
-and the delays are the same.
+(:mod:`.cells`; ``Izhikevich``: one midpoint step of its two variables, no refractoriness; the read-outs
+``LI_curr_*`` and ``PI_curr_delta`` have no step 3 and never spike; ``PIF_curr_delta`` and ``PI_curr_delta``
+integrate without leak, ``V += (dt / cm) I``); steps 1 and 4 and the delays are the same.
 
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.

@@ -1,12 +1,13 @@
 """A description's static part as a NIR graph (neuromorphs/NIR): the inverse of the import mapping.
 
 Spike sources become ``Input`` nodes named by their labels (their spike times go to a stimulus file beside
-the graph, in ``--stimulus``'s format); ``IF_curr_delta`` populations ``LIF`` nodes and ``IF_curr_exp``
-ones ``CubaLIF`` nodes (``w_in`` 1), named by their labels. The connections from one population or source
+the graph, in ``--stimulus``'s format); ``IF_curr_delta`` populations ``LIF`` nodes, ``IF_curr_exp``
+ones ``CubaLIF`` nodes (``w_in`` 1), ``LI_curr_delta`` ``LI``, ``LI_curr_exp`` ``CubaLI``, ``PIF_curr_delta`` ``IF``
+and ``PI_curr_delta`` ``I`` (``r = 1 / cm``), named by their labels. The connections from one population or source
 to another with one delay become one dense weight node (``Linear``, or ``Affine`` when it carries the
 post population's ``i_offset`` as a bias), signed (inhibitory negative), duplicates summed, holding what
-the import turns back into the same per-tick input: for ``LIF`` the current of the tick (the charge over
-dt), for ``CubaLIF`` the input held over a tick that raises the synaptic state by the description's
+the import turns back into the same per-tick input: onto delta synapses the current of the tick (the
+charge over dt), onto exponential ones the input held over a tick that raises the synaptic state by the description's
 effective weight (``init`` times the weight; ``1 - E_syn`` of it under either discretization). Every edge
 carries the one-tick minimum delay implicitly; longer delays put a ``Delay`` node (the delay beyond that
 tick, per pre neuron) before the weights, so a bias is never delayed. Under reset by subtraction the
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodeploy.description.cells import DeltaSynapse, ExponentialSynapse
 from neurodeploy.description.io import write_atomically
 from neurodeploy.description.network import Network
 from neurodeploy.description.resources import count_text, refuse_above_limit
@@ -41,13 +43,25 @@ SEMANTICS_METADATA = ("dt", "threshold", "reset", "refractory", "delay_conventio
 ``SYNAPTIC_INIT``)."""
 SYNAPTIC_INIT = "none"
 """The weights fold the description's init factors in: the import adds them unscaled."""
-NODE_TYPES = {"IF_curr_delta": "LIF", "IF_curr_exp": "CubaLIF"}
+NODE_TYPES = {
+    "IF_curr_delta": "LIF",
+    "IF_curr_exp": "CubaLIF",
+    "LI_curr_delta": "LI",
+    "LI_curr_exp": "CubaLI",
+    "PIF_curr_delta": "IF",
+    "PI_curr_delta": "I",
+}
+READ_OUTS = ("LI", "CubaLI", "I")
+"""NIR's neuron nodes that never spike: nothing but an Output may follow them."""
+LEAKLESS = ("IF", "I")
+"""NIR's neuron nodes without leak, which the import starts at v = 0 (the others at v_leak)."""
 NO_NODE = {
     "IF_cond_exp": "NIR has no conductance-based neuron",
     "Izhikevich": "NIR has no Izhikevich neuron",
 }
 NEURON_METADATA = {"parameters": ("tau_refrac", "i_offset"), "initial_values": ("v", "isyn_exc", "isyn_inh")}
-"""The cell's values a NIR neuron node does not carry (or carries only as a bias), kept in its metadata."""
+"""The cell's values a NIR neuron node does not carry (or carries only as a bias), kept in its metadata
+(those of them the cell has)."""
 SHIFTED = ("v_rest", "v_thresh", "v_reset")
 """Under reset by subtraction the node's potentials are these less v_reset (NIR's subtraction of
 v_threshold is then the description's of v_thresh - v_reset); the metadata keeps them as they are."""
@@ -100,7 +114,9 @@ def to_graph(network: Network) -> Export:
     refractory, started, offsets = [], [], []
     for population in network.populations.values():
         nodes[population.label] = _neuron_node(population, semantics)
-        if np.any(semantics.refractory_ticks(population.value("tau_refrac")) > 0):
+        if "tau_refrac" in population.cell.parameter_specs() and np.any(
+            semantics.refractory_ticks(population.value("tau_refrac")) > 0
+        ):
             refractory.append(population.label)
     biased = set()
     for (pre, post, delay), matrix in groups.items():
@@ -185,19 +201,32 @@ def _refuse_dynamics(network: Network):
         if population.cell_type not in NODE_TYPES:
             reason = NO_NODE.get(population.cell_type, "NIR has no node for it")
             raise ValidationError(
-                where, "cell_type", f"{population.cell_type} cannot be exported: {reason} (NIR has LIF and CubaLIF)"
+                where,
+                "cell_type",
+                f"{population.cell_type} cannot be exported: {reason} "
+                f"(NIR's neurons: {', '.join(NODE_TYPES.values())})",
             )
         if population.arithmetic is not None:
             raise ValidationError(
                 where, "arithmetic", "a chip's integer arithmetic cannot be exported: NIR's neurons compute on reals"
             )
-        if population.cell_type == "IF_curr_exp" and np.any(
+        if NODE_TYPES[population.cell_type] in READ_OUTS and any(
+            projection.pre == label for projection in network.projections.values()
+        ):
+            raise ValidationError(
+                where,
+                "projections",
+                f"{population.cell_type} never spikes, yet projects: a NIR {NODE_TYPES[population.cell_type]} node's "
+                "output is its membrane potential, which no NIR edge from it would carry as spikes",
+            )
+        if isinstance(population.cell.synapse, ExponentialSynapse) and np.any(
             population.value("tau_syn_E") != population.value("tau_syn_I")
         ):
             raise ValidationError(
                 where,
                 "parameters.tau_syn_I",
-                "differs from tau_syn_E: NIR's CubaLIF has one synaptic time constant for both signs",
+                f"differs from tau_syn_E: NIR's {NODE_TYPES[population.cell_type]} has one synaptic time constant for "
+                "both signs",
             )
 
 
@@ -241,53 +270,58 @@ def _group_order(network: Network):
 
 
 def _nir_weights(population, effective: np.ndarray, semantics) -> np.ndarray:
-    """The NIR weights whose import gives ``effective``: LIF takes the tick's current itself; CubaLIF's
-    synaptic state reaches ``(1 - E_syn)`` of an input held over the tick."""
-    if population.cell_type == "IF_curr_delta":
+    """The NIR weights whose import gives ``effective``: onto a delta synapse the tick's current itself; an
+    exponential synapse's state reaches ``(1 - E_syn)`` of an input held over the tick."""
+    if isinstance(population.cell.synapse, DeltaSynapse):
         return effective
     return effective / (1.0 - population.synaptic_decay("excitatory", semantics))[:, None]
 
 
 def _starts_as_nir_does(population, semantics, biased: bool) -> bool:
-    """Whether the population starts as the import of plain NIR starts it: v at v_leak, and a synaptic
-    state that cancels the bias in the first tick (a bias arrives over an edge, one tick into the run),
-    or none."""
-    if not np.array_equal(population.value("v"), population.value("v_rest")):
+    """Whether the population starts as the import of plain NIR starts it: v at v_leak (0 without leak),
+    and a synaptic state that cancels the bias in the first tick (a bias arrives over an edge, one tick
+    into the run), or none."""
+    start = 0.0 if NODE_TYPES[population.cell_type] in LEAKLESS else population.value("v_rest")
+    if not np.all(population.value("v") == start):
         return False
     offset = population.value("i_offset") if biased else np.zeros(population.size)
-    if population.cell_type == "IF_curr_delta":
+    if isinstance(population.cell.synapse, DeltaSynapse):
         offset = offset * semantics.dt  # a delta synapse's state is a charge
     return np.array_equal(population.value("isyn_exc") - population.value("isyn_inh"), -offset)
 
 
 def _neuron_node(population, semantics):
-    """LIF or CubaLIF with the population's parameters, one value per neuron, in NIR's seconds; its
+    """The population's NIR neuron node (``NODE_TYPES``), one value per neuron, in NIR's seconds; its
     metadata holds what the node cannot."""
-    tau_m = population.value("tau_m")
+    cell, kind = population.cell, NODE_TYPES[population.cell_type]
     kept = {
-        group: {name: _plain(getattr(population.cell, name)) for name in names}
+        group: {name: _plain(getattr(cell, name)) for name in names if hasattr(cell, name)}
         for group, names in NEURON_METADATA.items()
     }
     shift = np.zeros(population.size)
-    if semantics.reset == "subtract":
+    spiking = kind not in READ_OUTS
+    if semantics.reset == "subtract" and spiking:
         shift = population.value("v_reset")
-        kept["parameters"].update({name: _plain(getattr(population.cell, name)) for name in SHIFTED})
-    common = {
-        "r": tau_m / population.value("cm"),
-        "v_leak": population.value("v_rest") - shift,
-        "v_threshold": population.value("v_thresh") - shift,
-        "v_reset": population.value("v_reset") - shift,
-        "metadata": {METADATA_KEY: {"cell_type": population.cell_type, **kept}},
-    }
+        kept["parameters"].update({name: _plain(getattr(cell, name)) for name in SHIFTED if hasattr(cell, name)})
+    common = {"metadata": {METADATA_KEY: {"cell_type": population.cell_type, **kept}}}
+    if spiking:
+        common.update(v_threshold=population.value("v_thresh") - shift, v_reset=population.value("v_reset") - shift)
     nir = nir_module()
-    if population.cell_type == "IF_curr_delta":
+    if kind in LEAKLESS:
+        r = 1.0 / (population.value("cm") * SECONDS_PER_MS)
+        return nir.IF(r=r, **common) if kind == "IF" else nir.I(r=r, **common)
+    tau_m = population.value("tau_m")
+    common.update(r=tau_m / population.value("cm"), v_leak=population.value("v_rest") - shift)
+    if kind == "LIF":
         return nir.LIF(tau=tau_m * SECONDS_PER_MS, **common)
-    return nir.CubaLIF(
-        tau_mem=tau_m * SECONDS_PER_MS,
-        tau_syn=population.value("tau_syn_E") * SECONDS_PER_MS,
-        w_in=np.ones(population.size),
-        **common,
-    )
+    if kind == "LI":
+        return nir.LI(tau=tau_m * SECONDS_PER_MS, **common)
+    synapse = {
+        "tau_mem": tau_m * SECONDS_PER_MS,
+        "tau_syn": population.value("tau_syn_E") * SECONDS_PER_MS,
+        "w_in": np.ones(population.size),
+    }
+    return nir.CubaLIF(**synapse, **common) if kind == "CubaLIF" else nir.CubaLI(**synapse, **common)
 
 
 def _plain(value):
@@ -296,9 +330,14 @@ def _plain(value):
 
 
 def _output_populations(network: Network, groups) -> list[str]:
-    """The populations recorded for spikes; if none is, those no weight node leaves."""
-    recorded = [label for label, variables in network.recordings.items() if label in network.populations]
-    recorded = [label for label in recorded if "spikes" in network.recordings[label]]
+    """The populations recorded for spikes, and the read-outs (which never spike) recorded; if none is,
+    those no weight node leaves."""
+    recorded = [
+        label
+        for label, variables in network.recordings.items()
+        if label in network.populations
+        and ("spikes" in variables or NODE_TYPES[network.populations[label].cell_type] in READ_OUTS)
+    ]
     if recorded:
         return recorded
     feeding = {pre for pre, _, _ in groups}

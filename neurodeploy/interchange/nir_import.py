@@ -10,6 +10,11 @@ and MOhm, stepped as the semantics block's ``discretization`` says (``exact`` or
 - ``CubaLIF``: ``IF_curr_exp`` with ``tau_syn_E = tau_syn_I = tau_syn``; a weight ``w`` becomes the
   synaptic state reached by ``w_in w`` held over one tick, ``w_in w (1 - E_syn)`` (``E_syn`` the
   synapse's decay per tick); a bias ``b`` feeds the synapse every tick: ``i_offset = w_in b``.
+- ``LI`` and ``CubaLI`` (read-outs: their output is the membrane potential, never a spike): ``LI_curr_delta``
+  and ``LI_curr_exp``, mapped as ``LIF`` and ``CubaLIF`` without threshold and reset.
+- ``IF`` (``dv/dt = r I``): ``PIF_curr_delta`` with ``cm = 1 / r`` (in ms: ``1e3 / r``), so a weight ``w``
+  (the charge ``w dt``) moves V by ``r w dt`` under either discretization; no refractory period, v starts
+  at 0. ``I`` (an integrator without threshold): ``PI_curr_delta`` likewise. Biases as for ``LIF``.
 - A bias reaches its node over an edge as every input does, one tick after the run starts: an initial
   synaptic state cancels it in tick 0 (``isyn_exc = -b dt``, a charge, onto ``LIF``; ``-w_in b`` onto
   ``CubaLIF``, whose transient then starts in tick 1). So an imported network is its source's
@@ -21,8 +26,9 @@ and MOhm, stepped as the semantics block's ``discretization`` says (``exact`` or
   dropped. Every edge into a spiking node is one tick of delay; a ``Delay`` node adds its own.
 - Subgraphs are flattened, their nodes named ``graph.node``; ``Output`` nodes are ignored.
 
-Nodes neurodeploy has no cell for (``IF``, ``LI``, ``CubaLI``, ``I``, ``Threshold``) and parameters it
-cannot express are errors naming the node, never approximations.
+A node neurodeploy has no cell for (``Threshold``), an edge out of a node that never spikes (``LI``,
+``CubaLI``, ``I``: only an ``Output`` may follow them) and parameters it cannot express are errors naming
+the node, never approximations.
 
 The neurodeploy metadata a graph may carry (written by the export, read here as defaults):
 
@@ -46,7 +52,7 @@ import numpy as np
 from scipy import sparse
 
 from neurodeploy.description import values
-from neurodeploy.description.cells import IFCurrDelta, IFCurrExp
+from neurodeploy.description.cells import IFCurrDelta, IFCurrExp, LICurrDelta, LICurrExp, PICurrDelta, PIFCurrDelta
 from neurodeploy.description.connectors import FromList
 from neurodeploy.description.network import Network, Population, Projection, SpikeSource
 from neurodeploy.description.semantics import Semantics
@@ -66,14 +72,14 @@ V_RECORDING_LIMIT = 4096
 """Populations up to this many neurons have their membrane potential recorded too."""
 
 REFUSED = {
-    "IF": "an integrate-and-fire membrane without leak: neurodeploy's neurons all leak (a finite tau_m)",
-    "I": "an integrator without leak or threshold: neurodeploy's neurons all leak and spike",
-    "LI": "a leaky membrane that never spikes: neurodeploy's neurons all have a threshold and a reset",
-    "CubaLI": "a leaky membrane with a synapse that never spikes: neurodeploy's neurons all have a threshold "
-    "and a reset",
     "Threshold": "a threshold without a membrane: neurodeploy's neurons all integrate their input",
 }
-SPIKING = ("LIF", "CubaLIF")
+SPIKING = ("LIF", "CubaLIF", "IF")
+READ_OUTS = ("LI", "CubaLI", "I")
+"""Neuron nodes whose output is their membrane potential: they never spike."""
+NEURONS = (*SPIKING, *READ_OUTS)
+SHAPE_FIELD = {"LIF": "v_threshold", "CubaLIF": "v_threshold", "IF": "v_threshold", "LI": "v_leak", "CubaLI": "v_leak"}
+"""The parameter whose shape is a neuron node's (``I`` has only ``r``)."""
 TRANSFORMS = ("Affine", "Linear", "Scale", "Flatten", "Delay", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
 
 
@@ -229,26 +235,29 @@ class _Import:
             kind = type(node).__name__
             if kind in REFUSED:
                 raise ValidationError(f"NIR node '{name}'", None, f"{kind} is {REFUSED[kind]}")
-            if not isinstance(node, _PassThrough) and kind not in (*SPIKING, *TRANSFORMS, "Input", "Output"):
+            if not isinstance(node, _PassThrough) and kind not in (*NEURONS, *TRANSFORMS, "Input", "Output"):
                 raise ValidationError(
                     f"NIR node '{name}'",
                     None,
-                    f"{kind} nodes cannot be imported (supported: Input, Output, {', '.join((*SPIKING, *TRANSFORMS))}, "
+                    f"{kind} nodes cannot be imported (supported: Input, Output, {', '.join((*NEURONS, *TRANSFORMS))}, "
                     "subgraphs)",
                 )
             if kind == "Input":
                 if self.incoming[name]:
                     raise ValidationError(f"NIR node '{name}'", None, "an Input node has no incoming edges")
                 self.network.add(SpikeSource(name, self._shape_size(name), [[] for _ in range(self._shape_size(name))]))
-        spiking = [name for name, node in self.nodes.items() if type(node).__name__ in SPIKING]
-        for name in spiking:
+        neurons = [name for name, node in self.nodes.items() if type(node).__name__ in NEURONS]
+        for name in neurons:
             signal = self._input_of(name)
             self._add_population(name, signal)
-        for name in spiking:
+        for name in neurons:
             self._add_projections(name, self._input_of(name))
-        for name in spiking:
+        for name in neurons:
             size = self.network.populations[name].size
-            self.network.record(name, ("spikes", "v") if size <= V_RECORDING_LIMIT else ("spikes",))
+            if type(self.nodes[name]).__name__ in READ_OUTS:  # their output is v, whatever their size
+                self.network.record(name, ("v",))
+            else:
+                self.network.record(name, ("spikes", "v") if size <= V_RECORDING_LIMIT else ("spikes",))
         return self.network.validate()
 
     # --- shapes and signals --------------------------------------------------------------------
@@ -257,12 +266,13 @@ class _Import:
         return f"NIR node '{name}'"
 
     def _shape_of(self, name: str) -> tuple:
-        """The shape of a source's neurons: an Input's declared shape, a spiking node's parameters'."""
+        """The shape of a node's neurons: an Input's declared shape, a neuron node's parameters'."""
         node = self.nodes[name]
-        if type(node).__name__ == "Input":
+        kind = type(node).__name__
+        if kind == "Input":
             shape = node.input_type.get("input")
         else:
-            shape = np.shape(node.v_threshold)
+            shape = np.shape(getattr(node, SHAPE_FIELD.get(kind, "r")))
         shape = tuple(int(n) for n in np.atleast_1d(shape)) if shape is not None else ()
         if not shape or min(shape) < 1:
             raise ValidationError(self._where(name), "shape", f"needs a positive shape, got {shape}")
@@ -294,6 +304,12 @@ class _Import:
     def _output_of(self, name: str) -> _Signal:
         node = self.nodes[name]
         kind = type(node).__name__
+        if kind in READ_OUTS:
+            raise ValidationError(
+                self._where(name),
+                None,
+                f"a {kind} node never spikes (its output is its membrane potential): only an Output node may follow it",
+            )
         if kind in ("Input", *SPIKING):
             size = self._shape_size(name)
             return _Signal(self._shape_of(name), {(name, 0): sparse.identity(size, format="csr")}, np.zeros(size))
@@ -463,7 +479,7 @@ class _Import:
         for field in ("tau", "tau_mem", "tau_syn", "r"):
             if field in arrays and np.any(arrays[field] <= 0):
                 raise ValidationError(self._where(name), field, "must be positive")
-        if self.network.semantics.reset == "subtract" and np.any(arrays["v_reset"] != 0):
+        if self.network.semantics.reset == "subtract" and "v_reset" in arrays and np.any(arrays["v_reset"] != 0):
             raise ValidationError(
                 self._where(name),
                 "v_reset",
@@ -480,35 +496,7 @@ class _Import:
             raise ValidationError(
                 self._where(name), "input", f"has {size} neurons, its input has {signal.size} channels"
             )
-        if type(node).__name__ == "LIF":
-            p = self._parameters(name, node, ("tau", "r", "v_leak", "v_threshold", "v_reset"))
-            tau_m = p["tau"] * MS_PER_SECOND
-            cell = IFCurrDelta(
-                tau_m=_compact(tau_m),
-                cm=_compact(tau_m / p["r"]),
-                v_rest=_compact(p["v_leak"]),
-                v_thresh=_compact(p["v_threshold"]),
-                v_reset=_compact(p["v_reset"]),
-                tau_refrac=0.0,
-                i_offset=_compact(bias),
-                isyn_exc=_compact(-bias * self.network.semantics.dt),
-            )
-        else:
-            p = self._parameters(name, node, ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"))
-            tau_m, tau_syn = p["tau_mem"] * MS_PER_SECOND, p["tau_syn"] * MS_PER_SECOND
-            current = p["w_in"] * bias
-            cell = IFCurrExp(
-                tau_m=_compact(tau_m),
-                cm=_compact(tau_m / p["r"]),
-                tau_syn_E=_compact(tau_syn),
-                tau_syn_I=_compact(tau_syn),
-                v_rest=_compact(p["v_leak"]),
-                v_thresh=_compact(p["v_threshold"]),
-                v_reset=_compact(p["v_reset"]),
-                tau_refrac=0.0,
-                i_offset=_compact(current),
-                isyn_exc=_compact(-current),
-            )
+        cell = self._cell(name, node, bias)
         population = Population(name, size, cell=cell)
         metadata = _neurodeploy_metadata(node.metadata, f"{self._where(name)} metadata", NODE_FIELDS)
         if metadata.get("cell_type", cell.name) != cell.name:
@@ -530,6 +518,58 @@ class _Import:
             )
         self.network.add(population)
 
+    def _cell(self, name: str, node, bias: np.ndarray):
+        """The node's cell (see the module docstring), ``bias`` its constant input per neuron."""
+        kind = type(node).__name__
+        charge = _compact(-bias * self.network.semantics.dt)  # the bias's first tick cancelled, as a charge
+        if kind in ("LIF", "LI"):
+            fields = ("tau", "r", "v_leak") + (("v_threshold", "v_reset") if kind == "LIF" else ())
+            p = self._parameters(name, node, fields)
+            tau_m = p["tau"] * MS_PER_SECOND
+            membrane = {"tau_m": _compact(tau_m), "cm": _compact(tau_m / p["r"]), "v_rest": _compact(p["v_leak"])}
+            if kind == "LI":
+                return LICurrDelta(**membrane, i_offset=_compact(bias), isyn_exc=charge)
+            return IFCurrDelta(
+                **membrane,
+                v_thresh=_compact(p["v_threshold"]),
+                v_reset=_compact(p["v_reset"]),
+                tau_refrac=0.0,
+                i_offset=_compact(bias),
+                isyn_exc=charge,
+            )
+        if kind in ("IF", "I"):
+            p = self._parameters(name, node, ("r", "v_threshold", "v_reset") if kind == "IF" else ("r",))
+            cm = _compact(MS_PER_SECOND / p["r"])
+            if kind == "I":
+                return PICurrDelta(cm=cm, i_offset=_compact(bias), isyn_exc=charge, v=0.0)
+            return PIFCurrDelta(
+                cm=cm,
+                v_thresh=_compact(p["v_threshold"]),
+                v_reset=_compact(p["v_reset"]),
+                tau_refrac=0.0,
+                i_offset=_compact(bias),
+                isyn_exc=charge,
+                v=0.0,
+            )
+        fields = ("tau_syn", "tau_mem", "r", "v_leak", "w_in") + (
+            ("v_threshold", "v_reset") if kind == "CubaLIF" else ()
+        )
+        p = self._parameters(name, node, fields)
+        tau_m, tau_syn = p["tau_mem"] * MS_PER_SECOND, p["tau_syn"] * MS_PER_SECOND
+        current = p["w_in"] * bias
+        common = {
+            "tau_m": _compact(tau_m),
+            "cm": _compact(tau_m / p["r"]),
+            "tau_syn_E": _compact(tau_syn),
+            "tau_syn_I": _compact(tau_syn),
+            "v_rest": _compact(p["v_leak"]),
+            "i_offset": _compact(current),
+            "isyn_exc": _compact(-current),
+        }
+        if kind == "CubaLI":
+            return LICurrExp(**common)
+        return IFCurrExp(**common, v_thresh=_compact(p["v_threshold"]), v_reset=_compact(p["v_reset"]), tau_refrac=0.0)
+
     def _synaptic_decay(self, name: str, tau_syn_ms: np.ndarray) -> np.ndarray:
         self.network.semantics.check_time_constant(tau_syn_ms, self._where(name), "tau_syn")
         return self.network.semantics.decay(tau_syn_ms)
@@ -538,9 +578,9 @@ class _Import:
         """Per post neuron, the description's weight for a NIR weight of 1 (see the module docstring)."""
         node = self.nodes[name]
         size = self._shape_size(name)
-        if type(node).__name__ == "LIF":
+        if type(node).__name__ not in ("CubaLIF", "CubaLI"):  # delta synapses: the charge of the tick
             return np.full(size, self.network.semantics.dt)
-        p = self._parameters(name, node, ("tau_syn", "w_in", "v_reset"))
+        p = self._parameters(name, node, ("tau_syn", "w_in"))
         return p["w_in"] * (1.0 - self._synaptic_decay(name, p["tau_syn"] * MS_PER_SECOND))
 
     def _add_projections(self, name: str, signal: _Signal | None):

@@ -22,6 +22,10 @@ Where each cell type's per-tick code is:
   :func:`izhikevich_accumulator` (sPyNNaker's kernel) and on :class:`FixedPointIzhikevich`'s (our Lava
   process's, in ``FIXED_POINT_IZHIKEVICH``) :func:`izhikevich_fixed_point`.
 
+- ``LI_curr_delta`` and ``LI_curr_exp`` (:class:`LeakyMembrane`), ``PIF_curr_delta`` and
+  ``PI_curr_delta`` (:class:`PerfectIntegrate`, :class:`PerfectMembrane`): float64 only,
+  :func:`leaky_membrane_float` and :func:`perfect_float`; a membrane that never spikes has no threshold.
+
 - Input types (sPyNNaker's ``input_types``), looked up on ``cell.input`` in ``INPUTS``: ``CurrentInput``
   is :class:`CurrentDrive`, ``ConductanceInput`` :class:`ConductanceDrive`. Each holds the membrane's drive
   in float64 (both modes) and in each integer arithmetic, and the reversal potentials it keeps as constants.
@@ -59,7 +63,13 @@ from neurodeploy.description.cells import (
     IFCurrDelta,
     Izhikevich,
     LeakyIntegrate,
+    LeakyMembrane,
     LIFParameters,
+    LIParameters,
+    PerfectIntegrate,
+    PerfectMembrane,
+    PICurrDelta,
+    PIFCurrDelta,
     QuadraticIntegrate,
 )
 from neurodeploy.errors import ValidationError
@@ -86,7 +96,7 @@ class Membrane:
     """A cell in the discrete mode: what its group holds besides its input, and its per-tick code."""
 
     equations: str
-    threshold: tuple[str, str]  # the variable compared and the level it is compared with
+    threshold: tuple[str, str] | None  # the variable compared and the level it is compared with; None: never spikes
     reset: str
     update: str
     namespace: dict
@@ -539,6 +549,93 @@ def delta_scale(arithmetic: Accumulator, dt: float) -> int:
     """``sf = floor(2^(2f) / rint(2^f dt))``: 1/dt as the chip divides it."""
     one = 2**arithmetic.fraction_bits
     return one * one // int(np.rint(one * dt))
+
+
+# --- membranes without a threshold (LI_curr_delta, LI_curr_exp) or without leak (PIF, PI) -------------
+# Float64 only. The synapse part's init and decay make ``syn_x`` the tick's current, as for the LIF.
+
+
+def set_synapses_float(group: b2.NeuronGroup, population: Population, semantics):
+    set_synaptic_state(group, population, semantics)
+    for receptor, x in RECEPTOR_VARIABLE.items():
+        setattr(group, f"decay_{x}", population.synaptic_decay(receptor, semantics))
+        setattr(group, f"init_{x}", population.init_factor(receptor, semantics))
+
+
+SYNAPTIC_DECAY = """
+        syn_exc *= decay_exc
+        syn_inh *= decay_inh
+        """
+
+
+@FLOAT.register(LIParameters, neuron=LeakyMembrane, input=CurrentInput)
+def leaky_membrane_float(population: Population, semantics) -> Membrane:
+    """Steps 2 and 4 of the leaky membrane in float64, without threshold or refractoriness."""
+
+    def initialise(group):
+        value = population.value
+        for variable in ("v_rest", "i_offset", "v"):
+            setattr(group, variable, value(variable))
+        group.resistance = value("tau_m") / value("cm")
+        group.decay_m = semantics.decay(value("tau_m"))
+        set_synapses_float(group, population, semantics)
+
+    return Membrane(
+        "v : 1\n" + constants("v_rest", "i_offset", "resistance", "decay_m", "decay_exc", "decay_inh"),
+        None,
+        "",
+        f"""
+        a = ({CurrentDrive.drive}) * resistance + v_rest
+        v = a - decay_m * (a - v)"""
+        + SYNAPTIC_DECAY,
+        {},
+        initialise,
+        {"v": "v_rest"},
+    )
+
+
+@FLOAT.register(PIFCurrDelta, neuron=PerfectIntegrate, synapse=DeltaSynapse, input=CurrentInput)
+@FLOAT.register(PICurrDelta, neuron=PerfectMembrane, synapse=DeltaSynapse, input=CurrentInput)
+def perfect_float(population: Population, semantics) -> Membrane:
+    """Step 2 of the membrane without leak in float64, ``V += (dt / cm) I``, and step 4; with
+    :class:`PerfectIntegrate` step 3 and the refractory hold as the LIF's (``v + x * 0`` is exactly v)."""
+    spiking = isinstance(population.cell.neuron, PerfectIntegrate)
+
+    def initialise(group):
+        value = population.value
+        for variable in ("i_offset", "v") + (("v_reset", "v_thresh") if spiking else ()):
+            setattr(group, variable, value(variable))
+        group.step = semantics.dt / value("cm")
+        if spiking:
+            group.refractory_ticks = semantics.refractory_ticks(value("tau_refrac"))
+        set_synapses_float(group, population, semantics)
+
+    if not spiking:
+        return Membrane(
+            "v : 1\n" + constants("i_offset", "step", "decay_exc", "decay_inh"),
+            None,
+            "",
+            f"""
+        v = v + step * ({CurrentDrive.drive})"""
+            + SYNAPTIC_DECAY,
+            {},
+            initialise,
+            {"v": "0"},
+        )
+    return Membrane(
+        "v : 1\nrefractory_left : integer\nrefractory_ticks : integer (constant)\n"
+        + constants("i_offset", "step", "decay_exc", "decay_inh", "v_reset", "v_thresh"),
+        ("v", "v_thresh"),
+        lif_reset(semantics, "v", "v_thresh", "v_reset"),
+        f"""
+        integrating = int(refractory_left <= 0)
+        v = v + step * ({CurrentDrive.drive}) * integrating
+        refractory_left -= 1 - integrating"""
+        + SYNAPTIC_DECAY,
+        {},
+        initialise,
+        {"v": "v_reset", "refractory_left": "0"},
+    )
 
 
 # --- Izhikevich: quadratic membrane with recovery, exponential current synapses ---------------------

@@ -56,13 +56,15 @@ def neuron_group(
         + membrane.equations
         + ("alive : 1\n" if turnover else "")
         + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
-        threshold=f" {semantics.threshold} ".join(membrane.threshold) + (" and alive > 0" if turnover else ""),
-        reset=membrane.reset + "".join(code for code, _ in remembered),
+        threshold=None
+        if membrane.threshold is None
+        else f" {semantics.threshold} ".join(membrane.threshold) + (" and alive > 0" if turnover else ""),
+        reset=None if membrane.threshold is None else membrane.reset + "".join(code for code, _ in remembered),
         clock=context.clock,
         name=name,
         namespace={**namespace, **membrane.namespace},
     )
-    if memories:  # the synapses read the spikes of their tick from the memories
+    if memories and membrane.threshold is not None:  # the synapses read the spikes of their tick from the memories
         group.resetter["spike"].when = "after_thresholds"
     membrane.initialise(group)
     context.at_rest[population.label] = membrane.at_rest

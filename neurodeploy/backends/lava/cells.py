@@ -53,7 +53,11 @@ from neurodeploy.description.cells import (
     FixedPointIzhikevich,
     Izhikevich,
     LeakyIntegrate,
+    LICurrDelta,
+    LICurrExp,
     LIFParameters,
+    PICurrDelta,
+    PIFCurrDelta,
     QuadraticIntegrate,
 )
 from neurodeploy.description.semantics import Semantics
@@ -63,6 +67,23 @@ CELLS = LoweringRegistry("lava")
 INPUTS = LoweringRegistry("lava")
 SYNAPSES = LoweringRegistry("lava")
 MAX_REFRACTORY_TICKS = 255
+
+NO_THRESHOLD = (
+    "Lava's LIF and our processes all spike, and no threshold of Lava's LIF is out of reach (v saturates at "
+    "2^23 - 1, its largest threshold is (2^17 - 1) 2^6): a read-out needs a process that never spikes"
+)
+NO_LEAK = (
+    "not lowered: Lava's LIF with dv = 0 adds u + bias to v without decay, which is this cell with "
+    "u = rint(S q / cm) and bias rint(S dt i_offset / cm), but FixedPointLIF does not state that arithmetic "
+    "for the quantization-aware reference yet"
+)
+for cell_type, reason in (
+    (LICurrDelta, NO_THRESHOLD),
+    (LICurrExp, NO_THRESHOLD),
+    (PIFCurrDelta, NO_LEAK),
+    (PICurrDelta, NO_LEAK),
+):
+    CELLS.refuse(cell_type, reason)
 
 
 QUANTIZATIONS = ("neurodeploy", "nir-paper")

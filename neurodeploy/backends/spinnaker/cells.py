@@ -39,6 +39,10 @@ from neurodeploy.description.cells import (
     IFCurrExp,
     Izhikevich,
     LeakyIntegrate,
+    LICurrDelta,
+    LICurrExp,
+    PICurrDelta,
+    PIFCurrDelta,
     QuadraticIntegrate,
 )
 
@@ -524,6 +528,24 @@ CellBuild.register(IFCurrExp, "IF_curr_exp")
 CellBuild.register(IFCondExp, "IF_cond_exp")
 # sPyNNaker's delta input type scales the charge by 1/dt where the description's delta synapse does.
 CellBuild.register(IFCurrDelta, "IF_curr_delta", input=InputTypeDelta)
+
+# Cells sPyNNaker 7.x has no build for; the emulation computes sPyNNaker's builds only.
+NO_THRESHOLD = (
+    "sPyNNaker has no neuron model without a threshold (every build pairs its neuron model with a threshold "
+    "type that spikes): a read-out needs a threshold type that never fires beside neuron_model_lif_impl.h"
+)
+NO_LEAK = (
+    "sPyNNaker has no neuron model without leak, and its LIF cannot stand for one (a tau_m long enough rounds "
+    "exp_TC to 1 in s16.15, where V stops integrating at all): V += (dt / cm) I needs a neuron model that adds "
+    "the input without decay"
+)
+for cell_type, reason in (
+    (LICurrDelta, NO_THRESHOLD),
+    (LICurrExp, NO_THRESHOLD),
+    (PIFCurrDelta, NO_LEAK),
+    (PICurrDelta, NO_LEAK),
+):
+    LOWERINGS.refuse(cell_type, reason)
 
 
 # --- Izhikevich: neuron_model_izh_impl.h (sPyNNaker's IZK_curr_exp, PyNN's Izhikevich) -------------

@@ -1,0 +1,334 @@
+"""Cells without a threshold (LI_curr_delta, LI_curr_exp) or without leak (PIF_curr_delta, PI_curr_delta):
+hand-derived traces on the float reference under both discretizations, the NIR nodes they import from
+(LI, CubaLI, IF, I) with their traces, export and import again, and the backends and targets that refuse
+them."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neurodeploy as nd
+from conftest import run_reference
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.cli import main
+from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.interchange import nir_export
+from neurodeploy.interchange.nir_import import read_graph
+
+nir = pytest.importorskip("nir")
+
+DT = 0.5  # ms
+TICKS = 10
+# Inputs (tick the weight arrives, signed charge or current): one tick after the source's spike.
+ARRIVALS = [(1, 1.5), (3, -0.5), (4, 2.0)]
+
+
+def one_neuron(cell_type, parameters, discretization, synaptic_init="mean_first_tick", initial=None) -> nd.Network:
+    """One source neuron per arrival of ARRIVALS onto one neuron (delay one tick), negative weights
+    inhibitory."""
+    net = nd.Network("one", nd.Semantics(dt=DT, discretization=discretization, synaptic_init=synaptic_init))
+    net.spike_source("S", [[(t - 1) * DT] for t, _ in ARRIVALS])
+    net.population("P", 1, cell_type, parameters, initial or {})
+    for receptor, chosen in (
+        ("excitatory", [k for k, (_, w) in enumerate(ARRIVALS) if w > 0]),
+        ("inhibitory", [k for k, (_, w) in enumerate(ARRIVALS) if w < 0]),
+    ):
+        weights = [abs(ARRIVALS[k][1]) for k in chosen]
+        net.project(
+            "S",
+            "P",
+            nd.FromList(chosen, [0] * len(chosen)),
+            weight=weights,
+            delay=DT,
+            receptor=receptor,
+            label=receptor,
+        )
+    return net
+
+
+def arriving(tick: int) -> float:
+    return sum(w for t, w in ARRIVALS if t == tick)
+
+
+def decay(tau, discretization):
+    return math.exp(-DT / tau) if discretization == "exact" else 1 - DT / tau
+
+
+def v_trace(result, label="P") -> list[float]:
+    return result.traces[label]["v"][:, 0].tolist()
+
+
+@pytest.mark.parametrize("cell_type", ["LI_curr_delta", "LI_curr_exp", "PI_curr_delta"])
+def test_a_cell_that_never_spikes_records_only_v(cell_type):
+    with pytest.raises(ValidationError, match="spikes"):
+        one_neuron(cell_type, {}, "exact").record("P", ["spikes"])
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_leaky_integrator_with_delta_synapses_by_hand(discretization):
+    # tau_m 4 ms, cm 2 nF (R = 2 MOhm), v_rest -1 mV, i_offset 0.25 nA. A charge q in tick t is the current
+    # q / dt in that tick: a = (q / dt + i_offset) R + v_rest, V = a - E (a - V). Never a threshold.
+    net = one_neuron("LI_curr_delta", {"tau_m": 4.0, "cm": 2.0, "v_rest": -1.0, "i_offset": 0.25}, discretization)
+    net.record("P", ["v"])
+    e, expected, v = decay(4.0, discretization), [], -1.0
+    for tick in range(TICKS):
+        a = (arriving(tick) / DT + 0.25) * 2.0 - 1.0
+        v = a - e * (a - v)
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(run_reference(net, TICKS * DT)), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+@pytest.mark.parametrize("synaptic_init", ["mean_first_tick", "none"])
+def test_leaky_integrator_with_exponential_synapses_by_hand(discretization, synaptic_init):
+    # tau_syn 1 ms: I += init w on arrival (init = (tau/dt)(1 - exp(-dt/tau)) for mean_first_tick under exact,
+    # else 1), then a = I R + v_rest, V = a - E_m (a - V), then I *= E_syn.
+    parameters = {"tau_m": 4.0, "cm": 2.0, "v_rest": 0.0, "tau_syn_E": 1.0, "tau_syn_I": 1.0}
+    net = one_neuron("LI_curr_exp", parameters, discretization, synaptic_init)
+    net.record("P", ["v"])
+    e_m, e_s = decay(4.0, discretization), decay(1.0, discretization)
+    init = (1.0 / DT) * (1 - math.exp(-DT)) if (discretization, synaptic_init) == ("exact", "mean_first_tick") else 1
+    expected, v, current = [], 0.0, 0.0
+    for tick in range(TICKS):
+        current += init * arriving(tick)
+        a = current * 2.0
+        v = a - e_m * (a - v)
+        current *= e_s
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(run_reference(net, TICKS * DT)), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_perfect_integrate_and_fire_by_hand(discretization):
+    # cm 0.5 nF: a charge q moves V by q / cm, i_offset 0.1 nA by dt 0.1 / cm = 0.1 mV a tick, whatever the
+    # discretization. From v 0.1: 0.2 in tick 0; 0.2 + 3 + 0.1 in tick 1 (>= 3: spike, V = -1, held for
+    # tau_refrac 1 ms = 2 ticks, so the inhibitory charge of tick 3 is lost); -1 + 4 + 0.1 in tick 4 (spike,
+    # V = -1, held in ticks 5 and 6); then 0.1 mV a tick.
+    parameters = {"cm": 0.5, "i_offset": 0.1, "v_thresh": 3.0, "v_reset": -1.0, "tau_refrac": 1.0}
+    net = one_neuron("PIF_curr_delta", parameters, discretization, initial={"v": 0.1})
+    net.record("P", ["spikes", "v"])
+    result = run_reference(net, TICKS * DT)
+    assert result.spikes.ticks("P")[0].tolist() == [1, 4]
+    np.testing.assert_allclose(v_trace(result), [0.2] + [-1.0] * 6 + [-0.9, -0.8, -0.7], rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_perfect_integrator_by_hand(discretization):
+    # V += (dt / cm)(q / dt + i_offset) = q / cm + dt i_offset / cm: cm 2 nF, i_offset -0.2 nA (-0.05 mV a tick).
+    net = one_neuron("PI_curr_delta", {"cm": 2.0, "i_offset": -0.2}, discretization)
+    net.record("P", ["v"])
+    expected, v = [], 0.0
+    for tick in range(TICKS):
+        v += arriving(tick) / 2.0 - 0.05
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(run_reference(net, TICKS * DT)), expected, rtol=1e-12, atol=1e-15)
+
+
+# --- NIR: LI, CubaLI, IF, I ----------------------------------------------------------------------
+
+INPUT_TICKS = [2, 5]  # the input's spikes; each is the input w held over the next tick
+WEIGHT, BIAS = 1.5, 0.2
+
+
+def nir_graph(tmp_path, neuron, name="graph.nir"):
+    """Input -> Affine(WEIGHT, BIAS) -> neuron -> Output."""
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "w": nir.Affine(weight=np.array([[WEIGHT]]), bias=np.array([BIAS])),
+        "neuron": neuron,
+        "output": nir.Output(output_type=np.array([1])),
+    }
+    path = tmp_path / name
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=[("input", "w"), ("w", "neuron"), ("neuron", "output")]))
+    return path
+
+
+def nir_input(tick: int) -> float:
+    """NIR's input in a tick: the weight one tick after a spike, the bias from the first tick on (one edge)."""
+    return WEIGHT * ((tick - 1) in INPUT_TICKS) + BIAS * (tick >= 1)
+
+
+def imported_run(path, discretization):
+    network = read_graph(path, DT, discretization=discretization)
+    network = network.with_spike_times({"input": [[t * DT for t in INPUT_TICKS]]})
+    return network, run_reference(network, TICKS * DT)
+
+
+def one(value):
+    return np.array([value], dtype=np.float64)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_li_is_the_leaky_integrator_of_its_input(tmp_path, discretization):
+    # tau dv/dt = v_leak - v + r u, u held over each tick: v -> (v_leak + r u) - E (v_leak + r u - v), from v_leak.
+    tau_s, r, v_leak = 2e-3, 3.0, -0.5
+    network, result = imported_run(
+        nir_graph(tmp_path, nir.LI(tau=one(tau_s), r=one(r), v_leak=one(v_leak))), discretization
+    )
+    assert network.populations["neuron"].cell_type == "LI_curr_delta"
+    assert network.recordings["neuron"] == ("v",) or list(network.recordings["neuron"]) == ["v"]
+    e, v, expected = decay(tau_s * 1e3, discretization), v_leak, []
+    for tick in range(TICKS):
+        a = v_leak + r * nir_input(tick)
+        v = a - e * (a - v)
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_cuba_li_is_the_synapse_then_the_leaky_integrator(tmp_path, discretization):
+    # The synaptic state reaches (1 - E_syn) of w_in u held over the tick: syn = E_syn syn + (1 - E_syn) w_in u;
+    # then the membrane as LI with r syn (snnTorch's syn = alpha syn + x, mem = beta mem + syn under euler
+    # when dt/tau_syn w_in = 1 and dt/tau_mem r = 1).
+    tau_syn_s, tau_mem_s, r, v_leak, w_in = 1e-3, 4e-3, 2.0, 0.25, 1.5
+    node = nir.CubaLI(tau_syn=one(tau_syn_s), tau_mem=one(tau_mem_s), r=one(r), v_leak=one(v_leak), w_in=one(w_in))
+    network, result = imported_run(nir_graph(tmp_path, node), discretization)
+    assert network.populations["neuron"].cell_type == "LI_curr_exp"
+    e_s, e_m = decay(tau_syn_s * 1e3, discretization), decay(tau_mem_s * 1e3, discretization)
+    syn, v, expected = 0.0, v_leak, []
+    for tick in range(TICKS):
+        syn = e_s * syn + (1 - e_s) * w_in * nir_input(tick)
+        a = v_leak + r * syn
+        v = a - e_m * (a - v)
+        expected.append(v)
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_if_integrates_without_leak_and_resets(tmp_path, discretization):
+    # dv/dt = r u: v += r u dt (seconds) under either discretization, from 0; v > v_threshold spikes, v = v_reset.
+    r, threshold, reset = 1e3, 1.0, -0.25
+    node = nir.IF(r=one(r), v_threshold=one(threshold), v_reset=one(reset))
+    network, result = imported_run(nir_graph(tmp_path, node), discretization)
+    assert network.populations["neuron"].cell_type == "PIF_curr_delta"
+    v, expected, spikes = 0.0, [], []
+    for tick in range(TICKS):
+        v += r * nir_input(tick) * DT * 1e-3
+        if v > threshold:
+            v = reset
+            spikes.append(tick)
+        expected.append(v)
+    assert spikes  # the graph's numbers reach the threshold
+    assert result.spikes.ticks("neuron")[0].tolist() == spikes
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_nir_i_integrates_its_input(tmp_path, discretization):
+    r = 400.0
+    network, result = imported_run(nir_graph(tmp_path, nir.I(r=one(r))), discretization)
+    assert network.populations["neuron"].cell_type == "PI_curr_delta"
+    expected = np.cumsum([r * nir_input(tick) * DT * 1e-3 for tick in range(TICKS)])
+    np.testing.assert_allclose(v_trace(result, "neuron"), expected, rtol=1e-12)
+
+
+def test_a_node_that_never_spikes_feeds_only_an_output(tmp_path):
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "readout": nir.LI(tau=one(2e-3), r=one(1.0), v_leak=one(0.0)),
+        "w": nir.Linear(weight=np.array([[1.0]])),
+        "lif": nir.LIF(tau=one(2e-3), r=one(1.0), v_leak=one(0.0), v_threshold=one(1.0), v_reset=one(0.0)),
+    }
+    path = tmp_path / "graph.nir"
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=[("input", "readout"), ("readout", "w"), ("w", "lif")]))
+    with pytest.raises(ValidationError, match="NIR node 'readout'.*never spikes.*only an Output"):
+        read_graph(path, DT)
+
+
+def mixed_network(discretization) -> nd.Network:
+    """Every new cell: a source onto PIF_curr_delta and PI_curr_delta, the PIF onto LI_curr_exp and
+    LI_curr_delta, with refractoriness, offsets and initial values the import alone would not give."""
+    net = nd.Network("mixed", nd.Semantics(dt=DT, discretization=discretization, threshold=">", synaptic_init="none"))
+    net.spike_source("S", [[0.0, 1.0, 1.5], [0.5, 2.0]])
+    net.population(
+        "pif",
+        2,
+        "PIF_curr_delta",
+        {"cm": 0.5, "v_thresh": 1.0, "v_reset": 0.0, "tau_refrac": 0.5, "i_offset": 0.1},
+        {"v": 0.2},
+    )
+    net.population("pi", 1, "PI_curr_delta", {"cm": 2.0, "i_offset": -0.05})
+    net.population("li", 2, "LI_curr_delta", {"cm": 1.0, "tau_m": 3.0, "v_rest": 0.5})
+    net.population(
+        "cuba",
+        1,
+        "LI_curr_exp",
+        {"cm": 1.0, "tau_m": 3.0, "v_rest": 0.0, "tau_syn_E": 1.0, "tau_syn_I": 1.0, "i_offset": 0.3},
+    )
+    net.project("S", "pif", nd.AllToAll(), weight=0.4, delay=DT)
+    net.project("S", "pi", nd.AllToAll(), weight=[0.3, 0.6], delay=2 * DT, receptor="inhibitory")
+    net.project("pif", "li", nd.OneToOne(), weight=0.7, delay=DT)
+    net.project("pif", "cuba", nd.AllToAll(), weight=[1.2, 0.8], delay=DT)
+    net.record("pif", ["spikes", "v"])
+    for label in ("pi", "li", "cuba"):
+        net.record(label, ["v"])
+    return net.validate()
+
+
+@pytest.mark.parametrize("discretization", ["exact", "euler"])
+def test_export_then_import_is_the_same_network_and_traces(tmp_path, discretization):
+    original = mixed_network(discretization)
+    path = tmp_path / "mixed.nir"
+    exported = nir_export.write(original, path)
+    kinds = {name: type(node).__name__ for name, node in exported.graph.nodes.items()}
+    assert {kinds[label] for label in ("pif", "pi", "li", "cuba")} == {"IF", "I", "LI", "CubaLI"}
+    nir.read(path)
+    imported = read_graph(path).with_spike_times(exported.stimulus)
+    for label, population in original.populations.items():
+        again = imported.populations[label]
+        assert again.cell_type == population.cell_type
+        for name in (*population.parameters, *population.initial_values):
+            np.testing.assert_allclose(again.value(name), population.value(name), rtol=1e-12, err_msg=f"{label} {name}")
+    runs = [run_reference(network, 6.0) for network in (original, imported)]
+    assert len(runs[0].spikes.ticks("pif")[0]) > 0
+    assert runs[1].spikes.ticks("pif")[0].tolist() == runs[0].spikes.ticks("pif")[0].tolist()
+    for label in original.populations:
+        np.testing.assert_allclose(runs[1].traces[label]["v"], runs[0].traces[label]["v"], rtol=1e-12, atol=1e-12)
+
+
+def test_a_read_out_that_projects_cannot_be_exported():
+    net = mixed_network("exact")
+    net.project("li", "pi", nd.AllToAll(), weight=1.0, delay=DT, label="from the read-out")
+    with pytest.raises(ValidationError, match="population 'li'.*never spikes"):
+        nir_export.to_graph(net)
+
+
+# --- backends and targets without these cells -------------------------------------------------------
+
+REFUSALS = {
+    "spinn5": {
+        "LI": "sPyNNaker has no neuron model without a threshold",
+        "leakless": "sPyNNaker has no neuron model without leak",
+    },
+    "loihi2": {"LI": "no threshold of Lava's LIF is out of reach", "leakless": "Lava's LIF with dv = 0"},
+}
+
+
+@pytest.mark.parametrize("target", list(REFUSALS))
+@pytest.mark.parametrize(
+    "cell_type, parameters, kind",
+    [
+        ("LI_curr_delta", {}, "LI"),
+        ("LI_curr_exp", {}, "LI"),
+        ("PIF_curr_delta", {"v_thresh": 3.0, "v_reset": -1.0}, "leakless"),
+        ("PI_curr_delta", {}, "leakless"),
+    ],
+)
+def test_the_targets_refuse_them_saying_what_the_chip_would_need(tmp_path, target, cell_type, parameters, kind):
+    net = one_neuron(cell_type, parameters, "exact")
+    net.record("P", ["v"])
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps(net.to_dict()))
+    done = CliRunner().invoke(main, ["compile", str(model), "--target", target, "--out", str(tmp_path / "out")])
+    assert done.exit_code != 0
+    assert REFUSALS[target][kind] in done.output
+    backend = {"spinn5": "spinnaker", "loihi2": "lava"}[target]
+    with pytest.raises(BackendError, match=f"the {backend} backend does not run"):
+        if backend == "spinnaker":
+            make_backend("spinnaker").run(net, 2.0)
+        else:
+            lava_lower(net)
