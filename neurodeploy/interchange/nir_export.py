@@ -34,6 +34,7 @@ from neurodeploy.description.io import write_atomically
 from neurodeploy.description.network import Network
 from neurodeploy.description.resources import count_text, refuse_above_limit
 from neurodeploy.errors import ValidationError
+from neurodeploy.interchange import nir_package
 
 METADATA_KEY = "neurodeploy"
 """The key of the graph's and neuron nodes' metadata this module writes and the importer reads (its
@@ -94,7 +95,7 @@ def write(network: Network, path) -> Export:
     if path.suffix.lower() != ".nir":
         raise ValidationError(f"file '{path}'", None, "expected a .nir file")
     exported = to_graph(network)
-    write_atomically(path, lambda temporary: nir_module().write(temporary, exported.graph))
+    write_atomically(path, lambda temporary: nir_package("writing NIR graphs").write(temporary, exported.graph))
     text = json.dumps(exported.stimulus) + "\n"
     write_atomically(stimulus_path(path), lambda temporary: Path(temporary).write_text(text))
     return exported
@@ -102,7 +103,7 @@ def write(network: Network, path) -> Export:
 
 def to_graph(network: Network) -> Export:
     """The NIR graph of ``network``'s static part; a ValidationError for what NIR cannot hold."""
-    nir = nir_module()
+    nir = nir_package("writing NIR graphs")
     network.validate()
     _refuse_dynamics(network)
     groups = _weight_groups(network)
@@ -164,17 +165,6 @@ def to_graph(network: Network) -> Export:
         if labels:
             unseen.append(f"the {what} of {', '.join(labels)}")
     return Export(nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata), _stimulus(network), unseen)
-
-
-def nir_module():
-    """The ``nir`` package, or one error naming what to install."""
-    try:
-        import nir
-    except ImportError as error:
-        raise ValidationError(
-            "NIR export", None, f"writing NIR graphs needs the package '{error.name or 'nir'}' (pip install nir)"
-        ) from None
-    return nir
 
 
 def _refuse_dynamics(network: Network):
@@ -306,7 +296,7 @@ def _neuron_node(population, semantics):
     common = {"metadata": {METADATA_KEY: {"cell_type": population.cell_type, **kept}}}
     if spiking:
         common.update(v_threshold=population.value("v_thresh") - shift, v_reset=population.value("v_reset") - shift)
-    nir = nir_module()
+    nir = nir_package("writing NIR graphs")
     if kind in LEAKLESS:
         r = 1.0 / (population.value("cm") * SECONDS_PER_MS)
         return nir.IF(r=r, **common) if kind == "IF" else nir.I(r=r, **common)

@@ -57,6 +57,7 @@ from neurodeploy.description.connectors import FromList
 from neurodeploy.description.network import Network, Population, Projection, SpikeSource
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.errors import ValidationError
+from neurodeploy.interchange import nir_package
 
 METADATA_KEY = "neurodeploy"
 GRAPH_FIELDS = (*Semantics.FIELDS, "name", "seed", "duration")
@@ -109,24 +110,11 @@ def read_graph(
     network = Network(
         metadata.get("name", Path(path).stem), Semantics(**fields), metadata.get("seed", 0), metadata.get("duration")
     )
-    return _Import(network, *_flattened(graph, "", nir_module())).build()
-
-
-def nir_module():
-    """The ``nir`` package, or one error naming what to install."""
-    try:
-        import nir
-    except ImportError as error:
-        raise ValidationError(
-            "NIR graph",
-            None,
-            f"reading NIR graphs needs the package '{error.name or 'nir'}' (pip install nir, which brings h5py)",
-        ) from None
-    return nir
+    return _Import(network, *_flattened(graph, "", nir_package("reading NIR graphs"))).build()
 
 
 def _read_file(path: Path):
-    nir = nir_module()
+    nir = nir_package("reading NIR graphs")
     if not path.is_file():
         raise ValidationError(f"NIR graph '{path}'", None, "no such file")
     try:
@@ -224,7 +212,7 @@ class _Signal:
 class _Import:
     def __init__(self, network: Network, nodes: dict, edges: list):
         self.network, self.nodes, self.edges = network, nodes, edges
-        self.nir = nir_module()
+        self.nir = nir_package("reading NIR graphs")
         self.incoming = {name: [] for name in nodes}
         for pre, post in edges:
             self.incoming[post].append(pre)
