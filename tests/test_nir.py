@@ -4,6 +4,7 @@ refused nodes, and the NIR paper's public graphs (``../shared/external/``)."""
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -565,3 +566,13 @@ def test_conv1d_lowers_as_a_convolution_along_one_axis(tmp_path):
         [("input", "conv"), ("conv", "neurons")],
     )
     np.testing.assert_allclose(signed_matrix(read_graph(path, DT), "neurons", "input"), expected, atol=1e-12)
+
+
+def test_without_the_nir_package_a_graph_is_one_line_naming_it(tmp_path, monkeypatch):
+    path = single_neuron_graph(tmp_path, lif(2e-3, 1.0, 0.0, 1.0))
+    monkeypatch.setitem(sys.modules, "nir", None)  # import nir raises ImportError, as when it is absent
+    result = invoke("validate", path, "--dt", 0.5)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: NIR graph: reading NIR graphs needs the package 'nir' (pip install nir, which brings h5py)"
+    ]
