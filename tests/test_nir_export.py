@@ -211,6 +211,24 @@ VARIANTS = [
 DURATION_MS = 60.0
 
 
+def test_an_export_makes_its_folder_replaces_only_its_own_files_and_keeps_the_users(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    arguments = ["export", "feedforward-poisson", "--param", "n_neurons=5", "--param", "n_inputs=3", "--to", "nir"]
+    made = CliRunner().invoke(main, [*arguments, "--out", "new/folder/ff.nir"])
+    assert made.exit_code == 0, made.output
+    assert nir.read(tmp_path / "new" / "folder" / "ff.nir").nodes["neurons"].tau_mem.shape == (5,)
+    again = CliRunner().invoke(main, [*arguments, "--param", "n_neurons=6", "--out", "new/folder/ff.nir"])
+    assert again.exit_code == 0, again.output
+    assert nir.read(tmp_path / "new" / "folder" / "ff.nir").nodes["neurons"].tau_mem.shape == (6,)
+    for name, content in (("mine.stimulus.json", "precious\n"), ("theirs.nir", "not a graph\n")):
+        (tmp_path / name).write_text(content)
+        out = name.replace(".stimulus.json", ".nir")
+        refused = CliRunner().invoke(main, [*arguments, "--out", out])
+        assert refused.exit_code == 2 and "is not a neurodeploy export" in refused.output, refused.output
+        assert (tmp_path / name).read_text() == content
+        assert len(refused.output.strip().splitlines()) == 1
+
+
 def read_graph(path):
     """The importer's reading of a graph (its metadata giving dt and the semantics), with the stimulus
     written beside it."""
@@ -265,13 +283,13 @@ def assert_same_network(original: nd.Network, imported: nd.Network):
         again = imported.populations[label]
         assert (again.size, again.cell_type) == (population.size, population.cell_type), label
         for name in (*population.parameters, *population.initial_values):
-            np.testing.assert_allclose(again.value(name), population.value(name), rtol=1e-12, err_msg=f"{label} {name}")
+            np.testing.assert_array_equal(again.value(name), population.value(name), err_msg=f"{label} {name}")
         expected, got = per_tick(population, original.semantics), per_tick(again, imported.semantics)
         for name in expected:
-            np.testing.assert_allclose(got[name], expected[name], rtol=1e-12, err_msg=f"{label} {name}")
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{label} {name}")
     expected, got = connection_set(original), connection_set(imported)
     assert got.keys() == expected.keys()
-    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), rtol=1e-12)
+    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), rtol=4 * np.finfo(float).eps)
 
 
 def round_trip_cases():

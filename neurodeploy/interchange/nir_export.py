@@ -35,10 +35,8 @@ from neurodeploy.description.network import Network
 from neurodeploy.description.resources import count_text, refuse_above_limit
 from neurodeploy.errors import ValidationError
 from neurodeploy.interchange import nir_package
+from neurodeploy.interchange.nir_import import METADATA_KEY
 
-METADATA_KEY = "neurodeploy"
-"""The key of the graph's and neuron nodes' metadata this module writes and the importer reads (its
-``nir_import.METADATA_KEY``, ``GRAPH_FIELDS`` and ``NODE_FIELDS``)."""
 SEMANTICS_METADATA = ("dt", "threshold", "reset", "refractory", "delay_convention", "discretization")
 """The semantics fields the graph's metadata holds (``update_order`` has one value, ``synaptic_init`` is
 ``SYNAPTIC_INIT``)."""
@@ -60,8 +58,12 @@ NO_NODE = {
     "IF_cond_exp": "NIR has no conductance-based neuron",
     "Izhikevich": "NIR has no Izhikevich neuron",
 }
-NEURON_METADATA = {"parameters": ("tau_refrac", "i_offset"), "initial_values": ("v", "isyn_exc", "isyn_inh")}
-"""The cell's values a NIR neuron node does not carry (or carries only as a bias), kept in its metadata
+NEURON_METADATA = {
+    "parameters": ("tau_m", "cm", "tau_syn_E", "tau_syn_I", "tau_refrac", "i_offset"),
+    "initial_values": ("v", "isyn_exc", "isyn_inh"),
+}
+"""The cell's values a NIR neuron node does not carry (or carries only as a bias), and its time constants
+and capacitance (NIR's seconds and ``r`` would bring them back a few ulps off), kept in its metadata
 (those of them the cell has)."""
 SHIFTED = ("v_rest", "v_thresh", "v_reset")
 """Under reset by subtraction the node's potentials are these less v_reset (NIR's subtraction of
@@ -94,11 +96,30 @@ def write(network: Network, path) -> Export:
     path = Path(path)
     if path.suffix.lower() != ".nir":
         raise ValidationError(f"file '{path}'", None, "expected a .nir file")
+    nir = nir_package("writing NIR graphs")
+    for existing in (path, stimulus_path(path)):
+        _refuse_to_replace(existing, path, nir)
     exported = to_graph(network)
-    write_atomically(path, lambda temporary: nir_package("writing NIR graphs").write(temporary, exported.graph))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda temporary: nir.write(temporary, exported.graph))
     text = json.dumps(exported.stimulus) + "\n"
     write_atomically(stimulus_path(path), lambda temporary: Path(temporary).write_text(text))
     return exported
+
+
+def _refuse_to_replace(existing: Path, graph: Path, nir):
+    """An export replaces only an export: ``FILE.nir`` whose graph carries neurodeploy's metadata and the
+    stimulus beside such a graph; any other file there is the user's and stays."""
+    if not existing.exists():
+        return
+    try:
+        ours = graph.is_file() and METADATA_KEY in (nir.read(graph).metadata or {})
+    except Exception:  # unreadable as NIR: not an export of ours
+        ours = False
+    if not ours:
+        raise ValidationError(
+            f"file '{existing}'", None, "exists and is not a neurodeploy export: remove it or choose another --out"
+        )
 
 
 def to_graph(network: Network) -> Export:

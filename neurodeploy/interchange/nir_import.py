@@ -569,7 +569,8 @@ class _Import:
         if type(node).__name__ not in ("CubaLIF", "CubaLI"):  # delta synapses: the charge of the tick
             return np.full(size, self.network.semantics.dt)
         p = self._parameters(name, node, ("tau_syn", "w_in"))
-        return p["w_in"] * (1.0 - self._synaptic_decay(name, p["tau_syn"] * MS_PER_SECOND))
+        tau_syn = self.network.populations[name].value("tau_syn_E")  # the node's, or its metadata's exact one
+        return p["w_in"] * (1.0 - self._synaptic_decay(name, tau_syn))
 
     def _add_projections(self, name: str, signal: _Signal | None):
         if signal is None:

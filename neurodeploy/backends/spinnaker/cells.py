@@ -77,7 +77,8 @@ def handed_time_constant(tau, semantics):
     """The time constant sPyNNaker is handed for ``tau``: its cores decay by ``exp(-dt / tau')``, so
     ``tau'`` is the exact discretization's time constant of the semantics' decay (under ``euler``
     ``tau' = -dt / ln(1 - dt / tau)``; ``tau`` itself under ``exact``). A decay of 0 (``tau = dt`` under
-    ``euler``) is handed ``dt / 16``, whose decay the chip computes as 0."""
+    ``euler``) is handed ``dt / 16``: the membrane's s16.15 decay is then 0, a synapse's u0.32 decay
+    about 2^-23 (both references compute the handed numbers)."""
     if semantics.discretization == "exact":
         return tau
     decay = semantics.decay(tau)
