@@ -14,8 +14,9 @@ import neurodeploy as nd
 from conftest import run_reference
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
-from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.errors import ValidationError
 from neurodeploy.interchange import nir_export
 from neurodeploy.interchange.nir_import import read_graph
 
@@ -297,7 +298,141 @@ def test_a_read_out_that_projects_cannot_be_exported():
         nir_export.to_graph(net)
 
 
-# --- backends and targets without these cells -------------------------------------------------------
+# --- the SpiNNaker emulation and Lava: integer traces by hand -----------------------------------------
+
+ONE = 1 << 15  # s16.15
+
+
+def s1615(x: float) -> int:
+    return int(round(x * ONE))
+
+
+def trunc_div(a: int, b: int) -> int:
+    return -(-a // b) if a < 0 else a // b
+
+
+def li_delta_network():
+    # Charges exactly representable in s16.15 and in the ring buffers.
+    return one_neuron("LI_curr_delta", {"tau_m": 4.0, "cm": 2.0, "v_rest": -1.0, "i_offset": 0.25}, "exact")
+
+
+def test_spinnaker_runs_the_leaky_integrator_on_s1615(tmp_path):
+    # sPyNNaker's LIF step without its threshold type: a charge q is s = S(q); I = floor(s sf / 2^15) per
+    # receptor + S(i_offset) with sf = floor(2^30 / S(dt)); alpha = floor(I R / 2^15) + S(v_rest);
+    # V = alpha - floor(exp_TC (alpha - V) / 2^15), R = floor(S(tau) 2^15 / S(cm)), exp_TC the chip's exp.
+    net = li_delta_network()
+    net.record("P", ["v"])
+    exp_tc = fp.membrane_constants(4.0, 2.0, DT)[0]
+    resistance = (s1615(4.0) << 15) // s1615(2.0)
+    sf = (ONE * ONE) // s1615(DT)
+    v, expected = s1615(-1.0), []
+    for tick in range(TICKS):
+        exc = sum(s1615(w) for t, w in ARRIVALS if t == tick and w > 0)
+        inh = sum(s1615(-w) for t, w in ARRIVALS if t == tick and w < 0)
+        current = (exc * sf >> 15) - (inh * sf >> 15) + s1615(0.25)
+        alpha = (current * resistance >> 15) + s1615(-1.0)
+        v = alpha - (exp_tc * (alpha - v) >> 15)
+        expected.append(v / ONE)
+    assert v_trace(make_backend("spinnaker").run(net, TICKS * DT)) == expected
+
+
+@pytest.mark.parametrize("cell_type", ["PIF_curr_delta", "PI_curr_delta"])
+def test_spinnaker_runs_the_perfect_integrators_on_s1615(cell_type):
+    # V += floor(I G / 2^15), G = S(dt / cm), I as above; PIF: V >= S(v_thresh) spikes, V = S(v_reset), held
+    # for T_refract = 2 ticks (the inhibitory charge of tick 3 is lost); PI never spikes.
+    spiking = cell_type == "PIF_curr_delta"
+    parameters = {"cm": 0.5, "i_offset": 0.125}
+    if spiking:
+        parameters.update(v_thresh=3.0, v_reset=-1.0, tau_refrac=1.0)
+    net = one_neuron(cell_type, parameters, "exact", initial={"v": 0.25})
+    net.record("P", ["spikes", "v"] if spiking else ["v"])
+    gain, sf = s1615(DT / 0.5), (ONE * ONE) // s1615(DT)
+    v, refractory, expected, spikes = s1615(0.25), 0, [], []
+    for tick in range(TICKS):
+        exc = sum(s1615(w) for t, w in ARRIVALS if t == tick and w > 0)
+        inh = sum(s1615(-w) for t, w in ARRIVALS if t == tick and w < 0)
+        current = (exc * sf >> 15) - (inh * sf >> 15) + s1615(0.125)
+        if refractory > 0:
+            refractory -= 1
+        else:
+            v += current * gain >> 15
+        if spiking and v >= s1615(3.0):
+            v, refractory = s1615(-1.0), 2
+            spikes.append(tick)
+        expected.append(v / ONE)
+    result = make_backend("spinnaker").run(net, TICKS * DT)
+    assert v_trace(result) == expected
+    if spiking:
+        assert spikes and result.spikes.ticks("P")[0].tolist() == spikes
+
+
+def lava_units(lowered, label):
+    """The units of u each synapse of a projection adds: its mantissa << (exponent + 6)."""
+    fixed = lowered.projections[label]
+    return (fixed.mantissas << (fixed.weight_exp + 6)).tolist()
+
+
+@pytest.mark.parametrize("cell_type", ["LI_curr_delta", "PI_curr_delta"])
+def test_lava_runs_them_on_the_lif_integers(cell_type):
+    # CurrExpLIF's step: v = clip(trunc(v (4096 - dv) / 4096) + u_exc - u_inh + (bias_mant << bias_exp)), u the
+    # tick's arriving units (du = 4095), vth = 2^23 never reached. LI: dv = rint(4096 (1 - exp(-dt/tau_m))),
+    # v relative to v_rest; PI: dv = 0 (v relative to 0 mV). The weights' units and S come from the lowering.
+    if cell_type == "LI_curr_delta":
+        net, dv, origin = li_delta_network(), round(4096 * (1 - math.exp(-DT / 4.0))), -1.0
+    else:
+        net, dv, origin = one_neuron("PI_curr_delta", {"cm": 2.0, "i_offset": -0.2}, "exact"), 0, 0.0
+    net.record("P", ["v"])
+    lowered = lava_lower(net)
+    fixed = lowered.populations["P"]
+    assert fixed.vth.tolist() == [1 << 23] and fixed.dv.tolist() == [dv]
+    units = {"excitatory": lava_units(lowered, "excitatory"), "inhibitory": lava_units(lowered, "inhibitory")}
+    arrivals = {"excitatory": [t for t, w in ARRIVALS if w > 0], "inhibitory": [t for t, w in ARRIVALS if w < 0]}
+    bias = int(fixed.bias_mant[0]) << int(fixed.bias_exp[0])
+    v, expected = 0, []
+    for tick in range(TICKS):
+        drive = sum(u for t, u in zip(arrivals["excitatory"], units["excitatory"]) if t == tick)
+        drive -= sum(u for t, u in zip(arrivals["inhibitory"], units["inhibitory"]) if t == tick)
+        v = trunc_div(v * (4096 - dv), 4096) + drive + bias
+        expected.append(origin + v / fixed.scale)
+    np.testing.assert_array_equal(v_trace(make_backend("lava").run(net, TICKS * DT)), expected)
+
+
+@pytest.mark.parametrize("backend", ["spinnaker", "lava"])
+def test_a_nir_graph_with_an_li_read_out_runs_within_the_quantization_step(tmp_path, backend):
+    # Input -> Affine -> LIF -> Affine -> LI -> Output: the read-out's v on the fixed-point backend within a
+    # few of its steps (s16.15's 2^-15, Lava's 1/S) of Brian2's float v, and the hidden layer's spikes equal.
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "w1": nir.Affine(weight=np.array([[3.0], [2.0]]), bias=np.array([0.0, 0.0])),
+        "lif": nir.LIF(
+            tau=one(2e-3).repeat(2),
+            r=one(1.0).repeat(2),
+            v_leak=np.zeros(2),
+            v_threshold=one(1.0).repeat(2),
+            v_reset=np.zeros(2),
+        ),
+        "w2": nir.Affine(weight=np.array([[0.5, -0.25]]), bias=np.array([0.0])),  # Lava loses a tick-0 charge
+        "readout": nir.LI(tau=one(5e-3), r=one(2.0), v_leak=one(0.0)),
+        "output": nir.Output(output_type=np.array([1])),
+    }
+    edges = [("input", "w1"), ("w1", "lif"), ("lif", "w2"), ("w2", "readout"), ("readout", "output")]
+    path = tmp_path / "readout.nir"
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges))
+    network = read_graph(path, DT).with_spike_times({"input": [[0.0, 1.0, 1.5, 3.0, 3.5, 4.0]]})
+    reference = run_reference(network, 10.0)
+    result = make_backend(backend).run(network, 10.0)
+    assert len(reference.spikes.ticks("lif")[0]) > 0
+    for neuron in range(2):
+        assert result.spikes.ticks("lif")[neuron].tolist() == reference.spikes.ticks("lif")[neuron].tolist()
+    # s16.15: a few LSBs of floored products; Lava: the 12-bit decay and the weights' mantissas, a relative
+    # error of about 2^-12 per tick that the leak keeps below 2^-10 of the largest v.
+    v, expected = result.traces["readout"]["v"][:, 0], reference.traces["readout"]["v"][:, 0]
+    assert np.ptp(expected) > 0.1
+    tolerance = 16 * 2.0**-15 if backend == "spinnaker" else 2.0**-10 * np.max(np.abs(expected))
+    np.testing.assert_allclose(v, expected, rtol=0, atol=tolerance)
+
+
+# --- the targets without these cells -------------------------------------------------------
 
 REFUSALS = {
     "spinn5": {
@@ -326,9 +461,3 @@ def test_the_targets_refuse_them_saying_what_the_chip_would_need(tmp_path, targe
     done = CliRunner().invoke(main, ["compile", str(model), "--target", target, "--out", str(tmp_path / "out")])
     assert done.exit_code != 0
     assert REFUSALS[target][kind] in done.output
-    backend = {"spinn5": "spinnaker", "loihi2": "lava"}[target]
-    with pytest.raises(BackendError, match=f"the {backend} backend does not run"):
-        if backend == "spinnaker":
-            make_backend("spinnaker").run(net, 2.0)
-        else:
-            lava_lower(net)

@@ -545,6 +545,9 @@ class FixedPointLIF:
     4. decay: ``u_x = trunc(u_x F_x)``.
 
     The synapse part gives ``init_x`` and the decay ``D_x``: a delta synapse ``1 / dt`` and 0 (``F_x = 0``).
+    Without a threshold (:class:`LeakyMembrane`) there is no step 3; without leak (:class:`PerfectIntegrate`,
+    :class:`PerfectMembrane`) ``E = 1`` (``F = 1``: v is kept whole), ``(1 - E) R`` is replaced by ``dt / cm``
+    and levels are ``rint(S x)`` (our Lava processes compute these; the Brian2 reference not yet).
 
     The membrane potential reads ``v_rest + v / S``.
     """
@@ -615,6 +618,10 @@ class Accumulator:
     With a delta synapse (``IF_curr_delta``, sPyNNaker's delta input type), step 1 adds ``rint(2^f
     weight_scale w)`` (no ``c_x``), step 2's synaptic current is ``s_exc * sf - s_inh * sf`` with ``sf =
     floor(2^(2f) / rint(2^f dt))`` (1/dt as the chip divides it), and step 4 sets ``s_x = 0``.
+
+    A membrane without a threshold (:class:`LeakyMembrane`) has no step 3 and no refractoriness; one
+    without leak (:class:`PerfectIntegrate`, :class:`PerfectMembrane`) has step 2 ``V = V + I * G``,
+    ``G = rint(2^f dt / cm)`` (the SpiNNaker emulation computes these; the Brian2 reference not yet).
 
     Sums wrap at 32 bits (products do not: a chip's wrap there is reached only near the ends of its
     range; a reference computes them exactly below 2^53, that is for states below about 2^21 units).

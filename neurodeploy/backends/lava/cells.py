@@ -53,9 +53,11 @@ from neurodeploy.description.cells import (
     FixedPointIzhikevich,
     Izhikevich,
     LeakyIntegrate,
-    LICurrDelta,
-    LICurrExp,
+    LeakyMembrane,
     LIFParameters,
+    LIParameters,
+    PerfectIntegrate,
+    PerfectMembrane,
     PICurrDelta,
     PIFCurrDelta,
     QuadraticIntegrate,
@@ -70,20 +72,14 @@ MAX_REFRACTORY_TICKS = 255
 
 NO_THRESHOLD = (
     "Lava's LIF and our processes all spike, and no threshold of Lava's LIF is out of reach (v saturates at "
-    "2^23 - 1, its largest threshold is (2^17 - 1) 2^6): a read-out needs a process that never spikes"
+    "2^23 - 1, its largest threshold is (2^17 - 1) 2^6): the lava backend runs the read-out on CurrExpLIF "
+    "with vth beyond v's range; loihi2's quantization-aware reference (Brian2 on FixedPointLIF) does not "
+    "compute it yet"
 )
 NO_LEAK = (
-    "not lowered: Lava's LIF with dv = 0 adds u + bias to v without decay, which is this cell with "
-    "u = rint(S q / cm) and bias rint(S dt i_offset / cm), but FixedPointLIF does not state that arithmetic "
-    "for the quantization-aware reference yet"
+    "Lava's LIF with dv = 0 adds u + bias to v without decay (the lava backend runs it so); loihi2's "
+    "quantization-aware reference (Brian2 on FixedPointLIF) does not compute it yet"
 )
-for cell_type, reason in (
-    (LICurrDelta, NO_THRESHOLD),
-    (LICurrExp, NO_THRESHOLD),
-    (PIFCurrDelta, NO_LEAK),
-    (PICurrDelta, NO_LEAK),
-):
-    CELLS.refuse(cell_type, reason)
 
 
 QUANTIZATIONS = ("neurodeploy", "nir-paper")
@@ -283,6 +279,7 @@ class CellFixed(abc.ABC):
 
     scale: float  # v's units per mV: a voltage trace reads ``v_rest + v / scale``
     runs_turnover: ClassVar[bool] = True  # does the Process run neuron turnover?
+    no_target: ClassVar[str] = ""  # why a Loihi target cannot run these numbers (a design-rule error), if so
 
     @classmethod
     @abc.abstractmethod
@@ -395,17 +392,31 @@ class LIFFixed(CellFixed):
     refractory_ticks: np.ndarray
     input: CurrentFixed | ConductanceFixed
 
+    @staticmethod
+    def membrane(population: Population, semantics: Semantics) -> dict:
+        """The membrane's numbers before scaling: ``dv``, the gain (mV per nA per tick), the potential v
+        is held relative to, the threshold and reset potentials, the refractory ticks."""
+        value = population.value
+        dv = decay_code(value("tau_m"), semantics)
+        return {
+            "dv": dv,
+            "gain": (dv / DECAY_UNITY) * value("tau_m") / value("cm"),
+            "origin": value("v_rest"),
+            "v_thresh": value("v_thresh"),
+            "v_reset": value("v_reset"),
+            "refractory_ticks": semantics.refractory_ticks(value("tau_refrac")),
+        }
+
     @classmethod
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "LIFFixed":
         value = population.value
         synapse = SYNAPSES.lookup(population.cell.synapse)
-        dv = decay_code(value("tau_m"), semantics)
+        membrane = cls.membrane(population, semantics)
+        dv, gain, v_rest = membrane["dv"], membrane["gain"], membrane["origin"]
         du = {receptor: synapse.du(population, receptor, semantics) for receptor in population.cell.receptors}
-        gain = (dv / DECAY_UNITY) * value("tau_m") / value("cm")
         init = {receptor: synapse.init((DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY, semantics) for receptor in du}
-        v_rest = value("v_rest")
         input_type = INPUTS.lookup(population.cell.input)
-        levels = [value("v_thresh"), value("v_reset"), value("v")] + input_type.levels(population)
+        levels = [membrane["v_thresh"], membrane["v_reset"], value("v")] + input_type.levels(population)
         level_span = np.max(np.abs(np.concatenate(levels) - np.tile(v_rest, len(levels))))
         synaptic = sum(gain * init[receptor] * synaptic_input[receptor] for receptor in du)
         tick = np.abs(gain * value("i_offset")) + input_type.drive_per_tick(synaptic)
@@ -430,16 +441,21 @@ class LIFFixed(CellFixed):
             gain,
             init["excitatory"],
             init["inhibitory"],
-            np.rint(scale * (value("v_thresh") - v_rest)).astype(np.int64),
-            np.rint(scale * (value("v_reset") - v_rest)).astype(np.int64),
+            cls.threshold_level(scale * (membrane["v_thresh"] - v_rest)),
+            np.rint(scale * (membrane["v_reset"] - v_rest)).astype(np.int64),
             np.rint(scale * (value("v") - v_rest)).astype(np.int64),
             u["excitatory"],
             u["inhibitory"],
             bias_mant,
             bias_exp,
-            semantics.refractory_ticks(value("tau_refrac")),
+            membrane["refractory_ticks"],
             part,
         )
+
+    @staticmethod
+    def threshold_level(units: np.ndarray) -> np.ndarray:
+        """vth from the threshold's distance to the origin in units of v: the nearest."""
+        return np.rint(units).astype(np.int64)
 
     def decay_v(self) -> np.ndarray:
         return 1.0 - self.dv / DECAY_UNITY
@@ -632,6 +648,89 @@ class LIFFixed(CellFixed):
             arithmetic=arithmetic,
             synaptic_init={"excitatory": self.init_exc, "inhibitory": self.init_inh},
         )
+
+
+# --- membranes without a threshold or without leak: the LIF's integers, vth out of reach or dv = 0 ----
+
+NEVER = 1 << (STATE_BITS - 1)  # a vth v never reaches: v is clipped to +-(2^23 - 1)
+
+
+class _NoTarget:
+    """What the lava backend runs and loihi2 refuses: ``no_target`` says why (the design rules' error)."""
+
+    no_target: ClassVar[str]
+
+    def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
+        raise BackendError(f"{population.cell_type}: {self.no_target}")
+
+
+@CELLS.register(LIParameters, neuron=LeakyMembrane)
+@dataclass(eq=False)
+class LeakyMembraneFixed(_NoTarget, LIFFixed):
+    """A leaky read-out (``LI_curr_delta``, ``LI_curr_exp``) in :class:`LIFFixed`'s integers, run by
+    CurrExpLIF with ``vth = 2^23``, which the clipped v never reaches: the LIF's integer step without the
+    threshold step (no refractoriness)."""
+
+    no_target: ClassVar[str] = NO_THRESHOLD
+
+    @staticmethod
+    def membrane(population: Population, semantics: Semantics) -> dict:
+        value = population.value
+        dv = decay_code(value("tau_m"), semantics)
+        return {
+            "dv": dv,
+            "gain": (dv / DECAY_UNITY) * value("tau_m") / value("cm"),
+            "origin": value("v_rest"),
+            "v_thresh": value("v_rest"),
+            "v_reset": value("v_rest"),
+            "refractory_ticks": np.zeros(population.size, dtype=np.int64),
+        }
+
+    @staticmethod
+    def threshold_level(units: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(units), NEVER, dtype=np.int64)
+
+    def runs_on_stock_lif(self, network: Network, label: str) -> bool:
+        return False
+
+
+@CELLS.register(PIFCurrDelta, neuron=PerfectIntegrate, synapse=DeltaSynapse, input=CurrentInput)
+@dataclass(eq=False)
+class PerfectIntegrateFixed(_NoTarget, LIFFixed):
+    """``PIF_curr_delta`` in :class:`LIFFixed`'s integers with ``dv = 0`` (v keeps ``v 4096 >> 12 = v``):
+    v is held relative to 0 mV, the gain is ``dt / cm``, so a charge q adds ``rint(S q / cm)`` to u and
+    ``i_offset`` is the bias ``rint(S dt i_offset / cm)``: ``v' = v + u_exc - u_inh + bias``, then the
+    threshold, reset and refractoriness of CurrExpLIF (Lava's LIF where it runs them exactly)."""
+
+    no_target: ClassVar[str] = NO_LEAK
+
+    @staticmethod
+    def membrane(population: Population, semantics: Semantics) -> dict:
+        value = population.value
+        spiking = isinstance(population.cell.neuron, PerfectIntegrate)
+        zero = np.zeros(population.size)
+        return {
+            "dv": np.zeros(population.size, dtype=np.int64),
+            "gain": semantics.dt / value("cm"),
+            "origin": zero,
+            "v_thresh": value("v_thresh") if spiking else zero,
+            "v_reset": value("v_reset") if spiking else zero,
+            "refractory_ticks": semantics.refractory_ticks(value("tau_refrac"))
+            if spiking
+            else np.zeros(population.size, dtype=np.int64),
+        }
+
+    def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
+        return v / self.scale
+
+
+@CELLS.register(PICurrDelta, neuron=PerfectMembrane, synapse=DeltaSynapse, input=CurrentInput)
+@dataclass(eq=False)
+class PerfectMembraneFixed(PerfectIntegrateFixed):
+    """``PI_curr_delta``: :class:`PerfectIntegrateFixed` with ``vth = 2^23``, never reached."""
+
+    threshold_level = LeakyMembraneFixed.threshold_level
+    runs_on_stock_lif = LeakyMembraneFixed.runs_on_stock_lif
 
 
 # --- Izhikevich: our integer process, which a Loihi 2 would run as microcode -----------------------

@@ -72,6 +72,8 @@ def check_fixed(
     findings = check_semantics(network)
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
+        if target is not None and fixed.no_target:
+            findings.append(Finding("error", f"population '{label}'", fixed.no_target))
         if label in network.turnovers and not fixed.runs_turnover:
             findings.append(
                 Finding(

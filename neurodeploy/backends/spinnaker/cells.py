@@ -39,8 +39,11 @@ from neurodeploy.description.cells import (
     IFCurrExp,
     Izhikevich,
     LeakyIntegrate,
+    LeakyMembrane,
     LICurrDelta,
     LICurrExp,
+    PerfectIntegrate,
+    PerfectMembrane,
     PICurrDelta,
     PIFCurrDelta,
     QuadraticIntegrate,
@@ -117,9 +120,130 @@ class _Part:
 # --- neuron models (with their threshold type) --------------------------------------------------
 
 
+def _fire(neurons, alive: np.ndarray | None) -> np.ndarray:
+    """threshold_type_static.h on ``neurons`` (v, v_thresh, v_reset, refract, t_refract, strict, subtract):
+    ``V >= v_thresh`` (``>`` when strict) spikes, also while refractory: ``V = v_reset`` (or ``V -= v_thresh
+    - v_reset``), countdown ``T_refract``. The neurons that spike (only ``alive`` ones, when given)."""
+    reached = neurons.v > neurons.v_thresh if neurons.strict else neurons.v >= neurons.v_thresh
+    spiking = np.flatnonzero(reached if alive is None else reached & alive)
+    if neurons.subtract:
+        neurons.v[spiking] = fp.wrap32(neurons.v[spiking] - (neurons.v_thresh[spiking] - neurons.v_reset[spiking]))
+    else:
+        neurons.v[spiking] = neurons.v_reset[spiking]
+    neurons.refract[spiking] = neurons.t_refract[spiking]
+    return spiking
+
+
+def _threshold_fields(population, semantics) -> dict:
+    """The threshold type's integer state: levels, the refractory countdown and its length, the comparison."""
+    return {
+        "v_reset": _encoded(population, "v_reset"),
+        "v_thresh": _encoded(population, "v_thresh"),
+        "t_refract": _per_neuron(lambda t: (fp.refractory_ticks(t, semantics.dt),), population.value("tau_refrac"))[0],
+        "refract": np.zeros(population.size, dtype=np.int64),
+        "strict": semantics.threshold == ">",
+        "subtract": semantics.reset == "subtract",
+    }
+
+
+def _threshold_chip_values(cell, semantics) -> dict:
+    """The threshold type's fields as the chip holds them: levels in s16.15, a whole count of ticks."""
+    refractory = np.vectorize(lambda t: fp.refractory_ticks(t, semantics.dt), otypes=[np.int64])(
+        np.asarray(cell.tau_refrac, dtype=np.float64)
+    )
+    return {
+        "tau_refrac": _field(refractory * semantics.dt),
+        **{n: on_chip(getattr(cell, n)) for n in ("v_reset", "v_thresh")},
+    }
+
+
+def _threshold_pynn_values(cell, semantics) -> dict:
+    """``V > v_thresh`` is ``V >= v_thresh + 1 LSB`` on the bits: the threshold's bits plus one."""
+    if semantics.threshold != ">":
+        return {}
+    return {"v_thresh": _field(np.vectorize(lambda v: (fp.s1615(v) + 1) / fp.ONE)(np.asarray(cell.v_thresh)))}
+
+
+def _accumulator(input_limit: dict, input_type) -> Accumulator:
+    """The kernels' arithmetic, for a float reference to compute it spike for spike."""
+    return Accumulator(
+        input_limit=input_limit,
+        fraction_bits=fp.FRACTION_BITS,
+        weight_scale=input_type.weight_scale,
+        **input_type.accumulator_fields,
+    )
+
+
+@LOWERINGS.register(LeakyMembrane)
+@dataclass(eq=False)
+class NeuronModelLI(_Part):
+    """neuron_model_lif_impl.h's integration without a threshold type (no sPyNNaker build has one), on
+    s16.15 bits per neuron: in a tick with input current ``I`` (``exc - inh + i_offset``), ``alpha = I * R +
+    v_rest`` and ``V = alpha - exp_TC * (alpha - V)``; never a spike."""
+
+    held_fields: ClassVar[tuple[str, ...]] = ("v_rest", "i_offset", "cm", "tau_m", "v")
+
+    v: np.ndarray
+    v_rest: np.ndarray
+    i_offset: np.ndarray
+    exp_tc: np.ndarray
+    resistance: np.ndarray
+
+    @classmethod
+    def membrane(cls, population, semantics) -> dict:
+        """The leaky membrane's integer state, as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
+        exp_tc, resistance = _per_neuron(
+            lambda t, c: fp.membrane_constants(t, c, semantics.dt), population.value("tau_m"), population.value("cm")
+        )
+        return {
+            **{name: _encoded(population, name) for name in ("v", "v_rest", "i_offset")},
+            "exp_tc": exp_tc,
+            "resistance": resistance,
+        }
+
+    @classmethod
+    def build(cls, population, semantics) -> "NeuronModelLI":
+        return cls(**cls.membrane(population, semantics))
+
+    def integrated(self, exc: np.ndarray, inh: np.ndarray) -> np.ndarray:
+        """V after the tick's integration of the input drive."""
+        current = fp.wrap32(exc - inh + self.i_offset)
+        alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
+        return fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        self.v = self.integrated(exc, inh)
+        return np.empty(0, dtype=np.int64)
+
+    def revive(self, neurons: np.ndarray):
+        self.v[neurons] = self.v_rest[neurons]
+
+    @staticmethod
+    def handed_values(cell, semantics) -> dict:
+        """``tau_m`` as :func:`handed_time_constant` hands it, ``cm`` keeping ``R = tau_m / cm``."""
+        tau_m = handed_time_constant(cell.tau_m, semantics)
+        return {"tau_m": tau_m, "cm": _field(np.asarray(cell.cm) * (np.asarray(tau_m) / np.asarray(cell.tau_m)))}
+
+    @staticmethod
+    def chip_values(cell, semantics) -> dict:
+        """Time constants re-derived from the on-chip constants (the semantics' decay of tau_m' is
+        exp_TC, ``tau_m'/cm' = R``), voltages and currents in s16.15; ``cell`` as handed to sPyNNaker."""
+        constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, semantics.dt), otypes=[np.int64, np.int64])(
+            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64)
+        )
+        tau_chip = semantics.time_constant(constants[0] / fp.ONE)
+        return {
+            "tau_m": _field(tau_chip),
+            "cm": _field(tau_chip / (constants[1] / fp.ONE)),
+            **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "i_offset", "v")},
+        }
+
+    arithmetic = staticmethod(_accumulator)
+
+
 @LOWERINGS.register(LeakyIntegrate)
 @dataclass(eq=False)
-class NeuronModelLIF(_Part):
+class NeuronModelLIF(NeuronModelLI):
     """neuron_model_lif_impl.h with threshold_type_static.h, on s16.15 bits per neuron. In a tick with
     input current ``I`` (``exc - inh + i_offset``): if not refractory, ``alpha = I * R + v_rest`` and
     ``V = alpha - exp_TC * (alpha - V)``, otherwise the countdown goes on and V is held; then
@@ -131,100 +255,123 @@ class NeuronModelLIF(_Part):
 
     held_fields: ClassVar[tuple[str, ...]] = ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v")
 
-    v: np.ndarray
-    v_rest: np.ndarray
-    v_reset: np.ndarray
-    v_thresh: np.ndarray
-    i_offset: np.ndarray
-    exp_tc: np.ndarray
-    resistance: np.ndarray
-    t_refract: np.ndarray
-    refract: np.ndarray
-    strict: bool  # threshold '>'
-    subtract: bool  # reset by subtraction
+    v_reset: np.ndarray = None
+    v_thresh: np.ndarray = None
+    t_refract: np.ndarray = None
+    refract: np.ndarray = None
+    strict: bool = False  # threshold '>'
+    subtract: bool = False  # reset by subtraction
 
     @classmethod
     def build(cls, population, semantics) -> "NeuronModelLIF":
         """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
-        dt = semantics.dt
-        exp_tc, resistance = _per_neuron(
-            lambda t, c: fp.membrane_constants(t, c, dt), population.value("tau_m"), population.value("cm")
-        )
-        t_refract = _per_neuron(lambda t: (fp.refractory_ticks(t, dt),), population.value("tau_refrac"))[0]
-        return cls(
-            *(_encoded(population, name) for name in ("v", "v_rest", "v_reset", "v_thresh", "i_offset")),
-            exp_tc,
-            resistance,
-            t_refract,
-            np.zeros(population.size, dtype=np.int64),
-            semantics.threshold == ">",
-            semantics.reset == "subtract",
-        )
+        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
         """One tick on the input drive; the neurons that spike (only ``alive`` ones, when given)."""
         integrating = self.refract <= 0
-        current = fp.wrap32(exc - inh + self.i_offset)
-        alpha = fp.wrap32(fp.mul_accum(current, self.resistance) + self.v_rest)
-        updated = fp.wrap32(alpha - fp.mul_accum(self.exp_tc, fp.wrap32(alpha - self.v)))
-        self.v = np.where(integrating, updated, self.v)
+        self.v = np.where(integrating, self.integrated(exc, inh), self.v)
         self.refract = np.where(integrating, self.refract, self.refract - 1)
-        reached = self.v > self.v_thresh if self.strict else self.v >= self.v_thresh
-        spiking = np.flatnonzero(reached if alive is None else reached & alive)
-        if self.subtract:
-            self.v[spiking] = fp.wrap32(self.v[spiking] - (self.v_thresh[spiking] - self.v_reset[spiking]))
-        else:
-            self.v[spiking] = self.v_reset[spiking]
-        self.refract[spiking] = self.t_refract[spiking]
-        return spiking
+        return _fire(self, alive)
 
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at rest, not refractory."""
         self.v[neurons] = self.v_rest[neurons]
         self.refract[neurons] = 0
 
-    @staticmethod
-    def handed_values(cell, semantics) -> dict:
-        """``tau_m`` as :func:`handed_time_constant` hands it, ``cm`` keeping ``R = tau_m / cm``."""
-        tau_m = handed_time_constant(cell.tau_m, semantics)
-        return {"tau_m": tau_m, "cm": _field(np.asarray(cell.cm) * (np.asarray(tau_m) / np.asarray(cell.tau_m)))}
-
-    @staticmethod
-    def pynn_values(cell, semantics) -> dict:
-        """``V > v_thresh`` is ``V >= v_thresh + 1 LSB`` on the bits: the threshold's bits plus one."""
-        if semantics.threshold != ">":
-            return {}
-        return {"v_thresh": _field(np.vectorize(lambda v: (fp.s1615(v) + 1) / fp.ONE)(np.asarray(cell.v_thresh)))}
+    pynn_values = staticmethod(_threshold_pynn_values)
 
     @staticmethod
     def chip_values(cell, semantics) -> dict:
-        """Time constants re-derived from the on-chip constants (the semantics' decay of tau_m' is
-        exp_TC, ``tau_m'/cm' = R``, the refractory period a whole count of ticks), voltages and currents
-        in s16.15; ``cell`` as handed to sPyNNaker."""
-        dt = semantics.dt
-        constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, dt), otypes=[np.int64, np.int64])(
-            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64)
-        )
-        tau_chip = semantics.time_constant(constants[0] / fp.ONE)
-        refractory = np.vectorize(lambda t: fp.refractory_ticks(t, dt), otypes=[np.int64])(
-            np.asarray(cell.tau_refrac, dtype=np.float64)
-        )
+        """The leaky membrane's (:meth:`NeuronModelLI.chip_values`), the refractory period a whole count of
+        ticks and the levels in s16.15."""
+        return {**NeuronModelLI.chip_values(cell, semantics), **_threshold_chip_values(cell, semantics)}
+
+
+@LOWERINGS.register(PerfectMembrane)
+@dataclass(eq=False)
+class NeuronModelPI(_Part):
+    """A membrane without leak (no sPyNNaker neuron model is one), on s16.15 bits per neuron: in a tick with
+    input current ``I`` (``exc - inh + i_offset``), ``V = V + I * G`` with ``G = S(dt / cm)``, the
+    step's constant encoded by the host; never a spike."""
+
+    held_fields: ClassVar[tuple[str, ...]] = ("i_offset", "v")
+
+    v: np.ndarray
+    i_offset: np.ndarray
+    gain: np.ndarray  # G
+
+    @classmethod
+    def membrane(cls, population, semantics) -> dict:
+        gain = _per_neuron(lambda c: (fp.s1615(semantics.dt / c),), population.value("cm"))[0]
+        return {"v": _encoded(population, "v"), "i_offset": _encoded(population, "i_offset"), "gain": gain}
+
+    @classmethod
+    def build(cls, population, semantics) -> "NeuronModelPI":
+        return cls(**cls.membrane(population, semantics))
+
+    def integrated(self, exc: np.ndarray, inh: np.ndarray) -> np.ndarray:
+        return fp.wrap32(self.v + fp.mul_accum(fp.wrap32(exc - inh + self.i_offset), self.gain))
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        self.v = self.integrated(exc, inh)
+        return np.empty(0, dtype=np.int64)
+
+    def revive(self, neurons: np.ndarray):
+        self.v[neurons] = 0
+
+    @staticmethod
+    def chip_values(cell, semantics) -> dict:
+        """``cm`` whose ``dt / cm`` is G, ``i_offset`` and ``v`` in s16.15."""
+        gain = np.vectorize(lambda c: fp.s1615(semantics.dt / c), otypes=[np.int64])(np.asarray(cell.cm, dtype=float))
         return {
-            "tau_m": _field(tau_chip),
-            "cm": _field(tau_chip / (constants[1] / fp.ONE)),
-            "tau_refrac": _field(refractory * dt),
-            **{name: on_chip(getattr(cell, name)) for name in ("v_rest", "v_reset", "v_thresh", "i_offset", "v")},
+            "cm": _field(semantics.dt / (gain / fp.ONE)),
+            **{n: on_chip(getattr(cell, n)) for n in ("i_offset", "v")},
         }
 
     @staticmethod
-    def arithmetic(input_limit: dict, input_type) -> Accumulator:
-        """The LIF kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return Accumulator(
-            input_limit=input_limit,
-            fraction_bits=fp.FRACTION_BITS,
-            weight_scale=input_type.weight_scale,
-            **input_type.accumulator_fields,
-        )
+    def findings(population, dt: float) -> Iterator[tuple[str, str]]:
+        if np.any(dt / population.value("cm") < 2.0**-16):
+            yield "error", "dt / cm is below half of s16.15's step: V would never move"
+
+    arithmetic = staticmethod(_accumulator)
+
+
+@LOWERINGS.register(PerfectIntegrate)
+@dataclass(eq=False)
+class NeuronModelPIF(NeuronModelPI):
+    """:class:`NeuronModelPI`'s step if not refractory (else V is held and the countdown goes on), then
+    threshold_type_static.h as :class:`NeuronModelLIF`'s (``>``, the reset by subtraction likewise)."""
+
+    held_fields: ClassVar[tuple[str, ...]] = ("v_reset", "v_thresh", "i_offset", "v")
+
+    v_reset: np.ndarray = None
+    v_thresh: np.ndarray = None
+    t_refract: np.ndarray = None
+    refract: np.ndarray = None
+    strict: bool = False
+    subtract: bool = False
+
+    @classmethod
+    def build(cls, population, semantics) -> "NeuronModelPIF":
+        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        integrating = self.refract <= 0
+        self.v = np.where(integrating, self.integrated(exc, inh), self.v)
+        self.refract = np.where(integrating, self.refract, self.refract - 1)
+        return _fire(self, alive)
+
+    def revive(self, neurons: np.ndarray):
+        """Neurons coming alive start at the reset, not refractory."""
+        self.v[neurons] = self.v_reset[neurons]
+        self.refract[neurons] = 0
+
+    pynn_values = staticmethod(_threshold_pynn_values)
+
+    @staticmethod
+    def chip_values(cell, semantics) -> dict:
+        return {**NeuronModelPI.chip_values(cell, semantics), **_threshold_chip_values(cell, semantics)}
 
 
 # --- synapse types -------------------------------------------------------------------------------
@@ -450,22 +597,25 @@ class InputTypeDelta(InputTypeCurrent):
 
 @dataclass(frozen=True)
 class CellBuild:
-    """What sPyNNaker builds for a cell type: the PyNN model it runs it as, and its parts' lowerings."""
+    """What sPyNNaker builds for a cell type: the PyNN model it runs it as (None: sPyNNaker has none, the
+    emulation alone computes the parts, and ``no_board`` says what a board would need), and its parts'
+    lowerings."""
 
-    model: str
+    model: str | None
     neuron: type
     synapse: type
     input: type
+    no_board: str = ""
 
     @classmethod
-    def register(cls, cell_type: type[CellType], model: str, **parts: type):
+    def register(cls, cell_type: type[CellType], model: str | None, no_board: str = "", **parts: type):
         """Register the build of ``cell_type``: its parts' lowerings, but for ``parts`` (by name) that
         sPyNNaker composes otherwise. The build is the PyNN model's, composed of these parts: a subclass
         with another part is refused (no model sPyNNaker runs is that composition), not built as this one."""
         names = ("neuron", "synapse", "input")
         found = {name: LOWERINGS.lookup(getattr(cell_type, name)) for name in names}
         LOWERINGS.register(cell_type, **{name: type(getattr(cell_type, name)) for name in names})(
-            cls(model, **{**found, **parts})
+            cls(model, **{**found, **parts}, no_board=no_board)
         )
 
     @property
@@ -530,23 +680,22 @@ CellBuild.register(IFCondExp, "IF_cond_exp")
 # sPyNNaker's delta input type scales the charge by 1/dt where the description's delta synapse does.
 CellBuild.register(IFCurrDelta, "IF_curr_delta", input=InputTypeDelta)
 
-# Cells sPyNNaker 7.x has no build for; the emulation computes sPyNNaker's builds only.
+# Cells sPyNNaker 7.x has no build for: the emulation computes them on the same accumulators (the parts
+# above state how), a board would need the neuron model ``no_board`` names.
 NO_THRESHOLD = (
     "sPyNNaker has no neuron model without a threshold (every build pairs its neuron model with a threshold "
-    "type that spikes): a read-out needs a threshold type that never fires beside neuron_model_lif_impl.h"
+    "type that spikes): a read-out needs a threshold type that never fires beside neuron_model_lif_impl.h "
+    "(the SpiNNaker emulation, `run --backend spinnaker`, computes it)"
 )
 NO_LEAK = (
     "sPyNNaker has no neuron model without leak, and its LIF cannot stand for one (a tau_m long enough rounds "
     "exp_TC to 1 in s16.15, where V stops integrating at all): V += (dt / cm) I needs a neuron model that adds "
-    "the input without decay"
+    "the input without decay (the SpiNNaker emulation, `run --backend spinnaker`, computes it)"
 )
-for cell_type, reason in (
-    (LICurrDelta, NO_THRESHOLD),
-    (LICurrExp, NO_THRESHOLD),
-    (PIFCurrDelta, NO_LEAK),
-    (PICurrDelta, NO_LEAK),
-):
-    LOWERINGS.refuse(cell_type, reason)
+CellBuild.register(LICurrDelta, None, NO_THRESHOLD, input=InputTypeDelta)
+CellBuild.register(LICurrExp, None, NO_THRESHOLD)
+CellBuild.register(PIFCurrDelta, None, NO_LEAK, input=InputTypeDelta)
+CellBuild.register(PICurrDelta, None, NO_LEAK, input=InputTypeDelta)
 
 
 # --- Izhikevich: neuron_model_izh_impl.h (sPyNNaker's IZK_curr_exp, PyNN's Izhikevich) -------------
@@ -615,12 +764,7 @@ class NeuronModelIzh(_Part):
         """Parameters and initial values in s16.15 (the step's constants are the model's own)."""
         return {name: on_chip(getattr(cell, name)) for name in NeuronModelIzh.held_fields}
 
-    @staticmethod
-    def arithmetic(input_limit: dict, input_type) -> Accumulator:
-        """The kernel's arithmetic, for a float reference to compute it spike for spike."""
-        return Accumulator(
-            input_limit=input_limit, fraction_bits=fp.FRACTION_BITS, weight_scale=input_type.weight_scale
-        )
+    arithmetic = staticmethod(_accumulator)
 
     @staticmethod
     def findings(population, dt: float) -> Iterator[tuple[str, str]]:

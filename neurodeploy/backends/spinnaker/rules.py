@@ -34,7 +34,7 @@ def check_semantics(network: Network) -> list[Finding]:
     for population in network.populations.values():
         subject = f"population '{population.label}'"
         build = cells.build(population.cell)
-        if semantics.reset == "subtract" and not isinstance(population.cell.neuron, cells.LeakyIntegrate):
+        if semantics.reset == "subtract" and isinstance(population.cell.neuron, cells.QuadraticIntegrate):
             findings.append(
                 Finding(
                     "error",
@@ -263,9 +263,13 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                 "spinnaker`, computes it); use reset 'to_v_reset' for a board",
             )
         )
+    for population in network.populations.values():
+        no_board = cells.build(population.cell).no_board
+        if no_board:
+            findings.append(Finding("error", f"population '{population.label}'", no_board))
     if network.semantics.threshold == ">":
         for population in network.populations.values():
-            if not isinstance(population.cell.neuron, cells.LeakyIntegrate):
+            if isinstance(population.cell.neuron, cells.QuadraticIntegrate):
                 findings.append(
                     Finding(
                         "error",
