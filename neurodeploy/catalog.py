@@ -482,6 +482,8 @@ def _with_base(data, origin: str, raw: dict[str, dict]) -> dict:
     figures, another choice such as Lava's ``quantization``). A base may not have a base itself."""
     if not isinstance(data, dict) or "base" not in data:
         return data
+    if "name" not in data:
+        raise ValidationError(origin, "name", "is required (a variant names itself; it would take its base's)")
     base = values.label(data["base"], origin, "base")
     if base not in raw:
         raise ValidationError(origin, "base", f"no target named '{base}' (targets: {', '.join(sorted(raw))})")
@@ -500,7 +502,10 @@ def _target_files() -> list[_TargetFile]:
                 read.append((path, origin, io.read(path, "yaml", origin), None))
             except ValidationError as error:
                 read.append((path, origin, None, error))
-    raw = {data["name"]: data for _, _, data, _ in read if isinstance(data, dict) and isinstance(data.get("name"), str)}
+    raw = {}  # the first file of a name, as target_description takes it
+    for _, _, data, _ in read:
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            raw.setdefault(data["name"], data)
     files = []
     for path, origin, data, error in read:
         if error is not None:

@@ -682,8 +682,9 @@ TARGET_BAD_VALUES = [
 
 @st.composite
 def bad_targets(draw, base_targets: dict):
-    """A target file named 'mutant', a copy of one in ``base_targets`` broken in one field."""
-    base = draw(st.sampled_from(sorted(base_targets)))
+    """A target file named 'mutant', a copy of one in ``base_targets`` (a chip's own, not a variant naming
+    a base) broken in one field."""
+    base = draw(st.sampled_from(sorted(name for name, data in base_targets.items() if "base" not in data)))
     data = {**base_targets[base], "name": "mutant"}
     field = draw(st.sampled_from(TARGET_FIELDS[data["kind"]]))
     mutations = [delete((field,))]

@@ -578,3 +578,17 @@ def test_a_target_variant_takes_its_base_figures_and_names_a_missing_base(tmp_pa
     assert {key: value for key, value in variant.items() if key not in ("name", "summary")} == {
         key: value for key, value in base.items() if key not in ("name", "summary")
     }
+
+
+def test_a_target_variant_names_itself_and_takes_the_base_its_name_resolves_to(tmp_path, monkeypatch):
+    (tmp_path / "nameless.yaml").write_text("base: spinn5\nring_buffer_bits: 15\n")
+    (tmp_path / "loihi2.yaml").write_text(
+        (catalog.target_description("loihi2").path).read_text().replace("neuro_cores: 128", "neuro_cores: 2")
+    )
+    monkeypatch.setenv("NEURODEPLOY_TARGET_PATH", str(tmp_path))
+    assert catalog.target_description("spinn5").data["ring_buffer_bits"] != 15
+    listed = invoke("targets", env={"NEURODEPLOY_TARGET_PATH": str(tmp_path)})
+    assert "nameless.yaml" in listed.stderr and "field 'name'" in listed.stderr
+    mine = catalog.target_description("loihi2")
+    assert mine.path.parent == tmp_path and mine.data["neuro_cores"] == 2
+    assert catalog.target_description("loihi2-nir-paper").data["neuro_cores"] == 2  # the loihi2 that --target finds

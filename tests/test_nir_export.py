@@ -344,3 +344,16 @@ def test_an_imported_public_graph_exports_to_the_same_network(tmp_path, graph, r
     original = nir_import.read_graph(path, dt_ms=0.1, discretization="euler", reset=reset, threshold=">")
     original = original.with_spike_times({"input": [[0.1 * k for k in range(3, 200, 7)]] * 12})
     assert_round_trip(original, tmp_path / "braille.nir")
+
+
+def test_a_graph_changed_after_its_export_is_refused_not_overridden_by_its_metadata(tmp_path):
+    """The metadata keeps tau_m exactly; a graph whose node was edited since disagrees with it: one error,
+    never the metadata's value in silence."""
+    path = tmp_path / "tiny.nir"
+    nir_export.write(tiny(), path)
+    assert_same_network(tiny(), read_graph(path))  # unedited: the metadata agrees with the node
+    graph = nir.read(path)
+    graph.nodes["A"].tau_mem = graph.nodes["A"].tau_mem * 3
+    nir.write(path, graph)
+    with pytest.raises(nd.ValidationError, match="parameters.tau_m.*changed after neurodeploy wrote it"):
+        read_graph(path)

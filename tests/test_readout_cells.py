@@ -461,3 +461,25 @@ def test_the_targets_refuse_them_saying_what_the_chip_would_need(tmp_path, targe
     done = CliRunner().invoke(main, ["compile", str(model), "--target", target, "--out", str(tmp_path / "out")])
     assert done.exit_code != 0
     assert REFUSALS[target][kind] in done.output
+
+
+def test_the_exported_read_out_and_integrator_nodes_carry_the_cells_numbers(tmp_path):
+    """What a plain NIR reader sees (metadata aside): LI's tau = tau_m and r = tau_m / cm, CubaLI's the same
+    with tau_syn and w_in = 1, IF's and I's r = 1 / cm in NIR's seconds (V moves by r w dt per tick)."""
+    nir_export.write(mixed_network("exact"), tmp_path / "mixed.nir")
+    nodes = nir.read(tmp_path / "mixed.nir").nodes
+    assert {name: type(nodes[name]).__name__ for name in ("pif", "pi", "li", "cuba")} == {
+        "pif": "IF",
+        "pi": "I",
+        "li": "LI",
+        "cuba": "CubaLI",
+    }
+    np.testing.assert_allclose(nodes["li"].tau, [3e-3] * 2)
+    np.testing.assert_allclose(nodes["li"].r, [3.0] * 2)  # 3 ms / 1 nF
+    np.testing.assert_allclose(nodes["li"].v_leak, [0.5] * 2)
+    np.testing.assert_allclose(nodes["cuba"].tau_mem, [3e-3])
+    np.testing.assert_allclose(nodes["cuba"].tau_syn, [1e-3])
+    np.testing.assert_allclose((nodes["cuba"].r, nodes["cuba"].w_in), ([3.0], [1.0]))
+    np.testing.assert_allclose(nodes["pif"].r, [1e3 / 0.5] * 2)  # per second: V += (dt / cm) I
+    np.testing.assert_allclose((nodes["pif"].v_threshold, nodes["pif"].v_reset), ([1.0] * 2, [0.0] * 2))
+    np.testing.assert_allclose(nodes["pi"].r, [1e3 / 2.0])

@@ -62,6 +62,8 @@ from neurodeploy.interchange import nir_package
 METADATA_KEY = "neurodeploy"
 GRAPH_FIELDS = (*Semantics.FIELDS, "name", "seed", "duration")
 NODE_FIELDS = ("cell_type", "parameters", "initial_values")
+NODE_CHECKED = ("tau_m", "cm", "tau_syn_E", "tau_syn_I")
+"""Parameters a node's metadata keeps exactly that its NIR fields also give (in seconds and r)."""
 
 DEFAULTS = {"threshold": ">", "reset": "to_v_reset", "discretization": "exact", "synaptic_init": "none"}
 """The semantics of an imported graph when neither the options nor its metadata say: snnTorch, Norse
@@ -493,6 +495,7 @@ class _Import:
                 "cell_type",
                 f"says {metadata['cell_type']!r}, but a {type(node).__name__} node imports as {cell.name}",
             )
+        self._check_against_node(name, cell, metadata.get("parameters", {}))
         if metadata.get("parameters") or metadata.get("initial_values"):
             population = Population(
                 name,
@@ -505,6 +508,26 @@ class _Import:
                 ),
             )
         self.network.add(population)
+
+    def _check_against_node(self, name: str, cell, parameters: dict):
+        """Metadata restores a value the node also gives only when both agree (to float64 rounding: the
+        node holds it in seconds): a graph edited after its export is refused, not silently overridden."""
+        for field in NODE_CHECKED:
+            if field not in parameters or not hasattr(cell, field):
+                continue
+            kept = np.asarray(parameters[field], dtype=np.float64)
+            given = np.asarray(getattr(cell, field), dtype=np.float64)
+            try:
+                agree = bool(np.allclose(kept, given, rtol=1e-12, atol=0.0))
+            except ValueError:  # shapes that do not broadcast
+                agree = False
+            if not agree:
+                raise ValidationError(
+                    f"{self._where(name)} metadata",
+                    f"parameters.{field}",
+                    f"differs from the node's own value ({_shown(kept)} vs {_shown(given)}): the graph was changed "
+                    "after neurodeploy wrote it; remove the node's neurodeploy metadata to import the node as it is",
+                )
 
     def _cell(self, name: str, node, bias: np.ndarray):
         """The node's cell (see the module docstring), ``bias`` its constant input per neuron."""
@@ -596,6 +619,12 @@ class _Import:
                         receptor=receptor,
                     )
                 )
+
+
+def _shown(array: np.ndarray) -> str:
+    """A value for a message: the number, or the first of several."""
+    value = _compact(array)
+    return f"{value:g}" if isinstance(value, float) else f"{value.flat[0]:g}, ... ({value.size} values)"
 
 
 def _compact(array: np.ndarray):
