@@ -461,6 +461,10 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
     else:
         for label, trains in result.spikes.populations.items():
             click.echo(f"{label:<24} {len(trains):>6} neurons {sum(len(t) for t in trains):>8} spikes")
+        for label, traces in result.traces.items():
+            if label not in result.spikes.populations:  # a read-out: no spikes, its state only
+                size = next(iter(traces.values())).shape[1]
+                click.echo(f"{label:<24} {size:>6} neurons    {', '.join(traces)} recorded")
     _echo_notes(loaded)
     click.echo(f"{backend}: {duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s -> {out}")
 

@@ -483,3 +483,13 @@ def test_the_exported_read_out_and_integrator_nodes_carry_the_cells_numbers(tmp_
     np.testing.assert_allclose(nodes["pif"].r, [1e3 / 0.5] * 2)  # per second: V += (dt / cm) I
     np.testing.assert_allclose((nodes["pif"].v_threshold, nodes["pif"].v_reset), ([1.0] * 2, [0.0] * 2))
     np.testing.assert_allclose(nodes["pi"].r, [1e3 / 2.0])
+
+
+def test_run_names_a_read_out_and_what_it_recorded(tmp_path):
+    model = tmp_path / "readout.json"
+    model.write_text(json.dumps(mixed_network("exact").to_dict()))
+    result = CliRunner().invoke(main, ["run", str(model), "--duration", "3", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.split()[:3] == ["li", "2", "neurons"] and line.endswith("v recorded") for line in lines)
+    assert any(line.split()[:3] == ["pif", "2", "neurons"] and line.endswith("spikes") for line in lines)
