@@ -368,9 +368,10 @@ class LIFFixed(CellFixed):
       LIF, which resets to 0, runs neither subtraction nor a v_reset off rest); ``i_offset`` is the bias
       ``S (1 - E') R i_offset`` as a 13-bit mantissa and 3-bit exponent;
     * S is the largest power of two keeping twice the range of the levels (threshold, reset, initial
-      value, the input type's, and the bound on V of a cell nothing resets, :meth:`reach`) within 23 bits (v is 24-bit signed) and the largest input one neuron
-      can receive in a single tick within 21 bits of u, so the activation a connection delivers in a
-      tick fits 16 signed bits (``a << 6`` enters u): thresholds and weights use the available bits.
+      value, the input type's, and the bound on V of a cell nothing resets, :meth:`reach`) within 23 bits
+      (v is 24-bit signed) and the largest input one neuron can receive in a single tick within 21 bits of
+      u, so the activation a connection delivers in a tick fits 16 signed bits (``a << 6`` enters u):
+      thresholds and weights use the available bits.
       (Precision matters: on the 200-neuron benchmark the same-tick match with the quantization-aware
       reference grows from 99.3% at S = 2^14 to 100% at 2^18.) Inputs sustained far above that
       single-tick bound can still wrap u; the design rules say so.
