@@ -16,7 +16,7 @@ from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
-from neurodeploy.errors import ValidationError
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.interchange import nir_export
 from neurodeploy.interchange.nir_import import read_graph
 
@@ -397,6 +397,97 @@ def test_lava_runs_them_on_the_lif_integers(cell_type):
     np.testing.assert_array_equal(v_trace(make_backend("lava").run(net, TICKS * DT)), expected)
 
 
+def sustained(cell_type, parameters, ticks, weight, receptor="excitatory", record=True) -> nd.Network:
+    """One source spiking every tick onto one neuron (delay one tick)."""
+    net = nd.Network("sustained", nd.Semantics(dt=DT))
+    net.spike_source("S", [[tick * DT for tick in range(ticks)]])
+    net.population("P", 1, cell_type, parameters)
+    net.project("S", "P", nd.AllToAll(), weight=weight, delay=DT, receptor=receptor, label=receptor)
+    if record:
+        net.record("P", ["v"])
+    return net
+
+
+@pytest.mark.parametrize(
+    "cell_type, parameters, bound",
+    [
+        # A charge of 0.25 every tick is the current 0.5: V -> v_rest + R (0.1 + 0.5) = 12 mV.
+        ("LI_curr_delta", {}, 20.0 * (0.1 + 0.25 / DT)),
+        # mean_first_tick: I -> init w / (1 - E) = (tau_syn / dt) w = 1 nA, V -> R (0.1 + 1) = 22 mV.
+        ("LI_curr_exp", {"tau_syn_E": 2.0}, 20.0 * (0.1 + 2.0 / DT * 0.25)),
+    ],
+)
+def test_lava_holds_the_read_outs_v_within_its_bound(cell_type, parameters, bound):
+    # The old scale (from one tick's drive, about 0.3 mV) clipped v at 2 mV. Now S is the largest power of two
+    # keeping twice the bound on |V - v_rest| within 2^23, and v rises to near the bound unclipped, step for
+    # step the integers of CurrExpLIF (u decays by 4096 - (du + 1), truncated) and within the 8-bit weights'
+    # and 12-bit decays' relative error (2^-9 each) of Brian2's float v.
+    ticks = 80
+    net = sustained(cell_type, {"tau_m": 20.0, "cm": 1.0, "v_rest": 0.0, "i_offset": 0.1, **parameters}, ticks, 0.25)
+    lowered = lava_lower(net)
+    fixed = lowered.populations["P"]
+    assert fixed.scale == 2.0 ** math.floor(math.log2(2**23 / (2 * bound)))
+    units = lava_units(lowered, "excitatory")[0]
+    bias = int(fixed.bias_mant[0]) << int(fixed.bias_exp[0])
+    keep_u, keep_v = 4096 - (int(fixed.du_exc[0]) + 1), 4096 - int(fixed.dv[0])
+    u = v = 0
+    expected = []
+    for tick in range(ticks):
+        u = trunc_div(u * keep_u, 4096) + (units if tick >= 1 else 0)
+        v = trunc_div(v * keep_v, 4096) + u + bias
+        expected.append(v / fixed.scale)
+    lava = v_trace(make_backend("lava").run(net, ticks * DT))
+    np.testing.assert_array_equal(lava, expected)
+    reference = v_trace(run_reference(net, ticks * DT))
+    assert max(lava) > 0.75 * bound and max(reference) < bound
+    np.testing.assert_allclose(lava, reference, rtol=0, atol=2.0**-7 * bound)
+
+
+def first_beyond(limit, drive_per_tick) -> int:
+    """The first tick whose v (the running sum of the ticks' drives, from 0) is beyond ``limit``."""
+    v = 0.0
+    for tick, drive in enumerate(drive_per_tick):
+        v += drive
+        if abs(v) > limit:
+            return tick
+    raise AssertionError("never beyond the limit")
+
+
+@pytest.mark.parametrize("record", [True, False])
+@pytest.mark.parametrize(
+    "cell_type, parameters, receptor",
+    [
+        ("PI_curr_delta", {"cm": 1.0, "i_offset": 0.1}, "excitatory"),
+        ("PIF_curr_delta", {"cm": 1.0, "v_thresh": 1.0, "v_reset": 0.0, "tau_refrac": 0.0}, "inhibitory"),
+    ],
+)
+def test_lava_refuses_an_integrator_whose_v_was_clipped(cell_type, parameters, receptor, record):
+    # One tick's largest drive (|i_offset| dt / cm + 0.25 / cm mV) sets S = 2^22, so v's 24 bits end at
+    # (2^23 - 1) / 2^22 mV: integrating past it fails the run, naming the population, the tick and the limit,
+    # whether v is recorded or not.
+    ticks = 40
+    net = sustained(cell_type, parameters, ticks, 0.25, receptor, record)
+    assert lava_lower(net).populations["P"].scale == 2.0**22
+    sign = 1.0 if receptor == "excitatory" else -1.0
+    drives = [parameters.get("i_offset", 0.0) * DT + (sign * 0.25 if tick >= 1 else 0.0) for tick in range(ticks)]
+    limit = (2**23 - 1) / 2**22
+    tick = first_beyond(limit, drives)
+    with pytest.raises(BackendError) as refused:
+        make_backend("lava").run(net, ticks * DT)
+    message = str(refused.value)
+    assert "population 'P': v of neuron 0 reached the limit" in message
+    assert f"at tick {tick} (t = {tick * DT:g} ms)" in message and f"[{-limit:g}, {limit:g}] mV" in message
+    assert "\n" not in message
+
+
+def test_lava_runs_an_integrator_that_stays_within_its_range():
+    # The same drive for fewer ticks than it needs to reach the limit: the run succeeds. S = 2^22 holds the
+    # bias S dt i_offset / cm with a mantissa of 2^6 units, each tick's within half of that.
+    net = sustained("PI_curr_delta", {"cm": 1.0, "i_offset": 0.1}, 6, 0.25)
+    v = v_trace(make_backend("lava").run(net, 6 * DT))
+    np.testing.assert_allclose(v, [0.05 + 0.3 * tick for tick in range(6)], rtol=0, atol=6 * 2.0**5 / 2**22)
+
+
 @pytest.mark.parametrize("backend", ["spinnaker", "lava"])
 def test_a_nir_graph_with_an_li_read_out_runs_within_the_quantization_step(tmp_path, backend):
     # Input -> Affine -> LIF -> Affine -> LI -> Output: the read-out's v on the fixed-point backend within a
@@ -493,3 +584,22 @@ def test_run_names_a_read_out_and_what_it_recorded(tmp_path):
     lines = result.output.splitlines()
     assert any(line.split()[:3] == ["li", "2", "neurons"] and line.endswith("v recorded") for line in lines)
     assert any(line.split()[:3] == ["pif", "2", "neurons"] and line.endswith("spikes") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "cell_type, reason",
+    [
+        ("LI_curr_delta", "no Lava process for NIR's read-outs LI and CubaLI"),
+        ("LI_curr_exp", "no Lava process for NIR's read-outs LI and CubaLI"),
+        ("PIF_curr_delta", "no Lava process for NIR's leakless IF and I"),
+        ("PI_curr_delta", "no Lava process for NIR's leakless IF and I"),
+        ("IF_curr_exp", "no Lava process for a CubaLIF"),
+    ],
+)
+def test_the_nir_paper_quantization_says_which_nir_node_it_lacks(cell_type, reason):
+    # The paper's nir_to_lava.py makes a Lava LIF of NIR's LIF nodes and raises on every other neuron node.
+    net = one_neuron(cell_type, {}, "euler")
+    with pytest.raises(BackendError) as refused:
+        lava_lower(net, "nir-paper")
+    assert f"population 'P' is {cell_type}: the paper's Lava conversion configures a NIR LIF" in str(refused.value)
+    assert f"(it has {reason}" in str(refused.value)

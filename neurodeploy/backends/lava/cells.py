@@ -279,6 +279,7 @@ class CellFixed(abc.ABC):
 
     scale: float  # v's units per mV: a voltage trace reads ``v_rest + v / scale``
     runs_turnover: ClassVar[bool] = True  # does the Process run neuron turnover?
+    watch_clipping: ClassVar[bool] = False  # does a run fail if v was clipped (no threshold or leak bounds it)?
     no_target: ClassVar[str] = ""  # why a Loihi target cannot run these numbers (a design-rule error), if so
 
     @classmethod
@@ -367,9 +368,10 @@ class LIFFixed(CellFixed):
       LIF, which resets to 0, runs neither subtraction nor a v_reset off rest); ``i_offset`` is the bias
       ``S (1 - E') R i_offset`` as a 13-bit mantissa and 3-bit exponent;
     * S is the largest power of two keeping twice the range of the levels (threshold, reset, initial
-      value and the input type's) within 23 bits (v is 24-bit signed) and the largest input one neuron
-      can receive in a single tick within 21 bits of u, so the activation a connection delivers in a
-      tick fits 16 signed bits (``a << 6`` enters u): thresholds and weights use the available bits.
+      value, the input type's, and the bound on V of a cell nothing resets, :meth:`reach`) within 23 bits
+      (v is 24-bit signed) and the largest input one neuron can receive in a single tick within 21 bits of
+      u, so the activation a connection delivers in a tick fits 16 signed bits (``a << 6`` enters u):
+      thresholds and weights use the available bits.
       (Precision matters: on the 200-neuron benchmark the same-tick match with the quantization-aware
       reference grows from 99.3% at S = 2^14 to 100% at 2^18.) Inputs sustained far above that
       single-tick bound can still wrap u; the design rules say so.
@@ -418,6 +420,8 @@ class LIFFixed(CellFixed):
         input_type = INPUTS.lookup(population.cell.input)
         levels = [membrane["v_thresh"], membrane["v_reset"], value("v")] + input_type.levels(population)
         level_span = np.max(np.abs(np.concatenate(levels) - np.tile(v_rest, len(levels))))
+        decays = {receptor: (DECAY_UNITY - 1 - du[receptor]) / DECAY_UNITY for receptor in du}
+        level_span = max(level_span, float(np.max(cls.reach(population, semantics, init, decays, synaptic_input))))
         synaptic = sum(gain * init[receptor] * synaptic_input[receptor] for receptor in du)
         tick = np.abs(gain * value("i_offset")) + input_type.drive_per_tick(synaptic)
         scale = power_of_two_within(
@@ -453,6 +457,12 @@ class LIFFixed(CellFixed):
         )
 
     @staticmethod
+    def reach(population: Population, semantics: Semantics, init: dict, decays: dict, synaptic_input: dict):
+        """Per neuron, how far (mV) from the origin v can go besides the levels: nothing for a LIF (the
+        threshold bounds it from above; S leaves a tick's input room below it)."""
+        return np.zeros(population.size)
+
+    @staticmethod
     def threshold_level(units: np.ndarray) -> np.ndarray:
         """vth from the threshold's distance to the origin in units of v: the nearest."""
         return np.rint(units).astype(np.int64)
@@ -484,6 +494,7 @@ class LIFFixed(CellFixed):
         vth = stock_threshold(self.vth, network.semantics.threshold)
         return (
             network.semantics.reset == "to_v_reset"
+            and not self.watch_clipping  # Lava's LIF does not say whether it clipped v
             and label not in network.turnovers
             and self.input.on_stock_lif
             and not np.any(self.refractory_ticks)
@@ -669,9 +680,40 @@ class _NoTarget:
 class LeakyMembraneFixed(_NoTarget, LIFFixed):
     """A leaky read-out (``LI_curr_delta``, ``LI_curr_exp``) in :class:`LIFFixed`'s integers, run by
     CurrExpLIF with ``vth = 2^23``, which the clipped v never reaches: the LIF's integer step without the
-    threshold step (no refractoriness)."""
+    threshold step (no refractoriness).
+
+    Nothing resets v, so S is chosen from a bound on V itself (:meth:`reach`), not from a threshold."""
 
     no_target: ClassVar[str] = NO_THRESHOLD
+    watch_clipping: ClassVar[bool] = True
+
+    @staticmethod
+    def reach(population: Population, semantics: Semantics, init: dict, decays: dict, synaptic_input: dict):
+        """The bound on ``|V - v_rest|`` that V's step keeps, so that v (S this far within 23 bits, with
+        :data:`V_HEADROOM`) is never clipped.
+
+        Each tick ``V' = a - E (a - V)`` with ``0 <= E < 1`` and the tick's target ``a = v_rest + R (I +
+        i_offset)``: V' lies between V and a, so by induction V stays within the range of V0 and every
+        target. A receptor's current (the implemented decay E_syn, the init factor of a weight arriving) is
+        ``I' = E_syn I + init w``, w the weight arriving in the tick, at most W (all of the neuron's inputs
+        at once, plastic ones at w_max): by the same induction ``|I| <= max(|I0|, init W / (1 - E_syn))``
+        (a delta synapse: E_syn = 0 and init = 1/dt, the charge's current). Excitation adds and inhibition
+        subtracts, so ``|a - v_rest| <= R max(|i_offset + I_exc|, |i_offset - I_inh|)``, and
+        ``|V - v_rest| <= max(|V0 - v_rest|, that)`` (V0 is a level already). u holds ``S (1 - E') R I``,
+        within the same bound, so it never wraps. The integers truncate decays toward zero, which only
+        shrinks them; the weights' and bias's rounding to mantissas is what the headroom is for (and
+        the run checks that v was never clipped)."""
+        value = population.value
+        largest = {
+            receptor: np.maximum(
+                np.abs(population.initial_input(receptor, semantics)),
+                init[receptor] * synaptic_input[receptor] / (1.0 - decays[receptor]),
+            )
+            for receptor in init
+        }
+        offset = value("i_offset")
+        drive = np.maximum(np.abs(offset + largest["excitatory"]), np.abs(offset - largest["inhibitory"]))
+        return value("tau_m") / value("cm") * drive
 
     @staticmethod
     def membrane(population: Population, semantics: Semantics) -> dict:
@@ -690,9 +732,6 @@ class LeakyMembraneFixed(_NoTarget, LIFFixed):
     def threshold_level(units: np.ndarray) -> np.ndarray:
         return np.full(np.shape(units), NEVER, dtype=np.int64)
 
-    def runs_on_stock_lif(self, network: Network, label: str) -> bool:
-        return False
-
 
 @CELLS.register(PIFCurrDelta, neuron=PerfectIntegrate, synapse=DeltaSynapse, input=CurrentInput)
 @dataclass(eq=False)
@@ -700,9 +739,14 @@ class PerfectIntegrateFixed(_NoTarget, LIFFixed):
     """``PIF_curr_delta`` in :class:`LIFFixed`'s integers with ``dv = 0`` (v keeps ``v 4096 >> 12 = v``):
     v is held relative to 0 mV, the gain is ``dt / cm``, so a charge q adds ``rint(S q / cm)`` to u and
     ``i_offset`` is the bias ``rint(S dt i_offset / cm)``: ``v' = v + u_exc - u_inh + bias``, then the
-    threshold, reset and refractoriness of CurrExpLIF (Lava's LIF where it runs them exactly)."""
+    threshold, reset and refractoriness of CurrExpLIF.
+
+    Nothing bounds an integrator (inhibition drives it down without limit, and a reset by subtraction
+    slower than its input lets it climb): S is chosen as for a LIF, and a run whose v was clipped fails
+    (``watch_clipping``; Lava's LIF, which does not say so, never runs it)."""
 
     no_target: ClassVar[str] = NO_LEAK
+    watch_clipping: ClassVar[bool] = True
 
     @staticmethod
     def membrane(population: Population, semantics: Semantics) -> dict:
@@ -730,7 +774,6 @@ class PerfectMembraneFixed(PerfectIntegrateFixed):
     """``PI_curr_delta``: :class:`PerfectIntegrateFixed` with ``vth = 2^23``, never reached."""
 
     threshold_level = LeakyMembraneFixed.threshold_level
-    runs_on_stock_lif = LeakyMembraneFixed.runs_on_stock_lif
 
 
 # --- Izhikevich: our integer process, which a Loihi 2 would run as microcode -----------------------
@@ -965,6 +1008,18 @@ def nir_paper_threshold(v_thresh: np.ndarray) -> np.ndarray:
     return np.right_shift(np.trunc(np.asarray(v_thresh) * NIR_PAPER_THRESHOLD_UNITS).astype(np.int64), 9)
 
 
+def nir_paper_lacks(cell) -> str:
+    """Why the paper's conversion has nothing for a cell that is not a NIR LIF: it makes a Lava LIF of
+    NIR's LIF nodes and raises on every other neuron node."""
+    if isinstance(cell.neuron, LeakyMembrane):
+        return "it has no Lava process for NIR's read-outs LI and CubaLI, which never spike"
+    if isinstance(cell.neuron, (PerfectIntegrate, PerfectMembrane)):
+        return "it has no Lava process for NIR's leakless IF and I"
+    if isinstance(cell.input, ConductanceInput) or not isinstance(cell.neuron, LeakyIntegrate):
+        return "NIR has no node for this cell"
+    return "it has no Lava process for a CubaLIF"
+
+
 def nir_paper_problems(network: Network) -> list[str]:
     """What Lava's stock LIF, configured as the paper does, cannot compute: each in words that say what
     to change (empty when it can)."""
@@ -985,7 +1040,7 @@ def nir_paper_problems(network: Network) -> list[str]:
         ):
             problems.append(
                 f"{subject} is {population.cell_type}: the paper's Lava conversion configures a NIR LIF "
-                "(IF_curr_delta) only (it has no Lava process for a CubaLIF)"
+                f"(IF_curr_delta) only ({nir_paper_lacks(cell)})"
             )
             continue
         for name, what in (

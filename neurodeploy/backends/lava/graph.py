@@ -37,6 +37,7 @@ from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRec
 from neurodeploy.backends.lava.proc.rewiring import max_events
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (
+    STATE_BITS,
     ProjectionFixed,
     decay_table,
     pair_stdp_arithmetic,
@@ -45,6 +46,7 @@ from neurodeploy.backends.lava.quantize import (
 )
 from neurodeploy.description import Network
 from neurodeploy.description.structural import Event, slot_table
+from neurodeploy.errors import BackendError
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
 NEURON_PROCESSES = {process.__name__: process for process in (LIF, CurrExpLIF, CondExpLIF, CurrExpIzhikevich)}
@@ -100,6 +102,8 @@ class LavaGraph:
             for label in network.turnovers
             for name in ("epochs", "alive_after", "n_epochs")
         ]
+        self.watched = [label for label, fixed in populations.items() if fixed.watch_clipping]
+        self.final += [self.neurons[label].clipped for label in self.watched]
 
     def probe(self, label: str, variable: str):
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
@@ -343,6 +347,7 @@ class LavaGraph:
                 if progress is not None:
                     progress(done / self.ticks)
             final = {key: recorder.receive(slot)[0] for key, (recorder, slot) in finals.items()}
+        self._refuse_clipped(final)
         spikes = {}
         for label, chunks in fired.items():
             ticks, neurons = (np.concatenate(parts) for parts in zip(*chunks))
@@ -370,6 +375,25 @@ class LavaGraph:
         ]
         turnover = {label: self._epochs(label, final) for label in self.network.turnovers}
         return LavaRun(spikes, voltages, weights, probed, events, turnover)
+
+    def _refuse_clipped(self, final: dict) -> None:
+        """Fail the run, in one line, if v of a watched population (``CellFixed.watch_clipping``) was ever
+        clipped: its trace and everything it drove would be wrong without a word."""
+        for label in self.watched:
+            clipped = final[_key(self.neurons[label].clipped)]
+            ticks = clipped[clipped >= 0]
+            if ticks.size:
+                tick = int(ticks.min())
+                neuron = int(np.flatnonzero(clipped == tick)[0])
+                population = self.network.populations[label]
+                largest = np.full((2, population.size), (1 << (STATE_BITS - 1)) - 1) * [[-1], [1]]
+                low, high = self.fixed[label].voltage(largest.astype(np.float64), population)[:, neuron]
+                raise BackendError(
+                    f"population '{label}': v of neuron {neuron} reached the limit of its 24-bit Lava integer "
+                    f"at tick {tick} (t = {tick * self.network.semantics.dt:g} ms) and was clipped to "
+                    f"[{low:g}, {high:g}] mV, so its v and what it drives would be wrong from there (lower its "
+                    "inputs or shorten the run)"
+                )
 
     def _epochs(self, label: str, final: dict) -> list[dict]:
         """The population's turnover epochs, as the shared engine records them."""

@@ -46,6 +46,7 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
     u_exc: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     u_inh: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    clipped: np.ndarray = LavaPyType(np.ndarray, np.int32)
     refractory: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
     du_exc: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     du_inh: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
@@ -78,8 +79,11 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
         self.u_exc[:] = wrap_current(decayed(self.u_exc, DECAY_UNITY - (self.du_exc + 1)) + (exc << ACTIVATION_SHIFT))
         self.u_inh[:] = wrap_current(decayed(self.u_inh, DECAY_UNITY - (self.du_inh + 1)) + (inh << ACTIVATION_SHIFT))
         bias = np.left_shift(self.bias_mant.astype(np.int64), self.bias_exp)
-        integrated = np.clip(decayed(self.v, DECAY_UNITY - self.dv) + self.drive() + bias, -UV_LIMIT + 1, UV_LIMIT - 1)
+        unclipped = decayed(self.v, DECAY_UNITY - self.dv) + self.drive() + bias
+        integrated = np.clip(unclipped, -UV_LIMIT + 1, UV_LIMIT - 1)
         integrating = self.refractory <= 0
+        first_clip = integrating & (integrated != unclipped) & (self.clipped < 0)
+        self.clipped[first_clip] = self.time_step - 1
         self.v[:] = np.where(integrating, integrated, self.v)
         self.refractory[:] = np.where(integrating, self.refractory, self.refractory - 1)
         spikes = crossed(self.v, self.vth, self.threshold)

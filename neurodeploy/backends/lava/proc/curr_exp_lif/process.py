@@ -11,6 +11,9 @@ Per tick, in integers, truncating toward zero as Lava's bit-accurate LIF does (x
     if v >= vth (threshold '>='; '>': v > vth):  spike, refractory = refractory_ticks,   tested every tick
         v = v_reset (reset 'to_v_reset'), or v -= vth - v_reset (reset 'subtract')
 
+``clipped`` holds, per neuron, the first tick (from 0) whose v the clip changed, -1 while none has: a
+run reads it to refuse a result whose v saturated.
+
 With ``turnover`` (a description and a population label), the process runs the population's neuron
 turnover (``neurodeploy.description.turnover``): at the start of each tick, from its spikes of the
 previous tick and the static spikes that reached it (``reach``, a count per neuron), it decides which
@@ -62,6 +65,7 @@ class CurrExpLIF(AbstractProcess):
         self.u_exc = Var(shape=shape, init=u_exc)
         self.u_inh = Var(shape=shape, init=u_inh)
         self.v = Var(shape=shape, init=v)
+        self.clipped = Var(shape=shape, init=-1)
         self.refractory = Var(shape=shape, init=0)
         self.du_exc = Var(shape=shape, init=du_exc)
         self.du_inh = Var(shape=shape, init=du_inh)
