@@ -461,26 +461,35 @@ def test_the_nir_papers_lif_runs_on_the_other_backends_under_its_node_name(tmp_p
         assert ticks.tolist() == expected.tolist()
 
 
+DEPLOYED = [
+    pytest.param(target, graph, id=f"{graph}-{target}")
+    for target in ("spinn5", "loihi2")
+    for graph in ("lif", "braille", "braille-subtract")
+    if not (target == "spinn5" and graph == "braille-subtract")  # spinn5 refuses subtract: tested apart
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
-@pytest.mark.parametrize("graph", ["lif", "braille"])
+@pytest.mark.parametrize("target, graph", DEPLOYED)
 def test_the_nir_papers_graphs_deploy_and_pass_against_the_quantization_aware_reference(tmp_path, target, graph):
-    """deploy of lif_norse.nir and of the Braille network (biases, reset to 0) under euler: each target
-    computes what its quantization-aware reference computes, spike for spike."""
+    """deploy of lif_norse.nir and of both Braille networks (biases and reset to 0; reset by subtraction)
+    under euler: each target computes what its quantization-aware reference computes, spike for spike."""
+    reset = "subtract" if graph == "braille-subtract" else "to_v_reset"
     if graph == "lif":
         folder, name = external(LIF_GRAPH), "lif_norse.nir"
         rows = np.loadtxt(folder / "lif_norse.csv", delimiter=",")
         channels, duration = [rows[:, 0]], 100
     else:
-        folder, name = external(BRAILLE), "braille_noDelay_bias_zero.nir"
+        folder = external(BRAILLE)
+        name = "braille_noDelay_noBias_subtract.nir" if reset == "subtract" else "braille_noDelay_bias_zero.nir"
         taxels = np.load(folder / "derived_input_sample0.npy")
         channels, duration = list(taxels.T), (len(taxels) + 1) * 0.1
     stimulus = tmp_path / "stimulus.json"
     stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(c)] for c in channels]}))
     out = tmp_path / "deploy"
     result = invoke(
-        "deploy", folder / name, "--dt", 0.1, "--discretization", "euler", "--stimulus", stimulus,
-        "--duration", round(duration, 6), "--target", target, "--min-same-tick", 1.0, "--out", out,
+        "deploy", folder / name, "--dt", 0.1, "--discretization", "euler", "--reset", reset, "--stimulus",
+        stimulus, "--duration", round(duration, 6), "--target", target, "--min-same-tick", 1.0, "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     verdict = json.loads((out / "deploy.json").read_text())
@@ -576,3 +585,29 @@ def test_without_the_nir_package_a_graph_is_one_line_naming_it(tmp_path, monkeyp
     assert result.output.strip().splitlines() == [
         "error: NIR graph: reading NIR graphs needs the package 'nir' (pip install nir, which brings h5py)"
     ]
+
+
+@pytest.mark.slow
+def test_the_braille_subtract_graph_on_the_emulation_is_its_quantization_aware_reference():
+    """spinn5 refuses reset by subtraction (sPyNNaker has no such neuron model), but the emulation computes
+    it on sPyNNaker's integers: the graph's spikes and v equal the reference that declares those integers."""
+    from neurodeploy.backends.spinnaker.graph import lower
+    from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
+
+    folder = external(BRAILLE)
+    taxels = np.load(folder / "derived_input_sample0.npy")
+    network = read_graph(folder / "braille_noDelay_noBias_subtract.nir", 0.1, "euler", "subtract", ">")
+    network = network.with_spike_times(
+        {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in taxels.T]}
+    )
+    graph = lower(network)
+    reference = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    duration = (len(taxels) + 1) * 0.1
+    emulated = make_backend("spinnaker").run(network, duration)
+    expected = make_backend("brian2").run(reference, duration)
+    assert sum(len(train) for train in emulated.spikes.populations["lif1.lif"]) > 100
+    for label in ("lif1.lif", "lif2"):
+        assert [t.tolist() for t in emulated.spikes.populations[label]] == [
+            t.tolist() for t in expected.spikes.populations[label]
+        ]
+        np.testing.assert_array_equal(emulated.traces[label]["v"], expected.traces[label]["v"])
