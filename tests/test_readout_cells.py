@@ -5,6 +5,9 @@ them."""
 
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -477,7 +480,8 @@ def test_lava_refuses_an_integrator_whose_v_was_clipped(cell_type, parameters, r
     message = str(refused.value)
     assert "population 'P': v of neuron 0 reached the limit" in message
     assert f"at tick {tick} (t = {tick * DT:g} ms)" in message and f"[{-limit:g}, {limit:g}] mV" in message
-    assert "\n" not in message
+    assert "\n" not in message and "worker failed" not in message and "(log:" not in message
+    assert not list(Path(tempfile.gettempdir()).glob(f"neurodeploy-lava-{os.getpid()}-*"))  # nothing kept
 
 
 def test_lava_runs_an_integrator_that_stays_within_its_range():
@@ -603,3 +607,17 @@ def test_the_nir_paper_quantization_says_which_nir_node_it_lacks(cell_type, reas
         lava_lower(net, "nir-paper")
     assert f"population 'P' is {cell_type}: the paper's Lava conversion configures a NIR LIF" in str(refused.value)
     assert f"(it has {reason}" in str(refused.value)
+
+
+def test_lava_names_the_population_that_clipped_first():
+    """Two integrators driven to their limits, the one defined first from tick 20 on, the other from tick 0:
+    the second clips first (about 4 ticks of input fill v's 24 bits at each one's scale) and is the one
+    named, the earliest clip being what usually causes the others."""
+    net = nd.Network("two", nd.Semantics(dt=DT))
+    for label, start in (("Late", 20), ("Early", 0)):
+        net.spike_source(f"S {label}", [[tick * DT for tick in range(start, 40)]])
+        net.population(label, 1, "PI_curr_delta", {"cm": 1.0})
+        net.project(f"S {label}", label, nd.AllToAll(), weight=0.25, delay=DT, label=label)
+    with pytest.raises(BackendError, match="^population 'Early': v of neuron 0 reached the limit") as refused:
+        make_backend("lava").run(net, 40 * DT)
+    assert int(str(refused.value).split(" at tick ")[1].split()[0]) < 20

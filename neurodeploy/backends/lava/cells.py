@@ -458,8 +458,10 @@ class LIFFixed(CellFixed):
 
     @staticmethod
     def reach(population: Population, semantics: Semantics, init: dict, decays: dict, synaptic_input: dict):
-        """Per neuron, how far (mV) from the origin v can go besides the levels: nothing for a LIF (the
-        threshold bounds it from above; S leaves a tick's input room below it)."""
+        """Per neuron, how far (mV) from the origin v can go besides the levels: nothing for a LIF, whose
+        threshold bounds it from above and whose S leaves one tick's input room beyond its levels;
+        sustained inhibition can still drive v to the 24-bit floor, where Lava clips it as the
+        quantization-aware reference does (FixedPointLIF's step 2), so a deploy shows it."""
         return np.zeros(population.size)
 
     @staticmethod
@@ -696,23 +698,25 @@ class LeakyMembraneFixed(_NoTarget, LIFFixed):
         i_offset)``: V' lies between V and a, so by induction V stays within the range of V0 and every
         target. A receptor's current (the implemented decay E_syn, the init factor of a weight arriving) is
         ``I' = E_syn I + init w``, w the weight arriving in the tick, at most W (all of the neuron's inputs
-        at once, plastic ones at w_max): by the same induction ``|I| <= max(|I0|, init W / (1 - E_syn))``
-        (a delta synapse: E_syn = 0 and init = 1/dt, the charge's current). Excitation adds and inhibition
-        subtracts, so ``|a - v_rest| <= R max(|i_offset + I_exc|, |i_offset - I_inh|)``, and
-        ``|V - v_rest| <= max(|V0 - v_rest|, that)`` (V0 is a level already). u holds ``S (1 - E') R I``,
+        at once, plastic ones at w_max, never negative): by the same induction I stays within
+        ``[min(I0, 0), max(I0, init W / (1 - E_syn))]`` (a delta synapse: E_syn = 0 and init = 1/dt, the
+        charge's current). Excitation adds and inhibition subtracts, so ``|a - v_rest|`` is at most R times
+        the larger of ``|i_offset + max I_exc - min I_inh|`` and ``|i_offset + min I_exc - max I_inh|``,
+        and ``|V - v_rest| <= max(|V0 - v_rest|, that)`` (V0 is a level already). u holds ``S (1 - E') R I``,
         within the same bound, so it never wraps. The integers truncate decays toward zero, which only
         shrinks them; the weights' and bias's rounding to mantissas is what the headroom is for (and
         the run checks that v was never clipped)."""
         value = population.value
-        largest = {
-            receptor: np.maximum(
-                np.abs(population.initial_input(receptor, semantics)),
-                init[receptor] * synaptic_input[receptor] / (1.0 - decays[receptor]),
-            )
-            for receptor in init
-        }
+        low, high = {}, {}
+        for receptor in init:
+            start = population.initial_input(receptor, semantics)
+            low[receptor] = np.minimum(start, 0.0)
+            high[receptor] = np.maximum(start, init[receptor] * synaptic_input[receptor] / (1.0 - decays[receptor]))
         offset = value("i_offset")
-        drive = np.maximum(np.abs(offset + largest["excitatory"]), np.abs(offset - largest["inhibitory"]))
+        drive = np.maximum(
+            np.abs(offset + high["excitatory"] - low["inhibitory"]),
+            np.abs(offset + low["excitatory"] - high["inhibitory"]),
+        )
         return value("tau_m") / value("cm") * drive
 
     @staticmethod

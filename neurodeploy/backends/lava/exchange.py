@@ -23,6 +23,8 @@ from neurodeploy.description.structural import Event
 
 REQUEST, NETWORK, PARAMETERS = "request.json", "network.json", "lava_parameters.npz"
 PROGRESS, RESULT, ARRAYS, ERROR, LOG = "progress", "result.json", "result.npz", "error.txt", "worker.log"
+REFUSED = "refused.txt"
+"""The worker's one-line refusal of the run (a NeurodeployError: the network, not the worker, is at fault)."""
 PARENT_PID = "NEURODEPLOY_LAVA_PARENT"
 """The environment variable holding the pid of the process the worker must not outlive."""
 

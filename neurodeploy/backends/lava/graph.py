@@ -379,21 +379,25 @@ class LavaGraph:
     def _refuse_clipped(self, final: dict) -> None:
         """Fail the run, in one line, if v of a watched population (``CellFixed.watch_clipping``) was ever
         clipped: its trace and everything it drove would be wrong without a word."""
+        first = {}  # per watched population that clipped: its first tick
         for label in self.watched:
             clipped = final[_key(self.neurons[label].clipped)]
-            ticks = clipped[clipped >= 0]
-            if ticks.size:
-                tick = int(ticks.min())
-                neuron = int(np.flatnonzero(clipped == tick)[0])
-                population = self.network.populations[label]
-                largest = np.full((2, population.size), (1 << (STATE_BITS - 1)) - 1) * [[-1], [1]]
-                low, high = self.fixed[label].voltage(largest.astype(np.float64), population)[:, neuron]
-                raise BackendError(
-                    f"population '{label}': v of neuron {neuron} reached the limit of its 24-bit Lava integer "
-                    f"at tick {tick} (t = {tick * self.network.semantics.dt:g} ms) and was clipped to "
-                    f"[{low:g}, {high:g}] mV, so its v and what it drives would be wrong from there (lower its "
-                    "inputs or shorten the run)"
-                )
+            if np.any(clipped >= 0):
+                first[label] = int(clipped[clipped >= 0].min())
+        if not first:
+            return
+        label = min(first, key=first.get)  # the earliest clip, usually the cause of the others
+        tick = first[label]
+        neuron = int(np.flatnonzero(final[_key(self.neurons[label].clipped)] == tick)[0])
+        population = self.network.populations[label]
+        largest = np.full((2, population.size), (1 << (STATE_BITS - 1)) - 1) * [[-1], [1]]
+        low, high = self.fixed[label].voltage(largest.astype(np.float64), population)[:, neuron]
+        raise BackendError(
+            f"population '{label}': v of neuron {neuron} reached the limit of its 24-bit Lava integer "
+            f"at tick {tick} (t = {tick * self.network.semantics.dt:g} ms) and was clipped to "
+            f"[{low:g}, {high:g}] mV, so its v and what it drives would be wrong from there (lower its "
+            "inputs or shorten the run)"
+        )
 
     def _epochs(self, label: str, final: dict) -> list[dict]:
         """The population's turnover epochs, as the shared engine records them."""

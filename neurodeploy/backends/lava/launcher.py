@@ -30,6 +30,7 @@ from neurodeploy.backends.lava.exchange import (
     NETWORK,
     PARAMETERS,
     PARENT_PID,
+    REFUSED,
     REQUEST,
     RESULT,
     LavaRun,
@@ -94,6 +95,8 @@ def run_in_worker(
             )
 
         timed_out = _watch(worker, folder, lambda: _stop(worker), timeout_s, progress)
+        if not timed_out and (folder / REFUSED).exists():
+            raise BackendError((folder / REFUSED).read_text().strip())
         kept = timed_out or worker.returncode != 0 or not (folder / RESULT).exists()
         if kept:
             (folder / KEPT).touch()

@@ -4,8 +4,9 @@ Lava environment (Python 3.10, lava-nc, numpy 1.x), the only process that import
 It reads the request, the description and the numbers the main process lowered it to (it lowers nothing
 itself: the main process's reference and the chip run the very same integers), builds the process
 graph, runs it and writes the result (:mod:`.exchange`). It dies with the process that started it; a
-termination signal stops Lava and ends it with 128 + the signal's number; a failure ends it with one line
-in ``error.txt`` (the trace goes to its log).
+termination signal stops Lava and ends it with 128 + the signal's number; a refusal of the network (a
+NeurodeployError, such as a clipped membrane) ends it with that line in ``refused.txt``, any other
+failure with one line in ``error.txt`` (the trace goes to its log).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from neurodeploy.backends.lava.exchange import (
     NETWORK,
     PARAMETERS,
     PARENT_PID,
+    REFUSED,
     REQUEST,
     LavaRun,
     write_progress,
@@ -74,8 +76,10 @@ def main(argv: list[str]) -> int:
         return 0
     except Interrupted as interrupted:
         return interrupted.exit_code
-    except NeurodeployError as error:
-        message = str(error)
+    except NeurodeployError as error:  # a refusal of the run, said as it is: nothing crashed
+        refusal = str(error)
+        write_atomically(folder / REFUSED, lambda path: Path(path).write_text(refusal))
+        return 1
     except MemoryError:
         message = "out of memory"
     except Exception as error:  # anything else: its trace to the log, one line to the main process
