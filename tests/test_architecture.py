@@ -11,6 +11,8 @@ backend, a toolchain or a model family be added without touching the others.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
 - Interchange (``neurodeploy/interchange/``: NIR import and export) imports the description layer, ``errors``
   and itself; it alone imports the ``nir`` package.
+- The PyNN front end (``neurodeploy/pynn/``) imports the description layer, ``errors``, ``results``, the backend
+  registry (``neurodeploy.backends``, never a backend package) and itself; it imports PyNN, never sPyNNaker.
 - A model family (``neurodeploy/models/``) imports the description layer, ``errors``, ``protocols``, ``results``
   and its own helpers.
 - A simulator (Brian2, Lava, PyNN/sPyNNaker) is imported only by its own backend; Lava only by the modules
@@ -125,6 +127,12 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
             (),
             "interchange imports the description layer, errors and itself only",
         )
+    if inside(module, "neurodeploy.pynn"):
+        return (
+            ("neurodeploy.description", "neurodeploy.errors", "neurodeploy.results", "neurodeploy.pynn"),
+            ("neurodeploy.backends",),
+            "the PyNN front end imports the description layer, errors, results, the backend registry and itself",
+        )
     if inside(module, "neurodeploy.runs"):
         return (
             ("neurodeploy.description", *SHARED, "neurodeploy.runs"),
@@ -162,7 +170,8 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
         ):
             found.append(f"{where}: {rule[2]}")
         for backend, libraries in SIMULATORS.items():
-            if inside(imported, *libraries) and backend_of(module) != backend:
+            front_end = inside(module, "neurodeploy.pynn") and inside(imported, "pyNN")
+            if inside(imported, *libraries) and backend_of(module) != backend and not front_end:
                 found.append(f"{where}: only the {backend} backend imports its simulator")
         if inside(imported, "nir") and not inside(module, "neurodeploy.interchange"):
             found.append(f"{where}: only neurodeploy.interchange imports the nir package")
@@ -178,6 +187,7 @@ def test_the_import_graph_keeps_its_layers():
         "neurodeploy.backends.lava.proc.pair_stdp.models",
         "neurodeploy.runs.rundir",
         "neurodeploy_models.ca3_cam",
+        "neurodeploy.pynn.simulator",
     } <= MODULES.keys()
     assert BACKENDS == ["brian2", "lava", "spinnaker"]
     found = [
@@ -230,6 +240,9 @@ def test_the_import_graph_keeps_its_layers():
         ("neurodeploy.interchange.nir_import", "from neurodeploy.backends import make_backend", "interchange imports"),
         ("neurodeploy.interchange.nir_import", "from neurodeploy.runs import rundir", "interchange imports"),
         ("neurodeploy.catalog", "import nir", "only neurodeploy.interchange imports the nir package"),
+        ("neurodeploy.pynn.simulator", "from neurodeploy.backends.brian2 import Brian2Backend", "the PyNN front end"),
+        ("neurodeploy.pynn.build", "from neurodeploy.runs import rundir", "the PyNN front end"),
+        ("neurodeploy.pynn.populations", "import spynnaker", "only the spinnaker backend imports its simulator"),
     ],
 )
 def test_a_broken_layer_is_named(module, source, expected):
@@ -250,6 +263,10 @@ def test_a_broken_layer_is_named(module, source, expected):
         ("neurodeploy.__main__", "from neurodeploy.cli import main"),
         ("neurodeploy_models.ca3_cam", "from ._hippocampus import Timing"),
         ("neurodeploy.interchange.nir_import", "import nir\nfrom neurodeploy.description.cells import IFCurrExp"),
+        (
+            "neurodeploy.pynn.simulator",
+            "from pyNN import common\nfrom neurodeploy.backends import make_backend\nfrom .build import build_network",
+        ),
     ],
 )
 def test_what_each_layer_may_import_passes(module, source):

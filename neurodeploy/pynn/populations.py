@@ -1,0 +1,90 @@
+"""Populations on PyNN's common classes (as ``pyNN.mock`` keeps them): native parameters in a dict of
+arrays, read when ``run`` builds the description."""
+
+import numpy as np
+from pyNN import common
+from pyNN.parameters import ParameterSpace, simplify
+
+from neurodeploy.pynn import simulator
+from neurodeploy.pynn.build import unsupported
+from neurodeploy.pynn.recording import Recorder
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class PopulationView(common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        native = self.celltype.get_native_names(*names)
+        space = ParameterSpace(
+            {name: simplify(np.asarray(self.parent._parameters[name])[self.mask]) for name in native},
+            shape=(self.size,),
+        )
+        return self.celltype.reverse_translate(space)
+
+    def _set_parameters(self, parameter_space):
+        if simulator.state.result is not None:
+            raise unsupported("changing parameters after run()")
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            self.parent._parameters[name][self.mask] = value
+
+    def _set_initial_value_array(self, variable, initial_values):
+        if simulator.state.result is not None:
+            raise unsupported("initialize() after run()")
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        if simulator.state.result is not None:
+            raise unsupported("creating populations after run()")
+        if not hasattr(self.celltype, "translations") or not hasattr(self.celltype, "get_native_names"):
+            raise unsupported(f"the cell type {type(self.celltype).__name__}")
+        id_range = np.arange(simulator.state.id_counter, simulator.state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(id) for id in id_range], dtype=simulator.ID)
+        self._mask_local = np.ones(self.size, dtype=bool)
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        self._parameters = parameter_space.as_dict()
+        for id in self.all_cells:
+            id.parent = self
+        simulator.state.id_counter += self.size
+        taken = {population.description_label for population in simulator.state.populations}
+        label = self.label if self.label and self.label.isprintable() else f"population{len(taken)}"
+        self.description_label = label if label not in taken else f"{label} ({len(taken)})"
+        simulator.state.populations.append(self)
+
+    def _set_initial_value_array(self, variable, initial_values):
+        if simulator.state.result is not None:
+            raise unsupported("initialize() after run()")
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _get_parameters(self, *names):
+        native = self.celltype.get_native_names(*names)
+        space = ParameterSpace({name: simplify(self._parameters[name]) for name in native}, shape=(self.size,))
+        return self.celltype.reverse_translate(space)
+
+    def _set_parameters(self, parameter_space):
+        if simulator.state.result is not None:
+            raise unsupported("changing parameters after run()")
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            self._parameters[name] = value
+
+    def inject(self, current_source):
+        raise unsupported(f"current sources ({type(current_source).__name__})")

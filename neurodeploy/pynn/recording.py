@@ -1,0 +1,56 @@
+"""Recording: PyNN's Recorder makes the neo objects; the data come from the run's result (every neuron of
+a recorded population is recorded, PyNN keeps the ones asked for)."""
+
+import numpy as np
+from pyNN import errors, recording
+
+from neurodeploy.pynn import simulator
+from neurodeploy.pynn.build import unsupported
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if simulator.state.result is not None:
+            raise unsupported("record() after run()")
+        if sampling_interval is not None and sampling_interval != simulator.state.dt:
+            raise unsupported("a sampling_interval other than the time step")
+        if variable.name not in ("spikes", "v") or (
+            variable.name == "v" and not hasattr(self.population.celltype, "neurodeploy_cell")
+        ):
+            raise unsupported(f"recording {variable.name!r} of {type(self.population.celltype).__name__}")
+
+    def _result(self):
+        if simulator.state.result is None:
+            raise errors.NothingToWriteError("no run() yet: nothing recorded")
+        return simulator.state.result
+
+    def _get_spiketimes(self, ids, clear=False):
+        trains = self._result().spikes.populations[self.population.description_label]
+        indices = self.population.id_to_index(np.asarray(ids, dtype=int)) if len(ids) else np.empty(0, dtype=int)
+        times = [trains[index] for index in indices]
+        id_array = np.concatenate([np.full(len(t), id, dtype=int) for id, t in zip(ids, times)] or [np.empty(0, int)])
+        return id_array, np.concatenate(times or [np.empty(0)])
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        """Each neuron's value at every time step from 0 to the end of the run: the initial value, then
+        the value at the end of each tick."""
+        trace = self._result().traces[self.population.description_label][variable.name]
+        indices = self.population.id_to_index(np.asarray(ids, dtype=int))
+        initial = np.broadcast_to(self.population.initial_values[variable.name].evaluate(), (self.population.size,))
+        return np.vstack([initial[indices], trace[:, indices]]), None
+
+    def _local_count(self, variable, filter_ids=None):
+        trains = self._result().spikes.populations[self.population.description_label]
+        return {
+            int(id): len(trains[self.population.id_to_index(int(id))])
+            for id in self.filter_recorded(variable, filter_ids)
+        }
+
+    def _clear_simulator(self):
+        raise unsupported("get_data(clear=True)")
+
+    def _reset(self):
+        if simulator.state.result is not None:
+            raise unsupported("changing what is recorded after run()")

@@ -1,0 +1,189 @@
+"""The PyNN front end: plain PyNN scripts against ``neurodeploy.pynn`` give a SpiNNaker board's spikes on
+the spinnaker backend, the same spikes as the network built with neurodeploy's own API, and refuse what
+they cannot run yet, naming it."""
+
+import numpy as np
+import pytest
+
+import neurodeploy as nd
+import neurodeploy.pynn as sim
+from neurodeploy.backends import make_backend
+from tests.conftest import ROOT
+
+SYNFIRE_BOARD = ROOT.parent / "shared" / "external" / "spynnaker8-synfire-board"
+
+
+@pytest.fixture(autouse=True)
+def fresh_simulator():
+    yield
+    sim.end()
+
+
+def synfire_script(delay: int, runtime: float):
+    """sPyNNaker8's SynfireRunner with its defaults (the board folder's README), as a PyNN script."""
+    n_neurons = 20
+    sim.setup(timestep=1.0, min_delay=1.0, backend="spinnaker")
+    cell_params = {
+        "cm": 0.25,
+        "i_offset": 0.0,
+        "tau_m": 20.0,
+        "tau_refrac": 2.0,
+        "tau_syn_E": 5.0,
+        "tau_syn_I": 5.0,
+        "v_reset": -70.0,
+        "v_rest": -65.0,
+        "v_thresh": -50.0,
+    }
+    ring = sim.Population(n_neurons, sim.IF_curr_exp(**cell_params), label="pop_1")
+    stimulus = sim.Population(1, sim.SpikeSourceArray(spike_times=[0]), label="inputSpikes_1")
+    ring_list = [(i, (i + 1) % n_neurons, 2.0, delay) for i in range(n_neurons)]
+    sim.Projection(ring, ring, sim.FromListConnector(ring_list), synapse_type=sim.StaticSynapse())
+    sim.Projection(stimulus, ring, sim.FromListConnector([(0, 0)]), synapse_type=sim.StaticSynapse(weight=2.0, delay=1))
+    ring.record(["spikes", "v"])
+    sim.run(runtime)
+    return ring.get_data()
+
+
+@pytest.mark.parametrize("delay, runtime, count", [(1, 100.0, 33), (7, 200.0, 22), (17, 500.0, 27)])
+def test_the_synfire_ring_gives_the_boards_spikes_on_spinnaker(delay, runtime, count):
+    if not SYNFIRE_BOARD.is_dir():
+        pytest.skip(f"needs ../shared/external/spynnaker8-synfire-board/ (board recordings): no {SYNFIRE_BOARD}")
+    block = synfire_script(delay, runtime)
+    assert len(block.segments) == 1
+    segment = block.segments[0]
+    spikes = sorted(
+        (int(train.annotations["source_index"]), float(time))
+        for train in segment.spiketrains
+        for time in train.magnitude
+    )
+    board = np.loadtxt(SYNFIRE_BOARD / f"20_{delay}_spikes.csv", delimiter=",")
+    assert spikes == sorted((int(neuron), float(time)) for neuron, time in board)
+    assert len(spikes) == count
+    first = segment.spiketrains[0]
+    assert first.annotations == {"source_population": "pop_1", "source_index": 0, "channel_id": 0}
+    assert block.annotations["label"] == "pop_1" and block.annotations["size"] == 20
+    # v(t) as the board records it, V at the start of tick t, within the integration tests' own tolerance
+    # (not bit for bit: the emulation's membrane decay differs in its last bits, see the README there).
+    [v] = segment.filter(name="v")
+    assert v.shape == (int(runtime) + 1, 20) and str(v.units.dimensionality) == "mV"
+    board_v = np.loadtxt(SYNFIRE_BOARD / f"20_{delay}_v.csv", delimiter=",")
+    expected = np.empty((int(runtime), 20))
+    expected[board_v[:, 1].astype(int), board_v[:, 0].astype(int)] = board_v[:, 2]
+    assert np.allclose(v.magnitude[: int(runtime)], expected, rtol=1e-3, atol=0)
+
+
+def small_network_script(backend: str):
+    """Every supported cell type and connector, both receptors, FromList weight and delay columns."""
+    sim.setup(timestep=0.1, backend=backend, seed=4)
+    source = sim.Population(3, sim.SpikeSourceArray(spike_times=[[2.0, 11.0], [4.0, 30.5], [7.0]]), label="S")
+    a = sim.Population(4, sim.IF_curr_exp(tau_m=10.0, i_offset=[0.0, 0.2, 0.4, 1.2], tau_refrac=2.0), label="A")
+    b = sim.Population(3, sim.IF_cond_exp(cm=0.5, e_rev_I=-80.0), label="B")
+    c = sim.Population(2, sim.Izhikevich(a=0.02, b=0.2, c=-50.0, d=2.0, i_offset=[0.0, 5.0]), label="C")
+    d = sim.Population(2, sim.IF_curr_delta(tau_m=15.0), label="D")
+    a.initialize(v=[-60.0, -62.0, -64.0, -55.0])
+    sim.Projection(source, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.5, delay=1.5))
+    sim.Projection(
+        a,
+        b,
+        sim.FixedProbabilityConnector(0.6, rng=sim.NumpyRNG(seed=11)),
+        sim.StaticSynapse(weight=0.05, delay=0.5),
+    )
+    sim.Projection(source, b, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.02), receptor_type="inhibitory")
+    sim.Projection(a, a, sim.AllToAllConnector(allow_self_connections=False), sim.StaticSynapse(weight=0.3))
+    sim.Projection(
+        source,
+        c,
+        sim.FromListConnector([(0, 0, 8.0, 1.0), (1, 1, 3.0, 2.2), (2, 0, 4.0, 0.3)], column_names=["weight", "delay"]),
+        sim.StaticSynapse(),
+    )
+    sim.Projection(a, d, sim.FromListConnector([(0, 0), (3, 1), (1, 1)]), sim.StaticSynapse(weight=6.0, delay=1.0))
+    for population in (a, b, c, d):
+        population.record("spikes")
+    sim.run(60.0)
+    return {population.label: population.get_data().segments[0].spiketrains for population in (a, b, c, d)}
+
+
+def small_network_directly() -> nd.Network:
+    """The same network in neurodeploy's own API, written from the script above (PyNN's defaults are
+    neurodeploy's, so only what the script sets is given)."""
+    net = nd.Network("direct", nd.Semantics(dt=0.1), seed=4)
+    net.spike_source("S", [[2.0, 11.0], [4.0, 30.5], [7.0]])
+    net.population(
+        "A",
+        4,
+        parameters={"tau_m": 10.0, "i_offset": [0.0, 0.2, 0.4, 1.2], "tau_refrac": 2.0},
+        initial_values={"v": [-60.0, -62.0, -64.0, -55.0]},
+    )
+    net.population("B", 3, "IF_cond_exp", parameters={"cm": 0.5, "e_rev_I": -80.0})
+    net.population("C", 2, "Izhikevich", parameters={"c": -50.0, "i_offset": [0.0, 5.0]})
+    net.population("D", 2, "IF_curr_delta", parameters={"tau_m": 15.0})
+    net.project("S", "A", nd.AllToAll(), weight=2.5, delay=1.5)
+    net.project("A", "B", nd.FixedProbability(0.6, seed=11), weight=0.05, delay=0.5)
+    net.project("S", "B", nd.OneToOne(), weight=0.02, delay=0.1, receptor="inhibitory")
+    net.project("A", "A", nd.AllToAll(allow_self_connections=False), weight=0.3, delay=0.1)
+    net.project("S", "C", nd.FromList([0, 1, 2], [0, 1, 0]), weight=[8.0, 3.0, 4.0], delay=[1.0, 2.2, 0.3])
+    net.project("A", "D", nd.FromList([0, 3, 1], [0, 1, 1]), weight=6.0, delay=1.0)
+    for label in "ABCD":
+        net.record(label)
+    return net
+
+
+def test_a_pynn_script_runs_the_network_neurodeploys_own_api_describes():
+    through_pynn = small_network_script("brian2")
+    direct = make_backend("brian2").run(small_network_directly(), 60.0).spikes.populations
+    for label, trains in through_pynn.items():
+        assert [train.annotations["source_index"] for train in trains] == list(range(len(direct[label])))
+        for train, expected in zip(trains, direct[label]):
+            np.testing.assert_array_equal(train.magnitude, expected)
+    counts = {label: sum(len(train) for train in trains) for label, trains in through_pynn.items()}
+    assert all(count > 0 for count in counts.values()), counts
+
+
+def a_ring():
+    sim.setup(timestep=1.0)
+    return sim.Population(4, sim.IF_curr_exp(), label="P")
+
+
+@pytest.mark.parametrize(
+    "script, named",
+    [
+        (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
+        (lambda: sim.SpikeSourcePoisson(rate=10.0), "SpikeSourcePoisson"),
+        (lambda: sim.STDPMechanism(), "STDPMechanism"),
+        (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
+        (
+            lambda: sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.FixedNumberPreConnector(2)),
+            "FixedNumberPreConnector",
+        ),
+        (
+            lambda: sim.Projection(
+                a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.OneToOneConnector(), sim.StaticSynapse(weight=-1.0)
+            ),
+            "negative weights",
+        ),
+        (
+            lambda: sim.Projection(
+                a_ring()[0:2], sim.Population(2, sim.IF_curr_exp()), sim.OneToOneConnector(), sim.StaticSynapse()
+            ),
+            "PopulationView",
+        ),
+        (
+            lambda: sim.Projection(
+                a_ring(),
+                sim.Population(4, sim.IF_curr_exp()),
+                sim.AllToAllConnector(),
+                sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.0, 1.0))),
+            ),
+            "a synapse weight given as RandomDistribution",
+        ),
+        (lambda: a_ring().record("v", sampling_interval=2.0), "sampling_interval"),
+        (lambda: sim.Population(2, sim.IF_cond_exp()).record("gsyn_exc"), "recording 'gsyn_exc'"),
+        (lambda: sim.setup(timestep=1.0, spike_precision="on_grid"), "spike_precision"),
+        (lambda: (a_ring(), sim.run(10.0), sim.run(10.0)), "a second run()"),
+        (lambda: (a_ring(), sim.run(10.0), sim.reset()), "reset() after run()"),
+        (lambda: (a_ring().set(tau_m=5.0), sim.run(10.0), sim.Population(1, sim.IF_curr_exp())), "after run()"),
+    ],
+)
+def test_what_is_not_supported_yet_is_refused_naming_it(script, named):
+    with pytest.raises(NotImplementedError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        script()
