@@ -148,7 +148,6 @@ def a_ring():
     "script, named",
     [
         (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
-        (lambda: sim.SpikeSourcePoisson(rate=10.0), "SpikeSourcePoisson"),
         (lambda: sim.STDPMechanism(), "STDPMechanism"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
@@ -187,3 +186,48 @@ def a_ring():
 def test_what_is_not_supported_yet_is_refused_naming_it(script, named):
     with pytest.raises(NotImplementedError, match=named.replace("(", r"\(").replace(")", r"\)")):
         script()
+
+
+def poisson_script(backend: str, seed: int, rate=40.0, start=12.3, duration=400.0, runtime=300.0, size=6):
+    """A Poisson source driving a population; returns the source's spike trains as arrays."""
+    sim.setup(timestep=0.1, backend=backend, seed=seed)
+    source = sim.Population(size, sim.SpikeSourcePoisson(rate=rate, start=start, duration=duration), label="noise")
+    target = sim.Population(2, sim.IF_curr_exp(), label="target")
+    sim.Projection(source, target, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=1.0))
+    source.record("spikes")
+    sim.run(runtime)
+    trains = [np.asarray(train.magnitude) for train in source.get_data().segments[0].spiketrains]
+    sim.end()
+    return trains
+
+
+def test_poisson_spikes_are_the_same_on_every_backend_and_fixed_by_the_seed():
+    brian2 = poisson_script("brian2", seed=7)
+    assert sum(len(train) for train in brian2) > 0
+    for train in brian2:
+        ticks = train / 0.1
+        assert np.allclose(ticks, np.round(ticks)) and np.all(np.diff(ticks) >= 1)
+        assert np.all(train >= 12.3) and np.all(train < 300.0)  # the window, cut by the run's end
+    for other in (poisson_script("spinnaker", seed=7), poisson_script("brian2", seed=7)):
+        assert len(other) == len(brian2)
+        for train, expected in zip(other, brian2):
+            np.testing.assert_array_equal(train, expected)
+    different = poisson_script("brian2", seed=8)
+    assert any(not np.array_equal(a, b) for a, b in zip(different, brian2))
+
+
+def test_poisson_count_is_rate_times_duration_within_five_sigma():
+    # Each tick of the window fires with p = rate * dt, independently: the count over n ticks and all
+    # neurons is binomial, mean N n p = N * rate * duration, standard deviation sqrt(N n p (1 - p)).
+    rate, start, duration, size, dt = 80.0, 50.0, 20000.0, 10, 0.1
+    trains = poisson_script(
+        "brian2", seed=3, rate=rate, start=start, duration=duration, runtime=start + duration + 100.0, size=size
+    )
+    ticks = duration / dt
+    p = rate * dt / 1000.0
+    mean = size * ticks * p
+    assert mean == pytest.approx(size * rate * duration / 1000.0)
+    sigma = np.sqrt(size * ticks * p * (1 - p))
+    count = sum(len(train) for train in trains)
+    assert abs(count - mean) < 5 * sigma, (count, mean, sigma)
+    assert all(train.min() >= start and train.max() < start + duration for train in trains)

@@ -50,6 +50,7 @@ from neurodeploy.pynn.standardmodels import (  # noqa: F401
     IF_curr_exp,
     Izhikevich,
     SpikeSourceArray,
+    SpikeSourcePoisson,
     StaticSynapse,
 )
 
@@ -82,4 +83,7 @@ for _name, _base in {
 
 def list_standard_models():
     """The standard cell types this module runs."""
-    return [cell.__name__ for cell in (IF_curr_exp, IF_cond_exp, IF_curr_delta, Izhikevich, SpikeSourceArray)]
+    return [
+        cell.__name__
+        for cell in (IF_curr_exp, IF_cond_exp, IF_curr_delta, Izhikevich, SpikeSourceArray, SpikeSourcePoisson)
+    ]

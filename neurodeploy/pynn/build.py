@@ -8,7 +8,7 @@ import numpy as np
 from pyNN import connectors, random
 from pyNN.common import Assembly, Population, PopulationView
 from pyNN.standardmodels import synapses
-from pyNN.standardmodels.cells import SpikeSourceArray
+from pyNN.standardmodels.cells import SpikeSourceArray, SpikeSourcePoisson
 
 import neurodeploy.description as nd
 
@@ -20,8 +20,8 @@ def unsupported(what: str) -> NotImplementedError:
 def build_network(state, duration: float) -> nd.Network:
     """Everything ``state`` holds, as one network of ``duration`` ms on PyNN's time step."""
     network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=state.seed, duration=duration)
-    for population in state.populations:
-        network.add(population_description(population))
+    for index, population in enumerate(state.populations):
+        network.add(population_description(population, poisson_rng(state.seed, index), state.dt, duration))
         recorded = [variable.name for variable, ids in population.recorder.recorded.items() if ids]
         if recorded:
             network.record(population.description_label, recorded)
@@ -30,9 +30,19 @@ def build_network(state, duration: float) -> nd.Network:
     return network.validate()
 
 
-def population_description(population) -> nd.Population | nd.SpikeSource:
+def poisson_rng(seed, index: int) -> np.random.Generator:
+    """The generator of the ``index``-th population's Poisson spikes: fixed by setup's seed, its own per
+    population, so adding a population later leaves the earlier ones' spikes as they were."""
+    return np.random.default_rng([int(seed), index])
+
+
+def population_description(
+    population, rng: np.random.Generator, dt: float, duration: float
+) -> nd.Population | nd.SpikeSource:
     label = population.description_label
     parameters = {name: plain(value) for name, value in population._parameters.items()}
+    if isinstance(population.celltype, SpikeSourcePoisson):
+        return nd.SpikeSource(label, population.size, poisson_trains(parameters, population.size, rng, dt, duration))
     if isinstance(population.celltype, SpikeSourceArray):
         trains = np.broadcast_to(np.asarray(parameters["spike_times"], dtype=object), (population.size,))
         return nd.SpikeSource(label, population.size, [np.asarray(train.value, dtype=float) for train in trains])
@@ -42,6 +52,31 @@ def population_description(population) -> nd.Population | nd.SpikeSource:
     return nd.Population(
         label, population.size, cell.name, parameters, {name: initial[name] for name in names if name in initial}
     )
+
+
+def poisson_trains(
+    parameters: dict, size: int, rng: np.random.Generator, dt: float, duration: float
+) -> list[np.ndarray]:
+    """PyNN's Poisson process of ``rate`` Hz in [start, start + duration) on the tick grid, within the run:
+    each tick fires with probability rate * dt, so the expected count is rate * duration, and a neuron fires
+    at most once per tick (as every backend's spike sources do). Drawn here, once, so every backend gets
+    the same spikes."""
+    rate, start, length = (np.broadcast_to(parameters[name], (size,)) for name in ("rate", "start", "duration"))
+    probability = rate * dt / 1000.0
+    if np.any(probability > 1) or np.any(probability < 0):
+        raise ValueError(f"SpikeSourcePoisson rates must lie in [0, 1/dt] = [0, {1000.0 / dt:g}] Hz")
+    last_tick = round(duration / dt)
+    first = np.clip(np.ceil(start / dt - TICK_SLACK), 0, last_tick).astype(np.int64)
+    stop = np.clip(np.ceil((start + length) / dt - TICK_SLACK), 0, last_tick).astype(np.int64)
+    trains = []
+    for neuron in range(size):
+        ticks = np.arange(first[neuron], max(stop[neuron], first[neuron]))
+        fired = rng.random(ticks.size) < probability[neuron]
+        trains.append(ticks[fired] * dt)
+    return trains
+
+
+TICK_SLACK = 1e-9  # a start or end given as a multiple of dt stays on its own tick despite float rounding
 
 
 def plain(value):

@@ -52,3 +52,10 @@ class StaticSynapse(synapses.StaticSynapse):
 
     def _get_minimum_delay(self):
         return state.dt if state.min_delay == "auto" else state.min_delay
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    """PyNN's Poisson spike source; its spike times are drawn from setup's seed when the network is built
+    (see ``build.poisson_trains``) and reach every backend as a spike source's times."""
+
+    translations = identity("rate", "start", "duration")
