@@ -162,9 +162,23 @@ def a_ring():
         ),
         (
             lambda: sim.Projection(
-                a_ring()[0:2], sim.Population(2, sim.IF_curr_exp()), sim.OneToOneConnector(), sim.StaticSynapse()
+                a_ring() + sim.Population(2, sim.IF_curr_exp()),
+                sim.Population(2, sim.IF_curr_exp()),
+                sim.OneToOneConnector(),
             ),
-            "PopulationView",
+            "projections from or to a Assembly",
+        ),
+        (
+            lambda: sim.Projection(
+                a_ring()[::2], sim.Population(2, sim.IF_curr_exp()), sim.FixedProbabilityConnector(0.5)
+            ),
+            "FixedProbabilityConnector on a non-contiguous PopulationView",
+        ),
+        (
+            lambda: sim.Projection(
+                (ring := a_ring())[0:3], ring[1:4], sim.FixedProbabilityConnector(0.5, allow_self_connections=False)
+            ),
+            "between overlapping views without self-connections",
         ),
         (
             lambda: sim.Projection(
@@ -231,3 +245,61 @@ def test_poisson_count_is_rate_times_duration_within_five_sigma():
     count = sum(len(train) for train in trains)
     assert abs(count - mean) < 5 * sigma, (count, mean, sigma)
     assert all(train.min() >= start and train.max() < start + duration for train in trains)
+
+
+def views_script():
+    """Projections between contiguous and scattered PopulationViews, self-connections dropped by neuron."""
+    sim.setup(timestep=0.1, backend="brian2", seed=5)
+    source = sim.Population(
+        6, sim.SpikeSourceArray(spike_times=[[2.0], [5.0, 20.0], [8.0], [11.0], [14.0, 40.0], [17.0]]), label="S"
+    )
+    a = sim.Population(8, sim.IF_curr_exp(tau_m=10.0, i_offset=0.3), label="A")
+    b = sim.Population(5, sim.IF_cond_exp(), label="B")
+    sim.Projection(source[1:4], a[2:5], sim.OneToOneConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    sim.Projection(source[[0, 5]], a[[7, 0]], sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=0.5))
+    sim.Projection(a[0:4], a[2:6], sim.AllToAllConnector(allow_self_connections=False), sim.StaticSynapse(weight=0.8))
+    sim.Projection(
+        source[[4, 2, 3]][[0, 1, 2]],
+        a[[1, 6, 3]],
+        sim.FromListConnector([(0, 1, 4.0), (2, 0, 5.0)], column_names=["weight"]),
+        sim.StaticSynapse(delay=2.0),
+    )
+    sim.Projection(
+        a[0:3], b[1:5], sim.FixedProbabilityConnector(0.7, rng=sim.NumpyRNG(seed=9)), sim.StaticSynapse(weight=0.06)
+    )
+    sim.Projection(source, b, sim.AllToAllConnector(allow_self_connections=False), sim.StaticSynapse(weight=0.03))
+    sim.Projection(a[[5, 2]], a[[2, 4]], sim.OneToOneConnector(), sim.StaticSynapse(weight=1.5))
+    for population in (a, b):
+        population.record("spikes")
+    sim.run(80.0)
+    return {population.label: population.get_data().segments[0].spiketrains for population in (a, b)}
+
+
+def views_directly() -> nd.Network:
+    """The network above in neurodeploy's API, its scattered views' pairs written out by hand. PyNN sorts
+    a view's index list (``a[[5, 2]]`` is neurons 2 then 5), so view index k is the k-th smallest."""
+    net = nd.Network("direct", nd.Semantics(dt=0.1), seed=5)
+    net.spike_source("S", [[2.0], [5.0, 20.0], [8.0], [11.0], [14.0, 40.0], [17.0]])
+    net.population("A", 8, parameters={"tau_m": 10.0, "i_offset": 0.3})
+    net.population("B", 5, "IF_cond_exp")
+    net.project("S", "A", nd.OneToOne(), weight=3.0, delay=1.0, pre_slice=(1, 4), post_slice=(2, 5))
+    net.project("S", "A", nd.FromList([0, 0, 5, 5], [7, 0, 7, 0]), weight=2.0, delay=0.5, label="scattered")
+    pairs = [(i, j) for i in range(0, 4) for j in range(2, 6) if i != j]
+    net.project("A", "A", nd.FromList(*zip(*pairs)), weight=0.8, delay=0.1)
+    net.project("S", "A", nd.FromList([2, 4], [3, 1]), weight=[4.0, 5.0], delay=2.0, label="listed")
+    net.project("A", "B", nd.FixedProbability(0.7, seed=9), weight=0.06, delay=0.1, pre_slice=(0, 3), post_slice=(1, 5))
+    net.project("S", "B", nd.AllToAll(), weight=0.03, delay=0.1)
+    net.project("A", "A", nd.FromList([2, 5], [2, 4]), weight=1.5, delay=0.1, label="sorted")
+    for label in "AB":
+        net.record(label)
+    return net
+
+
+def test_projections_between_population_views_run_the_network_slices_and_lists_describe():
+    through_pynn = views_script()
+    direct = make_backend("brian2").run(views_directly(), 80.0).spikes.populations
+    for label, trains in through_pynn.items():
+        assert len(trains) == len(direct[label])
+        for train, expected in zip(trains, direct[label]):
+            np.testing.assert_array_equal(train.magnitude, expected)
+    assert all(sum(len(train) for train in trains) > 0 for trains in through_pynn.values())
