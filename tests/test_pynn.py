@@ -151,8 +151,10 @@ def a_ring():
         (lambda: sim.STDPMechanism(), "STDPMechanism"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
-            lambda: sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.FixedNumberPreConnector(2)),
-            "FixedNumberPreConnector",
+            lambda: sim.Projection(
+                a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.DistanceDependentProbabilityConnector("d < 1")
+            ),
+            "DistanceDependentProbabilityConnector",
         ),
         (
             lambda: sim.Projection(
@@ -303,3 +305,74 @@ def test_projections_between_population_views_run_the_network_slices_and_lists_d
         for train, expected in zip(trains, direct[label]):
             np.testing.assert_array_equal(train.magnitude, expected)
     assert all(sum(len(train) for train in trains) > 0 for trains in through_pynn.values())
+
+
+FIXED_NUMBER_CONNECTORS = [
+    (lambda rng: sim.FixedNumberPreConnector(3, rng=rng), "pre", 3),
+    (lambda rng: sim.FixedNumberPostConnector(4, rng=rng), "post", 4),
+    (lambda rng: sim.FixedNumberPreConnector(12, with_replacement=True, rng=rng), "pre", 12),
+    (lambda rng: sim.FixedNumberPostConnector(5, allow_self_connections=False, rng=rng), "post", 5),
+    (lambda rng: sim.FixedTotalNumberConnector(25, rng=rng), "total", 25),
+]
+
+
+def fixed_number_pairs(module, make_connector, seed: int, onto_itself: bool):
+    """The (pre, post) pairs, in population indices, a fixed-number connector makes from ``A[2:9]`` onto
+    B (or onto the same view of A) under ``module`` (neurodeploy.pynn, or pyNN.mock as PyNN's oracle)."""
+    module.setup(timestep=0.1)
+    a = module.Population(10, module.IF_curr_exp(), label="A")
+    b = module.Population(6, module.IF_curr_exp(), label="B")
+    pre = a[2:9]
+    post = pre if onto_itself else b
+    projection = module.Projection(pre, post, make_connector(module.NumpyRNG(seed=seed)), module.StaticSynapse())
+    if module is sim:
+        connector = projection.description.connector
+        pairs = sorted(zip(connector.pre.tolist(), connector.post.tolist()))
+    else:
+        offset = 2 if onto_itself else 0
+        pairs = sorted((int(i) + 2, int(j) + offset) for i, j, _ in projection.get("weight", format="list"))
+    module.end()
+    return pairs
+
+
+@pytest.mark.parametrize("make_connector, counted, n", FIXED_NUMBER_CONNECTORS)
+@pytest.mark.parametrize("onto_itself", [False, True])
+def test_fixed_number_connectors_draw_pynns_own_pairs(make_connector, counted, n, onto_itself):
+    import pyNN.mock
+
+    pairs = fixed_number_pairs(sim, make_connector, seed=21, onto_itself=onto_itself)
+    assert pairs == fixed_number_pairs(pyNN.mock, make_connector, seed=21, onto_itself=onto_itself)
+    assert pairs == fixed_number_pairs(sim, make_connector, seed=21, onto_itself=onto_itself)
+    assert pairs != fixed_number_pairs(sim, make_connector, seed=22, onto_itself=onto_itself)
+    pre, post = np.array(pairs).T
+    assert np.all((pre >= 2) & (pre < 9))
+    post_size, post_start = (7, 2) if onto_itself else (6, 0)
+    if counted == "pre":
+        assert np.array_equal(np.bincount(post - post_start, minlength=post_size), np.full(post_size, n))
+    elif counted == "post":
+        assert np.array_equal(np.bincount(pre - 2, minlength=7), np.full(7, n))
+    else:
+        assert len(pairs) == n
+    if counted != "total" and n <= (7 if counted == "pre" else post_size):
+        assert len(set(pairs)) == len(pairs)  # without replacement: no pair twice
+    if onto_itself and make_connector is FIXED_NUMBER_CONNECTORS[3][0]:
+        assert all(i != j for i, j in pairs)
+
+
+def test_a_fixed_number_projection_runs():
+    sim.setup(timestep=0.1, backend="brian2")
+    source = sim.Population(8, sim.SpikeSourceArray(spike_times=[[1.0 + i] for i in range(8)]), label="S")
+    target = sim.Population(3, sim.IF_curr_exp(), label="T")
+    sim.Projection(
+        source, target, sim.FixedNumberPreConnector(8, rng=sim.NumpyRNG(seed=1)), sim.StaticSynapse(weight=2.0)
+    )
+    target.record("spikes")
+    sim.run(30.0)
+    counts = [len(train) for train in target.get_data().segments[0].spiketrains]
+    direct = nd.Network("direct", nd.Semantics(dt=0.1))
+    direct.spike_source("S", [[1.0 + i] for i in range(8)])
+    direct.population("T", 3)
+    direct.project("S", "T", nd.AllToAll(), weight=2.0, delay=0.1)
+    direct.record("T")
+    expected = make_backend("brian2").run(direct, 30.0).spikes.populations["T"]
+    assert counts == [len(train) for train in expected] and sum(counts) > 0

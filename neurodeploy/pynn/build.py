@@ -142,6 +142,8 @@ def projection_description(projection, label: str) -> nd.Projection:
                 weight = columns[:, 2 + index].astype(float)
             else:
                 delay = columns[:, 2 + index].astype(float)
+    elif isinstance(connector, DRAWN_BY_PYNN):
+        pairs = pynn_pairs(projection)
     else:
         raise unsupported(f"the connector {type(connector).__name__}")
     if np.any(np.asarray(weight) < 0):
@@ -160,6 +162,25 @@ def projection_description(projection, label: str) -> nd.Projection:
         pre_slice=slices[0],
         post_slice=slices[1],
     )
+
+
+DRAWN_BY_PYNN = (
+    connectors.FixedNumberPreConnector,
+    connectors.FixedNumberPostConnector,
+    connectors.FixedTotalNumberConnector,
+)
+
+
+def pynn_pairs(projection) -> tuple[np.ndarray, np.ndarray]:
+    """The view-local pairs PyNN's own ``connect`` draws with the connector's rng, as every PyNN simulator
+    gets them (through ``_convergent_connect``), drawn when the script makes the projection as PyNN does."""
+    projection.drawn_pairs = []
+    projection._connector.connect(projection)
+    if not projection.drawn_pairs:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    pre = np.concatenate([sources for sources, _ in projection.drawn_pairs])
+    post = np.concatenate([np.full(len(sources), target) for sources, target in projection.drawn_pairs])
+    return pre, post
 
 
 def side_indices(side) -> tuple[str, np.ndarray]:
