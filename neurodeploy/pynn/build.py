@@ -21,7 +21,7 @@ def build_network(state, duration: float) -> nd.Network:
     """Everything ``state`` holds, as one network of ``duration`` ms on PyNN's time step."""
     network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=state.seed, duration=duration)
     for index, population in enumerate(state.populations):
-        network.add(population_description(population, poisson_rng(state.seed, index), state.dt, duration))
+        network.add(population_description(population, (int(state.seed), index), state.dt, duration))
         recorded = [variable.name for variable, ids in population.recorder.recorded.items() if ids]
         if recorded:
             network.record(population.description_label, recorded)
@@ -30,19 +30,15 @@ def build_network(state, duration: float) -> nd.Network:
     return network.validate()
 
 
-def poisson_rng(seed, index: int) -> np.random.Generator:
-    """The generator of the ``index``-th population's Poisson spikes: fixed by setup's seed, its own per
-    population, so adding a population later leaves the earlier ones' spikes as they were."""
-    return np.random.default_rng([int(seed), index])
-
-
 def population_description(
-    population, rng: np.random.Generator, dt: float, duration: float
+    population, poisson_key: tuple[int, int], dt: float, duration: float
 ) -> nd.Population | nd.SpikeSource:
     label = population.description_label
     parameters = {name: plain(value) for name, value in population._parameters.items()}
     if isinstance(population.celltype, SpikeSourcePoisson):
-        return nd.SpikeSource(label, population.size, poisson_trains(parameters, population.size, rng, dt, duration))
+        return nd.SpikeSource(
+            label, population.size, poisson_trains(parameters, population.size, poisson_key, dt, duration)
+        )
     if isinstance(population.celltype, SpikeSourceArray):
         trains = np.broadcast_to(np.asarray(parameters["spike_times"], dtype=object), (population.size,))
         return nd.SpikeSource(label, population.size, [np.asarray(train.value, dtype=float) for train in trains])
@@ -54,13 +50,12 @@ def population_description(
     )
 
 
-def poisson_trains(
-    parameters: dict, size: int, rng: np.random.Generator, dt: float, duration: float
-) -> list[np.ndarray]:
+def poisson_trains(parameters: dict, size: int, key: tuple[int, int], dt: float, duration: float) -> list[np.ndarray]:
     """PyNN's Poisson process of ``rate`` Hz in [start, start + duration) on the tick grid, within the run:
     each tick fires with probability rate * dt, so the expected count is rate * duration, and a neuron fires
     at most once per tick (as every backend's spike sources do). Drawn here, once, so every backend gets
-    the same spikes."""
+    the same spikes; each neuron from its own generator, keyed by (setup's seed, the population's place,
+    the neuron), so a longer run or another population leaves the spikes drawn so far as they were."""
     rate, start, length = (np.broadcast_to(parameters[name], (size,)) for name in ("rate", "start", "duration"))
     probability = rate * dt / 1000.0
     if np.any(probability > 1) or np.any(probability < 0):
@@ -71,7 +66,7 @@ def poisson_trains(
     trains = []
     for neuron in range(size):
         ticks = np.arange(first[neuron], max(stop[neuron], first[neuron]))
-        fired = rng.random(ticks.size) < probability[neuron]
+        fired = np.random.default_rng([*key, neuron]).random(ticks.size) < probability[neuron]
         trains.append(ticks[fired] * dt)
     return trains
 
