@@ -5,7 +5,7 @@ that has no description yet raises PyNN's NotImplementedError naming it, rather 
 from __future__ import annotations
 
 import numpy as np
-from pyNN import connectors, errors, random
+from pyNN import connectors, errors
 from pyNN.common import Population, PopulationView
 from pyNN.standardmodels import synapses
 from pyNN.standardmodels.cells import SpikeSourceArray, SpikeSourcePoisson
@@ -45,6 +45,7 @@ def population_description(
     cell = nd.CELL_TYPES[population.celltype.neurodeploy_cell]
     names = cell.initial_value_specs()
     initial = {name: plain(value.evaluate(simplify=True)) for name, value in population.initial_values.items()}
+    population.started_from = initial  # drawn once: the recording's first sample is the same draw
     return nd.Population(
         label, population.size, cell.name, parameters, {name: initial[name] for name in names if name in initial}
     )
@@ -99,7 +100,7 @@ def projection_description(projection, label: str) -> nd.Projection:
     pairs = None  # view-local (pre, post) pairs, when the connector's own pairs are given here
     description = None
     if isinstance(connector, connectors.OneToOneConnector):
-        if slices is not None:
+        if slices is not None and len(pre_indices) == len(post_indices):
             description = nd.OneToOne()
         else:
             count = min(len(pre_indices), len(post_indices))
@@ -112,18 +113,6 @@ def projection_description(projection, label: str) -> nd.Projection:
             pre, post = np.meshgrid(np.arange(len(pre_indices)), np.arange(len(post_indices)), indexing="ij")
             keep = ~same_neurons if connector.allow_self_connections is False else np.ones_like(same_neurons)
             pairs = pre[keep], post[keep]
-    elif isinstance(connector, connectors.FixedProbabilityConnector):
-        if not isinstance(connector.rng, random.NumpyRNG):
-            raise unsupported(f"FixedProbabilityConnector with a {type(connector.rng).__name__} (only NumpyRNG)")
-        allow_self = self_connections(connector, same_neurons, slices)
-        if slices is None or allow_self is None:
-            raise unsupported(
-                "FixedProbabilityConnector on a non-contiguous PopulationView or between overlapping views "
-                "without self-connections"
-            )
-        description = nd.FixedProbability(
-            connector.p_connect, allow_self_connections=allow_self, seed=connector.rng.seed
-        )
     elif isinstance(connector, connectors.FromListConnector):
         columns = connector.conn_list.reshape(len(connector.conn_list), -1)
         extra = set(connector.column_names) - {"weight", "delay"}
@@ -160,6 +149,7 @@ def projection_description(projection, label: str) -> nd.Projection:
 
 
 DRAWN_BY_PYNN = (
+    connectors.FixedProbabilityConnector,
     connectors.FixedNumberPreConnector,
     connectors.FixedNumberPostConnector,
     connectors.FixedTotalNumberConnector,

@@ -11,8 +11,8 @@ BACKENDS = ("brian2", "spinnaker", "lava")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, backend="brian2", seed=0, **extra_params):
-    """Start a new network, run on ``backend`` (brian2, spinnaker or lava) with ``seed`` for whatever
-    the description draws at random (connectors without a seeded rng)."""
+    """Start a new network, run on ``backend`` (brian2, spinnaker or lava) with ``seed`` for the spikes of
+    SpikeSourcePoisson; connectors draw with their own rng as in PyNN (whose default rng has a fixed seed)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     for name in extra_params:

@@ -18,10 +18,15 @@ class PopulationView(common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
+    @property
+    def in_population(self) -> np.ndarray:
+        """This view's neurons' indices in the population it is a view of (through views of views)."""
+        return np.asarray(self.index_in_grandparent(np.arange(self.size)))
+
     def _get_parameters(self, *names):
         native = self.celltype.get_native_names(*names)
         space = ParameterSpace(
-            {name: simplify(np.asarray(self.parent._parameters[name])[self.mask]) for name in native},
+            {name: simplify(np.asarray(self.grandparent._parameters[name])[self.in_population]) for name in native},
             shape=(self.size,),
         )
         return self.celltype.reverse_translate(space)
@@ -31,7 +36,7 @@ class PopulationView(common.PopulationView):
             raise unsupported("changing parameters after run()")
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
-            self.parent._parameters[name][self.mask] = value
+            self.grandparent._parameters[name][self.in_population] = value
 
     def _set_initial_value_array(self, variable, initial_values):
         if simulator.state.result is not None:

@@ -38,7 +38,7 @@ class Recorder(recording.Recorder):
         the value at the end of each tick."""
         trace = self._result().traces[self.population.description_label][variable.name]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int))
-        initial = np.broadcast_to(self.population.initial_values[variable.name].evaluate(), (self.population.size,))
+        initial = np.broadcast_to(self.population.started_from[variable.name], (self.population.size,))
         return np.vstack([initial[indices], trace[:, indices]]), None
 
     def _local_count(self, variable, filter_ids=None):
