@@ -347,6 +347,14 @@ class CellFixed(abc.ABC):
         return [type(self).__name__]
 
 
+def leaky_membrane(population: Population, semantics: Semantics) -> dict:
+    """A leaky membrane's numbers before scaling: ``dv``, the gain (mV per nA per tick, ``(dv / DECAY_UNITY) R``) and
+    the potential v is held relative to (v_rest)."""
+    value = population.value
+    dv = decay_code(value("tau_m"), semantics)
+    return {"dv": dv, "gain": (dv / DECAY_UNITY) * value("tau_m") / value("cm"), "origin": value("v_rest")}
+
+
 @CELLS.register(LIFParameters, neuron=LeakyIntegrate)
 @dataclass(eq=False)
 class LIFFixed(CellFixed):
@@ -399,11 +407,8 @@ class LIFFixed(CellFixed):
         """The membrane's numbers before scaling: ``dv``, the gain (mV per nA per tick), the potential v
         is held relative to, the threshold and reset potentials, the refractory ticks."""
         value = population.value
-        dv = decay_code(value("tau_m"), semantics)
         return {
-            "dv": dv,
-            "gain": (dv / DECAY_UNITY) * value("tau_m") / value("cm"),
-            "origin": value("v_rest"),
+            **leaky_membrane(population, semantics),
             "v_thresh": value("v_thresh"),
             "v_reset": value("v_reset"),
             "refractory_ticks": semantics.refractory_ticks(value("tau_refrac")),
@@ -722,11 +727,8 @@ class LeakyMembraneFixed(_NoTarget, LIFFixed):
     @staticmethod
     def membrane(population: Population, semantics: Semantics) -> dict:
         value = population.value
-        dv = decay_code(value("tau_m"), semantics)
         return {
-            "dv": dv,
-            "gain": (dv / DECAY_UNITY) * value("tau_m") / value("cm"),
-            "origin": value("v_rest"),
+            **leaky_membrane(population, semantics),
             "v_thresh": value("v_rest"),
             "v_reset": value("v_rest"),
             "refractory_ticks": np.zeros(population.size, dtype=np.int64),
@@ -1089,7 +1091,7 @@ class NirPaperLIFFixed(LIFFixed):
       ``int(256 r w (1 - E_m)) << 6`` (``mantissa_gain`` is ``r (1 - E_m)``), truncated as the paper's
       ``astype(int32)`` does; the weight exponent grows past 0 only where that exceeds 255.
 
-    ``gain`` stays the implemented ``(dv / 4096) R``, so the quantization-aware reference rebuilt from
+    ``gain`` stays the implemented ``(dv / DECAY_UNITY) R``, so the quantization-aware reference rebuilt from
     these numbers (:meth:`LIFFixed.reference`) adds each stored weight's ``mantissa << 6`` exactly.
     """
 

@@ -164,6 +164,34 @@ def _threshold_pynn_values(cell, semantics) -> dict:
     return {"v_thresh": _field(np.vectorize(lambda v: (fp.s1615(v) + 1) / fp.ONE)(np.asarray(cell.v_thresh)))}
 
 
+@dataclass(eq=False)
+class _ThresholdType:
+    """threshold_type_static.h with the refractory countdown, over a membrane part's ``integrated`` step: what
+    :class:`NeuronModelLIF` adds to :class:`NeuronModelLI` and :class:`NeuronModelPIF` to :class:`NeuronModelPI`."""
+
+    v_reset: np.ndarray = None
+    v_thresh: np.ndarray = None
+    t_refract: np.ndarray = None
+    refract: np.ndarray = None
+    strict: bool = False  # threshold '>'
+    subtract: bool = False  # reset by subtraction
+
+    @classmethod
+    def build(cls, population, semantics):
+        """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
+        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
+
+    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
+        """One tick on the input drive, integrating only where not refractory; the neurons that spike (only
+        ``alive`` ones, when given)."""
+        integrating = self.refract <= 0
+        self.v = np.where(integrating, self.integrated(exc, inh), self.v)
+        self.refract = np.where(integrating, self.refract, self.refract - 1)
+        return _fire(self, alive)
+
+    pynn_values = staticmethod(_threshold_pynn_values)
+
+
 def _accumulator(input_limit: dict, input_type) -> Accumulator:
     """The kernels' arithmetic, for a float reference to compute it spike for spike."""
     return Accumulator(
@@ -243,7 +271,7 @@ class NeuronModelLI(_Part):
 
 @LOWERINGS.register(LeakyIntegrate)
 @dataclass(eq=False)
-class NeuronModelLIF(NeuronModelLI):
+class NeuronModelLIF(_ThresholdType, NeuronModelLI):
     """neuron_model_lif_impl.h with threshold_type_static.h, on s16.15 bits per neuron. In a tick with
     input current ``I`` (``exc - inh + i_offset``): if not refractory, ``alpha = I * R + v_rest`` and
     ``V = alpha - exp_TC * (alpha - V)``, otherwise the countdown goes on and V is held; then
@@ -255,31 +283,10 @@ class NeuronModelLIF(NeuronModelLI):
 
     held_fields: ClassVar[tuple[str, ...]] = ("v_rest", "v_reset", "v_thresh", "i_offset", "cm", "tau_m", "v")
 
-    v_reset: np.ndarray = None
-    v_thresh: np.ndarray = None
-    t_refract: np.ndarray = None
-    refract: np.ndarray = None
-    strict: bool = False  # threshold '>'
-    subtract: bool = False  # reset by subtraction
-
-    @classmethod
-    def build(cls, population, semantics) -> "NeuronModelLIF":
-        """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
-        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
-
-    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
-        """One tick on the input drive; the neurons that spike (only ``alive`` ones, when given)."""
-        integrating = self.refract <= 0
-        self.v = np.where(integrating, self.integrated(exc, inh), self.v)
-        self.refract = np.where(integrating, self.refract, self.refract - 1)
-        return _fire(self, alive)
-
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at rest, not refractory."""
         self.v[neurons] = self.v_rest[neurons]
         self.refract[neurons] = 0
-
-    pynn_values = staticmethod(_threshold_pynn_values)
 
     @staticmethod
     def chip_values(cell, semantics) -> dict:
@@ -339,35 +346,16 @@ class NeuronModelPI(_Part):
 
 @LOWERINGS.register(PerfectIntegrate)
 @dataclass(eq=False)
-class NeuronModelPIF(NeuronModelPI):
+class NeuronModelPIF(_ThresholdType, NeuronModelPI):
     """:class:`NeuronModelPI`'s step if not refractory (else V is held and the countdown goes on), then
     threshold_type_static.h as :class:`NeuronModelLIF`'s (``>``, the reset by subtraction likewise)."""
 
     held_fields: ClassVar[tuple[str, ...]] = ("v_reset", "v_thresh", "i_offset", "v")
 
-    v_reset: np.ndarray = None
-    v_thresh: np.ndarray = None
-    t_refract: np.ndarray = None
-    refract: np.ndarray = None
-    strict: bool = False
-    subtract: bool = False
-
-    @classmethod
-    def build(cls, population, semantics) -> "NeuronModelPIF":
-        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
-
-    def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
-        integrating = self.refract <= 0
-        self.v = np.where(integrating, self.integrated(exc, inh), self.v)
-        self.refract = np.where(integrating, self.refract, self.refract - 1)
-        return _fire(self, alive)
-
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at the reset, not refractory."""
         self.v[neurons] = self.v_reset[neurons]
         self.refract[neurons] = 0
-
-    pynn_values = staticmethod(_threshold_pynn_values)
 
     @staticmethod
     def chip_values(cell, semantics) -> dict:
