@@ -22,6 +22,16 @@ def cam_recordings() -> Path:
     return CAM_RECORDINGS
 
 
+def v_trace(result, label="P") -> list[float]:
+    """The first neuron's recorded membrane potential, one value per tick."""
+    return result.traces[label]["v"][:, 0].tolist()
+
+
+def spike_ticks(result, label="P") -> list[int]:
+    """The first neuron's spike ticks."""
+    return result.spikes.ticks(label)[0].tolist()
+
+
 def run_reference(network, duration_ms, **options):
     return make_backend("brian2", **options).run(network, duration_ms)
 

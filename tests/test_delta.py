@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import neurodeploy as nd
-from conftest import ROOT, run_reference
+from conftest import ROOT, run_reference, spike_ticks, v_trace
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.rules import check_fixed
@@ -44,14 +44,6 @@ def one_neuron(weights, receptor="excitatory", dt=1.0, arithmetic=None, **parame
     return net
 
 
-def trace(result) -> list[float]:
-    return result.traces["P"]["v"][:, 0].tolist()
-
-
-def spike_ticks(result) -> list[int]:
-    return result.spikes.ticks("P")[0].tolist()
-
-
 def test_the_cell_declares_a_charge_that_acts_for_one_tick():
     semantics = nd.Semantics(dt=0.5)
     population = nd.Population("P", 2, "IF_curr_delta", {"cm": 0.5}, {"isyn_exc": "3 nA*ms"})
@@ -70,13 +62,13 @@ def test_float_reference_by_hand():
     a = -65.0 + 5.0 * 20.0
     v1 = a - E * (a - -65.0)
     expected = [-65.0, v1, -65.0 + E * (v1 + 65.0), -65.0 + E * E * (v1 + 65.0)]
-    assert trace(run_reference(one_neuron([(0, 5.0)]), 4.0)) == pytest.approx(expected, abs=1e-12)
+    assert v_trace(run_reference(one_neuron([(0, 5.0)]), 4.0)) == pytest.approx(expected, abs=1e-12)
     # inhibitory: the same step down
-    assert trace(run_reference(one_neuron([(0, 5.0)], "inhibitory"), 2.0))[1] == pytest.approx(-65.0 - (v1 + 65.0))
+    assert v_trace(run_reference(one_neuron([(0, 5.0)], "inhibitory"), 2.0))[1] == pytest.approx(-65.0 - (v1 + 65.0))
     # 16 nA ms: V would pass -50 (15.6 mV up), so it spikes in tick 1 and is held for ceil(0.1 / 1) = 1 tick;
     # the 16 arriving in that tick 2 is lost (no carry-over), the one in tick 3 spikes again.
     result = run_reference(one_neuron([(0, 16.0), (1, 16.0), (2, 16.0)]), 5.0)
-    assert spike_ticks(result) == [1, 3] and trace(result)[1:3] == [-65.0, -65.0]
+    assert spike_ticks(result) == [1, 3] and v_trace(result)[1:3] == [-65.0, -65.0]
 
 
 def test_physics_mode_moves_v_by_the_charge_over_cm():
@@ -104,21 +96,21 @@ def test_accumulator_reference_is_spynnakers_arithmetic(example):
     # sf = floor(2^30 / rint(2^15 dt)), the LIF closed form floored, s = 0 after the tick.
     weight, receptor, dt, expected = SPYNNAKER_EXAMPLES[example]
     result = run_reference(one_neuron([(0, weight)], receptor, dt, ACCUMULATOR), 4 * dt)
-    assert [round(v * 2**15) for v in trace(result)] == [-2129920] + expected
+    assert [round(v * 2**15) for v in v_trace(result)] == [-2129920] + expected
 
 
 def test_accumulator_reference_loses_input_while_refractory():
     # Example D: 16 nA ms spikes in its arrival tick (V would be -1618560 >= -1638400); the next tick is
     # refractory and the 16 arriving then is never read; at rest afterwards.
     result = run_reference(one_neuron([(0, 16.0), (1, 16.0)], arithmetic=ACCUMULATOR), 4.0)
-    assert spike_ticks(result) == [1] and [round(v * 2**15) for v in trace(result)] == [-2129920] * 4
+    assert spike_ticks(result) == [1] and [round(v * 2**15) for v in v_trace(result)] == [-2129920] * 4
 
 
 @pytest.mark.parametrize("example", list(SPYNNAKER_EXAMPLES))
 def test_spinnaker_emulation_by_hand(example):
     weight, receptor, dt, expected = SPYNNAKER_EXAMPLES[example]
     result = make_backend("spinnaker").run(one_neuron([(0, weight)], receptor, dt), 4 * dt)
-    assert [round(v * 2**15) for v in trace(result)] == [-2129920] + expected
+    assert [round(v * 2**15) for v in v_trace(result)] == [-2129920] + expected
 
 
 def test_spinnaker_emulation_loses_input_while_refractory():
@@ -137,10 +129,10 @@ def test_lava_integers_by_hand():
     assert (fixed.dv[0], fixed.du_exc[0], fixed.scale) == (200, 4095, 2**18)
     assert (projection.weight_exp, projection.mantissas[0]) == (7, 156)
     expected = [0, 1277952, 1215552, 1156198]
-    lava = np.rint((np.array(trace(make_backend("lava").run(net, 4.0))) + 65.0) * 2**18).astype(int)
+    lava = np.rint((np.array(v_trace(make_backend("lava").run(net, 4.0))) + 65.0) * 2**18).astype(int)
     assert lava.tolist() == expected
     reference = run_reference(lowered.reference_network(), 4.0)  # FixedPointLIF: F = 0, init 1 / dt
-    assert np.rint((np.array(trace(reference)) + 65.0) * 2**18).astype(int).tolist() == expected
+    assert np.rint((np.array(v_trace(reference)) + 65.0) * 2**18).astype(int).tolist() == expected
 
 
 @pytest.mark.parametrize("stock", [False, True])

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import run_reference
+from conftest import run_reference, spike_ticks, v_trace
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
@@ -41,14 +41,6 @@ def one_neuron(semantics, cell_type="IF_curr_delta", weight=1.0, arithmetic=None
     return net
 
 
-def trace(result) -> list[float]:
-    return result.traces["P"]["v"][:, 0].tolist()
-
-
-def spike_ticks(result) -> list[int]:
-    return result.spikes.ticks("P")[0].tolist()
-
-
 # --- IF_curr_delta: the charge of one tick, on every arithmetic -----------------------------------
 
 
@@ -61,10 +53,10 @@ def test_a_charge_landing_exactly_on_the_threshold(arithmetic, threshold):
     result = run_reference(one_neuron(semantics, arithmetic=ARITHMETICS[arithmetic]), 4.0)
     if threshold == ">=":
         assert spike_ticks(result) == [1]
-        assert trace(result) == [0.0, -0.25, -0.25 * 0.75, -0.25 * 0.75**2]
+        assert v_trace(result) == [0.0, -0.25, -0.25 * 0.75, -0.25 * 0.75**2]
     else:
         assert spike_ticks(result) == []
-        assert trace(result) == [0.0, 1.0, 0.75, 0.75**2]
+        assert v_trace(result) == [0.0, 1.0, 0.75, 0.75**2]
 
 
 @pytest.mark.parametrize("arithmetic", list(ARITHMETICS))
@@ -77,7 +69,7 @@ def test_the_reset_by_subtraction_keeps_the_overshoot(arithmetic, reset):
     result = run_reference(one_neuron(semantics, weight=1.5, arithmetic=ARITHMETICS[arithmetic]), 4.0)
     after = 1.5 - (1.0 - -0.25) if reset == "subtract" else -0.25
     assert spike_ticks(result) == [1]
-    assert trace(result) == [0.0, after, after * 0.75, after * 0.75**2]
+    assert v_trace(result) == [0.0, after, after * 0.75, after * 0.75**2]
 
 
 @pytest.mark.parametrize("discretization", ["exact", "euler"])
@@ -91,7 +83,7 @@ def test_constant_current_charges_as_the_closed_form_says(discretization, reset)
     semantics = nd.Semantics(dt=1.0, reset=reset, discretization=discretization)
     net = one_neuron(semantics, weight=0.0, i_offset=a / 4.0)
     result = run_reference(net, float(first + 1))
-    v = trace(result)
+    v = v_trace(result)
     assert spike_ticks(result)[0] == first - 1  # tick n - 1 ends with V_n
     assert v[: first - 1] == pytest.approx([a * (1 - decay ** (n + 1)) for n in range(first - 1)], rel=1e-12)
     reached = a * (1 - decay**first)
@@ -118,7 +110,7 @@ def test_one_psp_is_the_closed_form(discretization, synaptic_init):
     c = tau_s * (1 - e_s) if (discretization, synaptic_init) == ("exact", "mean_first_tick") else 1.0
     semantics = nd.Semantics(dt=1.0, discretization=discretization, synaptic_init=synaptic_init)
     net = one_neuron(semantics, "IF_curr_exp", weight=w, tau_syn_E=tau_s, v_thresh=50.0)
-    v = trace(run_reference(net, 10.0))
+    v = v_trace(run_reference(net, 10.0))
     expected = [0.0] + [(1 - e_m) * 4.0 * c * w * (e_m**n - e_s**n) / (e_m - e_s) for n in range(1, 10)]
     assert v == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
@@ -133,11 +125,11 @@ def test_the_synaptic_current_outlives_a_reset_by_subtraction(reset):
     result = run_reference(net, 3.0)
     after = 2.0 - 1.25 if reset == "subtract" else -0.25
     integrated = 4.0 - 0.75 * (4.0 - after)
-    assert trace(result)[:2] == [0.0, after]
+    assert v_trace(result)[:2] == [0.0, after]
     if reset == "subtract":
-        assert spike_ticks(result) == [1, 2] and trace(result)[2] == integrated - 1.25
+        assert spike_ticks(result) == [1, 2] and v_trace(result)[2] == integrated - 1.25
     else:
-        assert spike_ticks(result) == [1] and trace(result)[2] == integrated
+        assert spike_ticks(result) == [1] and v_trace(result)[2] == integrated
 
 
 @pytest.mark.parametrize(
@@ -169,7 +161,7 @@ def test_the_emulation_computes_euler_from_the_handed_time_constant(threshold, r
     semantics = nd.Semantics(dt=1.0, threshold=threshold, reset=reset, discretization="euler")
     net = one_neuron(semantics, v_thresh=landing / fp.ONE)
     result = make_backend("spinnaker").run(net, 3.0)
-    bits = [round(v * fp.ONE) for v in trace(result)]
+    bits = [round(v * fp.ONE) for v in v_trace(result)]
     reset_bits = fp.s1615(-0.25)
     if threshold == ">":
         assert spike_ticks(result) == [] and bits[1] == landing
@@ -185,8 +177,8 @@ def test_the_emulation_follows_euler_and_no_init_factor_as_the_float_reference()
     # so the chip's PSP is the float reference's within the weight's and the decays' rounding.
     semantics = nd.Semantics(dt=1.0, discretization="euler", synaptic_init="none")
     net = one_neuron(semantics, "IF_curr_exp", weight=0.5, tau_syn_E=2.0, v_thresh=50.0)
-    emulated = trace(make_backend("spinnaker").run(net, 10.0))
-    reference = trace(run_reference(net, 10.0))
+    emulated = v_trace(make_backend("spinnaker").run(net, 10.0))
+    reference = v_trace(run_reference(net, 10.0))
     assert max(reference) > 0.4
     assert np.max(np.abs(np.subtract(emulated, reference))) < 2e-3
 

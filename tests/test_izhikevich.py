@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import neurodeploy as nd
+from conftest import spike_ticks
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.cells import IzhikevichFixed
@@ -33,10 +34,6 @@ def network(ticks_dt=1.0, arithmetic=None, **fields):
 
 def bits(result) -> list[int]:
     return np.rint(result.traces["P"]["v"][:, 0] * ONE).astype(np.int64).tolist()
-
-
-def spike_ticks(result) -> list[int]:
-    return result.spikes.ticks("P")[0].tolist()
 
 
 CHIP = Accumulator(input_limit={"excitatory": 1.0, "inhibitory": 1.0})

@@ -5,6 +5,7 @@ refused nodes, and the NIR paper's public graphs (``../shared/external/``)."""
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -401,6 +402,18 @@ def test_neurodeploy_metadata_gives_defaults_the_options_override(tmp_path):
         read_graph(path)
 
 
+def paper_stimulus(channels) -> dict:
+    """The NIR paper's 0/1 input rows (one array per channel, a row per step of 0.1 ms) as the stimulus of
+    the graphs' Input node."""
+    return {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in channels]}
+
+
+def paper_stimulus_file(tmp_path, channels) -> Path:
+    stimulus = tmp_path / "stimulus.json"
+    stimulus.write_text(json.dumps(paper_stimulus(channels)))
+    return stimulus
+
+
 def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
@@ -421,8 +434,7 @@ def test_the_nir_papers_lif_on_brian2_is_norse_one_tick_later(tmp_path):
     precision: Norse computes in float32) and each spike is one tick later."""
     folder = external(LIF_GRAPH)
     norse = np.loadtxt(folder / "lif_norse.csv", delimiter=",")
-    stimulus = tmp_path / "stimulus.json"
-    stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(norse[:, 0])]]}))
+    stimulus = paper_stimulus_file(tmp_path, [norse[:, 0]])
     out = tmp_path / "run"
     result = invoke(
         "run", folder / "lif_norse.nir", "--dt", 0.1, "--discretization", "euler", "--stimulus", stimulus,
@@ -444,8 +456,7 @@ def test_the_nir_papers_lif_runs_on_the_other_backends_under_its_node_name(tmp_p
     one tick later (the emulation's s16.15 decays may move a spike that waits on the threshold)."""
     folder = external(LIF_GRAPH)
     norse = np.loadtxt(folder / "lif_norse.csv", delimiter=",")
-    stimulus = tmp_path / "stimulus.json"
-    stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(norse[:, 0])]]}))
+    stimulus = paper_stimulus_file(tmp_path, [norse[:, 0]])
     out = tmp_path / "run"
     result = invoke(
         "run", folder / "lif_norse.nir", "--dt", 0.1, "--discretization", "euler", "--stimulus", stimulus,
@@ -484,8 +495,7 @@ def test_the_nir_papers_graphs_deploy_and_pass_against_the_quantization_aware_re
         name = "braille_noDelay_noBias_subtract.nir" if reset == "subtract" else "braille_noDelay_bias_zero.nir"
         taxels = np.load(folder / "derived_input_sample0.npy")
         channels, duration = list(taxels.T), (len(taxels) + 1) * 0.1
-    stimulus = tmp_path / "stimulus.json"
-    stimulus.write_text(json.dumps({"input": [[round(t * 0.1, 10) for t in np.flatnonzero(c)] for c in channels]}))
+    stimulus = paper_stimulus_file(tmp_path, channels)
     out = tmp_path / "deploy"
     result = invoke(
         "deploy", folder / name, "--dt", 0.1, "--discretization", "euler", "--reset", reset, "--stimulus",
@@ -498,6 +508,17 @@ def test_the_nir_papers_graphs_deploy_and_pass_against_the_quantization_aware_re
         assert population["same_tick_fraction"] == 1.0 and population["run_spikes"] > 0
 
 
+def hidden_raster(network, taxels) -> np.ndarray:
+    """The Braille network's hidden layer on brian2 driven by the sample: (ticks, neurons) 0/1, one tick
+    more than the sample's steps (the input edge's)."""
+    result = run(network, (len(taxels) + 1) * 0.1, paper_stimulus(taxels.T))
+    trains = result.spikes.populations["lif1.lif"]
+    raster = np.zeros((len(taxels) + 1, len(trains)))
+    for neuron, times in enumerate(trains):
+        raster[np.rint(times / 0.1).astype(int), neuron] = 1
+    return raster
+
+
 def test_the_braille_hidden_layer_is_snntorchs_raster_one_tick_later():
     """braille_noDelay_bias_zero.nir on brian2 (euler, reset to 0, '>'): lif1.lif fires exactly as
     snnTorch's hidden layer, one tick later (the input edge; the recurrent edge is one tick in both)."""
@@ -506,11 +527,7 @@ def test_the_braille_hidden_layer_is_snntorchs_raster_one_tick_later():
     snntorch = np.load(folder / "snntorch_activity_noDelay_bias_zero.npy")
     network = read_graph(folder / "braille_noDelay_bias_zero.nir", 0.1, "euler", "to_v_reset", ">")
     assert latencies(network) == {"lif1.lif": 1, "lif2": 2}
-    stimulus = {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in taxels.T]}
-    result = run(network, (len(taxels) + 1) * 0.1, stimulus)
-    raster = np.zeros((len(taxels) + 1, snntorch.shape[1]))
-    for neuron, times in enumerate(result.spikes.populations["lif1.lif"]):
-        raster[np.rint(times / 0.1).astype(int), neuron] = 1
+    raster = hidden_raster(network, taxels)
     assert raster[0].sum() == 0
     np.testing.assert_array_equal(raster[1:], snntorch)
 
@@ -546,11 +563,7 @@ def test_the_braille_subtract_graph_is_nirs_subtraction_and_snntorch_differs_onl
     snntorch = np.load(folder / "snntorch_activity_noDelay_noBias_subtract.npy")
     graph = nir.read(folder / "braille_noDelay_noBias_subtract.nir")
     network = read_graph(folder / "braille_noDelay_noBias_subtract.nir", 0.1, "euler", "subtract", ">")
-    stimulus = {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in taxels.T]}
-    result = run(network, (len(taxels) + 1) * 0.1, stimulus)
-    raster = np.zeros((len(taxels) + 1, snntorch.shape[1]))
-    for neuron, times in enumerate(result.spikes.populations["lif1.lif"]):
-        raster[np.rint(times / 0.1).astype(int), neuron] = 1
+    raster = hidden_raster(network, taxels)
     assert raster[0].sum() == 0
     np.testing.assert_array_equal(raster[1:], snntorch_subtract_step(graph, taxels, flag_from_previous_step=False))
     np.testing.assert_array_equal(snntorch_subtract_step(graph, taxels, flag_from_previous_step=True), snntorch)
@@ -597,9 +610,7 @@ def test_the_braille_subtract_graph_on_the_emulation_is_its_quantization_aware_r
     folder = external(BRAILLE)
     taxels = np.load(folder / "derived_input_sample0.npy")
     network = read_graph(folder / "braille_noDelay_noBias_subtract.nir", 0.1, "euler", "subtract", ">")
-    network = network.with_spike_times(
-        {"input": [[round(t * 0.1, 10) for t in np.flatnonzero(channel)] for channel in taxels.T]}
-    )
+    network = network.with_spike_times(paper_stimulus(taxels.T))
     graph = lower(network)
     reference = quantization_aware(network, graph, ring_buffer_scaling(graph))
     duration = (len(taxels) + 1) * 0.1

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import neurodeploy as nd
-from conftest import run_reference
+from conftest import run_reference, v_trace
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.spinnaker import fixedpoint as fp
@@ -60,10 +60,6 @@ def arriving(tick: int) -> float:
 
 def decay(tau, discretization):
     return math.exp(-DT / tau) if discretization == "exact" else 1 - DT / tau
-
-
-def v_trace(result, label="P") -> list[float]:
-    return result.traces[label]["v"][:, 0].tolist()
 
 
 @pytest.mark.parametrize("cell_type", ["LI_curr_delta", "LI_curr_exp", "PI_curr_delta"])
