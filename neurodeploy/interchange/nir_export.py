@@ -97,8 +97,7 @@ def write(network: Network, path) -> Export:
     if path.suffix.lower() != ".nir":
         raise ValidationError(f"file '{path}'", None, "expected a .nir file")
     nir = nir_package("writing NIR graphs")
-    for existing in (path, stimulus_path(path)):
-        _refuse_to_replace(existing, path, nir)
+    _refuse_to_replace(path, nir)
     exported = to_graph(network)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda temporary: nir.write(temporary, exported.graph))
@@ -107,10 +106,11 @@ def write(network: Network, path) -> Export:
     return exported
 
 
-def _refuse_to_replace(existing: Path, graph: Path, nir):
+def _refuse_to_replace(graph: Path, nir):
     """An export replaces only an export: ``FILE.nir`` whose graph carries neurodeploy's metadata and the
     stimulus beside such a graph; any other file there is the user's and stays."""
-    if not existing.exists():
+    existing = [path for path in (graph, stimulus_path(graph)) if path.exists()]
+    if not existing:
         return
     try:
         ours = graph.is_file() and METADATA_KEY in (nir.read(graph).metadata or {})
@@ -118,7 +118,7 @@ def _refuse_to_replace(existing: Path, graph: Path, nir):
         ours = False
     if not ours:
         raise ValidationError(
-            f"file '{existing}'", None, "exists and is not a neurodeploy export: remove it or choose another --out"
+            f"file '{existing[0]}'", None, "exists and is not a neurodeploy export: remove it or choose another --out"
         )
 
 
