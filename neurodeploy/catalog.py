@@ -26,7 +26,6 @@ import yaml
 
 from neurodeploy.description import Network, io, values
 from neurodeploy.errors import NeurodeployError, ValidationError
-from neurodeploy.interchange.nir_import import latency_report, read_graph
 
 
 def _packaged(folder: str) -> Path:
@@ -341,6 +340,9 @@ def load_model(
                 "option --param", next(iter(parameters)), "parameters apply to model builders, not to NIR graphs"
             )
         values.check_keys(nir_options, NIR_OPTIONS, "NIR options")
+        # imported here: the importer (and scipy.sparse) is for .nir models only, not every command's start
+        from neurodeploy.interchange.nir_import import latency_report, read_graph
+
         network = read_graph(
             reference, **{("dt_ms" if key == "dt" else key): value for key, value in nir_options.items()}
         )
