@@ -167,6 +167,12 @@ def a_ring():
     return sim.Population(4, sim.IF_curr_exp(), label="P")
 
 
+def set_weights_after_a_run():
+    projection = sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.OneToOneConnector())
+    sim.run(10.0)
+    projection.set(weight=0.5)
+
+
 @pytest.mark.parametrize(
     "script, named",
     [
@@ -174,34 +180,10 @@ def a_ring():
         (lambda: sim.STDPMechanism(), "STDPMechanism"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
-            lambda: sim.Projection(
-                a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.DistanceDependentProbabilityConnector("d < 1")
-            ),
-            "DistanceDependentProbabilityConnector",
+            lambda: sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.SmallWorldConnector(2, 0.1)),
+            "the connector SmallWorldConnector",
         ),
-        (
-            lambda: sim.Projection(
-                a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.OneToOneConnector(), sim.StaticSynapse(weight=-1.0)
-            ),
-            "negative weights",
-        ),
-        (
-            lambda: sim.Projection(
-                a_ring() + sim.Population(2, sim.IF_curr_exp()),
-                sim.Population(2, sim.IF_curr_exp()),
-                sim.OneToOneConnector(),
-            ),
-            "projections from or to a Assembly",
-        ),
-        (
-            lambda: sim.Projection(
-                a_ring(),
-                sim.Population(4, sim.IF_curr_exp()),
-                sim.AllToAllConnector(),
-                sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.0, 1.0))),
-            ),
-            "a synapse weight given as RandomDistribution",
-        ),
+        (lambda: set_weights_after_a_run(), "Projection.set after run() (Projection._set_after_run)"),
         (lambda: a_ring().record("v", sampling_interval=2.0), "sampling_interval"),
         (lambda: sim.Population(2, sim.IF_cond_exp()).record("gsyn_exc"), "recording 'gsyn_exc'"),
         (lambda: sim.setup(timestep=1.0, spike_precision="on_grid"), "spike_precision"),

@@ -1,9 +1,11 @@
 """setup, run, end and the state queries: PyNN's common functions on this module's state."""
 
+import numpy as np
 from pyNN import common
 from pyNN.common.control import DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
+import neurodeploy.description as nd
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
 
@@ -16,7 +18,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, backend="brian
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     for name in extra_params:
-        if name != "max_delay":
+        if name not in ("max_delay", "verbosity"):
             raise unsupported(f"the setup() argument {name!r}")
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
@@ -47,6 +49,20 @@ def reset(annotations=None):
 
 initialize = common.initialize
 
-get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = common.build_state_queries(
+get_current_time, get_time_step, _setup_min_delay, get_max_delay, num_processes, rank = common.build_state_queries(
     simulator
 )
+
+
+def get_min_delay():
+    """setup's min_delay; with 'auto', the smallest delay of the connections made so far (the time step
+    when there are none), as PyNN's simulators compute it."""
+    if simulator.state.min_delay != "auto":
+        return _setup_min_delay()
+    delays = [
+        float(np.min(part.delay))
+        for projection in simulator.state.projections
+        for part in projection.descriptions
+        if not (isinstance(part.connector, nd.FromList) and len(part.connector.pre) == 0)
+    ]
+    return min(delays, default=simulator.state.dt)

@@ -2,12 +2,20 @@
 arrays, read when ``run`` builds the description."""
 
 import numpy as np
-from pyNN import common
+from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
 from neurodeploy.pynn.recording import Recorder
+
+
+def check_spike_times(parameters: dict):
+    """A SpikeSourceArray's times in increasing order, as PyNN's simulators require them."""
+    for train in np.atleast_1d(parameters.get("spike_times", [])):
+        times = np.asarray(train.value)
+        if np.any(times[:-1] > times[1:]):
+            raise errors.InvalidParameterValueError("Spike times given to SpikeSourceArray must be in increasing order")
 
 
 class Assembly(common.Assembly):
@@ -35,6 +43,7 @@ class PopulationView(common.PopulationView):
         if simulator.state.result is not None:
             raise unsupported("changing parameters after run()")
         parameter_space.evaluate(simplify=False)
+        check_spike_times(dict(parameter_space.items()))
         for name, value in parameter_space.items():
             self.grandparent._parameters[name][self.in_population] = value
 
@@ -64,6 +73,7 @@ class Population(common.Population):
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
         self._parameters = parameter_space.as_dict()
+        check_spike_times(self._parameters)
         for id in self.all_cells:
             id.parent = self
         simulator.state.id_counter += self.size
@@ -88,6 +98,7 @@ class Population(common.Population):
         if simulator.state.result is not None:
             raise unsupported("changing parameters after run()")
         parameter_space.evaluate(simplify=False)
+        check_spike_times(dict(parameter_space.items()))
         for name, value in parameter_space.items():
             self._parameters[name] = value
 

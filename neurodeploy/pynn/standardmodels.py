@@ -47,8 +47,12 @@ class SpikeSourceArray(cells.SpikeSourceArray):
 
 
 class StaticSynapse(synapses.StaticSynapse):
-    __doc__ = synapses.StaticSynapse.__doc__
+    """PyNN's static synapse. Its weights' signs are checked once per projection, by
+    ``connectivity.weight_magnitudes``, not column by column by PyNN's check (which refuses sPyNNaker's
+    positive weights on a current-based inhibitory receptor)."""
+
     translations = identity("weight", "delay")
+    parameter_checks = {}
 
     def _get_minimum_delay(self):
         return state.dt if state.min_delay == "auto" else state.min_delay
