@@ -250,12 +250,9 @@ def description_connections(parts: list[nd.Projection], sizes: dict[str, int], d
 
 
 def values_at(lazy, pre: np.ndarray, post: np.ndarray):
-    """A synapse parameter PyNN gives for a whole (pre x post) matrix (a number, array, random
-    distribution, distance expression or function), at each connection: one number where it is one,
-    else evaluated column by column at the connected pre neurons, as PyNN's connectors evaluate them
-    (a pair connected twice gets one value)."""
-    if lazy.is_homogeneous and not callable(lazy.base_value):
-        return float(lazy.evaluate(simplify=True))
+    """A synapse parameter PyNN gives for a whole (pre x post) matrix (an array, random distribution,
+    distance expression or function) at each connection, evaluated column by column at the connected pre
+    neurons, as PyNN's connectors evaluate them (a pair connected twice gets one value)."""
     result = np.empty(len(pre))
     order = np.argsort(post, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(post[order]) != 0]) if len(order) else np.empty(0, dtype=int)
