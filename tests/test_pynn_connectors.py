@@ -301,7 +301,15 @@ CONNECTORS = {
     "array": lambda m, rng, tmp: m.ArrayConnector(pattern(8, 6)),
     "from_file": lambda m, rng, tmp: m.FromFileConnector(str(write_connection_file(tmp / "connections.txt"))),
     "fixed_probability": lambda m, rng, tmp: m.FixedProbabilityConnector(0.4, rng=rng),
-    "one_to_one_view": lambda m, rng, tmp: m.OneToOneConnector(),
+    "one_to_one_scattered_view": lambda m, rng, tmp: m.OneToOneConnector(),
+    "one_to_one_slice": lambda m, rng, tmp: m.OneToOneConnector(),
+    "all_to_all": lambda m, rng, tmp: m.AllToAllConnector(),
+    "all_to_all_slices": lambda m, rng, tmp: m.AllToAllConnector(allow_self_connections=False),
+}
+VIEWS = {  # the projection's sides, from pre (8 neurons) and post (6)
+    "one_to_one_scattered_view": lambda pre, post: (pre[[0, 2, 3, 5, 6, 7]], post),
+    "one_to_one_slice": lambda pre, post: (pre[1:7], post),
+    "all_to_all_slices": lambda pre, post: (pre[2:7], post[1:4]),
 }
 
 SYNAPSES = {
@@ -315,22 +323,23 @@ SYNAPSES = {
 
 
 def connections_under(module, connector: str, synapse: str, tmp_path, seed: int = 17):
-    """(i, j, weight, delay) of a projection from 8 neurons onto 6 (the one-to-one case: from a view of 6
-    of them), sorted, under ``module``; each side's rng seeded alike."""
+    """(i, j, weight, delay) of a projection from 8 neurons onto 6 (or views of them), sorted, under
+    ``module``; each side's rng seeded alike."""
     module.setup(timestep=0.1)
     pre = module.Population(8, module.IF_curr_exp(), label="pre")
     post = module.Population(6, module.IF_curr_exp(), label="post")
-    source = pre[[0, 2, 3, 5, 6, 7]] if connector == "one_to_one_view" else pre
+    source, target = VIEWS.get(connector, lambda pre, post: (pre, post))(pre, post)
     projection = module.Projection(
         source,
-        post,
+        target,
         CONNECTORS[connector](module, module.NumpyRNG(seed=seed), tmp_path),
         SYNAPSES[synapse](module, module.NumpyRNG(seed=seed + 1)),
     )
     listed = sorted(tuple(float(x) for x in row) for row in projection.get(["weight", "delay"], format="list"))
+    described = [type(part.connector).__name__ for part in getattr(projection, "descriptions", [])]
     receptor = projection.receptor_type
     module.end()
-    return listed, receptor
+    return listed, receptor, described
 
 
 @pytest.mark.parametrize("synapse", list(SYNAPSES))
@@ -338,10 +347,13 @@ def connections_under(module, connector: str, synapse: str, tmp_path, seed: int 
 def test_every_drawn_connector_gives_pynn_mocks_connections(connector, synapse, tmp_path):
     import pyNN.mock
 
-    ours, receptor = connections_under(sim, connector, synapse, tmp_path)
-    expected, mock_receptor = connections_under(pyNN.mock, connector, synapse, tmp_path)
+    ours, receptor, described = connections_under(sim, connector, synapse, tmp_path)
+    expected, mock_receptor, _ = connections_under(pyNN.mock, connector, synapse, tmp_path)
     assert ours == expected and receptor == mock_receptor
     assert len(ours) > 0
+    # the description's own connectors where they are exact (their weights in the description's order)
+    own = {"one_to_one_slice": "OneToOne", "all_to_all": "AllToAll", "all_to_all_slices": "AllToAll"}
+    assert described == [own.get(connector, "FromList")]
     if connector in ("distance", "index_based", "fixed_probability"):
         assert ours != connections_under(sim, connector, synapse, tmp_path, seed=18)[0]
 

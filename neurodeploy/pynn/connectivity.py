@@ -1,12 +1,14 @@
 """A PyNN projection as description projections: which connector, pairs, weights and delays.
 
 The description's own connectors (OneToOne, AllToAll, on whole populations or contiguous slices) stay
-where they are exact and the synapse's weight and delay are single numbers: no pair is listed then, so
-a projection of millions of synapses costs nothing here. Every other projection is connected by PyNN's
-own ``connect`` (the connector's rng, PyNN's positions and distances, the synapse's random
-distributions, distance expressions, functions and arrays, evaluated as PyNN evaluates them for every
-simulator), collected through ``_convergent_connect`` and described as a FromList with one weight and
-delay per connection: one description projection per pair of populations an Assembly side spans.
+where they make exactly PyNN's pairs: no pair is listed then, and where the synapse's weight and delay
+are single numbers nothing is evaluated either, so a projection of millions of synapses costs nothing
+here. Every other projection is connected by PyNN's own ``connect`` (the connector's rng, PyNN's
+positions and distances, the synapse's random distributions, distance expressions, functions and
+arrays, evaluated as PyNN evaluates them for every simulator), collected through
+``_convergent_connect`` and described as a FromList with one weight and delay per connection (as the
+own connectors' weights and delays too, when PyNN evaluates them): one description projection per pair
+of populations an Assembly side spans.
 
 Weights follow PyNN's sign rules (a negative weight is a current-based inhibitory synapse) and
 sPyNNaker's (a positive weight on the inhibitory receptor is inhibition too): the description holds
@@ -79,9 +81,13 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
         raise unsupported(f"the connector {type(connector).__name__}")
     pre, post = side_neurons(projection.pre), side_neurons(projection.post)
     weight, delay = (single_value(synapse.parameter_space[name]) for name in ("weight", "delay"))
-    own = own_connector(connector, pre, post) if weight is not None and delay is not None else None
+    own = own_connector(connector, pre, post)
     if own is not None:
         description, (pre_slice, post_slice) = own
+        if weight is None or delay is None:  # PyNN evaluates them; the description takes them in its order
+            pre_local, post_local, weights, delays = drawn_connections(projection)
+            in_order = np.lexsort((post_local, pre_local))  # (pre, post), as OneToOne and AllToAll make them
+            weight, delay = collapsed(weights[in_order], 0.0), collapsed(delays[in_order], 1.0)
         magnitude, projection.weight_sign = weight_magnitudes(weight, projection)
         return [
             nd.Projection(

@@ -9,6 +9,7 @@ import numpy as np
 from pyNN import common
 from pyNN.space import Space
 
+import neurodeploy.description as nd
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
 from neurodeploy.pynn.connectivity import (
@@ -127,7 +128,13 @@ class Projection(common.Projection):
         return self._pairs
 
     def __len__(self):
-        return len(self.local_pairs()[0])
+        """Counted from the description without making the connections."""
+        return sum(
+            len(part.connector.pre)
+            if isinstance(part.connector, nd.FromList)
+            else int(part.connector.expected_count(self.pre.size, self.post.size))
+            for part in self.descriptions
+        )
 
     def __getitem__(self, index):
         count = len(self)
