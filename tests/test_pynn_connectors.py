@@ -442,6 +442,17 @@ def test_save_then_from_file_gives_the_same_connections(tmp_path):
     assert_allclose(np.array(sorted(loaded.get(["weight", "delay"], format="list"))), listed, rtol=1e-15)
 
 
+def test_clone_connector_copies_the_reference_pairs():
+    sim.setup()
+    pre = sim.Population(7, sim.IF_curr_exp())
+    post = sim.Population(4, sim.IF_curr_exp())
+    reference = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=NumpyRNG(seed=8)))
+    clone = sim.Projection(pre, post, sim.CloneConnector(reference), sim.StaticSynapse(weight=0.2, delay=0.3))
+    pairs = sorted((i, j) for i, j, _ in reference.get("weight", format="list"))
+    assert 0 < len(pairs) < 28
+    assert sorted(clone.get(["weight", "delay"], format="list")) == [(i, j, 0.2, 0.3) for i, j in pairs]
+
+
 def test_a_large_all_to_all_stays_the_descriptions_connector():
     sim.setup()
     pre = sim.Population(3000, sim.IF_curr_exp())
