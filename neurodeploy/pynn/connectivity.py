@@ -80,6 +80,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
     if isinstance(connector, NOT_CONNECTED_BY_PYNN):
         raise unsupported(f"the connector {type(connector).__name__}")
     pre, post = side_neurons(projection.pre), side_neurons(projection.post)
+    dt = projection._simulator.state.dt
     weight, delay = (single_value(synapse.parameter_space[name]) for name in ("weight", "delay"))
     own = own_connector(connector, pre, post)
     if own is not None:
@@ -87,7 +88,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
         if weight is None or delay is None:  # PyNN evaluates them; the description takes them in its order
             pre_local, post_local, weights, delays = drawn_connections(projection)
             in_order = np.lexsort((post_local, pre_local))  # (pre, post), as OneToOne and AllToAll make them
-            weight, delay = collapsed(weights[in_order], 0.0), collapsed(delays[in_order], 1.0)
+            weight, delay = collapsed(weights[in_order], 0.0), collapsed(delays[in_order], dt)
         magnitude, projection.weight_sign = weight_magnitudes(weight, projection)
         return [
             nd.Projection(
@@ -108,7 +109,9 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
         if local.size and (local.min() < 0 or local.max() >= len(side.index)):
             raise errors.ConnectionError(f"a {name} index is out of range for a side of {len(side.index)} neurons")
     magnitudes, projection.weight_sign = weight_magnitudes(weights, projection)
-    return split_by_population(label, projection.receptor_type, pre, post, pre_local, post_local, magnitudes, delays)
+    return split_by_population(
+        label, projection.receptor_type, pre, post, pre_local, post_local, magnitudes, delays, dt
+    )
 
 
 def single_value(lazy) -> float | None:
@@ -213,8 +216,9 @@ def collapsed(values: np.ndarray, fallback: float):
     return float(values[0]) if np.all(values == values[0]) else values
 
 
-def split_by_population(label, receptor, pre: Side, post: Side, pre_local, post_local, weights, delays):
-    """One FromList description projection per (pre population, post population) the pairs join."""
+def split_by_population(label, receptor, pre: Side, post: Side, pre_local, post_local, weights, delays, dt):
+    """One FromList description projection per (pre population, post population) the pairs join (one
+    empty one, of delay ``dt``, when there are no pairs)."""
     weights = np.broadcast_to(np.asarray(weights, dtype=float), pre_local.shape)
     delays = np.broadcast_to(np.asarray(delays, dtype=float), pre_local.shape)
     pre_place, post_place = pre.population_of[pre_local], post.population_of[post_local]
@@ -236,7 +240,7 @@ def split_by_population(label, receptor, pre: Side, post: Side, pre_local, post_
                 post_population.description_label,
                 nd.FromList(pre.index[pre_local[mine]], post.index[post_local[mine]]),
                 collapsed(weights[mine], 0.0),
-                collapsed(delays[mine], 1.0),
+                collapsed(delays[mine], dt),
                 receptor,
             )
         )
