@@ -560,3 +560,14 @@ def test_a_network_of_every_new_connector_spikes_as_neurodeploys_api_from_pynn_m
         for train, expected in zip(trains, direct[label]):
             np.testing.assert_array_equal(train.magnitude, expected)
         assert sum(len(train) for train in trains) > 0
+
+
+def test_what_has_no_description_is_refused_naming_it():
+    sim.setup()
+    a = sim.Population(4, sim.IF_curr_exp())
+    b = sim.Population(3, sim.IF_curr_exp())
+    projection = sim.Projection(a, b[[0, 2]] + a[3:4], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    with pytest.raises(NotImplementedError, match="one description of a projection that spans 2 population pairs"):
+        projection.description
+    with pytest.raises(NotImplementedError, match="Projection.initialize"):
+        projection.initialize(u=0.1)

@@ -60,9 +60,7 @@ def side_neurons(side) -> Side:
     for place, population in enumerate(populations):
         lookup = np.full(population.size, -1, dtype=np.int64)
         mine = np.flatnonzero(population_of == place)
-        if len(np.unique(index[mine])) != len(mine):
-            raise unsupported(f"a projection side that holds a neuron of '{population.description_label}' twice")
-        lookup[index[mine]] = mine
+        lookup[index[mine]] = mine  # PyNN's Assemblies hold a neuron once
         lookups.append(lookup)
     return Side(tuple(populations), population_of, index, tuple(lookups))
 
