@@ -87,6 +87,7 @@ class Projection(common.Projection):
         label = self.label if self.label and self.label.isprintable() else f"projection{len(taken)}"
         self.descriptions = description_parts(self, label if label not in taken else f"{label} ({len(taken)})")
         self._pairs = None
+        self._described = {}
         simulator.state.projections.append(self)
 
     def _guess_receptor_type(self):
@@ -124,17 +125,19 @@ class Projection(common.Projection):
                     )
                 )
             self._pairs = tuple(np.concatenate([pair[k] for pair in pairs]) for k in (0, 1))
-            self._counts = [len(pair[0]) for pair in pairs]
         return self._pairs
 
-    def __len__(self):
-        """Counted from the description without making the connections."""
-        return sum(
+    def _connection_counts(self) -> list[int]:
+        """Each description part's connections, counted from the description without making them."""
+        return [
             len(part.connector.pre)
             if isinstance(part.connector, nd.FromList)
-            else int(part.connector.expected_count(self.pre.size, self.post.size))
+            else int(part.connector.expected_count(self.pre.size, self.post.size))  # the one part: exact
             for part in self.descriptions
-        )
+        ]
+
+    def __len__(self):
+        return sum(self._connection_counts())
 
     def __getitem__(self, index):
         count = len(self)
@@ -154,13 +157,15 @@ class Projection(common.Projection):
         return self.described(name)
 
     def described(self, name: str) -> np.ndarray:
-        """Every connection's weight (signed) or delay as the description holds it."""
-        counts = self._connection_counts()
-        values = [
-            np.broadcast_to(np.asarray(getattr(part, name), dtype=float), (count,))
-            for part, count in zip(self.descriptions, counts)
-        ]
-        return np.concatenate(values) * (self.weight_sign if name == "weight" else 1.0)
+        """Every connection's weight (signed) or delay as the description holds it (kept until a change,
+        so reading connection after connection stays linear)."""
+        if name not in self._described:
+            values = [
+                np.broadcast_to(np.asarray(getattr(part, name), dtype=float), (count,))
+                for part, count in zip(self.descriptions, self._connection_counts())
+            ]
+            self._described[name] = np.concatenate(values) * (self.weight_sign if name == "weight" else 1.0)
+        return self._described[name]
 
     def final_weights(self) -> np.ndarray:
         """The hook for weights after a run: a static projection's are the ones it ran with; a plastic one's
@@ -168,10 +173,6 @@ class Projection(common.Projection):
         if any(part.plasticity is not None for part in self.descriptions):
             raise unsupported("reading learned weights after run() (Projection.final_weights)")
         return self.described("weight")
-
-    def _connection_counts(self) -> list[int]:
-        self.local_pairs()
-        return self._counts
 
     def _get_attributes_as_list(self, names):
         pre, post = self.local_pairs()
@@ -236,6 +237,7 @@ class Projection(common.Projection):
             replace(part, **{name: piece if np.ndim(piece) == 0 else collapsed(piece, getattr(part, name))})
             for part, piece in zip(self.descriptions, pieces)
         ]
+        self._described.clear()
 
     def assign_one(self, name: str, index: int, value):
         if simulator.state.result is not None:
