@@ -1,0 +1,147 @@
+"""Recordings as the chips define them: the synaptic state (isyn_exc/isyn_inh, gsyn_exc/gsyn_inh) on every
+backend against hand-derived traces, sampled under each recording convention (the end of the tick, or as
+sPyNNaker records: V at the start of the tick, the synaptic state after input and before decay)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import neurodeploy as nd
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.backends.spinnaker.graph import lower
+from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
+from neurodeploy.errors import BackendError, ValidationError
+
+TICKS = 10
+TAU_SYN = 5.0
+SPIKES = [0.0, 3.0]  # arriving in ticks 1 and 4 (excitatory, delay 1) and 2 and 5 (inhibitory, delay 2)
+
+
+def pulse_network(cell_type="IF_curr_exp", weight=2.0, arithmetic=None):
+    """One neuron, one source spiking at 0 and 3 ms onto both receptors: the inhibitory weight is half the
+    excitatory one and arrives a tick later."""
+    network = nd.Network("pulses", duration=float(TICKS))
+    network.population("P", 1, cell_type=cell_type, parameters={"tau_syn_E": TAU_SYN, "tau_syn_I": TAU_SYN})
+    if arithmetic is not None:
+        network.populations["P"].arithmetic = arithmetic
+    network.spike_source("S", [SPIKES])
+    network.project("S", "P", nd.OneToOne(), weight=weight, delay=1.0, label="exc")
+    network.project("S", "P", nd.OneToOne(), weight=weight / 2, delay=2.0, receptor="inhibitory", label="inh")
+    state = "isyn" if cell_type != "IF_cond_exp" else "gsyn"
+    network.record("P", ["v", f"{state}_exc", f"{state}_inh"])
+    return network
+
+
+def arrivals(first_tick: int, weight: float) -> np.ndarray:
+    """Per tick, the weight arriving then (the two spikes, over the projection's delay)."""
+    arriving = np.zeros(TICKS)
+    arriving[[first_tick, first_tick + 3]] = weight
+    return arriving
+
+
+def float_state(arriving: np.ndarray, after_input: bool) -> np.ndarray:
+    """The semantics' synaptic state per tick in float64: ``I += init w``, then ``I *= E``; sampled after the
+    input (before the decay) or at the end of the tick."""
+    decay = math.exp(-1.0 / TAU_SYN)
+    init = TAU_SYN * (1.0 - decay)
+    state, samples = 0.0, []
+    for weight in arriving:
+        state += init * weight
+        samples.append(state if after_input else state * decay)
+        state *= decay
+    return np.array(samples)
+
+
+def chip_state(arriving: np.ndarray, after_input: bool, weight_scale: int = 1, shift: int = 0) -> np.ndarray:
+    """The same on sPyNNaker's integers: the weight's s16.15 bits (times the input type's weight scale)
+    join the state times the u0.32 init, floored; the state decays by the u0.32 decay, floored; a
+    conductance is read as ``s >> shift``."""
+    decay, init = fp.synapse_constants(TAU_SYN, 1.0)
+    state, samples = 0, []
+    for weight in arriving:
+        state += (round(weight * weight_scale * fp.ONE) * init) >> 32
+        if after_input:
+            samples.append(state >> shift)
+        state = (state * decay) >> 32
+        if not after_input:
+            samples.append(state >> shift)
+    return np.array(samples) / fp.ONE
+
+
+def test_each_cell_declares_its_synaptic_state_as_recordable():
+    network = pulse_network()
+    with pytest.raises(ValidationError, match="gsyn_exc"):
+        network.record("P", ["gsyn_exc"])
+    conductance = pulse_network("IF_cond_exp", 0.0625)
+    with pytest.raises(ValidationError, match="isyn_exc"):
+        conductance.record("P", ["isyn_exc"])
+    assert nd.Izhikevich.recordables == ("spikes", "v", "isyn_exc", "isyn_inh")
+    assert "isyn_exc" not in nd.IFCurrDelta.recordables  # a delta synapse holds no state across ticks
+
+
+@pytest.mark.parametrize("recording, after_input", [("end_of_tick", False), ("spynnaker", True)])
+def test_brian2_records_the_synaptic_current_at_the_declared_moment(recording, after_input):
+    result = make_backend("brian2", recording=recording).run(pulse_network(), TICKS)
+    traces = result.traces["P"]
+    np.testing.assert_allclose(traces["isyn_exc"][:, 0], float_state(arrivals(1, 2.0), after_input), rtol=1e-12)
+    np.testing.assert_allclose(traces["isyn_inh"][:, 0], float_state(arrivals(2, 1.0), after_input), rtol=1e-12)
+    assert result.details["recording"] == recording
+
+
+def test_brian2_samples_v_at_the_start_of_the_tick_as_the_end_of_the_one_before():
+    at_end = make_backend("brian2").run(pulse_network(), TICKS).traces["P"]["v"][:, 0]
+    at_start = make_backend("brian2", recording="spynnaker").run(pulse_network(), TICKS).traces["P"]["v"][:, 0]
+    assert at_start[0] == -65.0  # v_rest, the initial value
+    np.testing.assert_array_equal(at_start[1:], at_end[:-1])
+
+
+@pytest.mark.parametrize("recording, after_input", [("end_of_tick", False), ("spynnaker", True)])
+def test_the_emulation_records_the_chips_synaptic_integers(recording, after_input):
+    traces = make_backend("spinnaker", recording=recording).run(pulse_network(), TICKS).traces["P"]
+    np.testing.assert_array_equal(traces["isyn_exc"][:, 0], chip_state(arrivals(1, 2.0), after_input))
+    np.testing.assert_array_equal(traces["isyn_inh"][:, 0], chip_state(arrivals(2, 1.0), after_input))
+    conductance = make_backend("spinnaker", recording=recording).run(pulse_network("IF_cond_exp", 0.0625), TICKS)
+    gsyn = conductance.traces["P"]["gsyn_exc"][:, 0]
+    np.testing.assert_array_equal(gsyn, chip_state(arrivals(1, 0.0625), after_input, weight_scale=1024, shift=10))
+
+
+@pytest.mark.parametrize("cell_type, weight", [("IF_curr_exp", 2.0), ("IF_cond_exp", 0.0625), ("Izhikevich", 2.0)])
+def test_the_reference_on_the_chips_numbers_records_what_the_emulation_records(cell_type, weight):
+    network = pulse_network(cell_type, weight)
+    graph = lower(network)
+    reference = make_backend("brian2").run(quantization_aware(network, graph, ring_buffer_scaling(graph)), TICKS)
+    emulated = make_backend("spinnaker").run(network, TICKS)
+    assert set(reference.traces["P"]) == set(emulated.traces["P"]) == set(network.recordings["P"])
+    for variable, trace in emulated.traces["P"].items():
+        np.testing.assert_array_equal(reference.traces["P"][variable], trace, err_msg=variable)
+    assert np.any(emulated.traces["P"][network.recordings["P"][1]] > 0)
+
+
+def test_brian2_records_fixed_point_state_in_whole_units_and_refuses_a_combined_current():
+    v_unit = 1.0 / 64
+    network = pulse_network(arithmetic=nd.FixedPointLIF(v_unit=v_unit))
+    trace = make_backend("brian2").run(network, TICKS).traces["P"]["isyn_exc"][:, 0]
+    # u = rint(S (1 - E) R init w) joins in tick 1 and decays by trunc(u F), F the 12-bit decay;
+    # it is read as u / (S (1 - E) R)
+    cell = network.populations["P"].cell
+    gain = (1.0 - np.rint(4096 * math.exp(-1.0 / cell.tau_m)) / 4096) * cell.tau_m / cell.cm / v_unit
+    keep = np.rint(4096 * math.exp(-1.0 / TAU_SYN))
+    u, expected = 0.0, []
+    for weight in arrivals(1, 2.0):
+        u = np.rint(u + gain * TAU_SYN * (1.0 - math.exp(-1.0 / TAU_SYN)) * weight)
+        u = np.trunc(u * keep / 4096)
+        expected.append(u / gain)
+    np.testing.assert_allclose(trace, expected, rtol=1e-12)
+    combined = pulse_network(arithmetic=nd.FixedPointLIF(v_unit=v_unit, currents="combined"))
+    with pytest.raises(BackendError, match="one combined current"):
+        make_backend("brian2").run(combined, TICKS)
+
+
+def test_sampling_as_spynnaker_in_an_integer_arithmetic_is_refused_on_brian2():
+    network = pulse_network()
+    graph = lower(network)
+    reference = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    with pytest.raises(BackendError, match="float64's discrete mode only"):
+        make_backend("brian2", recording="spynnaker").run(reference, TICKS)
