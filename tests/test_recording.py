@@ -9,6 +9,7 @@ import pytest
 
 import neurodeploy as nd
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower as lower_for_lava
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
@@ -145,3 +146,33 @@ def test_sampling_as_spynnaker_in_an_integer_arithmetic_is_refused_on_brian2():
     reference = quantization_aware(network, graph, ring_buffer_scaling(graph))
     with pytest.raises(BackendError, match="float64's discrete mode only"):
         make_backend("brian2", recording="spynnaker").run(reference, TICKS)
+
+
+@pytest.mark.parametrize("cell_type, weight", [("IF_curr_exp", 2.0), ("IF_cond_exp", 0.0625), ("Izhikevich", 2.0)])
+def test_lava_records_the_synaptic_state_its_reference_computes(cell_type, weight):
+    network = pulse_network(cell_type, weight)
+    lowered = lower_for_lava(network)
+    assert "P" not in lowered.stock  # recording the state per receptor keeps it off Lava's one-current LIF
+    run = make_backend("lava").run(network, TICKS)
+    reference = make_backend("brian2").run(lowered.reference_network(), TICKS)
+    for variable, trace in run.traces["P"].items():
+        np.testing.assert_allclose(trace, reference.traces["P"][variable], rtol=1e-12, atol=1e-15, err_msg=variable)
+    # and against the float semantics: within what the integers lose
+    state = network.recordings["P"][1]
+    expected = float_state(arrivals(1, weight), after_input=False)
+    np.testing.assert_allclose(run.traces["P"][state][:, 0], expected, rtol=0.01, atol=1e-12)
+
+
+def test_lavas_recorded_current_is_whole_units_decaying_as_the_process_decays_them():
+    network = pulse_network()
+    fixed = lower_for_lava(network).populations["P"]
+    trace = make_backend("lava").run(network, TICKS).traces["P"]["isyn_exc"][:, 0]
+    units = trace * fixed.scale * fixed.gain[0]  # u = S (1 - E') R I
+    np.testing.assert_allclose(units, np.rint(units), atol=1e-6)
+    units = np.rint(units).astype(np.int64)
+    keep = 4096 - 1 - int(fixed.du_exc[0])
+    for tick in (2, 3, 5, 6, 7, 8, 9):  # no input arrives: u' = trunc(u keep / 4096)
+        assert units[tick] == units[tick - 1] * keep // 4096
+    # what arrived in tick 1 is the weight's u, S (1 - E') R init w, within its 8-bit mantissa's step
+    arrived = fixed.scale * fixed.gain[0] * fixed.init_exc[0] * 2.0
+    assert abs(units[1] * 4096 / keep - arrived) <= arrived / 128

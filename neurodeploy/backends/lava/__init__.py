@@ -18,6 +18,7 @@ from neurodeploy.backends.lava.environment import LavaEnvironment, default_locat
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources, values
+from neurodeploy.description.cells import SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses, structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
@@ -125,7 +126,15 @@ class LavaBackend(Backend):
         if errors:
             raise BackendError("; ".join(f"{f.subject}: {f.message}" for f in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
-        run = run_in_worker(lowered, ticks, progress, parameters=parameters, timeout_s=self.timeout_s)
+        synaptic = self._synaptic_recordings(network, lowered)
+        run = run_in_worker(
+            lowered,
+            ticks,
+            progress,
+            probes=[(label, var) for label, (_, var, _) in synaptic],
+            parameters=parameters,
+            timeout_s=self.timeout_s,
+        )
         record = SpikeRecord.from_ticks(
             network.semantics.dt,
             ticks * network.semantics.dt,
@@ -146,9 +155,13 @@ class LavaBackend(Backend):
                     "post": network.connections(label).post,
                     "weight": mantissas * fixed.unit,
                 }
+        traces = {label: {"v": v} for label, v in run.voltages.items()}
+        for label, (variable, var, receptor) in synaptic:
+            state = lowered.populations[label].synaptic_state(run.probed[(label, var)], receptor)
+            traces.setdefault(label, {})[variable] = state
         return RunResult(
             record,
-            {label: {"v": v} for label, v in run.voltages.items()},
+            traces,
             plastic,
             versions=run.about.get("versions", {}),
             details={
@@ -162,6 +175,17 @@ class LavaBackend(Backend):
             if run.about.get("structural") or run.turnover
             else None,
         )
+
+    @staticmethod
+    def _synaptic_recordings(network: Network, lowered: Lowered) -> list[tuple[str, tuple[str, str, str]]]:
+        """Per recorded synaptic state, its population, and the variable, the process's Var and the receptor (a
+        population recording it runs on our process, which holds one state per receptor, not on Lava's LIF)."""
+        recorded = []
+        for label, variables in network.recordings.items():
+            for variable in (name for name in variables if name in SYNAPTIC_RECORDABLES):
+                receptor = SYNAPTIC_RECORDABLES[variable]
+                recorded.append((label, (variable, lowered.populations[label].synaptic_vars[receptor], receptor)))
+        return recorded
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         return resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)
