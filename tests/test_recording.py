@@ -176,3 +176,55 @@ def test_lavas_recorded_current_is_whole_units_decaying_as_the_process_decays_th
     # what arrived in tick 1 is the weight's u, S (1 - E') R init w, within its 8-bit mantissa's step
     arrived = fixed.scale * fixed.gain[0] * fixed.init_exc[0] * 2.0
     assert abs(units[1] * 4096 / keep - arrived) <= arrived / 128
+
+
+def synfire_ring(delay: float = 1.0, duration: float = 100.0) -> nd.Network:
+    """sPyNNaker8's 20-neuron synfire ring (../shared/external/spynnaker8-synfire-board/README.md)."""
+    network = nd.Network("synfire", duration=duration)
+    parameters = {"cm": 0.25, "tau_refrac": 2.0, "v_reset": -70.0, "v_thresh": -50.0}
+    network.population("ring", 20, parameters={**parameters, "tau_m": 20.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0})
+    network.spike_source("in", [[0.0]])
+    network.project("ring", "ring", nd.FromList(list(range(20)), [(i + 1) % 20 for i in range(20)]), 2.0, delay)
+    network.project("in", "ring", nd.FromList([0], [0]), weight=2.0, delay=1.0)
+    network.record("ring", ["spikes", "v", "isyn_exc"])
+    return network
+
+
+def test_the_encoding_profiles_are_the_hosts_and_the_cores_constants():
+    # 7.4.1: the cores' exp of -dt/tau as s16.15 divides it (1638 / 2^15 for 1/20); 2019: the host's, truncated
+    assert fp.membrane_constants(20.0, 0.25, 1.0) == (fp.expk(-(fp.ONE // 20)), 80 * fp.ONE)
+    assert fp.membrane_constants(20.0, 0.25, 1.0, "2019") == (math.floor(fp.ONE * math.exp(-0.05)), 80 * fp.ONE)
+    assert fp.membrane_constants(20.0, 0.25, 1.0, "2019")[0] == 31169
+    decay, init = fp.synapse_constants(5.0, 1.0, "2019")
+    assert (decay, init) == (math.floor(2**32 * math.exp(-0.2)), math.floor(2**32 * 5 * (1 - math.exp(-0.2))))
+
+
+@pytest.mark.parametrize("target", ["spinn5", "spinn5-2019"])
+def test_a_targets_profile_is_followed_by_the_emulation_and_the_reference(target, tmp_path):
+    from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
+    from neurodeploy.catalog import target_descriptions
+
+    description = target_descriptions()[target].data
+    network = synfire_ring()
+    toolchain = SpinnakerToolchain()
+    compiled = toolchain.compile(network, description, tmp_path, 100.0, map_resources=False)
+    profile = "2019" if target == "spinn5-2019" else "7.4.1"
+    assert compiled.report()["encoding_profile"] == profile
+    emulated = toolchain.execute(compiled, tmp_path, 100.0)
+    reference = make_backend("brian2").run(compiled.reference_network(), 100.0)
+    assert emulated.details["encoding"] == profile
+    for variable in ("v", "isyn_exc"):
+        np.testing.assert_array_equal(reference.traces["ring"][variable], emulated.traces["ring"][variable])
+    other = make_backend("spinnaker", encoding="7.4.1" if profile == "2019" else "2019").run(network, 100.0)
+    assert not np.array_equal(other.traces["ring"]["v"], emulated.traces["ring"]["v"])
+
+
+def test_an_unknown_encoding_profile_is_refused_naming_the_profiles(tmp_path):
+    from neurodeploy.backends.spinnaker.toolchain import compile_network
+    from neurodeploy.catalog import target_descriptions
+
+    target = {**target_descriptions()["spinn5"].data, "encoding_profile": "6.0"}
+    with pytest.raises(ValidationError, match="encoding_profile"):
+        compile_network(synfire_ring(), target, tmp_path)
+    with pytest.raises(ValidationError, match="2019"):
+        make_backend("spinnaker", encoding="6.0")
