@@ -2,6 +2,7 @@
 backend against hand-derived traces, sampled under each recording convention (the end of the tick, or as
 sPyNNaker records: V at the start of the tick, the synaptic state after input and before decay)."""
 
+import json
 import math
 
 import numpy as np
@@ -228,3 +229,46 @@ def test_an_unknown_encoding_profile_is_refused_naming_the_profiles(tmp_path):
         compile_network(synfire_ring(), target, tmp_path)
     with pytest.raises(ValidationError, match="2019"):
         make_backend("spinnaker", encoding="6.0")
+
+
+def test_compare_traces_gives_the_largest_difference_and_bit_identity():
+    from neurodeploy.runs.compare import compare_traces
+
+    reference = {"P": {"v": np.array([[-65.0, -64.0], [-63.0, -62.0]]), "isyn_exc": np.array([[0.5], [0.25]])}}
+    run = {"P": {"v": np.array([[-65.0, -64.0], [-63.5, -62.0]]), "isyn_exc": np.array([[0.5], [0.25]])}}
+    result = compare_traces(run, reference)
+    assert result["traces"]["P.v"] == {"max_abs_difference": 0.5, "bit_identical": False, "samples": 4}
+    assert result["traces"]["P.isyn_exc"] == {"max_abs_difference": 0.0, "bit_identical": True, "samples": 2}
+    assert compare_traces(run, reference, "spynnaker", "end_of_tick")["traces"] == {}
+
+
+def test_compare_and_deploy_report_the_traces_both_runs_recorded(tmp_path):
+    from click.testing import CliRunner
+
+    from neurodeploy.cli import main
+
+    model = tmp_path / "ring.yaml"
+    nd.save(synfire_ring(duration=50.0), model)
+
+    def invoke(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    for backend, options in (
+        ("brian2", ()),
+        ("spinnaker", ()),
+        ("spinnaker", ("--backend-option", "recording=spynnaker")),
+    ):
+        out = tmp_path / f"{backend}{len(options)}"
+        assert invoke("run", model, "--backend", backend, *options, "--out", out).exit_code == 0
+    answer = invoke("compare", tmp_path / "spinnaker0", tmp_path / "brian20")
+    assert "traces: ring.v max |diff|" in answer.output  # the chip's integers against float64
+    document = json.loads((tmp_path / "spinnaker0" / "compare.json").read_text())
+    assert document["traces"]["recording"] == "end_of_tick"
+    assert 0 < document["traces"]["traces"]["ring.v"]["max_abs_difference"] < 0.05
+    assert not document["traces"]["traces"]["ring.isyn_exc"]["bit_identical"]
+    answer = invoke("compare", tmp_path / "spinnaker2", tmp_path / "brian20")
+    assert "not compared: the runs sample their traces differently (spynnaker vs end_of_tick)" in answer.output
+    deployed = invoke("deploy", model, "--target", "spinn5-2019", "--out", tmp_path / "deploy")
+    assert (
+        "traces vs quantization-aware reference: ring.v bit-identical, ring.isyn_exc bit-identical" in deployed.output
+    )

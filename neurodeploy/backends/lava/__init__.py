@@ -166,6 +166,7 @@ class LavaBackend(Backend):
             versions=run.about.get("versions", {}),
             details={
                 "mode": "Lava fixed_pt (CPU), in the Lava environment's worker",
+                "recording": "end_of_tick",
                 "stock_lif": sorted(lowered.stock),
                 "quantization": self.quantization,
                 "build_s": run.about.get("build_s"),
