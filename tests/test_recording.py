@@ -272,3 +272,21 @@ def test_compare_and_deploy_report_the_traces_both_runs_recorded(tmp_path):
     assert (
         "traces vs quantization-aware reference: ring.v bit-identical, ring.isyn_exc bit-identical" in deployed.output
     )
+
+
+def test_lava_samples_as_spynnaker_the_monitors_u_and_v_at_the_start_of_the_tick():
+    network = pulse_network()
+    at_end = make_backend("lava").run(network, TICKS).traces["P"]
+    as_spynnaker = make_backend("lava", recording="spynnaker").run(network, TICKS)
+    traces = as_spynnaker.traces["P"]
+    assert as_spynnaker.details["recording"] == "spynnaker"
+    np.testing.assert_array_equal(traces["v"][1:], at_end["v"][:-1])
+    assert traces["v"][0, 0] == -65.0
+    expected = float_state(arrivals(1, 2.0), after_input=True)
+    np.testing.assert_allclose(traces["isyn_exc"][:, 0], expected, rtol=0.01, atol=1e-12)
+    fixed = lower_for_lava(network).populations["P"]
+    units = np.rint(traces["isyn_exc"][:, 0] * fixed.scale * fixed.gain[0]).astype(np.int64)
+    decayed = units * (4096 - 1 - int(fixed.du_exc[0])) // 4096  # what the next step starts from
+    np.testing.assert_allclose(decayed / (fixed.scale * fixed.gain[0]), at_end["isyn_exc"][:, 0], rtol=1e-12)
+    with pytest.raises(BackendError, match="decays its synaptic state within its step"):
+        make_backend("lava", recording="spynnaker").run(pulse_network("Izhikevich"), TICKS)

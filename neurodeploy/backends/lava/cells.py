@@ -326,9 +326,9 @@ class CellFixed(abc.ABC):
     synaptic_vars: ClassVar[dict[str, str]] = {}
     """Per receptor, the process's Var holding its synaptic state (none: the state cannot be recorded)."""
 
-    def synaptic_state(self, state: np.ndarray, receptor: str) -> np.ndarray:
-        """The synaptic state (nA or uS) at the end of each tick, from the process's Var as Lava's Monitor
-        reads it after each step (ticks x neurons)."""
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
+        """The synaptic state (nA or uS) as the ``recording`` convention samples it, from the process's Var as
+        Lava's Monitor reads it after each step (ticks x neurons)."""
         raise NotImplementedError
 
     @abc.abstractmethod
@@ -574,15 +574,16 @@ class LIFFixed(CellFixed):
 
     synaptic_vars: ClassVar[dict[str, str]] = {"excitatory": "u_exc", "inhibitory": "u_inh"}
 
-    def synaptic_state(self, state: np.ndarray, receptor: str) -> np.ndarray:
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
         """The processes decay u at the start of a step, then add the step's input: the Monitor reads u after
-        the tick's input and before its decay. The end of the tick is that u decayed as the next step decays it
-        (``u (4096 - du - 1) >> 12``, toward zero), read as ``u / (K (1 - E') R)`` (``K``: S for currents,
-        ``2^k`` for conductances)."""
-        keep = DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)
-        product = state.astype(np.int64) * keep
-        decayed = np.sign(product) * (np.abs(product) >> DECAY_SHIFT)
-        return decayed / (self.input.u_scale(self.scale) * self.gain)
+        the tick's input and before its decay, what the spynnaker convention samples. The end of the tick is
+        that u decayed as the next step decays it (``u (4096 - du - 1) >> 12``, toward zero). Read as
+        ``u / (K (1 - E') R)`` (``K``: S for currents, ``2^k`` for conductances)."""
+        if recording != "spynnaker":
+            keep = DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)
+            product = state.astype(np.int64) * keep
+            state = np.sign(product) * (np.abs(product) >> DECAY_SHIFT)
+        return state / (self.input.u_scale(self.scale) * self.gain)
 
     def report(self) -> dict:
         return {
@@ -928,8 +929,14 @@ class IzhikevichFixed(CellFixed):
 
     synaptic_vars: ClassVar[dict[str, str]] = {"excitatory": "s_exc", "inhibitory": "s_inh"}
 
-    def synaptic_state(self, state: np.ndarray, receptor: str) -> np.ndarray:
-        """The process decays s at the end of its step: the Monitor reads the end of the tick, ``s / scale``."""
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
+        """The process decays s at the end of its step: the Monitor reads the end of the tick, ``s / scale``
+        (the state after the tick's input is gone by then: the spynnaker convention is refused)."""
+        if recording == "spynnaker":
+            raise BackendError(
+                "CurrExpIzhikevich decays its synaptic state within its step: the spynnaker convention (the state "
+                "after the tick's input) is not sampled on Lava"
+            )
         return state / self.scale
 
     def report(self) -> dict:
