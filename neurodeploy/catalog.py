@@ -417,6 +417,7 @@ TARGET_SCHEMAS = {
         "router_entries_per_chip": TargetField("integer", False, 1),
         "clock_hz": TargetField("integer", False, 1),
         "structural_plasticity_synapse_cores": TargetField("integer", False, 0),
+        "encoding_profile": TargetField("label"),
         "numeric_format": TargetField("mapping"),
     },
     "loihi": {

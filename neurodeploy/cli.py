@@ -23,7 +23,7 @@ from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
-from neurodeploy.runs.compare import compare
+from neurodeploy.runs.compare import compare, compare_traces, traces_text
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
 EXIT_FAILED = 1
@@ -584,6 +584,8 @@ def _deploy_text(summary: dict) -> str:
             f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
             f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}"
         )
+    if summary.get("traces_vs_reference"):
+        lines.append(f"traces vs quantization-aware reference: {traces_text(summary['traces_vs_reference'])}")
     structural = summary.get("structural")
     if structural:
         parted = {
@@ -668,11 +670,16 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
         "reference_backend": reference.spikes.backend,
         **comparison.to_dict(),
     }
+    run_traces, reference_traces = run_record.traces(), reference.traces()
+    if run_traces and reference_traces:
+        document["traces"] = compare_traces(run_traces, reference_traces, run_record.recording, reference.recording)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
         click.echo(comparison.table())
+        if "traces" in document:
+            click.echo(f"traces: {traces_text(document['traces'])}")
     if write_document(run_record, "compare.json", document, _is_comparison) is None:
         click.echo(
             one_line(

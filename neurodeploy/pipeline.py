@@ -19,7 +19,7 @@ from neurodeploy.description import io
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.results import Progress, RunResult
-from neurodeploy.runs.compare import compare, compare_structural
+from neurodeploy.runs.compare import compare, compare_structural, compare_traces
 from neurodeploy.runs.rundir import staged_directory, write_json_atomically, write_run_files
 from neurodeploy.toolchains import toolchain
 
@@ -209,6 +209,14 @@ def deploy_model(
         if mapping and mapping.get("spynnaker_reports"):  # recorded from compile/: here relative to ``out``
             mapping = {**mapping, "spynnaker_reports": f"compile/{mapping['spynnaker_reports']}"}
         summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(), mapping=mapping)
+        target_result, reference_result = runs["target"][1], runs["reference"][1]
+        if target_result.traces and reference_result.traces:
+            summary["traces_vs_reference"] = compare_traces(
+                target_result.traces,
+                reference_result.traces,
+                target_result.details.get("recording", "end_of_tick"),
+                reference_result.details.get("recording", "end_of_tick"),
+            )
         failures = list(comparison.failures)
         target_structural, reference_structural = runs["target"][1].structural, runs["reference"][1].structural
         if target_structural is not None and reference_structural is not None and board is None:

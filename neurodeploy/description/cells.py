@@ -58,6 +58,26 @@ class ConductanceInput:
 STATE_SUFFIX = {"excitatory": "exc", "inhibitory": "inh"}
 """Per receptor, the suffix of its synaptic state's initial value (``isyn_exc``)."""
 
+RECORDING_CONVENTIONS = {
+    "end_of_tick": (
+        "sample t is the state at the end of tick t: V after threshold and reset, the synaptic state after "
+        "its decay (what tick t + 1 starts from, before its input)"
+    ),
+    "spynnaker": (
+        "sample t is what sPyNNaker records in tick t: V at the start of the tick (before it integrates), the "
+        "synaptic state after the tick's input and before its decay (what step 2 integrates); a conductance "
+        "as the chip's input type reads it, ``floor(s / 2^shift)``"
+    ),
+}
+"""When in a tick a recorded ``v`` and synaptic state are sampled: a backend's ``recording`` option names one
+(``end_of_tick`` unless it says otherwise); a run's details say which one its traces follow."""
+
+
+SYNAPTIC_RECORDABLES = {
+    f"{state}_{suffix}": receptor for state in ("isyn", "gsyn") for receptor, suffix in STATE_SUFFIX.items()
+}
+"""Each recordable synaptic state and the receptor whose state it is."""
+
 
 @dataclass(frozen=True)
 class ExponentialSynapse:
@@ -145,6 +165,9 @@ class CellType:
     input: ClassVar[object]
     receptors: ClassVar[tuple[str, ...]] = ("excitatory", "inhibitory")
     recordables: ClassVar[tuple[str, ...]] = ("spikes", "v")
+    """What a run can record of the cell. ``v`` and the synaptic state (``isyn_exc``, ``isyn_inh``: currents in
+    nA; ``gsyn_exc``, ``gsyn_inh``: conductances in uS, both as positive magnitudes) are sampled once per tick
+    at the moment the run's recording convention names (:data:`RECORDING_CONVENTIONS`)."""
 
     @classmethod
     def parameter_specs(cls) -> dict[str, Parameter]:
@@ -264,10 +287,14 @@ class IFCurrExp(LIFParameters, ExponentialSynapseParameters):
     ``V = v_reset`` and ``V`` held for ``tau_refrac``. The discrete per-tick meaning every backend
     implements is in :mod:`neurodeploy.description.semantics`. Units: mV, nA, ms, nF (R in MOhm).
     Weights onto either receptor are non-negative magnitudes in nA; the receptor gives the sign.
+    Recordable: ``isyn_exc``, ``isyn_inh`` (nA), the synaptic currents ``I_exc`` and ``I_inh``, at the end of
+    the tick (after step 4's decay) or, recorded as sPyNNaker does, after step 1's input and before the decay
+    (:data:`RECORDING_CONVENTIONS`).
     """
 
     name: ClassVar[str] = "IF_curr_exp"
     input: ClassVar[object] = CurrentInput()
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "isyn_exc", "isyn_inh")
 
     v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
     isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
@@ -284,10 +311,14 @@ class IFCondExp(LIFParameters, ExponentialSynapseParameters):
     refractoriness as ``IF_curr_exp``. Per tick the conductances stand where ``IF_curr_exp`` has
     currents, driving with the ``V`` the tick starts from (:mod:`neurodeploy.description.semantics`).
     Units: mV, nA, ms, nF, uS (uS x mV = nA). Weights onto either receptor are conductances in uS.
+    Recordable: ``gsyn_exc``, ``gsyn_inh`` (uS), the conductances ``g_exc`` and ``g_inh``, at the end of the
+    tick (after step 4's decay) or, recorded as sPyNNaker does, after step 1's input and before the decay
+    (:data:`RECORDING_CONVENTIONS`).
     """
 
     name: ClassVar[str] = "IF_cond_exp"
     input: ClassVar[object] = ConductanceInput()
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "gsyn_exc", "gsyn_inh")
 
     e_rev_E: float | np.ndarray = parameter("mV", 0.0)
     e_rev_I: float | np.ndarray = parameter("mV", -70.0)
@@ -496,12 +527,14 @@ class Izhikevich(ExponentialSynapseParameters):
     ``h`` from ``(v, u)`` with that tick's ``I``, ``h = dt``, or ``1.85 dt`` in the tick after a spike; 3.
     ``v >= 30`` (the semantics' comparison) spikes: ``v = c``, ``u += d`` (no reset by subtraction: a
     backend refuses ``reset: subtract``); no refractoriness; 4. decay as
-    ``IF_curr_exp``. Units: mV, ms, nA; a and b per ms, d in mV/ms (PyNN's).
+    ``IF_curr_exp``. Units: mV, ms, nA; a and b per ms, d in mV/ms (PyNN's). Recordable: ``isyn_exc``,
+    ``isyn_inh`` as ``IF_curr_exp``'s.
     """
 
     name: ClassVar[str] = "Izhikevich"
     neuron: ClassVar[object] = QuadraticIntegrate()
     input: ClassVar[object] = CurrentInput()
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "isyn_exc", "isyn_inh")
 
     a: float | np.ndarray = parameter("1/ms", 0.02)
     b: float | np.ndarray = parameter("1/ms", 0.2)

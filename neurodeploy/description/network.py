@@ -477,7 +477,8 @@ class Network:
         )
 
     def record(self, label, variables=("spikes",)):
-        """Record ``variables`` of a population (``spikes``, ``v``) or spike source (``spikes``)."""
+        """Record ``variables`` of a population (its cell's ``recordables``: ``spikes``, ``v``, its synaptic state) or
+        spike source (``spikes``)."""
         label = _label_of(label)
         where = f"recording '{label}'"
         target = self.populations.get(label) or self.spike_sources.get(label)

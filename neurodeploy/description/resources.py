@@ -174,7 +174,7 @@ class Costs:
     per_neuron: float
     per_synapse: float  # static; includes generating the connections
     per_plastic_synapse: float  # also every slot of a structural projection
-    per_recorded_value: float  # v, per neuron and tick
+    per_recorded_value: float  # v or a synaptic state, per neuron and tick
     per_recorded_spike: float
     per_source_spike: float
     per_delay_slot: float = 0.0  # per projection and tick of its longest delay
@@ -255,10 +255,10 @@ def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEsti
     for label, variables in network.recordings.items():
         size = network.size_of(label)
         where = f"recording '{label}'"
-        if "v" in variables:
+        for variable in (name for name in variables if name != "spikes"):  # v and the synaptic states
             result.add(
                 where,
-                f"v of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
+                f"{variable} of {count_text(size)} neurons over {count_text(run_ticks)} ticks",
                 size * run_ticks * costs.per_recorded_value,
             )
         if "spikes" in variables:

@@ -19,13 +19,21 @@ def build_network(state, duration: float) -> nd.Network:
     network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=state.seed, duration=duration)
     for index, population in enumerate(state.populations):
         network.add(population_description(population, (int(state.seed), index), state.dt, duration))
-        recorded = [variable.name for variable, ids in population.recorder.recorded.items() if ids]
+        recorded = [
+            recorded_name(population, variable.name) for variable, ids in population.recorder.recorded.items() if ids
+        ]
         if recorded:
             network.record(population.description_label, recorded)
     for projection in state.projections:
         for part in projection.descriptions:
             network.add(part)
     return network.validate()
+
+
+def recorded_name(population, variable: str) -> str:
+    """The description's name of a PyNN recordable of ``population`` (a current-based cell's ``gsyn_exc`` is
+    its ``isyn_exc``)."""
+    return getattr(population.celltype, "recorded_as", {}).get(variable, variable)
 
 
 def population_description(

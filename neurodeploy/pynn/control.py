@@ -6,17 +6,34 @@ from pyNN.common.control import DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 import neurodeploy.description as nd
+from neurodeploy.backends import make_backend
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
 
 BACKENDS = ("brian2", "spinnaker", "lava")
 
+RECORDING = {"spinnaker": "spynnaker"}
+"""The recording convention get_data follows per backend, where not the backend's default (the end of each
+tick): on spinnaker sPyNNaker's (V at the start of each tick, the synaptic state after its input and before
+its decay), the recordings a PyNN user of SpiNNaker has and compares with."""
 
-def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, backend="brian2", seed=0, **extra_params):
+
+def setup(
+    timestep=DEFAULT_TIMESTEP,
+    min_delay=DEFAULT_MIN_DELAY,
+    backend="brian2",
+    seed=0,
+    backend_options=None,
+    **extra_params,
+):
     """Start a new network, run on ``backend`` (brian2, spinnaker or lava) with ``seed`` for the spikes of
-    SpikeSourcePoisson; connectors draw with their own rng as in PyNN (whose default rng has a fixed seed)."""
+    SpikeSourcePoisson; connectors draw with their own rng as in PyNN (whose default rng has a fixed seed).
+    ``backend_options``: the backend's options (``{"encoding": "2019"}`` on spinnaker: sPyNNaker8's constants);
+    ``recording`` defaults to :data:`RECORDING`'s."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    options = {**({"recording": RECORDING[backend]} if backend in RECORDING else {}), **(backend_options or {})}
+    make_backend(backend, **options)  # options are checked here, not at run()
     for name in extra_params:
         if name not in ("max_delay", "verbosity"):
             raise unsupported(f"the setup() argument {name!r}")
@@ -26,6 +43,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, backend="brian
     simulator.state.min_delay = min_delay
     simulator.state.max_delay = extra_params.get("max_delay", "auto")
     simulator.state.backend = backend
+    simulator.state.backend_options = options
     simulator.state.seed = seed
     return rank()
 

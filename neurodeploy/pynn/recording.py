@@ -1,11 +1,14 @@
 """Recording: PyNN's Recorder makes the neo objects; the data come from the run's result (every neuron of
-a recorded population is recorded, PyNN keeps the ones asked for)."""
+a recorded population is recorded, PyNN keeps the ones asked for). ``v``, ``gsyn_exc`` and ``gsyn_inh`` are
+sampled as the backend's recording convention says (:data:`neurodeploy.pynn.control.RECORDING`): on
+spinnaker as sPyNNaker records them, elsewhere at the end of each tick."""
 
 import numpy as np
 from pyNN import errors, recording
 
+from neurodeploy.description import CELL_TYPES
 from neurodeploy.pynn import simulator
-from neurodeploy.pynn.build import unsupported
+from neurodeploy.pynn.build import recorded_name, unsupported
 
 
 class Recorder(recording.Recorder):
@@ -16,10 +19,12 @@ class Recorder(recording.Recorder):
             raise unsupported("record() after run()")
         if sampling_interval is not None and sampling_interval != simulator.state.dt:
             raise unsupported("a sampling_interval other than the time step")
-        if variable.name not in ("spikes", "v") or (
-            variable.name == "v" and not hasattr(self.population.celltype, "neurodeploy_cell")
+        celltype = self.population.celltype
+        if variable.name != "spikes" and (
+            not hasattr(celltype, "neurodeploy_cell")
+            or recorded_name(self.population, variable.name) not in CELL_TYPES[celltype.neurodeploy_cell].recordables
         ):
-            raise unsupported(f"recording {variable.name!r} of {type(self.population.celltype).__name__}")
+            raise unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
 
     def _result(self):
         if simulator.state.result is None:
@@ -34,11 +39,17 @@ class Recorder(recording.Recorder):
         return id_array, np.concatenate(times or [np.empty(0)])
 
     def _get_all_signals(self, variable, ids, clear=False):
-        """Each neuron's value at every time step from 0 to the end of the run: the initial value, then
-        the value at the end of each tick."""
-        trace = self._result().traces[self.population.description_label][variable.name]
+        """Each neuron's value per time step. As sPyNNaker records (the spynnaker convention): one sample per
+        tick of the run, V at its start and the synaptic state after its input, before its decay. Otherwise
+        every time step from 0 to the end of the run: the initial value, then the value at the end of each
+        tick."""
+        result = self._result()
+        name = recorded_name(self.population, variable.name)
+        trace = result.traces[self.population.description_label][name]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int))
-        initial = np.broadcast_to(self.population.started_from[variable.name], (self.population.size,))
+        if result.details.get("recording") == "spynnaker":
+            return trace[:, indices], None
+        initial = np.broadcast_to(self.population.started_from[name], (self.population.size,))
         return np.vstack([initial[indices], trace[:, indices]]), None
 
     def _local_count(self, variable, filter_ids=None):

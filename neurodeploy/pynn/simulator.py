@@ -27,6 +27,7 @@ class State(common.control.BaseState):
         self.min_delay = "auto"
         self.max_delay = "auto"
         self.backend = "brian2"
+        self.backend_options = {}
         self.seed = 0
         self.clear()
 
@@ -37,7 +38,7 @@ class State(common.control.BaseState):
         if self.result is not None:
             raise NotImplementedError("neurodeploy.pynn: a second run() or run_until() is not supported yet")
         network = build_network(self, tstop)
-        self.result = make_backend(self.backend).run(network, tstop)
+        self.result = make_backend(self.backend, **self.backend_options).run(network, tstop)
         self.t = tstop
         self.running = True
 

@@ -12,11 +12,19 @@ def identity(*names):
 
 LIF = ("v_rest", "cm", "tau_m", "tau_refrac", "i_offset", "v_reset", "v_thresh")
 
+CURRENTS_AS_GSYN = {"gsyn_exc": "isyn_exc", "gsyn_inh": "isyn_inh"}
+"""sPyNNaker records a current-based cell's synaptic currents (nA) under PyNN's ``gsyn_exc`` and ``gsyn_inh``;
+the description names them ``isyn_exc`` and ``isyn_inh``."""
+
 
 class IF_curr_exp(cells.IF_curr_exp):
-    __doc__ = cells.IF_curr_exp.__doc__
+    """PyNN's IF_curr_exp; ``gsyn_exc`` and ``gsyn_inh`` record its synaptic currents (nA), as sPyNNaker's do."""
+
     translations = identity(*LIF, "tau_syn_E", "tau_syn_I")
     neurodeploy_cell = "IF_curr_exp"
+    recordable = [*cells.IF_curr_exp.recordable, "gsyn_exc", "gsyn_inh"]
+    units = {**cells.IF_curr_exp.units, "gsyn_exc": "nA", "gsyn_inh": "nA"}
+    recorded_as = CURRENTS_AS_GSYN
 
 
 class IF_cond_exp(cells.IF_cond_exp):
@@ -36,9 +44,11 @@ class Izhikevich(cells.Izhikevich):
     (``IZK_curr_exp``) has them: ``tau_syn_E`` and ``tau_syn_I`` are parameters beside PyNN's."""
 
     default_parameters = {**cells.Izhikevich.default_parameters, "tau_syn_E": 5.0, "tau_syn_I": 5.0}
-    units = {**cells.Izhikevich.units, "tau_syn_E": "ms", "tau_syn_I": "ms"}
+    units = {**cells.Izhikevich.units, "tau_syn_E": "ms", "tau_syn_I": "ms", "gsyn_exc": "nA", "gsyn_inh": "nA"}
     translations = identity("a", "b", "c", "d", "i_offset", "tau_syn_E", "tau_syn_I")
     neurodeploy_cell = "Izhikevich"
+    recordable = [*cells.Izhikevich.recordable, "gsyn_exc", "gsyn_inh"]
+    recorded_as = CURRENTS_AS_GSYN
 
 
 class SpikeSourceArray(cells.SpikeSourceArray):

@@ -275,3 +275,42 @@ def _first_difference(ours: list, theirs: list):
             return min(tick(a), tick(b))
     longer = ours[len(theirs) :] or theirs[len(ours) :]
     return tick(longer[0]) if longer else None
+
+
+def compare_traces(
+    run: dict[str, dict[str, np.ndarray]],
+    reference: dict[str, dict[str, np.ndarray]],
+    run_recording: str = "end_of_tick",
+    reference_recording: str = "end_of_tick",
+) -> dict:
+    """Every trace both runs recorded (``LABEL.variable``: v, a synaptic state), side by side: the largest
+    absolute difference and whether they are bit-identical. Traces are compared only when both runs sampled
+    them at the same moments (their recording conventions) and over the same ticks and neurons; not judged."""
+    if run_recording != reference_recording:
+        return {
+            "not_compared": f"the runs sample their traces differently ({run_recording} vs {reference_recording})",
+            "traces": {},
+        }
+    traces = {}
+    for label, variables in reference.items():
+        for variable, expected in variables.items():
+            found = run.get(label, {}).get(variable)
+            if found is None or found.shape != expected.shape:
+                continue
+            difference = np.abs(np.asarray(found, dtype=np.float64) - np.asarray(expected, dtype=np.float64))
+            traces[f"{label}.{variable}"] = {
+                "max_abs_difference": float(difference.max()) if difference.size else 0.0,
+                "bit_identical": bool(np.array_equal(found, expected)),
+                "samples": int(expected.size),
+            }
+    return {"recording": run_recording, "traces": traces}
+
+
+def traces_text(comparison: dict) -> str:
+    """One line: each trace bit-identical or its largest difference (or why none were compared)."""
+    if "not_compared" in comparison:
+        return f"not compared: {comparison['not_compared']}"
+    return ", ".join(
+        f"{name} " + ("bit-identical" if item["bit_identical"] else f"max |diff| {item['max_abs_difference']:.3g}")
+        for name, item in comparison["traces"].items()
+    )

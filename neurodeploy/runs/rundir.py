@@ -506,6 +506,24 @@ class Run:
     folder: Path | None = None
     """Where the files were read (``path`` with links resolved once, so both come from one version)."""
 
+    def traces(self) -> dict[str, dict[str, np.ndarray]]:
+        """The recorded traces (``traces.npz``) per population and variable; none when nothing was recorded."""
+        path = (self.folder or self.path) / "traces.npz"
+        if not path.is_file():
+            return {}
+        traces = {}
+        with np.load(path) as arrays:
+            for key in arrays.files:
+                label, _, variable = key.rpartition(".")
+                traces.setdefault(label, {})[variable] = arrays[key]
+        return traces
+
+    @property
+    def recording(self) -> str:
+        """The recording convention its traces follow (the backend's details; the end of the tick before)."""
+        backend = self.manifest.get("backend")
+        return backend.get("recording", "end_of_tick") if isinstance(backend, dict) else "end_of_tick"
+
 
 def read_run(path) -> Run:
     path = Path(path)

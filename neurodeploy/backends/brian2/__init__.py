@@ -11,9 +11,10 @@ import numpy as np
 
 from neurodeploy.backends import Backend
 from neurodeploy.backends.brian2 import discrete, physics
-from neurodeploy.backends.brian2.context import BuildContext
+from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
+from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
@@ -36,17 +37,28 @@ COSTS = resources.Costs(
 """Bytes per item with the numpy code generator, measured and rounded up (docs/reliability.md); a recorded
 V value is a growing monitor's, a delay slot a tick of a projection's spike queue."""
 
-# V is recorded at the end of each tick, after threshold and reset (the state the next tick starts from).
-V_RECORDING = {"when": "end"}
+RECORDED_WHEN = {
+    "end_of_tick": {"v": "end", "synaptic": "thresholds"},
+    "spynnaker": {"v": "start", "synaptic": "start"},
+}
+"""Per recording convention, Brian2's slot each recorded value is sampled in. At the end of a tick V is
+sampled after threshold and reset, the synaptic state after the update's decay and before the synapses
+slot adds the next tick's input; at the start of a tick (in float64) V is the one the update integrates and
+the synaptic state holds the tick's input, not yet decayed."""
 
 
 class Brian2Backend(Backend):
     name = "brian2"
     summary = "Brian2 float64 reference: step-exact per-tick semantics (mode=physics: exact ODEs, statistics only)"
-    options = {"mode": (tuple(LOWERINGS), "discrete"), "physics_dt": (None, 0.1)}
+    options = {
+        "mode": (tuple(LOWERINGS), "discrete"),
+        "physics_dt": (None, 0.1),
+        "recording": (tuple(RECORDING_CONVENTIONS), "end_of_tick"),
+    }
 
-    def __init__(self, mode: str = "discrete", physics_dt: float = 0.1):
+    def __init__(self, mode: str = "discrete", physics_dt: float = 0.1, recording: str = "end_of_tick"):
         self.mode = mode
+        self.recording = values.choice(recording, tuple(RECORDING_CONVENTIONS), f"backend '{self.name}'", "recording")
         self.physics_dt = values.number(physics_dt, "ms", f"backend '{self.name}'", "physics_dt")
         values.check_range(self.physics_dt, f"backend '{self.name}'", "physics_dt", "ms", above=0)
 
@@ -95,14 +107,16 @@ class Brian2Backend(Backend):
         if structural or network.turnovers:
             rewiring = Rewiring(network, structural, groups, context)
             objects += rewiring.objects
-        spike_monitors, v_monitors = {}, {}
+        spike_monitors, state_monitors = {}, {}
         for label, variables in network.recordings.items():
             if "spikes" in variables:
                 spike_monitors[label] = b2.SpikeMonitor(groups[label], record=True)
                 objects.append(spike_monitors[label])
-            if "v" in variables:
-                v_monitors[label] = b2.StateMonitor(groups[label], "v", record=True, **V_RECORDING)
-                objects.append(v_monitors[label])
+            for variable in (name for name in variables if name != "spikes"):
+                name, when = self._sampled(network.populations[label], groups[label], variable)
+                monitor = b2.StateMonitor(groups[label], name, record=True, when=when)
+                state_monitors.setdefault(label, {})[variable] = (monitor, name)
+                objects.append(monitor)
 
         started = time.perf_counter()
         simulation = b2.Network(*objects)
@@ -127,7 +141,13 @@ class Brian2Backend(Backend):
                 for label, monitor in spike_monitors.items()
             },
         )
-        traces = {label: {"v": np.asarray(monitor.v[:]).T.copy()} for label, monitor in v_monitors.items()}
+        traces = {
+            label: {
+                variable: np.asarray(getattr(monitor, name)[:]).T.copy()
+                for variable, (monitor, name) in sampled.items()
+            }
+            for label, sampled in state_monitors.items()
+        }
         weights = {}
         for label, synapses in plastic.items():
             if network.projections[label].structural is not None:
@@ -140,7 +160,7 @@ class Brian2Backend(Backend):
             traces,
             weights,
             versions={"brian2": b2.__version__, "numpy": np.__version__},
-            details={"mode": self.mode, "dt_ms": dt_ms, "simulation_wall_time_s": wall},
+            details={"mode": self.mode, "dt_ms": dt_ms, "recording": self.recording, "simulation_wall_time_s": wall},
             structural=rewiring.engine.document() if rewiring else None,
         )
 
@@ -156,6 +176,28 @@ class Brian2Backend(Backend):
             )
         )
         return resources.estimate(network, duration_ms, f"{self.name} backend", costs)
+
+    def _sampled(self, population, group, variable: str) -> tuple[str, str]:
+        """The group's variable a monitor records for ``variable`` and the slot it samples it in, under the
+        backend's recording convention; what cannot be sampled so is refused, naming why."""
+        where = f"recording '{population.label}'"
+        if self.recording != "end_of_tick" and (self.mode != "discrete" or population.arithmetic is not None):
+            raise BackendError(
+                f"{where}: the {self.recording} recording convention is sampled in float64's discrete mode only "
+                "(an integer arithmetic moves its input into the state within the tick's update)"
+            )
+        if variable == "v":
+            return "v", RECORDED_WHEN[self.recording]["v"]
+        x = RECEPTOR_VARIABLE[SYNAPTIC_RECORDABLES[variable]]
+        if self.mode != "discrete":
+            return f"syn_{x}", "end"
+        name = discrete.SYNAPTIC_READING.format(x=x)
+        if name not in group.variables:
+            raise BackendError(
+                f"{where}: {variable} cannot be recorded: the population's arithmetic holds one combined current "
+                "(FixedPointLIF currents='combined'), not one per receptor"
+            )
+        return name, RECORDED_WHEN[self.recording]["synaptic"]
 
     def _physics_step(self, model_dt: float) -> float:
         ratio = model_dt / self.physics_dt

@@ -102,6 +102,9 @@ class Membrane:
     namespace: dict
     initialise: Callable[[b2.NeuronGroup], None]  # sets the group from the population
     at_rest: dict  # variable -> expression: a revived neuron's state (its input is emptied by the group)
+    synaptic_reading: str | None = "syn_{x}"
+    """The synaptic state of receptor ``x`` in the cell's unit (nA or uS), as a Brian2 expression of the
+    group's variables; None where the arithmetic holds one combined current."""
 
 
 def membrane_lowering(population: Population) -> Callable[..., Membrane]:
@@ -144,6 +147,10 @@ class InputDrive(abc.ABC):
     def accumulator_current(self, arithmetic: Accumulator) -> str:
         """Accumulator step 2's synaptic part of ``I``, from ``s_x`` and ``v_bits``."""
 
+    @abc.abstractmethod
+    def accumulator_reading(self, arithmetic: Accumulator) -> str:
+        """The synaptic state ``s_{x}`` as the input type reads it, in the cell's unit (a template of ``x``)."""
+
 
 class CurrentDrive(InputDrive):
     """Synaptic currents add to the drive (sPyNNaker's ``input_type_current``)."""
@@ -160,6 +167,9 @@ class CurrentDrive(InputDrive):
 
     def accumulator_current(self, arithmetic: Accumulator) -> str:
         return "s_exc - s_inh"
+
+    def accumulator_reading(self, arithmetic: Accumulator) -> str:
+        return f"s_{{x}} * lsb / {arithmetic.weight_scale!r}"
 
 
 class ConductanceDrive(InputDrive):
@@ -188,6 +198,10 @@ class ConductanceDrive(InputDrive):
             f"whole(whole(s_exc / {shift}) * {wrap32('e_exc - v_bits')} / {one})"
             f" - whole(-whole(s_inh / {shift}) * {wrap32('e_inh - v_bits')} / {one})"
         )
+
+    def accumulator_reading(self, arithmetic: Accumulator) -> str:
+        """``g = floor(s / 2^shift)``, as the drive reads it."""
+        return f"whole(s_{{x}} / {2**arithmetic.conductance_shift}) * lsb"
 
 
 INPUTS.register(CurrentInput)(CurrentDrive())
@@ -350,6 +364,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
             setattr(group, variable, np.rint(scale * (value(name) - value("v_rest"))))
         group.bias = np.rint(scale * gain * value("i_offset"))
         units = drive.fixed_point_units(arithmetic)
+        group.synaptic_unit = 1.0 / (units * gain)
         for receptor, x in RECEPTOR_VARIABLE.items():
             setattr(group, f"keep_{x}", np.rint(unity * population.synaptic_decay(receptor, semantics)))
             setattr(group, f"syn_{x}", np.rint(units * gain * population.initial_input(receptor, semantics)))
@@ -359,7 +374,15 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         LIF_STATE
         + "v_int : 1\nv = v_rest + v_int * v_unit : 1\n"
         + constants(
-            "v_unit", "threshold_level", "reset_level", "bias", "keep_m", "keep_exc", "keep_inh", *drive.reversal
+            "v_unit",
+            "threshold_level",
+            "reset_level",
+            "bias",
+            "keep_m",
+            "keep_exc",
+            "keep_inh",
+            "synaptic_unit",
+            *drive.reversal,
         ),
         ("v_int", "threshold_level"),
         lif_reset(semantics, "v_int", "threshold_level", "reset_level"),
@@ -375,6 +398,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         {"truncated": TRUNCATED, "nearest": NEAREST},
         initialise,
         {"v_int": "0", "refractory_left": "0"},
+        None if combined else "syn_{x} * synaptic_unit",
     )
 
 
@@ -388,6 +412,7 @@ def lif_accumulator(population: Population, semantics) -> Membrane:
         population,
         semantics,
         drive.accumulator_current(arithmetic),
+        drive.accumulator_reading(arithmetic),
         drive.reversal,
         {receptor: population.init_factor(receptor, semantics) for receptor in RECEPTOR_VARIABLE},
         {
@@ -434,12 +459,12 @@ def initialise_accumulator_synapses(group, population: Population, semantics, in
 
 
 def accumulator_membrane(
-    population: Population, semantics, current: str, reversal: dict, init: dict, state: dict
+    population: Population, semantics, current: str, reading: str, reversal: dict, init: dict, state: dict
 ) -> Membrane:
     """An :class:`Accumulator` membrane: ``v_bits`` holds V in units of 2^-f mV, ``s_x`` the synaptic
     state, which the tick's weights join times ``init`` (per receptor) and from which ``current`` (an
-    expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I; ``state``
-    is the synaptic state of the first tick."""
+    expression of ``s_x``, ``v_bits`` and the ``reversal`` levels) is the synaptic part of I, and
+    ``reading`` the recorded state; ``state`` is the synaptic state of the first tick."""
     one = 2**population.arithmetic.fraction_bits
 
     def initialise(group):
@@ -481,6 +506,7 @@ def accumulator_membrane(
         {"whole": WHOLE, "nearest": NEAREST},
         initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
+        reading,
     )
 
 
@@ -539,6 +565,7 @@ def delta_accumulator(population: Population, semantics) -> Membrane:
         population,
         semantics,
         f"whole(s_exc * {sf} / {one}) - whole(s_inh * {sf} / {one})",
+        "s_{x} * lsb",
         {},
         dict.fromkeys(RECEPTOR_VARIABLE, 1.0),
         {receptor: population.initial_input(receptor, semantics) * semantics.dt for receptor in RECEPTOR_VARIABLE},
@@ -793,6 +820,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
         {"whole": WHOLE, "nearest": NEAREST},
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
+        CurrentDrive().accumulator_reading(arithmetic),
     )
 
 
@@ -830,4 +858,5 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
         {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST},
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
+        "syn_{x} * lsb",
     )

@@ -53,6 +53,7 @@ def neuron_group(
     group = b2.NeuronGroup(
         population.size,
         INPUT
+        + synaptic_readings(membrane)
         + membrane.equations
         + ("alive : 1\n" if turnover else "")
         + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
@@ -70,6 +71,20 @@ def neuron_group(
     context.at_rest[population.label] = membrane.at_rest
     update = group.run_regularly(membrane.update, when="groups", name=f"{name}_update")
     return group, [update]
+
+
+SYNAPTIC_READING = "recorded_syn_{x}"
+"""The name of the group's reading of receptor ``x``'s synaptic state, for recording."""
+
+
+def synaptic_readings(membrane) -> str:
+    """The synaptic state of each receptor in the cell's unit, as subexpressions a monitor records."""
+    if membrane.synaptic_reading is None:
+        return ""
+    return "".join(
+        f"{SYNAPTIC_READING.format(x=x)} = {membrane.synaptic_reading.format(x=x)} : 1\n"
+        for x in RECEPTOR_VARIABLE.values()
+    )
 
 
 @PROJECTIONS.register(type(None))

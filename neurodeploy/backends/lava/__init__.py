@@ -18,6 +18,7 @@ from neurodeploy.backends.lava.environment import LavaEnvironment, default_locat
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources, values
+from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses, structural_document
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
@@ -102,10 +103,15 @@ class LavaBackend(Backend):
         "Loihi-class: Lava process graph on Lava's bit-accurate fixed_pt models (plus our integer processes), "
         "in the Lava environment's worker"
     )
-    options = {"timeout": (None, None), "quantization": (QUANTIZATIONS, "neurodeploy")}
+    options = {
+        "timeout": (None, None),
+        "quantization": (QUANTIZATIONS, "neurodeploy"),
+        "recording": (tuple(RECORDING_CONVENTIONS), "end_of_tick"),
+    }
 
-    def __init__(self, timeout: float | None = None, quantization: str = "neurodeploy"):
+    def __init__(self, timeout: float | None = None, quantization: str = "neurodeploy", recording: str = "end_of_tick"):
         self.quantization = values.choice(quantization, QUANTIZATIONS, f"backend '{self.name}'", "quantization")
+        self.recording = values.choice(recording, tuple(RECORDING_CONVENTIONS), f"backend '{self.name}'", "recording")
         self.timeout_s = None if timeout is None else values.number(timeout, "s", f"backend '{self.name}'", "timeout")
         if self.timeout_s is not None:
             values.check_range(self.timeout_s, f"backend '{self.name}'", "timeout", "s", above=0)
@@ -121,11 +127,21 @@ class LavaBackend(Backend):
         from neurodeploy.backends.lava.launcher import run_in_worker
 
         lowered = lower(network, self.quantization)
+        if self.recording == "spynnaker" and network.turnovers:
+            raise BackendError("the spynnaker recording convention is not sampled with neuron turnover on Lava")
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
             raise BackendError("; ".join(f"{f.subject}: {f.message}" for f in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
-        run = run_in_worker(lowered, ticks, progress, parameters=parameters, timeout_s=self.timeout_s)
+        synaptic = self._synaptic_recordings(network, lowered)
+        run = run_in_worker(
+            lowered,
+            ticks,
+            progress,
+            probes=[(label, var) for label, (_, var, _) in synaptic],
+            parameters=parameters,
+            timeout_s=self.timeout_s,
+        )
         record = SpikeRecord.from_ticks(
             network.semantics.dt,
             ticks * network.semantics.dt,
@@ -146,13 +162,18 @@ class LavaBackend(Backend):
                     "post": network.connections(label).post,
                     "weight": mantissas * fixed.unit,
                 }
+        traces = {label: {"v": self._sampled_v(lowered, label, v)} for label, v in run.voltages.items()}
+        for label, (variable, var, receptor) in synaptic:
+            state = lowered.populations[label].synaptic_state(run.probed[(label, var)], receptor, self.recording)
+            traces.setdefault(label, {})[variable] = state
         return RunResult(
             record,
-            {label: {"v": v} for label, v in run.voltages.items()},
+            traces,
             plastic,
             versions=run.about.get("versions", {}),
             details={
                 "mode": "Lava fixed_pt (CPU), in the Lava environment's worker",
+                "recording": self.recording,
                 "stock_lif": sorted(lowered.stock),
                 "quantization": self.quantization,
                 "build_s": run.about.get("build_s"),
@@ -162,6 +183,26 @@ class LavaBackend(Backend):
             if run.about.get("structural") or run.turnover
             else None,
         )
+
+    def _sampled_v(self, lowered: Lowered, label: str, v: np.ndarray) -> np.ndarray:
+        """V at the end of each tick as recorded, or under the spynnaker convention at its start: the initial
+        value, then the end of the tick before."""
+        if self.recording != "spynnaker":
+            return v
+        fixed, population = lowered.populations[label], lowered.network.populations[label]
+        initial = fixed.voltage(np.asarray(fixed.v_init, dtype=np.float64)[None, :], population)
+        return np.vstack([initial, v[:-1]])
+
+    @staticmethod
+    def _synaptic_recordings(network: Network, lowered: Lowered) -> list[tuple[str, tuple[str, str, str]]]:
+        """Per recorded synaptic state, its population, and the variable, the process's Var and the receptor (a
+        population recording it runs on our process, which holds one state per receptor, not on Lava's LIF)."""
+        recorded = []
+        for label, variables in network.recordings.items():
+            for variable in (name for name in variables if name in SYNAPTIC_RECORDABLES):
+                receptor = SYNAPTIC_RECORDABLES[variable]
+                recorded.append((label, (variable, lowered.populations[label].synaptic_vars[receptor], receptor)))
+        return recorded
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         return resources.estimate(network, duration_ms, f"{self.name} backend", COSTS)

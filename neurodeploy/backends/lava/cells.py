@@ -46,6 +46,7 @@ from neurodeploy.compilation import Finding
 from neurodeploy.description import FixedPointLIF, Network, Population
 from neurodeploy.description.cells import (
     STATE_SUFFIX,
+    SYNAPTIC_RECORDABLES,
     ConductanceInput,
     CurrentInput,
     DeltaSynapse,
@@ -322,6 +323,14 @@ class CellFixed(abc.ABC):
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         """The membrane potential (mV) of the process's ``v`` (ticks x neurons)."""
 
+    synaptic_vars: ClassVar[dict[str, str]] = {}
+    """Per receptor, the process's Var holding its synaptic state (none: the state cannot be recorded)."""
+
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
+        """The synaptic state (nA or uS) as the ``recording`` convention samples it, from the process's Var as
+        Lava's Monitor reads it after each step (ticks x neurons)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def report(self) -> dict:
         """The compile report's entry."""
@@ -493,7 +502,10 @@ class LIFFixed(CellFixed):
     # --- the Process ---
 
     def runs_on_stock_lif(self, network: Network, label: str) -> bool:
-        """Exactly as described, up to its 64-unit threshold grid, if it holds one current and resets to rest."""
+        """Exactly as described, up to its 64-unit threshold grid, if it holds one current and resets to rest,
+        and its synaptic state is not recorded (Lava's LIF holds ``u_exc - u_inh``, not each)."""
+        if set(network.recordings.get(label, ())) & set(SYNAPTIC_RECORDABLES):
+            return False
         incoming = [p for p in network.projections.values() if p.post == label]
         receptors = {p.receptor for p in incoming}
         one_decay = len(receptors) <= 1 or np.array_equal(self.du_exc, self.du_inh)
@@ -559,6 +571,19 @@ class LIFFixed(CellFixed):
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         """v is relative to v_rest."""
         return population.value("v_rest") + v / self.scale
+
+    synaptic_vars: ClassVar[dict[str, str]] = {"excitatory": "u_exc", "inhibitory": "u_inh"}
+
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
+        """The processes decay u at the start of a step, then add the step's input: the Monitor reads u after
+        the tick's input and before its decay, what the spynnaker convention samples. The end of the tick is
+        that u decayed as the next step decays it (``u (4096 - du - 1) >> 12``, toward zero). Read as
+        ``u / (K (1 - E') R)`` (``K``: S for currents, ``2^k`` for conductances)."""
+        if recording != "spynnaker":
+            keep = DECAY_UNITY - 1 - (self.du_exc if receptor == "excitatory" else self.du_inh)
+            product = state.astype(np.int64) * keep
+            state = np.sign(product) * (np.abs(product) >> DECAY_SHIFT)
+        return state / (self.input.u_scale(self.scale) * self.gain)
 
     def report(self) -> dict:
         return {
@@ -901,6 +926,18 @@ class IzhikevichFixed(CellFixed):
 
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         return v / self.scale
+
+    synaptic_vars: ClassVar[dict[str, str]] = {"excitatory": "s_exc", "inhibitory": "s_inh"}
+
+    def synaptic_state(self, state: np.ndarray, receptor: str, recording: str) -> np.ndarray:
+        """The process decays s at the end of its step: the Monitor reads the end of the tick, ``s / scale``
+        (the state after the tick's input is gone by then: the spynnaker convention is refused)."""
+        if recording == "spynnaker":
+            raise BackendError(
+                "CurrExpIzhikevich decays its synaptic state within its step: the spynnaker convention (the state "
+                "after the tick's input) is not sampled on Lava"
+            )
+        return state / self.scale
 
     def report(self) -> dict:
         return {

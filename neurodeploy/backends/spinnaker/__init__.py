@@ -9,18 +9,33 @@ import time
 import numpy as np
 
 from neurodeploy.backends import Backend
+from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
 from neurodeploy.backends.spinnaker.quantize import ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_semantics
-from neurodeploy.description import Network, resources
+from neurodeploy.description import Network, resources, values
+from neurodeploy.description.cells import RECORDING_CONVENTIONS
 from neurodeploy.errors import BackendError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 
 class SpinnakerBackend(Backend):
+    """``recording``: when in a tick V and the synaptic state are sampled (``end_of_tick``, or ``spynnaker``
+    as a board records them; :data:`RECORDING_CONVENTIONS`). ``encoding``: the sPyNNaker version whose
+    host-side encoding of the neuron and synapse constants the emulation follows (:data:`ENCODING_PROFILES`)."""
+
     name = "spinnaker"
     summary = "SpiNNaker (sPyNNaker 7.x): s16.15 fixed-point emulation of its kernels, bit-faithful without a board"
+    options = {
+        "recording": (tuple(RECORDING_CONVENTIONS), "end_of_tick"),
+        "encoding": (tuple(ENCODING_PROFILES), DEFAULT_PROFILE),
+    }
+
+    def __init__(self, recording: str = "end_of_tick", encoding: str = DEFAULT_PROFILE):
+        where = f"backend '{self.name}'"
+        self.recording = values.choice(recording, tuple(RECORDING_CONVENTIONS), where, "recording")
+        self.encoding = values.choice(encoding, tuple(ENCODING_PROFILES), where, "encoding")
 
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         network.validate()
@@ -30,9 +45,10 @@ class SpinnakerBackend(Backend):
         ticks = network.semantics.duration_ticks(duration_ms)
         graph = lower(network)
         scaling = ring_buffer_scaling(graph)
-        record_v = [label for label, variables in network.recordings.items() if "v" in variables]
         started = time.perf_counter()
-        emulated = Emulator(network, graph, scaling).run(ticks, record_v, progress)
+        emulated = Emulator(network, graph, scaling, self.encoding).run(
+            ticks, network.recordings, progress, self.recording
+        )
         wall = time.perf_counter() - started
         # In the order the network records them (a set would follow the hash seed, and so would spikes.json).
         recorded = [label for label, variables in network.recordings.items() if "spikes" in variables]
@@ -44,11 +60,13 @@ class SpinnakerBackend(Backend):
         )
         return RunResult(
             record,
-            {label: {"v": trace} for label, trace in emulated.traces.items()},
+            emulated.traces,
             emulated.weights,
             versions={"spynnaker_semantics": "7.4.1", "numpy": np.__version__},
             details={
                 "mode": "fixed-point emulation",
+                "recording": self.recording,
+                "encoding": self.encoding,
                 "simulation_wall_time_s": wall,
                 "ring_buffer_shifts": {label: [s.shift for s in pair] for label, pair in scaling.items()},
             },

@@ -177,9 +177,10 @@ class _ThresholdType:
     subtract: bool = False  # reset by subtraction
 
     @classmethod
-    def build(cls, population, semantics):
-        """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
-        return cls(**cls.membrane(population, semantics), **_threshold_fields(population, semantics))
+    def build(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE):
+        """The neurons of ``population`` as handed to sPyNNaker (:meth:`CellBuild.handed`), their constants
+        encoded as the sPyNNaker version ``profile`` does (:data:`.fixedpoint.ENCODING_PROFILES`)."""
+        return cls(**cls.membrane(population, semantics, profile), **_threshold_fields(population, semantics))
 
     def step(self, exc: np.ndarray, inh: np.ndarray, alive: np.ndarray | None) -> np.ndarray:
         """One tick on the input drive, integrating only where not refractory; the neurons that spike (only
@@ -218,10 +219,12 @@ class NeuronModelLI(_Part):
     resistance: np.ndarray
 
     @classmethod
-    def membrane(cls, population, semantics) -> dict:
+    def membrane(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """The leaky membrane's integer state, as handed to sPyNNaker (:meth:`CellBuild.handed`)."""
         exp_tc, resistance = _per_neuron(
-            lambda t, c: fp.membrane_constants(t, c, semantics.dt), population.value("tau_m"), population.value("cm")
+            lambda t, c: fp.membrane_constants(t, c, semantics.dt, profile),
+            population.value("tau_m"),
+            population.value("cm"),
         )
         return {
             **{name: _encoded(population, name) for name in ("v", "v_rest", "i_offset")},
@@ -230,8 +233,8 @@ class NeuronModelLI(_Part):
         }
 
     @classmethod
-    def build(cls, population, semantics) -> "NeuronModelLI":
-        return cls(**cls.membrane(population, semantics))
+    def build(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE) -> "NeuronModelLI":
+        return cls(**cls.membrane(population, semantics, profile))
 
     def integrated(self, exc: np.ndarray, inh: np.ndarray) -> np.ndarray:
         """V after the tick's integration of the input drive."""
@@ -253,12 +256,12 @@ class NeuronModelLI(_Part):
         return {"tau_m": tau_m, "cm": _field(np.asarray(cell.cm) * (np.asarray(tau_m) / np.asarray(cell.tau_m)))}
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """Time constants re-derived from the on-chip constants (the semantics' decay of tau_m' is
         exp_TC, ``tau_m'/cm' = R``), voltages and currents in s16.15; ``cell`` as handed to sPyNNaker."""
-        constants = np.vectorize(lambda t, c: fp.membrane_constants(t, c, semantics.dt), otypes=[np.int64, np.int64])(
-            np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64)
-        )
+        constants = np.vectorize(
+            lambda t, c: fp.membrane_constants(t, c, semantics.dt, profile), otypes=[np.int64, np.int64]
+        )(np.asarray(cell.tau_m, dtype=np.float64), np.asarray(cell.cm, dtype=np.float64))
         tau_chip = semantics.time_constant(constants[0] / fp.ONE)
         return {
             "tau_m": _field(tau_chip),
@@ -289,10 +292,10 @@ class NeuronModelLIF(_ThresholdType, NeuronModelLI):
         self.refract[neurons] = 0
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """The leaky membrane's (:meth:`NeuronModelLI.chip_values`), the refractory period a whole count of
         ticks and the levels in s16.15."""
-        return {**NeuronModelLI.chip_values(cell, semantics), **_threshold_chip_values(cell, semantics)}
+        return {**NeuronModelLI.chip_values(cell, semantics, profile), **_threshold_chip_values(cell, semantics)}
 
 
 @LOWERINGS.register(PerfectMembrane)
@@ -309,12 +312,12 @@ class NeuronModelPI(_Part):
     gain: np.ndarray  # G
 
     @classmethod
-    def membrane(cls, population, semantics) -> dict:
+    def membrane(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         gain = _per_neuron(lambda c: (fp.s1615(semantics.dt / c),), population.value("cm"))[0]
         return {"v": _encoded(population, "v"), "i_offset": _encoded(population, "i_offset"), "gain": gain}
 
     @classmethod
-    def build(cls, population, semantics) -> "NeuronModelPI":
+    def build(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE) -> "NeuronModelPI":
         return cls(**cls.membrane(population, semantics))
 
     def integrated(self, exc: np.ndarray, inh: np.ndarray) -> np.ndarray:
@@ -328,7 +331,7 @@ class NeuronModelPI(_Part):
         self.v[neurons] = 0
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """``cm`` whose ``dt / cm`` is G, ``i_offset`` and ``v`` in s16.15."""
         gain = np.vectorize(lambda c: fp.s1615(semantics.dt / c), otypes=[np.int64])(np.asarray(cell.cm, dtype=float))
         return {
@@ -358,7 +361,7 @@ class NeuronModelPIF(_ThresholdType, NeuronModelPI):
         self.refract[neurons] = 0
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         return {**NeuronModelPI.chip_values(cell, semantics), **_threshold_chip_values(cell, semantics)}
 
 
@@ -377,11 +380,13 @@ class SynapseTypeExponential(_Part):
     init: np.ndarray
 
     @classmethod
-    def build(cls, population, dt: float, initial: np.ndarray) -> "SynapseTypeExponential":
+    def build(
+        cls, population, dt: float, initial: np.ndarray, profile: str = fp.DEFAULT_PROFILE
+    ) -> "SynapseTypeExponential":
         time_constants = population.cell.synapse.time_constants
         decay, init = np.stack(
             [
-                _per_neuron(lambda t: fp.synapse_constants(t, dt), population.value(time_constants[r]))
+                _per_neuron(lambda t: fp.synapse_constants(t, dt, profile), population.value(time_constants[r]))
                 for r in RECEPTORS
             ],
             axis=1,
@@ -406,22 +411,22 @@ class SynapseTypeExponential(_Part):
         }
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """Time constants re-derived from the on-chip decays (the semantics' decay of tau_syn' is the
         chip's); ``cell`` as handed to sPyNNaker."""
         values = {}
         for name in cell.synapse.time_constants.values():
-            decay = SynapseTypeExponential._constants(getattr(cell, name), semantics.dt)[0]
+            decay = SynapseTypeExponential._constants(getattr(cell, name), semantics.dt, profile)[0]
             # A decay of 0 on chip: a time constant whose decay is a quarter of the LSB, which rounds to 0.
             values[name] = _field(semantics.time_constant(np.maximum(decay, 0.25) / 2.0**32))
         return values
 
     @staticmethod
-    def chip_init(cell, dt: float) -> dict:
+    def chip_init(cell, dt: float, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """The chip's own ``init`` per receptor, as a population's ``synaptic_init``; ``cell`` as handed."""
         return {
             receptor: _field(
-                np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt)[1] / 2.0**32, 2.0**-32)
+                np.maximum(SynapseTypeExponential._constants(getattr(cell, name), dt, profile)[1] / 2.0**32, 2.0**-32)
             )
             for receptor, name in cell.synapse.time_constants.items()
         }
@@ -442,8 +447,8 @@ class SynapseTypeExponential(_Part):
         return factors
 
     @staticmethod
-    def _constants(tau, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.vectorize(lambda t: fp.synapse_constants(t, dt), otypes=[np.int64, np.int64])(
+    def _constants(tau, dt: float, profile: str = fp.DEFAULT_PROFILE) -> tuple[np.ndarray, np.ndarray]:
+        return np.vectorize(lambda t: fp.synapse_constants(t, dt, profile), otypes=[np.int64, np.int64])(
             np.asarray(tau, dtype=np.float64)
         )
 
@@ -467,7 +472,7 @@ class SynapseTypeDelta(_Part):
     state: np.ndarray
 
     @classmethod
-    def build(cls, population, dt: float, initial: np.ndarray) -> "SynapseTypeDelta":
+    def build(cls, population, dt: float, initial: np.ndarray, profile: str = fp.DEFAULT_PROFILE) -> "SynapseTypeDelta":
         return cls(initial)
 
     def receive(self, inputs: np.ndarray):
@@ -480,11 +485,11 @@ class SynapseTypeDelta(_Part):
         self.state[:, neurons] = 0
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         return {}
 
     @staticmethod
-    def chip_init(cell, dt: float) -> None:
+    def chip_init(cell, dt: float, profile: str = fp.DEFAULT_PROFILE) -> None:
         """No ``init``: the reference's arithmetic (Accumulator with a delta synapse) adds none."""
         return None
 
@@ -541,6 +546,11 @@ class InputTypeCurrent(_InputType):
         """The excitatory and inhibitory input of the tick, from the synaptic state."""
         return state[0], state[1]
 
+    def recorded(self, state: np.ndarray) -> np.ndarray:
+        """Per receptor, the synaptic state as sPyNNaker records it (input_type_get_input_value): s16.15
+        bits of the current (nA)."""
+        return state
+
 
 @LOWERINGS.register(ConductanceInput)
 @dataclass(eq=False)
@@ -559,6 +569,11 @@ class InputTypeConductance(_InputType):
     @classmethod
     def build(cls, population, dt: float) -> "InputTypeConductance":
         return cls(np.stack([_encoded(population, name) for name in cls.reversal_fields]))
+
+    def recorded(self, state: np.ndarray) -> np.ndarray:
+        """Per receptor, the conductance as the input type reads it and sPyNNaker records it: s16.15 bits of
+        ``floor(s / 2^shift)`` uS."""
+        return state >> self.shift
 
     def drive(self, state: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = state >> self.shift
@@ -634,14 +649,14 @@ class CellBuild:
         """The fields the chip holds in s16.15, each with the factor it holds them times."""
         return {**{name: 1.0 for name in self.neuron.held_fields}, **self.input.held(cell)}
 
-    def chip_cell(self, cell, semantics) -> CellType:
+    def chip_cell(self, cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> CellType:
         """The cell with the numbers the chip computes with (a typed copy), its time constants those whose
-        decay under the semantics is the chip's."""
+        decay under the semantics is the chip's (its constants encoded as ``profile`` does)."""
         handed = self.handed(cell, semantics)
         return replace(
             cell,
-            **self.neuron.chip_values(handed, semantics),
-            **self.synapse.chip_values(handed, semantics),
+            **self.neuron.chip_values(handed, semantics, profile),
+            **self.synapse.chip_values(handed, semantics, profile),
             **self.input.chip_values(cell),
         )
 
@@ -712,7 +727,7 @@ class NeuronModelIzh(_Part):
     strict: bool  # threshold '>' (the emulation's; sPyNNaker's threshold is fixed)
 
     @classmethod
-    def build(cls, population, semantics) -> "NeuronModelIzh":
+    def build(cls, population, semantics, profile: str = fp.DEFAULT_PROFILE) -> "NeuronModelIzh":
         reset_h = np.full(population.size, fp.s1615(semantics.dt), dtype=np.int64)
         return cls(
             *(_encoded(population, name) for name in ("v", "u", "a", "b", "c", "d", "i_offset")),
@@ -748,7 +763,7 @@ class NeuronModelIzh(_Part):
         self.h[neurons] = self.reset_h[neurons]
 
     @staticmethod
-    def chip_values(cell, semantics) -> dict:
+    def chip_values(cell, semantics, profile: str = fp.DEFAULT_PROFILE) -> dict:
         """Parameters and initial values in s16.15 (the step's constants are the model's own)."""
         return {name: on_chip(getattr(cell, name)) for name in NeuronModelIzh.held_fields}
 

@@ -135,14 +135,39 @@ def expulr(x_bits: int) -> int:
     return _exp_times_2_32(x_bits) & 0xFFFFFFFF
 
 
-def membrane_constants(tau_m: float, cm: float, dt: float) -> tuple[int, int]:
-    """``(exp_TC, R)`` bits as neuron_model_lif_impl.h computes them on chip."""
+ENCODING_PROFILES = {
+    "7.4.1": "the cores compute exp(-dt/tau), tau/cm and init from s16.15 time constants (spinn_common's exp)",
+    "2019": (
+        "the host computes exp(-dt/tau), tau/cm and init in float64 and encodes them by truncation "
+        "(sPyNNaker8 as its 2019 board recordings show: exp(-1/20) is floor(2^15 e^-0.05) = 31169)"
+    ),
+}
+"""sPyNNaker versions' encodings of the membrane's and the exponential synapse's constants; 7.4.1 is the
+default. A target names one (``encoding_profile``); the emulation and the quantization-aware reference
+follow it."""
+DEFAULT_PROFILE = "7.4.1"
+
+
+def _truncated(value: float, scale: int) -> int:
+    return math.floor(value * scale)
+
+
+def membrane_constants(tau_m: float, cm: float, dt: float, profile: str = DEFAULT_PROFILE) -> tuple[int, int]:
+    """``(exp_TC, R)`` bits: under 7.4.1 as neuron_model_lif_impl.h computes them on chip; under 2019 the
+    host's float64 ``exp(-dt / tau_m)`` and ``tau_m / cm`` truncated to s16.15."""
+    if profile == "2019":
+        return _truncated(math.exp(-dt / tau_m), ONE), _truncated(tau_m / cm, ONE)
     ts = s1615(dt)
     return expk(-kdivk(ts, s1615(tau_m))), kdivk(s1615(tau_m), s1615(cm))
 
 
-def synapse_constants(tau: float, dt: float) -> tuple[int, int]:
-    """``(decay, init)`` u0.32 bits of an exponential synapse (exp_synapse_utils.h, on chip)."""
+def synapse_constants(tau: float, dt: float, profile: str = DEFAULT_PROFILE) -> tuple[int, int]:
+    """``(decay, init)`` u0.32 bits of an exponential synapse: under 7.4.1 as exp_synapse_utils.h computes
+    them on chip; under 2019 the host's float64 ``exp(-dt / tau)`` and ``(tau / dt) (1 - exp(-dt / tau))``
+    truncated to u0.32."""
+    if profile == "2019":
+        decay = math.exp(-dt / tau)
+        return _truncated(decay, 1 << 32), _truncated((tau / dt) * (1.0 - decay), 1 << 32)
     ts, tau_bits = s1615(dt), s1615(tau)
     decay = expulr(-kdivk(ts, tau_bits))
     init = ((kdivk(tau_bits, ts) * (U032_ONE - decay)) >> FRACTION_BITS) & 0xFFFFFFFF

@@ -124,6 +124,10 @@ def _native_connector(projection: Projection, factor: np.ndarray | None):
     return None
 
 
+SPYNNAKER_RECORDABLE = {"isyn_exc": "gsyn_exc", "isyn_inh": "gsyn_inh"}
+"""sPyNNaker records a current-based cell's synaptic currents under PyNN's conductance names."""
+
+
 def lower(network: Network) -> SpinnakerGraph:
     """The network as a PyNN graph for sPyNNaker (semantics are checked by the design rules)."""
     populations = {}
@@ -135,7 +139,7 @@ def lower(network: Network) -> SpinnakerGraph:
             build.model,
             {name: _plain(value) for name, value in build.parameters(population.cell, network.semantics).items()},
             _plain(population.initial_values["v"]),
-            list(network.recordings.get(population.label, ())),
+            [SPYNNAKER_RECORDABLE.get(name, name) for name in network.recordings.get(population.label, ())],
             build.input.weight_scale,
         )
     for source in network.spike_sources.values():

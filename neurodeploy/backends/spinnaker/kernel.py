@@ -13,6 +13,10 @@ where each part states its arithmetic):
    refractory; the spike enters the post-event history of plastic synapses;
 3. the synaptic state decays (exponential: ``syn = (syn * decay) >> 32``).
 
+Recorded V and synaptic state are sampled at the end of the tick, or under the ``spynnaker`` recording
+convention where sPyNNaker records them: V before step 2, the synaptic state between steps 1 and 3
+(:data:`neurodeploy.description.cells.RECORDING_CONVENTIONS`).
+
 Then every spike of tick ``t`` (neurons and spike sources) is processed: static synapses add their
 16-bit weight to slot ``t + d`` (saturating at 0xFFFF); plastic synapses are first updated by the
 pair rule against the post events in the window ``(t_last_pre - d, t - d]`` (sPyNNaker's deferred
@@ -40,6 +44,7 @@ from neurodeploy.backends.spinnaker.quantize import (
     weights_from_units,
 )
 from neurodeploy.description import Network, StructuralEngine
+from neurodeploy.description.cells import SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses
 
 
@@ -47,19 +52,20 @@ class _Population:
     """A population on its core: the parts of its cell as sPyNNaker builds them (:mod:`.cells`) from the
     cell it is handed, the ring buffers they read and the post-event history of plastic synapses."""
 
-    def __init__(self, population, semantics, shifts: tuple[int, int], slots: int):
+    def __init__(self, population, semantics, shifts: tuple[int, int], slots: int, profile: str):
         build = cells.build(population.cell)
         population = replace(population, cell=build.handed(population.cell, semantics))
         dt = semantics.dt
         self.size = population.size
-        self.neurons = build.neuron.build(population, semantics)
+        self.neurons = build.neuron.build(population, semantics, profile)
         self.input = build.input.build(population, dt)
-        self.synapses = build.synapse.build(population, dt, build.input.initial_state(population))
+        self.synapses = build.synapse.build(population, dt, build.input.initial_state(population), profile)
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
         self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
         self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
+        self.at_start = None  # under the spynnaker convention, the tick's sample (V before step 2, state after 1)
 
     @property
     def v(self) -> np.ndarray:
@@ -71,10 +77,16 @@ class _Population:
         self.synapses.revive(neurons)
         self.ring[:, :, neurons] = 0
 
-    def step(self, t: int) -> np.ndarray:
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """V and the recorded synaptic state per receptor (s16.15 bits), now."""
+        return self.neurons.v.copy(), self.input.recorded(self.synapses.state).copy()
+
+    def step(self, t: int, sample_at_start: bool = False) -> np.ndarray:
         slot = self.ring[t & (self.slots - 1)]
         self.synapses.receive(fp.wrap32(slot << self.shifts))
         slot[:] = 0
+        if sample_at_start:
+            self.at_start = self.sample()
         spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
         self.synapses.shape()
         if self.history is not None and spiking.size:
@@ -233,8 +245,8 @@ class EmulatedRun:
 
     spikes: dict[str, list[tuple[int, np.ndarray]]]
     """Per population and spike source, the ticks with spikes and the neurons that spiked then."""
-    traces: dict[str, np.ndarray]
-    """V (mV) of each population recorded, ticks x neurons."""
+    traces: dict[str, dict[str, np.ndarray]]
+    """Per population recorded, V (mV) and the synaptic states (nA or uS) it records, ticks x neurons."""
     weights: dict[str, dict[str, np.ndarray]]
     """Final weights of the plastic projections (``pre``, ``post``, ``weight``)."""
     structural: dict | None
@@ -244,7 +256,7 @@ class EmulatedRun:
 class Emulator:
     """Runs a network as sPyNNaker would, given the ring-buffer scaling it chose."""
 
-    def __init__(self, network: Network, graph, scaling):
+    def __init__(self, network: Network, graph, scaling, profile: str = fp.DEFAULT_PROFILE):
         dt = network.semantics.dt
         max_delay = {label: 1 for label in network.populations}
         for projection in network.projections.values():
@@ -257,6 +269,7 @@ class Emulator:
                 network.semantics,
                 tuple(s.shift for s in scaling[label]),
                 1 << int(max_delay[label]).bit_length(),
+                profile,
             )
             for label, population in network.populations.items()
         }
@@ -312,17 +325,31 @@ class Emulator:
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
 
-    def run(self, ticks: int, record_v=(), progress=None) -> EmulatedRun:
-        """Run ``ticks`` ticks, recording V of the populations ``record_v`` names."""
+    def run(self, ticks: int, recorded=None, progress=None, convention: str = "end_of_tick") -> EmulatedRun:
+        """Run ``ticks`` ticks, recording the variables ``recorded`` names per population (``v``, the
+        synaptic states), sampled as ``convention`` says."""
         spikes = {label: [] for label in self.projections}
-        traces = {label: np.empty((ticks, self.populations[label].size)) for label in record_v}
+        recorded = {
+            label: [variable for variable in variables if variable != "spikes"]
+            for label, variables in (recorded or {}).items()
+            if label in self.populations
+        }
+        recorded = {label: variables for label, variables in recorded.items() if variables}
+        traces = {
+            label: {variable: np.empty((ticks, self.populations[label].size)) for variable in variables}
+            for label, variables in recorded.items()
+        }
+        at_start = convention == "spynnaker"
         source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
         report_every = max(1, ticks // 20)
         emitted = {label: np.empty(0, dtype=np.int64) for label in [*self.populations, *self.source_ticks]}
         for t in range(ticks):
             if self.engine is not None:
                 self._rewire(t, emitted)
-            emitted = {label: population.step(t) for label, population in self.populations.items()}
+            emitted = {
+                label: population.step(t, at_start and label in traces)
+                for label, population in self.populations.items()
+            }
             for label, by_tick in source_spikes.items():
                 emitted[label] = by_tick.get(t, np.empty(0, dtype=np.int64))
             for label, neurons in emitted.items():
@@ -330,8 +357,14 @@ class Emulator:
                     spikes[label].append((t, neurons))
                     for projection in self.projections[label]:
                         projection.transmit(t, neurons)
-            for label, trace in traces.items():
-                trace[t] = fp.to_float(self.populations[label].v)
+            for label, population_traces in traces.items():
+                population = self.populations[label]
+                v, synaptic = population.at_start if at_start else population.sample()
+                for variable, trace in population_traces.items():
+                    if variable == "v":
+                        trace[t] = fp.to_float(v)
+                    else:
+                        trace[t] = fp.to_float(synaptic[RECEPTORS.index(SYNAPTIC_RECORDABLES[variable])])
             if progress is not None and (t + 1) % report_every == 0:
                 progress((t + 1) / ticks)
         weights = {}

@@ -221,14 +221,15 @@ def projection_report(network: Network, graph: SpinnakerGraph, scaling) -> dict:
     return report
 
 
-def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Network:
+def quantization_aware(network: Network, graph: SpinnakerGraph, scaling, profile: str = fp.DEFAULT_PROFILE) -> Network:
     """The network with the numbers the chip uses, for the float reference, made by typed transforms:
     each cell as its parts hold it on chip (:meth:`.cells.CellBuild.chip_cell`: voltages and currents
     in s16.15, time constants whose decay under the semantics is the chip's), the chip's own ``init``
     as each population's ``synaptic_init``, the neurons on the chip's arithmetic (with the ring buffers'
     caps), weights as stored (the host's weights in 16-bit units times the resolution) and STDP
-    parameters in s16.15 on the chip's integers (:func:`chip_stdp_arithmetic`). The semantics stay the
-    network's: the reference computes the threshold's comparison and the reset as declared."""
+    parameters in s16.15 on the chip's integers (:func:`chip_stdp_arithmetic`), the constants encoded as
+    the sPyNNaker version ``profile`` encodes them. The semantics stay the network's: the reference computes
+    the threshold's comparison and the reset as declared."""
     semantics = network.semantics
     populations = {}
     for label, population in network.populations.items():
@@ -236,8 +237,8 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling) -> Netw
         input_limit = {name: WEIGHT_MASK * receptor.resolution for name, receptor in zip(RECEPTORS, scaling[label])}
         populations[label] = replace(
             population,
-            cell=build.chip_cell(population.cell, semantics),
-            synaptic_init=build.synapse.chip_init(build.handed(population.cell, semantics), semantics.dt),
+            cell=build.chip_cell(population.cell, semantics, profile),
+            synaptic_init=build.synapse.chip_init(build.handed(population.cell, semantics), semantics.dt, profile),
             arithmetic=build.neuron.arithmetic(input_limit, build.input),
         )
     projections = {}

@@ -20,11 +20,12 @@ from functools import partial
 from pathlib import Path
 
 from neurodeploy.backends.spinnaker import SpinnakerBackend, pynn_script
+from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
-from neurodeploy.description import Network, resources
+from neurodeploy.description import Network, resources, values
 from neurodeploy.errors import BackendError
 from neurodeploy.processes import end_with_parent
 from neurodeploy.results import Progress, RunResult, SpikeRecord
@@ -62,7 +63,7 @@ class Compiled(Compilation):
         return report_text(self)
 
     def reference_network(self) -> Network:
-        return quantization_aware(self.network, self.graph, self.scaling)
+        return quantization_aware(self.network, self.graph, self.scaling, encoding_profile(self.target))
 
     def report(self) -> dict:
         return {
@@ -78,13 +79,24 @@ class Compiled(Compilation):
                 for label, pair in self.scaling.items()
             },
             "quantization": self.quantization,
+            "encoding_profile": encoding_profile(self.target),
             "mapping": self.mapping,
             "files": self.files,
         }
 
 
+def encoding_profile(target: dict) -> str:
+    """The sPyNNaker version whose host-side encoding of the neuron and synapse constants the target's
+    boards run (``encoding_profile``, as the backend's option ``encoding``; 7.4.1 unless named)."""
+    where = f"target '{target['name']}'"
+    return values.choice(
+        str(target.get("encoding_profile", DEFAULT_PROFILE)), tuple(ENCODING_PROFILES), where, "encoding_profile"
+    )
+
+
 def compile_network(network: Network, target: dict, out: Path) -> Compiled:
     """Lower, check and quantize; write graph.json, connections.npz and the standalone script."""
+    encoding_profile(target)
     network.validate()
     graph = lower(network)
     scaling = ring_buffer_scaling(graph)
@@ -285,5 +297,7 @@ class SpinnakerToolchain(Toolchain):
         progress: Progress | None = None,
     ) -> RunResult:
         if board is None:
-            return SpinnakerBackend().run(compilation.network, duration_ms, progress)
+            return SpinnakerBackend(encoding=encoding_profile(compilation.target)).run(
+                compilation.network, duration_ms, progress
+            )
         return RunResult(run_on_board(out, board, duration_ms), details={"mode": "board", "config": str(board)})
