@@ -294,7 +294,7 @@ class _Writer:
             )
 
     def finish(self, duration: float) -> Export:
-        labels = {name: label for label, name in self.names.items() if label in self.network.recordings}
+        spiking = [name for label, name in self.names.items() if "spikes" in self.network.recordings.get(label, ())]
         header = [
             "#!/usr/bin/env python",
             MARKER,
@@ -326,10 +326,9 @@ class _Writer:
             "if arguments.spikes:",
             "    recorded = {",
             "        population.label: [",
-            "            train.magnitude.tolist() for train in population.get_data().segments[0].spiketrains",
+            '            train.magnitude.tolist() for train in population.get_data("spikes").segments[0].spiketrains',
             "        ]",
-            f"        for population in ({', '.join(labels)}{',' if len(labels) == 1 else ''})",
-            '        if "spikes" in population.get_recording_variables()',
+            f"        for population in ({', '.join(spiking)}{',' if len(spiking) == 1 else ''})",
             "    }",
             "    document = {",
             f'        "dt_ms": {_number(self.dt)},',
