@@ -40,6 +40,8 @@ INITIAL_VALUES = {
     "Izhikevich": ("v", "u"),
 }
 """PyNN's cell models by the description's cell type, with the initial values PyNN's model has."""
+ALWAYS_INITIALIZED = ("v", "u")
+"""The initial values always written; the synaptic ones (PyNN starts them at zero) only when not zero."""
 INLINE_VALUES = 8
 """Per-neuron values, spike times or connection rows up to this many are written in the script."""
 TRACES = {"all_to_all": "sim.SpikePairRule", "nearest": "sim.extra_models.SpikeNearestPairRule"}
@@ -74,10 +76,15 @@ def refuse(what: str, why: str) -> ValidationError:
     return ValidationError("export to PyNN", None, f"{what}: {why}")
 
 
-def to_script(network: Network, duration: float | None = None) -> Export:
-    """``network`` as a PyNN script running ``duration`` ms (default: the network's own)."""
+def to_script(
+    network: Network, duration: float | None = None, required_duration: bool = False, after_run: tuple[str, ...] = ()
+) -> Export:
+    """``network`` as a PyNN script running ``duration`` ms (default: the network's own; with
+    ``required_duration`` the script's ``--duration`` is required instead). ``after_run`` are lines the script
+    runs after ``sim.run`` (``{populations}`` in them: the tuple of every population), ``--NAME`` options
+    they read (``arguments.NAME``) added to the script's."""
     duration = network.duration if duration is None else duration
-    if duration is None:
+    if duration is None and not required_duration:
         raise refuse(f"network '{network.name}'", "has no duration: give --duration")
     _refuse_semantics(network)
     writer = _Writer(network)
@@ -88,7 +95,7 @@ def to_script(network: Network, duration: float | None = None) -> Export:
     for projection in network.projections.values():
         writer.projection(projection)
     writer.recordings()
-    return writer.finish(duration)
+    return writer.finish(None if required_duration else duration, after_run)
 
 
 def _refuse_semantics(network: Network):
@@ -145,7 +152,9 @@ class _Writer:
     def spike_source(self, source):
         name = self.name(source.label)
         trains = [np.asarray(t, dtype=float) for t in source.spike_times]
-        if sum(t.size for t in trains) <= INLINE_VALUES:
+        if not any(t.size for t in trains):
+            times = "[]"  # none for every neuron (sPyNNaker 7.4.1 fails on a list of empty lists)
+        elif sum(t.size for t in trains) <= INLINE_VALUES:
             times = "[" + ", ".join("[" + ", ".join(_number(t) for t in train) + "]" for train in trains) + "]"
         else:
             file = self.file_name(source.label, "spike_times.json")
@@ -176,7 +185,11 @@ class _Writer:
         for key, value in population.initial_values.items():
             if key not in kept and np.any(np.asarray(value) != 0):
                 raise refuse(f"{where} initial {key}", f"PyNN's {population.cell_type} has no such state")
-        initial = ", ".join(f"{key}={self.values(label, key, population.initial_values[key])}" for key in kept)
+        initial = ", ".join(
+            f"{key}={self.values(label, key, population.initial_values[key])}"
+            for key in kept
+            if key in ALWAYS_INITIALIZED or np.any(np.asarray(population.initial_values[key]) != 0)
+        )
         self.lines.append(f"{name}.initialize({initial})")
 
     def projection(self, projection):
@@ -225,6 +238,8 @@ class _Writer:
         kind = type(projection.connector).__name__
         if kind != "FromList":
             self.lines.append(f"# {projection.label}: the synapses of its {kind} connector as neurodeploy drew them")
+        if not rows:  # a structural projection that starts empty (sPyNNaker 7.4.1 cannot size empty columns)
+            return "sim.FromListConnector([])"
         if len(rows) <= INLINE_VALUES:
             listed = ", ".join(f"({i}, {j}, {_number(w)}, {_number(d)})" for i, j, w, d in rows)
             return f'sim.FromListConnector([{listed}], column_names=["weight", "delay"])'
@@ -293,7 +308,12 @@ class _Writer:
                 "connectivity snapshots of " + ", ".join(self.network.connectivity_recordings) + " (PyNN records none)"
             )
 
-    def finish(self, duration: float) -> Export:
+    def finish(self, duration: float | None, after_run: tuple[str, ...]) -> Export:
+        everything = ", ".join(self.names.values()) + ("," if len(self.names) == 1 else "")
+        after = [line.replace("{populations}", f"({everything})") for line in after_run]
+        options = sorted(set(re.findall(r"arguments\.(\w+)", "\n".join(after))) - {"duration", "spikes"})
+        given = "required=True" if duration is None else f"default={_number(duration)}"
+        duration_option = f'parser.add_argument("--duration", type=float, {given}, help="simulated time (ms)")'
         spiking = [name for label, name in self.names.items() if "spikes" in self.network.recordings.get(label, ())]
         header = [
             "#!/usr/bin/env python",
@@ -313,8 +333,9 @@ class _Writer:
             "HERE = Path(__file__).resolve().parent",
             "",
             "parser = argparse.ArgumentParser(description=__doc__)",
-            f'parser.add_argument("--duration", type=float, default={_number(duration)}, help="simulated time (ms)")',
+            duration_option,
             'parser.add_argument("--spikes", help="write the recorded spikes here (JSON)")',
+            *(f'parser.add_argument("--{option}")' for option in options),
             "arguments = parser.parse_args()",
             "",
             f"sim.setup(timestep={_number(self.dt)})",
@@ -339,6 +360,7 @@ class _Writer:
             "        },",
             "    }",
             '    Path(arguments.spikes).write_text(json.dumps(document) + "\\n")',
+            *after,
             "sim.end()",
             "",
         ]
