@@ -112,8 +112,9 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     if backend is not None:
         return (
             (*below_backends, f"neurodeploy.backends.{backend}"),
-            registry,
-            f"backend '{backend}' imports the description layer, shared types and modules, and itself only",
+            (*registry, "neurodeploy.interchange", "neurodeploy.interchange.pynn_export"),
+            f"backend '{backend}' imports the description layer, shared types and modules, the PyNN export, "
+            "and itself only",
         )
     if inside(module, "neurodeploy.backends"):
         return (

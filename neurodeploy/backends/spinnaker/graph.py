@@ -19,13 +19,13 @@ threshold one LSB up; where the semantics' init factor is not sPyNNaker's (``syn
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from neurodeploy.backends.spinnaker import cells
-from neurodeploy.description import STDP, AllToAll, Network, OneToOne, Projection
+from neurodeploy.description import STDP, AllToAll, FromList, Network, OneToOne, Projection, Semantics
 
 GRAPH_FILE = "graph.json"
 CONNECTIONS_FILE = "connections.npz"
@@ -104,6 +104,41 @@ def host_weights(network: Network, label: str) -> np.ndarray:
     connections = network.connections(label)
     factor = weight_factor(network, network.projections[label])
     return connections.weight if factor is None else connections.weight * factor[connections.post]
+
+
+def handed_network(network: Network) -> Network:
+    """The network as the host hands it to sPyNNaker, stated in PyNN's own semantics: each cell with its
+    PyNN model's parameters (:meth:`.cells.CellBuild.parameters`: time constants for the discretization,
+    the threshold a board compares ``>=`` with), the weights the host writes (:func:`host_weights`). The
+    compiled pynn_script.py is its PyNN export."""
+    semantics = network.semantics
+    populations = {
+        label: replace(
+            population,
+            cell=replace(population.cell, **cells.build(population.cell).parameters(population.cell, semantics)),
+        )
+        for label, population in network.populations.items()
+    }
+    projections = {}
+    for label, projection in network.projections.items():
+        factor = weight_factor(network, projection)
+        if factor is None:
+            projections[label] = projection
+        elif np.ndim(projection.weight) == 0 and np.all(factor == factor[0]):
+            projections[label] = replace(projection, weight=float(projection.weight) * float(factor[0]))
+        else:
+            connections = network.connections(label)
+            projections[label] = replace(
+                projection,
+                connector=FromList(connections.pre, connections.post),
+                weight=host_weights(network, label),
+                delay=connections.delay_ticks * semantics.dt,
+                pre_slice=None,
+                post_slice=None,
+            )
+    handed = network.replaced(populations=populations, projections=projections)
+    handed.semantics = Semantics(dt=semantics.dt)
+    return handed
 
 
 def _native_connector(projection: Projection, factor: np.ndarray | None):
