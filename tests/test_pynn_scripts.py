@@ -115,6 +115,11 @@ sim.end()
 # --- export ----------------------------------------------------------------------------------------------
 
 
+def one_line(script: str) -> str:
+    """The script with its calls' line breaks taken out, to look for a call in it."""
+    return re.sub(r",? \)", ")", re.sub(r"([(\[]) ", r"\1", re.sub(r"\s+", " ", script)))
+
+
 def exported_spikes(network, folder) -> SpikeRecord:
     """Export ``network``, run the script with ``pyNN.spiNNaker`` being neurodeploy.pynn (on Brian2), and
     read the spikes it writes."""
@@ -140,7 +145,7 @@ def test_the_exported_feedforward_script_gives_the_descriptions_spikes(tmp_path)
     ).network
     reference = assert_same_spikes(network, exported_spikes(network, tmp_path / "export"))
     assert sum(len(t) for t in reference.populations["neurons"]) > 30
-    script = (tmp_path / "export" / pynn_export.SCRIPT).read_text()
+    script = one_line((tmp_path / "export" / pynn_export.SCRIPT).read_text())
     assert "import pyNN.spiNNaker as sim" in script
     assert "sim.Population(30, sim.IF_curr_exp(" in script
     connections = network.connections("inputs->neurons")
@@ -166,7 +171,7 @@ def test_the_exported_ca3_memory_without_its_stdp_gives_the_descriptions_spikes(
     network = ca3_memory(plastic=False)
     reference = assert_same_spikes(network, exported_spikes(network, tmp_path / "export"))
     assert sum(len(t) for t in reference.populations["OUT"]) > 0
-    script = (tmp_path / "export" / pynn_export.SCRIPT).read_text()
+    script = one_line((tmp_path / "export" / pynn_export.SCRIPT).read_text())
     assert "sim.AllToAllConnector(allow_self_connections=False)" in script
     assert "sim.OneToOneConnector()" in script
 
@@ -184,7 +189,7 @@ def test_the_exported_ca3_memory_gives_the_descriptions_spikes(tmp_path):
 
 
 def test_the_exported_script_states_stdp_as_spynnaker_does(tmp_path):
-    script = pynn_export.to_script(ca3_memory(plastic=True)).script
+    script = one_line(pynn_export.to_script(ca3_memory(plastic=True)).script)
     assert (
         "sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=3.0, tau_minus=3.0, A_plus=6.0, "
         "A_minus=6.0), weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=6.0), weight=0.0, "
@@ -213,7 +218,7 @@ def test_export_to_pynn_replaces_only_its_own_folder(tmp_path):
     (out / "notes.md").write_text("mine")
     again = CliRunner().invoke(main, ["export", *model, "--param", "n_neurons=4", "--out", str(out)])
     assert again.exit_code == 0, again.output
-    assert "sim.Population(4, sim.IF_curr_exp(" in (out / pynn_export.SCRIPT).read_text()
+    assert "sim.Population(4, sim.IF_curr_exp(" in one_line((out / pynn_export.SCRIPT).read_text())
     assert (out / "notes.md").read_text() == "mine"
     users = tmp_path / "users"
     users.mkdir()

@@ -155,15 +155,18 @@ class _Writer:
         if not any(t.size for t in trains):
             times = "[]"  # none for every neuron (sPyNNaker 7.4.1 fails on a list of empty lists)
         elif sum(t.size for t in trains) <= INLINE_VALUES:
-            times = "[" + ", ".join("[" + ", ".join(_number(t) for t in train) + "]" for train in trains) + "]"
+            times = Call(
+                "", ["[" + ", ".join(_number(t) for t in train) + "]" for train in trains], "[]", "spike_times"
+            )
         else:
             file = self.file_name(source.label, "spike_times.json")
             self.files[file] = [train.tolist() for train in trains]
             times = f'json.loads((HERE / "{file}").read_text())'
-        self.lines.append(
-            f"{name} = sim.Population({source.size}, sim.SpikeSourceArray(spike_times={times}), "
-            f"label={source.label!r})"
+        cell = Call(
+            "sim.SpikeSourceArray",
+            [times if isinstance(times, Call) else f"spike_times={times}"],
         )
+        self.statement(Call("sim.Population", [str(source.size), cell, f"label={_text(source.label)}"]), f"{name} = ")
 
     def population(self, population):
         where = f"population '{population.label}'"
@@ -175,22 +178,22 @@ class _Writer:
             raise refuse(where, "a synaptic_init factor is not PyNN's")
         name = self.name(population.label)
         label = population.label
-        parameters = ", ".join(
-            f"{key}={self.values(label, key, value)}" for key, value in population.parameters.items()
-        )
-        self.lines.append(
-            f"{name} = sim.Population({population.size}, sim.{population.cell_type}({parameters}), label={label!r})"
-        )
+        parameters = [f"{key}={self.values(label, key, value)}" for key, value in population.parameters.items()]
+        cell = Call(f"sim.{population.cell_type}", parameters)
+        self.statement(Call("sim.Population", [str(population.size), cell, f"label={_text(label)}"]), f"{name} = ")
         kept = INITIAL_VALUES[population.cell_type]
         for key, value in population.initial_values.items():
             if key not in kept and np.any(np.asarray(value) != 0):
                 raise refuse(f"{where} initial {key}", f"PyNN's {population.cell_type} has no such state")
-        initial = ", ".join(
+        initial = [
             f"{key}={self.values(label, key, population.initial_values[key])}"
             for key in kept
             if key in ALWAYS_INITIALIZED or np.any(np.asarray(population.initial_values[key]) != 0)
-        )
-        self.lines.append(f"{name}.initialize({initial})")
+        ]
+        self.statement(Call(f"{name}.initialize", initial))
+
+    def statement(self, call: Call, prefix: str = ""):
+        self.lines.append(call.render("", prefix))
 
     def projection(self, projection):
         network = self.network
@@ -211,9 +214,18 @@ class _Writer:
         else:
             weight, delay = scalar
         synapse = self.synapse(projection, where, weight, delay)
-        self.lines.append(
-            f"sim.Projection({pre}, {post}, {connector}, {synapse}, receptor_type={projection.receptor!r}, "
-            f"label={projection.label!r})"
+        self.statement(
+            Call(
+                "sim.Projection",
+                [
+                    pre,
+                    post,
+                    connector,
+                    synapse,
+                    f"receptor_type={_text(projection.receptor)}",
+                    f"label={_text(projection.label)}",
+                ],
+            )
         )
 
     def native_connector(self, projection):
@@ -234,40 +246,52 @@ class _Writer:
                 return "sim.AllToAllConnector(allow_self_connections=False)", scalar
         return None, None
 
-    def from_list(self, projection, rows) -> str:
+    def from_list(self, projection, rows) -> str | Call:
         kind = type(projection.connector).__name__
         if kind != "FromList":
             self.lines.append(f"# {projection.label}: the synapses of its {kind} connector as neurodeploy drew them")
         if not rows:  # a structural projection that starts empty (sPyNNaker 7.4.1 cannot size empty columns)
             return "sim.FromListConnector([])"
+        columns = 'column_names=["weight", "delay"]'
         if len(rows) <= INLINE_VALUES:
-            listed = ", ".join(f"({i}, {j}, {_number(w)}, {_number(d)})" for i, j, w, d in rows)
-            return f'sim.FromListConnector([{listed}], column_names=["weight", "delay"])'
+            listed = Call("", [f"({i}, {j}, {_number(w)}, {_number(d)})" for i, j, w, d in rows], "[]")
+            return Call("sim.FromListConnector", [listed, columns])
         file = self.file_name(projection.label, "connections.npy")
         self.files[file] = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
-        return f'sim.FromListConnector(np.load(HERE / "{file}"), column_names=["weight", "delay"])'
+        return Call("sim.FromListConnector", [f'np.load(HERE / "{file}")', columns])
 
-    def synapse(self, projection, where: str, weight, delay) -> str:
-        values = "" if weight is None else f"weight={_number(weight)}, delay={_number(delay)}"
+    def synapse(self, projection, where: str, weight, delay) -> Call:
+        values = [] if weight is None else [f"weight={_number(weight)}", f"delay={_number(delay)}"]
         rule = projection.plasticity
-        plasticity = ""
-        if rule is not None:
-            plasticity = self.stdp(rule, where)
+        plasticity = [] if rule is None else self.stdp(rule, where)
         structural = projection.structural
         if structural is not None:
             if not isinstance(structural, Synaptogenesis):
                 raise refuse(where, f"{type(structural).__name__} has no PyNN or sPyNNaker mechanism")
-            mechanism = "sim.StructuralMechanismSTDP" if rule is not None else "sim.StructuralMechanismStatic"
+            formation = Call(
+                "sim.DistanceDependentFormation",
+                [
+                    f"grid={list(structural.grid)}",
+                    f"p_form_forward={_number(structural.p_form_forward)}",
+                    f"sigma_form_forward={_number(structural.sigma_form_forward)}",
+                    f"p_form_lateral={_number(structural.p_form_lateral)}",
+                    f"sigma_form_lateral={_number(structural.sigma_form_lateral)}",
+                ],
+                keyword="formation",
+            )
+            elimination = Call(
+                "sim.RandomByWeightElimination",
+                [
+                    f"threshold={_number(structural.weight_threshold)}",
+                    f"prob_elim_depressed={_number(structural.p_elim_dep)}",
+                    f"prob_elim_potentiated={_number(structural.p_elim_pot)}",
+                ],
+                keyword="elimination",
+            )
             arguments = [
                 f"partner_selection={PARTNER_SELECTIONS[structural.partner_selection]}",
-                f"formation=sim.DistanceDependentFormation(grid={list(structural.grid)}, "
-                f"p_form_forward={_number(structural.p_form_forward)}, "
-                f"sigma_form_forward={_number(structural.sigma_form_forward)}, "
-                f"p_form_lateral={_number(structural.p_form_lateral)}, "
-                f"sigma_form_lateral={_number(structural.sigma_form_lateral)})",
-                f"elimination=sim.RandomByWeightElimination(threshold={_number(structural.weight_threshold)}, "
-                f"prob_elim_depressed={_number(structural.p_elim_dep)}, "
-                f"prob_elim_potentiated={_number(structural.p_elim_pot)})",
+                formation,
+                elimination,
                 f"f_rew={_number(structural.f_rew)}",
                 f"initial_weight={_number(structural.initial_weight)}",
                 f"initial_delay={_number(self.dt)}",
@@ -275,12 +299,13 @@ class _Writer:
                 "with_replacement=False",
                 f"seed={self.network.seed}",
             ]
-            return f"{mechanism}({', '.join(filter(None, [*arguments, plasticity, values]))})"
+            mechanism = "sim.StructuralMechanismSTDP" if rule is not None else "sim.StructuralMechanismStatic"
+            return Call(mechanism, [*arguments, *plasticity, *values])
         if rule is None:
-            return f"sim.StaticSynapse({values})"
-        return f"sim.STDPMechanism({', '.join(filter(None, [plasticity, values]))})"
+            return Call("sim.StaticSynapse", values)
+        return Call("sim.STDPMechanism", [*plasticity, *values])
 
-    def stdp(self, rule, where: str) -> str:
+    def stdp(self, rule, where: str) -> list[Call]:
         if not isinstance(rule, STDP):
             raise refuse(where, f"the plasticity {type(rule).__name__} has no PyNN mechanism")
         if rule.arithmetic is not None:
@@ -290,18 +315,21 @@ class _Writer:
             if name not in ("traces", "amplitude") and value != sPyNNakers[name]:
                 raise refuse(f"{where} stdp semantics {name} {value!r}", f"sPyNNaker's rule has {sPyNNakers[name]!r}")
         a_plus, a_minus = rule.amplitudes  # absolute amplitudes, as sPyNNaker's rules take them
-        timing = (
-            f"{TRACES[rule.semantics.traces]}(tau_plus={_number(rule.tau_plus)}, tau_minus={_number(rule.tau_minus)}, "
-            f"A_plus={_number(a_plus)}, A_minus={_number(a_minus)})"
-        )
-        dependence = (
-            f"{WEIGHT_DEPENDENCES[rule.weight_dependence]}(w_min={_number(rule.w_min)}, w_max={_number(rule.w_max)})"
-        )
-        return f"timing_dependence={timing}, weight_dependence={dependence}"
+        timing = [
+            f"tau_plus={_number(rule.tau_plus)}",
+            f"tau_minus={_number(rule.tau_minus)}",
+            f"A_plus={_number(a_plus)}",
+            f"A_minus={_number(a_minus)}",
+        ]
+        dependence = [f"w_min={_number(rule.w_min)}", f"w_max={_number(rule.w_max)}"]
+        return [
+            Call(TRACES[rule.semantics.traces], timing, keyword="timing_dependence"),
+            Call(WEIGHT_DEPENDENCES[rule.weight_dependence], dependence, keyword="weight_dependence"),
+        ]
 
     def recordings(self):
         for label, variables in self.network.recordings.items():
-            listed = ", ".join(repr(variable) for variable in variables)
+            listed = ", ".join(_text(variable) for variable in variables)
             self.lines.append(f"{self.names[label]}.record([{listed}])")
         if self.network.connectivity_recordings:
             self.notes.append(
@@ -367,6 +395,44 @@ class _Writer:
         return Export("\n".join([*header, *self.lines, *footer]), self.files, self.notes)
 
 
+@dataclass(eq=False)
+class Call:
+    """A call (or, with ``brackets`` "[]", a list) in the script: on one line where it fits in ``WIDTH``, else
+    one argument a line, or plain values as many a line as fit."""
+
+    name: str
+    arguments: list
+    brackets: str = "()"
+    keyword: str = ""
+
+    def render(self, indent: str, prefix: str = "") -> str:
+        opening = f"{indent}{prefix}{self.keyword + '=' if self.keyword else ''}{self.name}{self.brackets[0]}"
+        flat = opening + ", ".join(_flat(argument) for argument in self.arguments) + self.brackets[1]
+        if len(flat) <= WIDTH or not self.arguments:
+            return flat
+        inner = indent + "    "
+        if any(isinstance(argument, Call) for argument in self.arguments):
+            lines = [
+                (argument.render(inner) if isinstance(argument, Call) else inner + argument) + ","
+                for argument in self.arguments
+            ]
+        else:  # plain values (a cell's parameters, a list's items): as many a line as fit
+            lines = [inner]
+            for argument in self.arguments:
+                if lines[-1] != inner and len(lines[-1]) + len(argument) + 2 > WIDTH:
+                    lines[-1] = lines[-1].rstrip()
+                    lines.append(inner)
+                lines[-1] += argument + ", "
+            lines[-1] = lines[-1].rstrip()
+        return "\n".join([opening, *lines, indent + self.brackets[1]])
+
+
+def _flat(argument) -> str:
+    return argument.render("") if isinstance(argument, Call) else argument
+
+
+WIDTH = 110
+"""The script's line length."""
 RESERVED = {"sim", "np", "json", "argparse", "Path", "HERE", "parser", "arguments", "recorded", "document"}
 """Names the script itself uses."""
 
@@ -375,3 +441,8 @@ def _number(value) -> str:
     """A float as Python text that reads back as the same float."""
     number = float(value)
     return repr(int(number)) + ".0" if number.is_integer() and abs(number) < 1e16 else repr(number)
+
+
+def _text(text: str) -> str:
+    """A string as a Python literal in double quotes."""
+    return json.dumps(text)
