@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import neurodeploy as nd
 import neurodeploy.pynn as sim
 from neurodeploy import catalog
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.spinnaker.toolchain import compile_network
 from neurodeploy.cli import main
 from neurodeploy.description import Semantics
 from neurodeploy.errors import ValidationError
@@ -242,3 +244,31 @@ def test_an_exported_script_is_a_model_again(tmp_path):
     for label in ("inputs->neurons",):
         ours, theirs = network.connections(label), again.connections(label)
         assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
+def test_the_spinn5_script_states_what_spynnaker_is_handed(tmp_path):
+    """Under semantics PyNN cannot state (``>``, euler, no init factor) the compiled script is the export of
+    the handed network: read back, its cells' parameters and synapses are the lowered graph's."""
+    network = nd.Network("handed", nd.Semantics(dt=1.0, threshold=">", discretization="euler", synaptic_init="none"))
+    network.spike_source("S", [[1.0, 4.0], [2.0], [3.0]])
+    network.population("P", 4, "IF_curr_exp", {"tau_m": 4.0, "tau_syn_E": 2.0, "tau_syn_I": [2.0, 3.0, 4.0, 5.0]})
+    network.project("S", "P", nd.AllToAll(), weight=0.5, delay=1.0, label="uniform")
+    network.project("S", "P", nd.FixedProbability(0.6, seed=2), weight=0.25, delay=2.0, receptor="inhibitory")
+    network.record("P")
+    compiled = compile_network(network, catalog.target_description("spinn5").data, tmp_path)
+    assert not compiled.errors
+    read_back = capture(tmp_path / pynn_export.SCRIPT, ["--duration", "10"])
+    graph = compiled.graph
+    cell = read_back.populations["P"]
+    for name, value in graph.populations["P"].parameters.items():
+        assert np.array_equal(cell.value(name), np.broadcast_to(value, 4)), name
+    assert graph.populations["P"].parameters["tau_m"] != 4.0  # the handed time constant, not the description's
+    for label, projection in graph.projections.items():
+        connections = read_back.connections(label)
+        ours = sorted(zip(connections.pre, connections.post, connections.weight, connections.delay_ticks * 1.0))
+        if projection.is_from_list:
+            theirs = sorted(map(tuple, projection.connections))
+        else:
+            pairs = network.connections(label)
+            theirs = sorted((i, j, projection.weight, projection.delay) for i, j in zip(pairs.pre, pairs.post))
+        assert ours == theirs, label
