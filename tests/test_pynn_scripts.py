@@ -5,9 +5,11 @@ exported as a PyNN script that, run on ``neurodeploy.pynn``, gives the descripti
 import json
 import re
 import sys
+import types
 from dataclasses import replace
 
 import numpy as np
+import pyNN
 import pytest
 from click.testing import CliRunner
 
@@ -55,11 +57,13 @@ def write_script(folder, text, name="script.py"):
     return path
 
 
-def test_a_spinnaker_script_captured_is_the_description_neurodeploy_pynn_builds(tmp_path):
+def test_a_spinnaker_script_captured_is_the_description_neurodeploy_pynn_builds(tmp_path, monkeypatch):
     path = write_script(tmp_path, SCRIPT + "sim.run(80.0)\ndata = excitatory.get_data()\nsim.end()\n")
-    spinnaker_module = sys.modules.get("pyNN.spiNNaker")
+    spynnaker = types.ModuleType("pyNN.spiNNaker")  # sPyNNaker, imported before: as a package attribute too
+    monkeypatch.setitem(sys.modules, "pyNN.spiNNaker", spynnaker)
+    monkeypatch.setattr(pyNN, "spiNNaker", spynnaker, raising=False)
     captured = capture(path)
-    assert sys.modules.get("pyNN.spiNNaker") is spinnaker_module  # the script's imports are put back
+    assert sys.modules["pyNN.spiNNaker"] is spynnaker and pyNN.spiNNaker is spynnaker  # put back
 
     exec(NETWORK, {"sim": sim})  # the same calls on neurodeploy.pynn itself, built without running
     built = build_network(simulator.state, 80.0)

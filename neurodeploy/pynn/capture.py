@@ -82,10 +82,17 @@ def _script_context(path: Path, arguments: list[str]):
     """Run with the simulator modules mapped to this front end, ``sys.argv`` the script's, its folder first
     on ``sys.path``, and matplotlib drawing to no window; everything put back afterwards."""
     saved_modules = {name: sys.modules.get(name) for name in SIMULATOR_MODULES}
+    # ``import pyNN.spiNNaker as sim`` takes the package's attribute before sys.modules: set both
+    parents = {name: sys.modules.get(name.rpartition(".")[0]) for name in SIMULATOR_MODULES if "." in name}
+    saved_attributes = {
+        name: getattr(parent, name.rpartition(".")[2], None) for name, parent in parents.items() if parent is not None
+    }
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_backend = os.environ.get("MPLBACKEND")
     for name in SIMULATOR_MODULES:
         sys.modules[name] = simulator_module(name)
+        if parents.get(name) is not None:
+            setattr(parents[name], name.rpartition(".")[2], sys.modules[name])
     sys.argv = [str(path), *arguments]
     sys.path.insert(0, str(path.parent))
     os.environ["MPLBACKEND"] = "Agg"
@@ -97,6 +104,12 @@ def _script_context(path: Path, arguments: list[str]):
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+        for name, attribute in saved_attributes.items():
+            parent, child = parents[name], name.rpartition(".")[2]
+            if attribute is None:
+                delattr(parent, child)
+            else:
+                setattr(parent, child, attribute)
         sys.argv, sys.path[:] = saved_argv, saved_path
         if saved_backend is None:
             os.environ.pop("MPLBACKEND", None)
