@@ -84,6 +84,9 @@ def test_a_script_that_never_runs_or_fails_is_one_line_naming_it(tmp_path):
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert result.output == f"error: script '{failing}', line {line}: ZeroDivisionError: division by zero\n"
     assert not (tmp_path / "m.yaml").exists()
+    broken = write_script(tmp_path, "import pyNN.spiNNaker as sim\nsim.setup(timestep=1.0\n", "broken.py")
+    with pytest.raises(ValidationError, match=r"^script '.*broken\.py', line 2: SyntaxError: '\(' was never closed"):
+        capture(broken)
 
 
 def test_capture_writes_the_description_and_its_stimulus(tmp_path):

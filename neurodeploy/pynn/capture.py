@@ -50,6 +50,8 @@ def simulator_module(name: str) -> types.ModuleType:
     module.__dict__.update({key: value for key, value in vars(pynn).items() if not key.startswith("__")})
     for extra in PLACEMENT_ONLY:
         module.__dict__[extra] = _ignored
+    if "extra_models" not in module.__dict__:  # sPyNNaker's own models (SpikeNearestPairRule), where this has them
+        module.extra_models = types.SimpleNamespace(**{k: v for k, v in vars(pynn).items() if not k.startswith("_")})
     return module
 
 
@@ -139,8 +141,11 @@ def _execute(path: Path, arguments: list[str]) -> None:
 
 
 def _where(path: Path, error: BaseException) -> str:
-    """``script 'PATH', line N``: the last line of the script the error passed through."""
+    """``script 'PATH', line N``: the last line of the script the error passed through (of a syntax error,
+    its own line)."""
     resolved = path.resolve()
+    if isinstance(error, SyntaxError) and error.filename and Path(error.filename).resolve() == resolved:
+        return f"script '{path}', line {error.lineno}"
     lines = [
         frame.lineno
         for frame in traceback.extract_tb(error.__traceback__)
