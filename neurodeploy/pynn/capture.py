@@ -167,7 +167,9 @@ def capture(path, arguments: list[str] | None = None) -> Network:
     finally:
         simulator.make_backend = saved
     if not backend.captured:
-        raise ValidationError(f"script '{path}'", None, "never calls run(): there is no network to take")
+        raise ValidationError(
+            f"script '{path}'", None, "never calls run(): no network to take (a builder is given as path.py:function)"
+        )
     return backend.captured[-1][0]
 
 
