@@ -308,13 +308,16 @@ def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | 
             f"model '{reference}'",
             None,
             f"unknown model (registered: {', '.join(families) or 'none'}; "
-            "or give a .json/.yaml file or path.py:function)",
+            "or give a .json/.yaml file, path.py:function, a PyNN script.py or a .nir graph)",
         )
     family = families[reference]
     return family.name, str(family.path), family.build, family
 
 
 NIR_SUFFIX = ".nir"
+SCRIPT_SUFFIX = ".py"
+"""A PyNN script (``import pyNN.spiNNaker as sim``): the network its ``run`` builds, taken by running it on
+``neurodeploy.pynn`` (:mod:`neurodeploy.pynn.capture`)."""
 NIR_OPTIONS = ("dt", "discretization", "reset", "threshold")
 """The options of a NIR graph's import (:func:`neurodeploy.interchange.nir_import.read_graph`), given on
 the command line as ``--dt``, ``--discretization``, ``--reset``, ``--threshold``."""
@@ -325,7 +328,8 @@ def load_model(
 ) -> LoadedModel:
     """Resolve a MODEL argument into a validated network. ``seed`` becomes the network's seed and,
     when the builder takes a ``seed`` parameter not given explicitly, that parameter too. A ``.nir`` file
-    is imported with ``nir_options`` (see ``NIR_OPTIONS``), which no other model takes."""
+    is imported with ``nir_options`` (see ``NIR_OPTIONS``), which no other model takes; a ``.py`` file is a
+    PyNN script, captured."""
     parameters = dict(parameters or {})
     nir_options = {key: value for key, value in (nir_options or {}).items() if value is not None}
     is_graph = Path(reference).suffix.lower() == NIR_SUFFIX
@@ -351,6 +355,18 @@ def load_model(
         return LoadedModel(
             network, network.name, str(Path(reference)), nir_options, dict(nir_options), notes=latency_report(network)
         )
+    if Path(reference).suffix.lower() == SCRIPT_SUFFIX:
+        if parameters:
+            raise ValidationError(
+                "option --param", next(iter(parameters)), "parameters apply to model builders, not to PyNN scripts"
+            )
+        # imported here: PyNN is for PyNN scripts only, not every command's start
+        from neurodeploy.pynn.capture import capture
+
+        network = capture(reference)
+        if seed is not None:
+            network.seed = seed
+        return LoadedModel(network, Path(reference).stem, str(Path(reference)))
     if Path(reference).suffix.lower() in io.SUFFIXES:
         if parameters:
             raise ValidationError(

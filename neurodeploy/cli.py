@@ -279,8 +279,10 @@ def main():
     against the Brian2 reference.
 
     MODEL is a registered model name (see `neurodeploy models`), a .json/.yaml network file,
-    path.py:function returning a Network, or a NIR graph (.nir, imported with --dt and the options
-    --discretization, --reset, --threshold; its Input nodes are the stimulus's labels).
+    path.py:function returning a Network, a PyNN script (script.py: `import pyNN.spiNNaker as sim` runs
+    on neurodeploy.pynn, its run() gives the network and duration, see `neurodeploy capture`), or a NIR
+    graph (.nir, imported with --dt and the options --discretization, --reset, --threshold; its Input
+    nodes are the stimulus's labels).
     """
 
 
@@ -697,6 +699,39 @@ def _is_comparison(document) -> bool:
     return isinstance(document, dict) and {"run", "reference", "passed"} <= document.keys()
 
 
+@main.command()
+@click.argument("script", type=click.Path(dir_okay=False), metavar="SCRIPT.py")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.yaml|FILE.json",
+    help="The description to write; the spike sources' times go beside it to FILE.stimulus.json.",
+)
+@memory_limit_option
+@reports_errors
+def capture(script, out):
+    """Run a PyNN script on neurodeploy.pynn without simulating and write the network its run() builds
+    (`import pyNN.spiNNaker as sim` and PyNN's other simulator modules get neurodeploy.pynn). Its run()'s
+    end is the duration, its spike sources' times (SpikeSourcePoisson drawn from setup's seed) the stimulus,
+    setup's timestep the time step. Any command takes SCRIPT.py as MODEL the same way."""
+    from neurodeploy.description import io
+    from neurodeploy.description.io import write_atomically
+    from neurodeploy.pynn.capture import capture as capture_script
+
+    out = Path(out)
+    if out.suffix.lower() not in io.SUFFIXES:
+        raise ValidationError("option --out", None, f"expected a .yaml or .json file, got '{out}'")
+    network = capture_script(script)
+    stimulus = {label: [t.tolist() for t in source.spike_times] for label, source in network.spike_sources.items()}
+    stimulus_file = out.with_name(out.stem + ".stimulus.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    io.save(network, out)
+    text = json.dumps(stimulus) + "\n"
+    write_atomically(stimulus_file, lambda temporary: Path(temporary).write_text(text))
+    click.echo(f"{network!r}, {network.duration:g} ms at dt {network.semantics.dt:g} ms -> {out}, {stimulus_file}")
+
+
 @main.command(name="export")
 @model_argument
 @param_option
@@ -708,26 +743,53 @@ def _is_comparison(document) -> bool:
     help="JSON object: spike-source label -> one list of spike times (ms) per neuron, exported in place of "
     "the model's own.",
 )
-@click.option("--to", "to_format", required=True, type=click.Choice(["nir"]), help="The format to write.")
+@click.option("--to", "to_format", required=True, type=click.Choice(["nir", "pynn"]), help="The format to write.")
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE.nir",
-    help="The graph to write; the spike sources' times go beside it to FILE.stimulus.json.",
+    type=click.Path(),
+    metavar="FILE.nir|DIR",
+    help="nir: the graph to write; the spike sources' times go beside it to FILE.stimulus.json. pynn: the "
+    "folder to write pynn_script.py and its data files into (new, empty or an earlier export; published "
+    "atomically, files you add to it are kept).",
+)
+@click.option(
+    "--duration",
+    type=FiniteFloat(min=0, min_open=True),
+    metavar="MS",
+    help="pynn: the script's run() in ms (default: the model's own duration).",
 )
 @memory_limit_option
 @nir_options
 @reports_errors
-def export_command(model, params, seed, stimulus, to_format, out):
-    """Write MODEL's static part (populations, projections, delays, biases) as a NIR graph; networks that
-    change as they run (STDP, rewiring, turnover) are refused. Prints what a reader of plain NIR would not
-    see (the graph's metadata keeps it for neurodeploy's import)."""
-    from neurodeploy.interchange import nir_export
+def export_command(model, params, seed, stimulus, to_format, out, duration):
+    """Write MODEL as a NIR graph or as a PyNN script.
 
+    nir: the static part (populations, projections, delays, biases); networks that change as they run (STDP,
+    rewiring, turnover) are refused. Prints what a reader of plain NIR would not see (the graph's metadata
+    keeps it for neurodeploy's import).
+
+    pynn: a plain PyNN script for sPyNNaker (populations, spike sources, projections, STDP and synaptogenesis
+    as PyNN calls, drawn connections in files beside it), which `neurodeploy run DIR/pynn_script.py` reads
+    back; what PyNN cannot state (semantics other than PyNN's, a chip's arithmetic, coincidence wiring,
+    turnover) is refused, naming it."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), seed, _nir_options())
     if stimulus is not None:
         loaded.network = loaded.network.with_spike_times(pipeline.read_stimulus(stimulus))
+    if to_format == "pynn":
+        from neurodeploy.interchange import pynn_export
+
+        exported = pynn_export.to_script(loaded.network, duration)
+        with staged_directory(Path(out), "export", (pynn_export.SCRIPT,)) as staging:
+            written = exported.write(staging)
+        click.echo(f"{loaded.network!r} -> {Path(out) / pynn_export.SCRIPT} and {len(written) - 1} files beside it")
+        for note in exported.notes:
+            click.echo(f"not exported: {note}")
+        return
+    if duration is not None:
+        raise ValidationError("option --duration", None, "applies to --to pynn (a NIR graph has no run)")
+    from neurodeploy.interchange import nir_export
+
     exported = nir_export.write(loaded.network, Path(out))
     nodes = exported.graph.nodes
     click.echo(f"{len(nodes)} nodes, {len(exported.graph.edges)} edges -> {out}, {nir_export.stimulus_path(out)}")

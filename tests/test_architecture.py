@@ -6,11 +6,13 @@ backend, a toolchain or a model family be added without touching the others.
   ``processes``, ``protocols``) import only the description layer and each other.
 - A backend package (``neurodeploy/backends/NAME/``) imports the description layer, the shared types,
   ``errors``, ``processes``, the backend registry and the shared modules directly in
-  ``neurodeploy/backends/``, and itself: never another backend, ``toolchains``, ``runs``, ``pipeline``,
-  ``catalog`` or ``cli``. The registry and those shared modules import no backend package.
+  ``neurodeploy/backends/``, the PyNN export (``neurodeploy.interchange.pynn_export``, which imports only the
+  description layer: the SpiNNaker target's script is its output) and itself: never another backend,
+  ``toolchains``, ``runs``, ``pipeline``, ``catalog`` or ``cli``. The registry and those shared modules import
+  no backend package.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
-- Interchange (``neurodeploy/interchange/``: NIR import and export) imports the description layer, ``errors``
-  and itself; it alone imports the ``nir`` package.
+- Interchange (``neurodeploy/interchange/``: NIR import and export, PyNN export) imports the description layer,
+  ``errors`` and itself; it alone imports the ``nir`` package.
 - The PyNN front end (``neurodeploy/pynn/``) imports the description layer, ``errors``, ``results``, the backend
   registry (``neurodeploy.backends``, never a backend package) and itself; it imports PyNN, never sPyNNaker.
 - A model family (``neurodeploy/models/``) imports the description layer, ``errors``, ``protocols``, ``results``
@@ -112,8 +114,9 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     if backend is not None:
         return (
             (*below_backends, f"neurodeploy.backends.{backend}"),
-            registry,
-            f"backend '{backend}' imports the description layer, shared types and modules, and itself only",
+            (*registry, "neurodeploy.interchange", "neurodeploy.interchange.pynn_export"),
+            f"backend '{backend}' imports the description layer, shared types and modules, the PyNN export, "
+            "and itself only",
         )
     if inside(module, "neurodeploy.backends"):
         return (

@@ -1,5 +1,6 @@
 """Interchange with other tools' formats: NIR graphs (neuromorphs/NIR) read as networks and written from
-them. This layer imports the description layer and the format's own package, never a backend."""
+them, and networks written as PyNN scripts (``pynn_export``; PyNN scripts are read by ``neurodeploy.pynn``).
+This layer imports the description layer and the format's own package, never a backend."""
 
 from neurodeploy.errors import ValidationError
 

@@ -19,13 +19,14 @@ threshold one LSB up; where the semantics' init factor is not sPyNNaker's (``syn
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from neurodeploy.backends.spinnaker import cells
-from neurodeploy.description import STDP, AllToAll, Network, OneToOne, Projection
+from neurodeploy.description import STDP, AllToAll, FromList, Network, OneToOne, Projection, Semantics
+from neurodeploy.interchange.pynn_export import PYNN_RECORDABLE
 
 GRAPH_FILE = "graph.json"
 CONNECTIONS_FILE = "connections.npz"
@@ -106,6 +107,41 @@ def host_weights(network: Network, label: str) -> np.ndarray:
     return connections.weight if factor is None else connections.weight * factor[connections.post]
 
 
+def handed_network(network: Network) -> Network:
+    """The network as the host hands it to sPyNNaker, stated in PyNN's own semantics: each cell with its
+    PyNN model's parameters (:meth:`.cells.CellBuild.parameters`: time constants for the discretization,
+    the threshold a board compares ``>=`` with), the weights the host writes (:func:`host_weights`). The
+    compiled pynn_script.py is its PyNN export."""
+    semantics = network.semantics
+    populations = {
+        label: replace(
+            population,
+            cell=replace(population.cell, **cells.build(population.cell).parameters(population.cell, semantics)),
+        )
+        for label, population in network.populations.items()
+    }
+    projections = {}
+    for label, projection in network.projections.items():
+        factor = weight_factor(network, projection)
+        if factor is None:
+            projections[label] = projection
+        elif np.ndim(projection.weight) == 0 and np.all(factor == factor[0]):
+            projections[label] = replace(projection, weight=float(projection.weight) * float(factor[0]))
+        else:
+            connections = network.connections(label)
+            projections[label] = replace(
+                projection,
+                connector=FromList(connections.pre, connections.post),
+                weight=host_weights(network, label),
+                delay=connections.delay_ticks * semantics.dt,
+                pre_slice=None,
+                post_slice=None,
+            )
+    handed = network.replaced(populations=populations, projections=projections)
+    handed.semantics = Semantics(dt=semantics.dt)
+    return handed
+
+
 def _native_connector(projection: Projection, factor: np.ndarray | None):
     """The sPyNNaker connector that means exactly this projection, or None (use a from-list): a scalar
     weight stays one when every post neuron's weight factor is the same."""
@@ -124,10 +160,6 @@ def _native_connector(projection: Projection, factor: np.ndarray | None):
     return None
 
 
-SPYNNAKER_RECORDABLE = {"isyn_exc": "gsyn_exc", "isyn_inh": "gsyn_inh"}
-"""sPyNNaker records a current-based cell's synaptic currents under PyNN's conductance names."""
-
-
 def lower(network: Network) -> SpinnakerGraph:
     """The network as a PyNN graph for sPyNNaker (semantics are checked by the design rules)."""
     populations = {}
@@ -139,7 +171,7 @@ def lower(network: Network) -> SpinnakerGraph:
             build.model,
             {name: _plain(value) for name, value in build.parameters(population.cell, network.semantics).items()},
             _plain(population.initial_values["v"]),
-            [SPYNNAKER_RECORDABLE.get(name, name) for name in network.recordings.get(population.label, ())],
+            [PYNN_RECORDABLE.get(name, name) for name in network.recordings.get(population.label, ())],
             build.input.weight_scale,
         )
     for source in network.spike_sources.values():

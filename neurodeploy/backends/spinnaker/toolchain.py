@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from neurodeploy.backends.spinnaker import SpinnakerBackend, pynn_script
+from neurodeploy.backends.spinnaker import SpinnakerBackend, spynnaker_mapping
 from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
-from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, lower
+from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, handed_network, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
 from neurodeploy.description import Network, resources, values
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.interchange import pynn_export
 from neurodeploy.processes import end_with_parent
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
@@ -95,7 +96,7 @@ def encoding_profile(target: dict) -> str:
 
 
 def compile_network(network: Network, target: dict, out: Path) -> Compiled:
-    """Lower, check and quantize; write graph.json, connections.npz and the standalone script."""
+    """Lower, check and quantize; write graph.json, connections.npz and the standalone PyNN script."""
     encoding_profile(target)
     network.validate()
     graph = lower(network)
@@ -111,9 +112,32 @@ def compile_network(network: Network, target: dict, out: Path) -> Compiled:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     graph.save(out)
-    shutil.copyfile(pynn_script.__file__, out / SCRIPT)
-    compiled.files = ["graph.json", "connections.npz", SCRIPT]
+    compiled.files = ["graph.json", "connections.npz", *write_script(compiled, out)]
     return compiled
+
+
+MAPPING_HELPER = "spynnaker_mapping.py"
+
+
+def write_script(compiled: Compiled, out: Path) -> list[str]:
+    """The PyNN export of the network sPyNNaker is handed (:func:`.graph.handed_network`), which with
+    ``--mapping FILE`` writes where sPyNNaker put it (:mod:`.spynnaker_mapping`, copied beside it); the files
+    written. A network the export cannot state is an error finding, unless the design rules gave one."""
+    dt = compiled.network.semantics.dt
+    after_run = (
+        "if arguments.mapping:",
+        "    from spynnaker_mapping import write_mapping",
+        "",
+        f"    write_mapping(arguments.mapping, {{populations}}, arguments.duration, {dt!r})",
+    )
+    try:
+        exported = pynn_export.to_script(handed_network(compiled.network), required_duration=True, after_run=after_run)
+    except ValidationError as error:
+        if not compiled.errors:
+            compiled.findings.append(Finding("error", "pynn script", f"sPyNNaker cannot be handed it: {error}"))
+        return []
+    shutil.copyfile(spynnaker_mapping.__file__, out / MAPPING_HELPER)
+    return [*exported.write(out), MAPPING_HELPER]
 
 
 SPYNNAKER_EXTRA = "pip install 'neurodeploy[spinnaker]'"
