@@ -88,8 +88,9 @@ def projection_description(projection, label: str) -> nd.Projection:
     if projection.source is not None:
         raise unsupported(f"a projection's source ({projection.source!r})")
     synapse = projection.synapse_type
-    if type(synapse).__mro__[1] is not synapses.StaticSynapse:
-        raise unsupported(f"the synapse type {type(synapse).__name__} (only StaticSynapse)")
+    plastic = isinstance(synapse, synapses.STDPMechanism) and hasattr(synapse, "description")
+    if type(synapse).__mro__[1] is not synapses.StaticSynapse and not plastic:
+        raise unsupported(f"the synapse type {type(synapse).__name__} (only StaticSynapse and STDPMechanism)")
     connector = projection._connector
     if connector.location_selector is not None:
         raise unsupported("a connector's location_selector")
@@ -143,6 +144,7 @@ def projection_description(projection, label: str) -> nd.Projection:
         weight,
         delay,
         projection.receptor_type,
+        plasticity=synapse.description() if plastic else None,
         pre_slice=slices[0],
         post_slice=slices[1],
     )

@@ -7,6 +7,7 @@ from pyNN.space import Space
 
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import projection_description, unsupported
+from neurodeploy.pynn.plasticity import final_weights
 from neurodeploy.pynn.standardmodels import StaticSynapse
 
 
@@ -51,7 +52,11 @@ class Projection(common.Projection):
         raise unsupported("Projection.set")
 
     def get(self, attribute_names, format, gather=True, with_address=True, multiple_synapses="sum"):
-        raise unsupported("Projection.get")
+        """After a run, a plastic projection's final weights (:func:`.plasticity.final_weights`)."""
+        names = [attribute_names] if isinstance(attribute_names, str) else list(attribute_names)
+        if simulator.state.result is None or names != ["weight"] or self.description.plasticity is None:
+            raise unsupported("Projection.get (but of a plastic projection's 'weight' after run())")
+        return learned_weights(self, format, with_address, multiple_synapses)
 
     def save(self, attribute_names, file, format="list", gather=True, with_address=True):
         raise unsupported("Projection.save")
@@ -60,3 +65,21 @@ class Projection(common.Projection):
         """Keeps the pairs PyNN's connectors draw (``build.pynn_pairs``); their weights and delays are the
         synapse type's, which the description takes from it."""
         self.drawn_pairs.append((np.asarray(presynaptic_indices, dtype=np.int64), int(postsynaptic_index)))
+
+
+def learned_weights(projection, format: str, with_address: bool, multiple_synapses: str):
+    """PyNN's list (``(i, j, weight)`` or ``weight`` per synapse) or array (pre x post, nan where not
+    connected, several synapses of a pair combined by ``multiple_synapses``) of the final weights."""
+    pre, post, weight = final_weights(projection)
+    if format == "list":
+        return [(int(i), int(j), float(w)) for i, j, w in zip(pre, post, weight)] if with_address else weight.tolist()
+    if format != "array":
+        raise ValueError(f"format must be 'list' or 'array', got {format!r}")
+    combine = {"sum": np.add, "min": np.fmin, "max": np.fmax}
+    if multiple_synapses not in combine and multiple_synapses != "last":
+        raise ValueError(f"multiple_synapses must be one of {', '.join([*combine, 'last'])}, got {multiple_synapses!r}")
+    array = np.full((projection.pre.size, projection.post.size), np.nan)
+    for i, j, w in zip(pre, post, weight):
+        first = np.isnan(array[i, j]) or multiple_synapses == "last"
+        array[i, j] = w if first else combine[multiple_synapses](array[i, j], w)
+    return array

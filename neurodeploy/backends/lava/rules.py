@@ -12,6 +12,7 @@ from neurodeploy.backends.lava.cells import CellFixed
 from neurodeploy.backends.lava.quantize import ProjectionFixed
 from neurodeploy.compilation import Finding
 from neurodeploy.description import Network, STDPSemantics
+from neurodeploy.description.plasticity import FIXED_POINT_TRACES
 
 
 def check_semantics(network: Network) -> list[Finding]:
@@ -54,6 +55,8 @@ def check_semantics(network: Network) -> list[Finding]:
                 )
             )
         for name, value in rule.semantics.to_dict().items():
+            if name == "traces" and value in FIXED_POINT_TRACES:
+                continue
             if value != spynnaker_stdp[name]:
                 findings.append(
                     Finding(

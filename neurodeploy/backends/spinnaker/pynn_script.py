@@ -31,8 +31,13 @@ def _synapse(sim, projection, dt):
             if rule["weight_dependence"] == "additive"
             else sim.MultiplicativeWeightDependence
         )
+        timing = (
+            sim.extra_models.SpikeNearestPairRule
+            if rule["timing_dependence"] == "SpikeNearestPairRule"
+            else sim.SpikePairRule
+        )
         plasticity = {
-            "timing_dependence": sim.SpikePairRule(
+            "timing_dependence": timing(
                 tau_plus=rule["tau_plus"], tau_minus=rule["tau_minus"], A_plus=rule["A_plus"], A_minus=rule["A_minus"]
             ),
             "weight_dependence": dependence(w_min=rule["w_min"], w_max=rule["w_max"]),
