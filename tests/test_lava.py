@@ -488,12 +488,18 @@ def test_design_rules_for_loihi():
     net.project("S", "P", nd.OneToOne(), weight=1.0, delay=70.0, label="far")
     net.project("S", "P", nd.AllToAll(), weight=[2.0, 0.001, 2.0, 2.0], label="tiny", receptor="inhibitory")
     net.project("S", "P", nd.AllToAll(), plasticity=nd.STDP(semantics=nd.STDPSemantics.immediate()), label="classic")
+    symmetric = nd.STDP(semantics=nd.STDPSemantics(traces="nearest_symmetric"))
+    net.project("S", "P", nd.AllToAll(), plasticity=symmetric, label="symmetric")
     lowered = lower(net)
     findings = check_fixed(net, lowered.populations, lowered.projections, LOIHI2)
     text = " | ".join(str(f) for f in findings)
     assert "error: projection 'far': delays up to 70 ticks exceed the 62" in text
     assert "warning: projection 'tiny': 1 of 4 weights are below half a mantissa step" in text
-    assert "error: projection 'classic': the loihi target's PairSTDPSynapses runs sPyNNaker's rule" in text
+    assert "error: projection 'classic': the loihi target's PairSTDPSynapses runs sPyNNaker's rules" in text
+    assert (
+        "error: projection 'symmetric': the loihi target's PairSTDPSynapses runs sPyNNaker's rules (traces = "
+        "'all_to_all' or 'nearest_spynnaker'), not 'nearest_symmetric'"
+    ) in text
     assert not [f for f in findings if f.subject == "semantics"]  # '>' and synaptic_init none run as they are
     assert "warning: population 'P': a synaptic state decays to 0 within a tick here" in text
     big = nd.Network("big")

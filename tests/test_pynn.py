@@ -171,7 +171,7 @@ def a_ring():
     "script, named",
     [
         (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
-        (lambda: sim.STDPMechanism(), "STDPMechanism"),
+        (lambda: sim.Vogels2011Rule(), "Vogels2011Rule"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
             lambda: sim.Projection(

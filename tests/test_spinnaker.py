@@ -528,11 +528,28 @@ def test_design_rules_name_what_cannot_run():
     assert "projection 'too long': delay of 400 ticks exceeds the 288 ticks" in messages
     assert "projection 'plastic far': STDP with a delay of 40 ticks needs a delay extension" in messages
     assert "projection 'other rule': sPyNNaker runs STDP with post_spike_shift = 'synaptic_delay'" in messages
+    symmetric = nd.Network("nearest pairings")
+    symmetric.spike_source("S", [[1.0]])
+    symmetric.population("Q", 2)
+    symmetric.population("R", 2)
+    for post, traces in (("Q", "nearest_symmetric"), ("R", "nearest_spynnaker")):
+        rule = nd.STDP(semantics=nd.STDPSemantics(traces=traces))
+        symmetric.project("S", post, nd.AllToAll(), plasticity=rule, label=traces)
+    assert [str(f) for f in findings_for(symmetric) if f.level == "error"] == [
+        "error: projection 'nearest_symmetric': sPyNNaker runs STDP with traces 'all_to_all' or "
+        "'nearest_spynnaker' (SpikePairRule, SpikeNearestPairRule), not 'nearest_symmetric': change the rule's "
+        "semantics"
+    ]
     different = nd.Network("two rules")
     different.spike_source("S", [[1.0]])
     different.population("Q", 2)
     different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=10.0), label="first")
     different.project("S", "Q", nd.AllToAll(), plasticity=nd.STDP(tau_plus=20.0), label="second")
+    nearest = nd.STDP(tau_plus=10.0, semantics=nd.STDPSemantics(traces="nearest_spynnaker"))
+    different.project("S", "Q", nd.AllToAll(), plasticity=nearest, label="third")
+    assert "error: projection 'third': plastic projections into 'Q' must share one STDP rule on sPyNNaker, " in (
+        " | ".join(str(f) for f in findings_for(different))
+    )
     assert (
         "error: projection 'second': plastic projections into 'Q' must share one STDP rule on sPyNNaker, "
         "but 'first' has different parameters"

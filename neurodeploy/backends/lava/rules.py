@@ -55,15 +55,14 @@ def check_semantics(network: Network) -> list[Finding]:
                 )
             )
         for name, value in rule.semantics.to_dict().items():
-            if name == "traces" and value in FIXED_POINT_TRACES:
-                continue
-            if value != spynnaker_stdp[name]:
+            runs = FIXED_POINT_TRACES if name == "traces" else (spynnaker_stdp[name],)
+            if value not in runs:
                 findings.append(
                     Finding(
                         "error",
                         f"projection '{projection.label}'",
-                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rule ({name} = "
-                        f"'{spynnaker_stdp[name]}'), not '{value}': change the rule's semantics",
+                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rules ({name} = "
+                        f"{' or '.join(map(repr, runs))}), not '{value}': change the rule's semantics",
                     )
                 )
     return findings

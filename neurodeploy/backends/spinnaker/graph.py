@@ -177,7 +177,7 @@ def lower(network: Network) -> SpinnakerGraph:
             rule = projection.plasticity
             graph_projection.stdp = {
                 **{name: getattr(rule, name) for name in STDP.FIELDS},
-                "timing_dependence": TIMING_DEPENDENCE[rule.semantics.traces],
+                "timing_dependence": TIMING_DEPENDENCE.get(rule.semantics.traces),  # None: refused by the rules
             }
         if projection.structural is not None:
             graph_projection.structural = {**projection.structural.to_dict(), "seed": network.seed}
