@@ -268,3 +268,27 @@ def test_other_stdp_rules_are_refused_naming_them():
     half = sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(), dendritic_delay_fraction=0.5)
     with pytest.raises(NotImplementedError, match="dendritic_delay_fraction=0.5"):
         sim.Projection(source, post, sim.OneToOneConnector(), half)
+
+
+def test_final_weights_are_read_through_views_in_their_neurons_places():
+    # Pre neurons 1 and 2 (a view) onto 2 post neurons driven to spike once, at s: only neuron 2 spikes
+    # (at 10 and 50), so only its synapses learn, by the pair formula (potentiation at lag s + 1 - 10,
+    # depression at lag 50 - s - 1); neuron 1's keep their initial weight.
+    sim.setup(1)
+    pre = sim.Population(3, sim.SpikeSourceArray(spike_times=[[], [], [10, 50]]))
+    drive = sim.Population(1, sim.SpikeSourceArray(spike_times=[20]))
+    post = sim.Population(2, sim.IF_curr_exp())
+    sim.Projection(drive, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=5.0, delay=1))
+    rule = sim.SpikePairRule(tau_plus=20, tau_minus=20, A_plus=0.1, A_minus=0.1)
+    mechanism = sim.STDPMechanism(rule, sim.AdditiveWeightDependence(0, 1), weight=0.5, delay=1)
+    plastic = sim.Projection(pre[1:3], post, sim.AllToAllConnector(), mechanism)
+    post.record("spikes")
+    sim.run(60)
+    trains = [list(train.magnitude) for train in post.get_data("spikes").segments[0].spiketrains]
+    assert len(trains[0]) == 1 and trains[1] == trains[0] and 11 < trains[0][0] < 48
+    s = trains[0][0]
+    learned = 0.5 + 0.1 * np.exp(-(s + 1 - 10) / 20) - 0.1 * np.exp(-(50 - s - 1) / 20)
+    assert np.allclose(plastic.get("weight", format="array"), [[0.5, 0.5], [learned, learned]], rtol=0, atol=1e-12)
+    listed = sorted(plastic.get("weight", "list"))
+    assert [(i, j) for i, j, _ in listed] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert np.allclose([w for *_, w in listed], [0.5, 0.5, learned, learned], rtol=0, atol=1e-12)
