@@ -193,13 +193,18 @@ def test_spynnakers_post_spike_same_time_test(dependence, backend):
     assert np.allclose(first, expected, rtol=1e-3)
 
 
-def lava_weight_unit(timing, dependence, conductance) -> float:
-    """The weight step (mantissa unit) Lava's PairSTDPSynapses holds the plastic projection in."""
+def lava_compilation(timing, dependence, conductance) -> tuple[float, str]:
+    """The weight step (mantissa unit) Lava's PairSTDPSynapses holds the plastic projection in, and the
+    loihi design rules' findings."""
     from neurodeploy.backends.lava import lower
+    from neurodeploy.backends.lava.rules import check_fixed
 
     potentiation_and_depression("brian2", timing, dependence, conductance)  # builds the same network
     label = state.projections[-1].description.label
-    return lower(build_network(state, 1100.0)).projections[label].weight_unit
+    network = build_network(state, 1100.0)
+    lowered = lower(network)
+    findings = check_fixed(network, lowered.populations, lowered.projections, None)
+    return lowered.projections[label].weight_unit, " | ".join(map(str, findings))
 
 
 @pytest.mark.parametrize(
@@ -214,11 +219,14 @@ def lava_weight_unit(timing, dependence, conductance) -> float:
 def test_lava_gives_the_post_spikes_and_the_weights_within_one_of_its_weight_steps(
     timing, dependence, conductance, formula
 ):
-    # Lava holds weights in whole mantissas (0.0353 nA here for IF_curr_exp, where A+- = 0.01 nA round
-    # to 0 mantissas and the weight stays at its stored 71 mantissas; 0.00221 uS for IF_cond_exp, where
-    # every update floors): the board's spikes exactly, the weight within one step of the oracle.
-    unit = lava_weight_unit(timing, dependence, conductance)
+    # Lava holds weights in whole mantissas (0.0353 nA here for IF_curr_exp, where additive A+- = 0.01 nA
+    # round to 0 mantissas and the weight stays at its stored 71 mantissas; multiplicative rates are
+    # 2^-8 steps; 0.00221 uS for IF_cond_exp, where every update floors): the board's spikes exactly,
+    # the weight within one step of the oracle.
+    unit, findings = lava_compilation(timing, dependence, conductance)
     sim.end()
+    if not conductance and dependence is sim.AdditiveWeightDependence:  # the design rules say so
+        assert "STDP A_plus = 0.01 is below half a step of PairSTDPSynapses (0.0353)" in findings
     spikes, weights, parameters = potentiation_and_depression("lava", timing, dependence, conductance)
     assert spikes == (CONDUCTANCE_TARGET if conductance else CURRENT_TARGET)
     expected = formula(spikes, parameters, dependence is sim.MultiplicativeWeightDependence)
