@@ -92,9 +92,10 @@ def stdp_pair_network():
     return net, rule
 
 
-def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
+def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp", traces="all_to_all"):
     """20 sources with random spike ticks (some a tick apart) onto 5 neurons driven to fire on their own;
-    sources and neurons all spike in tick 0 too (the edge of the post memory)."""
+    sources and neurons all spike in tick 0 too (the edge of the post memory). ``traces``: the STDP
+    rule's pairing."""
     rng = np.random.default_rng(seed)
     net = nd.Network("plastic")
     net.spike_source(
@@ -115,9 +116,17 @@ def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp"):
             A_minus=0.2 if conductance else 0.06,
             w_max=0.2 if conductance else 3.0,
             weight_dependence=dependence,
+            semantics=nd.STDPSemantics(traces=traces),
         )
     else:
-        rule = nd.STDP(tau_plus=20.0, tau_minus=30.0, A_plus=0.3, A_minus=0.12, w_max=3.0)
+        rule = nd.STDP(
+            tau_plus=20.0,
+            tau_minus=30.0,
+            A_plus=0.3,
+            A_minus=0.12,
+            w_max=3.0,
+            semantics=nd.STDPSemantics(traces=traces),
+        )
     net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)
     net.record("P")
     return net

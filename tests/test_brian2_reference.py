@@ -228,12 +228,66 @@ def test_multiplicative_weight_dependence():
     assert weight == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("traces, pre_trace", [("all_to_all", math.exp(-2 / TAU_PLUS) + 1), ("nearest", 1.0)])
+@pytest.mark.parametrize("traces, pre_trace", [("all_to_all", math.exp(-2 / TAU_PLUS) + 1), ("nearest_symmetric", 1.0)])
 def test_pre_traces_accumulate_or_not(traces, pre_trace):
     # Pre spikes at 8 and 10, shifted post at 11: potentiation uses the trace at the last pre.
     weight, shifted_post = stdp_pair(1, pre_times=(8.0, 10.0), semantics=nd.STDPSemantics(traces=traces))
     expected = W0 + A_PLUS * pre_trace * math.exp(-1 / TAU_PLUS) - final_depression(shifted_post)
     assert weight == pytest.approx(expected, abs=1e-12)
+
+
+def paired_weight(traces, pre_times, post_times, delay):
+    """The final weight of one plastic synapse (tau+- 20 ms, A+ 0.1, A- 0.12, w0 0.5) whose post cell
+    spikes at ``post_times`` (driven separately, one tick ahead)."""
+    net = nd.Network("pairs")
+    net.spike_source("pre", [list(pre_times)])
+    net.spike_source("drive", [[t - 1.0 for t in post_times]])
+    net.population("post", 1, parameters={"tau_m": 10.0, "cm": 1.0, "tau_syn_E": 0.3})
+    net.project("drive", "post", nd.OneToOne(), weight=200.0, delay=1.0)
+    rule = nd.STDP(A_plus=0.1, A_minus=0.12, w_max=1.0, semantics=nd.STDPSemantics(traces=traces))
+    net.project("pre", "post", nd.OneToOne(), weight=0.5, delay=float(delay), plasticity=rule, label="plastic")
+    net.record("post", ["spikes"])
+    result = run_reference(net, 60.0)
+    assert result.spikes.populations["post"][0].tolist() == list(post_times)
+    return result.weights["plastic"]["weight"][0]
+
+
+@pytest.mark.parametrize(
+    "traces, potentiation, trace_at_31",
+    [
+        (
+            "all_to_all",
+            math.exp(-4 / 20) + math.exp(-6 / 20) + math.exp(-21 / 20),
+            (math.exp(-0.1) + 1) * math.exp(-0.75) + 1,
+        ),
+        ("nearest_symmetric", math.exp(-4 / 20) + math.exp(-6 / 20) + math.exp(-21 / 20), 1.0),
+        ("nearest_spynnaker", math.exp(-4 / 20), 1.0),
+    ],
+)
+def test_which_post_events_pair_with_a_pre_spike(traces, potentiation, trace_at_31):
+    # Pre at 10 and 40, post at 13, 15, 30 seen at 14, 16, 31 (delay 1). All three post events follow
+    # the pre at 10: all-to-all and symmetric nearest pair each with it, sPyNNaker's nearest only the
+    # first (the post spike before 15 is 13, after 10). The pre at 40 depresses against 31, with the
+    # post trace there (accumulated, or 1).
+    weight = paired_weight(traces, (10.0, 40.0), (13.0, 15.0, 30.0), 1)
+    assert weight == pytest.approx(0.5 + 0.1 * potentiation - 0.12 * trace_at_31 * math.exp(-9 / 20), abs=1e-12)
+
+
+def test_spynnaker_nearest_pairs_compare_the_unshifted_post_spike_with_the_pre_spike():
+    # Delay 3: post spikes at 9 and 11 are seen at 12 and 14, both after the pre at 10. The second
+    # still pairs: the post spike before it, 9, is not later than 10. The pre at 40 depresses against 14.
+    weight = paired_weight("nearest_spynnaker", (10.0, 40.0), (9.0, 11.0), 3)
+    assert weight == pytest.approx(0.5 + 0.1 * (math.exp(-2 / 20) + math.exp(-4 / 20)) - 0.12 * math.exp(-26 / 20))
+
+
+def test_a_first_pre_spike_pairs_spynnaker_nearest_against_time_zero():
+    # Post at 2 (seen at 3), one pre at 10: sPyNNaker's last pre time is 0 before a first spike, so the
+    # post event potentiates by exp(-3/20); all-to-all traces are 0 then. Both depress against 3.
+    depression = 0.12 * math.exp(-7 / 20)
+    assert paired_weight("nearest_spynnaker", (10.0,), (2.0,), 1) == pytest.approx(
+        0.5 + 0.1 * math.exp(-3 / 20) - depression, abs=1e-12
+    )
+    assert paired_weight("all_to_all", (10.0,), (2.0,), 1) == pytest.approx(0.5 - depression, abs=1e-12)
 
 
 def test_weights_clamp_at_bounds():

@@ -29,10 +29,19 @@ LAVA = pair_stdp_arithmetic(1.0)
 E = decay_table(20.0, 1.0)
 
 
-def spinnaker_rule(multiplicative=False, tau_minus=20.0):
+def spinnaker_rule(multiplicative=False, tau_minus=20.0, nearest=False):
     # A+ 0.5, A- 0.25, w_max 1.0 (nA, or rates when multiplicative) in s16.15: 16384, 8192, 32768
     return PairSTDPRule(
-        SPINNAKER, LUT, fp.stdp_lut(tau_minus, 1.0), 16384, 8192, 0, 32768, multiplicative, product_bits=fp.PRODUCT_BITS
+        SPINNAKER,
+        LUT,
+        fp.stdp_lut(tau_minus, 1.0),
+        16384,
+        8192,
+        0,
+        32768,
+        multiplicative,
+        product_bits=fp.PRODUCT_BITS,
+        nearest=nearest,
     )
 
 
@@ -108,6 +117,49 @@ def test_additive_rule_on_lavas_integers():
     assert weights == [50, 60, 82]
     assert traces == [256, 455, 335]
     assert history.traces[0, :2].tolist() == [256, 403] and history.count[0] == 2
+
+
+def test_nearest_pairs_on_spinnakers_integers():
+    # sPyNNaker's SpikeNearestPairRule: traces are 1 (2048) at each spike; a post spike potentiates only
+    # if the remembered post spike before it (0 for the first) is at or before the last pre spike t0.
+    # Pre at 10, 40; post at 13, 15, 30; delay 1; w = 1024 steps = 16384.
+    # t=10: window (0, 9] empty, no post spike yet: stored 1024.
+    # t=40: window (9, 39] holds 13, 15, 30. 13 (none before): r1 = lut[13 + 1 - 10] = lut[4] = 1676,
+    #   w = 16384 + floor(16384 * 1676 / 2048) = 29792; 15 (13 after 10) and 30 (15 after 10) do not pair;
+    #   depression from 30: o1 = lut[40 - 30 - 1] = lut[9] = 1305, w = 29792 - floor(8192 * 1305 / 2048)
+    #   = 24572 -> 1535 steps. The all-to-all rule pairs all three, with the pre trace of 10.
+    nearest, _, _ = run(spinnaker_rule(nearest=True), {10, 40}, {13, 15, 30}, 1024)
+    assert nearest == [1024, 1535]
+    assert run(spinnaker_rule(), {10, 40}, {13, 15, 30}, 1024)[0] != nearest
+
+
+def test_nearest_pairs_compare_the_unshifted_post_spike_with_the_pre_spike():
+    # Delay 3, pre at 10, 40, post at 9 and 11 (seen at 12 and 14), w = 256 steps = 4096. Both pair with
+    # the pre at 10, though the post event at 12 came after it: the spike before 11 is 9 <= 10.
+    # 9: lut[9 + 3 - 10] = lut[2] = 1853, w = 4096 + 14824 = 18920; 11: lut[4] = 1676, w += 13408 = 32328;
+    # depression from 11: lut[40 - 11 - 3] = lut[26] = 558, w -= floor(8192 * 558 / 2048) = 2232
+    #   -> 30096 -> 1881 steps.
+    assert LUT[26] == 558
+    assert run(spinnaker_rule(nearest=True), {10, 40}, {9, 11}, 256, delay=3)[0] == [256, 1881]
+
+
+def test_a_first_pre_spike_pairs_nearest_against_time_zero():
+    # sPyNNaker keeps 0 as a pre neuron's last spike before its first: pre at 10, post at 2, delay 1,
+    # w = 1024 steps. The post spike potentiates with lut[2 + 1 - 0] = lut[3] = 1762: w = 16384 + 14096
+    # = 30480; depression from it: lut[10 - 2 - 1] = lut[7] = 1443, w -= 5772 -> 24708 -> 1544 steps.
+    # The all-to-all pre trace is 0 before the first spike: 16384 - 5772 = 10612 -> 663 steps.
+    assert run(spinnaker_rule(nearest=True), {10}, {2}, 1024)[0] == [1544]
+    assert run(spinnaker_rule(), {10}, {2}, 1024)[0] == [663]
+
+
+def test_nearest_pairs_on_lavas_integers():
+    # Lava's traces of 1 are 256 (2^-8) and its decays E of 2^-12: r1 = floor(256 E[k] / 4096).
+    # Pre at 10, 40; post at 13, 15, 30; delay 1; w = 50. t=40: 13 pairs: floor(256 E[4] / 4096) = 209,
+    # w = 50 + floor(20 * 209 / 256) = 66; depression from 30: floor(256 E[9] / 4096), E[9] =
+    # round(4096 exp(-9/20)) = 2612, = 163, w = 66 - floor(10 * 163 / 256) = 60.
+    assert E[9] == 2612
+    rule = PairSTDPRule(LAVA, E, E, 20, 10, 0, 100, False, nearest=True)
+    assert run(rule, {10, 40}, {13, 15, 30}, 50)[0] == [50, 60]
 
 
 def test_multiplicative_rule_floors_each_product_on_spinnaker_and_once_on_lava():
@@ -211,19 +263,22 @@ def core_weights(network, rule: PairSTDPRule, post_ticks, duration_ticks: int) -
 
 
 @pytest.mark.parametrize(
-    "chip, seed, dependence, delay",
+    "chip, seed, dependence, delay, traces",
     [
-        ("spinnaker", 0, "additive", 1),
-        ("spinnaker", 5, "multiplicative", 4),
-        ("lava", 4, "additive", 3),
-        ("lava", 1, "multiplicative", 1),
+        ("spinnaker", 0, "additive", 1, "all_to_all"),
+        ("spinnaker", 5, "multiplicative", 4, "all_to_all"),
+        ("lava", 4, "additive", 3, "all_to_all"),
+        ("lava", 1, "multiplicative", 1, "all_to_all"),
+        ("spinnaker", 3, "additive", 3, "nearest_spynnaker"),
+        ("spinnaker", 2, "multiplicative", 1, "nearest_spynnaker"),
+        ("lava", 6, "additive", 2, "nearest_spynnaker"),
     ],
 )
-def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay):
+def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay, traces):
     # The same random spike trains (post memories overflowing, pre spikes a tick apart) through the
     # Brian2 reference on the chip's FixedPointSTDP and through the core built as the chip builds it
     # (its own tables and integer parameters): every final weight the same.
-    network = random_plastic_network(seed, dependence, delay)
+    network = random_plastic_network(seed, dependence, delay, traces=traces)
     if chip == "spinnaker":
         graph = spinnaker_lower(network)
         scaling = ring_buffer_scaling(graph)
@@ -255,10 +310,11 @@ def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip
         integers["w_max"],
         dependence == "multiplicative",
         product_bits,
+        nearest=traces == "nearest_spynnaker",
     )
     reference = run_reference(quantized, 300.0)
     post_ticks = [set(ticks.tolist()) for ticks in reference.spikes.ticks("P")]
     assert sum(map(len, post_ticks)) > 100
     weights = core_weights(quantized, rule, post_ticks, 300)
     assert np.allclose(weights, reference.weights["S->P"]["weight"], rtol=0, atol=1e-12)
-    assert len(np.unique(weights)) > 30
+    assert len(np.unique(weights)) > (30 if traces == "all_to_all" else 10)  # nearest pairs are fewer

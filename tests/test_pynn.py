@@ -198,7 +198,7 @@ def set_weights_after_a_run():
     "script, named",
     [
         (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
-        (lambda: sim.STDPMechanism(), "STDPMechanism"),
+        (lambda: sim.Vogels2011Rule(), "Vogels2011Rule"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
             lambda: sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.SmallWorldConnector(2, 0.1)),

@@ -44,7 +44,8 @@ class PairSTDPRule:
     """A pair rule on a chip's integers: its ``FixedPointSTDP`` formats, its decay tables ``2^c E(k)``,
     and amplitudes and bounds in whole units of ``weight_lsb`` (multiplicative amplitudes in
     2^-rate_bits). ``product_bits``: the width each product wraps to (sPyNNaker's s16.15 multiplies
-    in 32-bit registers), None where products are exact."""
+    in 32-bit registers), None where products are exact. ``nearest``: the pairs of sPyNNaker's
+    nearest pair rule (traces of 1, a post spike potentiating only as the first after the pre spike)."""
 
     arithmetic: FixedPointSTDP
     decay_plus: np.ndarray
@@ -55,6 +56,7 @@ class PairSTDPRule:
     w_max: int
     multiplicative: bool
     product_bits: int | None = None
+    nearest: bool = False  # sPyNNaker's nearest pairs (traces "nearest_spynnaker"), else all-to-all
 
     def __post_init__(self):
         arithmetic = self.arithmetic
@@ -118,8 +120,12 @@ class PairSTDPRule:
         times, traces = history.times[post].astype(np.int64), history.traces[post].astype(np.int64)
         remembered = np.arange(times.shape[1])[None, :] < history.count[post][:, None]
         weight = np.asarray(stored, dtype=np.int64) * self.step
+        if self.nearest:  # every trace is 1 at its spike
+            r0, traces = np.full_like(r0, self.trace_one), np.full_like(traces, self.trace_one)
         for k in range(times.shape[1]):  # each remembered post spike in the window, oldest first
             taken = remembered[:, k] & (times[:, k] > begin) & (times[:, k] <= end)
+            if self.nearest:  # only the first post spike after the pre spike: the one before is not later
+                taken &= (times[:, k - 1] if k else 0) <= t0
             if not taken.any():
                 continue
             r1 = decayed(r0, self.decay_plus, times[:, k] + delay - t0, arithmetic.decay_bits)

@@ -1,18 +1,35 @@
 """Spike-timing-dependent plasticity with its semantics spelled out, not implied by a backend.
 
-Pair rule with all-to-all (or nearest) traces. Each neuron keeps a trace that jumps at its spikes:
-``r = r * exp(-dt_since_last/tau_plus) + 1`` for the pre neuron and likewise ``o`` with ``tau_minus``
-for the post neuron (``r = 1`` / ``o = 1`` with ``traces = "nearest"``).
+A pair rule, with one of three ways of pairing spikes (``traces``). Each synapse with delay ``d`` sees
+its post neuron's spike at ``t_post`` as a **post** event at ``T = t_post + d``
+(``post_spike_shift = "synaptic_delay"``; ``T = t_post`` with ``"none"``) and its pre neuron's spike as a
+**pre** event at ``t_pre``. Additive weight dependence changes ``w`` by ``+A+ x`` at a post event and
+``-A- y`` at a pre event (``x``, ``y`` below), then clamps it to ``w_max`` / ``w_min``; multiplicative
+dependence by ``+A+ x (w_max - w)`` and ``-A- y (w - w_min)``.
 
-Events, in time order, for each synapse with delay ``d``:
+``all_to_all``: every pair counts. Each neuron keeps a trace that jumps at its spikes,
+``r = r exp(-dt_since_last/tau_plus) + 1`` for the pre neuron and likewise ``o`` with ``tau_minus``
+for the post neuron (both 0 before the first spike). A post event at ``T`` potentiates against the
+latest pre event strictly before it, ``x = r_last exp(-(T - t_pre_last)/tau_plus)``; a pre event at
+``t_pre`` depresses against the latest post event at or before it (zero lag included),
+``y = o_last exp(-(t_pre - T_last)/tau_minus)``.
 
-* a **post** event at ``T = t_post + d`` (``post_spike_shift = "synaptic_delay"``; ``T = t_post`` with
-  ``"none"``) potentiates against the latest pre event strictly before it:
-  ``w += A+ * r_last * exp(-(T - t_pre_last)/tau_plus)`` (additive) or that amount times
-  ``(w_max - w)`` (multiplicative); then ``w = min(w, w_max)``;
-* a **pre** event at ``t_pre`` depresses against the latest post event at or before it (zero lag
-  included): ``w -= A- * o_last * exp(-(t_pre - T_last)/tau_minus)`` (additive) or that amount times
-  ``(w - w_min)`` (multiplicative); then ``w = max(w, w_min)``.
+``nearest_symmetric``: the symmetric nearest-spike rule of Morrison et al. 2008 (NEST's
+``stdp_nn_symm_synapse``): as ``all_to_all`` with traces that are set to 1 at a spike instead of
+incremented, so each post event pairs with the latest pre event before it and each pre event with the
+latest post event at or before it, however many other spikes paired with them already.
+
+``nearest_spynnaker``: sPyNNaker's ``SpikeNearestPairRule`` (``timing_nearest_pair_impl.h`` as
+``synapse_dynamics_stdp_mad_impl.c`` drives it), in which a pre spike pairs with the first post spike
+after it only. A post event at ``T`` (post spike at ``t_post``) potentiates with
+``x = exp(-(T - t_pre_last)/tau_plus)``, ``t_pre_last`` the latest pre spike strictly before ``T``, only
+if the post neuron's spike before ``t_post`` (its own, unshifted time ``p``; 0 if there is none) is not
+later than that pre spike: ``p <= t_pre_last``. Before a pre neuron's first spike ``t_pre_last`` is 0
+(sPyNNaker's initial last-pre time: a pre neuron's first spike applies the post events before it
+against time 0). A pre event at ``t_pre`` depresses against the latest post event at or before it,
+``y = exp(-(t_pre - T_last)/tau_minus)``, if the post neuron has spiked. The comparison of the
+unshifted ``p`` with ``t_pre_last`` is sPyNNaker's: with delay ``d``, a post event within ``d`` of
+the post event before it still potentiates when that earlier post spike precedes the pre spike.
 
 ``coincident_spikes`` orders a post event and a pre event at the same time: ``post_first`` (the
 post potentiates against the earlier pre, the pre then depresses at zero lag: sPyNNaker) or
@@ -42,7 +59,7 @@ STDP_SEMANTICS_OPTIONS = {
     "post_spike_shift": ("synaptic_delay", "none"),
     "coincident_spikes": ("post_first", "pre_first"),
     "amplitude": ("absolute", "scaled_by_w_max"),
-    "traces": ("all_to_all", "nearest"),
+    "traces": ("all_to_all", "nearest_symmetric", "nearest_spynnaker"),
 }
 
 
@@ -82,6 +99,8 @@ class STDPSemantics:
         )
 
 
+FIXED_POINT_TRACES = ("all_to_all", "nearest_spynnaker")  # the pairings sPyNNaker runs
+
 FIXED_POINT_OPTIONS = {
     "decay_rounding": ("floor", "nearest"),
     "trace_overflow": ("wrap", "saturate"),
@@ -118,6 +137,11 @@ class FixedPointSTDP:
     3. ``w`` is floored to whole steps, wrapped to ``weight_bits`` (unsigned, or two's complement with
        ``weight_signed``), stored and delivered;
     4. ``r0 = ovf(floor(r0 E+(t - t0)) + 2^b)``, ``t0 = t``.
+
+    With ``traces = "nearest_spynnaker"`` (sPyNNaker's nearest pair rule, the module docstring) traces are
+    1 at each spike: step 1 takes ``r1 = floor(2^b E+(s + d - t0))``, and only for the spikes ``s`` whose
+    remembered spike before (0 for the oldest remembered) is at or before ``t0``; step 2 takes
+    ``o1 = floor(2^b E-(t - s - d))``.
 
     ``P(x, A, r)`` is ``floor(floor(x A / 2^rate_bits) r / 2^b)`` (``rate_product = "floor_each"``) or
     ``floor(x A r / 2^(rate_bits + b))`` (``"floor_once"``); the multiplicative rule has no clamp. A
@@ -183,11 +207,14 @@ class FixedPointSTDP:
             )
         if self.weight_step < self.weight_lsb:
             raise ValidationError(where, "weight_step", f"must be at least weight_lsb ({self.weight_lsb:g})")
-        if rule.semantics.to_dict() != STDPSemantics().to_dict():
+        if {**rule.semantics.to_dict(), "traces": "all_to_all"} != STDPSemantics().to_dict() or (
+            rule.semantics.traces not in FIXED_POINT_TRACES
+        ):
             raise ValidationError(
                 where,
                 None,
-                "fixed-point arithmetic is defined for the deferred rule: give the STDP semantics their defaults",
+                "fixed-point arithmetic is defined for the deferred rule: give the STDP semantics their defaults "
+                f"(traces {' or '.join(map(repr, FIXED_POINT_TRACES))})",
             )
         multiplicative = rule.weight_dependence == "multiplicative"
         for name in ("A_plus", "A_minus", "w_min", "w_max"):

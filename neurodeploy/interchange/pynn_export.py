@@ -44,7 +44,7 @@ ALWAYS_INITIALIZED = ("v", "u")
 """The initial values always written; the synaptic ones (PyNN starts them at zero) only when not zero."""
 INLINE_VALUES = 8
 """Per-neuron values, spike times or connection rows up to this many are written in the script."""
-TRACES = {"all_to_all": "sim.SpikePairRule", "nearest": "sim.extra_models.SpikeNearestPairRule"}
+TRACES = {"all_to_all": "sim.SpikePairRule", "nearest_spynnaker": "sim.extra_models.SpikeNearestPairRule"}
 WEIGHT_DEPENDENCES = {
     "additive": "sim.AdditiveWeightDependence",
     "multiplicative": "sim.MultiplicativeWeightDependence",
@@ -314,6 +314,8 @@ class _Writer:
         for name, value in rule.semantics.to_dict().items():
             if name not in ("traces", "amplitude") and value != sPyNNakers[name]:
                 raise refuse(f"{where} stdp semantics {name} {value!r}", f"sPyNNaker's rule has {sPyNNakers[name]!r}")
+        if rule.semantics.traces not in TRACES:
+            raise refuse(f"{where} stdp traces {rule.semantics.traces!r}", f"sPyNNaker pairs {' or '.join(TRACES)}")
         a_plus, a_minus = rule.amplitudes  # absolute amplitudes, as sPyNNaker's rules take them
         timing = [
             f"tau_plus={_number(rule.tau_plus)}",

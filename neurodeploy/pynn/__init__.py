@@ -1,8 +1,9 @@
 """PyNN's API on neurodeploy: ``import neurodeploy.pynn as sim`` in a PyNN script builds a neurodeploy
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
-classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). What has no description yet
-(PyNN's other standard models, current sources, plasticity, a second run) raises NotImplementedError
-naming it."""
+classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). STDP has sPyNNaker's meaning
+(``plasticity``), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too. What has no
+description yet (PyNN's other standard models, current sources, other plasticity, a second run) raises
+NotImplementedError naming it."""
 
 from pyNN import errors, random, space  # noqa: F401
 from pyNN.connectors import (  # noqa: F401
@@ -26,6 +27,7 @@ from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 from pyNN.standardmodels import cells, electrodes, synapses
 
+from neurodeploy.pynn import extra_models  # noqa: F401
 from neurodeploy.pynn.control import (  # noqa: F401
     end,
     get_current_time,
@@ -40,6 +42,13 @@ from neurodeploy.pynn.control import (  # noqa: F401
     run_for,
     run_until,
     setup,
+)
+from neurodeploy.pynn.plasticity import (  # noqa: F401
+    AdditiveWeightDependence,
+    MultiplicativeWeightDependence,
+    SpikeNearestPairRule,
+    SpikePairRule,
+    STDPMechanism,
 )
 from neurodeploy.pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from neurodeploy.pynn.procedural_api import connect, create, record  # noqa: F401

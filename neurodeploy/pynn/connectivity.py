@@ -70,8 +70,10 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
     if projection.source is not None:
         raise unsupported(f"a projection's source ({projection.source!r})")
     synapse = projection.synapse_type
-    if type(synapse).__mro__[1] is not synapses.StaticSynapse:
-        raise unsupported(f"the synapse type {type(synapse).__name__} (only StaticSynapse)")
+    plastic = isinstance(synapse, synapses.STDPMechanism) and hasattr(synapse, "description")
+    if type(synapse).__mro__[1] is not synapses.StaticSynapse and not plastic:
+        raise unsupported(f"the synapse type {type(synapse).__name__} (only StaticSynapse and STDPMechanism)")
+    plasticity = synapse.description() if plastic else None
     connector = projection._connector
     if connector.location_selector is not None:
         raise unsupported("a connector's location_selector")
@@ -97,6 +99,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
                 magnitude,
                 delay,
                 projection.receptor_type,
+                plasticity=plasticity,
                 pre_slice=pre_slice,
                 post_slice=post_slice,
             )
@@ -108,7 +111,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
             raise errors.ConnectionError(f"a {name} index is out of range for a side of {len(side.index)} neurons")
     magnitudes, projection.weight_sign = weight_magnitudes(weights, projection)
     return split_by_population(
-        label, projection.receptor_type, pre, post, pre_local, post_local, magnitudes, delays, dt
+        label, projection.receptor_type, plasticity, pre, post, pre_local, post_local, magnitudes, delays, dt
     )
 
 
@@ -214,7 +217,7 @@ def collapsed(values: np.ndarray, fallback: float):
     return float(values[0]) if np.all(values == values[0]) else values
 
 
-def split_by_population(label, receptor, pre: Side, post: Side, pre_local, post_local, weights, delays, dt):
+def split_by_population(label, receptor, plasticity, pre: Side, post: Side, pre_local, post_local, weights, delays, dt):
     """One FromList description projection per (pre population, post population) the pairs join (one
     empty one, of delay ``dt``, when there are no pairs)."""
     weights = np.broadcast_to(np.asarray(weights, dtype=float), pre_local.shape)
@@ -240,6 +243,7 @@ def split_by_population(label, receptor, pre: Side, post: Side, pre_local, post_
                 collapsed(weights[mine], 0.0),
                 collapsed(delays[mine], dt),
                 receptor,
+                plasticity=plasticity,
             )
         )
     return parts

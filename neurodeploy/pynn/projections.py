@@ -168,11 +168,16 @@ class Projection(common.Projection):
         return self._described[name]
 
     def final_weights(self) -> np.ndarray:
-        """The hook for weights after a run: a static projection's are the ones it ran with; a plastic one's
-        come from the run's result (read there by the STDP support, once it lands)."""
-        if any(part.plasticity is not None for part in self.descriptions):
-            raise unsupported("reading learned weights after run() (Projection.final_weights)")
-        return self.described("weight")
+        """The weights the run ended with, in ``local_pairs`` order: a static part's are the ones it ran
+        with, a plastic part's the run's result's (in the description's synapse order, as ``local_pairs``)."""
+        if all(part.plasticity is None for part in self.descriptions):
+            return self.described("weight")
+        described = np.split(self.described("weight"), np.cumsum(self._connection_counts())[:-1])
+        learned = [
+            simulator.state.result.weights[part.label]["weight"] * self.weight_sign if part.plasticity else piece
+            for part, piece in zip(self.descriptions, described)
+        ]
+        return np.concatenate(learned)
 
     def _get_attributes_as_list(self, names):
         pre, post = self.local_pairs()

@@ -143,12 +143,14 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         post_trace = "o = o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) + 1"
     else:
         pre_trace, post_trace = "r = 1", "o = 1"
-    if rule.weight_dependence == "additive":
-        potentiation = "a_plus * r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus)"
-        depression = "a_minus * o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus)"
-    else:
-        potentiation = "a_plus * r * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus) * (w_max - w_run)"
-        depression = "a_minus * o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus) * (w_run - w_min)"
+    # sPyNNaker's nearest pairs: no pre trace (a first pre spike pairs against time 0), and a post event
+    # potentiates only if the post spike before it, unshifted, is not later than the pre spike.
+    pairing = "r" if semantics.traces != "nearest_spynnaker" else "int(t_post_last - post_shift <= t_pre_last)"
+    potentiation = f"a_plus * {pairing} * exp(-(t_in_timesteps - t_pre_last) * dt_ms / tau_plus)"
+    depression = "a_minus * o * exp(-(t_in_timesteps - t_post_last) * dt_ms / tau_minus)"
+    if rule.weight_dependence == "multiplicative":
+        potentiation += " * (w_max - w_run)"
+        depression += " * (w_run - w_min)"
     on_pre = [
         deliver if semantics.delivered_weight == "before_update" else "",
         f"w_run = clip(w_run - {depression}, w_min, w_max)",
@@ -159,8 +161,8 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     ]
     on_post = [
         post_trace,
-        "t_post_last = t_in_timesteps",
         f"w_run = clip(w_run + {potentiation}, w_min, w_max)",
+        "t_post_last = t_in_timesteps",
         "w = w_run" if semantics.weight_update == "at_each_spike" else "",
     ]
     a_plus, a_minus = rule.amplitudes
@@ -183,6 +185,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         o : 1
         t_pre_last : integer
         t_post_last : integer
+        post_shift : integer (constant)
         """,
         on_pre="\n".join(line for line in on_pre if line),
         on_post="\n".join(line for line in on_post if line),
@@ -214,6 +217,10 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     post_shift = delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
     synapses.pre.delay = processing_lag * dt
     synapses.post.delay = (processing_lag + post_shift) * dt
+    # Processing times are spike times plus these lags: a pre and a post spike in tick 0 before any.
+    synapses.post_shift = post_shift
+    synapses.t_pre_last = processing_lag
+    synapses.t_post_last = processing_lag + post_shift
     # Brian2 runs pre pathways (order -1) before post pathways (+1) within a tick.
     synapses.post.order = -2 if semantics.coincident_spikes == "post_first" else 1
     return synapses

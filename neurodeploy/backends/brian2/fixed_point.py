@@ -131,11 +131,14 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         "s_latest = 0 * t0",
         "o_latest = 0 * t0",  # per synapse, not scalars
     ]
+    nearest = rule.semantics.traces == "nearest_spynnaker"  # traces of 1, the first post spike after a pre only
     for k in range(history):
         remembered = f"int({history - k} <= {memory}_n_post)"
+        before = f"int({history - k + 1} <= {memory}_n_post) * {memory}_t_{k - 1}_post" if k else "0"
+        first = f" * int({before} <= t0)" if nearest else ""
         update += [
-            f"taken = {remembered} * int({memory}_t_{k}_post > begin) * int({memory}_t_{k}_post <= end)",
-            f"r1 = whole(r0 * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
+            f"taken = {remembered} * int({memory}_t_{k}_post > begin) * int({memory}_t_{k}_post <= end){first}",
+            f"r1 = whole({one if nearest else 'r0'} * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
             f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}"
             if multiplicative
             else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
@@ -146,7 +149,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         ]
     pre_trace = ["r0 = " + _overflow(f"whole(r0 * decay_plus(t_now - t0) / {unity}) + {one}", arithmetic), "t0 = t_now"]
     update += [
-        f"o1 = whole(o_latest * decay_minus(t_now - s_latest - d_ticks) / {unity})",
+        f"o1 = whole({one if nearest else 'o_latest'} * decay_minus(t_now - s_latest - d_ticks) / {unity})",
         f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}"
         if multiplicative
         else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",

@@ -241,6 +241,7 @@ class LavaGraph:
                 decay_minus=decay_table(rule.tau_minus, self.network.semantics.dt),
                 arithmetic=pair_stdp_arithmetic(fixed.weight_unit),
                 multiplicative=rule.weight_dependence == "multiplicative",
+                nearest=rule.semantics.traces == "nearest_spynnaker",
                 structural=rewiring,
                 name=f"projection {label}",
             )

@@ -9,9 +9,10 @@ import math
 import numpy as np
 
 from neurodeploy.backends.lava.cells import CellFixed
-from neurodeploy.backends.lava.quantize import ProjectionFixed
+from neurodeploy.backends.lava.quantize import STDP_RATE_BITS, ProjectionFixed, stdp_units
 from neurodeploy.compilation import Finding
 from neurodeploy.description import Network, STDPSemantics
+from neurodeploy.description.plasticity import FIXED_POINT_TRACES
 
 
 def check_semantics(network: Network) -> list[Finding]:
@@ -54,13 +55,14 @@ def check_semantics(network: Network) -> list[Finding]:
                 )
             )
         for name, value in rule.semantics.to_dict().items():
-            if value != spynnaker_stdp[name]:
+            runs = FIXED_POINT_TRACES if name == "traces" else (spynnaker_stdp[name],)
+            if value not in runs:
                 findings.append(
                     Finding(
                         "error",
                         f"projection '{projection.label}'",
-                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rule ({name} = "
-                        f"'{spynnaker_stdp[name]}'), not '{value}': change the rule's semantics",
+                        f"the loihi target's PairSTDPSynapses runs sPyNNaker's rules ({name} = "
+                        f"{' or '.join(map(repr, runs))}), not '{value}': change the rule's semantics",
                     )
                 )
     return findings
@@ -118,6 +120,21 @@ def check_fixed(
                         f"weights lose up to {error:.1%} to 8-bit mantissas (exponent {fixed.weight_exp})",
                     )
                 )
+        rule = projection.plasticity
+        if rule is not None:
+            integers = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
+            for name in ("A_plus", "A_minus"):
+                if getattr(rule, name) > 0 and integers[name] == 0:
+                    step = fixed.weight_unit if rule.weight_dependence == "additive" else 2.0**-STDP_RATE_BITS
+                    findings.append(
+                        Finding(
+                            "warning",
+                            subject,
+                            f"STDP {name} = {getattr(rule, name):g} is below half a step of PairSTDPSynapses "
+                            f"({step:.3g}) and becomes 0: the rule never "
+                            + ("potentiates" if name == "A_plus" else "depresses"),
+                        )
+                    )
         units = fixed.held_unit
         held = projection.plasticity is not None or projection.structural is not None
         if held and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:

@@ -47,6 +47,10 @@ class GraphPopulation:
         return {k: v for k, v in vars(self).items() if k != "weight_scale"}
 
 
+# sPyNNaker's timing rule for each pairing of the description's STDP it runs (rules.check_semantics).
+TIMING_DEPENDENCE = {"all_to_all": "SpikePairRule", "nearest_spynnaker": "SpikeNearestPairRule"}
+
+
 @dataclass(eq=False)
 class GraphProjection:
     label: str
@@ -207,7 +211,10 @@ def lower(network: Network) -> SpinnakerGraph:
             ).astype(np.float64)
         if isinstance(projection.plasticity, STDP):
             rule = projection.plasticity
-            graph_projection.stdp = {name: getattr(rule, name) for name in STDP.FIELDS}
+            graph_projection.stdp = {
+                **{name: getattr(rule, name) for name in STDP.FIELDS},
+                "timing_dependence": TIMING_DEPENDENCE.get(rule.semantics.traces),  # None: refused by the rules
+            }
         if projection.structural is not None:
             graph_projection.structural = {**projection.structural.to_dict(), "seed": network.seed}
         projections[projection.label] = graph_projection

@@ -236,6 +236,7 @@ def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
         scaled["w_max"],
         stdp["weight_dependence"] == "multiplicative",
         product_bits=fp.PRODUCT_BITS,
+        nearest=stdp["timing_dependence"] == "SpikeNearestPairRule",
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.graph import weight_factor
+from neurodeploy.backends.spinnaker.graph import TIMING_DEPENDENCE, weight_factor
 from neurodeploy.backends.spinnaker.quantize import projection_report, stdp_scale
 from neurodeploy.compilation import Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
@@ -93,7 +93,16 @@ def check_semantics(network: Network) -> list[Finding]:
                 )
             )
         for name, value in rule.semantics.to_dict().items():
-            if value != spynnaker_stdp[name]:
+            if name == "traces" and value not in TIMING_DEPENDENCE:
+                findings.append(
+                    Finding(
+                        "error",
+                        subject,
+                        f"sPyNNaker runs STDP with traces {' or '.join(map(repr, TIMING_DEPENDENCE))} "
+                        f"(SpikePairRule, SpikeNearestPairRule), not '{value}': change the rule's semantics",
+                    )
+                )
+            elif name != "traces" and value != spynnaker_stdp[name]:
                 findings.append(
                     Finding(
                         "error",
@@ -119,6 +128,7 @@ def check_semantics(network: Network) -> list[Finding]:
             rule.w_min,
             rule.w_max,
             rule.weight_dependence,
+            rule.semantics.traces,
         )
         earlier = rules_by_post.setdefault(projection.post, (projection.label, signature))
         if earlier[1] != signature:

@@ -53,6 +53,7 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             p["w_min"],
             p["w_max"],
             p["multiplicative"],
+            nearest=p["nearest"],
         )
 
     def _index(self):

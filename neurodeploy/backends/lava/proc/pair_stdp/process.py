@@ -12,7 +12,9 @@ held in int32, traces have 8 fractional bits (1.0 = 256), jump by 256 at each ow
 2^15 - 1, exponential decays are 12-bit tables ``round(4096 exp(-k dt/tau))``; a trace decays as
 ``trace * decay >> 12``, and a decayed trace r changes the weight by ``A r >> 8`` (A in weight units,
 additive) or ``A r (w_max - w) >> 16`` / ``A r (w - w_min) >> 16`` (A in 1/256, multiplicative,
-unclamped). Each post neuron keeps its last 16 post events.
+unclamped). Each post neuron keeps its last 16 post events. With ``nearest``, sPyNNaker's nearest pair
+rule (``FixedPointSTDP``'s docstring): traces are 1 at each spike and a post event potentiates only if the
+post spike before it is not later than the last pre spike.
 
 With ``structural`` (a description and a projection label), the synapses are the projection's slots,
 ``s_max`` per post neuron (synapse ``post * s_max + slot``, ``pre`` -1 when empty): at the start of
@@ -52,6 +54,7 @@ class PairSTDPSynapses(AbstractProcess):
         decay_minus,
         arithmetic: FixedPointSTDP,
         multiplicative=False,
+        nearest=False,
         structural=None,
         name=None,
     ):
@@ -67,6 +70,7 @@ class PairSTDPSynapses(AbstractProcess):
             w_max=w_max,
             decay_plus=np.asarray(decay_plus),
             multiplicative=multiplicative,
+            nearest=nearest,
             decay_minus=np.asarray(decay_minus),
             arithmetic=arithmetic,
             name=name,
