@@ -44,6 +44,14 @@ class Backend(abc.ABC):
         return MemoryEstimate(f"{self.name} backend")
 
 
+def refuse_changes(network: Network, what: str):
+    """For what cannot run a schedule of changes yet: one refusal naming the first change."""
+    if network.changes:
+        raise ValidationError(
+            network.changes[0].where, None, f"{what} does not run parameter or weight changes during a run yet"
+        )
+
+
 def refuse_plastic_weight_changes(network: Network, backend: str):
     """A weight change on a plastic projection would overwrite learned weights whose stored form each
     backend keeps its own way: refused, naming the change, until a backend sets them exactly."""

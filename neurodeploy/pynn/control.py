@@ -16,7 +16,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, backend="brian
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     for name in extra_params:
-        if name != "max_delay":
+        if name not in ("max_delay", "t_flush"):  # t_flush: NEST's reset flushes its queues; here nothing is queued
             raise unsupported(f"the setup() argument {name!r}")
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
@@ -40,9 +40,7 @@ run, run_until = common.build_run(simulator)
 run_for = run
 
 
-def reset(annotations=None):
-    if simulator.state.result is not None:
-        raise unsupported("reset() after run()")
+reset = common.build_reset(simulator)
 
 
 initialize = common.initialize

@@ -7,6 +7,7 @@ from pyNN.space import Space
 
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import projection_description, unsupported
+from neurodeploy.pynn.segments import after_run, weight_change_after_run
 from neurodeploy.pynn.standardmodels import StaticSynapse
 
 
@@ -26,7 +27,7 @@ class Projection(common.Projection):
         space=Space(),
         label=None,
     ):
-        if simulator.state.result is not None:
+        if simulator.state.has_run:
             raise unsupported("creating projections after run()")
         common.Projection.__init__(
             self,
@@ -48,6 +49,9 @@ class Projection(common.Projection):
         raise unsupported("len() of a Projection")
 
     def set(self, **attributes):
+        if after_run() and set(attributes) == {"weight"}:
+            weight_change_after_run(self, attributes["weight"])
+            return
         raise unsupported("Projection.set")
 
     def get(self, attribute_names, format, gather=True, with_address=True, multiple_synapses="sum"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodeploy.backends import Backend
+from neurodeploy.backends import Backend, refuse_changes
 from neurodeploy.backends.lava.cells import QUANTIZATIONS, CellFixed, numbers_from, population_fixed
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
@@ -120,6 +120,7 @@ class LavaBackend(Backend):
         """``parameters``: the compile's ``lava_parameters.npz``, when run from one."""
         from neurodeploy.backends.lava.launcher import run_in_worker
 
+        refuse_changes(network, f"the {self.name} backend")
         lowered = lower(network, self.quantization)
         errors = [f for f in check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"]
         if errors:
