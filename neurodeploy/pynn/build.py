@@ -49,7 +49,7 @@ def population_description(
         scheduled = getattr(population, "scheduled_spikes", None)
         if scheduled is not None:
             return nd.SpikeSource(label, population.size, scheduled)
-        return nd.SpikeSource(label, population.size, spike_trains(parameters["spike_times"], population.size))
+        return nd.SpikeSource(label, population.size, spike_trains(parameters["spike_times"], population.size, dt))
     cell = nd.CELL_TYPES[population.celltype.neurodeploy_cell]
     names = cell.initial_value_specs()
     if getattr(population, "started_from", None) is None:
@@ -66,10 +66,11 @@ def initial_values(population) -> dict:
     return {name: plain(value.evaluate(simplify=True)) for name, value in population.initial_values.items()}
 
 
-def spike_trains(spike_times, size: int) -> list[np.ndarray]:
-    """A SpikeSourceArray's ``spike_times`` parameter (one Sequence, or one per neuron) as one array per neuron."""
+def spike_trains(spike_times, size: int, dt: float) -> list[np.ndarray]:
+    """A SpikeSourceArray's ``spike_times`` parameter (one Sequence, or one per neuron) as one array per
+    neuron, each time on the nearest tick (as sPyNNaker's and PyNN's on-grid simulators send them)."""
     trains = np.broadcast_to(np.asarray(spike_times, dtype=object), (size,))
-    return [np.asarray(train.value, dtype=float) for train in trains]
+    return [np.round(np.asarray(train.value, dtype=float) / dt) * dt for train in trains]
 
 
 def poisson_trains(parameters: dict, size: int, key: tuple[int, int], dt: float, duration: float) -> list[np.ndarray]:

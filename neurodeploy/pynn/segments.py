@@ -36,9 +36,9 @@ def spike_times_changed(population, neurons: np.ndarray | None, spike_times):
     boundary = simulator.state.t - simulator.state.dt / 2  # times in ticks before now have fired
     trains = population.scheduled_spikes
     if trains is None:
-        trains = spike_trains(population.start_parameters["spike_times"], population.size)
+        trains = spike_trains(population.start_parameters["spike_times"], population.size, simulator.state.dt)
     indices = np.arange(population.size) if neurons is None else neurons
-    new = spike_trains(spike_times, len(indices))
+    new = spike_trains(spike_times, len(indices), simulator.state.dt)
     trains = list(trains)
     for index, times in zip(indices, new):
         trains[index] = np.concatenate([trains[index][trains[index] < boundary], times[times >= boundary]])
