@@ -1,7 +1,7 @@
 """Several runs with changes between them: PyNN's system scenarios on run/reset/set between runs
 (NeuralEnsemble/PyNN 0.13 ``test/system/scenarios``: test__simulation_control, test_update_SpikeSourceArray,
 test_ticket166, test_reset_recording), re-written with their assertions for ``neurodeploy.pynn`` on
-brian2 and spinnaker; a trace derived by hand for ``set(i_offset)`` between runs; a two-run script against
+brian2 and spinnaker (one on Lava); a trace derived by hand for ``set(i_offset)`` between runs; a two-run script against
 the single description with the same schedule; the description's schedule checked and serialized."""
 
 import numpy as np
@@ -12,6 +12,8 @@ from pyNN.parameters import Sequence
 import neurodeploy.description as nd
 import neurodeploy.pynn as sim
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava.toolchain import LoihiToolchain
+from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
 from neurodeploy.errors import BackendError, ValidationError
 
 BACKENDS = ("brian2", "spinnaker")
@@ -255,6 +257,34 @@ def test_a_two_run_script_is_the_description_with_its_schedule(backend):
     assert len(trains[0]) > 0  # the new i_offset (1.2 nA: level -53 mV) with the new weight fires neuron 0
 
 
+def test_lava_runs_the_two_run_script_as_its_scheduled_description():
+    """Lava's worker runs in pieces and sets the processes' Vars between them: the script's result is the
+    description's, and its spikes are brian2's within one tick (Lava's integers)."""
+    v, trains = two_run_script("lava")
+    result = make_backend("lava").run(scheduled_description(), 40.0)
+    assert_array_equal(v[1:], result.traces["cells"]["v"])
+    reference, reference_trains = two_run_script("brian2")
+    assert len(trains[0]) > 0
+    for train, expected in zip(trains, reference_trains):
+        assert len(train) == len(expected)
+        assert_allclose(train, expected, atol=0.1 + 1e-9)
+    assert np.abs(v[:200] - reference[:200]).max() < 0.05  # before the first spike
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (nd.ParameterChange(0.0, "p", {"i_offset": 0.5}), "before the first tick"),
+        (nd.ParameterChange(5.0, "p", {"v_rest": -60.0}), "v is held relative to v_rest"),
+    ],
+)
+def test_lava_refuses_what_its_integers_cannot_change_naming_it(change, message):
+    network = small_network()
+    network.change(change)
+    with pytest.raises(ValidationError, match=message):
+        make_backend("lava").run(network.validate(), 20.0)
+
+
 def test_the_two_backends_agree_on_the_two_run_script():
     brian2, _ = two_run_script("brian2")
     spinnaker, _ = two_run_script("spinnaker")
@@ -376,8 +406,9 @@ def test_what_cannot_run_a_schedule_refuses_it_naming_the_change(tmp_path):
     network.validate()
     with pytest.raises(BackendError, match="discrete mode only"):
         make_backend("brian2", mode="physics").run(network, 20.0)
-    with pytest.raises(ValidationError, match="lava backend does not run parameter or weight changes"):
-        make_backend("lava").run(network, 20.0)
+    for toolchain, target in ((SpinnakerToolchain, "spinn5"), (LoihiToolchain, "loihi2")):
+        with pytest.raises(ValidationError, match=f"the {target} target does not run parameter or weight changes"):
+            toolchain().compile(network, {"name": target}, tmp_path, 20.0)
     plastic = nd.Network("s", nd.Semantics(dt=1.0), duration=20.0)
     plastic.population("p", 2, "IF_curr_exp")
     plastic.spike_source("s", [[1.0], [2.0]])
