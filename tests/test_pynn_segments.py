@@ -380,13 +380,15 @@ def test_a_change_is_checked_naming_what_is_wrong(change, field, message):
     assert caught.value.field == field
 
 
-def test_the_schedule_is_serialized_and_its_stages_apply_changes_in_time_order():
+def test_the_schedule_is_serialized_and_its_stages_apply_changes_in_time_order(tmp_path):
     network = small_network()
     network.change(nd.ParameterChange(10.0, "p", {"i_offset": 0.5}, [1]))
     network.change(nd.WeightChange(5.0, "w", [0.1, 0.2]))
     network.change(nd.ParameterChange(10.0, "p", {"tau_m": 15.0}))
     network.validate()
-    copy = nd.Network.from_dict(network.to_dict())
+    nd.save(network, tmp_path / "model.yaml")
+    assert "changes:" in (tmp_path / "model.yaml").read_text()
+    copy = nd.load(tmp_path / "model.yaml")
     assert copy == network
     assert [change.time for change in copy.changes] == [5.0, 10.0, 10.0]
     stages = copy.stages()

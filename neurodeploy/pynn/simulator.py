@@ -39,7 +39,7 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
-        if self.t == 0:
+        if self.t == 0 and tstop > 0:  # the block's first tick: what it starts from is fixed now
             for population in self.populations:
                 population.start_block()
         self.t = max(self.t, tstop)
