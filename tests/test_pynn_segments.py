@@ -276,6 +276,7 @@ def test_lava_runs_the_two_run_script_as_its_scheduled_description():
     [
         (nd.ParameterChange(0.0, "p", {"i_offset": 0.5}), "before the first tick"),
         (nd.ParameterChange(5.0, "p", {"v_rest": -60.0}), "v is held relative to v_rest"),
+        (nd.ParameterChange(5.0, "p", {"tau_syn_E": 1.0}), "the factor its arriving weights are scaled by"),
     ],
 )
 def test_lava_refuses_what_its_integers_cannot_change_naming_it(change, message):
@@ -311,6 +312,21 @@ def test_a_weight_change_reaches_spikes_emitted_from_its_tick_on(backend):
     # Row k is V after tick k; input of tick 21 is the first spike, of tick 22 the second.
     assert_array_equal(after[:22], before[:22])
     assert after[22] - before[22] > 0.5
+
+
+def test_a_synaptic_time_constant_change_scales_the_input_arriving_from_its_tick_on():
+    """tau_syn_E changes at 19 ms while spikes (delay 2 ms) arrive every tick: the input of each tick is
+    scaled by that tick's factor on both backends (Brian2 delivers a tick's input in the tick before:
+    its factor changes a tick earlier); the spinnaker emulation's s16.15 is the only difference."""
+
+    network = nd.Network("w", nd.Semantics(dt=1.0), duration=30.0)
+    network.population("p", 1, "IF_curr_exp", {"v_thresh": 0.0})
+    network.spike_source("s", [[16.0, 17.0, 18.0, 19.0, 20.0]])
+    network.project("s", "p", nd.OneToOne(), weight=2.0, delay=2.0, label="w")
+    network.record("p", ["v"])
+    network.change(nd.ParameterChange(19.0, "p", {"tau_syn_E": 1.0}))
+    brian2, spinnaker = (make_backend(b).run(network, 30.0).traces["p"]["v"][:, 0] for b in BACKENDS)
+    assert np.abs(brian2 - spinnaker).max() < 0.005
 
 
 # --- reset keeps parameters, drops weight changes -------------------------------------------------

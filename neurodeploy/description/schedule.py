@@ -4,7 +4,9 @@ scripts make with ``run(); set(...); run()``.
 A change at time ``t`` (ms, a multiple of dt) applies before the tick that computes the state at
 ``t + dt``: the ticks before it ran with the old values, every tick from it on with the new ones. A
 weight change reaches the spikes emitted from that tick on; a spike emitted before it delivers the
-weight it was emitted with, whatever its delay (as sPyNNaker's ring buffers and NEST's events do).
+weight it was emitted with, whatever its delay (as sPyNNaker's ring buffers and NEST's events do); the
+factor a cell scales arriving weights by (its synapse part's, from ``tau_syn``) is the one of the tick the
+input arrives in.
 State (V, synaptic input, refractoriness, plastic traces) is never changed: only parameters, as
 PyNN's ``set`` between runs changes them.
 """

@@ -2,7 +2,9 @@
 something changes, and between pieces the groups' constants are set again.
 
 A population's change re-initialises its group's constants from its changed membrane and keeps every
-state variable. A weight change reaches the spikes emitted from its tick ``k`` on: Brian2 reads a weight
+state variable; its factor of arriving weights (``init_x``) changes a tick earlier, as Brian2 adds the
+input of tick ``k`` in the synapses slot of tick ``k - 1``. A weight change reaches the spikes emitted
+from its tick ``k`` on: Brian2 reads a weight
 when it delivers the spike, ``d - 1`` ticks after its emission, so the synapses of delay ``d`` take their
 new weight before tick ``k + d - 1``.
 """
@@ -16,6 +18,7 @@ import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends.brian2.cells import membrane_lowering
+from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE
 from neurodeploy.description import Network, Population
 from neurodeploy.errors import ValidationError
 
@@ -26,9 +29,9 @@ def scheduled_actions(network: Network, groups: dict, synapses: dict) -> dict[in
     current = network
     for stage in network.stages():
         for label in stage.populations:
-            actions[stage.tick].append(
-                population_change(groups[label], current.populations[label], stage.network.populations[label], network)
-            )
+            before, after = current.populations[label], stage.network.populations[label]
+            actions[stage.tick - 1].append(population_change(groups[label], before, after, network, INPUT_FACTORS))
+            actions[stage.tick].append(population_change(groups[label], before, after, network))
         for label in stage.projections:
             delays = network.connections(label).delay_ticks
             weights = stage.network.connections(label).weight
@@ -38,9 +41,14 @@ def scheduled_actions(network: Network, groups: dict, synapses: dict) -> dict[in
     return actions
 
 
-def population_change(group: b2.NeuronGroup, before: Population, after: Population, network: Network):
-    """Setting the group's constants from ``after`` (its state kept), or a refusal now when its code would
-    differ (a parameter the membrane's code holds as a literal)."""
+INPUT_FACTORS = tuple(f"init_{x}" for x in RECEPTOR_VARIABLE.values())
+
+
+def population_change(
+    group: b2.NeuronGroup, before: Population, after: Population, network: Network, only: tuple[str, ...] = ()
+):
+    """Setting the group's constants from ``after`` (``only`` these, when given; its state kept), or a
+    refusal now when its code would differ (a parameter the membrane's code holds as a literal)."""
     semantics = network.semantics
     old, new = (membrane_lowering(population)(population, semantics) for population in (before, after))
     same_code = (old.equations, old.threshold, old.reset, old.update) == (
@@ -57,13 +65,13 @@ def population_change(group: b2.NeuronGroup, before: Population, after: Populati
         )
 
     def change():
-        state = {
+        kept = {
             name: value
             for name, value in group.get_states(units=False, read_only_variables=False).items()
-            if not group.variables[name].constant
+            if ((name not in only) if only else not group.variables[name].constant)
         }
         new.initialise(group)
-        group.set_states(state, units=False)
+        group.set_states(kept, units=False)
 
     return change
 

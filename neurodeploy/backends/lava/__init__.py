@@ -81,7 +81,8 @@ def lower(network: Network, quantization: str = "neurodeploy") -> Lowered:
 def staged_populations(network: Network, populations: dict, stock: set, quantization: str) -> list:
     """Per stage of the schedule: the stage, the numbers of its changed populations and every population's
     numbers from then on. A change must keep the run's formats: a population's scale, Lava's stock LIF or
-    not, v_rest (which v is held relative to); and it cannot come before the first tick."""
+    not, v_rest (which v is held relative to), what a unit of arriving weight adds (held in the weights);
+    and it cannot come before the first tick."""
     staged, current = [], dict(populations)
     for stage in network.stages():
         where = f"the change at {stage.tick * network.semantics.dt:g} ms"
@@ -106,6 +107,13 @@ def staged_populations(network: Network, populations: dict, stock: set, quantiza
                 population.value("v_rest"), network.populations[label].value("v_rest")
             ):
                 refuse(f"population '{label}'", "v is held relative to v_rest, which cannot change")
+            receptors = {p.receptor for p in network.projections.values() if p.post == label}
+            if any(not np.array_equal(before.units_per_weight(r), after.units_per_weight(r)) for r in receptors):
+                refuse(
+                    f"population '{label}'",
+                    "the factor its arriving weights are scaled by would change, which Lava holds in the weights "
+                    "(applied when a spike is sent, not when it arrives)",
+                )
             changed[label] = after
         current = {**current, **changed}
         staged.append((stage, changed, current))
