@@ -13,6 +13,8 @@ import neurodeploy.description as nd
 import neurodeploy.pynn as sim
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava.toolchain import LoihiToolchain
+from neurodeploy.backends.spinnaker.graph import lower as spinnaker_graph
+from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
 from neurodeploy.errors import BackendError, ValidationError
 
@@ -327,6 +329,28 @@ def test_a_synaptic_time_constant_change_scales_the_input_arriving_from_its_tick
     network.change(nd.ParameterChange(19.0, "p", {"tau_syn_E": 1.0}))
     brian2, spinnaker = (make_backend(b).run(network, 30.0).traces["p"]["v"][:, 0] for b in BACKENDS)
     assert np.abs(brian2 - spinnaker).max() < 0.005
+
+
+def test_the_fixed_point_reference_runs_a_schedule_as_the_emulation_does():
+    """The Brian2 reference on the chip's numbers and arithmetic (quantization_aware's Accumulator), with
+    the same changes in the chip's numbers (i_offset 0.5 -> 1.0 nA and the stored weights doubled, both
+    exact in s16.15), is the emulation bit for bit."""
+    network = nd.Network("w", nd.Semantics(dt=1.0), duration=40.0)
+    network.population("p", 2, "IF_curr_exp", {"i_offset": 0.5})
+    network.spike_source("s", [[5.0, 25.0], [6.0, 26.0]])
+    network.project("s", "p", nd.OneToOne(), weight=1.0, delay=1.0, label="w")
+    network.record("p", ["v", "spikes"])
+    graph = spinnaker_graph(network.validate())
+    reference = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    reference.change(nd.ParameterChange(20.0, "p", {"i_offset": 1.0}))
+    reference.change(nd.WeightChange(20.0, "w", reference.connections("w").weight * 2))
+    network.change(nd.ParameterChange(20.0, "p", {"i_offset": 1.0}))
+    network.change(nd.WeightChange(20.0, "w", 2.0))
+    expected = make_backend("spinnaker").run(network.validate(), 40.0)
+    result = make_backend("brian2").run(reference.validate(), 40.0)
+    assert reference.populations["p"].arithmetic is not None
+    assert_array_equal(result.traces["p"]["v"], expected.traces["p"]["v"])
+    assert np.ptp(expected.traces["p"]["v"][20:30]) > 1.0
 
 
 # --- reset keeps parameters, drops weight changes -------------------------------------------------
