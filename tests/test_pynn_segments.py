@@ -459,3 +459,22 @@ def test_what_cannot_run_a_schedule_refuses_it_naming_the_change(tmp_path):
     for backend in BACKENDS:
         with pytest.raises(ValidationError, match="'w' is plastic"):
             make_backend(backend).run(plastic.validate(), 20.0)
+
+
+def test_what_a_block_cannot_change_is_refused_naming_it():
+    sim.setup(timestep=1.0)
+    sources = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
+    cells = sim.Population(1, sim.IF_curr_exp())
+    projection = sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0))
+    cells.record("v")
+    sim.run(10.0)
+    with pytest.raises(NotImplementedError, match="given as RandomDistribution"):
+        projection.set(weight=sim.RandomDistribution("uniform", (0.0, 1.0)))
+    with pytest.raises(NotImplementedError, match=r"initialize\(\) after run\(\) \(before reset\(\)\)"):
+        cells.initialize(v=-60.0)
+    with pytest.raises(NotImplementedError, match=r"creating projections after run\(\)"):
+        sim.Projection(sources, cells, sim.OneToOneConnector())
+    cells.set(tau_m=-1.0)  # checked by the description when the block runs, naming the change
+    sim.run(5.0)
+    with pytest.raises(ValidationError, match="parameter change at 10 ms of population .*tau_m.*must be > 0"):
+        cells.get_data()

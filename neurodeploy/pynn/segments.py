@@ -48,6 +48,8 @@ def spike_times_changed(population, neurons: np.ndarray | None, spike_times):
 def weight_change_after_run(projection, weight):
     """``Projection.set(weight=...)`` after a run: from now on, one weight or one per connection (in the
     description's connection order)."""
+    if not isinstance(weight, (int, float, np.integer, np.floating, list, tuple, np.ndarray)):
+        raise unsupported(f"Projection.set of weights after run() given as {type(weight).__name__}")
     array = np.asarray(weight, dtype=float)
     if array.ndim > 1:
         raise unsupported("Projection.set of weights after run() as a matrix (give one value or one per connection)")
