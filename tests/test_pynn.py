@@ -208,8 +208,11 @@ def set_weights_after_a_run():
         (lambda: a_ring().record("v", sampling_interval=2.0), "sampling_interval"),
         (lambda: sim.Population(2, sim.Izhikevich()).record("u"), "recording 'u'"),
         (lambda: sim.setup(timestep=1.0, spike_precision="on_grid"), "spike_precision"),
-        (lambda: (a_ring(), sim.run(10.0), sim.run(10.0)), "a second run()"),
-        (lambda: (a_ring(), sim.run(10.0), sim.reset()), "reset() after run()"),
+        (lambda: ((ring := a_ring()), sim.run(10.0), ring.record("v")), "record() after run() (before reset())"),
+        (
+            lambda: ((noise := sim.Population(2, sim.SpikeSourcePoisson())), sim.run(10.0), noise.set(rate=10.0)),
+            "changing SpikeSourcePoisson parameters after run()",
+        ),
         (lambda: (a_ring().set(tau_m=5.0), sim.run(10.0), sim.Population(1, sim.IF_curr_exp())), "after run()"),
     ],
 )

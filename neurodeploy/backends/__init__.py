@@ -44,6 +44,27 @@ class Backend(abc.ABC):
         return MemoryEstimate(f"{self.name} backend")
 
 
+def refuse_changes(network: Network, what: str):
+    """For what cannot run a schedule of changes yet: one refusal naming the first change."""
+    if network.changes:
+        raise ValidationError(
+            network.changes[0].where, None, f"{what} does not run parameter or weight changes during a run yet"
+        )
+
+
+def refuse_plastic_weight_changes(network: Network, backend: str):
+    """A weight change on a plastic projection would overwrite learned weights whose stored form each
+    backend keeps its own way: refused, naming the change, until a backend sets them exactly."""
+    for change in network.changes:
+        projection = network.projections.get(getattr(change, "projection", None))
+        if projection is not None and projection.plasticity is not None:
+            raise ValidationError(
+                change.where,
+                "projection",
+                f"'{projection.label}' is plastic: the {backend} backend does not change learned weights",
+            )
+
+
 def _entry_points():
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 

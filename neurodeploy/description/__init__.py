@@ -1,7 +1,7 @@
 """The model-description layer: one description of a spiking network, with explicit meaning.
 
 It imports no backend. Read :mod:`.semantics` for what a tick means, :mod:`.cells` for neuron
-types, :mod:`.connectors`, :mod:`.plasticity` and :mod:`.network` for the rest.
+types, :mod:`.connectors`, :mod:`.plasticity`, :mod:`.schedule` (changes during a run) and :mod:`.network` for the rest.
 """
 
 from neurodeploy.description.cells import (
@@ -18,6 +18,7 @@ from neurodeploy.description.connectors import AllToAll, FixedProbability, FromL
 from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, FixedPointSTDP, STDPSemantics
+from neurodeploy.description.schedule import ParameterChange, WeightChange
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import CoincidenceWiring, StructuralEngine, Synaptogenesis
 from neurodeploy.description.turnover import NeuronTurnover
@@ -40,6 +41,7 @@ __all__ = [
     "Network",
     "NeuronTurnover",
     "OneToOne",
+    "ParameterChange",
     "Population",
     "Projection",
     "STDP",
@@ -48,6 +50,7 @@ __all__ = [
     "SpikeSource",
     "StructuralEngine",
     "Synaptogenesis",
+    "WeightChange",
     "load",
     "save",
 ]

@@ -29,6 +29,7 @@ from neurodeploy.description.resources import (
     refuse_above_limit,
     synapse_count,
 )
+from neurodeploy.description.schedule import ParameterChange, Stage, WeightChange, change_from_dict
 from neurodeploy.description.semantics import Semantics
 from neurodeploy.description.structural import (
     STRUCTURAL_RULES,
@@ -414,7 +415,9 @@ class Network:
         self.recordings: dict[str, tuple[str, ...]] = {}
         self.connectivity_recordings: dict[str, tuple[int, ...]] = {}
         self.turnovers: dict[str, NeuronTurnover] = {}
+        self.changes: list[ParameterChange | WeightChange] = []
         self._connections: dict[str, Connections] = {}
+        self._stages: list[Stage] | None = None
 
     # --- building ------------------------------------------------------------------------------
 
@@ -445,6 +448,17 @@ class Network:
         else:
             raise ValidationError("network", None, f"cannot add {item!r}")
         self._connections.clear()
+        self._stages = None
+        return item
+
+    def change(self, item: ParameterChange | WeightChange):
+        """Schedule a change of parameters or weights during the run (:mod:`.schedule`); the schedule keeps
+        time order, changes at one time in the order given."""
+        if not isinstance(item, (ParameterChange, WeightChange)):
+            raise ValidationError("network", "changes", f"expected a ParameterChange or WeightChange, got {item!r}")
+        self.changes.append(item)
+        self.changes.sort(key=lambda change: change.time)
+        self._stages = None
         return item
 
     def population(self, label, size, cell_type=None, parameters=None, initial_values=None, arithmetic=None):
@@ -523,6 +537,50 @@ class Network:
         if label not in self._connections:
             self._connections[label] = self._build_connections(self.projections[label])
         return self._connections[label]
+
+    def stages(self) -> list[Stage]:
+        """The network after each time of the schedule (:class:`Stage`, in time order): at every tick with
+        changes, a validated copy with every change up to then made and no schedule of its own."""
+        if self._stages is None:
+            self._stages = self._make_stages()
+        return self._stages
+
+    def _make_stages(self) -> list[Stage]:
+        populations, projections = dict(self.populations), dict(self.projections)
+        ticks = [self._change_tick(change) for change in self.changes]
+        stages = []
+        for tick in sorted(set(ticks)):
+            changed_populations, changed_projections = [], []
+            for change, at in zip(self.changes, ticks):
+                if at != tick:
+                    continue
+                if isinstance(change, ParameterChange):
+                    populations[change.population] = change.applied(populations[change.population])
+                    changed_populations.append(change.population)
+                else:
+                    count = len(self.connections(change.projection).pre)
+                    projections[change.projection] = change.applied(projections[change.projection], count)
+                    changed_projections.append(change.projection)
+            network = self._copy(populations, projections, ())
+            stages.append(
+                Stage(
+                    tick, network, tuple(dict.fromkeys(changed_populations)), tuple(dict.fromkeys(changed_projections))
+                )
+            )
+        return stages
+
+    def _change_tick(self, change) -> int:
+        """The tick a change applies before, checked: a known target, on the tick grid, within the run."""
+        if isinstance(change, ParameterChange) and change.population not in self.populations:
+            raise ValidationError(change.where, "population", f"unknown population '{change.population}'")
+        if isinstance(change, WeightChange) and change.projection not in self.projections:
+            raise ValidationError(change.where, "projection", f"unknown projection '{change.projection}'")
+        tick = int(self.semantics.ticks(change.time, change.where, "time"))
+        if self.duration is not None and tick >= self.semantics.duration_ticks(self.duration):
+            raise ValidationError(
+                change.where, "time", f"at or after the end of the run ({self.duration:g} ms): it would change nothing"
+            )
+        return tick
 
     def input_per_tick(self) -> dict[tuple[str, str], np.ndarray]:
         """Per (population, receptor), the summed weight (nA) each neuron receives if all its inputs
@@ -653,6 +711,8 @@ class Network:
                 raise ValidationError(
                     f"recording '{label}'", "population", f"unknown population or spike source '{label}'"
                 )
+        self._stages = None
+        self.stages()
         return self
 
     def with_spike_times(self, stimulus: dict) -> "Network":
@@ -688,16 +748,21 @@ class Network:
                         None,
                         f"must be replaced by a {cls.__name__} labelled '{label}', got {item!r}",
                     )
+        return self._copy({**self.populations, **populations}, {**self.projections, **projections}, self.changes)
+
+    def _copy(self, populations: dict, projections: dict, changes) -> "Network":
+        """A validated copy with these populations, projections (all of them, by label) and schedule."""
         copy = Network(self.name, self.semantics, self.seed, self.duration)
-        for label, population in self.populations.items():
-            copy.add(populations.get(label, population))
+        for population in populations.values():
+            copy.add(population)
         for source in self.spike_sources.values():
             copy.add(source)
-        for label, projection in self.projections.items():
-            copy.add(projections.get(label, projection))
+        for projection in projections.values():
+            copy.add(projection)
         copy.recordings = dict(self.recordings)
         copy.connectivity_recordings = dict(self.connectivity_recordings)
         copy.turnovers = dict(self.turnovers)
+        copy.changes = list(changes)
         return copy.validate()
 
     # --- serialization -------------------------------------------------------------------------
@@ -728,6 +793,7 @@ class Network:
                 if self.turnovers
                 else {}
             ),
+            **({"changes": [change.to_dict() for change in self.changes]} if self.changes else {}),
         }
 
     @classmethod
@@ -747,6 +813,7 @@ class Network:
                 "recordings",
                 "connectivity_recordings",
                 "turnover",
+                "changes",
             ),
             "network",
             required=("format",),
@@ -784,6 +851,11 @@ class Network:
             raise ValidationError("network", "turnover", "expected a mapping of populations to turnover rules")
         for label, rule in turnovers.items():
             network.turnover(label, NeuronTurnover.from_dict(rule, f"population '{label}'"))
+        changes = data.get("changes", [])
+        if not isinstance(changes, list):
+            raise ValidationError("network", "changes", "expected a list of parameter and weight changes")
+        for change in changes:
+            network.change(change_from_dict(change))
         return network.validate()
 
     def __eq__(self, other):

@@ -31,6 +31,11 @@ integrate without leak, ``V += (dt / cm) I``); steps 1 and 4 and the delays are 
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.
 
+A network's schedule (:mod:`.schedule`) changes parameters or weights during the run: a change at time
+``t`` applies before the tick that computes the state at ``t + dt`` (so ``run(100); set(...); run(100)``
+computes its second run's first tick with the new value, as PyNN's simulators do); a spike emitted
+before it delivers the weight it was emitted with, scaled by the ``init_x`` of the tick it arrives in.
+
 The functions below compute the derived constants once, so every backend uses the same numbers.
 """
 

@@ -15,7 +15,9 @@ def unsupported(what: str) -> NotImplementedError:
 
 
 def build_network(state, duration: float) -> nd.Network:
-    """Everything ``state`` holds, as one network of ``duration`` ms on PyNN's time step."""
+    """Everything ``state`` holds, as one network of ``duration`` ms on PyNN's time step: the populations as
+    the running block started (see ``Population.start_block``), with the block's changes made before
+    ``duration`` scheduled."""
     network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=state.seed, duration=duration)
     for index, population in enumerate(state.populations):
         network.add(population_description(population, (int(state.seed), index), state.dt, duration))
@@ -27,6 +29,9 @@ def build_network(state, duration: float) -> nd.Network:
     for projection in state.projections:
         for part in projection.descriptions:
             network.add(part)
+    for change in getattr(state, "changes", ()):
+        if change.time < duration:
+            network.change(change)
     return network.validate()
 
 
@@ -40,21 +45,38 @@ def population_description(
     population, poisson_key: tuple[int, int], dt: float, duration: float
 ) -> nd.Population | nd.SpikeSource:
     label = population.description_label
-    parameters = {name: plain(value) for name, value in population._parameters.items()}
+    started = getattr(population, "start_parameters", None)
+    parameters = {name: plain(value) for name, value in (started or population._parameters).items()}
     if isinstance(population.celltype, SpikeSourcePoisson):
         return nd.SpikeSource(
             label, population.size, poisson_trains(parameters, population.size, poisson_key, dt, duration)
         )
     if isinstance(population.celltype, SpikeSourceArray):
-        trains = np.broadcast_to(np.asarray(parameters["spike_times"], dtype=object), (population.size,))
-        return nd.SpikeSource(label, population.size, [np.asarray(train.value, dtype=float) for train in trains])
+        scheduled = getattr(population, "scheduled_spikes", None)
+        if scheduled is not None:
+            return nd.SpikeSource(label, population.size, scheduled)
+        return nd.SpikeSource(label, population.size, spike_trains(parameters["spike_times"], population.size, dt))
     cell = nd.CELL_TYPES[population.celltype.neurodeploy_cell]
     names = cell.initial_value_specs()
-    initial = {name: plain(value.evaluate(simplify=True)) for name, value in population.initial_values.items()}
-    population.started_from = initial  # drawn once: the recording's first sample is the same draw
+    if getattr(population, "started_from", None) is None:
+        population.started_from = initial_values(population)
+    initial = population.started_from
     return nd.Population(
         label, population.size, cell.name, parameters, {name: initial[name] for name in names if name in initial}
     )
+
+
+def initial_values(population) -> dict:
+    """The population's initial values as numbers, drawn once per block: the recording's first sample is
+    the same draw."""
+    return {name: plain(value.evaluate(simplify=True)) for name, value in population.initial_values.items()}
+
+
+def spike_trains(spike_times, size: int, dt: float) -> list[np.ndarray]:
+    """A SpikeSourceArray's ``spike_times`` parameter (one Sequence, or one per neuron) as one array per
+    neuron, each time on the nearest tick (as sPyNNaker's and PyNN's on-grid simulators send them)."""
+    trains = np.broadcast_to(np.asarray(spike_times, dtype=object), (size,))
+    return [np.round(np.asarray(train.value, dtype=float) / dt) * dt for train in trains]
 
 
 def poisson_trains(parameters: dict, size: int, key: tuple[int, int], dt: float, duration: float) -> list[np.ndarray]:

@@ -35,7 +35,7 @@ def setup(
     options = {**({"recording": RECORDING[backend]} if backend in RECORDING else {}), **(backend_options or {})}
     make_backend(backend, **options)  # options are checked here, not at run()
     for name in extra_params:
-        if name not in ("max_delay", "verbosity"):
+        if name not in ("max_delay", "verbosity", "t_flush"):  # t_flush: NEST's reset flushes its queues
             raise unsupported(f"the setup() argument {name!r}")
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
@@ -60,9 +60,7 @@ run, run_until = common.build_run(simulator)
 run_for = run
 
 
-def reset(annotations=None):
-    if simulator.state.result is not None:
-        raise unsupported("reset() after run()")
+reset = common.build_reset(simulator)
 
 
 initialize = common.initialize

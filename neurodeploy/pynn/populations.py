@@ -6,8 +6,9 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 
 from neurodeploy.pynn import simulator
-from neurodeploy.pynn.build import unsupported
+from neurodeploy.pynn.build import initial_values, unsupported
 from neurodeploy.pynn.recording import Recorder
+from neurodeploy.pynn.segments import after_run, parameters_changed
 
 
 def check_spike_times(parameters: dict):
@@ -40,16 +41,16 @@ class PopulationView(common.PopulationView):
         return self.celltype.reverse_translate(space)
 
     def _set_parameters(self, parameter_space):
-        if simulator.state.result is not None:
-            raise unsupported("changing parameters after run()")
         parameter_space.evaluate(simplify=False)
         check_spike_times(dict(parameter_space.items()))
+        if after_run():
+            parameters_changed(self.grandparent, self.in_population, parameter_space)
         for name, value in parameter_space.items():
             self.grandparent._parameters[name][self.in_population] = value
 
     def _set_initial_value_array(self, variable, initial_values):
-        if simulator.state.result is not None:
-            raise unsupported("initialize() after run()")
+        if after_run():
+            raise unsupported("initialize() after run() (before reset())")
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -62,7 +63,7 @@ class Population(common.Population):
     _assembly_class = Assembly
 
     def _create_cells(self):
-        if simulator.state.result is not None:
+        if simulator.state.has_run:
             raise unsupported("creating populations after run()")
         if not hasattr(self.celltype, "translations") or not hasattr(self.celltype, "get_native_names"):
             raise unsupported(f"the cell type {type(self.celltype).__name__}")
@@ -77,14 +78,27 @@ class Population(common.Population):
         for id in self.all_cells:
             id.parent = self
         simulator.state.id_counter += self.size
+        self.end_block()
         taken = {population.description_label for population in simulator.state.populations}
         label = self.label if self.label and self.label.isprintable() else f"population{len(taken)}"
         self.description_label = label if label not in taken else f"{label} ({len(taken)})"
         simulator.state.populations.append(self)
 
     def _set_initial_value_array(self, variable, initial_values):
-        if simulator.state.result is not None:
-            raise unsupported("initialize() after run()")
+        if after_run():
+            raise unsupported("initialize() after run() (before reset())")
+
+    def start_block(self):
+        """The first run of a block: the parameters and initial values it starts from, kept while the
+        script changes them during it."""
+        self.start_parameters = {name: np.array(value, copy=True) for name, value in self._parameters.items()}
+        self.started_from = initial_values(self) if hasattr(self.celltype, "neurodeploy_cell") else None
+
+    def end_block(self):
+        """After reset(): the next block starts from the parameters as they are then."""
+        self.start_parameters = None
+        self.started_from = None
+        self.scheduled_spikes = None
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -95,10 +109,10 @@ class Population(common.Population):
         return self.celltype.reverse_translate(space)
 
     def _set_parameters(self, parameter_space):
-        if simulator.state.result is not None:
-            raise unsupported("changing parameters after run()")
         parameter_space.evaluate(simplify=False)
         check_spike_times(dict(parameter_space.items()))
+        if after_run():
+            parameters_changed(self, None, parameter_space)
         for name, value in parameter_space.items():
             self._parameters[name] = value
 

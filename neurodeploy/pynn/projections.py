@@ -21,6 +21,7 @@ from neurodeploy.pynn.connectivity import (
     values_at,
     weight_magnitudes,
 )
+from neurodeploy.pynn.segments import after_run
 from neurodeploy.pynn.standardmodels import StaticSynapse
 
 
@@ -70,7 +71,7 @@ class Projection(common.Projection):
         space=Space(),
         label=None,
     ):
-        if simulator.state.result is not None:
+        if simulator.state.has_run:
             raise unsupported("creating projections after run()")
         common.Projection.__init__(
             self,
@@ -152,7 +153,7 @@ class Projection(common.Projection):
     def values(self, name: str) -> np.ndarray:
         """Every connection's weight (signed as the script gave it) or delay, in ``local_pairs`` order; after
         a run, the weights the run ended with (``final_weights``)."""
-        if name == "weight" and simulator.state.result is not None:
+        if name == "weight" and after_run():
             return self.final_weights()
         return self.described(name)
 
@@ -168,16 +169,19 @@ class Projection(common.Projection):
         return self._described[name]
 
     def final_weights(self) -> np.ndarray:
-        """The weights the run ended with, in ``local_pairs`` order: a static part's are the ones it ran
-        with, a plastic part's the run's result's (in the description's synapse order, as ``local_pairs``)."""
-        if all(part.plasticity is None for part in self.descriptions):
-            return self.described("weight")
+        """The weights the block's runs ended with, in ``local_pairs`` order: a static part's the last set
+        (before the runs, or between them: the latest scheduled change), a plastic part's the result's (in the
+        description's synapse order, as ``local_pairs``)."""
         described = np.split(self.described("weight"), np.cumsum(self._connection_counts())[:-1])
-        learned = [
-            simulator.state.result.weights[part.label]["weight"] * self.weight_sign if part.plasticity else piece
-            for part, piece in zip(self.descriptions, described)
-        ]
-        return np.concatenate(learned)
+        final = []
+        for part, piece in zip(self.descriptions, described):
+            if part.plasticity is not None:
+                piece = simulator.state.execute().weights[part.label]["weight"] * self.weight_sign
+            for change in simulator.state.changes:
+                if isinstance(change, nd.WeightChange) and change.projection == part.label:
+                    piece = np.broadcast_to(np.asarray(change.weight, dtype=float) * self.weight_sign, piece.shape)
+            final.append(piece)
+        return np.concatenate(final)
 
     def _get_attributes_as_list(self, names):
         pre, post = self.local_pairs()
@@ -216,15 +220,28 @@ class Projection(common.Projection):
         return attributes
 
     def _set_attributes(self, parameter_space):
-        if simulator.state.result is not None:
+        if after_run():
             return self._set_after_run(parameter_space)
         for name, lazy in parameter_space.items():
             value = single_value(lazy)
             self.assign(name, value if value is not None else values_at(lazy, *self.local_pairs()))
 
     def _set_after_run(self, parameter_space):
-        """The hook for changing weights between runs (a scheduled weight change of the description)."""
-        raise unsupported("Projection.set after run() (Projection._set_after_run)")
+        for name, lazy in parameter_space.items():
+            if name != "weight":
+                raise unsupported(f"Projection.set of {name!r} after run() (only weights change between runs)")
+            value = single_value(lazy)
+            self.schedule_weights(value if value is not None else values_at(lazy, *self.local_pairs()))
+
+    def schedule_weights(self, values):
+        """Weights set between runs (one number, or one per connection): each description part's scheduled
+        weight change from now on, of the magnitudes (the sign stays the one the projection was made with)."""
+        magnitudes, sign = weight_magnitudes(values, self)
+        if sign != self.weight_sign:
+            raise unsupported("changing the sign of a projection's weights after run()")
+        state = simulator.state
+        for part, piece in zip(self.descriptions, self.per_part(magnitudes)):
+            state.changes.append(nd.WeightChange(state.t, part.label, piece))
 
     def assign(self, name: str, values):
         """Give every connection ``values`` (one number, or one per connection in ``local_pairs`` order) of
@@ -233,23 +250,27 @@ class Projection(common.Projection):
             raise unsupported(f"setting the synapse parameter {name!r}")
         if name == "weight":
             values, self.weight_sign = weight_magnitudes(values, self)
-        pieces = (
-            [values] * len(self.descriptions)
-            if np.ndim(values) == 0
-            else np.split(np.asarray(values, dtype=float), np.cumsum(self._connection_counts())[:-1])
-        )
         self.descriptions = [
             replace(part, **{name: piece if np.ndim(piece) == 0 else collapsed(piece, getattr(part, name))})
-            for part, piece in zip(self.descriptions, pieces)
+            for part, piece in zip(self.descriptions, self.per_part(values))
         ]
         self._described.clear()
 
+    def per_part(self, values) -> list:
+        """One number for every part, or one value per connection split into the parts' pieces."""
+        if np.ndim(values) == 0:
+            return [values] * len(self.descriptions)
+        return np.split(np.asarray(values, dtype=float), np.cumsum(self._connection_counts())[:-1])
+
     def assign_one(self, name: str, index: int, value):
-        if simulator.state.result is not None:
-            raise unsupported("Projection.set after run() (Projection._set_after_run)")
         values = self.values(name).copy()
         values[index] = value
-        self.assign(name, values)
+        if after_run():
+            if name != "weight":
+                raise unsupported(f"setting a connection's {name} after run() (only weights change between runs)")
+            self.schedule_weights(values)
+        else:
+            self.assign(name, values)
 
     def _set_initial_value_array(self, variable, initial_values):
         raise unsupported("Projection.initialize (static synapses have no state)")

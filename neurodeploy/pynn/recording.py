@@ -1,7 +1,9 @@
-"""Recording: PyNN's Recorder makes the neo objects; the data come from the run's result (every neuron of
-a recorded population is recorded, PyNN keeps the ones asked for). ``v``, ``gsyn_exc`` and ``gsyn_inh`` are
-sampled as the backend's recording convention says (:data:`neurodeploy.pynn.control.RECORDING`): on
-spinnaker as sPyNNaker records them, elsewhere at the end of each tick."""
+"""Recording: PyNN's Recorder makes the neo objects (one Segment per block of runs, cached at reset());
+the data come from the block's result (every neuron of a recorded population is recorded, PyNN keeps the
+ones asked for), from the recording's start on (0, or the time of the last get_data(clear=True)). ``v``,
+``gsyn_exc`` and ``gsyn_inh`` are sampled as the backend's recording convention says
+(:data:`neurodeploy.pynn.control.RECORDING`): on spinnaker as sPyNNaker records them, elsewhere at the end
+of each tick."""
 
 import numpy as np
 from pyNN import errors, recording
@@ -9,14 +11,15 @@ from pyNN import errors, recording
 from neurodeploy.description import CELL_TYPES
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import recorded_name, unsupported
+from neurodeploy.pynn.segments import after_run
 
 
 class Recorder(recording.Recorder):
     _simulator = simulator
 
     def _record(self, variable, new_ids, sampling_interval=None):
-        if simulator.state.result is not None:
-            raise unsupported("record() after run()")
+        if after_run():
+            raise unsupported("record() after run() (before reset())")
         if sampling_interval is not None and sampling_interval != simulator.state.dt:
             raise unsupported("a sampling_interval other than the time step")
         celltype = self.population.celltype
@@ -27,28 +30,36 @@ class Recorder(recording.Recorder):
             raise unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
 
     def _result(self):
-        if simulator.state.result is None:
+        if not simulator.state.running:
             raise errors.NothingToWriteError("no run() yet: nothing recorded")
-        return simulator.state.result
+        return simulator.state.execute()
+
+    def _start_tick(self) -> int:
+        """The tick the data start at: the recording's start time (PyNN's, moved by clear)."""
+        return round(float(self._recording_start_time) / simulator.state.dt)
 
     def _get_spiketimes(self, ids, clear=False):
         trains = self._result().spikes.populations[self.population.description_label]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int)) if len(ids) else np.empty(0, dtype=int)
-        times = [trains[index] for index in indices]
+        start = self._start_tick() * simulator.state.dt - simulator.state.dt / 2
+        times = [trains[index][trains[index] >= start] for index in indices]
         id_array = np.concatenate([np.full(len(t), id, dtype=int) for id, t in zip(ids, times)] or [np.empty(0, int)])
         return id_array, np.concatenate(times or [np.empty(0)])
 
     def _get_all_signals(self, variable, ids, clear=False):
-        """Each neuron's value per time step. As sPyNNaker records (the spynnaker convention): one sample per
-        tick of the run, V at its start and the synaptic state after its input, before its decay. Otherwise
-        every time step from 0 to the end of the run: the initial value, then the value at the end of each
-        tick."""
+        """Each neuron's value per time step from the recording's start. As sPyNNaker records (the spynnaker
+        convention): one sample per tick, V at its start and the synaptic state after its input, before its
+        decay. Otherwise every time step to the end of the run: the initial value (at time 0), then the
+        value at the end of each tick."""
         result = self._result()
         name = recorded_name(self.population, variable.name)
         trace = result.traces[self.population.description_label][name]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int))
+        start = self._start_tick()
         if result.details.get("recording") == "spynnaker":
-            return trace[:, indices], None
+            return trace[start:, indices], None
+        if start > 0:
+            return trace[start - 1 :, indices], None
         initial = np.broadcast_to(self.population.started_from[name], (self.population.size,))
         return np.vstack([initial[indices], trace[:, indices]]), None
 
@@ -60,8 +71,9 @@ class Recorder(recording.Recorder):
         }
 
     def _clear_simulator(self):
-        raise unsupported("get_data(clear=True)")
+        """Nothing is held to clear: the block's result is read from the recording's start time, which
+        PyNN's clear moves to now."""
 
     def _reset(self):
-        if simulator.state.result is not None:
-            raise unsupported("changing what is recorded after run()")
+        if after_run():
+            raise unsupported("changing what is recorded after run() (before reset())")

@@ -1,5 +1,10 @@
 """The simulator state PyNN's common classes share: what the script has created, the chosen backend, and
-the one run's result."""
+the running block of runs (everything since setup() or the last reset()) with its result.
+
+Execution is lazy: ``run`` and ``run_until`` only advance the time. When data are first needed, the
+backend runs the block's whole description from t = 0 (its parameter, weight and spike-time changes
+scheduled at the times the script made them), and again only if the script ran further since: a run is
+deterministic, so the part already seen is unchanged."""
 
 from pyNN import common
 
@@ -16,8 +21,8 @@ class ID(int, common.IDMixin):
 
 
 class State(common.control.BaseState):
-    """PyNN's simulator state. ``run`` builds the description of everything created so far and runs it once
-    on the backend chosen in ``setup``."""
+    """PyNN's simulator state; ``changes`` are the block's scheduled description changes, ``result`` its
+    run up to ``result_until`` ms (None until data were needed)."""
 
     def __init__(self):
         common.control.BaseState.__init__(self)
@@ -35,27 +40,42 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
-        if self.result is not None:
-            raise NotImplementedError("neurodeploy.pynn: a second run() or run_until() is not supported yet")
-        network = build_network(self, tstop)
-        self.result = make_backend(self.backend, **self.backend_options).run(network, tstop)
-        self.t = tstop
+        if self.t == 0 and tstop > 0:  # the block's first tick: what it starts from is fixed now
+            for population in self.populations:
+                population.start_block()
+        self.t = max(self.t, tstop)
         self.running = True
+        self.has_run = True
+
+    def execute(self):
+        """The block's result up to now, run if not yet."""
+        if self.result is None or self.result_until != self.t:
+            network = build_network(self, self.t)
+            self.result = make_backend(self.backend, **self.backend_options).run(network, self.t)
+            self.result_until = self.t
+        return self.result
 
     def clear(self):
         self.recorders = set()
         self.populations = []
         self.projections = []
-        self.result = None
         self.id_counter = 0
         self.segment_counter = -1
+        self.has_run = False
         self.reset()
 
     def reset(self):
+        """A new block: time 0, the initial values, the parameters as set now, the weights as the block
+        started with (changes made during it are dropped), nothing run yet."""
         self.running = False
         self.t = 0
         self.t_start = 0
         self.segment_counter += 1
+        self.changes = []
+        self.result = None
+        self.result_until = None
+        for population in self.populations:
+            population.end_block()
 
 
 state = State()

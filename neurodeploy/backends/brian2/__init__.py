@@ -9,9 +9,10 @@ from dataclasses import replace
 import brian2 as b2
 import numpy as np
 
-from neurodeploy.backends import Backend
+from neurodeploy.backends import Backend, refuse_plastic_weight_changes
 from neurodeploy.backends.brian2 import discrete, physics
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
+from neurodeploy.backends.brian2.schedule import scheduled_actions
 from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
 from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
@@ -79,6 +80,9 @@ class Brian2Backend(Backend):
         structural = [p.label for p in network.projections.values() if p.structural is not None]
         if structural and self.mode != "discrete":
             raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")
+        if network.changes and self.mode != "discrete":
+            raise BackendError(f"{network.changes[0].where}: changes during a run run in the discrete mode only")
+        refuse_plastic_weight_changes(network, self.name)
 
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
         population_lowerings = [lowering.population_lowering(p) for p in network.populations.values()]
@@ -93,12 +97,13 @@ class Brian2Backend(Backend):
             feeds.append(SpikeFeed(source, context, f"source_{index}"))
             groups[source.label] = feeds[-1].group
             objects.append(groups[source.label])
-        plastic, structural = {}, {}
+        plastic, structural, projected = {}, {}, {}
         for index, (projection, lower) in enumerate(zip(network.projections.values(), projection_lowerings)):
             synapses = lower(
                 projection, context, groups[projection.pre], groups[projection.post], f"projection_{index}"
             )
             objects.append(synapses)
+            projected[projection.label] = synapses
             if projection.structural is not None:
                 structural[projection.label] = synapses
             if projection.plasticity is not None:
@@ -118,10 +123,13 @@ class Brian2Backend(Backend):
                 state_monitors.setdefault(label, {})[variable] = (monitor, name)
                 objects.append(monitor)
 
+        actions = scheduled_actions(network, groups, projected) if network.changes else {}
         started = time.perf_counter()
         simulation = b2.Network(*objects)
-        for start in range(0, steps, SEGMENT_STEPS):
-            stop = min(steps, start + SEGMENT_STEPS)
+        pieces = sorted({*range(0, steps, SEGMENT_STEPS), *(tick for tick in actions if tick < steps), steps})
+        for start, stop in zip(pieces, pieces[1:]):
+            for action in actions.get(start, ()):
+                action()
             for feed in feeds:
                 feed.load(start, stop)
             simulation.run(
@@ -211,9 +219,10 @@ class Brian2Backend(Backend):
 
 
 SEGMENT_STEPS = 10000
-"""Runs go in segments of this many steps, each spike generator holding its segment's spikes only:
-Brian2's numpy spike generator copies all its spike times every step (a dtype mismatch in its
-searchsorted), which made long stimuli cost milliseconds per tick."""
+"""Runs go in segments of at most this many steps (ending where the schedule changes something), each
+spike generator holding its segment's spikes only: Brian2's numpy spike generator copies all its spike
+times every step (a dtype mismatch in its searchsorted), which made long stimuli cost milliseconds per
+tick."""
 
 
 class SpikeFeed:

@@ -7,12 +7,12 @@ and numpy 1.x: no module imported here imports Lava."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from neurodeploy.backends import Backend
+from neurodeploy.backends import Backend, refuse_plastic_weight_changes
 from neurodeploy.backends.lava.cells import QUANTIZATIONS, CellFixed, numbers_from, population_fixed
 from neurodeploy.backends.lava.environment import LavaEnvironment, default_location
 from neurodeploy.backends.lava.quantize import ProjectionFixed, projection_fixed, quantization_aware
@@ -20,19 +20,30 @@ from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.description import Network, resources, values
 from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses, structural_document
-from neurodeploy.errors import BackendError
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
+
+
+@dataclass(eq=False)
+class LoweredStage:
+    """The numbers that change at ``tick`` (the network's schedule): the changed populations' and the
+    projections whose mantissas change, in the formats (scale, weight exponent) the run started with."""
+
+    tick: int
+    populations: dict[str, CellFixed]
+    projections: dict[str, ProjectionFixed]
 
 
 @dataclass(eq=False)
 class Lowered:
     """A network in the integers the Lava processes use (each population's its cell type's, :mod:`.cells`),
-    and which populations run on stock LIF."""
+    which populations run on stock LIF, and the numbers its schedule changes."""
 
     network: Network
     populations: dict[str, CellFixed]
     projections: dict[str, ProjectionFixed]
     stock: set[str]
+    stages: list[LoweredStage] = field(default_factory=list)
 
     def reference_network(self) -> Network:
         return quantization_aware(self.network, self.populations, self.projections, self.stock)
@@ -43,14 +54,85 @@ def lower(network: Network, quantization: str = "neurodeploy") -> Lowered:
     conversion of a NIR LIF to Lava's stock LIF: :class:`.cells.NirPaperLIFFixed`)."""
     network.validate()
     populations = population_fixed(network, quantization)
-    projections = projection_fixed(network, populations)
     stock = {label for label, fixed in populations.items() if fixed.runs_on_stock_lif(network, label)}
-    return Lowered(network, populations, projections, stock)
+    staged = staged_populations(network, populations, stock, quantization)
+    exponents = {}  # a projection's weight exponent: wide enough for its weights at every stage
+    for stage_network, numbers in [(network, populations), *((stage.network, current) for stage, _, current in staged)]:
+        for label, fixed in projection_fixed(stage_network, numbers).items():
+            exponents[label] = max(exponents.get(label, 0), fixed.weight_exp)
+    projections = projection_fixed(network, populations, exponents)
+    stages, weights = [], dict(projections)
+    for stage, changed, current in staged:
+        mantissas = {}
+        for label, fixed in projection_fixed(stage.network, current, exponents).items():
+            if np.array_equal(fixed.mantissas, weights[label].mantissas):
+                continue
+            if network.projections[label].plasticity is not None or network.projections[label].structural is not None:
+                raise ValidationError(
+                    f"projection '{label}'",
+                    "changes",
+                    f"the lava backend cannot run the change at {stage.tick * network.semantics.dt:g} ms: the "
+                    "learned or rewired weights would be written again",
+                )
+            mantissas[label] = weights[label] = fixed
+        stages.append(LoweredStage(stage.tick, changed, mantissas))
+    return Lowered(network, populations, projections, stock, stages)
+
+
+def staged_populations(network: Network, populations: dict, stock: set, quantization: str) -> list:
+    """Per stage of the schedule: the stage, the numbers of its changed populations and every population's
+    numbers from then on. A change must keep the run's formats: a population's scale, Lava's stock LIF or
+    not, v_rest (which v is held relative to), what a unit of arriving weight adds (held in the weights);
+    and it cannot come before the first tick."""
+    staged, current = [], dict(populations)
+    for stage in network.stages():
+        where = f"the change at {stage.tick * network.semantics.dt:g} ms"
+
+        def refuse(subject: str, problem: str):
+            raise ValidationError(subject, "changes", f"the lava backend cannot run {where}: {problem}")
+
+        if stage.tick == 0:
+            refuse("network", "a change before the first tick (give the population that value)")
+        numbers = population_fixed(stage.network, quantization)
+        changed = {}
+        for label in stage.populations:
+            before, after = current[label], numbers[label]
+            population = stage.network.populations[label]
+            if type(before) is not type(after) or before.scale != after.scale:
+                refuse(
+                    f"population '{label}'", f"its fixed-point scale would change ({before.scale:g} to {after.scale:g})"
+                )
+            if label in stock and not after.runs_on_stock_lif(stage.network, label):
+                refuse(f"population '{label}'", "it runs on Lava's LIF, which cannot compute the new values")
+            if "v_rest" in population.parameters and not np.array_equal(
+                population.value("v_rest"), network.populations[label].value("v_rest")
+            ):
+                refuse(f"population '{label}'", "v is held relative to v_rest, which cannot change")
+            receptors = {p.receptor for p in network.projections.values() if p.post == label}
+            if any(not np.array_equal(before.units_per_weight(r), after.units_per_weight(r)) for r in receptors):
+                refuse(
+                    f"population '{label}'",
+                    "the factor its arriving weights are scaled by would change, which Lava holds in the weights "
+                    "(applied when a spike is sent, not when it arrives)",
+                )
+            changed[label] = after
+        current = {**current, **changed}
+        staged.append((stage, changed, current))
+    return staged
 
 
 def parameter_arrays(lowered: Lowered) -> dict[str, np.ndarray]:
-    """The lowered numbers by name: the compile's ``lava_parameters.npz``, what the worker runs."""
+    """The lowered numbers by name: the compile's ``lava_parameters.npz``, what the worker runs (a stage's
+    under ``stage.INDEX.``)."""
+    staged = {
+        f"stage.{index}.{name}": value
+        for index, stage in enumerate(lowered.stages)
+        for name, value in parameter_arrays(
+            Lowered(lowered.network, stage.populations, stage.projections, set())
+        ).items()
+    }
     return {
+        **staged,
         **{
             f"population.{label}.{name}": np.asarray(value)
             for label, fixed in lowered.populations.items()
@@ -75,6 +157,7 @@ def number_types(lowered: Lowered) -> dict:
     return {
         "populations": {label: fixed.types() for label, fixed in lowered.populations.items()},
         "stock": sorted(lowered.stock),
+        "stages": [[stage.tick, list(stage.populations), list(stage.projections)] for stage in lowered.stages],
     }
 
 
@@ -82,19 +165,32 @@ def lowered_from(network: Network, types: dict, arrays: dict[str, np.ndarray]) -
     """The lowered network rebuilt from ``number_types`` and the parameter file, as the main process made
     it (the worker lowers nothing itself: a cell type defined in the user's script, which the description
     names by its base, and another numpy are no concern of its)."""
-    grouped: dict[tuple[str, str], dict] = {}
+    grouped: dict[tuple[str, str, str], dict] = {}
     for name, value in arrays.items():
+        stage = ""
+        if name.startswith("stage."):
+            _, stage, name = name.split(".", 2)
         kind, rest = name.split(".", 1)
         label, field_name = rest.rsplit(".", 1)  # labels may hold dots, field names do not
-        grouped.setdefault((kind, label), {})[field_name] = value.item() if value.ndim == 0 else value
-    try:
+        grouped.setdefault((stage, kind, label), {})[field_name] = value.item() if value.ndim == 0 else value
+
+    def numbers(stage: str, population_labels, projection_labels):
         populations = {
-            label: numbers_from(names, grouped[("population", label)]) for label, names in types["populations"].items()
+            label: numbers_from(types["populations"][label], grouped[(stage, "population", label)])
+            for label in population_labels
         }
-        projections = {label: ProjectionFixed(**grouped[("projection", label)]) for label in network.projections}
+        projections = {label: ProjectionFixed(**grouped[(stage, "projection", label)]) for label in projection_labels}
+        return populations, projections
+
+    try:
+        populations, projections = numbers("", types["populations"], network.projections)
+        stages = [
+            LoweredStage(tick, *numbers(str(index), changed, mantissas))
+            for index, (tick, changed, mantissas) in enumerate(types.get("stages", []))
+        ]
     except (KeyError, TypeError) as error:
         raise BackendError(f"the compiled parameters do not hold the lowered network: {error}") from None
-    return Lowered(network, populations, projections, set(types["stock"]))
+    return Lowered(network, populations, projections, set(types["stock"]), stages)
 
 
 class LavaBackend(Backend):
@@ -126,6 +222,7 @@ class LavaBackend(Backend):
         """``parameters``: the compile's ``lava_parameters.npz``, when run from one."""
         from neurodeploy.backends.lava.launcher import run_in_worker
 
+        refuse_plastic_weight_changes(network, self.name)
         lowered = lower(network, self.quantization)
         if self.recording == "spynnaker" and network.turnovers:
             raise BackendError("the spynnaker recording convention is not sampled with neuron turnover on Lava")

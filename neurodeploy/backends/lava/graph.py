@@ -20,6 +20,8 @@ from functools import cached_property
 
 import numpy as np
 from lava.magma.compiler.compiler_graphs import find_processes
+from lava.magma.core.model.py.model import AbstractPyProcessModel
+from lava.magma.core.process.variable import Var
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.source import RingBuffer as SpikeSource
@@ -55,6 +57,25 @@ PIPES_BYTES = 8 << 20
 """The shared memory the recorders' pipes hold together (a run's messages, between two receives)."""
 
 
+def _set_var_keeping_integers(lava_set_var):
+    """Lava 0.10's models take a sparse Var's new values into a float buffer (``np.empty``), so a
+    bit-accurate Sparse given new weights would shift floats and fail: the values are put back into the
+    integer type the Var held (they arrive as exact floats of its integers)."""
+
+    def set_var(model):
+        sparse = {name: var for name, var in vars(model).items() if isinstance(var, csr_matrix)}
+        lava_set_var(model)
+        for name, before in sparse.items():
+            after = getattr(model, name)
+            if after is not before and after.dtype != before.dtype:
+                setattr(model, name, after.astype(before.dtype))
+
+    return set_var
+
+
+AbstractPyProcessModel._set_var = _set_var_keeping_integers(AbstractPyProcessModel._set_var)
+
+
 def _key(var) -> tuple[str, str]:
     """A Var by its process's name and its own."""
     return var.process.name, var.name
@@ -73,9 +94,11 @@ class LavaGraph:
         stock: set[str],
         ticks: int,
         chunks: int = 10,
+        stages=(),
     ):
         self.network, self.ticks, self.stock, self.least_chunks = network, ticks, stock, chunks
         self.fixed = populations
+        self.stages = {stage.tick: stage for stage in stages if stage.tick < ticks}
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
         self.sources = {label: SpikeSource(data=self._source_data(label)) for label in network.spike_sources}
         self.plastic, self.structural = {}, {}
@@ -119,7 +142,9 @@ class LavaGraph:
         )
         most_ticks = max(1, PIPES_BYTES // max(message_bytes, 1))
         count = max(min(self.least_chunks, self.ticks), -(-self.ticks // most_ticks))
-        return [len(chunk) for chunk in np.array_split(np.arange(self.ticks), count)]
+        starts = {int(chunk[0]) for chunk in np.array_split(np.arange(self.ticks), count)} | set(self.stages)
+        bounds = [*sorted(starts), self.ticks]  # a chunk also starts where the schedule changes something
+        return [stop - start for start, stop in zip(bounds, bounds[1:])]
 
     def _recorders(self, variables: list, every_tick: bool, buffer: int) -> dict:
         """Recorders of these Vars, as few as hold them: per Var (its process's name and its name), the
@@ -338,6 +363,8 @@ class LavaGraph:
                         anchor.run(condition=RunSteps(num_steps=steps, blocking=False))
                     anchor.wait()
                 else:
+                    if done in self.stages:
+                        self._change(self.stages[done])
                     anchor.run(condition=RunSteps(num_steps=steps))
                 for label, recorder in spike_recorders.items():
                     ticks, neurons = np.nonzero(recorder.receive(steps))
@@ -376,6 +403,35 @@ class LavaGraph:
         ]
         turnover = {label: self._epochs(label, final) for label in self.network.turnovers}
         return LavaRun(spikes, voltages, weights, probed, events, turnover)
+
+    STATE = ("v", "u", "u_exc", "u_inh", "s_exc", "s_inh")
+    """The neuron processes' arguments that are state: a change of parameters keeps them."""
+
+    def _change(self, stage):
+        """The schedule's numbers for the next tick, set into the paused processes' Vars: a population's
+        parameters as its Process takes them (its state kept), a static projection's weights (Lava
+        multiplies a spike by the weights when the projection receives it: the spikes before have
+        theirs)."""
+        semantics = self.network.semantics
+        for label, fixed in stage.populations.items():
+            neurons = self.neurons[label]
+            stock = stock_receptor(self.network, label) if label in self.stock else None
+            size = self.network.size_of(label)
+            _, before = self.fixed[label].process(size, semantics, stock, None, 1)
+            _, after = fixed.process(size, semantics, stock, None, 1)
+            for name, value in after.items():
+                var = getattr(neurons, name, None)
+                if name in self.STATE or not isinstance(var, Var) or np.array_equal(value, before[name]):
+                    continue
+                var.set(np.broadcast_to(np.asarray(value), var.shape).astype(var.init.dtype, copy=True))
+            self.fixed[label] = fixed
+        for label, fixed in stage.projections.items():
+            projection, connections = self.network.projections[label], self.network.connections(label)
+            sign = -1 if projection.receptor == "inhibitory" and projection.post in self.stock else 1
+            shape = (self.network.size_of(projection.post), self.network.size_of(projection.pre))
+            self.connections[label].weights.set(
+                csr_matrix((sign * fixed.mantissas, (connections.post, connections.pre)), shape=shape)
+            )
 
     def _refuse_clipped(self, final: dict) -> None:
         """Fail the run, in one line, if v of a watched population (``CellFixed.watch_clipping``) was ever

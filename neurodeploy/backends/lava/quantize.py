@@ -102,8 +102,9 @@ def power_of_two_within(limits: list[float]) -> float:
     return 2.0 ** math.floor(math.log2(bound)) if np.isfinite(bound) else 2.0**16
 
 
-def projection_fixed(network: Network, populations: dict) -> dict[str, ProjectionFixed]:
-    """Every projection's numbers, from its post population's (``populations``: :mod:`.cells`' records)."""
+def projection_fixed(network: Network, populations: dict, exponents: dict | None = None) -> dict[str, ProjectionFixed]:
+    """Every projection's numbers, from its post population's (``populations``: :mod:`.cells`' records), with
+    at least the weight exponents in ``exponents`` (by label: a schedule's weights must fit the one chosen)."""
     result = {}
     for label, projection in network.projections.items():
         connections = network.connections(label)
@@ -121,6 +122,7 @@ def projection_fixed(network: Network, populations: dict) -> dict[str, Projectio
         exponent = 0
         if largest > 0:
             exponent = max(0, math.ceil(math.log2(largest / WEIGHT_MANTISSA_MAX)) - ACTIVATION_SHIFT)
+        exponent = max(exponent, (exponents or {}).get(label, 0))
         step = 2.0 ** (exponent + ACTIVATION_SHIFT)
         mantissas = np.minimum(post.mantissa(contribution / step), WEIGHT_MANTISSA_MAX)
         result[label] = ProjectionFixed(exponent, mantissas, step / units_per_weight, step / held)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodeploy.backends import refuse_changes
 from neurodeploy.backends.lava import LavaBackend, Lowered, lower, write_parameters
 from neurodeploy.backends.lava.cells import QUANTIZATIONS
 from neurodeploy.backends.lava.exchange import PARAMETERS
@@ -132,6 +133,7 @@ class LoihiToolchain(Toolchain):
     thresholds = Thresholds(min_same_tick=0.99, min_within_one=0.997, max_rate_error=0.007)
 
     def compile(self, network, target, out, duration_ms, map_resources=True):
+        refuse_changes(network, f"the {target.get('name', self.kind)} target")
         lowered = lower(network, quantization(target))
         compilation = LoihiCompilation(
             lowered, target, check_fixed(network, lowered.populations, lowered.projections, target)

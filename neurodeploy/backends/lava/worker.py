@@ -48,7 +48,9 @@ def run(folder: Path) -> LavaRun:
     with np.load(folder / PARAMETERS) as stored:
         lowered = lowered_from(network, request["numbers"], {name: stored[name] for name in stored.files})
     started = time.perf_counter()
-    graph = LavaGraph(network, lowered.populations, lowered.projections, lowered.stock, request["ticks"])
+    graph = LavaGraph(
+        network, lowered.populations, lowered.projections, lowered.stock, request["ticks"], stages=lowered.stages
+    )
     for label, variable in request["probes"]:
         graph.probe(label, variable)
     built = time.perf_counter()

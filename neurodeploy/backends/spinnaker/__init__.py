@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from neurodeploy.backends import Backend
+from neurodeploy.backends import Backend, refuse_plastic_weight_changes
 from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.kernel import Emulator
@@ -39,12 +39,16 @@ class SpinnakerBackend(Backend):
 
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
         network.validate()
-        errors = [finding for finding in check_semantics(network) if finding.level == "error"]
+        refuse_plastic_weight_changes(network, self.name)
+        stages = [stage.network for stage in network.stages()]
+        errors = [
+            finding for stage in [network, *stages] for finding in check_semantics(stage) if finding.level == "error"
+        ]
         if errors:
             raise BackendError("; ".join(f"{finding.subject}: {finding.message}" for finding in errors))
         ticks = network.semantics.duration_ticks(duration_ms)
         graph = lower(network)
-        scaling = ring_buffer_scaling(graph)
+        scaling = widest_scaling([ring_buffer_scaling(graph), *(ring_buffer_scaling(lower(stage)) for stage in stages)])
         started = time.perf_counter()
         emulated = Emulator(network, graph, scaling, self.encoding).run(
             ticks, network.recordings, progress, self.recording
@@ -105,6 +109,18 @@ all of one tick's updates at once."""
 RING_BUFFER_BYTES_PER_NEURON_TICK = 16
 """Two receptors of int64 per neuron, for a power of two of ticks above the longest delay (allocated
 whole, though untouched slots are not resident)."""
+
+
+def widest_scaling(scalings: list[dict]) -> dict:
+    """One ring-buffer scaling for a run whose weights change: per population and receptor, the largest
+    shift sPyNNaker chooses for any of the run's stages, so that every stage's weights fit."""
+    return {
+        label: tuple(
+            max((scaling[label][receptor] for scaling in scalings), key=lambda chosen: chosen.shift)
+            for receptor in range(len(pair))
+        )
+        for label, pair in scalings[0].items()
+    }
 
 
 def _flatten(events):

@@ -34,7 +34,7 @@ import numpy as np
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
-from neurodeploy.backends.spinnaker.graph import host_weights
+from neurodeploy.backends.spinnaker.graph import host_weights, weight_factor
 from neurodeploy.backends.spinnaker.quantize import (
     RECEPTORS,
     ReceptorScaling,
@@ -46,13 +46,19 @@ from neurodeploy.backends.spinnaker.quantize import (
 from neurodeploy.description import Network, StructuralEngine
 from neurodeploy.description.cells import SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses
+from neurodeploy.errors import ValidationError
 
 
 class _Population:
     """A population on its core: the parts of its cell as sPyNNaker builds them (:mod:`.cells`) from the
     cell it is handed, the ring buffers they read and the post-event history of plastic synapses."""
 
+    STATE = ("v", "u", "h", "refract", "state")
+    """The parts' fields that are state, not parameters: a parameter change keeps them."""
+
     def __init__(self, population, semantics, shifts: tuple[int, int], slots: int, profile: str):
+        self.semantics = semantics
+        self.profile = profile
         build = cells.build(population.cell)
         population = replace(population, cell=build.handed(population.cell, semantics))
         dt = semantics.dt
@@ -70,6 +76,17 @@ class _Population:
     @property
     def v(self) -> np.ndarray:
         return self.neurons.v
+
+    def change(self, population):
+        """New parameters (a changed copy of the population): the parts rebuilt from it, as the host
+        encodes them, keeping their state."""
+        fresh = _Population(population, self.semantics, (0, 0), 1, self.profile)
+        for part in ("neurons", "input", "synapses"):
+            old, new = getattr(self, part), getattr(fresh, part)
+            for name in self.STATE:
+                if hasattr(old, name):
+                    setattr(new, name, getattr(old, name))
+            setattr(self, part, new)
 
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at rest, with no synaptic current or input."""
@@ -281,8 +298,10 @@ class Emulator:
         self.projections: dict[str, list[_Projection]] = {
             label: [] for label in [*network.populations, *network.spike_sources]
         }
-        self.plastic, self.structural = {}, {}
+        self.plastic, self.structural, self.by_label = {}, {}, {}
         self.network = network
+        self.stages = {stage.tick: stage for stage in network.stages()}
+        self.current = network  # the network as the schedule has changed it so far
         self.engine = (
             StructuralEngine.for_network(network)
             if any(p.structural is not None for p in network.projections.values()) or network.turnovers
@@ -321,6 +340,7 @@ class Emulator:
                     rule,
                 )
             self.projections[projection.pre].append(emulated)
+            self.by_label[label] = emulated
             if rule is not None:
                 self.plastic[label] = emulated
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
@@ -345,6 +365,8 @@ class Emulator:
         report_every = max(1, ticks // 20)
         emitted = {label: np.empty(0, dtype=np.int64) for label in [*self.populations, *self.source_ticks]}
         for t in range(ticks):
+            if t in self.stages:
+                self._change(self.stages[t])
             if self.engine is not None:
                 self._rewire(t, emitted)
             emitted = {
@@ -376,6 +398,29 @@ class Emulator:
                 connections = self.network.connections(label)
                 weights[label] = {"pre": connections.pre, "post": connections.post, "weight": projection.weights()}
         return EmulatedRun(spikes, traces, weights, self.engine.document() if self.engine is not None else None)
+
+    def _change(self, stage):
+        """The schedule's changes at this tick: changed populations get their parts re-encoded; static
+        projections onto them or changed get their weights written again (a host weight factor may
+        follow the cell's parameters). Spikes already in the ring buffers keep their weights."""
+        for label in stage.populations:
+            self.populations[label].change(stage.network.populations[label])
+        for label, emulated in self.by_label.items():
+            projection = stage.network.projections[label]
+            if label not in stage.projections and projection.post not in stage.populations:
+                continue
+            if emulated.rule is None and label not in self.structural:
+                emulated.units = weight_units(host_weights(stage.network, label)[emulated.order], emulated.scaling)
+                continue
+            before, after = (weight_factor(network, projection) for network in (self.current, stage.network))
+            if not (before is None and after is None or np.array_equal(before, after)):
+                raise ValidationError(
+                    f"population '{projection.post}'",
+                    "changes",
+                    f"a parameter change alters the factor the host writes the weights of plastic projection "
+                    f"'{label}' with: the emulation does not re-encode learned weights",
+                )
+        self.current = stage.network
 
     def _slot_weights(self, label: str) -> np.ndarray:
         """The stored weights (nA or uS) of a structural projection's slots, static or plastic, for

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from neurodeploy.backends import refuse_changes
 from neurodeploy.backends.spinnaker import SpinnakerBackend, spynnaker_mapping
 from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, handed_network, lower
@@ -299,6 +300,7 @@ class SpinnakerToolchain(Toolchain):
     thresholds = Thresholds(min_same_tick=0.98, min_within_one=0.995, max_rate_error=0.015)
 
     def compile(self, network, target, out, duration_ms, map_resources=True):
+        refuse_changes(network, f"the {target.get('name', self.kind)} target")
         compiled = compile_network(network, target, out)
         if map_resources and not compiled.errors:
             if importlib.util.find_spec("spynnaker") is None:  # the emulation runs without: say what is missing
