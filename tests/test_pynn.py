@@ -188,10 +188,10 @@ def a_ring():
     return sim.Population(4, sim.IF_curr_exp(), label="P")
 
 
-def set_weights_after_a_run():
+def set_delays_after_a_run():
     projection = sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.OneToOneConnector())
     sim.run(10.0)
-    projection.set(weight=0.5)
+    projection.set(delay=2.0)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def set_weights_after_a_run():
             lambda: sim.Projection(a_ring(), sim.Population(4, sim.IF_curr_exp()), sim.SmallWorldConnector(2, 0.1)),
             "the connector SmallWorldConnector",
         ),
-        (lambda: set_weights_after_a_run(), "Projection.set after run() (Projection._set_after_run)"),
+        (lambda: set_delays_after_a_run(), "Projection.set of 'delay' after run()"),
         (lambda: a_ring().record("v", sampling_interval=2.0), "sampling_interval"),
         (lambda: sim.Population(2, sim.Izhikevich()).record("u"), "recording 'u'"),
         (lambda: sim.setup(timestep=1.0, spike_precision="on_grid"), "spike_precision"),

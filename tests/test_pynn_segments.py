@@ -17,8 +17,15 @@ from neurodeploy.backends.spinnaker.graph import lower as spinnaker_graph
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
 from neurodeploy.errors import BackendError, ValidationError
+from neurodeploy.pynn import simulator
 
 BACKENDS = ("brian2", "spinnaker")
+
+
+def on(backend: str) -> dict:
+    """setup()'s arguments for ``backend``, recording as PyNN's scenarios expect on every backend (the
+    initial value, then the end of each tick), where on spinnaker neurodeploy.pynn records as sPyNNaker does."""
+    return {"backend": backend, "backend_options": {"recording": "end_of_tick"} if backend == "spinnaker" else None}
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +43,7 @@ def signal(segment) -> np.ndarray:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset(backend):
-    sim.setup(timestep=1, min_delay=1, t_flush=10.0, backend=backend)
+    sim.setup(timestep=1, min_delay=1, t_flush=10.0, **on(backend))
     p = sim.Population(1, sim.IF_curr_exp(i_offset=0.1))
     p.record("v")
     for _ in range(3):
@@ -51,7 +58,7 @@ def test_reset(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_with_clear(backend):
-    sim.setup(timestep=1, min_delay=1, t_flush=10.0, backend=backend)
+    sim.setup(timestep=1, min_delay=1, t_flush=10.0, **on(backend))
     p = sim.Population(1, sim.IF_curr_exp(i_offset=0.1))
     p.record("v")
     data = []
@@ -67,7 +74,7 @@ def test_reset_with_clear(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_with_spikes(backend):
-    sim.setup(timestep=0.1, min_delay=0.1, t_flush=200.0, backend=backend)
+    sim.setup(timestep=0.1, min_delay=0.1, t_flush=200.0, **on(backend))
     p1 = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.2, 3.8, 9.2], [1.5, 1.9, 2.7, 4.8, 6.8]]))
     p2 = sim.Population(2, sim.IF_curr_exp())
     p2.record("v")
@@ -86,7 +93,7 @@ def test_reset_with_spikes(backend):
 def test_setup(backend):
     data = []
     for _ in range(3):
-        sim.setup(timestep=1, min_delay=1, backend=backend)
+        sim.setup(timestep=1, min_delay=1, **on(backend))
         p = sim.Population(1, sim.IF_curr_exp(i_offset=0.1))
         p.record("v")
         sim.run(10.0)
@@ -101,7 +108,7 @@ def test_setup(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_run_until(backend):
-    sim.setup(timestep=0.1, backend=backend)
+    sim.setup(timestep=0.1, **on(backend))
     p = sim.Population(1, sim.IF_cond_exp())
     p.record("v")
     sim.run_until(12.7)
@@ -120,7 +127,7 @@ def test_run_until(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_SpikeSourceArray(backend):
-    sim.setup(backend=backend)
+    sim.setup(**on(backend))
     sources = sim.Population(2, sim.SpikeSourceArray(spike_times=[]))
     sources.record("spikes")
     sim.run(10.0)
@@ -137,7 +144,7 @@ def test_update_SpikeSourceArray(backend):
 def test_ticket166(backend):
     """Changing the spike times of one source of two mid-simulation (PyNN ticket 166)."""
     dt, t_step, lag = 0.1, 100.0, 3.0
-    sim.setup(timestep=dt, min_delay=dt, backend=backend)
+    sim.setup(timestep=dt, min_delay=dt, **on(backend))
     sources = sim.Population(2, sim.SpikeSourceArray())
     cells = sim.Population(2, sim.IF_cond_exp())
     sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.01))
@@ -158,7 +165,7 @@ def test_ticket166(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_recording(backend):
     """record(None) after reset() changes what the next block records (PyNN's test_recording)."""
-    sim.setup(backend=backend)
+    sim.setup(**on(backend))
     p = sim.Population(7, sim.IF_cond_exp())
     p[3].i_offset = 0.1
     p[4].i_offset = 0.2
@@ -195,7 +202,7 @@ def test_set_i_offset_between_runs_charges_towards_the_new_level(backend):
     -65 + 0.4 * 20 = -57 mV: v(t) = -57 - 8 exp(-t / 20). At 20 ms the script sets i_offset 0.7: from
     the first tick of the second run the level is -51 mV, v(t) = -51 + (v(20) + 51) exp(-(t - 20) / 20).
     Only neuron 1 of two is changed (through a view); neuron 0 goes on towards -57 mV."""
-    sim.setup(timestep=0.1, backend=backend)
+    sim.setup(timestep=0.1, **on(backend))
     cells = sim.Population(2, sim.IF_curr_exp(i_offset=0.4))
     cells.record("v")
     sim.run(20.0)
@@ -215,7 +222,7 @@ def test_set_i_offset_between_runs_charges_towards_the_new_level(backend):
 
 def two_run_script(backend: str):
     """Two runs with a parameter change through a view, new spike times and a weight change between."""
-    sim.setup(timestep=0.1, backend=backend)
+    sim.setup(timestep=0.1, **on(backend))
     sources = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 12.0, 19.8], [3.0]]), label="in")
     cells = sim.Population(2, sim.IF_curr_exp(tau_m=10.0), label="cells")
     projection = sim.Projection(
@@ -361,7 +368,7 @@ def test_reset_keeps_parameters_set_and_restores_weights(backend):
     """PyNN's reset: time, initial values and synaptic weights back to their initial values, parameters
     as set. A block with i_offset set to 0.5 between runs, then after reset a block starting with 0.5;
     a weight raised during the first block is the initial one again in the second."""
-    sim.setup(timestep=1.0, backend=backend)
+    sim.setup(timestep=1.0, **on(backend))
     sources = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0, 12.0]))
     cells = sim.Population(1, sim.IF_curr_exp(tau_m=10.0))
     projection = sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0))
@@ -468,8 +475,10 @@ def test_what_a_block_cannot_change_is_refused_naming_it():
     projection = sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0))
     cells.record("v")
     sim.run(10.0)
-    with pytest.raises(NotImplementedError, match="given as RandomDistribution"):
-        projection.set(weight=sim.RandomDistribution("uniform", (0.0, 1.0)))
+    projection.set(weight=sim.RandomDistribution("uniform", (2.0, 3.0)))  # any form PyNN takes: one change
+    (change,) = simulator.state.changes
+    assert isinstance(change, nd.WeightChange) and change.time == 10.0 and 2.0 <= change.weight <= 3.0
+    assert projection.get("weight", format="list", with_address=False) == [change.weight]
     with pytest.raises(NotImplementedError, match=r"initialize\(\) after run\(\) \(before reset\(\)\)"):
         cells.initialize(v=-60.0)
     with pytest.raises(NotImplementedError, match=r"creating projections after run\(\)"):

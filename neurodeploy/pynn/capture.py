@@ -59,14 +59,10 @@ def _ignored(*args, **kwargs):
     """Accepted and ignored: it places the network on SpiNNaker's cores, it does not change it."""
 
 
-class _CapturingBackend:
-    """Keeps the network ``run`` builds instead of simulating it; the script reads an empty recording."""
-
-    def __init__(self):
-        self.captured: list[tuple[Network, float]] = []
+class _EmptyBackend:
+    """Simulates nothing: a script's reads during capture see an empty recording."""
 
     def run(self, network: Network, duration_ms: float, progress=None) -> RunResult:
-        self.captured.append((network, duration_ms))
         populations = {label: [np.empty(0)] * network.size_of(label) for label in network.recordings}
         traces = {
             label: {
@@ -156,21 +152,24 @@ def _where(path: Path, error: BaseException) -> str:
 
 def capture(path, arguments: list[str] | None = None) -> Network:
     """The description a PyNN script's ``run`` builds (its duration the run's end, its spike sources' times
-    the stimulus, setup's time step the semantics' dt), taken without simulating anything. A script that
-    never calls ``run`` is refused; after several runs, the last run's description."""
+    the stimulus, setup's time step the semantics' dt), taken without simulating anything when its block of
+    runs ends (at ``reset``, ``end`` or the script's end). A script that never calls ``run`` is refused;
+    after several blocks, the last one's description."""
     path = Path(path)
-    backend = _CapturingBackend()
+    captured: list[Network] = []
     saved = simulator.make_backend
-    simulator.make_backend = lambda name, **options: backend
+    simulator.make_backend = lambda name, **options: _EmptyBackend()
+    simulator.state.block_observer = captured.append
     try:
         _execute(path, list(arguments or []))
     finally:
         simulator.make_backend = saved
-    if not backend.captured:
+        simulator.state.block_observer = None
+    if not captured:
         raise ValidationError(
             f"script '{path}'", None, "never calls run(): no network to take (a builder is given as path.py:function)"
         )
-    return backend.captured[-1][0]
+    return captured[-1]
 
 
 def run_script(path, arguments: list[str] | None = None) -> None:

@@ -34,6 +34,7 @@ class State(common.control.BaseState):
         self.backend = "brian2"
         self.backend_options = {}
         self.seed = 0
+        self.block_observer = None
         self.clear()
 
     def run(self, simtime):
@@ -55,7 +56,15 @@ class State(common.control.BaseState):
             self.result_until = self.t
         return self.result
 
+    def end_block(self):
+        """Hands a block that ran (its whole description) to ``block_observer``, if one is set: how
+        ``neurodeploy capture`` takes a script's network, run or not."""
+        if self.block_observer is not None and getattr(self, "t", 0) > 0:
+            self.block_observer(build_network(self, self.t))
+
     def clear(self):
+        self.end_block()
+        self.t = 0  # the block is handed over: reset() below has none to hand
         self.recorders = set()
         self.populations = []
         self.projections = []
@@ -67,6 +76,7 @@ class State(common.control.BaseState):
     def reset(self):
         """A new block: time 0, the initial values, the parameters as set now, the weights as the block
         started with (changes made during it are dropped), nothing run yet."""
+        self.end_block()
         self.running = False
         self.t = 0
         self.t_start = 0
