@@ -15,6 +15,14 @@ from neurodeploy.description.cells import (
     Izhikevich,
 )
 from neurodeploy.description.connectors import AllToAll, FixedProbability, FromList, OneToOne
+from neurodeploy.description.currents import (
+    ACSource,
+    CurrentInjection,
+    DCSource,
+    NoisyCurrentSource,
+    StepCurrentSource,
+    injected_current,
+)
 from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, FixedPointSTDP, STDPSemantics
@@ -23,11 +31,14 @@ from neurodeploy.description.structural import CoincidenceWiring, StructuralEngi
 from neurodeploy.description.turnover import NeuronTurnover
 
 __all__ = [
+    "ACSource",
     "Accumulator",
     "AllToAll",
     "CELL_TYPES",
     "CoincidenceWiring",
     "Connections",
+    "CurrentInjection",
+    "DCSource",
     "FixedPointIzhikevich",
     "FixedPointLIF",
     "FixedPointSTDP",
@@ -39,6 +50,7 @@ __all__ = [
     "Izhikevich",
     "Network",
     "NeuronTurnover",
+    "NoisyCurrentSource",
     "OneToOne",
     "Population",
     "Projection",
@@ -46,8 +58,10 @@ __all__ = [
     "STDPSemantics",
     "Semantics",
     "SpikeSource",
+    "StepCurrentSource",
     "StructuralEngine",
     "Synaptogenesis",
+    "injected_current",
     "load",
     "save",
 ]

@@ -102,6 +102,10 @@ class Membrane:
     namespace: dict
     initialise: Callable[[b2.NeuronGroup], None]  # sets the group from the population
     at_rest: dict  # variable -> expression: a revived neuron's state (its input is emptied by the group)
+    offset: tuple[str, int | None] | None = ("i_offset", None)
+    """Where injected currents join ``i_offset``: the variable holding it and, on integers, its units per
+    nA (each source's amplitude rounded to them per tick, as the chip holds each source's value); None
+    where the arithmetic cannot take them."""
 
 
 def membrane_lowering(population: Population) -> Callable[..., Membrane]:
@@ -375,6 +379,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         {"truncated": TRUNCATED, "nearest": NEAREST},
         initialise,
         {"v_int": "0", "refractory_left": "0"},
+        None,  # its bias is a chip's mantissa and exponent: the Lava target's, which takes no current source
     )
 
 
@@ -481,6 +486,7 @@ def accumulator_membrane(
         {"whole": WHOLE, "nearest": NEAREST},
         initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
+        ("offset_bits", one),
     )
 
 
@@ -793,6 +799,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
         {"whole": WHOLE, "nearest": NEAREST},
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
+        ("offset_q", one),
     )
 
 
@@ -830,4 +837,5 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
         {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST},
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
+        ("offset_q", one),
     )

@@ -17,7 +17,10 @@ from neurodeploy.description import Network, STDPSemantics
 def check_semantics(network: Network) -> list[Finding]:
     """What the processes cannot compute, whatever the chip (the network's semantics they all compute:
     either threshold, either reset, either discretization and either synaptic_init)."""
-    findings = []
+    findings = [
+        Finding("error", injection.where, "the Lava processes take no injected current (current sources) yet")
+        for injection in network.injections.values()
+    ]
     for population in network.populations.values():
         if population.synaptic_init is not None:
             findings.append(

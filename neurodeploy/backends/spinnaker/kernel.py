@@ -60,6 +60,7 @@ class _Population:
         self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
         self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
+        self.currents: _CurrentSources | None = None
 
     @property
     def v(self) -> np.ndarray:
@@ -72,6 +73,8 @@ class _Population:
         self.ring[:, :, neurons] = 0
 
     def step(self, t: int) -> np.ndarray:
+        if self.currents is not None:
+            self.neurons.i_offset = self.currents.offset(t)
         slot = self.ring[t & (self.slots - 1)]
         self.synapses.receive(fp.wrap32(slot << self.shifts))
         slot[:] = 0
@@ -80,6 +83,31 @@ class _Population:
         if self.history is not None and spiking.size:
             self.history.add(t, spiking)
         return spiking
+
+
+class _CurrentSources:
+    """The injected currents of a population, as sPyNNaker's neuron core adds them: each source's value of
+    the tick in s16.15 (``current_source_get_offset``), summed with ``i_offset`` into the input of the
+    neuron model (``exc - inh + external_bias + I_offset``). Computed in blocks of ticks from the
+    description (the noisy source's samples are the description's, not the chip's generator's)."""
+
+    BLOCK_TICKS = 1000
+
+    def __init__(self, network: Network, injections: list, base: np.ndarray):
+        self.network, self.injections, self.base = network, injections, base
+        self.first, self.block = 0, np.zeros((0, base.size), dtype=np.int64)
+
+    def offset(self, t: int) -> np.ndarray:
+        if not self.first <= t < self.first + len(self.block):
+            self.first, self.block = t, self._bits(t, t + self.BLOCK_TICKS)
+        return fp.wrap32(self.base + self.block[t - self.first])
+
+    def _bits(self, first: int, stop: int) -> np.ndarray:
+        total = np.zeros((stop - first, self.base.size), dtype=np.int64)
+        for injection in self.injections:
+            amplitudes = injection.amplitudes(first, stop, self.network.semantics, self.network.seed)
+            total[:, injection.targets(self.base.size)] += np.rint(amplitudes * fp.ONE).astype(np.int64)[:, None]
+        return total
 
 
 class _Projection:
@@ -311,6 +339,10 @@ class Emulator:
                 self.plastic[label] = emulated
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
+        for label, population in self.populations.items():
+            injections = [i for i in network.injections.values() if i.population == label]
+            if injections:
+                population.currents = _CurrentSources(network, injections, population.neurons.i_offset.copy())
 
     def run(self, ticks: int, record_v=(), progress=None) -> EmulatedRun:
         """Run ``ticks`` ticks, recording V of the populations ``record_v`` names."""
