@@ -1,7 +1,7 @@
 """PyNN's API on neurodeploy: ``import neurodeploy.pynn as sim`` in a PyNN script builds a neurodeploy
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
 classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). What has no description yet
-(PyNN's other standard models, current sources, plasticity, a second run) raises NotImplementedError
+(PyNN's other standard models, plasticity, a second run) raises NotImplementedError
 naming it."""
 
 from pyNN import errors, random, space  # noqa: F401
@@ -41,6 +41,7 @@ from neurodeploy.pynn.control import (  # noqa: F401
     run_until,
     setup,
 )
+from neurodeploy.pynn.electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from neurodeploy.pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from neurodeploy.pynn.procedural_api import connect, create, record  # noqa: F401
 from neurodeploy.pynn.projections import Projection  # noqa: F401

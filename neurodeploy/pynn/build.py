@@ -27,6 +27,9 @@ def build_network(state, duration: float) -> nd.Network:
             network.record(population.description_label, recorded)
     for projection in state.projections:
         network.add(projection.description)
+    for source in state.current_sources:
+        for injection in source.injections(state.dt, duration):
+            network.add(injection)
     return network.validate()
 
 

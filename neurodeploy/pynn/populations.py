@@ -90,6 +90,3 @@ class Population(common.Population):
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
             self._parameters[name] = value
-
-    def inject(self, current_source):
-        raise unsupported(f"current sources ({type(current_source).__name__})")

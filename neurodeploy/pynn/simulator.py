@@ -45,6 +45,7 @@ class State(common.control.BaseState):
         self.recorders = set()
         self.populations = []
         self.projections = []
+        self.current_sources = []
         self.result = None
         self.id_counter = 0
         self.segment_counter = -1
