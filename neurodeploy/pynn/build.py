@@ -28,7 +28,7 @@ def build_network(state, duration: float) -> nd.Network:
     for projection in state.projections:
         network.add(projection.description)
     for source in state.current_sources:
-        for injection in source.injections(state.dt, duration):
+        for injection in source.injections(state.dt, duration, int(state.seed)):
             network.add(injection)
     return network.validate()
 

@@ -34,6 +34,10 @@ class CurrentSource(StandardCurrentSource):
         if simulator.state.result is not None:
             raise unsupported("changing a current source after run()")
         parameters.evaluate(simplify=True)
+        self._accept(parameters)
+
+    def _accept(self, parameters):
+        """Keep the evaluated native parameters as attributes, checked as a description."""
         for name, value in parameters.items():
             value = value.value if isinstance(value, Sequence) else value
             object.__setattr__(self, name, np.asarray(value, dtype=float) if np.ndim(value) else float(value))
@@ -84,7 +88,10 @@ class CurrentSource(StandardCurrentSource):
                 return
         self.targets.append((population, indices))
 
-    def injections(self, dt: float, duration: float) -> list[nd.CurrentInjection]:
+    def injections(self, dt: float, duration: float, seed: int) -> list[nd.CurrentInjection]:
+        """The description's injections of this source in a run of ``duration`` ms (kept for ``get_data``,
+        which PyNN allows after ``end()``)."""
+        object.__setattr__(self, "run_made", (dt, duration, seed))
         source = self.description(dt, duration)
         return [
             nd.CurrentInjection(self._label(index), population.description_label, source, neurons)
@@ -99,14 +106,15 @@ class CurrentSource(StandardCurrentSource):
         object.__setattr__(self, "recording", True)
 
     def _get_data(self):
-        if simulator.state.result is None:
-            raise unsupported("get_data() of a current source before run()")
+        """The current at every time step from 0 to the end of the run, as the run's description gives it."""
         if not self.recording:
             raise unsupported("get_data() of a current source that was not recorded")
-        dt = simulator.state.dt
-        ticks = int(round(simulator.state.t / dt))
-        injection = nd.CurrentInjection(self._label(0), "recorded", self.description(dt, simulator.state.t))
-        current = injection.amplitudes(0, ticks + 1, nd.Semantics(dt=dt), simulator.state.seed)
+        if not hasattr(self, "run_made"):
+            raise unsupported("get_data() of a current source before run()")
+        dt, duration, seed = self.run_made
+        ticks = int(round(duration / dt))
+        injection = nd.CurrentInjection(self._label(0), "recorded", self.description(dt, duration))
+        current = injection.amplitudes(0, ticks + 1, nd.Semantics(dt=dt), seed)
         return np.arange(ticks + 1) * dt, current
 
 
@@ -145,14 +153,13 @@ class StepCurrentSource(CurrentSource, electrodes.StepCurrentSource):
     __doc__ = electrodes.StepCurrentSource.__doc__
     translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
 
-    def set_native_parameters(self, parameters):
+    def _accept(self, parameters):
         """Times must be increasing and >= 0; they are rounded to the time step and of times landing on
         one step the last amplitude stays (PyNN's ``_check_step_times``)."""
-        parameters.evaluate(simplify=True)
         times, amplitudes = (np.asarray(parameters[name].value, dtype=float) for name in ("times", "amplitudes"))
         on_grid = nd.StepCurrentSource(times, amplitudes).on_grid(simulator.state.dt)
         parameters["times"].value, parameters["amplitudes"].value = on_grid.times, on_grid.amplitudes
-        super().set_native_parameters(parameters)
+        super()._accept(parameters)
 
     def description(self, dt, duration):
         return nd.StepCurrentSource(self.times, self.amplitudes)
