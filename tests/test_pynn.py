@@ -170,7 +170,10 @@ def a_ring():
 @pytest.mark.parametrize(
     "script, named",
     [
-        (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
+        (
+            lambda: (a_ring().inject(source := sim.DCSource()), sim.run(10.0), setattr(source, "amplitude", 2.0)),
+            "changing a current source after run()",
+        ),
         (lambda: sim.STDPMechanism(), "STDPMechanism"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (
