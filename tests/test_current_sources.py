@@ -188,7 +188,7 @@ def test_a_source_drives_the_float_reference_as_the_semantics_iterated_by_hand(s
 def mixed_network() -> nd.Network:
     """Every source on IF_curr_exp, IF_cond_exp and Izhikevich cells, some neurons with several, all
     spiking: the targets' arithmetic on each input."""
-    network = nd.Network("mixed", nd.Semantics(dt=0.1), seed=5)
+    network = nd.Network("mixed", nd.Semantics(dt=1.0), seed=5)
     lif = {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_thresh": -55.0, "tau_refrac": 2.0}
     network.population("curr", 5, "IF_curr_exp", lif)
     network.population("cond", 5, "IF_cond_exp", lif)
@@ -198,7 +198,7 @@ def mixed_network() -> nd.Network:
             (nd.DCSource(0.7 * scale, 5.0, 150.0), [0, 4]),
             (nd.StepCurrentSource([10.0, 60.0, 110.0], [0.9 * scale, 0.55 * scale, 1.3 * scale]), [1, 4]),
             (nd.ACSource(0.5 * scale, 0.75 * scale, 40.0, 45.0, 2.0, 180.0), [2, 4]),
-            (nd.NoisyCurrentSource(0.8 * scale, 0.4 * scale, 3.0, 190.0, 0.5), [3, 4]),
+            (nd.NoisyCurrentSource(0.8 * scale, 0.4 * scale, 3.0, 190.0, 2.0), [3, 4]),
         ]
         for source, neurons in sources:
             network.inject(label, source, neurons=neurons, label=f"{label} {source.kind}")

@@ -96,13 +96,14 @@ class CurrentFeed:
         self.network, self.injections, self.group, self.clock = network, injections, group, clock
         self.variable, self.scale = variable, scale
         self.base = np.array(getattr(group, variable)[:], dtype=np.float64)
+        self.storage = group.variables[variable].get_value()  # the array itself (runtime numpy target)
         self.first, self.block = 0, np.zeros((0, group.N))
 
     def __call__(self):
         tick = int(self.clock.timestep[:])
         if not self.first <= tick < self.first + len(self.block):
             self.first, self.block = tick, self._currents(tick, tick + self.BLOCK_TICKS)
-        setattr(self.group, self.variable, self.base + self.block[tick - self.first])
+        np.add(self.base, self.block[tick - self.first], out=self.storage)
 
     def _currents(self, first: int, stop: int) -> np.ndarray:
         total = np.zeros((stop - first, self.group.N))
