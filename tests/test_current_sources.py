@@ -3,6 +3,7 @@ membrane they drive against the semantics iterated here, the SpiNNaker emulation
 quantization-aware Brian2 reference spike for spike, and PyNN's electrode scenarios through
 ``neurodeploy.pynn`` (``test/system/scenarios/test_scenario2.py`` and ``test_electrodes.py`` of PyNN 0.13)."""
 
+import json
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from neurodeploy.backends.lava.rules import check_semantics as lava_check_semant
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
+from neurodeploy.backends.spinnaker.toolchain import VIRTUAL_BOARD_CONFIG, compile_network, run_with_private_config
 from neurodeploy.catalog import target_descriptions
 from neurodeploy.description import injected_current
 from neurodeploy.errors import BackendError, ValidationError
@@ -226,7 +228,7 @@ def test_targets_without_current_sources_refuse_them_saying_why():
     findings = {f.subject: f.message for f in check_target(network, graph, ring_buffer_scaling(graph), SPINN5)}
     assert "draws on chip" in findings["current source 'NoisyCurrentSource'"]
     assert "rad/ms" in findings["current source 'ACSource'"]
-    assert "not yet written into pynn_script.py" in findings["current source 'DCSource'"]
+    assert "current source 'DCSource'" not in findings and "current source 'StepCurrentSource'" not in findings
     lava = [f for f in lava_check_semantics(network) if f.level == "error"]
     assert [f.subject for f in lava] == [
         f"current source '{kind}'" for kind in ("DCSource", "StepCurrentSource", "ACSource", "NoisyCurrentSource")
@@ -236,6 +238,53 @@ def test_targets_without_current_sources_refuse_them_saying_why():
 
 
 SPINN5 = target_descriptions()["spinn5"].data
+
+SPYNNAKER_DUMP = """\
+import json, pyNN.spiNNaker as sim, pynn_script
+from spinn_front_end_common.interface.ds import DataType
+graph, populations, projections = pynn_script.build(sim)
+out = []
+for label, population in populations.items():
+    vertex = population._vertex
+    for source in getattr(vertex, "current_sources", []):
+        selector = vertex.current_source_id_list[source]
+        out.append({
+            "population": label,
+            "kind": type(source).__name__,
+            "neurons": None if selector is None else sorted(int(n) for n in selector),
+            "ticks": [int(t) for t in (source.parameters["times"] if "times" in source.parameters
+                      else [source.parameters["start"], source.parameters["stop"]])],
+            "amplitudes": [int(DataType.S1615.encode_as_int(a)) for a in (source.parameters["amplitudes"]
+                           if "amplitudes" in source.parameters else [source.parameters["amplitude"]])],
+        })
+json.dump(out, open("dump.json", "w"))
+sim.end()
+"""
+
+
+def test_spinn5_hands_dc_and_step_sources_to_spynnaker_on_their_ticks(tmp_path):
+    # Times whose ms value times steps-per-ms truncates one tick early in float (2.3 / 0.1 * ... = 22.99...):
+    # the script gives sPyNNaker the middle of each tick. Read back from sPyNNaker's own source objects.
+    network = one_population(dt=0.1, size=4)
+    network.inject("P", nd.DCSource(0.3, 2.3, 7.1), neurons=[1, 3], label="dc")
+    network.inject("P", nd.StepCurrentSource([0.7, 2.3, 5.9], [0.2, -0.1, 0.45]), label="step")
+    network.inject("P", nd.DCSource(0.1, 0.0, None), label="always")
+    compiled = compile_network(network, SPINN5, tmp_path)
+    assert not compiled.errors
+    (tmp_path / "dump.py").write_text(SPYNNAKER_DUMP)
+    run_with_private_config(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["dump.py"], "build the graph")
+    built = sorted(json.loads((tmp_path / "dump.json").read_text()), key=lambda source: source["ticks"])
+    assert built == [
+        {"population": "P", "kind": "DCSource", "neurons": [0, 1, 2, 3], "ticks": [0, 2**32 - 2], "amplitudes": [3277]},
+        {
+            "population": "P",
+            "kind": "StepCurrentSource",
+            "neurons": [0, 1, 2, 3],
+            "ticks": [7, 23, 59],
+            "amplitudes": [6554, -3277, 14746],
+        },
+        {"population": "P", "kind": "DCSource", "neurons": [1, 3], "ticks": [23, 71], "amplitudes": [9830]},
+    ]
 
 
 # --- PyNN's scenarios through neurodeploy.pynn ----------------------------------------------------

@@ -70,6 +70,7 @@ class SpinnakerGraph:
     dt: float
     populations: dict[str, GraphPopulation]
     projections: dict[str, GraphProjection]
+    current_sources: list = field(default_factory=list)  # sPyNNaker's DC and step sources (:func:`current_sources`)
 
     def save(self, directory: Path) -> None:
         """graph.json plus connections.npz (from-list rows), read by the standalone PyNN script."""
@@ -82,6 +83,7 @@ class SpinnakerGraph:
                 {k: v for k, v in vars(p).items() if k != "connections"} for p in self.projections.values()
             ],
             "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)},
+            "current_sources": self.current_sources,
         }
         (directory / GRAPH_FILE).write_text(json.dumps(document, indent=1) + "\n")
         np.savez(
@@ -175,7 +177,46 @@ def lower(network: Network) -> SpinnakerGraph:
         if projection.structural is not None:
             graph_projection.structural = {**projection.structural.to_dict(), "seed": network.seed}
         projections[projection.label] = graph_projection
-    return SpinnakerGraph(network.semantics.dt, populations, projections)
+    return SpinnakerGraph(network.semantics.dt, populations, projections, current_sources(network))
+
+
+LOWERED_SOURCES = ("DCSource", "StepCurrentSource")
+"""The sources sPyNNaker computes as the description does (the others are refused by the design rules)."""
+
+NEVER_TICK = 2**32 - 2
+"""A stop sPyNNaker's 32-bit tick counter never reaches: the description's "no stop"."""
+
+
+def current_sources(network: Network) -> list[dict]:
+    """The DC and step sources as sPyNNaker's, with each time the middle of its tick: sPyNNaker truncates
+    ``time * steps_per_ms`` to a tick, which a time on the tick's start can miss by float rounding.
+    Amplitudes are given as described: sPyNNaker holds each in s16.15, rounded to nearest as the
+    emulation does."""
+    semantics, lowered = network.semantics, []
+    for injection in network.injections.values():
+        source = injection.source
+        if source.kind not in LOWERED_SOURCES:
+            continue
+        middle = lambda tick: (int(tick) + 0.5) * semantics.dt  # noqa: E731
+        if source.kind == "DCSource":
+            first, stop = source.window(semantics, injection.where)
+            parameters = {
+                "amplitude": source.amplitude,
+                "start": middle(first),
+                "stop": middle(NEVER_TICK if stop is None else stop),
+            }
+        else:
+            ticks = np.atleast_1d(semantics.ticks(source.times, injection.where, "times"))
+            parameters = {"times": [middle(t) for t in ticks], "amplitudes": source.amplitudes.tolist()}
+        lowered.append(
+            {
+                "population": injection.population,
+                "neurons": None if injection.neurons is None else injection.neurons.tolist(),
+                "kind": source.kind,
+                "parameters": parameters,
+            }
+        )
+    return lowered
 
 
 def _plain(value):

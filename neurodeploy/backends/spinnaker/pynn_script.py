@@ -91,6 +91,10 @@ def build(sim, directory=HERE):
         if spec["record"]:
             population.record(spec["record"])
         populations[spec["label"]] = population
+    for spec in graph.get("current_sources", []):
+        population = populations[spec["population"]]
+        target = population if spec["neurons"] is None else population[spec["neurons"]]
+        target.inject(getattr(sim, spec["kind"])(**spec["parameters"]))
     projections = {}
     for spec in graph["projections"]:
         if spec["connector"] == "FromListConnector":
