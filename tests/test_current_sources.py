@@ -98,6 +98,11 @@ def test_noise_holds_each_sample_for_its_dt_and_is_the_seeds():
     assert abs(samples.mean() - 0.5) < 4 * 0.25 / math.sqrt(1000)
     assert abs(samples.std() - 0.25) < 0.025
     assert np.array_equal(noise(3), current)
+    network = one_population(dt=0.1)
+    network.inject("P", nd.NoisyCurrentSource(mean=0.0, stdev=1.0))
+    whole = current_of(network, 0, 10000)  # samples drawn in chunks: any split of the ticks gives the same
+    assert np.array_equal(np.concatenate([current_of(network, 0, 4100), current_of(network, 4100, 10000)]), whole)
+    assert np.unique(whole).size == whole.size
     assert not np.array_equal(noise(4), current)
     assert not np.array_equal(noise(3, "other noise"), current)
 

@@ -16,8 +16,8 @@ changes the tick ``s / dt``, so V shows it from the end of that tick on (a recor
   (frequency in Hz, phase in degrees counted from ``start``), in ticks ``[start/dt, stop/dt)``.
 - ``NoisyCurrentSource``: ``mean + stdev z_j`` with ``j = (n - start/dt) // (dt_noise / dt)`` in ticks
   ``[start/dt, stop/dt)``: one standard normal ``z_j`` per ``dt_noise`` (a multiple of dt), drawn from the
-  network's seed and the injection's label, so every backend gets the same samples (as
-  SpikeSourcePoisson's spikes are drawn once on the host).
+  network's seed and the injection's label (:func:`noise_chunk`), so every backend gets the same samples
+  (as SpikeSourcePoisson's spikes are drawn once on the host).
 
 ``stop`` None means the source never stops. Times must be multiples of dt (:meth:`Network.validate`).
 """
@@ -151,10 +151,21 @@ class NoisyCurrentSource(CurrentSource):
     def waveform(self, since_start, semantics, rng_key, where):
         if since_start.size == 0:
             return np.empty(0)
-        sample = since_start // self.ticks_per_sample(semantics, where)
-        drawn = np.random.default_rng(np.random.SeedSequence(rng_key[0], spawn_key=rng_key[1:]))
-        normals = drawn.standard_normal(int(max(sample.max(), 0)) + 1)
-        return self.mean + self.stdev * normals[np.maximum(sample, 0)]
+        sample = np.maximum(since_start // self.ticks_per_sample(semantics, where), 0)
+        chunks = np.arange(sample.min() // NOISE_CHUNK, sample.max() // NOISE_CHUNK + 1)
+        normals = np.concatenate([noise_chunk(rng_key, int(chunk)) for chunk in chunks])
+        return self.mean + self.stdev * normals[sample - chunks[0] * NOISE_CHUNK]
+
+
+NOISE_CHUNK = 4096
+"""Noise samples are drawn in chunks of this many, each from its own generator (keyed by the network's
+seed, the injection's label and the chunk's index), so that any range of ticks costs its own length."""
+
+
+def noise_chunk(rng_key: tuple, chunk: int) -> np.ndarray:
+    """The standard normals ``z_j`` of ``chunk`` (``j`` from ``chunk * NOISE_CHUNK``)."""
+    seed = np.random.SeedSequence(rng_key[0], spawn_key=(*rng_key[1:], chunk))
+    return np.random.default_rng(seed).standard_normal(NOISE_CHUNK)
 
 
 @dataclass(eq=False)

@@ -90,19 +90,21 @@ class CurrentFeed:
     currents of the tick (:mod:`neurodeploy.description.currents`), computed in blocks of ticks; on integers
     each source's amplitude is rounded to the variable's units (``scale`` per nA) before the sum."""
 
-    BLOCK_TICKS = 1000
+    BLOCK_VALUES = 1 << 20  # a block of ticks x neurons holds at most this many values (8 MiB)
+    BLOCK_TICKS = 4096
 
     def __init__(self, network, injections, group, clock, variable: str, scale: int | None):
         self.network, self.injections, self.group, self.clock = network, injections, group, clock
         self.variable, self.scale = variable, scale
         self.base = np.array(getattr(group, variable)[:], dtype=np.float64)
         self.storage = group.variables[variable].get_value()  # the array itself (runtime numpy target)
+        self.block_ticks = max(1, min(self.BLOCK_TICKS, self.BLOCK_VALUES // self.base.size))
         self.first, self.block = 0, np.zeros((0, group.N))
 
     def __call__(self):
         tick = int(self.clock.timestep[:])
         if not self.first <= tick < self.first + len(self.block):
-            self.first, self.block = tick, self._currents(tick, tick + self.BLOCK_TICKS)
+            self.first, self.block = tick, self._currents(tick, tick + self.block_ticks)
         np.add(self.base, self.block[tick - self.first], out=self.storage)
 
     def _currents(self, first: int, stop: int) -> np.ndarray:

@@ -91,15 +91,17 @@ class _CurrentSources:
     neuron model (``exc - inh + external_bias + I_offset``). Computed in blocks of ticks from the
     description (the noisy source's samples are the description's, not the chip's generator's)."""
 
-    BLOCK_TICKS = 1000
+    BLOCK_VALUES = 1 << 20  # a block of ticks x neurons holds at most this many values (8 MiB)
+    BLOCK_TICKS = 4096
 
     def __init__(self, network: Network, injections: list, base: np.ndarray):
         self.network, self.injections, self.base = network, injections, base
+        self.block_ticks = max(1, min(self.BLOCK_TICKS, self.BLOCK_VALUES // self.base.size))
         self.first, self.block = 0, np.zeros((0, base.size), dtype=np.int64)
 
     def offset(self, t: int) -> np.ndarray:
         if not self.first <= t < self.first + len(self.block):
-            self.first, self.block = t, self._bits(t, t + self.BLOCK_TICKS)
+            self.first, self.block = t, self._bits(t, t + self.block_ticks)
         return fp.wrap32(self.base + self.block[t - self.first])
 
     def _bits(self, first: int, stop: int) -> np.ndarray:
