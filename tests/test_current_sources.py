@@ -130,6 +130,10 @@ def test_the_description_holds_change_points_and_round_trips():
     }
     copy = nd.Network.from_dict(network.to_dict())
     assert copy == network
+    broken = network.to_dict()
+    broken["current_sources"][1]["source"]["times"] = [1.5, 0.5]
+    with pytest.raises(ValidationError, match="current source 'P current 1', field 'source.times': must be increasing"):
+        nd.Network.from_dict(broken)
     assert np.array_equal(injected_current(copy, "P", 0, 50), injected_current(network, "P", 0, 50))
 
 

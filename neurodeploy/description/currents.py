@@ -266,12 +266,11 @@ class CurrentInjection:
             raise ValidationError(where, "source.kind", f"expected one of {', '.join(CURRENT_SOURCES)}")
         kind = CURRENT_SOURCES[source["kind"]]
         values.check_keys(source, ("kind", *kind.FIELDS), f"{where} source")
-        return cls(
-            data["label"],
-            data["population"],
-            kind(**{k: v for k, v in source.items() if k != "kind"}),
-            data.get("neurons"),
-        )
+        try:
+            made = kind(**{k: v for k, v in source.items() if k != "kind"})
+        except ValidationError as error:
+            raise ValidationError(where, f"source.{error.field}", error.message) from None
+        return cls(data["label"], data["population"], made, data.get("neurons"))
 
 
 def injected_current(network, label: str, first: int, stop: int) -> np.ndarray:
