@@ -13,7 +13,8 @@ import neurodeploy as nd
 import neurodeploy.pynn as sim
 from conftest import run_reference
 from neurodeploy.backends import make_backend
-from neurodeploy.backends.lava.rules import check_semantics as lava_check_semantics
+from neurodeploy.backends.lava import lower as lava_lower
+from neurodeploy.backends.lava.rules import check_fixed as lava_check_fixed
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
@@ -229,6 +230,20 @@ def test_the_emulation_is_its_quantization_aware_reference_spike_for_spike():
         assert all(len(t) > 0 for t in ticks), label
 
 
+def test_lava_is_its_quantization_aware_reference_spike_for_spike():
+    # Our Lava processes add each source's amplitude in i_offset's units, rounded per source; the reference
+    # (brian2 on FixedPointLIF and FixedPointIzhikevich) does the same.
+    network = mixed_network()
+    lowered = lava_lower(network)
+    assert lowered.stock == set()
+    reference = run_reference(lowered.reference_network(), 200.0)
+    lava = make_backend("lava").run(network, 200.0)
+    for label in ("curr", "cond", "izh"):
+        ticks = [t.tolist() for t in lava.spikes.ticks(label)]
+        assert ticks == [t.tolist() for t in reference.spikes.ticks(label)], label
+        assert all(len(t) > 0 for t in ticks), label
+
+
 def test_targets_without_current_sources_refuse_them_saying_why():
     network = one_population(dt=1.0)
     for source in (nd.DCSource(), nd.StepCurrentSource([1.0], [1.0]), nd.ACSource(), nd.NoisyCurrentSource()):
@@ -238,15 +253,23 @@ def test_targets_without_current_sources_refuse_them_saying_why():
     assert "draws on chip" in findings["current source 'NoisyCurrentSource'"]
     assert "rad/ms" in findings["current source 'ACSource'"]
     assert "current source 'DCSource'" not in findings and "current source 'StepCurrentSource'" not in findings
-    lava = [f for f in lava_check_semantics(network) if f.level == "error"]
-    assert [f.subject for f in lava] == [
+    lowered = lava_lower(network)
+    loihi2 = [
+        f for f in lava_check_fixed(network, lowered.populations, lowered.projections, LOIHI2) if f.level == "error"
+    ]
+    assert [f.subject for f in loihi2] == [
         f"current source '{kind}'" for kind in ("DCSource", "StepCurrentSource", "ACSource", "NoisyCurrentSource")
+    ]
+    assert all("bias is fixed while the chip runs" in f.message for f in loihi2)
+    assert not [
+        f for f in lava_check_fixed(network, lowered.populations, lowered.projections, None) if f.level == "error"
     ]
     with pytest.raises(BackendError, match="discrete mode only"):
         make_backend("brian2", mode="physics").run(network, 5.0)
 
 
 SPINN5 = target_descriptions()["spinn5"].data
+LOIHI2 = target_descriptions()["loihi2"].data
 
 SPYNNAKER_DUMP = """\
 import json, pyNN.spiNNaker as sim, pynn_script

@@ -102,10 +102,10 @@ class Membrane:
     namespace: dict
     initialise: Callable[[b2.NeuronGroup], None]  # sets the group from the population
     at_rest: dict  # variable -> expression: a revived neuron's state (its input is emptied by the group)
-    offset: tuple[str, int | None] | None = ("i_offset", None)
+    offset: tuple[str, object] | None = ("i_offset", None)
     """Where injected currents join ``i_offset``: the variable holding it and, on integers, its units per
-    nA (each source's amplitude rounded to them per tick, as the chip holds each source's value); None
-    where the arithmetic cannot take them."""
+    nA (a number, or one per neuron; each source's amplitude of the tick is rounded to them, as a chip holds
+    each source's value); None where the arithmetic cannot take them."""
 
 
 def membrane_lowering(population: Population) -> Callable[..., Membrane]:
@@ -379,8 +379,16 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         {"truncated": TRUNCATED, "nearest": NEAREST},
         initialise,
         {"v_int": "0", "refractory_left": "0"},
-        None,  # its bias is a chip's mantissa and exponent: the Lava target's, which takes no current source
+        ("bias", bias_units(population, semantics)),
     )
+
+
+def bias_units(population: Population, semantics) -> np.ndarray:
+    """:class:`FixedPointLIF`'s bias units per nA of ``i_offset`` (the bias is ``rint`` of these times it),
+    per neuron: ``(1 - E') R / v_unit``."""
+    value, unity = population.value, 2**population.arithmetic.decay_bits
+    keep_m = np.rint(unity * semantics.decay(value("tau_m")))
+    return (1.0 - keep_m / unity) * value("tau_m") / value("cm") / population.arithmetic.v_unit
 
 
 @ACCUMULATOR.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)

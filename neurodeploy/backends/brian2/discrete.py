@@ -93,7 +93,7 @@ class CurrentFeed:
     BLOCK_VALUES = 1 << 20  # a block of ticks x neurons holds at most this many values (8 MiB)
     BLOCK_TICKS = 4096
 
-    def __init__(self, network, injections, group, clock, variable: str, scale: int | None):
+    def __init__(self, network, injections, group, clock, variable: str, scale):
         self.network, self.injections, self.group, self.clock = network, injections, group, clock
         self.variable, self.scale = variable, scale
         self.base = np.array(getattr(group, variable)[:], dtype=np.float64)
@@ -110,10 +110,11 @@ class CurrentFeed:
     def _currents(self, first: int, stop: int) -> np.ndarray:
         total = np.zeros((stop - first, self.group.N))
         for injection in self.injections:
-            amplitudes = injection.amplitudes(first, stop, self.network.semantics, self.network.seed)
+            amplitudes = injection.amplitudes(first, stop, self.network.semantics, self.network.seed)[:, None]
+            targets = injection.targets(self.group.N)
             if self.scale is not None:
-                amplitudes = np.rint(self.scale * amplitudes)
-            total[:, injection.targets(self.group.N)] += amplitudes[:, None]
+                amplitudes = np.rint(amplitudes * np.broadcast_to(self.scale, (self.group.N,))[targets])
+            total[:, targets] += amplitudes
         return total
 
 
