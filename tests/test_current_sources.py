@@ -433,6 +433,8 @@ def test_issue512_step_times_are_checked_and_rounded():
     assert len(step.times) == 2 and len(step.amplitudes) == 2
     assert step.amplitudes[0] == -0.5 and step.amplitudes[1] == 0.5
     assert abs(step.times[0] - 0.4) < 1e-9 and abs(step.times[1] - 0.9) < 1e-9
+    step.amplitudes = [0.25, 0.75]  # one of the pair set alone keeps the other
+    assert step.amplitudes.tolist() == [0.25, 0.75] and abs(step.times[1] - 0.9) < 1e-9
     sim.end()
     sim.setup(timestep=0.01, min_delay=0.01)
     sim.Population(1, sim.IF_curr_exp(v_thresh=-55.0, tau_refrac=5.0, v_rest=-60.0))

@@ -50,7 +50,7 @@ class CurrentSource:
                 continue
             if name in ("stop", "dt") and value is None:
                 continue
-            setattr(self, name, values.number(value, TIME_UNITS.get(name), where, name))
+            setattr(self, name, values.number(value, UNITS.get(name), where, name))
         for name in ("start", "stop", "dt"):
             if name in self.FIELDS and getattr(self, name) is not None:
                 values.check_range(getattr(self, name), where, name, "ms", at_least=0)
@@ -83,7 +83,17 @@ class CurrentSource:
         return data
 
 
-TIME_UNITS = {"start": "ms", "stop": "ms", "dt": "ms", "frequency": "Hz", "phase": None}
+UNITS = {
+    "start": "ms",
+    "stop": "ms",
+    "dt": "ms",
+    "amplitude": "nA",
+    "offset": "nA",
+    "mean": "nA",
+    "stdev": "nA",
+    "frequency": "Hz",
+    "phase": None,
+}
 
 
 @dataclass(eq=False)

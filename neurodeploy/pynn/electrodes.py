@@ -34,12 +34,13 @@ class CurrentSource(StandardCurrentSource):
         if simulator.state.result is not None:
             raise unsupported("changing a current source after run()")
         parameters.evaluate(simplify=True)
-        self._accept(parameters)
+        self._accept(
+            {name: value.value if isinstance(value, Sequence) else value for name, value in parameters.items()}
+        )
 
-    def _accept(self, parameters):
-        """Keep the evaluated native parameters as attributes, checked as a description."""
-        for name, value in parameters.items():
-            value = value.value if isinstance(value, Sequence) else value
+    def _accept(self, given: dict):
+        """Keep the evaluated native parameters (plain values) as attributes, checked as a description."""
+        for name, value in given.items():
             object.__setattr__(self, name, np.asarray(value, dtype=float) if np.ndim(value) else float(value))
         self.description(simulator.state.dt, None)  # checked now, where the script sets it
 
@@ -153,13 +154,15 @@ class StepCurrentSource(CurrentSource, electrodes.StepCurrentSource):
     __doc__ = electrodes.StepCurrentSource.__doc__
     translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
 
-    def _accept(self, parameters):
+    def _accept(self, given: dict):
         """Times must be increasing and >= 0; they are rounded to the time step and of times landing on
-        one step the last amplitude stays (PyNN's ``_check_step_times``)."""
-        times, amplitudes = (np.asarray(parameters[name].value, dtype=float) for name in ("times", "amplitudes"))
+        one step the last amplitude stays (PyNN's ``_check_step_times``). Either may be set alone."""
+        times, amplitudes = (
+            np.asarray(given[name] if name in given else getattr(self, name), dtype=float)
+            for name in ("times", "amplitudes")
+        )
         on_grid = nd.StepCurrentSource(times, amplitudes).on_grid(simulator.state.dt)
-        parameters["times"].value, parameters["amplitudes"].value = on_grid.times, on_grid.amplitudes
-        super()._accept(parameters)
+        super()._accept({"times": on_grid.times, "amplitudes": on_grid.amplitudes})
 
     def description(self, dt, duration):
         return nd.StepCurrentSource(self.times, self.amplitudes)
