@@ -158,6 +158,13 @@ def test_turnover_is_refused():
         nir_export.to_graph(network)
 
 
+def test_a_current_source_is_refused():
+    network = static_network()
+    network.inject("P", nd.DCSource(0.5), label="drive")
+    with pytest.raises(nd.ValidationError, match="current source 'drive', field 'source': NIR has no node"):
+        nir_export.to_graph(network)
+
+
 def test_dense_weights_beyond_the_memory_limit_are_refused_before_they_are_made():
     net = nd.Network("wide")
     net.spike_source("S", [[] for _ in range(300)])

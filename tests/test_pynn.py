@@ -197,7 +197,10 @@ def set_delays_after_a_run():
 @pytest.mark.parametrize(
     "script, named",
     [
-        (lambda: sim.DCSource(amplitude=1.0), "DCSource"),
+        (
+            lambda: (a_ring().inject(source := sim.DCSource()), sim.run(10.0), setattr(source, "amplitude", 2.0)),
+            "changing a current source after run()",
+        ),
         (lambda: sim.Vogels2011Rule(), "Vogels2011Rule"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),
         (

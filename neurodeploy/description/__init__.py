@@ -15,6 +15,14 @@ from neurodeploy.description.cells import (
     Izhikevich,
 )
 from neurodeploy.description.connectors import AllToAll, FixedProbability, FromList, OneToOne
+from neurodeploy.description.currents import (
+    ACSource,
+    CurrentInjection,
+    DCSource,
+    NoisyCurrentSource,
+    StepCurrentSource,
+    injected_current,
+)
 from neurodeploy.description.io import load, save
 from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, FixedPointSTDP, STDPSemantics
@@ -24,11 +32,14 @@ from neurodeploy.description.structural import CoincidenceWiring, StructuralEngi
 from neurodeploy.description.turnover import NeuronTurnover
 
 __all__ = [
+    "ACSource",
     "Accumulator",
     "AllToAll",
     "CELL_TYPES",
     "CoincidenceWiring",
     "Connections",
+    "CurrentInjection",
+    "DCSource",
     "FixedPointIzhikevich",
     "FixedPointLIF",
     "FixedPointSTDP",
@@ -40,6 +51,7 @@ __all__ = [
     "Izhikevich",
     "Network",
     "NeuronTurnover",
+    "NoisyCurrentSource",
     "OneToOne",
     "ParameterChange",
     "Population",
@@ -48,9 +60,11 @@ __all__ = [
     "STDPSemantics",
     "Semantics",
     "SpikeSource",
+    "StepCurrentSource",
     "StructuralEngine",
     "Synaptogenesis",
     "WeightChange",
+    "injected_current",
     "load",
     "save",
 ]

@@ -21,6 +21,7 @@ from neurodeploy.description.cells import (
     membrane_arithmetic,
 )
 from neurodeploy.description.connectors import Connector, connector_from_dict
+from neurodeploy.description.currents import CurrentInjection, CurrentSource
 from neurodeploy.description.plasticity import STDP
 from neurodeploy.description.resources import (
     BYTES_PER_GENERATED_SYNAPSE,
@@ -416,6 +417,7 @@ class Network:
         self.connectivity_recordings: dict[str, tuple[int, ...]] = {}
         self.turnovers: dict[str, NeuronTurnover] = {}
         self.changes: list[ParameterChange | WeightChange] = []
+        self.injections: dict[str, CurrentInjection] = {}
         self._connections: dict[str, Connections] = {}
         self._stages: list[Stage] | None = None
 
@@ -445,6 +447,11 @@ class Network:
                 f"{count_text(synapses)} synapses",
             )
             self.projections[item.label] = item
+        elif isinstance(item, CurrentInjection):
+            if item.label in self.injections:
+                raise ValidationError(item.where, "label", "duplicate label: already used in this network")
+            self._check_injection(item)
+            self.injections[item.label] = item
         else:
             raise ValidationError("network", None, f"cannot add {item!r}")
         self._connections.clear()
@@ -489,6 +496,26 @@ class Network:
                 label, pre, post, connector, weight, delay, receptor, plasticity, pre_slice, post_slice, structural
             )
         )
+
+    def inject(self, population, source: CurrentSource, neurons=None, label=None) -> CurrentInjection:
+        """Inject ``source`` (:mod:`.currents`) into the neurons ``neurons`` (indices; None: all) of a
+        population."""
+        population = _label_of(population)
+        return self.add(
+            CurrentInjection(label or f"{population} current {len(self.injections)}", population, source, neurons)
+        )
+
+    def _check_injection(self, injection: CurrentInjection):
+        if injection.population not in self.populations:
+            raise ValidationError(injection.where, "population", f"unknown population '{injection.population}'")
+        size = self.populations[injection.population].size
+        if injection.neurons is not None and injection.neurons.size and injection.neurons.max() >= size:
+            raise ValidationError(
+                injection.where,
+                "neurons",
+                f"index {int(injection.neurons.max())} is out of range for '{injection.population}' of size {size}",
+            )
+        injection.source.check(self.semantics, f"{injection.where} source")
 
     def record(self, label, variables=("spikes",)):
         """Record ``variables`` of a population (its cell's ``recordables``: ``spikes``, ``v``, its synaptic state) or
@@ -706,6 +733,8 @@ class Network:
                 self._check_fixed_point(projection)
         for label, rule in self.turnovers.items():
             check_turnover(label, rule, self)
+        for injection in self.injections.values():
+            self._check_injection(injection)
         for label in self.recordings:
             if label not in self.populations and label not in self.spike_sources:
                 raise ValidationError(
@@ -763,6 +792,7 @@ class Network:
         copy.connectivity_recordings = dict(self.connectivity_recordings)
         copy.turnovers = dict(self.turnovers)
         copy.changes = list(changes)
+        copy.injections = dict(self.injections)
         return copy.validate()
 
     # --- serialization -------------------------------------------------------------------------
@@ -794,6 +824,11 @@ class Network:
                 else {}
             ),
             **({"changes": [change.to_dict() for change in self.changes]} if self.changes else {}),
+            **(
+                {"current_sources": [injection.to_dict() for injection in self.injections.values()]}
+                if self.injections
+                else {}
+            ),
         }
 
     @classmethod
@@ -814,6 +849,7 @@ class Network:
                 "connectivity_recordings",
                 "turnover",
                 "changes",
+                "current_sources",
             ),
             "network",
             required=("format",),
@@ -856,6 +892,11 @@ class Network:
             raise ValidationError("network", "changes", "expected a list of parameter and weight changes")
         for change in changes:
             network.change(change_from_dict(change))
+        injections = data.get("current_sources", [])
+        if not isinstance(injections, list):
+            raise ValidationError("network", "current_sources", "expected a list")
+        for injection in injections:
+            network.add(CurrentInjection.from_dict(injection))
         return network.validate()
 
     def __eq__(self, other):

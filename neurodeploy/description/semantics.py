@@ -28,6 +28,13 @@ Other neuron models replace steps 2 and 3 with their own, stated in their cell t
 ``LI_curr_*`` and ``PI_curr_delta`` have no step 3 and never spike; ``PIF_curr_delta`` and ``PI_curr_delta``
 integrate without leak, ``V += (dt / cm) I``); steps 1 and 4 and the delays are the same.
 
+Injected currents (:mod:`.currents`: ``DCSource``, ``StepCurrentSource``, ``ACSource``,
+``NoisyCurrentSource``) join ``i_offset`` in step 2, whatever the cell (``IF_cond_exp`` and ``Izhikevich``
+too): a neuron's drive in tick ``n`` has ``i_offset + sum of I_src(n)`` (nA), each source's amplitude of
+that tick. A source starting at ``s`` ms first drives tick ``s / dt``; V shows it at the end of that tick.
+On a chip's integers each source's amplitude of the tick is rounded to the chip's current units before
+the sum, as sPyNNaker holds each source's value in s16.15.
+
 A spike emitted in tick ``n`` over a connection with delay ``d`` ticks (``d >= 1``) is input in tick
 ``n + d``. Spike times are ``n * dt``.
 

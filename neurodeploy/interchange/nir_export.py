@@ -201,6 +201,10 @@ def _refuse_dynamics(network: Network):
         raise ValidationError(
             f"population '{label}'", "turnover", "NIR graphs are static: neuron turnover cannot be exported"
         )
+    for injection in network.injections.values():
+        raise ValidationError(
+            injection.where, "source", "NIR has no node for an injected current: it cannot be exported"
+        )
     for label in (*network.spike_sources, *network.populations):
         for separator, reason in NAME_SEPARATORS.items():
             if separator in label:

@@ -40,6 +40,8 @@ INITIAL_VALUES = {
     "Izhikevich": ("v", "u"),
 }
 """PyNN's cell models by the description's cell type, with the initial values PyNN's model has."""
+LAST_TICK = 2**32 - 2
+"""The tick a source without a stop stops at: one sPyNNaker's 32-bit tick counter never reaches."""
 ALWAYS_INITIALIZED = ("v", "u")
 """The initial values always written; the synaptic ones (PyNN starts them at zero) only when not zero."""
 INLINE_VALUES = 8
@@ -94,6 +96,8 @@ def to_script(
         writer.population(population)
     for projection in network.projections.values():
         writer.projection(projection)
+    for injection in network.injections.values():
+        writer.current_source(injection)
     writer.recordings()
     return writer.finish(None if required_duration else duration, after_run)
 
@@ -105,6 +109,8 @@ def _refuse_semantics(network: Network):
             raise refuse(f"semantics {name} {value!r}", f"PyNN states only {pynn[name]!r}")
     if network.turnovers:
         raise refuse(f"neuron turnover on {', '.join(network.turnovers)}", "PyNN has no neuron turnover")
+    if network.changes:
+        raise refuse("the schedule of parameter and weight changes", "the export writes one run (not yet run/set/run)")
 
 
 class _Writer:
@@ -191,6 +197,33 @@ class _Writer:
             if key in ALWAYS_INITIALIZED or np.any(np.asarray(population.initial_values[key]) != 0)
         ]
         self.statement(Call(f"{name}.initialize", initial))
+
+    def current_source(self, injection):
+        """``sim.KIND(...)`` injected into its neurons, each time the middle of its time step: sPyNNaker
+        truncates time x steps per ms to a step, which a time on the step's start can miss by float
+        rounding; a DC source without a stop stops at sPyNNaker's last tick."""
+        source, dt = injection.source, self.dt
+        middle = lambda tick: _number((int(tick) + 0.5) * dt)  # noqa: E731
+        if source.kind == "StepCurrentSource":
+            ticks = np.atleast_1d(Semantics(dt=dt).ticks(source.times, injection.where, "times"))
+            amplitudes = ", ".join(_number(a) for a in source.amplitudes)
+            arguments = [f"times=[{', '.join(middle(t) for t in ticks)}]", f"amplitudes=[{amplitudes}]"]
+        else:
+            first, stop = source.window(Semantics(dt=dt), injection.where)
+            timing = {"start": middle(first), "stop": middle(LAST_TICK if stop is None else stop)}
+            arguments = [
+                f"{name}={timing[name] if name in timing else _number(getattr(source, name))}" for name in source.FIELDS
+            ]
+        if source.kind == "NoisyCurrentSource":
+            self.notes.append(f"{injection.where}: the simulator draws its own noise, not neurodeploy's samples")
+        if source.kind == "ACSource":
+            self.notes.append(
+                f"{injection.where}: sPyNNaker's ACSource takes its frequency per tick (exact at dt 1 ms)"
+            )
+        target = self.names[injection.population]
+        if injection.neurons is not None:
+            target = f"{target}[[{', '.join(str(int(n)) for n in injection.neurons)}]]"
+        self.statement(Call(f"{target}.inject", [Call(f"sim.{source.kind}", arguments)]))
 
     def statement(self, call: Call, prefix: str = ""):
         self.lines.append(call.render("", prefix))

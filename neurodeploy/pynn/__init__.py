@@ -2,8 +2,7 @@
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
 classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). STDP has sPyNNaker's meaning
 (``plasticity``), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too. What has no
-description yet (PyNN's other standard models, current sources, other plasticity, a second run) raises
-NotImplementedError naming it."""
+description yet (PyNN's other standard models, other plasticity) raises NotImplementedError naming it."""
 
 from pyNN import errors, random, space  # noqa: F401
 from pyNN.connectors import (  # noqa: F401
@@ -43,6 +42,7 @@ from neurodeploy.pynn.control import (  # noqa: F401
     run_until,
     setup,
 )
+from neurodeploy.pynn.electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from neurodeploy.pynn.plasticity import (  # noqa: F401
     AdditiveWeightDependence,
     MultiplicativeWeightDependence,

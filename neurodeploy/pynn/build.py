@@ -29,6 +29,9 @@ def build_network(state, duration: float) -> nd.Network:
     for projection in state.projections:
         for part in projection.descriptions:
             network.add(part)
+    for source in state.current_sources:
+        for injection in source.injections(state.dt, duration, int(state.seed)):
+            network.add(injection)
     for change in getattr(state, "changes", ()):
         if change.time < duration:
             network.change(change)

@@ -115,6 +115,3 @@ class Population(common.Population):
             parameters_changed(self, None, parameter_space)
         for name, value in parameter_space.items():
             self._parameters[name] = value
-
-    def inject(self, current_source):
-        raise unsupported(f"current sources ({type(current_source).__name__})")

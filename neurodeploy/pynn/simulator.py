@@ -68,6 +68,7 @@ class State(common.control.BaseState):
         self.recorders = set()
         self.populations = []
         self.projections = []
+        self.current_sources = []
         self.id_counter = 0
         self.segment_counter = -1
         self.has_run = False

@@ -77,6 +77,10 @@ class Brian2Backend(Backend):
         integer = [p.label for p in network.populations.values() if p.arithmetic is not None]
         if integer and self.mode != "discrete":
             raise BackendError(f"population '{integer[0]}': a fixed-point arithmetic runs in the discrete mode only")
+        if network.injections and self.mode != "discrete":
+            raise BackendError(
+                f"{next(iter(network.injections.values())).where}: current sources run in the discrete mode only"
+            )
         structural = [p.label for p in network.projections.values() if p.structural is not None]
         if structural and self.mode != "discrete":
             raise BackendError(f"projection '{structural[0]}': structural plasticity runs in the discrete mode only")

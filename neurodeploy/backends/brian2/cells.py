@@ -105,6 +105,10 @@ class Membrane:
     synaptic_reading: str | None = "syn_{x}"
     """The synaptic state of receptor ``x`` in the cell's unit (nA or uS), as a Brian2 expression of the
     group's variables; None where the arithmetic holds one combined current."""
+    offset: tuple[str, object] | None = ("i_offset", None)
+    """Where injected currents join ``i_offset``: the variable holding it and, on integers, its units per
+    nA (a number, or one per neuron; each source's amplitude of the tick is rounded to them, as a chip holds
+    each source's value); None where the arithmetic cannot take them."""
 
 
 def membrane_lowering(population: Population) -> Callable[..., Membrane]:
@@ -399,7 +403,16 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         initialise,
         {"v_int": "0", "refractory_left": "0"},
         None if combined else "syn_{x} * synaptic_unit",
+        ("bias", bias_units(population, semantics)),
     )
+
+
+def bias_units(population: Population, semantics) -> np.ndarray:
+    """:class:`FixedPointLIF`'s bias units per nA of ``i_offset`` (the bias is ``rint`` of these times it),
+    per neuron: ``(1 - E') R / v_unit``."""
+    value, unity = population.value, 2**population.arithmetic.decay_bits
+    keep_m = np.rint(unity * semantics.decay(value("tau_m")))
+    return (1.0 - keep_m / unity) * value("tau_m") / value("cm") / population.arithmetic.v_unit
 
 
 @ACCUMULATOR.register(LIFParameters, neuron=LeakyIntegrate, synapse=ExponentialSynapse)
@@ -507,6 +520,7 @@ def accumulator_membrane(
         initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
         reading,
+        ("offset_bits", one),
     )
 
 
@@ -821,6 +835,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
         CurrentDrive().accumulator_reading(arithmetic),
+        ("offset_q", one),
     )
 
 
@@ -859,4 +874,5 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
         "syn_{x} * lsb",
+        ("offset_q", one),
     )

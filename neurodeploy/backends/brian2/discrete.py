@@ -25,6 +25,7 @@ from neurodeploy.backends.brian2.fixed_point import (
 )
 from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, Population, Projection
+from neurodeploy.errors import BackendError
 
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
 
@@ -48,13 +49,22 @@ def neuron_group(
     membrane = make_membrane(population, semantics)
     turnover = population.label in context.network.turnovers
     memories = post_memories(context.network, population.label)
+    injections = [i for i in context.network.injections.values() if i.population == population.label]
+    equations = membrane.equations
+    if injections:
+        if membrane.offset is None:
+            raise BackendError(
+                f"population '{population.label}': its arithmetic ({type(population.arithmetic).__name__}) "
+                "takes no current source"
+            )
+        equations = equations.replace(f"{membrane.offset[0]} : 1 (constant)", f"{membrane.offset[0]} : 1")
     remembered = [remember_spikes(prefix, rule, semantics.dt) for prefix, rule in memories.items()]
     namespace = {name: item for _, entries in remembered for name, item in entries.items()}
     group = b2.NeuronGroup(
         population.size,
         INPUT
         + synaptic_readings(membrane)
-        + membrane.equations
+        + equations
         + ("alive : 1\n" if turnover else "")
         + "".join(memory_equations(prefix, rule) for prefix, rule in memories.items()),
         threshold=None
@@ -70,7 +80,43 @@ def neuron_group(
     membrane.initialise(group)
     context.at_rest[population.label] = membrane.at_rest
     update = group.run_regularly(membrane.update, when="groups", name=f"{name}_update")
-    return group, [update]
+    if not injections:
+        return group, [update]
+    feed = CurrentFeed(context.network, injections, group, context.clock, *membrane.offset)
+    return group, [update, b2.NetworkOperation(feed, when="start", clock=context.clock, name=f"{name}_currents")]
+
+
+class CurrentFeed:
+    """Sets the variable holding ``i_offset`` at the start of each tick to ``i_offset`` plus the injected
+    currents of the tick (:mod:`neurodeploy.description.currents`), computed in blocks of ticks; on integers
+    each source's amplitude is rounded to the variable's units (``scale`` per nA) before the sum."""
+
+    BLOCK_VALUES = 1 << 20  # a block of ticks x neurons holds at most this many values (8 MiB)
+    BLOCK_TICKS = 4096
+
+    def __init__(self, network, injections, group, clock, variable: str, scale):
+        self.network, self.injections, self.group, self.clock = network, injections, group, clock
+        self.variable, self.scale = variable, scale
+        self.base = np.array(getattr(group, variable)[:], dtype=np.float64)
+        self.storage = group.variables[variable].get_value()  # the array itself (runtime numpy target)
+        self.block_ticks = max(1, min(self.BLOCK_TICKS, self.BLOCK_VALUES // self.base.size))
+        self.first, self.block = 0, np.zeros((0, group.N))
+
+    def __call__(self):
+        tick = int(self.clock.timestep[:])
+        if not self.first <= tick < self.first + len(self.block):
+            self.first, self.block = tick, self._currents(tick, tick + self.block_ticks)
+        np.add(self.base, self.block[tick - self.first], out=self.storage)
+
+    def _currents(self, first: int, stop: int) -> np.ndarray:
+        total = np.zeros((stop - first, self.group.N))
+        for injection in self.injections:
+            amplitudes = injection.amplitudes(first, stop, self.network.semantics, self.network.seed)[:, None]
+            targets = injection.targets(self.group.N)
+            if self.scale is not None:
+                amplitudes = np.rint(amplitudes * np.broadcast_to(self.scale, (self.group.N,))[targets])
+            total[:, targets] += amplitudes
+        return total
 
 
 SYNAPTIC_READING = "recorded_syn_{x}"

@@ -293,6 +293,11 @@ class CellFixed(abc.ABC):
     def units_per_weight(self, receptor: str) -> np.ndarray:
         """Per neuron, the units of synaptic state a unit of weight arriving on ``receptor`` adds."""
 
+    def current_units(self) -> np.ndarray | None:
+        """Per neuron, the integer units per nA an injected current adds where ``i_offset`` does (each
+        source's amplitude of the tick times these, rounded); None where the Process takes none."""
+        return None
+
     def mantissa_units(self, receptor: str) -> np.ndarray:
         """Per neuron, the units per unit of weight that a weight's mantissa is rounded from: those it
         adds, unless the numbers follow another converter's weight formula."""
@@ -493,6 +498,9 @@ class LIFFixed(CellFixed):
         init = self.init_exc if receptor == "excitatory" else self.init_inh
         return self.input.u_scale(self.scale) * self.gain * init
 
+    def current_units(self) -> np.ndarray | None:
+        return self.scale * self.gain  # i_offset's: the bias is rint(S gain i_offset)
+
     def arrays(self) -> dict:
         return {**{name: value for name, value in vars(self).items() if name != "input"}, **vars(self.input)}
 
@@ -515,6 +523,7 @@ class LIFFixed(CellFixed):
             network.semantics.reset == "to_v_reset"
             and not self.watch_clipping  # Lava's LIF does not say whether it clipped v
             and label not in network.turnovers
+            and not any(injection.population == label for injection in network.injections.values())
             and self.input.on_stock_lif
             and not np.any(self.refractory_ticks)
             and not np.any(self.v_reset)
@@ -706,6 +715,9 @@ class _NoTarget:
     def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
         raise BackendError(f"{population.cell_type}: {self.no_target}")
 
+    def current_units(self) -> np.ndarray | None:
+        return None
+
 
 @CELLS.register(LIParameters, neuron=LeakyMembrane)
 @dataclass(eq=False)
@@ -894,6 +906,9 @@ class IzhikevichFixed(CellFixed):
 
     def units_per_weight(self, receptor: str) -> np.ndarray:
         return self.scale * (self.init_exc if receptor == "excitatory" else self.init_inh)
+
+    def current_units(self) -> np.ndarray | None:
+        return np.full(self.a.shape, self.scale)  # i_offset's: rint(S i_offset)
 
     @property
     def process_type(self) -> str:
@@ -1135,6 +1150,9 @@ class NirPaperLIFFixed(LIFFixed):
     mantissa_gain: np.ndarray = None  # r (1 - E_m): what the paper's weight formula multiplies by
 
     @classmethod
+    def current_units(self) -> np.ndarray | None:
+        return None  # the paper's stock LIF runs no bias
+
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "NirPaperLIFFixed":
         value, size = population.value, population.size
         resistance = value("tau_m") / value("cm")

@@ -168,6 +168,14 @@ class LavaGraph:
             turnover,
             max_epochs,
         )
+        injections = [i.to_dict() for i in self.network.injections.values() if i.population == label]
+        if injections:
+            arguments["currents"] = {
+                "injections": injections,
+                "dt": self.network.semantics.dt,
+                "seed": self.network.seed,
+                "units": fixed.current_units().tolist(),
+            }
         return NEURON_PROCESSES[name](name=f"population {label}", **arguments)
 
     @cached_property

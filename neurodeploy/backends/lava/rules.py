@@ -68,10 +68,24 @@ def check_semantics(network: Network) -> list[Finding]:
     return findings
 
 
+def check_current_sources(network: Network, populations: dict[str, CellFixed], target: dict | None) -> list[Finding]:
+    """Our processes add each tick's injected current where they add i_offset; a Loihi 2 neuron's bias
+    is a register the chip holds while it runs, so the target refuses them."""
+    findings = []
+    for injection in network.injections.values():
+        fixed = populations[injection.population]
+        if target is not None:
+            reason = "a Loihi 2 neuron's bias is fixed while the chip runs: current sources run on the lava backend"
+            findings.append(Finding("error", injection.where, reason))
+        elif fixed.current_units() is None:
+            findings.append(Finding("error", injection.where, f"{fixed.process_type} takes no injected current"))
+    return findings
+
+
 def check_fixed(
     network: Network, populations: dict[str, CellFixed], projections: dict[str, ProjectionFixed], target: dict | None
 ) -> list[Finding]:
-    findings = check_semantics(network)
+    findings = check_semantics(network) + check_current_sources(network, populations, target)
     for label, fixed in populations.items():
         findings += fixed.findings(f"population '{label}'")
         if target is not None and fixed.no_target:

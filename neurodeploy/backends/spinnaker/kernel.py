@@ -72,6 +72,7 @@ class _Population:
         self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
         self.at_start = None  # under the spynnaker convention, the tick's sample (V before step 2, state after 1)
+        self.currents: _CurrentSources | None = None
 
     @property
     def v(self) -> np.ndarray:
@@ -99,6 +100,8 @@ class _Population:
         return self.neurons.v.copy(), self.input.recorded(self.synapses.state).copy()
 
     def step(self, t: int, sample_at_start: bool = False) -> np.ndarray:
+        if self.currents is not None:
+            self.neurons.i_offset = self.currents.offset(t)
         slot = self.ring[t & (self.slots - 1)]
         self.synapses.receive(fp.wrap32(slot << self.shifts))
         slot[:] = 0
@@ -109,6 +112,33 @@ class _Population:
         if self.history is not None and spiking.size:
             self.history.add(t, spiking)
         return spiking
+
+
+class _CurrentSources:
+    """The injected currents of a population, as sPyNNaker's neuron core adds them: each source's value of
+    the tick in s16.15 (``current_source_get_offset``), summed with ``i_offset`` into the input of the
+    neuron model (``exc - inh + external_bias + I_offset``). Computed in blocks of ticks from the
+    description (the noisy source's samples are the description's, not the chip's generator's)."""
+
+    BLOCK_VALUES = 1 << 20  # a block of ticks x neurons holds at most this many values (8 MiB)
+    BLOCK_TICKS = 4096
+
+    def __init__(self, network: Network, injections: list, base: np.ndarray):
+        self.network, self.injections, self.base = network, injections, base
+        self.block_ticks = max(1, min(self.BLOCK_TICKS, self.BLOCK_VALUES // self.base.size))
+        self.first, self.block = 0, np.zeros((0, base.size), dtype=np.int64)
+
+    def offset(self, t: int) -> np.ndarray:
+        if not self.first <= t < self.first + len(self.block):
+            self.first, self.block = t, self._bits(t, t + self.block_ticks)
+        return fp.wrap32(self.base + self.block[t - self.first])
+
+    def _bits(self, first: int, stop: int) -> np.ndarray:
+        total = np.zeros((stop - first, self.base.size), dtype=np.int64)
+        for injection in self.injections:
+            amplitudes = injection.amplitudes(first, stop, self.network.semantics, self.network.seed)
+            total[:, injection.targets(self.base.size)] += np.rint(amplitudes * fp.ONE).astype(np.int64)[:, None]
+        return total
 
 
 class _Projection:
@@ -345,6 +375,10 @@ class Emulator:
                 self.plastic[label] = emulated
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
+        for label, population in self.populations.items():
+            injections = [i for i in network.injections.values() if i.population == label]
+            if injections:
+                population.currents = _CurrentSources(network, injections, population.neurons.i_offset.copy())
 
     def run(self, ticks: int, recorded=None, progress=None, convention: str = "end_of_tick") -> EmulatedRun:
         """Run ``ticks`` ticks, recording the variables ``recorded`` names per population (``v``, the

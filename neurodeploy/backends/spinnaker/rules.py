@@ -259,10 +259,30 @@ def check_structural(network: Network) -> list[Finding]:
     return findings
 
 
+CURRENT_SOURCE_REFUSALS = {
+    "ACSource": "sPyNNaker's ACSource computes the angle as ticks times rad/ms (a frequency dt times the given "
+    "one unless dt = 1 ms) and its sine in s16.15 (sink): not the description's sine; the SpiNNaker "
+    "emulation runs it",
+    "NoisyCurrentSource": "sPyNNaker's NoisyCurrentSource draws on chip (mars_kiss64, a new sample every tick "
+    "whatever its dt): not the description's samples; the SpiNNaker emulation runs them",
+}
+"""Why sPyNNaker cannot be handed these sources exactly; DCSource and StepCurrentSource are lowered
+(``interchange.pynn_export`` writes them into the script)."""
+
+
+def check_current_sources(network: Network) -> list[Finding]:
+    """Current sources the target cannot be handed exactly, each with its reason."""
+    return [
+        Finding("error", injection.where, CURRENT_SOURCE_REFUSALS[injection.source.kind])
+        for injection in network.injections.values()
+        if injection.source.kind in CURRENT_SOURCE_REFUSALS
+    ]
+
+
 def check_target(network: Network, graph, scaling, target: dict) -> list[Finding]:
     """Everything of :func:`check_semantics`, plus the semantics only the emulation computes, the target's
     resources and numeric formats."""
-    findings = check_semantics(network) + check_structural(network)
+    findings = check_semantics(network) + check_structural(network) + check_current_sources(network)
     if network.semantics.reset == "subtract":
         findings.append(
             Finding(

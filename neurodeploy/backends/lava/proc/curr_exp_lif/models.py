@@ -12,6 +12,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
+from neurodeploy.backends.lava.proc.currents import injected_units
 from neurodeploy.backends.lava.proc.rewiring import population_turnover
 from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_SHIFT, DECAY_UNITY, STATE_BITS
 from neurodeploy.description import Network
@@ -68,6 +69,7 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
             network = Network.from_dict(proc_params["turnover"]["network"])
             self.turnover, self.n_pre = population_turnover(network, proc_params["turnover"]["label"])
         self.last_spikes = np.empty(0, dtype=np.int64)
+        self.injected = injected_units(proc_params)
 
     def run_spk(self):
         exc = self.a_in_exc.recv().astype(np.int64)
@@ -79,6 +81,8 @@ class AbstractPyExpLIFFixed(PyLoihiProcessModel):
         self.u_exc[:] = wrap_current(decayed(self.u_exc, DECAY_UNITY - (self.du_exc + 1)) + (exc << ACTIVATION_SHIFT))
         self.u_inh[:] = wrap_current(decayed(self.u_inh, DECAY_UNITY - (self.du_inh + 1)) + (inh << ACTIVATION_SHIFT))
         bias = np.left_shift(self.bias_mant.astype(np.int64), self.bias_exp)
+        if self.injected is not None:
+            bias = bias + self.injected.at(self.time_step - 1)
         unclipped = decayed(self.v, DECAY_UNITY - self.dv) + self.drive() + bias
         integrated = np.clip(unclipped, -UV_LIMIT + 1, UV_LIMIT - 1)
         integrating = self.refractory <= 0

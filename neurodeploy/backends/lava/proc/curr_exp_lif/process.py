@@ -52,9 +52,10 @@ class CurrExpLIF(AbstractProcess):
         reset="to_v_reset",
         turnover=None,
         max_epochs=1,
+        currents=None,
         name=None,
     ):
-        super().__init__(shape=shape, name=name, threshold=threshold, reset=reset, turnover=turnover)
+        super().__init__(shape=shape, name=name, threshold=threshold, reset=reset, turnover=turnover, currents=currents)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)
         self.reach = InPort(shape=shape)

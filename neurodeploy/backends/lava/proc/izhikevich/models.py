@@ -11,6 +11,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.models import UV_LIMIT, crossed, decayed, wrap_current
+from neurodeploy.backends.lava.proc.currents import injected_units
 from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
 from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_UNITY
 from neurodeploy.description.cells import QuadraticIntegrate
@@ -42,6 +43,7 @@ class PyCurrExpIzhikevichFixed(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.fraction_bits, self.threshold = proc_params["fraction_bits"], proc_params["threshold"]
+        self.injected = injected_units(proc_params)
         one, neuron = 1 << self.fraction_bits, QuadraticIntegrate()
         self.m, self.k, self.c_ = (int(np.rint(one * x)) for x in (neuron.quadratic, neuron.linear, neuron.constant))
 
@@ -53,6 +55,8 @@ class PyCurrExpIzhikevichFixed(PyLoihiProcessModel):
             state[:] = wrap_current(state + (port.recv().astype(np.int64) << ACTIVATION_SHIFT))
         v, u, h, a, b = (x.astype(np.int64) for x in (self.v, self.u, self.h, self.a, self.b))
         current = self.s_exc.astype(np.int64) - self.s_inh + self.i_offset
+        if self.injected is not None:
+            current = current + self.injected.at(self.time_step - 1)
         pre = current + self.c_ - u
         alpha = pre + self.product(self.product(v, self.m) + self.k, v)
         eta = v + (self.product(alpha, h) >> 1)

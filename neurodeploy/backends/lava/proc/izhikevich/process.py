@@ -50,9 +50,10 @@ class CurrExpIzhikevich(AbstractProcess):
         s_exc=0,
         s_inh=0,
         threshold=">=",
+        currents=None,
         name=None,
     ):
-        super().__init__(shape=shape, name=name, fraction_bits=fraction_bits, threshold=threshold)
+        super().__init__(shape=shape, name=name, fraction_bits=fraction_bits, threshold=threshold, currents=currents)
         self.a_in_exc = InPort(shape=shape)
         self.a_in_inh = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
