@@ -499,7 +499,8 @@ def test_issue_465_474_630_adapted_recorded_currents_and_the_v_they_drive():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_noisy_source_gives_every_backend_the_same_samples(backend):
-    sim.setup(timestep=0.1, seed=11, backend=backend)
+    end_of_tick = {"recording": "end_of_tick"} if backend == "spinnaker" else None  # PyNN's samples, not sPyNNaker's
+    sim.setup(timestep=0.1, seed=11, backend=backend, backend_options=end_of_tick)
     cells = sim.Population(1, sim.IF_curr_exp(v_rest=-60.0, v_thresh=-50.0))
     cells.initialize(v=-60.0)
     noise = sim.NoisyCurrentSource(mean=0.3, stdev=0.2, start=1.0, stop=9.0, dt=0.5)

@@ -487,3 +487,34 @@ def test_what_a_block_cannot_change_is_refused_naming_it():
     sim.run(5.0)
     with pytest.raises(ValidationError, match="parameter change at 10 ms of population .*tau_m.*must be > 0"):
         cells.get_data()
+
+
+@pytest.mark.parametrize("backend", [*BACKENDS, "lava"])
+def test_set_i_offset_between_runs_adds_to_an_injected_current(backend):
+    # The expectation: one run in which the i_offset step is a second current source (the cell adds
+    # i_offset and every injected current alike, in the chip's units each).
+    def two_runs():
+        sim.setup(timestep=1.0, **on(backend))
+        cells = sim.Population(2, sim.IF_curr_exp(v_thresh=-40.0))
+        cells.inject(sim.DCSource(amplitude=0.2, start=2.0))
+        cells.record("v")
+        sim.run(10.0)
+        cells.set(i_offset=0.5)
+        sim.run(10.0)
+        return signal(cells.get_data().segments[0])
+
+    def one_run():
+        sim.setup(timestep=1.0, **on(backend))
+        cells = sim.Population(2, sim.IF_curr_exp(v_thresh=-40.0))
+        cells.inject(sim.DCSource(amplitude=0.2, start=2.0))
+        cells.inject(sim.StepCurrentSource(times=[10.0], amplitudes=[0.5]))
+        cells.record("v")
+        sim.run(20.0)
+        return signal(cells.get_data().segments[0])
+
+    changed, expected = two_runs(), one_run()
+    assert changed[-1, 0] > changed[10, 0] + 1.0  # the change charged the membrane further
+    if backend == "brian2":
+        assert_allclose(changed, expected, rtol=0, atol=1e-12)
+    else:
+        assert_array_equal(changed, expected)

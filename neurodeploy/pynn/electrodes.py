@@ -14,6 +14,7 @@ from pyNN.standardmodels import StandardCurrentSource, build_translations, elect
 import neurodeploy.description as nd
 from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
+from neurodeploy.pynn.segments import after_run
 
 
 class CurrentSource(StandardCurrentSource):
@@ -31,7 +32,7 @@ class CurrentSource(StandardCurrentSource):
         simulator.state.current_sources.append(self)
 
     def set_native_parameters(self, parameters):
-        if simulator.state.result is not None:
+        if after_run():
             raise unsupported("changing a current source after run()")
         parameters.evaluate(simplify=True)
         self._accept(
@@ -61,7 +62,7 @@ class CurrentSource(StandardCurrentSource):
 
     def inject_into(self, cells):
         """Inject into a Population, PopulationView, Assembly or list of IDs (PyNN's forms)."""
-        if simulator.state.result is not None:
+        if after_run():
             raise unsupported("injecting a current source after run()")
         if isinstance(cells, Assembly):
             for population in cells.populations:
@@ -90,14 +91,16 @@ class CurrentSource(StandardCurrentSource):
         self.targets.append((population, indices))
 
     def injections(self, dt: float, duration: float, seed: int) -> list[nd.CurrentInjection]:
-        """The description's injections of this source in a run of ``duration`` ms (kept for ``get_data``,
-        which PyNN allows after ``end()``)."""
-        object.__setattr__(self, "run_made", (dt, duration, seed))
+        """The description's injections of this source in a run of ``duration`` ms."""
         source = self.description(dt, duration)
         return [
             nd.CurrentInjection(self._label(index), population.description_label, source, neurons)
             for index, (population, neurons) in enumerate(self.targets)
         ]
+
+    def ran(self, dt: float, duration: float, seed: int):
+        """The run so far (kept for ``get_data``, which PyNN allows after ``end()``)."""
+        object.__setattr__(self, "run_made", (dt, duration, seed))
 
     def _label(self, index: int) -> str:
         return self.description_label if index == 0 else f"{self.description_label} ({index})"

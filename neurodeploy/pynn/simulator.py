@@ -45,6 +45,8 @@ class State(common.control.BaseState):
             for population in self.populations:
                 population.start_block()
         self.t = max(self.t, tstop)
+        for source in self.current_sources:
+            source.ran(self.dt, self.t, int(self.seed))
         self.running = True
         self.has_run = True
 

@@ -127,7 +127,7 @@ class Brian2Backend(Backend):
                 state_monitors.setdefault(label, {})[variable] = (monitor, name)
                 objects.append(monitor)
 
-        actions = scheduled_actions(network, groups, projected) if network.changes else {}
+        actions = scheduled_actions(network, groups, projected, context.current_feeds) if network.changes else {}
         started = time.perf_counter()
         simulation = b2.Network(*objects)
         pieces = sorted({*range(0, steps, SEGMENT_STEPS), *(tick for tick in actions if tick < steps), steps})

@@ -21,6 +21,9 @@ class BuildContext:
     """Per population lowered, its membrane's state at rest (``cells.Membrane.at_rest``), for revived neurons."""
     slots: dict = field(default_factory=dict)
     """Per structural projection lowered, its slots (``structural.Slots``)."""
+    current_feeds: dict = field(default_factory=dict)
+    """Per population with injected currents, its feed (``discrete.CurrentFeed``), which a parameter change
+    of the schedule rebases on the new ``i_offset``."""
 
 
 def connect_synapses(synapses: b2.Synapses, network: Network, projection: Projection) -> Connections:

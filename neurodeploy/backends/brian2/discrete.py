@@ -83,6 +83,7 @@ def neuron_group(
     if not injections:
         return group, [update]
     feed = CurrentFeed(context.network, injections, group, context.clock, *membrane.offset)
+    context.current_feeds[population.label] = feed
     return group, [update, b2.NetworkOperation(feed, when="start", clock=context.clock, name=f"{name}_currents")]
 
 
@@ -101,6 +102,10 @@ class CurrentFeed:
         self.storage = group.variables[variable].get_value()  # the array itself (runtime numpy target)
         self.block_ticks = max(1, min(self.BLOCK_TICKS, self.BLOCK_VALUES // self.base.size))
         self.first, self.block = 0, np.zeros((0, group.N))
+
+    def rebase(self):
+        """Take the variable's value now as ``i_offset`` (a parameter change has just set it)."""
+        self.base = np.array(self.storage, dtype=np.float64)
 
     def __call__(self):
         tick = int(self.clock.timestep[:])

@@ -23,15 +23,22 @@ from neurodeploy.description import Network, Population
 from neurodeploy.errors import ValidationError
 
 
-def scheduled_actions(network: Network, groups: dict, synapses: dict) -> dict[int, list[Callable[[], None]]]:
-    """Per tick, what to do before it: the schedule's changes as Brian2 assignments."""
+def scheduled_actions(
+    network: Network, groups: dict, synapses: dict, current_feeds: dict
+) -> dict[int, list[Callable[[], None]]]:
+    """Per tick, what to do before it: the schedule's changes as Brian2 assignments (a changed population's
+    current feed rebased on its new ``i_offset``)."""
     actions = defaultdict(list)
     current = network
     for stage in network.stages():
         for label in stage.populations:
             before, after = current.populations[label], stage.network.populations[label]
             actions[stage.tick - 1].append(population_change(groups[label], before, after, network, INPUT_FACTORS))
-            actions[stage.tick].append(population_change(groups[label], before, after, network))
+            feed = current_feeds.get(label)
+            offset = (feed.variable,) if feed is not None else ()
+            actions[stage.tick].append(population_change(groups[label], before, after, network, parameters=offset))
+            if feed is not None:
+                actions[stage.tick].append(feed.rebase)
         for label in stage.projections:
             delays = network.connections(label).delay_ticks
             weights = stage.network.connections(label).weight
@@ -45,10 +52,16 @@ INPUT_FACTORS = tuple(f"init_{x}" for x in RECEPTOR_VARIABLE.values())
 
 
 def population_change(
-    group: b2.NeuronGroup, before: Population, after: Population, network: Network, only: tuple[str, ...] = ()
+    group: b2.NeuronGroup,
+    before: Population,
+    after: Population,
+    network: Network,
+    only: tuple[str, ...] = (),
+    parameters: tuple[str, ...] = (),
 ):
-    """Setting the group's constants from ``after`` (``only`` these, when given; its state kept), or a
-    refusal now when its code would differ (a parameter the membrane's code holds as a literal)."""
+    """Setting the group's constants (and ``parameters``, variables that hold one: a current feed's
+    ``i_offset``) from ``after`` (``only`` these, when given; its state kept), or a refusal now when its code
+    would differ (a parameter the membrane's code holds as a literal)."""
     semantics = network.semantics
     old, new = (membrane_lowering(population)(population, semantics) for population in (before, after))
     same_code = (old.equations, old.threshold, old.reset, old.update) == (
@@ -68,7 +81,7 @@ def population_change(
         kept = {
             name: value
             for name, value in group.get_states(units=False, read_only_variables=False).items()
-            if ((name not in only) if only else not group.variables[name].constant)
+            if ((name not in only) if only else not group.variables[name].constant and name not in parameters)
         }
         new.initialise(group)
         group.set_states(kept, units=False)

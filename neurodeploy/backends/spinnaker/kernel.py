@@ -88,6 +88,8 @@ class _Population:
                 if hasattr(old, name):
                     setattr(new, name, getattr(old, name))
             setattr(self, part, new)
+        if self.currents is not None:  # the sources add to the new i_offset
+            self.currents.base = self.neurons.i_offset.copy()
 
     def revive(self, neurons: np.ndarray):
         """Neurons coming alive start at rest, with no synaptic current or input."""
