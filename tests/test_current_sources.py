@@ -388,9 +388,8 @@ def test_issue321_adapted_a_current_from_time_zero_is_i_offset(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_issue487_adapted_sources_across_the_run(backend):
-    # Adapted from PyNN's test_issue487: one run(200) where PyNN has two run(100) (several runs are not
-    # supported yet); the same sources and assertions.
+def test_issue487_sources_across_two_runs(backend):
+    # PyNN's test_issue487: sources whose windows span the two runs.
     sim.setup(timestep=0.1, min_delay=0.1, backend=backend)
     cells = sim.Population(4, sim.IF_curr_exp(v_thresh=-55.0, tau_refrac=5.0, v_rest=-60.0))
     cells.initialize(v=-60.0)
@@ -400,13 +399,88 @@ def test_issue487_adapted_sources_across_the_run(backend):
     cells[2].inject(sim.DCSource(amplitude=0.15, start=115.0, stop=145.0))
     late = sim.StepCurrentSource(times=[125.0, 175.0, 215.0], amplitudes=[0.05, 0.1, 0.2])
     cells[3].inject(late)
-    sim.run(200.0)
+    sim.run(100.0)
+    sim.run(100.0)
     v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])
     assert v[1000, 0] < v[1001, 0]
     assert v[1000, 1] < v[1001, 1]
     assert not np.isclose(v[:, 2], -60.0).all()
     assert np.isclose(v[: int(late.times[0] / 0.1), 3], -60.0).all()
     assert not np.isclose(v[1251:, 3], -60.0).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_changing_electrode_between_runs(backend):
+    # PyNN's test_changing_electrode: a DC amplitude raised between two runs charges the membrane further.
+    sim.setup(timestep=0.1, min_delay=0.1, backend=backend)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    current = sim.DCSource(amplitude=0.0)
+    current.inject_into(cells)
+    cells.record("v")
+    sim.run(100.0)
+    current.amplitude += 0.1
+    sim.run(100.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])[:, 0]
+    assert v[1000] < v[-1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_issue451_a_source_changed_after_its_window_stays_off(backend):
+    # PyNN's test_issue451: the amplitude raised after the source's window has passed changes nothing.
+    sim.setup(timestep=0.1, min_delay=0.1, backend=backend)
+    cells = sim.Population(1, sim.IF_curr_exp(v_rest=-60.0))
+    cells.initialize(v=-60.0)
+    cells.record("v")
+    current = sim.DCSource(amplitude=0.0, start=25.0, stop=50.0)
+    current.inject_into(cells)
+    sim.run(100.0)
+    current.amplitude += 0.1
+    sim.run(100.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])[:, 0]
+    assert np.all(v - (-60.0) < 1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_issue759_step_times_set_after_a_run_apply_from_then(backend):
+    # PyNN's test_issue759 (NEST only there): a step source's times and amplitudes replaced after a run.
+    sim.setup(timestep=0.1, min_delay=0.1, backend=backend)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    cells.record("spikes")
+    step = sim.StepCurrentSource(times=[0.0], amplitudes=[0.0])
+    cells.inject(step)
+    sim.run(50.0)
+    step.set_parameters(times=[50.0], amplitudes=[1.0])
+    sim.run(50.0)
+    (train,) = cells.get_data().segments[0].spiketrains
+    assert len(train) >= 1 and np.all(train.magnitude >= 50.0)
+
+
+def test_a_source_changed_between_runs_is_its_pieces_with_the_sine_continued():
+    # By hand: an AC source whose amplitude and offset change at 10 ms keeps its phase (it counts from the
+    # source's start, 2 ms); a DC source's amplitude change applies from 10 ms; reset() keeps the last values
+    # from time 0.
+    sim.setup(timestep=0.1)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    ac = sim.ACSource(amplitude=1.0, offset=0.5, frequency=50.0, phase=30.0, start=2.0)
+    dc = sim.DCSource(amplitude=0.2, start=1.0, stop=15.0)
+    for source in (ac, dc):
+        cells.inject(source)
+        source.record()
+    sim.run(10.0)
+    ac.set_parameters(amplitude=2.0, offset=-0.25)
+    dc.amplitude = 0.7
+    sim.run(10.0)
+    t = np.arange(201) * 0.1
+    on = t >= 2.0 - 1e-9
+    angle = 2 * np.pi * 50.0 * (t - 2.0) / 1000.0 + np.radians(30.0)
+    expected_ac = np.where(on, np.where(t < 10.0 - 1e-9, 0.5 + np.sin(angle), -0.25 + 2.0 * np.sin(angle)), 0.0)
+    expected_dc = np.where((t >= 1.0 - 1e-9) & (t < 15.0 - 1e-9), np.where(t < 10.0 - 1e-9, 0.2, 0.7), 0.0)
+    assert np.allclose(np.asarray(ac.get_data())[:, 0], expected_ac, rtol=0, atol=1e-12)
+    assert np.allclose(np.asarray(dc.get_data())[:, 0], expected_dc, rtol=0, atol=1e-12)
+    sim.reset()
+    sim.run(20.0)
+    expected_after_reset = np.where((t >= 1.0 - 1e-9) & (t < 15.0 - 1e-9), 0.7, 0.0)
+    assert np.allclose(np.asarray(dc.get_data())[:, 0], expected_after_reset, rtol=0, atol=1e-12)
 
 
 def test_issue497_ac_parameters_set_before_the_run_count_phase_from_start():

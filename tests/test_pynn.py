@@ -198,8 +198,8 @@ def set_delays_after_a_run():
     "script, named",
     [
         (
-            lambda: (a_ring().inject(source := sim.DCSource()), sim.run(10.0), setattr(source, "amplitude", 2.0)),
-            "changing a current source after run()",
+            lambda: ((ring := a_ring()), sim.run(10.0), ring.inject(sim.DCSource())),
+            "injecting a current source after run()",
         ),
         (lambda: sim.Vogels2011Rule(), "Vogels2011Rule"),
         (lambda: sim.TsodyksMarkramSynapse(), "TsodyksMarkramSynapse"),

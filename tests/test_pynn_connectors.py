@@ -215,14 +215,16 @@ def test_issue274():
     p1 = sim.Population(1000, sim.IF_cond_exp())
     p2 = sim.Population(252, sim.IF_cond_exp())
     prj = sim.Projection(p1, p2, sim.DistanceDependentProbabilityConnector("exp(-d/100)"))
-    prj.set(
-        weight=RandomDistribution("uniform", low=1e-6, high=2e-6),
-        delay=RandomDistribution("uniform", low=0.5, high=1.0),
-    )
-    # PyNN asserts nothing beyond not crashing; what set() gave must be what get() reads.
+    with pytest.warns(UserWarning, match="delays rounded to the time step 0.1 ms"):
+        prj.set(
+            weight=RandomDistribution("uniform", low=1e-6, high=2e-6),
+            delay=RandomDistribution("uniform", low=0.5, high=1.0),
+        )
+    # PyNN asserts nothing beyond not crashing; what set() gave must be what get() reads (delays on the grid).
     i, j, w, d = np.array(prj.get(["weight", "delay"], format="list")).T
     assert len(w) == len(prj) > 0
-    assert np.all((w >= 1e-6) & (w < 2e-6)) and np.all((d >= 0.5) & (d < 1.0)) and np.ptp(w) > 0
+    assert np.all((w >= 1e-6) & (w < 2e-6)) and np.ptp(w) > 0
+    assert np.all((d >= 0.5) & (d <= 1.0)) and np.allclose(d / 0.1, np.round(d / 0.1), rtol=0, atol=1e-9)
 
 
 def test_issue241():
@@ -571,3 +573,24 @@ def test_what_has_no_description_is_refused_naming_it():
         projection.description
     with pytest.raises(NotImplementedError, match="Projection.initialize"):
         projection.initialize(u=0.1)
+
+
+def test_delays_off_the_time_step_are_rounded_to_it_with_a_warning():
+    # As NEST and sPyNNaker round them: 0.27 ms at dt 0.1 is 3 steps; the run then equals a delay of 0.3.
+    def arrival(delay):
+        sim.setup(timestep=0.1)
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+        cells = sim.Population(1, sim.IF_curr_exp())
+        projection = sim.Projection(source, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=delay))
+        cells.record("v")
+        sim.run(3.0)
+        v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])[:, 0]
+        delays = projection.get("delay", format="list", with_address=False)
+        sim.end()
+        return v, delays
+
+    with pytest.warns(UserWarning, match=r"1 of 1 delays rounded to the time step 0.1 ms \(by up to 0.03 ms\)"):
+        rounded, delays = arrival(0.27)
+    assert delays == pytest.approx([0.3], abs=1e-12)
+    on_grid, _ = arrival(0.3)
+    np.testing.assert_array_equal(rounded, on_grid)

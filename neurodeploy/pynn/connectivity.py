@@ -16,6 +16,7 @@ the magnitude and the receptor."""
 
 from __future__ import annotations
 
+import warnings
 from copy import copy
 from dataclasses import replace
 from typing import NamedTuple
@@ -97,7 +98,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
                 post.labels[0],
                 description,
                 magnitude,
-                delay,
+                delays_on_grid(delay, dt, label),
                 projection.receptor_type,
                 plasticity=plasticity,
                 pre_slice=pre_slice,
@@ -110,9 +111,26 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
         if local.size and (local.min() < 0 or local.max() >= len(side.index)):
             raise errors.ConnectionError(f"a {name} index is out of range for a side of {len(side.index)} neurons")
     magnitudes, projection.weight_sign = weight_magnitudes(weights, projection)
+    delays = delays_on_grid(delays, dt, label)
     return split_by_population(
         label, projection.receptor_type, plasticity, pre, post, pre_local, post_local, magnitudes, delays, dt
     )
+
+
+def delays_on_grid(delays, dt: float, label: str):
+    """Delays rounded to the nearest time step (at least one), as NEST and sPyNNaker round them, with a
+    warning saying how many moved and by how much at most (never silently)."""
+    given = np.asarray(delays, dtype=float)
+    rounded = np.maximum(np.round(given / dt), 1) * dt
+    moved = ~np.isclose(rounded, given, rtol=0, atol=1e-9 * dt)
+    if np.any(moved):
+        warnings.warn(
+            f"projection '{label}': {int(moved.sum())} of {moved.size} delays rounded to the time step {dt:g} ms "
+            f"(by up to {float(np.abs(rounded - given).max()):.3g} ms)",
+            stacklevel=4,
+        )
+        return float(rounded) if rounded.ndim == 0 else rounded
+    return delays
 
 
 def single_value(lazy) -> float | None:

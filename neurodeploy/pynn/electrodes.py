@@ -2,7 +2,11 @@
 parameters as attributes (as ``pyNN.neuron``'s do) and the cells it was injected into; ``run`` makes one
 description injection (:mod:`neurodeploy.description.currents`) per population it reaches. Times are
 rounded to the time step as PyNN's simulators round them; a stop beyond the run is no stop. ``record()``
-gives the current of each tick, computed from the description."""
+gives the current of each tick, computed from the description.
+
+Parameters set between runs apply from the time they are set, as on PyNN's simulators: the source
+becomes pieces, each on only from its time to the next change (an ACSource's phase continues; a noisy
+source draws new samples from the change on). ``reset()`` keeps the parameters as set, from time 0."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class CurrentSource(StandardCurrentSource):
     def __init__(self, **parameters):
         object.__setattr__(self, "targets", [])  # (population, its neurons' indices or None for all)
         object.__setattr__(self, "recording", False)
+        object.__setattr__(self, "earlier", [])  # (the source as it was, the time it was changed) per change
         space = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         space.update(**parameters)
         self.set_native_parameters(self.translate(space))
@@ -32,8 +37,9 @@ class CurrentSource(StandardCurrentSource):
         simulator.state.current_sources.append(self)
 
     def set_native_parameters(self, parameters):
-        if after_run():
-            raise unsupported("changing a current source after run()")
+        state = simulator.state
+        if after_run() and not (self.earlier and self.earlier[-1][1] == state.t):
+            self.earlier.append((self.snapshot(), state.t))
         parameters.evaluate(simplify=True)
         self._accept(
             {name: value.value if isinstance(value, Sequence) else value for name, value in parameters.items()}
@@ -58,7 +64,40 @@ class CurrentSource(StandardCurrentSource):
 
     def description(self, dt: float, duration: float | None) -> nd.currents.CurrentSource:
         """The description of this source for a run of ``duration`` ms (None: only to check it)."""
+        return self.between(0.0, None, dt, duration)
+
+    def between(self, since: float, until: float | None, dt: float, duration: float | None):
+        """This source as it is now, on only in [since, until) (None: no end); None if never on there."""
+        window = self.window(duration)
+        start = max(window["start"], since)
+        stop = until if window["stop"] is None else window["stop"] if until is None else min(window["stop"], until)
+        if stop is not None and start >= stop:
+            return None
+        return self.made(start, stop)
+
+    def made(self, start: float, stop: float | None) -> nd.currents.CurrentSource:
         raise NotImplementedError
+
+    def pieces(self, dt: float, duration: float | None) -> list[tuple[str, nd.currents.CurrentSource]]:
+        """The description's sources of this one's pieces (a label suffix and a source each): as it was
+        before each change, then as it is now."""
+        made, since = [], 0.0
+        for piece, until in [*self.earlier, (self, None)]:
+            source = piece.between(since, until, dt, duration)
+            if source is not None:
+                made.append(("" if since == 0 else f" from {since:g} ms", source))
+            since = until
+        return made
+
+    def snapshot(self) -> "CurrentSource":
+        """The source as it is now (PyNN's attribute lookup forbids ``copy.copy``)."""
+        kept = object.__new__(type(self))
+        kept.__dict__.update(self.__dict__)
+        return kept
+
+    def end_block(self):
+        """reset(): the parameters as set now apply from time 0."""
+        self.earlier.clear()
 
     def inject_into(self, cells):
         """Inject into a Population, PopulationView, Assembly or list of IDs (PyNN's forms)."""
@@ -92,9 +131,9 @@ class CurrentSource(StandardCurrentSource):
 
     def injections(self, dt: float, duration: float, seed: int) -> list[nd.CurrentInjection]:
         """The description's injections of this source in a run of ``duration`` ms."""
-        source = self.description(dt, duration)
         return [
-            nd.CurrentInjection(self._label(index), population.description_label, source, neurons)
+            nd.CurrentInjection(self._label(index) + suffix, population.description_label, source, neurons)
+            for suffix, source in self.pieces(dt, duration)
             for index, (population, neurons) in enumerate(self.targets)
         ]
 
@@ -117,8 +156,10 @@ class CurrentSource(StandardCurrentSource):
             raise unsupported("get_data() of a current source before run()")
         dt, duration, seed = self.run_made
         ticks = int(round(duration / dt))
-        injection = nd.CurrentInjection(self._label(0), "recorded", self.description(dt, duration))
-        current = injection.amplitudes(0, ticks + 1, nd.Semantics(dt=dt), seed)
+        current = np.zeros(ticks + 1)
+        for suffix, source in self.pieces(dt, duration):
+            injection = nd.CurrentInjection(self._label(0) + suffix, "recorded", source)
+            current += injection.amplitudes(0, ticks + 1, nd.Semantics(dt=dt), seed)
         return np.arange(ticks + 1) * dt, current
 
 
@@ -126,8 +167,8 @@ class DCSource(CurrentSource, electrodes.DCSource):
     __doc__ = electrodes.DCSource.__doc__
     translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"))
 
-    def description(self, dt, duration):
-        return nd.DCSource(self.amplitude, **self.window(duration))
+    def made(self, start, stop):
+        return nd.DCSource(self.amplitude, start, stop)
 
 
 class ACSource(CurrentSource, electrodes.ACSource):
@@ -136,8 +177,10 @@ class ACSource(CurrentSource, electrodes.ACSource):
         *((name, name) for name in ("amplitude", "start", "stop", "frequency", "offset", "phase"))
     )
 
-    def description(self, dt, duration):
-        return nd.ACSource(self.amplitude, self.offset, self.frequency, self.phase, **self.window(duration))
+    def made(self, start, stop):
+        """From ``start`` on, the phase the sine has reached there (it counts from this source's start)."""
+        phase = self.phase + 360.0 * self.frequency * (start - self.on_grid(self.start)) / 1000.0
+        return nd.ACSource(self.amplitude, self.offset, self.frequency, phase, start, stop)
 
 
 class NoisyCurrentSource(CurrentSource, electrodes.NoisyCurrentSource):
@@ -147,9 +190,9 @@ class NoisyCurrentSource(CurrentSource, electrodes.NoisyCurrentSource):
 
     translations = build_translations(*((name, name) for name in ("mean", "stdev", "start", "stop", "dt")))
 
-    def description(self, dt, duration):
-        source = nd.NoisyCurrentSource(self.mean, self.stdev, dt=self.dt, **self.window(duration))
-        source.ticks_per_sample(nd.Semantics(dt=dt), "NoisyCurrentSource")
+    def made(self, start, stop):
+        source = nd.NoisyCurrentSource(self.mean, self.stdev, start, stop, dt=self.dt)
+        source.ticks_per_sample(nd.Semantics(dt=simulator.state.dt), "NoisyCurrentSource")
         return source
 
 
@@ -167,5 +210,16 @@ class StepCurrentSource(CurrentSource, electrodes.StepCurrentSource):
         on_grid = nd.StepCurrentSource(times, amplitudes).on_grid(simulator.state.dt)
         super()._accept({"times": on_grid.times, "amplitudes": on_grid.amplitudes})
 
-    def description(self, dt, duration):
-        return nd.StepCurrentSource(self.times, self.amplitudes)
+    def between(self, since, until, dt, duration):
+        """The amplitude in force at ``since``, the changes in (since, until), then 0 at ``until``."""
+        in_force = self.amplitudes[self.times <= since]
+        inside = (self.times > since) & (self.times < (np.inf if until is None else until))
+        times = [since, *self.times[inside], *([] if until is None else [until])]
+        amplitudes = [
+            in_force[-1] if in_force.size else 0.0,
+            *self.amplitudes[inside],
+            *([] if until is None else [0.0]),
+        ]
+        if since == 0 and not in_force.size:  # unchanged: the times as given
+            times, amplitudes = times[1:], amplitudes[1:]
+        return nd.StepCurrentSource(times, amplitudes)

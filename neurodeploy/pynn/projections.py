@@ -14,6 +14,7 @@ from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import unsupported
 from neurodeploy.pynn.connectivity import (
     collapsed,
+    delays_on_grid,
     description_connections,
     description_parts,
     side_neurons,
@@ -250,6 +251,8 @@ class Projection(common.Projection):
             raise unsupported(f"setting the synapse parameter {name!r}")
         if name == "weight":
             values, self.weight_sign = weight_magnitudes(values, self)
+        else:
+            values = delays_on_grid(values, simulator.state.dt, self.label or "projection")
         self.descriptions = [
             replace(part, **{name: piece if np.ndim(piece) == 0 else collapsed(piece, getattr(part, name))})
             for part, piece in zip(self.descriptions, self.per_part(values))

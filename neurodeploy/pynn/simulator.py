@@ -89,6 +89,8 @@ class State(common.control.BaseState):
         self.result_until = None
         for population in self.populations:
             population.end_block()
+        for source in self.current_sources:
+            source.end_block()
 
 
 state = State()
