@@ -7,6 +7,7 @@ import re
 import sys
 import types
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pyNN
@@ -67,6 +68,8 @@ def test_a_spinnaker_script_captured_is_the_description_neurodeploy_pynn_builds(
 
     exec(NETWORK, {"sim": sim})  # the same calls on neurodeploy.pynn itself, built without running
     built = build_network(simulator.state, 80.0)
+    assert captured.name == "script"  # the script's name
+    built.name = captured.name
     assert captured == built
     assert captured.duration == 80.0 and captured.semantics.dt == 0.1
     assert [len(t) for t in captured.spike_sources["cue"].spike_times] == [2, 1, 0]
@@ -119,6 +122,23 @@ sim.end()
     assert "PASS: spinnaker on spinn5" in result.output
     spikes = SpikeRecord.from_dict(json.loads((tmp_path / "d" / "target" / "spikes.json").read_text()), "spikes.json")
     assert spikes.duration_ms == 60.0 and sum(len(t) for t in spikes.populations["neurons"]) > 0
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ei_stdp.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, backend", [("spinn5", "spinnaker"), ("loihi2", "lava")])
+def test_the_readme_example_with_stdp_deploys_unchanged_to_each_target(tmp_path, target, backend):
+    # The README's example, a pyNN.spiNNaker script with STDP, as written: each target equals its
+    # quantization-aware reference spike for spike; the script's own output is not shown.
+    out = tmp_path / target
+    result = CliRunner().invoke(
+        main, ["deploy", str(EXAMPLE), "--target", target, "--duration", "200", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"PASS: {backend} on {target}" in result.output and "E fired" not in result.output
+    assert "same tick 100.00%" in result.output.split("target vs quantization-aware reference:")[1].splitlines()[0]
 
 
 # --- export ----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ in the script as one line naming its file and line."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import runpy
 import sys
@@ -154,14 +155,16 @@ def capture(path, arguments: list[str] | None = None) -> Network:
     """The description a PyNN script's ``run`` builds (its duration the run's end, its spike sources' times
     the stimulus, setup's time step the semantics' dt), taken without simulating anything when its block of
     runs ends (at ``reset``, ``end`` or the script's end). A script that never calls ``run`` is refused;
-    after several blocks, the last one's description."""
+    after several blocks, the last one's description. What the script prints is not shown: it reads empty
+    recordings here, and would report them."""
     path = Path(path)
     captured: list[Network] = []
     saved = simulator.make_backend
     simulator.make_backend = lambda name, **options: _EmptyBackend()
     simulator.state.block_observer = captured.append
     try:
-        _execute(path, list(arguments or []))
+        with contextlib.redirect_stdout(io.StringIO()):
+            _execute(path, list(arguments or []))
     finally:
         simulator.make_backend = saved
         simulator.state.block_observer = None
@@ -169,7 +172,9 @@ def capture(path, arguments: list[str] | None = None) -> Network:
         raise ValidationError(
             f"script '{path}'", None, "never calls run(): no network to take (a builder is given as path.py:function)"
         )
-    return captured[-1]
+    network = captured[-1]
+    network.name = path.stem  # the script's name, as the catalog names the model
+    return network
 
 
 def run_script(path, arguments: list[str] | None = None) -> None:
