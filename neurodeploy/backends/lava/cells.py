@@ -1149,10 +1149,10 @@ class NirPaperLIFFixed(LIFFixed):
 
     mantissa_gain: np.ndarray = None  # r (1 - E_m): what the paper's weight formula multiplies by
 
-    @classmethod
     def current_units(self) -> np.ndarray | None:
         return None  # the paper's stock LIF runs no bias
 
+    @classmethod
     def quantized(cls, population: Population, semantics: Semantics, synaptic_input: dict) -> "NirPaperLIFFixed":
         value, size = population.value, population.size
         resistance = value("tau_m") / value("cm")
