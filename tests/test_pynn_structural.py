@@ -202,8 +202,26 @@ def test_spynnakers_defaults_are_the_descriptions_synaptogenesis_but_with_replac
 def test_what_the_description_cannot_hold_is_refused_naming_it(change, named):
     with pytest.raises(NotImplementedError, match=named):
         scripted_with(**change)
+
+
+def test_other_buffers_delays_and_weight_dependences_are_refused_naming_them():
     with pytest.raises(NotImplementedError, match="spike_buffer_size=32"):
         sim.LastNeuronSelection(spike_buffer_size=32)
+    with pytest.raises(NotImplementedError, match="delay=3 ms on a structural projection"):
+        scripted_with(weight=1.0, delay=3.0)
+    sim.setup(timestep=1.0)
+    sources = sim.Population(16, sim.SpikeSourceArray(spike_times=TIMES), label="S")
+    neurons = sim.Population(16, sim.IF_curr_exp(**CELL), label="P")
+    multiplicative = sim.StructuralMechanismSTDP(
+        sim.RandomSelection(),
+        sim.DistanceDependentFormation(grid=[4, 4]),
+        sim.RandomByWeightElimination(threshold=1.0),
+        sim.SpikePairRule(),
+        sim.MultiplicativeWeightDependence(),
+        with_replacement=False,
+    )
+    with pytest.raises(NotImplementedError, match="StructuralMechanismSTDP with MultiplicativeWeightDependence"):
+        sim.Projection(sources, neurons, sim.FromListConnector([]), multiplicative)
 
 
 def scripted_with(**change):
@@ -288,3 +306,10 @@ def test_an_exported_structural_model_comes_back_as_its_description_spikes_and_r
     for label in ("S->P", "P->P"):
         assert rewiring(ours, label) == rewiring(theirs, label)
     assert any(rewiring(theirs, label) for label in ("S->P", "P->P"))
+
+
+@pytest.mark.parametrize("plastic", [False, True], ids=["static", "stdp"])
+def test_a_network_of_neurodeploys_api_exported_comes_back_as_its_description(plastic, tmp_path):
+    network = described("random", plastic)
+    pynn_export.to_script(network).write(tmp_path)
+    assert_same_description(capture(tmp_path / pynn_export.SCRIPT), network)

@@ -15,8 +15,9 @@
 
 What the description cannot hold is refused, naming it: ``with_replacement=True`` (sPyNNaker's default: a
 pair may hold several synapses; the description holds one per pair), an ``initial_delay`` other than one
-time step (fixed or a range), a ``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, sides that
-are views or Assemblies, and structural mechanisms with different seeds.
+time step (fixed or a range) or a synapse ``delay`` other than it, STDP other than additive, a
+``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, sides that are views or Assemblies, and
+structural mechanisms with different seeds.
 
 After a run, a structural projection's ``get`` reads the synapses its slots hold at the end
 (:func:`final_synapses`)."""
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN.common import Assembly, PopulationView
+from pyNN.connectors import FromListConnector
 
 import neurodeploy.description as nd
 from neurodeploy.pynn.build import unsupported
+from neurodeploy.pynn.connectivity import single_value
 from neurodeploy.pynn.electrodes import NoisyCurrentSource
-from neurodeploy.pynn.plasticity import STDPMechanism
+from neurodeploy.pynn.plasticity import AdditiveWeightDependence, STDPMechanism
 from neurodeploy.pynn.standardmodels import StaticSynapse
 
 SPIKE_BUFFER_SIZE = 64
@@ -141,6 +144,13 @@ class Structural:
                 f"initial_delay={self.initial_delay!r} ms (the description forms synapses with a delay of one "
                 f"time step only: {dt:g} ms)"
             )
+        delay = single_value(self.parameter_space["delay"])
+        connector = projection._connector
+        listed = isinstance(connector, FromListConnector) and "delay" in connector.column_names
+        if not listed and delay is not None and not np.isclose(delay, dt, rtol=0, atol=1e-9 * dt):
+            raise unsupported(
+                f"delay={delay:g} ms on a structural projection (its synapses have a delay of one time step: {dt:g} ms)"
+            )
         return nd.Synaptogenesis(
             s_max=self.s_max,
             f_rew=self.f_rew,
@@ -228,6 +238,14 @@ class StructuralMechanismSTDP(Structural, STDPMechanism):
             weight=weight,
             delay=delay,
         )
+
+    def structural_description(self, projection) -> nd.Synaptogenesis:
+        if not isinstance(self.weight_dependence, AdditiveWeightDependence):
+            raise unsupported(
+                f"StructuralMechanismSTDP with {type(self.weight_dependence).__name__} (the description's "
+                "synaptogenesis combines with additive STDP only)"
+            )
+        return super().structural_description(projection)
 
 
 def network_seed(state) -> int:
