@@ -207,6 +207,10 @@ def test_what_the_description_cannot_hold_is_refused_naming_it(change, named):
 def test_other_buffers_delays_and_weight_dependences_are_refused_naming_them():
     with pytest.raises(NotImplementedError, match="spike_buffer_size=32"):
         sim.LastNeuronSelection(spike_buffer_size=32)
+    for grid in ([4, 8], [8, 1]):  # sPyNNaker's formation_distance_dependent_impl.h: x = n / grid_x, y = n % grid_y
+        with pytest.raises(NotImplementedError, match=rf"grid=\[{grid[0]}, {grid[1]}\]"):
+            sim.DistanceDependentFormation(grid=grid)
+    assert sim.DistanceDependentFormation(grid=[1, 8]).grid == (1, 8)
     with pytest.raises(NotImplementedError, match="delay=3 ms on a structural projection"):
         scripted_with(weight=1.0, delay=3.0)
     sim.setup(timestep=1.0)

@@ -16,8 +16,9 @@
 What the description cannot hold is refused, naming it: ``with_replacement=True`` (sPyNNaker's default: a
 pair may hold several synapses; the description holds one per pair), an ``initial_delay`` other than one
 time step (fixed or a range) or a synapse ``delay`` other than it, STDP other than additive, a
-``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, sides that are views or Assemblies, and
-structural mechanisms with different seeds.
+``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, a grid neither square nor one row (where
+sPyNNaker's places are not the description's), sides that are views or Assemblies, and structural mechanisms
+with different seeds.
 
 After a run, a structural projection's ``get`` reads the synapses its slots hold at the end
 (:func:`final_synapses`)."""
@@ -72,6 +73,12 @@ class DistanceDependentFormation:
         sigma_form_lateral: float = 1.0,
     ):
         self.grid = tuple(int(g) for g in np.asarray(grid, dtype=int))
+        if self.grid[0] != 1 and self.grid[0] != self.grid[1]:
+            raise unsupported(
+                f"DistanceDependentFormation(grid={list(self.grid)}) (sPyNNaker places neuron n at "
+                "(n // grid[0], n % grid[1]), the description at (n // grid[1], n % grid[1]): the same places on "
+                "square grids and grids of one row only)"
+            )
         self.p_form_forward = p_form_forward
         self.sigma_form_forward = sigma_form_forward
         self.p_form_lateral = p_form_lateral
