@@ -244,7 +244,7 @@ def scripted_with(**change):
 
 
 def test_views_and_different_seeds_are_refused_naming_them():
-    sim.setup(timestep=1.0)
+    sim.setup(timestep=1.0, seed=0)
     sources = sim.Population(16, sim.SpikeSourceArray(spike_times=TIMES), label="S")
     neurons = sim.Population(16, sim.IF_curr_exp(**CELL), label="P")
 
@@ -259,6 +259,8 @@ def test_views_and_different_seeds_are_refused_naming_them():
 
     with pytest.raises(NotImplementedError, match="structural projection on a PopulationView"):
         sim.Projection(sources[:8], neurons, sim.FromListConnector([]), mechanism())
+    sim.Projection(sources, neurons, sim.FromListConnector([]), mechanism())
+    assert build_network(simulator.state, 10.0).seed == 0  # no seed given: setup's
     sim.Projection(sources, neurons, sim.FromListConnector([]), mechanism(seed=1))
     sim.Projection(neurons, neurons, sim.FromListConnector([]), mechanism(seed=2))
     with pytest.raises(NotImplementedError, match=r"different seeds \[1, 2\]"):
@@ -286,6 +288,9 @@ def test_a_scripted_structural_network_rewires_as_neurodeploys_api_on_the_same_b
     final = projection.get(["weight", "delay"], format="list")
     end = theirs.structural["connectivity"]["S->P"]["end"]
     assert [[i, j] for i, j, *_ in final] == end
+    matrix = projection.get("weight", format="array")
+    assert [[int(i), int(j)] for j, i in sorted(zip(*np.nonzero(~np.isnan(matrix.T))))] == end
+    assert [matrix[i, j] for i, j, *_ in final] == [w for _, _, w, _ in final]
     assert {delay for *_, delay in final} == {1.0}
     if plastic:
         weights = theirs.weights["S->P"]
