@@ -322,3 +322,21 @@ def test_a_network_of_neurodeploys_api_exported_comes_back_as_its_description(pl
     network = described("random", plastic)
     pynn_export.to_script(network).write(tmp_path)
     assert_same_description(capture(tmp_path / pynn_export.SCRIPT), network)
+
+
+@pytest.mark.slow
+def test_a_scripted_structural_network_deploys_to_spinn5_as_the_script_it_came_from(tmp_path):
+    """Compiled for spinn5 (sPyNNaker maps it on its virtual board), run on the emulation and compared with the
+    reference; the target's pynn_script.py, captured again, is the description the script built."""
+    from neurodeploy.catalog import LoadedModel
+    from neurodeploy.pipeline import deploy_model
+
+    scripted("last_neuron", plastic=True)
+    network = build_network(simulator.state, DURATION)
+    summary = deploy_model(
+        LoadedModel(network, "pynn-structural", "test"), "spinn5", tmp_path / "deploy", DURATION, None
+    )
+    assert summary["errors"] == [] and summary["passed"], summary
+    compiled = tmp_path / "deploy" / "compile"
+    assert (compiled / "mapping.json").is_file()
+    assert_same_description(capture(compiled / pynn_export.SCRIPT, ["--duration", str(DURATION)]), network)
