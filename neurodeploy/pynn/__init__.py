@@ -1,8 +1,10 @@
 """PyNN's API on neurodeploy: ``import neurodeploy.pynn as sim`` in a PyNN script builds a neurodeploy
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
 classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). STDP has sPyNNaker's meaning
-(``plasticity``), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too. What has no
-description yet (PyNN's other standard models, other plasticity) raises NotImplementedError naming it."""
+(``plasticity``), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too, as are its
+structural mechanisms (``structural``: ``sim.StructuralMechanismStatic``, ``sim.StructuralMechanismSTDP``, their
+partner selection, formation and elimination). What has no description yet (PyNN's other standard
+models, other plasticity) raises NotImplementedError naming it."""
 
 from pyNN import errors, random, space  # noqa: F401
 from pyNN.connectors import (  # noqa: F401
@@ -61,6 +63,14 @@ from neurodeploy.pynn.standardmodels import (  # noqa: F401
     SpikeSourceArray,
     SpikeSourcePoisson,
     StaticSynapse,
+)
+from neurodeploy.pynn.structural import (  # noqa: F401
+    DistanceDependentFormation,
+    LastNeuronSelection,
+    RandomByWeightElimination,
+    RandomSelection,
+    StructuralMechanismStatic,
+    StructuralMechanismSTDP,
 )
 
 

@@ -18,7 +18,9 @@ def build_network(state, duration: float) -> nd.Network:
     """Everything ``state`` holds, as one network of ``duration`` ms on PyNN's time step: the populations as
     the running block started (see ``Population.start_block``), with the block's changes made before
     ``duration`` scheduled."""
-    network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=state.seed, duration=duration)
+    from neurodeploy.pynn.structural import network_seed
+
+    network = nd.Network("pynn", nd.Semantics(dt=state.dt), seed=network_seed(state), duration=duration)
     for index, population in enumerate(state.populations):
         network.add(population_description(population, (int(state.seed), index), state.dt, duration))
         recorded = [

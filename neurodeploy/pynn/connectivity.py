@@ -72,9 +72,11 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
         raise unsupported(f"a projection's source ({projection.source!r})")
     synapse = projection.synapse_type
     plastic = isinstance(synapse, synapses.STDPMechanism) and hasattr(synapse, "description")
-    if type(synapse).__mro__[1] is not synapses.StaticSynapse and not plastic:
+    rewired = hasattr(synapse, "structural_description")
+    if type(synapse).__mro__[1] is not synapses.StaticSynapse and not plastic and not rewired:
         raise unsupported(f"the synapse type {type(synapse).__name__} (only StaticSynapse and STDPMechanism)")
     plasticity = synapse.description() if plastic else None
+    structural = synapse.structural_description(projection) if rewired else None
     connector = projection._connector
     if connector.location_selector is not None:
         raise unsupported("a connector's location_selector")
@@ -103,6 +105,7 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
                 plasticity=plasticity,
                 pre_slice=pre_slice,
                 post_slice=post_slice,
+                structural=structural,
             )
         ]
     listed = listed_connections(connector, weight, delay)
@@ -112,9 +115,10 @@ def description_parts(projection, label: str) -> list[nd.Projection]:
             raise errors.ConnectionError(f"a {name} index is out of range for a side of {len(side.index)} neurons")
     magnitudes, projection.weight_sign = weight_magnitudes(weights, projection)
     delays = delays_on_grid(delays, dt, label)
-    return split_by_population(
+    parts = split_by_population(
         label, projection.receptor_type, plasticity, pre, post, pre_local, post_local, magnitudes, delays, dt
     )
+    return [replace(part, structural=structural) for part in parts] if rewired else parts
 
 
 def delays_on_grid(delays, dt: float, label: str):

@@ -24,6 +24,7 @@ from neurodeploy.pynn.connectivity import (
 )
 from neurodeploy.pynn.segments import after_run
 from neurodeploy.pynn.standardmodels import StaticSynapse
+from neurodeploy.pynn.structural import final_synapses
 
 
 class Connection(common.Connection):
@@ -184,19 +185,29 @@ class Projection(common.Projection):
             final.append(piece)
         return np.concatenate(final)
 
-    def _get_attributes_as_list(self, names):
-        pre, post = self.local_pairs()
+    def attribute_columns(self, names) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Each connection's pre and post index and the ``names`` of it; after a run, a structural
+        projection's connections are the synapses its slots hold at the end (``structural.final_synapses``)."""
+        if after_run() and self.descriptions[0].structural is not None:
+            pre, post, weight = final_synapses(self, simulator.state.execute())
+            final = {"weight": weight, "delay": np.full(len(pre), simulator.state.dt)}
+            values = final.__getitem__
+        else:
+            (pre, post), values = self.local_pairs(), self.values
         columns = [
-            pre if name == "presynaptic_index" else post if name == "postsynaptic_index" else self.values(name)
+            pre if name == "presynaptic_index" else post if name == "postsynaptic_index" else values(name)
             for name in names
         ]
+        return pre, post, columns
+
+    def _get_attributes_as_list(self, names):
+        columns = self.attribute_columns(names)[2]
         return list(zip(*(column.tolist() for column in columns)))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        pre, post = self.local_pairs()
+        pre, post, columns = self.attribute_columns([name.removesuffix("s") for name in names])
         arrays = []
-        for name in names:
-            values = self.values(name.removesuffix("s"))
+        for values in columns:
             array = np.full(self.shape, np.nan)
             if multiple_synapses == "sum":
                 counts = np.zeros(self.shape, dtype=np.int64)
@@ -237,6 +248,8 @@ class Projection(common.Projection):
     def schedule_weights(self, values):
         """Weights set between runs (one number, or one per connection): each description part's scheduled
         weight change from now on, of the magnitudes (the sign stays the one the projection was made with)."""
+        if self.descriptions[0].structural is not None:
+            raise unsupported("Projection.set of a structural projection's weights after run()")
         magnitudes, sign = weight_magnitudes(values, self)
         if sign != self.weight_sign:
             raise unsupported("changing the sign of a projection's weights after run()")
