@@ -264,6 +264,11 @@ def test_export_refuses_what_pynn_cannot_state_naming_it():
     untimed = catalog.load_model("ca3-cam").network
     with pytest.raises(ValidationError, match="has no duration: give --duration"):
         pynn_export.to_script(untimed)
+    grown = catalog.load_model("topographic-map", {"n": 4}).network
+    label, rewired = next((k, p) for k, p in grown.projections.items() if p.structural is not None)
+    oblong = grown.replaced(projections={label: replace(rewired, structural=replace(rewired.structural, grid=(2, 8)))})
+    with pytest.raises(ValidationError, match=r"grid \[2, 8\]: sPyNNaker places neuron n at"):
+        pynn_export.to_script(oblong, duration=10.0)
 
 
 def test_export_to_pynn_replaces_only_its_own_folder(tmp_path):

@@ -301,6 +301,12 @@ class _Writer:
         if structural is not None:
             if not isinstance(structural, Synaptogenesis):
                 raise refuse(where, f"{type(structural).__name__} has no PyNN or sPyNNaker mechanism")
+            if structural.grid[0] != 1 and structural.grid[0] != structural.grid[1]:
+                raise refuse(
+                    f"{where} grid {list(structural.grid)}",
+                    "sPyNNaker places neuron n at (n // grid[0], n % grid[1]), the description at "
+                    "(n // grid[1], n % grid[1]): the same only on square grids and grids of one row",
+                )
             formation = Call(
                 "sim.DistanceDependentFormation",
                 [
