@@ -155,7 +155,19 @@ class Projection(common.Projection):
         a run, the weights the run ended with (``final_weights``)."""
         if name == "weight" and after_run():
             return self.final_weights()
+        if name not in ("weight", "delay"):
+            return np.full(len(self), self.synapse_parameter(name))
         return self.described(name)
+
+    def synapse_parameter(self, name: str) -> float:
+        """A plastic synapse's parameter other than weight and delay (STDP's A_plus, tau_minus, w_max...), one
+        number for every connection, as the script gave it."""
+        if name not in self.synapse_type.get_parameter_names():
+            raise unsupported(f"the synapse parameter {name!r} of {type(self.synapse_type).__name__}")
+        value = self.synapse_type.parameter_space[name].base_value
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            raise unsupported(f"reading the synapse parameter {name!r} given as {type(value).__name__}")
+        return float(value)
 
     def described(self, name: str) -> np.ndarray:
         """Every connection's weight (signed) or delay as the description holds it (kept until a change,
@@ -195,7 +207,7 @@ class Projection(common.Projection):
         pre, post = self.local_pairs()
         arrays = []
         for name in names:
-            values = self.values(name.removesuffix("s"))
+            values = self.values(name.removesuffix("s") if name in ("weights", "delays") else name)
             array = np.full(self.shape, np.nan)
             if multiple_synapses == "sum":
                 counts = np.zeros(self.shape, dtype=np.int64)

@@ -34,6 +34,7 @@ class State(common.control.BaseState):
         self.backend = "brian2"
         self.backend_options = {}
         self.seed = 0
+        self.stdp_amplitudes = "spynnaker"
         self.block_observer = None
         self.clear()
 

@@ -1,0 +1,165 @@
+"""PyNN's system scenarios (NeuralEnsemble/PyNN 0.13 ``test/system/scenarios``) re-written for
+``neurodeploy.pynn`` with their assertions, on brian2 and spinnaker; each test names the PyNN test it
+re-writes, and every adaptation is said where it is made. Also ``setup(stdp_amplitudes=...)``, the
+convention scenario3's STDP is written in, checked against the description's own scaled_by_w_max rule."""
+
+import numpy as np
+import pytest
+import scipy.stats
+from numpy.testing import assert_allclose, assert_array_equal
+
+import neurodeploy.pynn as sim
+from neurodeploy.backends import make_backend
+from neurodeploy.errors import BackendError
+from neurodeploy.pynn import simulator
+from neurodeploy.pynn.build import build_network
+
+BACKENDS = ("brian2", "spinnaker")
+
+
+@pytest.fixture(autouse=True)
+def fresh_simulator():
+    yield
+    sim.end()
+
+
+# --- setup(stdp_amplitudes=...) ---------------------------------------------------------------------
+
+
+def plastic_network(stdp_amplitudes: str, backend: str = "brian2"):
+    """Two Poisson sources (20 and 60 Hz) driving one neuron through additive pair STDP, A_plus 0.05 and
+    A_minus 0.04 in the ``stdp_amplitudes`` convention, w_max 2 nA."""
+    sim.setup(timestep=1.0, backend=backend, seed=3, stdp_amplitudes=stdp_amplitudes)
+    pre = sim.Population(2, sim.SpikeSourcePoisson(rate=[20.0, 60.0]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_m=10.0))
+    stdp = sim.STDPMechanism(
+        sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.04),
+        sim.AdditiveWeightDependence(w_min=0.0, w_max=2.0),
+        weight=1.5,
+        delay=1.0,
+    )
+    return sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+
+
+def test_stdp_amplitudes_pynn_is_the_descriptions_scaled_by_w_max_rule():
+    """The "pynn" convention gives the description absolute steps A x w_max; run on brian2 they learn the
+    weights of the same network whose rule says ``amplitude="scaled_by_w_max"`` with the script's A (the
+    description's own meaning of PyNN's standard), and not those of the "spynnaker" reading."""
+    projection = plastic_network("pynn")
+    sim.run(1000.0)
+    network = build_network(simulator.state, 1000.0)
+    (part,) = projection.descriptions
+    assert (part.plasticity.A_plus, part.plasticity.A_minus) == (0.1, 0.08)
+    assert part.plasticity.semantics.amplitude == "absolute"
+    converted = projection.get("weight", format="array")
+    scaled = network.projections[part.label].plasticity
+    scaled.A_plus, scaled.A_minus, scaled.semantics.amplitude = 0.05, 0.04, "scaled_by_w_max"
+    by_description = make_backend("brian2").run(network, 1000.0).weights[part.label]["weight"]
+    assert_array_equal(converted.ravel(), by_description)
+    assert np.ptp(converted) > 0.05  # learning happened: the two weights went apart
+    sim.end()
+    projection = plastic_network("spynnaker")
+    sim.run(1000.0)
+    assert not np.allclose(projection.get("weight", format="array"), converted)
+
+
+def test_stdp_amplitudes_on_spinnaker_are_absolute_steps():
+    """The SpiNNaker emulation refuses the description's scaled_by_w_max (sPyNNaker takes absolute steps),
+    which is why the front end converts; its "pynn" run learns as brian2's within the chip's weight steps."""
+    projection = plastic_network("pynn", "spinnaker")
+    sim.run(1000.0)
+    network = build_network(simulator.state, 1000.0)
+    on_chip = projection.get("weight", format="array")
+    (part,) = projection.descriptions
+    network.projections[part.label].plasticity.semantics.amplitude = "scaled_by_w_max"
+    with pytest.raises(BackendError, match="amplitude"):
+        make_backend("spinnaker").run(network, 1000.0)
+    sim.end()
+    projection = plastic_network("pynn")
+    sim.run(1000.0)
+    assert_allclose(on_chip, projection.get("weight", format="array"), atol=0.01)
+
+
+def test_stdp_amplitudes_refuses_an_unknown_convention():
+    with pytest.raises(ValueError, match="stdp_amplitudes"):
+        sim.setup(stdp_amplitudes="nest")
+
+
+# --- PyNN's test_scenario3.py -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scenario3(backend):
+    """PyNN's test_scenario3: 100 Poisson sources (half at 5 Hz, half at 40 Hz) into 10 IF_cond_exp
+    neurons through additive STDP in PyNN's convention (``stdp_amplitudes="pynn"``); the faster half's
+    final weights are larger (t-test p < 0.01). As written, 10 s. Adaptations: ``seed`` for the Poisson
+    spikes; randomizeWeights is PyNN's old name of ``set(weight=...)``."""
+    second, duration = 1000.0, 10
+    tau_m, cm, v_reset = 20, 1.0, -60
+    cell_parameters = dict(
+        tau_m=tau_m, cm=cm, v_rest=-70, e_rev_E=0, e_rev_I=-70, v_thresh=-54, v_reset=v_reset, tau_syn_E=5, tau_syn_I=5
+    )
+    g_leak = cm / tau_m
+    w_min, w_max = 0.0 * g_leak, 0.05 * g_leak
+    r1, r2 = 5.0, 40.0
+    sim.setup(backend=backend, seed=11, stdp_amplitudes="pynn")
+    pre = sim.Population(100, sim.SpikeSourcePoisson())
+    post = sim.Population(10, sim.IF_cond_exp())
+    pre.set(duration=duration * second)
+    pre.set(start=0.0)
+    pre[:50].set(rate=r1)
+    pre[50:].set(rate=r2)
+    assert pre[49].rate == r1
+    assert pre[50].rate == r2
+    post.set(**cell_parameters)
+    post.initialize(v=sim.RandomDistribution("normal", mu=v_reset, sigma=5.0))
+    stdp = sim.STDPMechanism(
+        sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.01),
+        sim.AdditiveWeightDependence(w_min=w_min, w_max=w_max),
+        dendritic_delay_fraction=1,
+    )
+    connections = sim.Projection(pre, post, sim.AllToAllConnector(), synapse_type=stdp, receptor_type="excitatory")
+    connections.randomizeWeights(sim.RandomDistribution("uniform", low=w_min, high=w_max))
+    initial_weights = connections.get("weight", format="array", gather=False)
+    assert initial_weights.min() >= w_min
+    assert initial_weights.max() < w_max
+    assert initial_weights[0, 0] != initial_weights[1, 0]
+    pre.record("spikes")
+    post.record("spikes")
+    post[0:1].record("v")
+    sim.run(duration * second)
+    actual_rate = pre.mean_spike_count() / duration
+    expected_rate = (r1 + r2) / 2
+    assert abs(actual_rate - expected_rate) < 1, f"actual rate: {actual_rate:g}  expected rate: {expected_rate:g}"
+    final_weights = connections.get("weight", format="array", gather=False)
+    assert initial_weights[0, 0] != final_weights[0, 0]
+    t, p = scipy.stats.ttest_ind(final_weights[:50, :].flat, final_weights[50:, :].flat)
+    assert p < 0.01, p
+    assert final_weights[:50, :].mean() < final_weights[50:, :].mean()
+
+
+# --- PyNN's test_connection_handling.py: test_issue652 ------------------------------------------------
+
+
+@pytest.mark.parametrize("stdp_amplitudes", ("spynnaker", "pynn"))
+def test_issue652(stdp_amplitudes):
+    """PyNN's test_issue652: Projection.get of A_plus and A_minus (format array) through an STDPMechanism,
+    A_plus = 0 included; they read as the script gave them in either convention."""
+    sim.setup(stdp_amplitudes=stdp_amplitudes)
+    neural_population1 = sim.Population(10, sim.IF_cond_exp())
+    neural_population2 = sim.Population(10, sim.IF_cond_exp())
+    for a_minus in (0.0, 0.5):
+        synapse_type = sim.STDPMechanism(
+            weight=0.5,
+            timing_dependence=sim.SpikePairRule(tau_plus=20, tau_minus=20, A_plus=0.0, A_minus=a_minus),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0, w_max=1),
+        )
+        connection_to_input = sim.Projection(
+            neural_population1, neural_population2, sim.FixedNumberPreConnector(5), synapse_type
+        )
+        a_plus, a_minus_read = connection_to_input.get(["A_plus", "A_minus"], format="array")
+        assert a_plus[~np.isnan(a_plus)][0] == 0.0
+        assert a_minus_read[~np.isnan(a_minus_read)][0] == a_minus
+        assert np.count_nonzero(~np.isnan(a_plus)) == 50  # 5 sources for each of 10 neurons
+        (tau_minus,) = connection_to_input.get(["tau_minus"], format="array")
+        assert np.nanmax(tau_minus) == 20.0
