@@ -3,10 +3,15 @@
 re-writes, and every adaptation is said where it is made. Also ``setup(stdp_amplitudes=...)``, the
 convention scenario3's STDP is written in, checked against the description's own scaled_by_w_max rule."""
 
+import pickle
+
 import numpy as np
 import pytest
+import quantities as pq
 import scipy.stats
+from neo.io import get_io
 from numpy.testing import assert_allclose, assert_array_equal
+from pyNN.utility import normalized_filename
 
 import neurodeploy.pynn as sim
 from neurodeploy.backends import make_backend
@@ -17,6 +22,13 @@ from neurodeploy.pynn import simulator
 from neurodeploy.pynn.build import build_network
 
 BACKENDS = ("brian2", "spinnaker")
+
+
+def on(backend: str) -> dict:
+    """setup()'s arguments for ``backend``, recording as PyNN's scenarios expect (the initial value, then
+    the end of each tick: one sample more than ticks), where on spinnaker neurodeploy.pynn records as
+    sPyNNaker does (one sample per tick, from its start). An adaptation of the tests that count samples."""
+    return {"backend": backend, "backend_options": {"recording": "end_of_tick"} if backend == "spinnaker" else None}
 
 
 @pytest.fixture(autouse=True)
@@ -302,3 +314,186 @@ def test_SpikeSourcePoisson(backend, t_stop):
         assert isi.size > t_stop / 1000.0 * expected_rate * 0.9
         D, p = scipy.stats.kstest(isi.magnitude, "expon", args=(0, expected_mean_isi), alternative="two-sided")
         assert D < 0.1
+
+
+# --- PyNN's test_recording.py -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sampling_interval(backend):
+    """PyNN's test_sampling_interval: v sampled every 1.0 and 0.5 ms at dt 0.1 gives signals of that
+    sampling period and 11 and 21 samples over 10 ms. Also: the samples are every 10th and 5th of the
+    full trace, as the same population recorded at every step gives it. Adapted: ``on(backend)``."""
+    sim.setup(0.1, **on(backend))
+    p1 = sim.Population(3, sim.IF_cond_exp(i_offset=[0.2, 0.5, 1.0]))
+    p2 = sim.Population(4, sim.IF_cond_exp(i_offset=0.3))
+    p3 = sim.Population(3, sim.IF_cond_exp(i_offset=[0.2, 0.5, 1.0]))
+    p1.record("v", sampling_interval=1.0)
+    p2.record("v", sampling_interval=0.5)
+    p3.record("v")
+    sim.run(10.0)
+    d1 = p1.get_data().segments[0].analogsignals[0]
+    d2 = p2.get_data().segments[0].analogsignals[0]
+    full = p3.get_data().segments[0].analogsignals[0]
+    assert d1.sampling_period == 1.0 * pq.ms
+    assert d1.shape == (11, 3)
+    assert d2.sampling_period == 0.5 * pq.ms
+    assert d2.shape == (21, 4)
+    assert_array_equal(d1.magnitude, full.magnitude[::10])
+    assert np.ptp(d1.magnitude[:, 2]) > 1.0  # the current charged the membrane: the samples are not constant
+
+
+def test_sampling_interval_as_spynnaker_records():
+    """On spinnaker as sPyNNaker records (one sample per tick, from its start), every 10th sample: 10
+    samples over 10 ms at 1.0 ms, as sPyNNaker gives them."""
+    sim.setup(0.1, backend="spinnaker")
+    sampled = sim.Population(2, sim.IF_cond_exp(i_offset=[0.5, 1.0]))
+    full = sim.Population(2, sim.IF_cond_exp(i_offset=[0.5, 1.0]))
+    sampled.record("v", sampling_interval=1.0)
+    full.record("v")
+    sim.run(10.0)
+    signal = sampled.get_data().segments[0].analogsignals[0]
+    assert signal.shape == (10, 2)
+    assert_array_equal(signal.magnitude, full.get_data().segments[0].analogsignals[0].magnitude[::10])
+
+
+def test_sampling_interval_off_the_time_step_grid_is_refused():
+    sim.setup(0.1)
+    cells = sim.Population(1, sim.IF_cond_exp())
+    with pytest.raises(NotImplementedError, match="sampling_interval"):
+        cells.record("v", sampling_interval=0.25)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mix_procedural_and_oo(backend, tmp_path, monkeypatch):
+    """PyNN's test_mix_procedural_and_oo: ``sim.record(..., filename)`` writes at end() the data
+    ``write_data`` wrote explicitly (neo pickle files, read back with neo's get_io). Adapted: files in a
+    temporary directory; ``on(backend)``."""
+    monkeypatch.chdir(tmp_path)
+    fn_proc, fn_oo = "test_write_procedural.pkl", "test_write_oo.pkl"
+    sim.setup(timestep=0.1, min_delay=0.1, **on(backend))
+    cells = sim.Population(5, sim.IF_cond_exp(i_offset=0.2))
+    sim.record("v", cells, fn_proc)
+    sim.run(10.0)
+    cells.write_data(fn_oo)
+    sim.end()
+    data_proc = get_io(fn_proc).read()[0]
+    data_oo = get_io(fn_oo).read()[0]
+    assert_array_equal(data_proc.segments[0].analogsignals[0], data_oo.segments[0].analogsignals[0])
+    assert data_proc.segments[0].analogsignals[0].shape == (101, 5)
+
+
+def pickled_blocks(filename) -> list:
+    data = []
+    with open(filename, "rb") as openfile:
+        while True:
+            try:
+                data.append(pickle.load(openfile))
+            except EOFError:
+                break
+    return data
+
+
+def recorded_counts(data) -> tuple:
+    """PyNN's eval_num_cells: cells in the first signal, spikes of the first and second spike trains (-1
+    where absent), whether the block has the script_name annotation."""
+    segment = data[0].segments[0]
+    n_cells = segment.analogsignals[0].shape[1] if segment.analogsignals else -1
+    spikes = [train.shape[0] for train in segment.spiketrains[:2]] + [-1, -1]
+    return n_cells, spikes[0], spikes[1], "script_name" in data[0].annotations
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_record_with_filename(backend, tmp_path, monkeypatch):
+    """PyNN's test_record_with_filename (its 12 scenarios: sim.record of a cell, the other cell, the
+    population, and Population.record, each of spikes and v, spikes, v, to pickle files written at end());
+    the DC step makes cell 0 fire and only it."""
+    monkeypatch.chdir(tmp_path)
+    sim.setup(min_delay=1.0, timestep=0.1, backend=backend)
+    cells = sim.Population(2, sim.IF_curr_exp(v_thresh=-55.0, tau_refrac=5.0))
+    cells[0].inject(sim.DCSource(amplitude=2.5, start=25.0, stop=75.0))
+    name = {key: normalized_filename("Results", key, "pkl", sim.__name__) for key in (
+        "sim_cell1_2vars", "sim_cell1_var1", "sim_cell1_var2", "sim_cell2_2vars", "sim_cell2_var1", "sim_cell2_var2",
+        "sim_popl_2vars", "sim_popl_var1", "sim_popl_var2", "rec_2vars", "rec_var1", "rec_var2",
+    )}  # fmt: skip
+    annotations = {"script_name": __file__}
+    for target, key in ((cells[0], "sim_cell1"), (cells[1], "sim_cell2"), (cells, "sim_popl")):
+        sim.record(["spikes", "v"], target, name[f"{key}_2vars"], annotations=annotations)
+        sim.record(["spikes"], target, name[f"{key}_var1"], annotations=annotations)
+        sim.record(["v"], target, name[f"{key}_var2"], annotations=annotations)
+    cells.record(["spikes", "v"], to_file=name["rec_2vars"])
+    cells.record(["spikes"], to_file=name["rec_var1"])
+    cells.record(["v"], to_file=name["rec_var2"])
+    sim.run(100.0)
+    sim.end()
+    expected = {
+        "sim_cell1_2vars": (1, ">0", -1),
+        "sim_cell1_var1": (-1, ">0", -1),
+        "sim_cell1_var2": (1, -1, -1),
+        "sim_cell2_2vars": (1, 0, -1),
+        "sim_cell2_var1": (-1, 0, -1),
+        "sim_cell2_var2": (1, -1, -1),
+        "sim_popl_2vars": (2, ">0", 0),
+        "sim_popl_var1": (-1, ">0", 0),
+        "sim_popl_var2": (2, -1, -1),
+        "rec_2vars": (2, ">0", 0),
+        "rec_var1": (-1, ">0", 0),
+        "rec_var2": (2, -1, -1),
+    }
+    for key, (n_cells, nspikes1, nspikes2) in expected.items():
+        found_cells, found1, found2, annotated = recorded_counts(pickled_blocks(name[key]))
+        assert found_cells == n_cells, key
+        assert found1 > 0 if nspikes1 == ">0" else found1 == nspikes1, key
+        assert found2 == nspikes2, key
+        assert annotated, key
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_issue499(backend):
+    """PyNN's test_issue499: end() does not erase the recorded data. Also: the DC source (0.5 nA from 20
+    ms) has charged the membrane by 50 ms."""
+    sim.setup(min_delay=1.0, timestep=0.1, backend=backend)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    cells[0].inject(sim.DCSource(amplitude=0.5, start=20, stop=80))
+    cells.record("v")
+    sim.run(50.0)
+    sim.end()
+    vm = cells.get_data().segments[0].filter(name="v")[0]
+    v_dc = vm[:, 0]
+    assert len(v_dc) != 0
+    assert v_dc.magnitude[-1] > v_dc.magnitude[0] + 5.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_record_vm_and_gsyn_from_assembly(backend):
+    """PyNN's test_record_vm_and_gsyn_from_assembly, adapted: its second population is IF_cond_exp, not
+    EIF_cond_exp_isfa_ista (neurodeploy has no adaptive exponential cell). v and gsyn recorded through an
+    Assembly and views of it: the shapes, channel indices and one column of the Assembly's data equal to
+    the population's. Also adapted: ``on(backend)``."""
+    dt, tstop = 0.1, 100.0
+    sim.setup(timestep=dt, min_delay=dt, **on(backend))
+    cells = sim.Population(5, sim.IF_cond_exp()) + sim.Population(6, sim.IF_cond_exp(tau_m=15.0))
+    inputs = sim.Population(5, sim.SpikeSourcePoisson(rate=50.0))
+    sim.connect(inputs, cells, weight=0.1, delay=0.5, receptor_type="inhibitory")
+    sim.connect(inputs, cells, weight=0.1, delay=0.3, receptor_type="excitatory")
+    cells.record("v")
+    cells[2:9].record(["gsyn_exc", "gsyn_inh"])
+    sim.run(tstop)
+    data0 = cells.populations[0].get_data().segments[0]
+    data1 = cells.populations[1].get_data().segments[0]
+    data_all = cells.get_data().segments[0]
+    vm_p0, vm_p1, vm_all = (data.filter(name="v")[0] for data in (data0, data1, data_all))
+    gsyn_p0, gsyn_p1, gsyn_all = (data.filter(name="gsyn_exc")[0] for data in (data0, data1, data_all))
+    n_points = int(tstop / dt) + 1
+    assert vm_p0.shape == (n_points, 5)
+    assert vm_p1.shape == (n_points, 6)
+    assert vm_all.shape == (n_points, 11)
+    assert gsyn_p0.shape == (n_points, 3)
+    assert gsyn_p1.shape == (n_points, 4)
+    assert gsyn_all.shape == (n_points, 7)
+    assert_array_equal(vm_p1[:, 3], vm_all[:, 8])
+    assert_array_equal(vm_p0.array_annotations["channel_index"], np.arange(5))
+    assert_array_equal(vm_p1.array_annotations["channel_index"], np.arange(6))
+    assert_array_equal(gsyn_p0.array_annotations["channel_index"], np.array([2, 3, 4]))
+    assert_array_equal(gsyn_p1.array_annotations["channel_index"], np.arange(4))
+    assert gsyn_all.magnitude.max() > 0.1  # the inputs arrived: a 0.1 uS conductance jump at least

@@ -58,11 +58,13 @@ def setup(
 
 
 def end(compatible_output=True):
-    """Write what was recorded to a file (``record(..., to_file=...)``) and forget the network."""
+    """Write what was recorded to a file (``record(..., to_file=...)``) and end the block (``capture`` takes
+    it now). The network and its recordings stay until the next setup(): get_data after end() still
+    returns them, as on PyNN's NEST module."""
     for population, variables, filename in simulator.state.write_on_end:
         population.write_data(get_io(filename), variables)
     simulator.state.write_on_end = []
-    simulator.state.clear()
+    simulator.state.end()
 
 
 run, run_until = common.build_run(simulator)

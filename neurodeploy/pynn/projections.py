@@ -84,9 +84,14 @@ class Projection(common.Projection):
             space,
             label,
         )
-        taken = {part.label for projection in simulator.state.projections for part in projection.descriptions}
+        taken = {
+            label
+            for projection in simulator.state.projections
+            for label in (projection.description_label, *(part.label for part in projection.descriptions))
+        }  # a projection onto an Assembly has parts labelled from its own label: that label is taken too
         label = self.label if self.label and self.label.isprintable() else f"projection{len(taken)}"
-        self.descriptions = description_parts(self, label if label not in taken else f"{label} ({len(taken)})")
+        self.description_label = label if label not in taken else f"{label} ({len(taken)})"
+        self.descriptions = description_parts(self, self.description_label)
         self._pairs = None
         self._described = {}
         simulator.state.projections.append(self)
