@@ -13,6 +13,7 @@ from neo.io import get_io
 from numpy.testing import assert_allclose, assert_array_equal
 from pyNN.utility import normalized_filename
 
+import neurodeploy.description as nd
 import neurodeploy.pynn as sim
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.spinnaker.graph import lower as spinnaker_graph
@@ -497,3 +498,64 @@ def test_record_vm_and_gsyn_from_assembly(backend):
     assert_array_equal(gsyn_p0.array_annotations["channel_index"], np.array([2, 3, 4]))
     assert_array_equal(gsyn_p1.array_annotations["channel_index"], np.arange(4))
     assert gsyn_all.magnitude.max() > 0.1  # the inputs arrived: a 0.1 uS conductance jump at least
+
+
+# --- PyNN's test_cell_types.py (HEAD): test_IF_curr_delta_voltage_step ----------------------------------
+
+
+def voltage_step(backend: str, delta_weights: str, weight: float = 5.0, **cell) -> tuple[float, nd.Network]:
+    """PyNN's test_IF_curr_delta_voltage_step's network: one spike at 20 ms into an IF_curr_delta neuron at
+    rest; the largest rise of its v above v_rest, and the network run."""
+    sim.setup(timestep=0.1, backend=backend, delta_weights=delta_weights)
+    v_rest = -65.0
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[20.0]))
+    parameters = dict(v_rest=v_rest, v_reset=v_rest, v_thresh=-40.0, tau_m=20.0, cm=1.0, tau_refrac=0.1) | cell
+    neuron = sim.Population(1, sim.IF_curr_delta(**parameters), initial_values={"v": v_rest}, label="cell")
+    sim.Projection(
+        source, neuron, sim.AllToAllConnector(), sim.StaticSynapse(weight=weight, delay=1.0), receptor_type="excitatory"
+    )
+    neuron.record("v")
+    sim.run(60.0)
+    v = neuron.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    network = build_network(simulator.state, 60.0)
+    sim.end()
+    return v.max() - v_rest, network
+
+
+def test_IF_curr_delta_voltage_step():
+    """PyNN's test_IF_curr_delta_voltage_step (after 0.13): a delta synapse of weight 5.0 steps V by 5.0 mV
+    (to 1e-12), with ``setup(delta_weights="pynn")``, on brian2. On spinnaker the step is the chip's: its
+    s16.15 constants for R = tau_m / cm and the decay make any IF_curr_delta jump 0.27% shorter than the
+    description's (4.9865 mV here), as the quantization-aware reference (the Brian2 reference on the chip's
+    numbers) computes to the last bit; asserted within 0.5% and equal to that reference."""
+    step, _ = voltage_step("brian2", "pynn")
+    assert abs(step - 5.0) < 1e-12
+    step, network = voltage_step("spinnaker", "pynn")
+    assert abs(step - 5.0) < 0.025
+    graph = spinnaker_graph(network.validate())
+    reference = quantization_aware(network, graph, ring_buffer_scaling(graph)).validate()
+    v = make_backend("brian2").run(reference, 60.0).traces["cell"]["v"][:, 0]
+    assert step == v.max() + 65.0
+
+
+@pytest.mark.parametrize("cell", [{}, {"cm": 0.5, "tau_m": 8.0}])
+def test_IF_curr_delta_weights_as_spynnaker_reads_them(cell):
+    """The default reading is sPyNNaker's: a charge q (nA ms) as the current q / dt for one tick, a jump of
+    ``(q / cm)(tau_m / dt)(1 - exp(-dt / tau_m))`` (worked out by hand from sPyNNaker's delta input type and
+    LIF update); "pynn" makes the jump the weight itself whatever cm and tau_m."""
+    cm, tau_m, dt = cell.get("cm", 1.0), cell.get("tau_m", 20.0), 0.1
+    expected = (5.0 / cm) * (tau_m / dt) * -np.expm1(-dt / tau_m)
+    assert_allclose(voltage_step("brian2", "spynnaker", **cell)[0], expected, rtol=1e-12)
+    assert abs(voltage_step("brian2", "pynn", **cell)[0] - 5.0) < 1e-12
+
+
+def test_IF_curr_delta_weights_in_mV_need_one_cm_and_tau_m_per_population():
+    """A charge per mV depends on cm and tau_m: one population's neurons must share them."""
+    sim.setup(timestep=0.1, delta_weights="pynn")
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
+    neurons = sim.Population(2, sim.IF_curr_delta(tau_m=[20.0, 10.0]))
+    sim.Projection(source, neurons, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0))
+    neurons.record("v")
+    sim.run(5.0)
+    with pytest.raises(NotImplementedError, match="cm or tau_m differ"):
+        neurons.get_data()

@@ -2,7 +2,8 @@
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
 classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). STDP has sPyNNaker's meaning
 (``plasticity``; ``setup(stdp_amplitudes="pynn")`` reads additive A_plus and A_minus as PyNN's standard,
-scaled by w_max), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too. What has no
+scaled by w_max), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too. IF_curr_delta weights
+are sPyNNaker's charges (nA ms), or with ``setup(delta_weights="pynn")`` PyNN's jumps of V (mV). What has no
 description yet (PyNN's other standard models, other plasticity) raises NotImplementedError naming it."""
 
 from pyNN import errors, random, space  # noqa: F401

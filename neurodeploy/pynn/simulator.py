@@ -35,6 +35,7 @@ class State(common.control.BaseState):
         self.backend_options = {}
         self.seed = 0
         self.stdp_amplitudes = "spynnaker"
+        self.delta_weights = "spynnaker"
         self.block_observer = None
         self.ended = False
         self.clear()
