@@ -559,3 +559,23 @@ def test_IF_curr_delta_weights_in_mV_need_one_cm_and_tau_m_per_population():
     sim.run(5.0)
     with pytest.raises(NotImplementedError, match="cm or tau_m differ"):
         neurons.get_data()
+
+
+def test_end_hands_the_block_over_once_and_keeps_its_data():
+    """end() hands the block to ``capture``'s observer once (not again when the next setup() clears it), and
+    its data stay readable; a run after end() hands the longer block over again."""
+    handed = []
+    simulator.state.block_observer = handed.append
+    try:
+        sim.setup(timestep=1.0)
+        cells = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
+        cells.record("v")
+        sim.run(10.0)
+        sim.end()
+        assert [network.duration for network in handed] == [10.0]
+        assert cells.get_data().segments[0].analogsignals[0].shape == (11, 1)
+        sim.run(5.0)
+        sim.setup(timestep=1.0)
+        assert [network.duration for network in handed] == [10.0, 15.0]
+    finally:
+        simulator.state.block_observer = None

@@ -48,6 +48,7 @@ class State(common.control.BaseState):
             for population in self.populations:
                 population.start_block()
         self.t = max(self.t, tstop)
+        self.ended = False  # a run after end(): the longer block is handed over again when it ends
         for source in self.current_sources:
             source.ran(self.dt, self.t, int(self.seed))
         self.running = True
