@@ -1,9 +1,11 @@
 """PyNN's API on neurodeploy: ``import neurodeploy.pynn as sim`` in a PyNN script builds a neurodeploy
 description, which ``run`` runs on the backend ``setup(backend=...)`` chose. Built on PyNN's common
 classes as PyNN's own simulator modules are (``pyNN.mock`` is the model). STDP has sPyNNaker's meaning
-(``plasticity``), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too, as are its
-structural mechanisms (``structural``: ``sim.StructuralMechanismStatic``, ``sim.StructuralMechanismSTDP``, their
-partner selection, formation and elimination). What has no description yet (PyNN's other standard
+(``plasticity``; ``setup(stdp_amplitudes="pynn")`` reads additive A_plus and A_minus as PyNN's standard,
+scaled by w_max), and sPyNNaker's ``extra_models.SpikeNearestPairRule`` is here too, as are its structural
+mechanisms (``structural``: ``sim.StructuralMechanismStatic``, ``sim.StructuralMechanismSTDP``, their partner
+selection, formation and elimination). IF_curr_delta weights are sPyNNaker's charges (nA ms), or with
+``setup(delta_weights="pynn")`` PyNN's jumps of V (mV). What has no description yet (PyNN's other standard
 models, other plasticity) raises NotImplementedError naming it."""
 
 from pyNN import errors, random, space  # noqa: F401

@@ -4,6 +4,8 @@ that has no description yet raises PyNN's NotImplementedError naming it, rather 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from pyNN.standardmodels.cells import SpikeSourceArray, SpikeSourcePoisson
 
@@ -28,16 +30,64 @@ def build_network(state, duration: float) -> nd.Network:
         ]
         if recorded:
             network.record(population.description_label, recorded)
+    charge_per_mV = (
+        delta_charges_per_mV(network, getattr(state, "changes", ()))
+        if getattr(state, "delta_weights", "spynnaker") == "pynn"
+        else {}
+    )
     for projection in state.projections:
         for part in projection.descriptions:
-            network.add(part)
+            network.add(as_charges(part, charge_per_mV.get(part.post)))
     for source in state.current_sources:
         for injection in source.injections(state.dt, duration, int(state.seed)):
             network.add(injection)
     for change in getattr(state, "changes", ()):
         if change.time < duration:
+            if isinstance(change, nd.WeightChange) and network.projections[change.projection].post in charge_per_mV:
+                factor = charge_per_mV[network.projections[change.projection].post]
+                change = replace(change, weight=np.asarray(change.weight, dtype=float) * factor)
             network.change(change)
     return network.validate()
+
+
+def delta_charges_per_mV(network: nd.Network, changes) -> dict[str, float]:
+    """``setup(delta_weights="pynn")``: per IF_curr_delta population, the charge (nA ms) whose tick of
+    input moves V by exactly 1 mV in the description's (sPyNNaker's) per-tick integration,
+    ``cm dt / (tau_m (1 - E))``, ``E`` the semantics' decay of ``tau_m``. One number per population: cm and
+    tau_m the same for all its neurons and not changed during the block."""
+    factors = {}
+    for label, population in network.populations.items():
+        if population.cell.name != "IF_curr_delta":
+            continue
+        cm, tau_m = (np.unique(np.asarray(getattr(population.cell, name), dtype=float)) for name in ("cm", "tau_m"))
+        if cm.size > 1 or tau_m.size > 1:
+            raise unsupported(
+                f"IF_curr_delta weights in mV (delta_weights='pynn') onto '{label}', whose neurons' cm or tau_m differ"
+            )
+        if any(
+            isinstance(change, nd.ParameterChange)
+            and change.population == label
+            and {"cm", "tau_m"} & set(change.parameters)
+            for change in changes
+        ):
+            raise unsupported(
+                f"IF_curr_delta weights in mV (delta_weights='pynn') onto '{label}', whose cm or tau_m change in a run"
+            )
+        decay = float(network.semantics.decay(float(tau_m[0])))
+        factors[label] = float(cm[0]) * network.semantics.dt / (float(tau_m[0]) * (1.0 - decay))
+    return factors
+
+
+def as_charges(part: nd.Projection, charge_per_mV: float | None) -> nd.Projection:
+    """A projection part onto an IF_curr_delta population whose weights the script gave in mV, with the
+    charges (nA ms) that make those jumps; other parts as they are."""
+    if charge_per_mV is None:
+        return part
+    if part.plasticity is not None or part.structural is not None:
+        raise unsupported(
+            f"plasticity on IF_curr_delta weights in mV (delta_weights='pynn'), projection '{part.label}'"
+        )
+    return replace(part, weight=part.weight * charge_per_mV)
 
 
 def recorded_name(population, variable: str) -> str:

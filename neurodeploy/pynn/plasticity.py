@@ -5,10 +5,12 @@ weight dependence (``AdditiveWeightDependence``, ``MultiplicativeWeightDependenc
 spikes, post spikes seen after the synaptic delay, i.e. ``dendritic_delay_fraction`` 1, the only one
 allowed).
 
-A_plus and A_minus are sPyNNaker's: absolute weight steps (nA or uS) under additive dependence and rates
-under multiplicative dependence (``w += A_plus x (w_max - w)``). PyNN's NEST and Brian2 modules scale the
-additive steps by ``w_max``; a script written for them gives the same learning here with A_plus and
-A_minus multiplied by ``w_max``.
+A_plus and A_minus are read as ``setup(stdp_amplitudes=...)`` says: ``"spynnaker"`` (the default) as
+sPyNNaker's, absolute weight steps (nA or uS) under additive dependence; ``"pynn"`` as PyNN's standard
+(its NEST and Brian2 modules), steps scaled by ``w_max``. The description gets the absolute steps
+``A x w_max`` (exact for additive dependence; SpiNNaker takes only absolute ones) and, either way,
+``Projection.get`` reads A_plus and A_minus as the script gave them. Under multiplicative dependence they
+are rates in both conventions (``w += A_plus x (w_max - w)``).
 
 After a run, a plastic projection's weights are the final ones (``Projection.final_weights``)."""
 
@@ -99,6 +101,9 @@ def stdp_description(mechanism: STDPMechanism) -> nd.STDP:
         for component, names in ((timing, ("tau_plus", "tau_minus", "A_plus", "A_minus")), (weight, ("w_min", "w_max")))
         for name in names
     }
+    if state.stdp_amplitudes == "pynn" and weight.dependence == "additive":
+        values["A_plus"] *= values["w_max"]
+        values["A_minus"] *= values["w_max"]
     return nd.STDP(
         **values,
         weight_dependence=weight.dependence,

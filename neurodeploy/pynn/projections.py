@@ -86,9 +86,14 @@ class Projection(common.Projection):
             space,
             label,
         )
-        taken = {part.label for projection in simulator.state.projections for part in projection.descriptions}
+        taken = {
+            label
+            for projection in simulator.state.projections
+            for label in (projection.description_label, *(part.label for part in projection.descriptions))
+        }  # a projection onto an Assembly has parts labelled from its own label: that label is taken too
         label = self.label if self.label and self.label.isprintable() else f"projection{len(taken)}"
-        self.descriptions = description_parts(self, label if label not in taken else f"{label} ({len(taken)})")
+        self.description_label = label if label not in taken else f"{label} ({len(taken)})"
+        self.descriptions = description_parts(self, self.description_label)
         self._pairs = None
         self._described = {}
         simulator.state.projections.append(self)
@@ -157,7 +162,19 @@ class Projection(common.Projection):
         a run, the weights the run ended with (``final_weights``)."""
         if name == "weight" and after_run():
             return self.final_weights()
+        if name not in ("weight", "delay"):
+            return np.full(len(self), self.synapse_parameter(name))
         return self.described(name)
+
+    def synapse_parameter(self, name: str) -> float:
+        """A plastic synapse's parameter other than weight and delay (STDP's A_plus, tau_minus, w_max...), one
+        number for every connection, as the script gave it."""
+        if name not in self.synapse_type.get_parameter_names():
+            raise unsupported(f"the synapse parameter {name!r} of {type(self.synapse_type).__name__}")
+        value = self.synapse_type.parameter_space[name].base_value
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            raise unsupported(f"reading the synapse parameter {name!r} given as {type(value).__name__}")
+        return float(value)
 
     def described(self, name: str) -> np.ndarray:
         """Every connection's weight (signed) or delay as the description holds it (kept until a change,
@@ -205,7 +222,9 @@ class Projection(common.Projection):
         return list(zip(*(column.tolist() for column in columns)))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        pre, post, columns = self.attribute_columns([name.removesuffix("s") for name in names])
+        pre, post, columns = self.attribute_columns(
+            [name.removesuffix("s") if name in ("weights", "delays") else name for name in names]
+        )
         arrays = []
         for values in columns:
             array = np.full(self.shape, np.nan)

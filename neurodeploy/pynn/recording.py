@@ -1,6 +1,7 @@
 """Recording: PyNN's Recorder makes the neo objects (one Segment per block of runs, cached at reset());
 the data come from the block's result (every neuron of a recorded population is recorded, PyNN keeps the
-ones asked for), from the recording's start on (0, or the time of the last get_data(clear=True)). ``v``,
+ones asked for), from the recording's start on (0, or the time of the last get_data(clear=True)), every
+``sampling_interval`` (a whole number of time steps). ``v``,
 ``gsyn_exc`` and ``gsyn_inh`` are sampled as the backend's recording convention says
 (:data:`neurodeploy.pynn.control.RECORDING`): on spinnaker as sPyNNaker records them, elsewhere at the end
 of each tick."""
@@ -20,8 +21,11 @@ class Recorder(recording.Recorder):
     def _record(self, variable, new_ids, sampling_interval=None):
         if after_run():
             raise unsupported("record() after run() (before reset())")
-        if sampling_interval is not None and sampling_interval != simulator.state.dt:
-            raise unsupported("a sampling_interval other than the time step")
+        if sampling_interval is not None and variable.name != "spikes":
+            ticks = round(sampling_interval / simulator.state.dt)
+            if ticks < 1 or abs(ticks * simulator.state.dt - sampling_interval) > 1e-9 * sampling_interval:
+                raise unsupported(f"a sampling_interval of {sampling_interval} ms, not a whole number of time steps")
+            self.sampling_interval = sampling_interval
         celltype = self.population.celltype
         if variable.name != "spikes" and (
             not hasattr(celltype, "neurodeploy_cell")
@@ -47,6 +51,12 @@ class Recorder(recording.Recorder):
         return id_array, np.concatenate(times or [np.empty(0)])
 
     def _get_all_signals(self, variable, ids, clear=False):
+        """Each neuron's value per sampling interval from the recording's start: every k-th row of the
+        full per-tick trace (``sampling_interval`` k ticks), as PyNN's simulators sample."""
+        trace, times = self._per_tick_signals(variable, ids)
+        return trace[:: round(self.sampling_interval / simulator.state.dt)], times
+
+    def _per_tick_signals(self, variable, ids):
         """Each neuron's value per time step from the recording's start. As sPyNNaker records (the spynnaker
         convention): one sample per tick, V at its start and the synaptic state after its input, before its
         decay. Otherwise every time step to the end of the run: the initial value (at time 0), then the

@@ -34,7 +34,10 @@ class State(common.control.BaseState):
         self.backend = "brian2"
         self.backend_options = {}
         self.seed = 0
+        self.stdp_amplitudes = "spynnaker"
+        self.delta_weights = "spynnaker"
         self.block_observer = None
+        self.ended = False
         self.clear()
 
     def run(self, simtime):
@@ -45,6 +48,7 @@ class State(common.control.BaseState):
             for population in self.populations:
                 population.start_block()
         self.t = max(self.t, tstop)
+        self.ended = False  # a run after end(): the longer block is handed over again when it ends
         for source in self.current_sources:
             source.ran(self.dt, self.t, int(self.seed))
         self.running = True
@@ -59,10 +63,17 @@ class State(common.control.BaseState):
         return self.result
 
     def end_block(self):
-        """Hands a block that ran (its whole description) to ``block_observer``, if one is set: how
-        ``neurodeploy capture`` takes a script's network, run or not."""
-        if self.block_observer is not None and getattr(self, "t", 0) > 0:
+        """Hands a block that ran (its whole description) to ``block_observer``, if one is set and the block
+        was not handed at end(): how ``neurodeploy capture`` takes a script's network, run or not."""
+        if self.block_observer is not None and getattr(self, "t", 0) > 0 and not self.ended:
             self.block_observer(build_network(self, self.t))
+        self.ended = False
+
+    def end(self):
+        """PyNN's end(): the block is handed over; the network and its result stay readable until the
+        next setup()."""
+        self.end_block()
+        self.ended = True
 
     def clear(self):
         self.end_block()
