@@ -369,6 +369,9 @@ def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkey
         "ca3-cam-exp1",
         "ca3-cam-exp2-testbench",
         "ca3-cam-exp3-state-map",
+        "hippocampus-sparse-exp1-learning",
+        "hippocampus-sparse-exp2-learning-recall",
+        "hippocampus-sparse-exp3-forgetting-relearning",
         "livewired-assoc-learn-forget",
         "livewired-assoc-new-patterns",
     ]
