@@ -325,6 +325,7 @@ def test_models_shows_the_protocols_each_family_ships():
             "hippocampus-sparse-exp1-learning",
             "hippocampus-sparse-exp2-learning-recall",
             "hippocampus-sparse-exp3-forgetting-relearning",
+            "hippocampus-sparse-exp4-combined-operations",
         ],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
     }
@@ -372,6 +373,7 @@ def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkey
         "hippocampus-sparse-exp1-learning",
         "hippocampus-sparse-exp2-learning-recall",
         "hippocampus-sparse-exp3-forgetting-relearning",
+        "hippocampus-sparse-exp4-combined-operations",
         "livewired-assoc-learn-forget",
         "livewired-assoc-new-patterns",
     ]
@@ -405,6 +407,7 @@ def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
             "hippocampus-sparse-exp1-learning",
             "hippocampus-sparse-exp2-learning-recall",
             "hippocampus-sparse-exp3-forgetting-relearning",
+            "hippocampus-sparse-exp4-combined-operations",
         ],
         "ca3-cam-big": ["ca3-cam-big-recall"],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],

@@ -28,6 +28,8 @@ PROTOCOLS = {
     "2 - Learning and recall.txt": "hippocampus-sparse-exp2-learning-recall",
     "3 - Learning, forgetting and relearning.txt": "hippocampus-sparse-exp3-forgetting-relearning",
 }
+COMBINED = "4 - Combined operations test.txt"
+COMBINED_PROTOCOL = "hippocampus-sparse-exp4-combined-operations"
 RECORDED = ("DGL", "CA3cueL", "CA3contL", "CA1L", "OL")
 GATES = ("CSSlatch", "DGnot", "DGor", "DGL", "CA1L")
 
@@ -341,3 +343,49 @@ def test_deploy_runs_the_forgetting_experiment(tmp_path, target):
     assert "CA3contL.v bit-identical" in result.output
     answers = json.loads((out / "target" / "answers.json").read_text())
     assert answers["summary"]["all_agree"]
+
+
+def test_combined_operations_decode_like_an_ideal_memory():
+    # The authors' fourth experiment at the minimum spacing: three learns, two recalls, two relearns
+    # (forgetting bit 8, then bits 5, 6, 7), two recalls.
+    loaded = load_model("hippocampus-sparse")
+    protocol = loaded.family.module.PROTOCOL
+    path = ROOT / "models" / "protocols" / f"{COMBINED_PROTOCOL}.json"
+    operations = protocol.parse(json.loads(path.read_text()), loaded.arguments)
+    network = loaded.network.with_spike_times(protocol.stimulus(operations, loaded.arguments))
+    answers = protocol.decode(operations, make_backend("brian2").run(network, 64.0).spikes, loaded.arguments)
+    assert answers["summary"]["all_agree"], protocol.table(answers)
+    assert [item["answer"]["forgotten"] for item in answers["operations"][5:7]] == [[8], [5, 6, 7]]
+
+
+@pytest.fixture
+def combined():
+    """The source repository's fourth recording (same session as the three others), if ../shared has it."""
+    path = SPARSE / "data" / COMBINED
+    if not path.is_file():
+        pytest.skip(f"needs {COMBINED!r} of the source repository's data/ in {SPARSE / 'data'}")
+    data = ast.literal_eval(path.read_text())
+    data["recorded"] = {(item["type"], item["popNameShort"]): item["data"] for item in data["variables"]}
+    return data
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker", "lava"])
+def test_combined_operations_recording_reproduced_spike_for_spike(combined, backend):
+    loaded = load_model("hippocampus-sparse")
+    protocol = loaded.family.module.PROTOCOL
+    path = ROOT / "models" / "protocols" / f"{COMBINED_PROTOCOL}.json"
+    stimulus = protocol.stimulus(protocol.parse(json.loads(path.read_text()), loaded.arguments), loaded.arguments)
+    assert stimulus == {"IL": [[float(t) for t in train] for train in combined["recorded"][("spikes", "IL")]]}
+    result = make_backend(backend).run(experiment_network(combined), float(combined["simTime"]))
+    assert differing_trains(result, combined) == []
+
+
+def test_combined_operations_v_tells_the_2022_encoding_apart(combined):
+    # Measured: 7.4.1 puts 5 samples of CA3contL 1-2 LSB off the board, 2019 4 samples 1 LSB off.
+    board = np.array(combined["recorded"][("v", "CA3contL")]).T
+    off = {}
+    for encoding in ("7.4.1", "2019", "2022"):
+        backend = make_backend("spinnaker", recording="spynnaker", encoding=encoding)
+        result = backend.run(experiment_network(combined), float(combined["simTime"]))
+        off[encoding] = int(np.count_nonzero(result.traces["CA3contL"]["v"] != board))
+    assert off["2022"] == 0 and off["7.4.1"] > 0 and off["2019"] > 0
