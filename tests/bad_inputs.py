@@ -449,6 +449,7 @@ PARAMETERS = {
     },
     "ca3-cam": {"cue_size": SIZE_VALUES, "content_size": SIZE_VALUES},
     "hippocampus-dg-ca3-ca1": {"cue_size": SIZE_VALUES, "content_size": SIZE_VALUES},
+    "hippocampus-sparse": {"cue_size": SIZE_VALUES, "content_size": SIZE_VALUES},
     "livewired-assoc": {
         "n_patterns": SIZE_VALUES,
         "pattern_size": SIZE_VALUES,
@@ -490,6 +491,7 @@ HUGE_PARAMETERS = [
     ("ca3-cam", "cue_size", "100000"),
     ("ca3-cam", "content_size", "10000000"),
     ("hippocampus-dg-ca3-ca1", "content_size", "100000000"),
+    ("hippocampus-sparse", "content_size", "100000000"),
     ("topographic-map", "n", "100000"),
     ("livewired-assoc", "n_patterns", "10000000"),
     ("topographic-map", "duration_ms", "1e12"),

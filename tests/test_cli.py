@@ -321,6 +321,12 @@ def test_models_shows_the_protocols_each_family_ships():
     assert listed.exit_code == 0, listed.output
     assert listed_protocols(listed.output) == {
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
+        "hippocampus-sparse": [
+            "hippocampus-sparse-exp1-learning",
+            "hippocampus-sparse-exp2-learning-recall",
+            "hippocampus-sparse-exp3-forgetting-relearning",
+            "hippocampus-sparse-exp4-combined-operations",
+        ],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
     }
 
@@ -364,6 +370,10 @@ def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkey
         "ca3-cam-exp1",
         "ca3-cam-exp2-testbench",
         "ca3-cam-exp3-state-map",
+        "hippocampus-sparse-exp1-learning",
+        "hippocampus-sparse-exp2-learning-recall",
+        "hippocampus-sparse-exp3-forgetting-relearning",
+        "hippocampus-sparse-exp4-combined-operations",
         "livewired-assoc-learn-forget",
         "livewired-assoc-new-patterns",
     ]
@@ -393,6 +403,12 @@ def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
     monkeypatch.setenv("NEURODEPLOY_MODEL_PATH", str(folder))
     assert listed_protocols(invoke("models").output) == {
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
+        "hippocampus-sparse": [
+            "hippocampus-sparse-exp1-learning",
+            "hippocampus-sparse-exp2-learning-recall",
+            "hippocampus-sparse-exp3-forgetting-relearning",
+            "hippocampus-sparse-exp4-combined-operations",
+        ],
         "ca3-cam-big": ["ca3-cam-big-recall"],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
     }

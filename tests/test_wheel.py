@@ -126,6 +126,7 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
         "ca3-cam",
         "feedforward-poisson",
         "hippocampus-dg-ca3-ca1",
+        "hippocampus-sparse",
         "livewired-assoc",
         "topographic-map",
     }

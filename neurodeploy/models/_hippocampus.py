@@ -165,10 +165,20 @@ READOUT = {
 
 
 class CamProtocol(OperationProtocol):
-    """Operations -> IN spikes, OUT spikes -> answers, judged against :class:`IdealMemory`."""
+    """Operations -> input spikes, output spikes -> answers, judged against :class:`IdealMemory`. ``source``
+    and ``output`` are the labels of the model's input spike source and output population."""
 
-    def __init__(self, model: str, layout: type[Layout], timing: Timing, operations=tuple(OPERATION_FIELDS)):
+    def __init__(
+        self,
+        model: str,
+        layout: type[Layout],
+        timing: Timing,
+        operations=tuple(OPERATION_FIELDS),
+        source: str = "IN",
+        output: str = "OUT",
+    ):
         self.model, self.layout, self.timing, self.operations = model, layout, timing, operations
+        self.source, self.output = source, output
 
     def _layout(self, parameters) -> Layout:
         return self.layout(parameters["cue_size"], parameters["content_size"])
@@ -243,7 +253,7 @@ class CamProtocol(OperationProtocol):
             neurons += [layout.cue_width + bit for bit in operation.content]
             for neuron in neurons:
                 trains[neuron] += [float(operation.t + k) for k in range(HOLD_TICKS[operation.op])]
-        return {"IN": trains}
+        return {self.source: trains}
 
     def duration_ms(self, operations):
         return float(operations[-1].t + 10) if operations else 10.0
@@ -251,7 +261,7 @@ class CamProtocol(OperationProtocol):
     def decode(self, operations, spikes: SpikeRecord, parameters):
         layout = self._layout(parameters)
         fired: dict[int, set[int]] = {}
-        for neuron, ticks in enumerate(spikes.ticks("OUT")):
+        for neuron, ticks in enumerate(spikes.ticks(self.output)):
             for tick in ticks.tolist():
                 fired.setdefault(tick, set()).add(neuron)
         explained, oracle, answers = set(), IdealMemory(), []

@@ -658,13 +658,14 @@ class LIFFixed(CellFixed):
 
     def reference(self, population: Population, semantics: Semantics, stock_receptor: str | None) -> Population:
         """The population with the numbers the integers implement: time constants whose decays
-        (``Semantics.decay``) are the 12-bit ones (R kept), thresholds, resets and initial values on the
+        (``Semantics.decay``) are the 12-bit ones (R kept; the described one where that decay is 0, which
+        no time constant has and whose 12-bit decay is 0 too), thresholds, resets and initial values on the
         1/S grid (Lava's LIF, the one current of ``stock_receptor``: threshold on its 64-unit grid, reset to
         v_rest and both decays its receptor's), i_offset from the bias, and the neurons' integer
         arithmetic (FixedPointLIF)."""
         value, cell, dt = population.value, population.cell, semantics.dt
         v_rest = value("v_rest")
-        tau_m = semantics.time_constant(self.decay_v())
+        tau_m = implemented_time_constant(self.decay_v(), semantics, value("tau_m"))
         synapse = SYNAPSES.lookup(cell.synapse)
         threshold, v_reset = self.vth, v_rest + self.v_reset / self.scale
         if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay

@@ -141,6 +141,11 @@ ENCODING_PROFILES = {
         "the host computes exp(-dt/tau), tau/cm and init in float64 and encodes them by truncation "
         "(sPyNNaker8 as its 2019 board recordings show: exp(-1/20) is floor(2^15 e^-0.05) = 31169)"
     ),
+    "2022": (
+        "the host computes exp(-dt/tau), tau/cm and init in float64 and encodes them by rounding, half to even "
+        "on the decimal repr (DataType.encode_as_int), as the sparse hippocampus's May 2022 board recordings "
+        "show (sPyNNaker 6 by its README): tau_m/cm = 3/0.27 is 364089, where 2019 has 364088 and 7.4.1 364103"
+    ),
 }
 """sPyNNaker versions' encodings of the membrane's and the exponential synapse's constants; 7.4.1 is the
 default. A target names one (``encoding_profile``); the emulation and the quantization-aware reference
@@ -152,22 +157,31 @@ def _truncated(value: float, scale: int) -> int:
     return math.floor(value * scale)
 
 
+def _rounded(value: float, scale: int) -> int:
+    return int((Decimal(repr(float(value))) * scale).to_integral_value(ROUND_HALF_EVEN))
+
+
+HOST_ENCODINGS = {"2019": _truncated, "2022": _rounded}
+"""The profiles whose host computes the constants in float64, and how each encodes them."""
+
+
 def membrane_constants(tau_m: float, cm: float, dt: float, profile: str = DEFAULT_PROFILE) -> tuple[int, int]:
-    """``(exp_TC, R)`` bits: under 7.4.1 as neuron_model_lif_impl.h computes them on chip; under 2019 the
-    host's float64 ``exp(-dt / tau_m)`` and ``tau_m / cm`` truncated to s16.15."""
-    if profile == "2019":
-        return _truncated(math.exp(-dt / tau_m), ONE), _truncated(tau_m / cm, ONE)
+    """``(exp_TC, R)`` bits: under 7.4.1 as neuron_model_lif_impl.h computes them on chip; under 2019 and
+    2022 the host's float64 ``exp(-dt / tau_m)`` and ``tau_m / cm`` truncated (rounded) to s16.15."""
+    if profile in HOST_ENCODINGS:
+        encode = HOST_ENCODINGS[profile]
+        return encode(math.exp(-dt / tau_m), ONE), encode(tau_m / cm, ONE)
     ts = s1615(dt)
     return expk(-kdivk(ts, s1615(tau_m))), kdivk(s1615(tau_m), s1615(cm))
 
 
 def synapse_constants(tau: float, dt: float, profile: str = DEFAULT_PROFILE) -> tuple[int, int]:
     """``(decay, init)`` u0.32 bits of an exponential synapse: under 7.4.1 as exp_synapse_utils.h computes
-    them on chip; under 2019 the host's float64 ``exp(-dt / tau)`` and ``(tau / dt) (1 - exp(-dt / tau))``
-    truncated to u0.32."""
-    if profile == "2019":
-        decay = math.exp(-dt / tau)
-        return _truncated(decay, 1 << 32), _truncated((tau / dt) * (1.0 - decay), 1 << 32)
+    them on chip; under 2019 and 2022 the host's float64 ``exp(-dt / tau)`` and ``(tau / dt) (1 - exp(-dt / tau))``
+    truncated (rounded) to u0.32."""
+    if profile in HOST_ENCODINGS:
+        encode, decay = HOST_ENCODINGS[profile], math.exp(-dt / tau)
+        return encode(decay, 1 << 32), encode((tau / dt) * (1.0 - decay), 1 << 32)
     ts, tau_bits = s1615(dt), s1615(tau)
     decay = expulr(-kdivk(ts, tau_bits))
     init = ((kdivk(tau_bits, ts) * (U032_ONE - decay)) >> FRACTION_BITS) & 0xFFFFFFFF
