@@ -1,0 +1,415 @@
+"""sPyBlocks logic-gate circuits on SpiNNaker (Ayuso-Martinez et al., IJCNN 2022): gates, latches, oscillators.
+
+What it is
+    The spike-based building blocks of alvayus/sPyBlocks, wired as its ``sPyBlocks/neural_*.py`` wire them,
+    in the circuits its test scripts ``tests/<block>/<test>.py`` build (``circuit`` names one: ``simple_and``,
+    ``multiple_and``, ``simple_not``, ``multiple_not``, ``multiple_or``, ``simple_latch_sr``,
+    ``multiple_latch_sr``, ``simple_xor``, ``multiple_xor``, ``simple_sync_oscillator``,
+    ``multiple_sync_oscillator``, ``simple_async_oscillator``, ``multiple_async_oscillator``,
+    ``simple_flank_detector``). Sizes (inputs, components, oscillator periods) are the scripts'.
+
+Populations
+    ``IN``: the test's input spike sources, one neuron per source, in the order of ``INPUTS[circuit]`` (the
+    recording rows giving their times; ``--stimulus`` sets them). ``gates``: every IF_curr_exp cell of the
+    circuit (cm 0.1 nF, tau_m = tau_syn = 0.1 ms, no refractory period, rest and reset -65 mV, threshold
+    -64.91 mV: one 1 nA input fires a cell in the tick it arrives and is gone the tick after). The blocks'
+    own sources keep their fixed times: ``CSS`` (the constant spike source's set spike at 1 ms) and
+    ``OSC<k>`` (a synchronous oscillator's set spikes at 1..period ms). ``ROWS[circuit]`` maps each raster
+    row of the recording to the neurons whose spikes make it.
+
+Wiring (weight nA / delay ms; every synapse 1/1 unless said)
+    OR: inputs excite the cell. AND of n inputs: classic, an OR cell inhibits the output by n-1 and the
+    inputs reach the output one tick later than the OR; fast, the inputs excite the output directly and the
+    constant spike source inhibits it by n-1. NOT: the constant source excites, the input inhibits.
+    Constant spike source: its set spike starts a self-exciting cell (an SR latch), which fires every tick
+    after. SR latch: a self-exciting cell, set excites, reset inhibits. XOR of n: input cell i excites X
+    cell i and inhibits every other X cell. Synchronous oscillator of period p: set spikes at 1..p excite an
+    input cell, which excites the output cell with delay p, which excites the input cell with delay p. Async
+    oscillator: input cell excites a self-exciting cycle cell that inhibits it, the input inhibits itself;
+    a signal excites the input and inhibits the cycle cell. Flank detector: a NOT of the signal and two
+    classic 2-input ANDs, the rising one fed by the NOT and the signal one tick later, the falling one by
+    the NOT and the signal three ticks later.
+
+Cite Ayuso-Martinez, Casanueva-Morato, Dominguez-Morales, Jimenez-Fernandez, Jimenez-Moreno, "Spike-based
+building blocks for performing logic operations using Spiking Neural Networks on SpiNNaker", IJCNN 2022.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from neurodeploy.description import FromList, Network
+from neurodeploy.errors import ValidationError
+
+NAME = "spyblocks"
+
+# The test scripts' IF_curr_exp parameters (all the gate circuits use these).
+GATE_CELL = {
+    "cm": 0.1,
+    "tau_m": 0.1,
+    "tau_refrac": 0.0,
+    "tau_syn_E": 0.1,
+    "tau_syn_I": 0.1,
+    "v_rest": -65.0,
+    "v_reset": -65.0,
+    "v_thresh": -64.91,
+    "i_offset": 0.0,
+}
+EXCITATORY, INHIBITORY = "excitatory", "inhibitory"
+
+
+class Circuit:
+    """Cells, sources and synapses, gathered as sPyBlocks creates them one neuron at a time."""
+
+    def __init__(self):
+        self.cells: list[str] = []
+        self.sources: dict[str, list[list[float]]] = {}
+        self.synapses: list[tuple] = []
+
+    def cell(self, name: str):
+        self.cells.append(name)
+        return ("gates", len(self.cells) - 1)
+
+    def source(self, label: str, times: list[list[float]]):
+        self.sources[label] = times
+        return [(label, i) for i in range(len(times))]
+
+    def connect(self, pres, posts, weight=1.0, delay=1.0, receptor=EXCITATORY):
+        """Every one of ``pres`` to every one of ``posts`` (sPyBlocks' one-neuron projections)."""
+        for pre in pres:
+            for post in posts:
+                self.synapses.append((pre, post, float(weight), float(delay), receptor))
+
+    def network(self, name: str) -> Network:
+        net = Network(name, seed=0)
+        for label, times in self.sources.items():
+            net.spike_source(label, times)
+        net.population("gates", len(self.cells), parameters=GATE_CELL, initial_values={"v": GATE_CELL["v_rest"]})
+        grouped = defaultdict(list)
+        for (pre_label, pre), (_, post), weight, delay, receptor in self.synapses:
+            grouped[(pre_label, delay, receptor)].append((pre, post, weight))
+        for (pre_label, delay, receptor), rows in sorted(grouped.items()):
+            pre, post, weight = (np.array(column) for column in zip(*rows))
+            net.project(
+                pre_label,
+                "gates",
+                FromList(pre, post),
+                weight=weight,
+                delay=delay,
+                receptor=receptor,
+                label=f"{pre_label}->gates({receptor}, {delay:g} ms)",
+            )
+        for label in (*self.sources, "gates"):
+            net.record(label)
+        return net
+
+
+class ConstantSpikeSource:
+    def __init__(self, circuit: Circuit):
+        self.set_source = circuit.source("CSS", [[1.0]])
+        self.latch = LatchSR(circuit, "CSS latch")
+        self.latch.set(self.set_source)
+        self.outputs = [*self.set_source, self.latch.out]
+
+
+class LatchSR:
+    def __init__(self, circuit: Circuit, name: str):
+        self.circuit = circuit
+        self.out = circuit.cell(name)
+        circuit.connect([self.out], [self.out])
+
+    def set(self, inputs):
+        self.circuit.connect(inputs, [self.out])
+
+    def reset(self, inputs):
+        self.circuit.connect(inputs, [self.out], receptor=INHIBITORY)
+
+
+class Or:
+    def __init__(self, circuit: Circuit, name: str):
+        self.circuit = circuit
+        self.out = circuit.cell(name)
+
+    def inputs(self, inputs, weight=1.0, delay=1.0):
+        self.circuit.connect(inputs, [self.out], weight, delay)
+
+
+class And:
+    """Classic (an OR inhibits the output) or fast (the constant spike source inhibits it)."""
+
+    def __init__(self, circuit: Circuit, name: str, n_inputs: int, fast: bool = False):
+        self.circuit, self.n_inputs, self.fast = circuit, n_inputs, fast
+        self.or_gate = None if fast else Or(circuit, f"{name} OR")
+        self.out = circuit.cell(name)
+        self.delay = 0.0 if fast else 1.0
+        if not fast:
+            circuit.connect([self.or_gate.out], [self.out], n_inputs - 1, 1.0, INHIBITORY)
+
+    def inputs(self, inputs, weight=1.0, delay=1.0):
+        if self.or_gate is not None:
+            self.or_gate.inputs(inputs, weight, delay)
+        self.circuit.connect(inputs, [self.out], weight, delay + self.delay)
+
+    def inhibition(self, inputs):
+        self.circuit.connect(inputs, [self.out], self.n_inputs - 1, 1.0, INHIBITORY)
+
+
+class Not:
+    def __init__(self, circuit: Circuit, name: str):
+        self.circuit = circuit
+        self.out = circuit.cell(name)
+
+    def excitation(self, inputs):
+        self.circuit.connect(inputs, [self.out])
+
+    def inputs(self, inputs, weight=1.0, delay=1.0):
+        self.circuit.connect(inputs, [self.out], weight, delay, INHIBITORY)
+
+
+class Xor:
+    def __init__(self, circuit: Circuit, name: str, n_inputs: int):
+        self.circuit = circuit
+        self.input_cells = [circuit.cell(f"{name} input {i}") for i in range(n_inputs)]
+        self.x_cells = [circuit.cell(f"{name} X {i}") for i in range(n_inputs)]
+        for i, cell in enumerate(self.input_cells):
+            circuit.connect([cell], [self.x_cells[i]])
+            circuit.connect([cell], [x for j, x in enumerate(self.x_cells) if j != i], receptor=INHIBITORY)
+
+
+class SyncOscillator:
+    def __init__(self, circuit: Circuit, name: str, period: int):
+        set_source = circuit.source(f"OSC{period}", [[float(t) for t in range(1, 1 + period)]])
+        self.input_cell = circuit.cell(f"{name} input")
+        self.out = circuit.cell(f"{name} output")
+        circuit.connect(set_source, [self.input_cell])
+        circuit.connect([self.input_cell], [self.out], 1.0, float(period))
+        circuit.connect([self.out], [self.input_cell], 1.0, float(period))
+
+
+class AsyncOscillator:
+    def __init__(self, circuit: Circuit, name: str):
+        self.circuit = circuit
+        self.input_cell = circuit.cell(f"{name} input")
+        self.cycle_cell = circuit.cell(f"{name} cycle")
+        circuit.connect([self.input_cell], [self.cycle_cell])
+        circuit.connect([self.cycle_cell], [self.input_cell], receptor=INHIBITORY)
+        circuit.connect([self.input_cell], [self.input_cell], receptor=INHIBITORY)
+        circuit.connect([self.cycle_cell], [self.cycle_cell])
+
+    def signal(self, inputs):
+        self.circuit.connect(inputs, [self.input_cell])
+        self.circuit.connect(inputs, [self.cycle_cell], receptor=INHIBITORY)
+
+
+class FlankDetector:
+    def __init__(self, circuit: Circuit, name: str):
+        self.not_gate = Not(circuit, f"{name} NOT")
+        self.rising = And(circuit, f"{name} rising", 2)
+        self.falling = And(circuit, f"{name} falling", 2)
+        for gate in (self.rising, self.falling):
+            gate.inputs([self.not_gate.out])
+
+    def constant_spikes(self, inputs):
+        self.not_gate.excitation(inputs)
+
+    def inputs(self, inputs):
+        self.not_gate.inputs(inputs)
+        self.rising.inputs(inputs, delay=1.0)
+        self.falling.inputs(inputs, delay=3.0)
+
+
+def _times(n_sources: int) -> list[list[float]]:
+    return [[] for _ in range(n_sources)]
+
+
+def _simple_and(c):
+    src = c.source("IN", _times(3))
+    classic, fast, css = And(c, "classic AND", 4), And(c, "fast AND", 4, fast=True), ConstantSpikeSource(c)
+    for gate in (classic, fast):
+        gate.inputs([src[0]], weight=2.0)
+        gate.inputs(src[1:])
+    fast.inhibition(css.outputs)
+    rows = {
+        "OR response (Classic AND)": [classic.or_gate.out],
+        "AND response (Classic AND)": [classic.out],
+        "Inhibitory spikes (Fast AND)": css.outputs,
+        "AND response (Fast AND)": [fast.out],
+    }
+    return ["Input signal 3", "Input signal 1", "Input signal 0"], {"Input signal 2": 0}, rows
+
+
+def _multiple_and(c):
+    src = c.source("IN", _times(3))
+    classic = [And(c, f"classic AND {i}", 3) for i in range(3)]
+    fast = [And(c, f"fast AND {i}", 3, fast=True) for i in range(3)]
+    css = ConstantSpikeSource(c)
+    for gates in (classic, fast):
+        gates[0].inputs(src)
+        gates[1].inputs([src[1]])
+        gates[2].inputs([src[2]])
+    for gate in fast:
+        gate.inhibition(css.outputs)
+    rows = {"Constant spike source (Set)": css.set_source, "Constant spike source (FF)": [css.latch.out]}
+    rows |= {f"Output neuron response (Classic AND {i})": [g.out] for i, g in enumerate(classic)}
+    rows |= {f"Output neuron response (Fast AND {i})": [g.out] for i, g in enumerate(fast)}
+    return ["Input signal 2", "Input signal 1", "Input signal 0"], {}, rows
+
+
+def _not_circuit(n_gates, inverted):
+    def build(c):
+        src = c.source("IN", _times(1))
+        css = ConstantSpikeSource(c)
+        gates = [Not(c, f"NOT {i}") for i in range(n_gates)]
+        for i, gate in enumerate(gates):
+            if i in inverted:
+                gate.inputs(src)
+            gate.excitation(css.outputs)
+        rows = {"Constant spike source (Set)": css.set_source, "Constant spike source (FF)": [css.latch.out]}
+        if n_gates == 1:
+            rows["NOT response"] = [gates[0].out]
+        else:
+            rows |= {f"NOT response (gate {i})": [g.out] for i, g in enumerate(gates)}
+        return ["Input signal"], {}, rows
+
+    return build
+
+
+def _multiple_or(c):
+    src = c.source("IN", _times(2))
+    gates = [Or(c, f"OR {i}") for i in range(6)]
+    for offset in (0, 3):  # the script feeds gates 0-2 from the population, 3-5 from its views: the same
+        gates[offset + 1].inputs(src[:1])
+        gates[offset + 2].inputs(src)
+    return ["Spike source 0", "Spike source 1"], {}, {f"OR response (gate {i})": [g.out] for i, g in enumerate(gates)}
+
+
+def _simple_latch_sr(c):
+    src = c.source("IN", _times(2))
+    latch = LatchSR(c, "FF")
+    latch.set(src[:1])
+    latch.reset(src[1:])
+    return ["Set signal", "Reset times"], {}, {"FF output neuron": [latch.out]}
+
+
+def _multiple_latch_sr(c):
+    src = c.source("IN", _times(3))  # two set sources with the same times, one reset source
+    latches = [LatchSR(c, f"FF{i}") for i in range(6)]
+    latches[0].set(src[:1])
+    latches[3].set(src[1:2])
+    latches[1].set(src[:1])
+    latches[3].reset(src[2:])
+    return ["Set signal", "Set signal", "Reset times"], {}, {f"FF{i} spikes": [g.out] for i, g in enumerate(latches)}
+
+
+def _simple_xor(c):
+    src = c.source("IN", _times(4))
+    gate = Xor(c, "XOR", 4)
+    for k in range(4):
+        c.connect([src[k]], [gate.input_cells[k]])
+    rows = {}
+    for i in range(4):
+        rows[f"Input neuron (neuron {i})"] = [gate.input_cells[i]]
+        rows[f"X neuron (neuron {i})"] = [gate.x_cells[i]]
+    return [f"Input signal {k}" for k in range(4)], {}, rows
+
+
+def _multiple_xor(c):
+    src = c.source("IN", _times(1))
+    gates = [Xor(c, f"XOR {i}", 3) for i in range(2)]
+    for gate, ones in zip(gates, ([2], [0, 2])):
+        c.connect(src, [gate.input_cells[j] for j in ones])
+    rows = {}
+    for i, gate in enumerate(gates):
+        for j in range(3):
+            rows[f"Input neuron {j} gate {i}"] = [gate.input_cells[j]]
+            rows[f"X neuron {j} gate {i}"] = [gate.x_cells[j]]
+    return ["Input signal"], {}, rows
+
+
+def _simple_sync_oscillator(c):
+    c.source("IN", [])
+    osc = SyncOscillator(c, "oscillator", 2)
+    return [], {}, {"Input spikes": [osc.input_cell], "Output spikes": [osc.out]}
+
+
+def _multiple_sync_oscillator(c):
+    c.source("IN", [])
+    oscillators = [SyncOscillator(c, f"oscillator {i}", 2**i) for i in range(5)]
+    return [], {}, {f"Output spikes (oscillator {i})": [o.out] for i, o in enumerate(oscillators)}
+
+
+def _simple_async_oscillator(c):
+    src = c.source("IN", _times(1))
+    osc = AsyncOscillator(c, "oscillator")
+    osc.signal(src)
+    rows = {
+        "Input neuron": [osc.input_cell],
+        "Cycle neuron": [osc.cycle_cell],
+        "OUTPUT": [osc.input_cell, osc.cycle_cell],
+    }
+    return ["Change signal"], {}, rows
+
+
+def _multiple_async_oscillator(c):
+    src = c.source("IN", _times(4))
+    oscillators = [AsyncOscillator(c, f"oscillator {i}") for i in range(4)]
+    rows = {}
+    for i, osc in enumerate(oscillators):
+        osc.signal([src[i]])
+        rows[f"Input neuron response (oscillator {i})"] = [osc.input_cell]
+        rows[f"Cycle neuron response (oscillator {i})"] = [osc.cycle_cell]
+        rows[f"Total response (oscillator {i})"] = [osc.input_cell, osc.cycle_cell]
+    return [f"Input signal {k}" for k in range(1, 5)], {}, rows
+
+
+def _simple_flank_detector(c):
+    c.source("IN", [])
+    clock = SyncOscillator(c, "clock", 3)
+    detector = FlankDetector(c, "flank")
+    css = ConstantSpikeSource(c)
+    detector.inputs([clock.out])
+    detector.constant_spikes(css.outputs)
+    rows = {
+        "Clock signal": [clock.out],
+        "NOT response": [detector.not_gate.out],
+        "Rising edges": [detector.rising.out],
+        "Falling edges": [detector.falling.out],
+    }
+    return [], {}, rows
+
+
+CIRCUITS = {
+    "simple_and": _simple_and,
+    "multiple_and": _multiple_and,
+    "simple_not": _not_circuit(1, {0}),
+    "multiple_not": _not_circuit(6, {0, 2, 5}),
+    "multiple_or": _multiple_or,
+    "simple_latch_sr": _simple_latch_sr,
+    "multiple_latch_sr": _multiple_latch_sr,
+    "simple_xor": _simple_xor,
+    "multiple_xor": _multiple_xor,
+    "simple_sync_oscillator": _simple_sync_oscillator,
+    "multiple_sync_oscillator": _multiple_sync_oscillator,
+    "simple_async_oscillator": _simple_async_oscillator,
+    "multiple_async_oscillator": _multiple_async_oscillator,
+    "simple_flank_detector": _simple_flank_detector,
+}
+"""The sPyBlocks test circuits, by the test script's name without ``test_``."""
+
+def layout(circuit: str):
+    """``(inputs, duplicates, rows)``: the recording row feeding each ``IN`` neuron; rows repeating an
+    ``IN`` neuron's times (row -> neuron); each recorded block row -> the ``(population, neuron)`` whose
+    spikes (together) make it."""
+    return CIRCUITS[circuit](Circuit())
+
+
+def build(circuit: str = "simple_and") -> Network:
+    if circuit not in CIRCUITS:
+        raise ValidationError(f"model '{NAME}'", "circuit", f"must be one of {', '.join(CIRCUITS)}, got {circuit!r}")
+    c = Circuit()
+    CIRCUITS[circuit](c)
+    if not c.sources.get("IN"):
+        c.sources.pop("IN", None)
+    return c.network(f"{NAME}-{circuit.replace('_', '-')}")

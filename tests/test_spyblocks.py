@@ -1,0 +1,60 @@
+"""The spyblocks family against sPyBlocks' SpiNNaker rasters: each recorded circuit, driven by its recorded input
+rows, gives every recorded block row spike for spike (every neuron, every tick) on each backend."""
+
+import pytest
+
+from neurodeploy.backends import make_backend
+from neurodeploy.catalog import load_model, model_families
+from neurodeploy.errors import ValidationError
+from spyblocks_recordings import FILES, RECORDINGS, recorded
+
+FAMILY = model_families()["spyblocks"].module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def recordings():
+    if not RECORDINGS.is_dir():
+        pytest.skip(f"needs ../shared/external/spyblocks-spinnaker/ (the sPyBlocks rasters): no {RECORDINGS}")
+
+
+def driven(circuit):
+    """The circuit with the recording's input rows as its stimulus, the recording, and the block rows."""
+    raster = recorded(circuit)
+    inputs, repeated, rows = FAMILY.layout(circuit)
+    for label, neuron in repeated.items():  # a source the script prints twice
+        assert raster.rows[label] == raster.rows[inputs[neuron]]
+    network = load_model("spyblocks", {"circuit": circuit}).network
+    if inputs:
+        network = network.with_spike_times({"IN": [[float(t) for t in raster.rows[row]] for row in inputs]})
+    return network, raster, rows
+
+
+def reproduced(result, raster, rows):
+    """Row label -> (ours, recorded) for every block row that differs."""
+    differing = {}
+    for label, neurons in rows.items():
+        ours = sorted({int(t) for population, i in neurons for t in result.spikes.ticks(population)[i]})
+        if ours != raster.rows[label]:
+            differing[label] = (ours, raster.rows[label])
+    return differing
+
+
+def test_every_recording_has_a_circuit_and_every_row_is_read():
+    assert set(FAMILY.CIRCUITS) <= set(FILES) and len(FILES) == 24
+    for circuit in FAMILY.CIRCUITS:
+        _, raster, rows = driven(circuit)
+        inputs, repeated, _ = FAMILY.layout(circuit)
+        assert set(raster.rows) == set(rows) | set(inputs) | set(repeated), circuit
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+@pytest.mark.parametrize("circuit", list(FAMILY.CIRCUITS))
+def test_the_recorded_raster_is_reproduced_spike_for_spike(circuit, backend):
+    network, raster, rows = driven(circuit)
+    result = make_backend(backend).run(network, raster.duration_ms)
+    assert reproduced(result, raster, rows) == {}
+
+
+def test_an_unknown_circuit_is_refused_naming_the_known_ones():
+    with pytest.raises(ValidationError, match="simple_and"):
+        load_model("spyblocks", {"circuit": "simple_nand"})
