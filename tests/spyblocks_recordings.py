@@ -40,9 +40,9 @@ FILES = {
 }
 """The 24 recorded rasters, by the test script's name without ``test_``."""
 
-VALUE_ROWS = ("OUTPUT", "CHANNEL", "Channel (Expected)")
-"""Rows (labels starting so) the scripts write with ``printRow`` (a value per ms, not spikes); the async oscillators' OUTPUT is
-``printSpikes`` and is read as spikes."""
+VALUE_ROWS = ("OUTPUT", "CHANNEL", "Channel (", "Register ")
+"""Rows (labels starting so) the scripts write with ``printRow`` (a value per ms, not spikes); the async
+oscillators' OUTPUT is ``printSpikes`` and is read as spikes."""
 
 
 @dataclass
@@ -50,6 +50,8 @@ class Raster:
     duration_ms: float
     rows: dict[str, list[int]]
     """Row label -> the ms in which it spiked."""
+    values: dict[str, dict[int, str]]
+    """Value row label -> its non-empty values by ms."""
 
 
 def _column(reference: str) -> int:
@@ -68,6 +70,7 @@ def read_raster(path: Path, spike_rows_named_output: bool = False) -> Raster:
         ]
         sheets = sorted(name for name in book.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name))
         rows: dict[str, list[int]] = {}
+        values: dict[str, dict[int, str]] = {}
         duration = 0
         for sheet in sorted(sheets, key=lambda name: int(re.search(r"(\d+)\.xml", name).group(1))):
             cells = {}
@@ -83,10 +86,14 @@ def read_raster(path: Path, spike_rows_named_output: bool = False) -> Raster:
             labels = {r: text for (r, col), text in cells.items() if r > 1 and col == 0}
             for r, label in labels.items():
                 if label.startswith(VALUE_ROWS) and not spike_rows_named_output:
+                    row_values = values.setdefault(label, {})
+                    row_values.update({times[col]: text for (rr, col), text in cells.items() if rr == r and col > 0})
+                    for ms in [ms for ms, text in row_values.items() if not text]:
+                        del row_values[ms]
                     continue
                 spikes = [times[col] for (rr, col), text in cells.items() if rr == r and col > 0 and text == "1"]
                 rows.setdefault(label, []).extend(spikes)
-    return Raster(float(duration), {label: sorted(ticks) for label, ticks in rows.items()})
+    return Raster(float(duration), {label: sorted(ticks) for label, ticks in rows.items()}, values)
 
 
 def recorded(circuit: str) -> Raster:

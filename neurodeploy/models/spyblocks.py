@@ -1,37 +1,44 @@
-"""sPyBlocks logic-gate circuits on SpiNNaker (Ayuso-Martinez et al., IJCNN 2022): gates, latches, oscillators.
+"""sPyBlocks logic-gate circuits on SpiNNaker (Ayuso-Martinez et al., IJCNN 2022): gates, latches, memory.
 
 What it is
     The spike-based building blocks of alvayus/sPyBlocks, wired as its ``sPyBlocks/neural_*.py`` wire them,
-    in the circuits its test scripts ``tests/<block>/<test>.py`` build (``circuit`` names one: ``simple_and``,
-    ``multiple_and``, ``simple_not``, ``multiple_not``, ``multiple_or``, ``simple_latch_sr``,
-    ``multiple_latch_sr``, ``simple_xor``, ``multiple_xor``, ``simple_sync_oscillator``,
+    in the circuits its test scripts ``tests/<block>/<test>.py`` build, sizes included: ``circuit`` is the
+    script's name without ``test_`` (``simple_and``, ``multiple_and``, ``simple_not``, ``multiple_not``,
+    ``multiple_or``, ``simple_xor``, ``multiple_xor``, ``simple_latch_sr``, ``multiple_latch_sr``,
+    ``simple_latch_d``, ``multiple_latch_d``, ``multiple_latch_d_short``, ``simple_sync_oscillator``,
     ``multiple_sync_oscillator``, ``simple_async_oscillator``, ``multiple_async_oscillator``,
-    ``simple_flank_detector``). Sizes (inputs, components, oscillator periods) are the scripts'.
+    ``simple_flank_detector``, ``simple_decoder``, ``simple_encoder``, ``simple_encoder_short``,
+    ``simple_muxdemux``, ``simple_memory``, ``memory_stress_1_mini``, ``memory_stress_1``).
 
 Populations
-    ``IN``: the test's input spike sources, one neuron per source, in the order of ``INPUTS[circuit]`` (the
-    recording rows giving their times; ``--stimulus`` sets them). ``gates``: every IF_curr_exp cell of the
-    circuit (cm 0.1 nF, tau_m = tau_syn = 0.1 ms, no refractory period, rest and reset -65 mV, threshold
-    -64.91 mV: one 1 nA input fires a cell in the tick it arrives and is gone the tick after). The blocks'
-    own sources keep their fixed times: ``CSS`` (the constant spike source's set spike at 1 ms) and
-    ``OSC<k>`` (a synchronous oscillator's set spikes at 1..period ms). ``ROWS[circuit]`` maps each raster
-    row of the recording to the neurons whose spikes make it.
+    ``IN``: the test's input spike sources, one neuron per source, fed by the recording rows ``layout``
+    names (``--stimulus`` sets their times; none for the oscillators, which start themselves). ``gates``:
+    every IF_curr_exp cell (cm 0.1 nF, tau_m = tau_syn = 0.1 ms, no refractory period, rest and reset
+    -65 mV, threshold -64.91 mV: a net 1 nA input fires a cell in the tick it arrives, and is gone the tick
+    after). The blocks' own sources keep their fixed times: ``CSS`` (the constant spike source's set spike
+    at 1 ms) and ``OSC<p>`` (a synchronous oscillator's set spikes at 1..p ms). ``layout(circuit)`` maps
+    each row of the recorded raster to the neurons whose spikes make it (``Code``: a value row the script
+    computes from spikes, the memory's registers and decoded channel).
 
-Wiring (weight nA / delay ms; every synapse 1/1 unless said)
-    OR: inputs excite the cell. AND of n inputs: classic, an OR cell inhibits the output by n-1 and the
-    inputs reach the output one tick later than the OR; fast, the inputs excite the output directly and the
-    constant spike source inhibits it by n-1. NOT: the constant source excites, the input inhibits.
-    Constant spike source: its set spike starts a self-exciting cell (an SR latch), which fires every tick
-    after. SR latch: a self-exciting cell, set excites, reset inhibits. XOR of n: input cell i excites X
-    cell i and inhibits every other X cell. Synchronous oscillator of period p: set spikes at 1..p excite an
-    input cell, which excites the output cell with delay p, which excites the input cell with delay p. Async
-    oscillator: input cell excites a self-exciting cycle cell that inhibits it, the input inhibits itself;
-    a signal excites the input and inhibits the cycle cell. Flank detector: a NOT of the signal and two
-    classic 2-input ANDs, the rising one fed by the NOT and the signal one tick later, the falling one by
-    the NOT and the signal three ticks later.
+Wiring (weight nA / delay ms; 1/1 unless said)
+    OR: inputs excite the cell. AND of n: classic, an OR cell inhibits the output by n-1 and the inputs
+    reach the output a tick after the OR; fast, the inputs excite the output directly and the constant
+    spike source inhibits it by n-1. NOT: the constant source excites, the input inhibits. Constant spike
+    source: its set spike starts a self-exciting cell (an SR latch) that fires every tick after. SR latch: a
+    self-exciting cell; set excites, reset inhibits. XOR of n: input cell i excites X cell i and inhibits
+    the others. Synchronous oscillator of period p: set spikes excite an input cell, which excites the
+    output with delay p, which excites the input with delay p. Asynchronous: an input cell excites a
+    self-exciting cycle cell that inhibits it, the input inhibits itself; a signal excites the input and
+    inhibits the cycle cell. Flank detector: a NOT of the signal and two classic ANDs of the NOT and the
+    signal (delay 1: rising; delay 3: falling). Decoder of n: AND k takes the NOT of each input whose bit
+    in k is 0 and, two ticks late, the inputs whose bit is 1; encoder: OR j of the ANDs whose code has bit
+    j. D latch: ANDs of data and store (set) and of not-data and store (reset) drive an SR latch.
+    Mux/demux: a decoder of the select signals whose ANDs also take a data input; the multiplexer ORs
+    them. Memory: a decoder of the address enables a word's D latches (fast ANDs).
 
-Cite Ayuso-Martinez, Casanueva-Morato, Dominguez-Morales, Jimenez-Fernandez, Jimenez-Moreno, "Spike-based
-building blocks for performing logic operations using Spiking Neural Networks on SpiNNaker", IJCNN 2022.
+Cite A. Ayuso-Martinez, D. Casanueva-Morato, J. P. Dominguez-Morales, A. Jimenez-Fernandez, G. Jimenez-Moreno,
+"Spike-based building blocks for performing logic operations using Spiking Neural Networks on SpiNNaker",
+IJCNN 2022.
 """
 
 from __future__ import annotations
@@ -220,6 +227,166 @@ class FlankDetector:
         self.falling.inputs(inputs, delay=3.0)
 
 
+class Decoder:
+    """n inputs, 2^n ANDs: AND k takes the NOT of every input whose bit in k is 0 (one tick) and the input
+    itself where the bit is 1 (two ticks, arriving with the NOT path); every NOT is fed the constant spikes."""
+
+    def __init__(self, circuit: Circuit, name: str, n_inputs: int, fast: bool = False):
+        self.circuit, self.n_inputs, self.fast = circuit, n_inputs, fast
+        self.not_gates = [Not(circuit, f"{name} NOT {i}") for i in range(n_inputs)]
+        self.and_gates = [And(circuit, f"{name} AND {k}", n_inputs, fast) for k in range(2**n_inputs)]
+        for i, gate in enumerate(self.not_gates):
+            for k in _codes(2**n_inputs, i, 0):
+                self.and_gates[k].inputs([gate.out])
+
+    def constant_spikes(self, inputs):
+        for gate in self.not_gates:
+            gate.excitation(inputs)
+        if self.fast:
+            for gate in self.and_gates:
+                gate.inhibition(inputs)
+
+    def inputs(self, sources):
+        """Input ``i`` from ``sources[i]``."""
+        for i, source in enumerate(sources):
+            self.not_gates[i].inputs([source])
+            for k in _codes(2**self.n_inputs, i, 1):
+                self.and_gates[k].inputs([source], delay=2.0)
+
+
+def _codes(n_values: int, bit: int, value: int) -> list[int]:
+    """The codes below ``n_values`` whose ``bit`` is ``value`` (sPyBlocks' truth-table column)."""
+    return [k for k in range(n_values) if (k >> bit) & 1 == value]
+
+
+class LatchD:
+    """Two 2-input ANDs setting (data and store) and resetting (not-data and store) an SR latch; with its own
+    NOT of the data, the data and store signals come a tick later (with the NOT's output)."""
+
+    def __init__(self, circuit: Circuit, name: str, fast: bool = False, include_not: bool = True):
+        self.circuit, self.fast = circuit, fast
+        self.not_gate = Not(circuit, f"{name} NOT") if include_not else None
+        self.set_gate = And(circuit, f"{name} AND S", 2, fast)
+        self.reset_gate = And(circuit, f"{name} AND RS", 2, fast)
+        self.latch = LatchSR(circuit, f"{name} latch")
+        if self.not_gate is not None:
+            self.reset_gate.inputs([self.not_gate.out])
+        self.latch.set([self.set_gate.out])
+        self.latch.reset([self.reset_gate.out])
+        self.lag = 1.0 if include_not else 0.0
+
+    def constant_spikes(self, inputs):
+        if self.not_gate is not None:
+            self.not_gate.excitation(inputs)
+        if self.fast:
+            for gate in (self.set_gate, self.reset_gate):
+                self.circuit.connect(inputs, [gate.out], 1.0, 1.0, INHIBITORY)
+
+    def data(self, inputs, delay=1.0):
+        if self.not_gate is not None:
+            self.not_gate.inputs(inputs, delay=delay)
+        self.set_gate.inputs(inputs, delay=delay + self.lag)
+
+    def not_data(self, inputs, delay=1.0):
+        self.reset_gate.inputs(inputs, delay=delay)
+
+    def signal(self, inputs, delay=1.0):
+        for gate in (self.set_gate, self.reset_gate):
+            gate.inputs(inputs, delay=delay + self.lag)
+
+
+class MuxDemux:
+    """n select signals decoded as by the decoder, each AND also taking a data input (two ticks); a
+    multiplexer ORs the ANDs, a demultiplexer's ANDs are its outputs."""
+
+    def __init__(self, circuit: Circuit, name: str, n_select: int, mux: bool):
+        self.circuit = circuit
+        self.not_gates = [Not(circuit, f"{name} NOT {i}") for i in range(n_select)]
+        self.and_gates = [And(circuit, f"{name} AND {k}", n_select + 1) for k in range(2**n_select)]
+        self.or_gate = Or(circuit, f"{name} OR") if mux else None
+        for i, gate in enumerate(self.not_gates):
+            for k in _codes(2**n_select, i, 0):
+                self.and_gates[k].inputs([gate.out])
+        if mux:
+            for gate in self.and_gates:
+                self.or_gate.inputs([gate.out])
+        self.n_select = n_select
+
+    def constant_spikes(self, inputs):
+        for gate in self.not_gates:
+            gate.excitation(inputs)
+
+    def signals(self, sources):
+        for i, source in enumerate(sources):
+            self.not_gates[i].inputs([source])
+            for k in _codes(2**self.n_select, i, 1):
+                self.and_gates[k].inputs([source], delay=2.0)
+
+    def inputs(self, sources_per_and):
+        for gate, sources in zip(self.and_gates, sources_per_and):
+            gate.inputs(sources, delay=2.0)
+
+
+class Memory:
+    """``n_dir`` words of ``width`` bits in D latches (fast ANDs): a decoder of the address selects a word's
+    latches. The current sPyBlocks memory gives the latches no NOT of their own and feeds their reset ANDs
+    from one NOT per data bit; the earlier one (``own_not``, which ``test_simple_memory.py`` reads: it records
+    each latch's ``not_gate``) uses D latches with their own NOT, a tick slower from the decoder to the
+    latch outputs."""
+
+    def __init__(self, circuit: Circuit, name: str, n_dir: int, width: int, own_not: bool = False):
+        self.circuit, self.n_dir, self.width, self.own_not = circuit, n_dir, width, own_not
+        self.decoder = Decoder(circuit, f"{name} decoder", n_dir.bit_length(), fast=True)
+        self.not_gates = [] if own_not else [Not(circuit, f"{name} NOT {j}") for j in range(width)]
+        self.latches = [
+            LatchD(circuit, f"{name} word {i} bit {j}", fast=True, include_not=own_not)
+            for i in range(n_dir)
+            for j in range(width)
+        ]
+        for index, latch in enumerate(self.latches):
+            if not own_not:
+                latch.not_data([self.not_gates[index % width].out])
+            latch.signal([self.decoder.and_gates[index // width + 1].out])
+
+    def constant_spikes(self, inputs):
+        self.decoder.constant_spikes(inputs)
+        for gate in self.not_gates:
+            gate.excitation(inputs)
+        for latch in self.latches:
+            latch.constant_spikes(inputs)
+
+    def data(self, sources):
+        """Data bit ``j`` from ``sources[j]`` (none where it is None): to the latches three ticks later (after
+        the decoder), to the bit's NOT two ticks later."""
+        for j, source in enumerate(sources):
+            if source is None:
+                continue
+            for latch in self.latches[j :: self.width]:
+                latch.data([source], delay=3.0)
+            if not self.own_not:
+                self.not_gates[j].inputs([source], delay=2.0)
+
+    def signals(self, sources):
+        self.decoder.inputs(sources)
+
+    def value_rows(self) -> dict:
+        codes = range(1, 2**self.decoder.n_inputs)
+        rows = {"Channel (Decoder)": Code([self.decoder.and_gates[k].out for k in codes], list(codes), hex=False)}
+        for i in range(self.n_dir):
+            bits = [latch.latch.out for latch in self.latches[i * self.width : (i + 1) * self.width]]
+            rows[f"Register {i} value"] = Code(bits, [2**j for j in range(self.width)], hex=True)
+        return rows
+
+
+class Code:
+    """A row the test scripts write as a value per ms computed from spikes, empty where none of ``neurons``
+    spiked: the sum of the spiking ones' ``weights`` in hex (a register's bits), else the largest one's weight
+    (the decoder's channel)."""
+
+    def __init__(self, neurons, weights, hex: bool):
+        self.neurons, self.weights, self.hex = neurons, weights, hex
+
+
 def _times(n_sources: int) -> list[list[float]]:
     return [[] for _ in range(n_sources)]
 
@@ -380,6 +547,109 @@ def _simple_flank_detector(c):
     return [], {}, rows
 
 
+def _decoder_circuit(encoder: bool, labels):
+    def build(c):
+        src = c.source("IN", _times(3))
+        decoder = Decoder(c, "decoder", 3)
+        css = ConstantSpikeSource(c)
+        decoder.constant_spikes(css.outputs)
+        decoder.inputs(src)
+        if not encoder:
+            rows = {f"NOT response (gate {i})": [g.out] for i, g in enumerate(decoder.not_gates)}
+            rows |= {f"AND response (gate {k})": [g.out] for k, g in enumerate(decoder.and_gates)}
+            return labels, {}, rows
+        outputs = [Or(c, f"encoder OR {j}") for j in range(3)]
+        for k, gate in enumerate(decoder.and_gates):
+            for j in range(3):
+                if k >> j & 1:
+                    outputs[j].inputs([gate.out])
+        rows = {f"Decoder response (AND gate {k})": [g.out] for k, g in enumerate(decoder.and_gates)}
+        rows |= {f"Encoder response (OR gate {j})": [g.out] for j, g in enumerate(outputs)}
+        return labels, {}, rows
+
+    return build
+
+
+def _simple_latch_d(c):
+    src = c.source("IN", _times(2))
+    latch = LatchD(c, "latch", fast=True)
+    css = ConstantSpikeSource(c)
+    latch.constant_spikes([css.latch.out])
+    latch.data(src[:1])
+    latch.signal(src[1:])
+    rows = {
+        "NOT response": [latch.not_gate.out],
+        "AND response (S)": [latch.set_gate.out],
+        "AND response (RS)": [latch.reset_gate.out],
+        "Latch output neuron": [latch.latch.out],
+    }
+    return ["Data signal", "Store signal"], {}, rows
+
+
+def _multiple_latch_d(c):
+    src = c.source("IN", _times(3))
+    latches = [LatchD(c, f"latch {i}", fast=True) for i in range(6)]
+    css = ConstantSpikeSource(c)
+    for i, latch in enumerate(latches):
+        latch.constant_spikes([css.latch.out])
+        latch.data([src[i // 3]])
+        latch.signal(src[2:])
+    rows = {f"FF{i} spikes": [latch.latch.out] for i, latch in enumerate(latches)}
+    return ["Data signal 1", "Data signal 2", "Store signal"], {}, rows
+
+
+def _multiple_latch_d_short(c):
+    src = c.source("IN", _times(3))
+    latches = [LatchD(c, f"latch {i}", include_not=False) for i in range(6)]
+    not_gates = [Not(c, f"NOT {i}") for i in range(2)]
+    css = ConstantSpikeSource(c)
+    for i, gate in enumerate(not_gates):
+        gate.excitation(css.outputs)
+        gate.inputs([src[i]])
+    for i, latch in enumerate(latches):
+        latch.constant_spikes([css.latch.out])
+        latch.not_data([not_gates[i // 3].out])
+        latch.data([src[i // 3]], delay=2.0)
+        latch.signal(src[2:], delay=2.0)
+    rows = {f"NOT response (gate {i})": [g.out] for i, g in enumerate(not_gates)}
+    rows |= {f"Latch {i} spikes": [latch.latch.out] for i, latch in enumerate(latches)}
+    return ["Data signal 1", "Data signal 2", "Store signal"], {}, rows
+
+
+def _simple_muxdemux(c):
+    src = c.source("IN", _times(6))  # select 0, select 1, data 0..3
+    mux, demux = MuxDemux(c, "MUX", 2, mux=True), MuxDemux(c, "DEMUX", 2, mux=False)
+    css = ConstantSpikeSource(c)
+    for block in (mux, demux):
+        block.constant_spikes(css.outputs)
+        block.signals(src[:2])
+    mux.inputs([[source] for source in src[2:]])
+    demux.inputs([[mux.or_gate.out]] * 4)
+    # The script reads its "DEMUX" rows from the multiplexer's gates too (a copy of the MUX lines), and
+    # writes "Multiplexer response" over the row of "MUX AND (gate 0)".
+    rows = {}
+    for block in ("MUX", "DEMUX"):
+        rows |= {f"{block} NOT (gate {i})": [g.out] for i, g in enumerate(mux.not_gates)}
+        first = 1 if block == "MUX" else 0
+        rows |= {f"{block} AND (gate {k})": [g.out] for k, g in enumerate(mux.and_gates) if k >= first}
+    rows["Multiplexer response"] = [mux.or_gate.out]
+    inputs = ["Select signal 0", "Select signal 1", *(f"Input signal {k}" for k in range(4))]
+    return inputs, {}, rows
+
+
+def _memory_circuit(n_dir, width, data_bits, n_signals, labels, own_not=False):
+    def build(c):
+        src = c.source("IN", _times(n_signals + data_bits))  # address signals, then data bits
+        memory = Memory(c, "memory", n_dir, width, own_not)
+        css = ConstantSpikeSource(c)
+        memory.constant_spikes(css.outputs)
+        memory.data([*src[n_signals:], *([None] * (width - data_bits))])
+        memory.signals(src[:n_signals])
+        return labels, {}, memory.value_rows()
+
+    return build
+
+
 CIRCUITS = {
     "simple_and": _simple_and,
     "multiple_and": _multiple_and,
@@ -395,8 +665,25 @@ CIRCUITS = {
     "simple_async_oscillator": _simple_async_oscillator,
     "multiple_async_oscillator": _multiple_async_oscillator,
     "simple_flank_detector": _simple_flank_detector,
+    "simple_decoder": _decoder_circuit(False, ["Input signal 0", "Input signal 1", "Input signal 2"]),
+    "simple_encoder": _decoder_circuit(True, ["Input signal 0", "Input signal 1", "Input signal 2"]),
+    "simple_encoder_short": _decoder_circuit(True, ["Input signal 0", "Input signal 1", "Input signal 2"]),
+    "simple_latch_d": _simple_latch_d,
+    "multiple_latch_d": _multiple_latch_d,
+    "multiple_latch_d_short": _multiple_latch_d_short,
+    "simple_muxdemux": _simple_muxdemux,
+    "simple_memory": _memory_circuit(
+        7, 4, 2, 3, ["Signal 0", "Signal 1", "Signal 2", "Data bit 0", "Data bit 1"], own_not=True
+    ),
+    "memory_stress_1_mini": _memory_circuit(
+        3, 3, 3, 2, ["Signal 0", "Signal 1", "Data bit 0", "Data bit 1", "Data bit 2"]
+    ),
+    "memory_stress_1": _memory_circuit(
+        15, 8, 8, 4, [*(f"Signal {i}" for i in range(4)), *(f"Data bit {j}" for j in range(8))]
+    ),
 }
 """The sPyBlocks test circuits, by the test script's name without ``test_``."""
+
 
 def layout(circuit: str):
     """``(inputs, duplicates, rows)``: the recording row feeding each ``IN`` neuron; rows repeating an
