@@ -1,11 +1,17 @@
 """The spyblocks family against sPyBlocks' SpiNNaker rasters: each recorded circuit, driven by its recorded input
 rows, gives every recorded block row spike for spike (every neuron, every tick) on each backend."""
 
+import json
+
 import pytest
+from click.testing import CliRunner
 
 from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import lower
 from neurodeploy.catalog import load_model, model_families
+from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
+from neurodeploy.results import SpikeRecord
 from spyblocks_recordings import FILES, RECORDINGS, recorded
 
 FAMILY = model_families()["spyblocks"].module
@@ -29,23 +35,23 @@ def driven(circuit):
     return network, raster, rows
 
 
-def coded(result, code):
+def coded(spikes, code):
     """A value row as the test script computes it from the spikes: ms -> text."""
     spiking = {}
     for (population, i), weight in zip(code.neurons, code.weights):
-        for tick in result.spikes.ticks(population)[i]:
+        for tick in spikes.ticks(population)[i]:
             spiking.setdefault(int(tick), []).append(weight)
     return {tick: hex(sum(weights)) if code.hex else str(max(weights)) for tick, weights in spiking.items()}
 
 
-def reproduced(result, raster, rows):
-    """Row label -> (ours, recorded) for every block row that differs."""
+def reproduced(spikes, raster, rows):
+    """Row label -> (ours, recorded) for every block row that differs in a run's ``spikes``."""
     differing = {}
     for label, neurons in rows.items():
         if isinstance(neurons, FAMILY.Code):
-            ours, theirs = coded(result, neurons), raster.values[label]
+            ours, theirs = coded(spikes, neurons), raster.values[label]
         else:
-            ours = sorted({int(t) for population, i in neurons for t in result.spikes.ticks(population)[i]})
+            ours = sorted({int(t) for population, i in neurons for t in spikes.ticks(population)[i]})
             theirs = raster.rows[label]
         if ours != theirs:
             differing[label] = (ours, theirs)
@@ -64,12 +70,43 @@ def test_every_recording_has_a_circuit_and_every_spike_row_is_compared():
         assert set(rows) - spike_rows <= set(raster.values), circuit
 
 
-@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker", pytest.param("lava", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("circuit", list(FAMILY.CIRCUITS))
 def test_the_recorded_raster_is_reproduced_spike_for_spike(circuit, backend):
     network, raster, rows = driven(circuit)
     result = make_backend(backend).run(network, raster.duration_ms)
-    assert reproduced(result, raster, rows) == {}
+    assert reproduced(result.spikes, raster, rows) == {}
+
+
+def test_the_loihi_quantization_aware_reference_keeps_a_membrane_that_forgets_within_a_tick():
+    """tau_m 0.1 ms at dt 1 ms decays V by exp(-10) a tick: the 12-bit dv is 4096 and the implemented decay 0,
+    which no time constant has; the reference keeps the cells' own tau_m (cm stays 0.1 nF) and still gives
+    the recording."""
+    network, raster, rows = driven("simple_latch_d")
+    reference = lower(network).reference_network()
+    cell = reference.populations["gates"].cell
+    assert set(cell.tau_m) == set(cell.cm) == {0.1}
+    assert reproduced(make_backend("brian2").run(reference, raster.duration_ms).spikes, raster, rows) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
+def test_a_circuit_deploys_and_the_target_gives_the_recording(target, tmp_path):
+    network, raster, rows = driven("simple_latch_d")
+    inputs, _, _ = FAMILY.layout("simple_latch_d")
+    stimulus = tmp_path / "stimulus.json"
+    stimulus.write_text(json.dumps({"IN": [[float(t) for t in raster.rows[row]] for row in inputs]}))
+    out = tmp_path / "deploy"
+    arguments = ["deploy", "spyblocks", "--param", "circuit=simple_latch_d", "--target", target]
+    arguments += ["--stimulus", str(stimulus), "--duration", "100", "--out", str(out)]
+    result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "deploy.json").read_text())
+    assert report["passed"] and report["errors"] == []
+    compiled = json.loads((out / "compile" / "compile.json").read_text())
+    assert compiled["quantization"] and [f for f in compiled["findings"] if f["level"] == "error"] == []
+    spikes = SpikeRecord.from_dict(json.loads((out / "target" / "spikes.json").read_text()))
+    assert reproduced(spikes, raster, rows) == {}
 
 
 def test_an_unknown_circuit_is_refused_naming_the_known_ones():

@@ -664,7 +664,8 @@ class LIFFixed(CellFixed):
         arithmetic (FixedPointLIF)."""
         value, cell, dt = population.value, population.cell, semantics.dt
         v_rest = value("v_rest")
-        tau_m = semantics.time_constant(self.decay_v())
+        # A membrane forgetting all in a tick (dv = 4096) keeps its own tau_m, whose 12-bit decay is that 0.
+        tau_m = implemented_time_constant(self.decay_v(), semantics, value("tau_m"))
         synapse = SYNAPSES.lookup(cell.synapse)
         threshold, v_reset = self.vth, v_rest + self.v_reset / self.scale
         if stock_receptor is not None:  # Lava's LIF keeps one current: u_exc - u_inh, one decay
