@@ -15,6 +15,7 @@ from neurodeploy.results import SpikeRecord
 from spyblocks_recordings import FILES, RECORDINGS, recorded
 
 FAMILY = model_families()["spyblocks"].module
+FAMILY_FOLDER = model_families()["spyblocks"].path.parent
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -30,6 +31,7 @@ def driven(circuit):
     for label, neuron in repeated.items():  # a source the script prints twice
         assert raster.rows[label] == raster.rows[inputs[neuron]]
     network = load_model("spyblocks", {"circuit": circuit}).network
+    assert network.duration == raster.duration_ms  # the script's simtime, the raster's width
     if inputs:
         network = network.with_spike_times({"IN": [[float(t) for t in raster.rows[row]] for row in inputs]})
     return network, raster, rows
@@ -112,3 +114,47 @@ def test_a_circuit_deploys_and_the_target_gives_the_recording(target, tmp_path):
 def test_an_unknown_circuit_is_refused_naming_the_known_ones():
     with pytest.raises(ValidationError, match="simple_and"):
         load_model("spyblocks", {"circuit": "simple_nand"})
+
+
+def protocol_run(circuit, operations, backend="brian2", stimulated=True):
+    loaded = load_model("spyblocks", {"circuit": circuit})
+    parsed = FAMILY.PROTOCOL.parse(operations, loaded.arguments)
+    network = loaded.network
+    if stimulated:
+        network = network.with_spike_times(FAMILY.PROTOCOL.stimulus(parsed, loaded.arguments))
+    result = make_backend(backend).run(network, FAMILY.PROTOCOL.duration_ms(parsed))
+    return FAMILY.PROTOCOL.decode(parsed, result.spikes, loaded.arguments)
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+def test_the_shipped_writes_are_read_back_as_written(backend):
+    operations = json.loads((FAMILY_FOLDER / "protocols" / "spyblocks-memory-writes.json").read_text())
+    answers = protocol_run("memory_stress_1_mini", operations, backend)
+    assert answers["summary"] == {"operations": 7, "agree": 7}
+    assert [item["read_at"] - item["t"] for item in answers["operations"]] == [4] * 7
+
+
+def test_the_earlier_memory_answers_a_tick_later_and_the_decoder_sees_a_memory_that_did_not_store():
+    writes = [{"op": "write", "t": 2, "address": 6, "data": [0, 1]}, {"op": "write", "t": 9, "address": 6, "data": []}]
+    answers = protocol_run("simple_memory", writes)
+    assert [(item["read_at"], item["read"], item["agrees"]) for item in answers["operations"]] == [
+        (7, [0, 1], True),
+        (14, [], True),
+    ]
+    unstimulated = protocol_run("simple_memory", writes, stimulated=False)
+    assert [item["agrees"] for item in unstimulated["operations"]] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("circuit", "write", "message"),
+    [
+        ("simple_and", {"op": "write", "t": 1, "address": 1, "data": []}, "has no operations"),
+        ("memory_stress_1_mini", {"op": "write", "t": 1, "address": 4, "data": []}, "address"),
+        ("memory_stress_1_mini", {"op": "write", "t": 1, "address": 0, "data": []}, "address"),
+        ("simple_memory", {"op": "write", "t": 1, "address": 1, "data": [2]}, "bit 2 is out of range"),
+        ("memory_stress_1_mini", {"op": "read", "t": 1, "address": 1, "data": []}, "expected 'write'"),
+    ],
+)
+def test_writes_the_memory_cannot_take_are_refused(circuit, write, message):
+    with pytest.raises(ValidationError, match=message):
+        FAMILY.PROTOCOL.parse([write], {"circuit": circuit})

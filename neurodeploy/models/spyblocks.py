@@ -44,11 +44,15 @@ IJCNN 2022.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.description import FromList, Network
+from neurodeploy.description import FromList, Network, values
+from neurodeploy.description.semantics import MAX_TICKS
 from neurodeploy.errors import ValidationError
+from neurodeploy.protocols import OperationProtocol
+from neurodeploy.results import SpikeRecord
 
 NAME = "spyblocks"
 
@@ -637,14 +641,25 @@ def _simple_muxdemux(c):
     return inputs, {}, rows
 
 
-def _memory_circuit(n_dir, width, data_bits, n_signals, labels, own_not=False):
+MEMORIES = {
+    "simple_memory": {"n_dir": 7, "width": 4, "data_bits": 2, "own_not": True},
+    "memory_stress_1_mini": {"n_dir": 3, "width": 3, "data_bits": 3, "own_not": False},
+    "memory_stress_1": {"n_dir": 15, "width": 8, "data_bits": 8, "own_not": False},
+}
+"""The memory circuits: words, bits per word, data bits the script connects, and whether its latches have
+their own NOT (the earlier memory)."""
+
+
+def _memory_circuit(n_dir, width, data_bits, own_not):
     def build(c):
+        n_signals = n_dir.bit_length()
         src = c.source("IN", _times(n_signals + data_bits))  # address signals, then data bits
         memory = Memory(c, "memory", n_dir, width, own_not)
         css = ConstantSpikeSource(c)
         memory.constant_spikes(css.outputs)
         memory.data([*src[n_signals:], *([None] * (width - data_bits))])
         memory.signals(src[:n_signals])
+        labels = [*(f"Signal {i}" for i in range(n_signals)), *(f"Data bit {j}" for j in range(data_bits))]
         return labels, {}, memory.value_rows()
 
     return build
@@ -672,17 +687,37 @@ CIRCUITS = {
     "multiple_latch_d": _multiple_latch_d,
     "multiple_latch_d_short": _multiple_latch_d_short,
     "simple_muxdemux": _simple_muxdemux,
-    "simple_memory": _memory_circuit(
-        7, 4, 2, 3, ["Signal 0", "Signal 1", "Signal 2", "Data bit 0", "Data bit 1"], own_not=True
-    ),
-    "memory_stress_1_mini": _memory_circuit(
-        3, 3, 3, 2, ["Signal 0", "Signal 1", "Data bit 0", "Data bit 1", "Data bit 2"]
-    ),
-    "memory_stress_1": _memory_circuit(
-        15, 8, 8, 4, [*(f"Signal {i}" for i in range(4)), *(f"Data bit {j}" for j in range(8))]
-    ),
+    **{name: _memory_circuit(**memory) for name, memory in MEMORIES.items()},
 }
 """The sPyBlocks test circuits, by the test script's name without ``test_``."""
+
+DURATION_MS = {
+    "simple_and": 50.0,
+    "multiple_and": 10.0,
+    "simple_not": 100.0,
+    "multiple_not": 100.0,
+    "multiple_or": 20.0,
+    "simple_latch_sr": 100.0,
+    "multiple_latch_sr": 100.0,
+    "simple_xor": 10.0,
+    "multiple_xor": 10.0,
+    "simple_sync_oscillator": 20.0,
+    "multiple_sync_oscillator": 100.0,
+    "simple_async_oscillator": 30.0,
+    "multiple_async_oscillator": 10.0,
+    "simple_flank_detector": 30.0,
+    "simple_decoder": 200.0,
+    "simple_encoder": 200.0,
+    "simple_encoder_short": 27.0,
+    "simple_latch_d": 100.0,
+    "multiple_latch_d": 100.0,
+    "multiple_latch_d_short": 14.0,
+    "simple_muxdemux": 100.0,
+    "simple_memory": 100.0,
+    "memory_stress_1_mini": 50.0,
+    "memory_stress_1": 1000.0,
+}
+"""Each test script's ``simtime``: the network's duration."""
 
 
 def layout(circuit: str):
@@ -699,4 +734,112 @@ def build(circuit: str = "simple_and") -> Network:
     CIRCUITS[circuit](c)
     if not c.sources.get("IN"):
         c.sources.pop("IN", None)
-    return c.network(f"{NAME}-{circuit.replace('_', '-')}")
+    network = c.network(f"{NAME}-{circuit.replace('_', '-')}")
+    network.duration = DURATION_MS[circuit]
+    return network
+
+
+@dataclass(frozen=True)
+class Write:
+    t: int
+    address: int
+    data: list
+
+    def to_dict(self) -> dict:
+        return {"op": "write", **asdict(self)}
+
+
+class MemoryProtocol(OperationProtocol):
+    """Writes to a memory circuit: ``{"op": "write", "t": t, "address": a, "data": [bits]}`` presents the
+    address code ``a`` (1..n_dir, the channel of word ``a - 1``) and the data bits set for one tick; the word
+    holds the data (every bit not listed cleared) from ``t + latency`` (4 ticks; 5 for ``simple_memory``'s
+    earlier latches) until the next write to it. Writes may follow each other every tick, as in the stress
+    tests. The decoder reads the written word's latches at ``t + latency``: the data, if the memory works."""
+
+    def _memory(self, parameters) -> dict:
+        circuit = parameters.get("circuit")
+        if circuit not in MEMORIES:
+            raise ValidationError(
+                "option --protocol", None, f"circuit {circuit!r} has no operations: only {', '.join(MEMORIES)}"
+            )
+        return MEMORIES[circuit]
+
+    @staticmethod
+    def latency(memory: dict) -> int:
+        return 5 if memory["own_not"] else 4
+
+    def parse(self, data, parameters):
+        memory = self._memory(parameters)
+        if not isinstance(data, list):
+            raise ValidationError("protocol", None, "expected a list of operations")
+        operations, last = [], -1
+        for index, item in enumerate(data):
+            where = f"protocol operation {index}"
+            if not isinstance(item, dict):
+                raise ValidationError(where, None, "expected an object")
+            values.check_keys(item, ("op", "t", "address", "data"), where, required=("op", "t", "address", "data"))
+            if item["op"] != "write":
+                raise ValidationError(where, "op", f"expected 'write', got {item['op']!r}")
+            t = values.integer(item["t"], where, "t", minimum=1, maximum=MAX_TICKS)
+            where = f"protocol operation {index} (write at t={t} ms)"
+            if t <= last:
+                raise ValidationError(where, "t", f"comes at or before the previous write ({last} ms)")
+            address = values.integer(item["address"], where, "address", minimum=1, maximum=memory["n_dir"])
+            if not isinstance(item["data"], list):
+                raise ValidationError(where, "data", "expected a list of data-bit indices")
+            bits = sorted({values.integer(b, where, "data", minimum=0) for b in item["data"]})
+            if bits and bits[-1] >= memory["data_bits"]:
+                raise ValidationError(
+                    where,
+                    "data",
+                    f"bit {bits[-1]} is out of range: the circuit feeds bits 0..{memory['data_bits'] - 1}",
+                )
+            operations.append(Write(t, address, bits))
+            last = t
+        return operations
+
+    def stimulus(self, operations, parameters):
+        memory = self._memory(parameters)
+        n_signals = memory["n_dir"].bit_length()
+        trains = [[] for _ in range(n_signals + memory["data_bits"])]
+        for operation in operations:
+            neurons = [i for i in range(n_signals) if operation.address >> i & 1]
+            for neuron in neurons + [n_signals + bit for bit in operation.data]:
+                trains[neuron].append(float(operation.t))
+        return {"IN": trains}
+
+    def duration_ms(self, operations):
+        return float(operations[-1].t + 8) if operations else 8.0
+
+    def decode(self, operations, spikes: SpikeRecord, parameters):
+        memory = self._memory(parameters)
+        latency, width = self.latency(memory), memory["width"]
+        _, _, rows = layout(parameters["circuit"])
+        firing = {}
+        for word in range(memory["n_dir"]):
+            bits = rows[f"Register {word} value"].neurons
+            firing[word] = [set(spikes.ticks(population)[i].tolist()) for population, i in bits]
+        answers = []
+        for operation in operations:
+            tick, word = operation.t + latency, operation.address - 1
+            read = [bit for bit in range(width) if tick in firing[word][bit]]
+            answers.append({**operation.to_dict(), "read_at": tick, "read": read, "agrees": read == operation.data})
+        return {
+            "model": NAME,
+            "circuit": parameters["circuit"],
+            "operations": answers,
+            "summary": {"operations": len(answers), "agree": sum(a["agrees"] for a in answers)},
+        }
+
+    def table(self, answers):
+        rows = [f"{'#':>3} {'t ms':>5}  {'write':<28} {'read back':<20} verdict"]
+        for index, item in enumerate(answers["operations"]):
+            write = f"word {item['address'] - 1} = {item['data']}"
+            verdict = "same" if item["agrees"] else f"DIFFERS: wrote {item['data']}"
+            rows.append(f"{index:>3} {item['t']:>5}  {write:<28} {str(item['read']):<20} {verdict}")
+        summary = answers["summary"]
+        rows.append(f"writes read back as written: {summary['agree']}/{summary['operations']}")
+        return "\n".join(rows)
+
+
+PROTOCOL = MemoryProtocol()
