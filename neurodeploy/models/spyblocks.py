@@ -375,20 +375,33 @@ class Memory:
 
     def value_rows(self) -> dict:
         codes = range(1, 2**self.decoder.n_inputs)
-        rows = {"Channel (Decoder)": Code([self.decoder.and_gates[k].out for k in codes], list(codes), hex=False)}
+        rows = {"Channel (Decoder)": Code([self.decoder.and_gates[k].out for k in codes], list(codes), "largest")}
         for i in range(self.n_dir):
             bits = [latch.latch.out for latch in self.latches[i * self.width : (i + 1) * self.width]]
-            rows[f"Register {i} value"] = Code(bits, [2**j for j in range(self.width)], hex=True)
+            rows[f"Register {i} value"] = Code(bits, [2**j for j in range(self.width)], "hex")
         return rows
 
 
 class Code:
-    """A row the test scripts write as a value per ms computed from spikes, empty where none of ``neurons``
-    spiked: the sum of the spiking ones' ``weights`` in hex (a register's bits), else the largest one's weight
-    (the decoder's channel)."""
+    """A row the test scripts write as a value per ms computed from spikes (``printRow``): ``"flag"``, 1 in
+    every ms where one of ``neurons`` spiked and 0 in the others (a gate's OUTPUT); else empty where none
+    spiked and, where some did, the sum of their ``weights`` in hex (``"hex"``: a register's bits) or the
+    largest one's weight (``"largest"``: the decoder's channel)."""
 
-    def __init__(self, neurons, weights, hex: bool):
-        self.neurons, self.weights, self.hex = neurons, weights, hex
+    def __init__(self, neurons, weights=None, form: str = "flag"):
+        self.neurons, self.weights, self.form = neurons, weights or [1] * len(neurons), form
+
+    def read(self, spikes: SpikeRecord) -> dict[int, str]:
+        """The row's values by ms, as the script writes them from these spikes."""
+        spiking: dict[int, list] = {}
+        for (population, i), weight in zip(self.neurons, self.weights):
+            for tick in spikes.ticks(population)[i].tolist():
+                spiking.setdefault(int(tick), []).append(weight)
+        if self.form == "flag":
+            return {tick: "1" if tick in spiking else "0" for tick in range(round(spikes.duration_ms / spikes.dt_ms))}
+        if self.form == "hex":
+            return {tick: hex(sum(weights)) for tick, weights in spiking.items()}
+        return {tick: str(max(weights)) for tick, weights in spiking.items()}
 
 
 def _times(n_sources: int) -> list[list[float]]:
@@ -483,6 +496,7 @@ def _simple_xor(c):
     for i in range(4):
         rows[f"Input neuron (neuron {i})"] = [gate.input_cells[i]]
         rows[f"X neuron (neuron {i})"] = [gate.x_cells[i]]
+    rows["OUTPUT"] = Code(gate.x_cells)
     return [f"Input signal {k}" for k in range(4)], {}, rows
 
 
@@ -496,13 +510,14 @@ def _multiple_xor(c):
         for j in range(3):
             rows[f"Input neuron {j} gate {i}"] = [gate.input_cells[j]]
             rows[f"X neuron {j} gate {i}"] = [gate.x_cells[j]]
+        rows[f"OUTPUT gate {i}"] = Code(gate.x_cells)
     return ["Input signal"], {}, rows
 
 
 def _simple_sync_oscillator(c):
     c.source("IN", [])
     osc = SyncOscillator(c, "oscillator", 2)
-    return [], {}, {"Input spikes": [osc.input_cell], "Output spikes": [osc.out]}
+    return [], {}, {"Input spikes": [osc.input_cell], "Output spikes": [osc.out], "OUTPUT": Code([osc.out])}
 
 
 def _multiple_sync_oscillator(c):
