@@ -3,6 +3,7 @@ rows, gives every recorded block row spike for spike (every neuron, every tick) 
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -162,3 +163,29 @@ def test_the_earlier_memory_answers_a_tick_later_and_the_decoder_sees_a_memory_t
 def test_writes_the_memory_cannot_take_are_refused(circuit, write, message):
     with pytest.raises(ValidationError, match=message):
         FAMILY.PROTOCOL.parse([write], {"circuit": circuit})
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+def test_a_memory_of_any_size_stores_writes_every_tick(backend):
+    """Sixty writes, one per tick, to random words of a 5-word, 6-bit memory (the stress tests' pace)."""
+    rng = np.random.default_rng(7)
+    writes = [
+        {
+            "op": "write",
+            "t": t,
+            "address": int(rng.integers(1, 6)),
+            "data": np.flatnonzero(rng.random(6) < 0.5).tolist(),
+        }
+        for t in range(1, 61)
+    ]
+    loaded = load_model("spyblocks", {"circuit": "memory", "words": 5, "width": 6})
+    parsed = FAMILY.PROTOCOL.parse(writes, loaded.arguments)
+    network = loaded.network.with_spike_times(FAMILY.PROTOCOL.stimulus(parsed, loaded.arguments))
+    result = make_backend(backend).run(network, FAMILY.PROTOCOL.duration_ms(parsed))
+    answers = FAMILY.PROTOCOL.decode(parsed, result.spikes, loaded.arguments)
+    assert answers["summary"] == {"operations": 60, "agree": 60}
+
+
+def test_sizes_are_only_for_the_generic_memory():
+    with pytest.raises(ValidationError, match="sizes only circuit 'memory'"):
+        load_model("spyblocks", {"circuit": "simple_memory", "width": 4})

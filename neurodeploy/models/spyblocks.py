@@ -45,11 +45,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
 import numpy as np
 
 from neurodeploy.description import FromList, Network, values
 from neurodeploy.description.semantics import MAX_TICKS
+from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.results import SpikeRecord
@@ -735,22 +737,51 @@ DURATION_MS = {
 """Each test script's ``simtime``: the network's duration."""
 
 
-def layout(circuit: str):
+GENERIC_MEMORY = "memory"
+"""A memory of any size (``words``, ``width``; 3 by 3 unless given), as the current sPyBlocks builds it."""
+
+
+def memory_shape(parameters: dict) -> dict | None:
+    """The memory a circuit's parameters build (words, width, data bits fed, own NOTs), or None."""
+    circuit = parameters.get("circuit")
+    if circuit == GENERIC_MEMORY:
+        words, width = parameters.get("words") or 3, parameters.get("width") or 3
+        return {"n_dir": words, "width": width, "data_bits": width, "own_not": False}
+    return MEMORIES.get(circuit)
+
+
+def layout(circuit: str, words: int | None = None, width: int | None = None):
     """``(inputs, duplicates, rows)``: the recording row feeding each ``IN`` neuron; rows repeating an
     ``IN`` neuron's times (row -> neuron); each recorded block row -> the ``(population, neuron)`` whose
-    spikes (together) make it."""
-    return CIRCUITS[circuit](Circuit())
+    spikes (together) make it. A generic memory's rows are named as the memory tests name them."""
+    return _builder(circuit, words, width)(Circuit())
 
 
-def build(circuit: str = "simple_and") -> Network:
-    if circuit not in CIRCUITS:
-        raise ValidationError(f"model '{NAME}'", "circuit", f"must be one of {', '.join(CIRCUITS)}, got {circuit!r}")
+def _builder(circuit: str, words: int | None, width: int | None):
+    if circuit == GENERIC_MEMORY:
+        return _memory_circuit(**memory_shape({"circuit": circuit, "words": words, "width": width}))
+    return CIRCUITS[circuit]
+
+
+def build(
+    circuit: str = "simple_and",
+    words: Annotated[int, Range(at_least=1)] | None = None,
+    width: Annotated[int, Range(at_least=1)] | None = None,
+) -> Network:
+    where = f"model '{NAME}'"
+    if circuit not in CIRCUITS and circuit != GENERIC_MEMORY:
+        known = ", ".join([*CIRCUITS, GENERIC_MEMORY])
+        raise ValidationError(where, "circuit", f"must be one of {known}, got {circuit!r}")
+    if circuit != GENERIC_MEMORY and (words is not None or width is not None):
+        raise ValidationError(
+            where, "words" if words is not None else "width", f"sizes only circuit '{GENERIC_MEMORY}'"
+        )
     c = Circuit()
-    CIRCUITS[circuit](c)
+    _builder(circuit, words, width)(c)
     if not c.sources.get("IN"):
         c.sources.pop("IN", None)
     network = c.network(f"{NAME}-{circuit.replace('_', '-')}")
-    network.duration = DURATION_MS[circuit]
+    network.duration = DURATION_MS.get(circuit)
     return network
 
 
@@ -772,12 +803,13 @@ class MemoryProtocol(OperationProtocol):
     tests. The decoder reads the written word's latches at ``t + latency``: the data, if the memory works."""
 
     def _memory(self, parameters) -> dict:
-        circuit = parameters.get("circuit")
-        if circuit not in MEMORIES:
+        memory = memory_shape(parameters)
+        if memory is None:
+            memories = ", ".join([*MEMORIES, GENERIC_MEMORY])
             raise ValidationError(
-                "option --protocol", None, f"circuit {circuit!r} has no operations: only {', '.join(MEMORIES)}"
+                "option --protocol", None, f"circuit {parameters.get('circuit')!r} has no operations: only {memories}"
             )
-        return MEMORIES[circuit]
+        return memory
 
     @staticmethod
     def latency(memory: dict) -> int:
@@ -829,7 +861,7 @@ class MemoryProtocol(OperationProtocol):
     def decode(self, operations, spikes: SpikeRecord, parameters):
         memory = self._memory(parameters)
         latency, width = self.latency(memory), memory["width"]
-        _, _, rows = layout(parameters["circuit"])
+        _, _, rows = layout(parameters["circuit"], parameters.get("words"), parameters.get("width"))
         firing = {}
         for word in range(memory["n_dir"]):
             bits = rows[f"Register {word} value"].neurons
