@@ -322,6 +322,7 @@ def test_models_shows_the_protocols_each_family_ships():
     assert listed_protocols(listed.output) == {
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+        "spyblocks": ["spyblocks-memory-writes"],
     }
 
 
@@ -366,6 +367,7 @@ def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkey
         "ca3-cam-exp3-state-map",
         "livewired-assoc-learn-forget",
         "livewired-assoc-new-patterns",
+        "spyblocks-memory-writes",
     ]
     assert not (tmp_path / "x").exists()
 
@@ -395,6 +397,7 @@ def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
         "ca3-cam": ["ca3-cam-exp1", "ca3-cam-exp2-testbench", "ca3-cam-exp3-state-map"],
         "ca3-cam-big": ["ca3-cam-big-recall"],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+        "spyblocks": ["spyblocks-memory-writes"],
     }
     monkeypatch.chdir(tmp_path)
     shadowed = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "x")

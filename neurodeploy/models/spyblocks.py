@@ -97,8 +97,8 @@ class Circuit:
 
     def network(self, name: str) -> Network:
         net = Network(name, seed=0)
-        for label, times in self.sources.items():
-            net.spike_source(label, times)
+        for label in sorted(self.sources):  # by name, the order a NIR graph's nodes come back in
+            net.spike_source(label, self.sources[label])
         net.population("gates", len(self.cells), parameters=GATE_CELL, initial_values={"v": GATE_CELL["v_rest"]})
         grouped = defaultdict(list)
         for (pre_label, pre), (_, post), weight, delay, receptor in self.synapses:
