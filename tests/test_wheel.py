@@ -127,6 +127,7 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
         "feedforward-poisson",
         "hippocampus-dg-ca3-ca1",
         "livewired-assoc",
+        "spyblocks",
         "topographic-map",
     }
     targets = run([installed / "neurodeploy", "targets"], empty)
