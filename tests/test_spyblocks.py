@@ -165,7 +165,7 @@ def test_writes_the_memory_cannot_take_are_refused(circuit, write, message):
         FAMILY.PROTOCOL.parse([write], {"circuit": circuit})
 
 
-@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker", pytest.param("lava", marks=pytest.mark.slow)])
 def test_a_memory_of_any_size_stores_writes_every_tick(backend):
     """Sixty writes, one per tick, to random words of a 5-word, 6-bit memory (the stress tests' pace)."""
     rng = np.random.default_rng(7)

@@ -8,7 +8,8 @@ What it is
     ``simple_latch_d``, ``multiple_latch_d``, ``multiple_latch_d_short``, ``simple_sync_oscillator``,
     ``multiple_sync_oscillator``, ``simple_async_oscillator``, ``multiple_async_oscillator``,
     ``simple_flank_detector``, ``simple_decoder``, ``simple_encoder``, ``simple_encoder_short``,
-    ``simple_muxdemux``, ``simple_memory``, ``memory_stress_1_mini``, ``memory_stress_1``).
+    ``simple_muxdemux``, ``simple_memory``, ``memory_stress_1_mini``, ``memory_stress_1``), or ``memory``,
+    a memory of ``words`` words of ``width`` bits (3 and 3 unless given).
 
 Populations
     ``IN``: the test's input spike sources, one neuron per source, fed by the recording rows ``layout``
@@ -35,6 +36,11 @@ Wiring (weight nA / delay ms; 1/1 unless said)
     j. D latch: ANDs of data and store (set) and of not-data and store (reset) drive an SR latch.
     Mux/demux: a decoder of the select signals whose ANDs also take a data input; the multiplexer ORs
     them. Memory: a decoder of the address enables a word's D latches (fast ANDs).
+
+Operations (the memories)
+    ``{"op": "write", "t": t, "address": a, "data": [bits]}``: address code a (1..words: word a - 1) and
+    data for one tick; the word holds the data from t+4 (t+5 on ``simple_memory``) until the next write to
+    it; writes may come every tick. The decoder reads the word's latches back at that tick.
 
 Cite A. Ayuso-Martinez, D. Casanueva-Morato, J. P. Dominguez-Morales, A. Jimenez-Fernandez, G. Jimenez-Moreno,
 "Spike-based building blocks for performing logic operations using Spiking Neural Networks on SpiNNaker",
