@@ -328,6 +328,7 @@ def test_models_shows_the_protocols_each_family_ships():
             "hippocampus-sparse-exp4-combined-operations",
         ],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+        "spyblocks": ["spyblocks-memory-writes"],
     }
 
 
@@ -376,6 +377,7 @@ def test_an_unknown_protocol_name_is_one_line_listing_the_names(tmp_path, monkey
         "hippocampus-sparse-exp4-combined-operations",
         "livewired-assoc-learn-forget",
         "livewired-assoc-new-patterns",
+        "spyblocks-memory-writes",
     ]
     assert not (tmp_path / "x").exists()
 
@@ -411,6 +413,7 @@ def test_a_user_model_folder_ships_protocols_too(tmp_path, monkeypatch):
         ],
         "ca3-cam-big": ["ca3-cam-big-recall"],
         "livewired-assoc": ["livewired-assoc-learn-forget", "livewired-assoc-new-patterns"],
+        "spyblocks": ["spyblocks-memory-writes"],
     }
     monkeypatch.chdir(tmp_path)
     shadowed = invoke("run", *CAM, "--protocol", "ca3-cam-exp1", "--out", "x")

@@ -128,6 +128,7 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
         "hippocampus-dg-ca3-ca1",
         "hippocampus-sparse",
         "livewired-assoc",
+        "spyblocks",
         "topographic-map",
     }
     targets = run([installed / "neurodeploy", "targets"], empty)
