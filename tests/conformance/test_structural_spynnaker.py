@@ -1,0 +1,83 @@
+"""sPyNNaker's structural-plasticity integration tests (SpiNNakerManchester/sPyNNaker
+``spynnaker_integration_tests/test_struct_pl/``), written with the description's Synaptogenesis: the tests
+where a decision has probability 1 (formation onto an empty slot of one neuron, elimination of every
+synapse), whose synapses, weights and event counts do not depend on the random stream."""
+
+import pytest
+
+import neurodeploy as nd
+from neurodeploy.backends import make_backend
+
+BACKENDS = ["brian2", "spinnaker"]
+
+
+def structural_without_stdp() -> nd.Network:
+    """``test_structural_without_stdp``: one source spiking in ticks 0-9, four single neurons; 1000 Hz of
+    rewiring at dt 1 ms is one attempt per tick, on a 1x1 grid (distance 0: formation probability p).
+    ``RandomByWeightElimination(threshold, p_depression, p_potentiation)`` is weight_threshold, p_elim_dep,
+    p_elim_pot; the connectors' synapses hold the mechanism's ``weight`` 0."""
+    network = nd.Network("structural_without_stdp", duration=10.0, seed=0)
+    network.spike_source("stim", [list(map(float, range(10)))])
+    for label in ("pop", "pop_2", "pop_3", "pop_4"):
+        network.population(label, 1)
+    cases = {  # post: (partner selection, p_form, threshold, p_elim, initial weight, connector's synapses)
+        "pop": ("last_neuron", 1.0, 2.0, 0.0, 2.0, []),
+        "pop_2": ("random", 1.0, 4.0, 0.0, 4.0, []),
+        "pop_3": ("last_neuron", 0.0, 4.0, 1.0, 2.0, [0]),
+        "pop_4": ("random", 0.0, 4.0, 1.0, 4.0, [0]),
+    }
+    for post, (selection, p_form, threshold, p_elim, initial, synapses) in cases.items():
+        rule = nd.Synaptogenesis(
+            s_max=1,
+            f_rew=1000.0,
+            partner_selection=selection,
+            grid=(1, 1),
+            p_form_forward=p_form,
+            p_elim_dep=p_elim,
+            p_elim_pot=p_elim,
+            weight_threshold=threshold,
+            initial_weight=initial,
+        )
+        network.project("stim", post, nd.FromList(synapses, synapses), 0.0, 1.0, structural=rule, label=post)
+    return network
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_structural_without_stdp_forms_with_the_initial_weight_and_eliminates_by_weight(backend):
+    result = make_backend(backend).run(structural_without_stdp(), 10.0)
+    connectivity, events = result.structural["connectivity"], result.structural["events"]
+    assert connectivity["pop"]["end"] == connectivity["pop_2"]["end"] == [[0, 0]]  # sPyNNaker: (0, 0, w, d)
+    assert connectivity["pop_3"]["end"] == connectivity["pop_4"]["end"] == []
+    # last-neuron selection finds its partner from tick 1 (the source spiked in tick 0), random at once
+    assert events["pop"] == [[1, "form", 0, 0]] and events["pop_2"] == [[0, "form", 0, 0]]
+    assert events["pop_3"] == events["pop_4"] == [[0, "eliminate", 0, 0]]
+
+
+def structural_elimination_to_empty() -> nd.Network:
+    """``test_structural_elimination_to_empty``: 9 sources onto 9 neurons all to all (weight 0), 9 slots
+    each, no formation, elimination with probability 1 whatever the weight, 1000 attempts."""
+    network = nd.Network("structural_eliminate_to_empty", duration=1000.0, seed=0)
+    network.spike_source("stim", [list(map(float, range(10)))] * 9)
+    network.population("pop", 9)
+    rule = nd.Synaptogenesis(
+        s_max=9,
+        f_rew=1000.0,
+        partner_selection="random",
+        grid=(3, 3),
+        p_form_forward=0.0,
+        p_elim_dep=1.0,
+        p_elim_pot=1.0,
+        weight_threshold=4.0,
+        initial_weight=4.0,
+    )
+    network.project("stim", "pop", nd.AllToAll(), 0.0, 1.0, structural=rule, label="proj")
+    return network
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_structural_elimination_to_empty_eliminates_all_81_synapses_and_forms_none(backend):
+    result = make_backend(backend).run(structural_elimination_to_empty(), 1000.0)
+    events = result.structural["events"]["proj"]
+    assert [kind for _, kind, _, _ in events] == ["eliminate"] * 81
+    assert sorted((pre, post) for _, _, pre, post in events) == [(i, j) for i in range(9) for j in range(9)]
+    assert result.structural["connectivity"]["proj"]["end"] == []
