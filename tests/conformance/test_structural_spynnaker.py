@@ -3,6 +3,9 @@
 where a decision has probability 1 (formation onto an empty slot of one neuron, elimination of every
 synapse), whose synapses, weights and event counts do not depend on the random stream."""
 
+import math
+
+import numpy as np
 import pytest
 
 import neurodeploy as nd
@@ -39,18 +42,28 @@ def structural_without_stdp() -> nd.Network:
             initial_weight=initial,
         )
         network.project("stim", post, nd.FromList(synapses, synapses), 0.0, 1.0, structural=rule, label=post)
+        network.record(post, ["spikes", "isyn_exc"])
     return network
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_structural_without_stdp_forms_with_the_initial_weight_and_eliminates_by_weight(backend):
-    result = make_backend(backend).run(structural_without_stdp(), 10.0)
+    result = make_backend(backend, recording="spynnaker").run(structural_without_stdp(), 10.0)
     connectivity, events = result.structural["connectivity"], result.structural["events"]
     assert connectivity["pop"]["end"] == connectivity["pop_2"]["end"] == [[0, 0]]  # sPyNNaker: (0, 0, w, d)
     assert connectivity["pop_3"]["end"] == connectivity["pop_4"]["end"] == []
     # last-neuron selection finds its partner from tick 1 (the source spiked in tick 0), random at once
     assert events["pop"] == [[1, "form", 0, 0]] and events["pop_2"] == [[0, "form", 0, 0]]
     assert events["pop_3"] == events["pop_4"] == [[0, "eliminate", 0, 0]]
+    # the formed synapses carry their initial weight from the next spike on, one tick later (delay 1 tick):
+    # the current after the first arrival is init w, init = (tau_syn_E/dt)(1 - exp(-dt/tau_syn_E))
+    init = 5.0 * (1.0 - math.exp(-0.2))
+    for label, formed, weight in (("pop", 1, 2.0), ("pop_2", 0, 4.0)):
+        current = result.traces[label]["isyn_exc"][:, 0]
+        assert np.all(current[: formed + 1] == 0.0)
+        assert current[formed + 1] == pytest.approx(init * weight, rel=1e-4)
+    for label in ("pop_3", "pop_4"):  # eliminated before the first spike
+        assert np.all(result.traces[label]["isyn_exc"] == 0.0)
 
 
 def structural_elimination_to_empty() -> nd.Network:
