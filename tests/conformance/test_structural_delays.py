@@ -82,3 +82,31 @@ def test_initial_delays_round_trip_and_are_checked():
     stdp = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1, w_max=2.0)
     with pytest.raises(ValidationError, match="initial_delay.*needs a static projection"):
         delayed_formation(3.0, LABELS[:1], plasticity=stdp).validate()
+
+
+@pytest.mark.parametrize(
+    "initial_delay, written", [(4.0, "initial_delay=4.0,"), ([2.0, 5.0], "initial_delay=(2.0, 5.0),")]
+)
+def test_spinn5_lowers_initial_delays_to_spynnakers_initial_delay(initial_delay, written, tmp_path):
+    from neurodeploy.backends.spinnaker.toolchain import compile_network
+    from neurodeploy.catalog import target_descriptions
+
+    compile_network(delayed_formation(initial_delay, LABELS[:1]), target_descriptions()["spinn5"].data, tmp_path)
+    script = (tmp_path / "pynn_script.py").read_text()
+    assert "sim.StructuralMechanismStatic(" in script and written in script
+
+
+def test_spinn5s_quantization_aware_reference_holds_the_delays_as_the_emulation(tmp_path):
+    from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
+    from neurodeploy.catalog import target_descriptions
+
+    network = delayed_formation([2.0, 5.0])
+    toolchain = SpinnakerToolchain()
+    compiled = toolchain.compile(network, target_descriptions()["spinn5"].data, tmp_path, 12.0, map_resources=False)
+    emulated = toolchain.execute(compiled, tmp_path, 12.0)
+    reference = make_backend("brian2").run(compiled.reference_network(), 12.0)
+    for label in LABELS:
+        np.testing.assert_array_equal(
+            reference.traces[f"post_{label}"]["isyn_exc"], emulated.traces[f"post_{label}"]["isyn_exc"]
+        )
+    assert first_arrivals(reference, LABELS) == first_arrivals(emulated, LABELS)
