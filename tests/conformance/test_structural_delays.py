@@ -82,6 +82,10 @@ def test_initial_delays_round_trip_and_are_checked():
     stdp = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1, w_max=2.0)
     with pytest.raises(ValidationError, match="initial_delay.*needs a static projection"):
         delayed_formation(3.0, LABELS[:1], plasticity=stdp).validate()
+    turning = delayed_formation(3.0, LABELS[:1])
+    with pytest.raises(ValidationError, match="turnover.*delay of 1 tick.*'p0' has longer delays"):
+        turning.turnover("post_p0", nd.NeuronTurnover(initial_alive=1, input_projection="p0", new_inputs=1))
+        turning.validate()
 
 
 @pytest.mark.parametrize(
