@@ -1,8 +1,8 @@
 """Lava's published bit-accurate LIF unit tests (lava-nc/lava ``tests/lava/proc/lif/test_models.py``,
-``TestLIFProcessModelsFixed.test_bitacc_pm_impulse_du`` and ``..._impulse_dv``): one input of 128 (``<< 6``:
-8192 units of u) in the first step onto a neuron whose current halves (du 2047, plus the chip's ds_offset 1)
-or whose voltage halves (dv 2048, the current decaying by 4095/4096), re-derived here from the chip's
-integer step and run as a description network on the Lava backend and on the reference's FixedPointLIF."""
+``TestLIFProcessModelsFixed.test_bitacc_pm_impulse_du`` and ``..._impulse_dv``): one input in the first
+step onto a neuron whose current halves (its du plus the chip's ds_offset is half of unity) or whose voltage
+halves (the current decaying by the least step), re-derived here from the chip's integer step and run as a
+description network on the Lava backend and on the reference's FixedPointLIF."""
 
 import math
 
@@ -48,8 +48,8 @@ def impulse_network(tau_syn: float, tau_m: float, weight: float = 1.0) -> nd.Net
 
 
 def lowered_impulse(tau_syn: float, tau_m: float):
-    """The network whose one input is Lava's: mantissa 128 at exponent 0 (the weight one mantissa step of
-    the lowering's unit at exponent 0, times 128), with the lowering's integers."""
+    """The network whose one input is Lava's (its mantissa at exponent 0, the weight being that many of the
+    lowering's units at exponent 0), with the lowering's integers."""
     probe = lower_for_lava(impulse_network(tau_syn, tau_m)).projections["in"]
     weight = 128 * float(probe.unit[0]) / 2**probe.weight_exp
     network = impulse_network(tau_syn, tau_m, weight)

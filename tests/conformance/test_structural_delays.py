@@ -62,8 +62,8 @@ def test_a_fixed_initial_delay_delivers_the_formation_ticks_spike_that_many_tick
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_range_of_initial_delays_draws_each_from_the_formation_draw(backend):
-    """With formation probability 1 the delay is ``2 + floor(4 u3)`` over [2, 5] ticks (u3 the attempt's
-    fourth draw)."""
+    """With certain formation the delay is the range's low end plus the fourth draw times the range's
+    width in ticks, rounded down."""
     expected = {label: 2 + math.floor(4 * first_draws(7, label)[3]) for label in LABELS}
     assert len(set(expected.values())) >= 3  # the streams give different delays: the draw is what decides
     result = make_backend(backend, recording="spynnaker").run(delayed_formation([2.0, 5.0]), 12.0)

@@ -81,7 +81,7 @@ def synfire_network(delay: int, runtime: float) -> nd.Network:
 def test_the_emulation_under_7_4_1_gives_the_boards_spikes_and_traces_within_spynnakers_tolerances(
     delay, runtime, count
 ):
-    """sPyNNaker 7.4.1's cores compute their constants with spinn_common's exp, which rounds where the 2019
+    """sPyNNaker 7.4.1's cores compute their constants with spinn_common's exp, which rounds where sPyNNaker8's
     host truncated: the spikes stay exact, the traces move within the integration tests' tolerances."""
     block = synfire_script(delay, runtime)
     assert len(block.segments) == 1
@@ -105,8 +105,8 @@ def test_the_emulation_under_7_4_1_gives_the_boards_spikes_and_traces_within_spy
 
 @pytest.mark.parametrize("delay, runtime, count", RINGS)
 def test_the_emulation_under_2019_gives_the_boards_spikes_v_and_gsyn_bit_for_bit(delay, runtime, count):
-    """sPyNNaker8 (2019) computed exp(-dt/tau) and init on the host and truncated them: with that encoding
-    the emulation records every v and gsyn_exc sample the board recorded, bit for bit."""
+    """sPyNNaker8 computed exp(-dt/tau) and init on the host and truncated them: with that encoding the
+    emulation records every v and gsyn_exc sample the board recorded, bit for bit."""
     segment = synfire_script(delay, runtime, {"encoding": "2019"}).segments[0]
     spikes = segment_spikes(segment)
     assert spikes == board_spikes(delay) and len(spikes) == count
@@ -118,9 +118,10 @@ def test_the_emulation_under_2019_gives_the_boards_spikes_v_and_gsyn_bit_for_bit
 
 @pytest.mark.parametrize("delay, runtime, count", RINGS)
 def test_the_float_reference_gives_the_boards_spikes_and_traces_within_the_boards_resolution(delay, runtime, count):
-    """The Brian2 reference in float64, recording as sPyNNaker does: the spikes exact, v within rtol 1e-3;
-    the current within 4 s16.15 steps but not within rtol 1e-4, because the board floors every decay
-    product (its current runs up to 0.0001 nA low, and its tails reach 0 where float64's do not)."""
+    """The Brian2 reference in float64, recording as sPyNNaker does: the spikes exact, v within the tests'
+    tolerance; the current within a few s16.15 steps but not within the tests' relative tolerance, because
+    the board floors every decay product (its current runs low, and its tails reach 0 where float64's do
+    not)."""
     network = synfire_network(delay, runtime)
     result = make_backend("brian2", recording="spynnaker").run(network, runtime)
     spikes = sorted((i, float(t)) for i, train in enumerate(result.spikes.ticks("ring")) for t in train)
