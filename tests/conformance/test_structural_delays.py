@@ -114,3 +114,12 @@ def test_spinn5s_quantization_aware_reference_holds_the_delays_as_the_emulation(
             reference.traces[f"post_{label}"]["isyn_exc"], emulated.traces[f"post_{label}"]["isyn_exc"]
         )
     assert first_arrivals(reference, LABELS) == first_arrivals(emulated, LABELS)
+
+
+def test_the_memory_estimate_counts_a_formed_synapses_longest_delay():
+    from neurodeploy.description.resources import max_delay_ticks
+
+    network = delayed_formation([2.0, 5.0], LABELS[:1])
+    assert max_delay_ticks(network, network.projections["p0"]) == 5.0
+    network = delayed_formation(None, LABELS[:1])
+    assert max_delay_ticks(network, network.projections["p0"]) == 1.0
