@@ -123,3 +123,33 @@ def test_the_memory_estimate_counts_a_formed_synapses_longest_delay():
     assert max_delay_ticks(network, network.projections["p0"]) == 5.0
     network = delayed_formation(None, LABELS[:1])
     assert max_delay_ticks(network, network.projections["p0"]) == 1.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_spike_in_flight_arrives_after_its_synapse_is_eliminated(backend):
+    """Formation and elimination both certain: the slot forms in even ticks and empties in odd ones, so each
+    formed synapse transmits its formation tick's spike only, which arrives after the synapse is gone."""
+    network = nd.Network("in_flight", duration=12.0, seed=7)
+    network.spike_source("stim", [[float(t) for t in range(12)]])
+    network.population("post", 1, parameters={"tau_syn_E": 0.1})  # the current gone within a tick
+    rule = nd.Synaptogenesis(
+        s_max=1,
+        f_rew=1000.0,
+        partner_selection="random",
+        grid=(1, 1),
+        p_form_forward=1.0,
+        p_elim_dep=1.0,
+        p_elim_pot=1.0,
+        initial_weight=1.0,
+        initial_delay=4.0,
+    )
+    network.project("stim", "post", nd.FromList([], []), 0.0, 1.0, structural=rule, label="p")
+    network.record("post", ["isyn_exc"])
+    result = make_backend(backend, recording="spynnaker").run(network, 12.0)
+    events = result.structural["events"]["p"]
+    assert [(tick, kind) for tick, kind, _, _ in events] == [
+        (t, "form" if t % 2 == 0 else "eliminate") for t in range(12)
+    ]
+    current = result.traces["post"]["isyn_exc"][:, 0]
+    arrived = current > 0.5 * 0.1 * (1.0 - math.exp(-10.0))  # init w, init = (tau/dt)(1 - exp(-dt/tau))
+    assert np.flatnonzero(arrived).tolist() == [4, 6, 8, 10]
