@@ -1,6 +1,6 @@
-"""The PyNN front end: plain PyNN scripts against ``neurodeploy.pynn`` give a SpiNNaker board's spikes on
-the spinnaker backend, the same spikes as the network built with neurodeploy's own API, and refuse what
-they cannot run yet, naming it."""
+"""The PyNN front end: plain PyNN scripts against ``neurodeploy.pynn`` give the same spikes as the network
+built with neurodeploy's own API, and refuse what they cannot run yet, naming it (a SpiNNaker board's
+recordings: tests/conformance/)."""
 
 import numpy as np
 import pytest
@@ -8,89 +8,12 @@ import pytest
 import neurodeploy as nd
 import neurodeploy.pynn as sim
 from neurodeploy.backends import make_backend
-from tests.conftest import ROOT
-
-SYNFIRE_BOARD = ROOT.parent / "shared" / "external" / "spynnaker8-synfire-board"
 
 
 @pytest.fixture(autouse=True)
 def fresh_simulator():
     yield
     sim.end()
-
-
-def synfire_script(delay: int, runtime: float, backend_options=None):
-    """sPyNNaker8's SynfireRunner with its defaults (the board folder's README), as a PyNN script."""
-    n_neurons = 20
-    sim.setup(timestep=1.0, min_delay=1.0, backend="spinnaker", backend_options=backend_options)
-    cell_params = {
-        "cm": 0.25,
-        "i_offset": 0.0,
-        "tau_m": 20.0,
-        "tau_refrac": 2.0,
-        "tau_syn_E": 5.0,
-        "tau_syn_I": 5.0,
-        "v_reset": -70.0,
-        "v_rest": -65.0,
-        "v_thresh": -50.0,
-    }
-    ring = sim.Population(n_neurons, sim.IF_curr_exp(**cell_params), label="pop_1")
-    stimulus = sim.Population(1, sim.SpikeSourceArray(spike_times=[0]), label="inputSpikes_1")
-    ring_list = [(i, (i + 1) % n_neurons, 2.0, delay) for i in range(n_neurons)]
-    sim.Projection(ring, ring, sim.FromListConnector(ring_list), synapse_type=sim.StaticSynapse())
-    sim.Projection(stimulus, ring, sim.FromListConnector([(0, 0)]), synapse_type=sim.StaticSynapse(weight=2.0, delay=1))
-    ring.record(["spikes", "v", "gsyn_exc"])
-    sim.run(runtime)
-    return ring.get_data()
-
-
-@pytest.mark.parametrize("delay, runtime, count", [(1, 100.0, 33), (7, 200.0, 22), (17, 500.0, 27)])
-def test_the_synfire_ring_gives_the_boards_spikes_on_spinnaker(delay, runtime, count):
-    if not SYNFIRE_BOARD.is_dir():
-        pytest.skip(f"needs ../shared/external/spynnaker8-synfire-board/ (board recordings): no {SYNFIRE_BOARD}")
-    block = synfire_script(delay, runtime)
-    assert len(block.segments) == 1
-    segment = block.segments[0]
-    spikes = sorted(
-        (int(train.annotations["source_index"]), float(time))
-        for train in segment.spiketrains
-        for time in train.magnitude
-    )
-    board = np.loadtxt(SYNFIRE_BOARD / f"20_{delay}_spikes.csv", delimiter=",")
-    assert spikes == sorted((int(neuron), float(time)) for neuron, time in board)
-    assert len(spikes) == count
-    first = segment.spiketrains[0]
-    assert first.annotations == {"source_population": "pop_1", "source_index": 0, "channel_id": 0}
-    assert block.annotations["label"] == "pop_1" and block.annotations["size"] == 20
-    # v(t) and gsyn_exc(t) as the board records them (sPyNNaker's convention, get_data's on spinnaker), within
-    # the integration tests' own tolerances: sPyNNaker 7.4.1's constants are not sPyNNaker8's (see below).
-    [v] = segment.filter(name="v")
-    [gsyn] = segment.filter(name="gsyn_exc")
-    assert v.shape == gsyn.shape == (int(runtime), 20) and str(v.units.dimensionality) == "mV"
-    assert str(gsyn.units.dimensionality) == "nA"
-    assert np.allclose(v.magnitude, board_trace(delay, "v", runtime), rtol=1e-3, atol=0)
-    assert np.allclose(gsyn.magnitude, board_trace(delay, "gsyn", runtime), rtol=1e-4, atol=0)
-
-
-def board_trace(delay: int, kind: str, runtime: float) -> np.ndarray:
-    """A board recording (``v`` or ``gsyn``) as ticks x neurons."""
-    rows = np.loadtxt(SYNFIRE_BOARD / f"20_{delay}_{kind}.csv", delimiter=",")
-    trace = np.full((int(runtime), 20), np.nan)
-    trace[rows[:, 1].astype(int), rows[:, 0].astype(int)] = rows[:, 2]
-    return trace
-
-
-@pytest.mark.parametrize("delay, runtime", [(1, 100.0), (7, 200.0), (17, 500.0)])
-def test_the_synfire_ring_gives_the_boards_v_and_gsyn_bit_for_bit_under_the_2019_profile(delay, runtime):
-    """sPyNNaker8 (2019) computed exp(-dt/tau) and init on the host and truncated them: with that encoding
-    the emulation records every v and gsyn_exc sample the board recorded, bit for bit."""
-    if not SYNFIRE_BOARD.is_dir():
-        pytest.skip(f"needs ../shared/external/spynnaker8-synfire-board/ (board recordings): no {SYNFIRE_BOARD}")
-    segment = synfire_script(delay, runtime, {"encoding": "2019"}).segments[0]
-    [v] = segment.filter(name="v")
-    [gsyn] = segment.filter(name="gsyn_exc")
-    np.testing.assert_array_equal(v.magnitude, board_trace(delay, "v", runtime))
-    np.testing.assert_array_equal(gsyn.magnitude, board_trace(delay, "gsyn", runtime))
 
 
 def small_network_script(backend: str):

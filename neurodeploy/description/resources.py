@@ -201,7 +201,11 @@ def structural_slots(network, projection) -> float:
 
 
 def max_delay_ticks(network, projection) -> float:
-    return float(np.max(projection.delay, initial=0.0)) / network.semantics.dt
+    longest = float(np.max(projection.delay, initial=0.0)) / network.semantics.dt
+    formed = getattr(projection.structural, "delay_ticks", None)  # a structural rule's formed synapses
+    if formed is not None:
+        longest = max(longest, float(formed(network.semantics, f"projection '{projection.label}'")[1]))
+    return longest
 
 
 def source_spikes(source) -> int:

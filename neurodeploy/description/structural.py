@@ -16,11 +16,17 @@ capacity, with every random decision drawn from one stream that the description 
     forms nothing. Otherwise the synapse forms when ``u3 < p exp(-d^2 / (2 sigma^2))``, ``d`` the
     distance between the two neurons on the grid (``position(n) = (n // width, n % width)``, periodic
     in both directions), with the lateral ``p`` and ``sigma`` when pre and post are one population and
-    the forward ones otherwise. It gets ``initial_weight``.
+    the forward ones otherwise. It gets ``initial_weight`` and ``initial_delay`` (one tick when not
+    given; a range ``[low, high]`` is a whole number of ticks drawn uniformly from it, inclusive, as
+    ``low + floor(u3 / q (high - low + 1))`` with ``q`` the formation probability: ``u3 / q`` is uniform
+    on [0, 1) given that the synapse formed, so the delay takes no draw of its own).
   - An **occupied** slot holding weight ``w`` is eliminated when ``u3 < p_elim_dep`` for
     ``w < weight_threshold``, or ``u3 < p_elim_pot`` otherwise.
 * **Effect.** A synapse formed or eliminated at the start of tick ``t`` transmits, or stops
-  transmitting, the spikes emitted from tick ``t`` on. (Structural projections have delay 1 tick.)
+  transmitting, the spikes emitted from tick ``t`` on; a spike it transmitted arrives after its delay
+  even when the synapse is eliminated meanwhile (it is in the post neuron's input, as on the chip). The
+  connector's synapses have delay 1 tick; a formed one ``initial_delay``, which only static
+  projections may set other than one tick.
   With (additive) STDP, a formed synapse joins its pre neuron's row as sPyNNaker's does: it behaves
   as if it had held ``initial_weight`` since that neuron's last spike, so the deferred update at the
   next pre spike includes the post events since then; elimination compares the weight the slot holds
@@ -83,6 +89,7 @@ class Synaptogenesis:
     p_elim_pot: float = 1.36e-4
     weight_threshold: float = 0.0
     initial_weight: float = 0.0
+    initial_delay: float | tuple | None = None
 
     PAIR_BYTES = 0  # state per pre-post pair: none, the slots hold it all
 
@@ -99,10 +106,19 @@ class Synaptogenesis:
         "p_elim_pot",
         "weight_threshold",
         "initial_weight",
+        "initial_delay",
     )
 
     def validate(self, where: str):
         where = f"{where} synaptogenesis"
+        if self.initial_delay is not None:
+            delays = self.initial_delay if isinstance(self.initial_delay, (list, tuple)) else (self.initial_delay,)
+            if len(delays) not in (1, 2):
+                raise ValidationError(where, "initial_delay", f"expected a delay or [low, high], got {delays!r}")
+            delays = tuple(values.number(d, "ms", where, "initial_delay") for d in delays)
+            if len(delays) == 2 and delays[0] > delays[1]:
+                raise ValidationError(where, "initial_delay", f"the low end {delays[0]:g} exceeds {delays[1]:g}")
+            self.initial_delay = delays if len(delays) == 2 else delays[0]
         self.s_max = values.integer(self.s_max, where, "s_max", minimum=1)
         self.f_rew = values.number(self.f_rew, None, where, "f_rew")
         values.check_range(self.f_rew, where, "f_rew", "Hz", above=0)
@@ -123,10 +139,21 @@ class Synaptogenesis:
             values.check_range(getattr(self, name), where, name, "", at_least=0)
 
     def to_dict(self) -> dict:
-        return {
-            "kind": "synaptogenesis",
-            **{name: list(self.grid) if name == "grid" else getattr(self, name) for name in self.FIELDS},
-        }
+        document = {"kind": "synaptogenesis"}
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if name == "initial_delay" and value is None:
+                continue
+            document[name] = list(value) if isinstance(value, tuple) else value
+        return document
+
+    def delay_ticks(self, semantics, where: str) -> tuple[int, int]:
+        """``(low, high)``: the ticks a formed synapse's delay ranges over (one tick when not given)."""
+        if self.initial_delay is None:
+            return 1, 1
+        delays = self.initial_delay if isinstance(self.initial_delay, tuple) else (self.initial_delay,) * 2
+        low, high = (semantics.ticks(d, where, "structural.initial_delay", minimum=1) for d in delays)
+        return low, high
 
     @classmethod
     def from_dict(cls, data, where: str) -> "Synaptogenesis":
@@ -272,6 +299,7 @@ class Event(NamedTuple):
     pre: int
     post: int
     slot: int
+    delay: int = 1  # ticks, of a formed synapse
 
 
 @dataclass(eq=False)
@@ -342,6 +370,7 @@ class ProjectionRewiring(SlotRewiring):
     rng: np.random.Generator
     attempts: int
     period: int
+    delays: tuple[int, int] = (1, 1)  # a formed synapse's, in ticks: low, high
 
     @classmethod
     def for_projection(cls, network, label: str) -> "ProjectionRewiring":
@@ -352,6 +381,7 @@ class ProjectionRewiring(SlotRewiring):
             network.size_of(projection.pre),
             np.random.default_rng(seed),
             *projection.structural.schedule(network.semantics.dt),
+            projection.structural.delay_ticks(network.semantics, f"projection '{label}'"),
         )
 
     def step(
@@ -389,10 +419,13 @@ class ProjectionRewiring(SlotRewiring):
                 continue
             if np.any(self.pre[post] == partner) or (self.alive_pre is not None and not self.alive_pre[partner]):
                 continue
-            if u3 < rule.formation_probability(np.array([partner]), np.array([post]), self.lateral)[0]:
+            probability = rule.formation_probability(np.array([partner]), np.array([post]), self.lateral)[0]
+            if u3 < probability:
                 self.pre[post, slot] = partner
                 current[post, slot] = self.weight[post, slot] = rule.initial_weight
-                events.append(Event(tick, "form", self.label, partner, post, slot))
+                low, high = self.delays
+                delay = min(low + int(u3 / probability * (high - low + 1)), high)
+                events.append(Event(tick, "form", self.label, partner, post, slot, delay))
         return events
 
 
@@ -645,7 +678,9 @@ def _sorted(pairs: set) -> list[list[int]]:
 
 
 def check_projection(projection, network, where: str):
-    """What the network needs for a structural projection: delay 1, capacity for the connector's synapses."""
+    """What the network needs for a structural projection: delay 1 for the connector's synapses, formed
+    ones' initial delay in whole ticks (other than 1 on static projections only), capacity for the
+    connector's synapses."""
     rule = projection.structural
     if isinstance(rule, CoincidenceWiring):
         if projection.plasticity is not None and rule.elim_weight > projection.plasticity.w_max:
@@ -671,6 +706,14 @@ def check_projection(projection, network, where: str):
             "structural plasticity combines with additive "
             "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)",
         )
+    if isinstance(rule, Synaptogenesis) and rule.delay_ticks(network.semantics, where) != (1, 1):
+        if projection.plasticity is not None:
+            raise ValidationError(
+                where,
+                "structural.initial_delay",
+                "a formed synapse's delay other than 1 tick needs a static projection (with STDP, "
+                "its deferred update would have to follow each slot's own delay)",
+            )
     delays = network.connections(projection.label).delay_ticks
     if np.any(delays != 1):
         raise ValidationError(

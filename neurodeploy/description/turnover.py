@@ -112,7 +112,9 @@ def check_turnover(label: str, rule: NeuronTurnover, network):
                 where, "new_inputs", f"{rule.new_inputs} exceed the slots or pre neurons of '{rule.input_projection}'"
             )
     for projection in network.projections.values():
-        if projection.post == label and np.any(network.connections(projection.label).delay_ticks != 1):
+        formed = getattr(projection.structural, "delay_ticks", None)
+        longer = formed is not None and formed(network.semantics, where) != (1, 1)
+        if projection.post == label and (longer or np.any(network.connections(projection.label).delay_ticks != 1)):
             raise ValidationError(
                 where,
                 "population",

@@ -333,7 +333,7 @@ class _Writer:
                 elimination,
                 f"f_rew={_number(structural.f_rew)}",
                 f"initial_weight={_number(structural.initial_weight)}",
-                f"initial_delay={_number(self.dt)}",
+                f"initial_delay={_initial_delay(structural.initial_delay, self.dt)}",
                 f"s_max={structural.s_max}",
                 "with_replacement=False",
                 f"seed={self.network.seed}",
@@ -490,3 +490,12 @@ def _number(value) -> str:
 def _text(text: str) -> str:
     """A string as a Python literal in double quotes."""
     return json.dumps(text)
+
+
+def _initial_delay(delay, dt: float) -> str:
+    """sPyNNaker's ``initial_delay``: one tick when the description gives none, a tuple for a range."""
+    if delay is None:
+        return _number(dt)
+    if isinstance(delay, tuple):
+        return f"({_number(delay[0])}, {_number(delay[1])})"
+    return _number(delay)

@@ -153,7 +153,7 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
             namespace={},
         )
         connect_slots(synapses, network, projection)
-        synapses.delay = 0 * b2.ms  # structural projections have delay 1 tick
+        synapses.delay = 0 * b2.ms  # the last tick of a slot's delay: the relay fires its slots after the rest
         return synapses
     synapses = b2.Synapses(
         source,

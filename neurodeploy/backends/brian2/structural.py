@@ -4,7 +4,10 @@ A Brian2 synapse cannot change its pre neuron during a run, so a structural proj
 its slots (synapse ``post * s_max + slot``, onto post neuron ``post``), driven by a relay: a group of one
 neuron per slot that fires in the tick its slot's pre neuron fires. A network operation right after
 the thresholds sets which relay neurons fire, from the pre group's spikes of the tick and the slot
-table (-1: empty, never fires); the relay's threshold runs next, before any synapse. So delivery and
+table (-1: empty, never fires); the relay's threshold runs next, before any synapse. A slot of delay
+``d`` ticks fires its relay neuron ``d - 1`` ticks after its pre neuron's spike (the slot synapses take
+the last tick, as every Brian2 synapse here), from a ring of pending firings filled at the spike: a
+spike in flight arrives even when its slot is emptied meanwhile, as on the chip. So delivery and
 STDP on a structural projection are the same Brian2 synapse code as on any projection (per synapse,
 ``on_pre`` / ``on_post``), and the reference stays an implementation independent of the targets'.
 At the start of each tick a network operation runs the network's StructuralEngine (the one decision
@@ -38,19 +41,34 @@ from neurodeploy.description.structural import slot_synapses, slot_table
 
 @dataclass(eq=False)
 class Slots:
-    """A structural projection's slots: the table (post x s_max: pre neuron or -1), the pre group, the
-    relay firing the slots' synapses, and the pre neurons' rows (plastic projections)."""
+    """A structural projection's slots: the table (post x s_max: pre neuron or -1) and each slot's delay
+    in ticks, the pre group, the relay firing the slots' synapses, the firings pending for the ticks to
+    come (longest delay x slots, by tick modulo that delay), and the pre neurons' rows (plastic projections)."""
 
     table: np.ndarray
+    delay: np.ndarray
     source: object
     relay: b2.NeuronGroup
+    pending: np.ndarray
     rows: b2.Synapses | None = None
+    tick: int = 0
 
     def fire(self):
-        """The relay fires the slots whose pre neuron spiked in this tick."""
+        """The relay fires the slots whose pre neuron's spike reaches them in this tick."""
         spiked = np.zeros(self.source.N + 1, dtype=bool)  # the last entry for the empty slots' -1
         spiked[self.source.spikes] = True
-        self.relay.variables["fired"].get_value()[:] = spiked[self.table.reshape(-1)]
+        sent = spiked[self.table.reshape(-1)]
+        depth = len(self.pending)
+        if depth == 1:
+            self.relay.variables["fired"].get_value()[:] = sent
+            return
+        delays = self.delay.reshape(-1)
+        for delay in np.unique(delays[sent]).tolist():
+            self.pending[(self.tick + delay - 1) % depth] |= sent & (delays == delay)
+        now = self.tick % depth
+        self.relay.variables["fired"].get_value()[:] = self.pending[now]
+        self.pending[now] = False
+        self.tick += 1
 
 
 def slot_relay(projection: Projection, context: BuildContext, source, name: str) -> b2.NeuronGroup:
@@ -58,6 +76,8 @@ def slot_relay(projection: Projection, context: BuildContext, source, name: str)
     network = context.network
     connections = network.connections(projection.label)
     table = slot_table(network, projection.label, connections.pre.astype(np.int64), -1)
+    rule, where = projection.structural, f"projection '{projection.label}'"
+    longest = rule.delay_ticks(network.semantics, where)[1] if hasattr(rule, "delay_ticks") else 1
     relay = b2.NeuronGroup(
         table.size,
         "fired : boolean",
@@ -67,7 +87,8 @@ def slot_relay(projection: Projection, context: BuildContext, source, name: str)
         name=f"{name}_slots",
         namespace={},
     )
-    context.slots[projection.label] = Slots(table, source, relay)
+    pending = np.zeros((longest, table.size), dtype=bool)
+    context.slots[projection.label] = Slots(table, np.ones_like(table), source, relay, pending)
     return relay
 
 
@@ -182,6 +203,7 @@ class Rewiring:
                 slots.table[event.post, event.slot] = -1
                 continue
             slots.table[event.post, event.slot] = event.pre
+            slots.delay[event.post, event.slot] = event.delay
             self._join_row(tick, event.projection, index, event.pre, event.post)
 
     def _join_row(self, tick: int, label: str, index: int, pre: int, post: int):

@@ -220,8 +220,8 @@ class _Projection:
 
 class _SlotProjection(_Projection):
     """A structural projection as sPyNNaker's rewiring holds it: ``s_max`` slots per post neuron
-    (synapse ``post * s_max + slot``), each holding a pre neuron (-1: empty) and a weight; a spike
-    reaches the slots holding its neuron in one gather over the table. Memory O(N_post s_max)."""
+    (synapse ``post * s_max + slot``), each holding a pre neuron (-1: empty), a weight and a delay; a
+    spike reaches the slots holding its neuron in one gather over the table. Memory O(N_post s_max)."""
 
     def __init__(
         self,
@@ -254,10 +254,10 @@ class _SlotProjection(_Projection):
         self.spiked[spiking] = False
         return self.pre[synapses], synapses
 
-    def place(self, post: int, slot: int, pre: int, units: int):
-        """A synapse formed (pre >= 0, weighing ``units``) or eliminated (pre -1) in a slot."""
+    def place(self, post: int, slot: int, pre: int, units: int, delay: int = 1):
+        """A synapse formed (pre >= 0, weighing ``units``, ``delay`` ticks) or eliminated (pre -1) in a slot."""
         index = post * self.s_max + slot
-        self.pre[index], self.units[index] = pre, units
+        self.pre[index], self.units[index], self.delay[index] = pre, units, delay
 
     def slot_units(self) -> tuple[np.ndarray, np.ndarray]:
         """The table: pre neurons and stored weights, post x s_max."""
@@ -313,6 +313,9 @@ class Emulator:
             delays = network.connections(projection.label).delay_ticks
             if delays.size:
                 max_delay[projection.post] = max(max_delay[projection.post], int(delays.max()))
+            if projection.structural is not None and hasattr(projection.structural, "delay_ticks"):
+                formed = projection.structural.delay_ticks(network.semantics, f"projection '{projection.label}'")
+                max_delay[projection.post] = max(max_delay[projection.post], formed[1])
         self.populations = {
             label: _Population(
                 population,
@@ -484,7 +487,8 @@ class Emulator:
             emulated = self.structural[event.projection]
             rule = self.network.projections[event.projection].structural
             if event.kind == "form":
-                emulated.place(event.post, event.slot, event.pre, weight_units(rule.initial_weight, emulated.scaling))
+                units = weight_units(rule.initial_weight, emulated.scaling)
+                emulated.place(event.post, event.slot, event.pre, units, event.delay)
             else:
                 emulated.place(event.post, event.slot, -1, 0)
 

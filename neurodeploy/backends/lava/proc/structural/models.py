@@ -28,6 +28,8 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
     pre: np.ndarray = LavaPyType(np.ndarray, np.int32)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    delay: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    pending: np.ndarray = LavaPyType(np.ndarray, np.int32)
     events: np.ndarray = LavaPyType(np.ndarray, np.int32)
     n_events: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
@@ -45,6 +47,13 @@ class PyStructuralSynapsesFixed(PyLoihiProcessModel):
             formed = event.kind == "form"
             self.pre[event.post, event.slot] = event.pre if formed else -1
             self.weights[event.post, event.slot] = self.proc_params["initial_mantissa"] if formed else 0
-        delivered = np.where(spikes[self.pre], self.weights, 0).sum(axis=1)
-        self.a_buff[:] = np.left_shift(delivered, self.proc_params["weight_exp"])
+            self.delay[event.post, event.slot] = event.delay
+        sent = spikes[self.pre]
+        depth = len(self.pending)
+        for delay in np.unique(self.delay[sent]).tolist():
+            reaching = sent & (self.delay == delay)
+            self.pending[(tick + delay - 1) % depth] += np.where(reaching, self.weights, 0).sum(axis=1)
+        now = tick % depth
+        self.a_buff[:] = np.left_shift(self.pending[now], self.proc_params["weight_exp"])
+        self.pending[now] = 0
         self.rewiring.previous_pre, self.rewiring.previous_post = np.flatnonzero(spikes[:-1]), post_spikes

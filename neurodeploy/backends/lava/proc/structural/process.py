@@ -7,7 +7,9 @@ from the previous tick's pre and post spikes (and, for synaptogenesis, the proje
 stream) and the weights the slots hold (mantissas of ``unit``, as the quantization-aware reference
 holds them); the process applies them, then delivers the tick's spikes (each post neuron sums the mantissas
 of its slots whose pre neuron spiked,
-``<< weight_exp``, arriving one tick later). Events are kept in
+``<< weight_exp``, arriving one tick later, or a slot's ``delay`` ticks later through ``pending``, the
+sums due in the ticks to come by tick modulo the longest delay; what a slot sent arrives even when it is
+emptied meanwhile). Events are kept in
 ``events`` (tick, 1 form / 0 eliminate, pre, post), ``n_events`` of them. With neuron turnover on
 either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each neuron of that
 side's population (see ``proc/rewiring.py``).
@@ -40,6 +42,10 @@ class StructuralSynapses(AbstractProcess):
         self.a_out = OutPort(shape=(n_post,))
         self.pre = Var(shape=np.shape(pre), init=np.asarray(pre))
         self.weights = Var(shape=np.shape(mantissas), init=np.asarray(mantissas))
+        self.delay = Var(shape=np.shape(pre), init=1)
+        rule = projection.structural
+        longest = rule.delay_ticks(network.semantics, f"projection '{label}'")[1] if hasattr(rule, "delay_ticks") else 1
+        self.pending = Var(shape=(longest, n_post), init=0)
         self.a_buff = Var(shape=(n_post,), init=0)
         self.events = Var(shape=(max_events, 4), init=0)
         self.n_events = Var(shape=(1,), init=0)

@@ -1,0 +1,1 @@
+"""Conformance with ground truth nobody here wrote (``../shared/external/``, peers' published test values)."""
