@@ -195,13 +195,20 @@ def test_spynnakers_defaults_are_the_descriptions_synaptogenesis_but_with_replac
     "change, named",
     [
         (dict(with_replacement=True), "with_replacement=True"),
-        (dict(initial_delay=2.0), "initial_delay=2.0"),
-        (dict(initial_delay=(2.0, 5.0)), r"initial_delay=\(2.0, 5.0\)"),
+        (dict(initial_delay=(1.0, 2.0, 3.0)), r"initial_delay=\(1.0, 2.0, 3.0\)"),
     ],
 )
 def test_what_the_description_cannot_hold_is_refused_naming_it(change, named):
     with pytest.raises(NotImplementedError, match=named):
         scripted_with(**change)
+
+
+@pytest.mark.parametrize("given, described", [(1.0, None), (2.0, 2.0), ((2.0, 5.0), (2.0, 5.0))])
+def test_initial_delays_are_the_descriptions(given, described):
+    # sPyNNaker's initial_delay (one delay, or a (low, high) range of whole steps): the description's own
+    # (one time step, its default, is left unset so saved models stay as they were).
+    projection = scripted_with(initial_delay=given)
+    assert projection.description.structural.initial_delay == described
 
 
 def test_other_buffers_delays_and_weight_dependences_are_refused_naming_them():

@@ -14,8 +14,9 @@
   weight dependence become the projection's STDP as ``STDPMechanism``'s do.
 
 What the description cannot hold is refused, naming it: ``with_replacement=True`` (sPyNNaker's default: a
-pair may hold several synapses; the description holds one per pair), an ``initial_delay`` other than one
-time step (fixed or a range) or a synapse ``delay`` other than it, STDP other than additive, a
+pair may hold several synapses; the description holds one per pair), a synapse ``delay`` other than one
+time step (``initial_delay``, one delay or a range, is the description's: other than one step without STDP
+only), STDP other than additive, a
 ``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, a grid neither square nor one row (where
 sPyNNaker's places are not the description's), sides that are views or Assemblies, and structural mechanisms
 with different seeds.
@@ -146,11 +147,10 @@ class Structural:
                 )
         dt = projection._simulator.state.dt
         delays = np.atleast_1d(np.asarray(self.initial_delay, dtype=float))
-        if delays.size not in (1, 2) or not np.allclose(delays, dt, rtol=0, atol=1e-9 * dt):
-            raise unsupported(
-                f"initial_delay={self.initial_delay!r} ms (the description forms synapses with a delay of one "
-                f"time step only: {dt:g} ms)"
-            )
+        if delays.size not in (1, 2):
+            raise unsupported(f"initial_delay={self.initial_delay!r} (one delay, or a (low, high) range)")
+        one_tick = np.allclose(delays, dt, rtol=0, atol=1e-9 * dt)
+        initial_delay = None if one_tick else float(delays[0]) if delays.size == 1 else tuple(delays.tolist())
         delay = single_value(self.parameter_space["delay"])
         connector = projection._connector
         listed = isinstance(connector, FromListConnector) and "delay" in connector.column_names
@@ -165,6 +165,7 @@ class Structural:
             **self.formation.fields(),
             **self.elimination.fields(),
             initial_weight=self.initial_weight,
+            initial_delay=initial_delay,
         )
 
 
