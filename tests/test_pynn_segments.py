@@ -72,6 +72,20 @@ def test_reset_with_clear(backend):
     assert signal(data[0].segments[0]).shape == (11, 1)
 
 
+def test_spike_counts_after_clear_count_the_spikes_since():
+    # As PyNN's NEST and Brian2 modules count them: clear empties the recording, counts included.
+    sim.setup(timestep=1.0)
+    source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[2.0, 4.0, 12.0], [3.0]]))
+    source.record("spikes")
+    sim.run(5.0)
+    assert source.get_spike_counts() == {source[0]: 2, source[1]: 1}
+    source.get_data(clear=True)
+    sim.run(10.0)
+    since = source.get_data().segments[0].spiketrains
+    assert [list(train.magnitude) for train in since] == [[12.0], []]
+    assert source.get_spike_counts() == {source[0]: 1, source[1]: 0}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_with_spikes(backend):
     sim.setup(timestep=0.1, min_delay=0.1, t_flush=200.0, **on(backend))

@@ -43,12 +43,16 @@ class Recorder(recording.Recorder):
         return round(float(self._recording_start_time) / simulator.state.dt)
 
     def _get_spiketimes(self, ids, clear=False):
-        trains = self._result().spikes.populations[self.population.description_label]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int)) if len(ids) else np.empty(0, dtype=int)
-        start = self._start_tick() * simulator.state.dt - simulator.state.dt / 2
-        times = [trains[index][trains[index] >= start] for index in indices]
+        times = self._spikes_since_start(indices)
         id_array = np.concatenate([np.full(len(t), id, dtype=int) for id, t in zip(ids, times)] or [np.empty(0, int)])
         return id_array, np.concatenate(times or [np.empty(0)])
+
+    def _spikes_since_start(self, indices) -> list[np.ndarray]:
+        """Each of the population's ``indices``' spike times from the recording's start on."""
+        trains = self._result().spikes.populations[self.population.description_label]
+        start = self._start_tick() * simulator.state.dt - simulator.state.dt / 2
+        return [trains[index][trains[index] >= start] for index in indices]
 
     def _get_all_signals(self, variable, ids, clear=False):
         """Each neuron's value per sampling interval from the recording's start: every k-th row of the
@@ -74,11 +78,10 @@ class Recorder(recording.Recorder):
         return np.vstack([initial[indices], trace[:, indices]]), None
 
     def _local_count(self, variable, filter_ids=None):
-        trains = self._result().spikes.populations[self.population.description_label]
-        return {
-            int(id): len(trains[self.population.id_to_index(int(id))])
-            for id in self.filter_recorded(variable, filter_ids)
-        }
+        """Each neuron's spikes from the recording's start on (get_data's clear empties the count too)."""
+        ids = list(self.filter_recorded(variable, filter_ids))
+        indices = [self.population.id_to_index(int(id)) for id in ids]
+        return {int(id): len(times) for id, times in zip(ids, self._spikes_since_start(indices))}
 
     def _clear_simulator(self):
         """Nothing is held to clear: the block's result is read from the recording's start time, which
