@@ -19,19 +19,33 @@ class Recorder(recording.Recorder):
     _simulator = simulator
 
     def _record(self, variable, new_ids, sampling_interval=None):
+        """PyNN's record() has already added ``new_ids`` to what is recorded: a refused record takes them out,
+        so that a script catching the refusal still runs."""
+        refusal = self._refusal(variable, sampling_interval)
+        if refusal is not None:
+            kept = self.recorded[variable].difference(new_ids)
+            if kept:
+                self.recorded[variable] = kept
+            else:  # PyNN reads every key as a recorded variable
+                del self.recorded[variable]
+            raise refusal
+        if sampling_interval is not None and variable.name != "spikes":
+            self.sampling_interval = sampling_interval
+
+    def _refusal(self, variable, sampling_interval) -> NotImplementedError | None:
         if after_run():
-            raise unsupported("record() after run() (before reset())")
+            return unsupported("record() after run() (before reset())")
         if sampling_interval is not None and variable.name != "spikes":
             ticks = round(sampling_interval / simulator.state.dt)
             if ticks < 1 or abs(ticks * simulator.state.dt - sampling_interval) > 1e-9 * sampling_interval:
-                raise unsupported(f"a sampling_interval of {sampling_interval} ms, not a whole number of time steps")
-            self.sampling_interval = sampling_interval
+                return unsupported(f"a sampling_interval of {sampling_interval} ms, not a whole number of time steps")
         celltype = self.population.celltype
         if variable.name != "spikes" and (
             not hasattr(celltype, "neurodeploy_cell")
             or recorded_name(self.population, variable.name) not in CELL_TYPES[celltype.neurodeploy_cell].recordables
         ):
-            raise unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
+            return unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
+        return None
 
     def _result(self):
         if not simulator.state.running:
