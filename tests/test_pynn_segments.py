@@ -503,6 +503,27 @@ def test_what_a_block_cannot_change_is_refused_naming_it():
         cells.get_data()
 
 
+def test_a_plastic_projections_weights_are_refused_when_set_between_runs():
+    # No backend changes learned weights: refused where the script sets them, the block still readable.
+    sim.setup(timestep=1.0)
+    sources = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0, 6.0]))
+    cells = sim.Population(1, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=5.0),
+        weight=1.0,
+        delay=1.0,
+    )
+    projection = sim.Projection(sources, cells, sim.OneToOneConnector(), stdp)
+    sim.run(10.0)
+    for change in (lambda: projection.set(weight=2.0), lambda: setattr(projection[0], "weight", 2.0)):
+        with pytest.raises(NotImplementedError, match="plastic projection's weights after run"):
+            change()
+    assert simulator.state.changes == []
+    sim.run(5.0)
+    assert len(projection.get("weight", format="list")) == 1
+
+
 @pytest.mark.parametrize("backend", [*BACKENDS, "lava"])
 def test_set_i_offset_between_runs_adds_to_an_injected_current(backend):
     # The expectation: one run in which the i_offset step is a second current source (the cell adds

@@ -269,6 +269,8 @@ class Projection(common.Projection):
         weight change from now on, of the magnitudes (the sign stays the one the projection was made with)."""
         if self.descriptions[0].structural is not None:
             raise unsupported("Projection.set of a structural projection's weights after run()")
+        if any(part.plasticity is not None for part in self.descriptions):
+            raise unsupported("Projection.set of a plastic projection's weights after run() (no backend changes them)")
         magnitudes, sign = weight_magnitudes(values, self)
         if sign != self.weight_sign:
             raise unsupported("changing the sign of a projection's weights after run()")
