@@ -424,6 +424,29 @@ def test_changing_electrode_between_runs(backend):
     assert v[1000] < v[-1]
 
 
+def test_a_source_made_after_a_run_leaves_the_run_readable_and_drives_the_next_block():
+    # Made between runs it has no earlier pieces (it did not exist before): the run is read as it was, and
+    # injected after reset() it drives the cell as the same source made before the first run does.
+    def v_trace(made_late):
+        sim.setup(timestep=1.0)
+        cells = sim.Population(1, sim.IF_curr_exp(v_thresh=100.0))
+        cells.record("v")
+        early = None if made_late else sim.DCSource(amplitude=0.5, start=5.0)
+        sim.run(10.0)
+        late = sim.DCSource(amplitude=0.5, start=5.0) if made_late else None
+        first = np.asarray(cells.get_data().segments[0].filter(name="v")[0])[:, 0]
+        sim.reset()
+        (late or early).inject_into(cells)
+        sim.run(10.0)
+        return first, np.asarray(cells.get_data().segments[1].filter(name="v")[0])[:, 0]
+
+    late_first, late_driven = v_trace(made_late=True)
+    early_first, early_driven = v_trace(made_late=False)
+    assert np.array_equal(late_first, np.full(11, -65.0))
+    assert np.array_equal(late_driven, early_driven)
+    assert late_driven[-1] > -65.0
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_issue451_a_source_changed_after_its_window_stays_off(backend):
     # PyNN's test_issue451: the amplitude raised after the source's window has passed changes nothing.

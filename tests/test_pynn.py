@@ -152,6 +152,20 @@ def test_what_is_not_supported_yet_is_refused_naming_it(script, named):
         script()
 
 
+def test_a_refused_record_leaves_what_is_recorded_as_it_was():
+    # PyNN's record() adds the cells before asking the simulator: a script that catches the refusal runs on
+    # and records what it asked for before, nothing more.
+    sim.setup(timestep=1.0)
+    cells = sim.Population(2, sim.Izhikevich())
+    for refused in (lambda: cells.record("u"), lambda: cells.record("v", sampling_interval=2.5)):
+        with pytest.raises(NotImplementedError):
+            refused()
+    cells.record("v", sampling_interval=2.0)
+    sim.run(6.0)
+    (signal,) = cells.get_data().segments[0].analogsignals
+    assert signal.name == "v" and signal.shape == (4, 2) and signal.sampling_period.magnitude == 2.0
+
+
 def poisson_script(backend: str, seed: int, rate=40.0, start=12.3, duration=400.0, runtime=300.0, size=6):
     """A Poisson source driving a population; returns the source's spike trains as arrays."""
     sim.setup(timestep=0.1, backend=backend, seed=seed)

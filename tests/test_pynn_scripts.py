@@ -78,6 +78,33 @@ def test_a_spinnaker_script_captured_is_the_description_neurodeploy_pynn_builds(
     assert captured.recordings == {"excitatory": ("spikes", "v")}
 
 
+LEARNING = """
+sim.setup(timestep=1.0, seed=5)
+source = sim.Population(4, sim.SpikeSourceArray(spike_times=[5.0, 15.0, 25.0]), label="source")
+cells = sim.Population(4, sim.IF_curr_exp(), label="cells")
+stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1),
+                         weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=5.0), weight=3.0, delay=1.0)
+learning = sim.Projection(source, cells, sim.OneToOneConnector(), stdp, label="learning")
+rewiring = sim.Projection(source, cells, sim.FromListConnector([(0, 1, 0.5, 1.0)]), sim.StructuralMechanismStatic(
+    sim.RandomSelection(), sim.DistanceDependentFormation(grid=[2, 2]), sim.RandomByWeightElimination(threshold=0.5),
+    with_replacement=False, weight=0.5, delay=1.0), label="rewiring")
+cells.record("spikes")
+sim.run(30.0)
+"""
+
+
+def test_a_script_reading_learned_and_rewired_weights_after_its_run_is_captured(tmp_path):
+    # The weights a run learned and the synapses it rewired are the run's: captured (nothing simulated) the
+    # script reads them as it reads its recordings, and the description is the one it builds.
+    reads = 'learned = learning.get("weight", format="list")\nheld = rewiring.get("weight", format="array")\n'
+    path = write_script(tmp_path, "import pyNN.spiNNaker as sim\n" + LEARNING + reads + "sim.end()\n")
+    captured = capture(path)
+    exec(LEARNING, {"sim": sim})
+    built = build_network(simulator.state, 30.0)
+    built.name = captured.name
+    assert captured == built
+
+
 def test_a_script_that_never_runs_or_fails_is_one_line_naming_it(tmp_path):
     quiet = write_script(tmp_path, SCRIPT, "quiet.py")
     with pytest.raises(ValidationError, match=r"^script '.*quiet\.py': never calls run\(\)"):
@@ -234,13 +261,7 @@ def test_the_exported_ca3_memory_without_its_stdp_gives_the_descriptions_spikes(
 
 def test_the_exported_ca3_memory_gives_the_descriptions_spikes(tmp_path):
     network = ca3_memory(plastic=True)
-    try:
-        exported = exported_spikes(network, tmp_path / "export")
-    except ValidationError as error:
-        if not re.search(r"does not support (SpikePairRule|STDPMechanism|the synapse type STDPMechanism)", str(error)):
-            raise
-        pytest.skip("neurodeploy.pynn runs no STDPMechanism yet")
-    reference = assert_same_spikes(network, exported)
+    reference = assert_same_spikes(network, exported_spikes(network, tmp_path / "export"))
     assert sum(len(t) for t in reference.populations["CA3cueContRecall"]) > 0
 
 

@@ -72,6 +72,20 @@ def test_reset_with_clear(backend):
     assert signal(data[0].segments[0]).shape == (11, 1)
 
 
+def test_spike_counts_after_clear_count_the_spikes_since():
+    # As PyNN's NEST and Brian2 modules count them: clear empties the recording, counts included.
+    sim.setup(timestep=1.0)
+    source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[2.0, 4.0, 12.0], [3.0]]))
+    source.record("spikes")
+    sim.run(5.0)
+    assert source.get_spike_counts() == {source[0]: 2, source[1]: 1}
+    source.get_data(clear=True)
+    sim.run(10.0)
+    since = source.get_data().segments[0].spiketrains
+    assert [list(train.magnitude) for train in since] == [[12.0], []]
+    assert source.get_spike_counts() == {source[0]: 1, source[1]: 0}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_with_spikes(backend):
     sim.setup(timestep=0.1, min_delay=0.1, t_flush=200.0, **on(backend))
@@ -487,6 +501,27 @@ def test_what_a_block_cannot_change_is_refused_naming_it():
     sim.run(5.0)
     with pytest.raises(ValidationError, match="parameter change at 10 ms of population .*tau_m.*must be > 0"):
         cells.get_data()
+
+
+def test_a_plastic_projections_weights_are_refused_when_set_between_runs():
+    # No backend changes learned weights: refused where the script sets them, the block still readable.
+    sim.setup(timestep=1.0)
+    sources = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0, 6.0]))
+    cells = sim.Population(1, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=5.0),
+        weight=1.0,
+        delay=1.0,
+    )
+    projection = sim.Projection(sources, cells, sim.OneToOneConnector(), stdp)
+    sim.run(10.0)
+    for change in (lambda: projection.set(weight=2.0), lambda: setattr(projection[0], "weight", 2.0)):
+        with pytest.raises(NotImplementedError, match="plastic projection's weights after run"):
+            change()
+    assert simulator.state.changes == []
+    sim.run(5.0)
+    assert len(projection.get("weight", format="list")) == 1
 
 
 @pytest.mark.parametrize("backend", [*BACKENDS, "lava"])

@@ -299,6 +299,9 @@ def test_a_scripted_structural_network_rewires_as_neurodeploys_api_on_the_same_b
     assert [[int(i), int(j)] for j, i in sorted(zip(*np.nonzero(~np.isnan(matrix.T))))] == end
     assert [matrix[i, j] for i, j, *_ in final] == [w for _, _, w, _ in final]
     assert {delay for *_, delay in final} == {1.0}
+    assert len(projection) == len(end)  # len and connections are the same synapses as get
+    held = [(c.presynaptic_index, c.postsynaptic_index, c.weight, c.delay) for c in projection.connections]
+    assert held == [tuple(connection) for connection in final]
     if plastic:
         weights = theirs.weights["S->P"]
         assert [w for _, _, w, _ in final] == weights["weight"].tolist()

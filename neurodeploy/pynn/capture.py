@@ -73,7 +73,22 @@ class _EmptyBackend:
             }
             for label, variables in network.recordings.items()
         }
-        return RunResult(SpikeRecord(network.semantics.dt, duration_ms, "capture", populations), traces)
+        weights = {
+            label: {
+                "pre": network.connections(label).pre,
+                "post": network.connections(label).post,
+                "weight": np.full(len(network.connections(label).pre), np.nan),
+            }
+            for label, projection in network.projections.items()
+            if projection.plasticity is not None
+        }
+        rewiring = {label for label, projection in network.projections.items() if projection.structural is not None}
+        return RunResult(
+            SpikeRecord(network.semantics.dt, duration_ms, "capture", populations),
+            traces,
+            weights,
+            structural={"events": {label: [] for label in rewiring}} if rewiring else None,
+        )
 
 
 @contextlib.contextmanager

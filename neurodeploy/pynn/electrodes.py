@@ -32,7 +32,7 @@ class CurrentSource(StandardCurrentSource):
         object.__setattr__(self, "earlier", [])  # (the source as it was, the time it was changed) per change
         space = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         space.update(**parameters)
-        self.set_native_parameters(self.translate(space))
+        self._take(self.translate(space))  # made, not changed: no earlier piece, even after run()
         object.__setattr__(self, "description_label", f"current source {len(simulator.state.current_sources)}")
         simulator.state.current_sources.append(self)
 
@@ -40,6 +40,9 @@ class CurrentSource(StandardCurrentSource):
         state = simulator.state
         if after_run() and not (self.earlier and self.earlier[-1][1] == state.t):
             self.earlier.append((self.snapshot(), state.t))
+        self._take(parameters)
+
+    def _take(self, parameters):
         parameters.evaluate(simplify=True)
         self._accept(
             {name: value.value if isinstance(value, Sequence) else value for name, value in parameters.items()}

@@ -34,7 +34,7 @@ class Connection(common.Connection):
     def __init__(self, projection, index: int):
         self.projection = projection
         self.index = index
-        pre, post = projection.local_pairs()
+        pre, post = projection.pairs()
         self.presynaptic_index, self.postsynaptic_index = int(pre[index]), int(post[index])
 
     @property
@@ -135,6 +135,24 @@ class Projection(common.Projection):
             self._pairs = tuple(np.concatenate([pair[k] for pair in pairs]) for k in (0, 1))
         return self._pairs
 
+    def rewired(self) -> bool:
+        """Whether the connections are a structural projection's after a run: the synapses its slots hold
+        at the end (``structural.final_synapses``), not the connector's."""
+        return after_run() and self.descriptions[0].structural is not None
+
+    def final_synapses(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """A rewired projection's pre and post indices, weights and delays at the end of the block's result
+        (kept for that result, so that reading connection after connection stays linear)."""
+        result = simulator.state.execute()
+        if getattr(self, "_final", (None,))[0] is not result:
+            pre, post, weight = final_synapses(self, result)
+            self._final = (result, (pre, post, {"weight": weight, "delay": np.full(len(pre), simulator.state.dt)}))
+        return self._final[1]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each connection's pre and post index: ``local_pairs``, or a rewired projection's final synapses."""
+        return self.final_synapses()[:2] if self.rewired() else self.local_pairs()
+
     def _connection_counts(self) -> list[int]:
         """Each description part's connections, counted from the description without making them."""
         return [
@@ -145,7 +163,7 @@ class Projection(common.Projection):
         ]
 
     def __len__(self):
-        return sum(self._connection_counts())
+        return len(self.final_synapses()[0]) if self.rewired() else sum(self._connection_counts())
 
     def __getitem__(self, index):
         count = len(self)
@@ -159,7 +177,9 @@ class Projection(common.Projection):
 
     def values(self, name: str) -> np.ndarray:
         """Every connection's weight (signed as the script gave it) or delay, in ``local_pairs`` order; after
-        a run, the weights the run ended with (``final_weights``)."""
+        a run, the weights the run ended with (``final_weights``), a rewired projection's final synapses'."""
+        if name in ("weight", "delay") and self.rewired():
+            return self.final_synapses()[2][name]
         if name == "weight" and after_run():
             return self.final_weights()
         if name not in ("weight", "delay"):
@@ -203,16 +223,11 @@ class Projection(common.Projection):
         return np.concatenate(final)
 
     def attribute_columns(self, names) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Each connection's pre and post index and the ``names`` of it; after a run, a structural
-        projection's connections are the synapses its slots hold at the end (``structural.final_synapses``)."""
-        if after_run() and self.descriptions[0].structural is not None:
-            pre, post, weight = final_synapses(self, simulator.state.execute())
-            final = {"weight": weight, "delay": np.full(len(pre), simulator.state.dt)}
-            values = final.__getitem__
-        else:
-            (pre, post), values = self.local_pairs(), self.values
+        """Each connection's pre and post index and the ``names`` of it (``pairs`` and ``values``: after a
+        run, a structural projection's are the synapses its slots hold at the end)."""
+        pre, post = self.pairs()
         columns = [
-            pre if name == "presynaptic_index" else post if name == "postsynaptic_index" else values(name)
+            pre if name == "presynaptic_index" else post if name == "postsynaptic_index" else self.values(name)
             for name in names
         ]
         return pre, post, columns
@@ -269,6 +284,8 @@ class Projection(common.Projection):
         weight change from now on, of the magnitudes (the sign stays the one the projection was made with)."""
         if self.descriptions[0].structural is not None:
             raise unsupported("Projection.set of a structural projection's weights after run()")
+        if any(part.plasticity is not None for part in self.descriptions):
+            raise unsupported("Projection.set of a plastic projection's weights after run() (no backend changes them)")
         magnitudes, sign = weight_magnitudes(values, self)
         if sign != self.weight_sign:
             raise unsupported("changing the sign of a projection's weights after run()")

@@ -19,19 +19,33 @@ class Recorder(recording.Recorder):
     _simulator = simulator
 
     def _record(self, variable, new_ids, sampling_interval=None):
+        """PyNN's record() has already added ``new_ids`` to what is recorded: a refused record takes them out,
+        so that a script catching the refusal still runs."""
+        refusal = self._refusal(variable, sampling_interval)
+        if refusal is not None:
+            kept = self.recorded[variable].difference(new_ids)
+            if kept:
+                self.recorded[variable] = kept
+            else:  # PyNN reads every key as a recorded variable
+                del self.recorded[variable]
+            raise refusal
+        if sampling_interval is not None and variable.name != "spikes":
+            self.sampling_interval = sampling_interval
+
+    def _refusal(self, variable, sampling_interval) -> NotImplementedError | None:
         if after_run():
-            raise unsupported("record() after run() (before reset())")
+            return unsupported("record() after run() (before reset())")
         if sampling_interval is not None and variable.name != "spikes":
             ticks = round(sampling_interval / simulator.state.dt)
             if ticks < 1 or abs(ticks * simulator.state.dt - sampling_interval) > 1e-9 * sampling_interval:
-                raise unsupported(f"a sampling_interval of {sampling_interval} ms, not a whole number of time steps")
-            self.sampling_interval = sampling_interval
+                return unsupported(f"a sampling_interval of {sampling_interval} ms, not a whole number of time steps")
         celltype = self.population.celltype
         if variable.name != "spikes" and (
             not hasattr(celltype, "neurodeploy_cell")
             or recorded_name(self.population, variable.name) not in CELL_TYPES[celltype.neurodeploy_cell].recordables
         ):
-            raise unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
+            return unsupported(f"recording {variable.name!r} of {type(celltype).__name__}")
+        return None
 
     def _result(self):
         if not simulator.state.running:
@@ -43,12 +57,16 @@ class Recorder(recording.Recorder):
         return round(float(self._recording_start_time) / simulator.state.dt)
 
     def _get_spiketimes(self, ids, clear=False):
-        trains = self._result().spikes.populations[self.population.description_label]
         indices = self.population.id_to_index(np.asarray(ids, dtype=int)) if len(ids) else np.empty(0, dtype=int)
-        start = self._start_tick() * simulator.state.dt - simulator.state.dt / 2
-        times = [trains[index][trains[index] >= start] for index in indices]
+        times = self._spikes_since_start(indices)
         id_array = np.concatenate([np.full(len(t), id, dtype=int) for id, t in zip(ids, times)] or [np.empty(0, int)])
         return id_array, np.concatenate(times or [np.empty(0)])
+
+    def _spikes_since_start(self, indices) -> list[np.ndarray]:
+        """Each of the population's ``indices``' spike times from the recording's start on."""
+        trains = self._result().spikes.populations[self.population.description_label]
+        start = self._start_tick() * simulator.state.dt - simulator.state.dt / 2
+        return [trains[index][trains[index] >= start] for index in indices]
 
     def _get_all_signals(self, variable, ids, clear=False):
         """Each neuron's value per sampling interval from the recording's start: every k-th row of the
@@ -74,11 +92,10 @@ class Recorder(recording.Recorder):
         return np.vstack([initial[indices], trace[:, indices]]), None
 
     def _local_count(self, variable, filter_ids=None):
-        trains = self._result().spikes.populations[self.population.description_label]
-        return {
-            int(id): len(trains[self.population.id_to_index(int(id))])
-            for id in self.filter_recorded(variable, filter_ids)
-        }
+        """Each neuron's spikes from the recording's start on (get_data's clear empties the count too)."""
+        ids = list(self.filter_recorded(variable, filter_ids))
+        indices = [self.population.id_to_index(int(id)) for id in ids]
+        return {int(id): len(times) for id, times in zip(ids, self._spikes_since_start(indices))}
 
     def _clear_simulator(self):
         """Nothing is held to clear: the block's result is read from the recording's start time, which
