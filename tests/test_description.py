@@ -376,3 +376,15 @@ def test_weights_onto_delta_synapses_are_charges():
     assert net.validate().connections("S->P").weight.tolist() == [5.0]
     with pytest.raises(nd.ValidationError, match="charges \\(nA\\*ms\\), got a value in nA"):
         net.project("S", "P", nd.OneToOne(), weight="5 nA", label="current")
+
+
+def test_a_saved_nearest_trace_loads_as_the_symmetric_nearest_pairs_it_meant():
+    # Saved before sPyNNaker's pairing (nearest_spynnaker) had a name, "nearest" meant the symmetric rule.
+    network = nd.Network("old", nd.Semantics(dt=1.0), duration=10.0)
+    network.population("p", 1, "IF_curr_exp")
+    network.spike_source("s", [[1.0]])
+    network.project("s", "p", nd.OneToOne(), weight=0.5, label="w", plasticity=nd.STDP())
+    saved = network.to_dict()
+    saved["projections"][0]["plasticity"]["semantics"] = {"traces": "nearest"}
+    loaded = nd.Network.from_dict(saved)
+    assert loaded.projections["w"].plasticity.semantics.traces == "nearest_symmetric"

@@ -84,7 +84,11 @@ class STDPSemantics:
 
     @classmethod
     def from_dict(cls, data, where: str) -> "STDPSemantics":
+        """Models saved before sPyNNaker's pairing had a name say ``traces: nearest`` for the symmetric
+        nearest pairs (``nearest_symmetric``), which is what they load as."""
         values.check_keys(data, STDP_SEMANTICS_OPTIONS, where)
+        if isinstance(data, dict) and data.get("traces") == "nearest":
+            data = {**data, "traces": "nearest_symmetric"}
         return cls(**data)
 
     @classmethod

@@ -13,7 +13,7 @@ import neurodeploy.description as nd
 
 
 def unsupported(what: str) -> NotImplementedError:
-    return NotImplementedError(f"neurodeploy.pynn does not support {what} yet")
+    return NotImplementedError(f"neurodeploy.pynn does not support {what}")
 
 
 def build_network(state, duration: float) -> nd.Network:
