@@ -24,7 +24,7 @@ from typing import Callable
 
 import yaml
 
-from neurodeploy.description import Network, io, values
+from neurodeploy.description import Network, io, resources, values
 from neurodeploy.errors import NeurodeployError, ValidationError
 
 
@@ -284,12 +284,22 @@ def _call_builder(builder: Callable, parameters: dict, what: str, source: str, t
         if not isinstance(network, Network):
             raise ValidationError(what, None, f"build returned {type(network).__name__}, not a Network")
         return network.validate()
+    except MemoryError:  # an allocation too large for the memory limit, before any size check could see it
+        if not parameters:
+            raise
+        raise ValidationError(
+            f"{what} with {_given(parameters)}", None, f"building it runs out of memory ({resources.RAISE_IT})"
+        ) from None
     except ValidationError as error:  # named with the parameters that led to it
         if not parameters:
             raise
-        given = ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
+        given = _given(parameters)
         within = error.where[len(what) :] if error.where.startswith(what) else f": {error.where}"
         raise ValidationError(f"{what} with {given}{within}", error.field, error.message) from None
+
+
+def _given(parameters: dict) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in parameters.items())[:300]
 
 
 def _resolve_builder(reference: str) -> tuple[str, str, Callable, ModelFamily | None]:

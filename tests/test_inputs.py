@@ -592,3 +592,12 @@ def test_a_target_variant_names_itself_and_takes_the_base_its_name_resolves_to(t
     mine = catalog.target_description("loihi2")
     assert mine.path.parent == tmp_path and mine.data["neuro_cores"] == 2
     assert catalog.target_description("loihi2-nir-paper").data["neuro_cores"] == 2  # the loihi2 that --target finds
+
+
+def test_a_model_whose_build_runs_out_of_memory_is_refused_naming_its_parameters():
+    def allocates(n: int = 1):
+        return [0] * n  # eight bytes a neuron, before any size check
+
+    with pytest.raises(nd.ValidationError) as refusal:
+        catalog._call_builder(allocates, {"n": 10**13}, "model 'allocates'", "tests", trusted=True)
+    assert "model 'allocates' with n=10000000000000" in str(refusal.value) and "out of memory" in str(refusal.value)

@@ -133,7 +133,13 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
     }
     targets = run([installed / "neurodeploy", "targets"], empty)
     assert targets == run([sys.executable, "-m", "neurodeploy", "targets"], ROOT)
-    assert {line.split()[0] for line in targets.splitlines()} == {"spinn3", "spinn5", "loihi2", "loihi2-nir-paper"}
+    assert {line.split()[0] for line in targets.splitlines()} == {
+        "spinn3",
+        "spinn5",
+        "loihi2",
+        "loihi2-nir-paper",
+        "spinn5-2019",
+    }
 
     run([installed / "neurodeploy", *DEMO, "--protocol", "ca3-cam-exp1", "--out", "x"], empty)
     run(

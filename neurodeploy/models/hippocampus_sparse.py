@@ -122,8 +122,6 @@ def build(
     b = c.bit_length()  # ceil(log2(c + 1)), the authors' dgInputSize
     gates = 1 << b
     net = Network(NAME, seed=0)
-    net.spike_source("IL", [[] for _ in range(b + m)])
-    net.spike_source("CSSset", [[CSS_SPIKE_MS]])
     for label, size, parameters, initial in (
         ("CSSlatch", 1, GATE, GATE_INITIAL),
         ("DGnot", b, GATE, GATE_INITIAL),
@@ -135,6 +133,8 @@ def build(
         ("OL", b + m, OUTPUT, CA3_INITIAL),
     ):
         net.population(label, size, parameters=parameters, initial_values=initial)  # each checks its own size
+    net.spike_source("IL", [[] for _ in range(b + m)])  # after the populations have checked m
+    net.spike_source("CSSset", [[CSS_SPIKE_MS]])
     weight, delay = GATE_SYNAPSE
     every = AllToAll()
 
