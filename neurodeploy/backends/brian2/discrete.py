@@ -178,8 +178,9 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     the ring: lags are unchanged and the delivered weight is the one the update produced. Post
     events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
     ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
-    A structural projection's synapses are its slots, fired by their relay (``structural``); its pre
-    neurons' rows keep their traces, which a synapse formed in a slot takes over.
+    A structural projection's synapses are its slots, fired by their relay (``structural``), which also
+    raises their post events at each slot's current delay; its pre neurons' rows keep their traces, which
+    a synapse formed in a slot takes over.
     """
     network = context.network
     rule: STDP = projection.plasticity
@@ -226,8 +227,15 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         "w_max": rule.w_max,
         "dt_ms": network.semantics.dt,
     }
+    on_pre, on_post = "\n".join(line for line in on_pre if line), "\n".join(line for line in on_post if line)
+    # a structural projection's post events come from its relay, at each slot's current delay (``structural``)
+    pathways = (
+        {"on_pre": {"pre": on_pre, "posted": on_post}, "on_event": {"pre": "spike", "posted": "posted"}}
+        if structural
+        else {"on_pre": on_pre, "on_post": on_post}
+    )
     synapses = b2.Synapses(
-        slot_relay(projection, context, source, name) if structural else source,
+        slot_relay(projection, context, source, name, target, "float") if structural else source,
         target,
         """
         w : 1
@@ -236,10 +244,9 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         o : 1
         t_pre_last : integer
         t_post_last : integer
-        post_shift : integer (constant)
+        post_shift : integer
         """,
-        on_pre="\n".join(line for line in on_pre if line),
-        on_post="\n".join(line for line in on_post if line),
+        **pathways,
         clock=context.clock,
         name=name,
         namespace=namespace,
@@ -267,11 +274,12 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     processing_lag = delay_ticks - 1
     post_shift = delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
     synapses.pre.delay = processing_lag * dt
-    synapses.post.delay = (processing_lag + post_shift) * dt
+    post_pathway = synapses.posted if structural else synapses.post
+    post_pathway.delay = 0 * dt if structural else (processing_lag + post_shift) * dt
     # Processing times are spike times plus these lags: a pre and a post spike in tick 0 before any.
     synapses.post_shift = post_shift
     synapses.t_pre_last = processing_lag
     synapses.t_post_last = processing_lag + post_shift
     # Brian2 runs pre pathways (order -1) before post pathways (+1) within a tick.
-    synapses.post.order = -2 if semantics.coincident_spikes == "post_first" else 1
+    post_pathway.order = -2 if semantics.coincident_spikes == "post_first" else 1
     return synapses
