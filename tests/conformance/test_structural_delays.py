@@ -194,3 +194,37 @@ def test_a_formed_synapse_with_a_delay_learns_from_post_spikes_seen_after_it(bac
     one_tick = 0.5 + 0.1 * trace * e(-3 / 20) - 0.1 * trace * e(-5 / 20)  # the same spikes seen 1 tick late
     assert abs(expected - one_tick) > 0.04
     assert result.weights["p"]["weight"][0] == pytest.approx(expected, abs=tolerance)
+
+
+def test_spikes_in_flight_under_stdp_deliver_their_own_weights_on_spinn5s_reference_as_on_the_emulation(tmp_path):
+    """Slots formed and emptied in turn with delays drawn from a range, under STDP: each spike in flight
+    delivers the weight its own synapse's update stored, though another synapse holds the slot by then."""
+    from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
+    from neurodeploy.catalog import target_descriptions
+
+    network = nd.Network("in_flight_stdp", duration=40.0, seed=7)
+    network.spike_source("stim", [[float(t) for t in range(40)]])
+    network.spike_source("drive", [[float(t) for t in range(3, 40, 5)]])
+    network.population("post", 1, parameters={"tau_syn_E": 0.1})
+    rule = nd.Synaptogenesis(
+        s_max=1,
+        f_rew=1000.0,
+        partner_selection="random",
+        grid=(1, 1),
+        p_form_forward=1.0,
+        p_elim_dep=1.0,
+        p_elim_pot=1.0,
+        initial_weight=1.0,
+        initial_delay=[2.0, 5.0],
+    )
+    stdp = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.2, A_minus=0.1, w_max=2.0)
+    network.project("stim", "post", nd.FromList([], []), 0.0, 1.0, "inhibitory", stdp, label="p", structural=rule)
+    network.project("drive", "post", nd.OneToOne(), 300.0, 1.0, label="drive")
+    network.record("post", ["spikes", "isyn_inh"])
+    toolchain = SpinnakerToolchain()
+    compiled = toolchain.compile(network, target_descriptions()["spinn5"].data, tmp_path, 40.0, map_resources=False)
+    emulated = toolchain.execute(compiled, tmp_path, 40.0)
+    reference = make_backend("brian2").run(compiled.reference_network(), 40.0)
+    delivered = emulated.traces["post"]["isyn_inh"][:, 0]
+    assert len(set(np.round(delivered[delivered != 0], 6).tolist())) > 2  # weights that STDP moved arrive
+    np.testing.assert_array_equal(reference.traces["post"]["isyn_inh"], emulated.traces["post"]["isyn_inh"])

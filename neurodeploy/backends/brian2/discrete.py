@@ -147,7 +147,7 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
             slot_relay(projection, context, source, name),
             target,
             "w : 1",
-            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
+            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w * arrivals_pre",
             clock=context.clock,
             name=name,
             namespace={},

@@ -167,13 +167,12 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     delivered = "w"
     if in_flight > 1:
         update += [f"sent_{j} += int(t_now % {in_flight} == {j}) * (w - sent_{j})" for j in range(in_flight)]
-        delivered = (
-            "("
-            + " + ".join(
-                f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}" for j in range(in_flight)
-            )
-            + ")"
+        arrived = (  # the arriving spikes, by their sending tick
+            (lambda j: f"int(arrived_{j}_pre)")
+            if structural
+            else (lambda j: f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j})")
         )
+        delivered = "(" + " + ".join(f"{arrived(j)} * sent_{j}" for j in range(in_flight)) + ")"
     dt = network.semantics.dt
     namespace = {
         "whole": WHOLE,

@@ -46,16 +46,18 @@ class Slots:
     come (longest delay x slots, by tick modulo that delay), and the pre neurons' rows (plastic projections).
 
     With STDP the relay also raises, per slot, ``sent`` in the tick its pre neuron spikes (the fixed-point
-    update's time) and ``posted`` in the tick its post neuron's spike is processed, ``d - 1 + shift``
-    ticks after it (``shift``: ``d`` when post spikes are seen after the synaptic delay, else 0): the
-    float rule's post event, at the slot's current delay, from the post spikes of the last ticks
-    (``post_spikes``, by tick modulo its length)."""
+    update's time; ``arrived_j`` flags the spikes arriving that were sent in a tick ``j`` modulo the longest
+    delay, so a spike in flight delivers the weight its update stored, whichever synapse holds the slot
+    by then) and ``posted`` in the tick its
+    post neuron's spike is processed, ``d - 1 + shift`` ticks after it (``shift``: ``d`` when post spikes
+    are seen after the synaptic delay, else 0): the float rule's post event, at the slot's current delay,
+    from the post spikes of the last ticks (``post_spikes``, by tick modulo its length)."""
 
     table: np.ndarray
     delay: np.ndarray
     source: object
     relay: b2.NeuronGroup
-    pending: np.ndarray
+    pending: np.ndarray  # spikes arriving, by arrival tick and sending tick (modulo the longest delay) and slot
     rows: b2.Synapses | None = None
     tick: int = 0
     target: object = None
@@ -76,16 +78,16 @@ class Slots:
         if self.post_spikes is not None:
             self._post_events()
         depth = len(self.pending)
-        if depth == 1:
-            self.relay.variables["fired"].get_value()[:] = sent
-            self.tick += 1
-            return
         delays = self.delay.reshape(-1)
         for delay in np.unique(delays[sent]).tolist():
-            self.pending[(self.tick + delay - 1) % depth] |= sent & (delays == delay)
+            self.pending[(self.tick + delay - 1) % depth, self.tick % depth] |= sent & (delays == delay)
         now = self.tick % depth
-        self.relay.variables["fired"].get_value()[:] = self.pending[now]
-        self.pending[now] = False
+        arriving = self.pending[now]
+        self.relay.variables["fired"].get_value()[:] = arriving.any(axis=0)
+        self.relay.variables["arrivals"].get_value()[:] = arriving.sum(axis=0)
+        for origin in range(depth if "arrived_0" in self.relay.variables else 0):
+            self.relay.variables[f"arrived_{origin}"].get_value()[:] = arriving[origin]
+        arriving[:] = False
         self.tick += 1
 
     def _post_events(self):
@@ -111,7 +113,9 @@ def slot_relay(
     events = {"posted": "posted"} if stdp == "float" else {"sent": "sent"} if stdp == "fixed_point" else {}
     relay = b2.NeuronGroup(
         table.size,
-        "fired : boolean" + "".join(f"\n{event} : boolean" for event in events),
+        "fired : boolean\narrivals : integer"  # arrivals: spikes arriving (an emptied slot's too)
+        + "".join(f"\n{event} : boolean" for event in events)
+        + "".join(f"\narrived_{j} : boolean" for j in range(longest if stdp == "fixed_point" else 0)),
         threshold="fired",
         events=events,
         clock=context.clock,
@@ -119,7 +123,7 @@ def slot_relay(
         name=f"{name}_slots",
         namespace={},
     )
-    pending = np.zeros((longest, table.size), dtype=bool)
+    pending = np.zeros((longest, longest, table.size), dtype=bool)
     slots = Slots(table, np.ones_like(table), source, relay, pending, target=target)
     if stdp == "float":
         slots.delayed_post = projection.plasticity.semantics.post_spike_shift == "synaptic_delay"
