@@ -45,13 +45,12 @@ class Slots:
     in ticks, the pre group, the relay firing the slots' synapses, the firings pending for the ticks to
     come (longest delay x slots, by tick modulo that delay), and the pre neurons' rows (plastic projections).
 
-    With STDP the relay also raises, per slot, ``sent`` in the tick its pre neuron spikes (the fixed-point
-    update's time; ``arrived_j`` flags the spikes arriving that were sent in a tick ``j`` modulo the longest
-    delay, so a spike in flight delivers the weight its update stored, whichever synapse holds the slot
-    by then) and ``posted`` in the tick its
-    post neuron's spike is processed, ``d - 1 + shift`` ticks after it (``shift``: ``d`` when post spikes
-    are seen after the synaptic delay, else 0): the float rule's post event, at the slot's current delay,
-    from the post spikes of the last ticks (``post_spikes``, by tick modulo its length)."""
+    With STDP the relay also raises, per slot, ``sent`` in the tick its pre neuron spikes (the update's
+    time; ``arrived_j`` flags the spikes arriving that were sent in a tick ``j`` modulo the longest delay,
+    so a spike in flight delivers the weight its update stored, whichever synapse holds the slot by then)
+    and, for the float rule, ``posted`` in the tick its post neuron's spike is processed, ``shift`` ticks
+    after it (``d`` when post spikes are seen after the synaptic delay, else 0): its post event, at the
+    slot's current delay, from the post spikes of the last ticks (``post_spikes``, by tick modulo its length)."""
 
     table: np.ndarray
     delay: np.ndarray
@@ -65,8 +64,8 @@ class Slots:
     delayed_post: bool = True  # post spikes seen after the synaptic delay
 
     def post_lag(self, delay):
-        """Ticks from a post spike to its processing on a slot of ``delay`` ticks."""
-        return delay - 1 + (delay if self.delayed_post else 0)
+        """Ticks from a post spike to its processing on a slot of ``delay`` ticks (updates at pre spikes)."""
+        return delay if self.delayed_post else 0 * delay
 
     def fire(self):
         """The relay fires the slots whose pre neuron's spike reaches them in this tick."""
@@ -110,12 +109,12 @@ def slot_relay(
     connections = network.connections(projection.label)
     table = slot_table(network, projection.label, connections.pre.astype(np.int64), -1)
     longest = longest_formed_delay(network, projection.label)
-    events = {"posted": "posted"} if stdp == "float" else {"sent": "sent"} if stdp == "fixed_point" else {}
+    events = {"posted": "posted", "sent": "sent"} if stdp == "float" else {"sent": "sent"} if stdp else {}
     relay = b2.NeuronGroup(
         table.size,
         "fired : boolean\narrivals : integer"  # arrivals: spikes arriving (an emptied slot's too)
         + "".join(f"\n{event} : boolean" for event in events)
-        + "".join(f"\narrived_{j} : boolean" for j in range(longest if stdp == "fixed_point" else 0)),
+        + "".join(f"\narrived_{j} : boolean" for j in range(longest if stdp else 0)),
         threshold="fired",
         events=events,
         clock=context.clock,
@@ -263,15 +262,14 @@ class Rewiring:
             return
         slots, semantics, dt = self.slots[label], rule.semantics, self.network.semantics.dt
         delay = int(slots.delay.reshape(-1)[index])
-        shift, lag = (delay if slots.delayed_post else 0), slots.post_lag(delay)  # post events: tick + lag
+        shift = slots.post_lag(delay)  # post events processed this long after their spikes
         trace, last = float(rows.r[pre]), int(rows.t_pre_last[pre])
-        # the slot's events are processed delay - 1 ticks after their spikes, as on any projection
-        synapses.r[index], synapses.t_pre_last[index], synapses.post_shift[index] = trace, last + delay - 1, shift
+        synapses.r[index], synapses.t_pre_last[index], synapses.post_shift[index] = trace, last, shift
         # post events processed before this tick (later ones the relay raises at this delay): the post
         # trace they left, and the potentiation of those after the pre spike's update (at its tick too,
         # unless post ones go first), which the pair's synapse would have gathered since
         ticks = self.post_ticks[projection.post][post]
-        processed = ticks[: bisect.bisect_right(ticks, tick - 1 - lag)]
+        processed = ticks[: bisect.bisect_right(ticks, tick - 1 - shift)]
         post_trace = 0.0
         for before, spike in zip([None, *processed], processed):
             if before is None or semantics.traces != "all_to_all":
@@ -279,7 +277,7 @@ class Rewiring:
             else:
                 post_trace = post_trace * np.exp(-(spike - before) * dt / rule.tau_minus) + 1.0
         synapses.o[index] = post_trace
-        synapses.t_post_last[index] = (processed[-1] if processed else 0) + lag
+        synapses.t_post_last[index] = (processed[-1] if processed else 0) + shift
         first = last - shift + (1 if semantics.coincident_spikes == "post_first" else 0)
         pending = 0.0
         for spike in processed[bisect.bisect_left(processed, first) :]:
