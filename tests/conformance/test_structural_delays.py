@@ -87,16 +87,20 @@ def test_initial_delays_round_trip_and_are_checked():
         turning.validate()
 
 
+@pytest.mark.parametrize("plastic", [False, True])
 @pytest.mark.parametrize(
     "initial_delay, written", [(4.0, "initial_delay=4.0,"), ([2.0, 5.0], "initial_delay=(2.0, 5.0),")]
 )
-def test_spinn5_lowers_initial_delays_to_spynnakers_initial_delay(initial_delay, written, tmp_path):
+def test_spinn5_lowers_initial_delays_to_spynnakers_initial_delay(initial_delay, written, plastic, tmp_path):
     from neurodeploy.backends.spinnaker.toolchain import compile_network
     from neurodeploy.catalog import target_descriptions
 
-    compile_network(delayed_formation(initial_delay, LABELS[:1]), target_descriptions()["spinn5"].data, tmp_path)
+    stdp = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1, w_max=2.0) if plastic else None
+    network = delayed_formation(initial_delay, LABELS[:1], plasticity=stdp)
+    compile_network(network, target_descriptions()["spinn5"].data, tmp_path)
     script = (tmp_path / "pynn_script.py").read_text()
-    assert "sim.StructuralMechanismStatic(" in script and written in script
+    mechanism = "StructuralMechanismSTDP" if plastic else "StructuralMechanismStatic"
+    assert f"sim.{mechanism}(" in script and written in script
 
 
 def test_spinn5s_quantization_aware_reference_holds_the_delays_as_the_emulation(tmp_path):

@@ -179,9 +179,10 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     the ring: lags are unchanged and the delivered weight is the one the update produced. Post
     events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
     ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
-    A structural projection's synapses are its slots, fired by their relay (``structural``), which also
-    raises their post events at each slot's current delay; its pre neurons' rows keep their traces, which
-    a synapse formed in a slot takes over.
+    A structural projection's synapses are its slots, driven by their relay (``structural``) at each slot's
+    current delay: updates in the pre spike's tick (every lag shortened by ``d - 1``), post events ``d`` (or
+    0) ticks after the post spike, and each spike delivering on arrival the weight its update stored; its pre
+    neurons' rows keep their traces, which a synapse formed in a slot takes over.
     """
     network = context.network
     rule: STDP = projection.plasticity

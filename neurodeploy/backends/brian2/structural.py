@@ -8,8 +8,11 @@ table (-1: empty, never fires); the relay's threshold runs next, before any syna
 ``d`` ticks fires its relay neuron ``d - 1`` ticks after its pre neuron's spike (the slot synapses take
 the last tick, as every Brian2 synapse here), from a ring of pending firings filled at the spike: a
 spike in flight arrives even when its slot is emptied meanwhile, as on the chip. So delivery and
-STDP on a structural projection are the same Brian2 synapse code as on any projection (per synapse,
-``on_pre`` / ``on_post``), and the reference stays an implementation independent of the targets'.
+STDP on a structural projection are Brian2 synapse code per synapse, as on any projection, and the
+reference stays an implementation independent of the targets'. With STDP the relay also raises the
+events each slot's rule takes at its own delay, which changes when a synapse forms (``Slots``): its
+update in the pre spike's tick, its delivery on arrival of the weight that update stored, and (float
+rule) its post events.
 At the start of each tick a network operation runs the network's StructuralEngine (the one decision
 procedure every backend shares) and applies its events to the tables, and the alive masks of
 populations with turnover.
