@@ -211,6 +211,38 @@ def test_initial_delays_are_the_descriptions(given, described):
     assert projection.description.structural.initial_delay == described
 
 
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+def test_an_stdp_mechanisms_initial_delay_is_the_descriptions_and_runs_as_it(backend):
+    # sPyNNaker's structural test with STDP, its first projection: last-neuron formation with a 2 ms delay
+    sim.setup(timestep=1.0, backend=backend)
+    stim = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.0, 2.0, 4.0, 6.0, 8.0]), label="stim")
+    pop = sim.Population(1, sim.IF_curr_exp(v_thresh=-60.0), label="pop")  # fires early: pairs in both orders
+    pop.record("spikes")
+    mechanism = sim.StructuralMechanismSTDP(
+        partner_selection=sim.LastNeuronSelection(),
+        formation=sim.DistanceDependentFormation([1, 1], 1.0),
+        elimination=sim.RandomByWeightElimination(2.0, 0.0, 0.0),
+        timing_dependence=sim.SpikePairRule(20.0, 20.0, 0.01, 0.01),
+        weight_dependence=sim.AdditiveWeightDependence(0.0, 5.0),
+        f_rew=1000,
+        initial_weight=4.0,
+        initial_delay=2,
+        s_max=1,
+        seed=0,
+        weight=0.0,
+        delay=1.0,
+        with_replacement=False,
+    )
+    projection = sim.Projection(stim, pop, sim.FromListConnector([]), mechanism, label="proj")
+    sim.run(10.0)
+    ours = [(i, j, w) for i, j, w, _ in projection.get(["weight", "delay"], "list")]
+    description = projection.description
+    assert description.structural.initial_delay == 2.0 and description.plasticity.w_max == 5.0
+    described = make_backend(backend).run(build_network(simulator.state, 10.0), 10.0)
+    assert ours == [(0, 0, float(described.weights["proj"]["weight"][0]))]
+    assert ours[0][2] != 4.0  # the delayed pairs moved it
+
+
 def test_other_buffers_delays_and_weight_dependences_are_refused_naming_them():
     with pytest.raises(NotImplementedError, match="spike_buffer_size=32"):
         sim.LastNeuronSelection(spike_buffer_size=32)

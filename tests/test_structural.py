@@ -243,6 +243,26 @@ def test_rewiring_with_stdp_same_decisions_spikes_and_weights_on_spinnaker(selec
     assert min(theirs.values()) >= 7.0 and any(7.0 < w < 12.0 and w != 10.0 for w in theirs.values())
 
 
+def test_rewiring_with_stdp_and_initial_delays_spinn5s_reference_is_the_emulation(tmp_path):
+    """Formed synapses take delays of 1 to 4 ticks under STDP: spinn5's quantization-aware reference makes
+    the emulation's decisions, spikes and stored weights exactly, and the delays change what is learnt."""
+    from neurodeploy.backends.spinnaker.toolchain import SpinnakerToolchain
+
+    data = rewiring_stdp_network("last_neuron").to_dict()
+    data["projections"][0]["structural"]["initial_delay"] = [1.0, 4.0]
+    network = nd.Network.from_dict(data)
+    toolchain = SpinnakerToolchain()
+    compiled = toolchain.compile(network, target_descriptions()["spinn5"].data, tmp_path, 400.0, map_resources=False)
+    emulated = toolchain.execute(compiled, tmp_path, 400.0)
+    reference = make_backend("brian2").run(compiled.reference_network(), 400.0)
+    assert emulated.structural == reference.structural
+    for ours, theirs in zip(emulated.spikes.populations["P"], reference.spikes.populations["P"]):
+        assert np.array_equal(ours, theirs)
+    assert by_pair(emulated.weights["sp"]) == by_pair(reference.weights["sp"])
+    one_tick = make_backend("spinnaker").run(rewiring_stdp_network("last_neuron"), 400.0)
+    assert by_pair(one_tick.weights["sp"]) != by_pair(emulated.weights["sp"])
+
+
 def test_rewiring_with_stdp_same_decisions_on_lava():
     # Lava's 8-bit weights move a weight near 9.5 nA by a unit (0.05 nA) and with it a decision, as
     # arithmetic moves a spike near threshold: steps of several nA keep every comparison clear.
@@ -257,7 +277,7 @@ def test_rewiring_with_stdp_same_decisions_on_lava():
     assert set(ours) == set(theirs) and max(abs(ours[pair] - theirs[pair]) for pair in ours) < 0.05
 
 
-def late_synapse_network(seed: int) -> nd.Network:
+def late_synapse_network(seed: int, initial_delay=None) -> nd.Network:
     """S fires at 0 and 60, T makes P fire at 2; the one synapse S->P forms at a tick the seed decides."""
     net = nd.Network("late-synapse", seed=seed)
     net.spike_source("S", [[0.0, 60.0]])
@@ -285,24 +305,26 @@ def late_synapse_network(seed: int) -> nd.Network:
             p_elim_dep=0.0,
             p_elim_pot=0.0,
             initial_weight=1.0,
+            initial_delay=initial_delay,
         ),
     )
     net.record("P")
     return net
 
 
+@pytest.mark.parametrize("delay", [1, 3])
 @pytest.mark.parametrize("backend, tolerance", [("brian2", 1e-9), ("spinnaker", 0.01), ("lava", 0.05)])
-def test_formed_synapse_takes_the_potentiation_since_the_last_pre_spike(backend, tolerance):
-    # By hand, from the declared rule: the post event (2 + delay 1) potentiates against the pre spike
-    # at 0, the pre spike at 60 depresses against it; formed before or after the post spike, the
+def test_formed_synapse_takes_the_potentiation_since_the_last_pre_spike(backend, tolerance, delay):
+    # By hand, from the declared rule: the post event (2 + the delay) potentiates against the pre spike
+    # at 0, the pre spike at 60 depresses against it; formed before or after the post event, the
     # synapse ends with the same weight, and holds 1.0 until the pre spike applies the update.
-    expected = 1.0 + 0.4 * math.exp(-3 / 16.7) - 0.5 * math.exp(-57 / 33.7)
+    expected = 1.0 + 0.4 * math.exp(-(2 + delay) / 16.7) - 0.5 * math.exp(-(58 - delay) / 33.7)
     for seed, formed in ((4, 1), (0, 21)):
-        result = make_backend(backend).run(late_synapse_network(seed), 80.0)
+        result = make_backend(backend).run(late_synapse_network(seed, float(delay)), 80.0)
         assert result.structural["events"]["sp"] == [[formed, "form", 0, 0]]
         assert [ticks.tolist() for ticks in result.spikes.ticks("P")] == [[2]]
         assert result.weights["sp"]["weight"][0] == pytest.approx(expected, abs=tolerance)
-    held = make_backend(backend).run(late_synapse_network(0), 50.0).weights["sp"]["weight"][0]
+    held = make_backend(backend).run(late_synapse_network(0, float(delay)), 50.0).weights["sp"]["weight"][0]
     assert held == pytest.approx(1.0, abs=tolerance)
 
 

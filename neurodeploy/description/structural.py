@@ -25,11 +25,11 @@ capacity, with every random decision drawn from one stream that the description 
 * **Effect.** A synapse formed or eliminated at the start of tick ``t`` transmits, or stops
   transmitting, the spikes emitted from tick ``t`` on; a spike it transmitted arrives after its delay
   even when the synapse is eliminated meanwhile (it is in the post neuron's input, as on the chip). The
-  connector's synapses have delay 1 tick; a formed one ``initial_delay``, which only static
-  projections may set other than one tick.
+  connector's synapses have delay 1 tick; a formed one ``initial_delay``.
   With (additive) STDP, a formed synapse joins its pre neuron's row as sPyNNaker's does: it behaves
-  as if it had held ``initial_weight`` since that neuron's last spike, so the deferred update at the
-  next pre spike includes the post events since then; elimination compares the weight the slot holds
+  as if it had held ``initial_weight`` and its delay since that neuron's last spike, so the deferred
+  update at the next pre spike includes the post events since then, each seen after the synapse's own
+  delay (``post_spike_shift``, as on any projection); elimination compares the weight the slot holds
   (as of the last pre spike).
 
 The stream: one ``numpy.random.Generator(PCG64)`` per structural projection, seeded with
@@ -429,6 +429,12 @@ class ProjectionRewiring(SlotRewiring):
         return events
 
 
+def longest_formed_delay(network, label: str) -> int:
+    """The longest delay, in ticks, of a synapse a structural projection forms (1 for rules without delays)."""
+    rule = network.projections[label].structural
+    return rule.delay_ticks(network.semantics, f"projection '{label}'")[1] if hasattr(rule, "delay_ticks") else 1
+
+
 def slot_table(network, label: str, per_connection, empty) -> np.ndarray:
     """Per-connection values of a structural projection in its slots (post x s_max): the connector's
     synapses fill the first slots of their post neuron, in connection order; ``empty`` elsewhere."""
@@ -679,8 +685,7 @@ def _sorted(pairs: set) -> list[list[int]]:
 
 def check_projection(projection, network, where: str):
     """What the network needs for a structural projection: delay 1 for the connector's synapses, formed
-    ones' initial delay in whole ticks (other than 1 on static projections only), capacity for the
-    connector's synapses."""
+    ones' initial delay in whole ticks, capacity for the connector's synapses."""
     rule = projection.structural
     if isinstance(rule, CoincidenceWiring):
         if projection.plasticity is not None and rule.elim_weight > projection.plasticity.w_max:
@@ -706,14 +711,8 @@ def check_projection(projection, network, where: str):
             "structural plasticity combines with additive "
             "STDP only (a formed synapse takes the potentiation since its pre neuron's last spike)",
         )
-    if isinstance(rule, Synaptogenesis) and rule.delay_ticks(network.semantics, where) != (1, 1):
-        if projection.plasticity is not None:
-            raise ValidationError(
-                where,
-                "structural.initial_delay",
-                "a formed synapse's delay other than 1 tick needs a static projection (with STDP, "
-                "its deferred update would have to follow each slot's own delay)",
-            )
+    if isinstance(rule, Synaptogenesis):
+        rule.delay_ticks(network.semantics, where)  # whole ticks
     delays = network.connections(projection.label).delay_ticks
     if np.any(delays != 1):
         raise ValidationError(

@@ -15,11 +15,10 @@
 
 What the description cannot hold is refused, naming it: ``with_replacement=True`` (sPyNNaker's default: a
 pair may hold several synapses; the description holds one per pair), a synapse ``delay`` other than one
-time step (``initial_delay``, one delay or a range, is the description's: other than one step without STDP
-only), STDP other than additive, a
-``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, a grid neither square nor one row (where
-sPyNNaker's places are not the description's), sides that are views or Assemblies, and structural mechanisms
-with different seeds.
+time step (``initial_delay``, one delay or a range, is the description's, with or without STDP), STDP other
+than additive, a ``LastNeuronSelection`` buffer other than sPyNNaker's 64 spikes, a grid neither square nor
+one row (where sPyNNaker's places are not the description's), sides that are views or Assemblies, and
+structural mechanisms with different seeds.
 
 After a run, a structural projection's ``get`` reads the synapses its slots hold at the end
 (:func:`final_synapses`)."""

@@ -99,19 +99,19 @@ def test_structural_elimination_to_empty_eliminates_all_81_synapses_and_forms_no
 
 
 def structural_with_stdp() -> nd.Network:
-    """``test_structural_with_stdp`` without its first projection: a source spiking every other tick,
-    additive pair STDP on each projection; random selection forms a synapse at once (``proj_2``, delay one
-    tick), ``proj_3`` and ``proj_4`` eliminate their connector's synapse and never form, so their initial
-    delays never apply. (The first projection forms with a longer delay under STDP, which the description
-    holds on static projections only.)"""
+    """``test_structural_with_stdp``: a source spiking every other tick, additive pair STDP on each projection;
+    last-neuron selection forms ``proj``'s synapse the tick after the source's first spike, with a delay of
+    two ticks, random selection ``proj_2``'s at once with a delay of one; ``proj_3`` and ``proj_4`` eliminate
+    their connector's synapse and never form, so their initial delays never apply."""
     network = nd.Network("structural_with_stdp", duration=10.0, seed=0)
     network.spike_source("stim", [[0.0, 2.0, 4.0, 6.0, 8.0]])
-    cases = {  # label: (post, partner selection, p_form, threshold, p_elim, initial weight, connector's synapses)
-        "proj_2": ("pop_2", "random", 1.0, 4.0, 0.0, 4.0, []),
-        "proj_3": ("pop_3", "last_neuron", 0.0, 4.0, 1.0, 2.0, [0]),
-        "proj_4": ("pop_4", "random", 0.0, 4.0, 1.0, 4.0, [0]),
+    cases = {  # label: (post, partner selection, p_form, threshold, p_elim, initial weight and delay, synapses)
+        "proj": ("pop", "last_neuron", 1.0, 2.0, 0.0, 5.0, 2.0, []),
+        "proj_2": ("pop_2", "random", 1.0, 4.0, 0.0, 4.0, 1.0, []),
+        "proj_3": ("pop_3", "last_neuron", 0.0, 4.0, 1.0, 2.0, 5.0, [0]),
+        "proj_4": ("pop_4", "random", 0.0, 4.0, 1.0, 4.0, 3.0, [0]),
     }
-    for label, (post, selection, p_form, threshold, p_elim, initial, synapses) in cases.items():
+    for label, (post, selection, p_form, threshold, p_elim, initial, delay, synapses) in cases.items():
         network.population(post, 1)
         network.record(post, ["spikes"])
         rule = nd.Synaptogenesis(
@@ -124,6 +124,7 @@ def structural_with_stdp() -> nd.Network:
             p_elim_pot=p_elim,
             weight_threshold=threshold,
             initial_weight=initial,
+            initial_delay=delay,
         )
         stdp = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.01, w_min=0.0, w_max=5.0)
         network.project(
@@ -139,16 +140,24 @@ def test_structural_with_stdp_gives_spynnakers_additive_pair_weight(backend, tol
     from spynnaker.pyNN.models.neuron.synapse_dynamics import calculate_spike_pair_additive_stdp_weight
 
     result = make_backend(backend).run(structural_with_stdp(), 10.0)
-    post = np.asarray(result.spikes.ticks("pop_2")[0], dtype=float)
-    assert post.size > 0  # the formed synapse makes the neuron fire: pairs in both orders
-    expected = calculate_spike_pair_additive_stdp_weight(
-        np.array([0.0, 2.0, 4.0, 6.0, 8.0]), post, 4.0, 1, 0.01, 0.01, 20.0, 20.0
-    )
-    held = result.weights["proj_2"]
-    assert held["pre"].tolist() == held["post"].tolist() == [0]
-    assert held["weight"][0] == pytest.approx(expected, abs=0.01)
-    assert held["weight"][0] == pytest.approx(expected, abs=tolerance)
-    assert held["weight"][0] != 4.0
+    assert result.structural["events"]["proj"] == [[1, "form", 0, 0]]
+    assert result.structural["events"]["proj_2"] == [[0, "form", 0, 0]]
+    # the test's pre spikes: those after the formation (last-neuron selection forms from tick 1)
+    for label, post, pre, initial, delay in (
+        ("proj", "pop", [2.0, 4.0, 6.0, 8.0], 5.0, 2),
+        ("proj_2", "pop_2", [0.0, 2.0, 4.0, 6.0, 8.0], 4.0, 1),
+    ):
+        spikes = np.asarray(result.spikes.ticks(post)[0], dtype=float)
+        assert spikes.size > 0  # the formed synapse makes the neuron fire: pairs in both orders
+        expected = calculate_spike_pair_additive_stdp_weight(
+            np.array(pre), spikes, initial, delay, 0.01, 0.01, 20.0, 20.0
+        )
+        held = result.weights[label]
+        assert held["pre"].tolist() == held["post"].tolist() == [0]
+        assert held["weight"][0] == pytest.approx(expected, abs=0.01)
+        assert held["weight"][0] == pytest.approx(expected, abs=tolerance)
+    # proj starts at w_max, so its potentiation is clipped; proj_2's weight moved
+    assert result.weights["proj_2"]["weight"][0] != 4.0
     for label in ("proj_3", "proj_4"):
         assert result.weights[label]["pre"].size == 0
         assert result.structural["events"][label] == [[0, "eliminate", 0, 0]]

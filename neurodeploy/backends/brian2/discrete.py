@@ -25,6 +25,7 @@ from neurodeploy.backends.brian2.fixed_point import (
 )
 from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, Population, Projection
+from neurodeploy.description.structural import longest_formed_delay
 from neurodeploy.errors import BackendError
 
 PROJECTIONS = LoweringRegistry("brian2 (discrete)")
@@ -147,7 +148,7 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
             slot_relay(projection, context, source, name),
             target,
             "w : 1",
-            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w",
+            on_pre=f"syn_{receptor}_post += init_{receptor}_post * w * arrivals_pre",
             clock=context.clock,
             name=name,
             namespace={},
@@ -178,7 +179,9 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     the ring: lags are unchanged and the delivered weight is the one the update produced. Post
     events are further shifted by ``d`` when ``post_spike_shift`` is ``synaptic_delay``.
     ``w`` is the visible (delivered, read back) weight, ``w_run`` the weight with every update so far.
-    A structural projection's synapses are its slots, fired by their relay (``structural``); its pre
+    A structural projection's synapses are its slots, driven by their relay (``structural``) at each slot's
+    current delay: updates in the pre spike's tick (every lag shortened by ``d - 1``), post events ``d`` (or
+    0) ticks after the post spike, and each spike delivering on arrival the weight its update stored; its pre
     neurons' rows keep their traces, which a synapse formed in a slot takes over.
     """
     network = context.network
@@ -226,8 +229,27 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         "w_max": rule.w_max,
         "dt_ms": network.semantics.dt,
     }
+    on_post = "\n".join(line for line in on_post if line)
+    if structural:
+        # The relay raises each slot's events at its current delay (``structural``): the update in the pre
+        # spike's tick (lags all shortened by d - 1), storing the weight the spike delivers on arrival
+        # (``sent_j`` by sending tick modulo the longest delay, so a spike in flight delivers its own).
+        depth = longest_formed_delay(network, projection.label)
+        store = "\n".join(f"sent_{j} += int(t_in_timesteps % {depth} == {j}) * (w - sent_{j})" for j in range(depth))
+        on_pre = [store if line == deliver else line for line in on_pre]
+        arrived = " + ".join(f"int(arrived_{j}_pre) * sent_{j}" for j in range(depth))
+        pathways = {
+            "on_pre": {
+                "update": "\n".join(line for line in on_pre if line),
+                "posted": on_post,
+                "deliver": f"syn_{receptor}_post += init_{receptor}_post * ({arrived})",
+            },
+            "on_event": {"update": "sent", "posted": "posted", "deliver": "spike"},
+        }
+    else:
+        pathways = {"on_pre": "\n".join(line for line in on_pre if line), "on_post": on_post}
     synapses = b2.Synapses(
-        slot_relay(projection, context, source, name) if structural else source,
+        slot_relay(projection, context, source, name, target, "float") if structural else source,
         target,
         """
         w : 1
@@ -236,10 +258,10 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         o : 1
         t_pre_last : integer
         t_post_last : integer
-        post_shift : integer (constant)
-        """,
-        on_pre="\n".join(line for line in on_pre if line),
-        on_post="\n".join(line for line in on_post if line),
+        post_shift : integer
+        """
+        + "".join(f"sent_{j} : 1\n" for j in range(depth if structural else 0)),
+        **pathways,
         clock=context.clock,
         name=name,
         namespace=namespace,
@@ -247,7 +269,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     if structural:
         connect_slots(synapses, network, projection)
         synapses.w_run = synapses.w[:]
-        delay_ticks = np.ones(len(synapses), dtype=np.int64)
+        delay_ticks = np.ones(len(synapses), dtype=np.int64)  # the connector's, lags shortened by d - 1
         pre_rows(
             projection,
             context,
@@ -266,12 +288,18 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     dt = network.semantics.dt * b2.ms
     processing_lag = delay_ticks - 1
     post_shift = delay_ticks if semantics.post_spike_shift == "synaptic_delay" else 0
-    synapses.pre.delay = processing_lag * dt
-    synapses.post.delay = (processing_lag + post_shift) * dt
+    if structural:
+        processing_lag = 0 * processing_lag
+        synapses.update.order, synapses.deliver.order = -1, 2  # a spike delivers the weight its update stored
+        post_pathway = synapses.posted
+    else:
+        synapses.pre.delay = processing_lag * dt
+        post_pathway = synapses.post
+        post_pathway.delay = (processing_lag + post_shift) * dt
     # Processing times are spike times plus these lags: a pre and a post spike in tick 0 before any.
     synapses.post_shift = post_shift
     synapses.t_pre_last = processing_lag
     synapses.t_post_last = processing_lag + post_shift
     # Brian2 runs pre pathways (order -1) before post pathways (+1) within a tick.
-    synapses.post.order = -2 if semantics.coincident_spikes == "post_first" else 1
+    post_pathway.order = -2 if semantics.coincident_spikes == "post_first" else 1
     return synapses

@@ -21,6 +21,7 @@ import numpy as np
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
 from neurodeploy.backends.brian2.structural import connect_slots, pre_rows, slot_relay
 from neurodeploy.description import STDP, FixedPointSTDP, Network, Projection
+from neurodeploy.description.structural import longest_formed_delay
 
 
 def memory_prefix(network: Network, projection: str) -> str:
@@ -157,18 +158,21 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         "w = w_acc * weight_lsb",
         *pre_trace,
     ]
-    delay_ticks = 1 if structural else network.connections(projection.label).delay_ticks  # structural: 1 tick
-    in_flight = int(np.max(delay_ticks, initial=1))
+    if structural:  # the connector's slots 1 tick, a formed one its own (set at formation)
+        delay_ticks = 1
+        in_flight = longest_formed_delay(network, projection.label)
+    else:
+        delay_ticks = network.connections(projection.label).delay_ticks
+        in_flight = int(np.max(delay_ticks, initial=1))
     delivered = "w"
     if in_flight > 1:
         update += [f"sent_{j} += int(t_now % {in_flight} == {j}) * (w - sent_{j})" for j in range(in_flight)]
-        delivered = (
-            "("
-            + " + ".join(
-                f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j}) * sent_{j}" for j in range(in_flight)
-            )
-            + ")"
+        arrived = (  # the arriving spikes, by their sending tick
+            (lambda j: f"int(arrived_{j}_pre)")
+            if structural
+            else (lambda j: f"int((t_in_timesteps - d_ticks + 1) % {in_flight} == {j})")
         )
+        delivered = "(" + " + ".join(f"{arrived(j)} * sent_{j}" for j in range(in_flight)) + ")"
     dt = network.semantics.dt
     namespace = {
         "whole": WHOLE,
@@ -181,12 +185,16 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),
         "decay_minus": decay_function(arithmetic, rule.tau_minus, dt),
     }
+    # a structural projection's relay raises the update in the pre spike's tick and the delivery at the slot's delay
+    events = {"on_event": {"update": "sent", "deliver": "spike"}} if structural else {}
     synapses = b2.Synapses(
-        slot_relay(projection, context, source, name) if structural else source,
+        slot_relay(projection, context, source, name, target, "fixed_point") if structural else source,
         target,
-        "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\nd_ticks : 1 (constant)\n"
+        "w : 1\nw_acc : 1\nr0 : 1\nt0 : 1\n"
+        + ("d_ticks : 1\n" if structural else "d_ticks : 1 (constant)\n")
         + "".join(f"sent_{j} : 1\n" for j in range(in_flight if in_flight > 1 else 0)),
         on_pre={"update": "\n".join(update), "deliver": f"syn_{receptor}_post += init_{receptor}_post * {delivered}"},
+        **events,
         clock=context.clock,
         name=name,
         namespace=namespace,
@@ -208,6 +216,6 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     synapses.w_acc = arithmetic.units(synapses.w[:], where, "weight")
     synapses.d_ticks = delay_ticks
     synapses.update.delay = 0 * b2.ms
-    synapses.deliver.delay = (np.asarray(delay_ticks) - 1) * dt * b2.ms
+    synapses.deliver.delay = 0 * b2.ms if structural else (np.asarray(delay_ticks) - 1) * dt * b2.ms
     synapses.deliver.order = synapses.update.order + 1  # a spike delivers the weight its update stored
     return synapses

@@ -8,8 +8,11 @@ table (-1: empty, never fires); the relay's threshold runs next, before any syna
 ``d`` ticks fires its relay neuron ``d - 1`` ticks after its pre neuron's spike (the slot synapses take
 the last tick, as every Brian2 synapse here), from a ring of pending firings filled at the spike: a
 spike in flight arrives even when its slot is emptied meanwhile, as on the chip. So delivery and
-STDP on a structural projection are the same Brian2 synapse code as on any projection (per synapse,
-``on_pre`` / ``on_post``), and the reference stays an implementation independent of the targets'.
+STDP on a structural projection are Brian2 synapse code per synapse, as on any projection, and the
+reference stays an implementation independent of the targets'. With STDP the relay also raises the
+events each slot's rule takes at its own delay, which changes when a synapse forms (``Slots``): its
+update in the pre spike's tick, its delivery on arrival of the weight that update stored, and (float
+rule) its post events.
 At the start of each tick a network operation runs the network's StructuralEngine (the one decision
 procedure every backend shares) and applies its events to the tables, and the alive masks of
 populations with turnover.
@@ -36,59 +39,98 @@ import numpy as np
 
 from neurodeploy.backends.brian2.context import BuildContext
 from neurodeploy.description import Network, Projection, StructuralEngine
-from neurodeploy.description.structural import slot_synapses, slot_table
+from neurodeploy.description.structural import longest_formed_delay, slot_synapses, slot_table
 
 
 @dataclass(eq=False)
 class Slots:
     """A structural projection's slots: the table (post x s_max: pre neuron or -1) and each slot's delay
     in ticks, the pre group, the relay firing the slots' synapses, the firings pending for the ticks to
-    come (longest delay x slots, by tick modulo that delay), and the pre neurons' rows (plastic projections)."""
+    come (longest delay x slots, by tick modulo that delay), and the pre neurons' rows (plastic projections).
+
+    With STDP the relay also raises, per slot, ``sent`` in the tick its pre neuron spikes (the update's
+    time; ``arrived_j`` flags the spikes arriving that were sent in a tick ``j`` modulo the longest delay,
+    so a spike in flight delivers the weight its update stored, whichever synapse holds the slot by then)
+    and, for the float rule, ``posted`` in the tick its post neuron's spike is processed, ``shift`` ticks
+    after it (``d`` when post spikes are seen after the synaptic delay, else 0): its post event, at the
+    slot's current delay, from the post spikes of the last ticks (``post_spikes``, by tick modulo its length)."""
 
     table: np.ndarray
     delay: np.ndarray
     source: object
     relay: b2.NeuronGroup
-    pending: np.ndarray
+    pending: np.ndarray  # spikes arriving, by arrival tick and sending tick (modulo the longest delay) and slot
     rows: b2.Synapses | None = None
     tick: int = 0
+    target: object = None
+    post_spikes: np.ndarray | None = None  # ticks x post neurons, float STDP only
+    delayed_post: bool = True  # post spikes seen after the synaptic delay
+
+    def post_lag(self, delay):
+        """Ticks from a post spike to its processing on a slot of ``delay`` ticks (updates at pre spikes)."""
+        return delay if self.delayed_post else 0 * delay
 
     def fire(self):
         """The relay fires the slots whose pre neuron's spike reaches them in this tick."""
         spiked = np.zeros(self.source.N + 1, dtype=bool)  # the last entry for the empty slots' -1
         spiked[self.source.spikes] = True
         sent = spiked[self.table.reshape(-1)]
+        if "sent" in self.relay.variables:
+            self.relay.variables["sent"].get_value()[:] = sent
+        if self.post_spikes is not None:
+            self._post_events()
         depth = len(self.pending)
-        if depth == 1:
-            self.relay.variables["fired"].get_value()[:] = sent
-            return
         delays = self.delay.reshape(-1)
         for delay in np.unique(delays[sent]).tolist():
-            self.pending[(self.tick + delay - 1) % depth] |= sent & (delays == delay)
+            self.pending[(self.tick + delay - 1) % depth, self.tick % depth] |= sent & (delays == delay)
         now = self.tick % depth
-        self.relay.variables["fired"].get_value()[:] = self.pending[now]
-        self.pending[now] = False
+        arriving = self.pending[now]
+        self.relay.variables["fired"].get_value()[:] = arriving.any(axis=0)
+        self.relay.variables["arrivals"].get_value()[:] = arriving.sum(axis=0)
+        for origin in range(depth if "arrived_0" in self.relay.variables else 0):
+            self.relay.variables[f"arrived_{origin}"].get_value()[:] = arriving[origin]
+        arriving[:] = False
         self.tick += 1
 
+    def _post_events(self):
+        """``posted``: the slots whose post neuron spiked their post lag ago (this tick's spikes included)."""
+        depth = len(self.post_spikes)
+        self.post_spikes[self.tick % depth] = False
+        self.post_spikes[self.tick % depth, self.target.spikes] = True
+        lags = self.post_lag(self.delay.reshape(-1))
+        posts = np.repeat(np.arange(self.table.shape[0]), self.table.shape[1])
+        seen = (self.tick - lags >= 0) & self.post_spikes[(self.tick - lags) % depth, posts]
+        self.relay.variables["posted"].get_value()[:] = seen
 
-def slot_relay(projection: Projection, context: BuildContext, source, name: str) -> b2.NeuronGroup:
-    """The relay a structural projection's synapses run from (the module docstring)."""
+
+def slot_relay(
+    projection: Projection, context: BuildContext, source, name: str, target=None, stdp: str | None = None
+) -> b2.NeuronGroup:
+    """The relay a structural projection's synapses run from (the module docstring); with ``stdp``
+    ("float" or "fixed_point") its events for the rule (``Slots``), ``target`` the post group."""
     network = context.network
     connections = network.connections(projection.label)
     table = slot_table(network, projection.label, connections.pre.astype(np.int64), -1)
-    rule, where = projection.structural, f"projection '{projection.label}'"
-    longest = rule.delay_ticks(network.semantics, where)[1] if hasattr(rule, "delay_ticks") else 1
+    longest = longest_formed_delay(network, projection.label)
+    events = {"posted": "posted", "sent": "sent"} if stdp == "float" else {"sent": "sent"} if stdp else {}
     relay = b2.NeuronGroup(
         table.size,
-        "fired : boolean",
+        "fired : boolean\narrivals : integer"  # arrivals: spikes arriving (an emptied slot's too)
+        + "".join(f"\n{event} : boolean" for event in events)
+        + "".join(f"\narrived_{j} : boolean" for j in range(longest if stdp else 0)),
         threshold="fired",
+        events=events,
         clock=context.clock,
         order=2,
         name=f"{name}_slots",
         namespace={},
     )
-    pending = np.zeros((longest, table.size), dtype=bool)
-    context.slots[projection.label] = Slots(table, np.ones_like(table), source, relay, pending)
+    pending = np.zeros((longest, longest, table.size), dtype=bool)
+    slots = Slots(table, np.ones_like(table), source, relay, pending, target=target)
+    if stdp == "float":
+        slots.delayed_post = projection.plasticity.semantics.post_spike_shift == "synaptic_delay"
+        slots.post_spikes = np.zeros((slots.post_lag(longest) + 1, target.N), dtype=bool)
+    context.slots[projection.label] = slots
     return relay
 
 
@@ -219,20 +261,30 @@ class Rewiring:
         if rule.arithmetic is not None:  # its update covers the last pre spike on
             synapses.w_acc[index] = rule.arithmetic.units(weight, f"projection '{label}'", "weight")
             synapses.r0[index], synapses.t0[index] = rows.r0[pre], rows.t0[pre]
+            synapses.d_ticks[index] = self.slots[label].delay.reshape(-1)[index]
             return
+        slots, semantics, dt = self.slots[label], rule.semantics, self.network.semantics.dt
+        delay = int(slots.delay.reshape(-1)[index])
+        shift = slots.post_lag(delay)  # post events processed this long after their spikes
         trace, last = float(rows.r[pre]), int(rows.t_pre_last[pre])
-        synapses.r[index], synapses.t_pre_last[index] = trace, last
-        semantics = rule.semantics
-        shift = 1 if semantics.post_spike_shift == "synaptic_delay" else 0  # post events seen 1 tick late
-        # post events processed after the pre spike's update (at its tick too, unless post ones go first)
-        # and before this tick: the potentiation the pair's synapse would have gathered since
+        synapses.r[index], synapses.t_pre_last[index], synapses.post_shift[index] = trace, last, shift
+        # post events processed before this tick (later ones the relay raises at this delay): the post
+        # trace they left, and the potentiation of those after the pre spike's update (at its tick too,
+        # unless post ones go first), which the pair's synapse would have gathered since
         ticks = self.post_ticks[projection.post][post]
+        processed = ticks[: bisect.bisect_right(ticks, tick - 1 - shift)]
+        post_trace = 0.0
+        for before, spike in zip([None, *processed], processed):
+            if before is None or semantics.traces != "all_to_all":
+                post_trace = 1.0
+            else:
+                post_trace = post_trace * np.exp(-(spike - before) * dt / rule.tau_minus) + 1.0
+        synapses.o[index] = post_trace
+        synapses.t_post_last[index] = (processed[-1] if processed else 0) + shift
         first = last - shift + (1 if semantics.coincident_spikes == "post_first" else 0)
         pending = 0.0
-        for spike in ticks[bisect.bisect_left(ticks, first) : bisect.bisect_right(ticks, tick - 1 - shift)]:
-            pending += (
-                rule.amplitudes[0] * trace * np.exp(-(spike + shift - last) * self.network.semantics.dt / rule.tau_plus)
-            )
+        for spike in processed[bisect.bisect_left(processed, first) :]:
+            pending += rule.amplitudes[0] * trace * np.exp(-(spike + shift - last) * dt / rule.tau_plus)
         synapses.w_run[index] = min(weight + pending, rule.w_max)
         if semantics.weight_update == "at_each_spike":
             synapses.w[index] = synapses.w_run[index]

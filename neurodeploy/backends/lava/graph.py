@@ -47,7 +47,7 @@ from neurodeploy.backends.lava.quantize import (
     stock_receptor,
 )
 from neurodeploy.description import Network
-from neurodeploy.description.structural import Event, slot_table
+from neurodeploy.description.structural import Event, longest_formed_delay, slot_table
 from neurodeploy.errors import BackendError
 from neurodeploy.processes import forked_children_end_with_parent, signals_held, stopped_on_exit
 
@@ -276,6 +276,7 @@ class LavaGraph:
                 multiplicative=rule.weight_dependence == "multiplicative",
                 nearest=rule.semantics.traces == "nearest_spynnaker",
                 structural=rewiring,
+                max_delay=longest_formed_delay(self.network, label),
                 name=f"projection {label}",
             )
             self._out_port(projection.post).connect(process.s_post)

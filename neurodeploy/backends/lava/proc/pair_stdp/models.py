@@ -107,6 +107,8 @@ class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
             formed = event.kind == "form"
             self.pre[index] = event.pre if formed else -1
             self.weights[index] = p["initial_mantissa"] if formed else 0
+            if formed:
+                self.delays[index] = event.delay
 
     def _history(self) -> PostHistory:
         """The post spikes this projection remembers, held in the process's Vars."""

@@ -18,9 +18,10 @@ post spike before it is not later than the last pre spike.
 
 With ``structural`` (a description and a projection label), the synapses are the projection's slots,
 ``s_max`` per post neuron (synapse ``post * s_max + slot``, ``pre`` -1 when empty): at the start of
-each tick the projection's decision procedure forms (``initial_mantissa``) and eliminates, and a spike
-reaches the slots holding its neuron (one gather over the table); a formed synapse joins its pre neuron's row,
-so the deferred update at the next pre spike covers it from that neuron's last spike. With neuron
+each tick the projection's decision procedure forms (``initial_mantissa``, the event's delay) and eliminates,
+and a spike reaches the slots holding its neuron (one gather over the table); a formed synapse joins its pre
+neuron's row, so the deferred update at the next pre spike covers it from that neuron's last spike, with
+post events seen after the slot's own delay (``max_delay``: the longest a formed synapse takes). With neuron
 turnover on either side, ``reach_pre`` / ``reach_post`` receive how many static spikes reach each
 neuron of that side's population (see ``proc/rewiring.py``).
 """
@@ -56,9 +57,10 @@ class PairSTDPSynapses(AbstractProcess):
         multiplicative=False,
         nearest=False,
         structural=None,
+        max_delay=1,
         name=None,
     ):
-        max_delay = int(np.max(delays))
+        max_delay = max(int(np.max(delays)), max_delay)  # structural: the longest delay a formed synapse takes
         structural = structural or {}
         super().__init__(
             n_pre=n_pre,
