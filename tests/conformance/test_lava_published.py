@@ -102,7 +102,7 @@ def lava_dense_excitatory(weights: np.ndarray, delays: np.ndarray, send_step: in
 
 
 def fan_out(column: list[float], delays: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The published tests' (3, 4) weights and delays: input 2 onto every output, nothing else."""
+    """The published tests' weights and delays: one input onto every output, nothing else."""
     weights, delay = np.zeros((3, 4)), np.zeros((3, 4), dtype=np.int64)
     weights[:, 2], delay[:, 2] = column, delays
     return weights, delay
@@ -159,7 +159,7 @@ def test_lavas_impulse_responses_on_the_lava_backend_and_the_fixed_point_referen
 def bias_driven_network(cell_type: str, parameters: dict, silent_weight: float, ticks: int) -> nd.Network:
     """One neuron, and a source that never spikes: Lava's tests drive their LIF from a process sending
     zeros. Its weight, the largest charge a tick could bring, bounds the voltage scale S (the largest power
-    of two keeping one tick's input within 21 bits), which sets the integers Lava receives."""
+    of two keeping one tick's input within u's range), which sets the integers Lava receives."""
     network = nd.Network("lava_bias", semantics=nd.Semantics(threshold=">"), duration=float(ticks))
     network.population("P", 1, cell_type, parameters={"cm": 1.0, **parameters})
     network.spike_source("S", [[]])
@@ -169,9 +169,11 @@ def bias_driven_network(cell_type: str, parameters: dict, silent_weight: float, 
 
 
 def test_lavas_no_decay_on_the_lava_backend():
-    """``test_bitacc_pm_no_decay``: bias 2 << 6 and threshold 8 << 6 in units of v. Here dt i_offset / cm is
-    2 mV a tick and v_thresh 8 mV; the silent input's 24000 nA ms with the bias's 2 mV give
-    ``2^21 / 24002``, so S is 64 units per mV: v_thresh is 512 = 8 << 6 and the bias 128 = 2 << 6."""
+    """``test_bitacc_pm_no_decay``: a bias-driven neuron spiking every fifth step, with Lava's bias and
+    threshold as the lowering's integers."""
+    # Lava: bias 2 << 6, threshold 8 << 6. Here dt i_offset / cm is 2 mV a tick and v_thresh 8 mV; the silent
+    # input's 24000 nA ms and the bias's 2 mV bound S by 2^21 / 24002, so S is 64 units per mV: v_thresh is
+    # 512 = 8 << 6 and the bias 128 = 2 << 6 (our lowering's least exponent: mantissa 128 at 0)
     network = bias_driven_network(
         "PIF_curr_delta", {"i_offset": 2.0, "v_thresh": 8.0, "v_reset": 0.0, "tau_refrac": 0.0}, 24000.0, 10
     )
@@ -187,9 +189,11 @@ def test_lavas_no_decay_on_the_lava_backend():
 
 
 def test_lavas_scaling_of_bias_on_the_lava_backend():
-    """``test_bitacc_pm_scaling_of_bias``: bias_mant 4095 at bias_exp 5 without overflow, v after one step
-    4095 * 2^5. Here the silent input's 1500 nA ms with the bias's i_offset give ``2^21 / 1628``, so S is
-    1024 units per mV, and i_offset is that v in mV: the lowering's bias is Lava's mantissa and exponent."""
+    """``test_bitacc_pm_scaling_of_bias``: the largest bias mantissa shifted by its exponent without
+    overflow, the lowering's bias being Lava's mantissa and exponent."""
+    # Lava: bias_mant 4095, bias_exp 5, v after one step 4095 * 2^5. Here the silent input's 1500 nA ms and
+    # the bias's i_offset (about 128 mV a tick) bound S by 2^21 / 1628, so S is 1024 units per mV, and
+    # i_offset is that v in mV
     network = bias_driven_network("PI_curr_delta", {"i_offset": LAVA_SCALED_BIAS_V / 1024}, 1500.0, 1)
     cell = lower_for_lava(network).populations["P"]
     assert cell.scale == 1024 and int(cell.dv[0]) == 0
@@ -205,10 +209,10 @@ DENSE_TICKS = 8  # the published delay tests' num_steps
 
 
 def dense_network(weights: np.ndarray, delays: np.ndarray) -> nd.Network:
-    """The published (3, 4) Dense as a projection: every pair, the weight ``weights[post, pre]`` (nA) and
-    the delay of ``delays[post, pre]`` steps (one tick more: the description's least delay is Lava's
-    Dense without delay), four inputs spiking in step 3, onto current cells whose u forgets each tick
-    (tau_syn so short that du is 4095)."""
+    """The published Dense as a projection: every pair, the weight ``weights[post, pre]`` (nA) and the
+    delay of ``delays[post, pre]`` steps plus a tick (the description's least delay is Lava's Dense
+    without delay), every input spiking in the published step, onto current cells whose u forgets each
+    tick (tau_syn so short that du is the largest)."""
     network = nd.Network("lava_dense", duration=float(DENSE_TICKS))
     parameters = {"tau_syn_E": 0.1, "tau_syn_I": 0.1, "tau_refrac": 0.0}
     network.population("P", 3, "IF_curr_exp", parameters=parameters)
@@ -234,11 +238,10 @@ def delivered_from_v(v: np.ndarray, dv: int) -> np.ndarray:
 
 @pytest.mark.parametrize("case, delays", [("fan_out_excitatory", [0, 0, 0]), ("fan_out_excitatory_delay", [0, 1, 2])])
 def test_lavas_dense_fan_out_on_the_lava_backend_and_the_fixed_point_reference(case, delays):
-    """``test_bitacc_pm_fan_out_excitatory`` (``Dense``) and ``..._delay`` (``DelayDense``): weights 0.5, 300,
-    40 in EXCITATORY mode, which Lava's model makes 0, 255, 40 (cast, clipped). Our lowering never clips
-    (it raises the exponent) nor truncates (it rounds), so the network holds Lava's integers: weights of 0,
-    255 and 40 mantissas at exponent 0, lowered to exactly them; every tick's delivered input is read from
-    u after the input on Lava and from v on Lava and on the reference."""
+    """``test_bitacc_pm_fan_out_excitatory`` (``Dense``) and ``..._delay`` (``DelayDense``): the integers
+    Lava's model makes of the published weights (cast toward zero, clipped) as the projection's mantissas
+    at exponent 0 (our lowering neither truncates, it rounds, nor clips, it raises the exponent); every
+    tick's delivered input read from u after the input on Lava and from v on Lava and on the reference."""
     published, delay = fan_out([0.5, 300, 40], delays)
     a_out = lava_dense_excitatory(published, delay, send_step=3, steps=DENSE_TICKS)
     integers = np.clip(published.astype(np.int32), 0, 255)
