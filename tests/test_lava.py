@@ -509,6 +509,24 @@ def test_design_rules_for_loihi():
     assert any("needs about 245 neuro cores" in str(f) for f in findings)
 
 
+def test_a_membrane_whose_twelve_bit_leak_is_zero_is_flagged():
+    # dv = rint(4096 (1 - exp(-1 / tau_m))): 1 at 8000 ms (4096 / 8000 = 0.51), 0 at 9000 ms (0.46), where the
+    # gain (dv / 4096) R and so the bias from i_offset are 0; PIF_curr_delta keeps its gain dt / cm
+    def lowered(cell_type, parameters):
+        net = nd.Network("slow")
+        net.population("P", 1, cell_type, parameters={"i_offset": 2.0, **parameters})
+        fixed = lower(net).populations["P"]
+        findings = " | ".join(str(f) for f in check_fixed(net, {"P": fixed}, {}, None))
+        return fixed, "tau_m is so long that the 12-bit dv is 0" in findings
+
+    fixed, flagged = lowered("IF_curr_exp", {"tau_m": 8000.0})
+    assert int(fixed.dv[0]) == 1 and fixed.bias_mant[0] != 0 and not flagged
+    fixed, flagged = lowered("IF_curr_exp", {"tau_m": 9000.0})
+    assert int(fixed.dv[0]) == 0 and fixed.bias_mant[0] == 0 and flagged
+    fixed, flagged = lowered("PIF_curr_delta", {})
+    assert int(fixed.dv[0]) == 0 and fixed.bias_mant[0] != 0 and not flagged
+
+
 def test_compile_reports_stock_and_own_processes(tmp_path):
     out = tmp_path / "loihi"
     result = CliRunner().invoke(main, ["compile", "ca3-cam", "--target", "loihi2", "--out", str(out)])

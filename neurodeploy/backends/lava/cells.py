@@ -624,6 +624,15 @@ class LIFFixed(CellFixed):
                     "tau_m is so short that V forgets everything within a tick; the 12-bit dv saturates at 4095",
                 )
             )
+        if np.any(self.gain == 0):
+            findings.append(
+                Finding(
+                    "warning",
+                    subject,
+                    "tau_m is so long that the 12-bit dv is 0: the integers' gain (dv / 4096) R is 0, so i_offset "
+                    "and every weight reach v as 0 (the membrane without leak is PIF_curr_delta)",
+                )
+            )
         for state, du in ((self.u_exc, self.du_exc), (self.u_inh, self.du_inh)):
             if np.any((state != 0) & (du >= DECAY_UNITY - 1)):
                 findings.append(
