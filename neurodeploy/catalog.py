@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import time
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,8 @@ class LoadedModel:
     family: ModelFamily | None = None
     notes: list = field(default_factory=list)
     """Lines the command line prints about the model (an imported NIR graph's latency per layer)."""
+    load_s: float | None = None
+    """The wall time its loading took (the builder's run, a graph's import, a script's capture)."""
 
     def manifest(self) -> dict:
         return {"name": self.name, "source": self.source, "parameters": self.parameters}
@@ -340,6 +343,13 @@ def load_model(
     when the builder takes a ``seed`` parameter not given explicitly, that parameter too. A ``.nir`` file
     is imported with ``nir_options`` (see ``NIR_OPTIONS``), which no other model takes; a ``.py`` file is a
     PyNN script, captured."""
+    started = time.perf_counter()
+    loaded = _load(reference, parameters, seed, nir_options)
+    loaded.load_s = time.perf_counter() - started
+    return loaded
+
+
+def _load(reference: str, parameters: dict | None, seed: int | None, nir_options: dict | None) -> LoadedModel:
     parameters = dict(parameters or {})
     nir_options = {key: value for key, value in (nir_options or {}).items() if value is not None}
     is_graph = Path(reference).suffix.lower() == NIR_SUFFIX

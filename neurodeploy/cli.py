@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -133,14 +134,28 @@ memory_limit_option = click.option(
 )
 
 
-class ProgressLine:
-    """Shows progress on stderr once a run has taken more than ``after_s`` seconds."""
+STAGE_WORDS = {"load": "loading", "build": "building", "simulate": "simulating", "read_back": "reading back"}
+"""How the progress line names the stages of a run (``results.STAGES``) it shows."""
 
-    def __init__(self, what: str, after_s: float = 2.0, every_s: float = 2.0):
+
+class ProgressLine:
+    """Shows on stderr, once a command has taken more than ``after_s`` seconds and then every ``every_s``,
+    where it is: the stage of its run and, while it simulates, the share of simulated time done and an
+    estimate of the time left (the simulation so far, at its pace). A ticker thread shows the stages that
+    report no fraction (a build, a read-back) as they go on."""
+
+    def __init__(self, what: str, after_s: float = 2.0, every_s: float = 2.0, clock=time.perf_counter, ticker=True):
         self.what = what
-        self.after_s, self.every_s = after_s, every_s
-        self.started = time.perf_counter()
+        self.after_s, self.every_s, self.clock = after_s, every_s, clock
+        self.started = clock()
         self.last_shown = None
+        self.current, self.stage_started = None, self.started
+        self.fraction, self.simulating_since = None, None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="progress line", daemon=True) if ticker else None
+        if self._ticker is not None:
+            self._ticker.start()
 
     @property
     def shown(self) -> bool:
@@ -148,23 +163,70 @@ class ProgressLine:
 
     def stage(self, text: str):
         """Announce a stage of a long command (always shown)."""
-        self.close()
-        self.last_shown = None
-        click.echo(f"{self.what}: {text}", err=True)
+        with self._lock:
+            self._end_line()
+            self.last_shown, self.current = None, None
+            click.echo(f"{self.what}: {text}", err=True)
+
+    def enter_stage(self, stage: str):
+        """The run enters one of ``results.STAGES``."""
+        with self._lock:
+            self.current, self.stage_started = stage, self.clock()
+            if stage == "simulate":
+                self.simulating_since, self.fraction = self.stage_started, None
+        self._show_if_due(force=True)
 
     def __call__(self, fraction: float):
-        now = time.perf_counter()
-        elapsed = now - self.started
-        if elapsed < self.after_s or (self.shown and now - self.last_shown < self.every_s and fraction < 1):
-            return
-        self.last_shown = now
-        end = "\r" if sys.stderr.isatty() else "\n"
-        click.echo(f"{self.what}: {fraction:6.1%} of simulated time after {elapsed:5.1f} s", err=True, nl=False)
-        click.echo(end, err=True, nl=False)
+        with self._lock:
+            self.fraction = fraction
+        self._show_if_due(force=fraction >= 1)
 
-    def close(self):
+    def time_left(self, now: float) -> float | None:
+        """Seconds the simulation should still take at its pace so far; None before any of it is done."""
+        if self.current != "simulate" or not self.fraction or self.simulating_since is None:
+            return None
+        return (now - self.simulating_since) * (1 - self.fraction) / self.fraction
+
+    def text(self, now: float) -> str:
+        """The line as it reads at ``now``."""
+        elapsed = now - self.started
+        if self.current == "simulate" and self.fraction is not None:
+            left = self.time_left(now)
+            estimate = "" if left is None or self.fraction >= 1 else f", about {left:.0f} s left"
+            status = f"simulating, {self.fraction:6.1%} of simulated time after {elapsed:5.1f} s{estimate}"
+        elif self.current is not None:
+            word = STAGE_WORDS.get(self.current, self.current)
+            status = f"{word} for {now - self.stage_started:.1f} s, after {elapsed:5.1f} s"
+        else:
+            status = f"working, after {elapsed:5.1f} s"
+        return f"{self.what}: {status}"
+
+    def _show_if_due(self, force: bool = False):
+        with self._lock:
+            now = self.clock()
+            if now - self.started < self.after_s:
+                return
+            if not force and self.shown and now - self.last_shown < self.every_s:
+                return
+            self.last_shown = now
+            end = "\r" if sys.stderr.isatty() else "\n"
+            click.echo(self.text(now), err=True, nl=False)
+            click.echo(end, err=True, nl=False)
+
+    def _tick(self):
+        while not self._stopped.wait(self.every_s / 2):
+            self._show_if_due()
+
+    def _end_line(self):
         if self.shown and sys.stderr.isatty():
             click.echo("", err=True)
+
+    def close(self):
+        self._stopped.set()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join()
+        with self._lock:
+            self._end_line()
 
 
 class FiniteFloat(click.FloatRange):
@@ -468,7 +530,15 @@ def run(model, params, stimulus, protocol, duration, seed, backend, backend_opti
                 size = next(iter(traces.values())).shape[1]
                 click.echo(f"{label:<24} {size:>6} neurons    {', '.join(traces)} recorded")
     _echo_notes(loaded)
-    click.echo(f"{backend}: {duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s -> {out}")
+    simulated = f"{duration_ms:g} ms simulated in {manifest['wall_time_s']:.2f} s"
+    click.echo(f"{backend}: {simulated} ({stages_text(manifest)}) -> {out}")
+
+
+def stages_text(manifest: dict) -> str:
+    """The wall time of a run in all and per stage, from its manifest."""
+    stages = {stage: seconds for stage, seconds in manifest.get("stages", {}).items() if seconds is not None}
+    parts = ", ".join(f"{stage.replace('_', '-')} {seconds:.2f} s" for stage, seconds in stages.items())
+    return f"{sum(stages.values()):.2f} s in all: {parts}"
 
 
 target_option = click.option("--target", required=True, metavar="NAME", help="Target (see `neurodeploy targets`).")

@@ -18,7 +18,7 @@ from neurodeploy.compilation import Compilation, Thresholds
 from neurodeploy.description import io
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.results import Progress, RunResult
+from neurodeploy.results import STAGES, Progress, RunResult, StageTimes
 from neurodeploy.runs.compare import compare, compare_structural, compare_traces
 from neurodeploy.runs.rundir import staged_directory, write_json_atomically, write_run_files
 from neurodeploy.toolchains import toolchain
@@ -92,13 +92,29 @@ def run_model(
     backend_options: dict | None = None,
     progress: Progress | None = None,
 ) -> tuple[RunResult, dict]:
-    """Run the model; return the result and the manifest describing the run."""
+    """Run the model; return the result and the manifest describing the run, with the wall time of each
+    stage (``stages``: the model's load, and the backend's build, simulation and read-back; the run folder's
+    write is added as it is written) and ``wall_time_s``, the simulation's own."""
     options = dict(backend_options or {})
+    times = StageTimes(progress)
+    times.enter_stage("build")  # loading the backend's simulator (importing Brian2 takes seconds) is building
     backend = make_backend(backend_name, **options)
     backend.estimate_memory(model.network, duration_ms).check()
     started = time.perf_counter()
-    result = backend.run(model.network, duration_ms, progress=progress)
-    return result, run_manifest(model, backend.name, options, result, duration_ms, time.perf_counter() - started)
+    result = backend.run(model.network, duration_ms, progress=times)
+    times.close()
+    manifest = run_manifest(model, backend.name, options, result, duration_ms, time.perf_counter() - started)
+    return result, with_stages(manifest, model, times.seconds)
+
+
+def with_stages(manifest: dict, model: LoadedModel, backend_stages: dict[str, float]) -> dict:
+    """The manifest with the wall time of each stage of the run (``stages``); ``wall_time_s`` is then the
+    simulation's own, when the backend said when it simulated."""
+    stages = {"load": model.load_s, **backend_stages, "write": None}
+    manifest["stages"] = {stage: None if stages.get(stage) is None else round(stages[stage], 3) for stage in STAGES}
+    if manifest["stages"]["simulate"] is not None:
+        manifest["wall_time_s"] = manifest["stages"]["simulate"]
+    return manifest
 
 
 def run_manifest(

@@ -9,6 +9,7 @@ A spike record is the ``spikes.json`` form other tools read (and converts to neo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,7 +20,51 @@ from neurodeploy.description.semantics import Semantics
 from neurodeploy.errors import ValidationError
 
 Progress = Callable[[float], None]
-"""Called with the fraction of simulated time done (0..1) during long runs."""
+"""Called with the fraction of simulated time done (0..1) during long runs. A progress that also has an
+``enter_stage(stage)`` method hears the stages of the run (:data:`STAGES`) as it enters them."""
+
+STAGES = ("load", "build", "simulate", "read_back", "write")
+"""The stages of a run, in order: the model is loaded (its builder run), the backend builds what it runs
+(Brian2's objects and generated code, the emulator's tables, Lava's lowering, worker, process graph and
+first chunk), simulates, reads back what it recorded (Lava: from its processes, then from the worker), and
+the run folder is written. A backend announces build, simulate and read_back (:func:`enter_stage`)."""
+
+
+def enter_stage(progress: Progress | None, stage: str) -> None:
+    """Tell ``progress`` the run enters ``stage`` when it listens for stages; a plain callable hears
+    fractions only."""
+    announce = getattr(progress, "enter_stage", None)
+    if announce is not None:
+        announce(stage)
+
+
+class StageTimes:
+    """A progress that times the stages of a run (wall seconds per stage, in ``seconds``) and passes
+    fractions and stages on to ``shown`` (a progress of either kind, or None)."""
+
+    def __init__(self, shown: Progress | None = None, clock: Callable[[], float] = time.perf_counter):
+        self.shown, self.clock = shown, clock
+        self.seconds: dict[str, float] = {}
+        self.stage: str | None = None
+        self._since = clock()
+
+    def enter_stage(self, stage: str) -> None:
+        if stage == self.stage:
+            return
+        self.close()
+        self.stage, self._since = stage, self.clock()
+        enter_stage(self.shown, stage)
+
+    def __call__(self, fraction: float) -> None:
+        if self.shown is not None:
+            self.shown(fraction)
+
+    def close(self) -> None:
+        """End the current stage (its time is added to ``seconds``)."""
+        if self.stage is not None:
+            now = self.clock()
+            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self._since
+            self.stage, self._since = None, now
 
 
 @dataclass(eq=False)

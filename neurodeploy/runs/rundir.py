@@ -125,10 +125,11 @@ def staged_directory(out: Path, command: str, writes: tuple[str, ...] = ()):
 
 
 def write_run_files(directory: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> None:
-    """The files of a run directory, into an existing (staging) folder."""
+    """The files of a run directory, into an existing (staging) folder. The manifest goes last: a manifest
+    that records the stages of its run (``stages``) gets the time the other files took as ``write``."""
+    started = time.perf_counter()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_json(directory / MANIFEST, manifest)
     _write_json(directory / SPIKES, result.spikes.to_dict())
     for name, data in (documents or {}).items():
         _write_json(directory / name, data)
@@ -148,6 +149,9 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
             directory / "weights.npz",
             **{f"{label}.{key}": array for label, arrays in result.weights.items() for key, array in arrays.items()},
         )
+    if isinstance(manifest.get("stages"), dict):
+        manifest["stages"]["write"] = round(time.perf_counter() - started, 3)
+    _write_json(directory / MANIFEST, manifest)
 
 
 def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | None = None) -> Path:

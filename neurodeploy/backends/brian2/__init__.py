@@ -17,7 +17,7 @@ from neurodeploy.backends.brian2.structural import Rewiring
 from neurodeploy.description import Network, SpikeSource, resources, values
 from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.results import Progress, RunResult, SpikeRecord
+from neurodeploy.results import Progress, RunResult, SpikeRecord, enter_stage
 
 LOWERINGS = {"discrete": discrete, "physics": physics}
 
@@ -64,6 +64,7 @@ class Brian2Backend(Backend):
         values.check_range(self.physics_dt, f"backend '{self.name}'", "physics_dt", "ms", above=0)
 
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+        enter_stage(progress, "build")
         network.validate()
         semantics = network.semantics
         model_ticks = semantics.duration_ticks(duration_ms)
@@ -143,6 +144,7 @@ class Brian2Backend(Backend):
                 report=_reporter(progress, start / steps, (stop - start) / steps),
             )
         wall = time.perf_counter() - started
+        enter_stage(progress, "read_back")
 
         spikes = SpikeRecord.from_ticks(
             dt_ms,
@@ -247,11 +249,14 @@ class SpikeFeed:
 
 
 def _reporter(progress: Progress | None, done: float, share: float):
-    """Brian2's report callback for one segment, as the fraction of the whole run."""
+    """Brian2's report callback for one segment, as the fraction of the whole run. Brian2 calls it first once
+    the segment's code is generated: the first segment's first call ends the build."""
     if progress is None:
         return None
 
     def report(elapsed, completed, start, duration):
+        if done == 0 and completed == 0:
+            enter_stage(progress, "simulate")
         progress(done + share * float(completed))
 
     return report

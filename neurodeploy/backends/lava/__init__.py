@@ -21,7 +21,7 @@ from neurodeploy.description import Network, resources, values
 from neurodeploy.description.cells import RECORDING_CONVENTIONS, SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses, structural_document
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.results import Progress, RunResult, SpikeRecord
+from neurodeploy.results import Progress, RunResult, SpikeRecord, enter_stage
 
 
 @dataclass(eq=False)
@@ -222,6 +222,7 @@ class LavaBackend(Backend):
         """``parameters``: the compile's ``lava_parameters.npz``, when run from one."""
         from neurodeploy.backends.lava.launcher import run_in_worker
 
+        enter_stage(progress, "build")
         refuse_plastic_weight_changes(network, self.name)
         lowered = lower(network, self.quantization)
         if self.recording == "spynnaker" and network.turnovers:

@@ -40,7 +40,7 @@ from neurodeploy.backends.lava.exchange import (
 from neurodeploy.description import io
 from neurodeploy.errors import BackendError
 from neurodeploy.processes import STOP_WITHIN_S, stopped_on_exit
-from neurodeploy.results import Progress
+from neurodeploy.results import Progress, enter_stage
 
 FOLDER_PREFIX = "neurodeploy-lava-"
 """Exchange folders are ``FOLDER_PREFIX<pid of the command>-<random>`` in the temporary folder."""
@@ -156,8 +156,11 @@ def _stop(worker: subprocess.Popen) -> None:
 
 def _watch(worker, folder: Path, stop, timeout_s: float | None, progress: Progress | None) -> bool:
     """Wait for the worker, passing on its progress, until it ends or the timeout passes (True); stop it on
-    the way out, whatever the way."""
+    the way out, whatever the way. The worker reports after each chunk of ticks: until its first report it
+    builds (starts, imports Lava, builds and compiles the graph, runs the first chunk); after its last it
+    reads the processes' final state back, stops Lava and writes its result."""
     started = time.monotonic()
+    reported = None
     with stopped_on_exit("the lava run", stop, KILL_AFTER_S + CLEAN_UP_S + 5.0):
         while worker.poll() is None:
             if timeout_s is not None and time.monotonic() - started > timeout_s:
@@ -167,8 +170,16 @@ def _watch(worker, folder: Path, stop, timeout_s: float | None, progress: Progre
             except subprocess.TimeoutExpired:
                 pass
             fraction = read_progress(folder)
-            if progress is not None and fraction is not None:
-                progress(fraction)
+            if progress is None or fraction is None or fraction == reported:
+                continue
+            if reported is None:
+                enter_stage(progress, "simulate")
+            progress(fraction)
+            reported = fraction
+            if fraction >= 1.0:
+                enter_stage(progress, "read_back")
+    if reported is None or reported < 1.0:
+        enter_stage(progress, "read_back")
     return False
 
 

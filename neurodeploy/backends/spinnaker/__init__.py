@@ -17,7 +17,7 @@ from neurodeploy.backends.spinnaker.rules import check_semantics
 from neurodeploy.description import Network, resources, values
 from neurodeploy.description.cells import RECORDING_CONVENTIONS
 from neurodeploy.errors import BackendError
-from neurodeploy.results import Progress, RunResult, SpikeRecord
+from neurodeploy.results import Progress, RunResult, SpikeRecord, enter_stage
 
 
 class SpinnakerBackend(Backend):
@@ -38,6 +38,7 @@ class SpinnakerBackend(Backend):
         self.encoding = values.choice(encoding, tuple(ENCODING_PROFILES), where, "encoding")
 
     def run(self, network: Network, duration_ms: float, progress: Progress | None = None) -> RunResult:
+        enter_stage(progress, "build")
         network.validate()
         refuse_plastic_weight_changes(network, self.name)
         stages = [stage.network for stage in network.stages()]
@@ -50,10 +51,11 @@ class SpinnakerBackend(Backend):
         graph = lower(network)
         scaling = widest_scaling([ring_buffer_scaling(graph), *(ring_buffer_scaling(lower(stage)) for stage in stages)])
         started = time.perf_counter()
-        emulated = Emulator(network, graph, scaling, self.encoding).run(
-            ticks, network.recordings, progress, self.recording
-        )
+        emulator = Emulator(network, graph, scaling, self.encoding)
+        enter_stage(progress, "simulate")
+        emulated = emulator.run(ticks, network.recordings, progress, self.recording)
         wall = time.perf_counter() - started
+        enter_stage(progress, "read_back")
         # In the order the network records them (a set would follow the hash seed, and so would spikes.json).
         recorded = [label for label, variables in network.recordings.items() if "spikes" in variables]
         record = SpikeRecord.from_ticks(

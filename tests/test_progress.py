@@ -1,0 +1,128 @@
+"""Progress by stages: what each backend announces, the time each stage takes in the manifest, the progress
+line's estimate of the time left, and the Lava worker's reports read as stages."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from neurodeploy.backends import make_backend
+from neurodeploy.backends.lava import launcher
+from neurodeploy.backends.lava.exchange import write_progress
+from neurodeploy.catalog import load_model
+from neurodeploy.cli import ProgressLine, main
+from neurodeploy.results import STAGES, StageTimes
+
+
+class Heard:
+    """A progress that keeps what it hears, in order: ("stage", name) and ("fraction", f)."""
+
+    def __init__(self):
+        self.events = []
+
+    def enter_stage(self, stage):
+        self.events.append(("stage", stage))
+
+    def __call__(self, fraction):
+        self.events.append(("fraction", fraction))
+
+
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+def test_a_backend_announces_build_simulate_and_read_back_with_fractions_only_while_it_simulates(backend):
+    network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 200.0}).network
+    heard = Heard()
+    make_backend(backend).run(network, 200.0, progress=heard)
+    stages = [(index, name) for index, (kind, name) in enumerate(heard.events) if kind == "stage"]
+    assert [name for _, name in stages] == ["build", "simulate", "read_back"]
+    (_, _), (simulate, _), (read_back, _) = stages
+    fractions = [value for kind, value in heard.events if kind == "fraction"]
+    assert all(kind == "fraction" for kind, _ in heard.events[simulate + 1 : read_back])
+    assert len(fractions) == read_back - simulate - 1 and fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_a_plain_callable_still_hears_fractions():
+    network = load_model("feedforward-poisson", {"n_neurons": 2, "n_inputs": 2, "duration_ms": 50.0}).network
+    fractions = []
+    make_backend("spinnaker").run(network, 50.0, progress=fractions.append)
+    assert fractions[-1] == 1.0
+
+
+def test_stage_times_add_up_per_stage_and_ignore_a_stage_entered_twice():
+    now = [0.0]
+    times = StageTimes(clock=lambda: now[0])
+    for stage, at in [("build", 1.0), ("build", 2.0), ("simulate", 4.0), ("read_back", 9.0), ("build", 9.5)]:
+        now[0] = at
+        times.enter_stage(stage)
+    now[0] = 10.0
+    times.close()
+    assert times.seconds == {"build": 3.0 + 0.5, "simulate": 5.0, "read_back": 0.5}
+
+
+def test_run_records_the_wall_time_of_every_stage_and_prints_both_times(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["run", "feedforward-poisson", "--param", "n_neurons=3", "--duration", "100", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["stages"]) == list(STAGES)
+    assert all(seconds >= 0 for seconds in manifest["stages"].values())
+    assert manifest["wall_time_s"] == manifest["stages"]["simulate"]
+    total = sum(manifest["stages"].values())
+    assert f"simulated in {manifest['wall_time_s']:.2f} s ({total:.2f} s in all: load " in result.output
+    assert "build" in result.output and "read-back" in result.output and "write" in result.output
+
+
+def test_the_progress_line_names_the_stage_and_estimates_the_time_left_at_the_pace_so_far():
+    now = [100.0]
+    line = ProgressLine("brian2 running m", after_s=0.0, clock=lambda: now[0], ticker=False)
+    now[0] = 101.0
+    line.enter_stage("build")
+    now[0] = 104.0
+    assert line.text(now[0]) == "brian2 running m: building for 3.0 s, after   4.0 s"
+    line.enter_stage("simulate")
+    now[0] = 106.0
+    line(0.25)  # a quarter in 2 s: three quarters left take 6 s
+    assert line.time_left(now[0]) == 6.0
+    assert line.text(now[0]).endswith("simulating,  25.0% of simulated time after   6.0 s, about 6 s left")
+    line(1.0)
+    line.enter_stage("read_back")
+    now[0] = 116.0
+    assert line.time_left(now[0]) is None
+    assert line.text(now[0]) == "brian2 running m: reading back for 10.0 s, after  16.0 s"
+    line.close()
+
+
+class FakeWorker:
+    """A Lava worker that writes one progress report per poll, then ends."""
+
+    def __init__(self, folder, reports):
+        self.folder, self.reports, self.returncode = folder, list(reports), None
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.reports:
+            write_progress(self.folder, self.reports.pop(0))
+        else:
+            self.returncode = 0
+        return self.returncode
+
+
+def test_the_lava_workers_reports_are_its_stages_build_until_the_first_and_read_back_after_the_last(tmp_path):
+    heard = Heard()
+    worker = FakeWorker(tmp_path, [0.5, 0.5, 1.0, 1.0])
+    assert launcher._watch(worker, tmp_path, lambda: None, None, heard) is False
+    assert heard.events == [
+        ("stage", "simulate"),
+        ("fraction", 0.5),
+        ("fraction", 1.0),
+        ("stage", "read_back"),
+    ]
+
+
+def test_a_lava_worker_that_ends_before_reporting_is_read_back_all_the_same(tmp_path):
+    heard = Heard()
+    assert launcher._watch(FakeWorker(tmp_path, []), tmp_path, lambda: None, None, heard) is False
+    assert heard.events == [("stage", "read_back")]
