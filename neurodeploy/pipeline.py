@@ -211,8 +211,8 @@ def deploy_model(
         )
         announce("running the Brian2 reference (quantization-aware, then float)")
         quantized = replace(model, network=compilation.reference_network())
-        runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms))
-        runs["reference-float"] = (model, *run_model(model, "brian2", duration_ms))
+        runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms, progress=progress))
+        runs["reference-float"] = (model, *run_model(model, "brian2", duration_ms, progress=progress))
         answers = {}
         for folder, (loaded, run_result, manifest) in runs.items():
             documents = {}
