@@ -127,6 +127,51 @@ def model_families() -> dict[str, ModelFamily]:
     return families
 
 
+def model_family(name: str) -> ModelFamily:
+    """The registered family called ``name``."""
+    families = model_families()
+    if name not in families:
+        raise ValidationError(f"model '{name}'", None, f"unknown model (registered: {', '.join(families) or 'none'})")
+    return families[name]
+
+
+@dataclass(frozen=True)
+class FamilyParameter:
+    """A builder parameter as a user sets it with ``--param``: its type and bounds as the builder declares
+    them (empty when it declares none) and its default (``inspect.Parameter.empty``: required)."""
+
+    name: str
+    types: str
+    bounds: str
+    default: object
+
+
+def family_parameters(family: ModelFamily) -> list[FamilyParameter]:
+    """The parameters of a family's builder, in the signature's order, typed and bounded as
+    :func:`load_model` checks them."""
+    try:
+        hints = typing.get_type_hints(family.build, include_extras=True)
+    except Exception:  # an annotation that does not evaluate: the defaults' types, as load_model falls back on
+        hints = {}
+    found = []
+    for parameter in inspect.signature(family.build).parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        declared, optional, ranges = _declared_types(parameter, hints)
+        names = [t.__name__ for t in SCALAR_TYPES if t in declared]
+        if not names and parameter.name in hints:
+            names = [getattr(hints[parameter.name], "__name__", str(hints[parameter.name]))]
+        types = " or ".join(names + (["None"] if optional and names else []))
+        bounds = [
+            f"{sign} {value:g}"
+            for bound in ranges
+            for sign, value in ((">", bound.above), (">=", bound.at_least), ("<=", bound.at_most))
+            if value is not None
+        ]
+        found.append(FamilyParameter(parameter.name, types, ", ".join(bounds), parameter.default))
+    return found
+
+
 PROTOCOLS = "protocols"
 """The folder of a model folder holding its families' protocols, ``<family>-<what>.json``."""
 

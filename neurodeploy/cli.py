@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a comparison failed its thresholds or a backend failed,
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -349,10 +350,15 @@ def main():
 
 
 @main.command()
+@click.argument("name", required=False)
 @reports_errors
-def models():
+def models(name):
     """List the registered model families, one line each, and under a family the protocols it ships
-    (names for --protocol)."""
+    (names for --protocol). With NAME, that family: what it is, its parameters (type, bounds, default) and
+    its protocols."""
+    if name is not None:
+        click.echo(_family_text(catalog.model_family(name)))
+        return
     families = catalog.model_families()
     if not families:
         click.echo(f"no models registered (looked in {catalog.MODELS} and NEURODEPLOY_MODEL_PATH)")
@@ -361,6 +367,30 @@ def models():
         click.echo(f"{name:<26} {family.summary}")
         if shipped[name]:
             click.echo(f"{'':<26} protocols: {', '.join(shipped[name])}")
+
+
+def _family_text(family) -> str:
+    """A family as ``models NAME`` shows it: its docstring (what it is, its summary first), its parameters,
+    its protocols and its file."""
+    described = inspect.cleandoc(family.module.__doc__ or "")
+    lines = [f"{family.name}: {described}" if described else family.name, "", "parameters (--param KEY=VALUE):"]
+    parameters = catalog.family_parameters(family)
+    width = max((len(p.name) for p in parameters), default=0)
+    for parameter in parameters:
+        default = "required" if parameter.default is inspect.Parameter.empty else f"default {parameter.default!r}"
+        lines.append(
+            f"  {parameter.name:<{width}}  {parameter.types or '-':<14} {parameter.bounds or '-':<14} {default}"
+        )
+    if not parameters:
+        lines.append("  none")
+    shipped = catalog.family_protocols({family.name: family})[family.name]
+    takes = getattr(family.module, "PROTOCOL", None) is not None
+    lines.append(
+        "protocols (--protocol NAME): "
+        + (", ".join(shipped) if shipped else "none shipped" if takes else "takes none (use --stimulus)")
+    )
+    lines.append(f"source: {family.path}")
+    return "\n".join(lines)
 
 
 @main.command()
