@@ -228,6 +228,9 @@ class LoadedModel:
     """Lines the command line prints about the model (an imported NIR graph's latency per layer)."""
     load_s: float | None = None
     """The wall time its loading took (the builder's run, a graph's import, a script's capture)."""
+    warnings: list = field(default_factory=list)
+    """Lines about values that are legal but almost surely a mistake (:meth:`Network.implausible_values`);
+    none for a NIR graph, whose values are its converter's, in the graph's own scaling."""
 
     def manifest(self) -> dict:
         return {"name": self.name, "source": self.source, "parameters": self.parameters}
@@ -391,6 +394,8 @@ def load_model(
     started = time.perf_counter()
     loaded = _load(reference, parameters, seed, nir_options)
     loaded.load_s = time.perf_counter() - started
+    if Path(reference).suffix.lower() != NIR_SUFFIX:
+        loaded.warnings = loaded.network.implausible_values()
     return loaded
 
 

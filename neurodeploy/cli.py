@@ -448,9 +448,13 @@ def setup_lava(path, python):
 @memory_limit_option
 @reports_errors
 def validate(model, params):
-    """Check a model: exit 0, or exit 2 with a one-line error naming the object and field. A NIR graph's
-    latency per layer is printed too."""
+    """Check a model: exit 0, or exit 2 with a one-line error naming the object and field. Values that are
+    legal but almost surely a unit mistake (cm 250 nF, v_thresh -0.05 mV) are warned of on stderr, and so are
+    spikes of the model's own inputs after its duration. A NIR graph's latency per layer is printed too."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), nir_options=_nir_options())
+    if loaded.network.duration is not None:
+        loaded.warnings += pipeline.unsent_spikes(loaded.network, loaded.network.duration)
+    _echo_warnings(loaded)
     click.echo(f"ok: {loaded.network!r}")
     _echo_notes(loaded)
 
@@ -500,9 +504,19 @@ def _load(model, params, stimulus, protocol, duration, seed, default_duration=No
     if spike_times is not None:
         loaded.network = loaded.network.with_spike_times(spike_times)
     protocol_run = pipeline.apply_protocol(loaded, protocol) if protocol is not None else None
+    own_duration = duration is None and loaded.network.duration is not None
     if duration is None and loaded.network.duration is None and default_duration is not None:
         duration = default_duration
-    return loaded, protocol_run, pipeline.resolve_duration(loaded, duration, protocol_run, spike_times)
+    duration_ms = pipeline.resolve_duration(loaded, duration, protocol_run, spike_times)
+    if own_duration:
+        loaded.warnings += pipeline.unsent_spikes(loaded.network, duration_ms, leave_out=spike_times or ())
+    _echo_warnings(loaded)
+    return loaded, protocol_run, duration_ms
+
+
+def _echo_warnings(loaded):
+    for line in loaded.warnings:
+        click.echo(one_line(f"warning: {line}"), err=True)
 
 
 def _progress(what: str, call):

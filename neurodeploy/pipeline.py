@@ -85,6 +85,27 @@ def resolve_duration(
     return float(duration)
 
 
+def unsent_spikes(network, duration_ms: float, leave_out=()) -> list[str]:
+    """Warnings for spike sources (but those in ``leave_out``) with spikes at or after the end of a run of
+    ``duration_ms``: they are never sent. Legal (a PyNN script may draw inputs for longer than it runs, and
+    sPyNNaker drops them too), so a warning when the run lasts the model's own duration; a duration chosen
+    shorter cuts them on purpose, and a stimulus given for the run is refused instead (:func:`resolve_duration`)."""
+    found = []
+    for label, source in network.spike_sources.items():
+        if label in leave_out:
+            continue
+        late = [(times[times >= duration_ms], index) for index, times in enumerate(source.spike_times)]
+        late = [(times, index) for times, index in late if times.size]
+        if late:
+            count = sum(times.size for times, _ in late)
+            first, neuron = min((float(times[0]), index) for times, index in late)
+            found.append(
+                f"spike source '{label}': {count} spikes at or after the run's end ({duration_ms:g} ms) are never "
+                f"sent (the first at {first:g} ms, neuron {neuron})"
+            )
+    return found
+
+
 def run_model(
     model: LoadedModel,
     backend_name: str,

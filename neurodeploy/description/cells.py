@@ -12,8 +12,49 @@ from neurodeploy.errors import ValidationError
 
 
 @dataclass(frozen=True)
+class Implausible:
+    """Values a quantity may legally take that almost surely come from a unit mistake: those strictly
+    between ``low`` and ``high`` (either may be infinite), and the unit they were likely written in, with an
+    example of its conversion. They are warned of, not refused."""
+
+    low: float
+    high: float
+    likely: str
+
+    def found(self, value) -> np.ndarray:
+        """Which of ``value`` (a scalar or an array) fall in the window."""
+        value = np.asarray(value, dtype=np.float64)
+        return (value > self.low) & (value < self.high)
+
+
+IN_VOLTS = Implausible(-1.0, 0.0, "volts (-0.05 V is -50 mV)")
+IN_SECONDS = Implausible(0.0, 0.05, "seconds (0.02 s is 20 ms)")
+REFRACTORY_IN_SECONDS = Implausible(0.0, 0.01, "seconds (0.002 s is 2 ms)")
+IN_PICOFARADS = Implausible(20.0, np.inf, "picofarads (250 pF is 0.25 nF: write '250 pF')")
+IN_FARADS = Implausible(0.0, 1e-4, "farads (250e-12 F is 0.25 nF: write '250 pF')")
+IN_PICOAMPERES = (
+    Implausible(1e3, np.inf, "picoamperes (500 pA is 0.5 nA: write '500 pA')"),
+    Implausible(-np.inf, -1e3, "picoamperes (-500 pA is -0.5 nA: write '-500 pA')"),
+)
+
+
+def implausible_text(window: Implausible, value, unit: str, location: str, items: str = "neurons") -> str | None:
+    """The warning for the values of ``value`` in ``window`` (None when there are none): the first one and,
+    for one value per item, how many of them."""
+    array = np.asarray(value, dtype=np.float64)
+    found = window.found(array)
+    if not np.any(found):
+        return None
+    first = float(array[found].flat[0])
+    share = f" ({int(found.sum())} of {array.size} {items})" if array.ndim else ""
+    return f"{location}: {first:g} {unit}{share} is legal but unusual: written in {window.likely}?"
+
+
+@dataclass(frozen=True)
 class Parameter:
-    """What one parameter or initial value of a cell type is: canonical unit, default, bounds.
+    """What one parameter or initial value of a cell type is: canonical unit, default, bounds, and the
+    legal values that are almost surely a unit mistake (``implausible``: warned of, see
+    :func:`implausible_values`).
 
     ``default`` may name another parameter (``"v_rest"``): the initial ``v`` defaults to ``v_rest``.
     """
@@ -22,12 +63,15 @@ class Parameter:
     default: float | str
     positive: bool = False
     non_negative: bool = False
+    implausible: tuple[Implausible, ...] = ()
 
 
-def parameter(unit: str, default: float | str, *, initial: bool = False, **bounds):
+def parameter(unit: str, default: float | str, *, initial: bool = False, implausible=(), **bounds):
     """A cell type's field: its value (a scalar or one float per neuron) with its spec as metadata.
     A default naming another field is resolved when the cell is checked (the field holds None)."""
-    spec = Parameter(unit, default, **bounds)
+    spec = Parameter(
+        unit, default, implausible=(implausible,) if isinstance(implausible, Implausible) else implausible, **bounds
+    )
     return field(
         default=None if isinstance(default, str) else default,
         metadata={"initial_value" if initial else "parameter": spec},
@@ -43,6 +87,7 @@ class CurrentInput:
 
     weight_unit: ClassVar[str] = "nA"
     state: ClassVar[str] = "isyn"  # the initial values' prefix: isyn_exc, isyn_inh
+    implausible_weight: ClassVar[Implausible] = IN_PICOAMPERES[0]
 
 
 @dataclass(frozen=True)
@@ -52,6 +97,9 @@ class ConductanceInput:
 
     weight_unit: ClassVar[str] = "uS"
     state: ClassVar[str] = "gsyn"
+    implausible_weight: ClassVar[Implausible] = Implausible(
+        1e2, np.inf, "nanosiemens (500 nS is 0.5 uS: write '500 nS')"
+    )
     reversal: ClassVar[dict[str, str]] = {"excitatory": "e_rev_E", "inhibitory": "e_rev_I"}
 
 
@@ -112,6 +160,9 @@ class DeltaSynapse:
 
     time_constants: ClassVar[dict[str, str]] = {}
     weight_unit: ClassVar[str] = "nA*ms"
+    implausible_weight: ClassVar[Implausible] = Implausible(
+        1e3, np.inf, "picoampere milliseconds (500 pA ms is 0.5 nA ms)"
+    )
 
     def init_factor(self, cell, receptor: str, semantics):
         return 1.0 / semantics.dt
@@ -188,6 +239,12 @@ class CellType:
         return getattr(self.synapse, "weight_unit", self.input.weight_unit)
 
     @property
+    def implausible_weight(self) -> Implausible:
+        """The weights onto the cell that are almost surely a unit mistake (its synapse part's if it has a
+        weight unit of its own, else its input type's)."""
+        return getattr(self.synapse, "implausible_weight", self.input.implausible_weight)
+
+    @property
     def synaptic_state(self) -> str:
         return self.input.state
 
@@ -225,6 +282,17 @@ class CellType:
         for name in getattr(getattr(self, "synapse", None), "time_constants", {}).values():
             semantics.check_time_constant(getattr(self, name), where, f"parameters.{name}")
 
+    def implausible_values(self, where: str) -> list[str]:
+        """One line per parameter or initial value holding values that are legal but almost surely a unit
+        mistake (its spec's ``implausible`` windows), naming it, the first such value and the likely unit."""
+        found = []
+        for group, spec in (("parameters", self.parameter_specs()), ("initial_values", self.initial_value_specs())):
+            for name, parameter in spec.items():
+                value = getattr(self, name)
+                for window in parameter.implausible:
+                    found.append(implausible_text(window, value, parameter.unit, f"{where}, field '{group}.{name}'"))
+        return [text for text in found if text]
+
     def checked(self, where: str, size: int) -> "CellType":
         """This cell with every field a finite float or ``size`` float64s in its unit, within bounds, and
         defaults that name another field resolved."""
@@ -252,13 +320,13 @@ class LIFParameters(CellType):
 
     neuron: ClassVar[object] = LeakyIntegrate()
 
-    cm: float | np.ndarray = parameter("nF", 1.0, positive=True)
-    tau_m: float | np.ndarray = parameter("ms", 20.0, positive=True)
-    tau_refrac: float | np.ndarray = parameter("ms", 0.1, non_negative=True)
-    v_rest: float | np.ndarray = parameter("mV", -65.0)
-    v_reset: float | np.ndarray = parameter("mV", -65.0)
-    v_thresh: float | np.ndarray = parameter("mV", -50.0)
-    i_offset: float | np.ndarray = parameter("nA", 0.0)
+    cm: float | np.ndarray = parameter("nF", 1.0, positive=True, implausible=(IN_PICOFARADS, IN_FARADS))
+    tau_m: float | np.ndarray = parameter("ms", 20.0, positive=True, implausible=IN_SECONDS)
+    tau_refrac: float | np.ndarray = parameter("ms", 0.1, non_negative=True, implausible=REFRACTORY_IN_SECONDS)
+    v_rest: float | np.ndarray = parameter("mV", -65.0, implausible=IN_VOLTS)
+    v_reset: float | np.ndarray = parameter("mV", -65.0, implausible=IN_VOLTS)
+    v_thresh: float | np.ndarray = parameter("mV", -50.0, implausible=IN_VOLTS)
+    i_offset: float | np.ndarray = parameter("nA", 0.0, implausible=IN_PICOAMPERES)
 
     def check_times(self, semantics, where: str):
         """The refractory period is a whole number of ticks that fits the run's counters; tau_m has a
@@ -274,8 +342,8 @@ class ExponentialSynapseParameters(CellType):
 
     synapse: ClassVar[object] = ExponentialSynapse()
 
-    tau_syn_E: float | np.ndarray = parameter("ms", 5.0, positive=True)
-    tau_syn_I: float | np.ndarray = parameter("ms", 5.0, positive=True)
+    tau_syn_E: float | np.ndarray = parameter("ms", 5.0, positive=True, implausible=IN_SECONDS)
+    tau_syn_I: float | np.ndarray = parameter("ms", 5.0, positive=True, implausible=IN_SECONDS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -296,7 +364,7 @@ class IFCurrExp(LIFParameters, ExponentialSynapseParameters):
     input: ClassVar[object] = CurrentInput()
     recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "isyn_exc", "isyn_inh")
 
-    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True, implausible=IN_VOLTS)
     isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
     isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)
 
@@ -320,9 +388,9 @@ class IFCondExp(LIFParameters, ExponentialSynapseParameters):
     input: ClassVar[object] = ConductanceInput()
     recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "gsyn_exc", "gsyn_inh")
 
-    e_rev_E: float | np.ndarray = parameter("mV", 0.0)
-    e_rev_I: float | np.ndarray = parameter("mV", -70.0)
-    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    e_rev_E: float | np.ndarray = parameter("mV", 0.0, implausible=IN_VOLTS)
+    e_rev_I: float | np.ndarray = parameter("mV", -70.0, implausible=IN_VOLTS)
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True, implausible=IN_VOLTS)
     gsyn_exc: float | np.ndarray = parameter("uS", 0.0, initial=True, non_negative=True)
     gsyn_inh: float | np.ndarray = parameter("uS", 0.0, initial=True, non_negative=True)
 
@@ -355,7 +423,7 @@ class IFCurrDelta(LIFParameters):
     synapse: ClassVar[object] = DeltaSynapse()
     input: ClassVar[object] = CurrentInput()
 
-    v: float | np.ndarray = parameter("mV", "v_rest", initial=True)
+    v: float | np.ndarray = parameter("mV", "v_rest", initial=True, implausible=IN_VOLTS)
     isyn_exc: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
     isyn_inh: float | np.ndarray = parameter("nA*ms", 0.0, initial=True)
 
@@ -538,10 +606,10 @@ class Izhikevich(ExponentialSynapseParameters):
 
     a: float | np.ndarray = parameter("1/ms", 0.02)
     b: float | np.ndarray = parameter("1/ms", 0.2)
-    c: float | np.ndarray = parameter("mV", -65.0)
+    c: float | np.ndarray = parameter("mV", -65.0, implausible=IN_VOLTS)
     d: float | np.ndarray = parameter("mV/ms", 2.0)
-    i_offset: float | np.ndarray = parameter("nA", 0.0)
-    v: float | np.ndarray = parameter("mV", -70.0, initial=True)
+    i_offset: float | np.ndarray = parameter("nA", 0.0, implausible=IN_PICOAMPERES)
+    v: float | np.ndarray = parameter("mV", -70.0, initial=True, implausible=IN_VOLTS)
     u: float | np.ndarray = parameter("mV/ms", -14.0, initial=True)
     isyn_exc: float | np.ndarray = parameter("nA", 0.0, initial=True)
     isyn_inh: float | np.ndarray = parameter("nA", 0.0, initial=True)

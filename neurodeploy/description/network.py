@@ -18,6 +18,7 @@ from neurodeploy.description.cells import (
     CellType,
     FixedPointIzhikevich,
     FixedPointLIF,
+    implausible_text,
     membrane_arithmetic,
 )
 from neurodeploy.description.connectors import Connector, connector_from_dict
@@ -743,6 +744,27 @@ class Network:
         self._stages = None
         self.stages()
         return self
+
+    def implausible_values(self) -> list[str]:
+        """Warnings, one line each, for values that are legal but almost surely a unit mistake: cell
+        parameters and initial values in the windows their cell type declares (``cm`` 250 nF, ``v_thresh``
+        -0.05 mV, ``tau_m`` 0.02 ms) and weights in the window of the post cell's weight unit (above 1e3 nA).
+        Nothing is refused: a network may mean them."""
+        found = []
+        for population in self.populations.values():
+            found += population.cell.implausible_values(f"population '{population.label}'")
+        for projection in self.projections.values():
+            cell = self.populations[projection.post].cell
+            found.append(
+                implausible_text(
+                    cell.implausible_weight,
+                    projection.weight,
+                    cell.weight_unit,
+                    f"projection '{projection.label}', field 'weight'",
+                    "synapses",
+                )
+            )
+        return [text for text in found if text]
 
     def with_spike_times(self, stimulus: dict) -> "Network":
         """A copy whose spike sources fire at the times in ``stimulus`` (label -> lists per neuron)."""
