@@ -501,15 +501,7 @@ def _load(model, params, stimulus, protocol, duration, seed, default_duration=No
     if stimulus is not None and protocol is not None:
         raise ValidationError("option --stimulus", None, "give either --stimulus or --protocol, not both")
     spike_times = pipeline.read_stimulus(stimulus) if stimulus is not None else None
-    if spike_times is not None:
-        loaded.network = loaded.network.with_spike_times(spike_times)
-    protocol_run = pipeline.apply_protocol(loaded, protocol) if protocol is not None else None
-    own_duration = duration is None and loaded.network.duration is not None
-    if duration is None and loaded.network.duration is None and default_duration is not None:
-        duration = default_duration
-    duration_ms = pipeline.resolve_duration(loaded, duration, protocol_run, spike_times)
-    if own_duration:
-        loaded.warnings += pipeline.unsent_spikes(loaded.network, duration_ms, leave_out=spike_times or ())
+    protocol_run, duration_ms = pipeline.prepare_inputs(loaded, spike_times, protocol, duration, default_duration)
     _echo_warnings(loaded)
     return loaded, protocol_run, duration_ms
 

@@ -31,3 +31,8 @@ class ValidationError(NeurodeployError, ValueError):
 
 class BackendError(NeurodeployError):
     """A backend cannot run a (valid) network: unsupported feature or a failure of its dependency."""
+
+
+class NeurodeployWarning(UserWarning):
+    """A value or an input that is legal but almost surely a mistake (a parameter in the wrong unit, input
+    spikes after the run's end): the Python API warns with it where the command line prints a warning."""

@@ -85,6 +85,31 @@ def resolve_duration(
     return float(duration)
 
 
+def prepare_inputs(
+    model: LoadedModel,
+    stimulus: dict | None = None,
+    protocol=None,
+    duration: float | None = None,
+    default_duration: float | None = None,
+) -> tuple[ProtocolRun | None, float]:
+    """Drive ``model`` (changed in place) by a stimulus (label -> times per neuron) or a protocol (a file or
+    a name), and resolve the duration to simulate (``duration``, else the model's own, else
+    ``default_duration``): the protocol run (or None) and the duration. Spikes of the model's own inputs
+    after its own duration are added to its warnings."""
+    if stimulus is not None and protocol is not None:
+        raise ValidationError("stimulus", None, "give either a stimulus or a protocol, not both")
+    if stimulus is not None:
+        model.network = model.network.with_spike_times(stimulus)
+    protocol_run = apply_protocol(model, protocol) if protocol is not None else None
+    own_duration = duration is None and model.network.duration is not None
+    if duration is None and model.network.duration is None and default_duration is not None:
+        duration = default_duration
+    duration_ms = resolve_duration(model, duration, protocol_run, stimulus)
+    if own_duration:
+        model.warnings += unsent_spikes(model.network, duration_ms, leave_out=stimulus or ())
+    return protocol_run, duration_ms
+
+
 def unsent_spikes(network, duration_ms: float, leave_out=()) -> list[str]:
     """Warnings for spike sources (but those in ``leave_out``) with spikes at or after the end of a run of
     ``duration_ms``: they are never sent. Legal (a PyNN script may draw inputs for longer than it runs, and
