@@ -211,8 +211,7 @@ class ProgressLine:
                 return
             self.last_shown = now
             end = "\r" if sys.stderr.isatty() else "\n"
-            click.echo(self.text(now), err=True, nl=False)
-            click.echo(end, err=True, nl=False)
+            click.echo(self.text(now) + end, err=True, nl=False)  # one write: the line stays whole
 
     def _tick(self):
         while not self._stopped.wait(self.every_s / 2):
