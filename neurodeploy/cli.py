@@ -141,9 +141,9 @@ STAGE_WORDS = {"load": "loading", "build": "building", "simulate": "simulating",
 
 class ProgressLine:
     """Shows on stderr, once a command has taken more than ``after_s`` seconds and then every ``every_s``,
-    where it is: the stage of its run and, while it simulates, the share of simulated time done and an
-    estimate of the time left (the simulation so far, at its pace). A ticker thread shows the stages that
-    report no fraction (a build, a read-back) as they go on."""
+    where it is: while its run simulates, the share of simulated time done and an estimate of the time left
+    (the simulation so far, at its pace); a stage that reports no fraction (a build, a read-back) once it has
+    itself lasted ``after_s``, from a ticker thread (so a refusal early in a stage stays one line)."""
 
     def __init__(self, what: str, after_s: float = 2.0, every_s: float = 2.0, clock=time.perf_counter, ticker=True):
         self.what = what
@@ -175,12 +175,11 @@ class ProgressLine:
             self.current, self.stage_started = stage, self.clock()
             if stage == "simulate":
                 self.simulating_since, self.fraction = self.stage_started, None
-        self._show_if_due(force=True)
 
     def __call__(self, fraction: float):
         with self._lock:
             self.fraction = fraction
-        self._show_if_due(force=fraction >= 1)
+        self.refresh(force=fraction >= 1)
 
     def time_left(self, now: float) -> float | None:
         """Seconds the simulation should still take at its pace so far; None before any of it is done."""
@@ -202,10 +201,14 @@ class ProgressLine:
             status = f"working, after {elapsed:5.1f} s"
         return f"{self.what}: {status}"
 
-    def _show_if_due(self, force: bool = False):
+    def refresh(self, force: bool = False):
+        """Show the line if it is due (the ticker calls this every half period)."""
         with self._lock:
             now = self.clock()
             if now - self.started < self.after_s:
+                return
+            simulating = self.current == "simulate" and self.fraction is not None
+            if not simulating and (self.current is None or now - self.stage_started < self.after_s):
                 return
             if not force and self.shown and now - self.last_shown < self.every_s:
                 return
@@ -215,7 +218,7 @@ class ProgressLine:
 
     def _tick(self):
         while not self._stopped.wait(self.every_s / 2):
-            self._show_if_due()
+            self.refresh()
 
     def _end_line(self):
         if self.shown and sys.stderr.isatty():

@@ -143,9 +143,10 @@ def run_model(
     write is added as it is written) and ``wall_time_s``, the simulation's own."""
     options = dict(backend_options or {})
     times = StageTimes(progress)
-    times.enter_stage("build")  # loading the backend's simulator (importing Brian2 takes seconds) is building
+    building = times.clock()  # loading the backend's simulator (importing Brian2 takes seconds) is building
     backend = make_backend(backend_name, **options)
     backend.estimate_memory(model.network, duration_ms).check()
+    times.enter_stage("build", since=building)  # told once the run is accepted
     started = time.perf_counter()
     result = backend.run(model.network, duration_ms, progress=times)
     times.close()

@@ -48,11 +48,13 @@ class StageTimes:
         self.stage: str | None = None
         self._since = clock()
 
-    def enter_stage(self, stage: str) -> None:
+    def enter_stage(self, stage: str, since: float | None = None) -> None:
+        """Enter ``stage``, timed from ``since`` (a time of ``clock``, for a stage that began before it
+        could be told; default: now)."""
         if stage == self.stage:
             return
         self.close()
-        self.stage, self._since = stage, self.clock()
+        self.stage, self._since = stage, self.clock() if since is None else since
         enter_stage(self.shown, stage)
 
     def __call__(self, fraction: float) -> None:

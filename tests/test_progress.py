@@ -126,3 +126,24 @@ def test_a_lava_worker_that_ends_before_reporting_is_read_back_all_the_same(tmp_
     heard = Heard()
     assert launcher._watch(FakeWorker(tmp_path, []), tmp_path, lambda: None, None, heard) is False
     assert heard.events == [("stage", "read_back")]
+
+
+def test_a_stage_without_fractions_is_shown_once_it_has_lasted_the_delay_so_an_early_refusal_stays_one_line(capsys):
+    now = [100.0]
+    line = ProgressLine("brian2 running m", after_s=2.0, every_s=2.0, clock=lambda: now[0], ticker=False)
+    now[0] = 100.5
+    line.enter_stage("build")
+    now[0] = 102.1  # the command has run 2.1 s, its build 1.6 s
+    line.refresh()
+    assert capsys.readouterr().err == ""
+    now[0] = 102.6
+    line.refresh()
+    assert capsys.readouterr().err == "brian2 running m: building for 2.1 s, after   2.6 s\n"
+    now[0] = 103.0
+    line.enter_stage("simulate")
+    line(0.5)  # fractions are shown as they come, every every_s
+    assert capsys.readouterr().err == ""
+    now[0] = 104.7
+    line(0.75)
+    assert "simulating,  75.0% of simulated time after   4.7 s, about 1 s left" in capsys.readouterr().err
+    line.close()
