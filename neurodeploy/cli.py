@@ -451,7 +451,7 @@ def setup_lava(path, python):
 @reports_errors
 def validate(model, params):
     """Check a model: exit 0, or exit 2 with a one-line error naming the object and field. Values that are
-    legal but almost surely a unit mistake (cm 250 nF, v_thresh -0.05 mV) are warned of on stderr, and so are
+    legal but almost surely a unit mistake (a capacitance in pF, a threshold in V) are warned of on stderr, and so are
     spikes of the model's own inputs after its duration. A NIR graph's latency per layer is printed too."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), nir_options=_nir_options())
     if loaded.network.duration is not None:

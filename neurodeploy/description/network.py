@@ -747,9 +747,9 @@ class Network:
 
     def implausible_values(self) -> list[str]:
         """Warnings, one line each, for values that are legal but almost surely a unit mistake: cell
-        parameters and initial values in the windows their cell type declares (``cm`` 250 nF, ``v_thresh``
-        -0.05 mV, ``tau_m`` 0.02 ms) and weights in the window of the post cell's weight unit (above 1e3 nA).
-        Nothing is refused: a network may mean them."""
+        parameters and initial values in the windows their cell type declares (a capacitance in picofarads, a
+        threshold in volts, a time constant in seconds) and weights in the window of the post cell's input
+        type. Nothing is refused: a network may mean them."""
         found = []
         for population in self.populations.values():
             found += population.cell.implausible_values(f"population '{population.label}'")
