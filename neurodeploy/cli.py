@@ -151,7 +151,7 @@ class ProgressLine:
         self.started = clock()
         self.last_shown = None
         self.current, self.stage_started = None, self.started
-        self.fraction, self.simulating_since = None, None
+        self.fraction, self.simulating_since, self.simulated_before = None, None, 0.0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="progress line", daemon=True) if ticker else None
@@ -166,7 +166,7 @@ class ProgressLine:
         """Announce a stage of a long command (always shown)."""
         with self._lock:
             self._end_line()
-            self.last_shown, self.current = None, None
+            self.last_shown, self.current, self.fraction, self.simulating_since = None, None, None, None
             click.echo(f"{self.what}: {text}", err=True)
 
     def enter_stage(self, stage: str):
@@ -174,32 +174,39 @@ class ProgressLine:
         with self._lock:
             self.current, self.stage_started = stage, self.clock()
             if stage == "simulate":
-                self.simulating_since, self.fraction = self.stage_started, None
+                self.simulating_since, self.simulated_before, self.fraction = self.stage_started, 0.0, None
 
     def __call__(self, fraction: float):
         with self._lock:
             self.fraction = fraction
+            if self.simulating_since is None:  # a backend that tells no stages: paced from its first report
+                self.simulating_since, self.simulated_before = self.clock(), fraction
         self.refresh(force=fraction >= 1)
 
     def time_left(self, now: float) -> float | None:
         """Seconds the simulation should still take at its pace so far; None before any of it is done."""
-        if self.current != "simulate" or not self.fraction or self.simulating_since is None:
+        if not self._simulating() or self.simulating_since is None or self.fraction <= self.simulated_before:
             return None
-        return (now - self.simulating_since) * (1 - self.fraction) / self.fraction
+        if now <= self.simulating_since:
+            return None
+        pace = (self.fraction - self.simulated_before) / (now - self.simulating_since)
+        return (1 - self.fraction) / pace
 
     def text(self, now: float) -> str:
         """The line as it reads at ``now``."""
         elapsed = now - self.started
-        if self.current == "simulate" and self.fraction is not None:
+        if self._simulating():
             left = self.time_left(now)
             estimate = "" if left is None or self.fraction >= 1 else f", about {left:.0f} s left"
             status = f"simulating, {self.fraction:6.1%} of simulated time after {elapsed:5.1f} s{estimate}"
-        elif self.current is not None:
+        else:
             word = STAGE_WORDS.get(self.current, self.current)
             status = f"{word} for {now - self.stage_started:.1f} s, after {elapsed:5.1f} s"
-        else:
-            status = f"working, after {elapsed:5.1f} s"
         return f"{self.what}: {status}"
+
+    def _simulating(self) -> bool:
+        """Whether fractions are coming: the run simulates (or its backend tells no stages)."""
+        return self.fraction is not None and self.current in (None, "simulate")
 
     def refresh(self, force: bool = False):
         """Show the line if it is due (the ticker calls this every half period)."""
@@ -207,8 +214,7 @@ class ProgressLine:
             now = self.clock()
             if now - self.started < self.after_s:
                 return
-            simulating = self.current == "simulate" and self.fraction is not None
-            if not simulating and (self.current is None or now - self.stage_started < self.after_s):
+            if not self._simulating() and (self.current is None or now - self.stage_started < self.after_s):
                 return
             if not force and self.shown and now - self.last_shown < self.every_s:
                 return

@@ -147,3 +147,17 @@ def test_a_stage_without_fractions_is_shown_once_it_has_lasted_the_delay_so_an_e
     line(0.75)
     assert "simulating,  75.0% of simulated time after   4.7 s, about 1 s left" in capsys.readouterr().err
     line.close()
+
+
+def test_a_backend_that_tells_no_stages_still_shows_its_fractions(capsys):
+    now = [0.0]
+    line = ProgressLine("x running m", after_s=2.0, clock=lambda: now[0], ticker=False)
+    now[0] = 3.0
+    line(0.1)
+    now[0] = 5.0
+    line(0.6)  # half of it in the 2 s since the first report: the 40% left take 1.6 s at that pace
+    assert capsys.readouterr().err.splitlines() == [
+        "x running m: simulating,  10.0% of simulated time after   3.0 s",
+        "x running m: simulating,  60.0% of simulated time after   5.0 s, about 2 s left",
+    ]
+    line.close()
