@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -24,7 +25,7 @@ from neurodeploy.cli import main
 from neurodeploy.report import REPORT, write_report
 from neurodeploy.report.browser import headless_chromium, unavailable
 from neurodeploy.report.divergence import Divergence, first_divergence, unmatched
-from neurodeploy.report.page import synapse_series
+from neurodeploy.report.page import raster_window, synapse_series
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import compare
 from neurodeploy.runs.quantization import RELATIVE_ERROR_EDGES, quantization_effects
@@ -371,3 +372,89 @@ def test_every_figure_renders_in_a_headless_browser_with_a_clean_console(folder,
     assert all(width > 0 and height > 0 and natural > 0 for _, width, height, natural in sizes), sizes
     assert fetched == 0
     assert not [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")], console
+
+
+@pytest.mark.slow
+def test_the_several_target_layout_reads_as_the_deploy_contract_lays_it_out(feedforward, tmp_path):
+    """A deploy folder in the layout of several targets (``T/compile``, ``T/target``, ``T/reference`` and one
+    ``reference-float``), made of the runs of the spinn5 deploy twice, with the comparisons, warnings and
+    explanation its deploy.json carries."""
+    out = tmp_path / "multi"
+    for target in ("spinn5", "twin"):
+        for name in ("compile", "target", "reference"):
+            shutil.copytree(feedforward / name, out / target / name)
+    shutil.copytree(feedforward / "reference-float", out / "reference-float")
+    spikes = {name: read_run(out / name).spikes for name in ("spinn5/target", "twin/target", "reference-float")}
+    pairs = [
+        ("correctness", "spinn5/target", "spinn5/reference"),
+        ("quantization_cost", "spinn5/target", "reference-float"),
+        ("portability", "twin/target", "spinn5/target"),
+    ]
+    comparisons = []
+    for kind, run, reference in pairs:
+        result = compare(read_run(out / run).spikes, read_run(out / reference).spikes, inputs=("inputs",))
+        comparisons.append(
+            {
+                "kind": kind,
+                "run": run,
+                "reference": reference,
+                "spikes": result.to_dict(),
+                "passed": result.passed,
+                "failures": result.failures,
+            }
+        )
+    single = json.loads((feedforward / "deploy.json").read_text())
+    explained = {"tick": 7, "population": "neurons", "neuron": 3}
+    (out / "deploy.json").write_text(
+        json.dumps(
+            {
+                "model": single["model"],
+                "duration_ms": single["duration_ms"],
+                "board": None,
+                "targets": ["spinn5", "twin"],
+                "per_target": {
+                    name: {
+                        "backend": "spinnaker",
+                        "errors": [],
+                        "mapping": None,
+                        "passed": True,
+                        "failures": [],
+                        "verdict": f"PASS: spinnaker on {name}",
+                    }
+                    for name in ("spinn5", "twin")
+                },
+                "comparisons": comparisons,
+                "warnings": [{"source": "spynnaker log", "message": "SpikeSourceArray has no spike times"}],
+                "explain": {
+                    "comparisons": [
+                        {"run": "spinn5/target", "reference": "reference-float", "first_divergence": explained}
+                    ]
+                },
+                "passed": True,
+                "verdict": "PASS on spinn5, PASS on twin",
+            }
+        )
+    )
+    text = write_report(out).read_text()
+    found = tables(text)
+    assert [tuple(row[:3]) for row in found["comparisons"][1:]] == pairs
+    assert [row[:3] for row in found["targets"][1:]] == [["spinn5", "spinnaker", "PASS"], ["twin", "spinnaker", "PASS"]]
+    assert_rates_table(found["rates-2"], compare(spikes["twin/target"], spikes["spinn5/target"], inputs=("inputs",)))
+    assert found["warnings"][1:] == [["spynnaker log", "SpikeSourceArray has no spike times"]]
+    assert "first divergence at tick 7, neurons[3] (from the explanation)" in section(text, "rasters")
+    computed = brute_force_divergence(spikes["spinn5/target"], spikes["reference-float"], ["neurons"])
+    assert f"first divergence at tick {computed[0]}, neurons[{computed[2]}] (the first tick" not in section(
+        text, "rasters"
+    )  # the explanation's, not one computed here
+    assert {"findings-spinn5", "findings-twin", "mapping-spinn5", "mapping-twin"} <= found.keys()
+    assert "first_divergence" in section(text, "explain")
+
+
+def test_a_long_run_s_raster_shows_a_window_from_just_before_its_first_divergence():
+    spikes = SpikeRecord(1.0, 20000.0, "test", {"A": [np.array([10.0, 12000.0, 19990.0])]})
+    assert raster_window(spikes, None)[0] == (0, 5000)
+    window, shown = raster_window(spikes, Divergence(10000, "A", 0, True))
+    assert window == (9500, 14500) and [t.tolist() for t in shown(spikes.ticks("A"))] == [[12000]]
+    assert raster_window(spikes, Divergence(19900, "A", 0, True))[0] == (15000, 20000)
+    short = SpikeRecord(1.0, 300.0, "test", {"A": [np.array([10.0])]})
+    assert raster_window(short, Divergence(200, "A", 0, True))[0] == (0, 300)

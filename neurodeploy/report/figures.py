@@ -43,14 +43,15 @@ def raster_overlay(
     run_ticks: dict[str, list[np.ndarray]],
     reference_ticks: dict[str, list[np.ndarray]] | None,
     dt_ms: float,
-    duration_ms: float,
+    window: tuple[int, int],
     run_name: str,
     reference_name: str | None,
     divergence: Divergence | None,
 ) -> Figure:
     """One raster per population (tick indices per neuron): spikes in both runs in the same tick in grey,
     those only the run has in red, those only the reference has in blue (a third of a row higher), and the
-    first divergence as a dashed line through a circled spike. Without a reference, the run's spikes alone."""
+    first divergence as a dashed line through a circled spike. Without a reference, the run's spikes alone.
+    ``window``: the ticks shown (the spikes given may lie outside it)."""
     labels = list(run_ticks)
     heights = [max(0.9, min(3.0, 0.7 + len(run_ticks[label]) / 60.0)) for label in labels]
     figure = _figure(sum(heights) + 0.7)
@@ -104,7 +105,7 @@ def raster_overlay(
         for handle, text in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(text, handle)
     figure.legend(handles.values(), handles.keys(), loc="outside upper right", ncols=4, fontsize=7, markerscale=1.5)
-    axes[-1].set_xlim(0, duration_ms)
+    axes[-1].set_xlim(window[0] * dt_ms, window[1] * dt_ms)
     axes[-1].set_xlabel("time (ms)")
     return figure
 

@@ -230,7 +230,7 @@ def _target(name: str, compile_folder: Path, verdict: dict) -> Target:
         report,
         _document(compile_folder / "quantization.json"),
         list(verdict.get("errors", [])),
-        verdict.get("mapping", (report or {}).get("mapping")),
+        verdict.get("mapping") or (report or {}).get("mapping"),
         verdict.get("passed"),
         verdict.get("verdict"),
         list(verdict.get("failures", [])),

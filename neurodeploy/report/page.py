@@ -27,6 +27,9 @@ KINDS = {
     "portability": "target vs target (portability)",
     "comparison": "neurodeploy compare",
 }
+RASTER_TICKS = 5000
+"""The most ticks a raster shows: a longer run is shown over this many ticks from shortly before its first
+divergence (else from its start), saying so; a raster of more is a grey block."""
 TRACE_WINDOW_TICKS = 100
 """Ticks shown either side of the first divergence when a trace is longer than three windows."""
 
@@ -280,11 +283,16 @@ class Page:
         if not study.pairs:
             for run in study.runs.values():
                 labels = [label for label in run.run.spikes.populations if label not in run.spike_sources]
-                ticks = {label: run.run.spikes.ticks(label) for label in labels}
-                drawn = figures.raster_overlay(
-                    ticks, None, run.run.spikes.dt_ms, run.run.spikes.duration_ms, run.name, None, None
+                window, shown = raster_window(run.run.spikes, None)
+                ticks = {label: shown(run.run.spikes.ticks(label)) for label in labels}
+                drawn = figures.raster_overlay(ticks, None, run.run.spikes.dt_ms, window, run.name, None, None)
+                parts.append(
+                    self.figure(
+                        drawn,
+                        f"Spikes of {run.name} ({run.backend}){window_text(run.run.spikes, window)}; spike sources "
+                        "left out.",
+                    )
                 )
-                parts.append(self.figure(drawn, f"Spikes of {run.name} ({run.backend}); spike sources left out."))
         for pair in study.pairs:
             found = self.runs_of(pair)
             parts.append(f"<h3>{escape(self.pair_title(pair))}</h3>")
@@ -294,11 +302,12 @@ class Page:
             run, reference = found
             labels = self.judged(reference)
             divergence, source = self.divergence(pair, run, reference)
+            window, shown = raster_window(reference.run.spikes, divergence)
             drawn = figures.raster_overlay(
-                {label: run.run.spikes.ticks(label) for label in labels},
-                {label: reference.run.spikes.ticks(label) for label in labels},
+                {label: shown(run.run.spikes.ticks(label)) for label in labels},
+                {label: shown(reference.run.spikes.ticks(label)) for label in labels},
                 reference.run.spikes.dt_ms,
-                reference.run.spikes.duration_ms,
+                window,
                 run.name,
                 reference.name,
                 divergence,
@@ -312,7 +321,8 @@ class Page:
             parts.append(
                 self.figure(
                     drawn,
-                    f"{run.name} ({run.backend}) over {reference.name} ({reference.backend}): grey in both in the "
+                    f"{run.name} ({run.backend}) over {reference.name} ({reference.backend})"
+                    f"{window_text(reference.run.spikes, window)}: grey in both in the "
                     f"same tick, red only in {run.name}, blue only in {reference.name}; {where}.",
                 )
             )
@@ -861,19 +871,36 @@ def render(study: Study) -> str:
 """
 
 
+def raster_window(spikes, divergence: Divergence | None):
+    """The ticks a raster shows (at most ``RASTER_TICKS``: from a tenth of that before the first divergence,
+    else from the start) and a function keeping the ticks of a list of trains within them."""
+    ticks = int(round(spikes.duration_ms / spikes.dt_ms))
+    start = 0
+    if ticks > RASTER_TICKS and divergence is not None:
+        start = max(0, min(divergence.tick - RASTER_TICKS // 10, ticks - RASTER_TICKS))
+    stop = min(ticks, start + RASTER_TICKS)
+    return (start, stop), lambda trains: [train[(train >= start) & (train < stop)] for train in trains]
+
+
+def window_text(spikes, window: tuple[int, int]) -> str:
+    """What a raster leaves out of the run, for its caption (nothing when it shows all of it)."""
+    ticks = int(round(spikes.duration_ms / spikes.dt_ms))
+    return "" if window == (0, ticks) else f", ticks {window[0]} to {window[1]} of {ticks}"
+
+
 def synapse_series(structural: dict, label: str, ticks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A structural projection over the run, from structural.json: the ticks at which something changed (and
     the first and last), the synapses held from each, and the formations and eliminations up to each. The
     synapses at the start are those at the end less what formed plus what was eliminated."""
-    events = structural["events"].get(label, [])
+    events = sorted(structural["events"].get(label, []), key=lambda event: event[0])
     end = len(structural["connectivity"][label]["end"])
     change = np.array([1 if event[1] == "form" else -1 for event in events], dtype=np.int64)
     at = np.array([event[0] for event in events], dtype=np.int64)
-    start = end - int(change.sum())
     moments = np.unique(np.concatenate([[0], at, [ticks]]))
-    held = start + np.array([change[at <= t].sum() for t in moments], dtype=np.int64)
-    formed = np.array([np.count_nonzero((change > 0) & (at <= t)) for t in moments], dtype=np.int64)
-    eliminated = np.array([np.count_nonzero((change < 0) & (at <= t)) for t in moments], dtype=np.int64)
+    happened = np.searchsorted(at, moments, side="right")  # events up to and including each moment
+    held = end - int(change.sum()) + np.concatenate([[0], np.cumsum(change)])[happened]
+    formed = np.concatenate([[0], np.cumsum(change > 0)])[happened]
+    eliminated = np.concatenate([[0], np.cumsum(change < 0)])[happened]
     return moments, held, formed, eliminated
 
 
