@@ -34,6 +34,9 @@ WIDTH = 1200
 
 def screenshot(report: Path, out: Path, height: int) -> None:
     with headless_chromium(WIDTH, height) as driver:
+        # The page's viewport exactly (a headless window keeps some of its height for itself).
+        metrics = {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         driver.get(report.resolve().as_uri())
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(driver.get_screenshot_as_png())

@@ -221,6 +221,10 @@ def test_a_compare_folder_shows_the_comparison_with_compare_s_numbers(compared):
     tick, label, neuron = brute_force_divergence(run.spikes, reference.spikes, ["cells"])
     traces = section(text, "traces")
     assert f"{label}[{neuron}], which first parts at tick {tick}" in traces and traces.count("<svg") == 1
+    ours, theirs = (np.load(compared / name / "traces.npz")["cells.v"] for name in ("a", "b"))
+    _, identical, largest, samples = found["traces-a-b"][1]
+    assert (identical, int(samples)) == ("no", ours.size)
+    assert as_number(largest) == pytest.approx(np.abs(ours - theirs).max(), rel=1e-3)
     assert f"first divergence at tick {tick}, {label}[{neuron}]" in section(text, "rasters")
     assert "not a deploy" in section(text, "quantization") and "no run saved final weights" in section(text, "weights")
     assert "no run was driven by an operation protocol" in section(text, "answers")
@@ -310,12 +314,12 @@ def test_a_deploy_report_holds_the_verdict_rates_quantization_rules_and_mapping_
     assert_rates_table(found["rates-1"], compare(runs["reference"], runs["reference-float"], inputs=("inputs",)))
     # The quantization summary against the SpiNNaker toolchain's own report of the same weights.
     compiled = json.loads((feedforward / "compile" / "compile.json").read_text())
-    projection = dict(zip(*found["quantization-projections"]))
+    projection = dict(zip(*found["quantization-projections-spinn5"]))
     own = compiled["quantization"]["inputs->neurons"]
     assert int(projection["synapses"]) == own["synapses"]
     assert int(projection["lost to zero"]) == own["synapses_quantized_to_zero"]
     assert as_number(projection["largest relative error"]) == pytest.approx(own["largest_relative_weight_error"], 1e-3)
-    parameters = {row[1]: row for row in found["quantization-populations"][1:]}
+    parameters = {row[1]: row for row in found["quantization-populations-spinn5"][1:]}
     assert parameters["tau_refrac"][3:5] == ["0.1", "1"]  # sPyNNaker counts a refractory period in whole ticks
     assert parameters["v_thresh"][-1] == "0"
     findings = found["findings-spinn5"][1:]
@@ -367,10 +371,13 @@ def test_every_figure_renders_in_a_headless_browser_with_a_clean_console(folder,
             " return [e.tagName, box.width, box.height, e.naturalWidth === undefined ? 1 : e.naturalWidth]; });"
         )
         fetched = browser.execute_script("return performance.getEntriesByType('resource').length;")
+        ids = browser.execute_script(
+            "return Array.from(document.querySelectorAll('body > section[id], table[id]')).map(e => e.id);"
+        )
         console = browser.get_log("browser")
     assert len([size for size in sizes if size[0] == "svg"]) == drawn
     assert all(width > 0 and height > 0 and natural > 0 for _, width, height, natural in sizes), sizes
-    assert fetched == 0
+    assert fetched == 0 and len(ids) == len(set(ids)), ids
     assert not [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")], console
 
 
@@ -458,3 +465,67 @@ def test_a_long_run_s_raster_shows_a_window_from_just_before_its_first_divergenc
     assert raster_window(spikes, Divergence(19900, "A", 0, True))[0] == (15000, 20000)
     short = SpikeRecord(1.0, 300.0, "test", {"A": [np.array([10.0])]})
     assert raster_window(short, Divergence(200, "A", 0, True))[0] == (0, 300)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is not None, reason=f"the screenshot {BROWSER}")
+def test_the_screenshot_script_pictures_the_top_of_a_report(compared, tmp_path):
+    from PIL import Image  # matplotlib's image library
+
+    out = tmp_path / "shot.png"
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "report_screenshot.py"),
+            compared / "a",
+            "--out",
+            out,
+            "--height",
+            "700",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    with Image.open(out) as image:
+        assert image.size == (1200, 700)
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.min() < 64 and pixels.max() > 240  # text on the page, not a blank capture
+
+
+def test_protocol_answers_are_tabled_per_run_as_the_runs_decoded_them(tmp_path):
+    for name in ("cam", "again"):
+        arguments = ("ca3-cam", "--param", "cue_size=5", "--param", "content_size=10", "--protocol", "ca3-cam-exp1")
+        assert invoke("run", *arguments, "--backend", "spinnaker", "--out", tmp_path / name).exit_code == 0
+    assert invoke("compare", tmp_path / "cam", tmp_path / "again").exit_code == 0
+    text = write_report(tmp_path / "cam").read_text()
+    answers = json.loads((tmp_path / "cam" / "answers.json").read_text())
+    header, *rows = tables(text)["answers-table"]
+    assert header[:3] == ["#", "op", "t"] and len(rows) == len(answers["operations"])
+    reference = str(tmp_path / "again")
+    for row, operation in zip(rows, answers["operations"]):
+        cells = dict(zip(header, row))
+        assert (cells["op"], int(cells["t"])) == (operation["op"], operation["t"])
+        assert cells["ideal? cam"] == ("yes" if operation["agrees"] else "no")
+        assert cells["answer cam"] == cells[f"answer {reference}"]  # the same run twice answers alike
+    summary = answers["summary"]
+    assert f"cam: {summary['agree']}/{summary['operations']} agree with an ideal memory" in section(text, "answers")
+
+
+def test_a_deploy_the_design_rules_refuse_reports_the_errors_and_that_nothing_ran(tmp_path):
+    network = nd.Network("refused", semantics=nd.Semantics(reset="subtract"), duration=20.0)
+    network.spike_source("S", [[1.0]])
+    network.population("P", 2, "Izhikevich")  # resets v to c: no reset by subtraction on sPyNNaker
+    network.project("S", "P", nd.AllToAll(), weight=1.0, delay=1.0)
+    network.record("P")
+    path = nd.save(network, tmp_path / "refused.json")
+    result = invoke("deploy", path, "--target", "spinn5", "--out", tmp_path / "out")
+    assert result.exit_code == 1 and f"report: {tmp_path / 'out' / REPORT}" in result.output
+    text = (tmp_path / "out" / REPORT).read_text()
+    errors = json.loads((tmp_path / "out" / "deploy.json").read_text())["errors"]
+    assert len(errors) >= 1 and "nothing ran: the design rules refused the network" in section(text, "verdict")
+    shown = section(text, "rules")
+    assert all(error.split(": ", 2)[-1].replace("'", "&#x27;") in shown for error in errors)
+    assert any("Izhikevich resets v to c" in message for *_, message in tables(text)["findings-spinn5"][1:])
+    assert "&lt;svg" not in text and "<svg" not in text  # no run: no figure

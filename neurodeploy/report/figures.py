@@ -99,6 +99,7 @@ def raster_overlay(
                 [divergence.tick * dt_ms], [divergence.neuron], s=90, facecolors="none", edgecolors="k", linewidths=1.0
             )
         ax.set_ylim(-0.8, len(ours) - 0.2)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     handles = {}
     for ax in axes:
@@ -171,7 +172,7 @@ def traces(
         ax.plot(time, theirs[start:stop], color=REFERENCE_COLOUR, linewidth=1.4, label=reference_name)
         ax.plot(time, ours[start:stop], color=RUN_COLOUR, linewidth=0.9, linestyle=(0, (4, 2)), label=run_name)
         ax.axvline(divergence.tick * dt_ms, color="k", linestyle="--", linewidth=0.8)
-        ax.set_ylabel(name)
+        ax.set_ylabel(name, fontsize=9)
         ax.legend(loc="upper left", fontsize=7)
     top = axes[0]
     for offset, (ticks, colour) in enumerate(zip(spikes, (RUN_COLOUR, REFERENCE_COLOUR))):

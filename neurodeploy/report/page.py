@@ -15,7 +15,7 @@ from neurodeploy import __version__
 from neurodeploy.report import figures
 from neurodeploy.report.divergence import Divergence, first_divergence
 from neurodeploy.report.layout import Pair, RunFolder, Study
-from neurodeploy.runs.compare import compare, compare_structural
+from neurodeploy.runs.compare import compare, compare_structural, compare_traces
 from neurodeploy.runs.quantization import STDP_PARAMETERS
 
 GENERATOR = "neurodeploy report"
@@ -103,7 +103,7 @@ def number(value, digits: int = 4) -> str:
         return "-"
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, np.integer)) or float(value).is_integer() and abs(value) < 1e12:
         return str(int(value))
     return f"{float(value):.{digits}g}"
 
@@ -417,6 +417,11 @@ class Page:
                 parts.append(omitted(found))
                 continue
             run, reference = found
+            recorded = pair.traces
+            if recorded is None and run.traces and reference.traces:
+                recorded = compare_traces(run.traces, reference.traces, run.run.recording, reference.run.recording)
+            if recorded is not None:
+                parts.append(_traces_table(recorded, f"traces-{pair.run}-{pair.reference}"))
             divergence, source = self.divergence(pair, run, reference)
             if divergence is None:
                 parts.append(omitted("the spike trains are identical: no neuron diverges"))
@@ -448,7 +453,13 @@ class Page:
                 window = (start, start + 2 * TRACE_WINDOW_TICKS)
             spikes = (run.run.spikes.ticks(label)[neuron], reference.run.spikes.ticks(label)[neuron])
             drawn = figures.traces(
-                variables, window, reference.run.spikes.dt_ms, spikes, divergence, run.name, reference.name
+                {f"{label}[{neuron}].{name}": samples for name, samples in variables.items()},
+                window,
+                reference.run.spikes.dt_ms,
+                spikes,
+                divergence,
+                run.name,
+                reference.name,
             )
             conventions = (
                 f"both sampled {run.run.recording}"
@@ -480,13 +491,13 @@ class Page:
                     )
                 )
             else:
-                parts += self.quantization_effects(effects)
+                parts += self.quantization_effects(effects, target.name)
             own = (target.compile or {}).get("quantization")
             if own:
                 parts.append(f"<p>The target's own numbers (compile.json):</p>{_records(own)}")
         return Section("quantization", "Quantization: what the target's numbers change", "\n".join(parts))
 
-    def quantization_effects(self, effects: dict) -> list[str]:
+    def quantization_effects(self, effects: dict, target: str) -> list[str]:
         parts = []
         projections = {
             label: item
@@ -535,7 +546,7 @@ class Page:
                     "STDP: weight step, described -> implemented",
                 ],
                 rows,
-                key="quantization-projections",
+                key=f"quantization-projections-{target}",
             )
         )
         populations = effects["populations"]
@@ -574,7 +585,7 @@ class Page:
                         "neurons differing",
                     ],
                     rows,
-                    key="quantization-populations",
+                    key=f"quantization-populations-{target}",
                 )
             )
         return parts
@@ -731,9 +742,16 @@ class Page:
             for run in runs
             if isinstance(run.answers.get("summary"), dict) and "agree" in run.answers["summary"]
         ]
+        for pair in self.study.pairs:
+            if pair.functional:
+                differing = pair.functional.get("answers_differing_from_reference", [])
+                summaries.append(
+                    f"{pair.run} vs {pair.reference}: "
+                    + (f"operations {compact(differing)} answer differently" if differing else "every operation alike")
+                )
         body = (
             f"<p>{escape('; '.join(summaries))}. Rows where the runs answer differently are shaded; empty parts of an "
-            "answer are left out.</p>" + table(headers, rows, key="answers", row_classes=classes)
+            "answer are left out.</p>" + table(headers, rows, key="answers-table", row_classes=classes)
         )
         return Section("answers", "Protocol answers", body)
 
@@ -913,6 +931,19 @@ def _matched_weights(ours: dict, theirs: dict) -> tuple[int, float | None]:
         if (int(a), int(b)) in mine
     ]
     return len(differences), (float(max(differences)) if differences else None)
+
+
+def _traces_table(recorded: dict, key: str) -> str:
+    """compare_traces' result: every trace both runs recorded, bit-identical or its largest difference."""
+    if "not_compared" in recorded:
+        return omitted(f"traces not compared: {recorded['not_compared']}")
+    rows = [
+        [name, number(item["bit_identical"]), number(item["max_abs_difference"]), item["samples"]]
+        for name, item in recorded["traces"].items()
+    ]
+    return "<p>Every trace both runs recorded:</p>" + table(
+        ["trace", "bit-identical", "largest |difference|", "samples"], rows, key=key
+    )
 
 
 def _stdp_text(stdp: dict) -> str:
