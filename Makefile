@@ -13,9 +13,9 @@ find_python = $(shell for p in python$(1) "$$(pyenv root 2>/dev/null)/versions/$
 PYTHON313 := $(call find_python,3.13,3.13.0)
 PYTHON310 := $(call find_python,3.10,3.10.13)
 
-.PHONY: setup lava-env demo test clean
+.PHONY: setup lava-env browser demo test clean
 
-setup: $(STAMP) lava-env
+setup: $(STAMP) lava-env browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -37,6 +37,16 @@ lava-env: $(STAMP)
 		exit 1; fi; \
 		echo "$(VENV)/bin/neurodeploy setup-lava --python $(PYTHON310) $(LAVA_VENV)"; \
 		$(VENV)/bin/neurodeploy setup-lava --python "$(PYTHON310)" $(LAVA_VENV); }
+
+# The headless browser the report's browser test opens pages in (Debian's chromium and chromium-driver):
+# installed when missing where this runs as root with apt-get; elsewhere that test skips, saying why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "apt-get install chromium chromium-driver (the report's browser test)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+			>/dev/null; } || echo "warning: chromium could not be installed: the report's browser test will skip" >&2; \
+	else echo "note: no chromium and chromium-driver (apt-get install them as root): the report's browser test will skip" >&2; fi
 
 demo: setup
 	$(VENV)/bin/neurodeploy run ca3-cam --param cue_size=5 --param content_size=10 \

@@ -25,6 +25,7 @@ from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
+from neurodeploy.report import REPORT, write_report
 from neurodeploy.runs.compare import compare, compare_traces, traces_text
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
@@ -631,7 +632,7 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
     required=True,
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Folder for compile/, target/, reference/, reference-float/ and deploy.json.",
+    help="Folder for compile/, target/, reference/, reference-float/, deploy.json and report.html.",
 )
 @reports_errors
 def deploy(
@@ -675,7 +676,7 @@ def deploy(
         ),
     )
     click.echo(_deploy_text(summary))
-    click.echo(f"-> {out}")
+    click.echo(f"-> {out} (report: {Path(out) / REPORT})")
     if not summary["passed"]:
         raise click.exceptions.Exit(EXIT_FAILED)
 
@@ -806,6 +807,17 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
         )
     if not comparison.passed:
         raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True), metavar="DIR")
+@reports_errors
+def report(folder):
+    """Write DIR/report.html, one self-contained page (figures inline, nothing fetched) of what a run, compare
+    or deploy folder holds: the verdict, rasters with the divergences marked, rates, traces at the first
+    divergence, quantization, final weights, structural events, protocol answers, design rules, mapping.
+    Prints its path."""
+    click.echo(write_report(folder))
 
 
 def _is_comparison(document) -> bool:

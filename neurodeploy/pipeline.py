@@ -18,8 +18,10 @@ from neurodeploy.compilation import Compilation, Thresholds
 from neurodeploy.description import io
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
+from neurodeploy.report import REPORT, write_report
 from neurodeploy.results import STAGES, Progress, RunResult, StageTimes
 from neurodeploy.runs.compare import compare, compare_structural, compare_traces
+from neurodeploy.runs.quantization import quantization_effects
 from neurodeploy.runs.rundir import staged_directory, write_json_atomically, write_run_files
 from neurodeploy.toolchains import toolchain
 
@@ -220,7 +222,7 @@ def deploy_model(
 ) -> dict:
     """Compile, check and map; execute on the board or the emulation; run the Brian2 reference on the
     same input with the target's numbers (and plain float, to show what quantization costs); compare.
-    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json) atomically."""
+    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json, report.html) atomically."""
     target, chain = _target(target_name)
     thresholds = thresholds or chain.thresholds
     inputs = tuple(model.network.spike_sources)
@@ -230,7 +232,7 @@ def deploy_model(
         raise BackendError(problem)
     for step in (chain, executor, make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    always_written = ("compile", "target", "reference", "reference-float", "deploy.json")
+    always_written = ("compile", "target", "reference", "reference-float", "deploy.json", REPORT)
     with staged_directory(Path(out), "deploy", always_written) as staging:
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
@@ -245,6 +247,7 @@ def deploy_model(
         if compilation.errors:
             summary.update(passed=False, verdict=f"cannot run on {target.name}: see compile/compile.txt")
             write_json_atomically(staging / "deploy.json", summary)
+            write_report(staging, out)
             return summary
         runs = {}
         announce("executing on " + (f"the board ({board})" if board else f"the {chain.backend} emulation"))
@@ -258,6 +261,9 @@ def deploy_model(
         )
         announce("running the Brian2 reference (quantization-aware, then float)")
         quantized = replace(model, network=compilation.reference_network())
+        write_json_atomically(
+            staging / "compile" / "quantization.json", quantization_effects(model.network, quantized.network)
+        )
         runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms, progress=progress))
         runs["reference-float"] = (model, *run_model(model, "brian2", duration_ms, progress=progress))
         answers = {}
@@ -310,4 +316,5 @@ def deploy_model(
             "quantization-aware Brian2 reference",
         )
         write_json_atomically(staging / "deploy.json", summary)
+        write_report(staging, out)
     return summary

@@ -11,6 +11,8 @@ backend, a toolchain or a model family be added without touching the others.
   ``toolchains``, ``runs``, ``pipeline``, ``catalog`` or ``cli``. The registry and those shared modules import
   no backend package.
 - Run folders (``neurodeploy/runs/``) import no backend, toolchain, pipeline, catalog or cli.
+- The report (``neurodeploy/report/``) reads folders: it imports the description layer, the shared modules,
+  ``runs`` and itself, never a backend, toolchain, pipeline, catalog or cli.
 - Interchange (``neurodeploy/interchange/``: NIR import and export, PyNN export) imports the description layer,
   ``errors`` and itself; it alone imports the ``nir`` package.
 - The PyNN front end (``neurodeploy/pynn/``) imports the description layer, ``errors``, ``results``, the backend
@@ -142,6 +144,12 @@ def allowed(module: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
             ("neurodeploy",),
             "run folders import no backend, toolchain, pipeline, catalog or cli",
         )
+    if inside(module, "neurodeploy.report"):
+        return (
+            ("neurodeploy.description", *SHARED, "neurodeploy.runs", "neurodeploy.report"),
+            ("neurodeploy",),
+            "the report reads folders: it imports the description layer, shared modules, runs and itself only",
+        )
     if inside(module, "neurodeploy_models"):
         return (
             (
@@ -246,6 +254,8 @@ def test_the_import_graph_keeps_its_layers():
         ("neurodeploy.pynn.simulator", "from neurodeploy.backends.brian2 import Brian2Backend", "the PyNN front end"),
         ("neurodeploy.pynn.build", "from neurodeploy.runs import rundir", "the PyNN front end"),
         ("neurodeploy.pynn.populations", "import spynnaker", "only the spinnaker backend imports its simulator"),
+        ("neurodeploy.report.page", "from neurodeploy.backends import make_backend", "the report reads folders"),
+        ("neurodeploy.report.layout", "from neurodeploy import catalog", "the report reads folders"),
     ],
 )
 def test_a_broken_layer_is_named(module, source, expected):

@@ -567,18 +567,21 @@ def _manifest(data: bytes, origin: str) -> dict:
     return manifest
 
 
-def _write_json_through_store(store: Path, path: Path, data) -> None:
+def _write_through_store(store: Path, path: Path, text: str) -> None:
     """Write ``path``, inside a published version, by renaming a temporary file made in ``store``: a kill leaves
     that file where the next writer removes it, not inside the version where it would be kept as a user's."""
     handle, temporary = new_file(store, "writing-")
     try:
         with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=1)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+
+
+def _json_text(data) -> str:
+    return json.dumps(data, indent=1) + "\n"
 
 
 def write_document(run: Run, name: str, data, is_earlier=lambda document: False) -> Path | None:
@@ -587,23 +590,37 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     None, writing nothing, where a user's file of that name is: in a folder without a marker (written by hand
     or by an older neurodeploy) that is any file ``is_earlier`` (given the parsed JSON) does not recognise
     as an earlier document of this kind."""
-    folder = run.folder or Path(os.path.realpath(run.path))
+
+    def recognised(content: bytes) -> bool:
+        try:
+            return bool(is_earlier(json.loads(content)))
+        except ValueError:  # not UTF-8, not JSON
+            return False
+
+    return write_file(run.path, run.folder, name, _json_text(data), recognised)
+
+
+def write_file(path: Path, folder: Path | None, name: str, text: str, is_earlier=lambda content: False) -> Path | None:
+    """Add a file ``name`` holding ``text`` to the folder ``path`` (a run or deploy folder; ``folder``: where
+    its files were read, see ``Run.folder``), as ``write_document`` adds a document; ``is_earlier`` is given
+    the bytes of a file of that name in a folder without a marker."""
+    folder = folder or Path(os.path.realpath(path))
     version = next(
         (parent for parent in (folder, *folder.parents) if parent.parent.name == STORE and (parent / MARKER).is_file()),
         None,
     )
     if version is None:
-        target = run.path / name
+        target = Path(path) / name
         if os.path.lexists(target) and not _holds_earlier(target, is_earlier):
             return None
-        write_json_atomically(target, data)
+        write_atomically(target, lambda temporary: Path(temporary).write_text(text))
         return target
     out = version.parent.parent
     relative = (folder / name).relative_to(version).as_posix()
     lock = _lock(out, DOCUMENT_LOCK_WAIT_S)
     try:
         if _current_version(out / STORE) != version.name:
-            raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command again")
+            raise NeurodeployError(f"folder '{path}' was rewritten while it was read: run the command again")
         marker = _marker(version)
         if (
             relative == name
@@ -614,20 +631,20 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
         ):
             return None
         marker["files"] = sorted(set(marker["files"]) | {relative})
-        _write_json_through_store(out / STORE, version / MARKER, marker)  # first: never a file it does not name
-        _write_json_through_store(out / STORE, version / relative, data)
+        _write_through_store(out / STORE, version / MARKER, _json_text(marker))  # first: never a file it does not name
+        _write_through_store(out / STORE, version / relative, text)
         if relative == name and not os.path.lexists(out / name):
             os.symlink(_link_target(name), out / name)
     finally:
         _unlock(lock)
-    return run.path / name
+    return Path(path) / name
 
 
 def _holds_earlier(path: Path, is_earlier) -> bool:
-    """Whether ``path`` is a regular file whose JSON ``is_earlier`` recognises."""
+    """Whether ``path`` is a regular file whose bytes ``is_earlier`` recognises."""
     if path.is_symlink() or not path.is_file():
         return False
     try:
-        return bool(is_earlier(json.loads(path.read_bytes())))
-    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
+        return bool(is_earlier(path.read_bytes()))
+    except OSError:
         return False

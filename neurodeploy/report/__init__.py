@@ -1,0 +1,48 @@
+"""report.html: one self-contained page (inline SVG, no script, nothing fetched) that shows what a run, a
+comparison or a deploy found, drawn with matplotlib from the folder's files alone.
+
+``write_report(folder)`` writes ``folder/report.html`` and returns its path; ``neurodeploy report DIR`` calls
+it, and so does deploy at its end. What a folder holds is read in one place (:mod:`.layout`); the page is
+built in :mod:`.page`, its figures in :mod:`.figures`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from neurodeploy.errors import ValidationError
+from neurodeploy.report.layout import DEPLOY, read_folder
+from neurodeploy.report.page import GENERATOR, render
+from neurodeploy.runs.rundir import MANIFEST, write_file
+
+REPORT = "report.html"
+
+
+def render_report(folder) -> str:
+    """The report page of a run, compare or deploy folder, as text."""
+    return render(read_folder(folder))
+
+
+def write_report(folder, shown_as=None) -> Path:
+    """Write ``folder/report.html`` (atomically; in a folder neurodeploy wrote, as one of its files, so that
+    the next run into it replaces the page) and return its path. A report.html that neurodeploy did not
+    write is refused, not replaced. ``shown_as`` is the folder's name on the page where it is not ``folder``
+    (deploy writes the report into the folder it then publishes)."""
+    folder = Path(folder)
+    study = read_folder(folder)
+    if shown_as is not None:
+        study.path = Path(shown_as)
+    text = render(study)
+    read_from = Path(os.path.realpath(folder / (DEPLOY if study.kind == "deploy" else MANIFEST))).parent
+    written = write_file(folder, read_from, REPORT, text, _is_report)
+    if written is None:
+        raise ValidationError(
+            f"'{folder / REPORT}'", None, "was not written by neurodeploy: move it away to write the report"
+        )
+    return written
+
+
+def _is_report(content: bytes) -> bool:
+    """Whether a file's bytes are a report neurodeploy wrote (its generator tag in the head)."""
+    return f'<meta name="generator" content="{GENERATOR}'.encode() in content[:2000]

@@ -1,0 +1,276 @@
+"""What a folder holds, read into one shape whatever wrote it: a run folder (``neurodeploy run``), a run
+folder with the ``compare.json`` that ``neurodeploy compare`` adds, and a deploy folder in either layout
+(one target: ``compile/``, ``target/``, ``reference/``, ``reference-float/``; several:
+``T/compile/``, ``T/target/``, ``T/reference/`` per target and one ``reference-float/``). The rest of the
+report reads only this shape: a new layout changes :func:`read_folder` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurodeploy.description import io
+from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.runs.rundir import MANIFEST, Run, read_run
+
+DEPLOY = "deploy.json"
+COMPARE = "compare.json"
+EXPLAIN = "explain.json"
+
+
+@dataclass(eq=False)
+class RunFolder:
+    """One run in the folder: ``name`` is how the report calls it (its path within a deploy folder, as
+    deploy.json names it; else as the user named it)."""
+
+    name: str
+    path: Path
+    run: Run | None = None
+    missing: str | None = None
+    """Why the run could not be read (None when it was)."""
+
+    @property
+    def folder(self) -> Path:
+        return self.run.folder or self.path
+
+    @property
+    def backend(self) -> str:
+        backend = self.run.manifest.get("backend", {}) if self.run else {}
+        return backend.get("name", self.run.spikes.backend) if isinstance(backend, dict) else str(backend)
+
+    @property
+    def spike_sources(self) -> tuple[str, ...]:
+        return tuple(self.run.manifest.get("spike_sources", ())) if self.run else ()
+
+    @functools.cached_property
+    def traces(self) -> dict[str, dict[str, np.ndarray]]:
+        return self.run.traces() if self.run else {}
+
+    @functools.cached_property
+    def weights(self) -> dict[str, dict[str, np.ndarray]]:
+        """Final weights of plastic projections (weights.npz): per projection ``pre``, ``post``, ``weight``."""
+        path = self.folder / "weights.npz"
+        if self.run is None or not path.is_file():
+            return {}
+        weights = {}
+        with np.load(path) as arrays:
+            for key in arrays.files:
+                label, _, name = key.rpartition(".")
+                weights.setdefault(label, {})[name] = arrays[key]
+        return weights
+
+    @functools.cached_property
+    def structural(self) -> dict | None:
+        return _document(self.folder / "structural.json") if self.run else None
+
+    @functools.cached_property
+    def answers(self) -> dict | None:
+        return _document(self.folder / "answers.json") if self.run else None
+
+
+@dataclass(eq=False)
+class Pair:
+    """Two runs compared, with what the command that compared them recorded: ``spikes`` is
+    ``runs.compare.compare(...).to_dict()``; the others are present where the runs had them."""
+
+    kind: str
+    """correctness (a target against its quantization-aware reference), quantization_cost (against the
+    float model), portability (target against target), comparison (``neurodeploy compare``)."""
+    run: str
+    reference: str
+    spikes: dict | None = None
+    traces: dict | None = None
+    weights: dict | None = None
+    structural: dict | None = None
+    functional: dict | None = None
+    passed: bool | None = None
+    """None where the pair is not judged."""
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Target:
+    """A target of a deploy: its compile folder's reports and the deploy's verdict on it."""
+
+    name: str
+    compile_folder: Path
+    backend: str | None = None
+    compile: dict | None = None
+    """compile.json"""
+    quantization: dict | None = None
+    """compile/quantization.json (:mod:`neurodeploy.runs.quantization`); None in folders written before it."""
+    errors: list[str] = field(default_factory=list)
+    mapping: dict | None = None
+    passed: bool | None = None
+    verdict: str | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Study:
+    """Everything a report shows of one folder."""
+
+    kind: str
+    """run, compare or deploy"""
+    path: Path
+    model: dict
+    runs: dict[str, RunFolder]
+    pairs: list[Pair] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    """Warnings beyond the design rules' (``{"source", "message"}``, as deploy.json lists them)."""
+    explain: dict | None = None
+    passed: bool | None = None
+    verdict: str | None = None
+    duration_ms: float | None = None
+
+
+def read_folder(path) -> Study:
+    """The study a folder holds: a deploy folder (deploy.json), else a run folder (manifest.json, with the
+    comparison of a compare.json)."""
+    path = Path(path)
+    if (path / DEPLOY).is_file():
+        return _deploy(path)
+    if (path / MANIFEST).is_file():
+        return _run(path)
+    raise ValidationError(
+        f"folder '{path}'", None, f"holds neither a {DEPLOY} nor a {MANIFEST}: give a run, compare or deploy folder"
+    )
+
+
+def _document(path: Path):
+    """A JSON document of the folder; None where there is none."""
+    if not path.is_file():
+        return None
+    return io.read(path, "json", f"'{path}'")
+
+
+def _read(name: str, path: Path) -> RunFolder:
+    try:
+        return RunFolder(name, path, read_run(path))
+    except NeurodeployError as error:
+        return RunFolder(name, path, missing=str(error))
+
+
+def _deploy(path: Path) -> Study:
+    summary = _document(path / DEPLOY)
+    if not isinstance(summary, dict) or not isinstance(summary.get("model"), dict):
+        raise ValidationError(f"'{path / DEPLOY}'", None, "is not a deploy summary (no model)")
+    explain = summary.get("explain") or _document(path / EXPLAIN)
+    study = Study(
+        "deploy",
+        path,
+        summary["model"],
+        {},
+        explain=explain,
+        passed=summary.get("passed"),
+        verdict=summary.get("verdict"),
+        duration_ms=summary.get("duration_ms"),
+    )
+    if "targets" in summary:  # one folder per target, one float reference
+        for name in summary["targets"]:
+            verdict = summary.get("per_target", {}).get(name, {})
+            study.targets.append(_target(name, path / name / "compile", verdict))
+            for run in ("target", "reference"):
+                study.runs[f"{name}/{run}"] = _read(f"{name}/{run}", path / name / run)
+        study.runs["reference-float"] = _read("reference-float", path / "reference-float")
+        study.pairs = [
+            Pair(
+                item["kind"],
+                item["run"],
+                item["reference"],
+                item.get("spikes"),
+                item.get("traces"),
+                item.get("weights"),
+                item.get("structural"),
+                item.get("functional"),
+                item.get("passed") if item["kind"] == "correctness" else None,
+                list(item.get("failures", [])),
+            )
+            for item in summary.get("comparisons", [])
+        ]
+        study.warnings = list(summary.get("warnings", []))
+        return study
+    study.targets.append(_target(summary["target"], path / "compile", summary))
+    if "target_vs_reference" not in summary:  # the design rules refused it: nothing ran
+        return study
+    for name in ("target", "reference", "reference-float"):
+        study.runs[name] = _read(name, path / name)
+    if study.runs["target"].run is not None:
+        study.targets[0].backend = study.runs["target"].backend
+    study.pairs = [
+        Pair(
+            "correctness",
+            "target",
+            "reference",
+            summary["target_vs_reference"],
+            summary.get("traces_vs_reference"),
+            None,
+            summary.get("structural"),
+            summary.get("functional"),
+            summary.get("passed"),
+            list(summary.get("failures", [])),
+        ),
+        Pair("quantization_cost", "reference", "reference-float", summary["quantization_cost"]),
+    ]
+    return study
+
+
+def _target(name: str, compile_folder: Path, verdict: dict) -> Target:
+    report = _document(compile_folder / "compile.json")
+    return Target(
+        name,
+        compile_folder,
+        verdict.get("backend"),
+        report,
+        _document(compile_folder / "quantization.json"),
+        list(verdict.get("errors", [])),
+        verdict.get("mapping") or (report or {}).get("mapping"),
+        verdict.get("passed"),
+        verdict.get("verdict"),
+        list(verdict.get("failures", [])),
+    )
+
+
+def _run(path: Path) -> Study:
+    name = path.name or os.path.basename(os.path.abspath(path))
+    run = RunFolder(name, path, read_run(path))
+    study = Study("run", path, run.run.manifest.get("model", {}), {name: run}, duration_ms=run.run.spikes.duration_ms)
+    document = _document(path / COMPARE)
+    if not isinstance(document, dict) or not {"run", "reference", "passed"} <= document.keys():
+        return study
+    reference_name = str(document["reference"])
+    study.kind = "compare"
+    study.runs[reference_name] = _read(reference_name, _compared_folder(path, document))
+    spikes = {key: value for key, value in document.items() if key not in ("run", "reference", "traces")}
+    study.pairs.append(
+        Pair(
+            "comparison",
+            name,
+            reference_name,
+            spikes,
+            document.get("traces"),
+            passed=document["passed"],
+            failures=list(document.get("failures", [])),
+        )
+    )
+    study.passed = document["passed"]
+    return study
+
+
+def _compared_folder(path: Path, document: dict) -> Path:
+    """The reference folder a compare.json names, as the user gave it to ``compare``: relative to the folder
+    ``compare`` ran in, found from how the run folder itself was named there; else as given."""
+    reference, named = Path(document["reference"]), Path(document["run"])
+    if reference.is_absolute():
+        return reference
+    here = Path(os.path.abspath(path))
+    parts = Path(os.path.normpath(named)).parts
+    if parts and here.parts[-len(parts) :] == parts:
+        return Path(*here.parts[: len(here.parts) - len(parts)]) / reference
+    return reference
