@@ -583,13 +583,23 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     None, writing nothing, where a user's file of that name is: in a folder without a marker (written by hand
     or by an older neurodeploy) that is any file ``is_earlier`` (given the parsed JSON) does not recognise
     as an earlier document of this kind."""
-    folder = run.folder or Path(os.path.realpath(run.path))
+    return _write_document(run.path, run.folder or Path(os.path.realpath(run.path)), name, data, is_earlier)
+
+
+def write_document_beside(path, anchor: str, name: str, data, is_earlier=lambda document: False) -> Path | None:
+    """Add a JSON document to the folder ``path`` that another command wrote (a deploy's) as
+    :func:`write_document` adds one to a run: into the version holding ``anchor`` (``deploy.json``)."""
+    path = Path(path)
+    return _write_document(path, Path(os.path.realpath(path / anchor)).parent, name, data, is_earlier)
+
+
+def _write_document(path: Path, folder: Path, name: str, data, is_earlier) -> Path | None:
     version = next(
         (parent for parent in (folder, *folder.parents) if parent.parent.name == STORE and (parent / MARKER).is_file()),
         None,
     )
     if version is None:
-        target = run.path / name
+        target = path / name
         if os.path.lexists(target) and not _holds_earlier(target, is_earlier):
             return None
         write_json_atomically(target, data)
@@ -599,7 +609,7 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     lock = _lock(out, DOCUMENT_LOCK_WAIT_S)
     try:
         if _current_version(out / STORE) != version.name:
-            raise NeurodeployError(f"run directory '{run.path}' was rewritten while it was read: run the command again")
+            raise NeurodeployError(f"run directory '{path}' was rewritten while it was read: run the command again")
         marker = _marker(version)
         if (
             relative == name
@@ -616,7 +626,7 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
             os.symlink(_link_target(name), out / name)
     finally:
         _unlock(lock)
-    return run.path / name
+    return path / name
 
 
 def _holds_earlier(path: Path, is_earlier) -> bool:
