@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT
 from neurodeploy import catalog, pipeline
 from neurodeploy.backends.spinnaker import fixedpoint as fp
+from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
 from neurodeploy.explainer import EXPLAIN, FLOAT, brian2_spikes, explain_folder, explain_runs
 from neurodeploy.results import SpikeRecord
@@ -297,6 +299,30 @@ def test_explain_names_a_projection_whose_weights_round_to_nothing_on_loihi():
     assert others and all(effect["explained"] < GOAL for effect in others)
 
 
+@pytest.mark.slow
+def test_explain_names_the_target_whose_effect_parts_two_targets():
+    """Portability: loihi2 against spinn5 on the rounding network, both sides re-run with their own effects."""
+    network, _ = just_below_half_a_step()
+    simulate = brian2_spikes(200.0)
+    compilations = {target: compiled(network, target, 200.0) for target in ("spinn5", "loihi2")}
+    spikes = {FLOAT: simulate(network)}
+    for target, compilation in compilations.items():
+        spikes[f"{target}/reference"] = spikes[f"{target}/target"] = simulate(compilation.reference_network())
+    document = explain_runs(
+        network, 200.0, compilations, spikes, [("portability", "loihi2/target", "spinn5/target")], max_runs=40
+    )
+    explanation = document["explanations"][0]
+    assert explanation["sentence"].startswith("the loihi2 run parts from the spinn5 run at tick ")
+    attribution = explanation["attribution"]
+    # loihi2's rounding parts it most; spinn5's 16-bit steps (0.0625 nA here) part it from the float model too
+    largest = attribution["effects"][0]
+    assert (largest["target"], largest["name"]) == ("loihi2", "weight rounding of projection IN->E")
+    assert {effect["target"] for effect in attribution["effects"]} == {"spinn5", "loihi2"}
+    cause = [(effect["target"], effect["name"]) for effect in attribution["cause"]["effects"]]
+    assert ("loihi2", "weight rounding of projection IN->E") in cause
+    assert "on loihi2, projection IN->E keeps float weights" in explanation["sentence"]
+
+
 def refractory_network(duration_ms: float = 30.0) -> nd.Network:
     """R: neurons whose strong bias crosses the threshold in the first tick they integrate, so their spikes are
     their refractory period apart (2 ms: 40 ticks of 0.05 ms); Q: neurons that spike in the tick their inputs
@@ -369,6 +395,15 @@ def neurodeploy(*arguments, cwd=None):
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def test_explain_refuses_a_folder_that_is_not_a_deploy_in_one_line(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text("{}")
+    for folder, words in ((tmp_path / "run", "has no deploy.json"), (tmp_path / "missing", "has no deploy.json")):
+        result = CliRunner().invoke(main, ["explain", str(folder)])
+        assert result.exit_code == 2 and words in result.output
+        assert len(result.output.strip().splitlines()) == 1
 
 
 @pytest.fixture(scope="module")

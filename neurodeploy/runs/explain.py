@@ -286,15 +286,25 @@ class Explanation:
             )
         effects = cause["effects"]
         if len(effects) == 1:
-            reverted = f"{effects[0]['reverted']} ({effects[0]['detail']})"
+            reverted = f"{self._reverted(effects[0])} ({effects[0]['detail']})"
         else:  # each one's numbers are in the list of effects
-            reverted = ", ".join(effect["reverted"] for effect in effects[:-1]) + f" and {effects[-1]['reverted']}"
+            phrases = [self._reverted(effect) for effect in effects]
+            reverted = ", ".join(phrases[:-1]) + f" and {phrases[-1]}"
         text += f"; {cause['explained']:.0%} of the spike difference disappears when {reverted}"
         if cause["alternatives"]:
-            text += "; as much when " + " or ".join(effect["reverted"] for effect in cause["alternatives"])
+            text += "; as much when " + " or ".join(self._reverted(effect) for effect in cause["alternatives"])
         if whole < 1.0 - 1e-9:
             text += f" (reverting every effect removes {whole:.0%})"
         return text
+
+    def _reverted(self, effect: dict) -> str:
+        """What reverting ``effect`` means, naming its target when both sides have effects."""
+        return (
+            effect["reverted"] if self.reference_target == "float" else f"on {effect['target']}, {effect['reverted']}"
+        )
+
+    def _name(self, effect: dict) -> str:
+        return effect["name"] if self.reference_target == "float" else f"{effect['target']}: {effect['name']}"
 
     def to_dict(self) -> dict:
         return {
@@ -314,7 +324,7 @@ class Explanation:
         attribution = self.attribution or {}
         cause = attribution.get("cause")
         if cause and len(cause["effects"]) > 1:
-            lines += [f"    {effect['name']}: {effect['detail']}" for effect in cause["effects"]]
+            lines += [f"    {self._name(effect)}: {effect['detail']}" for effect in cause["effects"]]
         tried = [effect for effect in attribution.get("effects", []) if "explained" in effect]
         if tried:
             lines.append(
@@ -324,9 +334,8 @@ class Explanation:
             for effect in tried:
                 tick = effect["first_divergence_tick"]
                 parts = "never parts" if tick is None else f"first parts at tick {tick}"
-                prefix = f"{effect['target']}: " if self.reference_target != "float" else ""
                 share = f"{effect['explained']:.0%}".replace("-0%", "0%")
-                lines.append(f"    {share:>6}  {prefix}{effect['name']} ({parts})")
+                lines.append(f"    {share:>6}  {self._name(effect)} ({parts})")
         if attribution and not attribution.get("complete", True):
             lines.append(f"  (stopped at the budget of {MAX_RUNS} runs: effects not tried are listed without a share)")
         return "\n".join(lines)
