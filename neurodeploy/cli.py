@@ -20,13 +20,14 @@ from pathlib import Path
 
 import click
 
-from neurodeploy import __version__, catalog, pipeline, processes
+from neurodeploy import __version__, catalog, explainer, pipeline, processes
 from neurodeploy.backends import backend_class, backend_names
 from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
 from neurodeploy.report import REPORT, write_report
 from neurodeploy.runs.compare import compare, compare_traces, traces_text
+from neurodeploy.runs.explain import MAX_RUNS
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
 EXIT_FAILED = 1
@@ -818,6 +819,36 @@ def report(folder):
     divergence, quantization, final weights, structural events, protocol answers, design rules, mapping.
     Prints its path."""
     click.echo(write_report(folder))
+
+
+@main.command(name="explain")
+@click.argument("deploy_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print explain.json to stdout instead of the text.")
+@click.option(
+    "--max-runs",
+    type=click.IntRange(min=1),
+    default=MAX_RUNS,
+    show_default=True,
+    help="Brian2 runs one comparison's attribution may take.",
+)
+@memory_limit_option
+@reports_errors
+def explain_command(deploy_dir, as_json, max_runs):
+    """Why the runs of a deploy part: for each comparison that does (a target vs the float model, a target
+    vs another, a failed verdict), the first tick and neuron where they part, and which quantization effects
+    account for it: the Brian2 reference re-run with effects put back to float (docs/explain.md). Writes
+    DEPLOY_DIR/explain.json."""
+    document = _progress(
+        f"explain {deploy_dir}", lambda progress: explainer.explain_folder(deploy_dir, max_runs, progress.stage)
+    )
+    if as_json:
+        click.echo(json.dumps(document, indent=1))
+    else:
+        click.echo(document["text"])
+    if "not_written" in document:
+        click.echo(f"warning: {document['not_written']}: this explanation is not saved", err=True)
+    elif not as_json:
+        click.echo(f"-> {Path(deploy_dir) / explainer.EXPLAIN}")
 
 
 def _is_comparison(document) -> bool:

@@ -1,14 +1,15 @@
 """What compiling for a target means, shared by the toolchains that implement it and the pipeline that
-drives them: the Toolchain interface, the Compilation it returns, its design-rule Findings, and the
-Thresholds of agreement a deploy demands. Interfaces and values only: found and loaded by
-``neurodeploy.toolchains``, implemented in ``neurodeploy/backends/*/toolchain.py``."""
+drives them: the Toolchain interface, the Compilation it returns, its design-rule Findings, the
+QuantizationEffects its reference is made of, and the Thresholds of agreement a deploy demands. Interfaces
+and values only: found and loaded by ``neurodeploy.toolchains``, implemented in
+``neurodeploy/backends/*/toolchain.py``."""
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 from neurodeploy.description import Network, values
 from neurodeploy.description.resources import MemoryEstimate
@@ -47,6 +48,62 @@ class Thresholds:
                 raise ValidationError("thresholds", name, f"is a fraction in [0, 1], got {number:g}")
 
 
+EFFECT_KINDS = {
+    "arithmetic": ("arithmetic", "{where} computes in float64"),
+    "ring_buffer": ("ring-buffer saturation", "{where} has no ring-buffer cap"),
+    "stdp": ("STDP arithmetic", "{where} runs its STDP rule in float64"),
+    "membrane_decay": ("membrane decay", "{where} keeps its float membrane decay"),
+    "synaptic_decay": ("synaptic decays", "{where} keeps its float synaptic decays"),
+    "threshold_reset": ("threshold/reset encoding", "{where} keeps its float threshold, reset and rest levels"),
+    "bias": ("bias encoding", "{where} keeps its float i_offset"),
+    "initial_state": ("initial-state encoding", "{where} starts from its float initial values"),
+    "refractory": ("refractory rounding", "{where} keeps its float refractory period"),
+    "parameters": ("parameter encoding", "{where} keeps its other float parameters"),
+    "weights": ("weight rounding", "{where} keeps float weights"),
+}
+"""Each kind of :class:`QuantizationEffect`: its name, and what putting it back to float means (``where``
+filled in). Effects that take an arithmetic away come first: reverting in this order, each later effect
+finds the arithmetic it must fit (or none)."""
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizationEffect:
+    """One way a target's quantization-aware reference departs from the float network, which can be put
+    back to float alone: ``revert`` takes a network holding the effect (the reference, with other effects
+    perhaps reverted before it, in the order of :data:`EFFECT_KINDS`) and returns it with this one in float.
+    ``detail`` says it in numbers for people (``numbers`` the same as data): explain re-runs the reference
+    with effects reverted to find which of them account for a departure."""
+
+    kind: str
+    where: str
+    detail: str
+    revert: Callable[[Network], Network]
+    numbers: dict
+
+    def __post_init__(self):
+        if self.kind not in EFFECT_KINDS:
+            raise ValueError(f"unknown quantization effect kind '{self.kind}'")
+
+    @property
+    def name(self) -> str:
+        """What it is and where: ``weight rounding of projection IN->E``."""
+        return f"{EFFECT_KINDS[self.kind][0]} of {self.where}"
+
+    @property
+    def reverted(self) -> str:
+        """What reverting it means: ``projection IN->E keeps float weights``."""
+        return EFFECT_KINDS[self.kind][1].format(where=self.where)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "where": self.where,
+            "name": self.name,
+            "detail": self.detail,
+            "numbers": self.numbers,
+        }
+
+
 class Compilation(abc.ABC):
     """A network compiled for one target: design-rule findings and reports."""
 
@@ -66,6 +123,12 @@ class Compilation(abc.ABC):
     @abc.abstractmethod
     def reference_network(self) -> Network:
         """The network with the numbers the target really uses (quantization-aware reference)."""
+
+    def quantization_effects(self) -> list[QuantizationEffect]:
+        """The reference's departures from the described network, each revertible alone (reverted together
+        in the order of :data:`EFFECT_KINDS`, all of them give the described network back); none where the
+        toolchain states none."""
+        return []
 
 
 class Toolchain(abc.ABC):

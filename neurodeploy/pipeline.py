@@ -222,7 +222,8 @@ def deploy_model(
 ) -> dict:
     """Compile, check and map; execute on the board or the emulation; run the Brian2 reference on the
     same input with the target's numbers (and plain float, to show what quantization costs); compare.
-    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json, report.html) atomically."""
+    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json, report.html, and
+    network.json: the network as deployed, with its input, which ``explain`` re-runs) atomically."""
     target, chain = _target(target_name)
     thresholds = thresholds or chain.thresholds
     inputs = tuple(model.network.spike_sources)
@@ -232,8 +233,9 @@ def deploy_model(
         raise BackendError(problem)
     for step in (chain, executor, make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    always_written = ("compile", "target", "reference", "reference-float", "deploy.json", REPORT)
+    always_written = ("compile", "target", "reference", "reference-float", "deploy.json", REPORT, "network.json")
     with staged_directory(Path(out), "deploy", always_written) as staging:
+        io.save(model.network, staging / "network.json")
         announce(f"compiling, checking and mapping for {target.name}")
         compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
         _write_compilation(staging / "compile", compilation)

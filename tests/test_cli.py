@@ -13,7 +13,7 @@ import neurodeploy as nd
 from conftest import ROOT
 from neurodeploy.cli import main
 
-COMMANDS = ["models", "targets", "backends", "validate", "run", "compare", "report"]
+COMMANDS = ["models", "targets", "backends", "validate", "run", "compare", "report", "explain"]
 
 
 def invoke(*args):

@@ -24,10 +24,11 @@ from conftest import ROOT
 from neurodeploy.cli import main
 from neurodeploy.report import REPORT, write_report
 from neurodeploy.report.browser import headless_chromium, unavailable
-from neurodeploy.report.divergence import Divergence, first_divergence, unmatched
+from neurodeploy.report.figures import unmatched
 from neurodeploy.report.page import raster_window, synapse_series
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import compare
+from neurodeploy.runs.explain import Divergence
 from neurodeploy.runs.quantization import RELATIVE_ERROR_EDGES, quantization_effects
 from neurodeploy.runs.rundir import MARKER, STORE, read_run
 
@@ -123,16 +124,13 @@ def record(populations: dict[str, list[list[int]]]) -> SpikeRecord:
     )
 
 
-def test_the_first_divergence_is_the_earliest_tick_any_neuron_parts_at():
-    run = record({"A": [[1, 5, 9], [3]], "B": [[4]]})
-    reference = record({"A": [[1, 5, 8], [3]], "B": [[2]]})
-    assert first_divergence(run, reference, ["A", "B"]) == Divergence(2, "B", 0, run_spiked=False)
-    assert first_divergence(run, reference, ["A"]) == Divergence(8, "A", 0, run_spiked=False)
-    tied = record({"A": [[1, 5, 9], [2, 3]], "B": [[4]]})  # A[1] at tick 2 too: the first population wins
-    assert first_divergence(tied, reference, ["A", "B"]) == Divergence(2, "A", 1, run_spiked=True)
-    assert first_divergence(run, run, ["A", "B"]) is None
+def test_the_rasters_mark_each_spike_the_other_run_lacks_in_its_tick():
+    run = record({"A": [[1, 5, 9], [3]]})
+    reference = record({"A": [[1, 5, 8], [3]]})
     ticks, neurons = unmatched(run.ticks("A"), reference.ticks("A"))
     assert ticks.tolist() == [9] and neurons.tolist() == [0]
+    ticks, neurons = unmatched(reference.ticks("A"), run.ticks("A"))
+    assert ticks.tolist() == [8] and neurons.tolist() == [0]
 
 
 def test_quantization_effects_compare_each_parameter_and_synapse_with_what_was_described():
@@ -411,7 +409,7 @@ def test_the_several_target_layout_reads_as_the_deploy_contract_lays_it_out(feed
             }
         )
     single = json.loads((feedforward / "deploy.json").read_text())
-    explained = {"tick": 7, "population": "neurons", "neuron": 3}
+    explained = {"tick": 7, "time_ms": 7.0, "neurons": {"neurons": {"run_only": [3], "reference_only": []}}}
     (out / "deploy.json").write_text(
         json.dumps(
             {
@@ -433,7 +431,7 @@ def test_the_several_target_layout_reads_as_the_deploy_contract_lays_it_out(feed
                 "comparisons": comparisons,
                 "warnings": [{"source": "spynnaker log", "message": "SpikeSourceArray has no spike times"}],
                 "explain": {
-                    "comparisons": [
+                    "explanations": [
                         {"run": "spinn5/target", "reference": "reference-float", "first_divergence": explained}
                     ]
                 },
@@ -460,11 +458,14 @@ def test_the_several_target_layout_reads_as_the_deploy_contract_lays_it_out(feed
 def test_a_long_run_s_raster_shows_a_window_from_just_before_its_first_divergence():
     spikes = SpikeRecord(1.0, 20000.0, "test", {"A": [np.array([10.0, 12000.0, 19990.0])]})
     assert raster_window(spikes, None)[0] == (0, 5000)
-    window, shown = raster_window(spikes, Divergence(10000, "A", 0, True))
+    window, shown = raster_window(spikes, Divergence(10000, 10000.0, {"A": {"run_only": [0], "reference_only": []}}))
     assert window == (9500, 14500) and [t.tolist() for t in shown(spikes.ticks("A"))] == [[12000]]
-    assert raster_window(spikes, Divergence(19900, "A", 0, True))[0] == (15000, 20000)
+    assert raster_window(spikes, Divergence(19900, 19900.0, {"A": {"run_only": [0], "reference_only": []}}))[0] == (
+        15000,
+        20000,
+    )
     short = SpikeRecord(1.0, 300.0, "test", {"A": [np.array([10.0])]})
-    assert raster_window(short, Divergence(200, "A", 0, True))[0] == (0, 300)
+    assert raster_window(short, Divergence(200, 200.0, {"A": {"run_only": [0], "reference_only": []}}))[0] == (0, 300)
 
 
 @pytest.mark.slow

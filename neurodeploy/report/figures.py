@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from neurodeploy.report.divergence import Divergence, unmatched
+from neurodeploy.runs.explain import Divergence
 
 MATCHED, RUN_ONLY, REFERENCE_ONLY = "0.45", "tab:red", "tab:blue"
 RUN_COLOUR, REFERENCE_COLOUR = "tab:red", "tab:blue"
@@ -313,3 +313,16 @@ def synapse_counts(
     for ax in axes[-1]:
         ax.set_xlabel("time (ms)")
     return figure
+
+
+def unmatched(ours: list[np.ndarray], theirs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(tick, neuron) of the spikes in ``ours`` (tick indices per neuron) with no spike of the same neuron in
+    the same tick in ``theirs``: two arrays."""
+    ticks, neurons = [], []
+    for neuron, (a, b) in enumerate(zip(ours, theirs)):
+        alone = np.setdiff1d(a, b, assume_unique=True)
+        ticks.append(alone)
+        neurons.append(np.full(alone.size, neuron))
+    if not ticks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(ticks).astype(np.int64), np.concatenate(neurons).astype(np.int64)

@@ -13,9 +13,9 @@ import numpy as np
 
 from neurodeploy import __version__
 from neurodeploy.report import figures
-from neurodeploy.report.divergence import Divergence, first_divergence
 from neurodeploy.report.layout import Pair, RunFolder, Study
 from neurodeploy.runs.compare import compare, compare_structural, compare_traces
+from neurodeploy.runs.explain import Divergence, first_divergence
 from neurodeploy.runs.quantization import STDP_PARAMETERS
 
 GENERATOR = "neurodeploy report"
@@ -184,7 +184,7 @@ class Page:
         explained = _explained_divergence(self.study.explain, pair)
         if explained is not None:
             return explained, "explain"
-        return first_divergence(run.run.spikes, reference.run.spikes, self.judged(reference)), "computed"
+        return first_divergence(run.run.spikes, reference.run.spikes, reference.spike_sources), "computed"
 
     def pair_title(self, pair: Pair) -> str:
         return f"{pair.run} vs {pair.reference}: {KINDS.get(pair.kind, pair.kind)}"
@@ -985,15 +985,12 @@ def _records(document: dict) -> str:
 
 
 def _explained_divergence(explain, pair: Pair) -> Divergence | None:
-    """The first divergence an explanation names for this pair: an entry with the pair's ``run`` and
-    ``reference`` and a ``first_divergence`` holding ``tick``, ``population`` and ``neuron``."""
-    entries = explain.get("comparisons", []) if isinstance(explain, dict) else explain or []
+    """The first divergence the explanation (explain.json, ``runs.explain``) names for this pair."""
+    entries = explain.get("explanations", []) if isinstance(explain, dict) else []
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or (entry.get("run"), entry.get("reference")) != (pair.run, pair.reference):
             continue
         first = entry.get("first_divergence")
-        if isinstance(first, dict) and {"tick", "population", "neuron"} <= first.keys():
-            return Divergence(
-                int(first["tick"]), str(first["population"]), int(first["neuron"]), bool(first.get("run_spiked", True))
-            )
+        if isinstance(first, dict) and {"tick", "time_ms", "neurons"} <= first.keys():
+            return Divergence.from_dict(first)
     return None

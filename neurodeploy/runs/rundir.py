@@ -591,13 +591,27 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     or by an older neurodeploy) that is any file ``is_earlier`` (given the parsed JSON) does not recognise
     as an earlier document of this kind."""
 
+    return write_file(run.path, run.folder, name, _json_text(data), _parsed(is_earlier))
+
+
+def write_document_beside(path, anchor: str, name: str, data, is_earlier=lambda document: False) -> Path | None:
+    """Add a JSON document to the folder ``path`` that another command wrote (a deploy's) as
+    :func:`write_document` adds one to a run: into the version holding ``anchor`` (``deploy.json``)."""
+    path = Path(path)
+    folder = Path(os.path.realpath(path / anchor)).parent
+    return write_file(path, folder, name, _json_text(data), _parsed(is_earlier))
+
+
+def _parsed(is_earlier):
+    """``is_earlier`` of a parsed JSON document, as a test of a file's bytes."""
+
     def recognised(content: bytes) -> bool:
         try:
             return bool(is_earlier(json.loads(content)))
         except ValueError:  # not UTF-8, not JSON
             return False
 
-    return write_file(run.path, run.folder, name, _json_text(data), recognised)
+    return recognised
 
 
 def write_file(path: Path, folder: Path | None, name: str, text: str, is_earlier=lambda content: False) -> Path | None:

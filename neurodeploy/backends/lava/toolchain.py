@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from neurodeploy.backends import refuse_changes
-from neurodeploy.backends.lava import LavaBackend, Lowered, lower, write_parameters
+from neurodeploy.backends.lava import LavaBackend, Lowered, effects, lower, write_parameters
 from neurodeploy.backends.lava.cells import QUANTIZATIONS
 from neurodeploy.backends.lava.exchange import PARAMETERS
 from neurodeploy.backends.lava.quantize import projection_report
@@ -36,6 +36,12 @@ class LoihiCompilation(Compilation):
 
     def reference_network(self):
         return self.lowered.reference_network()
+
+    def quantization_effects(self) -> list:
+        lowered = self.lowered
+        return effects.quantization_effects(
+            lowered.network, self.reference_network(), lowered.populations, lowered.projections, lowered.stock
+        )
 
     def processes(self) -> dict:
         network = self.lowered.network

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from neurodeploy.backends import refuse_changes
-from neurodeploy.backends.spinnaker import SpinnakerBackend, spynnaker_mapping
+from neurodeploy.backends.spinnaker import SpinnakerBackend, effects, spynnaker_mapping
 from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_PROFILES
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, handed_network, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
@@ -66,6 +66,11 @@ class Compiled(Compilation):
 
     def reference_network(self) -> Network:
         return quantization_aware(self.network, self.graph, self.scaling, encoding_profile(self.target))
+
+    def quantization_effects(self) -> list:
+        return effects.quantization_effects(
+            self.network, self.reference_network(), self.quantization, encoding_profile(self.target)
+        )
 
     def report(self) -> dict:
         return {
