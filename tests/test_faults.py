@@ -190,9 +190,9 @@ def seed_shown(out: Path, command: str) -> int:
         run = read_run(out)
         return run.manifest["seed"]
     seed = json.loads((out / "deploy.json").read_text())["model"]["parameters"]["seed"]
-    for folder in ("target", "reference", "reference-float"):
+    for folder in ("spinn5/target", "spinn5/reference", "reference-float"):
         assert read_run(out / folder).manifest["seed"] == seed
-    assert json.loads((out / "compile" / "compile.json").read_text())["target"] == "spinn5"
+    assert json.loads((out / "spinn5" / "compile" / "compile.json").read_text())["target"] == "spinn5"
     return seed
 
 

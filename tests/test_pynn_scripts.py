@@ -148,7 +148,9 @@ sim.end()
     result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--out", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert "PASS: spinnaker on spinn5" in result.output
-    spikes = SpikeRecord.from_dict(json.loads((tmp_path / "d" / "target" / "spikes.json").read_text()), "spikes.json")
+    spikes = SpikeRecord.from_dict(
+        json.loads((tmp_path / "d" / "spinn5" / "target" / "spikes.json").read_text()), "spikes.json"
+    )
     assert spikes.duration_ms == 60.0 and sum(len(t) for t in spikes.populations["neurons"]) > 0
 
 
@@ -166,7 +168,8 @@ def test_the_readme_example_with_stdp_deploys_unchanged_to_each_target(tmp_path,
     )
     assert result.exit_code == 0, result.output
     assert f"PASS: {backend} on {target}" in result.output and "E fired" not in result.output
-    assert "same tick 100.00%" in result.output.split("target vs quantization-aware reference:")[1].splitlines()[0]
+    correctness = result.output.split(f"{target} vs its quantization-aware reference:")[1].splitlines()[0]
+    assert "same tick 100.00%" in correctness
 
 
 # --- export ----------------------------------------------------------------------------------------------
