@@ -36,7 +36,7 @@ Why this shape:
   (``compare``) holds it for milliseconds, so such a write waits a few seconds before it is refused. The lock
   also proves that no live process owns a leftover version folder, so the next writer removes them.
 - The version folder of a run that failed in its backend (not on bad input) is kept until the next run into
-  the folder, so that the logs an error message names (``compile/spynnaker.log``) can still be read.
+  the folder, so that the logs an error message names (``spinn5/compile/spynnaker.log``) can still be read.
 
 A run holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.npz`` (``LABEL.v``: ticks x
 neurons) and ``weights.npz`` (final weights of plastic projections: ``LABEL.pre``, ``LABEL.post``,
