@@ -767,12 +767,15 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
 
 def _refuse_deploy_folder(path) -> None:
     """A deploy folder, or a target's folder in one, given where a run is expected: say which runs it holds."""
-    if deployment.read_deploy(path) is not None:
+    document = deployment.read_deploy(path)
+    if document is not None:
+        runs = [deployment.target_run(t) for t in document["targets"]] + [deployment.FLOAT_REFERENCE]
         raise ValidationError(
             f"run directory '{path}'",
             None,
-            f"is a deploy folder: compare it alone (`neurodeploy compare {path}`), or two of its runs "
-            f"('{Path(path) / deployment.FLOAT_REFERENCE}', '{Path(path) / 'TARGET' / deployment.TARGET_RUN}', ...)",
+            f"is a deploy folder: compare it alone (`neurodeploy compare {path}`), or two of its runs ("
+            + ", ".join(f"'{Path(path) / run}'" for run in runs)
+            + ", ...)",
         )
     if deployment.deploy_folder_of(path) is not None:
         raise ValidationError(

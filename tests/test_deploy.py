@@ -242,7 +242,12 @@ def test_the_readme_deploy_to_both_targets_with_a_relative_out(tmp_path):
     assert "loihi2 vs spinn5 (portability): same tick" in whole.stdout
     assert "PASS: lava on loihi2 vs the quantization-aware Brian2 reference" in whole.stdout
     refused = neurodeploy("compare", "runs/ff", "runs/ff/spinn5/target", cwd=tmp_path)
-    assert refused.returncode == 2 and "is a deploy folder: compare it alone" in refused.stderr
+    assert (
+        refused.returncode == 2
+        and "is a deploy folder: compare it alone (`neurodeploy compare runs/ff`), or two "
+        "of its runs ('runs/ff/spinn5/target', 'runs/ff/loihi2/target', 'runs/ff/reference-float', ...)"
+        in refused.stderr
+    )
     refused = neurodeploy("compare", "runs/ff/spinn5", "runs/ff/loihi2", cwd=tmp_path)
     assert refused.returncode == 2 and "its runs are 'runs/ff/spinn5/target' and 'runs/ff/spinn5/reference'" in (
         refused.stderr
@@ -307,3 +312,30 @@ def test_a_deploy_from_python_writes_the_same_layout_for_one_target(tmp_path, mo
     assert [w["source"] for w in summary["warnings"]] == ["compile spinn5"]  # not mapped: sPyNNaker is missing
     correctness = comparison(summary, "correctness")
     assert correctness["spikes"]["overall"]["run_spikes"] == correctness["spikes"]["overall"]["reference_spikes"] > 0
+
+
+@pytest.mark.slow
+def test_a_target_that_cannot_run_leaves_the_others_compared(tmp_path):
+    # Reset by subtraction: sPyNNaker's LIF cannot, the loihi target's processes can.
+    net = nd.Network("subtract", nd.Semantics(reset="subtract"), duration=40.0)
+    net.spike_source("S", [[1.0, 2.0, 3.0, 9.0]])
+    net.population("P", 2)
+    net.project("S", "P", nd.AllToAll(), weight=8.0)
+    net.record("P")
+    path = nd.save(net, tmp_path / "subtract.yaml")
+    result = CliRunner().invoke(
+        main, ["deploy", str(path), "--target", "spinn5", "--target", "loihi2", "--out", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        "spinn5: design-rule errors:" in result.output
+        and "cannot run on spinn5: see spinn5/compile/compile.txt" in (result.output)
+    )
+    assert "PASS: lava on loihi2 vs the quantization-aware Brian2 reference" in result.output
+    summary = json.loads((tmp_path / "d" / "deploy.json").read_text())
+    assert [(c["kind"], c["run"]) for c in summary["comparisons"]] == [
+        ("correctness", "loihi2/target"),
+        ("quantization_cost", "loihi2/target"),
+    ]
+    assert not summary["passed"] and not summary["per_target"]["spinn5"]["passed"]
+    assert sorted(os.listdir(tmp_path / "d" / "spinn5")) == ["compile"]
