@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -26,7 +27,8 @@ from neurodeploy.compilation import Thresholds
 from neurodeploy.description import resources
 from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
 from neurodeploy.report import REPORT, write_report
-from neurodeploy.runs.compare import compare, compare_traces, traces_text
+from neurodeploy.runs import deployment
+from neurodeploy.runs.compare import compare_runs, spikes_table, traces_text, weights_text
 from neurodeploy.runs.explain import MAX_RUNS
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
@@ -617,23 +619,32 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
 
 @main.command()
 @model_inputs
-@target_option
+@click.option(
+    "--target",
+    "targets",
+    required=True,
+    multiple=True,
+    metavar="NAME",
+    help="Target (see `neurodeploy targets`); repeat it to deploy to several and compare them with each other.",
+)
 @click.option(
     "--board-config",
     type=click.Path(dir_okay=False, exists=True),
     metavar="FILE",
     help="The target's own configuration of a real board (for SpiNNaker a spynnaker.cfg with a machine "
-    "name or spalloc server); without it the target runs on its software emulation.",
+    "name or spalloc server), for a deploy to one target; without it each target runs on its software emulation.",
 )
-@click.option("--min-same-tick", type=FiniteFloat(0, 1), help="Override the target's same-tick threshold.")
-@click.option("--min-within-one", type=FiniteFloat(0, 1), help="Override the target's ±1-tick threshold.")
-@click.option("--max-rate-error", type=FiniteFloat(0), help="Override the target's rate-error threshold.")
+@click.option("--min-same-tick", type=FiniteFloat(0, 1), help="Override each target's same-tick threshold.")
+@click.option("--min-within-one", type=FiniteFloat(0, 1), help="Override each target's ±1-tick threshold.")
+@click.option("--max-rate-error", type=FiniteFloat(0), help="Override each target's rate-error threshold.")
+@click.option("--json", "as_json", is_flag=True, help="Print deploy.json to stdout instead of the text.")
 @click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Folder for compile/, target/, reference/, reference-float/, deploy.json and report.html.",
+    help="Folder for reference-float/, one folder per target (compile/, target/, reference/), deploy.json and "
+    "report.html.",
 )
 @reports_errors
 def deploy(
@@ -643,98 +654,141 @@ def deploy(
     protocol,
     duration,
     seed,
-    target,
+    targets,
     board_config,
     min_same_tick,
     min_within_one,
     max_rate_error,
+    as_json,
     out,
 ):
-    """Compile, check and map MODEL for a target, execute it (board if configured, else emulation), run
-    the Brian2 reference on the same input with the target's numbers, compare, and print a verdict.
-    Exits 1 when the target departs from the reference beyond the thresholds."""
+    """Compile, check and map MODEL for each target, execute it (board if configured, else emulation), run
+    the Brian2 reference on the same input with each target's numbers and in float, and compare: each target
+    against its quantization-aware reference (the verdict), against the float model (what quantization
+    costs) and against each other target (portability). Prints a verdict per target and every warning.
+    Exits 1 when a target departs from its reference beyond the thresholds."""
     loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
-    thresholds = None
-    if (min_same_tick, min_within_one, max_rate_error) != (None, None, None):
-        defaults = pipeline.target_toolchain(target).thresholds
-        thresholds = Thresholds(
-            min_same_tick if min_same_tick is not None else defaults.min_same_tick,
-            min_within_one if min_within_one is not None else defaults.min_within_one,
-            max_rate_error if max_rate_error is not None else defaults.max_rate_error,
+    overrides = {
+        name: value
+        for name, value in (
+            ("min_same_tick", min_same_tick),
+            ("min_within_one", min_within_one),
+            ("max_rate_error", max_rate_error),
         )
+        if value is not None
+    }
+    thresholds = {name: replace(pipeline.target_toolchain(name).thresholds, **overrides) for name in targets}
     summary = _progress(
-        f"deploy {loaded.name} on {target}",
+        f"deploy {loaded.name} on {', '.join(targets)}",
         lambda progress: pipeline.deploy_model(
             loaded,
-            target,
+            list(targets),
             out,
             duration_ms,
-            thresholds,
+            thresholds if overrides else None,
             protocol_run,
             Path(board_config) if board_config else None,
             progress,
             progress.stage,
         ),
     )
-    click.echo(_deploy_text(summary))
-    click.echo(f"-> {out} (report: {Path(out) / REPORT})")
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+    else:
+        click.echo(_deploy_text(summary))
+        click.echo(f"-> {out} (report: {Path(out) / REPORT})")
     if not summary["passed"]:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
-def _deploy_text(summary: dict) -> str:
-    if summary["errors"]:
-        return "\n".join(["design-rule errors:", *summary["errors"], summary["verdict"]])
+COMPARISON_NAMES = {
+    "correctness": "{run} vs its quantization-aware reference",
+    "quantization_cost": "{run} vs the float model (what quantization costs)",
+    "portability": "{run} vs {reference} (portability)",
+}
+
+
+def _comparison_name(item: dict) -> str:
+    target = item["run"].split("/")[0]
+    return COMPARISON_NAMES[item["kind"]].format(run=target, reference=item["reference"].split("/")[0])
+
+
+def _comparisons_text(comparisons: list[dict]) -> list[str]:
+    """A line of spike measures per comparison, then a line per other measure that applies."""
     lines = []
-    mapping = summary.get("mapping")
-    if mapping:
+    for item in comparisons:
+        overall = item["spikes"]["overall"]
         lines.append(
-            f"mapped: {mapping['application_cores']} application cores on {mapping['chips_used']} chips "
-            f"of {summary['target']}"
-        )
-    for key, what in (
-        ("target_vs_reference", "target vs quantization-aware reference"),
-        ("quantization_cost", "quantization-aware vs float reference (what quantization costs)"),
-    ):
-        overall = summary[key]["overall"]
-        lines.append(
-            f"{what}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
+            f"{_comparison_name(item)}: same tick {overall['same_tick_fraction']:.2%}, ±1 tick "
             f"{overall['within_one_fraction']:.2%}, rate {overall['run_rate_hz']:.3g} vs "
             f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}"
         )
-    if summary.get("traces_vs_reference"):
-        lines.append(f"traces vs quantization-aware reference: {traces_text(summary['traces_vs_reference'])}")
-    structural = summary.get("structural")
+    for item in comparisons:
+        lines += _measure_lines(item, f"{_comparison_name(item)}: ")
+    return lines
+
+
+def _measure_lines(item: dict, prefix: str = "") -> list[str]:
+    """A line per measure of a comparison (``runs.compare.compare_runs``) beyond spikes that applies."""
+    lines = []
+    if item["traces"]:
+        lines.append(f"{prefix}traces: {traces_text(item['traces'])}")
+    if item["weights"]:
+        lines.append(f"{prefix}final weights: {weights_text(item['weights'])}")
+    structural = item["structural"]
     if structural:
         parted = {
-            label: item["first_difference_tick"]
-            for label, item in structural.items()
-            if item["first_difference_tick"] is not None
+            label: entry["first_difference_tick"]
+            for label, entry in structural.items()
+            if entry["first_difference_tick"] is not None
         }
+        same = ", ".join(f"{label} {entry['run']}" for label, entry in structural.items())
         lines.append(
-            "structural decisions: "
+            f"{prefix}structural decisions: "
             + (
-                "as on the reference ("
-                + ", ".join(f"{label} {item['run']}" for label, item in structural.items())
-                + ")"
+                f"as on the reference ({same})"
                 if not parted
                 else "; ".join(f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())
             )
         )
-    functional = summary.get("functional")
+    functional = item["functional"]
     if functional:
         lines.append(
-            f"answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
-            f"{functional['operations']} operations answer as on the reference; "
-            f"{functional['target_agrees_with_ideal']} agree with an ideal memory"
+            f"{prefix}answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
+            f"{functional['operations']} operations answer as on the reference; {functional['run_agrees_with_ideal']} "
+            "agree with an ideal memory"
         )
-    lines.append(summary["verdict"] + ("" if summary["passed"] else " (" + "; ".join(summary["failures"]) + ")"))
+    return lines
+
+
+def _deploy_text(summary: dict) -> str:
+    lines = []
+    for name, entry in summary["per_target"].items():
+        mapping, resources = entry.get("mapping"), entry.get("resources")
+        if entry["errors"]:
+            lines += [f"{name}: design-rule errors:", *(f"  {error}" for error in entry["errors"])]
+        elif mapping:
+            lines.append(
+                f"{name}: mapped: {mapping['application_cores']} application cores on {mapping['chips_used']} chips"
+            )
+        elif resources:
+            lines.append(f"{name}: about {resources['neuro_cores']} of {resources['available']} neuro cores")
+    lines += _comparisons_text(summary["comparisons"])
+    if summary["warnings"]:
+        lines.append(f"warnings ({len(summary['warnings'])}):")
+        lines += [
+            f"  {warning['source']}"
+            + (f" ({warning['target']})" if warning["target"] and warning["target"] not in warning["source"] else "")
+            + f": {warning['message']}"
+            for warning in summary["warnings"]
+        ]
+    lines += [entry["verdict"] for entry in summary["per_target"].values()]
     return "\n".join(lines)
 
 
 @main.command(name="compare")
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.argument("reference_dir", type=click.Path(file_okay=False))
+@click.argument("reference_dir", type=click.Path(file_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout instead of the table.")
 @click.option(
     "--min-same-tick",
@@ -767,37 +821,55 @@ def _deploy_text(summary: dict) -> str:
 )
 @reports_errors
 def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_one, max_rate_error, tau):
-    """Compare RUN_DIR with REFERENCE_DIR (two runs of the same model); write RUN_DIR/compare.json.
+    """Compare RUN_DIR with REFERENCE_DIR (two runs of the same model, a deploy's among them:
+    OUT/spinn5/target); write RUN_DIR/compare.json. Given a deploy folder alone (OUT), compare its runs again:
+    each target against its reference and the float model, and the targets with each other (with each
+    target's thresholds, unless given here).
 
     Exits 1 when the thresholds are not met."""
+    context = click.get_current_context()
+    given = {
+        name: value
+        for name, value in (
+            ("min_same_tick", min_same_tick),
+            ("min_within_one", min_within_one),
+            ("max_rate_error", max_rate_error),
+        )
+        if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+    }
+    if reference_dir is None:
+        _compare_deploy(run_dir, given, tau, as_json)
+        return
+    for path in (run_dir, reference_dir):
+        _refuse_deploy_folder(path)
     run_record, reference = read_run(run_dir), read_run(reference_dir)
     models = run_record.manifest.get("model", {}).get("name"), reference.manifest.get("model", {}).get("name")
     if models[0] != models[1]:
         raise ValidationError("compare", "model", f"runs are of different models ('{models[0]}' vs '{models[1]}')")
-    comparison = compare(
-        run_record.spikes,
-        reference.spikes,
+    measures = compare_runs(
+        run_record.comparable(),
+        reference.comparable(),
         Thresholds(min_same_tick, min_within_one, max_rate_error),
+        tuple(reference.manifest.get("spike_sources", ())),
         tau,
-        inputs=tuple(reference.manifest.get("spike_sources", ())),
     )
     document = {
         "run": str(run_dir),
         "reference": str(reference_dir),
         "run_backend": run_record.spikes.backend,
         "reference_backend": reference.spikes.backend,
-        **comparison.to_dict(),
+        **measures["spikes"],
+        **{key: measures[key] for key in ("traces", "weights", "structural", "functional") if measures[key]},
+        "passed": measures["passed"],
+        "failures": measures["failures"],
     }
-    run_traces, reference_traces = run_record.traces(), reference.traces()
-    if run_traces and reference_traces:
-        document["traces"] = compare_traces(run_traces, reference_traces, run_record.recording, reference.recording)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
-        click.echo(comparison.table())
-        if "traces" in document:
-            click.echo(f"traces: {traces_text(document['traces'])}")
+        click.echo(spikes_table(measures["spikes"]))
+        for line in _measure_lines(measures):
+            click.echo(line)
     if write_document(run_record, "compare.json", document, _is_comparison) is None:
         click.echo(
             one_line(
@@ -806,7 +878,72 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
             ),
             err=True,
         )
-    if not comparison.passed:
+    if not measures["passed"]:
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def _refuse_deploy_folder(path) -> None:
+    """A deploy folder, or a target's folder in one, given where a run is expected: say which runs it holds."""
+    document = deployment.read_deploy(path)
+    if document is not None:
+        runs = [deployment.target_run(t) for t in document["targets"]] + [deployment.FLOAT_REFERENCE]
+        raise ValidationError(
+            f"run directory '{path}'",
+            None,
+            f"is a deploy folder: compare it alone (`neurodeploy compare {path}`), or two of its runs ("
+            + ", ".join(f"'{Path(path) / run}'" for run in runs)
+            + ", ...)",
+        )
+    if deployment.deploy_folder_of(path) is not None:
+        raise ValidationError(
+            f"run directory '{path}'",
+            None,
+            f"is a target's folder of a deploy: its runs are '{Path(path) / deployment.TARGET_RUN}' and "
+            f"'{Path(path) / deployment.REFERENCE_RUN}'",
+        )
+
+
+def _compare_deploy(path, thresholds: dict, tau: float, as_json: bool) -> None:
+    """``compare OUT`` on a deploy folder: its comparisons computed again from its runs, with each
+    target's thresholds (the deploy's) but for those given."""
+    document = deployment.read_deploy(path)
+    if document is None:
+        raise ValidationError(
+            "compare", None, f"'{path}' is not a deploy folder (no {deployment.DOCUMENT}): give a run and a reference"
+        )
+    runs = {}
+    for target in document["targets"]:
+        for folder in (deployment.target_run(target), deployment.reference_run(target)):
+            if (Path(path) / folder / MANIFEST).exists():
+                runs[folder] = read_run(Path(path) / folder)
+    if (Path(path) / deployment.FLOAT_REFERENCE / MANIFEST).exists():
+        runs[deployment.FLOAT_REFERENCE] = read_run(Path(path) / deployment.FLOAT_REFERENCE)
+    limits = {
+        target: Thresholds(**{**entry["thresholds"], **thresholds}) for target, entry in document["per_target"].items()
+    }
+    inputs = tuple(next(iter(runs.values())).manifest.get("spike_sources", ())) if runs else ()
+    comparisons = deployment.comparisons(
+        {folder: run.comparable() for folder, run in runs.items()}, document["targets"], limits, inputs, tau
+    )
+    passed = all(item["passed"] for item in comparisons if item["kind"] == "correctness") and all(
+        not entry["errors"] for entry in document["per_target"].values()
+    )
+    if as_json:
+        click.echo(json.dumps({"deploy": str(path), "comparisons": comparisons, "passed": passed}, indent=1))
+    else:
+        click.echo(f"deploy {path}: {document['model']['name']} on {', '.join(document['targets'])}")
+        for line in _comparisons_text(comparisons):
+            click.echo(line)
+        no_input = any(warning["source"] == "input" for warning in document.get("warnings", ()))
+        for target, entry in document["per_target"].items():
+            if entry["errors"]:
+                click.echo(entry["verdict"])
+                continue
+            correctness = deployment.comparison(
+                {"comparisons": comparisons}, "correctness", deployment.target_run(target)
+            )
+            click.echo(deployment.verdict(target, entry["backend"], correctness, no_input))
+    if not passed:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 

@@ -19,17 +19,25 @@ from neurodeploy.results import Progress, RunResult
 
 @dataclass(frozen=True)
 class Finding:
-    """One design-rule finding: ``error`` (cannot run) or ``warning`` (runs, with the stated loss)."""
+    """One finding of a compile: ``error`` (cannot run) or ``warning`` (runs, with the stated loss), and
+    where it comes from: the target's design rules, the quantization of its numbers, or the target's
+    own tools (``sPyNNaker log``)."""
 
     level: str
     subject: str
     message: str
+    origin: str = "design rules"
 
     def __str__(self):
         return f"{self.level}: {self.subject}: {self.message}"
 
     def to_dict(self) -> dict:
         return vars(self)
+
+
+COARSE_STDP_STEPS = 10
+"""An STDP update of fewer weight steps than this is coarse on a chip that floors it to whole steps: the
+floor changes each update by up to a tenth or more of what the rule asks."""
 
 
 @dataclass(frozen=True)

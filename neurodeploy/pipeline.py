@@ -8,8 +8,11 @@ import datetime
 import json
 import platform
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from neurodeploy import __version__, catalog
 from neurodeploy.backends import make_backend
@@ -18,9 +21,10 @@ from neurodeploy.compilation import Compilation, Thresholds
 from neurodeploy.description import io
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
-from neurodeploy.report import REPORT, write_report
+from neurodeploy.report import write_report
 from neurodeploy.results import STAGES, Progress, RunResult, StageTimes
-from neurodeploy.runs.compare import compare, compare_structural, compare_traces
+from neurodeploy.runs import deployment
+from neurodeploy.runs.compare import RunData
 from neurodeploy.runs.quantization import quantization_effects
 from neurodeploy.runs.rundir import staged_directory, write_json_atomically, write_run_files
 from neurodeploy.toolchains import toolchain
@@ -174,6 +178,11 @@ def run_manifest(
         "backend": {"name": backend_name, "options": options, **result.details},
         "versions": {"neurodeploy": __version__, "python": platform.python_version(), **result.versions},
         "spike_sources": list(model.network.spike_sources),
+        "weight_units": {
+            label: model.network.populations[projection.post].cell.weight_unit
+            for label, projection in model.network.projections.items()
+            if projection.plasticity is not None or projection.structural is not None
+        },
         "seed": model.network.seed,
         "dt_ms": model.network.semantics.dt,
         "duration_ms": duration_ms,
@@ -211,112 +220,199 @@ def compile_model(model: LoadedModel, target_name: str, out, duration_ms: float,
 
 def deploy_model(
     model: LoadedModel,
-    target_name: str,
+    targets: str | Sequence[str],
     out,
     duration_ms: float,
-    thresholds: Thresholds | None,
+    thresholds: Thresholds | Mapping[str, Thresholds] | None = None,
     protocol_run: ProtocolRun | None = None,
     board: Path | None = None,
     progress: Progress | None = None,
     announce=lambda stage: None,
 ) -> dict:
-    """Compile, check and map; execute on the board or the emulation; run the Brian2 reference on the
-    same input with the target's numbers (and plain float, to show what quantization costs); compare.
-    Writes ``out`` (compile/, target/, reference/, reference-float/, deploy.json, report.html, and
-    network.json: the network as deployed, with its input, which ``explain`` re-runs) atomically."""
-    target, chain = _target(target_name)
-    thresholds = thresholds or chain.thresholds
-    inputs = tuple(model.network.spike_sources)
-    executor = make_backend(chain.backend)
-    problem = None if board else executor.unavailable()
-    if problem is not None:  # before the compile, which would be for nothing
-        raise BackendError(problem)
-    for step in (chain, executor, make_backend("brian2")):
+    """Compile, check and map for each target; execute each (on the board ``board`` configures, or the
+    emulation); run each target's quantization-aware Brian2 reference and the float reference once, on
+    the same input; compare every pair that matters (``runs.deployment``). ``thresholds``: for every
+    target, or per target name; each target's own where not given. Writes ``out`` atomically in the
+    layout of ``runs.deployment``; returns what deploy.json holds."""
+    names = [targets] if isinstance(targets, str) else list(targets)
+    if not names:
+        raise ValidationError("option --target", None, "give at least one target")
+    repeated = next((name for index, name in enumerate(names) if name in names[:index]), None)
+    if repeated is not None:
+        raise ValidationError("option --target", None, f"target '{repeated}' is given twice")
+    if board is not None and len(names) > 1:
+        raise ValidationError(
+            "option --board-config",
+            None,
+            f"configures one target's board: deploy to one --target with it, not {len(names)}",
+        )
+    deployed = {}
+    for name in names:
+        target, chain = _target(name)
+        deployed[deployment.check_target_folder(target.name)] = (target, chain, make_backend(chain.backend))
+    for target, chain, executor in deployed.values():
+        problem = None if board else executor.unavailable()
+        if problem is not None:  # before any compile, which would be for nothing
+            raise BackendError(problem)
+    for step in (*(s for _, chain, executor in deployed.values() for s in (chain, executor)), make_backend("brian2")):
         step.estimate_memory(model.network, duration_ms).check()
-    always_written = ("compile", "target", "reference", "reference-float", "deploy.json", REPORT, "network.json")
-    with staged_directory(Path(out), "deploy", always_written) as staging:
-        io.save(model.network, staging / "network.json")
-        announce(f"compiling, checking and mapping for {target.name}")
-        compilation = chain.compile(model.network, target.data, staging / "compile", duration_ms)
-        _write_compilation(staging / "compile", compilation)
-        summary = {
-            "model": model.manifest(),
-            "target": target.name,
-            "board": str(board) if board else None,
-            "duration_ms": duration_ms,
-            "errors": [str(f) for f in compilation.errors],
-        }
-        if compilation.errors:
-            summary.update(passed=False, verdict=f"cannot run on {target.name}: see compile/compile.txt")
-            write_json_atomically(staging / "deploy.json", summary)
-            write_report(staging, out)
-            return summary
-        runs = {}
-        announce("executing on " + (f"the board ({board})" if board else f"the {chain.backend} emulation"))
-        started = time.perf_counter()
-        result = chain.execute(compilation, staging / "compile", duration_ms, board, progress)
-        name = f"{chain.backend} (board)" if board else chain.backend
-        runs["target"] = (
-            model,
-            result,
-            run_manifest(model, name, {}, result, duration_ms, time.perf_counter() - started),
-        )
-        announce("running the Brian2 reference (quantization-aware, then float)")
-        quantized = replace(model, network=compilation.reference_network())
-        write_json_atomically(
-            staging / "compile" / "quantization.json", quantization_effects(model.network, quantized.network)
-        )
-        runs["reference"] = (quantized, *run_model(quantized, "brian2", duration_ms, progress=progress))
-        runs["reference-float"] = (model, *run_model(model, "brian2", duration_ms, progress=progress))
-        answers = {}
-        for folder, (loaded, run_result, manifest) in runs.items():
-            documents = {}
-            if protocol_run is not None:
-                documents["answers.json"] = answers[folder] = protocol_run.decode(loaded, run_result)
-            write_run_files(staging / folder, manifest, run_result, documents)
-        comparison = compare(runs["target"][1].spikes, runs["reference"][1].spikes, thresholds, inputs=inputs)
-        cost = compare(runs["reference"][1].spikes, runs["reference-float"][1].spikes, thresholds, inputs=inputs)
-        mapping = compilation.report().get("mapping")
-        if mapping and mapping.get("spynnaker_reports"):  # recorded from compile/: here relative to ``out``
-            mapping = {**mapping, "spynnaker_reports": f"compile/{mapping['spynnaker_reports']}"}
-        summary.update(target_vs_reference=comparison.to_dict(), quantization_cost=cost.to_dict(), mapping=mapping)
-        target_result, reference_result = runs["target"][1], runs["reference"][1]
-        if target_result.traces and reference_result.traces:
-            summary["traces_vs_reference"] = compare_traces(
-                target_result.traces,
-                reference_result.traces,
-                target_result.details.get("recording", "end_of_tick"),
-                reference_result.details.get("recording", "end_of_tick"),
+    limits = {
+        name: _thresholds_for(thresholds, given, chain) for given, (name, (_, chain, _)) in zip(names, deployed.items())
+    }
+    inputs = tuple(model.network.spike_sources)
+    writes = (deployment.FLOAT_REFERENCE, *deployed, deployment.DOCUMENT, deployment.NETWORK, deployment.REPORT)
+    with staged_directory(Path(out), "deploy", writes) as staging:
+        io.save(model.network, staging / deployment.NETWORK)  # the network as deployed, with its input: explain's
+        per_target, compilations, runs = {}, {}, {}
+        for name, (target, chain, _) in deployed.items():
+            announce(f"compiling, checking and mapping for {name}")
+            folder = staging / name / deployment.COMPILE
+            compilation = compilations[name] = chain.compile(model.network, target.data, folder, duration_ms)
+            _write_compilation(folder, compilation)
+            per_target[name] = _target_summary(name, chain, compilation, limits[name], board)
+        for name, (target, chain, _) in deployed.items():
+            compilation = compilations[name]
+            if compilation.errors:
+                continue
+            announce(f"executing {name} on " + (f"the board ({board})" if board else f"the {chain.backend} emulation"))
+            started = time.perf_counter()
+            result = chain.execute(compilation, staging / name / deployment.COMPILE, duration_ms, board, progress)
+            backend = f"{chain.backend} (board)" if board else chain.backend
+            manifest = run_manifest(model, backend, {}, result, duration_ms, time.perf_counter() - started)
+            runs[deployment.target_run(name)] = (model, result, manifest)
+            announce(f"running {name}'s quantization-aware Brian2 reference")
+            quantized = replace(model, network=compilation.reference_network())
+            write_json_atomically(
+                staging / name / deployment.COMPILE / "quantization.json",
+                quantization_effects(model.network, quantized.network),
             )
-        failures = list(comparison.failures)
-        target_structural, reference_structural = runs["target"][1].structural, runs["reference"][1].structural
-        if target_structural is not None and reference_structural is not None and board is None:
-            # On a board sPyNNaker draws from its own generator: there only the statistics compare.
-            summary["structural"] = compare_structural(target_structural, reference_structural)
-            failures += [
-                f"structural decisions of {label} part from the reference at tick {item['first_difference_tick']}"
-                for label, item in summary["structural"].items()
-                if item["first_difference_tick"] is not None
-            ]
-        if protocol_run is not None:
-            differing = [
-                index
-                for index, (a, b) in enumerate(zip(answers["target"]["operations"], answers["reference"]["operations"]))
-                if a["answer"] != b["answer"]
-            ]
-            summary["functional"] = {
-                "operations": len(answers["target"]["operations"]),
-                "answers_differing_from_reference": differing,
-                "target_agrees_with_ideal": answers["target"]["summary"]["agree"],
-            }
-            if differing:
-                failures.append(f"{len(differing)} operations answer differently from the reference")
-        summary.update(
-            passed=not failures,
-            failures=failures,
-            verdict=("PASS" if not failures else "FAIL") + f": {chain.backend} on {target.name} vs the "
-            "quantization-aware Brian2 reference",
-        )
-        write_json_atomically(staging / "deploy.json", summary)
+            runs[deployment.reference_run(name)] = (
+                quantized,
+                *run_model(quantized, "brian2", duration_ms, progress=progress),
+            )
+        if runs:
+            announce("running the float Brian2 reference")
+            runs[deployment.FLOAT_REFERENCE] = (model, *run_model(model, "brian2", duration_ms, progress=progress))
+        compared = {}
+        for folder, (loaded, result, manifest) in runs.items():
+            answers = protocol_run.decode(loaded, result) if protocol_run is not None else None
+            write_run_files(staging / folder, manifest, result, {"answers.json": answers} if answers else {})
+            compared[folder] = RunData(
+                result.spikes,
+                result.traces,
+                result.details.get("recording", "end_of_tick"),
+                result.weights,
+                manifest["weight_units"],
+                result.structural,
+                answers,
+                board is not None and folder.endswith(f"/{deployment.TARGET_RUN}"),
+            )
+        announce("comparing")
+        comparisons = deployment.comparisons(compared, list(deployed), limits, inputs)
+        silent_input = _no_input(model.network, duration_ms)
+        for name, summary in per_target.items():
+            if not summary["errors"]:
+                correctness = deployment.comparison(
+                    {"comparisons": comparisons}, "correctness", deployment.target_run(name)
+                )
+                summary.update(
+                    passed=correctness["passed"],
+                    failures=correctness["failures"],
+                    verdict=deployment.verdict(name, summary["backend"], correctness, silent_input is not None),
+                )
+        document = {
+            "model": model.manifest(),
+            "duration_ms": duration_ms,
+            "board": str(board) if board else None,
+            "targets": list(deployed),
+            "per_target": per_target,
+            "comparisons": comparisons,
+            "warnings": _warnings(compilations, silent_input, comparisons),
+            "explain": None,
+            "passed": all(summary["passed"] for summary in per_target.values()),
+            "verdict": "\n".join(summary["verdict"] for summary in per_target.values()),
+        }
+        write_json_atomically(staging / deployment.DOCUMENT, document)
         write_report(staging, out)
-    return summary
+    return document
+
+
+def _thresholds_for(thresholds, name: str, chain) -> Thresholds:
+    if thresholds is None:
+        return chain.thresholds
+    if isinstance(thresholds, Thresholds):
+        return thresholds
+    return thresholds.get(name, chain.thresholds)
+
+
+def _target_summary(name: str, chain, compilation: Compilation, thresholds: Thresholds, board) -> dict:
+    """A target's entry in deploy.json before it runs: its compile's errors, mapping and resources (a
+    mapping's report folder relative to OUT)."""
+    report = compilation.report()
+    mapping = report.get("mapping")
+    if mapping and mapping.get("spynnaker_reports"):  # recorded from T/compile/: here relative to OUT
+        mapping = {**mapping, "spynnaker_reports": f"{name}/{deployment.COMPILE}/{mapping['spynnaker_reports']}"}
+    errors = [str(finding) for finding in compilation.errors]
+    return {
+        "backend": f"{chain.backend} (board)" if board else chain.backend,
+        "errors": errors,
+        "mapping": mapping,
+        "resources": report.get("resources"),
+        "thresholds": vars(thresholds),
+        "passed": False,
+        "failures": ["the design rules found errors"] if errors else [],
+        "verdict": f"cannot run on {name}: see {name}/{deployment.COMPILE}/compile.txt" if errors else "",
+    }
+
+
+FINDING_SOURCES = {
+    "design rules": "compile {target}",
+    "quantization": "quantization {target}",
+    "sPyNNaker log": "spynnaker log",
+}
+"""The deploy warning's source for a compile finding's origin."""
+
+
+def _warnings(compilations: dict, silent_input: str | None, comparisons: list[dict]) -> list[dict]:
+    """Every warning of the deploy: each target's compile warnings (design rules, quantization, the
+    target's own tools), a network that got no input, runs that stayed silent."""
+    warnings = []
+    for name, compilation in compilations.items():
+        for finding in compilation.report()["findings"]:
+            if finding["level"] == "warning":
+                origin = finding.get("origin", "design rules")
+                warnings.append(
+                    {
+                        "source": FINDING_SOURCES.get(origin, f"{origin} {{target}}").format(target=name),
+                        "target": name,
+                        "message": finding["message"]
+                        if origin == "sPyNNaker log"
+                        else f"{finding['subject']}: {finding['message']}",
+                    }
+                )
+    if silent_input is not None:
+        warnings.append({"source": "input", "target": None, "message": silent_input})
+    if comparisons and all(deployment.silent(item) for item in comparisons):
+        warnings.append(
+            {
+                "source": "activity",
+                "target": None,
+                "message": "no population spiked on any run (spike sources aside): the comparisons show nothing",
+            }
+        )
+    return warnings
+
+
+def _no_input(network, duration_ms: float) -> str | None:
+    """What says that nothing drives the network within the run, or None: every spike source silent
+    before the end, no current source, no neuron with an i_offset, no scheduled change."""
+    if network.injections or network.changes:
+        return None
+    if any(times.size and times[0] < duration_ms for s in network.spike_sources.values() for times in s.spike_times):
+        return None
+    if any(np.any(np.asarray(getattr(p.cell, "i_offset", 0.0)) != 0) for p in network.populations.values()):
+        return None
+    return (
+        f"no input: no spike source fires within the run's {duration_ms:g} ms, no current source is injected and no "
+        "neuron has an i_offset (give --stimulus, or --protocol for a model that takes operations)"
+    )

@@ -117,20 +117,19 @@ class Model:
         progress: Progress | None = None,
         **thresholds,
     ) -> Deployment:
-        """Deploy as the ``deploy`` command does (compile, check and map, execute, the references, compare),
-        writing ``out``: a thin wrapper of :func:`neurodeploy.pipeline.deploy_model`, which takes one target
-        (``targets``: its name, or a list of one). ``thresholds``: ``min_same_tick``, ``min_within_one``,
-        ``max_rate_error`` over the target's own."""
+        """Deploy as the ``deploy`` command does to one target or several (compile, check and map, execute,
+        the references, compare), writing ``out``: a thin wrapper of :func:`neurodeploy.pipeline.deploy_model`.
+        ``thresholds``: ``min_same_tick``, ``min_within_one``, ``max_rate_error`` over each target's own."""
         names = [targets] if isinstance(targets, str) else list(targets)
-        if len(names) != 1:
-            raise ValidationError("deploy", "targets", f"takes one target for now, got {len(names)}")
         loaded, protocol_run, duration_ms = self._prepared(stimulus, protocol, duration)
         chosen = None
         if thresholds:
-            chosen = Thresholds(**{**vars(pipeline.target_toolchain(names[0]).thresholds), **thresholds})
+            chosen = {
+                name: Thresholds(**{**vars(pipeline.target_toolchain(name).thresholds), **thresholds}) for name in names
+            }
         summary = pipeline.deploy_model(
             loaded,
-            names[0],
+            names,
             out,
             duration_ms,
             chosen,
@@ -380,7 +379,8 @@ class Deployment:
         return self.summary["verdict"]
 
     def run(self, folder: str) -> Run:
-        """One of its runs by its folder in the deployment (``"target"``, ``"reference"``...)."""
+        """One of its runs by its folder in the deployment (``"spinn5/target"``, ``"spinn5/reference"``,
+        ``"reference-float"``)."""
         return Run.read(self.path / folder)
 
     def __repr__(self):

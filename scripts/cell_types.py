@@ -18,6 +18,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from neurodeploy.runs.compare import compare  # noqa: E402
+from neurodeploy.runs.deployment import comparison  # noqa: E402
+from neurodeploy.runs.rundir import read_run  # noqa: E402
 
 # Parameters that make each cell type fire at a few tens of Hz on the benchmark's input.
 CELL_TYPES = {
@@ -51,8 +56,10 @@ def deploy(cell_type: str, parameters: dict, target: str, duration_ms: float, fo
     if done.returncode not in (0, 1):
         raise SystemExit(f"deploy failed ({done.returncode}): {done.stderr.strip()}")
     report = json.loads((out / "deploy.json").read_text())
-    target_side = report["target_vs_reference"]["populations"]["neurons"]
-    cost = report["quantization_cost"]["populations"]["neurons"]
+    target_side = comparison(report, "correctness")["spikes"]["populations"]["neurons"]
+    # What quantization costs, on the reference side: the quantization-aware reference against the float one.
+    cost = compare(read_run(out / target / "reference").spikes, read_run(out / "reference-float").spikes)
+    cost = cost.populations["neurons"]
     return {
         "cell_type": cell_type,
         "target": target,
@@ -63,8 +70,8 @@ def deploy(cell_type: str, parameters: dict, target: str, duration_ms: float, fo
         "reference_spikes": target_side["reference_spikes"],
         "same_tick_vs_reference": target_side["same_tick_fraction"],
         "within_one_vs_reference": target_side["within_one_fraction"],
-        "reference_same_tick_vs_float": cost["same_tick_fraction"],
-        "reference_within_one_vs_float": cost["within_one_fraction"],
+        "reference_same_tick_vs_float": cost.same_tick_fraction,
+        "reference_within_one_vs_float": cost.within_one_fraction,
         "wall_s": time.perf_counter() - started,
     }
 

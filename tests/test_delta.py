@@ -20,6 +20,7 @@ from neurodeploy.backends.spinnaker import cells as spinnaker_cells
 from neurodeploy.backends.spinnaker.rules import check_semantics
 from neurodeploy.catalog import target_descriptions
 from neurodeploy.description.cells import IFCurrDelta
+from neurodeploy.runs.deployment import comparison
 
 E = math.exp(-1 / 20)  # the membrane's decay at dt = 1 ms, tau_m = 20 ms (PyNN's defaults)
 LOIHI2 = target_descriptions()["loihi2"].data
@@ -204,5 +205,6 @@ def deploy(target: str, tmp_path, duration_ms: float) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["spinn5", "loihi2"])
 def test_deploy_delta_benchmark_matches_the_quantization_aware_reference(target, tmp_path):
-    neurons = deploy(target, tmp_path, 300.0)["target_vs_reference"]["populations"]["neurons"]
+    correctness = comparison(deploy(target, tmp_path, 300.0), "correctness")
+    neurons = correctness["spikes"]["populations"]["neurons"]
     assert neurons["same_tick_fraction"] == 1.0 and neurons["run_spikes"] > 1000

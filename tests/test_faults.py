@@ -190,9 +190,9 @@ def seed_shown(out: Path, command: str) -> int:
         run = read_run(out)
         return run.manifest["seed"]
     seed = json.loads((out / "deploy.json").read_text())["model"]["parameters"]["seed"]
-    for folder in ("target", "reference", "reference-float"):
+    for folder in ("spinn5/target", "spinn5/reference", "reference-float"):
         assert read_run(out / folder).manifest["seed"] == seed
-    assert json.loads((out / "compile" / "compile.json").read_text())["target"] == "spinn5"
+    assert json.loads((out / "spinn5" / "compile" / "compile.json").read_text())["target"] == "spinn5"
     return seed
 
 
@@ -214,7 +214,7 @@ def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind
     out = tmp_path / "out"
     (out / "notes.md").write_text("mine\n")
     if kind == "deploy":
-        (out / "target" / "plot.svg").write_text("<svg/>")
+        (out / "spinn5" / "target" / "plot.svg").write_text("<svg/>")
     shown = 1
     chance = random.Random(13)
     for attempt, (number, to_group) in enumerate(signals, start=2):
@@ -233,10 +233,10 @@ def test_signals_at_random_points_keep_the_previous_run_and_leave_nothing_behind
         assert seed in (shown, attempt), (number, to_group, code, stderr)
         shown = seed
         assert (out / "notes.md").read_text() == "mine\n"
-        assert kind == "run" or (out / "target" / "plot.svg").read_text() == "<svg/>"
+        assert kind == "run" or (out / "spinn5" / "target" / "plot.svg").read_text() == "<svg/>"
         assert len(left_behind(out)) <= 2, "more than the previous run and the attempt cut short"
     code, stderr, survivors = finished(neurodeploy(tmp_path, *command, "--seed", 99, "--out", "out"))
     assert code == 0 and not survivors, (stderr, survivors)
     assert seed_shown(out, kind) == 99 and len(left_behind(out)) <= 1 and sorted(os.listdir(tmp_path)) == ["out"]
     assert (out / "notes.md").read_text() == "mine\n"
-    assert kind == "run" or (out / "target" / "plot.svg").read_text() == "<svg/>"
+    assert kind == "run" or (out / "spinn5" / "target" / "plot.svg").read_text() == "<svg/>"

@@ -341,7 +341,7 @@ def test_deploy_runs_the_forgetting_experiment(tmp_path, target):
     assert result.exit_code == 0, result.output
     assert "same tick 100.00%" in result.output and "4/4 operations answer as on the reference" in result.output
     assert "CA3contL.v bit-identical" in result.output
-    answers = json.loads((out / "target" / "answers.json").read_text())
+    answers = json.loads((out / target / "target" / "answers.json").read_text())
     assert answers["summary"]["all_agree"]
 
 

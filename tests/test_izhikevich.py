@@ -21,6 +21,7 @@ from neurodeploy.backends.spinnaker import cells as spinnaker_cells
 from neurodeploy.backends.spinnaker import graph as spinnaker_graph
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.description.cells import Accumulator, FixedPointIzhikevich, Izhikevich
+from neurodeploy.runs.deployment import comparison
 
 ONE = 2**15  # s16.15
 
@@ -187,5 +188,5 @@ def test_deploy_benchmark_matches_the_quantization_aware_reference(target, tmp_p
         timeout=600,
     )
     assert completed.returncode == 0, completed.stderr
-    verdict = json.loads((out / "deploy.json").read_text())["target_vs_reference"]["overall"]
+    verdict = comparison(json.loads((out / "deploy.json").read_text()), "correctness")["spikes"]["overall"]
     assert verdict["reference_spikes"] > 1000 and verdict["same_tick_fraction"] == 1.0

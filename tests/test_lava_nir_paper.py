@@ -16,6 +16,7 @@ from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower
 from neurodeploy.cli import main
 from neurodeploy.errors import BackendError
+from neurodeploy.runs.deployment import comparison
 
 NIR_PAPER_LIF = ROOT.parent / "shared" / "external" / "nir-paper-lif-loihi2"
 DT = 0.1  # ms: the paper's dt = 1e-4 s, one row of its csv files
@@ -189,7 +190,8 @@ def test_deploy_to_the_nir_paper_variant_of_loihi2_runs_the_papers_integers(tmp_
         ],
     )
     assert result.exit_code == 0, result.output
-    report = (out / "compile" / "compile.txt").read_text()
+    report = (out / "loihi2-nir-paper" / "compile" / "compile.txt").read_text()
     assert f"dv [{int(DT / 2.5 * 4095)}]" in report and f"vth [{(int(0.1 * 131071) >> 9) << 6}]" in report
     verdict = json.loads((out / "deploy.json").read_text())
-    assert verdict["passed"] and verdict["target_vs_reference"]["populations"]["1"]["same_tick_fraction"] == 1.0
+    correctness = comparison(verdict, "correctness")
+    assert verdict["passed"] and correctness["spikes"]["populations"]["1"]["same_tick_fraction"] == 1.0

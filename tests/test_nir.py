@@ -16,6 +16,7 @@ from neurodeploy.backends import make_backend
 from neurodeploy.cli import main
 from neurodeploy.errors import ValidationError
 from neurodeploy.interchange.nir_import import METADATA_KEY, latencies, read_graph
+from neurodeploy.runs.deployment import comparison
 
 nir = pytest.importorskip("nir")
 
@@ -504,7 +505,7 @@ def test_the_nir_papers_graphs_deploy_and_pass_against_the_quantization_aware_re
     assert result.exit_code == 0, result.output
     verdict = json.loads((out / "deploy.json").read_text())
     assert verdict["passed"]
-    for population in verdict["target_vs_reference"]["populations"].values():
+    for population in comparison(verdict, "correctness")["spikes"]["populations"].values():
         assert population["same_tick_fraction"] == 1.0 and population["run_spikes"] > 0
 
 

@@ -226,7 +226,10 @@ def test_lava_gives_the_post_spikes_and_the_weights_within_one_of_its_weight_ste
     unit, findings = lava_compilation(timing, dependence, conductance)
     sim.end()
     if not conductance and dependence is sim.AdditiveWeightDependence:  # the design rules say so
-        assert "STDP A_plus = 0.01 is below half a step of PairSTDPSynapses (0.0353)" in findings
+        assert (
+            "STDP A_plus = 0.01 nA is 0.283 weight steps of 0.0353 nA (8-bit weights, exponent 6) and becomes 0: "
+            "the rule never potentiates" in findings
+        )
     spikes, weights, parameters = potentiation_and_depression("lava", timing, dependence, conductance)
     assert spikes == (CONDUCTANCE_TARGET if conductance else CURRENT_TARGET)
     expected = formula(spikes, parameters, dependence is sim.MultiplicativeWeightDependence)
@@ -256,9 +259,9 @@ def test_a_pynn_stdp_network_deploys_to_either_target(target, tmp_path):
     network = build_network(state, 100.0)
     assert network.projections["plastic"].plasticity.semantics.traces == "nearest_spynnaker"
     summary = deploy_model(LoadedModel(network, "pynn-stdp", "test"), target, tmp_path / "deploy", 100.0, None)
-    assert summary["errors"] == [] and summary["passed"], summary
+    assert summary["per_target"][target]["errors"] == [] and summary["passed"], summary
     if target == "spinn5":  # sPyNNaker mapped the script's SpikeNearestPairRule on its virtual board
-        compiled = tmp_path / "deploy" / "compile"
+        compiled = tmp_path / "deploy" / "spinn5" / "compile"
         assert '"timing_dependence": "SpikeNearestPairRule"' in (compiled / "graph.json").read_text()
         assert (compiled / "mapping.json").is_file()
 

@@ -378,7 +378,7 @@ def test_a_scripted_structural_network_deploys_to_spinn5_as_the_script_it_came_f
     summary = deploy_model(
         LoadedModel(network, "pynn-structural", "test"), "spinn5", tmp_path / "deploy", DURATION, None
     )
-    assert summary["errors"] == [] and summary["passed"], summary
-    compiled = tmp_path / "deploy" / "compile"
+    assert summary["per_target"]["spinn5"]["errors"] == [] and summary["passed"], summary
+    compiled = tmp_path / "deploy" / "spinn5" / "compile"
     assert (compiled / "mapping.json").is_file()
     assert_same_description(capture(compiled / pynn_export.SCRIPT, ["--duration", str(DURATION)]), network)

@@ -270,7 +270,8 @@ def test_compare_and_deploy_report_the_traces_both_runs_recorded(tmp_path):
     assert "not compared: the runs sample their traces differently (spynnaker vs end_of_tick)" in answer.output
     deployed = invoke("deploy", model, "--target", "spinn5-2019", "--out", tmp_path / "deploy")
     assert (
-        "traces vs quantization-aware reference: ring.v bit-identical, ring.isyn_exc bit-identical" in deployed.output
+        "spinn5-2019 vs its quantization-aware reference: traces: ring.v bit-identical, ring.isyn_exc bit-identical"
+        in deployed.output
     )
 
 

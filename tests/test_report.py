@@ -524,7 +524,7 @@ def test_a_deploy_the_design_rules_refuse_reports_the_errors_and_that_nothing_ra
     result = invoke("deploy", path, "--target", "spinn5", "--out", tmp_path / "out")
     assert result.exit_code == 1 and f"report: {tmp_path / 'out' / REPORT}" in result.output
     text = (tmp_path / "out" / REPORT).read_text()
-    errors = json.loads((tmp_path / "out" / "deploy.json").read_text())["errors"]
+    errors = json.loads((tmp_path / "out" / "deploy.json").read_text())["per_target"]["spinn5"]["errors"]
     assert len(errors) >= 1 and "nothing ran: the design rules refused the network" in section(text, "verdict")
     shown = section(text, "rules")
     assert all(error.split(": ", 2)[-1].replace("'", "&#x27;") in shown for error in errors)

@@ -321,10 +321,11 @@ def test_the_paths_a_deploy_records_resolve_after_the_folder_is_moved(tmp_path):
     assert outcome.exit_code == 0, outcome.output
     moved = tmp_path / "moved"
     os.rename(out, moved)
-    reports = json.loads((moved / "deploy.json").read_text())["mapping"]["spynnaker_reports"]
+    reports = json.loads((moved / "deploy.json").read_text())["per_target"]["spinn5"]["mapping"]["spynnaker_reports"]
     assert not os.path.isabs(reports) and (moved / reports).is_dir()
-    compiled = json.loads((moved / "compile" / "compile.json").read_text())["mapping"]["spynnaker_reports"]
-    assert (moved / "compile" / compiled).resolve() == (moved / reports).resolve()
+    compiled_folder = moved / "spinn5" / "compile"
+    compiled = json.loads((compiled_folder / "compile.json").read_text())["mapping"]["spynnaker_reports"]
+    assert (compiled_folder / compiled).resolve() == (moved / reports).resolve()
 
 
 def test_the_output_of_another_command_is_refused(tmp_path, network_file):

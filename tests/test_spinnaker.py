@@ -30,6 +30,7 @@ from neurodeploy.cli import main
 from neurodeploy.description.cells import CurrentInput, LIFParameters
 from neurodeploy.errors import BackendError
 from neurodeploy.runs.compare import compare
+from neurodeploy.runs.deployment import comparison
 from test_hippocampus import RECORDINGS, recorded
 
 SPINN5 = target_descriptions()["spinn5"].data
@@ -651,10 +652,11 @@ def test_deploy_reports_the_verdict_with_numbers(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, args + ["--min-same-tick", "1.0"])
     assert result.exit_code == 0, result.output
     assert "PASS: spinnaker on spinn5" in result.output
-    assert "target vs quantization-aware reference: same tick" in result.output
+    assert "spinn5 vs its quantization-aware reference: same tick" in result.output
     summary = json.loads((out / "deploy.json").read_text())
-    assert summary["passed"] and summary["target_vs_reference"]["overall"]["same_tick_fraction"] == 1.0
-    for folder in ("target", "reference", "reference-float"):
+    correctness = comparison(summary, "correctness", "spinn5/target", "spinn5/reference")
+    assert summary["passed"] and correctness["spikes"]["overall"]["same_tick_fraction"] == 1.0
+    for folder in ("spinn5/target", "spinn5/reference", "reference-float"):
         assert (out / folder / "spikes.json").exists()
     # A kernel whose delays are one tick long (an injected bug) fails the verdict.
     from neurodeploy.backends.spinnaker import kernel
@@ -688,4 +690,4 @@ def test_deploy_compares_cam_answers(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "9/9 operations answer as on the reference" in result.output
-    assert json.loads((out / "target" / "answers.json").read_text())["summary"]["all_agree"]
+    assert json.loads((out / "spinn5" / "target" / "answers.json").read_text())["summary"]["all_agree"]

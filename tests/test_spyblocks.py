@@ -109,10 +109,10 @@ def test_a_circuit_deploys_and_the_target_gives_the_recording(target, tmp_path):
     result = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "deploy.json").read_text())
-    assert report["passed"] and report["errors"] == []
-    compiled = json.loads((out / "compile" / "compile.json").read_text())
+    assert report["passed"] and report["per_target"][target]["errors"] == []
+    compiled = json.loads((out / target / "compile" / "compile.json").read_text())
     assert compiled["quantization"] and [f for f in compiled["findings"] if f["level"] == "error"] == []
-    spikes = SpikeRecord.from_dict(json.loads((out / "target" / "spikes.json").read_text()))
+    spikes = SpikeRecord.from_dict(json.loads((out / target / "target" / "spikes.json").read_text()))
     assert reproduced(spikes, raster, rows) == {}
 
 

@@ -23,6 +23,7 @@ from neurodeploy.catalog import target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.description.structural import ProjectionRewiring, StructuralEngine, rewiring_for
 from neurodeploy.runs.compare import compare_structural
+from neurodeploy.runs.deployment import comparison
 
 
 def rewiring_network(
@@ -377,9 +378,10 @@ def test_deploy_compares_structural_decisions(tmp_path):
         main, ["deploy", str(path), "--target", "spinn5", "--duration", "400", "--out", str(tmp_path / "deploy")]
     )
     assert result.exit_code == 0, result.output
-    structural = json.loads((tmp_path / "deploy" / "deploy.json").read_text())["structural"]
+    summary = json.loads((tmp_path / "deploy" / "deploy.json").read_text())
+    structural = comparison(summary, "correctness")["structural"]
     assert structural["sp"]["run"] > 100 and structural["sp"]["first_difference_tick"] is None
-    assert "structural decisions: as on the reference (sp " in result.output
+    assert "spinn5 vs its quantization-aware reference: structural decisions: as on the reference (sp " in result.output
 
 
 def test_physics_mode_refuses_structural_projections():

@@ -140,9 +140,13 @@ def test_values_in_the_wrong_unit_and_unsent_inputs_are_python_warnings():
         model.run("spinnaker", stimulus={"S": [[1.0, 4.0], []]})
 
 
-def test_a_deploy_takes_one_target_and_load_still_reads_a_network_file(tmp_path):
+def test_a_deploy_takes_several_targets_and_load_still_reads_a_network_file(tmp_path):
     model = nd.load_model("feedforward-poisson", n_neurons=2, n_inputs=2, duration_ms=20.0)
-    with pytest.raises(ValidationError, match="takes one target for now, got 2"):
-        model.deploy(["spinn5", "loihi2"], out=tmp_path / "d")
+    deployed = model.deploy(["spinn5", "spinn5-2019"], out=tmp_path / "d")
+    assert deployed.summary["targets"] == ["spinn5", "spinn5-2019"]
+    portability = [item for item in deployed.summary["comparisons"] if item["kind"] == "portability"]
+    assert [(item["run"], item["reference"]) for item in portability] == [("spinn5-2019/target", "spinn5/target")]
+    spikes = deployed.run("spinn5-2019/target").spikes
+    assert spikes.to_dict() == nd.Run.read(tmp_path / "d" / "spinn5-2019" / "target").spikes.to_dict()
     assert isinstance(nd.load(model.save(tmp_path / "m.yaml")), nd.Network)
     assert nd.load_model(tmp_path / "m.yaml").network == model.network

@@ -176,9 +176,11 @@ def _deploy(path: Path) -> Study:
         for name in summary["targets"]:
             verdict = summary.get("per_target", {}).get(name, {})
             study.targets.append(_target(name, path / name / "compile", verdict))
-            for run in ("target", "reference"):
-                study.runs[f"{name}/{run}"] = _read(f"{name}/{run}", path / name / run)
-        study.runs["reference-float"] = _read("reference-float", path / "reference-float")
+            if not verdict.get("errors"):  # else the design rules refused it: nothing ran
+                for run in ("target", "reference"):
+                    study.runs[f"{name}/{run}"] = _read(f"{name}/{run}", path / name / run)
+        if study.runs:
+            study.runs["reference-float"] = _read("reference-float", path / "reference-float")
         study.pairs = [
             Pair(
                 item["kind"],

@@ -102,26 +102,33 @@ class Comparison:
         }
 
     def table(self) -> str:
-        header = (
-            f"{'population':<22} {'ref spikes':>10} {'run spikes':>10} {'same tick':>9} {'±1 tick':>8} "
-            f"{'|Δcount| mean/max':>17} {'rate ref/run (Hz)':>19} {'van Rossum':>10}"
-        )
-        rows = [header, "-" * len(header)]
-        for item in [*self.populations.values(), self.overall]:
-            name = f"{item.label} (input)" if item.label in self.inputs else item.label
-            rows.append(
-                f"{name:<22} {item.reference_spikes:>10} {item.run_spikes:>10} "
-                f"{item.same_tick_fraction:>9.2%} {item.within_one_fraction:>8.2%} "
-                f"{item.mean_abs_count_difference:>11.3f}/{item.max_abs_count_difference:<5} "
-                f"{item.reference_rate_hz:>9.2f}/{item.run_rate_hz:<9.2f} {item.van_rossum:>10.4f}"
-            )
-        verdict = "PASS" if self.passed else "FAIL: " + "; ".join(self.failures)
-        t = self.thresholds
+        return spikes_table(self.to_dict())
+
+
+def spikes_table(comparison: dict) -> str:
+    """A spike comparison (``Comparison.to_dict()``) for people: a row per population and overall, the
+    thresholds and the verdict."""
+    header = (
+        f"{'population':<22} {'ref spikes':>10} {'run spikes':>10} {'same tick':>9} {'±1 tick':>8} "
+        f"{'|Δcount| mean/max':>17} {'rate ref/run (Hz)':>19} {'van Rossum':>10}"
+    )
+    rows = [header, "-" * len(header)]
+    inputs = comparison["inputs_not_judged"]
+    for label, item in [*comparison["populations"].items(), ("overall", comparison["overall"])]:
+        name = f"{label} (input)" if label in inputs else label
         rows.append(
-            f"thresholds: same tick >= {t.min_same_tick:.2%}, ±1 tick >= {t.min_within_one:.2%}, "
-            f"rate error <= {t.max_rate_error:.2%}  ->  {verdict}"
+            f"{name:<22} {item['reference_spikes']:>10} {item['run_spikes']:>10} "
+            f"{item['same_tick_fraction']:>9.2%} {item['within_one_fraction']:>8.2%} "
+            f"{item['mean_abs_count_difference']:>11.3f}/{item['max_abs_count_difference']:<5} "
+            f"{item['reference_rate_hz']:>9.2f}/{item['run_rate_hz']:<9.2f} {item['van_rossum']:>10.4f}"
         )
-        return "\n".join(rows)
+    verdict = "PASS" if comparison["passed"] else "FAIL: " + "; ".join(comparison["failures"])
+    t = comparison["thresholds"]
+    rows.append(
+        f"thresholds: same tick >= {t['min_same_tick']:.2%}, ±1 tick >= {t['min_within_one']:.2%}, "
+        f"rate error <= {t['max_rate_error']:.2%}  ->  {verdict}"
+    )
+    return "\n".join(rows)
 
 
 def matched_within(reference: np.ndarray, run: np.ndarray, tolerance: int) -> int:
@@ -314,3 +321,139 @@ def traces_text(comparison: dict) -> str:
         f"{name} " + ("bit-identical" if item["bit_identical"] else f"max |diff| {item['max_abs_difference']:.3g}")
         for name, item in comparison["traces"].items()
     )
+
+
+def compare_weights(run: dict, reference: dict, units: dict | None = None) -> dict:
+    """The final weights of every plastic projection both runs report (``LABEL: {pre, post, weight}``),
+    synapse by synapse: the synapses each holds and both hold (matched by pre and post neuron, a pair's
+    repeats in order), the largest and mean absolute difference over those (in the weights' unit,
+    ``units[LABEL]``, None where unknown), whether the two are identical, and how many distinct values
+    each side's weights take (a chip's weight step shows as few)."""
+    result = {}
+    for label, expected in reference.items():
+        found = run.get(label)
+        if found is None:
+            continue
+        ours, theirs = _matched_synapses(found, expected)
+        run_weight = np.asarray(found["weight"], dtype=np.float64)
+        reference_weight = np.asarray(expected["weight"], dtype=np.float64)
+        difference = np.abs(run_weight[ours] - reference_weight[theirs])
+        result[label] = {
+            "unit": (units or {}).get(label),
+            "synapses": {"run": int(run_weight.size), "reference": int(reference_weight.size), "common": len(ours)},
+            "max_abs_difference": float(difference.max()) if difference.size else 0.0,
+            "mean_abs_difference": float(difference.mean()) if difference.size else 0.0,
+            "identical": bool(
+                len(ours) == run_weight.size == reference_weight.size
+                and np.array_equal(run_weight[ours], reference_weight[theirs])
+            ),
+            "distinct_values": {
+                "run": int(np.unique(run_weight).size),
+                "reference": int(np.unique(reference_weight).size),
+            },
+        }
+    return result
+
+
+def _matched_synapses(run: dict, reference: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into each side of the synapses both hold: the same pre and post neuron, the k-th
+    synapse of a pair on one side matched with the k-th on the other."""
+    pairs = [np.stack([np.asarray(side["pre"]), np.asarray(side["post"])], axis=1) for side in (run, reference)]
+    if pairs[0].shape == pairs[1].shape and np.array_equal(pairs[0], pairs[1]):
+        every = np.arange(len(pairs[0]))
+        return every, every
+    seen, positions = {}, {}
+    for index, pair in enumerate(map(tuple, pairs[1].tolist())):
+        positions.setdefault(pair, []).append(index)
+    ours, theirs = [], []
+    for index, pair in enumerate(map(tuple, pairs[0].tolist())):
+        repeat = seen[pair] = seen.get(pair, -1) + 1
+        candidates = positions.get(pair, ())
+        if repeat < len(candidates):
+            ours.append(index)
+            theirs.append(candidates[repeat])
+    return np.asarray(ours, dtype=np.int64), np.asarray(theirs, dtype=np.int64)
+
+
+def compare_functional(run: dict, reference: dict) -> dict:
+    """Two runs' answers to the same operation protocol (answers.json): the operations answered
+    differently, and how many each side answers as an ideal memory would."""
+    pairs = zip(run["operations"], reference["operations"])
+    return {
+        "operations": len(reference["operations"]),
+        "answers_differing_from_reference": [index for index, (a, b) in enumerate(pairs) if a["answer"] != b["answer"]],
+        "run_agrees_with_ideal": run["summary"]["agree"],
+        "reference_agrees_with_ideal": reference["summary"]["agree"],
+    }
+
+
+@dataclass(eq=False)
+class RunData:
+    """What comparing reads of a run, in memory (a result just computed) or read back from its folder."""
+
+    spikes: SpikeRecord
+    traces: dict = field(default_factory=dict)
+    recording: str = "end_of_tick"
+    weights: dict = field(default_factory=dict)
+    weight_units: dict = field(default_factory=dict)
+    """The unit of each plastic projection's weights (nA, uS, nA*ms): the manifest's ``weight_units``."""
+    structural: dict | None = None
+    answers: dict | None = None
+    """The decoded answers of an operation protocol (answers.json)."""
+    board: bool = False
+    """Run on a board, whose structural decisions come from its own generator."""
+
+
+def compare_runs(
+    run: RunData,
+    reference: RunData,
+    thresholds: Thresholds = Thresholds(),
+    inputs: tuple[str, ...] = (),
+    van_rossum_tau_ms: float = 5.0,
+) -> dict:
+    """Every measure of how far ``run`` is from ``reference``: ``spikes`` (:func:`compare`), ``traces``
+    (:func:`compare_traces`, where both recorded), ``weights`` (:func:`compare_weights`, plastic
+    projections), ``structural`` (:func:`compare_structural`, not on a board: it draws from its own
+    generator), ``functional`` (:func:`compare_functional`, where both answered a protocol); None where
+    a measure does not apply. ``failures``: the spike thresholds missed, structural decisions that part,
+    answers that differ; ``passed`` when there are none."""
+    spikes = compare(run.spikes, reference.spikes, thresholds, van_rossum_tau_ms, inputs)
+    document = {"spikes": spikes.to_dict(), "traces": None, "weights": None, "structural": None, "functional": None}
+    failures = list(spikes.failures)
+    if run.traces and reference.traces:
+        document["traces"] = compare_traces(run.traces, reference.traces, run.recording, reference.recording)
+    if run.weights and reference.weights:
+        document["weights"] = compare_weights(
+            run.weights, reference.weights, {**reference.weight_units, **run.weight_units}
+        )
+    if run.structural is not None and reference.structural is not None and not (run.board or reference.board):
+        structural = document["structural"] = compare_structural(run.structural, reference.structural)
+        failures += [
+            f"structural decisions of {label} part from the reference at tick {item['first_difference_tick']}"
+            for label, item in structural.items()
+            if item["first_difference_tick"] is not None
+        ]
+    if run.answers is not None and reference.answers is not None:
+        functional = document["functional"] = compare_functional(run.answers, reference.answers)
+        differing = functional["answers_differing_from_reference"]
+        if differing:
+            failures.append(f"{len(differing)} operations answer differently from the reference")
+    document.update(passed=not failures, failures=failures)
+    return document
+
+
+def weights_text(comparison: dict) -> str:
+    """One line: each plastic projection's largest weight difference and distinct values per side."""
+    parts = []
+    for label, item in comparison.items():
+        unit = f" {item['unit']}" if item["unit"] else ""
+        same = "identical" if item["identical"] else f"max |diff| {item['max_abs_difference']:.3g}{unit}"
+        synapses = item["synapses"]
+        held = (
+            ""
+            if synapses["run"] == synapses["reference"] == synapses["common"]
+            else (f", synapses {synapses['run']}/{synapses['reference']} ({synapses['common']} in both)")
+        )
+        distinct = item["distinct_values"]
+        parts.append(f"{label} {same}, distinct values {distinct['run']}/{distinct['reference']}{held}")
+    return "; ".join(parts)

@@ -36,7 +36,7 @@ Why this shape:
   (``compare``) holds it for milliseconds, so such a write waits a few seconds before it is refused. The lock
   also proves that no live process owns a leftover version folder, so the next writer removes them.
 - The version folder of a run that failed in its backend (not on bad input) is kept until the next run into
-  the folder, so that the logs an error message names (``compile/spynnaker.log``) can still be read.
+  the folder, so that the logs an error message names (``spinn5/compile/spynnaker.log``) can still be read.
 
 A run holds ``manifest.json`` and ``spikes.json``, and when recorded, ``traces.npz`` (``LABEL.v``: ticks x
 neurons) and ``weights.npz`` (final weights of plastic projections: ``LABEL.pre``, ``LABEL.post``,
@@ -527,6 +527,42 @@ class Run:
         """The recording convention its traces follow (the backend's details; the end of the tick before)."""
         backend = self.manifest.get("backend")
         return backend.get("recording", "end_of_tick") if isinstance(backend, dict) else "end_of_tick"
+
+    def weights(self) -> dict[str, dict[str, np.ndarray]]:
+        """The final weights of its plastic projections (``weights.npz``): ``LABEL: {pre, post, weight}``."""
+        path = (self.folder or self.path) / "weights.npz"
+        if not path.is_file():
+            return {}
+        weights = {}
+        with np.load(path) as arrays:
+            for key in arrays.files:
+                label, _, name = key.rpartition(".")
+                weights.setdefault(label, {})[name] = arrays[key]
+        return weights
+
+    def document(self, name: str):
+        """A JSON document of the run (structural.json, answers.json), None where it has none."""
+        path = (self.folder or self.path) / name
+        if not path.is_file():
+            return None
+        return io.parse(io.decode(path.read_bytes(), str(self.path / name)), "json", str(self.path / name))
+
+    def comparable(self):
+        """What comparing reads of this run (``runs.compare.RunData``)."""
+        from neurodeploy.runs.compare import RunData
+
+        backend = self.manifest.get("backend")
+        units = self.manifest.get("weight_units")
+        return RunData(
+            self.spikes,
+            self.traces(),
+            self.recording,
+            self.weights(),
+            units if isinstance(units, dict) else {},
+            self.document("structural.json"),
+            self.document("answers.json"),
+            isinstance(backend, dict) and backend.get("mode") == "board",
+        )
 
 
 def read_run(path) -> Run:

@@ -168,7 +168,8 @@ class Brian2Backend(Backend):
                 weights[label] = rewiring.synapses_of(label)
                 continue
             connections = network.connections(label)
-            weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.asarray(synapses.w[:])}
+            # A copy: Brian2's array is reused once its network is gone (a later run's values showed through).
+            weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.array(synapses.w[:])}
         return RunResult(
             spikes,
             traces,

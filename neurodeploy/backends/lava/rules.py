@@ -10,7 +10,7 @@ import numpy as np
 
 from neurodeploy.backends.lava.cells import CellFixed
 from neurodeploy.backends.lava.quantize import STDP_RATE_BITS, ProjectionFixed, stdp_units
-from neurodeploy.compilation import Finding
+from neurodeploy.compilation import COARSE_STDP_STEPS, Finding
 from neurodeploy.description import Network, STDPSemantics
 from neurodeploy.description.plasticity import FIXED_POINT_TRACES
 
@@ -134,21 +134,8 @@ def check_fixed(
                         f"weights lose up to {error:.1%} to 8-bit mantissas (exponent {fixed.weight_exp})",
                     )
                 )
-        rule = projection.plasticity
-        if rule is not None:
-            integers = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
-            for name in ("A_plus", "A_minus"):
-                if getattr(rule, name) > 0 and integers[name] == 0:
-                    step = fixed.weight_unit if rule.weight_dependence == "additive" else 2.0**-STDP_RATE_BITS
-                    findings.append(
-                        Finding(
-                            "warning",
-                            subject,
-                            f"STDP {name} = {getattr(rule, name):g} is below half a step of PairSTDPSynapses "
-                            f"({step:.3g}) and becomes 0: the rule never "
-                            + ("potentiates" if name == "A_plus" else "depresses"),
-                        )
-                    )
+        if projection.plasticity is not None:
+            findings += stdp_step_findings(subject, projection.plasticity, fixed, network.populations[projection.post])
         units = fixed.held_unit
         held = projection.plasticity is not None or projection.structural is not None
         if held and units.size and np.ptp(units) > 1e-9 * fixed.weight_unit:
@@ -173,6 +160,47 @@ def check_fixed(
                     f"{target['neuro_cores']}: use fewer neurons or synapses",
                 )
             )
+    return findings
+
+
+def stdp_step_findings(subject: str, rule, fixed: ProjectionFixed, post) -> list[Finding]:
+    """Where PairSTDPSynapses' integers hold an STDP rule's amplitudes coarsely: A+ and A- are whole weight
+    steps (the projection's mantissa unit; multiplicative ones whole 2^-8), and each update A x trace is
+    floored to whole steps."""
+    findings = []
+    integers = stdp_units({name: getattr(rule, name) for name in rule.FIELDS}, fixed)
+    additive = rule.weight_dependence == "additive"
+    step = fixed.weight_unit if additive else 2.0**-STDP_RATE_BITS
+    unit = f" {post.cell.weight_unit}" if additive else ""
+    where = (
+        f"weight steps of {step:.3g}{unit} (8-bit weights, exponent {fixed.weight_exp})"
+        if additive
+        else f"steps of 2^-{STDP_RATE_BITS} (PairSTDPSynapses' rates)"
+    )
+    for name in ("A_plus", "A_minus"):
+        amplitude, held = getattr(rule, name), integers[name]
+        if amplitude <= 0:
+            continue
+        exact = amplitude / step
+        if held == 0:
+            message = f"STDP {name} = {amplitude:g}{unit} is {exact:.3g} {where} and becomes 0: the rule never " + (
+                "potentiates" if name == "A_plus" else "depresses"
+            )
+        else:
+            error = held / exact - 1
+            largest = held if additive else held * step * (rule.w_max - rule.w_min) / fixed.weight_unit
+            if abs(error) <= 0.01 and largest >= COARSE_STDP_STEPS:
+                continue
+            message = (
+                f"STDP {name} = {amplitude:g}{unit} is {exact:.3g} {where}: held as {held} "
+                f"({held * step:.3g}{unit}, {error:+.1%})"
+            )
+            if largest < COARSE_STDP_STEPS:
+                message += (
+                    f"; its largest update is {largest:.3g} weight steps, each floored to whole steps: "
+                    "updates shrink by up to a step and vanish under one, so learned weights take few values"
+                )
+        findings.append(Finding("warning", subject, message, "quantization"))
     return findings
 
 

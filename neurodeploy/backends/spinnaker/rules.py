@@ -12,7 +12,7 @@ from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import TIMING_DEPENDENCE, weight_factor
 from neurodeploy.backends.spinnaker.quantize import projection_report, stdp_scale
-from neurodeploy.compilation import Finding
+from neurodeploy.compilation import COARSE_STDP_STEPS, Finding
 from neurodeploy.description import CoincidenceWiring, Network, STDPSemantics
 
 # Synapses one pre neuron may have onto one post core: rows are at most 256 words (master population
@@ -430,6 +430,7 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                             + (f" / {scale:g}, the cell's weight scale)" if scale != 1 else ")"),
                         )
                     )
+            findings += stdp_step_findings(subject, rule, quantized)
             for name in ("tau_plus", "tau_minus"):
                 if getattr(rule, name) < dt:
                     findings.append(
@@ -441,4 +442,29 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                             f"{fp.stdp_lut(getattr(rule, name), dt).size} entries",
                         )
                     )
+    return findings
+
+
+def stdp_step_findings(subject: str, rule, quantized: dict) -> list[Finding]:
+    """Where an STDP update is coarse against the stored weights' step (the receptor's resolution):
+    sPyNNaker updates a weight in s16.15 and floors it to whole steps when it stores it, so a
+    potentiation under a step is lost and a depression takes at least one."""
+    step, unit = quantized["resolution"], quantized["weight_unit"]
+    findings = []
+    for name in ("A_plus", "A_minus"):
+        amplitude = getattr(rule, name)
+        largest = amplitude if rule.weight_dependence == "additive" else amplitude * (rule.w_max - rule.w_min)
+        if amplitude <= 0 or largest / step >= COARSE_STDP_STEPS:
+            continue
+        findings.append(
+            Finding(
+                "warning",
+                subject,
+                f"STDP {name} = {amplitude:g}{'' if rule.weight_dependence != 'additive' else ' ' + unit}: its largest "
+                f"update ({largest:.3g} {unit}) is {largest / step:.3g} weight steps of {step:.3g} {unit} (16-bit "
+                f"weights, shift {quantized['shift']}), and each weight is floored to whole steps when stored: "
+                "a potentiation under a step is lost and a depression takes at least one",
+                "quantization",
+            )
+        )
     return findings

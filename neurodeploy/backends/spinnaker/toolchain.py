@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,9 @@ from neurodeploy.processes import end_with_parent
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 
 SCRIPT = "pynn_script.py"
+MAPPING_LOG = "spynnaker.log"
+BOARD_LOG = "spynnaker-board.log"
+"""The board run's log, beside the mapping's."""
 MAPPING_TIMEOUT_S = 1800
 
 VIRTUAL_BOARD_CONFIG = """[Machine]
@@ -149,10 +153,14 @@ def write_script(compiled: Compiled, out: Path) -> list[str]:
 SPYNNAKER_EXTRA = "pip install 'neurodeploy[spinnaker]'"
 
 
-def run_with_private_config(directory: Path, config: str, arguments: list[str], what: str) -> None:
-    """Run ``python ARGUMENTS`` in ``directory`` under a private sPyNNaker configuration."""
+def run_with_private_config(
+    directory: Path, config: str, arguments: list[str], what: str, log: str = MAPPING_LOG
+) -> Path:
+    """Run ``python ARGUMENTS`` in ``directory`` under a private sPyNNaker configuration, its output kept in
+    ``directory/log`` (returned). Every path sPyNNaker is given is absolute: it starts in ``directory``."""
     if importlib.util.find_spec("spynnaker") is None:
         raise BackendError(f"sPyNNaker is needed to {what} and is not installed: {SPYNNAKER_EXTRA}")
+    directory = Path(directory).absolute()
     home = directory / "spynnaker-home"
     for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -175,11 +183,27 @@ def run_with_private_config(directory: Path, config: str, arguments: list[str], 
         )
     except subprocess.TimeoutExpired:
         raise BackendError(f"sPyNNaker did not finish {what} within {MAPPING_TIMEOUT_S} s") from None
-    (directory / "spynnaker.log").write_text(finished.stdout + finished.stderr)
+    (directory / log).write_text(finished.stdout + finished.stderr)
     if finished.returncode != 0:
-        raise BackendError(
-            f"sPyNNaker could not {what}: {_reason(finished.stderr)} (full log: {directory / 'spynnaker.log'})"
-        )
+        raise BackendError(f"sPyNNaker could not {what}: {_reason(finished.stderr)} (full log: {directory / log})")
+    return directory / log
+
+
+SPYNNAKER_WARNING = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL): (.*)$")
+"""A line sPyNNaker logs at level WARNING or above (the message's first line)."""
+
+
+def logged_warnings(log: Path) -> list[Finding]:
+    """sPyNNaker's own warnings in its log, each once with how many times it was logged."""
+    counts = {}
+    for line in log.read_text(errors="replace").splitlines():
+        match = SPYNNAKER_WARNING.match(line)
+        if match:
+            counts[match.group(2).strip()] = counts.get(match.group(2).strip(), 0) + 1
+    return [
+        Finding("warning", "sPyNNaker", message + (f" ({count} times)" if count > 1 else ""), "sPyNNaker log")
+        for message, count in counts.items()
+    ]
 
 
 def _reason(stderr: str) -> str:
@@ -194,10 +218,16 @@ def _reason(stderr: str) -> str:
 def map_on_virtual_board(compiled: Compiled, out: Path, duration_ms: float) -> dict:
     """Partition, place and route with sPyNNaker on a virtual board of the target's kind."""
     config = VIRTUAL_BOARD_CONFIG.format(version=compiled.target["board_version"])
-    run_with_private_config(
-        Path(out), config, [SCRIPT, "--duration", f"{duration_ms:g}", "--mapping", "mapping.json"], "map the network"
+    out = Path(out).absolute()
+    log = run_with_private_config(
+        out,
+        config,
+        [str(out / SCRIPT), "--duration", f"{duration_ms:g}", "--mapping", str(out / "mapping.json")],
+        "map the network",
+        MAPPING_LOG,
     )
-    mapping = json.loads((Path(out) / "mapping.json").read_text())
+    compiled.findings += logged_warnings(log)
+    mapping = json.loads((out / "mapping.json").read_text())
     ours = {label: [s.shift for s in pair] for label, pair in compiled.scaling.items()}
     mapping["ring_buffer_shifts_agree"] = mapping["ring_buffer_shifts"] == ours
     compiled.mapping = summarize(mapping)
@@ -235,13 +265,15 @@ def run_on_board(out: Path, config_file: Path, duration_ms: float) -> SpikeRecor
     """Run the compiled script on the board the user's sPyNNaker configuration names.
 
     Not exercised here (no board): a thin path through sPyNNaker's own run and neo read-back."""
+    out = Path(out).absolute()
     run_with_private_config(
-        Path(out),
+        out,
         Path(config_file).read_text(),
-        [SCRIPT, "--duration", f"{duration_ms:g}", "--spikes", "board_spikes.json"],
+        [str(out / SCRIPT), "--duration", f"{duration_ms:g}", "--spikes", str(out / "board_spikes.json")],
         "run on the board",
+        BOARD_LOG,
     )
-    return SpikeRecord.from_dict(json.loads((Path(out) / "board_spikes.json").read_text()), "board_spikes.json")
+    return SpikeRecord.from_dict(json.loads((out / "board_spikes.json").read_text()), "board_spikes.json")
 
 
 def report_text(compiled: Compiled) -> str:
