@@ -226,8 +226,10 @@ def chance_locality(n: int, radius: float) -> float:
 
 
 def pooling_radius(field: np.ndarray, periodic: bool) -> np.ndarray:
-    """Each field's weight-weighted root-mean-square distance from its centre of mass (grid units)."""
+    """Each field's root-mean-square distance from its centre of mass (grid units), of the weight above
+    the field's median: the patch a unit pools, without the uniform background it grew out of."""
     n = field.shape[1]
+    field = np.maximum(field - np.median(field.reshape(len(field), -1), axis=1)[:, None, None], 0.0)
     centre = centres(field, periodic)
     rows, cols = places(n)
     dy = np.abs(rows[None, :] - centre[:, :1])
