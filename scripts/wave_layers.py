@@ -4,7 +4,7 @@ seed: same noise, same initial weights), the no-lateral control (no waves), and 
 over three wave radii. Runs go in parallel, one per process.
 
     .venv/bin/python scripts/wave_layers.py [--backend brian2] [--n 16] [--layers 2] [--duration-ms 20000]
-        [--radii 1.5,2,3] [--seed 1] [--jobs 2] [--out scripts/results]
+        [--r-e 2] [--radii 1.5,2,3] [--locality-radius 3] [--seed 1] [--jobs 2] [--out scripts/results]
 
 On the reference the default takes a few minutes (two cores). Writes wave_layers[_<backend>].json
 and .png to ``--out``. For a wave radius ``r_e`` the inhibition reaches ``2.5 r_e`` and the lateral
@@ -35,9 +35,8 @@ from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {name: p.default for name, p in inspect.signature(model.build).parameters.items()}
 INHIBITION_REACH = DEFAULTS["r_i"] / DEFAULTS["r_e"]
-LOCALITY_RADIUS = 3.0  # grid units: the locality measure's disc, the same for every case
 SMALLEST_WAVE = 5  # neurons: a group of fewer spikes counts as noise, not a wave
-STRIP_TICKS = 12
+STRIP_FRAMES, STRIP_BIN = 12, 3  # frames of the strip, ticks per frame
 
 
 def neighbours(n: int, low: float, high: float) -> int:
@@ -71,6 +70,7 @@ def run_case(backend: str, parameters: dict) -> dict:
                 "post": connections.post,
                 "initial": np.broadcast_to(projection.weight, connections.pre.shape).astype(float),
                 "final": None if final is None else np.asarray(final["weight"], dtype=float),
+                "w_max": parameters.get("w_max", DEFAULTS["w_max"]),
             }
     return {"parameters": parameters, "spikes": spikes, "weights": weights, "seconds": seconds}
 
@@ -88,17 +88,18 @@ def wave_statistics(trains, n: int, r_e: float, ticks: int) -> dict:
     }
 
 
-def field_statistics(weights: dict, n: int, which: str) -> dict:
+def field_statistics(weights: dict, n: int, which: str, radius: float) -> dict:
     field = model.receptive_fields(weights["pre"], weights["post"], weights[which], n)
     centre = model.centres(field, True)
     return {
-        "locality": float(model.locality(field, LOCALITY_RADIUS, True).mean()),
+        "locality": float(model.locality(field, radius, True).mean()),
         "pooling_radius": float(model.pooling_radius(field, True).mean()),
-        "coverage": model.coverage(centre, n, LOCALITY_RADIUS, True),
+        "pooled_inputs": float(model.pooled_area(field, weights["w_max"] / 2).mean()),
+        "coverage": model.coverage(centre, n, radius, True),
     }
 
 
-def measure(run: dict) -> dict:
+def measure(run: dict, radius: float) -> dict:
     p = run["parameters"]
     n, ticks = p["n"], int(p["duration_ms"])
     layers = {
@@ -119,14 +120,16 @@ def measure(run: dict) -> dict:
         }
     fields = {}
     for label, weights in run["weights"].items():
-        fields[label] = {"initial": field_statistics(weights, n, "initial")}
+        fields[label] = {"initial": field_statistics(weights, n, "initial", radius)}
         if weights["final"] is not None:
-            fields[label]["final"] = field_statistics(weights, n, "final")
+            fields[label]["final"] = field_statistics(weights, n, "final", radius)
     return {"layers": layers, "propagation": propagation, "fields": fields, "seconds": run["seconds"]}
 
 
-def strongest_wave_start(trains, n: int, r_e: float) -> int:
-    found = model.waves(trains, n, True, max(r_e, 1.5))
+def strongest_wave_start(trains, n: int, r_e: float, within: int) -> int:
+    """The first tick of the largest wave in the first ``within`` ticks."""
+    early = [t[t < within] for t in trains]
+    found = model.waves(early, n, True, max(r_e, 1.5))
     return int(found["start"][np.argmax(found["size"])]) if len(found["size"]) else 0
 
 
@@ -134,31 +137,31 @@ def plot(runs: dict, measured: dict, path: Path, title: str):
     main, control = runs["stdp"], runs["no-stdp"]
     p = main["parameters"]
     n, layers = p["n"], p["layers"]
-    figure = plt.figure(figsize=(15, 4 + 1.6 * layers + 3.2), layout="constrained")
-    grid = figure.add_gridspec(layers + 2, STRIP_TICKS, height_ratios=[1] * layers + [2.4, 2.4])
-    start = strongest_wave_start(main["spikes"]["L1"], n, p["r_e"]) - 2
+    figure = plt.figure(figsize=(15, 1.5 * layers + 6.5), layout="constrained")
+    grid = figure.add_gridspec(layers + 2, STRIP_FRAMES, height_ratios=[1] * layers + [3, 1.2])
+    start = max(0, strongest_wave_start(main["spikes"]["L1"], n, p["r_e"], 2000) - STRIP_BIN)
     for k in range(1, layers + 1):
-        frames = np.zeros((STRIP_TICKS, n * n))
+        frames = np.zeros((STRIP_FRAMES, n * n))
         for neuron, train in enumerate(main["spikes"][f"L{k}"]):
-            hit = train[(train >= start) & (train < start + STRIP_TICKS)] - start
+            hit = (train[(train >= start) & (train < start + STRIP_FRAMES * STRIP_BIN)] - start) // STRIP_BIN
             frames[hit, neuron] = 1
-        for i in range(STRIP_TICKS):
+        for i in range(STRIP_FRAMES):
             axis = figure.add_subplot(grid[k - 1, i])
             axis.imshow(frames[i].reshape(n, n), cmap="gray_r", vmin=0, vmax=1)
             axis.set_xticks([]), axis.set_yticks([])
             if k == 1:
-                axis.set_title(f"{start + i} ms", fontsize=7)
+                axis.set_title(f"{start + i * STRIP_BIN}-{start + (i + 1) * STRIP_BIN - 1} ms", fontsize=7)
             if i == 0:
                 axis.set_ylabel(f"L{k}")
-    raster = figure.add_subplot(grid[layers, : STRIP_TICKS // 2])
+    raster = figure.add_subplot(grid[layers, : STRIP_FRAMES // 2])
     window = (max(0, start - 100), start + 200)
     for k in range(1, layers + 1):
         for neuron, train in enumerate(main["spikes"][f"L{k}"]):
             shown = train[(train >= window[0]) & (train < window[1])]
             raster.plot(shown, np.full(len(shown), neuron + (k - 1) * (n * n + 10)), "|", ms=2, color=f"C{k - 1}")
     raster.set_xlabel("ms"), raster.set_ylabel("neuron (L1 below, L2 above)")
-    raster.set_title("spikes during growth (no-lateral control: no waves)")
-    sweep = figure.add_subplot(grid[layers, STRIP_TICKS // 2 :])
+    raster.set_title("spikes during growth (STDP run)")
+    sweep = figure.add_subplot(grid[layers, STRIP_FRAMES // 2 :])
     radii = sorted(measured["radii"], key=float)
     forward = "L1->L2"
     for which, style in (("final", "o-"), ("initial", "s--")):
@@ -166,18 +169,30 @@ def plot(runs: dict, measured: dict, path: Path, title: str):
             [float(r) for r in radii],
             [measured["radii"][r]["fields"][forward][which]["pooling_radius"] for r in radii],
             style,
-            label=f"pooling radius, {'after growth' if which == 'final' else 'initial'}",
+            label=f"RMS radius above the median weight, {'after growth' if which == 'final' else 'initial'}",
         )
-    sweep.set_xlabel("wave radius r_e (grid units)"), sweep.set_ylabel("RMS receptive-field radius")
+    sweep.plot(
+        [float(r) for r in radii],
+        [np.sqrt(measured["radii"][r]["fields"][forward]["final"]["pooled_inputs"] / np.pi) for r in radii],
+        "D-",
+        label="after growth, radius of a disc of the inputs above w_max/2",
+    )
+    sweep.plot(
+        [float(r) for r in radii],
+        [np.sqrt(measured["radii"][r]["layers"]["L1"]["mean_size"] / np.pi) for r in radii],
+        "^:",
+        label="L1 wave, radius of a disc of its size",
+    )
+    sweep.set_xlabel("excitation radius r_e (grid units)"), sweep.set_ylabel("grid units")
     sweep.legend(fontsize=8)
     weights = main["weights"][forward]
-    shown_units = np.linspace(0, n * n - 1, STRIP_TICKS // 2).astype(int)
+    shown_units = np.linspace(0, n * n - 1, STRIP_FRAMES // 2).astype(int)
     for column, (name, run) in enumerate((("STDP", main), ("no STDP", control))):
         w = run["weights"][forward]
         which = "final" if w["final"] is not None else "initial"
         field = model.receptive_fields(w["pre"], w["post"], w[which], n)
         for i, unit in enumerate(shown_units):
-            axis = figure.add_subplot(grid[layers + 1, column * (STRIP_TICKS // 2) + i])
+            axis = figure.add_subplot(grid[layers + 1, column * (STRIP_FRAMES // 2) + i])
             axis.imshow(field[unit], cmap="viridis", vmin=0, vmax=weights["initial"].max() * 2)
             axis.set_xticks([]), axis.set_yticks([])
             axis.set_title(f"{name}: unit {unit}", fontsize=7)
@@ -192,13 +207,15 @@ def main():
     parser.add_argument("--n", type=int, default=DEFAULTS["n"])
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--duration-ms", type=float, default=DEFAULTS["duration_ms"])
+    parser.add_argument("--r-e", type=float, default=DEFAULTS["r_e"], help="the wave radius of the main cases")
     parser.add_argument("--radii", default="1.5,2,3")
+    parser.add_argument("--locality-radius", type=float, default=3.0, help="the locality measure's disc")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "results")
     args = parser.parse_args()
     base = {"n": args.n, "layers": args.layers, "duration_ms": args.duration_ms, "seed": args.seed}
-    base |= radius_parameters(args.n, DEFAULTS["r_e"])
+    base |= radius_parameters(args.n, args.r_e)
     cases = {
         "stdp": base,
         "no-stdp": {**base, "stdp": False},
@@ -210,13 +227,13 @@ def main():
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {name: pool.submit(run_case, args.backend, parameters) for name, parameters in cases.items()}
         runs = {name: future.result() for name, future in futures.items()}
-    measured = {name: measure(run) for name, run in runs.items() if not name.startswith("r_e=")}
-    measured["radii"] = {r: measure(runs[f"r_e={r}"]) for r in radii}
+    measured = {name: measure(run, args.locality_radius) for name, run in runs.items() if not name.startswith("r_e=")}
+    measured["radii"] = {r: measure(runs[f"r_e={r}"], args.locality_radius) for r in radii}
     document = {
         "backend": args.backend,
         "parameters": {name: parameters for name, parameters in cases.items()},
-        "locality_radius": LOCALITY_RADIUS,
-        "chance_locality": model.chance_locality(args.n, LOCALITY_RADIUS),
+        "locality_radius": args.locality_radius,
+        "chance_locality": model.chance_locality(args.n, args.locality_radius),
         "smallest_wave": SMALLEST_WAVE,
         "measured": measured,
     }
@@ -239,7 +256,9 @@ def main():
     for radius in radii:
         f = measured["radii"][radius]["fields"]["L1->L2"]
         print(
-            f"r_e={radius}: pooling radius {f['initial']['pooling_radius']:.2f} -> {f['final']['pooling_radius']:.2f}"
+            f"r_e={radius}: L1 waves of {measured['radii'][radius]['layers']['L1']['mean_size']:.1f} neurons; "
+            f"RMS field radius {f['initial']['pooling_radius']:.2f} -> {f['final']['pooling_radius']:.2f}, "
+            f"{f['final']['pooled_inputs']:.1f} inputs above w_max/2, locality {f['final']['locality']:.3f}"
         )
     print(f"chance locality {document['chance_locality']:.3f}")
 

@@ -241,6 +241,11 @@ def pooling_radius(field: np.ndarray, periodic: bool) -> np.ndarray:
     return np.sqrt((flat * (dy**2 + dx**2)).sum(axis=1) / total)
 
 
+def pooled_area(field: np.ndarray, threshold: float) -> np.ndarray:
+    """How many inputs of each field weigh at least ``threshold``: the patch a grown unit pools."""
+    return (field.reshape(len(field), -1) >= threshold).sum(axis=1)
+
+
 def coverage(centre: np.ndarray, n: int, radius: float, periodic: bool) -> float:
     """Share of the sheet's places within ``radius`` of at least one receptive-field centre."""
     rows, cols = places(n)
