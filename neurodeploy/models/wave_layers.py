@@ -118,7 +118,7 @@ def build(
     tau_plus: Annotated[float, Range(above=0)] = 20.0,
     tau_minus: Annotated[float, Range(above=0)] = 20.0,
     a_plus: Annotated[float, Range(at_least=0)] = 0.25,
-    a_minus: Annotated[float, Range(at_least=0)] = 0.4,
+    a_minus: Annotated[float, Range(at_least=0)] = 0.6,
     stdp: bool = True,
     lateral: bool = True,
     duration_ms: Annotated[float, Range(at_least=1)] = 20000.0,
