@@ -1,7 +1,7 @@
 """wave-layers: the sheet's wiring and the measures against hand-derived values; waves that noise starts
 in the first sheet and that carry into the second, against the sheet without lateral wiring; receptive
 fields that grow local against the no-STDP control; on a reduced sheet the SpiNNaker emulation and
-Lava spike for spike and weight for weight as their quantization-aware references; compile reports."""
+Lava spike for spike and weight for weight as their quantization-aware references; compile and deploy reports."""
 
 import json
 
@@ -185,3 +185,26 @@ def test_compiles_with_design_rule_and_quantization_reports(tmp_path, target):
     assert {f["subject"] for f in report["findings"]} == {"projection 'L1->L2'"}
     quantized = report["quantization"].get("projections", report["quantization"])
     assert {"L1->L2", "L1->L1:exc", "L2->L2:inh"} <= set(quantized)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
+def test_deploys_as_its_quantization_aware_reference(tmp_path, target):
+    result = invoke(
+        "deploy",
+        "wave-layers",
+        "--param",
+        "n=8",
+        "--param",
+        "r_e=1.5",
+        "--param",
+        "r_i=3",
+        "--duration",
+        "500",
+        "--target",
+        target,
+        "--out",
+        tmp_path / target,
+    )
+    assert result.exit_code == 0, result.output
+    assert "target vs quantization-aware reference: same tick 100.00%" in result.output
