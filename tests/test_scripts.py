@@ -85,3 +85,32 @@ def test_topographic_map_quick(tmp_path):
     assert document["runs"]["rewiring+stdp"]["events"]["S->P"] > 0
     assert measures["rewiring+stdp by connections"] != measures["initial"]
     assert (tmp_path / "topographic_map.png").stat().st_size > 10000
+
+
+@pytest.mark.slow
+def test_wave_layers_quick(tmp_path):
+    out = run_script(
+        "wave_layers.py",
+        "--n",
+        "8",
+        "--r-e",
+        "1.5",
+        "--radii",
+        "1,2",
+        "--locality-radius",
+        "2",
+        "--duration-ms",
+        "500",
+        "--jobs",
+        "1",
+        "--out",
+        tmp_path,
+    )
+    document = json.loads((tmp_path / "wave_layers.json").read_text())
+    measured = document["measured"]
+    assert set(measured["radii"]) == {"1", "2"} and "r_e=2" in out
+    # The controls hold the weights (no STDP) or have no waves (no lateral wiring).
+    assert measured["no-stdp"]["fields"]["L1->L2"].keys() == {"initial"}
+    assert measured["stdp"]["layers"]["L1"]["waves_per_s"] > 10 * measured["no-lateral"]["layers"]["L1"]["waves_per_s"]
+    assert measured["radii"]["2"]["layers"]["L1"]["mean_size"] > measured["radii"]["1"]["layers"]["L1"]["mean_size"]
+    assert (tmp_path / "wave_layers.png").stat().st_size > 10000

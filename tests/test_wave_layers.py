@@ -1,0 +1,210 @@
+"""wave-layers: the sheet's wiring and the measures against hand-derived values; waves that noise starts
+in the first sheet and that carry into the second, against the sheet without lateral wiring; receptive
+fields that grow local against the no-STDP control; on a reduced sheet the SpiNNaker emulation and
+Lava spike for spike and weight for weight as their quantization-aware references; compile and deploy reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from neurodeploy.backends import make_backend
+from neurodeploy.catalog import load_model
+from neurodeploy.errors import ValidationError
+from neurodeploy.models import wave_layers as model
+from tests.test_cli import invoke
+
+REDUCED = {"n": 8, "r_e": 1.5, "r_i": 3.0, "duration_ms": 500}
+
+
+def test_lateral_wiring_is_a_disc_inside_an_annulus():
+    # Offsets (dy, dx) with d <= 1.5: the 8 neighbours. In (1.5, 3]: d^2 = 4 (4 offsets), 5 (8), 8 (4), 9 (4).
+    wiring = model.lateral_connections(8, 1.5, 3.0, periodic=True)
+    for kind, each in (("excitatory", 8), ("inhibitory", 20)):
+        pre, post = wiring[kind]
+        assert np.all(np.bincount(post, minlength=64) == each)
+        assert not np.any(pre == post)
+    pre, post = model.lateral_connections(8, 1.5, 3.0, periodic=False)["excitatory"]
+    assert np.sum(post == 0) == 3  # a corner of the bounded sheet: right, below, diagonal
+    assert sorted(pre[post == 0].tolist()) == [1, 8, 9]
+
+
+def test_locality_and_pooling_radius_of_hand_made_fields():
+    n = 8
+    point = np.zeros((1, n, n))
+    point[0, 3, 4] = 1.0
+    assert model.locality(point, 0.5, True)[0] == 1.0
+    assert model.pooling_radius(point, True)[0] == 0.0
+    assert np.allclose(model.centres(point, True), [[3, 4]])
+    across_the_edge = np.zeros((1, n, n))
+    across_the_edge[0, 7, 2] = across_the_edge[0, 0, 2] = 1.0  # neighbours on the torus: centre 7.5
+    assert np.allclose(model.centres(across_the_edge, True), [[7.5, 2]])
+    assert model.locality(across_the_edge, 0.6, True)[0] == 1.0
+    # Four places around (2, 2) at distance 1, each weight 1, on a background of 0.1 everywhere: the
+    # background is the median, so the pooled patch is the cross, radius 1.
+    cross = np.full((1, n, n), 0.1)
+    for row, col in ((1, 2), (3, 2), (2, 1), (2, 3)):
+        cross[0, row, col] = 1.0
+    assert model.pooling_radius(cross, True)[0] == pytest.approx(1.0)
+    # The cross's share within 1 of (2, 2): (4 + 0.1) / (4 + 60 * 0.1).
+    assert model.locality(cross, 1.0, True)[0] == pytest.approx(4.1 / 10.0)
+    assert model.chance_locality(n, 1.0) == 5 / 64
+    assert model.coverage(np.array([[0.0, 0.0]]), n, 1.0, True) == 5 / 64
+
+
+def test_waves_are_groups_of_spikes_near_in_place_and_time():
+    n = 8
+    trains = [[] for _ in range(n * n)]
+    for step, col in enumerate((0, 1, 2, 3)):  # a front moving one place per tick along row 0
+        trains[col].append(10 + step)
+    trains[4 * n + 4].append(11)  # far away: a wave of its own
+    trains[0].append(30)  # the same neuron later than the gap: another wave
+    found = model.waves([np.array(t) for t in trains], n, True, link_radius=1.5, gap=2)
+    order = np.argsort(found["start"] * 100 + found["size"])
+    assert found["size"][order].tolist() == [4, 1, 1]
+    assert found["start"][order].tolist() == [10, 11, 30]
+    assert found["duration"][order].tolist() == [4, 1, 1]
+    assert found["speed"][order].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_the_network_as_described():
+    network = load_model("wave-layers", {**REDUCED, "layers": 3, "noise_rate": 100.0}).network
+    assert set(network.populations) == {"L1", "L2", "L3"}
+    rates = [len(t) / 0.5 for t in network.spike_sources["N1"].spike_times]
+    assert np.mean(rates) == pytest.approx(100.0, rel=0.1)
+    assert set(network.spike_sources) == {"N1", "N2", "N3"}
+    for k in (2, 3):
+        projection = network.projections[f"L{k - 1}->L{k}"]
+        assert len(network.connections(projection.label).pre) == 64 * 64
+        assert projection.plasticity.w_max == pytest.approx(0.6) and projection.plasticity.A_plus == pytest.approx(0.15)
+        assert 0 <= projection.weight.min() and projection.weight.max() <= 0.3
+        assert network.projections[f"L{k}->L{k}:inh"].receptor == "inhibitory"
+    control = load_model("wave-layers", {**REDUCED, "stdp": False, "lateral": False, "noise_rate_above": 0}).network
+    assert control.projections["L1->L2"].plasticity is None
+    assert not any(":" in label for label in control.projections) and "N2" not in control.spike_sources
+    assert np.array_equal(control.projections["L1->L2"].weight, network.projections["L1->L2"].weight)
+    with pytest.raises(ValidationError, match="inhibition radius"):
+        load_model("wave-layers", {"r_e": 3.0, "r_i": 2.0})
+
+
+def wave_run(duration_ms: float, **parameters):
+    network = load_model("wave-layers", {"duration_ms": duration_ms, **parameters}).network
+    return network, make_backend("brian2").run(network, duration_ms)
+
+
+def test_waves_emerge_from_noise_and_carry_into_the_second_sheet():
+    duration = 2000
+    _, result = wave_run(duration)
+    _, control = wave_run(duration, lateral=False)
+    n, r_e = 16, 2.0
+    found = {k: model.waves(result.spikes.ticks(k), n, True, r_e) for k in ("L1", "L2")}
+    alone = model.waves(control.spikes.ticks("L1"), n, True, r_e)
+    # Waves: groups of many neurons, lasting several ticks and moving. The same noise without the
+    # lateral wiring gives groups of chance coincidences only.
+    assert found["L1"]["size"].mean() > 3 * alone["size"].mean()
+    assert np.sum(found["L1"]["size"] >= 8) > 20 * max(1, np.sum(alone["size"] >= 8))
+    big = found["L1"]["size"] >= 8
+    assert np.median(found["L1"]["duration"][big]) >= 3 and np.median(found["L1"]["speed"][big]) > 0
+    assert np.sum(found["L2"]["size"] >= 8) > 20
+    # The second sheet follows the first a few ticks later; shifted by a third of the run it does not.
+    lower, upper = (model.population_activity(result.spikes.ticks(k), duration) for k in ("L1", "L2"))
+    follows = model.lagged_correlation(lower, upper, range(0, 16))
+    shuffled = model.lagged_correlation(lower, np.roll(upper, duration // 3), range(0, 16))
+    assert 1 <= np.argmax(follows) <= 10
+    assert follows.max() > 5 * np.abs(shuffled).max()
+
+
+@pytest.mark.slow
+def test_receptive_fields_grow_local_beyond_the_no_stdp_control():
+    duration = 20000
+    network, grown = wave_run(duration)
+    initial = network.projections["L1->L2"].weight
+    w = grown.weights["L1->L2"]
+    fields = {
+        "grown": model.receptive_fields(w["pre"], w["post"], w["weight"], 16),
+        "control": model.receptive_fields(w["pre"], w["post"], initial, 16),  # no STDP: the weights stay
+    }
+    locality = {name: model.locality(field, 3.0, True) for name, field in fields.items()}
+    chance = model.chance_locality(16, 3.0)
+    assert abs(locality["control"].mean() - chance) < 0.02
+    assert locality["grown"].mean() > locality["control"].mean() + 0.05
+    assert np.mean(locality["grown"] > np.quantile(locality["control"], 0.95)) > 0.5
+    # The centres spread over the sheet rather than piling up: most places lie near some unit's centre.
+    assert model.coverage(model.centres(fields["grown"], True), 16, 3.0, True) > 0.9
+
+
+def spikes_of(result, network):
+    return {k: [t.tolist() for t in result.spikes.ticks(k)] for k in network.populations}
+
+
+@pytest.mark.slow
+def test_on_the_chips_numbers_the_reference_is_the_emulation():
+    from neurodeploy.backends.spinnaker.graph import lower
+    from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
+
+    network = load_model("wave-layers", REDUCED).network
+    graph = lower(network)
+    reference = make_backend("brian2").run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 500.0)
+    emulation = make_backend("spinnaker").run(network, 500.0)
+    assert sum(map(len, reference.spikes.ticks("L2"))) > 20
+    assert spikes_of(emulation, network) == spikes_of(reference, network)
+    grown, initial = reference.weights["L1->L2"]["weight"], network.projections["L1->L2"].weight
+    assert np.abs(grown - initial).max() > 0.1  # the weights did grow
+    for key in ("pre", "post", "weight"):
+        assert np.array_equal(emulation.weights["L1->L2"][key], reference.weights["L1->L2"][key])
+
+
+@pytest.mark.slow
+def test_on_lavas_numbers_the_reference_is_lava():
+    from neurodeploy.backends.lava import lower
+
+    network = load_model("wave-layers", REDUCED).network
+    reference = make_backend("brian2").run(lower(network).reference_network(), 500.0)
+    lava = make_backend("lava").run(network, 500.0)
+    assert sum(map(len, reference.spikes.ticks("L2"))) > 20
+    assert spikes_of(lava, network) == spikes_of(reference, network)
+    grown, initial = reference.weights["L1->L2"]["weight"], network.projections["L1->L2"].weight
+    assert np.abs(grown - initial).max() > 0.1
+    for key in ("pre", "post"):
+        assert np.array_equal(lava.weights["L1->L2"][key], reference.weights["L1->L2"][key])
+    assert np.allclose(lava.weights["L1->L2"]["weight"], reference.weights["L1->L2"]["weight"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
+def test_compiles_with_design_rule_and_quantization_reports(tmp_path, target):
+    out = tmp_path / target
+    result = invoke(
+        "compile", "wave-layers", "--param", "n=8", "--duration", "500", "--target", target, "--no-map", "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "compile.json").read_text())
+    assert report["target"] == target
+    assert not [f for f in report["findings"] if f["level"] == "error"]
+    # The random initial weights below the chip's resolution are named (the plastic projection's only loss).
+    assert {f["subject"] for f in report["findings"]} == {"projection 'L1->L2'"}
+    quantized = report["quantization"].get("projections", report["quantization"])
+    assert {"L1->L2", "L1->L1:exc", "L2->L2:inh"} <= set(quantized)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["spinn5", "loihi2"])
+def test_deploys_as_its_quantization_aware_reference(tmp_path, target):
+    result = invoke(
+        "deploy",
+        "wave-layers",
+        "--param",
+        "n=8",
+        "--param",
+        "r_e=1.5",
+        "--param",
+        "r_i=3",
+        "--duration",
+        "500",
+        "--target",
+        target,
+        "--out",
+        tmp_path / target,
+    )
+    assert result.exit_code == 0, result.output
+    assert "target vs quantization-aware reference: same tick 100.00%" in result.output
