@@ -207,4 +207,6 @@ def test_deploys_as_its_quantization_aware_reference(tmp_path, target):
         tmp_path / target,
     )
     assert result.exit_code == 0, result.output
-    assert "target vs quantization-aware reference: same tick 100.00%" in result.output
+    summary = json.loads((tmp_path / target / "deploy.json").read_text())
+    correctness = next(item for item in summary["comparisons"] if item["kind"] == "correctness")
+    assert correctness["spikes"]["overall"]["same_tick_fraction"] == 1.0 and summary["passed"]
