@@ -1,6 +1,7 @@
 """The emulation's compiled kernels (backends/spinnaker/compiled.py) against their numpy specification
-(delivery.py and the shared pair rule), bit for bit, on random rows, delays, weights and post histories:
-saturation at 0xFFFF, repeated post neurons, every setting of the rule."""
+(delivery.py, the shared pair rule and the parts' own steps), bit for bit: on random rows, delays, weights
+and post histories (saturation at 0xFFFF, repeated post neurons, every setting of the rule), and whole
+runs of the emulation with either."""
 
 import subprocess
 import sys
@@ -10,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import neurodeploy as nd
+from conftest import feedforward_variant, random_plastic_network
 from neurodeploy.backends.pair_stdp import PairSTDPRule
-from neurodeploy.backends.spinnaker import delivery
+from neurodeploy.backends.spinnaker import SpinnakerBackend, delivery
 from neurodeploy.description import FixedPointSTDP
 
 pytest.importorskip("numba")
@@ -154,3 +157,64 @@ def test_without_numba_the_emulation_says_so_once_and_runs_numpy():
     assert finished.stdout.split() == ["numpy", "True"]
     assert len(finished.stderr.strip().splitlines()) == 1
     assert "numpy kernels" in finished.stderr and "numba" in finished.stderr
+
+
+def emulate(network, duration_ms, kernels, monkeypatch, **options):
+    monkeypatch.setattr(delivery, "_chosen", kernels)
+    return SpinnakerBackend(**options).run(network, duration_ms)
+
+
+def assert_same_runs(network, duration_ms, monkeypatch, **options):
+    """The emulation with the compiled kernels (and fused tick) against the numpy kernels: spikes,
+    recorded traces and learned weights bit for bit."""
+    expected = emulate(network, duration_ms, delivery.NUMPY, monkeypatch, **options)
+    result = emulate(network, duration_ms, compiled.KERNELS, monkeypatch, **options)
+    assert expected.spikes.populations.keys() == result.spikes.populations.keys()
+    for label, trains in expected.spikes.populations.items():
+        for train, other in zip(trains, result.spikes.populations[label]):
+            np.testing.assert_array_equal(other, train)
+    assert sum(len(t) for trains in expected.spikes.populations.values() for t in trains) > 0
+    for label, traces in expected.traces.items():
+        for variable, trace in traces.items():
+            np.testing.assert_array_equal(result.traces[label][variable], trace)
+    for label, weights in expected.weights.items():
+        np.testing.assert_array_equal(result.weights[label]["weight"], weights["weight"])
+
+
+@pytest.mark.parametrize(
+    "semantics", [{}, {"threshold": ">"}, {"reset": "subtract", "threshold": ">"}], ids=["stock", "strict", "subtract"]
+)
+def test_the_emulation_computes_the_same_with_compiled_and_numpy_kernels(semantics, monkeypatch):
+    """IF_curr_exp (the fused tick) with a refractory period, excited and inhibited through delays of 1-4
+    ticks, V and currents recorded at the end of each tick."""
+    data = feedforward_variant("own").to_dict()
+    data["semantics"].update(semantics)
+    data["populations"][0]["parameters"]["tau_refrac"] = 2.0
+    data["recordings"] = {"neurons": ["spikes", "v", "isyn_exc", "isyn_inh"]}
+    network = nd.Network.from_dict(data)
+    assert_same_runs(network, 300.0, monkeypatch)
+
+
+@pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
+@pytest.mark.parametrize("traces", ["all_to_all", "nearest_spynnaker"])
+def test_plastic_runs_are_the_same_with_compiled_and_numpy_kernels(dependence, traces, monkeypatch):
+    """STDP through delays, post spikes recorded as sPyNNaker records them (no fused tick there)."""
+    network = random_plastic_network(3, dependence, 3, traces=traces)
+    network.record("P", ["spikes", "v"])
+    assert_same_runs(network, 300.0, monkeypatch)
+    assert_same_runs(network, 300.0, monkeypatch, recording="spynnaker")
+
+
+@pytest.mark.parametrize("threshold", [">=", ">"])
+def test_a_neuron_settling_at_its_threshold_spikes_only_under_greater_or_equal(threshold, monkeypatch):
+    """Hand-derived: i_offset 0.75 nA through R = 20 MOhm puts alpha at v_rest + 15 mV = v_thresh to the bit
+    (24576 * 655360 >> 15 = 491520 = 15 mV); V's distance to alpha shrinks by floor(exp_TC d >> 15) to 0,
+    so V settles exactly at the threshold: '>=' spikes there, '>' never does."""
+    network = nd.Network("settling", nd.Semantics(threshold=threshold))
+    network.population("held", 1, parameters={"i_offset": 0.75})
+    network.record("held", ["spikes", "v"])
+    if threshold == ">=":
+        assert_same_runs(network, 400.0, monkeypatch)
+    result = emulate(network, 400.0, compiled.KERNELS, monkeypatch)
+    assert (len(result.spikes.populations["held"][0]) > 0) == (threshold == ">=")
+    assert result.traces["held"]["v"].max() <= -50.0

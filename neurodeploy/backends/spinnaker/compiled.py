@@ -202,6 +202,90 @@ def stdp_update(rule, t, history, last_time, last_trace, rows, delay, post, stor
     return weights, rule.trace_after_spike(last_trace, rule.decay_plus, t - last_time)
 
 
+@_jit
+def _wrap32(value):
+    return ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+@_jit
+def _mul_accum(a, b):
+    return _wrap32((a * b) >> 15)
+
+
+@_jit
+def _lif_exponential_current(
+    slot, shifts, state, init, decay, v, v_rest, i_offset, exp_tc, resistance, refract, t_refract, v_thresh, v_reset,
+    strict, subtract,
+):  # fmt: skip
+    spiking = np.empty(v.size, dtype=np.int64)
+    count = 0
+    for n in range(v.size):
+        for r in range(2):  # the ring-buffer slot joins the state
+            inputs = _wrap32(np.int64(slot[r, n]) << shifts[r])
+            state[r, n] = _wrap32(state[r, n] + ((inputs * init[r, n]) >> 32))
+            slot[r, n] = 0
+        if refract[n] <= 0:
+            current = _wrap32(state[0, n] - state[1, n] + i_offset[n])
+            alpha = _wrap32(_mul_accum(current, resistance[n]) + v_rest[n])
+            v[n] = _wrap32(alpha - _mul_accum(exp_tc[n], _wrap32(alpha - v[n])))
+        else:
+            refract[n] -= 1
+        if v[n] > v_thresh[n] if strict else v[n] >= v_thresh[n]:
+            v[n] = _wrap32(v[n] - (v_thresh[n] - v_reset[n])) if subtract else v_reset[n]
+            refract[n] = t_refract[n]
+            spiking[count] = n
+            count += 1
+        for r in range(2):  # the end of the tick: the state decays
+            state[r, n] = (state[r, n] * decay[r, n]) >> 32
+    return spiking[:count].copy()
+
+
+def _lif_exponential_current_tick(slot, shifts, neurons, synapses):
+    """One tick of sPyNNaker's IF_curr_exp build (:class:`.cells.NeuronModelLIF`,
+    :class:`.cells.SynapseTypeExponential`, :class:`.cells.InputTypeCurrent`) in one pass over the neurons,
+    updating their state in place; the neurons that spike."""
+    return _lif_exponential_current(
+        slot,
+        shifts.reshape(-1),
+        synapses.state,
+        synapses.init,
+        synapses.decay,
+        neurons.v,
+        neurons.v_rest,
+        neurons.i_offset,
+        neurons.exp_tc,
+        neurons.resistance,
+        neurons.refract,
+        neurons.t_refract,
+        neurons.v_thresh,
+        neurons.v_reset,
+        neurons.strict,
+        neurons.subtract,
+    )
+
+
+def fused_tick(neurons, synapses, input_type):
+    """A compiled tick for a population of these parts, when one is compiled (else None): the ring-buffer
+    slot joining the state, the neurons' step and the state's decay in one pass."""
+    from neurodeploy.backends.spinnaker import cells
+
+    parts = (type(neurons), type(synapses), type(input_type))
+    if parts != (cells.NeuronModelLIF, cells.SynapseTypeExponential, cells.InputTypeCurrent):
+        return None
+    # Compiled (or loaded from the cache) now, on no neurons, not in the first tick.
+    none = SimpleNamespace(
+        **{name: value[..., :0] if isinstance(value, np.ndarray) else value for name, value in vars(neurons).items()}
+    )
+    state = SimpleNamespace(**{name: getattr(synapses, name)[..., :0] for name in ("state", "init", "decay")})
+    _lif_exponential_current_tick(np.zeros((2, 0), dtype=np.uint16), np.zeros((2, 1), dtype=np.int64), none, state)
+    return _lif_exponential_current_tick
+
+
 KERNELS = SimpleNamespace(
-    name="numba", synapse_rows=synapse_rows, deliver=deliver, deliver_rows=deliver_rows, stdp_update=stdp_update
+    name="numba",
+    synapse_rows=synapse_rows,
+    deliver=deliver,
+    deliver_rows=deliver_rows,
+    stdp_update=stdp_update,
+    fused_tick=fused_tick,
 )

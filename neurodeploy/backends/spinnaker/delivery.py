@@ -1,6 +1,7 @@
 """Spike delivery and the deferred STDP update of the emulation: the numpy specification here, the same
-computations compiled by numba in :mod:`.compiled` (tested bit for bit against these), and :func:`kernels`,
-which picks the compiled ones when numba is installed.
+computations compiled by numba in :mod:`.compiled` (tested bit for bit against these, as is its fused
+tick of a population against the parts' numpy steps), and :func:`kernels`, which picks the compiled
+ones when numba is installed.
 
 A population's ring buffers are one uint16 array ``ring[slot, receptor, neuron]`` of ``slots`` (a power
 of two) ticks; a synapse of delay ``d`` carrying a spike of tick ``t`` adds its 16-bit weight to slot
@@ -65,8 +66,18 @@ def stdp_update(rule, t, history, last_time, last_trace, rows, delay, post, stor
     return rule.update(t, history, last_time, last_trace, rows, delay, post, stored)
 
 
+def fused_tick(neurons, synapses, input_type):
+    """No fused tick: the parts step one after the other (:meth:`.kernel._Population.step`, the specification)."""
+    return None
+
+
 NUMPY = SimpleNamespace(
-    name="numpy", synapse_rows=synapse_rows, deliver=deliver, deliver_rows=deliver_rows, stdp_update=stdp_update
+    name="numpy",
+    synapse_rows=synapse_rows,
+    deliver=deliver,
+    deliver_rows=deliver_rows,
+    stdp_update=stdp_update,
+    fused_tick=fused_tick,
 )
 _chosen = None
 

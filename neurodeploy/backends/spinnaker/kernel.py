@@ -74,6 +74,7 @@ class _Population:
         self.alive = None  # with turnover: which neurons may spike
         self.at_start = None  # under the spynnaker convention, the tick's sample (V before step 2, state after 1)
         self.currents: _CurrentSources | None = None
+        self.fused = delivery.kernels().fused_tick(self.neurons, self.synapses, self.input)
 
     @property
     def v(self) -> np.ndarray:
@@ -89,6 +90,7 @@ class _Population:
                 if hasattr(old, name):
                     setattr(new, name, getattr(old, name))
             setattr(self, part, new)
+        self.fused = fresh.fused
         if self.currents is not None:  # the sources add to the new i_offset
             self.currents.base = self.neurons.i_offset.copy()
 
@@ -106,12 +108,15 @@ class _Population:
         if self.currents is not None:
             self.neurons.i_offset = self.currents.offset(t)
         slot = self.ring[t & (self.slots - 1)]
-        self.synapses.receive(fp.wrap32(slot.astype(np.int64) << self.shifts))
-        slot[:] = 0
-        if sample_at_start:
-            self.at_start = self.sample()
-        spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
-        self.synapses.shape()
+        if self.fused is not None and not sample_at_start and self.alive is None:
+            spiking = self.fused(slot, self.shifts, self.neurons, self.synapses)
+        else:
+            self.synapses.receive(fp.wrap32(slot.astype(np.int64) << self.shifts))
+            slot[:] = 0
+            if sample_at_start:
+                self.at_start = self.sample()
+            spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
+            self.synapses.shape()
         if self.history is not None and spiking.size:
             self.history.add(t, spiking)
         return spiking
