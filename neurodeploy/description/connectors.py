@@ -113,8 +113,9 @@ class FixedProbability(Connector):
     def generate(self, n_pre, n_post, rng):
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
-        flat = _bernoulli_positions(n_pre * n_post, self.p, rng)
-        pre, post = np.divmod(flat, n_post)
+        pre = _bernoulli_positions(n_pre * n_post, self.p, rng)
+        post = pre % n_post
+        pre //= n_post  # the positions become the pre indices in place
         return _without_self(pre, post, self.allow_self_connections)
 
 
@@ -130,14 +131,16 @@ def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.n
     chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
     pieces, last = [], -1
     while True:
-        gaps = np.minimum(rng.geometric(p, size=chunk), total + 1)
+        gaps = rng.geometric(p, size=chunk)
+        np.minimum(gaps, total + 1, out=gaps)
         # Where the positions pass ``total``, found in float64 so the running sum cannot wrap round;
-        # the positions before it are summed exactly (each below ``total``).
+        # the positions before it are summed exactly (each below ``total``), in place of the gaps.
         inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
-        positions = last + np.cumsum(gaps[:inside], dtype=np.int64)
-        pieces.append(positions[positions < total])
+        positions = np.cumsum(gaps[:inside], out=gaps[:inside])
+        positions += last
+        pieces.append(positions[: np.searchsorted(positions, total)])  # increasing: those below ``total``
         if inside < chunk:
-            return np.concatenate(pieces)
+            return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         last = int(positions[-1])
 
 
