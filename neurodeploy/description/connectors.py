@@ -130,13 +130,19 @@ def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.n
     expected = total * p
     chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
     pieces, last = [], -1
+    exact = total < 2**53 and chunk * (total + 1) < 2**63  # a chunk's running sum fits int64 (and float64 below total)
     while True:
         gaps = rng.geometric(p, size=chunk)
         np.minimum(gaps, total + 1, out=gaps)
-        # Where the positions pass ``total``, found in float64 so the running sum cannot wrap round;
-        # the positions before it are summed exactly (each below ``total``), in place of the gaps.
-        inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
-        positions = np.cumsum(gaps[:inside], out=gaps[:inside])
+        # Where the positions pass ``total``: found on the running sum in place of the gaps where it cannot
+        # wrap round, else in float64; the positions before it are summed exactly (each below ``total``).
+        if exact:
+            positions = np.cumsum(gaps, out=gaps)
+            inside = int(np.searchsorted(positions, total - 1 - last, side="right"))
+            positions = positions[:inside]
+        else:
+            inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
+            positions = np.cumsum(gaps[:inside], out=gaps[:inside])
         positions += last
         pieces.append(positions[: np.searchsorted(positions, total)])  # increasing: those below ``total``
         if inside < chunk:
