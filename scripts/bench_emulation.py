@@ -214,7 +214,21 @@ def machine() -> dict:
         ),
         platform.processor(),
     )
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("numpy", "numba", "brian2", "cython"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        **versions,
+    }
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -230,7 +244,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=["10000:10000000", "100000:10000000"], help="NEURONS:SYNAPSES")
     parser.add_argument("--duration", type=float, default=1000.0, help="ms")
-    parser.add_argument("--drive", type=float, default=0.8, help="mean input over the rheobase current")
+    parser.add_argument("--drive", type=float, default=1.1, help="mean input over the rheobase current")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--out", type=Path, default=RESULTS)

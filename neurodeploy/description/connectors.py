@@ -96,6 +96,7 @@ class FixedProbability(Connector):
     allow_self_connections: bool = True
     seed: int | None = None
     FIELDS = ("p", "allow_self_connections", "seed")
+    _made = None  # the last seeded draw: its arguments and (pre, post), read-only
 
     def __post_init__(self):
         where = "connector fixed_probability"
@@ -111,12 +112,20 @@ class FixedProbability(Connector):
         return mean + 6.0 * np.sqrt(mean)
 
     def generate(self, n_pre, n_post, rng):
+        key = (n_pre, n_post, self.p, self.allow_self_connections, self.seed)
+        if self.seed is not None and self._made is not None and self._made[0] == key:
+            return self._made[1]
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         pre = _bernoulli_positions(n_pre * n_post, self.p, rng)
         post = pre % n_post
         pre //= n_post  # the positions become the pre indices in place
-        return _without_self(pre, post, self.allow_self_connections)
+        made = _without_self(pre, post, self.allow_self_connections)
+        if self.seed is not None:  # a seeded draw is made once (a model counting it, the network, its stages)
+            for array in made:
+                array.flags.writeable = False
+            self._made = (key, made)
+        return made
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
