@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
+from neurodeploy.backends.spinnaker import cells
 from neurodeploy.backends.spinnaker.delivery import RING_MAX
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -267,8 +268,6 @@ def _lif_exponential_current_tick(slot, shifts, neurons, synapses):
 def fused_tick(neurons, synapses, input_type):
     """A compiled tick for a population of these parts, when one is compiled (else None): the ring-buffer
     slot joining the state, the neurons' step and the state's decay in one pass."""
-    from neurodeploy.backends.spinnaker import cells
-
     parts = (type(neurons), type(synapses), type(input_type))
     if parts != (cells.NeuronModelLIF, cells.SynapseTypeExponential, cells.InputTypeCurrent):
         return None
