@@ -388,3 +388,18 @@ def test_a_saved_nearest_trace_loads_as_the_symmetric_nearest_pairs_it_meant():
     saved["projections"][0]["plasticity"]["semantics"] = {"traces": "nearest"}
     loaded = nd.Network.from_dict(saved)
     assert loaded.projections["w"].plasticity.semantics.traces == "nearest_symmetric"
+
+
+def test_spike_trains_given_as_arrays_are_checked_as_lists_are():
+    """Arrays (int or float) become the same trains as lists; a fault in one is named by its neuron."""
+    lists = nd.SpikeSource("S", 3, [[1.0, 4.0], [], [2.0]]).spike_times
+    arrays = nd.SpikeSource("S", 3, [np.array([1, 4]), np.array([], dtype=float), np.array([2.0])]).spike_times
+    assert [t.tolist() for t in arrays] == [t.tolist() for t in lists] == [[1.0, 4.0], [], [2.0]]
+    assert all(t.dtype == np.float64 for t in arrays)
+    for trains, field in (
+        ([np.array([1.0]), np.array([3.0, 2.0])], "spike_times[1]"),
+        ([np.array([-1.0])], "spike_times[0]"),
+    ):
+        with pytest.raises(nd.ValidationError) as error:
+            nd.SpikeSource("S", len(trains), trains)
+        assert error.value.field == field

@@ -52,6 +52,25 @@ def test_bench_compile_small():
     assert lines[-1].split()[0] == "1000" and int(lines[-1].split()[1]) > 50000
 
 
+@pytest.mark.slow
+def test_bench_emulation_small_runs_the_same_network_as_its_brian2_baseline(tmp_path):
+    """The emulation and hand-written Brian2 on 10^3 neurons and 10^5 synapses: about as many synapses and,
+    driven alike, about as many spikes (the baseline draws its own connections and weights)."""
+    out = tmp_path / "bench.json"
+    run_script(
+        "bench_emulation.py", "--cases", "1000:100000", "--duration", 200, "--repeats", 1,
+        "--kinds", "emulation", "brian2-numpy", "--out", out,
+    )  # fmt: skip
+    case = json.loads(out.read_text())["cases"][0]
+    emulation, brian2 = case["results"]["emulation"], case["results"]["brian2-numpy"]
+    for measured in (emulation, brian2):
+        assert abs(measured["synapses"] - 100_000) < 3_000
+        assert measured["loop_s"] > 0 and measured["bytes_per_synapse"] > 0
+    assert 0.7 < emulation["spikes"]["neurons"] / brian2["spikes"]["neurons"] < 1.4
+    assert emulation["spikes"]["neurons"] > 200  # tens of Hz
+    assert case["ratios"]["emulation_x_real_time"] == pytest.approx(0.2 / emulation["loop_s"])
+
+
 def test_cam_recordings_report(cam_recordings):
     lines = (
         run_script("cam_recordings.py", "--shared", cam_recordings.parents[1], "--backends", "brian2", "spinnaker")

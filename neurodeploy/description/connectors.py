@@ -96,6 +96,7 @@ class FixedProbability(Connector):
     allow_self_connections: bool = True
     seed: int | None = None
     FIELDS = ("p", "allow_self_connections", "seed")
+    _made = None  # the last seeded draw: its arguments and (pre, post), read-only
 
     def __post_init__(self):
         where = "connector fixed_probability"
@@ -111,11 +112,20 @@ class FixedProbability(Connector):
         return mean + 6.0 * np.sqrt(mean)
 
     def generate(self, n_pre, n_post, rng):
+        key = (n_pre, n_post, self.p, self.allow_self_connections, self.seed)
+        if self.seed is not None and self._made is not None and self._made[0] == key:
+            return self._made[1]
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
-        flat = _bernoulli_positions(n_pre * n_post, self.p, rng)
-        pre, post = np.divmod(flat, n_post)
-        return _without_self(pre, post, self.allow_self_connections)
+        pre = _bernoulli_positions(n_pre * n_post, self.p, rng)
+        post = pre % n_post
+        pre //= n_post  # the positions become the pre indices in place
+        made = _without_self(pre, post, self.allow_self_connections)
+        if self.seed is not None:  # a seeded draw is made once (a model counting it, the network, its stages)
+            for array in made:
+                array.flags.writeable = False
+            self._made = (key, made)
+        return made
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
@@ -129,15 +139,23 @@ def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.n
     expected = total * p
     chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
     pieces, last = [], -1
+    exact = total < 2**53 and chunk * (total + 1) < 2**63  # a chunk's running sum fits int64 (and float64 below total)
     while True:
-        gaps = np.minimum(rng.geometric(p, size=chunk), total + 1)
-        # Where the positions pass ``total``, found in float64 so the running sum cannot wrap round;
-        # the positions before it are summed exactly (each below ``total``).
-        inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
-        positions = last + np.cumsum(gaps[:inside], dtype=np.int64)
-        pieces.append(positions[positions < total])
+        gaps = rng.geometric(p, size=chunk)
+        np.minimum(gaps, total + 1, out=gaps)
+        # Where the positions pass ``total``: found on the running sum in place of the gaps where it cannot
+        # wrap round, else in float64; the positions before it are summed exactly (each below ``total``).
+        if exact:
+            positions = np.cumsum(gaps, out=gaps)
+            inside = int(np.searchsorted(positions, total - 1 - last, side="right"))
+            positions = positions[:inside]
+        else:
+            inside = int(np.searchsorted(np.cumsum(gaps, dtype=np.float64), total - 1 - last, side="right"))
+            positions = np.cumsum(gaps[:inside], out=gaps[:inside])
+        positions += last
+        pieces.append(positions[: np.searchsorted(positions, total)])  # increasing: those below ``total``
         if inside < chunk:
-            return np.concatenate(pieces)
+            return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         last = int(positions[-1])
 
 

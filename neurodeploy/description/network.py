@@ -249,18 +249,23 @@ def _groups_of_spikes(trains, spikes_per_group: int = 1 << 20):
 
 
 def _plain_spike_times(spike_times) -> list[np.ndarray] | None:
-    """The checked trains, vectorized, when every train is a list of plain numbers that pass the checks;
-    None otherwise (the per-neuron check then names the first fault)."""
-    if not all(type(times) is list for times in spike_times):
+    """The checked trains, vectorized, when every train is a list of plain numbers, or every train a flat
+    numpy array of numbers, that pass the checks; None otherwise (the per-neuron check then names the
+    first fault)."""
+    arrays = all(type(times) is np.ndarray and times.ndim == 1 and times.dtype.kind in "iuf" for times in spike_times)
+    if not arrays and not all(type(times) is list for times in spike_times):
         return None
     lengths = np.fromiter(map(len, spike_times), dtype=np.int64, count=len(spike_times))
-    flat_items = itertools.chain.from_iterable(spike_times)
-    if any(type(value) is not float and type(value) is not int for value in flat_items):
-        return None
-    try:
-        flat = np.fromiter(itertools.chain.from_iterable(spike_times), dtype=np.float64, count=int(lengths.sum()))
-    except OverflowError:  # an integer past the float range: named by the per-neuron check
-        return None
+    if arrays:
+        flat = np.concatenate([np.empty(0), *spike_times]).astype(np.float64, copy=False)
+    else:
+        flat_items = itertools.chain.from_iterable(spike_times)
+        if any(type(value) is not float and type(value) is not int for value in flat_items):
+            return None
+        try:
+            flat = np.fromiter(itertools.chain.from_iterable(spike_times), dtype=np.float64, count=int(lengths.sum()))
+        except OverflowError:  # an integer past the float range: named by the per-neuron check
+            return None
     ends = np.cumsum(lengths)
     steps = np.diff(flat)
     steps[ends[:-1][(lengths[:-1] > 0) & (ends[:-1] < flat.size)] - 1] = np.inf  # across trains: no order
@@ -652,14 +657,15 @@ class Network:
             field_name = "connector" if error.field is None else f"connector.{error.field}"
             raise ValidationError(where, field_name, error.message) from None
         count = len(pre)
-        weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections")
-        delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections")
+        # The projection's own arrays, not copies: a synapse costs its indices, weight and delay once.
+        weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections", copy=False)
+        delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections", copy=False)
         delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1)
         return Connections(
-            pre + pre_offset,
-            post + post_offset,
-            np.broadcast_to(weight, (count,)).astype(np.float64),
-            np.broadcast_to(delay_ticks, (count,)).astype(np.int64),
+            pre + pre_offset if pre_offset else pre,
+            post + post_offset if post_offset else post,
+            weight if np.ndim(weight) else np.full(count, weight),
+            delay_ticks if np.ndim(delay_ticks) else np.full(count, delay_ticks, dtype=np.int64),
         )
 
     def _view(self, projection: Projection, side: str) -> tuple[int, int]:

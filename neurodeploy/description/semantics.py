@@ -71,6 +71,7 @@ MAX_TICK_SLACK = 1e-3
 # Tick counts every backend holds in a 32-bit integer (Brian2's and Lava's delays and spike times):
 # a time beyond it would wrap round, so it is refused instead.
 MAX_TICKS = 2**31 - 1
+TICKS_BLOCK = 1 << 20  # times converted to ticks at once
 
 
 @dataclass(eq=False)
@@ -144,8 +145,15 @@ class Semantics:
     def ticks(self, time_ms, where: str, field: str, minimum: int = 0) -> np.ndarray | int:
         """Exact number of ticks in ``time_ms`` (scalar or array): every time becomes ticks here, so every
         time is checked here: finite, a whole number of ticks, at least ``minimum`` ticks and at most
-        ``MAX_TICKS``."""
+        ``MAX_TICKS``. Long arrays are converted in blocks, so that the checks' temporaries stay small."""
         times = np.asarray(time_ms, dtype=np.float64)
+        if times.size > TICKS_BLOCK:
+            flat, result = times.reshape(-1), np.empty(times.size, dtype=np.int64)
+            for start in range(0, flat.size, TICKS_BLOCK):
+                result[start : start + TICKS_BLOCK] = self.ticks(
+                    flat[start : start + TICKS_BLOCK], where, field, minimum
+                )
+            return result.reshape(times.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             ratio = times / self.dt
         bad = ~np.isfinite(ratio) | (ratio < minimum - 0.5) | (ratio > MAX_TICKS + 0.5)

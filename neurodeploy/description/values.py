@@ -79,9 +79,16 @@ def number(value, unit: str | None, where: str, field: str) -> float:
 
 
 def number_or_array(
-    value, unit: str | None, where: str, field: str, size: int | None = None, size_name: str = "neurons"
+    value,
+    unit: str | None,
+    where: str,
+    field: str,
+    size: int | None = None,
+    size_name: str = "neurons",
+    copy: bool = True,
 ):
-    """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse)."""
+    """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse); ``copy=False``
+    returns a float64 array given as itself (one the description already holds)."""
     if isinstance(value, np.ndarray) and value.ndim == 0 and not isinstance(value, pq.Quantity):
         value = value.item()  # a numpy scalar in an array
     if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
@@ -91,7 +98,7 @@ def number_or_array(
             except ValueError:
                 raise ValidationError(where, field, f"expected values in {unit} (wrong unit)") from None
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
-            array = value.astype(np.float64, copy=True)
+            array = value.astype(np.float64, copy=copy)
         elif all(type(v) is float or type(v) is int for v in value) and not any(
             type(v) is int and abs(v) > 2**1023 for v in value
         ):  # plain numbers: no per-entry parsing

@@ -25,19 +25,31 @@ NAME = "feedforward-poisson"
 
 
 def poisson_spike_times(n: int, rate_hz: float, duration_ms: float, dt_ms: float, rng: np.random.Generator):
-    """Bernoulli-per-tick Poisson trains on the dt grid (at most one spike per tick), drawn one neuron at a
-    time: the draws of one neuron, not of all, are held at once."""
+    """Bernoulli-per-tick Poisson trains on the dt grid (at most one spike per tick): neuron after neuron, each
+    its ticks' draws, taken for blocks of neurons at once (the same draws), so that the draws held at once
+    are bounded; one array of times per neuron."""
     where = f"model '{NAME}'"
     ticks = Semantics(dt=dt_ms).duration_ticks(duration_ms, where, "duration_ms")
     chance = rate_hz * dt_ms / 1000.0
-    # One neuron's draws, then per neuron a list of times and its array (objects, pointers, floats).
+    block = max(1, DRAWS_PER_BLOCK // ticks)
+    # A block's draws, then per neuron the array of its times (object, pointer, floats).
     resources.refuse_above_limit(
-        8.0 * ticks + n * (200.0 + 48.0 * ticks * chance),
+        9.0 * min(n, block) * ticks + n * (200.0 + 16.0 * ticks * chance),
         where,
         None,
         f"Poisson trains of {resources.count_text(n)} inputs over {resources.count_text(ticks)} ticks",
     )
-    return [np.round(np.flatnonzero(rng.random(ticks) < chance) * dt_ms, 9).tolist() for _ in range(n)]
+    trains = []
+    for first in range(0, n, block):
+        count = min(block, n - first)
+        neurons, spike_ticks = np.nonzero(rng.random((count, ticks)) < chance)
+        times = np.round(spike_ticks * dt_ms, 9)
+        bounds = np.searchsorted(neurons, np.arange(count + 1)).tolist()
+        trains += [times[start:stop] for start, stop in zip(bounds, bounds[1:])]
+    return trains
+
+
+DRAWS_PER_BLOCK = 1 << 20
 
 
 def build(

@@ -162,9 +162,8 @@ def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | No
 
 
 def _write_json(path: Path, data) -> None:
-    with open(path, "w") as handle:
-        json.dump(data, handle, indent=1)
-        handle.write("\n")
+    with open(path, "w") as handle:  # dumps, not dump: only a one-shot encoding runs json's C encoder
+        handle.write(json.dumps(data, indent=1) + "\n")
 
 
 def _check_writable(out: Path) -> bool:

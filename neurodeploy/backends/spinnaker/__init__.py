@@ -108,8 +108,8 @@ COSTS = resources.Costs(
 """Bytes per item on the emulation, measured and rounded up (docs/reliability.md); an STDP synapse holds
 all of one tick's updates at once."""
 
-RING_BUFFER_BYTES_PER_NEURON_TICK = 16
-"""Two receptors of int64 per neuron, for a power of two of ticks above the longest delay (allocated
+RING_BUFFER_BYTES_PER_NEURON_TICK = 4
+"""Two receptors of uint16 per neuron, for a power of two of ticks above the longest delay (allocated
 whole, though untouched slots are not resident)."""
 
 

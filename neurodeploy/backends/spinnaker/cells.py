@@ -72,8 +72,9 @@ def _field(array: np.ndarray):
 
 
 def _encoded(population, name: str, scale: float = 1.0) -> np.ndarray:
-    """A field of every neuron as s16.15 bits of the value times ``scale``."""
-    return np.vectorize(fp.s1615, otypes=[np.int64])(population.value(name) * scale)
+    """A field of every neuron as s16.15 bits of the value times ``scale``, each distinct value encoded once."""
+    distinct, inverse = np.unique(population.value(name) * scale, return_inverse=True)
+    return np.array([fp.s1615(value) for value in distinct], dtype=np.int64)[inverse.reshape(-1)]
 
 
 def handed_time_constant(tau, semantics):

@@ -214,8 +214,9 @@ PRODUCT_BITS = 32  # an accum product lands in a 32-bit register
 
 
 def wrap32(x):
-    """Two's-complement int32 wrap of int64 values (what ARM register adds do)."""
-    return ((np.asarray(x, dtype=np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    """Two's-complement int32 wrap of int64 values (what ARM register adds do): numpy's cast to int32 keeps
+    the low 32 bits."""
+    return np.asarray(x, dtype=np.int64).astype(np.int32).astype(np.int64)
 
 
 def mul_accum(a, b):

@@ -37,14 +37,16 @@ class GraphPopulation:
     label: str
     size: int
     model: str  # the PyNN cell (:mod:`.cells`) or "SpikeSourceArray"
-    parameters: dict = field(default_factory=dict)  # PyNN parameters, or {"spike_times": [...]}
+    parameters: dict = field(default_factory=dict)  # PyNN parameters, or {"spike_times": [array per neuron]}
     initial_v: float | list | None = None
     record: list = field(default_factory=list)
     weight_scale: float | None = None  # the cell's global weight scale (its input type's); None for sources
 
     def script_spec(self) -> dict:
         """What the PyNN script builds the population from."""
-        return {k: v for k, v in vars(self).items() if k != "weight_scale"}
+        spec = {k: v for k, v in vars(self).items() if k != "weight_scale"}
+        spec["parameters"] = {name: _plain(value) for name, value in self.parameters.items()}
+        return spec
 
 
 # sPyNNaker's timing rule for each pairing of the description's STDP it runs (rules.check_semantics).
@@ -61,13 +63,30 @@ class GraphProjection:
     allow_self_connections: bool = True
     weight: float | None = None  # scalar weight and delay of native connectors
     delay: float | None = None
-    connections: np.ndarray | None = None  # FromListConnector rows: pre, post, weight, delay (ms)
     stdp: dict | None = None
     structural: dict | None = None  # Synaptogenesis parameters (StructuralMechanismStatic/STDP)
+    network: Network | None = field(default=None, repr=False)  # whose synapses a from-list lists
 
     @property
     def is_from_list(self) -> bool:
         return self.connector == "FromListConnector"
+
+    @property
+    def connections(self) -> np.ndarray | None:
+        """FromListConnector rows (pre, post, weight as the host writes it, delay in ms), made when asked: only
+        the PyNN script and the mapping read them; the emulation and the ring-buffer scaling read the
+        network's own arrays."""
+        if not self.is_from_list:
+            return None
+        connections = self.network.connections(self.label)
+        return np.column_stack(
+            [
+                connections.pre,
+                connections.post,
+                host_weights(self.network, self.label),
+                connections.delay_ticks * self.network.semantics.dt,
+            ]
+        ).astype(np.float64)
 
 
 @dataclass(eq=False)
@@ -83,9 +102,7 @@ class SpinnakerGraph:
         document = {
             "dt": self.dt,
             "populations": [p.script_spec() for p in self.populations.values()],
-            "projections": [
-                {k: v for k, v in vars(p).items() if k != "connections"} for p in self.projections.values()
-            ],
+            "projections": [{k: v for k, v in vars(p).items() if k != "network"} for p in self.projections.values()],
             "from_list_keys": {label: f"p{i}" for i, label in enumerate(arrays)},
         }
         (directory / GRAPH_FILE).write_text(json.dumps(document, indent=1) + "\n")
@@ -183,7 +200,7 @@ def lower(network: Network) -> SpinnakerGraph:
             source.label,
             source.size,
             "SpikeSourceArray",
-            {"spike_times": [t.tolist() for t in source.spike_times]},
+            {"spike_times": source.spike_times},
             record=list(network.recordings.get(source.label, ())),
         )
     projections = {}
@@ -205,10 +222,7 @@ def lower(network: Network) -> SpinnakerGraph:
             scale = 1.0 if factor is None else float(factor[0])
             graph_projection.weight, graph_projection.delay = float(projection.weight) * scale, float(projection.delay)
         else:
-            weights = host_weights(network, projection.label)
-            graph_projection.connections = np.column_stack(
-                [connections.pre, connections.post, weights, connections.delay_ticks * network.semantics.dt]
-            ).astype(np.float64)
+            graph_projection.network = network
         if isinstance(projection.plasticity, STDP):
             rule = projection.plasticity
             graph_projection.stdp = {
@@ -222,4 +236,7 @@ def lower(network: Network) -> SpinnakerGraph:
 
 
 def _plain(value):
+    """A JSON-able value: arrays as lists, lists of arrays (spike trains) as lists of lists."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
     return value.tolist() if isinstance(value, np.ndarray) else value

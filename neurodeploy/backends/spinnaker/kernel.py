@@ -1,5 +1,6 @@
-"""A numpy emulation of sPyNNaker 7.x's neuron kernels on a combined neuron-synapse core, vectorized over
-neurons and synapses. All state is integer, as on chip.
+"""An emulation of sPyNNaker 7.x's neuron kernels on a combined neuron-synapse core, vectorized over
+neurons with numpy, its spike delivery and STDP updates compiled where numba is installed (:mod:`.delivery`
+states them in numpy). All state is integer, as on chip.
 
 Per tick ``t``, every population runs the parts of its cell as sPyNNaker builds them (:mod:`.cells`,
 where each part states its arithmetic):
@@ -32,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
-from neurodeploy.backends.spinnaker import cells
+from neurodeploy.backends.spinnaker import cells, delivery
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.backends.spinnaker.graph import host_weights, weight_factor
 from neurodeploy.backends.spinnaker.quantize import (
@@ -68,11 +69,12 @@ class _Population:
         self.synapses = build.synapse.build(population, dt, build.input.initial_state(population), profile)
         self.shifts = np.array(shifts, dtype=np.int64)[:, None]
         self.slots = slots
-        self.ring = np.zeros((slots, 2, self.size), dtype=np.int64)
+        self.ring = np.zeros((slots, 2, self.size), dtype=np.uint16)  # the chip's 16-bit saturating ring buffers
         self.history: PostHistory | None = None  # post spikes, for a plastic projection onto the population
         self.alive = None  # with turnover: which neurons may spike
         self.at_start = None  # under the spynnaker convention, the tick's sample (V before step 2, state after 1)
         self.currents: _CurrentSources | None = None
+        self.fused = delivery.kernels().fused_tick(self.neurons, self.synapses, self.input)
 
     @property
     def v(self) -> np.ndarray:
@@ -88,6 +90,7 @@ class _Population:
                 if hasattr(old, name):
                     setattr(new, name, getattr(old, name))
             setattr(self, part, new)
+        self.fused = fresh.fused
         if self.currents is not None:  # the sources add to the new i_offset
             self.currents.base = self.neurons.i_offset.copy()
 
@@ -105,12 +108,15 @@ class _Population:
         if self.currents is not None:
             self.neurons.i_offset = self.currents.offset(t)
         slot = self.ring[t & (self.slots - 1)]
-        self.synapses.receive(fp.wrap32(slot << self.shifts))
-        slot[:] = 0
-        if sample_at_start:
-            self.at_start = self.sample()
-        spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
-        self.synapses.shape()
+        if self.fused is not None and not sample_at_start and self.alive is None:
+            spiking = self.fused(slot, self.shifts, self.neurons, self.synapses)
+        else:
+            self.synapses.receive(fp.wrap32(slot.astype(np.int64) << self.shifts))
+            slot[:] = 0
+            if sample_at_start:
+                self.at_start = self.sample()
+            spiking = self.neurons.step(*self.input.drive(self.synapses.state, self.neurons.v), self.alive)
+            self.synapses.shape()
         if self.history is not None and spiking.size:
             self.history.add(t, spiking)
         return spiking
@@ -144,7 +150,8 @@ class _CurrentSources:
 
 
 class _Projection:
-    """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather."""
+    """Synapses grouped by pre neuron (CSR), so one spike reaches its row in one gather; held as the chip
+    holds them (32-bit post indices, delays of a byte or two, 16-bit weights)."""
 
     def __init__(
         self,
@@ -157,13 +164,17 @@ class _Projection:
         scaling: ReceptorScaling,
         rule: PairSTDPRule | None,
     ):
-        order = np.argsort(connections.pre, kind="stable")
+        pre = connections.pre
+        ordered = bool(np.all(pre[1:] >= pre[:-1]))  # generated connections come by pre neuron already
+        order = None if ordered else np.argsort(pre, kind="stable")
         self.label, self.order = label, order
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(connections.pre[order], minlength=pre_size))])
+        self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
+        delay = connections.delay_ticks
         self._synapses(
-            connections.post[order],
-            connections.delay_ticks[order],
-            weight_units(weights[order], scaling),
+            _ordered(connections.post, order).astype(np.int32),
+            _ordered(delay, order).astype(np.min_scalar_type(int(delay.max(initial=1)))),
+            weight_units(_ordered(weights, order), scaling),
             pre_size,
             post,
             receptor,
@@ -174,35 +185,46 @@ class _Projection:
     def _synapses(self, post_index, delay, units, pre_size, post, receptor, scaling, rule):
         self.post_index, self.delay, self.units = post_index, delay, units
         self.post, self.receptor, self.scaling, self.rule = post, receptor, scaling, rule
+        self.kernels = delivery.kernels()
         if rule is not None:
             self.last_pre_time = np.zeros(pre_size, dtype=np.int64)
             self.last_pre_trace = np.zeros(pre_size, dtype=np.int64)
 
+    def load_kernels(self):
+        """Compile the kernels for these arrays (or load them from numba's cache) now, not in the first tick."""
+        none = np.empty(0, dtype=np.int64)
+        if self.indptr is not None:
+            self.kernels.deliver_rows(
+                self.post.ring, 0, self.receptor, none, self.indptr, self.post_index, self.delay, self.units
+            )
+        self.kernels.deliver(self.post.ring, 0, self.receptor, none, self.post_index, self.delay, self.units)
+        if self.rule is not None:
+            self._update(0, none, *self.rows(none))
+
     def rows(self, spiking: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The synapses of the spiking pre neurons, and the pre neuron of each."""
-        counts = self.indptr[spiking + 1] - self.indptr[spiking]
-        rows = np.repeat(spiking, counts)
-        return rows, np.repeat(self.indptr[spiking] - np.cumsum(counts) + counts, counts) + np.arange(rows.size)
+        """The synapses of the spiking pre neurons, and the index in ``spiking`` of the pre neuron of each."""
+        return self.kernels.synapse_rows(self.indptr, spiking)
 
     def transmit(self, t: int, spiking: np.ndarray):
+        if self.rule is None and self.indptr is not None:  # static rows: gathered and delivered in one pass
+            self.kernels.deliver_rows(
+                self.post.ring, t, self.receptor, spiking, self.indptr, self.post_index, self.delay, self.units
+            )
+            return
         rows, synapses = self.rows(spiking)
         if self.rule is not None:  # also with no synapse in the rows: their pre traces go on (slots fill later)
             self._update(t, spiking, rows, synapses)
-        if synapses.size == 0:
-            return
-        slots = (t + self.delay[synapses]) & (self.post.slots - 1)
-        flat = self.post.ring.reshape(-1)
-        index = (slots * 2 + self.receptor) * self.post.size + self.post_index[synapses]
-        np.add.at(flat, index, self.units[synapses])
-        flat[index] = np.minimum(flat[index], 0xFFFF)
+        if synapses.size:
+            self.kernels.deliver(self.post.ring, t, self.receptor, synapses, self.post_index, self.delay, self.units)
 
     def _update(self, t: int, spiking: np.ndarray, rows: np.ndarray, synapses: np.ndarray):
-        units, traces = self.rule.update(
+        units, traces = self.kernels.stdp_update(
+            self.rule,
             t,
             self.post.history,
             self.last_pre_time[spiking],
             self.last_pre_trace[spiking],
-            np.searchsorted(spiking, rows),
+            rows,
             self.delay[synapses],
             self.post_index[synapses],
             self.units[synapses],
@@ -213,6 +235,8 @@ class _Projection:
 
     def weights(self) -> np.ndarray:
         """Current weights (nA or uS) in the projection's connection order."""
+        if self.order is None:
+            return weights_from_units(self.units, self.scaling)
         result = np.empty(len(self.units))
         result[self.order] = weights_from_units(self.units, self.scaling)
         return result
@@ -234,7 +258,7 @@ class _SlotProjection(_Projection):
         scaling: ReceptorScaling,
         rule: PairSTDPRule | None,
     ):
-        self.label, self.s_max = label, pre.shape[1]
+        self.label, self.s_max, self.indptr = label, pre.shape[1], None
         self.pre = pre.reshape(-1).copy()
         self._synapses(
             np.repeat(np.arange(pre.shape[0]), self.s_max),
@@ -252,7 +276,7 @@ class _SlotProjection(_Projection):
         self.spiked[spiking] = True
         synapses = np.flatnonzero(self.spiked[self.pre])
         self.spiked[spiking] = False
-        return self.pre[synapses], synapses
+        return np.searchsorted(spiking, self.pre[synapses]), synapses
 
     def place(self, post: int, slot: int, pre: int, units: int, delay: int = 1):
         """A synapse formed (pre >= 0, weighing ``units``, ``delay`` ticks) or eliminated (pre -1) in a slot."""
@@ -266,6 +290,10 @@ class _SlotProjection(_Projection):
     def synapses(self) -> dict:
         pre, units = self.slot_units()
         return slot_synapses(pre, weights_from_units(units, self.scaling))
+
+
+def _ordered(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return values if order is None else values[order]
 
 
 def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
@@ -326,10 +354,7 @@ class Emulator:
             )
             for label, population in network.populations.items()
         }
-        self.source_ticks = {
-            label: [network.semantics.ticks(t, label, "spike_times") for t in source.spike_times]
-            for label, source in network.spike_sources.items()
-        }
+        self.source_ticks = {label: _source_ticks(network, source) for label, source in network.spike_sources.items()}
         self.projections: dict[str, list[_Projection]] = {
             label: [] for label in [*network.populations, *network.spike_sources]
         }
@@ -378,6 +403,8 @@ class Emulator:
             self.by_label[label] = emulated
             if rule is not None:
                 self.plastic[label] = emulated
+        for emulated in self.by_label.values():
+            emulated.load_kernels()
         for label, turnover in (self.engine.turnovers if self.engine else {}).items():
             self.populations[label].alive = turnover.alive
         for label, population in self.populations.items():
@@ -400,7 +427,7 @@ class Emulator:
             for label, variables in recorded.items()
         }
         at_start = convention == "spynnaker"
-        source_spikes = {label: _spikes_by_tick(trains, ticks) for label, trains in self.source_ticks.items()}
+        source_spikes = {label: _spikes_by_tick(*spikes, ticks) for label, spikes in self.source_ticks.items()}
         report_every = max(1, ticks // 20)
         emitted = {label: np.empty(0, dtype=np.int64) for label in [*self.populations, *self.source_ticks]}
         for t in range(ticks):
@@ -449,7 +476,9 @@ class Emulator:
             if label not in stage.projections and projection.post not in stage.populations:
                 continue
             if emulated.rule is None and label not in self.structural:
-                emulated.units = weight_units(host_weights(stage.network, label)[emulated.order], emulated.scaling)
+                emulated.units = weight_units(
+                    _ordered(host_weights(stage.network, label), emulated.order), emulated.scaling
+                )
                 continue
             before, after = (weight_factor(network, projection) for network in (self.current, stage.network))
             if not (before is None and after is None or np.array_equal(before, after)):
@@ -493,13 +522,19 @@ class Emulator:
                 emulated.place(event.post, event.slot, -1, 0)
 
 
-def _spikes_by_tick(trains, ticks: int) -> dict[int, np.ndarray]:
-    neurons = np.concatenate(
-        [np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)] or [np.empty(0, np.int64)]
-    )
-    times = np.concatenate([np.asarray(t, dtype=np.int64) for t in trains] or [np.empty(0, np.int64)])
+def _source_ticks(network: Network, source) -> tuple[np.ndarray, np.ndarray]:
+    """A spike source's spikes as (neuron, tick) arrays, all trains converted at once."""
+    lengths = [len(times) for times in source.spike_times]
+    times = np.concatenate([np.empty(0), *source.spike_times])
+    neurons = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    return neurons, np.asarray(network.semantics.ticks(times, source.label, "spike_times"), dtype=np.int64)
+
+
+def _spikes_by_tick(neurons: np.ndarray, times: np.ndarray, ticks: int) -> dict[int, np.ndarray]:
+    """The neurons spiking in each tick before ``ticks``, in index order."""
     keep = times < ticks
-    by_tick = {}
-    for tick, neuron in zip(times[keep].tolist(), neurons[keep].tolist()):
-        by_tick.setdefault(tick, []).append(neuron)
-    return {tick: np.array(sorted(group), dtype=np.int64) for tick, group in by_tick.items()}
+    neurons, times = neurons[keep], times[keep]
+    order = np.lexsort((neurons, times))
+    neurons, times = neurons[order], times[order]
+    starts = np.flatnonzero(np.diff(times, prepend=-1))
+    return {int(times[a]): neurons[a:b] for a, b in zip(starts, [*starts[1:], times.size])}

@@ -29,6 +29,7 @@ SPIKES_PER_SECOND = 30.0  # sPyNNaker's default spikes_per_second: every source 
 RING_BUFFER_SIGMA = 5.0
 POISSON_SIGMA_SUMMATION_LIMIT = 3.0
 WEIGHT_MASK = 0xFFFF
+UNITS_BLOCK = 1 << 20  # weights converted at once by weight_units
 
 
 class _RunningStats:
@@ -63,13 +64,17 @@ class ProjectionStats:
 
 
 def projection_stats(projection: GraphProjection, graph: SpinnakerGraph) -> ProjectionStats:
-    if projection.is_from_list and len(projection.connections) == 0:  # an empty structural projection
+    connections = projection.network.connections(projection.label) if projection.is_from_list else None
+    if connections is not None and len(connections.pre) == 0:  # an empty structural projection
         stats = [0, 0.0, 0.0, 0.0, 0.0]
-    elif projection.is_from_list:
-        rows = projection.connections
-        n_conns = int(np.bincount(rows[:, 1].astype(np.int64)).max())
-        weights = np.abs(rows[:, 2])
-        stats = [n_conns, float(weights.mean()), float(weights.var()), float(weights.max()), float(rows[:, 3].var())]
+    elif connections is not None:  # the from-list's rows: the host's weights, delays in ms
+        n_conns = int(np.bincount(connections.post).max())
+        weights = host_weights(projection.network, projection.label)
+        if weights.min() < 0:  # (a copy only where some are negative)
+            weights = np.abs(weights)
+        weight_stats = [float(weights.mean()), float(weights.var()), float(weights.max())]
+        del weights
+        stats = [n_conns, *weight_stats, float(connections.delay_ticks.var()) * graph.dt**2]
     else:
         n_pre = graph.populations[projection.pre].size
         n_conns = 1 if projection.connector == "OneToOneConnector" else n_pre
@@ -179,8 +184,16 @@ def chip_stdp_arithmetic(scaling: ReceptorScaling) -> FixedPointSTDP:
 
 
 def weight_units(weights, scaling: ReceptorScaling) -> np.ndarray:
-    """Host conversion of weights (nA or uS) to the stored 16-bit units: rint, wrapping above 0xFFFF."""
-    return np.rint(np.abs(np.asarray(weights, dtype=np.float64)) / scaling.resolution).astype(np.int64) & WEIGHT_MASK
+    """Host conversion of weights (nA or uS) to the stored 16-bit units: rint, wrapping above 0xFFFF.
+    Converted in blocks, so that a projection's float temporaries stay small beside its units."""
+    weights = np.asarray(weights, dtype=np.float64)
+    units = np.empty(weights.shape, dtype=np.uint16)
+    given, stored = weights.reshape(-1), units.reshape(-1)
+    for start in range(0, given.size, UNITS_BLOCK):
+        block = np.abs(given[start : start + UNITS_BLOCK])
+        np.divide(block, scaling.resolution, out=block)
+        stored[start : start + UNITS_BLOCK] = np.rint(block, out=block).astype(np.int64) & WEIGHT_MASK
+    return units if units.ndim else units[()]
 
 
 def weights_from_units(units, scaling: ReceptorScaling) -> np.ndarray:
