@@ -97,7 +97,7 @@ class SpinnakerBackend(Backend):
 
 
 COSTS = resources.Costs(
-    baseline=80e6,
+    baseline=220e6,  # with numba and llvmlite loaded for the compiled kernels
     per_neuron=400,
     per_synapse=150,
     per_plastic_synapse=600,
