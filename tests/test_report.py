@@ -335,7 +335,8 @@ def test_a_deploy_report_holds_the_verdict_rates_quantization_rules_and_mapping_
     assert any("ring buffer would saturate" in message for *_, message in findings)
     vertices = [row[1] for row in found["mapping-spinn5"][1:]]
     assert vertices == [v["vertex"] for items in compiled["mapping"]["populations"].values() for v in items]
-    assert {"findings-loihi2", "mapping-loihi2"} & found.keys() == {"findings-loihi2"}  # Lava is not mapped
+    resources = summary["per_target"]["loihi2"]["resources"]  # Lava is not mapped: its resources are shown
+    assert "mapping-loihi2" not in found and f"neuro_cores {resources['neuro_cores']}" in section(text, "mapping")
     assert "feedforward-poisson" in text and "no run saved final weights" in section(text, "weights")
 
 
@@ -356,6 +357,7 @@ def test_a_deploy_report_shows_why_its_runs_part(feedforward):
     assert expected, "quantization parts the targets' runs from the float model"
     assert [(item["kind"], item["run"], item["reference"]) for item in explained] == expected
     shown, rasters = section(text, "explain"), section(text, "rasters")
+    assert "<h2>Why the runs part</h2>" in shown
     for item in explained:
         assert html.escape(item["sentence"][1:]) in shown
         tick, label, neuron = parting[(item["kind"], item["run"], item["reference"])]

@@ -839,8 +839,8 @@ class Page:
             "(docs/explain.md).</p>"
         ]
         for item in explain["explanations"]:
-            title = f"{item['run']} vs {item['reference']}: {KINDS[item['kind']]}"
-            parts.append(f"<h3>{escape(title)}</h3>")
+            heading = f"{item['run']} vs {item['reference']}: {KINDS[item['kind']]}"
+            parts.append(f"<h3>{escape(heading)}</h3>")
             parts.append(f"<p>{escape(item['sentence'][0].upper() + item['sentence'][1:])}.</p>")
             attribution = item["attribution"]
             if not attribution or not attribution["effects"]:
@@ -886,8 +886,8 @@ class Page:
         if parameters:
             facts.append("parameters: " + compact(parameters))
         lines.append(f"<p>{'; '.join(escape(fact) if i else fact for i, fact in enumerate(facts))}.</p>")
-        if study.verdict:
-            lines.append(f"<p>{verdict_mark(study.passed)} {escape(study.verdict)}</p>")
+        if study.verdict:  # a line per target
+            lines.append(f"<p>{verdict_mark(study.passed)} {'<br>'.join(map(escape, study.verdict.splitlines()))}</p>")
         elif study.passed is not None:
             lines.append(f"<p>{verdict_mark(study.passed)}</p>")
         return "\n".join(lines)
