@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -28,7 +27,7 @@ from neurodeploy.description import resources
 from neurodeploy.errors import BackendError, NeurodeployError, ValidationError, one_line
 from neurodeploy.report import REPORT, write_report
 from neurodeploy.runs import deployment
-from neurodeploy.runs.compare import compare_runs, spikes_table, traces_text, weights_text
+from neurodeploy.runs.compare import compare_runs, measure_lines, spikes_table
 from neurodeploy.runs.explain import MAX_RUNS
 from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory, write_document, write_run_files
 
@@ -637,6 +636,15 @@ def compile_command(model, params, stimulus, protocol, duration, seed, target, n
 @click.option("--min-same-tick", type=FiniteFloat(0, 1), help="Override each target's same-tick threshold.")
 @click.option("--min-within-one", type=FiniteFloat(0, 1), help="Override each target's ±1-tick threshold.")
 @click.option("--max-rate-error", type=FiniteFloat(0), help="Override each target's rate-error threshold.")
+@click.option(
+    "--explain-runs",
+    type=click.IntRange(min=0),
+    default=explainer.DEPLOY_RUNS,
+    show_default=True,
+    metavar="N",
+    help="Brian2 runs each comparison that parts may take to find which quantization effects cause it "
+    "(0: do not explain; `neurodeploy explain DIR` can later, with a larger budget).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print deploy.json to stdout instead of the text.")
 @click.option(
     "--out",
@@ -659,25 +667,17 @@ def deploy(
     min_same_tick,
     min_within_one,
     max_rate_error,
+    explain_runs,
     as_json,
     out,
 ):
     """Compile, check and map MODEL for each target, execute it (board if configured, else emulation), run
     the Brian2 reference on the same input with each target's numbers and in float, and compare: each target
     against its quantization-aware reference (the verdict), against the float model (what quantization
-    costs) and against each other target (portability). Prints a verdict per target and every warning.
-    Exits 1 when a target departs from its reference beyond the thresholds."""
+    costs) and against each other target (portability). Where two runs part, explain says where first and
+    which quantization effects account for it. Prints a verdict per target and every warning. Exits 1 when a
+    target departs from its reference beyond the thresholds."""
     loaded, protocol_run, duration_ms = _load(model, params, stimulus, protocol, duration, seed)
-    overrides = {
-        name: value
-        for name, value in (
-            ("min_same_tick", min_same_tick),
-            ("min_within_one", min_within_one),
-            ("max_rate_error", max_rate_error),
-        )
-        if value is not None
-    }
-    thresholds = {name: replace(pipeline.target_toolchain(name).thresholds, **overrides) for name in targets}
     summary = _progress(
         f"deploy {loaded.name} on {', '.join(targets)}",
         lambda progress: pipeline.deploy_model(
@@ -685,20 +685,31 @@ def deploy(
             list(targets),
             out,
             duration_ms,
-            thresholds if overrides else None,
+            pipeline.thresholds_over(targets, _given_thresholds()),
             protocol_run,
             Path(board_config) if board_config else None,
             progress,
             progress.stage,
+            explain_runs,
         ),
     )
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     else:
-        click.echo(_deploy_text(summary))
+        click.echo(_deploy_text(summary, out))
         click.echo(f"-> {out} (report: {Path(out) / REPORT})")
     if not summary["passed"]:
         raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def _given_thresholds() -> dict:
+    """The threshold options (``--min-same-tick`` ...) given on the command line, by Thresholds' field names."""
+    context = click.get_current_context()
+    return {
+        name: context.params[name]
+        for name in ("min_same_tick", "min_within_one", "max_rate_error")
+        if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+    }
 
 
 COMPARISON_NAMES = {
@@ -724,44 +735,20 @@ def _comparisons_text(comparisons: list[dict]) -> list[str]:
             f"{overall['reference_rate_hz']:.3g} Hz, van Rossum {overall['van_rossum']:.3g}"
         )
     for item in comparisons:
-        lines += _measure_lines(item, f"{_comparison_name(item)}: ")
+        lines += measure_lines(item, f"{_comparison_name(item)}: ")
     return lines
 
 
-def _measure_lines(item: dict, prefix: str = "") -> list[str]:
-    """A line per measure of a comparison (``runs.compare.compare_runs``) beyond spikes that applies."""
-    lines = []
-    if item["traces"]:
-        lines.append(f"{prefix}traces: {traces_text(item['traces'])}")
-    if item["weights"]:
-        lines.append(f"{prefix}final weights: {weights_text(item['weights'])}")
-    structural = item["structural"]
-    if structural:
-        parted = {
-            label: entry["first_difference_tick"]
-            for label, entry in structural.items()
-            if entry["first_difference_tick"] is not None
-        }
-        same = ", ".join(f"{label} {entry['run']}" for label, entry in structural.items())
-        lines.append(
-            f"{prefix}structural decisions: "
-            + (
-                f"as on the reference ({same})"
-                if not parted
-                else "; ".join(f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())
-            )
-        )
-    functional = item["functional"]
-    if functional:
-        lines.append(
-            f"{prefix}answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
-            f"{functional['operations']} operations answer as on the reference; {functional['run_agrees_with_ideal']} "
-            "agree with an ideal memory"
-        )
-    return lines
+def _explain_lines(explain: dict | None, out) -> list[str]:
+    """A line per comparison explained (where its runs part, and why), or why there are none."""
+    if explain is None:
+        return [f"explain: skipped (--explain-runs 0): `neurodeploy explain {out}` explains the runs that part"]
+    if not explain["explanations"]:
+        return [f"explain: {explain['text']}"]
+    return [f"explain {_comparison_name(item)}: {item['sentence']}" for item in explain["explanations"]]
 
 
-def _deploy_text(summary: dict) -> str:
+def _deploy_text(summary: dict, out) -> str:
     lines = []
     for name, entry in summary["per_target"].items():
         mapping, resources = entry.get("mapping"), entry.get("resources")
@@ -774,6 +761,7 @@ def _deploy_text(summary: dict) -> str:
         elif resources:
             lines.append(f"{name}: about {resources['neuro_cores']} of {resources['available']} neuro cores")
     lines += _comparisons_text(summary["comparisons"])
+    lines += _explain_lines(summary["explain"], out)
     if summary["warnings"]:
         lines.append(f"warnings ({len(summary['warnings'])}):")
         lines += [
@@ -827,18 +815,8 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
     target's thresholds, unless given here).
 
     Exits 1 when the thresholds are not met."""
-    context = click.get_current_context()
-    given = {
-        name: value
-        for name, value in (
-            ("min_same_tick", min_same_tick),
-            ("min_within_one", min_within_one),
-            ("max_rate_error", max_rate_error),
-        )
-        if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
-    }
     if reference_dir is None:
-        _compare_deploy(run_dir, given, tau, as_json)
+        _compare_deploy(run_dir, _given_thresholds(), tau, as_json)
         return
     for path in (run_dir, reference_dir):
         _refuse_deploy_folder(path)
@@ -868,7 +846,7 @@ def compare_command(run_dir, reference_dir, as_json, min_same_tick, min_within_o
     else:
         click.echo(f"{run_record.spikes.backend} run {run_dir} vs {reference.spikes.backend} reference {reference_dir}")
         click.echo(spikes_table(measures["spikes"]))
-        for line in _measure_lines(measures):
+        for line in measure_lines(measures):
             click.echo(line)
     if write_document(run_record, "compare.json", document, _is_comparison) is None:
         click.echo(
@@ -911,13 +889,7 @@ def _compare_deploy(path, thresholds: dict, tau: float, as_json: bool) -> None:
         raise ValidationError(
             "compare", None, f"'{path}' is not a deploy folder (no {deployment.DOCUMENT}): give a run and a reference"
         )
-    runs = {}
-    for target in document["targets"]:
-        for folder in (deployment.target_run(target), deployment.reference_run(target)):
-            if (Path(path) / folder / MANIFEST).exists():
-                runs[folder] = read_run(Path(path) / folder)
-    if (Path(path) / deployment.FLOAT_REFERENCE / MANIFEST).exists():
-        runs[deployment.FLOAT_REFERENCE] = read_run(Path(path) / deployment.FLOAT_REFERENCE)
+    runs = {folder: read_run(Path(path) / folder) for folder in deployment.run_folders(document)}
     limits = {
         target: Thresholds(**{**entry["thresholds"], **thresholds}) for target, entry in document["per_target"].items()
     }
@@ -960,7 +932,7 @@ def report(folder):
 
 @main.command(name="explain")
 @click.argument("deploy_dir", type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print explain.json to stdout instead of the text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation (deploy.json's explain) as JSON.")
 @click.option(
     "--max-runs",
     type=click.IntRange(min=1),
@@ -973,8 +945,9 @@ def report(folder):
 def explain_command(deploy_dir, as_json, max_runs):
     """Why the runs of a deploy part: for each comparison that does (a target vs the float model, a target
     vs another, a failed verdict), the first tick and neuron where they part, and which quantization effects
-    account for it: the Brian2 reference re-run with effects put back to float (docs/explain.md). Writes
-    DEPLOY_DIR/explain.json."""
+    account for it: the Brian2 reference re-run with effects put back to float (docs/explain.md). A deploy
+    explains itself within a smaller budget (deploy --explain-runs); this computes it again and writes it into
+    DEPLOY_DIR/deploy.json and report.html."""
     document = _progress(
         f"explain {deploy_dir}", lambda progress: explainer.explain_folder(deploy_dir, max_runs, progress.stage)
     )
@@ -982,10 +955,7 @@ def explain_command(deploy_dir, as_json, max_runs):
         click.echo(json.dumps(document, indent=1))
     else:
         click.echo(document["text"])
-    if "not_written" in document:
-        click.echo(f"warning: {document['not_written']}: this explanation is not saved", err=True)
-    elif not as_json:
-        click.echo(f"-> {Path(deploy_dir) / explainer.EXPLAIN}")
+        click.echo(f"-> {Path(deploy_dir) / deployment.DOCUMENT} (report: {Path(deploy_dir) / REPORT})")
 
 
 def _is_comparison(document) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodeploy import __version__, catalog
+from neurodeploy import __version__, catalog, explainer
 from neurodeploy.backends import make_backend
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.compilation import Compilation, Thresholds
@@ -228,10 +228,12 @@ def deploy_model(
     board: Path | None = None,
     progress: Progress | None = None,
     announce=lambda stage: None,
+    explain_runs: int = explainer.DEPLOY_RUNS,
 ) -> dict:
     """Compile, check and map for each target; execute each (on the board ``board`` configures, or the
     emulation); run each target's quantization-aware Brian2 reference and the float reference once, on
-    the same input; compare every pair that matters (``runs.deployment``). ``thresholds``: for every
+    the same input; compare every pair that matters (``runs.deployment``) and explain those that part
+    (``explainer``: at most ``explain_runs`` Brian2 runs each; 0 skips it). ``thresholds``: for every
     target, or per target name; each target's own where not given. Writes ``out`` atomically in the
     layout of ``runs.deployment``; returns what deploy.json holds."""
     names = [targets] if isinstance(targets, str) else list(targets)
@@ -320,6 +322,18 @@ def deploy_model(
                     failures=correctness["failures"],
                     verdict=deployment.verdict(name, summary["backend"], correctness, silent_input is not None),
                 )
+        explanation = None
+        if explain_runs:
+            announce("explaining where the runs part")
+            explanation = explainer.explain_runs(
+                model.network,
+                duration_ms,
+                {name: compilations[name] for name, summary in per_target.items() if not summary["errors"]},
+                {folder: result.spikes for folder, (_, result, _) in runs.items()},
+                comparisons,
+                explain_runs,
+                announce,
+            )
         document = {
             "model": model.manifest(),
             "duration_ms": duration_ms,
@@ -327,14 +341,22 @@ def deploy_model(
             "targets": list(deployed),
             "per_target": per_target,
             "comparisons": comparisons,
-            "warnings": _warnings(compilations, silent_input, comparisons),
-            "explain": None,
+            "warnings": _warnings(model.warnings, compilations, silent_input, comparisons),
+            "explain": explanation,
             "passed": all(summary["passed"] for summary in per_target.values()),
             "verdict": "\n".join(summary["verdict"] for summary in per_target.values()),
         }
         write_json_atomically(staging / deployment.DOCUMENT, document)
         write_report(staging, out)
     return document
+
+
+def thresholds_over(targets: Sequence[str], overrides: Mapping[str, float]) -> dict[str, Thresholds] | None:
+    """Each target's own thresholds with ``overrides`` (``min_same_tick`` ...) in their place; None (each
+    target's own) where there are none."""
+    if not overrides:
+        return None
+    return {name: replace(target_toolchain(name).thresholds, **overrides) for name in targets}
 
 
 def _thresholds_for(thresholds, name: str, chain) -> Thresholds:
@@ -373,10 +395,11 @@ FINDING_SOURCES = {
 """The deploy warning's source for a compile finding's origin."""
 
 
-def _warnings(compilations: dict, silent_input: str | None, comparisons: list[dict]) -> list[dict]:
-    """Every warning of the deploy: each target's compile warnings (design rules, quantization, the
-    target's own tools), a network that got no input, runs that stayed silent."""
-    warnings = []
+def _warnings(inputs: list[str], compilations: dict, silent_input: str | None, comparisons: list[dict]) -> list[dict]:
+    """Every warning of the deploy: the model's and its input's (``inputs``: values that are almost surely a
+    unit mistake, spikes never sent), each target's compile warnings (design rules, quantization, the target's
+    own tools), a network that got no input, runs that stayed silent."""
+    warnings = [{"source": "input", "target": None, "message": message} for message in inputs]
     for name, compilation in compilations.items():
         for finding in compilation.report()["findings"]:
             if finding["level"] == "warning":

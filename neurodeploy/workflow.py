@@ -16,20 +16,20 @@ warned of with :class:`~neurodeploy.errors.NeurodeployWarning`.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from neurodeploy import catalog, pipeline
+from neurodeploy import catalog, explainer, pipeline
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.compilation import Thresholds
 from neurodeploy.description import Network, io
 from neurodeploy.errors import NeurodeployWarning, ValidationError
 from neurodeploy.results import Progress, RunResult, SpikeRecord
 from neurodeploy.runs import compare as comparing
+from neurodeploy.runs import deployment
 from neurodeploy.runs.rundir import read_run, write_run
 
 TRACE_UNITS = {"v": "mV", "isyn_exc": "nA", "isyn_inh": "nA", "gsyn_exc": "uS", "gsyn_inh": "uS"}
@@ -74,12 +74,14 @@ class Model:
         return f"Model({self.name!r}: {self.network!r})"
 
     def _prepared(self, stimulus, protocol, duration) -> tuple[LoadedModel, pipeline.ProtocolRun | None, float]:
-        """A copy driven by the stimulus (a mapping, or a JSON file) or protocol, and the duration to run."""
+        """A copy driven by the stimulus (a mapping, or a JSON file) or protocol, and the duration to run; its
+        warnings are the model's and those of this input (warned of here: the model's were when it loaded)."""
         loaded = replace(self.loaded, warnings=[])
         if isinstance(stimulus, (str, Path)):
             stimulus = pipeline.read_stimulus(stimulus)
         protocol_run, duration_ms = pipeline.prepare_inputs(loaded, stimulus, protocol, duration)
         _warn(loaded.warnings)
+        loaded.warnings = [*self.loaded.warnings, *loaded.warnings]
         return loaded, protocol_run, duration_ms
 
     def run(
@@ -115,27 +117,26 @@ class Model:
         protocol: str | Path | None = None,
         board: str | Path | None = None,
         progress: Progress | None = None,
+        explain_runs: int = explainer.DEPLOY_RUNS,
         **thresholds,
     ) -> Deployment:
         """Deploy as the ``deploy`` command does to one target or several (compile, check and map, execute,
-        the references, compare), writing ``out``: a thin wrapper of :func:`neurodeploy.pipeline.deploy_model`.
-        ``thresholds``: ``min_same_tick``, ``min_within_one``, ``max_rate_error`` over each target's own."""
+        the references, compare, explain), writing ``out``: a thin wrapper of
+        :func:`neurodeploy.pipeline.deploy_model`. ``explain_runs``: Brian2 runs each comparison that parts may
+        take to find why (0: not explained). ``thresholds``: ``min_same_tick``, ``min_within_one``,
+        ``max_rate_error`` over each target's own."""
         names = [targets] if isinstance(targets, str) else list(targets)
         loaded, protocol_run, duration_ms = self._prepared(stimulus, protocol, duration)
-        chosen = None
-        if thresholds:
-            chosen = {
-                name: Thresholds(**{**vars(pipeline.target_toolchain(name).thresholds), **thresholds}) for name in names
-            }
         summary = pipeline.deploy_model(
             loaded,
             names,
             out,
             duration_ms,
-            chosen,
+            pipeline.thresholds_over(names, thresholds),
             protocol_run,
             Path(board) if board is not None else None,
             progress,
+            explain_runs=explain_runs,
         )
         return Deployment(summary, Path(out))
 
@@ -198,21 +199,17 @@ class Run:
     def read(cls, path: str | Path) -> Run:
         """A run folder (the ``run`` command's ``--out``, or a deploy's ``target``, ``reference``...)."""
         folder = read_run(path)
-        where = folder.folder or folder.path
-        weights, structural, answers = {}, None, None
-        if (where / "weights.npz").is_file():
-            with np.load(where / "weights.npz") as arrays:
-                for key in arrays.files:
-                    label, _, name = key.rpartition(".")
-                    weights.setdefault(label, {})[name] = arrays[key]
-        if (where / "structural.json").is_file():
-            structural = json.loads((where / "structural.json").read_text())
-        if (where / "answers.json").is_file():
-            answers = json.loads((where / "answers.json").read_text())
         backend = folder.manifest.get("backend")
         details = {"recording": folder.recording} if isinstance(backend, dict) else {}
-        result = RunResult(folder.spikes, folder.traces(), weights, details=details, structural=structural)
-        return cls(result, folder.manifest, answers, Path(path))
+        structural = folder.document("structural.json")
+        result = RunResult(folder.spikes, folder.traces(), folder.weights(), details=details, structural=structural)
+        return cls(result, folder.manifest, folder.document("answers.json"), Path(path))
+
+    def comparable(self) -> comparing.RunData:
+        """What comparing reads of this run."""
+        return comparing.RunData.of(
+            self.spikes, self.manifest, self.traces, self.weights, self.structural, self.answers
+        )
 
     def save(self, out: str | Path) -> Path:
         """Write the run folder (as the ``run`` command does: published atomically, files of yours kept)."""
@@ -297,34 +294,56 @@ def _as_run(run) -> Run:
 
 
 class Comparison:
-    """A run against a reference run: spikes (``spikes``: same tick, within one tick, rates, van Rossum per
-    population; the verdict against the thresholds) and every trace both recorded (``traces``)."""
+    """A run against a reference run, with every measure ``neurodeploy compare`` takes: spikes (``spikes``:
+    same tick, within one tick, rates, van Rossum per population; the thresholds), every trace both recorded
+    (``traces``), the final weights of plastic projections (``weights``), structural decisions
+    (``structural``) and a protocol's answers (``functional``), each None where it does not apply."""
 
-    def __init__(self, spikes: comparing.Comparison, traces: dict | None):
-        self.spikes, self.traces = spikes, traces
+    def __init__(self, spikes: comparing.Comparison, measures: dict):
+        self.spikes, self.measures = spikes, measures
+
+    @property
+    def traces(self) -> dict | None:
+        return self.measures["traces"]
+
+    @property
+    def weights(self) -> dict | None:
+        return self.measures["weights"]
+
+    @property
+    def structural(self) -> dict | None:
+        return self.measures["structural"]
+
+    @property
+    def functional(self) -> dict | None:
+        return self.measures["functional"]
 
     @property
     def passed(self) -> bool:
-        return self.spikes.passed
+        return self.measures["passed"]
 
     @property
     def failures(self) -> list[str]:
-        return self.spikes.failures
+        """The spike thresholds missed, structural decisions that part, answers that differ."""
+        return self.measures["failures"]
 
     def table(self) -> str:
-        """The table ``neurodeploy compare`` prints."""
-        lines = [self.spikes.table()]
-        if self.traces:
-            lines.append(f"traces: {comparing.traces_text(self.traces)}")
-        return "\n".join(lines)
+        """What ``neurodeploy compare`` prints."""
+        return "\n".join([self.spikes.table(), *comparing.measure_lines(self.measures)])
 
     def to_dict(self) -> dict:
         """``compare.json``'s figures."""
-        return {**self.spikes.to_dict(), **({"traces": self.traces} if self.traces else {})}
+        measures = {key: self.measures[key] for key in ("traces", "weights", "structural", "functional")}
+        return {
+            **self.spikes.to_dict(),
+            **{key: value for key, value in measures.items() if value},
+            "passed": self.passed,
+            "failures": self.failures,
+        }
 
     def to_pandas(self):
         """A ``pandas.DataFrame``, one row per population and one for ``overall`` (indexed by label), with
-        the figures of :meth:`to_dict` and whether the population is an input (not judged)."""
+        the spike figures of :meth:`to_dict` and whether the population is an input (not judged)."""
         import pandas as pd
 
         items = [*self.spikes.populations.values(), self.spikes.overall]
@@ -357,10 +376,7 @@ def compare(
     spikes = comparing.compare(
         run.spikes, reference.spikes, Thresholds(min_same_tick, min_within_one, max_rate_error), tau_ms, inputs
     )
-    traces = None
-    if run.traces and reference.traces:
-        traces = comparing.compare_traces(run.traces, reference.traces, run.recording, reference.recording)
-    return Comparison(spikes, traces)
+    return Comparison(spikes, comparing.measure_runs(run.comparable(), reference.comparable(), spikes))
 
 
 class Deployment:
@@ -377,6 +393,17 @@ class Deployment:
     @property
     def verdict(self) -> str:
         return self.summary["verdict"]
+
+    @property
+    def explanation(self) -> str | None:
+        """Why its runs part, in words (deploy.json's ``explain``); None where the deploy did not explain them."""
+        explain = self.summary["explain"]
+        return None if explain is None else explain["text"]
+
+    @property
+    def report(self) -> Path:
+        """Its report.html, to open in a browser."""
+        return self.path / deployment.REPORT
 
     def run(self, folder: str) -> Run:
         """One of its runs by its folder in the deployment (``"spinn5/target"``, ``"spinn5/reference"``,

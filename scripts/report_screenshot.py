@@ -1,6 +1,6 @@
 """Take the README's picture of a report: the top of a report.html as headless Chromium shows it, as a PNG.
-Without FOLDER it first deploys a small feed-forward network to spinn5 (into a temporary folder) and writes
-its report.
+Without FOLDER it first deploys a small feed-forward network to spinn5 and loihi2 (into a temporary folder;
+loihi2 needs the Lava environment) and writes its report.
 
     .venv/bin/python scripts/report_screenshot.py [FOLDER] [--out docs/images/report.png] [--height 1500]
 
@@ -28,6 +28,8 @@ DEPLOY = (
     "duration_ms=1000",
     "--target",
     "spinn5",
+    "--target",
+    "loihi2",
 )
 WIDTH = 1200
 

@@ -290,7 +290,8 @@ def test_a_first_pre_spike_pairs_spynnaker_nearest_against_time_zero():
     assert paired_weight("all_to_all", (10.0,), (2.0,), 1) == pytest.approx(0.5 - depression, abs=1e-12)
 
 
-def test_weights_clamp_at_bounds():
+def clamp_network() -> nd.Network:
+    """Pre spikes each just before a post spike: potentiation takes the plastic weight past w_max, where it stops."""
     net = nd.Network("clamp")
     net.spike_source("pre", [[10.0, 12.0, 14.0, 40.0]])
     net.spike_source("drive", [[11.0, 13.0, 15.0]])
@@ -298,19 +299,17 @@ def test_weights_clamp_at_bounds():
     net.project("drive", "post", nd.OneToOne(), weight=200.0)
     rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.0, w_max=1.0)
     net.project("pre", "post", nd.OneToOne(), weight=0.9, plasticity=rule, label="plastic")
-    assert run_reference(net, 50.0).weights["plastic"]["weight"][0] == 1.0
+    return net
+
+
+def test_weights_clamp_at_bounds():
+    assert run_reference(clamp_network(), 50.0).weights["plastic"]["weight"][0] == 1.0
 
 
 def test_final_weights_outlive_the_run_that_made_them():
     # The clamp network's weight reaches w_max = 1.0; another run afterwards (Brian2 reuses the memory of
     # a network that is gone) must leave it 1.0, not what the later run wrote there.
-    net = nd.Network("clamp")
-    net.spike_source("pre", [[10.0, 12.0, 14.0, 40.0]])
-    net.spike_source("drive", [[11.0, 13.0, 15.0]])
-    net.population("post", 1, parameters={"tau_syn_E": 0.3, "tau_refrac": 0.0})
-    net.project("drive", "post", nd.OneToOne(), weight=200.0)
-    rule = nd.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.5, A_minus=0.0, w_max=1.0)
-    net.project("pre", "post", nd.OneToOne(), weight=0.9, plasticity=rule, label="plastic")
+    net = clamp_network()
     first = run_reference(net, 50.0)
     for _ in range(3):
         run_reference(net.replaced(projections={}), 50.0)

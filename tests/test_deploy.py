@@ -24,8 +24,8 @@ from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.catalog import LoadedModel, load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.compilation import Thresholds
-from neurodeploy.errors import ValidationError
-from neurodeploy.pipeline import deploy_model
+from neurodeploy.errors import NeurodeployWarning, ValidationError
+from neurodeploy.pipeline import deploy_model, unsent_spikes
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import RunData, compare_runs, compare_weights
 from neurodeploy.runs.deployment import comparison, comparisons, portability_thresholds
@@ -201,7 +201,10 @@ def test_the_readme_deploy_to_both_targets_with_a_relative_out(tmp_path):
     assert (out / "spinn5" / "compile" / "mapping.json").is_file()
     assert (out / "loihi2" / "compile" / "compile.txt").is_file()
     summary = json.loads((out / "deploy.json").read_text())
-    assert summary["targets"] == ["spinn5", "loihi2"] and summary["passed"] and summary["explain"] is None
+    assert summary["targets"] == ["spinn5", "loihi2"] and summary["passed"]
+    explained = [(item["kind"], item["run"], item["reference"]) for item in summary["explain"]["explanations"]]
+    assert ("portability", "loihi2/target", "spinn5/target") in explained  # they part (the counts below)
+    assert all(kind != "correctness" for kind, *_ in explained)  # both passed: not explained
     assert [(c["kind"], c["run"], c["reference"]) for c in summary["comparisons"]] == [
         ("correctness", "spinn5/target", "spinn5/reference"),
         ("correctness", "loihi2/target", "loihi2/reference"),
@@ -295,16 +298,25 @@ def test_a_failed_mapping_under_a_relative_out_names_a_log_that_exists(tmp_path,
     assert log.is_relative_to(tmp_path / "runs" / "bad")
 
 
-def test_a_deploy_from_python_writes_the_same_layout_for_one_target(tmp_path, monkeypatch):
-    # Without mapping (no sPyNNaker step): spinn5's compile, runs and the float reference, on a network
-    # small enough to run in a moment.
+def one_neuron(**parameters) -> nd.Network:
     net = nd.Network("one", duration=30.0)
     net.spike_source("S", [[1.0, 4.0, 9.0]])
-    net.population("P", 1, parameters={"tau_m": 10.0})
+    net.population("P", 1, parameters={"tau_m": 10.0, **parameters})
     net.project("S", "P", nd.OneToOne(), weight=5.0)
     net.record("P")
+    return net
+
+
+def without_spynnaker(monkeypatch):
+    """Deploys to spinn5 without mapping (no sPyNNaker step): they run in a moment."""
     without = SimpleNamespace(util=SimpleNamespace(find_spec=lambda name: None))
     monkeypatch.setattr(toolchain, "importlib", without)  # the toolchain finds no sPyNNaker
+
+
+def test_a_deploy_from_python_writes_the_same_layout_for_one_target(tmp_path, monkeypatch):
+    # spinn5's compile, runs and the float reference, on a network small enough to run in a moment.
+    net = one_neuron()
+    without_spynnaker(monkeypatch)
     summary = deploy_model(LoadedModel(net, "one", "test"), "spinn5", tmp_path / "d", 30.0)
     assert summary["targets"] == ["spinn5"] and summary["passed"]
     assert sorted(os.listdir(tmp_path / "d")) == [
@@ -346,3 +358,39 @@ def test_a_target_that_cannot_run_leaves_the_others_compared(tmp_path):
     ]
     assert not summary["passed"] and not summary["per_target"]["spinn5"]["passed"]
     assert sorted(os.listdir(tmp_path / "d" / "spinn5")) == ["compile"]
+
+
+def test_the_models_own_warnings_are_the_deploys_with_source_input(tmp_path, monkeypatch):
+    # A refractory period in seconds, and a spike after the model's own duration: both legal, both warned of.
+    net = one_neuron(tau_refrac=0.002)
+    net.spike_source("late", [[2.0, 35.0]])
+    expected = [*net.implausible_values(), *unsent_spikes(net, 30.0)]
+    assert [text.split(":")[0] for text in expected] == [
+        "population 'P', field 'parameters.tau_refrac'",
+        "spike source 'late'",
+    ]
+    without_spynnaker(monkeypatch)
+    with pytest.warns(NeurodeployWarning) as warned:
+        deployed = nd.Model(net).deploy("spinn5", tmp_path / "python", explain_runs=0)
+    assert [str(warning.message) for warning in warned] == expected
+    path = nd.save(net, tmp_path / "one.json")
+    result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    for summary in (deployed.summary, json.loads((tmp_path / "cli" / "deploy.json").read_text())):
+        found = [(w["source"], w["target"], w["message"]) for w in summary["warnings"] if w["source"] == "input"]
+        assert found == [("input", None, text) for text in expected]
+    assert f"  input: {expected[0]}" in result.output
+
+
+def test_a_deploy_folder_of_an_older_neurodeploy_is_refused_in_one_line(tmp_path):
+    # What deploy wrote for one target before: compile/, target/, reference/ in OUT, no 'targets'.
+    out = tmp_path / "old"
+    for name in ("compile", "target", "reference", "reference-float"):
+        (out / name).mkdir(parents=True)
+    document = {"model": {"name": "m"}, "target": "spinn5", "target_vs_reference": {}, "passed": True}
+    (out / "deploy.json").write_text(json.dumps(document))
+    refusal = "written by an older neurodeploy (one target, no 'targets' in deploy.json): deploy again"
+    for command in (["explain", out], ["report", out], ["compare", out]):  # its runs are still run folders
+        result = CliRunner().invoke(main, list(map(str, command)))
+        assert result.exit_code == 2 and refusal in result.output, (command, result.output)
+        assert result.output.count("\n") == 1

@@ -7,9 +7,9 @@ a projection whose weights round to nothing on Loihi, a population whose refract
 SpiNNaker. Tests assert the cause named, and recompute the fraction reported.
 """
 
+import html
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,8 +25,9 @@ from neurodeploy import catalog, pipeline
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
-from neurodeploy.explainer import EXPLAIN, FLOAT, brian2_spikes, explain_folder, explain_runs
+from neurodeploy.explainer import brian2_spikes, explain_runs
 from neurodeploy.results import SpikeRecord
+from neurodeploy.runs.deployment import FLOAT_REFERENCE as FLOAT
 from neurodeploy.runs.explain import (
     GOAL,
     Ablation,
@@ -277,9 +278,8 @@ def known_cause(network, target: str, duration_ms: float):
     simulate = brian2_spikes(duration_ms)
     spikes = {FLOAT: simulate(network), f"{target}/reference": simulate(compilation.reference_network())}
     spikes[f"{target}/target"] = spikes[f"{target}/reference"]
-    document = explain_runs(
-        network, duration_ms, {target: compilation}, spikes, [("quantization_cost", f"{target}/target", FLOAT)]
-    )
+    cost = {"kind": "quantization_cost", "run": f"{target}/target", "reference": FLOAT, "passed": True}
+    document = explain_runs(network, duration_ms, {target: compilation}, spikes, [cost])
     return compilation, spikes, document["explanations"][0]
 
 
@@ -308,9 +308,8 @@ def test_explain_names_the_target_whose_effect_parts_two_targets():
     spikes = {FLOAT: simulate(network)}
     for target, compilation in compilations.items():
         spikes[f"{target}/reference"] = spikes[f"{target}/target"] = simulate(compilation.reference_network())
-    document = explain_runs(
-        network, 200.0, compilations, spikes, [("portability", "loihi2/target", "spinn5/target")], max_runs=40
-    )
+    portability = {"kind": "portability", "run": "loihi2/target", "reference": "spinn5/target", "passed": True}
+    document = explain_runs(network, 200.0, compilations, spikes, [portability], max_runs=40)
     explanation = document["explanations"][0]
     assert explanation["sentence"].startswith("the loihi2 run parts from the spinn5 run at tick ")
     attribution = explanation["attribution"]
@@ -384,7 +383,30 @@ def test_explain_attributes_topographic_map_and_reports_the_fraction_it_measured
     assert f"{cause['explained']:.0%} of the spike difference disappears when" in explanation["sentence"]
 
 
-# --- the command, on a deploy folder of either layout -------------------------------------------------------
+# --- explain in a deploy, and the command on a deploy folder -------------------------------------------------
+
+
+def test_a_deploy_explains_only_comparisons_that_part_and_a_verdict_only_where_it_failed():
+    network = nd.Network("parting", duration=400.0)
+    network.spike_source("IN", [[0.0]])
+    spikes = {"a/target": RUN, "a/reference": REFERENCE, "b/target": RUN, "b/reference": REFERENCE, FLOAT: RUN}
+    comparisons = [
+        {"kind": "correctness", "run": "a/target", "reference": "a/reference", "passed": True},
+        {"kind": "correctness", "run": "b/target", "reference": "b/reference", "passed": False},
+        {"kind": "quantization_cost", "run": "a/target", "reference": FLOAT, "passed": True},  # the same spikes
+    ]
+    document = explain_runs(network, 400.0, {}, spikes, comparisons, max_runs=5)
+    [failed] = document["explanations"]  # a passed verdict and runs that do not part are left out
+    assert (failed["kind"], failed["run"], failed["first_divergence"]["tick"]) == ("correctness", "b/target", 9)
+    assert failed["attribution"] is None  # the reference computes the target's own numbers: nothing to ablate
+    assert failed["sentence"].startswith(
+        "the b run parts from its quantization-aware reference at tick 9 (9 ms), neuron E[3, 5, 17]; F[0]; the "
+        "reference computes the target's own numbers"
+    )
+    assert document["max_runs"] == 5 and document["text"].startswith("correctness: b/target vs b/reference\n")
+    nothing = explain_runs(network, 400.0, {}, spikes, [comparisons[0], comparisons[2]])
+    assert nothing["explanations"] == [] and nothing["text"].startswith("nothing to explain: no target's run parts")
+    assert explain_runs(network, 400.0, {}, {}, [])["text"] == "nothing to explain: no target ran"
 
 
 def neurodeploy(*arguments, cwd=None):
@@ -397,10 +419,17 @@ def neurodeploy(*arguments, cwd=None):
     )
 
 
-def test_explain_refuses_a_folder_that_is_not_a_deploy_in_one_line(tmp_path):
+def test_explain_refuses_a_folder_that_is_not_a_deploy_it_can_explain_in_one_line(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "manifest.json").write_text("{}")
-    for folder, words in ((tmp_path / "run", "has no deploy.json"), (tmp_path / "missing", "has no deploy.json")):
+    (tmp_path / "bare").mkdir()  # a deploy.json but not the network it deployed
+    document = {"model": {"name": "m"}, "duration_ms": 10.0, "targets": [], "per_target": {}, "comparisons": []}
+    (tmp_path / "bare" / "deploy.json").write_text(json.dumps(document))
+    for folder, words in (
+        (tmp_path / "run", "has no deploy.json"),
+        (tmp_path / "missing", "has no deploy.json"),
+        (tmp_path / "bare", "has no network.json (the network it deployed): deploy again"),
+    ):
         result = CliRunner().invoke(main, ["explain", str(folder)])
         assert result.exit_code == 2 and words in result.output
         assert len(result.output.strip().splitlines()) == 1
@@ -408,95 +437,62 @@ def test_explain_refuses_a_folder_that_is_not_a_deploy_in_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def refractory_deploy(tmp_path_factory):
-    """A spinn5 deploy of the refractory network, from a network file."""
+    """A spinn5 deploy of the refractory network, from a network file: its output folder and what it printed."""
     folder = tmp_path_factory.mktemp("explain")
     nd.save(refractory_network(), folder / "refractory.yaml")
     deployed = neurodeploy("deploy", folder / "refractory.yaml", "--target", "spinn5", "--out", folder / "out")
-    assert deployed.returncode in (0, 1), deployed.stderr
-    return folder
+    assert deployed.returncode == 0, deployed.stderr
+    return folder / "out", deployed
+
+
+def report_section(out: Path, key: str) -> str:
+    text = (out / "report.html").read_text()
+    start = text.index(f'<section id="{key}">')
+    return text[start : text.index("</section>", start)]
 
 
 @pytest.mark.slow
-def test_explain_command_names_the_cause_and_writes_explain_json(refractory_deploy):
-    out = refractory_deploy / "out"
-    explained = neurodeploy("explain", out)
-    assert explained.returncode == 0, explained.stderr
-    assert "refractory rounding of population R" in explained.stdout
-    document = json.loads((out / EXPLAIN).read_text())
-    kinds = {item["kind"]: item for item in document["explanations"]}
-    assert kinds.keys() == {"correctness", "quantization_cost"}
-    assert kinds["correctness"]["first_divergence"] is None  # the emulation computes its reference's numbers
-    cause = kinds["quantization_cost"]["attribution"]["cause"]
+def test_a_deploy_explains_its_runs_and_the_command_explains_them_again(refractory_deploy):
+    out, deployed = refractory_deploy
+    explained = json.loads((out / "deploy.json").read_text())["explain"]
+    # The emulation computes its reference's numbers (its verdict passes): only the quantization cost parts.
+    [cost] = explained["explanations"]
+    assert (cost["kind"], cost["run"], cost["reference"]) == ("quantization_cost", "spinn5/target", FLOAT)
+    cause = cost["attribution"]["cause"]
     assert [effect["name"] for effect in cause["effects"]] == ["refractory rounding of population R"]
-    assert os.path.islink(out / EXPLAIN)  # written into the deploy's version, as its other files
-
-
-@pytest.mark.slow
-def test_explain_rebuilds_a_deploy_without_network_json_from_its_manifest(refractory_deploy, tmp_path):
-    out = tmp_path / "older"
-    shutil.copytree(refractory_deploy / "out", out, symlinks=True)
-    (out / "network.json").unlink()
-    document = explain_folder(out, max_runs=8)
-    assert document["explanations"][1]["attribution"]["cause"]["effects"][0]["name"] == (
-        "refractory rounding of population R"
+    assert cost["attribution"]["runs"] <= explained["max_runs"] == 12
+    assert f"explain spinn5 vs the float model (what quantization costs): {cost['sentence']}" in deployed.stdout
+    assert "explaining quantization_cost: spinn5/target vs reference-float, Brian2 run 1 of at most 12" in (
+        deployed.stderr
     )
-    data = refractory_network().to_dict()  # the file the manifest names, edited since the deploy
-    data["populations"][0]["parameters"]["tau_refrac"] = 3.0
-    (refractory_deploy / "refractory.yaml").rename(refractory_deploy / "original.yaml")
-    try:
-        nd.save(nd.Network.from_dict(data), refractory_deploy / "refractory.yaml")
-        refused = neurodeploy("explain", out)
-    finally:
-        (refractory_deploy / "original.yaml").replace(refractory_deploy / "refractory.yaml")
-    assert refused.returncode == 2 and "has it changed since the deploy?" in refused.stderr
+    shown = report_section(out, "explain")
+    assert "41 ticks for 40" in shown and "The spinn5 run parts from the float model at tick" in shown
+    assert "refractory rounding of population R" in shown and "at most 12 runs per comparison" in shown
+
+    # The command computes it again, with its own budget, into deploy.json and the report.
+    again = neurodeploy("explain", out, "--max-runs", "8", "--json")
+    assert again.returncode == 0, again.stderr
+    document = json.loads(again.stdout)
+    assert document["max_runs"] == 8 and document["explanations"][0]["sentence"] == cost["sentence"]
+    assert json.loads((out / "deploy.json").read_text())["explain"] == document
+    assert os.path.islink(out / "deploy.json") and not (out / "explain.json").exists()
+    assert "at most 8 runs per comparison" in report_section(out, "explain")
 
 
 @pytest.mark.slow
-def test_explain_reads_the_multi_target_layout(refractory_deploy, tmp_path):
-    """deploy-spec's layout (OUT/T/compile, OUT/T/target, OUT/T/reference, OUT/reference-float, comparisons in
-    deploy.json), made from the single-target deploy's runs."""
-    single, out = refractory_deploy / "out", tmp_path / "multi"
-    (out / "spinn5").mkdir(parents=True)
-    for name in ("compile", "target", "reference"):
-        shutil.copytree(single / name, out / "spinn5" / name)
-    shutil.copytree(single / FLOAT, out / FLOAT)
-    shutil.copy(single / "network.json", out / "network.json")
-    summary = json.loads((single / "deploy.json").read_text())
-    (out / "deploy.json").write_text(
-        json.dumps(
-            {
-                "model": summary["model"],
-                "duration_ms": summary["duration_ms"],
-                "board": None,
-                "targets": ["spinn5"],
-                "per_target": {"spinn5": {"backend": "spinnaker", "errors": [], "passed": True}},
-                "comparisons": [
-                    {"kind": "correctness", "run": "spinn5/target", "reference": "spinn5/reference"},
-                    {"kind": "quantization_cost", "run": "spinn5/target", "reference": FLOAT},
-                ],
-            }
-        )
-    )
-    explained = neurodeploy("explain", out, "--json")
-    assert explained.returncode == 0, explained.stderr
-    document = json.loads(explained.stdout)
-    cost = document["explanations"][1]
-    assert (cost["run"], cost["reference"]) == ("spinn5/target", FLOAT)
-    assert cost["attribution"]["cause"]["effects"][0]["name"] == "refractory rounding of population R"
-    assert json.loads((out / EXPLAIN).read_text())["explanations"] == document["explanations"]
-
-
-@pytest.mark.slow
-def test_explain_names_the_weight_rounding_of_a_loihi2_deploy(tmp_path):
+def test_a_loihi2_deploy_names_the_weight_rounding_that_parts_it_from_the_float_model(tmp_path):
     """The Lava run itself (not its reference) parts from the float model where the weights rounded away."""
     network, _ = just_below_half_a_step()
     nd.save(network, tmp_path / "rounding.yaml")
     deployed = neurodeploy("deploy", tmp_path / "rounding.yaml", "--target", "loihi2", "--out", tmp_path / "out")
     assert deployed.returncode == 0, deployed.stderr
-    document = explain_folder(tmp_path / "out")
-    correctness, cost = document["explanations"]
-    assert correctness["first_divergence"] is None
+    [cost] = json.loads((tmp_path / "out" / "deploy.json").read_text())["explain"]["explanations"]
+    assert cost["kind"] == "quantization_cost"  # Lava computes its reference's numbers: no other comparison parts
     cause = cost["attribution"]["cause"]
     assert [effect["name"] for effect in cause["effects"]] == ["weight rounding of projection IN->E"]
     assert cost["first_divergence"]["neurons"].keys() == {"E"}
     assert "the loihi2 run parts from the float model" in cost["sentence"]
+    shown = report_section(tmp_path / "out", "explain")
+    assert html.escape(cost["sentence"][1:]) in shown  # the page begins it with a capital
+    [row] = [row for row in shown.split("<tr>") if "weight rounding of projection IN-&gt;E" in row]
+    assert "<td>yes</td>" in row  # in the cause

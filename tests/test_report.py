@@ -5,10 +5,10 @@ headless Chromium: every figure drawn, nothing fetched, a clean console."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -263,19 +263,19 @@ def test_the_report_is_a_file_neurodeploy_wrote_and_never_a_users(compared, tmp_
     assert not (tmp_path / "empty" / STORE).exists()
 
 
-# --- deploys: feed-forward and topographic map on spinn5 ---------------------------------------------------
+# --- deploys: feed-forward to both targets, topographic map to spinn5 ---------------------------------------
 
 
 def deploy(folder: Path, *args) -> Path:
     """``neurodeploy deploy ... --out runs/NAME`` as a user types it (a relative --out), in ``folder``."""
     out = "runs/" + args[0]
     completed = subprocess.run(
-        [sys.executable, "-m", "neurodeploy", "deploy", *args, "--target", "spinn5", "--out", out],
+        [sys.executable, "-m", "neurodeploy", "deploy", *args, "--out", out],
         cwd=folder,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert completed.returncode == 0, completed.stderr
     assert f"report: {out}/{REPORT}" in completed.stdout
@@ -285,13 +285,24 @@ def deploy(folder: Path, *args) -> Path:
 @pytest.fixture(scope="module")
 def feedforward(tmp_path_factory):
     folder = tmp_path_factory.mktemp("deploys")
-    return deploy(folder, "feedforward-poisson", "--param", "n_neurons=40", "--param", "duration_ms=1000")
+    arguments = ("--param", "n_neurons=40", "--param", "duration_ms=1000", "--target", "spinn5", "--target", "loihi2")
+    return deploy(folder, "feedforward-poisson", *arguments)
 
 
 @pytest.fixture(scope="module")
 def topographic(tmp_path_factory):
     folder = tmp_path_factory.mktemp("deploys")
-    return deploy(folder, "topographic-map", "--param", "n=8", "--param", "duration_ms=300")
+    arguments = ("--param", "n=8", "--param", "duration_ms=300", "--target", "spinn5", "--explain-runs", "0")
+    return deploy(folder, "topographic-map", *arguments)
+
+
+PAIRS = [
+    ("correctness", "spinn5/target", "spinn5/reference"),
+    ("correctness", "loihi2/target", "loihi2/reference"),
+    ("quantization_cost", "spinn5/target", "reference-float"),
+    ("quantization_cost", "loihi2/target", "reference-float"),
+    ("portability", "loihi2/target", "spinn5/target"),
+]
 
 
 @pytest.mark.slow
@@ -300,18 +311,17 @@ def test_a_deploy_report_holds_the_verdict_rates_quantization_rules_and_mapping_
     found = tables(text)
     summary = json.loads((feedforward / "deploy.json").read_text())
     rows = [dict(zip(found["comparisons"][0], row)) for row in found["comparisons"][1:]]
-    assert [(row["comparison"], row["run"], row["reference"]) for row in rows] == [
-        ("correctness", "target", "reference"),
-        ("quantization_cost", "reference", "reference-float"),
-    ]
-    for row, key in zip(rows, ("target_vs_reference", "quantization_cost")):
-        assert as_number(row["same tick"]) == pytest.approx(summary[key]["overall"]["same_tick_fraction"], abs=1e-4)
-    assert rows[0]["verdict"] == "PASS" and found["targets"][1][:3] == ["spinn5", "spinnaker", "PASS"]
-    runs = {name: read_run(feedforward / name).spikes for name in ("target", "reference", "reference-float")}
-    assert_rates_table(found["rates-0"], compare(runs["target"], runs["reference"], inputs=("inputs",)))
-    assert_rates_table(found["rates-1"], compare(runs["reference"], runs["reference-float"], inputs=("inputs",)))
+    assert [(row["comparison"], row["run"], row["reference"]) for row in rows] == PAIRS
+    for row, item in zip(rows, summary["comparisons"]):
+        overall = item["spikes"]["overall"]
+        assert as_number(row["same tick"]) == pytest.approx(overall["same_tick_fraction"], abs=1e-4)
+    assert [row["verdict"] for row in rows[:2]] == ["PASS", "PASS"]
+    assert [row[:3] for row in found["targets"][1:]] == [["spinn5", "spinnaker", "PASS"], ["loihi2", "lava", "PASS"]]
+    runs = {name: read_run(feedforward / name).spikes for pair in PAIRS for name in pair[1:]}
+    for index, (_, run, reference) in enumerate(PAIRS):
+        assert_rates_table(found[f"rates-{index}"], compare(runs[run], runs[reference], inputs=("inputs",)))
     # The quantization summary against the SpiNNaker toolchain's own report of the same weights.
-    compiled = json.loads((feedforward / "compile" / "compile.json").read_text())
+    compiled = json.loads((feedforward / "spinn5" / "compile" / "compile.json").read_text())
     projection = dict(zip(*found["quantization-projections-spinn5"]))
     own = compiled["quantization"]["inputs->neurons"]
     assert int(projection["synapses"]) == own["synapses"]
@@ -325,7 +335,36 @@ def test_a_deploy_report_holds_the_verdict_rates_quantization_rules_and_mapping_
     assert any("ring buffer would saturate" in message for *_, message in findings)
     vertices = [row[1] for row in found["mapping-spinn5"][1:]]
     assert vertices == [v["vertex"] for items in compiled["mapping"]["populations"].values() for v in items]
+    resources = summary["per_target"]["loihi2"]["resources"]  # Lava is not mapped: its resources are shown
+    assert "mapping-loihi2" not in found and f"neuro_cores {resources['neuro_cores']}" in section(text, "mapping")
     assert "feedforward-poisson" in text and "no run saved final weights" in section(text, "weights")
+
+
+@pytest.mark.slow
+def test_a_deploy_report_shows_why_its_runs_part(feedforward):
+    """The explanation the deploy made, shown, and its first divergences marked on the rasters: those of a
+    brute-force search of the runs' spike trains."""
+    text = (feedforward / REPORT).read_text()
+    summary = json.loads((feedforward / "deploy.json").read_text())
+    explained = summary["explain"]["explanations"]
+    spikes = {name: read_run(feedforward / name).spikes for pair in PAIRS for name in pair[1:]}
+    parting = {
+        (kind, run, reference): brute_force_divergence(spikes[run], spikes[reference], ["neurons"])
+        for kind, run, reference in PAIRS
+    }
+    failed = {(item["kind"], item["run"], item["reference"]) for item in summary["comparisons"] if not item["passed"]}
+    expected = [pair for pair, found in parting.items() if found and (pair[0] != "correctness" or pair in failed)]
+    assert expected, "quantization parts the targets' runs from the float model"
+    assert [(item["kind"], item["run"], item["reference"]) for item in explained] == expected
+    shown, rasters = section(text, "explain"), section(text, "rasters")
+    assert "<h2>Why the runs part</h2>" in shown
+    for item in explained:
+        assert html.escape(item["sentence"][1:]) in shown
+        tick, label, neuron = parting[(item["kind"], item["run"], item["reference"])]
+        assert item["first_divergence"]["tick"] == tick
+        assert f"first divergence at tick {tick}, {label}[{neuron}] (from the explanation)" in rasters
+        effects = tables(text)[f"explain-{item['run']}-{item['reference']}"][1:]
+        assert [row[1] for row in effects] == [effect["name"] for effect in item["attribution"]["effects"]]
 
 
 @pytest.mark.slow
@@ -333,11 +372,12 @@ def test_a_topographic_map_report_shows_its_learned_weights_and_rewiring(topogra
     text = (topographic / REPORT).read_text()
     found = tables(text)
     summary = json.loads((topographic / "deploy.json").read_text())
-    structural = found["structural-target-reference"]
+    structural = found["structural-spinn5/target-spinn5/reference"]
+    correctness = summary["comparisons"][0]
     assert [[row[0], int(row[1]), int(row[2])] for row in structural[1:]] == [
-        [label, item["run"], item["reference"]] for label, item in summary["structural"].items()
+        [label, item["run"], item["reference"]] for label, item in correctness["structural"].items()
     ]
-    for run, reference in (("target", "reference"), ("reference", "reference-float")):
+    for run, reference in (("spinn5/target", "spinn5/reference"), ("spinn5/target", "reference-float")):
         rows = found[f"weights-{run}-{reference}"]
         ours, theirs = (np.load(topographic / name / "weights.npz") for name in (run, reference))
         for row in rows[1:]:
@@ -346,11 +386,12 @@ def test_a_topographic_map_report_shows_its_learned_weights_and_rewiring(topogra
             assert int(row[4]) == np.unique(theirs[f"{label}.weight"]).size
     # Each of the 64 neurons starts with 16 synapses per projection (the model's slots); what is held at the end
     # is what the run's connectivity says.
-    document = json.loads((topographic / "target" / "structural.json").read_text())
+    document = json.loads((topographic / "spinn5" / "target" / "structural.json").read_text())
     for label in ("S->P", "P->P"):
         _, held, *_ = synapse_series(document, label, 300)
         assert held[0] == 64 * 16 and held[-1] == len(document["connectivity"][label]["end"])
     assert section(text, "structural").count("<svg") == 2 and section(text, "weights").count("<svg") == 2
+    assert "not explained: the deploy ran with --explain-runs 0" in section(text, "explain")
 
 
 @pytest.mark.slow
@@ -377,82 +418,6 @@ def test_every_figure_renders_in_a_headless_browser_with_a_clean_console(folder,
     assert all(width > 0 and height > 0 and natural > 0 for _, width, height, natural in sizes), sizes
     assert fetched == 0 and len(ids) == len(set(ids)), ids
     assert not [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")], console
-
-
-@pytest.mark.slow
-def test_the_several_target_layout_reads_as_the_deploy_contract_lays_it_out(feedforward, tmp_path):
-    """A deploy folder in the layout of several targets (``T/compile``, ``T/target``, ``T/reference`` and one
-    ``reference-float``), made of the runs of the spinn5 deploy twice, with the comparisons, warnings and
-    explanation its deploy.json carries."""
-    out = tmp_path / "multi"
-    for target in ("spinn5", "twin"):
-        for name in ("compile", "target", "reference"):
-            shutil.copytree(feedforward / name, out / target / name)
-    shutil.copytree(feedforward / "reference-float", out / "reference-float")
-    spikes = {name: read_run(out / name).spikes for name in ("spinn5/target", "twin/target", "reference-float")}
-    pairs = [
-        ("correctness", "spinn5/target", "spinn5/reference"),
-        ("quantization_cost", "spinn5/target", "reference-float"),
-        ("portability", "twin/target", "spinn5/target"),
-    ]
-    comparisons = []
-    for kind, run, reference in pairs:
-        result = compare(read_run(out / run).spikes, read_run(out / reference).spikes, inputs=("inputs",))
-        comparisons.append(
-            {
-                "kind": kind,
-                "run": run,
-                "reference": reference,
-                "spikes": result.to_dict(),
-                "passed": result.passed,
-                "failures": result.failures,
-            }
-        )
-    single = json.loads((feedforward / "deploy.json").read_text())
-    explained = {"tick": 7, "time_ms": 7.0, "neurons": {"neurons": {"run_only": [3], "reference_only": []}}}
-    (out / "deploy.json").write_text(
-        json.dumps(
-            {
-                "model": single["model"],
-                "duration_ms": single["duration_ms"],
-                "board": None,
-                "targets": ["spinn5", "twin"],
-                "per_target": {
-                    name: {
-                        "backend": "spinnaker",
-                        "errors": [],
-                        "mapping": None,
-                        "passed": True,
-                        "failures": [],
-                        "verdict": f"PASS: spinnaker on {name}",
-                    }
-                    for name in ("spinn5", "twin")
-                },
-                "comparisons": comparisons,
-                "warnings": [{"source": "spynnaker log", "message": "SpikeSourceArray has no spike times"}],
-                "explain": {
-                    "explanations": [
-                        {"run": "spinn5/target", "reference": "reference-float", "first_divergence": explained}
-                    ]
-                },
-                "passed": True,
-                "verdict": "PASS on spinn5, PASS on twin",
-            }
-        )
-    )
-    text = write_report(out).read_text()
-    found = tables(text)
-    assert [tuple(row[:3]) for row in found["comparisons"][1:]] == pairs
-    assert [row[:3] for row in found["targets"][1:]] == [["spinn5", "spinnaker", "PASS"], ["twin", "spinnaker", "PASS"]]
-    assert_rates_table(found["rates-2"], compare(spikes["twin/target"], spikes["spinn5/target"], inputs=("inputs",)))
-    assert found["warnings"][1:] == [["spynnaker log", "SpikeSourceArray has no spike times"]]
-    assert "first divergence at tick 7, neurons[3] (from the explanation)" in section(text, "rasters")
-    computed = brute_force_divergence(spikes["spinn5/target"], spikes["reference-float"], ["neurons"])
-    assert f"first divergence at tick {computed[0]}, neurons[{computed[2]}] (the first tick" not in section(
-        text, "rasters"
-    )  # the explanation's, not one computed here
-    assert {"findings-spinn5", "findings-twin", "mapping-spinn5", "mapping-twin"} <= found.keys()
-    assert "first_divergence" in section(text, "explain")
 
 
 def test_a_long_run_s_raster_shows_a_window_from_just_before_its_first_divergence():

@@ -42,6 +42,8 @@ def test_the_readmes_python_block_runs_as_written(tmp_path, monkeypatch):
     assert len(namespace["block"].segments[0].spiketrains) == sum(p["size"] for p in written["populations"].values())
     deployed = json.loads((tmp_path / "runs" / "ff-spinn5" / "deploy.json").read_text())
     assert namespace["deployed"].passed == deployed["passed"] and namespace["deployed"].verdict == deployed["verdict"]
+    assert namespace["deployed"].explanation == deployed["explain"]["text"]
+    assert namespace["deployed"].report.samefile(tmp_path / "runs" / "ff-spinn5" / "report.html")
     assert namespace["comparison"].to_dict()["overall"]["run_spikes"] == sum(
         len(t) for t in written["populations"]["neurons"]["spike_times_ms"]
     )

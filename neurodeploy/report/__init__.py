@@ -12,11 +12,12 @@ import os
 from pathlib import Path
 
 from neurodeploy.errors import ValidationError
-from neurodeploy.report.layout import DEPLOY, read_folder
+from neurodeploy.report.layout import read_folder
 from neurodeploy.report.page import GENERATOR, render
+from neurodeploy.runs.deployment import DOCUMENT, REPORT
 from neurodeploy.runs.rundir import MANIFEST, write_file
 
-REPORT = "report.html"
+__all__ = ["REPORT", "render_report", "write_report"]
 
 
 def render_report(folder) -> str:
@@ -34,7 +35,7 @@ def write_report(folder, shown_as=None) -> Path:
     if shown_as is not None:
         study.path = Path(shown_as)
     text = render(study)
-    read_from = Path(os.path.realpath(folder / (DEPLOY if study.kind == "deploy" else MANIFEST))).parent
+    read_from = Path(os.path.realpath(folder / (DOCUMENT if study.kind == "deploy" else MANIFEST))).parent
     written = write_file(folder, read_from, REPORT, text, _is_report)
     if written is None:
         raise ValidationError(

@@ -1,8 +1,6 @@
 """What a folder holds, read into one shape whatever wrote it: a run folder (``neurodeploy run``), a run
-folder with the ``compare.json`` that ``neurodeploy compare`` adds, and a deploy folder in either layout
-(one target: ``compile/``, ``target/``, ``reference/``, ``reference-float/``; several:
-``T/compile/``, ``T/target/``, ``T/reference/`` per target and one ``reference-float/``). The rest of the
-report reads only this shape: a new layout changes :func:`read_folder` alone.
+folder with the ``compare.json`` that ``neurodeploy compare`` adds, and a deploy folder (its layout and
+deploy.json are :mod:`neurodeploy.runs.deployment`'s). The rest of the report reads only this shape.
 """
 
 from __future__ import annotations
@@ -16,11 +14,10 @@ import numpy as np
 
 from neurodeploy.description import io
 from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.runs import deployment
 from neurodeploy.runs.rundir import MANIFEST, Run, read_run
 
-DEPLOY = "deploy.json"
 COMPARE = "compare.json"
-EXPLAIN = "explain.json"
 
 
 @dataclass(eq=False)
@@ -33,10 +30,6 @@ class RunFolder:
     run: Run | None = None
     missing: str | None = None
     """Why the run could not be read (None when it was)."""
-
-    @property
-    def folder(self) -> Path:
-        return self.run.folder or self.path
 
     @property
     def backend(self) -> str:
@@ -54,23 +47,15 @@ class RunFolder:
     @functools.cached_property
     def weights(self) -> dict[str, dict[str, np.ndarray]]:
         """Final weights of plastic projections (weights.npz): per projection ``pre``, ``post``, ``weight``."""
-        path = self.folder / "weights.npz"
-        if self.run is None or not path.is_file():
-            return {}
-        weights = {}
-        with np.load(path) as arrays:
-            for key in arrays.files:
-                label, _, name = key.rpartition(".")
-                weights.setdefault(label, {})[name] = arrays[key]
-        return weights
+        return self.run.weights() if self.run else {}
 
     @functools.cached_property
     def structural(self) -> dict | None:
-        return _document(self.folder / "structural.json") if self.run else None
+        return self.run.document("structural.json") if self.run else None
 
     @functools.cached_property
     def answers(self) -> dict | None:
-        return _document(self.folder / "answers.json") if self.run else None
+        return self.run.document("answers.json") if self.run else None
 
 
 @dataclass(eq=False)
@@ -125,6 +110,7 @@ class Study:
     warnings: list[dict] = field(default_factory=list)
     """Warnings beyond the design rules' (``{"source", "message"}``, as deploy.json lists them)."""
     explain: dict | None = None
+    """deploy.json's explanation (``explainer.explain_runs``); None where the deploy skipped it."""
     passed: bool | None = None
     verdict: str | None = None
     duration_ms: float | None = None
@@ -134,12 +120,15 @@ def read_folder(path) -> Study:
     """The study a folder holds: a deploy folder (deploy.json), else a run folder (manifest.json, with the
     comparison of a compare.json)."""
     path = Path(path)
-    if (path / DEPLOY).is_file():
-        return _deploy(path)
+    document = deployment.read_deploy(path)
+    if document is not None:
+        return _deploy(path, document)
     if (path / MANIFEST).is_file():
         return _run(path)
     raise ValidationError(
-        f"folder '{path}'", None, f"holds neither a {DEPLOY} nor a {MANIFEST}: give a run, compare or deploy folder"
+        f"folder '{path}'",
+        None,
+        f"holds neither a {deployment.DOCUMENT} nor a {MANIFEST}: give a run, compare or deploy folder",
     )
 
 
@@ -157,68 +146,36 @@ def _read(name: str, path: Path) -> RunFolder:
         return RunFolder(name, path, missing=str(error))
 
 
-def _deploy(path: Path) -> Study:
-    summary = _document(path / DEPLOY)
-    if not isinstance(summary, dict) or not isinstance(summary.get("model"), dict):
-        raise ValidationError(f"'{path / DEPLOY}'", None, "is not a deploy summary (no model)")
-    explain = summary.get("explain") or _document(path / EXPLAIN)
+def _deploy(path: Path, summary: dict) -> Study:
     study = Study(
         "deploy",
         path,
         summary["model"],
-        {},
-        explain=explain,
+        {name: _read(name, path / name) for name in deployment.run_folders(summary)},
+        explain=summary.get("explain"),
         passed=summary.get("passed"),
         verdict=summary.get("verdict"),
         duration_ms=summary.get("duration_ms"),
+        warnings=list(summary.get("warnings", [])),
     )
-    if "targets" in summary:  # one folder per target, one float reference
-        for name in summary["targets"]:
-            verdict = summary.get("per_target", {}).get(name, {})
-            study.targets.append(_target(name, path / name / "compile", verdict))
-            if not verdict.get("errors"):  # else the design rules refused it: nothing ran
-                for run in ("target", "reference"):
-                    study.runs[f"{name}/{run}"] = _read(f"{name}/{run}", path / name / run)
-        if study.runs:
-            study.runs["reference-float"] = _read("reference-float", path / "reference-float")
-        study.pairs = [
-            Pair(
-                item["kind"],
-                item["run"],
-                item["reference"],
-                item.get("spikes"),
-                item.get("traces"),
-                item.get("weights"),
-                item.get("structural"),
-                item.get("functional"),
-                item.get("passed") if item["kind"] == "correctness" else None,
-                list(item.get("failures", [])),
-            )
-            for item in summary.get("comparisons", [])
-        ]
-        study.warnings = list(summary.get("warnings", []))
-        return study
-    study.targets.append(_target(summary["target"], path / "compile", summary))
-    if "target_vs_reference" not in summary:  # the design rules refused it: nothing ran
-        return study
-    for name in ("target", "reference", "reference-float"):
-        study.runs[name] = _read(name, path / name)
-    if study.runs["target"].run is not None:
-        study.targets[0].backend = study.runs["target"].backend
+    study.targets = [
+        _target(name, path / name / deployment.COMPILE, summary["per_target"].get(name, {}))
+        for name in summary["targets"]
+    ]
     study.pairs = [
         Pair(
-            "correctness",
-            "target",
-            "reference",
-            summary["target_vs_reference"],
-            summary.get("traces_vs_reference"),
-            None,
-            summary.get("structural"),
-            summary.get("functional"),
-            summary.get("passed"),
-            list(summary.get("failures", [])),
-        ),
-        Pair("quantization_cost", "reference", "reference-float", summary["quantization_cost"]),
+            item["kind"],
+            item["run"],
+            item["reference"],
+            item.get("spikes"),
+            item.get("traces"),
+            item.get("weights"),
+            item.get("structural"),
+            item.get("functional"),
+            item.get("passed") if item["kind"] == "correctness" else None,
+            list(item.get("failures", [])),
+        )
+        for item in summary["comparisons"]
     ]
     return study
 

@@ -47,7 +47,6 @@ figure { margin: 0.5em 0 1.5em; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85em; color: #444; }
 nav ul { columns: 3; font-size: 0.9em; } code { background: #f4f4f4; padding: 0 0.2em; }
 div.wide { overflow-x: auto; }
-dl.nested { margin: 0.2em 0 0.2em 1em; } dl.nested dt { font-weight: bold; } dl.nested dd { margin-left: 1em; }
 """
 
 
@@ -131,19 +130,6 @@ def compact(value) -> str:
     return str(value)
 
 
-def nested(value) -> str:
-    """A JSON document of unknown shape as nested definition lists and tables."""
-    if isinstance(value, dict):
-        items = "".join(f"<dt>{escape(key)}</dt><dd>{nested(item)}</dd>" for key, item in value.items())
-        return f'<dl class="nested">{items}</dl>'
-    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        headers = list(dict.fromkeys(key for item in value for key in item))
-        return table(headers, [[Raw(nested(item.get(key, ""))) for key in headers] for item in value])
-    if isinstance(value, list):
-        return escape(compact(value))
-    return escape(number(value) if isinstance(value, float) else value)
-
-
 class Page:
     """Builds the sections of one study's page."""
 
@@ -167,6 +153,17 @@ class Page:
                 return f"run '{name}' could not be read" + (f" ({run.missing})" if run and run.missing else "")
             found.append(run)
         return found[0], found[1]
+
+    def shown_pairs(self, parts: list[str]):
+        """Each pair (its index, the pair, its two runs) with its heading added to ``parts``; one whose runs
+        cannot be read is headed and said so, and not yielded."""
+        for index, pair in enumerate(self.study.pairs):
+            parts.append(f"<h3>{escape(self.pair_title(pair))}</h3>")
+            found = self.runs_of(pair)
+            if isinstance(found, str):
+                parts.append(omitted(found))
+                continue
+            yield index, pair, *found
 
     def judged(self, run: RunFolder) -> list[str]:
         """The populations a comparison judges: those recorded, less the spike sources."""
@@ -194,6 +191,7 @@ class Page:
     def sections(self) -> list[Section]:
         return [
             self.verdict(),
+            self.explanation(),
             self.rasters(),
             self.rates(),
             self.traces(),
@@ -203,7 +201,6 @@ class Page:
             self.answers(),
             self.design_rules(),
             self.mapping(),
-            self.explanation(),
         ]
 
     def verdict(self) -> Section:
@@ -293,13 +290,7 @@ class Page:
                         "left out.",
                     )
                 )
-        for pair in study.pairs:
-            found = self.runs_of(pair)
-            parts.append(f"<h3>{escape(self.pair_title(pair))}</h3>")
-            if isinstance(found, str):
-                parts.append(omitted(found))
-                continue
-            run, reference = found
+        for _, pair, run, reference in self.shown_pairs(parts):
             labels = self.judged(reference)
             divergence, source = self.divergence(pair, run, reference)
             window, shown = raster_window(reference.run.spikes, divergence)
@@ -359,13 +350,7 @@ class Page:
                     for label, trains in spikes.populations.items()
                 ]
                 parts.append(table(["population", "neurons", "spikes", "rate (Hz)"], rows, key=f"rates-{run.name}"))
-        for index, pair in enumerate(study.pairs):
-            found = self.runs_of(pair)
-            parts.append(f"<h3>{escape(self.pair_title(pair))}</h3>")
-            if isinstance(found, str):
-                parts.append(omitted(found))
-                continue
-            run, reference = found
+        for index, pair, run, reference in self.shown_pairs(parts):
             metrics = self.spike_metrics(pair, run, reference)
             items = {**metrics["populations"], "overall": metrics["overall"]}
             rows = []
@@ -410,13 +395,7 @@ class Page:
                 "Membrane traces at the first divergence",
                 omitted("a single run: there is no divergence to look at"),
             )
-        for pair in study.pairs:
-            found = self.runs_of(pair)
-            parts.append(f"<h3>{escape(self.pair_title(pair))}</h3>")
-            if isinstance(found, str):
-                parts.append(omitted(found))
-                continue
-            run, reference = found
+        for _, pair, run, reference in self.shown_pairs(parts):
             recorded = pair.traces
             if recorded is None and run.traces and reference.traces:
                 recorded = compare_traces(run.traces, reference.traces, run.run.recording, reference.run.recording)
@@ -837,9 +816,60 @@ class Page:
         return Section("mapping", "Mapping summary", "\n".join(parts))
 
     def explanation(self) -> Section:
-        if self.study.explain is None:
-            return Section("explain", "Explanation", omitted("no explanation in this folder (explain.json absent)"))
-        return Section("explain", "Explanation: why the runs part", nested(self.study.explain))
+        study, title = self.study, "Why the runs part"
+        if study.kind != "deploy":
+            return Section("explain", title, omitted("not a deploy: a deploy explains where its runs part and why"))
+        explain = study.explain
+        if explain is None:
+            return Section(
+                "explain",
+                title,
+                omitted(
+                    "not explained: the deploy ran with --explain-runs 0 (`neurodeploy explain "
+                    f"{study.path}` explains the runs that part)"
+                ),
+            )
+        if not explain["explanations"]:
+            return Section("explain", title, f"<p>{escape(explain['text'])}.</p>")
+        parts = [
+            f"<p>Where two runs part, the Brian2 reference is re-run with quantization effects put back to float, "
+            f"at most {number(explain['max_runs'])} runs per comparison: an effect's share is how much of the spike "
+            f"difference ({escape(explain['measure'])}) disappears when it alone is reverted; the cause is a set of "
+            f"effects that removes {explain['goal']:.0%} of what reverting them all removes "
+            "(docs/explain.md).</p>"
+        ]
+        for item in explain["explanations"]:
+            heading = f"{item['run']} vs {item['reference']}: {KINDS[item['kind']]}"
+            parts.append(f"<h3>{escape(heading)}</h3>")
+            parts.append(f"<p>{escape(item['sentence'][0].upper() + item['sentence'][1:])}.</p>")
+            attribution = item["attribution"]
+            if not attribution or not attribution["effects"]:
+                continue
+            cause = {effect["name"] for effect in (attribution["cause"] or {}).get("effects", [])}
+            rows = [
+                [
+                    effect["target"],
+                    effect["name"],
+                    percent(effect.get("explained")) if "explained" in effect else "not tried",
+                    _parting_tick(effect) if "explained" in effect else "",
+                    "yes" if effect["name"] in cause else "",
+                    effect["detail"],
+                ]
+                for effect in attribution["effects"]
+            ]
+            parts.append(
+                table(
+                    ["target", "effect", "share alone", "first parts at tick", "in the cause", "detail"],
+                    rows,
+                    key=f"explain-{item['run']}-{item['reference']}",
+                )
+            )
+            budget = "" if attribution["complete"] else ", the budget, before every effect was tried"
+            parts.append(
+                f"<p>{number(attribution['runs'])} Brian2 runs{budget}; spike difference "
+                f"{percent(attribution['difference'])} with every effect in place.</p>"
+            )
+        return Section("explain", title, "\n".join(parts))
 
     # --- the page ---------------------------------------------------------------------------------------
 
@@ -856,8 +886,8 @@ class Page:
         if parameters:
             facts.append("parameters: " + compact(parameters))
         lines.append(f"<p>{'; '.join(escape(fact) if i else fact for i, fact in enumerate(facts))}.</p>")
-        if study.verdict:
-            lines.append(f"<p>{verdict_mark(study.passed)} {escape(study.verdict)}</p>")
+        if study.verdict:  # a line per target
+            lines.append(f"<p>{verdict_mark(study.passed)} {'<br>'.join(map(escape, study.verdict.splitlines()))}</p>")
         elif study.passed is not None:
             lines.append(f"<p>{verdict_mark(study.passed)}</p>")
         return "\n".join(lines)
@@ -985,7 +1015,7 @@ def _records(document: dict) -> str:
 
 
 def _explained_divergence(explain, pair: Pair) -> Divergence | None:
-    """The first divergence the explanation (explain.json, ``runs.explain``) names for this pair."""
+    """The first divergence the explanation (deploy.json's explain, ``runs.explain``) names for this pair."""
     entries = explain.get("explanations", []) if isinstance(explain, dict) else []
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or (entry.get("run"), entry.get("reference")) != (pair.run, pair.reference):
@@ -994,3 +1024,9 @@ def _explained_divergence(explain, pair: Pair) -> Divergence | None:
         if isinstance(first, dict) and {"tick", "time_ms", "neurons"} <= first.keys():
             return Divergence.from_dict(first)
     return None
+
+
+def _parting_tick(effect: dict) -> str:
+    """The tick at which the two sides first part with an effect reverted alone; never, where they do not."""
+    tick = effect["first_divergence_tick"]
+    return "never" if tick is None else number(tick)

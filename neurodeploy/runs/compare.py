@@ -403,6 +403,24 @@ class RunData:
     board: bool = False
     """Run on a board, whose structural decisions come from its own generator."""
 
+    @classmethod
+    def of(cls, spikes: SpikeRecord, manifest: dict, traces=None, weights=None, structural=None, answers=None):
+        """A run's data with what its manifest says of it: when its traces were sampled (the backend's
+        ``recording``), its weights' units, whether it ran on a board."""
+        backend = manifest.get("backend")
+        backend = backend if isinstance(backend, dict) else {}
+        units = manifest.get("weight_units")
+        return cls(
+            spikes,
+            traces or {},
+            backend.get("recording", "end_of_tick"),
+            weights or {},
+            units if isinstance(units, dict) else {},
+            structural,
+            answers,
+            backend.get("mode") == "board",
+        )
+
 
 def compare_runs(
     run: RunData,
@@ -411,13 +429,18 @@ def compare_runs(
     inputs: tuple[str, ...] = (),
     van_rossum_tau_ms: float = 5.0,
 ) -> dict:
-    """Every measure of how far ``run`` is from ``reference``: ``spikes`` (:func:`compare`), ``traces``
-    (:func:`compare_traces`, where both recorded), ``weights`` (:func:`compare_weights`, plastic
-    projections), ``structural`` (:func:`compare_structural`, not on a board: it draws from its own
-    generator), ``functional`` (:func:`compare_functional`, where both answered a protocol); None where
-    a measure does not apply. ``failures``: the spike thresholds missed, structural decisions that part,
-    answers that differ; ``passed`` when there are none."""
-    spikes = compare(run.spikes, reference.spikes, thresholds, van_rossum_tau_ms, inputs)
+    """Every measure of how far ``run`` is from ``reference``: ``spikes`` (:func:`compare`), and those of
+    :func:`measure_runs`."""
+    return measure_runs(run, reference, compare(run.spikes, reference.spikes, thresholds, van_rossum_tau_ms, inputs))
+
+
+def measure_runs(run: RunData, reference: RunData, spikes: Comparison) -> dict:
+    """Every measure of how far ``run`` is from ``reference``, given their spikes compared: ``spikes``
+    (``spikes.to_dict()``), ``traces`` (:func:`compare_traces`, where both recorded), ``weights``
+    (:func:`compare_weights`, plastic projections), ``structural`` (:func:`compare_structural`, not on a board:
+    it draws from its own generator), ``functional`` (:func:`compare_functional`, where both answered a
+    protocol); None where a measure does not apply. ``failures``: the spike thresholds missed, structural
+    decisions that part, answers that differ; ``passed`` when there are none."""
     document = {"spikes": spikes.to_dict(), "traces": None, "weights": None, "structural": None, "functional": None}
     failures = list(spikes.failures)
     if run.traces and reference.traces:
@@ -457,3 +480,36 @@ def weights_text(comparison: dict) -> str:
         distinct = item["distinct_values"]
         parts.append(f"{label} {same}, distinct values {distinct['run']}/{distinct['reference']}{held}")
     return "; ".join(parts)
+
+
+def measure_lines(measures: dict, prefix: str = "") -> list[str]:
+    """A line per measure of :func:`measure_runs` beyond spikes that applies, for people."""
+    lines = []
+    if measures["traces"]:
+        lines.append(f"{prefix}traces: {traces_text(measures['traces'])}")
+    if measures["weights"]:
+        lines.append(f"{prefix}final weights: {weights_text(measures['weights'])}")
+    structural = measures["structural"]
+    if structural:
+        parted = {
+            label: entry["first_difference_tick"]
+            for label, entry in structural.items()
+            if entry["first_difference_tick"] is not None
+        }
+        same = ", ".join(f"{label} {entry['run']}" for label, entry in structural.items())
+        lines.append(
+            f"{prefix}structural decisions: "
+            + (
+                f"as on the reference ({same})"
+                if not parted
+                else "; ".join(f"{label} parts from the reference at tick {tick}" for label, tick in parted.items())
+            )
+        )
+    functional = measures["functional"]
+    if functional:
+        lines.append(
+            f"{prefix}answers: {functional['operations'] - len(functional['answers_differing_from_reference'])}/"
+            f"{functional['operations']} operations answer as on the reference; {functional['run_agrees_with_ideal']} "
+            "agree with an ideal memory"
+        )
+    return lines

@@ -123,22 +123,35 @@ def verdict(target: str, backend: str, correctness: dict, no_input: bool) -> str
 
 
 def read_deploy(path) -> dict | None:
-    """The deploy.json of a deploy folder; None where ``path`` is not one."""
+    """The deploy.json of a deploy folder; None where ``path`` has none. One written before deploys had a
+    folder per target is refused: nothing reads that layout any more."""
     document_path = Path(path) / DOCUMENT
     if not document_path.is_file():
         return None
     origin = f"deploy folder '{path}'"
     document = io.read(document_path, "json", f"{origin} {DOCUMENT}")
-    if not isinstance(document, dict):
-        raise ValidationError(origin, DOCUMENT, "expected a JSON object")
-    if "targets" not in document or "per_target" not in document:
+    if not isinstance(document, dict) or not isinstance(document.get("model"), dict):
+        raise ValidationError(origin, DOCUMENT, "expected a JSON object with the model, as `neurodeploy deploy` writes")
+    if "targets" not in document:
         raise ValidationError(
-            origin,
-            DOCUMENT,
-            "was written by an older neurodeploy (one target, no per-target folders): compare its runs, "
-            f"'{Path(path) / TARGET_RUN}' and '{Path(path) / REFERENCE_RUN}'",
+            origin, DOCUMENT, f"written by an older neurodeploy (one target, no 'targets' in {DOCUMENT}): deploy again"
         )
+    for key, kind in (("targets", list), ("per_target", dict), ("comparisons", list)):
+        if not isinstance(document.get(key), kind):
+            raise ValidationError(origin, DOCUMENT, f"expected '{key}' as `neurodeploy deploy` writes it")
     return document
+
+
+def ran(document: dict) -> list[str]:
+    """The targets of a deploy that ran (those the design rules did not refuse), in the order given."""
+    return [target for target in document["targets"] if not document["per_target"].get(target, {}).get("errors")]
+
+
+def run_folders(document: dict) -> list[str]:
+    """The run folders a deploy wrote, by their path in OUT: each target's run and reference, then the float
+    reference (run where any target ran)."""
+    targets = ran(document)
+    return [name for t in targets for name in (target_run(t), reference_run(t))] + [FLOAT_REFERENCE] * bool(targets)
 
 
 def deploy_folder_of(path) -> Path | None:

@@ -188,9 +188,13 @@ def attribute(ablation: Ablation, goal: float = GOAL) -> dict:
         "effects": [],
         "cause": None,
         "runs": 0,
+        "max_runs": ablation.max_runs,
         "complete": True,
     }
     if departure == 0:
+        return result
+    if not ablation.within_budget(everything):
+        result["complete"] = False
         return result
     remaining, _ = ablation.measure(everything)
     whole = (departure - remaining) / departure
@@ -287,13 +291,18 @@ class Explanation:
                 f"{text}; the quantization-aware references do not part, so no effect of quantization explains it "
                 "(the target departs from its own reference: see the correctness comparison)"
             )
+        if "all_reverted" not in attribution:
+            return f"{text}; a budget of {attribution['max_runs']} Brian2 runs is too small to re-run the references"
         cause = attribution["cause"]
         whole = attribution["all_reverted"]["explained"]
         if cause is None:
-            return (
-                f"{text}; no set of quantization effects accounts for it: reverting all of them removes "
-                f"{whole:.0%} of the spike difference"
+            found = (
+                "no set of quantization effects accounts for it"
+                if attribution["complete"]
+                else f"the budget of {attribution['max_runs']} Brian2 runs ended before a set accounting for it "
+                "was found"
             )
+            return f"{text}; {found}: reverting all of them removes {whole:.0%} of the spike difference"
         effects = cause["effects"]
         if len(effects) == 1:
             reverted = f"{self._reverted(effects[0])} ({effects[0]['detail']})"
@@ -305,6 +314,8 @@ class Explanation:
             text += "; as much when " + " or ".join(self._reverted(effect) for effect in cause["alternatives"])
         if whole < 1.0 - 1e-9:
             text += f" (reverting every effect removes {whole:.0%})"
+        if not attribution["complete"]:
+            text += f" (found within the budget of {attribution['max_runs']} Brian2 runs, not every effect tried)"
         return text
 
     def _reverted(self, effect: dict) -> str:
@@ -347,7 +358,10 @@ class Explanation:
                 share = f"{effect['explained']:.0%}".replace("-0%", "0%")
                 lines.append(f"    {share:>6}  {self._name(effect)} ({parts})")
         if attribution and not attribution.get("complete", True):
-            lines.append(f"  (stopped at the budget of {MAX_RUNS} runs: effects not tried are listed without a share)")
+            lines.append(
+                f"  (stopped at the budget of {attribution['max_runs']} runs: effects not tried are listed without a "
+                "share, and the set named may not be the whole cause)"
+            )
         return "\n".join(lines)
 
 

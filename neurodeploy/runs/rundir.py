@@ -80,7 +80,7 @@ so only a run holds the lock longer."""
 
 
 def write_json_atomically(path: Path, data) -> None:
-    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=1) + "\n"))
+    write_atomically(path, lambda temporary: Path(temporary).write_text(_json_text(data)))
 
 
 @contextlib.contextmanager
@@ -550,17 +550,13 @@ class Run:
         """What comparing reads of this run (``runs.compare.RunData``)."""
         from neurodeploy.runs.compare import RunData
 
-        backend = self.manifest.get("backend")
-        units = self.manifest.get("weight_units")
-        return RunData(
+        return RunData.of(
             self.spikes,
+            self.manifest,
             self.traces(),
-            self.recording,
             self.weights(),
-            units if isinstance(units, dict) else {},
             self.document("structural.json"),
             self.document("answers.json"),
-            isinstance(backend, dict) and backend.get("mode") == "board",
         )
 
 
@@ -629,12 +625,11 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     return write_file(run.path, run.folder, name, _json_text(data), _parsed(is_earlier))
 
 
-def write_document_beside(path, anchor: str, name: str, data, is_earlier=lambda document: False) -> Path | None:
-    """Add a JSON document to the folder ``path`` that another command wrote (a deploy's) as
-    :func:`write_document` adds one to a run: into the version holding ``anchor`` (``deploy.json``)."""
-    path = Path(path)
-    folder = Path(os.path.realpath(path / anchor)).parent
-    return write_file(path, folder, name, _json_text(data), _parsed(is_earlier))
+def write_document_beside(path, folder: Path, name: str, data, is_earlier=lambda document: False) -> Path | None:
+    """Add (or replace) a JSON document in the folder ``path`` that another command wrote (a deploy's) as
+    :func:`write_document` adds one to a run: into the version ``folder`` its files were read from (refused
+    where a rerun has published another since)."""
+    return write_file(Path(path), Path(folder), name, _json_text(data), _parsed(is_earlier))
 
 
 def _parsed(is_earlier):
