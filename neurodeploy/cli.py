@@ -906,7 +906,7 @@ def _compare_deploy(path, thresholds: dict, tau: float, as_json: bool) -> None:
         click.echo(f"deploy {path}: {document['model']['name']} on {', '.join(document['targets'])}")
         for line in _comparisons_text(comparisons):
             click.echo(line)
-        no_input = any(warning["source"] == "input" for warning in document.get("warnings", ()))
+        no_input = deployment.had_no_input(document)
         for target, entry in document["per_target"].items():
             if entry["errors"]:
                 click.echo(entry["verdict"])

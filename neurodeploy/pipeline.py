@@ -436,6 +436,6 @@ def _no_input(network, duration_ms: float) -> str | None:
     if any(np.any(np.asarray(getattr(p.cell, "i_offset", 0.0)) != 0) for p in network.populations.values()):
         return None
     return (
-        f"no input: no spike source fires within the run's {duration_ms:g} ms, no current source is injected and no "
-        "neuron has an i_offset (give --stimulus, or --protocol for a model that takes operations)"
+        f"{deployment.NO_INPUT}no spike source fires within the run's {duration_ms:g} ms, no current source is "
+        "injected and no neuron has an i_offset (give --stimulus, or --protocol for a model that takes operations)"
     )

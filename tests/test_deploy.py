@@ -25,10 +25,10 @@ from neurodeploy.catalog import LoadedModel, load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.compilation import Thresholds
 from neurodeploy.errors import NeurodeployWarning, ValidationError
-from neurodeploy.pipeline import deploy_model, unsent_spikes
+from neurodeploy.pipeline import _no_input, deploy_model, unsent_spikes
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import RunData, compare_runs, compare_weights
-from neurodeploy.runs.deployment import comparison, comparisons, portability_thresholds
+from neurodeploy.runs.deployment import comparison, comparisons, had_no_input, portability_thresholds
 from neurodeploy.runs.rundir import read_run
 
 
@@ -394,3 +394,19 @@ def test_a_deploy_folder_of_an_older_neurodeploy_is_refused_in_one_line(tmp_path
         result = CliRunner().invoke(main, list(map(str, command)))
         assert result.exit_code == 2 and refusal in result.output, (command, result.output)
         assert result.output.count("\n") == 1
+
+
+def test_only_the_no_input_warning_makes_a_silent_verdict_say_no_input_reached_the_network():
+    # `compare DEPLOY_DIR` words its vacuous verdicts from deploy.json's warnings: a model's implausible value
+    # or its unsent spikes are input warnings too, and say nothing about whether input reached the network.
+    net = nd.Network("quiet")
+    net.population("E", 2, parameters={"cm": 250.0})
+    net.spike_source("S", [[], []])
+    net.project("S", "E", nd.OneToOne(), weight=1.0)
+    implausible = net.implausible_values()
+    assert implausible
+    document = {"warnings": [{"source": "input", "target": None, "message": text} for text in implausible]}
+    assert not had_no_input(document)
+    silent = _no_input(net, 10.0)
+    document["warnings"].append({"source": "input", "target": None, "message": silent})
+    assert had_no_input(document)

@@ -37,6 +37,9 @@ NETWORK = "network.json"
 RESERVED = (FLOAT_REFERENCE, DOCUMENT, REPORT, NETWORK)
 """Names in OUT that are not a target's folder."""
 KINDS = ("correctness", "quantization_cost", "portability")
+NO_INPUT = "no input: "
+"""How deploy.json's warning that nothing drove the network begins (its source is ``input``, as the model's
+and its stimulus's warnings are)."""
 
 
 def target_run(target: str) -> str:
@@ -109,6 +112,15 @@ def silent(item: dict) -> bool:
     """Whether neither run of a comparison spiked (outside its inputs)."""
     overall = item["spikes"]["overall"]
     return overall["run_spikes"] == 0 and overall["reference_spikes"] == 0
+
+
+def had_no_input(document: dict) -> bool:
+    """Whether a deploy.json warns that nothing drove the network (not any input warning: the model's values
+    and its unsent spikes are input warnings too)."""
+    return any(
+        warning.get("source") == "input" and str(warning.get("message", "")).startswith(NO_INPUT)
+        for warning in document.get("warnings", ())
+    )
 
 
 def verdict(target: str, backend: str, correctness: dict, no_input: bool) -> str:
