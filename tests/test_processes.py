@@ -87,7 +87,7 @@ def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
     cli, workers = start_lava_run(tmp_path)
     send(cli)
     try:
-        _, stderr = cli.communicate(timeout=15)
+        _, stderr = cli.communicate(timeout=60)
     finally:
         cli.kill()
     assert cli.returncode == code
