@@ -130,6 +130,7 @@ def test_the_installed_wheel_lists_models_and_targets_and_answers_the_demo_as_th
         "livewired-assoc",
         "spyblocks",
         "topographic-map",
+        "wave-layers",
     }
     targets = run([installed / "neurodeploy", "targets"], empty)
     assert targets == run([sys.executable, "-m", "neurodeploy", "targets"], ROOT)
