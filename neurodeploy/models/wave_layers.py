@@ -205,8 +205,8 @@ def centres(field: np.ndarray, periodic: bool) -> np.ndarray:
     return np.stack(result, axis=1)
 
 
-def locality(field: np.ndarray, radius: float, periodic: bool) -> np.ndarray:
-    """Fraction of each unit's weight within ``radius`` of its field's centre of mass."""
+def _from_centre(field: np.ndarray, periodic: bool) -> np.ndarray:
+    """Each place's distance (grid units) from each field's centre of mass: [unit, place]."""
     n = field.shape[1]
     centre = centres(field, periodic)
     rows, cols = places(n)
@@ -214,7 +214,12 @@ def locality(field: np.ndarray, radius: float, periodic: bool) -> np.ndarray:
     dx = np.abs(cols[None, :] - centre[:, 1:])
     if periodic:
         dy, dx = np.minimum(dy, n - dy), np.minimum(dx, n - dx)
-    near = np.hypot(dy, dx) <= radius
+    return np.hypot(dy, dx)
+
+
+def locality(field: np.ndarray, radius: float, periodic: bool) -> np.ndarray:
+    """Fraction of each unit's weight within ``radius`` of its field's centre of mass."""
+    near = _from_centre(field, periodic) <= radius
     flat = field.reshape(len(field), -1)
     total = flat.sum(axis=1)
     return np.where(total > 0, (flat * near).sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
@@ -228,17 +233,11 @@ def chance_locality(n: int, radius: float) -> float:
 def pooling_radius(field: np.ndarray, periodic: bool) -> np.ndarray:
     """Each field's root-mean-square distance from its centre of mass (grid units), of the weight above
     the field's median: the patch a unit pools, without the uniform background it grew out of."""
-    n = field.shape[1]
     field = np.maximum(field - np.median(field.reshape(len(field), -1), axis=1)[:, None, None], 0.0)
-    centre = centres(field, periodic)
-    rows, cols = places(n)
-    dy = np.abs(rows[None, :] - centre[:, :1])
-    dx = np.abs(cols[None, :] - centre[:, 1:])
-    if periodic:
-        dy, dx = np.minimum(dy, n - dy), np.minimum(dx, n - dx)
+    distance = _from_centre(field, periodic)
     flat = field.reshape(len(field), -1)
     total = np.where(flat.sum(axis=1) > 0, flat.sum(axis=1), 1.0)
-    return np.sqrt((flat * (dy**2 + dx**2)).sum(axis=1) / total)
+    return np.sqrt((flat * distance**2).sum(axis=1) / total)
 
 
 def pooled_area(field: np.ndarray, threshold: float) -> np.ndarray:
