@@ -368,11 +368,10 @@ class LavaGraph:
     def _result(self, recordings: Recordings) -> LavaRun:
         final = recordings.finals()
         self._refuse_clipped(final)
-        spikes = {}
-        for label in self.recorded_spikes:
-            neurons, ticks = recordings.spikes_of(self.neurons.get(label) or self.sources[label])
-            order = np.lexsort((ticks, neurons))
-            spikes[label] = (neurons[order], ticks[order])
+        spikes = {
+            label: recordings.spikes_of(self.neurons.get(label) or self.sources[label])
+            for label in self.recorded_spikes
+        }
         voltages = {
             label: self.fixed[label].voltage(
                 recordings.trace_of(var).astype(np.float64), self.network.populations[label]
