@@ -166,6 +166,7 @@ def deploy(python: str, repeats: int) -> dict | None:
             }
         )
     figures = {key: median_of(runs, key) for key in runs[0]}
+    figures["each_run"] = runs
     figures["read_back_share_of_lava_run"] = figures["read_back_s"] / figures["lava_run_s"]
     figures["read_back_share_of_deploy"] = figures["read_back_s"] / figures["wall_s"]
     return figures
@@ -224,6 +225,15 @@ def main(argv=None):
             "hand_written_run_ms_per_step": 1000 * median_of(handwritten, "run_s") / args.steps,
             "hand_written_read_back_share": statistics.median(run["read_back_s"] / run["run_s"] for run in handwritten),
             "same_spikes": same,
+            "each_run": {
+                name: [{key: run[key] for key in ("run_s", "read_back_s")} for run in runs]
+                for name, runs in (
+                    ("ours", spikes),
+                    ("ours_with_v", with_v),
+                    ("ours_unrecorded", unrecorded),
+                    ("hand_written", handwritten),
+                )
+            },
         }
         row["recording_cost_vs_unrecorded"] = 1 - row["ours_unrecorded_run_ms_per_step"] / row["ours_run_ms_per_step"]
         row["speed_up_vs_hand_written"] = row["hand_written_run_ms_per_step"] / row["ours_run_ms_per_step"]
