@@ -373,12 +373,10 @@ class LavaGraph:
             for label in self.recorded_spikes
         }
         voltages = {
-            label: self.fixed[label].voltage(
-                recordings.trace_of(var).astype(np.float64), self.network.populations[label]
-            )
+            label: self.fixed[label].voltage(recordings.trace_of(var), self.network.populations[label])
             for label, var in self.voltages.items()
         }
-        probed = {key: recordings.trace_of(var).astype(np.int64) for key, var in self.probes.items()}
+        probed = {key: np.array(recordings.trace_of(var), dtype=np.int64) for key, var in self.probes.items()}
         weights = {
             label: (
                 final[(process.name, "weights")],

@@ -164,8 +164,9 @@ class Recordings:
         return neurons, np.repeat(np.arange(self.ticks, dtype=np.int64), counts)
 
     def trace_of(self, var) -> np.ndarray:
-        """The Var after each tick, ticks x its shape, in the model's type."""
-        return np.load(self._folder(var.process) / trace_file(var.name))
+        """The Var after each tick, ticks x its shape, in the model's type: the file itself, mapped read-only (a
+        caller copies it into the type it needs in one step)."""
+        return np.load(self._folder(var.process) / trace_file(var.name), mmap_mode="r")
 
     def finals(self) -> dict[tuple[str, str], np.ndarray]:
         """The Vars asked for at the end, per process name and Var name."""
