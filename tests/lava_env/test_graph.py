@@ -14,12 +14,13 @@ from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 
 import neurodeploy as nd
+import neurodeploy.backends.lava.graph as graph_module
 from neurodeploy.backends.lava import lower
 from neurodeploy.backends.lava.graph import LavaGraph
 from neurodeploy.backends.lava.proc.recording import Recordings
-from neurodeploy.backends.lava.proc.stock import RECORDING_MODELS
+from neurodeploy.backends.lava.proc.stock import STOCK_MODELS
 from neurodeploy.backends.lava.toolchain import LoihiToolchain
-from neurodeploy.catalog import target_descriptions
+from neurodeploy.catalog import model_families, target_descriptions
 
 
 def run_graph(network, duration_ms, progress=None):
@@ -82,7 +83,7 @@ def test_stock_processes_write_what_lavas_sink_monitor_and_var_get_hold(tmp_path
         for steps in chunks:
             source.run(
                 condition=RunSteps(num_steps=steps),
-                run_cfg=Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=RECORDING_MODELS),
+                run_cfg=Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=STOCK_MODELS),
             )
         sent, fired = inputs.data.get().astype(bool), outputs.data.get().astype(bool)
         v = monitor.get_data()[lif.name]["v"]
@@ -136,6 +137,30 @@ def test_chunks_report_progress_and_change_nothing():
         np.array_equal(other_neurons, neurons) and np.array_equal(other_ticks, ticks) and np.array_equal(other_v, v)
         for _, (other_neurons, other_ticks), other_v in others
     )
+
+
+def test_delay_sparse_built_once_runs_as_lavas_own_model(monkeypatch):
+    """Feed-forward with delays 1 to 4 and recurrence, the delayed weights changed at 40 ms: the same spikes
+    and v as with Lava's own DelaySparse model, which builds its weights by delay every tick; without the
+    change, the same until 40 ms only (the change is taken up)."""
+    network = model_families()["feedforward-poisson"].module.build(
+        n_neurons=30, n_inputs=20, rate_hz=40.0, duration_ms=80.0, recurrent_p=0.1, w_high=3.0
+    )
+    network.record("neurons", ["spikes", "v"])
+    unchanged = network.replaced()
+    network.change(nd.WeightChange(40.0, "inputs->neurons", 0.8))
+    lavas_own = {process: model for process, model in STOCK_MODELS.items() if process.__name__ != "DelaySparse"}
+    runs = []
+    for net, models in ((network, STOCK_MODELS), (network, lavas_own), (unchanged, STOCK_MODELS)):
+        monkeypatch.setattr(graph_module, "STOCK_MODELS", models)
+        lowered = lower(net)
+        graph = LavaGraph(net, lowered.populations, lowered.projections, lowered.stock, 80, stages=lowered.stages)
+        assert type(graph.connections["inputs->neurons"]).__name__ == "DelaySparse"
+        run = graph.run()
+        runs.append((*run.spikes["neurons"], run.voltages["neurons"]))
+    (neurons, ticks, v), lavas, before = runs
+    assert ticks.size > 50 and all(np.array_equal(a, b) for a, b in zip((neurons, ticks, v), lavas))
+    assert np.array_equal(v[:40], before[2][:40]) and not np.array_equal(v[40:], before[2][40:])
 
 
 def test_compile_report_names_the_processes_the_graph_builds(tmp_path):

@@ -45,7 +45,7 @@ from neurodeploy.backends.lava.proc.join.process import Join
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
 from neurodeploy.backends.lava.proc.recording import Recordings
 from neurodeploy.backends.lava.proc.rewiring import max_events
-from neurodeploy.backends.lava.proc.stock import RECORDING_MODELS
+from neurodeploy.backends.lava.proc.stock import STOCK_MODELS
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (
     STATE_BITS,
@@ -70,7 +70,11 @@ def _set_var_keeping_integers(lava_set_var):
     integer type the Var held (they arrive as exact floats of its integers)."""
 
     def set_var(model):
-        sparse = {name: var for name, var in vars(model).items() if isinstance(var, csr_matrix)}
+        sparse = {
+            name: getattr(model, name)
+            for name in model.var_id_to_var_map.values()
+            if isinstance(getattr(model, name, None), csr_matrix)
+        }
         lava_set_var(model)
         for name, before in sparse.items():
             after = getattr(model, name)
@@ -345,7 +349,7 @@ class LavaGraph:
 
     def _simulate(self, anchor, progress) -> None:
         """All ticks, in chunks, with the schedule's changes between them."""
-        configuration = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=RECORDING_MODELS)
+        configuration = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=STOCK_MODELS)
         executable = anchor.compile(configuration)
         done = 0
         with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
