@@ -598,7 +598,7 @@ def test_run_with_the_lava_backend(tmp_path):
 def test_unconnected_parts_all_run_as_on_the_reference():
     # Lava compiles what is connected to one process: two source->population chains, a recorded source
     # with nothing else and nine populations driven by i_offset alone (twelve parts: more than one
-    # joining recorder holds) all run, spike for spike as the quantization-aware reference.
+    # Join holds) all run, spike for spike as the quantization-aware reference.
     network = nd.Network("parts")
     for part in ("1", "2"):
         network.spike_source(f"S{part}", [[1.0, 2.0, 3.0, 12.0], [5.0, 6.0]])

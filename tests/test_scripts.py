@@ -38,13 +38,19 @@ def run_script(name, *args, python=sys.executable):
     ).stdout
 
 
-def test_bench_lava_small_matches_the_hand_written_graph():
-    lines = (
-        run_script("bench_lava.py", "--neurons", 100, "--steps", 30, python=LavaEnvironment(default_location()).python)
-        .strip()
-        .splitlines()
+def test_bench_lava_small_matches_the_hand_written_graph(tmp_path):
+    out = tmp_path / "bench_lava.json"
+    printed = run_script(
+        "bench_lava.py",
+        *("--neurons", 100, "--steps", 30, "--repeats", 1, "--deploy-python", "", "--out", out),
+        python=LavaEnvironment(default_location()).python,
     )
-    assert lines[-1].split()[0] == "100" and lines[-1].split()[-1] == "True"
+    row = next(line.split() for line in printed.splitlines() if line.split()[:1] == ["100"])
+    assert row[-1] == "True"
+    (measured,) = json.loads(out.read_text())["graphs"]
+    assert measured["same_spikes"] and measured["neurons"] == 100 and measured["steps"] == 30
+    for share in ("ours_read_back_share", "ours_with_v_read_back_share", "hand_written_read_back_share"):
+        assert 0 < measured[share] < 1, share
 
 
 def test_bench_compile_small():

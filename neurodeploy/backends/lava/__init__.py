@@ -276,6 +276,7 @@ class LavaBackend(Backend):
                 "quantization": self.quantization,
                 "build_s": run.about.get("build_s"),
                 "simulation_wall_time_s": run.about.get("simulation_wall_time_s"),
+                "read_back_s": run.about.get("read_back_s"),
             },
             structural=structural_document(network, run.events, run.turnover)
             if run.about.get("structural") or run.turnover
@@ -319,6 +320,6 @@ COSTS = resources.Costs(
     per_source_neuron_tick=16,
 )
 """Bytes per item over the process and its Lava workers, measured and rounded up (docs/reliability.md) when
-a spike source and its recorder both held every tick: the source still does, the recorders' pipes now hold
-one run of a chunk of ticks (at most ``graph.PIPES_BYTES`` together), so per recorded neuron tick this is an
-upper bound. Plastic synapses are taken at twice the static cost (not measured)."""
+a spike source and a recorder of its spikes both held every tick: the source still does, recorded spikes
+are now index arrays the processes write into files, so per recorded neuron tick this is an upper bound.
+Plastic synapses are taken at twice the static cost (not measured)."""

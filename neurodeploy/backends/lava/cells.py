@@ -326,7 +326,8 @@ class CellFixed(abc.ABC):
 
     @abc.abstractmethod
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
-        """The membrane potential (mV) of the process's ``v`` (ticks x neurons)."""
+        """The membrane potential (mV) of the process's ``v`` (ticks x neurons, integers or floats), a new array:
+        the only one made (a long trace's arrays cost more to make than to compute)."""
 
     synaptic_vars: ClassVar[dict[str, str]] = {}
     """Per receptor, the process's Var holding its synaptic state (none: the state cannot be recorded)."""
@@ -579,7 +580,9 @@ class LIFFixed(CellFixed):
 
     def voltage(self, v: np.ndarray, population: Population) -> np.ndarray:
         """v is relative to v_rest."""
-        return population.value("v_rest") + v / self.scale
+        mv = np.true_divide(v, self.scale)
+        mv += population.value("v_rest")
+        return mv
 
     synaptic_vars: ClassVar[dict[str, str]] = {"excitatory": "u_exc", "inhibitory": "u_inh"}
 

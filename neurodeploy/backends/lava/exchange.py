@@ -35,7 +35,7 @@ class LavaRun:
     with nothing to simulate)."""
 
     spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """Per recorded population, the neuron and the tick index of each spike."""
+    """Per recorded population, the neuron and the tick index of each spike, in order of tick, then neuron."""
     voltages: dict[str, np.ndarray] = field(default_factory=dict)
     """V (mV) of each population recorded, ticks x neurons."""
     weights: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)

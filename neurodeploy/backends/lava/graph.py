@@ -9,14 +9,21 @@ Stock Lava processes wherever they compute what the description means:
   structural ones are ``PairSTDPSynapses`` on slots);
 * ``lava.proc.io.source.RingBuffer`` for spike sources.
 
-What a run produced (spikes, voltages, final weights, structural events) reaches the host through our
-recorders' external pipes (:mod:`.proc.readout`), not ``Var.get``, which Lava 0.10 transfers one
-element at a time; so reading results back costs about what copying them does.
+What a run produced (spikes, voltages, final weights, structural events) the processes that compute it
+write into files in the run's folder (:mod:`.proc.recording`; Lava's LIF and spike source run their stock
+models with the same mixin, :mod:`.proc.stock`), not ``Var.get``, which Lava 0.10 transfers one element
+at a time, nor recorder processes, which cost every tick a round of the runtime's messages; so reading
+results back costs about what copying them does.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
+from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from lava.magma.compiler.compiler_graphs import find_processes
@@ -34,9 +41,11 @@ from neurodeploy.backends.lava.exchange import LavaRun
 from neurodeploy.backends.lava.proc.cond_exp_lif.process import CondExpLIF
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
+from neurodeploy.backends.lava.proc.join.process import Join
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
-from neurodeploy.backends.lava.proc.readout.process import SpikeRecorder, VarRecorder
+from neurodeploy.backends.lava.proc.recording import Recordings
 from neurodeploy.backends.lava.proc.rewiring import max_events
+from neurodeploy.backends.lava.proc.stock import STOCK_MODELS
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 from neurodeploy.backends.lava.quantize import (
     STATE_BITS,
@@ -53,8 +62,6 @@ from neurodeploy.processes import forked_children_end_with_parent, signals_held,
 
 NEURON_PROCESSES = {process.__name__: process for process in (LIF, CurrExpLIF, CondExpLIF, CurrExpIzhikevich)}
 """The neuron Processes by the names :mod:`.cells` gives them."""
-PIPES_BYTES = 8 << 20
-"""The shared memory the recorders' pipes hold together (a run's messages, between two receives)."""
 
 
 def _set_var_keeping_integers(lava_set_var):
@@ -63,7 +70,11 @@ def _set_var_keeping_integers(lava_set_var):
     integer type the Var held (they arrive as exact floats of its integers)."""
 
     def set_var(model):
-        sparse = {name: var for name, var in vars(model).items() if isinstance(var, csr_matrix)}
+        sparse = {
+            name: getattr(model, name)
+            for name in model.var_id_to_var_map.values()
+            if isinstance(getattr(model, name, None), csr_matrix)
+        }
         lava_set_var(model)
         for name, before in sparse.items():
             after = getattr(model, name)
@@ -84,7 +95,8 @@ def _key(var) -> tuple[str, str]:
 class LavaGraph:
     """Builds the processes; ``run`` executes them on Lava's fixed_pt models, in ``chunks`` runs (progress is
     reported after each), and always stops them (also on errors and signals), with workers that die with
-    this process."""
+    this process. What they record goes to a temporary folder in ``folder`` (default: the system's), removed
+    once read."""
 
     def __init__(
         self,
@@ -95,8 +107,10 @@ class LavaGraph:
         ticks: int,
         chunks: int = 10,
         stages=(),
+        folder: Path | None = None,
     ):
         self.network, self.ticks, self.stock, self.least_chunks = network, ticks, stock, chunks
+        self.folder = folder
         self.fixed = populations
         self.stages = {stage.tick: stage for stage in stages if stage.tick < ticks}
         self.neurons = {label: self._neurons(label, populations[label]) for label in network.populations}
@@ -132,29 +146,13 @@ class LavaGraph:
         """Also record a neuron variable (raw integers, ticks x neurons), e.g. ``u_exc``."""
         self.probes[(label, variable)] = getattr(self.neurons[label], variable)
 
-    def _chunks(self, traced: list) -> list[int]:
-        """The ticks of each run between two receives: at least ``least_chunks`` runs (a progress report
-        after each), and few enough ticks in each that the recorders' pipes, which hold a run's messages,
-        share at most ``PIPES_BYTES`` of shared memory."""
-        message_bytes = sum(-(-self.network.size_of(label) // 8) for label in self.recorded_spikes)
-        message_bytes += sum(
-            var.size * np.dtype(np.int64).itemsize for var in {_key(var): var for var in traced}.values()
-        )
-        most_ticks = max(1, PIPES_BYTES // max(message_bytes, 1))
-        count = max(min(self.least_chunks, self.ticks), -(-self.ticks // most_ticks))
+    def _chunks(self) -> list[int]:
+        """The ticks of each run: ``least_chunks`` runs (a progress report after each), also split where the
+        schedule changes something."""
+        count = min(self.least_chunks, self.ticks)
         starts = {int(chunk[0]) for chunk in np.array_split(np.arange(self.ticks), count)} | set(self.stages)
-        bounds = [*sorted(starts), self.ticks]  # a chunk also starts where the schedule changes something
+        bounds = [*sorted(starts), self.ticks]
         return [stop - start for start, stop in zip(bounds, bounds[1:])]
-
-    def _recorders(self, variables: list, every_tick: bool, buffer: int) -> dict:
-        """Recorders of these Vars, as few as hold them: per Var (its process's name and its name), the
-        recorder and slot that reads it."""
-        slots, variables = {}, list({_key(var): var for var in variables}.values())
-        for first in range(0, len(variables), VarRecorder.SLOTS):
-            group = variables[first : first + VarRecorder.SLOTS]
-            recorder = VarRecorder(vars=group, every_tick=every_tick, last_tick=self.ticks, buffer=buffer)
-            slots.update({_key(var): (recorder, slot) for slot, var in enumerate(group)})
-        return slots
 
     def _neurons(self, label: str, fixed: CellFixed):
         turnover, max_epochs = None, 1
@@ -299,12 +297,11 @@ class LavaGraph:
 
     def _joined(self, processes: list):
         """The process to compile from, which reaches every part of the graph (None when no part has a
-        result), and the recorders that join its unconnected parts: Lava compiles only the processes
-        connected to the one it is called on. A recorder reads, at the last tick, one Var of each part
-        (a population's ``v``, or for a spike source with nothing but its recorder, the recorder's
-        ``tie``); when the parts outnumber a recorder's slots, each further recorder also reads the last
-        Var of the one before, so the recorders are joined too. A part with neither (a spike source that
-        nothing reads) computes nothing anyone sees and is left out."""
+        result), and the Joins that connect its unconnected parts: Lava compiles only the processes
+        connected to the one it is called on. A Join's RefPorts reach one Var of each part (a population's
+        ``v``, or a recorded spike source's ``data``); when the parts outnumber a Join's slots, each further
+        Join also reaches the last Var of the one before, so the Joins are connected too. A part with
+        neither (spike sources that nothing reads or records) computes nothing anyone sees and is left out."""
         seen, ties = set(), []
         for process in processes:
             if process.id in seen:
@@ -312,58 +309,51 @@ class LavaGraph:
             part = find_processes(process)
             seen.update(member.id for member in part)
             neurons = [member for member in self.neurons.values() if member in part]
-            recorders = [member for member in part if isinstance(member, SpikeRecorder)]
-            if neurons or recorders:
-                ties.append(neurons[0].v if neurons else recorders[0].tie)
+            ties.append(neurons[0].v if neurons else process.data)
         if len(ties) < 2:
             return (ties[0].process if ties else None), []
-        step = VarRecorder.SLOTS - 1
+        step = Join.SLOTS - 1
         joins = [
-            VarRecorder(
-                vars=ties[first : first + VarRecorder.SLOTS],
-                every_tick=False,
-                last_tick=self.ticks,
-                name="parts joined",
-            )
-            for first in range(0, len(ties) - 1, step)
+            Join(vars=ties[first : first + Join.SLOTS], name="parts joined") for first in range(0, len(ties) - 1, step)
         ]
         return joins[0], joins
 
-    def run(self, progress=None) -> LavaRun:
-        """Run all ticks, taking the recorders' messages after each chunk (their pipes hold one chunk)."""
-        traced_vars = [*self.voltages.values(), *self.probes.values()]
-        chunks = self._chunks(traced_vars)
-        spike_recorders = {}
+    def _plan(self, recordings: Recordings) -> None:
+        """What each process writes: recorded spikes, traces every tick, and the Vars read at the end."""
         for label in self.recorded_spikes:
-            spike_recorders[label] = SpikeRecorder(
-                shape=(self.network.size_of(label),), buffer=max(chunks), name=f"spikes of {label}"
-            )
-            self._out_port(label).connect(spike_recorders[label].a_in)
-        traced = self._recorders(traced_vars, True, max(chunks))
-        finals = self._recorders(self.final, False, 1)
-        anchor, joins = self._joined([*self.neurons.values(), *self.sources.values(), *spike_recorders.values()])
+            recordings.spikes(self.neurons.get(label) or self.sources[label])
+        for var in [*self.voltages.values(), *self.probes.values()]:
+            recordings.trace(var)
+        for var in self.final:
+            recordings.final(var)
+        recordings.give_plans()
+
+    def run(self, progress=None) -> LavaRun:
+        """Run all ticks, then read what the processes wrote. ``about["read_back_s"]``: the seconds spent
+        writing and reading it (the processes' and the host's)."""
+        sources = [self.sources[label] for label in self.recorded_spikes if label in self.sources]
+        anchor, joins = self._joined([*self.neurons.values(), *sources])
         if anchor is None:  # nothing to simulate that anyone reads: an empty run, as on the other backends
             return LavaRun()
-        recorders = [
-            *spike_recorders.values(),
-            *{id(recorder): recorder for recorder, _ in [*traced.values(), *finals.values()]}.values(),
-            *joins,
-        ]
-        configuration = Loihi2SimCfg(select_tag="fixed_pt")
-        done = 0
-        fired = {label: [] for label in spike_recorders}  # per chunk, the (tick, neuron) of each spike
-        traces = {key: [] for key in traced}
+        folder = Path(tempfile.mkdtemp(prefix="lava-recordings-", dir=self.folder))
+        try:
+            recordings = Recordings(folder, self.ticks)
+            self._plan(recordings)
+            self._simulate(anchor, progress)
+            read = time.perf_counter()
+            result = self._result(recordings)
+            read_back_s = recordings.seconds() + time.perf_counter() - read
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return replace(result, about={"read_back_s": read_back_s})
+
+    def _simulate(self, anchor, progress) -> None:
+        """All ticks, in chunks, with the schedule's changes between them."""
+        configuration = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=STOCK_MODELS)
         executable = anchor.compile(configuration)
-
-        def stop():
-            try:
-                anchor.stop()
-            finally:
-                for recorder in recorders:
-                    recorder.close()
-
-        with forked_children_end_with_parent(), stopped_on_exit("the lava run", stop):
-            for steps in chunks:
+        done = 0
+        with forked_children_end_with_parent(), stopped_on_exit("the lava run", anchor.stop):
+            for steps in self._chunks():
                 if done == 0:
                     # Lava 0.10 cannot stop a runtime that has started its workers but not run: a signal
                     # waits until the first steps are under way.
@@ -375,27 +365,22 @@ class LavaGraph:
                     if done in self.stages:
                         self._change(self.stages[done])
                     anchor.run(condition=RunSteps(num_steps=steps))
-                for label, recorder in spike_recorders.items():
-                    ticks, neurons = np.nonzero(recorder.receive(steps))
-                    fired[label].append((ticks + done, neurons))
                 done += steps
-                for key, (recorder, slot) in traced.items():
-                    traces[key].append(recorder.receive(slot, steps))
                 if progress is not None:
                     progress(done / self.ticks)
-            final = {key: recorder.receive(slot)[0] for key, (recorder, slot) in finals.items()}
+
+    def _result(self, recordings: Recordings) -> LavaRun:
+        final = recordings.finals()
         self._refuse_clipped(final)
-        spikes = {}
-        for label, chunks in fired.items():
-            ticks, neurons = (np.concatenate(parts) for parts in zip(*chunks))
-            order = np.lexsort((ticks, neurons))
-            spikes[label] = (neurons[order], ticks[order])
-        traces = {key: np.concatenate(chunks) for key, chunks in traces.items()}
+        spikes = {
+            label: recordings.spikes_of(self.neurons.get(label) or self.sources[label])
+            for label in self.recorded_spikes
+        }
         voltages = {
-            label: self.fixed[label].voltage(traces[_key(var)].astype(np.float64), self.network.populations[label])
+            label: self.fixed[label].voltage(recordings.trace_of(var), self.network.populations[label])
             for label, var in self.voltages.items()
         }
-        probed = {key: traces[_key(var)] for key, var in self.probes.items()}
+        probed = {key: np.array(recordings.trace_of(var), dtype=np.int64) for key, var in self.probes.items()}
         weights = {
             label: (
                 final[(process.name, "weights")],

@@ -49,7 +49,13 @@ def run(folder: Path) -> LavaRun:
         lowered = lowered_from(network, request["numbers"], {name: stored[name] for name in stored.files})
     started = time.perf_counter()
     graph = LavaGraph(
-        network, lowered.populations, lowered.projections, lowered.stock, request["ticks"], stages=lowered.stages
+        network,
+        lowered.populations,
+        lowered.projections,
+        lowered.stock,
+        request["ticks"],
+        stages=lowered.stages,
+        folder=folder,
     )
     for label, variable in request["probes"]:
         graph.probe(label, variable)
@@ -64,6 +70,7 @@ def run(folder: Path) -> LavaRun:
         },
         "build_s": built - started,
         "simulation_wall_time_s": finished - built,
+        "read_back_s": result.about.get("read_back_s"),
         "structural": bool(graph.structural),
     }
     return LavaRun(result.spikes, result.voltages, result.weights, result.probed, result.events, result.turnover, about)

@@ -13,6 +13,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.curr_exp_lif.process import CurrExpLIF
 from neurodeploy.backends.lava.proc.currents import injected_units
+from neurodeploy.backends.lava.proc.recording import Recorded
 from neurodeploy.backends.lava.proc.rewiring import population_turnover
 from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_SHIFT, DECAY_UNITY, STATE_BITS
 from neurodeploy.description import Network
@@ -37,7 +38,7 @@ def crossed(v: np.ndarray, vth: np.ndarray, threshold: str) -> np.ndarray:
     return v > vth if threshold == ">" else v >= vth
 
 
-class AbstractPyExpLIFFixed(PyLoihiProcessModel):
+class AbstractPyExpLIFFixed(Recorded, PyLoihiProcessModel):
     """Everything but the synaptic drive of step 2 (``drive``), which is what the cell types differ in."""
 
     a_in_exc: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)

@@ -13,6 +13,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from neurodeploy.backends.lava.proc.curr_exp_lif.models import UV_LIMIT, crossed, decayed, wrap_current
 from neurodeploy.backends.lava.proc.currents import injected_units
 from neurodeploy.backends.lava.proc.izhikevich.process import CurrExpIzhikevich
+from neurodeploy.backends.lava.proc.recording import Recorded
 from neurodeploy.backends.lava.quantize import ACTIVATION_SHIFT, DECAY_UNITY
 from neurodeploy.description.cells import QuadraticIntegrate
 
@@ -20,7 +21,7 @@ from neurodeploy.description.cells import QuadraticIntegrate
 @implements(proc=CurrExpIzhikevich, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyCurrExpIzhikevichFixed(PyLoihiProcessModel):
+class PyCurrExpIzhikevichFixed(Recorded, PyLoihiProcessModel):
     a_in_exc: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     a_in_inh: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)

@@ -13,6 +13,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from neurodeploy.backends.lava.proc.pair_stdp.process import PairSTDPSynapses
+from neurodeploy.backends.lava.proc.recording import Recorded
 from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
 from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 
@@ -20,7 +21,7 @@ from neurodeploy.backends.pair_stdp import PairSTDPRule, PostHistory
 @implements(proc=PairSTDPSynapses, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyPairSTDPSynapsesFixed(PyLoihiProcessModel):
+class PyPairSTDPSynapsesFixed(Recorded, PyLoihiProcessModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     reach_pre: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)

@@ -12,6 +12,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from neurodeploy.backends.lava.proc.recording import Recorded
 from neurodeploy.backends.lava.proc.rewiring import Rewiring, received_reach
 from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 
@@ -19,7 +20,7 @@ from neurodeploy.backends.lava.proc.structural.process import StructuralSynapses
 @implements(proc=StructuralSynapses, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyStructuralSynapsesFixed(PyLoihiProcessModel):
+class PyStructuralSynapsesFixed(Recorded, PyLoihiProcessModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     reach_pre: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=16)

@@ -1,1 +1,0 @@
-"""Recorders that hand results to the host through external pipes (see process.py)."""
