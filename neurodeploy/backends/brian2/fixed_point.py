@@ -10,10 +10,14 @@ as of its tick) and the ``deliver`` pathway delivers the weight it stored ``d - 
 delays above one tick, each synapse keeps the weights in flight in ``sent_j``, the slot of tick t
 being ``t mod D`` (D the longest delay), as a later spike may change ``w`` before they arrive.
 Integers are held in float64 (exact below 2^53) and floored by ``whole``: Brian2's own ``floor``
-returns int32 here, whose products would wrap.
+returns int32 here, whose products would wrap. ``whole``, ``truncated``, ``nearest`` and the decay tables
+are bare numpy ufuncs on the numpy target and C on the Cython one: no per-call unit checking.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
 
 import brian2 as b2
 import numpy as np
@@ -66,20 +70,70 @@ def _stored(arithmetic: FixedPointSTDP) -> str:
 
 
 FRACTION_32 = float(2**32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
-WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
-TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
-NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+
+
+def rounding(ufunc: np.ufunc, c_name: str) -> b2.Function:
+    """A float64 rounding as a Brian2 function: the numpy ufunc itself on the numpy target (a Function's
+    default numpy implementation checks units and formats the whole result on every call), C's
+    ``c_name`` on the Cython one; both round exactly, as IEEE 754 defines."""
+    function = b2.Function(ufunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=ufunc)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+from libc.math cimport {c_name}
+
+cdef inline double _exact_{c_name}(double x):
+    return {c_name}(x)
+""",
+        name=f"_exact_{c_name}",
+    )
+    return function
+
+
+WHOLE = rounding(np.floor, "floor")
+TRUNCATED = rounding(np.trunc, "trunc")
+NEAREST = rounding(np.rint, "rint")
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
     """``E(k)``: the table's entry for lag k, 0 outside it (negative lags included)."""
-    table = arithmetic.decay_table(tau, dt)
+    return table_function(arithmetic.decay_table(tau, dt).astype(np.float64))
+
+
+def table_function(table: np.ndarray) -> b2.Function:
+    """``E(k)`` for one table, one Function per distinct table: the Cython code is named by the table's
+    contents, so equal tables share one definition (two with one name in one module would not compile) and
+    the generated code, and with it the compiled module's cache key, is the same in every run."""
+    return _table_function(table.tobytes())
+
+
+@functools.cache
+def _table_function(contents: bytes) -> b2.Function:
+    table = np.frombuffer(contents, dtype=np.float64).copy()  # writable: Cython reads it through a buffer
+    size = table.size
 
     def decay(lag):
         lag = np.asarray(lag, dtype=np.int64)
-        return np.where((lag >= 0) & (lag < table.size), table[np.clip(lag, 0, table.size - 1)], 0.0)
+        return np.where((lag >= 0) & (lag < size), table[np.clip(lag, 0, size - 1)], 0.0)
 
-    return b2.Function(decay, arg_units=[1], return_unit=1, stateless=True)
+    name = f"_decay_{hashlib.sha1(contents).hexdigest()[:16]}"
+    function = b2.Function(decay, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=decay)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+cdef double {name}(double lag):
+    global _namespace{name}_table
+    cdef long k = <long>lag
+    if k < 0 or k >= {size}:
+        return 0.0
+    return _namespace{name}_table[k]
+""",
+        namespace={f"{name}_table": table},
+        name=name,
+    )
+    return function
 
 
 def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
