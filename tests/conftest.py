@@ -1,5 +1,8 @@
 """Shared test helpers: paths and small networks."""
 
+import getpass
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,13 @@ from neurodeploy.catalog import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CAM_RECORDINGS = ROOT.parent / "shared" / "reference" / "ca3-cam"
+
+# The Brian2 reference's compiled code goes to the temporary directory, never to the user's cache, and stays
+# there across sessions (a first compile takes seconds per Brian2 object). Set here, at import, so that every
+# command a test starts inherits it.
+os.environ.setdefault(
+    "NEURODEPLOY_BRIAN2_CACHE", str(Path(tempfile.gettempdir()) / f"neurodeploy-tests-{getpass.getuser()}" / "brian2")
+)
 
 
 @pytest.fixture
