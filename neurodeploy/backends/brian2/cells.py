@@ -50,7 +50,7 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
-from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
+from neurodeploy.backends.brian2.fixed_point import FRACTION_32, integer_functions, signed_wrap
 from neurodeploy.description import Population
 from neurodeploy.description.cells import (
     Accumulator,
@@ -399,7 +399,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
         """,
-        {"truncated": TRUNCATED, "nearest": NEAREST},
+        integer_functions(),
         initialise,
         {"v_int": "0", "refractory_left": "0"},
         None if combined else "syn_{x} * synaptic_unit",
@@ -516,7 +516,7 @@ def accumulator_membrane(
         refractory_left -= 1 - integrating
         """
         + ACCUMULATOR_DECAY,
-        {"whole": WHOLE, "nearest": NEAREST},
+        integer_functions(32),
         initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
         reading,
@@ -831,7 +831,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
         h_q = step_q
         """
         + ACCUMULATOR_DECAY,
-        {"whole": WHOLE, "nearest": NEAREST},
+        integer_functions(32),
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
         CurrentDrive().accumulator_reading(arithmetic),
@@ -870,7 +870,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
         """,
-        {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST},
+        integer_functions(),
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
         "syn_{x} * lsb",

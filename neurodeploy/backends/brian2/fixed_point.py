@@ -49,9 +49,8 @@ def memory_equations(prefix: str, rule: STDP) -> str:
 
 
 def signed_wrap(expression: str, bits: int) -> str:
-    """Two's complement wrap to ``bits`` (float literals: Brian2 would read large integers as int32)."""
-    half = float(2 ** (bits - 1))
-    return f"((({expression}) + {half}) % {2 * half} - {half})"
+    """Two's complement wrap to ``bits``, by the function :func:`integer_functions` names for it."""
+    return f"wrapped_{bits}({expression})"
 
 
 def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
@@ -94,6 +93,39 @@ cdef inline double _exact_{c_name}(double x):
 WHOLE = rounding(np.floor, "floor")
 TRUNCATED = rounding(np.trunc, "trunc")
 NEAREST = rounding(np.rint, "rint")
+
+
+@functools.cache
+def wrap_function(bits: int) -> b2.Function:
+    """Two's complement wrap to ``bits`` of a whole number held in float64: with ``y = x + 2^(bits - 1)``,
+    ``y - 2^bits floor(y / 2^bits) - 2^(bits - 1)``. Every step is exact below 2^53 (a division by a power of
+    two, a floor, integers), and it is the float Python's ``y % 2^bits`` gives for any ``y``; a floor is one
+    instruction where Cython's modulo is two calls of ``fmod``, the loop of a division."""
+    half, size = float(2 ** (bits - 1)), float(2**bits)
+
+    def wrapped(x):
+        y = x + half
+        return (y - size * np.floor(y / size)) - half
+
+    function = b2.Function(wrapped, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=wrapped)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+cdef inline double _wrapped_{bits}(double x):
+    cdef double y = x + {half!r}
+    return (y - {size!r} * floor(y / {size!r})) - {half!r}
+""",
+        name=f"_wrapped_{bits}",
+    )
+    return function
+
+
+def integer_functions(*widths: int) -> dict[str, b2.Function]:
+    """The functions of integer code, by the names it calls them: the roundings, and the two's complement
+    wraps to ``widths`` bits (``wrapped_32``, ...; :func:`signed_wrap` writes their calls)."""
+    wraps = {f"wrapped_{bits}": wrap_function(bits) for bits in widths}
+    return {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST, **wraps}
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
@@ -154,7 +186,7 @@ def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
     {prefix}_o_{last} = trace
     {prefix}_n = clip({prefix}_n + 1, 0, {arithmetic.history})
     """
-    return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), "whole": WHOLE}
+    return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), **integer_functions(arithmetic.trace_width)}
 
 
 def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
@@ -229,7 +261,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         delivered = "(" + " + ".join(f"{arrived(j)} * sent_{j}" for j in range(in_flight)) + ")"
     dt = network.semantics.dt
     namespace = {
-        "whole": WHOLE,
+        **integer_functions(arithmetic.trace_width, arithmetic.weight_bits),
         "a_plus": a_plus,
         "a_minus": a_minus,
         "w_min": w_min,
