@@ -36,7 +36,8 @@ def test_the_integer_roundings_are_numpys_floor_trunc_and_rint_on_both_targets(c
     assert np.array_equal(group.nearest_x[:], np.rint(HALVES))
 
 
-def same_runs(network, duration_ms):
+def same_runs(network, duration_ms, weight_ulps: int = 0):
+    """The run on both targets: the same spikes and traces, and weights within ``weight_ulps`` of each other."""
     runs = {codegen: run_reference(network, duration_ms, codegen=codegen) for codegen in ("numpy", "cython")}
     numpy_run, cython_run = runs["numpy"], runs["cython"]
     assert (numpy_run.details["codegen"], cython_run.details["codegen"]) == ("numpy", "cython")
@@ -47,14 +48,16 @@ def same_runs(network, duration_ms):
         for variable, values in traces.items():
             assert np.array_equal(values, cython_run.traces[label][variable]), (label, variable)
     for label, weights in numpy_run.weights.items():
-        for key, values in weights.items():
-            assert np.array_equal(values, cython_run.weights[label][key]), (label, key)
+        assert all(np.array_equal(weights[key], cython_run.weights[label][key]) for key in ("pre", "post"))
+        np.testing.assert_array_max_ulp(weights["weight"], cython_run.weights[label]["weight"], weight_ulps)
     return numpy_run
 
 
 def test_both_targets_run_every_kind_of_object_alike(small_network):
-    """Float64: static, plastic, sliced and listed projections, delays of one to three ticks."""
-    run = same_runs(small_network, 30.0)
+    """Float64: static, plastic, sliced and listed projections, delays of one to three ticks. Float STDP's
+    traces decay by ``exp``, which numpy computes by its own vectorised code and compiled code by the C
+    library's: they may differ in the last bit, and so may learned weights."""
+    run = same_runs(small_network, 30.0, weight_ulps=8)
     assert sum(len(t) for t in run.spikes.ticks("A")) > 5
 
 
