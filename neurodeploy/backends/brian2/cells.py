@@ -393,7 +393,7 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         wrap
         + f"""
         integrating = int(refractory_left <= 0)
-        integrated = clip(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
+        integrated = bounded(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
         v_int = integrated * integrating + v_int * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc = truncated(syn_exc * keep_exc / {unity})
@@ -453,7 +453,7 @@ def accumulator_transfer(arithmetic) -> str:
     scale = 2**arithmetic.fraction_bits * arithmetic.weight_scale
     return "".join(
         f"""
-        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
+        s_{x} = {wrap32(f"s_{x} + whole(nearest(bounded(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
         syn_{x} = 0"""
         for x in RECEPTOR_VARIABLE.values()
     )
@@ -846,7 +846,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     refuse_subtraction(population, semantics)
     arithmetic, cell = population.arithmetic, population.cell
     one, unity, half = 2**arithmetic.fraction_bits, 2**arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
-    held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731
+    held = lambda x: f"bounded({x}, {1 - half}, {half - 1})"  # noqa: E731
     wrap = wrapped_state(half)
 
     def initialise(group):

@@ -58,7 +58,7 @@ def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
     if arithmetic.trace_overflow == "wrap":
         return signed_wrap(expression, arithmetic.trace_width)
     half = 2 ** (arithmetic.trace_width - 1)
-    return f"clip({expression}, {-half}, {half - 1})"
+    return f"bounded({expression}, {-half}, {half - 1})"
 
 
 def _stored(arithmetic: FixedPointSTDP) -> str:
@@ -82,7 +82,7 @@ def rounding(ufunc: np.ufunc, c_name: str) -> b2.Function:
         code=f"""
 from libc.math cimport {c_name}
 
-cdef inline double _exact_{c_name}(double x):
+cdef inline double _exact_{c_name}(double x) noexcept nogil:
     return {c_name}(x)
 """,
         name=f"_exact_{c_name}",
@@ -112,7 +112,7 @@ def wrap_function(bits: int) -> b2.Function:
     function.implementations.add_implementation(
         "cython",
         code=f"""
-cdef inline double _wrapped_{bits}(double x):
+cdef inline double _wrapped_{bits}(double x) noexcept nogil:
     cdef double y = x + {half!r}
     return (y - {size!r} * floor(y / {size!r})) - {half!r}
 """,
@@ -121,11 +121,29 @@ cdef inline double _wrapped_{bits}(double x):
     return function
 
 
+BOUNDED = b2.Function(np.clip, arg_units=[1, 1, 1], return_unit=1, return_type="float", stateless=True)
+"""``bounded(x, low, high)``: Brian2's ``clip`` (numpy's on the numpy target), whose Cython version, a fused
+function, has every call checked for a Python exception."""
+BOUNDED.implementations.add_implementation("numpy", code=np.clip)
+BOUNDED.implementations.add_implementation(
+    "cython",
+    code="""
+cdef inline double _bounded(double x, double low, double high) noexcept nogil:
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+""",
+    name="_bounded",
+)
+
+
 def integer_functions(*widths: int) -> dict[str, b2.Function]:
-    """The functions of integer code, by the names it calls them: the roundings, and the two's complement
-    wraps to ``widths`` bits (``wrapped_32``, ...; :func:`signed_wrap` writes their calls)."""
+    """The functions of integer code, by the names it calls them: the roundings, ``bounded``, and the two's
+    complement wraps to ``widths`` bits (``wrapped_32``, ...; :func:`signed_wrap` writes their calls)."""
     wraps = {f"wrapped_{bits}": wrap_function(bits) for bits in widths}
-    return {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST, **wraps}
+    return {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST, "bounded": BOUNDED, **wraps}
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
@@ -155,7 +173,7 @@ def _table_function(contents: bytes) -> b2.Function:
     function.implementations.add_implementation(
         "cython",
         code=f"""
-cdef double {name}(double lag):
+cdef inline double {name}(double lag) noexcept nogil:
     global _namespace{name}_table
     cdef long k = <long>lag
     if k < 0 or k >= {size}:
@@ -184,7 +202,7 @@ def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
     {shift}
     {prefix}_t_{last} = t_in_timesteps
     {prefix}_o_{last} = trace
-    {prefix}_n = clip({prefix}_n + 1, 0, {arithmetic.history})
+    {prefix}_n = bounded({prefix}_n + 1, 0, {arithmetic.history})
     """
     return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), **integer_functions(arithmetic.trace_width)}
 
@@ -212,8 +230,8 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
 
     update = [
         "t_now = t_in_timesteps",
-        "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
-        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = clip(t_now - d_ticks, 0, inf)",
+        "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = bounded(t0 - d_ticks, 0, inf)",
+        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = bounded(t_now - d_ticks, 0, inf)",
         "latest = 0 * t0",
         "s_latest = 0 * t0",
         "o_latest = 0 * t0",  # per synapse, not scalars
@@ -228,9 +246,9 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
             f"r1 = whole({one if nearest else 'r0'} * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
             f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}"
             if multiplicative
-            else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
+            else f"w_acc += taken * (bounded(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
             f"before_end = {remembered} * int({memory}_t_{k}_post <= end)",
-            "latest = clip(latest + before_end, 0, 1)",
+            "latest = bounded(latest + before_end, 0, 1)",
             f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
             f"o_latest += before_end * ({memory}_o_{k}_post - o_latest)",
         ]
@@ -239,7 +257,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         f"o1 = whole({one if nearest else 'o_latest'} * decay_minus(t_now - s_latest - d_ticks) / {unity})",
         f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}"
         if multiplicative
-        else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
+        else f"w_acc += latest * (bounded(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
         f"w_acc = {_stored(arithmetic)} * step",
         "w = w_acc * weight_lsb",
         *pre_trace,
