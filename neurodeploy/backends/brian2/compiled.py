@@ -30,12 +30,12 @@ COMPILE_FLAGS = ["-w", "-O2", "-march=native", "-ffp-contract=off", "-std=c++17"
 """Brian2's default flags without ``-ffast-math`` and with no fused multiply-add: compiled code rounds
 every operation as numpy does, so both targets compute the same floats and the same spikes; only ``exp``
 (float STDP's traces, the physics mode) is numpy's own vectorised code on one and the C library's on the
-other, which differ in the last bit for some arguments. ``-O2`` and
-no debug information (Python's own flags ask for it) compile much faster than ``-O3 -g``, and the
-loops Brian2 generates run as fast."""
+other, which differ in the last bit for some arguments. ``-O2`` and no debug information (Python's own
+flags ask for it) compile much faster than ``-O3 -g``, and the loops Brian2 generates run as fast."""
 
 
 def cache_folder() -> Path:
+    """Where compiled modules are kept (the module docstring says which folder)."""
     if os.environ.get("NEURODEPLOY_BRIAN2_CACHE"):
         return Path(os.environ["NEURODEPLOY_BRIAN2_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "neurodeploy" / "brian2"
