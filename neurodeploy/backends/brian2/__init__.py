@@ -3,8 +3,10 @@ or the continuous-time model at a small step for statistics (``mode="physics"``)
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
+from typing import NamedTuple
 
 import brian2 as b2
 import numpy as np
@@ -73,8 +75,6 @@ class Brian2Backend(Backend):
         model_ticks = semantics.duration_ticks(duration_ms)
         dt_ms = semantics.dt if self.mode == "discrete" else self._physics_step(semantics.dt)
         steps = int(round(model_ticks * semantics.dt / dt_ms))
-        context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock"))
-        lowering = LOWERINGS[self.mode]
         target = compiled.code_target(self.codegen)
         if network.turnovers and self.mode != "discrete":
             raise BackendError("neuron turnover runs in the discrete mode only")
@@ -91,7 +91,31 @@ class Brian2Backend(Backend):
         if network.changes and self.mode != "discrete":
             raise BackendError(f"{network.changes[0].where}: changes during a run run in the discrete mode only")
         refuse_plastic_weight_changes(network, self.name)
+        recorded = self._simulate(network, dt_ms, steps, progress)
+        # Brian2's objects refer to each other: collected now, not after the records are sorted (which costs
+        # as much memory again as the spikes), as a large network's synapses are most of what a run holds.
+        gc.collect()
+        spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, recorded.spikes)
+        return RunResult(
+            spikes,
+            recorded.traces,
+            recorded.weights,
+            versions={"brian2": b2.__version__, "numpy": np.__version__, **_compiler_versions(target)},
+            details={
+                "mode": self.mode,
+                "dt_ms": dt_ms,
+                "recording": self.recording,
+                "codegen": target,
+                "build_s": recorded.build_s,
+                "simulation_wall_time_s": recorded.wall_s,
+            },
+            structural=recorded.structural,
+        )
 
+    def _simulate(self, network: Network, dt_ms: float, steps: int, progress: Progress | None) -> Recorded:
+        """Build the Brian2 network, run it, and copy out what it recorded (none of it Brian2's own memory)."""
+        context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock"))
+        lowering = LOWERINGS[self.mode]
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
         population_lowerings = [lowering.population_lowering(p) for p in network.populations.values()]
         projection_lowerings = [lowering.PROJECTIONS.lookup(type(p.plasticity)) for p in network.projections.values()]
@@ -148,15 +172,10 @@ class Brian2Backend(Backend):
             build += segment.build_s or 0.0  # None: Brian2 had nothing to run
         wall = time.perf_counter() - started - build
 
-        spikes = SpikeRecord.from_ticks(
-            dt_ms,
-            model_ticks * semantics.dt,
-            self.name,
-            {
-                label: (network.size_of(label), monitor.i[:], np.round(monitor.t_[:] / (dt_ms * 1e-3)))
-                for label, monitor in spike_monitors.items()
-            },
-        )
+        spikes = {}
+        for label, monitor in spike_monitors.items():
+            ticks = monitor.t_[:] / (dt_ms * 1e-3)
+            spikes[label] = (network.size_of(label), np.array(monitor.i[:]), np.rint(ticks, out=ticks))
         traces = {
             label: {
                 variable: np.asarray(getattr(monitor, name)[:]).T.copy()
@@ -172,21 +191,7 @@ class Brian2Backend(Backend):
             connections = network.connections(label)
             # a copy: Brian2's view of its synapses' memory dangles once the network is collected
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.array(synapses.w[:])}
-        return RunResult(
-            spikes,
-            traces,
-            weights,
-            versions={"brian2": b2.__version__, "numpy": np.__version__, **_compiler_versions(target)},
-            details={
-                "mode": self.mode,
-                "dt_ms": dt_ms,
-                "recording": self.recording,
-                "codegen": target,
-                "build_s": build,
-                "simulation_wall_time_s": wall,
-            },
-            structural=rewiring.engine.document() if rewiring else None,
-        )
+        return Recorded(spikes, traces, weights, rewiring.engine.document() if rewiring else None, build, wall)
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         """In physics mode every tick of the model is ``dt / physics_dt`` steps: recordings and delay
@@ -256,6 +261,18 @@ class SpikeFeed:
         """The spikes of steps ``start .. stop - 1``."""
         low, high = np.searchsorted(self.times, [(start - 0.5) * self.dt_ms, (stop - 0.5) * self.dt_ms])
         self.group.set_spikes(self.indices[low:high], self.times[low:high] * b2.ms)
+
+
+class Recorded(NamedTuple):
+    """What a run recorded, out of Brian2's objects: spikes per label as (size, neurons, ticks), traces,
+    weights, the structural events' document, and the times of Brian2's preparation and of its loop."""
+
+    spikes: dict
+    traces: dict
+    weights: dict
+    structural: dict | None
+    build_s: float
+    wall_s: float
 
 
 class Segment:
