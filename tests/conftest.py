@@ -1,5 +1,8 @@
 """Shared test helpers: paths and small networks."""
 
+import getpass
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,17 @@ from neurodeploy.catalog import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CAM_RECORDINGS = ROOT.parent / "shared" / "reference" / "ca3-cam"
+
+# The Brian2 reference's compiled code goes to the temporary directory, never to the user's cache, and stays
+# there across sessions (a first compile takes seconds per Brian2 object). Set here, at import, so that every
+# command a test starts inherits it.
+# The suite runs the reference on Brian2's numpy target unless NEURODEPLOY_BRIAN2_CODEGEN says otherwise: a
+# fresh machine would otherwise compile every distinct network of the suite once (test_brian2_targets runs
+# both targets and holds them to the same spikes).
+os.environ.setdefault("NEURODEPLOY_BRIAN2_CODEGEN", "numpy")
+os.environ.setdefault(
+    "NEURODEPLOY_BRIAN2_CACHE", str(Path(tempfile.gettempdir()) / f"neurodeploy-tests-{getpass.getuser()}" / "brian2")
+)
 
 
 @pytest.fixture

@@ -77,6 +77,25 @@ def test_bench_emulation_small_runs_the_same_network_as_its_brian2_baseline(tmp_
     assert case["ratios"]["emulation_x_real_time"] == pytest.approx(0.2 / emulation["loop_s"])
 
 
+@pytest.mark.slow
+def test_bench_reference_small(tmp_path):
+    """Both code targets run the reference alike, and the hand-written Brian2 is the same network: its spikes
+    within a few percent of the reference's (exact ODE steps, not the description's per-tick ones)."""
+    run_script(
+        *("bench_reference.py", "--neurons", 300, "--synapses", 9000, "--duration-ms", 200),
+        *("--repeats", 1, "--out", tmp_path),
+    )
+    document = json.loads((tmp_path / "bench_reference.json").read_text())
+    runs = {name: measured[0] for name, measured in document["runs"].items()}
+    spikes = {name: run["spikes"] for name, run in runs.items()}
+    assert spikes["reference cython"] == spikes["reference numpy"] > 1000
+    assert abs(spikes["handwritten cython"] / spikes["reference cython"] - 1) < 0.05
+    assert abs(spikes["quantized cython"] / spikes["reference cython"] - 1) < 0.05
+    assert runs["reference cython"]["codegen"] == "cython" and runs["reference numpy"]["codegen"] == "numpy"
+    assert set(document["first_compile_s"]) == {"reference", "handwritten", "quantized"}
+    assert all(ratio > 0 for ratio in document["ratios"].values()) and len(document["ratios"]) == 4
+
+
 def test_cam_recordings_report(cam_recordings):
     lines = (
         run_script("cam_recordings.py", "--shared", cam_recordings.parents[1], "--backends", "brian2", "spinnaker")

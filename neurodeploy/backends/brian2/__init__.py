@@ -3,14 +3,16 @@ or the continuous-time model at a small step for statistics (``mode="physics"``)
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
+from typing import NamedTuple
 
 import brian2 as b2
 import numpy as np
 
 from neurodeploy.backends import Backend, refuse_plastic_weight_changes
-from neurodeploy.backends.brian2 import discrete, physics
+from neurodeploy.backends.brian2 import compiled, discrete, physics
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
 from neurodeploy.backends.brian2.schedule import scheduled_actions
 from neurodeploy.backends.brian2.structural import Rewiring
@@ -55,11 +57,20 @@ class Brian2Backend(Backend):
         "mode": (tuple(LOWERINGS), "discrete"),
         "physics_dt": (None, 0.1),
         "recording": (tuple(RECORDING_CONVENTIONS), "end_of_tick"),
+        "codegen": (compiled.TARGETS, "auto"),
     }
 
-    def __init__(self, mode: str = "discrete", physics_dt: float = 0.1, recording: str = "end_of_tick"):
+    def __init__(
+        self,
+        mode: str = "discrete",
+        physics_dt: float = 0.1,
+        recording: str = "end_of_tick",
+        codegen: str | None = None,
+    ):
         self.mode = mode
         self.recording = values.choice(recording, tuple(RECORDING_CONVENTIONS), f"backend '{self.name}'", "recording")
+        codegen = codegen or compiled.default_choice()
+        self.codegen = values.choice(codegen, compiled.TARGETS, f"backend '{self.name}'", "codegen")
         self.physics_dt = values.number(physics_dt, "ms", f"backend '{self.name}'", "physics_dt")
         values.check_range(self.physics_dt, f"backend '{self.name}'", "physics_dt", "ms", above=0)
 
@@ -70,9 +81,7 @@ class Brian2Backend(Backend):
         model_ticks = semantics.duration_ticks(duration_ms)
         dt_ms = semantics.dt if self.mode == "discrete" else self._physics_step(semantics.dt)
         steps = int(round(model_ticks * semantics.dt / dt_ms))
-        context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock*"))
-        lowering = LOWERINGS[self.mode]
-        b2.prefs.codegen.target = "numpy"
+        target = compiled.code_target(self.codegen)
         if network.turnovers and self.mode != "discrete":
             raise BackendError("neuron turnover runs in the discrete mode only")
         integer = [p.label for p in network.populations.values() if p.arithmetic is not None]
@@ -88,7 +97,31 @@ class Brian2Backend(Backend):
         if network.changes and self.mode != "discrete":
             raise BackendError(f"{network.changes[0].where}: changes during a run run in the discrete mode only")
         refuse_plastic_weight_changes(network, self.name)
+        recorded = self._simulate(network, dt_ms, steps, progress)
+        # Brian2's objects refer to each other: collected now, not after the records are sorted (which costs
+        # as much memory again as the spikes), as a large network's synapses are most of what a run holds.
+        gc.collect()
+        spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, recorded.spikes)
+        return RunResult(
+            spikes,
+            recorded.traces,
+            recorded.weights,
+            versions={"brian2": b2.__version__, "numpy": np.__version__, **_compiler_versions(target)},
+            details={
+                "mode": self.mode,
+                "dt_ms": dt_ms,
+                "recording": self.recording,
+                "codegen": target,
+                "build_s": recorded.build_s,
+                "simulation_wall_time_s": recorded.wall_s,
+            },
+            structural=recorded.structural,
+        )
 
+    def _simulate(self, network: Network, dt_ms: float, steps: int, progress: Progress | None) -> Recorded:
+        """Build the Brian2 network, run it, and copy out what it recorded (none of it Brian2's own memory)."""
+        context = BuildContext(network, dt_ms, b2.Clock(dt_ms * b2.ms, name="neurodeploy_clock"))
+        lowering = LOWERINGS[self.mode]
         # Look every lowering up before making any Brian2 object: unsupported features fail first.
         population_lowerings = [lowering.population_lowering(p) for p in network.populations.values()]
         projection_lowerings = [lowering.PROJECTIONS.lookup(type(p.plasticity)) for p in network.projections.values()]
@@ -120,41 +153,36 @@ class Brian2Backend(Backend):
         spike_monitors, state_monitors = {}, {}
         for label, variables in network.recordings.items():
             if "spikes" in variables:
-                spike_monitors[label] = b2.SpikeMonitor(groups[label], record=True)
+                spike_monitors[label] = b2.SpikeMonitor(groups[label], record=True, name=f"{groups[label].name}_spikes")
                 objects.append(spike_monitors[label])
             for variable in (name for name in variables if name != "spikes"):
-                name, when = self._sampled(network.populations[label], groups[label], variable)
-                monitor = b2.StateMonitor(groups[label], name, record=True, when=when)
-                state_monitors.setdefault(label, {})[variable] = (monitor, name)
+                state, when = self._sampled(network.populations[label], groups[label], variable)
+                monitor = b2.StateMonitor(
+                    groups[label], state, record=True, when=when, name=f"{groups[label].name}_{variable}"
+                )
+                state_monitors.setdefault(label, {})[variable] = (monitor, state)
                 objects.append(monitor)
 
         actions = scheduled_actions(network, groups, projected, context.current_feeds) if network.changes else {}
         started = time.perf_counter()
         simulation = b2.Network(*objects)
         pieces = sorted({*range(0, steps, SEGMENT_STEPS), *(tick for tick in actions if tick < steps), steps})
+        build = 0.0
         for start, stop in zip(pieces, pieces[1:]):
             for action in actions.get(start, ()):
                 action()
             for feed in feeds:
                 feed.load(start, stop)
-            simulation.run(
-                (stop - start) * dt_ms * b2.ms,
-                namespace={},
-                report_period=1 * b2.second,
-                report=_reporter(progress, start / steps, (stop - start) / steps),
-            )
-        wall = time.perf_counter() - started
+            segment = Segment(progress, start / steps, (stop - start) / steps)
+            simulation.run((stop - start) * dt_ms * b2.ms, namespace={}, report_period=1 * b2.second, report=segment)
+            build += segment.build_s or 0.0  # None: Brian2 had nothing to run
+        wall = time.perf_counter() - started - build
         enter_stage(progress, "read_back")
 
-        spikes = SpikeRecord.from_ticks(
-            dt_ms,
-            model_ticks * semantics.dt,
-            self.name,
-            {
-                label: (network.size_of(label), monitor.i[:], np.round(monitor.t_[:] / (dt_ms * 1e-3)))
-                for label, monitor in spike_monitors.items()
-            },
-        )
+        spikes = {}
+        for label, monitor in spike_monitors.items():
+            ticks = monitor.t_[:] / (dt_ms * 1e-3)
+            spikes[label] = (network.size_of(label), np.array(monitor.i[:]), np.rint(ticks, out=ticks))
         traces = {
             label: {
                 variable: np.asarray(getattr(monitor, name)[:]).T.copy()
@@ -168,16 +196,9 @@ class Brian2Backend(Backend):
                 weights[label] = rewiring.synapses_of(label)
                 continue
             connections = network.connections(label)
-            # A copy: Brian2's array is reused once its network is gone (a later run's values showed through).
+            # a copy: Brian2's view of its synapses' memory dangles once the network is collected
             weights[label] = {"pre": connections.pre, "post": connections.post, "weight": np.array(synapses.w[:])}
-        return RunResult(
-            spikes,
-            traces,
-            weights,
-            versions={"brian2": b2.__version__, "numpy": np.__version__},
-            details={"mode": self.mode, "dt_ms": dt_ms, "recording": self.recording, "simulation_wall_time_s": wall},
-            structural=rewiring.engine.document() if rewiring else None,
-        )
+        return Recorded(spikes, traces, weights, rewiring.engine.document() if rewiring else None, build, wall)
 
     def estimate_memory(self, network: Network, duration_ms: float) -> resources.MemoryEstimate:
         """In physics mode every tick of the model is ``dt / physics_dt`` steps: recordings and delay
@@ -249,15 +270,40 @@ class SpikeFeed:
         self.group.set_spikes(self.indices[low:high], self.times[low:high] * b2.ms)
 
 
-def _reporter(progress: Progress | None, done: float, share: float):
-    """Brian2's report callback for one segment, as the fraction of the whole run. Brian2 calls it first once
-    the segment's code is generated: the first segment's first call ends the build."""
-    if progress is None:
-        return None
+class Recorded(NamedTuple):
+    """What a run recorded, out of Brian2's objects: spikes per label as (size, neurons, ticks), traces,
+    weights, the structural events' document, and the times of Brian2's preparation and of its loop."""
 
-    def report(elapsed, completed, start, duration):
-        if done == 0 and completed == 0:
-            enter_stage(progress, "simulate")
-        progress(done + share * float(completed))
+    spikes: dict
+    traces: dict
+    weights: dict
+    structural: dict | None
+    build_s: float
+    wall_s: float
 
-    return report
+
+class Segment:
+    """Brian2's report callback for one run segment: the time Brian2 took to prepare it (code generated,
+    compiled or loaded, spike queues built) before its first step, when Brian2 first reports (the first
+    segment's first report ends the build stage), and the progress of the whole run."""
+
+    def __init__(self, progress: Progress | None, done: float, share: float):
+        self.progress, self.done, self.share = progress, done, share
+        self.called = time.perf_counter()
+        self.build_s = None
+
+    def __call__(self, elapsed, completed, start, duration):
+        if self.build_s is None:
+            self.build_s = time.perf_counter() - self.called
+            if self.done == 0:
+                enter_stage(self.progress, "simulate")
+        if self.progress is not None:
+            self.progress(self.done + self.share * float(completed))
+
+
+def _compiler_versions(target: str) -> dict:
+    if target != "cython":
+        return {}
+    import Cython
+
+    return {"cython": Cython.__version__}

@@ -50,7 +50,7 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext
-from neurodeploy.backends.brian2.fixed_point import FRACTION_32, NEAREST, TRUNCATED, WHOLE, signed_wrap
+from neurodeploy.backends.brian2.fixed_point import FRACTION_32, integer_functions, signed_wrap
 from neurodeploy.description import Population
 from neurodeploy.description.cells import (
     Accumulator,
@@ -393,13 +393,13 @@ def lif_fixed_point(population: Population, semantics) -> Membrane:
         wrap
         + f"""
         integrating = int(refractory_left <= 0)
-        integrated = clip(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
+        integrated = bounded(truncated(v_int * keep_m / {unity}) + {synaptic} + bias, {1 - half}, {half - 1})
         v_int = integrated * integrating + v_int * (1 - integrating)
         refractory_left -= 1 - integrating
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
         """,
-        {"truncated": TRUNCATED, "nearest": NEAREST},
+        integer_functions(),
         initialise,
         {"v_int": "0", "refractory_left": "0"},
         None if combined else "syn_{x} * synaptic_unit",
@@ -453,7 +453,7 @@ def accumulator_transfer(arithmetic) -> str:
     scale = 2**arithmetic.fraction_bits * arithmetic.weight_scale
     return "".join(
         f"""
-        s_{x} = {wrap32(f"s_{x} + whole(nearest(clip(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
+        s_{x} = {wrap32(f"s_{x} + whole(nearest(bounded(syn_{x}, 0, limit_{x}) * {scale}) * c_{x} / {FRACTION_32})")}
         syn_{x} = 0"""
         for x in RECEPTOR_VARIABLE.values()
     )
@@ -516,7 +516,7 @@ def accumulator_membrane(
         refractory_left -= 1 - integrating
         """
         + ACCUMULATOR_DECAY,
-        {"whole": WHOLE, "nearest": NEAREST},
+        integer_functions(32),
         initialise,
         {"v_bits": "rest_bits", "s_exc": "0", "s_inh": "0", "refractory_left": "0"},
         reading,
@@ -831,7 +831,7 @@ def izhikevich_accumulator(population: Population, semantics) -> Membrane:
         h_q = step_q
         """
         + ACCUMULATOR_DECAY,
-        {"whole": WHOLE, "nearest": NEAREST},
+        integer_functions(32),
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q", "s_exc": "0", "s_inh": "0"},
         CurrentDrive().accumulator_reading(arithmetic),
@@ -846,7 +846,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
     refuse_subtraction(population, semantics)
     arithmetic, cell = population.arithmetic, population.cell
     one, unity, half = 2**arithmetic.fraction_bits, 2**arithmetic.decay_bits, 2 ** (arithmetic.state_bits - 1)
-    held = lambda x: f"clip({x}, {1 - half}, {half - 1})"  # noqa: E731
+    held = lambda x: f"bounded({x}, {1 - half}, {half - 1})"  # noqa: E731
     wrap = wrapped_state(half)
 
     def initialise(group):
@@ -870,7 +870,7 @@ def izhikevich_fixed_point(population: Population, semantics) -> Membrane:
         syn_exc = truncated(syn_exc * keep_exc / {unity})
         syn_inh = truncated(syn_inh * keep_inh / {unity})
         """,
-        {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST},
+        integer_functions(),
         initialise,
         {"v_q": "reset_level", "u_q": f"whole(b_q * reset_level / {one})", "h_q": "step_q"},
         "syn_{x} * lsb",

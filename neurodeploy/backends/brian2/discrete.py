@@ -16,7 +16,13 @@ import numpy as np
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.cells import membrane_lowering
-from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
+from neurodeploy.backends.brian2.context import (
+    RECEPTOR_VARIABLE,
+    BuildContext,
+    connect_synapses,
+    set_delays,
+    set_per_synapse,
+)
 from neurodeploy.backends.brian2.fixed_point import (
     fixed_point_stdp_synapses,
     memory_equations,
@@ -166,8 +172,8 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
         namespace={},
     )
     connections = connect_synapses(synapses, network, projection)
-    synapses.w = connections.weight
-    synapses.delay = (connections.delay_ticks - 1) * network.semantics.dt * b2.ms
+    set_per_synapse(synapses, "w", connections.weight)
+    set_delays(synapses.pre, connections.delay_ticks, network.semantics.dt, shortened_by=1)  # the module docstring
     return synapses
 
 

@@ -10,10 +10,14 @@ as of its tick) and the ``deliver`` pathway delivers the weight it stored ``d - 
 delays above one tick, each synapse keeps the weights in flight in ``sent_j``, the slot of tick t
 being ``t mod D`` (D the longest delay), as a later spike may change ``w`` before they arrive.
 Integers are held in float64 (exact below 2^53) and floored by ``whole``: Brian2's own ``floor``
-returns int32 here, whose products would wrap.
+returns int32 here, whose products would wrap. ``whole``, ``truncated``, ``nearest`` and the decay tables
+are bare numpy ufuncs on the numpy target and C on the Cython one: no per-call unit checking.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
 
 import brian2 as b2
 import numpy as np
@@ -45,9 +49,8 @@ def memory_equations(prefix: str, rule: STDP) -> str:
 
 
 def signed_wrap(expression: str, bits: int) -> str:
-    """Two's complement wrap to ``bits`` (float literals: Brian2 would read large integers as int32)."""
-    half = float(2 ** (bits - 1))
-    return f"((({expression}) + {half}) % {2 * half} - {half})"
+    """Two's complement wrap to ``bits``, by the function :func:`integer_functions` names for it."""
+    return f"wrapped_{bits}({expression})"
 
 
 def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
@@ -55,7 +58,7 @@ def _overflow(expression: str, arithmetic: FixedPointSTDP) -> str:
     if arithmetic.trace_overflow == "wrap":
         return signed_wrap(expression, arithmetic.trace_width)
     half = 2 ** (arithmetic.trace_width - 1)
-    return f"clip({expression}, {-half}, {half - 1})"
+    return f"bounded({expression}, {-half}, {half - 1})"
 
 
 def _stored(arithmetic: FixedPointSTDP) -> str:
@@ -66,20 +69,121 @@ def _stored(arithmetic: FixedPointSTDP) -> str:
 
 
 FRACTION_32 = float(2**32)  # one, in fractions of 2^32 (u0.32 decays and init factors)
-WHOLE = b2.Function(np.floor, arg_units=[1], return_unit=1, return_type="float", stateless=True)
-TRUNCATED = b2.Function(np.trunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
-NEAREST = b2.Function(np.rint, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+
+
+def rounding(ufunc: np.ufunc, c_name: str) -> b2.Function:
+    """A float64 rounding as a Brian2 function: the numpy ufunc itself on the numpy target (a Function's
+    default numpy implementation checks units and formats the whole result on every call), C's
+    ``c_name`` on the Cython one; both round exactly, as IEEE 754 defines."""
+    function = b2.Function(ufunc, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=ufunc)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+from libc.math cimport {c_name}
+
+cdef inline double _exact_{c_name}(double x) noexcept nogil:
+    return {c_name}(x)
+""",
+        name=f"_exact_{c_name}",
+    )
+    return function
+
+
+WHOLE = rounding(np.floor, "floor")
+TRUNCATED = rounding(np.trunc, "trunc")
+NEAREST = rounding(np.rint, "rint")
+
+
+@functools.cache
+def wrap_function(bits: int) -> b2.Function:
+    """Two's complement wrap to ``bits`` of a whole number held in float64: with ``y = x + 2^(bits - 1)``,
+    ``y - 2^bits floor(y / 2^bits) - 2^(bits - 1)``. Every step is exact below 2^53 (a division by a power of
+    two, a floor, integers), and it is the float Python's ``y % 2^bits`` gives for any ``y``; a floor is one
+    instruction where Cython's modulo is two calls of ``fmod``, the loop of a division."""
+    half, size = float(2 ** (bits - 1)), float(2**bits)
+
+    def wrapped(x):
+        y = x + half
+        return (y - size * np.floor(y / size)) - half
+
+    function = b2.Function(wrapped, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=wrapped)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+cdef inline double _wrapped_{bits}(double x) noexcept nogil:
+    cdef double y = x + {half!r}
+    return (y - {size!r} * floor(y / {size!r})) - {half!r}
+""",
+        name=f"_wrapped_{bits}",
+    )
+    return function
+
+
+BOUNDED = b2.Function(np.clip, arg_units=[1, 1, 1], return_unit=1, return_type="float", stateless=True)
+"""``bounded(x, low, high)``: Brian2's ``clip`` (numpy's on the numpy target), whose Cython version, a fused
+function, has every call checked for a Python exception."""
+BOUNDED.implementations.add_implementation("numpy", code=np.clip)
+BOUNDED.implementations.add_implementation(
+    "cython",
+    code="""
+cdef inline double _bounded(double x, double low, double high) noexcept nogil:
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+""",
+    name="_bounded",
+)
+
+
+def integer_functions(*widths: int) -> dict[str, b2.Function]:
+    """The functions of integer code, by the names it calls them: the roundings, ``bounded``, and the two's
+    complement wraps to ``widths`` bits (``wrapped_32``, ...; :func:`signed_wrap` writes their calls)."""
+    wraps = {f"wrapped_{bits}": wrap_function(bits) for bits in widths}
+    return {"whole": WHOLE, "truncated": TRUNCATED, "nearest": NEAREST, "bounded": BOUNDED, **wraps}
 
 
 def decay_function(arithmetic: FixedPointSTDP, tau: float, dt: float) -> b2.Function:
     """``E(k)``: the table's entry for lag k, 0 outside it (negative lags included)."""
-    table = arithmetic.decay_table(tau, dt)
+    return table_function(arithmetic.decay_table(tau, dt).astype(np.float64))
+
+
+def table_function(table: np.ndarray) -> b2.Function:
+    """``E(k)`` for one table, one Function per distinct table: the Cython code is named by the table's
+    contents, so equal tables share one definition (two with one name in one module would not compile) and
+    the generated code, and with it the compiled module's cache key, is the same in every run."""
+    return _table_function(table.tobytes())
+
+
+@functools.cache
+def _table_function(contents: bytes) -> b2.Function:
+    table = np.frombuffer(contents, dtype=np.float64).copy()  # writable: Cython reads it through a buffer
+    size = table.size
 
     def decay(lag):
         lag = np.asarray(lag, dtype=np.int64)
-        return np.where((lag >= 0) & (lag < table.size), table[np.clip(lag, 0, table.size - 1)], 0.0)
+        return np.where((lag >= 0) & (lag < size), table[np.clip(lag, 0, size - 1)], 0.0)
 
-    return b2.Function(decay, arg_units=[1], return_unit=1, stateless=True)
+    name = f"_decay_{hashlib.sha1(contents).hexdigest()[:16]}"
+    function = b2.Function(decay, arg_units=[1], return_unit=1, return_type="float", stateless=True)
+    function.implementations.add_implementation("numpy", code=decay)
+    function.implementations.add_implementation(
+        "cython",
+        code=f"""
+cdef inline double {name}(double lag) noexcept nogil:
+    global _namespace{name}_table
+    cdef long k = <long>lag
+    if k < 0 or k >= {size}:
+        return 0.0
+    return _namespace{name}_table[k]
+""",
+        namespace={f"{name}_table": table},
+        name=name,
+    )
+    return function
 
 
 def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
@@ -98,9 +202,9 @@ def remember_spikes(prefix: str, rule: STDP, dt: float) -> tuple[str, dict]:
     {shift}
     {prefix}_t_{last} = t_in_timesteps
     {prefix}_o_{last} = trace
-    {prefix}_n = clip({prefix}_n + 1, 0, {arithmetic.history})
+    {prefix}_n = bounded({prefix}_n + 1, 0, {arithmetic.history})
     """
-    return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), "whole": WHOLE}
+    return code, {decay: decay_function(arithmetic, rule.tau_minus, dt), **integer_functions(arithmetic.trace_width)}
 
 
 def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, source, target, name: str):
@@ -126,8 +230,8 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
 
     update = [
         "t_now = t_in_timesteps",
-        "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = clip(t0 - d_ticks, 0, inf)",
-        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = clip(t_now - d_ticks, 0, inf)",
+        "begin = t0 - d_ticks" if arithmetic.potentiate_tick_zero else "begin = bounded(t0 - d_ticks, 0, inf)",
+        "end = t_now - d_ticks" if arithmetic.potentiate_tick_zero else "end = bounded(t_now - d_ticks, 0, inf)",
         "latest = 0 * t0",
         "s_latest = 0 * t0",
         "o_latest = 0 * t0",  # per synapse, not scalars
@@ -142,9 +246,9 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
             f"r1 = whole({one if nearest else 'r0'} * decay_plus({memory}_t_{k}_post + d_ticks - t0) / {unity})",
             f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}"
             if multiplicative
-            else f"w_acc += taken * (clip(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
+            else f"w_acc += taken * (bounded(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
             f"before_end = {remembered} * int({memory}_t_{k}_post <= end)",
-            "latest = clip(latest + before_end, 0, 1)",
+            "latest = bounded(latest + before_end, 0, 1)",
             f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
             f"o_latest += before_end * ({memory}_o_{k}_post - o_latest)",
         ]
@@ -153,7 +257,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         f"o1 = whole({one if nearest else 'o_latest'} * decay_minus(t_now - s_latest - d_ticks) / {unity})",
         f"w_acc -= latest * {rate_product('(w_acc - w_min)', 'a_minus', 'o1')}"
         if multiplicative
-        else f"w_acc += latest * (clip(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
+        else f"w_acc += latest * (bounded(w_acc - whole(a_minus * o1 / {one}), w_min, inf) - w_acc)",
         f"w_acc = {_stored(arithmetic)} * step",
         "w = w_acc * weight_lsb",
         *pre_trace,
@@ -175,7 +279,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         delivered = "(" + " + ".join(f"{arrived(j)} * sent_{j}" for j in range(in_flight)) + ")"
     dt = network.semantics.dt
     namespace = {
-        "whole": WHOLE,
+        **integer_functions(arithmetic.trace_width, arithmetic.weight_bits),
         "a_plus": a_plus,
         "a_minus": a_minus,
         "w_min": w_min,

@@ -8,7 +8,13 @@ import brian2 as b2
 
 from neurodeploy.backends import LoweringRegistry
 from neurodeploy.backends.brian2.cells import PHYSICS
-from neurodeploy.backends.brian2.context import RECEPTOR_VARIABLE, BuildContext, connect_synapses
+from neurodeploy.backends.brian2.context import (
+    RECEPTOR_VARIABLE,
+    BuildContext,
+    connect_synapses,
+    set_delays,
+    set_per_synapse,
+)
 from neurodeploy.description import STDP, Population, Projection
 
 PROJECTIONS = LoweringRegistry("brian2 (physics)")
@@ -33,8 +39,8 @@ def static_synapses(projection: Projection, context: BuildContext, source, targe
     )
     network = context.network
     connections = connect_synapses(synapses, network, projection)
-    synapses.w = connections.weight
-    synapses.delay = connections.delay_ticks * network.semantics.dt * b2.ms
+    set_per_synapse(synapses, "w", connections.weight)
+    set_delays(synapses.pre, connections.delay_ticks, network.semantics.dt)
     return synapses
 
 

@@ -178,7 +178,9 @@ class Rewiring:
         )
         for label, turnover in self.engine.turnovers.items():
             groups[label].alive = turnover.alive.astype(float)
-        self.monitors = {label: b2.SpikeMonitor(groups[label], record=True) for label in labels}
+        self.monitors = {
+            label: b2.SpikeMonitor(groups[label], record=True, name=f"{groups[label].name}_seen") for label in labels
+        }
         self.seen = {label: 0 for label in labels}
         # float STDP: the post neurons' spike ticks, for the potentiation a formed synapse takes
         self.post_ticks = {
