@@ -5,12 +5,14 @@ Exit codes: 0 success, 1 a comparison failed its thresholds or a backend failed,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import math
 import os
 import resource
+import select
 import signal
 import sys
 import threading
@@ -33,6 +35,8 @@ from neurodeploy.runs.rundir import MANIFEST, SPIKES, read_run, staged_directory
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_STDOUT_CLOSED = 128 + signal.SIGPIPE
+"""What a shell reports for a writer whose reader went away (``neurodeploy ... | head``)."""
 
 
 def internal_error_log(error: BaseException) -> Path:
@@ -49,6 +53,35 @@ def internal_error_log(error: BaseException) -> Path:
     return path
 
 
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone: a broken pipe there is the reader's choice (``| head``),
+    not a failure; one to a child process is."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a file (captured by a test runner): never closed
+        return False
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def exit_if_stdout_closed():
+    """End without a word, as a shell pipeline expects, when stdout's reader has stopped reading: what is left
+    to print goes to the null device (Python flushes stdout once more on its way out)."""
+    if stdout_closed():
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_STDOUT_CLOSED)
+
+
+@contextlib.contextmanager
+def quiet_when_stdout_closes():
+    try:
+        yield
+    except BrokenPipeError:
+        exit_if_stdout_closed()
+        raise
+
+
 def _fail(message: str, code: int):
     click.echo(one_line(message), err=True)
     sys.exit(code)
@@ -57,7 +90,8 @@ def _fail(message: str, code: int):
 def reports_errors(command):
     """Whatever happens in a command ends in one line on stderr and an exit code, never a traceback:
     bad input 2, a toolchain failure 1, an unexpected error 1 with the trace in a log file, a
-    termination signal 128 + its number after stopping what was running."""
+    termination signal 128 + its number after stopping what was running; stdout closed by its reader, nothing
+    and :data:`EXIT_STDOUT_CLOSED`."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -85,17 +119,24 @@ def reports_errors(command):
                 _fail("interrupted by SIGINT", 128 + signal.SIGINT)
             except SystemExit as exit_request:  # our own exits are click.exceptions.Exit: this is user code's
                 _fail(f"error: model code called sys.exit({exit_request.code!r}) during the command", EXIT_BAD_INPUT)
+            except BrokenPipeError as error:
+                exit_if_stdout_closed()
+                _internal_error(error)
             except Exception as error:
-                try:
-                    where = f"full trace in {internal_error_log(error)}"
-                except OSError as unwritable:
-                    where = f"no trace kept: cannot write a log: {unwritable}"
-                _fail(f"internal error: {type(error).__name__}: {error} ({where})", EXIT_FAILED)
+                _internal_error(error)
             finally:
                 resource.setrlimit(resource.RLIMIT_DATA, previous_cap)
                 resources.set_memory_limit(None)
 
     return wrapper
+
+
+def _internal_error(error: Exception):
+    try:
+        where = f"full trace in {internal_error_log(error)}"
+    except OSError as unwritable:
+        where = f"no trace kept: cannot write a log: {unwritable}"
+    _fail(f"internal error: {type(error).__name__}: {error} ({where})", EXIT_FAILED)
 
 
 SMALLEST_CAP = 10**9
@@ -255,7 +296,16 @@ class FiniteFloat(click.FloatRange):
 
 class OneLineErrors(click.Group):
     """Click's own refusals (an option value out of range, a missing argument) as one line and exit 2,
-    like every other bad input, instead of click's usage block."""
+    like every other bad input, instead of click's usage block. Its help and version, like every command's
+    output, end quietly when stdout's reader stops reading (click would exit 1)."""
+
+    def make_context(self, *args, **kwargs):
+        with quiet_when_stdout_closes():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with quiet_when_stdout_closes():
+            return super().invoke(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:

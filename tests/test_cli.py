@@ -177,6 +177,22 @@ def test_installed_entry_point_runs():
     assert result.returncode == 0 and "feedforward-poisson" in result.stdout
 
 
+@pytest.mark.parametrize("arguments", [["models"], ["--help"], ["run", "--help"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(arguments):
+    """``neurodeploy models | head``: stdout's reader gone, the command ends with no error and no trace, in the
+    exit code a shell gives a writer its reader left (128 + SIGPIPE); the pipe's reader is closed before the
+    command starts, so its first write meets a broken pipe whatever the timing."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "neurodeploy", *arguments], stdout=writer, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
 def test_without_the_lava_environment_backends_says_how_to_create_it_and_the_rest_works(tmp_path, monkeypatch):
     """Lava runs in an environment of its own: without it the lava backend is listed as not available with
     the command that creates it, a lava run refuses with that line, and a loihi2 compile (lowered in this
