@@ -25,6 +25,7 @@ from neurodeploy import catalog, pipeline
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
+from neurodeploy.errors import ValidationError
 from neurodeploy.explainer import brian2_spikes, explain_runs
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.deployment import FLOAT_REFERENCE as FLOAT
@@ -88,6 +89,23 @@ def test_spike_difference_is_the_fraction_of_spikes_not_shared_tick_for_tick():
     assert spike_difference(RUN, RUN, inputs=("IN",)) == 0.0
     silent = record({"E": population_spikes(18, {})})
     assert spike_difference(silent, silent) == 0.0
+
+
+def test_runs_that_do_not_record_the_same_populations_are_refused_naming_them():
+    """A population on one side only, or of another size, has no spikes to set against the other side's:
+    both measures refuse, naming it, instead of failing on a missing key or comparing part of a population."""
+    lacking_f = record({"IN": [[0]], "E": population_spikes(18, {3: [2]})})
+    for measure in (spike_difference, first_divergence):
+        with pytest.raises(ValidationError, match=r"populations: F only in the reference$"):
+            measure(lacking_f, REFERENCE, inputs=("IN",))
+        with pytest.raises(ValidationError, match=r"populations: F only in the run$"):
+            measure(REFERENCE, lacking_f, inputs=("IN",))
+    smaller_e = record({"IN": [[0]], "E": population_spikes(17, {}), "F": [[]]})
+    with pytest.raises(ValidationError, match=r"E of 17 neurons in the run, 18 in the reference$"):
+        spike_difference(smaller_e, REFERENCE, inputs=("IN",))
+    # a spike source recorded on one side only is no matter: inputs are left out of both measures
+    without_input = record({"E": population_spikes(18, {3: [2, 12], 5: [9], 17: [20]}), "F": [[]]})
+    assert spike_difference(without_input, REFERENCE, inputs=("IN",)) == 0.0
 
 
 # --- the ablation on a made-up network: effects that add known spikes ------------------------------------

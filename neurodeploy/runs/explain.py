@@ -23,6 +23,7 @@ import numpy as np
 
 from neurodeploy.compilation import EFFECT_KINDS, QuantizationEffect
 from neurodeploy.description import Network
+from neurodeploy.errors import ValidationError
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import matched_within
 
@@ -73,12 +74,40 @@ class Divergence:
         return {"tick": self.tick, "time_ms": self.time_ms, "neurons": self.neurons}
 
 
+def check_same_populations(run: SpikeRecord, reference: SpikeRecord, inputs=()) -> None:
+    """Refuse two runs that do not record the same populations of the same sizes (the spike sources ``inputs``
+    aside), naming those on one side only and those of different sizes: a population missing on one side
+    has no spikes to compare, not spikes that all differ."""
+    ours, theirs = (
+        {label: size for label, size in record.sizes().items() if label not in inputs} for record in (run, reference)
+    )
+    if ours == theirs:
+        return
+    parts = [
+        f"{', '.join(labels)} only in the {side}"
+        for side, labels in (
+            ("run", [label for label in ours if label not in theirs]),
+            ("reference", [label for label in theirs if label not in ours]),
+        )
+        if labels
+    ]
+    parts += [
+        f"{label} of {ours[label]} neurons in the run, {theirs[label]} in the reference"
+        for label in ours
+        if label in theirs and ours[label] != theirs[label]
+    ]
+    raise ValidationError(
+        "explain", "populations", f"the two runs do not record the same populations: {'; '.join(parts)}"
+    )
+
+
 def first_divergence(run: SpikeRecord, reference: SpikeRecord, inputs=()) -> Divergence | None:
-    """The first tick where ``run`` and ``reference`` (same dt, populations and sizes) spike differently in a
-    population that is not one of the spike sources ``inputs``; None when they never do."""
+    """The first tick where ``run`` and ``reference`` (same dt, populations and sizes: others refused) spike
+    differently in a population that is not one of the spike sources ``inputs``; None when they never do."""
+    check_same_populations(run, reference, inputs)
     first, found = None, {}
     for label in reference.populations:
-        if label in inputs or label not in run.populations:
+        if label in inputs:
             continue
         for neuron, (ours, theirs) in enumerate(zip(run.ticks(label), reference.ticks(label))):
             differing = np.setxor1d(ours, theirs)
@@ -95,7 +124,9 @@ def first_divergence(run: SpikeRecord, reference: SpikeRecord, inputs=()) -> Div
 
 def spike_difference(a: SpikeRecord, b: SpikeRecord, inputs=()) -> float:
     """The fraction of spikes the two runs do not share tick for tick (:data:`MEASURE`): 0 for identical
-    runs, 1 when no spike is in the same tick on both sides (two silent runs: 0)."""
+    runs, 1 when no spike is in the same tick on both sides (two silent runs: 0). Runs that do not record the
+    same populations are refused (:func:`check_same_populations`)."""
+    check_same_populations(a, b, inputs)
     total = same = 0
     for label in b.populations:
         if label in inputs:
