@@ -233,7 +233,7 @@ def main():
         "backend": args.backend,
         "parameters": {name: parameters for name, parameters in cases.items()},
         "locality_radius": args.locality_radius,
-        "chance_locality": model.chance_locality(args.n, args.locality_radius),
+        "chance_locality": model.chance_locality(args.n, args.locality_radius, True),
         "smallest_wave": SMALLEST_WAVE,
         "measured": measured,
     }

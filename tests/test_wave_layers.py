@@ -4,6 +4,7 @@ fields that grow local against the no-STDP control; on a reduced sheet the SpiNN
 Lava spike for spike and weight for weight as their quantization-aware references; compile and deploy reports."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -48,8 +49,35 @@ def test_locality_and_pooling_radius_of_hand_made_fields():
     assert model.pooling_radius(cross, True)[0] == pytest.approx(1.0)
     # The cross's share within 1 of (2, 2): (4 + 0.1) / (4 + 60 * 0.1).
     assert model.locality(cross, 1.0, True)[0] == pytest.approx(4.1 / 10.0)
-    assert model.chance_locality(n, 1.0) == 5 / 64
+    assert model.chance_locality(n, 1.0, True) == 5 / 64
     assert model.coverage(np.array([[0.0, 0.0]]), n, 1.0, True) == 5 / 64
+
+
+def test_chance_locality_of_a_bounded_sheet_is_around_its_middle():
+    """A uniform field on a bounded 8 x 8 sheet has its centre of mass at (3.5, 3.5), between four places:
+    within 1 of it those four (at 0.71), within 1.6 also the eight at 1.58; on the torus any place is the
+    centre, with itself and its four neighbours within 1."""
+    assert model.chance_locality(8, 1.0, False) == 4 / 64
+    assert model.chance_locality(8, 1.6, False) == 12 / 64
+    assert model.chance_locality(8, 1.0, True) == 5 / 64
+    uniform = np.ones((1, 8, 8))
+    assert np.allclose(model.centres(uniform, False), [[3.5, 3.5]])
+    assert model.locality(uniform, 1.6, False)[0] == model.chance_locality(8, 1.6, False)
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_a_field_without_weight_has_no_centre_and_pools_nothing(periodic):
+    """A unit whose weights all went to zero: its centre is NaN (said, not a division by zero), its locality
+    and pooling radius 0, and coverage counts only the units that have a centre."""
+    fields = np.zeros((2, 8, 8))
+    fields[1, 3, 4] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        centre = model.centres(fields, periodic)
+        assert np.isnan(centre[0]).all() and np.allclose(centre[1], [3, 4])
+        assert model.locality(fields, 1.0, periodic).tolist() == [0.0, 1.0]
+        assert model.pooling_radius(fields, periodic).tolist() == [0.0, 0.0]
+        assert model.coverage(centre, 8, 1.0, periodic) == 5 / 64
 
 
 def test_waves_are_groups_of_spikes_near_in_place_and_time():
@@ -125,7 +153,7 @@ def test_receptive_fields_grow_local_beyond_the_no_stdp_control():
         "control": model.receptive_fields(w["pre"], w["post"], initial, 16),  # no STDP: the weights stay
     }
     locality = {name: model.locality(field, 3.0, True) for name, field in fields.items()}
-    chance = model.chance_locality(16, 3.0)
+    chance = model.chance_locality(16, 3.0, True)
     assert abs(locality["control"].mean() - chance) < 0.02
     assert locality["grown"].mean() > locality["control"].mean() + 0.05
     assert np.mean(locality["grown"] > np.quantile(locality["control"], 0.95)) > 0.5

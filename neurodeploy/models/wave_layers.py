@@ -190,19 +190,25 @@ def receptive_fields(pre: np.ndarray, post: np.ndarray, weight: np.ndarray, n: i
 
 
 def centres(field: np.ndarray, periodic: bool) -> np.ndarray:
-    """Centre of mass (row, column) of each field; on a torus the circular mean of each axis."""
+    """Centre of mass (row, column) of each field; on a torus the circular mean of each axis. A field with no
+    weight has no centre: NaN, which the measures built on it read as near no place (:func:`locality` 0,
+    :func:`pooling_radius` 0, left out of :func:`coverage`)."""
     n = field.shape[1]
     rows, cols = field.sum(axis=2), field.sum(axis=1)  # units x n marginals
+    weightless = rows.sum(axis=1) == 0
     axis = np.arange(n)
     if not periodic:
-        total = rows.sum(axis=1)
-        return np.stack([rows @ axis / total, cols @ axis / total], axis=1)
-    angle = 2 * np.pi * axis / n
-    result = []
-    for marginal in (rows, cols):
-        z = marginal @ np.exp(1j * angle)
-        result.append((np.angle(z) % (2 * np.pi)) * n / (2 * np.pi))
-    return np.stack(result, axis=1)
+        total = np.where(weightless, 1.0, rows.sum(axis=1))
+        centre = np.stack([rows @ axis / total, cols @ axis / total], axis=1)
+    else:
+        angle = 2 * np.pi * axis / n
+        result = []
+        for marginal in (rows, cols):
+            z = marginal @ np.exp(1j * angle)
+            result.append((np.angle(z) % (2 * np.pi)) * n / (2 * np.pi))
+        centre = np.stack(result, axis=1)
+    centre[weightless] = np.nan
+    return centre
 
 
 def _from_centre(field: np.ndarray, periodic: bool) -> np.ndarray:
@@ -225,19 +231,24 @@ def locality(field: np.ndarray, radius: float, periodic: bool) -> np.ndarray:
     return np.where(total > 0, (flat * near).sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
 
 
-def chance_locality(n: int, radius: float) -> float:
-    """The locality of a uniform field: the share of the sheet's places within ``radius`` of a place."""
-    return float((distances(n, True)[0] <= radius).mean())
+def chance_locality(n: int, radius: float, periodic: bool) -> float:
+    """The locality of a uniform field: the share of the sheet's places within ``radius`` of its centre of
+    mass, any place on a torus (all are alike), the middle of a bounded sheet."""
+    if periodic:
+        return float((distances(n, True)[0] <= radius).mean())
+    return float(locality(np.ones((1, n, n)), radius, False)[0])
 
 
 def pooling_radius(field: np.ndarray, periodic: bool) -> np.ndarray:
     """Each field's root-mean-square distance from its centre of mass (grid units), of the weight above
-    the field's median: the patch a unit pools, without the uniform background it grew out of."""
+    the field's median: the patch a unit pools, without the uniform background it grew out of (0 for a field
+    with nothing above its median, a uniform one)."""
     field = np.maximum(field - np.median(field.reshape(len(field), -1), axis=1)[:, None, None], 0.0)
     distance = _from_centre(field, periodic)
     flat = field.reshape(len(field), -1)
-    total = np.where(flat.sum(axis=1) > 0, flat.sum(axis=1), 1.0)
-    return np.sqrt((flat * distance**2).sum(axis=1) / total)
+    pooled = flat.sum(axis=1) > 0
+    total = np.where(pooled, flat.sum(axis=1), 1.0)
+    return np.where(pooled, np.sqrt((flat * np.nan_to_num(distance) ** 2).sum(axis=1) / total), 0.0)
 
 
 def pooled_area(field: np.ndarray, threshold: float) -> np.ndarray:
