@@ -18,7 +18,7 @@ from neurodeploy import catalog
 from neurodeploy.backends import make_backend
 from neurodeploy.compilation import Compilation
 from neurodeploy.description import Network, io
-from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.report import write_report
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs import deployment
@@ -109,6 +109,21 @@ def explain_runs(
         "max_runs": max_runs,
         "explanations": [explanation.to_dict() for explanation in explanations],
         "text": text,
+    }
+
+
+def failed_explanation(max_runs: int, error: Exception) -> dict:
+    """deploy.json's ``explain`` where explaining failed (a Brian2 run of an ablated network, say): what failed,
+    in ``failed`` (one line) and its text, with no explanations, so a deploy keeps its runs and verdicts and
+    ``neurodeploy explain DEPLOY_DIR`` can try again."""
+    what = one_line(str(error) if isinstance(error, NeurodeployError) else f"{type(error).__name__}: {error}")
+    return {
+        "measure": MEASURE,
+        "goal": GOAL,
+        "max_runs": max_runs,
+        "explanations": [],
+        "failed": what,
+        "text": f"explaining failed ({what}): the runs and verdicts stand; `neurodeploy explain` can try again",
     }
 
 

@@ -325,15 +325,18 @@ def deploy_model(
         explanation = None
         if explain_runs:
             announce("explaining where the runs part")
-            explanation = explainer.explain_runs(
-                model.network,
-                duration_ms,
-                {name: compilations[name] for name, summary in per_target.items() if not summary["errors"]},
-                {folder: result.spikes for folder, (_, result, _) in runs.items()},
-                comparisons,
-                explain_runs,
-                announce,
-            )
+            try:
+                explanation = explainer.explain_runs(
+                    model.network,
+                    duration_ms,
+                    {name: compilations[name] for name, summary in per_target.items() if not summary["errors"]},
+                    {folder: result.spikes for folder, (_, result, _) in runs.items()},
+                    comparisons,
+                    explain_runs,
+                    announce,
+                )
+            except Exception as error:  # the runs are done and judged: a failed explanation is a warning
+                explanation = explainer.failed_explanation(explain_runs, error)
         document = {
             "model": model.manifest(),
             "duration_ms": duration_ms,
@@ -341,7 +344,7 @@ def deploy_model(
             "targets": list(deployed),
             "per_target": per_target,
             "comparisons": comparisons,
-            "warnings": _warnings(model.warnings, compilations, silent_input, comparisons),
+            "warnings": _warnings(model.warnings, compilations, silent_input, comparisons, explanation),
             "explain": explanation,
             "passed": all(summary["passed"] for summary in per_target.values()),
             "verdict": "\n".join(summary["verdict"] for summary in per_target.values()),
@@ -395,10 +398,12 @@ FINDING_SOURCES = {
 """The deploy warning's source for a compile finding's origin."""
 
 
-def _warnings(inputs: list[str], compilations: dict, silent_input: str | None, comparisons: list[dict]) -> list[dict]:
+def _warnings(
+    inputs: list[str], compilations: dict, silent_input: str | None, comparisons: list[dict], explanation: dict | None
+) -> list[dict]:
     """Every warning of the deploy: the model's and its input's (``inputs``: values that are almost surely a
     unit mistake, spikes never sent), each target's compile warnings (design rules, quantization, the target's
-    own tools), a network that got no input, runs that stayed silent."""
+    own tools), a network that got no input, runs that stayed silent, an explanation that failed."""
     warnings = [{"source": "input", "target": None, "message": message} for message in inputs]
     for name, compilation in compilations.items():
         for finding in compilation.report()["findings"]:
@@ -423,6 +428,8 @@ def _warnings(inputs: list[str], compilations: dict, silent_input: str | None, c
                 "message": "no population spiked on any run (spike sources aside): the comparisons show nothing",
             }
         )
+    if explanation and explanation.get("failed"):
+        warnings.append({"source": "explain", "target": None, "message": f"explaining failed: {explanation['failed']}"})
     return warnings
 
 

@@ -21,11 +21,11 @@ from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT
-from neurodeploy import catalog, pipeline
+from neurodeploy import catalog, explainer, pipeline
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
-from neurodeploy.errors import ValidationError
+from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.explainer import brian2_spikes, explain_runs
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.deployment import FLOAT_REFERENCE as FLOAT
@@ -461,6 +461,33 @@ def refractory_deploy(tmp_path_factory):
     deployed = neurodeploy("deploy", folder / "refractory.yaml", "--target", "spinn5", "--out", folder / "out")
     assert deployed.returncode == 0, deployed.stderr
     return folder / "out", deployed
+
+
+def test_a_deploy_whose_explanation_fails_keeps_its_runs_and_verdicts_and_says_what_failed(tmp_path, monkeypatch):
+    """The spinn5 run parts from the float model (its refractory period rounds up), so the deploy explains it;
+    a Brian2 run of an ablated network that fails must not take the deploy with it."""
+
+    def failing_brian2(duration_ms):
+        def simulate(network):
+            raise BackendError("Brian2 failed on the ablated network")
+
+        return simulate
+
+    monkeypatch.setattr(explainer, "brian2_spikes", failing_brian2)
+    model = catalog.LoadedModel(refractory_network(), "refractory", "test")
+    document = pipeline.deploy_model(model, "spinn5", tmp_path / "out", 30.0, explain_runs=4)
+    assert document["per_target"]["spinn5"]["verdict"].startswith("PASS: ")
+    assert document["explain"]["failed"] == "Brian2 failed on the ablated network"
+    assert document["explain"]["explanations"] == [] and "can try again" in document["explain"]["text"]
+    assert {
+        "source": "explain",
+        "target": None,
+        "message": "explaining failed: Brian2 failed on the ablated network",
+    } in (document["warnings"])
+    out = tmp_path / "out"
+    assert json.loads((out / "deploy.json").read_text()) == json.loads(json.dumps(document))
+    assert (out / "spinn5" / "target" / "manifest.json").is_file() and (out / FLOAT / "manifest.json").is_file()
+    assert "explaining failed (Brian2 failed on the ablated network)" in html.unescape(report_section(out, "explain"))
 
 
 def report_section(out: Path, key: str) -> str:
