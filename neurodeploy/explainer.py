@@ -19,11 +19,11 @@ from neurodeploy.backends import make_backend
 from neurodeploy.compilation import Compilation
 from neurodeploy.description import Network, io
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
-from neurodeploy.report import write_report
+from neurodeploy.report import rewrite_deploy
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs import deployment
 from neurodeploy.runs.explain import GOAL, MAX_RUNS, MEASURE, Side, explain, first_divergence
-from neurodeploy.runs.rundir import read_run, write_document_beside
+from neurodeploy.runs.rundir import read_run
 from neurodeploy.toolchains import toolchain
 
 DEPLOY_RUNS = 12
@@ -129,7 +129,8 @@ def failed_explanation(max_runs: int, error: Exception) -> dict:
 
 def explain_folder(path, max_runs: int = MAX_RUNS, announce=lambda text: None) -> dict:
     """Explain the deploy folder ``path`` again (its network.json, its runs, its targets compiled again without
-    mapping) and write the explanation into its deploy.json, and its report.html anew; return the explanation."""
+    mapping) and write the explanation into its deploy.json, and its report.html anew, together (a failure
+    leaves the old pair: ``report.rewrite_deploy``); return the explanation."""
     path = Path(path)
     where = f"deploy folder '{path}'"
     version = Path(os.path.realpath(path / deployment.DOCUMENT)).parent  # first: the version is written back to
@@ -150,12 +151,7 @@ def explain_folder(path, max_runs: int = MAX_RUNS, announce=lambda text: None) -
             )
     spikes = {name: read_run(path / name).spikes for name in deployment.run_folders(summary)}
     explanation = explain_runs(network, duration_ms, compilations, spikes, summary["comparisons"], max_runs, announce)
-    written = write_document_beside(
-        path, version, deployment.DOCUMENT, {**summary, "explain": explanation}, _is_deploy_document
-    )
-    if written is None:
-        raise NeurodeployError(f"'{path / deployment.DOCUMENT}' is not a file neurodeploy wrote: explanation not saved")
-    write_report(path)
+    rewrite_deploy(path, version, {**summary, "explain": explanation}, _is_deploy_document)
     return explanation
 
 

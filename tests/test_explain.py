@@ -21,12 +21,12 @@ from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT
-from neurodeploy import catalog, explainer, pipeline
+from neurodeploy import catalog, explainer, pipeline, report
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
 from neurodeploy.errors import BackendError, ValidationError
-from neurodeploy.explainer import brian2_spikes, explain_runs
+from neurodeploy.explainer import brian2_spikes, explain_folder, explain_runs
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.deployment import FLOAT_REFERENCE as FLOAT
 from neurodeploy.runs.explain import (
@@ -451,6 +451,45 @@ def test_explain_refuses_a_folder_that_is_not_a_deploy_it_can_explain_in_one_lin
         result = CliRunner().invoke(main, ["explain", str(folder)])
         assert result.exit_code == 2 and words in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_explain_rewrites_deploy_json_and_its_report_together_or_neither(tmp_path, monkeypatch):
+    """deploy.json and report.html, made of it, must not disagree: where the page cannot be made or written,
+    deploy.json keeps its old explanation (a deploy in which no target ran: nothing to re-run)."""
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    nd.save(refractory_network(), folder / "network.json")
+    old = {
+        "model": {"name": "refractory", "source": "test", "parameters": {}},
+        "duration_ms": 30.0,
+        "targets": [],
+        "per_target": {},
+        "comparisons": [],
+        "warnings": [],
+        "explain": None,
+        "passed": True,
+        "verdict": "",
+    }
+    (folder / "deploy.json").write_text(json.dumps(old))
+
+    def unrenderable(study):
+        raise RuntimeError("the page cannot be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(report, "render", unrenderable)
+        with pytest.raises(RuntimeError, match="the page cannot be made"):
+            explain_folder(folder)
+    assert json.loads((folder / "deploy.json").read_text()) == old and not (folder / "report.html").exists()
+    (folder / "report.html").write_text("<p>a page of mine</p>")
+    with pytest.raises(ValidationError, match="was not written by neurodeploy"):
+        explain_folder(folder)
+    assert json.loads((folder / "deploy.json").read_text()) == old
+    assert (folder / "report.html").read_text() == "<p>a page of mine</p>"
+    (folder / "report.html").unlink()
+    explanation = explain_folder(folder)
+    assert json.loads((folder / "deploy.json").read_text())["explain"] == explanation
+    assert "nothing to explain: no target ran" in report_section(folder, "explain")
+    assert sorted(os.listdir(folder)) == ["deploy.json", "network.json", "report.html"]  # no temporary left
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from neurodeploy.errors import ValidationError
-from neurodeploy.report.layout import read_folder
+from neurodeploy.errors import NeurodeployError, ValidationError
+from neurodeploy.report.layout import deploy_study, read_folder
 from neurodeploy.report.page import GENERATOR, render
 from neurodeploy.runs.deployment import DOCUMENT, REPORT
-from neurodeploy.runs.rundir import MANIFEST, write_file
+from neurodeploy.runs.rundir import MANIFEST, document_file, write_file, write_files
 
-__all__ = ["REPORT", "render_report", "write_report"]
+__all__ = ["REPORT", "render_report", "rewrite_deploy", "write_report"]
 
 
 def render_report(folder) -> str:
@@ -38,10 +38,31 @@ def write_report(folder, shown_as=None) -> Path:
     read_from = Path(os.path.realpath(folder / (DOCUMENT if study.kind == "deploy" else MANIFEST))).parent
     written = write_file(folder, read_from, REPORT, text, _is_report)
     if written is None:
-        raise ValidationError(
-            f"'{folder / REPORT}'", None, "was not written by neurodeploy: move it away to write the report"
-        )
+        raise _refused_report(folder)
     return written
+
+
+def rewrite_deploy(folder, read_from: Path, document: dict, is_earlier) -> None:
+    """Rewrite the deploy folder ``folder``'s deploy.json as ``document`` (into the version ``read_from`` of the
+    folder, see ``runs.rundir.write_files``; ``is_earlier`` recognises a deploy.json it may replace) and its
+    report.html made of it, together: the page is made before either is written, and both are written before
+    either is renamed into place, so a failure leaves the old pair. Neither is written where a user's
+    report.html or deploy.json is."""
+    folder = Path(folder)
+    text = render(deploy_study(folder, document))
+    refused = write_files(
+        folder, read_from, {REPORT: (text, _is_report), DOCUMENT: document_file(document, is_earlier)}
+    )
+    if refused == REPORT:
+        raise _refused_report(folder)
+    if refused == DOCUMENT:
+        raise NeurodeployError(f"'{folder / DOCUMENT}' is not a file neurodeploy wrote: not rewritten")
+
+
+def _refused_report(folder: Path) -> ValidationError:
+    return ValidationError(
+        f"'{folder / REPORT}'", None, "was not written by neurodeploy: move it away to write the report"
+    )
 
 
 def _is_report(content: bytes) -> bool:

@@ -122,7 +122,7 @@ def read_folder(path) -> Study:
     path = Path(path)
     document = deployment.read_deploy(path)
     if document is not None:
-        return _deploy(path, document)
+        return deploy_study(path, document)
     if (path / MANIFEST).is_file():
         return _run(path)
     raise ValidationError(
@@ -146,7 +146,8 @@ def _read(name: str, path: Path) -> RunFolder:
         return RunFolder(name, path, missing=str(error))
 
 
-def _deploy(path: Path, summary: dict) -> Study:
+def deploy_study(path: Path, summary: dict) -> Study:
+    """The study of the deploy folder ``path`` whose deploy.json holds ``summary``."""
     study = Study(
         "deploy",
         path,

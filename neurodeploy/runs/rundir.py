@@ -625,11 +625,9 @@ def write_document(run: Run, name: str, data, is_earlier=lambda document: False)
     return write_file(run.path, run.folder, name, _json_text(data), _parsed(is_earlier))
 
 
-def write_document_beside(path, folder: Path, name: str, data, is_earlier=lambda document: False) -> Path | None:
-    """Add (or replace) a JSON document in the folder ``path`` that another command wrote (a deploy's) as
-    :func:`write_document` adds one to a run: into the version ``folder`` its files were read from (refused
-    where a rerun has published another since)."""
-    return write_file(Path(path), Path(folder), name, _json_text(data), _parsed(is_earlier))
+def document_file(data, is_earlier=lambda document: False) -> tuple:
+    """A JSON document as :func:`write_files` takes it: its text and the test of an earlier one's bytes."""
+    return _json_text(data), _parsed(is_earlier)
 
 
 def _parsed(is_earlier):
@@ -648,40 +646,68 @@ def write_file(path: Path, folder: Path | None, name: str, text: str, is_earlier
     """Add a file ``name`` holding ``text`` to the folder ``path`` (a run or deploy folder; ``folder``: where
     its files were read, see ``Run.folder``), as ``write_document`` adds a document; ``is_earlier`` is given
     the bytes of a file of that name in a folder without a marker."""
+    return None if write_files(path, folder, {name: (text, is_earlier)}) else Path(path) / name
+
+
+def write_files(path: Path, folder: Path | None, files: dict) -> str | None:
+    """Add several files (name -> (text, is_earlier)) to the folder ``path`` as :func:`write_file` adds one,
+    all or none: where one of them is a user's file nothing is written and its name is returned (else None).
+    Every text is written to a temporary file before any is renamed into place, so a failure while writing
+    (a full disk) leaves every earlier file as it was: files that belong together (deploy.json and the report
+    made of it) are never left one new and one old by it."""
     folder = folder or Path(os.path.realpath(path))
     version = next(
         (parent for parent in (folder, *folder.parents) if parent.parent.name == STORE and (parent / MARKER).is_file()),
         None,
     )
     if version is None:
-        target = Path(path) / name
-        if os.path.lexists(target) and not _holds_earlier(target, is_earlier):
-            return None
-        write_atomically(target, lambda temporary: Path(temporary).write_text(text))
-        return target
+        targets = {name: Path(path) / name for name in files}
+        for name, target in targets.items():
+            if os.path.lexists(target) and not _holds_earlier(target, files[name][1]):
+                return name
+        _rename_all({targets[name]: text for name, (text, _) in files.items()}, lambda target: target.parent)
+        return None
     out = version.parent.parent
-    relative = (folder / name).relative_to(version).as_posix()
+    relative = {name: (folder / name).relative_to(version).as_posix() for name in files}
     lock = _lock(out, DOCUMENT_LOCK_WAIT_S)
     try:
         if _current_version(out / STORE) != version.name:
             raise NeurodeployError(f"folder '{path}' was rewritten while it was read: run the command again")
         marker = _marker(version)
-        if (
-            relative == name
-            and os.path.lexists(out / name)
-            and not _is_ours(out, name)
-            or os.path.lexists(version / relative)
-            and relative not in marker["files"]
-        ):
-            return None
-        marker["files"] = sorted(set(marker["files"]) | {relative})
+        for name, inside in relative.items():
+            if (
+                inside == name
+                and os.path.lexists(out / name)
+                and not _is_ours(out, name)
+                or os.path.lexists(version / inside)
+                and inside not in marker["files"]
+            ):
+                return name
+        marker["files"] = sorted(set(marker["files"]) | set(relative.values()))
         _write_through_store(out / STORE, version / MARKER, _json_text(marker))  # first: never a file it does not name
-        _write_through_store(out / STORE, version / relative, text)
-        if relative == name and not os.path.lexists(out / name):
-            os.symlink(_link_target(name), out / name)
+        _rename_all({version / relative[name]: text for name, (text, _) in files.items()}, lambda target: out / STORE)
+        for name, inside in relative.items():
+            if inside == name and not os.path.lexists(out / name):
+                os.symlink(_link_target(name), out / name)
     finally:
         _unlock(lock)
-    return Path(path) / name
+    return None
+
+
+def _rename_all(texts: dict[Path, str], temporary_folder) -> None:
+    """Write each text to a temporary file (in ``temporary_folder(target)``), then rename them all into place."""
+    written = {}
+    try:
+        for target, text in texts.items():
+            handle, written[target] = new_file(temporary_folder(target), f".{target.name}.")
+            with os.fdopen(handle, "w") as stream:
+                stream.write(text)
+        for target, temporary in written.items():
+            os.replace(temporary, target)
+    finally:
+        for temporary in written.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
 
 
 def _holds_earlier(path: Path, is_earlier) -> bool:
