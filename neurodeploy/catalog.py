@@ -231,6 +231,9 @@ class LoadedModel:
     warnings: list = field(default_factory=list)
     """Lines about values that are legal but almost surely a mistake (:meth:`Network.implausible_values`);
     none for a NIR graph, whose values are its converter's, in the graph's own scaling."""
+    input_warnings: list = field(default_factory=list)
+    """Lines about its input, legal but almost surely a mistake: spikes of its own inputs after the run's end
+    (:func:`neurodeploy.pipeline.unsent_spikes`)."""
 
     def manifest(self) -> dict:
         return {"name": self.name, "source": self.source, "parameters": self.parameters}

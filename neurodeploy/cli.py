@@ -514,7 +514,7 @@ def validate(model, params):
     spikes of the model's own inputs after its duration. A NIR graph's latency per layer is printed too."""
     loaded = catalog.load_model(model, _key_values(params, "--param"), nir_options=_nir_options())
     if loaded.network.duration is not None:
-        loaded.warnings += pipeline.unsent_spikes(loaded.network, loaded.network.duration)
+        loaded.input_warnings += pipeline.unsent_spikes(loaded.network, loaded.network.duration)
     _echo_warnings(loaded)
     click.echo(f"ok: {loaded.network!r}")
     _echo_notes(loaded)
@@ -568,7 +568,7 @@ def _load(model, params, stimulus, protocol, duration, seed, default_duration=No
 
 
 def _echo_warnings(loaded):
-    for line in loaded.warnings:
+    for line in [*loaded.warnings, *loaded.input_warnings]:
         click.echo(one_line(f"warning: {line}"), err=True)
 
 

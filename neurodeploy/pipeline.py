@@ -101,7 +101,7 @@ def prepare_inputs(
     """Drive ``model`` (changed in place) by a stimulus (label -> times per neuron) or a protocol (a file or
     a name), and resolve the duration to simulate (``duration``, else the model's own, else
     ``default_duration``): the protocol run (or None) and the duration. Spikes of the model's own inputs
-    after its own duration are added to its warnings."""
+    after its own duration are added to its input warnings."""
     if stimulus is not None and protocol is not None:
         raise ValidationError("stimulus", None, "give either a stimulus or a protocol, not both")
     if stimulus is not None:
@@ -112,7 +112,7 @@ def prepare_inputs(
         duration = default_duration
     duration_ms = resolve_duration(model, duration, protocol_run, stimulus)
     if own_duration:
-        model.warnings += unsent_spikes(model.network, duration_ms, leave_out=stimulus or ())
+        model.input_warnings += unsent_spikes(model.network, duration_ms, leave_out=stimulus or ())
     return protocol_run, duration_ms
 
 
@@ -344,7 +344,7 @@ def deploy_model(
             "targets": list(deployed),
             "per_target": per_target,
             "comparisons": comparisons,
-            "warnings": _warnings(model.warnings, compilations, silent_input, comparisons, explanation),
+            "warnings": _warnings(model, compilations, silent_input, comparisons, explanation),
             "explain": explanation,
             "passed": all(summary["passed"] for summary in per_target.values()),
             "verdict": "\n".join(summary["verdict"] for summary in per_target.values()),
@@ -399,12 +399,18 @@ FINDING_SOURCES = {
 
 
 def _warnings(
-    inputs: list[str], compilations: dict, silent_input: str | None, comparisons: list[dict], explanation: dict | None
+    model: LoadedModel,
+    compilations: dict,
+    silent_input: str | None,
+    comparisons: list[dict],
+    explanation: dict | None,
 ) -> list[dict]:
-    """Every warning of the deploy: the model's and its input's (``inputs``: values that are almost surely a
-    unit mistake, spikes never sent), each target's compile warnings (design rules, quantization, the target's
-    own tools), a network that got no input, runs that stayed silent, an explanation that failed."""
-    warnings = [{"source": "input", "target": None, "message": message} for message in inputs]
+    """Every warning of the deploy: the model's (source ``model``: values that are almost surely a unit
+    mistake) and its input's (``input``: spikes never sent), each target's compile warnings (design rules,
+    quantization, the target's own tools), a network that got no input (``input``), runs that stayed silent,
+    an explanation that failed."""
+    warnings = [{"source": "model", "target": None, "message": message} for message in model.warnings]
+    warnings += [{"source": "input", "target": None, "message": message} for message in model.input_warnings]
     for name, compilation in compilations.items():
         for finding in compilation.report()["findings"]:
             if finding["level"] == "warning":

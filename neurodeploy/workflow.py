@@ -75,13 +75,12 @@ class Model:
 
     def _prepared(self, stimulus, protocol, duration) -> tuple[LoadedModel, pipeline.ProtocolRun | None, float]:
         """A copy driven by the stimulus (a mapping, or a JSON file) or protocol, and the duration to run; its
-        warnings are the model's and those of this input (warned of here: the model's were when it loaded)."""
-        loaded = replace(self.loaded, warnings=[])
+        input warnings are this input's (warned of here; the model's own were when it loaded)."""
+        loaded = replace(self.loaded, input_warnings=[])
         if isinstance(stimulus, (str, Path)):
             stimulus = pipeline.read_stimulus(stimulus)
         protocol_run, duration_ms = pipeline.prepare_inputs(loaded, stimulus, protocol, duration)
-        _warn(loaded.warnings)
-        loaded.warnings = [*self.loaded.warnings, *loaded.warnings]
+        _warn(loaded.input_warnings)
         return loaded, protocol_run, duration_ms
 
     def run(

@@ -360,8 +360,9 @@ def test_a_target_that_cannot_run_leaves_the_others_compared(tmp_path):
     assert sorted(os.listdir(tmp_path / "d" / "spinn5")) == ["compile"]
 
 
-def test_the_models_own_warnings_are_the_deploys_with_source_input(tmp_path, monkeypatch):
-    # A refractory period in seconds, and a spike after the model's own duration: both legal, both warned of.
+def test_the_models_own_warnings_are_the_deploys_with_sources_model_and_input(tmp_path, monkeypatch):
+    # A refractory period in seconds (the model's), and a spike after the model's own duration (its input's):
+    # both legal, both warned of, each under its own source.
     net = one_neuron(tau_refrac=0.002)
     net.spike_source("late", [[2.0, 35.0]])
     expected = [*net.implausible_values(), *unsent_spikes(net, 30.0)]
@@ -369,6 +370,7 @@ def test_the_models_own_warnings_are_the_deploys_with_source_input(tmp_path, mon
         "population 'P', field 'parameters.tau_refrac'",
         "spike source 'late'",
     ]
+    sources = ["model", "input"]
     without_spynnaker(monkeypatch)
     with pytest.warns(NeurodeployWarning) as warned:
         deployed = nd.Model(net).deploy("spinn5", tmp_path / "python", explain_runs=0)
@@ -377,9 +379,10 @@ def test_the_models_own_warnings_are_the_deploys_with_source_input(tmp_path, mon
     result = CliRunner().invoke(main, ["deploy", str(path), "--target", "spinn5", "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     for summary in (deployed.summary, json.loads((tmp_path / "cli" / "deploy.json").read_text())):
-        found = [(w["source"], w["target"], w["message"]) for w in summary["warnings"] if w["source"] == "input"]
-        assert found == [("input", None, text) for text in expected]
-    assert f"  input: {expected[0]}" in result.output
+        found = [(w["source"], w["target"], w["message"]) for w in summary["warnings"] if w["source"] in sources]
+        assert found == [(source, None, text) for source, text in zip(sources, expected)]
+        assert not had_no_input(summary)  # the spike source fires within the run
+    assert f"  model: {expected[0]}" in result.output and f"  input: {expected[1]}" in result.output
 
 
 def test_a_deploy_folder_of_an_older_neurodeploy_is_refused_in_one_line(tmp_path):
@@ -398,14 +401,14 @@ def test_a_deploy_folder_of_an_older_neurodeploy_is_refused_in_one_line(tmp_path
 
 def test_only_the_no_input_warning_makes_a_silent_verdict_say_no_input_reached_the_network():
     # `compare DEPLOY_DIR` words its vacuous verdicts from deploy.json's warnings: a model's implausible value
-    # or its unsent spikes are input warnings too, and say nothing about whether input reached the network.
+    # (source model) or its unsent spikes (source input) say nothing about whether input reached the network.
     net = nd.Network("quiet")
     net.population("E", 2, parameters={"cm": 250.0})
     net.spike_source("S", [[], []])
     net.project("S", "E", nd.OneToOne(), weight=1.0)
     implausible = net.implausible_values()
     assert implausible
-    document = {"warnings": [{"source": "input", "target": None, "message": text} for text in implausible]}
+    document = {"warnings": [{"source": "model", "target": None, "message": text} for text in implausible]}
     assert not had_no_input(document)
     silent = _no_input(net, 10.0)
     document["warnings"].append({"source": "input", "target": None, "message": silent})

@@ -38,8 +38,8 @@ RESERVED = (FLOAT_REFERENCE, DOCUMENT, REPORT, NETWORK)
 """Names in OUT that are not a target's folder."""
 KINDS = ("correctness", "quantization_cost", "portability")
 NO_INPUT = "no input: "
-"""How deploy.json's warning that nothing drove the network begins (its source is ``input``, as the model's
-and its stimulus's warnings are)."""
+"""How deploy.json's warning that nothing drove the network begins (its source is ``input``, as the warnings
+of spikes never sent are; the model's implausible values are ``model``'s)."""
 
 
 def target_run(target: str) -> str:
@@ -115,8 +115,8 @@ def silent(item: dict) -> bool:
 
 
 def had_no_input(document: dict) -> bool:
-    """Whether a deploy.json warns that nothing drove the network (not any input warning: the model's values
-    and its unsent spikes are input warnings too)."""
+    """Whether a deploy.json warns that nothing drove the network (not any input warning: spikes never sent
+    are input warnings too; and not a model warning, an implausible value)."""
     return any(
         warning.get("source") == "input" and str(warning.get("message", "")).startswith(NO_INPUT)
         for warning in document.get("warnings", ())
