@@ -1,6 +1,7 @@
 """The ``neurodeploy`` command line. It only wires the description layer, backends and runs.
 
-Exit codes: 0 success, 1 a comparison failed its thresholds or a backend failed, 2 bad input.
+Exit codes: 0 success, 1 a comparison failed its thresholds or a backend failed, 2 bad input, 141 the
+reader of its output stopped reading (quietly).
 """
 
 from __future__ import annotations
