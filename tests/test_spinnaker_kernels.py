@@ -115,6 +115,7 @@ def stdp_batches(draw):
         multiplicative,
         product_bits=draw(st.sampled_from([None, 32])),
         nearest=draw(st.booleans()),
+        heterosynaptic=draw(st.sampled_from([0, draw(st.integers(1, 1 << 14))])),
     )
     neurons = draw(st.integers(1, 4))
     history = rule.history(neurons)

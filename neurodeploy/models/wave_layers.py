@@ -64,6 +64,9 @@ CELL = {
 }
 
 
+HETEROSYNAPTIC = 0.05
+
+
 def places(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column of each neuron of an n x n sheet."""
     return np.divmod(np.arange(n * n), n)
@@ -119,6 +122,7 @@ def build(
     tau_minus: Annotated[float, Range(above=0)] = 20.0,
     a_plus: Annotated[float, Range(at_least=0)] = 0.25,
     a_minus: Annotated[float, Range(at_least=0)] = 0.6,
+    heterosynaptic: Annotated[float, Range(at_least=0)] = HETEROSYNAPTIC,
     stdp: bool = True,
     lateral: bool = True,
     duration_ms: Annotated[float, Range(at_least=1)] = 20000.0,
@@ -170,6 +174,7 @@ def build(
             A_minus=a_minus * w_max,
             w_min=0.0,
             w_max=w_max,
+            heterosynaptic=heterosynaptic * w_max,
         )
         net.project(
             f"L{k - 1}",
