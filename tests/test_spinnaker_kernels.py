@@ -206,6 +206,11 @@ def test_plastic_runs_are_the_same_with_compiled_and_numpy_kernels(dependence, t
     assert_same_runs(network, 300.0, monkeypatch, recording="spynnaker")
 
 
+def test_heterosynaptic_runs_are_the_same_with_compiled_and_numpy_kernels(monkeypatch):
+    network = random_plastic_network(4, "additive", 2, heterosynaptic=0.02)
+    assert_same_runs(network, 300.0, monkeypatch)
+
+
 @pytest.mark.parametrize("threshold", [">=", ">"])
 def test_a_neuron_settling_at_its_threshold_spikes_only_under_greater_or_equal(threshold, monkeypatch):
     """Hand-derived: i_offset 0.75 nA through R = 20 MOhm puts alpha at v_rest + 15 mV = v_thresh to the bit

@@ -64,7 +64,7 @@ CELL = {
 }
 
 
-HETEROSYNAPTIC = 0.05
+HETEROSYNAPTIC = 0.01
 
 
 def places(n: int) -> tuple[np.ndarray, np.ndarray]:

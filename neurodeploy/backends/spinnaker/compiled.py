@@ -150,9 +150,7 @@ def _stdp_weights(
             if not (nearest and (np.int64(times[p, k - 1]) if k else np.int64(0)) > t0):
                 r1 = _decayed(r0, decay_plus, s + d - t0, decay_bits)
                 if multiplicative:
-                    change = _change(
-                        a_plus, r1, w_max - weight, False, trace_bits, rate_bits, floor_once, product_bits
-                    )
+                    change = _change(a_plus, r1, w_max - weight, False, trace_bits, rate_bits, floor_once, product_bits)
                     weight = weight + change
                 else:
                     change = _change(a_plus, r1, 0, True, trace_bits, rate_bits, floor_once, product_bits)

@@ -5,7 +5,8 @@ seen since the last pre spike (a post spike in tick t_post seen at T = t_post + 
 (t_last_pre, t]), each potentiating against the last pre spike (additive: clamped to w_max); then
 depression against the latest post event at or before t (zero lag included; additive: clamped to
 w_min); with ``heterosynaptic`` (weight units, additive only), each of those post events also takes that
-constant after its potentiation, clamped to w_min, whether it paired or not; then it delivers the updated weight, which arrives d ticks later.
+constant after its potentiation, clamped to w_min, whether it paired or not; then it delivers the
+updated weight, which arrives d ticks later.
 
 Integer arithmetic: ``arithmetic`` (quantize.pair_stdp_arithmetic's ``FixedPointSTDP``) states it step by
 step, and the shared core ``backends/pair_stdp.py`` runs it: weights are mantissas (shared weight_exp)
