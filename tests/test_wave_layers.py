@@ -131,6 +131,18 @@ def test_receptive_fields_grow_local_beyond_the_no_stdp_control():
     assert np.mean(locality["grown"] > np.quantile(locality["control"], 0.95)) > 0.5
     # The centres spread over the sheet rather than piling up: most places lie near some unit's centre.
     assert model.coverage(model.centres(fields["grown"], True), 16, 3.0, True) > 0.9
+    # Heterosynaptic depression makes the fields compact: the same growth without it (the pair rule's
+    # depression bias alone) leaves each unit more strong inputs and a less local field.
+    _, broad = wave_run(duration, heterosynaptic=0.0)
+    w = broad.weights["L1->L2"]
+    without = model.receptive_fields(w["pre"], w["post"], w["weight"], 16)
+    w_max = network.projections["L1->L2"].plasticity.w_max
+    pooled = {
+        name: model.pooled_area(field, w_max / 2).mean()
+        for name, field in (("with", fields["grown"]), ("without", without))
+    }
+    assert 0 < pooled["with"] < 0.75 * pooled["without"]
+    assert locality["grown"].mean() > model.locality(without, 3.0, True).mean()
 
 
 def spikes_of(result, network):
