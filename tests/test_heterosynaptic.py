@@ -81,3 +81,20 @@ def test_sPyNNaker_and_PyNN_refuse_it_naming_the_rule():
     assert not [f for f in findings if f.level == "error"]
     with pytest.raises(ValidationError, match="heterosynaptic"):
         pynn_export.to_script(network)
+
+
+def test_loihi2_names_a_loss_its_weight_steps_hold_coarsely_or_not_at_all():
+    from neurodeploy.backends.lava import lower
+    from neurodeploy.backends.lava.rules import stdp_step_findings
+
+    def findings(heterosynaptic):
+        network = load_model("wave-layers", {"n": 4, "r_e": 1.0, "r_i": 2.0, "heterosynaptic": heterosynaptic}).network
+        fixed = lower(network).projections["L1->L2"]
+        rule = network.projections["L1->L2"].plasticity
+        found = [f.message for f in stdp_step_findings("L1->L2", rule, fixed, network.populations["L2"])]
+        return [m for m in found if "heterosynaptic" in m], rule.heterosynaptic / fixed.weight_unit
+
+    (message,), steps = findings(0.1 / 0.6)  # 0.1 nA
+    assert steps > 1 and f"held as {round(steps)} " in message
+    (message,), steps = findings(0.0001)
+    assert steps < 0.5 and "becomes 0" in message
