@@ -98,3 +98,22 @@ def test_loihi2_names_a_loss_its_weight_steps_hold_coarsely_or_not_at_all():
     assert steps > 1 and f"held as {round(steps)} " in message
     (message,), steps = findings(0.0001)
     assert steps < 0.5 and "becomes 0" in message
+
+
+def test_the_quantization_report_gives_the_loss_as_described_and_as_run():
+    from neurodeploy.backends.lava import lower
+    from neurodeploy.report.page import _stdp_text
+    from neurodeploy.runs.quantization import quantization_effects
+
+    network = load_model("wave-layers", {"n": 4, "r_e": 1.0, "r_i": 2.0}).network
+    lowered = lower(network)
+    unit = lowered.projections["L1->L2"].weight_unit
+    plasticity = quantization_effects(network, lowered.reference_network())["projections"]["L1->L2"]["plasticity"]
+    described = network.projections["L1->L2"].plasticity.heterosynaptic
+    assert plasticity["heterosynaptic"] == pytest.approx([described, round(described / unit) * unit], rel=1e-12)
+    assert "heterosynaptic" in _stdp_text(plasticity)
+    off = load_model("wave-layers", {"n": 4, "r_e": 1.0, "r_i": 2.0, "heterosynaptic": 0}).network
+    assert (
+        "heterosynaptic"
+        not in quantization_effects(off, lower(off).reference_network())["projections"]["L1->L2"]["plasticity"]
+    )
