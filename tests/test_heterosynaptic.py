@@ -61,6 +61,16 @@ def test_the_declaration_is_checked_and_saved():
     network = one_neuron_network(nd.STDPSemantics())
     again = nd.Network.from_dict(network.to_dict())
     assert again.projections["S->P"].plasticity.heterosynaptic == 0.05
+    with pytest.raises(ValidationError, match="not for structural slots"):
+        network.project(
+            "S",
+            "P",
+            nd.FromList([0], [0]),
+            weight=0.5,
+            label="slots",
+            plasticity=nd.STDP(heterosynaptic=0.05),
+            structural=nd.Synaptogenesis(s_max=2, grid=(1, 1), initial_weight=0.5),
+        )
 
 
 def test_sPyNNaker_and_PyNN_refuse_it_naming_the_rule():
