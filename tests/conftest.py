@@ -106,10 +106,10 @@ def stdp_pair_network():
     return net, rule
 
 
-def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp", traces="all_to_all"):
+def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp", traces="all_to_all", heterosynaptic=0.0):
     """20 sources with random spike ticks (some a tick apart) onto 5 neurons driven to fire on their own;
     sources and neurons all spike in tick 0 too (the edge of the post memory). ``traces``: the STDP
-    rule's pairing."""
+    rule's pairing; ``heterosynaptic``: the additive rule's loss per post spike (nA)."""
     rng = np.random.default_rng(seed)
     net = nd.Network("plastic")
     net.spike_source(
@@ -139,6 +139,7 @@ def random_plastic_network(seed, dependence, delay, cell="IF_curr_exp", traces="
             A_plus=0.3,
             A_minus=0.12,
             w_max=3.0,
+            heterosynaptic=heterosynaptic,
             semantics=nd.STDPSemantics(traces=traces),
         )
     net.project("S", "P", nd.AllToAll(), weight=0.01 if conductance else 1.5, delay=float(delay), plasticity=rule)

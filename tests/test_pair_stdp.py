@@ -1,6 +1,8 @@
 """The shared integer pair-STDP core (backends/pair_stdp.py) on each chip's formats, against integers
 derived by hand here."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ LAVA = pair_stdp_arithmetic(1.0)
 E = decay_table(20.0, 1.0)
 
 
-def spinnaker_rule(multiplicative=False, tau_minus=20.0, nearest=False):
+def spinnaker_rule(multiplicative=False, tau_minus=20.0, nearest=False, heterosynaptic=0):
     # A+ 0.5, A- 0.25, w_max 1.0 (nA, or rates when multiplicative) in s16.15: 16384, 8192, 32768
     return PairSTDPRule(
         SPINNAKER,
@@ -42,13 +44,16 @@ def spinnaker_rule(multiplicative=False, tau_minus=20.0, nearest=False):
         multiplicative,
         product_bits=fp.PRODUCT_BITS,
         nearest=nearest,
+        heterosynaptic=heterosynaptic,
     )
 
 
-def lava_rule(multiplicative=False, tau_minus=20.0):
+def lava_rule(multiplicative=False, tau_minus=20.0, heterosynaptic=0):
     # additive: A+ 20, A- 10 mantissas; multiplicative: A+ 128, A- 64 (of 2^-8); w in [0, 100]
     amplitudes = (128, 64) if multiplicative else (20, 10)
-    return PairSTDPRule(LAVA, E, decay_table(tau_minus, 1.0), *amplitudes, 0, 100, multiplicative)
+    return PairSTDPRule(
+        LAVA, E, decay_table(tau_minus, 1.0), *amplitudes, 0, 100, multiplicative, heterosynaptic=heterosynaptic
+    )
 
 
 def run(rule, pre_ticks, post_ticks, stored, delay=1, ticks=50):
@@ -117,6 +122,29 @@ def test_additive_rule_on_lavas_integers():
     assert weights == [50, 60, 82]
     assert traces == [256, 455, 335]
     assert history.traces[0, :2].tolist() == [256, 403] and history.count[0] == 2
+
+
+def test_heterosynaptic_depression_follows_each_post_spike_on_both_chips():
+    # The spikes of the two tests above, each post spike in a pre spike's window taking H after its
+    # potentiation. sPyNNaker, H = 1000: t=0 and t=5 see no post spike in their windows (0, 0] and
+    # (0, 4] (the one at 0 never is): 1024, 605 as before. t=40: 30208 after potentiating at 11, 29208
+    # after H, depression 4 * 796 = 3184: 26024 -> floor(26024 / 16) = 1626 steps.
+    weights, traces, _ = run(spinnaker_rule(heterosynaptic=1000), {0, 5, 40}, {0, 11}, 1024)
+    assert weights == [1024, 605, 1626] and traces == [2048, 3642, 2679]
+    # Lava, H = 7: t=5's window (-1, 4] holds 0: 68 after potentiating, 61 after H, depression 8: 53.
+    # t=40: 53 + 25 = 78 from 11, 71 after H, depression floor(10 * 99 / 256) = 3: 68.
+    weights, _, _ = run(lava_rule(heterosynaptic=7), {0, 5, 40}, {0, 11}, 50)
+    assert weights == [50, 53, 68]
+    # A post spike that does not pair under sPyNNaker's nearest rule still takes H: pre at 5 and 40,
+    # post at 11 and 20 (20's spike before, 11, is after the pre spike at 5: it does not potentiate).
+    # From w = 24576: t=5 depresses by nothing (no post spike yet); t=40 potentiates at 11 by
+    # floor(16384 lut[7] / 2048) = 11544, clamped to 32768, not at 20; H twice: 30768; depression from 20:
+    # floor(8192 lut[19] / 2048) = 4 lut[19].
+    start = 24576 // 16
+    paired, _, _ = run(spinnaker_rule(nearest=True), {5, 40}, {11, 20}, start)
+    depressed, _, _ = run(spinnaker_rule(nearest=True, heterosynaptic=1000), {5, 40}, {11, 20}, start)
+    assert paired[-1] == (32768 - 4 * LUT[19]) // 16
+    assert depressed[-1] == (32768 - 2000 - 4 * LUT[19]) // 16
 
 
 def test_nearest_pairs_on_spinnakers_integers():
@@ -263,22 +291,27 @@ def core_weights(network, rule: PairSTDPRule, post_ticks, duration_ticks: int) -
 
 
 @pytest.mark.parametrize(
-    "chip, seed, dependence, delay, traces",
+    "chip, seed, dependence, delay, traces, heterosynaptic",
     [
-        ("spinnaker", 0, "additive", 1, "all_to_all"),
-        ("spinnaker", 5, "multiplicative", 4, "all_to_all"),
-        ("lava", 4, "additive", 3, "all_to_all"),
-        ("lava", 1, "multiplicative", 1, "all_to_all"),
-        ("spinnaker", 3, "additive", 3, "nearest_spynnaker"),
-        ("spinnaker", 2, "multiplicative", 1, "nearest_spynnaker"),
-        ("lava", 6, "additive", 2, "nearest_spynnaker"),
+        ("spinnaker", 0, "additive", 1, "all_to_all", 0.0),
+        ("spinnaker", 5, "multiplicative", 4, "all_to_all", 0.0),
+        ("lava", 4, "additive", 3, "all_to_all", 0.0),
+        ("lava", 1, "multiplicative", 1, "all_to_all", 0.0),
+        ("spinnaker", 3, "additive", 3, "nearest_spynnaker", 0.0),
+        ("spinnaker", 2, "multiplicative", 1, "nearest_spynnaker", 0.0),
+        ("lava", 6, "additive", 2, "nearest_spynnaker", 0.0),
+        ("spinnaker", 7, "additive", 2, "all_to_all", 0.02),
+        ("lava", 8, "additive", 1, "all_to_all", 0.02),
+        ("spinnaker", 9, "additive", 1, "nearest_spynnaker", 0.02),
     ],
 )
-def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip, seed, dependence, delay, traces):
+def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(
+    chip, seed, dependence, delay, traces, heterosynaptic
+):
     # The same random spike trains (post memories overflowing, pre spikes a tick apart) through the
     # Brian2 reference on the chip's FixedPointSTDP and through the core built as the chip builds it
     # (its own tables and integer parameters): every final weight the same.
-    network = random_plastic_network(seed, dependence, delay, traces=traces)
+    network = random_plastic_network(seed, dependence, delay, traces=traces, heterosynaptic=heterosynaptic)
     if chip == "spinnaker":
         graph = spinnaker_lower(network)
         scaling = ring_buffer_scaling(graph)
@@ -288,7 +321,7 @@ def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip
         arithmetic = chip_stdp_arithmetic(receptor)
         integers = {
             name: fp.s1615(getattr(stdp, name) * stdp_scale(stdp.to_dict(), name, receptor.weight_scale))
-            for name in ("A_plus", "A_minus", "w_min", "w_max")
+            for name in ("A_plus", "A_minus", "w_min", "w_max", "heterosynaptic")
         }
         tables = fp.stdp_lut(stdp.tau_plus, 1.0), fp.stdp_lut(stdp.tau_minus, 1.0)
         product_bits = fp.PRODUCT_BITS
@@ -311,10 +344,14 @@ def test_the_core_on_each_chips_formats_is_the_brian2_fixed_point_reference(chip
         dependence == "multiplicative",
         product_bits,
         nearest=traces == "nearest_spynnaker",
+        heterosynaptic=integers["heterosynaptic"],
     )
     reference = run_reference(quantized, 300.0)
     post_ticks = [set(ticks.tolist()) for ticks in reference.spikes.ticks("P")]
     assert sum(map(len, post_ticks)) > 100
     weights = core_weights(quantized, rule, post_ticks, 300)
     assert np.allclose(weights, reference.weights["S->P"]["weight"], rtol=0, atol=1e-12)
+    if heterosynaptic:  # the term moved the weights
+        without = core_weights(quantized, dataclasses.replace(rule, heterosynaptic=0), post_ticks, 300)
+        assert np.mean(without - weights) > 0.1
     assert len(np.unique(weights)) > (30 if traces == "all_to_all" else 10)  # nearest pairs are fewer

@@ -115,6 +115,7 @@ def stdp_batches(draw):
         multiplicative,
         product_bits=draw(st.sampled_from([None, 32])),
         nearest=draw(st.booleans()),
+        heterosynaptic=draw(st.sampled_from([0, draw(st.integers(1, 1 << 14))])),
     )
     neurons = draw(st.integers(1, 4))
     history = rule.history(neurons)
@@ -203,6 +204,11 @@ def test_plastic_runs_are_the_same_with_compiled_and_numpy_kernels(dependence, t
     network.record("P", ["spikes", "v"])
     assert_same_runs(network, 300.0, monkeypatch)
     assert_same_runs(network, 300.0, monkeypatch, recording="spynnaker")
+
+
+def test_heterosynaptic_runs_are_the_same_with_compiled_and_numpy_kernels(monkeypatch):
+    network = random_plastic_network(4, "additive", 2, heterosynaptic=0.02)
+    assert_same_runs(network, 300.0, monkeypatch)
 
 
 @pytest.mark.parametrize("threshold", [">=", ">"])

@@ -159,6 +159,18 @@ def test_receptive_fields_grow_local_beyond_the_no_stdp_control():
     assert np.mean(locality["grown"] > np.quantile(locality["control"], 0.95)) > 0.5
     # The centres spread over the sheet rather than piling up: most places lie near some unit's centre.
     assert model.coverage(model.centres(fields["grown"], True), 16, 3.0, True) > 0.9
+    # Heterosynaptic depression makes the fields compact: the same growth without it (the pair rule's
+    # depression bias alone) leaves each unit more strong inputs and a less local field.
+    _, broad = wave_run(duration, heterosynaptic=0.0)
+    w = broad.weights["L1->L2"]
+    without = model.receptive_fields(w["pre"], w["post"], w["weight"], 16)
+    w_max = network.projections["L1->L2"].plasticity.w_max
+    pooled = {
+        name: model.pooled_area(field, w_max / 2).mean()
+        for name, field in (("with", fields["grown"]), ("without", without))
+    }
+    assert 0 < pooled["with"] < 0.75 * pooled["without"]
+    assert locality["grown"].mean() > model.locality(without, 3.0, True).mean()
 
 
 def spikes_of(result, network):
@@ -173,6 +185,7 @@ def test_on_the_chips_numbers_the_reference_is_the_emulation():
     network = load_model("wave-layers", REDUCED).network
     graph = lower(network)
     reference = make_backend("brian2").run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 500.0)
+    assert network.projections["L1->L2"].plasticity.heterosynaptic > 0  # the competition is part of the rule run
     emulation = make_backend("spinnaker").run(network, 500.0)
     assert sum(map(len, reference.spikes.ticks("L2"))) > 20
     assert spikes_of(emulation, network) == spikes_of(reference, network)
@@ -187,6 +200,7 @@ def test_on_lavas_numbers_the_reference_is_lava():
     from neurodeploy.backends.lava import lower
 
     network = load_model("wave-layers", REDUCED).network
+    assert network.projections["L1->L2"].plasticity.heterosynaptic > 0
     reference = make_backend("brian2").run(lower(network).reference_network(), 500.0)
     lava = make_backend("lava").run(network, 500.0)
     assert sum(map(len, reference.spikes.ticks("L2"))) > 20
@@ -202,8 +216,20 @@ def test_on_lavas_numbers_the_reference_is_lava():
 @pytest.mark.parametrize("target", ["spinn5", "loihi2"])
 def test_compiles_with_design_rule_and_quantization_reports(tmp_path, target):
     out = tmp_path / target
+    board = ["--param", "heterosynaptic=0"] if target == "spinn5" else []  # sPyNNaker has no such rule
     result = invoke(
-        "compile", "wave-layers", "--param", "n=8", "--duration", "500", "--target", target, "--no-map", "--out", out
+        "compile",
+        "wave-layers",
+        "--param",
+        "n=8",
+        *board,
+        "--duration",
+        "500",
+        "--target",
+        target,
+        "--no-map",
+        "--out",
+        out,
     )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "compile.json").read_text())
@@ -227,6 +253,7 @@ def test_deploys_as_its_quantization_aware_reference(tmp_path, target):
         "r_e=1.5",
         "--param",
         "r_i=3",
+        *(["--param", "heterosynaptic=0"] if target == "spinn5" else []),
         "--duration",
         "500",
         "--target",

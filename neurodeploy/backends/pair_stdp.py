@@ -57,6 +57,7 @@ class PairSTDPRule:
     multiplicative: bool
     product_bits: int | None = None
     nearest: bool = False  # sPyNNaker's nearest pairs (traces "nearest_spynnaker"), else all-to-all
+    heterosynaptic: int = 0  # whole units each post spike takes from every synapse (additive only)
 
     def __post_init__(self):
         arithmetic = self.arithmetic
@@ -110,7 +111,8 @@ class PairSTDPRule:
         :class:`FixedPointSTDP`). ``last_time``, ``last_trace``: each spiking pre neuron's previous
         spike and trace (0 and 0 before the first); per synapse, ``rows`` (its pre neuron's index in
         those), ``delay`` (ticks), ``post`` (its post neuron in ``history``) and ``stored`` (its weight
-        in steps). Returns the synapses' new stored weights and the pre neurons' new traces."""
+        in steps). Each post spike in the window takes ``heterosynaptic`` after its potentiation, paired or
+        not. Returns the synapses' new stored weights and the pre neurons' new traces."""
         arithmetic = self.arithmetic
         t0, r0 = np.asarray(last_time, dtype=np.int64)[rows], np.asarray(last_trace, dtype=np.int64)[rows]
         delay = np.asarray(delay, dtype=np.int64)
@@ -123,10 +125,11 @@ class PairSTDPRule:
         if self.nearest:  # every trace is 1 at its spike
             r0, traces = np.full_like(r0, self.trace_one), np.full_like(traces, self.trace_one)
         for k in range(times.shape[1]):  # each remembered post spike in the window, oldest first
-            taken = remembered[:, k] & (times[:, k] > begin) & (times[:, k] <= end)
+            in_window = remembered[:, k] & (times[:, k] > begin) & (times[:, k] <= end)
+            taken = in_window
             if self.nearest:  # only the first post spike after the pre spike: the one before is not later
-                taken &= (times[:, k - 1] if k else 0) <= t0
-            if not taken.any():
+                taken = in_window & ((times[:, k - 1] if k else 0) <= t0)
+            if not in_window.any():
                 continue
             r1 = decayed(r0, self.decay_plus, times[:, k] + delay - t0, arithmetic.decay_bits)
             if self.multiplicative:
@@ -134,6 +137,8 @@ class PairSTDPRule:
             else:
                 potentiated = np.minimum(weight + self._change(self.a_plus, r1, None), self.w_max)
             weight = np.where(taken, potentiated, weight)
+            if self.heterosynaptic:
+                weight = np.where(in_window, np.maximum(weight - self.heterosynaptic, self.w_min), weight)
         before = remembered & (times <= end[:, None])
         latest = times.shape[1] - 1 - np.argmax(before[:, ::-1], axis=1)
         chosen = np.arange(len(weight))

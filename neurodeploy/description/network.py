@@ -332,6 +332,12 @@ class Projection:
             if self.pre_slice or self.post_slice:
                 raise ValidationError(where, "structural", "structural projections connect whole populations")
             self.structural.validate(where)
+            if self.plasticity is not None and self.plasticity.heterosynaptic > 0:
+                raise ValidationError(
+                    where,
+                    "plasticity.heterosynaptic",
+                    "heterosynaptic depression is defined for fixed synapses, not for structural slots",
+                )
 
     def _slice(self, value, name):
         if value is None:

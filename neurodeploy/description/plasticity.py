@@ -39,6 +39,14 @@ read back) change only when a pre spike is processed (sPyNNaker's lazy update);
 ``"at_each_spike"`` applies every update when it happens. ``delivered_weight`` says whether a pre
 spike delivers the weight after (``after_update``) or before (``before_update``) its own update.
 
+``heterosynaptic`` (optional, 0 = none; additive weight dependence only) adds the competition between a
+neuron's inputs that keeps receptive fields local: at every post event, after that event's potentiation
+and its clamp, the synapse loses the constant ``heterosynaptic`` (nA; times ``w_max`` with
+``scaled_by_w_max``) and is clamped to ``w_min``. Every plastic synapse onto the neuron loses it, whether
+its pre neuron fired or not, so an input that takes part in the post neuron's spikes gains (A+ x) while the
+rest decay; under ``at_pre_spike`` the loss, like the potentiation, becomes visible at the synapse's next
+pre spike.
+
 ``arithmetic`` (:class:`FixedPointSTDP`, optional) replaces the real-valued updates above by the
 integer ones of a fixed-point chip, so that a reference can compute what the chip computes.
 """
@@ -134,7 +142,8 @@ class FixedPointSTDP:
     1. for each remembered post spike ``s`` with ``t0 - d < s <= t - d``, oldest first (a spike in tick 0
        only with ``potentiate_tick_zero``; without it times are unsigned, as on sPyNNaker: both ends of the
        window are ``max(., 0)``): ``r1 = floor(r0 E+(s + d - t0))``, additive
-       ``w = min(w + floor(A+ r1 / 2^b), w_max)``, multiplicative ``w += P(w_max - w, A+, r1)``;
+       ``w = min(w + floor(A+ r1 / 2^b), w_max)``, multiplicative ``w += P(w_max - w, A+, r1)``; then, with a
+       heterosynaptic amplitude ``H`` (whole units), ``w = max(w - H, w_min)``;
     2. with the latest remembered ``s`` at or before the window's end and its trace ``o``:
        ``o1 = floor(o E-(t - s - d))``,
        additive ``w = max(w - floor(A- o1 / 2^b), w_min)``, multiplicative ``w -= P(w - w_min, A-, o1)``;
@@ -145,7 +154,8 @@ class FixedPointSTDP:
     With ``traces = "nearest_spynnaker"`` (sPyNNaker's nearest pair rule, the module docstring) traces are
     1 at each spike: step 1 takes ``r1 = floor(2^b E+(s + d - t0))``, and only for the spikes ``s`` whose
     remembered spike before (0 for the oldest remembered) is at or before ``t0``; step 2 takes
-    ``o1 = floor(2^b E-(t - s - d))``.
+    ``o1 = floor(2^b E-(t - s - d))``. The heterosynaptic loss of step 1 applies at every post spike in
+    the window, paired or not.
 
     ``P(x, A, r)`` is ``floor(floor(x A / 2^rate_bits) r / 2^b)`` (``rate_product = "floor_each"``) or
     ``floor(x A r / 2^(rate_bits + b))`` (``"floor_once"``); the multiplicative rule has no clamp. A
@@ -221,7 +231,7 @@ class FixedPointSTDP:
                 f"(traces {' or '.join(map(repr, FIXED_POINT_TRACES))})",
             )
         multiplicative = rule.weight_dependence == "multiplicative"
-        for name in ("A_plus", "A_minus", "w_min", "w_max"):
+        for name in ("A_plus", "A_minus", "w_min", "w_max", "heterosynaptic"):
             if name.startswith("A_") and multiplicative:
                 self.rate_units(getattr(rule, name), where, name)
             else:
@@ -278,10 +288,11 @@ class STDP:
     weight_dependence: str = "additive"
     w_min: float = 0.0
     w_max: float = 1.0
+    heterosynaptic: float = 0.0
     semantics: STDPSemantics = field(default_factory=STDPSemantics)
     arithmetic: FixedPointSTDP | None = None
 
-    FIELDS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "weight_dependence", "w_min", "w_max")
+    FIELDS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "weight_dependence", "w_min", "w_max", "heterosynaptic")
     UNITS = {
         "tau_plus": "ms",
         "tau_minus": "ms",
@@ -289,6 +300,7 @@ class STDP:
         "A_minus": "weight",
         "w_min": "weight",
         "w_max": "weight",
+        "heterosynaptic": "weight",
     }
 
     def validate(self, where: str):
@@ -309,9 +321,16 @@ class STDP:
         values.check_range(self.A_plus, where, "A_plus", "", at_least=0)
         values.check_range(self.A_minus, where, "A_minus", "", at_least=0)
         values.check_range(self.w_min, where, "w_min", "", at_least=0)
+        values.check_range(self.heterosynaptic, where, "heterosynaptic", "", at_least=0)
         if self.w_max < self.w_min:
             raise ValidationError(where, "w_max", f"must be >= w_min ({self.w_min:g}), got {self.w_max:g}")
         values.choice(self.weight_dependence, ("additive", "multiplicative"), where, "weight_dependence")
+        if self.heterosynaptic > 0 and self.weight_dependence != "additive":
+            raise ValidationError(
+                where,
+                "heterosynaptic",
+                "heterosynaptic depression is a constant loss, defined for additive weight dependence only",
+            )
         if not isinstance(self.semantics, STDPSemantics):
             raise ValidationError(where, "semantics", "expected STDPSemantics")
         if self.weight_dependence == "multiplicative" and self.semantics.amplitude != "absolute":
@@ -329,10 +348,15 @@ class STDP:
         scale = self.w_max if self.semantics.amplitude == "scaled_by_w_max" else 1.0
         return self.A_plus * scale, self.A_minus * scale
 
+    @property
+    def heterosynaptic_loss(self) -> float:
+        """What each post event takes from every synapse, after the declared amplitude scaling."""
+        return self.heterosynaptic * (self.w_max if self.semantics.amplitude == "scaled_by_w_max" else 1.0)
+
     def to_dict(self) -> dict:
         data = {
             "kind": "stdp_pair",
-            **{name: getattr(self, name) for name in self.FIELDS},
+            **{name: getattr(self, name) for name in self.FIELDS if name != "heterosynaptic" or self.heterosynaptic},
             "semantics": self.semantics.to_dict(),
         }
         if self.arithmetic is not None:

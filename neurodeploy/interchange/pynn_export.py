@@ -349,6 +349,8 @@ class _Writer:
             raise refuse(where, f"the plasticity {type(rule).__name__} has no PyNN mechanism")
         if rule.arithmetic is not None:
             raise refuse(where, "its STDP's fixed-point arithmetic is a chip's, not PyNN's")
+        if rule.heterosynaptic > 0:
+            raise refuse(f"{where} stdp heterosynaptic", "PyNN and sPyNNaker have no heterosynaptic depression")
         sPyNNakers = STDPSemantics().to_dict()
         for name, value in rule.semantics.to_dict().items():
             if name not in ("traces", "amplitude") and value != sPyNNakers[name]:

@@ -7,9 +7,10 @@ What it does
     burst local and the refractory period ends it, so activity travels over the sheet as waves of
     about the excitation radius. Every following sheet has the same lateral wiring and receives the
     previous sheet's spikes through plastic feed-forward synapses (pair STDP, additive, bounded by
-    ``w_max``), initially from every neuron of the previous sheet with random weights: a wave below
-    makes a wave above, and the synapses from the wave below onto the wave above grow. After the
-    growth phase each unit's weight is concentrated on a patch of the sheet below (``locality``).
+    ``w_max``, with heterosynaptic depression), initially from every neuron of the previous sheet with
+    random weights: a wave below makes a wave above, the synapses from the wave below onto the wave above
+    grow, and every spike of a unit takes a little from all its inputs. After the growth phase each unit's
+    weight is concentrated on a compact patch of the sheet below (``locality``, ``pooled_area``).
 
 Populations (IF_curr_exp, ``CELL``)
     ``N1`` .. ``N<layers>`` (n x n spike sources each, Poisson per tick; left out at rate 0),
@@ -21,16 +22,23 @@ Projections (delay 1 ms)
     ``Lk->Lk:inh`` to every neuron at distance in ``(r_e, r_i]``, ``w_inh``. ``Lk->Lk+1`` from every
     neuron of sheet k to every neuron of sheet k+1, initial weights uniform in ``[0, w_init] w_max``
     (seeded), pair STDP (sPyNNaker's all-to-all pairing, tau+ ``tau_plus``, tau- ``tau_minus``,
-    A+ ``a_plus w_max``, A- ``a_minus w_max``, additive between 0 and ``w_max``); without ``stdp`` the
-    same weights stay fixed (the control).
+    A+ ``a_plus w_max``, A- ``a_minus w_max``, additive between 0 and ``w_max``, heterosynaptic depression
+    ``heterosynaptic w_max`` per post spike: the rule's ``heterosynaptic``); without ``stdp`` the same
+    weights stay fixed (the control).
 
 Choices of this model (the papers' exact equations are not all public)
     The papers use Izhikevich neurons with a Mexican-hat coupling; here LIF neurons with a long
     refractory period (the excitable medium's recovery) and a disc of excitation inside an annulus of
-    inhibition. The competition that keeps receptive fields local is not a normalisation rule but the
-    pair rule's depression bias (``a_minus tau_minus > a_plus tau_plus``): an input that fires
-    uncorrelated with its unit is depressed on balance, an input in the same wave is potentiated,
-    and the lateral inhibition of the upper sheet makes its units compete for the waves below. The upper
+    inhibition. The competition that keeps receptive fields local is heterosynaptic depression rather
+    than a weight normalisation: a constant, local in time and exact in integers on every backend, where
+    a normalisation needs every weight of a neuron at once. Each spike of a unit takes
+    ``heterosynaptic w_max`` from all its inputs, so only inputs that keep taking part in its spikes
+    (its patch of the wave below) stay strong; the pair rule's depression bias
+    (``a_minus tau_minus > a_plus tau_plus``) depresses inputs that fire uncorrelated with the unit, and
+    the lateral inhibition of the upper sheet makes its units compete for the waves below. The default
+    amount is the largest of those tried (docs/wave-layers.md) that leaves the smallest waves' units more
+    than a few strong inputs; much more and every weight decays to zero. sPyNNaker has no such rule:
+    ``heterosynaptic=0`` deploys to spinn5 (the broad fields of the depression bias alone). The upper
     sheets get weaker noise than the first (``noise_rate_above``): too weak to start waves of their
     own often, it keeps them near threshold so that a wave below starts a local wave above rather
     than all or none of the sheet. All sheets have one size.
@@ -62,6 +70,9 @@ CELL = {
     "v_reset": -65.0,
     "v_thresh": -50.0,
 }
+
+
+HETEROSYNAPTIC = 0.01  # of w_max per post spike (the docstring's choices)
 
 
 def places(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +130,7 @@ def build(
     tau_minus: Annotated[float, Range(above=0)] = 20.0,
     a_plus: Annotated[float, Range(at_least=0)] = 0.25,
     a_minus: Annotated[float, Range(at_least=0)] = 0.6,
+    heterosynaptic: Annotated[float, Range(at_least=0)] = HETEROSYNAPTIC,
     stdp: bool = True,
     lateral: bool = True,
     duration_ms: Annotated[float, Range(at_least=1)] = 20000.0,
@@ -170,6 +182,7 @@ def build(
             A_minus=a_minus * w_max,
             w_min=0.0,
             w_max=w_max,
+            heterosynaptic=heterosynaptic * w_max,
         )
         net.project(
             f"L{k - 1}",

@@ -981,10 +981,12 @@ def _stdp_text(stdp: dict) -> str:
     steps (an amplitude below one step never changes a weight)."""
     step = stdp["weight_step"]
     parts = []
-    for name in STDP_PARAMETERS:
+    for name in (*STDP_PARAMETERS, "heterosynaptic"):
+        if name not in stdp:
+            continue
         described, implemented = stdp[name]
         text = f"{name} {number(described, 7)} -> {number(implemented, 7)}"
-        if step and name.startswith("A_") and stdp.get("weight_dependence") == "additive":
+        if step and name in ("A_plus", "A_minus", "heterosynaptic") and stdp.get("weight_dependence") == "additive":
             text += f" ({number(implemented / step, 3)} steps)"
         parts.append(text)
     return f"weight step {number(step, 7)}; " + ", ".join(parts)

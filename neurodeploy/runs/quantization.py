@@ -105,6 +105,8 @@ def _projection(network: Network, reference: Network, label: str) -> dict:
             "weight_dependence": rule.weight_dependence,
             **{name: [float(getattr(rule, name)), float(getattr(chip_rule, name))] for name in STDP_PARAMETERS},
         }
+        if rule.heterosynaptic:  # only where declared: documents of rules without it stay as they were
+            result["plasticity"]["heterosynaptic"] = [float(rule.heterosynaptic), float(chip_rule.heterosynaptic)]
     return result
 
 

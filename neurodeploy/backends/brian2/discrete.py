@@ -222,6 +222,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
     on_post = [
         post_trace,
         f"w_run = clip(w_run + {potentiation}, w_min, w_max)",
+        "w_run = clip(w_run - heterosynaptic, w_min, w_max)" if rule.heterosynaptic else "",
         "t_post_last = t_in_timesteps",
         "w = w_run" if semantics.weight_update == "at_each_spike" else "",
     ]
@@ -233,6 +234,7 @@ def stdp_synapses(projection: Projection, context: BuildContext, source, target,
         "tau_minus": rule.tau_minus,
         "w_min": rule.w_min,
         "w_max": rule.w_max,
+        "heterosynaptic": rule.heterosynaptic_loss,
         "dt_ms": network.semantics.dt,
     }
     on_post = "\n".join(line for line in on_post if line)

@@ -220,6 +220,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
     amplitude = arithmetic.rate_units if multiplicative else arithmetic.units
     a_plus, a_minus = (float(amplitude(getattr(rule, name), where, name)) for name in ("A_plus", "A_minus"))
     w_min, w_max = (float(arithmetic.units(getattr(rule, name), where, name)) for name in ("w_min", "w_max"))
+    heterosynaptic = float(arithmetic.units(rule.heterosynaptic, where, "heterosynaptic"))
     step = float(arithmetic.units(arithmetic.weight_step, where, "weight_step"))
     rate = 2**arithmetic.rate_bits
 
@@ -247,6 +248,14 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
             f"w_acc += taken * {rate_product('(w_max - w_acc)', 'a_plus', 'r1')}"
             if multiplicative
             else f"w_acc += taken * (bounded(w_acc + whole(a_plus * r1 / {one}), -inf, w_max) - w_acc)",
+            *(
+                [
+                    f"in_window = {remembered} * int({memory}_t_{k}_post > begin) * int({memory}_t_{k}_post <= end)",
+                    "w_acc += in_window * (bounded(w_acc - heterosynaptic, w_min, inf) - w_acc)",
+                ]
+                if heterosynaptic
+                else []
+            ),
             f"before_end = {remembered} * int({memory}_t_{k}_post <= end)",
             "latest = bounded(latest + before_end, 0, 1)",
             f"s_latest += before_end * ({memory}_t_{k}_post - s_latest)",
@@ -284,6 +293,7 @@ def fixed_point_stdp_synapses(projection: Projection, context: BuildContext, sou
         "a_minus": a_minus,
         "w_min": w_min,
         "w_max": w_max,
+        "heterosynaptic": heterosynaptic,
         "step": step,
         "weight_lsb": arithmetic.weight_lsb,
         "decay_plus": decay_function(arithmetic, rule.tau_plus, dt),

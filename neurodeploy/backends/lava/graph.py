@@ -273,6 +273,7 @@ class LavaGraph:
                 arithmetic=pair_stdp_arithmetic(fixed.weight_unit),
                 multiplicative=rule.weight_dependence == "multiplicative",
                 nearest=rule.semantics.traces == "nearest_spynnaker",
+                heterosynaptic=units["heterosynaptic"],
                 structural=rewiring,
                 max_delay=longest_formed_delay(self.network, label),
                 name=f"projection {label}",

@@ -225,7 +225,7 @@ def pair_stdp_arithmetic(unit: float) -> FixedPointSTDP:
 
 
 def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
-    """A+, A- (weight units, or 2^-8 for multiplicative) and w_min, w_max (weight units) of a rule.
+    """A+, A- (weight units, or 2^-8 for multiplicative) and w_min, w_max, heterosynaptic (weight units) of a rule.
     A plastic projection's synapses must share one weight unit (one post neuron type)."""
     unit = fixed.weight_unit
     amplitudes = {
@@ -236,6 +236,7 @@ def stdp_units(rule: dict, fixed: ProjectionFixed) -> dict:
         **{name: int(round(value)) for name, value in amplitudes.items()},
         "w_min": int(round(rule["w_min"] / unit)),
         "w_max": int(round(rule["w_max"] / unit)),
+        "heterosynaptic": int(round(rule["heterosynaptic"] / unit)),
     }
 
 

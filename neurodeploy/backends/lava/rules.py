@@ -201,6 +201,16 @@ def stdp_step_findings(subject: str, rule, fixed: ProjectionFixed, post) -> list
                     "updates shrink by up to a step and vanish under one, so learned weights take few values"
                 )
         findings.append(Finding("warning", subject, message, "quantization"))
+    if rule.heterosynaptic > 0:  # additive only: whole weight steps
+        exact, held = rule.heterosynaptic / fixed.weight_unit, integers["heterosynaptic"]
+        error = held / exact - 1
+        if held == 0 or abs(error) > 0.01:
+            message = f"STDP heterosynaptic = {rule.heterosynaptic:g}{unit} is {exact:.3g} {where}: " + (
+                "it becomes 0 and no post spike depresses the other synapses"
+                if held == 0
+                else f"held as {held} ({held * step:.3g}{unit}, {error:+.1%})"
+            )
+            findings.append(Finding("warning", subject, message, "quantization"))
     return findings
 
 

@@ -114,9 +114,20 @@ def _stdp_weights(
     constants,
     flags,
 ):
-    a_plus, a_minus, w_min, w_max, step, trace_one, decay_bits, trace_bits, rate_bits, product_bits, weight_bits = (
-        constants
-    )
+    (
+        a_plus,
+        a_minus,
+        w_min,
+        w_max,
+        step,
+        trace_one,
+        decay_bits,
+        trace_bits,
+        rate_bits,
+        product_bits,
+        weight_bits,
+        heterosynaptic,
+    ) = constants
     multiplicative, nearest, tick_zero, floor_once, weight_signed = flags
     result = np.empty(rows.size, dtype=np.int64)
     for j in range(rows.size):
@@ -136,15 +147,16 @@ def _stdp_weights(
                 latest = k
             if not (k < remembered and begin < s <= end):
                 continue
-            if nearest and (np.int64(times[p, k - 1]) if k else np.int64(0)) > t0:
-                continue
-            r1 = _decayed(r0, decay_plus, s + d - t0, decay_bits)
-            if multiplicative:
-                change = _change(a_plus, r1, w_max - weight, False, trace_bits, rate_bits, floor_once, product_bits)
-                weight = weight + change
-            else:
-                change = _change(a_plus, r1, 0, True, trace_bits, rate_bits, floor_once, product_bits)
-                weight = min(weight + change, w_max)
+            if not (nearest and (np.int64(times[p, k - 1]) if k else np.int64(0)) > t0):
+                r1 = _decayed(r0, decay_plus, s + d - t0, decay_bits)
+                if multiplicative:
+                    change = _change(a_plus, r1, w_max - weight, False, trace_bits, rate_bits, floor_once, product_bits)
+                    weight = weight + change
+                else:
+                    change = _change(a_plus, r1, 0, True, trace_bits, rate_bits, floor_once, product_bits)
+                    weight = min(weight + change, w_max)
+            if heterosynaptic:  # every post spike in the window, paired or not
+                weight = max(weight - heterosynaptic, w_min)
         if latest >= 0:
             s = np.int64(times[p, latest])
             o = trace_one if nearest else np.int64(traces[p, latest])
@@ -175,6 +187,7 @@ def stdp_update(rule, t, history, last_time, last_trace, rows, delay, post, stor
         arithmetic.rate_bits,
         rule.product_bits or 0,
         arithmetic.weight_bits,
+        rule.heterosynaptic,
     )
     flags = (
         rule.multiplicative,

@@ -301,7 +301,7 @@ def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
     cell's global weight scale (A+ and A- too when additive; multiplicative amplitudes are rates)."""
     scaled = {
         name: fp.s1615(stdp[name] * stdp_scale(stdp, name, scaling.weight_scale))
-        for name in ("A_plus", "A_minus", "w_min", "w_max")
+        for name in ("A_plus", "A_minus", "w_min", "w_max", "heterosynaptic")
     }
     return PairSTDPRule(
         chip_stdp_arithmetic(scaling),
@@ -314,6 +314,7 @@ def _rule(stdp: dict, dt: float, scaling: ReceptorScaling) -> PairSTDPRule:
         stdp["weight_dependence"] == "multiplicative",
         product_bits=fp.PRODUCT_BITS,
         nearest=stdp["timing_dependence"] == "SpikeNearestPairRule",
+        heterosynaptic=scaled["heterosynaptic"],
     )
 
 

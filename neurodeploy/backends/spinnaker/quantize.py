@@ -262,12 +262,12 @@ def quantization_aware(network: Network, graph: SpinnakerGraph, scaling, profile
         changes = {"weight": weights_from_units(weight_units(host_weights(network, label), receptor), receptor)}
         rule = projection.plasticity
         if rule is not None:
-            written = rule.to_dict()
+            written = {name: getattr(rule, name) for name in rule.FIELDS}
             rule = changes["plasticity"] = replace(
                 rule,
                 **{
                     name: cells.on_chip(written[name], stdp_scale(written, name, receptor.weight_scale))
-                    for name in ("A_plus", "A_minus", "w_min", "w_max")
+                    for name in ("A_plus", "A_minus", "w_min", "w_max", "heterosynaptic")
                 },
                 arithmetic=chip_stdp_arithmetic(receptor),
             )

@@ -293,6 +293,17 @@ def check_target(network: Network, graph, scaling, target: dict) -> list[Finding
                 "spinnaker`, computes it); use reset 'to_v_reset' for a board",
             )
         )
+    for projection in network.projections.values():
+        if projection.plasticity is not None and projection.plasticity.heterosynaptic > 0:
+            findings.append(
+                Finding(
+                    "error",
+                    f"projection '{projection.label}'",
+                    "STDP heterosynaptic depression (every synapse onto a neuron losing a constant at each of its "
+                    "spikes) has no sPyNNaker weight or timing dependence: it runs on the SpiNNaker emulation "
+                    "(`run --backend spinnaker`), not on a board; set heterosynaptic 0 for hardware",
+                )
+            )
     for population in network.populations.values():
         no_board = cells.build(population.cell).no_board
         if no_board:

@@ -55,6 +55,7 @@ class PyPairSTDPSynapsesFixed(Recorded, PyLoihiProcessModel):
             p["w_max"],
             p["multiplicative"],
             nearest=p["nearest"],
+            heterosynaptic=p["heterosynaptic"],
         )
 
     def _index(self):

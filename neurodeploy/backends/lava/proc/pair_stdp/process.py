@@ -4,7 +4,9 @@ Updates are deferred to pre spikes: a pre spike in tick t first applies, in orde
 seen since the last pre spike (a post spike in tick t_post seen at T = t_post + d, for T in
 (t_last_pre, t]), each potentiating against the last pre spike (additive: clamped to w_max); then
 depression against the latest post event at or before t (zero lag included; additive: clamped to
-w_min); then it delivers the updated weight, which arrives d ticks later.
+w_min); with ``heterosynaptic`` (weight units, additive only), each of those post events also takes that
+constant after its potentiation, clamped to w_min, whether it paired or not; then it delivers the
+updated weight, which arrives d ticks later.
 
 Integer arithmetic: ``arithmetic`` (quantize.pair_stdp_arithmetic's ``FixedPointSTDP``) states it step by
 step, and the shared core ``backends/pair_stdp.py`` runs it: weights are mantissas (shared weight_exp)
@@ -56,6 +58,7 @@ class PairSTDPSynapses(AbstractProcess):
         arithmetic: FixedPointSTDP,
         multiplicative=False,
         nearest=False,
+        heterosynaptic=0,
         structural=None,
         max_delay=1,
         name=None,
@@ -73,6 +76,7 @@ class PairSTDPSynapses(AbstractProcess):
             decay_plus=np.asarray(decay_plus),
             multiplicative=multiplicative,
             nearest=nearest,
+            heterosynaptic=heterosynaptic,
             decay_minus=np.asarray(decay_minus),
             arithmetic=arithmetic,
             name=name,
