@@ -158,3 +158,19 @@ def test_wave_layers_quick(tmp_path):
     assert measured["stdp"]["layers"]["L1"]["waves_per_s"] > 10 * measured["no-lateral"]["layers"]["L1"]["waves_per_s"]
     assert measured["radii"]["2"]["layers"]["L1"]["mean_size"] > measured["radii"]["1"]["layers"]["L1"]["mean_size"]
     assert (tmp_path / "wave_layers.png").stat().st_size > 10000
+
+
+@pytest.mark.slow
+def test_wave_layers_identity_quick(tmp_path):
+    """The emulation against its quantization-aware reference, as the script reports it: a run that grew."""
+    run_script(
+        *("wave_layers_identity.py", "--n", 8, "--duration-ms", 300, "--backends", "spinnaker", "--out", tmp_path)
+    )
+    measured = json.loads((tmp_path / "wave_layers_identity.json").read_text())["backends"]["spinnaker"]
+    assert measured["populations"]["L2"]["reference_spikes"] > 20
+    for counts in measured["populations"].values():
+        assert counts["target_spikes"] == counts["reference_spikes"]
+        assert counts["target_in_reference"] == counts["reference_in_target"] == 1.0
+    weights = measured["plastic_projections"]["L1->L2"]
+    assert weights["same_synapses"] and weights["largest_weight_difference_nA"] == 0.0
+    assert weights["largest_growth_nA"] > 0.1
