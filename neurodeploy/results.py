@@ -149,10 +149,10 @@ class SpikeRecord:
                 yield "[]\n  }"
                 continue
             yield "["
-            for first, group in enumerate(_groups_of_trains(trains)):
+            for index, group in enumerate(_groups_of_trains(trains)):
                 text = json.dumps([times.tolist() for times in group], indent=1)
                 # the group's trains one level inside a list at depth three: three more spaces of indent
-                yield ("," if first else "") + "\n   " + text[2:-2].replace("\n", "\n   ")
+                yield ("," if index else "") + "\n   " + text[2:-2].replace("\n", "\n   ")
             yield "\n   ]\n  }"
         yield "\n }\n}\n" if self.populations else "\n}\n"
 

@@ -1,9 +1,8 @@
 """Connectors: rules that produce connection index arrays, never one object per synapse.
 
-``connect(n_pre, n_post, rng)`` returns ``(pre, post)`` arrays of local indices (int32 where they fit,
-``values.index_dtype``) (within the
-projection's pre and post slices). Generated connections are ordered by ``(pre, post)``; a from-list
-keeps its own order. Per-synapse weights and delays follow that order.
+``connect(n_pre, n_post, rng)`` returns ``(pre, post)`` arrays of local indices (within the projection's pre
+and post slices; int32 where they fit, ``values.index_dtype``). Generated connections are ordered by
+``(pre, post)``; a from-list keeps its own order. Per-synapse weights and delays follow that order.
 """
 
 from __future__ import annotations
