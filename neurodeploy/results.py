@@ -10,6 +10,7 @@ A spike record is the ``spikes.json`` form other tools read (and converts to neo
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -70,6 +71,24 @@ class StageTimes:
             self.stage, self._since = None, now
 
 
+SPIKES_PER_PIECE = 1 << 18
+TRAINS_PER_PIECE = 1 << 14
+
+
+def _groups_of_trains(trains: list[np.ndarray]):
+    """Consecutive trains, a group ending once it holds ``SPIKES_PER_PIECE`` spikes or ``TRAINS_PER_PIECE``
+    trains."""
+    group, spikes = [], 0
+    for times in trains:
+        group.append(times)
+        spikes += len(times)
+        if spikes >= SPIKES_PER_PIECE or len(group) >= TRAINS_PER_PIECE:
+            yield group
+            group, spikes = [], 0
+    if group:
+        yield group
+
+
 @dataclass(eq=False)
 class SpikeRecord:
     """Spike times (ms) per population, one float64 array per neuron, on a grid of ``dt_ms``."""
@@ -116,6 +135,26 @@ class SpikeRecord:
                 for label, trains in self.populations.items()
             },
         }
+
+    def json_pieces(self):
+        """The text of ``json.dumps(self.to_dict(), indent=1) + "\\n"`` in pieces of a bounded number of
+        spikes and trains: a large record is written without its whole text, or a Python float per spike,
+        held at once."""
+        head = json.dumps({"dt_ms": self.dt_ms, "duration_ms": self.duration_ms, "backend": self.backend}, indent=1)
+        yield head[:-2] + ',\n "populations": ' + ("{" if self.populations else "{}")
+        for number, (label, trains) in enumerate(self.populations.items()):
+            yield f'{"," if number else ""}\n  {json.dumps(label)}: {{\n   "size": {len(trains)},\n'
+            yield '   "spike_times_ms": '
+            if not trains:
+                yield "[]\n  }"
+                continue
+            yield "["
+            for index, group in enumerate(_groups_of_trains(trains)):
+                text = json.dumps([times.tolist() for times in group], indent=1)
+                # the group's trains one level inside a list at depth three: three more spaces of indent
+                yield ("," if index else "") + "\n   " + text[2:-2].replace("\n", "\n   ")
+            yield "\n   ]\n  }"
+        yield "\n }\n}\n" if self.populations else "\n}\n"
 
     @classmethod
     def from_dict(cls, data, origin: str = "spikes.json") -> "SpikeRecord":

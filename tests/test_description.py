@@ -403,3 +403,42 @@ def test_spike_trains_given_as_arrays_are_checked_as_lists_are():
         with pytest.raises(nd.ValidationError) as error:
             nd.SpikeSource("S", len(trains), trains)
         assert error.value.field == field
+
+
+def test_connections_hold_int32_indices_and_delays_through_a_round_trip(tmp_path):
+    """Indices up to the largest of a population of three million neurons survive save and load as int32,
+    as do slices' offsets and whole-tick delays."""
+    size = 3_000_000
+    net = nd.Network("wide")
+    net.population("A", size)
+    net.population("B", size)
+    pre, post = [0, size - 1, 1_234_567], [size - 2, 5, size - 1]
+    net.project("A", "B", nd.FromList(pre, post), weight=[0.5, 1.0, 1.5], delay=[1.0, 3.0, 2.0], label="wide")
+    net.project("A", "B", nd.OneToOne(), weight=0.25, pre_slice=(size - 2, size), post_slice=(0, 2), label="sliced")
+    for suffix in (".json", ".yaml"):
+        loaded = nd.load(nd.save(net, tmp_path / f"wide{suffix}"))
+        wide, sliced = loaded.connections("wide"), loaded.connections("sliced")
+        assert [array.dtype for array in (wide.pre, wide.post, wide.delay_ticks)] == [np.int32] * 3
+        assert wide.pre.tolist() == pre and wide.post.tolist() == post and wide.delay_ticks.tolist() == [1, 3, 2]
+        assert sliced.pre.tolist() == [size - 2, size - 1] and sliced.post.tolist() == [0, 1]
+        assert sliced.pre.dtype == np.int32
+
+
+def test_fixed_probability_int32_indices_are_the_positions_of_its_draws():
+    """Pre and post split each drawn position of the n_pre x n_post grid; int32 keeps every one."""
+    connector = nd.FixedProbability(0.01, seed=5)
+    pre, post = connector.connect(3000, 7000, None)
+    assert pre.dtype == post.dtype == np.int32
+    positions = pre.astype(np.int64) * 7000 + post
+    assert np.all(np.diff(positions) > 0)
+    assert post.max() < 7000 and pre.max() < 3000
+    assert abs(len(pre) - 210_000) < 6 * math.sqrt(210_000)
+
+
+def test_indices_past_int32_stay_int64():
+    from neurodeploy.description import values
+
+    big = [2**31, 2**33 + 7]
+    array = values.index_array(big, "here", "pre", 2**40, "a side")
+    assert array.dtype == np.int64 and array.tolist() == big
+    assert values.index_array([2**31 - 1], "here", "pre", 2**31, "a side").dtype == np.int32

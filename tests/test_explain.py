@@ -21,12 +21,13 @@ from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT
-from neurodeploy import catalog, explainer, pipeline, report
+from neurodeploy import catalog, explainer, pipeline
 from neurodeploy.backends.spinnaker import fixedpoint as fp
 from neurodeploy.cli import main
 from neurodeploy.compilation import QuantizationEffect
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.explainer import brian2_spikes, explain_folder, explain_runs
+from neurodeploy.report import page as report_page
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.deployment import FLOAT_REFERENCE as FLOAT
 from neurodeploy.runs.explain import (
@@ -476,7 +477,7 @@ def test_explain_rewrites_deploy_json_and_its_report_together_or_neither(tmp_pat
         raise RuntimeError("the page cannot be made")
 
     with monkeypatch.context() as patched:
-        patched.setattr(report, "render", unrenderable)
+        patched.setattr(report_page, "render", unrenderable)
         with pytest.raises(RuntimeError, match="the page cannot be made"):
             explain_folder(folder)
     assert json.loads((folder / "deploy.json").read_text()) == old and not (folder / "report.html").exists()

@@ -646,3 +646,49 @@ def test_a_users_file_in_a_folder_the_next_runs_do_not_write_stays_in_sight(tmp_
     for name in ("third", "fourth"):
         write_run(out, {"model": {"name": name}}, result(name))
     assert (out / "compile" / "notes.md").read_text() == "mine"
+
+
+def spike_record_of_many_pieces(rng) -> SpikeRecord:
+    """Populations with silent and busy neurons, a label JSON escapes, spikes on a 0.1 ms grid."""
+    trains = {
+        label: [np.sort(rng.choice(1000, rng.integers(0, 7), replace=False)) / 10.0 for _ in range(size)]
+        for label, size in (("A", 40), ("pop é", 3), ("silent", 5))
+    }
+    trains["silent"] = [np.empty(0)] * 5
+    return SpikeRecord(0.1, 100.0, "spinnaker", trains)
+
+
+def test_spikes_json_written_in_pieces_is_the_one_shot_encoding(tmp_path, monkeypatch):
+    from neurodeploy import results
+
+    record = spike_record_of_many_pieces(np.random.default_rng(3))
+    monkeypatch.setattr(results, "SPIKES_PER_PIECE", 7)
+    monkeypatch.setattr(results, "TRAINS_PER_PIECE", 4)
+    for case in (record, SpikeRecord(1.0, 10.0, "brian2", {})):
+        rundir.write_spikes(tmp_path / "spikes.json", case)
+        text = (tmp_path / "spikes.json").read_text()
+        assert text == json.dumps(case.to_dict(), indent=1) + "\n"
+        read = SpikeRecord.from_dict(json.loads(text))
+        assert read.sizes() == case.sizes()
+        for label, trains in case.populations.items():
+            assert all(np.array_equal(a, b) for a, b in zip(read.populations[label], trains))
+
+
+def test_spikes_json_failing_midway_leaves_the_earlier_file_and_no_temporary(tmp_path, monkeypatch):
+    from neurodeploy import results
+
+    monkeypatch.setattr(results, "SPIKES_PER_PIECE", 5)
+    path = tmp_path / "spikes.json"
+    rundir.write_spikes(path, result("earlier").spikes)
+    earlier = path.read_bytes()
+
+    class Unwritable(np.ndarray):
+        def tolist(self):
+            raise OSError("disk full")
+
+    record = spike_record_of_many_pieces(np.random.default_rng(4))
+    record.populations["A"][30] = record.populations["A"][30].view(Unwritable)  # after the first pieces
+    with pytest.raises(OSError, match="disk full"):
+        rundir.write_spikes(path, record)
+    assert path.read_bytes() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spikes.json"]

@@ -1,8 +1,8 @@
 """Connectors: rules that produce connection index arrays, never one object per synapse.
 
-``connect(n_pre, n_post, rng)`` returns ``(pre, post)`` int64 arrays of local indices (within the
-projection's pre and post slices). Generated connections are ordered by ``(pre, post)``; a from-list
-keeps its own order. Per-synapse weights and delays follow that order.
+``connect(n_pre, n_post, rng)`` returns ``(pre, post)`` arrays of local indices (within the projection's pre
+and post slices; int32 where they fit, ``values.index_dtype``). Generated connections are ordered by
+``(pre, post)``; a from-list keeps its own order. Per-synapse weights and delays follow that order.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class OneToOne(Connector):
             raise ValidationError(
                 "connector one_to_one", None, f"needs pre and post of the same size, got {n_pre} and {n_post}"
             )
-        index = np.arange(n_pre, dtype=np.int64)
+        index = np.arange(n_pre, dtype=values.index_dtype(n_pre))
         return index, index.copy()
 
 
@@ -81,8 +81,8 @@ class AllToAll(Connector):
         return float(n_pre) * n_post - (0 if self.allow_self_connections else min(n_pre, n_post))
 
     def generate(self, n_pre, n_post, rng):
-        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
-        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        pre = np.repeat(np.arange(n_pre, dtype=values.index_dtype(n_pre)), n_post)
+        post = np.tile(np.arange(n_post, dtype=values.index_dtype(n_post)), n_pre)
         return _without_self(pre, post, self.allow_self_connections)
 
 
@@ -117,9 +117,11 @@ class FixedProbability(Connector):
             return self._made[1]
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
-        pre = _bernoulli_positions(n_pre * n_post, self.p, rng)
-        post = pre % n_post
-        pre //= n_post  # the positions become the pre indices in place
+        positions = _bernoulli_positions(n_pre * n_post, self.p, rng)
+        post = (positions % n_post).astype(values.index_dtype(n_post), copy=False)
+        positions //= n_post  # the positions become the pre indices in place, then take their own type
+        pre = positions.astype(values.index_dtype(n_pre), copy=False)
+        del positions
         made = _without_self(pre, post, self.allow_self_connections)
         if self.seed is not None:  # a seeded draw is made once (a model counting it, the network, its stages)
             for array in made:

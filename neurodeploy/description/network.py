@@ -399,8 +399,15 @@ class Projection:
         return cls(**fields)
 
 
+def _global_indices(local: np.ndarray, offset: int, size: int) -> np.ndarray:
+    """A projection's local indices of a slice starting at ``offset`` as indices into the whole population."""
+    indices = local.astype(values.index_dtype(size), copy=False)
+    return indices + offset if offset else indices
+
+
 class Connections(NamedTuple):
-    """A projection's synapses as arrays: global pre and post indices, weight (nA), delay (ticks)."""
+    """A projection's synapses as arrays: global pre and post indices (int32 where they fit), weight (nA),
+    delay (int32 ticks)."""
 
     pre: np.ndarray
     post: np.ndarray
@@ -666,12 +673,12 @@ class Network:
         # The projection's own arrays, not copies: a synapse costs its indices, weight and delay once.
         weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections", copy=False)
         delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections", copy=False)
-        delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1)
+        delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1, dtype=np.int32)
         return Connections(
-            pre + pre_offset if pre_offset else pre,
-            post + post_offset if post_offset else post,
+            _global_indices(pre, pre_offset, self.size_of(projection.pre)),
+            _global_indices(post, post_offset, self.size_of(projection.post)),
             weight if np.ndim(weight) else np.full(count, weight),
-            delay_ticks if np.ndim(delay_ticks) else np.full(count, delay_ticks, dtype=np.int64),
+            delay_ticks if np.ndim(delay_ticks) else np.full(count, delay_ticks, dtype=np.int32),
         )
 
     def _view(self, projection: Projection, side: str) -> tuple[int, int]:

@@ -142,13 +142,14 @@ class Semantics:
 
     # --- derived constants, one function each -------------------------------------------------
 
-    def ticks(self, time_ms, where: str, field: str, minimum: int = 0) -> np.ndarray | int:
+    def ticks(self, time_ms, where: str, field: str, minimum: int = 0, dtype=np.int64) -> np.ndarray | int:
         """Exact number of ticks in ``time_ms`` (scalar or array): every time becomes ticks here, so every
         time is checked here: finite, a whole number of ticks, at least ``minimum`` ticks and at most
-        ``MAX_TICKS``. Long arrays are converted in blocks, so that the checks' temporaries stay small."""
+        ``MAX_TICKS`` (which int32 holds: an array's ``dtype``). Long arrays are converted in blocks, so that
+        the checks' temporaries stay small."""
         times = np.asarray(time_ms, dtype=np.float64)
         if times.size > TICKS_BLOCK:
-            flat, result = times.reshape(-1), np.empty(times.size, dtype=np.int64)
+            flat, result = times.reshape(-1), np.empty(times.size, dtype=dtype)
             for start in range(0, flat.size, TICKS_BLOCK):
                 result[start : start + TICKS_BLOCK] = self.ticks(
                     flat[start : start + TICKS_BLOCK], where, field, minimum
@@ -171,7 +172,7 @@ class Semantics:
         if np.any(off):
             time = np.atleast_1d(times)[np.atleast_1d(off)][0]
             raise ValidationError(where, field, f"{time:g} ms is not a multiple of dt = {self.dt:g} ms")
-        result = rounded.astype(np.int64)
+        result = rounded.astype(dtype)
         return int(result) if result.ndim == 0 else result
 
     def duration_ticks(self, duration_ms, where: str = "run", field: str = "duration") -> int:

@@ -209,8 +209,13 @@ def boolean(value, where: str, field: str) -> bool:
     return value
 
 
+def index_dtype(bound: int) -> type:
+    """The integer type of indices below ``bound``: int32 (half of int64's memory per synapse) wherever they fit."""
+    return np.int32 if bound <= 2**31 else np.int64
+
+
 def index_array(value, where: str, field: str, bound: int, bound_name: str) -> np.ndarray:
-    """Integer indices in ``[0, bound)``."""
+    """Integer indices in ``[0, bound)``, of :func:`index_dtype`."""
     array = np.asarray(value)
     if array.ndim != 1:
         raise ValidationError(where, field, f"expected a flat list of indices, got shape {array.shape}")
@@ -226,7 +231,7 @@ def index_array(value, where: str, field: str, bound: int, bound_name: str) -> n
         raise ValidationError(
             where, field, f"index {int(array[bad][0])} is out of range for {bound_name} (0..{bound - 1})"
         )
-    return array
+    return array.astype(index_dtype(bound), copy=False)
 
 
 def check_range(value, where: str, field: str, unit: str, *, above=None, at_least=None, at_most=None):

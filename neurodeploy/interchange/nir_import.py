@@ -686,7 +686,8 @@ def latencies(network: Network) -> dict[str, int]:
     it (the sum of the smallest delays along the way)."""
     edges = {}
     for projection in network.projections.values():
-        delay = int(np.min(network.connections(projection.label).delay_ticks, initial=np.iinfo(np.int64).max))
+        ticks = network.connections(projection.label).delay_ticks
+        delay = int(ticks.min()) if ticks.size else np.iinfo(np.int64).max
         key = (projection.pre, projection.post)
         edges[key] = min(edges.get(key, delay), delay)
     queue = [(0, label) for label in network.spike_sources]

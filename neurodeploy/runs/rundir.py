@@ -130,7 +130,7 @@ def write_run_files(directory: Path, manifest: dict, result: RunResult, document
     started = time.perf_counter()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_json(directory / SPIKES, result.spikes.to_dict())
+    write_spikes(directory / SPIKES, result.spikes)
     for name, data in (documents or {}).items():
         _write_json(directory / name, data)
     if result.structural is not None:
@@ -159,6 +159,16 @@ def write_run(out: Path, manifest: dict, result: RunResult, documents: dict | No
     with staged_directory(out, "run", (MANIFEST, SPIKES, *(documents or {}))) as staging:
         write_run_files(staging, manifest, result, documents)
     return Path(out)
+
+
+def write_spikes(path: Path, spikes: SpikeRecord) -> None:
+    """``spikes.to_dict()`` as JSON, written piece by piece into a temporary file renamed into place."""
+
+    def write(temporary):
+        with open(temporary, "w") as handle:
+            handle.writelines(spikes.json_pieces())
+
+    write_atomically(path, write)
 
 
 def _write_json(path: Path, data) -> None:

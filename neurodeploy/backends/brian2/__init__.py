@@ -82,6 +82,9 @@ class Brian2Backend(Backend):
         dt_ms = semantics.dt if self.mode == "discrete" else self._physics_step(semantics.dt)
         steps = int(round(model_ticks * semantics.dt / dt_ms))
         target = compiled.code_target(self.codegen)
+        # Brian2 looks for objects made but left out of a network with a full garbage collection before every
+        # run; this backend puts every object it makes into its network.
+        b2.prefs.logging.warn_for_unused_objects = False
         if network.turnovers and self.mode != "discrete":
             raise BackendError("neuron turnover runs in the discrete mode only")
         integer = [p.label for p in network.populations.values() if p.arithmetic is not None]
@@ -99,8 +102,11 @@ class Brian2Backend(Backend):
         refuse_plastic_weight_changes(network, self.name)
         recorded = self._simulate(network, dt_ms, steps, progress)
         # Brian2's objects refer to each other: collected now, not after the records are sorted (which costs
-        # as much memory again as the spikes), as a large network's synapses are most of what a run holds.
-        gc.collect()
+        # as much memory again as the spikes), where a large network's synapses are most of what a run holds.
+        # A full collection walks every object of the process (a tenth of a second with Brian2 imported):
+        # small networks, run many times over by explain, leave it to Python's own collections.
+        if sum(len(network.connections(label).pre) for label in network.projections) >= COLLECTED_SYNAPSES:
+            gc.collect()
         spikes = SpikeRecord.from_ticks(dt_ms, model_ticks * semantics.dt, self.name, recorded.spikes)
         return RunResult(
             spikes,
@@ -247,6 +253,8 @@ class Brian2Backend(Backend):
 
 
 SEGMENT_STEPS = 10000
+COLLECTED_SYNAPSES = 10**6
+"""Synapses from which a run collects Brian2's objects before its records are sorted."""
 """Runs go in segments of at most this many steps (ending where the schedule changes something), each
 spike generator holding its segment's spikes only: Brian2's numpy spike generator copies all its spike
 times every step (a dtype mismatch in its searchsorted), which made long stimuli cost milliseconds per
