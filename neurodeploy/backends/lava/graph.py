@@ -288,7 +288,9 @@ class LavaGraph:
             if np.all(connections.delay_ticks == 1):
                 process = Sparse(weights=weights, weight_exp=fixed.weight_exp, name=f"projection {label}")
             else:
-                delays = csr_matrix((connections.delay_ticks - 1, (connections.post, connections.pre)), shape=shape)
+                # int64: DelaySparse refuses any other integer type (it compares the dtype with Python's int)
+                waits = connections.delay_ticks.astype(np.int64) - 1
+                delays = csr_matrix((waits, (connections.post, connections.pre)), shape=shape)
                 process = DelaySparse(
                     weights=weights, delays=delays, weight_exp=fixed.weight_exp, name=f"projection {label}"
                 )
