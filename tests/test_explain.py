@@ -239,6 +239,20 @@ def test_every_effect_reverted_gives_the_described_network_back(name, target):
     json.dumps([effect.to_dict() for effect in effects])
 
 
+def test_reverting_every_effect_gives_the_described_heterosynaptic_amount_back():
+    """Lava holds wave-layers' heterosynaptic loss in whole weight steps (coarser than described): the weights
+    effect names it and reverting it restores the described amount."""
+    network = catalog.load_model("wave-layers", {"n": 4, "duration_ms": 100}).network
+    compilation = compiled(network, "loihi2")
+    reference = compilation.reference_network()
+    described = network.projections["L1->L2"].plasticity.heterosynaptic
+    assert described > 0 and reference.projections["L1->L2"].plasticity.heterosynaptic != described
+    effects = compilation.quantization_effects()
+    assert_same_meaning(reverted_network(reference, effects), network)
+    weights = next(effect for effect in effects if effect.kind == "weights" and "L1->L2" in effect.where)
+    assert "heterosynaptic" in weights.numbers and "heterosynaptic" in weights.detail
+
+
 def test_the_reverted_euler_network_runs_as_the_described_one():
     network = euler_network()
     compilation = compiled(network, "spinn5", 50.0)

@@ -27,7 +27,8 @@ FINE_STEPS = 2**16  # a plastic projection's float weights, on integers: this ma
 LEVELS = ("v_rest", "v_thresh", "v_reset", "e_rev_E", "e_rev_I")
 MEMBRANE = ("tau_m", "cm")
 STDP_WEIGHTS = ("w_min", "w_max")
-STDP_AMPLITUDES = ("A_plus", "A_minus")
+STDP_AMPLITUDES = {"A_plus": "A+", "A_minus": "A-", "heterosynaptic": "heterosynaptic"}
+"""The amounts an additive rule adds to or takes from a weight, by the name a finding shows them under."""
 
 
 def differs(described, reference) -> bool:
@@ -211,7 +212,7 @@ def projection_effects(
             )
         )
     rule_changed = rule is not None and any(
-        differs(getattr(described.plasticity, name), getattr(rule, name)) for name in STDP_WEIGHTS + STDP_AMPLITUDES
+        differs(getattr(described.plasticity, name), getattr(rule, name)) for name in (*STDP_WEIGHTS, *STDP_AMPLITUDES)
     )
     structural_changed = described.structural is not None and differs(
         described.structural.initial_weight, reference.structural.initial_weight
@@ -231,10 +232,12 @@ def amplitudes_against_step(described, rule, unit: str) -> tuple[str, dict]:
     step = rule.arithmetic.weight_step
     numbers = {"weight_step": step}
     words = []
-    for name, sign in zip(STDP_AMPLITUDES, "+-"):
+    for name, shown in STDP_AMPLITUDES.items():
         value = getattr(described, name)
+        if name == "heterosynaptic" and value == 0:
+            continue
         numbers[name] = {"float": value, "target": getattr(rule, name), "steps": value / step}
-        words.append(f"A{sign} {value:.3g} {unit} ({value / step:.3g} steps)")
+        words.append(f"{shown} {value:.3g} {unit} ({value / step:.3g} steps)")
     return f"stored in steps of {step:.3g} {unit} vs " + ", ".join(words), numbers
 
 
@@ -245,7 +248,7 @@ def _weights_revert(described: Projection, weight):
             restored = {"weight": weight}
             if rule is not None:
                 restored["plasticity"] = replace(
-                    rule, **{name: getattr(described.plasticity, name) for name in STDP_WEIGHTS + STDP_AMPLITUDES}
+                    rule, **{name: getattr(described.plasticity, name) for name in (*STDP_WEIGHTS, *STDP_AMPLITUDES)}
                 )
             if described.structural is not None:
                 restored["structural"] = described.structural
@@ -253,7 +256,7 @@ def _weights_revert(described: Projection, weight):
         # Still on the rule's integers: its grid made FINE_STEPS times finer, every float weight on it.
         fine = rule.arithmetic.weight_step / FINE_STEPS
         arithmetic = replace(rule.arithmetic, weight_lsb=fine, weight_step=fine, weight_bits=32)
-        names = STDP_WEIGHTS + (STDP_AMPLITUDES if rule.weight_dependence == "additive" else ())
+        names = STDP_WEIGHTS + (tuple(STDP_AMPLITUDES) if rule.weight_dependence == "additive" else ())
         rule = replace(
             rule, **{name: _on_grid(getattr(described.plasticity, name), fine) for name in names}, arithmetic=arithmetic
         )
