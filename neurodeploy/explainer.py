@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import traceback
 from pathlib import Path
 
 from neurodeploy import catalog
@@ -116,8 +117,13 @@ def failed_explanation(max_runs: int, error: Exception) -> dict:
     """deploy.json's ``explain`` where explaining failed (a Brian2 run of an ablated network, say): what failed,
     in ``failed`` (one line) and its text, with no explanations, so a deploy keeps its runs and verdicts and
     ``neurodeploy explain DEPLOY_DIR`` can try again."""
-    what = one_line(str(error) if isinstance(error, NeurodeployError) else f"{type(error).__name__}: {error}")
-    return {
+    if isinstance(error, NeurodeployError):
+        what = one_line(str(error))
+    elif isinstance(error, MemoryError):
+        what = "out of memory: raise --memory-limit, or explain with fewer runs (--explain-runs)"
+    else:
+        what = one_line(f"{type(error).__name__}: {error}")
+    failed = {
         "measure": MEASURE,
         "goal": GOAL,
         "max_runs": max_runs,
@@ -125,6 +131,9 @@ def failed_explanation(max_runs: int, error: Exception) -> dict:
         "failed": what,
         "text": f"explaining failed ({what}): the runs and verdicts stand; `neurodeploy explain` can try again",
     }
+    if not isinstance(error, (NeurodeployError, MemoryError)):  # a fault of ours: its trace, for a bug report
+        failed["trace"] = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return failed
 
 
 def explain_folder(path, max_runs: int = MAX_RUNS, announce=lambda text: None) -> dict:
@@ -151,7 +160,9 @@ def explain_folder(path, max_runs: int = MAX_RUNS, announce=lambda text: None) -
             )
     spikes = {name: read_run(path / name).spikes for name in deployment.run_folders(summary)}
     explanation = explain_runs(network, duration_ms, compilations, spikes, summary["comparisons"], max_runs, announce)
-    rewrite_deploy(path, version, {**summary, "explain": explanation}, _is_deploy_document)
+    # An earlier failure's warning goes: this explanation replaces it.
+    warnings = [warning for warning in summary["warnings"] if warning["source"] != "explain"]
+    rewrite_deploy(path, version, {**summary, "warnings": warnings, "explain": explanation}, _is_deploy_document)
     return explanation
 
 

@@ -542,6 +542,25 @@ def test_a_deploy_whose_explanation_fails_keeps_its_runs_and_verdicts_and_says_w
     assert json.loads((out / "deploy.json").read_text()) == json.loads(json.dumps(document))
     assert (out / "spinn5" / "target" / "manifest.json").is_file() and (out / FLOAT / "manifest.json").is_file()
     assert "explaining failed (Brian2 failed on the ablated network)" in html.unescape(report_section(out, "explain"))
+    # Explained again, with Brian2 working: the failure's warning goes with the failure.
+    monkeypatch.undo()
+    explained = explain_folder(out, max_runs=4)
+    assert "failed" not in explained and explained["explanations"]
+    rewritten = json.loads((out / "deploy.json").read_text())
+    assert not [warning for warning in rewritten["warnings"] if warning["source"] == "explain"]
+    assert "explaining failed" not in (out / "report.html").read_text()
+
+
+def test_a_failed_explanation_says_what_failed_and_keeps_a_trace_of_our_own_faults():
+    assert explainer.failed_explanation(4, BackendError("Brian2 failed"))["failed"] == "Brian2 failed"
+    assert "trace" not in explainer.failed_explanation(4, BackendError("Brian2 failed"))
+    assert "--memory-limit" in explainer.failed_explanation(4, MemoryError())["failed"]
+    try:
+        {}["population"]
+    except KeyError as error:
+        failed = explainer.failed_explanation(4, error)
+    assert failed["failed"] == "KeyError: 'population'"
+    assert "Traceback" in failed["trace"] and '{}["population"]' in failed["trace"]
 
 
 def report_section(out: Path, key: str) -> str:
