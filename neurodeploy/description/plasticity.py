@@ -155,7 +155,10 @@ class FixedPointSTDP:
     1 at each spike: step 1 takes ``r1 = floor(2^b E+(s + d - t0))``, and only for the spikes ``s`` whose
     remembered spike before (0 for the oldest remembered) is at or before ``t0``; step 2 takes
     ``o1 = floor(2^b E-(t - s - d))``. The heterosynaptic loss of step 1 applies at every post spike in
-    the window, paired or not.
+    the window, paired or not. A post spike older than the ``history`` remembered ones is not in the window:
+    its loss is lost with its potentiation, where the float rule takes it (unlike a potentiation it does not
+    fade with time): the integer rule computes the float one's losses only while a post neuron fires at most
+    ``history`` times between two pre spikes of a synapse.
 
     ``P(x, A, r)`` is ``floor(floor(x A / 2^rate_bits) r / 2^b)`` (``rate_product = "floor_each"``) or
     ``floor(x A r / 2^(rate_bits + b))`` (``"floor_once"``); the multiplicative rule has no clamp. A
