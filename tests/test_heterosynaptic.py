@@ -14,17 +14,25 @@ from neurodeploy.errors import ValidationError
 from neurodeploy.interchange import pynn_export
 
 
-def one_neuron_network(semantics: nd.STDPSemantics) -> nd.Network:
-    """Three inputs onto one neuron that D makes fire: input 0 spikes at 5 ms, inputs 1 and 2 never."""
+def one_neuron_network(semantics: nd.STDPSemantics, late_pre: bool = False, loss: float = 0.05) -> nd.Network:
+    """Three inputs onto one neuron that D makes fire at about 20 and 50 ms: input 0 spikes at 5 ms, inputs 1
+    and 2 never; with ``late_pre`` all three spike at 70 ms too, after the neuron's last spike."""
     net = nd.Network("heterosynaptic", duration=80.0)
-    net.spike_source("S", [np.array([5.0]), np.array([]), np.array([])])
+    late = [70.0] if late_pre else []
+    net.spike_source("S", [np.array([5.0, *late]), np.array(late), np.array(late)])
     net.spike_source("D", [np.array([20.0, 50.0])])
     net.population("P", 1, "IF_curr_exp", parameters={"tau_refrac": 25.0}, initial_values={"v": -65.0})
     net.project("D", "P", nd.OneToOne(), weight=40.0)
-    rule = nd.STDP(tau_plus=20.0, A_plus=0.1, A_minus=0.0, w_max=1.0, heterosynaptic=0.05, semantics=semantics)
+    rule = nd.STDP(tau_plus=20.0, A_plus=0.1, A_minus=0.0, w_max=1.0, heterosynaptic=loss, semantics=semantics)
     net.project("S", "P", nd.AllToAll(), weight=np.array([0.5, 0.02, 0.3]), plasticity=rule)
     net.record("P")
     return net
+
+
+def expected_weights(post) -> list[float]:
+    """By hand. Input 0 (pre trace 1 from tick 5): at each post spike + A+ exp(-(p - 5) / 20), then - 0.05.
+    Input 1: 0.02 - 0.05 clamps at w_min 0 and stays there; input 2: 0.3 - 2 x 0.05."""
+    return [0.5 + sum(0.1 * math.exp(-(p - 5) / 20.0) - 0.05 for p in post), 0.0, 0.2]
 
 
 def test_each_post_spike_takes_the_constant_from_every_synapse_onto_the_neuron():
@@ -32,10 +40,7 @@ def test_each_post_spike_takes_the_constant_from_every_synapse_onto_the_neuron()
     (post,) = result.spikes.ticks("P")
     assert len(post) == 2  # one spike per drive
     weights = result.weights["S->P"]["weight"][np.argsort(result.weights["S->P"]["pre"])]
-    # Input 0 (pre trace 1 from tick 5): at each post spike + A+ exp(-(p - 5) / 20), then - 0.05.
-    expected = 0.5 + sum(0.1 * math.exp(-(p - 5) / 20.0) - 0.05 for p in post)
-    # Input 1: 0.02 - 0.05 clamps at w_min 0 and stays there; input 2: 0.3 - 2 x 0.05.
-    assert weights == pytest.approx([expected, 0.0, 0.2], abs=1e-9)
+    assert weights == pytest.approx(expected_weights(post), abs=1e-9)
 
 
 def test_under_the_deferred_update_a_synapse_shows_its_losses_at_its_next_pre_spike():
@@ -44,6 +49,15 @@ def test_under_the_deferred_update_a_synapse_shows_its_losses_at_its_next_pre_sp
     result = run_reference(one_neuron_network(nd.STDPSemantics()), 80.0)
     weights = result.weights["S->P"]["weight"][np.argsort(result.weights["S->P"]["pre"])]
     assert weights == pytest.approx([0.5, 0.02, 0.3], abs=1e-12)
+    # A pre spike of every input after the neuron's last spike replays both losses (A- is 0): input 0 its
+    # potentiations (as the rule without the term has them) less 2 x 0.05, input 1 clamped at 0, input 2 0.2.
+    late = {}
+    for loss in (0.0, 0.05):
+        result = run_reference(one_neuron_network(nd.STDPSemantics(), late_pre=True, loss=loss), 80.0)
+        assert len(result.spikes.ticks("P")[0]) == 2
+        late[loss] = result.weights["S->P"]["weight"][np.argsort(result.weights["S->P"]["pre"])]
+    assert late[0.0][0] > 0.5 + 0.05  # potentiated
+    assert late[0.05] == pytest.approx([late[0.0][0] - 0.1, 0.0, 0.2], abs=1e-9)
 
 
 def test_the_declaration_is_checked_and_saved():

@@ -253,12 +253,13 @@ class Brian2Backend(Backend):
 
 
 SEGMENT_STEPS = 10000
-COLLECTED_SYNAPSES = 10**6
-"""Synapses from which a run collects Brian2's objects before its records are sorted."""
 """Runs go in segments of at most this many steps (ending where the schedule changes something), each
 spike generator holding its segment's spikes only: Brian2's numpy spike generator copies all its spike
 times every step (a dtype mismatch in its searchsorted), which made long stimuli cost milliseconds per
 tick."""
+
+COLLECTED_SYNAPSES = 10**6
+"""Synapses from which a run collects Brian2's objects before its records are sorted."""
 
 
 class SpikeFeed:
