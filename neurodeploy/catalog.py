@@ -161,7 +161,7 @@ def family_parameters(family: ModelFamily) -> list[FamilyParameter]:
         names = [t.__name__ for t in SCALAR_TYPES if t in declared]
         if not names and parameter.name in hints:
             names = [getattr(hints[parameter.name], "__name__", str(hints[parameter.name]))]
-        types = " or ".join(names + (["None"] if optional and names else []))
+        types = " or ".join(names + (["None"] if optional and declared else []))  # else the hint says it
         bounds = [
             f"{sign} {value:g}"
             for bound in ranges

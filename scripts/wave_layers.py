@@ -3,13 +3,15 @@ raster), receptive-field locality and pooling radius after growth against the no
 seed: same noise, same initial weights), the no-lateral control (no waves), and the pooling radius
 over three wave radii. Runs go in parallel, one per process.
 
-    .venv/bin/python scripts/wave_layers.py [--backend brian2] [--n 16] [--layers 2] [--duration-ms 20000]
-        [--r-e 2] [--radii 1.5,2,3] [--locality-radius 3] [--seed 1] [--jobs 2] [--out scripts/results]
+    .venv/bin/python scripts/wave_layers.py [--backend brian2] [--n 16] [--sizes 16,12] [--layers 2]
+        [--duration-ms 20000] [--r-e 2] [--radii 1.5,2,3] [--locality-radius 3] [--seed 1] [--jobs 2]
+        [--out scripts/results]
 
 On the reference the default takes a few minutes (two cores). Writes wave_layers[_<backend>].json
 and .png to ``--out``. For a wave radius ``r_e`` the inhibition reaches ``2.5 r_e`` and the lateral
 weights are scaled so that each neuron's summed excitation and inhibition stay those of the default
-radius (a wider wave, not a more excitable sheet).
+radius (a wider wave, not a more excitable sheet), counted on the first sheet. ``--sizes`` gives each
+sheet its own side, bottom first (``--layers`` defaults to their number); unset, every sheet is ``--n``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def radius_parameters(n: int, r_e: float) -> dict:
     return {"r_e": r_e, "r_i": r_i, "w_exc": exc, "w_inh": inh}
 
 
+def sides(parameters: dict) -> dict[str, int]:
+    """Each sheet's side by label."""
+    found = model.sheet_sizes(parameters["layers"], parameters["n"], parameters.get("sizes"), "the parameters")
+    return {f"L{k}": side for k, side in enumerate(found, start=1)}
+
+
 def run_case(backend: str, parameters: dict) -> dict:
     """One growth run: the spikes of every sheet and the feed-forward weights before and after."""
     network = load_model("wave-layers", parameters).network
@@ -60,7 +68,7 @@ def run_case(backend: str, parameters: dict) -> dict:
     result = make_backend(backend).run(network, parameters["duration_ms"])
     seconds = time.perf_counter() - started
     spikes = {k: [t.astype(int) for t in result.spikes.ticks(k)] for k in network.populations}
-    weights = {}
+    weights, side = {}, sides(parameters)
     for label, projection in network.projections.items():
         if projection.pre.startswith("L") and projection.post != projection.pre:  # the feed-forward ones
             final = result.weights.get(label)
@@ -71,6 +79,8 @@ def run_case(backend: str, parameters: dict) -> dict:
                 "initial": np.broadcast_to(projection.weight, connections.pre.shape).astype(float),
                 "final": None if final is None else np.asarray(final["weight"], dtype=float),
                 "w_max": parameters.get("w_max", DEFAULTS["w_max"]),
+                "n_pre": side[projection.pre],
+                "n_post": side[projection.post],
             }
     return {"parameters": parameters, "spikes": spikes, "weights": weights, "seconds": seconds}
 
@@ -88,22 +98,27 @@ def wave_statistics(trains, n: int, r_e: float, ticks: int) -> dict:
     }
 
 
-def field_statistics(weights: dict, n: int, which: str, radius: float) -> dict:
-    field = model.receptive_fields(weights["pre"], weights["post"], weights[which], n)
+def fields_of(weights: dict, which: str) -> np.ndarray:
+    return model.receptive_fields(weights["pre"], weights["post"], weights[which], weights["n_pre"], weights["n_post"])
+
+
+def field_statistics(weights: dict, which: str, radius: float) -> dict:
+    field = fields_of(weights, which)
     centre = model.centres(field, True)
     return {
         "locality": float(model.locality(field, radius, True).mean()),
+        "chance_locality": model.chance_locality(weights["n_pre"], radius, True),
         "pooling_radius": float(model.pooling_radius(field, True).mean()),
         "pooled_inputs": float(model.pooled_area(field, weights["w_max"] / 2).mean()),
-        "coverage": model.coverage(centre, n, radius, True),
+        "coverage": model.coverage(centre, weights["n_pre"], radius, True),
     }
 
 
 def measure(run: dict, radius: float) -> dict:
     p = run["parameters"]
-    n, ticks = p["n"], int(p["duration_ms"])
+    ticks, side = int(p["duration_ms"]), sides(p)
     layers = {
-        label: wave_statistics(trains, n, p["r_e"], ticks)
+        label: wave_statistics(trains, side[label], p["r_e"], ticks)
         for label, trains in run["spikes"].items()
         if label.startswith("L")
     }
@@ -120,9 +135,9 @@ def measure(run: dict, radius: float) -> dict:
         }
     fields = {}
     for label, weights in run["weights"].items():
-        fields[label] = {"initial": field_statistics(weights, n, "initial", radius)}
+        fields[label] = {"initial": field_statistics(weights, "initial", radius)}
         if weights["final"] is not None:
-            fields[label]["final"] = field_statistics(weights, n, "final", radius)
+            fields[label]["final"] = field_statistics(weights, "final", radius)
     return {"layers": layers, "propagation": propagation, "fields": fields, "seconds": run["seconds"]}
 
 
@@ -136,11 +151,12 @@ def strongest_wave_start(trains, n: int, r_e: float, within: int) -> int:
 def plot(runs: dict, measured: dict, path: Path, title: str):
     main, control = runs["stdp"], runs["no-stdp"]
     p = main["parameters"]
-    n, layers = p["n"], p["layers"]
+    side, layers = sides(p), p["layers"]
     figure = plt.figure(figsize=(15, 1.5 * layers + 6.5), layout="constrained")
     grid = figure.add_gridspec(layers + 2, STRIP_FRAMES, height_ratios=[1] * layers + [3, 1.2])
-    start = max(0, strongest_wave_start(main["spikes"]["L1"], n, p["r_e"], 2000) - STRIP_BIN)
+    start = max(0, strongest_wave_start(main["spikes"]["L1"], side["L1"], p["r_e"], 2000) - STRIP_BIN)
     for k in range(1, layers + 1):
+        n = side[f"L{k}"]
         frames = np.zeros((STRIP_FRAMES, n * n))
         for neuron, train in enumerate(main["spikes"][f"L{k}"]):
             hit = (train[(train >= start) & (train < start + STRIP_FRAMES * STRIP_BIN)] - start) // STRIP_BIN
@@ -155,10 +171,12 @@ def plot(runs: dict, measured: dict, path: Path, title: str):
                 axis.set_ylabel(f"L{k}")
     raster = figure.add_subplot(grid[layers, : STRIP_FRAMES // 2])
     window = (max(0, start - 100), start + 200)
+    below = 0  # the neurons of the sheets drawn under this one, and a gap of 10 after each
     for k in range(1, layers + 1):
         for neuron, train in enumerate(main["spikes"][f"L{k}"]):
             shown = train[(train >= window[0]) & (train < window[1])]
-            raster.plot(shown, np.full(len(shown), neuron + (k - 1) * (n * n + 10)), "|", ms=2, color=f"C{k - 1}")
+            raster.plot(shown, np.full(len(shown), below + neuron), "|", ms=2, color=f"C{k - 1}")
+        below += side[f"L{k}"] ** 2 + 10
     raster.set_xlabel("ms"), raster.set_ylabel("neuron (L1 below, L2 above)")
     raster.set_title("spikes during growth (STDP run)")
     sweep = figure.add_subplot(grid[layers, STRIP_FRAMES // 2 :])
@@ -186,11 +204,10 @@ def plot(runs: dict, measured: dict, path: Path, title: str):
     sweep.set_xlabel("excitation radius r_e (grid units)"), sweep.set_ylabel("grid units")
     sweep.legend(fontsize=8)
     weights = main["weights"][forward]
-    shown_units = np.linspace(0, n * n - 1, STRIP_FRAMES // 2).astype(int)
+    shown_units = np.linspace(0, side["L2"] ** 2 - 1, STRIP_FRAMES // 2).astype(int)
     for column, (name, run) in enumerate((("STDP", main), ("no STDP", control))):
         w = run["weights"][forward]
-        which = "final" if w["final"] is not None else "initial"
-        field = model.receptive_fields(w["pre"], w["post"], w[which], n)
+        field = fields_of(w, "final" if w["final"] is not None else "initial")
         for i, unit in enumerate(shown_units):
             axis = figure.add_subplot(grid[layers + 1, column * (STRIP_FRAMES // 2) + i])
             axis.imshow(field[unit], cmap="viridis", vmin=0, vmax=weights["initial"].max() * 2)
@@ -205,7 +222,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="brian2")
     parser.add_argument("--n", type=int, default=DEFAULTS["n"])
-    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--sizes", default="", help="each sheet's side, bottom first (e.g. 16,12); unset: --n")
+    parser.add_argument("--layers", type=int, help="the number of sheets (default: of --sizes, else 2)")
     parser.add_argument("--duration-ms", type=float, default=DEFAULTS["duration_ms"])
     parser.add_argument("--r-e", type=float, default=DEFAULTS["r_e"], help="the wave radius of the main cases")
     parser.add_argument("--radii", default="1.5,2,3")
@@ -214,8 +232,13 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "results")
     args = parser.parse_args()
-    base = {"n": args.n, "layers": args.layers, "duration_ms": args.duration_ms, "seed": args.seed}
-    base |= radius_parameters(args.n, args.r_e)
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes.strip() else []
+    layers = args.layers or len(sizes) or DEFAULTS["layers"]
+    base = {"n": args.n, "layers": layers, "duration_ms": args.duration_ms, "seed": args.seed}
+    if sizes:
+        base["sizes"] = sizes
+    first = sizes[0] if sizes else args.n
+    base |= radius_parameters(first, args.r_e)
     cases = {
         "stdp": base,
         "no-stdp": {**base, "stdp": False},
@@ -223,7 +246,7 @@ def main():
     }
     radii = [r.strip() for r in args.radii.split(",")]
     for radius in radii:
-        cases[f"r_e={radius}"] = {**base, **radius_parameters(args.n, float(radius))}
+        cases[f"r_e={radius}"] = {**base, **radius_parameters(first, float(radius))}
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {name: pool.submit(run_case, args.backend, parameters) for name, parameters in cases.items()}
         runs = {name: future.result() for name, future in futures.items()}
@@ -233,14 +256,17 @@ def main():
         "backend": args.backend,
         "parameters": {name: parameters for name, parameters in cases.items()},
         "locality_radius": args.locality_radius,
-        "chance_locality": model.chance_locality(args.n, args.locality_radius, True),
+        "chance_locality": {
+            label: fields["initial"]["chance_locality"] for label, fields in measured["stdp"]["fields"].items()
+        },
         "smallest_wave": SMALLEST_WAVE,
         "measured": measured,
     }
     suffix = "" if args.backend == "brian2" else f"_{args.backend}"
     args.out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(args.out / f"wave_layers{suffix}.json", document)
-    plot(runs, measured, args.out / f"wave_layers{suffix}.png", f"wave-layers on {args.backend}, n={args.n}")
+    shape = f"sheets {','.join(map(str, sizes))}" if sizes else f"n={args.n}"
+    plot(runs, measured, args.out / f"wave_layers{suffix}.png", f"wave-layers on {args.backend}, {shape}")
     for name in ("stdp", "no-stdp", "no-lateral"):
         m = measured[name]
         waves = ", ".join(
@@ -260,7 +286,7 @@ def main():
             f"RMS field radius {f['initial']['pooling_radius']:.2f} -> {f['final']['pooling_radius']:.2f}, "
             f"{f['final']['pooled_inputs']:.1f} inputs above w_max/2, locality {f['final']['locality']:.3f}"
         )
-    print(f"chance locality {document['chance_locality']:.3f}")
+    print("chance locality " + ", ".join(f"{label} {c:.3f}" for label, c in document["chance_locality"].items()))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,13 @@ def test_a_users_family_shows_required_optional_and_undeclared_parameters(tmp_pa
             NAME = "mine"
 
 
-            def build(size: Annotated[int, Range(at_least=2, at_most=9)], gain: float | None = None, tags=(), **extra):
+            def build(
+                size: Annotated[int, Range(at_least=2, at_most=9)],
+                gain: float | None = None,
+                tags=(),
+                sizes: list[int] | None = None,
+                **extra,
+            ):
                 return Network(NAME)
             '''
         )
@@ -70,6 +76,7 @@ def test_a_users_family_shows_required_optional_and_undeclared_parameters(tmp_pa
         "size": ["int", ">=", "2,", "<=", "9", "required"],
         "gain": ["float", "or", "None", "-", "default", "None"],
         "tags": ["-", "-", "default", "()"],
+        "sizes": ["list[int]", "|", "None", "-", "default", "None"],  # the hint as written: no second None
     }
 
 

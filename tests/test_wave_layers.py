@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurodeploy.backends import make_backend
-from neurodeploy.catalog import load_model
+from neurodeploy.catalog import load_model, parse_parameters
 from neurodeploy.errors import ValidationError
 from neurodeploy.models import wave_layers as model
 from tests.test_cli import invoke
@@ -93,6 +93,8 @@ def test_waves_are_groups_of_spikes_near_in_place_and_time():
     assert found["start"][order].tolist() == [10, 11, 30]
     assert found["duration"][order].tolist() == [4, 1, 1]
     assert found["speed"][order].tolist() == [1.0, 0.0, 0.0]
+    silent = model.waves([np.array([], dtype=int)] * (n * n), n, True, link_radius=1.5)
+    assert all(len(value) == 0 for value in silent.values()) and set(silent) == set(found)
 
 
 def test_the_network_as_described():
@@ -113,6 +115,83 @@ def test_the_network_as_described():
     assert np.array_equal(control.projections["L1->L2"].weight, network.projections["L1->L2"].weight)
     with pytest.raises(ValidationError, match="inhibition radius"):
         load_model("wave-layers", {"r_e": 3.0, "r_i": 2.0})
+
+
+def test_each_sheet_has_the_size_asked_and_its_own_lateral_wiring():
+    """Sheets of 5, 4 and 3 (``--param sizes=[5, 4, 3]``): on a torus with r_e 1, r_i 2 every neuron
+    excites its 4 neighbours at distance 1 and inhibits those at sqrt(2) (4) and 2: on 5 x 5 the 4 at
+    (0, +-2) and (+-2, 0); on 4 x 4 the offsets +2 and -2 are one neuron, so 2; on 3 x 3 none."""
+    parameters = parse_parameters(["sizes=[5, 4, 3]", "layers=3", "r_e=1", "r_i=2", "duration_ms=50"])
+    network = load_model("wave-layers", parameters).network
+    sides = {"L1": 5, "L2": 4, "L3": 3}
+    for label, side in sides.items():
+        assert network.populations[label].size == side * side
+        assert len(network.spike_sources[f"N{label[1:]}"].spike_times) == side * side
+        expected = model.lateral_connections(side, 1.0, 2.0, periodic=True)
+        for kind, receptor, each in (("exc", "excitatory", 4), ("inh", "inhibitory", 4 + {5: 4, 4: 2, 3: 0}[side])):
+            connections = network.connections(f"{label}->{label}:{kind}")
+            assert np.array_equal(connections.pre, expected[receptor][0])
+            assert np.array_equal(connections.post, expected[receptor][1])
+            assert np.all(np.bincount(connections.post, minlength=side * side) == each)
+    for below, above in (("L1", "L2"), ("L2", "L3")):
+        connections = network.connections(f"{below}->{above}")
+        count = sides[below] ** 2 * sides[above] ** 2
+        assert len(connections.pre) == count == len(network.projections[f"{below}->{above}"].weight)
+        assert len(set(zip(connections.pre.tolist(), connections.post.tolist()))) == count  # every pair once
+    # The fields of L2's 4 x 4 units over the 5 x 5 sheet below hold the weights where the synapses put them.
+    connections = network.connections("L1->L2")
+    weight = network.projections["L1->L2"].weight
+    field = model.receptive_fields(connections.pre, connections.post, weight, 5, 4)
+    assert field.shape == (16, 5, 5)
+    assert np.array_equal(field[connections.post, connections.pre // 5, connections.pre % 5], weight)
+
+
+def test_sheet_sizes_one_per_layer():
+    assert model.sheet_sizes(3, 8, None, "here") == model.sheet_sizes(3, 8, [], "here") == [8, 8, 8]
+    equal = load_model("wave-layers", {**REDUCED, "sizes": [8, 8]}).network
+    default = load_model("wave-layers", REDUCED).network
+    assert np.array_equal(equal.projections["L1->L2"].weight, default.projections["L1->L2"].weight)
+    with pytest.raises(ValidationError, match="2 sheet sizes for 3 layers") as error:
+        load_model("wave-layers", {**REDUCED, "layers": 3, "sizes": [8, 6]})
+    assert error.value.field == "sizes"
+    with pytest.raises(ValidationError, match="list of sheet sizes"):
+        load_model("wave-layers", {**REDUCED, "sizes": "8,6"})
+    with pytest.raises(ValidationError, match=">= 3"):
+        load_model("wave-layers", {**REDUCED, "sizes": [8, 2]})
+    # Refused for the sheets asked, not for n: a sheet of a million neurons above one of 64 (the largest
+    # sheet's distances alone, 1e12 pairs).
+    with pytest.raises(ValidationError, match="memory limit") as error:
+        load_model("wave-layers", {**REDUCED, "sizes": [8, 1000]})
+    assert error.value.field == "sizes"
+
+
+def test_measures_of_fields_over_a_sheet_of_another_size():
+    """The 3 x 3 units of a sheet above a 6 x 6 one. Unit 4 has weight 1 at (2, 3) and (2, 4): centre
+    (2, 3.5), both inputs 0.5 from it. Unit 8 has weight 1 at (5, 0) and (0, 0): neighbours across the edge
+    of the torus, centre (5.5, 0); on a bounded sheet (2.5, 0), 2.5 from both. Unit 0 weighs 0.5 everywhere:
+    on the bounded sheet its centre is (2.5, 2.5), with the four middle places 0.71 from it."""
+    pre, post = np.divmod(np.arange(36 * 9), 9)  # every pair, pre-major
+    weight = np.zeros(36 * 9)
+    for unit, places, value in ((4, [(2, 3), (2, 4)], 1.0), (8, [(5, 0), (0, 0)], 1.0)):
+        for row, col in places:
+            weight[(row * 6 + col) * 9 + unit] = value
+    weight[post == 0] = 0.5
+    field = model.receptive_fields(pre, post, weight, 6, 3)
+    assert field.shape == (9, 6, 6) and field[4, 2, 3] == field[8, 5, 0] == 1.0
+    centre = model.centres(field, True)
+    assert np.allclose(centre[[4, 8]], [[2, 3.5], [5.5, 0]])
+    assert np.isnan(centre[[1, 2, 3, 5, 6, 7]]).all()
+    assert model.locality(field, 0.6, True)[[4, 8]].tolist() == [1.0, 1.0]
+    assert model.locality(field, 0.4, True)[4] == 0.0
+    assert np.allclose(model.centres(field, False)[[0, 8]], [[2.5, 2.5], [2.5, 0]])
+    assert model.locality(field, 0.6, False)[8] == 0.0
+    assert model.locality(field, 1.0, False)[0] == pytest.approx(4 / 36) == model.chance_locality(6, 1.0, False)
+    assert model.chance_locality(6, 1.0, True) == 5 / 36
+    assert model.pooling_radius(field, True)[[4, 8]] == pytest.approx([0.5, 0.5])
+    assert model.pooled_area(field, 1.0).tolist() == [0, 0, 0, 0, 2, 0, 0, 0, 2]
+    # Within 1.2 of each centre: the two inputs (0.5) and the four beside them (sqrt(1.25)); 12 of 36 places.
+    assert model.coverage(centre[[4, 8]], 6, 1.2, True) == 12 / 36
+    assert model.coverage(centre[[4, 8]], 6, 1.0, True) == 4 / 36
 
 
 def wave_run(duration_ms: float, **parameters):

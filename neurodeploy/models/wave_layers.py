@@ -1,30 +1,31 @@
 """Multi-layer spiking sheets that grow pooling receptive fields from noise-driven traveling waves.
 
 What it does
-    After Raghavan, Lin and Thomson: a stack of ``layers`` sheets of LIF neurons, each an n x n grid
-    with local excitation and wider inhibition. Independent Poisson noise drives the first sheet; its
-    excitatory neighbourhoods amplify coincidences into a burst, its inhibitory surround keeps the
-    burst local and the refractory period ends it, so activity travels over the sheet as waves of
-    about the excitation radius. Every following sheet has the same lateral wiring and receives the
-    previous sheet's spikes through plastic feed-forward synapses (pair STDP, additive, bounded by
-    ``w_max``, with heterosynaptic depression), initially from every neuron of the previous sheet with
-    random weights: a wave below makes a wave above, the synapses from the wave below onto the wave above
-    grow, and every spike of a unit takes a little from all its inputs. After the growth phase each unit's
-    weight is concentrated on a compact patch of the sheet below (``locality``, ``pooled_area``).
+    After Raghavan, Lin and Thomson: a stack of ``layers`` sheets of LIF neurons, sheet k an n_k x n_k grid
+    (``sizes``, bottom first; unset, every sheet ``n`` x ``n``) with local excitation and wider inhibition.
+    Independent Poisson noise drives the first sheet; its excitatory neighbourhoods amplify coincidences
+    into a burst, its inhibitory surround keeps the burst local and the refractory period ends it, so
+    activity travels over the sheet as waves of about the excitation radius. Every following sheet has the
+    same lateral wiring on its own grid and receives the previous sheet's spikes through plastic
+    feed-forward synapses (pair STDP, additive, bounded by ``w_max``, with heterosynaptic depression),
+    initially from every neuron of the previous sheet with random weights: a wave below makes a wave above,
+    the synapses from the wave below onto the wave above grow, and every spike of a unit takes a little from
+    all its inputs. After the growth phase each unit's weight is concentrated on a compact patch of the
+    sheet below (``locality``, ``pooled_area``).
 
 Populations (IF_curr_exp, ``CELL``)
-    ``N1`` .. ``N<layers>`` (n x n spike sources each, Poisson per tick; left out at rate 0),
-    ``L1`` .. ``L<layers>`` (n x n each; the neuron at row ``i`` column ``j`` is number ``i n + j``).
+    ``N1`` .. ``N<layers>`` (n_k x n_k spike sources, Poisson per tick; left out at rate 0),
+    ``L1`` .. ``L<layers>`` (n_k x n_k; the neuron at row ``i`` column ``j`` is number ``i n_k + j``).
 
 Projections (delay 1 ms)
     ``Nk->Lk`` one-to-one, ``noise_weight`` (``N1`` at ``noise_rate``, the others at ``noise_rate_above``).
     ``Lk->Lk:exc`` to every other neuron within ``r_e`` (grid units, periodic with ``periodic``), ``w_exc``;
-    ``Lk->Lk:inh`` to every neuron at distance in ``(r_e, r_i]``, ``w_inh``. ``Lk->Lk+1`` from every
-    neuron of sheet k to every neuron of sheet k+1, initial weights uniform in ``[0, w_init] w_max``
-    (seeded), pair STDP (sPyNNaker's all-to-all pairing, tau+ ``tau_plus``, tau- ``tau_minus``,
-    A+ ``a_plus w_max``, A- ``a_minus w_max``, additive between 0 and ``w_max``, heterosynaptic depression
-    ``heterosynaptic w_max`` per post spike: the rule's ``heterosynaptic``); without ``stdp`` the same
-    weights stay fixed (the control).
+    ``Lk->Lk:inh`` to every neuron at distance in ``(r_e, r_i]``, ``w_inh`` (distances on sheet k's own
+    grid). ``Lk->Lk+1`` from every neuron of sheet k to every neuron of sheet k+1 (pre-major), initial
+    weights uniform in ``[0, w_init] w_max`` (seeded), pair STDP (sPyNNaker's all-to-all pairing, tau+
+    ``tau_plus``, tau- ``tau_minus``, A+ ``a_plus w_max``, A- ``a_minus w_max``, additive between 0 and
+    ``w_max``, heterosynaptic depression ``heterosynaptic w_max`` per post spike: the rule's
+    ``heterosynaptic``); without ``stdp`` the same weights stay fixed (the control).
 
 Choices of this model (the papers' exact equations are not all public)
     The papers use Izhikevich neurons with a Mexican-hat coupling; here LIF neurons with a long
@@ -41,7 +42,9 @@ Choices of this model (the papers' exact equations are not all public)
     ``heterosynaptic=0`` deploys to spinn5 (the broad fields of the depression bias alone). The upper
     sheets get weaker noise than the first (``noise_rate_above``): too weak to start waves of their
     own often, it keeps them near threshold so that a wave below starts a local wave above rather
-    than all or none of the sheet. All sheets have one size.
+    than all or none of the sheet. Sheets of different sizes keep the same radii and weights, in grid
+    units of each sheet's own grid (no sheet is rescaled to the one below), and the all-to-all start
+    imposes no correspondence between the grids: which patch below a unit pools is left to the growth.
 
 Reference: G. Raghavan, C. Lin, M. Thomson, "Self-organization of multi-layer spiking neural networks",
 arXiv:2006.06902 (2020); G. Raghavan, M. Thomson, "Neural networks grown and self-organized by noise",
@@ -50,11 +53,12 @@ NeurIPS 2019 (arXiv:1906.01039).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import numpy as np
 
-from neurodeploy.description import STDP, FromList, Network, OneToOne, Semantics, resources
+from neurodeploy.description import STDP, FromList, Network, OneToOne, Semantics, resources, values
 from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 
@@ -73,6 +77,20 @@ CELL = {
 
 
 HETEROSYNAPTIC = 0.01  # of w_max per post spike (the docstring's choices)
+
+
+def sheet_sizes(layers: int, n: int, sizes, where: str) -> list[int]:
+    """Each sheet's side, bottom first: ``sizes`` (a list, one per layer), or ``n`` for every sheet when
+    ``sizes`` is empty or unset."""
+    if sizes is None or (isinstance(sizes, (list, tuple, str)) and not sizes):
+        return [n] * layers
+    if not isinstance(sizes, (list, tuple)):
+        raise ValidationError(where, "sizes", f"expected a list of sheet sizes such as [16, 12], got {sizes!r}"[:200])
+    if len(sizes) != layers:
+        raise ValidationError(
+            where, "sizes", f"gives {len(sizes)} sheet sizes for {layers} layers: one per layer, bottom first"
+        )
+    return [values.integer(size, where, "sizes", minimum=3) for size in sizes]
 
 
 def places(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +134,7 @@ def noise_spike_times(size: int, rate_hz: float, ticks: int, rng: np.random.Gene
 def build(
     layers: Annotated[int, Range(at_least=1)] = 2,
     n: Annotated[int, Range(at_least=3)] = 16,
+    sizes: list[int] | None = None,
     periodic: bool = True,
     r_e: Annotated[float, Range(above=0)] = 2.0,
     r_i: Annotated[float, Range(above=0)] = 5.0,
@@ -136,30 +155,37 @@ def build(
     duration_ms: Annotated[float, Range(at_least=1)] = 20000.0,
     seed: Annotated[int, Range(at_least=0)] = 1,
 ) -> Network:
-    """The stack, ``duration_ms`` of growth (1 ms ticks). ``lateral=False`` leaves out the sheets'
+    """The stack, ``duration_ms`` of growth (1 ms ticks). ``sizes`` gives each sheet's side, bottom first
+    (one per layer; unset, every sheet is ``n`` x ``n``). ``lateral=False`` leaves out the sheets'
     lateral wiring (the control without waves); ``stdp=False`` keeps the feed-forward weights fixed."""
     where = f"model '{NAME}'"
     if r_i < r_e:
         raise ValidationError(where, "r_i", f"the inhibition radius must reach at least r_e ({r_e:g}), got {r_i:g}")
     ticks = Semantics().duration_ticks(duration_ms, where, "duration_ms")
-    size = n * n
-    resources.refuse_above_limit(
-        24.0 * size * size * (layers + 1) + 24.0 * size * noise_rate * ticks / 1000.0,
+    sides = sheet_sizes(layers, n, sizes, where)
+    units = [side * side for side in sides]
+    feed_forward = sum(below * above for below, above in zip(units, units[1:]))
+    rates = [math.ceil(noise_rate)] + [math.ceil(noise_rate_above)] * (layers - 1)
+    noise_spikes = sum(size * rate for size, rate in zip(units, rates)) * ticks // 1000
+    resources.refuse_above_limit(  # in integers: a huge sheet is refused, not a float overflow
+        24 * (feed_forward + 2 * max(units) ** 2 + noise_spikes),
         where,
-        "n",
-        f"{resources.count_text(size * size * layers)} synapses and the noise spikes",
+        "sizes" if sizes else "n",
+        f"{resources.count_text(feed_forward)} feed-forward synapses, the largest sheet's "
+        f"{resources.count_text(max(units) ** 2)} distances and the noise spikes",
     )
     noise, weights = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     net = Network(NAME, seed=seed, duration=float(ticks))
-    wiring = lateral_connections(n, r_e, r_i, periodic)
-    every_pair = np.divmod(np.arange(size * size), size)  # (pre, post) of all pairs, pre-major
-    for k in range(1, layers + 1):
+    wiring = {}  # each sheet size's lateral wiring
+    for k, (side, size) in enumerate(zip(sides, units), start=1):
         label = f"L{k}"
         net.population(label, size, parameters=CELL)
         net.record(label)
         if lateral:
+            if side not in wiring:
+                wiring[side] = lateral_connections(side, r_e, r_i, periodic)
             for receptor, weight, kind in (("excitatory", w_exc, "exc"), ("inhibitory", w_inh, "inh")):
-                pre, post = wiring[receptor]
+                pre, post = wiring[side][receptor]
                 if len(pre) and weight > 0:
                     net.project(
                         label,
@@ -184,20 +210,25 @@ def build(
             w_max=w_max,
             heterosynaptic=heterosynaptic * w_max,
         )
+        below = units[k - 2]
         net.project(
             f"L{k - 1}",
             label,
-            FromList(*every_pair),
-            weight=weights.uniform(0.0, w_init * w_max, size * size),
+            FromList(*np.divmod(np.arange(below * size), size)),  # (pre, post) of all pairs, pre-major
+            weight=weights.uniform(0.0, w_init * w_max, below * size),
             label=f"L{k - 1}->{label}",
             plasticity=rule if stdp else None,
         )
     return net
 
 
-def receptive_fields(pre: np.ndarray, post: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
-    """Each post unit's weights as an n x n image of the sheet below (units x n x n)."""
-    field = np.zeros((n * n, n, n))
+def receptive_fields(
+    pre: np.ndarray, post: np.ndarray, weight: np.ndarray, n: int, n_post: int | None = None
+) -> np.ndarray:
+    """Each unit's weights as an image of the sheet below, n x n, for the n_post x n_post units of the sheet
+    above (n_post unset: a sheet of the same size). The measures below read the sheet below's size off it."""
+    units = (n if n_post is None else n_post) ** 2
+    field = np.zeros((units, n, n))
     np.add.at(field, (post, pre // n, pre % n), weight)
     return field
 
@@ -305,7 +336,8 @@ def waves(trains: list[np.ndarray], n: int, periodic: bool, link_radius: float, 
     )
     rows, cols = places(n)
     result = {"size": [], "duration": [], "start": [], "speed": []}
-    for members in np.split(np.argsort(group, kind="stable"), np.cumsum(np.bincount(group, minlength=count))[:-1]):
+    bounds = np.cumsum(np.bincount(group, minlength=count))[:-1]
+    for members in np.split(np.argsort(group, kind="stable"), bounds) if len(tick) else []:  # no spikes, no waves
         t, i = tick[members], neuron[members]
         result["size"].append(len(np.unique(i)))
         result["duration"].append(int(t.max() - t.min() + 1))
