@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -45,6 +46,8 @@ def start_lava_run(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        # As from a terminal: a suite started under nohup would hand the CLI SIGHUP ignored, which it keeps.
+        preexec_fn=partial(signal.signal, signal.SIGHUP, signal.SIG_DFL),
     )
     parent = psutil.Process(cli.pid)
     deadline = time.monotonic() + 60
