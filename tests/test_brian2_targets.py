@@ -102,3 +102,17 @@ def test_the_environment_chooses_the_code_target_of_runs_that_do_not(small_netwo
     monkeypatch.setenv("NEURODEPLOY_BRIAN2_CODEGEN", "cpp")
     with pytest.raises(BackendError, match="NEURODEPLOY_BRIAN2_CODEGEN='cpp' is not one of auto, cython, numpy"):
         run_reference(small_network, 30.0)
+
+
+def test_both_targets_run_heterosynaptic_depression_alike():
+    """wave-layers' plastic projections lose a constant at every post spike, in float and on spinn5's integers."""
+    from neurodeploy.catalog import load_model
+
+    network = load_model("wave-layers", {"n": 5, "r_e": 1.5, "r_i": 3.0, "duration_ms": 300}).network
+    assert network.projections["L1->L2"].plasticity.heterosynaptic > 0
+    run = same_runs(network, 300.0, weight_ulps=8)
+    assert sum(len(t) for t in run.spikes.ticks("L2")) > 5
+    graph = lower(network)
+    on_the_chip = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    integer = same_runs(on_the_chip, 300.0)
+    assert np.abs(integer.weights["L1->L2"]["weight"] - on_the_chip.projections["L1->L2"].weight).max() > 0
