@@ -161,7 +161,8 @@ def family_parameters(family: ModelFamily) -> list[FamilyParameter]:
         names = [t.__name__ for t in SCALAR_TYPES if t in declared]
         if not names and parameter.name in hints:
             names = [getattr(hints[parameter.name], "__name__", str(hints[parameter.name]))]
-        types = " or ".join(names + (["None"] if optional and declared else []))  # else the hint says it
+        shown_none = optional and not (names and "None" in names[-1])  # a hint as written may say it
+        types = " or ".join(names + (["None"] if shown_none else []))
         bounds = [
             f"{sign} {value:g}"
             for bound in ranges

@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from neurodeploy.backends import make_backend  # noqa: E402
 from neurodeploy.catalog import load_model  # noqa: E402
 from neurodeploy.description.io import write_atomically  # noqa: E402
+from neurodeploy.errors import ValidationError  # noqa: E402
 from neurodeploy.models import wave_layers as model  # noqa: E402
 from neurodeploy.runs.rundir import write_json_atomically  # noqa: E402
 
@@ -232,8 +233,17 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "results")
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes.strip() else []
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")] if args.sizes.strip() else []
+    except ValueError:
+        parser.error(f"--sizes: whole sides separated by commas (e.g. 16,12), got {args.sizes!r}")
     layers = args.layers or len(sizes) or DEFAULTS["layers"]
+    if layers < 2:
+        parser.error("the measures need at least two sheets (a feed-forward projection): --layers or --sizes")
+    try:  # before any run: a bad size would otherwise fail inside every worker
+        model.sheet_sizes(layers, args.n, sizes, "option --sizes")
+    except ValidationError as error:
+        parser.error(str(error))
     base = {"n": args.n, "layers": layers, "duration_ms": args.duration_ms, "seed": args.seed}
     if sizes:
         base["sizes"] = sizes

@@ -76,6 +76,12 @@ def main() -> None:
     parser.add_argument("--backends", default="spinnaker,lava")
     parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "results")
     args = parser.parse_args()
+    unknown = set(args.backends.split(",")) - {"spinnaker", "lava"}
+    if unknown:
+        parser.error(
+            "--backends: spinnaker and/or lava (the backends with a quantization-aware reference), "
+            f"got {', '.join(sorted(unknown))}"
+        )
     parameters = {"n": args.n, "layers": args.layers, "duration_ms": args.duration_ms}
     document = {"parameters": parameters, "machine": platform.processor() or platform.machine(), "backends": {}}
     for backend in args.backends.split(","):

@@ -114,5 +114,6 @@ def test_both_targets_run_heterosynaptic_depression_alike():
     assert sum(len(t) for t in run.spikes.ticks("L2")) > 5
     graph = lower(network)
     on_the_chip = quantization_aware(network, graph, ring_buffer_scaling(graph))
+    assert on_the_chip.projections["L1->L2"].plasticity.heterosynaptic > 0  # not rounded away
     integer = same_runs(on_the_chip, 300.0)
     assert np.abs(integer.weights["L1->L2"]["weight"] - on_the_chip.projections["L1->L2"].weight).max() > 0

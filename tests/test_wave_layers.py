@@ -267,7 +267,7 @@ def test_on_the_chips_numbers_the_reference_is_the_emulation(sizes):
     reference = make_backend("brian2").run(quantization_aware(network, graph, ring_buffer_scaling(graph)), 500.0)
     assert network.projections["L1->L2"].plasticity.heterosynaptic > 0  # the competition is part of the rule run
     emulation = make_backend("spinnaker").run(network, 500.0)
-    assert sum(map(len, reference.spikes.ticks("L2"))) > network.size_of("L2") / 4
+    assert sum(map(len, reference.spikes.ticks("L2"))) > min(20, network.size_of("L2") / 4)
     assert spikes_of(emulation, network) == spikes_of(reference, network)
     grown, initial = reference.weights["L1->L2"]["weight"], network.projections["L1->L2"].weight
     assert np.abs(grown - initial).max() > 0.1  # the weights did grow

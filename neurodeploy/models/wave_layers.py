@@ -31,8 +31,9 @@ Choices of this model (the papers' exact equations are not all public)
     The papers use Izhikevich neurons with a Mexican-hat coupling; here LIF neurons with a long
     refractory period (the excitable medium's recovery) and a disc of excitation inside an annulus of
     inhibition. The competition that keeps receptive fields local is heterosynaptic depression rather
-    than a weight normalisation: a constant, local in time and exact in integers on every backend, where
-    a normalisation needs every weight of a neuron at once. Each spike of a unit takes
+    than a weight normalisation: a constant, local in time and held in whole weight steps on the chips
+    (the float rule's losses while a unit fires at most the remembered post spikes between two spikes of
+    an input), where a normalisation needs every weight of a neuron at once. Each spike of a unit takes
     ``heterosynaptic w_max`` from all its inputs, so only inputs that keep taking part in its spikes
     (its patch of the wave below) stay strong; the pair rule's depression bias
     (``a_minus tau_minus > a_plus tau_plus``) depresses inputs that fire uncorrelated with the unit, and
