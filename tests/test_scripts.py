@@ -1,4 +1,4 @@
-"""The measurement scripts run and report what they claim to (quick grids; the full runs are in the README)."""
+"""The measurement scripts run and report what they claim to (quick grids; the full runs are in README.md and docs)."""
 
 import json
 import subprocess

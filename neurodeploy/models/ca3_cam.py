@@ -34,7 +34,7 @@ Operations and latencies (1 ms ticks, operation at t0; ``--protocol``)
 Capacity and limits
     c memories of m bits; contents need not be orthogonal. The published network is not an ideal
     memory under every workload: `scripts/cam_workloads.py` measures where it departs from one, and
-    the README states the measured limits.
+    docs/models.md states the measured limits.
 
 Parameters: ``cue_size`` (c), ``content_size`` (m). The original parameters and SpiNNaker recordings
 are in ../shared/reference/ca3-cam/. Cite: D. Casanueva-Morato et al., "Bio-inspired computational
