@@ -9,7 +9,7 @@ from neurodeploy.compilation import Thresholds
 from neurodeploy.errors import ValidationError
 from neurodeploy.results import RunResult, SpikeRecord
 from neurodeploy.runs import rundir
-from neurodeploy.runs.compare import compare, matched_within, van_rossum_distance
+from neurodeploy.runs.compare import compare, matched_within
 from neurodeploy.runs.rundir import read_run, write_run
 
 
@@ -99,29 +99,6 @@ def test_compare_shifted_by_one_tick():
     assert comparison.overall.max_abs_count_difference == 0 and comparison.overall.rate_error == 0.0
     assert comparison.overall.van_rossum > 0
     assert not comparison.passed and "same-tick match 0.00%" in comparison.failures[0]
-
-
-@pytest.mark.filterwarnings("ignore:van_rossum_distance:RuntimeWarning")  # elephant notes a rounding it clips
-def test_the_van_rossum_distance_is_elephant_s_to_the_last_bit():
-    import neo
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_s
-
-    def elephant(a, b, tau_ms):
-        trains = [neo.SpikeTrain(times, units=pq.ms, t_stop=1000.0 * pq.ms) for times in (a, b)]
-        return float(elephant_s(trains, time_constant=tau_ms * pq.ms)[0, 1])
-
-    # One spike against none is 1 (elephant's normalisation); two far apart, sqrt 2; alike, 0.
-    assert van_rossum_distance(np.array([10.0]), np.array([]), 5.0) == 1.0 == elephant([10.0], [], 5.0)
-    assert van_rossum_distance(np.array([10.0]), np.array([900.0]), 5.0) == pytest.approx(np.sqrt(2.0))
-    assert van_rossum_distance(np.array([3.0, 7.0]), np.array([3.0, 7.0]), 5.0) == 0.0
-    rng = np.random.default_rng(20)
-    for _ in range(300):  # trains of a run against a reference: mostly shared ticks, some moved, some missing
-        reference = np.unique(np.round(rng.uniform(0, 1000.0, rng.integers(0, 80)), 1))
-        kept = reference[rng.random(reference.size) < 0.9]
-        run = np.unique(np.concatenate([kept, np.round(rng.uniform(0, 1000.0, rng.integers(0, 4)), 1)]))
-        tau = float(rng.choice([0.5, 5.0, 20.0]))
-        assert van_rossum_distance(reference, run, tau) == elephant(reference, run, tau)
 
 
 def test_within_one_is_a_maximum_one_to_one_matching():

@@ -149,59 +149,20 @@ def matched_within(reference: np.ndarray, run: np.ndarray, tolerance: int) -> in
     return matched
 
 
-def _van_rossum(reference: list[np.ndarray], run: list[np.ndarray], tau_ms: float) -> float:
-    """Mean per-neuron van Rossum distance (elephant's, :func:`van_rossum_distance`), skipping identical trains
-    (distance 0)."""
+def _van_rossum(reference: list[np.ndarray], run: list[np.ndarray], duration_ms: float, tau_ms: float) -> float:
+    """Mean per-neuron van Rossum distance (elephant), skipping identical trains (distance 0)."""
+    import neo
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import van_rossum_distance
+
     distances = []
     for ref_times, run_times in zip(reference, run):
         if np.array_equal(ref_times, run_times):
             distances.append(0.0)
             continue
-        distances.append(van_rossum_distance(ref_times, run_times, tau_ms))
+        trains = [neo.SpikeTrain(times, units=pq.ms, t_stop=duration_ms * pq.ms) for times in (ref_times, run_times)]
+        distances.append(float(van_rossum_distance(trains, time_constant=tau_ms * pq.ms)[0, 1]))
     return float(np.mean(distances)) if distances else 0.0
-
-
-def van_rossum_distance(a: np.ndarray, b: np.ndarray, tau_ms: float) -> float:
-    """The van Rossum distance of two spike trains (times in ms) as elephant computes it
-    (``elephant.spike_train_dissimilarity.van_rossum_distance``, normalised to 1 for one spike against none),
-    operation for operation, so the same to the last bit (tests check it against elephant), without
-    elephant's import (a second, with scipy's statistics) or its per-train quantities."""
-    summed = _summed_distances([a, b], tau_ms)
-    squared = summed[0, 0] + summed[1, 1] - summed[0, 1] - summed[1, 0]
-    return float(np.sqrt(max(squared, 0.0)))  # elephant clips a rounding's negative to zero too
-
-
-def _summed_distances(trains: list[np.ndarray], tau_ms: float) -> np.ndarray:
-    """elephant's ``_summed_dist_matrix`` (Houghton and Kreuz 2012; BSD-3-Clause, the Elephant team) on plain
-    arrays of times in ms: kept as elephant writes it (its padding, sums and order), so it rounds alike."""
-    trains = [np.sort(train) for train in trains]
-    sizes = np.asarray([train.size for train in trains])
-    values = np.empty((len(trains), max(1, sizes.max())))
-    values.fill(np.nan)
-    for i, train in enumerate(trains):
-        if train.size > 0:
-            values[i, : train.size] = train / tau_ms
-    exp_diffs = np.exp(values[:, :-1] - values[:, 1:])
-    markage = np.zeros(values.shape)
-    for u in range(len(trains)):
-        markage[u, 0] = 0
-        for i in range(sizes[u] - 1):
-            markage[u, i + 1] = (markage[u, i] + 1.0) * exp_diffs[u, i]
-    summed = np.empty((len(trains), len(trains)))
-    summed[np.diag_indices_from(summed)] = sizes + 2.0 * np.sum(markage, axis=1)
-    for u in range(summed.shape[0]):
-        all_ks = np.searchsorted(values[u], values, "left") - 1
-        for v in range(u):
-            js = np.searchsorted(values[v], values[u], "right") - 1
-            ks = all_ks[v]
-            slice_j = np.s_[np.searchsorted(js, 0) : sizes[u]]
-            slice_k = np.s_[np.searchsorted(ks, 0) : sizes[v]]
-            summed[u, v] = np.sum(np.exp(values[v][js[slice_j]] - values[u][slice_j]) * (1.0 + markage[v][js[slice_j]]))
-            summed[u, v] += np.sum(
-                np.exp(values[u][ks[slice_k]] - values[v][slice_k]) * (1.0 + markage[u][ks[slice_k]])
-            )
-            summed[v, u] = summed[u, v]
-    return summed
 
 
 def _compare_population(label, reference: SpikeRecord, run: SpikeRecord, tau_ms) -> PopulationComparison:
@@ -222,7 +183,7 @@ def _compare_population(label, reference: SpikeRecord, run: SpikeRecord, tau_ms)
         worst_neuron=int(differences.argmax()),
         reference_rate_hz=float(ref_counts.sum() / (len(ref_ticks) * seconds)),
         run_rate_hz=float(run_counts.sum() / (len(run_ticks) * seconds)),
-        van_rossum=_van_rossum(reference.populations[label], run.populations[label], tau_ms),
+        van_rossum=_van_rossum(reference.populations[label], run.populations[label], reference.duration_ms, tau_ms),
     )
 
 
