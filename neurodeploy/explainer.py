@@ -10,20 +10,15 @@ the folder, with another budget, and writes it there (and the report with it).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import pickle
-import queue
 import tempfile
-import threading
 import traceback
-from collections import deque
 from pathlib import Path
 
-from neurodeploy import catalog, processes
+from neurodeploy import catalog
 from neurodeploy.backends import make_backend
 from neurodeploy.compilation import Compilation
-from neurodeploy.description import Network, io, resources
+from neurodeploy.description import Network, io
 from neurodeploy.errors import NeurodeployError, ValidationError, one_line
 from neurodeploy.report import rewrite_deploy
 from neurodeploy.results import SpikeRecord
@@ -36,129 +31,15 @@ DEPLOY_RUNS = 12
 """Brian2 runs a deploy gives each comparison's attribution unless told otherwise (``--explain-runs``)."""
 
 
-class Brian2Runs:
-    """The ablation's simulations: the Brian2 reference's spikes of a network over ``duration_ms``, run here
-    (called) or beside (``submit``: in one helper process forked on the first submit, on another core, where
-    the machine has one and memory for two runs at once; else None, and the caller runs it). The helper
-    dies with this process and leaves termination signals to it (``processes``); :meth:`close` ends it.
-    Each side reads the other's messages in a thread of its own, so that neither waits to write."""
-
-    def __init__(self, duration_ms: float):
-        self.duration_ms = duration_ms
-        self.backend = make_backend("brian2")
-        self._helper = None
-        self._connection = None
-        self._receiver = None
-        self._lock = threading.Lock()
-        self._waiting: deque[Submitted] = deque()  # submitted, in the order the helper answers
-        self._gone = False
-
-    def __call__(self, network: Network) -> SpikeRecord:
-        self.backend.estimate_memory(network, self.duration_ms).check()
-        return self.backend.run(network, self.duration_ms).spikes
-
-    def submit(self, network: Network) -> Submitted | None:
-        if self._helper is None:
-            if len(os.sched_getaffinity(0)) < 2:
-                return None
-            if 2 * self.backend.estimate_memory(network, self.duration_ms).total > resources.memory_limit():
-                return None
-        try:
-            message = pickle.dumps(network, pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return None
-        if self._helper is None:
-            self._start()
-        submitted = Submitted(self, network)
-        with self._lock:
-            if self._gone:
-                return None
-            self._waiting.append(submitted)
-        try:
-            self._connection.send_bytes(message)
-        except OSError:  # the helper is gone: the receiver fails what was waiting
-            pass
-        return submitted
-
-    def _start(self) -> None:
-        context = multiprocessing.get_context("fork")  # the helper has Brian2 and its compiled code loaded
-        ours, theirs = context.Pipe()
-        with processes.forked_children_end_with_parent(resource_tracker=False):
-            self._helper = context.Process(target=self._serve, args=(theirs,), name="explain runs", daemon=True)
-            self._helper.start()
-        theirs.close()
-        self._connection = ours
-        self._receiver = threading.Thread(target=self._receive, name="explain runs' answers", daemon=True)
-        self._receiver.start()
-
-    def _serve(self, connection) -> None:
-        """The helper: run each network it is sent, in order, answering its spikes, or that it failed (the
-        caller then runs it itself, and meets the failure there)."""
-        networks = queue.SimpleQueue()
-
-        def read():
-            while True:
-                try:
-                    networks.put(connection.recv_bytes())
-                except (EOFError, OSError):
-                    networks.put(None)
-                    return
-
-        threading.Thread(target=read, name="networks", daemon=True).start()
-        while (message := networks.get()) is not None:
-            try:
-                answer = ("spikes", self(pickle.loads(message)))
-            except Exception:
-                answer = ("failed", None)
-            connection.send(answer)
-
-    def _receive(self) -> None:
-        """Hand each of the helper's answers to the oldest run waiting; once the helper is gone, fail the rest."""
-        while True:
-            try:
-                answer = self._connection.recv()
-            except (EOFError, OSError):
-                with self._lock:
-                    self._gone, left = True, list(self._waiting)
-                    self._waiting.clear()
-                for submitted in left:
-                    submitted.answered(("failed", None))
-                return
-            with self._lock:
-                submitted = self._waiting.popleft()
-            submitted.answered(answer)
-
-    def close(self) -> None:
-        if self._helper is not None:
-            self._helper.kill()
-            self._helper.join()
-            self._receiver.join()  # it reads the end of the helper's pipe
-            self._connection.close()
-            self._helper = None
-
-
-def brian2_spikes(duration_ms: float) -> Brian2Runs:
+def brian2_spikes(duration_ms: float):
     """The ablation's simulation: the Brian2 reference's spikes of a network over ``duration_ms``."""
-    return Brian2Runs(duration_ms)
+    backend = make_backend("brian2")
 
+    def simulate(network: Network) -> SpikeRecord:
+        backend.estimate_memory(network, duration_ms).check()
+        return backend.run(network, duration_ms).spikes
 
-class Submitted:
-    """A network's run handed to the helper: :meth:`result` waits for its spikes (running it here if the helper
-    could not)."""
-
-    def __init__(self, runs: Brian2Runs, network: Network):
-        self.runs, self.network = runs, network
-        self._answer = None
-        self._done = threading.Event()
-
-    def answered(self, answer: tuple) -> None:
-        self._answer = answer
-        self._done.set()
-
-    def result(self) -> SpikeRecord:
-        self._done.wait()
-        kind, spikes = self._answer
-        return spikes if kind == "spikes" else self.runs(self.network)
+    return simulate
 
 
 def parting(comparisons: list[dict], spikes: dict[str, SpikeRecord], inputs) -> list[dict]:
@@ -197,26 +78,23 @@ def explain_runs(
         return "float" if run == deployment.FLOAT_REFERENCE else run.partition("/")[0]
 
     explanations = []
-    try:
-        for item in chosen:
-            kind, run, reference = item["kind"], item["run"], item["reference"]
-            what = f"explaining {kind}: {run} vs {reference}"
-            announce(what)
-            explanation = explain(
-                kind,
-                (run, reference),
-                (spikes[run], spikes[reference]),
-                None if kind == "correctness" else (sides[side_of(run)], sides[side_of(reference)]),
-                simulate,
-                inputs,
-                max_runs,
-                lambda runs: announce(f"{what}, Brian2 run {runs} of at most {max_runs}"),
-            )
-            if kind == "correctness":  # name the sides by target, not by run
-                explanation.run_target, explanation.reference_target = side_of(run), side_of(reference)
-            explanations.append(explanation)
-    finally:
-        getattr(simulate, "close", lambda: None)()  # its helper process, if it started one
+    for item in chosen:
+        kind, run, reference = item["kind"], item["run"], item["reference"]
+        what = f"explaining {kind}: {run} vs {reference}"
+        announce(what)
+        explanation = explain(
+            kind,
+            (run, reference),
+            (spikes[run], spikes[reference]),
+            None if kind == "correctness" else (sides[side_of(run)], sides[side_of(reference)]),
+            simulate,
+            inputs,
+            max_runs,
+            lambda runs: announce(f"{what}, Brian2 run {runs} of at most {max_runs}"),
+        )
+        if kind == "correctness":  # name the sides by target, not by run
+            explanation.run_target, explanation.reference_target = side_of(run), side_of(reference)
+        explanations.append(explanation)
     if explanations:
         text = "\n".join(explanation.text() for explanation in explanations)
     elif comparisons:

@@ -163,11 +163,10 @@ _tied_depth = 0
 
 
 @contextmanager
-def forked_children_end_with_parent(resource_tracker: bool = True):
+def forked_children_end_with_parent():
     """Within the block, every child this process forks dies with it and leaves termination signals to
     it (Linux; elsewhere nothing changes). Only within the block: other users of multiprocessing keep
-    ``Process.terminate()`` working. ``resource_tracker``: start multiprocessing's first (children that use
-    shared memory or semaphores, as Lava's, need it; a child talking through a pipe alone does not)."""
+    ``Process.terminate()`` working."""
     global _hooks_registered, _tied_depth
     if not sys.platform.startswith("linux"):
         yield
@@ -177,8 +176,7 @@ def forked_children_end_with_parent(resource_tracker: bool = True):
             before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
         )
         _hooks_registered = True
-    if resource_tracker:
-        _start_resource_tracker_ignoring_hangup()
+    _start_resource_tracker_ignoring_hangup()
     _tied_depth += 1
     try:
         yield

@@ -14,10 +14,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -158,38 +156,6 @@ def test_attribution_finds_a_set_no_effect_can_leave_and_measures_each_alone():
     assert cause["alternatives"] == [] and cause["first_divergence_tick"] == 200
 
 
-class Beside:
-    """``made_up_spikes`` that can also ``submit`` a set of effects (as if run beside), noting which ran where."""
-
-    def __init__(self):
-        self.here, self.submitted = [], []
-
-    def __call__(self, active: frozenset) -> SpikeRecord:
-        self.here.append(active)
-        return made_up_spikes(active)
-
-    def submit(self, active: frozenset):
-        self.submitted.append(active)
-        return SimpleNamespace(result=lambda: made_up_spikes(active))
-
-
-@pytest.mark.parametrize("budget", range(1, 16))
-def test_runs_handed_beside_leave_the_attribution_and_its_budget_as_they_were(budget):
-    effects = [made_up_effect(f"e{i}") for i in range(5)]
-
-    def ablation(simulate):
-        chip = Side("chip", frozenset(f"e{i}" for i in range(5)), effects)
-        return Ablation(chip, Side("float", None, [], made_up_spikes(frozenset())), simulate, max_runs=budget)
-
-    alone, beside = attribute(ablation(made_up_spikes)), Beside()
-    assert attribute(ablation(beside)) == alone  # the same sets measured, the same runs counted
-    # No run twice; runs handed beside and never used (the search went another way) are not counted.
-    ran = beside.here + beside.submitted
-    assert len(set(ran)) == len(ran) >= alone["runs"]
-    if budget >= 7:  # after the chip side as it is, the next six (all reverted, each alone) are known: half go beside
-        assert len(beside.submitted) >= 3
-
-
 # --- every toolchain's effects, all reverted, give the described network back -----------------------------
 
 
@@ -293,23 +259,6 @@ def test_the_reverted_euler_network_runs_as_the_described_one():
     back = reverted_network(compilation.reference_network(), compilation.quantization_effects())
     simulate = brian2_spikes(50.0)
     assert spike_difference(simulate(back), simulate(network), ("IN",)) == 0.0
-
-
-def test_a_run_beside_gives_the_spikes_of_a_run_here_and_its_helper_ends_with_close():
-    network = NETWORKS["feedforward"]()
-    runs = brian2_spikes(100.0)
-    try:
-        first, second = runs.submit(network), runs.submit(network)
-        [helper] = psutil.Process().children()  # forked on the first submit, once
-        here = runs(network).to_dict()
-        assert any(here["populations"]["neurons"]["spike_times_ms"])
-        assert first.result().to_dict() == second.result().to_dict() == here
-        orphaned = runs.submit(network)
-        helper.kill()  # gone with a run handed to it: that run is made here
-        assert orphaned.result().to_dict() == here and runs.submit(network) is None
-    finally:
-        runs.close()
-    assert not helper.is_running() and psutil.Process().children() == []
 
 
 # --- networks built to have one known cause ----------------------------------------------------------------

@@ -223,11 +223,12 @@ def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
     )
 
 
-def start_deploy(tmp_path, duration: str, until: str):
-    """A deploy CLI in a session of its own, returned with its children once it has said ``until``."""
+def start_deploy_mapping_beside_its_emulation(tmp_path):
+    """A deploy CLI in a session of its own, returned with its sPyNNaker mapping process once it executes the
+    emulation (long enough to be still running when signalled) while that process maps."""
     cli = subprocess.Popen(
         [sys.executable, "-m", "neurodeploy", "deploy", "feedforward-poisson", "--target", "spinn5",
-         "--duration", duration, "--out", str(tmp_path / "deployed")],
+         "--duration", "100000", "--out", str(tmp_path / "deployed")],
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -236,38 +237,20 @@ def start_deploy(tmp_path, duration: str, until: str):
         preexec_fn=partial(signal.signal, signal.SIGHUP, signal.SIG_DFL),
     )  # fmt: skip
     seen = []
-    while until not in (line := cli.stderr.readline()):
-        assert line, f"the deploy ended before it said '{until}': {''.join(seen)}"
+    while "executing spinn5 on the spinnaker emulation" not in (line := cli.stderr.readline()):
+        assert line, f"the deploy ended before it executed: {''.join(seen)}"
         seen.append(line)
-    return cli, psutil.Process(cli.pid).children(recursive=True)
-
-
-def start_deploy_mapping_beside_its_emulation(tmp_path):
-    """A deploy CLI returned with its sPyNNaker mapping process once it executes the emulation (long enough to
-    be still running when signalled) while that process maps."""
-    cli, mapping = start_deploy(tmp_path, "100000", "executing spinn5 on the spinnaker emulation")
+    mapping = psutil.Process(cli.pid).children(recursive=True)
     assert any("pynn_script.py" in " ".join(child.cmdline()) for child in mapping), "sPyNNaker is not mapping"
     return cli, mapping
 
 
-def start_deploy_explaining_beside_a_helper(tmp_path):
-    """A deploy CLI returned with its children once it explains, running Brian2 in a helper process beside it."""
-    cli, children = start_deploy(tmp_path, "5000", "Brian2 run 1 of at most")
-    forked = psutil.Process(cli.pid).cmdline()  # the helper is a fork of the CLI (a mapping may have ended)
-    assert any(child.cmdline() == forked for child in children if alive([child])), "no helper runs Brian2"
-    return cli, children
-
-
-DEPLOYS_WITH_CHILDREN = [start_deploy_mapping_beside_its_emulation, start_deploy_explaining_beside_a_helper]
-
-
-@pytest.mark.parametrize("start", DEPLOYS_WITH_CHILDREN)
 @pytest.mark.parametrize(
     "send, code",
     [(lambda cli: os.killpg(cli.pid, signal.SIGINT), 130), (lambda cli: cli.send_signal(signal.SIGTERM), 143)],
 )
-def test_a_signal_to_a_deploy_stops_the_processes_beside_it(tmp_path, start, send, code):
-    cli, children = start(tmp_path)
+def test_a_signal_to_a_deploy_stops_the_mapping_beside_it(tmp_path, send, code):
+    cli, mapping = start_deploy_mapping_beside_its_emulation(tmp_path)
     send(cli)
     try:
         _, stderr = cli.communicate(timeout=60)
@@ -275,16 +258,15 @@ def test_a_signal_to_a_deploy_stops_the_processes_beside_it(tmp_path, start, sen
         cli.kill()
     assert cli.returncode == code
     assert stderr.strip().splitlines()[-1] == "interrupted by " + signal.Signals(code - 128).name
-    assert gone_within(lambda: in_session(cli.pid) + alive(children), 5) == []
+    assert gone_within(lambda: in_session(cli.pid) + alive(mapping), 5) == []
     assert not (tmp_path / "deployed").exists()  # nothing published, the staging folder removed
 
 
-@pytest.mark.parametrize("start", DEPLOYS_WITH_CHILDREN)
-def test_the_processes_beside_a_deploy_die_with_a_killed_cli(tmp_path, start):
-    cli, children = start(tmp_path)
+def test_the_mapping_beside_a_deploy_dies_with_a_killed_cli(tmp_path):
+    cli, mapping = start_deploy_mapping_beside_its_emulation(tmp_path)
     cli.kill()
     cli.wait()
-    assert gone_within(lambda: alive(children), 1.0) == []
+    assert gone_within(lambda: alive(mapping), 1.0) == []
 
 
 def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():

@@ -10,10 +10,7 @@ effects reverted (or the float model); a set accounts for the departure when rev
 greedily (largest first) until the goal is met, then drops any the set still meets it without: the set left is
 one where no effect can go (not always the smallest of all: that would take every subset). Runs are
 deterministic, so every figure is exact for this input; the simulations are the caller's (``simulate``), so
-this module runs no backend. A ``simulate`` that can also ``submit`` a network (run it beside the caller,
-returning what gives its spikes on ``result()``) is handed the runs the search will need next, or may, so
-that two run at once; each counts as a run only once the search uses it, so the search and its budget stay
-the same.
+this module runs no backend.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ MAX_RUNS = 60
 """Simulations one attribution may take: beyond, it reports what it found so far, saying so."""
 
 Simulate = Callable[[Network], SpikeRecord]
-"""A network's spikes; with a ``submit(network)`` method too, the runs can go beside the caller."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +172,6 @@ class Ablation:
         self.on_run = on_run or (lambda runs: None)
         self.runs = 0
         self._spikes: dict[tuple[int, frozenset], SpikeRecord] = {}
-        self._ahead: dict[tuple[int, frozenset], object] = {}  # submitted beside: each gives its spikes on result()
         self._measured: dict[frozenset, tuple[float, Divergence | None]] = {}
         for index, side in enumerate(self.sides):
             if side.spikes is not None:
@@ -194,32 +189,12 @@ class Ablation:
     def spikes(self, index: int, reverted: frozenset) -> SpikeRecord:
         key = (index, reverted)
         if key not in self._spikes:
-            submitted = self._ahead.pop(key, None)
-            self._spikes[key] = self.simulate(self._network(key)) if submitted is None else submitted.result()
+            side = self.sides[index]
+            network = reverted_network(side.network, [self.effects[i][1] for i in reverted])
+            self._spikes[key] = self.simulate(network)
             self.runs += 1
             self.on_run(self.runs)
         return self._spikes[key]
-
-    def _network(self, key: tuple[int, frozenset]) -> Network:
-        index, reverted = key
-        return reverted_network(self.sides[index].network, [self.effects[i][1] for i in reverted])
-
-    def ahead(self, upcoming) -> None:
-        """Hand ``simulate.submit`` every other run that measuring the sets ``upcoming`` needs, in the order the
-        search will measure them, starting with the second (this process runs the first meanwhile), within
-        what the budget has left; nothing where ``simulate`` cannot submit."""
-        submit = getattr(self.simulate, "submit", None)
-        if submit is None:
-            return
-        needed = []
-        for chosen in upcoming:
-            needed += [key for key in self._keys(chosen) if key not in self._spikes and key not in needed]
-        for key in needed[: max(0, self.max_runs - self.runs)][1::2]:
-            if key not in self._ahead:
-                submitted = submit(self._network(key))
-                if submitted is None:  # it cannot run this one beside: this process will
-                    return
-                self._ahead[key] = submitted
 
     def measure(self, chosen) -> tuple[float, Divergence | None]:
         """The spike difference of the two sides with the effects ``chosen`` reverted, and where they first part."""
@@ -252,7 +227,6 @@ def attribute(ablation: Ablation, goal: float = GOAL) -> dict:
     if not ablation.within_budget(everything):
         result["complete"] = False
         return result
-    ablation.ahead([everything, *({index} for index in everything)])
     remaining, _ = ablation.measure(everything)
     whole = (departure - remaining) / departure
     result["all_reverted"] = {"difference": remaining, "explained": whole}
@@ -270,19 +244,15 @@ def attribute(ablation: Ablation, goal: float = GOAL) -> dict:
     target = goal * whole
     chosen = []
     if whole > 0:
-        order = ranked + [i for i in everything if i not in singles]
-        for position, index in enumerate(order):
+        for index in ranked + [i for i in everything if i not in singles]:
             if chosen and explained(chosen) >= target:
                 break
             if not ablation.within_budget({*chosen, index}):
                 result["complete"] = False
                 break
             chosen.append(index)
-            ablation.ahead([order[: position + 1 + more] for more in range(len(order) - position)])
         if chosen and explained(chosen) >= target:
-            dropping = list(reversed(chosen))
-            for position, index in enumerate(dropping):
-                ablation.ahead([[i for i in chosen if i != later] for later in dropping[position:]])
+            for index in reversed(list(chosen)):
                 smaller = [i for i in chosen if i != index]
                 if not smaller or not ablation.within_budget(smaller):
                     continue
