@@ -139,6 +139,24 @@ class Compilation(abc.ABC):
         return []
 
 
+class PendingMapping(abc.ABC):
+    """A compilation's mapping by the target's own tools, running beside the caller (in a child process), so
+    that the caller can execute and run references meanwhile."""
+
+    @abc.abstractmethod
+    def done(self) -> bool:
+        """Whether the tools have ended (well or not): :meth:`finish` would not wait."""
+
+    @abc.abstractmethod
+    def finish(self) -> None:
+        """Wait for the tools and complete the compilation with what they found (its mapping, their
+        findings); raise what made them fail. Stops them if the wait is interrupted."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """End the tools if they still run, and wait for them: the caller gave up on the mapping."""
+
+
 class Toolchain(abc.ABC):
     kind: ClassVar[str]
     backend: ClassVar[str]
@@ -152,6 +170,12 @@ class Toolchain(abc.ABC):
     ) -> Compilation:
         """Lower, check, quantize, write the target's artefacts into ``out``, and (unless the design rules
         fail or ``map_resources`` is False) map it with the target's own tools."""
+
+    def start_mapping(self, compilation: Compilation, out: Path, duration_ms: float) -> PendingMapping | None:
+        """Start mapping ``compilation`` (compiled into ``out`` without mapping, free of design-rule errors) with
+        the target's own tools, beside the caller; None where the toolchain maps nothing. ``compile`` with
+        ``map_resources`` is ``compile`` without, then this, finished."""
+        return None
 
     def estimate_memory(self, network: Network, duration_ms: float) -> MemoryEstimate:
         """The peak memory ``compile`` would need (mapping with the target's tools runs in a child

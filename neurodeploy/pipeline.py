@@ -4,6 +4,7 @@ backends, the toolchains and ``runs``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import platform
@@ -263,19 +264,26 @@ def deploy_model(
     }
     inputs = tuple(model.network.spike_sources)
     writes = (deployment.FLOAT_REFERENCE, *deployed, deployment.DOCUMENT, deployment.NETWORK, deployment.REPORT)
-    with staged_directory(Path(out), "deploy", writes) as staging:
+    # The mappings stop (if they still run) before the staging folder they write into goes.
+    with staged_directory(Path(out), "deploy", writes) as staging, contextlib.ExitStack() as running:
         io.save(model.network, staging / deployment.NETWORK)  # the network as deployed, with its input: explain's
-        per_target, compilations, runs = {}, {}, {}
+        compilations, mappings, runs = {}, {}, {}
         for name, (target, chain, _) in deployed.items():
-            announce(f"compiling, checking and mapping for {name}")
+            announce(f"compiling and checking for {name}")
             folder = staging / name / deployment.COMPILE
-            compilation = compilations[name] = chain.compile(model.network, target.data, folder, duration_ms)
-            _write_compilation(folder, compilation)
-            per_target[name] = _target_summary(name, chain, compilation, limits[name], board)
+            compilation = compilations[name] = chain.compile(model.network, target.data, folder, duration_ms, False)
+            pending = None if compilation.errors else chain.start_mapping(compilation, folder, duration_ms)
+            if pending is not None:  # maps beside the runs below: finished before the verdicts
+                mappings[name] = pending
+                running.callback(pending.stop)
+                if board:  # the board's run comes after its mapping, as in sPyNNaker's own order
+                    announce(f"mapping for {name}")
+                    pending.finish()
         for name, (target, chain, _) in deployed.items():
             compilation = compilations[name]
             if compilation.errors:
                 continue
+            _raise_failed(mappings)
             announce(f"executing {name} on " + (f"the board ({board})" if board else f"the {chain.backend} emulation"))
             started = time.perf_counter()
             result = chain.execute(compilation, staging / name / deployment.COMPILE, duration_ms, board, progress)
@@ -293,6 +301,7 @@ def deploy_model(
                 *run_model(quantized, "brian2", duration_ms, progress=progress),
             )
         if runs:
+            _raise_failed(mappings)
             announce("running the float Brian2 reference")
             runs[deployment.FLOAT_REFERENCE] = (model, *run_model(model, "brian2", duration_ms, progress=progress))
         compared = {}
@@ -309,8 +318,34 @@ def deploy_model(
                 answers,
                 board is not None and folder.endswith(f"/{deployment.TARGET_RUN}"),
             )
+        _raise_failed(mappings)
         announce("comparing")
         comparisons = deployment.comparisons(compared, list(deployed), limits, inputs)
+        explanation = None
+        if explain_runs:
+            _raise_failed(mappings)
+            announce("explaining where the runs part")
+            try:
+                explanation = explainer.explain_runs(
+                    model.network,
+                    duration_ms,
+                    {name: compilation for name, compilation in compilations.items() if not compilation.errors},
+                    {folder: result.spikes for folder, (_, result, _) in runs.items()},
+                    comparisons,
+                    explain_runs,
+                    announce,
+                )
+            except Exception as error:  # the runs are done and judged: a failed explanation is a warning
+                explanation = explainer.failed_explanation(explain_runs, error)
+        per_target = {}
+        for name, (_, chain, _) in deployed.items():
+            if name in mappings:
+                if not mappings[name].done():
+                    announce(f"waiting for the mapping for {name}")
+                mappings[name].finish()
+            folder = staging / name / deployment.COMPILE
+            _write_compilation(folder, compilations[name])
+            per_target[name] = _target_summary(name, chain, compilations[name], limits[name], board)
         silent_input = _no_input(model.network, duration_ms)
         for name, summary in per_target.items():
             if not summary["errors"]:
@@ -322,21 +357,6 @@ def deploy_model(
                     failures=correctness["failures"],
                     verdict=deployment.verdict(name, summary["backend"], correctness, silent_input is not None),
                 )
-        explanation = None
-        if explain_runs:
-            announce("explaining where the runs part")
-            try:
-                explanation = explainer.explain_runs(
-                    model.network,
-                    duration_ms,
-                    {name: compilations[name] for name, summary in per_target.items() if not summary["errors"]},
-                    {folder: result.spikes for folder, (_, result, _) in runs.items()},
-                    comparisons,
-                    explain_runs,
-                    announce,
-                )
-            except Exception as error:  # the runs are done and judged: a failed explanation is a warning
-                explanation = explainer.failed_explanation(explain_runs, error)
         document = {
             "model": model.manifest(),
             "duration_ms": duration_ms,
@@ -352,6 +372,14 @@ def deploy_model(
         write_json_atomically(staging / deployment.DOCUMENT, document)
         write_report(staging, out)
     return document
+
+
+def _raise_failed(mappings: dict) -> None:
+    """Raise the failure of a mapping that has already ended (finishing those that ended well): a deploy whose
+    mapping failed stops at the next stage, not after the others."""
+    for pending in mappings.values():
+        if pending.done():
+            pending.finish()
 
 
 def thresholds_over(targets: Sequence[str], overrides: Mapping[str, float]) -> dict[str, Thresholds] | None:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import neurodeploy as nd
 from conftest import ROOT
+from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import lower as lava_lower
 from neurodeploy.backends.lava.rules import check_fixed
 from neurodeploy.backends.spinnaker import toolchain
@@ -296,6 +297,25 @@ def test_a_failed_mapping_under_a_relative_out_names_a_log_that_exists(tmp_path,
     log = Path(result.output.rsplit("(full log: ", 1)[1].split(")")[0])
     assert log.is_absolute() and "Unexpected cfg [Machine]version 99" in log.read_text()
     assert log.is_relative_to(tmp_path / "runs" / "bad")
+
+
+@pytest.mark.slow
+def test_a_board_runs_after_its_mapping(tmp_path, monkeypatch):
+    # A deploy maps beside its emulation; a board's run comes after the mapping, as sPyNNaker's own run does.
+    model = load_model("feedforward-poisson", {"n_neurons": 2, "n_inputs": 2})
+    board = tmp_path / "spynnaker.cfg"
+    board.write_text("[Machine]\n")
+    seen = []
+
+    def run_on_board(out, config_file, duration_ms):
+        seen.append(((out / "mapping.json").is_file(), (out / toolchain.MAPPING_LOG).is_file(), config_file))
+        return make_backend("spinnaker").run(model.network, duration_ms).spikes
+
+    monkeypatch.setattr(toolchain, "run_on_board", run_on_board)
+    summary = deploy_model(model, "spinn5", tmp_path / "d", 20.0, board=board)
+    assert seen == [(True, True, board)]
+    assert summary["per_target"]["spinn5"]["backend"] == "spinnaker (board)"
+    assert summary["per_target"]["spinn5"]["mapping"]["application_cores"] == 2
 
 
 def one_neuron(**parameters) -> nd.Network:

@@ -223,6 +223,52 @@ def test_the_spynnaker_mapping_process_dies_with_a_killed_cli(tmp_path):
     )
 
 
+def start_deploy_mapping_beside_its_emulation(tmp_path):
+    """A deploy CLI in a session of its own, returned with its sPyNNaker mapping process once it executes the
+    emulation (long enough to be still running when signalled) while that process maps."""
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "neurodeploy", "deploy", "feedforward-poisson", "--target", "spinn5",
+         "--duration", "100000", "--out", str(tmp_path / "deployed")],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=partial(signal.signal, signal.SIGHUP, signal.SIG_DFL),
+    )  # fmt: skip
+    seen = []
+    while "executing spinn5 on the spinnaker emulation" not in (line := cli.stderr.readline()):
+        assert line, f"the deploy ended before it executed: {''.join(seen)}"
+        seen.append(line)
+    mapping = psutil.Process(cli.pid).children(recursive=True)
+    assert any("pynn_script.py" in " ".join(child.cmdline()) for child in mapping), "sPyNNaker is not mapping"
+    return cli, mapping
+
+
+@pytest.mark.parametrize(
+    "send, code",
+    [(lambda cli: os.killpg(cli.pid, signal.SIGINT), 130), (lambda cli: cli.send_signal(signal.SIGTERM), 143)],
+)
+def test_a_signal_to_a_deploy_stops_the_mapping_beside_it(tmp_path, send, code):
+    cli, mapping = start_deploy_mapping_beside_its_emulation(tmp_path)
+    send(cli)
+    try:
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == code
+    assert stderr.strip().splitlines()[-1] == "interrupted by " + signal.Signals(code - 128).name
+    assert gone_within(lambda: in_session(cli.pid) + alive(mapping), 5) == []
+    assert not (tmp_path / "deployed").exists()  # nothing published, the staging folder removed
+
+
+def test_the_mapping_beside_a_deploy_dies_with_a_killed_cli(tmp_path):
+    cli, mapping = start_deploy_mapping_beside_its_emulation(tmp_path)
+    cli.kill()
+    cli.wait()
+    assert gone_within(lambda: alive(mapping), 1.0) == []
+
+
 def test_a_ctrl_c_while_the_toolchain_loads_is_one_line():
     # SIGINT arrives as the command line's modules start loading, before it takes over the signals.
     script = (

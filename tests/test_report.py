@@ -24,7 +24,7 @@ from conftest import ROOT
 from neurodeploy.cli import main
 from neurodeploy.report import REPORT, write_report
 from neurodeploy.report.browser import headless_chromium, unavailable
-from neurodeploy.report.figures import unmatched
+from neurodeploy.report.figures import log_x, svg, unmatched
 from neurodeploy.report.page import raster_window, synapse_series
 from neurodeploy.results import SpikeRecord
 from neurodeploy.runs.compare import compare
@@ -131,6 +131,32 @@ def test_the_rasters_mark_each_spike_the_other_run_lacks_in_its_tick():
     assert ticks.tolist() == [9] and neurons.tolist() == [0]
     ticks, neurons = unmatched(reference.ticks("A"), run.ticks("A"))
     assert ticks.tolist() == [8] and neurons.tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    "limits, expected",
+    [
+        ((1e-6, 1e-2), {1e-6: "10⁻⁶", 1e-5: "10⁻⁵", 1e-4: "10⁻⁴", 1e-3: "10⁻³", 1e-2: "10⁻²"}),
+        ((2e-5, 8e-5), {2e-5: "2×10⁻⁵", 3e-5: "3×10⁻⁵", 4e-5: "4×10⁻⁵", 6e-5: "6×10⁻⁵"}),  # matplotlib's choice
+        ((0.5, 50.0), {1.0: "10⁰", 10.0: "10¹"}),
+    ],
+)
+def test_a_log_axis_keeps_matplotlib_s_ticks_and_labels_in_plain_text(limits, expected):
+    from matplotlib.figure import Figure
+
+    labels = []
+    for plain in (False, True):
+        figure = Figure()
+        ax = figure.subplots()
+        log_x(ax) if plain else ax.set_xscale("log")
+        ax.set_xlim(*limits)
+        svg(figure, "axis")  # drawn: the tick labels are set
+        ticks = [*ax.xaxis.get_majorticklabels(), *ax.xaxis.get_minorticklabels()]
+        shown = [(float(f"{t.get_position()[0]:.6g}"), t.get_text()) for t in ticks if t.get_text()]
+        labels.append(dict(sorted((x, text) for x, text in shown if limits[0] <= x <= limits[1])))
+    mathtext, plain = labels
+    assert plain == expected
+    assert list(mathtext) == list(plain) and all(text.startswith("$\\mathdefault{") for text in mathtext.values())
 
 
 def test_quantization_effects_compare_each_parameter_and_synapse_with_what_was_described():

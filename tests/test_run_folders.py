@@ -9,6 +9,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -527,10 +528,21 @@ def test_a_comparison_refuses_with_one_line_when_the_writer_holds_on(tmp_path, m
 def test_a_failed_deploy_names_a_log_that_still_exists(tmp_path, monkeypatch):
     from neurodeploy.backends.spinnaker import toolchain
 
-    def failing_spynnaker(arguments, **kwargs):
-        return subprocess.CompletedProcess(arguments, 1, "mapping...\n", "Traceback ...\nRuntimeError: no route\n")
+    class FailingSpynnaker:
+        """sPyNNaker's child process, ended at once with its output and exit status 1."""
 
-    monkeypatch.setattr(toolchain.subprocess, "run", failing_spynnaker)
+        def __init__(self, arguments, stdout, stderr, **kwargs):
+            stdout.write(b"mapping...\n")
+            stderr.write(b"Traceback ...\nRuntimeError: no route\n")
+            self.returncode = 1
+
+        def poll(self):
+            return self.returncode
+
+        def wait(self, timeout=None):
+            return self.returncode
+
+    monkeypatch.setattr(toolchain, "subprocess", SimpleNamespace(Popen=FailingSpynnaker))  # the toolchain's only
     out = tmp_path / "deployed"
     outcome = invoke(
         "deploy",

@@ -16,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,7 +28,7 @@ from neurodeploy.backends.spinnaker.fixedpoint import DEFAULT_PROFILE, ENCODING_
 from neurodeploy.backends.spinnaker.graph import SpinnakerGraph, handed_network, lower
 from neurodeploy.backends.spinnaker.quantize import projection_report, quantization_aware, ring_buffer_scaling
 from neurodeploy.backends.spinnaker.rules import check_target
-from neurodeploy.compilation import Compilation, Finding, Thresholds, Toolchain
+from neurodeploy.compilation import Compilation, Finding, PendingMapping, Thresholds, Toolchain
 from neurodeploy.description import Network, resources, values
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.interchange import pynn_export
@@ -158,35 +160,84 @@ def run_with_private_config(
 ) -> Path:
     """Run ``python ARGUMENTS`` in ``directory`` under a private sPyNNaker configuration, its output kept in
     ``directory/log`` (returned). Every path sPyNNaker is given is absolute: it starts in ``directory``."""
-    if importlib.util.find_spec("spynnaker") is None:
-        raise BackendError(f"sPyNNaker is needed to {what} and is not installed: {SPYNNAKER_EXTRA}")
-    directory = Path(directory).absolute()
-    home = directory / "spynnaker-home"
-    for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
-        folder.mkdir(parents=True, exist_ok=True)
-    (home / ".spynnaker.cfg").write_text(config)
-    environment = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "xdg-config"),
-        "XDG_CONFIG_DIRS": str(home / "xdg-config-dirs"),
-    }
-    try:
-        finished = subprocess.run(
-            [sys.executable, *arguments],
-            cwd=directory,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=MAPPING_TIMEOUT_S,
-            preexec_fn=partial(end_with_parent, os.getpid()),
-        )
-    except subprocess.TimeoutExpired:
-        raise BackendError(f"sPyNNaker did not finish {what} within {MAPPING_TIMEOUT_S} s") from None
-    (directory / log).write_text(finished.stdout + finished.stderr)
-    if finished.returncode != 0:
-        raise BackendError(f"sPyNNaker could not {what}: {_reason(finished.stderr)} (full log: {directory / log})")
-    return directory / log
+    return PrivateRun(directory, config, arguments, what, log).finish()
+
+
+class PrivateRun:
+    """``python ARGUMENTS`` started in ``directory`` under a private sPyNNaker configuration, running beside
+    the caller until :meth:`finish` (its output kept in ``directory/log``) or :meth:`stop`. It dies with the
+    process that started it and leaves the termination signals to it (``processes.end_with_parent``: start it
+    from the main thread, whose end the kernel watches); its output goes to unnamed files, which a long log
+    cannot fill as it would a pipe nobody reads meanwhile."""
+
+    def __init__(self, directory: Path, config: str, arguments: list[str], what: str, log: str = MAPPING_LOG):
+        if importlib.util.find_spec("spynnaker") is None:
+            raise BackendError(f"sPyNNaker is needed to {what} and is not installed: {SPYNNAKER_EXTRA}")
+        directory = Path(directory).absolute()
+        home = directory / "spynnaker-home"
+        for folder in (home, home / "xdg-config", home / "xdg-config-dirs"):
+            folder.mkdir(parents=True, exist_ok=True)
+        (home / ".spynnaker.cfg").write_text(config)
+        environment = {
+            **os.environ,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "xdg-config"),
+            "XDG_CONFIG_DIRS": str(home / "xdg-config-dirs"),
+        }
+        self.what, self.log = what, directory / log
+        self._output = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self._deadline = time.monotonic() + MAPPING_TIMEOUT_S
+        self._finished = False
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, *arguments],
+                cwd=directory,
+                env=environment,
+                stdout=self._output[0],
+                stderr=self._output[1],
+                preexec_fn=partial(end_with_parent, os.getpid()),
+            )
+        except BaseException:
+            self._close()
+            raise
+
+    def done(self) -> bool:
+        return self._process.poll() is not None
+
+    def finish(self) -> Path:
+        """Wait for the run (stopping it if the wait is interrupted) and return its log; raise if it failed."""
+        if self._finished:
+            return self.log
+        try:
+            self._process.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise BackendError(f"sPyNNaker did not finish {self.what} within {MAPPING_TIMEOUT_S} s") from None
+        except BaseException:
+            self.stop()
+            raise
+        stdout, stderr = (self._read(output) for output in self._output)
+        self._close()
+        self._finished = True
+        self.log.write_text(stdout + stderr)
+        if self._process.returncode != 0:
+            raise BackendError(f"sPyNNaker could not {self.what}: {_reason(stderr)} (full log: {self.log})")
+        return self.log
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._close()
+
+    @staticmethod
+    def _read(output) -> str:
+        output.seek(0)
+        return output.read().decode(errors="replace")
+
+    def _close(self) -> None:
+        for output in self._output:
+            output.close()
 
 
 SPYNNAKER_WARNING = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL): (.*)$")
@@ -217,21 +268,40 @@ def _reason(stderr: str) -> str:
 
 def map_on_virtual_board(compiled: Compiled, out: Path, duration_ms: float) -> dict:
     """Partition, place and route with sPyNNaker on a virtual board of the target's kind."""
-    config = VIRTUAL_BOARD_CONFIG.format(version=compiled.target["board_version"])
-    out = Path(out).absolute()
-    log = run_with_private_config(
-        out,
-        config,
-        [str(out / SCRIPT), "--duration", f"{duration_ms:g}", "--mapping", str(out / "mapping.json")],
-        "map the network",
-        MAPPING_LOG,
-    )
-    compiled.findings += logged_warnings(log)
-    mapping = json.loads((out / "mapping.json").read_text())
-    ours = {label: [s.shift for s in pair] for label, pair in compiled.scaling.items()}
-    mapping["ring_buffer_shifts_agree"] = mapping["ring_buffer_shifts"] == ours
-    compiled.mapping = summarize(mapping)
+    mapping = VirtualBoardMapping(compiled, out, duration_ms)
+    mapping.finish()
     return compiled.mapping
+
+
+class VirtualBoardMapping(PendingMapping):
+    """sPyNNaker partitioning, placing and routing ``compiled`` on a virtual board of the target's kind, in a
+    child process: :meth:`finish` adds its warnings and its mapping to ``compiled``."""
+
+    def __init__(self, compiled: Compiled, out: Path, duration_ms: float):
+        self.compiled, self.out = compiled, Path(out).absolute()
+        self._run = PrivateRun(
+            self.out,
+            VIRTUAL_BOARD_CONFIG.format(version=compiled.target["board_version"]),
+            [str(self.out / SCRIPT), "--duration", f"{duration_ms:g}", "--mapping", str(self.out / "mapping.json")],
+            "map the network",
+            MAPPING_LOG,
+        )
+
+    def done(self) -> bool:
+        return self._run.done()
+
+    def finish(self) -> None:
+        if self.compiled.mapping is not None:
+            return
+        log = self._run.finish()
+        self.compiled.findings += logged_warnings(log)
+        mapping = json.loads((self.out / "mapping.json").read_text())
+        ours = {label: [s.shift for s in pair] for label, pair in self.compiled.scaling.items()}
+        mapping["ring_buffer_shifts_agree"] = mapping["ring_buffer_shifts"] == ours
+        self.compiled.mapping = summarize(mapping)
+
+    def stop(self) -> None:
+        self._run.stop()
 
 
 def summarize(mapping: dict) -> dict:
@@ -340,13 +410,18 @@ class SpinnakerToolchain(Toolchain):
         refuse_changes(network, f"the {target.get('name', self.kind)} target")
         compiled = compile_network(network, target, out)
         if map_resources and not compiled.errors:
-            if importlib.util.find_spec("spynnaker") is None:  # the emulation runs without: say what is missing
-                compiled.findings.append(
-                    Finding("warning", "mapping", f"not mapped: sPyNNaker is not installed ({SPYNNAKER_EXTRA})")
-                )
-            else:
-                map_on_virtual_board(compiled, out, duration_ms)
+            mapping = self.start_mapping(compiled, out, duration_ms)
+            if mapping is not None:
+                mapping.finish()
         return compiled
+
+    def start_mapping(self, compilation, out, duration_ms):
+        if importlib.util.find_spec("spynnaker") is None:  # the emulation runs without: say what is missing
+            compilation.findings.append(
+                Finding("warning", "mapping", f"not mapped: sPyNNaker is not installed ({SPYNNAKER_EXTRA})")
+            )
+            return None
+        return VirtualBoardMapping(compilation, out, duration_ms)
 
     def estimate_memory(self, network, duration_ms):
         return resources.estimate(network, duration_ms, f"{self.kind} compile step", COMPILE_COSTS)
