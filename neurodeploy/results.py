@@ -89,6 +89,34 @@ def _groups_of_trains(trains: list[np.ndarray]):
         yield group
 
 
+def _trains_text(trains: list[np.ndarray], dt_ms: float) -> str:
+    """Trains as ``json.dumps(..., indent=1)`` writes them at depth four of a record (a train's brackets
+    four spaces in, its times five), each time as its ``repr``, as json writes a float: formatted all at
+    once, not through json's indenting encoder, which is written in Python and walks item by item."""
+    texts = _time_texts(np.concatenate([np.empty(0), *trains]), dt_ms)
+    pieces, start = [], 0
+    for times in trains:
+        stop = start + len(times)
+        pieces.append("    [\n     " + ",\n     ".join(texts[start:stop]) + "\n    ]" if stop > start else "    []")
+        start = stop
+    return ",\n".join(pieces)
+
+
+def _time_texts(times: np.ndarray, dt_ms: float) -> list[str]:
+    """The ``repr`` of each time: made once per tick when every time of a tick is one float (as the times
+    a run reports are), else time by time."""
+    if times.size and not np.signbit(times).any():  # (-0.0 is 0.0 but prints otherwise)
+        ticks = np.rint(times / dt_ms)
+        first, last = ticks.min(), ticks.max()
+        if 0 <= first and last - first <= times.size:
+            ticks = (ticks - first).astype(np.int64)
+            grid = np.empty(int(last - first) + 1)
+            grid[ticks] = times
+            if np.array_equal(grid[ticks], times):
+                return np.array(list(map(float.__repr__, grid.tolist())), dtype=object)[ticks].tolist()
+    return list(map(float.__repr__, times.tolist()))
+
+
 @dataclass(eq=False)
 class SpikeRecord:
     """Spike times (ms) per population, one float64 array per neuron, on a grid of ``dt_ms``."""
@@ -150,9 +178,7 @@ class SpikeRecord:
                 continue
             yield "["
             for index, group in enumerate(_groups_of_trains(trains)):
-                text = json.dumps([times.tolist() for times in group], indent=1)
-                # the group's trains one level inside a list at depth three: three more spaces of indent
-                yield ("," if index else "") + "\n   " + text[2:-2].replace("\n", "\n   ")
+                yield ("," if index else "") + "\n" + _trains_text(group, self.dt_ms)
             yield "\n   ]\n  }"
         yield "\n }\n}\n" if self.populations else "\n}\n"
 
