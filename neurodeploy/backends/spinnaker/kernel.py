@@ -535,7 +535,7 @@ def _spikes_by_tick(neurons: np.ndarray, times: np.ndarray, ticks: int) -> dict[
     """The neurons spiking in each tick before ``ticks``, in index order."""
     keep = times < ticks
     neurons, times = neurons[keep], times[keep]
-    order = np.lexsort((neurons, times))
-    neurons, times = neurons[order], times[order]
+    span = int(neurons.max(initial=0)) + 1  # sorted as one key, tick times the neurons' span plus neuron
+    times, neurons = np.divmod(np.sort(times * span + neurons), span)
     starts = np.flatnonzero(np.diff(times, prepend=-1))
     return {int(times[a]): neurons[a:b] for a, b in zip(starts, [*starts[1:], times.size])}
