@@ -48,7 +48,8 @@ def test_spikes_from_ticks_in_any_order_are_each_neurons_times_in_order():
     rng = np.random.default_rng(8)
     neurons, ticks = rng.integers(0, 40, 500), rng.integers(3, 60, 500)
     record = SpikeRecord.from_ticks(0.5, 30.0, "spinnaker", {"P": (45, neurons, ticks)})
-    expected = [sorted(0.5 * t for n, t in zip(neurons.tolist(), ticks.tolist()) if n == neuron) for neuron in range(45)]
+    pairs = list(zip(neurons.tolist(), ticks.tolist()))
+    expected = [sorted(0.5 * t for n, t in pairs if n == neuron) for neuron in range(45)]
     assert [times.tolist() for times in record.populations["P"]] == expected
 
 

@@ -168,8 +168,11 @@ class _Projection:
         ordered = bool(np.all(pre[1:] >= pre[:-1]))  # generated connections come by pre neuron already
         order = None if ordered else np.argsort(pre, kind="stable")
         self.label, self.order = label, order
-        self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
+        if ordered:  # each row's start found in the sorted pre indices (a count would widen them all to int64)
+            self.indptr = np.searchsorted(pre, np.arange(pre_size + 1)).astype(np.int64, copy=False)
+        else:
+            self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
         delay = connections.delay_ticks
         self._synapses(
             _ordered(connections.post, order).astype(np.int32),
