@@ -280,8 +280,13 @@ def _by_neuron_then_tick(neurons, ticks) -> tuple[np.ndarray, np.ndarray]:
     if ticks.size == 0:
         return neurons, ticks
     first, span = int(ticks.min()), int(ticks.max()) - int(ticks.min()) + 1
-    neurons, ticks = np.divmod(np.sort(neurons * span + (ticks - first)), span)
-    return neurons, ticks + first
+    keys = neurons * span
+    keys += ticks
+    keys -= first
+    keys.sort()
+    neurons, ticks = np.divmod(keys, span)
+    ticks += first
+    return neurons, ticks
 
 
 def tick_times(ticks, dt_ms: float) -> np.ndarray:

@@ -211,7 +211,7 @@ def max_delay_ticks(network, projection) -> float:
 
 
 def source_spikes(source) -> int:
-    return sum(len(times) for times in source.spike_times)
+    return sum(map(len, source.spike_times))
 
 
 def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEstimate:

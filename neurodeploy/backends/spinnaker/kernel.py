@@ -169,7 +169,8 @@ class _Projection:
         order = None if ordered else np.argsort(pre, kind="stable")
         self.label, self.order = label, order
         if ordered:  # each row's start found in the sorted pre indices (a count would widen them all to int64)
-            self.indptr = np.searchsorted(pre, np.arange(pre_size + 1)).astype(np.int64, copy=False)
+            starts = np.arange(pre_size + 1, dtype=pre.dtype if pre_size < np.iinfo(pre.dtype).max else np.int64)
+            self.indptr = np.searchsorted(pre, starts).astype(np.int64, copy=False)  # (of pre's type: not widened)
         else:
             self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
             np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
