@@ -138,9 +138,10 @@ class SpikeRecord:
         populations = {}
         for label, (size, neurons, tick_indices) in ticks.items():
             neurons, tick_indices = _by_neuron_then_tick(neurons, tick_indices)
-            bounds = np.searchsorted(neurons, np.arange(size + 1))
+            starts = np.arange(size + 1, dtype=neurons.dtype if size < np.iinfo(neurons.dtype).max else np.int64)
+            bounds = np.searchsorted(neurons, starts).tolist()
             times = tick_times(tick_indices, dt_ms)
-            populations[label] = [times[bounds[i] : bounds[i + 1]] for i in range(size)]
+            populations[label] = [times[start:stop] for start, stop in zip(bounds, bounds[1:])]
         return cls(float(dt_ms), float(duration_ms), backend, populations)
 
     def ticks(self, label: str) -> list[np.ndarray]:
@@ -274,14 +275,15 @@ def _checked_train(times, semantics: Semantics, duration: float, where: str, fie
 
 
 def _by_neuron_then_tick(neurons, ticks) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes (int64 neuron and tick indices) in order of neuron, then tick: sorted as one key, neuron times
-    the ticks' span plus tick (a sort of pairs costs several times that)."""
-    neurons, ticks = np.asarray(neurons, dtype=np.int64), np.asarray(ticks, dtype=np.int64)
+    """Spikes (neuron and tick indices) in order of neuron, then tick: sorted as one key, neuron times the
+    ticks' span plus tick (a sort of pairs costs several times that), of 32 bits where the keys fit."""
+    neurons, ticks = np.asarray(neurons), np.asarray(ticks)
     if ticks.size == 0:
-        return neurons, ticks
+        return neurons.astype(np.int64), ticks.astype(np.int64)
     first, span = int(ticks.min()), int(ticks.max()) - int(ticks.min()) + 1
-    keys = neurons * span
-    keys += ticks
+    keys = neurons.astype(np.int32 if (int(neurons.max()) + 1) * span < 2**31 else np.int64)
+    keys *= span
+    np.add(keys, ticks, out=keys, casting="unsafe")
     keys -= first
     keys.sort()
     neurons, ticks = np.divmod(keys, span)
@@ -291,7 +293,9 @@ def _by_neuron_then_tick(neurons, ticks) -> tuple[np.ndarray, np.ndarray]:
 
 def tick_times(ticks, dt_ms: float) -> np.ndarray:
     """Time in ms of tick indices: ``n * dt``, rounded to 1e-9 ms so 3 * 0.1 is written 0.3."""
-    return np.round(np.asarray(ticks, dtype=np.float64) * dt_ms, 9)
+    times = np.array(ticks, dtype=np.float64)
+    times *= dt_ms
+    return np.round(times, 9, out=times)
 
 
 @dataclass(eq=False)

@@ -511,6 +511,38 @@ def test_delays_given_in_ticks_read_as_milliseconds():
         network(0.5, nd.DelayTicks(np.array([1.0, 2.0]), 0.5))
 
 
+def test_delays_in_ms_on_the_tick_grid_are_held_as_ticks_once_connected():
+    """A network's delays that are exactly their ticks times dt are kept as ticks after its connections are
+    made (the same times, file and connections); delays that only round to ticks keep their own floats."""
+    data = {
+        "format": "neurodeploy.network",
+        "semantics": {"dt": 0.1},
+        "populations": [{"label": "A", "size": 2}],
+        "projections": [
+            {
+                "label": "grid",
+                "pre": "A",
+                "post": "A",
+                "connector": {"kind": "all_to_all"},
+                "delay": [0.1, 0.2, 0.30000000000000004, 0.4],
+            },
+            {
+                "label": "near",
+                "pre": "A",
+                "post": "A",
+                "connector": {"kind": "all_to_all"},
+                "delay": [0.1, 0.2, 0.3, 0.4],
+            },
+        ],
+    }
+    network = nd.Network.from_dict(data)
+    grid, near = network.projections["grid"], network.projections["near"]
+    assert grid.held_delay_ticks(0.1).tolist() == [1, 2, 3, 4] and near.held_delay_ticks(0.1) is None
+    assert grid.delay.tolist() == [0.1, 0.2, 0.30000000000000004, 0.4] and near.delay.tolist() == [0.1, 0.2, 0.3, 0.4]
+    assert [p["delay"] for p in network.to_dict()["projections"]] == [p["delay"] for p in data["projections"]]
+    assert network.connections("grid").delay_ticks.tolist() == network.connections("near").delay_ticks.tolist()
+
+
 def test_range_checks_name_the_first_fault_past_a_nan():
     from neurodeploy.description import values
 

@@ -448,6 +448,18 @@ def _checked_delay_ticks(delay: DelayTicks, where: str) -> DelayTicks:
     return DelayTicks(ticks.astype(np.int32, copy=False), dt)
 
 
+def _whole_ticks(delay: np.ndarray, ticks: np.ndarray, dt: float) -> bool:
+    """Whether each delay (ms) is exactly its ticks times dt, the time made from them where read (compared in
+    blocks, so that the products stay small)."""
+    return all(
+        np.array_equal(ticks[start : start + DELAY_BLOCK] * dt, delay[start : start + DELAY_BLOCK])
+        for start in range(0, delay.size, DELAY_BLOCK)
+    )
+
+
+DELAY_BLOCK = 1 << 20
+
+
 def _global_indices(local: np.ndarray, offset: int, size: int) -> np.ndarray:
     """A projection's local indices of a slice starting at ``offset`` as indices into the whole population."""
     indices = local.astype(values.index_dtype(size), copy=False)
@@ -725,6 +737,8 @@ class Network:
         if delay_ticks is None:
             delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections", copy=False)
             delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1, dtype=np.int32)
+            if np.ndim(delay_ticks) and _whole_ticks(delay, delay_ticks, self.semantics.dt):
+                projection.delay = DelayTicks(delay_ticks, self.semantics.dt)  # the same times, held once
         elif delay_ticks.size != count:
             raise ValidationError(where, "delay", f"has {delay_ticks.size} values but there are {count} connections")
         return Connections(
