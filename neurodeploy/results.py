@@ -89,6 +89,34 @@ def _groups_of_trains(trains: list[np.ndarray]):
         yield group
 
 
+def _trains_text(trains: list[np.ndarray], dt_ms: float) -> str:
+    """Trains as ``json.dumps(..., indent=1)`` writes them at depth four of a record (a train's brackets
+    four spaces in, its times five), each time as its ``repr``, as json writes a float: formatted all at
+    once, not through json's indenting encoder, which is written in Python and walks item by item."""
+    texts = _time_texts(np.concatenate([np.empty(0), *trains]), dt_ms)
+    pieces, start = [], 0
+    for times in trains:
+        stop = start + len(times)
+        pieces.append("    [\n     " + ",\n     ".join(texts[start:stop]) + "\n    ]" if stop > start else "    []")
+        start = stop
+    return ",\n".join(pieces)
+
+
+def _time_texts(times: np.ndarray, dt_ms: float) -> list[str]:
+    """The ``repr`` of each time: made once per tick when every time of a tick is one float (as the times
+    a run reports are), else time by time."""
+    if times.size and not np.signbit(times).any():  # (-0.0 is 0.0 but prints otherwise)
+        ticks = np.rint(times / dt_ms)
+        first, last = ticks.min(), ticks.max()
+        if 0 <= first and last - first <= times.size:
+            ticks = (ticks - first).astype(np.int64)
+            grid = np.empty(int(last - first) + 1)
+            grid[ticks] = times
+            if np.array_equal(grid[ticks], times):
+                return np.array(list(map(float.__repr__, grid.tolist())), dtype=object)[ticks].tolist()
+    return list(map(float.__repr__, times.tolist()))
+
+
 @dataclass(eq=False)
 class SpikeRecord:
     """Spike times (ms) per population, one float64 array per neuron, on a grid of ``dt_ms``."""
@@ -109,13 +137,11 @@ class SpikeRecord:
         """From ``{label: (size, neuron_indices, tick_indices)}`` as simulators report spikes."""
         populations = {}
         for label, (size, neurons, tick_indices) in ticks.items():
-            neurons = np.asarray(neurons, dtype=np.int64)
-            tick_indices = np.asarray(tick_indices, dtype=np.int64)
-            order = np.lexsort((tick_indices, neurons))
-            neurons, tick_indices = neurons[order], tick_indices[order]
-            bounds = np.searchsorted(neurons, np.arange(size + 1))
+            neurons, tick_indices = _by_neuron_then_tick(neurons, tick_indices)
+            starts = np.arange(size + 1, dtype=neurons.dtype if size < np.iinfo(neurons.dtype).max else np.int64)
+            bounds = np.searchsorted(neurons, starts).tolist()
             times = tick_times(tick_indices, dt_ms)
-            populations[label] = [times[bounds[i] : bounds[i + 1]] for i in range(size)]
+            populations[label] = [times[start:stop] for start, stop in zip(bounds, bounds[1:])]
         return cls(float(dt_ms), float(duration_ms), backend, populations)
 
     def ticks(self, label: str) -> list[np.ndarray]:
@@ -150,9 +176,7 @@ class SpikeRecord:
                 continue
             yield "["
             for index, group in enumerate(_groups_of_trains(trains)):
-                text = json.dumps([times.tolist() for times in group], indent=1)
-                # the group's trains one level inside a list at depth three: three more spaces of indent
-                yield ("," if index else "") + "\n   " + text[2:-2].replace("\n", "\n   ")
+                yield ("," if index else "") + "\n" + _trains_text(group, self.dt_ms)
             yield "\n   ]\n  }"
         yield "\n }\n}\n" if self.populations else "\n}\n"
 
@@ -250,9 +274,28 @@ def _checked_train(times, semantics: Semantics, duration: float, where: str, fie
     return array
 
 
+def _by_neuron_then_tick(neurons, ticks) -> tuple[np.ndarray, np.ndarray]:
+    """Spikes (neuron and tick indices) in order of neuron, then tick: sorted as one key, neuron times the
+    ticks' span plus tick (a sort of pairs costs several times that), of 32 bits where the keys fit."""
+    neurons, ticks = np.asarray(neurons), np.asarray(ticks)
+    if ticks.size == 0:
+        return neurons.astype(np.int64), ticks.astype(np.int64)
+    first, span = int(ticks.min()), int(ticks.max()) - int(ticks.min()) + 1
+    keys = neurons.astype(np.int32 if (int(neurons.max()) + 1) * span < 2**31 else np.int64)
+    keys *= span
+    np.add(keys, ticks, out=keys, casting="unsafe")
+    keys -= first
+    keys.sort()
+    neurons, ticks = np.divmod(keys, span)
+    ticks += first
+    return neurons, ticks
+
+
 def tick_times(ticks, dt_ms: float) -> np.ndarray:
     """Time in ms of tick indices: ``n * dt``, rounded to 1e-9 ms so 3 * 0.1 is written 0.3."""
-    return np.round(np.asarray(ticks, dtype=np.float64) * dt_ms, 9)
+    times = np.array(ticks, dtype=np.float64)
+    times *= dt_ms
+    return np.round(times, 9, out=times)
 
 
 @dataclass(eq=False)

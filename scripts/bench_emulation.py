@@ -228,7 +228,16 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         **versions,
+        "transparent_hugepages": transparent_hugepages(),
     }
+
+
+def transparent_hugepages() -> str | None:
+    """The kernel's transparent huge page mode, and numpy's choice of asking for them (``NUMPY_MADVISE_HUGEPAGE``):
+    what fresh memory is made of, which the stages around the loop allocate much of."""
+    path = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    mode = path.read_text().strip() if path.exists() else None
+    return f"{mode}; NUMPY_MADVISE_HUGEPAGE={os.environ.get('NUMPY_MADVISE_HUGEPAGE', 'unset')}"
 
 
 def median_of(runs: list[dict]) -> dict:

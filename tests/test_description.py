@@ -435,6 +435,124 @@ def test_fixed_probability_int32_indices_are_the_positions_of_its_draws():
     assert abs(len(pre) - 210_000) < 6 * math.sqrt(210_000)
 
 
+def _fixed_probability_by_division(n_pre, n_post, p, seed, allow_self):
+    """FixedProbability's draws restated plainly: geometric gaps in chunks of the expected count plus six
+    standard deviations plus 64, summed into positions of the n_pre x n_post grid, split by division."""
+    rng = np.random.default_rng(seed)
+    total, expected = n_pre * n_post, n_pre * n_post * p
+    chunk = int(expected + 6.0 * np.sqrt(expected) + 64)
+    pairs, last = [], -1
+    while last < total:
+        for gap in rng.geometric(p, size=chunk).tolist():
+            last += gap
+            if last >= total:
+                break
+            pairs.append(divmod(last, n_post))
+    return [(pre, post) for pre, post in pairs if allow_self or pre != post]
+
+
+@pytest.mark.parametrize(
+    "n_pre, n_post, p, allow_self",
+    [(40, 70, 0.1, True), (70, 40, 0.3, False), (1, 9, 0.5, True), (9, 1, 1.0, True), (13, 17, 0.002, True)],
+)
+def test_fixed_probability_draws_the_pairs_its_positions_divide_into(n_pre, n_post, p, allow_self):
+    pre, post = nd.FixedProbability(p, allow_self, seed=11).connect(n_pre, n_post, None)
+    expected = _fixed_probability_by_division(n_pre, n_post, p, 11, allow_self)
+    assert list(zip(pre.tolist(), post.tolist())) == expected
+    assert pre.dtype == post.dtype == np.int32
+
+
+def test_feedforward_poisson_draws_its_network_as_stated():
+    """The model's draws in their order (trains, connector seed, connections, weights, delays in ticks) give
+    its network: the same seed, the same pairs, weights and delays."""
+    from neurodeploy.catalog import load_model
+    from neurodeploy.models.feedforward_poisson import poisson_spike_times
+
+    params = {"n_neurons": 60, "n_inputs": 50, "p_connect": 0.3, "dt_ms": 0.5, "max_delay_ms": 2.0, "seed": 7}
+    params.update(duration_ms=20.0, w_low=0.1, w_high=0.9)
+    network = load_model("feedforward-poisson", params).network
+    rng = np.random.default_rng(7)
+    poisson_spike_times(50, 10.0, 20.0, 0.5, rng)
+    pairs = _fixed_probability_by_division(50, 60, 0.3, int(rng.integers(2**31)), True)
+    weights, ticks = rng.uniform(0.1, 0.9, len(pairs)), rng.integers(1, 5, len(pairs))
+    connections, projection = network.connections("inputs->neurons"), network.projections["inputs->neurons"]
+    assert list(zip(connections.pre.tolist(), connections.post.tolist())) == pairs
+    assert connections.weight.tolist() == weights.tolist()
+    assert connections.delay_ticks.tolist() == ticks.tolist()
+    assert projection.delay.tolist() == (ticks * 0.5).tolist()
+    assert nd.Network.from_dict(network.to_dict()).to_dict() == network.to_dict()
+
+
+def test_delays_given_in_ticks_read_as_milliseconds():
+    """A projection holding its delays as ticks is the projection given them in ms: same times, file and
+    connections; in a network of another dt its times are converted, and refused off that dt's grid."""
+
+    def network(dt, delay):
+        net = nd.Network("ticks", nd.Semantics(dt=dt))
+        net.population("A", 3)
+        net.project("A", "A", nd.AllToAll(), weight=0.5, delay=delay, label="p")
+        return net
+
+    ticks = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    given = network(0.5, nd.DelayTicks(ticks, 0.5))
+    assert given.projections["p"].delay.tolist() == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5]
+    assert given.to_dict() == network(0.5, (ticks * 0.5).tolist()).to_dict()
+    assert given.connections("p").delay_ticks.tolist() == ticks.tolist()
+    assert given.connections("p").delay_ticks.dtype == np.int32
+    finer = network(0.25, nd.DelayTicks(ticks, 0.5))
+    assert finer.connections("p").delay_ticks.tolist() == (2 * ticks).tolist()
+    with pytest.raises(nd.ValidationError, match="0.5 ms is not a multiple of dt = 1 ms"):
+        network(1.0, nd.DelayTicks(ticks, 0.5)).connections("p")
+    with pytest.raises(nd.ValidationError, match="field 'delay': must be > 0 ms, got 0 ms"):
+        network(0.5, nd.DelayTicks(np.array([1, 0, 2, 1, 1, 1, 1, 1, 1]), 0.5))
+    with pytest.raises(nd.ValidationError, match="field 'delay': has 2 values but there are 9 connections"):
+        network(0.5, nd.DelayTicks(np.array([1, 2]), 0.5)).connections("p")
+    with pytest.raises(nd.ValidationError, match="whole ticks"):
+        network(0.5, nd.DelayTicks(np.array([1.0, 2.0]), 0.5))
+
+
+def test_delays_in_ms_on_the_tick_grid_are_held_as_ticks_once_connected():
+    """A network's delays that are exactly their ticks times dt are kept as ticks after its connections are
+    made (the same times, file and connections); delays that only round to ticks keep their own floats."""
+    data = {
+        "format": "neurodeploy.network",
+        "semantics": {"dt": 0.1},
+        "populations": [{"label": "A", "size": 2}],
+        "projections": [
+            {
+                "label": "grid",
+                "pre": "A",
+                "post": "A",
+                "connector": {"kind": "all_to_all"},
+                "delay": [0.1, 0.2, 0.30000000000000004, 0.4],
+            },
+            {
+                "label": "near",
+                "pre": "A",
+                "post": "A",
+                "connector": {"kind": "all_to_all"},
+                "delay": [0.1, 0.2, 0.3, 0.4],
+            },
+        ],
+    }
+    network = nd.Network.from_dict(data)
+    grid, near = network.projections["grid"], network.projections["near"]
+    assert grid.held_delay_ticks(0.1).tolist() == [1, 2, 3, 4] and near.held_delay_ticks(0.1) is None
+    assert grid.delay.tolist() == [0.1, 0.2, 0.30000000000000004, 0.4] and near.delay.tolist() == [0.1, 0.2, 0.3, 0.4]
+    assert [p["delay"] for p in network.to_dict()["projections"]] == [p["delay"] for p in data["projections"]]
+    assert network.connections("grid").delay_ticks.tolist() == network.connections("near").delay_ticks.tolist()
+
+
+def test_range_checks_name_the_first_fault_past_a_nan():
+    from neurodeploy.description import values
+
+    with pytest.raises(nd.ValidationError, match="must be >= 0, got -2"):
+        values.check_range(np.array([np.nan, 1.0, -2.0, -3.0]), "here", "w", "", at_least=0)
+    values.check_range(np.array([np.nan, 1.0]), "here", "w", "", at_least=0, at_most=2)
+    with pytest.raises(nd.ValidationError, match="entry 1 is inf"):
+        values.number_or_array(np.array([1.0, np.inf]), None, "here", "w")
+
+
 def test_indices_past_int32_stay_int64():
     from neurodeploy.description import values
 

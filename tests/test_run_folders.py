@@ -686,6 +686,16 @@ def test_spikes_json_written_in_pieces_is_the_one_shot_encoding(tmp_path, monkey
             assert all(np.array_equal(a, b) for a, b in zip(read.populations[label], trains))
 
 
+def test_spikes_json_prints_every_time_as_its_own_float(tmp_path):
+    """Times formatted once per tick print as json prints each: two floats within one tick, a negative
+    zero, a time far from the rest keep their own text."""
+    trains = [np.array([0.1, 0.30000000000000004, 0.3]), np.array([-0.0, 0.0, 0.2]), np.array([1e20])]
+    record = SpikeRecord(0.1, 100.0, "spinnaker", {"A": trains, "B": [np.array([0.5, 0.7]), np.empty(0)]})
+    rundir.write_spikes(tmp_path / "spikes.json", record)
+    assert (tmp_path / "spikes.json").read_text() == json.dumps(record.to_dict(), indent=1) + "\n"
+    assert "0.30000000000000004" in (tmp_path / "spikes.json").read_text()
+
+
 def test_spikes_json_failing_midway_leaves_the_earlier_file_and_no_temporary(tmp_path, monkeypatch):
     from neurodeploy import results
 
@@ -694,12 +704,15 @@ def test_spikes_json_failing_midway_leaves_the_earlier_file_and_no_temporary(tmp
     rundir.write_spikes(path, result("earlier").spikes)
     earlier = path.read_bytes()
 
-    class Unwritable(np.ndarray):
-        def tolist(self):
+    formatted = results._trains_text
+
+    def fails_after_the_first_pieces(trains, dt_ms):
+        if any(times is record.populations["A"][30] for times in trains):
             raise OSError("disk full")
+        return formatted(trains, dt_ms)
 
     record = spike_record_of_many_pieces(np.random.default_rng(4))
-    record.populations["A"][30] = record.populations["A"][30].view(Unwritable)  # after the first pieces
+    monkeypatch.setattr(results, "_trains_text", fails_after_the_first_pieces)
     with pytest.raises(OSError, match="disk full"):
         rundir.write_spikes(path, record)
     assert path.read_bytes() == earlier

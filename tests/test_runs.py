@@ -44,6 +44,15 @@ def test_spikes_json_has_the_exact_published_form(tmp_path):
     assert read_run(tmp_path / "run").spikes.to_dict() == data
 
 
+def test_spikes_from_ticks_in_any_order_are_each_neurons_times_in_order():
+    rng = np.random.default_rng(8)
+    neurons, ticks = rng.integers(0, 40, 500), rng.integers(3, 60, 500)
+    record = SpikeRecord.from_ticks(0.5, 30.0, "spinnaker", {"P": (45, neurons, ticks)})
+    pairs = list(zip(neurons.tolist(), ticks.tolist()))
+    expected = [sorted(0.5 * t for n, t in pairs if n == neuron) for neuron in range(45)]
+    assert [times.tolist() for times in record.populations["P"]] == expected
+
+
 def test_to_neo_gives_one_annotated_spiketrain_per_neuron():
     block = record({"A": [[1.0, 3.0], []], "B": [[2.0]]}).to_neo()
     trains = block.segments[0].spiketrains

@@ -24,7 +24,7 @@ from neurodeploy.description.currents import (
     injected_current,
 )
 from neurodeploy.description.io import load, save
-from neurodeploy.description.network import Connections, Network, Population, Projection, SpikeSource
+from neurodeploy.description.network import Connections, DelayTicks, Network, Population, Projection, SpikeSource
 from neurodeploy.description.plasticity import STDP, FixedPointSTDP, STDPSemantics
 from neurodeploy.description.schedule import ParameterChange, WeightChange
 from neurodeploy.description.semantics import Semantics
@@ -40,6 +40,7 @@ __all__ = [
     "Connections",
     "CurrentInjection",
     "DCSource",
+    "DelayTicks",
     "FixedPointIzhikevich",
     "FixedPointLIF",
     "FixedPointSTDP",

@@ -42,6 +42,8 @@ def implausible_text(window: Implausible, value, unit: str, location: str, items
     """The warning for the values of ``value`` in ``window`` (None when there are none): the first one and,
     for one value per item, how many of them."""
     array = np.asarray(value, dtype=np.float64)
+    if array.size and (array.max() <= window.low or array.min() >= window.high):  # none inside: no mask made
+        return None
     found = window.found(array)
     if not np.any(found):
         return None

@@ -118,16 +118,33 @@ class FixedProbability(Connector):
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         positions = _bernoulli_positions(n_pre * n_post, self.p, rng)
-        post = (positions % n_post).astype(values.index_dtype(n_post), copy=False)
-        positions //= n_post  # the positions become the pre indices in place, then take their own type
-        pre = positions.astype(values.index_dtype(n_pre), copy=False)
+        made = _without_self(*_grid_indices(positions, n_pre, n_post), self.allow_self_connections)
         del positions
-        made = _without_self(pre, post, self.allow_self_connections)
         if self.seed is not None:  # a seeded draw is made once (a model counting it, the network, its stages)
             for array in made:
                 array.flags.writeable = False
             self._made = (key, made)
         return made
+
+
+def _grid_indices(positions: np.ndarray, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pre, post) of increasing positions in the ``n_pre x n_post`` grid, without dividing: each row's
+    positions are found by searching the row starts, so pre is each row's index repeated and post a
+    position less its row's start (64-bit division is what a split by ``%`` and ``//`` costs)."""
+    starts = np.arange(n_pre + 1, dtype=np.int64)
+    starts *= n_post
+    counts = np.diff(np.searchsorted(positions, starts))
+    pre = np.repeat(np.arange(n_pre, dtype=values.index_dtype(n_pre)), counts)
+    post = np.empty(positions.size, dtype=values.index_dtype(n_post))
+    for first in range(0, positions.size, GRID_BLOCK):  # the row starts' temporaries stay small
+        last = first + GRID_BLOCK
+        row_starts = pre[first:last].astype(np.int64)
+        row_starts *= n_post
+        np.subtract(positions[first:last], row_starts, out=post[first:last], casting="unsafe")
+    return pre, post
+
+
+GRID_BLOCK = 1 << 20
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:

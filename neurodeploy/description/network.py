@@ -32,7 +32,7 @@ from neurodeploy.description.resources import (
     synapse_count,
 )
 from neurodeploy.description.schedule import ParameterChange, Stage, WeightChange, change_from_dict
-from neurodeploy.description.semantics import Semantics
+from neurodeploy.description.semantics import MAX_TICKS, Semantics
 from neurodeploy.description.structural import (
     STRUCTURAL_RULES,
     CoincidenceWiring,
@@ -278,6 +278,15 @@ _NO_SPIKES = np.empty(0, dtype=np.float64)
 _NO_SPIKES.flags.writeable = False  # shared by every silent train
 
 
+class DelayTicks(NamedTuple):
+    """Delays given as whole ticks of ``dt`` ms, one integer per connection: a projection holds them so (four
+    bytes a synapse, the ticks its network's connections use when their dt is ``dt``) and makes their times
+    in ms, ``ticks * dt``, only where they are read."""
+
+    ticks: np.ndarray
+    dt: float
+
+
 @dataclass(eq=False)
 class Projection:
     """Connections from ``pre`` to ``post`` (populations or spike sources; ``post`` a population).
@@ -285,7 +294,8 @@ class Projection:
     ``pre_slice`` / ``post_slice`` (``[start, stop)``) restrict either side to a contiguous view;
     connector indices are local to the views. ``weight`` (in the post cell's weight unit, nA or uS;
     non-negative: the ``receptor`` gives the sign) and ``delay`` (ms, a positive multiple of dt) are
-    scalars or one value per connection.
+    scalars or one value per connection; ``delay`` may be given as :class:`DelayTicks`, and reads as ms
+    either way.
     """
 
     label: str
@@ -310,8 +320,11 @@ class Projection:
         self.weight_units = set()
         self.weight = values.weight(self.weight, where, "weight", self.weight_units)
         values.check_range(self.weight, where, "weight", "", at_least=0)
-        self.delay = values.number_or_array(self.delay, "ms", where, "delay")
-        values.check_range(self.delay, where, "delay", "ms", above=0)
+        if isinstance(self._delay, DelayTicks):  # as given (reading ``delay`` gives ms)
+            self.delay = _checked_delay_ticks(self._delay, where)
+        else:
+            self.delay = values.number_or_array(self.delay, "ms", where, "delay")
+            values.check_range(self.delay, where, "delay", "ms", above=0)
         self.receptor = values.choice(self.receptor, RECEPTORS, where, "receptor")
         if self.plasticity is not None:
             if not isinstance(self.plasticity, STDP):
@@ -338,6 +351,11 @@ class Projection:
                     "plasticity.heterosynaptic",
                     "heterosynaptic depression is defined for fixed synapses, not for structural slots",
                 )
+
+    def held_delay_ticks(self, dt: float) -> np.ndarray | None:
+        """The delays in ticks when they are held as ticks of ``dt`` (given so), else None."""
+        held = self._delay
+        return held.ticks if isinstance(held, DelayTicks) and held.dt == dt else None
 
     def _slice(self, value, name):
         if value is None:
@@ -397,6 +415,49 @@ class Projection:
         if data.get("structural") is not None:
             fields["structural"] = structural_from_dict(data["structural"], where)
         return cls(**fields)
+
+
+def _delay_ms(projection: Projection):
+    """The delays in ms: as given, or made from the ticks they are held in (read-only, so that a changed
+    copy of the projection takes them without copying)."""
+    held = projection._delay
+    if not isinstance(held, DelayTicks):
+        return held
+    delay = held.ticks * held.dt
+    delay.flags.writeable = False
+    return delay
+
+
+def _set_delay(projection: Projection, value):
+    projection._delay = value
+
+
+Projection.delay = property(_delay_ms, _set_delay)
+
+
+def _checked_delay_ticks(delay: DelayTicks, where: str) -> DelayTicks:
+    """Delays given in ticks: a flat array of integers of at least one tick (of a positive dt), as int32."""
+    dt = values.number(delay.dt, "ms", where, "delay.dt")
+    values.check_range(dt, where, "delay.dt", "ms", above=0)
+    ticks = np.asarray(delay.ticks)
+    if ticks.ndim != 1 or (ticks.size and ticks.dtype.kind not in "iu"):
+        raise ValidationError(where, "delay", f"expected a flat array of whole ticks, got {values.describe(ticks)}")
+    if ticks.size and (ticks.min() < 1 or ticks.max() > MAX_TICKS):
+        values.check_range(ticks * dt, where, "delay", "ms", above=0)
+        raise ValidationError(where, "delay", f"{int(ticks.max())} ticks is more than the {MAX_TICKS} a delay can have")
+    return DelayTicks(ticks.astype(np.int32, copy=False), dt)
+
+
+def _whole_ticks(delay: np.ndarray, ticks: np.ndarray, dt: float) -> bool:
+    """Whether each delay (ms) is exactly its ticks times dt, the time made from them where read (compared in
+    blocks, so that the products stay small)."""
+    return all(
+        np.array_equal(ticks[start : start + DELAY_BLOCK] * dt, delay[start : start + DELAY_BLOCK])
+        for start in range(0, delay.size, DELAY_BLOCK)
+    )
+
+
+DELAY_BLOCK = 1 << 20
 
 
 def _global_indices(local: np.ndarray, offset: int, size: int) -> np.ndarray:
@@ -672,8 +733,14 @@ class Network:
         count = len(pre)
         # The projection's own arrays, not copies: a synapse costs its indices, weight and delay once.
         weight = values.number_or_array(projection.weight, None, where, "weight", count, "connections", copy=False)
-        delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections", copy=False)
-        delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1, dtype=np.int32)
+        delay_ticks = projection.held_delay_ticks(self.semantics.dt)
+        if delay_ticks is None:
+            delay = values.number_or_array(projection.delay, "ms", where, "delay", count, "connections", copy=False)
+            delay_ticks = self.semantics.ticks(delay, where, "delay", minimum=1, dtype=np.int32)
+            if np.ndim(delay_ticks) and _whole_ticks(delay, delay_ticks, self.semantics.dt):
+                projection.delay = DelayTicks(delay_ticks, self.semantics.dt)  # the same times, held once
+        elif delay_ticks.size != count:
+            raise ValidationError(where, "delay", f"has {delay_ticks.size} values but there are {count} connections")
         return Connections(
             _global_indices(pre, pre_offset, self.size_of(projection.pre)),
             _global_indices(post, post_offset, self.size_of(projection.post)),

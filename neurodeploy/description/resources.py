@@ -201,7 +201,9 @@ def structural_slots(network, projection) -> float:
 
 
 def max_delay_ticks(network, projection) -> float:
-    longest = float(np.max(projection.delay, initial=0.0)) / network.semantics.dt
+    dt = network.semantics.dt
+    held = projection.held_delay_ticks(dt)  # the longest time, max(ticks) * dt, without making every time
+    longest = float(np.max(projection.delay, initial=0.0) if held is None else held.max(initial=0) * dt) / dt
     formed = getattr(projection.structural, "delay_ticks", None)  # a structural rule's formed synapses
     if formed is not None:
         longest = max(longest, float(formed(network.semantics, f"projection '{projection.label}'")[1]))
@@ -209,7 +211,7 @@ def max_delay_ticks(network, projection) -> float:
 
 
 def source_spikes(source) -> int:
-    return sum(len(times) for times in source.spike_times)
+    return sum(map(len, source.spike_times))
 
 
 def estimate(network, duration_ms: float, step: str, costs: Costs) -> MemoryEstimate:

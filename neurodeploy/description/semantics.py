@@ -157,6 +157,15 @@ class Semantics:
             return result.reshape(times.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             ratio = times / self.dt
+        rounded = np.round(ratio)
+        if (  # whole numbers of ticks in range (as times of a tick grid are): nothing to find
+            rounded.size
+            and np.array_equal(ratio, rounded)
+            and rounded.min() >= minimum - 0.5
+            and rounded.max() <= MAX_TICKS + 0.5
+        ):
+            result = rounded.astype(dtype)
+            return int(result) if result.ndim == 0 else result
         bad = ~np.isfinite(ratio) | (ratio < minimum - 0.5) | (ratio > MAX_TICKS + 0.5)
         if np.any(bad):
             time = np.atleast_1d(times)[np.atleast_1d(bad)][0]
@@ -166,7 +175,6 @@ class Semantics:
                 f"{time:g} ms is {time / self.dt:g} ticks of dt = {self.dt:g} ms; "
                 f"a whole number of ticks from {minimum} to {MAX_TICKS} is needed",
             )
-        rounded = np.round(ratio)
         slack = np.minimum(TICK_TOLERANCE * np.maximum(1.0, np.abs(ratio)), MAX_TICK_SLACK)
         off = np.abs(ratio - rounded) > slack
         if np.any(off):

@@ -88,7 +88,8 @@ def number_or_array(
     copy: bool = True,
 ):
     """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse); ``copy=False``
-    returns a float64 array given as itself (one the description already holds)."""
+    returns a float64 array given as itself (one the description already holds), and so does a read-only
+    float64 array (nobody can change it under the description)."""
     if isinstance(value, np.ndarray) and value.ndim == 0 and not isinstance(value, pq.Quantity):
         value = value.item()  # a numpy scalar in an array
     if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
@@ -98,7 +99,7 @@ def number_or_array(
             except ValueError:
                 raise ValidationError(where, field, f"expected values in {unit} (wrong unit)") from None
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
-            array = value.astype(np.float64, copy=copy)
+            array = value.astype(np.float64, copy=copy and value.flags.writeable)
         elif all(type(v) is float or type(v) is int for v in value) and not any(
             type(v) is int and abs(v) > 2**1023 for v in value
         ):  # plain numbers: no per-entry parsing
@@ -109,6 +110,8 @@ def number_or_array(
             raise ValidationError(where, field, f"expected a number or a flat list, got shape {array.shape}")
         if size is not None and array.size != size:
             raise ValidationError(where, field, f"has {array.size} values but there are {size} {size_name}")
+        if _all_finite(array):
+            return array
         bad = ~np.isfinite(array)
         if bad.any():
             raise ValidationError(
@@ -116,6 +119,12 @@ def number_or_array(
             )
         return array
     return number(value, unit, where, field)
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every entry is finite, from the extremes (no temporary of the array's size): a NaN or an
+    infinity makes the minimum or the maximum not finite."""
+    return array.size == 0 or bool(np.isfinite(array.min()) and np.isfinite(array.max()))
 
 
 WEIGHT_UNITS = ("nA", "uS", "nA*ms")
@@ -237,6 +246,21 @@ def index_array(value, where: str, field: str, bound: int, bound_name: str) -> n
 def check_range(value, where: str, field: str, unit: str, *, above=None, at_least=None, at_most=None):
     """Bounds on a scalar or array: strictly ``> above`` or ``>= at_least``, and ``<= at_most``."""
     values = np.atleast_1d(value)
+    if values.size == 0:
+        return
+    lowest, highest = values.min(), values.max()  # the extremes first: the masks below only to find a fault
+    if (
+        np.isnan(lowest)
+        or np.isnan(highest)
+        or (above is not None and lowest <= above)
+        or (at_least is not None and lowest < at_least)
+        or (at_most is not None and highest > at_most)
+    ):
+        _range_fault(values, where, field, unit, above, at_least, at_most)
+
+
+def _range_fault(values: np.ndarray, where: str, field: str, unit: str, above, at_least, at_most):
+    """The first value out of the bounds, named (a NaN is out of none)."""
     if above is not None and np.any(values <= above):
         worst = values[values <= above][0]
         raise ValidationError(where, field, f"must be > {above:g}{_unit(unit)}, got {worst:g}{_unit(unit)}")

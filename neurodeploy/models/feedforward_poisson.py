@@ -17,7 +17,7 @@ from typing import Annotated
 
 import numpy as np
 
-from neurodeploy.description import FixedProbability, Network, Semantics, resources
+from neurodeploy.description import DelayTicks, FixedProbability, Network, Semantics, resources
 from neurodeploy.description.values import Range
 from neurodeploy.errors import ValidationError
 
@@ -84,12 +84,15 @@ def build(
     network.population("neurons", n_neurons, cell_type, {"i_offset": i_offset})
     connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
     count = len(connector.connect(n_inputs, n_neurons, rng)[0])
+    weight = rng.uniform(w_low, w_high, count)
+    weight.flags.writeable = False  # held by the projection as it is
+    delay_ticks = rng.integers(1, max_delay_ticks + 1, count).astype(np.int32)
     network.project(
         "inputs",
         "neurons",
         connector,
-        weight=rng.uniform(w_low, w_high, count),
-        delay=rng.integers(1, max_delay_ticks + 1, count) * dt_ms,
+        weight=weight,
+        delay=DelayTicks(delay_ticks, dt_ms),
         label="inputs->neurons",
     )
     if recurrent_p > 0:

@@ -187,8 +187,8 @@ class Brian2Backend(Backend):
 
         spikes = {}
         for label, monitor in spike_monitors.items():
-            ticks = monitor.t_[:] / (dt_ms * 1e-3)
-            spikes[label] = (network.size_of(label), np.array(monitor.i[:]), np.rint(ticks, out=ticks))
+            neurons, times = (monitor.variables[name].get_value() for name in ("i", "t"))
+            spikes[label] = (network.size_of(label), neurons.copy(), _spike_ticks(times, dt_ms * 1e-3))
         traces = {
             label: {
                 variable: np.asarray(getattr(monitor, name)[:]).T.copy()
@@ -251,6 +251,18 @@ class Brian2Backend(Backend):
             )
         return self.physics_dt
 
+
+def _spike_ticks(times: np.ndarray, dt_s: float) -> np.ndarray:
+    """A monitor's spike times (s) as int32 ticks, converted in blocks: read back beside all of Brian2's
+    memory, where float temporaries of every spike would raise the run's peak."""
+    ticks = np.empty(times.size, dtype=np.int32)
+    for start in range(0, times.size, TICKS_BLOCK):
+        block = times[start : start + TICKS_BLOCK] / dt_s
+        ticks[start : start + TICKS_BLOCK] = np.rint(block, out=block)
+    return ticks
+
+
+TICKS_BLOCK = 1 << 20
 
 SEGMENT_STEPS = 10000
 """Runs go in segments of at most this many steps (ending where the schedule changes something), each

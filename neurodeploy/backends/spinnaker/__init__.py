@@ -129,5 +129,5 @@ def _flatten(events):
     if not events:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     neurons = np.concatenate([neurons for _, neurons in events])
-    ticks = np.concatenate([np.full(len(neurons), t) for t, neurons in events])
+    ticks = np.repeat(np.array([t for t, _ in events], dtype=np.int64), [len(neurons) for _, neurons in events])
     return neurons, ticks

@@ -93,9 +93,14 @@ def handed_time_constant(tau, semantics):
 def _per_neuron(function, *columns) -> np.ndarray:
     """Apply a scalar constant function to per-neuron columns, once per distinct value; one row per
     value the function returns."""
-    keys = list(zip(*[np.asarray(c).tolist() for c in columns]))
-    cache = {key: function(*key) for key in set(keys)}
-    return np.array([cache[key] for key in keys], dtype=np.int64).reshape(len(keys), -1).T
+    arrays = [np.asarray(column) for column in columns]
+    codes = np.zeros(arrays[0].size, dtype=np.int64)  # per neuron, which distinct row of values it has
+    for array in arrays:
+        distinct, inverse = np.unique(array, return_inverse=True)
+        codes = np.unique(codes * distinct.size + inverse, return_inverse=True)[1]
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rows = [function(*(array[index].item() for array in arrays)) for index in first.tolist()]
+    return np.array(rows, dtype=np.int64).reshape(len(rows), -1)[inverse].T
 
 
 class _Part:

@@ -166,8 +166,9 @@ def handed_network(network: Network) -> Network:
 def _native_connector(projection: Projection, factor: np.ndarray | None):
     """The sPyNNaker connector that means exactly this projection, or None (use a from-list): a scalar
     weight stays one when every post neuron's weight factor is the same."""
-    weight, delay = _scalar(projection.weight), _scalar(projection.delay)
-    if weight is None or delay is None or projection.pre_slice or projection.post_slice or projection.structural:
+    if np.ndim(projection.weight) or projection.pre_slice or projection.post_slice or projection.structural:
+        return None
+    if _scalar(projection.delay) is None:
         return None
     if factor is not None and np.any(factor != factor[0]):
         return None

@@ -168,8 +168,12 @@ class _Projection:
         ordered = bool(np.all(pre[1:] >= pre[:-1]))  # generated connections come by pre neuron already
         order = None if ordered else np.argsort(pre, kind="stable")
         self.label, self.order = label, order
-        self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
+        if ordered:  # each row's start found in the sorted pre indices (a count would widen them all to int64)
+            starts = np.arange(pre_size + 1, dtype=pre.dtype if pre_size < np.iinfo(pre.dtype).max else np.int64)
+            self.indptr = np.searchsorted(pre, starts).astype(np.int64, copy=False)  # (of pre's type: not widened)
+        else:
+            self.indptr = np.zeros(pre_size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(pre, minlength=pre_size), out=self.indptr[1:])
         delay = connections.delay_ticks
         self._synapses(
             _ordered(connections.post, order).astype(np.int32),
@@ -535,7 +539,7 @@ def _spikes_by_tick(neurons: np.ndarray, times: np.ndarray, ticks: int) -> dict[
     """The neurons spiking in each tick before ``ticks``, in index order."""
     keep = times < ticks
     neurons, times = neurons[keep], times[keep]
-    order = np.lexsort((neurons, times))
-    neurons, times = neurons[order], times[order]
+    span = int(neurons.max(initial=0)) + 1  # sorted as one key, tick times the neurons' span plus neuron
+    times, neurons = np.divmod(np.sort(times * span + neurons), span)
     starts = np.flatnonzero(np.diff(times, prepend=-1))
     return {int(times[a]): neurons[a:b] for a, b in zip(starts, [*starts[1:], times.size])}
