@@ -543,6 +543,36 @@ def test_delays_in_ms_on_the_tick_grid_are_held_as_ticks_once_connected():
     assert network.connections("grid").delay_ticks.tolist() == network.connections("near").delay_ticks.tolist()
 
 
+def test_arrays_the_caller_can_still_change_are_copied_when_projected():
+    """A projection holds a read-only array as given, but copies one its caller could still write: its own
+    writable delay ticks, or a read-only view of a writable array (changing that must not change the
+    network, nor slip a negative weight or a delay of zero ticks past the checks)."""
+
+    def network(weight, delay):
+        net = nd.Network("held", nd.Semantics(dt=0.5))
+        net.population("A", 2)
+        net.project("A", "A", nd.AllToAll(), weight=weight, delay=delay, label="p")
+        return net
+
+    ticks, weights = np.array([1, 2, 3, 4], dtype=np.int32), np.array([0.1, 0.2, 0.3, 0.4])
+    read_only_view = weights[:]
+    read_only_view.flags.writeable = False
+    for given in (
+        network(np.broadcast_to(weights, (4,)), nd.DelayTicks(ticks, 0.5)),
+        network(read_only_view, nd.DelayTicks(ticks, 0.5)),
+    ):
+        before = given.to_dict()
+        ticks[0], weights[0] = 0, -9.0
+        assert given.to_dict() == before
+        assert given.connections("p").delay_ticks.tolist() == [1, 2, 3, 4]
+        assert given.connections("p").weight.tolist() == [0.1, 0.2, 0.3, 0.4]
+        ticks[0], weights[0] = 1, 0.1
+    frozen = np.array([0.1, 0.2, 0.3, 0.4])
+    frozen.flags.writeable = False
+    held = network(frozen, 1.0)
+    assert held.projections["p"].weight is frozen and held.connections("p").weight is frozen
+
+
 def test_range_checks_name_the_first_fault_past_a_nan():
     from neurodeploy.description import values
 

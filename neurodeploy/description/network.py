@@ -436,7 +436,8 @@ Projection.delay = property(_delay_ms, _set_delay)
 
 
 def _checked_delay_ticks(delay: DelayTicks, where: str) -> DelayTicks:
-    """Delays given in ticks: a flat array of integers of at least one tick (of a positive dt), as int32."""
+    """Delays given in ticks: a flat array of integers of at least one tick (of a positive dt), as int32 (a
+    copy unless no one can change the array given, see ``values.unchangeable``)."""
     dt = values.number(delay.dt, "ms", where, "delay.dt")
     values.check_range(dt, where, "delay.dt", "ms", above=0)
     ticks = np.asarray(delay.ticks)
@@ -445,7 +446,7 @@ def _checked_delay_ticks(delay: DelayTicks, where: str) -> DelayTicks:
     if ticks.size and (ticks.min() < 1 or ticks.max() > MAX_TICKS):
         values.check_range(ticks * dt, where, "delay", "ms", above=0)
         raise ValidationError(where, "delay", f"{int(ticks.max())} ticks is more than the {MAX_TICKS} a delay can have")
-    return DelayTicks(ticks.astype(np.int32, copy=False), dt)
+    return DelayTicks(ticks.astype(np.int32, copy=not values.unchangeable(ticks)), dt)
 
 
 def _whole_ticks(delay: np.ndarray, ticks: np.ndarray, dt: float) -> bool:

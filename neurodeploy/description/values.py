@@ -88,8 +88,8 @@ def number_or_array(
     copy: bool = True,
 ):
     """A finite float, or a float64 array of ``size`` entries (one per neuron or synapse); ``copy=False``
-    returns a float64 array given as itself (one the description already holds), and so does a read-only
-    float64 array (nobody can change it under the description)."""
+    returns a float64 array given as itself (one the description already holds), and so does a float64
+    array nobody can change under the description (:func:`unchangeable`)."""
     if isinstance(value, np.ndarray) and value.ndim == 0 and not isinstance(value, pq.Quantity):
         value = value.item()  # a numpy scalar in an array
     if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
@@ -99,7 +99,7 @@ def number_or_array(
             except ValueError:
                 raise ValidationError(where, field, f"expected values in {unit} (wrong unit)") from None
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
-            array = value.astype(np.float64, copy=copy and value.flags.writeable)
+            array = value.astype(np.float64, copy=copy and not unchangeable(value))
         elif all(type(v) is float or type(v) is int for v in value) and not any(
             type(v) is int and abs(v) > 2**1023 for v in value
         ):  # plain numbers: no per-entry parsing
@@ -119,6 +119,17 @@ def number_or_array(
             )
         return array
     return number(value, unit, where, field)
+
+
+def unchangeable(array: np.ndarray) -> bool:
+    """Whether no one can write ``array`` through numpy: it is read-only, and so is every array it views
+    (a read-only view of a writable array changes with it); its memory is its own or immutable bytes."""
+    while not array.flags.writeable:
+        base = array.base
+        if not isinstance(base, np.ndarray):
+            return base is None or isinstance(base, bytes)
+        array = base
+    return False
 
 
 def _all_finite(array: np.ndarray) -> bool:

@@ -85,8 +85,9 @@ def build(
     connector = FixedProbability(p_connect, seed=int(rng.integers(2**31)))
     count = len(connector.connect(n_inputs, n_neurons, rng)[0])
     weight = rng.uniform(w_low, w_high, count)
-    weight.flags.writeable = False  # held by the projection as it is
     delay_ticks = rng.integers(1, max_delay_ticks + 1, count).astype(np.int32)
+    for drawn in (weight, delay_ticks):  # read-only: held by the projection as they are, not copied
+        drawn.flags.writeable = False
     network.project(
         "inputs",
         "neurons",
