@@ -19,7 +19,7 @@ from neurodeploy import __version__, catalog, explainer
 from neurodeploy.backends import make_backend
 from neurodeploy.catalog import LoadedModel
 from neurodeploy.compilation import Compilation, Thresholds
-from neurodeploy.description import io
+from neurodeploy.description import io, resources
 from neurodeploy.errors import BackendError, ValidationError
 from neurodeploy.protocols import OperationProtocol
 from neurodeploy.report import write_report
@@ -257,8 +257,12 @@ def deploy_model(
         problem = None if board else executor.unavailable()
         if problem is not None:  # before any compile, which would be for nothing
             raise BackendError(problem)
-    for step in (*(s for _, chain, executor in deployed.values() for s in (chain, executor)), make_backend("brian2")):
-        step.estimate_memory(model.network, duration_ms).check()
+    compile_peaks, run_peaks = {}, [make_backend("brian2").estimate_memory(model.network, duration_ms).check().total]
+    for name, (_, chain, executor) in deployed.items():
+        compile_peaks[name] = chain.estimate_memory(model.network, duration_ms).check().total
+        run_peaks.append(executor.estimate_memory(model.network, duration_ms).check().total)
+    # A mapping runs beside the runs only where both fit the memory limit at once, else it finishes first.
+    beside = sum(compile_peaks.values()) + max(run_peaks) <= resources.memory_limit()
     limits = {
         name: _thresholds_for(thresholds, given, chain) for given, (name, (_, chain, _)) in zip(names, deployed.items())
     }
@@ -276,7 +280,7 @@ def deploy_model(
             if pending is not None:  # maps beside the runs below: finished before the verdicts
                 mappings[name] = pending
                 running.callback(pending.stop)
-                if board:  # the board's run comes after its mapping, as in sPyNNaker's own order
+                if board or not beside:  # a board's run comes after its mapping, as in sPyNNaker's own order
                     announce(f"mapping for {name}")
                     pending.finish()
         for name, (target, chain, _) in deployed.items():

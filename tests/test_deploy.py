@@ -25,6 +25,7 @@ from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.catalog import LoadedModel, load_model, target_descriptions
 from neurodeploy.cli import main
 from neurodeploy.compilation import Thresholds
+from neurodeploy.description import resources
 from neurodeploy.errors import NeurodeployWarning, ValidationError
 from neurodeploy.pipeline import _no_input, deploy_model, unsent_spikes
 from neurodeploy.results import SpikeRecord
@@ -315,6 +316,28 @@ def test_a_board_runs_after_its_mapping(tmp_path, monkeypatch):
     summary = deploy_model(model, "spinn5", tmp_path / "d", 20.0, board=board)
     assert seen == [(True, True, board)]
     assert summary["per_target"]["spinn5"]["backend"] == "spinnaker (board)"
+    assert summary["per_target"]["spinn5"]["mapping"]["application_cores"] == 2
+
+
+@pytest.mark.slow
+def test_a_mapping_that_would_not_fit_in_memory_beside_the_runs_finishes_first(tmp_path, monkeypatch):
+    # Each step fits the limit, the mapping and the largest run together do not: the emulation starts mapped.
+    model = load_model("feedforward-poisson", {"n_neurons": 2, "n_inputs": 2})
+    steps = (toolchain.SpinnakerToolchain(), make_backend("spinnaker"), make_backend("brian2"))
+    largest = max(step.estimate_memory(model.network, 20.0).total for step in steps)
+    limit = 1.05 * largest  # room for the lowered network's own estimate, not for a compile beside it
+    assert toolchain.SpinnakerToolchain().estimate_memory(model.network, 20.0).total + largest > limit
+    seen = []
+    execute = toolchain.SpinnakerToolchain.execute
+
+    def executed_after_mapping(self, compilation, out, *arguments):
+        seen.append((out / "mapping.json").is_file())
+        return execute(self, compilation, out, *arguments)
+
+    monkeypatch.setattr(toolchain.SpinnakerToolchain, "execute", executed_after_mapping)
+    monkeypatch.setattr(resources, "_explicit_limit", int(limit))
+    summary = deploy_model(model, "spinn5", tmp_path / "d", 20.0)
+    assert seen == [True]
     assert summary["per_target"]["spinn5"]["mapping"]["application_cores"] == 2
 
 
