@@ -78,6 +78,15 @@ def gone_within(pids_alive, seconds: float) -> list[int]:
     return alive
 
 
+def signalled(cli, send) -> str:
+    """Send the command line a signal, wait for it to end (killed after a minute), and return its stderr."""
+    send(cli)
+    try:
+        return cli.communicate(timeout=60)[1]
+    finally:
+        cli.kill()
+
+
 @pytest.mark.parametrize(
     "send, code",
     [
@@ -88,11 +97,7 @@ def gone_within(pids_alive, seconds: float) -> list[int]:
 )
 def test_a_signal_stops_the_lava_run_with_one_line(tmp_path, send, code):
     cli, workers = start_lava_run(tmp_path)
-    send(cli)
-    try:
-        _, stderr = cli.communicate(timeout=60)
-    finally:
-        cli.kill()
+    stderr = signalled(cli, send)
     assert cli.returncode == code
     assert stderr.strip() == "interrupted by " + signal.Signals(code - 128).name + ": stopped the lava run"
     assert gone_within(lambda: in_session(cli.pid) + alive(workers), 5) == []
@@ -251,11 +256,7 @@ def start_deploy_mapping_beside_its_emulation(tmp_path):
 )
 def test_a_signal_to_a_deploy_stops_the_mapping_beside_it(tmp_path, send, code):
     cli, mapping = start_deploy_mapping_beside_its_emulation(tmp_path)
-    send(cli)
-    try:
-        _, stderr = cli.communicate(timeout=60)
-    finally:
-        cli.kill()
+    stderr = signalled(cli, send)
     assert cli.returncode == code
     assert stderr.strip().splitlines()[-1] == "interrupted by " + signal.Signals(code - 128).name
     assert gone_within(lambda: in_session(cli.pid) + alive(mapping), 5) == []
