@@ -257,10 +257,11 @@ def deploy_model(
         problem = None if board else executor.unavailable()
         if problem is not None:  # before any compile, which would be for nothing
             raise BackendError(problem)
-    compile_peaks, run_peaks = {}, [make_backend("brian2").estimate_memory(model.network, duration_ms).check().total]
+    compile_peaks, run_peaks = {}, []
     for name, (_, chain, executor) in deployed.items():
         compile_peaks[name] = chain.estimate_memory(model.network, duration_ms).check().total
         run_peaks.append(executor.estimate_memory(model.network, duration_ms).check().total)
+    run_peaks.append(make_backend("brian2").estimate_memory(model.network, duration_ms).check().total)
     # A mapping runs beside the runs only where both fit the memory limit at once, else it finishes first.
     beside = sum(compile_peaks.values()) + max(run_peaks) <= resources.memory_limit()
     limits = {
