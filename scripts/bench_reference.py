@@ -7,8 +7,9 @@ memory per synapse. Prints the ratios; writes bench_reference.json to ``--out`` 
 The hand-written baseline is what a Brian2 user writes for this network: its input spikes and synapses
 taken from the same description, a LIF with an exponential current as ODEs integrated exactly, ``I += w``
 on each spike, spike monitors; Brian2's default compiler flags. Each measurement runs in a process of its
-own; loop times exclude Brian2's preparation before the first step (code generated, compiled or loaded,
-spike queues built), reported as ``build_s``: a first compile is measured in a fresh cache folder.
+own, the kinds in turn round after round (so that a slower minute of the machine falls on each kind); loop
+times exclude Brian2's preparation before the first step (code generated, compiled or loaded, spike queues
+built), reported as ``build_s``: a first compile is measured in a fresh cache folder.
 Memory: the backend's or hand-written code's own peak (above the process's memory once the description is
 built, the kernel's peak counter reset there) and the whole process's peak above its imports, per synapse.
 
@@ -220,18 +221,19 @@ def main():
         print(json.dumps(child(*args.child[:2], args.neurons, args.synapses, args.duration_ms, args.child[2])))
         return
     load = {"start": os.getloadavg()}
-    runs = {}
     with tempfile.TemporaryDirectory() as caches:
         first = {}
         for kind, codegen in MEASUREMENTS:
             if codegen == "cython":  # the first compile, in a fresh cache of its own
                 first[kind] = measure(kind, codegen, args, f"{caches}/{kind}")["build_s"]
                 print(f"{kind:12s} first compile: build {first[kind]:6.1f} s", flush=True)
-        for kind, codegen in MEASUREMENTS:
-            name = f"{kind} {codegen}"
-            runs[name] = [measure(kind, codegen, args, f"{caches}/{kind}") for _ in range(args.repeats)]
-            loops = [run["loop_s"] for run in runs[name]]
-            last = runs[name][-1]
+        runs = {f"{kind} {codegen}": [] for kind, codegen in MEASUREMENTS}
+        for _ in range(args.repeats):  # round after round: a slower minute of a shared machine falls on every kind
+            for kind, codegen in MEASUREMENTS:
+                runs[f"{kind} {codegen}"].append(measure(kind, codegen, args, f"{caches}/{kind}"))
+        for name, measured in runs.items():
+            loops = [run["loop_s"] for run in measured]
+            last = measured[-1]
             print(
                 f"{name:20s} loop {statistics.median(loops):6.2f} s (of {', '.join(f'{s:.2f}' for s in loops)}), "
                 f"build {last['build_s']:5.2f} s, {last['spikes']} spikes, own peak "

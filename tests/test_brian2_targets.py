@@ -8,7 +8,7 @@ import pytest
 
 from conftest import random_plastic_network, run_reference
 from neurodeploy.backends.brian2 import compiled
-from neurodeploy.backends.brian2.fixed_point import NEAREST, TRUNCATED, WHOLE
+from neurodeploy.backends.brian2.fixed_point import NEAREST, TRUNCATED, WHOLE, wrap_function
 from neurodeploy.backends.spinnaker.graph import lower
 from neurodeploy.backends.spinnaker.quantize import quantization_aware, ring_buffer_scaling
 from neurodeploy.errors import BackendError
@@ -34,6 +34,23 @@ def test_the_integer_roundings_are_numpys_floor_trunc_and_rint_on_both_targets(c
     assert np.array_equal(group.floored[:], np.floor(HALVES))
     assert np.array_equal(group.truncated_x[:], np.trunc(HALVES))
     assert np.array_equal(group.nearest_x[:], np.rint(HALVES))
+
+
+@pytest.mark.parametrize("codegen", ["numpy", "cython"])
+@pytest.mark.parametrize("bits", [16, 32])
+def test_the_wraps_are_twos_complement_on_both_targets(codegen, bits):
+    """Whole numbers in range are kept, their sign of zero aside; the rest wrap as Python's modulo of integers
+    does, at and around both bounds, far outside them and at the largest whole numbers a float64 holds."""
+    compiled.code_target(codegen)
+    half = 2 ** (bits - 1)
+    whole = [0, 1, -1, half - 1, -half, half, -half - 1, 2 * half, 3 * half + 7, -5 * half - 3, 2**52 + 2, -(2**52)]
+    group = b2.NeuronGroup(
+        len(whole), "x : 1\nwrapped_x : 1", namespace={"wrap": wrap_function(bits)}, name=f"wraps_{bits}"
+    )
+    group.x = np.array(whole, dtype=np.float64)
+    group.run_regularly("wrapped_x = wrap(x)", name=f"wraps_{bits}_update")
+    b2.Network(group).run(group.clock.dt, namespace={})
+    assert group.wrapped_x[:].tolist() == [float((value + half) % (2 * half) - half) for value in whole]
 
 
 def same_runs(network, duration_ms, weight_ulps: int = 0):

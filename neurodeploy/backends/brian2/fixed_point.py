@@ -100,7 +100,8 @@ def wrap_function(bits: int) -> b2.Function:
     """Two's complement wrap to ``bits`` of a whole number held in float64: with ``y = x + 2^(bits - 1)``,
     ``y - 2^bits floor(y / 2^bits) - 2^(bits - 1)``. Every step is exact below 2^53 (a division by a power of
     two, a floor, integers), and it is the float Python's ``y % 2^bits`` gives for any ``y``; a floor is one
-    instruction where Cython's modulo is two calls of ``fmod``, the loop of a division."""
+    instruction where Cython's modulo is two calls of ``fmod``, the loop of a division. Compiled, a number
+    already in range is returned as it is: a predictable compare, on the neuron update's every line."""
     half, size = float(2 ** (bits - 1)), float(2**bits)
 
     def wrapped(x):
@@ -114,6 +115,8 @@ def wrap_function(bits: int) -> b2.Function:
         code=f"""
 cdef inline double _wrapped_{bits}(double x) noexcept nogil:
     cdef double y = x + {half!r}
+    if -{half!r} <= x < {half!r}:
+        return x
     return (y - {size!r} * floor(y / {size!r})) - {half!r}
 """,
         name=f"_wrapped_{bits}",
