@@ -137,7 +137,7 @@ class SpikeRecord:
         """From ``{label: (size, neuron_indices, tick_indices)}`` as simulators report spikes."""
         populations = {}
         for label, (size, neurons, tick_indices) in ticks.items():
-            neurons, tick_indices = _by_neuron_then_tick(neurons, tick_indices)
+            neurons, tick_indices = sorted_pairs(neurons, tick_indices)
             starts = np.arange(size + 1, dtype=neurons.dtype if size < np.iinfo(neurons.dtype).max else np.int64)
             bounds = np.searchsorted(neurons, starts).tolist()
             times = tick_times(tick_indices, dt_ms)
@@ -274,21 +274,31 @@ def _checked_train(times, semantics: Semantics, duration: float, where: str, fie
     return array
 
 
-def _by_neuron_then_tick(neurons, ticks) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes (neuron and tick indices) in order of neuron, then tick: sorted as one key, neuron times the
-    ticks' span plus tick (a sort of pairs costs several times that), of 32 bits where the keys fit."""
-    neurons, ticks = np.asarray(neurons), np.asarray(ticks)
-    if ticks.size == 0:
-        return neurons.astype(np.int64), ticks.astype(np.int64)
-    first, span = int(ticks.min()), int(ticks.max()) - int(ticks.min()) + 1
-    keys = neurons.astype(np.int32 if (int(neurons.max()) + 1) * span < 2**31 else np.int64)
+def sorted_pairs(major, minor) -> tuple[np.ndarray, np.ndarray]:
+    """Integer pairs given as two arrays (spikes' neurons and ticks, in either role) in order of ``major``, then
+    ``minor``. Sorted as one key, ``major``'s offset from its least times ``minor``'s span plus ``minor``'s
+    offset (a sort of pairs costs several times that), of 32 bits where the keys and the values fit, else of
+    64 (and int64 when there are no pairs); by ``np.lexsort`` where not even 64 bits hold the keys."""
+    major, minor = np.asarray(major), np.asarray(minor)
+    if major.size == 0:
+        return major.astype(np.int64), minor.astype(np.int64)
+    least, most = (int(major.min()), int(minor.min())), (int(major.max()), int(minor.max()))
+    span = most[1] - least[1] + 1
+    keys_bound = (most[0] - least[0] + 1) * span
+    if keys_bound > 2**63:
+        order = np.lexsort((minor, major))
+        return major[order].astype(np.int64), minor[order].astype(np.int64)
+    fits_32 = keys_bound <= 2**31 and min(least) >= -(2**31) and max(most) < 2**31
+    keys = major.astype(np.int32 if fits_32 else np.int64)
+    keys -= least[0]
     keys *= span
-    np.add(keys, ticks, out=keys, casting="unsafe")
-    keys -= first
+    np.add(keys, minor, out=keys, casting="unsafe")
+    keys -= least[1]
     keys.sort()
-    neurons, ticks = np.divmod(keys, span)
-    ticks += first
-    return neurons, ticks
+    major, minor = np.divmod(keys, span)
+    major += least[0]
+    minor += least[1]
+    return major, minor
 
 
 def tick_times(ticks, dt_ms: float) -> np.ndarray:

@@ -4,10 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neurodeploy.compilation import Thresholds
 from neurodeploy.errors import ValidationError
-from neurodeploy.results import RunResult, SpikeRecord
+from neurodeploy.results import RunResult, SpikeRecord, sorted_pairs
 from neurodeploy.runs import rundir
 from neurodeploy.runs.compare import compare, matched_within
 from neurodeploy.runs.rundir import read_run, write_run
@@ -51,6 +53,36 @@ def test_spikes_from_ticks_in_any_order_are_each_neurons_times_in_order():
     pairs = list(zip(neurons.tolist(), ticks.tolist()))
     expected = [sorted(0.5 * t for n, t in pairs if n == neuron) for neuron in range(45)]
     assert [times.tolist() for times in record.populations["P"]] == expected
+
+
+PAIR_RANGES = {
+    "32-bit keys": ((0, 3000), (0, 3000)),
+    "values beyond int32": ((-5, 5), (2**31, 2**31 + 5)),
+    "any int64 keys, or too wide for them": ((-(2**62), 2**62), (-(2**62), 2**62)),
+}
+"""Ranges of (major, minor) pairs, by the width of the keys they are sorted with."""
+
+
+@given(
+    st.sampled_from(list(PAIR_RANGES)).flatmap(
+        lambda kind: st.tuples(
+            st.just(kind),
+            st.lists(st.tuples(*(st.integers(*bounds) for bounds in PAIR_RANGES[kind])), max_size=40),
+        )
+    )
+)
+def test_sorted_pairs_are_the_lexicographic_sort(kind_and_pairs):
+    kind, pairs = kind_and_pairs
+    major = np.array([a for a, _ in pairs], dtype=np.int64)
+    minor = np.array([b for _, b in pairs], dtype=np.int64)
+    order = np.lexsort((minor, major))
+    sorted_major, sorted_minor = sorted_pairs(major, minor)
+    assert sorted_major.tolist() == major[order].tolist() and sorted_minor.tolist() == minor[order].tolist()
+    assert sorted_major.dtype == sorted_minor.dtype
+    if not pairs or kind == "values beyond int32":
+        assert sorted_major.dtype == np.int64
+    elif kind == "32-bit keys":
+        assert sorted_major.dtype == np.int32
 
 
 def test_to_neo_gives_one_annotated_spiketrain_per_neuron():

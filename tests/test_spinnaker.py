@@ -21,6 +21,7 @@ from neurodeploy.backends.spinnaker.rules import check_target
 from neurodeploy.backends.spinnaker.toolchain import (
     SCRIPT,
     VIRTUAL_BOARD_CONFIG,
+    PrivateRun,
     compile_network,
     map_on_virtual_board,
     run_with_private_config,
@@ -317,6 +318,18 @@ def test_mapping_failure_is_a_clear_error(tmp_path):
     compiled = compile_network(net, target, tmp_path)
     with pytest.raises(BackendError, match="sPyNNaker could not map the network: .*"):
         map_on_virtual_board(compiled, tmp_path, 10.0)
+
+
+def test_a_failed_run_fails_again_when_finished_again(tmp_path):
+    # A deploy finishes a mapping more than once (when it has ended, again before the verdicts): the later
+    # calls fail as the first did, rather than hand back the log of a run that wrote no mapping.
+    (tmp_path / "fails.py").write_text("raise RuntimeError('no room on the board')\n")
+    run = PrivateRun(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["fails.py"], "map the network")
+    for _ in range(2):
+        with pytest.raises(
+            BackendError, match="sPyNNaker could not map the network: RuntimeError: no room on the board"
+        ):
+            run.finish()
 
 
 # --- the hardware recordings and equivalence --------------------------------------------------

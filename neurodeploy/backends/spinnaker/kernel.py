@@ -48,6 +48,7 @@ from neurodeploy.description import Network, StructuralEngine
 from neurodeploy.description.cells import SYNAPTIC_RECORDABLES
 from neurodeploy.description.structural import slot_synapses
 from neurodeploy.errors import ValidationError
+from neurodeploy.results import sorted_pairs
 
 
 class _Population:
@@ -538,8 +539,7 @@ def _source_ticks(network: Network, source) -> tuple[np.ndarray, np.ndarray]:
 def _spikes_by_tick(neurons: np.ndarray, times: np.ndarray, ticks: int) -> dict[int, np.ndarray]:
     """The neurons spiking in each tick before ``ticks``, in index order."""
     keep = times < ticks
-    neurons, times = neurons[keep], times[keep]
-    span = int(neurons.max(initial=0)) + 1  # sorted as one key, tick times the neurons' span plus neuron
-    times, neurons = np.divmod(np.sort(times * span + neurons), span)
+    times, neurons = sorted_pairs(times[keep], neurons[keep])
+    neurons = neurons.astype(np.int64, copy=False)  # as the populations emit: the compiled kernels' signature
     starts = np.flatnonzero(np.diff(times, prepend=-1))
     return {int(times[a]): neurons[a:b] for a, b in zip(starts, [*starts[1:], times.size])}

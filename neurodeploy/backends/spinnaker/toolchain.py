@@ -187,6 +187,7 @@ class PrivateRun:
         self.what, self.log = what, directory / log
         self._output = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         self._deadline = time.monotonic() + MAPPING_TIMEOUT_S
+        self._outcome: BackendError | None = None  # after the first finish: the failure, or None
         self._finished = False
         try:
             self._process = subprocess.Popen(
@@ -205,24 +206,31 @@ class PrivateRun:
         return self._process.poll() is not None
 
     def finish(self) -> Path:
-        """Wait for the run (stopping it if the wait is interrupted) and return its log; raise if it failed."""
-        if self._finished:
-            return self.log
+        """Wait for the run (stopping it if the wait is interrupted) and return its log; raise if it failed,
+        again on every later call, so that a caller asking twice never takes a failed run for a finished one."""
+        if not self._finished:
+            self._outcome = self._wait()
+            self._finished = True
+        if self._outcome is not None:
+            raise self._outcome.with_traceback(None)
+        return self.log
+
+    def _wait(self) -> BackendError | None:
+        """The run's failure, or None once it has succeeded; an interrupted wait stops it and propagates."""
         try:
             self._process.wait(timeout=max(0.0, self._deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.stop()
-            raise BackendError(f"sPyNNaker did not finish {self.what} within {MAPPING_TIMEOUT_S} s") from None
+            return BackendError(f"sPyNNaker did not finish {self.what} within {MAPPING_TIMEOUT_S} s")
         except BaseException:
             self.stop()
             raise
         stdout, stderr = (self._read(output) for output in self._output)
         self._close()
-        self._finished = True
         self.log.write_text(stdout + stderr)
         if self._process.returncode != 0:
-            raise BackendError(f"sPyNNaker could not {self.what}: {_reason(stderr)} (full log: {self.log})")
-        return self.log
+            return BackendError(f"sPyNNaker could not {self.what}: {_reason(stderr)} (full log: {self.log})")
+        return None
 
     def stop(self) -> None:
         if self._process.poll() is None:
