@@ -7,6 +7,9 @@ weight and delay distributions. Each measurement runs in a fresh process:
   its tick loop (``Emulator.run``) and the stages around it;
 - brian2-numpy, brian2-cython: build the network (``connect(p=...)``), one warm-up tick (cython compiles
   then, or loads its cache), then the run (the loop);
+- draws: hand-written numpy drawing this network's random numbers alone, as the model does (each input's
+  Bernoulli draw per tick, the geometric gaps between synapses, their weights and delays): what any
+  implementation spends before its loop can start, the floor of the stages around it;
 - peak memory per synapse: the process's peak resident size less its size after the imports (numba's or
   Brian2's included), over the synapses; for the emulation also up to the end of the run, before
   spikes.json is written.
@@ -14,7 +17,9 @@ weight and delay distributions. Each measurement runs in a fresh process:
 Wall times are the figures; the loops' CPU times are printed beside them, since other work on a shared
 machine stretches wall time (the load average before and after is recorded).
 
-Ratios: "x real time" is simulated ms per wall ms of the loop (SpiNNaker runs 1 ms ticks in 1 ms).
+Ratios: "x real time" is simulated ms per wall ms of the loop (SpiNNaker runs 1 ms ticks in 1 ms); end to
+end against the loop, against the loop and the draws, and against hand-written Brian2's own end to end
+(build, code generation or cache load, loop). The kinds run in turn, round after round.
 The weights are scaled so that each neuron's mean input is the same fraction of threshold whatever its
 fan-in (``--drive``), so the neurons fire at tens of Hz in every case. Results and the machine go to
 scripts/results/bench_emulation.json.
@@ -38,7 +43,7 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 RESULTS = REPOSITORY / "scripts" / "results" / "bench_emulation.json"
-KINDS = ("emulation", "brian2-numpy", "brian2-cython")
+KINDS = ("emulation", "brian2-numpy", "brian2-cython", "draws")
 RATE_HZ, MAX_DELAY_MS, TAU_SYN_MS, RHEOBASE_NA = 10.0, 4.0, 5.0, 0.75  # PyNN's IF_curr_exp: 15 mV over 20 MOhm
 
 
@@ -181,7 +186,30 @@ def measure_brian2(parameters: dict, target: str) -> dict:
     }
 
 
+def measure_draws(parameters: dict) -> dict:
+    """The network's random numbers drawn by hand, in the model's order and distributions, nothing kept."""
+    import numpy as np
+
+    from neurodeploy.models.feedforward_poisson import DRAWS_PER_BLOCK
+
+    n, ticks, p = parameters["n_neurons"], int(parameters["duration_ms"]), parameters["p_connect"]
+    chance = parameters["rate_hz"] / 1000.0
+    started = time.perf_counter()
+    rng = np.random.default_rng(1)
+    spikes = 0
+    for first in range(0, parameters["n_inputs"], DRAWS_PER_BLOCK // ticks):
+        count = min(DRAWS_PER_BLOCK // ticks, parameters["n_inputs"] - first)
+        spikes += len(np.nonzero(rng.random((count, ticks)) < chance)[0])
+    positions = np.cumsum(rng.geometric(p, size=round(n * n * p)))
+    synapses = int(np.searchsorted(positions, n * n))
+    rng.uniform(parameters["w_low"], parameters["w_high"], synapses)
+    rng.integers(1, int(parameters["max_delay_ms"]) + 1, synapses, dtype=np.int32)
+    return {"synapses": synapses, "spikes": {"inputs": spikes}, "draws_s": time.perf_counter() - started}
+
+
 def worker(kind: str, parameters: dict) -> dict:
+    if kind == "draws":
+        return measure_draws(parameters)
     measured = measure_emulation(parameters) if kind == "emulation" else measure_brian2(parameters, kind.split("-")[1])
     for peak in ("peak_run", "peak"):
         if f"{peak}_mb" in measured:
@@ -249,6 +277,19 @@ def median_of(runs: list[dict]) -> dict:
     return merged
 
 
+def _summary(measured: dict, args) -> str:
+    if "draws_s" in measured:
+        return f"drawing the random numbers alone {measured['draws_s']:6.2f} s"
+    return (
+        f"loop {measured['loop_s']:6.2f} s = {args.duration / 1000 / measured['loop_s']:5.2f}x real time "
+        f"(CPU {measured['loop_cpu_s']:5.2f} s)"
+        + (f"  end to end {measured['end_to_end_s']:6.2f} s" if "end_to_end_s" in measured else "")
+        + f"  {measured['bytes_per_synapse']:5.1f} B/synapse"
+        + (f" ({measured['bytes_per_synapse_run']:.1f} to the run's end)" if "peak_run_mb" in measured else "")
+        + f"  {measured['spikes']['neurons']} spikes"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=["10000:10000000", "100000:10000000"], help="NEURONS:SYNAPSES")
@@ -266,24 +307,25 @@ def main(argv=None):
     for case in args.cases:
         neurons, synapses = (int(float(part)) for part in case.split(":"))
         parameters = model_parameters(neurons, synapses, args.duration, args.drive)
-        results = {}
-        for kind in args.kinds:
-            results[kind] = median_of([run_worker(kind, parameters) for _ in range(args.repeats)])
-            measured = results[kind]
-            print(
-                f"{neurons:>7} neurons {measured['synapses']:>9} synapses  {kind:<14} loop {measured['loop_s']:6.2f} s "
-                f"= {args.duration / 1000 / measured['loop_s']:5.2f}x real time (CPU {measured['loop_cpu_s']:5.2f} s)"
-                + (f"  end to end {measured['end_to_end_s']:6.2f} s" if "end_to_end_s" in measured else "")
-                + f"  {measured['bytes_per_synapse']:5.1f} B/synapse"
-                + (f" ({measured['bytes_per_synapse_run']:.1f} to the run's end)" if "peak_run_mb" in measured else "")
-                + f"  {measured['spikes']['neurons']} spikes",
-                flush=True,
-            )
+        runs = {kind: [] for kind in args.kinds}
+        for _ in range(args.repeats):  # round after round: a slower minute of a shared machine falls on every kind
+            for kind in args.kinds:
+                runs[kind].append(run_worker(kind, parameters))
+        results = {kind: median_of(measured) for kind, measured in runs.items()}
+        for kind, measured in results.items():
+            print(f"{neurons:>7} neurons {measured['synapses']:>9} synapses  {kind:<14} " + _summary(measured, args))
         ratios = {}
         if "emulation" in results:
             emulation = results["emulation"]
             ratios["emulation_x_real_time"] = args.duration / 1000 / emulation["loop_s"]
             ratios["end_to_end_over_loop"] = emulation["end_to_end_s"] / emulation["loop_s"]
+            if "draws" in results:
+                floor = emulation["loop_s"] + results["draws"]["draws_s"]
+                ratios["end_to_end_over_loop_and_draws"] = emulation["end_to_end_s"] / floor
+            if "brian2-cython" in results:
+                brian2 = results["brian2-cython"]
+                whole = brian2["build_s"] + brian2["warm_up_s"] + brian2["loop_s"]
+                ratios["end_to_end_over_brian2-cython_end_to_end"] = emulation["end_to_end_s"] / whole
             for kind in ("brian2-numpy", "brian2-cython"):
                 if kind in results:
                     ratios[f"emulation_loop_over_{kind}"] = emulation["loop_s"] / results[kind]["loop_s"]

@@ -39,18 +39,20 @@ def test_the_integer_roundings_are_numpys_floor_trunc_and_rint_on_both_targets(c
 @pytest.mark.parametrize("codegen", ["numpy", "cython"])
 @pytest.mark.parametrize("bits", [16, 32])
 def test_the_wraps_are_twos_complement_on_both_targets(codegen, bits):
-    """Whole numbers in range are kept, their sign of zero aside; the rest wrap as Python's modulo of integers
-    does, at and around both bounds, far outside them and at the largest whole numbers a float64 holds."""
+    """Whole numbers in range are kept (-0.0 made 0.0); the rest wrap as Python's modulo of integers does, at
+    and around both bounds, far outside them and at the largest whole numbers a float64 holds."""
     compiled.code_target(codegen)
     half = 2 ** (bits - 1)
     whole = [0, 1, -1, half - 1, -half, half, -half - 1, 2 * half, 3 * half + 7, -5 * half - 3, 2**52 + 2, -(2**52)]
     group = b2.NeuronGroup(
-        len(whole), "x : 1\nwrapped_x : 1", namespace={"wrap": wrap_function(bits)}, name=f"wraps_{bits}"
+        len(whole) + 1, "x : 1\nwrapped_x : 1", namespace={"wrap": wrap_function(bits)}, name=f"wraps_{bits}"
     )
-    group.x = np.array(whole, dtype=np.float64)
+    group.x = np.array([*whole, -0.0], dtype=np.float64)
     group.run_regularly("wrapped_x = wrap(x)", name=f"wraps_{bits}_update")
     b2.Network(group).run(group.clock.dt, namespace={})
-    assert group.wrapped_x[:].tolist() == [float((value + half) % (2 * half) - half) for value in whole]
+    expected = [float((value + half) % (2 * half) - half) for value in [*whole, 0]]
+    assert group.wrapped_x[:].tolist() == expected
+    assert np.array_equal(np.signbit(group.wrapped_x[:]), np.signbit(expected))
 
 
 def same_runs(network, duration_ms, weight_ulps: int = 0):

@@ -101,7 +101,8 @@ def wrap_function(bits: int) -> b2.Function:
     ``y - 2^bits floor(y / 2^bits) - 2^(bits - 1)``. Every step is exact below 2^53 (a division by a power of
     two, a floor, integers), and it is the float Python's ``y % 2^bits`` gives for any ``y``; a floor is one
     instruction where Cython's modulo is two calls of ``fmod``, the loop of a division. Compiled, a number
-    already in range is returned as it is: a predictable compare, on the neuron update's every line."""
+    already in range is returned as it is (-0.0 as 0.0, as the formula gives): a predictable compare, on
+    the neuron update's every line."""
     half, size = float(2 ** (bits - 1)), float(2**bits)
 
     def wrapped(x):
@@ -116,7 +117,7 @@ def wrap_function(bits: int) -> b2.Function:
 cdef inline double _wrapped_{bits}(double x) noexcept nogil:
     cdef double y = x + {half!r}
     if -{half!r} <= x < {half!r}:
-        return x
+        return x + 0.0
     return (y - {size!r} * floor(y / {size!r})) - {half!r}
 """,
         name=f"_wrapped_{bits}",
