@@ -180,7 +180,13 @@ memory_limit_option = click.option(
 )
 
 
-STAGE_WORDS = {"load": "loading", "build": "building", "simulate": "simulating", "read_back": "reading back"}
+STAGE_WORDS = {
+    "load": "loading",
+    "build": "building",
+    "compile": "generating Brian2's code (compiled on a network's first run on Cython, then loaded)",
+    "simulate": "simulating",
+    "read_back": "reading back",
+}
 """How the progress line names the stages of a run (``results.STAGES``) it shows."""
 
 

@@ -25,11 +25,12 @@ Progress = Callable[[float], None]
 """Called with the fraction of simulated time done (0..1) during long runs. A progress that also has an
 ``enter_stage(stage)`` method hears the stages of the run (:data:`STAGES`) as it enters them."""
 
-STAGES = ("load", "build", "simulate", "read_back", "write")
+STAGES = ("load", "build", "compile", "simulate", "read_back", "write")
 """The stages of a run, in order: the model is loaded (its builder run), the backend builds what it runs
-(Brian2's objects and generated code, the emulator's tables, Lava's lowering, worker, process graph and
-first chunk), simulates, reads back what it recorded (Lava: from its processes, then from the worker), and
-the run folder is written. A backend announces build, simulate and read_back (:func:`enter_stage`)."""
+(Brian2's objects, the emulator's tables, Lava's lowering, worker, process graph and first chunk), Brian2
+generates its code and compiles it (a network's first run on Cython; later runs load it), the backend
+simulates, reads back what it recorded (Lava: from its processes, then from the worker), and the run folder
+is written. A backend announces build, simulate and read_back (:func:`enter_stage`), Brian2 compile too."""
 
 
 def enter_stage(progress: Progress | None, stage: str) -> None:
@@ -285,10 +286,10 @@ def sorted_pairs(major, minor) -> tuple[np.ndarray, np.ndarray]:
     least, most = (int(major.min()), int(minor.min())), (int(major.max()), int(minor.max()))
     span = most[1] - least[1] + 1
     keys_bound = (most[0] - least[0] + 1) * span
-    if keys_bound > 2**63:
+    if keys_bound >= 2**63:
         order = np.lexsort((minor, major))
         return major[order].astype(np.int64), minor[order].astype(np.int64)
-    fits_32 = keys_bound <= 2**31 and min(least) >= -(2**31) and max(most) < 2**31
+    fits_32 = keys_bound < 2**31 and min(least) >= -(2**31) and max(most) < 2**31
     keys = major.astype(np.int32 if fits_32 else np.int64)
     keys -= least[0]
     keys *= span

@@ -5,11 +5,12 @@ weight and delay distributions. Each measurement runs in a fresh process:
 
 - emulation: ``neurodeploy run``'s work in-process (build the model, run the backend, write the run folder),
   its tick loop (``Emulator.run``) and the stages around it;
-- brian2-numpy, brian2-cython: build the network (``connect(p=...)``), one warm-up tick (cython compiles
-  then, or loads its cache), then the run (the loop);
-- draws: hand-written numpy drawing this network's random numbers alone, as the model does (each input's
-  Bernoulli draw per tick, the geometric gaps between synapses, their weights and delays): what any
-  implementation spends before its loop can start, the floor of the stages around it;
+- brian2-numpy, brian2-cython: the model's input trains made (the same draws), the network built
+  (``connect(p=...)``), one warm-up tick (cython compiles then, or loads its cache), then the run (the
+  loop); end to end is all of it (no file written);
+- draws: hand-written numpy drawing this network's random numbers alone, in the model's order and
+  distributions (each input's Bernoulli draw per tick, the geometric gaps between synapses, their weights
+  and delays): what any implementation spends before its loop can start, the floor of the stages around it;
 - peak memory per synapse: the process's peak resident size less its size after the imports (numba's or
   Brian2's included), over the synapses; for the emulation also up to the end of the run, before
   spikes.json is written.
@@ -18,11 +19,10 @@ Wall times are the figures; the loops' CPU times are printed beside them, since 
 machine stretches wall time (the load average before and after is recorded).
 
 Ratios: "x real time" is simulated ms per wall ms of the loop (SpiNNaker runs 1 ms ticks in 1 ms); end to
-end against the loop, against the loop and the draws, and against hand-written Brian2's own end to end
-(build, code generation or cache load, loop). The kinds run in turn, round after round.
-The weights are scaled so that each neuron's mean input is the same fraction of threshold whatever its
-fan-in (``--drive``), so the neurons fire at tens of Hz in every case. Results and the machine go to
-scripts/results/bench_emulation.json.
+end against the loop, against the loop and the draws, and against hand-written Brian2's own end to end. The
+kinds run in turn, round after round. The weights are scaled so that each neuron's mean input is the same
+fraction of threshold whatever its fan-in (``--drive``), so the neurons fire at tens of Hz in every case.
+Results and the machine go to scripts/results/bench_emulation.json.
 
     .venv/bin/python scripts/bench_emulation.py                      # 10^4 and 10^5 neurons, 10^7 synapses, median of 3
     .venv/bin/python scripts/bench_emulation.py --cases 10000:10000000 --repeats 1
@@ -133,10 +133,12 @@ def measure_brian2(parameters: dict, target: str) -> dict:
     b2.prefs.logging.console_log_level = "ERROR"
     b2.seed(1)
     n, duration_ms = parameters["n_neurons"], parameters["duration_ms"]
+    started = time.perf_counter()
     sources = load_model("feedforward-poisson", {**parameters, "p_connect": 0.0}).network.spike_sources["inputs"]
     indices = np.concatenate([np.full(len(t), i) for i, t in enumerate(sources.spike_times)])
     spike_times = np.concatenate(sources.spike_times)
     del sources
+    inputs_s = time.perf_counter() - started
     baseline = _current_mb()
     times = [time.perf_counter()]
     b2.defaultclock.dt = 1 * b2.ms
@@ -179,8 +181,10 @@ def measure_brian2(parameters: dict, target: str) -> dict:
         "spikes": {"neurons": int(monitor.num_spikes)},
         "loop_s": loop * duration_ms / (duration_ms - 1),
         "loop_cpu_s": loop_cpu * duration_ms / (duration_ms - 1),
+        "inputs_s": inputs_s,
         "build_s": build,
         "warm_up_s": warm_up,
+        "end_to_end_s": inputs_s + build + warm_up + loop,
         "baseline_mb": baseline,
         "peak_mb": _resident_mb(),
     }
@@ -196,9 +200,9 @@ def measure_draws(parameters: dict) -> dict:
     chance = parameters["rate_hz"] / 1000.0
     started = time.perf_counter()
     rng = np.random.default_rng(1)
-    spikes = 0
-    for first in range(0, parameters["n_inputs"], DRAWS_PER_BLOCK // ticks):
-        count = min(DRAWS_PER_BLOCK // ticks, parameters["n_inputs"] - first)
+    spikes, block = 0, max(1, DRAWS_PER_BLOCK // ticks)
+    for first in range(0, parameters["n_inputs"], block):
+        count = min(block, parameters["n_inputs"] - first)
         spikes += len(np.nonzero(rng.random((count, ticks)) < chance)[0])
     positions = np.cumsum(rng.geometric(p, size=round(n * n * p)))
     synapses = int(np.searchsorted(positions, n * n))
@@ -303,7 +307,13 @@ def main(argv=None):
     if args.worker:
         print(json.dumps(worker(args.worker[0], json.loads(args.worker[1]))))
         return
-    document = {"machine": machine(), "load_average_before": os.getloadavg(), "duration_ms": args.duration, "cases": []}
+    document = {
+        "machine": machine(),
+        "load_average_before": os.getloadavg(),
+        "duration_ms": args.duration,
+        "repeats": args.repeats,
+        "cases": [],
+    }
     for case in args.cases:
         neurons, synapses = (int(float(part)) for part in case.split(":"))
         parameters = model_parameters(neurons, synapses, args.duration, args.drive)
@@ -323,14 +333,15 @@ def main(argv=None):
                 floor = emulation["loop_s"] + results["draws"]["draws_s"]
                 ratios["end_to_end_over_loop_and_draws"] = emulation["end_to_end_s"] / floor
             if "brian2-cython" in results:
-                brian2 = results["brian2-cython"]
-                whole = brian2["build_s"] + brian2["warm_up_s"] + brian2["loop_s"]
+                whole = results["brian2-cython"]["end_to_end_s"]
                 ratios["end_to_end_over_brian2-cython_end_to_end"] = emulation["end_to_end_s"] / whole
             for kind in ("brian2-numpy", "brian2-cython"):
                 if kind in results:
                     ratios[f"emulation_loop_over_{kind}"] = emulation["loop_s"] / results[kind]["loop_s"]
         print("   " + "  ".join(f"{key} {value:.2f}" for key, value in ratios.items()), flush=True)
-        document["cases"].append({"neurons": neurons, "parameters": parameters, "results": results, "ratios": ratios})
+        document["cases"].append(
+            {"neurons": neurons, "parameters": parameters, "results": results, "ratios": ratios, "runs": runs}
+        )
     document["load_average_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1) + "\n")

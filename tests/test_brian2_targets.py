@@ -40,7 +40,7 @@ def test_the_integer_roundings_are_numpys_floor_trunc_and_rint_on_both_targets(c
 @pytest.mark.parametrize("bits", [16, 32])
 def test_the_wraps_are_twos_complement_on_both_targets(codegen, bits):
     """Whole numbers in range are kept (-0.0 made 0.0); the rest wrap as Python's modulo of integers does, at
-    and around both bounds, far outside them and at the largest whole numbers a float64 holds."""
+    and around both bounds, far outside them and at the top of float64's exact whole numbers."""
     compiled.code_target(codegen)
     half = 2 ** (bits - 1)
     whole = [0, 1, -1, half - 1, -half, half, -half - 1, 2 * half, 3 * half + 7, -5 * half - 3, 2**52 + 2, -(2**52)]

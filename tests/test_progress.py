@@ -27,14 +27,17 @@ class Heard:
         self.events.append(("fraction", fraction))
 
 
-@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
-def test_a_backend_announces_build_simulate_and_read_back_with_fractions_only_while_it_simulates(backend):
+@pytest.mark.parametrize(
+    "backend, announced",
+    [("brian2", ["build", "compile", "simulate", "read_back"]), ("spinnaker", ["build", "simulate", "read_back"])],
+)
+def test_a_backend_announces_its_stages_with_fractions_only_while_it_simulates(backend, announced):
     network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 200.0}).network
     heard = Heard()
     make_backend(backend).run(network, 200.0, progress=heard)
     stages = [(index, name) for index, (kind, name) in enumerate(heard.events) if kind == "stage"]
-    assert [name for _, name in stages] == ["build", "simulate", "read_back"]
-    (_, _), (simulate, _), (read_back, _) = stages
+    assert [name for _, name in stages] == announced
+    (simulate, _), (read_back, _) = stages[-2:]
     fractions = [value for kind, value in heard.events if kind == "fraction"]
     assert all(kind == "fraction" for kind, _ in heard.events[simulate + 1 : read_back])
     assert len(fractions) == read_back - simulate - 1 and fractions == sorted(fractions) and fractions[-1] == 1.0
@@ -58,19 +61,27 @@ def test_stage_times_add_up_per_stage_and_ignore_a_stage_entered_twice():
     assert times.seconds == {"build": 3.0 + 0.5, "simulate": 5.0, "read_back": 0.5}
 
 
-def test_run_records_the_wall_time_of_every_stage_and_prints_both_times(tmp_path):
+@pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
+def test_run_records_the_wall_time_of_every_stage_and_prints_both_times(tmp_path, backend):
+    """Brian2's code generation (and compile, or load) is a stage of its own; a backend without one records
+    null for it and prints nothing of it."""
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        main, ["run", "feedforward-poisson", "--param", "n_neurons=3", "--duration", "100", "--out", str(out)]
+        main,
+        ["run", "feedforward-poisson", "--param", "n_neurons=3", "--duration", "100", "--backend", backend]
+        + ["--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["stages"]) == list(STAGES)
-    assert all(seconds >= 0 for seconds in manifest["stages"].values())
+    timed = {stage: seconds for stage, seconds in manifest["stages"].items() if seconds is not None}
+    assert set(timed) == set(STAGES) - ({"compile"} if backend == "spinnaker" else set())
+    assert all(seconds >= 0 for seconds in timed.values())
     assert manifest["wall_time_s"] == manifest["stages"]["simulate"]
-    total = sum(manifest["stages"].values())
+    total = sum(timed.values())
     assert f"simulated in {manifest['wall_time_s']:.2f} s ({total:.2f} s in all: load " in result.output
     assert "build" in result.output and "read-back" in result.output and "write" in result.output
+    assert ("compile" in result.output) == (backend == "brian2")
 
 
 def test_the_progress_line_names_the_stage_and_estimates_the_time_left_at_the_pace_so_far():
@@ -80,16 +91,22 @@ def test_the_progress_line_names_the_stage_and_estimates_the_time_left_at_the_pa
     line.enter_stage("build")
     now[0] = 104.0
     assert line.text(now[0]) == "brian2 running m: building for 3.0 s, after   4.0 s"
+    line.enter_stage("compile")
+    now[0] = 105.0
+    assert line.text(now[0]) == (
+        "brian2 running m: generating Brian2's code (compiled on a network's first run on Cython, then loaded) "
+        "for 1.0 s, after   5.0 s"
+    )
     line.enter_stage("simulate")
-    now[0] = 106.0
+    now[0] = 107.0
     line(0.25)  # a quarter in 2 s: three quarters left take 6 s
     assert line.time_left(now[0]) == 6.0
-    assert line.text(now[0]).endswith("simulating,  25.0% of simulated time after   6.0 s, about 6 s left")
+    assert line.text(now[0]).endswith("simulating,  25.0% of simulated time after   7.0 s, about 6 s left")
     line(1.0)
     line.enter_stage("read_back")
-    now[0] = 116.0
+    now[0] = 117.0
     assert line.time_left(now[0]) is None
-    assert line.text(now[0]) == "brian2 running m: reading back for 10.0 s, after  16.0 s"
+    assert line.text(now[0]) == "brian2 running m: reading back for 10.0 s, after  17.0 s"
     line.close()
 
 

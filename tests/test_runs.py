@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from neurodeploy.compilation import Thresholds
@@ -71,6 +71,9 @@ PAIR_RANGES = {
         )
     )
 )
+@example(("values beyond int32", [(0, 0), (0, 2**31 - 1)]))  # a span of 2^31: one more than 32-bit keys hold
+@example(("values beyond int32", [(5, -(2**31)), (5, -1)]))
+@example(("values beyond int32", [(0, 2**63 - 1), (0, 0)]))  # a span of 2^63: one more than 64-bit keys hold
 def test_sorted_pairs_are_the_lexicographic_sort(kind_and_pairs):
     kind, pairs = kind_and_pairs
     major = np.array([a for a, _ in pairs], dtype=np.int64)

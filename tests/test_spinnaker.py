@@ -332,6 +332,16 @@ def test_a_failed_run_fails_again_when_finished_again(tmp_path):
             run.finish()
 
 
+def test_a_run_stopped_before_it_finished_says_so_when_finished(tmp_path):
+    (tmp_path / "waits.py").write_text("import time\ntime.sleep(60)\n")
+    run = PrivateRun(tmp_path, VIRTUAL_BOARD_CONFIG.format(version=5), ["waits.py"], "map the network")
+    run.stop()
+    assert run.done()
+    for _ in range(2):
+        with pytest.raises(BackendError, match="sPyNNaker was stopped before it could map the network"):
+            run.finish()
+
+
 # --- the hardware recordings and equivalence --------------------------------------------------
 
 

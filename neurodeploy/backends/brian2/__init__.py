@@ -174,6 +174,7 @@ class Brian2Backend(Backend):
         simulation = b2.Network(*objects)
         pieces = sorted({*range(0, steps, SEGMENT_STEPS), *(tick for tick in actions if tick < steps), steps})
         build = 0.0
+        enter_stage(progress, "compile")  # the first segment's preparation, until Brian2 first reports
         for start, stop in zip(pieces, pieces[1:]):
             for action in actions.get(start, ()):
                 action()

@@ -102,7 +102,7 @@ def wrap_function(bits: int) -> b2.Function:
     two, a floor, integers), and it is the float Python's ``y % 2^bits`` gives for any ``y``; a floor is one
     instruction where Cython's modulo is two calls of ``fmod``, the loop of a division. Compiled, a number
     already in range is returned as it is (-0.0 as 0.0, as the formula gives): a predictable compare, on
-    the neuron update's every line."""
+    the neuron update's every line. Both targets agree on whole numbers, all that integer code passes."""
     half, size = float(2 ** (bits - 1)), float(2**bits)
 
     def wrapped(x):

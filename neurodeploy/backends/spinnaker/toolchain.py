@@ -233,10 +233,13 @@ class PrivateRun:
         return None
 
     def stop(self) -> None:
+        """Kill the run if it still runs; a later :meth:`finish` of a run stopped before it finished says so."""
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
         self._close()
+        if not self._finished:
+            self._outcome, self._finished = BackendError(f"sPyNNaker was stopped before it could {self.what}"), True
 
     @staticmethod
     def _read(output) -> str:
