@@ -183,7 +183,7 @@ memory_limit_option = click.option(
 STAGE_WORDS = {
     "load": "loading",
     "build": "building",
-    "compile": "generating Brian2's code (compiled on a network's first run on Cython, then loaded)",
+    "codegen": "generating Brian2's code",
     "simulate": "simulating",
     "read_back": "reading back",
 }
@@ -270,7 +270,7 @@ class ProgressLine:
             if not force and self.shown and now - self.last_shown < self.every_s:
                 return
             self.last_shown = now
-            end = "\r" if sys.stderr.isatty() else "\n"
+            end = "\x1b[K\r" if sys.stderr.isatty() else "\n"  # a terminal's line cleared past the text
             click.echo(self.text(now) + end, err=True, nl=False)  # one write: the line stays whole
 
     def _tick(self):

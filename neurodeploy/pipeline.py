@@ -146,8 +146,8 @@ def run_model(
     progress: Progress | None = None,
 ) -> tuple[RunResult, dict]:
     """Run the model; return the result and the manifest describing the run, with the wall time of each
-    stage (``stages``: the model's load, and the backend's build, simulation and read-back; the run folder's
-    write is added as it is written) and ``wall_time_s``, the simulation's own."""
+    stage (``stages``: the model's load, and the backend's build, Brian2's codegen, simulation and read-back;
+    the run folder's write is added as it is written) and ``wall_time_s``, the simulation's own."""
     options = dict(backend_options or {})
     times = StageTimes(progress)
     building = times.clock()  # loading the backend's simulator (importing Brian2 takes seconds) is building

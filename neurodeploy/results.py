@@ -25,12 +25,13 @@ Progress = Callable[[float], None]
 """Called with the fraction of simulated time done (0..1) during long runs. A progress that also has an
 ``enter_stage(stage)`` method hears the stages of the run (:data:`STAGES`) as it enters them."""
 
-STAGES = ("load", "build", "compile", "simulate", "read_back", "write")
+STAGES = ("load", "build", "codegen", "simulate", "read_back", "write")
 """The stages of a run, in order: the model is loaded (its builder run), the backend builds what it runs
 (Brian2's objects, the emulator's tables, Lava's lowering, worker, process graph and first chunk), Brian2
-generates its code and compiles it (a network's first run on Cython; later runs load it), the backend
-simulates, reads back what it recorded (Lava: from its processes, then from the worker), and the run folder
-is written. A backend announces build, simulate and read_back (:func:`enter_stage`), Brian2 compile too."""
+prepares its first step (generates its code, compiles it on a network's first run on Cython or loads it,
+builds its spike queues), the backend simulates, reads back what it recorded (Lava: from its processes,
+then from the worker), and the run folder is written. A backend announces build, simulate and read_back
+(:func:`enter_stage`), Brian2 codegen too."""
 
 
 def enter_stage(progress: Progress | None, stage: str) -> None:

@@ -2,6 +2,7 @@
 line's estimate of the time left, and the Lava worker's reports read as stages."""
 
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -29,7 +30,7 @@ class Heard:
 
 @pytest.mark.parametrize(
     "backend, announced",
-    [("brian2", ["build", "compile", "simulate", "read_back"]), ("spinnaker", ["build", "simulate", "read_back"])],
+    [("brian2", ["build", "codegen", "simulate", "read_back"]), ("spinnaker", ["build", "simulate", "read_back"])],
 )
 def test_a_backend_announces_its_stages_with_fractions_only_while_it_simulates(backend, announced):
     network = load_model("feedforward-poisson", {"n_neurons": 5, "n_inputs": 5, "duration_ms": 200.0}).network
@@ -63,8 +64,8 @@ def test_stage_times_add_up_per_stage_and_ignore_a_stage_entered_twice():
 
 @pytest.mark.parametrize("backend", ["brian2", "spinnaker"])
 def test_run_records_the_wall_time_of_every_stage_and_prints_both_times(tmp_path, backend):
-    """Brian2's code generation (and compile, or load) is a stage of its own; a backend without one records
-    null for it and prints nothing of it."""
+    """Brian2's preparation of its first step (its code generated, compiled or loaded) is a stage of its own; a
+    backend without one records null for it and prints nothing of it."""
     out = tmp_path / "run"
     result = CliRunner().invoke(
         main,
@@ -75,13 +76,13 @@ def test_run_records_the_wall_time_of_every_stage_and_prints_both_times(tmp_path
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["stages"]) == list(STAGES)
     timed = {stage: seconds for stage, seconds in manifest["stages"].items() if seconds is not None}
-    assert set(timed) == set(STAGES) - ({"compile"} if backend == "spinnaker" else set())
+    assert set(timed) == set(STAGES) - ({"codegen"} if backend == "spinnaker" else set())
     assert all(seconds >= 0 for seconds in timed.values())
     assert manifest["wall_time_s"] == manifest["stages"]["simulate"]
     total = sum(timed.values())
     assert f"simulated in {manifest['wall_time_s']:.2f} s ({total:.2f} s in all: load " in result.output
     assert "build" in result.output and "read-back" in result.output and "write" in result.output
-    assert ("compile" in result.output) == (backend == "brian2")
+    assert ("codegen" in result.output) == (backend == "brian2")
 
 
 def test_the_progress_line_names_the_stage_and_estimates_the_time_left_at_the_pace_so_far():
@@ -91,12 +92,9 @@ def test_the_progress_line_names_the_stage_and_estimates_the_time_left_at_the_pa
     line.enter_stage("build")
     now[0] = 104.0
     assert line.text(now[0]) == "brian2 running m: building for 3.0 s, after   4.0 s"
-    line.enter_stage("compile")
+    line.enter_stage("codegen")
     now[0] = 105.0
-    assert line.text(now[0]) == (
-        "brian2 running m: generating Brian2's code (compiled on a network's first run on Cython, then loaded) "
-        "for 1.0 s, after   5.0 s"
-    )
+    assert line.text(now[0]) == "brian2 running m: generating Brian2's code for 1.0 s, after   5.0 s"
     line.enter_stage("simulate")
     now[0] = 107.0
     line(0.25)  # a quarter in 2 s: three quarters left take 6 s
@@ -178,3 +176,19 @@ def test_a_backend_that_tells_no_stages_still_shows_its_fractions(capsys):
         "x running m: simulating,  60.0% of simulated time after   5.0 s, about 2 s left",
     ]
     line.close()
+
+
+def test_on_a_terminal_the_line_is_redrawn_in_place_and_cleared_past_its_text(capsys, monkeypatch):
+    """A shorter line drawn over a longer one leaves none of it behind: erased to the line's end, then back."""
+    now = [100.0]
+    line = ProgressLine("m", after_s=0.0, every_s=1.0, clock=lambda: now[0], ticker=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    line.enter_stage("codegen")
+    now[0] = 101.0
+    line.refresh()
+    line.enter_stage("read_back")
+    now[0] = 103.0
+    line.refresh()
+    assert capsys.readouterr().err == (
+        "m: generating Brian2's code for 1.0 s, after   1.0 s\x1b[K\rm: reading back for 2.0 s, after   3.0 s\x1b[K\r"
+    )

@@ -174,7 +174,7 @@ class Brian2Backend(Backend):
         simulation = b2.Network(*objects)
         pieces = sorted({*range(0, steps, SEGMENT_STEPS), *(tick for tick in actions if tick < steps), steps})
         build = 0.0
-        enter_stage(progress, "compile")  # the first segment's preparation, until Brian2 first reports
+        enter_stage(progress, "codegen")  # the first segment's preparation, until Brian2 first reports
         for start, stop in zip(pieces, pieces[1:]):
             for action in actions.get(start, ()):
                 action()
@@ -307,7 +307,7 @@ class Recorded(NamedTuple):
 class Segment:
     """Brian2's report callback for one run segment: the time Brian2 took to prepare it (code generated,
     compiled or loaded, spike queues built) before its first step, when Brian2 first reports (the first
-    segment's first report ends the build stage), and the progress of the whole run."""
+    segment's first report ends the codegen stage), and the progress of the whole run."""
 
     def __init__(self, progress: Progress | None, done: float, share: float):
         self.progress, self.done, self.share = progress, done, share
