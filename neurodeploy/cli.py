@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -189,20 +190,41 @@ STAGE_WORDS = {
 }
 """How the progress line names the stages of a run (``results.STAGES``) it shows."""
 
+STAGE_HINTS = {
+    "codegen": (
+        10.0,
+        "Brian2 compiles a network's code on its first run on Cython (seconds per object) and loads it on later "
+        "runs; codegen=numpy runs without compiling (run: --backend-option codegen=numpy; deploy, compare: "
+        "NEURODEPLOY_BRIAN2_CODEGEN=numpy)",
+    ),
+}
+"""What the progress line says once, on a line of its own, when a stage has lasted so many seconds: why it
+may take long, and what to do about it."""
+
 
 class ProgressLine:
     """Shows on stderr, once a command has taken more than ``after_s`` seconds and then every ``every_s``,
     where it is: while its run simulates, the share of simulated time done and an estimate of the time left
     (the simulation so far, at its pace); a stage that reports no fraction (a build, a read-back) once it has
-    itself lasted ``after_s``, from a ticker thread (so a refusal early in a stage stays one line)."""
+    itself lasted ``after_s``, from a ticker thread (so a refusal early in a stage stays one line). It writes to
+    ``stream``, else to ``sys.stderr``."""
 
-    def __init__(self, what: str, after_s: float = 2.0, every_s: float = 2.0, clock=time.perf_counter, ticker=True):
-        self.what = what
+    def __init__(
+        self,
+        what: str,
+        after_s: float = 2.0,
+        every_s: float = 2.0,
+        clock=time.perf_counter,
+        ticker=True,
+        stream: TextIO | None = None,
+    ):
+        self.what, self.stream = what, stream
         self.after_s, self.every_s, self.clock = after_s, every_s, clock
         self.started = clock()
         self.last_shown = None
         self.current, self.stage_started = None, self.started
         self.fraction, self.simulating_since, self.simulated_before = None, None, 0.0
+        self._hinted = set()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="progress line", daemon=True) if ticker else None
@@ -218,7 +240,7 @@ class ProgressLine:
         with self._lock:
             self._end_line()
             self.last_shown, self.current, self.fraction, self.simulating_since = None, None, None, None
-            click.echo(f"{self.what}: {text}", err=True)
+            click.echo(f"{self.what}: {text}", file=self._out())
 
     def enter_stage(self, stage: str):
         """The run enters one of ``results.STAGES``."""
@@ -269,17 +291,28 @@ class ProgressLine:
                 return
             if not force and self.shown and now - self.last_shown < self.every_s:
                 return
+            self._hint(now)
             self.last_shown = now
-            end = "\x1b[K\r" if sys.stderr.isatty() else "\n"  # a terminal's line cleared past the text
-            click.echo(self.text(now) + end, err=True, nl=False)  # one write: the line stays whole
+            end = "\x1b[K\r" if self._out().isatty() else "\n"  # a terminal's line cleared past the text
+            click.echo(self.text(now) + end, file=self._out(), nl=False)  # one write: the line stays whole
+
+    def _hint(self, now: float):
+        hint = STAGE_HINTS.get(self.current)
+        if hint is not None and self.current not in self._hinted and now - self.stage_started >= hint[0]:
+            self._hinted.add(self.current)
+            self._end_line()
+            click.echo(f"{self.what}: {hint[1]}", file=self._out())
 
     def _tick(self):
         while not self._stopped.wait(self.every_s / 2):
             self.refresh()
 
     def _end_line(self):
-        if self.shown and sys.stderr.isatty():
-            click.echo("", err=True)
+        if self.shown and self._out().isatty():
+            click.echo("", file=self._out())
+
+    def _out(self) -> TextIO:
+        return self.stream or sys.stderr
 
     def close(self):
         self._stopped.set()
@@ -580,11 +613,24 @@ def _echo_warnings(loaded):
 
 
 def _progress(what: str, call):
-    progress = ProgressLine(what)
+    stream = _stderr_of_its_own()
+    progress = ProgressLine(what, stream=stream)
     try:
         return call(progress)
     finally:
         progress.close()
+        if stream is not None:
+            stream.close()
+
+
+def _stderr_of_its_own() -> TextIO | None:
+    """stderr on a duplicate of its descriptor, for the progress line: Brian2 points descriptor 2 at a file of
+    its own while it compiles, which would swallow the line for minutes; None where stderr has no descriptor."""
+    try:
+        descriptor = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # a stream in memory (click's test runner, pytest's capsys)
+        return None
+    return os.fdopen(descriptor, "w", encoding=sys.stderr.encoding or "utf-8", errors="replace")
 
 
 @main.command()

@@ -2,16 +2,18 @@
 line's estimate of the time left, and the Lava worker's reports read as stages."""
 
 import json
+import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import ROOT
 from neurodeploy.backends import make_backend
 from neurodeploy.backends.lava import launcher
 from neurodeploy.backends.lava.exchange import write_progress
 from neurodeploy.catalog import load_model
-from neurodeploy.cli import ProgressLine, main
+from neurodeploy.cli import STAGE_HINTS, ProgressLine, main
 from neurodeploy.results import STAGES, StageTimes
 
 
@@ -192,3 +194,42 @@ def test_on_a_terminal_the_line_is_redrawn_in_place_and_cleared_past_its_text(ca
     assert capsys.readouterr().err == (
         "m: generating Brian2's code for 1.0 s, after   1.0 s\x1b[K\rm: reading back for 2.0 s, after   3.0 s\x1b[K\r"
     )
+
+
+def test_a_long_codegen_stage_says_once_why_and_how_to_skip_the_compile(capsys, monkeypatch):
+    """On a terminal the line drawn so far is ended first, so the hint stands on a line of its own."""
+    now = [100.0]
+    line = ProgressLine("m", after_s=2.0, every_s=2.0, clock=lambda: now[0], ticker=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    line.enter_stage("codegen")
+    shown = []
+    for now[0] in (103.0, 111.0, 113.0):
+        line.refresh()
+        shown.append(capsys.readouterr().err)
+    hint = STAGE_HINTS["codegen"][1]
+    assert "codegen=numpy" in hint and "first run on Cython" in hint
+    assert shown == [
+        "m: generating Brian2's code for 3.0 s, after   3.0 s\x1b[K\r",
+        f"\nm: {hint}\nm: generating Brian2's code for 11.0 s, after  11.0 s\x1b[K\r",
+        "m: generating Brian2's code for 13.0 s, after  13.0 s\x1b[K\r",
+    ]
+
+
+def test_the_progress_line_goes_on_while_brian2_points_stderr_at_a_file_of_its_own(tmp_path):
+    """Brian2 compiles with descriptor 2 pointed at a file (its ``std_silent``): the line is written on a
+    duplicate of the descriptor taken before, so it still reaches the terminal (a process of its own: stderr
+    on descriptor 2, as a command has it)."""
+    script = """
+import os, sys
+from neurodeploy.cli import ProgressLine, _stderr_of_its_own
+line = ProgressLine("m", after_s=0.0, clock=lambda: 105.0, ticker=False, stream=_stderr_of_its_own())
+line.enter_stage("codegen")
+os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT), 2)
+line.refresh()
+"""
+    swallowed = tmp_path / "brian2 stderr"
+    finished = subprocess.run(
+        [sys.executable, "-c", script, str(swallowed)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert finished.stderr == "m: generating Brian2's code for 0.0 s, after   0.0 s\n"
+    assert swallowed.read_text() == ""
