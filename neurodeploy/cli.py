@@ -193,9 +193,9 @@ STAGE_WORDS = {
 STAGE_HINTS = {
     "codegen": (
         10.0,
-        "Brian2 compiles a network's code on its first run on Cython (seconds per object) and loads it on later "
-        "runs; codegen=numpy runs without compiling (run: --backend-option codegen=numpy; deploy, compare: "
-        "NEURODEPLOY_BRIAN2_CODEGEN=numpy)",
+        "Brian2 compiles a network's code on its first run on Cython (seconds per object; later runs load it) and "
+        "builds its spike queues; to run without compiling: --backend-option codegen=numpy (run), "
+        "NEURODEPLOY_BRIAN2_CODEGEN=numpy (any command)",
     ),
 }
 """What the progress line says once, on a line of its own, when a stage has lasted so many seconds: why it
@@ -207,7 +207,8 @@ class ProgressLine:
     where it is: while its run simulates, the share of simulated time done and an estimate of the time left
     (the simulation so far, at its pace); a stage that reports no fraction (a build, a read-back) once it has
     itself lasted ``after_s``, from a ticker thread (so a refusal early in a stage stays one line). It writes to
-    ``stream``, else to ``sys.stderr``."""
+    ``stream``, else to ``sys.stderr``, and stops at the first write that fails: it is advice, never the reason a
+    run fails."""
 
     def __init__(
         self,
@@ -224,7 +225,7 @@ class ProgressLine:
         self.last_shown = None
         self.current, self.stage_started = None, self.started
         self.fraction, self.simulating_since, self.simulated_before = None, None, 0.0
-        self._hinted = set()
+        self._hinted, self._silenced = set(), False
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="progress line", daemon=True) if ticker else None
@@ -240,7 +241,7 @@ class ProgressLine:
         with self._lock:
             self._end_line()
             self.last_shown, self.current, self.fraction, self.simulating_since = None, None, None, None
-            click.echo(f"{self.what}: {text}", file=self._out())
+            self._write(f"{self.what}: {text}\n")
 
     def enter_stage(self, stage: str):
         """The run enters one of ``results.STAGES``."""
@@ -293,26 +294,37 @@ class ProgressLine:
                 return
             self._hint(now)
             self.last_shown = now
-            end = "\x1b[K\r" if self._out().isatty() else "\n"  # a terminal's line cleared past the text
-            click.echo(self.text(now) + end, file=self._out(), nl=False)  # one write: the line stays whole
+            end = "\x1b[K\r" if self._on_terminal() else "\n"  # a terminal's line cleared past the text
+            self._write(self.text(now) + end)  # one write: the line stays whole
 
     def _hint(self, now: float):
         hint = STAGE_HINTS.get(self.current)
         if hint is not None and self.current not in self._hinted and now - self.stage_started >= hint[0]:
             self._hinted.add(self.current)
             self._end_line()
-            click.echo(f"{self.what}: {hint[1]}", file=self._out())
+            self._write(f"{self.what}: {hint[1]}\n")
 
     def _tick(self):
         while not self._stopped.wait(self.every_s / 2):
             self.refresh()
 
     def _end_line(self):
-        if self.shown and self._out().isatty():
-            click.echo("", file=self._out())
+        if self.shown and self._on_terminal():
+            self._write("\n")
 
-    def _out(self) -> TextIO:
-        return self.stream or sys.stderr
+    def _on_terminal(self) -> bool:
+        out = self.stream or sys.stderr
+        return out is not None and not self._silenced and out.isatty()
+
+    def _write(self, text: str):
+        """Write and flush ``text``; nothing more once a write has failed (a closed pipe, a closed stderr)."""
+        out = self.stream or sys.stderr
+        if out is None or self._silenced:
+            return
+        try:
+            click.echo(text, file=out, nl=False)
+        except (OSError, ValueError):  # ValueError: a closed stream
+            self._silenced = True
 
     def close(self):
         self._stopped.set()
@@ -613,14 +625,19 @@ def _echo_warnings(loaded):
 
 
 def _progress(what: str, call):
-    stream = _stderr_of_its_own()
-    progress = ProgressLine(what, stream=stream)
-    try:
-        return call(progress)
-    finally:
-        progress.close()
+    with contextlib.ExitStack() as cleanup:
+        stream = _stderr_of_its_own()
         if stream is not None:
-            stream.close()
+            cleanup.callback(_close_quietly, stream)
+        progress = ProgressLine(what, stream=stream)
+        cleanup.callback(progress.close)
+        return call(progress)
+
+
+def _close_quietly(stream: TextIO):
+    """Close the progress line's stream, whose last flush may fail as its writes did (a closed pipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.close()
 
 
 def _stderr_of_its_own() -> TextIO | None:
@@ -630,7 +647,9 @@ def _stderr_of_its_own() -> TextIO | None:
         descriptor = os.dup(sys.stderr.fileno())
     except (AttributeError, OSError, ValueError):  # a stream in memory (click's test runner, pytest's capsys)
         return None
-    return os.fdopen(descriptor, "w", encoding=sys.stderr.encoding or "utf-8", errors="replace")
+    return os.fdopen(
+        descriptor, "w", encoding=sys.stderr.encoding or "utf-8", errors=sys.stderr.errors or "backslashreplace"
+    )
 
 
 @main.command()

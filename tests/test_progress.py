@@ -216,20 +216,49 @@ def test_a_long_codegen_stage_says_once_why_and_how_to_skip_the_compile(capsys, 
 
 
 def test_the_progress_line_goes_on_while_brian2_points_stderr_at_a_file_of_its_own(tmp_path):
-    """Brian2 compiles with descriptor 2 pointed at a file (its ``std_silent``): the line is written on a
-    duplicate of the descriptor taken before, so it still reaches the terminal (a process of its own: stderr
-    on descriptor 2, as a command has it)."""
+    """Brian2 compiles with descriptor 2 pointed at a file (its ``std_silent``): a command's progress line is
+    written on a duplicate of the descriptor taken before, so it still reaches the terminal (a process of its
+    own: stderr on descriptor 2, as a command has it)."""
     script = """
 import os, sys
-from neurodeploy.cli import ProgressLine, _stderr_of_its_own
-line = ProgressLine("m", after_s=0.0, clock=lambda: 105.0, ticker=False, stream=_stderr_of_its_own())
-line.enter_stage("codegen")
-os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT), 2)
-line.refresh()
+from neurodeploy import cli
+
+def call(progress):
+    progress.after_s = 0.0
+    progress.enter_stage("codegen")
+    os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT), 2)
+    progress.refresh(force=True)
+    return "run written"
+
+print(cli._progress("m", call))
 """
     swallowed = tmp_path / "brian2 stderr"
     finished = subprocess.run(
         [sys.executable, "-c", script, str(swallowed)], capture_output=True, text=True, cwd=ROOT, check=True
     )
-    assert finished.stderr == "m: generating Brian2's code for 0.0 s, after   0.0 s\n"
+    assert finished.stdout == "run written\n"
+    assert finished.stderr.startswith("m: generating Brian2's code for 0.")
     assert swallowed.read_text() == ""
+
+
+class BrokenPipe:
+    """A stream whose reader has gone."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self):
+        return False
+
+
+def test_a_progress_line_that_cannot_be_written_stops_and_the_run_goes_on():
+    now = [100.0]
+    line = ProgressLine("m", after_s=0.0, every_s=1.0, clock=lambda: now[0], ticker=False, stream=BrokenPipe())
+    line.enter_stage("build")
+    for now[0] in (101.0, 103.0):
+        line.refresh()
+    line.stage("comparing")
+    line.close()

@@ -28,8 +28,8 @@ TARGETS = ("auto", "cython", "numpy")
 
 DEFAULT_VARIABLE = "NEURODEPLOY_BRIAN2_CODEGEN"
 """The environment variable that chooses the code target of runs that do not give the option (every
-reference a deploy or compare runs, too); ``auto`` when unset. The test suite sets ``numpy``: a cold cache
-would compile each of its many distinct networks once."""
+reference a deploy runs and every run of an explanation, too); ``auto`` when unset. The test suite sets
+``numpy``: a cold cache would compile each of its many distinct networks once."""
 
 
 def default_choice() -> str:
