@@ -312,14 +312,18 @@ class ProgressLine:
         if self.shown and self._on_terminal():
             self._write("\n")
 
+    def _output(self) -> TextIO | None:
+        """Where the line goes: None where there is no stderr, or once a write has failed (a closed pipe)."""
+        return None if self._silenced else self.stream or sys.stderr
+
     def _on_terminal(self) -> bool:
-        out = self.stream or sys.stderr
-        return out is not None and not self._silenced and out.isatty()
+        out = self._output()
+        return out is not None and out.isatty()
 
     def _write(self, text: str):
-        """Write and flush ``text``; nothing more once a write has failed (a closed pipe, a closed stderr)."""
-        out = self.stream or sys.stderr
-        if out is None or self._silenced:
+        """Write and flush ``text``, where the line goes."""
+        out = self._output()
+        if out is None:
             return
         try:
             click.echo(text, file=out, nl=False)

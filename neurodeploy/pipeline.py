@@ -257,13 +257,13 @@ def deploy_model(
         problem = None if board else executor.unavailable()
         if problem is not None:  # before any compile, which would be for nothing
             raise BackendError(problem)
-    compile_peaks, run_peaks = {}, []
-    for name, (_, chain, executor) in deployed.items():
-        compile_peaks[name] = chain.estimate_memory(model.network, duration_ms).check().total
+    compile_peaks, run_peaks = [], []
+    for _, chain, executor in deployed.values():
+        compile_peaks.append(chain.estimate_memory(model.network, duration_ms).check().total)
         run_peaks.append(executor.estimate_memory(model.network, duration_ms).check().total)
     run_peaks.append(make_backend("brian2").estimate_memory(model.network, duration_ms).check().total)
     # A mapping runs beside the runs only where both fit the memory limit at once, else it finishes first.
-    beside = sum(compile_peaks.values()) + max(run_peaks) <= resources.memory_limit()
+    beside = sum(compile_peaks) + max(run_peaks) <= resources.memory_limit()
     limits = {
         name: _thresholds_for(thresholds, given, chain) for given, (name, (_, chain, _)) in zip(names, deployed.items())
     }
